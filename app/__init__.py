@@ -1,0 +1,68 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+from flask_login import current_user
+
+from app.config import Config, from_environment, load_config
+from app.database import configure_engine
+from app.extensions import babel, csrf, db, login_manager, migrate
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def select_locale() -> str:
+    """The interface language: the user's explicit choice, then their profile, then the browser, then es-MX."""
+    from flask import current_app
+
+    languages: tuple[str, ...] = current_app.config["LANGUAGES"]
+    chosen = session.get("locale")
+    if chosen in languages:
+        return str(chosen)
+    if current_user and current_user.is_authenticated:
+        return str(current_user.locale.value)
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Flask:
+    """Build the application: configuration, extensions, blueprints and CLI commands.
+
+    ``config`` is a config class or its name (``development``, ``test``, ``production``; default from
+    ``APP_ENV``). Environment variables (``SECRET_KEY``, ``DATABASE_URL``…) apply to every config but
+    the test one; ``overrides`` apply last. Raises ``RuntimeError`` when production would run with the
+    default secret key. Does no database work.
+    """
+    cls = config if isinstance(config, type) else load_config(config)
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(cls)
+    if cls.READS_ENVIRONMENT:
+        app.config.update(from_environment())
+    app.config.update(overrides)
+    if app.config.get("ENV_NAME") == "production":
+        from app.config import DEFAULT_SECRET_KEY
+
+        secret = app.config.get("SECRET_KEY") or ""
+        if secret == DEFAULT_SECRET_KEY or len(secret) < 32:
+            raise RuntimeError("production needs SECRET_KEY set in the environment (at least 32 characters)")
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+
+    from app.web import register_blueprints
+
+    register_blueprints(app)
+
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app

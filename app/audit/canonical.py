@@ -1,0 +1,91 @@
+"""The canonical byte form of an audit entry and the digests that keep personal data out of it.
+
+Canonical form: the fields below as a JSON object with sorted keys, no insignificant white space,
+UTF-8 (non-ASCII characters written as themselves), instants in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``.
+The chain hash of entry *n* is ``SHA-256(bytes.fromhex(hash[n-1]) ‖ canonical(entry n))`` with
+``hash[0]`` = 64 zeros.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from app.models import AuditEntry
+
+GENESIS_HASH = "0" * 64
+
+CANONICAL_FIELDS = (
+    "seq",
+    "at",
+    "kind",
+    "case_id",
+    "folio",
+    "workflow",
+    "workflow_version",
+    "action",
+    "from_state",
+    "to_state",
+    "actor_id",
+    "actor_role",
+    "case_version",
+    "comment_digest",
+    "data_digest",
+    "documents_digest",
+    "details",
+)
+
+
+def canonical_json(value: Any) -> bytes:
+    """Sorted-key, compact, UTF-8 JSON; the one serialisation every digest here uses."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def format_instant(at: datetime) -> str:
+    """An aware datetime as a UTC timestamp with microseconds and a ``Z`` suffix."""
+    if at.tzinfo is None:
+        raise ValueError("audit timestamps must be timezone-aware")
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_entry(entry: AuditEntry) -> bytes:
+    """The bytes that the chain (and later the Merkle tree) hashes for ``entry``."""
+    fields: dict[str, Any] = {name: getattr(entry, name) for name in CANONICAL_FIELDS}
+    fields["at"] = format_instant(entry.at)
+    fields["kind"] = str(entry.kind)
+    fields["details"] = dict(entry.details or {})
+    return canonical_json(fields)
+
+
+def chain_hash(prev_hash: str, canonical: bytes) -> str:
+    """SHA-256 of the previous hash (raw bytes) followed by the canonical entry, as hex."""
+    return hashlib.sha256(bytes.fromhex(prev_hash) + canonical).hexdigest()
+
+
+def new_salt() -> str:
+    """A random salt for a comment digest."""
+    return secrets.token_hex(16)
+
+
+def salted_digest(salt: str, text: str) -> str:
+    """SHA-256(salt ‖ text) as hex: proves the text without putting it in the hashed form."""
+    return hashlib.sha256(bytes.fromhex(salt) + text.encode()).hexdigest()
+
+
+def data_digest(data: Mapping[str, Any]) -> str | None:
+    """Digest of the data a transition wrote (``None`` when it wrote none)."""
+    if not data:
+        return None
+    return hashlib.sha256(canonical_json(dict(data))).hexdigest()
+
+
+def documents_digest(documents: Iterable[tuple[str, str]]) -> str | None:
+    """Digest of the (kind, sha256) pairs of the documents a transition relied on."""
+    items = sorted(f"{kind}:{sha}" for kind, sha in documents)
+    if not items:
+        return None
+    return hashlib.sha256("\n".join(items).encode()).hexdigest()

@@ -1,0 +1,39 @@
+"""The workflow engine: one state machine per (workflow, version), role and guard checks, state changes."""
+
+from app.engine.core import (
+    Actor,
+    AvailableTrigger,
+    CaseView,
+    Engine,
+    Outcome,
+    get_engine,
+)
+from app.engine.errors import (
+    Msg,
+    ConflictError,
+    DomainError,
+    GuardRefused,
+    IllegalTrigger,
+    InvalidData,
+    NotAllowed,
+    NotFound,
+    UnknownTrigger,
+)
+
+__all__ = [
+    "Actor",
+    "AvailableTrigger",
+    "CaseView",
+    "ConflictError",
+    "DomainError",
+    "Engine",
+    "GuardRefused",
+    "IllegalTrigger",
+    "Msg",
+    "InvalidData",
+    "NotAllowed",
+    "NotFound",
+    "Outcome",
+    "UnknownTrigger",
+    "get_engine",
+]

@@ -1,0 +1,72 @@
+"""Errors raised by the engine and the services. Messages are Spanish source strings, translated on display."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+
+@dataclass(frozen=True, slots=True)
+class Msg:
+    """A translatable message: a Spanish msgid with ``%(name)s`` placeholders and their values."""
+
+    msgid: str
+    params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __str__(self) -> str:
+        return self.msgid % dict(self.params) if self.params else self.msgid
+
+
+class DomainError(Exception):
+    """A request the rules refuse. ``reasons`` lists every reason, each a translatable :class:`Msg`."""
+
+    code = "domain_error"
+
+    def __init__(self, message: Msg | str, reasons: tuple[Msg, ...] = ()) -> None:
+        msg = message if isinstance(message, Msg) else Msg(message)
+        super().__init__(str(msg))
+        self.message = msg
+        self.reasons = reasons or (msg,)
+
+
+class UnknownTrigger(DomainError):
+    """The workflow has no such trigger."""
+
+    code = "unknown_trigger"
+
+
+class IllegalTrigger(DomainError):
+    """The trigger exists but cannot be fired from the case's current state."""
+
+    code = "illegal_trigger"
+
+
+class NotAllowed(DomainError):
+    """The actor's roles (or relation to the case) do not allow this trigger."""
+
+    code = "not_allowed"
+
+
+class GuardRefused(DomainError):
+    """A guard, a requirement or the four-eyes rule refused the transition."""
+
+    code = "guard_refused"
+
+
+class InvalidData(DomainError):
+    """The data sent with the trigger is not what the trigger accepts."""
+
+    code = "invalid_data"
+
+
+class ConflictError(DomainError):
+    """The case changed since the caller read it (stale version or a concurrent transaction)."""
+
+    code = "conflict"
+
+
+class NotFound(DomainError):
+    """The case (or another object) does not exist or is not visible to the actor."""
+
+    code = "not_found"

@@ -1,0 +1,73 @@
+"""Cases moving through workflows, their folio counters and idempotency records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import Base
+from app.models.base import UTCDateTime, utcnow
+from app.models.users import User
+
+
+class Case(Base):
+    """One case (a construction request, an information request…) in one workflow version.
+
+    ``version`` is the optimistic-locking counter: every UPDATE is ``… WHERE id=? AND version=?``, so two
+    people acting on the same case at once cannot both win. ``state`` is validated by the engine
+    against the case's workflow definition; ``data`` holds the validated fields of the case.
+    """
+
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint("version >= 1", name="version_positive"),
+        CheckConstraint("workflow_version >= 1", name="workflow_version_positive"),
+        Index("ix_cases_workflow_state", "workflow", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    folio: Mapped[str] = mapped_column(String(40), unique=True)
+    workflow: Mapped[str] = mapped_column(String(64))
+    workflow_version: Mapped[int]
+    state: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(default=1)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    applicant: Mapped[User] = relationship(foreign_keys=[applicant_id], lazy="raise")
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="raise")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class FolioCounter(Base):
+    """The last folio number handed out per prefix and year (gapless, allocated inside the transaction)."""
+
+    __tablename__ = "folio_counters"
+
+    prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
+    year: Mapped[int] = mapped_column(primary_key=True)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class IdempotencyRecord(Base):
+    """The first result of a request carrying an idempotency key; repeats get this result back."""
+
+    __tablename__ = "idempotency_records"
+
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    trigger: Mapped[str] = mapped_column(String(64))
+    audit_seq: Mapped[int]
+    state: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

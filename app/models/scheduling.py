@@ -1,0 +1,82 @@
+"""Timers (deadlines that fire transitions) and the outbox of side effects that leave the database."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import Base
+from app.models.base import UTCDateTime, str_enum, utcnow
+
+
+class TimerStatus(StrEnum):
+    """Lifecycle of a timer."""
+
+    PENDING = "pending"
+    FIRED = "fired"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class Timer(Base):
+    """A deadline of a case: when ``due_at`` passes while the case is still in ``state``, ``trigger`` fires."""
+
+    __tablename__ = "timers"
+    __table_args__ = (Index("ix_timers_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(64))
+    trigger: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(64))
+    starts_on: Mapped[date]
+    due_on: Mapped[date]
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[TimerStatus] = mapped_column(str_enum(TimerStatus, 16), default=TimerStatus.PENDING)
+    created_seq: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OutboxStatus(StrEnum):
+    """Lifecycle of an outbox message."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMessage(Base):
+    """A side effect (mail, notification) written in the same transaction as its cause, delivered later."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    topic: Mapped[str] = mapped_column(String(64))
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus, 16), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class NonWorkingDay(Base):
+    """A day the authority declared non-working (Holy Week, vacations, suspensions), with its legal source."""
+
+    __tablename__ = "non_working_days"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(unique=True)
+    description: Mapped[str] = mapped_column(String(200))
+    gazette_reference: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,386 @@
+"""Opening cases and firing transitions: each public function is one unit of work."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app import audit
+from app.audit import EntryInput
+from app.calendar import BusinessCalendar, deadline_instant, local_today
+from app.engine import (
+    Actor,
+    AvailableTrigger,
+    CaseView,
+    ConflictError,
+    DomainError,
+    InvalidData,
+    Msg,
+    NotAllowed,
+    NotFound,
+    get_engine,
+)
+from app.extensions import db
+from app.models import (
+    AuditEntry,
+    AuditKind,
+    Case,
+    Document,
+    FolioCounter,
+    IdempotencyRecord,
+    NonWorkingDay,
+    Role,
+    Timer,
+    TimerStatus,
+    User,
+    utcnow,
+)
+from app.notifications import enqueue
+from app.services.uow import unit_of_work
+from workflows.base import HistoryItem, State
+
+
+@dataclass(frozen=True, slots=True)
+class Description:
+    """Untranslated texts describing where a case stands."""
+
+    workflow_title: str
+    state_description: str
+    terminal: bool
+
+
+def describe(case: Case) -> Description:
+    """The workflow title and the current state's description of ``case`` (msgids to translate)."""
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    state = workflow.state(case.state)
+    return Description(workflow.title, state.description, state.terminal)
+
+
+@dataclass(frozen=True, slots=True)
+class FireResult:
+    """What a transition did. ``replayed`` is true when an idempotency key returned an earlier result."""
+
+    case_id: int
+    folio: str
+    trigger: str
+    from_state: str | None
+    to_state: str
+    version: int
+    audit_seq: int
+    replayed: bool = False
+
+
+def actor_for(user: User) -> Actor:
+    """The engine's view of a user."""
+    return Actor(user.id, user.role_names)
+
+
+def calendar(session: Session) -> BusinessCalendar:
+    """The business-day calendar with the authority's declared non-working days."""
+    return BusinessCalendar(session.scalars(select(NonWorkingDay.day)))
+
+
+def _allocate_folio(session: Session, prefix: str, year: int) -> str:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(FolioCounter)
+        .values(prefix=prefix, year=year, last_number=1)
+        .on_conflict_do_update(
+            index_elements=[FolioCounter.prefix, FolioCounter.year],
+            set_={"last_number": FolioCounter.last_number + 1},
+        )
+        .returning(FolioCounter.last_number)
+    )
+    number = session.execute(stmt).scalar_one()
+    return f"{prefix}-{year}-{number:06d}"
+
+
+def _history(session: Session, case_id: int) -> tuple[HistoryItem, ...]:
+    rows = session.execute(
+        select(AuditEntry.action, AuditEntry.actor_id)
+        .where(AuditEntry.case_id == case_id, AuditEntry.kind == AuditKind.TRANSITION)
+        .order_by(AuditEntry.seq)
+    )
+    return tuple(HistoryItem(action, actor_id) for action, actor_id in rows)
+
+
+def _current_documents(session: Session, case_id: int) -> list[tuple[str, str]]:
+    rows = session.execute(
+        select(Document.kind, Document.sha256).where(Document.case_id == case_id, Document.superseded_by_id.is_(None))
+    )
+    return [(kind, sha) for kind, sha in rows]
+
+
+def case_view(session: Session, case: Case, documents: list[tuple[str, str]] | None = None) -> CaseView:
+    """The engine's view of a stored case (two queries: history and, unless given, current documents)."""
+    if documents is None:
+        documents = _current_documents(session, case.id)
+    return CaseView(
+        workflow=case.workflow,
+        workflow_version=case.workflow_version,
+        state=case.state,
+        version=case.version,
+        applicant_id=case.applicant_id,
+        data=dict(case.data),
+        documents=frozenset(kind for kind, _ in documents),
+        history=_history(session, case.id),
+    )
+
+
+def _start_timer(session: Session, case: Case, state: State, seq: int, today: date) -> None:
+    if state.deadline is None:
+        return
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    days = int(workflow.params[state.deadline.days_param])
+    cal = calendar(session)
+    if state.deadline.business:
+        due_on = cal.add_business_days(today, days)
+    else:
+        due_on = date.fromordinal(today.toordinal() + days)
+    session.add(
+        Timer(
+            case_id=case.id,
+            state=state.name,
+            trigger=state.deadline.on_expiry,
+            rule=state.deadline.days_param,
+            starts_on=cal.first_counting_day(today),
+            due_on=due_on,
+            due_at=deadline_instant(due_on),
+            created_seq=seq,
+        )
+    )
+
+
+def _cancel_timers(session: Session, case_id: int, now: datetime) -> None:
+    session.execute(
+        update(Timer)
+        .where(Timer.case_id == case_id, Timer.status == TimerStatus.PENDING)
+        .values(status=TimerStatus.CANCELLED, finished_at=now)
+    )
+
+
+def _notify(session: Session, case: Case, parties: tuple[str, ...], trigger: str, seq: int) -> None:
+    recipients = {"applicant": case.applicant_id, "assignee": case.assignee_id}
+    for party in parties:
+        recipient = recipients.get(party)
+        if recipient is None:
+            continue
+        enqueue(
+            session,
+            topic="case_transition",
+            dedup_key=f"case:{case.id}:seq:{seq}:{party}",
+            recipient_id=recipient,
+            case_id=case.id,
+            payload={"folio": case.folio, "trigger": trigger, "state": case.state, "party": party},
+        )
+
+
+def _load_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise NotFound(Msg("El usuario no existe o está inactivo."))
+    return user
+
+
+def open_case(workflow_name: str, applicant_id: int, data: Mapping[str, Any] | None = None) -> FireResult:
+    """Create a case of the newest version of ``workflow_name`` in its initial state, with a new folio.
+
+    The applicant must hold the applicant role. Writes the opening audit entry (and the initial
+    state's timer, if any) in the same transaction. Raises ``NotFound`` for an unknown workflow or
+    user and ``NotAllowed`` when the user cannot file cases.
+    """
+    engine = get_engine()
+    try:
+        workflow = engine.latest(workflow_name)
+    except KeyError:
+        raise NotFound(Msg("El trámite «%(name)s» no existe.", {"name": workflow_name})) from None
+    with unit_of_work() as session:
+        user = _load_user(session, applicant_id)
+        if not user.has_role(Role.APPLICANT):
+            raise NotAllowed(Msg("Solo un solicitante puede iniciar un trámite."))
+        unexpected = set(data or {}) - {f for t in workflow.transitions_from(workflow.initial) for f in t.fields}
+        if unexpected:
+            raise InvalidData(Msg("La acción no admite los datos: %(fields)s.", {"fields": ", ".join(sorted(unexpected))}))
+        now = utcnow()
+        today = local_today(now)
+        case = Case(
+            folio=_allocate_folio(session, workflow.folio_prefix, today.year),
+            workflow=workflow.name,
+            workflow_version=workflow.version,
+            state=workflow.initial,
+            applicant_id=user.id,
+            data=dict(data or {}),
+        )
+        session.add(case)
+        session.flush()
+        entry = audit.append(
+            session,
+            EntryInput(
+                kind=AuditKind.TRANSITION,
+                action="open",
+                actor_id=user.id,
+                actor_role=Role.APPLICANT.value,
+                case=case,
+                from_state=None,
+                to_state=case.state,
+                data_digest=audit.data_digest(case.data),
+            ),
+        )
+        _start_timer(session, case, workflow.state(case.state), entry.seq, today)
+        return FireResult(case.id, case.folio, "open", None, case.state, case.version, entry.seq)
+
+
+def _replay(session: Session, key: str, case_id: int, trigger: str, actor_id: int | None) -> FireResult | None:
+    record = session.get(IdempotencyRecord, key)
+    if record is None:
+        return None
+    if record.case_id != case_id or record.trigger != trigger or record.actor_id != actor_id:
+        raise DomainError(Msg("La clave de idempotencia ya se usó para otra acción."))
+    folio = session.scalars(select(Case.folio).where(Case.id == case_id)).one()
+    from_state = session.scalars(select(AuditEntry.from_state).where(AuditEntry.seq == record.audit_seq)).one()
+    return FireResult(case_id, folio, trigger, from_state, record.state, record.version, record.audit_seq, True)
+
+
+def fire(
+    case_id: int,
+    trigger: str,
+    actor_id: int | None,
+    *,
+    expected_version: int | None,
+    data: Mapping[str, Any] | None = None,
+    comment: str | None = None,
+    idempotency_key: str | None = None,
+) -> FireResult:
+    """Fire ``trigger`` on a case as a user (``actor_id``) or as the system (``None``), in one transaction.
+
+    Checks the actor's role, the guards, the requirements and the four-eyes rule; moves the state;
+    bumps the version (optimistic lock: the UPDATE only matches ``expected_version``); appends the
+    audit entry; cancels and starts timers; writes outbox rows; commits. Any failure rolls all of it
+    back. A repeated ``idempotency_key`` returns the first result without acting again.
+
+    Raises ``NotFound``, ``ConflictError`` (the case changed: reload), and the engine's
+    ``DomainError`` subclasses naming the reason.
+    """
+    engine = get_engine()
+    try:
+        with unit_of_work() as session:
+            if idempotency_key:
+                replayed = _replay(session, idempotency_key, case_id, trigger, actor_id)
+                if replayed is not None:
+                    return replayed
+            case = session.get(Case, case_id)
+            if case is None:
+                raise NotFound(Msg("El expediente no existe."))
+            actor = Actor.system() if actor_id is None else actor_for(_load_user(session, actor_id))
+            now = utcnow()
+            today = local_today(now)
+            documents = _current_documents(session, case.id)
+            outcome = engine.decide(
+                case_view(session, case, documents), trigger, actor, today=today, expected_version=expected_version, data=data, comment=comment
+            )
+            workflow = engine.definition(case.workflow, case.workflow_version)
+            dest = workflow.state(outcome.to_state)
+            case.state = outcome.to_state
+            if outcome.written:
+                case.data = outcome.data
+            if dest.terminal:
+                case.closed_at = now
+            case.updated_at = now
+            session.flush()  # UPDATE … WHERE version = old: a concurrent change fails here
+            entry = audit.append(
+                session,
+                EntryInput(
+                    kind=AuditKind.TRANSITION,
+                    action=trigger,
+                    actor_id=actor.id,
+                    actor_role=outcome.role,
+                    case=case,
+                    from_state=outcome.from_state,
+                    to_state=outcome.to_state,
+                    comment=(comment or None),
+                    data_digest=audit.data_digest(outcome.written),
+                    documents_digest=audit.documents_digest(documents),
+                ),
+            )
+            if outcome.from_state != outcome.to_state:
+                _cancel_timers(session, case.id, now)
+                _start_timer(session, case, dest, entry.seq, today)
+            _notify(session, case, outcome.transition.notify, trigger, entry.seq)
+            if idempotency_key:
+                session.add(
+                    IdempotencyRecord(
+                        key=idempotency_key,
+                        actor_id=actor.id,
+                        case_id=case.id,
+                        trigger=trigger,
+                        audit_seq=entry.seq,
+                        state=case.state,
+                        version=case.version,
+                    )
+                )
+            session.flush()
+            return FireResult(
+                case.id, case.folio, trigger, outcome.from_state, outcome.to_state, case.version, entry.seq
+            )
+    except ConflictError:
+        if idempotency_key:
+            with unit_of_work() as session:
+                replayed = _replay(session, idempotency_key, case_id, trigger, actor_id)
+            if replayed is not None:
+                return replayed
+        raise
+
+
+def available_triggers(case_id: int, user_id: int) -> list[AvailableTrigger]:
+    """The triggers ``user_id`` may fire on the case now, with the reasons of those not yet possible."""
+    session = db.session()
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(Msg("El expediente no existe."))
+    user = _load_user(session, user_id)
+    return get_engine().available(case_view(session, case), actor_for(user), today=local_today())
+
+
+def count_cases(workflow: str | None = None) -> int:
+    """How many cases exist (of ``workflow`` when given)."""
+    stmt = select(func.count()).select_from(Case)
+    if workflow:
+        stmt = stmt.where(Case.workflow == workflow)
+    return db.session.scalars(stmt).one()
+
+
+QUEUE_LIMIT = 200
+
+
+def own_cases(user_id: int, limit: int = QUEUE_LIMIT) -> list[Case]:
+    """The cases ``user_id`` filed, newest first."""
+    stmt = select(Case).where(Case.applicant_id == user_id).order_by(Case.created_at.desc()).limit(limit)
+    return list(db.session.scalars(stmt))
+
+
+def work_queue(user_id: int, staff_roles: frozenset[str], limit: int = QUEUE_LIMIT) -> list[Case] | None:
+    """Cases in a state where one of ``staff_roles`` has a step to take, oldest change first, excluding
+    the user's own cases; ``None`` when those roles never act on cases."""
+    conditions = []
+    for workflow in get_engine().definitions:
+        states = {s for t in workflow.transitions if t.roles & staff_roles and not t.owner_only for s in t.sources}
+        if states:
+            conditions.append(
+                (Case.workflow == workflow.name) & (Case.workflow_version == workflow.version) & Case.state.in_(states)
+            )
+    if not conditions:
+        return None
+    stmt = (
+        select(Case)
+        .where(or_(*conditions), Case.applicant_id != user_id)
+        .order_by(Case.updated_at)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))

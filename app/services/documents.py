@@ -1,0 +1,130 @@
+"""Attaching documents to cases: checked, stored by content hash, logged, previous version kept."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+
+from app import audit
+from app.audit import EntryInput
+from app.engine import ConflictError, InvalidData, Msg, NotAllowed, NotFound, get_engine
+from app.extensions import db
+from app.models import AuditKind, Case, Document, Role, User, utcnow
+from app.services.uow import unit_of_work
+from app.storage import get_storage
+
+PDF_MEDIA_TYPE = "application/pdf"
+
+
+@dataclass(frozen=True, slots=True)
+class AttachResult:
+    """The stored document and the case's new version."""
+
+    document_id: int
+    sha256: str
+    case_version: int
+    replaced_id: int | None
+
+
+def check_pdf(content: bytes, max_bytes: int) -> None:
+    """Refuse empty, oversized and non-PDF content. Raises ``InvalidData`` naming the problem."""
+    if not content:
+        raise InvalidData(Msg("El archivo está vacío."))
+    if len(content) > max_bytes:
+        raise InvalidData(
+            Msg("El archivo excede el tamaño máximo de %(mb)s MB.", {"mb": str(max_bytes // (1024 * 1024))})
+        )
+    if not content.startswith(b"%PDF-") or b"%%EOF" not in content[-2048:]:
+        raise InvalidData(Msg("El archivo no es un PDF válido."))
+
+
+def _uploadable_kinds(case: Case) -> frozenset[str]:
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    return frozenset(
+        kind for t in workflow.transitions_from(case.state) if t.owner_only for kind in t.required_documents
+    )
+
+
+def attach_document(
+    case_id: int,
+    kind: str,
+    original_name: str,
+    content: bytes,
+    uploader_id: int,
+    *,
+    expected_version: int | None = None,
+) -> AttachResult:
+    """Store a PDF for ``kind`` on the case and supersede the previous one of that kind.
+
+    Only the case's applicant may upload, and only kinds that a step of the current state requires.
+    Bumps the case version and writes an audit entry (ids and hashes only). Raises ``NotFound``,
+    ``NotAllowed``, ``InvalidData`` and ``ConflictError``.
+    """
+    check_pdf(content, int(current_app.config["MAX_DOCUMENT_BYTES"]))
+    root = Path(current_app.config["DOCUMENTS_DIR"])
+    with unit_of_work() as session:
+        case = session.get(Case, case_id)
+        user = session.get(User, uploader_id)
+        if case is None or user is None:
+            raise NotFound(Msg("El expediente no existe."))
+        if case.applicant_id != user.id or not user.has_role(Role.APPLICANT):
+            raise NotAllowed(Msg("Solo quien presentó la solicitud puede adjuntar documentos."))
+        if expected_version is not None and expected_version != case.version:
+            raise ConflictError(Msg("El expediente cambió mientras lo consultaba; recargue la página e intente de nuevo."))
+        if kind not in _uploadable_kinds(case):
+            raise InvalidData(Msg("No se puede adjuntar «%(kind)s» en esta etapa.", {"kind": kind}))
+        key, digest = get_storage(root).put(content)
+        previous = session.scalars(
+            select(Document).where(
+                Document.case_id == case.id, Document.kind == kind, Document.superseded_by_id.is_(None)
+            )
+        ).first()
+        document = Document(
+            case_id=case.id,
+            kind=kind,
+            original_name=Path(original_name.replace("\\", "/")).name[:255] or "documento.pdf",
+            size_bytes=len(content),
+            media_type=PDF_MEDIA_TYPE,
+            sha256=digest,
+            storage_key=key,
+            uploaded_by_id=user.id,
+        )
+        session.add(document)
+        session.flush()
+        if previous is not None:
+            previous.superseded_by_id = document.id
+        case.updated_at = utcnow()
+        session.flush()
+        audit.append(
+            session,
+            EntryInput(
+                kind=AuditKind.DOCUMENT,
+                action="document_attached",
+                actor_id=user.id,
+                actor_role=Role.APPLICANT.value,
+                case=case,
+                from_state=case.state,
+                to_state=case.state,
+                documents_digest=audit.documents_digest([(kind, digest)]),
+                details={
+                    "document_id": document.id,
+                    "kind": kind,
+                    "sha256": digest,
+                    "size": len(content),
+                    "replaces": previous.id if previous is not None else None,
+                },
+            ),
+        )
+        return AttachResult(document.id, digest, case.version, previous.id if previous is not None else None)
+
+
+def read_document(document_id: int) -> tuple[Document, bytes]:
+    """The document row and its stored bytes. Raises ``NotFound``."""
+    document = db.session.get(Document, document_id)
+    if document is None:
+        raise NotFound(Msg("El documento no existe."))
+    content = get_storage(Path(current_app.config["DOCUMENTS_DIR"])).get(document.storage_key)
+    return document, content

@@ -1,0 +1,65 @@
+"""The unit of work: every public service function runs in exactly one database transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.database import WRITE_OPTION
+from app.engine.errors import ConflictError, Msg
+from app.extensions import db
+
+_DEPTH = "uow_depth"
+CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
+CONFLICT_MESSAGE = Msg("El expediente cambió mientras lo consultaba; recargue la página e intente de nuevo.")
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether a database error means 'someone else changed this at the same time'."""
+    if isinstance(exc, StaleDataError):
+        return True
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        if sqlstate in CONFLICT_SQLSTATES:
+            return True
+        if "database is locked" in str(orig):
+            return True
+    return False
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """Run the block in one transaction: commit on success, roll back on any exception.
+
+    A read transaction left open by the caller (a view that looked something up) is ended first so
+    that, on SQLite, the write transaction takes its lock up front. Nested use joins the outer unit.
+    Concurrent-modification errors become :class:`ConflictError`.
+    """
+    session = db.session()
+    depth = session.info.get(_DEPTH, 0)
+    if depth:
+        session.info[_DEPTH] = depth + 1
+        try:
+            yield session
+        finally:
+            session.info[_DEPTH] = depth
+        return
+    if session.in_transaction():
+        session.rollback()
+    session.info[_DEPTH] = 1
+    try:
+        session.connection(execution_options={WRITE_OPTION: True})
+        yield session
+        session.commit()
+    except BaseException as exc:
+        session.rollback()
+        if is_conflict(exc) and not isinstance(exc, IntegrityError):
+            raise ConflictError(CONFLICT_MESSAGE) from exc
+        raise
+    finally:
+        session.info[_DEPTH] = 0
+

@@ -1,0 +1,44 @@
+"""Error pages: clear, translated, never a stack trace."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render HTTP errors as pages (or JSON for API clients)."""
+
+    def render(status: int, title: str, detail: str) -> tuple[str | dict[str, object], int]:
+        if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
+            return {"error": title, "detail": detail, "status": status}, status
+        return render_template("errors/error.html", status=status, title=title, detail=detail), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(_exc: CSRFError) -> tuple[str | dict[str, object], int]:
+        return render(
+            400,
+            _("El formulario caducó"),
+            _("Por seguridad, vuelva a cargar la página y envíe el formulario otra vez. No se guardó nada."),
+        )
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[str | dict[str, object], int]:
+        status = exc.code or 500
+        titles = {
+            400: _("Solicitud incorrecta"),
+            403: _("Acceso denegado"),
+            404: _("No encontrado"),
+            405: _("Método no permitido"),
+            409: _("El expediente cambió"),
+            413: _("Archivo demasiado grande"),
+            429: _("Demasiados intentos"),
+        }
+        return render(status, titles.get(status, _("Error")), _("Si el problema persiste, contacte a la mesa de ayuda."))
+
+    @app.errorhandler(Exception)
+    def server_error(exc: Exception) -> tuple[str | dict[str, object], int]:
+        app.logger.exception("unhandled error", exc_info=exc)
+        return render(500, _("Error del sistema"), _("Ocurrió un error inesperado. No se mostraron detalles técnicos."))

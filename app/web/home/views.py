@@ -1,0 +1,41 @@
+"""The authenticated home page: one panel per role the user holds."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+from werkzeug.wrappers import Response
+
+from app.extensions import db
+from app.models import AuditEntry, Case, Role, User
+from app.services.cases import own_cases, work_queue
+
+bp = Blueprint("home", __name__)
+
+@bp.get("/")
+def root() -> Response:
+    """Send visitors to their home page or to the login page."""
+    return redirect(url_for("home.index") if current_user.is_authenticated else url_for("auth.login"))
+
+
+@bp.get("/inicio")
+@login_required
+def index() -> str:
+    """Home page with a panel per role: own cases, work queue, audit summary, administration."""
+    user: User = current_user
+    roles = user.role_names
+    panels: dict[str, object] = {}
+    if user.has_role(Role.APPLICANT):
+        panels["own_cases"] = own_cases(user.id)
+    queue = work_queue(user.id, roles - {Role.APPLICANT.value})
+    if queue is not None:
+        panels["queue"] = queue
+    if user.has_role(Role.AUDITOR) or user.has_role(Role.GUARANTOR):
+        panels["audit"] = {
+            "entries": db.session.scalars(select(func.count()).select_from(AuditEntry)).one(),
+            "cases": db.session.scalars(select(func.count()).select_from(Case)).one(),
+        }
+    if user.has_role(Role.ADMIN):
+        panels["admin"] = {"users": db.session.scalars(select(func.count()).select_from(User)).one()}
+    return render_template("home/index.html", user=user, panels=panels)

@@ -1,0 +1,52 @@
+"""Translated labels for roles, workflows and states, available in every template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_babel import get_locale, gettext, lazy_gettext
+
+from app.models import Case, Role
+from app.services.cases import describe
+
+ROLE_LABELS = {
+    Role.APPLICANT: lazy_gettext("Solicitante"),
+    Role.INTAKE_CLERK: lazy_gettext("Ventanilla"),
+    Role.REVIEWER: lazy_gettext("Dictaminador"),
+    Role.INSPECTOR: lazy_gettext("Inspector"),
+    Role.TRANSPARENCY_UNIT: lazy_gettext("Unidad de Transparencia"),
+    Role.AREA: lazy_gettext("Área responsable"),
+    Role.COMMITTEE_MEMBER: lazy_gettext("Comité de Transparencia"),
+    Role.GUARANTOR: lazy_gettext("Órgano garante"),
+    Role.AUDITOR: lazy_gettext("Auditor"),
+    Role.ADMIN: lazy_gettext("Administrador"),
+}
+
+
+def role_label(role: Role) -> str:
+    """The translated name of ``role``."""
+    return str(ROLE_LABELS.get(role, role.value))
+
+
+def workflow_title(case: Case) -> str:
+    """The translated title of the case's workflow."""
+    return gettext(describe(case).workflow_title)
+
+
+def state_label(case: Case) -> str:
+    """The translated description of the case's current state."""
+    return gettext(describe(case).state_description)
+
+
+def register_labels(app: Flask) -> None:
+    """Expose the label helpers to templates."""
+
+    @app.context_processor
+    def _labels() -> dict[str, Any]:
+        return {
+            "current_locale": get_locale,
+            "role_label": role_label,
+            "workflow_title": workflow_title,
+            "state_label": state_label,
+        }

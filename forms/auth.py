@@ -1,0 +1,49 @@
+"""Login and language forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, PasswordField, SelectField, SubmitField
+from wtforms.validators import AnyOf, DataRequired, Email, Length
+
+
+class LoginForm(FlaskForm):
+    """E-mail and password."""
+
+    email = EmailField(
+        _l("Correo electrónico"),
+        validators=[
+            DataRequired(message=_l("Escriba su correo electrónico.")),
+            Email(message=_l("El correo electrónico no es válido."), check_deliverability=False),
+            Length(max=254, message=_l("El correo electrónico es demasiado largo.")),
+        ],
+    )
+    password = PasswordField(
+        _l("Contraseña"),
+        validators=[
+            DataRequired(message=_l("Escriba su contraseña.")),
+            Length(max=1024, message=_l("La contraseña es demasiado larga.")),
+        ],
+    )
+    next = HiddenField()
+    submit = SubmitField(_l("Entrar"))
+
+
+class LanguageForm(FlaskForm):
+    """Switch the interface language."""
+
+    def __init__(self, languages: tuple[str, ...], **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.locale.choices = [(code, code) for code in languages]
+        self.locale.validators = [AnyOf(languages, message=_l("Idioma no disponible."))]
+
+    locale = SelectField(_l("Idioma"))
+    next = HiddenField()
+    submit = SubmitField(_l("Cambiar"))
+
+
+class LogoutForm(FlaskForm):
+    """Logging out is a POST protected by CSRF."""
+
+    submit = SubmitField(_l("Salir"))
