@@ -58,11 +58,13 @@ def audit_verify() -> None:
     """Recompute the audit chain; exit 1 naming the first bad entry."""
     from app.audit import verify
 
-    result = verify(db.session)
+    result = verify(db.session())
     if result.ok:
         click.echo(f"OK: {result.checked} entries verified; head {result.head_hash}")
         return
-    click.echo(f"FAILED at entry {result.first_bad}: {result.reason} ({result.checked} entries verified before it)", err=True)
+    click.echo(
+        f"FAILED at entry {result.first_bad}: {result.reason} ({result.checked} entries verified before it)", err=True
+    )
     raise SystemExit(1)
 
 

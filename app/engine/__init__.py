@@ -9,12 +9,12 @@ from app.engine.core import (
     get_engine,
 )
 from app.engine.errors import (
-    Msg,
     ConflictError,
     DomainError,
     GuardRefused,
     IllegalTrigger,
     InvalidData,
+    Msg,
     NotAllowed,
     NotFound,
     UnknownTrigger,
@@ -29,8 +29,8 @@ __all__ = [
     "Engine",
     "GuardRefused",
     "IllegalTrigger",
-    "Msg",
     "InvalidData",
+    "Msg",
     "NotAllowed",
     "NotFound",
     "Outcome",

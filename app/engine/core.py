@@ -241,7 +241,9 @@ class Engine:
         is listed). Nothing is written anywhere.
         """
         if expected_version is not None and expected_version != view.version:
-            raise ConflictError(Msg("El expediente cambió mientras lo consultaba; recargue la página e intente de nuevo."))
+            raise ConflictError(
+                Msg("El expediente cambió mientras lo consultaba; recargue la página e intente de nuevo.")
+            )
         workflow = self.definition(view.workflow, view.workflow_version)
         if trigger not in workflow.triggers:
             raise UnknownTrigger(Msg("La acción «%(trigger)s» no existe en este trámite.", {"trigger": trigger}))
@@ -274,7 +276,8 @@ class Engine:
                 continue
             to_state = self._move(workflow, view.state, t)
             return Outcome(t, view.state, to_state, role, merged, written, comment)
-        assert first_refusal is not None
+        if first_refusal is None:  # every candidate either moved or refused; unreachable by construction
+            raise RuntimeError(f"no outcome for {trigger} from {view.state}")
         raise first_refusal
 
     def _move(self, workflow: Workflow, state: str, t: Transition) -> str:

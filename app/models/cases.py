@@ -45,7 +45,7 @@ class Case(Base):
     applicant: Mapped[User] = relationship(foreign_keys=[applicant_id], lazy="raise")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="raise")
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as declared
 
 
 class FolioCounter(Base):

@@ -207,7 +207,9 @@ def open_case(workflow_name: str, applicant_id: int, data: Mapping[str, Any] | N
             raise NotAllowed(Msg("Solo un solicitante puede iniciar un trámite."))
         unexpected = set(data or {}) - {f for t in workflow.transitions_from(workflow.initial) for f in t.fields}
         if unexpected:
-            raise InvalidData(Msg("La acción no admite los datos: %(fields)s.", {"fields": ", ".join(sorted(unexpected))}))
+            raise InvalidData(
+                Msg("La acción no admite los datos: %(fields)s.", {"fields": ", ".join(sorted(unexpected))})
+            )
         now = utcnow()
         today = local_today(now)
         case = Case(
@@ -283,7 +285,13 @@ def fire(
             today = local_today(now)
             documents = _current_documents(session, case.id)
             outcome = engine.decide(
-                case_view(session, case, documents), trigger, actor, today=today, expected_version=expected_version, data=data, comment=comment
+                case_view(session, case, documents),
+                trigger,
+                actor,
+                today=today,
+                expected_version=expected_version,
+                data=data,
+                comment=comment,
             )
             workflow = engine.definition(case.workflow, case.workflow_version)
             dest = workflow.state(outcome.to_state)
@@ -377,10 +385,5 @@ def work_queue(user_id: int, staff_roles: frozenset[str], limit: int = QUEUE_LIM
             )
     if not conditions:
         return None
-    stmt = (
-        select(Case)
-        .where(or_(*conditions), Case.applicant_id != user_id)
-        .order_by(Case.updated_at)
-        .limit(limit)
-    )
+    stmt = select(Case).where(or_(*conditions), Case.applicant_id != user_id).order_by(Case.updated_at).limit(limit)
     return list(db.session.scalars(stmt))

@@ -104,8 +104,7 @@ def _email(handle: str) -> str:
 
 def _logins() -> tuple[DemoLogin, ...]:
     return tuple(
-        DemoLogin(_email(handle), DEMO_PASSWORD, ", ".join(g.role.value for g in grants))
-        for handle, _, grants in USERS
+        DemoLogin(_email(handle), DEMO_PASSWORD, ", ".join(g.role.value for g in grants)) for handle, _, grants in USERS
     )
 
 

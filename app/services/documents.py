@@ -73,7 +73,9 @@ def attach_document(
         if case.applicant_id != user.id or not user.has_role(Role.APPLICANT):
             raise NotAllowed(Msg("Solo quien presentó la solicitud puede adjuntar documentos."))
         if expected_version is not None and expected_version != case.version:
-            raise ConflictError(Msg("El expediente cambió mientras lo consultaba; recargue la página e intente de nuevo."))
+            raise ConflictError(
+                Msg("El expediente cambió mientras lo consultaba; recargue la página e intente de nuevo.")
+            )
         if kind not in _uploadable_kinds(case):
             raise InvalidData(Msg("No se puede adjuntar «%(kind)s» en esta etapa.", {"kind": kind}))
         key, digest = get_storage(root).put(content)

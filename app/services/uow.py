@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -62,4 +63,3 @@ def unit_of_work() -> Iterator[Session]:
         raise
     finally:
         session.info[_DEPTH] = 0
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -56,9 +57,7 @@ def create_user(
     """
     grants = list(grants)
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidData(
-            Msg("La contraseña debe tener al menos %(n)s caracteres.", {"n": str(MIN_PASSWORD_LENGTH)})
-        )
+        raise InvalidData(Msg("La contraseña debe tener al menos %(n)s caracteres.", {"n": str(MIN_PASSWORD_LENGTH)}))
     address = normalise_email(email)
     with unit_of_work() as session:
         if session.scalars(select(User.id).where(User.email == address)).first() is not None:
@@ -103,10 +102,8 @@ def authenticate(email: str, password: str) -> User | None:
     account exists; upgrades the stored hash when the hashing parameters changed."""
     user = db.session.scalars(select(User).where(User.email == normalise_email(email))).first()
     if user is None:
-        try:
+        with suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
         return None
     try:
         _hasher.verify(user.password_hash, password)

@@ -36,7 +36,9 @@ def register_error_handlers(app: Flask) -> None:
             413: _("Archivo demasiado grande"),
             429: _("Demasiados intentos"),
         }
-        return render(status, titles.get(status, _("Error")), _("Si el problema persiste, contacte a la mesa de ayuda."))
+        return render(
+            status, titles.get(status, _("Error")), _("Si el problema persiste, contacte a la mesa de ayuda.")
+        )
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception) -> tuple[str | dict[str, object], int]:

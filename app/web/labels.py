@@ -31,12 +31,12 @@ def role_label(role: Role) -> str:
 
 def workflow_title(case: Case) -> str:
     """The translated title of the case's workflow."""
-    return gettext(describe(case).workflow_title)
+    return str(gettext(describe(case).workflow_title))
 
 
 def state_label(case: Case) -> str:
     """The translated description of the case's current state."""
-    return gettext(describe(case).state_description)
+    return str(gettext(describe(case).state_description))
 
 
 def register_labels(app: Flask) -> None:

@@ -13,6 +13,7 @@ from app.services.cases import own_cases, work_queue
 
 bp = Blueprint("home", __name__)
 
+
 @bp.get("/")
 def root() -> Response:
     """Send visitors to their home page or to the login page."""

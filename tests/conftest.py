@@ -1,0 +1,171 @@
+"""Test harness: every database test runs on SQLite and on a real PostgreSQL server started here.
+
+Each test gets a fresh database cloned from a template that the migrations built once per backend
+(a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL), so services can commit for
+real, threads can race, and nothing leaks between tests. ``TEST_DATABASES`` (default
+``sqlite,postgresql``) selects the backends; in CI leaving PostgreSQL out, or PostgreSQL failing to
+start, fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.extensions import db
+from tests.support.postgres import PostgresServer
+
+ALL_DATABASES = ("sqlite", "postgresql")
+DATABASES = tuple(d.strip() for d in os.environ.get("TEST_DATABASES", ",".join(ALL_DATABASES)).split(",") if d.strip())
+_used: Counter[str] = Counter()
+_counter = itertools.count(1)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    unknown = set(DATABASES) - set(ALL_DATABASES)
+    if unknown:
+        raise pytest.UsageError(f"unknown TEST_DATABASES entries: {sorted(unknown)}")
+    if os.environ.get("CI") and set(DATABASES) != set(ALL_DATABASES):
+        raise pytest.UsageError("CI must run the suite on both SQLite and PostgreSQL")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _used:
+        ran = ", ".join(f"{name}: {count} tests" for name, count in sorted(_used.items()))
+        terminalreporter.write_line(f"databases exercised: {ran}")
+    else:
+        terminalreporter.write_line("databases exercised: none")
+
+
+def migrate_to_head(url: str, instance: Path) -> None:
+    """Build the schema at ``url`` by running the migrations (as production does)."""
+    from flask_migrate import upgrade
+
+    app = create_app("test", SQLALCHEMY_DATABASE_URI=url, DOCUMENTS_DIR=str(instance / "documents"))
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server for the whole run (fails the tests that need it if it cannot start)."""
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Name of a PostgreSQL database migrated to head, used as the template of every test database."""
+    name = "tramites_template"
+    admin = create_engine(pg_server.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    migrate_to_head(pg_server.url_for(name), tmp_path_factory.mktemp("pg-template"))
+    return name
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated to head, copied for every test."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.sqlite3"
+    migrate_to_head(f"sqlite:///{path}", folder)
+    for suffix in ("-wal", "-shm"):
+        if Path(f"{path}{suffix}").exists():
+            raise RuntimeError("template database still has a WAL file; engine not disposed")
+    return path
+
+
+class PgDatabases:
+    """Creates and drops PostgreSQL databases on the test server."""
+
+    def __init__(self, server: PostgresServer) -> None:
+        self.server = server
+        self.admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
+
+    def create(self, template: str | None) -> tuple[str, str]:
+        name = f"tramites_t{next(_counter)}"
+        clause = f" TEMPLATE {template}" if template else ""
+        with self.admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}{clause}"))
+        return name, self.server.url_for(name)
+
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(scope="session")
+def pg_databases(pg_server: PostgresServer) -> Iterator[PgDatabases]:
+    """Factory of PostgreSQL databases."""
+    factory = PgDatabases(pg_server)
+    yield factory
+    factory.admin.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database backend of this test run ('sqlite' or 'postgresql')."""
+    _used[request.param] += 1
+    return str(request.param)
+
+
+@pytest.fixture
+def empty_database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no schema at all (for migration tests)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+        return
+    factory: PgDatabases = request.getfixturevalue("pg_databases")
+    name, url = factory.create(None)
+    yield url
+    factory.drop(name)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database at the migrations' head."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    factory: PgDatabases = request.getfixturevalue("pg_databases")
+    name, url = factory.create(request.getfixturevalue("pg_template"))
+    yield url
+    factory.drop(name)
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """The application on a fresh database, inside an application context."""
+    application = create_app(
+        "test",
+        SQLALCHEMY_DATABASE_URI=database_url,
+        DOCUMENTS_DIR=str(tmp_path / "documents"),
+    )
+    with application.app_context():
+        yield application
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client with cookies."""
+    return app.test_client()

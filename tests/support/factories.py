@@ -1,0 +1,55 @@
+"""Factories for users and cases, going through the real services."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from app.models import Role
+from app.services.cases import FireResult, fire, open_case
+from app.services.demo import VECS_DATA, VECS_DOCUMENTS, demo_pdf
+from app.services.documents import attach_document
+from app.services.users import RoleGrant, create_user, ensure_department
+
+PASSWORD = "Correcta-Caballo-Bateria"
+_seq = itertools.count(1)
+
+
+def make_user(*roles: Role | tuple[Role, str], name: str | None = None) -> int:
+    """Create a user holding ``roles`` (a role, or (role, department)) and return its id."""
+    grants = []
+    for item in roles or (Role.APPLICANT,):
+        role, department = item if isinstance(item, tuple) else (item, None)
+        if department:
+            ensure_department(department, department.replace("_", " ").title())
+        grants.append(RoleGrant(role, department))
+    n = next(_seq)
+    return create_user(f"user{n}@example.test", name or f"Usuario {n}", PASSWORD, grants)
+
+
+def email_of(n_user_id: int) -> str:
+    """Factories name users predictably only by creation order; look the e-mail up instead."""
+    from app.extensions import db
+    from app.models import User
+
+    user = db.session.get(User, n_user_id)
+    assert user is not None
+    return user.email
+
+
+def vecs_case(applicant: int, *, documents: bool = True, data: dict[str, Any] | None = None) -> FireResult:
+    """A VECS draft with complete data and (unless told otherwise) every required document."""
+    opened = open_case("vecs", applicant, {**VECS_DATA, **(data or {})})
+    version = opened.version
+    if documents:
+        for kind in VECS_DOCUMENTS:
+            version = attach_document(opened.case_id, kind, f"{kind}.pdf", demo_pdf(kind), applicant).case_version
+    return FireResult(opened.case_id, opened.folio, "open", None, "draft", version, opened.audit_seq)
+
+
+def advance(case: FireResult, steps: list[tuple[str, int | None, dict[str, Any] | None, str | None]]) -> FireResult:
+    """Fire each (trigger, actor, data, comment) in turn, carrying the version along."""
+    result = case
+    for trigger, actor, data, comment in steps:
+        result = fire(result.case_id, trigger, actor, expected_version=result.version, data=data, comment=comment)
+    return result
