@@ -1,0 +1,50 @@
+# Two commands for a new user: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: run test setup translations lint typecheck contracts pytest serve clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+setup: $(VENV)/.installed translations
+
+translations: $(VENV)/.installed
+	@$(BIN)/pybabel compile --use-fuzzy -q -d app/translations 2>/dev/null || $(BIN)/pybabel compile -q -d app/translations
+
+## make run: install, migrate the database, load demo data on first start, serve the app.
+run: setup
+	$(FLASK) db upgrade
+	$(FLASK) demo load
+	@echo ""
+	@echo "  Trámites listo en http://$(HOST):$(PORT)/  (Ctrl+C para detener)"
+	@echo ""
+	$(FLASK) run --host $(HOST) --port $(PORT) --no-reload
+
+## make test: install, then lint, type-check, check import contracts and run the whole suite.
+test: setup lint typecheck contracts pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+contracts: $(VENV)/.installed
+	$(BIN)/lint-imports
+
+pytest: $(VENV)/.installed translations
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache test-output

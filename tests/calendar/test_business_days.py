@@ -1,0 +1,55 @@
+"""Business-day arithmetic with concrete dates (no database)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from app.calendar import BusinessCalendar, deadline_instant, local_today
+
+HOLY_WEEK_2026 = (date(2026, 4, 2), date(2026, 4, 3))
+
+
+@pytest.mark.parametrize(
+    ("notified", "days", "declared", "expected"),
+    [
+        (date(2026, 11, 13), 1, (), date(2026, 11, 17)),  # Friday; Monday 16 is Revolution Day
+        (date(2026, 12, 24), 1, (), date(2026, 12, 28)),  # Christmas on Friday
+        (date(2026, 3, 9), 10, (), date(2026, 3, 24)),  # crosses Benito Juárez's birthday (Mon 16)
+        (date(2026, 4, 1), 1, HOLY_WEEK_2026, date(2026, 4, 6)),  # declared Holy Week
+        (date(2026, 4, 1), 1, (), date(2026, 4, 2)),  # same term without the declaration
+        (date(2026, 9, 15), 1, (), date(2026, 9, 17)),  # Independence Day
+        (date(2026, 2, 1), 1, (), date(2026, 2, 3)),  # notified on Sunday; Monday 2 is Constitution Day
+        (date(2026, 12, 31), 1, (), date(2027, 1, 4)),  # New Year's Day on Friday, across years
+        (date(2030, 9, 30), 1, (), date(2030, 10, 2)),  # change of federal government (every six years)
+        (date(2026, 11, 27), 20, (), date(2026, 12, 28)),  # 20 business days across Christmas
+    ],
+)
+def test_add_business_days(notified: date, days: int, declared: tuple[date, ...], expected: date):
+    assert BusinessCalendar(declared).add_business_days(notified, days) == expected
+
+
+def test_term_never_ends_on_a_non_working_day():
+    cal = BusinessCalendar(HOLY_WEEK_2026)
+    start = date(2026, 1, 1)
+    for offset in range(0, 400, 3):
+        notified = date.fromordinal(start.toordinal() + offset)
+        for days in (1, 3, 5, 10, 20):
+            end = cal.add_business_days(notified, days)
+            assert cal.is_business_day(end)
+            assert cal.business_days_between(notified, end) == days
+
+
+def test_zero_day_term_is_refused():
+    with pytest.raises(ValueError, match="at least one"):
+        BusinessCalendar().add_business_days(date(2026, 1, 5), 0)
+
+
+def test_deadline_lapses_at_local_midnight():
+    assert deadline_instant(date(2026, 11, 17)) == datetime(2026, 11, 18, 6, 0, tzinfo=UTC)
+
+
+def test_local_today_uses_mexico_city():
+    assert local_today(datetime(2026, 11, 28, 5, 59, tzinfo=UTC)) == date(2026, 11, 27)
+    assert local_today(datetime(2026, 11, 28, 6, 0, tzinfo=UTC)) == date(2026, 11, 28)

@@ -1,0 +1,85 @@
+"""The flask CLI: demo data on first start only, user creation."""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import AuditEntry, Case, Role, User
+from app.services.users import authenticate
+
+
+def _counts() -> tuple[int, int, int]:
+    return (
+        db.session.scalars(select(func.count()).select_from(User)).one(),
+        db.session.scalars(select(func.count()).select_from(Case)).one(),
+        db.session.scalars(select(func.count()).select_from(AuditEntry)).one(),
+    )
+
+
+def test_demo_load_runs_once_and_prints_logins(app: Flask):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["demo", "load"])
+    assert first.exit_code == 0, first.output
+    assert "Datos de demostración cargados." in first.output
+    assert "solicitante@demo.gob.mx" in first.output
+    assert "Demo-Tramites-2026" in first.output
+    after_first = _counts()
+    assert after_first[0] == 11
+    assert after_first[1] == 4
+    states = set(db.session.scalars(select(Case.state)))
+    assert states == {"draft", "submitted", "prevention", "licensed"}
+
+    second = runner.invoke(args=["demo", "load"])
+    assert second.exit_code == 0
+    assert "ya presentes" in second.output
+    db.session.expire_all()
+    assert _counts() == after_first
+
+    verify = runner.invoke(args=["audit", "verify"])
+    assert verify.exit_code == 0, verify.output
+
+
+def test_users_create(app: Flask):
+    runner = app.test_cli_runner()
+    runner.invoke(args=["demo", "load", "--quiet"])
+    result = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "Nueva.Revisora@Ejemplo.MX",
+            "--name",
+            "Nueva Revisora",
+            "--role",
+            "reviewer:desarrollo_urbano",
+            "--role",
+            "inspector",
+            "--password",
+            "una-frase-larga-y-segura",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    user = authenticate("nueva.revisora@ejemplo.mx", "una-frase-larga-y-segura")
+    assert user is not None
+    assert user.role_names == {Role.REVIEWER.value, Role.INSPECTOR.value}
+    assert user.departments(Role.REVIEWER) == {"desarrollo_urbano"}
+    assert user.password_hash.startswith("$argon2id$")
+
+
+def test_users_create_refuses_bad_input(app: Flask):
+    runner = app.test_cli_runner()
+    short = runner.invoke(args=["users", "create", "a@b.mx", "--name", "A", "--role", "applicant", "--password", "corta"])
+    assert short.exit_code != 0
+    assert "al menos 12 caracteres" in short.output
+    role = runner.invoke(
+        args=["users", "create", "a@b.mx", "--name", "A", "--role", "mayor", "--password", "suficientemente-larga"]
+    )
+    assert role.exit_code != 0
+    assert "unknown role" in role.output
+    dept = runner.invoke(
+        args=["users", "create", "a@b.mx", "--name", "A", "--role", "reviewer:nada", "--password", "suficientemente-larga"]
+    )
+    assert dept.exit_code != 0
+    assert "no existe" in dept.output
+    assert db.session.scalars(select(func.count()).select_from(User)).one() == 0

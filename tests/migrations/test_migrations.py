@@ -1,0 +1,65 @@
+"""The migrations build the schema the models describe, and go down and up again, on both databases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from app import create_app
+from app.audit.canonical import GENESIS_HASH
+from app.extensions import db
+from app.models import Role
+from tests.support.factories import make_user
+
+EXPECTED_TABLES = {
+    "alembic_version",
+    "audit_entries",
+    "audit_head",
+    "cases",
+    "departments",
+    "documents",
+    "folio_counters",
+    "idempotency_records",
+    "non_working_days",
+    "outbox",
+    "timers",
+    "user_roles",
+    "users",
+}
+
+
+def test_models_and_migrations_do_not_drift(app):
+    with db.engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": False})
+        diff = compare_metadata(context, db.metadata)
+    assert diff == []
+
+
+def test_upgrade_downgrade_upgrade(empty_database_url: str, tmp_path: Path):
+    application = create_app("test", SQLALCHEMY_DATABASE_URI=empty_database_url, DOCUMENTS_DIR=str(tmp_path))
+    with application.app_context():
+        upgrade()
+        assert set(inspect(db.engine).get_table_names()) == EXPECTED_TABLES
+        with db.engine.connect() as conn:
+            head = conn.execute(text("SELECT seq, hash FROM audit_head WHERE id = 1")).one()
+        assert tuple(head) == (0, GENESIS_HASH)
+        downgrade(revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
+        upgrade()
+        assert set(inspect(db.engine).get_table_names()) == EXPECTED_TABLES
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("statement", ["UPDATE audit_entries SET action = 'x'", "DELETE FROM audit_entries"])
+def test_audit_entries_are_append_only(app, statement: str):
+    make_user(Role.APPLICANT)  # writes one administrative entry
+    with db.engine.connect() as conn, pytest.raises(DBAPIError, match="append-only"):
+        conn.execute(text(statement))
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_entries")).scalar_one() == 1
