@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -45,6 +46,16 @@ class Config:
     LANGUAGES = ("es_MX", "en")
 
     INSTITUTION_NAME = "Municipio de Ejemplo"
+    PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+
+    # Outgoing mail (delivered from the outbox by `flask --app wsgi permits tick`)
+    MAIL_SERVER = "localhost"
+    MAIL_PORT = 25
+    MAIL_SENDER = "Trámites <no-responder@municipio.example>"
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
     READS_ENVIRONMENT = True
 
 
@@ -76,19 +87,46 @@ class ProductionConfig(Config):
     PREFERRED_URL_SCHEME = "https"
 
 
-ENVIRONMENT_KEYS = {
-    "SECRET_KEY": "SECRET_KEY",
-    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
-    "INSTITUTION_NAME": "INSTITUTION_NAME",
-    "DOCUMENTS_DIR": "DOCUMENTS_DIR",
+ENVIRONMENT_KEYS: dict[str, tuple[str, type]] = {
+    "SECRET_KEY": ("SECRET_KEY", str),
+    "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
+    "INSTITUTION_NAME": ("INSTITUTION_NAME", str),
+    "DOCUMENTS_DIR": ("DOCUMENTS_DIR", str),
+    "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", str),
+    "MAIL_SERVER": ("MAIL_SERVER", str),
+    "MAIL_PORT": ("MAIL_PORT", int),
+    "MAIL_SENDER": ("MAIL_SENDER", str),
+    "MAIL_USERNAME": ("MAIL_USERNAME", str),
+    "MAIL_PASSWORD": ("MAIL_PASSWORD", str),
+    "MAIL_USE_TLS": ("MAIL_USE_TLS", bool),
+    "MAIL_USE_SSL": ("MAIL_USE_SSL", bool),
 }
-"""Environment variables read at start-up, and the setting each one fills."""
+"""Environment variables read at start-up: the setting each one fills and its type."""
+
+_TRUE = frozenset({"1", "true", "yes", "on", "si", "sí"})
 
 
-def from_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The settings given by environment variables (read when the app is created, not at import)."""
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The settings given by environment variables (read when the app is created, not at import).
+
+    Raises ``ValueError`` naming the variable when a number is not a number.
+    """
     env = os.environ if environ is None else environ
-    return {setting: env[var] for var, setting in ENVIRONMENT_KEYS.items() if env.get(var)}
+    settings: dict[str, Any] = {}
+    for var, (setting, kind) in ENVIRONMENT_KEYS.items():
+        raw = env.get(var)
+        if not raw:
+            continue
+        if kind is bool:
+            settings[setting] = raw.strip().lower() in _TRUE
+        elif kind is int:
+            try:
+                settings[setting] = int(raw)
+            except ValueError:
+                raise ValueError(f"{var} must be a whole number, not {raw!r}") from None
+        else:
+            settings[setting] = raw
+    return settings
 
 
 CONFIGS: dict[str, type[Config]] = {

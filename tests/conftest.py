@@ -23,7 +23,8 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.extensions import db
-from tests.support.postgres import PostgresServer
+from tests.support.postgres import PostgresServer, free_port
+from tests.support.smtp import Mailbox, SmtpServer
 
 ALL_DATABASES = ("sqlite", "postgresql")
 DATABASES = tuple(d.strip() for d in os.environ.get("TEST_DATABASES", ",".join(ALL_DATABASES)).split(",") if d.strip())
@@ -151,13 +152,33 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
     factory.drop(name)
 
 
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback for the whole run."""
+    server = SmtpServer(free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """The application on a fresh database, inside an application context."""
+def mailbox(smtp_server: SmtpServer) -> Mailbox:
+    """The SMTP server's received messages, emptied for each test."""
+    smtp_server.mailbox.clear()
+    return smtp_server.mailbox
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path, smtp_server: SmtpServer) -> Iterator[Flask]:
+    """The application on a fresh database, inside an application context, sending mail to the test server."""
     application = create_app(
         "test",
         SQLALCHEMY_DATABASE_URI=database_url,
         DOCUMENTS_DIR=str(tmp_path / "documents"),
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp_server.port,
+        MAIL_SENDER="Trámites <no-responder@municipio.example>",
+        PUBLIC_BASE_URL="https://tramites.municipio.example",
     )
     with application.app_context():
         yield application

@@ -62,6 +62,17 @@ def describe(case: Case) -> Description:
     return Description(workflow.title, state.description, state.terminal)
 
 
+def transition_texts(case: Case, trigger: str, state: str) -> tuple[str, str, str]:
+    """(workflow title, trigger description, description of ``state``) as msgids, for notifications."""
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    action = next((t.description for t in workflow.transitions if t.trigger == trigger), trigger)
+    try:
+        state_description = workflow.state(state).description
+    except KeyError:
+        state_description = state
+    return workflow.title, action, state_description
+
+
 @dataclass(frozen=True, slots=True)
 class FireResult:
     """What a transition did. ``replayed`` is true when an idempotency key returned an earlier result."""
@@ -259,13 +270,15 @@ def fire(
     data: Mapping[str, Any] | None = None,
     comment: str | None = None,
     idempotency_key: str | None = None,
+    reason: Mapping[str, Any] | None = None,
 ) -> FireResult:
     """Fire ``trigger`` on a case as a user (``actor_id``) or as the system (``None``), in one transaction.
 
     Checks the actor's role, the guards, the requirements and the four-eyes rule; moves the state;
     bumps the version (optimistic lock: the UPDATE only matches ``expected_version``); appends the
     audit entry; cancels and starts timers; writes outbox rows; commits. Any failure rolls all of it
-    back. A repeated ``idempotency_key`` returns the first result without acting again.
+    back. A repeated ``idempotency_key`` returns the first result without acting again. ``reason``
+    (no personal data) is stored in the audit entry's details, e.g. the timer rule that fired.
 
     Raises ``NotFound``, ``ConflictError`` (the case changed: reload), and the engine's
     ``DomainError`` subclasses naming the reason.
@@ -315,6 +328,7 @@ def fire(
                     comment=(comment or None),
                     data_digest=audit.data_digest(outcome.written),
                     documents_digest=audit.documents_digest(documents),
+                    details=reason,
                 ),
             )
             if outcome.from_state != outcome.to_state:

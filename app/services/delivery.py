@@ -1,0 +1,136 @@
+"""Delivering the outbox: at least once, deduplicated by key, retried with back-off, failures visible."""
+
+from __future__ import annotations
+
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.extensions import db
+from app.models import Case, OutboxMessage, OutboxStatus, User, utcnow
+from app.notifications import CaseNotice, SmtpSettings, build_message, render_case_notice, send
+from app.services.cases import transition_texts
+from app.services.uow import unit_of_work
+
+RETRY_DELAYS = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=6),
+    timedelta(hours=12),
+    timedelta(hours=24),
+)
+"""Wait after the n-th failed attempt; after the last one the message is marked failed for an admin."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """What one delivery pass did."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+def _due_ids(now: datetime, limit: int) -> list[int]:
+    stmt = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    ids = list(db.session.scalars(stmt))
+    db.session.rollback()
+    return ids
+
+
+def _compose(session: Session, message: OutboxMessage) -> tuple[str, str, str] | None:
+    """(to, subject, body) for the message, or ``None`` when it has nobody to go to."""
+    recipient = session.get(User, message.recipient_id) if message.recipient_id is not None else None
+    if recipient is None or not recipient.active:
+        return None
+    action = str(message.payload.get("trigger", ""))
+    case = session.get(Case, message.case_id) if message.case_id is not None else None
+    if message.topic != "case_transition" or case is None:
+        return None
+    title, action_text, state_text = transition_texts(case, action, str(message.payload.get("state", case.state)))
+    base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
+    notice = CaseNotice(
+        recipient_name=recipient.display_name,
+        folio=case.folio,
+        workflow_title=title,
+        action_description=action_text,
+        state_description=state_text,
+        url=f"{base}/inicio",
+    )
+    mail = render_case_notice(notice, recipient.locale.value)
+    return recipient.email, mail.subject, mail.body
+
+
+def deliver_one(message_id: int, settings: SmtpSettings, now: datetime | None = None) -> str:
+    """Deliver one outbox message in its own transaction, holding its row lock while sending.
+
+    Returns ``sent``, ``retrying``, ``failed`` or ``skipped`` (another worker has it, or it is no
+    longer due). A crash between sending and committing sends it again later: delivery is at least
+    once, and the Message-ID derived from the dedup key lets mail clients drop the repeat.
+    """
+    now = now or utcnow()
+    with unit_of_work() as session:
+        message = session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.status == OutboxStatus.PENDING,
+                OutboxMessage.next_attempt_at <= now,
+            )
+            .with_for_update(skip_locked=True)
+        ).first()
+        if message is None:
+            return "skipped"
+        composed = _compose(session, message)
+        if composed is None:
+            message.status = OutboxStatus.FAILED
+            message.last_error = "no deliverable recipient"
+            return "failed"
+        to, subject, body = composed
+        message.attempts += 1
+        try:
+            send(settings, build_message(settings, to, subject, body, message.dedup_key))
+        except (smtplib.SMTPException, OSError) as exc:
+            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if message.attempts > len(RETRY_DELAYS):
+                message.status = OutboxStatus.FAILED
+                return "failed"
+            message.next_attempt_at = now + RETRY_DELAYS[message.attempts - 1]
+            return "retrying"
+        message.status = OutboxStatus.SENT
+        message.sent_at = now
+        message.last_error = None
+        return "sent"
+
+
+def deliver_pending(limit: int = 100, now: datetime | None = None) -> DeliveryReport:
+    """Deliver the due outbox messages (oldest first, at most ``limit``); safe to run on several servers."""
+    now = now or utcnow()
+    settings = SmtpSettings.from_config(current_app.config)
+    counts = {"sent": 0, "retrying": 0, "failed": 0, "skipped": 0}
+    for message_id in _due_ids(now, limit):
+        counts[deliver_one(message_id, settings, now)] += 1
+    return DeliveryReport(**counts)
+
+
+def failed_messages(limit: int = 100) -> list[OutboxMessage]:
+    """Messages that could not be delivered, newest first (for the administrators' view)."""
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.FAILED)
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
