@@ -39,6 +39,14 @@ class Config:
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
     MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
     DOCUMENTS_DIR = str(INSTANCE_DIR / "documents")
+    KEYS_DIR = str(INSTANCE_DIR / "keys")
+    AUDIT_LOG_KEY_FILE = ""
+    CERT_KEY_FILE = ""
+    CERT_FILE = ""
+    CERT_CHAIN_FILE = ""
+    CERT_TRUST_ROOT_FILE = ""
+    CERT_P12_FILE = ""
+    CERT_P12_PASSWORD = ""
 
     # Language and time
     BABEL_DEFAULT_LOCALE = "es_MX"
@@ -92,6 +100,14 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, type]] = {
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "INSTITUTION_NAME": ("INSTITUTION_NAME", str),
     "DOCUMENTS_DIR": ("DOCUMENTS_DIR", str),
+    "KEYS_DIR": ("KEYS_DIR", str),
+    "AUDIT_LOG_KEY_FILE": ("AUDIT_LOG_KEY_FILE", str),
+    "CERT_KEY_FILE": ("CERT_KEY_FILE", str),
+    "CERT_FILE": ("CERT_FILE", str),
+    "CERT_CHAIN_FILE": ("CERT_CHAIN_FILE", str),
+    "CERT_TRUST_ROOT_FILE": ("CERT_TRUST_ROOT_FILE", str),
+    "CERT_P12_FILE": ("CERT_P12_FILE", str),
+    "CERT_P12_PASSWORD": ("CERT_P12_PASSWORD", str),
     "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", str),
     "MAIL_SERVER": ("MAIL_SERVER", str),
     "MAIL_PORT": ("MAIL_PORT", int),

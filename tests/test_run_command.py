@@ -40,7 +40,7 @@ def test_migrate_load_and_serve(tmp_path: Path):
     first = subprocess.run([*FLASK, "demo", "load"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
     assert b"admin@demo.gob.mx" in first.stdout
     again = subprocess.run([*FLASK, "demo", "load"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
-    assert "ya presentes".encode() in again.stdout
+    assert b"ya presentes" in again.stdout
 
     port = free_port()
     server = subprocess.Popen(

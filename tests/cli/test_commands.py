@@ -69,7 +69,9 @@ def test_users_create(app: Flask):
 
 def test_users_create_refuses_bad_input(app: Flask):
     runner = app.test_cli_runner()
-    short = runner.invoke(args=["users", "create", "a@b.mx", "--name", "A", "--role", "applicant", "--password", "corta"])
+    short = runner.invoke(
+        args=["users", "create", "a@b.mx", "--name", "A", "--role", "applicant", "--password", "corta"]
+    )
     assert short.exit_code != 0
     assert "al menos 12 caracteres" in short.output
     role = runner.invoke(
@@ -78,7 +80,17 @@ def test_users_create_refuses_bad_input(app: Flask):
     assert role.exit_code != 0
     assert "unknown role" in role.output
     dept = runner.invoke(
-        args=["users", "create", "a@b.mx", "--name", "A", "--role", "reviewer:nada", "--password", "suficientemente-larga"]
+        args=[
+            "users",
+            "create",
+            "a@b.mx",
+            "--name",
+            "A",
+            "--role",
+            "reviewer:nada",
+            "--password",
+            "suficientemente-larga",
+        ]
     )
     assert dept.exit_code != 0
     assert "no existe" in dept.output

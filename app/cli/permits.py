@@ -1,0 +1,45 @@
+"""``flask --app wsgi permits …``: deadlines and notifications."""
+
+from __future__ import annotations
+
+import time
+
+import click
+from flask.cli import AppGroup
+
+from app.services.delivery import DeliveryReport, deliver_pending
+from app.services.timers import TimerReport, fire_due_timers
+
+permits_cli = AppGroup("permits", help="Deadlines and notifications.")
+
+
+@permits_cli.command("tick")
+@click.option("--limit", default=200, show_default=True, help="At most this many timers and messages per pass.")
+def permits_tick(limit: int) -> None:
+    """Fire due timers and deliver pending mail once (idempotent; safe from cron on several servers)."""
+    timers, mail = _tick(limit)
+    click.echo(
+        f"timers: {timers.fired} fired, {timers.cancelled} cancelled, {timers.failed} failed, "
+        f"{timers.skipped} skipped; mail: {mail.sent} sent, {mail.retrying} retrying, {mail.failed} failed"
+    )
+
+
+@permits_cli.command("worker")
+@click.option("--interval", default=60.0, show_default=True, help="Seconds between passes.")
+@click.option("--passes", default=0, help="Stop after this many passes (0: run until stopped).")
+def permits_worker(interval: float, passes: int) -> None:
+    """Run `tick` in a loop, for deployments without cron or a systemd timer."""
+    done = 0
+    while passes == 0 or done < passes:
+        timers, mail = _tick(200)
+        if timers.fired or mail.sent or mail.failed:
+            click.echo(f"timers fired: {timers.fired}; mail sent: {mail.sent}, failed: {mail.failed}")
+        done += 1
+        if passes == 0 or done < passes:
+            time.sleep(interval)
+
+
+def _tick(limit: int) -> tuple[TimerReport, DeliveryReport]:
+    timers = fire_due_timers(limit)
+    mail = deliver_pending(limit)
+    return timers, mail

@@ -1,0 +1,36 @@
+"""``flask --app wsgi users …``: user accounts."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+
+from app.engine import DomainError
+from app.models import Locale, Role
+from app.services.users import RoleGrant, create_user
+
+users_cli = AppGroup("users", help="User accounts.")
+
+
+def _parse_grant(value: str) -> RoleGrant:
+    role, _, department = value.partition(":")
+    try:
+        return RoleGrant(Role(role), department or None)
+    except ValueError:
+        raise click.BadParameter(f"unknown role {role!r}; one of {', '.join(r.value for r in Role)}") from None
+
+
+@users_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--role", "roles", multiple=True, required=True, help="role or role:department (repeatable).")
+@click.option("--locale", type=click.Choice([loc.value for loc in Locale]), default=Locale.ES_MX.value)
+@click.password_option(help="Password (prompted when omitted; at least 12 characters).")
+def users_create(email: str, name: str, roles: tuple[str, ...], locale: str, password: str) -> None:
+    """Create a user account with one or more roles."""
+    grants = [_parse_grant(r) for r in roles]
+    try:
+        user_id = create_user(email, name, password, grants, locale=Locale(locale))
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from None
+    click.echo(f"user {user_id} created")
