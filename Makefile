@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test setup translations lint typecheck contracts pytest serve clean
+.PHONY: run test setup system-deps translations lint typecheck contracts pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,8 +30,11 @@ run: setup
 	@echo ""
 	$(FLASK) run --host $(HOST) --port $(PORT) --no-reload
 
-## make test: install, then lint, type-check, check import contracts and run the whole suite.
-test: setup lint typecheck contracts pytest
+## make test: install (system packages too), then lint, type-check, check import contracts and run the suite.
+test: system-deps setup lint typecheck contracts pytest
+
+system-deps:
+	@scripts/system-deps.sh
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
