@@ -66,13 +66,25 @@ class Deadline:
 
 
 @dataclass(frozen=True, slots=True)
+class Target:
+    """A service-level target for the staff's work in a state (e.g. 4 business days for the land-use
+    ruling). Lapsing fires nothing: the case is flagged overdue and the assignee is told."""
+
+    days_param: str
+    description: str
+    business: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class State:
-    """A state of the workflow."""
+    """A state of the workflow. ``deadline`` binds the party that must act (its lapse fires a system
+    transition); ``target`` measures the authority's own speed."""
 
     name: str
     description: str
     terminal: bool = False
     deadline: Deadline | None = None
+    target: Target | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,4 +199,6 @@ def validate(workflow: Workflow) -> list[str]:
             expiring = workflow.find(s.deadline.on_expiry, s.name)
             if not expiring or not any(SYSTEM_ROLE in t.roles for t in expiring):
                 problems.append(f"{s.name}: expiry trigger {s.deadline.on_expiry!r} is not a system transition")
+        if s.target is not None and s.target.days_param not in workflow.params:
+            problems.append(f"{s.name}: target parameter {s.target.days_param!r} missing")
     return problems

@@ -16,6 +16,7 @@ from workflows.base import (
     Deadline,
     GuardInput,
     State,
+    Target,
     Transition,
     Workflow,
 )
@@ -50,6 +51,12 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "payment_days": 10,
     "max_extensions": 2,
     "max_preventions": 1,
+    "reminder_business_days": 3,
+    "intake_target_days": 1,
+    "land_use_target_days": 4,
+    "fees_target_days": 1,
+    "licence_target_days": 4,
+    "completion_target_days": 1,
 }
 
 ORDINARY_PROCEDURE = N_("licencia de construcción ordinaria")
@@ -144,7 +151,11 @@ def inspection_not_drawn(inp: GuardInput) -> str | None:
 STATES = (
     State("draft", N_("Borrador: el solicitante captura su solicitud")),
     State("submitted", N_("Presentada: en espera de revisión de ventanilla")),
-    State("intake_review", N_("Revisión de integración del expediente")),
+    State(
+        "intake_review",
+        N_("Revisión de integración del expediente"),
+        target=Target("intake_target_days", N_("Meta de revisión de integración")),
+    ),
     State(
         "prevention",
         N_("Prevención: el solicitante debe corregir o completar"),
@@ -154,14 +165,26 @@ STATES = (
             N_("Plazo para desahogar la prevención"),
         ),
     ),
-    State("land_use_review", N_("Dictamen de uso de suelo y alineamiento")),
-    State("fee_assessment", N_("Determinación de derechos")),
+    State(
+        "land_use_review",
+        N_("Dictamen de uso de suelo y alineamiento"),
+        target=Target("land_use_target_days", N_("Meta del dictamen de uso de suelo")),
+    ),
+    State(
+        "fee_assessment",
+        N_("Determinación de derechos"),
+        target=Target("fees_target_days", N_("Meta de determinación de derechos")),
+    ),
     State(
         "awaiting_payment",
         N_("En espera del pago de derechos"),
         deadline=Deadline("payment_days", "lapse_payment", N_("Plazo para pagar los derechos")),
     ),
-    State("licence_review", N_("Revisión final de la licencia")),
+    State(
+        "licence_review",
+        N_("Revisión final de la licencia"),
+        target=Target("licence_target_days", N_("Meta de emisión de la licencia")),
+    ),
     State("licensed", N_("Licencia emitida")),
     State(
         "extension_requested",
@@ -174,7 +197,11 @@ STATES = (
     ),
     State("completion_filed", N_("Aviso de terminación presentado")),
     State("inspection", N_("Inspección de obra")),
-    State("occupancy_review", N_("Revisión de la autorización de ocupación")),
+    State(
+        "occupancy_review",
+        N_("Revisión de la autorización de ocupación"),
+        target=Target("completion_target_days", N_("Meta de autorización de ocupación")),
+    ),
     State("observations", N_("Observaciones de la inspección")),
     State("occupancy_authorized", N_("Autorización de ocupación emitida")),
     State("denied", N_("Negada"), terminal=True),

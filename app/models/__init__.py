@@ -4,7 +4,7 @@ from app.models.audit import AuditEntry, AuditHead, AuditKind
 from app.models.base import utcnow
 from app.models.cases import Case, FolioCounter, IdempotencyRecord
 from app.models.documents import Document
-from app.models.scheduling import NonWorkingDay, OutboxMessage, OutboxStatus, Timer, TimerStatus
+from app.models.scheduling import NonWorkingDay, OutboxMessage, OutboxStatus, Timer, TimerKind, TimerStatus
 from app.models.users import STAFF_ROLES, Department, Locale, Role, User, UserRole
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "OutboxStatus",
     "Role",
     "Timer",
+    "TimerKind",
     "TimerStatus",
     "User",
     "UserRole",

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Base
@@ -22,17 +22,39 @@ class TimerStatus(StrEnum):
     FAILED = "failed"
 
 
+class TimerKind(StrEnum):
+    """What happens when a timer comes due."""
+
+    DEADLINE = "deadline"  # a legal term: its expiry transition fires as the system
+    REMINDER = "reminder"  # a notice to the party who must act, some business days before a deadline
+    TARGET = "target"  # a service-level target of a stage: lapsing flags the case as overdue
+
+
 class Timer(Base):
-    """A deadline of a case: when ``due_at`` passes while the case is still in ``state``, ``trigger`` fires."""
+    """A term of a case that started when it entered ``state``.
+
+    The term is ``term_days`` (business) days from ``notified_on``; ``due_on`` is its last day and
+    ``due_at`` the instant it lapses. Both are recomputed when the authority's calendar changes.
+    """
 
     __tablename__ = "timers"
-    __table_args__ = (Index("ix_timers_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_timers_status_due", "status", "due_at"),
+        CheckConstraint("(kind = 'deadline') = (trigger IS NOT NULL)", name="deadline_has_trigger"),
+        CheckConstraint("term_days >= 1", name="term_positive"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[TimerKind] = mapped_column(str_enum(TimerKind, 16))
     state: Mapped[str] = mapped_column(String(64))
-    trigger: Mapped[str] = mapped_column(String(64))
+    trigger: Mapped[str | None] = mapped_column(String(64))
     rule: Mapped[str] = mapped_column(String(64))
+    notified_on: Mapped[date]
+    term_days: Mapped[int]
+    business: Mapped[bool] = mapped_column(default=True)
+    remind_before: Mapped[int | None]
+    party: Mapped[str | None] = mapped_column(String(32))
     starts_on: Mapped[date]
     due_on: Mapped[date]
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -68,6 +90,7 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class NonWorkingDay(Base):

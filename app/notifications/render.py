@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from flask import current_app, render_template
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, format_date, gettext
+
+TEMPLATES = {
+    "case_transition": "mail/case_transition.txt",
+    "deadline_reminder": "mail/deadline_reminder.txt",
+    "target_missed": "mail/target_missed.txt",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class CaseNotice:
     """What a case notification says (untranslated msgids for the workflow texts)."""
 
+    topic: str
     recipient_name: str
     folio: str
     workflow_title: str
     action_description: str
     state_description: str
     url: str
+    due_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,18 +38,28 @@ class RenderedMail:
 
 
 def render_case_notice(notice: CaseNotice, locale: str) -> RenderedMail:
-    """The mail for a case transition, in ``locale`` (es_MX or en)."""
+    """The mail for ``notice`` in ``locale`` (es_MX or en). Raises ``KeyError`` for an unknown topic."""
+    template = TEMPLATES[notice.topic]
     institution = str(current_app.config["INSTITUTION_NAME"])
     with force_locale(locale):
         state = gettext(notice.state_description)
-        subject = gettext("Expediente %(folio)s: %(state)s", folio=notice.folio, state=state)
+        due = format_date(notice.due_on, format="long") if notice.due_on else ""
+        if notice.topic == "deadline_reminder":
+            subject = gettext(
+                "Recordatorio: el plazo del expediente %(folio)s vence el %(due)s", folio=notice.folio, due=due
+            )
+        elif notice.topic == "target_missed":
+            subject = gettext("Expediente %(folio)s fuera de la meta de atención", folio=notice.folio)
+        else:
+            subject = gettext("Expediente %(folio)s: %(state)s", folio=notice.folio, state=state)
         body = render_template(
-            "mail/case_transition.txt",
+            template,
             name=notice.recipient_name,
             folio=notice.folio,
             workflow=gettext(notice.workflow_title),
             action=gettext(notice.action_description),
             state=state,
+            due=due,
             url=notice.url,
             institution=institution,
         )

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app import audit
 from app.audit import EntryInput
-from app.calendar import BusinessCalendar, deadline_instant, local_today
+from app.calendar import local_today
 from app.engine import (
     Actor,
     AvailableTrigger,
@@ -34,16 +33,14 @@ from app.models import (
     Document,
     FolioCounter,
     IdempotencyRecord,
-    NonWorkingDay,
     Role,
-    Timer,
-    TimerStatus,
     User,
     utcnow,
 )
 from app.notifications import enqueue
+from app.services.deadlines import cancel_timers, start_timers
 from app.services.uow import unit_of_work
-from workflows.base import HistoryItem, State
+from workflows.base import HistoryItem
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +89,6 @@ def actor_for(user: User) -> Actor:
     return Actor(user.id, user.role_names)
 
 
-def calendar(session: Session) -> BusinessCalendar:
-    """The business-day calendar with the authority's declared non-working days."""
-    return BusinessCalendar(session.scalars(select(NonWorkingDay.day)))
-
-
 def _allocate_folio(session: Session, prefix: str, year: int) -> str:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -142,38 +134,6 @@ def case_view(session: Session, case: Case, documents: list[tuple[str, str]] | N
         data=dict(case.data),
         documents=frozenset(kind for kind, _ in documents),
         history=_history(session, case.id),
-    )
-
-
-def _start_timer(session: Session, case: Case, state: State, seq: int, today: date) -> None:
-    if state.deadline is None:
-        return
-    workflow = get_engine().definition(case.workflow, case.workflow_version)
-    days = int(workflow.params[state.deadline.days_param])
-    cal = calendar(session)
-    if state.deadline.business:
-        due_on = cal.add_business_days(today, days)
-    else:
-        due_on = date.fromordinal(today.toordinal() + days)
-    session.add(
-        Timer(
-            case_id=case.id,
-            state=state.name,
-            trigger=state.deadline.on_expiry,
-            rule=state.deadline.days_param,
-            starts_on=cal.first_counting_day(today),
-            due_on=due_on,
-            due_at=deadline_instant(due_on),
-            created_seq=seq,
-        )
-    )
-
-
-def _cancel_timers(session: Session, case_id: int, now: datetime) -> None:
-    session.execute(
-        update(Timer)
-        .where(Timer.case_id == case_id, Timer.status == TimerStatus.PENDING)
-        .values(status=TimerStatus.CANCELLED, finished_at=now)
     )
 
 
@@ -246,7 +206,7 @@ def open_case(workflow_name: str, applicant_id: int, data: Mapping[str, Any] | N
                 data_digest=audit.data_digest(case.data),
             ),
         )
-        _start_timer(session, case, workflow.state(case.state), entry.seq, today)
+        start_timers(session, case, workflow.state(case.state), entry.seq, today)
         return FireResult(case.id, case.folio, "open", None, case.state, case.version, entry.seq)
 
 
@@ -332,8 +292,8 @@ def fire(
                 ),
             )
             if outcome.from_state != outcome.to_state:
-                _cancel_timers(session, case.id, now)
-                _start_timer(session, case, dest, entry.seq, today)
+                cancel_timers(session, case.id, now)
+                start_timers(session, case, dest, entry.seq, today)
             _notify(session, case, outcome.transition.notify, trigger, entry.seq)
             if idempotency_key:
                 session.add(

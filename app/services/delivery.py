@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import smtplib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from app.extensions import db
 from app.models import Case, OutboxMessage, OutboxStatus, User, utcnow
 from app.notifications import CaseNotice, SmtpSettings, build_message, render_case_notice, send
+from app.notifications.render import TEMPLATES
 from app.services.cases import transition_texts
 from app.services.uow import unit_of_work
 
@@ -51,23 +52,26 @@ def _due_ids(now: datetime, limit: int) -> list[int]:
 
 
 def _compose(session: Session, message: OutboxMessage) -> tuple[str, str, str] | None:
-    """(to, subject, body) for the message, or ``None`` when it has nobody to go to."""
+    """(to, subject, body) for the message, or ``None`` when it has nobody or nothing to go to."""
     recipient = session.get(User, message.recipient_id) if message.recipient_id is not None else None
     if recipient is None or not recipient.active:
         return None
-    action = str(message.payload.get("trigger", ""))
     case = session.get(Case, message.case_id) if message.case_id is not None else None
-    if message.topic != "case_transition" or case is None:
+    if message.topic not in TEMPLATES or case is None:
         return None
-    title, action_text, state_text = transition_texts(case, action, str(message.payload.get("state", case.state)))
+    trigger = str(message.payload.get("trigger", ""))
+    title, action_text, state_text = transition_texts(case, trigger, str(message.payload.get("state", case.state)))
+    due = message.payload.get("due_on")
     base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
     notice = CaseNotice(
+        topic=message.topic,
         recipient_name=recipient.display_name,
         folio=case.folio,
         workflow_title=title,
         action_description=action_text,
         state_description=state_text,
         url=f"{base}/inicio",
+        due_on=date.fromisoformat(str(due)) if due else None,
     )
     mail = render_case_notice(notice, recipient.locale.value)
     return recipient.email, mail.subject, mail.body

@@ -7,10 +7,12 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.engine import ConflictError, DomainError
 from app.extensions import db
-from app.models import Case, Timer, TimerStatus, utcnow
+from app.models import Case, Timer, TimerKind, TimerStatus, utcnow
+from app.notifications import enqueue
 from app.services.cases import fire
 from app.services.uow import unit_of_work
 
@@ -40,7 +42,9 @@ def _due_ids(now: datetime, limit: int) -> list[int]:
 def fire_timer(timer_id: int, now: datetime | None = None) -> str:
     """Fire one due timer in one transaction with its row locked (``SKIP LOCKED`` on PostgreSQL).
 
-    Returns ``fired``; ``cancelled`` when the case already left the timer's state; ``skipped`` when
+    A deadline fires its expiry transition as the system; a reminder or a missed service target
+    writes a notice to the outbox. Returns ``fired``; ``cancelled`` when the case already left the
+    timer's state; ``skipped`` when
     another process holds or already handled it; ``failed`` when the workflow refused the expiry
     transition (the timer is marked failed and the reason kept in the log for an administrator).
     The transition's audit entry names the timer and the rule that fired it.
@@ -60,17 +64,16 @@ def fire_timer(timer_id: int, now: datetime | None = None) -> str:
                 timer.status = TimerStatus.CANCELLED
                 timer.finished_at = now
                 return "cancelled"
-            fire(
-                case.id,
-                timer.trigger,
-                None,
-                expected_version=case.version,
-                reason={
-                    "timer_id": timer.id,
-                    "rule": timer.rule,
-                    "due_on": timer.due_on.isoformat(),
-                },
-            )
+            if timer.kind == TimerKind.DEADLINE and timer.trigger is not None:
+                fire(
+                    case.id,
+                    timer.trigger,
+                    None,
+                    expected_version=case.version,
+                    reason={"timer_id": timer.id, "rule": timer.rule, "due_on": timer.due_on.isoformat()},
+                )
+            else:
+                _notify_party(session, case, timer)
             timer.status = TimerStatus.FIRED
             timer.finished_at = now
             return "fired"
@@ -84,6 +87,22 @@ def fire_timer(timer_id: int, now: datetime | None = None) -> str:
                 timer.finished_at = now
         current_app.logger.warning("timer %s failed: %s", timer_id, exc)
         return "failed"
+
+
+def _notify_party(session: Session, case: Case, timer: Timer) -> None:
+    """A reminder to the party who must act, or a missed-target notice to the assignee."""
+    recipient = case.applicant_id if timer.party == "applicant" else case.assignee_id
+    if recipient is None:
+        return
+    topic = "deadline_reminder" if timer.kind == TimerKind.REMINDER else "target_missed"
+    enqueue(
+        session,
+        topic=topic,
+        dedup_key=f"timer:{timer.id}",
+        recipient_id=recipient,
+        case_id=case.id,
+        payload={"folio": case.folio, "state": timer.state, "due_on": timer.due_on.isoformat(), "rule": timer.rule},
+    )
 
 
 def fire_due_timers(limit: int = 200, now: datetime | None = None) -> TimerReport:

@@ -10,7 +10,18 @@ from sqlalchemy import func, select
 
 from app.audit import verify
 from app.extensions import db
-from app.models import AuditEntry, Case, Locale, OutboxMessage, OutboxStatus, Role, Timer, TimerStatus, User
+from app.models import (
+    AuditEntry,
+    Case,
+    Locale,
+    OutboxMessage,
+    OutboxStatus,
+    Role,
+    Timer,
+    TimerKind,
+    TimerStatus,
+    User,
+)
 from app.services.delivery import RETRY_DELAYS, deliver_pending, failed_messages
 from app.services.timers import fire_due_timers
 from tests.support.factories import advance, make_user, vecs_case
@@ -29,7 +40,11 @@ def _in_prevention() -> tuple[int, Timer]:
             ("issue_prevention", clerk, {"prevention_items": ["planos"]}, "Faltan cotas en los planos."),
         ],
     )
-    timer = db.session.scalars(select(Timer).where(Timer.case_id == case.case_id)).one()
+    timer = db.session.scalars(
+        select(Timer).where(
+            Timer.case_id == case.case_id, Timer.kind == TimerKind.DEADLINE, Timer.status == TimerStatus.PENDING
+        )
+    ).one()
     return case.case_id, timer
 
 
@@ -39,8 +54,13 @@ def test_prevention_lapses_exactly_once(app: Flask):
     assert timer.trigger == "lapse_prevention"
     assert timer.due_at > timer.created_at + timedelta(days=10)  # ten business days are at least two weeks
 
+    reminder = db.session.scalars(select(Timer).where(Timer.case_id == case_id, Timer.kind == TimerKind.REMINDER)).one()
+    assert reminder.due_at < timer.due_at
+    assert reminder.party == "applicant"
     early = fire_due_timers(now=timer.due_at - timedelta(seconds=1))
-    assert early.fired == 0
+    assert early.fired == 1  # only the reminder
+    notices = db.session.scalars(select(OutboxMessage.topic).where(OutboxMessage.case_id == case_id)).all()
+    assert notices.count("deadline_reminder") == 1
     report = fire_due_timers(now=timer.due_at)
     assert report.fired == 1
     again = fire_due_timers(now=timer.due_at + timedelta(days=1))
@@ -67,8 +87,10 @@ def test_answering_cancels_the_timer(app: Flask):
     fire(case_id, "answer_prevention", case.applicant_id, expected_version=case.version)
     db.session.rollback()  # end the read snapshot; see what others committed
     assert db.session.get(Timer, timer.id).status == TimerStatus.CANCELLED
-    assert fire_due_timers(now=timer.due_at).fired == 0
+    fire_due_timers(now=timer.due_at)  # the intake target of the new state may lapse; the prevention may not
+    db.session.rollback()
     assert db.session.get(Case, case_id).state == "intake_review"
+    assert db.session.get(Timer, timer.id).status == TimerStatus.CANCELLED
 
 
 def test_concurrent_ticks_fire_once(app: Flask):
@@ -94,7 +116,7 @@ def test_concurrent_ticks_fire_once(app: Flask):
     for thread in threads:
         thread.join(timeout=60)
     assert errors == []
-    assert sum(results) == 1
+    assert sum(results) == 2  # the reminder and the deadline, each once
     db.session.rollback()  # end the read snapshot; see what others committed
     lapses = db.session.scalars(
         select(func.count())
