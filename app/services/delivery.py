@@ -51,7 +51,7 @@ def _due_ids(now: datetime, limit: int) -> list[int]:
     return ids
 
 
-def _compose(session: Session, message: OutboxMessage) -> tuple[str, str, str] | None:
+def compose(session: Session, message: OutboxMessage) -> tuple[str, str, str] | None:
     """(to, subject, body) for the message, or ``None`` when it has nobody or nothing to go to."""
     recipient = session.get(User, message.recipient_id) if message.recipient_id is not None else None
     if recipient is None or not recipient.active:
@@ -97,7 +97,7 @@ def deliver_one(message_id: int, settings: SmtpSettings, now: datetime | None = 
         ).first()
         if message is None:
             return "skipped"
-        composed = _compose(session, message)
+        composed = compose(session, message)
         if composed is None:
             message.status = OutboxStatus.FAILED
             message.last_error = "no deliverable recipient"

@@ -1,0 +1,66 @@
+"""The in-app list of notices: the same messages the outbox mails, readable in the application."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+
+from app.extensions import db
+from app.models import OutboxMessage, utcnow
+from app.services.delivery import compose
+from app.services.uow import unit_of_work
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One notice as its recipient sees it."""
+
+    id: int
+    created_at: datetime
+    subject: str
+    body: str
+    read: bool
+
+
+def notices_for(user_id: int, limit: int = 50) -> list[Notice]:
+    """The user's newest notices, in the user's language."""
+    session = db.session()
+    messages = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.recipient_id == user_id)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(limit)
+    ).all()
+    result = []
+    for message in messages:
+        composed = compose(session, message)
+        if composed is None:
+            continue
+        _, subject, body = composed
+        result.append(Notice(message.id, message.created_at, subject, body, message.read_at is not None))
+    return result
+
+
+def unread_count(user_id: int) -> int:
+    """How many notices the user has not read."""
+    stmt = (
+        select(func.count())
+        .select_from(OutboxMessage)
+        .where(OutboxMessage.recipient_id == user_id, OutboxMessage.read_at.is_(None))
+    )
+    return db.session.scalars(stmt).one()
+
+
+def mark_all_read(user_id: int) -> int:
+    """Mark every notice of the user as read; returns how many changed."""
+    with unit_of_work() as session:
+        unread = list(
+            session.scalars(
+                select(OutboxMessage.id).where(OutboxMessage.recipient_id == user_id, OutboxMessage.read_at.is_(None))
+            )
+        )
+        if unread:
+            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(unread)).values(read_at=utcnow()))
+        return len(unread)

@@ -1,0 +1,69 @@
+"""Work queues with their terms: what is due soon and what is overdue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from app.calendar import local_today
+from app.models import Case
+from app.services.cases import own_cases, work_queue
+from app.services.deadlines import TermView, pending_terms
+
+DUE_SOON_BUSINESS_DAYS = 3
+
+
+class QueueView(StrEnum):
+    """Which part of the queue to show."""
+
+    ALL = "todos"
+    DUE_SOON = "proximos"
+    OVERDUE = "vencidos"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """A case in a queue with its nearest pending term (if any)."""
+
+    case: Case
+    term: TermView | None
+
+    @property
+    def overdue(self) -> bool:
+        """The nearest term has lapsed."""
+        return self.term is not None and self.term.overdue
+
+    def due_soon(self, within: int = DUE_SOON_BUSINESS_DAYS) -> bool:
+        """The nearest term lapses within ``within`` business days (and has not lapsed)."""
+        return self.term is not None and not self.term.overdue and self.term.business_days_left <= within
+
+
+def _nearest(terms: list[TermView] | None) -> TermView | None:
+    return terms[0] if terms else None
+
+
+def staff_queue(
+    user_id: int, staff_roles: frozenset[str], view: QueueView = QueueView.ALL, today: date | None = None
+) -> list[QueueRow] | None:
+    """The user's work queue sorted by the nearest term (cases without one last); ``None`` when the
+    user's roles never act on cases."""
+    cases = work_queue(user_id, staff_roles)
+    if cases is None:
+        return None
+    today = today or local_today()
+    terms = pending_terms([c.id for c in cases], today)
+    rows = [QueueRow(c, _nearest(terms.get(c.id))) for c in cases]
+    if view == QueueView.OVERDUE:
+        rows = [r for r in rows if r.overdue]
+    elif view == QueueView.DUE_SOON:
+        rows = [r for r in rows if r.due_soon()]
+    rows.sort(key=lambda r: (r.term is None, r.term.due_on if r.term else date.max, r.case.updated_at))
+    return rows
+
+
+def applicant_cases(user_id: int, today: date | None = None) -> list[QueueRow]:
+    """The cases a person filed, newest first, each with the nearest term that binds them or the authority."""
+    cases = own_cases(user_id)
+    terms = pending_terms([c.id for c in cases], today or local_today())
+    return [QueueRow(c, _nearest(terms.get(c.id))) for c in cases]

@@ -1,0 +1,68 @@
+"""Administration: the authority's calendar of non-working days."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.models import Role
+from app.services import DomainError
+from app.services.deadlines import declare_non_working_days, declared_days, remove_non_working_day
+from app.web.access import roles_required
+from app.web.labels import message_text
+from forms.calendar import ConfirmForm, NonWorkingDaysForm
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/calendario", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def calendar() -> str | Response:
+    """List the declared non-working days of a year and declare new ones."""
+    year_arg = request.args.get("anio", "")
+    year = int(year_arg) if year_arg.isdigit() and 1900 < int(year_arg) < 3000 else date.today().year  # noqa: DTZ011
+    form = NonWorkingDaysForm()
+    if form.validate_on_submit() and form.first.data is not None:
+        first = form.first.data
+        try:
+            change = declare_non_working_days(
+                first,
+                form.last.data,
+                form.description.data or "",
+                form.gazette_reference.data or "",
+                current_user.id,
+            )
+        except DomainError as exc:
+            flash(message_text(exc.message), "error")
+        else:
+            flash(
+                _(
+                    "Se declararon %(days)s día(s) inhábil(es); %(moved)s plazo(s) en curso se recalcularon.",
+                    days=len(change.days),
+                    moved=change.timers_moved,
+                ),
+                "info",
+            )
+            return redirect(url_for("admin.calendar", anio=first.year))
+    return render_template(
+        "admin/calendar.html", form=form, days=declared_days(year), year=year, remove_form=ConfirmForm()
+    )
+
+
+@bp.post("/calendario/<int:day_id>/quitar")
+@roles_required(Role.ADMIN)
+def remove_day(day_id: int) -> Response:
+    """Remove a declared non-working day."""
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            change = remove_non_working_day(day_id, current_user.id)
+        except DomainError as exc:
+            flash(message_text(exc.message), "error")
+        else:
+            flash(_("Día hábil restablecido; %(moved)s plazo(s) se recalcularon.", moved=change.timers_moved), "info")
+    return redirect(url_for("admin.calendar"))

@@ -1,0 +1,25 @@
+"""The staff's work queue: sorted by deadline, with due-soon and overdue views."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user, login_required
+
+from app.models import Role
+from app.services.queues import QueueView, staff_queue
+
+bp = Blueprint("queue", __name__)
+
+
+@bp.get("/bandeja")
+@login_required
+def index() -> str:
+    """Cases where the user's roles have the next step, nearest deadline first."""
+    try:
+        view = QueueView(request.args.get("vista", QueueView.ALL.value))
+    except ValueError:
+        view = QueueView.ALL
+    rows = staff_queue(current_user.id, current_user.role_names - {Role.APPLICANT.value}, view)
+    if rows is None:
+        abort(403)
+    return render_template("queue/index.html", rows=rows, view=view, views=list(QueueView))
