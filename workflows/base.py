@@ -63,6 +63,14 @@ class Deadline:
     on_expiry: str
     description: str
     business: bool = True
+    on_expiry_param: str | None = None
+
+    def expiry_trigger(self, params: Mapping[str, Any]) -> str:
+        """The trigger that fires on lapse: ``on_expiry``, or the one the jurisdiction chose in
+        ``on_expiry_param`` (e.g. afirmativa or negativa ficta)."""
+        if self.on_expiry_param is not None:
+            return str(params.get(self.on_expiry_param, self.on_expiry))
+        return self.on_expiry
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +138,13 @@ class Workflow:
     guards: Mapping[str, Guard] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
+    param_choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """For parameters with a closed set of values (e.g. which trigger silence fires), the allowed values."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "guards", MappingProxyType(dict(self.guards)))
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+        object.__setattr__(self, "param_choices", MappingProxyType(dict(self.param_choices)))
         problems = validate(self)
         if problems:
             raise ValueError(f"workflow {self.name} v{self.version} is inconsistent: " + "; ".join(problems))
@@ -196,9 +207,14 @@ def validate(workflow: Workflow) -> list[str]:
         if s.deadline is not None:
             if s.deadline.days_param not in workflow.params:
                 problems.append(f"{s.name}: deadline parameter {s.deadline.days_param!r} missing")
-            expiring = workflow.find(s.deadline.on_expiry, s.name)
-            if not expiring or not any(SYSTEM_ROLE in t.roles for t in expiring):
-                problems.append(f"{s.name}: expiry trigger {s.deadline.on_expiry!r} is not a system transition")
+            choices = {s.deadline.on_expiry}
+            if s.deadline.on_expiry_param is not None:
+                choices.add(str(workflow.params.get(s.deadline.on_expiry_param, s.deadline.on_expiry)))
+                choices |= set(workflow.param_choices.get(s.deadline.on_expiry_param, ()))
+            for trigger in sorted(choices):
+                expiring = workflow.find(trigger, s.name)
+                if not expiring or not any(SYSTEM_ROLE in t.roles for t in expiring):
+                    problems.append(f"{s.name}: expiry trigger {trigger!r} is not a system transition")
         if s.target is not None and s.target.days_param not in workflow.params:
             problems.append(f"{s.name}: target parameter {s.target.days_param!r} missing")
     return problems

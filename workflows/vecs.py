@@ -52,6 +52,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "max_extensions": 2,
     "max_preventions": 1,
     "reminder_business_days": 3,
+    "extension_silence": "grant_extension_ficta",
     "intake_target_days": 1,
     "land_use_target_days": 4,
     "fees_target_days": 1,
@@ -192,7 +193,8 @@ STATES = (
         deadline=Deadline(
             "extension_answer_days",
             "grant_extension_ficta",
-            N_("Plazo para responder la prórroga (afirmativa ficta)"),
+            N_("Plazo para responder la prórroga"),
+            on_expiry_param="extension_silence",
         ),
     ),
     State("completion_filed", N_("Aviso de terminación presentado")),
@@ -382,6 +384,14 @@ TRANSITIONS = (
         notify=("applicant",),
     ),
     Transition(
+        "refuse_extension_ficta",
+        ("extension_requested",),
+        "licensed",
+        SYSTEM,
+        N_("Prórroga negada por negativa ficta"),
+        notify=("applicant",),
+    ),
+    Transition(
         "file_completion",
         ("licensed", "observations"),
         "completion_filed",
@@ -474,5 +484,6 @@ VECS_V1 = Workflow(
         "inspection_not_drawn": inspection_not_drawn,
     },
     params=DEFAULT_PARAMS,
+    param_choices={"extension_silence": ("grant_extension_ficta", "refuse_extension_ficta")},
     description=N_("Licencia de construcción para comercio de bajo impacto hasta 1,500 m² en predio baldío."),
 )

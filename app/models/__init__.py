@@ -2,7 +2,7 @@
 
 from app.models.audit import AuditEntry, AuditHead, AuditKind
 from app.models.base import utcnow
-from app.models.cases import Case, FolioCounter, IdempotencyRecord
+from app.models.cases import Case, FolioCounter, IdempotencyRecord, WorkflowConfig
 from app.models.documents import Document
 from app.models.scheduling import NonWorkingDay, OutboxMessage, OutboxStatus, Timer, TimerKind, TimerStatus
 from app.models.users import STAFF_ROLES, Department, Locale, Role, User, UserRole
@@ -27,5 +27,6 @@ __all__ = [
     "TimerStatus",
     "User",
     "UserRole",
+    "WorkflowConfig",
     "utcnow",
 ]

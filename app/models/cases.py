@@ -16,6 +16,9 @@ from app.models.users import User
 class Case(Base):
     """One case (a construction request, an information request…) in one workflow version.
 
+    ``params`` is the copy of the jurisdiction's settings in force when the case was opened: later
+    changes apply to new cases only.
+
     ``version`` is the optimistic-locking counter: every UPDATE is ``… WHERE id=? AND version=?``, so two
     people acting on the same case at once cannot both win. ``state`` is validated by the engine
     against the case's workflow definition; ``data`` holds the validated fields of the case.
@@ -38,6 +41,7 @@ class Case(Base):
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -46,6 +50,19 @@ class Case(Base):
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="raise")
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as declared
+
+
+class WorkflowConfig(Base):
+    """A jurisdiction's settings for a workflow (fees, terms, catalogues…) that override the definition's
+    defaults. Each case keeps a copy of the settings in force when it was opened."""
+
+    __tablename__ = "workflow_configs"
+
+    workflow: Mapped[str] = mapped_column(String(64), primary_key=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    revision: Mapped[int] = mapped_column(default=1)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class FolioCounter(Base):

@@ -38,6 +38,7 @@ from app.models import (
     utcnow,
 )
 from app.notifications import enqueue
+from app.services.config import effective_params
 from app.services.deadlines import cancel_timers, start_timers
 from app.services.uow import unit_of_work
 from workflows.base import HistoryItem
@@ -190,6 +191,7 @@ def open_case(workflow_name: str, applicant_id: int, data: Mapping[str, Any] | N
             state=workflow.initial,
             applicant_id=user.id,
             data=dict(data or {}),
+            params=effective_params(session, workflow),
         )
         session.add(case)
         session.flush()
@@ -265,6 +267,7 @@ def fire(
                 expected_version=expected_version,
                 data=data,
                 comment=comment,
+                params=case.params or None,
             )
             workflow = engine.definition(case.workflow, case.workflow_version)
             dest = workflow.state(outcome.to_state)
@@ -327,7 +330,9 @@ def available_triggers(case_id: int, user_id: int) -> list[AvailableTrigger]:
     if case is None:
         raise NotFound(Msg("El expediente no existe."))
     user = _load_user(session, user_id)
-    return get_engine().available(case_view(session, case), actor_for(user), today=local_today())
+    return get_engine().available(
+        case_view(session, case), actor_for(user), today=local_today(), params=case.params or None
+    )
 
 
 def count_cases(workflow: str | None = None) -> int:

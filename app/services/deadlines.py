@@ -62,10 +62,11 @@ def start_timers(session: Session, case: Case, state: State, seq: int, today: da
     """Create the timers of ``state`` for a case that has just entered it (notified ``today``):
     its deadline, a reminder to the party that must act, and the authority's service target."""
     workflow = get_engine().definition(case.workflow, case.workflow_version)
+    params = case.params or workflow.params
     cal = calendar(session)
     first = cal.first_counting_day(today)
     if state.deadline is not None:
-        days = int(workflow.params[state.deadline.days_param])
+        days = int(params[state.deadline.days_param])
         due_on = _last_day(cal, today, days, state.deadline.business)
         party = acting_party(workflow, state.name)
         session.add(
@@ -73,7 +74,7 @@ def start_timers(session: Session, case: Case, state: State, seq: int, today: da
                 case_id=case.id,
                 kind=TimerKind.DEADLINE,
                 state=state.name,
-                trigger=state.deadline.on_expiry,
+                trigger=state.deadline.expiry_trigger(params),
                 rule=state.deadline.days_param,
                 notified_on=today,
                 term_days=days,
@@ -85,7 +86,7 @@ def start_timers(session: Session, case: Case, state: State, seq: int, today: da
                 created_seq=seq,
             )
         )
-        before = int(workflow.params.get("reminder_business_days", 0))
+        before = int(params.get("reminder_business_days", 0))
         if before > 0:
             remind_on = _reminder_day(cal, due_on, before)
             if remind_on > today:
@@ -107,7 +108,7 @@ def start_timers(session: Session, case: Case, state: State, seq: int, today: da
                     )
                 )
     if state.target is not None:
-        days = int(workflow.params[state.target.days_param])
+        days = int(params[state.target.days_param])
         due_on = _last_day(cal, today, days, state.target.business)
         session.add(
             Timer(

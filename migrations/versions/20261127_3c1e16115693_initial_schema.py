@@ -60,6 +60,15 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
     )
+    op.create_table('workflow_configs',
+    sa.Column('workflow', sa.String(length=64), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_workflow_configs_updated_by_id_users')),
+    sa.PrimaryKeyConstraint('workflow', name=op.f('pk_workflow_configs'))
+    )
     op.create_table('cases',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('folio', sa.String(length=40), nullable=False),
@@ -71,6 +80,7 @@ def upgrade():
     sa.Column('assignee_id', sa.Integer(), nullable=True),
     sa.Column('department_code', sa.String(length=64), nullable=True),
     sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
@@ -288,6 +298,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_cases_applicant_id'))
 
     op.drop_table('cases')
+    op.drop_table('workflow_configs')
     op.drop_table('users')
     op.drop_table('non_working_days')
     op.drop_table('folio_counters')

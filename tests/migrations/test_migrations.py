@@ -31,6 +31,7 @@ EXPECTED_TABLES = {
     "timers",
     "user_roles",
     "users",
+    "workflow_configs",
 }
 
 

@@ -1,0 +1,118 @@
+"""The jurisdiction's workflow settings: data an administrator changes, audited, applied to new cases."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app import audit
+from app.audit import EntryInput
+from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
+from app.extensions import db
+from app.models import AuditKind, Role, User, WorkflowConfig, utcnow
+from app.services.uow import unit_of_work
+from workflows.base import Workflow
+
+
+def effective_params(session: Session, workflow: Workflow) -> dict[str, Any]:
+    """The definition's defaults overlaid with the jurisdiction's settings (JSON-ready: lists, not tuples)."""
+    row = session.get(WorkflowConfig, workflow.name)
+    overrides = row.params if row is not None else {}
+    merged: dict[str, Any] = {}
+    for key, default in workflow.params.items():
+        value = overrides.get(key, default)
+        merged[key] = list(value) if isinstance(value, tuple) else value
+    return merged
+
+
+def _coerce(workflow: Workflow, key: str, value: Any) -> Any:
+    """Check ``value`` against the type of the default; raise ``InvalidData`` naming the setting."""
+    if key not in workflow.params:
+        raise InvalidData(Msg("El parámetro «%(key)s» no existe.", {"key": key}))
+    default = workflow.params[key]
+    bad = InvalidData(Msg("Valor no válido para «%(key)s».", {"key": key}))
+    if key in workflow.param_choices:
+        if value not in workflow.param_choices[key]:
+            raise bad
+        return value
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise bad
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0 or value > 3650:
+            raise bad
+        return value
+    if isinstance(default, tuple | list):
+        if not isinstance(value, list | tuple) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+            raise bad
+        return sorted({v.strip() for v in value})
+    if isinstance(default, str):
+        if not isinstance(value, str) or not value.strip():
+            raise bad
+        try:  # numeric settings (areas, amounts) are kept as decimal strings
+            Decimal(default)
+        except InvalidOperation:
+            return value.strip()
+        try:
+            number = Decimal(value.strip())
+        except InvalidOperation:
+            raise bad from None
+        if not number.is_finite() or number < 0:
+            raise bad
+        return str(number)
+    raise bad
+
+
+def update_config(workflow_name: str, changes: Mapping[str, Any], actor_id: int) -> int:
+    """Change settings of ``workflow_name`` for new cases; returns the new revision.
+
+    Only administrators may do it; every change is logged with the old and new values (settings
+    hold no personal data). Raises ``NotAllowed``, ``NotFound`` and ``InvalidData``.
+    """
+    try:
+        workflow = get_engine().latest(workflow_name)
+    except KeyError:
+        raise NotFound(Msg("El trámite «%(name)s» no existe.", {"name": workflow_name})) from None
+    cleaned = {key: _coerce(workflow, key, value) for key, value in changes.items()}
+    with unit_of_work() as session:
+        user = session.get(User, actor_id)
+        if user is None or not user.active or not user.has_role(Role.ADMIN):
+            raise NotAllowed(Msg("Solo la administración puede cambiar la configuración."))
+        row = session.get(WorkflowConfig, workflow.name)
+        before = effective_params(session, workflow)
+        if row is None:
+            row = WorkflowConfig(workflow=workflow.name, params={}, revision=0)
+            session.add(row)
+        row.params = {**row.params, **cleaned}
+        row.revision += 1
+        row.updated_by_id = actor_id
+        row.updated_at = utcnow()
+        session.flush()
+        audit.append(
+            session,
+            EntryInput(
+                kind=AuditKind.ADMIN,
+                action="workflow_config_changed",
+                actor_id=actor_id,
+                actor_role=Role.ADMIN.value,
+                details={
+                    "workflow": workflow.name,
+                    "revision": row.revision,
+                    "changes": {k: {"from": before.get(k), "to": v} for k, v in cleaned.items()},
+                },
+            ),
+        )
+        return row.revision
+
+
+def current_params(workflow_name: str) -> dict[str, Any]:
+    """The settings new cases of ``workflow_name`` get. Raises ``NotFound``."""
+    try:
+        workflow = get_engine().latest(workflow_name)
+    except KeyError:
+        raise NotFound(Msg("El trámite «%(name)s» no existe.", {"name": workflow_name})) from None
+    return effective_params(db.session(), workflow)
