@@ -5,7 +5,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, SubmitField
-from wtforms.validators import AnyOf, DataRequired, Email, Length
+from wtforms.validators import AnyOf, DataRequired, Length, Regexp
+
+EMAIL_SHAPE = r"\A[^@\s]+@[^@\s]+\Z"
+"""Something@somewhere. Logging in only needs the shape: the account lookup decides the rest, and stricter
+checks (such as email_validator's) refuse reserved domains like ``.local`` that intranet accounts use."""
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if value else value
 
 
 class LoginForm(FlaskForm):
@@ -13,9 +21,10 @@ class LoginForm(FlaskForm):
 
     email = EmailField(
         _l("Correo electrónico"),
+        filters=[_strip],
         validators=[
             DataRequired(message=_l("Escriba su correo electrónico.")),
-            Email(message=_l("El correo electrónico no es válido."), check_deliverability=False),
+            Regexp(EMAIL_SHAPE, message=_l("El correo electrónico no es válido.")),
             Length(max=254, message=_l("El correo electrónico es demasiado largo.")),
         ],
     )

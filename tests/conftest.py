@@ -15,11 +15,13 @@ import shutil
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from werkzeug.test import TestResponse
 
 from app import create_app
 from app.extensions import db
@@ -186,7 +188,21 @@ def app(database_url: str, tmp_path: Path, smtp_server: SmtpServer) -> Iterator[
         db.engine.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """A test client that runs each request in a new application context, as a real server does.
+
+    The ``app`` fixture keeps one application context pushed for the whole test and Flask would reuse
+    it for every request; Flask-Login and Flask-Babel keep the user and the language on ``g``, so they
+    would leak from one request to the next whatever cookies are sent.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    """A test client with cookies."""
+    """A test client with cookies, isolated per request like a browser talking to a real server."""
+    app.test_client_class = IsolatedClient
     return app.test_client()

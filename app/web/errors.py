@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+
+from app.extensions import db
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -43,4 +48,8 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def server_error(exc: Exception) -> tuple[str | dict[str, object], int]:
         app.logger.exception("unhandled error", exc_info=exc)
+        # After a failed statement PostgreSQL refuses every query until rollback, and the page itself
+        # needs one (the logged-in user for the header); without this the error page fails too.
+        with suppress(SQLAlchemyError):
+            db.session.rollback()
         return render(500, _("Error del sistema"), _("Ocurrió un error inesperado. No se mostraron detalles técnicos."))

@@ -1,4 +1,8 @@
-"""Translated labels for roles, workflows and states, available in every template."""
+"""Translated labels for roles, workflows and states, and translated engine messages, available in every template.
+
+Workflow texts (marked with ``N_``) and engine messages (:class:`~app.engine.Msg`) are Spanish msgids; they
+are translated here, at display time, in the language of the request.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 from flask import Flask
 from flask_babel import get_locale, gettext, lazy_gettext
 
+from app.engine import Msg
 from app.models import Case, Role
 from app.services.cases import describe
 
@@ -29,6 +34,17 @@ def role_label(role: Role) -> str:
     return str(ROLE_LABELS.get(role, role.value))
 
 
+def translated(msgid: str) -> str:
+    """The translation of a workflow text (a state, deadline or transition description, a guard's reason)."""
+    return str(gettext(msgid))
+
+
+def message_text(message: Msg) -> str:
+    """The translation of an engine or service message, with its parameters put in after translating."""
+    text = str(gettext(message.msgid))
+    return text % dict(message.params) if message.params else text
+
+
 def workflow_title(case: Case) -> str:
     """The translated title of the case's workflow."""
     return str(gettext(describe(case).workflow_title))
@@ -49,4 +65,6 @@ def register_labels(app: Flask) -> None:
             "role_label": role_label,
             "workflow_title": workflow_title,
             "state_label": state_label,
+            "translated": translated,
+            "message_text": message_text,
         }

@@ -36,7 +36,7 @@ def test_admin_declares_and_removes_days(app: Flask, client: FlaskClient):
         follow_redirects=True,
     )
     assert response.status_code == 200
-    assert any("Se declararon 2 día(s)" in f for f in flashes(response))
+    assert any("Se declararon 2 días inhábiles." in f for f in flashes(response))
     page = text(response)
     assert "Semana Santa" in page
     assert "jueves, 25 de marzo de 2027" in page

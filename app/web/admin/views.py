@@ -6,6 +6,7 @@ from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -39,14 +40,13 @@ def calendar() -> str | Response:
         except DomainError as exc:
             flash(message_text(exc.message), "error")
         else:
-            flash(
-                _(
-                    "Se declararon %(days)s día(s) inhábil(es); %(moved)s plazo(s) en curso se recalcularon.",
-                    days=len(change.days),
-                    moved=change.timers_moved,
-                ),
-                "info",
+            declared = ngettext(
+                "Se declaró %(num)s día inhábil.", "Se declararon %(num)s días inhábiles.", len(change.days)
             )
+            moved = ngettext(
+                "%(num)s plazo en curso se recalculó.", "%(num)s plazos en curso se recalcularon.", change.timers_moved
+            )
+            flash(f"{declared} {moved}", "info")
             return redirect(url_for("admin.calendar", anio=first.year))
     return render_template(
         "admin/calendar.html", form=form, days=declared_days(year), year=year, remove_form=ConfirmForm()
@@ -64,5 +64,8 @@ def remove_day(day_id: int) -> Response:
         except DomainError as exc:
             flash(message_text(exc.message), "error")
         else:
-            flash(_("Día hábil restablecido; %(moved)s plazo(s) se recalcularon.", moved=change.timers_moved), "info")
+            moved = ngettext(
+                "%(num)s plazo en curso se recalculó.", "%(num)s plazos en curso se recalcularon.", change.timers_moved
+            )
+            flash(f"{_('Día hábil restablecido.')} {moved}", "info")
     return redirect(url_for("admin.calendar"))

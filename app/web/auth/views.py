@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -16,8 +17,8 @@ from forms.auth import LanguageForm, LoginForm, LogoutForm
 bp = Blueprint("auth", __name__)
 
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Inicie sesión para continuar."
-login_manager.localize_callback = _
+login_manager.login_message = _l("Inicie sesión para continuar.")
+login_manager.localize_callback = str  # renders the lazy message in the request's language before flashing
 login_manager.session_protection = "strong"
 
 
@@ -56,8 +57,11 @@ def logout() -> Response:
     """End the session."""
     form = LogoutForm()
     if form.validate_on_submit():
+        locale = session.get("locale")
         logout_user()
         session.clear()
+        if locale is not None:
+            session["locale"] = locale  # the next page speaks the language of the one that was just left
         flash(_("Sesión cerrada."), "info")
     return redirect(safe_next(None) if current_user.is_authenticated else "/login")
 

@@ -1,0 +1,131 @@
+"""Browser-like helpers for the web tests: read forms, log in and out, switch the language."""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from tests.support.factories import PASSWORD, email_of
+
+LOGIN_ERROR_ES = "Correo electrónico o contraseña incorrectos."
+LOGIN_ERROR_EN = "Incorrect e-mail address or password."
+
+
+class _Forms(HTMLParser):
+    """Collects the ``<input>`` elements of a page with the ``action`` of the form holding them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inputs: list[tuple[str | None, dict[str, str]]] = []
+        self._action: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "form":
+            self._action = dict(attrs).get("action") or ""
+        elif tag == "input":
+            self.inputs.append((self._action, {name: value or "" for name, value in attrs}))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._action = None
+
+
+def hidden_value(page: str, name: str, action: str) -> str:
+    """The value of the hidden input ``name`` in the form posting to ``action``; fails if there is none."""
+    parser = _Forms()
+    parser.feed(page)
+    for form_action, attrs in parser.inputs:
+        if form_action == action and attrs.get("type") == "hidden" and attrs.get("name") == name:
+            return attrs.get("value", "")
+    raise AssertionError(f"no hidden input {name!r} in a form posting to {action!r}")
+
+
+def csrf_token(page: str, action: str = "/login") -> str:
+    """The CSRF token of the form posting to ``action``."""
+    token = hidden_value(page, "csrf_token", action)
+    assert token, "empty CSRF token"
+    return token
+
+
+def text(response: TestResponse) -> str:
+    """The response body as text, with HTML entities decoded (``&#39;`` → ``'``)."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+def flashes(response: TestResponse) -> list[str]:
+    """The flashed messages shown on a page."""
+    return [
+        html.unescape(m) for m in re.findall(r'<p class="flash[^"]*"[^>]*>(.*?)</p>', response.get_data(as_text=True))
+    ]
+
+
+def field_errors(response: TestResponse) -> list[str]:
+    """The error messages shown under form fields."""
+    return [html.unescape(m) for m in re.findall(r'<p class="error">(.*?)</p>', response.get_data(as_text=True))]
+
+
+def login(
+    client: FlaskClient,
+    email: str,
+    password: str = PASSWORD,
+    *,
+    next_url: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> TestResponse:
+    """Open the login page (with ``?next=`` when given), then submit it as a browser would: the CSRF token
+    and the hidden ``next`` field come from the page. Returns the answer to the POST (not followed)."""
+    page = client.get("/login", query_string={"next": next_url} if next_url is not None else None, headers=headers)
+    assert page.status_code == 200, page.status_code
+    body = page.get_data(as_text=True)
+    data = {
+        "csrf_token": csrf_token(body, "/login"),
+        "next": hidden_value(body, "next", "/login"),
+        "email": email,
+        "password": password,
+    }
+    return client.post("/login", data=data, headers=headers)
+
+
+def login_as(
+    client: FlaskClient, user_id: int, *, next_url: str | None = None, headers: dict[str, str] | None = None
+) -> TestResponse:
+    """Log in as the factory user ``user_id`` with the factories' password; asserts it worked."""
+    response = login(client, email_of(user_id), next_url=next_url, headers=headers)
+    assert response.status_code == 302, f"login failed: {flashes(response) or field_errors(response)}"
+    return response
+
+
+def page_token(client: FlaskClient, path: str = "/login", action: str = "/language") -> str:
+    """A CSRF token for this client's session, read from the form posting to ``action`` on ``path``."""
+    page = client.get(path)
+    assert page.status_code == 200, page.status_code
+    return csrf_token(page.get_data(as_text=True), action)
+
+
+def logout(client: FlaskClient) -> TestResponse:
+    """Press the logout button of the home page (a POST carrying the page's CSRF token)."""
+    return client.post("/logout", data={"csrf_token": page_token(client, "/inicio", "/logout")})
+
+
+def set_language(client: FlaskClient, locale: str, path: str = "/login") -> TestResponse:
+    """Use the language selector on ``path``, as a browser would (``next`` is the page's own)."""
+    page = client.get(path)
+    assert page.status_code == 200, page.status_code
+    body = page.get_data(as_text=True)
+    data = {
+        "csrf_token": csrf_token(body, "/language"),
+        "next": hidden_value(body, "next", "/language"),
+        "locale": locale,
+    }
+    return client.post("/language", data=data)
+
+
+def session_user_id(client: FlaskClient) -> str | None:
+    """The user id Flask-Login keeps in this client's session cookie, if any."""
+    with client.session_transaction() as session:
+        value = session.get("_user_id")
+    return None if value is None else str(value)

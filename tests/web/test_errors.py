@@ -1,0 +1,89 @@
+"""Error pages: translated, with the status code, and never a stack trace or internal detail."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text as sql
+
+from app.extensions import db
+from app.models import Role
+from tests.support.factories import make_user
+from tests.web.helpers import login_as, text
+
+EN = {"Accept-Language": "en"}
+
+
+@pytest.mark.parametrize(
+    ("headers", "title", "code", "detail"),
+    [
+        ({}, "No encontrado", "Código: 404", "contacte a la mesa de ayuda"),
+        (EN, "Not found", "Code: 404", "contact the help desk"),
+    ],
+    ids=["es", "en"],
+)
+def test_an_unknown_address_gives_a_translated_404_page(
+    client: FlaskClient, headers: dict[str, str], title: str, code: str, detail: str
+) -> None:
+    response = client.get("/no-existe/ni-aqui", headers=headers)
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    body = text(response)
+    assert f"<h1>{title}</h1>" in body
+    assert code in body
+    assert detail in body
+    assert "Traceback" not in body
+    assert "werkzeug" not in body.lower()
+
+
+def test_an_api_client_gets_the_404_as_translated_json(client: FlaskClient) -> None:
+    response = client.get("/no-existe", headers={"Accept": "application/json", **EN})
+    assert response.status_code == 404
+    assert response.is_json
+    assert response.get_json() == {
+        "error": "Not found",
+        "detail": "If the problem persists, contact the help desk.",
+        "status": 404,
+    }
+
+
+@pytest.mark.parametrize(
+    ("headers", "title", "detail"),
+    [
+        ({}, "Error del sistema", "No se mostraron detalles técnicos."),
+        (EN, "System error", "No technical details are shown."),
+    ],
+    ids=["es", "en"],
+)
+def test_an_unexpected_error_gives_a_translated_500_page_without_details(
+    app: Flask, client: FlaskClient, headers: dict[str, str], title: str, detail: str
+) -> None:
+    def broken() -> str:
+        raise RuntimeError("detalle-interno-secreto")
+
+    app.add_url_rule("/prueba/falla", view_func=broken)
+    response = client.get("/prueba/falla", headers=headers)
+    assert response.status_code == 500
+    body = text(response)
+    assert f"<h1>{title}</h1>" in body
+    assert detail in body
+    assert "detalle-interno-secreto" not in body
+    assert "Traceback" not in body
+
+
+def test_a_database_error_still_gives_the_500_page_to_a_logged_in_user(app: Flask, client: FlaskClient) -> None:
+    def broken_query() -> str:
+        db.session.execute(sql("SELECT * FROM tabla_que_no_existe"))
+        return "inalcanzable"
+
+    app.add_url_rule("/prueba/consulta", view_func=broken_query)
+    user_id = make_user(Role.APPLICANT, name="Nora Núñez")
+    login_as(client, user_id)
+    response = client.get("/prueba/consulta")
+    assert response.status_code == 500
+    body = text(response)
+    assert "<h1>Error del sistema</h1>" in body
+    assert "tabla_que_no_existe" not in body
+    assert "Nora Núñez" in body
+    assert client.get("/inicio").status_code == 200
