@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 LOG_KEY_NAME = "audit_log_ed25519.pem"
+ARCHIVE_DIR_NAME = "archive"
 ROOT_KEY_NAME = "dev_root_ca_key.pem"
 ROOT_CERT_NAME = "dev_root_ca.pem"
 CERT_KEY_NAME = "certificate_signing_key.pem"
@@ -84,6 +85,40 @@ def load_log_key(config: Mapping[str, Any]) -> ed25519.Ed25519PrivateKey:
     if not isinstance(key, ed25519.Ed25519PrivateKey):
         raise KeyMaterialError(f"audit log key {path} is not an Ed25519 key")
     return key
+
+
+def generate_log_key() -> ed25519.Ed25519PrivateKey:
+    """A new Ed25519 key for the audit log."""
+    return ed25519.Ed25519PrivateKey.generate()
+
+
+def stage_log_key(config: Mapping[str, Any], key: ed25519.Ed25519PrivateKey) -> Path:
+    """Write ``key`` next to the current log key as ``<name>.new`` (mode 0600), replacing a stale one.
+
+    The rotation installs it with :func:`install_staged_log_key` once the rotation is logged, or
+    removes it with :func:`discard_staged_log_key` if logging fails.
+    """
+    staged = log_key_path(config).with_name(log_key_path(config).name + ".new")
+    staged.unlink(missing_ok=True)
+    _write_private(staged, _pem_private(key))
+    return staged
+
+
+def discard_staged_log_key(staged: Path) -> None:
+    """Remove a staged key that was never installed."""
+    staged.unlink(missing_ok=True)
+
+
+def install_staged_log_key(config: Mapping[str, Any], staged: Path, old_fingerprint: str, now: datetime) -> Path:
+    """Archive the current log key (a copy under ``archive/``, mode 0600) and atomically replace it with
+    ``staged``; returns the archived copy's path. There is never a moment without a key at the usual path.
+    """
+    current = log_key_path(config)
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    archived = current.parent / ARCHIVE_DIR_NAME / f"{current.stem}-{stamp}-{old_fingerprint[:16]}.pem"
+    _write_private(archived, current.read_bytes())
+    os.replace(staged, current)
+    return archived
 
 
 def _name(common: str, institution: str) -> x509.Name:

@@ -1,6 +1,16 @@
-"""The append-only, hash-chained audit log."""
+"""The append-only audit log: hash chain, RFC 9162 Merkle tree, signed checkpoints, proofs, verification."""
 
 from app.audit.canonical import data_digest, documents_digest
-from app.audit.log import EntryInput, VerifyResult, append, verify
+from app.audit.log import EntryInput, append
+from app.audit.verification import KeptCheckpoint, Problem, VerifyResult, verify
 
-__all__ = ["EntryInput", "VerifyResult", "append", "data_digest", "documents_digest", "verify"]
+__all__ = [
+    "EntryInput",
+    "KeptCheckpoint",
+    "Problem",
+    "VerifyResult",
+    "append",
+    "data_digest",
+    "documents_digest",
+    "verify",
+]

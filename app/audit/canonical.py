@@ -3,7 +3,8 @@
 Canonical form: the fields below as a JSON object with sorted keys, no insignificant white space,
 UTF-8 (non-ASCII characters written as themselves), instants in UTC as ``YYYY-MM-DDTHH:MM:SS.ffffffZ``.
 The chain hash of entry *n* is ``SHA-256(bytes.fromhex(hash[n-1]) ‖ canonical(entry n))`` with
-``hash[0]`` = 64 zeros.
+``hash[0]`` = 64 zeros; the Merkle leaf hash is ``SHA-256(0x00 ‖ canonical(entry n))`` (RFC 9162).
+The full specification, for auditors writing their own verifier, is ``docs/audit-log.md``.
 """
 
 from __future__ import annotations
@@ -52,13 +53,30 @@ def format_instant(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def canonical_entry(entry: AuditEntry) -> bytes:
-    """The bytes that the chain (and later the Merkle tree) hashes for ``entry``."""
-    fields: dict[str, Any] = {name: getattr(entry, name) for name in CANONICAL_FIELDS}
-    fields["at"] = format_instant(entry.at)
-    fields["kind"] = str(entry.kind)
-    fields["details"] = dict(entry.details or {})
-    return canonical_json(fields)
+def entry_fields(values: AuditEntry | Mapping[Any, Any]) -> dict[str, Any]:
+    """The JSON object of an entry's canonical form, from a model instance or a row mapping.
+
+    This object is what bundles and exports carry as ``entry``; :func:`canonical_json` of it is
+    the hashed byte form.
+    """
+    if isinstance(values, AuditEntry):
+        fields: dict[str, Any] = {name: getattr(values, name) for name in CANONICAL_FIELDS}
+    else:
+        fields = {name: values[name] for name in CANONICAL_FIELDS}
+    fields["at"] = format_instant(fields["at"])
+    fields["kind"] = str(fields["kind"])
+    fields["details"] = dict(fields["details"] or {})
+    return fields
+
+
+def canonical_entry(entry: AuditEntry | Mapping[Any, Any]) -> bytes:
+    """The bytes that the chain and the Merkle tree hash for ``entry`` (a model or a row mapping)."""
+    return canonical_json(entry_fields(entry))
+
+
+def leaf_hash_hex(canonical: bytes) -> str:
+    """RFC 9162 leaf hash of a canonical entry, as hex."""
+    return hashlib.sha256(b"\x00" + canonical).hexdigest()
 
 
 def chain_hash(prev_hash: str, canonical: bytes) -> str:

@@ -1,24 +1,103 @@
-"""``flask --app wsgi audit …``: the audit log."""
+"""``flask --app wsgi audit …``: the audit log (verification, checkpoints, bundles)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+from pathlib import Path
+
 import click
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from flask import current_app
 from flask.cli import AppGroup
 
-from app.audit import verify
-from app.extensions import db
+from app.audit import KeptCheckpoint
+from app.audit.checkpoints import CheckpointError, load_public_key
+from app.keys import KeyMaterialError, load_log_key
+from app.services.audit_log import sign_checkpoint, verify_log
+from app.services.oversight import OversightError, write_bundle
 
 audit_cli = AppGroup("audit", help="The audit log.")
 
 
+def _trusted_keys(paths: tuple[str, ...]) -> list[ed25519.Ed25519PublicKey]:
+    keys: list[ed25519.Ed25519PublicKey] = []
+    for path in paths:
+        try:
+            keys.append(load_public_key(Path(path).read_bytes()))
+        except (OSError, ValueError) as exc:
+            raise click.BadParameter(f"{path}: not a readable Ed25519 public key in PEM ({exc})") from None
+    if not keys:
+        with contextlib.suppress(KeyMaterialError):
+            keys.append(load_log_key(current_app.config).public_key())
+    return keys
+
+
+def _kept(paths: tuple[str, ...]) -> list[KeptCheckpoint]:
+    kept: list[KeptCheckpoint] = []
+    for path in paths:
+        try:
+            kept.append(KeptCheckpoint.from_json(json.loads(Path(path).read_text(encoding="utf-8"))))
+        except (OSError, ValueError, RecursionError) as exc:
+            raise click.BadParameter(f"{path}: not a checkpoint ({exc})") from None
+    return kept
+
+
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Recompute the audit chain; exit 1 naming the first bad entry."""
-    result = verify(db.session())
+@click.option(
+    "--public-key",
+    "public_keys",
+    multiple=True,
+    metavar="PEM",
+    help="A trusted log public key (repeatable; default: the configured log key).",
+)
+@click.option(
+    "--trusted-checkpoint",
+    "kept",
+    multiple=True,
+    metavar="JSON",
+    help="A checkpoint kept earlier: the log must still contain exactly what it signed (repeatable).",
+)
+def audit_verify(public_keys: tuple[str, ...], kept: tuple[str, ...]) -> None:
+    """Recompute the chain, every leaf, the tree and every checkpoint; exit 1 naming the first bad entry."""
+    result = verify_log(_trusted_keys(public_keys), _kept(kept))
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     if result.ok:
-        click.echo(f"OK: {result.checked} entries verified; head {result.head_hash}")
+        click.echo(
+            f"OK: {result.checked} entries verified; head {result.head_hash}; "
+            f"tree root {result.root_hash or '-'}; {result.checkpoints_verified} checkpoints verified"
+        )
         return
-    click.echo(
-        f"FAILED at entry {result.first_bad}: {result.reason} ({result.checked} entries verified before it)", err=True
-    )
+    if result.first_bad is not None:
+        click.echo(
+            f"FAILED at entry {result.first_bad}: {result.reason} ({result.checked} entries read)",
+            err=True,
+        )
+    else:
+        click.echo(f"FAILED: {result.reason}", err=True)
+    for problem in result.problems[1:]:
+        click.echo(f"  also: {problem.message}", err=True)
     raise SystemExit(1)
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign the current tree head with the log key and publish it (prints the checkpoint as JSON)."""
+    try:
+        checkpoint = sign_checkpoint(current_app.config)
+    except (KeyMaterialError, CheckpointError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(json.dumps(checkpoint, indent=2))
+
+
+@audit_cli.command("bundle")
+@click.argument("output", type=click.Path(dir_okay=False, writable=True))
+@click.option("--tree-size", type=int, default=None, help="Size of a checkpoint (default: the latest).")
+def audit_bundle(output: str, tree_size: int | None) -> None:
+    """Write the audit bundle (JSON lines) for a checkpoint to OUTPUT, for `verifier/verify_bundle.py`."""
+    try:
+        count = write_bundle(Path(output), tree_size)
+    except OversightError as exc:
+        raise click.ClickException(str(exc.message)) from None
+    click.echo(f"bundle with {count} entries written to {output}")

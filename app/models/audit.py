@@ -1,4 +1,8 @@
-"""The append-only audit log and its head (the last sequence number and chain hash)."""
+"""The append-only audit log, its head, the Merkle tree's stored subtrees and the signed checkpoints.
+
+All three log tables are append-only (database triggers and, on PostgreSQL, revoked privileges).
+See ``docs/audit-log.md`` for the byte formats.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Base
@@ -33,6 +37,7 @@ class AuditEntry(Base):
     __table_args__ = (
         CheckConstraint("seq >= 1", name="seq_positive"),
         CheckConstraint("length(entry_hash) = 64", name="entry_hash_length"),
+        CheckConstraint("length(leaf_hash) = 64", name="leaf_hash_length"),
         Index("ix_audit_entries_case_seq", "case_id", "seq"),
     )
 
@@ -57,6 +62,8 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
+    leaf_hash: Mapped[str] = mapped_column(String(64))
+    """RFC 9162 leaf hash, hex: SHA-256(0x00 ‖ canonical form); leaf index ``seq - 1`` of the Merkle tree."""
 
 
 class AuditHead(Base):
@@ -68,3 +75,46 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditTreeNode(Base):
+    """The hash of a complete subtree of the Merkle tree, written when its last leaf is appended.
+
+    ``(level, idx)`` covers leaves ``[idx·2^level, (idx+1)·2^level)``; level 0 (the leaves) lives in
+    ``audit_entries.leaf_hash``. Proofs for any tree size read O(log n) of these rows.
+    """
+
+    __tablename__ = "audit_tree_nodes"
+    __table_args__ = (
+        CheckConstraint("level >= 1", name="level_positive"),
+        CheckConstraint("idx >= 0", name="idx_not_negative"),
+        CheckConstraint("length(hash) = 64", name="hash_length"),
+    )
+
+    level: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """A signed tree head: the institution's log key signs (tree size, root hash, time, key fingerprint).
+
+    Kept forever and listed publicly. ``public_key`` (PEM) makes each row verifiable on its own;
+    verifiers trust it only through the fingerprint of a key they hold or a logged key rotation.
+    """
+
+    __tablename__ = "audit_checkpoints"
+    __table_args__ = (
+        CheckConstraint("tree_size >= 1", name="tree_size_positive"),
+        CheckConstraint("length(root_hash) = 64", name="root_hash_length"),
+        CheckConstraint("length(key_fingerprint) = 64", name="key_fingerprint_length"),
+        Index("ix_audit_checkpoints_tree_size", "tree_size"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tree_size: Mapped[int]
+    root_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    key_fingerprint: Mapped[str] = mapped_column(String(64))
+    public_key: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(String(128))

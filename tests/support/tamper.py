@@ -1,5 +1,5 @@
-"""Deliberate corruption of the stored audit log, bypassing the append-only triggers as an attacker with
-direct database access would."""
+"""Deliberate corruption of the stored audit log, bypassing the append-only protections as an attacker with
+direct database access (the tables' owner) would."""
 
 from __future__ import annotations
 
@@ -10,17 +10,31 @@ from sqlalchemy import Connection, text
 
 from app.extensions import db
 
+LOG_TABLES = ("audit_entries", "audit_tree_nodes", "audit_checkpoints")
+
 
 @contextmanager
 def raw_write() -> Iterator[Connection]:
-    """A connection on which the append-only protection is switched off, committed at the end."""
+    """A connection on which the append-only protection of the log tables is switched off, committed at the end."""
     with db.engine.connect() as conn:
         if conn.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER USER"))
+            conn.execute(text("SET session_replication_role = replica"))  # foreign keys off, as an owner could
+            for table in LOG_TABLES:
+                conn.execute(text(f"GRANT UPDATE, DELETE ON {table} TO CURRENT_USER"))  # the migration revoked them
+                conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
             yield conn
-            conn.execute(text("ALTER TABLE audit_entries ENABLE TRIGGER USER"))
+            for table in LOG_TABLES:
+                conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+            conn.execute(text("SET session_replication_role = origin"))
+            conn.commit()
         else:
-            conn.execute(text("DROP TRIGGER IF EXISTS audit_entries_no_update"))
-            conn.execute(text("DROP TRIGGER IF EXISTS audit_entries_no_delete"))
-            yield conn
-        conn.commit()
+            raw = conn.connection.driver_connection
+            raw.execute("PRAGMA foreign_keys=OFF")  # outside any transaction, as SQLite requires
+            try:
+                for table in LOG_TABLES:
+                    conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_update"))
+                    conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))
+                yield conn
+                conn.commit()
+            finally:
+                raw.execute("PRAGMA foreign_keys=ON")

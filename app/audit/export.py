@@ -1,0 +1,123 @@
+"""The documents auditors take away: entry lines, bundles and proofs (formats in ``docs/audit-log.md``).
+
+Everything here is JSON built from the canonical form: references and digests, never the free-text
+comments or any other personal data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit import tree
+from app.audit.canonical import entry_fields, format_instant
+from app.audit.checkpoints import checkpoint_json
+from app.models import AuditCheckpoint, AuditEntry, utcnow
+
+BUNDLE_FORMAT = "tramites-audit-bundle/1"
+INCLUSION_FORMAT = "tramites-inclusion-proof/1"
+CONSISTENCY_FORMAT = "tramites-consistency-proof/1"
+
+LINE_COLUMNS = [column for column in AuditEntry.__table__.columns if column.name not in ("comment", "comment_salt")]
+"""What exports read: every column but the comment text and its salt."""
+
+
+def entry_line(row: AuditEntry | Mapping[Any, Any]) -> dict[str, Any]:
+    """One entry as bundles and JSON-lines exports carry it: its canonical object and stored hashes."""
+    if isinstance(row, AuditEntry):
+        leaf, chain = row.leaf_hash, row.entry_hash
+    else:
+        leaf, chain = row["leaf_hash"], row["entry_hash"]
+    return {"entry": entry_fields(row), "leaf_hash": leaf, "chain_hash": chain}
+
+
+def dumps_line(value: Any) -> str:
+    """A compact JSON line (UTF-8 text, newline-terminated)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n"
+
+
+def public_keys(checkpoints: Sequence[AuditCheckpoint]) -> list[dict[str, str]]:
+    """Every distinct key that signed one of ``checkpoints``, in order of first use."""
+    seen: dict[str, str] = {}
+    for checkpoint in checkpoints:
+        seen.setdefault(checkpoint.key_fingerprint, checkpoint.public_key)
+    return [{"fingerprint": fingerprint, "pem": pem} for fingerprint, pem in seen.items()]
+
+
+class ExportError(ValueError):
+    """The requested document cannot be built (no such checkpoint, sizes out of range…)."""
+
+
+def checkpoints_up_to(session: Session, tree_size: int) -> list[AuditCheckpoint]:
+    """Every checkpoint covering at most ``tree_size`` entries, oldest first."""
+    return list(
+        session.scalars(
+            select(AuditCheckpoint).where(AuditCheckpoint.tree_size <= tree_size).order_by(AuditCheckpoint.id)
+        )
+    )
+
+
+def bundle_lines(session: Session, checkpoint: AuditCheckpoint, batch: int = 2000) -> Iterator[str]:
+    """The audit bundle for ``checkpoint`` as JSON lines: a header (format, tree size, every checkpoint up
+    to that size, every public key that signed one), then the first ``tree_size`` entries in order.
+
+    Streams the entries (constant memory); entries up to a checkpoint never change, so no lock is needed.
+    """
+    size = checkpoint.tree_size
+    checkpoints = checkpoints_up_to(session, size)
+    header = {
+        "format": BUNDLE_FORMAT,
+        "generated_at": format_instant(utcnow()),
+        "tree_size": size,
+        "checkpoint": checkpoint_json(checkpoint),
+        "checkpoints": [checkpoint_json(c) for c in checkpoints],
+        "public_keys": public_keys(checkpoints),
+    }
+    yield dumps_line(header)
+    rows = session.execute(
+        select(*LINE_COLUMNS).where(AuditEntry.seq <= size).order_by(AuditEntry.seq).execution_options(yield_per=batch)
+    )
+    for row in rows.mappings():
+        yield dumps_line(entry_line(row))
+
+
+def inclusion_document(session: Session, seq: int, checkpoint: AuditCheckpoint) -> dict[str, Any]:
+    """An inclusion proof of entry ``seq`` in the tree signed by ``checkpoint``, verifiable offline.
+
+    Raises :class:`ExportError` when the entry is not covered, and ``tree.TreeDataMissing`` when stored
+    hashes are missing.
+    """
+    if not 1 <= seq <= checkpoint.tree_size:
+        raise ExportError(f"entry {seq} is not covered by a tree of {checkpoint.tree_size} entries")
+    entry = session.get(AuditEntry, seq)
+    if entry is None:
+        raise tree.TreeDataMissing(f"entry {seq} is missing")
+    path = tree.inclusion_path(session, seq, checkpoint.tree_size)
+    return {
+        "format": INCLUSION_FORMAT,
+        "seq": seq,
+        "leaf_index": seq - 1,
+        "tree_size": checkpoint.tree_size,
+        **entry_line(entry),
+        "audit_path": [node.hex() for node in path],
+        "checkpoint": checkpoint_json(checkpoint),
+        "public_key": checkpoint.public_key,
+    }
+
+
+def consistency_document(session: Session, first: AuditCheckpoint, second: AuditCheckpoint) -> dict[str, Any]:
+    """A consistency proof between two checkpoints (the second may not be smaller), verifiable offline."""
+    if first.tree_size > second.tree_size:
+        raise ExportError("the first checkpoint must not be larger than the second")
+    path = tree.consistency_path(session, first.tree_size, second.tree_size)
+    return {
+        "format": CONSISTENCY_FORMAT,
+        "first": checkpoint_json(first),
+        "second": checkpoint_json(second),
+        "consistency_path": [node.hex() for node in path],
+        "public_keys": public_keys([first, second]),
+    }

@@ -1,0 +1,105 @@
+"""The Merkle tree as stored: leaf hashes on the entries, complete subtrees in ``audit_tree_nodes``.
+
+Appending a leaf writes every subtree it completes (at most log2(n) rows, one on average) in the
+caller's transaction, under the head lock. Roots and proofs for any tree size read O(log n) rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import TextClause, insert, select, text
+from sqlalchemy.orm import Session
+
+from app.audit import merkle
+from app.audit.merkle import NodeKey
+from app.models import AuditEntry, AuditTreeNode
+
+
+class TreeDataMissing(RuntimeError):
+    """A stored hash the tree needs is missing or malformed: the log's tables were damaged."""
+
+
+def _node_query(keys: list[NodeKey]) -> tuple[TextClause, dict[str, int]]:
+    """One statement reading the subtrees ``keys`` by primary key.
+
+    An OR of (level, idx) equalities, written as text: SQLite plans a row-value ``IN`` list as a full scan,
+    and building the same condition as an expression tree costs more than the lookups themselves.
+    """
+    terms = " OR ".join(f"(level = :l{n} AND idx = :i{n})" for n in range(len(keys)))
+    params: dict[str, int] = {}
+    for n, (level, idx) in enumerate(keys):
+        params[f"l{n}"] = level
+        params[f"i{n}"] = idx
+    return text(f"SELECT level, idx, hash FROM audit_tree_nodes WHERE {terms}"), params  # noqa: S608 - placeholders
+
+
+def read_nodes(session: Session, keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
+    """The stored hashes of the complete subtrees ``keys`` (level 0 from the entries' leaf hashes).
+
+    Two indexed queries at most. Raises :class:`TreeDataMissing` if any is absent or malformed.
+    """
+    wanted = set(keys)
+    found: dict[NodeKey, bytes] = {}
+    leaves = sorted(idx + 1 for level, idx in wanted if level == 0)
+    inner = sorted((level, idx) for level, idx in wanted if level > 0)
+    try:
+        if leaves:
+            for seq, value in session.execute(
+                select(AuditEntry.seq, AuditEntry.leaf_hash).where(AuditEntry.seq.in_(leaves))
+            ):
+                found[(0, seq - 1)] = bytes.fromhex(value)
+        if inner:
+            for level, idx, value in session.execute(*_node_query(inner)):
+                found[(level, idx)] = bytes.fromhex(value)
+    except ValueError as exc:
+        raise TreeDataMissing(f"a stored tree hash is not hexadecimal: {exc}") from None
+    missing = wanted - found.keys()
+    if missing or any(len(value) != 32 for value in found.values()):
+        raise TreeDataMissing(f"stored tree hashes missing or malformed: {sorted(missing)[:5]}")
+    return found
+
+
+def _reader(session: Session) -> merkle.NodeReader:
+    def read(keys: set[NodeKey]) -> Mapping[NodeKey, bytes]:
+        return read_nodes(session, keys)
+
+    return read
+
+
+def add_leaf(session: Session, seq: int, leaf: bytes) -> list[tuple[int, int, bytes]]:
+    """Store the subtrees completed by appending ``leaf`` as entry ``seq`` and return them.
+
+    The caller holds the head lock and has flushed the entry. Reads the left siblings in one query.
+    """
+    index = seq - 1
+    levels = 0
+    while (index >> levels) & 1:
+        levels += 1
+    if not levels:
+        return []
+    lefts = read_nodes(session, [(level, (index >> level) - 1) for level in range(levels)])
+    completed: list[tuple[int, int, bytes]] = []
+    current = leaf
+    for level in range(levels):
+        current = merkle.node_hash(lefts[(level, (index >> level) - 1)], current)
+        completed.append((level + 1, index >> (level + 1), current))
+    session.execute(
+        insert(AuditTreeNode), [{"level": level, "idx": idx, "hash": value.hex()} for level, idx, value in completed]
+    )
+    return completed
+
+
+def root_at(session: Session, size: int) -> bytes:
+    """MTH of the first ``size`` entries from the stored subtrees."""
+    return merkle.root_at(size, _reader(session))
+
+
+def inclusion_path(session: Session, seq: int, size: int) -> list[bytes]:
+    """Audit path of entry ``seq`` in the tree of the first ``size`` entries (O(log n) reads)."""
+    return merkle.inclusion_proof(seq - 1, size, _reader(session))
+
+
+def consistency_path(session: Session, first: int, second: int) -> list[bytes]:
+    """Consistency proof between the trees of the first ``first`` and ``second`` entries (O(log n) reads)."""
+    return merkle.consistency_proof(first, second, _reader(session))

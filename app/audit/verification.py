@@ -1,0 +1,394 @@
+"""Verifying the live log: chain, Merkle leaves and stored subtrees, checkpoints and their keys.
+
+One pass over the entries in sequence order (O(log n) memory for the tree). The rules are the ones the
+standalone verifier (``verifier/verify_bundle.py``) applies to a bundle, plus what only the database
+has: the head row, the stored subtrees proofs are served from, and comments against their digests.
+It never raises for bad data; it reports the first bad entry (or range of entries) and every damaged
+or untrusted checkpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.audit import merkle
+from app.audit.canonical import (
+    GENESIS_HASH,
+    canonical_entry,
+    chain_hash,
+    format_instant,
+    salted_digest,
+)
+from app.audit.checkpoints import checkpoint_message, load_public_key, rotation_of
+from app.keys import public_fingerprint
+from app.models import AuditCheckpoint, AuditEntry, AuditHead, AuditTreeNode
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _is_hex(value: object, length: int) -> bool:
+    return isinstance(value, str) and len(value) == length and set(value) <= _HEX
+
+
+@dataclass(frozen=True, slots=True)
+class KeptCheckpoint:
+    """A checkpoint an auditor kept (the JSON the API lists), to check the log only grew since."""
+
+    tree_size: int
+    root_hash: str
+    timestamp: str
+    key_fingerprint: str
+    signature: str
+    id: int | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> KeptCheckpoint:
+        """Parse a checkpoint object. Raises ``ValueError`` with a clear message for anything malformed."""
+        if not isinstance(data, dict):
+            raise ValueError("a checkpoint must be a JSON object")
+        size = data.get("tree_size")
+        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size < 2**63:
+            raise ValueError("tree_size must be a whole number between 1 and 2^63 - 1")
+        for name in ("root_hash", "key_fingerprint"):
+            if not _is_hex(data.get(name), 64):
+                raise ValueError(f"{name} must be 64 lower-case hexadecimal digits")
+        for name in ("timestamp", "signature"):
+            value = data.get(name)
+            if not isinstance(value, str) or not value or len(value) > 200:
+                raise ValueError(f"{name} must be a non-empty string")
+        identifier = data.get("id")
+        if not isinstance(identifier, int) or isinstance(identifier, bool):
+            identifier = None
+        return cls(size, data["root_hash"], data["timestamp"], data["key_fingerprint"], data["signature"], identifier)
+
+    def signed_by(self, key: ed25519.Ed25519PublicKey) -> bool:
+        """Whether ``key`` (whose fingerprint must be the one named) signed this checkpoint."""
+        if public_fingerprint(key) != self.key_fingerprint:
+            return False
+        try:
+            key.verify(
+                base64.b64decode(self.signature, validate=True),
+                checkpoint_message(self.tree_size, self.root_hash, self.timestamp, self.key_fingerprint),
+            )
+        except (InvalidSignature, ValueError, binascii.Error):
+            return False
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing found wrong. ``first_bad``/``last_bad`` name the entries involved when known."""
+
+    message: str
+    first_bad: int | None = None
+    last_bad: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    """Outcome of a verification: ``first_bad`` is the sequence number of the first bad entry."""
+
+    ok: bool
+    checked: int
+    first_bad: int | None = None
+    reason: str | None = None
+    head_hash: str = GENESIS_HASH
+    root_hash: str | None = None
+    checkpoints_verified: int = 0
+    problems: tuple[Problem, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+class _StoredNodes:
+    """Stored subtrees read level by level in index order, a page at a time (keyset pagination)."""
+
+    def __init__(self, session: Session, page: int) -> None:
+        self.session = session
+        self.page = page
+        self.cache: dict[int, dict[int, str]] = {}
+        self.until: dict[int, int] = {}
+
+    def get(self, level: int, idx: int) -> str | None:
+        if idx >= self.until.get(level, 0):
+            rows = (
+                self.session.connection()
+                .execute(
+                    select(AuditTreeNode.idx, AuditTreeNode.hash)
+                    .where(AuditTreeNode.level == level, AuditTreeNode.idx >= idx, AuditTreeNode.idx < idx + self.page)
+                    .order_by(AuditTreeNode.idx)
+                )
+                .all()
+            )
+            self.cache[level] = {int(i): str(h) for i, h in rows}
+            self.until[level] = idx + self.page
+        return self.cache[level].get(idx)
+
+
+@dataclass(slots=True)
+class _Signed:
+    """A checkpoint (stored or kept) with a valid signature, waiting for its root to be compared."""
+
+    label: str
+    tree_size: int
+    root_hash: str
+    fingerprint: str
+    stored: bool = True
+    matched: bool | None = None
+
+
+@dataclass(slots=True)
+class _State:
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    rotations: list[tuple[int, str, str]] = field(default_factory=list)
+
+
+ENTRY_COLUMNS = list(AuditEntry.__table__.columns)
+"""Every column of an entry, as the verifier reads them."""
+
+
+def _entry_problem(row: Mapping[Any, Any], expected_seq: int, running: str) -> tuple[Problem | None, str, bytes]:
+    """Check one stored entry; returns (problem, its chain hash, its leaf hash)."""
+    seq = row["seq"]
+    if seq != expected_seq:
+        if seq > expected_seq:
+            message = f"entry {expected_seq} is missing (the next stored entry is {seq})"
+        else:
+            message = f"entries are out of order (entry {seq} stored again after {expected_seq - 1})"
+        return Problem(message, expected_seq), running, b""
+    if row["prev_hash"] != running:
+        return Problem("its previous-hash does not continue the chain", seq), running, b""
+    try:
+        canonical = canonical_entry(row)
+    except (TypeError, ValueError, AttributeError) as exc:
+        return Problem(f"it cannot be put in canonical form: {exc}", seq), running, b""
+    recomputed = chain_hash(running, canonical)
+    if recomputed != row["entry_hash"]:
+        return Problem("its contents do not match its chain hash", seq), running, b""
+    leaf = merkle.leaf_hash(canonical)
+    if row["leaf_hash"] != leaf.hex():
+        return Problem("its contents do not match its Merkle leaf hash", seq), running, b""
+    comment = row["comment"]
+    if comment is not None and (
+        row["comment_salt"] is None or salted_digest(row["comment_salt"], comment) != row["comment_digest"]
+    ):
+        return Problem("its comment does not match the comment digest", seq), running, b""
+    return None, recomputed, leaf
+
+
+def _signed_checkpoints(
+    stored: Sequence[AuditCheckpoint], kept: Sequence[KeptCheckpoint], trusted: Mapping[str, Any], state: _State
+) -> list[_Signed]:
+    keys: dict[str, ed25519.Ed25519PublicKey] = {}
+    signed: list[_Signed] = []
+    for cp in stored:
+        label = f"checkpoint {cp.id} (tree size {cp.tree_size})"
+        try:
+            key = load_public_key(cp.public_key)
+        except ValueError:
+            state.problems.append(Problem(f"{label}: its public key is unreadable"))
+            continue
+        fingerprint = public_fingerprint(key)
+        as_kept = KeptCheckpoint(
+            cp.tree_size, cp.root_hash, format_instant(cp.created_at), cp.key_fingerprint, cp.signature
+        )
+        if fingerprint != cp.key_fingerprint or not as_kept.signed_by(key):
+            state.problems.append(Problem(f"{label}: its signature does not verify (the checkpoint was altered)"))
+            continue
+        keys.setdefault(fingerprint, key)
+        signed.append(_Signed(label, cp.tree_size, cp.root_hash, fingerprint))
+    all_keys = {**keys, **trusted}
+    for item in kept:
+        number = f" {item.id}" if item.id is not None else ""
+        label = f"your kept checkpoint{number} (tree size {item.tree_size})"
+        signer = all_keys.get(item.key_fingerprint)
+        if signer is None:
+            state.problems.append(Problem(f"{label}: signed by key {item.key_fingerprint[:16]}…, which is unknown"))
+        elif not item.signed_by(signer):
+            state.problems.append(Problem(f"{label}: its signature does not verify"))
+        else:
+            signed.append(_Signed(label, item.tree_size, item.root_hash, item.key_fingerprint, stored=False))
+    return signed
+
+
+def _endorse(signed: Sequence[_Signed], trusted: Iterable[str], rotations: Sequence[tuple[int, str, str]]) -> set[str]:
+    """Trusted keys, plus keys linked to them by rotations covered by a matching checkpoint they signed."""
+    endorsed = set(trusted)
+    changed = True
+    while changed:
+        changed = False
+        for seq, old, new in rotations:
+            if {old, new} <= endorsed or not ({old, new} & endorsed):
+                continue
+            if any(s.matched and s.fingerprint in endorsed and s.tree_size >= seq for s in signed):
+                endorsed |= {old, new}
+                changed = True
+    return endorsed
+
+
+def verify(
+    session: Session,
+    batch: int = 2000,
+    *,
+    trusted_keys: Sequence[ed25519.Ed25519PublicKey] = (),
+    kept: Sequence[KeptCheckpoint] = (),
+) -> VerifyResult:
+    """Recompute the chain, every leaf and the tree from the stored rows and compare them with the stored
+    hashes, subtrees, head and checkpoints (and the checkpoints an auditor ``kept``).
+
+    Checkpoints must be signed by a ``trusted_keys`` key or a key a logged rotation links to one; without
+    trusted keys the first checkpoint's key is taken on trust, with a warning. Detects edited, deleted,
+    inserted and reordered entries, a truncated tail, damaged subtrees and replaced checkpoints.
+    """
+    state = _State()
+    trusted = {public_fingerprint(key): key for key in trusted_keys}
+    stored = list(session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)))
+    signed = _signed_checkpoints(stored, kept, trusted, state)
+    targets: dict[int, list[_Signed]] = {}
+    for item in signed:
+        targets.setdefault(item.tree_size, []).append(item)
+
+    nodes = _StoredNodes(session, max(batch, 256))
+    frontier = merkle.CompactRange()
+    running = GENESIS_HASH
+    expected_seq = 1
+    broken = False
+    # Core rows on the session's connection: the ORM layer would double the cost of reading a row.
+    rows = session.connection().execute(
+        select(*ENTRY_COLUMNS).order_by(AuditEntry.seq).execution_options(yield_per=batch)
+    )
+    for row in rows.mappings():
+        problem, running, leaf = _entry_problem(row, expected_seq, running)
+        if problem is not None:
+            state.problems.append(problem)
+            broken = True
+            break
+        for level, idx, value in frontier.append(leaf):
+            if nodes.get(level, idx) != value.hex():
+                first, last = (idx << level) + 1, (idx + 1) << level
+                state.problems.append(
+                    Problem(
+                        f"entries {first}–{last} no longer match the tree stored when they were appended "
+                        f"(subtree level {level}, index {idx})",
+                        first,
+                        last,
+                    )
+                )
+                broken = True
+                break
+        if broken:
+            break
+        pair = rotation_of(row["action"], row["details"])
+        if pair is not None:
+            state.rotations.append((expected_seq, *pair))
+        for item in targets.get(expected_seq, ()):
+            item.matched = frontier.root().hex() == item.root_hash
+        expected_seq += 1
+    rows.close()
+    checked = expected_seq - 1
+
+    trusted_fingerprints = set(trusted)
+    if not trusted_fingerprints:
+        first_key = next((s.fingerprint for s in signed if s.stored), None)
+        if first_key is not None:
+            state.warnings.append(
+                "no trusted public key given: the key of the first checkpoint was taken on trust "
+                f"({first_key[:16]}…); pass the institution's published key to prove who signed"
+            )
+            trusted_fingerprints = {first_key}
+    endorsed = _endorse(signed, trusted_fingerprints, state.rotations)
+    _judge_checkpoints(signed, endorsed, state, checked, broken)
+
+    if not broken:
+        _check_tail(session, checked, running, state)
+    verified = sum(1 for s in signed if s.stored and s.matched and s.fingerprint in endorsed)
+    return _result(state, checked, running, frontier.root().hex() if checked else None, verified)
+
+
+def _judge_checkpoints(
+    signed: Sequence[_Signed], endorsed: set[str], state: _State, checked: int, broken: bool
+) -> None:
+    """Turn the root comparisons and key trust into problems."""
+    retired = {old: seq for seq, old, _new in state.rotations}
+    introduced = {new: seq for seq, _old, new in state.rotations}
+    good_sizes = sorted(s.tree_size for s in signed if s.matched and s.fingerprint in endorsed)
+    for item in signed:
+        if item.fingerprint not in endorsed:
+            state.problems.append(
+                Problem(
+                    f"{item.label}: signed by key {item.fingerprint[:16]}…, which is not trusted "
+                    "and which no logged key rotation links to a trusted key"
+                )
+            )
+            continue
+        if item.fingerprint in retired and item.tree_size > retired[item.fingerprint]:
+            state.problems.append(
+                Problem(f"{item.label}: signed by a key retired at entry {retired[item.fingerprint]}")
+            )
+        if item.fingerprint in introduced and item.tree_size < introduced[item.fingerprint]:
+            state.problems.append(
+                Problem(f"{item.label}: signed by a key introduced later, at entry {introduced[item.fingerprint]}")
+            )
+        if item.matched is False:
+            first = max((size for size in good_sizes if size < item.tree_size), default=0) + 1
+            state.problems.append(
+                Problem(
+                    f"entries {first}–{item.tree_size} do not hash to the root signed in {item.label}: "
+                    "at least one of them was changed, removed, inserted or reordered",
+                    first,
+                    item.tree_size,
+                )
+            )
+        elif item.matched is None and not broken and item.tree_size > checked:
+            state.problems.append(
+                Problem(
+                    f"the log ends at entry {checked} but {item.label} covers {item.tree_size} entries: "
+                    f"entries {checked + 1}–{item.tree_size} were removed",
+                    checked + 1,
+                    item.tree_size,
+                )
+            )
+
+
+def _check_tail(session: Session, checked: int, running: str, state: _State) -> None:
+    head = session.get(AuditHead, 1)
+    if head is None:
+        state.problems.append(Problem("the audit head row is missing"))
+    elif head.seq != checked or head.hash != running:
+        state.problems.append(
+            Problem("the log's tail does not match its head (entries removed or added)", min(head.seq, checked) + 1)
+        )
+    expected = sum(checked >> level for level in range(1, checked.bit_length() + 1))
+    stored = int(session.scalar(select(func.count()).select_from(AuditTreeNode)) or 0)
+    if stored != expected:
+        state.problems.append(
+            Problem(
+                f"{stored} tree subtrees are stored where {checked} entries make {expected} (entries removed?)",
+                checked + 1 if stored > expected else None,
+            )
+        )
+
+
+def _result(state: _State, checked: int, running: str, root: str | None, verified: int) -> VerifyResult:
+    problems = sorted(state.problems, key=lambda p: (p.first_bad is None, p.first_bad or 0))
+    first = problems[0] if problems else None
+    return VerifyResult(
+        ok=not problems,
+        checked=checked,
+        first_bad=first.first_bad if first else None,
+        reason=first.message if first else None,
+        head_hash=running,
+        root_hash=root,
+        checkpoints_verified=verified,
+        problems=tuple(problems),
+        warnings=tuple(state.warnings),
+    )

@@ -1,0 +1,470 @@
+"""Read-only use cases of oversight bodies: browse and filter the log, case timelines, exports, bundles, proofs.
+
+Nothing here writes. Query parameters arrive as plain strings (from the web form or the API) and are
+validated here, so that both front ends refuse the same things with the same translatable messages.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy.orm import Session
+
+from app.audit.checkpoints import checkpoint_for_size, checkpoint_json, latest_checkpoint
+from app.audit.export import (
+    LINE_COLUMNS,
+    ExportError,
+    bundle_lines,
+    consistency_document,
+    dumps_line,
+    entry_line,
+    inclusion_document,
+    public_keys,
+)
+from app.audit.tree import TreeDataMissing
+from app.engine import DomainError, Msg
+from app.extensions import db
+from app.models import AuditCheckpoint, AuditEntry, AuditHead, AuditKind, Case
+
+LOCAL_TZ = ZoneInfo("America/Mexico_City")
+MAX_INT = 2**31 - 1  # sequence numbers and ids are 32-bit columns
+PAGE_SIZE = 50
+MAX_TEXT = 64
+
+CSV_COLUMNS = (
+    "seq",
+    "at",
+    "kind",
+    "case_id",
+    "folio",
+    "workflow",
+    "workflow_version",
+    "action",
+    "from_state",
+    "to_state",
+    "actor_id",
+    "actor_role",
+    "case_version",
+    "comment_digest",
+    "data_digest",
+    "documents_digest",
+    "details",
+    "leaf_hash",
+    "chain_hash",
+)
+
+
+class OversightError(DomainError):
+    """A parameter is malformed or names something that does not exist (HTTP 400 / 404)."""
+
+    code = "bad_parameter"
+
+    def __init__(self, message: Msg, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class LogDamaged(DomainError):
+    """The stored log lacks hashes a proof needs: the log was damaged (see ``audit verify``)."""
+
+    code = "log_damaged"
+
+
+def parse_int(raw: str | None, name: str, minimum: int = 1, maximum: int = MAX_INT) -> int | None:
+    """A whole-number parameter (``None`` when absent or blank). Raises :class:`OversightError` naming it."""
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 10 or not minimum <= int(text) <= maximum:
+        raise OversightError(
+            Msg(
+                "El parámetro «%(name)s» debe ser un número entero entre %(min)s y %(max)s.",
+                {"name": name, "min": str(minimum), "max": str(maximum)},
+            )
+        )
+    return int(text)
+
+
+def _text(raw: str | None, name: str) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    text = raw.strip()
+    if len(text) > MAX_TEXT or not text.isprintable():
+        raise OversightError(Msg("El parámetro «%(name)s» es demasiado largo o no es válido.", {"name": name}))
+    return text
+
+
+def _date(raw: str | None, name: str) -> date | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        value = date.fromisoformat(raw.strip())
+    except ValueError:
+        raise OversightError(Msg("El parámetro «%(name)s» debe ser una fecha AAAA-MM-DD.", {"name": name})) from None
+    if value.year < 2000 or value.year > 9998:
+        raise OversightError(Msg("El parámetro «%(name)s» está fuera de rango.", {"name": name}))
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class EntryFilter:
+    """A selection of the log. Dates are local (America/Mexico_City) calendar days, both inclusive."""
+
+    case_id: int | None = None
+    folio: str | None = None
+    workflow: str | None = None
+    actor_id: int | None = None
+    role: str | None = None
+    action: str | None = None
+    kind: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def query_args(self) -> dict[str, str]:
+        """The filter as query parameters (for links that keep it)."""
+        values = {
+            "caso": self.case_id,
+            "folio": self.folio,
+            "tramite": self.workflow,
+            "actor": self.actor_id,
+            "rol": self.role,
+            "accion": self.action,
+            "tipo": self.kind,
+            "desde": self.date_from.isoformat() if self.date_from else None,
+            "hasta": self.date_to.isoformat() if self.date_to else None,
+        }
+        return {name: str(value) for name, value in values.items() if value is not None}
+
+    @property
+    def empty(self) -> bool:
+        """Whether the filter selects the whole log."""
+        return not self.query_args()
+
+
+FILTER_PARAMS = {
+    "case": "caso",
+    "folio": "folio",
+    "workflow": "tramite",
+    "actor": "actor",
+    "role": "rol",
+    "trigger": "accion",
+    "kind": "tipo",
+    "from": "desde",
+    "to": "hasta",
+}
+"""English (API) parameter names and their Spanish (web) equivalents; both are accepted everywhere."""
+
+
+def parse_filter(args: Mapping[str, str]) -> EntryFilter:
+    """Build a filter from query parameters (Spanish or English names). Raises :class:`OversightError`."""
+
+    def get(english: str) -> str | None:
+        spanish = FILTER_PARAMS[english]
+        return args.get(spanish) or args.get(english)
+
+    kind = _text(get("kind"), "tipo")
+    if kind is not None and kind not in {k.value for k in AuditKind}:
+        raise OversightError(
+            Msg(
+                "El parámetro «%(name)s» debe ser uno de: %(values)s.",
+                {"name": "tipo", "values": ", ".join(k.value for k in AuditKind)},
+            )
+        )
+    folio = _text(get("folio"), "folio")
+    result = EntryFilter(
+        case_id=parse_int(get("case"), "caso"),
+        folio=folio.upper() if folio else None,
+        workflow=_text(get("workflow"), "tramite"),
+        actor_id=parse_int(get("actor"), "actor"),
+        role=_text(get("role"), "rol"),
+        action=_text(get("trigger"), "accion"),
+        kind=kind,
+        date_from=_date(get("from"), "desde"),
+        date_to=_date(get("to"), "hasta"),
+    )
+    if result.date_from and result.date_to and result.date_from > result.date_to:
+        raise OversightError(Msg("La fecha inicial es posterior a la final."))
+    return result
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=LOCAL_TZ)
+
+
+def _conditions(selection: EntryFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if selection.case_id is not None:
+        conditions.append(AuditEntry.case_id == selection.case_id)
+    if selection.folio is not None:
+        conditions.append(AuditEntry.folio == selection.folio)
+    if selection.workflow is not None:
+        conditions.append(AuditEntry.workflow == selection.workflow)
+    if selection.actor_id is not None:
+        conditions.append(AuditEntry.actor_id == selection.actor_id)
+    if selection.role is not None:
+        conditions.append(AuditEntry.actor_role == selection.role)
+    if selection.action is not None:
+        conditions.append(AuditEntry.action == selection.action)
+    if selection.kind is not None:
+        conditions.append(AuditEntry.kind == AuditKind(selection.kind))
+    if selection.date_from is not None:
+        conditions.append(AuditEntry.at >= _local_midnight(selection.date_from))
+    if selection.date_to is not None:
+        conditions.append(AuditEntry.at < _local_midnight(selection.date_to + timedelta(days=1)))
+    return conditions
+
+
+def _select(selection: EntryFilter) -> Select[Any]:
+    return select(*LINE_COLUMNS).where(and_(True, *_conditions(selection)))
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    """An entry as the oversight screens show it (no comment text: see the case timeline)."""
+
+    seq: int
+    at: datetime
+    kind: str
+    case_id: int | None
+    folio: str | None
+    workflow: str | None
+    action: str
+    from_state: str | None
+    to_state: str | None
+    actor_id: int | None
+    actor_role: str
+    details: dict[str, Any]
+    leaf_hash: str
+    line: dict[str, Any]
+    """The entry as exports carry it: ``{"entry": canonical object, "leaf_hash", "chain_hash"}``."""
+    comment: str | None = None
+
+
+def _row(mapping: Mapping[Any, Any]) -> EntryRow:
+    return EntryRow(
+        seq=mapping["seq"],
+        at=mapping["at"],
+        kind=str(mapping["kind"]),
+        case_id=mapping["case_id"],
+        folio=mapping["folio"],
+        workflow=mapping["workflow"],
+        action=mapping["action"],
+        from_state=mapping["from_state"],
+        to_state=mapping["to_state"],
+        actor_id=mapping["actor_id"],
+        actor_role=mapping["actor_role"],
+        details=dict(mapping["details"] or {}),
+        leaf_hash=mapping["leaf_hash"],
+        line=entry_line(mapping),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPage:
+    """One page of a selection, in sequence order, with the cursors of the neighbouring pages."""
+
+    entries: tuple[EntryRow, ...]
+    total: int
+    before: int | None
+    after: int | None
+    log_size: int
+
+
+def search_entries(
+    selection: EntryFilter, *, after: int | None = None, before: int | None = None, limit: int = PAGE_SIZE
+) -> EntryPage:
+    """A page of the selection, in sequence order: the entries right after ``after``, or right before
+    ``before``, or (neither given) the latest ones. ``before``/``after`` of the result are the cursors of
+    the previous and next pages (``None`` when there is none)."""
+    session = db.session()
+    conditions = _conditions(selection)
+    query = select(*LINE_COLUMNS).where(and_(True, *conditions))
+    if after is not None:
+        found = [
+            _row(r)
+            for r in session.execute(
+                query.where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(limit + 1)
+            ).mappings()
+        ]
+        more_after = len(found) > limit
+        found = found[:limit]
+        anchor = found[0].seq if found else after + 1
+        more_before = _exists(session, conditions, AuditEntry.seq < anchor)
+    else:
+        if before is not None:
+            query = query.where(AuditEntry.seq < before)
+        found = [_row(r) for r in session.execute(query.order_by(AuditEntry.seq.desc()).limit(limit + 1)).mappings()]
+        more_before = len(found) > limit
+        found = found[:limit][::-1]
+        anchor = found[-1].seq if found else (before or 1) - 1
+        more_after = _exists(session, conditions, AuditEntry.seq > anchor)
+    total = int(session.scalar(select(func.count()).select_from(AuditEntry).where(and_(True, *conditions))) or 0)
+    head = session.get(AuditHead, 1)
+    return EntryPage(
+        entries=tuple(found),
+        total=total,
+        before=(found[0].seq if found else anchor) if more_before else None,
+        after=(found[-1].seq if found else anchor) if more_after else None,
+        log_size=head.seq if head is not None else 0,
+    )
+
+
+def _exists(session: Session, conditions: list[ColumnElement[bool]], extra: ColumnElement[bool]) -> bool:
+    return session.scalar(select(AuditEntry.seq).where(and_(extra, *conditions)).limit(1)) is not None
+
+
+def export_jsonl(selection: EntryFilter, batch: int = 2000) -> Iterator[str]:
+    """The selection as JSON lines, each ``{"entry": canonical object, "leaf_hash", "chain_hash"}``."""
+    rows = db.session().execute(_select(selection).order_by(AuditEntry.seq).execution_options(yield_per=batch))
+    for row in rows.mappings():
+        yield dumps_line(entry_line(row))
+
+
+def _csv_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    text = str(value)
+    # A spreadsheet would run a cell starting like a formula; no log value does, but never risk it.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def export_csv(selection: EntryFilter, batch: int = 2000) -> Iterator[str]:
+    """The selection as CSV (UTF-8, header row, instants in UTC, details as compact JSON)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    yield buffer.getvalue()
+    rows = db.session().execute(_select(selection).order_by(AuditEntry.seq).execution_options(yield_per=batch))
+    for row in rows.mappings():
+        line = entry_line(row)
+        values = {**line["entry"], "leaf_hash": line["leaf_hash"], "chain_hash": line["chain_hash"]}
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow([_csv_cell(values[name]) for name in CSV_COLUMNS])
+        yield buffer.getvalue()
+
+
+@dataclass(frozen=True, slots=True)
+class CaseTimeline:
+    """A case and every log entry about it, oldest first (with comments, for the oversight screen)."""
+
+    case_id: int
+    folio: str
+    workflow: str
+    state: str
+    entries: tuple[EntryRow, ...]
+
+
+def case_timeline(case_id: int) -> CaseTimeline:
+    """The timeline of ``case_id``. Raises :class:`OversightError` (404) when there is no such case."""
+    session = db.session()
+    case = session.get(Case, case_id)
+    if case is None:
+        raise OversightError(Msg("No existe el expediente %(id)s.", {"id": str(case_id)}), status=404)
+    rows = session.execute(
+        select(*LINE_COLUMNS, AuditEntry.comment).where(AuditEntry.case_id == case_id).order_by(AuditEntry.seq)
+    )
+    entries = tuple(replace(_row(r), comment=r["comment"]) for r in rows.mappings())
+    return CaseTimeline(case.id, case.folio, case.workflow, case.state, entries)
+
+
+def entry_document(seq: int) -> dict[str, Any]:
+    """One entry as JSON: canonical object and stored hashes. Raises :class:`OversightError` (404)."""
+    entry = db.session().get(AuditEntry, seq)
+    if entry is None:
+        raise OversightError(Msg("No existe la entrada %(seq)s de la bitácora.", {"seq": str(seq)}), status=404)
+    return {"seq": seq, **entry_line(entry)}
+
+
+def list_checkpoints(limit: int = 100, before_id: int | None = None) -> list[dict[str, Any]]:
+    """Checkpoints, newest first, ``limit`` at a time (public)."""
+    query = select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(AuditCheckpoint.id < before_id)
+    return [checkpoint_json(c) for c in db.session().scalars(query)]
+
+
+def log_public_keys() -> list[dict[str, str]]:
+    """Every public key that ever signed a checkpoint, with its fingerprint (public)."""
+    return public_keys(list(db.session().scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id))))
+
+
+def _checkpoint(tree_size: int | None) -> AuditCheckpoint:
+    session = db.session()
+    found = latest_checkpoint(session) if tree_size is None else checkpoint_for_size(session, tree_size)
+    if found is None:
+        if tree_size is None:
+            raise OversightError(Msg("Todavía no hay puntos de control firmados."), status=404)
+        raise OversightError(
+            Msg(
+                "Ningún punto de control firmado tiene tamaño %(size)s; elija uno de la lista publicada.",
+                {"size": str(tree_size)},
+            )
+        )
+    return found
+
+
+def inclusion_proof(seq: int, tree_size: int | None = None) -> dict[str, Any]:
+    """Inclusion proof of entry ``seq`` against the checkpoint of ``tree_size`` (default: the latest).
+
+    Raises :class:`OversightError` for an entry the checkpoint does not cover or an unknown size,
+    :class:`LogDamaged` if stored hashes are missing.
+    """
+    checkpoint = _checkpoint(tree_size)
+    if seq > checkpoint.tree_size:
+        raise OversightError(
+            Msg(
+                "La entrada %(seq)s no está cubierta por el punto de control de tamaño %(size)s.",
+                {"seq": str(seq), "size": str(checkpoint.tree_size)},
+            )
+        )
+    try:
+        return inclusion_document(db.session(), seq, checkpoint)
+    except (TreeDataMissing, ExportError) as exc:
+        raise LogDamaged(Msg("La bitácora almacenada está dañada: %(detail)s", {"detail": str(exc)})) from None
+
+
+def consistency_proof(first: int, second: int | None = None) -> dict[str, Any]:
+    """Consistency proof between the checkpoints of sizes ``first`` and ``second`` (default: the latest).
+
+    Raises :class:`OversightError` when a size has no checkpoint or ``first`` is larger than ``second``.
+    """
+    older, newer = _checkpoint(first), _checkpoint(second)
+    if older.tree_size > newer.tree_size:
+        raise OversightError(Msg("El primer punto de control no puede ser mayor que el segundo."))
+    try:
+        return consistency_document(db.session(), older, newer)
+    except (TreeDataMissing, ExportError) as exc:
+        raise LogDamaged(Msg("La bitácora almacenada está dañada: %(detail)s", {"detail": str(exc)})) from None
+
+
+def bundle(tree_size: int | None = None) -> tuple[dict[str, Any], Iterator[str]]:
+    """The checkpoint (JSON form) and the bundle lines for it (default: the latest checkpoint)."""
+    checkpoint = _checkpoint(tree_size)
+    return checkpoint_json(checkpoint), bundle_lines(db.session(), checkpoint)
+
+
+def write_bundle(path: Path, tree_size: int | None = None) -> int:
+    """Write the bundle for a checkpoint to ``path``; returns how many entries it holds."""
+    checkpoint, lines = bundle(tree_size)
+    with path.open("w", encoding="utf-8", newline="\n") as handle:
+        for line in lines:
+            handle.write(line)
+    return int(checkpoint["tree_size"])
+
+
+def latest_checkpoint_json() -> dict[str, Any] | None:
+    """The latest checkpoint (JSON form), if any."""
+    found = latest_checkpoint(db.session())
+    return checkpoint_json(found) if found is not None else None

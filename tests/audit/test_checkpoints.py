@@ -1,0 +1,150 @@
+"""Signed checkpoints (on demand, on schedule, from `permits tick`) and logged rotations of the log key."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from flask import Flask
+from sqlalchemy import select
+
+from app.audit import KeptCheckpoint, verify
+from app.audit.checkpoints import CheckpointError, checkpoint_message, create_checkpoint
+from app.extensions import db
+from app.keys import load_log_key, public_fingerprint
+from app.models import AuditCheckpoint, AuditEntry, utcnow
+from app.services.audit_log import checkpoint_if_due, sign_checkpoint
+from app.services.keys import rotate_log_key
+from app.services.uow import unit_of_work
+from tests.audit.helpers import append_entries, bundle_file, install_log_key, run_verifier, write_public_key
+
+
+def test_on_demand_checkpoint_is_signed_and_verifiable(app: Flask, log_key: ed25519.Ed25519PrivateKey, tmp_path):
+    runner = app.test_cli_runner()
+    empty = runner.invoke(args=["audit", "checkpoint"])
+    assert empty.exit_code == 1
+    assert "empty" in empty.output
+    append_entries(5)
+    result = runner.invoke(args=["audit", "checkpoint"])
+    assert result.exit_code == 0, result.output
+    checkpoint = json.loads(result.output)
+    assert checkpoint["tree_size"] == 5
+    assert checkpoint["key_fingerprint"] == public_fingerprint(log_key.public_key())
+    kept = KeptCheckpoint.from_json(checkpoint)
+    assert kept.signed_by(log_key.public_key())
+    message = checkpoint_message(5, checkpoint["root_hash"], checkpoint["timestamp"], checkpoint["key_fingerprint"])
+    assert message.decode().splitlines()[0] == "tramites audit checkpoint v1"
+
+    verified = runner.invoke(args=["audit", "verify"])
+    assert verified.exit_code == 0, verified.output
+    assert "OK: 5 entries verified" in verified.output
+    assert "1 checkpoints verified" in verified.output
+
+    # The CLI bundle export verifies with the standalone verifier and the published key.
+    out = tmp_path / "cli-bundle.jsonl"
+    exported = runner.invoke(args=["audit", "bundle", str(out)])
+    assert exported.exit_code == 0, exported.output
+    key_file = write_public_key(log_key, tmp_path / "key.pem")
+    code, output = run_verifier(out, "--public-key", key_file)
+    assert code == 0, output
+
+
+def test_a_key_that_is_not_the_logs_key_cannot_sign(app: Flask, log_key: ed25519.Ed25519PrivateKey):
+    append_entries(2)
+    sign_checkpoint(app.config)
+    intruder = ed25519.Ed25519PrivateKey.generate()
+    with unit_of_work() as session, pytest.raises(CheckpointError, match="not the log's current key"):
+        create_checkpoint(session, intruder)
+    assert db.session.scalar(select(AuditCheckpoint.id).order_by(AuditCheckpoint.id.desc())) == 1
+
+
+def test_scheduled_checkpoints_only_when_grown_and_due(app: Flask, log_key: ed25519.Ed25519PrivateKey):
+    app.config["AUDIT_CHECKPOINT_INTERVAL"] = 600
+    assert checkpoint_if_due(app.config).skipped == "not due"  # empty log
+    append_entries(3)
+    first = checkpoint_if_due(app.config)
+    assert first.checkpoint is not None
+    assert first.checkpoint["tree_size"] == 3
+    append_entries(1)
+    assert checkpoint_if_due(app.config).checkpoint is None  # grew, but the last one is recent
+    later = utcnow() + timedelta(minutes=11)
+    assert checkpoint_if_due(app.config, now=later).checkpoint["tree_size"] == 4
+    assert checkpoint_if_due(app.config, now=later + timedelta(hours=1)).checkpoint is None  # did not grow
+    app.config["AUDIT_CHECKPOINT_INTERVAL"] = 0
+    assert checkpoint_if_due(app.config).skipped == "disabled"
+    app.config["AUDIT_CHECKPOINT_INTERVAL"] = 1
+    app.config["KEYS_DIR"] = "/nonexistent"
+    assert "not found" in (checkpoint_if_due(app.config).skipped or "")
+
+
+def test_permits_tick_signs_a_checkpoint_when_due(app: Flask, log_key: ed25519.Ed25519PrivateKey):
+    append_entries(2)
+    result = app.test_cli_runner().invoke(args=["permits", "tick"])
+    assert result.exit_code == 0, result.output
+    assert "audit checkpoint signed: tree size 2" in result.output
+    again = app.test_cli_runner().invoke(args=["permits", "tick"])
+    assert "audit checkpoint" not in again.output
+
+
+def test_rotating_the_log_key_is_logged_and_old_checkpoints_stay_verifiable(
+    app: Flask, log_key: ed25519.Ed25519PrivateKey, tmp_path: Path
+):
+    old_pem = write_public_key(log_key, tmp_path / "old.pem")
+    append_entries(4)
+    before = sign_checkpoint(app.config)
+    kept_file = tmp_path / "kept.json"
+    kept_file.write_text(json.dumps(before))
+
+    result = app.test_cli_runner().invoke(args=["keys", "rotate-log", "--yes"])
+    assert result.exit_code == 0, result.output
+    new_key = load_log_key(app.config)
+    new_pem = write_public_key(new_key, tmp_path / "new.pem")
+    old_fp, new_fp = public_fingerprint(log_key.public_key()), public_fingerprint(new_key.public_key())
+    assert old_fp != new_fp
+    rotation = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "key_rotated")).one()
+    assert rotation.seq == 5
+    assert rotation.details == {"purpose": "audit_log", "old_fingerprint": old_fp, "new_fingerprint": new_fp}
+    handover = db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc())).first()
+    assert (handover.tree_size, handover.key_fingerprint) == (5, old_fp)
+    archived = list((tmp_path / "keys" / "archive").glob("*.pem"))
+    assert len(archived) == 1
+    assert archived[0].stat().st_mode & 0o777 == 0o600
+    assert not list((tmp_path / "keys").glob("*.new"))
+
+    append_entries(3)
+    after = sign_checkpoint(app.config)
+    assert after["key_fingerprint"] == new_fp
+    with unit_of_work() as session, pytest.raises(CheckpointError, match="not the log's current key"):
+        create_checkpoint(session, log_key)  # the retired key may not sign any more
+
+    # Trusting either key, both verifiers follow the rotation; old checkpoints still verify.
+    kept = KeptCheckpoint.from_json(before)
+    for trusted in (log_key.public_key(), new_key.public_key()):
+        result = verify(db.session(), trusted_keys=[trusted], kept=[kept])
+        assert result.ok, result.problems
+        assert result.checkpoints_verified == 3
+    bundle = bundle_file(tmp_path)
+    for pem in (old_pem, new_pem):
+        code, output = run_verifier(bundle, "--public-key", pem, "--trusted-checkpoint", kept_file)
+        assert code == 0, output
+        assert "3 checkpoints verified" in output
+    # A key nobody endorsed is refused.
+    stranger = write_public_key(ed25519.Ed25519PrivateKey.generate(), tmp_path / "stranger.pem")
+    code, output = run_verifier(bundle, "--public-key", stranger)
+    assert code == 1
+    assert "which you do not trust" in output
+    assert not verify(db.session(), trusted_keys=[ed25519.Ed25519PrivateKey.generate().public_key()]).ok
+
+
+def test_rotation_refuses_a_configured_key_that_is_not_current(app: Flask, log_key, tmp_path: Path):
+    append_entries(1)
+    sign_checkpoint(app.config)
+    other = tmp_path / "other"
+    install_log_key(app, other)
+    with pytest.raises(CheckpointError, match="not the log's current key"):
+        rotate_log_key(app.config)
+    assert db.session.scalar(select(AuditEntry.seq).where(AuditEntry.action == "key_rotated")) is None
+    assert not list(other.glob("*.new"))

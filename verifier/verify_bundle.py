@@ -1,0 +1,789 @@
+#!/usr/bin/env python3
+"""Verify a Trámites audit bundle, inclusion proof or consistency proof, trusting nothing but the keys you give.
+
+    python verify_bundle.py bundle.jsonl --public-key institution.pem [--trusted-checkpoint kept.json]
+    python verify_bundle.py proof.json --public-key institution.pem
+
+Needs only Python 3.11+ and the ``cryptography`` package. The formats and every check are described in
+``docs/audit-log.md``. For a bundle it recomputes every entry's canonical form, leaf hash and the hash
+chain, rebuilds the RFC 9162 Merkle tree, checks each checkpoint's Ed25519 signature and root, follows
+logged key rotations from the keys you trust, and checks that the log still contains exactly what
+the checkpoints you kept signed. It names the first entry that does not match.
+
+Exit status: 0 verified; 1 verification failed (the log or a checkpoint does not match); 2 the input
+cannot be read (malformed file, unreadable key, wrong usage). It never reports success otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import hashlib
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+
+BUNDLE_FORMAT = "tramites-audit-bundle/1"
+INCLUSION_FORMAT = "tramites-inclusion-proof/1"
+CONSISTENCY_FORMAT = "tramites-consistency-proof/1"
+CHECKPOINT_HEADER = "tramites audit checkpoint v1"
+GENESIS_HASH = "0" * 64
+ENTRY_FIELDS = frozenset(
+    {
+        "seq",
+        "at",
+        "kind",
+        "case_id",
+        "folio",
+        "workflow",
+        "workflow_version",
+        "action",
+        "from_state",
+        "to_state",
+        "actor_id",
+        "actor_role",
+        "case_version",
+        "comment_digest",
+        "data_digest",
+        "documents_digest",
+        "details",
+    }
+)
+MAX_SIZE = 2**63 - 1
+MAX_PATH = 64  # a proof never has more hashes than the tree has levels
+MAX_HEADER_BYTES = 512 * 1024 * 1024
+MAX_LINE_BYTES = 1024 * 1024
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+HEX = frozenset("0123456789abcdef")
+
+
+class Malformed(Exception):
+    """The input is not a document of the expected format; the message says where and why."""
+
+
+# ---------------------------------------------------------------------------------------------------
+# RFC 9162 hashing
+
+
+def leaf_hash(data: bytes) -> bytes:
+    """SHA-256(0x00 ‖ data)."""
+    return hashlib.sha256(b"\x00" + data).digest()
+
+
+def node_hash(left: bytes, right: bytes) -> bytes:
+    """SHA-256(0x01 ‖ left ‖ right)."""
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+class Tree:
+    """The right edge of a growing Merkle tree: O(log n) memory, the root at every size."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.peaks: list[bytes] = []
+
+    def append(self, leaf: bytes) -> None:
+        """Add a leaf hash."""
+        current, n = leaf, self.size
+        while n & 1:
+            current = node_hash(self.peaks.pop(), current)
+            n >>= 1
+        self.peaks.append(current)
+        self.size += 1
+
+    def root(self) -> bytes:
+        """MTH of the leaves so far (SHA-256 of nothing for an empty tree)."""
+        if not self.peaks:
+            return hashlib.sha256(b"").digest()
+        result = self.peaks[-1]
+        for peak in reversed(self.peaks[:-1]):
+            result = node_hash(peak, result)
+        return result
+
+
+def verify_inclusion(index: int, size: int, leaf: bytes, path: Sequence[bytes], root: bytes) -> bool:
+    """RFC 9162 section 2.1.3.2."""
+    if not 0 <= index < size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0 or len(p) != 32:
+            return False
+        if fn & 1 or fn == sn:
+            r = node_hash(p, r)
+            while not fn & 1 and fn:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = node_hash(r, p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(first: int, second: int, first_root: bytes, second_root: bytes, path: Sequence[bytes]) -> bool:
+    """RFC 9162 section 2.1.4.2 (equal sizes: the proof is empty and the roots are equal)."""
+    if not 0 < first <= second:
+        return False
+    if first == second:
+        return not path and first_root == second_root
+    if not path or any(len(p) != 32 for p in path):
+        return False
+    nodes = list(path)
+    if first & (first - 1) == 0:
+        nodes.insert(0, first_root)
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = nodes[0]
+    for c in nodes[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = node_hash(c, fr)
+            sr = node_hash(c, sr)
+            while not fn & 1 and fn:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return fr == first_root and sr == second_root and sn == 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# Parsing, strictly
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def parse_json(data: bytes | str, where: str) -> Any:
+    """Strict JSON: UTF-8, no NaN/Infinity, bounded nesting. Raises :class:`Malformed`."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        return json.loads(text, parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise Malformed(f"{where}: not valid JSON ({str(exc)[:200]})") from None
+
+
+def _int(obj: dict[str, Any], name: str, where: str, low: int = 0, high: int = MAX_SIZE) -> int:
+    value = obj.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise Malformed(f"{where}: {name} must be a whole number from {low} to {high}")
+    return value
+
+
+def _hex(obj: dict[str, Any], name: str, where: str) -> str:
+    value = obj.get(name)
+    if not isinstance(value, str) or len(value) != 64 or not set(value) <= HEX:
+        raise Malformed(f"{where}: {name} must be 64 lower-case hexadecimal digits")
+    return value
+
+
+def _str(obj: dict[str, Any], name: str, where: str, limit: int = 4096) -> str:
+    value = obj.get(name)
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise Malformed(f"{where}: {name} must be a non-empty string")
+    return value
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise Malformed(f"{where}: must be a JSON object")
+    return value
+
+
+def _list(value: Any, where: str, limit: int) -> list[Any]:
+    if not isinstance(value, list):
+        raise Malformed(f"{where}: must be a JSON array")
+    if len(value) > limit:
+        raise Malformed(f"{where}: has {len(value)} items, more than the {limit} allowed")
+    return value
+
+
+def _hashes(value: Any, where: str) -> list[bytes]:
+    items = _list(value, where, MAX_PATH)
+    result = []
+    for number, item in enumerate(items):
+        if not isinstance(item, str) or len(item) != 64 or not set(item) <= HEX:
+            raise Malformed(f"{where}[{number}]: must be 64 lower-case hexadecimal digits")
+        result.append(bytes.fromhex(item))
+    return result
+
+
+def fingerprint(key: ed25519.Ed25519PublicKey) -> str:
+    """SHA-256 of the key's DER SubjectPublicKeyInfo, hex: how the log names keys."""
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).hexdigest()
+
+
+def load_public_key(pem: bytes | str, where: str) -> ed25519.Ed25519PublicKey:
+    """An Ed25519 public key from PEM. Raises :class:`Malformed`."""
+    try:
+        key = serialization.load_pem_public_key(pem.encode() if isinstance(pem, str) else pem)
+    except (ValueError, TypeError) as exc:
+        raise Malformed(f"{where}: not a PEM public key ({str(exc)[:200]})") from None
+    if not isinstance(key, ed25519.Ed25519PublicKey):
+        raise Malformed(f"{where}: not an Ed25519 public key")
+    return key
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A signed tree head."""
+
+    tree_size: int
+    root_hash: str
+    timestamp: str
+    key_fingerprint: str
+    signature: str
+    label: str = field(compare=False)
+
+    @classmethod
+    def parse(cls, value: Any, where: str) -> Checkpoint:
+        """Parse the JSON form. Raises :class:`Malformed`."""
+        obj = _object(value, where)
+        identifier = obj.get("id")
+        label = (
+            f"checkpoint {identifier}" if isinstance(identifier, int) and not isinstance(identifier, bool) else where
+        )
+        return cls(
+            tree_size=_int(obj, "tree_size", where, 1),
+            root_hash=_hex(obj, "root_hash", where),
+            timestamp=_str(obj, "timestamp", where, 64),
+            key_fingerprint=_hex(obj, "key_fingerprint", where),
+            signature=_str(obj, "signature", where, 256),
+            label=f"{label} (tree size {_int(obj, 'tree_size', where, 1)})",
+        )
+
+    def message(self) -> bytes:
+        """The exact bytes the signature covers."""
+        return (
+            f"{CHECKPOINT_HEADER}\n"
+            f"tree_size: {self.tree_size}\n"
+            f"root_hash: {self.root_hash}\n"
+            f"timestamp: {self.timestamp}\n"
+            f"key_fingerprint: {self.key_fingerprint}\n"
+        ).encode()
+
+    def signed_by(self, key: ed25519.Ed25519PublicKey) -> bool:
+        """Whether ``key`` (whose fingerprint must be the one named) made the signature."""
+        if fingerprint(key) != self.key_fingerprint:
+            return False
+        try:
+            key.verify(base64.b64decode(self.signature, validate=True), self.message())
+        except (InvalidSignature, ValueError, binascii.Error):
+            return False
+        return True
+
+
+def canonical(entry: Any, where: str) -> bytes:
+    """The canonical bytes of an entry object (sorted keys, compact, UTF-8). Raises :class:`Malformed`."""
+    obj = _object(entry, where)
+    if set(obj) != ENTRY_FIELDS:
+        missing, extra = sorted(ENTRY_FIELDS - set(obj)), sorted(set(obj) - ENTRY_FIELDS)
+        raise Malformed(f"{where}: fields differ from the canonical form (missing {missing}, unexpected {extra})")
+    _int(obj, "seq", where, 1)
+    if not isinstance(obj["details"], dict):
+        raise Malformed(f"{where}: details must be a JSON object")
+    try:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise Malformed(f"{where}: cannot be put in canonical form ({str(exc)[:200]})") from None
+
+
+def rotation_of(entry: dict[str, Any]) -> tuple[str, str] | None:
+    """(old, new) fingerprints when the entry logs a rotation of the log key."""
+    details = entry.get("details")
+    if entry.get("action") != "key_rotated" or not isinstance(details, dict):
+        return None
+    if details.get("purpose") != "audit_log":
+        return None
+    old, new = details.get("old_fingerprint"), details.get("new_fingerprint")
+    if isinstance(old, str) and isinstance(new, str):
+        return old, new
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reports
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something that does not match; ``first_bad``/``last_bad`` name the entries when known."""
+
+    message: str
+    first_bad: int | None = None
+    last_bad: int | None = None
+
+
+@dataclass
+class Report:
+    """What a verification found. ``ok`` only when nothing is wrong."""
+
+    checked: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    latest: Checkpoint | None = None
+    latest_json: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True only if every check passed."""
+        return not self.problems
+
+    @property
+    def first(self) -> Problem | None:
+        """The problem naming the earliest entry (then any other)."""
+        ordered = sorted(self.problems, key=lambda p: (p.first_bad is None, p.first_bad or 0))
+        return ordered[0] if ordered else None
+
+    @property
+    def first_bad(self) -> int | None:
+        """The first entry that does not match, when one is named."""
+        first = self.first
+        return first.first_bad if first else None
+
+
+@dataclass
+class _Signed:
+    checkpoint: Checkpoint
+    kept: bool
+    matched: bool | None = None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Bundles
+
+
+def _read_line(handle: BinaryIO, limit: int, where: str) -> bytes | None:
+    line = handle.readline(limit + 1)
+    if not line:
+        return None
+    if len(line) > limit:
+        raise Malformed(f"{where}: longer than {limit} bytes")
+    return line
+
+
+def _bundle_keys(header: dict[str, Any]) -> dict[str, ed25519.Ed25519PublicKey]:
+    keys: dict[str, ed25519.Ed25519PublicKey] = {}
+    for number, item in enumerate(_list(header.get("public_keys"), "header public_keys", 10_000)):
+        where = f"header public_keys[{number}]"
+        obj = _object(item, where)
+        key = load_public_key(_str(obj, "pem", where), where)
+        if fingerprint(key) != _hex(obj, "fingerprint", where):
+            raise Malformed(f"{where}: the fingerprint does not belong to the key")
+        keys[fingerprint(key)] = key
+    return keys
+
+
+def _check_signatures(
+    signed: Iterable[_Signed], keys: dict[str, ed25519.Ed25519PublicKey], report: Report
+) -> list[_Signed]:
+    valid = []
+    for item in signed:
+        cp = item.checkpoint
+        key = keys.get(cp.key_fingerprint)
+        if key is None:
+            report.problems.append(
+                Problem(f"{cp.label}: signed by key {cp.key_fingerprint[:16]}…, which neither you nor the bundle gave")
+            )
+        elif not cp.signed_by(key):
+            report.problems.append(
+                Problem(f"{cp.label}: its signature does not verify (the checkpoint was altered or replaced)")
+            )
+        else:
+            valid.append(item)
+    return valid
+
+
+def _endorse(valid: Sequence[_Signed], trusted: Iterable[str], rotations: Sequence[tuple[int, str, str]]) -> set[str]:
+    endorsed = set(trusted)
+    changed = True
+    while changed:
+        changed = False
+        for seq, old, new in rotations:
+            if {old, new} <= endorsed or not ({old, new} & endorsed):
+                continue
+            if any(
+                s.matched and s.checkpoint.key_fingerprint in endorsed and s.checkpoint.tree_size >= seq for s in valid
+            ):
+                endorsed |= {old, new}
+                changed = True
+    return endorsed
+
+
+def _judge(
+    valid: Sequence[_Signed],
+    endorsed: set[str],
+    rotations: Sequence[tuple[int, str, str]],
+    report: Report,
+    count: int,
+    broken: bool,
+) -> None:
+    retired = {old: seq for seq, old, _ in rotations}
+    introduced = {new: seq for seq, _, new in rotations}
+    good = sorted(s.checkpoint.tree_size for s in valid if s.matched and s.checkpoint.key_fingerprint in endorsed)
+    for item in valid:
+        cp = item.checkpoint
+        if cp.key_fingerprint not in endorsed:
+            report.problems.append(
+                Problem(
+                    f"{cp.label}: signed by key {cp.key_fingerprint[:16]}…, which you do not trust and which "
+                    "no logged key rotation links to a key you trust"
+                )
+            )
+            continue
+        if cp.key_fingerprint in retired and cp.tree_size > retired[cp.key_fingerprint]:
+            report.problems.append(
+                Problem(f"{cp.label}: signed by a key retired at entry {retired[cp.key_fingerprint]}")
+            )
+        if cp.key_fingerprint in introduced and cp.tree_size < introduced[cp.key_fingerprint]:
+            report.problems.append(
+                Problem(f"{cp.label}: signed by a key introduced only at entry {introduced[cp.key_fingerprint]}")
+            )
+        if item.matched is False:
+            first = max((size for size in good if size < cp.tree_size), default=0) + 1
+            report.problems.append(
+                Problem(
+                    f"entries {first}–{cp.tree_size} do not hash to the root signed in {cp.label}: at least one "
+                    "of them was changed, removed, inserted or reordered",
+                    first,
+                    cp.tree_size,
+                )
+            )
+        elif item.matched is None and not broken:
+            if item.kept:
+                message = (
+                    f"{cp.label} covers {cp.tree_size} entries but this log ends at entry {count}: entries "
+                    f"{count + 1}–{cp.tree_size} are missing (the log was truncated after you kept that checkpoint, "
+                    "or this bundle is older than it)"
+                )
+            else:
+                message = f"{cp.label} covers {cp.tree_size} entries but the bundle ends at entry {count}"
+            report.problems.append(Problem(message, count + 1, cp.tree_size))
+
+
+def verify_bundle(
+    handle: BinaryIO,
+    trusted_keys: Sequence[ed25519.Ed25519PublicKey],
+    kept: Sequence[Checkpoint] = (),
+) -> Report:
+    """Verify a bundle read from ``handle`` (JSON lines). Raises :class:`Malformed` if the header is unusable."""
+    report = Report()
+    raw = _read_line(handle, MAX_HEADER_BYTES, "line 1 (header)")
+    if raw is None:
+        raise Malformed("the bundle is empty")
+    header = _object(parse_json(raw, "line 1 (header)"), "line 1 (header)")
+    if header.get("format") != BUNDLE_FORMAT:
+        raise Malformed(f"line 1 (header): format must be {BUNDLE_FORMAT!r}, not {str(header.get('format'))[:80]!r}")
+    tree_size = _int(header, "tree_size", "header", 1)
+    main = Checkpoint.parse(header.get("checkpoint"), "header checkpoint")
+    if main.tree_size != tree_size:
+        raise Malformed("header: tree_size differs from the checkpoint's")
+    raw_checkpoints = _list(header.get("checkpoints"), "header checkpoints", 10_000_000)
+    checkpoints = [Checkpoint.parse(item, f"header checkpoints[{n}]") for n, item in enumerate(raw_checkpoints)]
+    if not any(c == main for c in checkpoints):
+        raise Malformed("header: the bundle's checkpoint is not among its checkpoints")
+    if any(c.tree_size > tree_size for c in checkpoints):
+        raise Malformed("header: a checkpoint covers more entries than the bundle")
+    bundle_keys = _bundle_keys(header)
+    trusted = {fingerprint(key): key for key in trusted_keys}
+    keys = {**bundle_keys, **trusted}
+    report.latest = main
+    report.latest_json = header["checkpoint"]
+
+    signed = [_Signed(c, False) for c in checkpoints] + [_Signed(c, True) for c in kept]
+    valid = _check_signatures(signed, keys, report)
+    targets: dict[int, list[_Signed]] = {}
+    for item in valid:
+        targets.setdefault(item.checkpoint.tree_size, []).append(item)
+
+    tree = Tree()
+    running = GENESIS_HASH
+    rotations: list[tuple[int, str, str]] = []
+    count = 0
+    broken = False
+    while True:
+        seq = count + 1
+        where = f"line {seq + 1} (entry {seq})"
+        try:
+            raw = _read_line(handle, MAX_LINE_BYTES, where)
+            if raw is None:
+                break
+            if not raw.strip():
+                continue  # a blank line (a trailing newline) is not an entry
+            if seq > tree_size:
+                report.problems.append(Problem(f"the bundle has more entries than its tree size {tree_size}", seq))
+                broken = True
+                break
+            line = _object(parse_json(raw, where), where)
+            entry = _object(line.get("entry"), f"{where} entry")
+            data = canonical(entry, f"{where} entry")
+            stored_leaf = _hex(line, "leaf_hash", where)
+            stored_chain = _hex(line, "chain_hash", where)
+        except Malformed as exc:
+            report.problems.append(Problem(f"entry {seq} is damaged: {exc}", seq))
+            broken = True
+            break
+        if entry["seq"] != seq:
+            if entry["seq"] > seq:
+                message = f"entry {seq} is missing (the next entry in the bundle is {entry['seq']})"
+            else:
+                message = f"entries are out of order (entry {entry['seq']} appears again after {seq - 1})"
+            report.problems.append(Problem(message, seq))
+            broken = True
+            break
+        leaf = leaf_hash(data)
+        if leaf.hex() != stored_leaf:
+            report.problems.append(Problem(f"entry {seq}: its contents do not match its leaf hash", seq))
+            broken = True
+            break
+        running = hashlib.sha256(bytes.fromhex(running) + data).hexdigest()
+        if running != stored_chain:
+            report.problems.append(Problem(f"entry {seq}: it does not continue the hash chain", seq))
+            broken = True
+            break
+        pair = rotation_of(entry)
+        if pair is not None:
+            rotations.append((seq, *pair))
+        tree.append(leaf)
+        count = seq
+        for item in targets.get(seq, ()):
+            item.matched = tree.root().hex() == item.checkpoint.root_hash
+    report.checked = count
+
+    endorsed = _endorse(valid, trusted, rotations)
+    if not trusted:
+        report.warnings.append("no trusted key: signatures cannot prove who signed")
+    _judge(valid, endorsed, rotations, report, count, broken)
+    if report.ok:
+        report.notes.append(
+            f"{count} entries and {sum(1 for s in valid if not s.kept)} checkpoints verified; "
+            f"tree root {tree.root().hex()} signed at {main.timestamp} by key {main.key_fingerprint[:16]}…"
+        )
+        for item in valid:
+            if item.kept:
+                report.notes.append(f"the log still contains exactly what {item.checkpoint.label} signed")
+    return report
+
+
+# ---------------------------------------------------------------------------------------------------
+# Proofs
+
+
+def _trusted_signer(cp: Checkpoint, trusted: dict[str, ed25519.Ed25519PublicKey], report: Report) -> bool:
+    key = trusted.get(cp.key_fingerprint)
+    if key is None:
+        report.problems.append(Problem(f"{cp.label}: signed by key {cp.key_fingerprint[:16]}…, which you do not trust"))
+        return False
+    if not cp.signed_by(key):
+        report.problems.append(Problem(f"{cp.label}: its signature does not verify"))
+        return False
+    return True
+
+
+def verify_inclusion_document(doc: dict[str, Any], trusted_keys: Sequence[ed25519.Ed25519PublicKey]) -> Report:
+    """Verify an inclusion proof document. Raises :class:`Malformed` when it is not one."""
+    report = Report()
+    trusted = {fingerprint(key): key for key in trusted_keys}
+    seq = _int(doc, "seq", "proof", 1)
+    size = _int(doc, "tree_size", "proof", 1)
+    if _int(doc, "leaf_index", "proof") != seq - 1:
+        raise Malformed("proof: leaf_index must be seq - 1")
+    cp = Checkpoint.parse(doc.get("checkpoint"), "proof checkpoint")
+    if cp.tree_size != size:
+        raise Malformed("proof: tree_size differs from the checkpoint's")
+    entry = _object(doc.get("entry"), "proof entry")
+    data = canonical(entry, "proof entry")
+    if entry["seq"] != seq:
+        raise Malformed("proof: the entry's seq differs from the proof's")
+    path = _hashes(doc.get("audit_path"), "proof audit_path")
+    signed = _trusted_signer(cp, trusted, report)
+    leaf = leaf_hash(data)
+    if leaf.hex() != _hex(doc, "leaf_hash", "proof"):
+        report.problems.append(Problem(f"entry {seq}: its contents do not match its leaf hash", seq))
+    elif not verify_inclusion(seq - 1, size, leaf, path, bytes.fromhex(cp.root_hash)):
+        report.problems.append(Problem(f"the audit path does not lead from entry {seq} to the root of {cp.label}", seq))
+    if report.ok and signed:
+        report.checked = 1
+        report.notes.append(f"entry {seq} is in the log of {size} entries signed at {cp.timestamp}")
+    return report
+
+
+def verify_consistency_document(doc: dict[str, Any], trusted_keys: Sequence[ed25519.Ed25519PublicKey]) -> Report:
+    """Verify a consistency proof document. Raises :class:`Malformed` when it is not one."""
+    report = Report()
+    trusted = {fingerprint(key): key for key in trusted_keys}
+    first = Checkpoint.parse(doc.get("first"), "proof first")
+    second = Checkpoint.parse(doc.get("second"), "proof second")
+    path = _hashes(doc.get("consistency_path"), "proof consistency_path")
+    _trusted_signer(first, trusted, report)
+    _trusted_signer(second, trusted, report)
+    if not verify_consistency(
+        first.tree_size, second.tree_size, bytes.fromhex(first.root_hash), bytes.fromhex(second.root_hash), path
+    ):
+        report.problems.append(
+            Problem(
+                f"the log of {second.tree_size} entries is not an extension of the log of {first.tree_size} "
+                "entries (or the proof is damaged)"
+            )
+        )
+    if report.ok:
+        report.notes.append(
+            f"the log only grew from {first.tree_size} entries ({first.timestamp}) to {second.tree_size} "
+            f"({second.timestamp})"
+        )
+    return report
+
+
+# ---------------------------------------------------------------------------------------------------
+# Command line
+
+
+def _read_small(path: str, what: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_DOCUMENT_BYTES + 1)
+    except OSError as exc:
+        raise Malformed(f"{what} {path}: cannot be read ({exc.strerror})") from None
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise Malformed(f"{what} {path}: larger than {MAX_DOCUMENT_BYTES} bytes")
+    return data
+
+
+def verify_file(path: str, trusted_keys: Sequence[ed25519.Ed25519PublicKey], kept: Sequence[Checkpoint] = ()) -> Report:
+    """Verify a bundle (JSON lines) or a proof (one JSON document), whichever the file holds.
+
+    Raises :class:`Malformed` when it is neither or cannot be read.
+    """
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below; a bundle is read as a stream
+    except OSError as exc:
+        raise Malformed(f"{path}: cannot be read ({exc.strerror})") from None
+    with handle:
+        first_line = _read_line(handle, MAX_HEADER_BYTES, "line 1")
+        if first_line is None:
+            raise Malformed(f"{path}: the file is empty")
+        header: Any = None
+        header_error: Malformed | None = None
+        try:
+            header = parse_json(first_line, "line 1")
+        except Malformed as exc:
+            header_error = exc
+        if isinstance(header, dict) and header.get("format") == BUNDLE_FORMAT:
+            handle.seek(0)
+            return verify_bundle(handle, trusted_keys, kept)
+        handle.seek(0)
+        data = handle.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise Malformed(f"{path}: not a bundle (line 1 is not a bundle header) and too large for a proof")
+    try:
+        doc = _object(parse_json(data, path), path)
+    except Malformed as exc:
+        detail = f"; line 1 is not a bundle header either ({header_error})" if header_error else ""
+        raise Malformed(f"{exc}{detail}") from None
+    kind = doc.get("format")
+    if kind == INCLUSION_FORMAT:
+        return verify_inclusion_document(doc, trusted_keys)
+    if kind == CONSISTENCY_FORMAT:
+        return verify_consistency_document(doc, trusted_keys)
+    raise Malformed(
+        f"{path}: format must be {BUNDLE_FORMAT!r}, {INCLUSION_FORMAT!r} or {CONSISTENCY_FORMAT!r}, "
+        f"not {str(kind)[:80]!r}"
+    )
+
+
+def _print_report(report: Report, out: Any) -> None:
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=out)
+    if report.ok:
+        print("VERIFIED", file=out)
+        for note in report.notes:
+            print(f"  {note}", file=out)
+        return
+    first = report.first
+    if first is None:
+        return
+    if first.first_bad is not None:
+        print(f"FAILED at entry {first.first_bad}: {first.message}", file=out)
+    else:
+        print(f"FAILED: {first.message}", file=out)
+    for problem in report.problems:
+        if problem is not first:
+            print(f"  also: {problem.message}", file=out)
+    print(f"  ({report.checked} entries read)", file=out)
+
+
+def main(argv: Sequence[str] | None = None, out: Any = None) -> int:
+    """Run the verifier; returns the exit status (0 verified, 1 failed, 2 unreadable input)."""
+    out = out or sys.stdout
+    parser = argparse.ArgumentParser(
+        description="Verify a Trámites audit bundle (JSON lines) or an inclusion/consistency proof (JSON)."
+    )
+    parser.add_argument("file", help="bundle.jsonl, or an inclusion or consistency proof (.json)")
+    parser.add_argument(
+        "--public-key",
+        action="append",
+        required=True,
+        metavar="PEM",
+        help="the institution's audit-log public key you trust (repeat for keys used before a rotation)",
+    )
+    parser.add_argument(
+        "--trusted-checkpoint",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help="a checkpoint you kept earlier: the log must still contain exactly what it signed (repeatable)",
+    )
+    parser.add_argument(
+        "--save-checkpoint",
+        metavar="JSON",
+        help="after a successful bundle verification, save its checkpoint here to use next time",
+    )
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return 2 if exc.code else 0
+    try:
+        keys = [load_public_key(_read_small(path, "public key"), path) for path in args.public_key]
+        kept = []
+        for path in args.trusted_checkpoint:
+            checkpoint = Checkpoint.parse(parse_json(_read_small(path, "checkpoint"), path), path)
+            kept.append(replace(checkpoint, label=f"your kept {checkpoint.label}"))
+        report = verify_file(args.file, keys, kept)
+    except Malformed as exc:
+        print(f"CANNOT VERIFY: {exc}", file=out)
+        return 2
+    except Exception as exc:  # the verifier must answer, never crash
+        print(f"CANNOT VERIFY: unexpected {type(exc).__name__}: {str(exc)[:300]}", file=out)
+        return 2
+    _print_report(report, out)
+    if report.ok and args.save_checkpoint and report.latest_json is not None:
+        try:
+            Path(args.save_checkpoint).write_text(json.dumps(report.latest_json, indent=2) + "\n", encoding="utf-8")
+        except OSError as exc:
+            print(f"warning: could not save the checkpoint: {exc.strerror}", file=out)
+        else:
+            print(
+                f"  checkpoint saved to {args.save_checkpoint}: pass it with --trusted-checkpoint next time", file=out
+            )
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
