@@ -1,0 +1,685 @@
+"""Certificates as use cases: issued and revoked inside transitions, downloaded, verified by anyone.
+
+Issuing happens inside the issuing transition's unit of work (``cases.fire`` calls
+:func:`transition_effects` after the state change and before the audit append): the document is
+rendered once, sealed, PAdES-signed and stored by content hash, and the transition's audit entry records
+its SHA-256, number and a digest of its verification code. If any of it fails the whole transition rolls
+back. Downloads serve the stored bytes; nothing is ever re-rendered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from app.audit import merkle
+from app.calendar import local_today
+from app.certificates import (
+    IssueRequest,
+    Office,
+    issue,
+    new_verification_code,
+    normalise_code,
+    verify_sello,
+)
+from app.certificates.formatting import area, long_date, money, plain_decimal
+from app.engine import DomainError, InvalidData, Msg, NotAllowed, NotFound
+from app.extensions import db
+from app.keys import CERT_NAME, SigningMaterial, key_dir, load_signing_material
+from app.models import (
+    STAFF_ROLES,
+    AuditEntry,
+    Case,
+    Certificate,
+    CertificateKind,
+    CertificateStatus,
+    Department,
+    FolioCounter,
+    Role,
+    User,
+)
+from app.services.oversight import inclusion_proof
+from app.storage import get_storage
+from workflows.base import Transition
+
+NUMBER_PREFIX = "CERT"
+LICENCE_PREFIX = "LC"
+
+POSITIONS = {
+    "reviewer": "Dictaminador(a)",
+    "inspector": "Inspector(a)",
+    "intake_clerk": "Ventanilla única",
+    "transparency_unit": "Unidad de Transparencia",
+    "area": "Área responsable",
+    "committee_member": "Integrante del Comité de Transparencia",
+    "guarantor": "Órgano garante",
+    "admin": "Administración",
+    "system": "Sistema de trámites (resolución automática)",
+}
+"""How the issuing official's role is printed (documents are always in Spanish)."""
+
+LAND_USES = {
+    "comercio_abarrotes": "Comercio de abarrotes",
+    "comercio_ropa": "Comercio de ropa",
+    "oficinas": "Oficinas",
+    "servicios_profesionales": "Servicios profesionales",
+    "restaurante_sin_alcohol": "Restaurante sin venta de bebidas alcohólicas",
+    "papeleria": "Papelería",
+    "farmacia": "Farmacia",
+    "local_comercial": "Local comercial",
+}
+"""Printed names of the catalogue codes; a code not listed is printed with its words capitalised."""
+
+
+def label(code: Any) -> str:
+    """The printed name of a catalogue code (``comercio_abarrotes`` → ``Comercio de abarrotes``)."""
+    text = str(code or "")
+    return LAND_USES.get(text) or text.replace("_", " ").strip().capitalize()
+
+
+# -- key material -------------------------------------------------------------------------------
+
+_material_cache: dict[tuple[Any, ...], SigningMaterial] = {}
+
+
+def _material_files(config: Mapping[str, Any]) -> tuple[Any, ...]:
+    names = ("CERT_P12_FILE", "CERT_KEY_FILE", "CERT_FILE", "CERT_CHAIN_FILE")
+    folder = key_dir(config)
+    paths = [str(config.get(n) or "") for n in names] + [str(folder)]
+    stamps = []
+    for candidate in [*paths[:4], str(folder / CERT_NAME)]:
+        try:
+            stamps.append(os.stat(candidate).st_mtime_ns if candidate else None)
+        except OSError:
+            stamps.append(None)
+    return (*paths, *stamps)
+
+
+def signing_material(config: Mapping[str, Any]) -> SigningMaterial:
+    """The certificate-signing key and chain, loaded once per process (again when the files change).
+
+    With ``CERT_DEV_KEYS_ON_DEMAND`` (development and tests) and no configured key files, missing
+    development keys are created and logged as ``keys init`` would. Raises ``KeyMaterialError``.
+    """
+    cache_key = _material_files(config)
+    material = _material_cache.get(cache_key)
+    if material is not None:
+        return material
+    configured = any(config.get(n) for n in ("CERT_P12_FILE", "CERT_KEY_FILE", "CERT_FILE"))
+    if (
+        config.get("CERT_DEV_KEYS_ON_DEMAND")
+        and config.get("ENV_NAME") != "production"
+        and not configured
+        and not (key_dir(config) / CERT_NAME).exists()
+    ):
+        from app.services.keys import init_keys
+
+        init_keys(key_dir(config), str(config["INSTITUTION_NAME"]))
+        cache_key = _material_files(config)
+    material = load_signing_material(config)  # parsing an RSA key runs its (slow) consistency checks: once
+    if len(_material_cache) >= 4:
+        _material_cache.pop(next(iter(_material_cache)))
+    _material_cache[cache_key] = material
+    return material
+
+
+def office(config: Mapping[str, Any]) -> Office:
+    """What the institution prints on every document, from the configuration."""
+    return Office(
+        institution=str(config["INSTITUTION_NAME"]),
+        complaints=str(config["COMPLAINT_CHANNELS"]),
+        public_base_url=str(config["PUBLIC_BASE_URL"]),
+        logo=str(config.get("INSTITUTION_LOGO") or ""),
+    )
+
+
+# -- issuing and revoking inside a transition ------------------------------------------------------
+
+
+@dataclass
+class CertificateEffects:
+    """What a transition did to certificates: ``details`` go into its audit entry; :meth:`record` then
+    stores that entry's sequence number on the certificates issued or revoked."""
+
+    details: dict[str, Any] = field(default_factory=dict)
+    issued: list[Certificate] = field(default_factory=list)
+    """New certificates, added to the session by :meth:`record` (their row needs the entry's seq)."""
+    revoked: list[Certificate] = field(default_factory=list)
+
+    def audit_details(self, other: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """``other`` (the transition's own details) with the certificate details added."""
+        if not self.details:
+            return dict(other) if other else None
+        return {**(other or {}), **self.details}
+
+    def record(self, session: Session, seq: int) -> None:
+        """Store the issued certificates and link them, and the revoked ones, to the audit entry ``seq``.
+
+        An issued certificate supersedes the case's earlier valid one of the same kind.
+        """
+        for certificate in self.revoked:
+            certificate.revoked_seq = seq
+        for certificate in self.issued:
+            previous = session.scalars(
+                select(Certificate).where(
+                    Certificate.case_id == certificate.case_id,
+                    Certificate.kind == certificate.kind,
+                    Certificate.status == CertificateStatus.VALID,
+                )
+            ).all()
+            certificate.audit_seq = seq
+            session.add(certificate)
+            session.flush()
+            for old in previous:
+                old.status = CertificateStatus.SUPERSEDED
+                old.superseded_by_id = certificate.id
+        if self.issued or self.revoked:
+            session.flush()
+
+
+def _next_number(session: Session, prefix: str, year: int) -> str:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(FolioCounter)
+        .values(prefix=prefix, year=year, last_number=1)
+        .on_conflict_do_update(
+            index_elements=[FolioCounter.prefix, FolioCounter.year],
+            set_={"last_number": FolioCounter.last_number + 1},
+        )
+        .returning(FolioCounter.last_number)
+    )
+    return f"{prefix}-{year}-{session.execute(stmt).scalar_one():06d}"
+
+
+def _unique_code(session: Session) -> str:
+    for _ in range(8):
+        code = new_verification_code()
+        if session.scalars(select(Certificate.id).where(Certificate.verification_code == code)).first() is None:
+            return code
+    raise RuntimeError("could not draw an unused verification code")  # 2^50 codes: never in practice
+
+
+def _official(session: Session, actor: User | None, role: str) -> tuple[str, str, str]:
+    """(name, printed position, issuing unit) of whoever fired the transition."""
+    if actor is None:
+        return POSITIONS["system"], POSITIONS["system"], ""
+    position = POSITIONS.get(role, role)
+    unit = ""
+    try:
+        departments = sorted(actor.departments(Role(role)))
+    except ValueError:
+        departments = []
+    if departments:
+        unit = session.scalars(select(Department.name).where(Department.code == departments[0])).first() or ""
+    return actor.display_name, f"{position} — {unit}" if unit else position, unit
+
+
+def _fees(data: Mapping[str, Any]) -> tuple[Decimal, list[dict[str, str]]]:
+    total = Decimal(0)
+    items: list[dict[str, str]] = []
+    for item in data.get("fees") or []:
+        if not isinstance(item, Mapping):
+            continue
+        try:
+            amount = Decimal(str(item.get("amount")))
+        except (InvalidOperation, ValueError):
+            continue
+        if amount.is_finite():
+            total += amount
+            items.append({"concepto": str(item.get("concept") or ""), "importe": money(amount)})
+    return total, items
+
+
+def _previous(session: Session, case_id: int, kind: CertificateKind) -> Certificate | None:
+    return session.scalars(
+        select(Certificate)
+        .where(Certificate.case_id == case_id, Certificate.kind == kind)
+        .order_by(Certificate.id.desc())
+    ).first()
+
+
+def _licence(
+    session: Session, case: Case, applicant: User, issued_on: date, valid_until: date | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    data = case.data
+    number = str(data.get("licence_number") or "").strip() or _next_number(session, LICENCE_PREFIX, issued_on.year)
+    total, items = _fees(data)
+    fields = {
+        "numero_licencia": number,
+        "titular": applicant.display_name,
+        "ubicacion": data.get("property_address"),
+        "clave_catastral": data.get("cadastral_key"),
+        "superficie_construida_m2": plain_decimal(data.get("built_area_m2")),
+        "uso_suelo": label(data.get("land_use")),
+        "dro_nombre": data.get("dro_name"),
+        "dro_registro": data.get("dro_registration"),
+        "derechos_pagados": plain_decimal(total),
+        "referencia_pago": data.get("payment_reference"),
+        "vigencia_desde": issued_on.isoformat(),
+        "vigencia_hasta": valid_until.isoformat() if valid_until else "",
+    }
+    extra = {
+        "superficie_predio": area(data.get("lot_area_m2")) if data.get("lot_area_m2") else "",
+        "tipo_edificacion": label(data.get("building_type")) if data.get("building_type") else "",
+        "dictamen_uso_suelo": str(data.get("land_use_ruling") or ""),
+        "derechos": items,
+    }
+    return fields, extra
+
+
+def _occupancy(session: Session, case: Case, applicant: User) -> tuple[dict[str, Any], dict[str, Any]]:
+    data = case.data
+    licence = _previous(session, case.id, CertificateKind.LICENCE)
+    licence_fields = (licence.public_data.get("fields") or {}) if licence is not None else {}
+    inspected = data.get("inspection_drawn") is True
+    fields = {
+        "numero_licencia": licence_fields.get("numero_licencia") or data.get("licence_number") or "",
+        "titular": applicant.display_name,
+        "ubicacion": data.get("property_address"),
+        "clave_catastral": data.get("cadastral_key"),
+        "superficie_construida_m2": plain_decimal(data.get("built_area_m2")),
+        "uso_autorizado": label(data.get("land_use")),
+        "resultado_inspeccion": (
+            "La obra fue inspeccionada sin observaciones" if inspected else "La obra no fue sorteada para inspección"
+        ),
+    }
+    extra = {"fecha_licencia": long_date(licence.issued_at) if licence is not None else ""}
+    return fields, extra
+
+
+_BUILDERS = {CertificateKind.LICENCE: "licence", CertificateKind.OCCUPANCY: "occupancy"}
+
+
+def issue_for_case(
+    session: Session, case: Case, kind: CertificateKind, actor: User | None, role: str, now: datetime
+) -> Certificate:
+    """Render, seal, sign and store the PDF of a ``kind`` certificate for ``case``; return its row, not yet
+    added to the session: it needs the issuing audit entry's seq (see :meth:`CertificateEffects.record`).
+
+    Raises ``NotFound`` for a kind no workflow data
+    can fill yet, ``KeyMaterialError``, ``RenderError``, ``SealError`` and ``SignatureError``.
+    """
+    config = current_app.config
+    applicant = session.get(User, case.applicant_id)
+    if applicant is None:
+        raise NotFound(Msg("El usuario no existe o está inactivo."))
+    validity = dict(config.get("CERTIFICATE_VALIDITY_DAYS") or {}).get(kind.value)
+    issued_on = local_today(now)
+    valid_until = issued_on + timedelta(days=int(validity)) if validity else None
+    if kind is CertificateKind.LICENCE:
+        fields, extra = _licence(session, case, applicant, issued_on, valid_until)
+    elif kind is CertificateKind.OCCUPANCY:
+        fields, extra = _occupancy(session, case, applicant)
+    else:
+        raise NotFound(Msg("Este trámite aún no emite documentos de este tipo."))
+    name, position, unit = _official(session, actor, role)
+    number = _next_number(session, NUMBER_PREFIX, issued_on.year)
+    code = _unique_code(session)
+    document = issue(
+        IssueRequest(
+            kind=kind.value,
+            number=number,
+            folio=case.folio,
+            verification_code=code,
+            issued_at=now,
+            official_name=name,
+            official_position=position,
+            issuing_unit=unit,
+            legal_basis=str(dict(config["CERTIFICATE_LEGAL_BASIS"]).get(kind.value, "")),
+            fields=fields,
+            extra=extra,
+            valid_until=valid_until,
+        ),
+        office(config),
+        signing_material(config),
+    )
+    key, digest = get_storage(Path(config["DOCUMENTS_DIR"])).put(document.pdf)
+    return Certificate(
+        case_id=case.id,
+        kind=kind,
+        number=number,
+        folio=case.folio,
+        verification_code=code,
+        sha256=digest,
+        storage_key=key,
+        size_bytes=len(document.pdf),
+        issued_at=now,
+        issued_by_id=actor.id if actor is not None else None,
+        status=CertificateStatus.VALID,
+        valid_until=valid_until,
+        cadena_original=document.cadena,
+        sello=document.sello,
+        signing_certificate=document.signing_certificate_pem,
+        public_data={"fields": dict(fields), "rows": document.public_rows},
+    )
+
+
+def transition_effects(
+    session: Session,
+    case: Case,
+    transition: Transition,
+    actor_id: int | None,
+    role: str,
+    now: datetime,
+    comment: str | None,
+) -> CertificateEffects:
+    """Issue or revoke the case's certificates as ``transition`` says (nothing for most transitions).
+
+    Called by ``fire`` inside its unit of work, after the state change and before the audit append;
+    any failure rolls the transition back.
+    """
+    effects = CertificateEffects()
+    if transition.issues:
+        actor = session.get(User, actor_id) if actor_id is not None else None
+        certificate = issue_for_case(session, case, CertificateKind(transition.issues), actor, role, now)
+        effects.issued.append(certificate)
+        effects.details["certificate"] = {
+            "kind": certificate.kind.value,
+            "number": certificate.number,
+            "sha256": certificate.sha256,
+            "size": certificate.size_bytes,
+            "verification_code_sha256": hashlib.sha256(certificate.verification_code.encode()).hexdigest(),
+        }
+    elif transition.revokes:
+        valid = session.scalars(
+            select(Certificate)
+            .where(Certificate.case_id == case.id, Certificate.status == CertificateStatus.VALID)
+            .order_by(Certificate.id)
+        ).all()
+        for certificate in valid:
+            certificate.status = CertificateStatus.REVOKED
+            certificate.revoked_at = now
+            certificate.revocation_reason = (comment or "").strip()
+            effects.revoked.append(certificate)
+        if valid:
+            session.flush()
+            effects.details["revoked_certificates"] = [c.number for c in valid]
+    return effects
+
+
+# -- downloads ------------------------------------------------------------------------------------
+
+
+_STAFF = frozenset(r.value for r in STAFF_ROLES)
+
+
+def _may_read_as(applicant_id: int, user: User) -> bool:
+    # The full permission matrix comes later: for now the case's applicant and any public servant or
+    # oversight role may read its documents; other applicants may not.
+    return applicant_id == user.id or bool(user.role_names & _STAFF)
+
+
+def _may_read(case: Case, user: User) -> bool:
+    return _may_read_as(case.applicant_id, user)
+
+
+def _readable_case(session: Session, case_id: int, user_id: int) -> Case:
+    case = session.get(Case, case_id)
+    user = session.get(User, user_id)
+    if case is None or user is None:
+        raise NotFound(Msg("El expediente no existe."))
+    if not _may_read(case, user):
+        raise NotAllowed(Msg("No tiene acceso a los documentos de este expediente."))
+    return case
+
+
+def case_certificates(case_id: int, user_id: int) -> tuple[Case, list[Certificate]]:
+    """The case and its certificates, newest first. Raises ``NotFound`` and ``NotAllowed``."""
+    session = db.session()
+    case = _readable_case(session, case_id, user_id)
+    rows = session.scalars(select(Certificate).where(Certificate.case_id == case.id).order_by(Certificate.id.desc()))
+    return case, list(rows)
+
+
+def case_certificates_with_status(
+    case_id: int, user_id: int
+) -> tuple[Case, list[tuple[Certificate, CertificateStatus]]]:
+    """Like :func:`case_certificates`, each certificate with its status today (``expired`` included)."""
+    case, certificates = case_certificates(case_id, user_id)
+    today = local_today()
+    return case, [(c, effective_status(c, today)) for c in certificates]
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateFile:
+    """An issued PDF as stored, with what a download needs to name it."""
+
+    number: str
+    sha256: str
+    content: bytes
+
+
+def certificate_file(case_id: int, certificate_id: int, user_id: int) -> CertificateFile:
+    """The issued PDF exactly as stored (its hash checked). Raises ``NotFound`` and ``NotAllowed``.
+
+    Reads only the columns a download needs (the row's cadena, sello and certified data are not loaded).
+    """
+    session = db.session()
+    row = session.execute(
+        select(Certificate.number, Certificate.sha256, Certificate.storage_key, Case.applicant_id)
+        .join(Case, Case.id == Certificate.case_id)
+        .where(Certificate.id == certificate_id, Certificate.case_id == case_id)
+    ).first()
+    user = session.get(User, user_id)
+    if row is None or user is None:
+        raise NotFound(Msg("El documento no existe."))
+    if not _may_read_as(row.applicant_id, user):
+        raise NotAllowed(Msg("No tiene acceso a los documentos de este expediente."))
+    content = get_storage(Path(current_app.config["DOCUMENTS_DIR"])).get(row.storage_key)
+    if hashlib.sha256(content).hexdigest() != row.sha256:
+        raise RuntimeError(f"stored PDF of certificate {row.number} does not match its recorded hash")
+    return CertificateFile(row.number, row.sha256, content)
+
+
+# -- public verification ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AuditReference:
+    """The audit entry that issued (or revoked) a certificate, as shown to the public."""
+
+    seq: int
+    at: datetime
+    action: str
+    entry_hash: str
+    prev_hash: str
+    recorded_sha256: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InclusionProof:
+    """That the issuing entry is in the log whose head the institution signed (RFC 9162 inclusion proof).
+
+    ``document`` is the proof in the form the standalone verifier (``verifier/verify_bundle.py``) reads;
+    ``verified`` says whether the audit path leads from the entry's leaf hash to the checkpoint's root.
+    """
+
+    tree_size: int
+    leaf_index: int
+    leaf_hash: str
+    audit_path: list[str]
+    root_hash: str
+    checkpoint_at: str
+    key_fingerprint: str
+    verified: bool
+    document: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """What the public verification page shows: no personal data beyond what the document itself prints."""
+
+    folio: str
+    kind: str
+    number: str
+    status: CertificateStatus
+    issued_at: datetime
+    valid_until: date | None
+    revoked_at: datetime | None
+    revocation_reason: str | None
+    superseded_by: str | None
+    rows: list[dict[str, str]]
+    cadena: str
+    sello: str
+    sello_valid: bool
+    certificate_serial: str
+    signer: str
+    sha256: str
+    size_bytes: int
+    issued_entry: AuditReference | None
+    revoked_entry: AuditReference | None
+    inclusion: InclusionProof | None = None
+    """``None`` until a signed checkpoint covers the issuing entry (checkpoints are signed periodically)."""
+
+
+def effective_status(certificate: Certificate, today: date) -> CertificateStatus:
+    """The stored status, or ``expired`` for a valid certificate whose validity has ended."""
+    if (
+        certificate.status is CertificateStatus.VALID
+        and certificate.valid_until is not None
+        and certificate.valid_until < today
+    ):
+        return CertificateStatus.EXPIRED
+    return certificate.status
+
+
+def _find(session: Session, folio: str, code: str) -> Certificate | None:
+    canonical = normalise_code(code)
+    if not canonical or len(canonical) > 16:
+        return None
+    certificate = session.scalars(select(Certificate).where(Certificate.verification_code == canonical)).first()
+    # Same answer for an unknown folio and for a wrong code, so the page never tells which folios exist.
+    if certificate is None or not hmac.compare_digest(certificate.folio.encode(), folio.strip().upper().encode()):
+        return None
+    return certificate
+
+
+def _reference(session: Session, seq: int | None) -> AuditReference | None:
+    if seq is None:
+        return None
+    entry = session.get(AuditEntry, seq)
+    if entry is None:
+        return None
+    recorded = (entry.details or {}).get("certificate") or {}
+    return AuditReference(
+        seq=entry.seq,
+        at=entry.at,
+        action=entry.action,
+        entry_hash=entry.entry_hash,
+        prev_hash=entry.prev_hash,
+        recorded_sha256=recorded.get("sha256") if isinstance(recorded, Mapping) else None,
+    )
+
+
+def _inclusion(seq: int | None) -> InclusionProof | None:
+    if seq is None:
+        return None
+    try:
+        document = inclusion_proof(seq)
+        checkpoint = document["checkpoint"]
+        path = [str(node) for node in document["audit_path"]]
+        verified = merkle.verify_inclusion(
+            int(document["leaf_index"]),
+            int(document["tree_size"]),
+            bytes.fromhex(str(document["leaf_hash"])),
+            [bytes.fromhex(node) for node in path],
+            bytes.fromhex(str(checkpoint["root_hash"])),
+        )
+    except (DomainError, KeyError, TypeError, ValueError):
+        return None  # no signed checkpoint covers the entry yet, or the proof cannot be built
+    return InclusionProof(
+        tree_size=int(document["tree_size"]),
+        leaf_index=int(document["leaf_index"]),
+        leaf_hash=str(document["leaf_hash"]),
+        audit_path=path,
+        root_hash=str(checkpoint["root_hash"]),
+        checkpoint_at=str(checkpoint["timestamp"]),
+        key_fingerprint=str(checkpoint["key_fingerprint"]),
+        verified=verified,
+        document=document,
+    )
+
+
+def inclusion_proof_document(folio: str, code: str) -> dict[str, Any] | None:
+    """The inclusion proof of the entry that issued this certificate, for the standalone verifier; ``None``
+    when there is no such certificate or no signed checkpoint covers the entry yet."""
+    certificate = _find(db.session(), folio, code)
+    proof = _inclusion(certificate.audit_seq) if certificate is not None else None
+    return proof.document if proof is not None else None
+
+
+def verify_certificate(folio: str, code: str, today: date | None = None) -> Verification | None:
+    """The public view of the certificate with this folio and verification code, or ``None`` when there is
+    none (unknown folio and wrong code alike). The sello is re-checked against the stored certificate."""
+    session = db.session()
+    certificate = _find(session, folio, code)
+    if certificate is None:
+        return None
+    signer_cert = x509.load_pem_x509_certificate(certificate.signing_certificate.encode())
+    successor = session.get(Certificate, certificate.superseded_by_id) if certificate.superseded_by_id else None
+    return Verification(
+        folio=certificate.folio,
+        kind=certificate.kind.value,
+        number=certificate.number,
+        status=effective_status(certificate, today or local_today()),
+        issued_at=certificate.issued_at,
+        valid_until=certificate.valid_until,
+        revoked_at=certificate.revoked_at,
+        revocation_reason=certificate.revocation_reason,
+        superseded_by=successor.number if successor is not None else None,
+        rows=list(certificate.public_data.get("rows") or []),
+        cadena=certificate.cadena_original,
+        sello=certificate.sello,
+        sello_valid=verify_sello(signer_cert, certificate.cadena_original, certificate.sello),
+        certificate_serial=format(signer_cert.serial_number, "X"),
+        signer=signer_cert.subject.rfc4514_string(),
+        sha256=certificate.sha256,
+        size_bytes=certificate.size_bytes,
+        issued_entry=_reference(session, certificate.audit_seq),
+        revoked_entry=_reference(session, certificate.revoked_seq),
+        inclusion=_inclusion(certificate.audit_seq),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UploadComparison:
+    """Whether an uploaded file is byte for byte the issued PDF."""
+
+    identical: bool
+    uploaded_sha256: str
+    issued_sha256: str
+
+
+def compare_upload(folio: str, code: str, content: bytes) -> UploadComparison | None:
+    """Compare an uploaded file with the issued PDF (``None`` when no certificate matches folio and code).
+
+    Raises ``InvalidData`` for an empty file, one over ``VERIFICATION_MAX_UPLOAD_BYTES`` and one that is not
+    a PDF.
+    """
+    limit = int(current_app.config["VERIFICATION_MAX_UPLOAD_BYTES"])
+    if not content:
+        raise InvalidData(Msg("El archivo está vacío."))
+    if len(content) > limit:
+        megabytes = f"{limit / (1024 * 1024):.2f}".rstrip("0").rstrip(".")
+        raise InvalidData(Msg("El archivo excede el tamaño máximo de %(mb)s MB.", {"mb": megabytes}))
+    if not content.startswith(b"%PDF-"):
+        raise InvalidData(Msg("El archivo no es un PDF válido."))
+    certificate = _find(db.session(), folio, code)
+    if certificate is None:
+        return None
+    uploaded = hashlib.sha256(content).hexdigest()
+    return UploadComparison(hmac.compare_digest(uploaded, certificate.sha256), uploaded, certificate.sha256)

@@ -1,0 +1,1 @@
+"""Downloads of a case's issued certificates."""

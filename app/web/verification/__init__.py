@@ -1,0 +1,1 @@
+"""Public verification of issued certificates (no login)."""

@@ -1,0 +1,46 @@
+"""Public verification of issued certificates: look one up, upload a copy to compare."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import StringField, SubmitField
+from wtforms.validators import DataRequired, Length, Regexp
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if value else value
+
+
+class LookupForm(FlaskForm):
+    """Folio and verification code, as printed under the QR code (a GET form: nothing changes)."""
+
+    class Meta:
+        csrf = False
+
+    folio = StringField(
+        _l("Folio"),
+        filters=[_strip],
+        validators=[
+            DataRequired(message=_l("Escriba el folio del documento.")),
+            Length(max=40, message=_l("El folio es demasiado largo.")),
+            Regexp(r"\A[A-Za-z0-9-]+\Z", message=_l("El folio solo contiene letras, números y guiones.")),
+        ],
+    )
+    codigo = StringField(
+        _l("Código de verificación"),
+        filters=[_strip],
+        validators=[
+            DataRequired(message=_l("Escriba el código de verificación.")),
+            Length(max=24, message=_l("El código es demasiado largo.")),
+        ],
+    )
+    submit = SubmitField(_l("Verificar"))
+
+
+class UploadForm(FlaskForm):
+    """A PDF to compare, byte for byte, with the issued one (CSRF-protected POST)."""
+
+    archivo = FileField(_l("Archivo PDF"))
+    submit = SubmitField(_l("Comparar"))

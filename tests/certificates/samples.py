@@ -1,0 +1,142 @@
+"""Sample data for every document kind: what the workflows will pass when they issue them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from app.certificates import IssueRequest, Office
+
+OFFICE = Office(
+    institution="H. Ayuntamiento de San Andrés Cholula",
+    complaints=(
+        "Órgano Interno de Control del Municipio: contraloria@municipio.example, teléfono 800 123 4567, "
+        "buzón en Palacio Municipal. Puede denunciar de forma anónima."
+    ),
+    public_base_url="https://tramites.municipio.example",
+    logo="images/escudo.svg",
+)
+ISSUED_AT = datetime(2026, 11, 27, 16, 5, 12, tzinfo=UTC)
+CODE = "K7Q2M9XA3F"
+
+
+def request(kind: str, **changes: Any) -> IssueRequest:
+    """A complete request for ``kind`` (``changes`` replace top-level attributes)."""
+    base: dict[str, Any] = {
+        "kind": kind,
+        "number": "CERT-2026-000042",
+        "folio": FOLIOS[kind],
+        "verification_code": CODE,
+        "issued_at": ISSUED_AT,
+        "official_name": OFFICIALS[kind][0],
+        "official_position": OFFICIALS[kind][1],
+        "legal_basis": "Artículo 115, fracción V, de la Constitución Política de los Estados Unidos Mexicanos; "
+        "Reglamento de Construcción del Municipio; Lineamientos de la Ventanilla de Construcción "
+        "Simplificada (DOF 20/05/2019).",
+        "fields": FIELDS[kind],
+        "extra": EXTRA[kind],
+        "valid_until": date(2027, 11, 27) if kind == "licence" else None,
+    }
+    base.update(changes)
+    return IssueRequest(**base)
+
+
+FOLIOS = {
+    "licence": "VECS-2026-000017",
+    "occupancy": "VECS-2026-000009",
+    "access_response": "SAI-2026-000311",
+    "committee_resolution": "SAI-2026-000298",
+}
+
+OFFICIALS = {
+    "licence": ("Arq. María José Peña Núñez", "Dictaminadora — Dirección de Desarrollo Urbano"),
+    "occupancy": ("Ing. Raúl Ibáñez Ortíz", "Dictaminador — Protección Civil"),
+    "access_response": ("Lic. Tomás Güemes Añorve", "Titular de la Unidad de Transparencia"),
+    "committee_resolution": ("Mtra. Carmen Íñiguez Saldaña", "Presidenta del Comité de Transparencia"),
+}
+
+FIELDS: dict[str, dict[str, Any]] = {
+    "licence": {
+        "numero_licencia": "LC-2026-000017",
+        "titular": "José Ángel Muñoz Peñaloza",
+        "ubicacion": "Av. Hidalgo 123, Col. Centro, San Andrés Cholula, Pue.",
+        "clave_catastral": "001-002-003",
+        "superficie_construida_m2": "420.50",
+        "uso_suelo": "Comercio de abarrotes",
+        "dro_nombre": "Arq. Daniel Responsable Güémez",
+        "dro_registro": "DRO-0421",
+        "derechos_pagados": "8420.00",
+        "referencia_pago": "TES-2026-88123",
+        "vigencia_desde": "2026-11-27",
+        "vigencia_hasta": "2027-11-27",
+    },
+    "occupancy": {
+        "numero_licencia": "LC-2026-000009",
+        "titular": "Sofía Ramírez Ñeco",
+        "ubicacion": "Calle 5 de Mayo 77, Barrio de San Juan",
+        "clave_catastral": "014-221-009",
+        "superficie_construida_m2": "310",
+        "uso_autorizado": "Farmacia",
+        "resultado_inspeccion": "La obra no fue sorteada para inspección",
+    },
+    "access_response": {
+        "solicitante": "Ciudadano Transparente (seudónimo)",
+        "fecha_solicitud": "2026-10-30",
+        "informacion_solicitada": "Número de licencias de construcción emitidas por la VECS en 2026, por mes.",
+        "sentido_respuesta": "Información pública entregada",
+        "areas": "Dirección de Desarrollo Urbano",
+        "modalidad_entrega": "Electrónica, a través del sistema",
+        "costo": "0.00",
+    },
+    "committee_resolution": {
+        "numero_resolucion": "CT/2026/037",
+        "sesion": "Décima Sesión Extraordinaria",
+        "fecha_sesion": "2026-11-20",
+        "asunto": "Clasificación parcial como confidencial de los datos personales en las licencias solicitadas",
+        "sentido": "Confirma la clasificación",
+        "votacion": "Unanimidad (3 votos a favor)",
+    },
+}
+
+EXTRA: dict[str, dict[str, Any]] = {
+    "licence": {
+        "superficie_predio": "600.00 m²",
+        "tipo_edificacion": "Local comercial",
+        "dictamen_uso_suelo": "Compatible con la zonificación H3-C del Programa Municipal de Desarrollo Urbano.",
+        "derechos": [
+            {"concepto": "Licencia de construcción (420.50 m² × $18.00)", "importe": "$7,569.00 MXN"},
+            {"concepto": "Alineamiento y número oficial", "importe": "$851.00 MXN"},
+        ],
+    },
+    "occupancy": {"fecha_licencia": "3 de marzo de 2026"},
+    "access_response": {
+        "respuesta": [
+            "La Dirección de Desarrollo Urbano informa que en 2026 se emitieron 112 licencias mediante la Ventanilla "
+            "de Construcción Simplificada: enero 8, febrero 9, marzo 11, abril 10, mayo 12, junio 9, julio 8, "
+            "agosto 10, septiembre 11, octubre 13 y noviembre 11.",
+            "La información se entrega sin costo, por medios electrónicos, en formato abierto (CSV) anexo.",
+        ],
+        "medios_impugnacion": "Si no está conforme con esta respuesta puede interponer el recurso de revisión dentro "
+        "de los quince días hábiles siguientes a su notificación.",
+    },
+    "committee_resolution": {
+        "antecedentes": [
+            "El 30 de octubre de 2026 se recibió la solicitud de acceso con folio SAI-2026-000298.",
+            "La Dirección de Desarrollo Urbano propuso clasificar como confidenciales los nombres y domicilios "
+            "de personas físicas contenidos en las licencias.",
+        ],
+        "considerandos": [
+            "Los nombres y domicilios de particulares son datos personales cuya difusión requiere su consentimiento.",
+            "Procede entregar una versión pública que omita esos datos, fundando y motivando cada testado.",
+        ],
+        "resolutivos": [
+            "Se CONFIRMA la clasificación parcial como confidencial propuesta por el área.",
+            "Entréguese la versión pública al solicitante por conducto de la Unidad de Transparencia.",
+        ],
+        "integrantes": [
+            {"nombre": "Mtra. Carmen Íñiguez Saldaña", "cargo": "Presidenta", "voto": "A favor"},
+            {"nombre": "Lic. Tomás Güemes Añorve", "cargo": "Secretario técnico", "voto": "A favor"},
+            {"nombre": "C.P. Ana Ochoa Zúñiga", "cargo": "Titular del Órgano Interno de Control", "voto": "A favor"},
+        ],
+    },
+}

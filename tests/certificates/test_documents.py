@@ -1,0 +1,332 @@
+"""Every document template, rendered once per run from sample data and read back like a person or a PDF reader.
+
+Text (pdftotext), the QR code (decoded from a 150 dpi rendering of the page), the PAdES signature (pyHanko,
+against the development trust root), the sello over the cadena original, PDF/A markers and the fonts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import zxingcpp
+from cryptography import x509
+from PIL import Image
+from pypdf import PdfReader
+
+from app.certificates import (
+    CADENA_FIELDS,
+    IssuedDocument,
+    RenderError,
+    cadena_original,
+    normalise_code,
+    render_html,
+    sign_pdf,
+    validate_pdf,
+    verification_url,
+    verify_sello,
+)
+from app.certificates.issuance import CODE_ALPHABET, new_verification_code
+from app.certificates.render import html_to_pdf
+from app.certificates.seal import DOCUMENT_TYPES, SealError
+from app.keys import SigningMaterial, init_development_keys, trust_root
+from app.models import CertificateKind
+from tests.certificates.conftest import KINDS, OUTPUT, pdf_text, squeeze
+from tests.certificates.samples import CODE, FIELDS, FOLIOS, OFFICE, OFFICIALS
+from workflows import DEFINITIONS
+
+EXPECTED_TEXT = {
+    "licence": [
+        "LICENCIA DE CONSTRUCCIÓN",
+        "LC-2026-000017",
+        "José Ángel Muñoz Peñaloza",
+        "Av. Hidalgo 123, Col. Centro, San Andrés Cholula, Pue.",
+        "420.50 m²",
+        "$8,420.00 MXN",
+        "Vigente hasta 27 de noviembre de 2027",
+        "Arq. Daniel Responsable Güémez",
+    ],
+    "occupancy": [
+        "AUTORIZACIÓN DE USO Y OCUPACIÓN",
+        "LC-2026-000009",
+        "Sofía Ramírez Ñeco",
+        "Farmacia",
+        "310.00 m²",
+        "La obra no fue sorteada para inspección",
+    ],
+    "access_response": [
+        "RESPUESTA A SOLICITUD DE ACCESO A LA INFORMACIÓN",
+        "Ciudadano Transparente (seudónimo)",
+        "30 de octubre de 2026",
+        "Información pública entregada",
+        "$0.00 MXN",
+        "recurso de revisión",
+    ],
+    "committee_resolution": [
+        "RESOLUCIÓN DEL COMITÉ DE TRANSPARENCIA",
+        "CT/2026/037",
+        "Décima Sesión Extraordinaria",
+        "20 de noviembre de 2026",
+        "Confirma la clasificación",
+        "C.P. Ana Ochoa Zúñiga",
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def texts(samples: dict[str, IssuedDocument], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("texts")
+    return {kind: pdf_text(document.pdf, folder, kind) for kind, document in samples.items()}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_text_read_back_has_folio_names_dates_and_legal_basis(kind: str, texts: dict[str, str]) -> None:
+    text = texts[kind]
+    common = [
+        OFFICE.institution,
+        FOLIOS[kind],
+        "CERT-2026-000042",
+        "27 de noviembre de 2026",  # issue date in es-MX
+        "27 de noviembre de 2026, 10:05 h",  # 16:05 UTC in Mexico City
+        OFFICIALS[kind][0],
+        OFFICIALS[kind][1],
+        "FUNDAMENTO LEGAL",
+        "Artículo 115, fracción V, de la Constitución Política de los Estados Unidos Mexicanos",
+        "Lineamientos de la Ventanilla de Construcción Simplificada (DOF 20/05/2019)",
+        "CADENA ORIGINAL",
+        "SELLO DIGITAL",
+        "Código de verificación",
+        CODE,
+        "Quejas y denuncias",
+        "Puede denunciar de forma anónima",
+        "Página 1 de 2",
+    ]
+    for expected in common + EXPECTED_TEXT[kind]:
+        assert expected in text, f"{kind}: {expected!r} not in the PDF text"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_cadena_and_sello_are_printed_and_the_sello_verifies_over_the_cadena(
+    kind: str, samples: dict[str, IssuedDocument], texts: dict[str, str], material: SigningMaterial
+) -> None:
+    document = samples[kind]
+    assert document.cadena.startswith(f"||1.0|{DOCUMENT_TYPES[kind]}|CERT-2026-000042|{FOLIOS[kind]}|")
+    assert document.cadena.endswith(f"|{document.certificate_serial}|{CODE}||")
+    assert document.cadena.count("|") == len(CADENA_FIELDS[kind]) - 1 + 4
+    assert squeeze(document.cadena) in squeeze(texts[kind])
+    assert squeeze(document.sello) in squeeze(texts[kind])
+    assert document.certificate_serial in texts[kind]
+
+    assert verify_sello(material.certificate, document.cadena, document.sello)
+    assert not verify_sello(material.certificate, document.cadena.replace("|1.0|", "|1.1|"), document.sello)
+    flipped = ("A" if document.sello[0] != "A" else "B") + document.sello[1:]
+    assert not verify_sello(material.certificate, document.cadena, flipped)
+    assert not verify_sello(material.certificate, document.cadena, "not base64!")
+
+
+def test_cadena_field_order_is_fixed_and_values_are_normalised() -> None:
+    fields = dict.fromkeys(CADENA_FIELDS["occupancy"], "")
+    fields.update({"version": "1.0", "tipo": "AUTORIZACION_OCUPACION", "titular": "  Ana |  María\n López "})
+    cadena = cadena_original("occupancy", fields)
+    parts = cadena[2:-2].split("|")
+    assert len(parts) == len(CADENA_FIELDS["occupancy"])
+    assert parts[0] == "1.0"
+    assert parts[CADENA_FIELDS["occupancy"].index("titular")] == "Ana / María López"
+    with pytest.raises(SealError, match="missing"):
+        cadena_original("occupancy", {"version": "1.0"})
+    with pytest.raises(SealError, match="unexpected"):
+        cadena_original("occupancy", {**fields, "extra": "x"})
+    with pytest.raises(SealError, match="unknown"):
+        cadena_original("passport", fields)
+
+
+def _qr_texts(pdf: bytes, folder: Path) -> list[str]:
+    path = folder / "page.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "150", "-png", str(path), str(folder / "page")], check=True, timeout=60)
+    found = []
+    for image in sorted(folder.glob("page-*.png")):
+        found += [barcode.text for barcode in zxingcpp.read_barcodes(Image.open(image))]
+    return found
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_qr_decoded_from_the_rendered_page_points_at_the_verification_url(
+    kind: str, samples: dict[str, IssuedDocument], tmp_path: Path
+) -> None:
+    expected = f"https://tramites.municipio.example/verificar/{FOLIOS[kind]}?c={CODE}"
+    assert samples[kind].verification_url == expected
+    assert _qr_texts(samples[kind].pdf, tmp_path) == [expected]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_pades_signature_validates_against_the_development_root(
+    kind: str, samples: dict[str, IssuedDocument], root: x509.Certificate
+) -> None:
+    check = validate_pdf(samples[kind].pdf, [root])
+    assert check.valid, check
+    assert check.pades
+    assert check.whole_file
+    assert check.signer is not None
+    assert OFFICE.institution in check.signer
+
+
+def test_signature_fails_after_any_byte_changes(samples: dict[str, IssuedDocument], root: x509.Certificate) -> None:
+    """One changed byte anywhere breaks validation: in the signed ranges (the digest), inside the signature
+    container (signature value, signed attributes, the signer's certificate) and in its zero padding."""
+    pdf = samples["licence"].pdf
+    start = pdf.rindex(b"/Contents <") + len(b"/Contents <")
+    end = pdf.index(b">", start)
+    signature_end = start + len(pdf[start:end].rstrip(b"0"))
+    positions = [
+        *range(0, len(pdf), len(pdf) // 40),  # across the whole file
+        *range(start, signature_end, (signature_end - start) // 60),  # across the signature container
+        signature_end + 7,  # padding
+        len(pdf) - 1,
+    ]
+    for position in positions:
+        altered = bytearray(pdf)
+        altered[position] = ord("1") if altered[position] != ord("1") else ord("2")
+        assert not validate_pdf(bytes(altered), [root]).valid, position
+    assert not validate_pdf(pdf + b"\n% appended\n", [root]).valid
+    assert not validate_pdf(pdf[:-200], [root]).valid
+
+
+def test_signature_is_not_trusted_under_another_root(
+    samples: dict[str, IssuedDocument], tmp_path: Path, root: x509.Certificate
+) -> None:
+    init_development_keys(tmp_path, "Otra institución")
+    other_root = trust_root({"KEYS_DIR": str(tmp_path)})
+    check = validate_pdf(samples["licence"].pdf, [other_root])
+    assert check.intact
+    assert not check.trusted
+    assert not check.valid
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_pdf_is_archival_and_uses_only_the_shipped_fonts(
+    kind: str, samples: dict[str, IssuedDocument], tmp_path: Path
+) -> None:
+    pdf = samples[kind].pdf
+    reader = PdfReader(io.BytesIO(pdf))
+    root = reader.trailer["/Root"]
+    xmp = root["/Metadata"].get_object().get_data().decode("utf-8")
+    assert re.search(r'pdfaid:part="2"', xmp)
+    assert re.search(r'pdfaid:conformance="U"', xmp)
+    assert root["/OutputIntents"][0].get_object()["/S"] == "/GTS_PDFA1"
+    assert "/Encrypt" not in reader.trailer
+    # PDF/A: the information dictionary agrees with the XMP packet (the signer touched both)
+    producer = str(reader.trailer["/Info"]["/Producer"])
+    assert f'pdf:Producer="{producer}"' in xmp or f"<pdf:Producer>{producer}</pdf:Producer>" in xmp
+    # the signature widget is invisible (zero rectangle) but printable, as PDF/A-2 allows
+    (field,) = root["/AcroForm"]["/Fields"]
+    widget = field.get_object()
+    assert [float(v) for v in widget["/Rect"]] == [0, 0, 0, 0]
+    assert int(widget["/F"]) & 4
+    assert "/NeedAppearances" not in root["/AcroForm"]
+
+    path = tmp_path / f"{kind}.pdf"
+    path.write_bytes(pdf)
+    fonts = subprocess.run(["pdffonts", str(path)], check=True, capture_output=True, timeout=30).stdout.decode()
+    rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
+    assert rows
+    for row in rows:
+        assert re.match(r"[A-Z]{6}\+Doc-(Sans|Serif)", row[0]), row  # subsets of the shipped fonts only
+        assert row[-5] == "yes", row  # embedded
+
+
+def test_screenshots_are_kept_for_people(samples: dict[str, IssuedDocument]) -> None:
+    for kind in KINDS:
+        first_page = OUTPUT / f"{kind}-1.png"
+        assert first_page.exists()
+        with Image.open(first_page) as image:
+            assert image.size[0] > 900  # letter at 110 dpi
+
+
+def test_templates_refuse_undefined_variables_and_non_plain_context() -> None:
+    with pytest.raises(RenderError, match=r"undefined|has no attribute"):
+        render_html("licence.html", {"doc": {}})
+
+    class Lazy:
+        pass
+
+    with pytest.raises(RenderError, match=r"context\.x\.case: Lazy is not plain data"):
+        render_html("licence.html", {"x": {"case": Lazy()}})
+    with pytest.raises(RenderError):
+        render_html("no-such-template.html", {})
+
+
+@pytest.mark.parametrize(
+    "resource",
+    [
+        '<img src="file:///etc/passwd">',
+        '<img src="../app/config.py">',
+        '<link rel="stylesheet" href="http://127.0.0.1:9/evil.css">',
+        '<img src="https://example.invalid/logo.png">',
+        '<img src="fonts/missing.png">',
+    ],
+)
+def test_the_url_fetcher_serves_only_files_inside_pdf_templates(resource: str) -> None:
+    with pytest.raises(RenderError, match="refused"):
+        html_to_pdf(f"<html><body>{resource}<p>x</p></body></html>", variant=None)
+
+
+def test_the_url_fetcher_serves_template_files_and_data_urls() -> None:
+    pdf = html_to_pdf(
+        '<html><head><link rel="stylesheet" href="document.css"></head><body>'
+        '<img src="images/escudo.svg"><img src="data:image/svg+xml;base64,'
+        'PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHdpZHRoPSIxIiBoZWlnaHQ9IjEiLz4=">'
+        "<p>Árbol</p></body></html>",
+        variant=None,
+    )
+    assert pdf.startswith(b"%PDF-")
+
+
+def test_verification_codes_are_random_base32_and_typing_slips_are_forgiven() -> None:
+    codes = {new_verification_code() for _ in range(200)}
+    assert len(codes) == 200
+    assert all(len(c) == 10 and set(c) <= set(CODE_ALPHABET) for c in codes)
+    assert normalise_code(" k7q2-m9xa 3f ") == CODE
+    assert normalise_code("O1IL") == "0111"
+    assert verification_url("https://x.example/", "VECS-2026-000001", "ABC") == (
+        "https://x.example/verificar/VECS-2026-000001?c=ABC"
+    )
+
+
+def test_sample_fields_match_the_cadena_definition() -> None:
+    common = {"version", "tipo", "numero", "folio", "fecha_emision", "emisor"}
+    tail = {"servidor_publico", "cargo", "no_certificado", "codigo_verificacion"}
+    for kind in KINDS:
+        assert set(FIELDS[kind]) | common | tail == set(CADENA_FIELDS[kind])
+
+
+def test_every_issuing_transition_names_a_known_kind_and_revoking_ones_need_a_reason() -> None:
+    issuing = {}
+    for workflow in DEFINITIONS:
+        for transition in workflow.transitions:
+            if transition.issues:
+                assert transition.issues in {k.value for k in CertificateKind}
+                assert transition.issues in CADENA_FIELDS
+                issuing[(workflow.name, transition.trigger)] = transition.issues
+            if transition.revokes:
+                assert transition.comment_required
+    assert issuing[("vecs", "approve_licence")] == "licence"
+    assert issuing[("vecs", "authorize_occupancy")] == "occupancy"
+    assert any(t.revokes and t.trigger == "revoke" for w in DEFINITIONS for t in w.transitions)
+
+
+def test_signing_works_where_an_event_loop_is_already_running(
+    material: SigningMaterial, root: x509.Certificate
+) -> None:
+    """Browser-automation sessions and async servers run an event loop in the calling thread; pyHanko's own
+    synchronous wrappers would fail there."""
+    pdf = html_to_pdf("<html><body><p>Prueba de firma</p></body></html>")
+
+    async def inside_a_loop() -> bool:
+        return validate_pdf(sign_pdf(pdf, material, reason="prueba", location="aquí"), [root]).valid
+
+    assert asyncio.run(inside_a_loop())
