@@ -1,0 +1,340 @@
+"""Read models of the case pages: where a case stands, who acts next, its terms, documents and history.
+
+Everything here only reads. Texts are returned as msgids (or :class:`Msg`) for the web layer to translate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.calendar import local_today
+from app.engine import AvailableTrigger, Msg, NotAllowed, NotFound, get_engine
+from app.extensions import db
+from app.models import STAFF_ROLES, AuditEntry, AuditKind, Case, Certificate, Department, Document, TimerKind, User
+from app.services.cases import actor_for, case_view
+from app.services.certificates import case_certificates
+from app.services.deadlines import pending_terms
+from app.storage import get_storage
+from workflows.base import N_, SYSTEM_ROLE, State, Workflow, department_of, documents_for, requirement_kinds
+from workflows.vecs import fees_total
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineItem:
+    """One entry of the case's log as people read it."""
+
+    seq: int
+    at: datetime
+    action: str
+    description: Msg
+    actor_name: str | None
+    actor_role: str
+    comment: str | None
+    from_state: str | None
+    to_state: str | None
+    draw: dict[str, Any] | None
+    certificate: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentVersion:
+    """One uploaded file of a case."""
+
+    id: int
+    kind: str
+    original_name: str
+    size_bytes: int
+    sha256: str
+    uploaded_at: datetime
+    current: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RequirementRow:
+    """A required document kind with its current file and the files it replaced (newest first)."""
+
+    kind: str
+    label: str
+    current: DocumentVersion | None
+    history: tuple[DocumentVersion, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StateRow:
+    """A state of the workflow, marked as the current one, one the case went through, or neither."""
+
+    name: str
+    description: str
+    status: str
+    terminal: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NextActor:
+    """Who has the next step: a role and, for public servants, the department that acts."""
+
+    role: str
+    department: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A pending term of the case: the applicant's deadline or the authority's service target."""
+
+    kind: TimerKind
+    description: str
+    due_on: date
+    business_days_left: int
+    overdue: bool
+    party: str | None
+
+
+@dataclass
+class CasePage:
+    """Everything the case page shows."""
+
+    case: Case
+    workflow: Workflow
+    state: State
+    is_owner: bool
+    terms: list[Term]
+    next_actors: list[NextActor]
+    requirements: list[RequirementRow]
+    timeline: list[TimelineItem]
+    states: list[StateRow]
+    triggers: list[AvailableTrigger]
+    fees: list[dict[str, str]] = field(default_factory=list)
+    fees_total: Decimal = Decimal(0)
+    fees_preview: bool = False
+    draw: dict[str, Any] | None = None
+    certificates: list[Certificate] = field(default_factory=list)
+    can_edit: bool = False
+    can_upload: bool = False
+    requirement_labels: dict[str, str] = field(default_factory=dict)
+    department_names: dict[str, str] = field(default_factory=dict)
+
+
+def _may_read(case: Case, user: User) -> bool:
+    # The case's applicant, and public servants and oversight bodies (who read everything, change nothing).
+    return case.applicant_id == user.id or bool(user.role_names & {r.value for r in STAFF_ROLES})
+
+
+def readable_case(case_id: int, user_id: int) -> tuple[Case, User]:
+    """The case and the user, when the user may read it. Raises ``NotFound`` and ``NotAllowed``."""
+    case = db.session.get(Case, case_id)
+    user = db.session.get(User, user_id)
+    if case is None or user is None:
+        raise NotFound(Msg("El expediente no existe."))
+    if not _may_read(case, user):
+        raise NotAllowed(Msg("No tiene acceso a este expediente."))
+    return case, user
+
+
+def requirement_labels(case: Case) -> dict[str, str]:
+    """Document kind → label, from the requirements list the case was opened under."""
+    labels: dict[str, str] = {}
+    for item in (case.params or {}).get("requirements") or ():
+        if isinstance(item, dict) and isinstance(item.get("kind"), str):
+            labels[item["kind"]] = str(item.get("label") or item["kind"])
+    return labels
+
+
+def case_requirements(case: Case) -> list[str]:
+    """The document kinds the case's submission requires (its settings' list, else the definition's)."""
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    params = case.params or workflow.params
+    kinds: list[str] = []
+    for t in workflow.transitions:
+        for kind in documents_for(t, params):
+            if kind not in kinds:
+                kinds.append(kind)
+    return kinds
+
+
+def uploadable(case: Case) -> bool:
+    """Whether the applicant may upload documents in the case's current state."""
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    params = case.params or workflow.params
+    return any(t.owner_only and documents_for(t, params) for t in workflow.transitions_from(case.state))
+
+
+def next_actors(workflow: Workflow, state_name: str, params: dict[str, Any]) -> list[NextActor]:
+    """Who has the next step in ``state_name``: the roles of the exits that move the case on (exits to an
+    end, such as withdrawing, count only when there is nothing else), applicant first."""
+    exits = [t for t in workflow.transitions_from(state_name) if t.roles != {SYSTEM_ROLE}]
+    onward = [t for t in exits if not workflow.state(t.dest).terminal]
+    roles = sorted({r for t in (onward or exits) for r in t.roles - {SYSTEM_ROLE}}, key=lambda r: (r != "applicant", r))
+    department = department_of(workflow.state(state_name), params)
+    return [NextActor(role, None if role == "applicant" else department) for role in roles]
+
+
+def _documents(case_id: int) -> list[DocumentVersion]:
+    rows = db.session.scalars(select(Document).where(Document.case_id == case_id).order_by(Document.id.desc()))
+    return [
+        DocumentVersion(
+            d.id, d.kind, d.original_name, d.size_bytes, d.sha256, d.uploaded_at, d.superseded_by_id is None
+        )
+        for d in rows
+    ]
+
+
+def _timeline(case: Case, workflow: Workflow, labels: dict[str, str]) -> list[TimelineItem]:
+    entries = list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.case_id == case.id, AuditEntry.kind.in_([AuditKind.TRANSITION, AuditKind.DOCUMENT]))
+            .order_by(AuditEntry.seq)
+        )
+    )
+    actor_ids = {e.actor_id for e in entries if e.actor_id is not None}
+    names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(actor_ids))).all())
+    items: list[TimelineItem] = []
+    for e in entries:
+        details = e.details or {}
+        if e.kind == AuditKind.DOCUMENT:
+            kind = str(details.get("kind") or "")
+            text = (
+                N_("Documento reemplazado: %(kind)s")
+                if details.get("replaces")
+                else N_("Documento adjuntado: %(kind)s")
+            )
+            description = Msg(text, {"kind": labels.get(kind, kind)})
+        elif e.action == "open":
+            description = Msg(N_("Solicitud creada"))
+        else:
+            matches = workflow.find(e.action, e.from_state or "")
+            description = Msg(matches[0].description if matches else e.action)
+        draw = details.get("draw") if isinstance(details.get("draw"), dict) else None
+        certificate = details.get("certificate") if isinstance(details.get("certificate"), dict) else None
+        items.append(
+            TimelineItem(
+                seq=e.seq,
+                at=e.at,
+                action=e.action,
+                description=description,
+                actor_name=names.get(e.actor_id) if e.actor_id is not None else None,
+                actor_role=e.actor_role,
+                comment=e.comment,
+                from_state=e.from_state,
+                to_state=e.to_state,
+                draw=draw,
+                certificate=certificate,
+            )
+        )
+    return items
+
+
+def _states(workflow: Workflow, case: Case, timeline: list[TimelineItem]) -> list[StateRow]:
+    visited = {item.to_state for item in timeline if item.to_state} | {workflow.initial}
+    rows: list[StateRow] = []
+    for s in workflow.states:
+        status = "current" if s.name == case.state else ("done" if s.name in visited else "pending")
+        rows.append(StateRow(s.name, s.description, status, s.terminal))
+    return rows
+
+
+def _terms(workflow: Workflow, case: Case) -> list[Term]:
+    terms: list[Term] = []
+    for view in pending_terms([case.id], local_today()).get(case.id, []):
+        state = workflow.state(view.state)
+        if view.kind == TimerKind.DEADLINE and state.deadline is not None:
+            description = state.deadline.description
+        elif state.target is not None:
+            description = state.target.description
+        else:
+            description = state.description
+        terms.append(Term(view.kind, description, view.due_on, view.business_days_left, view.overdue, view.party))
+    return terms
+
+
+def case_page(case_id: int, user_id: int) -> CasePage:
+    """The case page as ``user_id`` sees it: the triggers listed are the ones they may fire (disabled ones
+    with their reasons). Raises ``NotFound`` and ``NotAllowed``."""
+    case, user = readable_case(case_id, user_id)
+    engine = get_engine()
+    workflow = engine.definition(case.workflow, case.workflow_version)
+    params = case.params or dict(workflow.params)
+    state = workflow.state(case.state)
+    labels = requirement_labels(case)
+    documents = _documents(case.id)
+    kinds = case_requirements(case)
+    kinds += [d.kind for d in documents if d.kind not in kinds]
+    requirements = [
+        RequirementRow(
+            kind,
+            labels.get(kind, kind.replace("_", " ").capitalize()),
+            next((d for d in documents if d.kind == kind and d.current), None),
+            tuple(d for d in documents if d.kind == kind and not d.current),
+        )
+        for kind in dict.fromkeys(kinds)
+    ]
+    timeline = _timeline(case, workflow, labels)
+    view = case_view(db.session(), case)
+    # Fields the system computes when a form is used (fees) count as supplied, as they will be.
+    computed = {
+        name: compute(case.data, params)
+        for t in workflow.transitions_from(case.state)
+        for name in t.fields
+        if (compute := workflow.computed_fields.get(name)) is not None
+    }
+    if computed:
+        view = dataclasses.replace(view, data={**view.data, **computed})
+    triggers = engine.available(view, actor_for(user), today=local_today(), params=params)
+    page = CasePage(
+        case=case,
+        workflow=workflow,
+        state=state,
+        is_owner=case.applicant_id == user.id,
+        terms=_terms(workflow, case),
+        next_actors=next_actors(workflow, case.state, params),
+        requirements=requirements,
+        timeline=timeline,
+        states=_states(workflow, case, timeline),
+        triggers=triggers,
+        requirement_labels=labels,
+    )
+    page.can_edit = any(t.trigger == "edit" and t.enabled for t in triggers)
+    page.can_upload = page.is_owner and uploadable(case)
+    fees = case.data.get("fees")
+    if fees:
+        page.fees = [dict(item) for item in fees if isinstance(item, dict)]
+    elif "fees" in workflow.computed_fields and any("fees" in t.fields for t in triggers):
+        page.fees = workflow.computed_fields["fees"](case.data, params)
+        page.fees_preview = True
+    page.fees_total = fees_total(page.fees)
+    draw = case.data.get("inspection_draw")
+    page.draw = draw if isinstance(draw, dict) else None
+    _, page.certificates = case_certificates(case.id, user.id)
+    codes = {a.department for a in page.next_actors if a.department}
+    if codes:
+        page.department_names = dict(
+            db.session.execute(select(Department.code, Department.name).where(Department.code.in_(codes))).all()
+        )
+    return page
+
+
+def case_document(case_id: int, document_id: int, user_id: int) -> tuple[Document, bytes]:
+    """An uploaded document of the case and its bytes, for whoever may read the case; the stored bytes are
+    checked against the recorded SHA-256. Raises ``NotFound`` and ``NotAllowed``."""
+    case, _ = readable_case(case_id, user_id)
+    document = db.session.get(Document, document_id)
+    if document is None or document.case_id != case.id:
+        raise NotFound(Msg("El documento no existe."))
+    content = get_storage(Path(current_app.config["DOCUMENTS_DIR"])).get(document.storage_key)
+    if hashlib.sha256(content).hexdigest() != document.sha256:
+        raise RuntimeError(f"stored bytes of document {document.id} do not match their recorded hash")
+    return document, content
+
+
+def required_kinds(case: Case) -> tuple[str, ...]:
+    """The document kinds listed in the case's requirements setting (empty when it has none)."""
+    return requirement_kinds((case.params or {}).get("requirements"))

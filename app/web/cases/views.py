@@ -1,0 +1,343 @@
+"""Case pages: where a case stands, its documents and history, and one form per step the user may take;
+the applicant's step forms (property, project, use, DRO, documents) and document viewing."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from app.engine import (
+    ConflictError,
+    DomainError,
+    IllegalTrigger,
+    NotAllowed,
+    NotFound,
+    UnknownTrigger,
+)
+from app.models import Case
+from app.services.case_actions import act, upload_requirement
+from app.services.case_pages import CasePage, case_document, case_page
+from app.services.construction import OTHER, case_catalogues
+from app.web.cases.labels import (
+    DATA_SECTIONS,
+    actor_text,
+    area_text,
+    code_label,
+    data_rows,
+    item_label,
+    money_text,
+    reason_text,
+    state_text,
+    trigger_text,
+    value_text,
+)
+from forms.cases import ActionForm, action_form, action_inputs
+from forms.construction import DroForm, ProjectForm, PropertyForm, UploadForm, UseForm, VersionedForm, as_answer
+
+bp = Blueprint("cases", __name__)
+
+STEPS: tuple[tuple[str, Any], ...] = (
+    ("predio", _l("Predio")),
+    ("proyecto", _l("Proyecto")),
+    ("uso", _l("Giro o uso")),
+    ("dro", _l("DRO y corresponsables")),
+    ("documentos", _l("Documentos")),
+)
+STEP_NAMES = tuple(name for name, _ in STEPS)
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, Any]:
+    return {
+        "area_text": area_text,
+        "money_text": money_text,
+        "code_label": code_label,
+        "state_text": state_text,
+        "trigger_text": trigger_text,
+        "actor_text": actor_text,
+        "item_label": item_label,
+        "value_text": value_text,
+    }
+
+
+def _new_key() -> str:
+    return uuid.uuid4().hex
+
+
+def _versioned(form: VersionedForm, case: Case) -> VersionedForm:
+    form.expected_version.data = str(case.version)
+    form.idempotency_key.data = _new_key()
+    return form
+
+
+def _page(case_id: int) -> CasePage:
+    try:
+        return case_page(case_id, current_user.id)
+    except NotFound:
+        abort(404)
+    except NotAllowed:
+        abort(403)
+
+
+def _item_choices(page: CasePage) -> list[tuple[str, str]]:
+    documents = [(row.kind, row.label) for row in page.requirements]
+    return [*documents, *((code, str(label)) for code, label in DATA_SECTIONS)]
+
+
+def _forms(page: CasePage, posted: tuple[str, ActionForm] | None = None) -> dict[str, ActionForm]:
+    forms: dict[str, ActionForm] = {}
+    for trigger in page.triggers:
+        if posted is not None and posted[0] == trigger.trigger:
+            forms[trigger.trigger] = posted[1]
+            continue
+        form = action_form(
+            trigger.trigger,
+            trigger.fields,
+            trigger.comment_required,
+            item_choices=_item_choices(page),
+            formdata=None,
+        )
+        _versioned(form, page.case)
+        forms[trigger.trigger] = form
+    return forms
+
+
+def _render(page: CasePage, posted: tuple[str, ActionForm] | None = None, status: int = 200) -> tuple[str, int]:
+    forms = _forms(page, posted)
+    kept = posted if posted is not None and posted[0] not in forms else None
+    return (
+        render_template(
+            "cases/show.html",
+            page=page,
+            forms=forms,
+            kept=kept,
+            rows=data_rows(page.case.data, page.requirement_labels),
+            reason=lambda msg: reason_text(msg, page.workflow, page.requirement_labels, page.department_names),
+            steps=STEPS,
+            download_endpoint="documents.download" if "documents.download" in current_app.view_functions else None,
+        ),
+        status,
+    )
+
+
+@bp.get("/expedientes/<int:case_id>")
+@login_required
+def show(case_id: int) -> tuple[str, int]:
+    """The case page."""
+    return _render(_page(case_id))
+
+
+@bp.post("/expedientes/<int:case_id>/acciones/<trigger>")
+@login_required
+def fire_trigger(case_id: int, trigger: str) -> Response | tuple[str, int]:
+    """Fire ``trigger`` from its form on the case page; on any refusal the page comes back with the reason
+    and what was typed."""
+    page = _page(case_id)
+    transitions = page.workflow.find(trigger, page.case.state) or tuple(
+        t for t in page.workflow.transitions if t.trigger == trigger
+    )
+    if not transitions:
+        abort(404)
+    spec = transitions[0]
+    form = action_form(trigger, spec.fields, spec.comment_required, item_choices=_item_choices(page))
+    if not form.validate_on_submit():
+        flash(_("Revise los datos marcados en «%(action)s».", action=trigger_text(page.workflow, trigger)), "error")
+        for hidden in (form.expected_version, form.idempotency_key):
+            for error in hidden.errors:
+                flash(str(error), "error")
+        return _render(page, (trigger, form), 422)
+    try:
+        result = act(
+            case_id,
+            trigger,
+            current_user.id,
+            expected_version=int(form.expected_version.data or 0),
+            idempotency_key=form.idempotency_key.data or "",
+            inputs=action_inputs(form),
+            comment=form.comment.data,
+        )
+    except (NotFound, UnknownTrigger):
+        abort(404)
+    except DomainError as exc:
+        status = 409 if isinstance(exc, ConflictError | IllegalTrigger) else 403 if isinstance(exc, NotAllowed) else 422
+        for message in exc.reasons:
+            flash(reason_text(message, page.workflow, page.requirement_labels, page.department_names), "error")
+        page = _page(case_id)
+        form.expected_version.data = str(page.case.version)
+        form.idempotency_key.data = _new_key()
+        return _render(page, (trigger, form), status)
+    if result.replayed:
+        flash(_("Esta acción ya se había registrado; no se repitió."), "info")
+    else:
+        flash(_("Listo: %(action)s.", action=trigger_text(page.workflow, trigger)), "info")
+    return redirect(url_for("cases.show", case_id=case_id))
+
+
+@bp.get("/expedientes/<int:case_id>/archivos/<int:document_id>")
+@login_required
+def view_document(case_id: int, document_id: int) -> Response:
+    """An uploaded PDF, shown in the browser (inline), to whoever may read the case."""
+    try:
+        document, content = case_document(case_id, document_id, current_user.id)
+    except NotFound:
+        abort(404)
+    except NotAllowed:
+        abort(403)
+    response = Response(content, mimetype="application/pdf")
+    safe_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in document.original_name) or "documento.pdf"
+    response.headers["Content-Disposition"] = f'inline; filename="{safe_name}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.set_etag(document.sha256)
+    return response
+
+
+# -- the applicant's steps -----------------------------------------------------------------------------
+
+
+def _own_editable(case_id: int) -> CasePage:
+    page = _page(case_id)
+    if not page.is_owner:
+        abort(403)
+    return page
+
+
+def _choices(codes: list[str]) -> list[tuple[str, str]]:
+    return [*((code, code_label(code)) for code in codes), (OTHER, code_label(OTHER))]
+
+
+def _step_form(step: str, case: Case, post: bool) -> VersionedForm:
+    catalogues = case_catalogues(case)
+    kwargs: dict[str, Any] = {} if post else {"formdata": None}
+    form: VersionedForm
+    if step == "predio":
+        form = PropertyForm(**kwargs)
+    elif step == "proyecto":
+        form = ProjectForm(_choices(catalogues.get("building_type", [])), **kwargs)
+    elif step == "uso":
+        form = UseForm(_choices(catalogues.get("land_use", [])), **kwargs)
+    else:
+        form = DroForm(**kwargs)
+    if not post:
+        data = case.data
+        for name, field in form._fields.items():
+            if name in data and name not in {"expected_version", "idempotency_key"}:
+                value = data[name]
+                field.data = as_answer(value) if isinstance(value, bool) else value
+        if isinstance(form, DroForm):
+            form.fill(data.get("co_responsibles"))
+        _versioned(form, case)
+    return form
+
+
+def _next_step(step: str) -> str:
+    index = STEP_NAMES.index(step)
+    return STEP_NAMES[min(index + 1, len(STEP_NAMES) - 1)]
+
+
+def _render_step(page: CasePage, step: str, form: VersionedForm | None, status: int = 200) -> tuple[str, int]:
+    uploads: dict[str, UploadForm] = {}
+    if step == "documentos":
+        for row in page.requirements:
+            upload = UploadForm(formdata=None, prefix=row.kind)
+            uploads[row.kind] = upload
+            _versioned(upload, page.case)
+    return (
+        render_template(
+            "cases/step.html", page=page, step=step, steps=STEPS, form=form, uploads=uploads, kept_upload=None
+        ),
+        status,
+    )
+
+
+@bp.route("/expedientes/<int:case_id>/pasos/<step>", methods=["GET", "POST"])
+@login_required
+def edit_step(case_id: int, step: str) -> Response | tuple[str, int]:
+    """One step of the request (property, project, use, DRO and co-responsibles, documents), editable while
+    the applicant may change the request (draft, and while answering a prevención)."""
+    if step not in STEP_NAMES:
+        abort(404)
+    page = _own_editable(case_id)
+    if step == "documentos":
+        return _render_step(page, step, None)
+    if not page.can_edit:
+        flash(_("La solicitud ya no se puede modificar en esta etapa."), "error")
+        return redirect(url_for("cases.show", case_id=case_id))
+    post = request.method == "POST"
+    form = _step_form(step, page.case, post)
+    if not post:
+        return _render_step(page, step, form)
+    if not form.validate_on_submit():
+        flash(_("Revise los datos marcados."), "error")
+        for hidden in (form.expected_version, form.idempotency_key):
+            for error in hidden.errors:
+                flash(str(error), "error")
+        return _render_step(page, step, form, 422)
+    try:
+        result = act(
+            case_id,
+            "edit",
+            current_user.id,
+            expected_version=int(form.expected_version.data or 0),
+            idempotency_key=form.idempotency_key.data or "",
+            inputs=form.request_data(),
+        )
+    except (NotFound, UnknownTrigger):
+        abort(404)
+    except DomainError as exc:
+        for message in exc.reasons:
+            flash(reason_text(message, page.workflow, page.requirement_labels), "error")
+        page = _page(case_id)
+        form.expected_version.data = str(page.case.version)
+        form.idempotency_key.data = _new_key()
+        status = 409 if isinstance(exc, ConflictError | IllegalTrigger) else 403 if isinstance(exc, NotAllowed) else 422
+        return _render_step(page, step, form, status)
+    if result.replayed:
+        flash(_("Estos datos ya se habían guardado; no se repitió."), "info")
+    else:
+        flash(_("Datos guardados."), "info")
+    return redirect(url_for("cases.edit_step", case_id=case_id, step=_next_step(step)))
+
+
+@bp.post("/expedientes/<int:case_id>/pasos/documentos/<kind>")
+@login_required
+def upload(case_id: int, kind: str) -> Response | tuple[str, int]:
+    """Upload (or replace) one required document: PDF only, size-limited, content checked, hashed."""
+    page = _own_editable(case_id)
+    if kind not in {row.kind for row in page.requirements}:
+        abort(404)
+    form = UploadForm(prefix=kind)
+    if not form.validate_on_submit():
+        errors = [str(e) for errors in form.errors.values() for e in errors]
+        for error in errors:
+            flash(error, "error")
+        return _render_step(page, "documentos", None, 422)
+    content = form.document.data.read()
+    try:
+        result = upload_requirement(
+            case_id,
+            kind,
+            form.document.data.filename or "documento.pdf",
+            content,
+            current_user.id,
+            expected_version=int(form.expected_version.data or 0),
+        )
+    except NotFound:
+        abort(404)
+    except DomainError as exc:
+        for message in exc.reasons:
+            flash(reason_text(message, page.workflow, page.requirement_labels), "error")
+        status = 409 if isinstance(exc, ConflictError) else 403 if isinstance(exc, NotAllowed) else 422
+        return _render_step(_page(case_id), "documentos", None, status)
+    label = next(row.label for row in page.requirements if row.kind == kind)
+    if result.repeated:
+        flash(_("Ese archivo ya estaba adjuntado como «%(kind)s»; no se duplicó.", kind=label), "info")
+    else:
+        flash(_("Documento «%(kind)s» adjuntado.", kind=label), "info")
+    return redirect(url_for("cases.edit_step", case_id=case_id, step="documentos"))

@@ -1,0 +1,307 @@
+"""Construction requests: the eligibility check and the applicant's steps (property, project, use, DRO,
+documents). Choices from the settings catalogues are handed in by the view; forms never query anything."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import Field, HiddenField, RadioField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
+
+YES, NO = "si", "no"
+YES_NO = [(YES, _l("Sí")), (NO, _l("No"))]
+NUMBER_SHAPE = re.compile(r"\A(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?\Z")
+MAX_AREA = Decimal("10000000")
+CODE_SHAPE = r"\A[A-Za-z0-9][A-Za-z0-9\-/. ]{0,39}\Z"
+REGISTRATION_SHAPE = r"\A[A-Za-z0-9][A-Za-z0-9\-/.]{1,39}\Z"
+
+Choices = Sequence[tuple[str, Any]]
+
+
+def _strip(value: str | None) -> str | None:
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
+def area_value(raw: str | None) -> str | None:
+    """``raw`` (e.g. ``1,500.50``) as a plain decimal string (``1500.50``), or ``None`` if it is not one."""
+    text = (raw or "").strip()
+    if not NUMBER_SHAPE.match(text):
+        return None
+    try:
+        value = Decimal(text.replace(",", ""))
+    except InvalidOperation:
+        return None
+    return str(value)
+
+
+class Area:
+    """A surface in m²: digits, optional thousands commas, at most two decimals, above zero."""
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        value = area_value(field.data)
+        if value is None:
+            raise ValidationError(_l("Escriba la superficie en metros cuadrados, p. ej. 1500 o 1,500.50."))
+        if Decimal(value) <= 0:
+            raise ValidationError(_l("La superficie debe ser mayor que cero."))
+        if Decimal(value) > MAX_AREA:
+            raise ValidationError(_l("La superficie es demasiado grande."))
+
+
+def yes_no(value: str | None) -> bool | None:
+    """The radio answer as a boolean (``None`` when unanswered)."""
+    return True if value == YES else False if value == NO else None
+
+
+def as_answer(value: Any) -> str | None:
+    """A stored boolean as the radio answer."""
+    return YES if value is True else NO if value is False else None
+
+
+class VersionedForm(FlaskForm):
+    """A form that changes a case: the version it was shown at and a key that makes a repeat harmless."""
+
+    expected_version = HiddenField()
+    idempotency_key = HiddenField()
+
+    def request_data(self) -> dict[str, Any]:
+        """The answers as case data (each step says which)."""
+        return {}
+
+    def validate_expected_version(self, field: HiddenField) -> None:
+        """The hidden version must be a number (a tampered form is refused, not crashed on)."""
+        if not (field.data or "").isdigit():
+            raise ValidationError(_l("El formulario está incompleto; recargue la página."))
+
+    def validate_idempotency_key(self, field: HiddenField) -> None:
+        """The hidden key must be present and short."""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", field.data or ""):
+            raise ValidationError(_l("El formulario está incompleto; recargue la página."))
+
+
+def _built_area() -> StringField:
+    return StringField(
+        _l("Superficie construida (m²)"),
+        filters=[_strip],
+        validators=[DataRequired(message=_l("Indique la superficie construida en m².")), Area()],
+    )
+
+
+def _question(label: Any, message: Any) -> RadioField:
+    return RadioField(label, choices=YES_NO, validators=[InputRequired(message=message)])
+
+
+def _select(label: Any, message: Any) -> SelectField:
+    return SelectField(label, choices=[], validate_choice=True, validators=[DataRequired(message=message)])
+
+
+def _with_blank(choices: Choices) -> list[tuple[str, Any]]:
+    return [("", _l("— Elija —")), *choices]
+
+
+class EligibilityForm(FlaskForm):
+    """The questions that decide whether a request qualifies."""
+
+    built_area_m2 = _built_area()
+    new_construction = _question(_l("¿Es obra nueva?"), _l("Indique si es obra nueva."))
+    works_started = _question(_l("¿Ya iniciaron los trabajos?"), _l("Indique si la obra ya inició."))
+    lot_vacant = _question(_l("¿El predio está baldío?"), _l("Indique si el predio está baldío."))
+    land_use = _select(_l("Giro o uso"), _l("Elija el giro o uso."))
+    building_type = _select(_l("Tipo de edificación"), _l("Elija el tipo de edificación."))
+    idempotency_key = HiddenField()
+    check = SubmitField(_l("Revisar elegibilidad"))
+
+    def __init__(self, land_uses: Choices, building_types: Choices, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.land_use.choices = _with_blank(land_uses)
+        self.building_type.choices = _with_blank(building_types)
+
+    def request_data(self) -> dict[str, Any]:
+        """The answers as case data."""
+        return {
+            "built_area_m2": area_value(self.built_area_m2.data),
+            "new_construction": yes_no(self.new_construction.data),
+            "works_started": yes_no(self.works_started.data),
+            "lot_vacant": yes_no(self.lot_vacant.data),
+            "land_use": self.land_use.data,
+            "building_type": self.building_type.data,
+        }
+
+
+class PropertyForm(VersionedForm):
+    """Step 1: the property."""
+
+    property_address = StringField(
+        _l("Domicilio del predio"),
+        filters=[_strip],
+        validators=[
+            DataRequired(message=_l("Indique el domicilio del predio.")),
+            Length(max=300, message=_l("Máximo 300 caracteres.")),
+        ],
+    )
+    cadastral_key = StringField(
+        _l("Clave catastral"),
+        filters=[_strip],
+        validators=[
+            DataRequired(message=_l("Indique la clave catastral.")),
+            Regexp(CODE_SHAPE, message=_l("La clave catastral solo admite letras, números, guiones y puntos.")),
+        ],
+    )
+    lot_area_m2 = StringField(
+        _l("Superficie del predio (m²)"),
+        filters=[_strip],
+        validators=[DataRequired(message=_l("Indique la superficie del predio en m².")), Area()],
+    )
+    lot_vacant = _question(_l("¿El predio está baldío?"), _l("Indique si el predio está baldío."))
+    submit = SubmitField(_l("Guardar y continuar"))
+
+    def request_data(self) -> dict[str, Any]:
+        """The answers as case data."""
+        return {
+            "property_address": self.property_address.data,
+            "cadastral_key": self.cadastral_key.data,
+            "lot_area_m2": area_value(self.lot_area_m2.data),
+            "lot_vacant": yes_no(self.lot_vacant.data),
+        }
+
+
+class ProjectForm(VersionedForm):
+    """Step 2: the project."""
+
+    built_area_m2 = _built_area()
+    building_type = _select(_l("Tipo de edificación"), _l("Elija el tipo de edificación."))
+    new_construction = _question(_l("¿Es obra nueva?"), _l("Indique si es obra nueva."))
+    works_started = _question(_l("¿Ya iniciaron los trabajos?"), _l("Indique si la obra ya inició."))
+    submit = SubmitField(_l("Guardar y continuar"))
+
+    def __init__(self, building_types: Choices, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.building_type.choices = _with_blank(building_types)
+
+    def request_data(self) -> dict[str, Any]:
+        """The answers as case data."""
+        return {
+            "built_area_m2": area_value(self.built_area_m2.data),
+            "building_type": self.building_type.data,
+            "new_construction": yes_no(self.new_construction.data),
+            "works_started": yes_no(self.works_started.data),
+        }
+
+
+class UseForm(VersionedForm):
+    """Step 3: the use (giro)."""
+
+    land_use = _select(_l("Giro o uso"), _l("Elija el giro o uso."))
+    submit = SubmitField(_l("Guardar y continuar"))
+
+    def __init__(self, land_uses: Choices, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.land_use.choices = _with_blank(land_uses)
+
+    def request_data(self) -> dict[str, Any]:
+        """The answers as case data."""
+        return {"land_use": self.land_use.data}
+
+
+def _person(label: Any) -> StringField:
+    return StringField(
+        label, filters=[_strip], validators=[Optional(), Length(max=200, message=_l("Máximo 200 caracteres."))]
+    )
+
+
+def _registration(label: Any) -> StringField:
+    return StringField(
+        label,
+        filters=[_strip],
+        validators=[
+            Optional(),
+            Regexp(REGISTRATION_SHAPE, message=_l("El registro solo admite letras, números, guiones y puntos.")),
+        ],
+    )
+
+
+CO_RESPONSIBLES = (
+    ("seguridad_estructural", "cse_name", "cse_registration"),
+    ("instalaciones", "ci_name", "ci_registration"),
+    ("diseno_urbano", "cdu_name", "cdu_registration"),
+)
+"""Co-responsible specialties and the form fields holding each one's name and registration."""
+
+
+class DroForm(VersionedForm):
+    """Step 4: the DRO and, where the works need them, the co-responsible directors."""
+
+    dro_name = StringField(
+        _l("Nombre del Director Responsable de Obra (DRO)"),
+        filters=[_strip],
+        validators=[
+            DataRequired(message=_l("Indique el nombre del DRO.")),
+            Length(max=200, message=_l("Máximo 200 caracteres.")),
+        ],
+    )
+    dro_registration = StringField(
+        _l("Número de registro del DRO"),
+        filters=[_strip],
+        validators=[
+            DataRequired(message=_l("Indique el número de registro del DRO.")),
+            Regexp(REGISTRATION_SHAPE, message=_l("El registro solo admite letras, números, guiones y puntos.")),
+        ],
+    )
+    cse_name = _person(_l("Corresponsable en seguridad estructural: nombre"))
+    cse_registration = _registration(_l("Corresponsable en seguridad estructural: registro"))
+    ci_name = _person(_l("Corresponsable en instalaciones: nombre"))
+    ci_registration = _registration(_l("Corresponsable en instalaciones: registro"))
+    cdu_name = _person(_l("Corresponsable en diseño urbano y arquitectónico: nombre"))
+    cdu_registration = _registration(_l("Corresponsable en diseño urbano y arquitectónico: registro"))
+    submit = SubmitField(_l("Guardar y continuar"))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Each co-responsible needs both a name and a registration, or neither."""
+        ok = bool(super().validate(extra_validators))
+        for _, name_field, registration_field in CO_RESPONSIBLES:
+            name, registration = self[name_field], self[registration_field]
+            if bool(name.data) != bool(registration.data):
+                missing = registration if name.data else name
+                missing.errors = [
+                    *missing.errors,
+                    _l("Indique nombre y registro del corresponsable, o deje ambos vacíos."),
+                ]
+                ok = False
+        return ok
+
+    def request_data(self) -> dict[str, Any]:
+        """The answers as case data (co-responsibles as a list of specialty, name and registration)."""
+        co = [
+            {"specialty": specialty, "name": self[n].data, "registration": self[r].data}
+            for specialty, n, r in CO_RESPONSIBLES
+            if self[n].data
+        ]
+        return {"dro_name": self.dro_name.data, "dro_registration": self.dro_registration.data, "co_responsibles": co}
+
+    def fill(self, co_responsibles: Any) -> None:
+        """Show the stored co-responsibles in their fields."""
+        for item in co_responsibles or ():
+            for specialty, n, r in CO_RESPONSIBLES:
+                if isinstance(item, dict) and item.get("specialty") == specialty:
+                    self[n].data = item.get("name")
+                    self[r].data = item.get("registration")
+
+
+class UploadForm(VersionedForm):
+    """Step 5: one required document (a PDF)."""
+
+    document = FileField(_l("Archivo PDF"))
+    submit = SubmitField(_l("Subir"))
+
+    def validate_document(self, field: FileField) -> None:
+        """A file must be chosen and named ``*.pdf``; the content itself is checked by the service."""
+        upload = field.data
+        if upload is None or not getattr(upload, "filename", ""):
+            raise ValidationError(_l("Elija un archivo PDF."))
+        if not str(upload.filename).lower().endswith(".pdf"):
+            raise ValidationError(_l("Solo se aceptan archivos PDF."))

@@ -1,0 +1,192 @@
+"""The jurisdiction's settings of a procedure, built from the list of settings the view hands in."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    Field,
+    FieldList,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms import Form as BaseForm
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from forms.construction import Area, area_value
+
+CODE = re.compile(r"\A[a-z0-9][a-z0-9_]{1,63}\Z")
+FEE_ROWS_EXTRA = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SettingSpec:
+    """One setting on the form: its key, kind of input, label, help text and (for choices) the options."""
+
+    key: str
+    kind: str
+    label: Any
+    help: Any = ""
+    choices: tuple[tuple[str, Any], ...] = ()
+
+
+def _lines(text: str | None) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+class Codes:
+    """One code per line: lowercase letters, digits and underscores, at least one line."""
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        lines = _lines(field.data)
+        if not lines:
+            raise ValidationError(_l("Escriba al menos un código."))
+        bad = [line for line in lines if not CODE.match(line)]
+        if bad:
+            raise ValidationError(
+                _l(
+                    "Cada renglón debe ser un código en minúsculas, sin espacios ni acentos (p. ej. %(example)s): "
+                    "%(bad)s",
+                    example="comercio_abarrotes",
+                    bad=", ".join(bad[:5]),
+                )
+            )
+
+
+class Requirements:
+    """One requirement per line: ``código | Descripción``."""
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        lines = _lines(field.data)
+        if not lines:
+            raise ValidationError(_l("Escriba al menos un requisito."))
+        seen: set[str] = set()
+        for line in lines:
+            code, _, label = (part.strip() for part in line.partition("|"))
+            if not CODE.match(code) or not label or len(label) > 200:
+                raise ValidationError(
+                    _l("Cada renglón debe tener la forma «código | Descripción»: %(line)s", line=line[:80])
+                )
+            if code in seen:
+                raise ValidationError(_l("El requisito «%(code)s» está repetido.", code=code))
+            seen.add(code)
+
+
+def parse_requirements(text: str | None) -> list[dict[str, str]]:
+    """The requirement lines as a list of kinds and labels."""
+    result = []
+    for line in _lines(text):
+        code, _, label = (part.strip() for part in line.partition("|"))
+        result.append({"kind": code, "label": label})
+    return result
+
+
+class Percent:
+    """A percentage from 0 to 100 with at most two decimals."""
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        text = (field.data or "").strip()
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            value = None
+        if value is None or not value.is_finite() or not 0 <= value <= 100 or value != value.quantize(Decimal("0.01")):
+            raise ValidationError(_l("Escriba un porcentaje de 0 a 100 (p. ej. 20 o 12.5)."))
+
+
+class FeeRowForm(BaseForm):
+    """One row of the fee table; an entirely blank row is ignored."""
+
+    concept = StringField(
+        _l("Concepto"), validators=[Optional(), Length(max=200, message=_l("Máximo 200 caracteres."))]
+    )
+    unit = SelectField(_l("Unidad"), choices=[("m2", _l("por m² construido")), ("fixed", _l("cuota fija"))])
+    rate = StringField(_l("Tarifa ($)"), validators=[Optional()])
+    legal_basis = StringField(
+        _l("Fundamento legal"), validators=[Optional(), Length(max=500, message=_l("Máximo 500 caracteres."))]
+    )
+
+    def blank(self) -> bool:
+        """Whether the row was left empty."""
+        return not any((f.data or "").strip() for f in (self.concept, self.rate, self.legal_basis))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """A row that is not blank needs a concept, a rate (a number) and its legal basis."""
+        ok = super().validate(extra_validators)
+        if self.blank():
+            return ok
+        if not (self.concept.data or "").strip():
+            self.concept.errors = [*self.concept.errors, _l("Escriba el concepto.")]
+            ok = False
+        rate = area_value(self.rate.data)
+        if rate is None and (self.rate.data or "").strip() != "0":
+            self.rate.errors = [*self.rate.errors, _l("Escriba la tarifa en pesos, p. ej. 12.50.")]
+            ok = False
+        if not (self.legal_basis.data or "").strip():
+            self.legal_basis.errors = [*self.legal_basis.errors, _l("Cite el fundamento legal de la tarifa.")]
+            ok = False
+        return ok
+
+
+class SettingsFormBase(FlaskForm):
+    """The button; the settings' fields are added by :func:`settings_form`."""
+
+    submit = SubmitField(_l("Guardar configuración"))
+
+
+def settings_form(specs: Sequence[SettingSpec], offices: Sequence[tuple[str, Any]] = (), **kwargs: Any) -> FlaskForm:
+    """A form with one input per setting in ``specs`` (and one department choice per office)."""
+    attrs: dict[str, Any] = {}
+    for spec in specs:
+        if spec.kind == "int":
+            attrs[spec.key] = IntegerField(
+                spec.label,
+                description=spec.help,
+                validators=[
+                    InputRequired(message=_l("Escriba un número entero.")),
+                    NumberRange(min=0, max=3650, message=_l("Escriba un número entero de 0 a 3650.")),
+                ],
+            )
+        elif spec.kind == "decimal":
+            attrs[spec.key] = StringField(
+                spec.label,
+                description=spec.help,
+                validators=[DataRequired(message=_l("Escriba un número.")), Area()],
+            )
+        elif spec.kind == "codes":
+            attrs[spec.key] = TextAreaField(spec.label, description=spec.help, validators=[Codes()])
+        elif spec.kind == "requirements":
+            attrs[spec.key] = TextAreaField(spec.label, description=spec.help, validators=[Requirements()])
+        elif spec.kind == "choice":
+            attrs[spec.key] = SelectField(spec.label, description=spec.help, choices=list(spec.choices))
+        elif spec.kind == "rate":
+            attrs[spec.key] = StringField(spec.label, description=spec.help, validators=[Percent()])
+        elif spec.kind == "fees":
+            attrs[spec.key] = FieldList(FormField(FeeRowForm), label=spec.label, description=spec.help)
+        elif spec.kind == "departments":
+            for office, label in offices:
+                attrs[f"department__{office}"] = SelectField(label, choices=list(spec.choices))
+        elif spec.kind == "secret":
+            attrs[spec.key] = StringField(
+                spec.label,
+                description=spec.help,
+                validators=[
+                    DataRequired(message=_l("Este dato es obligatorio.")),
+                    Length(min=16, max=200, message=_l("Escriba de 16 a 200 caracteres.")),
+                ],
+            )
+        else:
+            raise ValueError(f"unknown kind of setting {spec.kind!r}")
+    cls = type("SettingsForm", (SettingsFormBase,), attrs)
+    form: FlaskForm = cls(**kwargs)
+    return form

@@ -1,0 +1,606 @@
+"""VECS through the services on both databases: every trigger, the one-prevención limit, four-eyes, departments,
+the inspection draw, fees from the published table, requirements from the settings, eligibility and registration."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from sqlalchemy import select
+
+import app.services.cases as cases_service
+import app.services.users as users_service
+from app.audit import verify
+from app.engine import ConflictError, GuardRefused, IllegalTrigger, InvalidData, NotAllowed
+from app.extensions import db
+from app.models import AuditEntry, AuditKind, Case, Document, Role, Timer, TimerKind, TimerStatus
+from app.services.case_actions import act, upload_requirement
+from app.services.case_pages import case_page, next_actors
+from app.services.cases import FireResult, available_triggers, fire, work_queue
+from app.services.certificates import CertificateEffects
+from app.services.config import current_params, update_config
+from app.services.construction import check_eligibility, start_request
+from app.services.demo import VECS_DATA, VECS_SETTINGS, demo_pdf
+from app.services.registration import register_applicant
+from tests.support.factories import advance, make_user, vecs_case
+from workflows.base import draw
+from workflows.vecs import VECS_V1, compute_fees
+
+DEPARTMENTS = VECS_SETTINGS["departments"]
+FEE_TABLE = VECS_SETTINGS["fee_table"]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Users are created for every test; the production argon2 cost would dominate the run time."""
+    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+@pytest.fixture
+def real_certificates() -> None:
+    """Requested by the tests that issue the licence and occupancy PDFs for real."""
+
+
+@pytest.fixture(autouse=True)
+def quick_certificates(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rendering and signing a certificate takes seconds; these tests are about the workflow, so they skip it
+    unless they ask for ``real_certificates`` (the certificates have their own tests)."""
+    if "real_certificates" not in request.fixturenames:
+        monkeypatch.setattr(cases_service, "transition_effects", lambda *args, **kwargs: CertificateEffects())
+
+
+@dataclass(frozen=True)
+class Town:
+    admin: int
+    owner: int
+    clerk: int
+    land_use: int
+    finance: int
+    approver: int
+    inspector: int
+    any_reviewer: int
+
+
+@pytest.fixture
+def town(app: Flask) -> Town:
+    """A municipality that maps each VECS stage to a department and publishes its fee table."""
+    town = Town(
+        admin=make_user(Role.ADMIN),
+        owner=make_user(Role.APPLICANT),
+        clerk=make_user((Role.INTAKE_CLERK, "ventanilla")),
+        land_use=make_user((Role.REVIEWER, "desarrollo_urbano")),
+        finance=make_user((Role.REVIEWER, "finanzas")),
+        approver=make_user((Role.REVIEWER, "desarrollo_urbano")),
+        inspector=make_user((Role.INSPECTOR, "obras_publicas")),
+        any_reviewer=make_user(Role.REVIEWER),
+    )
+    make_user((Role.INSPECTOR, "obras_publicas"))  # the department exists before the settings name it
+    update_config("vecs", {"departments": DEPARTMENTS, "fee_table": FEE_TABLE}, town.admin)
+    return town
+
+
+def key() -> str:
+    return uuid.uuid4().hex
+
+
+def stored(case_id: int) -> Case:
+    db.session.rollback()
+    case = db.session.get(Case, case_id)
+    assert case is not None
+    return case
+
+
+def to_fee_assessment(town: Town) -> FireResult:
+    return advance(
+        vecs_case(town.owner),
+        [
+            ("submit", town.owner, None, None),
+            ("start_intake", town.clerk, None, None),
+            ("accept_intake", town.clerk, None, None),
+            ("rule_land_use", town.land_use, {"land_use_ruling": "Compatible con H3-C"}, None),
+        ],
+    )
+
+
+def to_licensed(town: Town) -> FireResult:
+    case = to_fee_assessment(town)
+    case = act(case.case_id, "assess_fees", town.finance, expected_version=case.version, idempotency_key=key())
+    return advance(
+        case,
+        [
+            ("record_payment", town.owner, {"payment_reference": "TES-2026-1"}, None),
+            ("approve_licence", town.approver, None, None),
+        ],
+    )
+
+
+# -- the whole flow, and every trigger ------------------------------------------------------------------
+
+
+def test_whole_flow_with_real_certificates(town: Town, real_certificates: None) -> None:
+    update_config("vecs", {"inspection_rate": "0"}, town.admin)
+    case = to_licensed(town)
+    completed = fire(case.case_id, "file_completion", town.owner, expected_version=case.version)
+    final = advance(completed, [("authorize_occupancy", town.approver, None, None)])
+    assert final.to_state == "occupancy_authorized"
+    kinds = [
+        e.details["certificate"]["kind"]
+        for e in db.session.scalars(
+            select(AuditEntry).where(AuditEntry.case_id == case.case_id).order_by(AuditEntry.seq)
+        )
+        if e.details and "certificate" in e.details
+    ]
+    assert kinds == ["licence", "occupancy"]
+    assert len(case_page(case.case_id, town.owner).certificates) == 2
+
+
+@pytest.mark.parametrize(("rate", "inspected"), [("1", True), ("0", False)])
+def test_whole_flow_to_closed_with_and_without_inspection(town: Town, rate: str, inspected: bool) -> None:
+    update_config("vecs", {"inspection_rate": rate}, town.admin)
+    case = to_licensed(town)
+    assert case.to_state == "licensed"
+    case = advance(
+        case,
+        [
+            ("request_extension", town.owner, None, None),
+            ("grant_extension", town.approver, None, None),
+            ("request_extension", town.owner, None, None),
+            ("refuse_extension", town.approver, None, "La obra no justifica más tiempo."),
+        ],
+    )
+    with pytest.raises(GuardRefused, match="máximo de prórrogas"):
+        fire(case.case_id, "request_extension", town.owner, expected_version=case.version)
+    completed = fire(case.case_id, "file_completion", town.owner, expected_version=case.version)
+    # the draw and its automatic outcome happen in the same transaction, as the system
+    assert completed.trigger == "file_completion"
+    assert completed.from_state == "licensed"
+    assert completed.to_state == ("inspection" if inspected else "occupancy_review")
+    assert completed.version == case.version + 2
+    data = stored(case.case_id).data
+    assert data["inspection_drawn"] is inspected
+    assert data["inspection_draw"]["selected"] is inspected
+    tail: list[tuple[str, int | None, dict[str, Any] | None, str | None]] = []
+    if inspected:
+        tail.append(("pass_inspection", town.inspector, None, None))
+    tail += [("authorize_occupancy", town.approver, None, None), ("close", town.land_use, None, None)]
+    final = advance(completed, tail)
+    assert final.to_state == "closed"
+    assert stored(case.case_id).closed_at is not None
+    actions = [
+        e.action
+        for e in db.session.scalars(
+            select(AuditEntry).where(AuditEntry.case_id == case.case_id, AuditEntry.kind == AuditKind.TRANSITION)
+        )
+    ]
+    assert ("send_to_inspection" if inspected else "skip_inspection") in actions
+    assert verify(db.session()).ok
+
+
+def test_the_draw_is_reproducible_and_recorded(town: Town) -> None:
+    update_config("vecs", {"inspection_rate": "0.5", "inspection_seed": "semilla-secreta-del-municipio"}, town.admin)
+    case = to_licensed(town)
+    completed = fire(case.case_id, "file_completion", town.owner, expected_version=case.version)
+    entries = list(
+        db.session.scalars(select(AuditEntry).where(AuditEntry.case_id == case.case_id).order_by(AuditEntry.seq))
+    )
+    filing = next(e for e in entries if e.action == "file_completion")
+    automatic = entries[-1]
+    assert automatic.action in {"send_to_inspection", "skip_inspection"}
+    assert (automatic.actor_id, automatic.actor_role) == (None, "system")
+    assert automatic.seq == filing.seq + 1
+    recorded = automatic.details["draw"]
+    expected = draw("semilla-secreta-del-municipio", completed.folio, filing.seq, "0.5")
+    assert recorded["seq"] == filing.seq
+    assert recorded["digest"] == expected.digest
+    assert recorded["selected"] is expected.selected
+    assert recorded["rate"] == "0.5"
+    assert "semilla" not in str(recorded)  # the seed itself is not published in the log
+    assert stored(case.case_id).data["inspection_draw"] == expected.record()
+    assert automatic.action == ("send_to_inspection" if expected.selected else "skip_inspection")
+
+
+def test_observations_then_a_new_completion_notice_and_a_new_draw(town: Town) -> None:
+    update_config("vecs", {"inspection_rate": "1"}, town.admin)
+    case = to_licensed(town)
+    case = advance(
+        case,
+        [
+            ("file_completion", town.owner, None, None),
+            ("record_observations", town.inspector, None, "Faltan las rampas de acceso."),
+        ],
+    )
+    assert case.to_state == "observations"
+    again = fire(case.case_id, "file_completion", town.owner, expected_version=case.version)
+    assert again.to_state == "inspection"
+    draws = [
+        e.details["draw"]["seq"]
+        for e in db.session.scalars(select(AuditEntry).where(AuditEntry.case_id == case.case_id))
+        if e.details and "draw" in e.details
+    ]
+    assert len(draws) == 2
+    assert draws[0] != draws[1]
+
+
+def test_withdrawal_denial_and_revocation(town: Town) -> None:
+    withdrawn = advance(vecs_case(town.owner), [("submit", town.owner, None, None)])
+    assert fire(withdrawn.case_id, "withdraw", town.owner, expected_version=withdrawn.version).to_state == "withdrawn"
+    denied = advance(
+        vecs_case(town.owner),
+        [
+            ("submit", town.owner, None, None),
+            ("start_intake", town.clerk, None, None),
+            ("accept_intake", town.clerk, None, None),
+        ],
+    )
+    with pytest.raises(GuardRefused, match="comentario"):
+        fire(denied.case_id, "deny", town.land_use, expected_version=denied.version, comment="  ")
+    result = fire(denied.case_id, "deny", town.land_use, expected_version=denied.version, comment="Zona de riesgo.")
+    assert result.to_state == "denied"
+    licensed = to_licensed(town)
+    revoked = fire(
+        licensed.case_id, "revoke", town.approver, expected_version=licensed.version, comment="Datos falsos."
+    )
+    assert revoked.to_state == "revoked"
+    for case_id in (withdrawn.case_id, denied.case_id, licensed.case_id):
+        assert stored(case_id).closed_at is not None
+
+
+def test_timers_fire_the_system_transitions(town: Town) -> None:
+    """lapse_prevention, lapse_payment and the extension silence rule are the system's to fire."""
+    prevention = advance(
+        vecs_case(town.owner),
+        [
+            ("submit", town.owner, None, None),
+            ("start_intake", town.clerk, None, None),
+            ("issue_prevention", town.clerk, {"prevention_items": ["planos"]}, "Faltan cotas."),
+        ],
+    )
+    with pytest.raises(NotAllowed):
+        fire(prevention.case_id, "lapse_prevention", town.clerk, expected_version=prevention.version)
+    assert fire(prevention.case_id, "lapse_prevention", None, expected_version=prevention.version).to_state == (
+        "not_presented"
+    )
+    case = to_fee_assessment(town)
+    unpaid = act(case.case_id, "assess_fees", town.finance, expected_version=case.version, idempotency_key=key())
+    assert fire(unpaid.case_id, "lapse_payment", None, expected_version=unpaid.version).to_state == "not_presented"
+    licensed = to_licensed(town)
+    asked = fire(licensed.case_id, "request_extension", town.owner, expected_version=licensed.version)
+    ficta = fire(licensed.case_id, "grant_extension_ficta", None, expected_version=asked.version)
+    assert ficta.to_state == "licensed"
+
+
+# -- the one-prevención limit and editing while answering it ---------------------------------------------
+
+
+def test_only_one_prevention_and_the_applicant_corrects_data_meanwhile(town: Town) -> None:
+    case = advance(
+        vecs_case(town.owner),
+        [
+            ("submit", town.owner, None, None),
+            ("start_intake", town.clerk, None, None),
+            ("issue_prevention", town.clerk, {"prevention_items": ["planos", "datos_dro"]}, "Faltan cotas."),
+        ],
+    )
+    deadline = db.session.scalars(
+        select(Timer).where(Timer.case_id == case.case_id, Timer.kind == TimerKind.DEADLINE)
+    ).one()
+    edited = fire(
+        case.case_id, "edit", town.owner, expected_version=case.version, data={"dro_registration": "DRO-0999"}
+    )
+    assert edited.to_state == "prevention"
+    db.session.rollback()
+    # correcting data does not restart the prevención's term
+    assert db.session.get(Timer, deadline.id).status == TimerStatus.PENDING  # type: ignore[union-attr]
+    # an ineligible correction cannot be used to answer
+    bad = fire(case.case_id, "edit", town.owner, expected_version=edited.version, data={"built_area_m2": "1500.01"})
+    with pytest.raises(GuardRefused, match="excede"):
+        fire(case.case_id, "answer_prevention", town.owner, expected_version=bad.version)
+    fixed = fire(case.case_id, "edit", town.owner, expected_version=bad.version, data={"built_area_m2": "1500"})
+    answered = fire(case.case_id, "answer_prevention", town.owner, expected_version=fixed.version)
+    assert answered.to_state == "intake_review"
+    with pytest.raises(GuardRefused, match="única prevención"):
+        fire(
+            case.case_id,
+            "issue_prevention",
+            town.clerk,
+            expected_version=answered.version,
+            data={"prevention_items": ["planos"]},
+            comment="Otra vez.",
+        )
+    assert stored(case.case_id).data["dro_registration"] == "DRO-0999"
+
+
+# -- four-eyes ---------------------------------------------------------------------------------------
+
+
+def test_four_eyes_on_the_licence_and_the_occupancy(town: Town) -> None:
+    case = to_fee_assessment(town)
+    case = act(case.case_id, "assess_fees", town.finance, expected_version=case.version, idempotency_key=key())
+    case = fire(
+        case.case_id, "record_payment", town.owner, expected_version=case.version, data={"payment_reference": "R-1"}
+    )
+    for reviewer in (town.land_use,):
+        with pytest.raises(GuardRefused, match="cuatro ojos"):
+            fire(case.case_id, "approve_licence", reviewer, expected_version=case.version)
+    triggers = {t.trigger: t for t in available_triggers(case.case_id, town.land_use)}
+    assert not triggers["approve_licence"].enabled
+    assert triggers["approve_licence"].reasons[0].params["step"] == "rule_land_use"
+    licensed = fire(case.case_id, "approve_licence", town.approver, expected_version=case.version)
+    assert licensed.to_state == "licensed"
+
+    # whoever passed the inspection may not also authorise the occupancy
+    both = make_user((Role.INSPECTOR, "obras_publicas"), (Role.REVIEWER, "desarrollo_urbano"))
+    update_config("vecs", {"inspection_rate": "1"}, town.admin)
+    other = to_licensed(town)
+    inspected = advance(other, [("file_completion", town.owner, None, None), ("pass_inspection", both, None, None)])
+    with pytest.raises(GuardRefused, match="cuatro ojos"):
+        fire(other.case_id, "authorize_occupancy", both, expected_version=inspected.version)
+    assert fire(other.case_id, "authorize_occupancy", town.approver, expected_version=inspected.version).to_state == (
+        "occupancy_authorized"
+    )
+
+
+# -- departments ------------------------------------------------------------------------------------
+
+
+def test_departments_decide_who_acts_and_whose_queue_holds_the_case(town: Town) -> None:
+    case = advance(
+        vecs_case(town.owner),
+        [
+            ("submit", town.owner, None, None),
+            ("start_intake", town.clerk, None, None),
+            ("accept_intake", town.clerk, None, None),
+        ],
+    )
+    assert stored(case.case_id).department_code == "desarrollo_urbano"
+    with pytest.raises(NotAllowed, match="otra área"):
+        fire(
+            case.case_id,
+            "rule_land_use",
+            town.finance,
+            expected_version=case.version,
+            data={"land_use_ruling": "Compatible"},
+        )
+    assert available_triggers(case.case_id, town.finance) == []
+    assert case.case_id not in {c.id for c in work_queue(town.finance, frozenset({"reviewer"})) or []}
+    assert case.case_id in {c.id for c in work_queue(town.land_use, frozenset({"reviewer"})) or []}
+    # a reviewer granted without a department acts anywhere
+    assert case.case_id in {c.id for c in work_queue(town.any_reviewer, frozenset({"reviewer"})) or []}
+    ruled = fire(
+        case.case_id,
+        "rule_land_use",
+        town.any_reviewer,
+        expected_version=case.version,
+        data={"land_use_ruling": "Compatible"},
+    )
+    assert stored(case.case_id).department_code == "finanzas"
+    assert case.case_id in {c.id for c in work_queue(town.finance, frozenset({"reviewer"})) or []}
+    assert case.case_id not in {c.id for c in work_queue(town.land_use, frozenset({"reviewer"})) or []}
+    page = case_page(case.case_id, town.owner)
+    assert [(a.role, a.department) for a in page.next_actors] == [("reviewer", "finanzas")]
+    assert page.department_names["finanzas"] == "Finanzas"
+    with pytest.raises(NotAllowed):
+        act(case.case_id, "assess_fees", town.land_use, expected_version=ruled.version, idempotency_key=key())
+
+
+def test_unmapped_stages_restrict_nobody(app: Flask) -> None:
+    owner, clerk = make_user(Role.APPLICANT), make_user((Role.INTAKE_CLERK, "ventanilla"))
+    finance = make_user((Role.REVIEWER, "finanzas"))
+    case = advance(
+        vecs_case(owner),
+        [("submit", owner, None, None), ("start_intake", clerk, None, None), ("accept_intake", clerk, None, None)],
+    )
+    assert stored(case.case_id).department_code is None
+    ruled = fire(
+        case.case_id, "rule_land_use", finance, expected_version=case.version, data={"land_use_ruling": "Compatible"}
+    )
+    assert ruled.to_state == "fee_assessment"
+
+
+def test_who_acts_next() -> None:
+    params = dict(VECS_V1.params)
+    assert [a.role for a in next_actors(VECS_V1, "draft", params)] == ["applicant"]
+    assert [a.role for a in next_actors(VECS_V1, "land_use_review", params)] == ["reviewer"]
+    assert [a.role for a in next_actors(VECS_V1, "licensed", params)] == ["applicant"]
+    assert [a.role for a in next_actors(VECS_V1, "occupancy_authorized", params)] == ["reviewer"]
+    mapped = {**params, "departments": DEPARTMENTS}
+    assert [(a.role, a.department) for a in next_actors(VECS_V1, "inspection", mapped)] == [
+        ("inspector", "obras_publicas")
+    ]
+
+
+# -- fees ---------------------------------------------------------------------------------------------
+
+
+def test_fees_come_from_the_published_table(town: Town) -> None:
+    case = to_fee_assessment(town)
+    with pytest.raises(GuardRefused, match="tabla de derechos"):
+        fire(
+            case.case_id,
+            "assess_fees",
+            town.finance,
+            expected_version=case.version,
+            data={"fees": [{"concept": "Licencia", "amount": "1.00"}]},
+        )
+    page = case_page(case.case_id, town.finance)
+    assert page.fees_preview
+    assert page.fees_total == Decimal("420.5") * Decimal("18.50") + Decimal("851.00")
+    assessed = act(case.case_id, "assess_fees", town.finance, expected_version=case.version, idempotency_key=key())
+    fees = stored(case.case_id).data["fees"]
+    assert fees == compute_fees(FEE_TABLE, VECS_DATA["built_area_m2"])
+    assert {f["legal_basis"] for f in fees} == {row["legal_basis"] for row in FEE_TABLE}
+    assert [f["amount"] for f in fees] == ["7779.25", "851.00"]
+    owner_page = case_page(case.case_id, town.owner)
+    assert not owner_page.fees_preview
+    assert owner_page.fees_total == Decimal("8630.25")
+    with pytest.raises(GuardRefused, match="obligatorio"):
+        fire(case.case_id, "record_payment", town.owner, expected_version=assessed.version, data={})
+
+
+def test_without_a_published_table_there_is_nothing_to_assess(app: Flask) -> None:
+    owner, clerk, reviewer = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK), make_user(Role.REVIEWER)
+    case = advance(
+        vecs_case(owner),
+        [
+            ("submit", owner, None, None),
+            ("start_intake", clerk, None, None),
+            ("accept_intake", clerk, None, None),
+            ("rule_land_use", reviewer, {"land_use_ruling": "Compatible"}, None),
+        ],
+    )
+    assert case_page(case.case_id, reviewer).fees == []
+    with pytest.raises(GuardRefused, match="obligatorio"):
+        act(case.case_id, "assess_fees", make_user(Role.REVIEWER), expected_version=case.version, idempotency_key=key())
+
+
+# -- requirements from the settings ----------------------------------------------------------------
+
+
+def test_requirements_are_settings_that_apply_to_new_cases(town: Town) -> None:
+    old = vecs_case(town.owner)
+    requirements = [*current_params("vecs")["requirements"], {"kind": "estudio_suelos", "label": "Estudio de suelos"}]
+    update_config("vecs", {"requirements": requirements}, town.admin)
+    new = vecs_case(town.owner)
+    with pytest.raises(GuardRefused) as refused:
+        fire(new.case_id, "submit", town.owner, expected_version=new.version)
+    assert [r.params["kind"] for r in refused.value.reasons] == ["estudio_suelos"]
+    uploaded = upload_requirement(
+        new.case_id, "estudio_suelos", "suelos.pdf", demo_pdf("suelos"), town.owner, expected_version=new.version
+    )
+    assert not uploaded.repeated
+    assert fire(new.case_id, "submit", town.owner, expected_version=new.version + 1).to_state == "submitted"
+    # the case opened before the change keeps the list it was opened under
+    assert fire(old.case_id, "submit", town.owner, expected_version=old.version).to_state == "submitted"
+    with pytest.raises(InvalidData):
+        upload_requirement(
+            old.case_id, "estudio_suelos", "x.pdf", demo_pdf("x"), town.owner, expected_version=old.version + 1
+        )
+
+
+def test_structured_settings_are_checked_before_they_are_saved(app: Flask) -> None:
+    admin = make_user(Role.ADMIN)
+    for changes in (
+        {"fee_table": [{"concept": "x", "unit": "litro", "rate": "1", "legal_basis": "y"}]},
+        {"requirements": []},
+        {"inspection_rate": "1.5"},
+        {"departments": {"intake": "ventanilla"}},
+    ):
+        with pytest.raises(InvalidData):
+            update_config("vecs", changes, admin)
+    assert db.session.scalars(select(AuditEntry).where(AuditEntry.action == "workflow_config_changed")).all() == []
+    update_config("vecs", {"fee_table": FEE_TABLE, "inspection_rate": "0.25"}, admin)
+    params = current_params("vecs")
+    assert params["fee_table"][0]["rate"] == "18.50"
+    assert params["inspection_rate"] == "0.25"
+
+
+# -- idempotency and stale forms through the case-page service ---------------------------------------------
+
+
+def test_double_submit_and_stale_form(town: Town) -> None:
+    case = advance(vecs_case(town.owner), [("submit", town.owner, None, None)])
+    form_key = key()
+    first = act(case.case_id, "start_intake", town.clerk, expected_version=case.version, idempotency_key=form_key)
+    again = act(case.case_id, "start_intake", town.clerk, expected_version=case.version, idempotency_key=form_key)
+    assert again.replayed
+    assert (again.to_state, again.version, again.audit_seq) == (first.to_state, first.version, first.audit_seq)
+    with pytest.raises(ConflictError):
+        act(case.case_id, "accept_intake", town.clerk, expected_version=case.version, idempotency_key=key())
+    with pytest.raises(IllegalTrigger):
+        act(case.case_id, "start_intake", town.clerk, expected_version=first.version, idempotency_key=key())
+
+
+def test_the_same_upload_twice_is_stored_once(town: Town) -> None:
+    case = vecs_case(town.owner, documents=False)
+    content = demo_pdf("planos")
+    first = upload_requirement(case.case_id, "planos", "planos.pdf", content, town.owner, expected_version=case.version)
+    again = upload_requirement(case.case_id, "planos", "planos.pdf", content, town.owner, expected_version=case.version)
+    assert again.repeated
+    assert again.document_id == first.document_id
+    rows = db.session.scalars(select(Document).where(Document.case_id == case.case_id)).all()
+    assert len(rows) == 1
+    with pytest.raises(ConflictError):
+        upload_requirement(
+            case.case_id, "planos", "otro.pdf", demo_pdf("otro"), town.owner, expected_version=case.version
+        )
+    replaced = upload_requirement(
+        case.case_id, "planos", "otro.pdf", demo_pdf("otro"), town.owner, expected_version=case.version + 1
+    )
+    page = case_page(case.case_id, town.owner)
+    row = next(r for r in page.requirements if r.kind == "planos")
+    assert row.current is not None
+    assert row.current.id == replaced.document_id
+    assert [d.id for d in row.history] == [first.document_id]
+
+
+# -- eligibility and registration -----------------------------------------------------------------------
+
+ANSWERS = {
+    "built_area_m2": "1500",
+    "new_construction": True,
+    "works_started": False,
+    "lot_vacant": True,
+    "land_use": "papeleria",
+    "building_type": "local_comercial",
+}
+
+
+def test_eligibility_boundaries_and_every_reason(app: Flask) -> None:
+    assert check_eligibility("vecs", ANSWERS).eligible
+    over = check_eligibility("vecs", {**ANSWERS, "built_area_m2": "1500.01"})
+    assert not over.eligible
+    assert "licencia de construcción ordinaria" in over.reasons[0].msgid
+    everything = check_eligibility(
+        "vecs",
+        {
+            **ANSWERS,
+            "built_area_m2": "2000",
+            "works_started": True,
+            "building_type": "escuela",
+            "land_use": "otro",
+            "lot_vacant": False,
+            "new_construction": False,
+        },
+    )
+    assert len(everything.reasons) == 6
+
+
+def test_eligibility_follows_the_settings(app: Flask) -> None:
+    admin = make_user(Role.ADMIN)
+    update_config("vecs", {"low_risk_uses": ["bar_familiar"], "max_built_area_m2": "1000"}, admin)
+    assert not check_eligibility("vecs", ANSWERS).eligible
+    assert check_eligibility("vecs", {**ANSWERS, "land_use": "bar_familiar", "built_area_m2": "1000"}).eligible
+
+
+def test_starting_a_request_is_checked_and_happens_once(app: Flask) -> None:
+    owner = make_user(Role.APPLICANT)
+    with pytest.raises(GuardRefused):
+        start_request("vecs", owner, {**ANSWERS, "works_started": True}, key())
+    form_key = key()
+    first = start_request("vecs", owner, ANSWERS, form_key)
+    again = start_request("vecs", owner, ANSWERS, form_key)
+    assert again.replayed
+    assert again.case_id == first.case_id
+    assert db.session.scalars(select(Case).where(Case.applicant_id == owner)).all().__len__() == 1
+    assert stored(first.case_id).data == ANSWERS
+
+
+def test_registration_rules(app: Flask) -> None:
+    user_id = register_applicant("  Ana   Solicitante ", "ana@example.test", "una-contraseña-larga")
+    user = db.session.get(users_service.User, user_id)
+    assert user is not None
+    assert user.display_name == "Ana Solicitante"
+    assert user.role_names == {"applicant"}
+    with pytest.raises(InvalidData, match="Ya existe"):
+        register_applicant("Otra", "ANA@example.test", "otra-contraseña-larga")
+    with pytest.raises(InvalidData, match="igual a su correo"):
+        register_applicant("Beto", "beto.largo@example.test", "Beto.Largo@example.test")
+    with pytest.raises(InvalidData, match="al menos 12"):
+        register_applicant("Carla", "carla@example.test", "corta")
+    with pytest.raises(InvalidData, match="nombre"):
+        register_applicant("   ", "dora@example.test", "una-contraseña-larga")
