@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test setup system-deps translations lint typecheck contracts pytest clean
+.PHONY: run test setup system-deps translations lint typecheck contracts pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 setup: $(VENV)/.installed translations
 
 translations: $(VENV)/.installed
-	@$(BIN)/pybabel compile --use-fuzzy -q -d app/translations 2>/dev/null || $(BIN)/pybabel compile -q -d app/translations
+	$(BIN)/pybabel -q compile -d app/translations
 
 ## make run: install, migrate the database, load demo data on first start, serve the app.
 run: setup
@@ -48,6 +48,10 @@ contracts: $(VENV)/.installed
 
 pytest: $(VENV)/.installed translations
 	$(BIN)/pytest
+
+## make bench: every benchmark under bench/ (each prints its ratios, measured in one run).
+bench: $(VENV)/.installed
+	@for script in bench/*_bench.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache test-output

@@ -62,6 +62,10 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
 
     register_blueprints(app)
 
+    from app.api import register_api
+
+    register_api(app)
+
     from app.cli import register_cli
 
     register_cli(app)

@@ -56,6 +56,43 @@ class Config:
     INSTITUTION_NAME = "Municipio de Ejemplo"
     PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
+    # Issued certificates (see app/certificates): what every document prints, and public verification
+    INSTITUTION_LOGO = "images/escudo.svg"  # a file inside pdf_templates/; empty for none
+    COMPLAINT_CHANNELS = (
+        "Órgano Interno de Control del Municipio: presente su queja o denuncia en la contraloría municipal, "
+        "por correo a contraloria@municipio.example o por teléfono al 800 000 0000; puede hacerlo de forma anónima."
+    )
+    CERTIFICATE_LEGAL_BASIS: ClassVar[dict[str, str]] = {
+        "licence": (
+            "Artículo 115, fracción V, incisos d) y f), de la Constitución Política de los Estados Unidos Mexicanos; "
+            "Reglamento de Construcción del Municipio; Lineamientos de la Ventanilla de Construcción Simplificada "
+            "(VECS), publicados en el Diario Oficial de la Federación el 20 de mayo de 2019."
+        ),
+        "occupancy": (
+            "Artículo 115, fracción V, inciso f), de la Constitución Política de los Estados Unidos Mexicanos; "
+            "Reglamento de Construcción del Municipio, en lo relativo al aviso de terminación de obra y a la "
+            "autorización de uso y ocupación; Lineamientos de la Ventanilla de Construcción Simplificada (VECS), "
+            "publicados en el Diario Oficial de la Federación el 20 de mayo de 2019."
+        ),
+        "access_response": (
+            "Artículo 6o., apartado A, de la Constitución Política de los Estados Unidos Mexicanos; Ley General de "
+            "Transparencia y Acceso a la Información Pública y ley de transparencia del Estado, en lo relativo al "
+            "procedimiento de acceso a la información."
+        ),
+        "committee_resolution": (
+            "Artículo 6o., apartado A, de la Constitución Política de los Estados Unidos Mexicanos; Ley General de "
+            "Transparencia y Acceso a la Información Pública y ley de transparencia del Estado, en lo relativo a "
+            "las atribuciones del Comité de Transparencia."
+        ),
+    }
+    CERTIFICATE_VALIDITY_DAYS: ClassVar[dict[str, int]] = {"licence": 365}  # kinds not listed do not expire
+    CERT_DEV_KEYS_ON_DEMAND = False  # create (and log) development keys at the first issuance if none exist
+    VERIFICATION_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+
+    # Audit log: `flask --app wsgi permits tick` signs a checkpoint when the log grew and the latest one is
+    # older than this many seconds (0: only on demand, `flask --app wsgi audit checkpoint`)
+    AUDIT_CHECKPOINT_INTERVAL = 600
+
     # Outgoing mail (delivered from the outbox by `flask --app wsgi permits tick`)
     MAIL_SERVER = "localhost"
     MAIL_PORT = 25
@@ -72,6 +109,7 @@ class DevelopmentConfig(Config):
 
     ENV_NAME = "development"
     DEBUG = False
+    CERT_DEV_KEYS_ON_DEMAND = True
 
 
 class TestConfig(Config):
@@ -83,6 +121,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = "sqlite://"
     WTF_CSRF_ENABLED = True
     READS_ENVIRONMENT = False
+    CERT_DEV_KEYS_ON_DEMAND = True
 
 
 class ProductionConfig(Config):
@@ -109,6 +148,10 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, type]] = {
     "CERT_P12_FILE": ("CERT_P12_FILE", str),
     "CERT_P12_PASSWORD": ("CERT_P12_PASSWORD", str),
     "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", str),
+    "AUDIT_CHECKPOINT_INTERVAL": ("AUDIT_CHECKPOINT_INTERVAL", int),
+    "INSTITUTION_LOGO": ("INSTITUTION_LOGO", str),
+    "COMPLAINT_CHANNELS": ("COMPLAINT_CHANNELS", str),
+    "VERIFICATION_MAX_UPLOAD_BYTES": ("VERIFICATION_MAX_UPLOAD_BYTES", int),
     "MAIL_SERVER": ("MAIL_SERVER", str),
     "MAIL_PORT": ("MAIL_PORT", int),
     "MAIL_SENDER": ("MAIL_SENDER", str),

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs when they are missing (needs root or sudo):
 # PostgreSQL server binaries (the suite starts its own server), Chromium for browser tests,
-# poppler-utils to read PDFs back, and fonts.
+# poppler-utils to read PDFs back (text, page images, font lists), Pango for WeasyPrint, and fonts.
 set -euo pipefail
 
 need=()
 have_cmd() { command -v "$1" >/dev/null 2>&1; }
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || have_cmd initdb || need+=(postgresql)
 have_cmd chromium || [ -x /usr/bin/chromium ] || need+=(chromium)
-have_cmd pdftotext || need+=(poppler-utils)
+have_cmd pdftotext && have_cmd pdftoppm && have_cmd pdffonts || need+=(poppler-utils)
+# WeasyPrint renders the certificates through Pango (the fonts themselves ship in pdf_templates/fonts)
+ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so' || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 [ -d /usr/share/fonts/truetype/dejavu ] || need+=(fonts-dejavu-core)
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from workflows import cdmx_tipo_b, vecs
 from workflows.base import Workflow
+from workflows.cdmx_tipo_b import TIPO_B_V1
 from workflows.vecs import VECS_V1
 
-DEFINITIONS: tuple[Workflow, ...] = (VECS_V1,)
+DEFINITIONS: tuple[Workflow, ...] = (VECS_V1, TIPO_B_V1)
 """Every (workflow, version) the engine builds a machine for; cases in flight finish on theirs."""
+
+ELIGIBILITY: Mapping[str, Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]] = {
+    VECS_V1.name: vecs.eligibility_reasons,
+    TIPO_B_V1.name: cdmx_tipo_b.eligibility_reasons,
+}
+"""Workflows checked before anything is filed: every reason a request does not qualify (the same rules as
+their ``eligible`` guard, which reports the first of them)."""
 
 
 def latest(name: str) -> Workflow:

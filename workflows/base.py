@@ -8,14 +8,21 @@ ahead, or a human-readable reason (marked for translation with :func:`N_`) when 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
 SYSTEM_ROLE = "system"
 """Pseudo-role of the timer worker: transitions fired when a term lapses."""
+
+DEPARTMENTS_PARAM = "departments"
+"""The parameter mapping each office of a workflow (``State.department``) to the jurisdiction's department code."""
 
 
 def N_(message: str) -> str:
@@ -84,15 +91,85 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class Draw:
+    """A reproducible random selection the system makes when a case enters a state (e.g. which completed
+    works are inspected).
+
+    ``rate_param`` holds the selection rate (a decimal string from 0 to 1) and ``seed_param`` the
+    jurisdiction's seed. The number is HMAC-SHA-256(seed, ``folio|seq``) read as a fraction in [0, 1),
+    where ``seq`` is the audit sequence number of the entry that brought the case into the state; the case
+    is selected when the number is below the rate. The outcome goes into the case data under ``field``
+    and the whole record (number, rate, digest, seq) under ``record_field``, so anyone holding the seed
+    can recompute it from the log.
+    """
+
+    rate_param: str
+    seed_param: str
+    field: str
+    record_field: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class DrawResult:
+    """The outcome of a :class:`Draw` for one case."""
+
+    number: Fraction
+    digest: str
+    rate: str
+    seq: int
+    selected: bool
+
+    def record(self) -> dict[str, Any]:
+        """The JSON-ready record kept in the case data and in the audit entry."""
+        return {
+            "method": "HMAC-SHA256(seed, folio|seq)",
+            "digest": self.digest,
+            "number": f"{float(self.number):.6f}",
+            "rate": self.rate,
+            "seq": self.seq,
+            "selected": self.selected,
+        }
+
+
+def draw(seed: str, folio: str, seq: int, rate: Any) -> DrawResult:
+    """Draw for the case ``folio`` whose entering audit entry is ``seq``; pure and reproducible.
+
+    The first 64 bits of HMAC-SHA-256(seed, ``folio|seq``) give a number in [0, 1); it is compared
+    exactly (as fractions) with ``rate``. Raises ``ValueError`` when ``rate`` is not a number from 0 to 1.
+    """
+    try:
+        threshold = Fraction(Decimal(str(rate)))
+    except (InvalidOperation, ValueError, TypeError):
+        raise ValueError(f"draw rate {rate!r} is not a number") from None
+    if not 0 <= threshold <= 1:
+        raise ValueError(f"draw rate {rate!r} is not between 0 and 1")
+    digest = hmac.new(seed.encode(), f"{folio}|{seq}".encode(), hashlib.sha256).hexdigest()
+    number = Fraction(int(digest[:16], 16), 2**64)
+    return DrawResult(number, digest[:16], str(rate), seq, number < threshold)
+
+
+@dataclass(frozen=True, slots=True)
 class State:
     """A state of the workflow. ``deadline`` binds the party that must act (its lapse fires a system
-    transition); ``target`` measures the authority's own speed."""
+    transition); ``target`` measures the authority's own speed.
+
+    - ``department``: the office whose staff act on cases in this state (a key of the
+      :data:`DEPARTMENTS_PARAM` parameter, which the jurisdiction maps to one of its departments; an
+      unmapped office restricts nobody).
+    - ``draw``: a random selection the system makes when a case enters the state.
+    - ``automatic``: system transitions fired as soon as a case enters the state, in the same
+      transaction: the first of them whose rules pass (e.g. the two outcomes of the draw).
+    """
 
     name: str
     description: str
     terminal: bool = False
     deadline: Deadline | None = None
     target: Target | None = None
+    department: str | None = None
+    draw: Draw | None = None
+    automatic: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +184,11 @@ class Transition:
     - ``four_eyes_with``: triggers whose actor on this case may not also fire this one.
     - ``comment_required``: a reasoned comment is mandatory (denials, prevenciones).
     - ``notify``: parties that receive a notification (``applicant``, ``assignee``).
+    - ``issues``: kind of certificate this transition issues (e.g. ``licence``): rendered, sealed, signed
+      and stored in the same transaction, its SHA-256 recorded in the transition's audit entry.
+    - ``revokes``: the case's valid certificates are revoked, with the (mandatory) comment as the reason.
+    - ``documents_param``: a parameter listing the required documents (the jurisdiction's requirements
+      list); when the case's settings hold it, it replaces ``required_documents`` (see :func:`documents_for`).
     """
 
     trigger: str
@@ -122,6 +204,9 @@ class Transition:
     four_eyes_with: tuple[str, ...] = ()
     comment_required: bool = False
     notify: tuple[str, ...] = ()
+    issues: str | None = None
+    revokes: bool = False
+    documents_param: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,11 +225,23 @@ class Workflow:
     description: str = ""
     param_choices: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """For parameters with a closed set of values (e.g. which trigger silence fires), the allowed values."""
+    param_parsers: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
+    """For structured parameters (a fee table, a requirements list), a pure function that checks a new value
+    and returns it normalised and JSON-ready; it raises ``ValueError`` or ``TypeError`` for a bad value."""
+    computed_fields: Mapping[str, Callable[[Mapping[str, Any], Mapping[str, Any]], Any]] = field(default_factory=dict)
+    """Data fields the system computes from the case data and settings (e.g. fees from the published table)
+    when a trigger that writes them is used from a form; nobody types them."""
+    catalogues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Data fields whose values are codes from settings catalogues: field → the parameters listing the codes
+    (forms offer their union)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "guards", MappingProxyType(dict(self.guards)))
         object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
         object.__setattr__(self, "param_choices", MappingProxyType(dict(self.param_choices)))
+        object.__setattr__(self, "param_parsers", MappingProxyType(dict(self.param_parsers)))
+        object.__setattr__(self, "computed_fields", MappingProxyType(dict(self.computed_fields)))
+        object.__setattr__(self, "catalogues", MappingProxyType(dict(self.catalogues)))
         problems = validate(self)
         if problems:
             raise ValueError(f"workflow {self.name} v{self.version} is inconsistent: " + "; ".join(problems))
@@ -175,6 +272,33 @@ class Workflow:
         return frozenset(t.trigger for t in self.transitions)
 
 
+def requirement_kinds(value: Any) -> tuple[str, ...]:
+    """The document kinds of a requirements list (items are kinds or mappings with a ``kind``), in order."""
+    kinds: list[str] = []
+    for item in value or ():
+        kind = item.get("kind") if isinstance(item, Mapping) else item
+        if isinstance(kind, str) and kind and kind not in kinds:
+            kinds.append(kind)
+    return tuple(kinds)
+
+
+def documents_for(transition: Transition, params: Mapping[str, Any]) -> tuple[str, ...]:
+    """The documents ``transition`` requires under ``params``: the settings' requirements list when the
+    transition names one and the settings hold it, else the definition's ``required_documents``."""
+    if transition.documents_param is not None and transition.documents_param in params:
+        return requirement_kinds(params[transition.documents_param])
+    return transition.required_documents
+
+
+def department_of(state: State, params: Mapping[str, Any]) -> str | None:
+    """The department code whose staff act on cases in ``state`` under ``params`` (``None``: anyone)."""
+    if state.department is None:
+        return None
+    mapping = params.get(DEPARTMENTS_PARAM)
+    code = mapping.get(state.department) if isinstance(mapping, Mapping) else None
+    return str(code) if code else None
+
+
 def validate(workflow: Workflow) -> list[str]:
     """Return the structural problems of ``workflow`` (empty when it is consistent)."""
     problems: list[str] = []
@@ -203,6 +327,12 @@ def validate(workflow: Workflow) -> list[str]:
         for other in t.four_eyes_with:
             if other not in workflow.triggers:
                 problems.append(f"{t.trigger}: four-eyes names unknown trigger {other!r}")
+        if t.revokes and not t.comment_required:
+            problems.append(f"{t.trigger}: revoking certificates needs a comment (the reason)")
+        if t.revokes and t.issues:
+            problems.append(f"{t.trigger}: cannot both issue and revoke certificates")
+        if t.documents_param is not None and t.documents_param not in workflow.params:
+            problems.append(f"{t.trigger}: documents parameter {t.documents_param!r} missing")
     for s in workflow.states:
         if s.deadline is not None:
             if s.deadline.days_param not in workflow.params:
@@ -217,4 +347,45 @@ def validate(workflow: Workflow) -> list[str]:
                     problems.append(f"{s.name}: expiry trigger {trigger!r} is not a system transition")
         if s.target is not None and s.target.days_param not in workflow.params:
             problems.append(f"{s.name}: target parameter {s.target.days_param!r} missing")
+        problems.extend(_state_extras(workflow, s))
+    problems.extend(_workflow_extras(workflow))
+    return problems
+
+
+def _state_extras(workflow: Workflow, s: State) -> list[str]:
+    problems: list[str] = []
+    if s.department is not None:
+        offices = workflow.params.get(DEPARTMENTS_PARAM)
+        if not isinstance(offices, Mapping) or s.department not in offices:
+            problems.append(f"{s.name}: office {s.department!r} missing from {DEPARTMENTS_PARAM!r}")
+    if s.draw is not None:
+        for param in (s.draw.rate_param, s.draw.seed_param):
+            if param not in workflow.params:
+                problems.append(f"{s.name}: draw parameter {param!r} missing")
+    for trigger in s.automatic:
+        if not any(SYSTEM_ROLE in t.roles for t in workflow.find(trigger, s.name)):
+            problems.append(f"{s.name}: automatic trigger {trigger!r} is not a system transition")
+    if s.automatic and s.terminal:
+        problems.append(f"{s.name}: a terminal state has no automatic exits")
+    return problems
+
+
+def _workflow_extras(workflow: Workflow) -> list[str]:
+    problems: list[str] = []
+    for key, parser in workflow.param_parsers.items():
+        if key not in workflow.params:
+            problems.append(f"parser for unknown parameter {key!r}")
+            continue
+        try:
+            parser(workflow.params[key])
+        except (TypeError, ValueError) as exc:
+            problems.append(f"default of {key!r} refused by its parser: {exc}")
+    written = {f for t in workflow.transitions for f in t.fields}
+    for name in workflow.computed_fields:
+        if name not in written:
+            problems.append(f"computed field {name!r} is written by no transition")
+    for name, params in workflow.catalogues.items():
+        for param in params:
+            if param not in workflow.params:
+                problems.append(f"catalogue of {name!r}: parameter {param!r} missing")
     return problems

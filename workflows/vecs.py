@@ -7,13 +7,16 @@ defaults follow the federal guidelines (DOF 2019-05-20).
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from workflows.base import (
     N_,
     SYSTEM_ROLE,
     Deadline,
+    Draw,
     GuardInput,
     State,
     Target,
@@ -46,6 +49,24 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "gasolinera",
         "industria",
     ),
+    "building_types": (
+        "local_comercial",
+        "oficinas",
+        "consultorio",
+        "bodega",
+    ),
+    "requirements": (
+        {"kind": "identificacion", "label": "Identificación oficial y acreditación de personalidad"},
+        {"kind": "propiedad", "label": "Documento que acredita la propiedad del predio"},
+        {"kind": "alineamiento", "label": "Constancia de alineamiento y número oficial"},
+        {"kind": "planos", "label": "Planos arquitectónicos y memoria descriptiva"},
+        {"kind": "memoria_estructural", "label": "Proyecto estructural y memoria de cálculo"},
+        {"kind": "carta_dro", "label": "Carta responsiva del DRO con su número de registro"},
+    ),
+    "fee_table": (),
+    "inspection_rate": "0.20",
+    "inspection_seed": "cambie-esta-semilla",
+    "departments": {"intake": "", "land_use": "", "fees": "", "licence": "", "inspection": ""},
     "prevention_answer_days": 10,
     "extension_answer_days": 3,
     "payment_days": 10,
@@ -61,6 +82,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
 }
 
 ORDINARY_PROCEDURE = N_("licencia de construcción ordinaria")
+
+OFFICES = ("intake", "land_use", "fees", "licence", "inspection")
+"""The offices that act on VECS cases; each jurisdiction maps them to its departments (``departments``)."""
 
 REQUIRED_DOCUMENTS = (
     "identificacion",
@@ -85,8 +109,14 @@ FIELDS = (
     "dro_registration",
 )
 
+OPTIONAL_FIELDS = ("co_responsibles",)
+"""Data the applicant may give but need not: the co-responsible directors (specialty, name, registration)."""
 
-def _area(value: Any) -> Decimal | None:
+CO_RESPONSIBLE_SPECIALTIES = ("seguridad_estructural", "instalaciones", "diseno_urbano")
+
+
+def as_decimal(value: Any) -> Decimal | None:
+    """``value`` as a finite decimal (areas, rates, amounts), or ``None`` when it is not one."""
     try:
         area = Decimal(str(value))
     except (InvalidOperation, ValueError):
@@ -94,31 +124,49 @@ def _area(value: Any) -> Decimal | None:
     return area if area.is_finite() else None
 
 
-def eligible(inp: GuardInput) -> str | None:
-    """Eligibility for the simplified window; the reason names the ordinary procedure that applies."""
-    data = inp.data
+_area = as_decimal
+
+
+def eligibility_reasons(data: Mapping[str, Any], params: Mapping[str, Any]) -> list[str]:
+    """Every reason why a request is not eligible for the simplified window (empty when it is), each
+    naming the ordinary procedure that applies instead. Pure: the same rules the ``eligible`` guard applies."""
+    reasons: list[str] = []
     area = _area(data.get("built_area_m2"))
     if area is None or area <= 0:
-        return N_("La superficie construida debe ser un número mayor que cero.")
-    if area > Decimal(str(inp.params["max_built_area_m2"])):
-        return N_(
-            "La superficie construida excede el máximo de la ventanilla simplificada; "
-            "corresponde tramitar la licencia de construcción ordinaria."
+        reasons.append(N_("La superficie construida debe ser un número mayor que cero."))
+    elif area > Decimal(str(params["max_built_area_m2"])):
+        reasons.append(
+            N_(
+                "La superficie construida excede el máximo de la ventanilla simplificada; "
+                "corresponde tramitar la licencia de construcción ordinaria."
+            )
         )
     if data.get("new_construction") is not True:
-        return N_("Solo obra nueva es elegible; para ampliaciones o remodelaciones tramite la licencia ordinaria.")
-    if data.get("works_started") is not False:
-        return N_("La obra no debe haber iniciado; para regularizar obra iniciada tramite la licencia ordinaria.")
-    if data.get("lot_vacant") is not True:
-        return N_("El predio debe estar baldío; con construcción existente tramite la licencia ordinaria.")
-    if data.get("building_type") in inp.params["excluded_building_types"]:
-        return N_("Este tipo de edificación está excluido de la ventanilla; tramite la licencia ordinaria.")
-    if data.get("land_use") not in inp.params["low_risk_uses"]:
-        return N_(
-            "El giro no está en el catálogo de bajo riesgo del municipio; "
-            "tramite la licencia de uso de suelo y de construcción ordinarias."
+        reasons.append(
+            N_("Solo obra nueva es elegible; para ampliaciones o remodelaciones tramite la licencia ordinaria.")
         )
-    return None
+    if data.get("works_started") is not False:
+        reasons.append(
+            N_("La obra no debe haber iniciado; para regularizar obra iniciada tramite la licencia ordinaria.")
+        )
+    if data.get("lot_vacant") is not True:
+        reasons.append(N_("El predio debe estar baldío; con construcción existente tramite la licencia ordinaria."))
+    if data.get("building_type") in params["excluded_building_types"]:
+        reasons.append(N_("Este tipo de edificación está excluido de la ventanilla; tramite la licencia ordinaria."))
+    if data.get("land_use") not in params["low_risk_uses"]:
+        reasons.append(
+            N_(
+                "El giro no está en el catálogo de bajo riesgo del municipio; "
+                "tramite la licencia de uso de suelo y de construcción ordinarias."
+            )
+        )
+    return reasons
+
+
+def eligible(inp: GuardInput) -> str | None:
+    """Eligibility for the simplified window; the reason names the ordinary procedure that applies."""
+    reasons = eligibility_reasons(inp.data, inp.params)
+    return reasons[0] if reasons else None
 
 
 def prevention_available(inp: GuardInput) -> str | None:
@@ -149,13 +197,177 @@ def inspection_not_drawn(inp: GuardInput) -> str | None:
     return None
 
 
+# -- fees from the published table ----------------------------------------------------------------
+
+FEE_UNITS = ("m2", "fixed")
+"""A fee is charged per square metre of built area (``m2``) or once (``fixed``)."""
+
+_CENT = Decimal("0.01")
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(_CENT, rounding=ROUND_HALF_UP))
+
+
+def compute_fees(table: Any, built_area: Any) -> list[dict[str, str]]:
+    """The fees a request owes under the published ``table`` for ``built_area`` m² (empty without a table
+    or a valid area). Each item keeps its concept, unit, rate, quantity, amount and legal basis; amounts
+    are rounded half up to cents. Pure."""
+    area = _area(built_area)
+    if not table or area is None or area <= 0:
+        return []
+    items: list[dict[str, str]] = []
+    for row in table:
+        rate = Decimal(str(row["rate"]))
+        quantity = area if row["unit"] == "m2" else Decimal(1)
+        items.append(
+            {
+                "concept": str(row["concept"]),
+                "unit": str(row["unit"]),
+                "rate": str(rate),
+                "quantity": str(quantity),
+                "amount": _money(rate * quantity),
+                "legal_basis": str(row["legal_basis"]),
+            }
+        )
+    return items
+
+
+def fees_total(fees: Any) -> Decimal:
+    """The sum of the amounts of assessed ``fees`` (items without a valid amount count as zero)."""
+    total = Decimal(0)
+    for item in fees or ():
+        amount = _area(item.get("amount")) if isinstance(item, Mapping) else None
+        if amount is not None:
+            total += amount
+    return total
+
+
+def fees_from_table(inp: GuardInput) -> str | None:
+    """Where the jurisdiction published a fee table, the assessed fees must be exactly what it gives."""
+    table = inp.params.get("fee_table")
+    if not table:
+        return None
+    if inp.data.get("fees") != compute_fees(table, inp.data.get("built_area_m2")):
+        return N_("Los derechos no coinciden con la tabla de derechos publicada; se calculan a partir de ella.")
+    return None
+
+
+def _computed_fees(data: Mapping[str, Any], params: Mapping[str, Any]) -> list[dict[str, str]]:
+    return compute_fees(params.get("fee_table"), data.get("built_area_m2"))
+
+
+# -- parsers of structured settings ---------------------------------------------------------------
+
+_CODE = re.compile(r"\A[a-z0-9][a-z0-9_]{1,63}\Z")
+
+
+def _text(value: Any, limit: int) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > limit:
+        raise ValueError(f"expected text of 1 to {limit} characters, got {value!r}")
+    return " ".join(value.split())
+
+
+def is_code(value: Any) -> bool:
+    """Whether ``value`` is a catalogue code: lowercase letters, digits and underscores, 2 to 64 long."""
+    return isinstance(value, str) and bool(_CODE.match(value))
+
+
+def parse_fee_table(value: Any) -> list[dict[str, str]]:
+    """Check a fee table (rows of concept, unit, rate and legal basis) and return it normalised.
+
+    An empty table is allowed (no fees published yet). Raises ``ValueError``."""
+    if not isinstance(value, list | tuple) or len(value) > 30:
+        raise ValueError("a fee table is a list of at most 30 rows")
+    rows: list[dict[str, str]] = []
+    for row in value:
+        if not isinstance(row, Mapping):
+            raise ValueError("a fee row is a mapping")
+        if row.get("unit") not in FEE_UNITS:
+            raise ValueError(f"unknown fee unit {row.get('unit')!r}")
+        rate = _area(row.get("rate"))
+        if rate is None or rate < 0 or rate > Decimal("100000000"):
+            raise ValueError(f"bad fee rate {row.get('rate')!r}")
+        rows.append(
+            {
+                "concept": _text(row.get("concept"), 200),
+                "unit": str(row["unit"]),
+                "rate": _money(rate),
+                "legal_basis": _text(row.get("legal_basis"), 500),
+            }
+        )
+    return rows
+
+
+def parse_requirements(value: Any) -> list[dict[str, str]]:
+    """Check a requirements list (document kind codes with their labels) and return it normalised.
+
+    At least one requirement; kinds are unique codes. Raises ``ValueError``."""
+    if not isinstance(value, list | tuple) or not value or len(value) > 40:
+        raise ValueError("a requirements list has 1 to 40 items")
+    items: list[dict[str, str]] = []
+    for item in value:
+        if not isinstance(item, Mapping) or not is_code(item.get("kind")):
+            raise ValueError(f"bad requirement {item!r}")
+        if any(existing["kind"] == item["kind"] for existing in items):
+            raise ValueError(f"repeated requirement {item['kind']!r}")
+        items.append({"kind": str(item["kind"]), "label": _text(item.get("label"), 200)})
+    return items
+
+
+def parse_rate(value: Any) -> str:
+    """Check a sampling rate (a decimal from 0 to 1) and return it as a decimal string."""
+    rate = _area(value.strip() if isinstance(value, str) else value)
+    if isinstance(value, bool) or rate is None or not 0 <= rate <= 1:
+        raise ValueError(f"bad rate {value!r}")
+    return str(rate.normalize())
+
+
+def departments_parser(offices: tuple[str, ...]) -> Any:
+    """A parser for the ``departments`` setting of a workflow with these ``offices``: every office maps
+    to a department code or to ``""`` (anyone may act)."""
+
+    def parse(value: Any) -> dict[str, str]:
+        if not isinstance(value, Mapping) or set(value) != set(offices):
+            raise ValueError(f"departments must map exactly {offices}")
+        result: dict[str, str] = {}
+        for office in offices:
+            code = value[office]
+            if code in (None, ""):
+                result[office] = ""
+            elif is_code(code):
+                result[office] = str(code)
+            else:
+                raise ValueError(f"bad department code {code!r}")
+        return result
+
+    return parse
+
+
+PARAM_PARSERS = {
+    "fee_table": parse_fee_table,
+    "requirements": parse_requirements,
+    "inspection_rate": parse_rate,
+    "departments": departments_parser(OFFICES),
+}
+
+
+INSPECTION_DRAW = Draw(
+    rate_param="inspection_rate",
+    seed_param="inspection_seed",
+    field="inspection_drawn",
+    record_field="inspection_draw",
+    description=N_("Sorteo de inspección de la obra terminada"),
+)
+
 STATES = (
     State("draft", N_("Borrador: el solicitante captura su solicitud")),
-    State("submitted", N_("Presentada: en espera de revisión de ventanilla")),
+    State("submitted", N_("Presentada: en espera de revisión de ventanilla"), department="intake"),
     State(
         "intake_review",
         N_("Revisión de integración del expediente"),
         target=Target("intake_target_days", N_("Meta de revisión de integración")),
+        department="intake",
     ),
     State(
         "prevention",
@@ -170,11 +382,13 @@ STATES = (
         "land_use_review",
         N_("Dictamen de uso de suelo y alineamiento"),
         target=Target("land_use_target_days", N_("Meta del dictamen de uso de suelo")),
+        department="land_use",
     ),
     State(
         "fee_assessment",
         N_("Determinación de derechos"),
         target=Target("fees_target_days", N_("Meta de determinación de derechos")),
+        department="fees",
     ),
     State(
         "awaiting_payment",
@@ -185,8 +399,9 @@ STATES = (
         "licence_review",
         N_("Revisión final de la licencia"),
         target=Target("licence_target_days", N_("Meta de emisión de la licencia")),
+        department="licence",
     ),
-    State("licensed", N_("Licencia emitida")),
+    State("licensed", N_("Licencia emitida"), department="licence"),
     State(
         "extension_requested",
         N_("Prórroga solicitada"),
@@ -196,16 +411,24 @@ STATES = (
             N_("Plazo para responder la prórroga"),
             on_expiry_param="extension_silence",
         ),
+        department="licence",
     ),
-    State("completion_filed", N_("Aviso de terminación presentado")),
-    State("inspection", N_("Inspección de obra")),
+    State(
+        "completion_filed",
+        N_("Aviso de terminación presentado"),
+        department="inspection",
+        draw=INSPECTION_DRAW,
+        automatic=("send_to_inspection", "skip_inspection"),
+    ),
+    State("inspection", N_("Inspección de obra"), department="inspection"),
     State(
         "occupancy_review",
         N_("Revisión de la autorización de ocupación"),
         target=Target("completion_target_days", N_("Meta de autorización de ocupación")),
+        department="licence",
     ),
-    State("observations", N_("Observaciones de la inspección")),
-    State("occupancy_authorized", N_("Autorización de ocupación emitida")),
+    State("observations", N_("Observaciones de la inspección"), department="licence"),
+    State("occupancy_authorized", N_("Autorización de ocupación emitida"), department="licence"),
     State("denied", N_("Negada"), terminal=True),
     State("withdrawn", N_("Desistida por el solicitante"), terminal=True),
     State("not_presented", N_("Tenida por no presentada"), terminal=True),
@@ -231,7 +454,16 @@ TRANSITIONS = (
         APPLICANT,
         N_("Guardar cambios en el borrador"),
         owner_only=True,
-        fields=FIELDS,
+        fields=FIELDS + OPTIONAL_FIELDS,
+    ),
+    Transition(
+        "edit",
+        ("prevention",),
+        "prevention",
+        APPLICANT,
+        N_("Corregir los datos de la solicitud"),
+        owner_only=True,
+        fields=FIELDS + OPTIONAL_FIELDS,
     ),
     Transition(
         "submit",
@@ -244,6 +476,7 @@ TRANSITIONS = (
         fields=FIELDS,
         required_fields=FIELDS,
         required_documents=REQUIRED_DOCUMENTS,
+        documents_param="requirements",
         notify=("applicant",),
     ),
     Transition(
@@ -272,8 +505,11 @@ TRANSITIONS = (
         APPLICANT,
         N_("Desahogar la prevención"),
         owner_only=True,
+        guards=("eligible",),
         fields=FIELDS,
+        required_fields=FIELDS,
         required_documents=REQUIRED_DOCUMENTS,
+        documents_param="requirements",
         notify=("assignee",),
     ),
     Transition(
@@ -306,6 +542,7 @@ TRANSITIONS = (
         "awaiting_payment",
         REVIEWER,
         N_("Determinar los derechos a pagar conforme a la tabla publicada"),
+        guards=("fees_from_table",),
         fields=("fees",),
         required_fields=("fees",),
         notify=("applicant",),
@@ -338,6 +575,7 @@ TRANSITIONS = (
         four_eyes_with=("rule_land_use", "assess_fees"),
         fields=("licence_number",),
         notify=("applicant",),
+        issues="licence",
     ),
     Transition(
         "deny",
@@ -407,6 +645,7 @@ TRANSITIONS = (
         INSPECTOR | REVIEWER | SYSTEM,
         N_("La obra fue sorteada para inspección"),
         guards=("inspection_drawn",),
+        notify=("applicant",),
     ),
     Transition(
         "skip_inspection",
@@ -415,6 +654,7 @@ TRANSITIONS = (
         INSPECTOR | REVIEWER | SYSTEM,
         N_("La obra no fue sorteada: pasa a autorización"),
         guards=("inspection_not_drawn",),
+        notify=("applicant",),
     ),
     Transition(
         "pass_inspection",
@@ -440,6 +680,7 @@ TRANSITIONS = (
         N_("Emitir la autorización de ocupación"),
         four_eyes_with=("pass_inspection",),
         notify=("applicant",),
+        issues="occupancy",
     ),
     Transition(
         "close",
@@ -465,6 +706,7 @@ TRANSITIONS = (
         N_("Revocar por datos falsos o incumplimiento"),
         comment_required=True,
         notify=("applicant",),
+        revokes=True,
     ),
 )
 
@@ -482,8 +724,12 @@ VECS_V1 = Workflow(
         "extension_available": extension_available,
         "inspection_drawn": inspection_drawn,
         "inspection_not_drawn": inspection_not_drawn,
+        "fees_from_table": fees_from_table,
     },
     params=DEFAULT_PARAMS,
     param_choices={"extension_silence": ("grant_extension_ficta", "refuse_extension_ficta")},
+    param_parsers=PARAM_PARSERS,
+    computed_fields={"fees": _computed_fees},
+    catalogues={"land_use": ("low_risk_uses",), "building_type": ("building_types", "excluded_building_types")},
     description=N_("Licencia de construcción para comercio de bajo impacto hasta 1,500 m² en predio baldío."),
 )

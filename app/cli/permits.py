@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
+from app.services.audit_log import checkpoint_if_due
 from app.services.delivery import DeliveryReport, deliver_pending
 from app.services.timers import TimerReport, fire_due_timers
 
@@ -42,4 +44,9 @@ def permits_worker(interval: float, passes: int) -> None:
 def _tick(limit: int) -> tuple[TimerReport, DeliveryReport]:
     timers = fire_due_timers(limit)
     mail = deliver_pending(limit)
+    scheduled = checkpoint_if_due(current_app.config)  # after the timers, so it covers what they fired
+    if scheduled.checkpoint is not None:
+        click.echo(f"audit checkpoint signed: tree size {scheduled.checkpoint['tree_size']}")
+    elif scheduled.problem is not None:
+        click.echo(f"audit checkpoint NOT signed: {scheduled.problem}", err=True)
     return timers, mail

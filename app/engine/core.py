@@ -29,17 +29,36 @@ from app.engine.errors import (
 )
 from app.models import Role
 from workflows import DEFINITIONS
-from workflows.base import SYSTEM_ROLE, GuardInput, HistoryItem, Transition, Workflow
+from workflows.base import (
+    SYSTEM_ROLE,
+    GuardInput,
+    HistoryItem,
+    Transition,
+    Workflow,
+    department_of,
+    documents_for,
+)
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who fires a trigger: a user id and the roles they hold (the timer worker is the system actor)."""
+    """Who fires a trigger: a user id and the roles they hold (the timer worker is the system actor).
+
+    ``department_grants`` lists (role, department) for the roles the user holds only in some departments;
+    such a role acts only in states whose office the jurisdiction maps to one of those departments. A role
+    held without a department is not restricted.
+    """
 
     id: int | None
     roles: frozenset[str]
+    department_grants: frozenset[tuple[str, str]] = frozenset()
+
+    def serves(self, role: str, department: str) -> bool:
+        """Whether the actor may act as ``role`` on behalf of ``department``."""
+        scoped = {r for r, _ in self.department_grants}
+        return role not in scoped or (role, department) in self.department_grants
 
     @classmethod
     def system(cls) -> Actor:
@@ -164,7 +183,9 @@ class Engine:
 
     # -- deciding -----------------------------------------------------------------------------
 
-    def _acting_role(self, t: Transition, view: CaseView, actor: Actor) -> str | Msg:
+    def _acting_role(
+        self, workflow: Workflow, t: Transition, view: CaseView, actor: Actor, params: Mapping[str, Any]
+    ) -> str | Msg:
         if SYSTEM_ROLE in t.roles and actor.is_system:
             return SYSTEM_ROLE
         roles = sorted((t.roles - {SYSTEM_ROLE}) & actor.roles)
@@ -174,7 +195,17 @@ class Engine:
             return Msg("Solo quien presentó la solicitud puede «%(trigger)s».", {"trigger": t.trigger})
         if actor.id == view.applicant_id and Role.APPLICANT.value not in roles:
             return Msg("No puede actuar como servidor público sobre una solicitud que usted presentó.")
-        return Role.APPLICANT.value if Role.APPLICANT.value in roles else roles[0]
+        if Role.APPLICANT.value in roles:
+            return Role.APPLICANT.value
+        department = department_of(workflow.state(view.state), params)
+        if department is not None:
+            roles = [r for r in roles if actor.serves(r, department)]
+            if not roles:
+                return Msg(
+                    "Este paso corresponde a otra área (%(department)s); su rol no le permite «%(trigger)s».",
+                    {"department": department, "trigger": t.trigger},
+                )
+        return roles[0]
 
     def _refusals(
         self,
@@ -191,7 +222,7 @@ class Engine:
         for name in t.required_fields:
             if _blank(merged.get(name)):
                 reasons.append(Msg("Falta el dato obligatorio «%(field)s».", {"field": name}))
-        for kind in t.required_documents:
+        for kind in documents_for(t, params):
             if kind not in view.documents:
                 reasons.append(Msg("Falta el documento «%(kind)s».", {"kind": kind}))
         if t.comment_required and (comment is None or not comment.strip()):
@@ -259,7 +290,7 @@ class Engine:
         params = workflow.params if params is None else params
         first_refusal: Exception | None = None
         for t in candidates:
-            role = self._acting_role(t, view, actor)
+            role = self._acting_role(workflow, t, view, actor, params)
             if isinstance(role, Msg):
                 first_refusal = first_refusal or NotAllowed(role)
                 continue
@@ -311,7 +342,7 @@ class Engine:
         for t in workflow.transitions_from(view.state):
             if t.trigger in seen or t.roles == {SYSTEM_ROLE}:
                 continue
-            if isinstance(self._acting_role(t, view, actor), Msg):
+            if isinstance(self._acting_role(workflow, t, view, actor, params), Msg):
                 continue
             reasons = self._refusals(workflow, t, view, actor, view.data, "-", today, params)
             # Requirements on data the trigger itself supplies are met by the form, not the case.

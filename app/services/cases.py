@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -19,10 +21,12 @@ from app.engine import (
     CaseView,
     ConflictError,
     DomainError,
+    GuardRefused,
     InvalidData,
     Msg,
     NotAllowed,
     NotFound,
+    Outcome,
     get_engine,
 )
 from app.extensions import db
@@ -30,6 +34,7 @@ from app.models import (
     AuditEntry,
     AuditKind,
     Case,
+    Department,
     Document,
     FolioCounter,
     IdempotencyRecord,
@@ -38,10 +43,11 @@ from app.models import (
     utcnow,
 )
 from app.notifications import enqueue
+from app.services.certificates import transition_effects
 from app.services.config import effective_params
 from app.services.deadlines import cancel_timers, start_timers
 from app.services.uow import unit_of_work
-from workflows.base import HistoryItem
+from workflows.base import HistoryItem, State, department_of, draw
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +92,14 @@ class FireResult:
 
 
 def actor_for(user: User) -> Actor:
-    """The engine's view of a user."""
-    return Actor(user.id, user.role_names)
+    """The engine's view of a user: their roles, and the departments of the roles held only in some."""
+    unscoped = {grant.role.value for grant in user.roles if not grant.department_code}
+    scoped = frozenset(
+        (grant.role.value, grant.department_code)
+        for grant in user.roles
+        if grant.department_code and grant.role.value not in unscoped
+    )
+    return Actor(user.id, user.role_names, scoped)
 
 
 def _allocate_folio(session: Session, prefix: str, year: int) -> str:
@@ -223,6 +235,99 @@ def _replay(session: Session, key: str, case_id: int, trigger: str, actor_id: in
     return FireResult(case_id, folio, trigger, from_state, record.state, record.version, record.audit_seq, True)
 
 
+def _department_code(session: Session, state: State, params: Mapping[str, Any]) -> str | None:
+    """The department whose queue holds a case in ``state`` (``None``: unmapped, or no such department)."""
+    code = department_of(state, params)
+    if code is None or session.get(Department, code) is None:
+        return None
+    return code
+
+
+def _apply(
+    session: Session,
+    case: Case,
+    outcome: Outcome,
+    actor: Actor,
+    documents: list[tuple[str, str]],
+    now: datetime,
+    today: date,
+    comment: str | None,
+    reason: Mapping[str, Any] | None,
+) -> int:
+    """Store a decided transition: state, data, department, certificates, audit entry, timers and outbox rows.
+    Returns the audit entry's sequence number."""
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    dest = workflow.state(outcome.to_state)
+    department = _department_code(session, dest, case.params or workflow.params)  # before any change: one UPDATE
+    case.state = outcome.to_state
+    if outcome.written:
+        case.data = outcome.data
+    if dest.terminal:
+        case.closed_at = now
+    case.department_code = department
+    case.updated_at = now
+    session.flush()  # UPDATE … WHERE version = old: a concurrent change fails here
+    effects = transition_effects(session, case, outcome.transition, actor.id, outcome.role, now, comment)
+    entry = audit.append(
+        session,
+        EntryInput(
+            kind=AuditKind.TRANSITION,
+            action=outcome.transition.trigger,
+            actor_id=actor.id,
+            actor_role=outcome.role,
+            case=case,
+            from_state=outcome.from_state,
+            to_state=outcome.to_state,
+            comment=(comment or None),
+            data_digest=audit.data_digest(outcome.written),
+            documents_digest=audit.documents_digest(documents),
+            details=effects.audit_details(reason),
+        ),
+    )
+    effects.record(session, entry.seq)
+    if outcome.from_state != outcome.to_state:
+        cancel_timers(session, case.id, now)
+        start_timers(session, case, dest, entry.seq, today)
+    _notify(session, case, outcome.transition.notify, outcome.transition.trigger, entry.seq)
+    return entry.seq
+
+
+MAX_AUTOMATIC_STEPS = 8
+
+
+def _run_automatic(session: Session, case: Case, entered_seq: int, now: datetime, today: date) -> None:
+    """Fire, as the system, the automatic transitions of the state the case has just entered (the first of
+    them whose rules pass), with the state's draw, if any, recorded in the data and the audit entry."""
+    engine = get_engine()
+    for _ in range(MAX_AUTOMATIC_STEPS):
+        workflow = engine.definition(case.workflow, case.workflow_version)
+        state = workflow.state(case.state)
+        if not state.automatic:
+            return
+        params = case.params or workflow.params
+        extra: dict[str, Any] = {}
+        details: dict[str, Any] | None = None
+        if state.draw is not None:
+            result = draw(str(params[state.draw.seed_param]), case.folio, entered_seq, params[state.draw.rate_param])
+            extra = {state.draw.field: result.selected, state.draw.record_field: result.record()}
+            details = {"draw": {"field": state.draw.field, **result.record()}}
+        documents = _current_documents(session, case.id)
+        stored = case_view(session, case, documents)
+        view = dataclasses.replace(stored, data={**stored.data, **extra})
+        outcome: Outcome | None = None
+        for trigger in state.automatic:
+            try:
+                outcome = engine.decide(view, trigger, Actor.system(), today=today, params=case.params or None)
+            except GuardRefused:
+                continue
+            break
+        if outcome is None:
+            return  # no automatic exit applies: the case waits in this state for people to act
+        outcome = dataclasses.replace(outcome, written={**outcome.written, **extra})
+        entered_seq = _apply(session, case, outcome, Actor.system(), documents, now, today, None, details)
+    raise RuntimeError(f"more than {MAX_AUTOMATIC_STEPS} automatic transitions in a row on case {case.id}")
+
+
 def fire(
     case_id: int,
     trigger: str,
@@ -238,8 +343,10 @@ def fire(
 
     Checks the actor's role, the guards, the requirements and the four-eyes rule; moves the state;
     bumps the version (optimistic lock: the UPDATE only matches ``expected_version``); appends the
-    audit entry; cancels and starts timers; writes outbox rows; commits. Any failure rolls all of it
-    back. A repeated ``idempotency_key`` returns the first result without acting again. ``reason``
+    audit entry; cancels and starts timers; writes outbox rows; then fires, as the system, the automatic
+    transitions of the state entered (the inspection draw's outcome, recorded with the draw); commits.
+    Any failure rolls all of it back. The result's ``to_state`` and ``version`` are where the case ends
+    up. A repeated ``idempotency_key`` returns the first result without acting again. ``reason``
     (no personal data) is stored in the audit entry's details, e.g. the timer rule that fired.
 
     Raises ``NotFound``, ``ConflictError`` (the case changed: reload), and the engine's
@@ -269,35 +376,8 @@ def fire(
                 comment=comment,
                 params=case.params or None,
             )
-            workflow = engine.definition(case.workflow, case.workflow_version)
-            dest = workflow.state(outcome.to_state)
-            case.state = outcome.to_state
-            if outcome.written:
-                case.data = outcome.data
-            if dest.terminal:
-                case.closed_at = now
-            case.updated_at = now
-            session.flush()  # UPDATE … WHERE version = old: a concurrent change fails here
-            entry = audit.append(
-                session,
-                EntryInput(
-                    kind=AuditKind.TRANSITION,
-                    action=trigger,
-                    actor_id=actor.id,
-                    actor_role=outcome.role,
-                    case=case,
-                    from_state=outcome.from_state,
-                    to_state=outcome.to_state,
-                    comment=(comment or None),
-                    data_digest=audit.data_digest(outcome.written),
-                    documents_digest=audit.documents_digest(documents),
-                    details=reason,
-                ),
-            )
-            if outcome.from_state != outcome.to_state:
-                cancel_timers(session, case.id, now)
-                start_timers(session, case, dest, entry.seq, today)
-            _notify(session, case, outcome.transition.notify, trigger, entry.seq)
+            seq = _apply(session, case, outcome, actor, documents, now, today, comment, reason)
+            _run_automatic(session, case, seq, now, today)
             if idempotency_key:
                 session.add(
                     IdempotencyRecord(
@@ -305,15 +385,13 @@ def fire(
                         actor_id=actor.id,
                         case_id=case.id,
                         trigger=trigger,
-                        audit_seq=entry.seq,
+                        audit_seq=seq,
                         state=case.state,
                         version=case.version,
                     )
                 )
             session.flush()
-            return FireResult(
-                case.id, case.folio, trigger, outcome.from_state, outcome.to_state, case.version, entry.seq
-            )
+            return FireResult(case.id, case.folio, trigger, outcome.from_state, case.state, case.version, seq)
     except ConflictError:
         if idempotency_key:
             with unit_of_work() as session:
@@ -354,14 +432,29 @@ def own_cases(user_id: int, limit: int = QUEUE_LIMIT) -> list[Case]:
 
 def work_queue(user_id: int, staff_roles: frozenset[str], limit: int = QUEUE_LIMIT) -> list[Case] | None:
     """Cases in a state where one of ``staff_roles`` has a step to take, oldest change first, excluding
-    the user's own cases; ``None`` when those roles never act on cases."""
+    the user's own cases; ``None`` when those roles never act on cases.
+
+    In a state whose office the case's settings map to a department, a role the user holds only in some
+    departments sees the case only when it sits in one of them (the engine refuses the others anyway)."""
+    user = db.session.get(User, user_id)
+    actor = actor_for(user) if user is not None else Actor(user_id, staff_roles)
     conditions = []
     for workflow in get_engine().definitions:
-        states = {s for t in workflow.transitions if t.roles & staff_roles and not t.owner_only for s in t.sources}
-        if states:
-            conditions.append(
-                (Case.workflow == workflow.name) & (Case.workflow_version == workflow.version) & Case.state.in_(states)
+        for state in workflow.states:
+            roles = {
+                r for t in workflow.transitions_from(state.name) if not t.owner_only for r in t.roles & staff_roles
+            }
+            if not roles:
+                continue
+            condition = (
+                (Case.workflow == workflow.name)
+                & (Case.workflow_version == workflow.version)
+                & (Case.state == state.name)
             )
+            if state.department is not None and all(r in {g for g, _ in actor.department_grants} for r in roles):
+                departments = {d for r, d in actor.department_grants if r in roles}
+                condition = condition & (Case.department_code.is_(None) | Case.department_code.in_(departments))
+            conditions.append(condition)
     if not conditions:
         return None
     stmt = select(Case).where(or_(*conditions), Case.applicant_id != user_id).order_by(Case.updated_at).limit(limit)

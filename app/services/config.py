@@ -34,6 +34,12 @@ def _coerce(workflow: Workflow, key: str, value: Any) -> Any:
         raise InvalidData(Msg("El parámetro «%(key)s» no existe.", {"key": key}))
     default = workflow.params[key]
     bad = InvalidData(Msg("Valor no válido para «%(key)s».", {"key": key}))
+    parser = workflow.param_parsers.get(key)
+    if parser is not None:  # structured settings (fee table, requirements…) are checked by their workflow
+        try:
+            return parser(value)
+        except (TypeError, ValueError):
+            raise bad from None
     if key in workflow.param_choices:
         if value not in workflow.param_choices[key]:
             raise bad

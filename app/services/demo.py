@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,7 +10,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Role, User
+from app.services.case_actions import act
 from app.services.cases import fire, open_case
+from app.services.config import update_config
 from app.services.documents import attach_document
 from app.services.users import RoleGrant, create_user, ensure_department
 
@@ -29,6 +32,7 @@ USERS: tuple[tuple[str, str, tuple[RoleGrant, ...]], ...] = (
     ("solicitante", "Ana Solicitante", (RoleGrant(Role.APPLICANT),)),
     ("ventanilla", "Víctor Ventanilla", (RoleGrant(Role.INTAKE_CLERK, "ventanilla"),)),
     ("dictaminador", "Diana Dictaminadora", (RoleGrant(Role.REVIEWER, "desarrollo_urbano"),)),
+    ("aprobador", "Alma Aprobadora", (RoleGrant(Role.REVIEWER, "desarrollo_urbano"),)),
     ("revisor", "Raúl Revisor", (RoleGrant(Role.REVIEWER, "finanzas"),)),
     ("inspector", "Irene Inspectora", (RoleGrant(Role.INSPECTOR, "obras_publicas"),)),
     ("transparencia", "Tomás Transparencia", (RoleGrant(Role.TRANSPARENCY_UNIT, "transparencia"),)),
@@ -54,6 +58,33 @@ VECS_DATA: dict[str, Any] = {
 }
 
 VECS_DOCUMENTS = ("identificacion", "propiedad", "alineamiento", "planos", "memoria_estructural", "carta_dro")
+
+VECS_SETTINGS: dict[str, Any] = {
+    "departments": {
+        "intake": "ventanilla",
+        "land_use": "desarrollo_urbano",
+        "fees": "finanzas",
+        "licence": "desarrollo_urbano",
+        "inspection": "obras_publicas",
+    },
+    "fee_table": [
+        {
+            "concept": "Licencia de construcción de obra nueva, uso comercial",
+            "unit": "m2",
+            "rate": "18.50",
+            "legal_basis": "Ley de Ingresos del Municipio de Ejemplo para el ejercicio fiscal 2026, art. 25, fracc. I",
+        },
+        {
+            "concept": "Constancia de alineamiento y número oficial",
+            "unit": "fixed",
+            "rate": "851.00",
+            "legal_basis": "Ley de Ingresos del Municipio de Ejemplo para el ejercicio fiscal 2026, art. 27",
+        },
+    ],
+}
+"""Demo settings: which department acts at each VECS stage, and a published fee table citing its basis."""
+
+TIPO_B_SETTINGS: dict[str, Any] = {"departments": {"review": "desarrollo_urbano"}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,13 +144,21 @@ def _ids() -> dict[str, int]:
     return {email.split("@")[0]: user_id for email, user_id in rows}
 
 
-def _vecs_case(applicant: int, steps: list[tuple[str, int, dict[str, Any] | None, str | None]]) -> None:
-    opened = open_case("vecs", applicant, VECS_DATA)
+def _vecs_case(
+    applicant: int, steps: list[tuple[str, int, dict[str, Any] | None, str | None]], workflow: str = "vecs"
+) -> None:
+    opened = open_case(workflow, applicant, VECS_DATA)
     version = opened.version
     if steps:
-        for kind in VECS_DOCUMENTS:
+        kinds = VECS_DOCUMENTS if workflow == "vecs" else (*VECS_DOCUMENTS, "zonificacion", "pago_derechos")
+        for kind in kinds:
             version = attach_document(opened.case_id, kind, f"{kind}.pdf", demo_pdf(kind), applicant).case_version
     for trigger, actor, data, comment in steps:
+        if trigger == "assess_fees":  # computed from the published fee table, never typed
+            version = act(
+                opened.case_id, trigger, actor, expected_version=version, idempotency_key=uuid.uuid4().hex
+            ).version
+            continue
         version = fire(opened.case_id, trigger, actor, expected_version=version, data=data, comment=comment).version
 
 
@@ -132,8 +171,10 @@ def load_demo() -> DemoResult:
     for handle, name, grants in USERS:
         create_user(_email(handle), name, DEMO_PASSWORD, grants)
     ids = _ids()
+    update_config("vecs", VECS_SETTINGS, ids["admin"])
+    update_config("cdmx_tipo_b", TIPO_B_SETTINGS, ids["admin"])
     applicant, clerk = ids["solicitante"], ids["ventanilla"]
-    reviewer, second = ids["dictaminador"], ids["revisor"]
+    reviewer, finance, approver = ids["dictaminador"], ids["revisor"], ids["aprobador"]
     _vecs_case(applicant, [])
     _vecs_case(applicant, [("submit", applicant, None, None)])
     _vecs_case(
@@ -156,9 +197,19 @@ def load_demo() -> DemoResult:
             ("start_intake", clerk, None, None),
             ("accept_intake", clerk, None, None),
             ("rule_land_use", reviewer, {"land_use_ruling": "Compatible con zonificación H3-C"}, None),
-            ("assess_fees", reviewer, {"fees": [{"concept": "Licencia de construcción", "amount": "8420.00"}]}, None),
+            ("assess_fees", finance, None, None),
             ("record_payment", applicant, {"payment_reference": "TES-2026-88123"}, None),
-            ("approve_licence", second, {"licence_number": "LC-2026-0001"}, None),
+            ("approve_licence", approver, {"licence_number": "LC-2026-0001"}, None),
         ],
     )
+    _vecs_case(
+        applicant,
+        [
+            ("submit", applicant, None, None),
+            ("start_intake", clerk, None, None),
+            ("accept_intake", clerk, None, None),
+            ("rule_land_use", reviewer, {"land_use_ruling": "Compatible con zonificación H3-C"}, None),
+        ],
+    )
+    _vecs_case(applicant, [("submit", applicant, None, None)], workflow="cdmx_tipo_b")
     return DemoResult(True, _logins())

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import AuditKind, Case, Document, Role, User, utcnow
 from app.services.uow import unit_of_work
 from app.storage import get_storage
+from workflows.base import documents_for
 
 PDF_MEDIA_TYPE = "application/pdf"
 
@@ -43,8 +44,9 @@ def check_pdf(content: bytes, max_bytes: int) -> None:
 
 def _uploadable_kinds(case: Case) -> frozenset[str]:
     workflow = get_engine().definition(case.workflow, case.workflow_version)
+    params = case.params or workflow.params
     return frozenset(
-        kind for t in workflow.transitions_from(case.state) if t.owner_only for kind in t.required_documents
+        kind for t in workflow.transitions_from(case.state) if t.owner_only for kind in documents_for(t, params)
     )
 
 

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.web.admin.settings import bp as admin_settings_bp
 from app.web.admin.views import bp as admin_bp
 from app.web.auth.views import bp as auth_bp
+from app.web.cases.views import bp as cases_bp
+from app.web.construction.views import bp as construction_bp
+from app.web.documents.views import bp as documents_bp
 from app.web.errors import register_error_handlers
 from app.web.health.views import bp as health_bp
 from app.web.home.views import bp as home_bp
 from app.web.labels import register_labels
 from app.web.notices.views import bp as notices_bp
+from app.web.oversight.views import bp as oversight_bp
 from app.web.queue.views import bp as queue_bp
+from app.web.registration.views import bp as registration_bp
+from app.web.verification.views import bp as verification_bp
 
 
 def register_blueprints(app: Flask) -> None:
@@ -22,5 +29,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(queue_bp)
     app.register_blueprint(notices_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(documents_bp)
+    app.register_blueprint(verification_bp)
+    app.register_blueprint(oversight_bp)
+    app.register_blueprint(registration_bp)
+    app.register_blueprint(construction_bp)
+    app.register_blueprint(cases_bp)
+    app.register_blueprint(admin_settings_bp)
     register_error_handlers(app)
     register_labels(app)

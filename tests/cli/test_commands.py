@@ -26,10 +26,10 @@ def test_demo_load_runs_once_and_prints_logins(app: Flask):
     assert "solicitante@demo.gob.mx" in first.output
     assert "Demo-Tramites-2026" in first.output
     after_first = _counts()
-    assert after_first[0] == 11
-    assert after_first[1] == 4
+    assert after_first[0] == 12
+    assert after_first[1] == 6
     states = set(db.session.scalars(select(Case.state)))
-    assert states == {"draft", "submitted", "prevention", "licensed"}
+    assert states == {"draft", "submitted", "prevention", "licensed", "fee_assessment", "registered"}
 
     second = runner.invoke(args=["demo", "load"])
     assert second.exit_code == 0

@@ -19,9 +19,12 @@ from tests.support.factories import make_user
 
 EXPECTED_TABLES = {
     "alembic_version",
+    "audit_checkpoints",
     "audit_entries",
     "audit_head",
+    "audit_tree_nodes",
     "cases",
+    "certificates",
     "departments",
     "documents",
     "folio_counters",
