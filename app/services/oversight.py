@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
+from app.audit.canonical import CANONICAL_FIELDS
 from app.audit.checkpoints import checkpoint_for_size, checkpoint_json, latest_checkpoint
 from app.audit.export import (
     LINE_COLUMNS,
@@ -40,27 +41,7 @@ MAX_INT = 2**31 - 1  # sequence numbers and ids are 32-bit columns
 PAGE_SIZE = 50
 MAX_TEXT = 64
 
-CSV_COLUMNS = (
-    "seq",
-    "at",
-    "kind",
-    "case_id",
-    "folio",
-    "workflow",
-    "workflow_version",
-    "action",
-    "from_state",
-    "to_state",
-    "actor_id",
-    "actor_role",
-    "case_version",
-    "comment_digest",
-    "data_digest",
-    "documents_digest",
-    "details",
-    "leaf_hash",
-    "chain_hash",
-)
+CSV_COLUMNS = (*CANONICAL_FIELDS, "leaf_hash", "chain_hash")
 
 
 class OversightError(DomainError):
