@@ -10,8 +10,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.engine import Msg, NotAllowed, NotFound
 from app.extensions import db
-from app.models import Case, OutboxMessage, OutboxStatus, User, utcnow
+from app.models import Case, OutboxMessage, OutboxStatus, Role, User, utcnow
 from app.notifications import CaseNotice, SmtpSettings, build_message, render_case_notice, send
 from app.notifications.render import TEMPLATES
 from app.services.cases import transition_texts
@@ -138,3 +139,31 @@ def failed_messages(limit: int = 100) -> list[OutboxMessage]:
         .limit(limit)
     )
     return list(db.session.scalars(stmt))
+
+
+def retrying_messages(limit: int = 100) -> list[OutboxMessage]:
+    """Pending messages whose last attempt failed (they will be tried again), soonest retry first."""
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.last_error.is_not(None))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def retry_failed(message_id: int, actor_id: int) -> None:
+    """Queue a failed message again (after an administrator fixed the mail settings or the address).
+
+    Raises ``NotAllowed`` for non-administrators and ``NotFound`` when the message is not failed.
+    """
+    with unit_of_work() as session:
+        user = session.get(User, actor_id)
+        if user is None or not user.active or not user.has_role(Role.ADMIN):
+            raise NotAllowed(Msg("Solo la administración puede reenviar avisos."))
+        message = session.get(OutboxMessage, message_id)
+        if message is None or message.status != OutboxStatus.FAILED:
+            raise NotFound(Msg("Ese aviso no está marcado como fallido."))
+        message.status = OutboxStatus.PENDING
+        message.attempts = 0
+        message.next_attempt_at = utcnow()

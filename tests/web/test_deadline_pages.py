@@ -131,3 +131,41 @@ def test_notices_list_and_mark_read(app: Flask, client: FlaskClient):
     read = client.post("/avisos/leidos", data={"csrf_token": csrf_token(page.get_data(as_text=True), "/avisos/leidos")})
     assert read.status_code == 302
     assert 'class="unread"' not in client.get("/avisos").get_data(as_text=True)
+
+
+def test_admin_sees_failed_deliveries_and_requeues_them(app: Flask, client: FlaskClient, mailbox):
+    from app.models import OutboxMessage, OutboxStatus
+    from app.services.delivery import RETRY_DELAYS, deliver_pending
+    from tests.support.postgres import free_port
+
+    admin = make_user(Role.ADMIN)
+    applicant = make_user(Role.APPLICANT)
+    case = advance(vecs_case(applicant), [("submit", applicant, None, None)])
+    port = app.config["MAIL_PORT"]
+    app.config["MAIL_PORT"] = free_port()  # nothing listens there
+    message = db.session.scalars(select(OutboxMessage)).one()
+    now = message.next_attempt_at
+    deliver_pending(now=now)
+    login_as(client, admin)
+    waiting = text(client.get("/admin/correo"))
+    assert case.folio in waiting
+    assert "ConnectionRefusedError" in waiting
+    for delay in RETRY_DELAYS:
+        now += delay
+        deliver_pending(now=now)
+    db.session.rollback()
+    assert db.session.get(OutboxMessage, message.id).status == OutboxStatus.FAILED
+
+    page = client.get("/admin/correo")
+    action = f"/admin/correo/{message.id}/reenviar"
+    assert case.folio in text(page)
+    requeued = client.post(action, data={"csrf_token": csrf_token(page.get_data(as_text=True), action)})
+    assert requeued.status_code == 302
+    app.config["MAIL_PORT"] = port
+    db.session.rollback()
+    assert deliver_pending().sent == 1
+    assert len(mailbox.messages) == 1
+    other = make_user((Role.INTAKE_CLERK, "ventanilla"))
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/inicio").get_data(as_text=True), "/logout")})
+    login_as(client, other)
+    assert client.get("/admin/correo").status_code == 403

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from app.models import Role
 from app.services import DomainError
 from app.services.deadlines import declare_non_working_days, declared_days, remove_non_working_day
+from app.services.delivery import failed_messages, retry_failed, retrying_messages
 from app.web.access import roles_required
 from app.web.labels import message_text
 from forms.calendar import ConfirmForm, NonWorkingDaysForm
@@ -69,3 +70,26 @@ def remove_day(day_id: int) -> Response:
             )
             flash(f"{_('Día hábil restablecido.')} {moved}", "info")
     return redirect(url_for("admin.calendar"))
+
+
+@bp.get("/correo")
+@roles_required(Role.ADMIN)
+def mail() -> str:
+    """Notices that could not be delivered, and those waiting for another attempt."""
+    return render_template(
+        "admin/mail.html", failed=failed_messages(), retrying=retrying_messages(), form=ConfirmForm()
+    )
+
+
+@bp.post("/correo/<int:message_id>/reenviar")
+@roles_required(Role.ADMIN)
+def retry_mail(message_id: int) -> Response:
+    """Queue a failed notice again."""
+    if ConfirmForm().validate_on_submit():
+        try:
+            retry_failed(message_id, current_user.id)
+        except DomainError as exc:
+            flash(message_text(exc.message), "error")
+        else:
+            flash(_("El aviso se enviará de nuevo en la próxima pasada."), "info")
+    return redirect(url_for("admin.mail"))
