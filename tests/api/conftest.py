@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.audit.conftest import client, fast_password_hashing, log_key
+from tests.audit.conftest import fast_password_hashing, log_key
 
-__all__ = ["client", "fast_password_hashing", "log_key"]
+__all__ = ["fast_password_hashing", "log_key"]

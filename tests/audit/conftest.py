@@ -8,10 +8,9 @@ import pytest
 from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from flask import Flask
-from flask.testing import FlaskClient
 
 from app.services import users as users_service
-from tests.audit.helpers import IsolatedClient, install_log_key
+from tests.audit.helpers import install_log_key
 
 
 @pytest.fixture(autouse=True)
@@ -24,10 +23,3 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 def log_key(app: Flask, tmp_path: Path) -> ed25519.Ed25519PrivateKey:
     """A fresh audit-log key installed in a temporary keys folder."""
     return install_log_key(app, tmp_path / "keys")
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    """A test client isolated per request like a browser talking to a real server."""
-    app.test_client_class = IsolatedClient
-    return app.test_client()

@@ -12,8 +12,6 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from flask import Flask
-from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 
 from app import audit
 from app.audit import EntryInput
@@ -106,12 +104,3 @@ def run_verifier(*args: str | Path) -> tuple[int, str]:
     out = io.StringIO()
     code = verifier.main([str(a) for a in args], out=out)
     return code, out.getvalue()
-
-
-class IsolatedClient(FlaskClient):
-    """A test client whose every request runs in a fresh application context, as with a real server
-    (Flask-Login and Flask-Babel keep per-request state on ``g``)."""
-
-    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
-        with self.application.app_context():
-            return super().open(*args, **kwargs)

@@ -17,7 +17,6 @@ from argon2 import PasswordHasher
 from cryptography import x509
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 
 import app.services.users as users_service
 from app.certificates import IssuedDocument, issue
@@ -168,21 +167,6 @@ def licensed(people: People, data: dict[str, Any] | None = None) -> FireResult:
 
 
 # -- browser-like client --------------------------------------------------------------------------------
-
-
-class IsolatedClient(FlaskClient):
-    """Each request (and redirect) in its own application context, as on a real server."""
-
-    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    """A test client whose requests do not share the test's application context."""
-    app.test_client_class = IsolatedClient
-    return app.test_client()
 
 
 def csrf_from(page: str) -> str:
