@@ -40,18 +40,26 @@ class BusinessCalendar:
             day += timedelta(days=1)
         return day
 
+    def effective_day(self, day: date) -> date:
+        """The day an act done on ``day`` takes effect: ``day`` itself when it is a business day, else the next
+        business day (a filing or notification on a weekend, holiday or declared day counts as made on the next
+        business day)."""
+        return day if self.is_business_day(day) else self.next_business_day(day)
+
     def first_counting_day(self, notified_on: date) -> date:
-        """The first day of a term notified on ``notified_on`` (the next business day)."""
-        return self.next_business_day(notified_on)
+        """The first day of a term notified on ``notified_on``: the business day after the notification took
+        effect."""
+        return self.next_business_day(self.effective_day(notified_on))
 
     def add_business_days(self, notified_on: date, days: int) -> date:
         """The last day of a term of ``days`` business days notified on ``notified_on``.
 
-        Raises ``ValueError`` for a term shorter than one day.
+        The term starts the day after the notification takes effect (see :meth:`effective_day`), counts only
+        business days, and so always ends on one. Raises ``ValueError`` for a term shorter than one day.
         """
         if days < 1:
             raise ValueError("a term has at least one business day")
-        day = notified_on
+        day = self.effective_day(notified_on)
         for _ in range(days):
             day = self.next_business_day(day)
         return day

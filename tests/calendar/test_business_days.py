@@ -20,7 +20,10 @@ HOLY_WEEK_2026 = (date(2026, 4, 2), date(2026, 4, 3))
         (date(2026, 4, 1), 1, HOLY_WEEK_2026, date(2026, 4, 6)),  # declared Holy Week
         (date(2026, 4, 1), 1, (), date(2026, 4, 2)),  # same term without the declaration
         (date(2026, 9, 15), 1, (), date(2026, 9, 17)),  # Independence Day
-        (date(2026, 2, 1), 1, (), date(2026, 2, 3)),  # notified on Sunday; Monday 2 is Constitution Day
+        # notified on Sunday: takes effect on Tuesday 3 (Monday 2 is Constitution Day), counts from Wednesday 4
+        (date(2026, 2, 1), 1, (), date(2026, 2, 4)),
+        (date(2026, 5, 1), 10, (), date(2026, 5, 18)),  # notified on Labour Day (Friday): effect Mon 4, counts from 5
+        (date(2026, 4, 2), 1, HOLY_WEEK_2026, date(2026, 4, 7)),  # notified on a declared day: effect Mon 6
         (date(2026, 12, 31), 1, (), date(2027, 1, 4)),  # New Year's Day on Friday, across years
         (date(2030, 9, 30), 1, (), date(2030, 10, 2)),  # change of federal government (every six years)
         (date(2026, 11, 27), 20, (), date(2026, 12, 28)),  # 20 business days across Christmas
@@ -38,7 +41,8 @@ def test_term_never_ends_on_a_non_working_day():
         for days in (1, 3, 5, 10, 20):
             end = cal.add_business_days(notified, days)
             assert cal.is_business_day(end)
-            assert cal.business_days_between(notified, end) == days
+            assert cal.business_days_between(cal.effective_day(notified), end) == days
+            assert cal.first_counting_day(notified) > cal.effective_day(notified) >= notified
 
 
 def test_zero_day_term_is_refused():
