@@ -131,6 +131,27 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value in ([], {})
 
 
+def _trigger_label(workflow: Workflow, trigger: str) -> str:
+    """The description (a msgid) of ``trigger``, for messages people read; the id when it has none."""
+    return next((t.description for t in workflow.transitions if t.trigger == trigger), trigger)
+
+
+def _state_label(workflow: Workflow, state: str) -> str:
+    try:
+        return workflow.state(state).description
+    except KeyError:
+        return state
+
+
+def _document_label(t: Transition, params: Mapping[str, Any], kind: str) -> str:
+    """The label the jurisdiction's requirements list gives to a document ``kind`` (else the kind)."""
+    if t.documents_param is not None:
+        for item in params.get(t.documents_param) or ():
+            if isinstance(item, Mapping) and item.get("kind") == kind and item.get("label"):
+                return str(item["label"])
+    return kind
+
+
 class Engine:
     """All workflow definitions with their machines, built once."""
 
@@ -190,9 +211,13 @@ class Engine:
             return SYSTEM_ROLE
         roles = sorted((t.roles - {SYSTEM_ROLE}) & actor.roles)
         if not roles or actor.is_system:
-            return Msg("Su rol no le permite «%(trigger)s».", {"trigger": t.trigger})
+            return Msg("Su rol no le permite «%(trigger)s».", {"trigger": t.trigger}, {"trigger": t.description})
         if t.owner_only and actor.id != view.applicant_id:
-            return Msg("Solo quien presentó la solicitud puede «%(trigger)s».", {"trigger": t.trigger})
+            return Msg(
+                "Solo quien presentó la solicitud puede «%(trigger)s».",
+                {"trigger": t.trigger},
+                {"trigger": t.description},
+            )
         if actor.id == view.applicant_id and Role.APPLICANT.value not in roles:
             return Msg("No puede actuar como servidor público sobre una solicitud que usted presentó.")
         if Role.APPLICANT.value in roles:
@@ -204,6 +229,7 @@ class Engine:
                 return Msg(
                     "Este paso corresponde a otra área (%(department)s); su rol no le permite «%(trigger)s».",
                     {"department": department, "trigger": t.trigger},
+                    {"trigger": t.description},
                 )
         return roles[0]
 
@@ -224,7 +250,9 @@ class Engine:
                 reasons.append(Msg("Falta el dato obligatorio «%(field)s».", {"field": name}))
         for kind in documents_for(t, params):
             if kind not in view.documents:
-                reasons.append(Msg("Falta el documento «%(kind)s».", {"kind": kind}))
+                reasons.append(
+                    Msg("Falta el documento «%(kind)s».", {"kind": kind}, {"kind": _document_label(t, params, kind)})
+                )
         if t.comment_required and (comment is None or not comment.strip()):
             reasons.append(Msg("Esta acción requiere un comentario fundado y motivado."))
         if t.four_eyes_with and actor.id is not None:
@@ -234,6 +262,7 @@ class Engine:
                         Msg(
                             "Quien realizó «%(step)s» no puede también «%(trigger)s» (regla de cuatro ojos).",
                             {"step": item.trigger, "trigger": t.trigger},
+                            {"step": _trigger_label(workflow, item.trigger), "trigger": t.description},
                         )
                     )
                     break
@@ -284,6 +313,7 @@ class Engine:
                 Msg(
                     "La acción «%(trigger)s» no es posible en el estado «%(state)s».",
                     {"trigger": trigger, "state": view.state},
+                    {"trigger": _trigger_label(workflow, trigger), "state": _state_label(workflow, view.state)},
                 )
             )
         written = dict(data or {})

@@ -9,13 +9,23 @@ from types import MappingProxyType
 
 @dataclass(frozen=True, slots=True)
 class Msg:
-    """A translatable message: a Spanish msgid with ``%(name)s`` placeholders and their values."""
+    """A translatable message: a Spanish msgid with ``%(name)s`` placeholders and their values.
+
+    ``params`` keep machine-readable values (a trigger id, a document kind) for programs and tests;
+    ``labels`` give, for some of them, what people read instead (a step's description, a document's
+    label), themselves msgids translated on display.
+    """
 
     msgid: str
     params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def display_params(self) -> dict[str, str]:
+        """The values put into the text: the labels where given, else the parameters."""
+        return {**self.params, **self.labels}
 
     def __str__(self) -> str:
-        return self.msgid % dict(self.params) if self.params else self.msgid
+        return self.msgid % self.display_params() if self.params or self.labels else self.msgid
 
 
 class DomainError(Exception):
