@@ -15,7 +15,7 @@ from babel.support import Translations
 from flask import Flask
 from flask_babel import force_locale
 
-from app.engine import GuardRefused, InvalidData, Msg
+from app.engine import GuardRefused, IllegalTrigger, InvalidData, Msg
 from app.models import Role
 from app.services.cases import fire
 from app.services.users import RoleGrant, create_user
@@ -147,3 +147,23 @@ def test_a_message_without_parameters_is_not_formatted(app: Flask) -> None:
     with app.test_request_context(), force_locale("en"):
         assert message_text(Msg("El expediente no existe.")) == "The case does not exist."
         assert message_text(Msg("Texto sin traducción: 100%")) == "Texto sin traducción: 100%"
+
+
+def test_engine_messages_show_descriptions_not_codes(app: Flask) -> None:
+    applicant = make_user(Role.APPLICANT)
+    case = vecs_case(applicant)
+    with pytest.raises(IllegalTrigger) as refused:
+        fire(case.case_id, "approve_licence", applicant, expected_version=case.version)
+    message = refused.value.message
+    assert message.params == {"trigger": "approve_licence", "state": "draft"}  # codes stay for programs
+    with app.test_request_context():
+        with force_locale("es_MX"):
+            spanish = message_text(message)
+        with force_locale("en"):
+            english = message_text(message)
+            action = translated("Aprobar y emitir la licencia")
+    assert "approve_licence" not in spanish + english
+    assert "draft" not in spanish
+    assert "Aprobar y emitir la licencia" in spanish
+    assert action in english
+    assert english != spanish
