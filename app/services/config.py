@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -26,6 +28,55 @@ def effective_params(session: Session, workflow: Workflow) -> dict[str, Any]:
         value = overrides.get(key, default)
         merged[key] = list(value) if isinstance(value, tuple) else value
     return merged
+
+
+def secret_params(workflow: Workflow) -> frozenset[str]:
+    """The settings that must stay secret: the seeds of the workflow's random draws (whoever knows a seed
+    knows in advance which cases a draw selects)."""
+    return frozenset(state.draw.seed_param for state in workflow.states if state.draw is not None)
+
+
+def commitment(value: Any) -> str:
+    """What the audit log keeps of a secret setting: ``sha256:<hex>`` of its value. Revealing the value
+    later lets anyone check it against the log and recompute every draw made with it."""
+    return "sha256:" + hashlib.sha256(str(value).encode()).hexdigest()
+
+
+def _logged(workflow: Workflow, key: str, value: Any) -> Any:
+    return commitment(value) if key in secret_params(workflow) and value is not None else value
+
+
+def params_for_new_case(session: Session, workflow: Workflow) -> dict[str, Any]:
+    """The settings a new case of ``workflow`` copies (see :func:`effective_params`).
+
+    A draw seed still at the definition's published default is replaced, once, by a random one kept in
+    the jurisdiction's settings; the audit log records only its commitment (:func:`commitment`)."""
+    row = session.get(WorkflowConfig, workflow.name)
+    missing = [key for key in sorted(secret_params(workflow)) if row is None or key not in row.params]
+    if missing:
+        if row is None:
+            row = WorkflowConfig(workflow=workflow.name, params={}, revision=0)
+            session.add(row)
+        generated = {key: secrets.token_hex(32) for key in missing}
+        row.params = {**row.params, **generated}
+        row.revision += 1
+        row.updated_at = utcnow()
+        session.flush()
+        audit.append(
+            session,
+            EntryInput(
+                kind=AuditKind.ADMIN,
+                action="draw_seed_generated",
+                actor_id=None,
+                actor_role="system",
+                details={
+                    "workflow": workflow.name,
+                    "revision": row.revision,
+                    "seeds": {key: commitment(value) for key, value in generated.items()},
+                },
+            ),
+        )
+    return effective_params(session, workflow)
 
 
 def _coerce(workflow: Workflow, key: str, value: Any) -> Any:
@@ -77,7 +128,8 @@ def update_config(workflow_name: str, changes: Mapping[str, Any], actor_id: int)
     """Change settings of ``workflow_name`` for new cases; returns the new revision.
 
     Only administrators may do it; every change is logged with the old and new values (settings
-    hold no personal data). Raises ``NotAllowed``, ``NotFound`` and ``InvalidData``.
+    hold no personal data; draw seeds are logged as commitments only). Raises ``NotAllowed``, ``NotFound``
+    and ``InvalidData``.
     """
     try:
         workflow = get_engine().latest(workflow_name)
@@ -108,7 +160,10 @@ def update_config(workflow_name: str, changes: Mapping[str, Any], actor_id: int)
                 details={
                     "workflow": workflow.name,
                     "revision": row.revision,
-                    "changes": {k: {"from": before.get(k), "to": v} for k, v in cleaned.items()},
+                    "changes": {
+                        k: {"from": _logged(workflow, k, before.get(k)), "to": _logged(workflow, k, v)}
+                        for k, v in cleaned.items()
+                    },
                 },
             ),
         )

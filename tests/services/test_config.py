@@ -10,7 +10,7 @@ from app.engine import GuardRefused, InvalidData, NotAllowed
 from app.extensions import db
 from app.models import AuditEntry, Case, Role, Timer, TimerKind, TimerStatus
 from app.services.cases import fire
-from app.services.config import current_params, update_config
+from app.services.config import commitment, current_params, update_config
 from tests.support.factories import advance, make_user, vecs_case
 
 
@@ -19,7 +19,7 @@ def test_change_applies_to_new_cases_only(app: Flask):
     applicant = make_user(Role.APPLICANT)
     old_case = vecs_case(applicant, data={"built_area_m2": "1200"})
     revision = update_config("vecs", {"max_built_area_m2": "1000", "prevention_answer_days": 15}, admin)
-    assert revision == 1
+    assert revision == 2  # the first case made the settings' first revision: its own draw seed
     assert current_params("vecs")["max_built_area_m2"] == "1000"
     new_case = vecs_case(applicant, data={"built_area_m2": "1200"})
 
@@ -87,3 +87,31 @@ def test_silence_rule_is_configurable(app: Flask):
         )
     ).one()
     assert timer.trigger == "refuse_extension_ficta"
+
+
+def test_draw_seed_is_generated_once_and_logged_only_as_a_commitment(app: Flask):
+    applicant = make_user(Role.APPLICANT)
+    first = vecs_case(applicant)
+    second = vecs_case(applicant)
+    db.session.rollback()
+    seeds = {db.session.get(Case, c.case_id).params["inspection_seed"] for c in (first, second)}
+    assert len(seeds) == 1
+    seed = seeds.pop()
+    assert seed != "cambie-esta-semilla"
+    assert len(seed) == 64
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "draw_seed_generated")).one()
+    assert entry.details["seeds"] == {"inspection_seed": commitment(seed)}
+    assert (entry.actor_id, entry.actor_role) == (None, "system")
+
+    admin = make_user(Role.ADMIN)
+    update_config("vecs", {"inspection_seed": "semilla-nueva-del-municipio"}, admin)
+    db.session.rollback()
+    change = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "workflow_config_changed")).one()
+    assert change.details["changes"]["inspection_seed"] == {
+        "from": commitment(seed),
+        "to": commitment("semilla-nueva-del-municipio"),
+    }
+    assert "semilla-nueva" not in str(change.details)
+    assert seed not in str(change.details)
+    assert vecs_case(applicant)
+    assert current_params("vecs")["inspection_seed"] == "semilla-nueva-del-municipio"
