@@ -65,7 +65,10 @@ LABELS: dict[str, tuple[Any, Any]] = {
     ),
     "inspection_seed": (
         _l("Semilla del sorteo de inspección"),
-        _l("Cámbiela por un texto propio que no sea público; los auditores la usan para reproducir el sorteo."),
+        _l(
+            "Se genera al azar con el primer expediente y la bitácora guarda solo su huella SHA-256. Manténgala "
+            "en reserva; al divulgarla, cualquiera puede reproducir los sorteos."
+        ),
     ),
     DEPARTMENTS_PARAM: (_l("Áreas responsables"), _l("Qué área atiende cada etapa; sin área, cualquiera con el rol.")),
 }
