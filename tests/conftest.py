@@ -123,8 +123,16 @@ def pg_databases(pg_server: PostgresServer) -> Iterator[PgDatabases]:
 @pytest.fixture(params=DATABASES)
 def backend(request: pytest.FixtureRequest) -> str:
     """The database backend of this test run ('sqlite' or 'postgresql')."""
-    _used[request.param] += 1
+    request.node.user_properties.append(("database", request.param))
     return str(request.param)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # counted from the reports, so that the summary is right when worker processes run the tests
+    if report.when == "setup":
+        for name, value in report.user_properties:
+            if name == "database":
+                _used[str(value)] += 1
 
 
 @pytest.fixture
