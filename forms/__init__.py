@@ -1,1 +1,15 @@
 """WTForms classes, one module per feature. Forms get what they need through their constructor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def strip(value: Any) -> Any:
+    """WTForms filter: text without leading or trailing blanks (other values unchanged)."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def squeeze(value: Any) -> Any:
+    """WTForms filter: text with every run of blanks made one space and none at the ends."""
+    return " ".join(value.split()) if isinstance(value, str) else value

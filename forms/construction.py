@@ -14,6 +14,8 @@ from flask_wtf.file import FileField
 from wtforms import Field, HiddenField, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
+from forms import squeeze
+
 YES, NO = "si", "no"
 YES_NO = [(YES, _l("Sí")), (NO, _l("No"))]
 NUMBER_SHAPE = re.compile(r"\A(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?\Z")
@@ -22,10 +24,6 @@ CODE_SHAPE = r"\A[A-Za-z0-9][A-Za-z0-9\-/. ]{0,39}\Z"
 REGISTRATION_SHAPE = r"\A[A-Za-z0-9][A-Za-z0-9\-/.]{1,39}\Z"
 
 Choices = Sequence[tuple[str, Any]]
-
-
-def _strip(value: str | None) -> str | None:
-    return " ".join(value.split()) if isinstance(value, str) else value
 
 
 def area_value(raw: str | None) -> str | None:
@@ -87,7 +85,7 @@ class VersionedForm(FlaskForm):
 def _built_area() -> StringField:
     return StringField(
         _l("Superficie construida (m²)"),
-        filters=[_strip],
+        filters=[squeeze],
         validators=[DataRequired(message=_l("Indique la superficie construida en m².")), Area()],
     )
 
@@ -138,7 +136,7 @@ class PropertyForm(VersionedForm):
 
     property_address = StringField(
         _l("Domicilio del predio"),
-        filters=[_strip],
+        filters=[squeeze],
         validators=[
             DataRequired(message=_l("Indique el domicilio del predio.")),
             Length(max=300, message=_l("Máximo 300 caracteres.")),
@@ -146,7 +144,7 @@ class PropertyForm(VersionedForm):
     )
     cadastral_key = StringField(
         _l("Clave catastral"),
-        filters=[_strip],
+        filters=[squeeze],
         validators=[
             DataRequired(message=_l("Indique la clave catastral.")),
             Regexp(CODE_SHAPE, message=_l("La clave catastral solo admite letras, números, guiones y puntos.")),
@@ -154,7 +152,7 @@ class PropertyForm(VersionedForm):
     )
     lot_area_m2 = StringField(
         _l("Superficie del predio (m²)"),
-        filters=[_strip],
+        filters=[squeeze],
         validators=[DataRequired(message=_l("Indique la superficie del predio en m².")), Area()],
     )
     lot_vacant = _question(_l("¿El predio está baldío?"), _l("Indique si el predio está baldío."))
@@ -210,14 +208,14 @@ class UseForm(VersionedForm):
 
 def _person(label: Any) -> StringField:
     return StringField(
-        label, filters=[_strip], validators=[Optional(), Length(max=200, message=_l("Máximo 200 caracteres."))]
+        label, filters=[squeeze], validators=[Optional(), Length(max=200, message=_l("Máximo 200 caracteres."))]
     )
 
 
 def _registration(label: Any) -> StringField:
     return StringField(
         label,
-        filters=[_strip],
+        filters=[squeeze],
         validators=[
             Optional(),
             Regexp(REGISTRATION_SHAPE, message=_l("El registro solo admite letras, números, guiones y puntos.")),
@@ -238,7 +236,7 @@ class DroForm(VersionedForm):
 
     dro_name = StringField(
         _l("Nombre del Director Responsable de Obra (DRO)"),
-        filters=[_strip],
+        filters=[squeeze],
         validators=[
             DataRequired(message=_l("Indique el nombre del DRO.")),
             Length(max=200, message=_l("Máximo 200 caracteres.")),
@@ -246,7 +244,7 @@ class DroForm(VersionedForm):
     )
     dro_registration = StringField(
         _l("Número de registro del DRO"),
-        filters=[_strip],
+        filters=[squeeze],
         validators=[
             DataRequired(message=_l("Indique el número de registro del DRO.")),
             Regexp(REGISTRATION_SHAPE, message=_l("El registro solo admite letras, números, guiones y puntos.")),
