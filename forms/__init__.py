@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in the stubs yet
 
 
 def strip(value: Any) -> Any:
@@ -13,3 +16,8 @@ def strip(value: Any) -> Any:
 def squeeze(value: Any) -> Any:
     """WTForms filter: text with every run of blanks made one space and none at the ends."""
     return " ".join(value.split()) if isinstance(value, str) else value
+
+
+def options(pairs: Iterable[tuple[str, Any]]) -> list[SelectChoice]:
+    """Choices for a select or radio field from (value, label) pairs."""
+    return [SelectChoice(value, label) for value, label in pairs]

@@ -10,6 +10,7 @@ from wtforms import Field, SelectMultipleField, StringField, SubmitField, TextAr
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from forms import options
 from forms.construction import VersionedForm
 
 PAYMENT_REFERENCE_SHAPE = r"\A[A-Za-z0-9][A-Za-z0-9\-/]{3,39}\Z"
@@ -87,7 +88,7 @@ def action_form(
     form: ActionForm = cls(prefix=trigger, **kwargs)
     for name in ("prevention_items", "observation_items"):
         if name in attrs:
-            form[name].choices = list(item_choices)
+            form[name].choices = options(item_choices)
     return form
 
 

@@ -12,9 +12,10 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import Field, HiddenField, RadioField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in the stubs yet
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
-from forms import squeeze
+from forms import options, squeeze
 
 YES, NO = "si", "no"
 YES_NO = [(YES, _l("Sí")), (NO, _l("No"))]
@@ -91,15 +92,15 @@ def _built_area() -> StringField:
 
 
 def _question(label: Any, message: Any) -> RadioField:
-    return RadioField(label, choices=YES_NO, validators=[InputRequired(message=message)])
+    return RadioField(label, choices=options(YES_NO), validators=[InputRequired(message=message)])
 
 
 def _select(label: Any, message: Any) -> SelectField:
     return SelectField(label, choices=[], validate_choice=True, validators=[DataRequired(message=message)])
 
 
-def _with_blank(choices: Choices) -> list[tuple[str, Any]]:
-    return [("", _l("— Elija —")), *choices]
+def _with_blank(choices: Choices) -> list[SelectChoice]:
+    return options([("", _l("— Elija —")), *choices])
 
 
 class EligibilityForm(FlaskForm):

@@ -23,6 +23,7 @@ from wtforms import (
 from wtforms import Form as BaseForm
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from forms import options
 from forms.construction import Area, area_value
 
 CODE = re.compile(r"\A[a-z0-9][a-z0-9_]{1,63}\Z")
@@ -110,7 +111,7 @@ class FeeRowForm(BaseForm):
     concept = StringField(
         _l("Concepto"), validators=[Optional(), Length(max=200, message=_l("Máximo 200 caracteres."))]
     )
-    unit = SelectField(_l("Unidad"), choices=[("m2", _l("por m² construido")), ("fixed", _l("cuota fija"))])
+    unit = SelectField(_l("Unidad"), choices=options([("m2", _l("por m² construido")), ("fixed", _l("cuota fija"))]))
     rate = StringField(_l("Tarifa ($)"), validators=[Optional()])
     legal_basis = StringField(
         _l("Fundamento legal"), validators=[Optional(), Length(max=500, message=_l("Máximo 500 caracteres."))]
@@ -168,14 +169,14 @@ def settings_form(specs: Sequence[SettingSpec], offices: Sequence[tuple[str, Any
         elif spec.kind == "requirements":
             attrs[spec.key] = TextAreaField(spec.label, description=spec.help, validators=[Requirements()])
         elif spec.kind == "choice":
-            attrs[spec.key] = SelectField(spec.label, description=spec.help, choices=list(spec.choices))
+            attrs[spec.key] = SelectField(spec.label, description=spec.help, choices=options(spec.choices))
         elif spec.kind == "rate":
             attrs[spec.key] = StringField(spec.label, description=spec.help, validators=[Percent()])
         elif spec.kind == "fees":
             attrs[spec.key] = FieldList(FormField(FeeRowForm), label=spec.label, description=spec.help)
         elif spec.kind == "departments":
             for office, label in offices:
-                attrs[f"department__{office}"] = SelectField(label, choices=list(spec.choices))
+                attrs[f"department__{office}"] = SelectField(label, choices=options(spec.choices))
         elif spec.kind == "secret":
             attrs[spec.key] = StringField(
                 spec.label,
