@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -32,8 +34,10 @@ def effective_params(session: Session, workflow: Workflow) -> dict[str, Any]:
 
 def secret_params(workflow: Workflow) -> frozenset[str]:
     """The settings that must stay secret: the seeds of the workflow's random draws (whoever knows a seed
-    knows in advance which cases a draw selects)."""
-    return frozenset(state.draw.seed_param for state in workflow.states if state.draw is not None)
+    knows in advance which cases a draw selects): those of the states' draws, and any setting named ``*_seed``
+    (draws a service runs, such as the guarantor's sample of published obligations)."""
+    drawn = {state.draw.seed_param for state in workflow.states if state.draw is not None}
+    return frozenset(drawn | {key for key in workflow.params if key.endswith("_seed")})
 
 
 def commitment(value: Any) -> str:
@@ -46,6 +50,18 @@ def _logged(workflow: Workflow, key: str, value: Any) -> Any:
     return commitment(value) if key in secret_params(workflow) and value is not None else value
 
 
+def _locked_row(session: Session, name: str) -> WorkflowConfig:
+    """The settings row of workflow ``name``, created empty if missing, locked until the transaction ends."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.execute(
+        insert(WorkflowConfig)
+        .values(workflow=name, params={}, revision=0, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=[WorkflowConfig.workflow])
+    )
+    stmt = select(WorkflowConfig).where(WorkflowConfig.workflow == name).with_for_update()
+    return session.scalars(stmt.execution_options(populate_existing=True)).one()
+
+
 def params_for_new_case(session: Session, workflow: Workflow) -> dict[str, Any]:
     """The settings a new case of ``workflow`` copies (see :func:`effective_params`).
 
@@ -53,10 +69,11 @@ def params_for_new_case(session: Session, workflow: Workflow) -> dict[str, Any]:
     the jurisdiction's settings; the audit log records only its commitment (:func:`commitment`)."""
     row = session.get(WorkflowConfig, workflow.name)
     missing = [key for key in sorted(secret_params(workflow)) if row is None or key not in row.params]
+    if not missing:
+        return effective_params(session, workflow)
+    row = _locked_row(session, workflow.name)  # two first cases at once: one generates, the other waits
+    missing = [key for key in missing if key not in row.params]
     if missing:
-        if row is None:
-            row = WorkflowConfig(workflow=workflow.name, params={}, revision=0)
-            session.add(row)
         generated = {key: secrets.token_hex(32) for key in missing}
         row.params = {**row.params, **generated}
         row.revision += 1

@@ -7,6 +7,7 @@ waits at a barrier and fires at the same moment as the others.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,10 +18,12 @@ from sqlalchemy import func, select
 
 import app.services.users as users_service
 from app.audit import verify
-from app.engine import ConflictError
+from app.engine import ConflictError, get_engine
 from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, Role
 from app.services.cases import FireResult, fire
+from app.services.config import params_for_new_case
+from app.services.uow import unit_of_work
 from tests.support.factories import make_user, vecs_case
 
 
@@ -30,7 +33,7 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
-def race(app: Flask, calls: list[Callable[[], FireResult]]) -> list[FireResult | BaseException]:
+def race(app: Flask, calls: list[Callable[[], Any]]) -> list[Any]:
     """Run every call in its own thread, all released at once; return each result or exception."""
     barrier = threading.Barrier(len(calls))
     results: list[FireResult | BaseException | None] = [None] * len(calls)
@@ -186,3 +189,23 @@ def test_transitions_on_different_cases_all_succeed_with_a_gapless_log(app: Flas
     assert db.session.scalar(select(func.count()).select_from(AuditEntry)) == len(seqs_before) + 8
     result = verify(db.session())
     assert result.ok, result
+
+
+def test_settings_taken_at_once_by_first_cases_share_one_generated_seed(app: Flask):
+    """Two first cases of a workflow (of different folio series, so nothing else serialises them) take
+    the settings at the same moment: one generates the seed, the other waits and uses it."""
+    workflow = get_engine().latest("vecs")
+
+    def take() -> Any:
+        with unit_of_work() as session:
+            params = params_for_new_case(session, workflow)
+            time.sleep(0.2)  # keep the transaction open while the other one arrives
+            return params["inspection_seed"]
+
+    results = race(app, [take, take, take])
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert len(set(results)) == 1
+    db.session.rollback()
+    generated = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "draw_seed_generated")).all()
+    assert len(generated) == 1
+    assert verify(db.session()).ok
