@@ -1,0 +1,79 @@
+"""Demo access-to-information requests in different states (see ``app.services.demo``)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from app.extensions import db
+from app.models import Case
+from app.services import access_requests as svc
+
+
+def _version(case_id: int) -> int:
+    case = db.session.get(Case, case_id)
+    return case.version if case is not None else 0
+
+
+def load_demo_requests(unit: int, areas: tuple[int, int], departments: tuple[str, str], committee: int) -> None:
+    """File a few requests without accounts and move them to: received, prevención, turned (one area
+    answered), in committee, answered and appealed."""
+    area_a, area_b = areas
+    dept_a, dept_b = departments
+    svc.file_request(
+        "Lectora Curiosa", "lectora@correo.example", "Presupuesto ejercido en alumbrado 2025", "electronic"
+    )
+    unclear = svc.file_request("Vecino 42", "vecino42@correo.example", "Los contratos", "electronic")
+    svc.unit_act(
+        unclear.case_id,
+        "prevent",
+        unit,
+        expected_version=_version(unclear.case_id),
+        comment="Precise el tipo de contratos y el periodo.",
+    )
+    turned = svc.file_request("Periodista", "prensa@correo.example", "Licencias de construcción 2025", "usb")
+    svc.turn_request(turned.case_id, [dept_a, dept_b], unit, expected_version=_version(turned.case_id))
+    svc.answer_turn(
+        turned.case_id,
+        dept_a,
+        svc.AreaAnswer("available", answer_text="Se anexa el listado"),
+        area_a,
+        expected_version=_version(turned.case_id),
+    )
+    classified = svc.file_request(
+        "Observatorio", "observatorio@correo.example", "Planos del palacio municipal", "electronic"
+    )
+    svc.turn_request(classified.case_id, [dept_a], unit, expected_version=_version(classified.case_id))
+    svc.answer_turn(
+        classified.case_id,
+        dept_a,
+        svc.AreaAnswer(
+            "reserved",
+            partial=True,
+            legal_basis="Art. 113, fracción V, LGTAIP",
+            harm_test="Su difusión pondría en riesgo la seguridad del inmueble.",
+            reservation_years=5,
+        ),
+        area_a,
+        expected_version=_version(classified.case_id),
+    )
+    svc.unit_act(classified.case_id, "consolidate", unit, expected_version=_version(classified.case_id))
+    session_id = svc.open_session("CT-2026-01", date(2026, 11, 30), committee)
+    svc.submit_to_committee(classified.case_id, session_id, unit, expected_version=_version(classified.case_id))
+    for pseudonym, email, appeal in (
+        ("Ciudadana", "ciudadana@correo.example", False),
+        ("Ciudadano", "ciudadano@correo.example", True),
+    ):
+        done = svc.file_request(pseudonym, email, "Nómina de la Tesorería", "electronic")
+        svc.turn_request(done.case_id, [dept_b], unit, expected_version=_version(done.case_id))
+        svc.answer_turn(
+            done.case_id, dept_b, svc.AreaAnswer("available"), area_b, expected_version=_version(done.case_id)
+        )
+        svc.unit_act(done.case_id, "consolidate", unit, expected_version=_version(done.case_id))
+        svc.deliver_response(done.case_id, "Se entrega la nómina.", unit, expected_version=_version(done.case_id))
+        if appeal:
+            svc.requester_act(
+                done.token,
+                "appeal",
+                expected_version=_version(done.case_id),
+                data={"appeal_grounds": ["incomplete"], "appeal_statement": "Faltan las compensaciones."},
+            )

@@ -1,0 +1,134 @@
+"""What the access-to-information PDFs say: the response to the requester and the committee's resolution
+(``pdf_templates/access_response.html`` and ``committee_resolution.html``). Plain dicts for the renderer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.certificates.formatting import long_date, plain_decimal
+from app.models import Case, Department
+from app.models.access import AccessRequest, AreaTurn, CommitteeItem, CommitteeSession
+
+FORMATS = {
+    "electronic": "Electrónica, a través del sistema",
+    "simple_copies": "Copias simples",
+    "certified_copies": "Copias certificadas",
+    "usb": "Dispositivo USB",
+}
+KINDS = {
+    "available": "disponible",
+    "reserved": "reservada",
+    "confidential": "confidencial",
+    "inexistent": "inexistente",
+}
+DECISIONS = {
+    "confirm": "Confirma",
+    "modify": "Modifica",
+    "revoke": "Revoca",
+    "approve": "Aprueba la ampliación del plazo",
+    "reject": "Niega la ampliación del plazo",
+}
+MATTERS = {
+    "classification": "Clasificación de la información",
+    "inexistence": "Declaración de inexistencia",
+    "extension": "Ampliación del plazo de respuesta",
+}
+
+
+def _answers(case: Case) -> dict[str, Mapping[str, Any]]:
+    answers = case.data.get("answers")
+    return {str(k): v for k, v in answers.items() if isinstance(v, Mapping)} if isinstance(answers, Mapping) else {}
+
+
+def _sense(case: Case) -> str:
+    kinds = {a.get("kind") for a in _answers(case).values()}
+    partial = any(a.get("partial") for a in _answers(case).values())
+    decision = case.data.get("committee_decision")
+    if kinds <= {"available"}:
+        return "Información pública entregada"
+    if decision == "revoke":
+        return "Información entregada: el Comité revocó la clasificación o la inexistencia"
+    if "inexistent" in kinds and kinds <= {"inexistent", "available"}:
+        return "Inexistencia de la información confirmada por el Comité de Transparencia"
+    if partial:
+        return "Versión pública: información clasificada parcialmente, confirmada por el Comité de Transparencia"
+    return "Información clasificada, confirmada por el Comité de Transparencia"
+
+
+def _department_names(session: Session, codes: list[str]) -> str:
+    names = dict(session.execute(select(Department.code, Department.name).where(Department.code.in_(codes))).all())
+    return ", ".join(str(names.get(code, code)) for code in codes)
+
+
+def access_response(session: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(fields, extra) of the response delivered to the requester."""
+    request = session.get(AccessRequest, case.id)
+    received = request.received_on if request is not None else case.created_at.date()
+    areas = list(case.data.get("turned_to") or [])
+    params = case.params or {}
+    late = bool(case.data.get("response_overdue_on"))
+    fields = {
+        "solicitante": request.pseudonym if request is not None else "",
+        "fecha_solicitud": received.isoformat(),
+        "informacion_solicitada": str(case.data.get("information_requested") or ""),
+        "sentido_respuesta": _sense(case),
+        "areas": _department_names(session, areas),
+        "modalidad_entrega": FORMATS.get(str(case.data.get("delivery_format")), str(case.data.get("delivery_format"))),
+        "costo": plain_decimal(case.data.get("reproduction_cost") or "0"),
+    }
+    respuesta = [str(case.data.get("response_summary") or "")]
+    if late:
+        respuesta.append("La respuesta se emitió fuera del plazo legal: la entrega no tiene costo.")
+    extra = {
+        "respuesta": respuesta,
+        "medios_impugnacion": (
+            "Si no está conforme con esta respuesta puede interponer el recurso de revisión dentro de los "
+            f"{int(params.get('appeal_days', 15))} días hábiles siguientes a su notificación."
+        ),
+    }
+    return fields, extra
+
+
+def committee_resolution(session: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(fields, extra) of the committee's resolution on the item named by the case's ``committee_item``."""
+    item = session.get(CommitteeItem, int(case.data.get("committee_item") or 0))
+    meeting = session.get(CommitteeSession, item.session_id) if item is not None else None
+    if item is None or meeting is None or item.decision is None:
+        raise LookupError("the committee item of this resolution is missing or undecided")
+    request = session.get(AccessRequest, case.id)
+    fields = {
+        "numero_resolucion": f"CT/{meeting.held_on.year}/{item.id:04d}",
+        "sesion": f"Sesión {meeting.number}",
+        "fecha_sesion": meeting.held_on.isoformat(),
+        "asunto": f"{MATTERS[item.matter.value]} — solicitud {case.folio}",
+        "sentido": DECISIONS[item.decision.value],
+        "votacion": "Registrada en el sistema por el integrante del Comité que firma",
+    }
+    antecedentes = []
+    if request is not None:
+        antecedentes.append(
+            f"El {long_date(request.received_on)} se recibió la solicitud de acceso con folio {case.folio}."
+        )
+    turns = session.scalars(select(AreaTurn).where(AreaTurn.case_id == case.id).order_by(AreaTurn.id)).all()
+    for turn in turns:
+        if turn.answer_kind is None:
+            continue
+        text = f"El área {turn.department_code} respondió: información {KINDS[turn.answer_kind.value]}"
+        if turn.partial:
+            text += " en parte"
+        if turn.legal_basis:
+            text += f", con fundamento en {turn.legal_basis}"
+        if turn.reservation_years:
+            text += f", por un periodo de reserva de {turn.reservation_years} años"
+        antecedentes.append(text + ".")
+    extra = {
+        "antecedentes": antecedentes,
+        "considerandos": [t.harm_test for t in turns if t.harm_test],
+        "resolutivos": [str(item.resolution_text or "")],
+        "integrantes": [],
+    }
+    return fields, extra

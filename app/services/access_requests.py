@@ -1,0 +1,907 @@
+"""Access-to-information requests: filing without an account, public tracking, turns to areas, the
+committee's sessions, the response and the appeal. Each public function is one unit of work.
+
+Requesters need not prove who they are. Filing without an account creates (or reuses) a *passwordless*
+requester row in ``users`` flagged by :data:`~app.models.access.PASSWORDLESS` as its password hash: no
+password ever matches it, so the row can never log in, yet ``cases.applicant_id`` keeps pointing at a real
+user and every rule of the engine that concerns "the requester" (owner-only steps, no staff action on
+one's own request, notifications) works unchanged. The requester acts through a secret tracking link:
+the token is HMAC-SHA-256 of the folio under the application's secret key, so mails can always carry it,
+while the database keeps only its SHA-256 (a copy of the database does not reveal any link).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from base64 import urlsafe_b64encode
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import audit
+from app.audit import EntryInput
+from app.calendar import local_today
+from app.engine import DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
+from app.extensions import db
+from app.models import AuditKind, Case, Certificate, Department, Document, Role, User, UserRole, utcnow
+from app.models.access import (
+    PASSWORDLESS,
+    AccessRequest,
+    AnswerKind,
+    AreaTurn,
+    CommitteeDecision,
+    CommitteeItem,
+    CommitteeMatter,
+    CommitteeSession,
+)
+from app.models.clocks import ClockStatus
+from app.notifications import enqueue
+from app.services.cases import FireResult, fire, open_case
+from app.services.deadlines import ClockView, case_clocks
+from app.services.uow import unit_of_work
+from app.services.uploads import check_pdf, clean_file_name
+from app.services.users import normalise_email
+from app.storage import get_storage
+from workflows import access_request as wf
+from workflows.base import GuardInput
+
+WORKFLOW = wf.ACCESS_V1.name
+TRACKING_PATH = "/transparencia/seguimiento/"
+MAX_PSEUDONYM = 120
+MAX_TEXT = 5000
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+REQUESTER_ACTIONS = frozenset({"answer_prevention", "appeal", "pay"})
+UNIT_ACTIONS = frozenset({"prevent", "declare_incompetent", "consolidate", "report_compliance"})
+GUARANTOR_ACTIONS = frozenset({"resolve_appeal", "extend_resolution", "accept_compliance", "reject_compliance"})
+AREA_DOCUMENT_KINDS = ("respuesta_area", wf.PUBLIC_VERSION)
+
+
+# -- tracking links -------------------------------------------------------------------------------
+
+
+def tracking_token(folio: str) -> str:
+    """The secret token of a request's tracking link (derived from the folio with the secret key)."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    digest = hmac.new(key, f"access-tracking|{folio}".encode(), hashlib.sha256).digest()
+    return urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def tracking_path(folio: str) -> str:
+    """The path of a request's secret tracking page."""
+    return f"{TRACKING_PATH}{tracking_token(folio)}"
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+# -- filing ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """A request just filed: its folio and its secret tracking token (shown once, and mailed)."""
+
+    case_id: int
+    folio: str
+    token: str
+    received_on: date
+
+
+def _clean(value: str | None, limit: int) -> str:
+    return (value or "").strip()[:limit]
+
+
+def _requester(session: Session, pseudonym: str, email: str, account_id: int | None) -> User:
+    if account_id is not None:
+        user = session.get(User, account_id)
+        if user is None or not user.active or not user.has_role(Role.APPLICANT):
+            raise NotAllowed(Msg("Solo un solicitante puede presentar solicitudes."))
+        return user
+    address = normalise_email(email)
+    user = session.scalars(select(User).where(User.email == address)).first()
+    if user is not None:
+        if user.password_hash != PASSWORDLESS:
+            raise InvalidData(Msg("Ese correo ya tiene una cuenta: inicie sesión para presentar la solicitud."))
+        return user
+    user = User(
+        email=address,
+        display_name=pseudonym,
+        password_hash=PASSWORDLESS,
+        roles=[UserRole(role=Role.APPLICANT)],
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def file_request(
+    pseudonym: str,
+    email: str,
+    information_requested: str,
+    delivery_format: str,
+    *,
+    account_id: int | None = None,
+) -> Filed:
+    """File an access request as ``pseudonym`` (mail goes to ``email``), or under the logged-in applicant
+    ``account_id``. Returns the folio and the secret tracking token; a receipt goes to the outbox.
+
+    Raises ``InvalidData`` (every problem listed in one message: empty pseudonym or request, bad e-mail,
+    format not offered, e-mail of an existing account) and ``NotAllowed``.
+    """
+    pseudonym = _clean(pseudonym, MAX_PSEUDONYM)
+    information = (information_requested or "").strip()
+    problems: list[Msg] = []
+    if not pseudonym:
+        problems.append(Msg("Escriba un nombre o seudónimo."))
+    if account_id is None and not EMAIL_RE.match((email or "").strip()):
+        problems.append(Msg("Escriba un correo electrónico válido para recibir las notificaciones."))
+    if not information:
+        problems.append(Msg("Describa la información que solicita."))
+    elif len(information) > MAX_TEXT:
+        problems.append(Msg("La descripción no puede exceder %(n)s caracteres.", {"n": str(MAX_TEXT)}))
+    params = _current_params()
+    probe = GuardInput({"delivery_format": delivery_format}, frozenset(), (), None, frozenset(), local_today(), params)
+    if wf.delivery_format_offered(probe) is not None:
+        problems.append(Msg("Elija una modalidad de entrega de las que se ofrecen."))
+    if problems:
+        raise InvalidData(problems[0], tuple(problems))
+    with unit_of_work() as session:
+        user = _requester(session, pseudonym, email, account_id)
+        opened = open_case(
+            WORKFLOW, user.id, {"information_requested": information, "delivery_format": delivery_format}
+        )
+        case = session.get(Case, opened.case_id)
+        assert case is not None  # noqa: S101 - created just above in this transaction
+        token = tracking_token(case.folio)
+        received = local_today(case.created_at)
+        session.add(
+            AccessRequest(
+                case_id=case.id,
+                requester_id=user.id,
+                pseudonym=pseudonym,
+                delivery_format=delivery_format,
+                token_sha256=_token_digest(token),
+                received_on=received,
+            )
+        )
+        _mail_requester(session, case, "open", opened.audit_seq)
+        return Filed(case.id, case.folio, token, received)
+
+
+def _current_params() -> Mapping[str, Any]:
+    from app.services.config import current_params
+
+    return current_params(WORKFLOW)
+
+
+def _mail_requester(session: Session, case: Case, trigger: str, seq: int) -> None:
+    enqueue(
+        session,
+        topic="case_transition",
+        dedup_key=f"access:{case.id}:seq:{seq}:requester",
+        recipient_id=case.applicant_id,
+        case_id=case.id,
+        payload={"folio": case.folio, "trigger": trigger, "state": case.state, "party": "applicant", "tracking": True},
+    )
+
+
+# -- looking requests up --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PublicStatus:
+    """What anyone may see of a request by its folio: no personal data, no request text."""
+
+    case_id: int
+    folio: str
+    state: str
+    state_description: str
+    received_on: date
+    closed: bool
+    response_due_on: date | None
+    business_days_left: int | None
+    overdue: bool
+    extended: bool
+    paused: bool
+    clocks: Mapping[str, ClockView] = field(default_factory=dict)
+
+
+def _status(case: Case, received_on: date, today: date) -> PublicStatus:
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    clocks = case_clocks([case.id], today=today).get(case.id, {})
+    response = clocks.get("response")
+    return PublicStatus(
+        case_id=case.id,
+        folio=case.folio,
+        state=case.state,
+        state_description=workflow.state(case.state).description,
+        received_on=received_on,
+        closed=case.closed_at is not None,
+        response_due_on=response.due_on if response else None,
+        business_days_left=response.business_days_left if response else None,
+        overdue=bool(case.data.get("response_overdue_on")),
+        extended=bool(response and response.extended),
+        paused=bool(response and response.status == ClockStatus.PAUSED),
+        clocks=clocks,
+    )
+
+
+def public_status(folio: str, today: date | None = None) -> PublicStatus | None:
+    """The public tracking view of the request ``folio`` (``None`` when there is none)."""
+    row = db.session.execute(
+        select(Case, AccessRequest.received_on)
+        .join(AccessRequest, AccessRequest.case_id == Case.id)
+        .where(Case.folio == (folio or "").strip().upper())
+    ).first()
+    if row is None:
+        return None
+    return _status(row[0], row[1], today or local_today())
+
+
+@dataclass(frozen=True, slots=True)
+class RequesterView:
+    """What the requester sees through the tracking link: their request and what they may do now."""
+
+    status: PublicStatus
+    version: int
+    pseudonym: str
+    information_requested: str
+    delivery_format: str
+    data: Mapping[str, Any]
+    turns: Sequence[AreaTurn]
+    public_documents: Sequence[Document]
+    actions: frozenset[str]
+
+
+def _by_token(token: str) -> AccessRequest:
+    if not token or len(token) > 100:
+        raise NotFound(Msg("El enlace de seguimiento no es válido."))
+    row = db.session.scalars(select(AccessRequest).where(AccessRequest.token_sha256 == _token_digest(token))).first()
+    if row is None:
+        raise NotFound(Msg("El enlace de seguimiento no es válido."))
+    return row
+
+
+def requester_view(token: str, today: date | None = None) -> RequesterView:
+    """The request behind a tracking link. Raises ``NotFound`` for an unknown link."""
+    request = _by_token(token)
+    case = db.session.get(Case, request.case_id)
+    if case is None:
+        raise NotFound(Msg("El enlace de seguimiento no es válido."))
+    return _requester_view(case, request, today or local_today())
+
+
+def requester_view_for_account(case_id: int, user_id: int, today: date | None = None) -> RequesterView:
+    """The request ``case_id`` as its logged-in requester sees it. Raises ``NotFound`` for anyone else's."""
+    request = db.session.get(AccessRequest, case_id)
+    case = db.session.get(Case, case_id)
+    if request is None or case is None or case.applicant_id != user_id:
+        raise NotFound(Msg("El expediente no existe."))
+    return _requester_view(case, request, today or local_today())
+
+
+def _requester_actions(case: Case, today: date) -> frozenset[str]:
+    """The steps the requester could take now, checked by the engine with sample input (nothing is written)."""
+    from app.services.cases import actor_for, case_view
+
+    user = db.session.get(User, case.applicant_id)
+    if user is None:
+        return frozenset()
+    params = case.params or wf.ACCESS_V1.params
+    probes: dict[str, dict[str, Any]] = {
+        "answer_prevention": {"clarification": "-"},
+        "pay": {"payment_reference": "-"},
+        "appeal": {"appeal_grounds": list(params.get("appeal_grounds") or ())[:1]},
+    }
+    view, actor, engine = case_view(db.session(), case), actor_for(user), get_engine()
+    possible = set()
+    for trigger, data in probes.items():
+        try:
+            engine.decide(view, trigger, actor, today=today, data=data, params=case.params or None)
+        except DomainError:
+            continue
+        possible.add(trigger)
+    return frozenset(possible)
+
+
+def _requester_view(case: Case, request: AccessRequest, today: date) -> RequesterView:
+    actions = _requester_actions(case, today)
+    delivered = case.state not in wf.WORKING and case.state not in {"prevention", "not_filed"}
+    documents = (
+        db.session.scalars(
+            select(Document)
+            .where(
+                Document.case_id == case.id,
+                Document.superseded_by_id.is_(None),
+                Document.kind.in_(AREA_DOCUMENT_KINDS),
+            )
+            .order_by(Document.id)
+        ).all()
+        if delivered
+        else []
+    )
+    turns = _turns(case.id) if delivered else []
+    return RequesterView(
+        status=_status(case, request.received_on, today),
+        version=case.version,
+        pseudonym=request.pseudonym,
+        information_requested=str(case.data.get("information_requested", "")),
+        delivery_format=request.delivery_format,
+        data=dict(case.data),
+        turns=turns,
+        public_documents=documents,
+        actions=actions,
+    )
+
+
+def requester_act(
+    token: str, trigger: str, *, expected_version: int, data: Mapping[str, Any] | None = None
+) -> FireResult:
+    """Answer the prevención, appeal or pay, through the tracking link, as the request's requester.
+
+    Raises ``NotFound`` (bad link), ``NotAllowed`` (not a requester's step) and the engine's errors.
+    """
+    if trigger not in REQUESTER_ACTIONS:
+        raise NotAllowed(Msg("Esa acción no corresponde al solicitante."))
+    request = _by_token(token)
+    return _fire(request.case_id, trigger, request.requester_id, expected_version, dict(data or {}), None)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveredFile:
+    """A PDF the requester downloads through the tracking link."""
+
+    name: str
+    content: bytes
+
+
+def requester_certificates(token: str) -> list[Certificate]:
+    """The sealed PDFs of the request (response, committee resolutions), oldest first."""
+    request = _by_token(token)
+    return list(
+        db.session.scalars(select(Certificate).where(Certificate.case_id == request.case_id).order_by(Certificate.id))
+    )
+
+
+def requester_file(token: str, *, document_id: int | None = None, certificate_id: int | None = None) -> DeliveredFile:
+    """A delivered document (the area's answer, the versión pública) or a sealed PDF of the request, through
+    its tracking link. Raises ``NotFound`` for anything not delivered to this requester."""
+    request = _by_token(token)
+    case = db.session.get(Case, request.case_id)
+    if case is None:
+        raise NotFound(Msg("El documento no existe."))
+    if certificate_id is not None:
+        from app.services.certificates import certificate_file
+
+        stored = certificate_file(case.id, certificate_id, request.requester_id)
+        return DeliveredFile(f"{stored.number}.pdf", stored.content)
+    view = _requester_view(case, request, local_today())
+    document = next((d for d in view.public_documents if d.id == document_id), None)
+    if document is None:
+        raise NotFound(Msg("El documento no existe."))
+    content = get_storage(Path(current_app.config["DOCUMENTS_DIR"])).get(document.storage_key)
+    if hashlib.sha256(content).hexdigest() != document.sha256:
+        raise RuntimeError(f"stored document {document.id} does not match its recorded hash")
+    return DeliveredFile(document.original_name, content)
+
+
+def own_requests(user_id: int) -> list[tuple[Case, AccessRequest]]:
+    """The access requests filed under ``user_id``'s account, newest first."""
+    rows = db.session.execute(
+        select(Case, AccessRequest)
+        .join(AccessRequest, AccessRequest.case_id == Case.id)
+        .where(Case.applicant_id == user_id)
+        .order_by(Case.id.desc())
+    ).all()
+    return [(c, r) for c, r in rows]
+
+
+# -- staff steps ----------------------------------------------------------------------------------
+
+
+def _user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise NotFound(Msg("El usuario no existe o está inactivo."))
+    return user
+
+
+def _access_case(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None or case.workflow != WORKFLOW:
+        raise NotFound(Msg("El expediente no existe."))
+    return case
+
+
+def _fire(
+    case_id: int,
+    trigger: str,
+    actor_id: int | None,
+    expected_version: int,
+    data: Mapping[str, Any] | None,
+    comment: str | None,
+) -> FireResult:
+    with unit_of_work() as session:
+        _access_case(session, case_id)
+        return fire(case_id, trigger, actor_id, expected_version=expected_version, data=data, comment=comment)
+
+
+def unit_act(
+    case_id: int,
+    trigger: str,
+    actor_id: int,
+    *,
+    expected_version: int,
+    data: Mapping[str, Any] | None = None,
+    comment: str | None = None,
+) -> FireResult:
+    """The transparency unit's simple steps (prevención, incompetence, consolidation, compliance report).
+
+    Raises ``NotAllowed`` for any other step and the engine's errors (role, guards, terms).
+    """
+    if trigger not in UNIT_ACTIONS:
+        raise NotAllowed(Msg("Esa acción no corresponde a la Unidad de Transparencia."))
+    return _fire(case_id, trigger, actor_id, expected_version, data, comment)
+
+
+def guarantor_act(
+    case_id: int,
+    trigger: str,
+    actor_id: int,
+    *,
+    expected_version: int,
+    data: Mapping[str, Any] | None = None,
+    comment: str | None = None,
+) -> FireResult:
+    """The guarantor authority's steps on an appeal: resolve it, extend its term once, follow compliance."""
+    if trigger not in GUARANTOR_ACTIONS:
+        raise NotAllowed(Msg("Esa acción no corresponde al órgano garante."))
+    return _fire(case_id, trigger, actor_id, expected_version, data, comment)
+
+
+def turn_request(case_id: int, departments: Sequence[str], actor_id: int, *, expected_version: int) -> FireResult:
+    """Turn the request to the areas ``departments`` (one turn row each). Raises ``InvalidData`` for an unknown
+    area and the engine's errors."""
+    codes = [c.strip() for c in departments if c and c.strip()]
+    with unit_of_work() as session:
+        _access_case(session, case_id)
+        for code in codes:
+            if session.get(Department, code) is None:
+                raise InvalidData(Msg("El área «%(code)s» no existe.", {"code": code}))
+        result = fire(case_id, "turn", actor_id, expected_version=expected_version, data={"turned_to": codes})
+        for code in codes:
+            session.add(AreaTurn(case_id=case_id, department_code=code))
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class AreaAnswer:
+    """An area's answer to a turn."""
+
+    kind: str
+    partial: bool = False
+    legal_basis: str = ""
+    harm_test: str = ""
+    reservation_years: int | None = None
+    answer_text: str = ""
+    redactions: str = ""
+
+    def data(self) -> dict[str, Any]:
+        """The part of the answer the workflow's rules look at (kept in the case data)."""
+        item: dict[str, Any] = {"kind": self.kind}
+        if self.kind in wf.CLASSIFIED:
+            item["partial"] = self.partial
+            item["legal_basis"] = self.legal_basis.strip()
+        if self.kind == "reserved":
+            item["harm_test"] = self.harm_test.strip()
+            item["reservation_years"] = self.reservation_years
+        return item
+
+
+def _area_departments(user: User) -> frozenset[str]:
+    return user.departments(Role.AREA)
+
+
+def _turned_to(case: Case) -> frozenset[str]:
+    """The areas the request was turned to (the case data is the source of truth; turn rows add the detail)."""
+    return frozenset(str(code) for code in case.data.get("turned_to") or ())
+
+
+def answer_turn(
+    case_id: int, department: str, answer: AreaAnswer, actor_id: int, *, expected_version: int
+) -> FireResult:
+    """Record ``department``'s answer to the turn, as a member of that area (the transition is logged; the
+    turn row keeps the legal basis, harm test and reservation period).
+
+    Raises ``NotAllowed`` (not a member of that area, or the request was not turned to it), ``InvalidData``
+    (already answered) and the engine's errors (incomplete classification, state).
+    """
+    with unit_of_work() as session:
+        case = _access_case(session, case_id)
+        user = _user(session, actor_id)
+        if department not in _area_departments(user):
+            raise NotAllowed(Msg("Solo el personal de esa área puede responder su turno."))
+        if department not in _turned_to(case):
+            raise NotAllowed(Msg("La solicitud no se turnó a esa área."))
+        turn = session.scalars(
+            select(AreaTurn).where(AreaTurn.case_id == case_id, AreaTurn.department_code == department)
+        ).first()
+        if turn is None:  # turned through the generic case page: the turn row is written now
+            turn = AreaTurn(case_id=case_id, department_code=department)
+            session.add(turn)
+        if turn.answered_at is not None or department in (case.data.get("answers") or {}):
+            raise InvalidData(Msg("Esta área ya respondió el turno."))
+        if answer.kind not in wf.ANSWER_KINDS:
+            raise InvalidData(Msg("Indique si la información está disponible, clasificada o es inexistente."))
+        answers = dict(case.data.get("answers") or {})
+        answers[department] = answer.data()
+        result = fire(case_id, "answer_turn", actor_id, expected_version=expected_version, data={"answers": answers})
+        turn.answer_kind = AnswerKind(answer.kind)
+        turn.partial = answer.partial if answer.kind in wf.CLASSIFIED else False
+        turn.legal_basis = answer.legal_basis.strip() or None
+        turn.harm_test = answer.harm_test.strip() or None if answer.kind == "reserved" else None
+        turn.reservation_years = answer.reservation_years if answer.kind == "reserved" else None
+        turn.answer_text = answer.answer_text.strip()[:MAX_TEXT] or None
+        turn.redactions = answer.redactions.strip()[:MAX_TEXT] or None
+        turn.answered_by_id = actor_id
+        turn.answered_at = utcnow()
+        return result
+
+
+def attach_area_document(
+    case_id: int, department: str, kind: str, original_name: str, content: bytes, actor_id: int
+) -> int:
+    """Attach an area's PDF (its answer, or the versión pública) to a request turned to it; supersedes the
+    previous one of that kind. Logged with ids and hashes only. Raises ``NotAllowed``, ``InvalidData``."""
+    if kind not in AREA_DOCUMENT_KINDS:
+        raise InvalidData(Msg("Tipo de documento no admitido."))
+    check_pdf(content, int(current_app.config["MAX_DOCUMENT_BYTES"]))
+    with unit_of_work() as session:
+        case = _access_case(session, case_id)
+        user = _user(session, actor_id)
+        if department not in _area_departments(user) or department not in _turned_to(case):
+            raise NotAllowed(Msg("Solo un área a la que se turnó la solicitud puede adjuntar documentos."))
+        if case.state not in {"turned", "consolidated", "in_committee", "compliance"}:
+            raise InvalidData(Msg("No se pueden adjuntar documentos en esta etapa."))
+        key, digest = get_storage(Path(current_app.config["DOCUMENTS_DIR"])).put(content)
+        previous = session.scalars(
+            select(Document).where(
+                Document.case_id == case_id, Document.kind == kind, Document.superseded_by_id.is_(None)
+            )
+        ).first()
+        document = Document(
+            case_id=case_id,
+            kind=kind,
+            original_name=clean_file_name(original_name),
+            size_bytes=len(content),
+            media_type="application/pdf",
+            sha256=digest,
+            storage_key=key,
+            uploaded_by_id=actor_id,
+        )
+        session.add(document)
+        session.flush()
+        if previous is not None:
+            previous.superseded_by_id = document.id
+        audit.append(
+            session,
+            EntryInput(
+                kind=AuditKind.DOCUMENT,
+                action="document_attached",
+                actor_id=actor_id,
+                actor_role=Role.AREA.value,
+                case=case,
+                from_state=case.state,
+                to_state=case.state,
+                documents_digest=audit.documents_digest([(kind, digest)]),
+                details={"document_id": document.id, "kind": kind, "sha256": digest, "size": len(content)},
+            ),
+        )
+        return document.id
+
+
+def deliver_response(case_id: int, summary: str, actor_id: int, *, expected_version: int) -> FireResult:
+    """Deliver the response, with the reproduction cost of the chosen format (nothing when late)."""
+    with unit_of_work() as session:
+        case = _access_case(session, case_id)
+        cost = wf.reproduction_cost(case.data, case.params or wf.ACCESS_V1.params)
+    data = {"response_summary": (summary or "").strip()[:MAX_TEXT], "reproduction_cost": cost}
+    return _fire(case_id, "deliver", actor_id, expected_version, data, None)
+
+
+# -- committee ------------------------------------------------------------------------------------
+
+
+def open_session(number: str, held_on: date, actor_id: int) -> int:
+    """Open a committee session (number unique). Raises ``InvalidData`` and ``NotAllowed``."""
+    number = _clean(number, 60)
+    if not number:
+        raise InvalidData(Msg("Indique el número de la sesión."))
+    with unit_of_work() as session:
+        user = _user(session, actor_id)
+        if not (user.has_role(Role.COMMITTEE_MEMBER) or user.has_role(Role.TRANSPARENCY_UNIT)):
+            raise NotAllowed(Msg("Solo el Comité o la Unidad de Transparencia convocan sesiones."))
+        if session.scalars(select(CommitteeSession.id).where(CommitteeSession.number == number)).first():
+            raise InvalidData(Msg("Ya existe una sesión con ese número."))
+        row = CommitteeSession(number=number, held_on=held_on, created_by_id=actor_id)
+        session.add(row)
+        session.flush()
+        audit.append(
+            session,
+            EntryInput(
+                kind=AuditKind.ADMIN,
+                action="committee_session_opened",
+                actor_id=actor_id,
+                actor_role=Role.COMMITTEE_MEMBER.value
+                if user.has_role(Role.COMMITTEE_MEMBER)
+                else Role.TRANSPARENCY_UNIT.value,
+                details={"session_id": row.id, "held_on": held_on.isoformat()},
+            ),
+        )
+        return row.id
+
+
+def _session_row(session: Session, session_id: int) -> CommitteeSession:
+    row = session.get(CommitteeSession, session_id)
+    if row is None:
+        raise NotFound(Msg("La sesión no existe."))
+    return row
+
+
+def submit_to_committee(case_id: int, session_id: int, actor_id: int, *, expected_version: int) -> FireResult:
+    """Take the request's classifications or declarations of inexistence to a session of the committee."""
+    with unit_of_work() as session:
+        _session_row(session, session_id)
+        case = _access_case(session, case_id)
+        kinds = {a.get("kind") for a in (case.data.get("answers") or {}).values() if isinstance(a, Mapping)}
+        matter = CommitteeMatter.CLASSIFICATION if kinds & wf.CLASSIFIED else CommitteeMatter.INEXISTENCE
+        result = fire(case_id, "to_committee", actor_id, expected_version=expected_version)
+        session.add(CommitteeItem(session_id=session_id, case_id=case_id, matter=matter))
+        return result
+
+
+def request_extension(
+    case_id: int, session_id: int, reasons: str, actor_id: int, *, expected_version: int
+) -> FireResult:
+    """Ask the committee, in session ``session_id``, to extend the response term (once, before it lapses)."""
+    with unit_of_work() as session:
+        _session_row(session, session_id)
+        _access_case(session, case_id)
+        result = fire(case_id, "request_extension", actor_id, expected_version=expected_version, comment=reasons)
+        session.add(CommitteeItem(session_id=session_id, case_id=case_id, matter=CommitteeMatter.EXTENSION))
+        return result
+
+
+_ITEM_DECISIONS = {
+    CommitteeMatter.CLASSIFICATION: {"confirm", "modify", "revoke"},
+    CommitteeMatter.INEXISTENCE: {"confirm", "modify", "revoke"},
+    CommitteeMatter.EXTENSION: {"approve", "reject"},
+}
+
+
+def decide_item(item_id: int, decision: str, resolution_text: str, actor_id: int) -> FireResult:
+    """Record the committee's resolution on an agenda item and fire the request's transition: confirm, modify
+    or revoke a classification or inexistence; approve or reject an extension.
+
+    Raises ``NotFound``, ``InvalidData`` (decision not for this matter, no resolution text, already decided)
+    and the engine's errors (role, the single extension before the deadline).
+    """
+    text = (resolution_text or "").strip()[:MAX_TEXT]
+    with unit_of_work() as session:
+        item = session.get(CommitteeItem, item_id)
+        if item is None:
+            raise NotFound(Msg("El asunto no existe."))
+        if item.decision is not None:
+            raise InvalidData(Msg("El comité ya resolvió este asunto."))
+        if decision not in _ITEM_DECISIONS[item.matter]:
+            raise InvalidData(Msg("Ese sentido no corresponde a este asunto."))
+        if not text:
+            raise InvalidData(Msg("Escriba el texto de la resolución del comité."))
+        case = _access_case(session, item.case_id)
+        if item.matter == CommitteeMatter.EXTENSION:
+            trigger = "approve_extension" if decision == "approve" else "reject_extension"
+            data: dict[str, Any] = {"committee_item": item.id}
+            comment = text if decision == "reject" else None
+        else:
+            trigger = "committee_resolve"
+            data = {"committee_decision": decision, "committee_resolution": text, "committee_item": item.id}
+            comment = None
+        # recorded first: the resolution's PDF, issued by the transition, reads it (a refusal rolls it back)
+        item.decision = CommitteeDecision(decision)
+        item.resolution_text = text
+        item.decided_by_id = actor_id
+        item.decided_at = utcnow()
+        session.flush()
+        result = fire(case.id, trigger, actor_id, expected_version=case.version, data=data, comment=comment)
+        item.audit_seq = result.audit_seq
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """A committee session with its agenda."""
+
+    session: CommitteeSession
+    items: Sequence[tuple[CommitteeItem, str]]
+
+
+def sessions() -> list[CommitteeSession]:
+    """Every committee session, newest first."""
+    return list(db.session.scalars(select(CommitteeSession).order_by(CommitteeSession.held_on.desc())))
+
+
+def session_view(session_id: int) -> SessionView:
+    """A session and its items with each request's folio. Raises ``NotFound``."""
+    row = db.session.get(CommitteeSession, session_id)
+    if row is None:
+        raise NotFound(Msg("La sesión no existe."))
+    items = db.session.execute(
+        select(CommitteeItem, Case.folio)
+        .join(Case, Case.id == CommitteeItem.case_id)
+        .where(CommitteeItem.session_id == session_id)
+        .order_by(CommitteeItem.id)
+    ).all()
+    return SessionView(row, [(i, f) for i, f in items])
+
+
+# -- queues and case pages ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """A request in a staff queue, with its response term."""
+
+    case_id: int
+    folio: str
+    state: str
+    state_description: str
+    received_on: date
+    due_on: date | None
+    business_days_left: int | None
+    overdue: bool
+    paused: bool
+
+
+def _queue(cases: Sequence[Case], today: date) -> list[QueueRow]:
+    received = {
+        r.case_id: r.received_on
+        for r in db.session.scalars(select(AccessRequest).where(AccessRequest.case_id.in_([c.id for c in cases])))
+    }
+    rows = [_row(c, received.get(c.id, local_today(c.created_at)), today) for c in cases]
+    return sorted(rows, key=lambda r: (not r.overdue, r.due_on or date.max, r.case_id))
+
+
+def _row(case: Case, received_on: date, today: date) -> QueueRow:
+    status = _status(case, received_on, today)
+    return QueueRow(
+        case.id,
+        case.folio,
+        case.state,
+        status.state_description,
+        received_on,
+        status.response_due_on,
+        status.business_days_left,
+        status.overdue,
+        status.paused,
+    )
+
+
+def unit_queue(today: date | None = None, *, states: Sequence[str] | None = None) -> list[QueueRow]:
+    """Open requests for the transparency unit: overdue first, then by the last day of the response term."""
+    stmt = select(Case).where(Case.workflow == WORKFLOW, Case.closed_at.is_(None))
+    if states:
+        stmt = stmt.where(Case.state.in_(list(states)))
+    return _queue(list(db.session.scalars(stmt)), today or local_today())
+
+
+def area_queue(user_id: int, today: date | None = None) -> list[QueueRow]:
+    """Requests turned to one of the user's areas and not yet answered by it, by deadline."""
+    user = db.session.get(User, user_id)
+    departments = _area_departments(user) if user is not None else frozenset()
+    if not departments:
+        return []
+    turned = db.session.scalars(select(Case).where(Case.workflow == WORKFLOW, Case.state == "turned"))
+    waiting = [case for case in turned if (_turned_to(case) & departments) - set(case.data.get("answers") or {})]
+    return _queue(waiting, today or local_today())
+
+
+def guarantor_queue(today: date | None = None) -> list[QueueRow]:
+    """Appeals to resolve and compliance to verify."""
+    return unit_queue(today, states=("appealed", "compliance", "compliance_review"))
+
+
+def _turns(case_id: int) -> list[AreaTurn]:
+    return list(db.session.scalars(select(AreaTurn).where(AreaTurn.case_id == case_id).order_by(AreaTurn.id)))
+
+
+@dataclass(frozen=True, slots=True)
+class StaffView:
+    """A request as a member of staff sees it."""
+
+    status: PublicStatus
+    case: Case
+    request: AccessRequest
+    turns: Sequence[AreaTurn]
+    documents: Sequence[Document]
+    items: Sequence[CommitteeItem]
+    own_departments: frozenset[str]
+
+
+_SEE_ALL = (Role.TRANSPARENCY_UNIT, Role.COMMITTEE_MEMBER, Role.GUARANTOR, Role.AUDITOR)
+
+
+def staff_view(case_id: int, user_id: int, today: date | None = None) -> StaffView:
+    """A request for the unit, the committee, the guarantor or an auditor (everything), or for an area
+    (only a request turned to it). Raises ``NotFound`` for anyone else (without saying whether it exists)."""
+    session = db.session()
+    user = session.get(User, user_id)
+    case = session.get(Case, case_id)
+    request = session.get(AccessRequest, case_id)
+    if user is None or case is None or request is None or case.workflow != WORKFLOW:
+        raise NotFound(Msg("El expediente no existe."))
+    turns = _turns(case_id)
+    own = _area_departments(user) & _turned_to(case)
+    # the committee sees what is brought to it (a request on one of its agendas), not every request
+    brought = session.scalar(select(CommitteeItem.id).where(CommitteeItem.case_id == case_id).limit(1)) is not None
+    sees_all = any(user.has_role(r) for r in _SEE_ALL if r != Role.COMMITTEE_MEMBER)
+    if not sees_all and not (brought and user.has_role(Role.COMMITTEE_MEMBER)) and not own:
+        raise NotFound(Msg("El expediente no existe."))
+    documents = session.scalars(
+        select(Document).where(Document.case_id == case_id, Document.superseded_by_id.is_(None)).order_by(Document.id)
+    ).all()
+    items = session.scalars(
+        select(CommitteeItem).where(CommitteeItem.case_id == case_id).order_by(CommitteeItem.id)
+    ).all()
+    return StaffView(
+        _status(case, request.received_on, today or local_today()), case, request, turns, documents, items, own
+    )
+
+
+def departments() -> list[Department]:
+    """Every department, by name (the areas a request can be turned to)."""
+    return list(db.session.scalars(select(Department).order_by(Department.name)))
+
+
+__all__ = [
+    "AreaAnswer",
+    "Filed",
+    "PublicStatus",
+    "QueueRow",
+    "RequesterView",
+    "SessionView",
+    "StaffView",
+    "answer_turn",
+    "area_queue",
+    "attach_area_document",
+    "decide_item",
+    "deliver_response",
+    "departments",
+    "file_request",
+    "guarantor_act",
+    "guarantor_queue",
+    "open_session",
+    "own_requests",
+    "public_status",
+    "request_extension",
+    "requester_act",
+    "requester_view",
+    "requester_view_for_account",
+    "session_view",
+    "sessions",
+    "staff_view",
+    "submit_to_committee",
+    "tracking_path",
+    "tracking_token",
+    "turn_request",
+    "unit_act",
+    "unit_queue",
+]

@@ -1,0 +1,1 @@
+"""Access-to-information requests on the web."""

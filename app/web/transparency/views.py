@@ -1,0 +1,584 @@
+"""Access-to-information requests on the web: the public filing form and tracking pages, the requester's
+secret tracking page, and the pages of the transparency unit, the areas, the committee and the guarantor.
+
+Views validate the form, call one service and redirect; a refused step is shown with its reasons and the
+typed text kept (status 422); someone else's request is a 404 that says nothing about it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.utils import secure_filename
+from werkzeug.wrappers import Response
+
+from app.engine import DomainError, NotFound
+from app.models import Role
+from app.services import access_requests as svc
+from app.services.config import current_params
+from app.web.access import public, roles_required
+from app.web.labels import message_text
+from forms.access_requests import (
+    AppealForm,
+    AppealResolutionForm,
+    AreaAnswerForm,
+    AreaDocumentForm,
+    ClarificationForm,
+    CommentForm,
+    DecisionForm,
+    DeliverForm,
+    FilingForm,
+    PaymentForm,
+    SessionChoiceForm,
+    SessionForm,
+    TrackForm,
+    TurnForm,
+)
+
+bp = Blueprint("transparency", __name__, url_prefix="/transparencia")
+
+STAFF = (Role.TRANSPARENCY_UNIT, Role.AREA, Role.COMMITTEE_MEMBER, Role.GUARANTOR, Role.AUDITOR)
+FORMAT_LABELS = {
+    "electronic": _l("Electrónica, a través del sistema"),
+    "simple_copies": _l("Copias simples"),
+    "certified_copies": _l("Copias certificadas"),
+    "usb": _l("Dispositivo USB"),
+}
+GROUND_LABELS = {
+    "classification": _l("La clasificación de la información"),
+    "inexistence": _l("La declaración de inexistencia"),
+    "incompetence": _l("La declaración de incompetencia"),
+    "incomplete": _l("La entrega de información incompleta"),
+    "not_matching": _l("La información no corresponde a lo solicitado"),
+    "no_response": _l("La falta de respuesta en el plazo"),
+    "format": _l("La modalidad de entrega"),
+    "costs": _l("Los costos de reproducción"),
+}
+DECISIONS = {
+    "confirm": _l("Confirma"),
+    "modify": _l("Modifica"),
+    "revoke": _l("Revoca"),
+    "approve": _l("Aprueba la ampliación"),
+    "reject": _l("Rechaza la ampliación"),
+}
+MATTER_DECISIONS = {"extension": ("approve", "reject")}
+ANSWER_LABELS = {
+    "available": _l("Disponible"),
+    "reserved": _l("Reservada"),
+    "confidential": _l("Confidencial"),
+    "inexistent": _l("Inexistente"),
+}
+MATTER_LABELS = {
+    "classification": _l("Clasificación"),
+    "inexistence": _l("Inexistencia"),
+    "extension": _l("Ampliación del plazo"),
+}
+
+
+def _label(labels: dict[str, Any], code: Any) -> str:
+    return str(labels.get(str(code), str(code).replace("_", " ")))
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {
+        "format_label": lambda c: _label(FORMAT_LABELS, c),
+        "ground_label": lambda c: _label(GROUND_LABELS, c),
+        "decision_label": lambda c: _label(DECISIONS, c),
+        "answer_label": lambda c: _label(ANSWER_LABELS, c),
+        "matter_label": lambda c: _label(MATTER_LABELS, c),
+    }
+
+
+def _params() -> dict[str, Any]:
+    return current_params(svc.WORKFLOW)
+
+
+def _flash_error(exc: DomainError) -> None:
+    for reason in exc.reasons:
+        flash(message_text(reason), "error")
+
+
+# -- public ---------------------------------------------------------------------------------------
+
+
+def _filing_form() -> FilingForm:
+    formats = [(f, _label(FORMAT_LABELS, f)) for f in _params().get("delivery_formats", [])]
+    account = current_user.is_authenticated and current_user.has_role(Role.APPLICANT)
+    return FilingForm(formats, email_required=not account)
+
+
+@bp.route("/solicitar", methods=["GET", "POST"])
+@public
+def file_request() -> Response | tuple[str, int] | str:
+    """File an access request: a pseudonym and an e-mail suffice (an account is optional)."""
+    form = _filing_form()
+    account = current_user.is_authenticated and current_user.has_role(Role.APPLICANT)
+    if request.method == "GET" and account:
+        form.pseudonym.data = form.pseudonym.data or current_user.display_name
+    if not form.validate_on_submit():
+        if form.is_submitted():
+            flash(_("Revise los datos marcados."), "error")
+            return render_template("transparency/file.html", form=form, account=account), 422
+        return render_template("transparency/file.html", form=form, account=account)
+    try:
+        filed = svc.file_request(
+            form.pseudonym.data or "",
+            form.email.data or "",
+            form.information_requested.data or "",
+            form.delivery_format.data or "",
+            account_id=current_user.id if account else None,
+        )
+    except DomainError as exc:
+        _flash_error(exc)
+        return render_template("transparency/file.html", form=form, account=account), 422
+    flash(_("Solicitud recibida con el folio %(folio)s.", folio=filed.folio), "info")
+    return redirect(url_for("transparency.tracking", token=filed.token, acuse=1))
+
+
+@bp.get("/consulta")
+@public
+def lookup() -> tuple[str, int] | str:
+    """Follow a request publicly by its folio: state, dates and terms only."""
+    form = TrackForm(request.args)
+    status = None
+    if request.args.get("folio"):
+        if form.validate():
+            status = svc.public_status(form.folio.data or "")
+        if status is None:
+            flash(_("No hay ninguna solicitud con ese folio."), "error")
+            return render_template("transparency/lookup.html", form=form, status=None), 404
+    return render_template("transparency/lookup.html", form=form, status=status)
+
+
+def _requester_forms(view: svc.RequesterView) -> dict[str, Any]:
+    grounds = [(g, _label(GROUND_LABELS, g)) for g in _params().get("appeal_grounds", [])]
+    version = {"version": view.version}
+    return {
+        "clarification": ClarificationForm(data=version),
+        "payment": PaymentForm(data=version),
+        "appeal": AppealForm(grounds, data=version),
+    }
+
+
+@bp.get("/seguimiento/<token>")
+@public
+def tracking(token: str) -> str:
+    """The requester's own page, reached through the secret link of the receipt."""
+    try:
+        view = svc.requester_view(token)
+    except NotFound:
+        abort(404)
+    return render_template(
+        "transparency/tracking.html",
+        view=view,
+        token=token,
+        forms=_requester_forms(view),
+        receipt=bool(request.args.get("acuse")),
+        certificates=svc.requester_certificates(token),
+    )
+
+
+@bp.get("/seguimiento/<token>/documentos/<int:document_id>")
+@public
+def requester_document(token: str, document_id: int) -> Response:
+    """A document delivered to the requester (the area's answer, the versión pública)."""
+    try:
+        delivered = svc.requester_file(token, document_id=document_id)
+    except NotFound:
+        abort(404)
+    return _pdf(delivered)
+
+
+@bp.get("/seguimiento/<token>/resoluciones/<int:certificate_id>")
+@public
+def requester_certificate(token: str, certificate_id: int) -> Response:
+    """A sealed PDF of the request: the response or a resolution of the committee."""
+    try:
+        delivered = svc.requester_file(token, certificate_id=certificate_id)
+    except DomainError:
+        abort(404)
+    return _pdf(delivered)
+
+
+def _pdf(delivered: svc.DeliveredFile) -> Response:
+    response = Response(delivered.content, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="{secure_filename(delivered.name) or "documento.pdf"}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+REQUESTER_FORMS = {"answer_prevention": "clarification", "pay": "payment", "appeal": "appeal"}
+
+
+@bp.post("/seguimiento/<token>/<action>")
+@public
+def requester_step(token: str, action: str) -> Response | tuple[str, int]:
+    """Answer the prevención, pay the reproduction costs or appeal, through the secret link."""
+    if action not in REQUESTER_FORMS:
+        abort(404)
+    try:
+        view = svc.requester_view(token)
+    except NotFound:
+        abort(404)
+    forms = _requester_forms(view)
+    form = forms[REQUESTER_FORMS[action]]
+    form.process(request.form)
+    if form.validate():
+        data = {k: v for k, v in form.data.items() if k not in {"version", "submit", "csrf_token"}}
+        try:
+            svc.requester_act(token, action, expected_version=form.seen_version(), data=data)
+        except DomainError as exc:
+            _flash_error(exc)
+        else:
+            flash(_("Listo: su solicitud se actualizó."), "info")
+            return redirect(url_for("transparency.tracking", token=token))
+    else:
+        flash(_("Revise los datos marcados."), "error")
+    forms[REQUESTER_FORMS[action]] = form
+    page = render_template(
+        "transparency/tracking.html",
+        view=view,
+        token=token,
+        forms=forms,
+        receipt=False,
+        certificates=svc.requester_certificates(token),
+    )
+    return page, 422
+
+
+@bp.get("/mis-solicitudes/<int:case_id>")
+@roles_required(Role.APPLICANT)
+def own_request(case_id: int) -> Response:
+    """A logged-in requester's request: their tracking page."""
+    try:
+        view = svc.requester_view_for_account(case_id, current_user.id)
+    except NotFound:
+        abort(404)
+    return redirect(svc.tracking_path(view.status.folio))
+
+
+# -- staff ----------------------------------------------------------------------------------------
+
+
+@bp.get("/unidad")
+@roles_required(Role.TRANSPARENCY_UNIT, Role.AUDITOR)
+def unit_queue() -> str:
+    """Open requests, overdue first, then by the last day of the response term."""
+    return render_template("transparency/queue.html", rows=svc.unit_queue(), title=_("Solicitudes de acceso"))
+
+
+@bp.get("/areas")
+@roles_required(Role.AREA)
+def area_queue() -> str:
+    """Requests turned to the user's areas and not yet answered."""
+    return render_template("transparency/queue.html", rows=svc.area_queue(current_user.id), title=_("Turnos del área"))
+
+
+@bp.get("/garante")
+@roles_required(Role.GUARANTOR)
+def guarantor_queue() -> str:
+    """Appeals to resolve and compliance to verify."""
+    return render_template("transparency/queue.html", rows=svc.guarantor_queue(), title=_("Recursos de revisión"))
+
+
+def _session_choices() -> list[tuple[int, str]]:
+    return [(s.id, f"{s.number} · {s.held_on.isoformat()}") for s in svc.sessions()]
+
+
+def _staff_forms(view: svc.StaffView) -> dict[str, Any]:
+    version = {"version": view.case.version}
+    areas = [(d.code, d.name) for d in svc.departments()]
+    return {
+        "turn": TurnForm(areas, data=version),
+        "comment": CommentForm(data=version),
+        "deliver": DeliverForm(data=version),
+        "committee": SessionChoiceForm(_session_choices(), data=version),
+        "answer": AreaAnswerForm(data=version),
+        "document": AreaDocumentForm(),
+        "resolution": AppealResolutionForm(data=version),
+    }
+
+
+def _case_page(case_id: int, forms: dict[str, Any] | None = None, status: int = 200) -> tuple[str, int]:
+    try:
+        view = svc.staff_view(case_id, current_user.id)
+    except NotFound:
+        abort(404)
+    merged = {**_staff_forms(view), **(forms or {})}
+    return render_template("transparency/case.html", view=view, forms=merged, user=current_user), status
+
+
+@bp.get("/solicitudes/<int:case_id>")
+@roles_required(*STAFF)
+def case(case_id: int) -> tuple[str, int]:
+    """A request as staff see it (an area only when it was turned to it)."""
+    return _case_page(case_id)
+
+
+def _visible(case_id: int) -> None:
+    try:
+        svc.staff_view(case_id, current_user.id)
+    except NotFound:
+        abort(404)
+
+
+def _done(case_id: int) -> Response:
+    flash(_("Listo: la solicitud se actualizó."), "info")
+    return redirect(url_for("transparency.case", case_id=case_id))
+
+
+def _refused(case_id: int, exc: DomainError, name: str, form: Any) -> tuple[str, int]:
+    _flash_error(exc)
+    return _case_page(case_id, {name: form}, 422)
+
+
+def _invalid(case_id: int, name: str, form: Any) -> tuple[str, int]:
+    flash(_("Revise los datos marcados."), "error")
+    return _case_page(case_id, {name: form}, 422)
+
+
+@bp.post("/solicitudes/<int:case_id>/turnar")
+@roles_required(Role.TRANSPARENCY_UNIT)
+def turn(case_id: int) -> Response | tuple[str, int]:
+    """Turn the request to one or more areas."""
+    _visible(case_id)
+    form = TurnForm([(d.code, d.name) for d in svc.departments()])
+    if not form.validate_on_submit():
+        return _invalid(case_id, "turn", form)
+    try:
+        svc.turn_request(case_id, form.departments.data or [], current_user.id, expected_version=form.seen_version())
+    except DomainError as exc:
+        return _refused(case_id, exc, "turn", form)
+    return _done(case_id)
+
+
+UNIT_STEPS = frozenset({"prevent", "declare_incompetent", "consolidate", "report_compliance"})
+
+
+@bp.post("/solicitudes/<int:case_id>/unidad/<step>")
+@roles_required(Role.TRANSPARENCY_UNIT)
+def unit_step(case_id: int, step: str) -> Response | tuple[str, int]:
+    """A step of the unit: prevención, incompetence, consolidation, compliance report."""
+    if step not in UNIT_STEPS:
+        abort(404)
+    _visible(case_id)
+    form = CommentForm()
+    if not form.validate_on_submit():
+        return _invalid(case_id, "comment", form)
+    data: dict[str, Any] = {}
+    if step == "declare_incompetent":
+        data["competent_body"] = form.competent_body.data or ""
+    if step == "report_compliance":
+        data["compliance_report"] = form.compliance_report.data or ""
+    try:
+        svc.unit_act(
+            case_id,
+            step,
+            current_user.id,
+            expected_version=form.seen_version(),
+            data=data or None,
+            comment=form.comment.data or None,
+        )
+    except DomainError as exc:
+        return _refused(case_id, exc, "comment", form)
+    return _done(case_id)
+
+
+@bp.post("/solicitudes/<int:case_id>/comite/<matter>")
+@roles_required(Role.TRANSPARENCY_UNIT)
+def to_committee(case_id: int, matter: str) -> Response | tuple[str, int]:
+    """Take the classification or inexistence, or an extension request, to a session of the committee."""
+    if matter not in {"clasificacion", "ampliacion"}:
+        abort(404)
+    _visible(case_id)
+    form = SessionChoiceForm(_session_choices())
+    if not form.validate_on_submit():
+        return _invalid(case_id, "committee", form)
+    try:
+        if matter == "ampliacion":
+            svc.request_extension(
+                case_id,
+                form.session_id.data,
+                form.reasons.data or "",
+                current_user.id,
+                expected_version=form.seen_version(),
+            )
+        else:
+            svc.submit_to_committee(
+                case_id, form.session_id.data, current_user.id, expected_version=form.seen_version()
+            )
+    except DomainError as exc:
+        return _refused(case_id, exc, "committee", form)
+    return _done(case_id)
+
+
+@bp.post("/solicitudes/<int:case_id>/responder")
+@roles_required(Role.TRANSPARENCY_UNIT)
+def deliver(case_id: int) -> Response | tuple[str, int]:
+    """Deliver the response (the reproduction cost follows the published fees; nothing when late)."""
+    _visible(case_id)
+    form = DeliverForm()
+    if not form.validate_on_submit():
+        return _invalid(case_id, "deliver", form)
+    try:
+        svc.deliver_response(
+            case_id, form.response_summary.data or "", current_user.id, expected_version=form.seen_version()
+        )
+    except DomainError as exc:
+        return _refused(case_id, exc, "deliver", form)
+    return _done(case_id)
+
+
+@bp.post("/solicitudes/<int:case_id>/turno/<department>")
+@roles_required(Role.AREA)
+def answer(case_id: int, department: str) -> Response | tuple[str, int]:
+    """An area answers the turn: available, classified (with basis, harm test, period) or inexistent."""
+    _visible(case_id)
+    form = AreaAnswerForm()
+    if not form.validate_on_submit():
+        return _invalid(case_id, "answer", form)
+    answer = svc.AreaAnswer(
+        kind=form.kind.data or "",
+        partial=bool(form.partial.data),
+        legal_basis=form.legal_basis.data or "",
+        harm_test=form.harm_test.data or "",
+        reservation_years=form.reservation_years.data,
+        answer_text=form.answer_text.data or "",
+        redactions=form.redactions.data or "",
+    )
+    try:
+        svc.answer_turn(case_id, department, answer, current_user.id, expected_version=form.seen_version())
+    except DomainError as exc:
+        return _refused(case_id, exc, "answer", form)
+    return _done(case_id)
+
+
+@bp.post("/solicitudes/<int:case_id>/turno/<department>/documento")
+@roles_required(Role.AREA)
+def area_document(case_id: int, department: str) -> Response | tuple[str, int]:
+    """An area attaches its answer or the versión pública (PDF)."""
+    _visible(case_id)
+    form = AreaDocumentForm()
+    if not form.validate_on_submit():
+        return _invalid(case_id, "document", form)
+    upload = form.file.data
+    try:
+        svc.attach_area_document(
+            case_id, department, form.kind.data or "", upload.filename or "", upload.read(), current_user.id
+        )
+    except DomainError as exc:
+        return _refused(case_id, exc, "document", form)
+    return _done(case_id)
+
+
+GUARANTOR_STEPS = frozenset({"resolve_appeal", "extend_resolution", "accept_compliance", "reject_compliance"})
+
+
+@bp.post("/solicitudes/<int:case_id>/garante/<step>")
+@roles_required(Role.GUARANTOR)
+def guarantor_step(case_id: int, step: str) -> Response | tuple[str, int]:
+    """The guarantor resolves the appeal, extends its term once, or rules on compliance."""
+    if step not in GUARANTOR_STEPS:
+        abort(404)
+    _visible(case_id)
+    if step == "resolve_appeal":
+        resolution = AppealResolutionForm()
+        if not resolution.validate_on_submit():
+            return _invalid(case_id, "resolution", resolution)
+        data = {
+            "appeal_decision": resolution.appeal_decision.data,
+            "appeal_resolution": resolution.appeal_resolution.data,
+        }
+        try:
+            svc.guarantor_act(case_id, step, current_user.id, expected_version=resolution.seen_version(), data=data)
+        except DomainError as exc:
+            return _refused(case_id, exc, "resolution", resolution)
+        return _done(case_id)
+    form = CommentForm()
+    if not form.validate_on_submit():
+        return _invalid(case_id, "comment", form)
+    try:
+        svc.guarantor_act(
+            case_id, step, current_user.id, expected_version=form.seen_version(), comment=form.comment.data or None
+        )
+    except DomainError as exc:
+        return _refused(case_id, exc, "comment", form)
+    return _done(case_id)
+
+
+# -- committee ------------------------------------------------------------------------------------
+
+
+@bp.route("/comite", methods=["GET", "POST"])
+@roles_required(Role.COMMITTEE_MEMBER, Role.TRANSPARENCY_UNIT)
+def sessions() -> Response | tuple[str, int] | str:
+    """The committee's sessions, and a form to convene a new one."""
+    form = SessionForm()
+    if form.validate_on_submit() and form.held_on.data is not None:
+        try:
+            session_id = svc.open_session(form.number.data or "", form.held_on.data, current_user.id)
+        except DomainError as exc:
+            _flash_error(exc)
+        else:
+            flash(_("Sesión convocada."), "info")
+            return redirect(url_for("transparency.session", session_id=session_id))
+        return render_template("transparency/sessions.html", form=form, sessions=svc.sessions()), 422
+    if form.is_submitted():
+        flash(_("Revise los datos marcados."), "error")
+        return render_template("transparency/sessions.html", form=form, sessions=svc.sessions()), 422
+    return render_template("transparency/sessions.html", form=form, sessions=svc.sessions())
+
+
+def _decision_form(matter: str) -> DecisionForm:
+    codes = MATTER_DECISIONS.get(matter, ("confirm", "modify", "revoke"))
+    return DecisionForm([(c, _label(DECISIONS, c)) for c in codes])
+
+
+def _session_page(
+    session_id: int, failed: tuple[int, DecisionForm] | None = None, status: int = 200
+) -> tuple[str, int]:
+    try:
+        view = svc.session_view(session_id)
+    except NotFound:
+        abort(404)
+    forms = {item.id: _decision_form(item.matter.value) for item, _folio in view.items}
+    if failed is not None:
+        forms[failed[0]] = failed[1]
+    return render_template("transparency/session.html", view=view, forms=forms), status
+
+
+@bp.get("/comite/<int:session_id>")
+@roles_required(Role.COMMITTEE_MEMBER, Role.TRANSPARENCY_UNIT)
+def session(session_id: int) -> tuple[str, int]:
+    """A session with its agenda and, for committee members, the forms to resolve each item."""
+    return _session_page(session_id)
+
+
+@bp.post("/comite/<int:session_id>/asuntos/<int:item_id>")
+@roles_required(Role.COMMITTEE_MEMBER)
+def decide(session_id: int, item_id: int) -> Response | tuple[str, int]:
+    """Resolve an item: confirm, modify or revoke; approve or reject an extension."""
+    try:
+        view = svc.session_view(session_id)
+    except NotFound:
+        abort(404)
+    matters = {item.id: item.matter.value for item, _folio in view.items}
+    if item_id not in matters:
+        abort(404)
+    form = _decision_form(matters[item_id])
+    if not form.validate_on_submit():
+        flash(_("Revise los datos marcados."), "error")
+        return _session_page(session_id, (item_id, form), 422)
+    try:
+        svc.decide_item(item_id, form.decision.data or "", form.resolution_text.data or "", current_user.id)
+    except DomainError as exc:
+        _flash_error(exc)
+        return _session_page(session_id, (item_id, form), 422)
+    flash(_("Resolución registrada."), "info")
+    return redirect(url_for("transparency.session", session_id=session_id))

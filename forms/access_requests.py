@@ -1,0 +1,230 @@
+"""Access-to-information requests: filing, the requester's steps, and the steps of the unit, the areas, the
+committee and the guarantor. Choices (formats, areas, grounds, sessions) come from the view."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+
+from forms import squeeze, strip
+from forms.cases import MultiCheckboxField
+
+Choices = Sequence[tuple[str, Any]]
+
+
+class _Versioned(FlaskForm):
+    """Every step on a request carries the version the person saw (a concurrent change is then refused)."""
+
+    version = HiddenField(validators=[InputRequired()])
+
+    def seen_version(self) -> int:
+        """The version the form was built on (0 when tampered with, which the service refuses as stale)."""
+        try:
+            return int(self.version.data or 0)
+        except ValueError:
+            return 0
+
+
+class FilingForm(FlaskForm):
+    """A new request: a pseudonym and an e-mail suffice; no identity document is asked for."""
+
+    pseudonym = StringField(_l("Nombre o seudónimo"), filters=[squeeze], validators=[DataRequired(), Length(max=120)])
+    email = StringField(
+        _l("Correo electrónico para recibir notificaciones"),
+        filters=[strip],
+        validators=[
+            Optional(),
+            Regexp(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", message=_l("Escriba un correo electrónico válido.")),
+            Length(max=254),
+        ],
+    )
+    information_requested = TextAreaField(
+        _l("Información que solicita"), filters=[strip], validators=[DataRequired(), Length(max=5000)]
+    )
+    delivery_format = RadioField(_l("Modalidad de entrega"), validators=[InputRequired()])
+    submit = SubmitField(_l("Presentar la solicitud"))
+
+    def __init__(self, formats: Choices, *, email_required: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.delivery_format.choices = list(formats)
+        self.email_required = email_required
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """The e-mail is required unless the requester files under their account."""
+        ok = bool(super().validate(extra_validators))
+        if self.email_required and not self.email.data:
+            self.email.errors = [*self.email.errors, _l("Escriba un correo electrónico para recibir notificaciones.")]
+            return False
+        return ok
+
+
+class TrackForm(FlaskForm):
+    """Follow a request by its folio."""
+
+    class Meta:
+        csrf = False
+
+    folio = StringField(_l("Folio"), filters=[strip], validators=[DataRequired(), Length(max=40)])
+
+
+class ClarificationForm(_Versioned):
+    """The requester's answer to the prevención."""
+
+    clarification = TextAreaField(_l("Aclaración"), filters=[strip], validators=[DataRequired(), Length(max=5000)])
+    submit = SubmitField(_l("Atender la prevención"))
+
+
+class PaymentForm(_Versioned):
+    """The reference of the payment of reproduction costs."""
+
+    payment_reference = StringField(
+        _l("Referencia del pago"), filters=[squeeze], validators=[DataRequired(), Length(max=60)]
+    )
+    submit = SubmitField(_l("Registrar el pago"))
+
+
+class AppealForm(_Versioned):
+    """The recurso de revisión: its grounds and, optionally, a statement."""
+
+    appeal_grounds = MultiCheckboxField(_l("Causas del recurso"), validators=[DataRequired()])
+    appeal_statement = TextAreaField(_l("Razones (opcional)"), filters=[strip], validators=[Length(max=5000)])
+    submit = SubmitField(_l("Interponer el recurso de revisión"))
+
+    def __init__(self, grounds: Choices, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.appeal_grounds.choices = list(grounds)
+
+
+class TurnForm(_Versioned):
+    """The areas a request is turned to."""
+
+    departments = MultiCheckboxField(_l("Áreas"), validators=[DataRequired()])
+    submit = SubmitField(_l("Turnar a las áreas"))
+
+    def __init__(self, areas: Choices, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.departments.choices = list(areas)
+
+
+class CommentForm(_Versioned):
+    """A step of the unit or the guarantor with its reasoned comment (prevención, incompetence…)."""
+
+    comment = TextAreaField(_l("Fundamento y motivación"), filters=[strip], validators=[Length(max=5000)])
+    competent_body = StringField(_l("Sujeto obligado competente"), filters=[squeeze], validators=[Length(max=200)])
+    compliance_report = TextAreaField(_l("Informe de cumplimiento"), filters=[strip], validators=[Length(max=5000)])
+    submit = SubmitField(_l("Enviar"))
+
+
+class DeliverForm(_Versioned):
+    """The response delivered to the requester."""
+
+    response_summary = TextAreaField(_l("Respuesta"), filters=[strip], validators=[DataRequired(), Length(max=5000)])
+    submit = SubmitField(_l("Entregar la respuesta"))
+
+
+class SessionChoiceForm(_Versioned):
+    """Take a matter to a session of the committee (with the reasons, for an extension)."""
+
+    session_id = SelectField(_l("Sesión del Comité"), coerce=int, validators=[InputRequired()])
+    reasons = TextAreaField(_l("Razones"), filters=[strip], validators=[Length(max=5000)])
+    submit = SubmitField(_l("Someter al Comité"))
+
+    def __init__(self, sessions: Sequence[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session_id.choices = list(sessions)
+
+
+class AreaAnswerForm(_Versioned):
+    """An area's answer to the turn."""
+
+    kind = RadioField(
+        _l("Respuesta del área"),
+        choices=[
+            ("available", _l("Disponible (pública)")),
+            ("reserved", _l("Reservada")),
+            ("confidential", _l("Confidencial")),
+            ("inexistent", _l("Inexistente")),
+        ],
+        validators=[InputRequired()],
+    )
+    partial = BooleanField(_l("Clasificación parcial (se entregará versión pública)"))
+    legal_basis = StringField(
+        _l("Fundamento legal de la clasificación"), filters=[squeeze], validators=[Length(max=500)]
+    )
+    harm_test = TextAreaField(_l("Prueba de daño (reserva)"), filters=[strip], validators=[Length(max=5000)])
+    reservation_years = IntegerField(
+        _l("Periodo de reserva (años)"), validators=[Optional(), NumberRange(min=1, max=5)]
+    )
+    answer_text = TextAreaField(_l("Respuesta"), filters=[strip], validators=[Length(max=5000)])
+    redactions = TextAreaField(
+        _l("Justificación de lo testado (versión pública)"), filters=[strip], validators=[Length(max=5000)]
+    )
+    submit = SubmitField(_l("Responder el turno"))
+
+
+class AreaDocumentForm(FlaskForm):
+    """A PDF an area attaches: its answer or the versión pública."""
+
+    kind = SelectField(
+        _l("Documento"),
+        choices=[("respuesta_area", _l("Respuesta del área")), ("version_publica", _l("Versión pública"))],
+    )
+    file = FileField(_l("Archivo PDF"), validators=[FileRequired(_l("Elija un archivo PDF."))])
+    submit = SubmitField(_l("Adjuntar"))
+
+
+class SessionForm(FlaskForm):
+    """A new session of the committee."""
+
+    number = StringField(_l("Número de sesión"), filters=[squeeze], validators=[DataRequired(), Length(max=60)])
+    held_on = DateField(_l("Fecha"), validators=[InputRequired(message=_l("Indique la fecha de la sesión."))])
+    submit = SubmitField(_l("Convocar sesión"))
+
+
+class DecisionForm(FlaskForm):
+    """The committee's resolution on an agenda item."""
+
+    decision = RadioField(_l("Sentido"), validators=[InputRequired()])
+    resolution_text = TextAreaField(
+        _l("Texto de la resolución"), filters=[strip], validators=[DataRequired(), Length(max=5000)]
+    )
+    submit = SubmitField(_l("Resolver"))
+
+    def __init__(self, decisions: Choices, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.decision.choices = list(decisions)
+
+
+class AppealResolutionForm(_Versioned):
+    """The guarantor's resolution of an appeal."""
+
+    appeal_decision = RadioField(
+        _l("Sentido de la resolución"),
+        choices=[
+            ("confirm", _l("Confirma la respuesta")),
+            ("modify", _l("Modifica la respuesta")),
+            ("revoke", _l("Revoca la respuesta")),
+            ("dismiss", _l("Desecha o sobresee el recurso")),
+        ],
+        validators=[InputRequired()],
+    )
+    appeal_resolution = TextAreaField(
+        _l("Texto de la resolución"), filters=[strip], validators=[DataRequired(), Length(max=5000)]
+    )
+    submit = SubmitField(_l("Resolver el recurso"))

@@ -1,0 +1,392 @@
+"""Access-to-information pages on both databases: the public filing form and tracking, the requester's secret
+page, the unit's queue, the area's answer, the committee and the guarantor. Bad input gets clear errors and
+loses nothing; someone else's request is a 404 that leaks nothing; never a 500."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from werkzeug.test import TestResponse
+
+import app.services.users as users_service
+from app.extensions import db
+from app.models import Case, Document, Role
+from app.models.access import AccessRequest
+from app.services import access_requests as svc
+from app.services.demo import demo_pdf
+from tests.support.factories import make_user
+from tests.web.helpers import csrf_token, field_errors, flashes, hidden_value, login_as, text
+
+
+@pytest.fixture(autouse=True)
+def fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+def _requests() -> int:
+    db.session.rollback()
+    return int(db.session.scalar(select(func.count()).select_from(AccessRequest)) or 0)
+
+
+def _form(page: str, action: str) -> dict[str, str]:
+    data = {"csrf_token": csrf_token(page, action)}
+    with contextlib.suppress(AssertionError):
+        data["version"] = hidden_value(page, "version", action)
+    return data
+
+
+def _post(client: FlaskClient, page_url: str, action: str, **values: Any) -> TestResponse:
+    page = text(client.get(page_url))
+    return client.post(action, data={**_form(page, action), **values})
+
+
+FILING = "/transparencia/solicitar"
+REQUEST = {
+    "pseudonym": "Lector Curioso",
+    "email": "lector@example.test",
+    "information_requested": "Contratos de alumbrado público de 2025",
+    "delivery_format": "electronic",
+}
+
+
+def _file(client: FlaskClient, **changes: str) -> TestResponse:
+    return _post(client, FILING, FILING, **{**REQUEST, **changes})
+
+
+def _token(response: TestResponse) -> str:
+    match = re.search(r"/transparencia/seguimiento/([A-Za-z0-9_-]+)", response.headers.get("Location", ""))
+    assert match, response.headers
+    return match.group(1)
+
+
+def test_filing_without_an_account_gives_folio_receipt_and_link(app: Flask, client: FlaskClient):
+    page = client.get(FILING)
+    assert page.status_code == 200
+    assert "seudónimo" in text(page)
+    response = _file(client)
+    assert response.status_code == 302
+    token = _token(response)
+    receipt = client.get(response.headers["Location"])
+    body = text(receipt)
+    assert receipt.status_code == 200
+    assert "Acuse de recibo" in body
+    db.session.rollback()
+    case = db.session.scalars(select(Case)).one()
+    assert case.folio in body
+    assert token in body
+    assert "Contratos de alumbrado" in body
+    # the public page by folio shows state and dates, nothing personal
+    public = client.get("/transparencia/consulta", query_string={"folio": case.folio})
+    assert public.status_code == 200
+    assert case.folio in text(public)
+    assert "Vence el" in text(public)
+    assert "Lector" not in text(public)
+    assert "lector@example.test" not in text(public)
+    assert "alumbrado" not in text(public)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"pseudonym": "  "}, "obligatorio"),
+        ({"email": "no-es-correo"}, "correo electrónico válido"),
+        ({"email": ""}, "correo electrónico"),
+        ({"information_requested": ""}, "obligatorio"),
+        ({"delivery_format": "fax"}, "Opción inválida"),
+        ({"information_requested": "x" * 5001}, "5000"),
+    ],
+)
+def test_bad_filing_input_is_explained_and_kept(
+    app: Flask, client: FlaskClient, changes: dict[str, str], expected: str
+):
+    response = _file(client, **changes)
+    assert response.status_code == 422
+    assert any(expected.lower() in e.lower() for e in field_errors(response)) or any(
+        expected.lower() in f.lower() for f in flashes(response)
+    ), (field_errors(response), flashes(response))
+    assert _requests() == 0
+    kept = changes.get("information_requested", REQUEST["information_requested"])
+    assert kept[:40] in text(response)  # what was typed is still there
+
+
+def test_filing_without_csrf_is_refused(app: Flask, client: FlaskClient):
+    response = client.post(FILING, data=REQUEST)
+    assert response.status_code in (400, 422)
+    assert _requests() == 0
+
+
+def test_e_mail_of_an_existing_account_is_refused_with_a_clear_message(app: Flask, client: FlaskClient):
+    user = make_user(Role.APPLICANT)
+    from tests.support.factories import email_of
+
+    response = _file(client, email=email_of(user))
+    assert response.status_code == 422
+    assert any("inicie sesión" in f for f in flashes(response))
+    assert "Contratos de alumbrado" in text(response)
+    assert _requests() == 0
+
+
+def test_unknown_folio_and_bad_links_are_404(app: Flask, client: FlaskClient):
+    assert client.get("/transparencia/consulta", query_string={"folio": "SAI-2026-999999"}).status_code == 404
+    assert client.get("/transparencia/seguimiento/" + "A" * 43).status_code == 404
+    assert client.get("/transparencia/seguimiento/" + "A" * 300).status_code == 404
+    assert client.post("/transparencia/seguimiento/abc/turn").status_code in (400, 404)
+
+
+@pytest.fixture
+def office(app: Flask) -> dict[str, int]:
+    return {
+        "unit": make_user(Role.TRANSPARENCY_UNIT),
+        "obras": make_user((Role.AREA, "obras")),
+        "tesoreria": make_user((Role.AREA, "tesoreria")),
+        "committee": make_user(Role.COMMITTEE_MEMBER),
+        "guarantor": make_user(Role.GUARANTOR),
+    }
+
+
+def test_the_whole_path_through_the_pages(app: Flask, client: FlaskClient, office: dict[str, int]):
+    token = _token(_file(client))
+    db.session.rollback()
+    case_id = db.session.scalars(select(Case.id)).one()
+    case_url = f"/transparencia/solicitudes/{case_id}"
+
+    login_as(client, office["unit"])
+    queue = client.get("/transparencia/unidad")
+    assert queue.status_code == 200
+    assert db.session.get(Case, case_id).folio in text(queue)
+    bad = _post(client, case_url, f"{case_url}/turnar")
+    assert bad.status_code == 422
+    assert field_errors(bad)
+    turned = _post(client, case_url, f"{case_url}/turnar", departments=["obras"])
+    assert turned.status_code == 302, flashes(turned)
+    client.post("/logout", data={"csrf_token": csrf_token(text(client.get("/inicio")), "/logout")})
+
+    login_as(client, office["obras"])
+    assert db.session.get(Case, case_id).folio in text(client.get("/transparencia/areas"))
+    action = f"{case_url}/turno/obras"
+    refused = _post(client, case_url, action, kind="reserved", legal_basis="Art. 113", answer_text="Se reserva")
+    assert refused.status_code == 422
+    assert any("prueba de daño" in f for f in flashes(refused))
+    assert "Se reserva" in text(refused)  # kept
+    upload = client.post(
+        f"{case_url}/turno/obras/documento",
+        data={
+            **_form(text(client.get(case_url)), f"{case_url}/turno/obras/documento"),
+            "kind": "respuesta_area",
+            "file": (io.BytesIO(b"not a pdf"), "x.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 422
+    assert any("PDF" in f for f in flashes(upload))
+    upload = client.post(
+        f"{case_url}/turno/obras/documento",
+        data={
+            **_form(text(client.get(case_url)), f"{case_url}/turno/obras/documento"),
+            "kind": "respuesta_area",
+            "file": (io.BytesIO(demo_pdf("contratos")), "contratos.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert upload.status_code == 302
+    answered = _post(client, case_url, action, kind="available", answer_text="Se anexan")
+    assert answered.status_code == 302, flashes(answered)
+    # the unit's pages are not the area's
+    assert client.get("/transparencia/unidad").status_code == 403
+    client.post("/logout", data={"csrf_token": csrf_token(text(client.get("/inicio")), "/logout")})
+
+    login_as(client, office["unit"])
+    assert _post(client, case_url, f"{case_url}/unidad/consolidate").status_code == 302
+    empty = _post(client, case_url, f"{case_url}/responder", response_summary="")
+    assert empty.status_code == 422
+    done = _post(client, case_url, f"{case_url}/responder", response_summary="Se entregan los contratos")
+    assert done.status_code == 302, flashes(done)
+    client.post("/logout", data={"csrf_token": csrf_token(text(client.get("/inicio")), "/logout")})
+
+    # the requester sees the answer and the document, and appeals choosing grounds
+    tracking = f"/transparencia/seguimiento/{token}"
+    page = text(client.get(tracking))
+    assert "Se entregan los contratos" in page
+    assert "contratos.pdf" in page
+    links = re.findall(r'href="(/transparencia/seguimiento/[^"]+/(?:documentos|resoluciones)/\d+)"', page)
+    assert len(links) == 2  # the area's answer and the sealed response
+    for link in links:
+        pdf = client.get(link)
+        assert pdf.status_code == 200
+        assert pdf.data.startswith(b"%PDF-")
+    other = svc.file_request("Otra", "otra@example.test", "Otra cosa", "electronic")
+    for link in links:  # another requester's link does not reach these files
+        assert client.get(link.replace(token, other.token)).status_code == 404
+    no_grounds = _post(client, tracking, f"{tracking}/appeal", appeal_statement="Incompleta")
+    assert no_grounds.status_code == 422
+    assert "Incompleta" in text(no_grounds)
+    appealed = _post(client, tracking, f"{tracking}/appeal", appeal_grounds=["incomplete"], appeal_statement="x")
+    assert appealed.status_code == 302, flashes(appealed)
+    db.session.rollback()
+    assert db.session.get(Case, case_id).state == "appealed"
+
+    login_as(client, office["guarantor"])
+    assert db.session.get(Case, case_id).folio in text(client.get("/transparencia/garante"))
+    resolved = _post(
+        client,
+        case_url,
+        f"{case_url}/garante/resolve_appeal",
+        appeal_decision="revoke",
+        appeal_resolution="Entréguese completa",
+    )
+    assert resolved.status_code == 302, flashes(resolved)
+    db.session.rollback()
+    assert db.session.get(Case, case_id).state == "compliance"
+
+
+def test_committee_session_and_decision_pages(app: Flask, client: FlaskClient, office: dict[str, int]):
+    filed = svc.file_request("Observatorio", "obs@example.test", "Planos", "electronic")
+    svc.turn_request(filed.case_id, ["obras"], office["unit"], expected_version=1)
+    db.session.rollback()
+    version = db.session.get(Case, filed.case_id).version
+    svc.answer_turn(
+        filed.case_id,
+        "obras",
+        svc.AreaAnswer("confidential", legal_basis="Art. 116"),
+        office["obras"],
+        expected_version=version,
+    )
+    db.session.rollback()
+    svc.unit_act(
+        filed.case_id, "consolidate", office["unit"], expected_version=db.session.get(Case, filed.case_id).version
+    )
+
+    login_as(client, office["committee"])
+    bad = _post(client, "/transparencia/comite", "/transparencia/comite", number="", held_on="ayer")
+    assert bad.status_code == 422
+    assert field_errors(bad)
+    created = _post(client, "/transparencia/comite", "/transparencia/comite", number="CT-01", held_on="2026-11-30")
+    assert created.status_code == 302
+    again = _post(client, "/transparencia/comite", "/transparencia/comite", number="CT-01", held_on="2026-11-30")
+    assert again.status_code == 422
+    assert any("Ya existe" in f for f in flashes(again))
+    db.session.rollback()
+    session_id = svc.sessions()[0].id
+    svc.submit_to_committee(
+        filed.case_id, session_id, office["unit"], expected_version=db.session.get(Case, filed.case_id).version
+    )
+    session_url = f"/transparencia/comite/{session_id}"
+    page = text(client.get(session_url))
+    assert filed.folio in page
+    item_id = int(re.search(r"/asuntos/(\d+)", page).group(1))  # type: ignore[union-attr]
+    action = f"{session_url}/asuntos/{item_id}"
+    wrong = _post(client, session_url, action, decision="approve", resolution_text="Se aprueba")
+    assert wrong.status_code == 422
+    assert "Se aprueba" in text(wrong)
+    ok = _post(client, session_url, action, decision="confirm", resolution_text="Se confirma la confidencialidad")
+    assert ok.status_code == 302, flashes(ok)
+    assert "Se confirma la confidencialidad" in text(client.get(session_url))
+    assert client.post(f"{session_url}/asuntos/999999", data=_form(page, action)).status_code == 404
+
+
+def test_someone_elses_request_leaks_nothing(app: Flask, client: FlaskClient, office: dict[str, int]):
+    mine = svc.file_request("Uno", "uno@example.test", "Secreto de uno", "electronic")
+    theirs = svc.file_request("Dos", "dos@example.test", "Secreto de dos", "electronic")
+    svc.turn_request(mine.case_id, ["obras"], office["unit"], expected_version=1)
+    # a requester's link shows only their own request
+    body = text(client.get(f"/transparencia/seguimiento/{mine.token}"))
+    assert "Secreto de uno" in body
+    assert "Secreto de dos" not in body
+    # an area sees only what was turned to it, and cannot act on others' turns
+    login_as(client, office["tesoreria"])
+    response = client.get(f"/transparencia/solicitudes/{mine.case_id}")
+    assert response.status_code == 404
+    assert "Secreto" not in text(response)
+    generic = client.get(f"/expedientes/{mine.case_id}")  # nor through the generic case page
+    assert generic.status_code in (403, 404)
+    assert "Secreto" not in text(generic)
+    forged = client.post(
+        f"/transparencia/solicitudes/{mine.case_id}/turno/obras",
+        data={"kind": "available", "version": "2", "csrf_token": csrf_token(text(client.get("/inicio")), "/logout")},
+    )
+    assert forged.status_code == 404
+    client.post("/logout", data={"csrf_token": csrf_token(text(client.get("/inicio")), "/logout")})
+    login_as(client, office["obras"])
+    assert client.get(f"/expedientes/{mine.case_id}").status_code == 200  # turned to obras
+    assert client.get(f"/expedientes/{theirs.case_id}").status_code in (403, 404)
+    # an applicant account is no staff
+    client.post("/logout", data={"csrf_token": csrf_token(text(client.get("/inicio")), "/logout")})
+    applicant = make_user(Role.APPLICANT)
+    login_as(client, applicant)
+    assert client.get(f"/transparencia/solicitudes/{theirs.case_id}").status_code == 403
+    assert client.get(f"/transparencia/mis-solicitudes/{theirs.case_id}").status_code == 404
+    assert client.get("/transparencia/unidad").status_code == 403
+    db.session.rollback()
+    assert db.session.scalars(select(Document)).all() == []
+
+
+def test_logged_in_applicant_files_under_the_account(app: Flask, client: FlaskClient):
+    applicant = make_user(Role.APPLICANT, name="Ana Cuenta")
+    login_as(client, applicant)
+    page = text(client.get(FILING))
+    assert 'name="email"' not in page
+    response = _post(client, FILING, FILING, pseudonym="Ana", information_requested="Padrón", delivery_format="usb")
+    assert response.status_code == 302, flashes(response)
+    db.session.rollback()
+    case = db.session.scalars(select(Case)).one()
+    assert case.applicant_id == applicant
+    own = client.get(f"/transparencia/mis-solicitudes/{case.id}")
+    assert own.status_code == 302
+    assert client.get(own.headers["Location"]).status_code == 200
+    assert "Acceso a la información" in text(client.get("/inicio"))
+
+
+def test_prevention_answer_through_the_link_with_a_stale_form(app: Flask, client: FlaskClient, office: dict[str, int]):
+    filed = svc.file_request("Uno", "uno@example.test", "Contratos", "electronic")
+    tracking = f"/transparencia/seguimiento/{filed.token}"
+    svc.unit_act(filed.case_id, "prevent", office["unit"], expected_version=1, comment="Precise el año")
+    page = text(client.get(tracking))
+    action = f"{tracking}/answer_prevention"
+    stale = client.post(action, data={**_form(page, action), "version": "1", "clarification": "El año 2025"})
+    assert stale.status_code == 422
+    assert any("recargue" in f for f in flashes(stale))
+    assert "El año 2025" in text(stale)
+    ok = client.post(action, data={**_form(page, action), "clarification": "El año 2025"})
+    assert ok.status_code == 302, flashes(ok)
+    db.session.rollback()
+    assert db.session.get(Case, filed.case_id).state == "received"
+
+
+def _settings(client: FlaskClient) -> dict[str, Any]:
+    page = text(client.get("/admin/tramites/access_request"))
+    data: dict[str, Any] = {"csrf_token": csrf_token(page, "")}
+    for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page):
+        data.setdefault(name, value)
+    for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>\n?(.*?)</textarea>', page, re.S):
+        data[name] = value
+    data.pop("submit", None)
+    return data
+
+
+def test_terms_and_fees_are_settings_that_apply_to_new_requests(app: Flask, client: FlaskClient):
+    login_as(client, make_user(Role.ADMIN))
+    page = client.get("/admin/tramites/access_request")
+    assert page.status_code == 200
+    assert "Plazo de respuesta a la solicitud" in text(page)
+    data = _settings(client)
+    bad = client.post("/admin/tramites/access_request", data={**data, "reproduction_fees": '{"usb": "-5"}'})
+    assert bad.status_code == 422
+    saved = client.post(
+        "/admin/tramites/access_request",
+        data={**data, "response_days": "15", "reproduction_fees": '{"electronic": "0", "usb": "12.5"}'},
+    )
+    assert saved.status_code == 302, field_errors(saved) or flashes(saved)
+    filed = svc.file_request("Uno", "uno@example.test", "Padrón", "usb")
+    db.session.rollback()
+    case = db.session.get(Case, filed.case_id)
+    assert case.params["response_days"] == 15
+    assert case.params["reproduction_fees"] == {"electronic": "0.00", "usb": "12.50"}
+    assert db.session.scalars(select(func.count()).select_from(AccessRequest)).one() == 1

@@ -1,0 +1,508 @@
+"""The access-to-information workflow as data: structure, every guard both ways, the clocks, and the rules the
+engine enforces with it (roles, the incompetence/inexistence exclusion, the single extension).
+
+Pure tests: no Flask application and no database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import Callable
+from datetime import date
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+
+from app.engine import GuardRefused, IllegalTrigger, InvalidData, NotAllowed
+from app.engine.core import Actor, CaseView, Engine
+from app.models import Role
+from workflows import DEFINITIONS, latest
+from workflows import access_request as ar
+from workflows.base import SYSTEM_ROLE, Clock, GuardInput, HistoryItem, validate
+
+WF = ar.ACCESS_V1
+ENGINE = Engine(DEFINITIONS, (r.value for r in Role))
+TODAY = date(2026, 3, 2)
+REQUESTER_ID = 10
+UNIT = Actor(20, frozenset({"transparency_unit"}))
+AREA = Actor(30, frozenset({"area"}))
+COMMITTEE = Actor(40, frozenset({"committee_member"}))
+GUARANTOR = Actor(50, frozenset({"guarantor"}))
+REQUESTER = Actor(REQUESTER_ID, frozenset({"applicant"}))
+STRANGER = Actor(11, frozenset({"applicant"}))
+PARAMS = dict(WF.params)
+
+BASE: dict[str, Any] = {"information_requested": "Contratos de obra 2025", "delivery_format": "electronic"}
+ITEM = {"committee_item": 7}
+RESERVED = {"kind": "reserved", "legal_basis": "Art. 113 fr. I", "harm_test": "Riesgo real", "reservation_years": 3}
+
+
+def gi(data: dict[str, Any] | None = None, *, history: tuple[str, ...] = (), documents: frozenset[str] = frozenset()):
+    return GuardInput(
+        data=MappingProxyType({**BASE, **(data or {})}),
+        documents=documents,
+        history=tuple(HistoryItem(t, 1) for t in history),
+        actor_id=1,
+        actor_roles=frozenset({"transparency_unit"}),
+        today=TODAY,
+        params=MappingProxyType(PARAMS),
+    )
+
+
+def view(state: str, data: dict[str, Any] | None = None, *, history: tuple[str, ...] = (), documents=frozenset()):
+    return CaseView(
+        workflow=WF.name,
+        workflow_version=WF.version,
+        state=state,
+        version=1,
+        applicant_id=REQUESTER_ID,
+        data={**BASE, **(data or {})},
+        documents=frozenset(documents),
+        history=tuple(HistoryItem(t, 1) for t in history),
+    )
+
+
+def decide(state: str, trigger: str, actor: Actor, data: dict[str, Any] | None = None, **kw: Any):
+    stored = kw.pop("stored", None)
+    return ENGINE.decide(
+        view(state, stored, history=kw.pop("history", ()), documents=kw.pop("documents", frozenset())),
+        trigger,
+        actor,
+        today=TODAY,
+        data=data,
+        params=PARAMS,
+        **kw,
+    )
+
+
+# -- structure ------------------------------------------------------------------------------------
+
+
+def test_definition_is_registered_valid_and_latest():
+    assert validate(WF) == []
+    assert latest("access_request") is WF
+    assert WF.folio_prefix == "SAI"
+
+
+def _reachable() -> set[str]:
+    seen = {WF.initial}
+    queue = deque([WF.initial])
+    while queue:
+        state = queue.popleft()
+        for t in WF.transitions_from(state):
+            if t.dest not in seen:
+                seen.add(t.dest)
+                queue.append(t.dest)
+    return seen
+
+
+def test_every_state_is_reachable_and_can_end():
+    assert _reachable() == {s.name for s in WF.states}
+    terminal = {s.name for s in WF.states if s.terminal}
+    assert terminal == {"not_filed", "concluded"}
+    for state in WF.states:
+        # from every state some path leads to a terminal state
+        seen, queue = {state.name}, deque([state.name])
+        while queue:
+            for t in WF.transitions_from(queue.popleft()):
+                if t.dest not in seen:
+                    seen.add(t.dest)
+                    queue.append(t.dest)
+        assert seen & terminal, state.name
+
+
+def test_terminal_states_have_no_exits():
+    for state in WF.states:
+        if state.terminal:
+            assert WF.transitions_from(state.name) == ()
+
+
+def test_the_roles_named_are_the_product_roles():
+    roles = {r for t in WF.transitions for r in t.roles}
+    assert roles == {"transparency_unit", "area", "committee_member", "guarantor", "applicant", SYSTEM_ROLE}
+
+
+def test_every_term_is_a_parameter_with_the_statutory_default():
+    assert PARAMS["response_days"] == 20
+    assert PARAMS["extension_days"] == 10
+    assert PARAMS["prevention_issue_days"] == 5
+    assert PARAMS["prevention_answer_days"] == 10
+    assert PARAMS["incompetence_days"] == 3
+    assert PARAMS["appeal_days"] == 15
+    assert PARAMS["resolution_days"] == 40
+    assert PARAMS["resolution_extension_days"] == 20
+    assert WF.state("prevention").deadline is not None
+    assert WF.state("prevention").deadline.on_expiry == "prevention_lapsed"
+    assert WF.find("prevention_lapsed", "prevention")[0].dest == "not_filed"
+
+
+# -- clocks ---------------------------------------------------------------------------------------
+
+
+def test_response_clock_runs_while_the_body_owes_the_answer_and_is_interrupted_by_the_prevention():
+    clock = next(c for c in WF.clocks if c.name == "response")
+    for state in ar.WORKING:
+        assert clock.status_in(state) == "running"
+    assert clock.status_in("prevention") == "paused"
+    for state in ("answered", "incompetent", "appealed", "not_filed", "concluded"):
+        assert clock.status_in(state) == "stopped"
+    assert clock.extension_trigger == "approve_extension"
+    assert clock.extension_days_param == "extension_days"
+    # its lapse only records the day: the case stays where it is
+    for state in ar.WORKING:
+        (lapse,) = WF.find("response_lapsed", state)
+        assert lapse.dest == state
+        assert lapse.roles == {SYSTEM_ROLE}
+        assert lapse.fields == ("response_overdue_on",)
+
+
+def test_incompetence_term_is_interrupted_by_the_prevention_but_the_prevention_term_is_not():
+    clocks = {c.name: c for c in WF.clocks}
+    assert clocks["incompetence_window"].status_in("prevention") == "paused"
+    assert clocks["prevention_window"].status_in("prevention") == "stopped"
+    assert clocks["silence_appeal"].started_by == ("response_lapsed",)
+
+
+def _with_clock(clock: Clock) -> list[str]:
+    try:
+        dataclasses.replace(WF, clocks=(clock,))
+    except ValueError as exc:
+        return str(exc).split("; ")
+    return []
+
+
+def test_validator_rejects_inconsistent_clocks():
+    good = next(c for c in WF.clocks if c.name == "response")
+    assert _with_clock(good) == []
+    assert any("unknown state" in p for p in _with_clock(dataclasses.replace(good, running=("nowhere",))))
+    assert any("terminal" in p for p in _with_clock(dataclasses.replace(good, running=("concluded",))))
+    assert any("parameter" in p for p in _with_clock(dataclasses.replace(good, days_param="missing")))
+    assert any("system transition" in p for p in _with_clock(dataclasses.replace(good, on_lapse="deliver")))
+    assert any("does not record" in p for p in _with_clock(dataclasses.replace(good, lapse_field="other")))
+    assert any("both" in p for p in _with_clock(dataclasses.replace(good, extension_days_param=None)))
+    assert any("unknown trigger" in p for p in _with_clock(dataclasses.replace(good, started_by=("nope",))))
+    assert any("both run and pause" in p for p in _with_clock(dataclasses.replace(good, paused=("received",))))
+
+
+# -- every guard both ways ------------------------------------------------------------------------
+
+Case = tuple[Callable[[GuardInput], str | None], GuardInput, GuardInput]
+
+GUARD_CASES: dict[str, Case] = {
+    "delivery_format_offered": (
+        ar.delivery_format_offered,
+        gi(),
+        gi({"delivery_format": "fax"}),
+    ),
+    "prevention_in_term": (ar.prevention_in_term, gi(), gi({"prevention_window_closed_on": "2026-03-09"})),
+    "prevention_only_once": (ar.prevention_in_term, gi(), gi(history=("prevent", "answer_prevention"))),
+    "incompetence_in_term": (ar.incompetence_in_term, gi(), gi({"incompetence_window_closed_on": "2026-03-05"})),
+    "no_inexistence": (
+        ar.no_inexistence,
+        gi({"answers": {"obras": {"kind": "available"}}}),
+        gi({"answers": {"obras": {"kind": "inexistent"}}}),
+    ),
+    "areas_named": (ar.areas_named, gi({"turned_to": ["obras"]}), gi({"turned_to": []})),
+    "areas_named_once": (ar.areas_named, gi({"turned_to": ["obras", "tesoreria"]}), gi({"turned_to": ["a", "a"]})),
+    "answers_valid": (
+        ar.answers_valid,
+        gi({"turned_to": ["obras"], "answers": {"obras": RESERVED}}),
+        gi({"turned_to": ["obras"], "answers": {"tesoreria": {"kind": "available"}}}),
+    ),
+    "answers_classified_need_basis": (
+        ar.answers_valid,
+        gi({"turned_to": ["obras"], "answers": {"obras": {"kind": "confidential", "legal_basis": "Art. 116"}}}),
+        gi({"turned_to": ["obras"], "answers": {"obras": {"kind": "confidential", "legal_basis": " "}}}),
+    ),
+    "answers_reserved_need_harm_test": (
+        ar.answers_valid,
+        gi({"turned_to": ["obras"], "answers": {"obras": RESERVED}}),
+        gi({"turned_to": ["obras"], "answers": {"obras": {**RESERVED, "harm_test": ""}}}),
+    ),
+    "answers_reservation_period": (
+        ar.answers_valid,
+        gi({"turned_to": ["obras"], "answers": {"obras": {**RESERVED, "reservation_years": 5}}}),
+        gi({"turned_to": ["obras"], "answers": {"obras": {**RESERVED, "reservation_years": 6}}}),
+    ),
+    "answers_kind_known": (
+        ar.answers_valid,
+        gi({"turned_to": ["obras"], "answers": {"obras": {"kind": "inexistent"}}}),
+        gi({"turned_to": ["obras"], "answers": {"obras": {"kind": "maybe"}}}),
+    ),
+    "answers_inexistence_excludes_incompetence": (
+        ar.answers_valid,
+        gi({"turned_to": ["obras"], "answers": {"obras": {"kind": "inexistent"}}}),
+        gi({"turned_to": ["obras"], "competent_body": "SEP", "answers": {"obras": {"kind": "inexistent"}}}),
+    ),
+    "all_areas_answered": (
+        ar.all_areas_answered,
+        gi({"turned_to": ["obras"], "answers": {"obras": {"kind": "available"}}}),
+        gi({"turned_to": ["obras", "tesoreria"], "answers": {"obras": {"kind": "available"}}}),
+    ),
+    "committee_needed": (
+        ar.committee_needed,
+        gi({"answers": {"obras": {"kind": "inexistent"}}}),
+        gi({"answers": {"obras": {"kind": "available"}}}),
+    ),
+    "committee_needed_once": (
+        ar.committee_needed,
+        gi({"answers": {"obras": RESERVED}}),
+        gi({"answers": {"obras": RESERVED}, "committee_decision": "confirm"}),
+    ),
+    "committee_decision_valid": (
+        ar.committee_decision_valid,
+        gi({"committee_decision": "modify", "committee_resolution": "Se modifica"}),
+        gi({"committee_decision": "approve", "committee_resolution": "Se aprueba"}),
+    ),
+    "committee_resolution_text": (
+        ar.committee_decision_valid,
+        gi({"committee_decision": "confirm", "committee_resolution": "Se confirma"}),
+        gi({"committee_decision": "confirm", "committee_resolution": ""}),
+    ),
+    "ready_to_deliver_committee": (
+        ar.ready_to_deliver,
+        gi({"answers": {"obras": {"kind": "inexistent"}}, "committee_decision": "confirm"}),
+        gi({"answers": {"obras": {"kind": "inexistent"}}}),
+    ),
+    "ready_to_deliver_public_version": (
+        ar.ready_to_deliver,
+        gi(
+            {"answers": {"obras": {**RESERVED, "partial": True}}, "committee_decision": "confirm"},
+            documents=frozenset({ar.PUBLIC_VERSION}),
+        ),
+        gi({"answers": {"obras": {**RESERVED, "partial": True}}, "committee_decision": "confirm"}),
+    ),
+    "cost_as_published": (
+        ar.cost_as_published,
+        gi({"delivery_format": "certified_copies", "reproduction_cost": "120.00"}),
+        gi({"delivery_format": "certified_copies", "reproduction_cost": "0.00"}),
+    ),
+    "cost_free_when_late": (
+        ar.cost_as_published,
+        gi({"delivery_format": "certified_copies", "reproduction_cost": "0.00", "response_overdue_on": "2026-04-01"}),
+        gi({"delivery_format": "certified_copies", "reproduction_cost": "120.00", "response_overdue_on": "2026-04-01"}),
+    ),
+    "payment_due": (
+        ar.payment_due,
+        gi({"reproduction_cost": "50.00"}),
+        gi({"reproduction_cost": "0.00"}),
+    ),
+    "payment_once": (
+        ar.payment_due,
+        gi({"reproduction_cost": "50.00"}),
+        gi({"reproduction_cost": "50"}, history=("pay",)),
+    ),
+    "extension_requestable": (ar.extension_requestable, gi(), gi(history=("request_extension",))),
+    "extension_requestable_before_deadline": (
+        ar.extension_requestable,
+        gi(),
+        gi({"response_overdue_on": "2026-04-01"}),
+    ),
+    "extension_pending": (ar.extension_pending, gi(history=("request_extension",)), gi()),
+    "extension_decided_once": (
+        ar.extension_pending,
+        gi(history=("request_extension",)),
+        gi(history=("request_extension", "approve_extension")),
+    ),
+    "extension_decided_before_deadline": (
+        ar.extension_pending,
+        gi(history=("request_extension",)),
+        gi({"response_overdue_on": "2026-04-01"}, history=("request_extension",)),
+    ),
+    "grounds_valid": (ar.grounds_valid, gi({"appeal_grounds": ["classification"]}), gi({"appeal_grounds": ["whim"]})),
+    "appeal_on_silence": (
+        ar.appeal_on_silence,
+        gi({"response_overdue_on": "2026-04-01"}),
+        gi(),
+    ),
+    "appeal_on_silence_in_term": (
+        ar.appeal_on_silence,
+        gi({"response_overdue_on": "2026-04-01"}),
+        gi({"response_overdue_on": "2026-04-01", "appeal_window_closed_on": "2026-04-22"}),
+    ),
+    "appeal_closes": (
+        ar.appeal_closes,
+        gi({"appeal_decision": "dismiss", "appeal_resolution": "Se desecha"}),
+        gi({"appeal_decision": "revoke", "appeal_resolution": "Se revoca"}),
+    ),
+    "appeal_orders": (
+        ar.appeal_orders,
+        gi({"appeal_decision": "revoke", "appeal_resolution": "Se revoca"}),
+        gi({"appeal_decision": "revoke", "appeal_resolution": ""}),
+    ),
+    "resolution_extendable": (ar.resolution_extendable, gi(), gi(history=("extend_resolution",))),
+    "resolution_extendable_before_lapse": (
+        ar.resolution_extendable,
+        gi(),
+        gi({"resolution_overdue_on": "2026-06-01"}),
+    ),
+}
+
+
+def test_every_guard_of_the_workflow_is_covered():
+    covered = {case[0].__name__ for case in GUARD_CASES.values()}
+    assert covered == set(WF.guards) | {"delivery_format_offered"}
+    assert {g for t in WF.transitions for g in t.guards} == set(WF.guards)
+
+
+@pytest.mark.parametrize("name", sorted(GUARD_CASES))
+def test_guard_both_ways(name: str):
+    guard, passing, failing = GUARD_CASES[name]
+    assert guard(passing) is None
+    reason = guard(failing)
+    assert isinstance(reason, str)
+    assert reason.strip()
+
+
+def test_fee_table_parser_and_cost():
+    assert ar.parse_fees({"usb": "30", "electronic": 0}) == {"usb": "30.00", "electronic": "0.00"}
+    for bad in ({}, {"usb": "-1"}, {"usb": "abc"}, {"": "1"}, ["usb"], {"usb": "NaN"}):
+        with pytest.raises((TypeError, ValueError)):
+            ar.parse_fees(bad)
+    assert ar.reproduction_cost({"delivery_format": "usb"}, PARAMS) == "30.00"
+    assert ar.reproduction_cost({"delivery_format": "usb", "response_overdue_on": "2026-01-01"}, PARAMS) == "0.00"
+
+
+# -- the engine with this definition --------------------------------------------------------------
+
+
+def test_happy_path_through_the_engine():
+    assert decide("received", "turn", UNIT, {"turned_to": ["obras"]}).to_state == "turned"
+    stored = {"turned_to": ["obras"]}
+    outcome = decide("turned", "answer_turn", AREA, {"answers": {"obras": {"kind": "available"}}}, stored=stored)
+    assert outcome.to_state == "turned"
+    stored = outcome.data
+    assert decide("turned", "consolidate", UNIT, stored=stored).to_state == "consolidated"
+    delivered = decide("consolidated", "deliver", UNIT, {"response_summary": "Se entrega", "reproduction_cost": "0.00"})
+    assert delivered.to_state == "answered"
+
+
+def test_consolidation_waits_for_every_area():
+    stored = {"turned_to": ["obras", "tesoreria"], "answers": {"obras": {"kind": "available"}}}
+    with pytest.raises(GuardRefused, match="Faltan respuestas"):
+        decide("turned", "consolidate", UNIT, stored=stored)
+
+
+def test_incompetence_and_inexistence_never_together():
+    stored = {"turned_to": ["obras"], "answers": {"obras": {"kind": "inexistent"}}}
+    with pytest.raises(GuardRefused, match="inexistencia"):
+        decide("turned", "declare_incompetent", UNIT, {"competent_body": "SEP"}, stored=stored, comment="No es nuestra")
+    # without inexistence, incompetence is possible from the same state
+    assert (
+        decide(
+            "turned",
+            "declare_incompetent",
+            UNIT,
+            {"competent_body": "SEP"},
+            stored={"turned_to": ["obras"]},
+            comment="x",
+        ).to_state
+        == "incompetent"
+    )
+
+
+def test_prevention_once_and_only_within_its_term():
+    assert decide("received", "prevent", UNIT, comment="Precise el periodo").to_state == "prevention"
+    with pytest.raises(GuardRefused, match="una prevención"):
+        decide("received", "prevent", UNIT, comment="Otra", history=("prevent", "answer_prevention"))
+    with pytest.raises(GuardRefused, match="ya venció"):
+        decide("received", "prevent", UNIT, comment="Tarde", stored={"prevention_window_closed_on": "2026-03-09"})
+
+
+def test_only_the_requester_answers_the_prevention():
+    assert decide("prevention", "answer_prevention", REQUESTER, {"clarification": "Año 2025"}).to_state == "received"
+    with pytest.raises(NotAllowed):
+        decide("prevention", "answer_prevention", STRANGER, {"clarification": "Año 2025"})
+    with pytest.raises(NotAllowed):
+        decide("prevention", "answer_prevention", UNIT, {"clarification": "Año 2025"})
+
+
+def test_the_extension_is_single_and_only_before_the_deadline():
+    decide("turned", "request_extension", UNIT, comment="Volumen de información")
+    with pytest.raises(GuardRefused, match="committee_item"):  # decided in a session of the committee only
+        decide("turned", "approve_extension", COMMITTEE, history=("request_extension",))
+    with pytest.raises(GuardRefused):
+        decide("turned", "request_extension", UNIT, comment="Otra vez", history=("request_extension",))
+    with pytest.raises(GuardRefused, match="no ha solicitado"):
+        decide("turned", "approve_extension", COMMITTEE, ITEM)
+    assert decide("turned", "approve_extension", COMMITTEE, ITEM, history=("request_extension",)).to_state == "turned"
+    with pytest.raises(GuardRefused, match="ya resolvió"):
+        decide("turned", "approve_extension", COMMITTEE, ITEM, history=("request_extension", "approve_extension"))
+    with pytest.raises(GuardRefused, match="ya resolvió"):
+        decide(
+            "turned",
+            "reject_extension",
+            COMMITTEE,
+            ITEM,
+            comment="No",
+            history=("request_extension", "reject_extension"),
+        )
+    with pytest.raises(GuardRefused, match="ya venció"):
+        decide(
+            "turned",
+            "approve_extension",
+            COMMITTEE,
+            ITEM,
+            history=("request_extension",),
+            stored={"response_overdue_on": "2026-03-30"},
+        )
+
+
+def test_wrong_actors_are_refused():
+    with pytest.raises(NotAllowed):
+        decide("received", "turn", AREA, {"turned_to": ["obras"]})
+    with pytest.raises(NotAllowed):
+        decide("received", "turn", REQUESTER, {"turned_to": ["obras"]})
+    with pytest.raises(NotAllowed):
+        decide("in_committee", "committee_resolve", UNIT, {"committee_decision": "confirm"})
+    with pytest.raises(NotAllowed):
+        decide("appealed", "resolve_appeal", COMMITTEE, {"appeal_decision": "confirm"})
+    with pytest.raises(NotAllowed):
+        decide("received", "response_lapsed", UNIT, {"response_overdue_on": "2026-03-30"})
+
+
+def test_system_lapses_record_the_day_and_stay():
+    outcome = decide("turned", "response_lapsed", Actor.system(), {"response_overdue_on": "2026-03-30"})
+    assert outcome.to_state == "turned"
+    assert outcome.data["response_overdue_on"] == "2026-03-30"
+    with pytest.raises(InvalidData):
+        decide("turned", "response_lapsed", Actor.system(), {"something_else": 1})
+
+
+def test_appeal_paths():
+    grounds = {"appeal_grounds": ["classification"]}
+    assert decide("answered", "appeal", REQUESTER, grounds).to_state == "appealed"
+    assert decide("incompetent", "appeal", REQUESTER, {"appeal_grounds": ["incompetence"]}).to_state == "appealed"
+    with pytest.raises(GuardRefused, match="Aún corre"):
+        decide("turned", "appeal", REQUESTER, {"appeal_grounds": ["no_response"]})
+    late = {"response_overdue_on": "2026-03-30"}
+    assert (
+        decide("turned", "appeal", REQUESTER, {"appeal_grounds": ["no_response"]}, stored=late).to_state == "appealed"
+    )
+    with pytest.raises(NotAllowed):
+        decide("answered", "appeal", STRANGER, grounds)
+    with pytest.raises(IllegalTrigger):
+        decide("concluded", "appeal", REQUESTER, grounds)
+    revoke = {"appeal_decision": "revoke", "appeal_resolution": "Se revoca la clasificación"}
+    assert decide("appealed", "resolve_appeal", GUARANTOR, revoke).to_state == "compliance"
+    confirm = {"appeal_decision": "confirm", "appeal_resolution": "Se confirma"}
+    assert decide("appealed", "resolve_appeal", GUARANTOR, confirm).to_state == "concluded"
+    assert decide("compliance", "report_compliance", UNIT, {"compliance_report": "Entregado"}).to_state == (
+        "compliance_review"
+    )
+    assert decide("compliance_review", "accept_compliance", GUARANTOR).to_state == "concluded"
+    assert decide("compliance_review", "reject_compliance", GUARANTOR, comment="Incompleto").to_state == "compliance"
+
+
+def test_partial_classification_needs_the_public_version_unless_revoked():
+    stored = {"answers": {"obras": {**RESERVED, "partial": True}}, "committee_decision": "confirm"}
+    data = {"response_summary": "Versión pública", "reproduction_cost": "0.00"}
+    with pytest.raises(GuardRefused, match="versión pública"):
+        decide("consolidated", "deliver", UNIT, data, stored=stored)
+    assert decide("consolidated", "deliver", UNIT, data, stored=stored, documents={ar.PUBLIC_VERSION}).to_state == (
+        "answered"
+    )
+    revoked = {**stored, "committee_decision": "revoke"}
+    assert decide("consolidated", "deliver", UNIT, data, stored=revoked).to_state == "answered"

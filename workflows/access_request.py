@@ -1,0 +1,700 @@
+"""Access-to-information requests (solicitudes de acceso a la información).
+
+A requester files a request (a pseudonym and an e-mail suffice); the transparency unit may issue one
+prevención or declare the body incompetent, each within its own term, or turn the request to the areas
+that may hold the information. Each area answers: available, classified (reserved or confidential, fully
+or partially) or inexistent. The transparency committee confirms, modifies or revokes classifications and
+declarations of inexistence and decides, once and before the deadline, on an extension. The unit delivers
+the response; the requester pays reproduction costs when they apply (nothing when the body answered late)
+and may appeal (recurso de revisión) to the guarantor authority, whose resolution the body must comply with.
+
+Every term is a jurisdiction's parameter. The response term is a :class:`~workflows.base.Clock`: it runs
+from the business day after receipt through every working state, is interrupted by the prevención (and
+resumes the business day after the answer), is extended once by the committee, and on lapse flags the
+request as answered late (delivery becomes free and the appeal term starts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from workflows.base import (
+    N_,
+    SYSTEM_ROLE,
+    Clock,
+    Deadline,
+    GuardInput,
+    State,
+    Transition,
+    Workflow,
+)
+
+UNIT = "transparency_unit"
+AREA = "area"
+COMMITTEE = "committee_member"
+GUARANTOR = "guarantor"
+REQUESTER = "applicant"
+
+WORKING = ("received", "turned", "consolidated", "in_committee")
+"""States in which the body still owes the response (the response clock runs in them)."""
+
+ANSWER_KINDS = ("available", "reserved", "confidential", "inexistent")
+CLASSIFIED = frozenset({"reserved", "confidential"})
+COMMITTEE_DECISIONS = ("confirm", "modify", "revoke")
+APPEAL_DECISIONS_CLOSING = ("confirm", "dismiss")
+APPEAL_DECISIONS_ORDERING = ("modify", "revoke")
+PUBLIC_VERSION = "version_publica"
+"""Document kind of the redacted copy delivered when information is partially classified."""
+
+DEFAULT_PARAMS: dict[str, Any] = {
+    "response_days": 20,
+    "extension_days": 10,
+    "prevention_issue_days": 5,
+    "prevention_answer_days": 10,
+    "incompetence_days": 3,
+    "appeal_days": 15,
+    "resolution_days": 40,
+    "resolution_extension_days": 20,
+    "delivery_formats": ["electronic", "simple_copies", "certified_copies", "usb"],
+    "reproduction_fees": {"electronic": "0.00", "simple_copies": "50.00", "certified_copies": "120.00", "usb": "30.00"},
+    "appeal_grounds": [
+        "classification",
+        "inexistence",
+        "incompetence",
+        "incomplete",
+        "not_matching",
+        "no_response",
+        "format",
+        "costs",
+    ],
+}
+
+
+def parse_fees(value: Any) -> dict[str, str]:
+    """Check a per-format fee table (format code → amount in pesos, a decimal string ≥ 0).
+
+    Raises ``TypeError`` or ``ValueError`` for a malformed table; returns it normalised to two decimals.
+    """
+    if not isinstance(value, Mapping) or not value:
+        raise TypeError("the fee table maps delivery formats to amounts")
+    fees: dict[str, str] = {}
+    for code, amount in value.items():
+        if not isinstance(code, str) or not code.strip():
+            raise ValueError("a delivery format code is empty")
+        try:
+            number = Decimal(str(amount))
+        except InvalidOperation:
+            raise ValueError(f"fee of {code!r} is not a number") from None
+        if not number.is_finite() or number < 0:
+            raise ValueError(f"fee of {code!r} must be zero or more")
+        fees[code.strip()] = f"{number.quantize(Decimal('0.01'))}"
+    return fees
+
+
+def reproduction_cost(data: Mapping[str, Any], params: Mapping[str, Any]) -> str:
+    """What the requester pays to receive the response: the fee of the chosen format, or nothing when
+    the body answered late."""
+    if data.get("response_overdue_on"):
+        return "0.00"
+    fees = parse_fees(params.get("reproduction_fees") or {"electronic": "0"})
+    return fees.get(str(data.get("delivery_format")), "0.00")
+
+
+def _answers(data: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    answers = data.get("answers")
+    if not isinstance(answers, Mapping):
+        return {}
+    return {str(k): v for k, v in answers.items() if isinstance(v, Mapping)}
+
+
+def needs_committee(data: Mapping[str, Any]) -> bool:
+    """Whether an area classified information or declared it inexistent (the committee must rule)."""
+    return any(a.get("kind") in CLASSIFIED or a.get("kind") == "inexistent" for a in _answers(data).values())
+
+
+# -- guards ---------------------------------------------------------------------------------------
+
+
+def delivery_format_offered(inp: GuardInput) -> str | None:
+    """The chosen delivery format is one the jurisdiction offers."""
+    if inp.data.get("delivery_format") not in list(inp.params.get("delivery_formats") or ()):
+        return N_("Elija una modalidad de entrega de las que se ofrecen.")
+    return None
+
+
+def prevention_in_term(inp: GuardInput) -> str | None:
+    """A prevención is issued once at most and within its term from receipt."""
+    if inp.count("prevent") > 0:
+        return N_("Solo puede formularse una prevención por solicitud.")
+    if inp.data.get("prevention_window_closed_on"):
+        return N_("El plazo para formular la prevención ya venció.")
+    return None
+
+
+def incompetence_in_term(inp: GuardInput) -> str | None:
+    """Incompetence is declared within its term from receipt (the prevención interrupts it)."""
+    if inp.data.get("incompetence_window_closed_on"):
+        return N_("El plazo para declarar la incompetencia ya venció.")
+    return None
+
+
+def no_inexistence(inp: GuardInput) -> str | None:
+    """Incompetence and inexistence never go together."""
+    if any(a.get("kind") == "inexistent" for a in _answers(inp.data).values()):
+        return N_("Un área ya declaró la inexistencia: no puede declararse además la incompetencia.")
+    return None
+
+
+def areas_named(inp: GuardInput) -> str | None:
+    """A turn names at least one area, each once."""
+    areas = inp.data.get("turned_to")
+    if not isinstance(areas, list | tuple) or not areas or not all(isinstance(a, str) and a for a in areas):
+        return N_("Turne la solicitud al menos a un área.")
+    if len(set(areas)) != len(areas):
+        return N_("Un área aparece más de una vez en el turno.")
+    return None
+
+
+def answers_valid(inp: GuardInput) -> str | None:
+    """Answers come only from turned areas, with a known kind; classified ones cite their legal basis and,
+    for reserved information, the harm test and the reservation period; never inexistence together with
+    incompetence."""
+    turned = set(inp.data.get("turned_to") or ())
+    for area, answer in _answers(inp.data).items():
+        if area not in turned:
+            return N_("La solicitud no se turnó a esa área.")
+        kind = answer.get("kind")
+        if kind not in ANSWER_KINDS:
+            return N_("Indique si la información está disponible, clasificada o es inexistente.")
+        if kind in CLASSIFIED and not str(answer.get("legal_basis") or "").strip():
+            return N_("La clasificación debe citar su fundamento legal.")
+        if kind == "reserved":
+            if not str(answer.get("harm_test") or "").strip():
+                return N_("La reserva requiere la prueba de daño.")
+            years = answer.get("reservation_years")
+            if not isinstance(years, int) or isinstance(years, bool) or not 1 <= years <= 5:
+                return N_("El periodo de reserva es de 1 a 5 años.")
+        if kind == "inexistent" and inp.data.get("competent_body"):
+            return N_("Ya se declaró la incompetencia: no puede declararse además la inexistencia.")
+    return None
+
+
+def all_areas_answered(inp: GuardInput) -> str | None:
+    """The unit consolidates only when every turned area has answered."""
+    turned = set(inp.data.get("turned_to") or ())
+    missing = turned - set(_answers(inp.data))
+    if not turned or missing:
+        return N_("Faltan respuestas de áreas a las que se turnó la solicitud.")
+    return None
+
+
+def committee_needed(inp: GuardInput) -> str | None:
+    """Only classifications and declarations of inexistence go to the committee, and only once."""
+    if not needs_committee(inp.data):
+        return N_("Ninguna área clasificó la información ni declaró su inexistencia.")
+    if inp.data.get("committee_decision"):
+        return N_("El comité ya resolvió sobre esta solicitud.")
+    return None
+
+
+def committee_decision_valid(inp: GuardInput) -> str | None:
+    """The committee confirms, modifies or revokes, with its resolution text."""
+    if inp.data.get("committee_decision") not in COMMITTEE_DECISIONS:
+        return N_("El comité confirma, modifica o revoca.")
+    if not str(inp.data.get("committee_resolution") or "").strip():
+        return N_("Escriba el texto de la resolución del comité.")
+    return None
+
+
+def ready_to_deliver(inp: GuardInput) -> str | None:
+    """What the committee must rule on has been ruled on, and partially classified information that was
+    not declassified goes out as a versión pública."""
+    if needs_committee(inp.data) and not inp.data.get("committee_decision"):
+        return N_("El comité debe resolver la clasificación o la inexistencia antes de responder.")
+    partial = any(a.get("kind") in CLASSIFIED and a.get("partial") for a in _answers(inp.data).values())
+    if partial and inp.data.get("committee_decision") != "revoke" and PUBLIC_VERSION not in inp.documents:
+        return N_("Falta la versión pública de la información clasificada parcialmente.")
+    return None
+
+
+def cost_as_published(inp: GuardInput) -> str | None:
+    """The reproduction cost is the published fee of the chosen format, and nothing when the body is late."""
+    if str(inp.data.get("reproduction_cost")) != reproduction_cost(inp.data, inp.params):
+        return N_("El costo de reproducción no corresponde a la tarifa publicada.")
+    return None
+
+
+def payment_due(inp: GuardInput) -> str | None:
+    """The requester pays once, and only when there is something to pay."""
+    if Decimal(str(inp.data.get("reproduction_cost") or "0")) <= 0:
+        return N_("La entrega no tiene costo.")
+    if inp.count("pay") > 0:
+        return N_("El pago ya se registró.")
+    return None
+
+
+def extension_requestable(inp: GuardInput) -> str | None:
+    """An extension is asked for once, before the response term lapses."""
+    if inp.count("request_extension") > 0:
+        return N_("La ampliación del plazo solo puede solicitarse una vez.")
+    if inp.data.get("response_overdue_on"):
+        return N_("El plazo de respuesta ya venció: no puede ampliarse.")
+    return None
+
+
+def extension_pending(inp: GuardInput) -> str | None:
+    """The committee decides an extension once, only if it was requested, and before the deadline."""
+    if inp.count("request_extension") == 0:
+        return N_("La unidad no ha solicitado la ampliación del plazo.")
+    if inp.count("approve_extension") + inp.count("reject_extension") > 0:
+        return N_("El comité ya resolvió la ampliación del plazo.")
+    if inp.data.get("response_overdue_on"):
+        return N_("El plazo de respuesta ya venció: no puede ampliarse.")
+    return None
+
+
+def grounds_valid(inp: GuardInput) -> str | None:
+    """The appeal names at least one of the grounds the jurisdiction lists."""
+    grounds = inp.data.get("appeal_grounds")
+    allowed = set(inp.params.get("appeal_grounds") or ())
+    if not isinstance(grounds, list | tuple) or not grounds or not set(grounds) <= allowed:
+        return N_("Elija al menos una de las causas del recurso.")
+    return None
+
+
+def appeal_on_silence(inp: GuardInput) -> str | None:
+    """Before a response, an appeal lies only once the response term lapsed, and within its own term."""
+    if not inp.data.get("response_overdue_on"):
+        return N_("Aún corre el plazo de respuesta: podrá recurrir cuando reciba la respuesta o venza el plazo.")
+    if inp.data.get("appeal_window_closed_on"):
+        return N_("El plazo para interponer el recurso ya venció.")
+    return None
+
+
+def appeal_closes(inp: GuardInput) -> str | None:
+    """A resolution that confirms the response or dismisses the appeal ends the case."""
+    if inp.data.get("appeal_decision") not in APPEAL_DECISIONS_CLOSING:
+        return N_("El sentido de la resolución no concluye el recurso.")
+    return _resolution_text(inp)
+
+
+def appeal_orders(inp: GuardInput) -> str | None:
+    """A resolution that modifies or revokes the response orders the body to comply."""
+    if inp.data.get("appeal_decision") not in APPEAL_DECISIONS_ORDERING:
+        return N_("El sentido de la resolución no ordena cumplimiento.")
+    return _resolution_text(inp)
+
+
+def _resolution_text(inp: GuardInput) -> str | None:
+    if not str(inp.data.get("appeal_resolution") or "").strip():
+        return N_("Escriba el texto de la resolución del recurso.")
+    return None
+
+
+def resolution_extendable(inp: GuardInput) -> str | None:
+    """The guarantor extends its own term once, before it lapses."""
+    if inp.count("extend_resolution") > 0:
+        return N_("El plazo para resolver el recurso solo puede ampliarse una vez.")
+    if inp.data.get("resolution_overdue_on"):
+        return N_("El plazo para resolver el recurso ya venció.")
+    return None
+
+
+GUARDS = {
+    "prevention_in_term": prevention_in_term,
+    "incompetence_in_term": incompetence_in_term,
+    "no_inexistence": no_inexistence,
+    "areas_named": areas_named,
+    "answers_valid": answers_valid,
+    "all_areas_answered": all_areas_answered,
+    "committee_needed": committee_needed,
+    "committee_decision_valid": committee_decision_valid,
+    "ready_to_deliver": ready_to_deliver,
+    "cost_as_published": cost_as_published,
+    "payment_due": payment_due,
+    "extension_requestable": extension_requestable,
+    "extension_pending": extension_pending,
+    "grounds_valid": grounds_valid,
+    "appeal_on_silence": appeal_on_silence,
+    "appeal_closes": appeal_closes,
+    "appeal_orders": appeal_orders,
+    "resolution_extendable": resolution_extendable,
+}
+
+_SYSTEM = frozenset({SYSTEM_ROLE})
+_UNIT = frozenset({UNIT})
+_COMMITTEE = frozenset({COMMITTEE})
+_GUARANTOR = frozenset({GUARANTOR})
+_REQUESTER = frozenset({REQUESTER})
+_EXTENDABLE = ("turned", "consolidated", "in_committee")
+
+
+def _lapse(
+    trigger: str, sources: tuple[str, ...], field: str, description: str, notify: tuple[str, ...] = ()
+) -> Transition:
+    return Transition(trigger, sources, sources[0], _SYSTEM, description, fields=(field,), notify=notify)
+
+
+def _self_loops(
+    trigger: str, sources: tuple[str, ...], roles: frozenset[str], description: str, **kwargs: Any
+) -> tuple[Transition, ...]:
+    return tuple(Transition(trigger, (s,), s, roles, description, **kwargs) for s in sources)
+
+
+def _lapses(
+    trigger: str, sources: tuple[str, ...], field: str, description: str, notify: tuple[str, ...] = ()
+) -> tuple[Transition, ...]:
+    return tuple(_lapse(trigger, (s,), field, description, notify) for s in sources)
+
+
+STATES = (
+    State("received", N_("Recibida: la Unidad de Transparencia la analiza")),
+    State(
+        "prevention",
+        N_("Prevención: el solicitante debe aclarar o completar su solicitud"),
+        deadline=Deadline(
+            "prevention_answer_days", "prevention_lapsed", N_("Plazo del solicitante para atender la prevención")
+        ),
+    ),
+    State("turned", N_("Turnada a las áreas que pueden tener la información")),
+    State("consolidated", N_("Respuestas de las áreas integradas por la Unidad")),
+    State("in_committee", N_("En el Comité de Transparencia")),
+    State(
+        "answered",
+        N_("Respondida: corre el plazo para interponer el recurso de revisión"),
+        deadline=Deadline("appeal_days", "conclude", N_("Plazo para interponer el recurso de revisión")),
+    ),
+    State(
+        "incompetent",
+        N_("Incompetencia notificada: se orientó al sujeto obligado competente"),
+        deadline=Deadline("appeal_days", "conclude", N_("Plazo para interponer el recurso de revisión")),
+    ),
+    State("appealed", N_("Recurso de revisión ante el órgano garante")),
+    State("compliance", N_("Cumplimiento de la resolución del órgano garante")),
+    State("compliance_review", N_("El órgano garante revisa el cumplimiento")),
+    State("not_filed", N_("Tenida por no presentada (prevención no atendida)"), terminal=True),
+    State("concluded", N_("Concluida"), terminal=True),
+)
+
+TRANSITIONS = (
+    Transition(
+        "prevent",
+        ("received",),
+        "prevention",
+        _UNIT,
+        N_("Formular la prevención"),
+        guards=("prevention_in_term",),
+        comment_required=True,
+        notify=("applicant",),
+    ),
+    Transition(
+        "answer_prevention",
+        ("prevention",),
+        "received",
+        _REQUESTER,
+        N_("Atender la prevención"),
+        owner_only=True,
+        fields=("clarification",),
+        required_fields=("clarification",),
+    ),
+    Transition(
+        "prevention_lapsed",
+        ("prevention",),
+        "not_filed",
+        _SYSTEM,
+        N_("Vence la prevención sin respuesta"),
+        notify=("applicant",),
+    ),
+    Transition(
+        "declare_incompetent",
+        ("received", "turned"),
+        "incompetent",
+        _UNIT,
+        N_("Declarar la incompetencia"),
+        fields=("competent_body",),
+        required_fields=("competent_body",),
+        guards=("incompetence_in_term", "no_inexistence"),
+        comment_required=True,
+        notify=("applicant",),
+    ),
+    Transition(
+        "turn",
+        ("received",),
+        "turned",
+        _UNIT,
+        N_("Turnar a las áreas"),
+        fields=("turned_to",),
+        required_fields=("turned_to",),
+        guards=("areas_named",),
+        dedicated=True,  # writes the turn rows
+    ),
+    *_self_loops(
+        "answer_turn",
+        ("turned",),
+        frozenset({AREA}),
+        N_("Responder el turno del área"),
+        fields=("answers",),
+        guards=("answers_valid",),
+        dedicated=True,  # the service checks that an area answers only its own turn
+    ),
+    Transition(
+        "consolidate",
+        ("turned",),
+        "consolidated",
+        _UNIT,
+        N_("Integrar las respuestas de las áreas"),
+        guards=("all_areas_answered", "answers_valid"),
+    ),
+    Transition(
+        "to_committee",
+        ("consolidated",),
+        "in_committee",
+        _UNIT,
+        N_("Someter al Comité de Transparencia"),
+        guards=("committee_needed",),
+        dedicated=True,  # puts the request on a session's agenda
+    ),
+    Transition(
+        "committee_resolve",
+        ("in_committee",),
+        "consolidated",
+        _COMMITTEE,
+        N_("Resolver la clasificación o inexistencia"),
+        fields=("committee_decision", "committee_resolution", "committee_item"),
+        required_fields=("committee_item",),
+        guards=("committee_decision_valid",),
+        notify=("applicant",),
+        issues="committee_resolution",
+        dedicated=True,  # decided on an agenda item
+    ),
+    *_self_loops(
+        "request_extension",
+        _EXTENDABLE,
+        _UNIT,
+        N_("Solicitar la ampliación del plazo"),
+        guards=("extension_requestable",),
+        comment_required=True,
+        dedicated=True,  # puts the extension on a session's agenda
+    ),
+    *_self_loops(
+        "approve_extension",
+        _EXTENDABLE,
+        _COMMITTEE,
+        N_("Aprobar la ampliación del plazo"),
+        fields=("committee_item",),
+        required_fields=("committee_item",),
+        guards=("extension_pending",),
+        notify=("applicant",),
+        issues="committee_resolution",
+        dedicated=True,
+    ),
+    *_self_loops(
+        "reject_extension",
+        _EXTENDABLE,
+        _COMMITTEE,
+        N_("Rechazar la ampliación del plazo"),
+        fields=("committee_item",),
+        required_fields=("committee_item",),
+        guards=("extension_pending",),
+        comment_required=True,
+        issues="committee_resolution",
+        dedicated=True,
+    ),
+    Transition(
+        "deliver",
+        ("consolidated",),
+        "answered",
+        _UNIT,
+        N_("Entregar la respuesta"),
+        fields=("response_summary", "reproduction_cost"),
+        required_fields=("response_summary", "reproduction_cost"),
+        guards=("ready_to_deliver", "cost_as_published"),
+        notify=("applicant",),
+        issues="access_response",
+    ),
+    *_self_loops(
+        "pay",
+        ("answered",),
+        _REQUESTER,
+        N_("Pagar los costos de reproducción"),
+        owner_only=True,
+        fields=("payment_reference",),
+        required_fields=("payment_reference",),
+        guards=("payment_due",),
+    ),
+    Transition(
+        "appeal",
+        ("answered", "incompetent"),
+        "appealed",
+        _REQUESTER,
+        N_("Interponer el recurso de revisión"),
+        owner_only=True,
+        fields=("appeal_grounds", "appeal_statement"),
+        required_fields=("appeal_grounds",),
+        guards=("grounds_valid",),
+    ),
+    Transition(
+        "appeal",
+        WORKING,
+        "appealed",
+        _REQUESTER,
+        N_("Interponer el recurso de revisión"),
+        owner_only=True,
+        fields=("appeal_grounds", "appeal_statement"),
+        required_fields=("appeal_grounds",),
+        guards=("grounds_valid", "appeal_on_silence"),
+    ),
+    Transition("conclude", ("answered", "incompetent"), "concluded", _SYSTEM, N_("Vence el plazo del recurso")),
+    *_self_loops(
+        "extend_resolution",
+        ("appealed",),
+        _GUARANTOR,
+        N_("Ampliar el plazo para resolver el recurso"),
+        guards=("resolution_extendable",),
+        comment_required=True,
+    ),
+    Transition(
+        "resolve_appeal",
+        ("appealed",),
+        "concluded",
+        _GUARANTOR,
+        N_("Resolver el recurso de revisión"),
+        fields=("appeal_decision", "appeal_resolution"),
+        guards=("appeal_closes",),
+        notify=("applicant",),
+    ),
+    Transition(
+        "resolve_appeal",
+        ("appealed",),
+        "compliance",
+        _GUARANTOR,
+        N_("Resolver el recurso de revisión"),
+        fields=("appeal_decision", "appeal_resolution"),
+        guards=("appeal_orders",),
+        notify=("applicant",),
+    ),
+    Transition(
+        "report_compliance",
+        ("compliance",),
+        "compliance_review",
+        _UNIT,
+        N_("Informar el cumplimiento de la resolución"),
+        fields=("compliance_report",),
+        required_fields=("compliance_report",),
+    ),
+    Transition(
+        "accept_compliance",
+        ("compliance_review",),
+        "concluded",
+        _GUARANTOR,
+        N_("Tener por cumplida la resolución"),
+        notify=("applicant",),
+    ),
+    Transition(
+        "reject_compliance",
+        ("compliance_review",),
+        "compliance",
+        _GUARANTOR,
+        N_("Requerir el cumplimiento"),
+        comment_required=True,
+    ),
+    *_lapses(
+        "response_lapsed",
+        WORKING,
+        "response_overdue_on",
+        N_("Vence el plazo de respuesta sin que se responda"),
+        ("applicant", "assignee"),
+    ),
+    _lapse(
+        "prevention_window_closed",
+        ("received",),
+        "prevention_window_closed_on",
+        N_("Vence el plazo para formular la prevención"),
+    ),
+    *_lapses(
+        "incompetence_window_closed",
+        ("received", "turned"),
+        "incompetence_window_closed_on",
+        N_("Vence el plazo para declarar la incompetencia"),
+    ),
+    *_lapses(
+        "appeal_window_closed",
+        WORKING,
+        "appeal_window_closed_on",
+        N_("Vence el plazo para recurrir la falta de respuesta"),
+    ),
+    _lapse("resolution_lapsed", ("appealed",), "resolution_overdue_on", N_("Vence el plazo para resolver el recurso")),
+)
+
+CLOCKS = (
+    Clock(
+        "response",
+        "response_days",
+        N_("Plazo de respuesta"),
+        running=WORKING,
+        paused=("prevention",),
+        on_lapse="response_lapsed",
+        lapse_field="response_overdue_on",
+        extension_trigger="approve_extension",
+        extension_days_param="extension_days",
+    ),
+    Clock(
+        "prevention_window",
+        "prevention_issue_days",
+        N_("Plazo para formular la prevención"),
+        running=("received",),
+        on_lapse="prevention_window_closed",
+        lapse_field="prevention_window_closed_on",
+    ),
+    Clock(
+        "incompetence_window",
+        "incompetence_days",
+        N_("Plazo para declarar la incompetencia"),
+        running=("received", "turned"),
+        paused=("prevention",),
+        on_lapse="incompetence_window_closed",
+        lapse_field="incompetence_window_closed_on",
+    ),
+    Clock(
+        "silence_appeal",
+        "appeal_days",
+        N_("Plazo para recurrir la falta de respuesta"),
+        running=WORKING,
+        started_by=("response_lapsed",),
+        on_lapse="appeal_window_closed",
+        lapse_field="appeal_window_closed_on",
+    ),
+    Clock(
+        "resolution",
+        "resolution_days",
+        N_("Plazo para resolver el recurso"),
+        running=("appealed",),
+        on_lapse="resolution_lapsed",
+        lapse_field="resolution_overdue_on",
+        extension_trigger="extend_resolution",
+        extension_days_param="resolution_extension_days",
+    ),
+)
+
+ACCESS_V1 = Workflow(
+    name="access_request",
+    version=1,
+    title=N_("Solicitud de acceso a la información"),
+    folio_prefix="SAI",
+    initial="received",
+    states=STATES,
+    transitions=TRANSITIONS,
+    guards=GUARDS,
+    params=DEFAULT_PARAMS,
+    param_parsers={"reproduction_fees": parse_fees},
+    catalogues={"delivery_format": ("delivery_formats",), "appeal_grounds": ("appeal_grounds",)},
+    clocks=CLOCKS,
+    opening_fields=("information_requested", "delivery_format"),
+    audience_field="turned_to",
+    description=N_(
+        "Solicitud de acceso a la información pública: prevención, turno a las áreas, Comité de Transparencia, "
+        "respuesta y recurso de revisión."
+    ),
+)
