@@ -1,0 +1,989 @@
+"""Transparency-obligation publications as use cases: opening a quarter, drafting and submitting the record,
+the permits-issued rows generated from VECS licences, the guarantor's sampling draw, and the public records.
+
+Cases are opened by the system (the calendar, the tick, or an operator's command), so their applicant is the
+system's own publications account: an inactive user without roles or password, created once. It keeps
+``cases.applicant_id`` a real user for every workflow (nothing that reads cases has to expect a case without
+one) and makes plain that no person filed these cases.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app import audit
+from app.audit import EntryInput
+from app.calendar import LOCAL_TZ, local_today
+from app.engine import AvailableTrigger, InvalidData, Msg, NotAllowed, NotFound, get_engine
+from app.extensions import db
+from app.models import (
+    AuditEntry,
+    AuditKind,
+    Case,
+    Certificate,
+    CertificateKind,
+    CertificateStatus,
+    Department,
+    Document,
+    Locale,
+    ObligationPublication,
+    PublicationSample,
+    Role,
+    Timer,
+    TimerKind,
+    TimerStatus,
+    User,
+    utcnow,
+)
+from app.services.assignment import on_state_entered
+from app.services.case_actions import act
+from app.services.cases import FireResult, _allocate_folio, actor_for, case_view, fire
+from app.services.config import effective_params, params_for_new_case
+from app.services.deadlines import calendar as business_calendar
+from app.services.deadlines import start_timers
+from app.services.uow import unit_of_work
+from app.services.uploads import check_pdf, clean_file_name
+from app.storage import get_storage
+from workflows.base import DEPARTMENTS_PARAM, draw
+from workflows.obligation_publication import (
+    DRAFTING_STATES,
+    LICENCE_SOURCE,
+    PUBLICATION_V1,
+    PUBLISHED_STATES,
+    due_date,
+    format_by_code,
+    normalise_rows,
+    opening_date,
+    quarter_period,
+    record_problems,
+)
+
+WORKFLOW = PUBLICATION_V1.name
+SYSTEM_EMAIL = "publicaciones@sistema.invalid"
+SYSTEM_NAME = "Sistema de publicaciones de transparencia"
+MIN_YEAR, MAX_YEAR = 2000, 2200
+
+
+# -- the system's account -------------------------------------------------------------------------
+
+
+def system_account(session: Session) -> int:
+    """The id of the system's publications account, created on first use (safe when two servers race:
+    the insert does nothing if the e-mail exists). It cannot log in: inactive, no roles, no password."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(User)
+        .values(
+            email=SYSTEM_EMAIL,
+            display_name=SYSTEM_NAME,
+            password_hash="!disabled:" + secrets.token_hex(8),
+            locale=Locale.ES_MX,
+            active=False,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=[User.email])
+    )
+    return session.scalars(select(User.id).where(User.email == SYSTEM_EMAIL)).one()
+
+
+# -- opening a quarter ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenReport:
+    """What opening a quarter did: the folios opened now and how many formats already had their case."""
+
+    year: int
+    quarter: int
+    due_on: date
+    opened: tuple[str, ...] = ()
+    existing: int = 0
+
+
+def _check_period(year: Any, quarter: Any) -> tuple[int, int]:
+    if not isinstance(year, int) or isinstance(year, bool) or not MIN_YEAR <= year <= MAX_YEAR:
+        raise InvalidData(Msg("El ejercicio debe ser un año entre 2000 y 2200."))
+    if not isinstance(quarter, int) or isinstance(quarter, bool) or quarter not in (1, 2, 3, 4):
+        raise InvalidData(Msg("El trimestre debe ser 1, 2, 3 o 4."))
+    return year, quarter
+
+
+def _exists(session: Session, code: str, year: int, quarter: int) -> bool:
+    stmt = select(ObligationPublication.id).where(
+        ObligationPublication.format_code == code,
+        ObligationPublication.year == year,
+        ObligationPublication.quarter == quarter,
+    )
+    return session.scalars(stmt).first() is not None
+
+
+def open_quarter(year: int, quarter: int, *, today: date | None = None) -> OpenReport:
+    """Open one publication case per configured format for ``year``/``quarter``, due on the calendar's date.
+
+    Idempotent: a format that already has its case for the period is left alone (a unique key on
+    (format, year, quarter) guarantees it even when two servers open the same quarter at once). Each case
+    belongs to the format's responsible department and copies the settings in force. Raises ``InvalidData``
+    for a bad period.
+    """
+    year, quarter = _check_period(year, quarter)
+    today = today or local_today()
+    try:
+        return _open_quarter(year, quarter, today)
+    except IntegrityError:  # another server created the settings row (first seed) at the same time: once more
+        return _open_quarter(year, quarter, today)
+
+
+def _open_quarter(year: int, quarter: int, today: date) -> OpenReport:
+    workflow = get_engine().latest(WORKFLOW)
+    with unit_of_work() as session:
+        params = params_for_new_case(session, workflow)  # a seed still at its published default is replaced
+        due_on = due_date(params["calendar"], year, quarter)
+        system_id = system_account(session)
+        opened: list[str] = []
+        existing = 0
+        for fmt in params["formats"]:
+            if _exists(session, fmt["code"], year, quarter):
+                existing += 1
+                continue
+            try:
+                with session.begin_nested():
+                    opened.append(_open_one(session, workflow.initial, fmt, year, quarter, due_on, params, system_id))
+            except IntegrityError:  # another server opened it between our check and our insert
+                existing += 1
+                continue
+        if opened:
+            for case in session.scalars(select(Case).where(Case.folio.in_(opened)).order_by(Case.id)):
+                entry = audit.append(
+                    session,
+                    EntryInput(
+                        kind=AuditKind.TRANSITION,
+                        action="open",
+                        actor_id=None,
+                        actor_role="system",
+                        case=case,
+                        from_state=None,
+                        to_state=case.state,
+                        data_digest=audit.data_digest(case.data),
+                        details={"format": case.data["format"], "year": year, "quarter": quarter},
+                    ),
+                )
+                start_timers(session, case, workflow.state(case.state), entry.seq, today)
+                on_state_entered(session, case, workflow.state(case.state), entry.seq)
+        return OpenReport(year, quarter, due_on, tuple(opened), existing)
+
+
+def _open_one(
+    session: Session,
+    initial: str,
+    fmt: Mapping[str, Any],
+    year: int,
+    quarter: int,
+    due_on: date,
+    params: Mapping[str, Any],
+    system_id: int,
+) -> str:
+    department = str(fmt["department"])
+    case = Case(
+        folio=_allocate_folio(session, PUBLICATION_V1.folio_prefix, year),
+        workflow=PUBLICATION_V1.name,
+        workflow_version=PUBLICATION_V1.version,
+        state=initial,
+        applicant_id=system_id,
+        department_code=department if session.get(Department, department) is not None else None,
+        data={
+            "format": fmt["code"],
+            "year": year,
+            "quarter": quarter,
+            "due_on": due_on.isoformat(),
+            "rows": [],
+            "note": "",
+        },
+        # The area that drafts is the format's responsible department, whatever the office mapping says.
+        params={**params, DEPARTMENTS_PARAM: {**dict(params.get(DEPARTMENTS_PARAM) or {}), "area": department}},
+    )
+    session.add(case)
+    session.flush()
+    session.add(
+        ObligationPublication(
+            case_id=case.id,
+            format_code=fmt["code"],
+            year=year,
+            quarter=quarter,
+            department_code=department,
+            due_on=due_on,
+        )
+    )
+    session.flush()
+    return case.folio
+
+
+def quarters_due(today: date, calendar: Mapping[str, Any]) -> list[tuple[int, int]]:
+    """The periods whose opening window (from the opening day to the due day) includes ``today``."""
+    periods = []
+    for year in (today.year - 1, today.year):
+        for quarter in (1, 2, 3, 4):
+            if opening_date(calendar, year, quarter) <= today <= due_date(calendar, year, quarter):
+                periods.append((year, quarter))
+    return periods
+
+
+def open_due_quarters(today: date | None = None) -> list[OpenReport]:
+    """Open the quarters whose opening day has come (run by ``permits tick``): a cheap read when every
+    format already has its case, one unit of work per quarter otherwise."""
+    today = today or local_today()
+    session = db.session()
+    params = effective_params(session, get_engine().latest(WORKFLOW))
+    reports = []
+    for year, quarter in quarters_due(today, params["calendar"]):
+        count = session.scalars(
+            select(func.count())
+            .select_from(ObligationPublication)
+            .where(ObligationPublication.year == year, ObligationPublication.quarter == quarter)
+        ).one()
+        if count < len(params["formats"]):
+            reports.append(open_quarter(year, quarter, today=today))
+    session.rollback()
+    return reports
+
+
+# -- the record -----------------------------------------------------------------------------------
+
+
+def _publication(session: Session, case_id: int) -> tuple[Case, ObligationPublication]:
+    case = session.get(Case, case_id)
+    period = session.scalars(select(ObligationPublication).where(ObligationPublication.case_id == case_id)).first()
+    if case is None or period is None or case.workflow != WORKFLOW:
+        raise NotFound(Msg("La publicación no existe."))
+    return case, period
+
+
+def _format(case: Case) -> Mapping[str, Any]:
+    fmt = format_by_code(case.params, case.data.get("format"))
+    if fmt is None:
+        raise NotFound(Msg("El formato de esta publicación ya no existe en la configuración."))
+    return fmt
+
+
+def _raise_problems(problems: Sequence[tuple[str, dict[str, str]]]) -> None:
+    if problems:
+        reasons = tuple(Msg(msgid, params) for msgid, params in problems)
+        raise InvalidData(reasons[0], reasons)
+
+
+def save_record(
+    case_id: int,
+    actor_id: int,
+    *,
+    rows: Sequence[Mapping[str, Any]] | None,
+    note: str,
+    expected_version: int,
+) -> FireResult:
+    """Save the area's draft: the rows (only the format's fields, blank rows dropped) and the note.
+
+    Values must have their field's type (blanks are allowed until submission). In a format generated from
+    licences ``rows`` is ignored (``None``): its rows come only from :func:`refresh_licence_rows`. Raises
+    ``InvalidData`` listing every wrong value, and what ``cases.fire`` raises (role, department, state).
+    """
+    case, _period = _publication(db.session(), case_id)
+    fmt = _format(case)
+    if fmt.get("source") == LICENCE_SOURCE or rows is None:
+        cleaned = list(case.data.get("rows") or [])
+    else:
+        cleaned = normalise_rows(fmt, list(rows))
+    note = (note or "").strip()
+    _raise_problems(record_problems(fmt, cleaned, note, complete=False))
+    return fire(
+        case_id, "save_draft", actor_id, expected_version=expected_version, data={"rows": cleaned, "note": note}
+    )
+
+
+def submit_record(case_id: int, actor_id: int, *, expected_version: int) -> FireResult:
+    """Send the record to validation (or, after the guarantor's findings, present the correction).
+
+    Every required field must be filled with a value of its type, or a note must explain why there are no
+    rows: ``InvalidData`` lists every problem. Raises what ``cases.fire`` raises.
+    """
+    case, _period = _publication(db.session(), case_id)
+    fmt = _format(case)
+    _raise_problems(record_problems(fmt, case.data.get("rows") or [], case.data.get("note"), complete=True))
+    trigger = "correct" if case.state in ("findings", "correction_overdue") else "submit"
+    return fire(case_id, trigger, actor_id, expected_version=expected_version)
+
+
+def licence_rows(session: Session, year: int, quarter: int) -> list[dict[str, str]]:
+    """The rows of the permits-issued format: the construction licences issued in the quarter (Mexico City
+    dates), neither revoked nor superseded, oldest first. No holder's name: a holder may be a natural person,
+    and the registry cannot tell; the location is only the zone (the part of the address after its last
+    comma), never the street and number."""
+    first, last = quarter_period(year, quarter)
+    start = datetime.combine(first, time(0), tzinfo=LOCAL_TZ).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=LOCAL_TZ).astimezone(UTC)
+    stmt = (
+        select(Certificate, Case)
+        .join(Case, Case.id == Certificate.case_id)
+        .where(
+            Certificate.kind == CertificateKind.LICENCE,
+            Certificate.issued_at >= start,
+            Certificate.issued_at < end,
+            Certificate.status.not_in([CertificateStatus.REVOKED, CertificateStatus.SUPERSEDED]),
+        )
+        .order_by(Certificate.issued_at, Certificate.id)
+    )
+    rows = []
+    for certificate, case in session.execute(stmt):
+        fields = dict(certificate.public_data.get("fields") or {})
+        address = str(case.data.get("property_address") or "")
+        rows.append(
+            {
+                "folio": certificate.folio,
+                "numero_licencia": str(fields.get("numero_licencia") or ""),
+                "fecha_emision": certificate.issued_at.astimezone(LOCAL_TZ).date().isoformat(),
+                "uso": str(fields.get("uso_suelo") or ""),
+                "superficie_m2": str(fields.get("superficie_construida_m2") or ""),
+                "zona": address.rsplit(",", 1)[1].strip() if "," in address else "",
+                "vigencia_hasta": certificate.valid_until.isoformat() if certificate.valid_until else "",
+            }
+        )
+    return rows
+
+
+def refresh_licence_rows(case_id: int, actor_id: int, *, expected_version: int) -> FireResult:
+    """Regenerate the rows of a permits-issued record from the licences issued in its quarter (before it is
+    submitted, or while correcting findings). Raises ``InvalidData`` for a format that is not generated from
+    licences, and what ``cases.fire`` raises."""
+    session = db.session()
+    case, period = _publication(session, case_id)
+    if _format(case).get("source") != LICENCE_SOURCE:
+        raise InvalidData(Msg("Este formato no se genera a partir de las licencias emitidas."))
+    rows = licence_rows(session, period.year, period.quarter)
+    note = str(case.data.get("note") or "")
+    attachments = list(case.data.get("attachments") or [])
+    return fire(
+        case_id,
+        "save_draft",
+        actor_id,
+        expected_version=expected_version,
+        data={"rows": rows, "note": note, "attachments": attachments},
+    )
+
+
+def decide(
+    case_id: int, trigger: str, actor_id: int, *, expected_version: int, idempotency_key: str, comment: str | None
+) -> FireResult:
+    """The unit's and the guarantor's steps (validate, return with observations, publish, clear, file
+    findings, accept or reject a correction): what is published is computed by the system from the
+    validated record. Raises ``InvalidData`` for a step that is not one of these and what ``act`` raises."""
+    if trigger not in DECISIONS:
+        raise InvalidData(Msg("La acción «%(trigger)s» no existe en este trámite.", {"trigger": trigger}))
+    _publication(db.session(), case_id)
+    return act(
+        case_id, trigger, actor_id, expected_version=expected_version, idempotency_key=idempotency_key, comment=comment
+    )
+
+
+DECISIONS = frozenset(
+    {"validate", "return_record", "publish", "clear", "file_findings", "accept_correction", "reject_correction"}
+)
+
+
+# -- the guarantor's sample -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SampleReport:
+    """A sampling draw: its audit entry, the rate, and each record's outcome (folio → record)."""
+
+    year: int
+    quarter: int
+    audit_seq: int
+    rate: str
+    draws: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def selected(self) -> list[str]:
+        """The folios selected for verification."""
+        return [folio for folio, record in self.draws.items() if record["selected"]]
+
+
+def _entered_seq(session: Session, case_id: int) -> int:
+    """The audit entry that published the case (the draw's ``seq``: fixed before anyone draws)."""
+    seq = session.scalars(
+        select(func.max(AuditEntry.seq)).where(AuditEntry.case_id == case_id, AuditEntry.action == "publish")
+    ).one()
+    if seq is None:
+        raise RuntimeError(f"published case {case_id} has no publish entry")
+    return int(seq)
+
+
+def draw_sample(year: int, quarter: int, actor_id: int) -> SampleReport:
+    """Draw, once per quarter, which published records of ``year``/``quarter`` the guarantor verifies.
+
+    For each record the number is HMAC-SHA-256(seed, ``folio|seq``) (``seq``: the audit entry that published
+    it), selected when below the settings' rate; every number, digest and seq goes into one audit entry
+    (no seed, no personal data), and the selected records move into verification in the same transaction,
+    each transition carrying its draw. Raises ``NotAllowed`` (not the guarantor), ``InvalidData`` (bad
+    period, already drawn, nothing published).
+    """
+    year, quarter = _check_period(year, quarter)
+    workflow = get_engine().latest(WORKFLOW)
+    with unit_of_work() as session:
+        user = session.get(User, actor_id)
+        if user is None or not user.active or not user.has_role(Role.GUARANTOR):
+            raise NotAllowed(Msg("Solo el órgano garante realiza el sorteo de verificación."))
+        if session.scalars(
+            select(PublicationSample.id).where(PublicationSample.year == year, PublicationSample.quarter == quarter)
+        ).first():
+            raise InvalidData(Msg("El sorteo de ese trimestre ya se realizó; consulte su resultado en la bitácora."))
+        params = effective_params(session, workflow)
+        cases = list(
+            session.scalars(
+                select(Case)
+                .join(ObligationPublication, ObligationPublication.case_id == Case.id)
+                .where(
+                    ObligationPublication.year == year,
+                    ObligationPublication.quarter == quarter,
+                    Case.state == "published",
+                )
+                .order_by(Case.folio)
+            )
+        )
+        if not cases:
+            raise InvalidData(Msg("No hay registros publicados de ese trimestre para sortear."))
+        rate = str(params["sample_rate"])
+        draws: dict[str, dict[str, Any]] = {}
+        for case in cases:
+            result = draw(str(params["sample_seed"]), case.folio, _entered_seq(session, case.id), rate)
+            draws[case.folio] = result.record()
+        entry = audit.append(
+            session,
+            EntryInput(
+                kind=AuditKind.ADMIN,
+                action="publication_sample_drawn",
+                actor_id=actor_id,
+                actor_role=Role.GUARANTOR.value,
+                details={
+                    "year": year,
+                    "quarter": quarter,
+                    "rate": rate,
+                    "method": "HMAC-SHA256(seed, folio|seq)",
+                    "draws": [{"folio": folio, **record} for folio, record in draws.items()],
+                },
+            ),
+        )
+        selected = [c for c in cases if draws[c.folio]["selected"]]
+        session.add(
+            PublicationSample(
+                year=year,
+                quarter=quarter,
+                rate=rate,
+                population=len(cases),
+                selected=len(selected),
+                audit_seq=entry.seq,
+                drawn_by_id=actor_id,
+            )
+        )
+        try:
+            session.flush()
+        except IntegrityError:
+            raise InvalidData(
+                Msg("El sorteo de ese trimestre ya se realizó; consulte su resultado en la bitácora.")
+            ) from None
+        for case in selected:
+            fire(
+                case.id,
+                "sample",
+                None,
+                expected_version=case.version,
+                data={"sample_draw": draws[case.folio]},
+                reason={"sample_seq": entry.seq},
+            )
+        return SampleReport(year, quarter, entry.seq, rate, draws)
+
+
+def samples() -> list[PublicationSample]:
+    """Every sampling draw, newest period first."""
+    stmt = select(PublicationSample).order_by(PublicationSample.year.desc(), PublicationSample.quarter.desc())
+    return list(db.session.scalars(stmt))
+
+
+# -- reading ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PublicationRow:
+    """A publication case as staff lists show it."""
+
+    case_id: int
+    folio: str
+    format_code: str
+    format_title: str
+    year: int
+    quarter: int
+    state: str
+    due_on: date
+    department_code: str | None
+
+
+def publication_cases(year: int | None = None, quarter: int | None = None) -> list[PublicationRow]:
+    """Publication cases (of a period when given), by period then format."""
+    stmt = select(Case, ObligationPublication).join(ObligationPublication, ObligationPublication.case_id == Case.id)
+    if year is not None:
+        stmt = stmt.where(ObligationPublication.year == year)
+    if quarter is not None:
+        stmt = stmt.where(ObligationPublication.quarter == quarter)
+    stmt = stmt.order_by(
+        ObligationPublication.year.desc(), ObligationPublication.quarter.desc(), ObligationPublication.format_code
+    )
+    result = []
+    for case, period in db.session.execute(stmt):
+        fmt = format_by_code(case.params, period.format_code) or {}
+        result.append(
+            PublicationRow(
+                case.id,
+                case.folio,
+                period.format_code,
+                str(fmt.get("title") or period.format_code),
+                period.year,
+                period.quarter,
+                case.state,
+                period.due_on,
+                period.department_code,
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class PublicationDetail:
+    """A publication case as its staff page shows it: the format, the record and the observations."""
+
+    case: Case
+    period: ObligationPublication
+    format: Mapping[str, Any]
+    editable: bool
+    generated: bool
+    observations: list[tuple[datetime, str, str]]
+
+
+def publication_detail(case_id: int) -> PublicationDetail:
+    """The case, its period and format, and the comments of its steps (observations, findings), oldest
+    first. Raises ``NotFound``."""
+    session = db.session()
+    case, period = _publication(session, case_id)
+    fmt = _format(case)
+    rows = session.execute(
+        select(AuditEntry.at, AuditEntry.action, AuditEntry.comment)
+        .where(AuditEntry.case_id == case_id, AuditEntry.comment.is_not(None))
+        .order_by(AuditEntry.seq)
+    )
+    observations = [(at, action, comment) for at, action, comment in rows if comment]
+    return PublicationDetail(
+        case,
+        period,
+        fmt,
+        case.state in DRAFTING_STATES,
+        fmt.get("source") == LICENCE_SOURCE,
+        observations,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PublicRecord:
+    """A published record as the public sees it: no names of people, only the format's data and dates."""
+
+    folio: str
+    format_code: str
+    year: int
+    quarter: int
+    rows: list[dict[str, str]]
+    note: str
+    updated_on: date | None
+    validated_on: date | None
+    published_on: date | None
+    case_id: int = 0
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PublicFormat:
+    """A format with its published records, newest period first."""
+
+    code: str
+    title: str
+    legal_basis: str
+    fields: list[dict[str, Any]]
+    records: list[PublicRecord]
+
+
+_UPDATE = ("submit", "correct")
+_VALIDATION = ("validate", "accept_correction")
+_PUBLICATION = ("publish", "accept_correction")
+
+
+def _dates(entries: list[tuple[int, str, datetime]]) -> tuple[date | None, date | None, date | None]:
+    """(updated, validated, published) days of a record from its transitions: the latest publication, and
+    the latest update and validation that it published."""
+    published = [(seq, at) for seq, action, at in entries if action in _PUBLICATION]
+    if not published:
+        return None, None, None
+    last_seq, last_at = max(published)
+    updated = [at for seq, action, at in entries if action in _UPDATE and seq <= last_seq]
+    validated = [at for seq, action, at in entries if action in _VALIDATION and seq <= last_seq]
+
+    def day(moment: datetime | None) -> date | None:
+        return moment.astimezone(LOCAL_TZ).date() if moment is not None else None
+
+    return day(max(updated, default=None)), day(max(validated, default=None)), day(last_at)
+
+
+def public_formats(
+    format_code: str | None = None, year: int | None = None, quarter: int | None = None
+) -> list[PublicFormat]:
+    """The published records grouped by format (the current settings' formats, in their order), newest
+    period first; optionally one format and one period. Only what was published is shown (a correction
+    under review is not public until the guarantor accepts it)."""
+    session = db.session()
+    params = effective_params(session, get_engine().latest(WORKFLOW))
+    stmt = (
+        select(Case, ObligationPublication)
+        .join(ObligationPublication, ObligationPublication.case_id == Case.id)
+        .where(Case.workflow == WORKFLOW, Case.state.in_(PUBLISHED_STATES))
+        .order_by(ObligationPublication.year.desc(), ObligationPublication.quarter.desc(), Case.folio)
+    )
+    if format_code is not None:
+        stmt = stmt.where(ObligationPublication.format_code == format_code)
+    if year is not None:
+        stmt = stmt.where(ObligationPublication.year == year)
+    if quarter is not None:
+        stmt = stmt.where(ObligationPublication.quarter == quarter)
+    found = [(case, period) for case, period in session.execute(stmt)]
+    history: dict[int, list[tuple[int, str, datetime]]] = {}
+    if found:
+        for case_id, seq, action, at in session.execute(
+            select(AuditEntry.case_id, AuditEntry.seq, AuditEntry.action, AuditEntry.at).where(
+                AuditEntry.case_id.in_([c.id for c, _ in found]),
+                AuditEntry.action.in_(_UPDATE + _VALIDATION + _PUBLICATION),
+            )
+        ):
+            history.setdefault(case_id or 0, []).append((seq, action, at))
+    by_format: dict[str, list[PublicRecord]] = {}
+    for case, period in found:
+        published = case.data.get("published_record") or {}
+        updated_on, validated_on, published_on = _dates(history.get(case.id, []))
+        by_format.setdefault(period.format_code, []).append(
+            PublicRecord(
+                case.folio,
+                period.format_code,
+                period.year,
+                period.quarter,
+                [dict(r) for r in published.get("rows") or []],
+                str(published.get("note") or ""),
+                updated_on,
+                validated_on,
+                published_on,
+                case.id,
+                [
+                    {"name": str(a.get("name") or ""), "sha256": str(a.get("sha256") or "")}
+                    for a in published.get("attachments") or []
+                ],
+            )
+        )
+    result = []
+    for fmt in params["formats"]:
+        if format_code is not None and fmt["code"] != format_code:
+            continue
+        result.append(
+            PublicFormat(
+                fmt["code"], fmt["title"], fmt["legal_basis"], list(fmt["fields"]), by_format.get(fmt["code"], [])
+            )
+        )
+    return result
+
+
+def public_format(code: str) -> PublicFormat:
+    """One format with all its published records. Raises ``NotFound`` for a format not configured."""
+    found = public_formats(code)
+    if not found:
+        raise NotFound(Msg("El formato «%(code)s» no existe.", {"code": code}))
+    return found[0]
+
+
+def may_act_on(user: User, detail: PublicationDetail) -> bool:
+    """Whether staff page access fits ``user``: the unit, the guarantor, auditors, or the area of the
+    format's department (an area role held without department sees every area's publications)."""
+    if user.has_role(Role.TRANSPARENCY_UNIT) or user.has_role(Role.GUARANTOR) or user.has_role(Role.AUDITOR):
+        return True
+    if not user.has_role(Role.AREA):
+        return False
+    departments = user.departments(Role.AREA)
+    unscoped = any(g.role == Role.AREA and not g.department_code for g in user.roles)
+    return unscoped or detail.period.department_code in departments
+
+
+def term_of_findings(case_id: int) -> date | None:
+    """The last day to correct the guarantor's findings, while the case waits for the correction."""
+    stmt = select(Timer.due_on).where(
+        Timer.case_id == case_id,
+        Timer.kind == TimerKind.DEADLINE,
+        Timer.state == "findings",
+        Timer.status == TimerStatus.PENDING,
+    )
+    return db.session.scalars(stmt).first()
+
+
+def due_business_day(due_on: date) -> date:
+    """The last day of a calendar due date under the business-day calendar (moved past non-working days)."""
+    cal = business_calendar(db.session())
+    return due_on if cal.is_business_day(due_on) else cal.next_business_day(due_on)
+
+
+OPEN_DATA_COLUMNS = (
+    "formato",
+    "fundamento_legal",
+    "ejercicio",
+    "trimestre",
+    "folio",
+    "fecha_actualizacion",
+    "fecha_validacion",
+    "fecha_publicacion",
+    "nota",
+)
+"""The fixed leading columns of a format's open data; the format's own fields follow, in its order."""
+
+
+def _iso(day: date | None) -> str:
+    return day.isoformat() if day is not None else ""
+
+
+def open_data_columns(fmt: PublicFormat) -> list[str]:
+    """The CSV header of ``fmt``: the fixed columns, then the format's field names."""
+    return [*OPEN_DATA_COLUMNS, *(str(f["name"]) for f in fmt.fields)]
+
+
+def open_data_csv(fmt: PublicFormat) -> str:
+    """The published records of ``fmt`` as CSV (UTF-8 text, comma-separated, one line per row; a record
+    without rows is one line with its note), in a stable column order."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    names = [str(f["name"]) for f in fmt.fields]
+    writer.writerow(open_data_columns(fmt))
+    for record in fmt.records:
+        lead = [
+            fmt.code,
+            fmt.legal_basis,
+            record.year,
+            record.quarter,
+            record.folio,
+            _iso(record.updated_on),
+            _iso(record.validated_on),
+            _iso(record.published_on),
+            record.note,
+        ]
+        for row in record.rows or [{}]:
+            writer.writerow([*lead, *(row.get(name, "") for name in names)])
+    return out.getvalue()
+
+
+def open_data_json(fmt: PublicFormat) -> dict[str, Any]:
+    """The published records of ``fmt`` as a JSON-ready document: the format, its fields, and each record
+    with its period, dates, note and rows."""
+    return {
+        "formato": {"codigo": fmt.code, "titulo": fmt.title, "fundamento_legal": fmt.legal_basis},
+        "campos": [{"nombre": f["name"], "etiqueta": f["label"], "tipo": f["type"]} for f in fmt.fields],
+        "registros": [
+            {
+                "folio": record.folio,
+                "ejercicio": record.year,
+                "trimestre": record.quarter,
+                "fecha_actualizacion": _iso(record.updated_on),
+                "fecha_validacion": _iso(record.validated_on),
+                "fecha_publicacion": _iso(record.published_on),
+                "nota": record.note,
+                "renglones": [{str(f["name"]): row.get(str(f["name"]), "") for f in fmt.fields} for row in record.rows],
+                "anexos": [{"nombre": a["name"], "sha256": a["sha256"]} for a in record.attachments],
+            }
+            for record in fmt.records
+        ],
+    }
+
+
+def state_description(state: str) -> str:
+    """The description (a msgid) of a publication state."""
+    return PUBLICATION_V1.state(state).description
+
+
+STATE_DESCRIPTIONS = {state.name: state.description for state in PUBLICATION_V1.states}
+"""Publication states and their descriptions (msgids)."""
+
+ACTION_DESCRIPTIONS = {t.trigger: t.description for t in PUBLICATION_V1.transitions}
+"""Publication steps and their descriptions (msgids)."""
+
+
+DEMO_CONTRACTS = (
+    {
+        "numero_contrato": "OP-2026-014",
+        "objeto": "Repavimentación de la calle Juárez",
+        "fecha_firma": "2026-02-11",
+        "monto": "2450000.00",
+        "contratista": "Pavimentos del Bajío, S.A. de C.V.",
+    },
+    {
+        "numero_contrato": "OP-2026-021",
+        "objeto": "Rehabilitación del mercado municipal",
+        "fecha_firma": "2026-03-04",
+        "monto": "1380500.00",
+        "contratista": "Constructora Laja, S.A. de C.V.",
+    },
+)
+
+
+def load_demo_publications(area_id: int, unit_id: int) -> None:
+    """Demo data: the first quarter of 2026 opened, its contracts record returned once with observations,
+    corrected, validated and published (the other formats stay in drafting, past their due date)."""
+    open_quarter(2026, 1)
+    case = db.session.scalars(
+        select(Case)
+        .join(ObligationPublication, ObligationPublication.case_id == Case.id)
+        .where(
+            ObligationPublication.format_code == "contratos",
+            ObligationPublication.year == 2026,
+            ObligationPublication.quarter == 1,
+        )
+    ).one()
+    if case.state != "drafting":
+        return
+    result = save_record(case.id, area_id, rows=[DEMO_CONTRACTS[0]], note="", expected_version=case.version)
+    result = submit_record(case.id, area_id, expected_version=result.version)
+    result = decide(
+        case.id,
+        "return_record",
+        unit_id,
+        expected_version=result.version,
+        idempotency_key=secrets.token_hex(16),
+        comment="Faltan los contratos firmados en marzo.",
+    )
+    result = save_record(case.id, area_id, rows=list(DEMO_CONTRACTS), note="", expected_version=result.version)
+    result = submit_record(case.id, area_id, expected_version=result.version)
+    for trigger in ("validate", "publish"):
+        result = decide(
+            case.id,
+            trigger,
+            unit_id,
+            expected_version=result.version,
+            idempotency_key=secrets.token_hex(16),
+            comment=None,
+        )
+
+
+def publication_triggers(case_id: int, user_id: int) -> list[AvailableTrigger]:
+    """The steps ``user_id`` may take on a publication now, judged with what the system computes for them
+    (what would be published), as the case page does. Raises ``NotFound``."""
+    session = db.session()
+    case, _period = _publication(session, case_id)
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise NotFound(Msg("El usuario no existe o está inactivo."))
+    engine = get_engine()
+    workflow = engine.definition(case.workflow, case.workflow_version)
+    params = case.params or workflow.params
+    view = case_view(session, case)
+    computed = {name: compute(case.data, params) for name, compute in workflow.computed_fields.items()}
+    view = dataclasses.replace(view, data={**view.data, **computed})
+    return engine.available(view, actor_for(user), today=local_today(), params=params)
+
+
+ATTACHMENT_KIND = "anexo"
+MAX_ATTACHMENTS = 20
+
+
+def attach_file(case_id: int, original_name: str, content: bytes, actor_id: int, *, expected_version: int) -> int:
+    """Attach a PDF to the area's record (as saving the draft does: same people, same states) and return the
+    document's id. The file is checked and stored by its SHA-256; the record lists it (name, hash, size), so
+    that it is published with the record. Raises ``InvalidData`` (not a plain PDF, too large, too many), and
+    what ``cases.fire`` raises (role, department, state, stale version)."""
+    check_pdf(content, int(current_app.config["MAX_DOCUMENT_BYTES"]))
+    name = clean_file_name(original_name)
+    with unit_of_work() as session:
+        case, _period = _publication(session, case_id)
+        current = list(case.data.get("attachments") or [])
+        if len(current) >= MAX_ATTACHMENTS:
+            raise InvalidData(Msg("Un registro admite a lo sumo %(n)s anexos.", {"n": str(MAX_ATTACHMENTS)}))
+        key, digest = get_storage(Path(current_app.config["DOCUMENTS_DIR"])).put(content)
+        if any(item.get("sha256") == digest for item in current):
+            raise InvalidData(Msg("Ese archivo ya está anexado al registro."))
+        document = Document(
+            case_id=case.id,
+            kind=ATTACHMENT_KIND,
+            original_name=name,
+            size_bytes=len(content),
+            media_type="application/pdf",
+            sha256=digest,
+            storage_key=key,
+            uploaded_by_id=actor_id,
+        )
+        session.add(document)
+        session.flush()
+        listed = {"document_id": document.id, "name": name, "sha256": digest, "size": len(content)}
+        data = {
+            "rows": list(case.data.get("rows") or []),
+            "note": str(case.data.get("note") or ""),
+            "attachments": [*current, listed],
+        }
+        fire(case_id, "save_draft", actor_id, expected_version=expected_version, data=data)
+        audit.append(
+            session,
+            EntryInput(
+                kind=AuditKind.DOCUMENT,
+                action="document_attached",
+                actor_id=actor_id,
+                actor_role=Role.AREA.value,
+                case=case,
+                from_state=case.state,
+                to_state=case.state,
+                documents_digest=audit.documents_digest([(ATTACHMENT_KIND, digest)]),
+                details={"document_id": document.id, "kind": ATTACHMENT_KIND, "sha256": digest, "size": len(content)},
+            ),
+        )
+        return document.id
+
+
+def _attachment_bytes(listed: list[Any], sha256: str) -> tuple[str, bytes]:
+    for item in listed:
+        if isinstance(item, Mapping) and item.get("sha256") == sha256:
+            document = db.session.get(Document, int(item["document_id"]))
+            if document is None:
+                break
+            content = get_storage(Path(current_app.config["DOCUMENTS_DIR"])).get(document.storage_key)
+            return str(item.get("name") or "anexo.pdf"), content
+    raise NotFound(Msg("El anexo no existe."))
+
+
+def record_attachment(case_id: int, sha256: str) -> tuple[str, bytes]:
+    """An attachment of the record as it stands (for the staff who validate it). Raises ``NotFound``."""
+    case, _period = _publication(db.session(), case_id)
+    return _attachment_bytes(list(case.data.get("attachments") or []), sha256)
+
+
+def published_attachment(case_id: int, sha256: str) -> tuple[str, bytes]:
+    """An attachment of a published record, as published (for anyone). Raises ``NotFound`` for anything
+    that is not public."""
+    case, _period = _publication(db.session(), case_id)
+    if case.state not in PUBLISHED_STATES:
+        raise NotFound(Msg("El anexo no existe."))
+    published = case.data.get("published_record") or {}
+    return _attachment_bytes(list(published.get("attachments") or []), sha256)

@@ -1,0 +1,103 @@
+"""Forms of transparency-obligation publications: the area's record (inputs generated from the format's fields),
+the unit's and the guarantor's decisions with observations, the guarantor's sampling draw, and the public
+filters."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Form, IntegerField, SelectField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from forms.construction import UploadForm, VersionedForm
+
+MAX_ROWS = 200
+"""A record longer than this is published from the generated source, not typed."""
+
+QUARTERS = [("1", "1"), ("2", "2"), ("3", "3"), ("4", "4")]
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class RecordForm(VersionedForm):
+    """The area's record: one line of inputs per row plus the note. The row inputs are not WTForms fields
+    (their number varies); :meth:`rows` reads them as ``row-<n>-<field>``."""
+
+    note = TextAreaField(
+        _l("Nota"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=2000, message=_l("Máximo 2000 caracteres."))],
+    )
+    save = SubmitField(_l("Guardar"))
+    send = SubmitField(_l("Guardar y enviar"))
+
+    def __init__(self, field_names: Sequence[str], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.field_names = tuple(field_names)
+
+    def rows(self, formdata: Mapping[str, Any]) -> list[dict[str, str]]:
+        """The typed rows in order (blank rows are dropped by the service), at most :data:`MAX_ROWS`."""
+        numbers = sorted(
+            {
+                int(key.split("-")[1])
+                for key in formdata
+                if key.startswith("row-") and key.count("-") >= 2 and key.split("-")[1].isdigit()
+            }
+        )[:MAX_ROWS]
+        return [{name: str(formdata.get(f"row-{n}-{name}", ""))[:2000] for name in self.field_names} for n in numbers]
+
+
+class DecisionForm(VersionedForm):
+    """A step of the unit or the guarantor, with its observations (mandatory where the step says so)."""
+
+    comment = TextAreaField(
+        _l("Observaciones"),
+        filters=[_strip],
+        validators=[Optional(), Length(max=4000, message=_l("Máximo 4000 caracteres."))],
+    )
+    submit = SubmitField(_l("Confirmar"))
+
+
+class SampleForm(FlaskForm):
+    """The guarantor's draw over the published records of a quarter."""
+
+    year = IntegerField(
+        _l("Ejercicio"),
+        validators=[
+            InputRequired(message=_l("Indique el ejercicio.")),
+            NumberRange(min=2000, max=2200, message=_l("El ejercicio debe ser un año entre 2000 y 2200.")),
+        ],
+    )
+    quarter = SelectField(
+        _l("Trimestre"), choices=QUARTERS, validators=[DataRequired(message=_l("Elija el trimestre."))]
+    )
+    submit = SubmitField(_l("Realizar el sorteo"))
+
+
+class PeriodFilter(Form):
+    """The public page's filters (GET, no CSRF): year and quarter, both optional."""
+
+    ejercicio = IntegerField(
+        _l("Ejercicio"),
+        validators=[
+            Optional(),
+            NumberRange(min=2000, max=2200, message=_l("El ejercicio debe ser un año entre 2000 y 2200.")),
+        ],
+    )
+    trimestre = SelectField(_l("Trimestre"), choices=[("", "—"), *QUARTERS], validators=[Optional()])
+
+
+def row_inputs(fields: Sequence[Mapping[str, Any]], count: int) -> list[int]:
+    """The row numbers the record form shows (the rows held plus one blank row to add another)."""
+    return list(range(1, min(count + 1, MAX_ROWS) + 1)) if fields else []
+
+
+class AttachmentForm(UploadForm):
+    """A PDF annexed to the record (the content is checked by the service)."""
+
+    submit = SubmitField(_l("Anexar"))

@@ -1,0 +1,564 @@
+"""Transparency-obligation publications (SIPOT-style): one case per format and quarter.
+
+The responsible area drafts the record (rows of the format's typed fields, or a note explaining why the
+period generated no information) and submits it; the transparency unit validates it or returns it with
+observations; once validated it is published. The guarantor authority draws a reproducible sample of the
+published records of a period: sampled records go under verification, where the guarantor clears them or
+files findings that the area must correct within a term of business days (its lapse is recorded, and
+the area may still correct afterwards).
+
+Formats and the yearly calendar are jurisdiction settings checked by the parsers below. The due date of
+each case comes from the calendar and is kept in the case data (``due_on``): drafting past it is flagged
+overdue by the state's target.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from urllib.parse import urlparse
+
+from workflows.base import (
+    DEPARTMENTS_PARAM,
+    N_,
+    SYSTEM_ROLE,
+    Deadline,
+    GuardInput,
+    State,
+    Target,
+    Transition,
+    Workflow,
+)
+
+AREA = frozenset({"area"})
+UNIT = frozenset({"transparency_unit"})
+GUARANTOR = frozenset({"guarantor"})
+SYSTEM = frozenset({SYSTEM_ROLE})
+
+FIELD_TYPES = ("text", "date", "number", "integer", "url")
+"""Types a format's field may have."""
+
+LICENCE_SOURCE = "vecs_licences"
+"""A format whose rows the system generates from the construction licences issued in the period."""
+
+LICENCE_FIELDS: tuple[dict[str, Any], ...] = (
+    {"name": "folio", "label": "Folio del trámite", "type": "text", "required": True},
+    {"name": "numero_licencia", "label": "Número de licencia", "type": "text", "required": True},
+    {"name": "fecha_emision", "label": "Fecha de emisión", "type": "date", "required": True},
+    {"name": "uso", "label": "Uso autorizado", "type": "text", "required": True},
+    {"name": "superficie_m2", "label": "Superficie construida (m²)", "type": "number", "required": True},
+    {"name": "zona", "label": "Zona de ubicación", "type": "text", "required": False},
+    {"name": "vigencia_hasta", "label": "Vigente hasta", "type": "date", "required": False},
+)
+"""The rows of the permits-issued format: no holder's name (a holder may be a natural person)."""
+
+PUBLISHED_STATES = ("published", "under_verification", "findings", "correction_overdue", "corrected", "closed")
+"""States in which a record is public (it was published at least once)."""
+
+DRAFTING_STATES = ("drafting", "returned", "findings", "correction_overdue")
+"""States in which the area may edit the record."""
+
+QUARTER_ENDS = {1: (3, 31), 2: (6, 30), 3: (9, 30), 4: (12, 31)}
+
+_CODE = re.compile(r"^[a-z0-9][a-z0-9_]{0,39}$")
+_MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
+
+DEFAULT_FORMATS: tuple[dict[str, Any], ...] = (
+    {
+        "code": "presupuesto",
+        "title": "Presupuesto asignado y su ejercicio",
+        "legal_basis": "LGTAIP art. 70, fracción XXI",
+        "department": "finanzas",
+        "source": "",
+        "fields": [
+            {"name": "capitulo", "label": "Capítulo de gasto", "type": "text", "required": True},
+            {"name": "aprobado", "label": "Presupuesto aprobado", "type": "number", "required": True},
+            {"name": "ejercido", "label": "Presupuesto ejercido", "type": "number", "required": True},
+            {"name": "hipervinculo", "label": "Hipervínculo al informe", "type": "url", "required": False},
+        ],
+    },
+    {
+        "code": "contratos",
+        "title": "Contratos de obra, bienes y servicios",
+        "legal_basis": "LGTAIP art. 70, fracción XXVIII",
+        "department": "obras_publicas",
+        "source": "",
+        "fields": [
+            {"name": "numero_contrato", "label": "Número de contrato", "type": "text", "required": True},
+            {"name": "objeto", "label": "Objeto del contrato", "type": "text", "required": True},
+            {"name": "fecha_firma", "label": "Fecha de firma", "type": "date", "required": True},
+            {"name": "monto", "label": "Monto total con impuestos", "type": "number", "required": True},
+            {"name": "contratista", "label": "Razón social del contratista", "type": "text", "required": True},
+        ],
+    },
+    {
+        "code": "licencias_construccion",
+        "title": "Licencias de construcción otorgadas (VECS)",
+        "legal_basis": "LGTAIP art. 70, fracción XXVII",
+        "department": "desarrollo_urbano",
+        "source": LICENCE_SOURCE,
+        "fields": [dict(f) for f in LICENCE_FIELDS],
+    },
+)
+
+DEFAULT_CALENDAR: dict[str, dict[str, str]] = {
+    "1": {"opens": "04-01", "due": "04-30"},
+    "2": {"opens": "07-01", "due": "07-30"},
+    "3": {"opens": "10-01", "due": "10-30"},
+    "4": {"opens": "01-02", "due": "01-30"},
+}
+"""Per quarter: the day the cases open and the day the record is due (month-day, after the quarter ends)."""
+
+DEFAULT_PARAMS: dict[str, Any] = {
+    "formats": DEFAULT_FORMATS,
+    "calendar": DEFAULT_CALENDAR,
+    "drafting_target_days": 20,
+    "findings_correction_days": 10,
+    "sample_rate": "0.25",
+    "sample_seed": "cambie-esta-semilla",
+    DEPARTMENTS_PARAM: {"area": ""},
+}
+
+
+# -- settings parsers ---------------------------------------------------------------------------
+
+
+def _text(value: Any, what: str, limit: int = 300) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value.strip()) > limit:
+        raise ValueError(f"bad {what} {value!r}")
+    return value.strip()
+
+
+def parse_formats(value: Any) -> list[dict[str, Any]]:
+    """Check the list of formats (code, title, legal basis, responsible department, optional source and
+    typed fields) and return it normalised. Raises ``ValueError``/``TypeError`` for a bad one."""
+    if not isinstance(value, list | tuple) or not value:
+        raise ValueError("formats must be a non-empty list")
+    result: list[dict[str, Any]] = []
+    codes: set[str] = set()
+    for item in value:
+        if not isinstance(item, Mapping):
+            raise TypeError(f"format {item!r} is not a mapping")
+        code = _text(item.get("code"), "format code", 40)
+        if not _CODE.match(code) or code in codes:
+            raise ValueError(f"bad or repeated format code {code!r}")
+        codes.add(code)
+        source = str(item.get("source") or "")
+        if source not in ("", LICENCE_SOURCE):
+            raise ValueError(f"unknown source {source!r}")
+        fields = parse_fields(item.get("fields"))
+        if source == LICENCE_SOURCE and [f["name"] for f in fields] != [f["name"] for f in LICENCE_FIELDS]:
+            raise ValueError("the licences format has the fixed fields of issued licences")
+        result.append(
+            {
+                "code": code,
+                "title": _text(item.get("title"), "title"),
+                "legal_basis": _text(item.get("legal_basis"), "legal basis"),
+                "department": _text(item.get("department"), "department", 64),
+                "source": source,
+                "fields": fields,
+            }
+        )
+    return result
+
+
+def parse_fields(value: Any) -> list[dict[str, Any]]:
+    """Check a format's fields (name, label, type, required) and return them normalised."""
+    if not isinstance(value, list | tuple) or not value:
+        raise ValueError("a format needs at least one field")
+    fields: list[dict[str, Any]] = []
+    names: set[str] = set()
+    for item in value:
+        if not isinstance(item, Mapping):
+            raise TypeError(f"field {item!r} is not a mapping")
+        name = _text(item.get("name"), "field name", 40)
+        if not _CODE.match(name) or name in names:
+            raise ValueError(f"bad or repeated field name {name!r}")
+        names.add(name)
+        kind = item.get("type", "text")
+        if kind not in FIELD_TYPES:
+            raise ValueError(f"unknown field type {kind!r}")
+        required = item.get("required", False)
+        if not isinstance(required, bool):
+            raise TypeError("required must be true or false")
+        fields.append(
+            {"name": name, "label": _text(item.get("label"), "label", 120), "type": kind, "required": required}
+        )
+    return fields
+
+
+def _month_day(value: Any, quarter: int) -> str:
+    match = _MONTH_DAY.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"bad month-day {value!r} for quarter {quarter}")
+    calendar_date(2025, quarter, match.group(0))  # a day that exists every year (no 02-29)
+    return match.group(0)
+
+
+def parse_calendar(value: Any) -> dict[str, dict[str, str]]:
+    """Check the publication calendar (for each quarter 1-4: ``opens`` and ``due`` as month-day, the due
+    day not before the opening day) and return it normalised."""
+    if not isinstance(value, Mapping):
+        raise TypeError("the calendar is a mapping of quarters")
+    result: dict[str, dict[str, str]] = {}
+    for quarter in (1, 2, 3, 4):
+        item = value.get(str(quarter))
+        if not isinstance(item, Mapping):
+            raise ValueError(f"quarter {quarter} missing from the calendar")
+        opens, due = _month_day(item.get("opens"), quarter), _month_day(item.get("due"), quarter)
+        if calendar_date(2025, quarter, due) < calendar_date(2025, quarter, opens):
+            raise ValueError(f"quarter {quarter} is due before it opens")
+        result[str(quarter)] = {"opens": opens, "due": due}
+    if len(value) != 4:
+        raise ValueError("the calendar has exactly four quarters")
+    return result
+
+
+def parse_rate(value: Any) -> str:
+    """Check a sampling rate (a decimal from 0 to 1) and return it as a decimal string."""
+    try:
+        rate = Decimal(value.strip() if isinstance(value, str) else str(value))
+    except InvalidOperation:
+        raise ValueError(f"bad rate {value!r}") from None
+    if isinstance(value, bool) or not rate.is_finite() or not 0 <= rate <= 1:
+        raise ValueError(f"bad rate {value!r}")
+    return str(rate.normalize())
+
+
+def parse_seed(value: Any) -> str:
+    """Check the sampling seed (a non-empty text)."""
+    return _text(value, "seed", 200)
+
+
+# -- calendar -----------------------------------------------------------------------------------
+
+
+def calendar_date(year: int, quarter: int, month_day: str) -> date:
+    """The date ``month_day`` (``MM-DD``) takes for the data of ``quarter`` of ``year``: the first such day
+    after the quarter ends (so the fourth quarter's days fall in the next year). Raises ``ValueError``."""
+    if quarter not in QUARTER_ENDS:
+        raise ValueError(f"quarter {quarter!r} is not 1-4")
+    month, day = (int(part) for part in month_day.split("-"))
+    return date(year + 1 if (month, day) <= QUARTER_ENDS[quarter] else year, month, day)
+
+
+def opening_date(calendar: Mapping[str, Any], year: int, quarter: int) -> date:
+    """The day the cases of ``year``/``quarter`` open under ``calendar``."""
+    return calendar_date(year, quarter, str(calendar[str(quarter)]["opens"]))
+
+
+def due_date(calendar: Mapping[str, Any], year: int, quarter: int) -> date:
+    """The day the records of ``year``/``quarter`` are due under ``calendar`` (before business-day moving)."""
+    return calendar_date(year, quarter, str(calendar[str(quarter)]["due"]))
+
+
+def quarter_period(year: int, quarter: int) -> tuple[date, date]:
+    """The first and last day of ``quarter`` of ``year``."""
+    first = date(year, 3 * (quarter - 1) + 1, 1)
+    month, day = QUARTER_ENDS[quarter]
+    return first, date(year, month, day)
+
+
+def format_by_code(params: Mapping[str, Any], code: Any) -> Mapping[str, Any] | None:
+    """The format called ``code`` in ``params``, or ``None``."""
+    for item in params.get("formats") or ():
+        if isinstance(item, Mapping) and item.get("code") == code:
+            return item
+    return None
+
+
+# -- the record ---------------------------------------------------------------------------------
+
+Problem = tuple[str, dict[str, str]]
+
+
+def _check_value(kind: str, value: Any) -> bool:
+    text = value.strip() if isinstance(value, str) else value
+    if not isinstance(text, str):
+        return False
+    if kind == "date":
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            return False
+        return len(text) == 10
+    if kind == "number":
+        try:
+            number = Decimal(text.replace(",", ""))
+        except InvalidOperation:
+            return False
+        return number.is_finite()
+    if kind == "integer":
+        return re.fullmatch(r"-?\d{1,15}", text) is not None
+    if kind == "url":
+        parsed = urlparse(text)
+        return parsed.scheme in ("http", "https") and bool(parsed.netloc) and " " not in text
+    return len(text) <= 2000
+
+
+def record_problems(fmt: Mapping[str, Any], rows: Any, note: Any, *, complete: bool) -> list[Problem]:
+    """What is wrong with a record (``rows`` of the format's fields, plus ``note``) as (msgid, params) pairs.
+
+    Types are always checked; with ``complete`` every required field must be filled, and a record with no
+    rows needs a note explaining why the period generated no information. Pure; the empty list means fine.
+    """
+    problems: list[Problem] = []
+    if not isinstance(rows, list):
+        return [(N_("El registro no tiene renglones válidos."), {})]
+    fields = {f["name"]: f for f in fmt.get("fields") or ()}
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, Mapping):
+            problems.append((N_("El renglón %(row)s no es válido."), {"row": str(number)}))
+            continue
+        unknown = sorted(set(row) - set(fields))
+        if unknown:
+            problems.append(
+                (
+                    N_("Renglón %(row)s: campos desconocidos: %(fields)s."),
+                    {"row": str(number), "fields": ", ".join(unknown)},
+                )
+            )
+        for name, spec in fields.items():
+            value = row.get(name)
+            blank = value is None or (isinstance(value, str) and not value.strip())
+            if blank:
+                if complete and spec["required"]:
+                    problems.append(
+                        (N_("Renglón %(row)s: falta «%(field)s»."), {"row": str(number), "field": str(spec["label"])})
+                    )
+                continue
+            if not _check_value(str(spec["type"]), value):
+                problems.append(
+                    (
+                        _TYPE_MESSAGES.get(str(spec["type"]), _TYPE_MESSAGES["text"]),
+                        {"row": str(number), "field": str(spec["label"])},
+                    )
+                )
+    if note is not None and (not isinstance(note, str) or len(note) > 2000):
+        problems.append((N_("La nota debe ser un texto de hasta 2000 caracteres."), {}))
+    if complete and not rows and not (isinstance(note, str) and note.strip()):
+        problems.append((N_("Capture al menos un renglón o una nota que explique por qué no hay información."), {}))
+    return problems
+
+
+_TYPE_MESSAGES = {
+    "text": N_("Renglón %(row)s: «%(field)s» es demasiado largo."),
+    "date": N_("Renglón %(row)s: «%(field)s» debe ser una fecha AAAA-MM-DD."),
+    "number": N_("Renglón %(row)s: «%(field)s» debe ser un número."),
+    "integer": N_("Renglón %(row)s: «%(field)s» debe ser un número entero."),
+    "url": N_("Renglón %(row)s: «%(field)s» debe ser una dirección http(s) completa."),
+}
+
+
+def normalise_rows(fmt: Mapping[str, Any], rows: list[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """The rows keeping only the format's fields, in its order, trimmed; blank rows dropped."""
+    names = [str(f["name"]) for f in fmt.get("fields") or ()]
+    result: list[dict[str, str]] = []
+    for row in rows:
+        cleaned = {name: str(row.get(name) or "").strip() for name in names}
+        if any(cleaned.values()):
+            result.append(cleaned)
+    return result
+
+
+def snapshot(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What the public sees of a record: its rows, note and attachments as they are when it is published."""
+    return {
+        "rows": list(data.get("rows") or []),
+        "note": str(data.get("note") or ""),
+        "attachments": list(data.get("attachments") or []),
+    }
+
+
+def _computed_snapshot(data: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    return snapshot(data)
+
+
+# -- guards ---------------------------------------------------------------------------------------
+
+
+def _format_of(inp: GuardInput) -> Mapping[str, Any] | None:
+    return format_by_code(inp.params, inp.data.get("format"))
+
+
+def record_well_typed(inp: GuardInput) -> str | None:
+    """Saving a draft: the values have the types of the format's fields (blanks are allowed)."""
+    fmt = _format_of(inp)
+    if fmt is None:
+        return N_("El formato de esta publicación ya no existe en la configuración.")
+    if record_problems(fmt, inp.data.get("rows", []), inp.data.get("note"), complete=False):
+        return N_("El registro no cumple el formato: revise los campos marcados.")
+    return None
+
+
+def record_complete(inp: GuardInput) -> str | None:
+    """Submitting: every required field is filled with a value of its type (or a note explains no rows)."""
+    fmt = _format_of(inp)
+    if fmt is None:
+        return N_("El formato de esta publicación ya no existe en la configuración.")
+    if record_problems(fmt, inp.data.get("rows", []), inp.data.get("note"), complete=True):
+        return N_("El registro está incompleto o no cumple el formato.")
+    return None
+
+
+def snapshot_matches(inp: GuardInput) -> str | None:
+    """Publishing: what becomes public is exactly the record the unit validated."""
+    if inp.data.get("published_record") != snapshot(inp.data):
+        return N_("Lo que se publica debe ser exactamente el registro validado.")
+    return None
+
+
+def sample_selected(inp: GuardInput) -> str | None:
+    """Verification starts only for a record the recorded draw selected."""
+    record = inp.data.get("sample_draw")
+    if not isinstance(record, Mapping) or record.get("selected") is not True:
+        return N_("Solo los registros seleccionados en el sorteo pasan a verificación.")
+    return None
+
+
+# -- the definition -------------------------------------------------------------------------------
+
+_DUE = Target("drafting_target_days", N_("Fecha límite de publicación del calendario"), due_field="due_on")
+
+STATES: tuple[State, ...] = (
+    State("drafting", N_("En elaboración por el área responsable"), target=_DUE, department="area"),
+    State("submitted", N_("En validación por la Unidad de Transparencia")),
+    State("returned", N_("Devuelto al área con observaciones"), target=_DUE, department="area"),
+    State("validated", N_("Validado; pendiente de publicar")),
+    State("published", N_("Publicado")),
+    State("under_verification", N_("Seleccionado en el sorteo; en verificación por el órgano garante")),
+    State(
+        "findings",
+        N_("Con observaciones del órgano garante; el área debe corregir"),
+        deadline=Deadline(
+            "findings_correction_days", "lapse_correction", N_("Plazo para corregir las observaciones del garante")
+        ),
+        department="area",
+    ),
+    State("correction_overdue", N_("Plazo de corrección vencido; el área aún debe corregir"), department="area"),
+    State("corrected", N_("Corrección presentada; en revisión del órgano garante")),
+    State("closed", N_("Verificado y concluido"), terminal=True),
+)
+
+TRANSITIONS: tuple[Transition, ...] = (
+    *(
+        Transition(
+            "save_draft",
+            (state,),
+            state,
+            AREA,
+            N_("Guardar el registro"),
+            guards=("record_well_typed",),
+            fields=("rows", "note", "attachments"),
+        )
+        for state in DRAFTING_STATES
+    ),
+    Transition(
+        "submit",
+        ("drafting", "returned"),
+        "submitted",
+        AREA,
+        N_("Enviar a validación"),
+        guards=("record_complete",),
+    ),
+    Transition(
+        "return_record",
+        ("submitted",),
+        "returned",
+        UNIT,
+        N_("Devolver al área con observaciones"),
+        comment_required=True,
+    ),
+    Transition("validate", ("submitted",), "validated", UNIT, N_("Validar el registro")),
+    Transition(
+        "publish",
+        ("validated",),
+        "published",
+        UNIT,
+        N_("Publicar"),
+        fields=("published_record",),
+        required_fields=("published_record",),
+        guards=("snapshot_matches",),
+    ),
+    Transition(
+        "sample",
+        ("published",),
+        "under_verification",
+        SYSTEM,
+        N_("Seleccionado en el sorteo de verificación"),
+        fields=("sample_draw",),
+        guards=("sample_selected",),
+    ),
+    Transition("clear", ("under_verification",), "closed", GUARANTOR, N_("Verificar sin observaciones")),
+    Transition(
+        "file_findings",
+        ("under_verification",),
+        "findings",
+        GUARANTOR,
+        N_("Emitir observaciones de verificación"),
+        comment_required=True,
+    ),
+    Transition(
+        "lapse_correction",
+        ("findings",),
+        "correction_overdue",
+        SYSTEM,
+        N_("Venció el plazo de corrección"),
+    ),
+    Transition(
+        "correct",
+        ("findings", "correction_overdue"),
+        "corrected",
+        AREA,
+        N_("Presentar la corrección"),
+        guards=("record_complete",),
+    ),
+    Transition(
+        "accept_correction",
+        ("corrected",),
+        "closed",
+        GUARANTOR,
+        N_("Aceptar la corrección y publicarla"),
+        fields=("published_record",),
+        required_fields=("published_record",),
+        guards=("snapshot_matches",),
+    ),
+    Transition(
+        "reject_correction",
+        ("corrected",),
+        "findings",
+        GUARANTOR,
+        N_("Rechazar la corrección"),
+        comment_required=True,
+    ),
+)
+
+PARAM_PARSERS = {
+    "formats": parse_formats,
+    "calendar": parse_calendar,
+    "sample_rate": parse_rate,
+    "sample_seed": parse_seed,
+}
+
+PUBLICATION_V1 = Workflow(
+    name="obligation_publication",
+    version=1,
+    title=N_("Publicación de obligaciones de transparencia"),
+    folio_prefix="OT",
+    initial="drafting",
+    states=STATES,
+    transitions=TRANSITIONS,
+    guards={
+        "record_well_typed": record_well_typed,
+        "record_complete": record_complete,
+        "snapshot_matches": snapshot_matches,
+        "sample_selected": sample_selected,
+    },
+    params=DEFAULT_PARAMS,
+    param_parsers=PARAM_PARSERS,
+    computed_fields={"published_record": _computed_snapshot},
+    description=N_("Registro trimestral de un formato de obligaciones de transparencia, validado y publicado."),
+)
