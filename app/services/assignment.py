@@ -1,0 +1,454 @@
+"""Random, recorded assignment of cases to public servants; reassignment, recusal and escalation.
+
+When a case enters a state whose office the case's settings map to a department, the case is assigned to
+one of the active public servants holding a role that acts there, in that department (or in none, which
+serves every department). Left out are the applicant, whoever recused themselves or was taken off the case
+by a reassignment, and whoever the four-eyes rule would stop from taking the state's decision. Among the
+rest, the least loaded (fewest open cases assigned) are kept, and one is drawn with the number
+HMAC-SHA-256(seed, ``folio|seq``) (as :func:`workflows.base.draw` computes it), where ``seq`` is the audit
+sequence number of the latest entry about the case before the draw. The audit entry of the assignment holds
+the candidates' ids and loads, the digest and the chosen id (ids only, no names), so anyone holding the
+seed can recompute it from the log.
+
+The assignee is the only public servant who may take the case's steps while it is assigned (the engine
+refuses the others); an administrator may reassign it (a new draw, with a reason) and the assignee may
+recuse themselves (a new draw that leaves them out). When a service target or an authority's deadline
+lapses on a case no active person has assigned, the department's staff and the administrators are told.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from app import audit
+from app.audit import EntryInput
+from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
+from app.extensions import db
+from app.models import (
+    AssignmentExclusion,
+    AuditEntry,
+    AuditKind,
+    Case,
+    CaseEscalation,
+    EscalationKind,
+    ExclusionKind,
+    Role,
+    Timer,
+    TimerKind,
+    User,
+    UserRole,
+    utcnow,
+)
+from app.notifications import enqueue
+from app.services.uow import unit_of_work
+from workflows.base import SYSTEM_ROLE, State, Workflow, department_of, draw
+
+METHOD = "HMAC-SHA256(seed, folio|seq)"
+REASON_MAX = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A public servant who may be drawn, with their open assigned cases."""
+
+    user_id: int
+    load: int
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentDraw:
+    """The outcome of one reviewer draw: whom it chose (``None``: nobody was available) and its record."""
+
+    chosen: int | None
+    record: dict[str, Any]
+
+
+def acting_roles(workflow: Workflow, state: State) -> frozenset[str]:
+    """The public servants' roles that have a step in ``state`` (the applicant's and the system's excluded)."""
+    return frozenset(
+        r
+        for t in workflow.transitions_from(state.name)
+        if not t.owner_only
+        for r in t.roles - {SYSTEM_ROLE, Role.APPLICANT.value}
+    )
+
+
+def four_eyes_blocked(session: Session, workflow: Workflow, state: State, case_id: int) -> frozenset[int]:
+    """Who the four-eyes rule stops from taking a decision in ``state``: the actors of the steps that a
+    transition from ``state`` must not share an actor with."""
+    triggers = {other for t in workflow.transitions_from(state.name) for other in t.four_eyes_with}
+    if not triggers:
+        return frozenset()
+    rows = session.scalars(
+        select(AuditEntry.actor_id).where(
+            AuditEntry.case_id == case_id,
+            AuditEntry.kind == AuditKind.TRANSITION,
+            AuditEntry.action.in_(triggers),
+            AuditEntry.actor_id.is_not(None),
+        )
+    )
+    return frozenset(r for r in rows if r is not None)
+
+
+def excluded_users(session: Session, case_id: int) -> frozenset[int]:
+    """Who recused themselves from the case or was taken off it by a reassignment."""
+    rows = session.scalars(select(AssignmentExclusion.user_id).where(AssignmentExclusion.case_id == case_id))
+    return frozenset(rows)
+
+
+def _eligible_ids(session: Session, roles: Iterable[str], department: str) -> set[int]:
+    """Active holders of ``roles`` in ``department``; when it has none, those holding them without a
+    department (who serve every department)."""
+    wanted = [Role(r) for r in roles]
+    base = select(UserRole.user_id).join(User, User.id == UserRole.user_id).where(User.active.is_(True))
+    base = base.where(UserRole.role.in_(wanted))
+    members = set(session.scalars(base.where(UserRole.department_code == department)))
+    return members or set(session.scalars(base.where(UserRole.department_code.is_(None))))
+
+
+def loads(session: Session, user_ids: Iterable[int]) -> dict[int, int]:
+    """Open cases assigned to each of ``user_ids`` (0 for those with none)."""
+    ids = list(user_ids)
+    counts = dict.fromkeys(ids, 0)
+    if ids:
+        rows = session.execute(
+            select(Case.assignee_id, func.count())
+            .where(Case.assignee_id.in_(ids), Case.closed_at.is_(None))
+            .group_by(Case.assignee_id)
+        )
+        for uid, count in rows:
+            if uid is not None:
+                counts[uid] = int(count)
+    return counts
+
+
+def _seed() -> str:
+    seed = current_app.config.get("ASSIGNMENT_SEED")
+    if seed:
+        return str(seed)
+    # Without a published seed, one derived from the secret key: still reproducible by the institution.
+    return hmac.new(str(current_app.config["SECRET_KEY"]).encode(), b"assignment-seed", hashlib.sha256).hexdigest()
+
+
+def draw_assignee(folio: str, seq: int, candidates: list[Candidate], seed: str) -> AssignmentDraw:
+    """Choose among the least loaded of ``candidates`` with HMAC-SHA-256(seed, ``folio|seq``); pure.
+
+    The candidates are ordered by id, the least loaded kept, and the one at ``floor(number × n)`` chosen,
+    where ``number`` is the draw's fraction in [0, 1)."""
+    ordered = sorted(candidates, key=lambda c: c.user_id)
+    result = draw(seed, folio, seq, 0)
+    record: dict[str, Any] = {
+        "method": METHOD,
+        "seq": seq,
+        "digest": result.digest,
+        "number": f"{float(result.number):.6f}",
+        "candidates": [{"id": c.user_id, "load": c.load} for c in ordered],
+    }
+    if not ordered:
+        return AssignmentDraw(None, {**record, "least_loaded": [], "chosen": None})
+    least = min(c.load for c in ordered)
+    pool = [c.user_id for c in ordered if c.load == least]
+    chosen = pool[int(result.number * len(pool))]
+    return AssignmentDraw(chosen, {**record, "least_loaded": pool, "chosen": chosen})
+
+
+def _candidates(
+    session: Session, case: Case, workflow: Workflow, state: State, department: str, also_exclude: Iterable[int] = ()
+) -> tuple[list[Candidate], list[int]]:
+    roles = acting_roles(workflow, state)
+    if not roles:
+        return [], []
+    pool = _eligible_ids(session, roles, department)
+    excluded = (
+        {case.applicant_id}
+        | excluded_users(session, case.id)
+        | four_eyes_blocked(session, workflow, state, case.id)
+        | set(also_exclude)
+    )
+    ids = sorted(pool - excluded)
+    counts = loads(session, ids)
+    return [Candidate(uid, counts[uid]) for uid in ids], sorted(pool & excluded)
+
+
+def _still_eligible(session: Session, case: Case, workflow: Workflow, state: State, department: str) -> bool:
+    if case.assignee_id is None:
+        return False
+    candidates, _ = _candidates(session, case, workflow, state, department)
+    return any(c.user_id == case.assignee_id for c in candidates)
+
+
+def _latest_seq(session: Session, case_id: int) -> int:
+    return int(session.scalar(select(func.max(AuditEntry.seq)).where(AuditEntry.case_id == case_id)) or 0)
+
+
+def _redraw(
+    session: Session, case: Case, seq: int, also_exclude: Iterable[int] = ()
+) -> tuple[AssignmentDraw, str | None]:
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    state = workflow.state(case.state)
+    department = department_of(state, case.params or workflow.params)
+    if department is None or state.terminal:
+        return AssignmentDraw(None, {"method": METHOD, "seq": seq, "candidates": [], "chosen": None}), None
+    candidates, excluded = _candidates(session, case, workflow, state, department, also_exclude)
+    result = draw_assignee(case.folio, seq, candidates, _seed())
+    record = {**result.record, "department": department, "state": case.state, "excluded": excluded}
+    return AssignmentDraw(result.chosen, record), department
+
+
+def on_state_entered(session: Session, case: Case, state: State, entered_seq: int, moved: bool = True) -> None:
+    """Assign the case, inside the transition's transaction, when it has just entered ``state``.
+
+    When the case ``moved`` to another state, the escalations of the state it left are resolved. Nothing
+    else happens when the state's office maps to no department, when the system moves the case on at
+    once (automatic states), when no public servant has a step there, or when the current assignee may
+    still act there (the case stays with them). Otherwise a draw chooses the assignee (or, with nobody
+    available, leaves the case unassigned for the department to pick up) and an audit entry records it.
+    """
+    if moved:
+        resolve_escalations(session, case.id, utcnow())
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    department = department_of(state, case.params or workflow.params)
+    if department is None or state.terminal or state.automatic or not acting_roles(workflow, state):
+        return
+    if _still_eligible(session, case, workflow, state, department):
+        return
+    result, _ = _redraw(session, case, entered_seq)
+    previous = case.assignee_id
+    # Part of the transition that was just stored: the case's version moves once for both, so the row is
+    # updated directly and the loaded case told, instead of a second versioned UPDATE.
+    session.execute(update(Case).where(Case.id == case.id).values(assignee_id=result.chosen))
+    set_committed_value(case, "assignee_id", result.chosen)
+    audit.append(
+        session,
+        EntryInput(
+            kind=AuditKind.ADMIN,
+            action="assign",
+            actor_id=None,
+            actor_role=SYSTEM_ROLE,
+            case=case,
+            details={"assignment": {**result.record, "previous": previous}},
+        ),
+    )
+
+
+def _reason(reason: str | None) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise InvalidData(Msg("Escriba el motivo."))
+    if len(text) > REASON_MAX:
+        raise InvalidData(Msg("El motivo admite a lo más %(n)s caracteres.", {"n": str(REASON_MAX)}))
+    return text
+
+
+def _open_case(session: Session, case_id: int) -> Case:
+    case = session.get(Case, case_id)
+    if case is None:
+        raise NotFound(Msg("El expediente no existe."))
+    if case.closed_at is not None:
+        raise NotAllowed(Msg("El expediente está concluido: ya no admite acciones ni cambios."))
+    return case
+
+
+def _change(
+    session: Session, case: Case, actor: User, role: str, action: str, kind: ExclusionKind, reason: str
+) -> int | None:
+    removed = case.assignee_id
+    if removed is None:
+        raise InvalidData(Msg("El expediente no tiene a nadie asignado."))
+    result, department = _redraw(session, case, _latest_seq(session, case.id), also_exclude=[removed])
+    if department is None:
+        raise InvalidData(Msg("En esta etapa el expediente no se asigna a un área."))
+    case.assignee_id = result.chosen
+    session.flush()
+    entry = audit.append(
+        session,
+        EntryInput(
+            kind=AuditKind.ADMIN,
+            action=action,
+            actor_id=actor.id,
+            actor_role=role,
+            case=case,
+            comment=reason,
+            details={"assignment": {**result.record, "previous": removed}},
+        ),
+    )
+    session.add(
+        AssignmentExclusion(
+            case_id=case.id, user_id=removed, kind=kind, reason=reason, by_id=actor.id, audit_seq=entry.seq
+        )
+    )
+    if result.chosen is not None:
+        resolve_escalations(session, case.id, utcnow())
+    return result.chosen
+
+
+def reassign(case_id: int, admin_id: int, reason: str | None) -> int | None:
+    """Take an open case from its assignee and draw another (an administrative act, with a reason).
+
+    Only administrators may reassign; they never choose the new assignee: a new recorded draw does, and
+    the one taken off is left out of the case's later draws. Returns the new assignee's id (``None``
+    when nobody else is available: the case waits unassigned for the department). Raises ``NotFound``,
+    ``NotAllowed`` and ``InvalidData`` (no reason, nobody assigned, a stage no department works on).
+    """
+    text = _reason(reason)
+    with unit_of_work() as session:
+        admin = session.get(User, admin_id)
+        if admin is None or not admin.active or not admin.has_role(Role.ADMIN):
+            raise NotAllowed(Msg("Solo la administración puede reasignar expedientes."))
+        case = _open_case(session, case_id)
+        return _change(session, case, admin, Role.ADMIN.value, "reassign", ExclusionKind.REASSIGNMENT, text)
+
+
+def recuse(case_id: int, user_id: int, reason: str | None) -> int | None:
+    """The assignee declares a conflict of interest: a new recorded draw leaves them out of the case.
+
+    Returns the new assignee's id (``None``: nobody else is available). Raises ``NotFound``,
+    ``NotAllowed`` (not the assignee, or the case is closed) and ``InvalidData`` (no reason).
+    """
+    text = _reason(reason)
+    with unit_of_work() as session:
+        user = session.get(User, user_id)
+        case = _open_case(session, case_id)
+        if user is None or case.assignee_id != user.id:
+            raise NotAllowed(Msg("Solo la persona asignada puede excusarse de este expediente."))
+        role = next(iter(sorted(user.role_names - {Role.APPLICANT.value})), SYSTEM_ROLE)
+        return _change(session, case, user, role, "recuse", ExclusionKind.RECUSAL, text)
+
+
+# -- escalation ---------------------------------------------------------------------------------------
+
+
+def _unattended(session: Session, case: Case) -> bool:
+    if case.assignee_id is None:
+        return True
+    assignee = session.get(User, case.assignee_id)
+    return assignee is None or not assignee.active
+
+
+def _staff_to_tell(session: Session, roles: frozenset[str], department: str | None) -> list[int]:
+    grants: ColumnElement[bool] = UserRole.role.in_([Role(r) for r in roles])
+    if department is not None:
+        grants = grants & or_(UserRole.department_code == department, UserRole.department_code.is_(None))
+    stmt = (
+        select(UserRole.user_id)
+        .join(User, User.id == UserRole.user_id)
+        .where(User.active.is_(True), or_(grants, UserRole.role == Role.ADMIN))
+        .distinct()
+    )
+    return sorted(set(session.scalars(stmt)))
+
+
+def escalate_if_unattended(session: Session, case: Case, timer: Timer, now: datetime | None = None) -> int:
+    """When ``timer`` is the authority's (a service target, or a deadline the authority had to meet) and
+    no active person has the case assigned, flag the case and tell the department's staff who act in the
+    timer's state and the administrators (in-app notice and mail). Call it in the timer's transaction,
+    before the case moves. Returns how many people were told (0: nothing to escalate or already done)."""
+    if timer.party != "assignee" or timer.kind == TimerKind.REMINDER or not _unattended(session, case):
+        return 0
+    if session.scalar(select(CaseEscalation.id).where(CaseEscalation.timer_id == timer.id)) is not None:
+        return 0
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    state = workflow.state(timer.state)
+    department = department_of(state, case.params or workflow.params)
+    told = _staff_to_tell(session, acting_roles(workflow, state), department)
+    recipients = [uid for uid in told if uid != case.applicant_id]
+    kind = EscalationKind.TARGET_MISSED if timer.kind == TimerKind.TARGET else EscalationKind.DEADLINE_LAPSED
+    session.add(
+        CaseEscalation(
+            case_id=case.id,
+            timer_id=timer.id,
+            kind=kind,
+            state=timer.state,
+            department_code=department if department and case.department_code == department else None,
+            notified=len(recipients),
+            created_at=now or utcnow(),
+        )
+    )
+    for uid in recipients:
+        enqueue(
+            session,
+            topic="case_escalated",
+            dedup_key=f"timer:{timer.id}:escalated:{uid}",
+            recipient_id=uid,
+            case_id=case.id,
+            payload={"folio": case.folio, "state": timer.state, "due_on": timer.due_on.isoformat(), "rule": timer.rule},
+        )
+    return len(recipients)
+
+
+def open_escalations(case_ids: Iterable[int]) -> dict[int, list[CaseEscalation]]:
+    """Unresolved escalations of each case among ``case_ids``."""
+    ids = list(case_ids)
+    result: dict[int, list[CaseEscalation]] = {}
+    if not ids:
+        return result
+    rows = db.session.scalars(
+        select(CaseEscalation)
+        .where(CaseEscalation.case_id.in_(ids), CaseEscalation.resolved_at.is_(None))
+        .order_by(CaseEscalation.id)
+    )
+    for row in rows:
+        result.setdefault(row.case_id, []).append(row)
+    return result
+
+
+# -- the administrators' list ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentRow:
+    """An open case in a stage a department works on, as the administrators' assignment list shows it
+    (folio, workflow, state, department and assignee: the page shows no case data)."""
+
+    case: Case
+    assignee_name: str | None
+    escalated: bool
+
+
+def assignment_rows(limit: int = 500) -> list[AssignmentRow]:
+    """Open cases sitting in a department's stage, unassigned and escalated first, then oldest change."""
+    session = db.session()
+    cases = list(
+        session.scalars(
+            select(Case)
+            .where(Case.closed_at.is_(None), Case.department_code.is_not(None))
+            .order_by(Case.updated_at)
+            .limit(limit)
+        )
+    )
+    assignees = {c.assignee_id for c in cases if c.assignee_id is not None}
+    names: Mapping[int, str] = dict(
+        session.execute(select(User.id, User.display_name).where(User.id.in_(assignees))).tuples().all()
+    )
+    flagged = open_escalations(c.id for c in cases)
+    rows = [
+        AssignmentRow(c, names.get(c.assignee_id) if c.assignee_id is not None else None, c.id in flagged)
+        for c in cases
+    ]
+    rows.sort(key=lambda r: (r.case.assignee_id is not None, not r.escalated))
+    return rows
+
+
+def assignee_name(case: Case) -> str | None:
+    """The display name of the case's assignee (``None``: unassigned)."""
+    if case.assignee_id is None:
+        return None
+    return db.session.scalar(select(User.display_name).where(User.id == case.assignee_id))
+
+
+def resolve_escalations(session: Session, case_id: int, now: datetime) -> None:
+    """Mark the case's open escalations resolved (someone is assigned again, or the case moved on)."""
+    for row in session.scalars(
+        select(CaseEscalation).where(CaseEscalation.case_id == case_id, CaseEscalation.resolved_at.is_(None))
+    ):
+        row.resolved_at = now

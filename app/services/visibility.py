@@ -1,0 +1,149 @@
+"""Who may see which case, document and certificate: the object-level half of the permission matrix.
+
+Every view that shows a case's data goes through :func:`readable_case` (or :func:`may_read_case`), so the
+rules live here and nowhere else:
+
+- the **applicant** (or requester) sees only the cases they filed;
+- **oversight roles** (auditor, guarantor) read every case and change nothing;
+- **case-working staff** see a case when it is assigned to them, when they took part in it (they fired a
+  transition), when it sits in a state where one of their roles has a step and, for roles held in some
+  departments only, in one of those departments ("what is brought to them"), or when it belongs to one of
+  their departments. Staff holding a department-less intake, review, inspection or transparency-unit role
+  see every case of the workflows they work on, except drafts not yet filed;
+- **administrators** manage users, calendars and settings: they do not read case files (they reassign cases
+  from the list of folios without opening them).
+
+The endpoint-level half (who may reach which page) is declared on each view (:mod:`app.access_rules`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
+
+from app.engine import Msg, NotAllowed, NotFound, get_engine
+from app.extensions import db
+from app.models import AuditEntry, AuditKind, Case, Role, User
+from workflows.base import SYSTEM_ROLE, Workflow
+
+OVERSIGHT_ROLES = frozenset({Role.AUDITOR, Role.GUARANTOR})
+"""Roles that read every case and change nothing."""
+
+CASEWORK_ROLES = frozenset(
+    {Role.INTAKE_CLERK, Role.REVIEWER, Role.INSPECTOR, Role.TRANSPARENCY_UNIT, Role.AREA, Role.COMMITTEE_MEMBER}
+)
+"""Public servants who act on cases (and therefore have a work queue)."""
+
+WORKFLOW_WIDE_ROLES = frozenset({Role.INTAKE_CLERK, Role.REVIEWER, Role.INSPECTOR, Role.TRANSPARENCY_UNIT})
+"""Case-working roles that, held without a department, cover a whole workflow. The others (areas, the
+committee) see only what is brought to them."""
+
+
+@dataclass(frozen=True, slots=True)
+class DataRule:
+    """One row of the data half of the permission matrix (rendered into ``docs/permissions.md``)."""
+
+    roles: str
+    cases: str
+    changes: str
+
+
+DATA_RULES: tuple[DataRule, ...] = (
+    DataRule("applicant", "the cases they filed", "their own drafts, documents and applicant steps"),
+    DataRule(
+        "intake_clerk, reviewer, inspector, transparency_unit",
+        "cases assigned to them, cases they acted on, cases in their department or waiting for their role; "
+        "held without a department: every filed case of the workflows they work on",
+        "only the steps of the cases assigned to them (or unassigned cases of their department)",
+    ),
+    DataRule(
+        "area, committee_member",
+        "cases brought to them (waiting for their role, in their department) and cases they acted on",
+        "only the steps brought to them",
+    ),
+    DataRule("auditor, guarantor", "every case, the audit log, exports and proofs", "nothing"),
+    DataRule(
+        "admin",
+        "no case files; folios, states and assignees in the assignment list; the audit log",
+        "users, calendars, settings, reassignment of cases (a new recorded draw, with a reason)",
+    ),
+)
+
+
+def _holds(user: User, roles: frozenset[Role]) -> bool:
+    return any(grant.role in roles for grant in user.roles)
+
+
+def _acted_on(session: Session, case_id: int, user_id: int) -> bool:
+    stmt = select(
+        exists().where(
+            AuditEntry.case_id == case_id,
+            AuditEntry.actor_id == user_id,
+            AuditEntry.kind == AuditKind.TRANSITION,
+        )
+    )
+    return bool(session.scalar(stmt))
+
+
+def _brought_to(workflow: Workflow, case: Case, user: User) -> bool:
+    """The case waits in a state where one of the user's roles has a step, in a department they serve."""
+    roles = {r for t in workflow.transitions_from(case.state) if not t.owner_only for r in t.roles - {SYSTEM_ROLE}}
+    for grant in user.roles:
+        if grant.role.value not in roles:
+            continue
+        if workflow.audience_field and grant.department_code is not None and grant.role not in WORKFLOW_WIDE_ROLES:
+            if grant.department_code in (case.data or {}).get(workflow.audience_field, ()):
+                return True  # the case was brought to this department (e.g. a request turned to an area)
+            continue
+        if grant.department_code is None or case.department_code in (None, grant.department_code):
+            return True
+    return False
+
+
+def _workflow_wide(workflow: Workflow, case: Case, user: User) -> bool:
+    if case.state == workflow.initial:
+        return False  # a draft is the applicant's until it is filed
+    acting = {r for t in workflow.transitions for r in t.roles}
+    return any(
+        grant.department_code is None and grant.role in WORKFLOW_WIDE_ROLES and grant.role.value in acting
+        for grant in user.roles
+    )
+
+
+def may_read_case(session: Session, case: Case, user: User) -> bool:
+    """Whether ``user`` may read ``case`` (its data, documents, certificates and history)."""
+    if not user.active:
+        return False
+    if case.applicant_id == user.id or _holds(user, OVERSIGHT_ROLES):
+        return True
+    if not _holds(user, CASEWORK_ROLES):
+        return False
+    if case.assignee_id == user.id:
+        return True
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    departments = {g.department_code for g in user.roles if g.role in CASEWORK_ROLES and g.department_code}
+    if case.department_code is not None and case.department_code in departments:
+        return True
+    if _brought_to(workflow, case, user) or _workflow_wide(workflow, case, user):
+        return True
+    return _acted_on(session, case.id, user.id)
+
+
+def readable_case(case_id: int, user_id: int, session: Session | None = None) -> tuple[Case, User]:
+    """The case and the user, when the user may read the case. Raises ``NotFound`` (no such case or user)
+    and ``NotAllowed`` (the case is someone else's)."""
+    session = session or db.session()
+    case = session.get(Case, case_id)
+    user = session.get(User, user_id)
+    if case is None or user is None:
+        raise NotFound(Msg("El expediente no existe."))
+    if not may_read_case(session, case, user):
+        raise NotAllowed(Msg("No tiene acceso a este expediente."))
+    return case, user
+
+
+def may_act_on_cases(user: User) -> bool:
+    """Whether the user holds a role that acts on cases (applicant or case-working staff)."""
+    return _holds(user, CASEWORK_ROLES | {Role.APPLICANT})

@@ -1,0 +1,1 @@
+"""Case assignment: the administrators 'assignment list and reassignment, and recusal."""

@@ -1,0 +1,265 @@
+"""Random, balanced, recorded assignment of cases; the assignee acts; reassignment, recusal and escalation."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from sqlalchemy import select
+
+import app.services.users as users_service
+from app.audit import verify
+from app.engine import GuardRefused, InvalidData, NotAllowed
+from app.extensions import db
+from app.models import (
+    AssignmentExclusion,
+    AuditEntry,
+    AuditKind,
+    Case,
+    CaseEscalation,
+    ExclusionKind,
+    OutboxMessage,
+    Role,
+    Timer,
+    TimerKind,
+    User,
+    utcnow,
+)
+from app.services.assignment import Candidate, _seed, draw_assignee, reassign, recuse
+from app.services.cases import FireResult, fire, open_case, work_queue
+from app.services.config import update_config
+from app.services.delivery import deliver_pending
+from app.services.demo import TIPO_B_SETTINGS, VECS_DATA, demo_pdf
+from app.services.documents import attach_document
+from app.services.notices import notices_for
+from app.services.timers import fire_due_timers
+from tests.support.factories import make_user
+from tests.support.smtp import Mailbox
+from workflows.base import requirement_kinds
+from workflows.cdmx_tipo_b import TIPO_B_V1
+
+OFFICE = TIPO_B_SETTINGS["departments"]["review"]
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+def manifestation(owner: int) -> FireResult:
+    opened = open_case("cdmx_tipo_b", owner, VECS_DATA)
+    version = opened.version
+    for kind in requirement_kinds(TIPO_B_V1.params["requirements"]):
+        version = attach_document(opened.case_id, kind, f"{kind}.pdf", demo_pdf(kind), owner).case_version
+    return fire(opened.case_id, "submit", owner, expected_version=version)
+
+
+def stored(case_id: int) -> Case:
+    db.session.rollback()
+    case = db.session.get(Case, case_id)
+    assert case is not None
+    return case
+
+
+def assignments(case_id: int) -> list[AuditEntry]:
+    db.session.rollback()
+    return list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.case_id == case_id, AuditEntry.kind == AuditKind.ADMIN)
+            .order_by(AuditEntry.seq)
+        )
+    )
+
+
+def office(app: Flask, reviewers: int = 3) -> tuple[int, list[int]]:
+    admin = make_user(Role.ADMIN)
+    staff = [make_user((Role.REVIEWER, OFFICE), name=f"Revisora {n}") for n in range(reviewers)]
+    make_user((Role.REVIEWER, "finanzas"))  # another department's reviewer is never drawn here
+    update_config("cdmx_tipo_b", TIPO_B_SETTINGS, admin)
+    return admin, staff
+
+
+def test_draws_are_balanced_recorded_and_reproducible(app: Flask) -> None:
+    _, staff = office(app)
+    owner = make_user(Role.APPLICANT, name="Solicitante Sin Nombre En Bitácora")
+    cases = [manifestation(owner) for _ in range(6)]
+    loads = Counter(stored(c.case_id).assignee_id for c in cases)
+    assert set(loads) == set(staff)
+    assert set(loads.values()) == {2}  # least loaded first: 6 cases over 3 reviewers, two each
+    for case in cases:
+        (entry,) = assignments(case.case_id)
+        assert entry.action == "assign"
+        assert entry.actor_id is None
+        record = entry.details["assignment"]
+        assert record["method"] == "HMAC-SHA256(seed, folio|seq)"
+        assert record["seq"] == case.audit_seq  # the entry that brought the case into the stage
+        assert record["department"] == OFFICE
+        assert {c["id"] for c in record["candidates"]} == set(staff)
+        assert record["chosen"] == stored(case.case_id).assignee_id
+        recomputed = draw_assignee(
+            case.folio, record["seq"], [Candidate(c["id"], c["load"]) for c in record["candidates"]], _seed()
+        )
+        assert recomputed.chosen == record["chosen"]
+        assert recomputed.record["digest"] == record["digest"]
+        names = [u.display_name for u in db.session.scalars(select(User))]
+        assert not any(name in str(entry.details) for name in names)  # ids only, no names
+    assert verify(db.session()).ok
+
+
+def test_draw_is_pure_and_prefers_the_least_loaded() -> None:
+    candidates = [Candidate(7, 3), Candidate(4, 1), Candidate(9, 1), Candidate(2, 5)]
+    first = draw_assignee("RMCB-2026-000001", 12, candidates, "semilla")
+    assert first == draw_assignee("RMCB-2026-000001", 12, list(reversed(candidates)), "semilla")
+    assert first.record["least_loaded"] == [4, 9]
+    assert first.chosen in (4, 9)
+    chosen = {draw_assignee("RMCB-2026-000001", seq, candidates, "semilla").chosen for seq in range(40)}
+    assert chosen == {4, 9}  # both least-loaded candidates come up, nobody else ever does
+    assert draw_assignee("F", 1, [], "s").chosen is None
+
+
+def test_only_the_assignee_acts_and_the_applicant_is_never_drawn(app: Flask) -> None:
+    _, staff = office(app, reviewers=2)
+    owner = make_user(Role.APPLICANT, (Role.REVIEWER, OFFICE))  # a reviewer filing their own manifestation
+    case = manifestation(owner)
+    assignee = stored(case.case_id).assignee_id
+    assert assignee in staff
+    other = next(s for s in staff if s != assignee)
+    with pytest.raises(NotAllowed) as refused:
+        fire(case.case_id, "confirm_registration", other, expected_version=case.version)
+    assert "asignado a otra persona" in refused.value.message.msgid
+    with pytest.raises(NotAllowed):
+        fire(case.case_id, "confirm_registration", owner, expected_version=case.version)
+    assert [c.id for c in work_queue(other, frozenset({"reviewer"})) or []] == []
+    assert [c.id for c in work_queue(assignee, frozenset({"reviewer"})) or []] == [case.case_id]
+    confirmed = fire(case.case_id, "confirm_registration", assignee, expected_version=case.version)
+    assert confirmed.to_state == "in_force"
+
+
+def test_four_eyes_blocks_the_reviewer_from_the_draw_of_the_approval(app: Flask) -> None:
+    office(app, reviewers=2)
+    owner = make_user(Role.APPLICANT)
+    case = manifestation(owner)
+    reviewer = stored(case.case_id).assignee_id
+    case = fire(case.case_id, "confirm_registration", reviewer, expected_version=case.version)
+    case = fire(case.case_id, "file_completion", owner, expected_version=case.version)
+    approver = stored(case.case_id).assignee_id
+    assert approver is not None
+    assert approver != reviewer
+    record = assignments(case.case_id)[-1].details["assignment"]
+    assert reviewer in record["excluded"]
+    with pytest.raises(NotAllowed):
+        fire(case.case_id, "authorize_occupancy", reviewer, expected_version=case.version)
+    assert fire(case.case_id, "authorize_occupancy", approver, expected_version=case.version).to_state == (
+        "occupancy_authorized"
+    )
+
+
+def test_four_eyes_leaves_the_case_unassigned_when_nobody_else_may_approve(app: Flask) -> None:
+    _, (only,) = office(app, reviewers=1)
+    owner = make_user(Role.APPLICANT)
+    case = manifestation(owner)
+    case = fire(case.case_id, "confirm_registration", only, expected_version=case.version)
+    case = fire(case.case_id, "file_completion", owner, expected_version=case.version)
+    assert stored(case.case_id).assignee_id is None
+    with pytest.raises(GuardRefused):  # unassigned: the department may act, but four-eyes still stops them
+        fire(case.case_id, "authorize_occupancy", only, expected_version=case.version)
+
+
+def test_reassignment_needs_an_administrator_and_a_reason_and_draws_again(app: Flask) -> None:
+    admin, staff = office(app)
+    owner = make_user(Role.APPLICANT)
+    case = manifestation(owner)
+    first = stored(case.case_id).assignee_id
+    assert first is not None
+    with pytest.raises(InvalidData):
+        reassign(case.case_id, admin, "   ")
+    with pytest.raises(NotAllowed):
+        reassign(case.case_id, first, "Carga de trabajo")
+    with pytest.raises(NotAllowed):
+        reassign(case.case_id, staff[0] if staff[0] != first else staff[1], "Carga de trabajo")
+    second = reassign(case.case_id, admin, "Incapacidad médica de la revisora")
+    assert second is not None
+    assert second != first
+    assert stored(case.case_id).assignee_id == second
+    entry = assignments(case.case_id)[-1]
+    assert (entry.action, entry.actor_id, entry.actor_role) == ("reassign", admin, "admin")
+    assert entry.comment == "Incapacidad médica de la revisora"  # erasable text, digested in the chain
+    assert entry.details["assignment"]["previous"] == first
+    assert first not in {c["id"] for c in entry.details["assignment"]["candidates"]}
+    exclusion = db.session.scalars(select(AssignmentExclusion)).one()
+    assert (exclusion.user_id, exclusion.kind, exclusion.by_id) == (first, ExclusionKind.REASSIGNMENT, admin)
+    third = reassign(case.case_id, admin, "Otra vez")
+    assert third not in (first, second)  # whoever was taken off stays out of the case's draws
+    assert reassign(case.case_id, admin, "Sin nadie más") is None
+    assert stored(case.case_id).assignee_id is None
+    assert verify(db.session()).ok
+
+
+def test_recusal_is_logged_and_the_next_draw_leaves_them_out(app: Flask) -> None:
+    _, staff = office(app, reviewers=2)
+    owner = make_user(Role.APPLICANT)
+    case = manifestation(owner)
+    first = stored(case.case_id).assignee_id
+    other = next(s for s in staff if s != first)
+    with pytest.raises(NotAllowed):
+        recuse(case.case_id, other, "No soy yo")
+    with pytest.raises(InvalidData):
+        recuse(case.case_id, first, "")
+    assert recuse(case.case_id, first, "Parentesco con el propietario") == other
+    entry = assignments(case.case_id)[-1]
+    assert (entry.action, entry.actor_id) == ("recuse", first)
+    with pytest.raises(NotAllowed):  # recused: they cannot act on the case any more
+        fire(case.case_id, "confirm_registration", first, expected_version=stored(case.case_id).version)
+    kinds = db.session.scalars(select(AssignmentExclusion.kind)).all()
+    assert kinds == [ExclusionKind.RECUSAL]
+
+
+def test_a_lapsed_target_on_an_unassigned_case_is_escalated(app: Flask, mailbox: Mailbox) -> None:
+    admin, (only,) = office(app, reviewers=1)
+    colleague = make_user((Role.REVIEWER, OFFICE), name="Colega del Área")
+    outsider = make_user((Role.REVIEWER, "finanzas"), name="Otra Área")
+    owner = make_user(Role.APPLICANT)
+    case = manifestation(owner)
+    assignee = stored(case.case_id).assignee_id
+    assert assignee in (only, colleague)
+    db.session.get(User, assignee).active = False  # the assignee left the institution
+    db.session.commit()
+    target = db.session.scalars(
+        select(Timer).where(Timer.case_id == case.case_id, Timer.kind == TimerKind.TARGET)
+    ).one()
+    report = fire_due_timers(now=target.due_at + timedelta(minutes=1))
+    assert report.fired == 1
+    db.session.rollback()
+    escalation = db.session.scalars(select(CaseEscalation)).one()
+    assert escalation.case_id == case.case_id
+    assert escalation.kind.value == "target_missed"
+    told = set(db.session.scalars(select(OutboxMessage.recipient_id).where(OutboxMessage.topic == "case_escalated")))
+    active_staff = {only, colleague} - {assignee}
+    assert told == active_staff | {admin}
+    assert outsider not in told
+    (notice,) = [n for n in notices_for(admin) if case.folio in n.subject]
+    assert "sin persona asignada" in notice.subject
+    deliver_pending(now=utcnow() + timedelta(minutes=1))
+    subjects = [m["Subject"] for m in mailbox.messages]
+    assert any(case.folio in s and "sin persona asignada" in s for s in subjects)
+    assert fire_due_timers(now=target.due_at + timedelta(days=1)).fired == 0  # once
+    assert len(db.session.scalars(select(CaseEscalation)).all()) == 1
+
+
+def test_an_assigned_case_is_not_escalated(app: Flask) -> None:
+    office(app, reviewers=1)
+    owner = make_user(Role.APPLICANT)
+    case = manifestation(owner)
+    target = db.session.scalars(
+        select(Timer).where(Timer.case_id == case.case_id, Timer.kind == TimerKind.TARGET)
+    ).one()
+    fire_due_timers(now=target.due_at + timedelta(minutes=1))
+    db.session.rollback()
+    assert db.session.scalars(select(CaseEscalation)).all() == []
+    topics = set(db.session.scalars(select(OutboxMessage.topic)))
+    assert "target_missed" in topics
+    assert "case_escalated" not in topics
