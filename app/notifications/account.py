@@ -1,0 +1,29 @@
+"""Rendering account mails (password reset, registration notices) in the recipient's language."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+from flask_babel import force_locale, gettext
+
+from app.notifications.render import RenderedMail
+
+ACCOUNT_TEMPLATES = {
+    "password_reset": "mail/password_reset.txt",
+    "account_exists": "mail/account_exists.txt",
+    "account_created": "mail/account_created.txt",
+}
+"""Outbox topics about an account rather than a case, and their templates."""
+
+
+def render_account_mail(topic: str, locale: str, *, name: str, url: str, minutes: int = 0) -> RenderedMail:
+    """The mail for an account ``topic`` in ``locale``. Raises ``KeyError`` for an unknown topic."""
+    template = ACCOUNT_TEMPLATES[topic]
+    institution = str(current_app.config["INSTITUTION_NAME"])
+    with force_locale(locale):
+        subjects = {
+            "password_reset": gettext("Restablecer su contraseña"),
+            "account_exists": gettext("Intento de registro con su correo electrónico"),
+            "account_created": gettext("Su cuenta quedó creada"),
+        }
+        body = render_template(template, name=name, url=url, minutes=minutes, institution=institution)
+    return RenderedMail(f"[{institution}] {subjects[topic]}", body)

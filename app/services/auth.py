@@ -1,0 +1,538 @@
+"""Authentication beyond the password: server-side sessions, the TOTP second factor with recovery codes,
+password change and reset, and deactivation.
+
+Sessions: the browser holds a random 256-bit identifier; the ``user_sessions`` table holds only its SHA-256,
+so a copy of the database cannot be replayed as a cookie. A session ends on logout, on a password change or
+reset (every session of the user), on deactivation, after ``SESSION_IDLE_TIMEOUT`` seconds without a request
+and ``SESSION_ABSOLUTE_TIMEOUT`` seconds after login.
+
+Second factor: RFC 6238 TOTP (30-second steps, six digits, one step of clock drift either way). The secret
+is stored encrypted (Fernet, key derived from ``SECRET_KEY``) and shown only while enrolling; an accepted
+time step is remembered so the same code is never accepted twice. Recovery codes are random (about 50 bits),
+shown once, stored as argon2id hashes (they are below 112 bits, so a fast digest would not do), and each
+works once.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import pyotp
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from app import audit
+from app.audit import EntryInput
+from app.engine import InvalidData, Msg, NotAllowed, NotFound
+from app.extensions import db
+from app.models import (
+    STAFF_ROLES,
+    AuditKind,
+    OutboxMessage,
+    PasswordResetToken,
+    RecoveryCode,
+    Role,
+    SecurityEventKind,
+    TotpCredential,
+    User,
+    UserSession,
+    utcnow,
+)
+from app.notifications import enqueue
+from app.notifications.account import ACCOUNT_TEMPLATES, render_account_mail
+from app.services import security_log
+from app.services.passwords import check_password
+from app.services.uow import unit_of_work
+from app.services.users import hash_password, normalise_email, verify_password
+
+TOTP_INTERVAL = 30
+TOTP_DRIFT_STEPS = 1
+RECOVERY_CODE_COUNT = 10
+_RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
+_TOUCH_EVERY = timedelta(seconds=60)  # last_seen is written at most this often per session
+INVALID_RESET = Msg("El enlace para restablecer la contraseña no es válido, ya se usó o caducó. Pida uno nuevo.")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _fernet() -> Fernet:
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"tramites second factor and mail tokens")
+    key = hkdf.derive(str(current_app.config["SECRET_KEY"]).encode())
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def encrypt(value: str) -> str:
+    """``value`` encrypted and authenticated with a key derived from ``SECRET_KEY``."""
+    return _fernet().encrypt(value.encode()).decode()
+
+
+def decrypt(value: str) -> str | None:
+    """The clear text of :func:`encrypt`'s output, or ``None`` when it was not made with this key."""
+    try:
+        return _fernet().decrypt(value.encode()).decode()
+    except InvalidToken:
+        return None
+
+
+# -- sessions ----------------------------------------------------------------------------------------
+
+
+def requires_second_factor(user: User) -> bool:
+    """Whether ``user`` must pass a TOTP step after the password (staff roles, when required)."""
+    return bool(current_app.config.get("STAFF_TOTP_REQUIRED")) and any(user.has_role(r) for r in STAFF_ROLES)
+
+
+def start_session(user_id: int, user_agent: str = "") -> str:
+    """Open a server-side session for ``user_id`` and return its identifier (only its digest is stored)."""
+    token = secrets.token_urlsafe(32)
+    with unit_of_work() as session:
+        session.add(UserSession(token_hash=_digest(token), user_id=user_id, user_agent=user_agent[:120]))
+    return token
+
+
+def resume_session(token: str, now: datetime | None = None) -> User | None:
+    """The user of the live session ``token``, or ``None`` when it is unknown, revoked, timed out or its
+    user was deactivated. A session found timed out is closed (and logged)."""
+    now = now or utcnow()
+    stored = db.session.scalars(select(UserSession).where(UserSession.token_hash == _digest(token))).first()
+    if stored is None or stored.revoked_at is not None:
+        return None
+    idle = timedelta(seconds=int(current_app.config["SESSION_IDLE_TIMEOUT"]))
+    absolute = timedelta(seconds=int(current_app.config["SESSION_ABSOLUTE_TIMEOUT"]))
+    user = db.session.get(User, stored.user_id)
+    if user is None or not user.active:
+        return None
+    if now - stored.last_seen_at > idle or now - stored.created_at > absolute:
+        session_id, user_id = stored.id, stored.user_id
+        with unit_of_work() as session:
+            row = session.get(UserSession, session_id)
+            if row is not None and row.revoked_at is None:
+                row.revoked_at = now
+                row.revoked_reason = "expired"
+                security_log.record(
+                    SecurityEventKind.SESSION_EXPIRED, user_id=user_id, details={"session": session_id}, session=session
+                )
+        return None
+    if now - stored.last_seen_at > _TOUCH_EVERY:
+        session_id = stored.id
+        with unit_of_work() as session:
+            session.execute(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now))
+        user = db.session.get(User, stored.user_id)
+    return user
+
+
+def session_owner(token: str) -> int | None:
+    """The user id of the live (not revoked) session ``token``, or ``None``."""
+    stored = db.session.scalars(
+        select(UserSession).where(UserSession.token_hash == _digest(token), UserSession.revoked_at.is_(None))
+    ).first()
+    return None if stored is None else stored.user_id
+
+
+def _revoke_all(session: Session, user_id: int, reason: str, now: datetime) -> int:
+    result = session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if count:
+        security_log.record(
+            SecurityEventKind.SESSION_REVOKED,
+            user_id=user_id,
+            details={"reason": reason, "sessions": count},
+            session=session,
+        )
+    return count
+
+
+def end_session(token: str, *, ip: str = "", path: str = "") -> None:
+    """Revoke the session ``token`` (logout) and log it; unknown or already revoked tokens are ignored."""
+    with unit_of_work() as session:
+        stored = session.scalars(select(UserSession).where(UserSession.token_hash == _digest(token))).first()
+        if stored is None or stored.revoked_at is not None:
+            return
+        stored.revoked_at = utcnow()
+        stored.revoked_reason = "logout"
+        security_log.record(
+            SecurityEventKind.LOGOUT,
+            user_id=stored.user_id,
+            ip=ip,
+            path=path,
+            details={"session": stored.id},
+            session=session,
+        )
+
+
+def revoke_sessions(user_id: int, reason: str) -> int:
+    """Revoke every live session of ``user_id``; returns how many there were."""
+    with unit_of_work() as session:
+        return _revoke_all(session, user_id, reason, utcnow())
+
+
+def live_sessions(user_id: int) -> list[UserSession]:
+    """The user's sessions that are not revoked, newest first."""
+    stmt = (
+        select(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .order_by(UserSession.id.desc())
+    )
+    return list(db.session.scalars(stmt))
+
+
+# -- second factor -----------------------------------------------------------------------------------
+
+
+class TotpStatus(StrEnum):
+    """Where a user stands with the second factor."""
+
+    NONE = "none"
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """What the enrolment page shows once: the secret (base32) and the ``otpauth://`` URI for the QR code."""
+
+    secret: str
+    uri: str
+
+
+def totp_status(user_id: int) -> TotpStatus:
+    """Whether ``user_id`` has no second factor, is enrolling, or has confirmed one."""
+    credential = db.session.get(TotpCredential, user_id)
+    if credential is None:
+        return TotpStatus.NONE
+    return TotpStatus.CONFIRMED if credential.confirmed_at is not None else TotpStatus.PENDING
+
+
+def begin_enrolment(user_id: int) -> Enrolment:
+    """The secret to enrol (a new one, or the one already being enrolled, so a reload shows the same QR).
+
+    Raises ``NotAllowed`` once the second factor is confirmed: the secret is never shown again.
+    """
+    with unit_of_work() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(Msg("El usuario no existe."))
+        credential = session.get(TotpCredential, user_id)
+        if credential is not None and credential.confirmed_at is not None:
+            raise NotAllowed(Msg("Su segundo factor ya está activo."))
+        secret = decrypt(credential.secret_encrypted) if credential is not None else None
+        if secret is None:
+            secret = pyotp.random_base32()
+            if credential is None:
+                session.add(TotpCredential(user_id=user_id, secret_encrypted=encrypt(secret)))
+            else:
+                credential.secret_encrypted = encrypt(secret)
+        issuer = str(current_app.config["INSTITUTION_NAME"])
+        uri = pyotp.TOTP(secret, interval=TOTP_INTERVAL).provisioning_uri(name=user.email, issuer_name=issuer)
+        return Enrolment(secret=secret, uri=uri)
+
+
+def _matching_step(secret: str, code: str, now: datetime) -> int | None:
+    code = "".join(code.split())
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret, interval=TOTP_INTERVAL)
+    current = int(now.timestamp()) // TOTP_INTERVAL
+    for step in range(current - TOTP_DRIFT_STEPS, current + TOTP_DRIFT_STEPS + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def _new_recovery_codes(session: Session, user_id: int) -> list[str]:
+    session.execute(
+        update(RecoveryCode)
+        .where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    codes = []
+    for _ in range(RECOVERY_CODE_COUNT):
+        raw = "".join(secrets.choice(_RECOVERY_ALPHABET) for _ in range(10))
+        code = f"{raw[:5]}-{raw[5:]}"
+        codes.append(code)
+        session.add(RecoveryCode(user_id=user_id, code_hash=hash_password(code)))
+    return codes
+
+
+def confirm_enrolment(user_id: int, code: str, now: datetime | None = None) -> list[str]:
+    """Confirm the second factor being enrolled with a current ``code``; returns the new recovery codes
+    (shown once). Raises ``InvalidData`` for a wrong code and ``NotAllowed`` when nothing is being enrolled."""
+    now = now or utcnow()
+    with unit_of_work() as session:
+        credential = session.get(TotpCredential, user_id)
+        if credential is None or credential.confirmed_at is not None:
+            raise NotAllowed(Msg("No hay un segundo factor pendiente de activar."))
+        secret = decrypt(credential.secret_encrypted)
+        step = None if secret is None else _matching_step(secret, code, now)
+        if step is None:
+            raise InvalidData(
+                Msg("El código no es correcto. Escriba el código de seis dígitos que muestra su aplicación.")
+            )
+        credential.confirmed_at = now
+        credential.last_step = step
+        codes = _new_recovery_codes(session, user_id)
+        security_log.record(SecurityEventKind.TOTP_ENROLLED, user_id=user_id, session=session)
+        return codes
+
+
+def _normalise_recovery(code: str) -> str:
+    raw = "".join(c for c in code.lower() if c.isalnum())
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def verify_second_factor(user_id: int, code: str, now: datetime | None = None) -> bool:
+    """Whether ``code`` is a current TOTP code not used before, or an unused recovery code (which is then
+    spent). The accepted time step is remembered, so a replayed code is refused."""
+    now = now or utcnow()
+    with unit_of_work() as session:
+        credential = session.scalars(
+            select(TotpCredential).where(TotpCredential.user_id == user_id).with_for_update()
+        ).first()
+        if credential is None or credential.confirmed_at is None:
+            return False
+        compact = "".join(code.split())
+        if len(compact) == 6 and compact.isdigit():
+            secret = decrypt(credential.secret_encrypted)
+            step = None if secret is None else _matching_step(secret, compact, now)
+            if step is None or (credential.last_step is not None and step <= credential.last_step):
+                return False
+            credential.last_step = step
+            return True
+        candidate = _normalise_recovery(compact)
+        unused = session.scalars(
+            select(RecoveryCode).where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
+        ).all()
+        stored = next((row for row in unused if verify_password(row.code_hash, candidate)), None)
+        if stored is None:
+            return False
+        stored.used_at = now
+        remaining = session.scalars(
+            select(RecoveryCode.id).where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
+        ).all()
+        security_log.record(
+            SecurityEventKind.RECOVERY_CODE_USED,
+            user_id=user_id,
+            details={"remaining": len(remaining)},
+            session=session,
+        )
+        return True
+
+
+# -- passwords ---------------------------------------------------------------------------------------
+
+
+def change_password(user_id: int, current: str, new: str) -> None:
+    """Change the password of a logged-in user who knows the current one, then end all their sessions.
+
+    Raises ``InvalidData`` when the current password is wrong or the new one breaks the policy.
+    """
+    with unit_of_work() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active or not user.has_password:
+            raise NotFound(Msg("El usuario no existe."))
+        if not verify_password(user.password_hash, current):
+            raise InvalidData(Msg("La contraseña actual no es correcta."))
+        check_password(new, email=user.email, display_name=user.display_name)
+        if verify_password(user.password_hash, new):
+            raise InvalidData(Msg("La contraseña nueva debe ser distinta de la actual."))
+        user.password_hash = hash_password(new)
+        security_log.record(SecurityEventKind.PASSWORD_CHANGED, user_id=user_id, session=session)
+        _revoke_all(session, user_id, "password_changed", utcnow())
+
+
+def request_password_reset(email: str, *, ip: str = "", path: str = "") -> None:
+    """Send a reset link to ``email`` when it belongs to an active account; otherwise do nothing. The caller
+    answers the same either way. The link's token goes into the outbox encrypted and into the table hashed."""
+    address = normalise_email(email)
+    ttl = timedelta(seconds=int(current_app.config["PASSWORD_RESET_TTL"]))
+    with unit_of_work() as session:
+        user = session.scalars(select(User).where(User.email == address)).first()
+        details: dict[str, Any] = {}
+        if user is None or not user.active or not user.has_password:
+            details["account"] = security_log.email_digest(address)
+            security_log.record(
+                SecurityEventKind.PASSWORD_RESET_REQUESTED,
+                ip=ip,
+                path=path,
+                details={**details, "sent": False},
+                session=session,
+            )
+            return
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        row = PasswordResetToken(token_hash=_digest(token), user_id=user.id, created_at=now, expires_at=now + ttl)
+        session.add(row)
+        session.flush()
+        enqueue(
+            session,
+            topic="password_reset",
+            dedup_key=f"password_reset:{row.id}",
+            payload={"sealed": encrypt(token), "minutes": int(ttl.total_seconds() // 60)},
+            recipient_id=user.id,
+        )
+        security_log.record(
+            SecurityEventKind.PASSWORD_RESET_REQUESTED,
+            user_id=user.id,
+            ip=ip,
+            path=path,
+            details={"sent": True},
+            session=session,
+        )
+
+
+def _live_reset(session: Session, token: str, now: datetime) -> PasswordResetToken | None:
+    row = session.scalars(select(PasswordResetToken).where(PasswordResetToken.token_hash == _digest(token))).first()
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        return None
+    user = session.get(User, row.user_id)
+    return row if user is not None and user.active else None
+
+
+def reset_token_is_valid(token: str, now: datetime | None = None) -> bool:
+    """Whether ``token`` is an unused, unexpired reset link of an active account."""
+    return _live_reset(db.session(), token, now or utcnow()) is not None
+
+
+def reset_password(token: str, new: str, *, ip: str = "", path: str = "", now: datetime | None = None) -> int:
+    """Set a new password through a reset link; the link and every other open link of the user stop
+    working, and every session of the user ends. Returns the user id.
+
+    Raises ``InvalidData`` for an unknown, used or expired link or a password that breaks the policy.
+    """
+    now = now or utcnow()
+    with unit_of_work() as session:
+        row = _live_reset(session, token, now)
+        if row is None:
+            security_log.record(SecurityEventKind.PASSWORD_RESET_REFUSED, ip=ip, path=path, session=session)
+            raise InvalidData(INVALID_RESET)
+        user = session.get(User, row.user_id)
+        if user is None or not user.has_password:  # a link issued before the account lost its password
+            raise InvalidData(INVALID_RESET)
+        check_password(new, email=user.email, display_name=user.display_name)
+        user.password_hash = hash_password(new)
+        session.execute(
+            update(PasswordResetToken)
+            .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+            .values(used_at=now)
+        )
+        security_log.record(SecurityEventKind.PASSWORD_RESET, user_id=user.id, ip=ip, path=path, session=session)
+        _revoke_all(session, user.id, "password_reset", now)
+        return user.id
+
+
+def compose_account_mail(session: Session, message: OutboxMessage) -> tuple[str, str, str] | None:
+    """(to, subject, body) for an account mail in the outbox, or ``None`` when it is not one or cannot go."""
+    if message.topic not in ACCOUNT_TEMPLATES or message.recipient_id is None:
+        return None
+    user = session.get(User, message.recipient_id)
+    if user is None or not user.active:
+        return None
+    base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
+    if message.topic == "password_reset":
+        token = decrypt(str(message.payload.get("sealed", "")))
+        if token is None:
+            return None
+        url = f"{base}/contrasena/restablecer/{token}"
+    elif message.topic == "account_exists":
+        url = f"{base}/contrasena/olvide"
+    else:
+        url = f"{base}/login"
+    minutes = int(message.payload.get("minutes", 0))
+    mail = render_account_mail(message.topic, user.locale.value, name=user.display_name, url=url, minutes=minutes)
+    return user.email, mail.subject, mail.body
+
+
+# -- accounts ----------------------------------------------------------------------------------------
+
+
+def deactivate_user(user_id: int, actor_id: int | None = None) -> None:
+    """Deactivate an account: it can no longer log in and every session it has ends. Logged in the audit log
+    (ids only) and the security log. Raises ``NotFound`` for an unknown user."""
+    with unit_of_work() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(Msg("El usuario no existe."))
+        user.active = False
+        _revoke_all(session, user_id, "deactivated", utcnow())
+        security_log.record(
+            SecurityEventKind.USER_DEACTIVATED, user_id=user_id, details={"by": actor_id}, session=session
+        )
+        audit.append(
+            session,
+            EntryInput(
+                kind=AuditKind.ADMIN,
+                action="user_deactivated",
+                actor_id=actor_id,
+                actor_role=Role.ADMIN.value if actor_id else "system",
+                details={"user_id": user_id},
+            ),
+        )
+
+
+def deactivate_by_email(email: str) -> int:
+    """Deactivate the account with ``email`` (see :func:`deactivate_user`) and return its id.
+
+    Raises ``NotFound`` when no account has that address.
+    """
+    user_id = db.session.scalars(select(User.id).where(User.email == normalise_email(email))).first()
+    db.session.rollback()
+    if user_id is None:
+        raise NotFound(Msg("No hay una cuenta con ese correo electrónico."))
+    deactivate_user(user_id)
+    return user_id
+
+
+def end_sessions_by_email(email: str) -> int:
+    """End every live session of the account with ``email`` (an administrator's action); returns how many.
+
+    Raises ``NotFound`` when no account has that address.
+    """
+    user_id = db.session.scalars(select(User.id).where(User.email == normalise_email(email))).first()
+    db.session.rollback()
+    if user_id is None:
+        raise NotFound(Msg("No hay una cuenta con ese correo electrónico."))
+    return revoke_sessions(user_id, "ended_by_admin")
+
+
+def reset_second_factor_by_email(email: str) -> int:
+    """Remove the second factor (secret and recovery codes) of the account with ``email`` and end its sessions,
+    for a staff member who lost both the phone and the codes; they enrol again at their next login. An
+    administrator does this only after proving the person's identity. Logged in the audit log (ids only) and
+    the security log; returns the user id. Raises ``NotFound`` when no account has that address.
+    """
+    with unit_of_work() as session:
+        user_id = session.scalars(select(User.id).where(User.email == normalise_email(email))).first()
+        if user_id is None:
+            raise NotFound(Msg("No hay una cuenta con ese correo electrónico."))
+        session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+        session.execute(delete(TotpCredential).where(TotpCredential.user_id == user_id))
+        security_log.record(SecurityEventKind.SECOND_FACTOR_RESET, user_id=user_id, session=session)
+        _revoke_all(session, user_id, "second_factor_reset", utcnow())
+        audit.append(
+            session,
+            EntryInput(
+                kind=AuditKind.ADMIN,
+                action="second_factor_reset",
+                actor_id=None,
+                actor_role="system",
+                details={"user_id": user_id},
+            ),
+        )
+        return user_id

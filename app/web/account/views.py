@@ -1,0 +1,116 @@
+"""Password change (logged in), password reset by e-mail, and the administrators' security log."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, logout_user
+from werkzeug.wrappers import Response
+
+from app.engine import DomainError
+from app.extensions import limiter
+from app.models import Role, SecurityEventKind
+from app.services import auth as auth_service
+from app.services import security_log
+from app.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from app.web.access import authenticated, public, roles_required
+from app.web.auth.support import (
+    client_ip,
+    not_redirected,
+    redirected,
+    reset_account_key,
+    reset_limit_per_account,
+    reset_limit_per_ip,
+    safe_path,
+)
+from app.web.labels import message_text
+from forms.account import NewPasswordForm, PasswordChangeForm, ResetRequestForm
+
+bp = Blueprint("account", __name__)
+
+
+def _leave(message: str) -> Response:
+    """Log out locally (the server already ended the sessions) and go to the login page."""
+    locale = session.get("locale")
+    logout_user()
+    session.clear()
+    if locale is not None:
+        session["locale"] = locale
+    flash(message, "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/cuenta/contrasena", methods=["GET", "POST"])
+@authenticated
+@limiter.limit(reset_limit_per_ip, methods=["POST"], deduct_when=not_redirected)
+def change_password() -> str | Response | tuple[str, int]:
+    """Change the password (the current one is required); every session, this one included, then ends."""
+    form = PasswordChangeForm(MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH)
+    if form.validate_on_submit():
+        try:
+            auth_service.change_password(current_user.id, form.current.data or "", form.password.data or "")
+        except DomainError as exc:
+            target = form.current if "actual" in str(exc.message.msgid) else form.password
+            target.errors = [*target.errors, message_text(exc.message)]
+            return render_template("account/change_password.html", form=form), 422
+        return _leave(_("Contraseña cambiada. Se cerraron todas sus sesiones; inicie sesión con la contraseña nueva."))
+    if form.is_submitted():
+        return render_template("account/change_password.html", form=form), 422
+    return render_template("account/change_password.html", form=form)
+
+
+@bp.route("/contrasena/olvide", methods=["GET", "POST"])
+@public
+@limiter.limit(reset_limit_per_ip, methods=["POST"])
+@limiter.limit(reset_limit_per_account, methods=["POST"], key_func=reset_account_key, deduct_when=redirected)
+def forgot_password() -> str | Response | tuple[str, int]:
+    """Ask for a reset link. The answer never says whether the address has an account."""
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        auth_service.request_password_reset(form.email.data or "", ip=client_ip(), path=request.path)
+        flash(
+            _(
+                "Si %(email)s corresponde a una cuenta, le enviamos un enlace para restablecer la contraseña. "
+                "Revise su correo (también la carpeta de no deseados).",
+                email=form.email.data or "",
+            ),
+            "info",
+        )
+        return redirect(url_for("auth.login"))
+    if form.is_submitted():
+        return render_template("account/forgot_password.html", form=form), 422
+    return render_template("account/forgot_password.html", form=form)
+
+
+@bp.route("/contrasena/restablecer/<token>", methods=["GET", "POST"])
+@public
+@limiter.limit(reset_limit_per_ip, methods=["POST"], deduct_when=not_redirected)
+def reset_password(token: str) -> str | Response | tuple[str, int]:
+    """Choose a new password through the link sent by mail (single use, expiring)."""
+    if len(token) > 100 or not auth_service.reset_token_is_valid(token):
+        if request.method == "POST":
+            security_log.record(SecurityEventKind.PASSWORD_RESET_REFUSED, ip=client_ip(), path=safe_path())
+        return render_template("account/reset_invalid.html"), 404
+    form = NewPasswordForm(MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH)
+    if form.validate_on_submit():
+        try:
+            auth_service.reset_password(token, form.password.data or "", ip=client_ip(), path=safe_path())
+        except DomainError as exc:
+            form.password.errors = [*form.password.errors, message_text(exc.message)]
+            return render_template("account/reset_password.html", form=form, token=token), 422
+        return _leave(
+            _("Contraseña restablecida. Se cerraron todas sus sesiones; inicie sesión con la contraseña nueva.")
+        )
+    if form.is_submitted():
+        return render_template("account/reset_password.html", form=form, token=token), 422
+    return render_template("account/reset_password.html", form=form, token=token)
+
+
+@bp.get("/admin/seguridad")
+@roles_required(Role.ADMIN)
+def security_events() -> str:
+    """The latest security events (logins, failures, throttling, refusals), newest first, filterable by kind."""
+    kind_name = request.args.get("tipo", "")
+    kind = SecurityEventKind(kind_name) if kind_name in {k.value for k in SecurityEventKind} else None
+    events = security_log.recent_events(limit=300, kind=kind)
+    return render_template("account/security_events.html", events=events, kinds=list(SecurityEventKind), kind=kind)

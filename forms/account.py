@@ -1,0 +1,114 @@
+"""Account security forms: second factor, password change and password reset.
+
+Password length limits come from the password policy through the constructor (forms never import the
+application); the policy's other rules (common passwords, personal data) are checked by the services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+
+from forms.auth import EMAIL_SHAPE
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() if value else value
+
+
+def new_password_validators(min_length: int, max_length: int) -> list[Any]:
+    """Validators of a new password field: present and within the policy's length limits."""
+    return [
+        DataRequired(message=_l("Escriba una contraseña.")),
+        Length(
+            min=min_length,
+            max=max_length,
+            message=_l("La contraseña debe tener entre %(min)s y %(max)s caracteres.", min=min_length, max=max_length),
+        ),
+    ]
+
+
+class NewPasswordForm(FlaskForm):
+    """A new password and its confirmation (the password-reset page)."""
+
+    def __init__(self, min_length: int, max_length: int, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.password.validators = new_password_validators(min_length, max_length)
+        self.password.description = _l(
+            "Al menos %(n)s caracteres. Una frase de varias palabras es fácil de recordar y difícil de adivinar; "
+            "no use su nombre, su correo ni contraseñas comunes.",
+            n=min_length,
+        )
+
+    password = PasswordField(_l("Contraseña nueva"))
+    confirm = PasswordField(
+        _l("Confirme la contraseña nueva"),
+        validators=[
+            DataRequired(message=_l("Escriba de nuevo la contraseña.")),
+            EqualTo("password", message=_l("Las contraseñas no coinciden.")),
+        ],
+    )
+    submit = SubmitField(_l("Guardar contraseña"))
+
+
+class PasswordChangeForm(NewPasswordForm):
+    """The current password, then a new one (logged-in users)."""
+
+    current = PasswordField(
+        _l("Contraseña actual"),
+        validators=[
+            DataRequired(message=_l("Escriba su contraseña actual.")),
+            Length(max=1024, message=_l("La contraseña es demasiado larga.")),
+        ],
+    )
+    submit = SubmitField(_l("Cambiar contraseña"))
+
+
+class ResetRequestForm(FlaskForm):
+    """The e-mail address to send a reset link to."""
+
+    email = EmailField(
+        _l("Correo electrónico"),
+        filters=[_strip],
+        validators=[
+            DataRequired(message=_l("Escriba su correo electrónico.")),
+            Regexp(EMAIL_SHAPE, message=_l("El correo electrónico no es válido.")),
+            Length(max=254, message=_l("El correo electrónico es demasiado largo.")),
+        ],
+    )
+    submit = SubmitField(_l("Enviar enlace"))
+
+
+class SecondFactorForm(FlaskForm):
+    """A six-digit code from the authenticator app, or a recovery code."""
+
+    code = StringField(
+        _l("Código de verificación"),
+        filters=[_strip],
+        description=_l(
+            "Los seis dígitos que muestra su aplicación de autenticación, o uno de sus códigos de recuperación."
+        ),
+        validators=[
+            DataRequired(message=_l("Escriba el código.")),
+            Length(max=20, message=_l("El código es demasiado largo.")),
+        ],
+    )
+    submit = SubmitField(_l("Verificar"))
+
+
+class EnrolmentForm(FlaskForm):
+    """The first code from the authenticator app, confirming it was set up."""
+
+    code = StringField(
+        _l("Código de seis dígitos"),
+        filters=[_strip],
+        validators=[
+            DataRequired(message=_l("Escriba el código.")),
+            Regexp(r"\A\d{3} ?\d{3}\Z", message=_l("El código tiene seis dígitos.")),
+        ],
+    )
+    submit = SubmitField(_l("Activar"))

@@ -1,0 +1,1 @@
+"""Authentication and session security: password policy, second factor, throttling, sessions, resets, log."""

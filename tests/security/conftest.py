@@ -1,0 +1,26 @@
+"""Fixtures of the security tests: several browsers (isolated clients) against one application."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
+
+import app.services.users as users_service
+from tests.conftest import IsolatedClient
+
+
+@pytest.fixture
+def browsers(app: Flask) -> Callable[[], FlaskClient]:
+    """Make a new browser: its own cookies, each request in its own application context."""
+    app.test_client_class = IsolatedClient
+    return app.test_client
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests log in many times; the production argon2 cost would dominate the run time."""
+    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
