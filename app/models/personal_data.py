@@ -1,0 +1,60 @@
+"""Data-protection requests (ARCO: access, rectification, cancellation, opposition) and their answers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.extensions import Base
+from app.models.base import UTCDateTime, str_enum, utcnow
+
+
+class DataRequestKind(StrEnum):
+    """The right a person exercises."""
+
+    ACCESS = "access"
+    RECTIFICATION = "rectification"
+    CANCELLATION = "cancellation"
+    OPPOSITION = "opposition"
+
+
+class DataRequestStatus(StrEnum):
+    """Where a request stands."""
+
+    PENDING = "pending"
+    RESOLVED = "resolved"
+
+
+class PersonalDataRequest(Base):
+    """One request of a person (a user account) about their personal data, registered by an administrator.
+
+    It holds references and dates only: what was corrected is applied to the account, never copied here
+    or into the audit log.
+    """
+
+    __tablename__ = "personal_data_requests"
+    __table_args__ = (
+        CheckConstraint("due_on >= received_on", name="due_after_received"),
+        CheckConstraint(
+            "(status = 'resolved') = (resolved_at IS NOT NULL AND resolved_by_id IS NOT NULL)",
+            name="resolved_has_resolution",
+        ),
+        Index("ix_personal_data_requests_user_kind", "user_id", "kind"),
+        Index("ix_personal_data_requests_status_due", "status", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[DataRequestKind] = mapped_column(str_enum(DataRequestKind, 16))
+    status: Mapped[DataRequestStatus] = mapped_column(
+        str_enum(DataRequestStatus, 16), default=DataRequestStatus.PENDING
+    )
+    received_on: Mapped[date]
+    due_on: Mapped[date]
+    registered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

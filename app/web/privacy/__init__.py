@@ -1,0 +1,1 @@
+"""The privacy notice (aviso de privacidad), integral and simplified."""
