@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from app.config import Config, from_environment, load_config
 from app.database import configure_engine
-from app.extensions import babel, csrf, db, login_manager, migrate
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -49,6 +49,11 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
         if secret == DEFAULT_SECRET_KEY or len(secret) < 32:
             raise RuntimeError("production needs SECRET_KEY set in the environment (at least 32 characters)")
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    hops = int(app.config.get("TRUSTED_PROXY_HOPS") or 0)
+    if hops:  # the client address (throttling, security log) comes from the trusted proxies' headers
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
     with app.app_context():
@@ -56,11 +61,16 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)
+    limiter.init_app(app)  # a new storage per application: no throttling state shared between instances
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
 
     from app.web import register_blueprints
 
     register_blueprints(app)
+
+    from app.web.headers import register_security_headers
+
+    register_security_headers(app)
 
     from app.api import register_api
 

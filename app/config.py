@@ -32,12 +32,36 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 8
+    # Server-side login sessions (app/services/auth.py): ended after this many seconds without a request,
+    # and at the latest this many seconds after logging in
+    SESSION_IDLE_TIMEOUT = 30 * 60
+    SESSION_ABSOLUTE_TIMEOUT = 12 * 60 * 60
+    # Staff roles (STAFF_ROLES) must log in with a TOTP second factor
+    STAFF_TOTP_REQUIRED = True
+    PASSWORD_RESET_TTL = 30 * 60  # seconds a password-reset link stays valid
+
+    # Throttling of login, second factor and password reset (Flask-Limiter; failures are counted)
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    LOGIN_LIMIT_PER_IP = "50 per 15 minutes"
+    RESET_LIMIT_PER_IP = "30 per 15 minutes"  # reset requests and registrations from one address
+    RESET_LIMIT_PER_ACCOUNT = "5 per 15 minutes"  # reset links sent to one e-mail address
+    # Proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none); the client address
+    # that throttling and the security log see depends on it
+    TRUSTED_PROXY_HOPS = 0
 
     # Forms
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = 60 * 60 * 4
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
     MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+    SECURITY_HSTS = False  # Strict-Transport-Security header (on in production, which is served over HTTPS)
+    PERSONAL_DATA_RESPONSE_DAYS = 20  # business days to answer a data-protection (ARCO) request
+    PRIVACY_OFFICE = (  # where people exercise their ARCO rights (printed in the privacy notice)
+        "Unidad de Transparencia del Municipio, Palacio Municipal, planta baja, de lunes a viernes de 9:00 a "
+        "15:00 horas, o por correo a transparencia@municipio.example"
+    )
     DOCUMENTS_DIR = str(INSTANCE_DIR / "documents")
     KEYS_DIR = str(INSTANCE_DIR / "keys")
     AUDIT_LOG_KEY_FILE = ""
@@ -109,6 +133,7 @@ class DevelopmentConfig(Config):
 
     ENV_NAME = "development"
     DEBUG = False
+    STAFF_TOTP_REQUIRED = False  # the demo logins printed by `make run` work with the password alone
     CERT_DEV_KEYS_ON_DEMAND = True
 
 
@@ -122,6 +147,7 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = True
     READS_ENVIRONMENT = False
     CERT_DEV_KEYS_ON_DEMAND = True
+    STAFF_TOTP_REQUIRED = False  # the second-factor tests turn it on explicitly
 
 
 class ProductionConfig(Config):
@@ -132,10 +158,15 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    STAFF_TOTP_REQUIRED = True
+    DEBUG = False
+    PROPAGATE_EXCEPTIONS = False
+    SECURITY_HSTS = True
 
 
 ENVIRONMENT_KEYS: dict[str, tuple[str, type]] = {
     "SECRET_KEY": ("SECRET_KEY", str),
+    "ASSIGNMENT_SEED": ("ASSIGNMENT_SEED", str),
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "INSTITUTION_NAME": ("INSTITUTION_NAME", str),
     "DOCUMENTS_DIR": ("DOCUMENTS_DIR", str),
@@ -152,6 +183,13 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, type]] = {
     "INSTITUTION_LOGO": ("INSTITUTION_LOGO", str),
     "COMPLAINT_CHANNELS": ("COMPLAINT_CHANNELS", str),
     "VERIFICATION_MAX_UPLOAD_BYTES": ("VERIFICATION_MAX_UPLOAD_BYTES", int),
+    "PERSONAL_DATA_RESPONSE_DAYS": ("PERSONAL_DATA_RESPONSE_DAYS", int),
+    "PRIVACY_OFFICE": ("PRIVACY_OFFICE", str),
+    "STAFF_TOTP_REQUIRED": ("STAFF_TOTP_REQUIRED", bool),
+    "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
+    "TRUSTED_PROXY_HOPS": ("TRUSTED_PROXY_HOPS", int),
+    "SESSION_IDLE_TIMEOUT": ("SESSION_IDLE_TIMEOUT", int),
+    "SESSION_ABSOLUTE_TIMEOUT": ("SESSION_ABSOLUTE_TIMEOUT", int),
     "MAIL_SERVER": ("MAIL_SERVER", str),
     "MAIL_PORT": ("MAIL_PORT", int),
     "MAIL_SENDER": ("MAIL_SENDER", str),

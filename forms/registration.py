@@ -5,11 +5,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
+from forms.account import new_password_validators
 from forms.auth import EMAIL_SHAPE
-
-MIN_PASSWORD_LENGTH = 12
 
 
 def _strip(value: str | None) -> str | None:
@@ -17,7 +16,17 @@ def _strip(value: str | None) -> str | None:
 
 
 class RegistrationForm(FlaskForm):
-    """Name, e-mail, password and its confirmation."""
+    """Name, e-mail, password and its confirmation. The password's length limits come from the policy through
+    the constructor; its other rules are checked by the registration service."""
+
+    def __init__(self, min_length: int, max_length: int, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.password.validators = new_password_validators(min_length, max_length)
+        self.password.description = _l(
+            "Al menos %(n)s caracteres; una frase de varias palabras sirve. No use su nombre, su correo ni "
+            "contraseñas comunes.",
+            n=min_length,
+        )
 
     display_name = StringField(
         _l("Nombre completo"),
@@ -36,18 +45,7 @@ class RegistrationForm(FlaskForm):
             Length(max=254, message=_l("El correo electrónico es demasiado largo.")),
         ],
     )
-    password = PasswordField(
-        _l("Contraseña"),
-        description=_l("Al menos 12 caracteres; no use su correo electrónico."),
-        validators=[
-            DataRequired(message=_l("Escriba una contraseña.")),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=1024,
-                message=_l("La contraseña debe tener entre 12 y 1024 caracteres."),
-            ),
-        ],
-    )
+    password = PasswordField(_l("Contraseña"))
     confirm = PasswordField(
         _l("Confirme la contraseña"),
         validators=[
@@ -56,8 +54,3 @@ class RegistrationForm(FlaskForm):
         ],
     )
     submit = SubmitField(_l("Crear cuenta"))
-
-    def validate_password(self, field: PasswordField) -> None:
-        """The password may not be the e-mail address."""
-        if field.data and self.email.data and field.data.strip().lower() == self.email.data.strip().lower():
-            raise ValidationError(_l("La contraseña no puede ser igual a su correo electrónico."))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -139,6 +140,14 @@ class FeeRowForm(BaseForm):
         return ok
 
 
+def json_text(form: Any, field: Any) -> None:
+    """A structured setting typed as JSON must parse (its content is checked by the workflow's parser)."""
+    try:
+        json.loads(field.data or "")
+    except ValueError as exc:
+        raise ValidationError(_l("No es JSON válido: %(error)s", error=str(exc))) from None
+
+
 class SettingsFormBase(FlaskForm):
     """The button; the settings' fields are added by :func:`settings_form`."""
 
@@ -185,6 +194,12 @@ def settings_form(specs: Sequence[SettingSpec], offices: Sequence[tuple[str, Any
                     DataRequired(message=_l("Este dato es obligatorio.")),
                     Length(min=16, max=200, message=_l("Escriba de 16 a 200 caracteres.")),
                 ],
+            )
+        elif spec.kind == "json":
+            attrs[spec.key] = TextAreaField(
+                spec.label,
+                description=spec.help,
+                validators=[DataRequired(message=_l("Este dato es obligatorio.")), json_text],
             )
         else:
             raise ValueError(f"unknown kind of setting {spec.kind!r}")

@@ -6,11 +6,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from workflows import cdmx_tipo_b, vecs
+from workflows.access_request import ACCESS_V1
 from workflows.base import Workflow
 from workflows.cdmx_tipo_b import TIPO_B_V1
+from workflows.obligation_publication import PUBLICATION_V1
 from workflows.vecs import VECS_V1
 
-DEFINITIONS: tuple[Workflow, ...] = (VECS_V1, TIPO_B_V1)
+DEFINITIONS: tuple[Workflow, ...] = (VECS_V1, TIPO_B_V1, ACCESS_V1, PUBLICATION_V1)
 """Every (workflow, version) the engine builds a machine for; cases in flight finish on theirs."""
 
 ELIGIBILITY: Mapping[str, Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]] = {

@@ -83,11 +83,50 @@ class Deadline:
 @dataclass(frozen=True, slots=True)
 class Target:
     """A service-level target for the staff's work in a state (e.g. 4 business days for the land-use
-    ruling). Lapsing fires nothing: the case is flagged overdue and the assignee is told."""
+    ruling). Lapsing fires nothing: the case is flagged overdue and the assignee is told.
+
+    ``due_field`` names a case data field holding a fixed last day (an ISO date, e.g. a publication
+    calendar's due date); when the case holds it, it replaces the ``days_param`` term (a last day that is
+    not a business day moves to the next one)."""
 
     days_param: str
     description: str
     business: bool = True
+    due_field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """A case-level term that spans several states (e.g. the 20 business days to answer a request).
+
+    - it starts when the case first enters one of ``running`` (the opening included), or, when
+      ``started_by`` names triggers, when one of them fires; counting begins the next business day;
+    - it is interrupted in the ``paused`` states and resumes the business day after the case leaves them,
+      with the days already used kept;
+    - ``extension_trigger`` adds the days of ``extension_days_param`` once;
+    - it stops for good when the case enters any state that is neither running nor paused;
+    - when it lapses the system fires ``on_lapse`` (a system transition from every running state: a
+      self-loop only records the lapse day under ``lapse_field``; another destination is a silence rule).
+    """
+
+    name: str
+    days_param: str
+    description: str
+    running: tuple[str, ...]
+    on_lapse: str
+    lapse_field: str
+    paused: tuple[str, ...] = ()
+    started_by: tuple[str, ...] = ()
+    extension_trigger: str | None = None
+    extension_days_param: str | None = None
+
+    def status_in(self, state: str) -> str:
+        """``running``, ``paused`` or ``stopped``: what the clock does while the case is in ``state``."""
+        if state in self.running:
+            return "running"
+        if state in self.paused:
+            return "paused"
+        return "stopped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +228,7 @@ class Transition:
     - ``revokes``: the case's valid certificates are revoked, with the (mandatory) comment as the reason.
     - ``documents_param``: a parameter listing the required documents (the jurisdiction's requirements
       list); when the case's settings hold it, it replaces ``required_documents`` (see :func:`documents_for`).
+    - ``dedicated``: only the feature's own service fires it (see the attribute's note).
     """
 
     trigger: str
@@ -207,6 +247,10 @@ class Transition:
     issues: str | None = None
     revokes: bool = False
     documents_param: str | None = None
+    dedicated: bool = False
+    """Fired only through the feature's own service, which checks what the engine cannot (e.g. that an area
+    answers only its own turn, that a committee decision belongs to an agenda item); the generic case page
+    neither offers it nor accepts it."""
 
 
 @dataclass(frozen=True)
@@ -234,6 +278,13 @@ class Workflow:
     catalogues: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Data fields whose values are codes from settings catalogues: field → the parameters listing the codes
     (forms offer their union)."""
+    clocks: tuple[Clock, ...] = ()
+    """Case-level terms spanning several states (see :class:`Clock`)."""
+    opening_fields: tuple[str, ...] = ()
+    """Data keys the filing itself writes (besides those of the initial state's transitions)."""
+    audience_field: str | None = None
+    """A data field listing the departments a case was brought to (e.g. the areas a request was turned to):
+    staff holding a role only in some departments see the case only when one of theirs is listed."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "guards", MappingProxyType(dict(self.guards)))
@@ -388,4 +439,36 @@ def _workflow_extras(workflow: Workflow) -> list[str]:
         for param in params:
             if param not in workflow.params:
                 problems.append(f"catalogue of {name!r}: parameter {param!r} missing")
+    for clock in workflow.clocks:
+        problems.extend(_clock_problems(workflow, clock))
+    if len({c.name for c in workflow.clocks}) != len(workflow.clocks):
+        problems.append("duplicate clock names")
+    return problems
+
+
+def _clock_problems(workflow: Workflow, clock: Clock) -> list[str]:
+    problems: list[str] = []
+    known = {s.name for s in workflow.states}
+    terminal = {s.name for s in workflow.states if s.terminal}
+    for param in (clock.days_param, clock.extension_days_param):
+        if param is not None and param not in workflow.params:
+            problems.append(f"clock {clock.name}: parameter {param!r} missing")
+    if (clock.extension_trigger is None) != (clock.extension_days_param is None):
+        problems.append(f"clock {clock.name}: an extension needs both its trigger and its days parameter")
+    for state in (*clock.running, *clock.paused):
+        if state not in known:
+            problems.append(f"clock {clock.name}: unknown state {state!r}")
+        elif state in terminal:
+            problems.append(f"clock {clock.name}: runs in terminal state {state!r}")
+    if set(clock.running) & set(clock.paused):
+        problems.append(f"clock {clock.name}: a state cannot both run and pause it")
+    for trigger in (*clock.started_by, *((clock.extension_trigger,) if clock.extension_trigger else ())):
+        if trigger not in workflow.triggers:
+            problems.append(f"clock {clock.name}: unknown trigger {trigger!r}")
+    for state in clock.running:
+        lapses = [t for t in workflow.find(clock.on_lapse, state) if SYSTEM_ROLE in t.roles]
+        if not lapses:
+            problems.append(f"clock {clock.name}: {clock.on_lapse!r} is not a system transition from {state!r}")
+        elif any(clock.lapse_field not in t.fields for t in lapses):
+            problems.append(f"clock {clock.name}: {clock.on_lapse!r} does not record {clock.lapse_field!r}")
     return problems

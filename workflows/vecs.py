@@ -583,6 +583,7 @@ TRANSITIONS = (
         "denied",
         REVIEWER,
         N_("Negar la solicitud con resolución fundada y motivada"),
+        four_eyes_with=("rule_land_use", "assess_fees"),
         comment_required=True,
         notify=("applicant",),
     ),

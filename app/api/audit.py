@@ -15,6 +15,7 @@ from flask import Blueprint, Response, request, stream_with_context
 from flask_babel import gettext
 from flask_login import current_user
 
+from app.access_rules import AccessRule, mark, public
 from app.engine import Msg
 from app.models import Role
 from app.services.oversight import (
@@ -62,6 +63,7 @@ def oversight_only(view: F) -> F:
             )
         return view(*args, **kwargs)
 
+    mark(wrapped, AccessRule(roles=frozenset(OVERSIGHT_ROLES)))
     return wrapped  # type: ignore[return-value]
 
 
@@ -77,6 +79,7 @@ def _damaged(exc: LogDamaged) -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/checkpoints")
+@public
 def checkpoints() -> dict[str, Any]:
     """Signed checkpoints, newest first (public). ``?before=<id>`` pages back; ``?limit=`` up to 1000."""
     limit = parse_int(request.args.get("limit"), "limit", maximum=1000) or 100
@@ -86,6 +89,7 @@ def checkpoints() -> dict[str, Any]:
 
 
 @bp.get("/public-keys")
+@public
 def public_keys() -> dict[str, Any]:
     """Every public key that signed a checkpoint, with its fingerprint (public)."""
     return {"public_keys": log_public_keys()}

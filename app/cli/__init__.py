@@ -7,11 +7,12 @@ from flask import Flask
 from app.cli.audit import audit_cli
 from app.cli.demo import demo_cli
 from app.cli.keys import keys_cli
+from app.cli.permissions import permissions_cli
 from app.cli.permits import permits_cli
 from app.cli.users import users_cli
 
 
 def register_cli(app: Flask) -> None:
     """Attach the command groups to ``app``."""
-    for group in (demo_cli, users_cli, audit_cli, permits_cli, keys_cli):
+    for group in (demo_cli, users_cli, audit_cli, permits_cli, keys_cli, permissions_cli):
         app.cli.add_command(group)

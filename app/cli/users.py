@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 
 from app.engine import DomainError
 from app.models import Locale, Role
+from app.services.auth import deactivate_by_email, end_sessions_by_email, reset_second_factor_by_email
 from app.services.users import RoleGrant, create_user
 
 users_cli = AppGroup("users", help="User accounts.")
@@ -34,3 +35,36 @@ def users_create(email: str, name: str, roles: tuple[str, ...], locale: str, pas
     except DomainError as exc:
         raise click.ClickException(str(exc.message)) from None
     click.echo(f"user {user_id} created")
+
+
+@users_cli.command("deactivate")
+@click.argument("email")
+def users_deactivate(email: str) -> None:
+    """Deactivate an account: it can no longer log in and all its sessions end at once."""
+    try:
+        user_id = deactivate_by_email(email)
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from None
+    click.echo(f"user {user_id} deactivated; its sessions were ended")
+
+
+@users_cli.command("end-sessions")
+@click.argument("email")
+def users_end_sessions(email: str) -> None:
+    """End every session of an account at once (it may log in again)."""
+    try:
+        count = end_sessions_by_email(email)
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from None
+    click.echo(f"{count} session(s) ended")
+
+
+@users_cli.command("reset-second-factor")
+@click.argument("email")
+def users_reset_second_factor(email: str) -> None:
+    """Remove an account's second factor after proving the person's identity; they enrol again at next login."""
+    try:
+        user_id = reset_second_factor_by_email(email)
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from None
+    click.echo(f"user {user_id}: second factor removed and sessions ended; enrolment is asked at the next login")

@@ -83,6 +83,8 @@ class CaseView:
     data: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
     documents: frozenset[str] = frozenset()
     history: tuple[HistoryItem, ...] = ()
+    assignee_id: int | None = None
+    """The public servant the case is assigned to: in a department's stage only they take its steps."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +233,13 @@ class Engine:
                     {"department": department, "trigger": t.trigger},
                     {"trigger": t.description},
                 )
+            if view.assignee_id is not None and actor.id != view.assignee_id:
+                return Msg(
+                    "El expediente está asignado a otra persona servidora pública; solo ella puede «%(trigger)s» "
+                    "(la administración puede reasignarlo).",
+                    {"trigger": t.trigger},
+                    {"trigger": t.description},
+                )
         return roles[0]
 
     def _refusals(
@@ -307,6 +316,14 @@ class Engine:
         workflow = self.definition(view.workflow, view.workflow_version)
         if trigger not in workflow.triggers:
             raise UnknownTrigger(Msg("La acción «%(trigger)s» no existe en este trámite.", {"trigger": trigger}))
+        if workflow.state(view.state).terminal:
+            raise IllegalTrigger(
+                Msg(
+                    "El expediente está concluido («%(state)s»): ya no admite «%(trigger)s» ni otros cambios.",
+                    {"trigger": trigger, "state": view.state},
+                    {"trigger": _trigger_label(workflow, trigger), "state": _state_label(workflow, view.state)},
+                )
+            )
         candidates = workflow.find(trigger, view.state)
         if not candidates:
             raise IllegalTrigger(

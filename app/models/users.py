@@ -64,6 +64,12 @@ class User(Base):
         back_populates="user", cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.id"
     )
 
+    @property
+    def has_password(self) -> bool:
+        """Whether the account has a password at all: requesters filing without an account and cancelled
+        accounts hold a marker starting with ``!`` that no password matches and no reset may replace."""
+        return not self.password_hash.startswith("!")
+
     def has_role(self, role: Role) -> bool:
         """Whether the user holds ``role`` (in any department)."""
         return any(r.role == role for r in self.roles)

@@ -12,6 +12,7 @@ TEMPLATES = {
     "case_transition": "mail/case_transition.txt",
     "deadline_reminder": "mail/deadline_reminder.txt",
     "target_missed": "mail/target_missed.txt",
+    "case_escalated": "mail/case_escalated.txt",
 }
 
 
@@ -50,6 +51,8 @@ def render_case_notice(notice: CaseNotice, locale: str) -> RenderedMail:
             )
         elif notice.topic == "target_missed":
             subject = gettext("Expediente %(folio)s fuera de la meta de atención", folio=notice.folio)
+        elif notice.topic == "case_escalated":
+            subject = gettext("Expediente %(folio)s sin persona asignada: venció su plazo", folio=notice.folio)
         else:
             subject = gettext("Expediente %(folio)s: %(state)s", folio=notice.folio, state=state)
         body = render_template(

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.engine import ConflictError, Msg, NotFound, get_engine
+from app.engine import ConflictError, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import Case, Document
 from app.services.cases import FireResult, fire
@@ -36,6 +36,8 @@ def act(
     if case is None:
         raise NotFound(Msg("El expediente no existe."))
     workflow = get_engine().definition(case.workflow, case.workflow_version)
+    if any(t.dedicated for t in workflow.transitions if t.trigger == trigger):
+        raise NotAllowed(Msg("Esta acción se realiza desde la página propia del trámite, no desde el expediente."))
     data = dict(inputs or {})
     params = case.params or workflow.params
     for transition in workflow.find(trigger, case.state):

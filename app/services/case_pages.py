@@ -17,9 +17,11 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.calendar import local_today
-from app.engine import AvailableTrigger, Msg, NotAllowed, NotFound, get_engine
+from app.engine import AvailableTrigger, Msg, NotFound, get_engine
 from app.extensions import db
-from app.models import STAFF_ROLES, AuditEntry, AuditKind, Case, Certificate, Department, Document, TimerKind, User
+from app.models import AuditEntry, AuditKind, Case, Certificate, Department, Document, TimerKind, User
+from app.services import visibility
+from app.services.assignment import assignee_name
 from app.services.cases import actor_for, case_view
 from app.services.certificates import case_certificates
 from app.services.deadlines import pending_terms
@@ -121,22 +123,14 @@ class CasePage:
     can_upload: bool = False
     requirement_labels: dict[str, str] = field(default_factory=dict)
     department_names: dict[str, str] = field(default_factory=dict)
-
-
-def _may_read(case: Case, user: User) -> bool:
-    # The case's applicant, and public servants and oversight bodies (who read everything, change nothing).
-    return case.applicant_id == user.id or bool(user.role_names & {r.value for r in STAFF_ROLES})
+    assignee_name: str | None = None
+    is_assignee: bool = False
 
 
 def readable_case(case_id: int, user_id: int) -> tuple[Case, User]:
-    """The case and the user, when the user may read it. Raises ``NotFound`` and ``NotAllowed``."""
-    case = db.session.get(Case, case_id)
-    user = db.session.get(User, user_id)
-    if case is None or user is None:
-        raise NotFound(Msg("El expediente no existe."))
-    if not _may_read(case, user):
-        raise NotAllowed(Msg("No tiene acceso a este expediente."))
-    return case, user
+    """The case and the user, when the user may read it (see :mod:`app.services.visibility`).
+    Raises ``NotFound`` and ``NotAllowed``."""
+    return visibility.readable_case(case_id, user_id)
 
 
 def requirement_labels(case: Case) -> dict[str, str]:
@@ -288,7 +282,12 @@ def case_page(case_id: int, user_id: int) -> CasePage:
     }
     if computed:
         view = dataclasses.replace(view, data={**view.data, **computed})
-    triggers = engine.available(view, actor_for(user), today=local_today(), params=params)
+    dedicated = {t.trigger for t in workflow.transitions if t.dedicated}  # offered on the feature's own pages
+    triggers = [
+        t
+        for t in engine.available(view, actor_for(user), today=local_today(), params=params)
+        if t.trigger not in dedicated
+    ]
     page = CasePage(
         case=case,
         workflow=workflow,
@@ -303,6 +302,8 @@ def case_page(case_id: int, user_id: int) -> CasePage:
         requirement_labels=labels,
     )
     page.can_edit = any(t.trigger == "edit" and t.enabled for t in triggers)
+    page.assignee_name = assignee_name(case)
+    page.is_assignee = case.assignee_id == user.id and case.closed_at is None
     page.can_upload = page.is_owner and uploadable(case)
     fees = case.data.get("fees")
     if fees:

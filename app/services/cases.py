@@ -43,11 +43,12 @@ from app.models import (
     utcnow,
 )
 from app.notifications import enqueue
+from app.services.assignment import on_state_entered
 from app.services.certificates import transition_effects
-from app.services.config import effective_params
-from app.services.deadlines import cancel_timers, start_timers
+from app.services.config import params_for_new_case
+from app.services.deadlines import cancel_timers, start_timers, sync_clocks
 from app.services.uow import unit_of_work
-from workflows.base import HistoryItem, State, department_of, draw
+from workflows.base import N_, HistoryItem, State, department_of, draw
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,8 @@ def describe(case: Case) -> Description:
 def transition_texts(case: Case, trigger: str, state: str) -> tuple[str, str, str]:
     """(workflow title, trigger description, description of ``state``) as msgids, for notifications."""
     workflow = get_engine().definition(case.workflow, case.workflow_version)
-    action = next((t.description for t in workflow.transitions if t.trigger == trigger), trigger)
+    opening = N_("Presentar la solicitud") if trigger == "open" else trigger
+    action = next((t.description for t in workflow.transitions if t.trigger == trigger), opening)
     try:
         state_description = workflow.state(state).description
     except KeyError:
@@ -147,6 +149,7 @@ def case_view(session: Session, case: Case, documents: list[tuple[str, str]] | N
         data=dict(case.data),
         documents=frozenset(kind for kind, _ in documents),
         history=_history(session, case.id),
+        assignee_id=case.assignee_id,
     )
 
 
@@ -189,7 +192,8 @@ def open_case(workflow_name: str, applicant_id: int, data: Mapping[str, Any] | N
         user = _load_user(session, applicant_id)
         if not user.has_role(Role.APPLICANT):
             raise NotAllowed(Msg("Solo un solicitante puede iniciar un trámite."))
-        unexpected = set(data or {}) - {f for t in workflow.transitions_from(workflow.initial) for f in t.fields}
+        accepted = {f for t in workflow.transitions_from(workflow.initial) for f in t.fields}
+        unexpected = set(data or {}) - accepted - set(workflow.opening_fields)
         if unexpected:
             raise InvalidData(
                 Msg("La acción no admite los datos: %(fields)s.", {"fields": ", ".join(sorted(unexpected))})
@@ -203,7 +207,7 @@ def open_case(workflow_name: str, applicant_id: int, data: Mapping[str, Any] | N
             state=workflow.initial,
             applicant_id=user.id,
             data=dict(data or {}),
-            params=effective_params(session, workflow),
+            params=params_for_new_case(session, workflow),
         )
         session.add(case)
         session.flush()
@@ -221,6 +225,7 @@ def open_case(workflow_name: str, applicant_id: int, data: Mapping[str, Any] | N
             ),
         )
         start_timers(session, case, workflow.state(case.state), entry.seq, today)
+        sync_clocks(session, case, "open", entry.seq, today, now)
         return FireResult(case.id, case.folio, "open", None, case.state, case.version, entry.seq)
 
 
@@ -288,6 +293,10 @@ def _apply(
     if outcome.from_state != outcome.to_state:
         cancel_timers(session, case.id, now)
         start_timers(session, case, dest, entry.seq, today)
+    sync_clocks(
+        session, case, outcome.transition.trigger, entry.seq, today, now, moved=outcome.from_state != outcome.to_state
+    )
+    on_state_entered(session, case, dest, entry.seq, outcome.from_state != outcome.to_state)
     _notify(session, case, outcome.transition.notify, outcome.transition.trigger, entry.seq)
     return entry.seq
 
@@ -457,5 +466,12 @@ def work_queue(user_id: int, staff_roles: frozenset[str], limit: int = QUEUE_LIM
             conditions.append(condition)
     if not conditions:
         return None
-    stmt = select(Case).where(or_(*conditions), Case.applicant_id != user_id).order_by(Case.updated_at).limit(limit)
+    # In a department's stage, a case assigned to someone else is theirs alone (the engine refuses the others).
+    mine_or_open = Case.assignee_id.is_(None) | (Case.assignee_id == user_id) | Case.department_code.is_(None)
+    stmt = (
+        select(Case)
+        .where(or_(*conditions), Case.applicant_id != user_id, mine_or_open)
+        .order_by(Case.updated_at)
+        .limit(limit)
+    )
     return list(db.session.scalars(stmt))

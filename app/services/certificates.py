@@ -40,7 +40,6 @@ from app.engine import DomainError, InvalidData, Msg, NotAllowed, NotFound
 from app.extensions import db
 from app.keys import CERT_NAME, SigningMaterial, key_dir, load_signing_material
 from app.models import (
-    STAFF_ROLES,
     AuditEntry,
     Case,
     Certificate,
@@ -51,7 +50,9 @@ from app.models import (
     Role,
     User,
 )
+from app.services import access_documents
 from app.services.oversight import inclusion_proof
+from app.services.visibility import readable_case
 from app.storage import get_storage
 from workflows.base import Transition
 
@@ -324,6 +325,10 @@ def issue_for_case(
         fields, extra = _licence(session, case, applicant, issued_on, valid_until)
     elif kind is CertificateKind.OCCUPANCY:
         fields, extra = _occupancy(session, case, applicant)
+    elif kind is CertificateKind.ACCESS_RESPONSE:
+        fields, extra = access_documents.access_response(session, case)
+    elif kind is CertificateKind.COMMITTEE_RESOLUTION:
+        fields, extra = access_documents.committee_resolution(session, case)
     else:
         raise NotFound(Msg("Este trámite aún no emite documentos de este tipo."))
     name, position, unit = _official(session, actor, role)
@@ -414,26 +419,11 @@ def transition_effects(
 # -- downloads ------------------------------------------------------------------------------------
 
 
-_STAFF = frozenset(r.value for r in STAFF_ROLES)
-
-
-def _may_read_as(applicant_id: int, user: User) -> bool:
-    # The full permission matrix comes later: for now the case's applicant and any public servant or
-    # oversight role may read its documents; other applicants may not.
-    return applicant_id == user.id or bool(user.role_names & _STAFF)
-
-
-def _may_read(case: Case, user: User) -> bool:
-    return _may_read_as(case.applicant_id, user)
-
-
 def _readable_case(session: Session, case_id: int, user_id: int) -> Case:
-    case = session.get(Case, case_id)
-    user = session.get(User, user_id)
-    if case is None or user is None:
-        raise NotFound(Msg("El expediente no existe."))
-    if not _may_read(case, user):
-        raise NotAllowed(Msg("No tiene acceso a los documentos de este expediente."))
+    try:
+        case, _ = readable_case(case_id, user_id, session)
+    except NotAllowed:
+        raise NotAllowed(Msg("No tiene acceso a los documentos de este expediente.")) from None
     return case
 
 
@@ -470,15 +460,13 @@ def certificate_file(case_id: int, certificate_id: int, user_id: int) -> Certifi
     """
     session = db.session()
     row = session.execute(
-        select(Certificate.number, Certificate.sha256, Certificate.storage_key, Case.applicant_id)
-        .join(Case, Case.id == Certificate.case_id)
-        .where(Certificate.id == certificate_id, Certificate.case_id == case_id)
+        select(Certificate.number, Certificate.sha256, Certificate.storage_key).where(
+            Certificate.id == certificate_id, Certificate.case_id == case_id
+        )
     ).first()
-    user = session.get(User, user_id)
-    if row is None or user is None:
+    if row is None or session.get(User, user_id) is None:
         raise NotFound(Msg("El documento no existe."))
-    if not _may_read_as(row.applicant_id, user):
-        raise NotAllowed(Msg("No tiene acceso a los documentos de este expediente."))
+    _readable_case(session, case_id, user_id)
     content = get_storage(Path(current_app.config["DOCUMENTS_DIR"])).get(row.storage_key)
     if hashlib.sha256(content).hexdigest() != row.sha256:
         raise RuntimeError(f"stored PDF of certificate {row.number} does not match its recorded hash")

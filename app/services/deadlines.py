@@ -19,8 +19,9 @@ from app.calendar import LOCAL_TZ, BusinessCalendar, deadline_instant, local_tod
 from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditKind, Case, NonWorkingDay, Role, Timer, TimerKind, TimerStatus, User
+from app.models.clocks import CaseClock, ClockStatus
 from app.services.uow import unit_of_work
-from workflows.base import SYSTEM_ROLE, State, Workflow
+from workflows.base import SYSTEM_ROLE, Clock, State, Workflow
 
 REMINDER_HOUR = time(9, 0)
 MAX_DECLARED_RANGE_DAYS = 366
@@ -110,6 +111,11 @@ def start_timers(session: Session, case: Case, state: State, seq: int, today: da
     if state.target is not None:
         days = int(params[state.target.days_param])
         due_on = _last_day(cal, today, days, state.target.business)
+        business = state.target.business
+        fixed = _fixed_day(case, state.target.due_field)
+        if fixed is not None:  # a calendar date: kept as calendar days so that recomputing leaves it alone
+            due_on = fixed if cal.is_business_day(fixed) else cal.next_business_day(fixed)
+            days, business = max(1, (due_on - today).days), False
         session.add(
             Timer(
                 case_id=case.id,
@@ -118,7 +124,7 @@ def start_timers(session: Session, case: Case, state: State, seq: int, today: da
                 rule=state.target.days_param,
                 notified_on=today,
                 term_days=days,
-                business=state.target.business,
+                business=business,
                 party="assignee",
                 starts_on=first,
                 due_on=due_on,
@@ -126,6 +132,15 @@ def start_timers(session: Session, case: Case, state: State, seq: int, today: da
                 created_seq=seq,
             )
         )
+
+
+def _fixed_day(case: Case, due_field: str | None) -> date | None:
+    """The fixed last day a target's ``due_field`` holds in the case data (``None`` when absent or bad)."""
+    value = (case.data or {}).get(due_field) if due_field else None
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def cancel_timers(session: Session, case_id: int, now: datetime) -> None:
@@ -288,5 +303,182 @@ def pending_terms(case_ids: Sequence[int], today: date | None = None) -> dict[in
         left = cal.business_days_between(today, timer.due_on)
         result.setdefault(timer.case_id, []).append(
             TermView(timer.kind, timer.state, timer.due_on, left, timer.due_on < today, timer.party)
+        )
+    return result
+
+
+# -- case-level clocks ----------------------------------------------------------------------------
+
+CLOCK_RULE_PREFIX = "clock:"
+
+
+def clock_rule(clock: Clock) -> str:
+    """The ``Timer.rule`` of the pending timer that holds a running clock's last day."""
+    return f"{CLOCK_RULE_PREFIX}{clock.name}"
+
+
+def used_business_days(cal: BusinessCalendar, notified_on: date, interrupted_on: date) -> int:
+    """Business days a term notified on ``notified_on`` used before it was interrupted on ``interrupted_on``
+    (the day of the interruption itself does not count)."""
+    start = cal.effective_day(notified_on)
+    last = interrupted_on - timedelta(days=1)
+    return max(0, cal.business_days_between(start, last)) if last > start else 0
+
+
+def _cancel_clock_timer(session: Session, case_id: int, clock: Clock, now: datetime) -> None:
+    session.execute(
+        update(Timer)
+        .where(Timer.case_id == case_id, Timer.status == TimerStatus.PENDING, Timer.rule == clock_rule(clock))
+        .values(status=TimerStatus.CANCELLED, finished_at=now)
+    )
+
+
+def _clock_timer(cal: BusinessCalendar, case: Case, clock: Clock, row: CaseClock, seq: int) -> Timer:
+    notified_on = row.segment_notified_on or row.started_on  # a running clock has a segment (CHECK constraint)
+    days = max(1, row.total_days - row.used_days)
+    due_on = cal.add_business_days(notified_on, days)
+    return Timer(
+        case_id=case.id,
+        kind=TimerKind.DEADLINE,
+        state=case.state,
+        trigger=clock.on_lapse,
+        rule=clock_rule(clock),
+        notified_on=notified_on,
+        term_days=days,
+        business=True,
+        party="assignee",
+        starts_on=cal.first_counting_day(notified_on),
+        due_on=due_on,
+        due_at=deadline_instant(due_on),
+        created_seq=seq,
+    )
+
+
+def sync_clocks(
+    session: Session, case: Case, trigger: str, seq: int, today: date, now: datetime, *, moved: bool = True
+) -> None:
+    """Bring the case's clocks up to date after ``trigger`` (``open`` for the filing) on ``today``; ``moved``
+    says whether the case changed state (its pending timers were then cancelled and the running clocks'
+    timers are reissued; after a step that left the state and a clock as they were, its timer is kept).
+
+    A clock starts when the case first enters one of its running states (or when one of its ``started_by``
+    triggers fires), pauses in its paused states keeping the business days used, resumes the business day
+    after the case leaves them, takes its extension once, records its lapse when its ``on_lapse`` trigger
+    fires, and stops for good in any other state. While it runs, one pending timer holds its last day; that
+    timer is reissued on every change, so the existing tick fires the lapse and calendar changes move it.
+    """
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    if not workflow.clocks:
+        return
+    params = case.params or workflow.params
+    rows = {c.name: c for c in session.scalars(select(CaseClock).where(CaseClock.case_id == case.id))}
+    cal = calendar(session)
+    for clock in workflow.clocks:
+        where = clock.status_in(case.state)
+        row = rows.get(clock.name)
+        changed = moved
+        if row is None:
+            starts = trigger in clock.started_by if clock.started_by else True
+            if not starts or where != "running":
+                continue
+            row = CaseClock(
+                case_id=case.id,
+                name=clock.name,
+                status=ClockStatus.RUNNING,
+                term_days=int(params[clock.days_param]),
+                extension_days=0,
+                used_days=0,
+                started_on=today,
+                segment_notified_on=today,
+            )
+            session.add(row)
+            changed = True
+        elif row.status in (ClockStatus.STOPPED, ClockStatus.LAPSED):
+            continue
+        elif trigger == clock.on_lapse:
+            row.status, row.lapsed_on, row.segment_notified_on = ClockStatus.LAPSED, today, None
+            _cancel_clock_timer(session, case.id, clock, now)
+            continue
+        else:
+            before = (row.status, row.extension_days)
+            if trigger == clock.extension_trigger and row.extension_days == 0 and clock.extension_days_param:
+                row.extension_days = int(params[clock.extension_days_param])
+            if where == "stopped":
+                row.status, row.segment_notified_on = ClockStatus.STOPPED, None
+            elif where == "paused" and row.status == ClockStatus.RUNNING:
+                segment = row.segment_notified_on or row.started_on
+                row.used_days += used_business_days(cal, segment, today)
+                row.status, row.segment_notified_on = ClockStatus.PAUSED, None
+            elif where == "running" and row.status == ClockStatus.PAUSED:
+                row.status, row.segment_notified_on = ClockStatus.RUNNING, today
+            changed = changed or (row.status, row.extension_days) != before
+        if not changed:
+            continue
+        _cancel_clock_timer(session, case.id, clock, now)
+        if row.status == ClockStatus.RUNNING:
+            session.add(_clock_timer(cal, case, clock, row, seq))
+    session.flush()
+
+
+def clock_lapse_data(case: Case, timer: Timer) -> dict[str, str] | None:
+    """The data a clock's lapse transition records (its lapse field: the last day of the term), or ``None``
+    when ``timer`` belongs to no clock."""
+    if not timer.rule.startswith(CLOCK_RULE_PREFIX):
+        return None
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    name = timer.rule.removeprefix(CLOCK_RULE_PREFIX)
+    for clock in workflow.clocks:
+        if clock.name == name:
+            return {clock.lapse_field: timer.due_on.isoformat()}
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ClockView:
+    """A case's clock as people see it."""
+
+    name: str
+    description: str
+    status: ClockStatus
+    due_on: date | None
+    business_days_left: int | None
+    extended: bool
+    lapsed_on: date | None
+
+    @property
+    def overdue(self) -> bool:
+        """Whether the term lapsed."""
+        return self.status == ClockStatus.LAPSED
+
+
+def case_clocks(case_ids: Sequence[int], today: date | None = None) -> dict[int, dict[str, ClockView]]:
+    """The clocks of the given cases (by case id, then clock name), with the last day of the running ones."""
+    if not case_ids:
+        return {}
+    today = today or local_today()
+    session = db.session()
+    cal = calendar(session)
+    due = {
+        (t.case_id, t.rule.removeprefix(CLOCK_RULE_PREFIX)): t.due_on
+        for t in session.scalars(
+            select(Timer).where(
+                Timer.case_id.in_(case_ids),
+                Timer.status == TimerStatus.PENDING,
+                Timer.rule.startswith(CLOCK_RULE_PREFIX),
+            )
+        )
+    }
+    cases = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(case_ids)))}
+    result: dict[int, dict[str, ClockView]] = {}
+    for row in session.scalars(select(CaseClock).where(CaseClock.case_id.in_(case_ids)).order_by(CaseClock.id)):
+        case = cases[row.case_id]
+        workflow = get_engine().definition(case.workflow, case.workflow_version)
+        clock = next((c for c in workflow.clocks if c.name == row.name), None)
+        if clock is None:
+            continue
+        due_on = due.get((row.case_id, row.name))
+        left = cal.business_days_between(today, due_on) if due_on is not None else None
+        result.setdefault(row.case_id, {})[row.name] = ClockView(
+            row.name, clock.description, row.status, due_on, left, row.extension_days > 0, row.lapsed_on
         )
     return result

@@ -14,8 +14,13 @@ from app.engine import Msg, NotAllowed, NotFound
 from app.extensions import db
 from app.models import Case, OutboxMessage, OutboxStatus, Role, User, utcnow
 from app.notifications import CaseNotice, SmtpSettings, build_message, render_case_notice, send
+from app.notifications.account import ACCOUNT_TEMPLATES
 from app.notifications.render import TEMPLATES
+from app.services.access_requests import WORKFLOW as ACCESS_WORKFLOW
+from app.services.access_requests import tracking_path
+from app.services.auth import compose_account_mail
 from app.services.cases import transition_texts
+from app.services.personal_data import suppressed
 from app.services.uow import unit_of_work
 
 RETRY_DELAYS = (
@@ -54,6 +59,8 @@ def _due_ids(now: datetime, limit: int) -> list[int]:
 
 def compose(session: Session, message: OutboxMessage) -> tuple[str, str, str] | None:
     """(to, subject, body) for the message, or ``None`` when it has nobody or nothing to go to."""
+    if message.topic in ACCOUNT_TEMPLATES:
+        return compose_account_mail(session, message)
     recipient = session.get(User, message.recipient_id) if message.recipient_id is not None else None
     if recipient is None or not recipient.active:
         return None
@@ -71,7 +78,7 @@ def compose(session: Session, message: OutboxMessage) -> tuple[str, str, str] | 
         workflow_title=title,
         action_description=action_text,
         state_description=state_text,
-        url=f"{base}/inicio",
+        url=f"{base}{tracking_path(case.folio) if case.workflow == ACCESS_WORKFLOW else '/inicio'}",
         due_on=date.fromisoformat(str(due)) if due else None,
     )
     mail = render_case_notice(notice, recipient.locale.value)
@@ -97,6 +104,10 @@ def deliver_one(message_id: int, settings: SmtpSettings, now: datetime | None = 
             .with_for_update(skip_locked=True)
         ).first()
         if message is None:
+            return "skipped"
+        if suppressed(session, message):
+            message.status = OutboxStatus.FAILED
+            message.last_error = "not sent: the recipient opposed non-essential notices"
             return "skipped"
         composed = compose(session, message)
         if composed is None:

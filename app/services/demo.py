@@ -9,11 +9,13 @@ from typing import Any
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Role, User
+from app.models import Case, Role, User
+from app.services.access_demo import load_demo_requests
 from app.services.case_actions import act
 from app.services.cases import fire, open_case
 from app.services.config import update_config
 from app.services.documents import attach_document
+from app.services.publications import load_demo_publications
 from app.services.users import RoleGrant, create_user, ensure_department
 
 DEMO_PASSWORD = "Demo-Tramites-2026"  # noqa: S105 - printed on purpose; demo data only
@@ -37,6 +39,7 @@ USERS: tuple[tuple[str, str, tuple[RoleGrant, ...]], ...] = (
     ("inspector", "Irene Inspectora", (RoleGrant(Role.INSPECTOR, "obras_publicas"),)),
     ("transparencia", "Tomás Transparencia", (RoleGrant(Role.TRANSPARENCY_UNIT, "transparencia"),)),
     ("area", "Alicia Área", (RoleGrant(Role.AREA, "obras_publicas"),)),
+    ("area_finanzas", "Fernando Finanzas", (RoleGrant(Role.AREA, "finanzas"),)),
     ("comite", "Carmen Comité", (RoleGrant(Role.COMMITTEE_MEMBER),)),
     ("garante", "Gerardo Garante", (RoleGrant(Role.GUARANTOR),)),
     ("auditor", "Aurora Auditora", (RoleGrant(Role.AUDITOR),)),
@@ -153,7 +156,10 @@ def _vecs_case(
         kinds = VECS_DOCUMENTS if workflow == "vecs" else (*VECS_DOCUMENTS, "zonificacion", "pago_derechos")
         for kind in kinds:
             version = attach_document(opened.case_id, kind, f"{kind}.pdf", demo_pdf(kind), applicant).case_version
-    for trigger, actor, data, comment in steps:
+    for trigger, named, data, comment in steps:
+        # the reviewer draw decides who acts on a department's stage: the named person stands in otherwise
+        assignee = db.session.scalar(select(Case.assignee_id).where(Case.id == opened.case_id))
+        actor = assignee if assignee is not None and named != applicant else named
         if trigger == "assess_fees":  # computed from the published fee table, never typed
             version = act(
                 opened.case_id, trigger, actor, expected_version=version, idempotency_key=uuid.uuid4().hex
@@ -212,4 +218,8 @@ def load_demo() -> DemoResult:
         ],
     )
     _vecs_case(applicant, [("submit", applicant, None, None)], workflow="cdmx_tipo_b")
+    load_demo_publications(ids["area"], ids["transparencia"])
+    load_demo_requests(
+        ids["transparencia"], (ids["area"], ids["area_finanzas"]), ("obras_publicas", "finanzas"), ids["comite"]
+    )
     return DemoResult(True, _logins())

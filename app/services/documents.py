@@ -14,6 +14,7 @@ from app.engine import ConflictError, InvalidData, Msg, NotAllowed, NotFound, ge
 from app.extensions import db
 from app.models import AuditKind, Case, Document, Role, User, utcnow
 from app.services.uow import unit_of_work
+from app.services.uploads import check_pdf, clean_file_name
 from app.storage import get_storage
 from workflows.base import documents_for
 
@@ -30,16 +31,7 @@ class AttachResult:
     replaced_id: int | None
 
 
-def check_pdf(content: bytes, max_bytes: int) -> None:
-    """Refuse empty, oversized and non-PDF content. Raises ``InvalidData`` naming the problem."""
-    if not content:
-        raise InvalidData(Msg("El archivo está vacío."))
-    if len(content) > max_bytes:
-        raise InvalidData(
-            Msg("El archivo excede el tamaño máximo de %(mb)s MB.", {"mb": str(max_bytes // (1024 * 1024))})
-        )
-    if not content.startswith(b"%PDF-") or b"%%EOF" not in content[-2048:]:
-        raise InvalidData(Msg("El archivo no es un PDF válido."))
+__all__ = ["AttachResult", "attach_document", "check_pdf", "read_document"]
 
 
 def _uploadable_kinds(case: Case) -> frozenset[str]:
@@ -89,7 +81,7 @@ def attach_document(
         document = Document(
             case_id=case.id,
             kind=kind,
-            original_name=Path(original_name.replace("\\", "/")).name[:255] or "documento.pdf",
+            original_name=clean_file_name(original_name),
             size_bytes=len(content),
             media_type=PDF_MEDIA_TYPE,
             sha256=digest,

@@ -20,6 +20,7 @@ class QueueView(StrEnum):
     ALL = "todos"
     DUE_SOON = "proximos"
     OVERDUE = "vencidos"
+    MINE = "asignados"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,8 @@ def staff_queue(
         rows = [r for r in rows if r.overdue]
     elif view == QueueView.DUE_SOON:
         rows = [r for r in rows if r.due_soon()]
+    elif view == QueueView.MINE:
+        rows = [r for r in rows if r.case.assignee_id == user_id]
     rows.sort(key=lambda r: (r.term is None, r.term.due_on if r.term else date.max, r.case.updated_at))
     return rows
 

@@ -2,22 +2,58 @@
 
 from __future__ import annotations
 
+import secrets
+
+from sqlalchemy import select
+
 from app.engine import InvalidData, Msg
-from app.models import Role
-from app.services.users import MIN_PASSWORD_LENGTH, RoleGrant, create_user, normalise_email
+from app.models import Role, SecurityEventKind, User
+from app.notifications import enqueue
+from app.services import security_log
+from app.services.passwords import check_password
+from app.services.uow import unit_of_work
+from app.services.users import RoleGrant, create_user, hash_password, normalise_email
 
 
-def register_applicant(display_name: str, email: str, password: str) -> int:
-    """Create an applicant account and return its id (logged as an administrative audit entry).
+def register_applicant(display_name: str, email: str, password: str) -> int | None:
+    """Create an applicant account and return its id (logged as an administrative audit entry); a welcome
+    mail goes to the address.
 
-    The password must have at least ``MIN_PASSWORD_LENGTH`` characters and differ from the e-mail
-    address. Raises ``InvalidData`` for a missing name, a weak password or an e-mail already in use.
+    When the address already has an account nothing is created, its owner is told by mail, and ``None`` is
+    returned: the caller answers the same in both cases so the page never reveals which addresses are
+    registered. Raises ``InvalidData`` for a missing name or a password the policy refuses.
     """
     name = " ".join(display_name.split())
     if not name:
         raise InvalidData(Msg("Escriba su nombre completo."))
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidData(Msg("La contraseña debe tener al menos %(n)s caracteres.", {"n": str(MIN_PASSWORD_LENGTH)}))
-    if password.strip().lower() == normalise_email(email):
-        raise InvalidData(Msg("La contraseña no puede ser igual a su correo electrónico."))
-    return create_user(email, name, password, [RoleGrant(Role.APPLICANT)])
+    check_password(password, email=email, display_name=name)
+    address = normalise_email(email)
+    existing = _existing_account(address)
+    if existing is not None:
+        hash_password(password)  # the same work as a creation, so the answer takes as long
+        with unit_of_work() as session:
+            enqueue(
+                session,
+                topic="account_exists",
+                dedup_key=f"account_exists:{existing}:{secrets.token_hex(8)}",
+                payload={},
+                recipient_id=existing,
+            )
+            security_log.record(
+                SecurityEventKind.REGISTRATION, user_id=existing, details={"existing": True}, session=session
+            )
+        return None
+    user_id = create_user(address, name, password, [RoleGrant(Role.APPLICANT)])
+    with unit_of_work() as session:
+        enqueue(
+            session, topic="account_created", dedup_key=f"account_created:{user_id}", payload={}, recipient_id=user_id
+        )
+        security_log.record(
+            SecurityEventKind.REGISTRATION, user_id=user_id, details={"existing": False}, session=session
+        )
+    return user_id
+
+
+def _existing_account(address: str) -> int | None:
+    with unit_of_work() as session:
+        return session.scalars(select(User.id).where(User.email == address)).first()

@@ -13,7 +13,9 @@ from app.engine import ConflictError, DomainError
 from app.extensions import db
 from app.models import Case, Timer, TimerKind, TimerStatus, utcnow
 from app.notifications import enqueue
+from app.services.assignment import escalate_if_unattended
 from app.services.cases import fire
+from app.services.deadlines import clock_lapse_data
 from app.services.uow import unit_of_work
 
 
@@ -64,12 +66,14 @@ def fire_timer(timer_id: int, now: datetime | None = None) -> str:
                 timer.status = TimerStatus.CANCELLED
                 timer.finished_at = now
                 return "cancelled"
+            escalate_if_unattended(session, case, timer, now)
             if timer.kind == TimerKind.DEADLINE and timer.trigger is not None:
                 fire(
                     case.id,
                     timer.trigger,
                     None,
                     expected_version=case.version,
+                    data=clock_lapse_data(case, timer),
                     reason={"timer_id": timer.id, "rule": timer.rule, "due_on": timer.due_on.isoformat()},
                 )
             else:

@@ -15,12 +15,12 @@ from app.audit import EntryInput
 from app.engine import DomainError, InvalidData, Msg
 from app.extensions import db
 from app.models import AuditKind, Department, Locale, Role, User, UserRole
+from app.services.passwords import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH  # the one definition
+from app.services.passwords import check_password
 from app.services.uow import unit_of_work
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _DUMMY_HASH = _hasher.hash("timing-equaliser")
-
-MIN_PASSWORD_LENGTH = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,14 @@ class RoleGrant:
 def hash_password(password: str) -> str:
     """An argon2id hash of ``password``."""
     return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    """Whether ``password`` matches the stored argon2 ``password_hash``."""
+    try:
+        return bool(_hasher.verify(password_hash, password))
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def normalise_email(email: str) -> str:
@@ -53,11 +61,11 @@ def create_user(
     """Create a user with the given roles and return its id. Logged as an administrative audit entry
     (ids and roles only: no e-mail or name in the immutable log).
 
-    Raises ``InvalidData`` for a short password, an unknown department or an e-mail already in use.
+    Raises ``InvalidData`` for a password the policy refuses (``app.services.passwords``), an unknown
+    department or an e-mail already in use.
     """
     grants = list(grants)
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidData(Msg("La contraseña debe tener al menos %(n)s caracteres.", {"n": str(MIN_PASSWORD_LENGTH)}))
+    check_password(password, email=email, display_name=display_name)
     address = normalise_email(email)
     with unit_of_work() as session:
         if session.scalars(select(User.id).where(User.email == address)).first() is not None:

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.web.access import install_default_deny
+from app.web.account.views import bp as account_bp
+from app.web.admin.personal_data import bp as personal_data_bp
 from app.web.admin.settings import bp as admin_settings_bp
 from app.web.admin.views import bp as admin_bp
+from app.web.assignment.views import bp as assignment_bp
+from app.web.auth.support import register_security_logging
 from app.web.auth.views import bp as auth_bp
 from app.web.cases.views import bp as cases_bp
 from app.web.construction.views import bp as construction_bp
@@ -16,8 +21,11 @@ from app.web.home.views import bp as home_bp
 from app.web.labels import register_labels
 from app.web.notices.views import bp as notices_bp
 from app.web.oversight.views import bp as oversight_bp
+from app.web.privacy.views import bp as privacy_bp
+from app.web.publications.views import bp as publications_bp
 from app.web.queue.views import bp as queue_bp
 from app.web.registration.views import bp as registration_bp
+from app.web.transparency.views import bp as transparency_bp
 from app.web.verification.views import bp as verification_bp
 
 
@@ -25,6 +33,7 @@ def register_blueprints(app: Flask) -> None:
     """Attach every blueprint and the error pages to ``app``."""
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(account_bp)
     app.register_blueprint(home_bp)
     app.register_blueprint(queue_bp)
     app.register_blueprint(notices_bp)
@@ -35,6 +44,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(registration_bp)
     app.register_blueprint(construction_bp)
     app.register_blueprint(cases_bp)
+    app.register_blueprint(publications_bp)
     app.register_blueprint(admin_settings_bp)
+    app.register_blueprint(assignment_bp)
+    app.register_blueprint(personal_data_bp)
+    app.register_blueprint(privacy_bp)
+    app.register_blueprint(transparency_bp)
     register_error_handlers(app)
+    register_security_logging(app)
+    install_default_deny(app)
     register_labels(app)

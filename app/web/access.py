@@ -1,63 +1,43 @@
 """Access rules for views: every view declares who may use it (the written permission matrix is enforced here
-and, per object and per action, in the services and the engine).
+and, per object and per action, in :mod:`app.services.visibility` and the engine).
 
 - :func:`public` — anyone, logged in or not (verification pages, public registries, health checks);
 - :func:`authenticated` — any logged-in user (their own home page, their notices);
 - :func:`roles_required` — logged-in users holding one of the roles (others get 403).
 
-Each decorator records the rule on the view as ``access_rule`` so that the rules can be listed and checked.
+Each decorator records the rule on the view as ``access_rule`` so that the rules can be listed and checked;
+:func:`install_default_deny` refuses every endpoint that declared none (deny by default).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort
+from flask import Flask, abort, current_app, request
 from flask_login import current_user, login_required
 
+from app.access_rules import AccessRule, mark, public, rule_of
 from app.models import Role
 
+__all__ = [
+    "AccessRule",
+    "authenticated",
+    "install_default_deny",
+    "public",
+    "roles_required",
+    "rule_of",
+    "undeclared_endpoints",
+]
+
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-@dataclass(frozen=True, slots=True)
-class AccessRule:
-    """Who may use a view: everyone (``public``), any logged-in user, or the holders of ``roles``."""
-
-    public: bool = False
-    roles: frozenset[Role] | None = None
-
-    @property
-    def kind(self) -> str:
-        """``public``, ``authenticated`` or ``roles``."""
-        if self.public:
-            return "public"
-        return "authenticated" if self.roles is None else "roles"
-
-
-def _mark(view: Callable[..., Any], rule: AccessRule) -> None:
-    view.access_rule = rule  # type: ignore[attr-defined]
-
-
-def rule_of(view: Callable[..., Any]) -> AccessRule | None:
-    """The access rule a view declared, or ``None`` when it declared none."""
-    rule = getattr(view, "access_rule", None)
-    return rule if isinstance(rule, AccessRule) else None
-
-
-def public(view: F) -> F:
-    """Anyone may use the view, without logging in."""
-    _mark(view, AccessRule(public=True))
-    return view
 
 
 def authenticated(view: F) -> F:
     """Any logged-in user may use the view (what they see is still limited to their own data)."""
     wrapped = login_required(view)
-    _mark(wrapped, AccessRule())
+    mark(wrapped, AccessRule())
     return wrapped  # type: ignore[no-any-return]
 
 
@@ -72,7 +52,33 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
                 abort(403)
             return view(*args, **kwargs)
 
-        _mark(wrapped, AccessRule(roles=frozenset(roles)))
+        mark(wrapped, AccessRule(roles=frozenset(roles)))
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+def _exempt(endpoint: str) -> bool:
+    # Static files are public by nature (style sheets, fonts); they carry no data.
+    return endpoint == "static" or endpoint.endswith(".static")
+
+
+def undeclared_endpoints(app: Flask) -> list[str]:
+    """The endpoints of ``app`` whose view declares no access rule (static files excepted), sorted."""
+    return sorted(
+        endpoint for endpoint, view in app.view_functions.items() if not _exempt(endpoint) and rule_of(view) is None
+    )
+
+
+def install_default_deny(app: Flask) -> None:
+    """Refuse (403) every request to an endpoint whose view declares no access rule."""
+
+    @app.before_request
+    def _deny_undeclared() -> None:
+        endpoint = request.endpoint
+        if endpoint is None or _exempt(endpoint):
+            return  # routing failed (404/405 follow) or a static file
+        view = current_app.view_functions.get(endpoint)
+        if view is None or rule_of(view) is None:
+            current_app.logger.warning("access denied: endpoint %s declares no access rule", endpoint)
+            abort(403)

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from app.extensions import db
+from app.services.uploads import size_text
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -41,9 +42,19 @@ def register_error_handlers(app: Flask) -> None:
             413: _("Archivo demasiado grande"),
             429: _("Demasiados intentos"),
         }
-        return render(
-            status, titles.get(status, _("Error")), _("Si el problema persiste, contacte a la mesa de ayuda.")
-        )
+        detail = _("Si el problema persiste, contacte a la mesa de ayuda.")
+        if status == 413:
+            detail = _(
+                "Lo enviado excede el límite de %(size)s. No se guardó nada: regrese a la página anterior y "
+                "elija un archivo más pequeño.",
+                size=size_text(int(app.config.get("MAX_CONTENT_LENGTH") or 0)),
+            )
+        if status == 429:
+            detail = _(
+                "Hubo demasiados intentos seguidos. Por seguridad, espere unos minutos y vuelva a intentarlo; "
+                "si olvidó su contraseña, puede restablecerla desde la página de inicio de sesión."
+            )
+        return render(status, titles.get(status, _("Error")), detail)
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception) -> tuple[str | dict[str, object], int]:

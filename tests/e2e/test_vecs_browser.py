@@ -9,7 +9,8 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
-from app.models import Role
+from app.extensions import db
+from app.models import Case, Role, User
 from app.services.config import update_config
 from app.services.demo import VECS_SETTINGS, demo_pdf
 from tests.e2e.conftest import People, shot
@@ -30,6 +31,21 @@ class Staff:
         self.finance = make_user((Role.REVIEWER, "finanzas"), name="Raúl Revisor")
         self.approver = make_user((Role.REVIEWER, "desarrollo_urbano"), name="Alma Aprobadora")
         self.inspector = make_user((Role.INSPECTOR, "obras_publicas"), name="Irene Inspectora")
+
+
+def assigned_to(case_id: int) -> int:
+    """Whom the reviewer draw assigned the case to."""
+    db.session.rollback()
+    case = db.session.get(Case, case_id)
+    assert case is not None
+    assert case.assignee_id is not None
+    return case.assignee_id
+
+
+def name_of(user_id: int) -> str:
+    user = db.session.get(User, user_id)
+    assert user is not None
+    return user.display_name
 
 
 def action(page: Page, trigger: str, fields: dict[str, str] | None = None, checks: tuple[str, ...] = ()) -> None:
@@ -90,6 +106,11 @@ def test_happy_path_from_registration_to_occupancy(app: Flask, people: People) -
     applicant.fill("#password", "una-contraseña-larga")
     applicant.fill("#confirm", "una-contraseña-larga")
     applicant.click("main input[type=submit]")
+    # the answer does not say whether the address was new: log in with the chosen password
+    expect(applicant).to_have_url(re.compile(r"/login\?next="))
+    applicant.fill("#email", "ana@example.test")
+    applicant.fill("#password", "una-contraseña-larga")
+    applicant.click("main input[type=submit]")
     expect(applicant).to_have_url(re.compile(r"/tramites$"))
     applicant.click("a[href='/tramites/vecs/elegibilidad']")
     applicant.fill("#built_area_m2", "1,500")
@@ -144,8 +165,11 @@ def test_happy_path_from_registration_to_occupancy(app: Flask, people: People) -
     action(clerk, "accept_intake")
     expect(clerk.locator(".state-badge")).to_contain_text("Dictamen de uso de suelo")
 
-    # Urban development rules on land use; finance assesses the fees from the published table.
-    land_use = people.logged_in(staff.land_use)
+    # The draw assigned the ruling to one of urban development's reviewers, who rules on land use; finance
+    # assesses the fees from the published table.
+    ruler_id = assigned_to(case_id)
+    approver_id = staff.approver if ruler_id == staff.land_use else staff.land_use
+    land_use = people.logged_in(ruler_id)
     open_case(land_use, case_id)
     action(land_use, "rule_land_use", {"land_use_ruling": "Compatible con la zonificación H3-C."})
     finance = people.logged_in(staff.finance)
@@ -162,12 +186,11 @@ def test_happy_path_from_registration_to_occupancy(app: Flask, people: People) -
     expect(applicant.locator(".case-head")).to_contain_text("días hábiles restantes")
     action(applicant, "record_payment", {"payment_reference": "TES-2026-88123"})
 
-    # The one who ruled cannot approve (four-eyes); a second urban-development reviewer does.
+    # The one who ruled was left out of the licence's draw (four eyes): the other reviewer has it and approves.
     open_case(land_use, case_id)
-    approve = land_use.locator("form#accion-approve_licence")
-    expect(approve.locator("button[type=submit]")).to_be_disabled()
-    expect(approve).to_contain_text("regla de cuatro ojos")
-    approver = people.logged_in(staff.approver)
+    expect(land_use.locator("form#accion-approve_licence")).to_have_count(0)
+    expect(land_use.locator("#asignacion")).to_contain_text(name_of(approver_id))
+    approver = people.logged_in(approver_id)
     open_case(approver, case_id)
     action(approver, "approve_licence")
     expect(approver.locator(".state-badge")).to_contain_text("Licencia emitida")
@@ -207,13 +230,17 @@ def test_happy_path_from_registration_to_occupancy(app: Flask, people: People) -
         with applicant.expect_download() as download:
             links.first.click()
         assert download.value.suggested_filename.endswith(".pdf")
-    # An uploaded document opens inline in the browser.
-    response = applicant.request.get(
-        applicant.locator("#documentos a[target=_blank]").first.get_attribute("href") or ""
-    )
+    # An uploaded document downloads as a sandboxed attachment under a generated name.
+    uploaded = applicant.locator("#documentos a[download]").first
+    with applicant.expect_download() as download:
+        uploaded.click()
+    assert re.fullmatch(r"expediente-\d+-[a-z_]+-\d+\.pdf", download.value.suggested_filename)
+    response = applicant.request.get(uploaded.get_attribute("href") or "")
     assert response.status == 200
     assert response.headers["content-type"] == "application/pdf"
-    assert response.headers["content-disposition"].startswith("inline")
+    assert response.headers["content-disposition"].startswith("attachment")
+    assert response.headers["content-security-policy"].startswith("sandbox")
+    assert response.headers["x-content-type-options"] == "nosniff"
 
 
 def test_a_prevention_round(app: Flask, people: People) -> None:
@@ -272,7 +299,7 @@ def test_a_denial_needs_a_reasoned_comment(app: Flask, people: People) -> None:
             ("accept_intake", staff.clerk, None, None),
         ],
     )
-    reviewer = people.logged_in(staff.land_use)
+    reviewer = people.logged_in(assigned_to(case.case_id))
     open_case(reviewer, case.case_id)
     action(reviewer, "deny")
     assert "Escriba la fundamentación y motivación." in reviewer.locator("#accion-deny").inner_text()
@@ -329,7 +356,9 @@ def test_a_reviewer_cannot_take_a_step_that_is_not_theirs(app: Flask, people: Pe
     finance = people.logged_in(staff.finance)
     finance.goto("/bandeja")
     expect(finance.locator("main")).not_to_contain_text(case.folio)  # not in their department's queue
-    open_case(finance, case.case_id)
+    finance.goto(f"/expedientes/{case.case_id}")  # another department's case: not shown at all
+    expect(finance.locator("h1")).to_contain_text("Acceso denegado")
+    expect(finance.locator("main")).not_to_contain_text(case.folio)
     expect(finance.locator("form#accion-rule_land_use")).to_have_count(0)
     shot(finance, "16-case-not-theirs")
     token = finance.locator("form[action='/language'] input[name=csrf_token]").get_attribute("value") or ""
@@ -343,7 +372,7 @@ def test_a_reviewer_cannot_take_a_step_that_is_not_theirs(app: Flask, people: Pe
         },
     )
     assert forged.status == 403
-    assert "Este paso corresponde a otra área" in forged.text()
+    assert case.folio not in forged.text()  # another department's case is not even shown to them
     clerk = people.logged_in(staff.clerk)
     token = clerk.locator("form[action='/language'] input[name=csrf_token]").get_attribute("value") or ""
     forged = clerk.request.post(

@@ -491,8 +491,11 @@ def test_four_eyes_land_use_ruler_cannot_approve_the_licence(engine: Engine) -> 
         assert error.reasons[0].params == {"step": step, "trigger": "approve_licence"}
     outcome = engine.decide(case, "approve_licence", REVIEWER_C, today=TODAY, data=PAYLOAD["approve_licence"])
     assert outcome.to_state == "licensed"
-    # denial is not subject to four-eyes: the reviewer may deny what they ruled on
-    assert engine.decide(case, "deny", REVIEWER_A, today=TODAY, comment="Datos falsos").to_state == "denied"
+    # denying is deciding too (it denies a right): whoever ruled may not deny at the licence stage either
+    denial = refusal(engine, case, "deny", REVIEWER_A, comment="Datos falsos")
+    assert type(denial) is GuardRefused
+    assert "cuatro ojos" in str(denial)
+    assert engine.decide(case, "deny", REVIEWER_C, today=TODAY, comment="Datos falsos").to_state == "denied"
 
 
 def test_four_eyes_inspector_cannot_authorize_occupancy(engine: Engine) -> None:
@@ -622,7 +625,7 @@ def test_available_applies_four_eyes(engine: Engine) -> None:
     mine = by_trigger(engine.available(case, REVIEWER_A, today=TODAY))
     assert not mine["approve_licence"].enabled
     assert "cuatro ojos" in str(mine["approve_licence"].reasons[0])
-    assert mine["deny"].enabled
+    assert not mine["deny"].enabled  # denying is a decision too
     theirs = by_trigger(engine.available(case, REVIEWER_B, today=TODAY))
     assert theirs["approve_licence"].enabled
     assert theirs["approve_licence"].reasons == ()

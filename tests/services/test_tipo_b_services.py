@@ -12,7 +12,7 @@ import app.services.users as users_service
 from app.audit import verify
 from app.engine import GuardRefused, NotAllowed
 from app.extensions import db
-from app.models import Role, Timer, TimerKind, TimerStatus
+from app.models import Case, Role, Timer, TimerKind, TimerStatus
 from app.services.cases import FireResult, fire, open_case, work_queue
 from app.services.config import update_config
 from app.services.demo import VECS_DATA, demo_pdf
@@ -35,6 +35,14 @@ def manifestation(owner: int) -> FireResult:
     return FireResult(opened.case_id, opened.folio, "open", None, "draft", version, opened.audit_seq)
 
 
+def assigned(case_id: int) -> int:
+    db.session.rollback()
+    case = db.session.get(Case, case_id)
+    assert case is not None
+    assert case.assignee_id is not None
+    return case.assignee_id
+
+
 def pending(case_id: int, kind: TimerKind) -> Timer:
     db.session.rollback()
     return db.session.scalars(
@@ -53,17 +61,22 @@ def test_registered_at_once_reviewed_afterwards_and_closed(app: Flask) -> None:
     registered = fire(case.case_id, "submit", owner, expected_version=case.version)
     assert registered.to_state == "registered"
     assert pending(case.case_id, TimerKind.TARGET).term_days == 5
-    assert case.case_id in {c.id for c in work_queue(reviewer_a, frozenset({"reviewer"})) or []}
+    # the draw assigned it to one of the department's two reviewers: the other neither sees it queued nor acts
+    first = assigned(case.case_id)
+    second = reviewer_b if first == reviewer_a else reviewer_a
+    assert first in (reviewer_a, reviewer_b)
+    assert case.case_id in {c.id for c in work_queue(first, frozenset({"reviewer"})) or []}
+    assert case.case_id not in {c.id for c in work_queue(second, frozenset({"reviewer"})) or []}
     assert case.case_id not in {c.id for c in work_queue(other, frozenset({"reviewer"})) or []}
     with pytest.raises(NotAllowed):
         fire(case.case_id, "confirm_registration", other, expected_version=registered.version)
     observed = advance(
         registered,
         [
-            ("raise_observations", reviewer_a, {"observation_items": ["planos"]}, "Faltan los cortes."),
+            ("raise_observations", first, {"observation_items": ["planos"]}, "Faltan los cortes."),
             ("edit", owner, {"dro_registration": "DRO-0002"}, None),
             ("answer_observations", owner, None, None),
-            ("confirm_registration", reviewer_a, None, None),
+            ("confirm_registration", first, None, None),
             ("request_extension", owner, None, None),
         ],
     )
@@ -73,16 +86,18 @@ def test_registered_at_once_reviewed_afterwards_and_closed(app: Flask) -> None:
         [
             ("grant_extension_ficta", None, None, None),
             ("request_extension", owner, None, None),
-            ("refuse_extension", reviewer_b, None, "Sin justificación."),
+            ("refuse_extension", first, None, "Sin justificación."),
         ],
     )
     with pytest.raises(GuardRefused, match="máximo de prórrogas"):
         fire(case.case_id, "request_extension", owner, expected_version=in_force.version)
     completed = fire(case.case_id, "file_completion", owner, expected_version=in_force.version)
     assert completed.to_state == "completion_filed"
-    with pytest.raises(GuardRefused, match="cuatro ojos"):
-        fire(case.case_id, "authorize_occupancy", reviewer_a, expected_version=completed.version)
-    closed = advance(completed, [("authorize_occupancy", reviewer_b, None, None), ("close", reviewer_a, None, None)])
+    # four eyes: whoever confirmed the registration is left out of the draw for the occupancy
+    assert assigned(case.case_id) == second
+    with pytest.raises(NotAllowed, match="asignado a otra persona"):
+        fire(case.case_id, "authorize_occupancy", first, expected_version=completed.version)
+    closed = advance(completed, [("authorize_occupancy", second, None, None), ("close", second, None, None)])
     assert closed.to_state == "closed"
     assert verify(db.session()).ok
 

@@ -19,6 +19,7 @@ from app.audit import verify
 from app.engine import ConflictError, GuardRefused, IllegalTrigger, InvalidData, NotAllowed
 from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, Document, Role, Timer, TimerKind, TimerStatus
+from app.services.assignment import recuse
 from app.services.case_actions import act, upload_requirement
 from app.services.case_pages import case_page, next_actors
 from app.services.cases import FireResult, available_triggers, fire, work_queue
@@ -27,7 +28,7 @@ from app.services.config import current_params, update_config
 from app.services.construction import check_eligibility, start_request
 from app.services.demo import VECS_DATA, VECS_SETTINGS, demo_pdf
 from app.services.registration import register_applicant
-from tests.support.factories import advance, make_user, vecs_case
+from tests.support.factories import make_user, vecs_case
 from workflows.base import draw
 from workflows.vecs import VECS_V1, compute_fees
 
@@ -88,6 +89,33 @@ def key() -> str:
     return uuid.uuid4().hex
 
 
+def case_entries(case_id: int) -> list[AuditEntry]:
+    """The case's audit entries, oldest first."""
+    db.session.rollback()
+    stmt = select(AuditEntry).where(AuditEntry.case_id == case_id).order_by(AuditEntry.seq)
+    return list(db.session.scalars(stmt))
+
+
+ASSIGNEE = 0
+"""In a list of steps: whoever the reviewer draw assigned the case to (only they may act on it)."""
+
+
+def assignee(case_id: int) -> int:
+    """The case's assignee now."""
+    who = stored(case_id).assignee_id
+    assert who is not None, "the case has nobody assigned"
+    return who
+
+
+def walk(case: FireResult, steps: list[tuple[str, int | None, dict[str, Any] | None, str | None]]) -> FireResult:
+    """Like ``advance``, with :data:`ASSIGNEE` standing for the case's assignee at each step."""
+    result = case
+    for trigger, actor, data, comment in steps:
+        who = assignee(result.case_id) if actor == ASSIGNEE else actor
+        result = fire(result.case_id, trigger, who, expected_version=result.version, data=data, comment=comment)
+    return result
+
+
 def stored(case_id: int) -> Case:
     db.session.rollback()
     case = db.session.get(Case, case_id)
@@ -96,13 +124,13 @@ def stored(case_id: int) -> Case:
 
 
 def to_fee_assessment(town: Town) -> FireResult:
-    return advance(
+    return walk(
         vecs_case(town.owner),
         [
             ("submit", town.owner, None, None),
             ("start_intake", town.clerk, None, None),
             ("accept_intake", town.clerk, None, None),
-            ("rule_land_use", town.land_use, {"land_use_ruling": "Compatible con H3-C"}, None),
+            ("rule_land_use", ASSIGNEE, {"land_use_ruling": "Compatible con H3-C"}, None),
         ],
     )
 
@@ -110,11 +138,11 @@ def to_fee_assessment(town: Town) -> FireResult:
 def to_licensed(town: Town) -> FireResult:
     case = to_fee_assessment(town)
     case = act(case.case_id, "assess_fees", town.finance, expected_version=case.version, idempotency_key=key())
-    return advance(
+    return walk(
         case,
         [
             ("record_payment", town.owner, {"payment_reference": "TES-2026-1"}, None),
-            ("approve_licence", town.approver, None, None),
+            ("approve_licence", ASSIGNEE, None, None),
         ],
     )
 
@@ -126,7 +154,7 @@ def test_whole_flow_with_real_certificates(town: Town, real_certificates: None) 
     update_config("vecs", {"inspection_rate": "0"}, town.admin)
     case = to_licensed(town)
     completed = fire(case.case_id, "file_completion", town.owner, expected_version=case.version)
-    final = advance(completed, [("authorize_occupancy", town.approver, None, None)])
+    final = walk(completed, [("authorize_occupancy", ASSIGNEE, None, None)])
     assert final.to_state == "occupancy_authorized"
     kinds = [
         e.details["certificate"]["kind"]
@@ -144,13 +172,13 @@ def test_whole_flow_to_closed_with_and_without_inspection(town: Town, rate: str,
     update_config("vecs", {"inspection_rate": rate}, town.admin)
     case = to_licensed(town)
     assert case.to_state == "licensed"
-    case = advance(
+    case = walk(
         case,
         [
             ("request_extension", town.owner, None, None),
-            ("grant_extension", town.approver, None, None),
+            ("grant_extension", ASSIGNEE, None, None),
             ("request_extension", town.owner, None, None),
-            ("refuse_extension", town.approver, None, "La obra no justifica más tiempo."),
+            ("refuse_extension", ASSIGNEE, None, "La obra no justifica más tiempo."),
         ],
     )
     with pytest.raises(GuardRefused, match="máximo de prórrogas"):
@@ -166,9 +194,9 @@ def test_whole_flow_to_closed_with_and_without_inspection(town: Town, rate: str,
     assert data["inspection_draw"]["selected"] is inspected
     tail: list[tuple[str, int | None, dict[str, Any] | None, str | None]] = []
     if inspected:
-        tail.append(("pass_inspection", town.inspector, None, None))
-    tail += [("authorize_occupancy", town.approver, None, None), ("close", town.land_use, None, None)]
-    final = advance(completed, tail)
+        tail.append(("pass_inspection", ASSIGNEE, None, None))
+    tail += [("authorize_occupancy", ASSIGNEE, None, None), ("close", ASSIGNEE, None, None)]
+    final = walk(completed, tail)
     assert final.to_state == "closed"
     assert stored(case.case_id).closed_at is not None
     actions = [
@@ -207,11 +235,11 @@ def test_the_draw_is_reproducible_and_recorded(town: Town) -> None:
 def test_observations_then_a_new_completion_notice_and_a_new_draw(town: Town) -> None:
     update_config("vecs", {"inspection_rate": "1"}, town.admin)
     case = to_licensed(town)
-    case = advance(
+    case = walk(
         case,
         [
             ("file_completion", town.owner, None, None),
-            ("record_observations", town.inspector, None, "Faltan las rampas de acceso."),
+            ("record_observations", ASSIGNEE, None, "Faltan las rampas de acceso."),
         ],
     )
     assert case.to_state == "observations"
@@ -227,9 +255,9 @@ def test_observations_then_a_new_completion_notice_and_a_new_draw(town: Town) ->
 
 
 def test_withdrawal_denial_and_revocation(town: Town) -> None:
-    withdrawn = advance(vecs_case(town.owner), [("submit", town.owner, None, None)])
+    withdrawn = walk(vecs_case(town.owner), [("submit", town.owner, None, None)])
     assert fire(withdrawn.case_id, "withdraw", town.owner, expected_version=withdrawn.version).to_state == "withdrawn"
-    denied = advance(
+    denied = walk(
         vecs_case(town.owner),
         [
             ("submit", town.owner, None, None),
@@ -238,12 +266,18 @@ def test_withdrawal_denial_and_revocation(town: Town) -> None:
         ],
     )
     with pytest.raises(GuardRefused, match="comentario"):
-        fire(denied.case_id, "deny", town.land_use, expected_version=denied.version, comment="  ")
-    result = fire(denied.case_id, "deny", town.land_use, expected_version=denied.version, comment="Zona de riesgo.")
+        fire(denied.case_id, "deny", assignee(denied.case_id), expected_version=denied.version, comment="  ")
+    result = fire(
+        denied.case_id, "deny", assignee(denied.case_id), expected_version=denied.version, comment="Zona de riesgo."
+    )
     assert result.to_state == "denied"
     licensed = to_licensed(town)
     revoked = fire(
-        licensed.case_id, "revoke", town.approver, expected_version=licensed.version, comment="Datos falsos."
+        licensed.case_id,
+        "revoke",
+        assignee(licensed.case_id),
+        expected_version=licensed.version,
+        comment="Datos falsos.",
     )
     assert revoked.to_state == "revoked"
     for case_id in (withdrawn.case_id, denied.case_id, licensed.case_id):
@@ -252,7 +286,7 @@ def test_withdrawal_denial_and_revocation(town: Town) -> None:
 
 def test_timers_fire_the_system_transitions(town: Town) -> None:
     """lapse_prevention, lapse_payment and the extension silence rule are the system's to fire."""
-    prevention = advance(
+    prevention = walk(
         vecs_case(town.owner),
         [
             ("submit", town.owner, None, None),
@@ -278,7 +312,7 @@ def test_timers_fire_the_system_transitions(town: Town) -> None:
 
 
 def test_only_one_prevention_and_the_applicant_corrects_data_meanwhile(town: Town) -> None:
-    case = advance(
+    case = walk(
         vecs_case(town.owner),
         [
             ("submit", town.owner, None, None),
@@ -320,27 +354,41 @@ def test_only_one_prevention_and_the_applicant_corrects_data_meanwhile(town: Tow
 
 def test_four_eyes_on_the_licence_and_the_occupancy(town: Town) -> None:
     case = to_fee_assessment(town)
+    ruler = next(e.actor_id for e in case_entries(case.case_id) if e.action == "rule_land_use")
     case = act(case.case_id, "assess_fees", town.finance, expected_version=case.version, idempotency_key=key())
     case = fire(
         case.case_id, "record_payment", town.owner, expected_version=case.version, data={"payment_reference": "R-1"}
     )
-    for reviewer in (town.land_use,):
+    # the draw for the licence left out whoever ruled land use; they may not take the decision
+    approver = assignee(case.case_id)
+    assert approver != ruler
+    assert ruler in case_entries(case.case_id)[-1].details["assignment"]["excluded"]
+    with pytest.raises(NotAllowed, match="asignado a otra persona"):
+        fire(case.case_id, "approve_licence", ruler, expected_version=case.version)
+    # nor when the approver recuses and nobody else of the department may approve: four eyes stops them
+    assert recuse(case.case_id, approver, "Conflicto de interés") is None
+    version = stored(case.case_id).version
+    for reviewer in (ruler,):
         with pytest.raises(GuardRefused, match="cuatro ojos"):
-            fire(case.case_id, "approve_licence", reviewer, expected_version=case.version)
-    triggers = {t.trigger: t for t in available_triggers(case.case_id, town.land_use)}
+            fire(case.case_id, "approve_licence", reviewer, expected_version=version)
+    triggers = {t.trigger: t for t in available_triggers(case.case_id, ruler)}
     assert not triggers["approve_licence"].enabled
     assert triggers["approve_licence"].reasons[0].params["step"] == "rule_land_use"
-    licensed = fire(case.case_id, "approve_licence", town.approver, expected_version=case.version)
+    licensed = fire(case.case_id, "approve_licence", town.any_reviewer, expected_version=version)
     assert licensed.to_state == "licensed"
 
     # whoever passed the inspection may not also authorise the occupancy
-    both = make_user((Role.INSPECTOR, "obras_publicas"), (Role.REVIEWER, "desarrollo_urbano"))
+    make_user((Role.INSPECTOR, "obras_publicas"), (Role.REVIEWER, "desarrollo_urbano"))  # a candidate of both stages
     update_config("vecs", {"inspection_rate": "1"}, town.admin)
     other = to_licensed(town)
-    inspected = advance(other, [("file_completion", town.owner, None, None), ("pass_inspection", both, None, None)])
-    with pytest.raises(GuardRefused, match="cuatro ojos"):
-        fire(other.case_id, "authorize_occupancy", both, expected_version=inspected.version)
-    assert fire(other.case_id, "authorize_occupancy", town.approver, expected_version=inspected.version).to_state == (
+    inspecting = fire(other.case_id, "file_completion", town.owner, expected_version=other.version)
+    inspector = assignee(other.case_id)
+    inspected = fire(other.case_id, "pass_inspection", inspector, expected_version=inspecting.version)
+    authorizer = assignee(other.case_id)
+    assert authorizer != inspector
+    with pytest.raises((GuardRefused, NotAllowed)):
+        fire(other.case_id, "authorize_occupancy", inspector, expected_version=inspected.version)
+    assert fire(other.case_id, "authorize_occupancy", authorizer, expected_version=inspected.version).to_state == (
         "occupancy_authorized"
     )
 
@@ -349,7 +397,7 @@ def test_four_eyes_on_the_licence_and_the_occupancy(town: Town) -> None:
 
 
 def test_departments_decide_who_acts_and_whose_queue_holds_the_case(town: Town) -> None:
-    case = advance(
+    case = walk(
         vecs_case(town.owner),
         [
             ("submit", town.owner, None, None),
@@ -368,19 +416,29 @@ def test_departments_decide_who_acts_and_whose_queue_holds_the_case(town: Town) 
         )
     assert available_triggers(case.case_id, town.finance) == []
     assert case.case_id not in {c.id for c in work_queue(town.finance, frozenset({"reviewer"})) or []}
-    assert case.case_id in {c.id for c in work_queue(town.land_use, frozenset({"reviewer"})) or []}
-    # a reviewer granted without a department acts anywhere
-    assert case.case_id in {c.id for c in work_queue(town.any_reviewer, frozenset({"reviewer"})) or []}
+    # the draw assigned it to one of the department's reviewers: only their queue holds it, only they act
+    ruler = assignee(case.case_id)
+    assert ruler in (town.land_use, town.approver)
+    colleague = town.approver if ruler == town.land_use else town.land_use
+    assert case.case_id in {c.id for c in work_queue(ruler, frozenset({"reviewer"})) or []}
+    assert case.case_id not in {c.id for c in work_queue(colleague, frozenset({"reviewer"})) or []}
+    # a reviewer granted without a department acts anywhere, but not on a case assigned to someone else
+    assert case.case_id not in {c.id for c in work_queue(town.any_reviewer, frozenset({"reviewer"})) or []}
+    with pytest.raises(NotAllowed, match="asignado a otra persona"):
+        fire(
+            case.case_id,
+            "rule_land_use",
+            town.any_reviewer,
+            expected_version=case.version,
+            data={"land_use_ruling": "Compatible"},
+        )
     ruled = fire(
-        case.case_id,
-        "rule_land_use",
-        town.any_reviewer,
-        expected_version=case.version,
-        data={"land_use_ruling": "Compatible"},
+        case.case_id, "rule_land_use", ruler, expected_version=case.version, data={"land_use_ruling": "Compatible"}
     )
     assert stored(case.case_id).department_code == "finanzas"
+    assert assignee(case.case_id) == town.finance
     assert case.case_id in {c.id for c in work_queue(town.finance, frozenset({"reviewer"})) or []}
-    assert case.case_id not in {c.id for c in work_queue(town.land_use, frozenset({"reviewer"})) or []}
+    assert case.case_id not in {c.id for c in work_queue(ruler, frozenset({"reviewer"})) or []}
     page = case_page(case.case_id, town.owner)
     assert [(a.role, a.department) for a in page.next_actors] == [("reviewer", "finanzas")]
     assert page.department_names["finanzas"] == "Finanzas"
@@ -391,7 +449,7 @@ def test_departments_decide_who_acts_and_whose_queue_holds_the_case(town: Town) 
 def test_unmapped_stages_restrict_nobody(app: Flask) -> None:
     owner, clerk = make_user(Role.APPLICANT), make_user((Role.INTAKE_CLERK, "ventanilla"))
     finance = make_user((Role.REVIEWER, "finanzas"))
-    case = advance(
+    case = walk(
         vecs_case(owner),
         [("submit", owner, None, None), ("start_intake", clerk, None, None), ("accept_intake", clerk, None, None)],
     )
@@ -444,7 +502,7 @@ def test_fees_come_from_the_published_table(town: Town) -> None:
 
 def test_without_a_published_table_there_is_nothing_to_assess(app: Flask) -> None:
     owner, clerk, reviewer = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK), make_user(Role.REVIEWER)
-    case = advance(
+    case = walk(
         vecs_case(owner),
         [
             ("submit", owner, None, None),
@@ -503,7 +561,7 @@ def test_structured_settings_are_checked_before_they_are_saved(app: Flask) -> No
 
 
 def test_double_submit_and_stale_form(town: Town) -> None:
-    case = advance(vecs_case(town.owner), [("submit", town.owner, None, None)])
+    case = walk(vecs_case(town.owner), [("submit", town.owner, None, None)])
     form_key = key()
     first = act(case.case_id, "start_intake", town.clerk, expected_version=case.version, idempotency_key=form_key)
     again = act(case.case_id, "start_intake", town.clerk, expected_version=case.version, idempotency_key=form_key)
@@ -596,8 +654,7 @@ def test_registration_rules(app: Flask) -> None:
     assert user is not None
     assert user.display_name == "Ana Solicitante"
     assert user.role_names == {"applicant"}
-    with pytest.raises(InvalidData, match="Ya existe"):
-        register_applicant("Otra", "ANA@example.test", "otra-contraseña-larga")
+    assert register_applicant("Otra", "ANA@example.test", "una-frase-bastante-larga") is None  # told by mail instead
     with pytest.raises(InvalidData, match="igual a su correo"):
         register_applicant("Beto", "beto.largo@example.test", "Beto.Largo@example.test")
     with pytest.raises(InvalidData, match="al menos 12"):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from html.parser import HTMLParser
 
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from app.extensions import db
+from app.models import UserSession
 from tests.support.factories import PASSWORD, email_of
 
 LOGIN_ERROR_ES = "Correo electrónico o contraseña incorrectos."
@@ -125,7 +129,17 @@ def set_language(client: FlaskClient, locale: str, path: str = "/login") -> Test
 
 
 def session_user_id(client: FlaskClient) -> str | None:
-    """The user id Flask-Login keeps in this client's session cookie, if any."""
+    """The user whose live server-side session this client's cookie names, if any (the cookie itself carries
+    only the session identifier)."""
     with client.session_transaction() as session:
         value = session.get("_user_id")
-    return None if value is None else str(value)
+    if value is None:
+        return None
+    with db.engine.connect() as connection:  # a fresh snapshot, leaving the test's session alone
+        owner = connection.scalar(
+            select(UserSession.user_id).where(
+                UserSession.token_hash == hashlib.sha256(str(value).encode()).hexdigest(),
+                UserSession.revoked_at.is_(None),
+            )
+        )
+    return None if owner is None else str(owner)

@@ -6,8 +6,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from app.extensions import db
-from app.models import Role, User
+from app.models import Role
+from app.services.auth import deactivate_user
 from tests.support.factories import PASSWORD, email_of, make_user
 from tests.web.helpers import (
     LOGIN_ERROR_EN,
@@ -26,11 +26,8 @@ EN = {"Accept-Language": "en"}
 
 
 def deactivate(user_id: int) -> None:
-    """Switch an account off, as an administrator would (no service exists for it yet)."""
-    user = db.session.get(User, user_id)
-    assert user is not None
-    user.active = False
-    db.session.commit()
+    """Switch an account off, as an administrator does (the service also ends its sessions)."""
+    deactivate_user(user_id)
 
 
 # -- logging in -----------------------------------------------------------------------------------

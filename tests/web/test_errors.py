@@ -9,6 +9,7 @@ from sqlalchemy import text as sql
 
 from app.extensions import db
 from app.models import Role
+from app.web.access import authenticated, public
 from tests.support.factories import make_user
 from tests.web.helpers import login_as, text
 
@@ -62,7 +63,7 @@ def test_an_unexpected_error_gives_a_translated_500_page_without_details(
     def broken() -> str:
         raise RuntimeError("detalle-interno-secreto")
 
-    app.add_url_rule("/prueba/falla", view_func=broken)
+    app.add_url_rule("/prueba/falla", view_func=public(broken))  # every route declares its access rule
     response = client.get("/prueba/falla", headers=headers)
     assert response.status_code == 500
     body = text(response)
@@ -77,7 +78,7 @@ def test_a_database_error_still_gives_the_500_page_to_a_logged_in_user(app: Flas
         db.session.execute(sql("SELECT * FROM tabla_que_no_existe"))
         return "inalcanzable"
 
-    app.add_url_rule("/prueba/consulta", view_func=broken_query)
+    app.add_url_rule("/prueba/consulta", view_func=authenticated(broken_query))
     user_id = make_user(Role.APPLICANT, name="Nora Núñez")
     login_as(client, user_id)
     response = client.get("/prueba/consulta")

@@ -3,6 +3,7 @@ limit, silence rule, inspection sampling, departments). Changes are audited and 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app.engine import DomainError, NotFound
+from app.engine import DomainError, NotFound, get_engine
 from app.extensions import db
 from app.models import Department, Role
 from app.services.config import current_params, update_config
@@ -71,6 +72,40 @@ LABELS: dict[str, tuple[Any, Any]] = {
         ),
     ),
     DEPARTMENTS_PARAM: (_l("Áreas responsables"), _l("Qué área atiende cada etapa; sin área, cualquiera con el rol.")),
+    "formats": (
+        _l("Formatos de obligaciones"),
+        _l(
+            "JSON: una lista de formatos con code, title, legal_basis, department, source (vacío o "
+            "«vecs_licences») y fields (name, label, type: text, date, number, integer o url; required)."
+        ),
+    ),
+    "calendar": (
+        _l("Calendario de publicación"),
+        _l("JSON: para cada trimestre («1» a «4»), opens y due como MM-DD, posteriores al cierre del trimestre."),
+    ),
+    "drafting_target_days": (_l("Meta de elaboración sin fecha del calendario (días hábiles)"), ""),
+    "findings_correction_days": (_l("Plazo para corregir las observaciones del garante (días hábiles)"), ""),
+    "sample_rate": (
+        _l("Porcentaje de registros publicados que verifica el garante"),
+        _l("El sorteo es reproducible y queda en la bitácora."),
+    ),
+    "sample_seed": (
+        _l("Semilla del sorteo de verificación"),
+        _l("Cámbiela por un texto propio que no sea público; los auditores la usan para reproducir el sorteo."),
+    ),
+    "response_days": (_l("Plazo de respuesta a la solicitud (días hábiles)"), ""),
+    "extension_days": (_l("Ampliación del plazo de respuesta (días hábiles, una vez)"), ""),
+    "prevention_issue_days": (_l("Plazo para formular la prevención (días hábiles)"), ""),
+    "incompetence_days": (_l("Plazo para declarar la incompetencia (días hábiles)"), ""),
+    "appeal_days": (_l("Plazo para interponer el recurso de revisión (días hábiles)"), ""),
+    "resolution_days": (_l("Plazo del órgano garante para resolver el recurso (días hábiles)"), ""),
+    "resolution_extension_days": (_l("Ampliación del plazo para resolver el recurso (días hábiles, una vez)"), ""),
+    "delivery_formats": (_l("Modalidades de entrega"), _l("Un código por renglón.")),
+    "reproduction_fees": (
+        _l("Costos de reproducción por modalidad"),
+        _l("JSON: modalidad → importe en pesos; no se cobra cuando la respuesta fue extemporánea."),
+    ),
+    "appeal_grounds": (_l("Causas del recurso de revisión"), _l("Un código por renglón.")),
 }
 
 SECTIONS: tuple[tuple[Any, tuple[str, ...]], ...] = (
@@ -116,7 +151,27 @@ SECTIONS: tuple[tuple[Any, tuple[str, ...]], ...] = (
     ),
     (_l("Inspección por sorteo"), ("inspection_rate", "inspection_seed")),
     (_l("Áreas responsables"), (DEPARTMENTS_PARAM,)),
+    (_l("Obligaciones de transparencia"), ("formats", "calendar", "drafting_target_days", "findings_correction_days")),
+    (_l("Verificación por sorteo"), ("sample_rate", "sample_seed")),
+    (
+        _l("Acceso a la información"),
+        (
+            "response_days",
+            "extension_days",
+            "prevention_issue_days",
+            "incompetence_days",
+            "appeal_days",
+            "resolution_days",
+            "resolution_extension_days",
+            "delivery_formats",
+            "reproduction_fees",
+            "appeal_grounds",
+        ),
+    ),
 )
+
+EXTRA_PROCEDURES = ("obligation_publication", "access_request")
+"""Workflows without an eligibility check whose settings are edited here too."""
 
 OFFICE_LABELS: dict[str, Any] = {
     "intake": _l("Ventanilla: integración del expediente"),
@@ -125,6 +180,7 @@ OFFICE_LABELS: dict[str, Any] = {
     "licence": _l("Licencia, prórrogas y ocupación"),
     "inspection": _l("Inspección de obra"),
     "review": _l("Revisión del registro"),
+    "area": _l("Área responsable (cada formato de obligaciones indica la suya)"),
 }
 
 CHOICE_LABELS: dict[str, Any] = {
@@ -138,6 +194,11 @@ KINDS = {
     DEPARTMENTS_PARAM: "departments",
     "inspection_rate": "rate",
     "inspection_seed": "secret",
+    "formats": "json",
+    "calendar": "json",
+    "sample_rate": "rate",
+    "sample_seed": "secret",
+    "reproduction_fees": "json",
 }
 
 
@@ -188,6 +249,8 @@ def _form_data(specs: list[SettingSpec], params: Mapping[str, Any]) -> dict[str,
                 data[f"department__{office}"] = code
         elif spec.kind == "fees":
             data[spec.key] = [dict(row) for row in value]
+        elif spec.kind == "json":
+            data[spec.key] = json.dumps(value, ensure_ascii=False, indent=2)
         else:
             data[spec.key] = value
     return data
@@ -221,6 +284,8 @@ def _values(form: Any, specs: list[SettingSpec], params: Mapping[str, Any]) -> d
             ]
         elif spec.kind == "secret":
             values[spec.key] = raw.strip()
+        elif spec.kind == "json":
+            values[spec.key] = json.loads(raw)
         else:
             values[spec.key] = raw
     return values
@@ -238,6 +303,17 @@ def _same(workflow: Workflow, key: str, old: Any, new: Any) -> bool:
     return bool(str(old) == str(new))
 
 
+def _procedures() -> list[Workflow]:
+    engine = get_engine()
+    return [*procedures(), *(engine.latest(name) for name in EXTRA_PROCEDURES)]
+
+
+def _procedure(name: str) -> Workflow:
+    if name in EXTRA_PROCEDURES:
+        return get_engine().latest(name)
+    return procedure(name)
+
+
 def _departments() -> list[tuple[str, str]]:
     return [(d.code, d.name) for d in db.session.scalars(select(Department).order_by(Department.name))]
 
@@ -246,7 +322,7 @@ def _departments() -> list[tuple[str, str]]:
 @roles_required(Role.ADMIN)
 def index() -> str:
     """The procedures whose settings an administrator can change."""
-    return render_template("admin/procedures.html", procedures=procedures())
+    return render_template("admin/procedures.html", procedures=_procedures())
 
 
 @bp.route("/tramites/<name>", methods=["GET", "POST"])
@@ -254,7 +330,7 @@ def index() -> str:
 def edit(name: str) -> str | Response | tuple[str, int]:
     """Show and change the settings of ``name``; only what changed is saved (and logged)."""
     try:
-        workflow = procedure(name)
+        workflow = _procedure(name)
     except NotFound:
         abort(404)
     params = current_params(name)

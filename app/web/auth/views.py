@@ -1,17 +1,42 @@
-"""Login, logout and language choice."""
+"""Login (password, then the second factor for staff), logout and language choice."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session
+import time
+
+import segno
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
-from app.extensions import login_manager
-from app.models import User
+from app.engine import DomainError
+from app.extensions import limiter, login_manager
+from app.models import SecurityEventKind, User
+from app.services import auth as auth_service
+from app.services import security_log
+from app.services.auth import TotpStatus
 from app.services.users import authenticate, get_user
+from app.web.access import public
+from app.web.auth.support import (
+    PENDING_AT,
+    PENDING_NEXT,
+    PENDING_TTL_SECONDS,
+    PENDING_USER,
+    begin_login,
+    client_ip,
+    current_session_token,
+    log_event,
+    login_account_key,
+    login_limit_per_account,
+    login_limit_per_ip,
+    not_redirected,
+    pending_user_key,
+)
+from app.web.labels import message_text
 from app.web.navigation import safe_next
+from forms.account import EnrolmentForm, SecondFactorForm
 from forms.auth import LanguageForm, LoginForm, LogoutForm
 
 bp = Blueprint("auth", __name__)
@@ -23,17 +48,43 @@ login_manager.session_protection = "strong"
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    """Flask-Login's loader: only active users stay logged in."""
-    if not user_id.isdigit():
+def load_user(session_id: str) -> User | None:
+    """Flask-Login's loader: the cookie names a server-side session; only a live session of an active user
+    logs the request in (logout, password changes, deactivation and timeouts end it on the server)."""
+    return auth_service.resume_session(session_id)
+
+
+def _pending_user() -> User | None:
+    """The user who gave a correct password and still owes the second factor (for a few minutes)."""
+    user_id = session.get(PENDING_USER)
+    started = session.get(PENDING_AT)
+    if not isinstance(user_id, int) or not isinstance(started, int):
         return None
-    user = get_user(int(user_id))
+    if time.time() - started > PENDING_TTL_SECONDS:
+        return None
+    user = get_user(user_id)
     return user if user is not None and user.active else None
 
 
+def _finish_login(user: User) -> Response:
+    next_url = session.get(PENDING_NEXT)
+    begin_login(user)
+    return redirect(safe_next(next_url if isinstance(next_url, str) else None))
+
+
+def _no_store(page: str, status: int) -> Response:
+    """A page holding a secret (the enrolment key, recovery codes): browsers and proxies must not keep it."""
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@public
+@limiter.limit(login_limit_per_ip, methods=["POST"], deduct_when=not_redirected)
+@limiter.limit(login_limit_per_account, methods=["POST"], key_func=login_account_key, deduct_when=not_redirected)
 def login() -> str | Response:
-    """Show the login form and log the user in."""
+    """Show the login form; after a correct password, log the user in or ask for the second factor."""
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
@@ -42,22 +93,90 @@ def login() -> str | Response:
     if form.validate_on_submit():
         user = authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
+            if not auth_service.requires_second_factor(user):
+                session[PENDING_NEXT] = form.next.data or ""
+                return _finish_login(user)
+            locale = session.get("locale")
             session.clear()
-            login_user(user)
-            session["locale"] = user.locale.value
-            current_app.logger.info("login ok user=%s", user.id)
-            return redirect(safe_next(form.next.data))
-        current_app.logger.info("login failed")
+            session.update({PENDING_USER: user.id, PENDING_AT: int(time.time()), PENDING_NEXT: form.next.data or ""})
+            session["locale"] = locale or user.locale.value
+            if auth_service.totp_status(user.id) == TotpStatus.CONFIRMED:
+                return redirect(url_for("auth.second_factor"))
+            return redirect(url_for("auth.enrol"))
+        security_log.record_login_failure(form.email.data or "", ip=client_ip(), path=request.path)
         flash(_("Correo electrónico o contraseña incorrectos."), "error")
     return render_template("auth/login.html", form=form)
 
 
+@bp.route("/login/verificacion", methods=["GET", "POST"])
+@public
+@limiter.limit(login_limit_per_ip, methods=["POST"], deduct_when=not_redirected)
+@limiter.limit(login_limit_per_account, methods=["POST"], key_func=pending_user_key, deduct_when=not_redirected)
+def second_factor() -> str | Response | tuple[str, int]:
+    """The second step for staff: a code from the authenticator app or a recovery code."""
+    user = _pending_user()
+    if user is None:
+        flash(_("Vuelva a escribir su contraseña para continuar."), "info")
+        return redirect(url_for("auth.login"))
+    if auth_service.totp_status(user.id) != TotpStatus.CONFIRMED:
+        return redirect(url_for("auth.enrol"))
+    form = SecondFactorForm()
+    if form.validate_on_submit():
+        if auth_service.verify_second_factor(user.id, form.code.data or ""):
+            return _finish_login(user)
+        log_event(SecurityEventKind.TOTP_FAILED, user.id)
+        form.code.errors = [_("El código no es correcto o ya se usó. Espere el siguiente código e intente de nuevo.")]
+        return render_template("auth/second_factor.html", form=form), 422
+    return render_template("auth/second_factor.html", form=form)
+
+
+@bp.route("/login/activar-verificacion", methods=["GET", "POST"])
+@public
+@limiter.limit(login_limit_per_ip, methods=["POST"], deduct_when=not_redirected)
+@limiter.limit(login_limit_per_account, methods=["POST"], key_func=pending_user_key, deduct_when=not_redirected)
+def enrol() -> Response:
+    """First login of a staff member: set up the authenticator app (QR code and secret), confirm it with a
+    code, then show the recovery codes once."""
+    user = _pending_user()
+    if user is None:
+        flash(_("Vuelva a escribir su contraseña para continuar."), "info")
+        return redirect(url_for("auth.login"))
+    if auth_service.totp_status(user.id) == TotpStatus.CONFIRMED:
+        return redirect(url_for("auth.second_factor"))
+    form = EnrolmentForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            codes = auth_service.confirm_enrolment(user.id, form.code.data or "")
+        except DomainError as exc:
+            log_event(SecurityEventKind.TOTP_FAILED, user.id, step="enrolment")
+            form.code.errors = [message_text(exc.message)]
+            status = 422
+        else:
+            next_url = session.get(PENDING_NEXT)
+            begin_login(user)
+            target = safe_next(next_url if isinstance(next_url, str) else None)
+            page = render_template("auth/recovery_codes.html", codes=codes, next_url=target)
+            return _no_store(page, 200)
+    elif form.is_submitted():
+        status = 422
+    enrolment = auth_service.begin_enrolment(user.id)
+    qr = segno.make(enrolment.uri, error="m").svg_data_uri(scale=5, border=2)
+    secret_groups = " ".join(enrolment.secret[i : i + 4] for i in range(0, len(enrolment.secret), 4))
+    page = render_template("auth/enrol.html", form=form, qr=qr, secret=secret_groups)
+    return _no_store(page, status)
+
+
 @bp.post("/logout")
+@public
 def logout() -> Response:
-    """End the session."""
+    """End the session, on the server too: the cookie cannot be used again."""
     form = LogoutForm()
     if form.validate_on_submit():
         locale = session.get("locale")
+        token = current_session_token()
+        if token is not None and current_user.is_authenticated:
+            auth_service.end_session(token, ip=client_ip(), path=request.path)
         logout_user()
         session.clear()
         if locale is not None:
@@ -67,6 +186,7 @@ def logout() -> Response:
 
 
 @bp.post("/language")
+@public
 def language() -> Response:
     """Remember the chosen interface language in the session."""
     form = LanguageForm(current_app.config["LANGUAGES"])

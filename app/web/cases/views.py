@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.engine import (
@@ -24,6 +24,8 @@ from app.models import Case
 from app.services.case_actions import act, upload_requirement
 from app.services.case_pages import CasePage, case_document, case_page
 from app.services.construction import OTHER, case_catalogues
+from app.services.uploads import download_name, size_text
+from app.web.access import authenticated
 from app.web.cases.labels import (
     DATA_SECTIONS,
     actor_text,
@@ -37,6 +39,7 @@ from app.web.cases.labels import (
     trigger_text,
     value_text,
 )
+from app.web.headers import FILE_CONTENT_SECURITY_POLICY
 from forms.cases import ActionForm, action_form, action_inputs
 from forms.construction import DroForm, ProjectForm, PropertyForm, UploadForm, UseForm, VersionedForm, as_answer
 
@@ -63,6 +66,7 @@ def _helpers() -> dict[str, Any]:
         "actor_text": actor_text,
         "item_label": item_label,
         "value_text": value_text,
+        "size_text": size_text,
     }
 
 
@@ -127,14 +131,14 @@ def _render(page: CasePage, posted: tuple[str, ActionForm] | None = None, status
 
 
 @bp.get("/expedientes/<int:case_id>")
-@login_required
+@authenticated
 def show(case_id: int) -> tuple[str, int]:
     """The case page."""
     return _render(_page(case_id))
 
 
 @bp.post("/expedientes/<int:case_id>/acciones/<trigger>")
-@login_required
+@authenticated
 def fire_trigger(case_id: int, trigger: str) -> Response | tuple[str, int]:
     """Fire ``trigger`` from its form on the case page; on any refusal the page comes back with the reason
     and what was typed."""
@@ -180,9 +184,14 @@ def fire_trigger(case_id: int, trigger: str) -> Response | tuple[str, int]:
 
 
 @bp.get("/expedientes/<int:case_id>/archivos/<int:document_id>")
-@login_required
+@authenticated
 def view_document(case_id: int, document_id: int) -> Response:
-    """An uploaded PDF, shown in the browser (inline), to whoever may read the case."""
+    """An uploaded PDF, as a download under a generated name, to whoever may read the case.
+
+    Uploaded files are never rendered by the application's origin: they are served as attachments,
+    with ``nosniff`` and a sandboxing content security policy, so that even a hostile file opened from
+    here runs nothing with the application's rights.
+    """
     try:
         document, content = case_document(case_id, document_id, current_user.id)
     except NotFound:
@@ -190,10 +199,11 @@ def view_document(case_id: int, document_id: int) -> Response:
     except NotAllowed:
         abort(403)
     response = Response(content, mimetype="application/pdf")
-    safe_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in document.original_name) or "documento.pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="{safe_name}"'
+    name = download_name(f"expediente-{case_id}", document.kind, document.id)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = FILE_CONTENT_SECURITY_POLICY
     response.set_etag(document.sha256)
     return response
 
@@ -257,7 +267,7 @@ def _render_step(page: CasePage, step: str, form: VersionedForm | None, status: 
 
 
 @bp.route("/expedientes/<int:case_id>/pasos/<step>", methods=["GET", "POST"])
-@login_required
+@authenticated
 def edit_step(case_id: int, step: str) -> Response | tuple[str, int]:
     """One step of the request (property, project, use, DRO and co-responsibles, documents), editable while
     the applicant may change the request (draft, and while answering a prevención)."""
@@ -306,7 +316,7 @@ def edit_step(case_id: int, step: str) -> Response | tuple[str, int]:
 
 
 @bp.post("/expedientes/<int:case_id>/pasos/documentos/<kind>")
-@login_required
+@authenticated
 def upload(case_id: int, kind: str) -> Response | tuple[str, int]:
     """Upload (or replace) one required document: PDF only, size-limited, content checked, hashed."""
     page = _own_editable(case_id)

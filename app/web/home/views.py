@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from app.extensions import db
 from app.models import AuditEntry, Case, Role, User
 from app.services.cases import own_cases, work_queue
+from app.web.access import authenticated, public
 
 bp = Blueprint("home", __name__)
 
 
 @bp.get("/")
+@public
 def root() -> Response:
     """Send visitors to their home page or to the login page."""
     return redirect(url_for("home.index") if current_user.is_authenticated else url_for("auth.login"))
 
 
 @bp.get("/inicio")
-@login_required
+@authenticated
 def index() -> str:
     """Home page with a panel per role: own cases, work queue, audit summary, administration."""
     user: User = current_user

@@ -32,7 +32,7 @@ from app.services.oversight import (
     parse_int,
     search_entries,
 )
-from app.web.access import roles_required
+from app.web.access import public, roles_required
 from app.web.labels import message_text
 
 bp = Blueprint("oversight", __name__, url_prefix="/supervision")
@@ -190,6 +190,7 @@ def consistency() -> BaseResponse | tuple[str, int]:
 
 
 @bp.get("/puntos-de-control")
+@public
 def checkpoints() -> str | tuple[str, int]:
     """Every signed checkpoint, newest first, and the keys that signed them (public)."""
     try:
@@ -206,6 +207,7 @@ def checkpoints() -> str | tuple[str, int]:
 
 
 @bp.get("/llaves/<fingerprint>.pem")
+@public
 def public_key(fingerprint: str) -> Response:
     """One public key that signed checkpoints, as a PEM file (public)."""
     for key in log_public_keys():

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from app.models import Role
 from app.services.queues import QueueView, staff_queue
+from app.services.visibility import CASEWORK_ROLES
+from app.web.access import roles_required
 
 bp = Blueprint("queue", __name__)
 
 
 @bp.get("/bandeja")
-@login_required
+@roles_required(*CASEWORK_ROLES)
 def index() -> str:
     """Cases where the user's roles have the next step, nearest deadline first."""
     try:

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 
 from app.engine import InvalidData
 from app.services.certificates import compare_upload, inclusion_proof_document, verify_certificate
+from app.web.access import public
 from app.web.labels import message_text
 from forms.verification import LookupForm, UploadForm
 
@@ -20,6 +21,7 @@ bp = Blueprint("verification", __name__)
 
 
 @bp.get("/verificar")
+@public
 def lookup() -> str | Response:
     """The folio + code form; a filled-in form goes to the result page."""
     form = LookupForm(request.args)
@@ -33,6 +35,7 @@ def _not_found(folio: str) -> tuple[str, int]:
 
 
 @bp.get("/verificar/<folio>")
+@public
 def result(folio: str) -> str | tuple[str, int]:
     """Whether the certificate is authentic and current, what it certifies and the audit entry that issued it."""
     code = request.args.get("c", "")
@@ -45,6 +48,7 @@ def result(folio: str) -> str | tuple[str, int]:
 
 
 @bp.post("/verificar/<folio>")
+@public
 def compare(folio: str) -> str | tuple[str, int]:
     """Compare an uploaded file with the issued PDF, byte for byte."""
     code = request.args.get("c", "")
@@ -69,6 +73,7 @@ def compare(folio: str) -> str | tuple[str, int]:
 
 
 @bp.get("/verificar/<folio>/prueba-de-inclusion.json")
+@public
 def inclusion(folio: str) -> Any:
     """The inclusion proof of the issuing audit entry, as JSON for the standalone verifier."""
     document = inclusion_proof_document(folio, request.args.get("c", ""))
