@@ -18,6 +18,6 @@ def squeeze(value: Any) -> Any:
     return " ".join(value.split()) if isinstance(value, str) else value
 
 
-def options(pairs: Iterable[tuple[str, Any]]) -> list[SelectChoice]:
+def options(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
     """Choices for a select or radio field from (value, label) pairs."""
     return [SelectChoice(value, label) for value, label in pairs]

@@ -22,7 +22,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from forms import squeeze, strip
+from forms import options, squeeze, strip
 from forms.cases import MultiCheckboxField
 
 Choices = Sequence[tuple[str, Any]]
@@ -62,7 +62,7 @@ class FilingForm(FlaskForm):
 
     def __init__(self, formats: Choices, *, email_required: bool, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.delivery_format.choices = list(formats)
+        self.delivery_format.choices = options(formats)
         self.email_required = email_required
 
     def validate(self, extra_validators: Any = None) -> bool:
@@ -108,7 +108,7 @@ class AppealForm(_Versioned):
 
     def __init__(self, grounds: Choices, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.appeal_grounds.choices = list(grounds)
+        self.appeal_grounds.choices = options(grounds)
 
 
 class TurnForm(_Versioned):
@@ -119,7 +119,7 @@ class TurnForm(_Versioned):
 
     def __init__(self, areas: Choices, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.departments.choices = list(areas)
+        self.departments.choices = options(areas)
 
 
 class CommentForm(_Versioned):
@@ -147,7 +147,7 @@ class SessionChoiceForm(_Versioned):
 
     def __init__(self, sessions: Sequence[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.session_id.choices = list(sessions)
+        self.session_id.choices = options(sessions)
 
 
 class AreaAnswerForm(_Versioned):
@@ -155,12 +155,14 @@ class AreaAnswerForm(_Versioned):
 
     kind = RadioField(
         _l("Respuesta del área"),
-        choices=[
-            ("available", _l("Disponible (pública)")),
-            ("reserved", _l("Reservada")),
-            ("confidential", _l("Confidencial")),
-            ("inexistent", _l("Inexistente")),
-        ],
+        choices=options(
+            [
+                ("available", _l("Disponible (pública)")),
+                ("reserved", _l("Reservada")),
+                ("confidential", _l("Confidencial")),
+                ("inexistent", _l("Inexistente")),
+            ]
+        ),
         validators=[InputRequired()],
     )
     partial = BooleanField(_l("Clasificación parcial (se entregará versión pública)"))
@@ -183,7 +185,7 @@ class AreaDocumentForm(FlaskForm):
 
     kind = SelectField(
         _l("Documento"),
-        choices=[("respuesta_area", _l("Respuesta del área")), ("version_publica", _l("Versión pública"))],
+        choices=options([("respuesta_area", _l("Respuesta del área")), ("version_publica", _l("Versión pública"))]),
     )
     file = FileField(_l("Archivo PDF"), validators=[FileRequired(_l("Elija un archivo PDF."))])
     submit = SubmitField(_l("Adjuntar"))
@@ -208,7 +210,7 @@ class DecisionForm(FlaskForm):
 
     def __init__(self, decisions: Choices, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.decision.choices = list(decisions)
+        self.decision.choices = options(decisions)
 
 
 class AppealResolutionForm(_Versioned):
@@ -216,12 +218,14 @@ class AppealResolutionForm(_Versioned):
 
     appeal_decision = RadioField(
         _l("Sentido de la resolución"),
-        choices=[
-            ("confirm", _l("Confirma la respuesta")),
-            ("modify", _l("Modifica la respuesta")),
-            ("revoke", _l("Revoca la respuesta")),
-            ("dismiss", _l("Desecha o sobresee el recurso")),
-        ],
+        choices=options(
+            [
+                ("confirm", _l("Confirma la respuesta")),
+                ("modify", _l("Modifica la respuesta")),
+                ("revoke", _l("Revoca la respuesta")),
+                ("dismiss", _l("Desecha o sobresee el recurso")),
+            ]
+        ),
         validators=[InputRequired()],
     )
     appeal_resolution = TextAreaField(

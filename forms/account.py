@@ -13,11 +13,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
+from forms import strip
 from forms.auth import EMAIL_SHAPE
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if value else value
 
 
 def new_password_validators(min_length: int, max_length: int) -> list[Any]:
@@ -73,7 +70,7 @@ class ResetRequestForm(FlaskForm):
 
     email = EmailField(
         _l("Correo electrónico"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Escriba su correo electrónico.")),
             Regexp(EMAIL_SHAPE, message=_l("El correo electrónico no es válido.")),
@@ -88,7 +85,7 @@ class SecondFactorForm(FlaskForm):
 
     code = StringField(
         _l("Código de verificación"),
-        filters=[_strip],
+        filters=[strip],
         description=_l(
             "Los seis dígitos que muestra su aplicación de autenticación, o uno de sus códigos de recuperación."
         ),
@@ -105,7 +102,7 @@ class EnrolmentForm(FlaskForm):
 
     code = StringField(
         _l("Código de seis dígitos"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Escriba el código.")),
             Regexp(r"\A\d{3} ?\d{3}\Z", message=_l("El código tiene seis dígitos.")),

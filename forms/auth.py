@@ -7,13 +7,11 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, SubmitField
 from wtforms.validators import AnyOf, DataRequired, Length, Regexp
 
+from forms import options, strip
+
 EMAIL_SHAPE = r"\A[^@\s]+@[^@\s]+\Z"
 """Something@somewhere. Logging in only needs the shape: the account lookup decides the rest, and stricter
 checks (such as email_validator's) refuse reserved domains like ``.local`` that intranet accounts use."""
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if value else value
 
 
 class LoginForm(FlaskForm):
@@ -21,7 +19,7 @@ class LoginForm(FlaskForm):
 
     email = EmailField(
         _l("Correo electrónico"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Escriba su correo electrónico.")),
             Regexp(EMAIL_SHAPE, message=_l("El correo electrónico no es válido.")),
@@ -44,7 +42,7 @@ class LanguageForm(FlaskForm):
 
     def __init__(self, languages: tuple[str, ...], **kwargs: object) -> None:
         super().__init__(**kwargs)
-        self.locale.choices = [(code, code) for code in languages]
+        self.locale.choices = options((code, code) for code in languages)
         self.locale.validators = [AnyOf(languages, message=_l("Idioma no disponible."))]
 
     locale = SelectField(_l("Idioma"))

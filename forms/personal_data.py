@@ -7,6 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
+from forms import options, strip
+
 EMAIL_SHAPE = r"\A[^@\s]+@[^@\s]+\Z"
 
 KIND_CHOICES = [
@@ -18,16 +20,12 @@ KIND_CHOICES = [
 """The four ARCO rights, by their stored codes."""
 
 
-def _strip(value: str | None) -> str | None:
-    return value.strip() if value else value
-
-
 class RegisterRequestForm(FlaskForm):
     """Who asks (the e-mail address of their account), for what, and when the request was received."""
 
     email = EmailField(
         _l("Correo electrónico de la cuenta"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Escriba el correo electrónico de la cuenta.")),
             Regexp(EMAIL_SHAPE, message=_l("El correo electrónico no es válido.")),
@@ -36,7 +34,7 @@ class RegisterRequestForm(FlaskForm):
     )
     kind = SelectField(
         _l("Derecho que ejerce"),
-        choices=KIND_CHOICES,
+        choices=options(KIND_CHOICES),
         validators=[DataRequired(message=_l("Elija el derecho que ejerce."))],
     )
     received_on = DateField(
@@ -50,12 +48,12 @@ class RectificationForm(FlaskForm):
 
     display_name = StringField(
         _l("Nombre corregido"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(max=200, message=_l("Máximo 200 caracteres."))],
     )
     email = EmailField(
         _l("Correo electrónico corregido"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             Optional(),
             Regexp(EMAIL_SHAPE, message=_l("El correo electrónico no es válido.")),

@@ -12,6 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import Form, IntegerField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from forms import options, strip
 from forms.construction import UploadForm, VersionedForm
 
 MAX_ROWS = 200
@@ -20,17 +21,13 @@ MAX_ROWS = 200
 QUARTERS = [("1", "1"), ("2", "2"), ("3", "3"), ("4", "4")]
 
 
-def _strip(value: Any) -> Any:
-    return value.strip() if isinstance(value, str) else value
-
-
 class RecordForm(VersionedForm):
     """The area's record: one line of inputs per row plus the note. The row inputs are not WTForms fields
     (their number varies); :meth:`rows` reads them as ``row-<n>-<field>``."""
 
     note = TextAreaField(
         _l("Nota"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(max=2000, message=_l("Máximo 2000 caracteres."))],
     )
     save = SubmitField(_l("Guardar"))
@@ -57,7 +54,7 @@ class DecisionForm(VersionedForm):
 
     comment = TextAreaField(
         _l("Observaciones"),
-        filters=[_strip],
+        filters=[strip],
         validators=[Optional(), Length(max=4000, message=_l("Máximo 4000 caracteres."))],
     )
     submit = SubmitField(_l("Confirmar"))
@@ -74,7 +71,7 @@ class SampleForm(FlaskForm):
         ],
     )
     quarter = SelectField(
-        _l("Trimestre"), choices=QUARTERS, validators=[DataRequired(message=_l("Elija el trimestre."))]
+        _l("Trimestre"), choices=options(QUARTERS), validators=[DataRequired(message=_l("Elija el trimestre."))]
     )
     submit = SubmitField(_l("Realizar el sorteo"))
 
@@ -89,7 +86,7 @@ class PeriodFilter(Form):
             NumberRange(min=2000, max=2200, message=_l("El ejercicio debe ser un año entre 2000 y 2200.")),
         ],
     )
-    trimestre = SelectField(_l("Trimestre"), choices=[("", "—"), *QUARTERS], validators=[Optional()])
+    trimestre = SelectField(_l("Trimestre"), choices=options([("", "—"), *QUARTERS]), validators=[Optional()])
 
 
 def row_inputs(fields: Sequence[Mapping[str, Any]], count: int) -> list[int]:

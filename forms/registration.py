@@ -7,12 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
+from forms import strip
 from forms.account import new_password_validators
 from forms.auth import EMAIL_SHAPE
-
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if value else value
 
 
 class RegistrationForm(FlaskForm):
@@ -30,7 +27,7 @@ class RegistrationForm(FlaskForm):
 
     display_name = StringField(
         _l("Nombre completo"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Escriba su nombre completo.")),
             Length(max=200, message=_l("Máximo 200 caracteres.")),
@@ -38,7 +35,7 @@ class RegistrationForm(FlaskForm):
     )
     email = EmailField(
         _l("Correo electrónico"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Escriba su correo electrónico.")),
             Regexp(EMAIL_SHAPE, message=_l("El correo electrónico no es válido.")),

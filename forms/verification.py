@@ -8,9 +8,7 @@ from flask_wtf.file import FileField
 from wtforms import StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Regexp
 
-
-def _strip(value: str | None) -> str | None:
-    return value.strip() if value else value
+from forms import strip
 
 
 class LookupForm(FlaskForm):
@@ -21,7 +19,7 @@ class LookupForm(FlaskForm):
 
     folio = StringField(
         _l("Folio"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Escriba el folio del documento.")),
             Length(max=40, message=_l("El folio es demasiado largo.")),
@@ -30,7 +28,7 @@ class LookupForm(FlaskForm):
     )
     codigo = StringField(
         _l("Código de verificación"),
-        filters=[_strip],
+        filters=[strip],
         validators=[
             DataRequired(message=_l("Escriba el código de verificación.")),
             Length(max=24, message=_l("El código es demasiado largo.")),

@@ -427,9 +427,10 @@ def assignment_rows(limit: int = 500) -> list[AssignmentRow]:
         )
     )
     assignees = {c.assignee_id for c in cases if c.assignee_id is not None}
-    names: Mapping[int, str] = dict(
-        session.execute(select(User.id, User.display_name).where(User.id.in_(assignees))).tuples().all()
-    )
+    names: Mapping[int, str] = {
+        row.id: row.display_name
+        for row in session.execute(select(User.id, User.display_name).where(User.id.in_(assignees)))
+    }
     flagged = open_escalations(c.id for c in cases)
     rows = [
         AssignmentRow(c, names.get(c.assignee_id) if c.assignee_id is not None else None, c.id in flagged)

@@ -38,7 +38,7 @@ def test_untouched_log_verifies(app: Flask, populated: int):
     ("statement", "bad"),
     [
         ("UPDATE audit_entries SET to_state = 'licensed' WHERE seq = 5", 5),
-        ("UPDATE audit_entries SET actor_id = NULL WHERE seq = 3", 3),
+        ("UPDATE audit_entries SET actor_role = 'admin' WHERE seq = 3", 3),
         ("UPDATE audit_entries SET comment = 'otra cosa', comment_salt = '00' WHERE seq = 4", 4),
         ("DELETE FROM audit_entries WHERE seq = 6", 6),
         ("UPDATE audit_entries SET details = '{\"user_id\": 99}' WHERE seq = 1", 1),

@@ -26,10 +26,26 @@ def test_demo_load_runs_once_and_prints_logins(app: Flask):
     assert "solicitante@demo.gob.mx" in first.output
     assert "Demo-Tramites-2026" in first.output
     after_first = _counts()
-    assert after_first[0] == 12
-    assert after_first[1] == 6
-    states = set(db.session.scalars(select(Case.state)))
-    assert states == {"draft", "submitted", "prevention", "licensed", "fee_assessment", "registered"}
+    # 13 people with logins, requesters who filed without an account, the publications' system account
+    assert after_first[0] == 20
+    assert after_first[1] == 15
+    states = {(row.workflow, row.state) for row in db.session.execute(select(Case.workflow, Case.state))}
+    assert states == {
+        ("vecs", "draft"),
+        ("vecs", "submitted"),
+        ("vecs", "prevention"),
+        ("vecs", "licensed"),
+        ("vecs", "fee_assessment"),
+        ("cdmx_tipo_b", "registered"),
+        ("access_request", "received"),
+        ("access_request", "prevention"),
+        ("access_request", "turned"),
+        ("access_request", "in_committee"),
+        ("access_request", "answered"),
+        ("access_request", "appealed"),
+        ("obligation_publication", "drafting"),
+        ("obligation_publication", "published"),
+    }
 
     second = runner.invoke(args=["demo", "load"])
     assert second.exit_code == 0
