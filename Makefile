@@ -46,8 +46,11 @@ typecheck: $(VENV)/.installed
 contracts: $(VENV)/.installed
 	$(BIN)/lint-imports
 
+## The suite runs in TEST_WORKERS processes, each with its own PostgreSQL server.
+TEST_WORKERS ?= 2
+
 pytest: $(VENV)/.installed translations
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 ## make bench: every benchmark under bench/ (each prints its ratios, measured in one run).
 bench: $(VENV)/.installed
