@@ -46,6 +46,7 @@ from app.models.clocks import ClockStatus
 from app.notifications import enqueue
 from app.services.cases import FireResult, fire, open_case
 from app.services.deadlines import ClockView, case_clocks
+from app.services.documents import log_attached
 from app.services.uow import unit_of_work
 from app.services.uploads import check_pdf, clean_file_name
 from app.services.users import normalise_email
@@ -592,20 +593,7 @@ def attach_area_document(
         session.flush()
         if previous is not None:
             previous.superseded_by_id = document.id
-        audit.append(
-            session,
-            EntryInput(
-                kind=AuditKind.DOCUMENT,
-                action="document_attached",
-                actor_id=actor_id,
-                actor_role=Role.AREA.value,
-                case=case,
-                from_state=case.state,
-                to_state=case.state,
-                documents_digest=audit.documents_digest([(kind, digest)]),
-                details={"document_id": document.id, "kind": kind, "sha256": digest, "size": len(content)},
-            ),
-        )
+        log_attached(session, case, document, actor_id, Role.AREA, previous.id if previous is not None else None)
         return document.id
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app import audit
 from app.audit import EntryInput
@@ -94,27 +95,35 @@ def attach_document(
             previous.superseded_by_id = document.id
         case.updated_at = utcnow()
         session.flush()
-        audit.append(
-            session,
-            EntryInput(
-                kind=AuditKind.DOCUMENT,
-                action="document_attached",
-                actor_id=user.id,
-                actor_role=Role.APPLICANT.value,
-                case=case,
-                from_state=case.state,
-                to_state=case.state,
-                documents_digest=audit.documents_digest([(kind, digest)]),
-                details={
-                    "document_id": document.id,
-                    "kind": kind,
-                    "sha256": digest,
-                    "size": len(content),
-                    "replaces": previous.id if previous is not None else None,
-                },
-            ),
-        )
+        log_attached(session, case, document, user.id, Role.APPLICANT, previous.id if previous is not None else None)
         return AttachResult(document.id, digest, case.version, previous.id if previous is not None else None)
+
+
+def log_attached(
+    session: Session, case: Case, document: Document, actor_id: int, role: Role, replaces: int | None = None
+) -> None:
+    """Append the audit entry of a document attached to ``case`` (ids and hashes only, never its name)."""
+    details = {
+        "document_id": document.id,
+        "kind": document.kind,
+        "sha256": document.sha256,
+        "size": document.size_bytes,
+        "replaces": replaces,
+    }
+    audit.append(
+        session,
+        EntryInput(
+            kind=AuditKind.DOCUMENT,
+            action="document_attached",
+            actor_id=actor_id,
+            actor_role=role.value,
+            case=case,
+            from_state=case.state,
+            to_state=case.state,
+            documents_digest=audit.documents_digest([(document.kind, document.sha256)]),
+            details=details,
+        ),
+    )
 
 
 def read_document(document_id: int) -> tuple[Document, bytes]:

@@ -55,6 +55,7 @@ from app.services.cases import FireResult, _allocate_folio, actor_for, case_view
 from app.services.config import effective_params, params_for_new_case
 from app.services.deadlines import calendar as business_calendar
 from app.services.deadlines import start_timers
+from app.services.documents import log_attached
 from app.services.uow import unit_of_work
 from app.services.uploads import check_pdf, clean_file_name
 from app.storage import get_storage
@@ -945,20 +946,7 @@ def attach_file(case_id: int, original_name: str, content: bytes, actor_id: int,
             "attachments": [*current, listed],
         }
         fire(case_id, "save_draft", actor_id, expected_version=expected_version, data=data)
-        audit.append(
-            session,
-            EntryInput(
-                kind=AuditKind.DOCUMENT,
-                action="document_attached",
-                actor_id=actor_id,
-                actor_role=Role.AREA.value,
-                case=case,
-                from_state=case.state,
-                to_state=case.state,
-                documents_digest=audit.documents_digest([(ATTACHMENT_KIND, digest)]),
-                details={"document_id": document.id, "kind": ATTACHMENT_KIND, "sha256": digest, "size": len(content)},
-            ),
-        )
+        log_attached(session, case, document, actor_id, Role.AREA)
         return document.id
 
 
