@@ -39,8 +39,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _text(message: Msg) -> str:
-    text = str(gettext(message.msgid))
-    return text % dict(message.params) if message.params else text
+    return message.render(lambda text: str(gettext(text)))
 
 
 def error(status: int, title: str, detail: str) -> tuple[dict[str, Any], int]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -23,6 +23,15 @@ class Msg:
     def display_params(self) -> dict[str, str]:
         """The values put into the text: the labels where given, else the parameters."""
         return {**self.params, **self.labels}
+
+    def render(self, translate: Callable[[str], str]) -> str:
+        """The text in the language of ``translate`` (a gettext): the msgid and the labels are translated,
+        the other parameters put in as they are (a label without a catalogue entry stays as written)."""
+        text = translate(self.msgid)
+        if not self.params and not self.labels:
+            return text
+        labels = {name: translate(value) if value else value for name, value in self.labels.items()}
+        return text % {**self.params, **labels}
 
     def __str__(self) -> str:
         return self.msgid % self.display_params() if self.params or self.labels else self.msgid

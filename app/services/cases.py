@@ -104,7 +104,8 @@ def actor_for(user: User) -> Actor:
     return Actor(user.id, user.role_names, scoped)
 
 
-def _allocate_folio(session: Session, prefix: str, year: int) -> str:
+def allocate_folio(session: Session, prefix: str, year: int) -> str:
+    """The next folio of ``prefix`` and ``year`` (gapless: the counter row stays locked until commit)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = (
@@ -201,7 +202,7 @@ def open_case(workflow_name: str, applicant_id: int, data: Mapping[str, Any] | N
         now = utcnow()
         today = local_today(now)
         case = Case(
-            folio=_allocate_folio(session, workflow.folio_prefix, today.year),
+            folio=allocate_folio(session, workflow.folio_prefix, today.year),
             workflow=workflow.name,
             workflow_version=workflow.version,
             state=workflow.initial,

@@ -51,7 +51,7 @@ from app.models import (
 )
 from app.services.assignment import on_state_entered
 from app.services.case_actions import act
-from app.services.cases import FireResult, _allocate_folio, actor_for, case_view, fire
+from app.services.cases import FireResult, actor_for, allocate_folio, case_view, fire
 from app.services.config import effective_params, params_for_new_case
 from app.services.deadlines import calendar as business_calendar
 from app.services.deadlines import start_timers
@@ -200,7 +200,7 @@ def _open_one(
 ) -> str:
     department = str(fmt["department"])
     case = Case(
-        folio=_allocate_folio(session, PUBLICATION_V1.folio_prefix, year),
+        folio=allocate_folio(session, PUBLICATION_V1.folio_prefix, year),
         workflow=PUBLICATION_V1.name,
         workflow_version=PUBLICATION_V1.version,
         state=initial,

@@ -40,15 +40,8 @@ def translated(msgid: str) -> str:
 
 
 def message_text(message: Msg) -> str:
-    """The translation of an engine or service message, with its parameters put in after translating.
-
-    Where the message gives a label for a parameter (the description of a step or state, a document's label),
-    people read the label, translated (a label without a catalogue entry stays as the jurisdiction wrote it)."""
-    text = str(gettext(message.msgid))
-    if not message.params and not message.labels:
-        return text
-    labels = {name: str(gettext(value)) if value else value for name, value in message.labels.items()}
-    return text % {**message.params, **labels}
+    """The translation of an engine or service message (see :meth:`Msg.render`)."""
+    return message.render(lambda text: str(gettext(text)))
 
 
 def workflow_title(case: Case) -> str:
