@@ -25,6 +25,7 @@ from werkzeug.test import TestResponse
 
 from app import create_app
 from app.extensions import db
+from tests.support import clock
 from tests.support.postgres import PostgresServer, free_port
 from tests.support.smtp import Mailbox, SmtpServer
 
@@ -32,6 +33,8 @@ ALL_DATABASES = ("sqlite", "postgresql")
 DATABASES = tuple(d.strip() for d in os.environ.get("TEST_DATABASES", ",".join(ALL_DATABASES)).split(",") if d.strip())
 _used: Counter[str] = Counter()
 _counter = itertools.count(1)
+CLOCK = clock.configured()
+"""The instant every test starts at when ``TEST_CLOCK`` is set (see :mod:`tests.support.clock`)."""
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,7 +45,25 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("CI must run the suite on both SQLite and PostgreSQL")
 
 
+def pytest_report_header() -> str:
+    return f"clock: every test starts at {CLOCK.isoformat()} (TEST_CLOCK)" if CLOCK else "clock: real"
+
+
+@pytest.fixture(autouse=True)
+def _start_clock() -> Iterator[None]:
+    """With ``TEST_CLOCK`` set, start each test at that instant; the clock runs on from there."""
+    if CLOCK is None:
+        yield
+        return
+    import time_machine
+
+    with time_machine.travel(CLOCK, tick=True):
+        yield
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if CLOCK:
+        terminalreporter.write_line(f"clock: every test started at {CLOCK.isoformat()}")
     if _used:
         ran = ", ".join(f"{name}: {count} tests" for name, count in sorted(_used.items()))
         terminalreporter.write_line(f"databases exercised: {ran}")

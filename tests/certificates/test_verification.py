@@ -21,6 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from app.calendar import local_today
 from app.extensions import db
 from app.keys import load_log_key
 from app.models import Certificate, CertificateStatus, User
@@ -206,7 +207,9 @@ def test_expired_and_superseded(app: Flask, client: FlaskClient, issued: tuple[F
     stored = db.session.get(Certificate, certificate.id)
     assert stored is not None
     assert stored.valid_until is not None
-    stored.valid_until = stored.issued_at.date() - timedelta(days=1)
+    # The product reads validity against today's date in Mexico City: expire the day before it
+    # (a UTC date would be tomorrow's between 00:00 and 06:00 UTC and the document still valid).
+    stored.valid_until = local_today() - timedelta(days=1)
     db.session.commit()
     page = _page(client.get(_url(certificate)))
     assert "Documento vencido" in page
