@@ -30,6 +30,7 @@ from workflows.base import (
     Transition,
     Workflow,
 )
+from workflows.procedure import Department, Presentation, Procedure
 
 UNIT = "transparency_unit"
 AREA = "area"
@@ -698,3 +699,12 @@ ACCESS_V1 = Workflow(
         "respuesta y recurso de revisión."
     ),
 )
+
+PROCEDURE = Procedure(
+    name="access_request",
+    workflows=(ACCESS_V1,),
+    departments=(Department("transparencia", N_("Unidad de Transparencia")),),
+    presentation=Presentation(binds={"prevention": "applicant", "answered": "applicant", "incompetent": "applicant"}),
+    plugin="app.web.transparency",
+)
+"""Access requests: areas, committee and appeals are their own pages (``app.web.transparency``)."""

@@ -16,7 +16,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from workflows import construction
 from workflows.base import N_, SYSTEM_ROLE, Deadline, GuardInput, State, Target, Transition, Workflow
+from workflows.procedure import Department, Field, Presentation, Procedure
 from workflows.vecs import (
     FIELDS,
     OPTIONAL_FIELDS,
@@ -329,3 +331,23 @@ TIPO_B_V1 = Workflow(
         "el contenido se revisa después del registro."
     ),
 )
+
+PROCEDURE = Procedure(
+    name="cdmx_tipo_b",
+    workflows=(TIPO_B_V1,),
+    fields=(
+        *construction.request_fields(("land_uses",), ("building_types", "excluded_building_types")),
+        Field("observation_items", N_("Puntos observados"), "codes", hidden=True),
+    ),
+    steps=construction.STEPS,
+    departments=(Department("desarrollo_urbano", N_("Dirección de Desarrollo Urbano")),),
+    presentation=Presentation(
+        styles={"withdraw": "danger", "revoke": "danger", "close": "secondary"},
+        correction_states=("observations",),
+        correction_field="observation_items",
+        binds={"observations": "applicant", "extension_requested": "authority"},
+        sections=construction.SECTIONS,
+    ),
+    eligibility=eligibility_reasons,
+)
+"""The Tipo B registration as the rest of the product serves it."""

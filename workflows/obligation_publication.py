@@ -32,6 +32,7 @@ from workflows.base import (
     Transition,
     Workflow,
 )
+from workflows.procedure import Presentation, Procedure
 
 AREA = frozenset({"area"})
 UNIT = frozenset({"transparency_unit"})
@@ -562,3 +563,11 @@ PUBLICATION_V1 = Workflow(
     computed_fields={"published_record": _computed_snapshot},
     description=N_("Registro trimestral de un formato de obligaciones de transparencia, validado y publicado."),
 )
+
+PROCEDURE = Procedure(
+    name="obligation_publication",
+    workflows=(PUBLICATION_V1,),
+    presentation=Presentation(binds={"findings": "authority"}),
+    plugin="app.web.publications",
+)
+"""Quarterly publications: calendar, validation and sampling are their own pages (``app.web.publications``)."""

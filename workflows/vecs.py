@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from workflows import construction
 from workflows.base import (
     N_,
     SYSTEM_ROLE,
@@ -23,6 +24,7 @@ from workflows.base import (
     Transition,
     Workflow,
 )
+from workflows.procedure import Department, Field, Presentation, Procedure
 
 APPLICANT = frozenset({"applicant"})
 INTAKE = frozenset({"intake_clerk"})
@@ -734,3 +736,34 @@ VECS_V1 = Workflow(
     catalogues={"land_use": ("low_risk_uses",), "building_type": ("building_types", "excluded_building_types")},
     description=N_("Licencia de construcción para comercio de bajo impacto hasta 1,500 m² en predio baldío."),
 )
+
+PROCEDURE = Procedure(
+    name="vecs",
+    workflows=(VECS_V1,),
+    fields=(
+        *construction.request_fields(("low_risk_uses",), ("building_types", "excluded_building_types")),
+        Field("prevention_items", N_("Puntos de la prevención"), "codes", hidden=True),
+        Field("land_use_ruling", N_("Dictamen de uso de suelo"), max_length=2000),
+        Field("fees", N_("Derechos"), "list", hidden=True),
+        Field("payment_reference", N_("Referencia de pago"), max_length=60),
+        Field("licence_number", N_("Número de licencia")),
+        Field("inspection_drawn", N_("Sorteada para inspección"), "boolean"),
+        Field("inspection_draw", N_("Registro del sorteo de inspección"), "list", hidden=True),
+    ),
+    steps=construction.STEPS,
+    departments=(
+        Department("ventanilla", N_("Ventanilla única")),
+        Department("desarrollo_urbano", N_("Dirección de Desarrollo Urbano")),
+        Department("finanzas", N_("Tesorería Municipal")),
+        Department("obras_publicas", N_("Obras Públicas")),
+    ),
+    presentation=Presentation(
+        styles={"deny": "danger", "withdraw": "danger", "revoke": "danger", "close": "secondary"},
+        correction_states=("prevention",),
+        correction_field="prevention_items",
+        binds={"prevention": "applicant", "awaiting_payment": "applicant", "extension_requested": "authority"},
+        sections=construction.SECTIONS,
+    ),
+    eligibility=eligibility_reasons,
+)
+"""The VECS procedure as the rest of the product serves it."""
