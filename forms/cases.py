@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms import options
-from forms.construction import VersionedForm
+from forms.steps import VersionedForm
 
 PAYMENT_REFERENCE_SHAPE = r"\A[A-Za-z0-9][A-Za-z0-9\-/]{3,39}\Z"
 TYPED_INPUTS = ("prevention_items", "observation_items", "land_use_ruling", "payment_reference")

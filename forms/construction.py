@@ -4,21 +4,18 @@ documents). Choices from the settings catalogues are handed in by the view; form
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField
 from wtforms import Field, HiddenField, RadioField, SelectField, StringField, SubmitField
-from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in the stubs yet
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from forms import options, squeeze
+from forms.steps import YES_NO, StepForm, with_blank, yes_no
 
-YES, NO = "si", "no"
-YES_NO = [(YES, _l("Sí")), (NO, _l("No"))]
 NUMBER_SHAPE = re.compile(r"\A(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?\Z")
 MAX_AREA = Decimal("10000000")
 CODE_SHAPE = r"\A[A-Za-z0-9][A-Za-z0-9\-/. ]{0,39}\Z"
@@ -52,37 +49,6 @@ class Area:
             raise ValidationError(_l("La superficie es demasiado grande."))
 
 
-def yes_no(value: str | None) -> bool | None:
-    """The radio answer as a boolean (``None`` when unanswered)."""
-    return True if value == YES else False if value == NO else None
-
-
-def as_answer(value: Any) -> str | None:
-    """A stored boolean as the radio answer."""
-    return YES if value is True else NO if value is False else None
-
-
-class VersionedForm(FlaskForm):
-    """A form that changes a case: the version it was shown at and a key that makes a repeat harmless."""
-
-    expected_version = HiddenField()
-    idempotency_key = HiddenField()
-
-    def request_data(self) -> dict[str, Any]:
-        """The answers as case data (each step says which)."""
-        return {}
-
-    def validate_expected_version(self, field: HiddenField) -> None:
-        """The hidden version must be a number (a tampered form is refused, not crashed on)."""
-        if not (field.data or "").isdigit():
-            raise ValidationError(_l("El formulario está incompleto; recargue la página."))
-
-    def validate_idempotency_key(self, field: HiddenField) -> None:
-        """The hidden key must be present and short."""
-        if not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", field.data or ""):
-            raise ValidationError(_l("El formulario está incompleto; recargue la página."))
-
-
 def _built_area() -> StringField:
     return StringField(
         _l("Superficie construida (m²)"),
@@ -99,10 +65,6 @@ def _select(label: Any, message: Any) -> SelectField:
     return SelectField(label, choices=[], validate_choice=True, validators=[DataRequired(message=message)])
 
 
-def _with_blank(choices: Choices) -> list[SelectChoice]:
-    return options([("", _l("— Elija —")), *choices])
-
-
 class EligibilityForm(FlaskForm):
     """The questions that decide whether a request qualifies."""
 
@@ -117,8 +79,8 @@ class EligibilityForm(FlaskForm):
 
     def __init__(self, land_uses: Choices, building_types: Choices, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.land_use.choices = _with_blank(land_uses)
-        self.building_type.choices = _with_blank(building_types)
+        self.land_use.choices = with_blank(land_uses)
+        self.building_type.choices = with_blank(building_types)
 
     def request_data(self) -> dict[str, Any]:
         """The answers as case data."""
@@ -132,7 +94,7 @@ class EligibilityForm(FlaskForm):
         }
 
 
-class PropertyForm(VersionedForm):
+class PropertyForm(StepForm):
     """Step 1: the property."""
 
     property_address = StringField(
@@ -169,7 +131,7 @@ class PropertyForm(VersionedForm):
         }
 
 
-class ProjectForm(VersionedForm):
+class ProjectForm(StepForm):
     """Step 2: the project."""
 
     built_area_m2 = _built_area()
@@ -178,9 +140,9 @@ class ProjectForm(VersionedForm):
     works_started = _question(_l("¿Ya iniciaron los trabajos?"), _l("Indique si la obra ya inició."))
     submit = SubmitField(_l("Guardar y continuar"))
 
-    def __init__(self, building_types: Choices, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.building_type.choices = _with_blank(building_types)
+    def __init__(self, choices: Mapping[str, Choices] | None = None, **kwargs: Any) -> None:
+        super().__init__(choices, **kwargs)
+        self.building_type.choices = with_blank(self.choices.get("building_type", ()))
 
     def request_data(self) -> dict[str, Any]:
         """The answers as case data."""
@@ -192,15 +154,15 @@ class ProjectForm(VersionedForm):
         }
 
 
-class UseForm(VersionedForm):
+class UseForm(StepForm):
     """Step 3: the use (giro)."""
 
     land_use = _select(_l("Giro o uso"), _l("Elija el giro o uso."))
     submit = SubmitField(_l("Guardar y continuar"))
 
-    def __init__(self, land_uses: Choices, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.land_use.choices = _with_blank(land_uses)
+    def __init__(self, choices: Mapping[str, Choices] | None = None, **kwargs: Any) -> None:
+        super().__init__(choices, **kwargs)
+        self.land_use.choices = with_blank(self.choices.get("land_use", ()))
 
     def request_data(self) -> dict[str, Any]:
         """The answers as case data."""
@@ -232,8 +194,10 @@ CO_RESPONSIBLES = (
 """Co-responsible specialties and the form fields holding each one's name and registration."""
 
 
-class DroForm(VersionedForm):
+class DroForm(StepForm):
     """Step 4: the DRO and, where the works need them, the co-responsible directors."""
+
+    headings: Mapping[str, Any] = {"cse_name": _l("Corresponsables (si la obra los requiere)")}
 
     dro_name = StringField(
         _l("Nombre del Director Responsable de Obra (DRO)"),
@@ -282,25 +246,11 @@ class DroForm(VersionedForm):
         ]
         return {"dro_name": self.dro_name.data, "dro_registration": self.dro_registration.data, "co_responsibles": co}
 
-    def fill(self, co_responsibles: Any) -> None:
-        """Show the stored co-responsibles in their fields."""
-        for item in co_responsibles or ():
+    def fill(self, data: Mapping[str, Any]) -> None:
+        """Show the stored data, the co-responsibles in their fields."""
+        super().fill(data)
+        for item in data.get("co_responsibles") or ():
             for specialty, n, r in CO_RESPONSIBLES:
                 if isinstance(item, dict) and item.get("specialty") == specialty:
                     self[n].data = item.get("name")
                     self[r].data = item.get("registration")
-
-
-class UploadForm(VersionedForm):
-    """Step 5: one required document (a PDF)."""
-
-    document = FileField(_l("Archivo PDF"))
-    submit = SubmitField(_l("Subir"))
-
-    def validate_document(self, field: FileField) -> None:
-        """A file must be chosen and named ``*.pdf``; the content itself is checked by the service."""
-        upload = field.data
-        if upload is None or not getattr(upload, "filename", ""):
-            raise ValidationError(_l("Elija un archivo PDF."))
-        if not str(upload.filename).lower().endswith(".pdf"):
-            raise ValidationError(_l("Solo se aceptan archivos PDF."))

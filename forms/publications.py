@@ -13,7 +13,7 @@ from wtforms import Form, IntegerField, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from forms import options, strip
-from forms.construction import UploadForm, VersionedForm
+from forms.steps import UploadForm, VersionedForm
 
 MAX_ROWS = 200
 """A record longer than this is published from the generated source, not typed."""

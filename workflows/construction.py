@@ -7,10 +7,25 @@ from workflows.base import N_
 from workflows.procedure import Field, Section, Step
 
 STEPS: tuple[Step, ...] = (
-    Step("predio", N_("Predio"), ("property_address", "cadastral_key", "lot_area_m2", "lot_vacant")),
-    Step("proyecto", N_("Proyecto"), ("built_area_m2", "building_type", "new_construction", "works_started")),
-    Step("uso", N_("Giro o uso"), ("land_use",)),
-    Step("dro", N_("DRO y corresponsables"), ("dro_name", "dro_registration", "co_responsibles")),
+    Step(
+        "predio",
+        N_("Predio"),
+        ("property_address", "cadastral_key", "lot_area_m2", "lot_vacant"),
+        form="forms.construction:PropertyForm",
+    ),
+    Step(
+        "proyecto",
+        N_("Proyecto"),
+        ("built_area_m2", "building_type", "new_construction", "works_started"),
+        form="forms.construction:ProjectForm",
+    ),
+    Step("uso", N_("Giro o uso"), ("land_use",), form="forms.construction:UseForm"),
+    Step(
+        "dro",
+        N_("DRO y corresponsables"),
+        ("dro_name", "dro_registration", "co_responsibles"),
+        form="forms.construction:DroForm",
+    ),
     Step("documentos", N_("Documentos"), documents=True),
 )
 """The pages an applicant fills before filing, in order."""
@@ -30,8 +45,8 @@ def request_fields(land_use_catalogue: tuple[str, ...], building_catalogue: tupl
     return (
         Field("property_address", N_("Domicilio del predio"), step="predio", required=True, max_length=300),
         Field("cadastral_key", N_("Clave catastral"), step="predio", required=True, max_length=40),
-        Field("lot_area_m2", N_("Superficie del predio"), "area", places=2, step="predio", required=True),
-        Field("built_area_m2", N_("Superficie construida"), "area", places=2, step="proyecto", required=True),
+        Field("lot_area_m2", N_("Superficie del predio"), "area", step="predio", required=True),
+        Field("built_area_m2", N_("Superficie construida"), "area", step="proyecto", required=True),
         Field("land_use", N_("Giro o uso"), "code", catalogue=land_use_catalogue, step="uso", required=True),
         Field("building_type", N_("Tipo de edificación"), "code", catalogue=building_catalogue, step="proyecto"),
         Field("new_construction", N_("Obra nueva"), "boolean", step="proyecto"),

@@ -75,6 +75,9 @@ class Step:
     title: str
     fields: tuple[str, ...] = ()
     documents: bool = False
+    form: str | None = None
+    """Dotted name (``module:Class``) of the procedure's own form for this step, in ``forms/``; ``None``: a
+    form is built from the declared fields."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,56 +3,38 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask_babel import format_decimal, gettext, lazy_gettext
+from flask_babel import format_date, format_decimal, gettext
 
 from app.engine import Msg
 from app.models import Role
 from app.web.labels import message_text, role_label
+from workflows import REGISTRY
 from workflows.base import Workflow
+from workflows.procedure import Field, Procedure
 
-FIELD_LABELS: dict[str, Any] = {
-    "property_address": lazy_gettext("Domicilio del predio"),
-    "cadastral_key": lazy_gettext("Clave catastral"),
-    "lot_area_m2": lazy_gettext("Superficie del predio"),
-    "built_area_m2": lazy_gettext("Superficie construida"),
-    "land_use": lazy_gettext("Giro o uso"),
-    "building_type": lazy_gettext("Tipo de edificación"),
-    "new_construction": lazy_gettext("Obra nueva"),
-    "works_started": lazy_gettext("Obra iniciada"),
-    "lot_vacant": lazy_gettext("Predio baldío"),
-    "dro_name": lazy_gettext("Director Responsable de Obra"),
-    "dro_registration": lazy_gettext("Registro del DRO"),
-    "co_responsibles": lazy_gettext("Corresponsables"),
-    "prevention_items": lazy_gettext("Puntos de la prevención"),
-    "observation_items": lazy_gettext("Puntos observados"),
-    "land_use_ruling": lazy_gettext("Dictamen de uso de suelo"),
-    "fees": lazy_gettext("Derechos"),
-    "payment_reference": lazy_gettext("Referencia de pago"),
-    "licence_number": lazy_gettext("Número de licencia"),
-    "inspection_drawn": lazy_gettext("Sorteada para inspección"),
-}
-"""Labels of the case data fields, in the order the case page lists them."""
 
-SPECIALTY_LABELS: dict[str, Any] = {
-    "seguridad_estructural": lazy_gettext("Seguridad estructural"),
-    "instalaciones": lazy_gettext("Instalaciones"),
-    "diseno_urbano": lazy_gettext("Diseño urbano y arquitectónico"),
-}
+def procedure_of(workflow: Workflow) -> Procedure | None:
+    """The installed procedure ``workflow`` belongs to (``None`` for a workflow no procedure declares)."""
+    return REGISTRY.get(workflow.name) if workflow.name in REGISTRY else None
 
-DATA_SECTIONS: tuple[tuple[str, Any], ...] = (
-    ("datos_predio", lazy_gettext("Datos del predio")),
-    ("datos_proyecto", lazy_gettext("Datos del proyecto")),
-    ("datos_uso", lazy_gettext("Giro o uso")),
-    ("datos_dro", lazy_gettext("DRO y corresponsables")),
-)
-"""Parts of the request data a prevención or an observation may point at, besides the documents."""
 
-AREA_FIELDS = frozenset({"lot_area_m2", "built_area_m2"})
-CODE_FIELDS = frozenset({"land_use", "building_type"})
-HIDDEN_FIELDS = frozenset({"fees", "inspection_draw", "prevention_items", "observation_items"})
+def field_label(workflow: Workflow, name: str) -> str:
+    """The translated label of the data field ``name`` as the procedure declares it (the key itself only
+    for a field no declaration names, which a test forbids for the installed procedures)."""
+    procedure = procedure_of(workflow)
+    declared = procedure.find_field(name) if procedure is not None else None
+    return str(gettext(declared.label)) if declared is not None else name
+
+
+def section_choices(workflow: Workflow) -> list[tuple[str, str]]:
+    """The parts of the request a correction may point at (besides the documents), translated."""
+    procedure = procedure_of(workflow)
+    sections = procedure.presentation.sections if procedure is not None else ()
+    return [(section.code, str(gettext(section.label))) for section in sections]
 
 
 def code_label(code: Any) -> str:
@@ -81,43 +63,87 @@ def money_text(value: Any) -> str:
     return "$" + str(format_decimal(number, format="#,##0.00"))
 
 
-def item_label(code: str, requirement_labels: Mapping[str, str]) -> str:
+def item_label(code: str, requirement_labels: Mapping[str, str], workflow: Workflow | None = None) -> str:
     """What a prevención or observation item refers to: a document kind or a part of the data."""
-    sections = dict(DATA_SECTIONS)
-    if code in sections:
-        return str(sections[code])
+    if workflow is not None:
+        sections = dict(section_choices(workflow))
+        if code in sections:
+            return sections[code]
     return requirement_labels.get(code) or code_label(code)
 
 
-def value_text(name: str, value: Any, requirement_labels: Mapping[str, str]) -> str:
-    """A stored data value as people read it."""
-    if isinstance(value, bool):
-        return str(gettext("Sí") if value else gettext("No"))
-    if name in AREA_FIELDS:
-        return area_text(value)
-    if name in CODE_FIELDS:
-        return code_label(value)
-    if name == "co_responsibles":
-        lines = [
-            f"{SPECIALTY_LABELS.get(str(i.get('specialty')), i.get('specialty'))}: "
-            f"{i.get('name')} ({i.get('registration')})"
-            for i in value or ()
-            if isinstance(i, dict)
-        ]
-        return "; ".join(lines) or "—"
-    if isinstance(value, list):
-        return ", ".join(item_label(str(v), requirement_labels) for v in value)
-    return str(value) if value not in (None, "") else "—"
+def _number(value: Any, places: int | None) -> Decimal | None:
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite():
+        return None
+    return number.quantize(Decimal(1).scaleb(-places)) if places is not None else number
 
 
-def data_rows(data: Mapping[str, Any], requirement_labels: Mapping[str, str]) -> list[tuple[str, str]]:
-    """(label, value) of the case data worth showing, known fields first."""
-    rows = [
-        (str(label), value_text(name, data[name], requirement_labels))
-        for name, label in FIELD_LABELS.items()
-        if name in data and name not in HIDDEN_FIELDS
+def _item_text(declared: Field, item: Any, requirement_labels: Mapping[str, str], workflow: Workflow) -> str:
+    labels = dict(declared.labels)
+    if isinstance(item, Mapping):
+        if not declared.item_format:
+            return ", ".join(f"{k}: {v}" for k, v in item.items())
+        words = {k: (str(gettext(labels[str(v)])) if str(v) in labels else v) for k, v in item.items()}
+        try:
+            return declared.item_format.format_map(_Blank(words))
+        except (ValueError, IndexError):
+            return ", ".join(str(v) for v in item.values())
+    text = str(item)
+    return str(gettext(labels[text])) if text in labels else item_label(text, requirement_labels, workflow)
+
+
+class _Blank(dict[str, Any]):
+    """Format values where a missing key reads as a dash instead of failing."""
+
+    def __missing__(self, key: str) -> str:
+        return "—"
+
+
+def value_text(declared: Field, value: Any, requirement_labels: Mapping[str, str], workflow: Workflow) -> str:
+    """A stored data value as people read it, by the field's declared type."""
+    if value in (None, "", [], ()):
+        return "—"
+    kind = declared.type
+    if kind == "boolean" or isinstance(value, bool):
+        return str(gettext("Sí") if value is True else gettext("No") if value is False else value)
+    if kind in {"area", "money", "decimal", "integer"}:
+        number = _number(value, 0 if kind == "integer" else declared.places if kind != "money" else 2)
+        if number is None:
+            return str(value)
+        if kind == "area":
+            return area_text(number)
+        if kind == "money":
+            return money_text(number)
+        return str(format_decimal(number))
+    if kind == "code":
+        labels = dict(declared.labels)
+        return str(gettext(labels[str(value)])) if str(value) in labels else code_label(value)
+    if kind == "date":
+        try:
+            return str(format_date(date.fromisoformat(str(value)), format="long"))
+        except ValueError:
+            return str(value)
+    if kind in {"codes", "list"} and isinstance(value, list | tuple):
+        return "; ".join(_item_text(declared, item, requirement_labels, workflow) for item in value) or "—"
+    return str(value)
+
+
+def data_rows(
+    workflow: Workflow, data: Mapping[str, Any], requirement_labels: Mapping[str, str]
+) -> list[tuple[str, str]]:
+    """(label, value) of the case data worth showing, in the order the procedure declares its fields."""
+    procedure = procedure_of(workflow)
+    if procedure is None:
+        return []
+    return [
+        (str(gettext(declared.label)), value_text(declared, data[declared.name], requirement_labels, workflow))
+        for declared in procedure.fields
+        if declared.name in data and not declared.hidden
     ]
-    return rows
 
 
 def state_text(workflow: Workflow, name: str | None) -> str:
@@ -159,7 +185,7 @@ def reason_text(
     params: dict[str, str] = {}
     for key, value in message.params.items():
         if key == "field":
-            params[key] = str(FIELD_LABELS.get(value, value))
+            params[key] = field_label(workflow, value)
         elif key == "kind":
             params[key] = requirement_labels.get(value) or code_label(value)
         elif key in {"trigger", "step"}:

@@ -8,7 +8,6 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -27,32 +26,36 @@ from app.services.construction import OTHER, case_catalogues
 from app.services.uploads import download_name, size_text
 from app.web.access import authenticated
 from app.web.cases.labels import (
-    DATA_SECTIONS,
     actor_text,
     area_text,
     code_label,
     data_rows,
     item_label,
     money_text,
+    procedure_of,
     reason_text,
+    section_choices,
     state_text,
     trigger_text,
     value_text,
 )
 from app.web.headers import FILE_CONTENT_SECURITY_POLICY
 from forms.cases import ActionForm, action_form, action_inputs
-from forms.construction import DroForm, ProjectForm, PropertyForm, UploadForm, UseForm, VersionedForm, as_answer
+from forms.steps import StepForm, UploadForm, VersionedForm, declared_step_form, load_form
+from workflows.base import Workflow
+from workflows.procedure import Step
 
 bp = Blueprint("cases", __name__)
 
-STEPS: tuple[tuple[str, Any], ...] = (
-    ("predio", _l("Predio")),
-    ("proyecto", _l("Proyecto")),
-    ("uso", _l("Giro o uso")),
-    ("dro", _l("DRO y corresponsables")),
-    ("documentos", _l("Documentos")),
-)
-STEP_NAMES = tuple(name for name, _ in STEPS)
+
+def _steps(workflow: Workflow) -> tuple[Step, ...]:
+    """The applicant's steps of the procedure ``workflow`` belongs to, in order (none: no step pages)."""
+    procedure = procedure_of(workflow)
+    return procedure.steps if procedure is not None else ()
+
+
+def _step_titles(workflow: Workflow) -> list[tuple[str, str]]:
+    return [(step.slug, str(_(step.title))) for step in _steps(workflow)]
 
 
 @bp.app_context_processor
@@ -91,7 +94,7 @@ def _page(case_id: int) -> CasePage:
 
 def _item_choices(page: CasePage) -> list[tuple[str, str]]:
     documents = [(row.kind, row.label) for row in page.requirements]
-    return [*documents, *((code, str(label)) for code, label in DATA_SECTIONS)]
+    return [*documents, *section_choices(page.workflow)]
 
 
 def _forms(page: CasePage, posted: tuple[str, ActionForm] | None = None) -> dict[str, ActionForm]:
@@ -112,6 +115,20 @@ def _forms(page: CasePage, posted: tuple[str, ActionForm] | None = None) -> dict
     return forms
 
 
+def _answer_trigger(page: CasePage) -> str | None:
+    """The step by which the applicant answers a correction in the current state (not editing, not leaving)."""
+    procedure = procedure_of(page.workflow)
+    edit = procedure.edit_trigger if procedure is not None else None
+    for transition in page.workflow.transitions_from(page.case.state):
+        if (
+            transition.trigger != edit
+            and "applicant" in transition.roles
+            and not page.workflow.state(transition.dest).terminal
+        ):
+            return transition.trigger
+    return None
+
+
 def _render(page: CasePage, posted: tuple[str, ActionForm] | None = None, status: int = 200) -> tuple[str, int]:
     forms = _forms(page, posted)
     kept = posted if posted is not None and posted[0] not in forms else None
@@ -121,9 +138,12 @@ def _render(page: CasePage, posted: tuple[str, ActionForm] | None = None, status
             page=page,
             forms=forms,
             kept=kept,
-            rows=data_rows(page.case.data, page.requirement_labels),
+            rows=data_rows(page.workflow, page.case.data, page.requirement_labels),
+            procedure=procedure_of(page.workflow),
+            answer_trigger=_answer_trigger(page),
+            documents_slug=next((step.slug for step in _steps(page.workflow) if step.documents), None),
             reason=lambda msg: reason_text(msg, page.workflow, page.requirement_labels, page.department_names),
-            steps=STEPS,
+            steps=_step_titles(page.workflow),
             download_endpoint="documents.download" if "documents.download" in current_app.view_functions else None,
         ),
         status,
@@ -222,45 +242,62 @@ def _choices(codes: list[str]) -> list[tuple[str, str]]:
     return [*((code, code_label(code)) for code in codes), (OTHER, code_label(OTHER))]
 
 
-def _step_form(step: str, case: Case, post: bool) -> VersionedForm:
-    catalogues = case_catalogues(case)
-    kwargs: dict[str, Any] = {} if post else {"formdata": None}
-    form: VersionedForm
-    if step == "predio":
-        form = PropertyForm(**kwargs)
-    elif step == "proyecto":
-        form = ProjectForm(_choices(catalogues.get("building_type", [])), **kwargs)
-    elif step == "uso":
-        form = UseForm(_choices(catalogues.get("land_use", [])), **kwargs)
+def _step(page: CasePage, slug: str) -> Step:
+    for step in _steps(page.workflow):
+        if step.slug == slug:
+            return step
+    abort(404)
+
+
+def _documents_step(page: CasePage) -> Step:
+    for step in _steps(page.workflow):
+        if step.documents:
+            return step
+    abort(404)
+
+
+def _step_form(page: CasePage, step: Step, post: bool) -> StepForm:
+    """The step's own form, or one built from its declared fields, with the catalogues of the case."""
+    procedure = procedure_of(page.workflow)
+    if procedure is None:
+        abort(404)
+    choices = {name: _choices(codes) for name, codes in case_catalogues(page.case).items()}
+    if step.form is not None:
+        cls = load_form(step.form)
     else:
-        form = DroForm(**kwargs)
+        specs = [spec for name in step.fields if (spec := procedure.find_field(name)) is not None]
+        cls = declared_step_form(specs)
+    kwargs: dict[str, Any] = {} if post else {"formdata": None}
+    form = cls(choices, **kwargs)
     if not post:
-        data = case.data
-        for name, field in form._fields.items():
-            if name in data and name not in {"expected_version", "idempotency_key"}:
-                value = data[name]
-                field.data = as_answer(value) if isinstance(value, bool) else value
-        if isinstance(form, DroForm):
-            form.fill(data.get("co_responsibles"))
-        _versioned(form, case)
+        form.fill(page.case.data)
+        _versioned(form, page.case)
     return form
 
 
-def _next_step(step: str) -> str:
-    index = STEP_NAMES.index(step)
-    return STEP_NAMES[min(index + 1, len(STEP_NAMES) - 1)]
+def _next_step(page: CasePage, step: Step) -> str:
+    slugs = [s.slug for s in _steps(page.workflow)]
+    index = slugs.index(step.slug)
+    return slugs[min(index + 1, len(slugs) - 1)]
 
 
-def _render_step(page: CasePage, step: str, form: VersionedForm | None, status: int = 200) -> tuple[str, int]:
+def _render_step(page: CasePage, step: Step, form: VersionedForm | None, status: int = 200) -> tuple[str, int]:
     uploads: dict[str, UploadForm] = {}
-    if step == "documentos":
+    if step.documents:
         for row in page.requirements:
             upload = UploadForm(formdata=None, prefix=row.kind)
             uploads[row.kind] = upload
             _versioned(upload, page.case)
     return (
         render_template(
-            "cases/step.html", page=page, step=step, steps=STEPS, form=form, uploads=uploads, kept_upload=None
+            "cases/step.html",
+            page=page,
+            step=step.slug,
+            documents_step=step.documents,
+            steps=_step_titles(page.workflow),
+            form=form,
+            uploads=uploads,
+            kept_upload=None,
         ),
         status,
     )
@@ -269,30 +306,30 @@ def _render_step(page: CasePage, step: str, form: VersionedForm | None, status: 
 @bp.route("/expedientes/<int:case_id>/pasos/<step>", methods=["GET", "POST"])
 @authenticated
 def edit_step(case_id: int, step: str) -> Response | tuple[str, int]:
-    """One step of the request (property, project, use, DRO and co-responsibles, documents), editable while
-    the applicant may change the request (draft, and while answering a prevención)."""
-    if step not in STEP_NAMES:
-        abort(404)
+    """One step of the request as the procedure declares it (e.g. property, project, use, documents),
+    editable while the applicant may change the request (draft, and while answering a correction)."""
     page = _own_editable(case_id)
-    if step == "documentos":
-        return _render_step(page, step, None)
+    declared = _step(page, step)
+    if declared.documents:
+        return _render_step(page, declared, None)
     if not page.can_edit:
         flash(_("La solicitud ya no se puede modificar en esta etapa."), "error")
         return redirect(url_for("cases.show", case_id=case_id))
     post = request.method == "POST"
-    form = _step_form(step, page.case, post)
+    form = _step_form(page, declared, post)
     if not post:
-        return _render_step(page, step, form)
+        return _render_step(page, declared, form)
     if not form.validate_on_submit():
         flash(_("Revise los datos marcados."), "error")
         for hidden in (form.expected_version, form.idempotency_key):
             for error in hidden.errors:
                 flash(str(error), "error")
-        return _render_step(page, step, form, 422)
+        return _render_step(page, declared, form, 422)
+    procedure = procedure_of(page.workflow)
     try:
         result = act(
             case_id,
-            "edit",
+            procedure.edit_trigger if procedure is not None else "edit",
             current_user.id,
             expected_version=int(form.expected_version.data or 0),
             idempotency_key=form.idempotency_key.data or "",
@@ -307,12 +344,12 @@ def edit_step(case_id: int, step: str) -> Response | tuple[str, int]:
         form.expected_version.data = str(page.case.version)
         form.idempotency_key.data = _new_key()
         status = 409 if isinstance(exc, ConflictError | IllegalTrigger) else 403 if isinstance(exc, NotAllowed) else 422
-        return _render_step(page, step, form, status)
+        return _render_step(page, declared, form, status)
     if result.replayed:
         flash(_("Estos datos ya se habían guardado; no se repitió."), "info")
     else:
         flash(_("Datos guardados."), "info")
-    return redirect(url_for("cases.edit_step", case_id=case_id, step=_next_step(step)))
+    return redirect(url_for("cases.edit_step", case_id=case_id, step=_next_step(page, declared)))
 
 
 @bp.post("/expedientes/<int:case_id>/pasos/documentos/<kind>")
@@ -327,7 +364,7 @@ def upload(case_id: int, kind: str) -> Response | tuple[str, int]:
         errors = [str(e) for errors in form.errors.values() for e in errors]
         for error in errors:
             flash(error, "error")
-        return _render_step(page, "documentos", None, 422)
+        return _render_step(page, _documents_step(page), None, 422)
     content = form.document.data.read()
     try:
         result = upload_requirement(
@@ -344,10 +381,10 @@ def upload(case_id: int, kind: str) -> Response | tuple[str, int]:
         for message in exc.reasons:
             flash(reason_text(message, page.workflow, page.requirement_labels), "error")
         status = 409 if isinstance(exc, ConflictError) else 403 if isinstance(exc, NotAllowed) else 422
-        return _render_step(_page(case_id), "documentos", None, status)
+        return _render_step(_page(case_id), _documents_step(page), None, status)
     label = next(row.label for row in page.requirements if row.kind == kind)
     if result.repeated:
         flash(_("Ese archivo ya estaba adjuntado como «%(kind)s»; no se duplicó.", kind=label), "info")
     else:
         flash(_("Documento «%(kind)s» adjuntado.", kind=label), "info")
-    return redirect(url_for("cases.edit_step", case_id=case_id, step="documentos"))
+    return redirect(url_for("cases.edit_step", case_id=case_id, step=_documents_step(page).slug))

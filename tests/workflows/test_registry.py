@@ -1,0 +1,67 @@
+"""The registry of installed procedures: every declaration is complete, so that generic pages never guess."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from workflows import DEFINITIONS, ELIGIBILITY, PROCEDURES, REGISTRY
+from workflows.base import SYSTEM_ROLE
+from workflows.procedure import Field, Presentation, Procedure, Registry, Step, check
+
+
+@pytest.mark.parametrize("procedure", PROCEDURES, ids=lambda p: p.name)
+def test_every_field_a_person_writes_is_declared_with_a_label(procedure: Procedure) -> None:
+    """A field missing from the declaration would simply not be shown on the case page."""
+    for workflow in procedure.workflows:
+        written = {f for t in workflow.transitions if SYSTEM_ROLE not in t.roles for f in t.fields}
+        written |= set(workflow.opening_fields)
+        if procedure.steps:  # the applicant's own data is declared where steps collect it
+            missing = sorted(name for name in written if procedure.find_field(name) is None)
+            assert missing == [], f"{procedure.name}: undeclared fields {missing}"
+    for declared in procedure.fields:
+        assert declared.label.strip(), declared.name
+
+
+@pytest.mark.parametrize("procedure", PROCEDURES, ids=lambda p: p.name)
+def test_every_term_says_whom_it_binds(procedure: Procedure) -> None:
+    for workflow in procedure.workflows:
+        for state in workflow.states:
+            if state.deadline is not None:
+                assert procedure.presentation.binds[state.name] in {"applicant", "authority"}
+
+
+def test_the_registry_is_the_one_source_of_workflows_and_the_catalogue() -> None:
+    assert DEFINITIONS == tuple(w for p in PROCEDURES for w in p.workflows)
+    assert set(ELIGIBILITY) == {p.name for p in PROCEDURES if p.eligibility is not None}
+    assert REGISTRY.names == tuple(p.name for p in PROCEDURES)
+
+
+def test_inconsistent_declarations_are_refused_with_reasons() -> None:
+    vecs = REGISTRY.get("vecs")
+    with pytest.raises(ValueError, match="unknown step"):
+        replace(vecs, fields=(*vecs.fields, Field("extra", "Extra", step="nowhere")))
+    with pytest.raises(ValueError, match="unknown type"):
+        replace(vecs, fields=(Field("extra", "Extra", "colour"),))
+    with pytest.raises(ValueError, match="unknown field"):
+        replace(vecs, steps=(*vecs.steps, Step("otro", "Otro", ("nada",))))
+    with pytest.raises(ValueError, match="say which party"):
+        replace(vecs, presentation=Presentation())
+    with pytest.raises(ValueError, match="unknown style"):
+        replace(vecs, presentation=replace(vecs.presentation, styles={"deny": "loud"}))
+    with pytest.raises(ValueError, match="correction box in unknown state"):
+        replace(vecs, presentation=replace(vecs.presentation, correction_states=("limbo",)))
+    with pytest.raises(ValueError, match="installed twice"):
+        Registry((vecs, vecs))
+    assert check(vecs) == []
+
+
+def test_a_department_an_office_maps_to_must_be_declared() -> None:
+    vecs = REGISTRY.get("vecs")
+    workflow = vecs.latest
+    params = dict(workflow.params)
+    params["departments"] = {**params["departments"], "intake": "catastro"}
+    remapped = replace(workflow, params=params)
+    with pytest.raises(ValueError, match="'catastro' used by an office but not declared"):
+        replace(vecs, workflows=(remapped,))
