@@ -33,7 +33,7 @@ def test_every_term_says_whom_it_binds(procedure: Procedure) -> None:
 
 
 def test_the_registry_is_the_one_source_of_workflows_and_the_catalogue() -> None:
-    assert DEFINITIONS == tuple(w for p in PROCEDURES for w in p.workflows)
+    assert tuple(w for p in PROCEDURES for w in p.workflows) == DEFINITIONS
     assert set(ELIGIBILITY) == {p.name for p in PROCEDURES if p.eligibility is not None}
     assert REGISTRY.names == tuple(p.name for p in PROCEDURES)
 
