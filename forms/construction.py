@@ -10,11 +10,11 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, RadioField, SelectField, StringField, SubmitField
+from wtforms import Field, RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from forms import options, squeeze
-from forms.steps import YES_NO, StepForm, with_blank, yes_no
+from forms.steps import YES_NO, EligibilityBase, StepForm, with_blank, yes_no
 
 NUMBER_SHAPE = re.compile(r"\A(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?\Z")
 MAX_AREA = Decimal("10000000")
@@ -65,7 +65,7 @@ def _select(label: Any, message: Any) -> SelectField:
     return SelectField(label, choices=[], validate_choice=True, validators=[DataRequired(message=message)])
 
 
-class EligibilityForm(FlaskForm):
+class EligibilityForm(EligibilityBase):
     """The questions that decide whether a request qualifies."""
 
     built_area_m2 = _built_area()
@@ -74,13 +74,11 @@ class EligibilityForm(FlaskForm):
     lot_vacant = _question(_l("¿El predio está baldío?"), _l("Indique si el predio está baldío."))
     land_use = _select(_l("Giro o uso"), _l("Elija el giro o uso."))
     building_type = _select(_l("Tipo de edificación"), _l("Elija el tipo de edificación."))
-    idempotency_key = HiddenField()
-    check = SubmitField(_l("Revisar elegibilidad"))
 
-    def __init__(self, land_uses: Choices, building_types: Choices, **kwargs: Any) -> None:
+    def __init__(self, choices: Mapping[str, Choices] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.land_use.choices = with_blank(land_uses)
-        self.building_type.choices = with_blank(building_types)
+        self.land_use.choices = with_blank((choices or {}).get("land_use", ()))
+        self.building_type.choices = with_blank((choices or {}).get("building_type", ()))
 
     def request_data(self) -> dict[str, Any]:
         """The answers as case data."""

@@ -120,6 +120,65 @@ class UploadForm(VersionedForm):
             raise ValidationError(_l("Solo se aceptan archivos PDF."))
 
 
+class EligibilityBase(FlaskForm):
+    """The questions that decide whether a request qualifies for a procedure, asked before anything is filed.
+    Subclasses take the catalogue ``choices`` they need and say which answers are case data."""
+
+    idempotency_key = HiddenField()
+    check = SubmitField(_l("Revisar elegibilidad"))
+
+    def __init__(self, choices: Mapping[str, Choices] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+
+    def request_data(self) -> dict[str, Any]:
+        """The answers as case data."""
+        return {}
+
+
+class DeclaredEligibilityForm(EligibilityBase):
+    """An eligibility form built from the procedure's declared fields (see :func:`declared_eligibility_form`)."""
+
+    specs: tuple[FieldSpec, ...] = ()
+
+    def __init__(self, choices: Mapping[str, Choices] | None = None, **kwargs: Any) -> None:
+        super().__init__(choices, **kwargs)
+        for spec in self.specs:
+            if spec.type == "code":
+                self[spec.name].choices = with_blank((choices or {}).get(spec.name, ()))
+
+    def request_data(self) -> dict[str, Any]:
+        """The answers as case data, each in its type's canonical form."""
+        return _answers(self, self.specs)
+
+
+def _answers(form: FlaskForm, specs: Sequence[FieldSpec]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for spec in specs:
+        raw = form[spec.name].data
+        if spec.type == "boolean":
+            data[spec.name] = yes_no(raw)
+        elif spec.type in {"area", "decimal", "money", "integer"}:
+            data[spec.name] = number_value(raw)
+        else:
+            data[spec.name] = raw or ""
+    return data
+
+
+def declared_eligibility_form(specs: Sequence[FieldSpec]) -> type[EligibilityBase]:
+    """An eligibility form class asking for the declared fields ``specs``."""
+    attrs: dict[str, Any] = {spec.name: _input(spec) for spec in specs if spec.type not in {"list", "codes"}}
+    attrs["specs"] = tuple(spec for spec in specs if spec.name in attrs)
+    return type("DeclaredEligibilityForm", (DeclaredEligibilityForm,), attrs)
+
+
+def load_eligibility_form(dotted: str) -> type[EligibilityBase]:
+    """The eligibility form class named ``module:Class``. Raises ``LookupError`` when it is not one."""
+    cls = _load(dotted)
+    if not issubclass(cls, EligibilityBase):
+        raise LookupError(f"form {dotted!r} is not an eligibility form")
+    return cls
+
+
 def with_blank(choices: Choices) -> list[Any]:
     """Select options with a first blank «— Elija —»."""
     return options([("", _l("— Elija —")), *choices])
@@ -156,16 +215,7 @@ class DeclaredStepForm(StepForm):
 
     def request_data(self) -> dict[str, Any]:
         """The answers as case data, each in its type's canonical form."""
-        data: dict[str, Any] = {}
-        for spec in self.specs:
-            raw = self[spec.name].data
-            if spec.type == "boolean":
-                data[spec.name] = yes_no(raw)
-            elif spec.type in {"area", "decimal", "money", "integer"}:
-                data[spec.name] = number_value(raw)
-            else:
-                data[spec.name] = raw or ""
-        return data
+        return _answers(self, self.specs)
 
 
 def declared_step_form(specs: Sequence[FieldSpec]) -> type[StepForm]:
@@ -177,8 +227,15 @@ def declared_step_form(specs: Sequence[FieldSpec]) -> type[StepForm]:
 
 
 def load_form(dotted: str) -> type[StepForm]:
-    """The form class named ``module:Class`` (a procedure's own form in ``forms/``). Raises ``LookupError``
-    when it does not exist or is not a step form."""
+    """The step form class named ``module:Class`` (a procedure's own form in ``forms/``). Raises
+    ``LookupError`` when it does not exist or is not a step form."""
+    cls = _load(dotted)
+    if not issubclass(cls, StepForm):
+        raise LookupError(f"step form {dotted!r} is not a StepForm")
+    return cls
+
+
+def _load(dotted: str) -> type:
     module_name, _, class_name = dotted.partition(":")
     if not module_name.startswith("forms.") or not class_name:
         raise LookupError(f"step form {dotted!r} is not a class of the forms package")
@@ -186,6 +243,6 @@ def load_form(dotted: str) -> type[StepForm]:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
         raise LookupError(f"step form {dotted!r} not found") from exc
-    if not (isinstance(cls, type) and issubclass(cls, StepForm)):
-        raise LookupError(f"step form {dotted!r} is not a StepForm")
+    if not isinstance(cls, type):
+        raise LookupError(f"form {dotted!r} is not a class")
     return cls

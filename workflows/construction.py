@@ -30,6 +30,9 @@ STEPS: tuple[Step, ...] = (
 )
 """The pages an applicant fills before filing, in order."""
 
+ELIGIBILITY_FIELDS = ("built_area_m2", "new_construction", "works_started", "lot_vacant", "land_use", "building_type")
+"""What the eligibility check asks before anything is filed."""
+
 
 SPECIALTIES: dict[str, str] = {
     "seguridad_estructural": N_("Seguridad estructural"),

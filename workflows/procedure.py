@@ -150,6 +150,13 @@ class Procedure:
     presentation: Presentation = field(default_factory=Presentation)
     eligibility: Eligibility | None = None
     """Checked before anything is filed; a procedure with one is offered in the applicants' catalogue."""
+    eligibility_fields: tuple[str, ...] = ()
+    """The declared fields the eligibility check asks for (and the new draft starts with)."""
+    eligibility_form: str | None = None
+    """Dotted name (``module:Class``) of the procedure's own eligibility form in ``forms/``; ``None``: a form
+    is built from ``eligibility_fields``."""
+    first_step: str | None = None
+    """The applicant step a new draft opens on (default: the first step)."""
     edit_trigger: str = "edit"
     """The trigger the applicant's step pages fire to save data."""
     plugin: str | None = None
@@ -278,6 +285,11 @@ def _presentation_problems(procedure: Procedure) -> list[str]:
         for declared in workflow.states:
             if declared.deadline is not None and declared.name not in presentation.binds:
                 problems.append(f"{declared.name}: say which party its term binds")
+    for name in procedure.eligibility_fields:
+        if procedure.find_field(name) is None:
+            problems.append(f"eligibility asks for undeclared field {name!r}")
+    if procedure.eligibility is not None and not (procedure.eligibility_fields or procedure.eligibility_form):
+        problems.append("an eligibility check needs its fields or its form")
     if procedure.steps and procedure.edit_trigger not in triggers:
         problems.append(f"edit trigger {procedure.edit_trigger!r} is not a trigger")
     return problems

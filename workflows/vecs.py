@@ -765,5 +765,7 @@ PROCEDURE = Procedure(
         sections=construction.SECTIONS,
     ),
     eligibility=eligibility_reasons,
+    eligibility_fields=construction.ELIGIBILITY_FIELDS,
+    eligibility_form="forms.construction:EligibilityForm",
 )
 """The VECS procedure as the rest of the product serves it."""

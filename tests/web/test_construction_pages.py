@@ -175,10 +175,10 @@ def test_eligible_and_ineligible_answers(client: FlaskClient) -> None:
     login_as(client, make_user(Role.APPLICANT))
     yes = check(client, **ELIGIBLE)
     assert yes.status_code == 200
-    assert "Su obra puede tramitarse por esta vía" in text(yes)
+    assert "Su solicitud puede tramitarse por esta vía" in text(yes)
     no = check(client, **{**ELIGIBLE, "built_area_m2": "1500.01", "building_type": "escuela"})
     page = text(no)
-    assert "Su obra no puede tramitarse por esta vía" in page
+    assert "Su solicitud no puede tramitarse por esta vía" in page
     assert "excede el máximo de la ventanilla simplificada" in page
     assert "excluido de la ventanilla" in page
     assert "Iniciar solicitud" not in page

@@ -127,7 +127,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("queue.index", "GET"): Expect(CASEWORK, UNIT),
     # applicants filing their own requests
     ("construction.index", "GET"): only("applicant", sees=frozenset()),
-    ("construction.vecs_eligibility", "GET"): only("applicant", sees=frozenset()),
+    ("construction.short_eligibility", "GET"): only("applicant", sees=frozenset()),
     ("construction.eligibility", "GET"): only("applicant", sees=frozenset()),
     ("construction.eligibility", "POST"): only("applicant", sees=frozenset()),
     ("construction.start", "POST"): only("applicant", sees=frozenset()),

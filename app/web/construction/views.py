@@ -1,4 +1,7 @@
-"""Construction procedures before filing: the list of procedures, the eligibility check, opening a draft."""
+"""Procedures before filing: the applicants' catalogue, each procedure's eligibility check, opening a draft.
+
+Every procedure that declares an eligibility check is offered here; its form is the one it declares (or one
+built from its declared fields). Nothing here names a procedure."""
 
 from __future__ import annotations
 
@@ -22,33 +25,43 @@ from app.services.construction import (
 from app.web.access import roles_required
 from app.web.cases.labels import code_label
 from app.web.labels import message_text
-from forms.construction import EligibilityForm
+from forms.steps import EligibilityBase, declared_eligibility_form, load_eligibility_form
+from workflows import REGISTRY
 
 bp = Blueprint("construction", __name__)
 
 
-def _form(name: str) -> EligibilityForm:
+def _form(name: str) -> EligibilityBase:
     try:
         catalogues = new_request_catalogues(name)
     except NotFound:
         abort(404)
-    uses = [*((c, code_label(c)) for c in catalogues.get("land_use", [])), (OTHER, code_label(OTHER))]
-    types = [*((c, code_label(c)) for c in catalogues.get("building_type", [])), (OTHER, code_label(OTHER))]
-    return EligibilityForm(uses, types)
+    declared = REGISTRY.get(name)
+    choices = {
+        field: [*((c, code_label(c)) for c in codes), (OTHER, code_label(OTHER))] for field, codes in catalogues.items()
+    }
+    if declared.eligibility_form is not None:
+        cls = load_eligibility_form(declared.eligibility_form)
+    else:
+        specs = [spec for field in declared.eligibility_fields if (spec := declared.find_field(field)) is not None]
+        cls = declared_eligibility_form(specs)
+    return cls(choices)
 
 
 @bp.get("/tramites")
 @roles_required(Role.APPLICANT)
 def index() -> str:
-    """The construction procedures an applicant can start."""
+    """The procedures an applicant can start (those with an eligibility check)."""
     return render_template("construction/index.html", procedures=procedures())
 
 
-@bp.get("/vecs/elegibilidad")
+@bp.get("/<name>/elegibilidad")
 @roles_required(Role.APPLICANT)
-def vecs_eligibility() -> Response:
-    """The VECS eligibility check at its short address."""
-    return redirect(url_for("construction.eligibility", name="vecs"))
+def short_eligibility(name: str) -> Response:
+    """A procedure's eligibility check at its short address (``/vecs/elegibilidad``)."""
+    if name not in REGISTRY or REGISTRY.get(name).eligibility is None:
+        abort(404)
+    return redirect(url_for("construction.eligibility", name=name))
 
 
 @bp.route("/tramites/<name>/elegibilidad", methods=["GET", "POST"])
@@ -90,4 +103,8 @@ def start(name: str) -> Response | tuple[str, int]:
         flash(_("Esta solicitud ya se había iniciado; continúe con ella."), "info")
     else:
         flash(_("Solicitud %(folio)s iniciada. Complete los pasos y preséntela.", folio=opened.folio), "info")
-    return redirect(url_for("cases.edit_step", case_id=opened.case_id, step="predio"))
+    declared = REGISTRY.get(name)
+    first = declared.first_step or (declared.steps[0].slug if declared.steps else None)
+    if first is None:
+        return redirect(url_for("cases.show", case_id=opened.case_id))
+    return redirect(url_for("cases.edit_step", case_id=opened.case_id, step=first))
