@@ -1,4 +1,5 @@
-"""The forms of a case page: one per trigger the user may fire, with the inputs that trigger takes."""
+"""The forms of a case page: one per trigger the user may fire, with the inputs that trigger takes (built from
+the procedure's declared fields)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,9 @@ from wtforms import Field, SelectMultipleField, StringField, SubmitField, TextAr
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from forms import options
+from forms import options, strip
 from forms.steps import VersionedForm
-
-PAYMENT_REFERENCE_SHAPE = r"\A[A-Za-z0-9][A-Za-z0-9\-/]{3,39}\Z"
-TYPED_INPUTS = ("prevention_items", "observation_items", "land_use_ruling", "payment_reference")
-"""The trigger fields people type or choose on a case page (other fields are steps' data or computed)."""
+from workflows.procedure import Field as FieldSpec
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -28,54 +26,45 @@ class MultiCheckboxField(SelectMultipleField):
 class ActionForm(VersionedForm):
     """The common part: version, idempotency key, comment and the button."""
 
+    input_names: tuple[str, ...] = ()
+    """The step's own inputs, in order."""
+
     comment = TextAreaField(
         _l("Comentario"), validators=[Optional(), Length(max=4000, message=_l("Máximo 4000 caracteres."))]
     )
     submit = SubmitField(_l("Confirmar"))
 
 
-def _items(label: Any) -> MultiCheckboxField:
-    return MultiCheckboxField(
-        label, choices=[], validators=[DataRequired(message=_l("Elija al menos un punto a corregir."))]
-    )
+def _input(spec: FieldSpec) -> Field:
+    """The input a case page offers for the declared field ``spec`` that a step writes."""
+    label = _l(spec.label)
+    if spec.type == "codes":
+        message = _l("Elija al menos un punto a corregir.") if spec.required else None
+        return MultiCheckboxField(label, choices=[], validators=[DataRequired(message=message)] if message else [])
+    required = [DataRequired(message=_l("Este dato es obligatorio."))] if spec.required else [Optional()]
+    limit = spec.max_length or 200
+    checks: list[Any] = [*required, Length(max=limit, message=_l("Máximo %(max)d caracteres.", max=limit))]
+    if spec.pattern:
+        checks.append(Regexp(rf"\A(?:{spec.pattern})\Z", message=_l(spec.pattern_message or "Formato no válido.")))
+    if limit > 300:
+        return TextAreaField(label, validators=checks)
+    return StringField(label, filters=[strip], validators=checks)
 
 
 def action_form(
     trigger: str,
-    fields: Sequence[str],
+    inputs: Sequence[FieldSpec],
     comment_required: bool,
     *,
     item_choices: Sequence[tuple[str, Any]] = (),
     **kwargs: Any,
 ) -> ActionForm:
-    """The form for ``trigger``: its typed inputs, and a comment that is mandatory when the transition says
-    so. Inputs are prefixed with the trigger so that several forms can share a page; ``kwargs`` go to the
-    form (``formdata=None`` for a blank one)."""
-    attrs: dict[str, Field] = {}
-    if "prevention_items" in fields:
-        attrs["prevention_items"] = _items(_l("Puntos que debe corregir el solicitante"))
-    if "observation_items" in fields:
-        attrs["observation_items"] = _items(_l("Puntos observados"))
-    if "land_use_ruling" in fields:
-        attrs["land_use_ruling"] = TextAreaField(
-            _l("Dictamen de uso de suelo y alineamiento"),
-            validators=[
-                DataRequired(message=_l("Escriba el dictamen.")),
-                Length(max=2000, message=_l("Máximo 2000 caracteres.")),
-            ],
-        )
-    if "payment_reference" in fields:
-        attrs["payment_reference"] = StringField(
-            _l("Referencia de pago"),
-            filters=[lambda v: v.strip() if isinstance(v, str) else v],
-            validators=[
-                DataRequired(message=_l("Escriba la referencia de pago.")),
-                Regexp(
-                    PAYMENT_REFERENCE_SHAPE,
-                    message=_l("La referencia solo admite letras, números, guiones y diagonales (4 a 40)."),
-                ),
-            ],
-        )
+    """The form for ``trigger``: an input for each declared field it takes from a person (``inputs``), and a
+    comment that is mandatory when the transition says so. Inputs are prefixed with the trigger so that several
+    forms can share a page; ``kwargs`` go to the form (``formdata=None`` for a blank one). ``item_choices``
+    are what a list of points (a correction's items) may name: documents and parts of the request."""
+    attrs: dict[str, Any] = {spec.name: _input(spec) for spec in inputs}
+    attrs["input_names"] = tuple(spec.name for spec in inputs)
     if comment_required:
         attrs["comment"] = TextAreaField(
             _l("Fundamentación y motivación"),
@@ -86,12 +75,12 @@ def action_form(
         )
     cls = type(f"ActionForm_{trigger}", (ActionForm,), attrs)
     form: ActionForm = cls(prefix=trigger, **kwargs)
-    for name in ("prevention_items", "observation_items"):
-        if name in attrs:
-            form[name].choices = options(item_choices)
+    for spec in inputs:
+        if spec.type == "codes":
+            form[spec.name].choices = options(item_choices)
     return form
 
 
 def action_inputs(form: ActionForm) -> dict[str, Any]:
     """The typed inputs of a validated action form, as trigger data."""
-    return {name: form[name].data for name in TYPED_INPUTS if name in form}
+    return {name: form[name].data for name in form.input_names}

@@ -337,7 +337,7 @@ PROCEDURE = Procedure(
     workflows=(TIPO_B_V1,),
     fields=(
         *construction.request_fields(("land_uses",), ("building_types", "excluded_building_types")),
-        Field("observation_items", N_("Puntos observados"), "codes", hidden=True),
+        Field("observation_items", N_("Puntos observados"), "codes", hidden=True, required=True),
     ),
     steps=construction.STEPS,
     departments=(Department("desarrollo_urbano", N_("Dirección de Desarrollo Urbano")),),

@@ -63,6 +63,13 @@ class Field:
     """Words for the codes the field (or its items) holds, where they are not a settings catalogue."""
     item_format: str = ""
     """For ``list`` fields of mappings: how one item reads, e.g. ``{specialty}: {name} ({registration})``."""
+    pattern: str | None = None
+    """For text typed on a case page: the regular expression a value must match in full, and
+    ``pattern_message`` (``N_``) the words that say so."""
+    pattern_message: str = ""
+    system: bool = False
+    """Written by the system or by the procedure's own service (e.g. a number it assigns), never typed on
+    the case page."""
 
 
 @dataclass(frozen=True, slots=True)

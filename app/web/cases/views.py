@@ -43,6 +43,7 @@ from app.web.headers import FILE_CONTENT_SECURITY_POLICY
 from forms.cases import ActionForm, action_form, action_inputs
 from forms.steps import StepForm, UploadForm, VersionedForm, declared_step_form, load_form
 from workflows.base import Workflow
+from workflows.procedure import Field as FieldSpec
 from workflows.procedure import Step
 
 bp = Blueprint("cases", __name__)
@@ -97,6 +98,18 @@ def _item_choices(page: CasePage) -> list[tuple[str, str]]:
     return [*documents, *section_choices(page.workflow)]
 
 
+def _inputs(workflow: Workflow, fields: tuple[str, ...]) -> list[FieldSpec]:
+    """The declared fields of a step that a person gives on the case page (not computed by the system, not
+    collected by the applicant's step pages)."""
+    procedure = procedure_of(workflow)
+    if procedure is None:
+        return []
+    specs = [procedure.find_field(name) for name in fields if name not in workflow.computed_fields]
+    return [
+        spec for spec in specs if spec is not None and spec.step is None and not spec.system and spec.type != "list"
+    ]
+
+
 def _forms(page: CasePage, posted: tuple[str, ActionForm] | None = None) -> dict[str, ActionForm]:
     forms: dict[str, ActionForm] = {}
     for trigger in page.triggers:
@@ -105,7 +118,7 @@ def _forms(page: CasePage, posted: tuple[str, ActionForm] | None = None) -> dict
             continue
         form = action_form(
             trigger.trigger,
-            trigger.fields,
+            _inputs(page.workflow, trigger.fields),
             trigger.comment_required,
             item_choices=_item_choices(page),
             formdata=None,
@@ -169,7 +182,9 @@ def fire_trigger(case_id: int, trigger: str) -> Response | tuple[str, int]:
     if not transitions:
         abort(404)
     spec = transitions[0]
-    form = action_form(trigger, spec.fields, spec.comment_required, item_choices=_item_choices(page))
+    form = action_form(
+        trigger, _inputs(page.workflow, spec.fields), spec.comment_required, item_choices=_item_choices(page)
+    )
     if not form.validate_on_submit():
         flash(_("Revise los datos marcados en «%(action)s».", action=trigger_text(page.workflow, trigger)), "error")
         for hidden in (form.expected_version, form.idempotency_key):
