@@ -30,7 +30,7 @@ from workflows.base import (
     Transition,
     Workflow,
 )
-from workflows.procedure import Department, Presentation, Procedure
+from workflows.procedure import Demo, Department, Presentation, Procedure
 
 UNIT = "transparency_unit"
 AREA = "area"
@@ -705,6 +705,15 @@ PROCEDURE = Procedure(
     workflows=(ACCESS_V1,),
     departments=(Department("transparencia", N_("Unidad de Transparencia")),),
     presentation=Presentation(binds={"prevention": "applicant", "answered": "applicant", "incompetent": "applicant"}),
-    plugin="app.web.transparency",
+    plugin="app.web.transparency.plugin",
+    demo=Demo(loader="app.services.access_demo:load_demo"),
+    owns=(
+        "app/models/access.py",
+        "app/services/access_requests.py",
+        "app/services/access_documents.py",
+        "app/services/access_demo.py",
+        "app/web/transparency",
+        "app/templates/transparency",
+    ),
 )
-"""Access requests: areas, committee and appeals are their own pages (``app.web.transparency``)."""
+"""Access requests: areas, committee and appeals are their own pages (``app.web.transparency.plugin``)."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from workflows import construction
 from workflows.base import N_, SYSTEM_ROLE, Deadline, GuardInput, State, Target, Transition, Workflow
-from workflows.procedure import Department, Field, Presentation, Procedure
+from workflows.procedure import Demo, DemoStep, Department, Field, Presentation, Procedure
 from workflows.vecs import (
     FIELDS,
     OPTIONAL_FIELDS,
@@ -351,5 +351,11 @@ PROCEDURE = Procedure(
     eligibility=eligibility_reasons,
     eligibility_fields=construction.ELIGIBILITY_FIELDS,
     eligibility_form="forms.construction:EligibilityForm",
+    demo=Demo(
+        settings={"departments": {"review": "desarrollo_urbano"}},
+        data=construction.DEMO_DATA,
+        documents=(*construction.DEMO_DOCUMENTS, "zonificacion", "pago_derechos"),
+        cases=((DemoStep("submit", "solicitante"),),),
+    ),
 )
 """The Tipo B registration as the rest of the product serves it."""

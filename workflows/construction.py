@@ -75,3 +75,22 @@ SECTIONS: tuple[Section, ...] = (
     Section("datos_dro", N_("DRO y corresponsables")),
 )
 """Parts of the request data a prevención or an observation may point at, besides the documents."""
+
+
+DEMO_DATA: dict[str, object] = {
+    "property_address": "Av. Hidalgo 123, Centro",
+    "cadastral_key": "001-002-003",
+    "lot_area_m2": "600",
+    "built_area_m2": "420.5",
+    "land_use": "comercio_abarrotes",
+    "building_type": "local_comercial",
+    "new_construction": True,
+    "works_started": False,
+    "lot_vacant": True,
+    "dro_name": "Arq. Daniel Responsable",
+    "dro_registration": "DRO-0421",
+}
+"""A demo request's data (the same for both construction procedures)."""
+
+DEMO_DOCUMENTS = ("identificacion", "propiedad", "alineamiento", "planos", "memoria_estructural", "carta_dro")
+"""The documents a demo request holds once filed."""

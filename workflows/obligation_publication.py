@@ -32,7 +32,7 @@ from workflows.base import (
     Transition,
     Workflow,
 )
-from workflows.procedure import Presentation, Procedure
+from workflows.procedure import Demo, Presentation, Procedure
 
 AREA = frozenset({"area"})
 UNIT = frozenset({"transparency_unit"})
@@ -568,6 +568,13 @@ PROCEDURE = Procedure(
     name="obligation_publication",
     workflows=(PUBLICATION_V1,),
     presentation=Presentation(binds={"findings": "authority"}),
-    plugin="app.web.publications",
+    plugin="app.web.publications.plugin",
+    demo=Demo(loader="app.services.publications:load_demo"),
+    owns=(
+        "app/models/publications.py",
+        "app/services/publications.py",
+        "app/web/publications",
+        "app/templates/publications",
+    ),
 )
-"""Quarterly publications: calendar, validation and sampling are their own pages (``app.web.publications``)."""
+"""Quarterly publications: calendar, validation and sampling are their own pages (``app.web.publications.plugin``)."""

@@ -140,6 +140,32 @@ class Presentation:
         return self.styles.get(trigger, "primary")
 
 
+@dataclass(frozen=True)
+class DemoStep:
+    """One step of a demo case: ``trigger`` fired by the demo login ``actor`` (a handle such as
+    ``dictaminador``), with ``data`` and ``comment``. Fields the workflow computes are filled by the system."""
+
+    trigger: str
+    actor: str
+    data: Mapping[str, Any] | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class Demo:
+    """The procedure's part of the demo data: its settings, and cases opened with ``data`` by ``applicant``,
+    holding ``documents`` (as small PDFs) once they leave the draft, each walked through its steps. A procedure
+    with machinery of its own names a ``loader`` (``module:function`` in ``app.services``) that takes the demo
+    logins' ids by handle instead."""
+
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)
+    documents: tuple[str, ...] = ()
+    cases: tuple[tuple[DemoStep, ...], ...] = ()
+    applicant: str = "solicitante"
+    loader: str | None = None
+
+
 Eligibility = Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]
 """Every reason a request (its data) does not qualify under the settings (``params``); empty: it qualifies."""
 
@@ -164,6 +190,12 @@ class Procedure:
     is built from ``eligibility_fields``."""
     first_step: str | None = None
     """The applicant step a new draft opens on (default: the first step)."""
+    demo: Demo | None = None
+    """What ``flask demo load`` creates for this procedure."""
+    owns: tuple[str, ...] = ()
+    """The procedure's own places outside ``workflows/``, ``forms/`` and ``pdf_templates/`` (files or folders,
+    relative to the project root): its services, pages, templates and tables. Only there, in its declaration
+    and in the list of installed procedures may code name it."""
     edit_trigger: str = "edit"
     """The trigger the applicant's step pages fire to save data."""
     plugin: str | None = None
@@ -297,6 +329,11 @@ def _presentation_problems(procedure: Procedure) -> list[str]:
             problems.append(f"eligibility asks for undeclared field {name!r}")
     if procedure.eligibility is not None and not (procedure.eligibility_fields or procedure.eligibility_form):
         problems.append("an eligibility check needs its fields or its form")
+    if procedure.demo is not None:
+        for steps in procedure.demo.cases:
+            for step in steps:
+                if step.trigger not in triggers:
+                    problems.append(f"demo step {step.trigger!r} is not a trigger")
     if procedure.steps and procedure.edit_trigger not in triggers:
         problems.append(f"edit trigger {procedure.edit_trigger!r} is not a trigger")
     return problems

@@ -24,7 +24,7 @@ from workflows.base import (
     Transition,
     Workflow,
 )
-from workflows.procedure import Department, Field, Presentation, Procedure
+from workflows.procedure import Demo, DemoStep, Department, Field, Presentation, Procedure
 
 APPLICANT = frozenset({"applicant"})
 INTAKE = frozenset({"intake_clerk"})
@@ -774,5 +774,63 @@ PROCEDURE = Procedure(
     eligibility=eligibility_reasons,
     eligibility_fields=construction.ELIGIBILITY_FIELDS,
     eligibility_form="forms.construction:EligibilityForm",
+    demo=Demo(
+        settings={
+            "departments": {
+                "intake": "ventanilla",
+                "land_use": "desarrollo_urbano",
+                "fees": "finanzas",
+                "licence": "desarrollo_urbano",
+                "inspection": "obras_publicas",
+            },
+            "fee_table": [
+                {
+                    "concept": "Licencia de construcción de obra nueva, uso comercial",
+                    "unit": "m2",
+                    "rate": "18.50",
+                    "legal_basis": (
+                        "Ley de Ingresos del Municipio de Ejemplo para el ejercicio fiscal 2026, art. 25, fracc. I"
+                    ),
+                },
+                {
+                    "concept": "Constancia de alineamiento y número oficial",
+                    "unit": "fixed",
+                    "rate": "851.00",
+                    "legal_basis": "Ley de Ingresos del Municipio de Ejemplo para el ejercicio fiscal 2026, art. 27",
+                },
+            ],
+        },
+        data=construction.DEMO_DATA,
+        documents=construction.DEMO_DOCUMENTS,
+        cases=(
+            (),
+            (DemoStep("submit", "solicitante"),),
+            (
+                DemoStep("submit", "solicitante"),
+                DemoStep("start_intake", "ventanilla"),
+                DemoStep(
+                    "issue_prevention",
+                    "ventanilla",
+                    {"prevention_items": ["planos"]},
+                    "Los planos no muestran las cotas del predio.",
+                ),
+            ),
+            (
+                DemoStep("submit", "solicitante"),
+                DemoStep("start_intake", "ventanilla"),
+                DemoStep("accept_intake", "ventanilla"),
+                DemoStep("rule_land_use", "dictaminador", {"land_use_ruling": "Compatible con zonificación H3-C"}),
+                DemoStep("assess_fees", "revisor"),
+                DemoStep("record_payment", "solicitante", {"payment_reference": "TES-2026-88123"}),
+                DemoStep("approve_licence", "aprobador", {"licence_number": "LC-2026-0001"}),
+            ),
+            (
+                DemoStep("submit", "solicitante"),
+                DemoStep("start_intake", "ventanilla"),
+                DemoStep("accept_intake", "ventanilla"),
+                DemoStep("rule_land_use", "dictaminador", {"land_use_ruling": "Compatible con zonificación H3-C"}),
+            ),
+        ),
+    ),
 )
 """The VECS procedure as the rest of the product serves it."""

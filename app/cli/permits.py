@@ -8,10 +8,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.engine import DomainError
+from app.plugins import installed
 from app.services.audit_log import checkpoint_if_due
 from app.services.delivery import DeliveryReport, deliver_pending
-from app.services.publications import open_due_quarters, open_quarter
 from app.services.timers import TimerReport, fire_due_timers
 
 permits_cli = AppGroup("permits", help="Deadlines and notifications.")
@@ -43,25 +42,11 @@ def permits_worker(interval: float, passes: int) -> None:
             time.sleep(interval)
 
 
-@permits_cli.command("open-publications")
-@click.option("--year", type=int, required=True, help="Fiscal year of the data.")
-@click.option("--quarter", type=click.IntRange(1, 4), required=True, help="Quarter of the data (1-4).")
-def permits_open_publications(year: int, quarter: int) -> None:
-    """Open the transparency-obligation publication cases of a quarter (idempotent)."""
-    try:
-        report = open_quarter(year, quarter)
-    except DomainError as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(
-        f"publications {year}-Q{quarter}: {len(report.opened)} opened, {report.existing} already open; "
-        f"due {report.due_on.isoformat()}"
-    )
-
-
 def _tick(limit: int) -> tuple[TimerReport, DeliveryReport]:
-    for report in open_due_quarters():  # before the timers: the new cases' terms start today
-        if report.opened:
-            click.echo(f"publications {report.year}-Q{report.quarter}: {len(report.opened)} opened")
+    for plugin in installed():  # before the timers: cases the procedures open now have their terms start today
+        for hook in plugin.tick:
+            for line in hook():
+                click.echo(line)
     timers = fire_due_timers(limit)
     mail = deliver_pending(limit)
     scheduled = checkpoint_if_due(current_app.config)  # after the timers, so it covers what they fired

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from app.extensions import db
@@ -12,6 +13,13 @@ from app.services import access_requests as svc
 def _version(case_id: int) -> int:
     case = db.session.get(Case, case_id)
     return case.version if case is not None else 0
+
+
+def load_demo(ids: Mapping[str, int]) -> None:
+    """The access requests of the demo, by the demo logins' ids (see ``Demo.loader``)."""
+    load_demo_requests(
+        ids["transparencia"], (ids["area"], ids["area_finanzas"]), ("obras_publicas", "finanzas"), ids["comite"]
+    )
 
 
 def load_demo_requests(unit: int, areas: tuple[int, int], departments: tuple[str, str], committee: int) -> None:

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import importlib
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Case, Role, User
-from app.services.access_demo import load_demo_requests
 from app.services.case_actions import act
-from app.services.cases import fire, open_case
+from app.services.cases import open_case
 from app.services.config import update_config
 from app.services.documents import attach_document
-from app.services.publications import load_demo_publications
 from app.services.users import RoleGrant, create_user, ensure_department
+from workflows import REGISTRY
+from workflows.procedure import Demo, DemoStep, Procedure
 
 DEMO_PASSWORD = "Demo-Tramites-2026"  # noqa: S105 - printed on purpose; demo data only
 DEMO_DOMAIN = "demo.gob.mx"
@@ -45,49 +46,6 @@ USERS: tuple[tuple[str, str, tuple[RoleGrant, ...]], ...] = (
     ("auditor", "Aurora Auditora", (RoleGrant(Role.AUDITOR),)),
     ("admin", "Adán Administrador", (RoleGrant(Role.ADMIN),)),
 )
-
-VECS_DATA: dict[str, Any] = {
-    "property_address": "Av. Hidalgo 123, Centro",
-    "cadastral_key": "001-002-003",
-    "lot_area_m2": "600",
-    "built_area_m2": "420.5",
-    "land_use": "comercio_abarrotes",
-    "building_type": "local_comercial",
-    "new_construction": True,
-    "works_started": False,
-    "lot_vacant": True,
-    "dro_name": "Arq. Daniel Responsable",
-    "dro_registration": "DRO-0421",
-}
-
-VECS_DOCUMENTS = ("identificacion", "propiedad", "alineamiento", "planos", "memoria_estructural", "carta_dro")
-
-VECS_SETTINGS: dict[str, Any] = {
-    "departments": {
-        "intake": "ventanilla",
-        "land_use": "desarrollo_urbano",
-        "fees": "finanzas",
-        "licence": "desarrollo_urbano",
-        "inspection": "obras_publicas",
-    },
-    "fee_table": [
-        {
-            "concept": "Licencia de construcción de obra nueva, uso comercial",
-            "unit": "m2",
-            "rate": "18.50",
-            "legal_basis": "Ley de Ingresos del Municipio de Ejemplo para el ejercicio fiscal 2026, art. 25, fracc. I",
-        },
-        {
-            "concept": "Constancia de alineamiento y número oficial",
-            "unit": "fixed",
-            "rate": "851.00",
-            "legal_basis": "Ley de Ingresos del Municipio de Ejemplo para el ejercicio fiscal 2026, art. 27",
-        },
-    ],
-}
-"""Demo settings: which department acts at each VECS stage, and a published fee table citing its basis."""
-
-TIPO_B_SETTINGS: dict[str, Any] = {"departments": {"review": "desarrollo_urbano"}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,25 +105,35 @@ def _ids() -> dict[str, int]:
     return {email.split("@")[0]: user_id for email, user_id in rows}
 
 
-def _vecs_case(
-    applicant: int, steps: list[tuple[str, int, dict[str, Any] | None, str | None]], workflow: str = "vecs"
-) -> None:
-    opened = open_case(workflow, applicant, VECS_DATA)
+def _demo_case(procedure: Procedure, demo: Demo, ids: Mapping[str, int], steps: tuple[DemoStep, ...]) -> None:
+    applicant = ids[demo.applicant]
+    opened = open_case(procedure.name, applicant, demo.data)
     version = opened.version
     if steps:
-        kinds = VECS_DOCUMENTS if workflow == "vecs" else (*VECS_DOCUMENTS, "zonificacion", "pago_derechos")
-        for kind in kinds:
+        for kind in demo.documents:
             version = attach_document(opened.case_id, kind, f"{kind}.pdf", demo_pdf(kind), applicant).case_version
-    for trigger, named, data, comment in steps:
+    for step in steps:
+        named = ids[step.actor]
         # the reviewer draw decides who acts on a department's stage: the named person stands in otherwise
         assignee = db.session.scalar(select(Case.assignee_id).where(Case.id == opened.case_id))
         actor = assignee if assignee is not None and named != applicant else named
-        if trigger == "assess_fees":  # computed from the published fee table, never typed
-            version = act(
-                opened.case_id, trigger, actor, expected_version=version, idempotency_key=uuid.uuid4().hex
-            ).version
-            continue
-        version = fire(opened.case_id, trigger, actor, expected_version=version, data=data, comment=comment).version
+        version = act(  # as on the case page: computed fields (fees from the published table) are never typed
+            opened.case_id,
+            step.trigger,
+            actor,
+            expected_version=version,
+            idempotency_key=uuid.uuid4().hex,
+            inputs=step.data,
+            comment=step.comment,
+        ).version
+
+
+def _loader(dotted: str) -> Callable[[Mapping[str, int]], None]:
+    module_name, _, function = dotted.partition(":")
+    if not module_name.startswith("app.services.") or not function:
+        raise LookupError(f"demo loader {dotted!r} is not a function of app.services")
+    loader: Callable[[Mapping[str, int]], None] = getattr(importlib.import_module(module_name), function)
+    return loader
 
 
 def load_demo() -> DemoResult:
@@ -177,49 +145,14 @@ def load_demo() -> DemoResult:
     for handle, name, grants in USERS:
         create_user(_email(handle), name, DEMO_PASSWORD, grants)
     ids = _ids()
-    update_config("vecs", VECS_SETTINGS, ids["admin"])
-    update_config("cdmx_tipo_b", TIPO_B_SETTINGS, ids["admin"])
-    applicant, clerk = ids["solicitante"], ids["ventanilla"]
-    reviewer, finance, approver = ids["dictaminador"], ids["revisor"], ids["aprobador"]
-    _vecs_case(applicant, [])
-    _vecs_case(applicant, [("submit", applicant, None, None)])
-    _vecs_case(
-        applicant,
-        [
-            ("submit", applicant, None, None),
-            ("start_intake", clerk, None, None),
-            (
-                "issue_prevention",
-                clerk,
-                {"prevention_items": ["planos"]},
-                "Los planos no muestran las cotas del predio.",
-            ),
-        ],
-    )
-    _vecs_case(
-        applicant,
-        [
-            ("submit", applicant, None, None),
-            ("start_intake", clerk, None, None),
-            ("accept_intake", clerk, None, None),
-            ("rule_land_use", reviewer, {"land_use_ruling": "Compatible con zonificación H3-C"}, None),
-            ("assess_fees", finance, None, None),
-            ("record_payment", applicant, {"payment_reference": "TES-2026-88123"}, None),
-            ("approve_licence", approver, {"licence_number": "LC-2026-0001"}, None),
-        ],
-    )
-    _vecs_case(
-        applicant,
-        [
-            ("submit", applicant, None, None),
-            ("start_intake", clerk, None, None),
-            ("accept_intake", clerk, None, None),
-            ("rule_land_use", reviewer, {"land_use_ruling": "Compatible con zonificación H3-C"}, None),
-        ],
-    )
-    _vecs_case(applicant, [("submit", applicant, None, None)], workflow="cdmx_tipo_b")
-    load_demo_publications(ids["area"], ids["transparencia"])
-    load_demo_requests(
-        ids["transparencia"], (ids["area"], ids["area_finanzas"]), ("obras_publicas", "finanzas"), ids["comite"]
-    )
+    for procedure in REGISTRY:  # each installed procedure's own demo data, as it declares it
+        demo = procedure.demo
+        if demo is None:
+            continue
+        if demo.settings:
+            update_config(procedure.name, dict(demo.settings), ids["admin"])
+        for steps in demo.cases:
+            _demo_case(procedure, demo, ids, steps)
+        if demo.loader is not None:
+            _loader(demo.loader)(ids)
     return DemoResult(True, _logins())

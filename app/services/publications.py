@@ -853,6 +853,11 @@ DEMO_CONTRACTS = (
 )
 
 
+def load_demo(ids: Mapping[str, int]) -> None:
+    """The publications of the demo, by the demo logins' ids (see ``Demo.loader``)."""
+    load_demo_publications(ids["area"], ids["transparencia"])
+
+
 def load_demo_publications(area_id: int, unit_id: int) -> None:
     """Demo data: the first quarter of 2026 opened, its contracts record returned once with observations,
     corrected, validated and published (the other formats stay in drafting, past their due date)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from app.plugins import installed
 from app.web.access import install_default_deny
 from app.web.account.views import bp as account_bp
 from app.web.admin.personal_data import bp as personal_data_bp
@@ -22,10 +23,8 @@ from app.web.labels import register_labels
 from app.web.notices.views import bp as notices_bp
 from app.web.oversight.views import bp as oversight_bp
 from app.web.privacy.views import bp as privacy_bp
-from app.web.publications.views import bp as publications_bp
 from app.web.queue.views import bp as queue_bp
 from app.web.registration.views import bp as registration_bp
-from app.web.transparency.views import bp as transparency_bp
 from app.web.verification.views import bp as verification_bp
 
 
@@ -44,12 +43,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(registration_bp)
     app.register_blueprint(construction_bp)
     app.register_blueprint(cases_bp)
-    app.register_blueprint(publications_bp)
     app.register_blueprint(admin_settings_bp)
     app.register_blueprint(assignment_bp)
     app.register_blueprint(personal_data_bp)
     app.register_blueprint(privacy_bp)
-    app.register_blueprint(transparency_bp)
+    for plugin in installed():  # the installed procedures' own pages
+        for blueprint in plugin.blueprints:
+            app.register_blueprint(blueprint)
     register_error_handlers(app)
     register_security_logging(app)
     install_default_deny(app)

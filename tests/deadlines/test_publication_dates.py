@@ -80,15 +80,15 @@ def test_tick_opens_the_quarter_whose_day_has_come_once(app: Flask) -> None:
 
 def test_cli_opens_a_quarter_and_refuses_a_bad_one(app: Flask) -> None:
     runner: FlaskCliRunner = app.test_cli_runner()
-    result = runner.invoke(args=["permits", "open-publications", "--year", "2026", "--quarter", "3"])
+    result = runner.invoke(args=["publications", "open", "--year", "2026", "--quarter", "3"])
     assert result.exit_code == 0, result.output
     assert "3 opened, 0 already open; due 2026-10-30" in result.output
-    again = runner.invoke(args=["permits", "open-publications", "--year", "2026", "--quarter", "3"])
+    again = runner.invoke(args=["publications", "open", "--year", "2026", "--quarter", "3"])
     assert "0 opened, 3 already open" in again.output
-    bad = runner.invoke(args=["permits", "open-publications", "--year", "2026", "--quarter", "5"])
+    bad = runner.invoke(args=["publications", "open", "--year", "2026", "--quarter", "5"])
     assert bad.exit_code != 0
     assert "5" in bad.output
-    bad_year = runner.invoke(args=["permits", "open-publications", "--year", "1900", "--quarter", "1"])
+    bad_year = runner.invoke(args=["publications", "open", "--year", "1900", "--quarter", "1"])
     assert bad_year.exit_code != 0
     assert "2000" in bad_year.output
 

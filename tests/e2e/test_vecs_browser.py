@@ -12,8 +12,9 @@ from playwright.sync_api import Page, expect
 from app.extensions import db
 from app.models import Case, Role, User
 from app.services.config import update_config
-from app.services.demo import VECS_SETTINGS, demo_pdf
+from app.services.demo import demo_pdf
 from tests.e2e.conftest import People, shot
+from tests.support.demo_data import VECS_SETTINGS
 from tests.support.factories import advance, make_user, vecs_case
 
 pytestmark = pytest.mark.slow

@@ -32,10 +32,11 @@ from app.services.assignment import Candidate, _seed, draw_assignee, reassign, r
 from app.services.cases import FireResult, fire, open_case, work_queue
 from app.services.config import update_config
 from app.services.delivery import deliver_pending
-from app.services.demo import TIPO_B_SETTINGS, VECS_DATA, demo_pdf
+from app.services.demo import demo_pdf
 from app.services.documents import attach_document
 from app.services.notices import notices_for
 from app.services.timers import fire_due_timers
+from tests.support.demo_data import TIPO_B_SETTINGS, VECS_DATA
 from tests.support.factories import make_user
 from tests.support.smtp import Mailbox
 from workflows.base import requirement_kinds

@@ -40,9 +40,10 @@ from app.models import (
 )
 from app.notifications import enqueue
 from app.services.cases import FireResult, fire, open_case
-from app.services.demo import VECS_DATA, demo_pdf
+from app.services.demo import demo_pdf
 from app.services.documents import attach_document
 from app.services.uow import unit_of_work
+from tests.support.demo_data import VECS_DATA
 from tests.support.factories import make_user, vecs_case
 from workflows import DEFINITIONS
 from workflows.base import GuardInput

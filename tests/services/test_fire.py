@@ -50,8 +50,9 @@ from app.models import (
 from app.services.cases import FireResult, fire, open_case
 from app.services.config import update_config
 from app.services.deadlines import declare_non_working_days
-from app.services.demo import VECS_DATA, demo_pdf
+from app.services.demo import demo_pdf
 from app.services.documents import attach_document, read_document
+from tests.support.demo_data import VECS_DATA
 from tests.support.factories import make_user, vecs_case
 from workflows.base import draw
 from workflows.vecs import REQUIRED_DOCUMENTS, VECS_V1

@@ -36,8 +36,9 @@ from app.services.assignment import reassign, recuse
 from app.services.cases import FireResult, fire, open_case
 from app.services.certificates import CertificateEffects
 from app.services.config import update_config
-from app.services.demo import TIPO_B_SETTINGS, VECS_DATA, VECS_SETTINGS, demo_pdf
+from app.services.demo import demo_pdf
 from app.services.documents import attach_document
+from tests.support.demo_data import TIPO_B_SETTINGS, VECS_DATA, VECS_SETTINGS
 from tests.support.factories import make_user, vecs_case
 from workflows.base import SYSTEM_ROLE, Workflow, department_of, requirement_kinds
 from workflows.cdmx_tipo_b import TIPO_B_V1

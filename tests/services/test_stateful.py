@@ -45,8 +45,9 @@ from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, Role
 from app.services.cases import FireResult, fire, open_case
 from app.services.config import update_config
-from app.services.demo import VECS_DATA, demo_pdf
+from app.services.demo import demo_pdf
 from app.services.documents import attach_document
+from tests.support.demo_data import VECS_DATA
 from tests.support.factories import make_user
 from tests.support.tamper import raw_write
 from workflows.base import SYSTEM_ROLE, Transition, draw

@@ -15,8 +15,9 @@ from app.extensions import db
 from app.models import Case, Role, Timer, TimerKind, TimerStatus
 from app.services.cases import FireResult, fire, open_case, work_queue
 from app.services.config import update_config
-from app.services.demo import VECS_DATA, demo_pdf
+from app.services.demo import demo_pdf
 from app.services.documents import attach_document
+from tests.support.demo_data import VECS_DATA
 from tests.support.factories import advance, make_user
 from workflows.base import requirement_kinds
 from workflows.cdmx_tipo_b import TIPO_B_V1

@@ -26,8 +26,9 @@ from app.services.cases import FireResult, available_triggers, fire, work_queue
 from app.services.certificates import CertificateEffects
 from app.services.config import current_params, update_config
 from app.services.construction import check_eligibility, start_request
-from app.services.demo import VECS_DATA, VECS_SETTINGS, demo_pdf
+from app.services.demo import demo_pdf
 from app.services.registration import register_applicant
+from tests.support.demo_data import VECS_DATA, VECS_SETTINGS
 from tests.support.factories import make_user, vecs_case
 from workflows.base import draw
 from workflows.vecs import VECS_V1, compute_fees

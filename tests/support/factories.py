@@ -7,9 +7,10 @@ from typing import Any
 
 from app.models import Role
 from app.services.cases import FireResult, fire, open_case
-from app.services.demo import VECS_DATA, VECS_DOCUMENTS, demo_pdf
+from app.services.demo import demo_pdf
 from app.services.documents import attach_document
 from app.services.users import RoleGrant, create_user, ensure_department
+from tests.support.demo_data import VECS_DATA, VECS_DOCUMENTS
 
 PASSWORD = "Correcta-Caballo-Bateria"
 _seq = itertools.count(1)

@@ -42,9 +42,9 @@ from app.services.case_actions import act
 from app.services.cases import fire
 from app.services.config import update_config
 from app.services.deadlines import declare_non_working_days
-from app.services.demo import VECS_SETTINGS
 from app.web.access import rule_of, undeclared_endpoints
 from tests.conftest import IsolatedClient
+from tests.support.demo_data import VECS_SETTINGS
 from tests.support.factories import advance, make_user, vecs_case
 from tests.web.helpers import login_as, page_token, text
 

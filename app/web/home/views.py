@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from app.extensions import db
 from app.models import AuditEntry, Case, Role, User
+from app.plugins import installed
 from app.services.cases import own_cases, work_queue
 from app.web.access import authenticated, public
 
@@ -41,4 +42,5 @@ def index() -> str:
         }
     if user.has_role(Role.ADMIN):
         panels["admin"] = {"users": db.session.scalars(select(func.count()).select_from(User)).one()}
-    return render_template("home/index.html", user=user, panels=panels)
+    sections = [(plugin.title, links) for plugin in installed() if (links := plugin.links_for(roles))]
+    return render_template("home/index.html", user=user, panels=panels, sections=sections)
