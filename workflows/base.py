@@ -323,6 +323,22 @@ class Workflow:
         return frozenset(t.trigger for t in self.transitions)
 
 
+def fees_total(fees: Any) -> Decimal:
+    """The sum of the amounts of assessed ``fees`` (rows with an ``amount``; rows without a valid amount count
+    as zero)."""
+    total = Decimal(0)
+    for item in fees or ():
+        if not isinstance(item, Mapping):
+            continue
+        try:
+            amount = Decimal(str(item.get("amount")))
+        except (InvalidOperation, ValueError):
+            continue
+        if amount.is_finite():
+            total += amount
+    return total
+
+
 def requirement_kinds(value: Any) -> tuple[str, ...]:
     """The document kinds of a requirements list (items are kinds or mappings with a ``kind``), in order."""
     kinds: list[str] = []

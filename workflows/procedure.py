@@ -25,13 +25,18 @@ from typing import Any
 
 from workflows.base import DEPARTMENTS_PARAM, Workflow
 
-FIELD_TYPES = frozenset({"text", "decimal", "integer", "boolean", "code", "codes", "date", "money", "area", "list"})
+FIELD_TYPES = frozenset(
+    {"text", "decimal", "integer", "boolean", "code", "codes", "date", "money", "area", "list", "fees"}
+)
 """How a field's value is read, checked and printed:
 
 - ``text``: a string as typed (spaces squeezed); ``code``: one code of a catalogue, ``codes``: several;
 - ``decimal``/``area``/``money``: a number with a fixed number of ``places`` (areas print with ``m²``, money
   with ``$`` and two decimals); ``integer``; ``boolean`` (Sí/No); ``date`` (ISO 8601, printed in words);
-- ``list``: structured items a dedicated form collects (e.g. co-responsible directors)."""
+- ``list``: structured items a dedicated form collects (e.g. co-responsible directors);
+- ``fees``: an assessment from a published fee table (rows with concept, unit, quantity, rate, amount and legal
+  basis), shown as a table with its total; where the workflow computes it, the page previews it before it is
+  assessed."""
 
 TRANSITION_STYLES = frozenset({"primary", "secondary", "danger"})
 """How a step's button is drawn on the case page."""

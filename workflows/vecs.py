@@ -235,16 +235,6 @@ def compute_fees(table: Any, built_area: Any) -> list[dict[str, str]]:
     return items
 
 
-def fees_total(fees: Any) -> Decimal:
-    """The sum of the amounts of assessed ``fees`` (items without a valid amount count as zero)."""
-    total = Decimal(0)
-    for item in fees or ():
-        amount = _area(item.get("amount")) if isinstance(item, Mapping) else None
-        if amount is not None:
-            total += amount
-    return total
-
-
 def fees_from_table(inp: GuardInput) -> str | None:
     """Where the jurisdiction published a fee table, the assessed fees must be exactly what it gives."""
     table = inp.params.get("fee_table")
@@ -744,7 +734,7 @@ PROCEDURE = Procedure(
         *construction.request_fields(("low_risk_uses",), ("building_types", "excluded_building_types")),
         Field("prevention_items", N_("Puntos que debe corregir el solicitante"), "codes", hidden=True, required=True),
         Field("land_use_ruling", N_("Dictamen de uso de suelo y alineamiento"), max_length=2000, required=True),
-        Field("fees", N_("Derechos"), "list", hidden=True),
+        Field("fees", N_("Derechos"), "fees", hidden=True),
         Field(
             "payment_reference",
             N_("Referencia de pago"),

@@ -26,8 +26,17 @@ from app.services.cases import actor_for, case_view
 from app.services.certificates import case_certificates
 from app.services.deadlines import pending_terms
 from app.storage import get_storage
-from workflows.base import N_, SYSTEM_ROLE, State, Workflow, department_of, documents_for, requirement_kinds
-from workflows.vecs import fees_total
+from workflows import REGISTRY
+from workflows.base import (
+    N_,
+    SYSTEM_ROLE,
+    State,
+    Workflow,
+    department_of,
+    documents_for,
+    fees_total,
+    requirement_kinds,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +126,8 @@ class CasePage:
     fees: list[dict[str, str]] = field(default_factory=list)
     fees_total: Decimal = Decimal(0)
     fees_preview: bool = False
+    fee_step: bool = False
+    """Whether a step the user may take now assesses the fees."""
     draw: dict[str, Any] | None = None
     certificates: list[Certificate] = field(default_factory=list)
     can_edit: bool = False
@@ -301,19 +312,24 @@ def case_page(case_id: int, user_id: int) -> CasePage:
         triggers=triggers,
         requirement_labels=labels,
     )
-    page.can_edit = any(t.trigger == "edit" and t.enabled for t in triggers)
+    procedure = REGISTRY.get(workflow.name) if workflow.name in REGISTRY else None
+    edit = procedure.edit_trigger if procedure is not None else "edit"
+    page.can_edit = any(t.trigger == edit and t.enabled for t in triggers)
     page.assignee_name = assignee_name(case)
     page.is_assignee = case.assignee_id == user.id and case.closed_at is None
     page.can_upload = page.is_owner and uploadable(case)
-    fees = case.data.get("fees")
-    if fees:
-        page.fees = [dict(item) for item in fees if isinstance(item, dict)]
-    elif "fees" in workflow.computed_fields and any("fees" in t.fields for t in triggers):
-        page.fees = workflow.computed_fields["fees"](case.data, params)
-        page.fees_preview = True
-    page.fees_total = fees_total(page.fees)
-    draw = case.data.get("inspection_draw")
-    page.draw = draw if isinstance(draw, dict) else None
+    fee_field = next((f.name for f in procedure.fields if f.type == "fees"), None) if procedure else None
+    if fee_field is not None:
+        fees = case.data.get(fee_field)
+        page.fee_step = any(fee_field in t.fields for t in triggers)
+        if fees:
+            page.fees = [dict(item) for item in fees if isinstance(item, dict)]
+        elif fee_field in workflow.computed_fields and page.fee_step:
+            page.fees = workflow.computed_fields[fee_field](case.data, params)
+            page.fees_preview = True
+        page.fees_total = fees_total(page.fees)
+    records = [case.data.get(s.draw.record_field) for s in workflow.states if s.draw is not None]
+    page.draw = next((record for record in records if isinstance(record, dict)), None)
     _, page.certificates = case_certificates(case.id, user.id)
     codes = {a.department for a in page.next_actors if a.department}
     if codes:

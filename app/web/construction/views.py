@@ -58,7 +58,7 @@ def index() -> str:
 @bp.get("/<name>/elegibilidad")
 @roles_required(Role.APPLICANT)
 def short_eligibility(name: str) -> Response:
-    """A procedure's eligibility check at its short address (``/vecs/elegibilidad``)."""
+    """A procedure's eligibility check at its short address (``/<name>/elegibilidad``)."""
     if name not in REGISTRY or REGISTRY.get(name).eligibility is None:
         abort(404)
     return redirect(url_for("construction.eligibility", name=name))

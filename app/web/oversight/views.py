@@ -34,6 +34,7 @@ from app.services.oversight import (
 )
 from app.web.access import public, roles_required
 from app.web.labels import message_text
+from workflows import REGISTRY
 
 bp = Blueprint("oversight", __name__, url_prefix="/supervision")
 
@@ -81,6 +82,7 @@ def index() -> tuple[str, int]:
         error=error,
         roles=ROLE_CHOICES,
         latest=latest_checkpoint_json(),
+        procedure_names=REGISTRY.names,
     ), (400 if error else 200)
 
 
