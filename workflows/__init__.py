@@ -22,13 +22,13 @@ REGISTRY = Registry(PROCEDURES)
 """The installed procedures by name."""
 
 DEFINITIONS: tuple[Workflow, ...] = REGISTRY.definitions()
-"""Every (workflow, version) the engine builds a machine for; cases in flight finish on theirs."""
+"""Every (workflow, version) of the shipped procedures; the engine builds a machine for each of
+``REGISTRY.definitions()`` (the same, plus any procedure installed before the application starts)."""
 
 ELIGIBILITY: Mapping[str, Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]] = {
     p.name: p.eligibility for p in REGISTRY.with_eligibility() if p.eligibility is not None
 }
-"""Procedures checked before anything is filed (they are offered in the applicants' catalogue): every reason a
-request does not qualify (the same rules as their ``eligible`` guard, which reports the first of them)."""
+"""The shipped procedures checked before anything is filed (see ``Procedure.eligibility``)."""
 
 
 def latest(name: str) -> Workflow:

@@ -348,14 +348,23 @@ class Registry:
     """The installed procedures, by name. Built once from the one list of installed procedures."""
 
     def __init__(self, procedures: tuple[Procedure, ...]) -> None:
-        names = [p.name for p in procedures]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(f"procedures installed twice: {duplicates}")
-        prefixes = [w.folio_prefix for p in procedures for w in (p.latest,)]
-        if len(prefixes) != len(set(prefixes)):
+        self._by_name: dict[str, Procedure] = {}
+        for procedure in procedures:
+            self.install(procedure)
+
+    def install(self, procedure: Procedure) -> None:
+        """Add ``procedure`` (before the application is created: the engine builds its machines once). Raises
+        ``ValueError`` when its name or folio prefix is taken."""
+        if procedure.name in self._by_name:
+            raise ValueError(f"procedures installed twice: {[procedure.name]}")
+        prefixes = {w.folio_prefix for p in self._by_name.values() for w in p.workflows}
+        if any(w.folio_prefix in prefixes for w in procedure.workflows):
             raise ValueError("two procedures share a folio prefix")
-        self._by_name: dict[str, Procedure] = {p.name: p for p in procedures}
+        self._by_name[procedure.name] = procedure
+
+    def uninstall(self, name: str) -> None:
+        """Remove the procedure ``name`` (cases of it can no longer be served); raises ``KeyError``."""
+        del self._by_name[name]
 
     def __iter__(self) -> Iterator[Procedure]:
         return iter(self._by_name.values())

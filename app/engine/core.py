@@ -28,7 +28,7 @@ from app.engine.errors import (
     UnknownTrigger,
 )
 from app.models import Role
-from workflows import DEFINITIONS
+from workflows import REGISTRY
 from workflows.base import (
     SYSTEM_ROLE,
     GuardInput,
@@ -411,5 +411,5 @@ class Engine:
 
 @lru_cache(maxsize=1)
 def get_engine() -> Engine:
-    """The process-wide engine with every shipped definition (built on first use, then shared)."""
-    return Engine(DEFINITIONS, (r.value for r in Role))
+    """The process-wide engine with every installed procedure's definitions (built on first use, then shared)."""
+    return Engine(REGISTRY.definitions(), (r.value for r in Role))

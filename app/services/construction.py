@@ -1,7 +1,7 @@
 """Construction requests before and while they are drafted: eligibility, opening, catalogues.
 
-The eligibility rules are the workflow's own (``workflows.ELIGIBILITY``, which its ``eligible`` guard
-applies at submission); nothing here repeats them.
+The eligibility rules are the procedure's own (``Procedure.eligibility``, which its ``eligible`` guard applies at
+submission); nothing here repeats them.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from app.models import Case, IdempotencyRecord
 from app.services.cases import FireResult, open_case
 from app.services.config import current_params
 from app.services.uow import unit_of_work
-from workflows import ELIGIBILITY
+from workflows import REGISTRY
 from workflows.base import Workflow
 
 OTHER = "otro"
@@ -36,12 +36,12 @@ class Eligibility:
 def procedures() -> list[Workflow]:
     """The procedures whose requests are checked for eligibility before filing (newest versions)."""
     engine = get_engine()
-    return [engine.latest(name) for name in ELIGIBILITY]
+    return [engine.latest(p.name) for p in REGISTRY.with_eligibility()]
 
 
 def procedure(name: str) -> Workflow:
     """The newest version of the construction procedure ``name``. Raises ``NotFound``."""
-    if name not in ELIGIBILITY:
+    if name not in REGISTRY or REGISTRY.get(name).eligibility is None:
         raise NotFound(Msg("El trámite «%(name)s» no existe.", {"name": name}))
     return get_engine().latest(name)
 
@@ -74,7 +74,8 @@ def check_eligibility(name: str, data: Mapping[str, Any]) -> Eligibility:
     """Check ``data`` (area, kind of works, lot, use, building type) against the rules of ``name`` under the
     settings in force now. Raises ``NotFound`` for an unknown procedure."""
     procedure(name)
-    reasons = ELIGIBILITY[name](data, current_params(name))
+    rules = REGISTRY.get(name).eligibility
+    reasons = rules(data, current_params(name)) if rules is not None else []
     return Eligibility(not reasons, tuple(Msg(reason) for reason in reasons))
 
 
