@@ -30,6 +30,7 @@ from workflows.base import (
     department_of,
     documents_for,
     draw,
+    fees_total,
     requirement_kinds,
     validate,
 )
@@ -42,7 +43,6 @@ from workflows.vecs import (
     eligibility_reasons,
     eligible,
     fees_from_table,
-    fees_total,
     parse_fee_table,
     parse_rate,
     parse_requirements,
