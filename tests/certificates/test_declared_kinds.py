@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import importlib
 import re
 from collections.abc import Callable, Mapping
 from datetime import timedelta
@@ -25,9 +26,11 @@ from app import audit
 from app.audit import EntryInput
 from app.calendar import local_today
 from app.certificates import cadena_fields, verify_sello
+from app.certificates.render import TEMPLATES_DIR
 from app.engine import NotFound
 from app.extensions import db
 from app.models import AuditKind, Case, Certificate, CertificateStatus, User, utcnow
+from app.services import document_context
 from app.services.certificates import CertificateEffects, issue_for_case
 from app.services.uow import unit_of_work
 from tests.certificates.conftest import People, licensed, to_licence_review
@@ -216,3 +219,21 @@ def test_declarations_are_checked() -> None:
     )
     with pytest.raises(ValueError, match="declared by two procedures"):
         Registry((vecs.PROCEDURE, other))
+
+
+def test_every_declared_document_has_its_template_and_its_gatherer() -> None:
+    for document in workflows.REGISTRY.documents():
+        assert (TEMPLATES_DIR / document.template).is_file(), document.template
+        if document.gatherer is not None:
+            importlib.import_module(document.gatherer)
+            assert document.kind in document_context._GATHERERS, document.kind
+
+
+def test_a_declared_gatherer_that_registers_nothing_is_a_clear_error(app: Flask, people: People) -> None:
+    case = licensed(people)
+    orphan = dataclasses.replace(THROW_AWAY, gatherer="app.services.document_context")
+    with unit_of_work() as session:
+        row = session.get(Case, case.case_id)
+        assert row is not None
+        with pytest.raises(LookupError, match="registers no gatherer"):
+            document_context.gather(session, row, orphan)
