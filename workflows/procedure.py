@@ -325,10 +325,11 @@ def check(procedure: Procedure) -> list[str]:
     return problems
 
 
-CADENA_COMMON = frozenset(
-    {"version", "tipo", "numero", "folio", "fecha_emision", "emisor"}
-    | {"servidor_publico", "cargo", "no_certificado", "codigo_verificacion"}
-)
+CADENA_HEAD = ("version", "tipo", "numero", "folio", "fecha_emision", "emisor")
+"""The fields every cadena original starts with, before the document's own."""
+CADENA_TAIL = ("servidor_publico", "cargo", "no_certificado", "codigo_verificacion")
+"""The fields every cadena original ends with, after the document's own."""
+CADENA_COMMON = frozenset(CADENA_HEAD + CADENA_TAIL)
 """The cadena fields every document carries; a document's own fields never reuse these names."""
 
 

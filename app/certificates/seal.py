@@ -25,12 +25,13 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 import workflows
+from workflows.procedure import CADENA_HEAD, CADENA_TAIL
 
 CADENA_VERSION = "1.0"
 
-COMMON_HEAD = ("version", "tipo", "numero", "folio", "fecha_emision", "emisor")
+COMMON_HEAD = CADENA_HEAD
 """The fields every cadena starts with."""
-COMMON_TAIL = ("servidor_publico", "cargo", "no_certificado", "codigo_verificacion")
+COMMON_TAIL = CADENA_TAIL
 """The fields every cadena ends with."""
 
 
