@@ -86,30 +86,9 @@ class Config:
         "Órgano Interno de Control del Municipio: presente su queja o denuncia en la contraloría municipal, "
         "por correo a contraloria@municipio.example o por teléfono al 800 000 0000; puede hacerlo de forma anónima."
     )
-    CERTIFICATE_LEGAL_BASIS: ClassVar[dict[str, str]] = {
-        "licence": (
-            "Artículo 115, fracción V, incisos d) y f), de la Constitución Política de los Estados Unidos Mexicanos; "
-            "Reglamento de Construcción del Municipio; Lineamientos de la Ventanilla de Construcción Simplificada "
-            "(VECS), publicados en el Diario Oficial de la Federación el 20 de mayo de 2019."
-        ),
-        "occupancy": (
-            "Artículo 115, fracción V, inciso f), de la Constitución Política de los Estados Unidos Mexicanos; "
-            "Reglamento de Construcción del Municipio, en lo relativo al aviso de terminación de obra y a la "
-            "autorización de uso y ocupación; Lineamientos de la Ventanilla de Construcción Simplificada (VECS), "
-            "publicados en el Diario Oficial de la Federación el 20 de mayo de 2019."
-        ),
-        "access_response": (
-            "Artículo 6o., apartado A, de la Constitución Política de los Estados Unidos Mexicanos; Ley General de "
-            "Transparencia y Acceso a la Información Pública y ley de transparencia del Estado, en lo relativo al "
-            "procedimiento de acceso a la información."
-        ),
-        "committee_resolution": (
-            "Artículo 6o., apartado A, de la Constitución Política de los Estados Unidos Mexicanos; Ley General de "
-            "Transparencia y Acceso a la Información Pública y ley de transparencia del Estado, en lo relativo a "
-            "las atribuciones del Comité de Transparencia."
-        ),
-    }
-    CERTIFICATE_VALIDITY_DAYS: ClassVar[dict[str, int]] = {"licence": 365}  # kinds not listed do not expire
+    # Each document's legal basis and validity are declared by its procedure (workflows/); a jurisdiction may
+    # print another legal basis for a kind here ({"kind": "text"}); the validity is a setting of the procedure.
+    CERTIFICATE_LEGAL_BASIS: ClassVar[dict[str, str]] = {}
     CERT_DEV_KEYS_ON_DEMAND = False  # create (and log) development keys at the first issuance if none exist
     VERIFICATION_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 

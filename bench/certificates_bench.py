@@ -62,6 +62,7 @@ def main() -> int:
     from flask_migrate import upgrade
     from weasyprint import HTML
 
+    import workflows
     from app import create_app
     from app.certificates import IssueRequest, issue
     from app.certificates.render import TEMPLATES_DIR, render_html
@@ -118,10 +119,10 @@ def main() -> int:
                 "vigencia_hasta": "2027-11-27",
             }
             extra = {
-                "superficie_predio": "600.00 m²",
+                "superficie_predio": "600.00",
                 "tipo_edificacion": "Local comercial",
                 "dictamen_uso_suelo": "Compatible con la zonificación H3-C.",
-                "derechos": [{"concepto": "Licencia de construcción", "importe": "$8,420.00 MXN"}],
+                "derechos": [{"concepto": "Licencia de construcción", "importe": "8420.00"}],
             }
             counter = iter(range(1, 1_000_000))
 
@@ -136,7 +137,7 @@ def main() -> int:
                         issued_at=datetime.now(UTC),
                         official_name="Arq. María José Peña Núñez",
                         official_position="Dictaminador(a) — Dirección de Desarrollo Urbano",
-                        legal_basis=app.config["CERTIFICATE_LEGAL_BASIS"]["licence"],
+                        legal_basis=workflows.document("licence").legal_basis,
                         fields=fields,
                         extra=extra,
                     ),

@@ -8,7 +8,7 @@ from typing import Any
 
 from workflows import access_request, cdmx_tipo_b, obligation_publication, vecs
 from workflows.base import Workflow
-from workflows.procedure import Procedure, Registry
+from workflows.procedure import Document, Procedure, Registry
 
 PROCEDURES: tuple[Procedure, ...] = (
     vecs.PROCEDURE,
@@ -39,3 +39,10 @@ def latest(name: str) -> Workflow:
 def procedure(name: str) -> Procedure:
     """The installed procedure ``name``; raises ``KeyError`` if there is none."""
     return REGISTRY.get(name)
+
+
+def document(kind: str) -> Document:
+    """The declared document ``kind`` (whichever installed procedure issues it); raises ``KeyError`` if none does.
+
+    Reads :data:`REGISTRY` at each call, so that a registry replaced as a whole (tests) is seen everywhere."""
+    return REGISTRY.document(kind)

@@ -30,7 +30,7 @@ from workflows.base import (
     Transition,
     Workflow,
 )
-from workflows.procedure import Demo, Department, Presentation, Procedure
+from workflows.procedure import Demo, Department, Document, Presentation, Procedure, Row
 
 UNIT = "transparency_unit"
 AREA = "area"
@@ -700,11 +700,75 @@ ACCESS_V1 = Workflow(
     ),
 )
 
+
+def build_gathered(context: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
+    """The fields and printed extras the procedure's own service gathered from its tables (the response's
+    areas and turns, the committee's session and item), as they are."""
+    gathered: Mapping[str, Any] = context["gathered"]
+    return gathered["fields"], gathered["extra"]
+
+
+_GATHERER = "app.services.access_documents"
+_TRANSPARENCY_LAW = (
+    "Artículo 6o., apartado A, de la Constitución Política de los Estados Unidos Mexicanos; Ley General de "
+    "Transparencia y Acceso a la Información Pública y ley de transparencia del Estado, en lo relativo "
+)
+
+DOCUMENTS = (
+    Document(
+        kind="access_response",
+        title=N_("Respuesta a solicitud de acceso a la información"),
+        template="access_response.html",
+        tipo="RESPUESTA_ACCESO_INFORMACION",
+        cadena=(
+            "solicitante",
+            "fecha_solicitud",
+            "informacion_solicitada",
+            "sentido_respuesta",
+            "areas",
+            "modalidad_entrega",
+            "costo",
+        ),
+        rows=(
+            Row("solicitante", "Solicitante"),
+            Row("fecha_solicitud", "Fecha de presentación", "date"),
+            Row("informacion_solicitada", "Información solicitada"),
+            Row("sentido_respuesta", "Sentido de la respuesta"),
+            Row("areas", "Áreas que atendieron"),
+            Row("modalidad_entrega", "Modalidad de entrega"),
+            Row("costo", "Costo de reproducción y envío", "money"),
+        ),
+        legal_basis=_TRANSPARENCY_LAW + "al procedimiento de acceso a la información.",
+        gatherer=_GATHERER,
+        build=build_gathered,
+    ),
+    Document(
+        kind="committee_resolution",
+        title=N_("Resolución del Comité de Transparencia"),
+        template="committee_resolution.html",
+        tipo="RESOLUCION_COMITE_TRANSPARENCIA",
+        cadena=("numero_resolucion", "sesion", "fecha_sesion", "asunto", "sentido", "votacion"),
+        rows=(
+            Row("numero_resolucion", "Número de resolución"),
+            Row("sesion", "Sesión"),
+            Row("fecha_sesion", "Fecha de la sesión", "date"),
+            Row("asunto", "Asunto"),
+            Row("sentido", "Sentido de la resolución"),
+            Row("votacion", "Votación"),
+        ),
+        legal_basis=_TRANSPARENCY_LAW + "a las atribuciones del Comité de Transparencia.",
+        gatherer=_GATHERER,
+        build=build_gathered,
+    ),
+)
+"""The documents access requests issue: the response to the requester and the committee's resolutions."""
+
 PROCEDURE = Procedure(
     name="access_request",
     workflows=(ACCESS_V1,),
     departments=(Department("transparencia", N_("Unidad de Transparencia")),),
     presentation=Presentation(binds={"prevention": "applicant", "answered": "applicant", "incompetent": "applicant"}),
+    documents=DOCUMENTS,
     plugin="app.web.transparency.plugin",
     demo=Demo(loader="app.services.access_demo:load_demo"),
     owns=(

@@ -94,3 +94,23 @@ DEMO_DATA: dict[str, object] = {
 
 DEMO_DOCUMENTS = ("identificacion", "propiedad", "alineamiento", "planos", "memoria_estructural", "carta_dro")
 """The documents a demo request holds once filed."""
+
+
+PRINTED_USES: dict[str, str] = {
+    "comercio_abarrotes": "Comercio de abarrotes",
+    "comercio_ropa": "Comercio de ropa",
+    "oficinas": "Oficinas",
+    "servicios_profesionales": "Servicios profesionales",
+    "restaurante_sin_alcohol": "Restaurante sin venta de bebidas alcohólicas",
+    "papeleria": "Papelería",
+    "farmacia": "Farmacia",
+    "local_comercial": "Local comercial",
+}
+"""How documents print catalogue codes (always in Spanish); a code not listed is printed with its words
+capitalised."""
+
+
+def printed_name(code: object) -> str:
+    """The printed name of a catalogue code (``comercio_abarrotes`` → ``Comercio de abarrotes``)."""
+    text = str(code or "")
+    return PRINTED_USES.get(text) or text.replace("_", " ").strip().capitalize()

@@ -9,6 +9,8 @@ declares, beside its workflow versions:
 - the **departments** it needs (an administrator creates them; a missing one is reported, never ignored);
 - **presentation** as data: each transition's style, the states that show the correction box, which party
   each state's term binds, the parts of the request a correction may point at;
+- the **documents** it issues (kind, title, template, cadena original, printed rows, legal basis, validity)
+  and the pure function that fills each one;
 - whether applicants start it from the catalogue, and its eligibility check;
 - for procedures with machinery of their own (committee sessions, publication calendars), the module of the
   application that plugs its pages, services and commands in.
@@ -171,6 +173,68 @@ class Demo:
     loader: str | None = None
 
 
+DOCUMENT_FORMATS = frozenset({"text", "date", "money", "area"})
+"""How a printed row's value is written on a document: as given, a date in words, money in pesos, an area."""
+
+DocumentBuilder = Callable[[Mapping[str, Any]], tuple[Mapping[str, Any], Mapping[str, Any]]]
+"""Fills a document from plain data: ``build(context) -> (fields, extra)``.
+
+``context`` is a plain mapping the issuing service prepares (see :class:`Document`); ``fields`` are the
+document's own cadena fields (raw values: ISO dates, plain decimals), exactly :attr:`Document.cadena`;
+``extra`` is data printed but not sealed (fee breakdowns, narrative paragraphs), read by the template."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One certified datum as printed on a document: a cadena field, its printed label (documents are always
+    in Spanish) and how its value is written (one of :data:`DOCUMENT_FORMATS`)."""
+
+    field: str
+    label: str
+    format: str = "text"
+
+
+@dataclass(frozen=True)
+class Document:
+    """A kind of document a procedure issues: a transition naming ``kind`` in ``issues`` renders it, seals it
+    and signs it.
+
+    - ``kind``: the registered name (unique across installed procedures), stored on each issued certificate;
+    - ``title``: marked with ``N_``; printed in Spanish, translated on the pages that list or verify it;
+    - ``template``: the file in ``pdf_templates/`` that lays it out;
+    - ``tipo``: the value of the cadena original's ``tipo`` field;
+    - ``cadena``: the document's own fields in their fixed order (the common head ``version|tipo|numero|
+      folio|fecha_emision|emisor`` and tail ``servidor_publico|cargo|no_certificado|codigo_verificacion``
+      surround them);
+    - ``rows``: the certified data as printed, in order (a subset of ``cadena``);
+    - ``legal_basis``: printed under *Fundamento legal*;
+    - ``validity``: the workflow parameter holding the days the document is valid (``None``: it does not
+      expire); read from the case's settings;
+    - ``build``: the pure function that fills it (see :data:`DocumentBuilder`). Its context holds ``data``
+      (the case's data), ``params`` (the case's settings), ``folio``, ``applicant`` (the applicant's name),
+      ``issued_on`` and ``valid_until`` (ISO dates in Mexico City; ``valid_until`` empty when it does not
+      expire), ``previous`` (the case's latest earlier document of each kind: ``{kind: {"fields": …,
+      "issued_on": …}}``), ``series_number`` (see ``series``) and ``gathered`` (see ``gatherer``);
+    - ``series``: the prefix of the document's own number series (``LC`` → ``LC-2026-000001``); when
+      ``number_field`` of the case's data is empty, the next number is drawn and given as ``series_number``;
+    - ``gatherer``: for documents that need data from the procedure's own tables, the dotted name of the
+      application module that registers, for this kind, the function gathering it as plain data (given as
+      ``gathered``); ``None``: the case's data suffices."""
+
+    kind: str
+    title: str
+    template: str
+    tipo: str
+    cadena: tuple[str, ...]
+    rows: tuple[Row, ...]
+    build: DocumentBuilder
+    legal_basis: str = ""
+    validity: str | None = None
+    series: str | None = None
+    number_field: str | None = None
+    gatherer: str | None = None
+
+
 Eligibility = Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]
 """Every reason a request (its data) does not qualify under the settings (``params``); empty: it qualifies."""
 
@@ -186,6 +250,8 @@ class Procedure:
     parameters: tuple[Parameter, ...] = ()
     departments: tuple[Department, ...] = ()
     presentation: Presentation = field(default_factory=Presentation)
+    documents: tuple[Document, ...] = ()
+    """The kinds of document the procedure issues (each transition's ``issues`` names one of them)."""
     eligibility: Eligibility | None = None
     """Checked before anything is filed; a procedure with one is offered in the applicants' catalogue."""
     eligibility_fields: tuple[str, ...] = ()
@@ -250,6 +316,13 @@ class Procedure:
                 return item
         return None
 
+    def find_document(self, kind: str) -> Document | None:
+        """The declared document ``kind``, or ``None``."""
+        for item in self.documents:
+            if item.kind == kind:
+                return item
+        return None
+
     def department_codes(self) -> tuple[str, ...]:
         """The department codes the procedure needs: those it declares and those its offices map to by
         default (each must exist)."""
@@ -302,6 +375,51 @@ def check(procedure: Procedure) -> list[str]:
         if code not in declared_codes:
             problems.append(f"department {code!r} used by an office but not declared")
     problems.extend(_presentation_problems(procedure))
+    problems.extend(_document_problems(procedure))
+    return problems
+
+
+CADENA_HEAD = ("version", "tipo", "numero", "folio", "fecha_emision", "emisor")
+"""The fields every cadena original starts with, before the document's own."""
+CADENA_TAIL = ("servidor_publico", "cargo", "no_certificado", "codigo_verificacion")
+"""The fields every cadena original ends with, after the document's own."""
+CADENA_COMMON = frozenset(CADENA_HEAD + CADENA_TAIL)
+"""The cadena fields every document carries; a document's own fields never reuse these names."""
+
+
+def _document_problems(procedure: Procedure) -> list[str]:
+    problems: list[str] = []
+    kinds = [d.kind for d in procedure.documents]
+    if len(kinds) != len(set(kinds)):
+        problems.append("duplicate document kinds")
+    params = {key for w in procedure.workflows for key in w.params}
+    for document in procedure.documents:
+        where = f"document {document.kind}"
+        if not document.kind or not document.kind.isidentifier() or len(document.kind) > 32:
+            problems.append(f"{where}: a kind is an identifier of at most 32 characters")
+        if not document.template.endswith(".html"):
+            problems.append(f"{where}: the template must be an HTML file in pdf_templates/")
+        if not document.tipo or "|" in document.tipo:
+            problems.append(f"{where}: a tipo without '|' is required")
+        if len(set(document.cadena)) != len(document.cadena) or not document.cadena:
+            problems.append(f"{where}: the cadena needs its own fields, each once")
+        if set(document.cadena) & CADENA_COMMON:
+            problems.append(f"{where}: the cadena repeats a common field")
+        for row in document.rows:
+            if row.field not in document.cadena:
+                problems.append(f"{where}: printed row {row.field!r} is not in the cadena")
+            if row.format not in DOCUMENT_FORMATS:
+                problems.append(f"{where}: row {row.field!r} has an unknown format {row.format!r}")
+        if document.validity is not None and document.validity not in params:
+            problems.append(f"{where}: validity parameter {document.validity!r} missing")
+        if (document.series is None) != (document.number_field is None):
+            problems.append(f"{where}: a number series needs the field that may replace it, and only then")
+        if document.number_field is not None and procedure.find_field(document.number_field) is None:
+            problems.append(f"{where}: number field {document.number_field!r} is not a declared field")
+    for workflow in procedure.workflows:
+        for transition in workflow.transitions:
+            if transition.issues and transition.issues not in kinds:
+                problems.append(f"{transition.trigger}: issues undeclared document {transition.issues!r}")
     return problems
 
 
@@ -360,6 +478,10 @@ class Registry:
         prefixes = {w.folio_prefix for p in self._by_name.values() for w in p.workflows}
         if any(w.folio_prefix in prefixes for w in procedure.workflows):
             raise ValueError("two procedures share a folio prefix")
+        kinds = {d.kind for p in self._by_name.values() for d in p.documents}
+        twice = sorted(d.kind for d in procedure.documents if d.kind in kinds)
+        if twice:
+            raise ValueError(f"document kinds declared by two procedures: {twice}")
         self._by_name[procedure.name] = procedure
 
     def uninstall(self, name: str) -> None:
@@ -391,3 +513,15 @@ class Registry:
     def with_eligibility(self) -> tuple[Procedure, ...]:
         """The procedures applicants start from the catalogue (those checked for eligibility)."""
         return tuple(p for p in self if p.eligibility is not None)
+
+    def documents(self) -> tuple[Document, ...]:
+        """Every kind of document the installed procedures issue."""
+        return tuple(d for p in self for d in p.documents)
+
+    def document(self, kind: str) -> Document:
+        """The declared document ``kind``; raises ``KeyError`` if no installed procedure issues it."""
+        for procedure in self:
+            found = procedure.find_document(kind)
+            if found is not None:
+                return found
+        raise KeyError(kind)

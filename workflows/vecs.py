@@ -24,7 +24,7 @@ from workflows.base import (
     Transition,
     Workflow,
 )
-from workflows.procedure import Demo, DemoStep, Department, Field, Presentation, Procedure
+from workflows.procedure import Demo, DemoStep, Department, Document, Field, Parameter, Presentation, Procedure, Row
 
 APPLICANT = frozenset({"applicant"})
 INTAKE = frozenset({"intake_clerk"})
@@ -81,6 +81,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "fees_target_days": 1,
     "licence_target_days": 4,
     "completion_target_days": 1,
+    "licence_validity_days": 365,
 }
 
 ORDINARY_PROCEDURE = N_("licencia de construcción ordinaria")
@@ -727,6 +728,155 @@ VECS_V1 = Workflow(
     description=N_("Licencia de construcción para comercio de bajo impacto hasta 1,500 m² en predio baldío."),
 )
 
+
+def _plain_decimal(value: Any) -> str:
+    """A number as it goes into the cadena: ``8420.00``, ``420.5`` (empty when it is not a number)."""
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return ""
+    return format(number, "f") if number.is_finite() else ""
+
+
+def _fees(data: Mapping[str, Any]) -> tuple[Decimal, list[dict[str, str]]]:
+    total = Decimal(0)
+    items: list[dict[str, str]] = []
+    for item in data.get("fees") or []:
+        if not isinstance(item, Mapping):
+            continue
+        amount = _plain_decimal(item.get("amount"))
+        if amount:
+            total += Decimal(amount)
+            items.append({"concepto": str(item.get("concept") or ""), "importe": amount})
+    return total, items
+
+
+def build_licence(context: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The construction licence's fields and printed extras from the case's data (pure)."""
+    data: Mapping[str, Any] = context["data"]
+    number = str(data.get("licence_number") or "").strip() or str(context.get("series_number") or "")
+    total, items = _fees(data)
+    fields = {
+        "numero_licencia": number,
+        "titular": context["applicant"],
+        "ubicacion": data.get("property_address"),
+        "clave_catastral": data.get("cadastral_key"),
+        "superficie_construida_m2": _plain_decimal(data.get("built_area_m2")),
+        "uso_suelo": construction.printed_name(data.get("land_use")),
+        "dro_nombre": data.get("dro_name"),
+        "dro_registro": data.get("dro_registration"),
+        "derechos_pagados": _plain_decimal(total),
+        "referencia_pago": data.get("payment_reference"),
+        "vigencia_desde": context["issued_on"],
+        "vigencia_hasta": context["valid_until"],
+    }
+    extra = {
+        "superficie_predio": str(data.get("lot_area_m2") or ""),
+        "tipo_edificacion": construction.printed_name(data["building_type"]) if data.get("building_type") else "",
+        "dictamen_uso_suelo": str(data.get("land_use_ruling") or ""),
+        "derechos": items,
+    }
+    return fields, extra
+
+
+def build_occupancy(context: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The use and occupancy authorization from the case's data and its latest licence (pure)."""
+    data: Mapping[str, Any] = context["data"]
+    licence: Mapping[str, Any] = context["previous"].get("licence") or {}
+    licence_fields: Mapping[str, Any] = licence.get("fields") or {}
+    inspected = data.get("inspection_drawn") is True
+    fields = {
+        "numero_licencia": licence_fields.get("numero_licencia") or data.get("licence_number") or "",
+        "titular": context["applicant"],
+        "ubicacion": data.get("property_address"),
+        "clave_catastral": data.get("cadastral_key"),
+        "superficie_construida_m2": _plain_decimal(data.get("built_area_m2")),
+        "uso_autorizado": construction.printed_name(data.get("land_use")),
+        "resultado_inspeccion": (
+            "La obra fue inspeccionada sin observaciones" if inspected else "La obra no fue sorteada para inspección"
+        ),
+    }
+    return fields, {"fecha_licencia": str(licence.get("issued_on") or "")}
+
+
+DOCUMENTS = (
+    Document(
+        kind="licence",
+        title=N_("Licencia de construcción"),
+        template="licence.html",
+        tipo="LICENCIA_CONSTRUCCION",
+        cadena=(
+            "numero_licencia",
+            "titular",
+            "ubicacion",
+            "clave_catastral",
+            "superficie_construida_m2",
+            "uso_suelo",
+            "dro_nombre",
+            "dro_registro",
+            "derechos_pagados",
+            "referencia_pago",
+            "vigencia_desde",
+            "vigencia_hasta",
+        ),
+        rows=(
+            Row("numero_licencia", "Número de licencia"),
+            Row("titular", "Titular"),
+            Row("ubicacion", "Ubicación del predio"),
+            Row("clave_catastral", "Clave catastral"),
+            Row("superficie_construida_m2", "Superficie de construcción autorizada", "area"),
+            Row("uso_suelo", "Uso o giro autorizado"),
+            Row("dro_nombre", "Director Responsable de Obra"),
+            Row("dro_registro", "Registro del DRO"),
+            Row("derechos_pagados", "Derechos pagados", "money"),
+            Row("referencia_pago", "Referencia de pago"),
+            Row("vigencia_desde", "Vigente desde", "date"),
+            Row("vigencia_hasta", "Vigente hasta", "date"),
+        ),
+        legal_basis=(
+            "Artículo 115, fracción V, incisos d) y f), de la Constitución Política de los Estados Unidos Mexicanos; "
+            "Reglamento de Construcción del Municipio; Lineamientos de la Ventanilla de Construcción Simplificada "
+            "(VECS), publicados en el Diario Oficial de la Federación el 20 de mayo de 2019."
+        ),
+        validity="licence_validity_days",
+        series="LC",
+        number_field="licence_number",
+        build=build_licence,
+    ),
+    Document(
+        kind="occupancy",
+        title=N_("Autorización de uso y ocupación"),
+        template="occupancy.html",
+        tipo="AUTORIZACION_OCUPACION",
+        cadena=(
+            "numero_licencia",
+            "titular",
+            "ubicacion",
+            "clave_catastral",
+            "superficie_construida_m2",
+            "uso_autorizado",
+            "resultado_inspeccion",
+        ),
+        rows=(
+            Row("numero_licencia", "Licencia de construcción"),
+            Row("titular", "Titular"),
+            Row("ubicacion", "Ubicación del predio"),
+            Row("clave_catastral", "Clave catastral"),
+            Row("superficie_construida_m2", "Superficie construida", "area"),
+            Row("uso_autorizado", "Uso autorizado"),
+            Row("resultado_inspeccion", "Verificación de la obra"),
+        ),
+        legal_basis=(
+            "Artículo 115, fracción V, inciso f), de la Constitución Política de los Estados Unidos Mexicanos; "
+            "Reglamento de Construcción del Municipio, en lo relativo al aviso de terminación de obra y a la "
+            "autorización de uso y ocupación; Lineamientos de la Ventanilla de Construcción Simplificada (VECS), "
+            "publicados en el Diario Oficial de la Federación el 20 de mayo de 2019."
+        ),
+        build=build_occupancy,
+    ),
+)
+"""The documents VECS issues: the construction licence and the use and occupancy authorization."""
+
 PROCEDURE = Procedure(
     name="vecs",
     workflows=(VECS_V1,),
@@ -760,6 +910,14 @@ PROCEDURE = Procedure(
         correction_field="prevention_items",
         binds={"prevention": "applicant", "awaiting_payment": "applicant", "extension_requested": "authority"},
         sections=construction.SECTIONS,
+    ),
+    documents=DOCUMENTS,
+    parameters=(
+        Parameter(
+            "licence_validity_days",
+            N_("Vigencia de la licencia de construcción (días naturales)"),
+            section=N_("Documentos"),
+        ),
     ),
     eligibility=eligibility_reasons,
     eligibility_fields=construction.ELIGIBILITY_FIELDS,

@@ -1,6 +1,6 @@
 """Certificates: documents rendered from HTML, sealed (cadena original + sello), signed (PAdES), verifiable."""
 
-from app.certificates.documents import SPECS, DocumentSpec, spec
+from app.certificates.documents import display, public_rows, spec
 from app.certificates.issuance import (
     IssuedDocument,
     IssueRequest,
@@ -12,12 +12,9 @@ from app.certificates.issuance import (
 )
 from app.certificates.pades import SignatureCheck, SignatureError, sign_pdf, validate_pdf
 from app.certificates.render import RenderError, render_html, render_pdf
-from app.certificates.seal import CADENA_FIELDS, SealError, cadena_original, verify_sello
+from app.certificates.seal import SealError, cadena_fields, cadena_original, document_type, verify_sello
 
 __all__ = [
-    "CADENA_FIELDS",
-    "SPECS",
-    "DocumentSpec",
     "IssueRequest",
     "IssuedDocument",
     "Office",
@@ -25,10 +22,14 @@ __all__ = [
     "SealError",
     "SignatureCheck",
     "SignatureError",
+    "cadena_fields",
     "cadena_original",
+    "display",
+    "document_type",
     "issue",
     "new_verification_code",
     "normalise_code",
+    "public_rows",
     "render_html",
     "render_pdf",
     "sign_pdf",

@@ -32,6 +32,14 @@ def long_date(value: date | str | None) -> str:
     return str(format_date(_as_date(value), format="long", locale=LOCALE))
 
 
+def printed_date(value: Any) -> str:
+    """An ISO date in words (:func:`long_date`); any other value is printed as given."""
+    try:
+        return long_date(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def long_datetime(value: datetime) -> str:
     """``27 de noviembre de 2026, 10:15 h`` in Mexico City time."""
     local = value.astimezone(LOCAL_ZONE)

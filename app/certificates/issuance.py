@@ -12,12 +12,12 @@ from urllib.parse import quote
 
 from cryptography.hazmat.primitives import serialization
 
-from app.certificates.documents import spec
+from app.certificates.documents import display, public_rows, spec
 from app.certificates.formatting import long_date, long_datetime
 from app.certificates.pades import sign_pdf
 from app.certificates.qr import qr_data_uri
 from app.certificates.render import render_pdf
-from app.certificates.seal import CADENA_VERSION, DOCUMENT_TYPES, cadena_original, certificate_number, sello
+from app.certificates.seal import CADENA_VERSION, cadena_original, certificate_number, sello
 from app.keys import SigningMaterial
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -93,8 +93,9 @@ def _instant(at: datetime) -> str:
 def issue(request: IssueRequest, office: Office, material: SigningMaterial) -> IssuedDocument:
     """Seal, render, sign: the document's bytes and metadata, ready to be stored.
 
-    Raises ``KeyError`` for an unknown kind, ``SealError`` when the fields do not match the kind,
-    ``RenderError`` and ``SignatureError``.
+    The kind's template, title, ``tipo``, cadena order and printed rows come from the procedure that declares
+    it. Raises ``KeyError`` for a kind no installed procedure issues, ``SealError`` when the fields do not
+    match the kind, ``RenderError`` and ``SignatureError``.
     """
     if request.issued_at.tzinfo is None:
         raise ValueError("issued_at must be timezone-aware")
@@ -104,7 +105,7 @@ def issue(request: IssueRequest, office: Office, material: SigningMaterial) -> I
         request.kind,
         {
             "version": CADENA_VERSION,
-            "tipo": DOCUMENT_TYPES[request.kind],
+            "tipo": document.tipo,
             "numero": request.number,
             "folio": request.folio,
             "fecha_emision": _instant(request.issued_at),
@@ -118,7 +119,7 @@ def issue(request: IssueRequest, office: Office, material: SigningMaterial) -> I
     )
     seal = sello(material.key, cadena)
     url = verification_url(office.public_base_url, request.folio, request.verification_code)
-    rows = document.public_rows(request.fields)
+    rows = public_rows(document, request.fields)
     context = {
         "doc": {
             "kind": request.kind,
@@ -137,7 +138,7 @@ def issue(request: IssueRequest, office: Office, material: SigningMaterial) -> I
         "institution": {"name": office.institution, "logo": office.logo},
         "official": {"name": request.official_name, "position": request.official_position},
         "rows": rows,
-        "f": document.display(request.fields),
+        "f": display(document, request.fields),
         "x": dict(request.extra),
         "legal_basis": request.legal_basis,
         "seal": {"cadena": cadena, "sello": seal, "certificate_serial": serial},

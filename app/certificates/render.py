@@ -29,6 +29,8 @@ import jinja2
 from weasyprint import HTML, URLFetcher
 from weasyprint.urls import FatalURLFetchingError, URLFetcherResponse
 
+from app.certificates.formatting import area, money, printed_date
+
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent.parent / "pdf_templates"
 """The folder of the document templates and of every file they may load."""
 
@@ -96,13 +98,16 @@ class TemplateFilesFetcher(URLFetcher):  # type: ignore[misc]
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The Jinja environment of the document templates (built once)."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
         undefined=jinja2.StrictUndefined,
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    # Builders hand raw values (ISO dates, plain decimals) to templates, which print them these ways.
+    env.filters.update({"money": money, "area": area, "long_date": printed_date})
+    return env
 
 
 def render_html(template: str, context: Mapping[str, Any]) -> str:

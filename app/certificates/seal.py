@@ -1,9 +1,10 @@
 """The *cadena original* and the *sello digital* printed on every certificate.
 
-Cadena original: the document's key fields, in the fixed order of :data:`CADENA_FIELDS` for its kind,
-joined with ``|`` and wrapped in ``||…||``. Each value is written as text with surrounding white space
-removed, inner runs of white space (including line breaks) collapsed to one space and any ``|`` replaced by
-``/``; an absent value leaves its position empty, so that a position always means the same field.
+Cadena original: the document's key fields, in the fixed order its procedure declares for its kind
+(:func:`cadena_fields`), joined with ``|`` and wrapped in ``||…||``. Each value is written as text with
+surrounding white space removed, inner runs of white space (including line breaks) collapsed to one space
+and any ``|`` replaced by ``/``; an absent value leaves its position empty, so that a position always means
+the same field.
 
 Sello digital: base64 of the RSA PKCS#1 v1.5 signature with SHA-256 over the UTF-8 bytes of the cadena,
 made with the issuing office's signing key. Anyone holding the office's certificate can check it with
@@ -23,70 +24,34 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+import workflows
+from workflows.procedure import CADENA_HEAD, CADENA_TAIL
+
 CADENA_VERSION = "1.0"
 
-_COMMON_HEAD = ("version", "tipo", "numero", "folio", "fecha_emision", "emisor")
-_COMMON_TAIL = ("servidor_publico", "cargo", "no_certificado", "codigo_verificacion")
+COMMON_HEAD = CADENA_HEAD
+"""The fields every cadena starts with."""
+COMMON_TAIL = CADENA_TAIL
+"""The fields every cadena ends with."""
 
-CADENA_FIELDS: dict[str, tuple[str, ...]] = {
-    "licence": (
-        *_COMMON_HEAD,
-        "numero_licencia",
-        "titular",
-        "ubicacion",
-        "clave_catastral",
-        "superficie_construida_m2",
-        "uso_suelo",
-        "dro_nombre",
-        "dro_registro",
-        "derechos_pagados",
-        "referencia_pago",
-        "vigencia_desde",
-        "vigencia_hasta",
-        *_COMMON_TAIL,
-    ),
-    "occupancy": (
-        *_COMMON_HEAD,
-        "numero_licencia",
-        "titular",
-        "ubicacion",
-        "clave_catastral",
-        "superficie_construida_m2",
-        "uso_autorizado",
-        "resultado_inspeccion",
-        *_COMMON_TAIL,
-    ),
-    "access_response": (
-        *_COMMON_HEAD,
-        "solicitante",
-        "fecha_solicitud",
-        "informacion_solicitada",
-        "sentido_respuesta",
-        "areas",
-        "modalidad_entrega",
-        "costo",
-        *_COMMON_TAIL,
-    ),
-    "committee_resolution": (
-        *_COMMON_HEAD,
-        "numero_resolucion",
-        "sesion",
-        "fecha_sesion",
-        "asunto",
-        "sentido",
-        "votacion",
-        *_COMMON_TAIL,
-    ),
-}
-"""The fields of the cadena original of each document kind, in their fixed order (documented in the README)."""
 
-DOCUMENT_TYPES = {
-    "licence": "LICENCIA_CONSTRUCCION",
-    "occupancy": "AUTORIZACION_OCUPACION",
-    "access_response": "RESPUESTA_ACCESO_INFORMACION",
-    "committee_resolution": "RESOLUCION_COMITE_TRANSPARENCIA",
-}
-"""The value of the ``tipo`` field for each kind."""
+def cadena_fields(kind: str) -> tuple[str, ...]:
+    """The fields of the cadena original of a ``kind`` document in their fixed order: the common head, the
+    fields its procedure declares, the common tail. Raises :class:`SealError` for a kind no procedure issues."""
+    try:
+        own = workflows.document(kind).cadena
+    except KeyError:
+        raise SealError(f"unknown document kind {kind!r}") from None
+    return (*COMMON_HEAD, *own, *COMMON_TAIL)
+
+
+def document_type(kind: str) -> str:
+    """The value of the ``tipo`` field of a ``kind`` document; raises :class:`SealError` for an unknown kind."""
+    try:
+        return workflows.document(kind).tipo
+    except KeyError:
+        raise SealError(f"unknown document kind {kind!r}") from None
+
 
 _SPACES = re.compile(r"\s+")
 
@@ -109,10 +74,7 @@ def cadena_original(kind: str, fields: Mapping[str, Any]) -> str:
 
     Raises :class:`SealError` for an unknown kind, a missing field or a field the kind does not have.
     """
-    try:
-        order = CADENA_FIELDS[kind]
-    except KeyError:
-        raise SealError(f"unknown document kind {kind!r}") from None
+    order = cadena_fields(kind)
     missing = [name for name in order if name not in fields]
     unexpected = sorted(set(fields) - set(order))
     if missing or unexpected:

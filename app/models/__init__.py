@@ -5,7 +5,7 @@ from app.models.assignment import AssignmentExclusion, CaseEscalation, Escalatio
 from app.models.audit import AuditCheckpoint, AuditEntry, AuditHead, AuditKind, AuditTreeNode
 from app.models.base import utcnow
 from app.models.cases import Case, FolioCounter, IdempotencyRecord, WorkflowConfig
-from app.models.certificates import Certificate, CertificateKind, CertificateStatus
+from app.models.certificates import Certificate, CertificateStatus
 from app.models.documents import Document
 from app.models.publications import ObligationPublication, PublicationSample
 from app.models.scheduling import NonWorkingDay, OutboxMessage, OutboxStatus, Timer, TimerKind, TimerStatus
@@ -30,7 +30,6 @@ __all__ = [
     "Case",
     "CaseEscalation",
     "Certificate",
-    "CertificateKind",
     "CertificateStatus",
     "Department",
     "Document",

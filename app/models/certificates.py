@@ -18,15 +18,6 @@ from app.extensions import Base
 from app.models.base import UTCDateTime, str_enum, utcnow
 
 
-class CertificateKind(StrEnum):
-    """The kinds of document the system issues (a workflow transition names one in ``issues``)."""
-
-    LICENCE = "licence"
-    OCCUPANCY = "occupancy"
-    ACCESS_RESPONSE = "access_response"
-    COMMITTEE_RESOLUTION = "committee_resolution"
-
-
 class CertificateStatus(StrEnum):
     """Where an issued certificate stands. ``expired`` is also derived on reading, from ``valid_until``."""
 
@@ -53,7 +44,9 @@ class Certificate(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
-    kind: Mapped[CertificateKind] = mapped_column(str_enum(CertificateKind, 32))
+    kind: Mapped[str] = mapped_column(String(32))
+    """The document kind: a name declared by an installed procedure (``workflows``), checked by the service
+    against the registry rather than by the database, so that a new kind needs no migration."""
     number: Mapped[str] = mapped_column(String(40), unique=True)
     folio: Mapped[str] = mapped_column(String(40), index=True)
     verification_code: Mapped[str] = mapped_column(String(16), unique=True)

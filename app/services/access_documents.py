@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from app.certificates.formatting import long_date, plain_decimal
 from app.models import Case, Department
 from app.models.access import AccessRequest, AreaTurn, CommitteeItem, CommitteeSession
+from app.services import document_context
 
 FORMATS = {
     "electronic": "Electrónica, a través del sistema",
@@ -132,3 +133,18 @@ def committee_resolution(session: Session, case: Case) -> tuple[dict[str, Any], 
         "integrantes": [],
     }
     return fields, extra
+
+
+def _gathered_response(session: Session, case: Case) -> dict[str, Any]:
+    fields, extra = access_response(session, case)
+    return {"fields": fields, "extra": extra}
+
+
+def _gathered_resolution(session: Session, case: Case) -> dict[str, Any]:
+    fields, extra = committee_resolution(session, case)
+    return {"fields": fields, "extra": extra}
+
+
+# The access request's documents are declared in workflows.access_request with this module as their gatherer.
+document_context.register("access_response", _gathered_response)
+document_context.register("committee_resolution", _gathered_resolution)

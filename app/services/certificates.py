@@ -15,7 +15,6 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+import workflows
 from app.audit import merkle
 from app.calendar import local_today
 from app.certificates import (
@@ -35,29 +35,27 @@ from app.certificates import (
     normalise_code,
     verify_sello,
 )
-from app.certificates.formatting import area, long_date, money, plain_decimal
-from app.engine import DomainError, InvalidData, Msg, NotAllowed, NotFound
+from app.engine import DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.keys import CERT_NAME, SigningMaterial, key_dir, load_signing_material
 from app.models import (
     AuditEntry,
     Case,
     Certificate,
-    CertificateKind,
     CertificateStatus,
     Department,
     FolioCounter,
     Role,
     User,
 )
-from app.services import access_documents
+from app.services import document_context
 from app.services.oversight import inclusion_proof
 from app.services.visibility import readable_case
 from app.storage import get_storage
 from workflows.base import Transition
+from workflows.procedure import Document
 
 NUMBER_PREFIX = "CERT"
-LICENCE_PREFIX = "LC"
 
 POSITIONS = {
     "reviewer": "Dictaminador(a)",
@@ -71,25 +69,6 @@ POSITIONS = {
     "system": "Sistema de trámites (resolución automática)",
 }
 """How the issuing official's role is printed (documents are always in Spanish)."""
-
-LAND_USES = {
-    "comercio_abarrotes": "Comercio de abarrotes",
-    "comercio_ropa": "Comercio de ropa",
-    "oficinas": "Oficinas",
-    "servicios_profesionales": "Servicios profesionales",
-    "restaurante_sin_alcohol": "Restaurante sin venta de bebidas alcohólicas",
-    "papeleria": "Papelería",
-    "farmacia": "Farmacia",
-    "local_comercial": "Local comercial",
-}
-"""Printed names of the catalogue codes; a code not listed is printed with its words capitalised."""
-
-
-def label(code: Any) -> str:
-    """The printed name of a catalogue code (``comercio_abarrotes`` → ``Comercio de abarrotes``)."""
-    text = str(code or "")
-    return LAND_USES.get(text) or text.replace("_", " ").strip().capitalize()
-
 
 # -- key material -------------------------------------------------------------------------------
 
@@ -229,114 +208,99 @@ def _official(session: Session, actor: User | None, role: str) -> tuple[str, str
     return actor.display_name, f"{position} — {unit}" if unit else position, unit
 
 
-def _fees(data: Mapping[str, Any]) -> tuple[Decimal, list[dict[str, str]]]:
-    total = Decimal(0)
-    items: list[dict[str, str]] = []
-    for item in data.get("fees") or []:
-        if not isinstance(item, Mapping):
-            continue
+def _previous(session: Session, case_id: int) -> dict[str, dict[str, Any]]:
+    """The case's latest certificate of each kind, as plain data: its certified fields and its issue date."""
+    latest: dict[str, dict[str, Any]] = {}
+    rows = session.scalars(select(Certificate).where(Certificate.case_id == case_id).order_by(Certificate.id.desc()))
+    for certificate in rows:
+        latest.setdefault(
+            certificate.kind,
+            {
+                "fields": dict(certificate.public_data.get("fields") or {}),
+                "issued_on": local_today(certificate.issued_at).isoformat(),
+                "number": certificate.number,
+            },
+        )
+    return latest
+
+
+def declared_document(case: Case, kind: str) -> Document:
+    """The declaration of the document ``kind`` by the case's procedure; raises ``NotFound`` when the
+    procedure (as installed) does not issue it."""
+    try:
+        document = workflows.procedure(case.workflow).find_document(kind)
+    except KeyError:
+        document = None
+    if document is None:
+        raise NotFound(Msg("Este trámite aún no emite documentos de este tipo."))
+    return document
+
+
+def document_title(kind: str) -> str:
+    """The declared title of the document ``kind`` (an ``N_`` msgid, translated on display), or the kind
+    itself when no installed procedure declares it any more (certificates outlive uninstalled procedures)."""
+    try:
+        return workflows.document(kind).title
+    except KeyError:
+        return kind
+
+
+def _validity_days(case: Case, document: Document) -> int | None:
+    """The days ``document`` is valid under the case's settings (its workflow's default for cases opened
+    before the parameter existed); ``None`` when the document does not expire."""
+    if document.validity is None:
+        return None
+    value = (case.params or {}).get(document.validity)
+    if value is None:
         try:
-            amount = Decimal(str(item.get("amount")))
-        except (InvalidOperation, ValueError):
-            continue
-        if amount.is_finite():
-            total += amount
-            items.append({"concepto": str(item.get("concept") or ""), "importe": money(amount)})
-    return total, items
-
-
-def _previous(session: Session, case_id: int, kind: CertificateKind) -> Certificate | None:
-    return session.scalars(
-        select(Certificate)
-        .where(Certificate.case_id == case_id, Certificate.kind == kind)
-        .order_by(Certificate.id.desc())
-    ).first()
-
-
-def _licence(
-    session: Session, case: Case, applicant: User, issued_on: date, valid_until: date | None
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    data = case.data
-    number = str(data.get("licence_number") or "").strip() or _next_number(session, LICENCE_PREFIX, issued_on.year)
-    total, items = _fees(data)
-    fields = {
-        "numero_licencia": number,
-        "titular": applicant.display_name,
-        "ubicacion": data.get("property_address"),
-        "clave_catastral": data.get("cadastral_key"),
-        "superficie_construida_m2": plain_decimal(data.get("built_area_m2")),
-        "uso_suelo": label(data.get("land_use")),
-        "dro_nombre": data.get("dro_name"),
-        "dro_registro": data.get("dro_registration"),
-        "derechos_pagados": plain_decimal(total),
-        "referencia_pago": data.get("payment_reference"),
-        "vigencia_desde": issued_on.isoformat(),
-        "vigencia_hasta": valid_until.isoformat() if valid_until else "",
-    }
-    extra = {
-        "superficie_predio": area(data.get("lot_area_m2")) if data.get("lot_area_m2") else "",
-        "tipo_edificacion": label(data.get("building_type")) if data.get("building_type") else "",
-        "dictamen_uso_suelo": str(data.get("land_use_ruling") or ""),
-        "derechos": items,
-    }
-    return fields, extra
-
-
-def _occupancy(session: Session, case: Case, applicant: User) -> tuple[dict[str, Any], dict[str, Any]]:
-    data = case.data
-    licence = _previous(session, case.id, CertificateKind.LICENCE)
-    licence_fields = (licence.public_data.get("fields") or {}) if licence is not None else {}
-    inspected = data.get("inspection_drawn") is True
-    fields = {
-        "numero_licencia": licence_fields.get("numero_licencia") or data.get("licence_number") or "",
-        "titular": applicant.display_name,
-        "ubicacion": data.get("property_address"),
-        "clave_catastral": data.get("cadastral_key"),
-        "superficie_construida_m2": plain_decimal(data.get("built_area_m2")),
-        "uso_autorizado": label(data.get("land_use")),
-        "resultado_inspeccion": (
-            "La obra fue inspeccionada sin observaciones" if inspected else "La obra no fue sorteada para inspección"
-        ),
-    }
-    extra = {"fecha_licencia": long_date(licence.issued_at) if licence is not None else ""}
-    return fields, extra
-
-
-_BUILDERS = {CertificateKind.LICENCE: "licence", CertificateKind.OCCUPANCY: "occupancy"}
+            value = get_engine().definition(case.workflow, case.workflow_version).params.get(document.validity)
+        except KeyError:
+            value = None
+    days = int(value) if value not in (None, "") else 0
+    return days if days > 0 else None
 
 
 def issue_for_case(
-    session: Session, case: Case, kind: CertificateKind, actor: User | None, role: str, now: datetime
+    session: Session, case: Case, kind: str, actor: User | None, role: str, now: datetime
 ) -> Certificate:
     """Render, seal, sign and store the PDF of a ``kind`` certificate for ``case``; return its row, not yet
     added to the session: it needs the issuing audit entry's seq (see :meth:`CertificateEffects.record`).
 
-    Raises ``NotFound`` for a kind no workflow data
-    can fill yet, ``KeyMaterialError``, ``RenderError``, ``SealError`` and ``SignatureError``.
+    Everything about the kind comes from the procedure that declares it: its builder fills the fields from
+    plain data (the case's, and what the procedure's own service gathers), its validity parameter says how
+    long it lasts. Raises ``NotFound`` for a kind the case's procedure does not issue or a case without an
+    applicant, ``KeyMaterialError``, ``RenderError``, ``SealError`` and ``SignatureError``.
     """
     config = current_app.config
+    document = declared_document(case, kind)
     applicant = session.get(User, case.applicant_id)
     if applicant is None:
         raise NotFound(Msg("El usuario no existe o está inactivo."))
-    validity = dict(config.get("CERTIFICATE_VALIDITY_DAYS") or {}).get(kind.value)
     issued_on = local_today(now)
-    valid_until = issued_on + timedelta(days=int(validity)) if validity else None
-    if kind is CertificateKind.LICENCE:
-        fields, extra = _licence(session, case, applicant, issued_on, valid_until)
-    elif kind is CertificateKind.OCCUPANCY:
-        fields, extra = _occupancy(session, case, applicant)
-    elif kind is CertificateKind.ACCESS_RESPONSE:
-        fields, extra = access_documents.access_response(session, case)
-    elif kind is CertificateKind.COMMITTEE_RESOLUTION:
-        fields, extra = access_documents.committee_resolution(session, case)
-    else:
-        raise NotFound(Msg("Este trámite aún no emite documentos de este tipo."))
+    validity = _validity_days(case, document)
+    valid_until = issued_on + timedelta(days=validity) if validity else None
+    data = dict(case.data or {})
+    series_number = ""
+    if document.series is not None and not str(data.get(document.number_field or "") or "").strip():
+        series_number = _next_number(session, document.series, issued_on.year)
+    context = {
+        "data": data,
+        "params": dict(case.params or {}),
+        "folio": case.folio,
+        "applicant": applicant.display_name,
+        "issued_on": issued_on.isoformat(),
+        "valid_until": valid_until.isoformat() if valid_until else "",
+        "previous": _previous(session, case.id),
+        "series_number": series_number,
+        "gathered": document_context.gather(session, case, document),
+    }
+    fields, extra = document.build(context)
     name, position, unit = _official(session, actor, role)
     number = _next_number(session, NUMBER_PREFIX, issued_on.year)
     code = _unique_code(session)
-    document = issue(
+    issued = issue(
         IssueRequest(
-            kind=kind.value,
+            kind=document.kind,
             number=number,
             folio=case.folio,
             verification_code=code,
@@ -344,32 +308,32 @@ def issue_for_case(
             official_name=name,
             official_position=position,
             issuing_unit=unit,
-            legal_basis=str(dict(config["CERTIFICATE_LEGAL_BASIS"]).get(kind.value, "")),
-            fields=fields,
-            extra=extra,
+            legal_basis=str(dict(config.get("CERTIFICATE_LEGAL_BASIS") or {}).get(kind) or document.legal_basis),
+            fields=dict(fields),
+            extra=dict(extra),
             valid_until=valid_until,
         ),
         office(config),
         signing_material(config),
     )
-    key, digest = get_storage(Path(config["DOCUMENTS_DIR"])).put(document.pdf)
+    key, digest = get_storage(Path(config["DOCUMENTS_DIR"])).put(issued.pdf)
     return Certificate(
         case_id=case.id,
-        kind=kind,
+        kind=document.kind,
         number=number,
         folio=case.folio,
         verification_code=code,
         sha256=digest,
         storage_key=key,
-        size_bytes=len(document.pdf),
+        size_bytes=len(issued.pdf),
         issued_at=now,
         issued_by_id=actor.id if actor is not None else None,
         status=CertificateStatus.VALID,
         valid_until=valid_until,
-        cadena_original=document.cadena,
-        sello=document.sello,
-        signing_certificate=document.signing_certificate_pem,
-        public_data={"fields": dict(fields), "rows": document.public_rows},
+        cadena_original=issued.cadena,
+        sello=issued.sello,
+        signing_certificate=issued.signing_certificate_pem,
+        public_data={"fields": dict(fields), "rows": issued.public_rows},
     )
 
 
@@ -390,10 +354,10 @@ def transition_effects(
     effects = CertificateEffects()
     if transition.issues:
         actor = session.get(User, actor_id) if actor_id is not None else None
-        certificate = issue_for_case(session, case, CertificateKind(transition.issues), actor, role, now)
+        certificate = issue_for_case(session, case, transition.issues, actor, role, now)
         effects.issued.append(certificate)
         effects.details["certificate"] = {
-            "kind": certificate.kind.value,
+            "kind": certificate.kind,
             "number": certificate.number,
             "sha256": certificate.sha256,
             "size": certificate.size_bytes,
@@ -621,7 +585,7 @@ def verify_certificate(folio: str, code: str, today: date | None = None) -> Veri
     successor = session.get(Certificate, certificate.superseded_by_id) if certificate.superseded_by_id else None
     return Verification(
         folio=certificate.folio,
-        kind=certificate.kind.value,
+        kind=certificate.kind,
         number=certificate.number,
         status=effective_status(certificate, today or local_today()),
         issued_at=certificate.issued_at,

@@ -35,7 +35,6 @@ from app.models import (
     AuditKind,
     Case,
     Certificate,
-    CertificateKind,
     CertificateStatus,
     Department,
     Document,
@@ -338,7 +337,7 @@ def licence_rows(session: Session, year: int, quarter: int) -> list[dict[str, st
         select(Certificate, Case)
         .join(Case, Case.id == Certificate.case_id)
         .where(
-            Certificate.kind == CertificateKind.LICENCE,
+            Certificate.kind == "licence",
             Certificate.issued_at >= start,
             Certificate.issued_at < end,
             Certificate.status.not_in([CertificateStatus.REVOKED, CertificateStatus.SUPERSEDED]),

@@ -14,6 +14,7 @@ from flask_babel import get_locale, gettext, lazy_gettext
 from app.engine import Msg
 from app.models import Case, Role
 from app.services.cases import describe
+from app.services.certificates import document_title as declared_title
 
 ROLE_LABELS = {
     Role.APPLICANT: lazy_gettext("Solicitante"),
@@ -54,6 +55,11 @@ def state_label(case: Case) -> str:
     return str(gettext(describe(case).state_description))
 
 
+def document_title(kind: str) -> str:
+    """The translated title of a document kind, as its procedure declares it (the kind itself if none does)."""
+    return str(gettext(declared_title(kind)))
+
+
 def register_labels(app: Flask) -> None:
     """Expose the label helpers to templates."""
 
@@ -66,4 +72,5 @@ def register_labels(app: Flask) -> None:
             "state_label": state_label,
             "translated": translated,
             "message_text": message_text,
+            "document_title": document_title,
         }

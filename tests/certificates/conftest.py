@@ -20,14 +20,14 @@ from flask.testing import FlaskClient
 
 import app.services.users as users_service
 from app.certificates import IssuedDocument, issue
-from app.certificates.seal import CADENA_FIELDS
 from app.keys import SigningMaterial, init_development_keys, load_signing_material, trust_root
 from app.models import Role
 from app.services.cases import FireResult
 from tests.certificates.samples import OFFICE, request
 from tests.support.factories import PASSWORD, advance, email_of, make_user, vecs_case
+from workflows import REGISTRY
 
-KINDS = tuple(CADENA_FIELDS)
+KINDS = tuple(d.kind for d in REGISTRY.documents())
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "certificates"
 
 

@@ -100,15 +100,15 @@ FIELDS: dict[str, dict[str, Any]] = {
 
 EXTRA: dict[str, dict[str, Any]] = {
     "licence": {
-        "superficie_predio": "600.00 m²",
+        "superficie_predio": "600.00",
         "tipo_edificacion": "Local comercial",
         "dictamen_uso_suelo": "Compatible con la zonificación H3-C del Programa Municipal de Desarrollo Urbano.",
         "derechos": [
-            {"concepto": "Licencia de construcción (420.50 m² × $18.00)", "importe": "$7,569.00 MXN"},
-            {"concepto": "Alineamiento y número oficial", "importe": "$851.00 MXN"},
+            {"concepto": "Licencia de construcción (420.50 m² × $18.00)", "importe": "7569.00"},
+            {"concepto": "Alineamiento y número oficial", "importe": "851.00"},
         ],
     },
-    "occupancy": {"fecha_licencia": "3 de marzo de 2026"},
+    "occupancy": {"fecha_licencia": "2026-03-03"},
     "access_response": {
         "respuesta": [
             "La Dirección de Desarrollo Urbano informa que en 2026 se emitieron 112 licencias mediante la Ventanilla "

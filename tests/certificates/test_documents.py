@@ -19,10 +19,11 @@ from PIL import Image
 from pypdf import PdfReader
 
 from app.certificates import (
-    CADENA_FIELDS,
     IssuedDocument,
     RenderError,
+    cadena_fields,
     cadena_original,
+    document_type,
     normalise_code,
     render_html,
     sign_pdf,
@@ -32,12 +33,11 @@ from app.certificates import (
 )
 from app.certificates.issuance import CODE_ALPHABET, new_verification_code
 from app.certificates.render import html_to_pdf
-from app.certificates.seal import DOCUMENT_TYPES, SealError
+from app.certificates.seal import SealError
 from app.keys import SigningMaterial, init_development_keys, trust_root
-from app.models import CertificateKind
 from tests.certificates.conftest import KINDS, OUTPUT, pdf_text, squeeze
 from tests.certificates.samples import CODE, FIELDS, FOLIOS, OFFICE, OFFICIALS
-from workflows import DEFINITIONS
+from workflows import DEFINITIONS, REGISTRY
 
 EXPECTED_TEXT = {
     "licence": [
@@ -114,9 +114,9 @@ def test_cadena_and_sello_are_printed_and_the_sello_verifies_over_the_cadena(
     kind: str, samples: dict[str, IssuedDocument], texts: dict[str, str], material: SigningMaterial
 ) -> None:
     document = samples[kind]
-    assert document.cadena.startswith(f"||1.0|{DOCUMENT_TYPES[kind]}|CERT-2026-000042|{FOLIOS[kind]}|")
+    assert document.cadena.startswith(f"||1.0|{document_type(kind)}|CERT-2026-000042|{FOLIOS[kind]}|")
     assert document.cadena.endswith(f"|{document.certificate_serial}|{CODE}||")
-    assert document.cadena.count("|") == len(CADENA_FIELDS[kind]) - 1 + 4
+    assert document.cadena.count("|") == len(cadena_fields(kind)) - 1 + 4
     assert squeeze(document.cadena) in squeeze(texts[kind])
     assert squeeze(document.sello) in squeeze(texts[kind])
     assert document.certificate_serial in texts[kind]
@@ -129,13 +129,13 @@ def test_cadena_and_sello_are_printed_and_the_sello_verifies_over_the_cadena(
 
 
 def test_cadena_field_order_is_fixed_and_values_are_normalised() -> None:
-    fields = dict.fromkeys(CADENA_FIELDS["occupancy"], "")
+    fields = dict.fromkeys(cadena_fields("occupancy"), "")
     fields.update({"version": "1.0", "tipo": "AUTORIZACION_OCUPACION", "titular": "  Ana |  María\n López "})
     cadena = cadena_original("occupancy", fields)
     parts = cadena[2:-2].split("|")
-    assert len(parts) == len(CADENA_FIELDS["occupancy"])
+    assert len(parts) == len(cadena_fields("occupancy"))
     assert parts[0] == "1.0"
-    assert parts[CADENA_FIELDS["occupancy"].index("titular")] == "Ana / María López"
+    assert parts[cadena_fields("occupancy").index("titular")] == "Ana / María López"
     with pytest.raises(SealError, match="missing"):
         cadena_original("occupancy", {"version": "1.0"})
     with pytest.raises(SealError, match="unexpected"):
@@ -301,7 +301,7 @@ def test_sample_fields_match_the_cadena_definition() -> None:
     common = {"version", "tipo", "numero", "folio", "fecha_emision", "emisor"}
     tail = {"servidor_publico", "cargo", "no_certificado", "codigo_verificacion"}
     for kind in KINDS:
-        assert set(FIELDS[kind]) | common | tail == set(CADENA_FIELDS[kind])
+        assert set(FIELDS[kind]) | common | tail == set(cadena_fields(kind))
 
 
 def test_every_issuing_transition_names_a_known_kind_and_revoking_ones_need_a_reason() -> None:
@@ -309,8 +309,7 @@ def test_every_issuing_transition_names_a_known_kind_and_revoking_ones_need_a_re
     for workflow in DEFINITIONS:
         for transition in workflow.transitions:
             if transition.issues:
-                assert transition.issues in {k.value for k in CertificateKind}
-                assert transition.issues in CADENA_FIELDS
+                assert transition.issues in {d.kind for d in REGISTRY.documents()}
                 issuing[(workflow.name, transition.trigger)] = transition.issues
             if transition.revokes:
                 assert transition.comment_required
@@ -330,3 +329,63 @@ def test_signing_works_where_an_event_loop_is_already_running(
         return validate_pdf(sign_pdf(pdf, material, reason="prueba", location="aquí"), [root]).valid
 
     assert asyncio.run(inside_a_loop())
+
+
+CADENA_ORDER = {
+    "licence": (
+        "numero_licencia",
+        "titular",
+        "ubicacion",
+        "clave_catastral",
+        "superficie_construida_m2",
+        "uso_suelo",
+        "dro_nombre",
+        "dro_registro",
+        "derechos_pagados",
+        "referencia_pago",
+        "vigencia_desde",
+        "vigencia_hasta",
+    ),
+    "occupancy": (
+        "numero_licencia",
+        "titular",
+        "ubicacion",
+        "clave_catastral",
+        "superficie_construida_m2",
+        "uso_autorizado",
+        "resultado_inspeccion",
+    ),
+    "access_response": (
+        "solicitante",
+        "fecha_solicitud",
+        "informacion_solicitada",
+        "sentido_respuesta",
+        "areas",
+        "modalidad_entrega",
+        "costo",
+    ),
+    "committee_resolution": ("numero_resolucion", "sesion", "fecha_sesion", "asunto", "sentido", "votacion"),
+}
+TIPOS = {
+    "licence": "LICENCIA_CONSTRUCCION",
+    "occupancy": "AUTORIZACION_OCUPACION",
+    "access_response": "RESPUESTA_ACCESO_INFORMACION",
+    "committee_resolution": "RESOLUCION_COMITE_TRANSPARENCIA",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CADENA_ORDER))
+def test_issued_kinds_keep_their_published_cadena_order_and_tipo(kind: str) -> None:
+    """Documents already issued are verified by rebuilding their cadena: the declared order and tipo of the
+    shipped kinds are a published format and must never change."""
+    head = ("version", "tipo", "numero", "folio", "fecha_emision", "emisor")
+    tail = ("servidor_publico", "cargo", "no_certificado", "codigo_verificacion")
+    assert cadena_fields(kind) == (*head, *CADENA_ORDER[kind], *tail)
+    assert document_type(kind) == TIPOS[kind]
+
+
+def test_an_unknown_kind_has_no_cadena() -> None:
+    with pytest.raises(SealError, match="unknown document kind"):
+        cadena_fields("passport")
+    with pytest.raises(SealError, match="unknown document kind"):
+        document_type("passport")

@@ -19,7 +19,7 @@ from app.audit import EntryInput, verify
 from app.certificates import RenderError, validate_pdf, verify_sello
 from app.engine import GuardRefused
 from app.extensions import db
-from app.models import AuditEntry, AuditKind, Case, Certificate, CertificateKind, CertificateStatus, User, utcnow
+from app.models import AuditEntry, AuditKind, Case, Certificate, CertificateStatus, User, utcnow
 from app.services.cases import fire
 from app.services.certificates import CertificateEffects, issue_for_case
 from app.services.uow import unit_of_work
@@ -42,7 +42,7 @@ def test_approving_the_licence_issues_a_sealed_signed_pdf_recorded_in_the_audit_
 ) -> None:
     result = licensed(people)
     (certificate,) = _certificates(result.case_id)
-    assert certificate.kind is CertificateKind.LICENCE
+    assert certificate.kind == "licence"
     assert certificate.status is CertificateStatus.VALID
     assert certificate.folio == result.folio
     assert certificate.issued_by_id == people.approver
@@ -162,7 +162,7 @@ def test_occupancy_authorization_cites_the_licence(
     assert authorized.to_state == "occupancy_authorized"
 
     licence, occupancy = _certificates(result.case_id)
-    assert occupancy.kind is CertificateKind.OCCUPANCY
+    assert occupancy.kind == "occupancy"
     assert licence.status is CertificateStatus.VALID  # a different kind: not superseded
     assert occupancy.public_data["fields"]["numero_licencia"] == "LC-2026-0001"
     pdf = _stored(app, occupancy)
@@ -188,7 +188,7 @@ def test_a_new_certificate_of_the_same_kind_supersedes_the_previous_one(app: Fla
         actor = session.get(User, people.approver)
         assert case is not None
         assert actor is not None
-        reissued = issue_for_case(session, case, CertificateKind.LICENCE, actor, "reviewer", utcnow())
+        reissued = issue_for_case(session, case, "licence", actor, "reviewer", utcnow())
         effects = CertificateEffects(issued=[reissued])
         entry = audit.append(
             session,
