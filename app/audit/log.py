@@ -83,9 +83,10 @@ def append(session: Session, item: EntryInput) -> AuditEntry:
     canonical = canonical_entry(entry)
     entry.entry_hash = chain_hash(head.hash, canonical)
     entry.leaf_hash = leaf_hash_hex(canonical)
-    head.seq = entry.seq
-    head.hash = entry.entry_hash
     session.add(entry)
     session.flush()
+    # The head moves only after the entry is stored: the database refuses a head that names no entry.
+    head.seq = entry.seq
+    head.hash = entry.entry_hash
     tree.add_leaf(session, entry.seq, bytes.fromhex(entry.leaf_hash))
     return entry
