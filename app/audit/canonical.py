@@ -46,6 +46,75 @@ def canonical_json(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
+MAX_SAFE_INTEGER = 2**53 - 1
+"""Largest integer every JSON reader holds exactly (IEEE 754 doubles); larger ones may be read differently."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in result:
+            raise ValueError(f"duplicate key {name[:40]!r}")
+        result[name] = value
+    return result
+
+
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise ValueError(f"the integer {text[:40]} is too large to be read the same way everywhere")
+    return value
+
+
+def strict_loads(data: str | bytes) -> Any:
+    """Parse JSON refusing what different readers could understand differently.
+
+    Refused: a byte-order mark, invalid UTF-8, duplicate keys in an object (readers keep the first, the
+    last or both), ``NaN`` and infinities, integers beyond ±(2^53 - 1), numbers that overflow to infinity
+    and lone surrogate escapes. Raises ``ValueError`` naming the problem.
+    """
+    if isinstance(data, bytes):
+        if data.startswith(b"\xef\xbb\xbf"):
+            raise ValueError("a byte-order mark is not allowed")
+        data = data.decode("utf-8")
+    if data.startswith("\ufeff"):
+        raise ValueError("a byte-order mark is not allowed")
+    value = json.loads(
+        data,
+        object_pairs_hook=_unique_object,
+        parse_constant=_refuse_constant,
+        parse_int=_safe_int,
+        parse_float=_finite_float,
+    )
+    _check_strings(value)
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text[:40]} overflows")
+    return value
+
+
+def _check_strings(value: Any) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            item.encode("utf-8")  # a lone surrogate escape cannot be encoded: UnicodeEncodeError is a ValueError
+        elif isinstance(item, dict):
+            for name, member in item.items():
+                name.encode("utf-8")
+                stack.append(member)
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def format_instant(at: datetime) -> str:
     """An aware datetime as a UTC timestamp with microseconds and a ``Z`` suffix."""
     if at.tzinfo is None:

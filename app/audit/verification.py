@@ -17,7 +17,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from app.audit import merkle
@@ -27,8 +27,9 @@ from app.audit.canonical import (
     chain_hash,
     format_instant,
     salted_digest,
+    strict_loads,
 )
-from app.audit.checkpoints import checkpoint_message, load_public_key, rotation_of
+from app.audit.checkpoints import KEY_ROTATED, checkpoint_message, load_public_key, rotation_of
 from app.keys import public_fingerprint
 from app.models import AuditCheckpoint, AuditEntry, AuditHead, AuditTreeNode
 
@@ -152,8 +153,11 @@ class _State:
     rotations: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-ENTRY_COLUMNS = list(AuditEntry.__table__.columns)
-"""Every column of an entry, as the verifier reads them."""
+ENTRY_COLUMNS = [
+    cast(column, Text).label("details") if column.name == "details" else column
+    for column in AuditEntry.__table__.columns
+]
+"""Every column of an entry, as the verifier reads them: ``details`` as the stored JSON text, parsed strictly."""
 
 
 def _entry_problem(row: Mapping[Any, Any], expected_seq: int, running: str) -> tuple[Problem | None, str, bytes]:
@@ -167,6 +171,11 @@ def _entry_problem(row: Mapping[Any, Any], expected_seq: int, running: str) -> t
         return Problem(message, expected_seq), running, b""
     if row["prev_hash"] != running:
         return Problem("its previous-hash does not continue the chain", seq), running, b""
+    try:
+        details = strict_loads(row["details"])
+    except (TypeError, ValueError) as exc:
+        return Problem(f"its stored details are not unambiguous JSON: {exc}", seq), running, b""
+    row = {**row, "details": details}
     try:
         canonical = canonical_entry(row)
     except (TypeError, ValueError, AttributeError) as exc:
@@ -287,7 +296,7 @@ def verify(
                 break
         if broken:
             break
-        pair = rotation_of(row["action"], row["details"])
+        pair = rotation_of(row["action"], strict_loads(row["details"])) if row["action"] == KEY_ROTATED else None
         if pair is not None:
             state.rotations.append((expected_seq, *pair))
         for item in targets.get(expected_seq, ()):

@@ -12,6 +12,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.audit import KeptCheckpoint
+from app.audit.canonical import strict_loads
 from app.audit.checkpoints import CheckpointError, load_public_key
 from app.keys import KeyMaterialError, load_log_key
 from app.services.audit_log import sign_checkpoint, verify_log
@@ -37,7 +38,7 @@ def _kept(paths: tuple[str, ...]) -> list[KeptCheckpoint]:
     kept: list[KeptCheckpoint] = []
     for path in paths:
         try:
-            kept.append(KeptCheckpoint.from_json(json.loads(Path(path).read_text(encoding="utf-8"))))
+            kept.append(KeptCheckpoint.from_json(strict_loads(Path(path).read_bytes())))
         except (OSError, ValueError, RecursionError) as exc:
             raise click.BadParameter(f"{path}: not a checkpoint ({exc})") from None
     return kept
