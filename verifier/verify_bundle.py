@@ -565,6 +565,13 @@ def verify_bundle(
     keys = {**bundle_keys, **trusted}
     report.latest = main
     report.latest_json = header["checkpoint"]
+    log_size, uncovered = header.get("log_size"), header.get("uncovered")
+    if isinstance(log_size, int) and isinstance(uncovered, int) and not isinstance(uncovered, bool) and uncovered > 0:
+        # Unsigned information from the server: the verifier cannot check it, only pass it on.
+        report.warnings.append(
+            f"the server reported {log_size} entries when exporting, of which the latest {uncovered} were covered "
+            "by no checkpoint yet (they are not in this bundle and could still be removed without a trace)"
+        )
 
     signed = [_Signed(c, False) for c in checkpoints] + [_Signed(c, True) for c in kept]
     valid = _check_signatures(signed, keys, report)

@@ -13,6 +13,7 @@ import base64
 import binascii
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -31,7 +32,7 @@ from app.audit.canonical import (
 )
 from app.audit.checkpoints import KEY_ROTATED, checkpoint_message, load_public_key, rotation_of
 from app.keys import public_fingerprint
-from app.models import AuditCheckpoint, AuditEntry, AuditHead, AuditTreeNode
+from app.models import AuditCheckpoint, AuditEntry, AuditHead, AuditTreeNode, utcnow
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -107,6 +108,21 @@ class VerifyResult:
     checkpoints_verified: int = 0
     problems: tuple[Problem, ...] = ()
     warnings: tuple[str, ...] = ()
+    covered: int = 0
+    """Entries covered by the largest stored checkpoint that verified (0: none)."""
+    uncovered: int = 0
+    """Entries after ``covered``: until a checkpoint covers them, they could be removed without a trace."""
+    oldest_uncovered_at: str | None = None
+    """When the first uncovered entry was appended (UTC, canonical form), if there is one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """The window of entries that no verified checkpoint covers."""
+
+    covered: int
+    uncovered: int
+    oldest_uncovered_at: datetime | None
 
 
 class _StoredNodes:
@@ -250,6 +266,8 @@ def verify(
     *,
     trusted_keys: Sequence[ed25519.Ed25519PublicKey] = (),
     kept: Sequence[KeptCheckpoint] = (),
+    max_uncovered_age: timedelta | None = None,
+    now: datetime | None = None,
 ) -> VerifyResult:
     """Recompute the chain, every leaf and the tree from the stored rows and compare them with the stored
     hashes, subtrees, head and checkpoints (and the checkpoints an auditor ``kept``).
@@ -257,6 +275,10 @@ def verify(
     Checkpoints must be signed by a ``trusted_keys`` key or a key a logged rotation links to one; without
     trusted keys the first checkpoint's key is taken on trust, with a warning. Detects edited, deleted,
     inserted and reordered entries, a truncated tail, damaged subtrees and replaced checkpoints.
+
+    With ``max_uncovered_age``, a non-empty log that no verified checkpoint covers, or whose first entry
+    after the latest verified checkpoint is older than that, is a problem too: those entries could be
+    removed without a trace. The result always reports the uncovered window.
     """
     state = _State()
     trusted = {public_fingerprint(key): key for key in trusted_keys}
@@ -320,7 +342,48 @@ def verify(
     if not broken:
         _check_tail(session, checked, running, state)
     verified = sum(1 for s in signed if s.stored and s.matched and s.fingerprint in endorsed)
-    return _result(state, checked, running, frontier.root().hex() if checked else None, verified)
+    covered = max((s.tree_size for s in signed if s.stored and s.matched and s.fingerprint in endorsed), default=0)
+    coverage = _coverage(session, covered, checked)
+    if max_uncovered_age is not None:
+        _judge_coverage(coverage, checked, max_uncovered_age, now or utcnow(), state)
+    return _result(state, checked, running, frontier.root().hex() if checked else None, verified, coverage)
+
+
+def _coverage(session: Session, covered: int, checked: int) -> Coverage:
+    uncovered = max(checked - covered, 0)
+    oldest = session.scalar(select(AuditEntry.at).where(AuditEntry.seq == covered + 1)) if uncovered else None
+    return Coverage(covered, uncovered, oldest)
+
+
+def log_coverage(session: Session) -> Coverage:
+    """The uncovered window of the live log, cheaply: entries after the largest stored checkpoint (its
+    signature and root are not re-checked here; :func:`verify` does that)."""
+    head = session.get(AuditHead, 1)
+    size = head.seq if head is not None else 0
+    largest = session.scalar(select(func.max(AuditCheckpoint.tree_size))) or 0
+    return _coverage(session, min(int(largest), size), size)
+
+
+def _judge_coverage(coverage: Coverage, checked: int, tolerance: timedelta, now: datetime, state: _State) -> None:
+    if checked == 0 or coverage.uncovered == 0:
+        return
+    if coverage.covered == 0:
+        state.problems.append(
+            Problem(
+                f"no verified checkpoint covers the log: its {checked} entries could be removed or rewritten "
+                "without a trace; sign one with `flask --app wsgi audit checkpoint`"
+            )
+        )
+        return
+    oldest = coverage.oldest_uncovered_at
+    if oldest is not None and now - oldest > tolerance:
+        state.problems.append(
+            Problem(
+                f"entries {coverage.covered + 1}–{checked} are covered by no checkpoint, the oldest since "
+                f"{format_instant(oldest)} (more than {int(tolerance.total_seconds())} s ago): they could be removed "
+                "without a trace; sign a checkpoint with `flask --app wsgi audit checkpoint`"
+            )
+        )
 
 
 def _judge_checkpoints(
@@ -387,7 +450,9 @@ def _check_tail(session: Session, checked: int, running: str, state: _State) -> 
         )
 
 
-def _result(state: _State, checked: int, running: str, root: str | None, verified: int) -> VerifyResult:
+def _result(
+    state: _State, checked: int, running: str, root: str | None, verified: int, coverage: Coverage
+) -> VerifyResult:
     problems = sorted(state.problems, key=lambda p: (p.first_bad is None, p.first_bad or 0))
     first = problems[0] if problems else None
     return VerifyResult(
@@ -400,4 +465,7 @@ def _result(state: _State, checked: int, running: str, root: str | None, verifie
         checkpoints_verified=verified,
         problems=tuple(problems),
         warnings=tuple(state.warnings),
+        covered=coverage.covered,
+        uncovered=coverage.uncovered,
+        oldest_uncovered_at=format_instant(coverage.oldest_uncovered_at) if coverage.oldest_uncovered_at else None,
     )
