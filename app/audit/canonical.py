@@ -10,15 +10,21 @@ The full specification, for auditors writing their own verifier, is ``docs/audit
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import current_app
+
 from app.models import AuditEntry
 
 GENESIS_HASH = "0" * 64
+DIGEST_SCHEME = 2
+"""Version of the data digests in new entries (``details["digest_scheme"]``): 2 is HMAC-SHA256 keyed with the
+deployment's ``AUDIT_DIGEST_KEY``. Entries without the member (scheme 1) hold unsalted SHA-256 digests."""
 
 CANONICAL_FIELDS = (
     "seq",
@@ -163,11 +169,37 @@ def salted_digest(salt: str, text: str) -> str:
     return hashlib.sha256(bytes.fromhex(salt) + text.encode()).hexdigest()
 
 
-def data_digest(data: Mapping[str, Any]) -> str | None:
-    """Digest of the data a transition wrote (``None`` when it wrote none)."""
+def digest_key(config: Mapping[str, Any] | None = None) -> bytes:
+    """The deployment secret that keys data digests (``AUDIT_DIGEST_KEY``, else derived from ``SECRET_KEY``).
+
+    Auditors never need it: digests let the institution prove what was written without letting anyone
+    who guesses a text confirm it, or link identical texts of different people.
+    """
+    config = current_app.config if config is None else config
+    configured = str(config.get("AUDIT_DIGEST_KEY") or "")
+    if configured:
+        return configured.encode()
+    return hmac.new(str(config["SECRET_KEY"]).encode(), b"audit-digest-key", hashlib.sha256).digest()
+
+
+def keyed_digest(value: Any, key: bytes | None = None) -> str:
+    """HMAC-SHA256 of the canonical JSON of ``value`` under the deployment's digest key, as hex."""
+    return hmac.new(key if key is not None else digest_key(), canonical_json(value), hashlib.sha256).hexdigest()
+
+
+def data_digest(data: Mapping[str, Any], key: bytes | None = None) -> str | None:
+    """Keyed digest of the data a transition wrote (``None`` when it wrote none): what callers hand to
+    :func:`app.audit.append`, which binds it to the entry (:func:`entry_data_digest`)."""
     if not data:
         return None
-    return hashlib.sha256(canonical_json(dict(data))).hexdigest()
+    return keyed_digest(dict(data), key)
+
+
+def entry_data_digest(digest: str, seq: int, key: bytes | None = None) -> str:
+    """The ``data_digest`` an entry stores (scheme 2): the keyed digest of the data bound to the entry's
+    sequence number, ``HMAC(K, canonical({"data_digest": HMAC(K, canonical(data)), "seq": seq}))``, so
+    that identical data written by different people gives unrelated digests."""
+    return keyed_digest({"data_digest": digest, "seq": seq}, key)
 
 
 def documents_digest(documents: Iterable[tuple[str, str]]) -> str | None:
