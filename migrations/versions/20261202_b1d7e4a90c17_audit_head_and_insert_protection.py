@@ -1,6 +1,6 @@
 """audit log: the head row only moves forward; no insert may replace an existing log row
 
-* ``audit_head``: an UPDATE must move the head exactly one entry forward, to the chain hash of that
+* ``audit_head``: an UPDATE must move the head forward (bulk loads may skip ahead), to the chain hash of the
   entry (which must already be stored); DELETE, TRUNCATE and a second row are refused. On PostgreSQL
   ``INSERT, DELETE, TRUNCATE`` are also revoked from PUBLIC and from the role that runs the migrations.
 * ``audit_entries``, ``audit_tree_nodes``, ``audit_checkpoints``: a BEFORE INSERT trigger refuses a row
@@ -28,7 +28,7 @@ KEYS = {
     "audit_head": "TRUE",
 }
 HEAD_FORWARD = (
-    "NEW.id = OLD.id AND NEW.seq = OLD.seq + 1 "
+    "NEW.id = OLD.id AND NEW.seq > OLD.seq "
     "AND NEW.hash = (SELECT entry_hash FROM audit_entries WHERE seq = NEW.seq)"
 )
 
@@ -65,7 +65,7 @@ def upgrade():
                 IF TG_OP = 'UPDATE' AND {HEAD_FORWARD} THEN
                     RETURN NEW;
                 END IF;
-                RAISE EXCEPTION 'audit_head only moves forward, one stored entry at a time'
+                RAISE EXCEPTION 'audit_head only moves forward, to a stored entry'
                     USING ERRCODE = 'insufficient_privilege';
             END;
             $$ LANGUAGE plpgsql
@@ -91,11 +91,11 @@ def upgrade():
         op.execute(
             f"CREATE TRIGGER audit_head_forward_only BEFORE UPDATE ON audit_head "
             f"WHEN NOT ({HEAD_FORWARD.replace('NEW.hash =', 'NEW.hash IS')}) "
-            "BEGIN SELECT RAISE(ABORT, 'audit_head only moves forward, one stored entry at a time'); END"
+            "BEGIN SELECT RAISE(ABORT, 'audit_head only moves forward, to a stored entry'); END"
         )
         op.execute(
             "CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head "
-            "BEGIN SELECT RAISE(ABORT, 'audit_head only moves forward, one stored entry at a time'); END"
+            "BEGIN SELECT RAISE(ABORT, 'audit_head only moves forward, to a stored entry'); END"
         )
 
 
