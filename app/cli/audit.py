@@ -16,7 +16,7 @@ from app.audit import KeptCheckpoint, VerifyResult
 from app.audit.canonical import strict_loads
 from app.audit.checkpoints import CheckpointError, load_public_key
 from app.keys import KeyMaterialError, load_log_key
-from app.services.audit_log import read_kept_checkpoint, sign_checkpoint, verify_log
+from app.services.audit_log import kept_checkpoint_path, read_kept_checkpoint, sign_checkpoint, verify_log
 from app.services.oversight import OversightError, write_bundle
 
 audit_cli = AppGroup("audit", help="The audit log.")
@@ -97,6 +97,13 @@ def audit_verify(
     result = verify_log(_trusted_keys(public_keys), checkpoints, tolerance)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
+    kept_path = kept_checkpoint_path(current_app.config)
+    if kept_copy is None and kept_path is not None and result.covered:
+        click.echo(
+            f"warning: no checkpoint kept outside the database at {kept_path}: a rewind of the database behind "
+            "its latest checkpoint would only be caught by checkpoints kept elsewhere",
+            err=True,
+        )
     if result.ok:
         click.echo(
             f"OK: {result.checked} entries verified; head {result.head_hash}; "

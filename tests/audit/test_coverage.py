@@ -184,3 +184,12 @@ def test_the_bundle_reports_the_uncovered_window(app: Flask, log_key: ed25519.Ed
     code, output = run_verifier(bundle, "--public-key", write_public_key(log_key, tmp_path / "k.pem"))
     assert code == 0, output
     assert "the latest 3 were covered by no checkpoint yet" in output
+
+
+def test_a_missing_kept_copy_is_reported(app: Flask, log_key: ed25519.Ed25519PrivateKey, tmp_path: Path):
+    append_entries(3)
+    sign_checkpoint(app.config)  # signed while no copy is kept
+    app.config["AUDIT_KEPT_CHECKPOINT_FILE"] = str(tmp_path / "elsewhere" / "audit_checkpoint.json")
+    code, output = _verify(app)
+    assert code == 0, output
+    assert "warning: no checkpoint kept outside the database at" in output
