@@ -94,7 +94,14 @@ class Config:
 
     # Audit log: `flask --app wsgi permits tick` signs a checkpoint when the log grew and the latest one is
     # older than this many seconds (0: only on demand, `flask --app wsgi audit checkpoint`)
-    AUDIT_CHECKPOINT_INTERVAL = 600
+    AUDIT_CHECKPOINT_INTERVAL = 60
+    # `flask --app wsgi audit verify` fails when entries no checkpoint covers are older than this (seconds)
+    AUDIT_UNCOVERED_TOLERANCE = 900
+    # A copy of the latest signed checkpoint, outside the database, written when signing ("" : none);
+    # `audit verify` checks the log still contains what it signed
+    AUDIT_KEPT_CHECKPOINT_FILE = str(INSTANCE_DIR / "audit_checkpoint.json")
+    # Keyed digests (HMAC-SHA256) of the data entries cover; "" derives it from SECRET_KEY. Auditors never need it.
+    AUDIT_DIGEST_KEY = ""
 
     # Outgoing mail (delivered from the outbox by `flask --app wsgi permits tick`)
     MAIL_SERVER = "localhost"
@@ -127,6 +134,7 @@ class TestConfig(Config):
     READS_ENVIRONMENT = False
     CERT_DEV_KEYS_ON_DEMAND = True
     STAFF_TOTP_REQUIRED = False  # the second-factor tests turn it on explicitly
+    AUDIT_KEPT_CHECKPOINT_FILE = ""  # tests that keep one point it at their own temporary folder
 
 
 class ProductionConfig(Config):
@@ -159,6 +167,9 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, type]] = {
     "CERT_P12_PASSWORD": ("CERT_P12_PASSWORD", str),
     "PUBLIC_BASE_URL": ("PUBLIC_BASE_URL", str),
     "AUDIT_CHECKPOINT_INTERVAL": ("AUDIT_CHECKPOINT_INTERVAL", int),
+    "AUDIT_UNCOVERED_TOLERANCE": ("AUDIT_UNCOVERED_TOLERANCE", int),
+    "AUDIT_KEPT_CHECKPOINT_FILE": ("AUDIT_KEPT_CHECKPOINT_FILE", str),
+    "AUDIT_DIGEST_KEY": ("AUDIT_DIGEST_KEY", str),
     "INSTITUTION_LOGO": ("INSTITUTION_LOGO", str),
     "COMPLAINT_CHANNELS": ("COMPLAINT_CHANNELS", str),
     "VERIFICATION_MAX_UPLOAD_BYTES": ("VERIFICATION_MAX_UPLOAD_BYTES", int),

@@ -165,17 +165,76 @@ def verify_consistency(first: int, second: int, first_root: bytes, second_root: 
 # Parsing, strictly
 
 
+MAX_SAFE_INTEGER = 2**53 - 1  # larger integers are read differently by readers that use IEEE 754 doubles
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in JSON")
 
 
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in result:
+            raise ValueError(f"duplicate key {name[:40]!r} (readers disagree on which value counts)")
+        result[name] = value
+    return result
+
+
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise ValueError(f"the integer {text[:40]} is too large to be read the same way everywhere")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text[:40]} overflows")
+    return value
+
+
+def _check_strings(value: Any) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            item.encode("utf-8")  # a lone surrogate escape cannot be encoded (UnicodeEncodeError)
+        elif isinstance(item, dict):
+            for name, member in item.items():
+                name.encode("utf-8")
+                stack.append(member)
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def parse_json(data: bytes | str, where: str) -> Any:
-    """Strict JSON: UTF-8, no NaN/Infinity, bounded nesting. Raises :class:`Malformed`."""
+    """Strict JSON: UTF-8 without a byte-order mark, no duplicate keys, no NaN/Infinity, no integer beyond
+    ±(2^53 - 1), no number overflowing to infinity, no lone surrogate, bounded nesting. Raises :class:`Malformed`.
+    """
     try:
+        if isinstance(data, bytes) and data.startswith(b"\xef\xbb\xbf"):
+            raise ValueError("a byte-order mark is not allowed")
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        return json.loads(text, parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        if text.startswith("\ufeff"):
+            raise ValueError("a byte-order mark is not allowed")
+        value = json.loads(
+            text,
+            object_pairs_hook=_unique_object,
+            parse_constant=_reject_constant,
+            parse_int=_safe_int,
+            parse_float=_finite_float,
+        )
+        _check_strings(value)
+    except (UnicodeError, ValueError, RecursionError) as exc:
         raise Malformed(f"{where}: not valid JSON ({str(exc)[:200]})") from None
+    return value
+
+
+def canonical_line(value: Any) -> bytes:
+    """The one byte form of a bundle's entry line: sorted keys, compact, UTF-8, without the newline."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 
 def _int(obj: dict[str, Any], name: str, where: str, low: int = 0, high: int = MAX_SIZE) -> int:
@@ -506,6 +565,13 @@ def verify_bundle(
     keys = {**bundle_keys, **trusted}
     report.latest = main
     report.latest_json = header["checkpoint"]
+    log_size, uncovered = header.get("log_size"), header.get("uncovered")
+    if isinstance(log_size, int) and isinstance(uncovered, int) and not isinstance(uncovered, bool) and uncovered > 0:
+        # Unsigned information from the server: the verifier cannot check it, only pass it on.
+        report.warnings.append(
+            f"the server reported {log_size} entries when exporting, of which the latest {uncovered} were covered "
+            "by no checkpoint yet (they are not in this bundle and could still be removed without a trace)"
+        )
 
     signed = [_Signed(c, False) for c in checkpoints] + [_Signed(c, True) for c in kept]
     valid = _check_signatures(signed, keys, report)
@@ -532,6 +598,11 @@ def verify_bundle(
                 broken = True
                 break
             line = _object(parse_json(raw, where), where)
+            if canonical_line(line) != raw.rstrip(b"\n"):
+                raise Malformed(
+                    f"{where}: not in canonical form (sorted keys, no spaces, characters as themselves): "
+                    "another reader could see different content than the one hashed"
+                )
             entry = _object(line.get("entry"), f"{where} entry")
             data = canonical(entry, f"{where} entry")
             stored_leaf = _hex(line, "leaf_hash", where)

@@ -10,15 +10,21 @@ The full specification, for auditors writing their own verifier, is ``docs/audit
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from flask import current_app
+
 from app.models import AuditEntry
 
 GENESIS_HASH = "0" * 64
+DIGEST_SCHEME = 2
+"""Version of the data digests in new entries (``details["digest_scheme"]``): 2 is HMAC-SHA256 keyed with the
+deployment's ``AUDIT_DIGEST_KEY``. Entries without the member (scheme 1) hold unsalted SHA-256 digests."""
 
 CANONICAL_FIELDS = (
     "seq",
@@ -44,6 +50,75 @@ CANONICAL_FIELDS = (
 def canonical_json(value: Any) -> bytes:
     """Sorted-key, compact, UTF-8 JSON; the one serialisation every digest here uses."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+MAX_SAFE_INTEGER = 2**53 - 1
+"""Largest integer every JSON reader holds exactly (IEEE 754 doubles); larger ones may be read differently."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in result:
+            raise ValueError(f"duplicate key {name[:40]!r}")
+        result[name] = value
+    return result
+
+
+def _safe_int(text: str) -> int:
+    value = int(text)
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise ValueError(f"the integer {text[:40]} is too large to be read the same way everywhere")
+    return value
+
+
+def strict_loads(data: str | bytes) -> Any:
+    """Parse JSON refusing what different readers could understand differently.
+
+    Refused: a byte-order mark, invalid UTF-8, duplicate keys in an object (readers keep the first, the
+    last or both), ``NaN`` and infinities, integers beyond ±(2^53 - 1), numbers that overflow to infinity
+    and lone surrogate escapes. Raises ``ValueError`` naming the problem.
+    """
+    if isinstance(data, bytes):
+        if data.startswith(b"\xef\xbb\xbf"):
+            raise ValueError("a byte-order mark is not allowed")
+        data = data.decode("utf-8")
+    if data.startswith("\ufeff"):
+        raise ValueError("a byte-order mark is not allowed")
+    value = json.loads(
+        data,
+        object_pairs_hook=_unique_object,
+        parse_constant=_refuse_constant,
+        parse_int=_safe_int,
+        parse_float=_finite_float,
+    )
+    _check_strings(value)
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {text[:40]} overflows")
+    return value
+
+
+def _check_strings(value: Any) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            item.encode("utf-8")  # a lone surrogate escape cannot be encoded: UnicodeEncodeError is a ValueError
+        elif isinstance(item, dict):
+            for name, member in item.items():
+                name.encode("utf-8")
+                stack.append(member)
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def format_instant(at: datetime) -> str:
@@ -94,11 +169,37 @@ def salted_digest(salt: str, text: str) -> str:
     return hashlib.sha256(bytes.fromhex(salt) + text.encode()).hexdigest()
 
 
-def data_digest(data: Mapping[str, Any]) -> str | None:
-    """Digest of the data a transition wrote (``None`` when it wrote none)."""
+def digest_key(config: Mapping[str, Any] | None = None) -> bytes:
+    """The deployment secret that keys data digests (``AUDIT_DIGEST_KEY``, else derived from ``SECRET_KEY``).
+
+    Auditors never need it: digests let the institution prove what was written without letting anyone
+    who guesses a text confirm it, or link identical texts of different people.
+    """
+    config = current_app.config if config is None else config
+    configured = str(config.get("AUDIT_DIGEST_KEY") or "")
+    if configured:
+        return configured.encode()
+    return hmac.new(str(config["SECRET_KEY"]).encode(), b"audit-digest-key", hashlib.sha256).digest()
+
+
+def keyed_digest(value: Any, key: bytes | None = None) -> str:
+    """HMAC-SHA256 of the canonical JSON of ``value`` under the deployment's digest key, as hex."""
+    return hmac.new(key if key is not None else digest_key(), canonical_json(value), hashlib.sha256).hexdigest()
+
+
+def data_digest(data: Mapping[str, Any], key: bytes | None = None) -> str | None:
+    """Keyed digest of the data a transition wrote (``None`` when it wrote none): what callers hand to
+    :func:`app.audit.append`, which binds it to the entry (:func:`entry_data_digest`)."""
     if not data:
         return None
-    return hashlib.sha256(canonical_json(dict(data))).hexdigest()
+    return keyed_digest(dict(data), key)
+
+
+def entry_data_digest(digest: str, seq: int, key: bytes | None = None) -> str:
+    """The ``data_digest`` an entry stores (scheme 2): the keyed digest of the data bound to the entry's
+    sequence number, ``HMAC(K, canonical({"data_digest": HMAC(K, canonical(data)), "seq": seq}))``, so
+    that identical data written by different people gives unrelated digests."""
+    return keyed_digest({"data_digest": digest, "seq": seq}, key)
 
 
 def documents_digest(documents: Iterable[tuple[str, str]]) -> str | None:

@@ -10,13 +10,13 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit import tree
 from app.audit.canonical import entry_fields, format_instant
 from app.audit.checkpoints import checkpoint_json
-from app.models import AuditCheckpoint, AuditEntry, utcnow
+from app.models import AuditCheckpoint, AuditEntry, AuditHead, utcnow
 
 BUNDLE_FORMAT = "tramites-audit-bundle/1"
 INCLUSION_FORMAT = "tramites-inclusion-proof/1"
@@ -63,15 +63,23 @@ def checkpoints_up_to(session: Session, tree_size: int) -> list[AuditCheckpoint]
 
 def bundle_lines(session: Session, checkpoint: AuditCheckpoint, batch: int = 2000) -> Iterator[str]:
     """The audit bundle for ``checkpoint`` as JSON lines: a header (format, tree size, every checkpoint up
-    to that size, every public key that signed one), then the first ``tree_size`` entries in order.
+    to that size, every public key that signed one, the log's size when exported and how many of its latest
+    entries no checkpoint covered), then the first ``tree_size`` entries in order.
 
     Streams the entries (constant memory); entries up to a checkpoint never change, so no lock is needed.
     """
     size = checkpoint.tree_size
     checkpoints = checkpoints_up_to(session, size)
+    head = session.get(AuditHead, 1)
+    log_size = head.seq if head is not None else size
+    largest = int(session.scalar(select(func.max(AuditCheckpoint.tree_size))) or 0)
     header = {
         "format": BUNDLE_FORMAT,
         "generated_at": format_instant(utcnow()),
+        # Not signed, for the auditor's information: how long the log was when exported, and how many of
+        # its latest entries no checkpoint covered yet (they are not in the bundle).
+        "log_size": log_size,
+        "uncovered": max(log_size - largest, 0),
         "tree_size": size,
         "checkpoint": checkpoint_json(checkpoint),
         "checkpoints": [checkpoint_json(c) for c in checkpoints],

@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session
 
 from app.audit import tree
 from app.audit.canonical import (
+    DIGEST_SCHEME,
     canonical_entry,
     chain_hash,
+    entry_data_digest,
     leaf_hash_hex,
     new_salt,
     salted_digest,
@@ -35,6 +37,13 @@ class EntryInput:
     data_digest: str | None = None
     documents_digest: str | None = None
     details: Mapping[str, Any] | None = None
+
+
+def _details(item: EntryInput) -> dict[str, Any]:
+    details = dict(item.details or {})
+    if item.data_digest is not None or any(name.endswith("_digest") for name in details):
+        details["digest_scheme"] = DIGEST_SCHEME  # hashed: auditors know which digest scheme the entry used
+    return details
 
 
 def append(session: Session, item: EntryInput) -> AuditEntry:
@@ -73,9 +82,9 @@ def append(session: Session, item: EntryInput) -> AuditEntry:
         comment=item.comment,
         comment_salt=salt,
         comment_digest=digest,
-        data_digest=item.data_digest,
+        data_digest=entry_data_digest(item.data_digest, head.seq + 1) if item.data_digest else None,
         documents_digest=item.documents_digest,
-        details=dict(item.details or {}),
+        details=_details(item),
         prev_hash=head.hash,
         entry_hash="",
         leaf_hash="",
@@ -83,9 +92,10 @@ def append(session: Session, item: EntryInput) -> AuditEntry:
     canonical = canonical_entry(entry)
     entry.entry_hash = chain_hash(head.hash, canonical)
     entry.leaf_hash = leaf_hash_hex(canonical)
-    head.seq = entry.seq
-    head.hash = entry.entry_hash
     session.add(entry)
     session.flush()
+    # The head moves only after the entry is stored: the database refuses a head that names no entry.
+    head.seq = entry.seq
+    head.hash = entry.entry_hash
     tree.add_leaf(session, entry.seq, bytes.fromhex(entry.leaf_hash))
     return entry

@@ -13,11 +13,12 @@ import base64
 import binascii
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from app.audit import merkle
@@ -27,10 +28,11 @@ from app.audit.canonical import (
     chain_hash,
     format_instant,
     salted_digest,
+    strict_loads,
 )
-from app.audit.checkpoints import checkpoint_message, load_public_key, rotation_of
+from app.audit.checkpoints import KEY_ROTATED, checkpoint_message, load_public_key, rotation_of
 from app.keys import public_fingerprint
-from app.models import AuditCheckpoint, AuditEntry, AuditHead, AuditTreeNode
+from app.models import AuditCheckpoint, AuditEntry, AuditHead, AuditTreeNode, utcnow
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -106,6 +108,21 @@ class VerifyResult:
     checkpoints_verified: int = 0
     problems: tuple[Problem, ...] = ()
     warnings: tuple[str, ...] = ()
+    covered: int = 0
+    """Entries covered by the largest stored checkpoint that verified (0: none)."""
+    uncovered: int = 0
+    """Entries after ``covered``: until a checkpoint covers them, they could be removed without a trace."""
+    oldest_uncovered_at: str | None = None
+    """When the first uncovered entry was appended (UTC, canonical form), if there is one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    """The window of entries that no verified checkpoint covers."""
+
+    covered: int
+    uncovered: int
+    oldest_uncovered_at: datetime | None
 
 
 class _StoredNodes:
@@ -152,8 +169,11 @@ class _State:
     rotations: list[tuple[int, str, str]] = field(default_factory=list)
 
 
-ENTRY_COLUMNS = list(AuditEntry.__table__.columns)
-"""Every column of an entry, as the verifier reads them."""
+ENTRY_COLUMNS = [
+    cast(column, Text).label("details") if column.name == "details" else column
+    for column in AuditEntry.__table__.columns
+]
+"""Every column of an entry, as the verifier reads them: ``details`` as the stored JSON text, parsed strictly."""
 
 
 def _entry_problem(row: Mapping[Any, Any], expected_seq: int, running: str) -> tuple[Problem | None, str, bytes]:
@@ -167,6 +187,11 @@ def _entry_problem(row: Mapping[Any, Any], expected_seq: int, running: str) -> t
         return Problem(message, expected_seq), running, b""
     if row["prev_hash"] != running:
         return Problem("its previous-hash does not continue the chain", seq), running, b""
+    try:
+        details = strict_loads(row["details"])
+    except (TypeError, ValueError) as exc:
+        return Problem(f"its stored details are not unambiguous JSON: {exc}", seq), running, b""
+    row = {**row, "details": details}
     try:
         canonical = canonical_entry(row)
     except (TypeError, ValueError, AttributeError) as exc:
@@ -241,6 +266,8 @@ def verify(
     *,
     trusted_keys: Sequence[ed25519.Ed25519PublicKey] = (),
     kept: Sequence[KeptCheckpoint] = (),
+    max_uncovered_age: timedelta | None = None,
+    now: datetime | None = None,
 ) -> VerifyResult:
     """Recompute the chain, every leaf and the tree from the stored rows and compare them with the stored
     hashes, subtrees, head and checkpoints (and the checkpoints an auditor ``kept``).
@@ -248,6 +275,10 @@ def verify(
     Checkpoints must be signed by a ``trusted_keys`` key or a key a logged rotation links to one; without
     trusted keys the first checkpoint's key is taken on trust, with a warning. Detects edited, deleted,
     inserted and reordered entries, a truncated tail, damaged subtrees and replaced checkpoints.
+
+    With ``max_uncovered_age``, a non-empty log that no verified checkpoint covers, or whose first entry
+    after the latest verified checkpoint is older than that, is a problem too: those entries could be
+    removed without a trace. The result always reports the uncovered window.
     """
     state = _State()
     trusted = {public_fingerprint(key): key for key in trusted_keys}
@@ -287,7 +318,7 @@ def verify(
                 break
         if broken:
             break
-        pair = rotation_of(row["action"], row["details"])
+        pair = rotation_of(row["action"], strict_loads(row["details"])) if row["action"] == KEY_ROTATED else None
         if pair is not None:
             state.rotations.append((expected_seq, *pair))
         for item in targets.get(expected_seq, ()):
@@ -311,7 +342,48 @@ def verify(
     if not broken:
         _check_tail(session, checked, running, state)
     verified = sum(1 for s in signed if s.stored and s.matched and s.fingerprint in endorsed)
-    return _result(state, checked, running, frontier.root().hex() if checked else None, verified)
+    covered = max((s.tree_size for s in signed if s.stored and s.matched and s.fingerprint in endorsed), default=0)
+    coverage = _coverage(session, covered, checked)
+    if max_uncovered_age is not None:
+        _judge_coverage(coverage, checked, max_uncovered_age, now or utcnow(), state)
+    return _result(state, checked, running, frontier.root().hex() if checked else None, verified, coverage)
+
+
+def _coverage(session: Session, covered: int, checked: int) -> Coverage:
+    uncovered = max(checked - covered, 0)
+    oldest = session.scalar(select(AuditEntry.at).where(AuditEntry.seq == covered + 1)) if uncovered else None
+    return Coverage(covered, uncovered, oldest)
+
+
+def log_coverage(session: Session) -> Coverage:
+    """The uncovered window of the live log, cheaply: entries after the largest stored checkpoint (its
+    signature and root are not re-checked here; :func:`verify` does that)."""
+    head = session.get(AuditHead, 1)
+    size = head.seq if head is not None else 0
+    largest = session.scalar(select(func.max(AuditCheckpoint.tree_size))) or 0
+    return _coverage(session, min(int(largest), size), size)
+
+
+def _judge_coverage(coverage: Coverage, checked: int, tolerance: timedelta, now: datetime, state: _State) -> None:
+    if checked == 0 or coverage.uncovered == 0:
+        return
+    if coverage.covered == 0:
+        state.problems.append(
+            Problem(
+                f"no verified checkpoint covers the log: its {checked} entries could be removed or rewritten "
+                "without a trace; sign one with `flask --app wsgi audit checkpoint`"
+            )
+        )
+        return
+    oldest = coverage.oldest_uncovered_at
+    if oldest is not None and now - oldest > tolerance:
+        state.problems.append(
+            Problem(
+                f"entries {coverage.covered + 1}–{checked} are covered by no checkpoint, the oldest since "
+                f"{format_instant(oldest)} (more than {int(tolerance.total_seconds())} s ago): they could be removed "
+                "without a trace; sign a checkpoint with `flask --app wsgi audit checkpoint`"
+            )
+        )
 
 
 def _judge_checkpoints(
@@ -378,7 +450,9 @@ def _check_tail(session: Session, checked: int, running: str, state: _State) -> 
         )
 
 
-def _result(state: _State, checked: int, running: str, root: str | None, verified: int) -> VerifyResult:
+def _result(
+    state: _State, checked: int, running: str, root: str | None, verified: int, coverage: Coverage
+) -> VerifyResult:
     problems = sorted(state.problems, key=lambda p: (p.first_bad is None, p.first_bad or 0))
     first = problems[0] if problems else None
     return VerifyResult(
@@ -391,4 +465,7 @@ def _result(state: _State, checked: int, running: str, root: str | None, verifie
         checkpoints_verified=verified,
         problems=tuple(problems),
         warnings=tuple(state.warnings),
+        covered=coverage.covered,
+        uncovered=coverage.uncovered,
+        oldest_uncovered_at=format_instant(coverage.oldest_uncovered_at) if coverage.oldest_uncovered_at else None,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -11,10 +12,11 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from flask import current_app
 from flask.cli import AppGroup
 
-from app.audit import KeptCheckpoint
+from app.audit import KeptCheckpoint, VerifyResult
+from app.audit.canonical import strict_loads
 from app.audit.checkpoints import CheckpointError, load_public_key
 from app.keys import KeyMaterialError, load_log_key
-from app.services.audit_log import sign_checkpoint, verify_log
+from app.services.audit_log import kept_checkpoint_path, read_kept_checkpoint, sign_checkpoint, verify_log
 from app.services.oversight import OversightError, write_bundle
 
 audit_cli = AppGroup("audit", help="The audit log.")
@@ -37,7 +39,7 @@ def _kept(paths: tuple[str, ...]) -> list[KeptCheckpoint]:
     kept: list[KeptCheckpoint] = []
     for path in paths:
         try:
-            kept.append(KeptCheckpoint.from_json(json.loads(Path(path).read_text(encoding="utf-8"))))
+            kept.append(KeptCheckpoint.from_json(strict_loads(Path(path).read_bytes())))
         except (OSError, ValueError, RecursionError) as exc:
             raise click.BadParameter(f"{path}: not a checkpoint ({exc})") from None
     return kept
@@ -58,16 +60,58 @@ def _kept(paths: tuple[str, ...]) -> list[KeptCheckpoint]:
     metavar="JSON",
     help="A checkpoint kept earlier: the log must still contain exactly what it signed (repeatable).",
 )
-def audit_verify(public_keys: tuple[str, ...], kept: tuple[str, ...]) -> None:
-    """Recompute the chain, every leaf, the tree and every checkpoint; exit 1 naming the first bad entry."""
-    result = verify_log(_trusted_keys(public_keys), _kept(kept))
+@click.option(
+    "--allow-uncovered",
+    is_flag=True,
+    help="Do not fail when no checkpoint covers the log's latest entries (they are still reported).",
+)
+@click.option(
+    "--uncovered-tolerance",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="Fail when entries no checkpoint covers are older than this (default: AUDIT_UNCOVERED_TOLERANCE).",
+)
+def audit_verify(
+    public_keys: tuple[str, ...], kept: tuple[str, ...], allow_uncovered: bool, uncovered_tolerance: int | None
+) -> None:
+    """Recompute the chain, every leaf, the tree and every checkpoint; exit 1 naming the first bad entry.
+
+    Also fails when entries are covered by no checkpoint beyond a tolerance (or by none at all), and when
+    the log no longer contains what the checkpoint kept outside the database (AUDIT_KEPT_CHECKPOINT_FILE) signed.
+    """
+    checkpoints = _kept(kept)
+    try:
+        kept_copy = read_kept_checkpoint(current_app.config)
+    except ValueError as exc:
+        click.echo(f"FAILED: the checkpoint kept outside the database is unreadable: {exc}", err=True)
+        raise SystemExit(1) from None
+    if kept_copy is not None:
+        checkpoints.append(kept_copy)
+    tolerance = None
+    if not allow_uncovered:
+        seconds = uncovered_tolerance
+        if seconds is None:
+            seconds = int(current_app.config.get("AUDIT_UNCOVERED_TOLERANCE", 900))
+        tolerance = timedelta(seconds=seconds)
+    result = verify_log(_trusted_keys(public_keys), checkpoints, tolerance)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
+    kept_path = kept_checkpoint_path(current_app.config)
+    if kept_copy is None and kept_path is not None and result.covered:
+        click.echo(
+            f"warning: no checkpoint kept outside the database at {kept_path}: a rewind of the database behind "
+            "its latest checkpoint would only be caught by checkpoints kept elsewhere",
+            err=True,
+        )
     if result.ok:
         click.echo(
             f"OK: {result.checked} entries verified; head {result.head_hash}; "
             f"tree root {result.root_hash or '-'}; {result.checkpoints_verified} checkpoints verified"
         )
+        if kept_copy is not None:
+            click.echo(f"the log still contains what the kept checkpoint ({kept_copy.tree_size} entries) signed")
+        _echo_coverage(result)
         return
     if result.first_bad is not None:
         click.echo(
@@ -78,7 +122,18 @@ def audit_verify(public_keys: tuple[str, ...], kept: tuple[str, ...]) -> None:
         click.echo(f"FAILED: {result.reason}", err=True)
     for problem in result.problems[1:]:
         click.echo(f"  also: {problem.message}", err=True)
+    _echo_coverage(result)
     raise SystemExit(1)
+
+
+def _echo_coverage(result: VerifyResult) -> None:
+    if result.uncovered:
+        click.echo(
+            f"uncovered: entries {result.covered + 1}–{result.covered + result.uncovered} are covered by no "
+            f"checkpoint yet (the oldest since {result.oldest_uncovered_at})"
+        )
+    else:
+        click.echo(f"uncovered: none (checkpoints cover all {result.covered} entries)")
 
 
 @audit_cli.command("checkpoint")

@@ -52,6 +52,6 @@ def _tick(limit: int) -> tuple[TimerReport, DeliveryReport]:
     scheduled = checkpoint_if_due(current_app.config)  # after the timers, so it covers what they fired
     if scheduled.checkpoint is not None:
         click.echo(f"audit checkpoint signed: tree size {scheduled.checkpoint['tree_size']}")
-    elif scheduled.problem is not None:
+    if scheduled.problem is not None:
         click.echo(f"audit checkpoint NOT signed: {scheduled.problem}", err=True)
     return timers, mail

@@ -1,7 +1,8 @@
 """Terms of cases in business days: starting and cancelling timers, and the authority's calendar.
 
 Declaring or removing a non-working day recomputes every pending term it affects, in the same
-transaction, and is written to the audit log with the gazette reference that declared it.
+transaction, and is written to the audit log with keyed digests of the gazette reference that declared it
+and of its description (the text itself stays in ``non_working_days``, out of the hashed entry).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app import audit
 from app.audit import EntryInput
+from app.audit.canonical import keyed_digest
 from app.calendar import LOCAL_TZ, BusinessCalendar, deadline_instant, local_today
 from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
@@ -209,12 +211,14 @@ def declare_non_working_days(
         _require_admin(session, actor_id)
         existing = set(session.scalars(select(NonWorkingDay.day).where(NonWorkingDay.day.between(first, last))))
         added: list[date] = []
+        rows: list[NonWorkingDay] = []
         day = first
         while day <= last:
             if day not in existing:
-                session.add(NonWorkingDay(day=day, description=description, gazette_reference=gazette_reference))
+                rows.append(NonWorkingDay(day=day, description=description, gazette_reference=gazette_reference))
                 added.append(day)
             day += timedelta(days=1)
+        session.add_all(rows)
         session.flush()
         moved = recompute_pending(session) if added else 0
         audit.append(
@@ -224,10 +228,13 @@ def declare_non_working_days(
                 action="non_working_days_declared",
                 actor_id=actor_id,
                 actor_role=Role.ADMIN.value,
+                # Admin-typed text stays out of the hashed entry (docs/audit-log.md): the rows keep it, where it
+                # can be corrected or erased; the entry refers to them and holds keyed digests of the text.
                 details={
                     "days": [d.isoformat() for d in added],
-                    "gazette_reference": gazette_reference,
-                    "description": description,
+                    "day_ids": [row.id for row in rows],
+                    "gazette_reference_digest": keyed_digest({"gazette_reference": gazette_reference}),
+                    "description_digest": keyed_digest({"description": description}),
                     "timers_moved": moved,
                 },
             ),

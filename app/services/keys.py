@@ -28,6 +28,7 @@ from app.keys import (
     stage_log_key,
 )
 from app.models import AuditKind, utcnow
+from app.services.audit_log import keep_checkpoint
 from app.services.uow import unit_of_work
 
 
@@ -107,4 +108,5 @@ def rotate_log_key(config: Mapping[str, Any], actor_id: int | None = None) -> Lo
         discard_staged_log_key(staged)
         raise
     archived = install_staged_log_key(config, staged, old_fingerprint, now)
+    keep_checkpoint(config, handover)  # a problem with the copy shows at the next `audit verify`
     return LogKeyRotation(old_fingerprint, new_fingerprint, seq, handover, archived)

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
-from app.audit.canonical import CANONICAL_FIELDS
+from app.audit.canonical import CANONICAL_FIELDS, format_instant
 from app.audit.checkpoints import checkpoint_for_size, checkpoint_json, latest_checkpoint
 from app.audit.export import (
     LINE_COLUMNS,
@@ -32,6 +32,7 @@ from app.audit.export import (
     public_keys,
 )
 from app.audit.tree import TreeDataMissing
+from app.audit.verification import log_coverage
 from app.engine import DomainError, Msg
 from app.extensions import db
 from app.models import AuditCheckpoint, AuditEntry, AuditHead, AuditKind, Case
@@ -258,6 +259,10 @@ class EntryPage:
     before: int | None
     after: int | None
     log_size: int
+    covered: int = 0
+    """Entries covered by the largest signed checkpoint; the rest could still be removed without a trace."""
+    oldest_uncovered: str | None = None
+    """When the first entry no checkpoint covers was appended (UTC), if there is one."""
 
 
 def search_entries(
@@ -290,12 +295,15 @@ def search_entries(
         more_after = _exists(session, conditions, AuditEntry.seq > anchor)
     total = int(session.scalar(select(func.count()).select_from(AuditEntry).where(and_(True, *conditions))) or 0)
     head = session.get(AuditHead, 1)
+    coverage = log_coverage(session)
     return EntryPage(
         entries=tuple(found),
         total=total,
         before=(found[0].seq if found else anchor) if more_before else None,
         after=(found[-1].seq if found else anchor) if more_after else None,
         log_size=head.seq if head is not None else 0,
+        covered=coverage.covered,
+        oldest_uncovered=format_instant(coverage.oldest_uncovered_at) if coverage.oldest_uncovered_at else None,
     )
 
 

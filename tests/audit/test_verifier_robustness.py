@@ -89,7 +89,11 @@ def make_bundle(
 
 
 def write_bundle(path: Path, header: Any, lines: list[Any]) -> Path:
-    text = json.dumps(header) + "\n" + "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+    # Entry lines in canonical form, as the log writes them (the verifier refuses any other form).
+    lines_text = "".join(
+        json.dumps(line, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n" for line in lines
+    )
+    text = json.dumps(header) + "\n" + lines_text
     path.write_text(text, encoding="utf-8")
     return path
 

@@ -13,7 +13,8 @@ from tests.support.tamper import raw_write
 
 
 def _run_verify(app: Flask) -> tuple[int, str]:
-    result = app.test_cli_runner().invoke(args=["audit", "verify"])
+    # These logs have no checkpoint (tests/audit/test_coverage.py covers that failure): judge the entries alone.
+    result = app.test_cli_runner().invoke(args=["audit", "verify", "--allow-uncovered"])
     return result.exit_code, result.output
 
 

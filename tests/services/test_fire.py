@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 import app.services.users as users_service
 from app import audit
 from app.audit import verify
+from app.audit.canonical import entry_data_digest
 from app.calendar import deadline_instant, local_today
 from app.engine import (
     ConflictError,
@@ -642,7 +643,7 @@ def test_each_success_bumps_the_version_and_writes_one_entry(people: People) -> 
         "vecs",
         1,
     )
-    assert entry.data_digest == audit.data_digest(data)
+    assert entry.data_digest == entry_data_digest(audit.data_digest(data), entry.seq)
     assert entry.documents_digest is not None
     assert entry.comment is None
     assert stored_case(case.case_id).data == {**VECS_DATA, **data}

@@ -10,7 +10,8 @@ from sqlalchemy import Connection, text
 
 from app.extensions import db
 
-LOG_TABLES = ("audit_entries", "audit_tree_nodes", "audit_checkpoints")
+LOG_TABLES = ("audit_entries", "audit_tree_nodes", "audit_checkpoints", "audit_head")
+SQLITE_TRIGGERS = ("no_update", "no_delete", "no_replace", "forward_only")
 
 
 @contextmanager
@@ -20,7 +21,8 @@ def raw_write() -> Iterator[Connection]:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SET session_replication_role = replica"))  # foreign keys off, as an owner could
             for table in LOG_TABLES:
-                conn.execute(text(f"GRANT UPDATE, DELETE ON {table} TO CURRENT_USER"))  # the migration revoked them
+                # the migrations revoked them
+                conn.execute(text(f"GRANT INSERT, UPDATE, DELETE ON {table} TO CURRENT_USER"))
                 conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
             yield conn
             for table in LOG_TABLES:
@@ -32,8 +34,8 @@ def raw_write() -> Iterator[Connection]:
             raw.execute("PRAGMA foreign_keys=OFF")  # outside any transaction, as SQLite requires
             try:
                 for table in LOG_TABLES:
-                    conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_update"))
-                    conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))
+                    for trigger in SQLITE_TRIGGERS:
+                        conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_{trigger}"))
                 yield conn
                 conn.commit()
             finally:
