@@ -8,7 +8,7 @@
   firing the DELETE triggers) and PostgreSQL's ``INSERT … ON CONFLICT`` cannot rewrite the log.
 
 Revision ID: b1d7e4a90c17
-Revises: a7c2e5d49f65
+Revises: 5d3b9e7c1a84
 Create Date: 2026-12-02 05:30:00.000000
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b1d7e4a90c17'
-down_revision = 'a7c2e5d49f65'
+down_revision = '5d3b9e7c1a84'
 branch_labels = None
 depends_on = None
 
