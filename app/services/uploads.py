@@ -15,12 +15,15 @@ under their SHA-256, see ``app/storage``).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import logging
 import re
 import subprocess
 import sys
+import threading
 import unicodedata
+from collections import OrderedDict
 from pathlib import Path
 
 from flask import current_app, has_app_context
@@ -86,12 +89,37 @@ def _probe_limits() -> tuple[Limits, float]:
     return limits, float(config.get("PDF_CHECK_WALL_SECONDS", DEFAULT_WALL_SECONDS))
 
 
+_VERDICTS_SEEN: OrderedDict[tuple[bytes, Limits], str] = OrderedDict()
+_VERDICTS_LOCK = threading.Lock()
+VERDICT_CACHE_SIZE = 512
+"""Verdicts kept per process, by SHA-256 of the content and the limits: the same bytes are parsed once
+(a retried upload, the same file in several cases). Only verdicts the child gave are kept, never a kill
+or a crash, which may depend on the load of the moment."""
+
+
 def probe_pdf(content: bytes) -> str:
     """The verdict of the limited child process on ``content`` (see ``app.services.pdf_probe``).
 
     A child that passes its CPU, memory or wall-clock limit, or dies, gives ``costly``.
     """
     limits, wall = _probe_limits()
+    key = (hashlib.sha256(content).digest(), limits)
+    with _VERDICTS_LOCK:
+        known = _VERDICTS_SEEN.get(key)
+        if known is not None:
+            _VERDICTS_SEEN.move_to_end(key)
+            return known
+    verdict = _run_probe(content, limits, wall)
+    if verdict is not None:
+        with _VERDICTS_LOCK:
+            _VERDICTS_SEEN[key] = verdict
+            while len(_VERDICTS_SEEN) > VERDICT_CACHE_SIZE:
+                _VERDICTS_SEEN.popitem(last=False)
+    return verdict or "costly"
+
+
+def _run_probe(content: bytes, limits: Limits, wall: float) -> str | None:
+    """Run the child; its verdict, or ``None`` when it was killed or gave none."""
     command = [sys.executable, "-I", str(PROBE), json.dumps(dataclasses.asdict(limits))]
     try:
         done = subprocess.run(  # noqa: S603 - our own program, no shell, bytes on standard input
@@ -99,7 +127,7 @@ def probe_pdf(content: bytes) -> str:
         )
     except subprocess.TimeoutExpired:  # run() has killed the child
         log.warning("PDF check killed after %.1f s (%d bytes)", wall, len(content))
-        return "costly"
+        return None
     try:
         verdict = str(json.loads(done.stdout.decode("ascii").strip().splitlines()[-1])["verdict"])
     except (ValueError, KeyError, IndexError, UnicodeDecodeError, TypeError):
@@ -109,8 +137,8 @@ def probe_pdf(content: bytes) -> str:
             len(content),
             done.stderr[-300:].decode("utf-8", "replace"),
         )
-        return "costly"
-    return verdict if verdict in VERDICTS or verdict == "ok" else "costly"
+        return None
+    return verdict if verdict in VERDICTS or verdict == "ok" else None
 
 
 def check_pdf(content: bytes, max_bytes: int) -> None:

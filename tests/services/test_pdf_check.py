@@ -17,6 +17,7 @@ from pypdf.generic import DictionaryObject, NameObject, TextStringObject
 
 from app import create_app
 from app.engine import InvalidData
+from app.services import uploads
 from app.services.uploads import check_pdf
 from tests.support.hostile_pdfs import (
     MIB,
@@ -34,6 +35,14 @@ ACTIONS = "El PDF contiene acciones automáticas"
 ACTIVE = "El PDF contiene código o archivos incrustados"
 QUICKLY = 10.0
 """Seconds a refusal may take at most (the reported object-stream bomb took 14.6 s to be accepted)."""
+
+
+@pytest.fixture(autouse=True)
+def no_remembered_verdicts() -> Iterator[None]:
+    """Every test here runs the child process (verdicts are otherwise remembered by content)."""
+    uploads._VERDICTS_SEEN.clear()
+    yield
+    uploads._VERDICTS_SEEN.clear()
 
 
 def refusal(content: bytes) -> tuple[str, float]:
@@ -58,8 +67,8 @@ def test_decompression_bombs_are_refused_quickly(build: object) -> None:
 
 def test_three_object_stream_bombs_in_a_row_stay_quick() -> None:
     started = time.monotonic()
-    for _ in range(3):
-        assert refusal(object_stream_bomb())[0].startswith(COSTLY)
+    for extra in range(3):
+        assert refusal(object_stream_bomb(20 * MIB + extra))[0].startswith(COSTLY)
     assert time.monotonic() - started < 2 * QUICKLY
 
 
@@ -239,3 +248,21 @@ def test_pypdf_written_link_annotation_passes() -> None:
         writer.add_annotation(0, Link(rect=(50, 50, 200, 80), url="https://www.gob.mx/"))
 
     check_pdf(_written(add_link), LIMIT)
+
+
+def test_the_same_bytes_are_parsed_once_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    runs: list[int] = []
+    real = uploads._run_probe
+
+    def counted(content: bytes, limits: uploads.Limits, wall: float) -> str | None:
+        runs.append(len(content))
+        return real(content, limits, wall)
+
+    monkeypatch.setattr(uploads, "_run_probe", counted)
+    plain, bomb = one_page(), object_stream_bomb()
+    for _ in range(3):
+        check_pdf(plain, LIMIT)
+        assert refusal(bomb)[0].startswith(COSTLY)
+    assert runs == [len(plain), len(bomb)]
+    check_pdf(one_page(catalog_extra=b"/Lang (es-MX)"), LIMIT)  # other bytes: parsed
+    assert len(runs) == 3
