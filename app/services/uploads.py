@@ -128,6 +128,9 @@ def _run_probe(content: bytes, limits: Limits, wall: float) -> str | None:
     except subprocess.TimeoutExpired:  # run() has killed the child
         log.warning("PDF check killed after %.1f s (%d bytes)", wall, len(content))
         return None
+    except OSError:  # no process could be started (limits of the host): refuse, never a 500
+        log.exception("PDF check could not start")
+        return None
     try:
         verdict = str(json.loads(done.stdout.decode("ascii").strip().splitlines()[-1])["verdict"])
     except (ValueError, KeyError, IndexError, UnicodeDecodeError, TypeError):

@@ -266,3 +266,8 @@ def test_the_same_bytes_are_parsed_once_per_process(monkeypatch: pytest.MonkeyPa
     assert runs == [len(plain), len(bomb)]
     check_pdf(one_page(catalog_extra=b"/Lang (es-MX)"), LIMIT)  # other bytes: parsed
     assert len(runs) == 3
+
+
+def test_a_child_that_cannot_start_refuses_the_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(uploads.sys, "executable", "/nonexistent/python3")
+    assert refusal(one_page())[0].startswith(COSTLY)
