@@ -9,9 +9,11 @@ parent adds a wall-clock limit and kills it when that passes. Inside, every deco
 
 - streams pypdf decodes to find objects (object and cross-reference streams) stop at
   ``max_structure_bytes``;
-- every other stream is inflated here, chunk by chunk, and counted, never kept: an image may not inflate
-  past its declared raster size (width × height × components × bits, plus predictor bytes), and other
-  streams not past ``max(ratio_floor, ratio × encoded length)`` nor, all together, ``max_decoded``;
+- every other Flate stream is inflated here, chunk by chunk, and counted, never kept: an image may not
+  inflate past its declared raster size (width × height × components × bits, plus predictor bytes), and
+  other streams not past ``max(ratio_floor, ratio × encoded length)`` nor, all together,
+  ``max_decoded``; ASCII, LZW and run-length filters are decoded by pypdf (the last two within
+  ``max_structure_bytes``), so that a Flate stream behind them is measured too;
 - at most ``max_objects`` objects are visited.
 
 The verdict is one of ``ok``, ``invalid`` (not a readable PDF), ``encrypted``, ``active`` (JavaScript,
@@ -33,6 +35,7 @@ from typing import Any
 
 from pypdf import PdfReader, apply_configuration
 from pypdf.errors import LimitReachedError
+from pypdf.filters import ASCII85Decode, ASCIIHexDecode, LZWDecode, RunLengthDecode
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, StreamObject
 
 ACTIVE_CONTENT = frozenset({"/JavaScript", "/JS", "/Launch", "/EmbeddedFile", "/EmbeddedFiles", "/RichMedia"})
@@ -62,6 +65,18 @@ IMAGE_FILTERS = frozenset({"/DCTDecode", "/DCT", "/JPXDecode", "/JBIG2Decode", "
 """Image codecs: the data after them is an image for the viewer, not something to inflate here."""
 
 FLATE = frozenset({"/FlateDecode", "/Fl"})
+OTHER_FILTERS: dict[str, Any] = {
+    "/ASCIIHexDecode": ASCIIHexDecode,
+    "/AHx": ASCIIHexDecode,
+    "/ASCII85Decode": ASCII85Decode,
+    "/A85": ASCII85Decode,
+    "/LZWDecode": LZWDecode,  # bounded by pypdf's configured output limit
+    "/LZW": LZWDecode,
+    "/RunLengthDecode": RunLengthDecode,
+    "/RL": RunLengthDecode,
+}
+"""Filters decoded here (by pypdf, LZW and run-length within ``max_structure_bytes``), so that they are
+bounded too and a Flate stream behind them is measured."""
 CHUNK = 1 << 20
 
 
@@ -231,7 +246,11 @@ def measure_streams(reader: Any, limits: Limits) -> None:
             if name in IMAGE_FILTERS:
                 break
             if name not in FLATE:
-                continue  # ASCII hex/85 shrink; LZW and run-length are bounded by pypdf's limits if decoded
+                decoder = OTHER_FILTERS.get(name)
+                if decoder is None:
+                    break  # a filter no viewer knows: nothing more to measure
+                data = decoder.decode(data)  # LZW and run-length stop at the structure bound
+                continue
             later = [f for f in filters[position + 1 :] if f not in IMAGE_FILTERS]
             if image:
                 limit = _raster_bytes(stream, limits)

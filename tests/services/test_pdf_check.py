@@ -4,6 +4,7 @@ servers or send form data, and XFA forms are refused; ordinary links and destina
 
 from __future__ import annotations
 
+import base64
 import io
 import time
 import zlib
@@ -63,6 +64,19 @@ def test_decompression_bombs_are_refused_quickly(build: object) -> None:
     message, elapsed = refusal(content)
     assert message.startswith(COSTLY), message
     assert elapsed < QUICKLY, elapsed
+
+
+def test_a_bomb_behind_another_filter_is_measured_too() -> None:
+    hidden = base64.a85encode(deflated_zeros(1024 * MIB)) + b"~>"
+    bomb = one_page(extra=(stream(hidden, b"/Filter [/ASCII85Decode /FlateDecode]"),), catalog_extra=b"/Extra 5 0 R")
+    message, elapsed = refusal(bomb)
+    assert message.startswith(COSTLY)
+    assert elapsed < QUICKLY
+    honest = base64.a85encode(zlib.compress(b"BT (hola) Tj ET\n" * 1000)) + b"~>"
+    check_pdf(
+        one_page(extra=(stream(honest, b"/Filter [/A85 /Fl]"),), catalog_extra=b"/Extra 5 0 R"),
+        LIMIT,
+    )
 
 
 def test_three_object_stream_bombs_in_a_row_stay_quick() -> None:
