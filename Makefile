@@ -21,14 +21,16 @@ setup: $(VENV)/.installed translations
 translations: $(VENV)/.installed
 	$(BIN)/pybabel -q compile -d app/translations
 
-## make run: install, migrate the database, load demo data on first start, serve the app.
+## make run: install, migrate the database, load demo data on first start, serve the app with the
+## production server (gunicorn: one process, so that throttling counts in one place on the default
+## memory store; threads for concurrent requests; its Server header carries no version).
 run: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo load
 	@echo ""
 	@echo "  Trámites listo en http://$(HOST):$(PORT)/  (Ctrl+C para detener)"
 	@echo ""
-	$(FLASK) run --host $(HOST) --port $(PORT) --no-reload
+	$(BIN)/gunicorn --workers 1 --threads 8 --graceful-timeout 5 --bind $(HOST):$(PORT) wsgi:app
 
 ## make test: install (system packages too), then lint, type-check, check import contracts and run the suite.
 test: system-deps setup lint typecheck contracts pytest

@@ -47,6 +47,7 @@ class Config:
     LOGIN_LIMIT_PER_IP = "50 per 15 minutes"
     RESET_LIMIT_PER_IP = "30 per 15 minutes"  # reset requests and registrations from one address
     RESET_LIMIT_PER_ACCOUNT = "5 per 15 minutes"  # reset links sent to one e-mail address
+    UPLOAD_LIMIT_PER_ACCOUNT = "40 per 15 minutes"  # files one account may upload (each is parsed)
     # Proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none); the client address
     # that throttling and the security log see depends on it
     TRUSTED_PROXY_HOPS = 0
@@ -56,6 +57,17 @@ class Config:
     WTF_CSRF_TIME_LIMIT = 60 * 60 * 4
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024
     MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+    # The PDF check runs in a child process with these bounds (app/services/pdf_probe.py); past any of
+    # them the file is refused as too costly to inspect
+    PDF_CHECK_WALL_SECONDS = 15.0  # real time before the child is killed
+    PDF_CHECK_CPU_SECONDS = 5  # RLIMIT_CPU of the child
+    PDF_CHECK_MEMORY_BYTES = 1024 * 1024 * 1024  # RLIMIT_AS of the child
+    PDF_CHECK_MAX_OBJECTS = 200_000  # objects visited
+    PDF_CHECK_MAX_STRUCTURE_BYTES = 16 * 1024 * 1024  # an object or cross-reference stream, decoded
+    PDF_CHECK_MAX_DECODED_BYTES = 256 * 1024 * 1024  # all other non-image streams together, decoded
+    PDF_CHECK_MAX_RATIO = 100  # a non-image stream may inflate this many times its size …
+    PDF_CHECK_RATIO_FLOOR_BYTES = 2 * 1024 * 1024  # … or to this size, whichever is more
+    PDF_CHECK_MAX_IMAGE_BYTES = 512 * 1024 * 1024  # an image's declared raster size
     SECURITY_HSTS = False  # Strict-Transport-Security header (on in production, which is served over HTTPS)
     PERSONAL_DATA_RESPONSE_DAYS = 20  # business days to answer a data-protection (ARCO) request
     PRIVACY_OFFICE = (  # where people exercise their ARCO rights (printed in the privacy notice)
@@ -178,6 +190,10 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, type]] = {
     "STAFF_TOTP_REQUIRED": ("STAFF_TOTP_REQUIRED", bool),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
     "TRUSTED_PROXY_HOPS": ("TRUSTED_PROXY_HOPS", int),
+    "UPLOAD_LIMIT_PER_ACCOUNT": ("UPLOAD_LIMIT_PER_ACCOUNT", str),
+    "PDF_CHECK_WALL_SECONDS": ("PDF_CHECK_WALL_SECONDS", int),
+    "PDF_CHECK_CPU_SECONDS": ("PDF_CHECK_CPU_SECONDS", int),
+    "PDF_CHECK_MEMORY_BYTES": ("PDF_CHECK_MEMORY_BYTES", int),
     "SESSION_IDLE_TIMEOUT": ("SESSION_IDLE_TIMEOUT", int),
     "SESSION_ABSOLUTE_TIMEOUT": ("SESSION_ABSOLUTE_TIMEOUT", int),
     "MAIL_SERVER": ("MAIL_SERVER", str),

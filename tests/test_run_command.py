@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -34,6 +35,20 @@ def _get(url: str) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
+def _make_run_lines(port: int) -> list[str]:
+    """The commands ``make run`` would execute with this interpreter's environment (``make -n``)."""
+    venv = Path(sys.executable).parent.parent
+    shown = subprocess.run(
+        ["make", "-n", "run", f"VENV={venv}", "HOST=127.0.0.1", f"PORT={port}"],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return shown.stdout.splitlines()
+
+
 def test_migrate_load_and_serve(tmp_path: Path):
     env = _env(tmp_path)
     subprocess.run([*FLASK, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True, timeout=120)
@@ -43,8 +58,13 @@ def test_migrate_load_and_serve(tmp_path: Path):
     assert b"ya presentes" in again.stdout
 
     port = free_port()
+    lines = _make_run_lines(port)
+    assert any(f"http://127.0.0.1:{port}/" in line for line in lines), lines
+    serve = [line for line in lines if "gunicorn" in line]
+    assert len(serve) == 1, lines
+    assert " run " not in serve[0], "make run must not use the development server"
     server = subprocess.Popen(
-        [*FLASK, "run", "--host", "127.0.0.1", "--port", str(port), "--no-reload"],
+        shlex.split(serve[0]),
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -62,6 +82,10 @@ def test_migrate_load_and_serve(tmp_path: Path):
         assert status == 200
         ready, body = _get(f"http://127.0.0.1:{port}/readyz")
         assert ready == 200, body
+        assert body == b'{"status":"ok"}\n', body
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            server_header = response.headers.get("Server", "")
+        assert server_header == "gunicorn", server_header  # no version, no Werkzeug, no Python
         login, page = _get(f"http://127.0.0.1:{port}/login")
         assert login == 200
         assert "Iniciar sesión".encode() in page

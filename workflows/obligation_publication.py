@@ -54,7 +54,17 @@ LICENCE_FIELDS: tuple[dict[str, Any], ...] = (
     {"name": "zona", "label": "Zona de ubicación", "type": "text", "required": False},
     {"name": "vigencia_hasta", "label": "Vigente hasta", "type": "date", "required": False},
 )
-"""The rows of the permits-issued format: no holder's name (a holder may be a natural person)."""
+"""The rows of the permits-issued format: no holder's name by default (a holder may be a natural person)."""
+
+HOLDER_FIELD: dict[str, Any] = {
+    "name": "titular",
+    "label": "Nombre o razón social del titular",
+    "type": "text",
+    "required": False,
+}
+"""The holder column of the permits-issued format, added where the jurisdiction's setting says the law
+requires it (``publish_holder`` on the format; LGTAIP 2015, art. 70, fracción XXVII, lists the holder of
+licences and permits among the obligations)."""
 
 PUBLISHED_STATES = ("published", "under_verification", "findings", "correction_overdue", "corrected", "closed")
 """States in which a record is public (it was published at least once)."""
@@ -102,6 +112,7 @@ DEFAULT_FORMATS: tuple[dict[str, Any], ...] = (
         "department": "desarrollo_urbano",
         "source": LICENCE_SOURCE,
         "fields": [dict(f) for f in LICENCE_FIELDS],
+        "publish_holder": False,
     },
 )
 
@@ -151,8 +162,19 @@ def parse_formats(value: Any) -> list[dict[str, Any]]:
         if source not in ("", LICENCE_SOURCE):
             raise ValueError(f"unknown source {source!r}")
         fields = parse_fields(item.get("fields"))
-        if source == LICENCE_SOURCE and [f["name"] for f in fields] != [f["name"] for f in LICENCE_FIELDS]:
-            raise ValueError("the licences format has the fixed fields of issued licences")
+        extra: dict[str, Any] = {}
+        if source == LICENCE_SOURCE:
+            holder = item.get("publish_holder", False)
+            if not isinstance(holder, bool):
+                raise TypeError("publish_holder must be true or false")
+            names = [f["name"] for f in fields]
+            fixed = [f["name"] for f in LICENCE_FIELDS]
+            if names not in (fixed, [*fixed, HOLDER_FIELD["name"]]):
+                raise ValueError("the licences format has the fixed fields of issued licences")
+            fields = [f for f in fields if f["name"] != HOLDER_FIELD["name"]]
+            if holder:
+                fields.append(dict(HOLDER_FIELD))
+            extra["publish_holder"] = holder
         result.append(
             {
                 "code": code,
@@ -161,6 +183,7 @@ def parse_formats(value: Any) -> list[dict[str, Any]]:
                 "department": _text(item.get("department"), "department", 64),
                 "source": source,
                 "fields": fields,
+                **extra,
             }
         )
     return result

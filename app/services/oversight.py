@@ -6,9 +6,6 @@ validated here, so that both front ends refuse the same things with the same tra
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -36,6 +33,7 @@ from app.audit.verification import log_coverage
 from app.engine import DomainError, Msg
 from app.extensions import db
 from app.models import AuditCheckpoint, AuditEntry, AuditHead, AuditKind, Case
+from app.services.csv_export import csv_lines
 
 LOCAL_TZ = ZoneInfo("America/Mexico_City")
 MAX_INT = 2**31 - 1  # sequence numbers and ids are 32-bit columns
@@ -318,30 +316,19 @@ def export_jsonl(selection: EntryFilter, batch: int = 2000) -> Iterator[str]:
         yield dumps_line(entry_line(row))
 
 
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    text = str(value)
-    # A spreadsheet would run a cell starting like a formula; no log value does, but never risk it.
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def export_csv(selection: EntryFilter, batch: int = 2000, *, bom: bool = False) -> Iterator[str]:
+    """The selection as CSV (UTF-8, optional byte order mark, header row, instants in UTC, details as
+    compact JSON), written by the shared writer that neutralises formula cells."""
 
+    def table() -> Iterator[list[Any]]:
+        yield list(CSV_COLUMNS)
+        query = _select(selection).order_by(AuditEntry.seq).execution_options(yield_per=batch)
+        for row in db.session().execute(query).mappings():
+            line = entry_line(row)
+            values = {**line["entry"], "leaf_hash": line["leaf_hash"], "chain_hash": line["chain_hash"]}
+            yield [values[name] for name in CSV_COLUMNS]
 
-def export_csv(selection: EntryFilter, batch: int = 2000) -> Iterator[str]:
-    """The selection as CSV (UTF-8, header row, instants in UTC, details as compact JSON)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    yield buffer.getvalue()
-    rows = db.session().execute(_select(selection).order_by(AuditEntry.seq).execution_options(yield_per=batch))
-    for row in rows.mappings():
-        line = entry_line(row)
-        values = {**line["entry"], "leaf_hash": line["leaf_hash"], "chain_hash": line["chain_hash"]}
-        buffer.seek(0)
-        buffer.truncate()
-        writer.writerow([_csv_cell(values[name]) for name in CSV_COLUMNS])
-        yield buffer.getvalue()
+    return csv_lines(table(), bom=bom)
 
 
 @dataclass(frozen=True, slots=True)

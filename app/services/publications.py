@@ -9,13 +9,12 @@ one) and makes plain that no person filed these cases.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +51,7 @@ from app.services.assignment import on_state_entered
 from app.services.case_actions import act
 from app.services.cases import FireResult, actor_for, allocate_folio, case_view, fire
 from app.services.config import effective_params, params_for_new_case
+from app.services.csv_export import csv_text
 from app.services.deadlines import calendar as business_calendar
 from app.services.deadlines import start_timers
 from app.services.documents import log_attached
@@ -61,6 +61,7 @@ from app.storage import get_storage
 from workflows.base import DEPARTMENTS_PARAM, draw
 from workflows.obligation_publication import (
     DRAFTING_STATES,
+    HOLDER_FIELD,
     LICENCE_SOURCE,
     PUBLICATION_V1,
     PUBLISHED_STATES,
@@ -325,11 +326,12 @@ def submit_record(case_id: int, actor_id: int, *, expected_version: int) -> Fire
     return fire(case_id, trigger, actor_id, expected_version=expected_version)
 
 
-def licence_rows(session: Session, year: int, quarter: int) -> list[dict[str, str]]:
+def licence_rows(session: Session, year: int, quarter: int, *, holder: bool = False) -> list[dict[str, str]]:
     """The rows of the permits-issued format: the construction licences issued in the quarter (Mexico City
-    dates), neither revoked nor superseded, oldest first. No holder's name: a holder may be a natural person,
-    and the registry cannot tell; the location is only the zone (the part of the address after its last
-    comma), never the street and number."""
+    dates), neither revoked nor superseded, oldest first. The holder's name (``titular``, as the licence
+    certifies it) only with ``holder``, where the jurisdiction's setting says the law requires it: a holder
+    may be a natural person, and the registry cannot tell; the location is only the zone (the part of the
+    address after its last comma), never the street and number."""
     first, last = quarter_period(year, quarter)
     start = datetime.combine(first, time(0), tzinfo=LOCAL_TZ).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), time(0), tzinfo=LOCAL_TZ).astimezone(UTC)
@@ -359,6 +361,8 @@ def licence_rows(session: Session, year: int, quarter: int) -> list[dict[str, st
                 "vigencia_hasta": certificate.valid_until.isoformat() if certificate.valid_until else "",
             }
         )
+        if holder:
+            rows[-1]["titular"] = str(fields.get("titular") or "")
     return rows
 
 
@@ -368,9 +372,11 @@ def refresh_licence_rows(case_id: int, actor_id: int, *, expected_version: int) 
     licences, and what ``cases.fire`` raises."""
     session = db.session()
     case, period = _publication(session, case_id)
-    if _format(case).get("source") != LICENCE_SOURCE:
+    fmt = _format(case)
+    if fmt.get("source") != LICENCE_SOURCE:
         raise InvalidData(Msg("Este formato no se genera a partir de las licencias emitidas."))
-    rows = licence_rows(session, period.year, period.quarter)
+    holder = any(f.get("name") == HOLDER_FIELD["name"] for f in fmt.get("fields") or ())
+    rows = licence_rows(session, period.year, period.quarter, holder=holder)
     note = str(case.data.get("note") or "")
     attachments = list(case.data.get("attachments") or [])
     return fire(
@@ -757,13 +763,15 @@ OPEN_DATA_COLUMNS = (
     "fundamento_legal",
     "ejercicio",
     "trimestre",
-    "folio",
+    "folio_registro",
     "fecha_actualizacion",
     "fecha_validacion",
     "fecha_publicacion",
     "nota",
 )
-"""The fixed leading columns of a format's open data; the format's own fields follow, in its order."""
+"""The fixed leading columns of a format's open data; the format's own fields follow, in its order. The
+record's folio is ``folio_registro`` so that it never collides with a field called ``folio`` (the permits
+format lists each licence's own folio)."""
 
 
 def _iso(day: date | None) -> str:
@@ -775,33 +783,63 @@ def open_data_columns(fmt: PublicFormat) -> list[str]:
     return [*OPEN_DATA_COLUMNS, *(str(f["name"]) for f in fmt.fields)]
 
 
-def open_data_csv(fmt: PublicFormat) -> str:
-    """The published records of ``fmt`` as CSV (UTF-8 text, comma-separated, one line per row; a record
-    without rows is one line with its note), in a stable column order."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    names = [str(f["name"]) for f in fmt.fields]
-    writer.writerow(open_data_columns(fmt))
-    for record in fmt.records:
-        lead = [
-            fmt.code,
-            fmt.legal_basis,
-            record.year,
-            record.quarter,
-            record.folio,
-            _iso(record.updated_on),
-            _iso(record.validated_on),
-            _iso(record.published_on),
-            record.note,
-        ]
-        for row in record.rows or [{}]:
-            writer.writerow([*lead, *(row.get(name, "") for name in names)])
-    return out.getvalue()
+def _decimal(value: Any, kind: str) -> Decimal | None:
+    """A ``number`` or ``integer`` field's value as a decimal number, or ``None`` (another type, or text
+    that does not read as a finite number)."""
+    if kind not in ("number", "integer") or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value).strip().replace(",", ""))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+def typed_value(value: Any, kind: str) -> Any:
+    """A row's value as JSON open data: a number for ``number`` and ``integer`` fields (an ``int`` when it
+    has no fractional part, else a ``float``), the text otherwise, or when it does not read as a number."""
+    number = _decimal(value, kind)
+    if number is None:
+        return value
+    return int(number) if number == number.to_integral_value() else float(number)
+
+
+def _csv_value(value: Any, kind: str) -> Any:
+    """A row's value as a CSV cell: numeric fields as written (a number, never neutralised), else text."""
+    number = _decimal(value, kind)
+    return value if number is None else number
+
+
+def open_data_csv(fmt: PublicFormat, *, bom: bool = False) -> str:
+    """The published records of ``fmt`` as CSV (UTF-8, optionally with a byte order mark, comma-separated,
+    CRLF, one line per row; a record without rows is one line with its note), in a stable column order,
+    written by the shared writer that neutralises formula cells; numeric fields are written as numbers."""
+    kinds = [(str(f["name"]), str(f.get("type", "text"))) for f in fmt.fields]
+
+    def table() -> Iterator[list[Any]]:
+        yield open_data_columns(fmt)
+        for record in fmt.records:
+            lead = [
+                fmt.code,
+                fmt.legal_basis,
+                record.year,
+                record.quarter,
+                record.folio,
+                _iso(record.updated_on),
+                _iso(record.validated_on),
+                _iso(record.published_on),
+                record.note,
+            ]
+            for row in record.rows or [{}]:
+                yield [*lead, *(_csv_value(row.get(name, ""), kind) for name, kind in kinds)]
+
+    return csv_text(table(), bom=bom)
 
 
 def open_data_json(fmt: PublicFormat) -> dict[str, Any]:
     """The published records of ``fmt`` as a JSON-ready document: the format, its fields, and each record
-    with its period, dates, note and rows."""
+    with its period, dates, note and rows (numeric fields as JSON numbers)."""
+    kinds = [(str(f["name"]), str(f.get("type", "text"))) for f in fmt.fields]
     return {
         "formato": {"codigo": fmt.code, "titulo": fmt.title, "fundamento_legal": fmt.legal_basis},
         "campos": [{"nombre": f["name"], "etiqueta": f["label"], "tipo": f["type"]} for f in fmt.fields],
@@ -814,7 +852,9 @@ def open_data_json(fmt: PublicFormat) -> dict[str, Any]:
                 "fecha_validacion": _iso(record.validated_on),
                 "fecha_publicacion": _iso(record.published_on),
                 "nota": record.note,
-                "renglones": [{str(f["name"]): row.get(str(f["name"]), "") for f in fmt.fields} for row in record.rows],
+                "renglones": [
+                    {name: typed_value(row.get(name, ""), kind) for name, kind in kinds} for row in record.rows
+                ],
                 "anexos": [{"nombre": a["name"], "sha256": a["sha256"]} for a in record.attachments],
             }
             for record in fmt.records

@@ -5,6 +5,8 @@ their term and its lapse, and wrong actors."""
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 import uuid
 from collections.abc import Callable
@@ -20,12 +22,14 @@ from sqlalchemy import func, select
 
 import app.services.users as users_service
 from app.audit import verify
+from app.calendar import local_today
 from app.engine import GuardRefused, IllegalTrigger, InvalidData, NotAllowed, NotFound
 from app.extensions import db
 from app.keys import init_development_keys
 from app.models import (
     AuditEntry,
     Case,
+    Certificate,
     ObligationPublication,
     PublicationSample,
     Role,
@@ -43,6 +47,9 @@ from app.services.publications import (
     attach_file,
     decide,
     draw_sample,
+    open_data_columns,
+    open_data_csv,
+    open_data_json,
     open_quarter,
     public_formats,
     publication_cases,
@@ -56,6 +63,7 @@ from app.services.timers import fire_due_timers
 from app.services.users import ensure_department
 from tests.support.factories import advance, make_user, vecs_case
 from workflows.base import draw
+from workflows.obligation_publication import DEFAULT_FORMATS, LICENCE_FIELDS, parse_formats
 
 ROW = {"capitulo": "1000 Servicios personales", "aprobado": "1500000.00", "ejercido": "350000", "hipervinculo": ""}
 CONTRACT = {
@@ -402,6 +410,62 @@ def test_permits_issued_record_comes_from_real_licences(app: Flask, staff: Staff
     assert published.rows == rows
     assert "Titular" not in repr(published)
     assert "Morelos" not in repr(published)
+
+
+def test_permits_record_names_the_holder_where_the_setting_requires_it(
+    app: Flask, staff: Staff, dev_keys: Path
+) -> None:
+    app.config["KEYS_DIR"] = str(dev_keys)
+    formats = [dict(f) for f in DEFAULT_FORMATS]
+    for fmt in formats:
+        if fmt["code"] == "licencias_construccion":
+            fmt["publish_holder"] = True
+    update_config("obligation_publication", {"formats": formats}, staff.admin)
+    owner = make_user(Role.APPLICANT, name="María Guadalupe Titular Persona")
+    clerk = make_user((Role.INTAKE_CLERK, "ventanilla"))
+    ruler = make_user((Role.REVIEWER, "desarrollo_urbano"))
+    approver = make_user((Role.REVIEWER, "desarrollo_urbano"))
+    licensed = licence_for(owner, clerk, ruler, approver)
+    issued = db.session.scalars(select(Certificate).where(Certificate.case_id == licensed.case_id)).one()
+    holder = str(issued.public_data["fields"]["titular"])
+    assert holder
+    today = local_today()
+    quarter = (today.month - 1) // 3 + 1
+    open_quarter(today.year, quarter, today=today)
+    case = case_of("licencias_construccion", today.year, quarter)
+    result = refresh_licence_rows(case.id, staff.urban_area, expected_version=case.version)
+    rows = case_of("licencias_construccion", today.year, quarter).data["rows"]
+    assert [(row["folio"], row["titular"]) for row in rows] == [(licensed.folio, holder)]
+    result = submit_record(case.id, staff.urban_area, expected_version=result.version)
+    result = decide(
+        case.id, "validate", staff.unit, expected_version=result.version, idempotency_key=key(), comment=None
+    )
+    decide(case.id, "publish", staff.unit, expected_version=result.version, idempotency_key=key(), comment=None)
+    published = public_formats("licencias_construccion", today.year, quarter)[0]
+    columns = open_data_columns(published)
+    assert columns[-1] == "titular"
+    assert len(columns) == len(set(columns))
+    table = list(csv.reader(io.StringIO(open_data_csv(published), newline="")))
+    line = dict(zip(table[0], table[1], strict=True))
+    assert (line["folio"], line["folio_registro"], line["titular"]) == (licensed.folio, case.folio, holder)
+    assert line["superficie_m2"] == "420.5"
+    document = open_data_json(published)
+    assert document["registros"][0]["renglones"][0]["titular"] == holder
+    assert document["registros"][0]["renglones"][0]["superficie_m2"] == 420.5
+
+
+def test_the_holder_setting_is_checked() -> None:
+    licences = next(dict(f) for f in DEFAULT_FORMATS if f["code"] == "licencias_construccion")
+    assert [f["name"] for f in parse_formats([licences])[0]["fields"]] == [f["name"] for f in LICENCE_FIELDS]
+    with_holder = parse_formats([{**licences, "publish_holder": True}])[0]
+    assert [f["name"] for f in with_holder["fields"]] == [*(f["name"] for f in LICENCE_FIELDS), "titular"]
+    assert parse_formats([with_holder]) == [with_holder]  # parsing what was parsed changes nothing
+    without = parse_formats([{**with_holder, "publish_holder": False}])[0]
+    assert "titular" not in [f["name"] for f in without["fields"]]
+    with pytest.raises(TypeError):
+        parse_formats([{**licences, "publish_holder": "sí"}])
+    with pytest.raises(ValueError, match="fixed fields"):
+        parse_formats([{**licences, "fields": [*licences["fields"], {"name": "domicilio", "label": "Domicilio"}]}])
 
 
 # -- the guarantor's sample, findings, their term ----------------------------------------------------------

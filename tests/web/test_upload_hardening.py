@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from app.services.certificates import CertificateEffects
 from app.services.demo import demo_pdf
 from app.services.uploads import check_pdf, clean_file_name, size_text
 from tests.support.factories import make_user, vecs_case
+from tests.support.hostile_pdfs import content_stream_bomb, object_stream_bomb
 from tests.web.helpers import flashes, hidden_value, login_as, set_language, text
 
 
@@ -258,3 +260,49 @@ def test_path_traversal_names_are_neutralised_and_never_used_as_paths(
     assert served.headers["X-Content-Type-Options"] == "nosniff"
     assert served.headers["Content-Security-Policy"].startswith("sandbox")
     assert "no-store" in served.headers["Cache-Control"]
+
+
+def test_bombs_and_unwanted_actions_are_refused_through_the_page_in_both_languages(
+    app: Flask, client: FlaskClient
+) -> None:
+    owner = make_user(Role.APPLICANT)
+    case = vecs_case(owner, documents=False)
+    login_as(client, owner)
+    before = snapshot(case.case_id)
+    started = time.monotonic()
+    bomb = upload(client, case.case_id, "planos.pdf", object_stream_bomb())
+    assert time.monotonic() - started < 10
+    assert bomb.status_code == 422
+    assert any(m.startswith("El PDF es demasiado costoso de revisar") for m in flashes(bomb)), flashes(bomb)
+    uri = upload(client, case.case_id, "planos.pdf", raw_pdf(b"/OpenAction << /S /URI /URI (https://x.example) >>"))
+    assert uri.status_code == 422
+    assert any(m.startswith("El PDF contiene acciones automáticas") for m in flashes(uri)), flashes(uri)
+    assert set_language(client, "en", f"/expedientes/{case.case_id}/pasos/documentos").status_code == 302
+    english = upload(client, case.case_id, "planos.pdf", content_stream_bomb())
+    assert english.status_code == 422
+    assert any(m.startswith("The PDF is too costly to check") for m in flashes(english)), flashes(english)
+    english = upload(client, case.case_id, "planos.pdf", raw_pdf(b"/AA << /WC << /S /GoTo /D [3 0 R /Fit] >> >>"))
+    assert any(m.startswith("The PDF contains automatic actions") for m in flashes(english)), flashes(english)
+    assert snapshot(case.case_id) == before
+
+
+def test_uploads_are_throttled_per_account(app: Flask, client: FlaskClient) -> None:
+    app.config["UPLOAD_LIMIT_PER_ACCOUNT"] = "3 per hour"
+    owner = make_user(Role.APPLICANT)
+    case = vecs_case(owner, documents=False)
+    login_as(client, owner)
+    for number in range(3):
+        assert upload(client, case.case_id, "planos.pdf", demo_pdf(f"versión {number}")).status_code == 302
+    throttled = upload(client, case.case_id, "planos.pdf", demo_pdf("una más"))
+    assert throttled.status_code == 429
+    assert "Demasiados intentos" in text(throttled)
+    assert set_language(client, "en", f"/expedientes/{case.case_id}/pasos/documentos").status_code == 302
+    english = upload(client, case.case_id, "planos.pdf", demo_pdf("una más"))
+    assert english.status_code == 429
+    assert "Too many attempts" in text(english)
+    # another account is not affected by the first one's uploads
+    other = make_user(Role.APPLICANT)
+    other_case = vecs_case(other, documents=False)
+    other_client = app.test_client()
+    login_as(other_client, other)
+    assert upload(other_client, other_case.case_id, "planos.pdf", demo_pdf("otra cuenta")).status_code == 302

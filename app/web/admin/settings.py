@@ -76,7 +76,8 @@ LABELS: dict[str, tuple[Any, Any]] = {
         _l("Formatos de obligaciones"),
         _l(
             "JSON: una lista de formatos con code, title, legal_basis, department, source (vacío o "
-            "«vecs_licences») y fields (name, label, type: text, date, number, integer o url; required)."
+            "«vecs_licences») y fields (name, label, type: text, date, number, integer o url; required). El "
+            "formato de licencias admite publish_holder: true donde la ley exige publicar al titular."
         ),
     ),
     "calendar": (

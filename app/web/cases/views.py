@@ -40,6 +40,7 @@ from app.web.cases.labels import (
     value_text,
 )
 from app.web.headers import FILE_CONTENT_SECURITY_POLICY
+from app.web.throttling import throttle_uploads
 from forms.cases import ActionForm, action_form, action_inputs
 from forms.steps import StepForm, UploadForm, VersionedForm, declared_step_form, load_form
 from workflows.base import Workflow
@@ -369,6 +370,7 @@ def edit_step(case_id: int, step: str) -> Response | tuple[str, int]:
 
 @bp.post("/expedientes/<int:case_id>/pasos/documentos/<kind>")
 @authenticated
+@throttle_uploads
 def upload(case_id: int, kind: str) -> Response | tuple[str, int]:
     """Upload (or replace) one required document: PDF only, size-limited, content checked, hashed."""
     page = _own_editable(case_id)

@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from app.models import Role
+from app.services.csv_export import parse_bom
 from app.services.oversight import (
     EntryFilter,
     LogDamaged,
@@ -89,12 +90,16 @@ def index() -> tuple[str, int]:
 @bp.get("/exportar.csv")
 @roles_required(*OVERSIGHT_ROLES)
 def export_selection_csv() -> Response | tuple[str, int]:
-    """The selection as CSV (UTF-8, instants in UTC)."""
+    """The selection as CSV (UTF-8, instants in UTC; ``?bom=1`` adds a byte order mark)."""
     try:
         selection = parse_filter(request.args)
     except OversightError as exc:
         return _bad_request(exc)
-    return _download(export_csv(selection), "text/csv", "bitacora.csv")
+    try:
+        bom = parse_bom(request.args.get("bom"))
+    except ValueError:
+        abort(400)
+    return _download(export_csv(selection, bom=bom), "text/csv", "bitacora.csv")
 
 
 @bp.get("/exportar.jsonl")

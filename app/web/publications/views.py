@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from app.engine import ConflictError, DomainError, NotFound
 from app.models import Role, User
+from app.services.csv_export import parse_bom
 from app.services.publications import (
     ACTION_DESCRIPTIONS,
     DECISIONS,
@@ -42,6 +43,7 @@ from app.services.publications import (
 )
 from app.web.access import public, roles_required
 from app.web.labels import message_text, translated
+from app.web.throttling import throttle_uploads
 from forms.publications import AttachmentForm, DecisionForm, PeriodFilter, RecordForm, SampleForm
 
 bp = Blueprint("publications", __name__)
@@ -92,8 +94,13 @@ def _format_or_404(code: str) -> Any:
 @bp.get("/transparencia/obligaciones/<code>.csv")
 @public
 def open_data_csv_view(code: str) -> Response:
-    """A format's published records as CSV open data (UTF-8, stable columns)."""
-    body = open_data_csv(_format_or_404(code))
+    """A format's published records as CSV open data (UTF-8, stable columns; ``?bom=1`` adds a byte order
+    mark for spreadsheet programs)."""
+    try:
+        bom = parse_bom(request.args.get("bom"))
+    except ValueError:
+        abort(400)
+    body = open_data_csv(_format_or_404(code), bom=bom)
     response = Response(body.encode("utf-8"), mimetype="text/csv")
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="obligaciones-{code}.csv"'
@@ -314,6 +321,7 @@ def _pdf(name: str, content: bytes, folio: str) -> Response:
 
 @bp.post("/transparencia/publicaciones/<int:case_id>/anexos")
 @roles_required(Role.AREA)
+@throttle_uploads
 def attach(case_id: int) -> Response | tuple[str, int]:
     """Annex a PDF to the area's record."""
     detail = _detail(case_id)

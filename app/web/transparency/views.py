@@ -22,6 +22,7 @@ from app.services import access_requests as svc
 from app.services.config import current_params
 from app.web.access import public, roles_required
 from app.web.labels import message_text
+from app.web.throttling import throttle_uploads
 from forms.access_requests import (
     AppealForm,
     AppealResolutionForm,
@@ -461,6 +462,7 @@ def answer(case_id: int, department: str) -> Response | tuple[str, int]:
 
 @bp.post("/solicitudes/<int:case_id>/turno/<department>/documento")
 @roles_required(Role.AREA)
+@throttle_uploads
 def area_document(case_id: int, department: str) -> Response | tuple[str, int]:
     """An area attaches its answer or the versión pública (PDF)."""
     _visible(case_id)
