@@ -10,6 +10,7 @@ from app.models.documents import Document
 from app.models.publications import ObligationPublication, PublicationSample
 from app.models.scheduling import NonWorkingDay, OutboxMessage, OutboxStatus, Timer, TimerKind, TimerStatus
 from app.models.security import (
+    EmailConfirmation,
     PasswordResetToken,
     RecoveryCode,
     SecurityEvent,
@@ -34,6 +35,7 @@ __all__ = [
     "CertificateStatus",
     "Department",
     "Document",
+    "EmailConfirmation",
     "EscalationKind",
     "ExclusionKind",
     "FolioCounter",

@@ -30,6 +30,7 @@ EXPECTED_TABLES = {
     "audit_head",
     "audit_tree_nodes",
     "case_escalations",
+    "email_confirmations",
     "cases",
     "certificates",
     "departments",
