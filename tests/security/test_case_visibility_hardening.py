@@ -7,6 +7,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app.calendar import local_today
 from app.extensions import db
 from app.models import Case, Document, Role, User
 from app.services import access_requests as ar
@@ -84,6 +85,11 @@ def test_a_finance_area_reads_no_construction_case_of_its_department(app: Flask,
     assert reviewer.get(f"/expedientes/{case_id}").status_code == 200
 
 
+def _version(case_id: int) -> int:
+    db.session.rollback()
+    return db.session.get(Case, case_id).version  # type: ignore[union-attr]
+
+
 def test_areas_and_the_committee_see_the_pseudonym_never_the_requester(app: Flask, client: FlaskClient):
     requester = make_user(Role.APPLICANT, name="Rosa Nombre Verdadero")
     unit = make_user(Role.TRANSPARENCY_UNIT)
@@ -107,5 +113,25 @@ def test_areas_and_the_committee_see_the_pseudonym_never_the_requester(app: Flas
             assert "Rosa Nombre Verdadero" not in text(page), (reader, path)
             assert requester_email not in text(page), (reader, path)
         assert "Lector Seudónimo" in text(browser.get(f"/expedientes/{filed.case_id}"))
+    # the committee, once the request is brought to it
+    committee = make_user(Role.COMMITTEE_MEMBER)
+    reserved = ar.AreaAnswer(
+        "reserved",
+        partial=True,
+        legal_basis="Art. 113, fracción V, LGTAIP",
+        harm_test="Divulgar los planos pone en riesgo la seguridad del inmueble",
+        reservation_years=5,
+        redactions="Planos estructurales testados",
+    )
+    ar.answer_turn(filed.case_id, "obras", reserved, area, expected_version=_version(filed.case_id))
+    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_version(filed.case_id))
+    session_id = ar.open_session("CT-1", local_today(), committee)
+    ar.submit_to_committee(filed.case_id, session_id, unit, expected_version=_version(filed.case_id))
+    member = app.test_client()
+    login_as(member, committee)
+    page = member.get(f"/expedientes/{filed.case_id}")
+    assert page.status_code == 200
+    assert "Rosa Nombre Verdadero" not in text(page)
+    assert "Lector Seudónimo" in text(page)
     login_as(client, requester)  # the requester reads their own name
     assert "Rosa Nombre Verdadero" in text(client.get(f"/expedientes/{filed.case_id}"))
