@@ -465,7 +465,8 @@ def compose_account_mail(session: Session, message: OutboxMessage) -> tuple[str,
     mail = render_account_mail(
         message.topic,
         user.locale.value,
-        name=user.display_name if user.has_password else "",
+        # a name typed into the public registration form may be someone else's text: not in the welcome
+        name=user.display_name if user.has_password and message.topic != "account_created" else "",
         url=url,
         minutes=minutes,
         folio=str(message.payload.get("folio", "")),

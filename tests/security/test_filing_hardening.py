@@ -182,3 +182,29 @@ def test_tracking_tokens_are_random_and_stored_hashed(app: Flask, client: FlaskC
     assert own.token not in moved.headers["Location"]
     assert client.get(moved.headers["Location"]).status_code == 200
     assert client.get(f"/transparencia/seguimiento/{own.token}").status_code == 404
+
+
+def _register(client: FlaskClient, email: str, name: str = HOSTILE_NAME) -> TestResponse:
+    page = text(client.get("/registro"))
+    password = "una-frase-larga-y-propia"
+    return client.post(
+        "/registro",
+        data={
+            "csrf_token": csrf_token(page, "/registro"),
+            "display_name": name,
+            "email": email,
+            "password": password,
+            "confirm": password,
+        },
+    )
+
+
+def test_registration_mail_carries_no_typed_name_and_is_throttled_per_e_mail(app: Flask, mailbox: Any) -> None:
+    app.config["RESET_LIMIT_PER_ACCOUNT"] = "1 per 1 hour"
+    assert _register(_from(app, "203.0.113.40"), "ajena@example.test").status_code == 302
+    assert _register(_from(app, "203.0.113.41"), "AJENA@example.test").status_code == 429
+    assert _register(_from(app, "203.0.113.41"), "otra@example.test").status_code == 302
+    deliver_pending()
+    (welcome,) = _mails_to(mailbox, "ajena@example.test")
+    assert "GANE DINERO" not in welcome.get_content()
+    assert "estafa.example" not in welcome.get_content()

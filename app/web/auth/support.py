@@ -157,6 +157,11 @@ def reset_limit_per_account() -> str:
     return str(current_app.config["RESET_LIMIT_PER_ACCOUNT"])
 
 
+def registration_email_key() -> str:
+    """Throttling key of the e-mail address a registration is asked for (mail goes to it)."""
+    return "registration-email:" + _digest(str(request.form.get("email", "")).strip().lower())
+
+
 def filing_email_key() -> str:
     """Throttling key of the e-mail address an anonymous access request is filed with."""
     return "filing-email:" + _digest(str(request.form.get("email", "")).strip().lower())

@@ -13,7 +13,7 @@ from app.services import confirmation
 from app.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.services.registration import register_applicant
 from app.web.access import public
-from app.web.auth.support import reset_limit_per_ip
+from app.web.auth.support import redirected, registration_email_key, reset_limit_per_account, reset_limit_per_ip
 from app.web.labels import message_text
 from forms.registration import ConfirmEmailForm, RegistrationForm
 
@@ -23,6 +23,7 @@ bp = Blueprint("registration", __name__)
 @bp.route("/registro", methods=["GET", "POST"])
 @public
 @limiter.limit(reset_limit_per_ip, methods=["POST"])
+@limiter.limit(reset_limit_per_account, methods=["POST"], key_func=registration_email_key, deduct_when=redirected)
 def register() -> str | Response | tuple[str, int]:
     """Show the registration form and create the applicant account. The answer is the same whether or not
     the address already had an account (its owner is told by mail), so the page reveals no addresses."""
