@@ -1,7 +1,8 @@
 """e-mail confirmation: single-use links that prove an address before mail goes to it
 
 ``email_confirmations`` holds the SHA-256 of each link (what it releases once used is sealed with the
-application key); ``users.email_confirmed_at`` records that an address was proven.
+application key); ``users.email_confirmed_at`` records that an address was proven. Passwordless
+requesters that exist already count as confirmed (they were mailed their links before).
 
 Revision ID: b8d3f5a27e61
 Revises: a7c2e5d49f65
@@ -39,6 +40,11 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_email_confirmations_user_id'), ['user_id'], unique=False)
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('email_confirmed_at', sa.DateTime(timezone=True), nullable=True))
+    # Requesters who filed before confirmation existed already received their receipt and tracking link by
+    # mail: they keep receiving the notices of their requests (only new addresses must be confirmed).
+    op.execute(
+        "UPDATE users SET email_confirmed_at = created_at WHERE password_hash = '!requester-without-account'"
+    )
 
 
 def downgrade():
