@@ -39,15 +39,21 @@ class Config:
     # Staff roles (STAFF_ROLES) must log in with a TOTP second factor
     STAFF_TOTP_REQUIRED = True
     PASSWORD_RESET_TTL = 30 * 60  # seconds a password-reset link stays valid
+    EMAIL_CONFIRMATION_TTL = 48 * 60 * 60  # seconds an e-mail confirmation link stays valid
 
     # Throttling of login, second factor and password reset (Flask-Limiter; failures are counted)
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
     LOGIN_LIMIT_PER_IP = "50 per 15 minutes"
+    LOGIN_DELAY_AFTER = 3  # failures of one account from one address before each further try must wait
+    LOGIN_DELAY_BASE_SECONDS = 2  # the first wait; it doubles with every further failure
+    LOGIN_DELAY_MAX_SECONDS = 900
     RESET_LIMIT_PER_IP = "30 per 15 minutes"  # reset requests and registrations from one address
     RESET_LIMIT_PER_ACCOUNT = "5 per 15 minutes"  # reset links sent to one e-mail address
     UPLOAD_LIMIT_PER_ACCOUNT = "40 per 15 minutes"  # files one account may upload (each is parsed)
+    FILING_LIMIT_PER_IP = "10 per hour"  # access requests filed from one address
+    FILING_LIMIT_PER_EMAIL = "3 per hour"  # access requests filed with one e-mail address
     # Proxies in front of the app whose X-Forwarded-For/-Proto are trusted (0: none); the client address
     # that throttling and the security log see depends on it
     TRUSTED_PROXY_HOPS = 0

@@ -51,3 +51,9 @@ class RegistrationForm(FlaskForm):
         ],
     )
     submit = SubmitField(_l("Crear cuenta"))
+
+
+class ConfirmEmailForm(FlaskForm):
+    """The button that confirms an e-mail address (only the CSRF token travels)."""
+
+    submit = SubmitField(_l("Confirmar mi correo electrónico"))

@@ -10,6 +10,7 @@ from app.models.documents import Document
 from app.models.publications import ObligationPublication, PublicationSample
 from app.models.scheduling import NonWorkingDay, OutboxMessage, OutboxStatus, Timer, TimerKind, TimerStatus
 from app.models.security import (
+    EmailConfirmation,
     PasswordResetToken,
     RecoveryCode,
     SecurityEvent,
@@ -33,6 +34,7 @@ __all__ = [
     "CertificateStatus",
     "Department",
     "Document",
+    "EmailConfirmation",
     "EscalationKind",
     "ExclusionKind",
     "FolioCounter",

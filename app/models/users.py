@@ -59,6 +59,8 @@ class User(Base):
     locale: Mapped[Locale] = mapped_column(str_enum(Locale, 8), default=Locale.ES_MX)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When someone proved they read the address (a confirmation link); ``None``: never proven."""
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin", order_by="UserRole.id"

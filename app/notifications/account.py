@@ -11,11 +11,15 @@ ACCOUNT_TEMPLATES = {
     "password_reset": "mail/password_reset.txt",
     "account_exists": "mail/account_exists.txt",
     "account_created": "mail/account_created.txt",
+    "email_confirmation": "mail/email_confirmation.txt",
+    "access_receipt": "mail/access_receipt.txt",
 }
 """Outbox topics about an account rather than a case, and their templates."""
 
 
-def render_account_mail(topic: str, locale: str, *, name: str, url: str, minutes: int = 0) -> RenderedMail:
+def render_account_mail(
+    topic: str, locale: str, *, name: str, url: str, minutes: int = 0, folio: str = "", hours: int = 0
+) -> RenderedMail:
     """The mail for an account ``topic`` in ``locale``. Raises ``KeyError`` for an unknown topic."""
     template = ACCOUNT_TEMPLATES[topic]
     institution = str(current_app.config["INSTITUTION_NAME"])
@@ -24,6 +28,10 @@ def render_account_mail(topic: str, locale: str, *, name: str, url: str, minutes
             "password_reset": gettext("Restablecer su contraseña"),
             "account_exists": gettext("Intento de registro con su correo electrónico"),
             "account_created": gettext("Su cuenta quedó creada"),
+            "email_confirmation": gettext("Confirme su correo electrónico"),
+            "access_receipt": gettext("Acuse de su solicitud de acceso a la información"),
         }
-        body = render_template(template, name=name, url=url, minutes=minutes, institution=institution)
+        body = render_template(
+            template, name=name, url=url, minutes=minutes, institution=institution, folio=folio, hours=hours
+        )
     return RenderedMail(f"[{institution}] {subjects[topic]}", body)

@@ -5,17 +5,18 @@ Requesters need not prove who they are. Filing without an account creates (or re
 requester row in ``users`` flagged by :data:`~app.models.access.PASSWORDLESS` as its password hash: no
 password ever matches it, so the row can never log in, yet ``cases.applicant_id`` keeps pointing at a real
 user and every rule of the engine that concerns "the requester" (owner-only steps, no staff action on
-one's own request, notifications) works unchanged. The requester acts through a secret tracking link:
-the token is HMAC-SHA-256 of the folio under the application's secret key, so mails can always carry it,
-while the database keeps only its SHA-256 (a copy of the database does not reveal any link).
+one's own request, notifications) works unchanged. The requester acts through a secret tracking link: a
+random 256-bit token made at filing, shown once on the receipt page and mailed once to the confirmed
+address; the database keeps only its SHA-256 (a copy of the database, or the secret key, reveals no link).
+Links of requests filed before random tokens (HMAC of the folio) keep working: their stored digests are
+unchanged, and a logged-in requester who opens one gets a new random token.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
-from base64 import urlsafe_b64encode
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -44,6 +45,8 @@ from app.models.access import (
 )
 from app.models.clocks import ClockStatus
 from app.notifications import enqueue
+from app.services import confirmation
+from app.services.auth import encrypt
 from app.services.cases import FireResult, fire, open_case
 from app.services.deadlines import ClockView, case_clocks
 from app.services.documents import log_attached
@@ -56,6 +59,9 @@ from workflows.base import GuardInput
 
 WORKFLOW = wf.ACCESS_V1.name
 TRACKING_PATH = "/transparencia/seguimiento/"
+LOOKUP_PATH = "/transparencia/consulta"
+UNMAILED_DOMAIN = "@requester.invalid"
+"""Domain of the requester rows of requests filed with an account's address: never mailed (RFC 2606)."""
 MAX_PSEUDONYM = 120
 MAX_TEXT = 5000
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -68,20 +74,31 @@ AREA_DOCUMENT_KINDS = ("respuesta_area", wf.PUBLIC_VERSION)
 # -- tracking links -------------------------------------------------------------------------------
 
 
-def tracking_token(folio: str) -> str:
-    """The secret token of a request's tracking link (derived from the folio with the secret key)."""
-    key = str(current_app.config["SECRET_KEY"]).encode()
-    digest = hmac.new(key, f"access-tracking|{folio}".encode(), hashlib.sha256).digest()
-    return urlsafe_b64encode(digest).decode().rstrip("=")
+def new_tracking_token() -> str:
+    """A fresh random tracking token (256 bits); only its SHA-256 is stored."""
+    return secrets.token_urlsafe(32)
 
 
-def tracking_path(folio: str) -> str:
-    """The path of a request's secret tracking page."""
-    return f"{TRACKING_PATH}{tracking_token(folio)}"
+def tracking_path_for(token: str) -> str:
+    """The path of the tracking page of ``token``."""
+    return f"{TRACKING_PATH}{token}"
 
 
 def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def reissue_tracking_token(case_id: int, user_id: int) -> str:
+    """A new tracking token for the logged-in requester ``user_id`` of ``case_id`` (the previous link stops
+    working). Raises ``NotFound`` for anyone else's request."""
+    with unit_of_work() as session:
+        request = session.get(AccessRequest, case_id)
+        case = session.get(Case, case_id)
+        if request is None or case is None or case.applicant_id != user_id:
+            raise NotFound(Msg("El expediente no existe."))
+        token = new_tracking_token()
+        request.token_sha256 = _token_digest(token)
+        return token
 
 
 # -- filing ---------------------------------------------------------------------------------------
@@ -109,10 +126,13 @@ def _requester(session: Session, pseudonym: str, email: str, account_id: int | N
         return user
     address = normalise_email(email)
     user = session.scalars(select(User).where(User.email == address)).first()
-    if user is not None:
-        if user.password_hash != PASSWORDLESS:
-            raise InvalidData(Msg("Ese correo ya tiene una cuenta: inicie sesión para presentar la solicitud."))
+    if user is not None and user.password_hash == PASSWORDLESS:
         return user
+    if user is not None:
+        # The address belongs to an account: the answer must not say so, and the request must not enter
+        # the account of someone who may not have filed it. It gets a requester of its own, reachable only
+        # through the tracking link shown now, and nothing is mailed.
+        address = f"sin-correo-{secrets.token_hex(12)}{UNMAILED_DOMAIN}"
     user = User(
         email=address,
         display_name=pseudonym,
@@ -135,8 +155,12 @@ def file_request(
     """File an access request as ``pseudonym`` (mail goes to ``email``), or under the logged-in applicant
     ``account_id``. Returns the folio and the secret tracking token; a receipt goes to the outbox.
 
+    Without an account, nothing about the request is mailed until the address is confirmed (a single-use
+    link); then the receipt with the tracking link goes to it. An address that belongs to an account gets
+    the same answer, but the request stays out of that account and nothing is mailed.
+
     Raises ``InvalidData`` (every problem listed in one message: empty pseudonym or request, bad e-mail,
-    format not offered, e-mail of an existing account) and ``NotAllowed``.
+    format not offered) and ``NotAllowed``.
     """
     pseudonym = _clean(pseudonym, MAX_PSEUDONYM)
     information = (information_requested or "").strip()
@@ -162,7 +186,7 @@ def file_request(
         )
         case = session.get(Case, opened.case_id)
         assert case is not None  # noqa: S101 - created just above in this transaction
-        token = tracking_token(case.folio)
+        token = new_tracking_token()
         received = local_today(case.created_at)
         session.add(
             AccessRequest(
@@ -174,7 +198,18 @@ def file_request(
                 received_on=received,
             )
         )
-        _mail_requester(session, case, "open", opened.audit_seq)
+        if account_id is not None:  # a logged-in requester: the receipt with the link goes to the account
+            enqueue(
+                session,
+                topic="access_receipt",
+                dedup_key=f"access_receipt:case:{case.id}",
+                payload={"sealed": encrypt(token), "folio": case.folio},
+                recipient_id=user.id,
+                case_id=case.id,
+            )
+        elif not user.email.endswith(UNMAILED_DOMAIN):
+            # nothing about the request goes to the address before someone proves they read it
+            confirmation.issue(session, user.id, confirmation.ACCESS_REQUEST, case_id=case.id, release=token)
         return Filed(case.id, case.folio, token, received)
 
 
@@ -876,9 +911,11 @@ __all__ = [
     "file_request",
     "guarantor_act",
     "guarantor_queue",
+    "new_tracking_token",
     "open_session",
     "own_requests",
     "public_status",
+    "reissue_tracking_token",
     "request_extension",
     "requester_act",
     "requester_view",
@@ -887,8 +924,7 @@ __all__ = [
     "sessions",
     "staff_view",
     "submit_to_committee",
-    "tracking_path",
-    "tracking_token",
+    "tracking_path_for",
     "turn_request",
     "unit_act",
     "unit_queue",

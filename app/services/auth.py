@@ -450,12 +450,28 @@ def compose_account_mail(session: Session, message: OutboxMessage) -> tuple[str,
         if token is None:
             return None
         url = f"{base}/contrasena/restablecer/{token}"
+    elif message.topic in ("email_confirmation", "access_receipt"):
+        # these go to addresses typed into a public form: they carry a link and a folio, never typed text
+        token = decrypt(str(message.payload.get("sealed", "")))
+        if token is None:
+            return None
+        path = "/confirmar-correo/" if message.topic == "email_confirmation" else "/transparencia/seguimiento/"
+        url = f"{base}{path}{token}"
     elif message.topic == "account_exists":
         url = f"{base}/contrasena/olvide"
     else:
         url = f"{base}/login"
     minutes = int(message.payload.get("minutes", 0))
-    mail = render_account_mail(message.topic, user.locale.value, name=user.display_name, url=url, minutes=minutes)
+    mail = render_account_mail(
+        message.topic,
+        user.locale.value,
+        # a name typed into the public registration form may be someone else's text: not in the welcome
+        name=user.display_name if user.has_password and message.topic != "account_created" else "",
+        url=url,
+        minutes=minutes,
+        folio=str(message.payload.get("folio", "")),
+        hours=int(message.payload.get("hours", 0)),
+    )
     return user.email, mail.subject, mail.body
 
 

@@ -192,7 +192,7 @@ def _documents(case_id: int) -> list[DocumentVersion]:
     ]
 
 
-def _timeline(case: Case, workflow: Workflow, labels: dict[str, str]) -> list[TimelineItem]:
+def _timeline(case: Case, workflow: Workflow, labels: dict[str, str], reader: User) -> list[TimelineItem]:
     entries = list(
         db.session.scalars(
             select(AuditEntry)
@@ -202,6 +202,9 @@ def _timeline(case: Case, workflow: Workflow, labels: dict[str, str]) -> list[Ti
     )
     actor_ids = {e.actor_id for e in entries if e.actor_id is not None}
     names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(actor_ids))).all())
+    alias = visibility.applicant_alias(db.session(), case, reader)
+    if alias is not None:
+        names[case.applicant_id] = alias  # a requester filed under a pseudonym: never their account's name
     items: list[TimelineItem] = []
     for e in entries:
         details = e.details or {}
@@ -282,7 +285,7 @@ def case_page(case_id: int, user_id: int) -> CasePage:
         )
         for kind in dict.fromkeys(kinds)
     ]
-    timeline = _timeline(case, workflow, labels)
+    timeline = _timeline(case, workflow, labels, user)
     view = case_view(db.session(), case)
     # Fields the system computes when a form is used (fees) count as supplied, as they will be.
     computed = {

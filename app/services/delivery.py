@@ -16,8 +16,8 @@ from app.models import Case, OutboxMessage, OutboxStatus, Role, User, utcnow
 from app.notifications import CaseNotice, SmtpSettings, build_message, render_case_notice, send
 from app.notifications.account import ACCOUNT_TEMPLATES
 from app.notifications.render import TEMPLATES
+from app.services.access_requests import LOOKUP_PATH
 from app.services.access_requests import WORKFLOW as ACCESS_WORKFLOW
-from app.services.access_requests import tracking_path
 from app.services.auth import compose_account_mail
 from app.services.cases import transition_texts
 from app.services.personal_data import suppressed
@@ -73,16 +73,25 @@ def compose(session: Session, message: OutboxMessage) -> tuple[str, str, str] | 
     base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
     notice = CaseNotice(
         topic=message.topic,
-        recipient_name=recipient.display_name,
+        recipient_name=recipient.display_name if recipient.has_password else "",  # never a typed pseudonym
         folio=case.folio,
         workflow_title=title,
         action_description=action_text,
         state_description=state_text,
-        url=f"{base}{tracking_path(case.folio) if case.workflow == ACCESS_WORKFLOW else '/inicio'}",
+        url=f"{base}{LOOKUP_PATH if case.workflow == ACCESS_WORKFLOW else '/inicio'}",
         due_on=date.fromisoformat(str(due)) if due else None,
     )
     mail = render_case_notice(notice, recipient.locale.value)
     return recipient.email, mail.subject, mail.body
+
+
+def unconfirmed(session: Session, message: OutboxMessage) -> bool:
+    """Whether the message would go to a requester's address that nobody proved they read (only the
+    confirmation link itself goes there before that)."""
+    if message.topic == "email_confirmation" or message.recipient_id is None:
+        return False
+    recipient = session.get(User, message.recipient_id)
+    return recipient is not None and not recipient.has_password and recipient.email_confirmed_at is None
 
 
 def deliver_one(message_id: int, settings: SmtpSettings, now: datetime | None = None) -> str:
@@ -108,6 +117,10 @@ def deliver_one(message_id: int, settings: SmtpSettings, now: datetime | None = 
         if suppressed(session, message):
             message.status = OutboxStatus.FAILED
             message.last_error = "not sent: the recipient opposed non-essential notices"
+            return "skipped"
+        if unconfirmed(session, message):
+            message.status = OutboxStatus.FAILED
+            message.last_error = "not sent: nobody confirmed the address yet"
             return "skipped"
         composed = compose(session, message)
         if composed is None:

@@ -32,7 +32,7 @@ from app.audit.tree import TreeDataMissing
 from app.audit.verification import log_coverage
 from app.engine import DomainError, Msg
 from app.extensions import db
-from app.models import AuditCheckpoint, AuditEntry, AuditHead, AuditKind, Case
+from app.models import AuditCheckpoint, AuditEntry, AuditHead, AuditKind, Case, Role, User
 from app.services.csv_export import csv_lines
 
 LOCAL_TZ = ZoneInfo("America/Mexico_City")
@@ -342,16 +342,24 @@ class CaseTimeline:
     entries: tuple[EntryRow, ...]
 
 
-def case_timeline(case_id: int) -> CaseTimeline:
-    """The timeline of ``case_id``. Raises :class:`OversightError` (404) when there is no such case."""
+COMMENT_READERS = frozenset({Role.AUDITOR, Role.GUARANTOR})
+"""Oversight roles that read case comments; administrators read no case files, comments included."""
+
+
+def case_timeline(case_id: int, reader_id: int | None = None) -> CaseTimeline:
+    """The timeline of ``case_id``, with each entry's comment only when ``reader_id`` holds an auditor or
+    guarantor role (administrators see the entries without comments). Raises :class:`OversightError` (404)
+    when there is no such case."""
     session = db.session()
     case = session.get(Case, case_id)
     if case is None:
         raise OversightError(Msg("No existe el expediente %(id)s.", {"id": str(case_id)}), status=404)
+    reader = session.get(User, reader_id) if reader_id is not None else None
+    with_comments = reader is not None and reader.active and any(g.role in COMMENT_READERS for g in reader.roles)
     rows = session.execute(
         select(*LINE_COLUMNS, AuditEntry.comment).where(AuditEntry.case_id == case_id).order_by(AuditEntry.seq)
     )
-    entries = tuple(replace(_row(r), comment=r["comment"]) for r in rows.mappings())
+    entries = tuple(replace(_row(r), comment=r["comment"] if with_comments else None) for r in rows.mappings())
     return CaseTimeline(case.id, case.folio, case.workflow, case.state, entries)
 
 

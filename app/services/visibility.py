@@ -8,7 +8,8 @@ rules live here and nowhere else:
 - **case-working staff** see a case when it is assigned to them, when they took part in it (they fired a
   transition), when it sits in a state where one of their roles has a step and, for roles held in some
   departments only, in one of those departments ("what is brought to them"), or when it belongs to one of
-  their departments. Staff holding a department-less intake, review, inspection or transparency-unit role
+  their departments *and* that role acts in the case's procedure (a role reads only the procedures it acts
+  in). Staff holding a department-less intake, review, inspection or transparency-unit role
   see every case of the workflows they work on, except drafts not yet filed;
 - **administrators** manage users, calendars and settings: they do not read case files (they reassign cases
   from the list of folios without opening them).
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 from app.engine import Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, Role, User
+from app.models.access import AccessRequest
 from workflows.base import SYSTEM_ROLE, Workflow
 
 OVERSIGHT_ROLES = frozenset({Role.AUDITOR, Role.GUARANTOR})
@@ -54,8 +56,9 @@ DATA_RULES: tuple[DataRule, ...] = (
     DataRule("applicant", "the cases they filed", "their own drafts, documents and applicant steps"),
     DataRule(
         "intake_clerk, reviewer, inspector, transparency_unit",
-        "cases assigned to them, cases they acted on, cases in their department or waiting for their role; "
-        "held without a department: every filed case of the workflows they work on",
+        "cases assigned to them, cases they acted on, cases of the workflows they act in that are in their "
+        "department or waiting for their role; held without a department: every filed case of the workflows "
+        "they work on",
         "only the steps of the cases assigned to them (or unassigned cases of their department)",
     ),
     DataRule(
@@ -123,12 +126,31 @@ def may_read_case(session: Session, case: Case, user: User) -> bool:
     if case.assignee_id == user.id:
         return True
     workflow = get_engine().definition(case.workflow, case.workflow_version)
-    departments = {g.department_code for g in user.roles if g.role in CASEWORK_ROLES and g.department_code}
+    acting = {r for t in workflow.transitions for r in t.roles}
+    # a department's case is read only by its staff whose role acts in that procedure (a finance area
+    # answering information requests does not read the construction cases of the finance office)
+    departments = {
+        g.department_code
+        for g in user.roles
+        if g.role in CASEWORK_ROLES and g.department_code and g.role.value in acting
+    }
     if case.department_code is not None and case.department_code in departments:
         return True
     if _brought_to(workflow, case, user) or _workflow_wide(workflow, case, user):
         return True
     return _acted_on(session, case.id, user.id)
+
+
+def applicant_alias(session: Session, case: Case, reader: User) -> str | None:
+    """The name under which ``reader`` sees the applicant of ``case`` when the applicant filed under a
+    pseudonym (an access-to-information request), or ``None`` when the applicant's own name may be shown.
+
+    Only the requester reads their own account's name; staff, the committee and oversight see the chosen
+    pseudonym (the requester's identity stays with the requester).
+    """
+    if reader.id == case.applicant_id:
+        return None
+    return session.scalar(select(AccessRequest.pseudonym).where(AccessRequest.case_id == case.id))
 
 
 def readable_case(case_id: int, user_id: int, session: Session | None = None) -> tuple[Case, User]:

@@ -31,7 +31,9 @@ def register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> tuple[str | dict[str, object], int]:
+    def http_error(
+        exc: HTTPException,
+    ) -> tuple[str | dict[str, object], int] | tuple[str | dict[str, object], int, dict[str, str]]:
         status = exc.code or 500
         titles = {
             400: _("Solicitud incorrecta"),
@@ -54,6 +56,10 @@ def register_error_handlers(app: Flask) -> None:
                 "Hubo demasiados intentos seguidos. Por seguridad, espere unos minutos y vuelva a intentarlo; "
                 "si olvidó su contraseña, puede restablecerla desde la página de inicio de sesión."
             )
+            retry_after = getattr(exc, "retry_after", None)
+            if retry_after is not None:  # a progressive delay says how long to wait
+                body, code = render(status, titles[429], detail)
+                return body, code, {"Retry-After": str(retry_after)}
         return render(status, titles.get(status, _("Error")), detail)
 
     @app.errorhandler(Exception)

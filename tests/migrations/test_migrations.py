@@ -30,6 +30,7 @@ EXPECTED_TABLES = {
     "audit_head",
     "audit_tree_nodes",
     "case_escalations",
+    "email_confirmations",
     "cases",
     "certificates",
     "departments",
@@ -82,3 +83,24 @@ def test_audit_entries_are_append_only(app, statement: str):
         conn.execute(text(statement))
     with db.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM audit_entries")).scalar_one() == 1
+
+
+def test_requesters_who_filed_before_confirmation_existed_keep_their_notices(empty_database_url: str, tmp_path: Path):
+    application = create_app("test", SQLALCHEMY_DATABASE_URI=empty_database_url, DOCUMENTS_DIR=str(tmp_path))
+    with application.app_context():
+        upgrade(revision="a7c2e5d49f65")
+        with db.engine.begin() as conn:
+            for email, marker in (("lector@example.test", "!requester-without-account"), ("x@example.test", "$argon2")):
+                conn.execute(
+                    text(
+                        "INSERT INTO users (email, display_name, password_hash, locale, active, created_at) "
+                        "VALUES (:email, 'N', :marker, 'es_MX', :active, CURRENT_TIMESTAMP)"
+                    ),
+                    {"email": email, "marker": marker, "active": True},
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = dict(conn.execute(text("SELECT email, email_confirmed_at IS NOT NULL FROM users")).all())
+        assert rows == {"lector@example.test": True, "x@example.test": False}
+        downgrade(revision="base")
+        db.engine.dispose()

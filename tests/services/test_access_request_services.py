@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from app.extensions import db
 from app.models import AuditEntry, Case, Certificate, OutboxMessage, Role, User
 from app.models.access import PASSWORDLESS, AccessRequest, AreaTurn, CommitteeItem
 from app.services import access_requests as ar
+from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.demo import demo_pdf
 from app.services.timers import fire_due_timers
@@ -125,12 +127,24 @@ def test_answered_in_time_without_an_account(app: Flask, office: Office, mailbox
     assert [e.action for e in entries if e.action == "answer_turn"] == ["answer_turn", "answer_turn"]
     assert all("lector@example.test" not in str(e.details) and "Lector" not in str(e.details) for e in entries)
     assert verify(db.session()).ok
-    # the requester got a receipt and the response, each with the secret tracking link
-    assert deliver_pending().sent >= 2
+    # the address is unproven: only the confirmation link went to it, and nothing typed by the filer
+    report = deliver_pending()
+    assert (report.sent, report.skipped) == (1, 1)
     to_requester = [m for m in mailbox.messages if m["To"] == "lector@example.test"]
-    assert len(to_requester) == 2
-    assert all(ar.tracking_token(filed.folio) in m.get_content() for m in to_requester)
-    assert any("Presentar la solicitud" in m.get_content() for m in to_requester)
+    assert len(to_requester) == 1
+    body = to_requester[0].get_content()
+    assert filed.folio in body
+    assert "Lector" not in body
+    assert "Contratos de obra" not in body
+    assert filed.token not in body
+    link = re.search(r"/confirmar-correo/(\S+)", body)
+    assert link is not None
+    confirm(link.group(1))
+    # once confirmed, the receipt carries the secret tracking link, once
+    assert deliver_pending().sent == 1
+    receipt = [m for m in mailbox.messages if m["To"] == "lector@example.test"][-1]
+    assert f"/transparencia/seguimiento/{filed.token}" in receipt.get_content()
+    assert "Lector" not in receipt.get_content()
 
 
 def test_an_account_holder_files_under_the_account_and_costs_are_paid(app: Flask, office: Office):
@@ -154,15 +168,17 @@ def test_an_account_holder_files_under_the_account_and_costs_are_paid(app: Flask
         ar.requester_view_for_account(filed.case_id, make_user(Role.APPLICANT))
 
 
-def test_filing_refuses_bad_input_and_existing_accounts(app: Flask):
+def test_filing_refuses_bad_input_and_keeps_out_of_existing_accounts(app: Flask):
     with pytest.raises(InvalidData) as bad:
         ar.file_request(" ", "no-es-correo", " ", "fax")
     assert len(bad.value.reasons) == 4
-    make_user(Role.APPLICANT)
-    existing = db.session.scalars(select(User.email)).first()
-    with pytest.raises(InvalidData, match="ya tiene una cuenta"):
-        ar.file_request("Yo", existing, "Algo", "electronic")
-    assert db.session.scalars(select(AccessRequest)).all() == []
+    owner = make_user(Role.APPLICANT)
+    existing = db.session.scalars(select(User.email).where(User.id == owner)).one()
+    # an account's e-mail: filed like any other, but outside that account, and nothing is mailed
+    foreign = ar.file_request("Yo", existing, "Algo", "electronic")
+    assert _case(foreign.case_id).applicant_id != owner
+    assert ar.own_requests(owner) == []
+    assert db.session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == foreign.case_id)).all() == []
     # the same e-mail files twice without an account: one passwordless row, two requests
     first, second = _file(), _file()
     assert _case(first.case_id).applicant_id == _case(second.case_id).applicant_id

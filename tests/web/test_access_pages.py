@@ -123,15 +123,15 @@ def test_filing_without_csrf_is_refused(app: Flask, client: FlaskClient):
     assert _requests() == 0
 
 
-def test_e_mail_of_an_existing_account_is_refused_with_a_clear_message(app: Flask, client: FlaskClient):
+def test_e_mail_of_an_existing_account_gets_the_same_answer_as_a_new_one(app: Flask, client: FlaskClient):
     user = make_user(Role.APPLICANT)
     from tests.support.factories import email_of
 
     response = _file(client, email=email_of(user))
-    assert response.status_code == 422
-    assert any("inicie sesión" in f for f in flashes(response))
-    assert "Contratos de alumbrado" in text(response)
-    assert _requests() == 0
+    fresh = _file(app.test_client(), email="nadie-aun@example.test")
+    assert response.status_code == fresh.status_code == 302
+    assert response.headers["Location"].split("/seguimiento/")[0] == fresh.headers["Location"].split("/seguimiento/")[0]
+    assert _requests() == 2
 
 
 def test_unknown_folio_and_bad_links_are_404(app: Flask, client: FlaskClient):

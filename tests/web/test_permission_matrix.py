@@ -105,6 +105,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("account.reset_password", "POST"): PUBLIC_BLIND,
     ("registration.register", "GET"): PUBLIC_BLIND,
     ("registration.register", "POST"): PUBLIC_BLIND,
+    ("registration.confirm_email", "GET"): PUBLIC_BLIND,  # a wrong confirmation token shows nothing
+    ("registration.confirm_email", "POST"): PUBLIC_BLIND,
     ("health.healthz", "GET"): PUBLIC_BLIND,
     ("health.readyz", "GET"): PUBLIC_BLIND,
     ("privacy.notice", "GET"): PUBLIC_BLIND,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from typing import Any
 
 from flask import Flask, current_app, request, session
 from flask_login import current_user, login_user
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
+from app.extensions import limiter
 from app.models import SecurityEventKind, User
 from app.services import auth as auth_service
 from app.services import security_log
@@ -68,8 +71,13 @@ def _digest(value: str) -> str:
 
 
 def login_account_key() -> str:
-    """Throttling key of the account being tried on the login form (a digest of the address)."""
-    return "login-account:" + _digest(str(request.form.get("email", "")).strip().lower())
+    """Throttling key of the account being tried on the login form *from this client address* (a digest of
+    the e-mail and the address): failures from elsewhere never lock the owner out."""
+    return f"login-account:{_digest(_login_email())}:{_digest(client_ip())}"
+
+
+def _login_email() -> str:
+    return str(request.form.get("email", "")).strip().lower()
 
 
 def reset_account_key() -> str:
@@ -78,8 +86,55 @@ def reset_account_key() -> str:
 
 
 def pending_user_key() -> str:
-    """Throttling key of the account waiting for its second factor."""
-    return f"second-factor:{session.get(PENDING_USER, '-')}"
+    """Throttling key of the account waiting for its second factor, from this client address."""
+    return f"second-factor:{session.get(PENDING_USER, '-')}:{_digest(client_ip())}"
+
+
+# -- progressive delays ---------------------------------------------------------------------------------
+#
+# Failed passwords and second-factor codes slow down the pair (account, client address) that made them:
+# after ``LOGIN_DELAY_AFTER`` failures each further attempt must wait twice as long as the one before
+# (``LOGIN_DELAY_BASE_SECONDS``, doubling up to ``LOGIN_DELAY_MAX_SECONDS``). Nobody else is slowed, so
+# an outsider guessing from other addresses cannot lock the real owner out; a success clears the count.
+
+
+def _delay_keys(kind: str, account: str) -> tuple[str, str]:
+    base = f"delay:{kind}:{_digest(account)}:{_digest(client_ip())}"
+    return f"{base}:failures", f"{base}:wait"
+
+
+def check_delay(kind: str, account: str) -> None:
+    """Refuse (429 with ``Retry-After``) while the pair (``account``, this address) must still wait."""
+    _, wait_key = _delay_keys(kind, account)
+    storage = limiter.storage
+    if storage.get(wait_key) > 0:
+        remaining = max(1, int(storage.get_expiry(wait_key) - time.time() + 0.999))
+        raise TooManyRequests(retry_after=remaining)
+
+
+def record_failure(kind: str, account: str) -> int:
+    """Count a failure of the pair (``account``, this address) and start its delay; returns the delay in
+    seconds (0 while the first failures are free)."""
+    failures_key, wait_key = _delay_keys(kind, account)
+    config = current_app.config
+    storage = limiter.storage
+    failures = int(storage.incr(failures_key, expiry=int(config["LOGIN_DELAY_MAX_SECONDS"]) * 4))
+    free = int(config["LOGIN_DELAY_AFTER"])
+    if failures < free:
+        return 0
+    delay: int = min(
+        int(config["LOGIN_DELAY_BASE_SECONDS"]) * 2 ** min(failures - free, 20), int(config["LOGIN_DELAY_MAX_SECONDS"])
+    )
+    storage.clear(wait_key)
+    storage.incr(wait_key, expiry=delay)
+    return delay
+
+
+def clear_failures(kind: str, account: str) -> None:
+    """Forget the failures of the pair (``account``, this address) after a success."""
+    storage = limiter.storage
+    for key in _delay_keys(kind, account):
+        storage.clear(key)
 
 
 def login_limit_per_account() -> str:
@@ -100,6 +155,26 @@ def reset_limit_per_ip() -> str:
 def reset_limit_per_account() -> str:
     """Reset links allowed per e-mail address asked for (``RESET_LIMIT_PER_ACCOUNT``)."""
     return str(current_app.config["RESET_LIMIT_PER_ACCOUNT"])
+
+
+def registration_email_key() -> str:
+    """Throttling key of the e-mail address a registration is asked for (mail goes to it)."""
+    return "registration-email:" + _digest(str(request.form.get("email", "")).strip().lower())
+
+
+def filing_email_key() -> str:
+    """Throttling key of the e-mail address an anonymous access request is filed with."""
+    return "filing-email:" + _digest(str(request.form.get("email", "")).strip().lower())
+
+
+def filing_limit_per_ip() -> str:
+    """Access requests filed per client address (``FILING_LIMIT_PER_IP``)."""
+    return str(current_app.config["FILING_LIMIT_PER_IP"])
+
+
+def filing_limit_per_email() -> str:
+    """Access requests filed with one e-mail address (``FILING_LIMIT_PER_EMAIL``)."""
+    return str(current_app.config["FILING_LIMIT_PER_EMAIL"])
 
 
 def redirected(response: Response) -> bool:

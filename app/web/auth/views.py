@@ -25,6 +25,8 @@ from app.web.auth.support import (
     PENDING_TTL_SECONDS,
     PENDING_USER,
     begin_login,
+    check_delay,
+    clear_failures,
     client_ip,
     current_session_token,
     log_event,
@@ -33,6 +35,7 @@ from app.web.auth.support import (
     login_limit_per_ip,
     not_redirected,
     pending_user_key,
+    record_failure,
 )
 from app.web.labels import message_text
 from app.web.navigation import safe_next
@@ -91,8 +94,11 @@ def login() -> str | Response:
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
+        account = (form.email.data or "").strip().lower()
+        check_delay("password", account)
         user = authenticate(form.email.data or "", form.password.data or "")
         if user is not None:
+            clear_failures("password", account)
             if not auth_service.requires_second_factor(user):
                 session[PENDING_NEXT] = form.next.data or ""
                 return _finish_login(user)
@@ -104,6 +110,7 @@ def login() -> str | Response:
                 return redirect(url_for("auth.second_factor"))
             return redirect(url_for("auth.enrol"))
         security_log.record_login_failure(form.email.data or "", ip=client_ip(), path=request.path)
+        record_failure("password", account)
         flash(_("Correo electrónico o contraseña incorrectos."), "error")
     return render_template("auth/login.html", form=form)
 
@@ -122,9 +129,12 @@ def second_factor() -> str | Response | tuple[str, int]:
         return redirect(url_for("auth.enrol"))
     form = SecondFactorForm()
     if form.validate_on_submit():
+        check_delay("second-factor", str(user.id))
         if auth_service.verify_second_factor(user.id, form.code.data or ""):
+            clear_failures("second-factor", str(user.id))
             return _finish_login(user)
         log_event(SecurityEventKind.TOTP_FAILED, user.id)
+        record_failure("second-factor", str(user.id))
         form.code.errors = [_("El código no es correcto o ya se usó. Espere el siguiente código e intente de nuevo.")]
         return render_template("auth/second_factor.html", form=form), 422
     return render_template("auth/second_factor.html", form=form)

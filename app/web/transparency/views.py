@@ -17,10 +17,12 @@ from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
 from app.engine import DomainError, NotFound
+from app.extensions import limiter
 from app.models import Role
 from app.services import access_requests as svc
 from app.services.config import current_params
 from app.web.access import public, roles_required
+from app.web.auth.support import filing_email_key, filing_limit_per_email, filing_limit_per_ip, redirected
 from app.web.labels import message_text
 from app.web.throttling import throttle_uploads
 from forms.access_requests import (
@@ -115,6 +117,8 @@ def _filing_form() -> FilingForm:
 
 @bp.route("/solicitar", methods=["GET", "POST"])
 @public
+@limiter.limit(filing_limit_per_ip, methods=["POST"], deduct_when=redirected)
+@limiter.limit(filing_limit_per_email, methods=["POST"], key_func=filing_email_key, deduct_when=redirected)
 def file_request() -> Response | tuple[str, int] | str:
     """File an access request: a pseudonym and an e-mail suffice (an account is optional)."""
     form = _filing_form()
@@ -256,12 +260,12 @@ def requester_step(token: str, action: str) -> Response | tuple[str, int]:
 @bp.get("/mis-solicitudes/<int:case_id>")
 @roles_required(Role.APPLICANT)
 def own_request(case_id: int) -> Response:
-    """A logged-in requester's request: their tracking page."""
+    """A logged-in requester's request: their tracking page, under a new tracking link (the old one ends)."""
     try:
-        view = svc.requester_view_for_account(case_id, current_user.id)
+        token = svc.reissue_tracking_token(case_id, current_user.id)  # tracking tokens are kept only hashed
     except NotFound:
         abort(404)
-    return redirect(svc.tracking_path(view.status.folio))
+    return redirect(svc.tracking_path_for(token))
 
 
 # -- staff ----------------------------------------------------------------------------------------

@@ -1,0 +1,161 @@
+"""Proving that someone reads an e-mail address before anything else is mailed to it.
+
+A confirmation is a single-use, expiring link (only its SHA-256 is stored). It is issued when someone files
+an access request without an account (nothing about the request is mailed until the address is proven) and
+when someone registers with an address held by a passwordless requester row (the registration takes that
+row over only once the address is proven). What the link releases is kept sealed (encrypted with a key
+derived from ``SECRET_KEY``) and emptied when it is used: the request's tracking token, mailed once to the
+confirmed address, or the registration's name and password hash. No mail of these carries text typed by
+whoever filled in the form.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import audit
+from app.audit import EntryInput
+from app.engine import InvalidData, Msg
+from app.extensions import db
+from app.models import AuditKind, Case, EmailConfirmation, Role, SecurityEventKind, User, UserRole, utcnow
+from app.models.access import PASSWORDLESS
+from app.notifications import enqueue
+from app.services import security_log
+from app.services.auth import decrypt, encrypt
+from app.services.uow import unit_of_work
+
+ACCESS_REQUEST = "access_request"
+REGISTRATION = "registration"
+INVALID_CONFIRMATION = Msg("El enlace de confirmación no es válido, ya se usó o caducó.")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue(session: Session, user_id: int, purpose: str, *, case_id: int | None = None, release: str = "") -> None:
+    """Write a confirmation link for ``user_id``'s address and queue the mail that carries it (in the
+    caller's transaction). ``release`` is what confirming hands over (sealed until then)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    ttl = timedelta(seconds=int(current_app.config["EMAIL_CONFIRMATION_TTL"]))
+    row = EmailConfirmation(
+        token_hash=_digest(token),
+        user_id=user_id,
+        purpose=purpose,
+        case_id=case_id,
+        sealed=encrypt(release) if release else None,
+        created_at=now,
+        expires_at=now + ttl,
+    )
+    session.add(row)
+    session.flush()
+    folio = session.scalar(select(Case.folio).where(Case.id == case_id)) if case_id is not None else None
+    enqueue(
+        session,
+        topic="email_confirmation",
+        dedup_key=f"email_confirmation:{row.id}",
+        payload={
+            "sealed": encrypt(token),
+            "purpose": purpose,
+            "folio": folio or "",
+            "hours": int(ttl.total_seconds() // 3600),
+        },
+        recipient_id=user_id,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Confirmed:
+    """What a used confirmation link did: its purpose and, for a request, the case."""
+
+    purpose: str
+    case_id: int | None
+
+
+def _live(session: Session, token: str, now: datetime) -> EmailConfirmation | None:
+    if not token or len(token) > 100:
+        return None
+    row = session.scalars(
+        select(EmailConfirmation).where(EmailConfirmation.token_hash == _digest(token)).with_for_update()
+    ).first()
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        return None
+    return row
+
+
+def is_valid(token: str, now: datetime | None = None) -> bool:
+    """Whether ``token`` is an unused, unexpired confirmation link."""
+    found = _live(db.session(), token, now or utcnow()) is not None
+    db.session.rollback()
+    return found
+
+
+def confirm(token: str, now: datetime | None = None) -> Confirmed:
+    """Use a confirmation link: the address counts as proven, and what the link held is released (the
+    request's receipt with its tracking link is mailed; a registration takes over the passwordless row).
+
+    Raises ``InvalidData`` for an unknown, used or expired link.
+    """
+    now = now or utcnow()
+    with unit_of_work() as session:
+        row = _live(session, token, now)
+        user = session.get(User, row.user_id) if row is not None else None
+        if row is None or user is None or not user.active:
+            raise InvalidData(INVALID_CONFIRMATION)
+        released = decrypt(row.sealed) if row.sealed else None
+        row.used_at = now
+        row.sealed = None
+        user.email_confirmed_at = user.email_confirmed_at or now
+        if row.purpose == ACCESS_REQUEST and released and row.case_id is not None:
+            folio = session.scalar(select(Case.folio).where(Case.id == row.case_id)) or ""
+            enqueue(
+                session,
+                topic="access_receipt",
+                dedup_key=f"access_receipt:{row.id}",
+                payload={
+                    "sealed": encrypt(released),
+                    "folio": folio,
+                },
+                recipient_id=user.id,
+                case_id=row.case_id,
+            )
+        elif row.purpose == REGISTRATION and released:
+            _take_over(session, user, json.loads(released))
+        security_log.record(
+            SecurityEventKind.REGISTRATION,
+            user_id=user.id,
+            details={"confirmed": row.purpose},
+            session=session,
+        )
+        return Confirmed(row.purpose, row.case_id)
+
+
+def _take_over(session: Session, user: User, registration: dict[str, str]) -> None:
+    """A proven registration turns the passwordless requester row into an applicant account."""
+    if user.password_hash != PASSWORDLESS:
+        return  # someone else's proven registration came first: the account keeps its password
+    user.password_hash = registration["password_hash"]
+    user.display_name = registration["name"]
+    if not user.has_role(Role.APPLICANT):
+        user.roles.append(UserRole(role=Role.APPLICANT))
+    session.flush()
+    enqueue(session, topic="account_created", dedup_key=f"account_created:{user.id}", payload={}, recipient_id=user.id)
+    audit.append(
+        session,
+        EntryInput(
+            kind=AuditKind.ADMIN,
+            action="user_created",
+            actor_id=None,
+            actor_role="system",
+            details={"user_id": user.id, "roles": ["applicant:"], "took_over_requester": True},
+        ),
+    )

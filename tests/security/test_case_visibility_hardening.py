@@ -1,0 +1,137 @@
+"""Who reads which case: a role reads only the procedures it acts in and the cases brought to it; the
+requester's identity never reaches areas and the committee; administrators read no case comments."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app.calendar import local_today
+from app.extensions import db
+from app.models import Case, Document, Role, User
+from app.services import access_requests as ar
+from app.services.cases import fire
+from app.services.config import update_config
+from app.services.demo import VECS_SETTINGS
+from app.services.visibility import may_read_case
+from tests.support.factories import advance, make_user, vecs_case
+from tests.web.helpers import login_as, text
+
+LAND_USE = {"land_use_ruling": "Compatible con H3-C"}
+COMMENT = "Falta la carta responsiva del DRO; se previene al solicitante."
+
+
+def test_administrators_read_no_comments_in_the_oversight_timeline(app: Flask, client: FlaskClient):
+    applicant = make_user(Role.APPLICANT)
+    clerk = make_user((Role.INTAKE_CLERK, "ventanilla"))
+    case = advance(vecs_case(applicant), [("submit", applicant, None, None), ("start_intake", clerk, None, COMMENT)])
+    login_as(client, make_user(Role.ADMIN))
+    page = client.get(f"/supervision/expedientes/{case.case_id}")
+    assert page.status_code == 200
+    assert case.folio in text(page)
+    assert "start_intake" in text(page)
+    assert COMMENT not in text(page)
+
+    auditor = app.test_client()
+    login_as(auditor, make_user(Role.AUDITOR))
+    assert COMMENT in text(auditor.get(f"/supervision/expedientes/{case.case_id}"))
+
+
+def _vecs_at_fee_assessment() -> tuple[int, int, str]:
+    """A VECS case waiting for the finance office's fee assessment: (case id, applicant id, folio)."""
+    admin = make_user(Role.ADMIN)
+    for role, department in (
+        (Role.INTAKE_CLERK, "ventanilla"),
+        (Role.REVIEWER, "desarrollo_urbano"),
+        (Role.REVIEWER, "finanzas"),
+    ):
+        make_user((role, department))
+    update_config("vecs", {"departments": VECS_SETTINGS["departments"], "fee_table": VECS_SETTINGS["fee_table"]}, admin)
+    owner = make_user(Role.APPLICANT, name="Aurelia Confidencial Mendoza")
+    case = advance(vecs_case(owner), [("submit", owner, None, None)])
+    for trigger, data in (("start_intake", None), ("accept_intake", None), ("rule_land_use", LAND_USE)):
+        db.session.rollback()
+        assignee = db.session.get(Case, case.case_id).assignee_id  # type: ignore[union-attr]
+        case = fire(case.case_id, trigger, assignee, expected_version=case.version, data=data)
+    db.session.rollback()
+    stored = db.session.get(Case, case.case_id)
+    assert stored is not None
+    assert stored.department_code == "finanzas"
+    return case.case_id, owner, case.folio
+
+
+def test_a_finance_area_reads_no_construction_case_of_its_department(app: Flask, client: FlaskClient):
+    case_id, _, folio = _vecs_at_fee_assessment()
+    document_id = db.session.scalars(select(Document.id).where(Document.case_id == case_id)).first()
+    area = make_user((Role.AREA, "finanzas"))
+    db.session.rollback()
+    assert not may_read_case(db.session(), db.session.get(Case, case_id), db.session.get(User, area))  # type: ignore[arg-type]
+    login_as(client, area)
+    for path in (
+        f"/expedientes/{case_id}",
+        f"/expedientes/{case_id}/documentos",
+        f"/expedientes/{case_id}/archivos/{document_id}",
+        "/bandeja",
+        "/inicio",
+    ):
+        answer = client.get(path)
+        assert answer.status_code in (403, 404) or path in ("/bandeja", "/inicio"), path
+        assert folio not in text(answer)
+        assert "Aurelia Confidencial" not in text(answer)
+
+    reviewer = app.test_client()  # the finance reviewer, whose role acts in VECS, still reads it
+    login_as(reviewer, make_user((Role.REVIEWER, "finanzas")))
+    assert reviewer.get(f"/expedientes/{case_id}").status_code == 200
+
+
+def _version(case_id: int) -> int:
+    db.session.rollback()
+    return db.session.get(Case, case_id).version  # type: ignore[union-attr]
+
+
+def test_areas_and_the_committee_see_the_pseudonym_never_the_requester(app: Flask, client: FlaskClient):
+    requester = make_user(Role.APPLICANT, name="Rosa Nombre Verdadero")
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    area = make_user((Role.AREA, "obras"))
+    filed = ar.file_request(
+        "Lector Seudónimo", "", "Contratos de obra pública de 2025", "electronic", account_id=requester
+    )
+    db.session.rollback()
+    version = db.session.get(Case, filed.case_id).version  # type: ignore[union-attr]
+    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=version)
+    db.session.rollback()
+    requester_email = db.session.get(User, requester).email  # type: ignore[union-attr]
+    for reader in (area, unit):
+        browser = app.test_client()
+        login_as(browser, reader)
+        for path in (f"/expedientes/{filed.case_id}", f"/transparencia/solicitudes/{filed.case_id}"):
+            page = browser.get(path)
+            if page.status_code == 404:
+                continue  # not every route shows the request to every reader
+            assert page.status_code == 200, (reader, path)
+            assert "Rosa Nombre Verdadero" not in text(page), (reader, path)
+            assert requester_email not in text(page), (reader, path)
+        assert "Lector Seudónimo" in text(browser.get(f"/expedientes/{filed.case_id}"))
+    # the committee, once the request is brought to it
+    committee = make_user(Role.COMMITTEE_MEMBER)
+    reserved = ar.AreaAnswer(
+        "reserved",
+        partial=True,
+        legal_basis="Art. 113, fracción V, LGTAIP",
+        harm_test="Divulgar los planos pone en riesgo la seguridad del inmueble",
+        reservation_years=5,
+        redactions="Planos estructurales testados",
+    )
+    ar.answer_turn(filed.case_id, "obras", reserved, area, expected_version=_version(filed.case_id))
+    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_version(filed.case_id))
+    session_id = ar.open_session("CT-1", local_today(), committee)
+    ar.submit_to_committee(filed.case_id, session_id, unit, expected_version=_version(filed.case_id))
+    member = app.test_client()
+    login_as(member, committee)
+    page = member.get(f"/expedientes/{filed.case_id}")
+    assert page.status_code == 200
+    assert "Rosa Nombre Verdadero" not in text(page)
+    assert "Lector Seudónimo" in text(page)
+    login_as(client, requester)  # the requester reads their own name
+    assert "Rosa Nombre Verdadero" in text(client.get(f"/expedientes/{filed.case_id}"))
