@@ -21,10 +21,11 @@ setup: $(VENV)/.installed translations
 translations: $(VENV)/.installed
 	$(BIN)/pybabel -q compile -d app/translations
 
-## make run: install, migrate the database, load demo data on first start, serve the app.
+## make run: install, migrate the database, load demo data on first start, warn of missing departments, serve the app.
 run: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo load
+	$(FLASK) departments check --warn-only
 	@echo ""
 	@echo "  Trámites listo en http://$(HOST):$(PORT)/  (Ctrl+C para detener)"
 	@echo ""

@@ -32,7 +32,7 @@ from workflows.base import (
     Transition,
     Workflow,
 )
-from workflows.procedure import Presentation, Procedure
+from workflows.procedure import Department, Presentation, Procedure
 
 AREA = frozenset({"area"})
 UNIT = frozenset({"transparency_unit"})
@@ -564,9 +564,22 @@ PUBLICATION_V1 = Workflow(
     description=N_("Registro trimestral de un formato de obligaciones de transparencia, validado y publicado."),
 )
 
+
+def format_departments(params: Mapping[str, Any]) -> list[str]:
+    """The departments the formats of ``params`` make responsible (each drafts its format's records).
+    Raises ``ValueError``/``TypeError`` for malformed formats."""
+    return [fmt["department"] for fmt in parse_formats(params.get("formats"))]
+
+
 PROCEDURE = Procedure(
     name="obligation_publication",
     workflows=(PUBLICATION_V1,),
+    departments=(
+        Department("finanzas", N_("Tesorería Municipal")),
+        Department("obras_publicas", N_("Obras Públicas")),
+        Department("desarrollo_urbano", N_("Dirección de Desarrollo Urbano")),
+    ),
+    settings_departments=format_departments,
     presentation=Presentation(binds={"findings": "authority"}),
     plugin="app.web.publications",
 )

@@ -18,7 +18,8 @@ Generic code iterates over :data:`workflows.PROCEDURES` and never names a proced
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -152,6 +153,9 @@ class Procedure:
     plugin: str | None = None
     """Dotted name of the application module that plugs in this procedure's own machinery (blueprints,
     services, commands); it exposes ``register(app)``. ``None``: the generic pages serve it entirely."""
+    settings_departments: Callable[[Mapping[str, Any]], Iterable[str]] | None = None
+    """The department codes the procedure's settings name besides the office mapping (for example the
+    responsible department of each format); a pure function of the settings."""
 
     def __post_init__(self) -> None:
         problems = check(self)
@@ -197,14 +201,32 @@ class Procedure:
         return None
 
     def department_codes(self) -> tuple[str, ...]:
-        """The department codes the procedure needs: those it declares and those its offices map to by
-        default (each must exist)."""
+        """The department codes the procedure needs: those it declares and those its default settings name
+        (offices mapped to a department, and :attr:`settings_departments`); each must exist."""
         codes: list[str] = [d.code for d in self.departments]
         for workflow in self.workflows:
-            mapping = workflow.params.get(DEPARTMENTS_PARAM)
-            if isinstance(mapping, Mapping):
-                codes.extend(str(code) for code in mapping.values() if code and str(code) not in codes)
+            codes.extend(code for code in self.settings_department_codes(workflow.params) if code not in codes)
         return tuple(codes)
+
+    def settings_department_codes(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """The department codes the settings ``params`` name, in order and without repeats: the departments
+        the offices map to (``""``, any department, is not a code) and those :attr:`settings_departments`
+        reads. Malformed settings name no department (their parser refuses them)."""
+        codes: list[str] = []
+        mapping = params.get(DEPARTMENTS_PARAM)
+        if isinstance(mapping, Mapping):
+            codes.extend(str(code) for code in mapping.values() if code)
+        if self.settings_departments is not None:
+            with suppress(TypeError, ValueError, KeyError, AttributeError):
+                codes.extend(str(code) for code in self.settings_departments(params) if code)
+        return tuple(dict.fromkeys(codes))
+
+    def find_department(self, code: str) -> Department | None:
+        """The declared department ``code``, or ``None``."""
+        for item in self.departments:
+            if item.code == code:
+                return item
+        return None
 
 
 def check(procedure: Procedure) -> list[str]:

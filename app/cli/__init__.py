@@ -6,6 +6,7 @@ from flask import Flask
 
 from app.cli.audit import audit_cli
 from app.cli.demo import demo_cli
+from app.cli.departments import departments_cli
 from app.cli.keys import keys_cli
 from app.cli.permissions import permissions_cli
 from app.cli.permits import permits_cli
@@ -14,5 +15,5 @@ from app.cli.users import users_cli
 
 def register_cli(app: Flask) -> None:
     """Attach the command groups to ``app``."""
-    for group in (demo_cli, users_cli, audit_cli, permits_cli, keys_cli, permissions_cli):
+    for group in (demo_cli, users_cli, audit_cli, permits_cli, keys_cli, permissions_cli, departments_cli):
         app.cli.add_command(group)
