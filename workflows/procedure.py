@@ -78,14 +78,31 @@ class Step:
     documents: bool = False
 
 
+PARAMETER_KINDS = frozenset(
+    {"", "int", "decimal", "codes", "choice", "requirements", "fees", "departments", "rate", "secret", "json"}
+)
+"""How the settings page edits a parameter: ``""`` (read from its default: ``int``, ``decimal``, ``codes`` or,
+for a parameter with choices, ``choice``), the requirements list, the fee table, the office → department
+mapping, a percentage (``rate``, kept as a fraction), a draw seed (``secret``) or structured ``json``."""
+
+
 @dataclass(frozen=True, slots=True)
 class Parameter:
-    """How a workflow parameter reads on the settings page: its label, help and section."""
+    """How a workflow parameter reads on the settings page: its label, help and section (each marked with
+    ``N_`` and translated on display; a parameter belongs to its procedure, so two procedures may give the
+    same key different words), how it is edited (``kind``, see :data:`PARAMETER_KINDS`) and the words for
+    the codes it holds (``labels``: a choice's values, the offices of the department mapping)."""
 
     key: str
     label: str
     help: str = ""
     section: str = ""
+    kind: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def label_of(self, code: str) -> str:
+        """The words for ``code`` (a choice's value, an office), or the code itself when none are declared."""
+        return dict(self.labels).get(code, code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +210,13 @@ class Procedure:
                 return item
         return None
 
+    def undeclared_parameters(self) -> tuple[str, ...]:
+        """The workflow parameters (of any version) with no declaration in :attr:`parameters`: the settings
+        page would have no words for them (an installed procedure must have none)."""
+        declared = {p.key for p in self.parameters}
+        keys = (key for w in self.workflows for key in w.params)
+        return tuple(dict.fromkeys(key for key in keys if key not in declared))
+
     def find_section(self, code: str) -> Section | None:
         """The correction section ``code``, or ``None``."""
         for item in self.presentation.sections:
@@ -260,9 +284,16 @@ def check(procedure: Procedure) -> list[str]:
                 problems.append(f"step {step.slug}: unknown field {name!r}")
             elif declared.step != step.slug:
                 problems.append(f"step {step.slug}: field {name!r} belongs to step {declared.step!r}")
+    keys = [p.key for p in procedure.parameters]
+    if len(keys) != len(set(keys)):
+        problems.append("duplicate parameter keys")
     for parameter in procedure.parameters:
         if parameter.key not in params:
             problems.append(f"parameter {parameter.key!r} is not a workflow parameter")
+        if not parameter.label:
+            problems.append(f"parameter {parameter.key!r} has no label")
+        if parameter.kind not in PARAMETER_KINDS:
+            problems.append(f"parameter {parameter.key!r}: unknown kind {parameter.kind!r}")
     declared_codes = [d.code for d in procedure.departments]
     if len(declared_codes) != len(set(declared_codes)):
         problems.append("duplicate department codes")

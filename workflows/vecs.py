@@ -751,6 +751,16 @@ PROCEDURE = Procedure(
         Field("inspection_draw", N_("Registro del sorteo de inspección"), "list", hidden=True),
     ),
     steps=construction.STEPS,
+    parameters=construction.parameters(
+        DEFAULT_PARAMS,
+        (
+            ("intake", N_("Ventanilla: integración del expediente")),
+            ("land_use", N_("Dictamen de uso de suelo y alineamiento")),
+            ("fees", N_("Determinación de derechos")),
+            ("licence", N_("Licencia, prórrogas y ocupación")),
+            ("inspection", N_("Inspección de obra")),
+        ),
+    ),
     departments=(
         Department("ventanilla", N_("Ventanilla única")),
         Department("desarrollo_urbano", N_("Dirección de Desarrollo Urbano")),
