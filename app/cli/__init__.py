@@ -6,7 +6,7 @@ from flask import Flask
 
 from app.cli.audit import audit_cli
 from app.cli.demo import demo_cli
-from app.cli.departments import departments_cli
+from app.cli.departments import check_after_upgrade, departments_cli
 from app.cli.keys import keys_cli
 from app.cli.permissions import permissions_cli
 from app.cli.permits import permits_cli
@@ -17,3 +17,4 @@ def register_cli(app: Flask) -> None:
     """Attach the command groups to ``app``."""
     for group in (demo_cli, users_cli, audit_cli, permits_cli, keys_cli, permissions_cli, departments_cli):
         app.cli.add_command(group)
+    check_after_upgrade(app)  # `flask db upgrade` ends by warning of missing departments

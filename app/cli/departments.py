@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import click
-from flask.cli import AppGroup
+from flask import Flask
+from flask.cli import AppGroup, with_appcontext
 
 from app.engine import DomainError
 from app.services.departments import (
@@ -81,24 +83,63 @@ def departments_delete(code: str) -> None:
     click.echo(f"department {code} deleted")
 
 
+def report_missing(*, log: bool) -> int:
+    """Report every department an installed procedure needs that does not exist, as a warning in the logs
+    (``log``) or one line each on stderr; return how many there are."""
+    missing = missing_departments()
+    for item in missing:
+        if log:
+            logger.warning("missing department: %s", describe(item))
+        else:
+            click.echo(describe(item), err=True)
+    return len(missing)
+
+
+def check_after_upgrade(app: Flask) -> None:
+    """Make ``flask db upgrade`` end with the departments check: the missing ones are logged as warnings
+    (the upgrade itself succeeds; ``--sql`` only prints SQL and checks nothing)."""
+    group = app.cli.commands.get("db")
+    if not isinstance(group, click.Group) or "upgrade" not in group.commands:
+        return
+    original = group.commands["upgrade"]
+
+    @with_appcontext
+    def upgrade_then_check(**kwargs: Any) -> None:
+        click.get_current_context().invoke(original, **kwargs)
+        if not kwargs.get("sql") and report_missing(log=True):
+            logger.warning("create them with `flask departments create CODE NAME` or `flask departments ensure`")
+
+    command = click.Command(
+        "upgrade",
+        params=original.params,
+        callback=upgrade_then_check,
+        help=original.help,
+        short_help=original.short_help,
+    )
+    wrapped = click.Group(
+        "db",
+        commands={**group.commands, "upgrade": command},
+        callback=group.callback,  # (sets the migrations directory the subcommands read)
+        params=group.params,
+        help=group.help,
+    )
+    app.cli.add_command(wrapped, "db")
+
+
 @departments_cli.command("check")
 @click.option("--warn-only", is_flag=True, help="Log the missing departments as warnings and exit 0.")
 def departments_check(warn_only: bool) -> None:
     """Report every department an installed procedure needs (declared, or named by its current settings)
     that does not exist; exit 1 when there is one (unless --warn-only)."""
-    missing = missing_departments()
-    if not missing:
+    count = report_missing(log=warn_only)
+    if not count:
         click.echo("every department the installed procedures need exists")
         return
-    for item in missing:
-        line = describe(item)
-        logger.warning("missing department: %s", line)
-        click.echo(line, err=True)
     hint = "create them with `flask departments create CODE NAME` or `flask departments ensure`"
     if warn_only:
-        click.echo(f"warning: {len(missing)} missing department(s); {hint}", err=True)
+        logger.warning("%s missing department(s); %s", count, hint)
         return
-    raise click.ClickException(f"{len(missing)} missing department(s); {hint}")
+    raise click.ClickException(f"{count} missing department(s); {hint}")
 
 
 @departments_cli.command("ensure")
