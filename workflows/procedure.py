@@ -245,13 +245,6 @@ class Procedure:
                 codes.extend(str(code) for code in self.settings_departments(params) if code)
         return tuple(dict.fromkeys(codes))
 
-    def find_department(self, code: str) -> Department | None:
-        """The declared department ``code``, or ``None``."""
-        for item in self.departments:
-            if item.code == code:
-                return item
-        return None
-
 
 def check(procedure: Procedure) -> list[str]:
     """The inconsistencies of ``procedure`` (empty when it is consistent)."""
