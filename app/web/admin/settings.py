@@ -173,8 +173,16 @@ def _procedure(name: str) -> Procedure:
     return REGISTRY.get(name)
 
 
-def _departments() -> list[tuple[str, str]]:
-    return [(d.code, d.name) for d in db.session.scalars(select(Department).order_by(Department.name))]
+def _departments(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The departments an office may map to; a code the settings map an office to that does not exist is
+    kept as a choice, marked, so that saving other settings neither drops nor silently changes it."""
+    choices = [(d.code, d.name) for d in db.session.scalars(select(Department).order_by(Department.name))]
+    known = {code for code, _name in choices}
+    mapped = dict(params.get(DEPARTMENTS_PARAM) or {})
+    for code in dict.fromkeys(str(c) for c in mapped.values() if c):
+        if code not in known:
+            choices.append((code, _("%(code)s (no existe)", code=code)))
+    return choices
 
 
 @bp.get("/tramites")
@@ -193,7 +201,7 @@ def edit(name: str) -> str | Response | tuple[str, int]:
     procedure = _procedure(name)
     workflow = procedure.latest
     params = current_params(name)
-    placed = _specs(procedure, workflow, _departments())
+    placed = _specs(procedure, workflow, _departments(params))
     specs = [spec for _section, spec in placed]
     offices = _offices(procedure, params)
     form = settings_form(specs, offices, data=_form_data(specs, params))
