@@ -21,12 +21,13 @@ setup: $(VENV)/.installed translations
 translations: $(VENV)/.installed
 	$(BIN)/pybabel -q compile -d app/translations
 
-## make run: install, migrate the database, load demo data on first start, serve the app with the
-## production server (gunicorn: one process, so that throttling counts in one place on the default
+## make run: install, migrate the database, load demo data on first start, warn of missing departments,
+## serve the app with the production server (gunicorn: one process, so that throttling counts in one place on the default
 ## memory store; threads for concurrent requests; its Server header carries no version).
 run: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo load
+	$(FLASK) departments check --warn-only
 	@echo ""
 	@echo "  Trámites listo en http://$(HOST):$(PORT)/  (Ctrl+C para detener)"
 	@echo ""

@@ -30,7 +30,7 @@ from workflows.base import (
     Transition,
     Workflow,
 )
-from workflows.procedure import Demo, Department, Document, Presentation, Procedure, Row
+from workflows.procedure import Demo, Department, Document, Parameter, Presentation, Procedure, Row
 
 UNIT = "transparency_unit"
 AREA = "area"
@@ -763,9 +763,49 @@ DOCUMENTS = (
 )
 """The documents access requests issue: the response to the requester and the committee's resolutions."""
 
+
+ACCESS_SECTION = N_("Acceso a la información")
+ONE_CODE_PER_LINE = N_("Un código por renglón.")
+
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter(
+        "prevention_answer_days",
+        N_("Plazo del solicitante para aclarar su solicitud prevenida (días hábiles)"),
+        section=N_("Plazos del solicitante"),
+    ),
+    Parameter("response_days", N_("Plazo de respuesta a la solicitud (días hábiles)"), section=ACCESS_SECTION),
+    Parameter(
+        "extension_days", N_("Ampliación del plazo de respuesta (días hábiles, una vez)"), section=ACCESS_SECTION
+    ),
+    Parameter("prevention_issue_days", N_("Plazo para formular la prevención (días hábiles)"), section=ACCESS_SECTION),
+    Parameter("incompetence_days", N_("Plazo para declarar la incompetencia (días hábiles)"), section=ACCESS_SECTION),
+    Parameter("appeal_days", N_("Plazo para interponer el recurso de revisión (días hábiles)"), section=ACCESS_SECTION),
+    Parameter(
+        "resolution_days",
+        N_("Plazo del órgano garante para resolver el recurso (días hábiles)"),
+        section=ACCESS_SECTION,
+    ),
+    Parameter(
+        "resolution_extension_days",
+        N_("Ampliación del plazo para resolver el recurso (días hábiles, una vez)"),
+        section=ACCESS_SECTION,
+    ),
+    Parameter("delivery_formats", N_("Modalidades de entrega"), ONE_CODE_PER_LINE, ACCESS_SECTION),
+    Parameter(
+        "reproduction_fees",
+        N_("Costos de reproducción por modalidad"),
+        N_("JSON: modalidad → importe en pesos; no se cobra cuando la respuesta fue extemporánea."),
+        ACCESS_SECTION,
+        kind="json",
+    ),
+    Parameter("appeal_grounds", N_("Causas del recurso de revisión"), ONE_CODE_PER_LINE, ACCESS_SECTION),
+)
+"""How the access request's settings read on the settings page, in the page's order."""
+
 PROCEDURE = Procedure(
     name="access_request",
     workflows=(ACCESS_V1,),
+    parameters=PARAMETERS,
     departments=(Department("transparencia", N_("Unidad de Transparencia")),),
     presentation=Presentation(binds={"prevention": "applicant", "answered": "applicant", "incompetent": "applicant"}),
     documents=DOCUMENTS,

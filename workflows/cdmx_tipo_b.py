@@ -340,6 +340,7 @@ PROCEDURE = Procedure(
         Field("observation_items", N_("Puntos observados"), "codes", hidden=True, required=True),
     ),
     steps=construction.STEPS,
+    parameters=construction.parameters(DEFAULT_PARAMS, (("review", N_("Revisión del registro")),)),
     departments=(Department("desarrollo_urbano", N_("Dirección de Desarrollo Urbano")),),
     presentation=Presentation(
         styles={"withdraw": "danger", "revoke": "danger", "close": "secondary"},

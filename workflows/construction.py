@@ -1,10 +1,13 @@
 """Declarations shared by the construction procedures (VECS and Mexico City's Tipo B registration): the
-request's data fields, the applicant's steps and the parts of the request a correction may point at."""
+request's data fields, the applicant's steps, the parts of the request a correction may point at and how
+their settings read."""
 
 from __future__ import annotations
 
-from workflows.base import N_
-from workflows.procedure import Field, Section, Step
+from collections.abc import Mapping
+
+from workflows.base import DEPARTMENTS_PARAM, N_
+from workflows.procedure import Field, Parameter, Section, Step
 
 STEPS: tuple[Step, ...] = (
     Step(
@@ -114,3 +117,96 @@ def printed_name(code: object) -> str:
     """The printed name of a catalogue code (``comercio_abarrotes`` → ``Comercio de abarrotes``)."""
     text = str(code or "")
     return PRINTED_USES.get(text) or text.replace("_", " ").strip().capitalize()
+
+
+ELIGIBILITY_SECTION = N_("Elegibilidad y catálogos")
+TERMS_SECTION = N_("Plazos del solicitante y silencio de la autoridad")
+TARGETS_SECTION = N_("Metas de servicio")
+ONE_CODE_PER_LINE = N_("Un código por renglón.")
+
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter("max_built_area_m2", N_("Superficie construida máxima (m²)"), section=ELIGIBILITY_SECTION),
+    Parameter("max_housing_area_m2", N_("Superficie máxima de vivienda (m²)"), section=ELIGIBILITY_SECTION),
+    Parameter(
+        "min_housing_area_m2", N_("Superficie de vivienda a partir de la cual aplica (m²)"), section=ELIGIBILITY_SECTION
+    ),
+    Parameter("low_risk_uses", N_("Catálogo de giros de bajo riesgo"), ONE_CODE_PER_LINE, ELIGIBILITY_SECTION),
+    Parameter("land_uses", N_("Catálogo de usos"), ONE_CODE_PER_LINE, ELIGIBILITY_SECTION),
+    Parameter("housing_types", N_("Tipos de edificación de vivienda"), ONE_CODE_PER_LINE, ELIGIBILITY_SECTION),
+    Parameter("building_types", N_("Tipos de edificación admitidos"), ONE_CODE_PER_LINE, ELIGIBILITY_SECTION),
+    Parameter("excluded_building_types", N_("Tipos de edificación excluidos"), ONE_CODE_PER_LINE, ELIGIBILITY_SECTION),
+    Parameter(
+        "requirements",
+        N_("Requisitos documentales"),
+        N_("Un requisito por renglón, con la forma «código | Descripción»; cada uno es un PDF."),
+        N_("Requisitos"),
+        kind="requirements",
+    ),
+    Parameter(
+        "fee_table",
+        N_("Tabla de derechos"),
+        N_("Cada concepto con su tarifa y su fundamento legal; deje vacíos los renglones que no use."),
+        N_("Derechos"),
+        kind="fees",
+    ),
+    Parameter("prevention_answer_days", N_("Plazo para desahogar la prevención (días hábiles)"), section=TERMS_SECTION),
+    Parameter(
+        "observations_answer_days", N_("Plazo para subsanar observaciones (días hábiles)"), section=TERMS_SECTION
+    ),
+    Parameter("payment_days", N_("Plazo para pagar los derechos (días hábiles)"), section=TERMS_SECTION),
+    Parameter("extension_answer_days", N_("Plazo para responder una prórroga (días hábiles)"), section=TERMS_SECTION),
+    Parameter("reminder_business_days", N_("Recordatorio antes del vencimiento (días hábiles)"), section=TERMS_SECTION),
+    Parameter("max_preventions", N_("Número máximo de prevenciones"), section=TERMS_SECTION),
+    Parameter("max_extensions", N_("Número máximo de prórrogas"), section=TERMS_SECTION),
+    Parameter(
+        "extension_silence",
+        N_("Si la autoridad no responde la prórroga a tiempo"),
+        section=TERMS_SECTION,
+        labels=(
+            ("grant_extension_ficta", N_("Se concede (afirmativa ficta)")),
+            ("refuse_extension_ficta", N_("Se niega (negativa ficta)")),
+        ),
+    ),
+    Parameter("intake_target_days", N_("Meta: revisión de integración (días hábiles)"), section=TARGETS_SECTION),
+    Parameter("land_use_target_days", N_("Meta: dictamen de uso de suelo (días hábiles)"), section=TARGETS_SECTION),
+    Parameter("fees_target_days", N_("Meta: determinación de derechos (días hábiles)"), section=TARGETS_SECTION),
+    Parameter("licence_target_days", N_("Meta: emisión de la licencia (días hábiles)"), section=TARGETS_SECTION),
+    Parameter("completion_target_days", N_("Meta: autorización de ocupación (días hábiles)"), section=TARGETS_SECTION),
+    Parameter("review_target_days", N_("Meta: revisión del registro (días hábiles)"), section=TARGETS_SECTION),
+    Parameter(
+        "completion_answer_days",
+        N_("Plazo para responder el aviso de terminación (días hábiles)"),
+        section=TARGETS_SECTION,
+    ),
+    Parameter(
+        "inspection_rate",
+        N_("Porcentaje de obras terminadas que se inspeccionan"),
+        N_("El sorteo es reproducible y queda en la bitácora."),
+        N_("Inspección por sorteo"),
+        kind="rate",
+    ),
+    Parameter(
+        "inspection_seed",
+        N_("Semilla del sorteo de inspección"),
+        N_(
+            "Se genera al azar con el primer expediente y la bitácora guarda solo su huella SHA-256. Manténgala "
+            "en reserva; al divulgarla, cualquiera puede reproducir los sorteos."
+        ),
+        N_("Inspección por sorteo"),
+        kind="secret",
+    ),
+)
+"""How the construction procedures' settings read on the settings page, in the page's order."""
+
+OFFICES_HELP = N_("Qué área atiende cada etapa; sin área, cualquiera con el rol.")
+OFFICES_SECTION = N_("Áreas responsables")
+
+
+def parameters(params: Mapping[str, object], offices: tuple[tuple[str, str], ...]) -> tuple[Parameter, ...]:
+    """The declarations of the construction settings ``params`` has (in the page's order), with the
+    department mapping of ``offices`` (office, label) after the inspection draw."""
+    chosen = [p for p in PARAMETERS if p.key in params]
+    mapping = Parameter(
+        DEPARTMENTS_PARAM, N_("Áreas responsables"), OFFICES_HELP, OFFICES_SECTION, "departments", offices
+    )
+    return (*chosen, mapping)

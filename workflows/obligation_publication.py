@@ -32,7 +32,7 @@ from workflows.base import (
     Transition,
     Workflow,
 )
-from workflows.procedure import Demo, Presentation, Procedure
+from workflows.procedure import Demo, Department, Parameter, Presentation, Procedure
 
 AREA = frozenset({"area"})
 UNIT = frozenset({"transparency_unit"})
@@ -587,9 +587,80 @@ PUBLICATION_V1 = Workflow(
     description=N_("Registro trimestral de un formato de obligaciones de transparencia, validado y publicado."),
 )
 
+
+def format_departments(params: Mapping[str, Any]) -> list[str]:
+    """The departments the formats of ``params`` make responsible (each drafts its format's records).
+    Raises ``ValueError``/``TypeError`` for malformed formats."""
+    return [fmt["department"] for fmt in parse_formats(params.get("formats"))]
+
+
+OBLIGATIONS_SECTION = N_("Obligaciones de transparencia")
+SAMPLING_SECTION = N_("Verificación por sorteo")
+
+PARAMETERS: tuple[Parameter, ...] = (
+    Parameter(
+        "formats",
+        N_("Formatos de obligaciones"),
+        N_(
+            "JSON: una lista de formatos con code, title, legal_basis, department, source (vacío o "
+            "«vecs_licences») y fields (name, label, type: text, date, number, integer o url; required). El "
+            "formato de licencias admite publish_holder: true donde la ley exige publicar al titular."
+        ),
+        OBLIGATIONS_SECTION,
+        kind="json",
+    ),
+    Parameter(
+        "calendar",
+        N_("Calendario de publicación"),
+        N_("JSON: para cada trimestre («1» a «4»), opens y due como MM-DD, posteriores al cierre del trimestre."),
+        OBLIGATIONS_SECTION,
+        kind="json",
+    ),
+    Parameter(
+        "drafting_target_days",
+        N_("Meta de elaboración sin fecha del calendario (días hábiles)"),
+        section=OBLIGATIONS_SECTION,
+    ),
+    Parameter(
+        "findings_correction_days",
+        N_("Plazo para corregir las observaciones del garante (días hábiles)"),
+        section=OBLIGATIONS_SECTION,
+    ),
+    Parameter(
+        "sample_rate",
+        N_("Porcentaje de registros publicados que verifica el garante"),
+        N_("El sorteo es reproducible y queda en la bitácora."),
+        SAMPLING_SECTION,
+        kind="rate",
+    ),
+    Parameter(
+        "sample_seed",
+        N_("Semilla del sorteo de verificación"),
+        N_("Cámbiela por un texto propio que no sea público; los auditores la usan para reproducir el sorteo."),
+        SAMPLING_SECTION,
+        kind="secret",
+    ),
+    Parameter(
+        DEPARTMENTS_PARAM,
+        N_("Áreas responsables"),
+        N_("Qué área atiende cada etapa; sin área, cualquiera con el rol."),
+        N_("Áreas responsables"),
+        kind="departments",
+        labels=(("area", N_("Área responsable (cada formato de obligaciones indica la suya)")),),
+    ),
+)
+"""How the publications' settings read on the settings page, in the page's order."""
+
 PROCEDURE = Procedure(
     name="obligation_publication",
     workflows=(PUBLICATION_V1,),
+    parameters=PARAMETERS,
+    departments=(
+        Department("finanzas", N_("Tesorería Municipal")),
+        Department("obras_publicas", N_("Obras Públicas")),
+        Department("desarrollo_urbano", N_("Dirección de Desarrollo Urbano")),
+    ),
+    settings_departments=format_departments,
     presentation=Presentation(binds={"findings": "authority"}),
     plugin="app.web.publications.plugin",
     demo=Demo(loader="app.services.publications:load_demo"),

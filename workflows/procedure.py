@@ -20,7 +20,8 @@ Generic code iterates over :data:`workflows.PROCEDURES` and never names a proced
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -94,14 +95,31 @@ class Step:
     form is built from the declared fields."""
 
 
+PARAMETER_KINDS = frozenset(
+    {"", "int", "decimal", "codes", "choice", "requirements", "fees", "departments", "rate", "secret", "json"}
+)
+"""How the settings page edits a parameter: ``""`` (read from its default: ``int``, ``decimal``, ``codes`` or,
+for a parameter with choices, ``choice``), the requirements list, the fee table, the office → department
+mapping, a percentage (``rate``, kept as a fraction), a draw seed (``secret``) or structured ``json``."""
+
+
 @dataclass(frozen=True, slots=True)
 class Parameter:
-    """How a workflow parameter reads on the settings page: its label, help and section."""
+    """How a workflow parameter reads on the settings page: its label, help and section (each marked with
+    ``N_`` and translated on display; a parameter belongs to its procedure, so two procedures may give the
+    same key different words), how it is edited (``kind``, see :data:`PARAMETER_KINDS`) and the words for
+    the codes it holds (``labels``: a choice's values, the offices of the department mapping)."""
 
     key: str
     label: str
     help: str = ""
     section: str = ""
+    kind: str = ""
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def label_of(self, code: str) -> str:
+        """The words for ``code`` (a choice's value, an office), or the code itself when none are declared."""
+        return dict(self.labels).get(code, code)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +290,9 @@ class Procedure:
     plugin: str | None = None
     """Dotted name of the application module that plugs in this procedure's own machinery (blueprints,
     services, commands); it exposes ``register(app)``. ``None``: the generic pages serve it entirely."""
+    settings_departments: Callable[[Mapping[str, Any]], Iterable[str]] | None = None
+    """The department codes the procedure's settings name besides the office mapping (for example the
+    responsible department of each format); a pure function of the settings."""
 
     def __post_init__(self) -> None:
         problems = check(self)
@@ -309,6 +330,13 @@ class Procedure:
                 return item
         return None
 
+    def undeclared_parameters(self) -> tuple[str, ...]:
+        """The workflow parameters (of any version) with no declaration in :attr:`parameters`: the settings
+        page would have no words for them (an installed procedure must have none)."""
+        declared = {p.key for p in self.parameters}
+        keys = (key for w in self.workflows for key in w.params)
+        return tuple(dict.fromkeys(key for key in keys if key not in declared))
+
     def find_section(self, code: str) -> Section | None:
         """The correction section ``code``, or ``None``."""
         for item in self.presentation.sections:
@@ -324,14 +352,25 @@ class Procedure:
         return None
 
     def department_codes(self) -> tuple[str, ...]:
-        """The department codes the procedure needs: those it declares and those its offices map to by
-        default (each must exist)."""
+        """The department codes the procedure needs: those it declares and those its default settings name
+        (offices mapped to a department, and :attr:`settings_departments`); each must exist."""
         codes: list[str] = [d.code for d in self.departments]
         for workflow in self.workflows:
-            mapping = workflow.params.get(DEPARTMENTS_PARAM)
-            if isinstance(mapping, Mapping):
-                codes.extend(str(code) for code in mapping.values() if code and str(code) not in codes)
+            codes.extend(code for code in self.settings_department_codes(workflow.params) if code not in codes)
         return tuple(codes)
+
+    def settings_department_codes(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """The department codes the settings ``params`` name, in order and without repeats: the departments
+        the offices map to (``""``, any department, is not a code) and those :attr:`settings_departments`
+        reads. Malformed settings name no department (their parser refuses them)."""
+        codes: list[str] = []
+        mapping = params.get(DEPARTMENTS_PARAM)
+        if isinstance(mapping, Mapping):
+            codes.extend(str(code) for code in mapping.values() if code)
+        if self.settings_departments is not None:
+            with suppress(TypeError, ValueError, KeyError, AttributeError):
+                codes.extend(str(code) for code in self.settings_departments(params) if code)
+        return tuple(dict.fromkeys(codes))
 
 
 def check(procedure: Procedure) -> list[str]:
@@ -365,9 +404,16 @@ def check(procedure: Procedure) -> list[str]:
                 problems.append(f"step {step.slug}: unknown field {name!r}")
             elif declared.step != step.slug:
                 problems.append(f"step {step.slug}: field {name!r} belongs to step {declared.step!r}")
+    keys = [p.key for p in procedure.parameters]
+    if len(keys) != len(set(keys)):
+        problems.append("duplicate parameter keys")
     for parameter in procedure.parameters:
         if parameter.key not in params:
             problems.append(f"parameter {parameter.key!r} is not a workflow parameter")
+        if not parameter.label:
+            problems.append(f"parameter {parameter.key!r} has no label")
+        if parameter.kind not in PARAMETER_KINDS:
+            problems.append(f"parameter {parameter.key!r}: unknown kind {parameter.kind!r}")
     declared_codes = [d.code for d in procedure.departments]
     if len(declared_codes) != len(set(declared_codes)):
         problems.append("duplicate department codes")

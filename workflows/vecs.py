@@ -898,6 +898,23 @@ PROCEDURE = Procedure(
         Field("inspection_draw", N_("Registro del sorteo de inspección"), "list", hidden=True),
     ),
     steps=construction.STEPS,
+    parameters=(
+        *construction.parameters(
+            DEFAULT_PARAMS,
+            (
+                ("intake", N_("Ventanilla: integración del expediente")),
+                ("land_use", N_("Dictamen de uso de suelo y alineamiento")),
+                ("fees", N_("Determinación de derechos")),
+                ("licence", N_("Licencia, prórrogas y ocupación")),
+                ("inspection", N_("Inspección de obra")),
+            ),
+        ),
+        Parameter(
+            "licence_validity_days",
+            N_("Vigencia de la licencia de construcción (días naturales)"),
+            section=N_("Documentos"),
+        ),
+    ),
     departments=(
         Department("ventanilla", N_("Ventanilla única")),
         Department("desarrollo_urbano", N_("Dirección de Desarrollo Urbano")),
@@ -912,13 +929,6 @@ PROCEDURE = Procedure(
         sections=construction.SECTIONS,
     ),
     documents=DOCUMENTS,
-    parameters=(
-        Parameter(
-            "licence_validity_days",
-            N_("Vigencia de la licencia de construcción (días naturales)"),
-            section=N_("Documentos"),
-        ),
-    ),
     eligibility=eligibility_reasons,
     eligibility_fields=construction.ELIGIBILITY_FIELDS,
     eligibility_form="forms.construction:EligibilityForm",

@@ -16,8 +16,9 @@ from app import audit
 from app.audit import EntryInput
 from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
-from app.models import AuditKind, Role, User, WorkflowConfig, utcnow
+from app.models import AuditKind, Department, Role, User, WorkflowConfig, utcnow
 from app.services.uow import unit_of_work
+from workflows import REGISTRY
 from workflows.base import Workflow
 
 
@@ -141,6 +142,28 @@ def _coerce(workflow: Workflow, key: str, value: Any) -> Any:
     raise bad
 
 
+def _refuse_unknown_departments(
+    session: Session, workflow: Workflow, before: Mapping[str, Any], after: Mapping[str, Any]
+) -> None:
+    """Refuse settings that name a department that does not exist (an office mapped to it, a format's
+    responsible department…): it would otherwise be ignored when cases reach it. Codes the settings named
+    already are left to the departments check. Raises ``InvalidData`` naming every unknown code."""
+    if workflow.name not in REGISTRY:
+        return
+    procedure = REGISTRY.get(workflow.name)
+    new_codes = set(procedure.settings_department_codes(after)) - set(procedure.settings_department_codes(before))
+    if not new_codes:
+        return
+    known = set(session.scalars(select(Department.code).where(Department.code.in_(new_codes))))
+    unknown = sorted(new_codes - known)
+    if unknown:
+        reasons = tuple(
+            Msg("La configuración nombra el área «%(code)s», que no existe; créela primero.", {"code": code})
+            for code in unknown
+        )
+        raise InvalidData(reasons[0], reasons)
+
+
 def update_config(workflow_name: str, changes: Mapping[str, Any], actor_id: int) -> int:
     """Change settings of ``workflow_name`` for new cases; returns the new revision.
 
@@ -162,6 +185,7 @@ def update_config(workflow_name: str, changes: Mapping[str, Any], actor_id: int)
         if row is None:
             row = WorkflowConfig(workflow=workflow.name, params={}, revision=0)
             session.add(row)
+        _refuse_unknown_departments(session, workflow, before, {**before, **cleaned})
         row.params = {**row.params, **cleaned}
         row.revision += 1
         row.updated_by_id = actor_id

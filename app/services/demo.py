@@ -14,22 +14,17 @@ from app.models import Case, Role, User
 from app.services.case_actions import act
 from app.services.cases import open_case
 from app.services.config import update_config
+from app.services.departments import create_department, ensure_declared_departments, list_departments
 from app.services.documents import attach_document
-from app.services.users import RoleGrant, create_user, ensure_department
+from app.services.users import RoleGrant, create_user
 from workflows import REGISTRY
 from workflows.procedure import Demo, DemoStep, Procedure
 
 DEMO_PASSWORD = "Demo-Tramites-2026"  # noqa: S105 - printed on purpose; demo data only
 DEMO_DOMAIN = "demo.gob.mx"
 
-DEPARTMENTS = (
-    ("ventanilla", "Ventanilla única"),
-    ("desarrollo_urbano", "Dirección de Desarrollo Urbano"),
-    ("proteccion_civil", "Protección Civil"),
-    ("finanzas", "Tesorería Municipal"),
-    ("obras_publicas", "Obras Públicas"),
-    ("transparencia", "Unidad de Transparencia"),
-)
+EXTRA_DEPARTMENTS = (("proteccion_civil", "Protección Civil"),)
+"""Demo departments no installed procedure declares (those declared are created from the declarations)."""
 
 USERS: tuple[tuple[str, str, tuple[RoleGrant, ...]], ...] = (
     ("solicitante", "Ana Solicitante", (RoleGrant(Role.APPLICANT),)),
@@ -140,8 +135,11 @@ def load_demo() -> DemoResult:
     """Create the demo departments, users and cases unless they exist already (then nothing changes)."""
     if db.session.scalars(select(User.id).where(User.email == _email("solicitante"))).first() is not None:
         return DemoResult(False, _logins())
-    for code, name in DEPARTMENTS:
-        ensure_department(code, name)
+    ensure_declared_departments(None)
+    existing = {department.code for department in list_departments()}
+    for code, name in EXTRA_DEPARTMENTS:
+        if code not in existing:
+            create_department(code, name, None)
     for handle, name, grants in USERS:
         create_user(_email(handle), name, DEMO_PASSWORD, grants)
     ids = _ids()

@@ -99,7 +99,8 @@ def create_user(
 
 
 def ensure_department(code: str, name: str) -> None:
-    """Create the department ``code`` if it does not exist (idempotent)."""
+    """Create the department ``code`` if it does not exist (idempotent). Not logged: test fixtures use it;
+    administrators create departments through :mod:`app.services.departments`, which logs every change."""
     with unit_of_work() as session:
         if session.get(Department, code) is None:
             session.add(Department(code=code, name=name))

@@ -7,6 +7,7 @@ from flask import Flask
 from app.plugins import installed
 from app.web.access import install_default_deny
 from app.web.account.views import bp as account_bp
+from app.web.admin.departments import bp as admin_departments_bp
 from app.web.admin.personal_data import bp as personal_data_bp
 from app.web.admin.settings import bp as admin_settings_bp
 from app.web.admin.views import bp as admin_bp
@@ -44,6 +45,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(construction_bp)
     app.register_blueprint(cases_bp)
     app.register_blueprint(admin_settings_bp)
+    app.register_blueprint(admin_departments_bp)
     app.register_blueprint(assignment_bp)
     app.register_blueprint(personal_data_bp)
     app.register_blueprint(privacy_bp)

@@ -1,9 +1,12 @@
-"""Administration: each procedure's settings (catalogues, requirements, fee table, terms, targets, extension
-limit, silence rule, inspection sampling, departments). Changes are audited and apply to new cases."""
+"""Administration: each installed procedure's settings (catalogues, requirements, fee table, terms, targets,
+extension limit, silence rule, sampling, departments). Each setting's label, help, section and input come from
+its procedure's declaration (:attr:`workflows.procedure.Procedure.parameters`); the page names no procedure.
+Changes are audited and apply to new cases."""
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -15,197 +18,27 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app.engine import DomainError, NotFound, get_engine
+from app.engine import DomainError
 from app.extensions import db
 from app.models import Department, Role
 from app.services.config import current_params, update_config
-from app.services.construction import procedure, procedures
+from app.services.departments import missing_departments
 from app.web.access import roles_required
 from app.web.labels import message_text
 from forms.construction import area_value
 from forms.settings import SettingSpec, parse_requirements, settings_form
+from workflows import REGISTRY
 from workflows.base import DEPARTMENTS_PARAM, Workflow
+from workflows.procedure import Parameter, Procedure
 
 bp = Blueprint("admin_settings", __name__, url_prefix="/admin")
 
-LABELS: dict[str, tuple[Any, Any]] = {
-    "max_built_area_m2": (_l("Superficie construida máxima (m²)"), ""),
-    "max_housing_area_m2": (_l("Superficie máxima de vivienda (m²)"), ""),
-    "min_housing_area_m2": (_l("Superficie de vivienda a partir de la cual aplica (m²)"), ""),
-    "low_risk_uses": (_l("Catálogo de giros de bajo riesgo"), _l("Un código por renglón.")),
-    "land_uses": (_l("Catálogo de usos"), _l("Un código por renglón.")),
-    "housing_types": (_l("Tipos de edificación de vivienda"), _l("Un código por renglón.")),
-    "building_types": (_l("Tipos de edificación admitidos"), _l("Un código por renglón.")),
-    "excluded_building_types": (_l("Tipos de edificación excluidos"), _l("Un código por renglón.")),
-    "requirements": (
-        _l("Requisitos documentales"),
-        _l("Un requisito por renglón, con la forma «código | Descripción»; cada uno es un PDF."),
-    ),
-    "fee_table": (
-        _l("Tabla de derechos"),
-        _l("Cada concepto con su tarifa y su fundamento legal; deje vacíos los renglones que no use."),
-    ),
-    "prevention_answer_days": (_l("Plazo para desahogar la prevención (días hábiles)"), ""),
-    "observations_answer_days": (_l("Plazo para subsanar observaciones (días hábiles)"), ""),
-    "payment_days": (_l("Plazo para pagar los derechos (días hábiles)"), ""),
-    "extension_answer_days": (_l("Plazo para responder una prórroga (días hábiles)"), ""),
-    "reminder_business_days": (_l("Recordatorio antes del vencimiento (días hábiles)"), ""),
-    "max_preventions": (_l("Número máximo de prevenciones"), ""),
-    "max_extensions": (_l("Número máximo de prórrogas"), ""),
-    "extension_silence": (_l("Si la autoridad no responde la prórroga a tiempo"), ""),
-    "intake_target_days": (_l("Meta: revisión de integración (días hábiles)"), ""),
-    "land_use_target_days": (_l("Meta: dictamen de uso de suelo (días hábiles)"), ""),
-    "fees_target_days": (_l("Meta: determinación de derechos (días hábiles)"), ""),
-    "licence_target_days": (_l("Meta: emisión de la licencia (días hábiles)"), ""),
-    "completion_target_days": (_l("Meta: autorización de ocupación (días hábiles)"), ""),
-    "review_target_days": (_l("Meta: revisión del registro (días hábiles)"), ""),
-    "completion_answer_days": (_l("Plazo para responder el aviso de terminación (días hábiles)"), ""),
-    "inspection_rate": (
-        _l("Porcentaje de obras terminadas que se inspeccionan"),
-        _l("El sorteo es reproducible y queda en la bitácora."),
-    ),
-    "inspection_seed": (
-        _l("Semilla del sorteo de inspección"),
-        _l(
-            "Se genera al azar con el primer expediente y la bitácora guarda solo su huella SHA-256. Manténgala "
-            "en reserva; al divulgarla, cualquiera puede reproducir los sorteos."
-        ),
-    ),
-    DEPARTMENTS_PARAM: (_l("Áreas responsables"), _l("Qué área atiende cada etapa; sin área, cualquiera con el rol.")),
-    "formats": (
-        _l("Formatos de obligaciones"),
-        _l(
-            "JSON: una lista de formatos con code, title, legal_basis, department, source (vacío o "
-            "«vecs_licences») y fields (name, label, type: text, date, number, integer o url; required). El "
-            "formato de licencias admite publish_holder: true donde la ley exige publicar al titular."
-        ),
-    ),
-    "calendar": (
-        _l("Calendario de publicación"),
-        _l("JSON: para cada trimestre («1» a «4»), opens y due como MM-DD, posteriores al cierre del trimestre."),
-    ),
-    "drafting_target_days": (_l("Meta de elaboración sin fecha del calendario (días hábiles)"), ""),
-    "findings_correction_days": (_l("Plazo para corregir las observaciones del garante (días hábiles)"), ""),
-    "sample_rate": (
-        _l("Porcentaje de registros publicados que verifica el garante"),
-        _l("El sorteo es reproducible y queda en la bitácora."),
-    ),
-    "sample_seed": (
-        _l("Semilla del sorteo de verificación"),
-        _l("Cámbiela por un texto propio que no sea público; los auditores la usan para reproducir el sorteo."),
-    ),
-    "response_days": (_l("Plazo de respuesta a la solicitud (días hábiles)"), ""),
-    "extension_days": (_l("Ampliación del plazo de respuesta (días hábiles, una vez)"), ""),
-    "prevention_issue_days": (_l("Plazo para formular la prevención (días hábiles)"), ""),
-    "incompetence_days": (_l("Plazo para declarar la incompetencia (días hábiles)"), ""),
-    "appeal_days": (_l("Plazo para interponer el recurso de revisión (días hábiles)"), ""),
-    "resolution_days": (_l("Plazo del órgano garante para resolver el recurso (días hábiles)"), ""),
-    "resolution_extension_days": (_l("Ampliación del plazo para resolver el recurso (días hábiles, una vez)"), ""),
-    "delivery_formats": (_l("Modalidades de entrega"), _l("Un código por renglón.")),
-    "reproduction_fees": (
-        _l("Costos de reproducción por modalidad"),
-        _l("JSON: modalidad → importe en pesos; no se cobra cuando la respuesta fue extemporánea."),
-    ),
-    "appeal_grounds": (_l("Causas del recurso de revisión"), _l("Un código por renglón.")),
-}
-
-SECTIONS: tuple[tuple[Any, tuple[str, ...]], ...] = (
-    (
-        _l("Elegibilidad y catálogos"),
-        (
-            "max_built_area_m2",
-            "max_housing_area_m2",
-            "min_housing_area_m2",
-            "low_risk_uses",
-            "land_uses",
-            "housing_types",
-            "building_types",
-            "excluded_building_types",
-        ),
-    ),
-    (_l("Requisitos"), ("requirements",)),
-    (_l("Derechos"), ("fee_table",)),
-    (
-        _l("Plazos del solicitante y silencio de la autoridad"),
-        (
-            "prevention_answer_days",
-            "observations_answer_days",
-            "payment_days",
-            "extension_answer_days",
-            "reminder_business_days",
-            "max_preventions",
-            "max_extensions",
-            "extension_silence",
-        ),
-    ),
-    (
-        _l("Metas de servicio"),
-        (
-            "intake_target_days",
-            "land_use_target_days",
-            "fees_target_days",
-            "licence_target_days",
-            "completion_target_days",
-            "review_target_days",
-            "completion_answer_days",
-        ),
-    ),
-    (_l("Inspección por sorteo"), ("inspection_rate", "inspection_seed")),
-    (_l("Áreas responsables"), (DEPARTMENTS_PARAM,)),
-    (_l("Obligaciones de transparencia"), ("formats", "calendar", "drafting_target_days", "findings_correction_days")),
-    (_l("Verificación por sorteo"), ("sample_rate", "sample_seed")),
-    (
-        _l("Acceso a la información"),
-        (
-            "response_days",
-            "extension_days",
-            "prevention_issue_days",
-            "incompetence_days",
-            "appeal_days",
-            "resolution_days",
-            "resolution_extension_days",
-            "delivery_formats",
-            "reproduction_fees",
-            "appeal_grounds",
-        ),
-    ),
-)
-
-EXTRA_PROCEDURES = ("obligation_publication", "access_request")
-"""Workflows without an eligibility check whose settings are edited here too."""
-
-OFFICE_LABELS: dict[str, Any] = {
-    "intake": _l("Ventanilla: integración del expediente"),
-    "land_use": _l("Dictamen de uso de suelo y alineamiento"),
-    "fees": _l("Determinación de derechos"),
-    "licence": _l("Licencia, prórrogas y ocupación"),
-    "inspection": _l("Inspección de obra"),
-    "review": _l("Revisión del registro"),
-    "area": _l("Área responsable (cada formato de obligaciones indica la suya)"),
-}
-
-CHOICE_LABELS: dict[str, Any] = {
-    "grant_extension_ficta": _l("Se concede (afirmativa ficta)"),
-    "refuse_extension_ficta": _l("Se niega (negativa ficta)"),
-}
-
-KINDS = {
-    "fee_table": "fees",
-    "requirements": "requirements",
-    DEPARTMENTS_PARAM: "departments",
-    "inspection_rate": "rate",
-    "inspection_seed": "secret",
-    "formats": "json",
-    "calendar": "json",
-    "sample_rate": "rate",
-    "sample_seed": "secret",
-    "reproduction_fees": "json",
-}
+logger = logging.getLogger(__name__)
 
 
-def _kind(workflow: Workflow, key: str) -> str:
-    if key in KINDS:
-        return KINDS[key]
+def _kind(workflow: Workflow, declared: Parameter | None, key: str) -> str:
+    if declared is not None and declared.kind:
+        return declared.kind
     if key in workflow.param_choices:
         return "choice"
     default = workflow.params[key]
@@ -216,18 +49,48 @@ def _kind(workflow: Workflow, key: str) -> str:
     return "decimal"
 
 
-def _specs(workflow: Workflow, departments: list[tuple[str, str]]) -> list[SettingSpec]:
-    specs = []
+def _specs(
+    procedure: Procedure, workflow: Workflow, departments: list[tuple[str, str]]
+) -> list[tuple[str, SettingSpec]]:
+    """Each setting of ``workflow`` with the section it goes in, as its procedure declares it. A parameter
+    without a declaration (a test forbids it) is shown under its key in a section of its own, and logged."""
+    specs: list[tuple[str, SettingSpec]] = []
     for key in workflow.params:
-        label, help_text = LABELS.get(key, (key, ""))
-        kind = _kind(workflow, key)
+        declared = procedure.find_parameter(key)
+        if declared is None:
+            logger.warning("procedure %s: parameter %r has no declared label", procedure.name, key)
+        kind = _kind(workflow, declared, key)
         choices: tuple[tuple[str, Any], ...] = ()
         if kind == "choice":
-            choices = tuple((c, CHOICE_LABELS.get(c, c)) for c in workflow.param_choices[key])
+            choices = tuple((c, _(declared.label_of(c)) if declared else c) for c in workflow.param_choices[key])
         elif kind == "departments":
             choices = (("", _l("Cualquier área (sin restricción)")), *departments)
-        specs.append(SettingSpec(key, kind, label, help_text, choices))
+        label = _(declared.label) if declared is not None else key
+        help_text = _(declared.help) if declared is not None and declared.help else ""
+        section = declared.section if declared is not None else ""
+        specs.append((section, SettingSpec(key, kind, label, help_text, choices)))
     return specs
+
+
+def _sections(specs: list[tuple[str, SettingSpec]]) -> list[tuple[str, list[SettingSpec]]]:
+    """The settings grouped by section, sections in the order of their first setting; those without a
+    section last, under «Otros»."""
+    grouped: dict[str, list[SettingSpec]] = {}
+    for section, spec in specs:
+        grouped.setdefault(section, []).append(spec)
+    others = grouped.pop("", [])
+    sections = [(_(title), items) for title, items in grouped.items()]
+    if others:
+        sections.append((_("Otros"), others))
+    return sections
+
+
+def _offices(procedure: Procedure, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    declared = procedure.find_parameter(DEPARTMENTS_PARAM)
+    return [
+        (office, _(declared.label_of(office)) if declared is not None else office)
+        for office in params.get(DEPARTMENTS_PARAM) or {}
+    ]
 
 
 def _percent(rate: Any) -> str:
@@ -304,39 +167,43 @@ def _same(workflow: Workflow, key: str, old: Any, new: Any) -> bool:
     return bool(str(old) == str(new))
 
 
-def _procedures() -> list[Workflow]:
-    engine = get_engine()
-    return [*procedures(), *(engine.latest(name) for name in EXTRA_PROCEDURES)]
+def _procedure(name: str) -> Procedure:
+    if name not in REGISTRY:
+        abort(404)
+    return REGISTRY.get(name)
 
 
-def _procedure(name: str) -> Workflow:
-    if name in EXTRA_PROCEDURES:
-        return get_engine().latest(name)
-    return procedure(name)
-
-
-def _departments() -> list[tuple[str, str]]:
-    return [(d.code, d.name) for d in db.session.scalars(select(Department).order_by(Department.name))]
+def _departments(params: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The departments an office may map to; a code the settings map an office to that does not exist is
+    kept as a choice, marked, so that saving other settings neither drops nor silently changes it."""
+    choices = [(d.code, d.name) for d in db.session.scalars(select(Department).order_by(Department.name))]
+    known = {code for code, _name in choices}
+    mapped = dict(params.get(DEPARTMENTS_PARAM) or {})
+    for code in dict.fromkeys(str(c) for c in mapped.values() if c):
+        if code not in known:
+            choices.append((code, _("%(code)s (no existe)", code=code)))
+    return choices
 
 
 @bp.get("/tramites")
 @roles_required(Role.ADMIN)
 def index() -> str:
     """The procedures whose settings an administrator can change."""
-    return render_template("admin/procedures.html", procedures=_procedures())
+    return render_template(
+        "admin/procedures.html", procedures=[p.latest for p in REGISTRY], missing=missing_departments()
+    )
 
 
 @bp.route("/tramites/<name>", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def edit(name: str) -> str | Response | tuple[str, int]:
     """Show and change the settings of ``name``; only what changed is saved (and logged)."""
-    try:
-        workflow = _procedure(name)
-    except NotFound:
-        abort(404)
+    procedure = _procedure(name)
+    workflow = procedure.latest
     params = current_params(name)
-    specs = _specs(workflow, _departments())
-    offices = [(office, OFFICE_LABELS.get(office, office)) for office in params.get(DEPARTMENTS_PARAM) or {}]
+    placed = _specs(procedure, workflow, _departments(params))
+    specs = [spec for _section, spec in placed]
+    offices = _offices(procedure, params)
     form = settings_form(specs, offices, data=_form_data(specs, params))
     fee_field = next((spec.key for spec in specs if spec.kind == "fees"), None)
     if form.validate_on_submit():
@@ -366,19 +233,9 @@ def edit(name: str) -> str | Response | tuple[str, int]:
     if fee_field is not None and not form.is_submitted():
         for _row in range(3):
             form[fee_field].append_entry()
-    by_key = {spec.key: spec for spec in specs}
-    sections = [(title, [by_key[k] for k in keys if k in by_key]) for title, keys in SECTIONS]
-    listed = {k for _title, keys in SECTIONS for k in keys}
-    others = [spec for spec in specs if spec.key not in listed]
-    if others:
-        sections.append((_l("Otros"), others))
     return (
         render_template(
-            "admin/settings.html",
-            form=form,
-            workflow=workflow,
-            sections=[(t, s) for t, s in sections if s],
-            offices=offices,
+            "admin/settings.html", form=form, workflow=workflow, sections=_sections(placed), offices=offices
         ),
         status,
     )
