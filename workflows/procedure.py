@@ -176,6 +176,17 @@ class DemoStep:
     comment: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class DemoUser:
+    """A demo login the procedure needs besides the common ones (e.g. a reviewer in its own department):
+    ``handle`` names it in the demo steps and makes its e-mail; ``role`` is a role name."""
+
+    handle: str
+    name: str
+    role: str
+    department: str | None = None
+
+
 @dataclass(frozen=True)
 class Demo:
     """The procedure's part of the demo data: its settings, and cases opened with ``data`` by ``applicant``,
@@ -189,6 +200,7 @@ class Demo:
     cases: tuple[tuple[DemoStep, ...], ...] = ()
     applicant: str = "solicitante"
     loader: str | None = None
+    users: tuple[DemoUser, ...] = ()
 
 
 DOCUMENT_FORMATS = frozenset({"text", "date", "money", "area"})

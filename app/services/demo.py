@@ -89,9 +89,19 @@ def _email(handle: str) -> str:
     return f"{handle}@{DEMO_DOMAIN}"
 
 
+def _users() -> list[tuple[str, str, tuple[RoleGrant, ...]]]:
+    """The common demo logins, then those the installed procedures declare."""
+    users = list(USERS)
+    for procedure in REGISTRY:
+        for user in procedure.demo.users if procedure.demo is not None else ():
+            users.append((user.handle, user.name, (RoleGrant(Role(user.role), user.department),)))
+    return users
+
+
 def _logins() -> tuple[DemoLogin, ...]:
     return tuple(
-        DemoLogin(_email(handle), DEMO_PASSWORD, ", ".join(g.role.value for g in grants)) for handle, _, grants in USERS
+        DemoLogin(_email(handle), DEMO_PASSWORD, ", ".join(g.role.value for g in grants))
+        for handle, _, grants in _users()
     )
 
 
@@ -140,7 +150,7 @@ def load_demo() -> DemoResult:
     for code, name in EXTRA_DEPARTMENTS:
         if code not in existing:
             create_department(code, name, None)
-    for handle, name, grants in USERS:
+    for handle, name, grants in _users():
         create_user(_email(handle), name, DEMO_PASSWORD, grants)
     ids = _ids()
     for procedure in REGISTRY:  # each installed procedure's own demo data, as it declares it
