@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from workflows import access_request, cdmx_tipo_b, obligation_publication, vecs
+from workflows import access_request, business_licence, cdmx_tipo_b, obligation_publication, vecs
 from workflows.base import Workflow
 from workflows.procedure import Document, Procedure, Registry
 
@@ -15,6 +15,7 @@ PROCEDURES: tuple[Procedure, ...] = (
     cdmx_tipo_b.PROCEDURE,
     access_request.PROCEDURE,
     obligation_publication.PROCEDURE,
+    business_licence.PROCEDURE,
 )
 """The one list of installed procedures. Adding a procedure means adding its declaration here."""
 

@@ -17,7 +17,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from workflows.base import N_, SYSTEM_ROLE, Clock, Deadline, GuardInput, State, Target, Transition, Workflow
-from workflows.procedure import Department, Field, Presentation, Procedure, Step
+from workflows.procedure import (
+    Demo,
+    DemoStep,
+    DemoUser,
+    Department,
+    Document,
+    Field,
+    Parameter,
+    Presentation,
+    Procedure,
+    Row,
+    Step,
+)
 from workflows.vecs import as_decimal, departments_parser, parse_requirements
 
 APPLICANT = frozenset({"applicant"})
@@ -89,6 +101,85 @@ def prevention_available(inp: GuardInput) -> str | None:
     if inp.count("issue_prevention") >= int(inp.params["max_preventions"]):
         return N_("Ya se emitió la única prevención permitida para esta solicitud.")
     return None
+
+
+ACTIVITY_NAMES: dict[str, str] = {
+    "abarrotes": N_("Tienda de abarrotes"),
+    "papeleria": N_("Papelería"),
+    "cafeteria": N_("Cafetería"),
+    "estetica": N_("Estética"),
+    "consultorio": N_("Consultorio"),
+    "reparacion_calzado": N_("Reparación de calzado"),
+}
+"""The activities as words (the licence prints them in Spanish; pages translate the same words)."""
+
+
+def _plain_area(value: Any) -> str:
+    number = as_decimal(value)
+    return f"{number:.2f}" if number is not None else ""
+
+
+def build_licence(context: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The operating licence's fields and printed extras from the case's data (pure)."""
+    data: Mapping[str, Any] = context["data"]
+    activity = str(data.get("activity") or "")
+    fields = {
+        "numero_licencia": str(data.get("licence_number") or "").strip() or str(context.get("series_number") or ""),
+        "titular": context["applicant"],
+        "nombre_comercial": data.get("business_name"),
+        "domicilio": data.get("business_address"),
+        "giro": ACTIVITY_NAMES.get(activity, activity.replace("_", " ").capitalize()),
+        "superficie_m2": _plain_area(data.get("floor_area_m2")),
+        "vigencia_desde": context["issued_on"],
+        "vigencia_hasta": context["valid_until"],
+    }
+    lapsed = str(data.get("resolution_lapsed_on") or "")
+    extra = {
+        "afirmativa_ficta": bool(lapsed),
+        "vencimiento": lapsed,
+        "plazo_resolucion": context["params"].get("resolution_days", ""),
+    }
+    return fields, extra
+
+
+DOCUMENTS = (
+    Document(
+        kind="business_licence",
+        title=N_("Licencia de funcionamiento"),
+        template="business_licence.html",
+        tipo="LICENCIA_FUNCIONAMIENTO",
+        cadena=(
+            "numero_licencia",
+            "titular",
+            "nombre_comercial",
+            "domicilio",
+            "giro",
+            "superficie_m2",
+            "vigencia_desde",
+            "vigencia_hasta",
+        ),
+        rows=(
+            Row("numero_licencia", "Número de licencia"),
+            Row("titular", "Titular"),
+            Row("nombre_comercial", "Nombre comercial"),
+            Row("domicilio", "Domicilio del establecimiento"),
+            Row("giro", "Giro autorizado"),
+            Row("superficie_m2", "Superficie del establecimiento", "area"),
+            Row("vigencia_desde", "Vigente desde", "date"),
+            Row("vigencia_hasta", "Vigente hasta", "date"),
+        ),
+        legal_basis=(
+            "Artículo 115, fracciones II y III, de la Constitución Política de los Estados Unidos Mexicanos; "
+            "Ley General de Mejora Regulatoria (Sistema de Apertura Rápida de Empresas); Reglamento de "
+            "Establecimientos Mercantiles del Municipio."
+        ),
+        validity="licence_validity_days",
+        series="LF",
+        number_field="licence_number",
+        build=build_licence,
+    ),
+)
+"""The document the procedure issues: the operating licence (on approval, or by afirmativa ficta)."""
 
 
 STATES = (
@@ -272,25 +363,77 @@ PROCEDURE = Procedure(
             catalogue=("low_risk_activities",),
             step="negocio",
             required=True,
-            labels=(
-                ("abarrotes", N_("Tienda de abarrotes")),
-                ("papeleria", N_("Papelería")),
-                ("cafeteria", N_("Cafetería")),
-                ("estetica", N_("Estética")),
-                ("consultorio", N_("Consultorio")),
-                ("reparacion_calzado", N_("Reparación de calzado")),
-            ),
+            labels=tuple(ACTIVITY_NAMES.items()),
         ),
-        Field("floor_area_m2", N_("Superficie del establecimiento (m²)"), "area", step="negocio", required=True),
+        Field(
+            "floor_area_m2",
+            N_("Superficie del establecimiento"),
+            "area",
+            step="negocio",
+            required=True,
+            help=N_("En metros cuadrados, p. ej. 45 o 120.50."),
+        ),
         Field("business_address", N_("Domicilio del establecimiento"), step="negocio", required=True, max_length=300),
         Field("prevention_items", N_("Puntos que debe corregir el solicitante"), "codes", hidden=True, required=True),
         Field("resolution_lapsed_on", N_("Venció el plazo de resolución"), "date", system=True),
+        Field("licence_number", N_("Número de licencia"), system=True),
     ),
     steps=(
         Step("negocio", N_("Negocio"), ("business_name", "activity", "floor_area_m2", "business_address")),
         Step("documentos", N_("Documentos"), documents=True),
     ),
+    parameters=(
+        Parameter(
+            "max_floor_area_m2",
+            N_("Superficie máxima del establecimiento (m²)"),
+            section=N_("Elegibilidad y catálogos"),
+        ),
+        Parameter(
+            "low_risk_activities",
+            N_("Catálogo de giros de bajo riesgo"),
+            N_("Un código por renglón."),
+            N_("Elegibilidad y catálogos"),
+        ),
+        Parameter("requirements", N_("Requisitos documentales"), section=N_("Requisitos"), kind="requirements"),
+        Parameter(
+            "departments",
+            N_("Áreas responsables"),
+            N_("Qué área atiende cada etapa; sin área, cualquiera con el rol."),
+            N_("Áreas responsables"),
+            "departments",
+            (("licensing", N_("Revisión y expedición de la licencia")),),
+        ),
+        Parameter(
+            "prevention_answer_days",
+            N_("Plazo para desahogar la prevención (días hábiles)"),
+            section=N_("Plazos del solicitante y silencio de la autoridad"),
+        ),
+        Parameter(
+            "max_preventions",
+            N_("Número máximo de prevenciones"),
+            section=N_("Plazos del solicitante y silencio de la autoridad"),
+        ),
+        Parameter(
+            "resolution_days",
+            N_("Plazo para resolver; si vence, afirmativa ficta (días hábiles)"),
+            section=N_("Plazos del solicitante y silencio de la autoridad"),
+        ),
+        Parameter(
+            "reminder_business_days",
+            N_("Recordatorio antes del vencimiento (días hábiles)"),
+            section=N_("Plazos del solicitante y silencio de la autoridad"),
+        ),
+        Parameter(
+            "review_target_days", N_("Meta: revisión de la solicitud (días hábiles)"), section=N_("Metas de servicio")
+        ),
+        Parameter(
+            "licence_validity_days",
+            N_("Vigencia de la licencia de funcionamiento (días naturales)"),
+            section=N_("Documentos"),
+        ),
+    ),
     departments=(Department("desarrollo_economico", N_("Dirección de Desarrollo Económico")),),
+    documents=DOCUMENTS,
     presentation=Presentation(
         styles={"deny": "danger", "withdraw": "danger", "revoke": "danger"},
         correction_states=("prevention",),
@@ -299,5 +442,17 @@ PROCEDURE = Procedure(
     ),
     eligibility=eligibility_reasons,
     eligibility_fields=("activity", "floor_area_m2"),
+    demo=Demo(
+        settings={"departments": {"licensing": "desarrollo_economico"}},
+        data={
+            "business_name": "Papelería La Esquina",
+            "activity": "papeleria",
+            "floor_area_m2": "45",
+            "business_address": "Calle Morelos 18, Centro",
+        },
+        documents=("identificacion", "comprobante_domicilio"),
+        cases=((DemoStep("submit", "solicitante"),),),
+        users=(DemoUser("economia", "Ernesto Economía", "reviewer", "desarrollo_economico"),),
+    ),
 )
 """The low-risk operating licence as the rest of the product serves it."""
