@@ -13,8 +13,8 @@ from app.models import Case, Document, Role, User
 from app.services import access_requests as ar
 from app.services.cases import fire
 from app.services.config import update_config
-from app.services.demo import VECS_SETTINGS
 from app.services.visibility import may_read_case
+from tests.support.demo_data import VECS_SETTINGS
 from tests.support.factories import advance, make_user, vecs_case
 from tests.web.helpers import login_as, text
 
