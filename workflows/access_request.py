@@ -811,6 +811,8 @@ PROCEDURE = Procedure(
     documents=DOCUMENTS,
     plugin="app.web.transparency.plugin",
     demo=Demo(loader="app.services.access_demo:load_demo"),
+    notice_path="/transparencia/consulta",  # the tracking link is never mailed again: the public lookup by folio
+    applicant_alias="app.services.access_requests:pseudonym",
     owns=(
         "app/models/access.py",
         "app/services/access_requests.py",

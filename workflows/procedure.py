@@ -293,6 +293,12 @@ class Procedure:
     """The applicant step a new draft opens on (default: the first step)."""
     demo: Demo | None = None
     """What ``flask demo load`` creates for this procedure."""
+    applicant_alias: str | None = None
+    """Dotted name (``module:function`` in ``app.services``) of the function giving the name under which staff
+    see the applicant of a case (``function(session, case) -> str | None``), where applicants file under a
+    pseudonym; ``None``: the applicant's own name is shown."""
+    notice_path: str = "/inicio"
+    """Where the link of a notice about one of its cases leads (a path of the site)."""
     owns: tuple[str, ...] = ()
     """The procedure's own places outside ``workflows/``, ``forms/`` and ``pdf_templates/`` (files or folders,
     relative to the project root): its services, pages, templates and tables. Only there, in its declaration

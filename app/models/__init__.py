@@ -1,13 +1,15 @@
-"""Typed SQLAlchemy 2 models, one module per aggregate."""
+"""Typed SQLAlchemy 2 models, one module per aggregate. The tables of an installed procedure's own (listed in its
+declaration's ``owns``) are registered from the registry, so adding a procedure edits nothing here."""
 
-from app.models import access, clocks, personal_data  # noqa: F401 - registers the access-request, clock and data-protection request tables
+import importlib
+
+from app.models import clocks, personal_data  # noqa: F401 - registers the clock and data-protection request tables
 from app.models.assignment import AssignmentExclusion, CaseEscalation, EscalationKind, ExclusionKind
 from app.models.audit import AuditCheckpoint, AuditEntry, AuditHead, AuditKind, AuditTreeNode
 from app.models.base import utcnow
 from app.models.cases import Case, FolioCounter, IdempotencyRecord, WorkflowConfig
 from app.models.certificates import Certificate, CertificateStatus
 from app.models.documents import Document
-from app.models.publications import ObligationPublication, PublicationSample
 from app.models.scheduling import NonWorkingDay, OutboxMessage, OutboxStatus, Timer, TimerKind, TimerStatus
 from app.models.security import (
     EmailConfirmation,
@@ -41,11 +43,9 @@ __all__ = [
     "IdempotencyRecord",
     "Locale",
     "NonWorkingDay",
-    "ObligationPublication",
     "OutboxMessage",
     "OutboxStatus",
     "PasswordResetToken",
-    "PublicationSample",
     "RecoveryCode",
     "Role",
     "SecurityEvent",
@@ -60,3 +60,15 @@ __all__ = [
     "WorkflowConfig",
     "utcnow",
 ]
+
+
+def _register_procedure_tables() -> None:
+    from workflows import REGISTRY
+
+    for procedure in REGISTRY:
+        for place in procedure.owns:
+            if place.startswith("app/models/") and place.endswith(".py"):
+                importlib.import_module(place.removesuffix(".py").replace("/", "."))
+
+
+_register_procedure_tables()

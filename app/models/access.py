@@ -10,10 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Base
 from app.models.base import UTCDateTime, str_enum, utcnow
+from app.models.users import PASSWORDLESS
 
-PASSWORDLESS = "!requester-without-account"
-"""``users.password_hash`` of a requester who filed without an account: it is no argon2 hash, so no password ever
-matches it and the row can never log in; the requester acts through the secret tracking link instead."""
+__all__ = ["PASSWORDLESS"]  # filing without an account creates such a row
 
 
 class AccessRequest(Base):

@@ -11,6 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import Base
 from app.models.base import UTCDateTime, str_enum, utcnow
 
+PASSWORDLESS = "!requester-without-account"
+"""The password hash of an account that has no password (a requester who filed without registering): nothing
+verifies against it, and a confirmed registration may take the row over."""
+
 
 class Role(StrEnum):
     """What a user may do. A user may hold several roles (a reviewer may also be an inspector)."""

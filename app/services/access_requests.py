@@ -79,6 +79,11 @@ def new_tracking_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def pseudonym(session: Session, case: Case) -> str | None:
+    """The name the requester chose for ``case`` (what staff see instead of the account's name)."""
+    return session.scalar(select(AccessRequest.pseudonym).where(AccessRequest.case_id == case.id))
+
+
 def tracking_path_for(token: str) -> str:
     """The path of the tracking page of ``token``."""
     return f"{TRACKING_PATH}{token}"
@@ -209,7 +214,7 @@ def file_request(
             )
         elif not user.email.endswith(UNMAILED_DOMAIN):
             # nothing about the request goes to the address before someone proves they read it
-            confirmation.issue(session, user.id, confirmation.ACCESS_REQUEST, case_id=case.id, release=token)
+            confirmation.issue(session, user.id, confirmation.FILING, case_id=case.id, release=token)
         return Filed(case.id, case.folio, token, received)
 
 

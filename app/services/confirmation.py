@@ -26,13 +26,14 @@ from app.audit import EntryInput
 from app.engine import InvalidData, Msg
 from app.extensions import db
 from app.models import AuditKind, Case, EmailConfirmation, Role, SecurityEventKind, User, UserRole, utcnow
-from app.models.access import PASSWORDLESS
+from app.models.users import PASSWORDLESS
 from app.notifications import enqueue
 from app.services import security_log
 from app.services.auth import decrypt, encrypt
 from app.services.uow import unit_of_work
 
-ACCESS_REQUEST = "access_request"
+FILING = "filing"
+"""A filing without an account: its receipt (with the secret tracking link) waits for the confirmation."""
 REGISTRATION = "registration"
 INVALID_CONFIRMATION = Msg("El enlace de confirmación no es válido, ya se usó o caducó.")
 
@@ -115,7 +116,7 @@ def confirm(token: str, now: datetime | None = None) -> Confirmed:
         row.used_at = now
         row.sealed = None
         user.email_confirmed_at = user.email_confirmed_at or now
-        if row.purpose == ACCESS_REQUEST and released and row.case_id is not None:
+        if row.purpose == FILING and released and row.case_id is not None:
             folio = session.scalar(select(Case.folio).where(Case.id == row.case_id)) or ""
             enqueue(
                 session,

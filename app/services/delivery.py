@@ -16,12 +16,11 @@ from app.models import Case, OutboxMessage, OutboxStatus, Role, User, utcnow
 from app.notifications import CaseNotice, SmtpSettings, build_message, render_case_notice, send
 from app.notifications.account import ACCOUNT_TEMPLATES
 from app.notifications.render import TEMPLATES
-from app.services.access_requests import LOOKUP_PATH
-from app.services.access_requests import WORKFLOW as ACCESS_WORKFLOW
 from app.services.auth import compose_account_mail
 from app.services.cases import transition_texts
 from app.services.personal_data import suppressed
 from app.services.uow import unit_of_work
+from workflows import REGISTRY
 
 RETRY_DELAYS = (
     timedelta(minutes=1),
@@ -78,7 +77,7 @@ def compose(session: Session, message: OutboxMessage) -> tuple[str, str, str] | 
         workflow_title=title,
         action_description=action_text,
         state_description=state_text,
-        url=f"{base}{LOOKUP_PATH if case.workflow == ACCESS_WORKFLOW else '/inicio'}",
+        url=f"{base}{REGISTRY.get(case.workflow).notice_path if case.workflow in REGISTRY else '/inicio'}",
         due_on=date.fromisoformat(str(due)) if due else None,
     )
     mail = render_case_notice(notice, recipient.locale.value)

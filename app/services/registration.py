@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.engine import InvalidData, Msg
 from app.models import Role, SecurityEventKind, User
-from app.models.access import PASSWORDLESS
+from app.models.users import PASSWORDLESS
 from app.notifications import enqueue
 from app.services import confirmation, security_log
 from app.services.passwords import check_password

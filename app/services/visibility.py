@@ -19,6 +19,8 @@ The endpoint-level half (who may reach which page) is declared on each view (:mo
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import exists, select
@@ -27,7 +29,7 @@ from sqlalchemy.orm import Session
 from app.engine import Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, Role, User
-from app.models.access import AccessRequest
+from workflows import REGISTRY
 from workflows.base import SYSTEM_ROLE, Workflow
 
 OVERSIGHT_ROLES = frozenset({Role.AUDITOR, Role.GUARANTOR})
@@ -142,15 +144,20 @@ def may_read_case(session: Session, case: Case, user: User) -> bool:
 
 
 def applicant_alias(session: Session, case: Case, reader: User) -> str | None:
-    """The name under which ``reader`` sees the applicant of ``case`` when the applicant filed under a
-    pseudonym (an access-to-information request), or ``None`` when the applicant's own name may be shown.
+    """The name under which ``reader`` sees the applicant of ``case`` when the procedure lets applicants file
+    under a pseudonym (``Procedure.applicant_alias``), or ``None`` when the applicant's own name may be shown.
 
-    Only the requester reads their own account's name; staff, the committee and oversight see the chosen
+    Only the applicant reads their own account's name; staff, committees and oversight see the chosen
     pseudonym (the requester's identity stays with the requester).
     """
-    if reader.id == case.applicant_id:
+    if reader.id == case.applicant_id or case.workflow not in REGISTRY:
         return None
-    return session.scalar(select(AccessRequest.pseudonym).where(AccessRequest.case_id == case.id))
+    dotted = REGISTRY.get(case.workflow).applicant_alias
+    if dotted is None:
+        return None
+    module_name, _, function = dotted.partition(":")
+    alias: Callable[[Session, Case], str | None] = getattr(importlib.import_module(module_name), function)
+    return alias(session, case)
 
 
 def readable_case(case_id: int, user_id: int, session: Session | None = None) -> tuple[Case, User]:

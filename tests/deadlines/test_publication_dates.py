@@ -15,7 +15,8 @@ from sqlalchemy import select
 import app.services.users as users_service
 from app.engine import get_engine
 from app.extensions import db
-from app.models import Case, ObligationPublication, Role, Timer, TimerKind, TimerStatus
+from app.models import Case, Role, Timer, TimerKind, TimerStatus
+from app.models.publications import ObligationPublication
 from app.services.deadlines import declare_non_working_days, start_timers
 from app.services.publications import open_due_quarters, open_quarter, quarters_due
 from app.services.uow import unit_of_work

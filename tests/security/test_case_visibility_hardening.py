@@ -45,6 +45,7 @@ def _vecs_at_fee_assessment() -> tuple[int, int, str]:
         (Role.INTAKE_CLERK, "ventanilla"),
         (Role.REVIEWER, "desarrollo_urbano"),
         (Role.REVIEWER, "finanzas"),
+        (Role.INSPECTOR, "obras_publicas"),
     ):
         make_user((role, department))
     update_config("vecs", {"departments": VECS_SETTINGS["departments"], "fee_table": VECS_SETTINGS["fee_table"]}, admin)

@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 import app.services.users as users_service
 from app.extensions import db
-from app.models import AuditEntry, Case, ObligationPublication, Role
+from app.models import AuditEntry, Case, Role
+from app.models.publications import ObligationPublication
 from app.services.demo import demo_pdf
 from app.services.publications import OPEN_DATA_COLUMNS, decide, open_quarter, save_record, submit_record
 from app.services.users import ensure_department
