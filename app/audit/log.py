@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,6 +37,29 @@ class EntryInput:
     details: Mapping[str, Any] | None = None
 
 
+_HEAD_KEY = "audit_head_locked"
+
+
+def _locked_head(session: Session) -> AuditHead:
+    """The head row, locked for the rest of the transaction; read once per (sub)transaction.
+
+    The entries of one unit of work (a transition, its assignment, its automatic steps) thus share one
+    head lock and one read: the lock is held until commit, so the head cannot move under us meanwhile.
+    A savepoint is its own key, so a rolled-back savepoint never leaves a stale head behind.
+    """
+    key = (session.get_transaction(), session.get_nested_transaction())
+    cached = session.info.get(_HEAD_KEY)
+    if cached is not None and cached[0] == key and cached[1] in session:
+        return cast(AuditHead, cached[1])
+    head = session.scalars(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
+    ).one_or_none()
+    if head is None:
+        raise RuntimeError("audit log head missing: run the migrations")
+    session.info[_HEAD_KEY] = (key, head)
+    return head
+
+
 def append(session: Session, item: EntryInput) -> AuditEntry:
     """Append one entry inside the caller's transaction and return it.
 
@@ -46,11 +69,7 @@ def append(session: Session, item: EntryInput) -> AuditEntry:
     Call it as the last write of a unit of work to keep the lock short. Raises ``RuntimeError`` if
     the log has not been initialised by the migrations.
     """
-    head = session.scalars(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
-    ).one_or_none()
-    if head is None:
-        raise RuntimeError("audit log head missing: run the migrations")
+    head = _locked_head(session)
     salt = digest = None
     if item.comment:
         salt = new_salt()
