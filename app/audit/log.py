@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit import tree
 from app.audit.canonical import (
@@ -38,6 +39,13 @@ class EntryInput:
 
 
 _HEAD_KEY = "audit_head_locked"
+_ENTRY_TABLE = cast(Table, AuditEntry.__table__)
+_ENTRY_KEYS = tuple(column.key for column in _ENTRY_TABLE.columns)
+_INSERT_ENTRY = insert(_ENTRY_TABLE)
+_HEAD_TABLE = cast(Table, AuditHead.__table__)
+_UPDATE_HEAD = (
+    update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
 
 
 def _locked_head(session: Session) -> AuditHead:
@@ -102,9 +110,12 @@ def append(session: Session, item: EntryInput) -> AuditEntry:
     canonical = canonical_entry(entry)
     entry.entry_hash = chain_hash(head.hash, canonical)
     entry.leaf_hash = leaf_hash_hex(canonical)
-    head.seq = entry.seq
-    head.hash = entry.entry_hash
-    session.add(entry)
-    session.flush()
+    session.flush()  # the caller's pending rows first, as before (the entry may refer to them)
+    # Core statements built once: the ORM's unit of work costs more than the two writes themselves. The
+    # returned entry is not added to the session; the head object is told its new committed values.
+    session.execute(_INSERT_ENTRY, {key: getattr(entry, key) for key in _ENTRY_KEYS})
+    session.execute(_UPDATE_HEAD, {"new_seq": entry.seq, "new_hash": entry.entry_hash})
+    set_committed_value(head, "seq", entry.seq)
+    set_committed_value(head, "hash", entry.entry_hash)
     tree.add_leaf(session, entry.seq, bytes.fromhex(entry.leaf_hash))
     return entry
