@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import CompoundSelect, Integer, String, bindparam, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from app import audit
 from app.audit import EntryInput
@@ -476,11 +476,20 @@ def count_cases(workflow: str | None = None) -> int:
 
 
 QUEUE_LIMIT = 200
+# Lists show a case's folio, workflow, state, assignee and dates: its data and settings (JSON) stay in the
+# database unless a caller reads them (then they load on access).
+_LIST_ONLY = (defer(Case.data), defer(Case.params))
 
 
 def own_cases(user_id: int, limit: int = QUEUE_LIMIT) -> list[Case]:
     """The cases ``user_id`` filed, newest first."""
-    stmt = select(Case).where(Case.applicant_id == user_id).order_by(Case.created_at.desc()).limit(limit)
+    stmt = (
+        select(Case)
+        .options(*_LIST_ONLY)
+        .where(Case.applicant_id == user_id)
+        .order_by(Case.created_at.desc())
+        .limit(limit)
+    )
     return list(db.session.scalars(stmt))
 
 
@@ -515,6 +524,7 @@ def work_queue(user_id: int, staff_roles: frozenset[str], limit: int = QUEUE_LIM
     mine_or_open = Case.assignee_id.is_(None) | (Case.assignee_id == user_id) | Case.department_code.is_(None)
     stmt = (
         select(Case)
+        .options(*_LIST_ONLY)
         .where(or_(*conditions), Case.applicant_id != user_id, mine_or_open)
         .order_by(Case.updated_at)
         .limit(limit)

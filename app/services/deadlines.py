@@ -356,7 +356,8 @@ def pending_terms(case_ids: Sequence[int], today: date | None = None) -> dict[in
         )
         .order_by(Timer.due_on)
     )
-    current = {c.id: c.state for c in session.scalars(select(Case).where(Case.id.in_(case_ids)))}
+    states = session.execute(select(Case.id, Case.state).where(Case.id.in_(case_ids)))
+    current: dict[int, str] = {row.id: row.state for row in states}
     result: dict[int, list[TermView]] = {}
     for timer in rows:
         if current.get(timer.case_id) != timer.state:
