@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit import tree
 from app.audit.canonical import (
@@ -46,6 +47,36 @@ def _details(item: EntryInput) -> dict[str, Any]:
     return details
 
 
+_HEAD_KEY = "audit_head_locked"
+_ENTRY_TABLE = cast(Table, AuditEntry.__table__)
+_ENTRY_KEYS = tuple(column.key for column in _ENTRY_TABLE.columns)
+_INSERT_ENTRY = insert(_ENTRY_TABLE)
+_HEAD_TABLE = cast(Table, AuditHead.__table__)
+_UPDATE_HEAD = (
+    update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+
+
+def _locked_head(session: Session) -> AuditHead:
+    """The head row, locked for the rest of the transaction; read once per (sub)transaction.
+
+    The entries of one unit of work (a transition, its assignment, its automatic steps) thus share one
+    head lock and one read: the lock is held until commit, so the head cannot move under us meanwhile.
+    A savepoint is its own key, so a rolled-back savepoint never leaves a stale head behind.
+    """
+    key = (session.get_transaction(), session.get_nested_transaction())
+    cached = session.info.get(_HEAD_KEY)
+    if cached is not None and cached[0] == key and cached[1] in session:
+        return cast(AuditHead, cached[1])
+    head = session.scalars(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
+    ).one_or_none()
+    if head is None:
+        raise RuntimeError("audit log head missing: run the migrations")
+    session.info[_HEAD_KEY] = (key, head)
+    return head
+
+
 def append(session: Session, item: EntryInput) -> AuditEntry:
     """Append one entry inside the caller's transaction and return it.
 
@@ -55,11 +86,7 @@ def append(session: Session, item: EntryInput) -> AuditEntry:
     Call it as the last write of a unit of work to keep the lock short. Raises ``RuntimeError`` if
     the log has not been initialised by the migrations.
     """
-    head = session.scalars(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
-    ).one_or_none()
-    if head is None:
-        raise RuntimeError("audit log head missing: run the migrations")
+    head = _locked_head(session)
     salt = digest = None
     if item.comment:
         salt = new_salt()
@@ -92,10 +119,13 @@ def append(session: Session, item: EntryInput) -> AuditEntry:
     canonical = canonical_entry(entry)
     entry.entry_hash = chain_hash(head.hash, canonical)
     entry.leaf_hash = leaf_hash_hex(canonical)
-    session.add(entry)
-    session.flush()
-    # The head moves only after the entry is stored: the database refuses a head that names no entry.
-    head.seq = entry.seq
-    head.hash = entry.entry_hash
+    session.flush()  # the caller's pending rows first, as before (the entry may refer to them)
+    # The entry is stored before the head moves: the database refuses a head that names no entry.
+    # Core statements built once: the ORM's unit of work costs more than the two writes themselves. The
+    # returned entry is not added to the session; the head object is told its new committed values.
+    session.execute(_INSERT_ENTRY, {key: getattr(entry, key) for key in _ENTRY_KEYS})
+    session.execute(_UPDATE_HEAD, {"new_seq": entry.seq, "new_hash": entry.entry_hash})
+    set_committed_value(head, "seq", entry.seq)
+    set_committed_value(head, "hash", entry.entry_hash)
     tree.add_leaf(session, entry.seq, bytes.fromhex(entry.leaf_hash))
     return entry

@@ -37,19 +37,30 @@ def _node_query(keys: list[NodeKey]) -> tuple[TextClause, dict[str, int]]:
 def read_nodes(session: Session, keys: Iterable[NodeKey]) -> dict[NodeKey, bytes]:
     """The stored hashes of the complete subtrees ``keys`` (level 0 from the entries' leaf hashes).
 
-    Two indexed queries at most. Raises :class:`TreeDataMissing` if any is absent or malformed.
+    One indexed query (a UNION ALL of the leaves and the inner subtrees when both are wanted). Raises
+    :class:`TreeDataMissing` if any is absent or malformed.
     """
     wanted = set(keys)
     found: dict[NodeKey, bytes] = {}
     leaves = sorted(idx + 1 for level, idx in wanted if level == 0)
     inner = sorted((level, idx) for level, idx in wanted if level > 0)
     try:
-        if leaves:
+        if leaves and inner:
+            sql, params = _node_query(inner)
+            marks = ", ".join(f":s{n}" for n in range(len(leaves)))
+            params.update({f"s{n}": seq for n, seq in enumerate(leaves)})
+            both = text(
+                f"SELECT 0 AS level, seq - 1 AS idx, leaf_hash AS hash FROM audit_entries WHERE seq IN ({marks})"  # noqa: S608 - placeholders
+                f" UNION ALL {sql.text}"
+            )
+            for level, idx, value in session.execute(both, params):
+                found[(int(level), int(idx))] = bytes.fromhex(value)
+        elif leaves:
             for seq, value in session.execute(
                 select(AuditEntry.seq, AuditEntry.leaf_hash).where(AuditEntry.seq.in_(leaves))
             ):
                 found[(0, seq - 1)] = bytes.fromhex(value)
-        if inner:
+        elif inner:
             for level, idx, value in session.execute(*_node_query(inner)):
                 found[(level, idx)] = bytes.fromhex(value)
     except ValueError as exc:

@@ -50,6 +50,7 @@ from app.models import (
     utcnow,
 )
 from app.notifications import enqueue
+from app.services.deadlines import may_have_escalations
 from app.services.uow import unit_of_work
 from workflows.base import SYSTEM_ROLE, State, Workflow, department_of, draw
 
@@ -180,11 +181,8 @@ def _candidates(
     return [Candidate(uid, counts[uid]) for uid in ids], sorted(pool & excluded)
 
 
-def _still_eligible(session: Session, case: Case, workflow: Workflow, state: State, department: str) -> bool:
-    if case.assignee_id is None:
-        return False
-    candidates, _ = _candidates(session, case, workflow, state, department)
-    return any(c.user_id == case.assignee_id for c in candidates)
+def _still_eligible(candidates: list[Candidate], case: Case) -> bool:
+    return case.assignee_id is not None and any(c.user_id == case.assignee_id for c in candidates)
 
 
 def _latest_seq(session: Session, case_id: int) -> int:
@@ -192,20 +190,26 @@ def _latest_seq(session: Session, case_id: int) -> int:
 
 
 def _redraw(
-    session: Session, case: Case, seq: int, also_exclude: Iterable[int] = ()
+    session: Session,
+    case: Case,
+    seq: int,
+    also_exclude: Iterable[int] = (),
+    computed: tuple[list[Candidate], list[int]] | None = None,
 ) -> tuple[AssignmentDraw, str | None]:
     workflow = get_engine().definition(case.workflow, case.workflow_version)
     state = workflow.state(case.state)
     department = department_of(state, case.params or workflow.params)
     if department is None or state.terminal:
         return AssignmentDraw(None, {"method": METHOD, "seq": seq, "candidates": [], "chosen": None}), None
-    candidates, excluded = _candidates(session, case, workflow, state, department, also_exclude)
+    candidates, excluded = computed or _candidates(session, case, workflow, state, department, also_exclude)
     result = draw_assignee(case.folio, seq, candidates, _seed())
     record = {**result.record, "department": department, "state": case.state, "excluded": excluded}
     return AssignmentDraw(result.chosen, record), department
 
 
-def on_state_entered(session: Session, case: Case, state: State, entered_seq: int, moved: bool = True) -> None:
+def on_state_entered(
+    session: Session, case: Case, state: State, entered_seq: int, moved: bool = True, *, left: State | None = None
+) -> None:
     """Assign the case, inside the transition's transaction, when it has just entered ``state``.
 
     When the case ``moved`` to another state, the escalations of the state it left are resolved. Nothing
@@ -213,16 +217,19 @@ def on_state_entered(session: Session, case: Case, state: State, entered_seq: in
     once (automatic states), when no public servant has a step there, or when the current assignee may
     still act there (the case stays with them). Otherwise a draw chooses the assignee (or, with nobody
     available, leaves the case unassigned for the department to pick up) and an audit entry records it.
+    ``left`` (the state the case left, when known) lets a state that raises no escalations skip looking.
+    The candidates are computed once, both to keep the current assignee and for the draw.
     """
-    if moved:
-        resolve_escalations(session, case.id, utcnow())
     workflow = get_engine().definition(case.workflow, case.workflow_version)
+    if moved and (left is None or may_have_escalations(workflow, left)):
+        resolve_escalations(session, case.id, utcnow())
     department = department_of(state, case.params or workflow.params)
     if department is None or state.terminal or state.automatic or not acting_roles(workflow, state):
         return
-    if _still_eligible(session, case, workflow, state, department):
+    computed = _candidates(session, case, workflow, state, department)
+    if _still_eligible(computed[0], case):
         return
-    result, _ = _redraw(session, case, entered_seq)
+    result, _ = _redraw(session, case, entered_seq, computed=computed)
     previous = case.assignee_id
     # Part of the transition that was just stored: the case's version moves once for both, so the row is
     # updated directly and the loaded case told, instead of a second versioned UPDATE.
@@ -449,7 +456,8 @@ def assignee_name(case: Case) -> str | None:
 
 def resolve_escalations(session: Session, case_id: int, now: datetime) -> None:
     """Mark the case's open escalations resolved (someone is assigned again, or the case moved on)."""
-    for row in session.scalars(
-        select(CaseEscalation).where(CaseEscalation.case_id == case_id, CaseEscalation.resolved_at.is_(None))
-    ):
-        row.resolved_at = now
+    session.execute(
+        update(CaseEscalation)
+        .where(CaseEscalation.case_id == case_id, CaseEscalation.resolved_at.is_(None))
+        .values(resolved_at=now)
+    )

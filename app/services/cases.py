@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import CompoundSelect, Integer, String, bindparam, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from app import audit
 from app.audit import EntryInput
@@ -40,13 +40,14 @@ from app.models import (
     IdempotencyRecord,
     Role,
     User,
+    UserRole,
     utcnow,
 )
 from app.notifications import enqueue
 from app.services.assignment import on_state_entered
 from app.services.certificates import transition_effects
 from app.services.config import params_for_new_case
-from app.services.deadlines import cancel_timers, start_timers, sync_clocks
+from app.services.deadlines import cancel_timers, may_have_timers, start_timers, sync_clocks
 from app.services.uow import unit_of_work
 from workflows.base import N_, HistoryItem, State, department_of, draw
 
@@ -121,26 +122,50 @@ def allocate_folio(session: Session, prefix: str, year: int) -> str:
     return f"{prefix}-{year}-{number:06d}"
 
 
-def _history(session: Session, case_id: int) -> tuple[HistoryItem, ...]:
-    rows = session.execute(
-        select(AuditEntry.action, AuditEntry.actor_id)
-        .where(AuditEntry.case_id == case_id, AuditEntry.kind == AuditKind.TRANSITION)
-        .order_by(AuditEntry.seq)
+def _engine_inputs_statement() -> CompoundSelect[Any]:
+    """Documents and transition history of the case ``:case_id`` as one UNION ALL (built once: constructing
+    a statement costs more than running it)."""
+    case_id = bindparam("case_id", type_=Integer)
+    documents = select(
+        literal("d").label("src"),
+        Document.kind.label("name"),
+        Document.sha256.label("sha"),
+        cast(null(), Integer).label("actor"),
+        literal(0).label("seq"),
+    ).where(Document.case_id == case_id, Document.superseded_by_id.is_(None))
+    history = select(literal("h"), AuditEntry.action, cast(null(), String), AuditEntry.actor_id, AuditEntry.seq).where(
+        AuditEntry.case_id == case_id, AuditEntry.kind == AuditKind.TRANSITION
     )
-    return tuple(HistoryItem(action, actor_id) for action, actor_id in rows)
+    stmt: CompoundSelect[Any] = union_all(documents, history)
+    return stmt.order_by(stmt.selected_columns.seq)
 
 
-def _current_documents(session: Session, case_id: int) -> list[tuple[str, str]]:
-    rows = session.execute(
-        select(Document.kind, Document.sha256).where(Document.case_id == case_id, Document.superseded_by_id.is_(None))
-    )
-    return [(kind, sha) for kind, sha in rows]
+_ENGINE_INPUTS = _engine_inputs_statement()
 
 
-def case_view(session: Session, case: Case, documents: list[tuple[str, str]] | None = None) -> CaseView:
-    """The engine's view of a stored case (two queries: history and, unless given, current documents)."""
-    if documents is None:
-        documents = _current_documents(session, case.id)
+def _engine_inputs(session: Session, case_id: int) -> tuple[list[tuple[str, str]], tuple[HistoryItem, ...]]:
+    """The case's current documents and its transition history, read in one statement (UNION ALL)."""
+    found: list[tuple[str, str]] = []
+    items: list[HistoryItem] = []
+    for row in session.execute(_ENGINE_INPUTS, {"case_id": case_id}):
+        if row.src == "d":
+            found.append((row.name, row.sha))
+        else:
+            items.append(HistoryItem(row.name, row.actor))
+    return found, tuple(items)
+
+
+def case_view(
+    session: Session,
+    case: Case,
+    documents: list[tuple[str, str]] | None = None,
+    history: tuple[HistoryItem, ...] | None = None,
+) -> CaseView:
+    """The engine's view of a stored case (one query for history and current documents, unless given)."""
+    if documents is None or history is None:
+        read_documents, read_history = _engine_inputs(session, case.id)
+        documents = read_documents if documents is None else documents
+        history = read_history if history is None else history
     return CaseView(
         workflow=case.workflow,
         workflow_version=case.workflow_version,
@@ -149,7 +174,7 @@ def case_view(session: Session, case: Case, documents: list[tuple[str, str]] | N
         applicant_id=case.applicant_id,
         data=dict(case.data),
         documents=frozenset(kind for kind, _ in documents),
-        history=_history(session, case.id),
+        history=history,
         assignee_id=case.assignee_id,
     )
 
@@ -168,6 +193,24 @@ def _notify(session: Session, case: Case, parties: tuple[str, ...], trigger: str
             case_id=case.id,
             payload={"folio": case.folio, "trigger": trigger, "state": case.state, "party": party},
         )
+
+
+_ACTOR = (
+    select(User.active, UserRole.role, UserRole.department_code)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .where(User.id == bindparam("user_id", type_=Integer))
+)
+
+
+def _load_actor(session: Session, user_id: int) -> Actor:
+    """The engine's view of an active user, read in one statement (the user row joined with its roles)."""
+    rows = session.execute(_ACTOR, {"user_id": user_id}).all()
+    if not rows or not rows[0].active:
+        raise NotFound(Msg("El usuario no existe o está inactivo."))
+    grants = [(row.role.value, row.department_code) for row in rows if row.role is not None]
+    unscoped = {role for role, department in grants if not department}
+    scoped = frozenset((role, department) for role, department in grants if department and role not in unscoped)
+    return Actor(user_id, frozenset(role for role, _ in grants), scoped)
 
 
 def _load_user(session: Session, user_id: int) -> User:
@@ -291,13 +334,14 @@ def _apply(
         ),
     )
     effects.record(session, entry.seq)
-    if outcome.from_state != outcome.to_state:
-        cancel_timers(session, case.id, now)
+    moved = outcome.from_state != outcome.to_state
+    left = workflow.state(outcome.from_state)
+    if moved:
+        if may_have_timers(workflow, left):  # nothing to cancel otherwise: skip the UPDATE
+            cancel_timers(session, case.id, now)
         start_timers(session, case, dest, entry.seq, today)
-    sync_clocks(
-        session, case, outcome.transition.trigger, entry.seq, today, now, moved=outcome.from_state != outcome.to_state
-    )
-    on_state_entered(session, case, dest, entry.seq, outcome.from_state != outcome.to_state)
+    sync_clocks(session, case, outcome.transition.trigger, entry.seq, today, now, moved=moved)
+    on_state_entered(session, case, dest, entry.seq, moved, left=left)
     _notify(session, case, outcome.transition.notify, outcome.transition.trigger, entry.seq)
     return entry.seq
 
@@ -321,8 +365,8 @@ def _run_automatic(session: Session, case: Case, entered_seq: int, now: datetime
             result = draw(str(params[state.draw.seed_param]), case.folio, entered_seq, params[state.draw.rate_param])
             extra = {state.draw.field: result.selected, state.draw.record_field: result.record()}
             details = {"draw": {"field": state.draw.field, **result.record()}}
-        documents = _current_documents(session, case.id)
-        stored = case_view(session, case, documents)
+        documents, history = _engine_inputs(session, case.id)
+        stored = case_view(session, case, documents, history)
         view = dataclasses.replace(stored, data={**stored.data, **extra})
         outcome: Outcome | None = None
         for trigger in state.automatic:
@@ -372,12 +416,12 @@ def fire(
             case = session.get(Case, case_id)
             if case is None:
                 raise NotFound(Msg("El expediente no existe."))
-            actor = Actor.system() if actor_id is None else actor_for(_load_user(session, actor_id))
+            actor = Actor.system() if actor_id is None else _load_actor(session, actor_id)
             now = utcnow()
             today = local_today(now)
-            documents = _current_documents(session, case.id)
+            documents, history = _engine_inputs(session, case.id)
             outcome = engine.decide(
-                case_view(session, case, documents),
+                case_view(session, case, documents, history),
                 trigger,
                 actor,
                 today=today,
@@ -432,11 +476,20 @@ def count_cases(workflow: str | None = None) -> int:
 
 
 QUEUE_LIMIT = 200
+# Lists show a case's folio, workflow, state, assignee and dates: its data and settings (JSON) stay in the
+# database unless a caller reads them (then they load on access).
+_LIST_ONLY = (defer(Case.data), defer(Case.params))
 
 
 def own_cases(user_id: int, limit: int = QUEUE_LIMIT) -> list[Case]:
     """The cases ``user_id`` filed, newest first."""
-    stmt = select(Case).where(Case.applicant_id == user_id).order_by(Case.created_at.desc()).limit(limit)
+    stmt = (
+        select(Case)
+        .options(*_LIST_ONLY)
+        .where(Case.applicant_id == user_id)
+        .order_by(Case.created_at.desc())
+        .limit(limit)
+    )
     return list(db.session.scalars(stmt))
 
 
@@ -471,6 +524,7 @@ def work_queue(user_id: int, staff_roles: frozenset[str], limit: int = QUEUE_LIM
     mine_or_open = Case.assignee_id.is_(None) | (Case.assignee_id == user_id) | Case.department_code.is_(None)
     stmt = (
         select(Case)
+        .options(*_LIST_ONLY)
         .where(or_(*conditions), Case.applicant_id != user_id, mine_or_open)
         .order_by(Case.updated_at)
         .limit(limit)

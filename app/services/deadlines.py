@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -20,7 +21,7 @@ from app.audit.canonical import keyed_digest
 from app.calendar import LOCAL_TZ, BusinessCalendar, deadline_instant, local_today
 from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
-from app.models import AuditKind, Case, NonWorkingDay, Role, Timer, TimerKind, TimerStatus, User
+from app.models import AuditKind, Case, NonWorkingDay, Role, Timer, TimerKind, TimerStatus, User, utcnow
 from app.models.clocks import CaseClock, ClockStatus
 from app.services.uow import unit_of_work
 from workflows.base import SYSTEM_ROLE, Clock, State, Workflow
@@ -29,9 +30,28 @@ REMINDER_HOUR = time(9, 0)
 MAX_DECLARED_RANGE_DAYS = 366
 
 
+_CALENDAR_KEY = "business_calendar"
+
+
 def calendar(session: Session) -> BusinessCalendar:
-    """The business-day calendar with the authority's declared non-working days."""
-    return BusinessCalendar(session.scalars(select(NonWorkingDay.day)))
+    """The business-day calendar with the authority's declared non-working days.
+
+    Read once per database transaction (kept in ``session.info`` with the transaction it was read in):
+    the declared days do not change under a transaction that does not change them itself, and those that
+    do (declaring or removing days) call :func:`_forget_calendar`.
+    """
+    transaction = session.get_transaction()
+    cached = session.info.get(_CALENDAR_KEY)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cast(BusinessCalendar, cached[1])
+    result = BusinessCalendar(session.scalars(select(NonWorkingDay.day)))
+    if transaction is not None:
+        session.info[_CALENDAR_KEY] = (transaction, result)
+    return result
+
+
+def _forget_calendar(session: Session) -> None:
+    session.info.pop(_CALENDAR_KEY, None)
 
 
 def _last_day(cal: BusinessCalendar, notified_on: date, days: int, business: bool) -> date:
@@ -61,53 +81,91 @@ def acting_party(workflow: Workflow, state: str) -> str:
     return "applicant" if any(t.owner_only for t in exits) else "assignee"
 
 
+def may_have_timers(workflow: Workflow, state: State) -> bool:
+    """Whether a case in ``state`` may hold pending timers: only states with a deadline or a service target
+    start timers, and only workflows with clocks keep clock timers (a case's pending timers all belong to
+    the state it is in, since leaving a state cancels them)."""
+    return state.deadline is not None or state.target is not None or bool(workflow.clocks)
+
+
+def may_have_escalations(workflow: Workflow, state: State) -> bool:
+    """Whether a case in ``state`` may have open escalations: they are raised only by the authority's timers
+    (a service target, a deadline the assignee must meet, or a clock's), and resolved whenever the case
+    leaves the state."""
+    if workflow.clocks or state.target is not None:
+        return True
+    return state.deadline is not None and acting_party(workflow, state.name) == "assignee"
+
+
+def _timer_row(case: Case, state: State, seq: int, today: date, first: date, **values: object) -> dict[str, object]:
+    """A complete ``timers`` row (every column given, so that rows of one state insert in one statement)."""
+    return {
+        "case_id": case.id,
+        "state": state.name,
+        "trigger": None,
+        "notified_on": today,
+        "remind_before": None,
+        "starts_on": first,
+        "status": TimerStatus.PENDING,
+        "created_seq": seq,
+        "created_at": utcnow(),
+        "finished_at": None,
+        **values,
+    }
+
+
 def start_timers(session: Session, case: Case, state: State, seq: int, today: date) -> None:
     """Create the timers of ``state`` for a case that has just entered it (notified ``today``):
-    its deadline, a reminder to the party that must act, and the authority's service target."""
+    its deadline, a reminder to the party that must act, and the authority's service target.
+
+    A state without terms reads nothing; the others write their rows in one INSERT (no ORM objects)."""
+    if state.deadline is None and state.target is None:
+        return
     workflow = get_engine().definition(case.workflow, case.workflow_version)
     params = case.params or workflow.params
     cal = calendar(session)
     first = cal.first_counting_day(today)
+    rows: list[dict[str, object]] = []
     if state.deadline is not None:
         days = int(params[state.deadline.days_param])
         due_on = _last_day(cal, today, days, state.deadline.business)
         party = acting_party(workflow, state.name)
-        session.add(
-            Timer(
-                case_id=case.id,
+        rows.append(
+            _timer_row(
+                case,
+                state,
+                seq,
+                today,
+                first,
                 kind=TimerKind.DEADLINE,
-                state=state.name,
                 trigger=state.deadline.expiry_trigger(params),
                 rule=state.deadline.days_param,
-                notified_on=today,
                 term_days=days,
                 business=state.deadline.business,
                 party=party,
-                starts_on=first,
                 due_on=due_on,
                 due_at=deadline_instant(due_on),
-                created_seq=seq,
             )
         )
         before = int(params.get("reminder_business_days", 0))
         if before > 0:
             remind_on = _reminder_day(cal, due_on, before)
             if remind_on > today:
-                session.add(
-                    Timer(
-                        case_id=case.id,
+                rows.append(
+                    _timer_row(
+                        case,
+                        state,
+                        seq,
+                        today,
+                        first,
                         kind=TimerKind.REMINDER,
-                        state=state.name,
                         rule=state.deadline.days_param,
-                        notified_on=today,
                         term_days=days,
                         business=state.deadline.business,
                         remind_before=before,
                         party=party,
-                        starts_on=first,
                         due_on=remind_on,
                         due_at=_reminder_instant(remind_on),
-                        created_seq=seq,
                     )
                 )
     if state.target is not None:
@@ -118,22 +176,23 @@ def start_timers(session: Session, case: Case, state: State, seq: int, today: da
         if fixed is not None:  # a calendar date: kept as calendar days so that recomputing leaves it alone
             due_on = fixed if cal.is_business_day(fixed) else cal.next_business_day(fixed)
             days, business = max(1, (due_on - today).days), False
-        session.add(
-            Timer(
-                case_id=case.id,
+        rows.append(
+            _timer_row(
+                case,
+                state,
+                seq,
+                today,
+                first,
                 kind=TimerKind.TARGET,
-                state=state.name,
                 rule=state.target.days_param,
-                notified_on=today,
                 term_days=days,
                 business=business,
                 party="assignee",
-                starts_on=first,
                 due_on=due_on,
                 due_at=deadline_instant(due_on),
-                created_seq=seq,
             )
         )
+    session.execute(insert(Timer).execution_options(render_nulls=True), rows)
 
 
 def _fixed_day(case: Case, due_field: str | None) -> date | None:
@@ -220,6 +279,7 @@ def declare_non_working_days(
             day += timedelta(days=1)
         session.add_all(rows)
         session.flush()
+        _forget_calendar(session)
         moved = recompute_pending(session) if added else 0
         audit.append(
             session,
@@ -252,6 +312,7 @@ def remove_non_working_day(day_id: int, actor_id: int) -> CalendarChange:
         removed = row.day
         session.delete(row)
         session.flush()
+        _forget_calendar(session)
         moved = recompute_pending(session)
         audit.append(
             session,
@@ -302,7 +363,8 @@ def pending_terms(case_ids: Sequence[int], today: date | None = None) -> dict[in
         )
         .order_by(Timer.due_on)
     )
-    current = {c.id: c.state for c in session.scalars(select(Case).where(Case.id.in_(case_ids)))}
+    states = session.execute(select(Case.id, Case.state).where(Case.id.in_(case_ids)))
+    current: dict[int, str] = {row.id: row.state for row in states}
     result: dict[int, list[TermView]] = {}
     for timer in rows:
         if current.get(timer.case_id) != timer.state:

@@ -45,7 +45,8 @@ def free_port() -> int:
 class PostgresServer:
     """Start with :meth:`start`, connect with :attr:`url`, stop with :meth:`stop`."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable  # fsync and synchronous commit on (benchmarks); off for the test suite's speed
         self.bindir = find_bindir()
         self.root = Path(tempfile.mkdtemp(prefix="tramites-pg-"))
         self.datadir = self.root / "data"
@@ -96,6 +97,7 @@ class PostgresServer:
         )
         if result.returncode != 0:
             raise PostgresUnavailable(f"initdb failed: {result.stderr.decode(errors='replace')[-2000:]}")
+        durability = "on" if self.durable else "off"
         log = open(self.log, "wb")  # noqa: SIM115 - kept open for the server's lifetime
         if self.user is not None:
             entry = pwd.getpwnam(self.user)
@@ -112,11 +114,11 @@ class PostgresServer:
                 "-c",
                 "listen_addresses=127.0.0.1",
                 "-c",
-                "fsync=off",
+                f"fsync={durability}",
                 "-c",
-                "synchronous_commit=off",
+                f"synchronous_commit={durability}",
                 "-c",
-                "full_page_writes=off",
+                f"full_page_writes={durability}",
                 "-c",
                 "max_connections=200",
                 "-c",

@@ -1,0 +1,261 @@
+"""Engine benchmark (``make bench``): what ``fire()`` costs against its SQL floor, on SQLite and PostgreSQL.
+
+For each database, in one run and interleaved (so that a busy machine slows both alike):
+
+* ``fire()`` on three VECS steps of fresh cases (submit, start_intake, accept_intake: role checks, guards,
+  requirements, versioned UPDATE, audit entry with its hashes and Merkle subtrees, timers, outbox), one
+  transaction each;
+* the floor: with the bare driver on the same database, one version-checked ``UPDATE`` of a case row and one
+  ``INSERT`` of a SHA-256-chained row, then ``COMMIT``;
+* the SQL statements each ``fire()`` sends (counted with an engine event listener).
+
+SQLite is a file in WAL mode with ``synchronous=FULL`` (the product's settings). PostgreSQL is a throw-away
+server started from the installed binaries with ``fsync`` and synchronous commit on, unless ``--pg-url`` names
+one (its database must be empty: the migrations build the schema). Ratios measured in one run are what matter;
+never a timed test (``tests/services/test_fire_speed.py`` keeps a quick, loose version in the suite).
+
+Run with ``make bench`` or ``.venv/bin/python bench/engine_bench.py [--cases N] [--skip-postgres]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+STEPS = (("submit", "owner"), ("start_intake", "clerk"), ("accept_intake", "clerk"))
+FLOOR_TABLE = "bench_floor_log"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineFigures:
+    """Medians of one database's run: ``fire()`` and its floor (seconds), and statements per ``fire()``."""
+
+    database: str
+    fire_seconds: float
+    floor_seconds: float
+    fires: int
+    statements: tuple[int, ...]
+
+    @property
+    def ratio(self) -> float:
+        """``fire()`` over its floor."""
+        return self.fire_seconds / self.floor_seconds
+
+
+@contextmanager
+def counted_statements(engine: Any) -> Iterator[list[str]]:
+    """Collect the statements (``BEGIN`` aside) sent through ``engine`` inside the block."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+class Floor:
+    """The SQL floor of a transition with the bare driver: a version-checked UPDATE, a hashed INSERT, COMMIT."""
+
+    def __init__(self, engine: Any, case_ids: list[int]) -> None:
+        self.sqlite = engine.dialect.name == "sqlite"
+        self.mark = "?" if self.sqlite else "%s"
+        self.raw = engine.raw_connection()
+        self.connection = self.raw.driver_connection
+        self.case_ids = case_ids
+        self.versions: dict[int, int] = {}
+        self.prev = "0" * 64
+        self.seq = 0
+        cursor = self.connection.cursor()
+        if self.sqlite:
+            cursor.execute("BEGIN IMMEDIATE")
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {FLOOR_TABLE} (seq INTEGER PRIMARY KEY, body TEXT, hash TEXT)")
+        cursor.execute(f"SELECT id, version FROM cases WHERE id IN ({', '.join(str(i) for i in case_ids)})")
+        self.versions = {int(i): int(v) for i, v in cursor.fetchall()}
+        self._commit(cursor)
+
+    def _commit(self, cursor: Any) -> None:
+        if self.sqlite:
+            cursor.execute("COMMIT")
+        else:
+            self.connection.commit()
+
+    def once(self) -> None:
+        """One floor transaction on the next case (round robin)."""
+        case_id = self.case_ids[self.seq % len(self.case_ids)]
+        version = self.versions[case_id]
+        self.seq += 1
+        body = f'{{"case":{case_id},"seq":{self.seq},"version":{version + 1}}}'
+        digest = hashlib.sha256((self.prev + body).encode()).hexdigest()
+        m = self.mark
+        cursor = self.connection.cursor()
+        if self.sqlite:
+            cursor.execute("BEGIN IMMEDIATE")
+        cursor.execute(
+            f"UPDATE cases SET version = {m} WHERE id = {m} AND version = {m}", (version + 1, case_id, version)
+        )
+        if cursor.rowcount != 1:
+            raise RuntimeError("floor UPDATE matched no row")
+        cursor.execute(f"INSERT INTO {FLOOR_TABLE} (seq, body, hash) VALUES ({m}, {m}, {m})", (self.seq, body, digest))
+        self._commit(cursor)
+        self.versions[case_id] = version + 1
+        self.prev = digest
+
+    def close(self) -> None:
+        """Return the connection to the pool."""
+        self.raw.close()
+
+
+def prepare(cases: int) -> tuple[dict[str, int], list[tuple[int, int]], list[int]]:
+    """Users, ``cases`` VECS drafts with every document (to fire on) and as many for the floor."""
+    from argon2 import PasswordHasher
+
+    import app.services.users as users_service
+    from app.models import Role
+    from app.services.cases import open_case
+    from app.services.demo import VECS_DATA, VECS_DOCUMENTS, demo_pdf
+    from app.services.documents import attach_document
+    from app.services.users import RoleGrant, create_user
+
+    users_service._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # set-up only
+    people = {
+        "owner": create_user("owner@bench.example", "Owner", "Bench-Password-2026", (RoleGrant(Role.APPLICANT),)),
+        "clerk": create_user("clerk@bench.example", "Clerk", "Bench-Password-2026", (RoleGrant(Role.INTAKE_CLERK),)),
+    }
+    pdfs = {kind: demo_pdf(kind) for kind in VECS_DOCUMENTS}
+    drafts: list[tuple[int, int]] = []
+    for _ in range(cases):
+        opened = open_case("vecs", people["owner"], VECS_DATA)
+        version = opened.version
+        for kind in VECS_DOCUMENTS:
+            version = attach_document(opened.case_id, kind, f"{kind}.pdf", pdfs[kind], people["owner"]).case_version
+        drafts.append((opened.case_id, version))
+    floor_ids = [open_case("vecs", people["owner"], VECS_DATA).case_id for _ in range(max(4, cases // 4))]
+    return people, drafts, floor_ids
+
+
+def measure(database: str, cases: int) -> EngineFigures:
+    """Run the comparison inside the current application context (schema migrated, database empty)."""
+    from app.extensions import db
+    from app.services.cases import fire
+
+    people, drafts, floor_ids = prepare(cases)
+    db.session.remove()
+    floor = Floor(db.engine, floor_ids)
+    for _ in range(5):
+        floor.once()  # warm the driver and the file
+    fire_times: list[float] = []
+    floor_times: list[float] = []
+    statements: list[int] = []
+    try:
+        for n, (case_id, version) in enumerate(drafts):
+            for trigger, who in STEPS:
+                db.session.remove()
+                start = time.perf_counter()
+                floor.once()
+                floor_times.append(time.perf_counter() - start)
+                if n == 0:  # count once (the listener's own cost stays out of the timings)
+                    with counted_statements(db.engine) as seen:
+                        version = fire(case_id, trigger, people[who], expected_version=version).version
+                    statements.append(len(seen))
+                    continue
+                start = time.perf_counter()
+                version = fire(case_id, trigger, people[who], expected_version=version).version
+                fire_times.append(time.perf_counter() - start)
+    finally:
+        floor.close()
+        db.session.remove()
+    return EngineFigures(
+        database, statistics.median(fire_times), statistics.median(floor_times), len(fire_times), tuple(statements)
+    )
+
+
+def run_on(url: str, folder: Path, database: str, cases: int) -> EngineFigures:
+    """A fresh app on ``url``: migrate, then :func:`measure`."""
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    app = create_app(
+        "test",
+        SQLALCHEMY_DATABASE_URI=url,
+        DOCUMENTS_DIR=str(folder / f"documents-{database}"),
+        KEYS_DIR=str(folder / "keys"),
+    )
+    with app.app_context():
+        upgrade()
+        try:
+            return measure(database, cases)
+        finally:
+            from app.extensions import db
+
+            db.engine.dispose()
+
+
+def report(figures: list[EngineFigures], sqlite_target: float = 3.0, pg_target: float = 2.0) -> None:
+    """Print each figure beside its floor, the ratio and the target."""
+    print("engine benchmark: fire() on three VECS steps vs. bare-driver UPDATE + hashed INSERT + COMMIT (medians)")
+    for f in figures:
+        target = sqlite_target if f.database == "sqlite" else pg_target
+        per_second = 1 / f.fire_seconds
+        print(
+            f"  {f.database:10} fire() {f.fire_seconds * 1000:7.2f} ms ({per_second:5.0f}/s)   "
+            f"floor {f.floor_seconds * 1000:6.2f} ms   ratio {f.ratio:5.1f}x (target {target:.0f}x)   "
+            f"statements per fire() {'/'.join(map(str, f.statements))} (+ COMMIT)   [{f.fires} fires]"
+        )
+
+
+def main() -> int:
+    """Run on SQLite and PostgreSQL and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=40, help="cases per database (three fires each)")
+    parser.add_argument("--pg-url", help="an empty PostgreSQL database to use instead of a throw-away server")
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+    figures: list[EngineFigures] = []
+    with tempfile.TemporaryDirectory(prefix="engine-bench-") as tmp:
+        folder = Path(tmp)
+        figures.append(run_on(f"sqlite:///{folder / 'bench.sqlite3'}", folder, "sqlite", args.cases))
+        if not args.skip_postgres:
+            if args.pg_url:
+                figures.append(run_on(args.pg_url, folder, "postgresql", args.cases))
+            else:
+                from tests.support.postgres import PostgresServer
+
+                server = PostgresServer(durable=True)
+                server.start()
+                try:
+                    from sqlalchemy import create_engine, text
+
+                    admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
+                    with admin.connect() as conn:
+                        conn.execute(text("CREATE DATABASE engine_bench"))
+                    admin.dispose()
+                    figures.append(run_on(server.url_for("engine_bench"), folder, "postgresql", args.cases))
+                finally:
+                    server.stop()
+    report(figures)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

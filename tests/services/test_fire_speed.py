@@ -1,0 +1,53 @@
+"""A quick version of the engine benchmark (``bench/engine_bench.py``) with a loose bound.
+
+``fire()`` is timed against its SQL floor on the same database in the same run, interleaved, so that a
+loaded machine slows both alike; only a regression of several times (the engine doing far more work per
+transition than it does now) fails. The real figures come from ``make bench``, never from a timed test.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import pytest
+from flask import Flask
+
+from app.extensions import db
+from app.services.cases import fire
+from bench.engine_bench import STEPS, Floor, prepare
+
+# The benchmark's target on SQLite is 3x; a shared, loaded test machine inflates the Python part more than
+# the fsync-bound floor (2.7x to 4x measured in the suite on a loaded machine), hence the slack.
+RATIO_BOUND = 8.0
+
+
+@pytest.mark.slow
+def test_fire_stays_within_a_loose_multiple_of_its_sql_floor(app: Flask, backend: str) -> None:
+    if backend != "sqlite":
+        # The suite's PostgreSQL server runs without fsync, so its floor is not the benchmark's (a commit
+        # that waits for the disk): the ratio would measure nothing. There, test_fire_statements.py guards.
+        pytest.skip("the suite's PostgreSQL runs without fsync: see test_fire_statements.py")
+    people, drafts, floor_ids = prepare(8)
+    db.session.remove()
+    floor = Floor(db.engine, floor_ids)
+    fire_times: list[float] = []
+    floor_times: list[float] = []
+    try:
+        for _ in range(3):
+            floor.once()
+        for n, (case_id, version) in enumerate(drafts):
+            for trigger, who in STEPS:
+                db.session.remove()
+                start = time.perf_counter()
+                floor.once()
+                floor_times.append(time.perf_counter() - start)
+                start = time.perf_counter()
+                version = fire(case_id, trigger, people[who], expected_version=version).version
+                if n:  # the first case warms caches and lazy imports
+                    fire_times.append(time.perf_counter() - start)
+    finally:
+        floor.close()
+        db.session.remove()
+    ratio = statistics.median(fire_times) / statistics.median(floor_times)
+    assert ratio <= RATIO_BOUND, f"fire() is {ratio:.1f}x its SQL floor on SQLite"

@@ -1,0 +1,163 @@
+"""How many SQL statements ``fire()`` sends: regression guards for the engine's cost (issue 16).
+
+Statement counts are deterministic where times are not: each test counts what reaches the driver with an
+engine event listener (``BEGIN``/``SAVEPOINT`` bookkeeping aside, which SQLite sends as statements and
+PostgreSQL does not) and asserts an upper bound, on both databases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from sqlalchemy import event
+
+import app.services.users as users_service
+from app.audit import verify
+from app.extensions import db
+from app.models import Case, Role, User
+from app.services.cases import FireResult, fire, open_case
+from app.services.config import update_config
+from app.services.demo import TIPO_B_SETTINGS, VECS_DATA, demo_pdf
+from app.services.documents import attach_document
+from tests.support.factories import make_user, vecs_case
+from workflows.base import requirement_kinds
+from workflows.cdmx_tipo_b import TIPO_B_V1
+
+OFFICE = TIPO_B_SETTINGS["departments"]["review"]
+
+# A plain transition (one audit entry, its timers, no assignment, no certificate) sends at most this many
+# statements besides the Merkle subtrees: the case, the actor with their roles, the engine's inputs
+# (documents and history), the versioned UPDATE, the audit head (read + write), the entry, the timers it
+# cancels and starts with the calendar, the escalations it resolves and the outbox row of a party it notifies.
+# The subtrees an entry completes add a read and a write on some entries only.
+PLAIN_TRANSITION_MAX = 12
+TREE_MAX = 2
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Users are created for every test; the production argon2 cost would dominate the run time."""
+    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """Collect the SQL statements sent to the database inside the block (one per execute/executemany)."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        text = " ".join(statement.split())
+        if not text.upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
+            seen.append(text)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def fire_counted(
+    case: FireResult, trigger: str, actor: int, data: dict[str, Any] | None = None, comment: str | None = None
+) -> tuple[FireResult, list[str]]:
+    db.session.rollback()
+    with statements() as seen:
+        result = fire(case.case_id, trigger, actor, expected_version=case.version, data=data, comment=comment)
+    return result, seen
+
+
+def touching(seen: list[str], fragment: str) -> list[str]:
+    return [s for s in seen if fragment in s]
+
+
+def test_plain_transitions_stay_within_their_statement_budget(app: Flask) -> None:
+    owner, clerk, reviewer = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK), make_user(Role.REVIEWER)
+    result = vecs_case(owner)
+    steps: list[tuple[str, int, dict[str, Any] | None]] = [
+        ("submit", owner, None),
+        ("start_intake", clerk, None),
+        ("accept_intake", clerk, None),
+        ("rule_land_use", reviewer, {"land_use_ruling": "Compatible"}),
+        ("assess_fees", reviewer, {"fees": [{"concept": "Licencia", "amount": "8420.00"}]}),
+        ("record_payment", owner, {"payment_reference": "TES-1"}),
+    ]
+    counts = {}
+    for trigger, actor, data in steps:
+        result, seen = fire_counted(result, trigger, actor, data)
+        counts[trigger] = len(seen)
+        tree = [s for s in seen if "audit_tree_nodes" in s or "leaf_hash FROM audit_entries" in s]
+        assert len(seen) - len(tree) <= PLAIN_TRANSITION_MAX, (trigger, seen)
+        assert len(tree) <= TREE_MAX, (trigger, seen)
+        assert len(touching(seen, "FROM audit_head")) == 1, seen  # one head read under one lock
+        assert len(touching(seen, "FROM users")) == 1, seen  # the actor and their roles in one statement
+        assert len(touching(seen, "FROM non_working_days")) <= 1, seen
+        assert len(touching(seen, "INSERT INTO timers")) <= 1, seen  # a state's timers in one INSERT
+    assert result.to_state == "licence_review"
+    # the six transitions sent 88 statements before issue 16 and 67 after (a few more or fewer subtree
+    # writes as the log's size moves leaves some slack)
+    assert sum(counts.values()) <= 70, counts
+    db.session.rollback()
+    assert verify(db.session()).ok
+
+
+def test_queries_that_have_nothing_to_find_are_skipped(app: Flask) -> None:
+    owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
+    draft = vecs_case(owner)
+    # draft -> submitted: neither state has a term, so no timer to cancel, no calendar, no escalation
+    submitted, seen = fire_counted(draft, "submit", owner)
+    assert not touching(seen, "UPDATE timers"), seen
+    assert not touching(seen, "non_working_days"), seen
+    assert not touching(seen, "case_escalations"), seen
+    assert not touching(seen, "INSERT INTO timers"), seen
+    # submitted -> intake_review: a service target starts, so the calendar is read once and the timer written
+    _, seen = fire_counted(submitted, "start_intake", clerk)
+    assert not touching(seen, "UPDATE timers"), seen  # 'submitted' had no timers to cancel
+    assert not touching(seen, "case_escalations"), seen  # nor any term that could have been escalated
+    assert len(touching(seen, "non_working_days")) == 1, seen
+    assert len(touching(seen, "INSERT INTO timers")) == 1, seen
+
+
+def manifestation(owner: int) -> FireResult:
+    opened = open_case("cdmx_tipo_b", owner, VECS_DATA)
+    version = opened.version
+    for kind in requirement_kinds(TIPO_B_V1.params["requirements"]):
+        version = attach_document(opened.case_id, kind, f"{kind}.pdf", demo_pdf(kind), owner).case_version
+    return fire(opened.case_id, "submit", owner, expected_version=version)
+
+
+def test_a_redraw_computes_its_candidates_once_and_shares_the_head_lock(app: Flask) -> None:
+    admin = make_user(Role.ADMIN)
+    staff = [make_user((Role.REVIEWER, OFFICE), name=f"Revisora {n}") for n in range(3)]
+    update_config("cdmx_tipo_b", TIPO_B_SETTINGS, admin)
+    owner = make_user(Role.APPLICANT)
+    registered = manifestation(owner)
+    db.session.rollback()
+    case = db.session.get(Case, registered.case_id)
+    assert case is not None
+    assert case.assignee_id in staff
+    first = case.assignee_id
+    observations, _ = fire_counted(
+        registered, "raise_observations", first, {"observation_items": ["planos"]}, "Faltan los cortes."
+    )
+    user = db.session.get(User, first)
+    assert user is not None
+    user.active = False  # the assignee left: entering 'registered' again needs a new draw
+    db.session.commit()
+    back, seen = fire_counted(observations, "answer_observations", owner)
+    assert back.to_state == "registered"
+    # the candidates' open-case count is read once, both to test the assignee and for the draw
+    assert len(touching(seen, "GROUP BY cases.assignee_id")) == 1, seen
+    # the transition's entry and the assignment's entry share one head read (the lock is already held)
+    assert len(touching(seen, "FROM audit_head")) == 1, seen
+    assert len(touching(seen, "INSERT INTO audit_entries")) == 2, seen
+    db.session.rollback()
+    case = db.session.get(Case, registered.case_id)
+    assert case is not None
+    assert case.assignee_id in set(staff) - {first}
+    assert verify(db.session()).ok

@@ -1,0 +1,43 @@
+"""Lists select only what they show: a case's data and settings (JSON) stay in the database (issue 16)."""
+
+from __future__ import annotations
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+
+import app.services.users as users_service
+from app.extensions import db
+from app.models import Role
+from app.services.cases import fire
+from app.services.demo import VECS_DATA
+from app.services.queues import applicant_cases, staff_queue
+from tests.services.test_fire_statements import statements
+from tests.support.factories import make_user, vecs_case
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Users are created for every test; the production argon2 cost would dominate the run time."""
+    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+def test_queues_read_no_case_data(app: Flask) -> None:
+    owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
+    folios = []
+    for _ in range(3):
+        draft = vecs_case(owner)
+        submitted = fire(draft.case_id, "submit", owner, expected_version=draft.version)
+        fire(draft.case_id, "start_intake", clerk, expected_version=submitted.version)
+        folios.append(draft.folio)
+    db.session.rollback()
+    with statements() as seen:
+        rows = staff_queue(clerk, frozenset({Role.INTAKE_CLERK.value}))
+        own = applicant_cases(owner)
+    assert rows is not None
+    assert sorted(r.case.folio for r in rows) == sorted(folios)
+    assert sorted(r.case.folio for r in own) == sorted(folios)
+    assert all(r.term is not None for r in rows)  # the intake's service target is still found
+    assert not [s for s in seen if "cases.data" in s or "cases.params" in s], seen
+    # a caller that does read the data still gets it (loaded on access)
+    assert rows[0].case.data["property_address"] == VECS_DATA["property_address"]
