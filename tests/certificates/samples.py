@@ -46,6 +46,7 @@ FOLIOS = {
     "occupancy": "VECS-2026-000009",
     "access_response": "SAI-2026-000311",
     "committee_resolution": "SAI-2026-000298",
+    "business_licence": "LFBR-2026-000004",
 }
 
 OFFICIALS = {
@@ -53,6 +54,7 @@ OFFICIALS = {
     "occupancy": ("Ing. Raúl Ibáñez Ortíz", "Dictaminador — Protección Civil"),
     "access_response": ("Lic. Tomás Güemes Añorve", "Titular de la Unidad de Transparencia"),
     "committee_resolution": ("Mtra. Carmen Íñiguez Saldaña", "Presidenta del Comité de Transparencia"),
+    "business_licence": ("Lic. Ernesto Ávila Núñez", "Dictaminador — Dirección de Desarrollo Económico"),
 }
 
 FIELDS: dict[str, dict[str, Any]] = {
@@ -95,6 +97,16 @@ FIELDS: dict[str, dict[str, Any]] = {
         "asunto": "Clasificación parcial como confidencial de los datos personales en las licencias solicitadas",
         "sentido": "Confirma la clasificación",
         "votacion": "Unanimidad (3 votos a favor)",
+    },
+    "business_licence": {
+        "numero_licencia": "LF-2026-000004",
+        "titular": "Beatriz Comerciante Ñúñez",
+        "nombre_comercial": "Cafetería El Portal",
+        "domicilio": "Portal Hidalgo 4, Centro",
+        "giro": "Cafetería",
+        "superficie_m2": "60.00",
+        "vigencia_desde": "2026-11-27",
+        "vigencia_hasta": "2027-11-27",
     },
 }
 
@@ -139,4 +151,5 @@ EXTRA: dict[str, dict[str, Any]] = {
             {"nombre": "C.P. Ana Ochoa Zúñiga", "cargo": "Titular del Órgano Interno de Control", "voto": "A favor"},
         ],
     },
+    "business_licence": {"afirmativa_ficta": False, "vencimiento": "", "plazo_resolucion": 3},
 }

@@ -40,6 +40,15 @@ from tests.certificates.samples import CODE, FIELDS, FOLIOS, OFFICE, OFFICIALS
 from workflows import DEFINITIONS, REGISTRY
 
 EXPECTED_TEXT = {
+    "business_licence": [
+        "LICENCIA DE FUNCIONAMIENTO",
+        "LF-2026-000004",
+        "Beatriz Comerciante Ñúñez",
+        "Cafetería El Portal",
+        "Portal Hidalgo 4, Centro",
+        "60.00 m²",
+        "27 de noviembre de 2027",
+    ],
     "licence": [
         "LICENCIA DE CONSTRUCCIÓN",
         "LC-2026-000017",

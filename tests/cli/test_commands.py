@@ -26,9 +26,10 @@ def test_demo_load_runs_once_and_prints_logins(app: Flask):
     assert "solicitante@demo.gob.mx" in first.output
     assert "Demo-Tramites-2026" in first.output
     after_first = _counts()
-    # 13 people with logins, requesters who filed without an account, the publications' system account
-    assert after_first[0] == 20
-    assert after_first[1] == 15
+    # 14 people with logins (13 common, one the business licence declares), requesters who filed without an
+    # account, the publications' system account
+    assert after_first[0] == 21
+    assert after_first[1] == 16
     states = {(row.workflow, row.state) for row in db.session.execute(select(Case.workflow, Case.state))}
     assert states == {
         ("vecs", "draft"),
@@ -45,6 +46,7 @@ def test_demo_load_runs_once_and_prints_logins(app: Flask):
         ("access_request", "appealed"),
         ("obligation_publication", "drafting"),
         ("obligation_publication", "published"),
+        ("business_licence", "submitted"),
     }
 
     second = runner.invoke(args=["demo", "load"])

@@ -22,8 +22,9 @@ from app.extensions import db
 from app.models import Case, Role, User
 from app.services.cases import FireResult, fire, open_case
 from app.services.config import update_config
-from app.services.demo import TIPO_B_SETTINGS, VECS_DATA, demo_pdf
+from app.services.demo import demo_pdf
 from app.services.documents import attach_document
+from tests.support.demo_data import TIPO_B_SETTINGS, VECS_DATA
 from tests.support.factories import make_user, vecs_case
 from workflows.base import requirement_kinds
 from workflows.cdmx_tipo_b import TIPO_B_V1

@@ -10,9 +10,9 @@ import app.services.users as users_service
 from app.extensions import db
 from app.models import Role
 from app.services.cases import fire
-from app.services.demo import VECS_DATA
 from app.services.queues import applicant_cases, staff_queue
 from tests.services.test_fire_statements import statements
+from tests.support.demo_data import VECS_DATA
 from tests.support.factories import make_user, vecs_case
 
 
