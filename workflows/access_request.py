@@ -47,6 +47,10 @@ APPEAL_DECISIONS_CLOSING = ("confirm", "dismiss")
 APPEAL_DECISIONS_ORDERING = ("modify", "revoke")
 PUBLIC_VERSION = "version_publica"
 """Document kind of the redacted copy delivered when information is partially classified."""
+AREA_ORIGINAL = "respuesta_area"
+"""Document kind of the information as an area holds it (never delivered while a classification stands)."""
+DELIVERED = "delivered_documents"
+"""Case field: the ids of the documents the unit chose to deliver with the response."""
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "response_days": 20,
@@ -112,6 +116,30 @@ def _answers(data: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 def needs_committee(data: Mapping[str, Any]) -> bool:
     """Whether an area classified information or declared it inexistent (the committee must rule)."""
     return any(a.get("kind") in CLASSIFIED or a.get("kind") == "inexistent" for a in _answers(data).values())
+
+
+def classified_in_force(data: Mapping[str, Any]) -> bool:
+    """Whether an area classified information (reserved or confidential, fully or partly) and the committee
+    did not revoke that classification: then only a versión pública of it may reach the requester."""
+    if data.get("committee_decision") == "revoke":
+        return False
+    return any(a.get("kind") in CLASSIFIED for a in _answers(data).values())
+
+
+def deliverable_kinds(data: Mapping[str, Any]) -> frozenset[str]:
+    """The kinds of area document the unit may deliver: only the versión pública while a classification
+    stands, the area's own document too otherwise (LGTAIP 2015 arts. 111 and 137)."""
+    if classified_in_force(data):
+        return frozenset({PUBLIC_VERSION})
+    return frozenset({AREA_ORIGINAL, PUBLIC_VERSION})
+
+
+def delivered_ids(data: Mapping[str, Any]) -> tuple[int, ...]:
+    """The ids of the documents the unit chose to deliver (nothing else goes to the requester)."""
+    value = data.get(DELIVERED)
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(i for i in value if isinstance(i, int) and not isinstance(i, bool))
 
 
 # -- guards ---------------------------------------------------------------------------------------
@@ -219,6 +247,16 @@ def ready_to_deliver(inp: GuardInput) -> str | None:
     return None
 
 
+def delivery_chosen(inp: GuardInput) -> str | None:
+    """The documents delivered are named one by one (ids, each once); naming none is a valid choice."""
+    value = inp.data.get(DELIVERED, [])
+    if not isinstance(value, list | tuple) or len(delivered_ids(inp.data)) != len(value):
+        return N_("Elija uno por uno los documentos que se entregan.")
+    if len(set(value)) != len(value):
+        return N_("Un documento aparece más de una vez en la entrega.")
+    return None
+
+
 def cost_as_published(inp: GuardInput) -> str | None:
     """The reproduction cost is the published fee of the chosen format, and nothing when the body is late."""
     if str(inp.data.get("reproduction_cost")) != reproduction_cost(inp.data, inp.params):
@@ -313,6 +351,7 @@ GUARDS = {
     "committee_decision_valid": committee_decision_valid,
     "ready_to_deliver": ready_to_deliver,
     "cost_as_published": cost_as_published,
+    "delivery_chosen": delivery_chosen,
     "payment_due": payment_due,
     "extension_requestable": extension_requestable,
     "extension_pending": extension_pending,
@@ -508,11 +547,12 @@ TRANSITIONS = (
         "answered",
         _UNIT,
         N_("Entregar la respuesta"),
-        fields=("response_summary", "reproduction_cost"),
+        fields=("response_summary", "reproduction_cost", DELIVERED),
         required_fields=("response_summary", "reproduction_cost"),
-        guards=("ready_to_deliver", "cost_as_published"),
+        guards=("ready_to_deliver", "cost_as_published", "delivery_chosen"),
         notify=("applicant",),
         issues="access_response",
+        dedicated=True,  # the service checks each document chosen against the classification
     ),
     *_self_loops(
         "pay",

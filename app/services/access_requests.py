@@ -314,22 +314,31 @@ def _requester_actions(case: Case, today: date) -> frozenset[str]:
     return frozenset(possible)
 
 
-def _requester_view(case: Case, request: AccessRequest, today: date) -> RequesterView:
-    actions = _requester_actions(case, today)
-    delivered = case.state not in wf.WORKING and case.state not in {"prevention", "not_filed"}
-    documents = (
-        db.session.scalars(
+def delivered_documents(session: Session, case: Case) -> list[Document]:
+    """The documents delivered to the requester: those the unit chose when it delivered the response, and
+    of those only the kinds that may go out now. While a classification stands (reserved or confidential,
+    fully or partly, not revoked by the committee) that is the versión pública alone, whatever was recorded:
+    every path to the requester (tracking page, download by id, the case page of an account) reads this."""
+    ids = wf.delivered_ids(case.data)
+    if not ids:
+        return []
+    return list(
+        session.scalars(
             select(Document)
             .where(
                 Document.case_id == case.id,
-                Document.superseded_by_id.is_(None),
-                Document.kind.in_(AREA_DOCUMENT_KINDS),
+                Document.id.in_(ids),
+                Document.kind.in_(sorted(wf.deliverable_kinds(case.data))),
             )
             .order_by(Document.id)
-        ).all()
-        if delivered
-        else []
+        )
     )
+
+
+def _requester_view(case: Case, request: AccessRequest, today: date) -> RequesterView:
+    actions = _requester_actions(case, today)
+    delivered = case.state not in wf.WORKING and case.state not in {"prevention", "not_filed"}
+    documents = delivered_documents(db.session(), case)
     turns = _turns(case.id) if delivered else []
     return RequesterView(
         status=_status(case, request.received_on, today),
@@ -363,6 +372,8 @@ class DeliveredFile:
 
     name: str
     content: bytes
+    folio: str = ""
+    kind: str = ""
 
 
 def requester_certificates(token: str) -> list[Certificate]:
@@ -392,7 +403,7 @@ def requester_file(token: str, *, document_id: int | None = None, certificate_id
     content = get_storage(Path(current_app.config["DOCUMENTS_DIR"])).get(document.storage_key)
     if hashlib.sha256(content).hexdigest() != document.sha256:
         raise RuntimeError(f"stored document {document.id} does not match its recorded hash")
-    return DeliveredFile(document.original_name, content)
+    return DeliveredFile(document.original_name, content, case.folio, document.kind)
 
 
 def own_requests(user_id: int) -> list[tuple[Case, AccessRequest]]:
@@ -597,13 +608,66 @@ def attach_area_document(
         return document.id
 
 
-def deliver_response(case_id: int, summary: str, actor_id: int, *, expected_version: int) -> FireResult:
-    """Deliver the response, with the reproduction cost of the chosen format (nothing when late)."""
+def deliverable_documents(case_id: int) -> list[Document]:
+    """The area documents the unit may choose to deliver now: the current versions of the kinds that may go
+    out (only versiones públicas while a classification stands)."""
+    case = db.session.get(Case, case_id)
+    if case is None or case.workflow != WORKFLOW:
+        return []
+    return list(
+        db.session.scalars(
+            select(Document)
+            .where(
+                Document.case_id == case_id,
+                Document.superseded_by_id.is_(None),
+                Document.kind.in_(sorted(wf.deliverable_kinds(case.data))),
+            )
+            .order_by(Document.id)
+        )
+    )
+
+
+def deliver_response(
+    case_id: int,
+    summary: str,
+    actor_id: int,
+    *,
+    expected_version: int,
+    document_ids: Sequence[int] = (),
+) -> FireResult:
+    """Deliver the response, with the reproduction cost of the chosen format (nothing when late) and the
+    documents the unit chose, one by one: nothing else reaches the requester.
+
+    Raises ``InvalidData`` for a document that is not a current area document of this request, or that is
+    classified (while a classification stands only its versión pública may be delivered), and the engine's
+    errors."""
+    ids = list(dict.fromkeys(int(i) for i in document_ids))
     with unit_of_work() as session:
         case = _access_case(session, case_id)
         cost = wf.reproduction_cost(case.data, case.params or wf.ACCESS_V1.params)
-    data = {"response_summary": (summary or "").strip()[:MAX_TEXT], "reproduction_cost": cost}
-    return _fire(case_id, "deliver", actor_id, expected_version, data, None)
+        allowed = wf.deliverable_kinds(case.data)
+        for document_id in ids:
+            document = session.get(Document, document_id)
+            if (
+                document is None
+                or document.case_id != case.id
+                or document.superseded_by_id is not None
+                or document.kind not in AREA_DOCUMENT_KINDS
+            ):
+                raise InvalidData(Msg("Ese documento no es de esta solicitud o ya fue reemplazado."))
+            if document.kind not in allowed:
+                raise InvalidData(
+                    Msg(
+                        "«%(name)s» contiene información clasificada: solo puede entregarse su versión pública.",
+                        {"name": document.original_name},
+                    )
+                )
+        data = {
+            "response_summary": (summary or "").strip()[:MAX_TEXT],
+            "reproduction_cost": cost,
+            wf.DELIVERED: ids,
+        }
+        return fire(case_id, "deliver", actor_id, expected_version=expected_version, data=data)
 
 
 # -- committee ------------------------------------------------------------------------------------
@@ -872,6 +936,8 @@ __all__ = [
     "attach_area_document",
     "decide_item",
     "deliver_response",
+    "deliverable_documents",
+    "delivered_documents",
     "departments",
     "file_request",
     "guarantor_act",

@@ -20,7 +20,9 @@ from app.engine import DomainError, NotFound
 from app.models import Role
 from app.services import access_requests as svc
 from app.services.config import current_params
+from app.services.uploads import download_name
 from app.web.access import public, roles_required
+from app.web.headers import FILE_CONTENT_SECURITY_POLICY
 from app.web.labels import message_text
 from forms.access_requests import (
     AppealForm,
@@ -71,6 +73,10 @@ ANSWER_LABELS = {
     "reserved": _l("Reservada"),
     "confidential": _l("Confidencial"),
     "inexistent": _l("Inexistente"),
+}
+KIND_LABELS = {
+    "respuesta_area": _l("Documento del área"),
+    "version_publica": _l("Versión pública"),
 }
 MATTER_LABELS = {
     "classification": _l("Clasificación"),
@@ -191,7 +197,7 @@ def requester_document(token: str, document_id: int) -> Response:
         delivered = svc.requester_file(token, document_id=document_id)
     except NotFound:
         abort(404)
-    return _pdf(delivered)
+    return _pdf(delivered, download_name(delivered.folio, delivered.kind, document_id))
 
 
 @bp.get("/seguimiento/<token>/resoluciones/<int:certificate_id>")
@@ -202,14 +208,17 @@ def requester_certificate(token: str, certificate_id: int) -> Response:
         delivered = svc.requester_file(token, certificate_id=certificate_id)
     except DomainError:
         abort(404)
-    return _pdf(delivered)
+    return _pdf(delivered, f"{secure_filename(delivered.name) or 'documento.pdf'}")
 
 
-def _pdf(delivered: svc.DeliveredFile) -> Response:
+def _pdf(delivered: svc.DeliveredFile, name: str) -> Response:
+    """A file for the requester, as case files are served: an attachment under a generated name, never
+    rendered by the application's origin (``nosniff`` and a sandboxing content security policy)."""
     response = Response(delivered.content, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{secure_filename(delivered.name) or "documento.pdf"}"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = FILE_CONTENT_SECURITY_POLICY
     return response
 
 
@@ -297,12 +306,16 @@ def _staff_forms(view: svc.StaffView) -> dict[str, Any]:
     return {
         "turn": TurnForm(areas, data=version),
         "comment": CommentForm(data=version),
-        "deliver": DeliverForm(data=version),
+        "deliver": DeliverForm(_deliverable(view.case.id), data=version),
         "committee": SessionChoiceForm(_session_choices(), data=version),
         "answer": AreaAnswerForm(data=version),
         "document": AreaDocumentForm(),
         "resolution": AppealResolutionForm(data=version),
     }
+
+
+def _deliverable(case_id: int) -> list[tuple[int, str]]:
+    return [(d.id, f"{_label(KIND_LABELS, d.kind)} · {d.original_name}") for d in svc.deliverable_documents(case_id)]
 
 
 def _case_page(case_id: int, forms: dict[str, Any] | None = None, status: int = 200) -> tuple[str, int]:
@@ -423,12 +436,16 @@ def to_committee(case_id: int, matter: str) -> Response | tuple[str, int]:
 def deliver(case_id: int) -> Response | tuple[str, int]:
     """Deliver the response (the reproduction cost follows the published fees; nothing when late)."""
     _visible(case_id)
-    form = DeliverForm()
+    form = DeliverForm(_deliverable(case_id))
     if not form.validate_on_submit():
         return _invalid(case_id, "deliver", form)
     try:
         svc.deliver_response(
-            case_id, form.response_summary.data or "", current_user.id, expected_version=form.seen_version()
+            case_id,
+            form.response_summary.data or "",
+            current_user.id,
+            expected_version=form.seen_version(),
+            document_ids=form.documents.data or [],
         )
     except DomainError as exc:
         return _refused(case_id, exc, "deliver", form)
