@@ -10,8 +10,10 @@ and may appeal (recurso de revisión) to the guarantor authority, whose resoluti
 
 Every term is a jurisdiction's parameter. The response term is a :class:`~workflows.base.Clock`: it runs
 from the business day after receipt through every working state, is interrupted by the prevención (and
-resumes the business day after the answer), is extended once by the committee, and on lapse flags the
-request as answered late (delivery becomes free and the appeal term starts).
+counts anew, whole, from the business day after the answer — LGTAIP 2015 art. 128 — or, where the
+jurisdiction's ``prevention_effect`` says ``pause``, resumes with the days used kept), is extended once by
+the committee, and on lapse flags the request as answered late (delivery becomes free and the appeal term
+starts).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any
 
 from workflows.base import (
     N_,
+    PAUSE,
+    RESTART,
     SYSTEM_ROLE,
     Clock,
     Deadline,
@@ -57,6 +61,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "extension_days": 10,
     "prevention_issue_days": 5,
     "prevention_answer_days": 10,
+    "prevention_effect": RESTART,
     "incompetence_days": 3,
     "appeal_days": 15,
     "resolution_days": 40,
@@ -679,6 +684,7 @@ CLOCKS = (
         lapse_field="response_overdue_on",
         extension_trigger="approve_extension",
         extension_days_param="extension_days",
+        restart_param="prevention_effect",
     ),
     Clock(
         "prevention_window",
@@ -729,6 +735,7 @@ ACCESS_V1 = Workflow(
     guards=GUARDS,
     params=DEFAULT_PARAMS,
     param_parsers={"reproduction_fees": parse_fees},
+    param_choices={"prevention_effect": (RESTART, PAUSE)},
     catalogues={"delivery_format": ("delivery_formats",), "appeal_grounds": ("appeal_grounds",)},
     clocks=CLOCKS,
     opening_fields=("information_requested", "delivery_format"),

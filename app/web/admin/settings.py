@@ -46,6 +46,13 @@ LABELS: dict[str, tuple[Any, Any]] = {
         _l("Cada concepto con su tarifa y su fundamento legal; deje vacíos los renglones que no use."),
     ),
     "prevention_answer_days": (_l("Plazo para desahogar la prevención (días hábiles)"), ""),
+    "prevention_effect": (
+        _l("Efecto de la prevención sobre el plazo de respuesta"),
+        _l(
+            "La ley general (art. 128, LGTAIP 2015) interrumpe el plazo: corre de nuevo, completo, desde el día "
+            "hábil siguiente al desahogo."
+        ),
+    ),
     "observations_answer_days": (_l("Plazo para subsanar observaciones (días hábiles)"), ""),
     "payment_days": (_l("Plazo para pagar los derechos (días hábiles)"), ""),
     "extension_answer_days": (_l("Plazo para responder una prórroga (días hábiles)"), ""),
@@ -160,6 +167,7 @@ SECTIONS: tuple[tuple[Any, tuple[str, ...]], ...] = (
             "extension_days",
             "prevention_issue_days",
             "incompetence_days",
+            "prevention_effect",
             "appeal_days",
             "resolution_days",
             "resolution_extension_days",
@@ -186,6 +194,8 @@ OFFICE_LABELS: dict[str, Any] = {
 CHOICE_LABELS: dict[str, Any] = {
     "grant_extension_ficta": _l("Se concede (afirmativa ficta)"),
     "refuse_extension_ficta": _l("Se niega (negativa ficta)"),
+    "restart": _l("Se interrumpe: el plazo corre de nuevo, completo"),
+    "pause": _l("Se suspende: el plazo se reanuda con los días ya transcurridos"),
 }
 
 KINDS = {
