@@ -26,6 +26,10 @@ class DocumentSpec:
     template: str
     title: str
     rows: tuple[Row, ...]
+    act_field: str | None = None
+    """The field that names the act a document of this kind records, when a case holds several acts of the
+    kind (each resolution of the committee is its own act): a new document then supersedes only an earlier
+    one of the same act. Without it, a case has one act per kind."""
 
     def display(self, fields: Mapping[str, Any]) -> dict[str, str]:
         """The kind's fields as printed (dates in words, money with currency, areas with units)."""
@@ -97,6 +101,7 @@ SPECS: dict[str, DocumentSpec] = {
             Row("sentido", "Sentido de la resolución"),
             Row("votacion", "Votación"),
         ),
+        act_field="numero_resolucion",
     ),
 }
 """Every kind of document the system issues, by kind."""
