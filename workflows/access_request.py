@@ -31,6 +31,7 @@ from workflows.base import (
     Deadline,
     GuardInput,
     State,
+    Target,
     Transition,
     Workflow,
 )
@@ -66,8 +67,21 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "appeal_days": 15,
     "resolution_days": 40,
     "resolution_extension_days": 20,
+    "compliance_days": 10,
     "delivery_formats": ["electronic", "simple_copies", "certified_copies", "usb"],
     "reproduction_fees": {"electronic": "0.00", "simple_copies": "50.00", "certified_copies": "120.00", "usb": "30.00"},
+    "legal_bases": {
+        "prevention": "Artículo 128 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+        "incompetence": "Artículo 136 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+        "appeal": "Artículos 142 y 143 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+        "resolution": "Artículo 146 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+        "compliance": "Artículos 196 y 197 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+    },
     "appeal_grounds": [
         "classification",
         "inexistence",
@@ -100,6 +114,34 @@ def parse_fees(value: Any) -> dict[str, str]:
             raise ValueError(f"fee of {code!r} must be zero or more")
         fees[code.strip()] = f"{number.quantize(Decimal('0.01'))}"
     return fees
+
+
+LEGAL_BASIS_ACTS = ("prevention", "incompetence", "appeal", "resolution", "compliance")
+"""The acts whose legal basis is told to the people they bind (the ``legal_bases`` setting)."""
+
+
+def parse_legal_bases(value: Any) -> dict[str, str]:
+    """Check the legal basis cited for each act told to people (act → citation, every act present).
+
+    Raises ``TypeError`` or ``ValueError``; returns the citations with surrounding blanks removed."""
+    if not isinstance(value, Mapping):
+        raise TypeError("the legal bases map acts to citations")
+    bases: dict[str, str] = {}
+    for act in LEGAL_BASIS_ACTS:
+        text = value.get(act)
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"the legal basis of {act!r} is missing")
+        bases[act] = " ".join(text.split())
+    if set(value) - set(LEGAL_BASIS_ACTS):
+        raise ValueError("unknown act in the legal bases")
+    return bases
+
+
+def legal_basis(params: Mapping[str, Any], act: str) -> str:
+    """The legal basis the jurisdiction cites for ``act`` (the 2015 general law's article by default)."""
+    bases = params.get("legal_bases")
+    text = bases.get(act) if isinstance(bases, Mapping) else None
+    return str(text) if text else str(DEFAULT_PARAMS["legal_bases"][act])
 
 
 def reproduction_cost(data: Mapping[str, Any], params: Mapping[str, Any]) -> str:
@@ -416,7 +458,11 @@ STATES = (
         deadline=Deadline("appeal_days", "conclude", N_("Plazo para interponer el recurso de revisión")),
     ),
     State("appealed", N_("Recurso de revisión ante el órgano garante")),
-    State("compliance", N_("Cumplimiento de la resolución del órgano garante")),
+    State(
+        "compliance",
+        N_("Cumplimiento de la resolución del órgano garante"),
+        target=Target("compliance_days", N_("Plazo del sujeto obligado para cumplir la resolución")),
+    ),
     State("compliance_review", N_("El órgano garante revisa el cumplimiento")),
     State("not_filed", N_("Tenida por no presentada (prevención no atendida)"), terminal=True),
     State("concluded", N_("Concluida"), terminal=True),
@@ -429,9 +475,10 @@ TRANSITIONS = (
         "prevention",
         _UNIT,
         N_("Formular la prevención"),
+        fields=("prevention_text",),
         guards=("prevention_in_term",),
         comment_required=True,
-        notify=("applicant",),
+        dedicated=True,  # the service mails the requester its text, legal basis and term
     ),
     Transition(
         "answer_prevention",
@@ -457,11 +504,11 @@ TRANSITIONS = (
         "incompetent",
         _UNIT,
         N_("Declarar la incompetencia"),
-        fields=("competent_body",),
+        fields=("competent_body", "incompetence_reasons"),
         required_fields=("competent_body",),
         guards=("incompetence_in_term", "no_inexistence"),
         comment_required=True,
-        notify=("applicant",),
+        dedicated=True,  # the service mails the requester the reasons, the competent body and the legal basis
     ),
     Transition(
         "turn",
@@ -734,7 +781,7 @@ ACCESS_V1 = Workflow(
     transitions=TRANSITIONS,
     guards=GUARDS,
     params=DEFAULT_PARAMS,
-    param_parsers={"reproduction_fees": parse_fees},
+    param_parsers={"reproduction_fees": parse_fees, "legal_bases": parse_legal_bases},
     param_choices={"prevention_effect": (RESTART, PAUSE)},
     catalogues={"delivery_format": ("delivery_formats",), "appeal_grounds": ("appeal_grounds",)},
     clocks=CLOCKS,

@@ -28,6 +28,9 @@ class CaseNotice:
     state_description: str
     url: str
     due_on: date | None = None
+    text: str = ""
+    """The text of the act the notice tells of, when it asks something of the recipient."""
+    legal_basis: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +66,8 @@ def render_case_notice(notice: CaseNotice, locale: str) -> RenderedMail:
             action=gettext(notice.action_description),
             state=state,
             due=due,
+            text=notice.text,
+            legal_basis=notice.legal_basis,
             url=notice.url,
             institution=institution,
         )

@@ -80,6 +80,8 @@ def compose(session: Session, message: OutboxMessage) -> tuple[str, str, str] | 
         state_description=state_text,
         url=f"{base}{tracking_path(case.folio) if case.workflow == ACCESS_WORKFLOW else '/inicio'}",
         due_on=date.fromisoformat(str(due)) if due else None,
+        text=str(message.payload.get("text") or ""),
+        legal_basis=str(message.payload.get("legal_basis") or ""),
     )
     mail = render_case_notice(notice, recipient.locale.value)
     return recipient.email, mail.subject, mail.body

@@ -46,6 +46,12 @@ LABELS: dict[str, tuple[Any, Any]] = {
         _l("Cada concepto con su tarifa y su fundamento legal; deje vacíos los renglones que no use."),
     ),
     "prevention_answer_days": (_l("Plazo para desahogar la prevención (días hábiles)"), ""),
+    "legal_bases": (
+        _l("Fundamento legal de cada acto que se notifica"),
+        _l(
+            "Prevención, incompetencia, recurso, resolución del recurso y cumplimiento; se cita en avisos y documentos."
+        ),
+    ),
     "prevention_effect": (
         _l("Efecto de la prevención sobre el plazo de respuesta"),
         _l(
@@ -107,6 +113,10 @@ LABELS: dict[str, tuple[Any, Any]] = {
     "appeal_days": (_l("Plazo para interponer el recurso de revisión (días hábiles)"), ""),
     "resolution_days": (_l("Plazo del órgano garante para resolver el recurso (días hábiles)"), ""),
     "resolution_extension_days": (_l("Ampliación del plazo para resolver el recurso (días hábiles, una vez)"), ""),
+    "compliance_days": (
+        _l("Plazo para cumplir la resolución del órgano garante (días hábiles)"),
+        _l("Artículo 196 de la LGTAIP (2015): no más de diez días."),
+    ),
     "delivery_formats": (_l("Modalidades de entrega"), _l("Un código por renglón.")),
     "reproduction_fees": (
         _l("Costos de reproducción por modalidad"),
@@ -168,9 +178,11 @@ SECTIONS: tuple[tuple[Any, tuple[str, ...]], ...] = (
             "prevention_issue_days",
             "incompetence_days",
             "prevention_effect",
+            "legal_bases",
             "appeal_days",
             "resolution_days",
             "resolution_extension_days",
+            "compliance_days",
             "delivery_formats",
             "reproduction_fees",
             "appeal_grounds",
@@ -209,6 +221,7 @@ KINDS = {
     "sample_rate": "rate",
     "sample_seed": "secret",
     "reproduction_fees": "json",
+    "legal_bases": "json",
 }
 
 

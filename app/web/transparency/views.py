@@ -16,7 +16,7 @@ from flask_login import current_user
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
-from app.engine import DomainError, NotFound
+from app.engine import DomainError, Msg, NotFound
 from app.models import Role
 from app.services import access_requests as svc
 from app.services.config import current_params
@@ -104,8 +104,26 @@ def _params() -> dict[str, Any]:
     return current_params(svc.WORKFLOW)
 
 
+FIELD_LABELS = {
+    "clarification": _l("Aclaración"),
+    "payment_reference": _l("Referencia de pago"),
+    "appeal_grounds": _l("Causas del recurso"),
+    "competent_body": _l("Sujeto obligado competente"),
+    "compliance_report": _l("Informe de cumplimiento"),
+    "response_summary": _l("Respuesta"),
+    "turned_to": _l("Áreas"),
+    "committee_item": _l("Asunto del Comité"),
+    "appeal_decision": _l("Sentido de la resolución"),
+    "appeal_resolution": _l("Resolución del recurso"),
+}
+"""What people read instead of the field codes the engine names in its refusals."""
+
+
 def _flash_error(exc: DomainError) -> None:
     for reason in exc.reasons:
+        code = reason.params.get("field")
+        if code in FIELD_LABELS:
+            reason = Msg(reason.msgid, {**reason.params, "field": str(FIELD_LABELS[code])}, reason.labels)
         flash(message_text(reason), "error")
 
 
