@@ -198,3 +198,20 @@ def test_appeal_resolution_and_compliance_terms_are_shown(app: Flask):
         )
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
         assert "Se entregaron los anexos el 18 de julio" in page
+
+
+def test_the_requester_sees_the_payment_reference_they_gave(app: Flask):
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    obras = make_user((Role.AREA, "obras"))
+    filed = ar.file_request("Lector", "lector@example.test", "Contratos", "simple_copies")
+    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=_case(filed.case_id).version)
+    ar.answer_turn(
+        filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=_case(filed.case_id).version
+    )
+    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_case(filed.case_id).version)
+    ar.deliver_response(filed.case_id, "Copias listas", unit, expected_version=_case(filed.case_id).version)
+    ar.requester_act(
+        filed.token, "pay", expected_version=_case(filed.case_id).version, data={"payment_reference": "REF-2026-0042"}
+    )
+    page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+    assert "REF-2026-0042" in page
