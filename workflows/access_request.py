@@ -602,9 +602,8 @@ TRANSITIONS = (
         fields=("response_summary", "reproduction_cost", DELIVERED),
         required_fields=("response_summary", "reproduction_cost"),
         guards=("ready_to_deliver", "cost_as_published", "delivery_chosen"),
-        notify=("applicant",),
         issues="access_response",
-        dedicated=True,  # the service checks each document chosen against the classification
+        dedicated=True,  # the service checks each document chosen and mails the requester the appeal term
     ),
     *_self_loops(
         "pay",

@@ -52,7 +52,7 @@ from app.services.uploads import check_pdf, clean_file_name
 from app.services.users import normalise_email
 from app.storage import get_storage
 from workflows import access_request as wf
-from workflows.base import GuardInput
+from workflows.base import N_, GuardInput
 
 WORKFLOW = wf.ACCESS_V1.name
 TRACKING_PATH = "/transparencia/seguimiento/"
@@ -63,6 +63,8 @@ REQUESTER_ACTIONS = frozenset({"answer_prevention", "appeal", "pay"})
 UNIT_ACTIONS = frozenset({"prevent", "declare_incompetent", "consolidate", "report_compliance"})
 GUARANTOR_ACTIONS = frozenset({"resolve_appeal", "extend_resolution", "accept_compliance", "reject_compliance"})
 AREA_DOCUMENT_KINDS = ("respuesta_area", wf.PUBLIC_VERSION)
+APPEAL_TERM = N_("Plazo para interponer el recurso de revisión")
+"""How a notice names the term it gives when that term is the one to appeal (translated on display)."""
 
 
 # -- tracking links -------------------------------------------------------------------------------
@@ -195,8 +197,10 @@ def _mail_requester(session: Session, case: Case, trigger: str, seq: int, act: A
     if act is not None:
         text = act.text if not act.competent_body else f"{act.text}\n{act.competent_body}"
         payload |= {"text": text, "legal_basis": act.legal_basis}
-        if act.due_on is not None and act.kind == "prevention":  # the term of what is asked of them
+        if act.due_on is not None:
             payload["due_on"] = act.due_on.isoformat()
+            if act.kind != "prevention":  # the term the notice gives is the one to appeal
+                payload["due_label"] = APPEAL_TERM
     enqueue(
         session,
         topic="case_transition",
@@ -569,6 +573,18 @@ def _term_due(case_id: int, state: str) -> date | None:
     return next((t.due_on for t in terms if t.state == state and t.kind == TimerKind.DEADLINE), None)
 
 
+def _appeal_notice(case: Case) -> ActNotice:
+    """The response as the requester's mail tells it: its summary, and the last day to appeal with the
+    appeal's legal basis."""
+    params = case.params or wf.ACCESS_V1.params
+    return ActNotice(
+        str(case.data.get("response_summary") or ""),
+        wf.legal_basis(params, "appeal"),
+        _term_due(case.id, case.state),
+        kind="appeal",
+    )
+
+
 def requester_act_notice(case: Case) -> ActNotice | None:
     """What the requester must be told of the act now before them, or ``None``: the prevención (its text,
     legal basis and the last day to answer), or the notice of incompetence (its reasons, the competent body,
@@ -793,7 +809,9 @@ def deliver_response(
             "reproduction_cost": cost,
             wf.DELIVERED: ids,
         }
-        return fire(case_id, "deliver", actor_id, expected_version=expected_version, data=data)
+        result = fire(case_id, "deliver", actor_id, expected_version=expected_version, data=data)
+        _mail_requester(session, case, "deliver", result.audit_seq, _appeal_notice(case))
+        return result
 
 
 # -- committee ------------------------------------------------------------------------------------

@@ -82,6 +82,7 @@ def compose(session: Session, message: OutboxMessage) -> tuple[str, str, str] | 
         due_on=date.fromisoformat(str(due)) if due else None,
         text=str(message.payload.get("text") or ""),
         legal_basis=str(message.payload.get("legal_basis") or ""),
+        due_label=str(message.payload.get("due_label") or ""),
     )
     mail = render_case_notice(notice, recipient.locale.value)
     return recipient.email, mail.subject, mail.body

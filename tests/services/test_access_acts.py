@@ -144,9 +144,10 @@ def test_incompetence_tells_the_requester_its_reasons_the_competent_body_and_the
     assert reasons in body
     assert "Secretaría de Educación del Estado" in body
     assert "Artículo 136 de la Ley General de Transparencia" in body
+    assert "Plazo para interponer el recurso de revisión: a más tardar el 24 de junio de 2025" in body
 
 
-def test_appeal_resolution_and_compliance_terms_are_shown(app: Flask):
+def test_appeal_resolution_and_compliance_terms_are_shown(app: Flask, mailbox):
     unit = make_user(Role.TRANSPARENCY_UNIT)
     obras = make_user((Role.AREA, "obras"))
     guarantor = make_user(Role.GUARANTOR)
@@ -163,6 +164,11 @@ def test_appeal_resolution_and_compliance_terms_are_shown(app: Flask):
         assert ar.requester_view(filed.token).status.appeal_due_on == date(2025, 7, 29)
         page = current_app.test_client().get(f"/transparencia/consulta?folio={filed.folio}").get_data(as_text=True)
         assert "29 de julio de 2025" in page
+        deliver_pending()
+    response_mail = [m for m in mailbox.messages if m["To"] == "lector@example.test"][-1].get_content()
+    assert "Se entrega" in response_mail
+    assert "Artículos 142 y 143 de la Ley General de Transparencia" in response_mail
+    assert "Plazo para interponer el recurso de revisión: a más tardar el 29 de julio de 2025" in response_mail
     with time_machine.travel(_noon(date(2025, 7, 10)), tick=False):
         ar.requester_act(
             filed.token,
