@@ -132,10 +132,15 @@ class CommentForm(_Versioned):
 
 
 class DeliverForm(_Versioned):
-    """The response delivered to the requester."""
+    """The response delivered to the requester, and the documents chosen one by one to go with it."""
 
     response_summary = TextAreaField(_l("Respuesta"), filters=[strip], validators=[DataRequired(), Length(max=5000)])
+    documents = MultiCheckboxField(_l("Documentos que se entregan"), coerce=int)
     submit = SubmitField(_l("Entregar la respuesta"))
+
+    def __init__(self, documents: Sequence[tuple[int, str]] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.documents.choices = options(documents)
 
 
 class SessionChoiceForm(_Versioned):

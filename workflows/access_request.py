@@ -10,8 +10,10 @@ and may appeal (recurso de revisión) to the guarantor authority, whose resoluti
 
 Every term is a jurisdiction's parameter. The response term is a :class:`~workflows.base.Clock`: it runs
 from the business day after receipt through every working state, is interrupted by the prevención (and
-resumes the business day after the answer), is extended once by the committee, and on lapse flags the
-request as answered late (delivery becomes free and the appeal term starts).
+counts anew, whole, from the business day after the answer — LGTAIP 2015 art. 128 — or, where the
+jurisdiction's ``prevention_effect`` says ``pause``, resumes with the days used kept), is extended once by
+the committee, and on lapse flags the request as answered late (delivery becomes free and the appeal term
+starts).
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ from typing import Any
 
 from workflows.base import (
     N_,
+    PAUSE,
+    RESTART,
     SYSTEM_ROLE,
     Clock,
     Deadline,
     GuardInput,
     State,
+    Target,
     Transition,
     Workflow,
 )
@@ -48,18 +53,36 @@ APPEAL_DECISIONS_CLOSING = ("confirm", "dismiss")
 APPEAL_DECISIONS_ORDERING = ("modify", "revoke")
 PUBLIC_VERSION = "version_publica"
 """Document kind of the redacted copy delivered when information is partially classified."""
+AREA_ORIGINAL = "respuesta_area"
+"""Document kind of the information as an area holds it (never delivered while a classification stands)."""
+DELIVERED = "delivered_documents"
+"""Case field: the ids of the documents the unit chose to deliver with the response."""
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "response_days": 20,
     "extension_days": 10,
     "prevention_issue_days": 5,
     "prevention_answer_days": 10,
+    "prevention_effect": RESTART,
     "incompetence_days": 3,
     "appeal_days": 15,
     "resolution_days": 40,
     "resolution_extension_days": 20,
+    "compliance_days": 10,
     "delivery_formats": ["electronic", "simple_copies", "certified_copies", "usb"],
     "reproduction_fees": {"electronic": "0.00", "simple_copies": "50.00", "certified_copies": "120.00", "usb": "30.00"},
+    "legal_bases": {
+        "prevention": "Artículo 128 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+        "incompetence": "Artículo 136 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+        "appeal": "Artículos 142 y 143 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+        "resolution": "Artículo 146 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+        "compliance": "Artículos 196 y 197 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+    },
     "appeal_grounds": [
         "classification",
         "inexistence",
@@ -94,6 +117,34 @@ def parse_fees(value: Any) -> dict[str, str]:
     return fees
 
 
+LEGAL_BASIS_ACTS = ("prevention", "incompetence", "appeal", "resolution", "compliance")
+"""The acts whose legal basis is told to the people they bind (the ``legal_bases`` setting)."""
+
+
+def parse_legal_bases(value: Any) -> dict[str, str]:
+    """Check the legal basis cited for each act told to people (act → citation, every act present).
+
+    Raises ``TypeError`` or ``ValueError``; returns the citations with surrounding blanks removed."""
+    if not isinstance(value, Mapping):
+        raise TypeError("the legal bases map acts to citations")
+    bases: dict[str, str] = {}
+    for act in LEGAL_BASIS_ACTS:
+        text = value.get(act)
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"the legal basis of {act!r} is missing")
+        bases[act] = " ".join(text.split())
+    if set(value) - set(LEGAL_BASIS_ACTS):
+        raise ValueError("unknown act in the legal bases")
+    return bases
+
+
+def legal_basis(params: Mapping[str, Any], act: str) -> str:
+    """The legal basis the jurisdiction cites for ``act`` (the 2015 general law's article by default)."""
+    bases = params.get("legal_bases")
+    text = bases.get(act) if isinstance(bases, Mapping) else None
+    return str(text) if text else str(DEFAULT_PARAMS["legal_bases"][act])
+
+
 def reproduction_cost(data: Mapping[str, Any], params: Mapping[str, Any]) -> str:
     """What the requester pays to receive the response: the fee of the chosen format, or nothing when
     the body answered late."""
@@ -113,6 +164,30 @@ def _answers(data: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
 def needs_committee(data: Mapping[str, Any]) -> bool:
     """Whether an area classified information or declared it inexistent (the committee must rule)."""
     return any(a.get("kind") in CLASSIFIED or a.get("kind") == "inexistent" for a in _answers(data).values())
+
+
+def classified_in_force(data: Mapping[str, Any]) -> bool:
+    """Whether an area classified information (reserved or confidential, fully or partly) and the committee
+    did not revoke that classification: then only a versión pública of it may reach the requester."""
+    if data.get("committee_decision") == "revoke":
+        return False
+    return any(a.get("kind") in CLASSIFIED for a in _answers(data).values())
+
+
+def deliverable_kinds(data: Mapping[str, Any]) -> frozenset[str]:
+    """The kinds of area document the unit may deliver: only the versión pública while a classification
+    stands, the area's own document too otherwise (LGTAIP 2015 arts. 111 and 137)."""
+    if classified_in_force(data):
+        return frozenset({PUBLIC_VERSION})
+    return frozenset({AREA_ORIGINAL, PUBLIC_VERSION})
+
+
+def delivered_ids(data: Mapping[str, Any]) -> tuple[int, ...]:
+    """The ids of the documents the unit chose to deliver (nothing else goes to the requester)."""
+    value = data.get(DELIVERED)
+    if not isinstance(value, list | tuple):
+        return ()
+    return tuple(i for i in value if isinstance(i, int) and not isinstance(i, bool))
 
 
 # -- guards ---------------------------------------------------------------------------------------
@@ -220,6 +295,16 @@ def ready_to_deliver(inp: GuardInput) -> str | None:
     return None
 
 
+def delivery_chosen(inp: GuardInput) -> str | None:
+    """The documents delivered are named one by one (ids, each once); naming none is a valid choice."""
+    value = inp.data.get(DELIVERED, [])
+    if not isinstance(value, list | tuple) or len(delivered_ids(inp.data)) != len(value):
+        return N_("Elija uno por uno los documentos que se entregan.")
+    if len(set(value)) != len(value):
+        return N_("Un documento aparece más de una vez en la entrega.")
+    return None
+
+
 def cost_as_published(inp: GuardInput) -> str | None:
     """The reproduction cost is the published fee of the chosen format, and nothing when the body is late."""
     if str(inp.data.get("reproduction_cost")) != reproduction_cost(inp.data, inp.params):
@@ -314,6 +399,7 @@ GUARDS = {
     "committee_decision_valid": committee_decision_valid,
     "ready_to_deliver": ready_to_deliver,
     "cost_as_published": cost_as_published,
+    "delivery_chosen": delivery_chosen,
     "payment_due": payment_due,
     "extension_requestable": extension_requestable,
     "extension_pending": extension_pending,
@@ -373,7 +459,11 @@ STATES = (
         deadline=Deadline("appeal_days", "conclude", N_("Plazo para interponer el recurso de revisión")),
     ),
     State("appealed", N_("Recurso de revisión ante el órgano garante")),
-    State("compliance", N_("Cumplimiento de la resolución del órgano garante")),
+    State(
+        "compliance",
+        N_("Cumplimiento de la resolución del órgano garante"),
+        target=Target("compliance_days", N_("Plazo del sujeto obligado para cumplir la resolución")),
+    ),
     State("compliance_review", N_("El órgano garante revisa el cumplimiento")),
     State("not_filed", N_("Tenida por no presentada (prevención no atendida)"), terminal=True),
     State("concluded", N_("Concluida"), terminal=True),
@@ -386,9 +476,10 @@ TRANSITIONS = (
         "prevention",
         _UNIT,
         N_("Formular la prevención"),
+        fields=("prevention_text",),
         guards=("prevention_in_term",),
         comment_required=True,
-        notify=("applicant",),
+        dedicated=True,  # the service mails the requester its text, legal basis and term
     ),
     Transition(
         "answer_prevention",
@@ -414,11 +505,11 @@ TRANSITIONS = (
         "incompetent",
         _UNIT,
         N_("Declarar la incompetencia"),
-        fields=("competent_body",),
+        fields=("competent_body", "incompetence_reasons"),
         required_fields=("competent_body",),
         guards=("incompetence_in_term", "no_inexistence"),
         comment_required=True,
-        notify=("applicant",),
+        dedicated=True,  # the service mails the requester the reasons, the competent body and the legal basis
     ),
     Transition(
         "turn",
@@ -509,11 +600,11 @@ TRANSITIONS = (
         "answered",
         _UNIT,
         N_("Entregar la respuesta"),
-        fields=("response_summary", "reproduction_cost"),
+        fields=("response_summary", "reproduction_cost", DELIVERED),
         required_fields=("response_summary", "reproduction_cost"),
-        guards=("ready_to_deliver", "cost_as_published"),
-        notify=("applicant",),
+        guards=("ready_to_deliver", "cost_as_published", "delivery_chosen"),
         issues="access_response",
+        dedicated=True,  # the service checks each document chosen and mails the requester the appeal term
     ),
     *_self_loops(
         "pay",
@@ -640,6 +731,7 @@ CLOCKS = (
         lapse_field="response_overdue_on",
         extension_trigger="approve_extension",
         extension_days_param="extension_days",
+        restart_param="prevention_effect",
     ),
     Clock(
         "prevention_window",
@@ -689,7 +781,8 @@ ACCESS_V1 = Workflow(
     transitions=TRANSITIONS,
     guards=GUARDS,
     params=DEFAULT_PARAMS,
-    param_parsers={"reproduction_fees": parse_fees},
+    param_parsers={"reproduction_fees": parse_fees, "legal_bases": parse_legal_bases},
+    param_choices={"prevention_effect": (RESTART, PAUSE)},
     catalogues={"delivery_format": ("delivery_formats",), "appeal_grounds": ("appeal_grounds",)},
     clocks=CLOCKS,
     opening_fields=("information_requested", "delivery_format"),
@@ -759,6 +852,7 @@ DOCUMENTS = (
         legal_basis=_TRANSPARENCY_LAW + "a las atribuciones del Comité de Transparencia.",
         gatherer=_GATHERER,
         build=build_gathered,
+        act_field="numero_resolucion",
     ),
 )
 """The documents access requests issue: the response to the requester and the committee's resolutions."""
@@ -768,6 +862,35 @@ ACCESS_SECTION = N_("Acceso a la información")
 ONE_CODE_PER_LINE = N_("Un código por renglón.")
 
 PARAMETERS: tuple[Parameter, ...] = (
+    Parameter(
+        "prevention_effect",
+        N_("Efecto de la prevención sobre el plazo de respuesta"),
+        N_(
+            "La ley general (art. 128, LGTAIP 2015) interrumpe el plazo: corre de nuevo, completo, desde el día "
+            "hábil siguiente al desahogo."
+        ),
+        ACCESS_SECTION,
+        kind="choice",
+        labels=(
+            (RESTART, N_("Se interrumpe: el plazo corre de nuevo, completo")),
+            (PAUSE, N_("Se suspende: el plazo se reanuda con los días ya transcurridos")),
+        ),
+    ),
+    Parameter(
+        "legal_bases",
+        N_("Fundamento legal de cada acto que se notifica"),
+        N_(
+            "Prevención, incompetencia, recurso, resolución del recurso y cumplimiento; se cita en avisos y documentos."
+        ),
+        ACCESS_SECTION,
+        kind="json",
+    ),
+    Parameter(
+        "compliance_days",
+        N_("Plazo para cumplir la resolución del órgano garante (días hábiles)"),
+        N_("Artículo 196 de la LGTAIP (2015): no más de diez días."),
+        ACCESS_SECTION,
+    ),
     Parameter(
         "prevention_answer_days",
         N_("Plazo del solicitante para aclarar su solicitud prevenida (días hábiles)"),

@@ -95,6 +95,12 @@ class Target:
     due_field: str | None = None
 
 
+RESTART = "restart"
+"""Value of a clock's ``restart_param`` under which an interruption makes the term count anew."""
+PAUSE = "pause"
+"""Value of a clock's ``restart_param`` under which an interruption only suspends the term."""
+
+
 @dataclass(frozen=True, slots=True)
 class Clock:
     """A case-level term that spans several states (e.g. the 20 business days to answer a request).
@@ -102,7 +108,8 @@ class Clock:
     - it starts when the case first enters one of ``running`` (the opening included), or, when
       ``started_by`` names triggers, when one of them fires; counting begins the next business day;
     - it is interrupted in the ``paused`` states and resumes the business day after the case leaves them,
-      with the days already used kept;
+      with the days already used kept; when ``restart_param`` names a parameter whose value is
+      ``restart``, it counts anew instead, whole, from the business day after the case leaves them;
     - ``extension_trigger`` adds the days of ``extension_days_param`` once;
     - it stops for good when the case enters any state that is neither running nor paused;
     - when it lapses the system fires ``on_lapse`` (a system transition from every running state: a
@@ -119,6 +126,11 @@ class Clock:
     started_by: tuple[str, ...] = ()
     extension_trigger: str | None = None
     extension_days_param: str | None = None
+    restart_param: str | None = None
+
+    def restarts(self, params: Mapping[str, Any]) -> bool:
+        """Whether leaving a paused state starts the term anew (``restart``) rather than resuming it."""
+        return self.restart_param is not None and params.get(self.restart_param, RESTART) == RESTART
 
     def status_in(self, state: str) -> str:
         """``running``, ``paused`` or ``stopped``: what the clock does while the case is in ``state``."""
@@ -469,6 +481,11 @@ def _clock_problems(workflow: Workflow, clock: Clock) -> list[str]:
     for param in (clock.days_param, clock.extension_days_param):
         if param is not None and param not in workflow.params:
             problems.append(f"clock {clock.name}: parameter {param!r} missing")
+    if clock.restart_param is not None and set(workflow.param_choices.get(clock.restart_param, ())) != {
+        RESTART,
+        PAUSE,
+    }:
+        problems.append(f"clock {clock.name}: {clock.restart_param!r} must be a choice of restart or pause")
     if (clock.extension_trigger is None) != (clock.extension_days_param is None):
         problems.append(f"clock {clock.name}: an extension needs both its trigger and its days parameter")
     for state in (*clock.running, *clock.paused):

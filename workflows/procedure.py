@@ -263,6 +263,10 @@ class Document:
     series: str | None = None
     number_field: str | None = None
     gatherer: str | None = None
+    act_field: str | None = None
+    """The cadena field naming the act a document of this kind records, when a case holds several acts of the
+    kind (each resolution of the committee is its own act): a new document then supersedes only an earlier one
+    of the same act. ``None``: a case has one act per kind."""
 
 
 Eligibility = Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]

@@ -28,6 +28,11 @@ class CaseNotice:
     state_description: str
     url: str
     due_on: date | None = None
+    text: str = ""
+    """The text of the act the notice tells of, when it asks something of the recipient."""
+    legal_basis: str = ""
+    due_label: str = ""
+    """What the term ``due_on`` is for (a msgid), when it is not the term to answer the act."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,9 @@ def render_case_notice(notice: CaseNotice, locale: str) -> RenderedMail:
             action=gettext(notice.action_description),
             state=state,
             due=due,
+            text=notice.text,
+            legal_basis=notice.legal_basis,
+            due_label=gettext(notice.due_label) if notice.due_label else "",
             url=notice.url,
             institution=institution,
         )

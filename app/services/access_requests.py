@@ -32,7 +32,7 @@ from app.audit import EntryInput
 from app.calendar import local_today
 from app.engine import DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
-from app.models import AuditKind, Case, Certificate, Department, Document, Role, User, UserRole, utcnow
+from app.models import AuditKind, Case, Certificate, Department, Document, Role, TimerKind, User, UserRole, utcnow
 from app.models.access import (
     PASSWORDLESS,
     AccessRequest,
@@ -48,14 +48,14 @@ from app.notifications import enqueue
 from app.services import confirmation
 from app.services.auth import encrypt
 from app.services.cases import FireResult, fire, open_case
-from app.services.deadlines import ClockView, case_clocks
+from app.services.deadlines import ClockView, case_clocks, pending_terms
 from app.services.documents import log_attached
 from app.services.uow import unit_of_work
 from app.services.uploads import check_pdf, clean_file_name
 from app.services.users import normalise_email
 from app.storage import get_storage
 from workflows import access_request as wf
-from workflows.base import GuardInput
+from workflows.base import N_, GuardInput
 
 WORKFLOW = wf.ACCESS_V1.name
 TRACKING_PATH = "/transparencia/seguimiento/"
@@ -69,6 +69,8 @@ REQUESTER_ACTIONS = frozenset({"answer_prevention", "appeal", "pay"})
 UNIT_ACTIONS = frozenset({"prevent", "declare_incompetent", "consolidate", "report_compliance"})
 GUARANTOR_ACTIONS = frozenset({"resolve_appeal", "extend_resolution", "accept_compliance", "reject_compliance"})
 AREA_DOCUMENT_KINDS = ("respuesta_area", wf.PUBLIC_VERSION)
+APPEAL_TERM = N_("Plazo para interponer el recurso de revisión")
+"""How a notice names the term it gives when that term is the one to appeal (translated on display)."""
 
 
 # -- tracking links -------------------------------------------------------------------------------
@@ -224,14 +226,28 @@ def _current_params() -> Mapping[str, Any]:
     return current_params(WORKFLOW)
 
 
-def _mail_requester(session: Session, case: Case, trigger: str, seq: int) -> None:
+def _mail_requester(session: Session, case: Case, trigger: str, seq: int, act: ActNotice | None = None) -> None:
+    payload: dict[str, Any] = {
+        "folio": case.folio,
+        "trigger": trigger,
+        "state": case.state,
+        "party": "applicant",
+        "tracking": True,
+    }
+    if act is not None:
+        text = act.text if not act.competent_body else f"{act.text}\n{act.competent_body}"
+        payload |= {"text": text, "legal_basis": act.legal_basis}
+        if act.due_on is not None:
+            payload["due_on"] = act.due_on.isoformat()
+            if act.kind != "prevention":  # the term the notice gives is the one to appeal
+                payload["due_label"] = APPEAL_TERM
     enqueue(
         session,
         topic="case_transition",
         dedup_key=f"access:{case.id}:seq:{seq}:requester",
         recipient_id=case.applicant_id,
         case_id=case.id,
-        payload={"folio": case.folio, "trigger": trigger, "state": case.state, "party": "applicant", "tracking": True},
+        payload=payload,
     )
 
 
@@ -254,12 +270,23 @@ class PublicStatus:
     extended: bool
     paused: bool
     clocks: Mapping[str, ClockView] = field(default_factory=dict)
+    appeal_due_on: date | None = None
+    """The last day to appeal (the response or incompetence notified, or the response term lapsed)."""
+    resolution_due_on: date | None = None
+    """The last day for the guarantor to resolve the appeal."""
+    compliance_due_on: date | None = None
+    """The last day for the body to comply with the guarantor's resolution."""
 
 
 def _status(case: Case, received_on: date, today: date) -> PublicStatus:
     workflow = get_engine().definition(case.workflow, case.workflow_version)
     clocks = case_clocks([case.id], today=today).get(case.id, {})
     response = clocks.get("response")
+    terms = {t.state: t.due_on for t in pending_terms([case.id], today).get(case.id, [])}
+    silence, resolution = clocks.get("silence_appeal"), clocks.get("resolution")
+    appeal_due = terms.get(case.state) if case.state in {"answered", "incompetent"} else None
+    if appeal_due is None and case.state in wf.WORKING and silence is not None:
+        appeal_due = silence.due_on
     return PublicStatus(
         case_id=case.id,
         folio=case.folio,
@@ -273,6 +300,9 @@ def _status(case: Case, received_on: date, today: date) -> PublicStatus:
         extended=bool(response and response.extended),
         paused=bool(response and response.status == ClockStatus.PAUSED),
         clocks=clocks,
+        appeal_due_on=appeal_due,
+        resolution_due_on=resolution.due_on if resolution is not None and case.state == "appealed" else None,
+        compliance_due_on=terms.get("compliance") if case.state == "compliance" else None,
     )
 
 
@@ -301,6 +331,7 @@ class RequesterView:
     turns: Sequence[AreaTurn]
     public_documents: Sequence[Document]
     actions: frozenset[str]
+    pending_act: ActNotice | None = None
 
 
 def _by_token(token: str) -> AccessRequest:
@@ -330,6 +361,31 @@ def requester_view_for_account(case_id: int, user_id: int, today: date | None = 
     return _requester_view(case, request, today or local_today())
 
 
+_UNIT_PROBES: dict[str, dict[str, Any]] = {
+    "prevent": {"prevention_text": "-"},
+    "declare_incompetent": {"competent_body": "-", "incompetence_reasons": "-"},
+    "request_extension": {},
+}
+"""The unit's forms offered only while the engine would accept them (a prevención within its window and
+once; an extension once, before the term lapses), with sample input: nothing is written."""
+
+
+def _unit_offers(case: Case, user: User, today: date) -> frozenset[str]:
+    from app.services.cases import actor_for, case_view
+
+    if not user.has_role(Role.TRANSPARENCY_UNIT):
+        return frozenset()
+    view, actor, engine = case_view(db.session(), case), actor_for(user), get_engine()
+    offered = set()
+    for trigger, data in _UNIT_PROBES.items():
+        try:
+            engine.decide(view, trigger, actor, today=today, data=data, params=case.params or None, comment="-")
+        except DomainError:
+            continue
+        offered.add(trigger)
+    return frozenset(offered)
+
+
 def _requester_actions(case: Case, today: date) -> frozenset[str]:
     """The steps the requester could take now, checked by the engine with sample input (nothing is written)."""
     from app.services.cases import actor_for, case_view
@@ -354,22 +410,31 @@ def _requester_actions(case: Case, today: date) -> frozenset[str]:
     return frozenset(possible)
 
 
-def _requester_view(case: Case, request: AccessRequest, today: date) -> RequesterView:
-    actions = _requester_actions(case, today)
-    delivered = case.state not in wf.WORKING and case.state not in {"prevention", "not_filed"}
-    documents = (
-        db.session.scalars(
+def delivered_documents(session: Session, case: Case) -> list[Document]:
+    """The documents delivered to the requester: those the unit chose when it delivered the response, and
+    of those only the kinds that may go out now. While a classification stands (reserved or confidential,
+    fully or partly, not revoked by the committee) that is the versión pública alone, whatever was recorded:
+    every path to the requester (tracking page, download by id, the case page of an account) reads this."""
+    ids = wf.delivered_ids(case.data)
+    if not ids:
+        return []
+    return list(
+        session.scalars(
             select(Document)
             .where(
                 Document.case_id == case.id,
-                Document.superseded_by_id.is_(None),
-                Document.kind.in_(AREA_DOCUMENT_KINDS),
+                Document.id.in_(ids),
+                Document.kind.in_(sorted(wf.deliverable_kinds(case.data))),
             )
             .order_by(Document.id)
-        ).all()
-        if delivered
-        else []
+        )
     )
+
+
+def _requester_view(case: Case, request: AccessRequest, today: date) -> RequesterView:
+    actions = _requester_actions(case, today)
+    delivered = case.state not in wf.WORKING and case.state not in {"prevention", "not_filed"}
+    documents = delivered_documents(db.session(), case)
     turns = _turns(case.id) if delivered else []
     return RequesterView(
         status=_status(case, request.received_on, today),
@@ -381,6 +446,7 @@ def _requester_view(case: Case, request: AccessRequest, today: date) -> Requeste
         turns=turns,
         public_documents=documents,
         actions=actions,
+        pending_act=requester_act_notice(case),
     )
 
 
@@ -403,6 +469,8 @@ class DeliveredFile:
 
     name: str
     content: bytes
+    folio: str = ""
+    kind: str = ""
 
 
 def requester_certificates(token: str) -> list[Certificate]:
@@ -432,7 +500,7 @@ def requester_file(token: str, *, document_id: int | None = None, certificate_id
     content = get_storage(Path(current_app.config["DOCUMENTS_DIR"])).get(document.storage_key)
     if hashlib.sha256(content).hexdigest() != document.sha256:
         raise RuntimeError(f"stored document {document.id} does not match its recorded hash")
-    return DeliveredFile(document.original_name, content)
+    return DeliveredFile(document.original_name, content, case.folio, document.kind)
 
 
 def own_requests(user_id: int) -> list[tuple[Case, AccessRequest]]:
@@ -491,7 +559,92 @@ def unit_act(
     """
     if trigger not in UNIT_ACTIONS:
         raise NotAllowed(Msg("Esa acción no corresponde a la Unidad de Transparencia."))
+    if trigger in _TOLD_TO_REQUESTER:
+        return _act_told_to_requester(case_id, trigger, actor_id, expected_version, data, comment)
     return _fire(case_id, trigger, actor_id, expected_version, data, comment)
+
+
+_TOLD_TO_REQUESTER = {"prevent": "prevention_text", "declare_incompetent": "incompetence_reasons"}
+"""The unit's acts whose text (its reasoned comment) the requester reads and is mailed, with its legal basis
+and term: the prevención and the notice of incompetence."""
+
+
+def _act_told_to_requester(
+    case_id: int,
+    trigger: str,
+    actor_id: int,
+    expected_version: int,
+    data: Mapping[str, Any] | None,
+    comment: str | None,
+) -> FireResult:
+    """Fire the prevención or the incompetence: its text is kept in the case (the tracking page shows it) and
+    mailed to the requester with its legal basis and the date of its term."""
+    text = (comment or "").strip()[:MAX_TEXT]
+    with unit_of_work() as session:
+        _access_case(session, case_id)
+        result = fire(
+            case_id,
+            trigger,
+            actor_id,
+            expected_version=expected_version,
+            data={**(data or {}), _TOLD_TO_REQUESTER[trigger]: text},
+            comment=text,
+        )
+        case = session.get(Case, case_id)
+        assert case is not None  # noqa: S101 - fired just above in this transaction
+        _mail_requester(session, case, trigger, result.audit_seq, requester_act_notice(case))
+        return result
+
+
+@dataclass(frozen=True, slots=True)
+class ActNotice:
+    """An act that asks something of the requester, as they are told it: its text, legal basis and the last
+    day of its term."""
+
+    text: str
+    legal_basis: str
+    due_on: date | None
+    kind: str = "prevention"
+    competent_body: str = ""
+
+
+def _term_due(case_id: int, state: str) -> date | None:
+    terms = pending_terms([case_id]).get(case_id, [])
+    return next((t.due_on for t in terms if t.state == state and t.kind == TimerKind.DEADLINE), None)
+
+
+def _appeal_notice(case: Case) -> ActNotice:
+    """The response as the requester's mail tells it: its summary, and the last day to appeal with the
+    appeal's legal basis."""
+    params = case.params or wf.ACCESS_V1.params
+    return ActNotice(
+        str(case.data.get("response_summary") or ""),
+        wf.legal_basis(params, "appeal"),
+        _term_due(case.id, case.state),
+        kind="appeal",
+    )
+
+
+def requester_act_notice(case: Case) -> ActNotice | None:
+    """What the requester must be told of the act now before them, or ``None``: the prevención (its text,
+    legal basis and the last day to answer), or the notice of incompetence (its reasons, the competent body,
+    the legal basis and the last day to appeal it)."""
+    params = case.params or wf.ACCESS_V1.params
+    if case.state == "prevention":
+        return ActNotice(
+            str(case.data.get("prevention_text") or ""),
+            wf.legal_basis(params, "prevention"),
+            _term_due(case.id, "prevention"),
+        )
+    if case.state == "incompetent":
+        return ActNotice(
+            str(case.data.get("incompetence_reasons") or ""),
+            wf.legal_basis(params, "incompetence"),
+            _term_due(case.id, "incompetent"),
+            kind="incompetence",
+            competent_body=str(case.data.get("competent_body") or ""),
+        )
+    return None
 
 
 def guarantor_act(
@@ -637,13 +790,68 @@ def attach_area_document(
         return document.id
 
 
-def deliver_response(case_id: int, summary: str, actor_id: int, *, expected_version: int) -> FireResult:
-    """Deliver the response, with the reproduction cost of the chosen format (nothing when late)."""
+def deliverable_documents(case_id: int) -> list[Document]:
+    """The area documents the unit may choose to deliver now: the current versions of the kinds that may go
+    out (only versiones públicas while a classification stands)."""
+    case = db.session.get(Case, case_id)
+    if case is None or case.workflow != WORKFLOW:
+        return []
+    return list(
+        db.session.scalars(
+            select(Document)
+            .where(
+                Document.case_id == case_id,
+                Document.superseded_by_id.is_(None),
+                Document.kind.in_(sorted(wf.deliverable_kinds(case.data))),
+            )
+            .order_by(Document.id)
+        )
+    )
+
+
+def deliver_response(
+    case_id: int,
+    summary: str,
+    actor_id: int,
+    *,
+    expected_version: int,
+    document_ids: Sequence[int] = (),
+) -> FireResult:
+    """Deliver the response, with the reproduction cost of the chosen format (nothing when late) and the
+    documents the unit chose, one by one: nothing else reaches the requester.
+
+    Raises ``InvalidData`` for a document that is not a current area document of this request, or that is
+    classified (while a classification stands only its versión pública may be delivered), and the engine's
+    errors."""
+    ids = list(dict.fromkeys(int(i) for i in document_ids))
     with unit_of_work() as session:
         case = _access_case(session, case_id)
         cost = wf.reproduction_cost(case.data, case.params or wf.ACCESS_V1.params)
-    data = {"response_summary": (summary or "").strip()[:MAX_TEXT], "reproduction_cost": cost}
-    return _fire(case_id, "deliver", actor_id, expected_version, data, None)
+        allowed = wf.deliverable_kinds(case.data)
+        for document_id in ids:
+            document = session.get(Document, document_id)
+            if (
+                document is None
+                or document.case_id != case.id
+                or document.superseded_by_id is not None
+                or document.kind not in AREA_DOCUMENT_KINDS
+            ):
+                raise InvalidData(Msg("Ese documento no es de esta solicitud o ya fue reemplazado."))
+            if document.kind not in allowed:
+                raise InvalidData(
+                    Msg(
+                        "«%(name)s» contiene información clasificada: solo puede entregarse su versión pública.",
+                        {"name": document.original_name},
+                    )
+                )
+        data = {
+            "response_summary": (summary or "").strip()[:MAX_TEXT],
+            "reproduction_cost": cost,
+            wf.DELIVERED: ids,
+        }
+        result = fire(case_id, "deliver", actor_id, expected_version=expected_version, data=data)
+        _mail_requester(session, case, "deliver", result.audit_seq, _appeal_notice(case))
+        return result
 
 
 # -- committee ------------------------------------------------------------------------------------
@@ -862,6 +1070,7 @@ class StaffView:
     documents: Sequence[Document]
     items: Sequence[CommitteeItem]
     own_departments: frozenset[str]
+    unit_offers: frozenset[str] = frozenset()
 
 
 _SEE_ALL = (Role.TRANSPARENCY_UNIT, Role.COMMITTEE_MEMBER, Role.GUARANTOR, Role.AUDITOR)
@@ -889,8 +1098,16 @@ def staff_view(case_id: int, user_id: int, today: date | None = None) -> StaffVi
     items = session.scalars(
         select(CommitteeItem).where(CommitteeItem.case_id == case_id).order_by(CommitteeItem.id)
     ).all()
+    today = today or local_today()
     return StaffView(
-        _status(case, request.received_on, today or local_today()), case, request, turns, documents, items, own
+        _status(case, request.received_on, today),
+        case,
+        request,
+        turns,
+        documents,
+        items,
+        own,
+        _unit_offers(case, user, today),
     )
 
 
@@ -900,6 +1117,7 @@ def departments() -> list[Department]:
 
 
 __all__ = [
+    "ActNotice",
     "AreaAnswer",
     "Filed",
     "PublicStatus",
@@ -912,6 +1130,8 @@ __all__ = [
     "attach_area_document",
     "decide_item",
     "deliver_response",
+    "deliverable_documents",
+    "delivered_documents",
     "departments",
     "file_request",
     "guarantor_act",
@@ -923,6 +1143,7 @@ __all__ = [
     "reissue_tracking_token",
     "request_extension",
     "requester_act",
+    "requester_act_notice",
     "requester_view",
     "requester_view_for_account",
     "session_view",

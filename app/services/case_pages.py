@@ -182,13 +182,25 @@ def next_actors(workflow: Workflow, state_name: str, params: dict[str, Any]) -> 
     return [NextActor(role, None if role == "applicant" else department) for role in roles]
 
 
-def _documents(case_id: int) -> list[DocumentVersion]:
-    rows = db.session.scalars(select(Document).where(Document.case_id == case_id).order_by(Document.id.desc()))
+def document_readable(case: Case, user: User, document: Document) -> bool:
+    """Whether ``user``, who may read ``case``, may read ``document`` of it. Staff read every document of the
+    cases they see; the case's applicant reads what they uploaded and what was delivered to them (the ids in
+    the case data's ``delivered_documents``), never what staff attached for their own work (an area's
+    original of classified information, for one)."""
+    if case.applicant_id != user.id or document.uploaded_by_id == user.id:
+        return True
+    delivered = case.data.get("delivered_documents")
+    return isinstance(delivered, list) and document.id in delivered
+
+
+def _documents(case: Case, user: User) -> list[DocumentVersion]:
+    rows = db.session.scalars(select(Document).where(Document.case_id == case.id).order_by(Document.id.desc()))
     return [
         DocumentVersion(
             d.id, d.kind, d.original_name, d.size_bytes, d.sha256, d.uploaded_at, d.superseded_by_id is None
         )
         for d in rows
+        if document_readable(case, user, d)
     ]
 
 
@@ -273,7 +285,7 @@ def case_page(case_id: int, user_id: int) -> CasePage:
     params = case.params or dict(workflow.params)
     state = workflow.state(case.state)
     labels = requirement_labels(case)
-    documents = _documents(case.id)
+    documents = _documents(case, user)
     kinds = case_requirements(case)
     kinds += [d.kind for d in documents if d.kind not in kinds]
     requirements = [
@@ -345,9 +357,9 @@ def case_page(case_id: int, user_id: int) -> CasePage:
 def case_document(case_id: int, document_id: int, user_id: int) -> tuple[Document, bytes]:
     """An uploaded document of the case and its bytes, for whoever may read the case; the stored bytes are
     checked against the recorded SHA-256. Raises ``NotFound`` and ``NotAllowed``."""
-    case, _ = readable_case(case_id, user_id)
+    case, user = readable_case(case_id, user_id)
     document = db.session.get(Document, document_id)
-    if document is None or document.case_id != case.id:
+    if document is None or document.case_id != case.id or not document_readable(case, user, document):
         raise NotFound(Msg("El documento no existe."))
     content = get_storage(Path(current_app.config["DOCUMENTS_DIR"])).get(document.storage_key)
     if hashlib.sha256(content).hexdigest() != document.sha256:

@@ -148,18 +148,23 @@ class CertificateEffects:
     def record(self, session: Session, seq: int) -> None:
         """Store the issued certificates and link them, and the revoked ones, to the audit entry ``seq``.
 
-        An issued certificate supersedes the case's earlier valid one of the same kind.
+        An issued certificate supersedes the case's earlier valid one of the same kind and the same act (a
+        kind whose spec names no ``act_field`` has one act per case): separate acts never supersede each other.
         """
         for certificate in self.revoked:
             certificate.revoked_seq = seq
         for certificate in self.issued:
-            previous = session.scalars(
-                select(Certificate).where(
-                    Certificate.case_id == certificate.case_id,
-                    Certificate.kind == certificate.kind,
-                    Certificate.status == CertificateStatus.VALID,
+            previous = [
+                old
+                for old in session.scalars(
+                    select(Certificate).where(
+                        Certificate.case_id == certificate.case_id,
+                        Certificate.kind == certificate.kind,
+                        Certificate.status == CertificateStatus.VALID,
+                    )
                 )
-            ).all()
+                if _same_act(old, certificate)
+            ]
             certificate.audit_seq = seq
             session.add(certificate)
             session.flush()
@@ -168,6 +173,21 @@ class CertificateEffects:
                 old.superseded_by_id = certificate.id
         if self.issued or self.revoked:
             session.flush()
+
+
+def _same_act(old: Certificate, new: Certificate) -> bool:
+    try:
+        declared = workflows.document(new.kind)
+    except KeyError:
+        return True
+    if declared.act_field is None:
+        return True
+    return _certified(old).get(declared.act_field) == _certified(new).get(declared.act_field)
+
+
+def _certified(certificate: Certificate) -> dict[str, Any]:
+    fields = (certificate.public_data or {}).get("fields")
+    return dict(fields) if isinstance(fields, dict) else {}
 
 
 def _next_number(session: Session, prefix: str, year: int) -> str:

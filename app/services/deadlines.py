@@ -479,6 +479,8 @@ def sync_clocks(
                 row.used_days += used_business_days(cal, segment, today)
                 row.status, row.segment_notified_on = ClockStatus.PAUSED, None
             elif where == "running" and row.status == ClockStatus.PAUSED:
+                if clock.restarts({**workflow.params, **params}):  # an interruption: the whole term again
+                    row.used_days = 0
                 row.status, row.segment_notified_on = ClockStatus.RUNNING, today
             changed = changed or (row.status, row.extension_days) != before
         if not changed:

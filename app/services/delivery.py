@@ -79,6 +79,9 @@ def compose(session: Session, message: OutboxMessage) -> tuple[str, str, str] | 
         state_description=state_text,
         url=f"{base}{REGISTRY.get(case.workflow).notice_path if case.workflow in REGISTRY else '/inicio'}",
         due_on=date.fromisoformat(str(due)) if due else None,
+        text=str(message.payload.get("text") or ""),
+        legal_basis=str(message.payload.get("legal_basis") or ""),
+        due_label=str(message.payload.get("due_label") or ""),
     )
     mail = render_case_notice(notice, recipient.locale.value)
     return recipient.email, mail.subject, mail.body

@@ -3,8 +3,9 @@
 The expected last days are written out by hand from the calendar, not computed with the code under test:
 the 20 business days run from the business day after receipt (a filing on a non-working day counts from the
 next business day); weekends, statutory holidays and the authority's declared days do not count; the
-prevención interrupts the clock, which restarts the business day after the answer with the days already
-used kept; an approved extension adds 10 business days; declaring a non-working day later moves the term.
+prevención interrupts the clock, which counts anew, whole, from the business day after the answer (or,
+where the jurisdiction says the prevención only suspends it, resumes with the days already used kept); an
+approved extension adds 10 business days; declaring a non-working day later moves the term.
 The clock is frozen at each date (Mexico City noon), so nothing depends on the real date.
 """
 
@@ -26,6 +27,7 @@ from app.models.access import CommitteeItem
 from app.models.clocks import CaseClock, ClockStatus
 from app.services import access_requests as access
 from app.services.cases import FireResult, fire, open_case
+from app.services.config import update_config
 from app.services.deadlines import case_clocks, declare_non_working_days, used_business_days
 from app.services.timers import fire_due_timers
 from app.services.users import ensure_department
@@ -111,7 +113,42 @@ def test_response_term_on_concrete_dates(app: Flask, filed: date, declared: tupl
     assert not view.overdue
 
 
+def _prevention_effect(effect: str) -> None:
+    update_config("access_request", {"prevention_effect": effect}, make_user(Role.ADMIN))
+
+
+def test_prevention_interrupts_the_term_which_counts_anew_after_the_answer(app: Flask):
+    """LGTAIP 2015 art. 128: the prevención interrupts the term; it counts anew, whole, from the business day
+    after the answer. The default."""
+    opened, unit = _file(date(2025, 6, 2))  # Monday; the term would end on 30 June 2025
+    assert _response_due(opened.case_id) == date(2025, 6, 30)
+    with _on(date(2025, 6, 9)):
+        step = fire(opened.case_id, "prevent", unit, expected_version=opened.version, comment="Precise el periodo")
+    assert _response_due(opened.case_id) is None
+    assert _clock(opened.case_id).status == ClockStatus.PAUSED
+    requester = db.session.get(Case, opened.case_id).applicant_id
+    with _on(date(2025, 6, 18)):  # Wednesday: 20 whole days from Thursday the 19th
+        fire(opened.case_id, "answer_prevention", requester, expected_version=step.version, data={"clarification": "x"})
+    # 19, 20, 23–27, 30 June, 1–4, 7–11, 14, 15, 16 July: the 20th business day
+    assert _response_due(opened.case_id) == date(2025, 7, 16)
+    assert _clock(opened.case_id).used_days == 0
+
+
+def test_interrupted_term_counts_anew_across_a_holiday_and_a_declared_period(app: Flask):
+    opened, unit = _file(date(2026, 3, 2))
+    with _on(date(2026, 3, 5)):
+        step = fire(opened.case_id, "prevent", unit, expected_version=opened.version, comment="Precise")
+    requester = db.session.get(Case, opened.case_id).applicant_id
+    with _on(date(2026, 3, 9)):  # from the 10th: 10–13, 17–20 (16 March is a holiday), 23–27, 30, 31, 1–3, 6, 7 Apr
+        fire(opened.case_id, "answer_prevention", requester, expected_version=step.version, data={"clarification": "x"})
+    assert _response_due(opened.case_id) == date(2026, 4, 7)
+    with _on(date(2026, 3, 11)):
+        _declare(*HOLY_WEEK_2026)  # 30 March – 3 April no longer count: five more days
+    assert _response_due(opened.case_id) == date(2026, 4, 14)
+
+
 def test_prevention_pauses_the_clock_and_the_answer_resumes_it(app: Flask):
+    _prevention_effect("pause")  # a jurisdiction whose law suspends the term instead
     opened, unit = _file(date(2025, 6, 2))  # Monday; the term would end on 30 June 2025
     assert _response_due(opened.case_id) == date(2025, 6, 30)
     with _on(date(2025, 6, 9)):  # 3, 4, 5 and 6 June used: 4 business days
@@ -173,6 +210,7 @@ def test_a_day_declared_after_filing_moves_the_running_clock(app: Flask):
 
 
 def test_a_declared_day_moves_a_resumed_clock_from_where_it_resumed(app: Flask):
+    _prevention_effect("pause")
     opened, unit = _file(date(2026, 3, 2))
     with _on(date(2026, 3, 5)):  # 3 and 4 March used
         step = fire(opened.case_id, "prevent", unit, expected_version=opened.version, comment="Precise")

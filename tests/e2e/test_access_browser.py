@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Case, Role
+from app.models import Case, Document, Role
 from app.services import access_requests as svc
 from app.services.demo import demo_pdf
 from tests.e2e.conftest import People, shot
@@ -98,7 +98,10 @@ def consolidate(unit: Page, folio: str) -> None:
 
 
 def deliver(unit: Page, folio: str, text: str) -> None:
+    """Deliver the response with every document the form offers, each ticked by hand."""
     open_request(unit, folio)
+    for box in unit.locator("form#form-deliver input[name=documents]").all():
+        box.check()
     submit(unit, "form-deliver", {"response_summary": text})
     assert "Listo" in flash(unit), flash(unit)
     expect(unit.locator("main")).to_contain_text("Respondida")
@@ -179,19 +182,49 @@ def test_partially_classified_with_public_version_confirmed_by_the_committee(app
     submit(unit, "form-deliver", {"response_summary": "Versión pública"})
     assert "versión pública" in flash(unit), flash(unit)
     area = people.logged_in(office.obras)
-    open_request(area, folio)
-    area.locator("form#form-document-obras select[name=kind]").select_option("version_publica")
-    area.locator("form#form-document-obras input[type=file]").set_input_files(
-        files=[{"name": "version-publica.pdf", "mimeType": "application/pdf", "buffer": demo_pdf("vp")}]
-    )
-    area.locator("form#form-document-obras [type=submit]").click()
-    area.wait_for_load_state()
-    assert "Listo" in flash(area), flash(area)
+    original = demo_pdf("planos estructurales sin testar")
+    for kind, name, content in (
+        ("respuesta_area", "planos-originales.pdf", original),
+        ("version_publica", "version-publica.pdf", demo_pdf("vp")),
+    ):
+        open_request(area, folio)
+        area.locator("form#form-document-obras select[name=kind]").select_option(kind)
+        area.locator("form#form-document-obras input[type=file]").set_input_files(
+            files=[{"name": name, "mimeType": "application/pdf", "buffer": content}]
+        )
+        area.locator("form#form-document-obras [type=submit]").click()
+        area.wait_for_load_state()
+        assert "Listo" in flash(area), flash(area)
+    db.session.rollback()
+    documents = {d.kind: d.id for d in db.session.scalars(select(Document).where(Document.case_id == case_id(folio)))}
+    # the unit is offered the versión pública only: the classified original cannot be chosen
+    open_request(unit, folio)
+    offered = unit.locator("form#form-deliver input[name=documents]")
+    expect(offered).to_have_count(1)
+    expect(offered).to_have_attribute("value", str(documents["version_publica"]))
+    expect(unit.locator("form#form-deliver")).not_to_contain_text("planos-originales.pdf")
     deliver(unit, folio, "Se entrega la versión pública")
     requester.goto(tracking)
     expect(requester.locator("main")).to_contain_text("version-publica.pdf")
+    expect(requester.locator("main")).not_to_contain_text("planos-originales.pdf")
     expect(requester.locator("main")).to_contain_text("Se confirma la reserva parcial")
     shot(requester, "access-public-version")
+    # every link on the page is a file the requester may have; none of them is the original
+    links = requester.locator("main a[href*='/seguimiento/']").evaluate_all("els => els.map(e => e.href)")
+    assert len(links) >= 2  # the versión pública and the sealed response
+    for link in links:
+        served = requester.request.get(link)
+        assert served.status == 200
+        assert served.headers["content-disposition"].startswith("attachment;")
+        assert "sandbox" in served.headers["content-security-policy"]
+        assert served.body() != original
+    # guessing the original's id in the download URL gets nothing
+    guessed = requester.request.get(f"{tracking}/documentos/{documents['respuesta_area']}")
+    assert guessed.status == 404
+    assert guessed.body() != original
+    public = requester.request.get(f"{tracking}/documentos/{documents['version_publica']}")
+    assert public.status == 200
+    assert public.body() == demo_pdf("vp")
 
 
 def test_inexistence_confirmed(app: Flask, people: People):

@@ -108,11 +108,17 @@ def test_answered_in_time_without_an_account(app: Flask, office: Office, mailbox
     _answer(filed, office, "obras", ar.AreaAnswer("available", answer_text="Se anexan los contratos"))
     with pytest.raises(GuardRefused, match="Faltan respuestas"):
         _unit(filed, office, "consolidate")
-    ar.attach_area_document(filed.case_id, "obras", "respuesta_area", "contratos.pdf", demo_pdf("c"), office.obras)
+    contracts = ar.attach_area_document(
+        filed.case_id, "obras", "respuesta_area", "contratos.pdf", demo_pdf("c"), office.obras
+    )
     _answer(filed, office, "tesoreria", ar.AreaAnswer("available"))
     _unit(filed, office, "consolidate")
     done = ar.deliver_response(
-        filed.case_id, "Se entregan los contratos", office.unit, expected_version=_case(filed.case_id).version
+        filed.case_id,
+        "Se entregan los contratos",
+        office.unit,
+        expected_version=_case(filed.case_id).version,
+        document_ids=[contracts],
     )
     assert done.to_state == "answered"
     case = _case(filed.case_id)
@@ -257,8 +263,14 @@ def test_partial_classification_confirmed_with_public_version(app: Flask, office
         ar.decide_item(item.id, "revoke", "Otra", office.committee)
     with pytest.raises(GuardRefused, match="versión pública"):
         ar.deliver_response(filed.case_id, "x", office.unit, expected_version=_case(filed.case_id).version)
-    ar.attach_area_document(filed.case_id, "obras", "version_publica", "vp.pdf", demo_pdf("vp"), office.obras)
-    ar.deliver_response(filed.case_id, "Versión pública", office.unit, expected_version=_case(filed.case_id).version)
+    vp = ar.attach_area_document(filed.case_id, "obras", "version_publica", "vp.pdf", demo_pdf("vp"), office.obras)
+    ar.deliver_response(
+        filed.case_id,
+        "Versión pública",
+        office.unit,
+        expected_version=_case(filed.case_id).version,
+        document_ids=[vp],
+    )
     assert _case(filed.case_id).state == "answered"
     view = ar.session_view(session_id)
     assert [(i.decision.value if i.decision else None, folio) for i, folio in view.items] == [("confirm", filed.folio)]

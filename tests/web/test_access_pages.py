@@ -207,7 +207,11 @@ def test_the_whole_path_through_the_pages(app: Flask, client: FlaskClient, offic
     assert _post(client, case_url, f"{case_url}/unidad/consolidate").status_code == 302
     empty = _post(client, case_url, f"{case_url}/responder", response_summary="")
     assert empty.status_code == 422
-    done = _post(client, case_url, f"{case_url}/responder", response_summary="Se entregan los contratos")
+    db.session.rollback()
+    document_id = db.session.scalars(select(Document.id).where(Document.case_id == case_id)).one()
+    done = _post(
+        client, case_url, f"{case_url}/responder", response_summary="Se entregan los contratos", documents=[document_id]
+    )
     assert done.status_code == 302, flashes(done)
     client.post("/logout", data={"csrf_token": csrf_token(text(client.get("/inicio")), "/logout")})
 

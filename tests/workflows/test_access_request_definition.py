@@ -284,6 +284,13 @@ GUARD_CASES: dict[str, Case] = {
         gi({"delivery_format": "certified_copies", "reproduction_cost": "0.00", "response_overdue_on": "2026-04-01"}),
         gi({"delivery_format": "certified_copies", "reproduction_cost": "120.00", "response_overdue_on": "2026-04-01"}),
     ),
+    "delivery_chosen": (
+        ar.delivery_chosen,
+        gi({ar.DELIVERED: [3, 7]}),
+        gi({ar.DELIVERED: "3,7"}),
+    ),
+    "delivery_chosen_ids": (ar.delivery_chosen, gi({ar.DELIVERED: []}), gi({ar.DELIVERED: [3, "original"]})),
+    "delivery_chosen_once": (ar.delivery_chosen, gi(), gi({ar.DELIVERED: [3, 3]})),
     "payment_due": (
         ar.payment_due,
         gi({"reproduction_cost": "50.00"}),

@@ -16,13 +16,15 @@ from flask_login import current_user
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
-from app.engine import DomainError, NotFound
+from app.engine import DomainError, Msg, NotFound
 from app.extensions import limiter
 from app.models import Role
 from app.services import access_requests as svc
 from app.services.config import current_params
+from app.services.uploads import download_name
 from app.web.access import public, roles_required
 from app.web.auth.support import filing_email_key, filing_limit_per_email, filing_limit_per_ip, redirected
+from app.web.headers import FILE_CONTENT_SECURITY_POLICY
 from app.web.labels import message_text
 from app.web.throttling import throttle_uploads
 from forms.access_requests import (
@@ -75,6 +77,10 @@ ANSWER_LABELS = {
     "confidential": _l("Confidencial"),
     "inexistent": _l("Inexistente"),
 }
+KIND_LABELS = {
+    "respuesta_area": _l("Documento del área"),
+    "version_publica": _l("Versión pública"),
+}
 MATTER_LABELS = {
     "classification": _l("Clasificación"),
     "inexistence": _l("Inexistencia"),
@@ -101,8 +107,26 @@ def _params() -> dict[str, Any]:
     return current_params(svc.WORKFLOW)
 
 
+FIELD_LABELS = {
+    "clarification": _l("Aclaración"),
+    "payment_reference": _l("Referencia de pago"),
+    "appeal_grounds": _l("Causas del recurso"),
+    "competent_body": _l("Sujeto obligado competente"),
+    "compliance_report": _l("Informe de cumplimiento"),
+    "response_summary": _l("Respuesta"),
+    "turned_to": _l("Áreas"),
+    "committee_item": _l("Asunto del Comité"),
+    "appeal_decision": _l("Sentido de la resolución"),
+    "appeal_resolution": _l("Resolución del recurso"),
+}
+"""What people read instead of the field codes the engine names in its refusals."""
+
+
 def _flash_error(exc: DomainError) -> None:
     for reason in exc.reasons:
+        code = reason.params.get("field")
+        if code in FIELD_LABELS:
+            reason = Msg(reason.msgid, {**reason.params, "field": str(FIELD_LABELS[code])}, reason.labels)
         flash(message_text(reason), "error")
 
 
@@ -196,7 +220,7 @@ def requester_document(token: str, document_id: int) -> Response:
         delivered = svc.requester_file(token, document_id=document_id)
     except NotFound:
         abort(404)
-    return _pdf(delivered)
+    return _pdf(delivered, download_name(delivered.folio, delivered.kind, document_id))
 
 
 @bp.get("/seguimiento/<token>/resoluciones/<int:certificate_id>")
@@ -207,14 +231,17 @@ def requester_certificate(token: str, certificate_id: int) -> Response:
         delivered = svc.requester_file(token, certificate_id=certificate_id)
     except DomainError:
         abort(404)
-    return _pdf(delivered)
+    return _pdf(delivered, f"{secure_filename(delivered.name) or 'documento.pdf'}")
 
 
-def _pdf(delivered: svc.DeliveredFile) -> Response:
+def _pdf(delivered: svc.DeliveredFile, name: str) -> Response:
+    """A file for the requester, as case files are served: an attachment under a generated name, never
+    rendered by the application's origin (``nosniff`` and a sandboxing content security policy)."""
     response = Response(delivered.content, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = f'inline; filename="{secure_filename(delivered.name) or "documento.pdf"}"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = FILE_CONTENT_SECURITY_POLICY
     return response
 
 
@@ -302,12 +329,16 @@ def _staff_forms(view: svc.StaffView) -> dict[str, Any]:
     return {
         "turn": TurnForm(areas, data=version),
         "comment": CommentForm(data=version),
-        "deliver": DeliverForm(data=version),
+        "deliver": DeliverForm(_deliverable(view.case.id), data=version),
         "committee": SessionChoiceForm(_session_choices(), data=version),
         "answer": AreaAnswerForm(data=version),
         "document": AreaDocumentForm(),
         "resolution": AppealResolutionForm(data=version),
     }
+
+
+def _deliverable(case_id: int) -> list[tuple[int, str]]:
+    return [(d.id, f"{_label(KIND_LABELS, d.kind)} · {d.original_name}") for d in svc.deliverable_documents(case_id)]
 
 
 def _case_page(case_id: int, forms: dict[str, Any] | None = None, status: int = 200) -> tuple[str, int]:
@@ -428,12 +459,16 @@ def to_committee(case_id: int, matter: str) -> Response | tuple[str, int]:
 def deliver(case_id: int) -> Response | tuple[str, int]:
     """Deliver the response (the reproduction cost follows the published fees; nothing when late)."""
     _visible(case_id)
-    form = DeliverForm()
+    form = DeliverForm(_deliverable(case_id))
     if not form.validate_on_submit():
         return _invalid(case_id, "deliver", form)
     try:
         svc.deliver_response(
-            case_id, form.response_summary.data or "", current_user.id, expected_version=form.seen_version()
+            case_id,
+            form.response_summary.data or "",
+            current_user.id,
+            expected_version=form.seen_version(),
+            document_ids=form.documents.data or [],
         )
     except DomainError as exc:
         return _refused(case_id, exc, "deliver", form)

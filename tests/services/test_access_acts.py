@@ -1,0 +1,223 @@
+"""The acts of an access request as the requester and the public see them, on SQLite and PostgreSQL: the
+committee's resolutions are separate acts (a later one never makes an earlier one "sustituido")."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+
+import time_machine
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from app.calendar import LOCAL_TZ
+from app.extensions import db
+from app.models import Case, Certificate, CertificateKind, CertificateStatus, Role
+from app.services import access_requests as ar
+from app.services.certificates import verify_certificate
+from app.services.delivery import deliver_pending
+from tests.support.factories import make_user
+
+
+def _case(case_id: int) -> Case:
+    db.session.rollback()
+    case = db.session.get(Case, case_id)
+    assert case is not None
+    return case
+
+
+def _decide_last_item(case_id: int, decision: str, text: str, committee: int) -> None:
+    db.session.rollback()
+    item = db.session.scalars(
+        select(ar.CommitteeItem).where(ar.CommitteeItem.case_id == case_id).order_by(ar.CommitteeItem.id.desc())
+    ).first()
+    assert item is not None
+    ar.decide_item(item.id, decision, text, committee)
+
+
+def test_the_classification_resolution_does_not_supersede_the_extension_resolution(app: Flask):
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    obras = make_user((Role.AREA, "obras"))
+    committee = make_user(Role.COMMITTEE_MEMBER)
+    filed = ar.file_request("Lector", "lector@example.test", "Planos", "electronic")
+    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=_case(filed.case_id).version)
+    session_id = ar.open_session("CT-01", date(2026, 11, 20), committee)
+    ar.request_extension(filed.case_id, session_id, "Volumen", unit, expected_version=_case(filed.case_id).version)
+    _decide_last_item(filed.case_id, "approve", "Se aprueba la ampliación", committee)
+    answer = ar.AreaAnswer("confidential", legal_basis="Art. 116 LGTAIP")
+    ar.answer_turn(filed.case_id, "obras", answer, obras, expected_version=_case(filed.case_id).version)
+    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_case(filed.case_id).version)
+    ar.submit_to_committee(filed.case_id, session_id, unit, expected_version=_case(filed.case_id).version)
+    _decide_last_item(filed.case_id, "confirm", "Se confirma la confidencialidad", committee)
+    db.session.rollback()
+    resolutions = db.session.scalars(
+        select(Certificate)
+        .where(Certificate.case_id == filed.case_id, Certificate.kind == CertificateKind.COMMITTEE_RESOLUTION)
+        .order_by(Certificate.id)
+    ).all()
+    assert len(resolutions) == 2
+    assert [c.status for c in resolutions] == [CertificateStatus.VALID, CertificateStatus.VALID]
+    for certificate in resolutions:
+        verification = verify_certificate(filed.folio, certificate.verification_code)
+        assert verification is not None
+        assert verification.status == CertificateStatus.VALID
+        assert verification.superseded_by is None
+    client = current_app.test_client()
+    page = client.get(f"/verificar/{filed.folio}?c={resolutions[0].verification_code}")
+    assert page.status_code == 200
+    assert "sustituido" not in page.get_data(as_text=True).lower()
+
+
+def _noon(day: date) -> datetime:
+    return datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
+
+
+def test_the_prevencion_reaches_the_requester_with_its_text_basis_and_term(app: Flask, mailbox):
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    with time_machine.travel(_noon(date(2025, 6, 2)), tick=False):  # Monday
+        filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
+    text = "Indique el periodo y el mercado de los contratos que solicita"
+    with time_machine.travel(_noon(date(2025, 6, 9)), tick=False):  # Monday: notified today
+        ar.unit_act(filed.case_id, "prevent", unit, expected_version=_case(filed.case_id).version, comment=text)
+        # 10 business days from Tuesday 10 June: 10–13, 16–20 and 23 June 2025
+        act = ar.requester_view(filed.token).pending_act
+        assert act is not None
+        assert act.text == text
+        assert act.due_on == date(2025, 6, 23)
+        assert "Artículo 128" in act.legal_basis
+        assert "2015" in act.legal_basis
+        page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+        assert text in page
+        assert "Artículo 128" in page
+        assert "23 de junio de 2025" in page
+        deliver_pending()
+    to_requester = [m for m in mailbox.messages if m["To"] == "lector@example.test"]
+    assert len(to_requester) == 2  # the receipt and the prevención
+    body = to_requester[-1].get_content()
+    assert text in body
+    assert "Artículo 128 de la Ley General de Transparencia" in body
+    assert "23 de junio de 2025" in body
+    assert filed.token in body
+    # once answered, nothing is pending on the requester
+    with time_machine.travel(_noon(date(2025, 6, 12)), tick=False):
+        ar.requester_act(
+            filed.token, "answer_prevention", expected_version=_case(filed.case_id).version, data={"clarification": "x"}
+        )
+        assert ar.requester_view(filed.token).pending_act is None
+
+
+def test_incompetence_tells_the_requester_its_reasons_the_competent_body_and_the_appeal_term(app: Flask, mailbox):
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    with time_machine.travel(_noon(date(2025, 6, 2)), tick=False):
+        filed = ar.file_request("Lector", "lector@example.test", "Calificaciones escolares", "electronic")
+    reasons = "La información sobre calificaciones la genera la autoridad educativa estatal, no el municipio"
+    with time_machine.travel(_noon(date(2025, 6, 3)), tick=False):  # Tuesday
+        ar.unit_act(
+            filed.case_id,
+            "declare_incompetent",
+            unit,
+            expected_version=_case(filed.case_id).version,
+            data={"competent_body": "Secretaría de Educación del Estado"},
+            comment=reasons,
+        )
+        act = ar.requester_view(filed.token).pending_act
+        assert act is not None
+        assert (act.kind, act.text, act.competent_body) == (
+            "incompetence",
+            reasons,
+            "Secretaría de Educación del Estado",
+        )
+        assert "Artículo 136" in act.legal_basis
+        # 15 business days from Wednesday 4 June: 4–6, 9–13, 16–20, 23 and 24 June 2025
+        status = ar.public_status(filed.folio)
+        assert status is not None
+        assert status.appeal_due_on == date(2025, 6, 24)
+        client = current_app.test_client()
+        page = client.get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+        assert reasons in page
+        assert "Artículo 136" in page
+        assert "24 de junio de 2025" in page
+        lookup = client.get(f"/transparencia/consulta?folio={filed.folio}").get_data(as_text=True)
+        assert "24 de junio de 2025" in lookup
+        assert reasons not in lookup  # the public lookup shows dates, not the request's contents
+        deliver_pending()
+    body = [m for m in mailbox.messages if m["To"] == "lector@example.test"][-1].get_content()
+    assert reasons in body
+    assert "Secretaría de Educación del Estado" in body
+    assert "Artículo 136 de la Ley General de Transparencia" in body
+    assert "Plazo para interponer el recurso de revisión: a más tardar el 24 de junio de 2025" in body
+
+
+def test_appeal_resolution_and_compliance_terms_are_shown(app: Flask, mailbox):
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    obras = make_user((Role.AREA, "obras"))
+    guarantor = make_user(Role.GUARANTOR)
+    with time_machine.travel(_noon(date(2025, 7, 7)), tick=False):
+        filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
+    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+        ar.turn_request(filed.case_id, ["obras"], unit, expected_version=_case(filed.case_id).version)
+        ar.answer_turn(
+            filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=_case(filed.case_id).version
+        )
+        ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_case(filed.case_id).version)
+        ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=_case(filed.case_id).version)
+        # 15 business days from Wednesday 9 July: 9–11, 14–18, 21–25, 28 and 29 July 2025
+        assert ar.requester_view(filed.token).status.appeal_due_on == date(2025, 7, 29)
+        page = current_app.test_client().get(f"/transparencia/consulta?folio={filed.folio}").get_data(as_text=True)
+        assert "29 de julio de 2025" in page
+        deliver_pending()
+    response_mail = [m for m in mailbox.messages if m["To"] == "lector@example.test"][-1].get_content()
+    assert "Se entrega" in response_mail
+    assert "Artículos 142 y 143 de la Ley General de Transparencia" in response_mail
+    assert "Plazo para interponer el recurso de revisión: a más tardar el 29 de julio de 2025" in response_mail
+    with time_machine.travel(_noon(date(2025, 7, 10)), tick=False):
+        ar.requester_act(
+            filed.token,
+            "appeal",
+            expected_version=_case(filed.case_id).version,
+            data={"appeal_grounds": ["incomplete"], "appeal_statement": "Faltan anexos"},
+        )
+        # 40 business days from Friday 11 July 2025 (no holiday until 16 September): 4 September 2025
+        status = ar.staff_view(filed.case_id, guarantor).status
+        assert status.resolution_due_on == date(2025, 9, 4)
+        assert status.appeal_due_on is None
+    with time_machine.travel(_noon(date(2025, 7, 14)), tick=False):
+        ar.guarantor_act(
+            filed.case_id,
+            "resolve_appeal",
+            guarantor,
+            expected_version=_case(filed.case_id).version,
+            data={"appeal_decision": "modify", "appeal_resolution": "Entregue los anexos"},
+        )
+        # 10 business days from Tuesday 15 July: 15–18, 21–25 and 28 July 2025 (LGTAIP 2015 art. 196)
+        status = ar.requester_view(filed.token).status
+        assert status.compliance_due_on == date(2025, 7, 28)
+        assert status.resolution_due_on is None
+        page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+        assert "28 de julio de 2025" in page
+    with time_machine.travel(_noon(date(2025, 7, 21)), tick=False):
+        ar.unit_act(
+            filed.case_id,
+            "report_compliance",
+            unit,
+            expected_version=_case(filed.case_id).version,
+            data={"compliance_report": "Se entregaron los anexos el 18 de julio"},
+        )
+        page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+        assert "Se entregaron los anexos el 18 de julio" in page
+
+
+def test_the_requester_sees_the_payment_reference_they_gave(app: Flask):
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    obras = make_user((Role.AREA, "obras"))
+    filed = ar.file_request("Lector", "lector@example.test", "Contratos", "simple_copies")
+    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=_case(filed.case_id).version)
+    ar.answer_turn(
+        filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=_case(filed.case_id).version
+    )
+    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_case(filed.case_id).version)
+    ar.deliver_response(filed.case_id, "Copias listas", unit, expected_version=_case(filed.case_id).version)
+    ar.requester_act(
+        filed.token, "pay", expected_version=_case(filed.case_id).version, data={"payment_reference": "REF-2026-0042"}
+    )
+    page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+    assert "REF-2026-0042" in page
