@@ -552,6 +552,22 @@ class Registry:
             raise ValueError(f"document kinds declared by two procedures: {twice}")
         self._by_name[procedure.name] = procedure
 
+    def replace(self, procedure: Procedure) -> Procedure:
+        """Put ``procedure`` in the place of the installed one of the same name (a new declaration of it);
+        return the one it replaces. Raises ``KeyError`` when none is installed, ``ValueError`` when it clashes
+        with another procedure."""
+        previous = self._by_name[procedure.name]
+        order = list(self._by_name.values())
+        del self._by_name[procedure.name]
+        try:
+            self.install(procedure)
+        except ValueError:
+            self._by_name[previous.name] = previous
+            raise
+        finally:
+            self._by_name = {p.name: self._by_name.get(p.name, p) for p in order}
+        return previous
+
     def uninstall(self, name: str) -> None:
         """Remove the procedure ``name`` (cases of it can no longer be served); raises ``KeyError``."""
         del self._by_name[name]

@@ -24,6 +24,7 @@ from app.extensions import db
 from app.models import AuditKind, Case, NonWorkingDay, Role, Timer, TimerKind, TimerStatus, User, utcnow
 from app.models.clocks import CaseClock, ClockStatus
 from app.services.uow import unit_of_work
+from workflows import REGISTRY
 from workflows.base import SYSTEM_ROLE, Clock, State, Workflow
 
 REMINDER_HOUR = time(9, 0)
@@ -76,7 +77,13 @@ def _reminder_instant(day: date) -> datetime:
 
 
 def acting_party(workflow: Workflow, state: str) -> str:
-    """Who must act in ``state``: the applicant when one of its exits is theirs, else the assignee."""
+    """Who must act in ``state``: the party the procedure declares its term binds (``Presentation.binds``:
+    the applicant, or the authority's assignee); for a state without a declared term (a service target
+    binds the authority), the applicant when one of its exits is theirs, else the assignee."""
+    if workflow.name in REGISTRY:
+        declared = REGISTRY.get(workflow.name).presentation.binds.get(state)
+        if declared is not None:
+            return "applicant" if declared == "applicant" else "assignee"
     exits = [t for t in workflow.transitions_from(state) if t.roles != {SYSTEM_ROLE}]
     return "applicant" if any(t.owner_only for t in exits) else "assignee"
 

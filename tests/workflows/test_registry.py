@@ -65,3 +65,22 @@ def test_a_department_an_office_maps_to_must_be_declared() -> None:
     remapped = replace(workflow, params=params)
     with pytest.raises(ValueError, match="'catastro' used by an office but not declared"):
         replace(vecs, workflows=(remapped,))
+
+
+def test_who_a_term_binds_is_read_from_the_declaration() -> None:
+    """The reminder of a term goes to the party the declaration names, not to one guessed from the exits."""
+    from app.services.deadlines import acting_party
+
+    vecs = REGISTRY.get("vecs")
+    assert acting_party(vecs.latest, "prevention") == "applicant"
+    authority = replace(
+        vecs, presentation=replace(vecs.presentation, binds={**vecs.presentation.binds, "prevention": "authority"})
+    )
+    REGISTRY.uninstall("vecs")
+    REGISTRY.install(authority)
+    try:
+        assert acting_party(vecs.latest, "prevention") == "assignee"
+    finally:
+        REGISTRY.uninstall("vecs")
+        REGISTRY.install(vecs)
+    assert REGISTRY.names == tuple(p.name for p in PROCEDURES) or set(REGISTRY.names) == {p.name for p in PROCEDURES}
