@@ -7,7 +7,7 @@ from app.models import clocks, personal_data  # noqa: F401 - registers the clock
 from app.models.assignment import AssignmentExclusion, CaseEscalation, EscalationKind, ExclusionKind
 from app.models.audit import AuditCheckpoint, AuditEntry, AuditHead, AuditKind, AuditTreeNode
 from app.models.base import utcnow
-from app.models.cases import Case, FolioCounter, IdempotencyRecord, WorkflowConfig
+from app.models.cases import Case, FolioCounter, IdempotencyRecord, WorkflowConfig, WorkflowConfigChange
 from app.models.certificates import Certificate, CertificateStatus
 from app.models.documents import Document
 from app.models.scheduling import NonWorkingDay, OutboxMessage, OutboxStatus, Timer, TimerKind, TimerStatus
@@ -58,6 +58,7 @@ __all__ = [
     "UserRole",
     "UserSession",
     "WorkflowConfig",
+    "WorkflowConfigChange",
     "utcnow",
 ]
 

@@ -65,6 +65,22 @@ class WorkflowConfig(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class WorkflowConfigChange(Base):
+    """The values one settings change set, kept outside the audit log: the log entry holds only their keyed
+    digests and this row's id, so that text an administrator typed (a fee concept, a requirement's label) can be
+    corrected or erased without breaking the log's verification."""
+
+    __tablename__ = "workflow_config_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workflow: Mapped[str] = mapped_column(String(64), index=True)
+    revision: Mapped[int]
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Each changed key → ``{"from": old, "to": new}`` (draw seeds as commitments only)."""
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class FolioCounter(Base):
     """The last folio number handed out per prefix and year (gapless, allocated inside the transaction)."""
 

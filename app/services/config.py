@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session
 
 from app import audit
 from app.audit import EntryInput
+from app.audit.canonical import keyed_digest
 from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
-from app.models import AuditKind, Department, Role, User, WorkflowConfig, utcnow
+from app.models import AuditKind, Department, Role, User, WorkflowConfig, WorkflowConfigChange, utcnow
 from app.services.uow import unit_of_work
 from workflows import REGISTRY
 from workflows.base import Workflow
@@ -167,8 +168,9 @@ def _refuse_unknown_departments(
 def update_config(workflow_name: str, changes: Mapping[str, Any], actor_id: int) -> int:
     """Change settings of ``workflow_name`` for new cases; returns the new revision.
 
-    Only administrators may do it; every change is logged with the old and new values (settings
-    hold no personal data; draw seeds are logged as commitments only). Raises ``NotAllowed``, ``NotFound``
+    Only administrators may do it; every change is kept with its old and new values in a
+    ``WorkflowConfigChange`` row (draw seeds as commitments only) and logged with their keyed digests.
+    Raises ``NotAllowed``, ``NotFound``
     and ``InvalidData``.
     """
     try:
@@ -190,6 +192,13 @@ def update_config(workflow_name: str, changes: Mapping[str, Any], actor_id: int)
         row.revision += 1
         row.updated_by_id = actor_id
         row.updated_at = utcnow()
+        changes = {
+            k: {"from": _logged(workflow, k, before.get(k)), "to": _logged(workflow, k, v)} for k, v in cleaned.items()
+        }
+        change = WorkflowConfigChange(
+            workflow=workflow.name, revision=row.revision, changes=changes, changed_by_id=actor_id
+        )
+        session.add(change)
         session.flush()
         audit.append(
             session,
@@ -201,9 +210,14 @@ def update_config(workflow_name: str, changes: Mapping[str, Any], actor_id: int)
                 details={
                     "workflow": workflow.name,
                     "revision": row.revision,
+                    "change_id": change.id,
+                    # values may hold text an administrator typed: only keyed digests are hashed into the log
                     "changes": {
-                        k: {"from": _logged(workflow, k, before.get(k)), "to": _logged(workflow, k, v)}
-                        for k, v in cleaned.items()
+                        k: {
+                            "from_digest": keyed_digest({"key": k, "value": v["from"]}),
+                            "to_digest": keyed_digest({"key": k, "value": v["to"]}),
+                        }
+                        for k, v in changes.items()
                     },
                 },
             ),

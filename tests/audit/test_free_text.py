@@ -55,3 +55,31 @@ def test_erasing_the_text_keeps_the_log_verifiable(app: Flask):
     db.session.rollback()
     assert result.ok, result.problems
     assert _declared_entry().details["description_digest"] != keyed_digest({"description": "Suspensión de labores"})
+
+
+FEE_CONCEPT = "Derecho especial acordado con el C. Juan Pérez López, CURP PELJ800101HDFRPN09"
+
+
+def test_settings_values_stay_out_of_the_hashed_entry_and_can_be_erased(app: Flask):
+    from app.models import WorkflowConfigChange
+    from app.services.config import update_config
+
+    admin = make_user(Role.ADMIN)
+    table = [{"concept": FEE_CONCEPT, "unit": "fixed", "rate": "100.00", "legal_basis": "Ley de Ingresos, art. 1"}]
+    update_config("vecs", {"fee_table": table, "prevention_answer_days": 12}, admin)
+    db.session.rollback()
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "workflow_config_changed")).one()
+    hashed = canonical_entry(entry).decode()
+    for fragment in ("Pérez", "PELJ", "Ley de Ingresos", '"12"', "100.00"):
+        assert fragment not in hashed
+    change = db.session.get(WorkflowConfigChange, entry.details["change_id"])
+    assert change is not None
+    assert change.changes["fee_table"]["to"][0]["concept"] == FEE_CONCEPT
+    assert entry.details["changes"]["prevention_answer_days"]["to_digest"] == keyed_digest(
+        {"key": "prevention_answer_days", "value": 12}
+    )
+    with db.engine.begin() as conn:  # the text is corrected in its row; the log still verifies
+        conn.execute(text("UPDATE workflow_config_changes SET changes = '{}'"))
+    result = verify(db.session())
+    db.session.rollback()
+    assert result.ok, result.problems

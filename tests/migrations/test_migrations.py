@@ -51,6 +51,7 @@ EXPECTED_TABLES = {
     "user_sessions",
     "users",
     "workflow_configs",
+    "workflow_config_changes",
 }
 
 

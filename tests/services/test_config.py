@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from app.engine import GuardRefused, InvalidData, NotAllowed
 from app.extensions import db
-from app.models import AuditEntry, Case, Role, Timer, TimerKind, TimerStatus
+from app.models import AuditEntry, Case, Role, Timer, TimerKind, TimerStatus, WorkflowConfigChange
 from app.services.cases import fire
 from app.services.config import commitment, current_params, update_config
 from tests.support.factories import advance, make_user, vecs_case
@@ -31,7 +33,11 @@ def test_change_applies_to_new_cases_only(app: Flask):
     assert db.session.get(Case, new_case.case_id).params["prevention_answer_days"] == 15
 
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "workflow_config_changed")).one()
-    assert entry.details["changes"]["max_built_area_m2"] == {"from": "1500", "to": "1000"}
+    change = db.session.get(WorkflowConfigChange, entry.details["change_id"])
+    assert change is not None
+    assert change.changes["max_built_area_m2"] == {"from": "1500", "to": "1000"}
+    assert set(entry.details["changes"]["max_built_area_m2"]) == {"from_digest", "to_digest"}
+    assert "1000" not in json.dumps(entry.details)  # the values stay out of the hashed entry
     assert entry.actor_id == admin
 
 
@@ -107,7 +113,9 @@ def test_draw_seed_is_generated_once_and_logged_only_as_a_commitment(app: Flask)
     update_config("vecs", {"inspection_seed": "semilla-nueva-del-municipio"}, admin)
     db.session.rollback()
     change = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "workflow_config_changed")).one()
-    assert change.details["changes"]["inspection_seed"] == {
+    row = db.session.get(WorkflowConfigChange, change.details["change_id"])
+    assert row is not None
+    assert row.changes["inspection_seed"] == {
         "from": commitment(seed),
         "to": commitment("semilla-nueva-del-municipio"),
     }

@@ -18,7 +18,7 @@ from werkzeug.test import TestResponse
 import app.services.cases as cases_service
 import app.services.users as users_service
 from app.extensions import db
-from app.models import AuditEntry, Case, Document, Role, User
+from app.models import AuditEntry, Case, Document, Role, User, WorkflowConfigChange
 from app.services.certificates import CertificateEffects
 from app.services.demo import demo_pdf
 from tests.support.factories import advance, make_user, vecs_case
@@ -565,7 +565,9 @@ def test_settings_are_validated_saved_audited_and_for_admins_only(client: FlaskC
     entries = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "workflow_config_changed")).all()
     assert len(entries) == 1
     assert set(entries[0].details["changes"]) == {"fee_table", "inspection_rate"}
-    assert entries[0].details["changes"]["inspection_rate"]["to"] == "0.125"
+    change = db.session.get(WorkflowConfigChange, entries[0].details["change_id"])
+    assert change is not None
+    assert change.changes["inspection_rate"]["to"] == "0.125"
     reviewer = client.application.test_client()
     login_as(reviewer, make_user(Role.REVIEWER))
     assert reviewer.get("/admin/tramites/vecs").status_code == 403
