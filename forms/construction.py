@@ -3,20 +3,17 @@ documents). Choices from the settings catalogues are handed in by the view; form
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import Field, RadioField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms import RadioField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from forms import options, squeeze
-from forms.steps import YES_NO, EligibilityBase, StepForm, with_blank, yes_no
+from forms.steps import YES_NO, EligibilityBase, Number, StepForm, number_value, with_blank, yes_no
 
-NUMBER_SHAPE = re.compile(r"\A(\d{1,3}(,\d{3})+|\d+)(\.\d{1,2})?\Z")
 MAX_AREA = Decimal("10000000")
 CODE_SHAPE = r"\A[A-Za-z0-9][A-Za-z0-9\-/. ]{0,39}\Z"
 REGISTRATION_SHAPE = r"\A[A-Za-z0-9][A-Za-z0-9\-/.]{1,39}\Z"
@@ -24,29 +21,20 @@ REGISTRATION_SHAPE = r"\A[A-Za-z0-9][A-Za-z0-9\-/.]{1,39}\Z"
 Choices = Sequence[tuple[str, Any]]
 
 
-def area_value(raw: str | None) -> str | None:
-    """``raw`` (e.g. ``1,500.50``) as a plain decimal string (``1500.50``), or ``None`` if it is not one."""
-    text = (raw or "").strip()
-    if not NUMBER_SHAPE.match(text):
-        return None
-    try:
-        value = Decimal(text.replace(",", ""))
-    except InvalidOperation:
-        return None
-    return str(value)
+area_value = number_value
+"""``raw`` (e.g. ``1,500.50``) as a plain decimal string (``1500.50``), or ``None`` if it is not one."""
 
 
-class Area:
+class Area(Number):
     """A surface in m²: digits, optional thousands commas, at most two decimals, above zero."""
 
-    def __call__(self, form: FlaskForm, field: Field) -> None:
-        value = area_value(field.data)
-        if value is None:
-            raise ValidationError(_l("Escriba la superficie en metros cuadrados, p. ej. 1500 o 1,500.50."))
-        if Decimal(value) <= 0:
-            raise ValidationError(_l("La superficie debe ser mayor que cero."))
-        if Decimal(value) > MAX_AREA:
-            raise ValidationError(_l("La superficie es demasiado grande."))
+    def __init__(self) -> None:
+        super().__init__(
+            largest=MAX_AREA,
+            shape=_l("Escriba la superficie en metros cuadrados, p. ej. 1500 o 1,500.50."),
+            positive=_l("La superficie debe ser mayor que cero."),
+            too_large=_l("La superficie es demasiado grande."),
+        )
 
 
 def _built_area() -> StringField:

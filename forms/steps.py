@@ -53,16 +53,30 @@ def number_value(raw: str | None) -> str | None:
 
 
 class Number:
-    """A positive quantity: digits, optional thousands commas, at most two decimals."""
+    """A positive quantity: digits, optional thousands commas, at most two decimals, at most ``largest``;
+    each refusal in the words given (defaults speak of «un número»)."""
+
+    def __init__(
+        self,
+        *,
+        largest: Decimal = MAX_NUMBER,
+        shape: Any = None,
+        positive: Any = None,
+        too_large: Any = None,
+    ) -> None:
+        self.largest = largest
+        self.shape = shape or _l("Escriba un número, p. ej. 1500 o 1,500.50.")
+        self.positive = positive or _l("El número debe ser mayor que cero.")
+        self.too_large = too_large or _l("El número es demasiado grande.")
 
     def __call__(self, form: FlaskForm, field: Field) -> None:
         value = number_value(field.data)
         if value is None:
-            raise ValidationError(_l("Escriba un número, p. ej. 1500 o 1,500.50."))
+            raise ValidationError(self.shape)
         if Decimal(value) <= 0:
-            raise ValidationError(_l("El número debe ser mayor que cero."))
-        if Decimal(value) > MAX_NUMBER:
-            raise ValidationError(_l("El número es demasiado grande."))
+            raise ValidationError(self.positive)
+        if Decimal(value) > self.largest:
+            raise ValidationError(self.too_large)
 
 
 class VersionedForm(FlaskForm):

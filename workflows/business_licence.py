@@ -30,7 +30,7 @@ from workflows.procedure import (
     Row,
     Step,
 )
-from workflows.vecs import as_decimal, departments_parser, parse_requirements
+from workflows.vecs import as_decimal, departments_parser, parse_requirements, prevention_available
 
 APPLICANT = frozenset({"applicant"})
 REVIEWER = frozenset({"reviewer"})
@@ -94,13 +94,6 @@ def eligible(inp: GuardInput) -> str | None:
     """Eligibility for the low-risk licence; the reason names the procedure that applies instead."""
     reasons = eligibility_reasons(inp.data, inp.params)
     return reasons[0] if reasons else None
-
-
-def prevention_available(inp: GuardInput) -> str | None:
-    """Only one prevención may be issued per request."""
-    if inp.count("issue_prevention") >= int(inp.params["max_preventions"]):
-        return N_("Ya se emitió la única prevención permitida para esta solicitud.")
-    return None
 
 
 ACTIVITY_NAMES: dict[str, str] = {
