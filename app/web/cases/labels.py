@@ -11,6 +11,7 @@ from flask_babel import format_date, format_decimal, gettext
 
 from app.engine import Msg
 from app.models import Role
+from app.services.construction import OTHER
 from app.web.labels import message_text, role_label
 from workflows import REGISTRY
 from workflows.base import Workflow
@@ -30,6 +31,16 @@ def field_label(workflow: Workflow, name: str) -> str:
     return str(gettext(declared.label)) if declared is not None else name
 
 
+def code_choices(workflow: Workflow, field_name: str, codes: list[str]) -> list[tuple[str, str]]:
+    """The (code, words) choices of a catalogued field: the words the procedure declares for a code, else
+    the code as words; then «another» (a value outside the catalogue)."""
+    procedure = procedure_of(workflow)
+    declared = procedure.find_field(field_name) if procedure is not None else None
+    labels = dict(declared.labels) if declared is not None else {}
+    words = [(code, str(gettext(labels[code])) if code in labels else code_label(code)) for code in codes]
+    return [*words, (OTHER, code_label(OTHER))]
+
+
 def section_choices(workflow: Workflow) -> list[tuple[str, str]]:
     """The parts of the request a correction may point at (besides the documents), translated."""
     procedure = procedure_of(workflow)
@@ -40,7 +51,7 @@ def section_choices(workflow: Workflow) -> list[tuple[str, str]]:
 def code_label(code: Any) -> str:
     """A catalogue code as words (``comercio_abarrotes`` → ``Comercio abarrotes``); catalogues are data."""
     text = str(code or "")
-    if text == "otro":
+    if text == OTHER:
         return str(gettext("Otro giro o tipo (no listado)"))
     return text.replace("_", " ").strip().capitalize()
 

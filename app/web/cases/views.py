@@ -22,12 +22,13 @@ from app.engine import (
 from app.models import Case
 from app.services.case_actions import act, upload_requirement
 from app.services.case_pages import CasePage, case_document, case_page
-from app.services.construction import OTHER, case_catalogues
+from app.services.construction import case_catalogues
 from app.services.uploads import download_name, size_text
 from app.web.access import authenticated
 from app.web.cases.labels import (
     actor_text,
     area_text,
+    code_choices,
     code_label,
     data_rows,
     item_label,
@@ -254,10 +255,6 @@ def _own_editable(case_id: int) -> CasePage:
     return page
 
 
-def _choices(codes: list[str]) -> list[tuple[str, str]]:
-    return [*((code, code_label(code)) for code in codes), (OTHER, code_label(OTHER))]
-
-
 def _step(page: CasePage, slug: str) -> Step:
     for step in _steps(page.workflow):
         if step.slug == slug:
@@ -277,7 +274,7 @@ def _step_form(page: CasePage, step: Step, post: bool) -> StepForm:
     procedure = procedure_of(page.workflow)
     if procedure is None:
         abort(404)
-    choices = {name: _choices(codes) for name, codes in case_catalogues(page.case).items()}
+    choices = {name: code_choices(page.workflow, name, codes) for name, codes in case_catalogues(page.case).items()}
     if step.form is not None:
         cls = load_form(step.form)
     else:

@@ -15,7 +15,6 @@ from werkzeug.wrappers import Response
 from app.engine import DomainError, GuardRefused, NotFound
 from app.models import Role
 from app.services.construction import (
-    OTHER,
     check_eligibility,
     new_request_catalogues,
     procedure,
@@ -23,7 +22,7 @@ from app.services.construction import (
     start_request,
 )
 from app.web.access import roles_required
-from app.web.cases.labels import code_label
+from app.web.cases.labels import code_choices
 from app.web.labels import message_text
 from forms.steps import EligibilityBase, declared_eligibility_form, load_eligibility_form
 from workflows import REGISTRY
@@ -37,9 +36,8 @@ def _form(name: str) -> EligibilityBase:
     except NotFound:
         abort(404)
     declared = REGISTRY.get(name)
-    choices = {
-        field: [*((c, code_label(c)) for c in codes), (OTHER, code_label(OTHER))] for field, codes in catalogues.items()
-    }
+    workflow = declared.latest
+    choices = {field: code_choices(workflow, field, codes) for field, codes in catalogues.items()}
     if declared.eligibility_form is not None:
         cls = load_eligibility_form(declared.eligibility_form)
     else:
