@@ -70,11 +70,13 @@ def main() -> int:
     from app.models import Certificate, Role
     from app.services.cases import fire, open_case
     from app.services.certificates import office
-    from app.services.demo import VECS_DATA, VECS_DOCUMENTS, demo_pdf
+    from app.services.demo import demo_pdf
     from app.services.documents import attach_document
     from app.services.users import RoleGrant, create_user
     from app.storage import get_storage
     from app.web.access import authenticated, public
+    from workflows.construction import DEMO_DATA as VECS_DATA
+    from workflows.construction import DEMO_DOCUMENTS as VECS_DOCUMENTS
 
     with tempfile.TemporaryDirectory(prefix="certificates-bench-") as tmp:
         folder = Path(tmp)

@@ -132,9 +132,11 @@ def prepare(cases: int) -> tuple[dict[str, int], list[tuple[int, int]], list[int
     import app.services.users as users_service
     from app.models import Role
     from app.services.cases import open_case
-    from app.services.demo import VECS_DATA, VECS_DOCUMENTS, demo_pdf
+    from app.services.demo import demo_pdf
     from app.services.documents import attach_document
     from app.services.users import RoleGrant, create_user
+    from workflows.construction import DEMO_DATA as VECS_DATA
+    from workflows.construction import DEMO_DOCUMENTS as VECS_DOCUMENTS
 
     users_service._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # set-up only
     people = {

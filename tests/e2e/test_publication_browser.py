@@ -100,7 +100,7 @@ def test_quarterly_publication_returned_once_published_and_verified(app: Flask, 
         section.locator("text=CSV").click()
     csv_text = open(download.value.path(), encoding="utf-8").read()  # noqa: SIM115
     assert "1000 Servicios personales" in csv_text
-    assert csv_text.startswith("formato,fundamento_legal,ejercicio,trimestre,folio,")
+    assert csv_text.startswith("formato,fundamento_legal,ejercicio,trimestre,folio_registro,")
 
     # The guarantor draws the quarter's sample: the published record is selected.
     guarantor = people.logged_in(guarantor_id)

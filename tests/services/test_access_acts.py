@@ -3,7 +3,9 @@ committee's resolutions are separate acts (a later one never makes an earlier on
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
+from typing import Any
 
 import time_machine
 from flask import Flask, current_app
@@ -11,9 +13,10 @@ from sqlalchemy import select
 
 from app.calendar import LOCAL_TZ
 from app.extensions import db
-from app.models import Case, Certificate, CertificateKind, CertificateStatus, Role
+from app.models import Case, Certificate, CertificateStatus, Role
 from app.services import access_requests as ar
 from app.services.certificates import verify_certificate
+from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from tests.support.factories import make_user
 
@@ -51,7 +54,7 @@ def test_the_classification_resolution_does_not_supersede_the_extension_resoluti
     db.session.rollback()
     resolutions = db.session.scalars(
         select(Certificate)
-        .where(Certificate.case_id == filed.case_id, Certificate.kind == CertificateKind.COMMITTEE_RESOLUTION)
+        .where(Certificate.case_id == filed.case_id, Certificate.kind == "committee_resolution")
         .order_by(Certificate.id)
     ).all()
     assert len(resolutions) == 2
@@ -67,6 +70,16 @@ def test_the_classification_resolution_does_not_supersede_the_extension_resoluti
     assert "sustituido" not in page.get_data(as_text=True).lower()
 
 
+def _confirm(mailbox: Any, address: str = "lector@example.test") -> None:
+    """The requester proves the address with the link of the confirmation mail (only then is anything else
+    mailed to it)."""
+    deliver_pending()
+    bodies = [m.get_content() for m in mailbox.messages if m["To"] == address]
+    links = [found.group(1) for body in bodies if (found := re.search(r"/confirmar-correo/([A-Za-z0-9_-]+)", body))]
+    assert links, "no confirmation link was mailed"
+    confirm(links[-1])
+
+
 def _noon(day: date) -> datetime:
     return datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
 
@@ -75,6 +88,7 @@ def test_the_prevencion_reaches_the_requester_with_its_text_basis_and_term(app: 
     unit = make_user(Role.TRANSPARENCY_UNIT)
     with time_machine.travel(_noon(date(2025, 6, 2)), tick=False):  # Monday
         filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
+        _confirm(mailbox)
     text = "Indique el periodo y el mercado de los contratos que solicita"
     with time_machine.travel(_noon(date(2025, 6, 9)), tick=False):  # Monday: notified today
         ar.unit_act(filed.case_id, "prevent", unit, expected_version=_case(filed.case_id).version, comment=text)
@@ -91,12 +105,13 @@ def test_the_prevencion_reaches_the_requester_with_its_text_basis_and_term(app: 
         assert "23 de junio de 2025" in page
         deliver_pending()
     to_requester = [m for m in mailbox.messages if m["To"] == "lector@example.test"]
-    assert len(to_requester) == 2  # the receipt and the prevención
+    assert len(to_requester) == 3  # the confirmation link, the receipt and the prevención
     body = to_requester[-1].get_content()
     assert text in body
     assert "Artículo 128 de la Ley General de Transparencia" in body
     assert "23 de junio de 2025" in body
-    assert filed.token in body
+    assert filed.token not in body  # the secret link goes out once, in the receipt
+    assert "/transparencia/consulta" in body
     # once answered, nothing is pending on the requester
     with time_machine.travel(_noon(date(2025, 6, 12)), tick=False):
         ar.requester_act(
@@ -109,6 +124,7 @@ def test_incompetence_tells_the_requester_its_reasons_the_competent_body_and_the
     unit = make_user(Role.TRANSPARENCY_UNIT)
     with time_machine.travel(_noon(date(2025, 6, 2)), tick=False):
         filed = ar.file_request("Lector", "lector@example.test", "Calificaciones escolares", "electronic")
+        _confirm(mailbox)
     reasons = "La información sobre calificaciones la genera la autoridad educativa estatal, no el municipio"
     with time_machine.travel(_noon(date(2025, 6, 3)), tick=False):  # Tuesday
         ar.unit_act(
@@ -153,6 +169,7 @@ def test_appeal_resolution_and_compliance_terms_are_shown(app: Flask, mailbox):
     guarantor = make_user(Role.GUARANTOR)
     with time_machine.travel(_noon(date(2025, 7, 7)), tick=False):
         filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
+        _confirm(mailbox)
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
         ar.turn_request(filed.case_id, ["obras"], unit, expected_version=_case(filed.case_id).version)
         ar.answer_turn(

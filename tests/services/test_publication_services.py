@@ -30,14 +30,13 @@ from app.models import (
     AuditEntry,
     Case,
     Certificate,
-    ObligationPublication,
-    PublicationSample,
     Role,
     Timer,
     TimerKind,
     TimerStatus,
     User,
 )
+from app.models.publications import ObligationPublication, PublicationSample
 from app.services.cases import FireResult, fire
 from app.services.config import update_config
 from app.services.deadlines import pending_terms
