@@ -435,6 +435,18 @@ def snapshot_matches(inp: GuardInput) -> str | None:
     return None
 
 
+def quarter_ended(inp: GuardInput) -> str | None:
+    """A quarter's record is published only once the quarter is over (its data cannot be complete before)."""
+    try:
+        year, quarter = int(inp.data["year"]), int(inp.data["quarter"])
+        _, last = quarter_period(year, quarter)
+    except (KeyError, TypeError, ValueError):
+        return N_("El registro no indica su ejercicio y trimestre.")
+    if inp.today <= last:
+        return N_("El trimestre aún no termina: el registro se publica a partir del día siguiente a su cierre.")
+    return None
+
+
 def sample_selected(inp: GuardInput) -> str | None:
     """Verification starts only for a record the recorded draw selected."""
     record = inp.data.get("sample_draw")
@@ -505,7 +517,7 @@ TRANSITIONS: tuple[Transition, ...] = (
         N_("Publicar"),
         fields=("published_record",),
         required_fields=("published_record",),
-        guards=("snapshot_matches",),
+        guards=("snapshot_matches", "quarter_ended"),
     ),
     Transition(
         "sample",
@@ -580,6 +592,7 @@ PUBLICATION_V1 = Workflow(
         "record_complete": record_complete,
         "snapshot_matches": snapshot_matches,
         "sample_selected": sample_selected,
+        "quarter_ended": quarter_ended,
     },
     params=DEFAULT_PARAMS,
     param_parsers=PARAM_PARSERS,

@@ -9,20 +9,22 @@ import csv
 import io
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import func, select
 
 import app.services.users as users_service
 from app.audit import verify
-from app.calendar import local_today
+from app.calendar import LOCAL_TZ, local_today
 from app.engine import GuardRefused, IllegalTrigger, InvalidData, NotAllowed, NotFound
 from app.extensions import db
 from app.keys import init_development_keys
@@ -62,7 +64,7 @@ from app.services.timers import fire_due_timers
 from app.services.users import ensure_department
 from tests.support.factories import advance, make_user, vecs_case
 from workflows.base import draw
-from workflows.obligation_publication import DEFAULT_FORMATS, LICENCE_FIELDS, parse_formats
+from workflows.obligation_publication import DEFAULT_FORMATS, LICENCE_FIELDS, parse_formats, quarter_period
 
 ROW = {"capitulo": "1000 Servicios personales", "aprobado": "1500000.00", "ejercido": "350000", "hipervinculo": ""}
 CONTRACT = {
@@ -366,6 +368,15 @@ def licence_for(owner: int, clerk: int, ruler: int, approver: int) -> FireResult
     )
 
 
+@contextmanager
+def after_the_quarter(year: int, quarter: int) -> Iterator[None]:
+    """The clock on the day after the quarter ends (noon in Mexico City): its record may be published."""
+    _, last = quarter_period(year, quarter)
+    noon = datetime.combine(last + timedelta(days=1), time(12, 0), tzinfo=LOCAL_TZ)
+    with time_machine.travel(noon, tick=False):
+        yield
+
+
 def test_permits_issued_record_comes_from_real_licences(app: Flask, staff: Staff, dev_keys: Path) -> None:
     app.config["KEYS_DIR"] = str(dev_keys)
     owner = make_user(Role.APPLICANT, name="María Guadalupe Titular Persona")
@@ -374,7 +385,7 @@ def test_permits_issued_record_comes_from_real_licences(app: Flask, staff: Staff
     approver = make_user((Role.REVIEWER, "desarrollo_urbano"))
     licensed = licence_for(owner, clerk, ruler, approver)
     assert licensed.to_state == "licensed"
-    today = datetime.now(UTC).date()
+    today = local_today()
     quarter = (today.month - 1) // 3 + 1
     open_quarter(today.year, quarter, today=today)
     case = case_of("licencias_construccion", today.year, quarter)
@@ -391,10 +402,7 @@ def test_permits_issued_record_comes_from_real_licences(app: Flask, staff: Staff
     assert row["uso"] == "Comercio de abarrotes"
     assert row["superficie_m2"] == "420.5"
     assert row["zona"] == "Barrio de San Juan"
-    assert (
-        row["fecha_emision"]
-        == datetime.now(UTC).astimezone(__import__("zoneinfo").ZoneInfo("America/Mexico_City")).date().isoformat()
-    )
+    assert row["fecha_emision"] == today.isoformat()
     # typed rows are ignored for a generated format: nobody copies licences by hand
     result = save_record(
         case.id, staff.urban_area, rows=[{"folio": "INVENTADO"}], note="", expected_version=result.version
@@ -404,7 +412,10 @@ def test_permits_issued_record_comes_from_real_licences(app: Flask, staff: Staff
     result = decide(
         case.id, "validate", staff.unit, expected_version=result.version, idempotency_key=key(), comment=None
     )
-    decide(case.id, "publish", staff.unit, expected_version=result.version, idempotency_key=key(), comment=None)
+    with pytest.raises(GuardRefused, match="trimestre aún no termina"):
+        decide(case.id, "publish", staff.unit, expected_version=result.version, idempotency_key=key(), comment=None)
+    with after_the_quarter(today.year, quarter):
+        decide(case.id, "publish", staff.unit, expected_version=result.version, idempotency_key=key(), comment=None)
     published = public_formats("licencias_construccion", today.year, quarter)[0].records[0]
     assert published.rows == rows
     assert "Titular" not in repr(published)
@@ -439,7 +450,8 @@ def test_permits_record_names_the_holder_where_the_setting_requires_it(
     result = decide(
         case.id, "validate", staff.unit, expected_version=result.version, idempotency_key=key(), comment=None
     )
-    decide(case.id, "publish", staff.unit, expected_version=result.version, idempotency_key=key(), comment=None)
+    with after_the_quarter(today.year, quarter):
+        decide(case.id, "publish", staff.unit, expected_version=result.version, idempotency_key=key(), comment=None)
     published = public_formats("licencias_construccion", today.year, quarter)[0]
     columns = open_data_columns(published)
     assert columns[-1] == "titular"

@@ -270,3 +270,21 @@ def test_calendar_dates_are_concrete() -> None:
     assert quarter_period(2026, 2) == (date(2026, 4, 1), date(2026, 6, 30))
     with pytest.raises(ValueError, match="not 1-4"):
         calendar_date(2026, 5, "01-01")
+
+
+def test_a_quarter_is_published_only_after_it_ends() -> None:
+    """Its data cannot be complete before the quarter closes (the calendar's due dates all fall after)."""
+    from datetime import date
+
+    from workflows.base import GuardInput
+    from workflows.obligation_publication import quarter_ended
+
+    def on(day: date, data: dict[str, object]) -> str | None:
+        return quarter_ended(GuardInput(data, frozenset(), (), None, frozenset(), day, {}))
+
+    q1 = {"year": 2026, "quarter": 1}
+    assert on(date(2026, 3, 31), q1) is not None  # its last day
+    assert on(date(2026, 4, 1), q1) is None
+    assert on(date(2026, 12, 31), {"year": 2026, "quarter": 4}) is not None
+    assert on(date(2027, 1, 1), {"year": 2026, "quarter": 4}) is None
+    assert on(date(2027, 1, 1), {}) is not None  # a record without its period is never published
