@@ -541,6 +541,7 @@ class PublicationRow:
     quarter: int
     state: str
     due_on: date
+    """The last day to publish (the calendar's due date, moved to the next business day when it is not one)."""
     department_code: str | None
 
 
@@ -555,8 +556,10 @@ def publication_cases(year: int | None = None, quarter: int | None = None) -> li
         ObligationPublication.year.desc(), ObligationPublication.quarter.desc(), ObligationPublication.format_code
     )
     result = []
+    cal = business_calendar(db.session())
     for case, period in db.session.execute(stmt):
         fmt = format_by_code(case.params, period.format_code) or {}
+        due_on = period.due_on if cal.is_business_day(period.due_on) else cal.next_business_day(period.due_on)
         result.append(
             PublicationRow(
                 case.id,
@@ -566,7 +569,7 @@ def publication_cases(year: int | None = None, quarter: int | None = None) -> li
                 period.year,
                 period.quarter,
                 case.state,
-                period.due_on,
+                due_on,
                 period.department_code,
             )
         )
@@ -583,6 +586,8 @@ class PublicationDetail:
     editable: bool
     generated: bool
     observations: list[tuple[datetime, str, str]]
+    due_on: date
+    """The last day to publish: the calendar's due date, moved to the next business day when it is not one."""
 
 
 def publication_detail(case_id: int) -> PublicationDetail:
@@ -604,6 +609,7 @@ def publication_detail(case_id: int) -> PublicationDetail:
         case.state in DRAFTING_STATES,
         fmt.get("source") == LICENCE_SOURCE,
         observations,
+        due_business_day(period.due_on),
     )
 
 

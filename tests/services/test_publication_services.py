@@ -54,6 +54,7 @@ from app.services.publications import (
     open_quarter,
     public_formats,
     publication_cases,
+    publication_detail,
     published_attachment,
     record_attachment,
     refresh_licence_rows,
@@ -167,6 +168,18 @@ def test_open_quarter_opens_one_case_per_format_once(staff: Staff) -> None:
     assert verify(db.session()).ok
     rows = publication_cases(2026, 1)
     assert sorted(r.format_code for r in rows) == ["contratos", "licencias_construccion", "presupuesto"]
+
+
+def test_a_due_date_on_a_non_working_day_shows_the_next_business_day(staff: Staff) -> None:
+    # the calendar's 30 October 2027 is a Saturday: the last day is Monday 1 November 2027
+    open_quarter(2027, 3, today=date(2027, 10, 1))
+    rows = publication_cases(2027, 3)
+    assert {row.due_on for row in rows} == {date(2027, 11, 1)}
+    assert publication_detail(rows[0].case_id).due_on == date(2027, 11, 1)
+    assert publication_detail(rows[0].case_id).period.due_on == date(2027, 10, 30)  # as the calendar says
+    # the first quarter of 2026 is due on Thursday 30 April: unchanged
+    open_quarter(2026, 1, today=date(2026, 4, 1))
+    assert {row.due_on for row in publication_cases(2026, 1)} == {date(2026, 4, 30)}
 
 
 def test_open_quarter_refuses_a_bad_period(staff: Staff) -> None:
