@@ -65,6 +65,8 @@ test-clocks: system-deps setup
 ## make bench: every benchmark under bench/ (each prints its ratios, measured in one run).
 bench: $(VENV)/.installed
 	@for script in bench/*_bench.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@echo "== the quick engine ratio check (timed, so not part of make test)"
+	TIMED_TESTS=1 TEST_DATABASES=sqlite $(BIN)/pytest -q -p no:xdist tests/services/test_fire_speed.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache test-output

@@ -285,10 +285,19 @@ def _replay(session: Session, key: str, case_id: int, trigger: str, actor_id: in
 
 
 def _department_code(session: Session, state: State, params: Mapping[str, Any]) -> str | None:
-    """The department whose queue holds a case in ``state`` (``None``: unmapped, or no such department)."""
+    """The department whose queue holds a case in ``state`` (``None``: the office is mapped to none). Raises
+    ``InvalidData`` when the case's settings map it to a department that does not exist: the case would
+    otherwise land in nobody's queue without a word (``flask departments check`` lists such settings)."""
     code = department_of(state, params)
-    if code is None or session.get(Department, code) is None:
+    if code is None:
         return None
+    if session.get(Department, code) is None:
+        raise InvalidData(
+            Msg(
+                "El área «%(department)s» que atiende esta etapa no existe; la administración debe crearla.",
+                {"department": code},
+            )
+        )
     return code
 
 

@@ -1,5 +1,9 @@
 """A quick version of the engine benchmark (``bench/engine_bench.py``) with a loose bound.
 
+It is timed, so it runs only with ``TIMED_TESTS=1`` (``make bench`` sets it): in ``make test`` the machine is
+shared with the other test worker and anything else running, and the ratio swung from 3x to 30x there. The
+statement counts of ``test_fire_statements.py`` are the regression guard that runs everywhere.
+
 ``fire()`` is timed against its SQL floor on the same database in the same run, interleaved, so that a
 loaded machine slows both alike; only a regression of several times (the engine doing far more work per
 transition than it does now) fails. The real figures come from ``make bench``, never from a timed test.
@@ -7,6 +11,7 @@ transition than it does now) fails. The real figures come from ``make bench``, n
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -24,6 +29,10 @@ RATIO_BOUND = 20.0
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    os.environ.get("TIMED_TESTS") != "1",
+    reason="timed: runs in `make bench` (TIMED_TESTS=1), not in `make test`, where other work shares the cores",
+)
 def test_fire_stays_within_a_loose_multiple_of_its_sql_floor(app: Flask, backend: str) -> None:
     if backend != "sqlite":
         # The suite's PostgreSQL server runs without fsync, so its floor is not the benchmark's (a commit
