@@ -15,7 +15,8 @@ declares, beside its workflow versions:
 - for procedures with machinery of their own (committee sessions, publication calendars), the module of the
   application that plugs its pages, services and commands in.
 
-Generic code iterates over :data:`workflows.PROCEDURES` and never names a procedure. Standard library only.
+Generic code iterates over :data:`workflows.REGISTRY` (built from the one list, :data:`workflows.PROCEDURES`) and
+never names a procedure. Standard library only.
 """
 
 from __future__ import annotations
