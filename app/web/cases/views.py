@@ -1,5 +1,5 @@
 """Case pages: where a case stands, its documents and history, and one form per step the user may take;
-the applicant's step forms (property, project, use, DRO, documents) and document viewing."""
+the applicant's step pages as each procedure declares them, and document viewing."""
 
 from __future__ import annotations
 
