@@ -376,7 +376,8 @@ def pending_terms(case_ids: Sequence[int], today: date | None = None) -> dict[in
     for timer in rows:
         if current.get(timer.case_id) != timer.state:
             continue
-        left = cal.business_days_between(today, timer.due_on)
+        # a term notified on a non-working day starts counting later: only its counting days are left
+        left = cal.business_days_between(max(today, timer.starts_on - timedelta(days=1)), timer.due_on)
         result.setdefault(timer.case_id, []).append(
             TermView(timer.kind, timer.state, timer.due_on, left, timer.due_on < today, timer.party)
         )

@@ -115,3 +115,29 @@ def test_reminder_and_missed_target_mail(app: Flask, mailbox):
     assert any("Recordatorio" in s for s in subjects), subjects
     body = next(m for m in mailbox.messages if "Recordatorio" in m["Subject"]).get_content()
     assert "vence el" in body
+
+
+@pytest.mark.parametrize(
+    ("notified_at", "due", "left"),
+    [
+        # Friday 1 January 2027, a holiday: takes effect on Monday 4, counts 5–18 January
+        ("2027-01-01T12:00:00-06:00", "2027-01-18", 10),
+        # Saturday 9 January 2027: takes effect on Monday 11, counts 12–25 January
+        ("2027-01-09T12:00:00-06:00", "2027-01-25", 10),
+        # Tuesday 5 January 2027, a business day: counts 6–19 January
+        ("2027-01-05T12:00:00-06:00", "2027-01-19", 10),
+    ],
+)
+def test_a_term_notified_on_a_non_working_day_counts_only_its_own_days(
+    app: Flask, notified_at: str, due: str, left: int
+):
+    """The days left are the term's counting days: none is used before the notification takes effect."""
+    from datetime import date, datetime
+
+    import time_machine
+
+    with time_machine.travel(datetime.fromisoformat(notified_at), tick=False):
+        case_id, deadline, _ = _prevention_timers()
+        view = pending_terms([case_id], today=date.fromisoformat(notified_at[:10]))[case_id][0]
+    assert deadline.due_on == date.fromisoformat(due)
+    assert (view.due_on, view.business_days_left) == (date.fromisoformat(due), left)

@@ -212,9 +212,13 @@ def stored_case(case_id: int) -> Case:
 
 
 def business_days_after(start: date, days: int, declared: frozenset[date] = frozenset()) -> date:
-    """Independent count: weekdays that are neither statutory holidays nor declared non-working days."""
-    mx = holidays.country_holidays("MX", years=range(start.year, start.year + 2))
+    """Independent count: weekdays that are neither statutory holidays nor declared non-working days, from the
+    day after the notification took effect (a notification on a non-working day takes effect on the next
+    business day)."""
+    mx = holidays.country_holidays("MX", years=range(start.year - 1, start.year + 2))
     day, counted = start, 0
+    while day.weekday() >= 5 or day in mx or day in declared:
+        day += timedelta(days=1)
     while counted < days:
         day += timedelta(days=1)
         if day.weekday() < 5 and day not in mx and day not in declared:
