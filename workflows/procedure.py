@@ -360,13 +360,6 @@ class Procedure:
         keys = (key for w in self.workflows for key in w.params)
         return tuple(dict.fromkeys(key for key in keys if key not in declared))
 
-    def find_section(self, code: str) -> Section | None:
-        """The correction section ``code``, or ``None``."""
-        for item in self.presentation.sections:
-            if item.code == code:
-                return item
-        return None
-
     def find_document(self, kind: str) -> Document | None:
         """The declared document ``kind``, or ``None``."""
         for item in self.documents:

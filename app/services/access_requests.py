@@ -59,7 +59,6 @@ from workflows.base import N_, GuardInput
 
 WORKFLOW = wf.ACCESS_V1.name
 TRACKING_PATH = "/transparencia/seguimiento/"
-LOOKUP_PATH = "/transparencia/consulta"
 UNMAILED_DOMAIN = "@requester.invalid"
 """Domain of the requester rows of requests filed with an account's address: never mailed (RFC 2606)."""
 MAX_PSEUDONYM = 120
