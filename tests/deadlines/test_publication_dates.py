@@ -16,9 +16,9 @@ import app.services.users as users_service
 from app.engine import get_engine
 from app.extensions import db
 from app.models import Case, Role, Timer, TimerKind, TimerStatus
-from app.models.publications import ObligationPublication
+from app.procedures.obligation_publication.models import ObligationPublication
+from app.procedures.obligation_publication.services import open_due_quarters, open_quarter, quarters_due
 from app.services.deadlines import declare_non_working_days, start_timers
-from app.services.publications import open_due_quarters, open_quarter, quarters_due
 from app.services.uow import unit_of_work
 from tests.support.factories import make_user
 from workflows.obligation_publication import DEFAULT_CALENDAR, PUBLICATION_V1

@@ -20,8 +20,8 @@ from werkzeug.test import TestResponse
 from app.engine import InvalidData
 from app.extensions import db
 from app.models import Role, User
-from app.models.access import PASSWORDLESS, AccessRequest
-from app.services import access_requests as ar
+from app.procedures.access_request import services as ar
+from app.procedures.access_request.models import PASSWORDLESS, AccessRequest
 from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.users import authenticate

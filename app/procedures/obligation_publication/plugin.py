@@ -9,8 +9,8 @@ from flask_babel import lazy_gettext as _l
 
 from app.engine import DomainError
 from app.plugins import Link, Plugin
-from app.services.publications import open_due_quarters, open_quarter
-from app.web.publications.views import bp
+from app.procedures.obligation_publication.services import open_due_quarters, open_quarter
+from app.procedures.obligation_publication.views import bp
 
 publications_cli = AppGroup("publications", help="Transparency-obligation publications.")
 

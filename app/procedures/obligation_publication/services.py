@@ -45,7 +45,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.models.publications import ObligationPublication, PublicationSample
+from app.procedures.obligation_publication.models import ObligationPublication, PublicationSample
 from app.services.assignment import on_state_entered
 from app.services.case_actions import act
 from app.services.cases import FireResult, actor_for, allocate_folio, case_view, fire
