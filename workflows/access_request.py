@@ -934,7 +934,8 @@ PROCEDURE = Procedure(
     documents=DOCUMENTS,
     plugin="app.procedures.access_request.plugin",
     demo=Demo(loader="app.procedures.access_request.demo:load_demo"),
-    notice_path="/transparencia/consulta",  # the tracking link is never mailed again: the public lookup by folio
+    notice_path="/transparencia/consulta",
+    tracking_path="/transparencia/seguimiento/",  # the tracking link is never mailed again: the public lookup by folio
     applicant_alias="app.procedures.access_request.services:pseudonym",
     owns=("app/procedures/access_request",),
 )

@@ -304,6 +304,10 @@ class Procedure:
     applicants file under a pseudonym; ``None``: the applicant's own name is shown."""
     notice_path: str = "/inicio"
     """Where the link of a notice about one of its cases leads (a path of the site)."""
+    tracking_path: str | None = None
+    """Where the secret tracking link of a case filed without an account leads (a path of the site, the
+    link's token appended): the filing receipt mails it once the address is confirmed. ``None``: the
+    procedure issues no tracking links."""
     owns: tuple[str, ...] = ()
     """The procedure's own places outside ``workflows/``, ``forms/`` and ``pdf_templates/`` (files or folders,
     relative to the project root): usually its one package ``app/procedures/<name>``, holding its tables

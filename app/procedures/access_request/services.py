@@ -207,8 +207,8 @@ def file_request(
         if account_id is not None:  # a logged-in requester: the receipt with the link goes to the account
             enqueue(
                 session,
-                topic="access_receipt",
-                dedup_key=f"access_receipt:case:{case.id}",
+                topic="filing_receipt",
+                dedup_key=f"filing_receipt:case:{case.id}",
                 payload={"sealed": encrypt(token), "folio": case.folio},
                 recipient_id=user.id,
                 case_id=case.id,
