@@ -61,7 +61,8 @@ class DecisionForm(VersionedForm):
 
 
 class SampleForm(FlaskForm):
-    """The guarantor's draw over the published records of a quarter."""
+    """The guarantor's steps on a quarter's sample: the draw after the deadline, the supplementary draw of
+    records published after it, and committing the seed of a quarter that has none (one button each)."""
 
     year = IntegerField(
         _l("Ejercicio"),
@@ -74,6 +75,8 @@ class SampleForm(FlaskForm):
         _l("Trimestre"), choices=options(QUARTERS), validators=[DataRequired(message=_l("Elija el trimestre."))]
     )
     submit = SubmitField(_l("Realizar el sorteo"))
+    supplementary = SubmitField(_l("Sorteo complementario"))
+    commit = SubmitField(_l("Comprometer la semilla"))
 
 
 class PeriodFilter(Form):

@@ -3,9 +3,11 @@
 The responsible area drafts the record (rows of the format's typed fields, or a note explaining why the
 period generated no information) and submits it; the transparency unit validates it or returns it with
 observations; once validated it is published. The guarantor authority draws a reproducible sample of the
-published records of a period: sampled records go under verification, where the guarantor clears them or
-files findings that the area must correct within a term of business days (its lapse is recorded, and
-the area may still correct afterwards).
+records of a period: sampled records go under verification, where the guarantor clears them or files
+findings that the area must correct within a term of business days (its lapse is recorded, and the area may
+still correct afterwards). The draw's seed is committed (its SHA-256 logged) when the quarter opens, before
+any record exists, and revealed by the draw after the publication deadline: :func:`seed_matches` and
+:func:`recompute_draw` let anyone check it from the log alone.
 
 Formats and the yearly calendar are jurisdiction settings checked by the parsers below. The due date of
 each case comes from the calendar and is kept in the case data (``due_on``): drafting past it is flagged
@@ -14,8 +16,10 @@ overdue by the state's target.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -26,11 +30,13 @@ from workflows.base import (
     N_,
     SYSTEM_ROLE,
     Deadline,
+    DrawResult,
     GuardInput,
     State,
     Target,
     Transition,
     Workflow,
+    draw,
 )
 from workflows.procedure import Demo, Department, Parameter, Presentation, Procedure
 
@@ -130,7 +136,6 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "drafting_target_days": 20,
     "findings_correction_days": 10,
     "sample_rate": "0.25",
-    "sample_seed": "cambie-esta-semilla",
     DEPARTMENTS_PARAM: {"area": ""},
 }
 
@@ -252,9 +257,27 @@ def parse_rate(value: Any) -> str:
     return str(rate.normalize())
 
 
-def parse_seed(value: Any) -> str:
-    """Check the sampling seed (a non-empty text)."""
-    return _text(value, "seed", 200)
+# -- the guarantor's sample ---------------------------------------------------------------------
+
+SAMPLE_METHOD = "HMAC-SHA256(seed, folio|seq)"
+"""How each record's number is drawn: ``seq`` is the audit entry that opened the record's case."""
+
+
+def seed_digest(seed: str) -> str:
+    """The commitment to a sampling seed: SHA-256 of its UTF-8 bytes, as lowercase hex."""
+    return hashlib.sha256(seed.encode()).hexdigest()
+
+
+def seed_matches(seed: str, digest: str) -> bool:
+    """Whether ``seed`` is the one committed as ``digest`` (compared in constant time)."""
+    return hmac.compare_digest(seed_digest(seed), digest.strip().lower())
+
+
+def recompute_draw(seed: str, rate: Any, records: Iterable[tuple[str, int]]) -> dict[str, DrawResult]:
+    """The draw of every record (``folio``, ``seq`` of the entry that opened its case) with ``seed`` at
+    ``rate``, by folio: what anyone recomputes from the revealed seed and the logged list. Pure; raises
+    ``ValueError`` for a bad rate."""
+    return {folio: draw(seed, folio, seq, rate) for folio, seq in records}
 
 
 # -- calendar -----------------------------------------------------------------------------------
@@ -576,7 +599,6 @@ PARAM_PARSERS = {
     "formats": parse_formats,
     "calendar": parse_calendar,
     "sample_rate": parse_rate,
-    "sample_seed": parse_seed,
 }
 
 PUBLICATION_V1 = Workflow(
@@ -642,16 +664,12 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "sample_rate",
         N_("Porcentaje de registros publicados que verifica el garante"),
-        N_("El sorteo es reproducible y queda en la bitácora."),
+        N_(
+            "La semilla de cada trimestre no es un ajuste: el sistema la genera y compromete para el órgano "
+            "garante al abrir el trimestre, y solo se revela en el sorteo; cualquiera puede reproducirlo."
+        ),
         SAMPLING_SECTION,
         kind="rate",
-    ),
-    Parameter(
-        "sample_seed",
-        N_("Semilla del sorteo de verificación"),
-        N_("Cámbiela por un texto propio que no sea público; los auditores la usan para reproducir el sorteo."),
-        SAMPLING_SECTION,
-        kind="secret",
     ),
     Parameter(
         DEPARTMENTS_PARAM,

@@ -43,6 +43,7 @@ EXPECTED_TABLES = {
     "password_reset_tokens",
     "personal_data_requests",
     "publication_samples",
+    "publication_seeds",
     "recovery_codes",
     "security_events",
     "timers",

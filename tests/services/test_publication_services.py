@@ -68,6 +68,9 @@ from workflows.base import draw
 from workflows.obligation_publication import DEFAULT_FORMATS, LICENCE_FIELDS, parse_formats, quarter_period
 
 ROW = {"capitulo": "1000 Servicios personales", "aprobado": "1500000.00", "ejercido": "350000", "hipervinculo": ""}
+AFTER_Q1_DEADLINE = date(2026, 5, 4)
+"""The first business day after the first quarter's publication deadline (2026-04-30, a Thursday)."""
+
 CONTRACT = {
     "numero_contrato": "OP-2026-014",
     "objeto": "Repavimentación de la calle Juárez",
@@ -337,7 +340,7 @@ def test_wrong_actors_are_refused(staff: Staff) -> None:
         decide(case.id, "clear", staff.guarantor, expected_version=saved.version, idempotency_key=key(), comment=None)
     for actor in (staff.unit, staff.finance_area, staff.admin):
         with pytest.raises(NotAllowed):
-            draw_sample(2026, 1, actor)
+            draw_sample(2026, 1, actor, today=AFTER_Q1_DEADLINE)
     assert case_of("presupuesto").version == saved.version
 
 
@@ -496,7 +499,7 @@ def test_the_holder_setting_is_checked() -> None:
 
 
 def test_sampling_draw_is_reproducible_recorded_and_once_per_quarter(staff: Staff) -> None:
-    update_config("obligation_publication", {"sample_rate": "0.5", "sample_seed": "semilla-garante"}, staff.admin)
+    update_config("obligation_publication", {"sample_rate": "0.5"}, staff.admin)
     open_quarter(2026, 1, today=date(2026, 4, 1))
     published: dict[str, int] = {}
     budget = publish_budget(staff)
@@ -509,37 +512,41 @@ def test_sampling_draw_is_reproducible_recorded_and_once_per_quarter(staff: Staf
     )
     decide(contracts.id, "publish", staff.unit, expected_version=result.version, idempotency_key=key(), comment=None)
     published[contracts.folio] = contracts.id
+    licences = case_of("licencias_construccion")
 
-    report = draw_sample(2026, 1, staff.guarantor)
-    assert set(report.draws) == set(published)  # the licences record was not published: not in the draw
+    report = draw_sample(2026, 1, staff.guarantor, today=AFTER_Q1_DEADLINE)
+    # every record of the quarter is drawn: the licences record, never published, as missing
+    assert set(report.draws) == {*published, licences.folio}
+    assert report.draws[licences.folio]["status"] == "missing"
     db.session.rollback()
     entry = db.session.get(AuditEntry, report.audit_seq)
     assert entry is not None
     assert entry.action == "publication_sample_drawn"
     assert entry.actor_id == staff.guarantor
     assert entry.details["rate"] == "0.5"
-    assert "semilla-garante" not in repr(entry.details)
+    seed = db.session.get(AuditEntry, entry.details["reveal_seq"]).details["seed"]
     for item in entry.details["draws"]:
-        publish_seq = db.session.scalars(
-            select(func.max(AuditEntry.seq)).where(
-                AuditEntry.case_id == published[item["folio"]], AuditEntry.action == "publish"
-            )
+        case_id = published.get(item["folio"], licences.id)
+        opened_seq = db.session.scalars(
+            select(AuditEntry.seq).where(AuditEntry.case_id == case_id, AuditEntry.action == "open")
         ).one()
-        again = draw("semilla-garante", item["folio"], publish_seq, "0.5")
-        assert item["seq"] == publish_seq
+        again = draw(seed, item["folio"], opened_seq, "0.5")
+        assert item["seq"] == opened_seq
         assert item["digest"] == again.digest
         assert item["selected"] == again.selected
-        state = db.session.get(Case, published[item["folio"]])
+        state = db.session.get(Case, case_id)
         assert state is not None
-        assert state.state == ("under_verification" if again.selected else "published")
-        if again.selected:
-            assert state.data["sample_draw"]["digest"] == again.digest
+        if item["folio"] in published:
+            assert state.state == ("under_verification" if again.selected else "published")
+            if again.selected:
+                assert state.data["sample_draw"]["digest"] == again.digest
     sample = db.session.scalars(select(PublicationSample)).one()
-    assert (sample.population, sample.selected) == (2, len(report.selected))
+    assert (sample.population, sample.selected) == (3, len(report.selected))
+    assert sample.missing == len(report.missing)
     with pytest.raises(InvalidData):
-        draw_sample(2026, 1, staff.guarantor)
-    with pytest.raises(InvalidData):  # nothing published in that quarter
-        draw_sample(2026, 3, staff.guarantor)
+        draw_sample(2026, 1, staff.guarantor, today=AFTER_Q1_DEADLINE)
+    with pytest.raises(InvalidData):  # that quarter was never opened
+        draw_sample(2026, 3, staff.guarantor, today=date(2026, 12, 1))
     assert verify(db.session()).ok
 
 
@@ -547,8 +554,9 @@ def test_findings_have_a_term_that_lapses_and_the_correction_is_published(staff:
     update_config("obligation_publication", {"sample_rate": "1"}, staff.admin)
     open_quarter(2026, 1, today=date(2026, 4, 1))
     case = publish_budget(staff)
-    report = draw_sample(2026, 1, staff.guarantor)
-    assert report.selected == [case.folio]
+    report = draw_sample(2026, 1, staff.guarantor, today=AFTER_Q1_DEADLINE)
+    assert case.folio in report.selected  # the two records not published are selected as missing
+    assert sorted(report.missing) == sorted(f for f in report.selected if f != case.folio)
     case = case_of("presupuesto")
     assert case.state == "under_verification"
     with pytest.raises(NotAllowed):

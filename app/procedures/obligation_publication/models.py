@@ -1,11 +1,11 @@
-"""Transparency-obligation publications: which case publishes which format for which quarter, and the
-guarantor's recorded sampling draws."""
+"""Transparency-obligation publications: which case publishes which format for which quarter, the
+guarantor's seed commitments and its recorded sampling draws."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Base
@@ -36,20 +36,58 @@ class ObligationPublication(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class PublicationSample(Base):
-    """The guarantor's verification draw over the published records of a quarter: one per quarter, so that
-    nobody can draw again until the sample suits them. The per-record numbers are in the audit entry."""
+class PublicationSeed(Base):
+    """The seed of a quarter's verification draw, committed for the guarantor when the quarter opens.
 
-    __tablename__ = "publication_samples"
+    Only ``digest`` (SHA-256 of the seed) is logged and shown until the draw; the seed itself is kept
+    encrypted (``seed_encrypted``), is not a setting, and no page or service gives it out before the draw
+    reveals it (``revealed_seed``, logged by ``reveal_seq``). One per quarter: it can never be replaced.
+    """
+
+    __tablename__ = "publication_seeds"
     __table_args__ = (
-        UniqueConstraint("year", "quarter", name="uq_publication_samples_period"),
+        UniqueConstraint("year", "quarter", name="uq_publication_seeds_period"),
         CheckConstraint("quarter BETWEEN 1 AND 4", name="quarter_range"),
-        CheckConstraint("selected >= 0 AND selected <= population", name="selected_within_population"),
+        CheckConstraint("(revealed_seed IS NULL) = (reveal_seq IS NULL)", name="revealed_with_entry"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     year: Mapped[int]
     quarter: Mapped[int]
+    digest: Mapped[str] = mapped_column(String(64))
+    seed_encrypted: Mapped[str] = mapped_column(Text)
+    commit_seq: Mapped[int] = mapped_column(ForeignKey("audit_entries.seq"))
+    published_at_commit: Mapped[int] = mapped_column(default=0)
+    """How many records of the quarter were already published when the seed was committed (0 normally)."""
+    committed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revealed_seed: Mapped[str | None] = mapped_column(String(200))
+    reveal_seq: Mapped[int | None] = mapped_column(ForeignKey("audit_entries.seq"))
+    revealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PublicationSample(Base):
+    """A verification draw over the records of a quarter: round 0 is the draw after the publication
+    deadline, once per quarter, so that nobody can draw again until the sample suits them; later rounds are
+    supplementary draws, with the same revealed seed, over records published after it. The per-record
+    numbers are in the audit entry."""
+
+    __tablename__ = "publication_samples"
+    __table_args__ = (
+        UniqueConstraint("year", "quarter", "round", name="uq_publication_samples_period_round"),
+        CheckConstraint("quarter BETWEEN 1 AND 4", name="quarter_range"),
+        CheckConstraint("selected >= 0 AND selected <= population", name="selected_within_population"),
+        CheckConstraint("missing >= 0 AND missing <= selected", name="missing_within_selected"),
+        CheckConstraint("round >= 0", name="round_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int]
+    quarter: Mapped[int]
+    round: Mapped[int] = mapped_column(default=0)
+    missing: Mapped[int] = mapped_column(default=0)
+    """Selected records not published at the draw: each is a finding (the obligation is missing)."""
+    late: Mapped[int] = mapped_column(default=0)
+    """Records in the draw published after the quarter's deadline."""
     rate: Mapped[str] = mapped_column(String(16))
     population: Mapped[int]
     selected: Mapped[int]

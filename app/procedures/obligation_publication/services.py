@@ -45,8 +45,13 @@ from app.models import (
     User,
     utcnow,
 )
-from app.procedures.obligation_publication.models import ObligationPublication, PublicationSample
+from app.procedures.obligation_publication.models import (
+    ObligationPublication,
+    PublicationSample,
+    PublicationSeed,
+)
 from app.services.assignment import on_state_entered
+from app.services.auth import decrypt, encrypt
 from app.services.case_actions import act
 from app.services.cases import FireResult, actor_for, allocate_folio, case_view, fire
 from app.services.config import effective_params, params_for_new_case
@@ -64,12 +69,15 @@ from workflows.obligation_publication import (
     LICENCE_SOURCE,
     PUBLICATION_V1,
     PUBLISHED_STATES,
+    SAMPLE_METHOD,
     due_date,
     format_by_code,
     normalise_rows,
     opening_date,
     quarter_period,
     record_problems,
+    seed_digest,
+    seed_matches,
 )
 
 WORKFLOW = PUBLICATION_V1.name
@@ -148,14 +156,15 @@ def open_quarter(year: int, quarter: int, *, today: date | None = None) -> OpenR
     today = today or local_today()
     try:
         return _open_quarter(year, quarter, today)
-    except IntegrityError:  # another server created the settings row (first seed) at the same time: once more
+    except IntegrityError:  # another server created the settings row or the seed at the same time: once more
         return _open_quarter(year, quarter, today)
 
 
 def _open_quarter(year: int, quarter: int, today: date) -> OpenReport:
     workflow = get_engine().latest(WORKFLOW)
     with unit_of_work() as session:
-        params = params_for_new_case(session, workflow)  # a seed still at its published default is replaced
+        params = params_for_new_case(session, workflow)
+        _commit_seed(session, year, quarter, None)  # before any record of the quarter exists
         due_on = due_date(params["calendar"], year, quarter)
         system_id = system_account(session)
         opened: list[str] = []
@@ -408,13 +417,19 @@ def decide(
 ) -> FireResult:
     """The unit's and the guarantor's steps (validate, return with observations, publish, clear, file
     findings, accept or reject a correction): what is published is computed by the system from the
-    validated record. Raises ``InvalidData`` for a step that is not one of these and what ``act`` raises."""
+    validated record. A record published after its quarter's draw is drawn at once by
+    :func:`draw_supplementary` (a step of its own: should it fail, the guarantor runs it from the sampling
+    page). Raises ``InvalidData`` for a step that is not one of these and what ``act`` raises."""
     if trigger not in DECISIONS:
         raise InvalidData(Msg("La acción «%(trigger)s» no existe en este trámite.", {"trigger": trigger}))
-    _publication(db.session(), case_id)
-    return act(
+    _case, period = _publication(db.session(), case_id)
+    year, quarter = period.year, period.quarter
+    result = act(
         case_id, trigger, actor_id, expected_version=expected_version, idempotency_key=idempotency_key, comment=comment
     )
+    if trigger == "publish" and result.to_state == "published":
+        draw_supplementary(year, quarter, None)
+    return result
 
 
 DECISIONS = frozenset(
@@ -424,122 +439,427 @@ DECISIONS = frozenset(
 
 # -- the guarantor's sample -----------------------------------------------------------------------
 
+SEED_NOT_COMMITTED = Msg(
+    "Ese trimestre no tiene semilla comprometida: se compromete al abrir el trimestre; el órgano garante puede "
+    "comprometerla ahora desde esta página."
+)
+SEED_TAMPERED = Msg(
+    "La semilla guardada no corresponde a su compromiso publicado: el sorteo no se realiza. Informe al órgano "
+    "garante y a los auditores."
+)
+ALREADY_DRAWN = Msg("El sorteo de ese trimestre ya se realizó; consulte su resultado en la bitácora.")
+
 
 @dataclass(frozen=True, slots=True)
 class SampleReport:
-    """A sampling draw: its audit entry, the rate, and each record's outcome (folio → record)."""
+    """A sampling draw: its audit entry, the round (0: the draw after the deadline; 1…: supplementary draws
+    over records published after it), the rate, and each record's outcome (folio → record: the draw, and its
+    ``status``, ``published`` or ``missing``, and whether it was ``late``)."""
 
     year: int
     quarter: int
     audit_seq: int
     rate: str
     draws: dict[str, dict[str, Any]] = field(default_factory=dict)
+    round: int = 0
 
     @property
     def selected(self) -> list[str]:
-        """The folios selected for verification."""
+        """The folios selected (for verification, or as a finding when the record is missing)."""
         return [folio for folio, record in self.draws.items() if record["selected"]]
 
+    @property
+    def missing(self) -> list[str]:
+        """The selected folios whose record was not published at the draw: each is a finding."""
+        return [folio for folio in self.selected if self.draws[folio]["status"] == "missing"]
 
-def _entered_seq(session: Session, case_id: int) -> int:
-    """The audit entry that published the case (the draw's ``seq``: fixed before anyone draws)."""
+
+def _seed_row(session: Session, year: int, quarter: int, *, lock: bool = False) -> PublicationSeed | None:
+    stmt = select(PublicationSeed).where(PublicationSeed.year == year, PublicationSeed.quarter == quarter)
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return session.scalars(stmt).first()
+
+
+def _published_count(session: Session, year: int, quarter: int) -> int:
+    return session.scalars(
+        select(func.count())
+        .select_from(Case)
+        .join(ObligationPublication, ObligationPublication.case_id == Case.id)
+        .where(
+            ObligationPublication.year == year,
+            ObligationPublication.quarter == quarter,
+            Case.state.in_(PUBLISHED_STATES),
+        )
+    ).one()
+
+
+def _commit_seed(session: Session, year: int, quarter: int, actor_id: int | None) -> PublicationSeed:
+    """Commit a fresh random seed for the draw of ``year``/``quarter`` (unless one is committed already):
+    the log gets only its SHA-256; the seed is kept encrypted for the draw. Inside the caller's unit."""
+    existing = _seed_row(session, year, quarter)
+    if existing is not None:
+        return existing
+    seed = secrets.token_hex(32)
+    digest = seed_digest(seed)
+    published = _published_count(session, year, quarter)
+    entry = audit.append(
+        session,
+        EntryInput(
+            kind=AuditKind.ADMIN,
+            action="publication_seed_committed",
+            actor_id=actor_id,
+            actor_role=Role.GUARANTOR.value if actor_id is not None else "system",
+            details={
+                "year": year,
+                "quarter": quarter,
+                "digest": digest,
+                "algorithm": "SHA-256",
+                "for": Role.GUARANTOR.value,
+                "published_records": published,
+            },
+        ),
+    )
+    row = PublicationSeed(
+        year=year,
+        quarter=quarter,
+        digest=digest,
+        seed_encrypted=encrypt(seed),
+        commit_seq=entry.seq,
+        published_at_commit=published,
+    )
+    session.add(row)
+    session.flush()  # a unique key per quarter: a second commitment fails instead of replacing the first
+    return row
+
+
+def commit_seed(year: int, quarter: int, actor_id: int) -> int:
+    """The guarantor commits the seed of a quarter that has none yet (normally it is committed when the
+    quarter opens; a quarter opened before commitments existed gets one this way, and the log says how many
+    of its records were already published). Returns the commitment's audit entry. Raises ``NotAllowed``
+    (not the guarantor) and ``InvalidData`` (bad period, already committed)."""
+    year, quarter = _check_period(year, quarter)
+    try:
+        with unit_of_work() as session:
+            _guarantor(session, actor_id)
+            if _seed_row(session, year, quarter) is not None:
+                raise InvalidData(Msg("Ese trimestre ya tiene su semilla comprometida; no se puede cambiar."))
+            return _commit_seed(session, year, quarter, actor_id).commit_seq
+    except IntegrityError:
+        raise InvalidData(Msg("Ese trimestre ya tiene su semilla comprometida; no se puede cambiar.")) from None
+
+
+def _guarantor(session: Session, actor_id: int | None) -> None:
+    if actor_id is None:
+        return
+    user = session.get(User, actor_id)
+    if user is None or not user.active or not user.has_role(Role.GUARANTOR):
+        raise NotAllowed(Msg("Solo el órgano garante realiza el sorteo de verificación."))
+
+
+def _opened_seq(session: Session, case_id: int) -> int:
+    """The audit entry that opened the case: the record's identifier in the draw, fixed when the quarter
+    opened (nobody can choose it by choosing when to publish)."""
     seq = session.scalars(
-        select(func.max(AuditEntry.seq)).where(AuditEntry.case_id == case_id, AuditEntry.action == "publish")
+        select(func.min(AuditEntry.seq)).where(AuditEntry.case_id == case_id, AuditEntry.action == "open")
     ).one()
     if seq is None:
-        raise RuntimeError(f"published case {case_id} has no publish entry")
+        raise RuntimeError(f"publication case {case_id} has no opening entry")
     return int(seq)
 
 
-def draw_sample(year: int, quarter: int, actor_id: int) -> SampleReport:
-    """Draw, once per quarter, which published records of ``year``/``quarter`` the guarantor verifies.
+def _published_on(session: Session, case_id: int) -> date | None:
+    at = session.scalars(
+        select(func.min(AuditEntry.at)).where(AuditEntry.case_id == case_id, AuditEntry.action == "publish")
+    ).one()
+    return at.astimezone(LOCAL_TZ).date() if at is not None else None
 
-    For each record the number is HMAC-SHA-256(seed, ``folio|seq``) (``seq``: the audit entry that published
-    it), selected when below the settings' rate; every number, digest and seq goes into one audit entry
-    (no seed, no personal data), and the selected records move into verification in the same transaction,
-    each transition carrying its draw. Raises ``NotAllowed`` (not the guarantor), ``InvalidData`` (bad
-    period, already drawn, nothing published).
+
+def publication_deadline(year: int, quarter: int) -> date | None:
+    """The last day to publish the records of ``year``/``quarter`` (the latest due date of its cases, moved
+    to a business day), or ``None`` when the quarter has no cases."""
+    due = db.session.scalars(
+        select(func.max(ObligationPublication.due_on)).where(
+            ObligationPublication.year == year, ObligationPublication.quarter == quarter
+        )
+    ).one()
+    return due_business_day(due) if due is not None else None
+
+
+def _revealed_seed(session: Session, row: PublicationSeed) -> str:
+    """The seed of ``row`` checked against its commitment. Raises ``InvalidData`` when it does not match."""
+    seed = row.revealed_seed if row.revealed_seed is not None else decrypt(row.seed_encrypted)
+    if seed is None or not seed_matches(seed, row.digest):
+        raise InvalidData(SEED_TAMPERED)
+    return seed
+
+
+def _quarter_cases(session: Session, year: int, quarter: int) -> list[tuple[Case, ObligationPublication]]:
+    stmt = (
+        select(Case, ObligationPublication)
+        .join(ObligationPublication, ObligationPublication.case_id == Case.id)
+        .where(ObligationPublication.year == year, ObligationPublication.quarter == quarter)
+        .order_by(Case.folio)
+    )
+    return [(case, period) for case, period in session.execute(stmt)]
+
+
+def _drawn_published(session: Session, year: int, quarter: int) -> set[str]:
+    """The folios that some draw of the quarter already drew as published."""
+    folios: set[str] = set()
+    for seq in session.scalars(
+        select(PublicationSample.audit_seq).where(PublicationSample.year == year, PublicationSample.quarter == quarter)
+    ):
+        entry = session.get(AuditEntry, seq)
+        for item in (entry.details or {}).get("draws", []) if entry is not None else []:
+            if item.get("status") == "published":
+                folios.add(str(item["folio"]))
+    return folios
+
+
+def draw_sample(year: int, quarter: int, actor_id: int, *, today: date | None = None) -> SampleReport:
+    """The guarantor's draw over every record of ``year``/``quarter``, once, after its publication deadline.
+
+    The seed committed when the quarter opened is checked against its logged digest and revealed (logged in
+    clear). Every record of the quarter is drawn: HMAC-SHA-256(seed, ``folio|seq``), ``seq`` being the audit
+    entry that opened its case, selected when below the settings' rate. Published records (late ones too,
+    flagged) that are selected move into verification; selected records not yet published are findings
+    (``missing``); records published later are drawn by :func:`draw_supplementary`. The draw's audit entry
+    keeps every folio, seq, digest, number, status and the rate. Raises ``NotAllowed`` (not the guarantor),
+    ``InvalidData`` (bad period, no cases, no commitment, before the deadline, already drawn, a seed that
+    does not match its commitment).
     """
     year, quarter = _check_period(year, quarter)
+    today = today or local_today()
     workflow = get_engine().latest(WORKFLOW)
     with unit_of_work() as session:
-        user = session.get(User, actor_id)
-        if user is None or not user.active or not user.has_role(Role.GUARANTOR):
-            raise NotAllowed(Msg("Solo el órgano garante realiza el sorteo de verificación."))
-        if session.scalars(
-            select(PublicationSample.id).where(PublicationSample.year == year, PublicationSample.quarter == quarter)
-        ).first():
-            raise InvalidData(Msg("El sorteo de ese trimestre ya se realizó; consulte su resultado en la bitácora."))
-        params = effective_params(session, workflow)
-        cases = list(
-            session.scalars(
-                select(Case)
-                .join(ObligationPublication, ObligationPublication.case_id == Case.id)
-                .where(
-                    ObligationPublication.year == year,
-                    ObligationPublication.quarter == quarter,
-                    Case.state == "published",
+        _guarantor(session, actor_id)
+        found = _quarter_cases(session, year, quarter)
+        if not found:
+            raise InvalidData(Msg("Ese trimestre no tiene registros que sortear."))
+        deadline = publication_deadline(year, quarter)
+        if deadline is not None and today <= deadline:
+            raise InvalidData(
+                Msg(
+                    "El sorteo se realiza después del plazo de publicación del trimestre (%(date)s).",
+                    {"date": deadline.isoformat()},
                 )
-                .order_by(Case.folio)
             )
-        )
-        if not cases:
-            raise InvalidData(Msg("No hay registros publicados de ese trimestre para sortear."))
-        rate = str(params["sample_rate"])
-        draws: dict[str, dict[str, Any]] = {}
-        for case in cases:
-            result = draw(str(params["sample_seed"]), case.folio, _entered_seq(session, case.id), rate)
-            draws[case.folio] = result.record()
-        entry = audit.append(
+        row = _seed_row(session, year, quarter, lock=True)
+        if row is None:
+            raise InvalidData(SEED_NOT_COMMITTED)
+        if (
+            row.revealed_seed is not None
+            or session.scalars(
+                select(PublicationSample.id).where(PublicationSample.year == year, PublicationSample.quarter == quarter)
+            ).first()
+        ):
+            raise InvalidData(ALREADY_DRAWN)
+        seed = _revealed_seed(session, row)
+        reveal = audit.append(
             session,
             EntryInput(
                 kind=AuditKind.ADMIN,
-                action="publication_sample_drawn",
+                action="publication_seed_revealed",
                 actor_id=actor_id,
                 actor_role=Role.GUARANTOR.value,
                 details={
                     "year": year,
                     "quarter": quarter,
-                    "rate": rate,
-                    "method": "HMAC-SHA256(seed, folio|seq)",
-                    "draws": [{"folio": folio, **record} for folio, record in draws.items()],
+                    "seed": seed,
+                    "digest": row.digest,
+                    "commit_seq": row.commit_seq,
                 },
             ),
         )
-        selected = [c for c in cases if draws[c.folio]["selected"]]
-        session.add(
-            PublicationSample(
-                year=year,
-                quarter=quarter,
-                rate=rate,
-                population=len(cases),
-                selected=len(selected),
-                audit_seq=entry.seq,
-                drawn_by_id=actor_id,
+        row.revealed_seed, row.reveal_seq, row.revealed_at = seed, reveal.seq, utcnow()
+        rate = str(effective_params(session, workflow)["sample_rate"])
+        draws: dict[str, dict[str, Any]] = {}
+        for case, period in found:
+            published_on = _published_on(session, case.id) if case.state in PUBLISHED_STATES else None
+            result = draw(seed, case.folio, _opened_seq(session, case.id), rate)
+            draws[case.folio] = {
+                **result.record(),
+                "format": period.format_code,
+                "status": "published" if published_on is not None else "missing",
+                "late": published_on is None or (deadline is not None and published_on > deadline),
+            }
+        return _record_draw(session, year, quarter, 0, rate, draws, reveal.seq, actor_id, found)
+
+
+def draw_supplementary(year: int, quarter: int, actor_id: int | None) -> SampleReport | None:
+    """Draw, with the seed the quarter's draw revealed, the records of ``year``/``quarter`` published since
+    its draws (late records): each gets the number it had in the first draw (same seed, same ``folio|seq``),
+    so the result was fixed before it was published. Returns ``None`` when there is nothing new to draw, or
+    the quarter was not drawn yet. ``actor_id`` is the guarantor, or ``None`` when the system runs it right
+    after a late publication. Raises ``NotAllowed`` and ``InvalidData`` (a revealed seed that no longer
+    matches its commitment)."""
+    year, quarter = _check_period(year, quarter)
+    workflow = get_engine().latest(WORKFLOW)
+    with unit_of_work() as session:
+        _guarantor(session, actor_id)
+        row = _seed_row(session, year, quarter, lock=True)
+        if row is None or row.revealed_seed is None or row.reveal_seq is None:
+            return None
+        seed = _revealed_seed(session, row)
+        done = _drawn_published(session, year, quarter)
+        found = [
+            (case, period)
+            for case, period in _quarter_cases(session, year, quarter)
+            if case.state == "published" and case.folio not in done
+        ]
+        if not found:
+            return None
+        rounds = session.scalars(
+            select(func.max(PublicationSample.round)).where(
+                PublicationSample.year == year, PublicationSample.quarter == quarter
             )
+        ).one()
+        rate = str(effective_params(session, workflow)["sample_rate"])
+        first_rates = session.scalars(
+            select(PublicationSample.rate).where(
+                PublicationSample.year == year, PublicationSample.quarter == quarter, PublicationSample.round == 0
+            )
+        ).first()
+        rate = first_rates or rate  # the quarter's rate: the one of its first draw
+        draws: dict[str, dict[str, Any]] = {}
+        for case, period in found:
+            result = draw(seed, case.folio, _opened_seq(session, case.id), rate)
+            draws[case.folio] = {**result.record(), "format": period.format_code, "status": "published", "late": True}
+        return _record_draw(session, year, quarter, (rounds or 0) + 1, rate, draws, row.reveal_seq, actor_id, found)
+
+
+def _record_draw(
+    session: Session,
+    year: int,
+    quarter: int,
+    round_: int,
+    rate: str,
+    draws: dict[str, dict[str, Any]],
+    reveal_seq: int,
+    actor_id: int | None,
+    found: list[tuple[Case, ObligationPublication]],
+) -> SampleReport:
+    entry = audit.append(
+        session,
+        EntryInput(
+            kind=AuditKind.ADMIN,
+            action="publication_sample_drawn",
+            actor_id=actor_id,
+            actor_role=Role.GUARANTOR.value if actor_id is not None else "system",
+            details={
+                "year": year,
+                "quarter": quarter,
+                "round": round_,
+                "rate": rate,
+                "method": SAMPLE_METHOD,
+                "reveal_seq": reveal_seq,
+                "draws": [{"folio": folio, **record} for folio, record in draws.items()],
+            },
+        ),
+    )
+    selected = [case for case, _period in found if draws[case.folio]["selected"]]
+    missing = [c for c in selected if draws[c.folio]["status"] == "missing"]
+    session.add(
+        PublicationSample(
+            year=year,
+            quarter=quarter,
+            round=round_,
+            rate=rate,
+            population=len(found),
+            selected=len(selected),
+            missing=len(missing),
+            late=sum(1 for record in draws.values() if record["late"]),
+            audit_seq=entry.seq,
+            drawn_by_id=actor_id if actor_id is not None else system_account(session),
         )
-        try:
-            session.flush()
-        except IntegrityError:
-            raise InvalidData(
-                Msg("El sorteo de ese trimestre ya se realizó; consulte su resultado en la bitácora.")
-            ) from None
-        for case in selected:
-            fire(
-                case.id,
-                "sample",
-                None,
-                expected_version=case.version,
-                data={"sample_draw": draws[case.folio]},
-                reason={"sample_seq": entry.seq},
-            )
-        return SampleReport(year, quarter, entry.seq, rate, draws)
+    )
+    try:
+        session.flush()
+    except IntegrityError:
+        raise InvalidData(ALREADY_DRAWN) from None
+    for case in selected:
+        if draws[case.folio]["status"] != "published":
+            continue
+        fire(
+            case.id,
+            "sample",
+            None,
+            expected_version=case.version,
+            data={"sample_draw": {k: v for k, v in draws[case.folio].items() if k not in ("format", "status")}},
+            reason={"sample_seq": entry.seq},
+        )
+    return SampleReport(year, quarter, entry.seq, rate, draws, round_)
 
 
 def samples() -> list[PublicationSample]:
     """Every sampling draw, newest period first."""
-    stmt = select(PublicationSample).order_by(PublicationSample.year.desc(), PublicationSample.quarter.desc())
+    stmt = select(PublicationSample).order_by(
+        PublicationSample.year.desc(), PublicationSample.quarter.desc(), PublicationSample.round
+    )
     return list(db.session.scalars(stmt))
+
+
+@dataclass(frozen=True, slots=True)
+class PublicDraw:
+    """One draw as the public sampling page shows it: its round and audit entry, and each record's line."""
+
+    round: int
+    audit_seq: int
+    rate: str
+    draws: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class PublicSampling:
+    """A quarter's sampling as anyone may check it: the commitment (digest, audit entry, records already
+    published then), the reveal once drawn (seed, audit entry) and the draws."""
+
+    year: int
+    quarter: int
+    digest: str
+    commit_seq: int
+    committed_on: date
+    published_at_commit: int
+    deadline: date | None
+    seed: str | None
+    reveal_seq: int | None
+    draws: list[PublicDraw]
+
+
+def public_sampling() -> list[PublicSampling]:
+    """Every quarter's commitment, reveal and draws, newest first. Before the draw only the digest is shown:
+    the seed is never read here until the draw has revealed it."""
+    session = db.session()
+    result = []
+    rows = session.scalars(
+        select(PublicationSeed).order_by(PublicationSeed.year.desc(), PublicationSeed.quarter.desc())
+    )
+    for row in rows:
+        draws = []
+        for sample in session.scalars(
+            select(PublicationSample)
+            .where(PublicationSample.year == row.year, PublicationSample.quarter == row.quarter)
+            .order_by(PublicationSample.round)
+        ):
+            entry = session.get(AuditEntry, sample.audit_seq)
+            lines = list((entry.details or {}).get("draws", [])) if entry is not None else []
+            draws.append(PublicDraw(sample.round, sample.audit_seq, sample.rate, lines))
+        result.append(
+            PublicSampling(
+                row.year,
+                row.quarter,
+                row.digest,
+                row.commit_seq,
+                row.committed_at.astimezone(LOCAL_TZ).date(),
+                row.published_at_commit,
+                publication_deadline(row.year, row.quarter),
+                row.revealed_seed,
+                row.reveal_seq,
+                draws,
+            )
+        )
+    return result
 
 
 # -- reading ---------------------------------------------------------------------------------------

@@ -20,14 +20,18 @@ from app.procedures.obligation_publication.services import (
     DECISIONS,
     STATE_DESCRIPTIONS,
     PublicationDetail,
+    SampleReport,
     attach_file,
+    commit_seed,
     decide,
     draw_sample,
+    draw_supplementary,
     may_act_on,
     open_data_csv,
     open_data_json,
     public_format,
     public_formats,
+    public_sampling,
     publication_cases,
     publication_detail,
     publication_triggers,
@@ -45,6 +49,7 @@ from app.web.access import public, roles_required
 from app.web.labels import message_text, translated
 from app.web.throttling import throttle_uploads
 from forms.publications import AttachmentForm, DecisionForm, PeriodFilter, RecordForm, SampleForm
+from workflows.obligation_publication import SAMPLE_METHOD
 
 bp = Blueprint("publications", __name__, template_folder="templates")
 
@@ -282,26 +287,29 @@ def act_on(case_id: int, trigger: str) -> Response | tuple[str, int]:
 @bp.route("/transparencia/publicaciones/muestreo", methods=["GET", "POST"])
 @roles_required(Role.GUARANTOR)
 def sample() -> str | tuple[str, int] | Response:
-    """The guarantor's reproducible draw over a quarter's published records (once per quarter, recorded)."""
+    """The guarantor's reproducible draw over a quarter's records (once per quarter, after its deadline,
+    revealing the seed committed when it opened), the supplementary draw of records published after it, and
+    the commitment of a quarter without one."""
     form = SampleForm()
     status = 200
     if form.validate_on_submit():
+        year, quarter = int(form.year.data or 0), int(form.quarter.data)
         try:
-            report = draw_sample(int(form.year.data or 0), int(form.quarter.data), current_user.id)
+            if form.commit.data:
+                seq = commit_seed(year, quarter, current_user.id)
+                flash(_("Semilla comprometida (entrada %(seq)s de la bitácora).", seq=seq), "info")
+            elif form.supplementary.data:
+                report = draw_supplementary(year, quarter, current_user.id)
+                if report is None:
+                    flash(_("No hay registros publicados después del sorteo que sortear."), "info")
+                else:
+                    _flash_report(report)
+            else:
+                _flash_report(draw_sample(year, quarter, current_user.id))
         except DomainError as exc:
             _flash_error(exc)
             status = 422
         else:
-            flash(
-                _(
-                    "Sorteo realizado (entrada %(seq)s de la bitácora): "
-                    "%(selected)s de %(total)s registros pasan a verificación.",
-                    seq=report.audit_seq,
-                    selected=len(report.selected),
-                    total=len(report.draws),
-                ),
-                "info",
-            )
             return redirect(url_for("publications.sample"))
     elif form.is_submitted():
         for errors in form.errors.values():
@@ -309,6 +317,27 @@ def sample() -> str | tuple[str, int] | Response:
                 flash(str(error), "error")
         status = 422
     return render_template("publications/sample.html", form=form, samples=samples()), status
+
+
+def _flash_report(report: SampleReport) -> None:
+    flash(
+        _(
+            "Sorteo realizado (entrada %(seq)s de la bitácora): %(selected)s de %(total)s registros "
+            "seleccionados; %(missing)s no estaban publicados y quedan como hallazgo.",
+            seq=report.audit_seq,
+            selected=len(report.selected),
+            total=len(report.draws),
+            missing=len(report.missing),
+        ),
+        "info",
+    )
+
+
+@bp.get("/transparencia/obligaciones/sorteos")
+@public
+def public_sampling_view() -> str:
+    """Every quarter's seed commitment, its reveal and the draws, with how to recompute them."""
+    return render_template("publications/sampling.html", quarters=public_sampling(), method=SAMPLE_METHOD)
 
 
 def _pdf(name: str, content: bytes, folio: str) -> Response:
