@@ -10,6 +10,7 @@ one) and makes plain that no person filed these cases.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -81,6 +82,7 @@ from workflows.obligation_publication import (
 )
 
 WORKFLOW = PUBLICATION_V1.name
+logger = logging.getLogger(__name__)
 SYSTEM_EMAIL = "publicaciones@sistema.invalid"
 SYSTEM_NAME = "Sistema de publicaciones de transparencia"
 MIN_YEAR, MAX_YEAR = 2000, 2200
@@ -428,7 +430,10 @@ def decide(
         case_id, trigger, actor_id, expected_version=expected_version, idempotency_key=idempotency_key, comment=comment
     )
     if trigger == "publish" and result.to_state == "published":
-        draw_supplementary(year, quarter, None)
+        try:
+            draw_supplementary(year, quarter, None)
+        except InvalidData:  # the publication stands; the guarantor sees the reason when drawing by hand
+            logger.warning("supplementary draw of %s-Q%s refused after publishing %s", year, quarter, result.folio)
     return result
 
 
