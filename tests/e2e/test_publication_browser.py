@@ -108,12 +108,19 @@ def test_quarterly_publication_returned_once_published_and_verified(app: Flask, 
     guarantor.fill("[name=year]", "2026")
     guarantor.select_option("[name=quarter]", "1")
     guarantor.click("#sample-form [type=submit]")
-    assert re.search(r"Sorteo realizado \(entrada \d+ de la bitácora\): 1 de 1 registros", flash(guarantor))
+    # every record of the quarter is drawn: the two formats not published are selected as missing (findings)
+    assert re.search(
+        r"Sorteo realizado \(entrada \d+ de la bitácora\): 3 de 3 registros seleccionados; 2 no estaban publicados",
+        flash(guarantor),
+    )
     shot(guarantor, "62-publication-sample")
     guarantor.fill("[name=year]", "2026")
     guarantor.select_option("[name=quarter]", "1")
     guarantor.click("#sample-form [type=submit]")
     assert "El sorteo de ese trimestre ya se realizó" in flash(guarantor)
+    guarantor.click("text=Compromisos, revelaciones y cómo reproducir los sorteos")
+    expect(guarantor.locator("code.seed")).to_be_visible()  # revealed by the draw, beside its commitment
+    expect(guarantor.locator("main")).to_contain_text("Seleccionado: hallazgo por no publicar")
 
     # Findings on the sampled record, with a term to correct it.
     guarantor.goto(case_url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -104,5 +105,50 @@ def test_requesters_who_filed_before_confirmation_existed_keep_their_notices(emp
         with db.engine.connect() as conn:
             rows = dict(conn.execute(text("SELECT email, email_confirmed_at IS NOT NULL FROM users")).all())
         assert rows == {"lector@example.test": True, "x@example.test": False}
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
+def test_the_publication_seed_setting_is_removed_from_settings_and_cases(empty_database_url: str, tmp_path: Path):
+    application = create_app("test", SQLALCHEMY_DATABASE_URI=empty_database_url, DOCUMENTS_DIR=str(tmp_path))
+    with application.app_context():
+        upgrade(revision="c4e2a7f19b35")
+        with db.engine.begin() as conn:
+            for name, params in (
+                ("obligation_publication", '{"sample_rate": "0.3", "sample_seed": "la-del-municipio"}'),
+                ("vecs", '{"inspection_seed": "otra"}'),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO workflow_configs (workflow, params, revision, updated_at) "
+                        "VALUES (:name, :params, 1, CURRENT_TIMESTAMP)"
+                    ),
+                    {"name": name, "params": params},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, display_name, password_hash, locale, active, created_at) "
+                    "VALUES (1, 'p@example.test', 'P', '!x', 'es_MX', false, CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO cases (id, folio, workflow, workflow_version, state, version, applicant_id, data, "
+                    "params, created_at, updated_at) VALUES (1, 'OT-2026-000001', 'obligation_publication', 1, "
+                    "'drafting', 1, 1, '{}', :params, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"params": '{"sample_rate": "0.3", "sample_seed": "la-del-municipio"}'},
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            settings = dict(conn.execute(text("SELECT workflow, params FROM workflow_configs")).all())
+            case_params = conn.execute(text("SELECT params FROM cases WHERE id = 1")).scalar_one()
+        as_dict = {k: json.loads(v) if isinstance(v, str) else v for k, v in settings.items()}
+        assert as_dict == {"obligation_publication": {"sample_rate": "0.3"}, "vecs": {"inspection_seed": "otra"}}
+        assert (json.loads(case_params) if isinstance(case_params, str) else case_params) == {"sample_rate": "0.3"}
+        downgrade(revision="c4e2a7f19b35")
+        upgrade()
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM cases"))
         downgrade(revision="base")
         db.engine.dispose()
