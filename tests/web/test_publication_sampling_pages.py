@@ -90,6 +90,8 @@ def test_the_guarantor_draws_and_the_public_page_reveals_the_seed(client: FlaskC
     page = client.get(SAMPLING)
     assert page.status_code == 200
     assert seed not in text(page)
+    assert digest[:16] in text(page)  # the guarantor sees the commitment and when the draw becomes possible
+    assert "Sorteo posible desde" in text(page)
     token = csrf_token(text(page), SAMPLING)
     blank = client.post(SAMPLING, data={"csrf_token": token, "year": "", "quarter": "1", "submit": "1"})
     assert blank.status_code == 422

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -316,7 +317,9 @@ def sample() -> str | tuple[str, int] | Response:
             for error in errors:
                 flash(str(error), "error")
         status = 422
-    return render_template("publications/sample.html", form=form, samples=samples()), status
+    return render_template(
+        "publications/sample.html", form=form, samples=samples(), quarters=public_sampling(), one_day=timedelta(days=1)
+    ), status
 
 
 def _flash_report(report: SampleReport) -> None:
