@@ -72,9 +72,14 @@ def test_no_page_of_the_audited_body_shows_the_seed(client: FlaskClient, people:
     client.delete_cookie("tramites_session")  # logged out
     for who in ("area", "unit"):
         login_as(client, people[who])
-        for path in ("/transparencia/publicaciones", f"/transparencia/publicaciones/{budget_id()}"):
+        case_id = budget_id()
+        for path in (
+            "/transparencia/publicaciones",
+            f"/transparencia/publicaciones/{case_id}",
+            f"/expedientes/{case_id}",
+        ):
             page = client.get(path)
-            assert page.status_code == 200
+            assert page.status_code == (403 if (who, path) == ("unit", f"/expedientes/{case_id}") else 200)
             assert seed not in text(page)
         client.delete_cookie("tramites_session")  # logged out
     public = client.get(PUBLIC)
