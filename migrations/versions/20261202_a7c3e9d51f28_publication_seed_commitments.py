@@ -1,7 +1,7 @@
 """Publication sampling seeds committed per quarter; supplementary draws; no seed among the settings
 
 Revision ID: a7c3e9d51f28
-Revises: c4e2a7f19b35
+Revises: d2f6a8c31e07
 Create Date: 2026-12-02 09:15:00
 
 The seed of the guarantor's verification draw is no longer a setting of the audited body: each quarter gets
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'a7c3e9d51f28'
-down_revision = 'c4e2a7f19b35'
+down_revision = 'd2f6a8c31e07'
 branch_labels = None
 depends_on = None
 

@@ -112,7 +112,7 @@ def test_requesters_who_filed_before_confirmation_existed_keep_their_notices(emp
 def test_the_publication_seed_setting_is_removed_from_settings_and_cases(empty_database_url: str, tmp_path: Path):
     application = create_app("test", SQLALCHEMY_DATABASE_URI=empty_database_url, DOCUMENTS_DIR=str(tmp_path))
     with application.app_context():
-        upgrade(revision="c4e2a7f19b35")
+        upgrade(revision="d2f6a8c31e07")
         with db.engine.begin() as conn:
             for name, params in (
                 ("obligation_publication", '{"sample_rate": "0.3", "sample_seed": "la-del-municipio"}'),
@@ -146,7 +146,7 @@ def test_the_publication_seed_setting_is_removed_from_settings_and_cases(empty_d
         as_dict = {k: json.loads(v) if isinstance(v, str) else v for k, v in settings.items()}
         assert as_dict == {"obligation_publication": {"sample_rate": "0.3"}, "vecs": {"inspection_seed": "otra"}}
         assert (json.loads(case_params) if isinstance(case_params, str) else case_params) == {"sample_rate": "0.3"}
-        downgrade(revision="c4e2a7f19b35")
+        downgrade(revision="d2f6a8c31e07")
         upgrade()
         with db.engine.begin() as conn:
             conn.execute(text("DELETE FROM cases"))
