@@ -190,3 +190,22 @@ def test_sqlite_that_cannot_be_opened_is_an_outage_but_a_missing_table_is_a_bug(
     assert empty.test_client().get("/prueba/consulta").status_code == 500
     with empty.app_context():
         db.engine.dispose()
+
+
+def test_a_page_already_made_is_served_when_the_database_goes_away_before_the_request_ends(
+    outage_app: Flask, relay: Relay
+) -> None:
+    """The view read what it needed; the database stops before the request's session is ended (its ROLLBACK
+    fails): the page is still served, and the next request works once the database is back."""
+
+    def read_then_lose_the_database() -> str:
+        value = str(db.session.execute(text("SELECT 'leído'")).scalar_one())  # the transaction stays open
+        relay.cut()
+        return value
+
+    outage_app.add_url_rule("/prueba/corte", view_func=public(read_then_lose_the_database))
+    client = outage_app.test_client()
+    response = client.get("/prueba/corte")
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "leído")
+    relay.restore()
+    assert client.get("/prueba/consulta").get_data(as_text=True) == "la base responde"
