@@ -116,7 +116,7 @@ class Cluster:
     gunicorn_workers: int = 2
     gunicorn_threads: int = 4
     tick_workers: int = 2
-    tick_interval: float = 0.5
+    tick_interval: float = 0.2
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="tramites-cluster-")))
     pg: RestartablePostgres | None = None
     redis: Managed | None = None
@@ -180,18 +180,6 @@ class Cluster:
             "PUBLIC_BASE_URL": settings["PUBLIC_BASE_URL"],
             "STAFF_TOTP_REQUIRED": False,
         }
-
-    def flask(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        """Run ``flask --app wsgi ARGS`` with the cluster's settings."""
-        return subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", *args],
-            cwd=ROOT,
-            env=self.env(),
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
 
     # -- start and stop ------------------------------------------------------------------------------
 
@@ -328,9 +316,14 @@ class Cluster:
                 pids += _children(managed.process.pid)
         return pids
 
-    def kill_app_worker(self, choose: int) -> bool:
-        """SIGKILL one gunicorn worker (its arbiter starts another); ``choose`` picks which."""
-        pids = self.app_worker_pids()
+    def kill_app_worker(self, choose: int, port: int | None = None) -> bool:
+        """SIGKILL one gunicorn worker (its arbiter starts another); ``choose`` picks which, among the workers of
+        the instance on ``port`` when given (one that is answering a form right now)."""
+        if port is not None and port in self.ports:
+            managed = self.apps[self.ports.index(port)]
+            pids = _children(managed.process.pid) if managed.alive and managed.process is not None else []
+        else:
+            pids = self.app_worker_pids()
         if not pids:
             return False
         with contextlib.suppress(ProcessLookupError):

@@ -46,6 +46,7 @@ INPUTS: dict[str, dict[str, str]] = {
     "record_payment": {"payment_reference": "REF-2026-0001"},
 }
 STAFF_STATES = ("submitted", "intake_review", "land_use_review", "fee_assessment")
+_IN_FLIGHT_LOCK = threading.Lock()
 APPLICANT_STATES = ("submitted", "intake_review", "prevention", "land_use_review", "fee_assessment", "awaiting_payment")
 
 
@@ -76,10 +77,11 @@ class Tally:
 class Browser:
     """One person's browser: its own cookies, any of the app instances for each request."""
 
-    def __init__(self, ports: list[int], rng: random.Random) -> None:
+    def __init__(self, ports: list[int], rng: random.Random, in_flight: Counter[int] | None = None) -> None:
         self.ports = ports
         self.rng = rng
         self.cookies: dict[str, str] = {}
+        self.in_flight = in_flight  # the instances answering a form right now (where a kill hurts most)
 
     def request(self, method: str, path: str, form: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
         """Send one request to a random instance; raises ``OSError`` when the connection fails."""
@@ -92,6 +94,10 @@ class Browser:
         if form is not None:
             body = urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+        tracked = form is not None and self.in_flight is not None
+        if tracked:
+            with _IN_FLIGHT_LOCK:
+                self.in_flight[port] += 1  # type: ignore[index]
         try:
             conn.request(method, path, body=body, headers=headers)
             response = conn.getresponse()
@@ -108,6 +114,9 @@ class Browser:
         except http.client.HTTPException as exc:
             raise OSError(str(exc)) from exc
         finally:
+            if tracked:
+                with _IN_FLIGHT_LOCK:
+                    self.in_flight[port] -= 1  # type: ignore[index]
             conn.close()
 
 
@@ -190,6 +199,7 @@ class Load:
         self.threads: list[threading.Thread] = []
         self.lapsed_timers = 0
         self.logged_in = threading.Semaphore(0)
+        self.in_flight: Counter[int] = Counter()
         self.go = threading.Event()
 
     # -- the people ----------------------------------------------------------------------------------
@@ -226,7 +236,7 @@ class Load:
 
     def _client(self, person: Person, index: int) -> None:
         rng = random.Random(self.seed * 1000 + index)
-        browser = Browser(self.cluster.ports, rng)
+        browser = Browser(self.cluster.ports, rng, self.in_flight)
         self._login(browser, person)
         self.logged_in.release()
         self.go.wait()
@@ -372,6 +382,11 @@ class Load:
         for thread in self.threads[len(clients) :]:
             thread.start()
         self.go.set()
+
+    def busy_port(self, rng: random.Random) -> int | None:
+        """An app instance answering a form right now, if any."""
+        ports = [port for port, n in list(self.in_flight.items()) if n > 0]
+        return rng.choice(ports) if ports else None
 
     @property
     def clients(self) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -85,7 +84,7 @@ def run(plan: Plan, log: object = print) -> Findings:
             else:
                 choose = rng.randrange(1000)
                 if fault == "app_worker":
-                    cluster.kill_app_worker(choose)
+                    cluster.kill_app_worker(choose, load.busy_port(rng))
                 elif fault == "app_instance":
                     cluster.kill_app_instance(choose)
                 else:
@@ -157,8 +156,3 @@ def _shared_throttling(cluster: Cluster) -> list[str]:
     if 2 not in counts:
         return [f"failed logins on two instances were not counted together in Redis: {counts}"]
     return []
-
-
-def threads_alive() -> int:
-    """Threads still running (for a clean exit check)."""
-    return threading.active_count()
