@@ -37,7 +37,7 @@ from tests.reliability.scenario import Plan, run  # noqa: E402 - after the path 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=180, help="load time of each run")
-    parser.add_argument("--applicants", type=int, default=6)
+    parser.add_argument("--applicants", type=int, default=8)
     parser.add_argument("--cases-per-applicant", type=int, default=8)
     parser.add_argument("--kills", type=int, default=60, help="SIGKILLs in the crash run (at least 50)")
     parser.add_argument("--outages", type=int, default=3)

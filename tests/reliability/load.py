@@ -45,9 +45,10 @@ INPUTS: dict[str, dict[str, str]] = {
     "rule_land_use": {"land_use_ruling": "Dictamen favorable: uso habitacional compatible."},
     "record_payment": {"payment_reference": "REF-2026-0001"},
 }
-STAFF_STATES = ("submitted", "intake_review", "land_use_review", "fee_assessment")
+STAFF_STATES = {"clerk": ("submitted", "intake_review"), "reviewer": ("land_use_review", "fee_assessment")}
 _IN_FLIGHT_LOCK = threading.Lock()
-APPLICANT_STATES = ("submitted", "intake_review", "prevention", "land_use_review", "fee_assessment", "awaiting_payment")
+APPLICANT_STATES = ("prevention", "awaiting_payment")  # where the applicant has a step; withdrawing is rarer
+OPEN_STATES = ("submitted", "intake_review", "land_use_review", "fee_assessment")
 
 
 @dataclass
@@ -193,8 +194,9 @@ class Load:
         self.tally = Tally()
         self.stop = threading.Event()
         self.seed = seed
-        self.live_staff: list[int] = list(population.case_ids)
+        self.live_staff: dict[str, list[int]] = {kind: list(population.case_ids) for kind in STAFF_STATES}
         self.live_by_applicant: dict[int, list[int]] = {p.user_id: list(p.own_cases) for p in population.people}
+        self.open_by_applicant: dict[int, list[int]] = {}
         self.seen_versions: dict[int, int] = {}
         self.threads: list[threading.Thread] = []
         self.lapsed_timers = 0
@@ -242,7 +244,12 @@ class Load:
         self.go.wait()
         triggers = APPLICANT_TRIGGERS if person.kind == "applicant" else STAFF_TRIGGERS[person.kind]
         while not self.stop.is_set():
-            pool = self.live_by_applicant.get(person.user_id, []) if person.kind == "applicant" else self.live_staff
+            if person.kind == "applicant":
+                pool = self.live_by_applicant.get(person.user_id, [])
+                if rng.random() < 0.1:  # now and then, a case waiting on the staff (one might withdraw it)
+                    pool = self.open_by_applicant.get(person.user_id, []) or pool
+            else:
+                pool = self.live_staff[person.kind]
             if not pool:
                 time.sleep(0.5)
                 continue
@@ -265,8 +272,11 @@ class Load:
             if not offered:
                 time.sleep(0.05)
                 continue
-            if "withdraw" in offered and len(offered) > 1 and rng.random() > 0.05:
+            if "withdraw" in offered and rng.random() > 0.03:  # people seldom give up
                 offered.remove("withdraw")
+            if not offered:
+                time.sleep(0.05)
+                continue
             trigger = rng.choice(offered)
             action = f"{path}/acciones/{trigger}"
             form = hidden_fields(page, action)
@@ -346,20 +356,26 @@ class Load:
 
         rows = db.session.execute(select(Case.id, Case.version, Case.state, Case.applicant_id)).all()
         db.session.remove()
-        staff, by_applicant = [], {}
+        staff: dict[str, list[int]] = {kind: [] for kind in STAFF_STATES}
+        by_applicant: dict[int, list[int]] = {}
+        open_by_applicant: dict[int, list[int]] = {}
         for case_id, version, state, applicant in rows:
             before = self.seen_versions.get(case_id)
             if before is not None and version < before:
                 self.tally.version_regressions.append(f"case {case_id}: version {before} -> {version}")
             self.seen_versions[case_id] = version
-            if state in STAFF_STATES:
-                staff.append(case_id)
+            for kind, states in STAFF_STATES.items():
+                if state in states:
+                    staff[kind].append(case_id)
             if state in APPLICANT_STATES:
                 by_applicant.setdefault(applicant, []).append(case_id)
-        self.live_staff = staff or self.live_staff
+            if state in OPEN_STATES:
+                open_by_applicant.setdefault(applicant, []).append(case_id)
+        self.live_staff = staff
         for person in self.population.people:
             if person.kind == "applicant":
                 self.live_by_applicant[person.user_id] = by_applicant.get(person.user_id, [])
+                self.open_by_applicant[person.user_id] = open_by_applicant.get(person.user_id, [])
 
     # -- running -----------------------------------------------------------------------------------------
 
