@@ -121,6 +121,16 @@ class Browser:
             conn.close()
 
 
+def _enabled(page: str, action: str) -> bool:
+    """Whether the page has the form posting to ``action`` and it is not shown disabled (its requirements or
+    rules refuse it now: people do not press a greyed-out button)."""
+    start = page.find(f'action="{action}"')
+    if start < 0:
+        return False
+    tag = page[page.rfind("<form", 0, start) : page.find(">", start)]
+    return "disabled" not in tag and bool(hidden_fields(page, action))
+
+
 @dataclass
 class Person:
     """A client thread's identity: who logs in and which actions they take."""
@@ -268,7 +278,7 @@ class Load:
                 self._note(status, headers, f"GET {path}")
                 time.sleep(min(float(headers.get("retry-after", "0.3") or 0.3), 2.0))
                 continue
-            offered = [t for t in triggers if hidden_fields(page, f"{path}/acciones/{t}")]
+            offered = [t for t in triggers if _enabled(page, f"{path}/acciones/{t}")]
             if not offered:
                 time.sleep(0.05)
                 continue
@@ -607,6 +617,7 @@ def check(cluster: Cluster, app: Flask, load: Load, *, duplicates_allowed: bool)
         "transitions_attempted": tally.attempted,
         "transitions_acknowledged": tally.acknowledged,
         "refused_conflict_409": tally.statuses.get(409, 0),
+        "answers_by_status": dict(sorted(tally.statuses.items())),
         "refused_other_4xx": sum(n for s, n in tally.statuses.items() if 400 <= s < 500 and s != 409),
         "answers_503": tally.unavailable,
         "forms_resent": tally.resent,
