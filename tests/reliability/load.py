@@ -157,9 +157,13 @@ def populate(
     from app.extensions import db
     from app.models import AuditEntry, Role
     from app.services.cases import fire
+    from app.services.config import update_config
+    from tests.support.demo_data import VECS_SETTINGS
     from tests.support.factories import email_of, make_user, vecs_case
 
     with app.app_context():
+        admin = make_user(Role.ADMIN, name="Administración")
+        update_config("vecs", {"fee_table": VECS_SETTINGS["fee_table"]}, admin)  # the published fee table
         people: list[Person] = []
         for n in range(clerks):
             uid = make_user(Role.INTAKE_CLERK, name=f"Ventanilla {n + 1}")
