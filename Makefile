@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test test-clocks setup system-deps translations lint typecheck contracts pytest bench clean
+.PHONY: run test test-clocks setup system-deps translations lint typecheck contracts pytest bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,15 @@ bench: $(VENV)/.installed
 	@for script in bench/*_bench.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 	@echo "== the quick engine ratio check (timed, so not part of make test)"
 	TIMED_TESTS=1 TEST_DATABASES=sqlite $(BIN)/pytest -q -p no:xdist tests/services/test_fire_speed.py
+
+## make soak: the long reliability runs, each on its own cluster (PostgreSQL, Redis, SMTP, two gunicorn instances,
+## two tick workers) under conflicting transitions over HTTP: no faults, a crash loop (at least 50 SIGKILLs) and
+## PostgreSQL outages, three minutes of load each (about 15 min in all). Figures: test-output/soak.json and
+## docs/reliability.md. SOAK_ARGS passes options (e.g. SOAK_ARGS="--seconds 600 --kills 200").
+SOAK_ARGS ?=
+
+soak: system-deps setup
+	$(BIN)/python soak/run.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache test-output

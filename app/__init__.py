@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,27 @@ def select_locale() -> str:
     if current_user and current_user.is_authenticated:
         return str(current_user.locale.value)
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _end_sessions_quietly(app: Flask) -> None:
+    """End each request's database session without failing the request when the database went away meanwhile.
+
+    Ending a session rolls back its open transaction. When PostgreSQL stopped after the view read what it needed
+    (a restart, a failover), that ROLLBACK fails, and the answer already made would turn into a 500. Nothing is
+    lost by dropping such a connection instead: the server rolled the transaction back itself. Registered after
+    Flask-SQLAlchemy's own teardown, so it runs first and leaves that one nothing to do.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    @app.teardown_appcontext
+    def _end_session(_exc: BaseException | None) -> None:
+        try:
+            db.session.remove()
+        except SQLAlchemyError:
+            app.logger.warning("database connection lost while ending a request; connection dropped")
+            with suppress(SQLAlchemyError):
+                db.session().invalidate()
+            db.session.registry.clear()
 
 
 def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Flask:
@@ -56,6 +78,7 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
+    _end_sessions_quietly(app)
     with app.app_context():
         configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)

@@ -23,6 +23,8 @@ class Config:
     SQLALCHEMY_DATABASE_URI = _default_database_url()
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False
+    # Seconds a client is told to wait (Retry-After of the 503 answer) while the database is unreachable
+    DATABASE_RETRY_AFTER = 5
 
     # Sessions and cookies
     SESSION_COOKIE_NAME = "tramites_session"
@@ -196,6 +198,7 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, type]] = {
     "STAFF_TOTP_REQUIRED": ("STAFF_TOTP_REQUIRED", bool),
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
     "TRUSTED_PROXY_HOPS": ("TRUSTED_PROXY_HOPS", int),
+    "DATABASE_RETRY_AFTER": ("DATABASE_RETRY_AFTER", int),
     "UPLOAD_LIMIT_PER_ACCOUNT": ("UPLOAD_LIMIT_PER_ACCOUNT", str),
     "PDF_CHECK_WALL_SECONDS": ("PDF_CHECK_WALL_SECONDS", int),
     "PDF_CHECK_CPU_SECONDS": ("PDF_CHECK_CPU_SECONDS", int),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs when they are missing (needs root or sudo):
 # PostgreSQL server binaries (the suite starts its own server), Chromium for browser tests,
-# poppler-utils to read PDFs back (text, page images, font lists), Pango for WeasyPrint, and fonts.
+# poppler-utils to read PDFs back (text, page images, font lists), Pango for WeasyPrint, fonts, and Redis (the
+# reliability runs share the throttling store of several app instances through it).
 set -euo pipefail
 
 need=()
@@ -12,6 +13,7 @@ have_cmd pdftotext && have_cmd pdftoppm && have_cmd pdffonts || need+=(poppler-u
 # WeasyPrint renders the certificates through Pango (the fonts themselves ship in pdf_templates/fonts)
 ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so' || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 [ -d /usr/share/fonts/truetype/dejavu ] || need+=(fonts-dejavu-core)
+have_cmd redis-server || [ -x /usr/bin/redis-server ] || need+=(redis-server)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

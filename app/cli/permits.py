@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import time
+from contextlib import suppress
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
+from app.extensions import db
 from app.plugins import installed
 from app.services.audit_log import checkpoint_if_due
 from app.services.delivery import DeliveryReport, deliver_pending
+from app.services.health import database_unavailable
 from app.services.timers import TimerReport, fire_due_timers
 
 permits_cli = AppGroup("permits", help="Deadlines and notifications.")
@@ -31,12 +35,26 @@ def permits_tick(limit: int) -> None:
 @click.option("--interval", default=60.0, show_default=True, help="Seconds between passes.")
 @click.option("--passes", default=0, help="Stop after this many passes (0: run until stopped).")
 def permits_worker(interval: float, passes: int) -> None:
-    """Run `tick` in a loop, for deployments without cron or a systemd timer."""
+    """Run `tick` in a loop, for deployments without cron or a systemd timer.
+
+    While the database is unreachable (stopped, restarting) a pass is skipped with a warning and the loop
+    goes on: each timer and message is its own transaction, so a pass cut short leaves nothing half-done.
+    """
     done = 0
     while passes == 0 or done < passes:
-        timers, mail = _tick(200)
-        if timers.fired or mail.sent or mail.failed:
-            click.echo(f"timers fired: {timers.fired}; mail sent: {mail.sent}, failed: {mail.failed}")
+        try:
+            timers, mail = _tick(200)
+        except SQLAlchemyError as exc:
+            if not database_unavailable(exc):
+                raise
+            with suppress(SQLAlchemyError):
+                db.session.rollback()
+            click.echo(
+                f"database unavailable ({type(exc.__cause__ or exc).__name__}); next pass in {interval} s", err=True
+            )
+        else:
+            if timers.fired or mail.sent or mail.failed:
+                click.echo(f"timers fired: {timers.fired}; mail sent: {mail.sent}, failed: {mail.failed}")
         done += 1
         if passes == 0 or done < passes:
             time.sleep(interval)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from contextlib import suppress
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
-from app.extensions import db
+from app.extensions import db, login_manager
+from app.services.health import database_unavailable
 from app.services.uploads import size_text
 
 
@@ -61,6 +63,31 @@ def register_error_handlers(app: Flask) -> None:
                 body, code = render(status, titles[429], detail)
                 return body, code, {"Retry-After": str(retry_after)}
         return render(status, titles.get(status, _("Error")), detail)
+
+    @app.errorhandler(DBAPIError)
+    @app.errorhandler(PoolTimeout)
+    def database_error(
+        exc: SQLAlchemyError,
+    ) -> tuple[str | dict[str, object], int] | tuple[str | dict[str, object], int, dict[str, str]]:
+        if not database_unavailable(exc):
+            return server_error(exc)
+        # The database is down or restarting: a temporary condition, not a bug. The pool drops the broken
+        # connections (pre-ping on checkout), so the app recovers by itself once the database is back.
+        app.logger.warning("database unavailable: %s", type(exc.__cause__ or exc).__name__)
+        with suppress(SQLAlchemyError):
+            db.session.rollback()
+        # The page must not need the database: the header would load the logged-in user from it.
+        g._login_user = login_manager.anonymous_user()
+        body, code = render(
+            503,
+            _("Servicio no disponible por un momento"),
+            _(
+                "El sistema no puede consultar sus datos en este momento. Espere unos segundos y vuelva a "
+                "intentarlo. Si había enviado un formulario, vuelva a cargar la página para ver si quedó "
+                "registrado antes de repetirlo: una acción ya registrada no se repite."
+            ),
+        )
+        return body, code, {"Retry-After": str(int(app.config.get("DATABASE_RETRY_AFTER") or 5))}
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception) -> tuple[str | dict[str, object], int]:

@@ -97,39 +97,47 @@ class PostgresServer:
         )
         if result.returncode != 0:
             raise PostgresUnavailable(f"initdb failed: {result.stderr.decode(errors='replace')[-2000:]}")
-        durability = "on" if self.durable else "off"
         log = open(self.log, "wb")  # noqa: SIM115 - kept open for the server's lifetime
         if self.user is not None:
             entry = pwd.getpwnam(self.user)
             os.chown(self.log, entry.pw_uid, entry.pw_gid)
         self.process = subprocess.Popen(
-            [
-                str(self.bindir / "postgres"),
-                "-D",
-                str(self.datadir),
-                "-p",
-                str(self.port),
-                "-k",
-                str(self.root),
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                f"fsync={durability}",
-                "-c",
-                f"synchronous_commit={durability}",
-                "-c",
-                f"full_page_writes={durability}",
-                "-c",
-                "max_connections=200",
-                "-c",
-                "shared_buffers=64MB",
-            ],
+            self._server_args(),
             user=self.user,
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=self.root,
         )
-        deadline = time.monotonic() + 60
+        self.wait_ready()
+
+    def _server_args(self) -> list[str]:
+        durability = "on" if self.durable else "off"
+        return [
+            str(self.bindir / "postgres"),
+            "-D",
+            str(self.datadir),
+            "-p",
+            str(self.port),
+            "-k",
+            str(self.root),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"fsync={durability}",
+            "-c",
+            f"synchronous_commit={durability}",
+            "-c",
+            f"full_page_writes={durability}",
+            "-c",
+            "max_connections=200",
+            "-c",
+            "shared_buffers=64MB",
+        ]
+
+    def wait_ready(self, seconds: float = 60) -> None:
+        """Wait until the server accepts connections; raises ``PostgresUnavailable`` (after stopping it) if not."""
+        assert self.process is not None
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise PostgresUnavailable(f"postgres exited: {self.log.read_text(errors='replace')[-2000:]}")
@@ -138,7 +146,7 @@ class PostgresServer:
                 return
             time.sleep(0.2)
         self.stop()
-        raise PostgresUnavailable("postgres did not become ready within 60 s")
+        raise PostgresUnavailable(f"postgres did not become ready within {seconds:.0f} s")
 
     def stop(self) -> None:
         """Stop the server (fast shutdown) and remove its directory."""

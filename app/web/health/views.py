@@ -22,8 +22,9 @@ def healthz() -> tuple[dict[str, str], int]:
 
 @bp.get("/readyz")
 @public
-def readyz() -> tuple[dict[str, str], int]:
-    """The database answers and the schema is at the migrations' head (200), or not (503).
+def readyz() -> tuple[dict[str, str], int] | tuple[dict[str, str], int, dict[str, str]]:
+    """The database answers and the schema is at the migrations' head (200), or not (503, with
+    ``Retry-After``: a load balancer or client tries again later; the process itself needs no restart).
 
     The public answer is only ``ok`` or ``unavailable``: the schema revision and the reason of a failure
     would tell an outsider which release runs. Operators find the reason in the log and the revision with
@@ -38,4 +39,7 @@ def readyz() -> tuple[dict[str, str], int]:
             ",".join(result.current) or "-",
             ",".join(result.heads) or "-",
         )
-    return {"status": "ok" if result.ok else "unavailable"}, 200 if result.ok else 503
+    if result.ok:
+        return {"status": "ok"}, 200
+    retry_after = str(int(current_app.config.get("DATABASE_RETRY_AFTER") or 5))
+    return {"status": "unavailable"}, 503, {"Retry-After": retry_after}
