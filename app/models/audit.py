@@ -75,6 +75,13 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(default=0)
     hash: Mapped[str] = mapped_column(String(64))
+    # The Merkle tree's right edge at ``seq`` ("<seq>:" then the hex hashes of the complete subtrees of the
+    # size's binary decomposition, largest first): appending reads no subtree. Stamped with its size so a
+    # head moved by other means (a bulk load) is recognised as stale and rebuilt from the stored subtrees.
+    frontier: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The sequence number of the last entry that changed the declared non-working days: processes keep the
+    # calendar cached and read it again only when this moves (the head is read by every transition anyway).
+    calendar_seq: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class AuditTreeNode(Base):
