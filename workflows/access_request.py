@@ -801,7 +801,7 @@ def build_gathered(context: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mappi
     return gathered["fields"], gathered["extra"]
 
 
-_GATHERER = "app.services.access_documents"
+_GATHERER = "app.procedures.access_request.documents"
 _TRANSPARENCY_LAW = (
     "Artículo 6o., apartado A, de la Constitución Política de los Estados Unidos Mexicanos; Ley General de "
     "Transparencia y Acceso a la Información Pública y ley de transparencia del Estado, en lo relativo "
@@ -932,17 +932,11 @@ PROCEDURE = Procedure(
     departments=(Department("transparencia", N_("Unidad de Transparencia")),),
     presentation=Presentation(binds={"prevention": "applicant", "answered": "applicant", "incompetent": "applicant"}),
     documents=DOCUMENTS,
-    plugin="app.web.transparency.plugin",
-    demo=Demo(loader="app.services.access_demo:load_demo"),
-    notice_path="/transparencia/consulta",  # the tracking link is never mailed again: the public lookup by folio
-    applicant_alias="app.services.access_requests:pseudonym",
-    owns=(
-        "app/models/access.py",
-        "app/services/access_requests.py",
-        "app/services/access_documents.py",
-        "app/services/access_demo.py",
-        "app/web/transparency",
-        "app/templates/transparency",
-    ),
+    plugin="app.procedures.access_request.plugin",
+    demo=Demo(loader="app.procedures.access_request.demo:load_demo"),
+    notice_path="/transparencia/consulta",
+    tracking_path="/transparencia/seguimiento/",  # the tracking link is never mailed again: the public lookup by folio
+    applicant_alias="app.procedures.access_request.services:pseudonym",
+    owns=("app/procedures/access_request",),
 )
-"""Access requests: areas, committee and appeals are their own pages (``app.web.transparency.plugin``)."""
+"""Access requests: areas, committee and appeals are their own pages (``app.procedures.access_request.plugin``)."""

@@ -675,13 +675,9 @@ PROCEDURE = Procedure(
     ),
     settings_departments=format_departments,
     presentation=Presentation(binds={"findings": "authority"}),
-    plugin="app.web.publications.plugin",
-    demo=Demo(loader="app.services.publications:load_demo"),
-    owns=(
-        "app/models/publications.py",
-        "app/services/publications.py",
-        "app/web/publications",
-        "app/templates/publications",
-    ),
+    plugin="app.procedures.obligation_publication.plugin",
+    demo=Demo(loader="app.procedures.obligation_publication.services:load_demo"),
+    owns=("app/procedures/obligation_publication",),
 )
-"""Quarterly publications: calendar, validation and sampling are their own pages (``app.web.publications.plugin``)."""
+"""Quarterly publications: calendar, validation and sampling are their own pages
+(``app.procedures.obligation_publication.plugin``)."""

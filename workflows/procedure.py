@@ -192,8 +192,8 @@ class DemoUser:
 class Demo:
     """The procedure's part of the demo data: its settings, and cases opened with ``data`` by ``applicant``,
     holding ``documents`` (as small PDFs) once they leave the draft, each walked through its steps. A procedure
-    with machinery of its own names a ``loader`` (``module:function`` in ``app.services``) that takes the demo
-    logins' ids by handle instead."""
+    with machinery of its own names a ``loader`` (``module:function`` in its package under ``app.procedures``)
+    that takes the demo logins' ids by handle instead."""
 
     settings: Mapping[str, Any] = field(default_factory=dict)
     data: Mapping[str, Any] = field(default_factory=dict)
@@ -299,15 +299,20 @@ class Procedure:
     demo: Demo | None = None
     """What ``flask demo load`` creates for this procedure."""
     applicant_alias: str | None = None
-    """Dotted name (``module:function`` in ``app.services``) of the function giving the name under which staff
-    see the applicant of a case (``function(session, case) -> str | None``), where applicants file under a
-    pseudonym; ``None``: the applicant's own name is shown."""
+    """Dotted name (``module:function``, in its package under ``app.procedures``) of the function giving the
+    name under which staff see the applicant of a case (``function(session, case) -> str | None``), where
+    applicants file under a pseudonym; ``None``: the applicant's own name is shown."""
     notice_path: str = "/inicio"
     """Where the link of a notice about one of its cases leads (a path of the site)."""
+    tracking_path: str | None = None
+    """Where the secret tracking link of a case filed without an account leads (a path of the site, the
+    link's token appended): the filing receipt mails it once the address is confirmed. ``None``: the
+    procedure issues no tracking links."""
     owns: tuple[str, ...] = ()
     """The procedure's own places outside ``workflows/``, ``forms/`` and ``pdf_templates/`` (files or folders,
-    relative to the project root): its services, pages, templates and tables. Only there, in its declaration
-    and in the list of installed procedures may code name it."""
+    relative to the project root): usually its one package ``app/procedures/<name>``, holding its tables
+    (``models.py``, registered from here), services, pages, plug-in and templates. Only there, in its
+    declaration and in the list of installed procedures may code name it."""
     edit_trigger: str = "edit"
     """The trigger the applicant's step pages fire to save data."""
     plugin: str | None = None

@@ -1,7 +1,10 @@
-"""Typed SQLAlchemy 2 models, one module per aggregate. The tables of an installed procedure's own (listed in its
-declaration's ``owns``) are registered from the registry, so adding a procedure edits nothing here."""
+"""Typed SQLAlchemy 2 models, one module per aggregate. The tables of an installed procedure's own (the
+``models`` module of a package listed in its declaration's ``owns``, such as ``app/procedures/<name>``) are
+registered from the registry, for the application and for Alembic's autogenerate, so adding a procedure edits
+nothing here."""
 
 import importlib
+from pathlib import Path
 
 from app.models import clocks, personal_data  # noqa: F401 - registers the clock and data-protection request tables
 from app.models.assignment import AssignmentExclusion, CaseEscalation, EscalationKind, ExclusionKind
@@ -64,12 +67,18 @@ __all__ = [
 
 
 def _register_procedure_tables() -> None:
+    """Import the tables of every installed procedure's own places: a module under ``app/models/`` listed in
+    ``owns``, or the ``models`` module of a package listed there."""
     from workflows import REGISTRY
 
+    root = Path(__file__).resolve().parents[2]
     for procedure in REGISTRY:
         for place in procedure.owns:
+            module = place.removesuffix(".py").replace("/", ".")
             if place.startswith("app/models/") and place.endswith(".py"):
-                importlib.import_module(place.removesuffix(".py").replace("/", "."))
+                importlib.import_module(module)
+            elif (root / place / "models.py").is_file():
+                importlib.import_module(module + ".models")
 
 
 _register_procedure_tables()

@@ -12,26 +12,43 @@ ACCOUNT_TEMPLATES = {
     "account_exists": "mail/account_exists.txt",
     "account_created": "mail/account_created.txt",
     "email_confirmation": "mail/email_confirmation.txt",
-    "access_receipt": "mail/access_receipt.txt",
+    "filing_receipt": "mail/filing_receipt.txt",
 }
 """Outbox topics about an account rather than a case, and their templates."""
 
 
 def render_account_mail(
-    topic: str, locale: str, *, name: str, url: str, minutes: int = 0, folio: str = "", hours: int = 0
+    topic: str,
+    locale: str,
+    *,
+    name: str,
+    url: str,
+    minutes: int = 0,
+    folio: str = "",
+    hours: int = 0,
+    procedure_title: str = "",
 ) -> RenderedMail:
-    """The mail for an account ``topic`` in ``locale``. Raises ``KeyError`` for an unknown topic."""
+    """The mail for an account ``topic`` in ``locale``; ``procedure_title`` (marked for translation, not yet
+    translated) names the procedure of a filing receipt. Raises ``KeyError`` for an unknown topic."""
     template = ACCOUNT_TEMPLATES[topic]
     institution = str(current_app.config["INSTITUTION_NAME"])
     with force_locale(locale):
+        procedure = gettext(procedure_title) if procedure_title else ""
         subjects = {
             "password_reset": gettext("Restablecer su contraseña"),
             "account_exists": gettext("Intento de registro con su correo electrónico"),
             "account_created": gettext("Su cuenta quedó creada"),
             "email_confirmation": gettext("Confirme su correo electrónico"),
-            "access_receipt": gettext("Acuse de su solicitud de acceso a la información"),
+            "filing_receipt": gettext("Acuse de recibo: %(procedure)s", procedure=procedure),
         }
         body = render_template(
-            template, name=name, url=url, minutes=minutes, institution=institution, folio=folio, hours=hours
+            template,
+            name=name,
+            url=url,
+            minutes=minutes,
+            institution=institution,
+            folio=folio,
+            hours=hours,
+            procedure=procedure,
         )
     return RenderedMail(f"[{institution}] {subjects[topic]}", body)

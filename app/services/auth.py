@@ -39,6 +39,7 @@ from app.extensions import db
 from app.models import (
     STAFF_ROLES,
     AuditKind,
+    Case,
     OutboxMessage,
     PasswordResetToken,
     RecoveryCode,
@@ -55,6 +56,7 @@ from app.services import security_log
 from app.services.passwords import check_password
 from app.services.uow import unit_of_work
 from app.services.users import hash_password, normalise_email, verify_password
+from workflows import REGISTRY
 
 TOTP_INTERVAL = 30
 TOTP_DRIFT_STEPS = 1
@@ -445,18 +447,26 @@ def compose_account_mail(session: Session, message: OutboxMessage) -> tuple[str,
     if user is None or not user.active:
         return None
     base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
+    procedure_title = ""
     if message.topic == "password_reset":
         token = decrypt(str(message.payload.get("sealed", "")))
         if token is None:
             return None
         url = f"{base}/contrasena/restablecer/{token}"
-    elif message.topic in ("email_confirmation", "access_receipt"):
-        # these go to addresses typed into a public form: they carry a link and a folio, never typed text
+    elif message.topic == "email_confirmation":
+        # it goes to an address typed into a public form: it carries a link, never typed text
         token = decrypt(str(message.payload.get("sealed", "")))
         if token is None:
             return None
-        path = "/confirmar-correo/" if message.topic == "email_confirmation" else "/transparencia/seguimiento/"
-        url = f"{base}{path}{token}"
+        url = f"{base}/confirmar-correo/{token}"
+    elif message.topic == "filing_receipt":
+        # the secret tracking link of a case filed without an account, at its procedure's tracking path
+        token = decrypt(str(message.payload.get("sealed", "")))
+        receipt = _receipt_of(session, message.case_id)
+        if token is None or receipt is None:
+            return None
+        url = f"{base}{receipt.tracking_path}{token}"
+        procedure_title = receipt.title
     elif message.topic == "account_exists":
         url = f"{base}/contrasena/olvide"
     else:
@@ -471,8 +481,27 @@ def compose_account_mail(session: Session, message: OutboxMessage) -> tuple[str,
         minutes=minutes,
         folio=str(message.payload.get("folio", "")),
         hours=int(message.payload.get("hours", 0)),
+        procedure_title=procedure_title,
     )
     return user.email, mail.subject, mail.body
+
+
+@dataclass(frozen=True, slots=True)
+class _Receipt:
+    tracking_path: str
+    title: str
+
+
+def _receipt_of(session: Session, case_id: int | None) -> _Receipt | None:
+    """Where the tracking link of case ``case_id`` leads and its procedure's title; ``None`` when the case or a
+    tracking path is missing (the receipt then cannot go)."""
+    if case_id is None:
+        return None
+    workflow = session.scalar(select(Case.workflow).where(Case.id == case_id))
+    procedure = REGISTRY.get(workflow) if workflow is not None and workflow in REGISTRY else None
+    if procedure is None or procedure.tracking_path is None:
+        return None
+    return _Receipt(procedure.tracking_path, procedure.title)
 
 
 # -- accounts ----------------------------------------------------------------------------------------

@@ -120,8 +120,8 @@ def confirm(token: str, now: datetime | None = None) -> Confirmed:
             folio = session.scalar(select(Case.folio).where(Case.id == row.case_id)) or ""
             enqueue(
                 session,
-                topic="access_receipt",
-                dedup_key=f"access_receipt:{row.id}",
+                topic="filing_receipt",
+                dedup_key=f"filing_receipt:{row.id}",
                 payload={
                     "sealed": encrypt(released),
                     "folio": folio,

@@ -135,8 +135,8 @@ def _demo_case(procedure: Procedure, demo: Demo, ids: Mapping[str, int], steps: 
 
 def _loader(dotted: str) -> Callable[[Mapping[str, int]], None]:
     module_name, _, function = dotted.partition(":")
-    if not module_name.startswith("app.services.") or not function:
-        raise LookupError(f"demo loader {dotted!r} is not a function of app.services")
+    if not module_name.startswith(("app.services.", "app.procedures.")) or not function:
+        raise LookupError(f"demo loader {dotted!r} is not a function of app.services or app.procedures")
     loader: Callable[[Mapping[str, int]], None] = getattr(importlib.import_module(module_name), function)
     return loader
 

@@ -23,9 +23,9 @@ from sqlalchemy import select
 from app.calendar import LOCAL_TZ, BusinessCalendar
 from app.extensions import db
 from app.models import Case, Role, Timer, TimerStatus
-from app.models.access import CommitteeItem
 from app.models.clocks import CaseClock, ClockStatus
-from app.services import access_requests as access
+from app.procedures.access_request import services as access
+from app.procedures.access_request.models import CommitteeItem
 from app.services.cases import FireResult, fire, open_case
 from app.services.config import update_config
 from app.services.deadlines import case_clocks, declare_non_working_days, used_business_days

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Case, Document, Role
-from app.services import access_requests as svc
+from app.procedures.access_request import services as svc
 from app.services.demo import demo_pdf
 from tests.e2e.conftest import People, shot
 from tests.support.factories import make_user

@@ -12,8 +12,8 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from app.models import Role
+from app.procedures.obligation_publication.services import open_quarter
 from app.services.config import update_config
-from app.services.publications import open_quarter
 from app.services.users import ensure_department
 from tests.e2e.conftest import People, shot
 from tests.support.factories import make_user

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.calendar import local_today
 from app.extensions import db
 from app.models import Case, Document, Role, User
-from app.services import access_requests as ar
+from app.procedures.access_request import services as ar
 from app.services.cases import fire
 from app.services.config import update_config
 from app.services.visibility import may_read_case

@@ -20,8 +20,8 @@ from werkzeug.test import TestResponse
 from app.engine import InvalidData
 from app.extensions import db
 from app.models import Role, User
-from app.models.access import PASSWORDLESS, AccessRequest
-from app.services import access_requests as ar
+from app.procedures.access_request import services as ar
+from app.procedures.access_request.models import PASSWORDLESS, AccessRequest
 from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.users import authenticate
@@ -107,6 +107,8 @@ def test_an_unproven_address_gets_only_a_confirmation_link_and_no_typed_text(app
     receipts = _mails_to(mailbox, "victima@example.test")[2:]
     assert len(receipts) == 1
     assert f"/transparencia/seguimiento/{token}" in receipts[0].get_content()
+    assert "«Solicitud de acceso a la información»" in receipts[0].get_content()  # the procedure, by its title
+    assert "Acuse de recibo: Solicitud de acceso a la información" in " ".join(str(receipts[0]["Subject"]).split())
     assert "estafa.example" not in receipts[0].get_content()
     assert "GANE DINERO" not in receipts[0].get_content()
 
@@ -208,3 +210,32 @@ def test_registration_mail_carries_no_typed_name_and_is_throttled_per_e_mail(app
     (welcome,) = _mails_to(mailbox, "ajena@example.test")
     assert "GANE DINERO" not in welcome.get_content()
     assert "estafa.example" not in welcome.get_content()
+
+
+def test_a_filing_receipt_goes_only_where_the_procedure_declares_a_tracking_path(app: Flask) -> None:
+    """The receipt's link is the procedure's declared tracking path; a procedure without one issues no link."""
+    from app.models import OutboxMessage
+    from app.services.auth import compose_account_mail, encrypt
+    from tests.support.factories import vecs_case
+
+    applicant = make_user(Role.APPLICANT)
+    case = vecs_case(applicant)
+    session = db.session()
+    message = OutboxMessage(
+        topic="filing_receipt",
+        dedup_key="filing_receipt:test",
+        payload={"sealed": encrypt("secreto"), "folio": "X"},
+        recipient_id=applicant,
+        case_id=case.case_id,
+    )
+    assert compose_account_mail(session, message) is None  # construction cases have no tracking links
+    filed = ar.file_request(
+        pseudonym="Lector",
+        email="lector@example.test",
+        information_requested="Contratos de 2025",
+        delivery_format="electronic",
+    )
+    message.case_id = filed.case_id
+    composed = compose_account_mail(session, message)
+    assert composed is not None
+    assert composed[2].count("/transparencia/seguimiento/secreto") == 1

@@ -182,7 +182,7 @@ def test_a_requester_without_account_cannot_gain_a_password_by_reset(
 ) -> None:
     """Filing an information request without an account makes a row no password matches; a reset must not
     turn it into an account (anyone could otherwise claim a requester's e-mail history)."""
-    from app.services.access_requests import file_request
+    from app.procedures.access_request.services import file_request
 
     email = "lector.sin.cuenta@example.test"
     file_request("Lector", email, "Contratos de obra pública de 2025", "electronic")

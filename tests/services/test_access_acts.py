@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.calendar import LOCAL_TZ
 from app.extensions import db
 from app.models import Case, Certificate, CertificateStatus, Role
-from app.services import access_requests as ar
+from app.procedures.access_request import services as ar
 from app.services.certificates import verify_certificate
 from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.engine import InvalidData, NotFound
 from app.extensions import db
 from app.models import Case, Document, Role, User
-from app.services import access_requests as ar
+from app.procedures.access_request import services as ar
 from app.services.case_pages import case_document, case_page
 from app.services.delivery import deliver_pending
 from app.services.demo import demo_pdf

@@ -23,8 +23,8 @@ from app.calendar import LOCAL_TZ
 from app.engine import GuardRefused, IllegalTrigger, InvalidData, NotAllowed, NotFound
 from app.extensions import db
 from app.models import AuditEntry, Case, Certificate, OutboxMessage, Role, User
-from app.models.access import PASSWORDLESS, AccessRequest, AreaTurn, CommitteeItem
-from app.services import access_requests as ar
+from app.procedures.access_request import services as ar
+from app.procedures.access_request.models import PASSWORDLESS, AccessRequest, AreaTurn, CommitteeItem
 from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.demo import demo_pdf

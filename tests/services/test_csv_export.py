@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.procedures.obligation_publication.services import PublicFormat, open_data_columns, open_data_csv
 from app.services.csv_export import BOM, csv_text, parse_bom, safe_cell
-from app.services.publications import PublicFormat, open_data_columns, open_data_csv
 from workflows.obligation_publication import DEFAULT_FORMATS
 
 ROOT = Path(__file__).resolve().parents[2]

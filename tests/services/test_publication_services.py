@@ -38,12 +38,8 @@ from app.models import (
     TimerStatus,
     User,
 )
-from app.models.publications import ObligationPublication, PublicationSample
-from app.services.cases import FireResult, fire
-from app.services.config import update_config
-from app.services.deadlines import pending_terms
-from app.services.demo import demo_pdf
-from app.services.publications import (
+from app.procedures.obligation_publication.models import ObligationPublication, PublicationSample
+from app.procedures.obligation_publication.services import (
     SYSTEM_EMAIL,
     attach_file,
     decide,
@@ -61,6 +57,10 @@ from app.services.publications import (
     save_record,
     submit_record,
 )
+from app.services.cases import FireResult, fire
+from app.services.config import update_config
+from app.services.deadlines import pending_terms
+from app.services.demo import demo_pdf
 from app.services.timers import fire_due_timers
 from app.services.users import ensure_department
 from tests.support.factories import advance, make_user, vecs_case

@@ -18,7 +18,7 @@ import app.services.users as users_service
 from app.calendar import LOCAL_TZ
 from app.extensions import db
 from app.models import Case, Role
-from app.services import access_requests as svc
+from app.procedures.access_request import services as svc
 from app.services.timers import fire_due_timers
 from tests.support.factories import make_user
 from tests.web.helpers import csrf_token, flashes, hidden_value, login_as, text

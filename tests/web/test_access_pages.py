@@ -19,8 +19,8 @@ from werkzeug.test import TestResponse
 import app.services.users as users_service
 from app.extensions import db
 from app.models import Case, Document, Role
-from app.models.access import AccessRequest
-from app.services import access_requests as svc
+from app.procedures.access_request import services as svc
+from app.procedures.access_request.models import AccessRequest
 from app.services.demo import demo_pdf
 from tests.support.factories import make_user
 from tests.web.helpers import csrf_token, field_errors, flashes, hidden_value, login_as, text

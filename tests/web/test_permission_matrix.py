@@ -37,7 +37,7 @@ import app.services.users as users_service
 from app.cli.permissions import render_matrix
 from app.extensions import db
 from app.models import AuditEntry, Case, Certificate, Document, NonWorkingDay, OutboxMessage, Role
-from app.services.access_requests import file_request
+from app.procedures.access_request.services import file_request
 from app.services.case_actions import act
 from app.services.cases import fire
 from app.services.config import update_config

@@ -19,9 +19,15 @@ from sqlalchemy import select
 import app.services.users as users_service
 from app.extensions import db
 from app.models import AuditEntry, Case, Role
-from app.models.publications import ObligationPublication
+from app.procedures.obligation_publication.models import ObligationPublication
+from app.procedures.obligation_publication.services import (
+    OPEN_DATA_COLUMNS,
+    decide,
+    open_quarter,
+    save_record,
+    submit_record,
+)
 from app.services.demo import demo_pdf
-from app.services.publications import OPEN_DATA_COLUMNS, decide, open_quarter, save_record, submit_record
 from app.services.users import ensure_department
 from tests.support.factories import make_user
 from tests.web.helpers import csrf_token, field_errors, flashes, login_as, text

@@ -56,6 +56,16 @@ def test_no_generic_module_names_a_procedure() -> None:
     assert found == [], "generic code names a procedure:\n" + "\n".join(found)
 
 
+def test_each_procedure_package_belongs_to_the_procedure_it_is_named_after() -> None:
+    """``app/procedures/<name>`` is the own package of procedure ``name`` (listed in its ``owns``), so that the
+    scan above skips it; any other package there would be scanned as generic code."""
+    owners = {place: p.name for p in PROCEDURES for place in p.owns}
+    packages = [path for path in sorted((ROOT / "app" / "procedures").iterdir()) if (path / "__init__.py").is_file()]
+    assert packages, "no procedure package found"
+    for package in packages:
+        assert owners.get(package.relative_to(ROOT).as_posix()) == package.name
+
+
 def test_the_scan_would_see_a_procedure_named_in_generic_code(tmp_path: Path) -> None:
     """The pattern catches a plain mention, so the test above can fail."""
     names = re.compile(r"\b(" + "|".join(re.escape(p.name) for p in PROCEDURES) + r")\b")

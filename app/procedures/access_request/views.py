@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from app.engine import DomainError, Msg, NotFound
 from app.extensions import limiter
 from app.models import Role
-from app.services import access_requests as svc
+from app.procedures.access_request import services as svc
 from app.services.config import current_params
 from app.services.uploads import download_name
 from app.web.access import public, roles_required
@@ -44,7 +44,7 @@ from forms.access_requests import (
     TurnForm,
 )
 
-bp = Blueprint("transparency", __name__, url_prefix="/transparencia")
+bp = Blueprint("transparency", __name__, url_prefix="/transparencia", template_folder="templates")
 
 STAFF = (Role.TRANSPARENCY_UNIT, Role.AREA, Role.COMMITTEE_MEMBER, Role.GUARANTOR, Role.AUDITOR)
 FORMAT_LABELS = {

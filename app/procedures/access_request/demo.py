@@ -7,7 +7,7 @@ from datetime import date
 
 from app.extensions import db
 from app.models import Case
-from app.services import access_requests as svc
+from app.procedures.access_request import services as svc
 
 
 def _version(case_id: int) -> int:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.certificates.formatting import long_date, plain_decimal
 from app.models import Case, Department
-from app.models.access import AccessRequest, AreaTurn, CommitteeItem, CommitteeSession
+from app.procedures.access_request.models import AccessRequest, AreaTurn, CommitteeItem, CommitteeSession
 from app.services import document_context
 
 FORMATS = {

@@ -9,8 +9,8 @@ from flask_babel import lazy_gettext as _l
 
 from app.engine import DomainError
 from app.plugins import Link, Plugin
-from app.services.publications import open_due_quarters, open_quarter
-from app.web.publications.views import bp
+from app.procedures.obligation_publication.services import open_due_quarters, open_quarter
+from app.procedures.obligation_publication.views import bp
 
 publications_cli = AppGroup("publications", help="Transparency-obligation publications.")
 
@@ -28,16 +28,22 @@ def open_publications(year: int, quarter: int) -> None:
         f"publications {year}-Q{quarter}: {len(report.opened)} opened, {report.existing} already open; "
         f"due {report.due_on.isoformat()}"
     )
+    for reason in report.refused:
+        click.echo(f"publications {year}-Q{quarter}: {reason}", err=True)
+    if report.refused:
+        click.get_current_context().exit(1)
 
 
 def open_due() -> list[str]:
     """Open the quarters whose publication window has begun (run by the tick before the timers, so that the
-    new cases' terms start today)."""
-    return [
-        f"publications {report.year}-Q{report.quarter}: {len(report.opened)} opened"
-        for report in open_due_quarters()
-        if report.opened
-    ]
+    new cases' terms start today); a format refused (its department does not exist) is reported at each tick
+    until it is fixed."""
+    lines: list[str] = []
+    for report in open_due_quarters():
+        if report.opened:
+            lines.append(f"publications {report.year}-Q{report.quarter}: {len(report.opened)} opened")
+        lines.extend(f"publications {report.year}-Q{report.quarter}: {reason}" for reason in report.refused)
+    return lines
 
 
 _STAFF = frozenset({"area", "transparency_unit", "guarantor", "auditor"})

@@ -2,10 +2,10 @@
 committee's sessions, the response and the appeal. Each public function is one unit of work.
 
 Requesters need not prove who they are. Filing without an account creates (or reuses) a *passwordless*
-requester row in ``users`` flagged by :data:`~app.models.access.PASSWORDLESS` as its password hash: no
-password ever matches it, so the row can never log in, yet ``cases.applicant_id`` keeps pointing at a real
-user and every rule of the engine that concerns "the requester" (owner-only steps, no staff action on
-one's own request, notifications) works unchanged. The requester acts through a secret tracking link: a
+requester row in ``users`` flagged by :data:`~app.procedures.access_request.models.PASSWORDLESS` as its
+password hash: no password ever matches it, so the row can never log in, yet ``cases.applicant_id`` keeps
+pointing at a real user and every rule of the engine that concerns "the requester" (owner-only steps, no
+staff action on one's own request, notifications) works unchanged. The requester acts through a secret tracking link: a
 random 256-bit token made at filing, shown once on the receipt page and mailed once to the confirmed
 address; the database keeps only its SHA-256 (a copy of the database, or the secret key, reveals no link).
 Links of requests filed before random tokens (HMAC of the folio) keep working: their stored digests are
@@ -33,7 +33,9 @@ from app.calendar import local_today
 from app.engine import DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditKind, Case, Certificate, Department, Document, Role, TimerKind, User, UserRole, utcnow
-from app.models.access import (
+from app.models.clocks import ClockStatus
+from app.notifications import enqueue
+from app.procedures.access_request.models import (
     PASSWORDLESS,
     AccessRequest,
     AnswerKind,
@@ -43,8 +45,6 @@ from app.models.access import (
     CommitteeMatter,
     CommitteeSession,
 )
-from app.models.clocks import ClockStatus
-from app.notifications import enqueue
 from app.services import confirmation
 from app.services.auth import encrypt
 from app.services.cases import FireResult, fire, open_case
@@ -207,8 +207,8 @@ def file_request(
         if account_id is not None:  # a logged-in requester: the receipt with the link goes to the account
             enqueue(
                 session,
-                topic="access_receipt",
-                dedup_key=f"access_receipt:case:{case.id}",
+                topic="filing_receipt",
+                dedup_key=f"filing_receipt:case:{case.id}",
                 payload={"sealed": encrypt(token), "folio": case.folio},
                 recipient_id=user.id,
                 case_id=case.id,

@@ -45,7 +45,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.models.publications import ObligationPublication, PublicationSample
+from app.procedures.obligation_publication.models import ObligationPublication, PublicationSample
 from app.services.assignment import on_state_entered
 from app.services.case_actions import act
 from app.services.cases import FireResult, actor_for, allocate_folio, case_view, fire
@@ -106,13 +106,16 @@ def system_account(session: Session) -> int:
 
 @dataclass(frozen=True, slots=True)
 class OpenReport:
-    """What opening a quarter did: the folios opened now and how many formats already had their case."""
+    """What opening a quarter did: the folios opened now, how many formats already had their case, and why
+    the formats left unopened were refused (a format whose responsible department does not exist is never
+    opened without one: each such format gives one translated reason naming it and the department)."""
 
     year: int
     quarter: int
     due_on: date
     opened: tuple[str, ...] = ()
     existing: int = 0
+    refused: tuple[Msg, ...] = ()
 
 
 def _check_period(year: Any, quarter: Any) -> tuple[int, int]:
@@ -137,8 +140,9 @@ def open_quarter(year: int, quarter: int, *, today: date | None = None) -> OpenR
 
     Idempotent: a format that already has its case for the period is left alone (a unique key on
     (format, year, quarter) guarantees it even when two servers open the same quarter at once). Each case
-    belongs to the format's responsible department and copies the settings in force. Raises ``InvalidData``
-    for a bad period.
+    belongs to the format's responsible department and copies the settings in force. A format whose
+    department does not exist is not opened (the report's ``refused`` says which and why); the others are.
+    Raises ``InvalidData`` for a bad period.
     """
     year, quarter = _check_period(year, quarter)
     today = today or local_today()
@@ -155,10 +159,14 @@ def _open_quarter(year: int, quarter: int, today: date) -> OpenReport:
         due_on = due_date(params["calendar"], year, quarter)
         system_id = system_account(session)
         opened: list[str] = []
+        refused: list[Msg] = []
         existing = 0
         for fmt in params["formats"]:
             if _exists(session, fmt["code"], year, quarter):
                 existing += 1
+                continue
+            if session.get(Department, str(fmt["department"])) is None:
+                refused.append(_unknown_department(fmt))
                 continue
             try:
                 with session.begin_nested():
@@ -184,7 +192,15 @@ def _open_quarter(year: int, quarter: int, today: date) -> OpenReport:
                 )
                 start_timers(session, case, workflow.state(case.state), entry.seq, today)
                 on_state_entered(session, case, workflow.state(case.state), entry.seq)
-        return OpenReport(year, quarter, due_on, tuple(opened), existing)
+        return OpenReport(year, quarter, due_on, tuple(opened), existing, tuple(refused))
+
+
+def _unknown_department(fmt: Mapping[str, Any]) -> Msg:
+    return Msg(
+        "El formato «%(format)s» no se abrió: su área responsable «%(department)s» no existe. Dé de alta el "
+        "área o corrija el formato en la configuración.",
+        {"format": str(fmt["code"]), "department": str(fmt["department"])},
+    )
 
 
 def _open_one(
@@ -204,7 +220,7 @@ def _open_one(
         workflow_version=PUBLICATION_V1.version,
         state=initial,
         applicant_id=system_id,
-        department_code=department if session.get(Department, department) is not None else None,
+        department_code=department,  # checked to exist by the caller
         data={
             "format": fmt["code"],
             "year": year,

@@ -15,8 +15,7 @@ from werkzeug.wrappers import Response
 
 from app.engine import ConflictError, DomainError, NotFound
 from app.models import Role, User
-from app.services.csv_export import parse_bom
-from app.services.publications import (
+from app.procedures.obligation_publication.services import (
     ACTION_DESCRIPTIONS,
     DECISIONS,
     STATE_DESCRIPTIONS,
@@ -41,12 +40,13 @@ from app.services.publications import (
     submit_record,
     term_of_findings,
 )
+from app.services.csv_export import parse_bom
 from app.web.access import public, roles_required
 from app.web.labels import message_text, translated
 from app.web.throttling import throttle_uploads
 from forms.publications import AttachmentForm, DecisionForm, PeriodFilter, RecordForm, SampleForm
 
-bp = Blueprint("publications", __name__)
+bp = Blueprint("publications", __name__, template_folder="templates")
 
 STAFF = (Role.AREA, Role.TRANSPARENCY_UNIT, Role.GUARANTOR, Role.AUDITOR)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from app.plugins import Link, Plugin
-from app.web.transparency.views import bp
+from app.procedures.access_request.views import bp
 
 PLUGIN = Plugin(
     procedure="access_request",

@@ -1,0 +1,2 @@
+"""Transparency-obligation publications: their calendar, validation and sampling (tables, services, pages,
+templates)."""

@@ -1,1 +1,0 @@
-"""Access-to-information requests on the web."""
