@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+MAX_REQUESTS ?= 10000
+MAX_REQUESTS_JITTER ?= $(shell echo $$(( $(MAX_REQUESTS) / 10 )))
 FLASK := $(BIN)/flask --app wsgi
 
 .PHONY: run test test-clocks setup system-deps translations lint typecheck contracts pytest bench soak clean
@@ -23,7 +25,11 @@ translations: $(VENV)/.installed
 
 ## make run: install, migrate the database, load demo data on first start, warn of missing departments,
 ## serve the app with the production server (gunicorn: one process, so that throttling counts in one place on the default
-## memory store; threads for concurrent requests; its Server header carries no version).
+## memory store; threads for concurrent requests; its Server header carries no version). --preload imports the app once
+## in the master, so a recycled worker starts in milliseconds; the worker is replaced after MAX_REQUESTS requests (plus
+## up to 10 % jitter) so that memory the PDF renderer keeps cannot grow without bound. A replaced worker starts with
+## empty in-memory throttling counters: deployments that recycle often should set RATELIMIT_STORAGE_URI to a shared
+## store (MAX_REQUESTS=0 turns recycling off).
 run: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo load
@@ -31,7 +37,7 @@ run: setup
 	@echo ""
 	@echo "  Trámites listo en http://$(HOST):$(PORT)/  (Ctrl+C para detener)"
 	@echo ""
-	$(BIN)/gunicorn --workers 1 --threads 8 --graceful-timeout 5 --bind $(HOST):$(PORT) wsgi:app
+	$(BIN)/gunicorn --workers 1 --threads 8 --graceful-timeout 5 --preload --max-requests $(MAX_REQUESTS) --max-requests-jitter $(MAX_REQUESTS_JITTER) --bind $(HOST):$(PORT) wsgi:app
 
 ## make test: install (system packages too), then lint, type-check, check import contracts and run the suite.
 test: system-deps setup lint typecheck contracts pytest

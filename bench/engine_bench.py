@@ -20,7 +20,9 @@ Run with ``make bench`` or ``.venv/bin/python bench/engine_bench.py [--cases N] 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import hashlib
+import pstats
 import statistics
 import sys
 import tempfile
@@ -48,6 +50,8 @@ class EngineFigures:
     floor_seconds: float
     fires: int
     statements: tuple[int, ...]
+    cpu_seconds: float = 0.0
+    floor_cpu_seconds: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -155,7 +159,7 @@ def prepare(cases: int) -> tuple[dict[str, int], list[tuple[int, int]], list[int
     return people, drafts, floor_ids
 
 
-def measure(database: str, cases: int) -> EngineFigures:
+def measure(database: str, cases: int, profile: bool = False) -> EngineFigures:
     """Run the comparison inside the current application context (schema migrated, database empty)."""
     from app.extensions import db
     from app.services.cases import fire
@@ -167,31 +171,49 @@ def measure(database: str, cases: int) -> EngineFigures:
         floor.once()  # warm the driver and the file
     fire_times: list[float] = []
     floor_times: list[float] = []
+    fire_cpu: list[float] = []
+    floor_cpu: list[float] = []
+    profiler = cProfile.Profile() if profile else None
     statements: list[int] = []
     try:
         for n, (case_id, version) in enumerate(drafts):
             for trigger, who in STEPS:
                 db.session.remove()
-                start = time.perf_counter()
+                cpu, start = time.process_time(), time.perf_counter()
                 floor.once()
                 floor_times.append(time.perf_counter() - start)
+                floor_cpu.append(time.process_time() - cpu)
                 if n == 0:  # count once (the listener's own cost stays out of the timings)
                     with counted_statements(db.engine) as seen:
                         version = fire(case_id, trigger, people[who], expected_version=version).version
                     statements.append(len(seen))
                     continue
-                start = time.perf_counter()
+                if profiler is not None:
+                    profiler.enable()
+                cpu, start = time.process_time(), time.perf_counter()
                 version = fire(case_id, trigger, people[who], expected_version=version).version
                 fire_times.append(time.perf_counter() - start)
+                fire_cpu.append(time.process_time() - cpu)
+                if profiler is not None:
+                    profiler.disable()
     finally:
         floor.close()
         db.session.remove()
+    if profiler is not None:
+        print(f"profile of fire() on {database} ({len(fire_times)} fires, cumulative time):")
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
     return EngineFigures(
-        database, statistics.median(fire_times), statistics.median(floor_times), len(fire_times), tuple(statements)
+        database,
+        statistics.median(fire_times),
+        statistics.median(floor_times),
+        len(fire_times),
+        tuple(statements),
+        statistics.median(fire_cpu),
+        statistics.median(floor_cpu),
     )
 
 
-def run_on(url: str, folder: Path, database: str, cases: int) -> EngineFigures:
+def run_on(url: str, folder: Path, database: str, cases: int, profile: bool = False) -> EngineFigures:
     """A fresh app on ``url``: migrate, then :func:`measure`."""
     from flask_migrate import upgrade
 
@@ -206,7 +228,7 @@ def run_on(url: str, folder: Path, database: str, cases: int) -> EngineFigures:
     with app.app_context():
         upgrade()
         try:
-            return measure(database, cases)
+            return measure(database, cases, profile)
         finally:
             from app.extensions import db
 
@@ -224,6 +246,10 @@ def report(figures: list[EngineFigures], sqlite_target: float = 3.0, pg_target: 
             f"floor {f.floor_seconds * 1000:6.2f} ms   ratio {f.ratio:5.1f}x (target {target:.0f}x)   "
             f"statements per fire() {'/'.join(map(str, f.statements))} (+ COMMIT)   [{f.fires} fires]"
         )
+        print(
+            f"  {'':10} CPU per fire() {f.cpu_seconds * 1000:6.2f} ms   "
+            f"floor CPU {f.floor_cpu_seconds * 1000:5.2f} ms   (process time: steadier than wall time)"
+        )
 
 
 def main() -> int:
@@ -232,14 +258,15 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=40, help="cases per database (three fires each)")
     parser.add_argument("--pg-url", help="an empty PostgreSQL database to use instead of a throw-away server")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of the timed fires")
     args = parser.parse_args()
     figures: list[EngineFigures] = []
     with tempfile.TemporaryDirectory(prefix="engine-bench-") as tmp:
         folder = Path(tmp)
-        figures.append(run_on(f"sqlite:///{folder / 'bench.sqlite3'}", folder, "sqlite", args.cases))
+        figures.append(run_on(f"sqlite:///{folder / 'bench.sqlite3'}", folder, "sqlite", args.cases, args.profile))
         if not args.skip_postgres:
             if args.pg_url:
-                figures.append(run_on(args.pg_url, folder, "postgresql", args.cases))
+                figures.append(run_on(args.pg_url, folder, "postgresql", args.cases, args.profile))
             else:
                 from tests.support.postgres import PostgresServer
 
@@ -252,7 +279,9 @@ def main() -> int:
                     with admin.connect() as conn:
                         conn.execute(text("CREATE DATABASE engine_bench"))
                     admin.dispose()
-                    figures.append(run_on(server.url_for("engine_bench"), folder, "postgresql", args.cases))
+                    figures.append(
+                        run_on(server.url_for("engine_bench"), folder, "postgresql", args.cases, args.profile)
+                    )
                 finally:
                     server.stop()
     report(figures)

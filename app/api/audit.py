@@ -110,6 +110,7 @@ def entries() -> dict[str, Any]:
     return {
         "entries": [{"seq": row.seq, **row.line} for row in page.entries],
         "total": page.total,
+        "total_exact": page.total_exact,
         "before": page.before,
         "after": page.after,
         "log_size": page.log_size,

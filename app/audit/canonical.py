@@ -47,9 +47,13 @@ CANONICAL_FIELDS = (
 )
 
 
+# One encoder for every call: json.dumps with options builds a new encoder each time.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def canonical_json(value: Any) -> bytes:
     """Sorted-key, compact, UTF-8 JSON; the one serialisation every digest here uses."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return _ENCODER.encode(value).encode()
 
 
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -89,13 +93,7 @@ def strict_loads(data: str | bytes) -> Any:
         data = data.decode("utf-8")
     if data.startswith("\ufeff"):
         raise ValueError("a byte-order mark is not allowed")
-    value = json.loads(
-        data,
-        object_pairs_hook=_unique_object,
-        parse_constant=_refuse_constant,
-        parse_int=_safe_int,
-        parse_float=_finite_float,
-    )
+    value = _STRICT_DECODER.decode(data)
     _check_strings(value)
     return value
 
@@ -105,6 +103,12 @@ def _finite_float(text: str) -> float:
     if value in (float("inf"), float("-inf")):
         raise ValueError(f"the number {text[:40]} overflows")
     return value
+
+
+# One strict decoder for every call (json.loads with options builds a new decoder each time).
+_STRICT_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique_object, parse_constant=_refuse_constant, parse_int=_safe_int, parse_float=_finite_float
+)
 
 
 def _check_strings(value: Any) -> None:

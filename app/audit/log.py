@@ -38,6 +38,7 @@ class EntryInput:
     data_digest: str | None = None
     documents_digest: str | None = None
     details: Mapping[str, Any] | None = None
+    calendar_change: bool = False  # the entry records a change of the declared non-working days
 
 
 def _details(item: EntryInput) -> dict[str, Any]:
@@ -53,7 +54,14 @@ _ENTRY_KEYS = tuple(column.key for column in _ENTRY_TABLE.columns)
 _INSERT_ENTRY = insert(_ENTRY_TABLE)
 _HEAD_TABLE = cast(Table, AuditHead.__table__)
 _UPDATE_HEAD = (
-    update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == 1).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+    update(_HEAD_TABLE)
+    .where(_HEAD_TABLE.c.id == 1)
+    .values(
+        seq=bindparam("new_seq"),
+        hash=bindparam("new_hash"),
+        frontier=bindparam("new_frontier"),
+        calendar_seq=bindparam("new_calendar_seq"),
+    )
 )
 
 
@@ -64,10 +72,10 @@ def _locked_head(session: Session) -> AuditHead:
     head lock and one read: the lock is held until commit, so the head cannot move under us meanwhile.
     A savepoint is its own key, so a rolled-back savepoint never leaves a stale head behind.
     """
+    cached = read_head(session)
+    if cached is not None:
+        return cached
     key = (session.get_transaction(), session.get_nested_transaction())
-    cached = session.info.get(_HEAD_KEY)
-    if cached is not None and cached[0] == key and cached[1] in session:
-        return cast(AuditHead, cached[1])
     head = session.scalars(
         select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
     ).one_or_none()
@@ -75,6 +83,16 @@ def _locked_head(session: Session) -> AuditHead:
         raise RuntimeError("audit log head missing: run the migrations")
     session.info[_HEAD_KEY] = (key, head)
     return head
+
+
+def read_head(session: Session) -> AuditHead | None:
+    """The head row if this (sub)transaction has already locked and read it, else ``None`` (nothing is read):
+    callers that only want to know whether something cached is still current use it for free."""
+    key = (session.get_transaction(), session.get_nested_transaction())
+    cached = session.info.get(_HEAD_KEY)
+    if cached is not None and cached[0] == key and cached[1] in session:
+        return cast(AuditHead, cached[1])
+    return None
 
 
 def append(session: Session, item: EntryInput) -> AuditEntry:
@@ -119,13 +137,21 @@ def append(session: Session, item: EntryInput) -> AuditEntry:
     canonical = canonical_entry(entry)
     entry.entry_hash = chain_hash(head.hash, canonical)
     entry.leaf_hash = leaf_hash_hex(canonical)
+    # The subtrees the leaf completes come from the right edge kept on the head: nothing is read.
+    edge, completed = tree.append_leaf(session, head.seq, head.frontier, bytes.fromhex(entry.leaf_hash))
+    calendar_seq = entry.seq if item.calendar_change else head.calendar_seq
     session.flush()  # the caller's pending rows first, as before (the entry may refer to them)
     # The entry is stored before the head moves: the database refuses a head that names no entry.
     # Core statements built once: the ORM's unit of work costs more than the two writes themselves. The
     # returned entry is not added to the session; the head object is told its new committed values.
     session.execute(_INSERT_ENTRY, {key: getattr(entry, key) for key in _ENTRY_KEYS})
-    session.execute(_UPDATE_HEAD, {"new_seq": entry.seq, "new_hash": entry.entry_hash})
+    session.execute(
+        _UPDATE_HEAD,
+        {"new_seq": entry.seq, "new_hash": entry.entry_hash, "new_frontier": edge, "new_calendar_seq": calendar_seq},
+    )
     set_committed_value(head, "seq", entry.seq)
     set_committed_value(head, "hash", entry.entry_hash)
-    tree.add_leaf(session, entry.seq, bytes.fromhex(entry.leaf_hash))
+    set_committed_value(head, "frontier", edge)
+    set_committed_value(head, "calendar_seq", calendar_seq)
+    tree.store_subtrees(session, completed)
     return entry

@@ -101,6 +101,64 @@ def add_leaf(session: Session, seq: int, leaf: bytes) -> list[tuple[int, int, by
     return completed
 
 
+def _decode_frontier(size: int, stored: str) -> list[bytes] | None:
+    """The right edge's subtree hashes stored for ``size`` entries, or ``None`` when ``stored`` belongs to
+    another size (the head was moved by other means, e.g. a bulk load) or is malformed."""
+    stamp, _, hashes = stored.partition(":")
+    if stamp != str(size) or len(hashes) != 64 * size.bit_count():
+        return None
+    try:
+        return [bytes.fromhex(hashes[n : n + 64]) for n in range(0, len(hashes), 64)]
+    except ValueError:
+        return None
+
+
+def encode_frontier(size: int, hashes: list[bytes]) -> str:
+    """The stored form of the right edge of the tree of ``size`` entries (see ``AuditHead.frontier``)."""
+    return f"{size}:" + "".join(value.hex() for value in hashes)
+
+
+def frontier(session: Session, size: int, stored: str) -> list[bytes]:
+    """The hashes of the complete subtrees on the right edge of the tree of ``size`` entries, largest first:
+    decoded from ``stored`` (the head's copy) when it belongs to ``size``, read from the stored subtrees
+    (one query) otherwise."""
+    decoded = _decode_frontier(size, stored)
+    if decoded is not None:
+        return decoded
+    if size == 0:
+        return []
+    keys = merkle.decompose(0, size)
+    found = read_nodes(session, keys)
+    return [found[key] for key in keys]
+
+
+def append_leaf(session: Session, size: int, stored: str, leaf: bytes) -> tuple[str, list[tuple[int, int, bytes]]]:
+    """Append ``leaf`` to the tree of ``size`` entries: the new right edge (stored form) and the subtrees the
+    leaf completes, ``(level, idx, hash)``, computed from the right edge alone (nothing read when ``stored``
+    is the head's copy for ``size``). The caller holds the head lock and writes both."""
+    edge = frontier(session, size, stored)
+    current = leaf
+    completed: list[tuple[int, int, bytes]] = []
+    level = 0
+    while (size >> level) & 1:  # each trailing one of the size closes a subtree with its left sibling
+        current = merkle.node_hash(edge.pop(), current)
+        level += 1
+        completed.append((level, size >> level, current))
+    edge.append(current)
+    return encode_frontier(size + 1, edge), completed
+
+
+_INSERT_NODE = insert(AuditTreeNode)
+
+
+def store_subtrees(session: Session, completed: list[tuple[int, int, bytes]]) -> None:
+    """Write the subtrees an append completed (one INSERT; nothing when there are none)."""
+    if completed:
+        session.execute(
+            _INSERT_NODE, [{"level": level, "idx": idx, "hash": value.hex()} for level, idx, value in completed]
+        )
+
+
 def root_at(session: Session, size: int) -> bytes:
     """MTH of the first ``size`` entries from the stored subtrees."""
     return merkle.root_at(size, _reader(session))

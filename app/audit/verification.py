@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from app.audit import merkle
 from app.audit.canonical import (
+    CANONICAL_FIELDS,
     GENESIS_HASH,
-    canonical_entry,
+    canonical_json,
     chain_hash,
     format_instant,
     salted_digest,
@@ -176,36 +177,78 @@ ENTRY_COLUMNS = [
 """Every column of an entry, as the verifier reads them: ``details`` as the stored JSON text, parsed strictly."""
 
 
-def _entry_problem(row: Mapping[Any, Any], expected_seq: int, running: str) -> tuple[Problem | None, str, bytes]:
-    """Check one stored entry; returns (problem, its chain hash, its leaf hash)."""
-    seq = row["seq"]
+_NAMES = [column.key for column in ENTRY_COLUMNS]
+_CANONICAL = [(name, _NAMES.index(name)) for name in CANONICAL_FIELDS]
+_SEQ, _AT, _KIND, _DETAILS = (_NAMES.index(name) for name in ("seq", "at", "kind", "details"))
+_PREV, _ENTRY_HASH, _LEAF = (_NAMES.index(name) for name in ("prev_hash", "entry_hash", "leaf_hash"))
+_COMMENT, _SALT, _COMMENT_DIGEST = (_NAMES.index(name) for name in ("comment", "comment_salt", "comment_digest"))
+_ACTION = _NAMES.index("action")
+
+
+def _instant(value: Any) -> str:
+    """The canonical text of a stored instant as the driver returns it: an aware datetime (PostgreSQL) or the
+    text SQLAlchemy stores on SQLite (``YYYY-MM-DD HH:MM:SS.ffffff``, UTC)."""
+    if isinstance(value, str):
+        if len(value) == 26 and value[10] == " ":
+            return f"{value[:10]}T{value[11:]}Z"
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise TypeError(f"not an instant: {type(value).__name__}")
+    return format_instant(value if value.tzinfo is not None else value.replace(tzinfo=UTC))
+
+
+def _stream_entries(session: Session, batch: int) -> Generator[Sequence[Any], None, None]:
+    """Every stored entry as a tuple of ``ENTRY_COLUMNS``, in sequence order, through the bare driver (a
+    server-side cursor on PostgreSQL, ``fetchmany`` pages on SQLite): no ORM objects, no result processing."""
+    connection = session.connection()
+    sql = str(select(*ENTRY_COLUMNS).order_by(AuditEntry.seq).compile(dialect=connection.dialect))
+    driver = connection.connection.driver_connection
+    if driver is None:
+        raise RuntimeError("no database connection")
+    if connection.dialect.name == "postgresql":
+        cursor = driver.cursor(name="audit_verify")
+        cursor.itersize = batch
+    else:
+        cursor = driver.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(batch):
+            yield from rows
+    finally:
+        cursor.close()
+
+
+def _entry_problem(row: Sequence[Any], expected_seq: int, running: str) -> tuple[Problem | None, str, bytes]:
+    """Check one stored entry (a tuple of ``ENTRY_COLUMNS``); returns (problem, its chain hash, its leaf hash)."""
+    seq = row[_SEQ]
     if seq != expected_seq:
         if seq > expected_seq:
             message = f"entry {expected_seq} is missing (the next stored entry is {seq})"
         else:
             message = f"entries are out of order (entry {seq} stored again after {expected_seq - 1})"
         return Problem(message, expected_seq), running, b""
-    if row["prev_hash"] != running:
+    if row[_PREV] != running:
         return Problem("its previous-hash does not continue the chain", seq), running, b""
     try:
-        details = strict_loads(row["details"])
+        details = strict_loads(row[_DETAILS])
     except (TypeError, ValueError) as exc:
         return Problem(f"its stored details are not unambiguous JSON: {exc}", seq), running, b""
-    row = {**row, "details": details}
     try:
-        canonical = canonical_entry(row)
+        fields = {name: row[index] for name, index in _CANONICAL}
+        fields["at"] = _instant(row[_AT])
+        fields["kind"] = str(row[_KIND])
+        fields["details"] = dict(details or {})
+        canonical = canonical_json(fields)
     except (TypeError, ValueError, AttributeError) as exc:
         return Problem(f"it cannot be put in canonical form: {exc}", seq), running, b""
     recomputed = chain_hash(running, canonical)
-    if recomputed != row["entry_hash"]:
+    if recomputed != row[_ENTRY_HASH]:
         return Problem("its contents do not match its chain hash", seq), running, b""
     leaf = merkle.leaf_hash(canonical)
-    if row["leaf_hash"] != leaf.hex():
+    if row[_LEAF] != leaf.hex():
         return Problem("its contents do not match its Merkle leaf hash", seq), running, b""
-    comment = row["comment"]
-    if comment is not None and (
-        row["comment_salt"] is None or salted_digest(row["comment_salt"], comment) != row["comment_digest"]
-    ):
+    comment = row[_COMMENT]
+    if comment is not None and (row[_SALT] is None or salted_digest(row[_SALT], comment) != row[_COMMENT_DIGEST]):
         return Problem("its comment does not match the comment digest", seq), running, b""
     return None, recomputed, leaf
 
@@ -293,11 +336,10 @@ def verify(
     running = GENESIS_HASH
     expected_seq = 1
     broken = False
-    # Core rows on the session's connection: the ORM layer would double the cost of reading a row.
-    rows = session.connection().execute(
-        select(*ENTRY_COLUMNS).order_by(AuditEntry.seq).execution_options(yield_per=batch)
-    )
-    for row in rows.mappings():
+    # Rows straight from the driver, streamed: the ORM layer and result processing would double the cost of
+    # reading a row, and the log may be larger than memory.
+    rows = _stream_entries(session, batch)
+    for row in rows:
         problem, running, leaf = _entry_problem(row, expected_seq, running)
         if problem is not None:
             state.problems.append(problem)
@@ -318,7 +360,7 @@ def verify(
                 break
         if broken:
             break
-        pair = rotation_of(row["action"], strict_loads(row["details"])) if row["action"] == KEY_ROTATED else None
+        pair = rotation_of(row[_ACTION], strict_loads(row[_DETAILS])) if row[_ACTION] == KEY_ROTATED else None
         if pair is not None:
             state.rotations.append((expected_seq, *pair))
         for item in targets.get(expected_seq, ()):

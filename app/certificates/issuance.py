@@ -14,9 +14,7 @@ from cryptography.hazmat.primitives import serialization
 
 from app.certificates.documents import display, public_rows, spec
 from app.certificates.formatting import long_date, long_datetime
-from app.certificates.pades import sign_pdf
 from app.certificates.qr import qr_data_uri
-from app.certificates.render import render_pdf
 from app.certificates.seal import CADENA_VERSION, cadena_original, certificate_number, sello
 from app.keys import SigningMaterial
 
@@ -144,6 +142,10 @@ def issue(request: IssueRequest, office: Office, material: SigningMaterial) -> I
         "seal": {"cadena": cadena, "sello": seal, "certificate_serial": serial},
         "complaints": office.complaints,
     }
+    # Imported here: the renderer and the signer are heavy and only issuing needs them.
+    from app.certificates.pades import sign_pdf
+    from app.certificates.render import render_pdf
+
     pdf = render_pdf(document.template, context)
     signed = sign_pdf(
         pdf,

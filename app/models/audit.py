@@ -39,6 +39,15 @@ class AuditEntry(Base):
         CheckConstraint("length(entry_hash) = 64", name="entry_hash_length"),
         CheckConstraint("length(leaf_hash) = 64", name="leaf_hash_length"),
         Index("ix_audit_entries_case_seq", "case_id", "seq"),
+        # One per filter of the oversight area, ending in seq: a filtered page (newest first, keyset on seq)
+        # and its next-page check read only the rows they show.
+        Index("ix_audit_entries_folio_seq", "folio", "seq"),
+        Index("ix_audit_entries_workflow_seq", "workflow", "seq"),
+        Index("ix_audit_entries_actor_seq", "actor_id", "seq"),
+        Index("ix_audit_entries_role_seq", "actor_role", "seq"),
+        Index("ix_audit_entries_action_seq", "action", "seq"),
+        Index("ix_audit_entries_kind_seq", "kind", "seq"),
+        Index("ix_audit_entries_at", "at"),
     )
 
     seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -75,6 +84,13 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(default=0)
     hash: Mapped[str] = mapped_column(String(64))
+    # The Merkle tree's right edge at ``seq`` ("<seq>:" then the hex hashes of the complete subtrees of the
+    # size's binary decomposition, largest first): appending reads no subtree. Stamped with its size so a
+    # head moved by other means (a bulk load) is recognised as stale and rebuilt from the stored subtrees.
+    frontier: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The sequence number of the last entry that changed the declared non-working days: processes keep the
+    # calendar cached and read it again only when this moves (the head is read by every transition anyway).
+    calendar_seq: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class AuditTreeNode(Base):

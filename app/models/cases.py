@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Base
@@ -29,6 +29,13 @@ class Case(Base):
         CheckConstraint("version >= 1", name="version_positive"),
         CheckConstraint("workflow_version >= 1", name="workflow_version_positive"),
         Index("ix_cases_workflow_state", "workflow", "state"),
+        # The assignment's open-case count per reviewer reads this small index only (open cases).
+        Index(
+            "ix_cases_open_assignee",
+            "assignee_id",
+            postgresql_where=text("closed_at IS NULL"),
+            sqlite_where=text("closed_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

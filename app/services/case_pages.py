@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import load_only
 
 from app.calendar import local_today
 from app.engine import AvailableTrigger, Msg, NotFound, get_engine
@@ -352,6 +353,37 @@ def case_page(case_id: int, user_id: int) -> CasePage:
             db.session.execute(select(Department.code, Department.name).where(Department.code.in_(codes))).all()
         )
     return page
+
+
+@dataclass(frozen=True, slots=True)
+class ActionContext:
+    """What acting on a case from its page needs before the engine decides: the case, its workflow and the
+    items a correction may point at (document kinds with their labels). Much less than :class:`CasePage`: the
+    page is built again only when the action is refused."""
+
+    case: Case
+    workflow: Workflow
+    requirement_items: list[tuple[str, str]]
+
+
+def action_context(case_id: int, user_id: int) -> ActionContext:
+    """The :class:`ActionContext` of a case ``user_id`` may read: the case and the user (one visibility check),
+    and the kinds of the documents required or uploaded that the user may read (three columns of the case's
+    documents). Raises ``NotFound`` and ``NotAllowed``."""
+    case, user = readable_case(case_id, user_id)
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    labels = requirement_labels(case)
+    kinds = case_requirements(case)
+    for document in db.session.scalars(
+        select(Document)
+        .options(load_only(Document.id, Document.case_id, Document.kind, Document.uploaded_by_id))
+        .where(Document.case_id == case.id)
+        .order_by(Document.id.desc())
+    ):
+        if document.kind not in kinds and document_readable(case, user, document):
+            kinds.append(document.kind)
+    items = [(kind, labels.get(kind, kind.replace("_", " ").capitalize())) for kind in kinds]
+    return ActionContext(case, workflow, items)
 
 
 def case_document(case_id: int, document_id: int, user_id: int) -> tuple[Document, bytes]:

@@ -123,36 +123,79 @@ def allocate_folio(session: Session, prefix: str, year: int) -> str:
 
 
 def _engine_inputs_statement() -> CompoundSelect[Any]:
-    """Documents and transition history of the case ``:case_id`` as one UNION ALL (built once: constructing
-    a statement costs more than running it)."""
+    """The acting user with their roles, the documents and the transition history of the case ``:case_id``
+    as one UNION ALL (built once: constructing a statement costs more than running it). The user's rows come
+    first (``seq`` -1) and only when ``:user_id`` is given."""
     case_id = bindparam("case_id", type_=Integer)
+    actor = (
+        select(
+            literal("u").label("src"),
+            cast(UserRole.role, String).label("name"),
+            UserRole.department_code.label("sha"),
+            cast(User.active, Integer).label("actor"),
+            literal(-1).label("seq"),
+        )
+        .select_from(User)
+        .outerjoin(UserRole, UserRole.user_id == User.id)
+        .where(User.id == bindparam("user_id", type_=Integer))
+    )
     documents = select(
-        literal("d").label("src"),
-        Document.kind.label("name"),
-        Document.sha256.label("sha"),
-        cast(null(), Integer).label("actor"),
-        literal(0).label("seq"),
+        literal("d"),
+        Document.kind,
+        Document.sha256,
+        cast(null(), Integer),
+        literal(0),
     ).where(Document.case_id == case_id, Document.superseded_by_id.is_(None))
     history = select(literal("h"), AuditEntry.action, cast(null(), String), AuditEntry.actor_id, AuditEntry.seq).where(
         AuditEntry.case_id == case_id, AuditEntry.kind == AuditKind.TRANSITION
     )
-    stmt: CompoundSelect[Any] = union_all(documents, history)
+    stmt: CompoundSelect[Any] = union_all(actor, documents, history)
     return stmt.order_by(stmt.selected_columns.seq)
 
 
 _ENGINE_INPUTS = _engine_inputs_statement()
 
 
-def _engine_inputs(session: Session, case_id: int) -> tuple[list[tuple[str, str]], tuple[HistoryItem, ...]]:
-    """The case's current documents and its transition history, read in one statement (UNION ALL)."""
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    """What the engine decides on besides the case row: the actor (when asked for), the case's current
+    documents (kind, SHA-256) and its transition history."""
+
+    actor: Actor | None
+    documents: list[tuple[str, str]]
+    history: tuple[HistoryItem, ...]
+
+
+def _read_inputs(session: Session, case_id: int, user_id: int | None = None) -> _Inputs:
+    """The case's current documents and transition history and, when ``user_id`` is given, that active user
+    with their roles, read in one statement (UNION ALL). Raises ``NotFound`` for a missing or inactive user."""
     found: list[tuple[str, str]] = []
     items: list[HistoryItem] = []
-    for row in session.execute(_ENGINE_INPUTS, {"case_id": case_id}):
+    grants: list[tuple[str, str | None]] = []
+    active: bool | None = None
+    for row in session.execute(_ENGINE_INPUTS, {"case_id": case_id, "user_id": user_id}):
         if row.src == "d":
             found.append((row.name, row.sha))
-        else:
+        elif row.src == "h":
             items.append(HistoryItem(row.name, row.actor))
-    return found, tuple(items)
+        else:
+            active = bool(row.actor)
+            if row.name is not None:
+                grants.append((Role(row.name).value, row.sha))
+    actor: Actor | None = None
+    if user_id is not None:
+        if not active:
+            raise NotFound(Msg("El usuario no existe o está inactivo."))
+        unscoped = {role for role, department in grants if not department}
+        scoped = frozenset((role, department) for role, department in grants if department and role not in unscoped)
+        actor = Actor(user_id, frozenset(role for role, _ in grants), scoped)
+    return _Inputs(actor, found, tuple(items))
+
+
+def _engine_inputs(session: Session, case_id: int) -> tuple[list[tuple[str, str]], tuple[HistoryItem, ...]]:
+    """The case's current documents and its transition history, read in one statement (UNION ALL)."""
+    inputs = _read_inputs(session, case_id)
+    return inputs.documents, inputs.history
 
 
 def case_view(
@@ -193,24 +236,6 @@ def _notify(session: Session, case: Case, parties: tuple[str, ...], trigger: str
             case_id=case.id,
             payload={"folio": case.folio, "trigger": trigger, "state": case.state, "party": party},
         )
-
-
-_ACTOR = (
-    select(User.active, UserRole.role, UserRole.department_code)
-    .outerjoin(UserRole, UserRole.user_id == User.id)
-    .where(User.id == bindparam("user_id", type_=Integer))
-)
-
-
-def _load_actor(session: Session, user_id: int) -> Actor:
-    """The engine's view of an active user, read in one statement (the user row joined with its roles)."""
-    rows = session.execute(_ACTOR, {"user_id": user_id}).all()
-    if not rows or not rows[0].active:
-        raise NotFound(Msg("El usuario no existe o está inactivo."))
-    grants = [(row.role.value, row.department_code) for row in rows if row.role is not None]
-    unscoped = {role for role, department in grants if not department}
-    scoped = frozenset((role, department) for role, department in grants if department and role not in unscoped)
-    return Actor(user_id, frozenset(role for role, _ in grants), scoped)
 
 
 def _load_user(session: Session, user_id: int) -> User:
@@ -425,10 +450,11 @@ def fire(
             case = session.get(Case, case_id)
             if case is None:
                 raise NotFound(Msg("El expediente no existe."))
-            actor = Actor.system() if actor_id is None else _load_actor(session, actor_id)
+            inputs = _read_inputs(session, case.id, actor_id)
+            actor = inputs.actor or Actor.system()
+            documents, history = inputs.documents, inputs.history
             now = utcnow()
             today = local_today(now)
-            documents, history = _engine_inputs(session, case.id)
             outcome = engine.decide(
                 case_view(session, case, documents, history),
                 trigger,

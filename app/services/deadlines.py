@@ -7,12 +7,13 @@ and of its description (the text itself stays in ``non_working_days``, out of th
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -34,18 +35,34 @@ MAX_DECLARED_RANGE_DAYS = 366
 _CALENDAR_KEY = "business_calendar"
 
 
+# Per database (engine): the calendar last read and the audit head's ``calendar_seq`` it was read under.
+_PROCESS_CALENDARS: weakref.WeakKeyDictionary[Engine, tuple[int, BusinessCalendar]] = weakref.WeakKeyDictionary()
+
+
 def calendar(session: Session) -> BusinessCalendar:
     """The business-day calendar with the authority's declared non-working days.
 
     Read once per database transaction (kept in ``session.info`` with the transaction it was read in):
     the declared days do not change under a transaction that does not change them itself, and those that
-    do (declaring or removing days) call :func:`_forget_calendar`.
+    do (declaring or removing days) call :func:`_forget_calendar`. When the transaction already holds the
+    audit head (a transition has appended its entry), the process keeps the calendar across transactions
+    and reads the days again only when the head's ``calendar_seq`` moved: every change of the declared days
+    is an audit entry that moves it, under the same lock.
     """
     transaction = session.get_transaction()
     cached = session.info.get(_CALENDAR_KEY)
     if cached is not None and transaction is not None and cached[0] is transaction:
         return cast(BusinessCalendar, cached[1])
-    result = BusinessCalendar(session.scalars(select(NonWorkingDay.day)))
+    head = audit.read_head(session)
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else None
+    kept = _PROCESS_CALENDARS.get(engine) if engine is not None and head is not None else None
+    if kept is not None and head is not None and kept[0] == head.calendar_seq:
+        result = kept[1]
+    else:
+        result = BusinessCalendar(session.scalars(select(NonWorkingDay.day)))
+        if engine is not None and head is not None:
+            _PROCESS_CALENDARS[engine] = (head.calendar_seq, result)
     if transaction is not None:
         session.info[_CALENDAR_KEY] = (transaction, result)
     return result
@@ -53,6 +70,9 @@ def calendar(session: Session) -> BusinessCalendar:
 
 def _forget_calendar(session: Session) -> None:
     session.info.pop(_CALENDAR_KEY, None)
+    bind = session.get_bind()
+    if isinstance(bind, Engine):
+        _PROCESS_CALENDARS.pop(bind, None)
 
 
 def _last_day(cal: BusinessCalendar, notified_on: date, days: int, business: bool) -> date:
@@ -293,6 +313,7 @@ def declare_non_working_days(
             EntryInput(
                 kind=AuditKind.ADMIN,
                 action="non_working_days_declared",
+                calendar_change=True,
                 actor_id=actor_id,
                 actor_role=Role.ADMIN.value,
                 # Admin-typed text stays out of the hashed entry (docs/audit-log.md): the rows keep it, where it
@@ -326,6 +347,7 @@ def remove_non_working_day(day_id: int, actor_id: int) -> CalendarChange:
             EntryInput(
                 kind=AuditKind.ADMIN,
                 action="non_working_day_removed",
+                calendar_change=True,
                 actor_id=actor_id,
                 actor_role=Role.ADMIN.value,
                 details={"days": [removed.isoformat()], "timers_moved": moved},

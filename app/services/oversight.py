@@ -257,6 +257,8 @@ class EntryPage:
     before: int | None
     after: int | None
     log_size: int
+    total_exact: bool = True
+    """False when ``total`` is :data:`COUNT_LIMIT` and the selection holds more entries."""
     covered: int = 0
     """Entries covered by the largest signed checkpoint; the rest could still be removed without a trace."""
     oldest_uncovered: str | None = None
@@ -291,18 +293,35 @@ def search_entries(
         found = found[:limit][::-1]
         anchor = found[-1].seq if found else (before or 1) - 1
         more_after = _exists(session, conditions, AuditEntry.seq > anchor)
-    total = int(session.scalar(select(func.count()).select_from(AuditEntry).where(and_(True, *conditions))) or 0)
     head = session.get(AuditHead, 1)
+    log_size = head.seq if head is not None else 0
+    total, exact = _selected(session, conditions, log_size)
     coverage = log_coverage(session)
     return EntryPage(
         entries=tuple(found),
         total=total,
+        total_exact=exact,
         before=(found[0].seq if found else anchor) if more_before else None,
         after=(found[-1].seq if found else anchor) if more_after else None,
-        log_size=head.seq if head is not None else 0,
+        log_size=log_size,
         covered=coverage.covered,
         oldest_uncovered=format_instant(coverage.oldest_uncovered_at) if coverage.oldest_uncovered_at else None,
     )
+
+
+COUNT_LIMIT = 10_000
+"""A filtered selection is counted up to this many entries; beyond, the page says "more than" (counting
+millions of log rows for one figure would cost more than the page itself)."""
+
+
+def _selected(session: Session, conditions: list[ColumnElement[bool]], log_size: int) -> tuple[int, bool]:
+    """How many entries the selection holds, and whether that figure is exact: the whole log is the head's
+    sequence number (gapless, nothing to count); a filtered selection is counted up to :data:`COUNT_LIMIT`."""
+    if not conditions:
+        return log_size, True
+    capped = select(AuditEntry.seq).where(and_(True, *conditions)).limit(COUNT_LIMIT + 1).subquery()
+    counted = int(session.scalar(select(func.count()).select_from(capped)) or 0)
+    return min(counted, COUNT_LIMIT), counted <= COUNT_LIMIT
 
 
 def _exists(session: Session, conditions: list[ColumnElement[bool]], extra: ColumnElement[bool]) -> bool:

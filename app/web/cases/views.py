@@ -21,7 +21,7 @@ from app.engine import (
 )
 from app.models import Case
 from app.services.case_actions import act, upload_requirement
-from app.services.case_pages import CasePage, case_document, case_page
+from app.services.case_pages import ActionContext, CasePage, action_context, case_document, case_page
 from app.services.construction import case_catalogues
 from app.services.uploads import download_name, size_text
 from app.web.access import authenticated
@@ -95,8 +95,11 @@ def _page(case_id: int) -> CasePage:
         abort(403)
 
 
-def _item_choices(page: CasePage) -> list[tuple[str, str]]:
-    documents = [(row.kind, row.label) for row in page.requirements]
+def _item_choices(page: CasePage | ActionContext) -> list[tuple[str, str]]:
+    if isinstance(page, ActionContext):
+        documents = list(page.requirement_items)
+    else:
+        documents = [(row.kind, row.label) for row in page.requirements]
     return [*documents, *section_choices(page.workflow)]
 
 
@@ -176,23 +179,30 @@ def show(case_id: int) -> tuple[str, int]:
 @authenticated
 def fire_trigger(case_id: int, trigger: str) -> Response | tuple[str, int]:
     """Fire ``trigger`` from its form on the case page; on any refusal the page comes back with the reason
-    and what was typed."""
-    page = _page(case_id)
-    transitions = page.workflow.find(trigger, page.case.state) or tuple(
-        t for t in page.workflow.transitions if t.trigger == trigger
+    and what was typed. The whole page is built only then: acting needs the case, its workflow and the
+    form's choices."""
+    try:
+        context = action_context(case_id, current_user.id)
+    except NotFound:
+        abort(404)
+    except NotAllowed:
+        abort(403)
+    workflow = context.workflow
+    transitions = workflow.find(trigger, context.case.state) or tuple(
+        t for t in workflow.transitions if t.trigger == trigger
     )
     if not transitions:
         abort(404)
     spec = transitions[0]
     form = action_form(
-        trigger, _inputs(page.workflow, spec.fields), spec.comment_required, item_choices=_item_choices(page)
+        trigger, _inputs(workflow, spec.fields), spec.comment_required, item_choices=_item_choices(context)
     )
     if not form.validate_on_submit():
-        flash(_("Revise los datos marcados en «%(action)s».", action=trigger_text(page.workflow, trigger)), "error")
+        flash(_("Revise los datos marcados en «%(action)s».", action=trigger_text(workflow, trigger)), "error")
         for hidden in (form.expected_version, form.idempotency_key):
             for error in hidden.errors:
                 flash(str(error), "error")
-        return _render(page, (trigger, form), 422)
+        return _render(_page(case_id), (trigger, form), 422)
     try:
         result = act(
             case_id,
@@ -207,16 +217,16 @@ def fire_trigger(case_id: int, trigger: str) -> Response | tuple[str, int]:
         abort(404)
     except DomainError as exc:
         status = 409 if isinstance(exc, ConflictError | IllegalTrigger) else 403 if isinstance(exc, NotAllowed) else 422
+        page = _page(case_id)
         for message in exc.reasons:
             flash(reason_text(message, page.workflow, page.requirement_labels, page.department_names), "error")
-        page = _page(case_id)
         form.expected_version.data = str(page.case.version)
         form.idempotency_key.data = _new_key()
         return _render(page, (trigger, form), status)
     if result.replayed:
         flash(_("Esta acción ya se había registrado; no se repitió."), "info")
     else:
-        flash(_("Listo: %(action)s.", action=trigger_text(page.workflow, trigger)), "info")
+        flash(_("Listo: %(action)s.", action=trigger_text(workflow, trigger)), "info")
     return redirect(url_for("cases.show", case_id=case_id))
 
 

@@ -1,0 +1,299 @@
+"""Scale benchmark (``make bench``): pages and ``fire()`` on a small and a large PostgreSQL database.
+
+A data generator streams cases and audit entries into a throw-away PostgreSQL server with ``COPY`` (rows are
+produced and sent a batch at a time; nothing holds the whole data set): real canonical forms, chain hashes,
+Merkle leaves and stored subtrees, so the log verifies and ``fire()`` appends to it as in production. History
+grows, the workload does not: both sizes hold the same number of open cases (``--open``), the rest are closed,
+each case with its share of the log.
+
+Measured on each size, same process, same server (medians of ``--repeat`` runs):
+
+* the oversight area's page (``search_entries``): unfiltered, by folio, by actor, by one day;
+* the intake clerk's queue; the assignment's open-case count for ten reviewers;
+* ``fire()`` (start_intake) on open cases.
+
+Each figure is printed for both sizes with the ratio large / small (target: within 2x). The default sizes
+keep ``make bench`` short (small: 1,000 cases / 10,000 entries; large: 10,000 / 100,000); ``--full`` builds
+1,000,000 cases and 10,000,000 entries (tens of minutes; several GB of disk).
+
+Run with ``make bench`` or ``.venv/bin/python bench/scale_bench.py [--cases N --entries N | --full]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+BATCH = 20_000
+ACTIONS = ("assign", "remind", "note_received", "inspection_scheduled", "fees_reviewed")
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[str, Any]) -> float:
+    """Stream ``cases`` cases and ``entries`` log entries into the database at ``url``; seconds taken."""
+    import psycopg
+
+    from app.audit import merkle
+    from app.audit.canonical import GENESIS_HASH, canonical_json, chain_hash, format_instant
+
+    started = time.perf_counter()
+    reviewers: list[int] = people["reviewers"]
+    data = json.dumps(people["data"])
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn, conn.cursor() as cursor:
+        cursor.execute("SET session_replication_role = replica")  # bulk load: the append-only triggers skip
+        case_columns = (
+            "id, folio, workflow, workflow_version, state, version, applicant_id, assignee_id, data, params, "
+            "created_at, updated_at, closed_at"
+        )
+        rows: list[tuple[Any, ...]] = []
+        for case_id in range(1, cases + 1):
+            opened = START + timedelta(minutes=case_id)
+            is_open = case_id > cases - open_cases
+            assignee = reviewers[case_id % len(reviewers)] if (not is_open or case_id % 2) else None
+            rows.append(
+                (
+                    case_id,
+                    f"VECS-2026-{case_id:07d}",
+                    "vecs",
+                    1,
+                    "submitted" if is_open else "closed",
+                    2,
+                    people["owner"],
+                    assignee,
+                    data,
+                    "{}",
+                    opened,
+                    opened,
+                    None if is_open else opened + timedelta(days=30),
+                )
+            )
+            if len(rows) >= BATCH:
+                _copy(cursor, "cases", tuple(case_columns.split(", ")), rows)
+                rows = []
+        _copy(cursor, "cases", tuple(case_columns.split(", ")), rows)
+        rows = []
+        cursor.execute("SELECT setval('cases_id_seq', %s)", (cases,))
+        per_case = max(1, entries // cases)
+        span = timedelta(days=700) / max(entries, 1)
+        entry_columns = (
+            "seq",
+            "at",
+            "kind",
+            "case_id",
+            "folio",
+            "workflow",
+            "workflow_version",
+            "action",
+            "from_state",
+            "to_state",
+            "actor_id",
+            "actor_role",
+            "case_version",
+            "comment_digest",
+            "data_digest",
+            "documents_digest",
+            "details",
+            "prev_hash",
+            "entry_hash",
+            "leaf_hash",
+        )
+        # The entries already written (the users' creation) stay first: the tree and the chain continue them.
+        tree = merkle.CompactRange()
+        running = GENESIS_HASH
+        cursor.execute("SELECT leaf_hash, entry_hash FROM audit_entries ORDER BY seq")
+        for leaf_hex, entry_hash in cursor.fetchall():
+            tree.append(bytes.fromhex(leaf_hex))
+            running = entry_hash
+        first = tree.size + 1
+        last = tree.size + entries
+        rows, nodes = [], []
+        for seq in range(first, last + 1):
+            case_id = min(cases, 1 + (seq - first) // per_case)
+            at = START + span * seq
+            fields = {
+                "seq": seq,
+                "at": format_instant(at),
+                "kind": "admin",
+                "case_id": case_id,
+                "folio": f"VECS-2026-{case_id:07d}",
+                "workflow": "vecs",
+                "workflow_version": 1,
+                "action": ACTIONS[seq % len(ACTIONS)],
+                "from_state": None,
+                "to_state": None,
+                "actor_id": reviewers[seq % len(reviewers)],
+                "actor_role": "reviewer",
+                "case_version": 2,
+                "comment_digest": None,
+                "data_digest": None,
+                "documents_digest": None,
+                "details": {"n": seq % 97},
+            }
+            canonical = canonical_json(fields)
+            previous, running = running, chain_hash(running, canonical)
+            leaf = merkle.leaf_hash(canonical)
+            nodes += [(level, idx, value.hex()) for level, idx, value in tree.append(leaf)]
+            values = dict(fields, at=at, details=json.dumps(fields["details"]))
+            rows.append((*(values[name] for name in entry_columns[:17]), previous, running, leaf.hex()))
+            if len(rows) >= BATCH:
+                _copy(cursor, "audit_entries", entry_columns, rows)
+                _copy(cursor, "audit_tree_nodes", ("level", "idx", "hash"), nodes)
+                rows, nodes = [], []
+                print(f"\r  {entries:,}: {seq:,} entries", end="", file=sys.stderr, flush=True)
+        _copy(cursor, "audit_entries", entry_columns, rows)
+        _copy(cursor, "audit_tree_nodes", ("level", "idx", "hash"), nodes)
+        cursor.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (last, running))
+        cursor.execute("SET session_replication_role = DEFAULT")
+        conn.commit()
+        conn.autocommit = True
+        cursor.execute("VACUUM ANALYZE")
+    print(file=sys.stderr)
+    return time.perf_counter() - started
+
+
+def timed(action: Callable[[], Any], repeat: int) -> float:
+    """Median seconds of ``repeat`` runs of ``action`` (after one untimed run)."""
+    action()
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def measure(url: str, folder: Path, cases: int, entries: int, open_cases: int, repeat: int) -> dict[str, float]:
+    """Build one database of the given size and time every page and ``fire()`` on it."""
+    from argon2 import PasswordHasher
+    from flask_migrate import upgrade
+
+    import app.services.users as users_service
+    from app import create_app
+    from app.extensions import db
+    from app.models import Role
+    from app.services.assignment import loads
+    from app.services.cases import fire
+    from app.services.oversight import EntryFilter, search_entries
+    from app.services.queues import staff_queue
+    from app.services.users import RoleGrant, create_user
+    from workflows.construction import DEMO_DATA
+
+    app = create_app(
+        "test", SQLALCHEMY_DATABASE_URI=url, DOCUMENTS_DIR=str(folder / "documents"), KEYS_DIR=str(folder / "keys")
+    )
+    figures: dict[str, float] = {}
+    with app.app_context():
+        upgrade()
+        users_service._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)  # set-up only
+        owner = create_user("owner@scale.example", "Owner", "Scale-Password-2026", (RoleGrant(Role.APPLICANT),))
+        clerk = create_user("clerk@scale.example", "Clerk", "Scale-Password-2026", (RoleGrant(Role.INTAKE_CLERK),))
+        reviewers = [
+            create_user(f"r{n}@scale.example", f"Reviewer {n}", "Scale-Password-2026", (RoleGrant(Role.REVIEWER),))
+            for n in range(10)
+        ]
+        db.session.remove()
+        people = {"owner": owner, "reviewers": reviewers, "data": DEMO_DATA}
+        figures["build seconds"] = generate(url, cases, entries, open_cases, people)
+        db.session.remove()
+        middle = START + timedelta(days=350)
+        folio = f"VECS-2026-{cases // 2:07d}"
+        clerk_roles = frozenset({Role.INTAKE_CLERK.value})
+        checks: dict[str, Callable[[], Any]] = {
+            "oversight, unfiltered": lambda: search_entries(EntryFilter()),
+            "oversight, by folio": lambda: search_entries(EntryFilter(folio=folio)),
+            "oversight, by actor": lambda: search_entries(EntryFilter(actor_id=reviewers[3])),
+            "oversight, one day": lambda: search_entries(
+                EntryFilter(date_from=middle.date(), date_to=middle.date() + timedelta(days=0))
+            ),
+            "oversight, by actor, next page": lambda: search_entries(
+                EntryFilter(actor_id=reviewers[3]), before=entries // 2
+            ),
+            "intake queue": lambda: staff_queue(clerk, clerk_roles),
+            "open-case count (10 reviewers)": lambda: loads(db.session(), reviewers),
+        }
+        for name, action in checks.items():
+            figures[name] = timed(action, repeat)
+            db.session.rollback()
+        open_ids = iter(range(cases - open_cases + 1, cases + 1))
+        fire_times = []
+        for _ in range(max(5, repeat * 2)):
+            case_id = next(open_ids)
+            db.session.remove()
+            started = time.perf_counter()
+            fire(case_id, "start_intake", clerk, expected_version=2)
+            fire_times.append(time.perf_counter() - started)
+        figures["fire() start_intake"] = statistics.median(fire_times[1:])
+        db.session.remove()
+        db.engine.dispose()
+    return figures
+
+
+def main() -> int:
+    """Build both sizes, time them and print the ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=10_000, help="cases of the large database")
+    parser.add_argument("--entries", type=int, default=100_000, help="log entries of the large database")
+    parser.add_argument("--small-cases", type=int, default=1_000)
+    parser.add_argument("--small-entries", type=int, default=10_000)
+    parser.add_argument("--open", type=int, default=300, help="open cases in each database")
+    parser.add_argument("--full", action="store_true", help="1,000,000 cases and 10,000,000 entries (slow)")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    if args.full:
+        args.cases, args.entries, args.small_cases, args.small_entries = 1_000_000, 10_000_000, 10_000, 100_000
+    from sqlalchemy import create_engine, text
+
+    from tests.support.postgres import PostgresServer
+
+    os.environ.setdefault("SECRET_KEY", "scale-bench-not-secret")
+    server = PostgresServer(durable=True)
+    server.start()
+    try:
+        admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("CREATE DATABASE scale_small"))
+            conn.execute(text("CREATE DATABASE scale_large"))
+        admin.dispose()
+        with tempfile.TemporaryDirectory(prefix="scale-bench-") as tmp:
+            folder = Path(tmp)
+            small = measure(
+                server.url_for("scale_small"), folder, args.small_cases, args.small_entries, args.open, args.repeat
+            )
+            large = measure(server.url_for("scale_large"), folder, args.cases, args.entries, args.open, args.repeat)
+    finally:
+        server.stop()
+    print(
+        f"scale benchmark (PostgreSQL): {args.small_cases:,} cases / {args.small_entries:,} entries against "
+        f"{args.cases:,} / {args.entries:,}, {args.open} open cases each; medians of {args.repeat} runs"
+    )
+    print(f"  built in {small.pop('build seconds'):.1f} s and {large.pop('build seconds'):.1f} s (COPY, streamed)")
+    worst = 0.0
+    for name, seconds in small.items():
+        ratio = large[name] / seconds
+        worst = max(worst, ratio)
+        print(f"  {name:32} {seconds * 1000:8.2f} ms   {large[name] * 1000:8.2f} ms   ratio {ratio:4.1f}x (target 2x)")
+    print(f"  largest ratio {worst:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
