@@ -9,7 +9,7 @@ calendar cached and read it again only when it changed.
 Columns are added in place (no table copy on SQLite): the head's triggers stay as they are.
 
 Revision ID: e7a4c9d2b6f1
-Revises: d2f6a8c31e07
+Revises: a7c3e9d51f28
 Create Date: 2026-12-02 08:30:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'e7a4c9d2b6f1'
-down_revision = 'd2f6a8c31e07'
+down_revision = 'a7c3e9d51f28'
 branch_labels = None
 depends_on = None
 
