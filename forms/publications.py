@@ -9,10 +9,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Form, IntegerField, SelectField, SubmitField, TextAreaField
+from wtforms import Form, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from forms import options, strip
+from forms import WholeNumber, options, strip
 from forms.steps import UploadForm, VersionedForm
 
 MAX_ROWS = 200
@@ -63,7 +63,7 @@ class DecisionForm(VersionedForm):
 class SampleForm(FlaskForm):
     """The guarantor's draw over the published records of a quarter."""
 
-    year = IntegerField(
+    year = WholeNumber(
         _l("Ejercicio"),
         validators=[
             InputRequired(message=_l("Indique el ejercicio.")),
@@ -79,7 +79,7 @@ class SampleForm(FlaskForm):
 class PeriodFilter(Form):
     """The public page's filters (GET, no CSRF): year and quarter, both optional."""
 
-    ejercicio = IntegerField(
+    ejercicio = WholeNumber(
         _l("Ejercicio"),
         validators=[
             Optional(),

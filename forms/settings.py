@@ -15,7 +15,6 @@ from wtforms import (
     Field,
     FieldList,
     FormField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
@@ -24,7 +23,7 @@ from wtforms import (
 from wtforms import Form as BaseForm
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from forms import options
+from forms import WholeNumber, options
 from forms.construction import Area, area_value
 
 CODE = re.compile(r"\A[a-z0-9][a-z0-9_]{1,63}\Z")
@@ -183,7 +182,7 @@ def settings_form(specs: Sequence[SettingSpec], offices: Sequence[tuple[str, Any
     attrs: dict[str, Any] = {}
     for spec in specs:
         if spec.kind == "int":
-            attrs[spec.key] = IntegerField(
+            attrs[spec.key] = WholeNumber(
                 spec.label,
                 description=spec.help,
                 validators=[

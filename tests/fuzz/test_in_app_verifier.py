@@ -149,7 +149,7 @@ def _new_value(data: st.DataObject, column: str, old: Any) -> Any:
     return data.draw(st.one_of(near(old) if old else st.text(min_size=1, max_size=20), st.none()), label=column)
 
 
-@fuzz(40, deadline_seconds=20)
+@fuzz(20, deadline_seconds=20)
 @given(data=st.data())
 def test_a_changed_stored_entry_never_verifies(stored_log: ed25519.Ed25519PrivateKey, data: st.DataObject):
     seq = data.draw(st.integers(1, ENTRIES), label="seq")
@@ -160,7 +160,7 @@ def test_a_changed_stored_entry_never_verifies(stored_log: ed25519.Ed25519Privat
     with tampering() as conn:
         try:
             conn.execute(update(AuditEntry.__table__).where(AuditEntry.seq == seq).values({column: new}))
-        except (DBAPIError, StatementError):
+        except (DBAPIError, StatementError, OverflowError):
             assume(False)  # the database refuses the value itself (type, length, constraint)
         stored = conn.execute(select(AuditEntry.__table__).where(AuditEntry.seq == seq)).mappings().one()
         # what the database kept (PostgreSQL drops trailing spaces past a column's length, for one)
@@ -177,7 +177,7 @@ def test_a_changed_stored_entry_never_verifies(stored_log: ed25519.Ed25519Privat
         assert _verifies(conn, stored_log)
 
 
-@fuzz(30, deadline_seconds=20)
+@fuzz(15, deadline_seconds=20)
 @given(data=st.data())
 def test_stored_details_that_are_not_plain_json_never_verify(
     stored_log: ed25519.Ed25519PrivateKey, data: st.DataObject
@@ -201,7 +201,7 @@ def test_stored_details_that_are_not_plain_json_never_verify(
         assert not _verifies(conn, stored_log)
 
 
-@fuzz(30, deadline_seconds=20)
+@fuzz(15, deadline_seconds=20)
 @given(data=st.data())
 def test_changed_subtrees_and_checkpoints_never_verify(stored_log: ed25519.Ed25519PrivateKey, data: st.DataObject):
     target = data.draw(st.sampled_from(["node", "checkpoint"]), label="target")
@@ -229,7 +229,7 @@ def test_changed_subtrees_and_checkpoints_never_verify(stored_log: ed25519.Ed255
     with tampering() as conn:
         try:
             conn.execute(update(table).where(*where).values({column: new}))
-        except (DBAPIError, StatementError):
+        except (DBAPIError, StatementError, OverflowError):
             assume(False)
         assume(conn.execute(select(table.c[column]).where(*where)).scalar_one() != old)  # what the database kept
         assert not _verifies(conn, stored_log)

@@ -34,13 +34,13 @@ SEEDS = [
 ]
 
 
-@fuzz(250)
+@fuzz(150)
 @given(st.sampled_from(range(len(SEEDS))).flatmap(lambda n: mutated_bytes(SEEDS[n], max_changes=6)))
 def test_any_bytes_get_a_documented_verdict(content: bytes):
     assert inspect(content, LIMITS) in KNOWN
 
 
-@fuzz(100)
+@fuzz(60)
 @given(st.binary(max_size=2048))
 def test_random_bytes_between_a_header_and_an_end_marker(body: bytes):
     assert inspect(b"%PDF-1.7\n" + body + b"\n%%EOF\n", LIMITS) in {"invalid", "costly", "encrypted", "ok"}
@@ -102,7 +102,7 @@ def hostile_pdfs(draw: st.DrawFn) -> tuple[bytes, str]:
     return pdf, expected
 
 
-@fuzz(200)
+@fuzz(120)
 @given(hostile_pdfs())
 def test_refused_content_anywhere_is_never_ok(sample: tuple[bytes, str]):
     pdf, expected = sample
@@ -111,7 +111,7 @@ def test_refused_content_anywhere_is_never_ok(sample: tuple[bytes, str]):
     assert verdict == expected
 
 
-@fuzz(12, deadline_seconds=30)
+@fuzz(6, deadline_seconds=30)
 @given(st.sampled_from(range(len(SEEDS))).flatmap(lambda n: mutated_bytes(SEEDS[n], max_changes=3)))
 def test_check_pdf_raises_only_invalid_data(content: bytes):
     """The whole check, the limited child process included."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from app import audit as audit_package
@@ -320,3 +321,28 @@ def test_an_upload_killed_midway_leaves_no_row_and_only_removable_files(
     attach_document(case.case_id, "planos", "planos.pdf", demo_pdf("matado"), owner)
     assert check_storage().ok
     assert verify(db.session()).ok
+
+
+def test_a_full_disk_on_the_upload_page_is_a_clear_refusal(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In Spanish and English, no error page, nothing stored; the same upload works once there is room."""
+    from tests.web.helpers import flashes, login_as, set_language
+    from tests.web.test_construction_pages import upload
+
+    owner = make_user(Role.APPLICANT)
+    case = vecs_case(owner, documents=False)
+    login_as(client, owner)
+    monkeypatch.setattr(local_storage, "write_all", _full_disk_after(True))
+    refused = upload(client, case.case_id, "planos", "planos.pdf", demo_pdf("sin espacio"))
+    assert refused.status_code == 422, refused.headers.get("Location")
+    assert any(message.startswith("No se pudo guardar el archivo") for message in flashes(refused))
+    set_language(client, "en", path=f"/expedientes/{case.case_id}")
+    refused = upload(client, case.case_id, "planos", "planos.pdf", demo_pdf("sin espacio"))
+    assert any(message.startswith("The file could not be saved") for message in flashes(refused))
+    assert _documents(case.case_id) == 0
+    assert _files(app) == []
+    monkeypatch.undo()
+    assert upload(client, case.case_id, "planos", "planos.pdf", demo_pdf("sin espacio")).status_code == 302
+    assert _documents(case.case_id) == 1
+    assert check_storage().ok
