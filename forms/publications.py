@@ -43,7 +43,7 @@ class RecordForm(VersionedForm):
             {
                 int(key.split("-")[1])
                 for key in formdata
-                if key.startswith("row-") and key.count("-") >= 2 and key.split("-")[1].isdigit()
+                if key.startswith("row-") and key.count("-") >= 2 and _row_number(key.split("-")[1])
             }
         )[:MAX_ROWS]
         return [{name: str(formdata.get(f"row-{n}-{name}", ""))[:2000] for name in self.field_names} for n in numbers]
@@ -76,6 +76,11 @@ class SampleForm(FlaskForm):
     submit = SubmitField(_l("Realizar el sorteo"))
 
 
+def _row_number(text: str) -> bool:
+    """Whether ``text`` is a row number ``int`` reads (ASCII digits: "²" is a digit too, but not a number)."""
+    return text.isascii() and text.isdigit() and len(text) <= 6
+
+
 class PeriodFilter(Form):
     """The public page's filters (GET, no CSRF): year and quarter, both optional."""
 
@@ -86,7 +91,10 @@ class PeriodFilter(Form):
             NumberRange(min=2000, max=2200, message=_l("El ejercicio debe ser un año entre 2000 y 2200.")),
         ],
     )
-    trimestre = SelectField(_l("Trimestre"), choices=options([("", "—"), *QUARTERS]), validators=[Optional()])
+    # blanks are no quarter: Optional() stops the validation of a blank value before the choices are checked
+    trimestre = SelectField(
+        _l("Trimestre"), choices=options([("", "—"), *QUARTERS]), validators=[Optional()], filters=[strip]
+    )
 
 
 def row_inputs(fields: Sequence[Mapping[str, Any]], count: int) -> list[int]:

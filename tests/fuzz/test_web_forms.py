@@ -127,6 +127,8 @@ NASTY = st.one_of(
             "código | Descripción\notro|",
             "1.5e3",
             "١٢٣",
+            "²",
+            "7²",
         ]
     ),
     st.integers(min_value=-(2**70), max_value=2**70).map(str),
