@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+from wtforms import IntegerField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in the stubs yet
+
+MAX_WHOLE_NUMBER_DIGITS = 15
+"""Digits a whole-number field reads: far past any count of days or years, and within what NumberRange can
+compare (it converts to float, and a 400-digit number overflows)."""
 
 
 def strip(value: Any) -> Any:
@@ -21,3 +27,15 @@ def squeeze(value: Any) -> Any:
 def options(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
     """Choices for a select or radio field from (value, label) pairs."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+class WholeNumber(IntegerField):
+    """An ``IntegerField`` that refuses numbers with more than ``MAX_WHOLE_NUMBER_DIGITS`` digits as not a
+    whole number, instead of handing NumberRange a value it cannot compare (a server error)."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Read the number; too many digits is the same error as no number at all."""
+        if valuelist and len(str(valuelist[0]).strip().lstrip("+-")) > MAX_WHOLE_NUMBER_DIGITS:
+            self.data = None
+            raise ValueError(_l("Escriba un número entero."))
+        super().process_formdata(valuelist)

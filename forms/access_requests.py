@@ -13,7 +13,6 @@ from wtforms import (
     BooleanField,
     DateField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -22,7 +21,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from forms import options, squeeze, strip
+from forms import WholeNumber, options, squeeze, strip
 from forms.cases import MultiCheckboxField
 
 Choices = Sequence[tuple[str, Any]]
@@ -175,9 +174,7 @@ class AreaAnswerForm(_Versioned):
         _l("Fundamento legal de la clasificación"), filters=[squeeze], validators=[Length(max=500)]
     )
     harm_test = TextAreaField(_l("Prueba de daño (reserva)"), filters=[strip], validators=[Length(max=5000)])
-    reservation_years = IntegerField(
-        _l("Periodo de reserva (años)"), validators=[Optional(), NumberRange(min=1, max=5)]
-    )
+    reservation_years = WholeNumber(_l("Periodo de reserva (años)"), validators=[Optional(), NumberRange(min=1, max=5)])
     answer_text = TextAreaField(_l("Respuesta"), filters=[strip], validators=[Length(max=5000)])
     redactions = TextAreaField(
         _l("Justificación de lo testado (versión pública)"), filters=[strip], validators=[Length(max=5000)]

@@ -9,10 +9,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Form, IntegerField, SelectField, SubmitField, TextAreaField
+from wtforms import Form, SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from forms import options, strip
+from forms import WholeNumber, options, strip
 from forms.steps import UploadForm, VersionedForm
 
 MAX_ROWS = 200
@@ -43,7 +43,7 @@ class RecordForm(VersionedForm):
             {
                 int(key.split("-")[1])
                 for key in formdata
-                if key.startswith("row-") and key.count("-") >= 2 and key.split("-")[1].isdigit()
+                if key.startswith("row-") and key.count("-") >= 2 and _row_number(key.split("-")[1])
             }
         )[:MAX_ROWS]
         return [{name: str(formdata.get(f"row-{n}-{name}", ""))[:2000] for name in self.field_names} for n in numbers]
@@ -64,7 +64,7 @@ class SampleForm(FlaskForm):
     """The guarantor's steps on a quarter's sample: the draw after the deadline, the supplementary draw of
     records published after it, and committing the seed of a quarter that has none (one button each)."""
 
-    year = IntegerField(
+    year = WholeNumber(
         _l("Ejercicio"),
         validators=[
             InputRequired(message=_l("Indique el ejercicio.")),
@@ -79,17 +79,25 @@ class SampleForm(FlaskForm):
     commit = SubmitField(_l("Comprometer la semilla"))
 
 
+def _row_number(text: str) -> bool:
+    """Whether ``text`` is a row number ``int`` reads (ASCII digits: "²" is a digit too, but not a number)."""
+    return text.isascii() and text.isdigit() and len(text) <= 6
+
+
 class PeriodFilter(Form):
     """The public page's filters (GET, no CSRF): year and quarter, both optional."""
 
-    ejercicio = IntegerField(
+    ejercicio = WholeNumber(
         _l("Ejercicio"),
         validators=[
             Optional(),
             NumberRange(min=2000, max=2200, message=_l("El ejercicio debe ser un año entre 2000 y 2200.")),
         ],
     )
-    trimestre = SelectField(_l("Trimestre"), choices=options([("", "—"), *QUARTERS]), validators=[Optional()])
+    # blanks are no quarter: Optional() stops the validation of a blank value before the choices are checked
+    trimestre = SelectField(
+        _l("Trimestre"), choices=options([("", "—"), *QUARTERS]), validators=[Optional()], filters=[strip]
+    )
 
 
 def row_inputs(fields: Sequence[Mapping[str, Any]], count: int) -> list[int]:

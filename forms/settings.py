@@ -15,7 +15,6 @@ from wtforms import (
     Field,
     FieldList,
     FormField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
@@ -24,7 +23,7 @@ from wtforms import (
 from wtforms import Form as BaseForm
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from forms import options
+from forms import WholeNumber, options
 from forms.construction import Area, area_value
 
 CODE = re.compile(r"\A[a-z0-9][a-z0-9_]{1,63}\Z")
@@ -140,12 +139,36 @@ class FeeRowForm(BaseForm):
         return ok
 
 
+MAX_JSON_NESTING = 32
+"""Deepest nesting of arrays and objects in a setting typed as JSON (the structured settings use a few levels)."""
+
+
+def _too_deep(value: Any) -> bool:
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= MAX_JSON_NESTING:
+                return True
+            stack.extend((member, depth + 1) for member in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
 def json_text(form: Any, field: Any) -> None:
-    """A structured setting typed as JSON must parse (its content is checked by the workflow's parser)."""
+    """A structured setting typed as JSON must parse, without NaN or infinities and nested at most
+    ``MAX_JSON_NESTING`` levels (its content is checked by the workflow's parser)."""
     try:
-        json.loads(field.data or "")
+        value = json.loads(field.data or "", parse_constant=_refuse_constant)
+    except RecursionError:  # nested past what the reader can follow
+        raise ValidationError(_l("El JSON tiene demasiados niveles anidados.")) from None
     except ValueError as exc:
         raise ValidationError(_l("No es JSON válido: %(error)s", error=str(exc))) from None
+    if _too_deep(value):
+        raise ValidationError(_l("El JSON tiene demasiados niveles anidados."))
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} no es un número de JSON")
 
 
 class SettingsFormBase(FlaskForm):
@@ -159,7 +182,7 @@ def settings_form(specs: Sequence[SettingSpec], offices: Sequence[tuple[str, Any
     attrs: dict[str, Any] = {}
     for spec in specs:
         if spec.kind == "int":
-            attrs[spec.key] = IntegerField(
+            attrs[spec.key] = WholeNumber(
                 spec.label,
                 description=spec.help,
                 validators=[

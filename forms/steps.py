@@ -91,7 +91,8 @@ class VersionedForm(FlaskForm):
 
     def validate_expected_version(self, field: HiddenField) -> None:
         """The hidden version must be a number (a tampered form is refused, not crashed on)."""
-        if not (field.data or "").isdigit():
+        data = field.data or ""
+        if not (data.isascii() and data.isdigit() and len(data) <= 18):  # "²" is a digit int() refuses
             raise ValidationError(_l("El formulario está incompleto; recargue la página."))
 
     def validate_idempotency_key(self, field: HiddenField) -> None:

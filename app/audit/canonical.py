@@ -85,7 +85,7 @@ def strict_loads(data: str | bytes) -> Any:
 
     Refused: a byte-order mark, invalid UTF-8, duplicate keys in an object (readers keep the first, the
     last or both), ``NaN`` and infinities, integers beyond ±(2^53 - 1), numbers that overflow to infinity
-    and lone surrogate escapes. Raises ``ValueError`` naming the problem.
+    lone surrogate escapes and nesting deeper than ``MAX_NESTING``. Raises ``ValueError`` naming the problem.
     """
     if isinstance(data, bytes):
         if data.startswith(b"\xef\xbb\xbf"):
@@ -93,7 +93,10 @@ def strict_loads(data: str | bytes) -> Any:
         data = data.decode("utf-8")
     if data.startswith("\ufeff"):
         raise ValueError("a byte-order mark is not allowed")
-    value = _STRICT_DECODER.decode(data)
+    try:
+        value = _STRICT_DECODER.decode(data)
+    except RecursionError:  # the reader's nesting bound: an answer about the input, not a crash
+        raise ValueError("arrays or objects nested too deeply") from None
     _check_strings(value)
     return value
 
@@ -110,19 +113,27 @@ _STRICT_DECODER = json.JSONDecoder(
     object_pairs_hook=_unique_object, parse_constant=_refuse_constant, parse_int=_safe_int, parse_float=_finite_float
 )
 
+MAX_NESTING = 256
+"""Deepest nesting of arrays and objects accepted: far beyond any entry's details, and far below the depth at
+which Python's JSON reader or writer would run out of stack (a value read near that limit could not be
+written back in canonical form)."""
+
 
 def _check_strings(value: Any) -> None:
-    stack = [value]
+    stack = [(value, 0)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
         if isinstance(item, str):
             item.encode("utf-8")  # a lone surrogate escape cannot be encoded: UnicodeEncodeError is a ValueError
-        elif isinstance(item, dict):
-            for name, member in item.items():
-                name.encode("utf-8")
-                stack.append(member)
-        elif isinstance(item, list):
-            stack.extend(item)
+        elif isinstance(item, dict | list):
+            if depth >= MAX_NESTING:
+                raise ValueError(f"arrays or objects nested deeper than {MAX_NESTING} levels")
+            if isinstance(item, dict):
+                for name, member in item.items():
+                    name.encode("utf-8")
+                    stack.append((member, depth + 1))
+            else:
+                stack.extend((member, depth + 1) for member in item)
 
 
 def format_instant(at: datetime) -> str:

@@ -17,6 +17,7 @@ from app.engine.errors import (
     Msg,
     NotAllowed,
     NotFound,
+    StorageUnavailable,
     UnknownTrigger,
 )
 
@@ -34,6 +35,7 @@ __all__ = [
     "NotAllowed",
     "NotFound",
     "Outcome",
+    "StorageUnavailable",
     "UnknownTrigger",
     "get_engine",
 ]

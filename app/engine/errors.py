@@ -89,3 +89,9 @@ class NotFound(DomainError):
     """The case (or another object) does not exist or is not visible to the actor."""
 
     code = "not_found"
+
+
+class StorageUnavailable(DomainError):
+    """The document store could not keep a file (full disk, I/O error); nothing was saved."""
+
+    code = "storage_unavailable"

@@ -49,6 +49,7 @@ from app.models import (
     User,
 )
 from app.services import document_context
+from app.services.files import store_file
 from app.services.oversight import inclusion_proof
 from app.services.visibility import readable_case
 from app.storage import get_storage
@@ -336,7 +337,7 @@ def issue_for_case(
         office(config),
         signing_material(config),
     )
-    key, digest = get_storage(Path(config["DOCUMENTS_DIR"])).put(issued.pdf)
+    key, digest = store_file(session, issued.pdf, get_storage(Path(config["DOCUMENTS_DIR"])))
     return Certificate(
         case_id=case.id,
         kind=document.kind,

@@ -14,6 +14,7 @@ from app.audit import EntryInput
 from app.engine import ConflictError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditKind, Case, Document, Role, User, utcnow
+from app.services.files import store_file
 from app.services.uow import unit_of_work
 from app.services.uploads import check_pdf, clean_file_name
 from app.storage import get_storage
@@ -59,7 +60,6 @@ def attach_document(
     ``NotAllowed``, ``InvalidData`` and ``ConflictError``.
     """
     check_pdf(content, int(current_app.config["MAX_DOCUMENT_BYTES"]))
-    root = Path(current_app.config["DOCUMENTS_DIR"])
     with unit_of_work() as session:
         case = session.get(Case, case_id)
         user = session.get(User, uploader_id)
@@ -73,7 +73,7 @@ def attach_document(
             )
         if kind not in _uploadable_kinds(case):
             raise InvalidData(Msg("No se puede adjuntar «%(kind)s» en esta etapa.", {"kind": kind}))
-        key, digest = get_storage(root).put(content)
+        key, digest = store_file(session, content)
         previous = session.scalars(
             select(Document).where(
                 Document.case_id == case.id, Document.kind == kind, Document.superseded_by_id.is_(None)

@@ -12,6 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.database import WRITE_OPTION
 from app.engine.errors import ConflictError, Msg
 from app.extensions import db
+from app.services.files import discard_uncommitted, forget_committed
 
 _DEPTH = "uow_depth"
 CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
@@ -52,12 +53,15 @@ def unit_of_work() -> Iterator[Session]:
     if session.in_transaction():
         session.rollback()
     session.info[_DEPTH] = 1
+    forget_committed(session)  # files listed by an earlier transaction that did not end here are not ours
     try:
         session.connection(execution_options={WRITE_OPTION: True})
         yield session
         session.commit()
+        forget_committed(session)
     except BaseException as exc:
         session.rollback()
+        discard_uncommitted(session)
         if is_conflict(exc) and not isinstance(exc, IntegrityError):
             raise ConflictError(CONFLICT_MESSAGE) from exc
         raise

@@ -50,6 +50,7 @@ from app.services.auth import encrypt
 from app.services.cases import FireResult, fire, open_case
 from app.services.deadlines import ClockView, case_clocks, pending_terms
 from app.services.documents import log_attached
+from app.services.files import store_file
 from app.services.uow import unit_of_work
 from app.services.uploads import check_pdf, clean_file_name
 from app.services.users import normalise_email
@@ -765,7 +766,7 @@ def attach_area_document(
             raise NotAllowed(Msg("Solo un área a la que se turnó la solicitud puede adjuntar documentos."))
         if case.state not in {"turned", "consolidated", "in_committee", "compliance"}:
             raise InvalidData(Msg("No se pueden adjuntar documentos en esta etapa."))
-        key, digest = get_storage(Path(current_app.config["DOCUMENTS_DIR"])).put(content)
+        key, digest = store_file(session, content)
         previous = session.scalars(
             select(Document).where(
                 Document.case_id == case_id, Document.kind == kind, Document.superseded_by_id.is_(None)

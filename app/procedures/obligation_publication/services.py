@@ -60,6 +60,7 @@ from app.services.csv_export import csv_text
 from app.services.deadlines import calendar as business_calendar
 from app.services.deadlines import start_timers
 from app.services.documents import log_attached
+from app.services.files import store_file
 from app.services.uow import unit_of_work
 from app.services.uploads import check_pdf, clean_file_name
 from app.storage import get_storage
@@ -1314,7 +1315,7 @@ def attach_file(case_id: int, original_name: str, content: bytes, actor_id: int,
         current = list(case.data.get("attachments") or [])
         if len(current) >= MAX_ATTACHMENTS:
             raise InvalidData(Msg("Un registro admite a lo sumo %(n)s anexos.", {"n": str(MAX_ATTACHMENTS)}))
-        key, digest = get_storage(Path(current_app.config["DOCUMENTS_DIR"])).put(content)
+        key, digest = store_file(session, content)
         if any(item.get("sha256") == digest for item in current):
             raise InvalidData(Msg("Ese archivo ya está anexado al registro."))
         document = Document(

@@ -26,7 +26,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def calendar() -> str | Response:
     """List the declared non-working days of a year and declare new ones."""
     year_arg = request.args.get("anio", "")
-    year = int(year_arg) if year_arg.isdigit() and 1900 < int(year_arg) < 3000 else date.today().year  # noqa: DTZ011
+    numeric = year_arg.isascii() and year_arg.isdigit() and len(year_arg) == 4  # "²" is a digit int() refuses
+    year = int(year_arg) if numeric and 1900 < int(year_arg) < 3000 else date.today().year  # noqa: DTZ011
     form = NonWorkingDaysForm()
     if form.validate_on_submit() and form.first.data is not None:
         first = form.first.data
