@@ -77,11 +77,13 @@ bench: $(VENV)/.installed
 ## make soak: the long reliability runs, each on its own cluster (PostgreSQL, Redis, SMTP, two gunicorn instances,
 ## two tick workers) under conflicting transitions over HTTP: no faults, a crash loop (at least 50 SIGKILLs) and
 ## PostgreSQL outages, three minutes of load each (about 15 min in all). Figures: test-output/soak.json and
-## docs/reliability.md. SOAK_ARGS passes options (e.g. SOAK_ARGS="--seconds 600 --kills 200").
+## docs/reliability.md. SOAK_ARGS passes options (e.g. SOAK_ARGS="--seconds 600 --kills 200"). Then the fuzzers
+## of every parser of untrusted input with the long profile (FUZZ_SOAK_FACTOR times the examples of make test).
 SOAK_ARGS ?=
 
 soak: system-deps setup
 	$(BIN)/python soak/run.py $(SOAK_ARGS)
+	FUZZ_PROFILE=soak $(BIN)/pytest -q -p no:xdist --hypothesis-show-statistics tests/fuzz
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache test-output
