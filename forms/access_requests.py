@@ -213,9 +213,47 @@ class DecisionForm(FlaskForm):
     )
     submit = SubmitField(_l("Resolver"))
 
+    member_ids: tuple[int, ...] = ()
+
     def __init__(self, decisions: Choices, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.decision.choices = options(decisions)
+
+    def votes(self) -> dict[int, str]:
+        """The votes of the members present (member id → vote); absent members are left out."""
+        votes = {m: str(self[f"vote_{m}"].data) for m in self.member_ids}
+        return {m: v for m, v in votes.items() if v != "absent"}
+
+    def vote_fields(self) -> list[Any]:
+        """The per-member vote fields, in the members' order."""
+        return [self[f"vote_{m}"] for m in self.member_ids]
+
+
+VOTE_CHOICES = (
+    ("absent", _l("Ausente")),
+    ("favor", _l("A favor")),
+    ("against", _l("En contra")),
+    ("abstain", _l("Abstención")),
+)
+"""How each member of the committee stands on an item: absent, or present and voting."""
+
+
+def decision_form(decisions: Choices, members: Sequence[tuple[int, str]], **kwargs: Any) -> DecisionForm:
+    """The committee's resolution on an item with one vote per member of the committee (``members``: id and
+    name); pass ``prefix`` to keep the ids of several items' forms on one page apart."""
+
+    class _WithVotes(DecisionForm):
+        pass
+
+    for member_id, name in members:
+        setattr(
+            _WithVotes,
+            f"vote_{member_id}",
+            SelectField(name, choices=options(VOTE_CHOICES), default="absent", validators=[InputRequired()]),
+        )
+    form = _WithVotes(decisions, **kwargs)
+    form.member_ids = tuple(member_id for member_id, _name in members)
+    return form
 
 
 class AppealResolutionForm(_Versioned):

@@ -69,6 +69,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "resolution_days": 40,
     "resolution_extension_days": 20,
     "compliance_days": 10,
+    "committee_members": 3,
+    "committee_quorum": 2,
     "delivery_formats": ["electronic", "simple_copies", "certified_copies", "usb"],
     "reproduction_fees": {"electronic": "0.00", "simple_copies": "50.00", "certified_copies": "120.00", "usb": "30.00"},
     "legal_bases": {
@@ -275,6 +277,39 @@ def committee_needed(inp: GuardInput) -> str | None:
     return None
 
 
+COMMITTEE_VOTE = "committee_vote"
+"""Case field: the tally of the committee's vote on the matter it resolves now (present, for, against,
+abstain); the members and their votes are kept in the procedure's own table and printed in the acta."""
+VOTES = ("favor", "against", "abstain")
+"""What a member present votes; a member not present casts no vote."""
+
+
+def _count(tally: Mapping[str, Any], key: str) -> int:
+    value = tally.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def quorum_and_majority(inp: GuardInput) -> str | None:
+    """The committee resolves only in session with its quorum present (``committee_quorum`` of its
+    ``committee_members`` members) and by a majority of the votes cast (LGTAIP 2015 art. 43: a collegiate
+    committee of an odd number of members that resolves by majority of votes)."""
+    tally = inp.data.get(COMMITTEE_VOTE)
+    if not isinstance(tally, Mapping):
+        return N_("Registre a los integrantes presentes y el voto de cada uno.")
+    present = _count(tally, "present")
+    members = int(inp.params.get("committee_members") or 0)
+    quorum = int(inp.params.get("committee_quorum") or 0)
+    if members and present > members:
+        return N_("Hay más integrantes presentes que integrantes del Comité.")
+    if present < quorum:
+        return N_("Sin quórum: el Comité no puede resolver con los integrantes presentes.")
+    if _count(tally, "favor") + _count(tally, "against") + _count(tally, "abstain") != present:
+        return N_("Cada integrante presente debe emitir su voto.")
+    if _count(tally, "favor") <= _count(tally, "against"):
+        return N_("La resolución no obtuvo la mayoría de los votos.")
+    return None
+
+
 def committee_decision_valid(inp: GuardInput) -> str | None:
     """The committee confirms, modifies or revokes, with its resolution text."""
     if inp.data.get("committee_decision") not in COMMITTEE_DECISIONS:
@@ -397,6 +432,7 @@ GUARDS = {
     "all_areas_answered": all_areas_answered,
     "committee_needed": committee_needed,
     "committee_decision_valid": committee_decision_valid,
+    "quorum_and_majority": quorum_and_majority,
     "ready_to_deliver": ready_to_deliver,
     "cost_as_published": cost_as_published,
     "delivery_chosen": delivery_chosen,
@@ -523,6 +559,27 @@ TRANSITIONS = (
         dedicated=True,  # writes the turn rows
     ),
     *_self_loops(
+        "add_turn",
+        ("turned",),
+        _UNIT,
+        N_("Turnar además a otra área"),
+        fields=("turned_to",),
+        required_fields=("turned_to",),
+        guards=("areas_named",),
+        dedicated=True,  # writes the new turn row
+    ),
+    *_self_loops(
+        "withdraw_turn",
+        ("turned",),
+        _UNIT,
+        N_("Retirar el turno de un área"),
+        fields=("turned_to",),
+        required_fields=("turned_to",),
+        guards=("areas_named", "answers_valid"),
+        comment_required=True,
+        dedicated=True,  # removes the turn row; an area that answered keeps its turn
+    ),
+    *_self_loops(
         "answer_turn",
         ("turned",),
         frozenset({AREA}),
@@ -554,9 +611,9 @@ TRANSITIONS = (
         "consolidated",
         _COMMITTEE,
         N_("Resolver la clasificación o inexistencia"),
-        fields=("committee_decision", "committee_resolution", "committee_item"),
+        fields=("committee_decision", "committee_resolution", "committee_item", COMMITTEE_VOTE),
         required_fields=("committee_item",),
-        guards=("committee_decision_valid",),
+        guards=("committee_decision_valid", "quorum_and_majority"),
         notify=("applicant",),
         issues="committee_resolution",
         dedicated=True,  # decided on an agenda item
@@ -575,9 +632,9 @@ TRANSITIONS = (
         _EXTENDABLE,
         _COMMITTEE,
         N_("Aprobar la ampliación del plazo"),
-        fields=("committee_item",),
+        fields=("committee_item", COMMITTEE_VOTE),
         required_fields=("committee_item",),
-        guards=("extension_pending",),
+        guards=("extension_pending", "quorum_and_majority"),
         notify=("applicant",),
         issues="committee_resolution",
         dedicated=True,
@@ -587,9 +644,9 @@ TRANSITIONS = (
         _EXTENDABLE,
         _COMMITTEE,
         N_("Rechazar la ampliación del plazo"),
-        fields=("committee_item",),
+        fields=("committee_item", COMMITTEE_VOTE),
         required_fields=("committee_item",),
-        guards=("extension_pending",),
+        guards=("extension_pending", "quorum_and_majority"),
         comment_required=True,
         issues="committee_resolution",
         dedicated=True,
@@ -889,6 +946,18 @@ PARAMETERS: tuple[Parameter, ...] = (
         "compliance_days",
         N_("Plazo para cumplir la resolución del órgano garante (días hábiles)"),
         N_("Artículo 196 de la LGTAIP (2015): no más de diez días."),
+        ACCESS_SECTION,
+    ),
+    Parameter(
+        "committee_members",
+        N_("Integrantes del Comité de Transparencia"),
+        N_("Artículo 43 de la LGTAIP (2015): órgano colegiado integrado por un número impar."),
+        ACCESS_SECTION,
+    ),
+    Parameter(
+        "committee_quorum",
+        N_("Quórum del Comité de Transparencia (integrantes presentes)"),
+        N_("Por omisión, la mayoría de sus integrantes; resuelve por mayoría de votos (art. 43, LGTAIP 2015)."),
         ACCESS_SECTION,
     ),
     Parameter(

@@ -31,7 +31,7 @@ from app.services.config import update_config
 from app.services.deadlines import case_clocks, declare_non_working_days, used_business_days
 from app.services.timers import fire_due_timers
 from app.services.users import ensure_department
-from tests.support.factories import make_user
+from tests.support.factories import make_user, quorum
 
 HOLY_WEEK_2026 = (date(2026, 3, 30), date(2026, 4, 3))
 YEAR_END_2026 = (date(2026, 12, 21), date(2027, 1, 1))
@@ -193,7 +193,7 @@ def test_extension_adds_ten_business_days_once(app: Flask):
         access.request_extension(opened.case_id, session_id, "Volumen", unit, expected_version=step.version)
         db.session.rollback()
         item = db.session.scalars(select(CommitteeItem.id).where(CommitteeItem.case_id == opened.case_id)).one()
-        access.decide_item(item, "approve", "Se aprueba la ampliación", committee)
+        access.decide_item(item, "approve", "Se aprueba la ampliación", committee, votes=quorum(committee))
     # 3, 4, 5, 8–12 March, 15 March is a holiday, 16 and 17 March: +10
     assert _response_due(opened.case_id) == date(2027, 3, 17)
     clock = _clock(opened.case_id)

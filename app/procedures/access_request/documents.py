@@ -10,8 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.certificates.formatting import long_date, plain_decimal
-from app.models import Case, Department
-from app.procedures.access_request.models import AccessRequest, AreaTurn, CommitteeItem, CommitteeSession
+from app.models import Case, Department, User
+from app.procedures.access_request.models import (
+    AccessRequest,
+    AreaTurn,
+    CommitteeItem,
+    CommitteeSession,
+    CommitteeVote,
+)
 from app.services import document_context
 
 FORMATS = {
@@ -33,6 +39,8 @@ DECISIONS = {
     "approve": "Aprueba la ampliación del plazo",
     "reject": "Niega la ampliación del plazo",
 }
+VOTES = {"favor": "A favor", "against": "En contra", "abstain": "Abstención"}
+MEMBER_TITLE = "Integrante del Comité de Transparencia"
 MATTERS = {
     "classification": "Clasificación de la información",
     "inexistence": "Declaración de inexistencia",
@@ -101,13 +109,25 @@ def committee_resolution(session: Session, case: Case) -> tuple[dict[str, Any], 
     if item is None or meeting is None or item.decision is None:
         raise LookupError("the committee item of this resolution is missing or undecided")
     request = session.get(AccessRequest, case.id)
+    votes = session.execute(
+        select(User.display_name, CommitteeVote.vote)
+        .join(User, User.id == CommitteeVote.member_id)
+        .where(CommitteeVote.item_id == item.id)
+        .order_by(User.display_name, User.id)
+    ).all()
+    count = {v: sum(1 for _name, vote in votes if vote == v) for v in VOTES}
+    params = case.params or {}
     fields = {
         "numero_resolucion": f"CT/{meeting.held_on.year}/{item.id:04d}",
         "sesion": f"Sesión {meeting.number}",
         "fecha_sesion": meeting.held_on.isoformat(),
         "asunto": f"{MATTERS[item.matter.value]} — solicitud {case.folio}",
         "sentido": DECISIONS[item.decision.value],
-        "votacion": "Registrada en el sistema por el integrante del Comité que firma",
+        "votacion": (
+            f"{len(votes)} de {int(params.get('committee_members', 3))} integrantes presentes "
+            f"(quórum: {int(params.get('committee_quorum', 2))}); {count['favor']} a favor, "
+            f"{count['against']} en contra, {count['abstain']} abstenciones"
+        ),
     }
     antecedentes = []
     if request is not None:
@@ -118,7 +138,8 @@ def committee_resolution(session: Session, case: Case) -> tuple[dict[str, Any], 
     for turn in turns:
         if turn.answer_kind is None:
             continue
-        text = f"El área {turn.department_code} respondió: información {KINDS[turn.answer_kind.value]}"
+        area = _department_names(session, [turn.department_code])
+        text = f"El área {area} respondió: información {KINDS[turn.answer_kind.value]}"
         if turn.partial:
             text += " en parte"
         if turn.legal_basis:
@@ -130,7 +151,7 @@ def committee_resolution(session: Session, case: Case) -> tuple[dict[str, Any], 
         "antecedentes": antecedentes,
         "considerandos": [t.harm_test for t in turns if t.harm_test],
         "resolutivos": [str(item.resolution_text or "")],
-        "integrantes": [],
+        "integrantes": [{"nombre": name, "cargo": MEMBER_TITLE, "voto": VOTES[vote]} for name, vote in votes],
     }
     return fields, extra
 

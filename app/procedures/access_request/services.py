@@ -39,11 +39,13 @@ from app.procedures.access_request.models import (
     PASSWORDLESS,
     AccessRequest,
     AnswerKind,
+    AreaDocument,
     AreaTurn,
     CommitteeDecision,
     CommitteeItem,
     CommitteeMatter,
     CommitteeSession,
+    CommitteeVote,
 )
 from app.services import confirmation
 from app.services.auth import encrypt
@@ -661,18 +663,86 @@ def guarantor_act(
     return _fire(case_id, trigger, actor_id, expected_version, data, comment)
 
 
+def _staffed(session: Session) -> dict[str, str]:
+    """The departments that have active area staff (code → name): only they can be turned a request."""
+    rows = session.execute(
+        select(Department.code, Department.name)
+        .join(UserRole, UserRole.department_code == Department.code)
+        .join(User, User.id == UserRole.user_id)
+        .where(UserRole.role == Role.AREA, User.active.is_(True))
+        .distinct()
+    ).all()
+    return {str(code): str(name) for code, name in rows}
+
+
+def _check_areas(session: Session, codes: Sequence[str]) -> None:
+    staffed = _staffed(session)
+    for code in codes:
+        department = session.get(Department, code)
+        if department is None:
+            raise InvalidData(Msg("El área «%(code)s» no existe.", {"code": code}))
+        if code not in staffed:
+            raise InvalidData(
+                Msg("El área «%(name)s» no tiene personal que pueda responder el turno.", {"name": department.name})
+            )
+
+
 def turn_request(case_id: int, departments: Sequence[str], actor_id: int, *, expected_version: int) -> FireResult:
     """Turn the request to the areas ``departments`` (one turn row each). Raises ``InvalidData`` for an unknown
-    area and the engine's errors."""
+    area or one without area staff, and the engine's errors."""
     codes = [c.strip() for c in departments if c and c.strip()]
     with unit_of_work() as session:
         _access_case(session, case_id)
-        for code in codes:
-            if session.get(Department, code) is None:
-                raise InvalidData(Msg("El área «%(code)s» no existe.", {"code": code}))
+        _check_areas(session, codes)
         result = fire(case_id, "turn", actor_id, expected_version=expected_version, data={"turned_to": codes})
         for code in codes:
             session.add(AreaTurn(case_id=case_id, department_code=code))
+        return result
+
+
+def add_turn(case_id: int, departments: Sequence[str], actor_id: int, *, expected_version: int) -> FireResult:
+    """Turn a request that is with the areas to further areas ``departments`` as well (a turn row each).
+
+    Raises ``InvalidData`` (unknown area, no area staff, already turned) and the engine's errors."""
+    codes = [c.strip() for c in departments if c and c.strip()]
+    with unit_of_work() as session:
+        case = _access_case(session, case_id)
+        _check_areas(session, codes)
+        current = [str(c) for c in case.data.get("turned_to") or ()]
+        if not codes:
+            raise InvalidData(Msg("Elija al menos un área."))
+        if set(codes) & set(current):
+            raise InvalidData(Msg("La solicitud ya está turnada a esa área."))
+        data = {"turned_to": [*current, *codes]}
+        result = fire(case_id, "add_turn", actor_id, expected_version=expected_version, data=data)
+        for code in codes:
+            session.add(AreaTurn(case_id=case_id, department_code=code))
+        return result
+
+
+def withdraw_turn(case_id: int, department: str, reasons: str, actor_id: int, *, expected_version: int) -> FireResult:
+    """Withdraw the turn of ``department`` (the unit re-turns the request: an area that does not hold the
+    information); an area that already answered keeps its turn, and one area at least remains.
+
+    Raises ``InvalidData`` (not turned to it, already answered, the last area) and the engine's errors."""
+    with unit_of_work() as session:
+        case = _access_case(session, case_id)
+        current = [str(c) for c in case.data.get("turned_to") or ()]
+        department_row = session.get(Department, department)
+        name = department_row.name if department_row is not None else department
+        if department not in current:
+            raise InvalidData(Msg("La solicitud no está turnada a «%(name)s».", {"name": name}))
+        if len(current) == 1:
+            raise InvalidData(Msg("La solicitud debe quedar turnada al menos a un área."))
+        if department in (case.data.get("answers") or {}):
+            raise InvalidData(Msg("«%(name)s» ya respondió: su turno no puede retirarse.", {"name": name}))
+        data = {"turned_to": [c for c in current if c != department]}
+        text = (reasons or "").strip()[:MAX_TEXT]
+        result = fire(case_id, "withdraw_turn", actor_id, expected_version=expected_version, data=data, comment=text)
+        for turn in session.scalars(
+            select(AreaTurn).where(AreaTurn.case_id == case_id, AreaTurn.department_code == department)
+        ):
+            session.delete(turn)
         return result
 
 
@@ -753,8 +823,9 @@ def answer_turn(
 def attach_area_document(
     case_id: int, department: str, kind: str, original_name: str, content: bytes, actor_id: int
 ) -> int:
-    """Attach an area's PDF (its answer, or the versión pública) to a request turned to it; supersedes the
-    previous one of that kind. Logged with ids and hashes only. Raises ``NotAllowed``, ``InvalidData``."""
+    """Attach an area's PDF (its answer, or the versión pública) to a request turned to it; supersedes that
+    area's previous one of that kind (another area's document stays). Logged with ids and hashes only.
+    Raises ``NotAllowed``, ``InvalidData``."""
     if kind not in AREA_DOCUMENT_KINDS:
         raise InvalidData(Msg("Tipo de documento no admitido."))
     check_pdf(content, int(current_app.config["MAX_DOCUMENT_BYTES"]))
@@ -767,8 +838,13 @@ def attach_area_document(
             raise InvalidData(Msg("No se pueden adjuntar documentos en esta etapa."))
         key, digest = get_storage(Path(current_app.config["DOCUMENTS_DIR"])).put(content)
         previous = session.scalars(
-            select(Document).where(
-                Document.case_id == case_id, Document.kind == kind, Document.superseded_by_id.is_(None)
+            select(Document)
+            .join(AreaDocument, AreaDocument.document_id == Document.id)
+            .where(
+                Document.case_id == case_id,
+                Document.kind == kind,
+                Document.superseded_by_id.is_(None),
+                AreaDocument.department_code == department,
             )
         ).first()
         document = Document(
@@ -783,6 +859,7 @@ def attach_area_document(
         )
         session.add(document)
         session.flush()
+        session.add(AreaDocument(document_id=document.id, case_id=case_id, department_code=department))
         if previous is not None:
             previous.superseded_by_id = document.id
         log_attached(session, case, document, actor_id, Role.AREA, previous.id if previous is not None else None)
@@ -923,12 +1000,46 @@ _ITEM_DECISIONS = {
 }
 
 
-def decide_item(item_id: int, decision: str, resolution_text: str, actor_id: int) -> FireResult:
-    """Record the committee's resolution on an agenda item and fire the request's transition: confirm, modify
-    or revoke a classification or inexistence; approve or reject an extension.
+def committee_members() -> list[User]:
+    """The active members of the transparency committee, by name (those who may be present and vote)."""
+    return [
+        u
+        for u in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.display_name, User.id))
+        if u.has_role(Role.COMMITTEE_MEMBER)
+    ]
 
-    Raises ``NotFound``, ``InvalidData`` (decision not for this matter, no resolution text, already decided)
-    and the engine's errors (role, the single extension before the deadline).
+
+def _tally(session: Session, votes: Mapping[int, str], actor_id: int) -> dict[str, int]:
+    """Check each vote (a member of the committee, a known vote; the member who records it is present)
+    and count them. Raises ``NotAllowed`` (the one recording is not a member) and ``InvalidData``."""
+    recorder = session.get(User, actor_id)
+    if recorder is None or not recorder.has_role(Role.COMMITTEE_MEMBER):
+        raise NotAllowed(Msg("Solo los integrantes del Comité votan sus resoluciones."))
+    for member_id, vote in votes.items():
+        user = session.get(User, member_id)
+        if user is None or not user.active or not user.has_role(Role.COMMITTEE_MEMBER):
+            raise InvalidData(Msg("Solo los integrantes del Comité votan sus resoluciones."))
+        if vote not in wf.VOTES:
+            raise InvalidData(Msg("El voto de cada integrante es a favor, en contra o abstención."))
+    if actor_id not in votes:
+        raise InvalidData(Msg("Quien registra la resolución debe estar presente en la sesión."))
+    tally = {"present": len(votes)} | dict.fromkeys(wf.VOTES, 0)
+    for vote in votes.values():
+        tally[vote] += 1
+    return tally
+
+
+def decide_item(
+    item_id: int, decision: str, resolution_text: str, actor_id: int, *, votes: Mapping[int, str]
+) -> FireResult:
+    """Record the committee's resolution on an agenda item, with the members present and each one's vote
+    (``votes``: member id → ``favor``, ``against`` or ``abstain``; absent members are left out), and fire the
+    request's transition: confirm, modify or revoke a classification or inexistence; approve or reject an
+    extension. Without quorum, or without a majority of the votes cast, nothing is resolved.
+
+    Raises ``NotFound``, ``InvalidData`` (decision not for this matter, no resolution text, already decided,
+    a vote of someone who is not a member, the recording member absent) and the engine's errors (role, quorum
+    and majority, the single extension before the deadline).
     """
     text = (resolution_text or "").strip()[:MAX_TEXT]
     with unit_of_work() as session:
@@ -941,20 +1052,23 @@ def decide_item(item_id: int, decision: str, resolution_text: str, actor_id: int
             raise InvalidData(Msg("Ese sentido no corresponde a este asunto."))
         if not text:
             raise InvalidData(Msg("Escriba el texto de la resolución del comité."))
+        tally = _tally(session, votes, actor_id)
         case = _access_case(session, item.case_id)
+        data: dict[str, Any] = {"committee_item": item.id, wf.COMMITTEE_VOTE: tally}
         if item.matter == CommitteeMatter.EXTENSION:
             trigger = "approve_extension" if decision == "approve" else "reject_extension"
-            data: dict[str, Any] = {"committee_item": item.id}
             comment = text if decision == "reject" else None
         else:
             trigger = "committee_resolve"
-            data = {"committee_decision": decision, "committee_resolution": text, "committee_item": item.id}
+            data |= {"committee_decision": decision, "committee_resolution": text}
             comment = None
         # recorded first: the resolution's PDF, issued by the transition, reads it (a refusal rolls it back)
         item.decision = CommitteeDecision(decision)
         item.resolution_text = text
         item.decided_by_id = actor_id
         item.decided_at = utcnow()
+        for member_id, vote in sorted(votes.items()):
+            session.add(CommitteeVote(item_id=item.id, member_id=member_id, vote=vote))
         session.flush()
         result = fire(case.id, trigger, actor_id, expected_version=case.version, data=data, comment=comment)
         item.audit_seq = result.audit_seq
@@ -967,6 +1081,8 @@ class SessionView:
 
     session: CommitteeSession
     items: Sequence[tuple[CommitteeItem, str]]
+    votes: Mapping[int, Sequence[tuple[str, str]]] = field(default_factory=dict)
+    """Per decided item: each member present (by name) and their vote."""
 
 
 def sessions() -> list[CommitteeSession]:
@@ -985,7 +1101,16 @@ def session_view(session_id: int) -> SessionView:
         .where(CommitteeItem.session_id == session_id)
         .order_by(CommitteeItem.id)
     ).all()
-    return SessionView(row, [(i, f) for i, f in items])
+    votes: dict[int, list[tuple[str, str]]] = {}
+    for item_id, name, vote in db.session.execute(
+        select(CommitteeVote.item_id, User.display_name, CommitteeVote.vote)
+        .join(User, User.id == CommitteeVote.member_id)
+        .join(CommitteeItem, CommitteeItem.id == CommitteeVote.item_id)
+        .where(CommitteeItem.session_id == session_id)
+        .order_by(User.display_name, User.id)
+    ):
+        votes.setdefault(item_id, []).append((name, vote))
+    return SessionView(row, [(i, f) for i, f in items], votes)
 
 
 # -- queues and case pages ------------------------------------------------------------------------
@@ -1111,8 +1236,14 @@ def staff_view(case_id: int, user_id: int, today: date | None = None) -> StaffVi
 
 
 def departments() -> list[Department]:
-    """Every department, by name (the areas a request can be turned to)."""
-    return list(db.session.scalars(select(Department).order_by(Department.name)))
+    """The departments a request can be turned to (those with active area staff), by name."""
+    staffed = _staffed(db.session())
+    return list(db.session.scalars(select(Department).where(Department.code.in_(staffed)).order_by(Department.name)))
+
+
+def department_names() -> dict[str, str]:
+    """The name of every department by its code (pages show names, never codes)."""
+    return {str(c): str(n) for c, n in db.session.execute(select(Department.code, Department.name))}
 
 
 __all__ = [
@@ -1124,13 +1255,16 @@ __all__ = [
     "RequesterView",
     "SessionView",
     "StaffView",
+    "add_turn",
     "answer_turn",
     "area_queue",
     "attach_area_document",
+    "committee_members",
     "decide_item",
     "deliver_response",
     "deliverable_documents",
     "delivered_documents",
+    "department_names",
     "departments",
     "file_request",
     "guarantor_act",
@@ -1153,4 +1287,5 @@ __all__ = [
     "turn_request",
     "unit_act",
     "unit_queue",
+    "withdraw_turn",
 ]
