@@ -131,6 +131,18 @@ class CommentForm(_Versioned):
     submit = SubmitField(_l("Enviar"))
 
 
+class PublicSourceForm(_Versioned):
+    """Information already public: where (a URL or a place) and how the requester can consult it."""
+
+    public_source = TextAreaField(
+        _l("Fuente, lugar y forma de consultar la información"),
+        filters=[strip],
+        validators=[DataRequired(), Length(max=5000)],
+        id="public-source",
+    )
+    submit = SubmitField(_l("Indicar la fuente"), id="public-source-submit")
+
+
 class DeliverForm(_Versioned):
     """The response delivered to the requester, and the documents chosen one by one to go with it."""
 

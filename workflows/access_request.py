@@ -65,6 +65,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "prevention_answer_days": 10,
     "prevention_effect": RESTART,
     "incompetence_days": 3,
+    "public_source_days": 5,
     "appeal_days": 15,
     "resolution_days": 40,
     "resolution_extension_days": 20,
@@ -83,6 +84,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "resolution": "Artículo 146 de la Ley General de Transparencia y Acceso a la Información Pública "
         "(DOF 4 de mayo de 2015)",
         "compliance": "Artículos 196 y 197 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+        "public_source": "Artículo 130 de la Ley General de Transparencia y Acceso a la Información Pública "
         "(DOF 4 de mayo de 2015)",
     },
     "appeal_grounds": [
@@ -121,6 +124,8 @@ def parse_fees(value: Any) -> dict[str, str]:
 
 LEGAL_BASIS_ACTS = ("prevention", "incompetence", "appeal", "resolution", "compliance")
 """The acts whose legal basis is told to the people they bind (the ``legal_bases`` setting)."""
+OPTIONAL_BASIS_ACTS = ("public_source",)
+"""Acts added later: a ``legal_bases`` setting saved before them may leave them out (the default applies)."""
 
 
 def parse_legal_bases(value: Any) -> dict[str, str]:
@@ -135,7 +140,13 @@ def parse_legal_bases(value: Any) -> dict[str, str]:
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"the legal basis of {act!r} is missing")
         bases[act] = " ".join(text.split())
-    if set(value) - set(LEGAL_BASIS_ACTS):
+    for act in OPTIONAL_BASIS_ACTS:
+        text = value.get(act)
+        if text is not None and (not isinstance(text, str) or not text.strip()):
+            raise ValueError(f"the legal basis of {act!r} is empty")
+        if text is not None:
+            bases[act] = " ".join(text.split())
+    if set(value) - set(LEGAL_BASIS_ACTS) - set(OPTIONAL_BASIS_ACTS):
         raise ValueError("unknown act in the legal bases")
     return bases
 
@@ -215,6 +226,16 @@ def incompetence_in_term(inp: GuardInput) -> str | None:
     """Incompetence is declared within its term from receipt (the prevención interrupts it)."""
     if inp.data.get("incompetence_window_closed_on"):
         return N_("El plazo para declarar la incompetencia ya venció.")
+    return None
+
+
+def public_source_in_term(inp: GuardInput) -> str | None:
+    """The unit points to information already public within its own shorter term from receipt (LGTAIP 2015
+    art. 130), and says where and how to consult it."""
+    if inp.data.get("public_source_window_closed_on"):
+        return N_("El plazo para indicar la fuente de la información pública ya venció.")
+    if not str(inp.data.get("public_source") or "").strip():
+        return N_("Indique la fuente, el lugar y la forma de consultar la información.")
     return None
 
 
@@ -427,6 +448,7 @@ GUARDS = {
     "prevention_in_term": prevention_in_term,
     "incompetence_in_term": incompetence_in_term,
     "no_inexistence": no_inexistence,
+    "public_source_in_term": public_source_in_term,
     "areas_named": areas_named,
     "answers_valid": answers_valid,
     "all_areas_answered": all_areas_answered,
@@ -546,6 +568,17 @@ TRANSITIONS = (
         guards=("incompetence_in_term", "no_inexistence"),
         comment_required=True,
         dedicated=True,  # the service mails the requester the reasons, the competent body and the legal basis
+    ),
+    Transition(
+        "point_to_public_source",
+        ("received",),
+        "answered",
+        _UNIT,
+        N_("Indicar dónde consultar la información ya pública"),
+        fields=("public_source",),
+        required_fields=("public_source",),
+        guards=("public_source_in_term",),
+        dedicated=True,  # the service mails the requester the source, the legal basis and the appeal term
     ),
     Transition(
         "turn",
@@ -762,6 +795,12 @@ TRANSITIONS = (
         "prevention_window_closed_on",
         N_("Vence el plazo para formular la prevención"),
     ),
+    _lapse(
+        "public_source_window_closed",
+        ("received",),
+        "public_source_window_closed_on",
+        N_("Vence el plazo para indicar la fuente de la información ya pública"),
+    ),
     *_lapses(
         "incompetence_window_closed",
         ("received", "turned"),
@@ -797,6 +836,15 @@ CLOCKS = (
         running=("received",),
         on_lapse="prevention_window_closed",
         lapse_field="prevention_window_closed_on",
+    ),
+    Clock(
+        "public_source_window",
+        "public_source_days",
+        N_("Plazo para indicar la fuente de la información ya pública"),
+        running=("received",),
+        paused=("prevention",),
+        on_lapse="public_source_window_closed",
+        lapse_field="public_source_window_closed_on",
     ),
     Clock(
         "incompetence_window",
@@ -971,6 +1019,12 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     Parameter("prevention_issue_days", N_("Plazo para formular la prevención (días hábiles)"), section=ACCESS_SECTION),
     Parameter("incompetence_days", N_("Plazo para declarar la incompetencia (días hábiles)"), section=ACCESS_SECTION),
+    Parameter(
+        "public_source_days",
+        N_("Plazo para indicar la fuente de información ya pública (días hábiles)"),
+        N_("Artículo 130 de la LGTAIP (2015): no más de cinco días."),
+        ACCESS_SECTION,
+    ),
     Parameter("appeal_days", N_("Plazo para interponer el recurso de revisión (días hábiles)"), section=ACCESS_SECTION),
     Parameter(
         "resolution_days",

@@ -225,8 +225,8 @@ def test_a_declared_day_moves_a_resumed_clock_from_where_it_resumed(app: Flask):
 
 def test_lapse_flags_the_case_and_starts_the_appeal_term(app: Flask):
     opened, _ = _file(date(2026, 3, 2))
-    with _on(date(2026, 3, 31)):  # the prevention (5 days) and incompetence (3 days) windows are over
-        assert fire_due_timers().fired == 2
+    with _on(date(2026, 3, 31)):  # the prevention and public-source (5 days) and incompetence (3 days) windows
+        assert fire_due_timers().fired == 3
     db.session.rollback()
     assert "response_overdue_on" not in db.session.get(Case, opened.case_id).data  # the last day still counts
     with _on(date(2026, 4, 1)):  # the response term lapsed at midnight
@@ -238,6 +238,7 @@ def test_lapse_flags_the_case_and_starts_the_appeal_term(app: Flask):
     assert case.data["response_overdue_on"] == "2026-03-31"
     assert case.data["prevention_window_closed_on"] == "2026-03-09"
     assert case.data["incompetence_window_closed_on"] == "2026-03-05"
+    assert case.data["public_source_window_closed_on"] == "2026-03-09"
     assert _clock(opened.case_id).status == ClockStatus.LAPSED
     views = case_clocks([opened.case_id], today=date(2026, 4, 1))[opened.case_id]
     assert views["response"].overdue

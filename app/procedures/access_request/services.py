@@ -364,6 +364,7 @@ def requester_view_for_account(case_id: int, user_id: int, today: date | None = 
 
 _UNIT_PROBES: dict[str, dict[str, Any]] = {
     "prevent": {"prevention_text": "-"},
+    "point_to_public_source": {"public_source": "-"},
     "declare_incompetent": {"competent_body": "-", "incompetence_reasons": "-"},
     "request_extension": {},
 }
@@ -637,6 +638,13 @@ def requester_act_notice(case: Case) -> ActNotice | None:
             wf.legal_basis(params, "prevention"),
             _term_due(case.id, "prevention"),
         )
+    if case.state == "answered" and case.data.get("public_source"):
+        return ActNotice(
+            str(case.data.get("public_source") or ""),
+            wf.legal_basis(params, "public_source"),
+            _term_due(case.id, "answered"),
+            kind="public_source",
+        )
     if case.state == "incompetent":
         return ActNotice(
             str(case.data.get("incompetence_reasons") or ""),
@@ -646,6 +654,26 @@ def requester_act_notice(case: Case) -> ActNotice | None:
             competent_body=str(case.data.get("competent_body") or ""),
         )
     return None
+
+
+def point_to_public_source(case_id: int, source: str, actor_id: int, *, expected_version: int) -> FireResult:
+    """Answer that the information is already public (LGTAIP 2015 art. 130): ``source`` says where and how to
+    consult it (a URL or a place, and how). Within the unit's own shorter term, without turning the request;
+    the requester is mailed the text with its legal basis and the last day to appeal.
+
+    Raises ``InvalidData`` (no source) and the engine's errors (the term lapsed, the state)."""
+    text = (source or "").strip()[:MAX_TEXT]
+    if not text:
+        raise InvalidData(Msg("Indique la fuente, el lugar y la forma de consultar la información."))
+    with unit_of_work() as session:
+        _access_case(session, case_id)
+        result = fire(
+            case_id, "point_to_public_source", actor_id, expected_version=expected_version, data={"public_source": text}
+        )
+        case = session.get(Case, case_id)
+        assert case is not None  # noqa: S101 - fired just above in this transaction
+        _mail_requester(session, case, "point_to_public_source", result.audit_seq, requester_act_notice(case))
+        return result
 
 
 def guarantor_act(
@@ -1272,6 +1300,7 @@ __all__ = [
     "new_tracking_token",
     "open_session",
     "own_requests",
+    "point_to_public_source",
     "public_status",
     "reissue_tracking_token",
     "request_extension",

@@ -39,6 +39,7 @@ from forms.access_requests import (
     DeliverForm,
     FilingForm,
     PaymentForm,
+    PublicSourceForm,
     SessionChoiceForm,
     SessionForm,
     TrackForm,
@@ -126,6 +127,7 @@ FIELD_LABELS = {
     "compliance_report": _l("Informe de cumplimiento"),
     "response_summary": _l("Respuesta"),
     "turned_to": _l("Áreas"),
+    "public_source": _l("Fuente de la información ya pública"),
     "committee_item": _l("Asunto del Comité"),
     "appeal_decision": _l("Sentido de la resolución"),
     "appeal_resolution": _l("Resolución del recurso"),
@@ -343,6 +345,7 @@ def _staff_forms(view: svc.StaffView) -> dict[str, Any]:
             [a for a in areas if a[0] not in set(view.case.data.get("turned_to") or ())], data=version, prefix="add"
         ),
         "withdraw": CommentForm(data=version, prefix="withdraw"),
+        "public_source": PublicSourceForm(data=version, prefix="source"),
         "comment": CommentForm(data=version),
         "deliver": DeliverForm(_deliverable(view.case.id), data=version),
         "committee": SessionChoiceForm(_session_choices(), data=version),
@@ -406,6 +409,23 @@ def turn(case_id: int) -> Response | tuple[str, int]:
         svc.turn_request(case_id, form.departments.data or [], current_user.id, expected_version=form.seen_version())
     except DomainError as exc:
         return _refused(case_id, exc, "turn", form)
+    return _done(case_id)
+
+
+@bp.post("/solicitudes/<int:case_id>/fuente-publica")
+@roles_required(Role.TRANSPARENCY_UNIT)
+def public_source(case_id: int) -> Response | tuple[str, int]:
+    """Answer that the information is already public, pointing to where and how to consult it."""
+    _visible(case_id)
+    form = PublicSourceForm(prefix="source")
+    if not form.validate_on_submit():
+        return _invalid(case_id, "public_source", form)
+    try:
+        svc.point_to_public_source(
+            case_id, form.public_source.data or "", current_user.id, expected_version=form.seen_version()
+        )
+    except DomainError as exc:
+        return _refused(case_id, exc, "public_source", form)
     return _done(case_id)
 
 
