@@ -567,6 +567,7 @@ TRANSITIONS = (
         required_fields=("competent_body",),
         guards=("incompetence_in_term", "no_inexistence"),
         comment_required=True,
+        issues="incompetence_notice",
         dedicated=True,  # the service mails the requester the reasons, the competent body and the legal basis
     ),
     Transition(
@@ -959,8 +960,27 @@ DOCUMENTS = (
         build=build_gathered,
         act_field="numero_resolucion",
     ),
+    Document(
+        kind="incompetence_notice",
+        title=N_("Notificación de incompetencia"),
+        template="incompetence_notice.html",
+        tipo="NOTIFICACION_INCOMPETENCIA",
+        cadena=("solicitante", "fecha_solicitud", "informacion_solicitada", "sujeto_obligado_competente"),
+        rows=(
+            Row("solicitante", "Solicitante"),
+            Row("fecha_solicitud", "Fecha de presentación", "date"),
+            Row("informacion_solicitada", "Información solicitada"),
+            Row("sujeto_obligado_competente", "Sujeto obligado competente"),
+        ),
+        legal_basis=_TRANSPARENCY_LAW
+        + "a la notoria incompetencia (artículo 136 de la Ley General de Transparencia y Acceso a la "
+        "Información Pública, DOF 4 de mayo de 2015).",
+        gatherer=_GATHERER,
+        build=build_gathered,
+    ),
 )
-"""The documents access requests issue: the response to the requester and the committee's resolutions."""
+"""The documents access requests issue: the response to the requester, the committee's resolutions and the
+notice of incompetence."""
 
 
 ACCESS_SECTION = N_("Acceso a la información")

@@ -156,6 +156,39 @@ def committee_resolution(session: Session, case: Case) -> tuple[dict[str, Any], 
     return fields, extra
 
 
+def incompetence_notice(session: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(fields, extra) of the notice of incompetence: its fundamento y motivación (the unit's reasons), the
+    competent body the requester is pointed to, and the appeal term."""
+    request = session.get(AccessRequest, case.id)
+    received = request.received_on if request is not None else case.created_at.date()
+    params = case.params or {}
+    bases = params.get("legal_bases") if isinstance(params.get("legal_bases"), Mapping) else {}
+    fields = {
+        "solicitante": request.pseudonym if request is not None else "",
+        "fecha_solicitud": received.isoformat(),
+        "informacion_solicitada": str(case.data.get("information_requested") or ""),
+        "sujeto_obligado_competente": str(case.data.get("competent_body") or ""),
+    }
+    extra = {
+        "motivacion": [p for p in str(case.data.get("incompetence_reasons") or "").splitlines() if p.strip()],
+        "fundamento": str(
+            (bases or {}).get("incompetence")
+            or "Artículo 136 de la Ley General de Transparencia y Acceso a la Información Pública "
+            "(DOF 4 de mayo de 2015)"
+        ),
+        "medios_impugnacion": (
+            "Si no está conforme con esta notificación puede interponer el recurso de revisión dentro de los "
+            f"{int(params.get('appeal_days', 15))} días hábiles siguientes a su notificación."
+        ),
+    }
+    return fields, extra
+
+
+def _gathered_incompetence(session: Session, case: Case) -> dict[str, Any]:
+    fields, extra = incompetence_notice(session, case)
+    return {"fields": fields, "extra": extra}
+
+
 def _gathered_response(session: Session, case: Case) -> dict[str, Any]:
     fields, extra = access_response(session, case)
     return {"fields": fields, "extra": extra}
@@ -169,3 +202,4 @@ def _gathered_resolution(session: Session, case: Case) -> dict[str, Any]:
 # The access request's documents are declared in workflows.access_request with this module as their gatherer.
 document_context.register("access_response", _gathered_response)
 document_context.register("committee_resolution", _gathered_resolution)
+document_context.register("incompetence_notice", _gathered_incompetence)
