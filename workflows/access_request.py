@@ -66,6 +66,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "prevention_effect": RESTART,
     "incompetence_days": 3,
     "public_source_days": 5,
+    "payment_days": 30,
     "appeal_days": 15,
     "resolution_days": 40,
     "resolution_extension_days": 20,
@@ -86,6 +87,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "compliance": "Artículos 196 y 197 de la Ley General de Transparencia y Acceso a la Información Pública "
         "(DOF 4 de mayo de 2015)",
         "public_source": "Artículo 130 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+        "payment": "Artículos 134 y 141 de la Ley General de Transparencia y Acceso a la Información Pública "
         "(DOF 4 de mayo de 2015)",
     },
     "appeal_grounds": [
@@ -124,7 +127,7 @@ def parse_fees(value: Any) -> dict[str, str]:
 
 LEGAL_BASIS_ACTS = ("prevention", "incompetence", "appeal", "resolution", "compliance")
 """The acts whose legal basis is told to the people they bind (the ``legal_bases`` setting)."""
-OPTIONAL_BASIS_ACTS = ("public_source",)
+OPTIONAL_BASIS_ACTS = ("public_source", "payment")
 """Acts added later: a ``legal_bases`` setting saved before them may leave them out (the default applies)."""
 
 
@@ -691,7 +694,7 @@ TRANSITIONS = (
         "answered",
         _UNIT,
         N_("Entregar la respuesta"),
-        fields=("response_summary", "reproduction_cost", DELIVERED),
+        fields=("response_summary", "reproduction_cost", DELIVERED, "payment_due_on"),
         required_fields=("response_summary", "reproduction_cost"),
         guards=("ready_to_deliver", "cost_as_published", "delivery_chosen"),
         issues="access_response",
@@ -1039,6 +1042,12 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     Parameter("prevention_issue_days", N_("Plazo para formular la prevención (días hábiles)"), section=ACCESS_SECTION),
     Parameter("incompetence_days", N_("Plazo para declarar la incompetencia (días hábiles)"), section=ACCESS_SECTION),
+    Parameter(
+        "payment_days",
+        N_("Plazo del solicitante para pagar los costos de reproducción (días hábiles)"),
+        N_("Artículo 134 de la LGTAIP (2015): no más de treinta días desde la notificación de la respuesta."),
+        section=N_("Plazos del solicitante"),
+    ),
     Parameter(
         "public_source_days",
         N_("Plazo para indicar la fuente de información ya pública (días hábiles)"),

@@ -20,6 +20,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 from app import audit
 from app.audit import EntryInput
 from app.calendar import local_today
+from app.certificates.formatting import long_date
 from app.engine import DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditKind, Case, Certificate, Department, Document, Role, TimerKind, User, UserRole, utcnow
@@ -50,7 +52,7 @@ from app.procedures.access_request.models import (
 from app.services import confirmation
 from app.services.auth import encrypt
 from app.services.cases import FireResult, fire, open_case
-from app.services.deadlines import ClockView, case_clocks, pending_terms
+from app.services.deadlines import ClockView, calendar, case_clocks, pending_terms
 from app.services.documents import log_attached
 from app.services.uow import unit_of_work
 from app.services.uploads import check_pdf, clean_file_name
@@ -72,6 +74,8 @@ GUARANTOR_ACTIONS = frozenset({"resolve_appeal", "extend_resolution", "accept_co
 AREA_DOCUMENT_KINDS = ("respuesta_area", wf.PUBLIC_VERSION)
 APPEAL_TERM = N_("Plazo para interponer el recurso de revisión")
 """How a notice names the term it gives when that term is the one to appeal (translated on display)."""
+RESOLUTION_TERM = N_("Plazo para resolver el recurso de revisión")
+"""How the guarantor's notice of a new appeal names its term to resolve it."""
 
 
 # -- tracking links -------------------------------------------------------------------------------
@@ -333,6 +337,8 @@ class RequesterView:
     public_documents: Sequence[Document]
     actions: frozenset[str]
     pending_act: ActNotice | None = None
+    payment: ActNotice | None = None
+    """The reproduction costs the requester is asked to pay, with the legal basis and the last day."""
 
 
 def _by_token(token: str) -> AccessRequest:
@@ -449,6 +455,7 @@ def _requester_view(case: Case, request: AccessRequest, today: date) -> Requeste
         public_documents=documents,
         actions=actions,
         pending_act=requester_act_notice(case),
+        payment=payment_notice(case),
     )
 
 
@@ -462,7 +469,43 @@ def requester_act(
     if trigger not in REQUESTER_ACTIONS:
         raise NotAllowed(Msg("Esa acción no corresponde al solicitante."))
     request = _by_token(token)
-    return _fire(request.case_id, trigger, request.requester_id, expected_version, dict(data or {}), None)
+    if trigger != "appeal":
+        return _fire(request.case_id, trigger, request.requester_id, expected_version, dict(data or {}), None)
+    with unit_of_work() as session:
+        _access_case(session, request.case_id)
+        result = fire(
+            request.case_id, trigger, request.requester_id, expected_version=expected_version, data=dict(data or {})
+        )
+        case = session.get(Case, request.case_id)
+        assert case is not None  # noqa: S101 - fired just above in this transaction
+        _mail_guarantors(session, case, result.audit_seq)
+        return result
+
+
+def _mail_guarantors(session: Session, case: Case, seq: int) -> None:
+    """Tell each member of the guarantor body of a new appeal and the last day to resolve it."""
+    clock = case_clocks([case.id]).get(case.id, {}).get("resolution")
+    params = case.params or wf.ACCESS_V1.params
+    payload: dict[str, Any] = {
+        "folio": case.folio,
+        "trigger": "appeal",
+        "state": case.state,
+        "party": "guarantor",
+        "legal_basis": wf.legal_basis(params, "resolution"),
+        "due_label": RESOLUTION_TERM,
+    }
+    if clock is not None and clock.due_on is not None:
+        payload["due_on"] = clock.due_on.isoformat()
+    guarantors = [u for u in session.scalars(select(User).where(User.active.is_(True))) if u.has_role(Role.GUARANTOR)]
+    for user in guarantors:
+        enqueue(
+            session,
+            topic="case_transition",
+            dedup_key=f"access:{case.id}:seq:{seq}:guarantor:{user.id}",
+            recipient_id=user.id,
+            case_id=case.id,
+            payload=payload,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -617,14 +660,16 @@ def _term_due(case_id: int, state: str) -> date | None:
 
 def _appeal_notice(case: Case) -> ActNotice:
     """The response as the requester's mail tells it: its summary, and the last day to appeal with the
-    appeal's legal basis."""
+    appeal's legal basis; when reproduction costs are owed, what to pay, its basis and the last day to pay."""
     params = case.params or wf.ACCESS_V1.params
-    return ActNotice(
-        str(case.data.get("response_summary") or ""),
-        wf.legal_basis(params, "appeal"),
-        _term_due(case.id, case.state),
-        kind="appeal",
-    )
+    text = str(case.data.get("response_summary") or "")
+    payment = payment_notice(case)
+    if payment is not None and payment.due_on is not None:
+        text += (
+            f"\n\n{payment.text}\nPlazo para pagar: a más tardar el {long_date(payment.due_on)} "
+            f"({payment.legal_basis})."
+        )
+    return ActNotice(text, wf.legal_basis(params, "appeal"), _term_due(case.id, case.state), kind="appeal")
 
 
 def requester_act_notice(case: Case) -> ActNotice | None:
@@ -948,14 +993,33 @@ def deliver_response(
                         {"name": document.original_name},
                     )
                 )
-        data = {
+        data: dict[str, Any] = {
             "response_summary": (summary or "").strip()[:MAX_TEXT],
             "reproduction_cost": cost,
             wf.DELIVERED: ids,
         }
+        params = case.params or wf.ACCESS_V1.params
+        if Decimal(cost) > 0:  # the requester is asked to pay: its term is a date from the notification
+            due = calendar(session).add_business_days(local_today(), int(params.get("payment_days", 30)))
+            data["payment_due_on"] = due.isoformat()
         result = fire(case_id, "deliver", actor_id, expected_version=expected_version, data=data)
         _mail_requester(session, case, "deliver", result.audit_seq, _appeal_notice(case))
         return result
+
+
+def payment_notice(case: Case) -> ActNotice | None:
+    """What the requester is asked to pay before delivery, as they are told it: the amount and how to pay it,
+    the legal basis and the last day to pay (``None`` when nothing is owed or it was paid)."""
+    due = case.data.get("payment_due_on")
+    cost = str(case.data.get("reproduction_cost") or "0")
+    if not due or Decimal(cost) <= 0 or case.data.get("payment_reference"):
+        return None
+    params = case.params or wf.ACCESS_V1.params
+    text = (
+        f"Costos de reproducción y envío: ${cost} MXN. Registre la referencia de su pago en la página de "
+        "seguimiento de su solicitud; la información se entrega una vez hecho el pago."
+    )
+    return ActNotice(text, wf.legal_basis(params, "payment"), date.fromisoformat(str(due)), kind="payment")
 
 
 # -- committee ------------------------------------------------------------------------------------
@@ -1300,6 +1364,7 @@ __all__ = [
     "new_tracking_token",
     "open_session",
     "own_requests",
+    "payment_notice",
     "point_to_public_source",
     "public_status",
     "reissue_tracking_token",
