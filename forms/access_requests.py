@@ -4,7 +4,7 @@ committee and the guarantor. Choices (formats, areas, grounds, sessions) come fr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -20,6 +20,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from forms import options, squeeze, strip
@@ -206,6 +207,21 @@ class AreaDocumentForm(FlaskForm):
     )
     file = FileField(_l("Archivo PDF"), validators=[FileRequired(_l("Elija un archivo PDF."))])
     submit = SubmitField(_l("Adjuntar"))
+
+
+F = TypeVar("F", bound=FlaskForm)
+
+
+def ids_apart(form_class: type[F], suffix: str) -> type[F]:
+    """``form_class`` with every field's element id ending in ``-suffix`` and its names unchanged, so that the
+    same form repeated on one page (an area's answer, once per department of the person) repeats no id."""
+    fields = {}
+    for name in dir(form_class):
+        unbound = getattr(form_class, name, None)
+        if isinstance(unbound, UnboundField) and name not in {"csrf_token", "version"}:
+            kwargs = {**unbound.kwargs, "id": f"{name}-{suffix}"}
+            fields[name] = UnboundField(unbound.field_class, *unbound.args, name=unbound.name, **kwargs)
+    return type(f"{form_class.__name__}For{suffix.title()}", (form_class,), fields)
 
 
 class SessionForm(FlaskForm):

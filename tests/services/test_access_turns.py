@@ -124,3 +124,36 @@ def test_pages_name_areas_never_by_code(app: Flask, client: FlaskClient):
     assert 'id="form-withdraw-tesoreria_mpal"' in page
     ids = re.findall(r'\bid="([^"]+)"', page)
     assert len(ids) == len(set(ids))
+
+
+def test_a_person_of_several_areas_gets_one_form_per_area_and_no_id_repeats(app: Flask, client: FlaskClient):
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    make_user((Role.AREA, "obras"))
+    make_user((Role.AREA, "tesoreria"))
+    both = make_user((Role.AREA, "obras"), (Role.AREA, "tesoreria"))
+    filed = ar.file_request("Lector", "lector@example.test", "Planos", "electronic")
+    ar.turn_request(filed.case_id, ["obras", "tesoreria"], unit, expected_version=_version(filed.case_id))
+    login_as(client, both)
+    url = f"/transparencia/solicitudes/{filed.case_id}"
+    page = text(client.get(url))
+    assert 'id="form-answer-obras"' in page
+    assert 'id="form-answer-tesoreria"' in page
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert token is not None
+    refused = client.post(
+        f"{url}/turno/tesoreria",
+        data={"csrf_token": token.group(1), "version": str(_version(filed.case_id)), "kind": "reserved"},
+    )
+    assert refused.status_code == 422
+    assert any("prueba de daño" in f or "fundamento" in f for f in flashes(refused)), flashes(refused)
+    again = text(refused)
+    ids = re.findall(r'\bid="([^"]+)"', again)
+    assert len(ids) == len(set(ids))
+    answered = client.post(
+        f"{url}/turno/tesoreria",
+        data={"csrf_token": token.group(1), "version": str(_version(filed.case_id)), "kind": "available"},
+    )
+    assert answered.status_code == 302, flashes(answered)
+    assert set(db.session.get(Case, filed.case_id).data["answers"]) == {"tesoreria"}  # type: ignore[union-attr]

@@ -45,6 +45,7 @@ from forms.access_requests import (
     TrackForm,
     TurnForm,
     decision_form,
+    ids_apart,
 )
 
 bp = Blueprint("transparency", __name__, url_prefix="/transparencia", template_folder="templates")
@@ -351,6 +352,12 @@ def _staff_forms(view: svc.StaffView) -> dict[str, Any]:
         "committee": SessionChoiceForm(_session_choices(), data=version),
         "answer": AreaAnswerForm(data=version),
         "document": AreaDocumentForm(),
+        "answer_failed": {},
+        "document_failed": {},
+        "area_forms": {
+            code: (ids_apart(AreaAnswerForm, code)(data=version), ids_apart(AreaDocumentForm, code)())
+            for code in sorted(view.own_departments)
+        },
         "resolution": AppealResolutionForm(data=version),
     }
 
@@ -547,9 +554,9 @@ def deliver(case_id: int) -> Response | tuple[str, int]:
 def answer(case_id: int, department: str) -> Response | tuple[str, int]:
     """An area answers the turn: available, classified (with basis, harm test, period) or inexistent."""
     _visible(case_id)
-    form = AreaAnswerForm()
+    form = ids_apart(AreaAnswerForm, department)()
     if not form.validate_on_submit():
-        return _invalid(case_id, "answer", form)
+        return _invalid(case_id, "answer_failed", {department: form})
     answer = svc.AreaAnswer(
         kind=form.kind.data or "",
         partial=bool(form.partial.data),
@@ -562,7 +569,7 @@ def answer(case_id: int, department: str) -> Response | tuple[str, int]:
     try:
         svc.answer_turn(case_id, department, answer, current_user.id, expected_version=form.seen_version())
     except DomainError as exc:
-        return _refused(case_id, exc, "answer", form)
+        return _refused(case_id, exc, "answer_failed", {department: form})
     return _done(case_id)
 
 
@@ -572,16 +579,16 @@ def answer(case_id: int, department: str) -> Response | tuple[str, int]:
 def area_document(case_id: int, department: str) -> Response | tuple[str, int]:
     """An area attaches its answer or the versión pública (PDF)."""
     _visible(case_id)
-    form = AreaDocumentForm()
+    form = ids_apart(AreaDocumentForm, department)()
     if not form.validate_on_submit():
-        return _invalid(case_id, "document", form)
+        return _invalid(case_id, "document_failed", {department: form})
     upload = form.file.data
     try:
         svc.attach_area_document(
             case_id, department, form.kind.data or "", upload.filename or "", upload.read(), current_user.id
         )
     except DomainError as exc:
-        return _refused(case_id, exc, "document", form)
+        return _refused(case_id, exc, "document_failed", {department: form})
     return _done(case_id)
 
 
