@@ -156,4 +156,5 @@ def test_a_person_of_several_areas_gets_one_form_per_area_and_no_id_repeats(app:
         data={"csrf_token": token.group(1), "version": str(_version(filed.case_id)), "kind": "available"},
     )
     assert answered.status_code == 302, flashes(answered)
+    db.session.rollback()
     assert set(db.session.get(Case, filed.case_id).data["answers"]) == {"tesoreria"}  # type: ignore[union-attr]
