@@ -4,7 +4,7 @@ committee and the guarantor. Choices (formats, areas, grounds, sessions) come fr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -19,6 +19,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from forms import WholeNumber, options, squeeze, strip
@@ -130,6 +131,18 @@ class CommentForm(_Versioned):
     submit = SubmitField(_l("Enviar"))
 
 
+class PublicSourceForm(_Versioned):
+    """Information already public: where (a URL or a place) and how the requester can consult it."""
+
+    public_source = TextAreaField(
+        _l("Fuente, lugar y forma de consultar la información"),
+        filters=[strip],
+        validators=[DataRequired(), Length(max=5000)],
+        id="public-source",
+    )
+    submit = SubmitField(_l("Indicar la fuente"), id="public-source-submit")
+
+
 class DeliverForm(_Versioned):
     """The response delivered to the requester, and the documents chosen one by one to go with it."""
 
@@ -193,6 +206,21 @@ class AreaDocumentForm(FlaskForm):
     submit = SubmitField(_l("Adjuntar"))
 
 
+F = TypeVar("F", bound=FlaskForm)
+
+
+def ids_apart(form_class: type[F], suffix: str) -> type[F]:
+    """``form_class`` with every field's element id ending in ``-suffix`` and its names unchanged, so that the
+    same form repeated on one page (an area's answer, once per department of the person) repeats no id."""
+    fields = {}
+    for name in dir(form_class):
+        unbound = getattr(form_class, name, None)
+        if isinstance(unbound, UnboundField) and name not in {"csrf_token", "version"}:
+            kwargs = {**unbound.kwargs, "id": f"{name}-{suffix}"}
+            fields[name] = UnboundField(unbound.field_class, *unbound.args, name=unbound.name, **kwargs)
+    return type(f"{form_class.__name__}For{suffix.title()}", (form_class,), fields)
+
+
 class SessionForm(FlaskForm):
     """A new session of the committee."""
 
@@ -210,9 +238,47 @@ class DecisionForm(FlaskForm):
     )
     submit = SubmitField(_l("Resolver"))
 
+    member_ids: tuple[int, ...] = ()
+
     def __init__(self, decisions: Choices, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.decision.choices = options(decisions)
+
+    def votes(self) -> dict[int, str]:
+        """The votes of the members present (member id → vote); absent members are left out."""
+        votes = {m: str(self[f"vote_{m}"].data) for m in self.member_ids}
+        return {m: v for m, v in votes.items() if v != "absent"}
+
+    def vote_fields(self) -> list[Any]:
+        """The per-member vote fields, in the members' order."""
+        return [self[f"vote_{m}"] for m in self.member_ids]
+
+
+VOTE_CHOICES = (
+    ("absent", _l("Ausente")),
+    ("favor", _l("A favor")),
+    ("against", _l("En contra")),
+    ("abstain", _l("Abstención")),
+)
+"""How each member of the committee stands on an item: absent, or present and voting."""
+
+
+def decision_form(decisions: Choices, members: Sequence[tuple[int, str]], **kwargs: Any) -> DecisionForm:
+    """The committee's resolution on an item with one vote per member of the committee (``members``: id and
+    name); pass ``prefix`` to keep the ids of several items' forms on one page apart."""
+
+    class _WithVotes(DecisionForm):
+        pass
+
+    for member_id, name in members:
+        setattr(
+            _WithVotes,
+            f"vote_{member_id}",
+            SelectField(name, choices=options(VOTE_CHOICES), default="absent", validators=[InputRequired()]),
+        )
+    form = _WithVotes(decisions, **kwargs)
+    form.member_ids = tuple(member_id for member_id, _name in members)
+    return form
 
 
 class AppealResolutionForm(_Versioned):

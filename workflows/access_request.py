@@ -65,10 +65,14 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "prevention_answer_days": 10,
     "prevention_effect": RESTART,
     "incompetence_days": 3,
+    "public_source_days": 5,
+    "payment_days": 30,
     "appeal_days": 15,
     "resolution_days": 40,
     "resolution_extension_days": 20,
     "compliance_days": 10,
+    "committee_members": 3,
+    "committee_quorum": 2,
     "delivery_formats": ["electronic", "simple_copies", "certified_copies", "usb"],
     "reproduction_fees": {"electronic": "0.00", "simple_copies": "50.00", "certified_copies": "120.00", "usb": "30.00"},
     "legal_bases": {
@@ -81,6 +85,10 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "resolution": "Artículo 146 de la Ley General de Transparencia y Acceso a la Información Pública "
         "(DOF 4 de mayo de 2015)",
         "compliance": "Artículos 196 y 197 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+        "public_source": "Artículo 130 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+        "payment": "Artículos 134 y 141 de la Ley General de Transparencia y Acceso a la Información Pública "
         "(DOF 4 de mayo de 2015)",
     },
     "appeal_grounds": [
@@ -119,6 +127,8 @@ def parse_fees(value: Any) -> dict[str, str]:
 
 LEGAL_BASIS_ACTS = ("prevention", "incompetence", "appeal", "resolution", "compliance")
 """The acts whose legal basis is told to the people they bind (the ``legal_bases`` setting)."""
+OPTIONAL_BASIS_ACTS = ("public_source", "payment")
+"""Acts added later: a ``legal_bases`` setting saved before them may leave them out (the default applies)."""
 
 
 def parse_legal_bases(value: Any) -> dict[str, str]:
@@ -133,7 +143,13 @@ def parse_legal_bases(value: Any) -> dict[str, str]:
         if not isinstance(text, str) or not text.strip():
             raise ValueError(f"the legal basis of {act!r} is missing")
         bases[act] = " ".join(text.split())
-    if set(value) - set(LEGAL_BASIS_ACTS):
+    for act in OPTIONAL_BASIS_ACTS:
+        text = value.get(act)
+        if text is not None and (not isinstance(text, str) or not text.strip()):
+            raise ValueError(f"the legal basis of {act!r} is empty")
+        if text is not None:
+            bases[act] = " ".join(text.split())
+    if set(value) - set(LEGAL_BASIS_ACTS) - set(OPTIONAL_BASIS_ACTS):
         raise ValueError("unknown act in the legal bases")
     return bases
 
@@ -216,6 +232,16 @@ def incompetence_in_term(inp: GuardInput) -> str | None:
     return None
 
 
+def public_source_in_term(inp: GuardInput) -> str | None:
+    """The unit points to information already public within its own shorter term from receipt (LGTAIP 2015
+    art. 130), and says where and how to consult it."""
+    if inp.data.get("public_source_window_closed_on"):
+        return N_("El plazo para indicar la fuente de la información pública ya venció.")
+    if not str(inp.data.get("public_source") or "").strip():
+        return N_("Indique la fuente, el lugar y la forma de consultar la información.")
+    return None
+
+
 def no_inexistence(inp: GuardInput) -> str | None:
     """Incompetence and inexistence never go together."""
     if any(a.get("kind") == "inexistent" for a in _answers(inp.data).values()):
@@ -272,6 +298,39 @@ def committee_needed(inp: GuardInput) -> str | None:
         return N_("Ninguna área clasificó la información ni declaró su inexistencia.")
     if inp.data.get("committee_decision"):
         return N_("El comité ya resolvió sobre esta solicitud.")
+    return None
+
+
+COMMITTEE_VOTE = "committee_vote"
+"""Case field: the tally of the committee's vote on the matter it resolves now (present, for, against,
+abstain); the members and their votes are kept in the procedure's own table and printed in the acta."""
+VOTES = ("favor", "against", "abstain")
+"""What a member present votes; a member not present casts no vote."""
+
+
+def _count(tally: Mapping[str, Any], key: str) -> int:
+    value = tally.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def quorum_and_majority(inp: GuardInput) -> str | None:
+    """The committee resolves only in session with its quorum present (``committee_quorum`` of its
+    ``committee_members`` members) and by a majority of the votes cast (LGTAIP 2015 art. 43: a collegiate
+    committee of an odd number of members that resolves by majority of votes)."""
+    tally = inp.data.get(COMMITTEE_VOTE)
+    if not isinstance(tally, Mapping):
+        return N_("Registre a los integrantes presentes y el voto de cada uno.")
+    present = _count(tally, "present")
+    members = int(inp.params.get("committee_members") or 0)
+    quorum = int(inp.params.get("committee_quorum") or 0)
+    if members and present > members:
+        return N_("Hay más integrantes presentes que integrantes del Comité.")
+    if present < quorum:
+        return N_("Sin quórum: el Comité no puede resolver con los integrantes presentes.")
+    if _count(tally, "favor") + _count(tally, "against") + _count(tally, "abstain") != present:
+        return N_("Cada integrante presente debe emitir su voto.")
+    if _count(tally, "favor") <= _count(tally, "against"):
+        return N_("La resolución no obtuvo la mayoría de los votos.")
     return None
 
 
@@ -392,11 +451,13 @@ GUARDS = {
     "prevention_in_term": prevention_in_term,
     "incompetence_in_term": incompetence_in_term,
     "no_inexistence": no_inexistence,
+    "public_source_in_term": public_source_in_term,
     "areas_named": areas_named,
     "answers_valid": answers_valid,
     "all_areas_answered": all_areas_answered,
     "committee_needed": committee_needed,
     "committee_decision_valid": committee_decision_valid,
+    "quorum_and_majority": quorum_and_majority,
     "ready_to_deliver": ready_to_deliver,
     "cost_as_published": cost_as_published,
     "delivery_chosen": delivery_chosen,
@@ -509,7 +570,19 @@ TRANSITIONS = (
         required_fields=("competent_body",),
         guards=("incompetence_in_term", "no_inexistence"),
         comment_required=True,
+        issues="incompetence_notice",
         dedicated=True,  # the service mails the requester the reasons, the competent body and the legal basis
+    ),
+    Transition(
+        "point_to_public_source",
+        ("received",),
+        "answered",
+        _UNIT,
+        N_("Indicar dónde consultar la información ya pública"),
+        fields=("public_source",),
+        required_fields=("public_source",),
+        guards=("public_source_in_term",),
+        dedicated=True,  # the service mails the requester the source, the legal basis and the appeal term
     ),
     Transition(
         "turn",
@@ -521,6 +594,27 @@ TRANSITIONS = (
         required_fields=("turned_to",),
         guards=("areas_named",),
         dedicated=True,  # writes the turn rows
+    ),
+    *_self_loops(
+        "add_turn",
+        ("turned",),
+        _UNIT,
+        N_("Turnar además a otra área"),
+        fields=("turned_to",),
+        required_fields=("turned_to",),
+        guards=("areas_named",),
+        dedicated=True,  # writes the new turn row
+    ),
+    *_self_loops(
+        "withdraw_turn",
+        ("turned",),
+        _UNIT,
+        N_("Retirar el turno de un área"),
+        fields=("turned_to",),
+        required_fields=("turned_to",),
+        guards=("areas_named", "answers_valid"),
+        comment_required=True,
+        dedicated=True,  # removes the turn row; an area that answered keeps its turn
     ),
     *_self_loops(
         "answer_turn",
@@ -554,9 +648,9 @@ TRANSITIONS = (
         "consolidated",
         _COMMITTEE,
         N_("Resolver la clasificación o inexistencia"),
-        fields=("committee_decision", "committee_resolution", "committee_item"),
+        fields=("committee_decision", "committee_resolution", "committee_item", COMMITTEE_VOTE),
         required_fields=("committee_item",),
-        guards=("committee_decision_valid",),
+        guards=("committee_decision_valid", "quorum_and_majority"),
         notify=("applicant",),
         issues="committee_resolution",
         dedicated=True,  # decided on an agenda item
@@ -575,9 +669,9 @@ TRANSITIONS = (
         _EXTENDABLE,
         _COMMITTEE,
         N_("Aprobar la ampliación del plazo"),
-        fields=("committee_item",),
+        fields=("committee_item", COMMITTEE_VOTE),
         required_fields=("committee_item",),
-        guards=("extension_pending",),
+        guards=("extension_pending", "quorum_and_majority"),
         notify=("applicant",),
         issues="committee_resolution",
         dedicated=True,
@@ -587,9 +681,9 @@ TRANSITIONS = (
         _EXTENDABLE,
         _COMMITTEE,
         N_("Rechazar la ampliación del plazo"),
-        fields=("committee_item",),
+        fields=("committee_item", COMMITTEE_VOTE),
         required_fields=("committee_item",),
-        guards=("extension_pending",),
+        guards=("extension_pending", "quorum_and_majority"),
         comment_required=True,
         issues="committee_resolution",
         dedicated=True,
@@ -600,7 +694,7 @@ TRANSITIONS = (
         "answered",
         _UNIT,
         N_("Entregar la respuesta"),
-        fields=("response_summary", "reproduction_cost", DELIVERED),
+        fields=("response_summary", "reproduction_cost", DELIVERED, "payment_due_on"),
         required_fields=("response_summary", "reproduction_cost"),
         guards=("ready_to_deliver", "cost_as_published", "delivery_chosen"),
         issues="access_response",
@@ -705,6 +799,12 @@ TRANSITIONS = (
         "prevention_window_closed_on",
         N_("Vence el plazo para formular la prevención"),
     ),
+    _lapse(
+        "public_source_window_closed",
+        ("received",),
+        "public_source_window_closed_on",
+        N_("Vence el plazo para indicar la fuente de la información ya pública"),
+    ),
     *_lapses(
         "incompetence_window_closed",
         ("received", "turned"),
@@ -740,6 +840,15 @@ CLOCKS = (
         running=("received",),
         on_lapse="prevention_window_closed",
         lapse_field="prevention_window_closed_on",
+    ),
+    Clock(
+        "public_source_window",
+        "public_source_days",
+        N_("Plazo para indicar la fuente de la información ya pública"),
+        running=("received",),
+        paused=("prevention",),
+        on_lapse="public_source_window_closed",
+        lapse_field="public_source_window_closed_on",
     ),
     Clock(
         "incompetence_window",
@@ -854,8 +963,27 @@ DOCUMENTS = (
         build=build_gathered,
         act_field="numero_resolucion",
     ),
+    Document(
+        kind="incompetence_notice",
+        title=N_("Notificación de incompetencia"),
+        template="incompetence_notice.html",
+        tipo="NOTIFICACION_INCOMPETENCIA",
+        cadena=("solicitante", "fecha_solicitud", "informacion_solicitada", "sujeto_obligado_competente"),
+        rows=(
+            Row("solicitante", "Solicitante"),
+            Row("fecha_solicitud", "Fecha de presentación", "date"),
+            Row("informacion_solicitada", "Información solicitada"),
+            Row("sujeto_obligado_competente", "Sujeto obligado competente"),
+        ),
+        legal_basis=_TRANSPARENCY_LAW
+        + "a la notoria incompetencia (artículo 136 de la Ley General de Transparencia y Acceso a la "
+        "Información Pública, DOF 4 de mayo de 2015).",
+        gatherer=_GATHERER,
+        build=build_gathered,
+    ),
 )
-"""The documents access requests issue: the response to the requester and the committee's resolutions."""
+"""The documents access requests issue: the response to the requester, the committee's resolutions and the
+notice of incompetence."""
 
 
 ACCESS_SECTION = N_("Acceso a la información")
@@ -892,6 +1020,18 @@ PARAMETERS: tuple[Parameter, ...] = (
         ACCESS_SECTION,
     ),
     Parameter(
+        "committee_members",
+        N_("Integrantes del Comité de Transparencia"),
+        N_("Artículo 43 de la LGTAIP (2015): órgano colegiado integrado por un número impar."),
+        ACCESS_SECTION,
+    ),
+    Parameter(
+        "committee_quorum",
+        N_("Quórum del Comité de Transparencia (integrantes presentes)"),
+        N_("Por omisión, la mayoría de sus integrantes; resuelve por mayoría de votos (art. 43, LGTAIP 2015)."),
+        ACCESS_SECTION,
+    ),
+    Parameter(
         "prevention_answer_days",
         N_("Plazo del solicitante para aclarar su solicitud prevenida (días hábiles)"),
         section=N_("Plazos del solicitante"),
@@ -902,6 +1042,18 @@ PARAMETERS: tuple[Parameter, ...] = (
     ),
     Parameter("prevention_issue_days", N_("Plazo para formular la prevención (días hábiles)"), section=ACCESS_SECTION),
     Parameter("incompetence_days", N_("Plazo para declarar la incompetencia (días hábiles)"), section=ACCESS_SECTION),
+    Parameter(
+        "payment_days",
+        N_("Plazo del solicitante para pagar los costos de reproducción (días hábiles)"),
+        N_("Artículo 134 de la LGTAIP (2015): no más de treinta días desde la notificación de la respuesta."),
+        section=N_("Plazos del solicitante"),
+    ),
+    Parameter(
+        "public_source_days",
+        N_("Plazo para indicar la fuente de información ya pública (días hábiles)"),
+        N_("Artículo 130 de la LGTAIP (2015): no más de cinco días."),
+        ACCESS_SECTION,
+    ),
     Parameter("appeal_days", N_("Plazo para interponer el recurso de revisión (días hábiles)"), section=ACCESS_SECTION),
     Parameter(
         "resolution_days",

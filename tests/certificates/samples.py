@@ -46,6 +46,7 @@ FOLIOS = {
     "occupancy": "VECS-2026-000009",
     "access_response": "SAI-2026-000311",
     "committee_resolution": "SAI-2026-000298",
+    "incompetence_notice": "SAI-2026-000305",
     "business_licence": "LFBR-2026-000004",
 }
 
@@ -54,6 +55,7 @@ OFFICIALS = {
     "occupancy": ("Ing. Raúl Ibáñez Ortíz", "Dictaminador — Protección Civil"),
     "access_response": ("Lic. Tomás Güemes Añorve", "Titular de la Unidad de Transparencia"),
     "committee_resolution": ("Mtra. Carmen Íñiguez Saldaña", "Presidenta del Comité de Transparencia"),
+    "incompetence_notice": ("Lic. Tomás Güemes Añorve", "Titular de la Unidad de Transparencia"),
     "business_licence": ("Lic. Ernesto Ávila Núñez", "Dictaminador — Dirección de Desarrollo Económico"),
 }
 
@@ -97,6 +99,12 @@ FIELDS: dict[str, dict[str, Any]] = {
         "asunto": "Clasificación parcial como confidencial de los datos personales en las licencias solicitadas",
         "sentido": "Confirma la clasificación",
         "votacion": "Unanimidad (3 votos a favor)",
+    },
+    "incompetence_notice": {
+        "solicitante": "Ciudadano Transparente (seudónimo)",
+        "fecha_solicitud": "2026-11-03",
+        "informacion_solicitada": "Calificaciones de las escuelas primarias del municipio en 2025.",
+        "sujeto_obligado_competente": "Secretaría de Educación del Estado",
     },
     "business_licence": {
         "numero_licencia": "LF-2026-000004",
@@ -150,6 +158,13 @@ EXTRA: dict[str, dict[str, Any]] = {
             {"nombre": "Lic. Tomás Güemes Añorve", "cargo": "Secretario técnico", "voto": "A favor"},
             {"nombre": "C.P. Ana Ochoa Zúñiga", "cargo": "Titular del Órgano Interno de Control", "voto": "A favor"},
         ],
+    },
+    "incompetence_notice": {
+        "motivacion": ["Las calificaciones escolares las genera y resguarda la autoridad educativa estatal."],
+        "fundamento": "Artículo 136 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+        "medios_impugnacion": "Si no está conforme con esta notificación puede interponer el recurso de revisión "
+        "dentro de los 15 días hábiles siguientes a su notificación.",
     },
     "business_licence": {"afirmativa_ficta": False, "vencimiento": "", "plazo_resolucion": 3},
 }

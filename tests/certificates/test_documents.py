@@ -83,6 +83,14 @@ EXPECTED_TEXT = {
         "Confirma la clasificación",
         "C.P. Ana Ochoa Zúñiga",
     ],
+    "incompetence_notice": [
+        "NOTIFICACIÓN DE INCOMPETENCIA",
+        "Secretaría de Educación del Estado",
+        "3 de noviembre de 2026",
+        "autoridad educativa estatal",
+        "Artículo 136",
+        "recurso de revisión",
+    ],
 }
 
 
@@ -374,12 +382,14 @@ CADENA_ORDER = {
         "costo",
     ),
     "committee_resolution": ("numero_resolucion", "sesion", "fecha_sesion", "asunto", "sentido", "votacion"),
+    "incompetence_notice": ("solicitante", "fecha_solicitud", "informacion_solicitada", "sujeto_obligado_competente"),
 }
 TIPOS = {
     "licence": "LICENCIA_CONSTRUCCION",
     "occupancy": "AUTORIZACION_OCUPACION",
     "access_response": "RESPUESTA_ACCESO_INFORMACION",
     "committee_resolution": "RESOLUCION_COMITE_TRANSPARENCIA",
+    "incompetence_notice": "NOTIFICACION_INCOMPETENCIA",
 }
 
 

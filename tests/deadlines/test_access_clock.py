@@ -31,7 +31,7 @@ from app.services.config import update_config
 from app.services.deadlines import case_clocks, declare_non_working_days, used_business_days
 from app.services.timers import fire_due_timers
 from app.services.users import ensure_department
-from tests.support.factories import make_user
+from tests.support.factories import make_user, quorum
 
 HOLY_WEEK_2026 = (date(2026, 3, 30), date(2026, 4, 3))
 YEAR_END_2026 = (date(2026, 12, 21), date(2027, 1, 1))
@@ -193,7 +193,7 @@ def test_extension_adds_ten_business_days_once(app: Flask):
         access.request_extension(opened.case_id, session_id, "Volumen", unit, expected_version=step.version)
         db.session.rollback()
         item = db.session.scalars(select(CommitteeItem.id).where(CommitteeItem.case_id == opened.case_id)).one()
-        access.decide_item(item, "approve", "Se aprueba la ampliación", committee)
+        access.decide_item(item, "approve", "Se aprueba la ampliación", committee, votes=quorum(committee))
     # 3, 4, 5, 8–12 March, 15 March is a holiday, 16 and 17 March: +10
     assert _response_due(opened.case_id) == date(2027, 3, 17)
     clock = _clock(opened.case_id)
@@ -225,8 +225,8 @@ def test_a_declared_day_moves_a_resumed_clock_from_where_it_resumed(app: Flask):
 
 def test_lapse_flags_the_case_and_starts_the_appeal_term(app: Flask):
     opened, _ = _file(date(2026, 3, 2))
-    with _on(date(2026, 3, 31)):  # the prevention (5 days) and incompetence (3 days) windows are over
-        assert fire_due_timers().fired == 2
+    with _on(date(2026, 3, 31)):  # the prevention and public-source (5 days) and incompetence (3 days) windows
+        assert fire_due_timers().fired == 3
     db.session.rollback()
     assert "response_overdue_on" not in db.session.get(Case, opened.case_id).data  # the last day still counts
     with _on(date(2026, 4, 1)):  # the response term lapsed at midnight
@@ -238,6 +238,7 @@ def test_lapse_flags_the_case_and_starts_the_appeal_term(app: Flask):
     assert case.data["response_overdue_on"] == "2026-03-31"
     assert case.data["prevention_window_closed_on"] == "2026-03-09"
     assert case.data["incompetence_window_closed_on"] == "2026-03-05"
+    assert case.data["public_source_window_closed_on"] == "2026-03-09"
     assert _clock(opened.case_id).status == ClockStatus.LAPSED
     views = case_clocks([opened.case_id], today=date(2026, 4, 1))[opened.case_id]
     assert views["response"].overdue

@@ -29,6 +29,7 @@ class Office:
         self.unit = make_user(Role.TRANSPARENCY_UNIT, name="Tomás Transparencia")
         self.obras = make_user((Role.AREA, "obras"), name="Alicia Obras")
         self.committee = make_user(Role.COMMITTEE_MEMBER, name="Carmen Comité")
+        self.committee_second = make_user(Role.COMMITTEE_MEMBER, name="Diego Comité")  # the quorum is 2 of 3
         self.guarantor = make_user(Role.GUARANTOR, name="Gerardo Garante")
 
 
@@ -119,8 +120,10 @@ def committee_decides(people: People, office: Office, unit: Page, folio: str, de
     assert "Listo" in flash(unit), flash(unit)
     committee.reload()
     form = committee.locator("form[id^=form-item-]")
-    form.locator(f"input[name=decision][value={decision}]").check()
-    form.locator("[name=resolution_text]").fill(text)
+    form.locator(f"input[name$=decision][value={decision}]").check()
+    form.locator("[name$=resolution_text]").fill(text)
+    for vote in form.locator("select[name*=vote_]").all():
+        vote.select_option("favor")
     form.locator("[type=submit]").click()
     committee.wait_for_load_state()
     assert "Resolución registrada" in flash(committee), flash(committee)
@@ -253,8 +256,10 @@ def test_extension_approved(app: Flask, people: People):
     assert "Listo" in flash(unit), flash(unit)
     committee.reload()
     form = committee.locator("form[id^=form-item-]")
-    form.locator("input[name=decision][value=approve]").check()
-    form.locator("[name=resolution_text]").fill("Se aprueba la ampliación por 10 días hábiles")
+    form.locator("input[name$=decision][value=approve]").check()
+    form.locator("[name$=resolution_text]").fill("Se aprueba la ampliación por 10 días hábiles")
+    for vote in form.locator("select[name*=vote_]").all():
+        vote.select_option("favor")
     form.locator("[type=submit]").click()
     committee.wait_for_load_state()
     open_request(unit, folio)

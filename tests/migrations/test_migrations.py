@@ -21,10 +21,12 @@ from tests.support.factories import make_user
 EXPECTED_TABLES = {
     "access_requests",
     "alembic_version",
+    "area_documents",
     "area_turns",
     "case_clocks",
     "committee_items",
     "committee_sessions",
+    "committee_votes",
     "assignment_exclusions",
     "audit_checkpoints",
     "audit_entries",

@@ -18,7 +18,7 @@ from app.procedures.access_request import services as ar
 from app.services.certificates import verify_certificate
 from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
-from tests.support.factories import make_user
+from tests.support.factories import make_user, quorum
 
 
 def _case(case_id: int) -> Case:
@@ -34,7 +34,7 @@ def _decide_last_item(case_id: int, decision: str, text: str, committee: int) ->
         select(ar.CommitteeItem).where(ar.CommitteeItem.case_id == case_id).order_by(ar.CommitteeItem.id.desc())
     ).first()
     assert item is not None
-    ar.decide_item(item.id, decision, text, committee)
+    ar.decide_item(item.id, decision, text, committee, votes=quorum(committee))
 
 
 def test_the_classification_resolution_does_not_supersede_the_extension_resolution(app: Flask):

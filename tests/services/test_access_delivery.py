@@ -18,7 +18,7 @@ from app.procedures.access_request import services as ar
 from app.services.case_pages import case_document, case_page
 from app.services.delivery import deliver_pending
 from app.services.demo import demo_pdf
-from tests.support.factories import make_user
+from tests.support.factories import make_user, quorum
 
 ORIGINAL = demo_pdf("planos estructurales sin testar")
 PUBLIC = demo_pdf("planos con los datos testados")
@@ -62,7 +62,7 @@ def _classified_and_confirmed(filed: ar.Filed, office: Office, kind: str = "rese
     ar.submit_to_committee(filed.case_id, session_id, office.unit, expected_version=_case(filed.case_id).version)
     db.session.rollback()
     item = db.session.scalars(select(ar.CommitteeItem).where(ar.CommitteeItem.case_id == filed.case_id)).one()
-    ar.decide_item(item.id, "confirm", "Se confirma la clasificación", office.committee)
+    ar.decide_item(item.id, "confirm", "Se confirma la clasificación", office.committee, votes=quorum(office.committee))
 
 
 def _attach(filed: ar.Filed, office: Office) -> tuple[int, int]:
@@ -173,7 +173,7 @@ def test_revoked_classification_lets_the_original_go(app: Flask, office: Office)
     ar.submit_to_committee(filed.case_id, session_id, office.unit, expected_version=_case(filed.case_id).version)
     db.session.rollback()
     item = db.session.scalars(select(ar.CommitteeItem).where(ar.CommitteeItem.case_id == filed.case_id)).one()
-    ar.decide_item(item.id, "revoke", "La información es pública", office.committee)
+    ar.decide_item(item.id, "revoke", "La información es pública", office.committee, votes=quorum(office.committee))
     original = ar.attach_area_document(filed.case_id, "obras", "respuesta_area", "o.pdf", ORIGINAL, office.obras)
     _deliver(filed, office, [original])
     assert ar.requester_file(filed.token, document_id=original).content == ORIGINAL

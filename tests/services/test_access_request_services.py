@@ -31,7 +31,7 @@ from app.services.demo import demo_pdf
 from app.services.timers import fire_due_timers
 from app.services.users import authenticate
 from app.storage import get_storage
-from tests.support.factories import make_user
+from tests.support.factories import make_user, quorum
 
 
 @dataclass
@@ -254,13 +254,19 @@ def test_partial_classification_confirmed_with_public_version(app: Flask, office
     item = _item(filed.case_id)
     assert item.matter.value == "classification"
     with pytest.raises(NotAllowed):
-        ar.decide_item(item.id, "confirm", "Se confirma", office.unit)
+        ar.decide_item(item.id, "confirm", "Se confirma", office.unit, votes=quorum(office.committee))
     with pytest.raises(InvalidData, match="sentido"):
-        ar.decide_item(item.id, "approve", "Se aprueba", office.committee)
-    ar.decide_item(item.id, "confirm", "Se confirma la reserva parcial por 5 años", office.committee)
+        ar.decide_item(item.id, "approve", "Se aprueba", office.committee, votes=quorum(office.committee))
+    ar.decide_item(
+        item.id,
+        "confirm",
+        "Se confirma la reserva parcial por 5 años",
+        office.committee,
+        votes=quorum(office.committee),
+    )
     assert _case(filed.case_id).data["committee_decision"] == "confirm"
     with pytest.raises(InvalidData, match="ya resolvió"):
-        ar.decide_item(item.id, "revoke", "Otra", office.committee)
+        ar.decide_item(item.id, "revoke", "Otra", office.committee, votes=quorum(office.committee))
     with pytest.raises(GuardRefused, match="versión pública"):
         ar.deliver_response(filed.case_id, "x", office.unit, expected_version=_case(filed.case_id).version)
     vp = ar.attach_area_document(filed.case_id, "obras", "version_publica", "vp.pdf", demo_pdf("vp"), office.obras)
@@ -305,7 +311,7 @@ def test_inexistence_confirmed_and_incompetence_then_refused(app: Flask, office:
     _to_committee(filed, office)
     item = _item(filed.case_id)
     assert item.matter.value == "inexistence"
-    ar.decide_item(item.id, "confirm", "Se confirma la inexistencia", office.committee)
+    ar.decide_item(item.id, "confirm", "Se confirma la inexistencia", office.committee, votes=quorum(office.committee))
     ar.deliver_response(filed.case_id, "Inexistencia", office.unit, expected_version=_case(filed.case_id).version)
     assert _case(filed.case_id).state == "answered"
 
@@ -333,7 +339,13 @@ def test_extension_approved_moves_the_deadline_and_only_once(app: Flask, office:
         )
     item = _item(filed.case_id)
     assert item.matter.value == "extension"
-    ar.decide_item(item.id, "approve", "Se aprueba la ampliación por 10 días hábiles", office.committee)
+    ar.decide_item(
+        item.id,
+        "approve",
+        "Se aprueba la ampliación por 10 días hábiles",
+        office.committee,
+        votes=quorum(office.committee),
+    )
     after = ar.public_status(filed.folio)
     assert after.extended
     assert before is not None
@@ -347,7 +359,13 @@ def test_appeal_revokes_the_classification_and_compliance_follows(app: Flask, of
     _answer(filed, office, "obras", ar.AreaAnswer("confidential", legal_basis="Art. 116 LGTAIP"))
     _unit(filed, office, "consolidate")
     _to_committee(filed, office)
-    ar.decide_item(_item(filed.case_id).id, "confirm", "Se confirma la confidencialidad", office.committee)
+    ar.decide_item(
+        _item(filed.case_id).id,
+        "confirm",
+        "Se confirma la confidencialidad",
+        office.committee,
+        votes=quorum(office.committee),
+    )
     ar.deliver_response(filed.case_id, "Clasificada", office.unit, expected_version=_case(filed.case_id).version)
     with pytest.raises(GuardRefused, match="appeal_grounds"):
         ar.requester_act(

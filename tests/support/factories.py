@@ -54,3 +54,11 @@ def advance(case: FireResult, steps: list[tuple[str, int | None, dict[str, Any] 
     for trigger, actor, data, comment in steps:
         result = fire(result.case_id, trigger, actor, expected_version=result.version, data=data, comment=comment)
     return result
+
+
+def quorum(member: int, *others: int) -> dict[int, str]:
+    """The votes of a committee in session with its quorum (2 of 3 by default): ``member`` (who records the
+    resolution) and ``others`` vote in favour; without ``others`` one more member is created to vote too."""
+    if not others:
+        others = (make_user(Role.COMMITTEE_MEMBER),)
+    return dict.fromkeys((member, *others), "favor")

@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import Case, Role
 from app.procedures.access_request import services as svc
 from app.services.timers import fire_due_timers
-from tests.support.factories import make_user
+from tests.support.factories import make_user, quorum
 from tests.web.helpers import csrf_token, flashes, hidden_value, login_as, text
 
 
@@ -77,7 +77,7 @@ def test_the_extension_is_not_offered_once_requested(app: Flask, client: FlaskCl
     svc.request_extension(filed.case_id, session_id, "Volumen", unit, expected_version=_version(filed.case_id))
     db.session.rollback()
     item = db.session.scalars(select(svc.CommitteeItem.id).where(svc.CommitteeItem.case_id == filed.case_id)).one()
-    svc.decide_item(item, "approve", "Se aprueba", committee)
+    svc.decide_item(item, "approve", "Se aprueba", committee, votes=quorum(committee))
     page = text(client.get(f"/transparencia/solicitudes/{filed.case_id}"))
     assert 'id="form-extension"' not in page
 

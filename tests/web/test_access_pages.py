@@ -287,13 +287,23 @@ def test_committee_session_and_decision_pages(app: Flask, client: FlaskClient, o
     assert filed.folio in page
     item_id = int(re.search(r"/asuntos/(\d+)", page).group(1))  # type: ignore[union-attr]
     action = f"{session_url}/asuntos/{item_id}"
-    wrong = _post(client, session_url, action, decision="approve", resolution_text="Se aprueba")
+    prefix = f"item{item_id}-"
+    token = re.search(rf'name="{prefix}csrf_token" type="hidden" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    second = make_user(Role.COMMITTEE_MEMBER)
+    page = text(client.get(session_url))
+    votes = {f"{prefix}vote_{office['committee']}": "favor", f"{prefix}vote_{second}": "favor"}
+
+    def decide(**values: str) -> TestResponse:
+        fields = {f"{prefix}{k}": v for k, v in values.items()}
+        return client.post(action, data={f"{prefix}csrf_token": token, **votes, **fields})
+
+    wrong = decide(decision="approve", resolution_text="Se aprueba")
     assert wrong.status_code == 422
     assert "Se aprueba" in text(wrong)
-    ok = _post(client, session_url, action, decision="confirm", resolution_text="Se confirma la confidencialidad")
+    ok = decide(decision="confirm", resolution_text="Se confirma la confidencialidad")
     assert ok.status_code == 302, flashes(ok)
     assert "Se confirma la confidencialidad" in text(client.get(session_url))
-    assert client.post(f"{session_url}/asuntos/999999", data=_form(page, action)).status_code == 404
+    assert client.post(f"{session_url}/asuntos/999999", data={f"{prefix}csrf_token": token}).status_code == 404
 
 
 def test_someone_elses_request_leaks_nothing(app: Flask, client: FlaskClient, office: dict[str, int]):

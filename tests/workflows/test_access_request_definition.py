@@ -35,7 +35,7 @@ STRANGER = Actor(11, frozenset({"applicant"}))
 PARAMS = dict(WF.params)
 
 BASE: dict[str, Any] = {"information_requested": "Contratos de obra 2025", "delivery_format": "electronic"}
-ITEM = {"committee_item": 7}
+ITEM = {"committee_item": 7, "committee_vote": {"present": 2, "favor": 2, "against": 0, "abstain": 0}}
 RESERVED = {"kind": "reserved", "legal_basis": "Art. 113 fr. I", "harm_test": "Riesgo real", "reservation_years": 3}
 
 
@@ -198,6 +198,32 @@ GUARD_CASES: dict[str, Case] = {
     ),
     "prevention_in_term": (ar.prevention_in_term, gi(), gi({"prevention_window_closed_on": "2026-03-09"})),
     "prevention_only_once": (ar.prevention_in_term, gi(), gi(history=("prevent", "answer_prevention"))),
+    "public_source_in_term": (
+        ar.public_source_in_term,
+        gi({"public_source": "https://municipio.example/presupuesto"}),
+        gi({"public_source": "https://municipio.example/presupuesto", "public_source_window_closed_on": "2026-03-09"}),
+    ),
+    "public_source_named": (
+        ar.public_source_in_term,
+        gi({"public_source": "En el portal"}),
+        gi({"public_source": " "}),
+    ),
+    "quorum_present": (
+        ar.quorum_and_majority,
+        gi({"committee_vote": {"present": 2, "favor": 1, "against": 0, "abstain": 1}}),
+        gi({"committee_vote": {"present": 1, "favor": 1, "against": 0, "abstain": 0}}),
+    ),
+    "majority_of_votes": (
+        ar.quorum_and_majority,
+        gi({"committee_vote": {"present": 3, "favor": 2, "against": 1, "abstain": 0}}),
+        gi({"committee_vote": {"present": 2, "favor": 1, "against": 1, "abstain": 0}}),
+    ),
+    "every_present_member_votes": (
+        ar.quorum_and_majority,
+        gi({"committee_vote": {"present": 3, "favor": 3, "against": 0, "abstain": 0}}),
+        gi({"committee_vote": {"present": 3, "favor": 2, "against": 0, "abstain": 0}}),
+    ),
+    "votes_recorded": (ar.quorum_and_majority, gi({"committee_vote": {"present": 2, "favor": 2}}), gi()),
     "incompetence_in_term": (ar.incompetence_in_term, gi(), gi({"incompetence_window_closed_on": "2026-03-05"})),
     "no_inexistence": (
         ar.no_inexistence,

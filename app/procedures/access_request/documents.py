@@ -10,8 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.certificates.formatting import long_date, plain_decimal
-from app.models import Case, Department
-from app.procedures.access_request.models import AccessRequest, AreaTurn, CommitteeItem, CommitteeSession
+from app.models import Case, Department, User
+from app.procedures.access_request.models import (
+    AccessRequest,
+    AreaTurn,
+    CommitteeItem,
+    CommitteeSession,
+    CommitteeVote,
+)
 from app.services import document_context
 
 FORMATS = {
@@ -33,6 +39,8 @@ DECISIONS = {
     "approve": "Aprueba la ampliación del plazo",
     "reject": "Niega la ampliación del plazo",
 }
+VOTES = {"favor": "A favor", "against": "En contra", "abstain": "Abstención"}
+MEMBER_TITLE = "Integrante del Comité de Transparencia"
 MATTERS = {
     "classification": "Clasificación de la información",
     "inexistence": "Declaración de inexistencia",
@@ -101,13 +109,25 @@ def committee_resolution(session: Session, case: Case) -> tuple[dict[str, Any], 
     if item is None or meeting is None or item.decision is None:
         raise LookupError("the committee item of this resolution is missing or undecided")
     request = session.get(AccessRequest, case.id)
+    votes = session.execute(
+        select(User.display_name, CommitteeVote.vote)
+        .join(User, User.id == CommitteeVote.member_id)
+        .where(CommitteeVote.item_id == item.id)
+        .order_by(User.display_name, User.id)
+    ).all()
+    count = {v: sum(1 for _name, vote in votes if vote == v) for v in VOTES}
+    params = case.params or {}
     fields = {
         "numero_resolucion": f"CT/{meeting.held_on.year}/{item.id:04d}",
         "sesion": f"Sesión {meeting.number}",
         "fecha_sesion": meeting.held_on.isoformat(),
         "asunto": f"{MATTERS[item.matter.value]} — solicitud {case.folio}",
         "sentido": DECISIONS[item.decision.value],
-        "votacion": "Registrada en el sistema por el integrante del Comité que firma",
+        "votacion": (
+            f"{len(votes)} de {int(params.get('committee_members', 3))} integrantes presentes "
+            f"(quórum: {int(params.get('committee_quorum', 2))}); {count['favor']} a favor, "
+            f"{count['against']} en contra, {count['abstain']} abstenciones"
+        ),
     }
     antecedentes = []
     if request is not None:
@@ -118,7 +138,8 @@ def committee_resolution(session: Session, case: Case) -> tuple[dict[str, Any], 
     for turn in turns:
         if turn.answer_kind is None:
             continue
-        text = f"El área {turn.department_code} respondió: información {KINDS[turn.answer_kind.value]}"
+        area = _department_names(session, [turn.department_code])
+        text = f"El área {area} respondió: información {KINDS[turn.answer_kind.value]}"
         if turn.partial:
             text += " en parte"
         if turn.legal_basis:
@@ -130,9 +151,42 @@ def committee_resolution(session: Session, case: Case) -> tuple[dict[str, Any], 
         "antecedentes": antecedentes,
         "considerandos": [t.harm_test for t in turns if t.harm_test],
         "resolutivos": [str(item.resolution_text or "")],
-        "integrantes": [],
+        "integrantes": [{"nombre": name, "cargo": MEMBER_TITLE, "voto": VOTES[vote]} for name, vote in votes],
     }
     return fields, extra
+
+
+def incompetence_notice(session: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(fields, extra) of the notice of incompetence: its fundamento y motivación (the unit's reasons), the
+    competent body the requester is pointed to, and the appeal term."""
+    request = session.get(AccessRequest, case.id)
+    received = request.received_on if request is not None else case.created_at.date()
+    params = case.params or {}
+    bases = params.get("legal_bases") if isinstance(params.get("legal_bases"), Mapping) else {}
+    fields = {
+        "solicitante": request.pseudonym if request is not None else "",
+        "fecha_solicitud": received.isoformat(),
+        "informacion_solicitada": str(case.data.get("information_requested") or ""),
+        "sujeto_obligado_competente": str(case.data.get("competent_body") or ""),
+    }
+    extra = {
+        "motivacion": [p for p in str(case.data.get("incompetence_reasons") or "").splitlines() if p.strip()],
+        "fundamento": str(
+            (bases or {}).get("incompetence")
+            or "Artículo 136 de la Ley General de Transparencia y Acceso a la Información Pública "
+            "(DOF 4 de mayo de 2015)"
+        ),
+        "medios_impugnacion": (
+            "Si no está conforme con esta notificación puede interponer el recurso de revisión dentro de los "
+            f"{int(params.get('appeal_days', 15))} días hábiles siguientes a su notificación."
+        ),
+    }
+    return fields, extra
+
+
+def _gathered_incompetence(session: Session, case: Case) -> dict[str, Any]:
+    fields, extra = incompetence_notice(session, case)
+    return {"fields": fields, "extra": extra}
 
 
 def _gathered_response(session: Session, case: Case) -> dict[str, Any]:
@@ -148,3 +202,4 @@ def _gathered_resolution(session: Session, case: Case) -> dict[str, Any]:
 # The access request's documents are declared in workflows.access_request with this module as their gatherer.
 document_context.register("access_response", _gathered_response)
 document_context.register("committee_resolution", _gathered_resolution)
+document_context.register("incompetence_notice", _gathered_incompetence)

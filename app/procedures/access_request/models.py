@@ -119,3 +119,30 @@ class CommitteeItem(Base):
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     audit_seq: Mapped[int | None] = mapped_column(ForeignKey("audit_entries.seq"))
+
+
+class CommitteeVote(Base):
+    """A member of the committee present when it resolved an agenda item, and how they voted (the acta
+    prints every one)."""
+
+    __tablename__ = "committee_votes"
+    __table_args__ = (
+        UniqueConstraint("item_id", "member_id", name="uq_committee_votes_item_member"),
+        CheckConstraint("vote IN ('favor', 'against', 'abstain')", name="vote_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("committee_items.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    vote: Mapped[str] = mapped_column(String(16))
+
+
+class AreaDocument(Base):
+    """Which area attached a document of a request: a new upload replaces only that area's document of the
+    same kind, never another area's."""
+
+    __tablename__ = "area_documents"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))

@@ -20,6 +20,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 from app import audit
 from app.audit import EntryInput
 from app.calendar import local_today
+from app.certificates.formatting import long_date
 from app.engine import DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditKind, Case, Certificate, Department, Document, Role, TimerKind, User, UserRole, utcnow
@@ -39,16 +41,18 @@ from app.procedures.access_request.models import (
     PASSWORDLESS,
     AccessRequest,
     AnswerKind,
+    AreaDocument,
     AreaTurn,
     CommitteeDecision,
     CommitteeItem,
     CommitteeMatter,
     CommitteeSession,
+    CommitteeVote,
 )
 from app.services import confirmation
 from app.services.auth import encrypt
 from app.services.cases import FireResult, fire, open_case
-from app.services.deadlines import ClockView, case_clocks, pending_terms
+from app.services.deadlines import ClockView, calendar, case_clocks, pending_terms
 from app.services.documents import log_attached
 from app.services.files import store_file
 from app.services.uow import unit_of_work
@@ -71,6 +75,8 @@ GUARANTOR_ACTIONS = frozenset({"resolve_appeal", "extend_resolution", "accept_co
 AREA_DOCUMENT_KINDS = ("respuesta_area", wf.PUBLIC_VERSION)
 APPEAL_TERM = N_("Plazo para interponer el recurso de revisión")
 """How a notice names the term it gives when that term is the one to appeal (translated on display)."""
+RESOLUTION_TERM = N_("Plazo para resolver el recurso de revisión")
+"""How the guarantor's notice of a new appeal names its term to resolve it."""
 
 
 # -- tracking links -------------------------------------------------------------------------------
@@ -332,6 +338,8 @@ class RequesterView:
     public_documents: Sequence[Document]
     actions: frozenset[str]
     pending_act: ActNotice | None = None
+    payment: ActNotice | None = None
+    """The reproduction costs the requester is asked to pay, with the legal basis and the last day."""
 
 
 def _by_token(token: str) -> AccessRequest:
@@ -363,6 +371,7 @@ def requester_view_for_account(case_id: int, user_id: int, today: date | None = 
 
 _UNIT_PROBES: dict[str, dict[str, Any]] = {
     "prevent": {"prevention_text": "-"},
+    "point_to_public_source": {"public_source": "-"},
     "declare_incompetent": {"competent_body": "-", "incompetence_reasons": "-"},
     "request_extension": {},
 }
@@ -447,6 +456,7 @@ def _requester_view(case: Case, request: AccessRequest, today: date) -> Requeste
         public_documents=documents,
         actions=actions,
         pending_act=requester_act_notice(case),
+        payment=payment_notice(case),
     )
 
 
@@ -460,7 +470,43 @@ def requester_act(
     if trigger not in REQUESTER_ACTIONS:
         raise NotAllowed(Msg("Esa acción no corresponde al solicitante."))
     request = _by_token(token)
-    return _fire(request.case_id, trigger, request.requester_id, expected_version, dict(data or {}), None)
+    if trigger != "appeal":
+        return _fire(request.case_id, trigger, request.requester_id, expected_version, dict(data or {}), None)
+    with unit_of_work() as session:
+        _access_case(session, request.case_id)
+        result = fire(
+            request.case_id, trigger, request.requester_id, expected_version=expected_version, data=dict(data or {})
+        )
+        case = session.get(Case, request.case_id)
+        assert case is not None  # noqa: S101 - fired just above in this transaction
+        _mail_guarantors(session, case, result.audit_seq)
+        return result
+
+
+def _mail_guarantors(session: Session, case: Case, seq: int) -> None:
+    """Tell each member of the guarantor body of a new appeal and the last day to resolve it."""
+    clock = case_clocks([case.id]).get(case.id, {}).get("resolution")
+    params = case.params or wf.ACCESS_V1.params
+    payload: dict[str, Any] = {
+        "folio": case.folio,
+        "trigger": "appeal",
+        "state": case.state,
+        "party": "guarantor",
+        "legal_basis": wf.legal_basis(params, "resolution"),
+        "due_label": RESOLUTION_TERM,
+    }
+    if clock is not None and clock.due_on is not None:
+        payload["due_on"] = clock.due_on.isoformat()
+    guarantors = [u for u in session.scalars(select(User).where(User.active.is_(True))) if u.has_role(Role.GUARANTOR)]
+    for user in guarantors:
+        enqueue(
+            session,
+            topic="case_transition",
+            dedup_key=f"access:{case.id}:seq:{seq}:guarantor:{user.id}",
+            recipient_id=user.id,
+            case_id=case.id,
+            payload=payload,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -615,14 +661,16 @@ def _term_due(case_id: int, state: str) -> date | None:
 
 def _appeal_notice(case: Case) -> ActNotice:
     """The response as the requester's mail tells it: its summary, and the last day to appeal with the
-    appeal's legal basis."""
+    appeal's legal basis; when reproduction costs are owed, what to pay, its basis and the last day to pay."""
     params = case.params or wf.ACCESS_V1.params
-    return ActNotice(
-        str(case.data.get("response_summary") or ""),
-        wf.legal_basis(params, "appeal"),
-        _term_due(case.id, case.state),
-        kind="appeal",
-    )
+    text = str(case.data.get("response_summary") or "")
+    payment = payment_notice(case)
+    if payment is not None and payment.due_on is not None:
+        text += (
+            f"\n\n{payment.text}\nPlazo para pagar: a más tardar el {long_date(payment.due_on)} "
+            f"({payment.legal_basis})."
+        )
+    return ActNotice(text, wf.legal_basis(params, "appeal"), _term_due(case.id, case.state), kind="appeal")
 
 
 def requester_act_notice(case: Case) -> ActNotice | None:
@@ -636,6 +684,13 @@ def requester_act_notice(case: Case) -> ActNotice | None:
             wf.legal_basis(params, "prevention"),
             _term_due(case.id, "prevention"),
         )
+    if case.state == "answered" and case.data.get("public_source"):
+        return ActNotice(
+            str(case.data.get("public_source") or ""),
+            wf.legal_basis(params, "public_source"),
+            _term_due(case.id, "answered"),
+            kind="public_source",
+        )
     if case.state == "incompetent":
         return ActNotice(
             str(case.data.get("incompetence_reasons") or ""),
@@ -645,6 +700,26 @@ def requester_act_notice(case: Case) -> ActNotice | None:
             competent_body=str(case.data.get("competent_body") or ""),
         )
     return None
+
+
+def point_to_public_source(case_id: int, source: str, actor_id: int, *, expected_version: int) -> FireResult:
+    """Answer that the information is already public (LGTAIP 2015 art. 130): ``source`` says where and how to
+    consult it (a URL or a place, and how). Within the unit's own shorter term, without turning the request;
+    the requester is mailed the text with its legal basis and the last day to appeal.
+
+    Raises ``InvalidData`` (no source) and the engine's errors (the term lapsed, the state)."""
+    text = (source or "").strip()[:MAX_TEXT]
+    if not text:
+        raise InvalidData(Msg("Indique la fuente, el lugar y la forma de consultar la información."))
+    with unit_of_work() as session:
+        _access_case(session, case_id)
+        result = fire(
+            case_id, "point_to_public_source", actor_id, expected_version=expected_version, data={"public_source": text}
+        )
+        case = session.get(Case, case_id)
+        assert case is not None  # noqa: S101 - fired just above in this transaction
+        _mail_requester(session, case, "point_to_public_source", result.audit_seq, requester_act_notice(case))
+        return result
 
 
 def guarantor_act(
@@ -662,18 +737,86 @@ def guarantor_act(
     return _fire(case_id, trigger, actor_id, expected_version, data, comment)
 
 
+def _staffed(session: Session) -> dict[str, str]:
+    """The departments that have active area staff (code → name): only they can be turned a request."""
+    rows = session.execute(
+        select(Department.code, Department.name)
+        .join(UserRole, UserRole.department_code == Department.code)
+        .join(User, User.id == UserRole.user_id)
+        .where(UserRole.role == Role.AREA, User.active.is_(True))
+        .distinct()
+    ).all()
+    return {str(code): str(name) for code, name in rows}
+
+
+def _check_areas(session: Session, codes: Sequence[str]) -> None:
+    staffed = _staffed(session)
+    for code in codes:
+        department = session.get(Department, code)
+        if department is None:
+            raise InvalidData(Msg("El área «%(code)s» no existe.", {"code": code}))
+        if code not in staffed:
+            raise InvalidData(
+                Msg("El área «%(name)s» no tiene personal que pueda responder el turno.", {"name": department.name})
+            )
+
+
 def turn_request(case_id: int, departments: Sequence[str], actor_id: int, *, expected_version: int) -> FireResult:
     """Turn the request to the areas ``departments`` (one turn row each). Raises ``InvalidData`` for an unknown
-    area and the engine's errors."""
+    area or one without area staff, and the engine's errors."""
     codes = [c.strip() for c in departments if c and c.strip()]
     with unit_of_work() as session:
         _access_case(session, case_id)
-        for code in codes:
-            if session.get(Department, code) is None:
-                raise InvalidData(Msg("El área «%(code)s» no existe.", {"code": code}))
+        _check_areas(session, codes)
         result = fire(case_id, "turn", actor_id, expected_version=expected_version, data={"turned_to": codes})
         for code in codes:
             session.add(AreaTurn(case_id=case_id, department_code=code))
+        return result
+
+
+def add_turn(case_id: int, departments: Sequence[str], actor_id: int, *, expected_version: int) -> FireResult:
+    """Turn a request that is with the areas to further areas ``departments`` as well (a turn row each).
+
+    Raises ``InvalidData`` (unknown area, no area staff, already turned) and the engine's errors."""
+    codes = [c.strip() for c in departments if c and c.strip()]
+    with unit_of_work() as session:
+        case = _access_case(session, case_id)
+        _check_areas(session, codes)
+        current = [str(c) for c in case.data.get("turned_to") or ()]
+        if not codes:
+            raise InvalidData(Msg("Elija al menos un área."))
+        if set(codes) & set(current):
+            raise InvalidData(Msg("La solicitud ya está turnada a esa área."))
+        data = {"turned_to": [*current, *codes]}
+        result = fire(case_id, "add_turn", actor_id, expected_version=expected_version, data=data)
+        for code in codes:
+            session.add(AreaTurn(case_id=case_id, department_code=code))
+        return result
+
+
+def withdraw_turn(case_id: int, department: str, reasons: str, actor_id: int, *, expected_version: int) -> FireResult:
+    """Withdraw the turn of ``department`` (the unit re-turns the request: an area that does not hold the
+    information); an area that already answered keeps its turn, and one area at least remains.
+
+    Raises ``InvalidData`` (not turned to it, already answered, the last area) and the engine's errors."""
+    with unit_of_work() as session:
+        case = _access_case(session, case_id)
+        current = [str(c) for c in case.data.get("turned_to") or ()]
+        department_row = session.get(Department, department)
+        name = department_row.name if department_row is not None else department
+        if department not in current:
+            raise InvalidData(Msg("La solicitud no está turnada a «%(name)s».", {"name": name}))
+        if len(current) == 1:
+            raise InvalidData(Msg("La solicitud debe quedar turnada al menos a un área."))
+        if department in (case.data.get("answers") or {}):
+            raise InvalidData(Msg("«%(name)s» ya respondió: su turno no puede retirarse.", {"name": name}))
+        data = {"turned_to": [c for c in current if c != department]}
+        text = (reasons or "").strip()[:MAX_TEXT]
+        result = fire(case_id, "withdraw_turn", actor_id, expected_version=expected_version, data=data, comment=text)
+        for turn in session.scalars(
+            select(AreaTurn).where(AreaTurn.case_id == case_id, AreaTurn.department_code == department)
+        ):
+            session.delete(turn)
         return result
 
 
@@ -754,8 +897,9 @@ def answer_turn(
 def attach_area_document(
     case_id: int, department: str, kind: str, original_name: str, content: bytes, actor_id: int
 ) -> int:
-    """Attach an area's PDF (its answer, or the versión pública) to a request turned to it; supersedes the
-    previous one of that kind. Logged with ids and hashes only. Raises ``NotAllowed``, ``InvalidData``."""
+    """Attach an area's PDF (its answer, or the versión pública) to a request turned to it; supersedes that
+    area's previous one of that kind (another area's document stays). Logged with ids and hashes only.
+    Raises ``NotAllowed``, ``InvalidData``."""
     if kind not in AREA_DOCUMENT_KINDS:
         raise InvalidData(Msg("Tipo de documento no admitido."))
     check_pdf(content, int(current_app.config["MAX_DOCUMENT_BYTES"]))
@@ -768,8 +912,13 @@ def attach_area_document(
             raise InvalidData(Msg("No se pueden adjuntar documentos en esta etapa."))
         key, digest = store_file(session, content)
         previous = session.scalars(
-            select(Document).where(
-                Document.case_id == case_id, Document.kind == kind, Document.superseded_by_id.is_(None)
+            select(Document)
+            .join(AreaDocument, AreaDocument.document_id == Document.id)
+            .where(
+                Document.case_id == case_id,
+                Document.kind == kind,
+                Document.superseded_by_id.is_(None),
+                AreaDocument.department_code == department,
             )
         ).first()
         document = Document(
@@ -784,6 +933,7 @@ def attach_area_document(
         )
         session.add(document)
         session.flush()
+        session.add(AreaDocument(document_id=document.id, case_id=case_id, department_code=department))
         if previous is not None:
             previous.superseded_by_id = document.id
         log_attached(session, case, document, actor_id, Role.AREA, previous.id if previous is not None else None)
@@ -844,14 +994,33 @@ def deliver_response(
                         {"name": document.original_name},
                     )
                 )
-        data = {
+        data: dict[str, Any] = {
             "response_summary": (summary or "").strip()[:MAX_TEXT],
             "reproduction_cost": cost,
             wf.DELIVERED: ids,
         }
+        params = case.params or wf.ACCESS_V1.params
+        if Decimal(cost) > 0:  # the requester is asked to pay: its term is a date from the notification
+            due = calendar(session).add_business_days(local_today(), int(params.get("payment_days", 30)))
+            data["payment_due_on"] = due.isoformat()
         result = fire(case_id, "deliver", actor_id, expected_version=expected_version, data=data)
         _mail_requester(session, case, "deliver", result.audit_seq, _appeal_notice(case))
         return result
+
+
+def payment_notice(case: Case) -> ActNotice | None:
+    """What the requester is asked to pay before delivery, as they are told it: the amount and how to pay it,
+    the legal basis and the last day to pay (``None`` when nothing is owed or it was paid)."""
+    due = case.data.get("payment_due_on")
+    cost = str(case.data.get("reproduction_cost") or "0")
+    if not due or Decimal(cost) <= 0 or case.data.get("payment_reference"):
+        return None
+    params = case.params or wf.ACCESS_V1.params
+    text = (
+        f"Costos de reproducción y envío: ${cost} MXN. Registre la referencia de su pago en la página de "
+        "seguimiento de su solicitud; la información se entrega una vez hecho el pago."
+    )
+    return ActNotice(text, wf.legal_basis(params, "payment"), date.fromisoformat(str(due)), kind="payment")
 
 
 # -- committee ------------------------------------------------------------------------------------
@@ -924,12 +1093,46 @@ _ITEM_DECISIONS = {
 }
 
 
-def decide_item(item_id: int, decision: str, resolution_text: str, actor_id: int) -> FireResult:
-    """Record the committee's resolution on an agenda item and fire the request's transition: confirm, modify
-    or revoke a classification or inexistence; approve or reject an extension.
+def committee_members() -> list[User]:
+    """The active members of the transparency committee, by name (those who may be present and vote)."""
+    return [
+        u
+        for u in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.display_name, User.id))
+        if u.has_role(Role.COMMITTEE_MEMBER)
+    ]
 
-    Raises ``NotFound``, ``InvalidData`` (decision not for this matter, no resolution text, already decided)
-    and the engine's errors (role, the single extension before the deadline).
+
+def _tally(session: Session, votes: Mapping[int, str], actor_id: int) -> dict[str, int]:
+    """Check each vote (a member of the committee, a known vote; the member who records it is present)
+    and count them. Raises ``NotAllowed`` (the one recording is not a member) and ``InvalidData``."""
+    recorder = session.get(User, actor_id)
+    if recorder is None or not recorder.has_role(Role.COMMITTEE_MEMBER):
+        raise NotAllowed(Msg("Solo los integrantes del Comité votan sus resoluciones."))
+    for member_id, vote in votes.items():
+        user = session.get(User, member_id)
+        if user is None or not user.active or not user.has_role(Role.COMMITTEE_MEMBER):
+            raise InvalidData(Msg("Solo los integrantes del Comité votan sus resoluciones."))
+        if vote not in wf.VOTES:
+            raise InvalidData(Msg("El voto de cada integrante es a favor, en contra o abstención."))
+    if actor_id not in votes:
+        raise InvalidData(Msg("Quien registra la resolución debe estar presente en la sesión."))
+    tally = {"present": len(votes)} | dict.fromkeys(wf.VOTES, 0)
+    for vote in votes.values():
+        tally[vote] += 1
+    return tally
+
+
+def decide_item(
+    item_id: int, decision: str, resolution_text: str, actor_id: int, *, votes: Mapping[int, str]
+) -> FireResult:
+    """Record the committee's resolution on an agenda item, with the members present and each one's vote
+    (``votes``: member id → ``favor``, ``against`` or ``abstain``; absent members are left out), and fire the
+    request's transition: confirm, modify or revoke a classification or inexistence; approve or reject an
+    extension. Without quorum, or without a majority of the votes cast, nothing is resolved.
+
+    Raises ``NotFound``, ``InvalidData`` (decision not for this matter, no resolution text, already decided,
+    a vote of someone who is not a member, the recording member absent) and the engine's errors (role, quorum
+    and majority, the single extension before the deadline).
     """
     text = (resolution_text or "").strip()[:MAX_TEXT]
     with unit_of_work() as session:
@@ -942,20 +1145,23 @@ def decide_item(item_id: int, decision: str, resolution_text: str, actor_id: int
             raise InvalidData(Msg("Ese sentido no corresponde a este asunto."))
         if not text:
             raise InvalidData(Msg("Escriba el texto de la resolución del comité."))
+        tally = _tally(session, votes, actor_id)
         case = _access_case(session, item.case_id)
+        data: dict[str, Any] = {"committee_item": item.id, wf.COMMITTEE_VOTE: tally}
         if item.matter == CommitteeMatter.EXTENSION:
             trigger = "approve_extension" if decision == "approve" else "reject_extension"
-            data: dict[str, Any] = {"committee_item": item.id}
             comment = text if decision == "reject" else None
         else:
             trigger = "committee_resolve"
-            data = {"committee_decision": decision, "committee_resolution": text, "committee_item": item.id}
+            data |= {"committee_decision": decision, "committee_resolution": text}
             comment = None
         # recorded first: the resolution's PDF, issued by the transition, reads it (a refusal rolls it back)
         item.decision = CommitteeDecision(decision)
         item.resolution_text = text
         item.decided_by_id = actor_id
         item.decided_at = utcnow()
+        for member_id, vote in sorted(votes.items()):
+            session.add(CommitteeVote(item_id=item.id, member_id=member_id, vote=vote))
         session.flush()
         result = fire(case.id, trigger, actor_id, expected_version=case.version, data=data, comment=comment)
         item.audit_seq = result.audit_seq
@@ -968,6 +1174,8 @@ class SessionView:
 
     session: CommitteeSession
     items: Sequence[tuple[CommitteeItem, str]]
+    votes: Mapping[int, Sequence[tuple[str, str]]] = field(default_factory=dict)
+    """Per decided item: each member present (by name) and their vote."""
 
 
 def sessions() -> list[CommitteeSession]:
@@ -986,7 +1194,16 @@ def session_view(session_id: int) -> SessionView:
         .where(CommitteeItem.session_id == session_id)
         .order_by(CommitteeItem.id)
     ).all()
-    return SessionView(row, [(i, f) for i, f in items])
+    votes: dict[int, list[tuple[str, str]]] = {}
+    for item_id, name, vote in db.session.execute(
+        select(CommitteeVote.item_id, User.display_name, CommitteeVote.vote)
+        .join(User, User.id == CommitteeVote.member_id)
+        .join(CommitteeItem, CommitteeItem.id == CommitteeVote.item_id)
+        .where(CommitteeItem.session_id == session_id)
+        .order_by(User.display_name, User.id)
+    ):
+        votes.setdefault(item_id, []).append((name, vote))
+    return SessionView(row, [(i, f) for i, f in items], votes)
 
 
 # -- queues and case pages ------------------------------------------------------------------------
@@ -1112,8 +1329,14 @@ def staff_view(case_id: int, user_id: int, today: date | None = None) -> StaffVi
 
 
 def departments() -> list[Department]:
-    """Every department, by name (the areas a request can be turned to)."""
-    return list(db.session.scalars(select(Department).order_by(Department.name)))
+    """The departments a request can be turned to (those with active area staff), by name."""
+    staffed = _staffed(db.session())
+    return list(db.session.scalars(select(Department).where(Department.code.in_(staffed)).order_by(Department.name)))
+
+
+def department_names() -> dict[str, str]:
+    """The name of every department by its code (pages show names, never codes)."""
+    return {str(c): str(n) for c, n in db.session.execute(select(Department.code, Department.name))}
 
 
 __all__ = [
@@ -1125,13 +1348,16 @@ __all__ = [
     "RequesterView",
     "SessionView",
     "StaffView",
+    "add_turn",
     "answer_turn",
     "area_queue",
     "attach_area_document",
+    "committee_members",
     "decide_item",
     "deliver_response",
     "deliverable_documents",
     "delivered_documents",
+    "department_names",
     "departments",
     "file_request",
     "guarantor_act",
@@ -1139,6 +1365,8 @@ __all__ = [
     "new_tracking_token",
     "open_session",
     "own_requests",
+    "payment_notice",
+    "point_to_public_source",
     "public_status",
     "reissue_tracking_token",
     "request_extension",
@@ -1154,4 +1382,5 @@ __all__ = [
     "turn_request",
     "unit_act",
     "unit_queue",
+    "withdraw_turn",
 ]

@@ -28,6 +28,7 @@ from app.web.headers import FILE_CONTENT_SECURITY_POLICY
 from app.web.labels import message_text
 from app.web.throttling import throttle_uploads
 from forms.access_requests import (
+    VOTE_CHOICES,
     AppealForm,
     AppealResolutionForm,
     AreaAnswerForm,
@@ -38,10 +39,13 @@ from forms.access_requests import (
     DeliverForm,
     FilingForm,
     PaymentForm,
+    PublicSourceForm,
     SessionChoiceForm,
     SessionForm,
     TrackForm,
     TurnForm,
+    decision_form,
+    ids_apart,
 )
 
 bp = Blueprint("transparency", __name__, url_prefix="/transparencia", template_folder="templates")
@@ -94,12 +98,21 @@ def _label(labels: dict[str, Any], code: Any) -> str:
 
 @bp.context_processor
 def _labels() -> dict[str, Any]:
+    names: dict[str, str] = {}
+
+    def area_name(code: Any) -> str:
+        if not names:
+            names.update(svc.department_names())
+        return names.get(str(code), str(code))
+
     return {
+        "area_name": area_name,
         "format_label": lambda c: _label(FORMAT_LABELS, c),
         "ground_label": lambda c: _label(GROUND_LABELS, c),
         "decision_label": lambda c: _label(DECISIONS, c),
         "answer_label": lambda c: _label(ANSWER_LABELS, c),
         "matter_label": lambda c: _label(MATTER_LABELS, c),
+        "vote_label": lambda c: _label(dict(VOTE_CHOICES), c),
     }
 
 
@@ -115,6 +128,7 @@ FIELD_LABELS = {
     "compliance_report": _l("Informe de cumplimiento"),
     "response_summary": _l("Respuesta"),
     "turned_to": _l("Áreas"),
+    "public_source": _l("Fuente de la información ya pública"),
     "committee_item": _l("Asunto del Comité"),
     "appeal_decision": _l("Sentido de la resolución"),
     "appeal_resolution": _l("Resolución del recurso"),
@@ -328,11 +342,22 @@ def _staff_forms(view: svc.StaffView) -> dict[str, Any]:
     areas = [(d.code, d.name) for d in svc.departments()]
     return {
         "turn": TurnForm(areas, data=version),
+        "add_turn": TurnForm(
+            [a for a in areas if a[0] not in set(view.case.data.get("turned_to") or ())], data=version, prefix="add"
+        ),
+        "withdraw": CommentForm(data=version, prefix="withdraw"),
+        "public_source": PublicSourceForm(data=version, prefix="source"),
         "comment": CommentForm(data=version),
         "deliver": DeliverForm(_deliverable(view.case.id), data=version),
         "committee": SessionChoiceForm(_session_choices(), data=version),
         "answer": AreaAnswerForm(data=version),
         "document": AreaDocumentForm(),
+        "answer_failed": {},
+        "document_failed": {},
+        "area_forms": {
+            code: (ids_apart(AreaAnswerForm, code)(data=version), ids_apart(AreaDocumentForm, code)())
+            for code in sorted(view.own_departments)
+        },
         "resolution": AppealResolutionForm(data=version),
     }
 
@@ -391,6 +416,55 @@ def turn(case_id: int) -> Response | tuple[str, int]:
         svc.turn_request(case_id, form.departments.data or [], current_user.id, expected_version=form.seen_version())
     except DomainError as exc:
         return _refused(case_id, exc, "turn", form)
+    return _done(case_id)
+
+
+@bp.post("/solicitudes/<int:case_id>/fuente-publica")
+@roles_required(Role.TRANSPARENCY_UNIT)
+def public_source(case_id: int) -> Response | tuple[str, int]:
+    """Answer that the information is already public, pointing to where and how to consult it."""
+    _visible(case_id)
+    form = PublicSourceForm(prefix="source")
+    if not form.validate_on_submit():
+        return _invalid(case_id, "public_source", form)
+    try:
+        svc.point_to_public_source(
+            case_id, form.public_source.data or "", current_user.id, expected_version=form.seen_version()
+        )
+    except DomainError as exc:
+        return _refused(case_id, exc, "public_source", form)
+    return _done(case_id)
+
+
+@bp.post("/solicitudes/<int:case_id>/turnos/agregar")
+@roles_required(Role.TRANSPARENCY_UNIT)
+def add_turn(case_id: int) -> Response | tuple[str, int]:
+    """Turn a request that is with the areas to another area as well."""
+    _visible(case_id)
+    form = TurnForm([(d.code, d.name) for d in svc.departments()], prefix="add")
+    if not form.validate_on_submit():
+        return _invalid(case_id, "add_turn", form)
+    try:
+        svc.add_turn(case_id, form.departments.data or [], current_user.id, expected_version=form.seen_version())
+    except DomainError as exc:
+        return _refused(case_id, exc, "add_turn", form)
+    return _done(case_id)
+
+
+@bp.post("/solicitudes/<int:case_id>/turnos/<department>/retirar")
+@roles_required(Role.TRANSPARENCY_UNIT)
+def withdraw_turn(case_id: int, department: str) -> Response | tuple[str, int]:
+    """Withdraw the turn of an area that has not answered (the request stays with the other areas)."""
+    _visible(case_id)
+    form = CommentForm(prefix="withdraw")
+    if not form.validate_on_submit():
+        return _invalid(case_id, "withdraw", form)
+    try:
+        svc.withdraw_turn(
+            case_id, department, form.comment.data or "", current_user.id, expected_version=form.seen_version()
+        )
+    except DomainError as exc:
+        return _refused(case_id, exc, "withdraw", form)
     return _done(case_id)
 
 
@@ -480,9 +554,9 @@ def deliver(case_id: int) -> Response | tuple[str, int]:
 def answer(case_id: int, department: str) -> Response | tuple[str, int]:
     """An area answers the turn: available, classified (with basis, harm test, period) or inexistent."""
     _visible(case_id)
-    form = AreaAnswerForm()
+    form = ids_apart(AreaAnswerForm, department)()
     if not form.validate_on_submit():
-        return _invalid(case_id, "answer", form)
+        return _invalid(case_id, "answer_failed", {department: form})
     answer = svc.AreaAnswer(
         kind=form.kind.data or "",
         partial=bool(form.partial.data),
@@ -495,7 +569,7 @@ def answer(case_id: int, department: str) -> Response | tuple[str, int]:
     try:
         svc.answer_turn(case_id, department, answer, current_user.id, expected_version=form.seen_version())
     except DomainError as exc:
-        return _refused(case_id, exc, "answer", form)
+        return _refused(case_id, exc, "answer_failed", {department: form})
     return _done(case_id)
 
 
@@ -505,16 +579,16 @@ def answer(case_id: int, department: str) -> Response | tuple[str, int]:
 def area_document(case_id: int, department: str) -> Response | tuple[str, int]:
     """An area attaches its answer or the versión pública (PDF)."""
     _visible(case_id)
-    form = AreaDocumentForm()
+    form = ids_apart(AreaDocumentForm, department)()
     if not form.validate_on_submit():
-        return _invalid(case_id, "document", form)
+        return _invalid(case_id, "document_failed", {department: form})
     upload = form.file.data
     try:
         svc.attach_area_document(
             case_id, department, form.kind.data or "", upload.filename or "", upload.read(), current_user.id
         )
     except DomainError as exc:
-        return _refused(case_id, exc, "document", form)
+        return _refused(case_id, exc, "document_failed", {department: form})
     return _done(case_id)
 
 
@@ -576,9 +650,10 @@ def sessions() -> Response | tuple[str, int] | str:
     return render_template("transparency/sessions.html", form=form, sessions=svc.sessions())
 
 
-def _decision_form(matter: str) -> DecisionForm:
+def _decision_form(item_id: int, matter: str) -> DecisionForm:
     codes = MATTER_DECISIONS.get(matter, ("confirm", "modify", "revoke"))
-    return DecisionForm([(c, _label(DECISIONS, c)) for c in codes])
+    members = [(u.id, u.display_name) for u in svc.committee_members()]
+    return decision_form([(c, _label(DECISIONS, c)) for c in codes], members, prefix=f"item{item_id}")
 
 
 def _session_page(
@@ -588,7 +663,7 @@ def _session_page(
         view = svc.session_view(session_id)
     except NotFound:
         abort(404)
-    forms = {item.id: _decision_form(item.matter.value) for item, _folio in view.items}
+    forms = {item.id: _decision_form(item.id, item.matter.value) for item, _folio in view.items}
     if failed is not None:
         forms[failed[0]] = failed[1]
     return render_template("transparency/session.html", view=view, forms=forms), status
@@ -612,12 +687,14 @@ def decide(session_id: int, item_id: int) -> Response | tuple[str, int]:
     matters = {item.id: item.matter.value for item, _folio in view.items}
     if item_id not in matters:
         abort(404)
-    form = _decision_form(matters[item_id])
+    form = _decision_form(item_id, matters[item_id])
     if not form.validate_on_submit():
         flash(_("Revise los datos marcados."), "error")
         return _session_page(session_id, (item_id, form), 422)
     try:
-        svc.decide_item(item_id, form.decision.data or "", form.resolution_text.data or "", current_user.id)
+        svc.decide_item(
+            item_id, form.decision.data or "", form.resolution_text.data or "", current_user.id, votes=form.votes()
+        )
     except DomainError as exc:
         _flash_error(exc)
         return _session_page(session_id, (item_id, form), 422)
