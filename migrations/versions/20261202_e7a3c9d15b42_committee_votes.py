@@ -1,7 +1,7 @@
 """committee votes: the members present when the committee resolved an item and each one's vote
 
 Revision ID: e7a3c9d15b42
-Revises: c4e2a7f19b35
+Revises: f3b8d1e6a952
 Create Date: 2026-12-02 09:10:00
 
 The committee resolves in session with its quorum and by majority of votes (LGTAIP 2015 art. 43);
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = 'e7a3c9d15b42'
-down_revision = 'c4e2a7f19b35'
+down_revision = 'f3b8d1e6a952'
 branch_labels = None
 depends_on = None
 

@@ -213,6 +213,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("publications.public_index", "GET"): PUBLIC_BLIND,
     ("publications.open_data_csv_view", "GET"): PUBLIC_BLIND,
     ("publications.open_data_json_view", "GET"): PUBLIC_BLIND,
+    ("publications.public_sampling_view", "GET"): PUBLIC_BLIND,
     ("publications.public_attachment", "GET"): PUBLIC_BLIND,
     ("publications.staff_index", "GET"): Expect(PUBLICATION_READERS, frozenset()),
     ("publications.show", "GET"): Expect(PUBLICATION_READERS, frozenset()),
