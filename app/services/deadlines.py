@@ -7,10 +7,10 @@ and of its description (the text itself stays in ``non_working_days``, out of th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -352,6 +352,8 @@ class TermView:
     business_days_left: int
     overdue: bool
     party: str | None
+    rule: str = ""
+    """The rule the term applies (a parameter, or ``clock:<name>`` for a case-level clock)."""
 
 
 def pending_terms(case_ids: Sequence[int], today: date | None = None) -> dict[int, list[TermView]]:
@@ -379,7 +381,7 @@ def pending_terms(case_ids: Sequence[int], today: date | None = None) -> dict[in
         # a term notified on a non-working day starts counting later: only its counting days are left
         left = cal.business_days_between(max(today, timer.starts_on - timedelta(days=1)), timer.due_on)
         result.setdefault(timer.case_id, []).append(
-            TermView(timer.kind, timer.state, timer.due_on, left, timer.due_on < today, timer.party)
+            TermView(timer.kind, timer.state, timer.due_on, left, timer.due_on < today, timer.party, timer.rule)
         )
     return result
 
@@ -410,7 +412,9 @@ def _cancel_clock_timer(session: Session, case_id: int, clock: Clock, now: datet
     )
 
 
-def _clock_timer(cal: BusinessCalendar, case: Case, clock: Clock, row: CaseClock, seq: int) -> Timer:
+def _clock_timer(
+    cal: BusinessCalendar, case: Case, clock: Clock, row: CaseClock, seq: int, params: Mapping[str, Any]
+) -> Timer:
     notified_on = row.segment_notified_on or row.started_on  # a running clock has a segment (CHECK constraint)
     days = max(1, row.total_days - row.used_days)
     due_on = cal.add_business_days(notified_on, days)
@@ -418,7 +422,7 @@ def _clock_timer(cal: BusinessCalendar, case: Case, clock: Clock, row: CaseClock
         case_id=case.id,
         kind=TimerKind.DEADLINE,
         state=case.state,
-        trigger=clock.on_lapse,
+        trigger=clock.lapse_trigger(params),
         rule=clock_rule(clock),
         notified_on=notified_on,
         term_days=days,
@@ -451,7 +455,7 @@ def sync_clocks(
     rows = {c.name: c for c in session.scalars(select(CaseClock).where(CaseClock.case_id == case.id))}
     cal = calendar(session)
     for clock in workflow.clocks:
-        where = clock.status_in(case.state)
+        where = clock.status_in(case.state, {**workflow.params, **params})
         row = rows.get(clock.name)
         changed = moved
         if row is None:
@@ -472,7 +476,7 @@ def sync_clocks(
             changed = True
         elif row.status in (ClockStatus.STOPPED, ClockStatus.LAPSED):
             continue
-        elif trigger == clock.on_lapse:
+        elif trigger == clock.lapse_trigger({**workflow.params, **params}):
             row.status, row.lapsed_on, row.segment_notified_on = ClockStatus.LAPSED, today, None
             _cancel_clock_timer(session, case.id, clock, now)
             continue
@@ -495,7 +499,7 @@ def sync_clocks(
             continue
         _cancel_clock_timer(session, case.id, clock, now)
         if row.status == ClockStatus.RUNNING:
-            session.add(_clock_timer(cal, case, clock, row, seq))
+            session.add(_clock_timer(cal, case, clock, row, seq, {**workflow.params, **params}))
     session.flush()
 
 
@@ -523,11 +527,20 @@ class ClockView:
     business_days_left: int | None
     extended: bool
     lapsed_on: date | None
+    legal: bool = False
+    """Whether this is the procedure's legal term (:attr:`workflows.base.Clock.legal_term`)."""
+    days_remaining: int | None = None
+    """Business days of the term not yet used (while it runs or is paused; ``None`` once it stopped)."""
 
     @property
     def overdue(self) -> bool:
         """Whether the term lapsed."""
         return self.status == ClockStatus.LAPSED
+
+    @property
+    def paused(self) -> bool:
+        """Whether the term is suspended (the applicant holds the case)."""
+        return self.status == ClockStatus.PAUSED
 
 
 def case_clocks(case_ids: Sequence[int], today: date | None = None) -> dict[int, dict[str, ClockView]]:
@@ -557,7 +570,30 @@ def case_clocks(case_ids: Sequence[int], today: date | None = None) -> dict[int,
             continue
         due_on = due.get((row.case_id, row.name))
         left = cal.business_days_between(today, due_on) if due_on is not None else None
+        remaining: int | None = None
+        if row.status == ClockStatus.PAUSED:
+            remaining = max(0, row.total_days - row.used_days)
+        elif row.status == ClockStatus.RUNNING:
+            remaining = left
         result.setdefault(row.case_id, {})[row.name] = ClockView(
-            row.name, clock.description, row.status, due_on, left, row.extension_days > 0, row.lapsed_on
+            row.name,
+            clock.description,
+            row.status,
+            due_on,
+            left,
+            row.extension_days > 0,
+            row.lapsed_on,
+            clock.legal_term,
+            remaining,
         )
     return result
+
+
+def legal_terms(case_ids: Sequence[int], today: date | None = None) -> dict[int, ClockView]:
+    """The procedure-level legal term of each of the given cases that has one (started), by case id."""
+    return {
+        case_id: view
+        for case_id, clocks in case_clocks(case_ids, today).items()
+        for view in clocks.values()
+        if view.legal
+    }
