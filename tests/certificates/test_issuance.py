@@ -30,7 +30,13 @@ from tests.support.factories import advance
 
 def _certificates(case_id: int) -> list[Certificate]:
     db.session.rollback()
-    return list(db.session.scalars(select(Certificate).where(Certificate.case_id == case_id).order_by(Certificate.id)))
+    return list(
+        db.session.scalars(
+            select(Certificate)
+            .where(Certificate.case_id == case_id, Certificate.kind != "payment_order")
+            .order_by(Certificate.id)
+        )
+    )
 
 
 def _stored(app: Flask, certificate: Certificate) -> bytes:

@@ -178,3 +178,21 @@ def test_queues_sort_by_the_legal_term(town: Town) -> None:
     assert order == [sooner.case_id, later.case_id]
     assert rows[0].legal is not None
     assert rows[0].legal.due_on == date(2026, 2, 18)
+
+
+def test_notices_carry_the_legal_term_as_a_date_and_business_days_left(town: Town) -> None:
+    from app.models import OutboxMessage
+    from app.services.delivery import compose
+
+    case = _file(town, date(2026, 3, 13))
+    db.session.rollback()
+    message = db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.case_id == case.case_id, OutboxMessage.topic == "case_transition")
+    ).first()
+    assert message is not None
+    with _on(date(2026, 3, 17)):
+        composed = compose(db.session(), message)
+    assert composed is not None
+    body = composed[2]
+    assert "Plazo máximo de resolución de la ventanilla" in body
+    assert "vence el 30 de marzo de 2026 (9 días hábiles restantes)" in body

@@ -77,6 +77,7 @@ class People:
     reviewer_c: int
     inspector: int
     admin: int
+    treasurer: int
 
 
 @pytest.fixture
@@ -90,6 +91,7 @@ def people(app: Flask) -> People:
         reviewer_c=make_user(Role.REVIEWER),
         inspector=make_user(Role.INSPECTOR),
         admin=make_user(Role.ADMIN),
+        treasurer=make_user(Role.TREASURY),
     )
 
 
@@ -107,7 +109,17 @@ ANSWER: Step = ("answer_prevention", "owner", {"dro_registration": "DRO-0999"}, 
 ACCEPT: Step = ("accept_intake", "clerk", None, None)
 RULE: Step = ("rule_land_use", "reviewer_a", {"land_use_ruling": "Compatible con H3-C"}, None)
 FEES: Step = ("assess_fees", "reviewer_a", {"fees": [{"concept": "Licencia", "amount": "8420.00"}]}, None)
-PAY: Step = ("record_payment", "owner", {"payment_reference": "TES-2026-1"}, None)
+PAY: Step = (
+    "confirm_payment",
+    "treasurer",
+    {
+        "payment_reference": "REF",
+        "payment_amount": "8420.00",
+        "payment_paid_on": "2026-01-02",
+        "payment_operation": "OP-1",
+    },
+    None,
+)
 APPROVE: Step = ("approve_licence", "reviewer_b", {"licence_number": "LC-2026-0001"}, None)
 EXTENSION: Step = ("request_extension", "owner", None, None)
 GRANT: Step = ("grant_extension", "reviewer_c", None, None)
@@ -342,10 +354,10 @@ STATIONS: list[tuple[str, list[Refusal], Step | None]] = [
     (
         "awaiting_payment",
         [
-            ("record_payment", "other_applicant", {"data": {"payment_reference": "R"}}, NotAllowed),
+            ("confirm_payment", "owner", {"data": {"payment_reference": "R"}}, NotAllowed),
             ("lapse_payment", "reviewer_a", {}, NotAllowed),
             ("lapse_payment", "owner", {}, NotAllowed),
-            ("record_payment", "owner", {}, GuardRefused),
+            ("confirm_payment", "treasurer", {}, GuardRefused),
         ],
         PAY,
     ),

@@ -86,7 +86,16 @@ def test_plain_transitions_stay_within_their_statement_budget(app: Flask) -> Non
         ("accept_intake", clerk, None),
         ("rule_land_use", reviewer, {"land_use_ruling": "Compatible"}),
         ("assess_fees", reviewer, {"fees": [{"concept": "Licencia", "amount": "8420.00"}]}),
-        ("record_payment", owner, {"payment_reference": "TES-1"}),
+        (
+            "confirm_payment",
+            make_user(Role.TREASURY),
+            {
+                "payment_reference": "REF",
+                "payment_amount": "8420.00",
+                "payment_paid_on": "2026-01-02",
+                "payment_operation": "OP-1",
+            },
+        ),
     ]
     counts = {}
     for trigger, actor, data in steps:

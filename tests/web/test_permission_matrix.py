@@ -418,7 +418,7 @@ def build_world() -> World:
         expected_version=case.version,
         idempotency_key=uuid.uuid4().hex,
     )
-    case = advance(case, [("record_payment", owner, {"payment_reference": "TES-2026-9"}, None)])
+    case = advance(case, [("confirm_payment", None, None, None)])
     case = fire(case.case_id, "approve_licence", _as_assignee(case.case_id), expected_version=case.version)
     assert case.to_state == "licensed"
     declare_non_working_days(*_holiday(admin))
@@ -444,7 +444,9 @@ def build_world() -> World:
         folio=case.folio,
         owner_name=owner_name,
         document_id=db.session.scalars(select(Document.id).where(Document.case_id == case.case_id)).first() or 0,
-        certificate_id=db.session.scalars(select(Certificate.id).where(Certificate.case_id == case.case_id)).one(),
+        certificate_id=db.session.scalars(
+            select(Certificate.id).where(Certificate.case_id == case.case_id, Certificate.kind != "payment_order")
+        ).one(),
         seq=db.session.scalars(select(AuditEntry.seq).where(AuditEntry.case_id == case.case_id)).first() or 0,
         message_id=db.session.scalars(select(OutboxMessage.id).where(OutboxMessage.recipient_id == owner)).first() or 0,
         day_id=db.session.scalars(select(NonWorkingDay.id)).first() or 0,
