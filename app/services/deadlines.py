@@ -92,14 +92,20 @@ def may_have_timers(workflow: Workflow, state: State) -> bool:
     """Whether a case in ``state`` may hold pending timers: only states with a deadline or a service target
     start timers, and only workflows with clocks keep clock timers (a case's pending timers all belong to
     the state it is in, since leaving a state cancels them)."""
-    return state.deadline is not None or state.target is not None or bool(workflow.clocks)
+    return state.deadline is not None or state.target is not None or _in_a_clock(workflow, state)
+
+
+def _in_a_clock(workflow: Workflow, state: State) -> bool:
+    """Whether a clock of ``workflow`` may hold a timer while a case is in ``state`` (a clock's timer belongs
+    to the state the case is in, and only its running or paused states can hold one)."""
+    return any(state.name in clock.running or state.name in clock.paused for clock in workflow.clocks)
 
 
 def may_have_escalations(workflow: Workflow, state: State) -> bool:
     """Whether a case in ``state`` may have open escalations: they are raised only by the authority's timers
     (a service target, a deadline the assignee must meet, or a clock's), and resolved whenever the case
     leaves the state."""
-    if workflow.clocks or state.target is not None:
+    if _in_a_clock(workflow, state) or state.target is not None:
         return True
     return state.deadline is not None and acting_party(workflow, state.name) == "assignee"
 
@@ -474,6 +480,8 @@ def sync_clocks(
             )
             session.add(row)
             changed = True
+            session.add(_clock_timer(cal, case, clock, row, seq, {**workflow.params, **params}))
+            continue  # a clock that starts now has no earlier timer to cancel
         elif row.status in (ClockStatus.STOPPED, ClockStatus.LAPSED):
             continue
         elif trigger == clock.lapse_trigger({**workflow.params, **params}):
@@ -497,7 +505,8 @@ def sync_clocks(
             changed = changed or (row.status, row.extension_days) != before
         if not changed:
             continue
-        _cancel_clock_timer(session, case.id, clock, now)
+        if not moved:  # a move already cancelled every pending timer of the state the case left
+            _cancel_clock_timer(session, case.id, clock, now)
         if row.status == ClockStatus.RUNNING:
             session.add(_clock_timer(cal, case, clock, row, seq, {**workflow.params, **params}))
     session.flush()

@@ -127,6 +127,10 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("account.change_password", "POST"): ANY_USER_BLIND,
     # staff who work on cases: their queue never lists someone else's department's case
     ("queue.index", "GET"): Expect(CASEWORK, UNIT),
+    # the treasury: payment orders awaiting payment (the world's case is past payment: it shows none of it)
+    ("treasury.index", "GET"): only("treasury"),
+    ("treasury.confirm", "POST"): only("treasury"),
+    ("treasury.upload", "POST"): only("treasury"),
     # applicants filing their own requests
     ("construction.index", "GET"): only("applicant", sees=frozenset()),
     ("construction.short_eligibility", "GET"): only("applicant", sees=frozenset()),
@@ -434,6 +438,7 @@ def build_world() -> World:
         "auditor": make_user(Role.AUDITOR),
         "guarantor": make_user(Role.GUARANTOR),
         "admin": admin,
+        "treasury": make_user(Role.TREASURY),
     }
     own = vecs_case(users["applicant"], documents=False)  # the other applicant has a case of their own
     requester_name = "Requirente Reservado Quintana"
