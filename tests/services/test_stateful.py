@@ -64,6 +64,7 @@ ACTORS = (
     "reviewer_finance",
     "reviewer_any",
     "inspector",
+    "treasurer",
     "system",
 )
 ROLES: dict[str, frozenset[str]] = {
@@ -74,6 +75,7 @@ ROLES: dict[str, frozenset[str]] = {
     "reviewer_finance": frozenset({"reviewer"}),
     "reviewer_any": frozenset({"reviewer"}),
     "inspector": frozenset({"inspector"}),
+    "treasurer": frozenset({"treasury"}),
     "system": frozenset({SYSTEM_ROLE}),
 }
 # The jurisdiction's offices: land-use rulings by urban development, fees by finance, the rest by anyone
