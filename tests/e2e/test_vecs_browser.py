@@ -139,7 +139,7 @@ def test_happy_path_from_registration_to_occupancy(app: Flask, people: People) -
     shot(applicant, "03-step-property")
     applicant.click("main input[type=submit]")
     expect(applicant).to_have_url(re.compile(r"/pasos/proyecto$"))
-    expect(applicant.locator("#built_area_m2")).to_have_value("1500")
+    expect(applicant.locator("#built_area_m2")).to_have_value("1500.00")  # stored in its canonical form
     applicant.click("main input[type=submit]")
     expect(applicant).to_have_url(re.compile(r"/pasos/uso$"))
     applicant.click("main input[type=submit]")
