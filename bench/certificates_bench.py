@@ -187,6 +187,7 @@ def main() -> int:
                 "clerk": (RoleGrant(Role.INTAKE_CLERK),),
                 "ruler": (RoleGrant(Role.REVIEWER),),
                 "approver": (RoleGrant(Role.REVIEWER),),
+                "treasurer": (RoleGrant(Role.TREASURY),),
             }
             ids = {k: create_user(f"{k}@bench.example", k.title(), "Bench-Password-2026", g) for k, g in grants.items()}
             case = open_case("vecs", ids["owner"], VECS_DATA)
@@ -199,12 +200,21 @@ def main() -> int:
                 ("accept_intake", "clerk", None),
                 ("rule_land_use", "ruler", {"land_use_ruling": "Compatible"}),
                 ("assess_fees", "ruler", {"fees": [{"concept": "Licencia", "amount": "8420.00"}]}),
-                ("record_payment", "owner", {"payment_reference": "TES-1"}),
+                (
+                    "confirm_payment",
+                    "treasurer",
+                    {
+                        "payment_reference": "TES-1",
+                        "payment_amount": "8420.00",
+                        "payment_paid_on": "2026-01-02",
+                        "payment_operation": "OP-1",
+                    },
+                ),
                 ("approve_licence", "approver", {"licence_number": "LC-2026-0001"}),
             ]
             for trigger, who, data in steps:
                 version = fire(case.case_id, trigger, ids[who], expected_version=version, data=data).version
-            certificate = db.session.query(Certificate).filter_by(case_id=case.case_id).one()
+            certificate = db.session.query(Certificate).filter_by(case_id=case.case_id, kind="licence").one()
             size = certificate.size_bytes
             (static / "same-size.pdf").write_bytes(store.get(certificate.storage_key)[:size])
             download_url = f"/expedientes/{case.case_id}/documentos/{certificate.id}.pdf"

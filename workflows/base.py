@@ -99,6 +99,10 @@ RESTART = "restart"
 """Value of a clock's ``restart_param`` under which an interruption makes the term count anew."""
 PAUSE = "pause"
 """Value of a clock's ``restart_param`` under which an interruption only suspends the term."""
+RUN = "run"
+"""Value of a clock's ``restart_param`` under which the term keeps running while the case is in its paused
+states (the jurisdiction's law does not interrupt it while the applicant holds the case)."""
+INTERRUPTIONS = frozenset({RESTART, PAUSE, RUN})
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +117,13 @@ class Clock:
     - ``extension_trigger`` adds the days of ``extension_days_param`` once;
     - it stops for good when the case enters any state that is neither running nor paused;
     - when it lapses the system fires ``on_lapse`` (a system transition from every running state: a
-      self-loop only records the lapse day under ``lapse_field``; another destination is a silence rule).
+      self-loop only records the lapse day under ``lapse_field``; another destination is a silence rule),
+      or the trigger the jurisdiction chose in ``on_lapse_param`` (afirmativa or negativa ficta);
+    - ``restart_param`` may also allow ``run``: the paused states then do not interrupt the term (each lapse
+      trigger must then also leave them);
+    - ``legal_term`` marks the procedure's overall legal term (e.g. the ten business days to resolve): it is
+      shown with the case everywhere (case page, queues sorted by it, notices), while per-state targets stay
+      the authority's internal ones.
     """
 
     name: str
@@ -127,17 +137,31 @@ class Clock:
     extension_trigger: str | None = None
     extension_days_param: str | None = None
     restart_param: str | None = None
+    on_lapse_param: str | None = None
+    legal_term: bool = False
 
     def restarts(self, params: Mapping[str, Any]) -> bool:
         """Whether leaving a paused state starts the term anew (``restart``) rather than resuming it."""
         return self.restart_param is not None and params.get(self.restart_param, RESTART) == RESTART
 
-    def status_in(self, state: str) -> str:
-        """``running``, ``paused`` or ``stopped``: what the clock does while the case is in ``state``."""
+    def keeps_running(self, params: Mapping[str, Any]) -> bool:
+        """Whether the paused states leave the term running under ``params`` (``restart_param`` is ``run``)."""
+        return self.restart_param is not None and params.get(self.restart_param) == RUN
+
+    def lapse_trigger(self, params: Mapping[str, Any]) -> str:
+        """The trigger fired when the term lapses: ``on_lapse``, or the jurisdiction's choice in
+        ``on_lapse_param``."""
+        if self.on_lapse_param is not None:
+            return str(params.get(self.on_lapse_param) or self.on_lapse)
+        return self.on_lapse
+
+    def status_in(self, state: str, params: Mapping[str, Any] | None = None) -> str:
+        """``running``, ``paused`` or ``stopped``: what the clock does while the case is in ``state`` (under
+        ``params``, a paused state may leave it running: see :meth:`keeps_running`)."""
         if state in self.running:
             return "running"
         if state in self.paused:
-            return "paused"
+            return "running" if params is not None and self.keeps_running(params) else "paused"
         return "stopped"
 
 
@@ -481,11 +505,9 @@ def _clock_problems(workflow: Workflow, clock: Clock) -> list[str]:
     for param in (clock.days_param, clock.extension_days_param):
         if param is not None and param not in workflow.params:
             problems.append(f"clock {clock.name}: parameter {param!r} missing")
-    if clock.restart_param is not None and set(workflow.param_choices.get(clock.restart_param, ())) != {
-        RESTART,
-        PAUSE,
-    }:
-        problems.append(f"clock {clock.name}: {clock.restart_param!r} must be a choice of restart or pause")
+    interruptions = set(workflow.param_choices.get(clock.restart_param, ())) if clock.restart_param else set()
+    if clock.restart_param is not None and (len(interruptions) < 2 or not interruptions <= INTERRUPTIONS):
+        problems.append(f"clock {clock.name}: {clock.restart_param!r} must be a choice of restart, pause or run")
     if (clock.extension_trigger is None) != (clock.extension_days_param is None):
         problems.append(f"clock {clock.name}: an extension needs both its trigger and its days parameter")
     for state in (*clock.running, *clock.paused):
@@ -498,10 +520,20 @@ def _clock_problems(workflow: Workflow, clock: Clock) -> list[str]:
     for trigger in (*clock.started_by, *((clock.extension_trigger,) if clock.extension_trigger else ())):
         if trigger not in workflow.triggers:
             problems.append(f"clock {clock.name}: unknown trigger {trigger!r}")
-    for state in clock.running:
-        lapses = [t for t in workflow.find(clock.on_lapse, state) if SYSTEM_ROLE in t.roles]
-        if not lapses:
-            problems.append(f"clock {clock.name}: {clock.on_lapse!r} is not a system transition from {state!r}")
-        elif any(clock.lapse_field not in t.fields for t in lapses):
-            problems.append(f"clock {clock.name}: {clock.on_lapse!r} does not record {clock.lapse_field!r}")
+    triggers = {clock.on_lapse}
+    if clock.on_lapse_param is not None:
+        if clock.on_lapse_param not in workflow.params:
+            problems.append(f"clock {clock.name}: parameter {clock.on_lapse_param!r} missing")
+        triggers |= {str(workflow.params.get(clock.on_lapse_param, clock.on_lapse))}
+        triggers |= set(workflow.param_choices.get(clock.on_lapse_param, ()))
+    lapsing = (*clock.running, *(clock.paused if RUN in interruptions else ()))
+    for trigger in sorted(triggers):
+        for state in lapsing:
+            lapses = [t for t in workflow.find(trigger, state) if SYSTEM_ROLE in t.roles]
+            if not lapses:
+                problems.append(f"clock {clock.name}: {trigger!r} is not a system transition from {state!r}")
+            elif any(clock.lapse_field not in t.fields for t in lapses):
+                problems.append(f"clock {clock.name}: {trigger!r} does not record {clock.lapse_field!r}")
+    if sum(1 for c in workflow.clocks if c.legal_term) > 1:
+        problems.append("a workflow has at most one legal term")
     return problems

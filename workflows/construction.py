@@ -53,8 +53,23 @@ def request_fields(land_use_catalogue: tuple[str, ...], building_catalogue: tupl
         Field("cadastral_key", N_("Clave catastral"), step="predio", required=True, max_length=40),
         Field("lot_area_m2", N_("Superficie del predio"), "area", step="predio", required=True),
         Field("built_area_m2", N_("Superficie construida"), "area", step="proyecto", required=True),
-        Field("land_use", N_("Giro o uso"), "code", catalogue=land_use_catalogue, step="uso", required=True),
-        Field("building_type", N_("Tipo de edificación"), "code", catalogue=building_catalogue, step="proyecto"),
+        Field(
+            "land_use",
+            N_("Giro o uso"),
+            "code",
+            catalogue=land_use_catalogue,
+            step="uso",
+            required=True,
+            labels=tuple(CATALOGUE_LABELS.items()),
+        ),
+        Field(
+            "building_type",
+            N_("Tipo de edificación"),
+            "code",
+            catalogue=building_catalogue,
+            step="proyecto",
+            labels=tuple(CATALOGUE_LABELS.items()),
+        ),
         Field("new_construction", N_("Obra nueva"), "boolean", step="proyecto"),
         Field("works_started", N_("Obra iniciada"), "boolean", step="proyecto"),
         Field("lot_vacant", N_("Predio baldío"), "boolean", step="predio"),
@@ -99,24 +114,42 @@ DEMO_DOCUMENTS = ("identificacion", "propiedad", "alineamiento", "planos", "memo
 """The documents a demo request holds once filed."""
 
 
-PRINTED_USES: dict[str, str] = {
-    "comercio_abarrotes": "Comercio de abarrotes",
-    "comercio_ropa": "Comercio de ropa",
-    "oficinas": "Oficinas",
-    "servicios_profesionales": "Servicios profesionales",
-    "restaurante_sin_alcohol": "Restaurante sin venta de bebidas alcohólicas",
-    "papeleria": "Papelería",
-    "farmacia": "Farmacia",
-    "local_comercial": "Local comercial",
+CATALOGUE_LABELS: dict[str, str] = {
+    "comercio_abarrotes": N_("Comercio de abarrotes"),
+    "comercio_ropa": N_("Comercio de ropa"),
+    "oficinas": N_("Oficinas"),
+    "servicios_profesionales": N_("Servicios profesionales"),
+    "restaurante_sin_alcohol": N_("Restaurante sin venta de bebidas alcohólicas"),
+    "papeleria": N_("Papelería"),
+    "farmacia": N_("Farmacia"),
+    "habitacional": N_("Habitacional"),
+    "habitacional_con_comercio": N_("Habitacional con comercio"),
+    "comercio": N_("Comercio"),
+    "servicios": N_("Servicios"),
+    "local_comercial": N_("Local comercial"),
+    "consultorio": N_("Consultorio"),
+    "bodega": N_("Bodega"),
+    "vivienda_unifamiliar": N_("Vivienda unifamiliar"),
+    "vivienda_plurifamiliar": N_("Vivienda plurifamiliar"),
+    "escuela": N_("Escuela"),
+    "hospital": N_("Hospital"),
+    "condominio": N_("Condominio"),
+    "estadio": N_("Estadio"),
+    "gasolinera": N_("Gasolinera"),
+    "industria": N_("Industria"),
 }
-"""How documents print catalogue codes (always in Spanish); a code not listed is printed with its words
-capitalised."""
+"""One label per catalogue code of the construction procedures, spelled as documents print it (in Spanish;
+pages translate the same words): forms, case pages and documents all read these. A code an administrator adds
+to a catalogue without a label here reads as its words capitalised."""
+
+PRINTED_USES = CATALOGUE_LABELS
+"""How documents print catalogue codes (the same labels as everywhere else)."""
 
 
 def printed_name(code: object) -> str:
     """The printed name of a catalogue code (``comercio_abarrotes`` → ``Comercio de abarrotes``)."""
     text = str(code or "")
-    return PRINTED_USES.get(text) or text.replace("_", " ").strip().capitalize()
+    return CATALOGUE_LABELS.get(text) or text.replace("_", " ").strip().capitalize()
 
 
 ELIGIBILITY_SECTION = N_("Elegibilidad y catálogos")

@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Any
 
@@ -41,6 +43,63 @@ FIELD_TYPES = frozenset(
 - ``fees``: an assessment from a published fee table (rows with concept, unit, quantity, rate, amount and legal
   basis), shown as a table with its total; where the workflow computes it, the page previews it before it is
   assessed."""
+
+DEFAULT_PLACES = {"area": 2, "money": 2, "integer": 0}
+"""The decimals of a number's canonical form when its field declares no ``places`` (``decimal``: as given)."""
+
+
+def canonical_number(value: Any, places: int | None) -> str | None:
+    """A number in its canonical form: no grouping, a point as separator and exactly ``places`` decimals
+    (rounded half up; ``None``: as given, without an exponent). ``1,500.5`` with 2 places → ``1500.50``.
+    ``None`` when ``value`` is not a finite number (booleans are not numbers)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    text = value.strip().replace(",", "") if isinstance(value, str) else str(value)
+    try:
+        number = Decimal(text)
+    except (InvalidOperation, ValueError):
+        return None
+    if not number.is_finite():
+        return None
+    if places is not None:
+        number = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return format(number, "f")
+
+
+def canonical_text(value: Any) -> str:
+    """Text (names included) in its canonical form: surrounding white space removed, inner runs of white space
+    (line breaks included) collapsed to one space; the letters as typed (accents kept, no change of case)."""
+    return " ".join(str(value).split())
+
+
+def canonical_value(declared: Field, value: Any) -> Any:
+    """``value`` of the field ``declared`` in its type's canonical form, the one form that is stored, printed
+    (with its unit or in words) and sealed in a cadena original:
+
+    - ``area``, ``money``, ``decimal``, ``integer``: :func:`canonical_number` with the field's ``places``
+      (:data:`DEFAULT_PLACES`: areas and money with two decimals, integers with none);
+    - ``date``: ISO 8601 (``2026-11-27``);
+    - ``text``: :func:`canonical_text`; ``code``: the code as stored;
+    - anything else, and a value that is not of its type (which the field's checks refuse with their own
+      words), as given."""
+    if value is None or value == "":
+        return value
+    kind = declared.type
+    if kind in {"area", "money", "decimal", "integer"}:
+        places = declared.places if declared.places is not None else DEFAULT_PLACES.get(kind)
+        number = canonical_number(value, places)
+        return value if number is None else number
+    if kind == "date":
+        if isinstance(value, date):
+            return value.isoformat()
+        try:
+            return date.fromisoformat(str(value).strip()).isoformat()
+        except ValueError:
+            return value
+    if kind == "text" and isinstance(value, str):
+        return canonical_text(value) if "\n" not in value else value.strip()
+    return value
+
 
 TRANSITION_STYLES = frozenset({"primary", "secondary", "danger"})
 """How a step's button is drawn on the case page."""
@@ -264,10 +323,41 @@ class Document:
     series: str | None = None
     number_field: str | None = None
     gatherer: str | None = None
+    validity_business: bool = False
+    """Whether ``validity`` counts business days (the document then lasts as long as a term of that many
+    business days notified on its issue day, e.g. a payment order due when the payment term lapses)."""
     act_field: str | None = None
     """The cadena field naming the act a document of this kind records, when a case holds several acts of the
     kind (each resolution of the committee is its own act): a new document then supersedes only an earlier one
     of the same act. ``None``: a case has one act per kind."""
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    """How the procedure's fees are paid: the authority issues a payment order and the treasury, not the
+    applicant, confirms that it was paid (at its cashier, from the bank's reconciliation file, or a gateway).
+
+    - ``order``: the kind of document that is the payment order (a declared document; the transition that
+      assesses the fees issues it); its cadena holds ``reference_row`` (the reference with its check digits,
+      see :mod:`workflows.payments`) and ``amount_row`` (the total in the canonical money form), and its
+      validity is the due date;
+    - ``confirm_trigger``: the treasury's dedicated transition from ``awaiting`` that records the payment in
+      ``reference_field``, ``amount_field``, ``paid_on_field`` and ``operation_field`` (declared fields)."""
+
+    order: str
+    confirm_trigger: str
+    awaiting: str
+    reference_field: str
+    amount_field: str
+    paid_on_field: str
+    operation_field: str
+    reference_row: str = "referencia"
+    amount_row: str = "importe_total"
+
+    @property
+    def fields(self) -> tuple[str, str, str, str]:
+        """The data fields a confirmation writes."""
+        return (self.reference_field, self.amount_field, self.paid_on_field, self.operation_field)
 
 
 Eligibility = Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]
@@ -318,6 +408,8 @@ class Procedure:
     plugin: str | None = None
     """Dotted name of the application module that plugs in this procedure's own machinery (blueprints,
     services, commands); it exposes ``register(app)``. ``None``: the generic pages serve it entirely."""
+    payment: Payment | None = None
+    """How the procedure's fees are paid (a payment order the treasury confirms); ``None``: no fees."""
     settings_departments: Callable[[Mapping[str, Any]], Iterable[str]] | None = None
     """The department codes the procedure's settings name besides the office mapping (for example the
     responsible department of each format); a pure function of the settings."""
@@ -343,6 +435,16 @@ class Procedure:
             if item.name == name:
                 return item
         return None
+
+    def canonical(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """``data`` with the value of each declared field in its type's canonical form (see
+        :func:`canonical_value`); undeclared keys as given."""
+        result = dict(data)
+        for name, value in data.items():
+            declared = self.find_field(name)
+            if declared is not None:
+                result[name] = canonical_value(declared, value)
+        return result
 
     def find_step(self, slug: str) -> Step | None:
         """The applicant step ``slug``, or ``None``."""
@@ -443,6 +545,32 @@ def check(procedure: Procedure) -> list[str]:
             problems.append(f"department {code!r} used by an office but not declared")
     problems.extend(_presentation_problems(procedure))
     problems.extend(_document_problems(procedure))
+    problems.extend(_payment_problems(procedure))
+    return problems
+
+
+def _payment_problems(procedure: Procedure) -> list[str]:
+    payment = procedure.payment
+    if payment is None:
+        return []
+    problems: list[str] = []
+    order = procedure.find_document(payment.order)
+    if order is None:
+        problems.append(f"payment order {payment.order!r} is not a declared document")
+    elif not {payment.reference_row, payment.amount_row} <= set(order.cadena) or order.validity is None:
+        problems.append("the payment order seals its reference and amount and has a validity (its due date)")
+    for name in payment.fields:
+        if procedure.find_field(name) is None:
+            problems.append(f"payment field {name!r} is not declared")
+    for workflow in procedure.workflows:
+        confirming = workflow.find(payment.confirm_trigger, payment.awaiting)
+        if not confirming or not all(t.dedicated and set(payment.fields) <= set(t.fields) for t in confirming):
+            problems.append(
+                f"{payment.confirm_trigger!r}: a dedicated transition from {payment.awaiting!r} writing "
+                "the payment fields"
+            )
+        if not any(t.issues == payment.order for t in workflow.transitions):
+            problems.append(f"no transition issues the payment order {payment.order!r}")
     return problems
 
 

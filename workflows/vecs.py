@@ -15,7 +15,11 @@ from typing import Any
 from workflows import construction
 from workflows.base import (
     N_,
+    PAUSE,
+    RESTART,
+    RUN,
     SYSTEM_ROLE,
+    Clock,
     Deadline,
     Draw,
     GuardInput,
@@ -23,13 +27,29 @@ from workflows.base import (
     Target,
     Transition,
     Workflow,
+    fees_total,
 )
-from workflows.procedure import Demo, DemoStep, Department, Document, Field, Parameter, Presentation, Procedure, Row
+from workflows.payments import payment_reference
+from workflows.procedure import (
+    Demo,
+    DemoStep,
+    DemoUser,
+    Department,
+    Document,
+    Field,
+    Parameter,
+    Payment,
+    Presentation,
+    Procedure,
+    Row,
+    canonical_number,
+)
 
 APPLICANT = frozenset({"applicant"})
 INTAKE = frozenset({"intake_clerk"})
 REVIEWER = frozenset({"reviewer"})
 INSPECTOR = frozenset({"inspector"})
+TREASURY = frozenset({"treasury"})
 SYSTEM = frozenset({SYSTEM_ROLE})
 
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -82,6 +102,9 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "licence_target_days": 4,
     "completion_target_days": 1,
     "licence_validity_days": 365,
+    "resolution_days": 10,
+    "resolution_interruption": "pause",
+    "resolution_silence": "grant_ficta",
 }
 
 ORDINARY_PROCEDURE = N_("licencia de construcción ordinaria")
@@ -227,8 +250,8 @@ def compute_fees(table: Any, built_area: Any) -> list[dict[str, str]]:
             {
                 "concept": str(row["concept"]),
                 "unit": str(row["unit"]),
-                "rate": str(rate),
-                "quantity": str(quantity),
+                "rate": _money(rate),
+                "quantity": _money(quantity) if row["unit"] == "m2" else "1",
                 "amount": _money(rate * quantity),
                 "legal_basis": str(row["legal_basis"]),
             }
@@ -243,6 +266,19 @@ def fees_from_table(inp: GuardInput) -> str | None:
         return None
     if inp.data.get("fees") != compute_fees(table, inp.data.get("built_area_m2")):
         return N_("Los derechos no coinciden con la tabla de derechos publicada; se calculan a partir de ella.")
+    return None
+
+
+PAYMENT_FIELDS = ("payment_reference", "payment_amount", "payment_paid_on", "payment_operation")
+"""What the treasury's confirmation records: the order's reference, the amount paid, the day and the operation."""
+
+
+def payment_matches_fees(inp: GuardInput) -> str | None:
+    """The confirmed amount is exactly the assessed fees' total (the treasury's service also checks it against
+    the payment order)."""
+    paid = as_decimal(inp.data.get("payment_amount"))
+    if paid is None or paid != fees_total(inp.data.get("fees")):
+        return N_("El importe pagado no coincide con el total de la orden de pago.")
     return None
 
 
@@ -422,7 +458,13 @@ STATES = (
     ),
     State("observations", N_("Observaciones de la inspección"), department="licence"),
     State("occupancy_authorized", N_("Autorización de ocupación emitida"), department="licence"),
+    State(
+        "granted_ficta",
+        N_("Otorgada por afirmativa ficta: la autoridad debe expedir la licencia"),
+        department="licence",
+    ),
     State("denied", N_("Negada"), terminal=True),
+    State("denied_ficta", N_("Negada por negativa ficta (venció el plazo de resolución)"), terminal=True),
     State("withdrawn", N_("Desistida por el solicitante"), terminal=True),
     State("not_presented", N_("Tenida por no presentada"), terminal=True),
     State("revoked", N_("Revocada"), terminal=True),
@@ -438,6 +480,32 @@ _OPEN_FOR_WITHDRAWAL = (
     "fee_assessment",
     "awaiting_payment",
 )
+
+RESOLUTION_RUNNING = ("submitted", "intake_review", "land_use_review", "fee_assessment", "licence_review")
+"""The states in which the authority holds the case: the resolution term runs."""
+RESOLUTION_PAUSED = ("prevention", "awaiting_payment")
+"""The states in which the applicant holds the case: the term pauses there unless the jurisdiction says not."""
+_RESOLUTION_LAPSES_IN = RESOLUTION_RUNNING + RESOLUTION_PAUSED
+
+RESOLUTION_TERM = Clock(
+    "resolution",
+    "resolution_days",
+    N_(
+        "Plazo máximo de resolución de la ventanilla (Lineamientos de la Ventanilla de Construcción Simplificada, "
+        "DOF 20-05-2019)"
+    ),
+    running=RESOLUTION_RUNNING,
+    paused=RESOLUTION_PAUSED,
+    started_by=("submit",),
+    on_lapse="grant_ficta",
+    lapse_field="resolution_lapsed_on",
+    restart_param="resolution_interruption",
+    on_lapse_param="resolution_silence",
+    legal_term=True,
+)
+"""The procedure's legal term: ten business days from the business day after the complete filing, paused
+while the applicant holds the case (prevención, payment) where the jurisdiction's law suspends it; its lapse
+applies the jurisdiction's silence rule. The per-stage targets stay the authority's internal ones."""
 
 TRANSITIONS = (
     Transition(
@@ -534,22 +602,24 @@ TRANSITIONS = (
         ("fee_assessment",),
         "awaiting_payment",
         REVIEWER,
-        N_("Determinar los derechos a pagar conforme a la tabla publicada"),
+        N_("Determinar los derechos a pagar conforme a la tabla publicada y emitir la orden de pago"),
         guards=("fees_from_table",),
         fields=("fees",),
         required_fields=("fees",),
         notify=("applicant",),
+        issues="payment_order",
     ),
     Transition(
-        "record_payment",
+        "confirm_payment",
         ("awaiting_payment",),
         "licence_review",
-        APPLICANT,
-        N_("Registrar la referencia de pago"),
-        owner_only=True,
-        fields=("payment_reference",),
-        required_fields=("payment_reference",),
-        notify=("assignee",),
+        TREASURY,
+        N_("La Tesorería confirma el pago de la orden de pago"),
+        guards=("payment_matches_fees",),
+        fields=PAYMENT_FIELDS,
+        required_fields=PAYMENT_FIELDS,
+        notify=("applicant", "assignee"),
+        dedicated=True,
     ),
     Transition(
         "lapse_payment",
@@ -560,8 +630,26 @@ TRANSITIONS = (
         notify=("applicant",),
     ),
     Transition(
+        "grant_ficta",
+        _RESOLUTION_LAPSES_IN,
+        "granted_ficta",
+        SYSTEM,
+        N_("Venció el plazo de resolución: solicitud otorgada por afirmativa ficta"),
+        fields=("resolution_lapsed_on",),
+        notify=("applicant", "assignee"),
+    ),
+    Transition(
+        "deny_ficta",
+        _RESOLUTION_LAPSES_IN,
+        "denied_ficta",
+        SYSTEM,
+        N_("Venció el plazo de resolución: solicitud negada por negativa ficta"),
+        fields=("resolution_lapsed_on",),
+        notify=("applicant", "assignee"),
+    ),
+    Transition(
         "approve_licence",
-        ("licence_review",),
+        ("licence_review", "granted_ficta"),
         "licensed",
         REVIEWER,
         N_("Aprobar y emitir la licencia"),
@@ -719,9 +807,15 @@ VECS_V1 = Workflow(
         "inspection_drawn": inspection_drawn,
         "inspection_not_drawn": inspection_not_drawn,
         "fees_from_table": fees_from_table,
+        "payment_matches_fees": payment_matches_fees,
     },
     params=DEFAULT_PARAMS,
-    param_choices={"extension_silence": ("grant_extension_ficta", "refuse_extension_ficta")},
+    param_choices={
+        "extension_silence": ("grant_extension_ficta", "refuse_extension_ficta"),
+        "resolution_silence": ("grant_ficta", "deny_ficta"),
+        "resolution_interruption": (PAUSE, RESTART, RUN),
+    },
+    clocks=(RESOLUTION_TERM,),
     param_parsers=PARAM_PARSERS,
     computed_fields={"fees": _computed_fees},
     catalogues={"land_use": ("low_risk_uses",), "building_type": ("building_types", "excluded_building_types")},
@@ -730,12 +824,9 @@ VECS_V1 = Workflow(
 
 
 def _plain_decimal(value: Any) -> str:
-    """A number as it goes into the cadena: ``8420.00``, ``420.5`` (empty when it is not a number)."""
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return ""
-    return format(number, "f") if number.is_finite() else ""
+    """An area or an amount as it is stored, printed and sealed: two decimals, no grouping (``8420.00``,
+    ``420.50``; empty when it is not a number). See :func:`workflows.procedure.canonical_number`."""
+    return canonical_number(value, 2) or ""
 
 
 def _fees(data: Mapping[str, Any]) -> tuple[Decimal, list[dict[str, str]]]:
@@ -765,8 +856,10 @@ def build_licence(context: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str,
         "uso_suelo": construction.printed_name(data.get("land_use")),
         "dro_nombre": data.get("dro_name"),
         "dro_registro": data.get("dro_registration"),
-        "derechos_pagados": _plain_decimal(total),
+        "derechos_pagados": _plain_decimal(data.get("payment_amount") or total),
         "referencia_pago": data.get("payment_reference"),
+        "operacion_pago": data.get("payment_operation"),
+        "fecha_pago": data.get("payment_paid_on"),
         "vigencia_desde": context["issued_on"],
         "vigencia_hasta": context["valid_until"],
     }
@@ -799,7 +892,59 @@ def build_occupancy(context: Mapping[str, Any]) -> tuple[dict[str, Any], dict[st
     return fields, {"fecha_licencia": str(licence.get("issued_on") or "")}
 
 
+def build_payment_order(context: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The payment order from the assessed fees (pure): its reference (the case's folio, the order's number on
+    the case and MOD 97-10 check digits), the payer, the total and the due date (its validity); the fee rows
+    with their legal basis are printed beside it."""
+    data: Mapping[str, Any] = context["data"]
+    earlier: Mapping[str, Any] = (context["previous"].get("payment_order") or {}).get("fields") or {}
+    previous_reference = str(earlier.get("referencia") or "")
+    number = int(previous_reference[-4:-2]) + 1 if previous_reference[-4:-2].isdigit() else 1
+    rows = [dict(item) for item in data.get("fees") or [] if isinstance(item, Mapping)]
+    fields = {
+        "referencia": payment_reference(str(context["folio"]), number),
+        "contribuyente": context["applicant"],
+        "importe_total": _plain_decimal(fees_total(rows)),
+        "fecha_limite": context["valid_until"],
+    }
+    extra = {
+        "derechos": [
+            {
+                "concepto": str(item.get("concept") or ""),
+                "cantidad": str(item.get("quantity") or ""),
+                "unidad": "m²" if item.get("unit") == "m2" else "",
+                "tarifa": str(item.get("rate") or ""),
+                "importe": _plain_decimal(item.get("amount")),
+                "fundamento": str(item.get("legal_basis") or ""),
+            }
+            for item in rows
+        ],
+        "ubicacion": str(data.get("property_address") or ""),
+    }
+    return fields, extra
+
+
 DOCUMENTS = (
+    Document(
+        kind="payment_order",
+        title=N_("Orden de pago de derechos"),
+        template="payment_order.html",
+        tipo="ORDEN_PAGO",
+        cadena=("referencia", "contribuyente", "importe_total", "fecha_limite"),
+        rows=(
+            Row("referencia", "Línea de captura (referencia)"),
+            Row("contribuyente", "Contribuyente"),
+            Row("importe_total", "Importe total a pagar", "money"),
+            Row("fecha_limite", "Fecha límite de pago", "date"),
+        ),
+        legal_basis=(
+            "Artículo 115, fracción IV, de la Constitución Política de los Estados Unidos Mexicanos; Ley de Ingresos "
+            "del Municipio para el ejercicio fiscal vigente; Código Fiscal municipal."
+        ),
+        validity="payment_days",
+        validity_business=True,
+        build=build_payment_order,
+    ),
     Document(
         kind="licence",
         title=N_("Licencia de construcción"),
@@ -816,6 +961,8 @@ DOCUMENTS = (
             "dro_registro",
             "derechos_pagados",
             "referencia_pago",
+            "operacion_pago",
+            "fecha_pago",
             "vigencia_desde",
             "vigencia_hasta",
         ),
@@ -829,7 +976,9 @@ DOCUMENTS = (
             Row("dro_nombre", "Director Responsable de Obra"),
             Row("dro_registro", "Registro del DRO"),
             Row("derechos_pagados", "Derechos pagados", "money"),
-            Row("referencia_pago", "Referencia de pago"),
+            Row("referencia_pago", "Línea de captura pagada"),
+            Row("operacion_pago", "Operación confirmada (Tesorería)"),
+            Row("fecha_pago", "Fecha de pago", "date"),
             Row("vigencia_desde", "Vigente desde", "date"),
             Row("vigencia_hasta", "Vigente hasta", "date"),
         ),
@@ -875,7 +1024,8 @@ DOCUMENTS = (
         build=build_occupancy,
     ),
 )
-"""The documents VECS issues: the construction licence and the use and occupancy authorization."""
+"""The documents VECS issues: the payment order, the construction licence and the use and occupancy
+authorization."""
 
 PROCEDURE = Procedure(
     name="vecs",
@@ -885,15 +1035,12 @@ PROCEDURE = Procedure(
         Field("prevention_items", N_("Puntos que debe corregir el solicitante"), "codes", hidden=True, required=True),
         Field("land_use_ruling", N_("Dictamen de uso de suelo y alineamiento"), max_length=2000, required=True),
         Field("fees", N_("Derechos"), "fees", hidden=True),
-        Field(
-            "payment_reference",
-            N_("Referencia de pago"),
-            max_length=40,
-            required=True,
-            pattern=r"[A-Za-z0-9][A-Za-z0-9\-/]{3,39}",
-            pattern_message=N_("La referencia solo admite letras, números, guiones y diagonales (4 a 40)."),
-        ),
+        Field("payment_reference", N_("Línea de captura pagada"), system=True),
+        Field("payment_amount", N_("Importe pagado"), "money", system=True),
+        Field("payment_paid_on", N_("Fecha de pago"), "date", system=True),
+        Field("payment_operation", N_("Operación de pago (Tesorería)"), system=True),
         Field("licence_number", N_("Número de licencia"), system=True),
+        Field("resolution_lapsed_on", N_("Venció el plazo de resolución el"), "date", system=True),
         Field("inspection_drawn", N_("Sorteada para inspección"), "boolean", system=True),
         Field("inspection_draw", N_("Registro del sorteo de inspección"), "list", hidden=True),
     ),
@@ -907,6 +1054,32 @@ PROCEDURE = Procedure(
                 ("fees", N_("Determinación de derechos")),
                 ("licence", N_("Licencia, prórrogas y ocupación")),
                 ("inspection", N_("Inspección de obra")),
+            ),
+        ),
+        Parameter(
+            "resolution_days",
+            N_("Plazo máximo de resolución (días hábiles desde el día hábil siguiente a la presentación completa)"),
+            N_("Lineamientos de la Ventanilla de Construcción Simplificada (DOF 20-05-2019): diez días hábiles."),
+            construction.TERMS_SECTION,
+        ),
+        Parameter(
+            "resolution_interruption",
+            N_("El plazo de resolución mientras el solicitante tiene el expediente (prevención, pago)"),
+            N_("Según la ley de procedimiento administrativo aplicable (p. ej. LFPA art. 17-A: se suspende)."),
+            construction.TERMS_SECTION,
+            labels=(
+                (PAUSE, N_("Se suspende y se reanuda con los días restantes")),
+                (RESTART, N_("Se interrumpe y vuelve a contar completo")),
+                (RUN, N_("Sigue corriendo")),
+            ),
+        ),
+        Parameter(
+            "resolution_silence",
+            N_("Si la autoridad no resuelve en el plazo"),
+            section=construction.TERMS_SECTION,
+            labels=(
+                ("grant_ficta", N_("Se tiene por otorgada (afirmativa ficta)")),
+                ("deny_ficta", N_("Se tiene por negada (negativa ficta)")),
             ),
         ),
         Parameter(
@@ -929,6 +1102,15 @@ PROCEDURE = Procedure(
         sections=construction.SECTIONS,
     ),
     documents=DOCUMENTS,
+    payment=Payment(
+        order="payment_order",
+        confirm_trigger="confirm_payment",
+        awaiting="awaiting_payment",
+        reference_field="payment_reference",
+        amount_field="payment_amount",
+        paid_on_field="payment_paid_on",
+        operation_field="payment_operation",
+    ),
     eligibility=eligibility_reasons,
     eligibility_fields=construction.ELIGIBILITY_FIELDS,
     eligibility_form="forms.construction:EligibilityForm",
@@ -960,6 +1142,7 @@ PROCEDURE = Procedure(
         },
         data=construction.DEMO_DATA,
         documents=construction.DEMO_DOCUMENTS,
+        users=(DemoUser("tesoreria", "Teresa Tesorería", "treasury"),),
         cases=(
             (),
             (DemoStep("submit", "solicitante"),),
@@ -979,7 +1162,7 @@ PROCEDURE = Procedure(
                 DemoStep("accept_intake", "ventanilla"),
                 DemoStep("rule_land_use", "dictaminador", {"land_use_ruling": "Compatible con zonificación H3-C"}),
                 DemoStep("assess_fees", "revisor"),
-                DemoStep("record_payment", "solicitante", {"payment_reference": "TES-2026-88123"}),
+                DemoStep("confirm_payment", "tesoreria", {"payment_operation": "SPEI-2026-0088123"}),
                 DemoStep("approve_licence", "aprobador", {"licence_number": "LC-2026-0001"}),
             ),
             (

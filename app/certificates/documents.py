@@ -8,6 +8,7 @@ from typing import Any
 
 import workflows
 from app.certificates.formatting import FORMATTERS
+from app.certificates.seal import normalise
 from workflows.procedure import Document, Row
 
 __all__ = ["Document", "Row", "display", "public_rows", "spec"]
@@ -19,8 +20,13 @@ def spec(kind: str) -> Document:
 
 
 def display(document: Document, fields: Mapping[str, Any]) -> dict[str, str]:
-    """The document's printed fields as printed (dates in words, money with currency, areas with units)."""
-    return {row.field: FORMATTERS[row.format](fields.get(row.field)) for row in document.rows}
+    """The document's printed fields as printed (dates in words, money with currency, areas with units; text
+    exactly as the cadena holds it)."""
+    shown: dict[str, str] = {}
+    for row in document.rows:
+        value = fields.get(row.field)
+        shown[row.field] = normalise(value) if row.format == "text" else FORMATTERS[row.format](value)
+    return shown
 
 
 def public_rows(document: Document, fields: Mapping[str, Any]) -> list[dict[str, str]]:

@@ -1,10 +1,14 @@
 """How values are printed on documents: Spanish (Mexico), whatever the reader's interface language.
 
-The cadena original carries the raw value (ISO dates, plain decimals); the page shows these forms.
+The cadena original carries each value in its canonical form (``workflows.procedure.canonical_value``: ISO
+dates, decimals with their fixed places and no grouping, text with white space collapsed); the page prints
+these forms, and :func:`canonical_of_printed` reads a printed value back into the canonical one, so that
+anyone can rebuild the cadena from the printed document alone (docs/certificates.md).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -41,9 +45,9 @@ def printed_date(value: Any) -> str:
 
 
 def long_datetime(value: datetime) -> str:
-    """``27 de noviembre de 2026, 10:15 h`` in Mexico City time."""
+    """``27 de noviembre de 2026, 10:15:03 h`` in Mexico City time (to the second, as the cadena holds it)."""
     local = value.astimezone(LOCAL_ZONE)
-    return f"{long_date(local.date())}, {format_time(local, 'HH:mm', locale=LOCALE)} h"
+    return f"{long_date(local.date())}, {format_time(local, 'HH:mm:ss', locale=LOCALE)} h"
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -78,3 +82,47 @@ def plain_decimal(value: Any) -> str:
 
 FORMATTERS = {"text": lambda v: "" if v is None else str(v), "date": long_date, "money": money, "area": area}
 """Display formatters by name, used by the document definitions and as template filters."""
+
+
+MONTHS = (
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+)
+_LONG_DATE = re.compile(r"\A(\d{1,2}) de (" + "|".join(MONTHS) + r") de (\d{4})\Z")
+_PRINTED_NUMBER = re.compile(r"\A\$?\s*(-?[\d,]+(?:\.\d+)?)\s*(?:MXN|m²)?\Z")
+
+
+def canonical_of_printed(format_name: str, printed: str) -> str:
+    """The canonical value (as sealed in the cadena) of a value printed in ``format_name``: a date in words
+    back to ISO 8601 (``27 de noviembre de 2026`` → ``2026-11-27``), money and areas without currency, unit or
+    grouping (``$8,420.00 MXN`` → ``8420.00``, ``1,500.00 m²`` → ``1500.00``), text with its white space
+    collapsed. Raises ``ValueError`` when the printed value is not of its format."""
+    text = " ".join(printed.split())
+    if format_name == "text":
+        return text
+    if format_name == "date":
+        if not text:
+            return ""
+        match = _LONG_DATE.match(text)
+        if match is None:
+            raise ValueError(f"not a printed date: {printed!r}")
+        day, month, year = int(match[1]), MONTHS.index(match[2]) + 1, int(match[3])
+        return date(year, month, day).isoformat()
+    if format_name in {"money", "area"}:
+        if not text:
+            return ""
+        match = _PRINTED_NUMBER.match(text)
+        if match is None:
+            raise ValueError(f"not a printed {format_name}: {printed!r}")
+        return match[1].replace(",", "")
+    raise ValueError(f"unknown format {format_name!r}")

@@ -139,7 +139,13 @@ def issue(request: IssueRequest, office: Office, material: SigningMaterial) -> I
         "f": display(document, request.fields),
         "x": dict(request.extra),
         "legal_basis": request.legal_basis,
-        "seal": {"cadena": cadena, "sello": seal, "certificate_serial": serial},
+        "seal": {
+            "cadena": cadena,
+            "sello": seal,
+            "certificate_serial": serial,
+            "version": CADENA_VERSION,
+            "tipo": document.tipo,
+        },
         "complaints": office.complaints,
     }
     # Imported here: the renderer and the signer are heavy and only issuing needs them.

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 import workflows
+from app.certificates.formatting import canonical_of_printed
 from workflows.procedure import CADENA_HEAD, CADENA_TAIL
 
 CADENA_VERSION = "1.0"
@@ -80,6 +81,33 @@ def cadena_original(kind: str, fields: Mapping[str, Any]) -> str:
     if missing or unexpected:
         raise SealError(f"cadena of {kind}: missing {missing}, unexpected {unexpected}")
     return "||" + "|".join(normalise(fields[name]) for name in order) + "||"
+
+
+def cadena_from_printed(kind: str, common: Mapping[str, Any], printed: Mapping[str, str]) -> str:
+    """The cadena original of a ``kind`` document rebuilt from what the document prints: ``common`` holds the
+    head and tail fields as printed (number, folio, issue instant, issuer, official, position, certificate
+    serial, verification code; ``version`` and ``tipo`` default to this version and the kind's), ``printed``
+    the certified rows by their printed label. Each row's printed value is read back into its canonical form
+    (:func:`app.certificates.formatting.canonical_of_printed`).
+
+    Raises :class:`SealError` when a row is missing, a printed value is not of its format, or the kind seals
+    a field it does not print (such a cadena cannot be rebuilt from the document)."""
+    try:
+        document = workflows.document(kind)
+    except KeyError:
+        raise SealError(f"unknown document kind {kind!r}") from None
+    unprinted = sorted(set(document.cadena) - {row.field for row in document.rows})
+    if unprinted:
+        raise SealError(f"{kind} seals fields it does not print: {unprinted}")
+    fields: dict[str, Any] = {"version": CADENA_VERSION, "tipo": document.tipo, **common}
+    for row in document.rows:
+        if row.label not in printed:
+            raise SealError(f"printed row {row.label!r} missing")
+        try:
+            fields[row.field] = canonical_of_printed(row.format, printed[row.label])
+        except ValueError as exc:
+            raise SealError(str(exc)) from None
+    return cadena_original(kind, fields)
 
 
 def sello(key: rsa.RSAPrivateKey, cadena: str) -> str:

@@ -334,6 +334,8 @@ class Engine:
                 )
             )
         written = dict(data or {})
+        if written and workflow.name in REGISTRY:  # stored in each field type's one canonical form
+            written = REGISTRY.get(workflow.name).canonical(written)
         params = workflow.params if params is None else params
         first_refusal: Exception | None = None
         for t in candidates:

@@ -29,6 +29,7 @@ class Role(StrEnum):
     GUARANTOR = "guarantor"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    TREASURY = "treasury"
 
 
 STAFF_ROLES = frozenset(Role) - {Role.APPLICANT}

@@ -33,6 +33,12 @@ class CaseNotice:
     legal_basis: str = ""
     due_label: str = ""
     """What the term ``due_on`` is for (a msgid), when it is not the term to answer the act."""
+    legal_term: str = ""
+    """The description (a msgid) of the procedure's legal term, when the case has one running or paused."""
+    legal_due_on: date | None = None
+    """The legal term's last day while it runs (``None`` while it is suspended)."""
+    legal_days_left: int | None = None
+    """Business days of the legal term left."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +77,9 @@ def render_case_notice(notice: CaseNotice, locale: str) -> RenderedMail:
             text=notice.text,
             legal_basis=notice.legal_basis,
             due_label=gettext(notice.due_label) if notice.due_label else "",
+            legal_term=gettext(notice.legal_term) if notice.legal_term else "",
+            legal_due=format_date(notice.legal_due_on, format="long") if notice.legal_due_on else "",
+            legal_left=notice.legal_days_left,
             url=notice.url,
             institution=institution,
         )

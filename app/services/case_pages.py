@@ -25,7 +25,7 @@ from app.services import visibility
 from app.services.assignment import assignee_name
 from app.services.cases import actor_for, case_view
 from app.services.certificates import case_certificates
-from app.services.deadlines import pending_terms
+from app.services.deadlines import ClockView, clock_rule, legal_terms, pending_terms
 from app.storage import get_storage
 from workflows import REGISTRY
 from workflows.base import (
@@ -137,6 +137,8 @@ class CasePage:
     department_names: dict[str, str] = field(default_factory=dict)
     assignee_name: str | None = None
     is_assignee: bool = False
+    legal_term: ClockView | None = None
+    """The procedure's legal term (started at the filing), shown as a date and business days left."""
 
 
 def readable_case(case_id: int, user_id: int) -> tuple[Case, User]:
@@ -181,6 +183,19 @@ def next_actors(workflow: Workflow, state_name: str, params: dict[str, Any]) -> 
     roles = sorted({r for t in (onward or exits) for r in t.roles - {SYSTEM_ROLE}}, key=lambda r: (r != "applicant", r))
     department = department_of(workflow.state(state_name), params)
     return [NextActor(role, None if role == "applicant" else department) for role in roles]
+
+
+def who_acts_next(case_id: int) -> tuple[list[NextActor], dict[str, str]]:
+    """Who has the next step on the case (roles and departments, no names) and the departments' names, for
+    telling a person refused access who can act on it; empty for an unknown case."""
+    session = db.session()
+    case = session.get(Case, case_id)
+    if case is None:
+        return [], {}
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    actors = next_actors(workflow, case.state, case.params or dict(workflow.params))
+    names = {d.code: d.name for d in session.scalars(select(Department))}
+    return actors, names
 
 
 def document_readable(case: Case, user: User, document: Document) -> bool:
@@ -264,10 +279,18 @@ def _states(workflow: Workflow, case: Case, timeline: list[TimelineItem]) -> lis
 
 
 def _terms(workflow: Workflow, case: Case) -> list[Term]:
+    """The pending terms of the state (the applicant's deadline, the authority's target) and of the case's
+    clocks other than its legal term (which the page shows on its own)."""
     terms: list[Term] = []
+    clocks = {clock_rule(c): c for c in workflow.clocks}
     for view in pending_terms([case.id], local_today()).get(case.id, []):
         state = workflow.state(view.state)
-        if view.kind == TimerKind.DEADLINE and state.deadline is not None:
+        clock = clocks.get(view.rule)
+        if clock is not None:
+            if clock.legal_term:
+                continue
+            description = clock.description
+        elif view.kind == TimerKind.DEADLINE and state.deadline is not None:
             description = state.deadline.description
         elif state.target is not None:
             description = state.target.description
@@ -327,6 +350,7 @@ def case_page(case_id: int, user_id: int) -> CasePage:
         states=_states(workflow, case, timeline),
         triggers=triggers,
         requirement_labels=labels,
+        legal_term=legal_terms([case.id]).get(case.id) if workflow.clocks else None,
     )
     procedure = REGISTRY.get(workflow.name) if workflow.name in REGISTRY else None
     edit = procedure.edit_trigger if procedure is not None else "edit"

@@ -49,6 +49,7 @@ from app.services.certificates import transition_effects
 from app.services.config import params_for_new_case
 from app.services.deadlines import cancel_timers, may_have_timers, start_timers, sync_clocks
 from app.services.uow import unit_of_work
+from workflows import REGISTRY
 from workflows.base import N_, HistoryItem, State, department_of, draw
 
 
@@ -245,6 +246,13 @@ def _load_user(session: Session, user_id: int) -> User:
     return user
 
 
+def _canonical(workflow_name: str, data: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``data`` in the canonical form of each field its procedure declares (as the engine stores a step's)."""
+    if workflow_name not in REGISTRY:
+        return dict(data or {})
+    return REGISTRY.get(workflow_name).canonical(data or {})
+
+
 def open_case(workflow_name: str, applicant_id: int, data: Mapping[str, Any] | None = None) -> FireResult:
     """Create a case of the newest version of ``workflow_name`` in its initial state, with a new folio.
 
@@ -275,7 +283,7 @@ def open_case(workflow_name: str, applicant_id: int, data: Mapping[str, Any] | N
             workflow_version=workflow.version,
             state=workflow.initial,
             applicant_id=user.id,
-            data=dict(data or {}),
+            data=_canonical(workflow.name, data),
             params=params_for_new_case(session, workflow),
         )
         session.add(case)

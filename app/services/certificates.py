@@ -49,6 +49,7 @@ from app.models import (
     User,
 )
 from app.services import document_context
+from app.services.deadlines import calendar
 from app.services.files import store_file
 from app.services.oversight import inclusion_proof
 from app.services.visibility import readable_case
@@ -300,6 +301,8 @@ def issue_for_case(
     issued_on = local_today(now)
     validity = _validity_days(case, document)
     valid_until = issued_on + timedelta(days=validity) if validity else None
+    if validity and document.validity_business:  # lasts as long as a term of that many business days
+        valid_until = calendar(session).add_business_days(issued_on, validity)
     data = dict(case.data or {})
     series_number = ""
     if document.series is not None and not str(data.get(document.number_field or "") or "").strip():

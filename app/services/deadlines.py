@@ -8,10 +8,10 @@ and of its description (the text itself stays in ``non_working_days``, out of th
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
@@ -112,14 +112,20 @@ def may_have_timers(workflow: Workflow, state: State) -> bool:
     """Whether a case in ``state`` may hold pending timers: only states with a deadline or a service target
     start timers, and only workflows with clocks keep clock timers (a case's pending timers all belong to
     the state it is in, since leaving a state cancels them)."""
-    return state.deadline is not None or state.target is not None or bool(workflow.clocks)
+    return state.deadline is not None or state.target is not None or _in_a_clock(workflow, state)
+
+
+def _in_a_clock(workflow: Workflow, state: State) -> bool:
+    """Whether a clock of ``workflow`` may hold a timer while a case is in ``state`` (a clock's timer belongs
+    to the state the case is in, and only its running or paused states can hold one)."""
+    return any(state.name in clock.running or state.name in clock.paused for clock in workflow.clocks)
 
 
 def may_have_escalations(workflow: Workflow, state: State) -> bool:
     """Whether a case in ``state`` may have open escalations: they are raised only by the authority's timers
     (a service target, a deadline the assignee must meet, or a clock's), and resolved whenever the case
     leaves the state."""
-    if workflow.clocks or state.target is not None:
+    if _in_a_clock(workflow, state) or state.target is not None:
         return True
     return state.deadline is not None and acting_party(workflow, state.name) == "assignee"
 
@@ -374,6 +380,8 @@ class TermView:
     business_days_left: int
     overdue: bool
     party: str | None
+    rule: str = ""
+    """The rule the term applies (a parameter, or ``clock:<name>`` for a case-level clock)."""
 
 
 def pending_terms(case_ids: Sequence[int], today: date | None = None) -> dict[int, list[TermView]]:
@@ -401,7 +409,7 @@ def pending_terms(case_ids: Sequence[int], today: date | None = None) -> dict[in
         # a term notified on a non-working day starts counting later: only its counting days are left
         left = cal.business_days_between(max(today, timer.starts_on - timedelta(days=1)), timer.due_on)
         result.setdefault(timer.case_id, []).append(
-            TermView(timer.kind, timer.state, timer.due_on, left, timer.due_on < today, timer.party)
+            TermView(timer.kind, timer.state, timer.due_on, left, timer.due_on < today, timer.party, timer.rule)
         )
     return result
 
@@ -432,7 +440,9 @@ def _cancel_clock_timer(session: Session, case_id: int, clock: Clock, now: datet
     )
 
 
-def _clock_timer(cal: BusinessCalendar, case: Case, clock: Clock, row: CaseClock, seq: int) -> Timer:
+def _clock_timer(
+    cal: BusinessCalendar, case: Case, clock: Clock, row: CaseClock, seq: int, params: Mapping[str, Any]
+) -> Timer:
     notified_on = row.segment_notified_on or row.started_on  # a running clock has a segment (CHECK constraint)
     days = max(1, row.total_days - row.used_days)
     due_on = cal.add_business_days(notified_on, days)
@@ -440,7 +450,7 @@ def _clock_timer(cal: BusinessCalendar, case: Case, clock: Clock, row: CaseClock
         case_id=case.id,
         kind=TimerKind.DEADLINE,
         state=case.state,
-        trigger=clock.on_lapse,
+        trigger=clock.lapse_trigger(params),
         rule=clock_rule(clock),
         notified_on=notified_on,
         term_days=days,
@@ -473,7 +483,7 @@ def sync_clocks(
     rows = {c.name: c for c in session.scalars(select(CaseClock).where(CaseClock.case_id == case.id))}
     cal = calendar(session)
     for clock in workflow.clocks:
-        where = clock.status_in(case.state)
+        where = clock.status_in(case.state, {**workflow.params, **params})
         row = rows.get(clock.name)
         changed = moved
         if row is None:
@@ -492,9 +502,11 @@ def sync_clocks(
             )
             session.add(row)
             changed = True
+            session.add(_clock_timer(cal, case, clock, row, seq, {**workflow.params, **params}))
+            continue  # a clock that starts now has no earlier timer to cancel
         elif row.status in (ClockStatus.STOPPED, ClockStatus.LAPSED):
             continue
-        elif trigger == clock.on_lapse:
+        elif trigger == clock.lapse_trigger({**workflow.params, **params}):
             row.status, row.lapsed_on, row.segment_notified_on = ClockStatus.LAPSED, today, None
             _cancel_clock_timer(session, case.id, clock, now)
             continue
@@ -515,9 +527,10 @@ def sync_clocks(
             changed = changed or (row.status, row.extension_days) != before
         if not changed:
             continue
-        _cancel_clock_timer(session, case.id, clock, now)
+        if not moved:  # a move already cancelled every pending timer of the state the case left
+            _cancel_clock_timer(session, case.id, clock, now)
         if row.status == ClockStatus.RUNNING:
-            session.add(_clock_timer(cal, case, clock, row, seq))
+            session.add(_clock_timer(cal, case, clock, row, seq, {**workflow.params, **params}))
     session.flush()
 
 
@@ -545,11 +558,20 @@ class ClockView:
     business_days_left: int | None
     extended: bool
     lapsed_on: date | None
+    legal: bool = False
+    """Whether this is the procedure's legal term (:attr:`workflows.base.Clock.legal_term`)."""
+    days_remaining: int | None = None
+    """Business days of the term not yet used (while it runs or is paused; ``None`` once it stopped)."""
 
     @property
     def overdue(self) -> bool:
         """Whether the term lapsed."""
         return self.status == ClockStatus.LAPSED
+
+    @property
+    def paused(self) -> bool:
+        """Whether the term is suspended (the applicant holds the case)."""
+        return self.status == ClockStatus.PAUSED
 
 
 def case_clocks(case_ids: Sequence[int], today: date | None = None) -> dict[int, dict[str, ClockView]]:
@@ -579,7 +601,30 @@ def case_clocks(case_ids: Sequence[int], today: date | None = None) -> dict[int,
             continue
         due_on = due.get((row.case_id, row.name))
         left = cal.business_days_between(today, due_on) if due_on is not None else None
+        remaining: int | None = None
+        if row.status == ClockStatus.PAUSED:
+            remaining = max(0, row.total_days - row.used_days)
+        elif row.status == ClockStatus.RUNNING:
+            remaining = left
         result.setdefault(row.case_id, {})[row.name] = ClockView(
-            row.name, clock.description, row.status, due_on, left, row.extension_days > 0, row.lapsed_on
+            row.name,
+            clock.description,
+            row.status,
+            due_on,
+            left,
+            row.extension_days > 0,
+            row.lapsed_on,
+            clock.legal_term,
+            remaining,
         )
     return result
+
+
+def legal_terms(case_ids: Sequence[int], today: date | None = None) -> dict[int, ClockView]:
+    """The procedure-level legal term of each of the given cases that has one (started), by case id."""
+    return {
+        case_id: view
+        for case_id, clocks in case_clocks(case_ids, today).items()
+        for view in clocks.values()
+        if view.legal
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import smtplib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,6 +19,7 @@ from app.notifications.account import ACCOUNT_TEMPLATES
 from app.notifications.render import TEMPLATES
 from app.services.auth import compose_account_mail
 from app.services.cases import transition_texts
+from app.services.deadlines import legal_terms
 from app.services.personal_data import suppressed
 from app.services.uow import unit_of_work
 from workflows import REGISTRY
@@ -83,6 +85,11 @@ def compose(session: Session, message: OutboxMessage) -> tuple[str, str, str] | 
         legal_basis=str(message.payload.get("legal_basis") or ""),
         due_label=str(message.payload.get("due_label") or ""),
     )
+    legal = legal_terms([case.id]).get(case.id) if message.topic == "case_transition" else None
+    if legal is not None and legal.days_remaining is not None:  # the procedure's legal term, as it stands now
+        notice = dataclasses.replace(
+            notice, legal_term=legal.description, legal_due_on=legal.due_on, legal_days_left=legal.days_remaining
+        )
     mail = render_case_notice(notice, recipient.locale.value)
     return recipient.email, mail.subject, mail.body
 

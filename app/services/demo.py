@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from app.calendar import local_today
 from app.extensions import db
 from app.models import Case, Role, User
 from app.services.case_actions import act
@@ -16,9 +17,10 @@ from app.services.cases import open_case
 from app.services.config import update_config
 from app.services.departments import create_department, ensure_declared_departments, list_departments
 from app.services.documents import attach_document
+from app.services.payments import confirm_payment, pending_orders
 from app.services.users import RoleGrant, create_user
 from workflows import REGISTRY
-from workflows.procedure import Demo, DemoStep, Procedure
+from workflows.procedure import Demo, DemoStep, Payment, Procedure
 
 DEMO_PASSWORD = "Demo-Tramites-2026"  # noqa: S105 - printed on purpose; demo data only
 DEMO_DOMAIN = "demo.gob.mx"
@@ -117,8 +119,12 @@ def _demo_case(procedure: Procedure, demo: Demo, ids: Mapping[str, int], steps: 
     if steps:
         for kind in demo.documents:
             version = attach_document(opened.case_id, kind, f"{kind}.pdf", demo_pdf(kind), applicant).case_version
+    payment = procedure.payment
     for step in steps:
         named = ids[step.actor]
+        if payment is not None and step.trigger == payment.confirm_trigger:  # the treasury confirms the order
+            version = _pay_demo_order(opened.case_id, payment, named, step)
+            continue
         # the reviewer draw decides who acts on a department's stage: the named person stands in otherwise
         assignee = db.session.scalar(select(Case.assignee_id).where(Case.id == opened.case_id))
         actor = assignee if assignee is not None and named != applicant else named
@@ -131,6 +137,16 @@ def _demo_case(procedure: Procedure, demo: Demo, ids: Mapping[str, int], steps: 
             inputs=step.data,
             comment=step.comment,
         ).version
+
+
+def _pay_demo_order(case_id: int, payment: Payment, treasurer: int, step: DemoStep) -> int:
+    """Confirm the case's payment order as the treasury would at its cashier; the case's new version."""
+    order = next(o for o in pending_orders(treasurer) if o.case_id == case_id)
+    operation = str((step.data or {}).get(payment.operation_field) or "DEMO-0001")
+    result = confirm_payment(order.reference, order.amount, local_today(), operation, treasurer, source="cashier")
+    if not result.applied:
+        raise RuntimeError(f"demo payment of case {case_id} not applied: {result.outcome}")
+    return int(db.session.scalars(select(Case.version).where(Case.id == case_id)).one())
 
 
 def _loader(dotted: str) -> Callable[[Mapping[str, int]], None]:

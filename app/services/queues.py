@@ -9,7 +9,7 @@ from enum import StrEnum
 from app.calendar import local_today
 from app.models import Case
 from app.services.cases import own_cases, work_queue
-from app.services.deadlines import TermView, pending_terms
+from app.services.deadlines import ClockView, TermView, legal_terms, pending_terms
 
 DUE_SOON_BUSINESS_DAYS = 3
 
@@ -29,6 +29,15 @@ class QueueRow:
 
     case: Case
     term: TermView | None
+    legal: ClockView | None = None
+    """The case's legal term (the procedure's overall term), when its procedure declares one."""
+
+    @property
+    def sort_day(self) -> date:
+        """The day the queue sorts by: the running legal term's last day, else the nearest term's."""
+        if self.legal is not None and self.legal.due_on is not None:
+            return self.legal.due_on
+        return self.term.due_on if self.term is not None else date.max
 
     @property
     def overdue(self) -> bool:
@@ -53,20 +62,24 @@ def staff_queue(
     if cases is None:
         return None
     today = today or local_today()
-    terms = pending_terms([c.id for c in cases], today)
-    rows = [QueueRow(c, _nearest(terms.get(c.id))) for c in cases]
+    ids = [c.id for c in cases]
+    terms = pending_terms(ids, today)
+    legal = legal_terms(ids, today)
+    rows = [QueueRow(c, _nearest(terms.get(c.id)), legal.get(c.id)) for c in cases]
     if view == QueueView.OVERDUE:
         rows = [r for r in rows if r.overdue]
     elif view == QueueView.DUE_SOON:
         rows = [r for r in rows if r.due_soon()]
     elif view == QueueView.MINE:
         rows = [r for r in rows if r.case.assignee_id == user_id]
-    rows.sort(key=lambda r: (r.term is None, r.term.due_on if r.term else date.max, r.case.updated_at))
+    rows.sort(key=lambda r: (r.sort_day == date.max, r.sort_day, r.case.updated_at))
     return rows
 
 
 def applicant_cases(user_id: int, today: date | None = None) -> list[QueueRow]:
     """The cases a person filed, newest first, each with the nearest term that binds them or the authority."""
     cases = own_cases(user_id)
-    terms = pending_terms([c.id for c in cases], today or local_today())
-    return [QueueRow(c, _nearest(terms.get(c.id))) for c in cases]
+    ids = [c.id for c in cases]
+    terms = pending_terms(ids, today or local_today())
+    legal = legal_terms(ids, today or local_today())
+    return [QueueRow(c, _nearest(terms.get(c.id)), legal.get(c.id)) for c in cases]

@@ -74,6 +74,11 @@ DATA_RULES: tuple[DataRule, ...] = (
         "no case files; folios, states and assignees in the assignment list; the audit log",
         "users, calendars, settings, reassignment of cases (a new recorded draw, with a reason)",
     ),
+    DataRule(
+        "treasury",
+        "no case files; the payment orders awaiting payment (folio, reference, amount, due date)",
+        "confirms that an order was paid (cashier, bank file, command line): the procedure's confirmation step",
+    ),
 )
 
 

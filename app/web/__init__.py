@@ -26,6 +26,7 @@ from app.web.oversight.views import bp as oversight_bp
 from app.web.privacy.views import bp as privacy_bp
 from app.web.queue.views import bp as queue_bp
 from app.web.registration.views import bp as registration_bp
+from app.web.treasury.views import bp as treasury_bp
 from app.web.verification.views import bp as verification_bp
 
 
@@ -49,6 +50,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(assignment_bp)
     app.register_blueprint(personal_data_bp)
     app.register_blueprint(privacy_bp)
+    app.register_blueprint(treasury_bp)
     for plugin in installed():  # the installed procedures' own pages
         for blueprint in plugin.blueprints:
             app.register_blueprint(blueprint)

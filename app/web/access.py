@@ -16,10 +16,12 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, request
+from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from app.access_rules import AccessRule, mark, public, rule_of
 from app.models import Role
+from app.web.labels import role_label
 
 __all__ = [
     "AccessRule",
@@ -49,13 +51,27 @@ def roles_required(*roles: Role) -> Callable[[F], F]:
         @login_required
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not any(current_user.has_role(role) for role in roles):
-                abort(403)
+                abort(403, description=roles_refusal(roles))
             return view(*args, **kwargs)
 
         mark(wrapped, AccessRule(roles=frozenset(roles)))
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+def roles_refusal(roles: tuple[Role, ...] | frozenset[Role]) -> str:
+    """What a person refused by role can do: which roles may use the page and which ones they hold."""
+    allowed = ", ".join(sorted(role_label(role) for role in roles))
+    held = ", ".join(sorted(role_label(Role(name)) for name in current_user.role_names)) or gettext("ninguno")
+    return str(
+        gettext(
+            "Esta página es para quien tiene el rol %(allowed)s; su cuenta tiene: %(held)s. Si su trabajo lo requiere, "
+            "pida a la administración que le asigne el rol.",
+            allowed=allowed,
+            held=held,
+        )
+    )
 
 
 def _exempt(endpoint: str) -> bool:

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import Forbidden, HTTPException
 
 from app.extensions import db, login_manager
 from app.services.health import database_unavailable
@@ -47,6 +47,13 @@ def register_error_handlers(app: Flask) -> None:
             429: _("Demasiados intentos"),
         }
         detail = _("Si el problema persiste, contacte a la mesa de ayuda.")
+        if status == 403:
+            # A refusal that says why (the role a page needs, who acts next on a case) carries its own words.
+            given = exc.description if exc.description != Forbidden.description else None
+            detail = given or _(
+                "Su cuenta no permite esta acción o esta página. Si su trabajo lo requiere, pida a la "
+                "administración el rol que corresponde; la mesa de ayuda puede orientarle."
+            )
         if status == 413:
             detail = _(
                 "Lo enviado excede el límite de %(size)s. No se guardó nada: regrese a la página anterior y "

@@ -27,6 +27,7 @@ ROLE_LABELS = {
     Role.GUARANTOR: lazy_gettext("Órgano garante"),
     Role.AUDITOR: lazy_gettext("Auditor"),
     Role.ADMIN: lazy_gettext("Administrador"),
+    Role.TREASURY: lazy_gettext("Tesorería"),
 }
 
 

@@ -154,7 +154,7 @@ def to_licence_review(people: People, case: FireResult | None = None) -> FireRes
                 },
                 None,
             ),
-            ("record_payment", people.owner, {"payment_reference": "TES-2026-88123"}, None),
+            ("confirm_payment", None, None, None),
         ],
     )
 

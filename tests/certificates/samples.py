@@ -48,6 +48,7 @@ FOLIOS = {
     "committee_resolution": "SAI-2026-000298",
     "incompetence_notice": "SAI-2026-000305",
     "business_licence": "LFBR-2026-000004",
+    "payment_order": "VECS-2026-000017",
 }
 
 OFFICIALS = {
@@ -57,6 +58,7 @@ OFFICIALS = {
     "committee_resolution": ("Mtra. Carmen Íñiguez Saldaña", "Presidenta del Comité de Transparencia"),
     "incompetence_notice": ("Lic. Tomás Güemes Añorve", "Titular de la Unidad de Transparencia"),
     "business_licence": ("Lic. Ernesto Ávila Núñez", "Dictaminador — Dirección de Desarrollo Económico"),
+    "payment_order": ("C.P. Teresa Íñiguez Ruíz", "Dictaminadora — Tesorería Municipal"),
 }
 
 FIELDS: dict[str, dict[str, Any]] = {
@@ -70,7 +72,9 @@ FIELDS: dict[str, dict[str, Any]] = {
         "dro_nombre": "Arq. Daniel Responsable Güémez",
         "dro_registro": "DRO-0421",
         "derechos_pagados": "8420.00",
-        "referencia_pago": "TES-2026-88123",
+        "referencia_pago": "VECS20260000170179",
+        "operacion_pago": "SPEI-2026-0088123",
+        "fecha_pago": "2026-11-20",
         "vigencia_desde": "2026-11-27",
         "vigencia_hasta": "2027-11-27",
     },
@@ -116,9 +120,36 @@ FIELDS: dict[str, dict[str, Any]] = {
         "vigencia_desde": "2026-11-27",
         "vigencia_hasta": "2027-11-27",
     },
+    "payment_order": {
+        "referencia": "VECS20260000170179",
+        "contribuyente": "José Ángel Muñoz Peñaloza",
+        "importe_total": "8420.00",
+        "fecha_limite": "2026-12-11",
+    },
 }
 
 EXTRA: dict[str, dict[str, Any]] = {
+    "payment_order": {
+        "ubicacion": "Av. Hidalgo 123, Col. Centro, San Andrés Cholula, Pue.",
+        "derechos": [
+            {
+                "concepto": "Licencia de construcción de obra nueva, uso comercial",
+                "cantidad": "420.50",
+                "unidad": "m²",
+                "tarifa": "18.00",
+                "importe": "7569.00",
+                "fundamento": "Ley de Ingresos del Municipio 2026, art. 25, fracc. I",
+            },
+            {
+                "concepto": "Constancia de alineamiento y número oficial",
+                "cantidad": "1",
+                "unidad": "",
+                "tarifa": "851.00",
+                "importe": "851.00",
+                "fundamento": "Ley de Ingresos del Municipio 2026, art. 27",
+            },
+        ],
+    },
     "licence": {
         "superficie_predio": "600.00",
         "tipo_edificacion": "Local comercial",

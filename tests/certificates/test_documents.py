@@ -40,6 +40,15 @@ from tests.certificates.samples import CODE, FIELDS, FOLIOS, OFFICE, OFFICIALS
 from workflows import DEFINITIONS, REGISTRY
 
 EXPECTED_TEXT = {
+    "payment_order": [
+        "ORDEN DE PAGO DE DERECHOS",
+        "VECS20260000170179",
+        "José Ángel Muñoz Peñaloza",
+        "$8,420.00 MXN",
+        "$7,569.00 MXN",
+        "Ley de Ingresos del Municipio 2026, art. 25, fracc. I",
+        "11 de diciembre de 2026",
+    ],
     "business_licence": [
         "LICENCIA DE FUNCIONAMIENTO",
         "LF-2026-000004",
@@ -57,6 +66,8 @@ EXPECTED_TEXT = {
         "420.50 m²",
         "$8,420.00 MXN",
         "Vigente hasta 27 de noviembre de 2027",
+        "SPEI-2026-0088123",
+        "20 de noviembre de 2026",
         "Arq. Daniel Responsable Güémez",
     ],
     "occupancy": [
@@ -108,7 +119,7 @@ def test_text_read_back_has_folio_names_dates_and_legal_basis(kind: str, texts: 
         FOLIOS[kind],
         "CERT-2026-000042",
         "27 de noviembre de 2026",  # issue date in es-MX
-        "27 de noviembre de 2026, 10:05 h",  # 16:05 UTC in Mexico City
+        "27 de noviembre de 2026, 10:05:12 h",  # 16:05:12 UTC in Mexico City, to the second
         OFFICIALS[kind][0],
         OFFICIALS[kind][1],
         "FUNDAMENTO LEGAL",
@@ -360,6 +371,8 @@ CADENA_ORDER = {
         "dro_registro",
         "derechos_pagados",
         "referencia_pago",
+        "operacion_pago",
+        "fecha_pago",
         "vigencia_desde",
         "vigencia_hasta",
     ),
@@ -383,6 +396,7 @@ CADENA_ORDER = {
     ),
     "committee_resolution": ("numero_resolucion", "sesion", "fecha_sesion", "asunto", "sentido", "votacion"),
     "incompetence_notice": ("solicitante", "fecha_solicitud", "informacion_solicitada", "sujeto_obligado_competente"),
+    "payment_order": ("referencia", "contribuyente", "importe_total", "fecha_limite"),
 }
 TIPOS = {
     "licence": "LICENCIA_CONSTRUCCION",
@@ -390,6 +404,7 @@ TIPOS = {
     "access_response": "RESPUESTA_ACCESO_INFORMACION",
     "committee_resolution": "RESOLUCION_COMITE_TRANSPARENCIA",
     "incompetence_notice": "NOTIFICACION_INCOMPETENCIA",
+    "payment_order": "ORDEN_PAGO",
 }
 
 

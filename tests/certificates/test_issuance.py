@@ -30,7 +30,13 @@ from tests.support.factories import advance
 
 def _certificates(case_id: int) -> list[Certificate]:
     db.session.rollback()
-    return list(db.session.scalars(select(Certificate).where(Certificate.case_id == case_id).order_by(Certificate.id)))
+    return list(
+        db.session.scalars(
+            select(Certificate)
+            .where(Certificate.case_id == case_id, Certificate.kind != "payment_order")
+            .order_by(Certificate.id)
+        )
+    )
 
 
 def _stored(app: Flask, certificate: Certificate) -> bytes:
@@ -79,7 +85,7 @@ def test_approving_the_licence_issues_a_sealed_signed_pdf_recorded_in_the_audit_
         "Arq. Daniel Responsable",
         "DRO-0421",
         "$8,420.00 MXN",
-        "TES-2026-88123",
+        "SPEI-2026-0001",  # the operation the treasury confirmed
         "Arq. María José Peña Núñez",
         "Dictaminador(a) — Desarrollo Urbano",
         "Diario Oficial de la Federación el 20 de mayo de 2019",
@@ -144,7 +150,7 @@ def test_revoking_marks_the_certificate_revoked_with_the_reason(app: Flask, peop
     assert certificate.revoked_seq == revoked.audit_seq
     entry = db.session.get(AuditEntry, revoked.audit_seq)
     assert entry is not None
-    assert entry.details["revoked_certificates"] == [certificate.number]
+    assert certificate.number in entry.details["revoked_certificates"]  # with the case's payment order
     assert verify(db.session()).ok
 
 

@@ -34,7 +34,9 @@ def _lapsed_prevention() -> tuple[int, int]:
         ],
     )
     timer_id = db.session.scalars(
-        select(Timer.id).where(Timer.case_id == case.case_id, Timer.kind == TimerKind.DEADLINE)
+        select(Timer.id).where(
+            Timer.case_id == case.case_id, Timer.kind == TimerKind.DEADLINE, Timer.rule == "prevention_answer_days"
+        )
     ).one()
     db.session.execute(
         update(Timer).where(Timer.case_id == case.case_id).values(due_at=utcnow() - timedelta(minutes=1))

@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 
+from app.calendar import local_today
 from app.extensions import db
 from app.models import Case, Role, User
 from app.services.config import update_config
@@ -32,6 +33,12 @@ class Staff:
         self.finance = make_user((Role.REVIEWER, "finanzas"), name="Raúl Revisor")
         self.approver = make_user((Role.REVIEWER, "desarrollo_urbano"), name="Alma Aprobadora")
         self.inspector = make_user((Role.INSPECTOR, "obras_publicas"), name="Irene Inspectora")
+        self.treasurer = make_user(Role.TREASURY, name="Teresa Tesorería")
+
+
+def db_today() -> str:
+    """Today in Mexico City, as a date input takes it."""
+    return local_today().isoformat()
 
 
 def assigned_to(case_id: int) -> int:
@@ -132,7 +139,7 @@ def test_happy_path_from_registration_to_occupancy(app: Flask, people: People) -
     shot(applicant, "03-step-property")
     applicant.click("main input[type=submit]")
     expect(applicant).to_have_url(re.compile(r"/pasos/proyecto$"))
-    expect(applicant.locator("#built_area_m2")).to_have_value("1500")
+    expect(applicant.locator("#built_area_m2")).to_have_value("1500.00")  # stored in its canonical form
     applicant.click("main input[type=submit]")
     expect(applicant).to_have_url(re.compile(r"/pasos/uso$"))
     applicant.click("main input[type=submit]")
@@ -179,13 +186,34 @@ def test_happy_path_from_registration_to_occupancy(app: Flask, people: People) -
     shot(finance, "09-case-fee-assessment")
     action(finance, "assess_fees")
 
-    # The applicant sees the fees with their legal basis and records the payment.
+    # The applicant sees the fees with their legal basis and the legal term, and downloads the payment order;
+    # they no longer type any payment reference.
     open_case(applicant, case_id)
     fees = applicant.locator("#derechos")
     expect(fees).to_contain_text("$28,601.00")  # 1,500 m² × $18.50 + $851.00
     expect(fees).to_contain_text("art. 25, fracc. I")
     expect(applicant.locator(".case-head")).to_contain_text("días hábiles restantes")
-    action(applicant, "record_payment", {"payment_reference": "TES-2026-88123"})
+    expect(applicant.locator(".case-head")).to_contain_text("Plazo máximo de resolución")
+    expect(applicant.locator("form#accion-confirm_payment")).to_have_count(0)
+    order_link = applicant.locator("#documentos-emitidos a", has_text="Descargar PDF")
+    expect(order_link).to_have_count(1)
+    with applicant.expect_download() as download:
+        order_link.first.click()
+    assert download.value.suggested_filename.endswith(".pdf")
+
+    # The treasury confirms the payment received at its cashier, with the order's reference and amount.
+    treasurer = people.logged_in(staff.treasurer)
+    treasurer.goto("/tesoreria")
+    shot(treasurer, "10-treasury-orders")
+    reference = treasurer.locator("td.reference").first.inner_text().strip()
+    form = treasurer.locator("form[action='/tesoreria/confirmar']")
+    form.locator("[name=reference]").fill(reference)
+    form.locator("[name=amount]").fill("28601.00")
+    form.locator("[name=paid_on]").fill(db_today())
+    form.locator("[name=operation]").fill("CAJA-2026-0042")
+    form.locator("button[type=submit], input[type=submit]").click()
+    treasurer.wait_for_load_state()
+    assert "Pago aplicado" in flash(treasurer)
 
     # The one who ruled was left out of the licence's draw (four eyes): the other reviewer has it and approves.
     open_case(land_use, case_id)
@@ -227,7 +255,7 @@ def test_happy_path_from_registration_to_occupancy(app: Flask, people: People) -
         expect(timeline).to_contain_text(text)
     links = applicant.locator("#documentos-emitidos a", has_text="Descargar PDF")
     if links.count():
-        assert links.count() == 2
+        assert links.count() == 3  # the payment order, the licence, the occupancy authorization
         with applicant.expect_download() as download:
             links.first.click()
         assert download.value.suggested_filename.endswith(".pdf")

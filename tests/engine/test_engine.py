@@ -47,6 +47,7 @@ INSPECTOR_REVIEWER = Actor(9, frozenset({"inspector", "reviewer"}))
 SYSTEM = Actor.system()
 USER_CLAIMING_SYSTEM = Actor(8, frozenset({SYSTEM_ROLE}))
 NOBODY = Actor(11, frozenset())
+TREASURER = Actor(12, frozenset({"treasury"}))
 
 FULL_DATA: dict[str, Any] = {
     "property_address": "Av. Juárez 10",
@@ -67,7 +68,12 @@ PAYLOAD: dict[str, dict[str, Any]] = {
     "issue_prevention": {"prevention_items": ["planos"]},
     "rule_land_use": {"land_use_ruling": "Compatible"},
     "assess_fees": {"fees": [{"concept": "Licencia", "amount": "100.00"}]},
-    "record_payment": {"payment_reference": "REF-1"},
+    "confirm_payment": {
+        "payment_reference": "REF",
+        "payment_amount": "100.00",
+        "payment_paid_on": "2026-01-02",
+        "payment_operation": "OP-1",
+    },
     "approve_licence": {"licence_number": "LC-1"},
 }
 
@@ -221,7 +227,7 @@ HEAD = [
     ("accept_intake", CLERK),
     ("rule_land_use", REVIEWER_A),
     ("assess_fees", REVIEWER_A),
-    ("record_payment", OWNER),
+    ("confirm_payment", TREASURER),
     ("approve_licence", REVIEWER_B),
     ("request_extension", OWNER),
     ("grant_extension", REVIEWER_B),
@@ -317,7 +323,7 @@ def test_nothing_leaves_a_terminal_state(engine: Engine) -> None:
         # applicant-only trigger by another applicant
         ("draft", "submit", OTHER_APPLICANT, "Solo quien presentó"),
         ("draft", "edit", OTHER_APPLICANT, "Solo quien presentó"),
-        ("awaiting_payment", "record_payment", OTHER_APPLICANT, "Solo quien presentó"),
+        ("awaiting_payment", "confirm_payment", OWNER, "Su rol"),
         ("submitted", "withdraw", OTHER_APPLICANT, "Solo quien presentó"),
         ("licensed", "request_extension", OTHER_APPLICANT, "Solo quien presentó"),
         # system-only trigger by a user
@@ -419,9 +425,10 @@ def test_guard_refusal_lists_every_reason(engine: Engine) -> None:
 
 @pytest.mark.parametrize("blank", [None, "", "   ", [], {}])
 def test_blank_values_count_as_missing(engine: Engine, blank: Any) -> None:
-    error = refusal(engine, view("awaiting_payment"), "record_payment", OWNER, data={"payment_reference": blank})
+    data = {**PAYLOAD["confirm_payment"], "payment_operation": blank}
+    error = refusal(engine, view("awaiting_payment"), "confirm_payment", TREASURER, data=data)
     assert type(error) is GuardRefused
-    assert [r.params.get("field") for r in error.reasons] == ["payment_reference"]
+    assert [r.params.get("field") for r in error.reasons if r.params] == ["payment_operation"]
 
 
 def test_missing_documents_are_named(engine: Engine) -> None:
@@ -481,7 +488,7 @@ def test_four_eyes_land_use_ruler_cannot_approve_the_licence(engine: Engine) -> 
     history = (
         HistoryItem("rule_land_use", REVIEWER_A.id),
         HistoryItem("assess_fees", REVIEWER_B.id),
-        HistoryItem("record_payment", OWNER.id),
+        HistoryItem("confirm_payment", TREASURER.id),
     )
     case = view("licence_review", history=history)
     for actor, step in ((REVIEWER_A, "rule_land_use"), (REVIEWER_B, "assess_fees")):
@@ -660,7 +667,18 @@ def test_available_agrees_with_decide(engine: Engine) -> None:
 
 # -- property: the engine only ever follows declared transitions --------------------------------
 
-ACTORS = (OWNER, OTHER_APPLICANT, CLERK, REVIEWER_A, REVIEWER_B, INSPECTOR, INSPECTOR_REVIEWER, SYSTEM, NOBODY)
+ACTORS = (
+    OWNER,
+    OTHER_APPLICANT,
+    CLERK,
+    REVIEWER_A,
+    REVIEWER_B,
+    INSPECTOR,
+    INSPECTOR_REVIEWER,
+    TREASURER,
+    SYSTEM,
+    NOBODY,
+)
 ALL_TRIGGERS = [*sorted(WF.triggers), "to_closed", "bogus"]
 ENGINE = Engine(DEFINITIONS, ROLES)
 TERMINAL = frozenset(s.name for s in WF.states if s.terminal)

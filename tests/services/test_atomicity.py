@@ -228,7 +228,16 @@ def test_failures_in_certificates_and_in_the_automatic_draw_undo_the_whole_step(
         ("accept_intake", world.clerk, None),
         ("rule_land_use", reviewer_a, {"land_use_ruling": "Compatible"}),
         ("assess_fees", reviewer_a, {"fees": [{"concept": "Licencia", "amount": "10.00"}]}),
-        ("record_payment", world.owner, {"payment_reference": "R-9"}),
+        (
+            "confirm_payment",
+            make_user(Role.TREASURY),
+            {
+                "payment_reference": "REF",
+                "payment_amount": "10.00",
+                "payment_paid_on": "2026-01-02",
+                "payment_operation": "OP-1",
+            },
+        ),
     ]
     case = world.case
     for trigger, actor, data in steps:

@@ -82,7 +82,7 @@ def test_silence_rule_is_configurable(app: Flask):
             ("accept_intake", clerk, None, None),
             ("rule_land_use", reviewer, {"land_use_ruling": "Compatible"}, None),
             ("assess_fees", reviewer, {"fees": [{"concept": "Licencia", "amount": "100.00"}]}, None),
-            ("record_payment", applicant, {"payment_reference": "REF-1"}, None),
+            ("confirm_payment", None, None, None),
             ("approve_licence", second, {"licence_number": "LC-1"}, None),
             ("request_extension", applicant, None, None),
         ],

@@ -55,6 +55,7 @@ from app.services.demo import demo_pdf
 from app.services.documents import attach_document, read_document
 from tests.support.demo_data import VECS_DATA
 from tests.support.factories import make_user, vecs_case
+from workflows import REGISTRY
 from workflows.base import draw
 from workflows.vecs import REQUIRED_DOCUMENTS, VECS_V1
 
@@ -77,6 +78,7 @@ class People:
     reviewer_c: int
     inspector: int
     admin: int
+    treasurer: int
 
 
 @pytest.fixture
@@ -90,6 +92,7 @@ def people(app: Flask) -> People:
         reviewer_c=make_user(Role.REVIEWER),
         inspector=make_user(Role.INSPECTOR),
         admin=make_user(Role.ADMIN),
+        treasurer=make_user(Role.TREASURY),
     )
 
 
@@ -107,7 +110,17 @@ ANSWER: Step = ("answer_prevention", "owner", {"dro_registration": "DRO-0999"}, 
 ACCEPT: Step = ("accept_intake", "clerk", None, None)
 RULE: Step = ("rule_land_use", "reviewer_a", {"land_use_ruling": "Compatible con H3-C"}, None)
 FEES: Step = ("assess_fees", "reviewer_a", {"fees": [{"concept": "Licencia", "amount": "8420.00"}]}, None)
-PAY: Step = ("record_payment", "owner", {"payment_reference": "TES-2026-1"}, None)
+PAY: Step = (
+    "confirm_payment",
+    "treasurer",
+    {
+        "payment_reference": "REF",
+        "payment_amount": "8420.00",
+        "payment_paid_on": "2026-01-02",
+        "payment_operation": "OP-1",
+    },
+    None,
+)
 APPROVE: Step = ("approve_licence", "reviewer_b", {"licence_number": "LC-2026-0001"}, None)
 EXTENSION: Step = ("request_extension", "owner", None, None)
 GRANT: Step = ("grant_extension", "reviewer_c", None, None)
@@ -226,9 +239,15 @@ def business_days_after(start: date, days: int, declared: frozenset[date] = froz
     return day
 
 
+CANONICAL_DATA = REGISTRY.get("vecs").canonical(VECS_DATA)
+"""The request's data as stored: each field in its type's canonical form (areas with two decimals)."""
+
+
 def case_timers(case_id: int, kind: TimerKind | None = None) -> list[Timer]:
+    """The case's timers of its states' own terms (the legal term's timer, rule ``clock:…``, is tested in
+    tests/deadlines/test_vecs_resolution_term.py)."""
     db.session.rollback()
-    stmt = select(Timer).where(Timer.case_id == case_id).order_by(Timer.id)
+    stmt = select(Timer).where(Timer.case_id == case_id, ~Timer.rule.startswith("clock:")).order_by(Timer.id)
     if kind is not None:
         stmt = stmt.where(Timer.kind == kind)
     return list(db.session.scalars(stmt))
@@ -342,10 +361,10 @@ STATIONS: list[tuple[str, list[Refusal], Step | None]] = [
     (
         "awaiting_payment",
         [
-            ("record_payment", "other_applicant", {"data": {"payment_reference": "R"}}, NotAllowed),
+            ("confirm_payment", "owner", {"data": {"payment_reference": "R"}}, NotAllowed),
             ("lapse_payment", "reviewer_a", {}, NotAllowed),
             ("lapse_payment", "owner", {}, NotAllowed),
-            ("record_payment", "owner", {}, GuardRefused),
+            ("confirm_payment", "treasurer", {}, GuardRefused),
         ],
         PAY,
     ),
@@ -650,7 +669,7 @@ def test_each_success_bumps_the_version_and_writes_one_entry(people: People) -> 
     assert entry.data_digest == entry_data_digest(audit.data_digest(data), entry.seq)
     assert entry.documents_digest is not None
     assert entry.comment is None
-    assert stored_case(case.case_id).data == {**VECS_DATA, **data}
+    assert stored_case(case.case_id).data == {**CANONICAL_DATA, **data}
 
     result = fire(case.case_id, "submit", people.owner, expected_version=result.version)
     entry = transition_entries(case.case_id)[-1]
@@ -776,7 +795,7 @@ def test_folios_are_sequential_per_year(people: People) -> None:
     assert [second.folio, third.folio] == [f"VECS-{year}-000002", f"VECS-{year}-000003"]
     stored = stored_case(first.case_id)
     assert (stored.state, stored.version, stored.workflow, stored.workflow_version) == ("draft", 1, "vecs", 1)
-    assert stored.data == VECS_DATA
+    assert stored.data == CANONICAL_DATA
     (opening,) = transition_entries(first.case_id)
     assert (opening.action, opening.from_state, opening.to_state, opening.folio, opening.seq) == (
         "open",

@@ -378,7 +378,7 @@ def licence_for(owner: int, clerk: int, ruler: int, approver: int) -> FireResult
             ("accept_intake", clerk, None, None),
             ("rule_land_use", ruler, {"land_use_ruling": "Compatible con zonificación H3-C"}, None),
             ("assess_fees", ruler, {"fees": [{"concept": "Licencia de construcción", "amount": "7569.00"}]}, None),
-            ("record_payment", owner, {"payment_reference": "TES-2026-88123"}, None),
+            ("confirm_payment", None, None, None),
             ("approve_licence", approver, {"licence_number": "LC-2026-0042"}, None),
         ],
     )
@@ -416,7 +416,7 @@ def test_permits_issued_record_comes_from_real_licences(app: Flask, staff: Staff
     assert row["folio"] == licensed.folio
     assert row["numero_licencia"] == "LC-2026-0042"
     assert row["uso"] == "Comercio de abarrotes"
-    assert row["superficie_m2"] == "420.5"
+    assert row["superficie_m2"] == "420.50"
     assert row["zona"] == "Barrio de San Juan"
     assert row["fecha_emision"] == today.isoformat()
     # typed rows are ignored for a generated format: nobody copies licences by hand
@@ -452,7 +452,9 @@ def test_permits_record_names_the_holder_where_the_setting_requires_it(
     ruler = make_user((Role.REVIEWER, "desarrollo_urbano"))
     approver = make_user((Role.REVIEWER, "desarrollo_urbano"))
     licensed = licence_for(owner, clerk, ruler, approver)
-    issued = db.session.scalars(select(Certificate).where(Certificate.case_id == licensed.case_id)).one()
+    issued = db.session.scalars(
+        select(Certificate).where(Certificate.case_id == licensed.case_id, Certificate.kind != "payment_order")
+    ).one()
     holder = str(issued.public_data["fields"]["titular"])
     assert holder
     today = local_today()
@@ -475,7 +477,7 @@ def test_permits_record_names_the_holder_where_the_setting_requires_it(
     table = list(csv.reader(io.StringIO(open_data_csv(published), newline="")))
     line = dict(zip(table[0], table[1], strict=True))
     assert (line["folio"], line["folio_registro"], line["titular"]) == (licensed.folio, case.folio, holder)
-    assert line["superficie_m2"] == "420.5"
+    assert line["superficie_m2"] == "420.50"
     document = open_data_json(published)
     assert document["registros"][0]["renglones"][0]["titular"] == holder
     assert document["registros"][0]["renglones"][0]["superficie_m2"] == 420.5

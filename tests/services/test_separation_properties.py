@@ -48,7 +48,12 @@ PAYLOAD: dict[str, dict[str, Any]] = {
     "issue_prevention": {"prevention_items": ["planos"]},
     "rule_land_use": {"land_use_ruling": "Compatible"},
     "assess_fees": {"fees": [{"concept": "Licencia", "amount": "100.00"}]},
-    "record_payment": {"payment_reference": "REF-1"},
+    "confirm_payment": {
+        "payment_reference": "REF",
+        "payment_amount": "100.00",
+        "payment_paid_on": "2026-01-02",
+        "payment_operation": "OP-1",
+    },
     "raise_observations": {"observation_items": ["planos"]},
 }
 COMMENT = "Fundado y motivado"

@@ -64,6 +64,7 @@ ACTORS = (
     "reviewer_finance",
     "reviewer_any",
     "inspector",
+    "treasurer",
     "system",
 )
 ROLES: dict[str, frozenset[str]] = {
@@ -74,6 +75,7 @@ ROLES: dict[str, frozenset[str]] = {
     "reviewer_finance": frozenset({"reviewer"}),
     "reviewer_any": frozenset({"reviewer"}),
     "inspector": frozenset({"inspector"}),
+    "treasurer": frozenset({"treasury"}),
     "system": frozenset({SYSTEM_ROLE}),
 }
 # The jurisdiction's offices: land-use rulings by urban development, fees by finance, the rest by anyone
@@ -85,7 +87,12 @@ PAYLOAD: dict[str, dict[str, Any]] = {
     "issue_prevention": {"prevention_items": ["planos"]},
     "rule_land_use": {"land_use_ruling": "Compatible"},
     "assess_fees": {"fees": [{"concept": "Licencia", "amount": "100.00"}]},
-    "record_payment": {"payment_reference": "REF-1"},
+    "confirm_payment": {
+        "payment_reference": "REF",
+        "payment_amount": "100.00",
+        "payment_paid_on": "2026-01-02",
+        "payment_operation": "OP-1",
+    },
     "approve_licence": {"licence_number": "LC-1"},
     "edit": {"dro_name": "Arq. Otra"},
     "answer_prevention": {"dro_registration": "DRO-0002"},
@@ -354,6 +361,7 @@ def test_random_use_agrees_with_the_model_and_tampering_is_detected(app: Flask) 
         "reviewer_finance": make_user((Role.REVIEWER, "finanzas")),
         "reviewer_any": make_user(Role.REVIEWER),
         "inspector": make_user((Role.INSPECTOR, "obras_publicas")),
+        "treasurer": make_user(Role.TREASURY),
         "system": None,
     }
     admin = make_user(Role.ADMIN)

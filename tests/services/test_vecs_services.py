@@ -29,7 +29,7 @@ from app.services.construction import check_eligibility, start_request
 from app.services.demo import demo_pdf
 from app.services.registration import register_applicant
 from tests.support.demo_data import VECS_DATA, VECS_SETTINGS
-from tests.support.factories import make_user, vecs_case
+from tests.support.factories import make_user, pay, vecs_case
 from workflows.base import draw
 from workflows.vecs import VECS_V1, compute_fees
 
@@ -112,6 +112,9 @@ def walk(case: FireResult, steps: list[tuple[str, int | None, dict[str, Any] | N
     """Like ``advance``, with :data:`ASSIGNEE` standing for the case's assignee at each step."""
     result = case
     for trigger, actor, data, comment in steps:
+        if trigger == "confirm_payment":  # the treasury confirms the payment order through its service
+            result = pay(result, actor)
+            continue
         who = assignee(result.case_id) if actor == ASSIGNEE else actor
         result = fire(result.case_id, trigger, who, expected_version=result.version, data=data, comment=comment)
     return result
@@ -142,7 +145,7 @@ def to_licensed(town: Town) -> FireResult:
     return walk(
         case,
         [
-            ("record_payment", town.owner, {"payment_reference": "TES-2026-1"}, None),
+            ("confirm_payment", None, None, None),
             ("approve_licence", ASSIGNEE, None, None),
         ],
     )
@@ -164,8 +167,8 @@ def test_whole_flow_with_real_certificates(town: Town, real_certificates: None) 
         )
         if e.details and "certificate" in e.details
     ]
-    assert kinds == ["licence", "occupancy"]
-    assert len(case_page(case.case_id, town.owner).certificates) == 2
+    assert kinds == ["payment_order", "licence", "occupancy"]
+    assert len(case_page(case.case_id, town.owner).certificates) == 3
 
 
 @pytest.mark.parametrize(("rate", "inspected"), [("1", True), ("0", False)])
@@ -322,7 +325,9 @@ def test_only_one_prevention_and_the_applicant_corrects_data_meanwhile(town: Tow
         ],
     )
     deadline = db.session.scalars(
-        select(Timer).where(Timer.case_id == case.case_id, Timer.kind == TimerKind.DEADLINE)
+        select(Timer).where(
+            Timer.case_id == case.case_id, Timer.kind == TimerKind.DEADLINE, Timer.rule == "prevention_answer_days"
+        )
     ).one()
     edited = fire(
         case.case_id, "edit", town.owner, expected_version=case.version, data={"dro_registration": "DRO-0999"}
@@ -357,9 +362,7 @@ def test_four_eyes_on_the_licence_and_the_occupancy(town: Town) -> None:
     case = to_fee_assessment(town)
     ruler = next(e.actor_id for e in case_entries(case.case_id) if e.action == "rule_land_use")
     case = act(case.case_id, "assess_fees", town.finance, expected_version=case.version, idempotency_key=key())
-    case = fire(
-        case.case_id, "record_payment", town.owner, expected_version=case.version, data={"payment_reference": "R-1"}
-    )
+    case = pay(case)
     # the draw for the licence left out whoever ruled land use; they may not take the decision
     approver = assignee(case.case_id)
     assert approver != ruler
@@ -497,8 +500,8 @@ def test_fees_come_from_the_published_table(town: Town) -> None:
     owner_page = case_page(case.case_id, town.owner)
     assert not owner_page.fees_preview
     assert owner_page.fees_total == Decimal("8630.25")
-    with pytest.raises(GuardRefused, match="obligatorio"):
-        fire(case.case_id, "record_payment", town.owner, expected_version=assessed.version, data={})
+    with pytest.raises(NotAllowed):  # the applicant no longer reports the payment: the treasury confirms it
+        fire(case.case_id, "confirm_payment", town.owner, expected_version=assessed.version, data={})
 
 
 def test_without_a_published_table_there_is_nothing_to_assess(app: Flask) -> None:
@@ -646,7 +649,7 @@ def test_starting_a_request_is_checked_and_happens_once(app: Flask) -> None:
     assert again.replayed
     assert again.case_id == first.case_id
     assert db.session.scalars(select(Case).where(Case.applicant_id == owner)).all().__len__() == 1
-    assert stored(first.case_id).data == ANSWERS
+    assert stored(first.case_id).data == {**ANSWERS, "built_area_m2": "1500.00"}  # stored in its canonical form
 
 
 def test_registration_rules(app: Flask) -> None:

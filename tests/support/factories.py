@@ -49,9 +49,14 @@ def vecs_case(applicant: int, *, documents: bool = True, data: dict[str, Any] | 
 
 
 def advance(case: FireResult, steps: list[tuple[str, int | None, dict[str, Any] | None, str | None]]) -> FireResult:
-    """Fire each (trigger, actor, data, comment) in turn, carrying the version along."""
+    """Fire each (trigger, actor, data, comment) in turn, carrying the version along. ``confirm_payment`` is
+    the treasury's confirmation of the case's payment order (through its service; ``actor`` a treasury user,
+    or ``None`` for a new one; ``data`` may name the ``operation``)."""
     result = case
     for trigger, actor, data, comment in steps:
+        if trigger == "confirm_payment":
+            result = pay(result, actor, operation=str((data or {}).get("operation") or "SPEI-2026-0001"))
+            continue
         result = fire(result.case_id, trigger, actor, expected_version=result.version, data=data, comment=comment)
     return result
 
@@ -62,3 +67,36 @@ def quorum(member: int, *others: int) -> dict[int, str]:
     if not others:
         others = (make_user(Role.COMMITTEE_MEMBER),)
     return dict.fromkeys((member, *others), "favor")
+
+
+def pay(case: FireResult, treasurer: int | None = None, *, operation: str = "SPEI-2026-0001") -> FireResult:
+    """Confirm the case's current payment order as the treasury, paid in full today (asserts it applied)."""
+    from sqlalchemy import func, select
+
+    from app.calendar import local_today
+    from app.extensions import db
+    from app.models import AuditEntry, Case
+    from app.services.payments import confirm_payment, pending_orders
+    from workflows.base import fees_total
+
+    treasurer = treasurer if treasurer is not None else make_user(Role.TREASURY)
+    order = next((o for o in pending_orders(treasurer) if o.case_id == case.case_id), None)
+    if order is None:  # tests that skip rendering documents have no order: confirm as its service would
+        stored = db.session.get(Case, case.case_id)
+        assert stored is not None
+        data = {
+            "payment_reference": "SINORDEN",
+            "payment_amount": f"{fees_total(stored.data.get('fees')):.2f}",
+            "payment_paid_on": local_today().isoformat(),
+            "payment_operation": operation,
+        }
+        return fire(case.case_id, "confirm_payment", treasurer, expected_version=stored.version, data=data)
+    result = confirm_payment(order.reference, order.amount, local_today(), operation, treasurer, source="cashier")
+    assert result.applied, result
+    db.session.rollback()
+    stored = db.session.get(Case, case.case_id)
+    assert stored is not None
+    seq = db.session.scalars(select(func.max(AuditEntry.seq)).where(AuditEntry.case_id == case.case_id)).one()
+    return FireResult(
+        case.case_id, case.folio, "confirm_payment", "awaiting_payment", stored.state, stored.version, seq
+    )

@@ -102,7 +102,9 @@ def test_queue_views_sort_and_flag_terms(app: Flask, client: FlaskClient):
     assert target.status == TimerStatus.PENDING
     login_as(client, clerk)
     page = text(client.get("/bandeja"))
-    assert page.index(in_review.folio) < page.index(waiting.folio)  # a case with a term comes first
+    # both were filed today: the same legal term (sorted by it), the one waiting longer first
+    assert "Plazo legal de resolución" in page
+    assert page.index(waiting.folio) < page.index(in_review.folio)
     # Backdate the target so that it has lapsed: the case shows as overdue.
     db.session.rollback()  # logging in wrote a session row after this snapshot began
     target.due_on = target.due_on - timedelta(days=30)

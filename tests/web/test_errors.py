@@ -88,3 +88,29 @@ def test_a_database_error_still_gives_the_500_page_to_a_logged_in_user(app: Flas
     assert "tabla_que_no_existe" not in body
     assert "Nora Núñez" in body
     assert client.get("/inicio").status_code == 200
+
+
+def test_a_403_for_a_role_says_which_role_the_page_needs_and_which_the_account_has(client: FlaskClient) -> None:
+    applicant = make_user(Role.APPLICANT)
+    login_as(client, applicant)
+    response = client.get("/admin/calendario")
+    assert response.status_code == 403
+    body = text(response)
+    assert "Esta página es para quien tiene el rol" in body
+    assert "Administrador" in body
+    assert "su cuenta tiene: Solicitante" in body
+
+
+def test_a_403_on_a_case_says_who_acts_next(client: FlaskClient) -> None:
+    from tests.support.factories import advance, vecs_case
+
+    owner = make_user(Role.APPLICANT)
+    stranger = make_user(Role.APPLICANT)
+    case = advance(vecs_case(owner), [("submit", owner, None, None)])
+    login_as(client, stranger)
+    response = client.get(f"/expedientes/{case.case_id}")
+    assert response.status_code == 403
+    body = text(response)
+    assert "no es suyo ni le corresponde por su rol o su área" in body
+    assert "Ahora le toca actuar a:" in body
+    assert "Ventanilla" in body

@@ -127,6 +127,10 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("account.change_password", "POST"): ANY_USER_BLIND,
     # staff who work on cases: their queue never lists someone else's department's case
     ("queue.index", "GET"): Expect(CASEWORK, UNIT),
+    # the treasury: payment orders awaiting payment (the world's case is past payment: it shows none of it)
+    ("treasury.index", "GET"): only("treasury"),
+    ("treasury.confirm", "POST"): only("treasury"),
+    ("treasury.upload", "POST"): only("treasury"),
     # applicants filing their own requests
     ("construction.index", "GET"): only("applicant", sees=frozenset()),
     ("construction.short_eligibility", "GET"): only("applicant", sees=frozenset()),
@@ -422,7 +426,7 @@ def build_world() -> World:
         expected_version=case.version,
         idempotency_key=uuid.uuid4().hex,
     )
-    case = advance(case, [("record_payment", owner, {"payment_reference": "TES-2026-9"}, None)])
+    case = advance(case, [("confirm_payment", None, None, None)])
     case = fire(case.case_id, "approve_licence", _as_assignee(case.case_id), expected_version=case.version)
     assert case.to_state == "licensed"
     declare_non_working_days(*_holiday(admin))
@@ -438,6 +442,7 @@ def build_world() -> World:
         "auditor": make_user(Role.AUDITOR),
         "guarantor": make_user(Role.GUARANTOR),
         "admin": admin,
+        "treasury": make_user(Role.TREASURY),
     }
     own = vecs_case(users["applicant"], documents=False)  # the other applicant has a case of their own
     requester_name = "Requirente Reservado Quintana"
@@ -448,7 +453,9 @@ def build_world() -> World:
         folio=case.folio,
         owner_name=owner_name,
         document_id=db.session.scalars(select(Document.id).where(Document.case_id == case.case_id)).first() or 0,
-        certificate_id=db.session.scalars(select(Certificate.id).where(Certificate.case_id == case.case_id)).one(),
+        certificate_id=db.session.scalars(
+            select(Certificate.id).where(Certificate.case_id == case.case_id, Certificate.kind != "payment_order")
+        ).one(),
         seq=db.session.scalars(select(AuditEntry.seq).where(AuditEntry.case_id == case.case_id)).first() or 0,
         message_id=db.session.scalars(select(OutboxMessage.id).where(OutboxMessage.recipient_id == owner)).first() or 0,
         day_id=db.session.scalars(select(NonWorkingDay.id)).first() or 0,

@@ -37,6 +37,8 @@ from workflows.vecs import (
     DEFAULT_PARAMS,
     FIELDS,
     REQUIRED_DOCUMENTS,
+    RESOLUTION_PAUSED,
+    RESOLUTION_RUNNING,
     VECS_V1,
     eligibility_reasons,
     eligible,
@@ -144,7 +146,7 @@ def test_a_terminal_state_is_reachable_from_every_state() -> None:
 
 
 def test_terminal_states_have_no_exits() -> None:
-    assert {"denied", "withdrawn", "not_presented", "revoked", "closed"} == TERMINAL
+    assert {"denied", "denied_ficta", "withdrawn", "not_presented", "revoked", "closed"} == TERMINAL
     for name in TERMINAL:
         assert WF.transitions_from(name) == (), name
 
@@ -266,6 +268,12 @@ def test_silence_rules() -> None:
 def test_every_system_transition_is_an_expiry_or_automatic() -> None:
     """The system acts only when a term lapses or when a case enters a state with automatic exits."""
     expiries = {(s.name, trigger) for s in WF.states if s.deadline is not None for trigger in expiry_choices(s)}
+    # the legal term's lapse: the silence rule the jurisdiction chose, from every state the term may lapse in
+    expiries |= {
+        (state, trigger)
+        for state in RESOLUTION_RUNNING + RESOLUTION_PAUSED
+        for trigger in ("grant_ficta", "deny_ficta")
+    }
     automatic = {(s.name, trigger) for s in WF.states for trigger in s.automatic}
     for t in WF.transitions:
         if SYSTEM_ROLE not in t.roles:

@@ -21,7 +21,14 @@ from app.engine import (
 )
 from app.models import Case
 from app.services.case_actions import act, upload_requirement
-from app.services.case_pages import ActionContext, CasePage, action_context, case_document, case_page
+from app.services.case_pages import (
+    ActionContext,
+    CasePage,
+    action_context,
+    case_document,
+    case_page,
+    who_acts_next,
+)
 from app.services.construction import case_catalogues
 from app.services.uploads import download_name, size_text
 from app.web.access import authenticated
@@ -92,7 +99,22 @@ def _page(case_id: int) -> CasePage:
     except NotFound:
         abort(404)
     except NotAllowed:
-        abort(403)
+        abort(403, description=_case_refusal(case_id))
+
+
+def _case_refusal(case_id: int) -> str:
+    """What a person refused a case can do: it is not theirs by role or department; who acts next on it."""
+    actors, names = who_acts_next(case_id)
+    who = ", ".join(actor_text(a.role, a.department, names) for a in actors)
+    if not who:
+        return str(_("Este expediente no es suyo ni le corresponde por su rol o su área."))
+    return str(
+        _(
+            "Este expediente no es suyo ni le corresponde por su rol o su área. Ahora le toca actuar a: %(who)s. "
+            "Si debería atenderlo, pida a la administración la asignación o el rol que corresponde.",
+            who=who,
+        )
+    )
 
 
 def _item_choices(page: CasePage | ActionContext) -> list[tuple[str, str]]:

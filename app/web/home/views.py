@@ -32,7 +32,7 @@ def index() -> str:
     panels: dict[str, object] = {}
     if user.has_role(Role.APPLICANT):
         panels["own_cases"] = own_cases(user.id)
-    queue = work_queue(user.id, roles - {Role.APPLICANT.value})
+    queue = work_queue(user.id, roles - {Role.APPLICANT.value, Role.TREASURY.value})  # the treasury: its own page
     if queue is not None:
         panels["queue"] = queue
     if user.has_role(Role.AUDITOR) or user.has_role(Role.GUARANTOR):
@@ -40,6 +40,8 @@ def index() -> str:
             "entries": db.session.scalars(select(func.count()).select_from(AuditEntry)).one(),
             "cases": db.session.scalars(select(func.count()).select_from(Case)).one(),
         }
+    if user.has_role(Role.TREASURY):
+        panels["treasury"] = True
     if user.has_role(Role.ADMIN):
         panels["admin"] = {"users": db.session.scalars(select(func.count()).select_from(User)).one()}
     sections = [(plugin.title, links) for plugin in installed() if (links := plugin.links_for(roles))]

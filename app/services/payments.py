@@ -1,0 +1,320 @@
+"""Payment orders the treasury confirms: at its cashier (its page), by the command line, from the bank's file.
+
+Generic: every procedure that declares a :class:`workflows.procedure.Payment` is served the same way. The
+authority issues the payment order (a sealed document whose reference carries MOD 97-10 check digits, see
+:mod:`workflows.payments`) when it assesses the fees; the applicant downloads it and pays; the treasury, not the
+applicant, confirms the payment. Each confirmation is the procedure's dedicated transition, fired as the
+treasury user who confirmed it and logged with where it came from (``cashier``, ``cli`` or ``bank_file``).
+
+A payment is applied only when its reference is the case's current order, the amount is the order's total, it
+was paid by the order's due date and the case still awaits it; anything else is reported (unknown reference,
+wrong amount, late, duplicate) and changes nothing. A payment is never applied twice: a case that no longer
+awaits payment refuses it, and two confirmations racing for one case meet the case's optimistic lock.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.calendar import local_today
+from app.engine import ConflictError, DomainError, InvalidData, Msg, NotAllowed, NotFound
+from app.extensions import db
+from app.models import Case, Certificate, CertificateStatus, Role, User
+from app.services.cases import fire
+from workflows import REGISTRY
+from workflows.payments import folio_of, normalise_reference, valid_reference
+from workflows.procedure import Payment, Procedure, canonical_number, canonical_text
+
+MAX_FILE_ROWS = 5000
+HEADERS = {
+    "reference": ("reference", "referencia", "linea_captura", "línea de captura"),
+    "amount": ("amount", "importe", "monto"),
+    "date": ("date", "fecha", "fecha_pago"),
+    "operation": ("operation", "operacion", "operación", "numero_operacion"),
+}
+"""The columns of a bank's reconciliation file (CSV, header row first), by any of their usual names."""
+
+
+class Outcome(StrEnum):
+    """What became of one payment."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    UNKNOWN = "unknown"
+    WRONG_AMOUNT = "wrong_amount"
+    LATE = "late"
+    NOT_AWAITING = "not_awaiting"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentResult:
+    """One payment and what became of it (``detail`` says why it was not applied)."""
+
+    reference: str
+    amount: str
+    paid_on: str
+    operation: str
+    outcome: Outcome
+    folio: str | None = None
+    detail: Msg | None = None
+
+    @property
+    def applied(self) -> bool:
+        """Whether the payment was applied to its case now."""
+        return self.outcome is Outcome.APPLIED
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """A reconciliation file's rows, each with its outcome, in file order."""
+
+    lines: tuple[PaymentResult, ...]
+
+    def count(self, outcome: Outcome) -> int:
+        """How many rows ended with ``outcome``."""
+        return sum(1 for line in self.lines if line.outcome is outcome)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingOrder:
+    """A payment order waiting to be paid, as the treasury sees it."""
+
+    case_id: int
+    folio: str
+    title: str
+    reference: str
+    amount: str
+    due_on: date | None
+    overdue: bool
+
+
+def _payments() -> list[tuple[Procedure, Payment]]:
+    return [(p, p.payment) for p in REGISTRY if p.payment is not None]
+
+
+def _require_treasury(session: Session, actor_id: int) -> User:
+    user = session.get(User, actor_id)
+    if user is None or not user.active or not user.has_role(Role.TREASURY):
+        raise NotAllowed(Msg("Solo la Tesorería confirma pagos."))
+    return user
+
+
+def _current_order(session: Session, case: Case, payment: Payment) -> Certificate | None:
+    """The case's latest valid payment order (an earlier one is superseded by a new assessment)."""
+    return session.scalars(
+        select(Certificate)
+        .where(
+            Certificate.case_id == case.id,
+            Certificate.kind == payment.order,
+            Certificate.status == CertificateStatus.VALID,
+        )
+        .order_by(Certificate.id.desc())
+    ).first()
+
+
+def _sealed(order: Certificate, name: str) -> str:
+    fields = (order.public_data or {}).get("fields") or {}
+    return str(fields.get(name) or "")
+
+
+def pending_orders(actor_id: int, today: date | None = None) -> list[PendingOrder]:
+    """The payment orders of the cases that await payment, soonest due first. Raises ``NotAllowed``."""
+    session = db.session()
+    _require_treasury(session, actor_id)
+    today = today or local_today()
+    orders: list[PendingOrder] = []
+    for procedure, payment in _payments():
+        cases = session.scalars(
+            select(Case).where(Case.workflow == procedure.name, Case.state == payment.awaiting).order_by(Case.id)
+        )
+        for case in cases:
+            order = _current_order(session, case, payment)
+            if order is None:
+                continue
+            due = order.valid_until
+            orders.append(
+                PendingOrder(
+                    case.id,
+                    case.folio,
+                    procedure.title,
+                    _sealed(order, payment.reference_row),
+                    _sealed(order, payment.amount_row),
+                    due,
+                    due is not None and due < today,
+                )
+            )
+    orders.sort(key=lambda o: (o.due_on or date.max, o.folio))
+    return orders
+
+
+def _refused(
+    typed: tuple[str, str, str, str], outcome: Outcome, detail: Msg, folio: str | None = None
+) -> PaymentResult:
+    reference, amount, paid_on, operation = typed
+    return PaymentResult(reference, amount, paid_on, operation, outcome, folio, detail)
+
+
+def confirm_payment(
+    reference: str, amount: str, paid_on: date | str, operation: str, actor_id: int, *, source: str = "cashier"
+) -> PaymentResult:
+    """Confirm, as the treasury user ``actor_id``, that the order ``reference`` was paid ``amount`` on
+    ``paid_on`` in the operation ``operation``; ``source`` says where the confirmation came from (``cashier``,
+    ``cli``, ``bank_file``) and goes into the transition's audit entry.
+
+    Returns the outcome: applied, or why not (nothing changes then). Raises ``NotAllowed`` for someone who is
+    not the treasury."""
+    session = db.session()
+    _require_treasury(session, actor_id)
+    typed_reference = normalise_reference(reference or "")
+    typed_amount = canonical_number(amount, 2) or str(amount or "").strip()
+    typed_day = paid_on.isoformat() if isinstance(paid_on, date) else str(paid_on or "").strip()
+    typed_operation = canonical_text(operation or "")
+    typed = (typed_reference, typed_amount, typed_day, typed_operation)
+    try:
+        day = date.fromisoformat(typed_day)
+    except ValueError:
+        return _refused(typed, Outcome.INVALID, Msg("La fecha de pago no es una fecha (AAAA-MM-DD)."))
+    if canonical_number(amount, 2) is None:
+        return _refused(typed, Outcome.INVALID, Msg("El importe no es un número."))
+    if not typed_operation or len(typed_operation) > 40:
+        return _refused(typed, Outcome.INVALID, Msg("Indique el número de operación (hasta 40 caracteres)."))
+    if not valid_reference(typed_reference):
+        return _refused(
+            typed, Outcome.UNKNOWN, Msg("La línea de captura no es válida: sus dígitos verificadores no coinciden.")
+        )
+    folio = folio_of(typed_reference)
+    case = session.scalars(select(Case).where(Case.folio == folio)).first()
+    declared = next(((p, pay) for p, pay in _payments() if case is not None and p.name == case.workflow), None)
+    if case is None or declared is None:
+        return _refused(typed, Outcome.UNKNOWN, Msg("Ningún expediente tiene esa línea de captura."))
+    _, payment = declared
+    order = _current_order(session, case, payment)
+    data = case.data or {}
+    if data.get(payment.reference_field) == typed_reference:
+        return _refused(
+            typed,
+            Outcome.DUPLICATE,
+            Msg(
+                "Esa orden ya se pagó (operación %(operation)s); no se aplica dos veces.",
+                {"operation": str(data.get(payment.operation_field) or "")},
+            ),
+            case.folio,
+        )
+    if order is None or _sealed(order, payment.reference_row) != typed_reference:
+        return _refused(
+            typed, Outcome.UNKNOWN, Msg("Esa línea de captura no es la orden de pago vigente del expediente."), folio
+        )
+    if case.state != payment.awaiting:
+        return _refused(typed, Outcome.NOT_AWAITING, Msg("El expediente ya no espera este pago."), case.folio)
+    expected = _sealed(order, payment.amount_row)
+    if typed_amount != expected:
+        return _refused(
+            typed,
+            Outcome.WRONG_AMOUNT,
+            Msg("El importe pagado no es el de la orden (%(expected)s).", {"expected": expected}),
+            case.folio,
+        )
+    if order.valid_until is not None and day > order.valid_until:
+        return _refused(
+            typed,
+            Outcome.LATE,
+            Msg("Pago posterior a la fecha límite (%(due)s): no se aplica.", {"due": order.valid_until.isoformat()}),
+            case.folio,
+        )
+    try:
+        result = fire(
+            case.id,
+            payment.confirm_trigger,
+            actor_id,
+            expected_version=case.version,
+            data={
+                payment.reference_field: typed_reference,
+                payment.amount_field: typed_amount,
+                payment.paid_on_field: typed_day,
+                payment.operation_field: typed_operation,
+            },
+            idempotency_key=f"payment:{typed_reference}",
+            reason={"source": source},
+        )
+    except ConflictError:
+        return _refused(typed, Outcome.DUPLICATE, Msg("El expediente cambió mientras se aplicaba el pago."), case.folio)
+    except DomainError as exc:
+        return _refused(typed, Outcome.INVALID, exc.reasons[0] if exc.reasons else Msg(str(exc)), case.folio)
+    if result.replayed:
+        return _refused(typed, Outcome.DUPLICATE, Msg("Esa orden ya se pagó; no se aplica dos veces."), case.folio)
+    return PaymentResult(*typed, Outcome.APPLIED, case.folio)
+
+
+def _column(header: Sequence[str], name: str) -> int:
+    names = [" ".join(h.strip().lower().split()) for h in header]
+    for alias in HEADERS[name]:
+        if alias in names:
+            return names.index(alias)
+    raise InvalidData(
+        Msg(
+            "Al archivo le falta la columna «%(column)s» (encabezados: referencia, importe, fecha, operación).",
+            {"column": name},
+        )
+    )
+
+
+def import_bank_file(content: bytes, actor_id: int) -> ImportReport:
+    """Apply a bank's or treasury's reconciliation file (CSV with a header row: reference, amount, date and
+    operation number, in any order, Spanish or English names), each row as :func:`confirm_payment` from
+    ``bank_file``. A row repeating an earlier row's reference or operation is reported as a duplicate.
+
+    Raises ``InvalidData`` (not UTF-8 text, no header, a column missing, over :data:`MAX_FILE_ROWS` rows) and
+    ``NotAllowed``."""
+    _require_treasury(db.session(), actor_id)
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InvalidData(Msg("El archivo no es texto CSV en UTF-8.")) from None
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        raise InvalidData(Msg("El archivo está vacío."))
+    header, body = rows[0], [row for row in rows[1:] if any(cell.strip() for cell in row)]
+    if len(body) > MAX_FILE_ROWS:
+        raise InvalidData(Msg("El archivo excede %(rows)s renglones.", {"rows": str(MAX_FILE_ROWS)}))
+    columns = {name: _column(header, name) for name in HEADERS}
+    seen: set[str] = set()
+    lines: list[PaymentResult] = []
+    for row in body:
+        cells = {name: row[index].strip() if index < len(row) else "" for name, index in columns.items()}
+        reference = normalise_reference(cells["reference"])
+        keys = {f"r:{reference}", f"o:{canonical_text(cells['operation'])}"}
+        if seen & keys:
+            lines.append(
+                _refused(
+                    (reference, cells["amount"], cells["date"], cells["operation"]),
+                    Outcome.DUPLICATE,
+                    Msg("Renglón repetido en el archivo: no se aplica dos veces."),
+                )
+            )
+            continue
+        seen |= keys
+        lines.append(
+            confirm_payment(
+                cells["reference"], cells["amount"], cells["date"], cells["operation"], actor_id, source="bank_file"
+            )
+        )
+    return ImportReport(tuple(lines))
+
+
+def treasury_user(email: str) -> int:
+    """The id of the active treasury user with ``email`` (for the command line). Raises ``NotFound`` and
+    ``NotAllowed``."""
+    session = db.session()
+    user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
+    if user is None:
+        raise NotFound(Msg("El usuario no existe o está inactivo."))
+    return _require_treasury(session, user.id).id

@@ -1,0 +1,121 @@
+"""The treasury's page: payment orders awaiting payment, confirming one at the cashier, importing the bank's file."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from app.engine import DomainError
+from app.models import Role
+from app.services.payments import (
+    ImportReport,
+    Outcome,
+    PaymentResult,
+    confirm_payment,
+    import_bank_file,
+    pending_orders,
+)
+from app.web.access import roles_required
+from app.web.labels import message_text
+from forms.treasury import BankFileForm, ConfirmPaymentForm
+
+bp = Blueprint("treasury", __name__, url_prefix="/tesoreria")
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+
+OUTCOME_LABELS = {
+    Outcome.APPLIED: _l("Aplicado"),
+    Outcome.DUPLICATE: _l("Duplicado"),
+    Outcome.UNKNOWN: _l("Referencia desconocida"),
+    Outcome.WRONG_AMOUNT: _l("Importe distinto"),
+    Outcome.LATE: _l("Pago extemporáneo"),
+    Outcome.NOT_AWAITING: _l("El expediente no espera el pago"),
+    Outcome.INVALID: _l("Renglón inválido"),
+}
+
+
+def _page(
+    confirm: ConfirmPaymentForm | None = None,
+    upload: BankFileForm | None = None,
+    report: ImportReport | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    return (
+        render_template(
+            "treasury/index.html",
+            orders=pending_orders(current_user.id),
+            confirm=confirm or ConfirmPaymentForm(),
+            upload=upload or BankFileForm(),
+            report=report,
+            outcome_label=lambda outcome: str(OUTCOME_LABELS[outcome]),
+            detail=lambda line: message_text(line.detail) if line.detail is not None else "",
+        ),
+        status,
+    )
+
+
+@bp.get("")
+@roles_required(Role.TREASURY)
+def index() -> tuple[str, int]:
+    """The payment orders awaiting payment, soonest due first, with the two ways to confirm payments."""
+    return _page()
+
+
+def _said(result: PaymentResult) -> str:
+    if result.applied:
+        return str(_("Pago aplicado al expediente %(folio)s.", folio=result.folio or ""))
+    detail = message_text(result.detail) if result.detail is not None else ""
+    return f"{OUTCOME_LABELS[result.outcome]}: {detail}"
+
+
+@bp.post("/confirmar")
+@roles_required(Role.TREASURY)
+def confirm() -> Response | tuple[str, int]:
+    """Confirm one payment received at the cashier."""
+    form = ConfirmPaymentForm()
+    if not form.validate_on_submit():
+        return _page(confirm=form, status=422)
+    result = confirm_payment(
+        form.reference.data or "",
+        form.amount.data or "",
+        form.paid_on.data or "",
+        form.operation.data or "",
+        current_user.id,
+        source="cashier",
+    )
+    if not result.applied:
+        flash(_said(result), "error")
+        return _page(confirm=form, status=422)
+    flash(_said(result), "info")
+    return redirect("/tesoreria")
+
+
+@bp.post("/importar")
+@roles_required(Role.TREASURY)
+def upload() -> tuple[str, int]:
+    """Apply the bank's reconciliation file and show what became of each row."""
+    form = BankFileForm()
+    if not form.validate_on_submit():
+        return _page(upload=form, status=422)
+    content = form.file.data.read(MAX_FILE_BYTES + 1)
+    if len(content) > MAX_FILE_BYTES:
+        flash(_("El archivo excede el tamaño máximo de 2 MB."), "error")
+        return _page(upload=form, status=422)
+    try:
+        report = import_bank_file(content, current_user.id)
+    except DomainError as exc:
+        for message in exc.reasons:
+            flash(message_text(message), "error")
+        return _page(upload=form, status=422)
+    flash(
+        _(
+            "Archivo procesado: %(applied)s pagos aplicados, %(other)s reportados sin aplicar.",
+            applied=report.count(Outcome.APPLIED),
+            other=len(report.lines) - report.count(Outcome.APPLIED),
+        ),
+        "info",
+    )
+    return _page(report=report)

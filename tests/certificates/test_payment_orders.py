@@ -1,0 +1,331 @@
+"""Payment orders the treasury confirms: issued sealed when fees are assessed, confirmed at the cashier, by the
+command line or from the bank's reconciliation file; never applied twice; the licence prints the operation.
+
+Every test runs on SQLite and PostgreSQL through the real services, pages and commands.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from app.calendar import local_today
+from app.engine import NotAllowed
+from app.extensions import db
+from app.models import AuditEntry, Case, Certificate, CertificateStatus, Role
+from app.services.cases import FireResult
+from app.services.certificates import certificate_file
+from app.services.deadlines import calendar
+from app.services.payments import Outcome, confirm_payment, import_bank_file, pending_orders
+from tests.certificates.conftest import People, csrf_from, login, pdf_text
+from tests.support.factories import advance, email_of, make_user, vecs_case
+from workflows.payments import folio_of, payment_reference, valid_reference
+
+FEES = [
+    {
+        "concept": "Licencia de construcción de obra nueva",
+        "unit": "m2",
+        "quantity": "420.50",
+        "rate": "18.00",
+        "amount": "7569.00",
+        "legal_basis": "Ley de Ingresos del Municipio 2026, art. 25, fracc. I",
+    },
+    {
+        "concept": "Constancia de alineamiento y número oficial",
+        "unit": "fixed",
+        "quantity": "1",
+        "rate": "851.00",
+        "amount": "851.00",
+        "legal_basis": "Ley de Ingresos del Municipio 2026, art. 27",
+    },
+]
+
+
+def awaiting_payment(people: People) -> FireResult:
+    return advance(
+        vecs_case(people.owner),
+        [
+            ("submit", people.owner, None, None),
+            ("start_intake", people.clerk, None, None),
+            ("accept_intake", people.clerk, None, None),
+            ("rule_land_use", people.land_use_reviewer, {"land_use_ruling": "Compatible con H3-C"}, None),
+            ("assess_fees", people.land_use_reviewer, {"fees": FEES}, None),
+        ],
+    )
+
+
+def _order(case_id: int) -> Certificate:
+    db.session.rollback()
+    return db.session.scalars(
+        select(Certificate).where(Certificate.case_id == case_id, Certificate.kind == "payment_order")
+    ).one()
+
+
+def _state(case_id: int) -> str:
+    db.session.rollback()
+    case = db.session.get(Case, case_id)
+    assert case is not None
+    return case.state
+
+
+def test_the_reference_carries_mod_97_check_digits() -> None:
+    reference = payment_reference("VECS-2026-000017")
+    assert reference.startswith("VECS202600001701")
+    assert valid_reference(reference)
+    assert folio_of(reference) == "VECS-2026-000017"
+    typo = reference[:8] + ("1" if reference[8] != "1" else "2") + reference[9:]
+    assert not valid_reference(typo)
+    swapped = reference[:10] + reference[11] + reference[10] + reference[12:]
+    assert swapped == reference or not valid_reference(swapped)
+    assert payment_reference("VECS-2026-000017", 2) != reference
+
+
+def test_assessing_fees_issues_a_sealed_payment_order_the_applicant_downloads(
+    app: Flask, people: People, tmp_path: Path
+) -> None:
+    case = awaiting_payment(people)
+    order = _order(case.case_id)
+    fields = order.public_data["fields"]
+    assert valid_reference(fields["referencia"])
+    assert folio_of(fields["referencia"]) == case.folio
+    assert fields["importe_total"] == "8420.00"
+    # due on the last day of the payment term (business days, from the settings)
+    expected_due = calendar(db.session()).add_business_days(local_today(), 10)
+    assert order.valid_until == expected_due
+    assert fields["fecha_limite"] == expected_due.isoformat()
+    downloaded = certificate_file(case.case_id, order.id, people.owner)
+    text = pdf_text(downloaded.content, tmp_path)
+    for expected in (
+        "ORDEN DE PAGO DE DERECHOS",
+        fields["referencia"],
+        "$8,420.00 MXN",
+        "$7,569.00 MXN",
+        "Ley de Ingresos del Municipio 2026, art. 25, fracc. I",
+        "Ley de Ingresos del Municipio 2026, art. 27",
+        "Fecha límite de pago",
+    ):
+        assert expected in text, expected
+
+
+def test_the_treasury_confirms_at_the_cashier_and_nothing_else_is_applied(app: Flask, people: People) -> None:
+    case = awaiting_payment(people)
+    reference = _order(case.case_id).public_data["fields"]["referencia"]
+    due = _order(case.case_id).valid_until
+    assert due is not None
+    treasurer = make_user(Role.TREASURY)
+    today = local_today()
+
+    with pytest.raises(NotAllowed):
+        confirm_payment(reference, "8420.00", today, "OP-1", people.owner)
+    with pytest.raises(NotAllowed):
+        confirm_payment(reference, "8420.00", today, "OP-1", people.approver)
+
+    refused = {
+        "bad check digits": (reference[:-1] + str((int(reference[-1]) + 1) % 10), "8420.00", today, Outcome.UNKNOWN),
+        "unknown folio": (payment_reference("VECS-2099-999999"), "8420.00", today, Outcome.UNKNOWN),
+        "wrong amount": (reference, "8400.00", today, Outcome.WRONG_AMOUNT),
+        "late": (reference, "8420.00", due + timedelta(days=1), Outcome.LATE),
+        "not a number": (reference, "ocho mil", today, Outcome.INVALID),
+    }
+    for name, (ref, amount, day, outcome) in refused.items():
+        result = confirm_payment(ref, amount, day, "OP-1", treasurer)
+        assert result.outcome is outcome, name
+        assert result.detail is not None, name
+        assert _state(case.case_id) == "awaiting_payment", name
+
+    applied = confirm_payment(reference.lower(), "8,420", today, " SPEI  884213 ", treasurer)
+    assert applied.outcome is Outcome.APPLIED
+    assert _state(case.case_id) == "licence_review"
+    stored = db.session.get(Case, case.case_id)
+    assert stored is not None
+    assert stored.data["payment_reference"] == reference
+    assert stored.data["payment_amount"] == "8420.00"
+    assert stored.data["payment_operation"] == "SPEI 884213"
+    assert stored.data["payment_paid_on"] == today.isoformat()
+    entry = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.case_id == case.case_id).order_by(AuditEntry.seq.desc())
+    ).first()
+    assert entry is not None
+    assert entry.action == "confirm_payment"
+    assert entry.actor_id == treasurer
+    assert entry.actor_role == "treasury"
+    assert entry.details["source"] == "cashier"
+
+    again = confirm_payment(reference, "8420.00", today, "SPEI 884213", treasurer)
+    assert again.outcome is Outcome.DUPLICATE
+    other = confirm_payment(reference, "8420.00", today, "OTRA-1", make_user(Role.TREASURY))
+    assert other.outcome is Outcome.DUPLICATE
+    assert pending_orders(treasurer) == [] or all(o.case_id != case.case_id for o in pending_orders(treasurer))
+
+    # the licence prints the confirmed operation, not anything the applicant typed
+    licensed = advance(
+        FireResult(case.case_id, case.folio, "", None, "licence_review", stored.version, 0),
+        [("approve_licence", people.approver, {"licence_number": "LC-2026-0042"}, None)],
+    )
+    licence = db.session.scalars(
+        select(Certificate).where(Certificate.case_id == licensed.case_id, Certificate.kind == "licence")
+    ).one()
+    assert f"|8420.00|{reference}|SPEI 884213|{today.isoformat()}|" in licence.cadena_original
+    assert licence.status is CertificateStatus.VALID
+
+
+def test_the_bank_file_reports_every_row_and_applies_each_payment_once(app: Flask, people: People) -> None:
+    first = awaiting_payment(people)
+    second = awaiting_payment(people)
+    third = awaiting_payment(people)
+    ref1, ref2, ref3 = (_order(c.case_id).public_data["fields"]["referencia"] for c in (first, second, third))
+    due = _order(third.case_id).valid_until
+    assert due is not None
+    today = local_today().isoformat()
+    late = (due + timedelta(days=3)).isoformat()
+    content = (
+        "\ufeffReferencia,Importe,Fecha,Operación\n"
+        f"{ref1},8420.00,{today},BNK-1\n"
+        f"{ref1},8420.00,{today},BNK-1\n"
+        f"{payment_reference('VECS-2026-999999')},8420.00,{today},BNK-2\n"
+        f"{ref2},842.00,{today},BNK-3\n"
+        f"{ref3},8420.00,{late},BNK-4\n"
+        f"{ref1[:-2]}00,8420.00,{today},BNK-5\n"
+    ).encode()
+    treasurer = make_user(Role.TREASURY)
+    report = import_bank_file(content, treasurer)
+    assert [line.outcome for line in report.lines] == [
+        Outcome.APPLIED,
+        Outcome.DUPLICATE,
+        Outcome.UNKNOWN,
+        Outcome.WRONG_AMOUNT,
+        Outcome.LATE,
+        Outcome.UNKNOWN,  # a typo in the check digits: caught before anything is looked up
+    ]
+    assert [_state(c.case_id) for c in (first, second, third)] == [
+        "licence_review",
+        "awaiting_payment",
+        "awaiting_payment",
+    ]
+    # the same file again applies nothing
+    again = import_bank_file(content, treasurer)
+    assert again.count(Outcome.APPLIED) == 0
+    assert again.lines[0].outcome is Outcome.DUPLICATE
+    entries = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.case_id == first.case_id, AuditEntry.action == "confirm_payment")
+    ).all()
+    assert len(entries) == 1
+    assert entries[0].details["source"] == "bank_file"
+
+
+def test_a_file_without_its_columns_is_refused_with_words(app: Flask, people: People) -> None:
+    from app.engine import InvalidData
+
+    with pytest.raises(InvalidData, match="columna"):
+        import_bank_file(b"ref,monto\nX,1\n", make_user(Role.TREASURY))
+    with pytest.raises(InvalidData, match="UTF-8"):
+        import_bank_file(b"\xff\xfe\x00r", make_user(Role.TREASURY))
+
+
+def test_the_treasury_page_lists_orders_and_confirms_and_imports(
+    app: Flask, people: People, client: FlaskClient
+) -> None:
+    case = awaiting_payment(people)
+    second = awaiting_payment(people)
+    reference = _order(case.case_id).public_data["fields"]["referencia"]
+    reference2 = _order(second.case_id).public_data["fields"]["referencia"]
+    treasurer = make_user(Role.TREASURY)
+    login(client, treasurer)
+    page = client.get("/tesoreria")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert reference in body
+    assert case.folio in body
+
+    wrong = client.post(
+        "/tesoreria/confirmar",
+        data={
+            "csrf_token": csrf_from(body),
+            "reference": reference,
+            "amount": "1.00",
+            "paid_on": local_today().isoformat(),
+            "operation": "CAJA-1",
+        },
+    )
+    assert wrong.status_code == 422, wrong.get_data(as_text=True)[-3000:]
+    assert "Importe distinto" in wrong.get_data(as_text=True)
+    assert _state(case.case_id) == "awaiting_payment"
+
+    body = client.get("/tesoreria").get_data(as_text=True)
+    done = client.post(
+        "/tesoreria/confirmar",
+        data={
+            "csrf_token": csrf_from(body),
+            "reference": reference,
+            "amount": "8420.00",
+            "paid_on": local_today().isoformat(),
+            "operation": "CAJA-1",
+        },
+    )
+    assert done.status_code == 302
+    assert _state(case.case_id) == "licence_review"
+
+    body = client.get("/tesoreria").get_data(as_text=True)
+    csv_file = f"referencia,importe,fecha,operacion\n{reference2},8420.00,{local_today().isoformat()},BNK-9\n"
+    imported = client.post(
+        "/tesoreria/importar",
+        data={"csrf_token": csrf_from(body), "file": (io.BytesIO(csv_file.encode()), "conciliacion.csv")},
+        content_type="multipart/form-data",
+    )
+    assert imported.status_code == 200
+    assert "Aplicado" in imported.get_data(as_text=True)
+    assert _state(second.case_id) == "licence_review"
+
+    applicant = client.application.test_client()
+    login(applicant, people.owner)
+    refused = applicant.get("/tesoreria")
+    assert refused.status_code == 403
+    assert "Tesorería" in refused.get_data(as_text=True)
+
+
+def test_the_command_line_confirms_and_imports(app: Flask, people: People, tmp_path: Path) -> None:
+    case = awaiting_payment(people)
+    second = awaiting_payment(people)
+    reference = _order(case.case_id).public_data["fields"]["referencia"]
+    reference2 = _order(second.case_id).public_data["fields"]["referencia"]
+    treasurer = make_user(Role.TREASURY)
+    runner = app.test_cli_runner()
+    today = local_today().isoformat()
+    refused = runner.invoke(
+        args=["payments", "confirm", reference, "1.00", today, "CLI-1", "--as", email_of(treasurer)]
+    )
+    assert refused.exit_code == 1
+    assert "wrong_amount" in refused.output
+    done = runner.invoke(
+        args=["payments", "confirm", reference, "8420.00", today, "CLI-1", "--as", email_of(treasurer)]
+    )
+    assert done.exit_code == 0, done.output
+    assert "applied" in done.output
+    assert _state(case.case_id) == "licence_review"
+    not_treasury = runner.invoke(
+        args=["payments", "confirm", reference, "8420", today, "X", "--as", email_of(people.owner)]
+    )
+    assert not_treasury.exit_code != 0
+    path = tmp_path / "banco.csv"
+    path.write_text(
+        f"reference,amount,date,operation\n{reference2},8420.00,{today},B-1\n{reference},8420.00,{today},B-2\n"
+    )
+    imported = runner.invoke(args=["payments", "import", str(path), "--as", email_of(treasurer)])
+    assert imported.exit_code == 0, imported.output
+    assert "applied: 1; reported: 1" in imported.output
+    assert _state(second.case_id) == "licence_review"
+
+
+def test_pending_orders_are_for_the_treasury(app: Flask, people: People) -> None:
+    awaiting_payment(people)
+    with pytest.raises(NotAllowed):
+        pending_orders(people.owner)
+    orders = pending_orders(make_user(Role.TREASURY), today=date(2000, 1, 1))
+    assert len(orders) == 1
+    assert not orders[0].overdue
