@@ -330,6 +330,10 @@ class Document:
     """The cadena field naming the act a document of this kind records, when a case holds several acts of the
     kind (each resolution of the committee is its own act): a new document then supersedes only an earlier one
     of the same act. ``None``: a case has one act per kind."""
+    revoked_with_case: bool = True
+    """Whether a transition that revokes the case's documents (``Transition.revokes``, e.g. revoking a
+    licence) revokes this kind too. ``False`` for records that stay true whatever becomes of the
+    authorisation, such as a payment order: the fees were assessed and paid all the same."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -944,6 +944,7 @@ DOCUMENTS = (
         validity="payment_days",
         validity_business=True,
         build=build_payment_order,
+        revoked_with_case=False,  # revoking the licence does not undo the assessment or the payment
     ),
     Document(
         kind="licence",

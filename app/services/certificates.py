@@ -131,6 +131,14 @@ def office(config: Mapping[str, Any]) -> Office:
 # -- issuing and revoking inside a transition ------------------------------------------------------
 
 
+def _revoked_with_case(kind: str) -> bool:
+    """Whether revoking a case's documents revokes those of ``kind`` (a kind no longer declared: yes)."""
+    try:
+        return workflows.document(kind).revoked_with_case
+    except KeyError:
+        return True
+
+
 @dataclass
 class CertificateEffects:
     """What a transition did to certificates: ``details`` go into its audit entry; :meth:`record` then
@@ -388,11 +396,15 @@ def transition_effects(
             "verification_code_sha256": hashlib.sha256(certificate.verification_code.encode()).hexdigest(),
         }
     elif transition.revokes:
-        valid = session.scalars(
-            select(Certificate)
-            .where(Certificate.case_id == case.id, Certificate.status == CertificateStatus.VALID)
-            .order_by(Certificate.id)
-        ).all()
+        valid = [
+            certificate
+            for certificate in session.scalars(
+                select(Certificate)
+                .where(Certificate.case_id == case.id, Certificate.status == CertificateStatus.VALID)
+                .order_by(Certificate.id)
+            )
+            if _revoked_with_case(certificate.kind)
+        ]
         for certificate in valid:
             certificate.status = CertificateStatus.REVOKED
             certificate.revoked_at = now

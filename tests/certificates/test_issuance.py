@@ -150,7 +150,12 @@ def test_revoking_marks_the_certificate_revoked_with_the_reason(app: Flask, peop
     assert certificate.revoked_seq == revoked.audit_seq
     entry = db.session.get(AuditEntry, revoked.audit_seq)
     assert entry is not None
-    assert certificate.number in entry.details["revoked_certificates"]  # with the case's payment order
+    assert entry.details["revoked_certificates"] == [certificate.number]
+    # the payment order stays what it was: the fees were assessed and paid all the same
+    order = db.session.scalars(
+        select(Certificate).where(Certificate.case_id == result.case_id, Certificate.kind == "payment_order")
+    ).one()
+    assert order.status is not CertificateStatus.REVOKED
     assert verify(db.session()).ok
 
 
