@@ -65,7 +65,7 @@ def test_a_business_licence_from_the_catalogue_to_its_verification(app: Flask, p
     applicant.click("text=Iniciar solicitud")
     expect(applicant).to_have_url(re.compile(r"/pasos/negocio$"))
     case_id = int(re.search(r"/expedientes/(\d+)/", applicant.url).group(1))  # type: ignore[union-attr]
-    expect(applicant.locator("#floor_area_m2")).to_have_value("60")
+    expect(applicant.locator("#floor_area_m2")).to_have_value("60.00")  # stored in its canonical form
     applicant.fill("#business_name", "Cafetería El Portal")
     applicant.fill("#business_address", "Portal Hidalgo 4, Centro")
     shot(applicant, "41-business-licence-step")

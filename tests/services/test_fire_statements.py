@@ -138,17 +138,18 @@ def test_queries_that_have_nothing_to_find_are_skipped(app: Flask) -> None:
     owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
     draft = vecs_case(owner)
     # draft -> submitted: the draft has no term, so no timer to cancel and no escalation; the legal term
-    # starts, so the calendar is read once and its one timer written
+    # starts, so its one timer is written; the calendar is read at most once (then kept by the process while
+    # no calendar change moves the audit head's calendar_seq)
     submitted, seen = fire_counted(draft, "submit", owner)
     assert not touching(seen, "UPDATE timers"), seen
     assert not touching(seen, "case_escalations"), seen
-    assert len(touching(seen, "non_working_days")) == 1, seen
+    calendar_reads = len(touching(seen, "non_working_days"))
     assert len(touching(seen, "INSERT INTO timers")) == 1, seen
-    # submitted -> intake_review: the legal term's timer is reissued and a service target starts; the calendar
-    # is still read once
+    # submitted -> intake_review: the legal term's timer is reissued and a service target starts
     _, seen = fire_counted(submitted, "start_intake", clerk)
-    assert len(touching(seen, "non_working_days")) == 1, seen
+    calendar_reads += len(touching(seen, "non_working_days"))
     assert touching(seen, "INSERT INTO timers"), seen
+    assert calendar_reads <= 1
 
 
 def manifestation(owner: int) -> FireResult:

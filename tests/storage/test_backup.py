@@ -63,7 +63,7 @@ def test_backup_and_restore_into_an_empty_database_and_directory(
     _build_cases(app)
     documents, certificates = _documents(), _certificates()
     assert len(documents) >= 7
-    assert len(certificates) == 1
+    assert len(certificates) == 2  # the payment order and the licence
     db.session.rollback()
 
     created = app.test_cli_runner().invoke(args=["backup", "create", str(tmp_path / "backup")])
