@@ -51,7 +51,8 @@ DEFAULT_PLACES = {"area": 2, "money": 2, "integer": 0}
 def canonical_number(value: Any, places: int | None) -> str | None:
     """A number in its canonical form: no grouping, a point as separator and exactly ``places`` decimals
     (rounded half up; ``None``: as given, without an exponent). ``1,500.5`` with 2 places → ``1500.50``.
-    ``None`` when ``value`` is not a finite number (booleans are not numbers)."""
+    ``None`` when ``value`` is not a finite number (booleans are not numbers) or has more digits than a
+    decimal of 28 carries."""
     if isinstance(value, bool) or value is None:
         return None
     text = value.strip().replace(",", "") if isinstance(value, str) else str(value)
@@ -62,7 +63,12 @@ def canonical_number(value: Any, places: int | None) -> str | None:
     if not number.is_finite():
         return None
     if places is not None:
-        number = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        try:
+            number = number.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        except InvalidOperation:  # more digits than a decimal carries (``1e40``): not a usable number
+            return None
+    elif abs(number.adjusted()) > 28:  # written out without an exponent it would run to thousands of digits
+        return None
     return format(number, "f")
 
 

@@ -279,7 +279,10 @@ def import_bank_file(content: bytes, actor_id: int) -> ImportReport:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidData(Msg("El archivo no es texto CSV en UTF-8.")) from None
-    rows = list(csv.reader(io.StringIO(text)))
+    try:
+        rows = list(csv.reader(io.StringIO(text)))
+    except csv.Error:  # a cell beyond the reader's limit, a stray NUL: not a bank file
+        raise InvalidData(Msg("El archivo no es un CSV válido: revise que sea el archivo del banco.")) from None
     if not rows:
         raise InvalidData(Msg("El archivo está vacío."))
     header, body = rows[0], [row for row in rows[1:] if any(cell.strip() for cell in row)]
