@@ -53,7 +53,7 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
     import psycopg
 
     from app.audit import merkle
-    from app.audit.canonical import GENESIS_HASH, canonical_json, chain_hash, format_instant
+    from app.audit.canonical import CANONICAL_FIELDS, GENESIS_HASH, canonical_json, chain_hash, format_instant
 
     started = time.perf_counter()
     reviewers: list[int] = people["reviewers"]
@@ -94,28 +94,7 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
         cursor.execute("SELECT setval('cases_id_seq', %s)", (cases,))
         per_case = max(1, entries // cases)
         span = timedelta(days=700) / max(entries, 1)
-        entry_columns = (
-            "seq",
-            "at",
-            "kind",
-            "case_id",
-            "folio",
-            "workflow",
-            "workflow_version",
-            "action",
-            "from_state",
-            "to_state",
-            "actor_id",
-            "actor_role",
-            "case_version",
-            "comment_digest",
-            "data_digest",
-            "documents_digest",
-            "details",
-            "prev_hash",
-            "entry_hash",
-            "leaf_hash",
-        )
+        entry_columns = (*CANONICAL_FIELDS, "prev_hash", "entry_hash", "leaf_hash")
         # The entries already written (the users' creation) stay first: the tree and the chain continue them.
         tree = merkle.CompactRange()
         running = GENESIS_HASH
@@ -153,7 +132,7 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
             leaf = merkle.leaf_hash(canonical)
             nodes += [(level, idx, value.hex()) for level, idx, value in tree.append(leaf)]
             values = dict(fields, at=at, details=json.dumps(fields["details"]))
-            rows.append((*(values[name] for name in entry_columns[:17]), previous, running, leaf.hex()))
+            rows.append((*(values[name] for name in CANONICAL_FIELDS), previous, running, leaf.hex()))
             if len(rows) >= BATCH:
                 _copy(cursor, "audit_entries", entry_columns, rows)
                 _copy(cursor, "audit_tree_nodes", ("level", "idx", "hash"), nodes)

@@ -26,7 +26,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
 from app.audit import KeptCheckpoint, verify
-from app.audit.canonical import canonical_entry, strict_loads
+from app.audit.canonical import CANONICAL_FIELDS, canonical_entry, strict_loads
 from app.extensions import db
 from app.models import AuditCheckpoint, AuditEntry, AuditTreeNode
 from app.services.audit_log import sign_checkpoint
@@ -77,27 +77,8 @@ def test_kept_checkpoints_parse_or_raise_value_error(data: bytes):
 
 # -- the stored log ---------------------------------------------------------------------------------------
 
-ENTRY_COLUMNS = (
-    "at",
-    "kind",
-    "case_id",
-    "folio",
-    "workflow",
-    "workflow_version",
-    "action",
-    "from_state",
-    "to_state",
-    "actor_id",
-    "actor_role",
-    "case_version",
-    "comment_digest",
-    "data_digest",
-    "documents_digest",
-    "details",
-    "prev_hash",
-    "entry_hash",
-    "leaf_hash",
-)
+ENTRY_COLUMNS = (*CANONICAL_FIELDS[1:], "prev_hash", "entry_hash", "leaf_hash")
+"""The stored columns of an entry a mutation may touch (all but its sequence number)."""
 ENTRIES = 12
 
 
