@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -65,19 +66,18 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in result:
-            raise ValueError(f"duplicate key {name[:40]!r}")
-        result[name] = value
+    result = dict(pairs)
+    if len(result) != len(pairs):  # rare: find the repeated name for the message
+        seen: set[str] = set()
+        for name, _value in pairs:
+            if name in seen:
+                raise ValueError(f"duplicate key {name[:40]!r}")
+            seen.add(name)
     return result
 
 
-def _safe_int(text: str) -> int:
-    value = int(text)
-    if abs(value) > MAX_SAFE_INTEGER:
-        raise ValueError(f"the integer {text[:40]} is too large to be read the same way everywhere")
-    return value
+_LONG_DIGITS = re.compile(r"[0-9]{16}")
+"""Sixteen digits in a row: the text may hold an integer beyond ±(2^53 - 1) (which has at least sixteen)."""
 
 
 def strict_loads(data: str | bytes) -> Any:
@@ -86,6 +86,11 @@ def strict_loads(data: str | bytes) -> Any:
     Refused: a byte-order mark, invalid UTF-8, duplicate keys in an object (readers keep the first, the
     last or both), ``NaN`` and infinities, integers beyond ±(2^53 - 1), numbers that overflow to infinity
     lone surrogate escapes and nesting deeper than ``MAX_NESTING``. Raises ``ValueError`` naming the problem.
+
+    The text is read by the C reader with only the object hook; the walk over the parsed value (strings,
+    nesting, integers) runs only when the text could hold what it looks for: a ``\\u`` escape or a character
+    beyond ASCII, sixteen digits in a row, or more brackets than the nesting bound (the audit verifier parses
+    every entry's details, so this is on its hot path).
     """
     if isinstance(data, bytes):
         if data.startswith(b"\xef\xbb\xbf"):
@@ -97,7 +102,13 @@ def strict_loads(data: str | bytes) -> Any:
         value = _STRICT_DECODER.decode(data)
     except RecursionError:  # the reader's nesting bound: an answer about the input, not a crash
         raise ValueError("arrays or objects nested too deeply") from None
-    _check_strings(value)
+    if (
+        "\\u" in data
+        or not data.isascii()
+        or _LONG_DIGITS.search(data) is not None
+        or data.count("[") + data.count("{") > MAX_NESTING
+    ):
+        _check_values(value)
     return value
 
 
@@ -110,7 +121,7 @@ def _finite_float(text: str) -> float:
 
 # One strict decoder for every call (json.loads with options builds a new decoder each time).
 _STRICT_DECODER = json.JSONDecoder(
-    object_pairs_hook=_unique_object, parse_constant=_refuse_constant, parse_int=_safe_int, parse_float=_finite_float
+    object_pairs_hook=_unique_object, parse_constant=_refuse_constant, parse_float=_finite_float
 )
 
 MAX_NESTING = 256
@@ -119,12 +130,17 @@ which Python's JSON reader or writer would run out of stack (a value read near t
 written back in canonical form)."""
 
 
-def _check_strings(value: Any) -> None:
+def _check_values(value: Any) -> None:
+    """Strings encodable as UTF-8 (no lone surrogate), nesting within ``MAX_NESTING``, integers within
+    ±(2^53 - 1)."""
     stack = [(value, 0)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, str):
             item.encode("utf-8")  # a lone surrogate escape cannot be encoded: UnicodeEncodeError is a ValueError
+        elif isinstance(item, int) and not isinstance(item, bool):
+            if abs(item) > MAX_SAFE_INTEGER:
+                raise ValueError(f"the integer {str(item)[:40]} is too large to be read the same way everywhere")
         elif isinstance(item, dict | list):
             if depth >= MAX_NESTING:
                 raise ValueError(f"arrays or objects nested deeper than {MAX_NESTING} levels")

@@ -14,6 +14,7 @@ import binascii
 from collections.abc import Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -178,7 +179,8 @@ ENTRY_COLUMNS = [
 
 
 _NAMES = [column.key for column in ENTRY_COLUMNS]
-_CANONICAL = [(name, _NAMES.index(name)) for name in CANONICAL_FIELDS]
+_CANONICAL_NAMES = tuple(CANONICAL_FIELDS)
+_canonical_values = itemgetter(*(_NAMES.index(name) for name in CANONICAL_FIELDS))
 _SEQ, _AT, _KIND, _DETAILS = (_NAMES.index(name) for name in ("seq", "at", "kind", "details"))
 _PREV, _ENTRY_HASH, _LEAF = (_NAMES.index(name) for name in ("prev_hash", "entry_hash", "leaf_hash"))
 _COMMENT, _SALT, _COMMENT_DIGEST = (_NAMES.index(name) for name in ("comment", "comment_salt", "comment_digest"))
@@ -234,7 +236,7 @@ def _entry_problem(row: Sequence[Any], expected_seq: int, running: str) -> tuple
     except (TypeError, ValueError) as exc:
         return Problem(f"its stored details are not unambiguous JSON: {exc}", seq), running, b""
     try:
-        fields = {name: row[index] for name, index in _CANONICAL}
+        fields = dict(zip(_CANONICAL_NAMES, _canonical_values(row), strict=True))
         fields["at"] = _instant(row[_AT])
         fields["kind"] = str(row[_KIND])
         fields["details"] = dict(details or {})
