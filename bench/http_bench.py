@@ -30,7 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,9 +114,13 @@ def fetch(conn: http.client.HTTPConnection, method: str, path: str, cookie: str,
 
 
 @contextmanager
-def gunicorn(spec: str, port: int, env: dict[str, str], ready: str) -> Iterator[None]:
-    """Serve ``spec`` with gunicorn (two workers, preloaded) until the block ends."""
-    command = [sys.executable, "-m", "gunicorn", "--workers", "2", "--preload", "--bind", f"127.0.0.1:{port}", spec]
+def gunicorn(
+    spec: str, port: int, env: dict[str, str], ready: str, workers: int = 2, extra: Sequence[str] = ()
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Serve ``spec`` with gunicorn (``workers`` workers, preloaded; ``extra`` options) until the block ends;
+    the block receives the master process."""
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--preload", *extra]
+    command += ["--bind", f"127.0.0.1:{port}", spec]
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
     try:
         deadline = time.monotonic() + 300
@@ -132,10 +136,52 @@ def gunicorn(spec: str, port: int, env: dict[str, str], ready: str) -> Iterator[
                 error = process.stderr.read().decode() if process.stderr else ""
                 raise SystemExit(f"gunicorn {spec} did not start: {error[-2000:]}")
             time.sleep(0.3)
-        yield
+        yield process
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def csrf_of(page: str, where: str) -> str:
+    """The CSRF token of the first form of ``page`` (``where`` names the page in the error)."""
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
+    if token is None:
+        raise SystemExit(f"no CSRF token on {where}")
+    return token.group(1)
+
+
+def login(app: Any, email: str) -> Any:
+    """Log ``email`` in through the login form with a test client (a new application context per request, as
+    a server gives)."""
+    from flask.testing import FlaskClient
+
+    class IsolatedClient(FlaskClient):
+        """A new application context per request, as a server gives (Flask-WTF keeps the token on ``g``)."""
+
+        def open(self, *args: Any, **kwargs: Any) -> Any:
+            with self.application.app_context():
+                return super().open(*args, **kwargs)
+
+    app.test_client_class = IsolatedClient
+    client = app.test_client()
+    client.environ_base["HTTP_USER_AGENT"] = USER_AGENT  # sessions are bound to the browser that logged in
+    token = csrf_of(client.get("/login").get_data(as_text=True), "the login page")
+    answer = client.post("/login", data={"csrf_token": token, "email": email, "password": PASSWORD, "next": ""})
+    if answer.status_code != 302:
+        raise SystemExit(f"login of {email} failed: HTTP {answer.status_code}")
+    return client
+
+
+def session_cookie(app: Any, client: Any) -> str:
+    """The ``Cookie`` header value of ``client``'s session (read it after the page whose CSRF token is used:
+    the token is kept in the session)."""
+    name = app.config["SESSION_COOKIE_NAME"]
+    cookie = client.get_cookie(name)
+    if cookie is None:
+        raise SystemExit("no session cookie after login")
+    return f"{name}={cookie.value}"
 
 
 def prepare(app: Any, queue_cases: int, post_cases: int) -> dict[str, Any]:
@@ -164,40 +210,9 @@ def prepare(app: Any, queue_cases: int, post_cases: int) -> dict[str, Any]:
         cases.append((opened.case_id, fire(opened.case_id, "submit", owner, expected_version=version).version))
         print(f"\r  cases: {n + 1}", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
-    from flask.testing import FlaskClient
-
-    class IsolatedClient(FlaskClient):
-        """A new application context per request, as a server gives (Flask-WTF keeps the token on ``g``)."""
-
-        def open(self, *args: Any, **kwargs: Any) -> Any:
-            with self.application.app_context():
-                return super().open(*args, **kwargs)
-
-    app.test_client_class = IsolatedClient
-    client = app.test_client()
-    client.environ_base["HTTP_USER_AGENT"] = USER_AGENT  # sessions are bound to the browser that logged in
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
-        r'name="csrf_token" value="([^"]+)"', page
-    )
-    if token is None:
-        raise SystemExit("no CSRF token on the login page")
-    answer = client.post(
-        "/login", data={"csrf_token": token.group(1), "email": "clerk@bench.example", "password": PASSWORD, "next": ""}
-    )
-    if answer.status_code != 302:
-        raise SystemExit(f"login failed: HTTP {answer.status_code}")
-    name = app.config["SESSION_COOKIE_NAME"]
-    case_page = client.get(f"/expedientes/{cases[0][0]}").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', case_page) or re.search(
-        r'name="csrf_token" value="([^"]+)"', case_page
-    )
-    if token is None:
-        raise SystemExit("no CSRF token on the case page")
-    cookie = client.get_cookie(name)
-    if cookie is None:
-        raise SystemExit("no session cookie after login")
-    return {"client": client, "cookie": f"{name}={cookie.value}", "csrf": token.group(1), "cases": cases}
+    client = login(app, "clerk@bench.example")
+    token = csrf_of(client.get(f"/expedientes/{cases[0][0]}").get_data(as_text=True), "the case page")
+    return {"client": client, "cookie": session_cookie(app, client), "csrf": token, "cases": cases}
 
 
 def action_form(csrf: str, version: int) -> dict[str, str]:
