@@ -237,6 +237,11 @@ def public_source_in_term(inp: GuardInput) -> str | None:
     art. 130), and says where and how to consult it."""
     if inp.data.get("public_source_window_closed_on"):
         return N_("El plazo para indicar la fuente de la información pública ya venció.")
+    return None
+
+
+def public_source_given(inp: GuardInput) -> str | None:
+    """The unit says where and how to consult the information already public."""
     if not str(inp.data.get("public_source") or "").strip():
         return N_("Indique la fuente, el lugar y la forma de consultar la información.")
     return None
@@ -452,6 +457,7 @@ GUARDS = {
     "incompetence_in_term": incompetence_in_term,
     "no_inexistence": no_inexistence,
     "public_source_in_term": public_source_in_term,
+    "public_source_given": public_source_given,
     "areas_named": areas_named,
     "answers_valid": answers_valid,
     "all_areas_answered": all_areas_answered,
@@ -581,7 +587,7 @@ TRANSITIONS = (
         N_("Indicar dónde consultar la información ya pública"),
         fields=("public_source",),
         required_fields=("public_source",),
-        guards=("public_source_in_term",),
+        guards=("public_source_in_term", "public_source_given"),
         dedicated=True,  # the service mails the requester the source, the legal basis and the appeal term
     ),
     Transition(
@@ -896,6 +902,20 @@ ACCESS_V1 = Workflow(
     clocks=CLOCKS,
     opening_fields=("information_requested", "delivery_format"),
     audience_field="turned_to",
+    input_guards=frozenset(
+        {
+            "public_source_given",
+            "areas_named",
+            "answers_valid",
+            "committee_decision_valid",
+            "quorum_and_majority",
+            "cost_as_published",
+            "delivery_chosen",
+            "grounds_valid",
+            "appeal_closes",
+            "appeal_orders",
+        }
+    ),
     description=N_(
         "Solicitud de acceso a la información pública: prevención, turno a las áreas, Comité de Transparencia, "
         "respuesta y recurso de revisión."

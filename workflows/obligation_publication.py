@@ -619,6 +619,7 @@ PUBLICATION_V1 = Workflow(
     params=DEFAULT_PARAMS,
     param_parsers=PARAM_PARSERS,
     computed_fields={"published_record": _computed_snapshot},
+    input_guards=frozenset({"record_well_typed"}),
     description=N_("Registro trimestral de un formato de obligaciones de transparencia, validado y publicado."),
 )
 

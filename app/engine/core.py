@@ -252,6 +252,7 @@ class Engine:
         comment: str | None,
         today: date,
         params: Mapping[str, Any],
+        skip_guards: frozenset[str] = frozenset(),
     ) -> list[Msg]:
         reasons: list[Msg] = []
         for name in t.required_fields:
@@ -285,6 +286,8 @@ class Engine:
             params=params,
         )
         for guard_name in t.guards:
+            if guard_name in skip_guards:
+                continue
             reason = workflow.guards[guard_name](inp)
             if reason is not None:
                 reasons.append(Msg(reason))
@@ -382,7 +385,9 @@ class Engine:
         """The triggers ``actor`` may fire on the case now (system-only transitions excluded).
 
         A trigger whose requirements or guards are not met is listed with ``enabled=False`` and its
-        reasons, so that the interface can explain what is missing.
+        reasons, so that the interface can say why it is not offered. Guards the workflow declares as judging
+        the form's own input (:attr:`Workflow.input_guards`) are left to the submission: a blank form cannot
+        satisfy them, yet filling it can. Requirements on data the trigger itself supplies count as met, too.
         """
         workflow = self.definition(view.workflow, view.workflow_version)
         params = workflow.params if params is None else params
@@ -393,7 +398,9 @@ class Engine:
                 continue
             if isinstance(self._acting_role(workflow, t, view, actor, params), Msg):
                 continue
-            reasons = self._refusals(workflow, t, view, actor, view.data, "-", today, params)
+            reasons = self._refusals(
+                workflow, t, view, actor, view.data, "-", today, params, skip_guards=workflow.input_guards
+            )
             # Requirements on data the trigger itself supplies are met by the form, not the case.
             reasons = [r for r in reasons if r.params.get("field") not in t.fields]
             seen.add(t.trigger)

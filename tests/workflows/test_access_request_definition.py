@@ -204,7 +204,7 @@ GUARD_CASES: dict[str, Case] = {
         gi({"public_source": "https://municipio.example/presupuesto", "public_source_window_closed_on": "2026-03-09"}),
     ),
     "public_source_named": (
-        ar.public_source_in_term,
+        ar.public_source_given,
         gi({"public_source": "En el portal"}),
         gi({"public_source": " "}),
     ),

@@ -377,16 +377,22 @@ _UNIT_PROBES: dict[str, dict[str, Any]] = {
 }
 """The unit's forms offered only while the engine would accept them (a prevención within its window and
 once; an extension once, before the term lapses), with sample input: nothing is written."""
+_GUARANTOR_PROBES: dict[str, dict[str, Any]] = {"extend_resolution": {}}
+"""The guarantor's extension of its own term, offered once and before the term lapses."""
 
 
 def _unit_offers(case: Case, user: User, today: date) -> frozenset[str]:
     from app.services.cases import actor_for, case_view
 
-    if not user.has_role(Role.TRANSPARENCY_UNIT):
+    probes = {
+        **(_UNIT_PROBES if user.has_role(Role.TRANSPARENCY_UNIT) else {}),
+        **(_GUARANTOR_PROBES if user.has_role(Role.GUARANTOR) else {}),
+    }
+    if not probes:
         return frozenset()
     view, actor, engine = case_view(db.session(), case), actor_for(user), get_engine()
     offered = set()
-    for trigger, data in _UNIT_PROBES.items():
+    for trigger, data in probes.items():
         try:
             engine.decide(view, trigger, actor, today=today, data=data, params=case.params or None, comment="-")
         except DomainError:
@@ -1288,6 +1294,7 @@ class StaffView:
     items: Sequence[CommitteeItem]
     own_departments: frozenset[str]
     unit_offers: frozenset[str] = frozenset()
+    """The unit's and the guarantor's steps the engine would accept now (see :data:`_UNIT_PROBES`)."""
 
 
 _SEE_ALL = (Role.TRANSPARENCY_UNIT, Role.COMMITTEE_MEMBER, Role.GUARANTOR, Role.AUDITOR)
