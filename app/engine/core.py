@@ -138,6 +138,12 @@ def _trigger_label(workflow: Workflow, trigger: str) -> str:
     return next((t.description for t in workflow.transitions if t.trigger == trigger), trigger)
 
 
+def _field_label(workflow: Workflow, name: str) -> str:
+    """The label (a msgid) the procedure declares for the data field ``name``; the key when none does."""
+    declared = REGISTRY.get(workflow.name).find_field(name) if workflow.name in REGISTRY else None
+    return declared.label if declared is not None else name
+
+
 def _state_label(workflow: Workflow, state: str) -> str:
     try:
         return workflow.state(state).description
@@ -257,7 +263,13 @@ class Engine:
         reasons: list[Msg] = []
         for name in t.required_fields:
             if _blank(merged.get(name)):
-                reasons.append(Msg("Falta el dato obligatorio «%(field)s».", {"field": name}))
+                reasons.append(
+                    Msg(
+                        "Falta el dato obligatorio «%(field)s».",
+                        {"field": name},
+                        {"field": _field_label(workflow, name)},
+                    )
+                )
         for kind in documents_for(t, params):
             if kind not in view.documents:
                 reasons.append(
@@ -349,7 +361,11 @@ class Engine:
             unexpected = sorted(set(written) - set(t.fields))
             if unexpected:
                 first_refusal = first_refusal or InvalidData(
-                    Msg("La acción no admite los datos: %(fields)s.", {"fields": ", ".join(unexpected)})
+                    Msg(
+                        "La acción no admite los datos: %(fields)s.",
+                        {"fields": ", ".join(unexpected)},
+                        {"fields": ", ".join(_field_label(workflow, name) for name in unexpected)},
+                    )
                 )
                 continue
             merged = {**view.data, **written}

@@ -146,7 +146,7 @@ def test_access_the_guarantors_extension_is_offered_once(client: FlaskClient) ->
     filed = _appealed(unit, obras)
     login_as(client, guarantor)
     page = text(client.get(f"/expedientes/{filed.case_id}"))
-    assert _form(page, "resolve_appeal")  # the decision and its text come with the form
+    assert not _form(page, "resolve_appeal")  # its own page collects the decision and its text
     assert _form(page, "extend_resolution")
     staff = text(client.get(f"/transparencia/solicitudes/{filed.case_id}"))
     assert 'id="form-extend-resolution"' in staff
@@ -156,7 +156,6 @@ def test_access_the_guarantors_extension_is_offered_once(client: FlaskClient) ->
     page = text(client.get(f"/expedientes/{filed.case_id}"))
     assert not _form(page, "extend_resolution")
     assert "solo puede ampliarse una vez" in _unavailable(page, "extend_resolution")
-    assert _form(page, "resolve_appeal")
     staff = text(client.get(f"/transparencia/solicitudes/{filed.case_id}"))
     assert 'id="form-extend-resolution"' not in staff
     assert 'id="form-resolve"' in staff
