@@ -221,6 +221,10 @@ def test_the_extension_and_the_classification_are_told_with_their_basis_and_the_
         decide_last("approve", "Se aprueba la ampliación por el volumen de planos")
         extended = _to_requester(mailbox)[before:]
         response_due = ar.requester_view(filed.token).status.response_due_on
+        page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+    assert "Ampliación del plazo de respuesta" in page
+    assert "Artículo 132, segundo párrafo" in page
+    assert "18 de agosto de 2025" in page
     # 20 business days from Tuesday 8 July end on Monday 4 August 2025; 10 more end on Monday 18 August
     assert response_due == date(2025, 8, 18)
     assert len(extended) == 1
@@ -242,3 +246,4 @@ def test_the_extension_and_the_classification_are_told_with_their_basis_and_the_
     assert "Artículos 44, fracción II, y 137 de la Ley General de Transparencia" in classified[0]
     assert "Plazo de respuesta: a más tardar el 18 de agosto de 2025" in classified[0]
     assert "Se confirma la confidencialidad de los datos personales" in page
+    assert "Artículos 44, fracción II, y 137" in page

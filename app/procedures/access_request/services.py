@@ -345,6 +345,8 @@ class RequesterView:
     payment: ActNotice | None = None
     appeal_act: ActNotice | None = None
     """The guarantor's latest act on the requester's appeal (see :func:`appeal_notice`)."""
+    committee_acts: tuple[ActNotice, ...] = ()
+    """The committee's acts told to the requester (see :func:`committee_notices`)."""
     """The reproduction costs the requester is asked to pay, with the legal basis and the last day."""
 
 
@@ -470,6 +472,7 @@ def _requester_view(case: Case, request: AccessRequest, today: date) -> Requeste
         pending_act=requester_act_notice(case),
         payment=payment_notice(case),
         appeal_act=appeal_notice(case),
+        committee_acts=committee_notices(case),
     )
 
 
@@ -1239,6 +1242,38 @@ def decide_item(
         if trigger in {"approve_extension", "committee_resolve"}:
             _mail_requester(session, case, trigger, result.audit_seq, _committee_notice(case, trigger, text))
         return result
+
+
+def committee_notices(case: Case) -> tuple[ActNotice, ...]:
+    """The committee's acts the requester is told, oldest first: each extension approved (its reasons, legal
+    basis and the last day of the extended response term, while it runs) and each classification or
+    inexistence ruled on (the resolution and its legal basis)."""
+    params = case.params or wf.ACCESS_V1.params
+    items = db.session.scalars(
+        select(CommitteeItem)
+        .where(CommitteeItem.case_id == case.id, CommitteeItem.decision.is_not(None))
+        .order_by(CommitteeItem.id)
+    ).all()
+    clock = case_clocks([case.id]).get(case.id, {}).get("response")
+    due = clock.due_on if clock is not None and case.state in wf.WORKING else None
+    notices = []
+    for item in items:
+        if item.matter == CommitteeMatter.EXTENSION:
+            if item.decision == CommitteeDecision.APPROVE:
+                notices.append(
+                    ActNotice(
+                        item.resolution_text or "",
+                        wf.legal_basis(params, "extension"),
+                        due,
+                        kind="extension",
+                        due_label=RESPONSE_TERM,
+                    )
+                )
+            continue
+        notices.append(
+            ActNotice(item.resolution_text or "", wf.legal_basis(params, "classification"), None, kind="classification")
+        )
+    return tuple(notices)
 
 
 RESPONSE_TERM = N_("Plazo de respuesta")
