@@ -35,7 +35,7 @@ from workflows.base import (
     Transition,
     Workflow,
 )
-from workflows.procedure import Demo, Department, Document, Parameter, Presentation, Procedure, Row
+from workflows.procedure import Demo, Department, Document, Field, Parameter, Presentation, Procedure, Row
 
 UNIT = "transparency_unit"
 AREA = "area"
@@ -90,6 +90,10 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "(DOF 4 de mayo de 2015)",
         "payment": "Artículos 134 y 141 de la Ley General de Transparencia y Acceso a la Información Pública "
         "(DOF 4 de mayo de 2015)",
+        "extension": "Artículo 132, segundo párrafo, de la Ley General de Transparencia y Acceso a la Información "
+        "Pública (DOF 4 de mayo de 2015)",
+        "classification": "Artículos 44, fracción II, y 137 de la Ley General de Transparencia y Acceso a la "
+        "Información Pública (DOF 4 de mayo de 2015)",
     },
     "appeal_grounds": [
         "classification",
@@ -127,7 +131,7 @@ def parse_fees(value: Any) -> dict[str, str]:
 
 LEGAL_BASIS_ACTS = ("prevention", "incompetence", "appeal", "resolution", "compliance")
 """The acts whose legal basis is told to the people they bind (the ``legal_bases`` setting)."""
-OPTIONAL_BASIS_ACTS = ("public_source", "payment")
+OPTIONAL_BASIS_ACTS = ("public_source", "payment", "extension", "classification")
 """Acts added later: a ``legal_bases`` setting saved before them may leave them out (the default applies)."""
 
 
@@ -237,6 +241,11 @@ def public_source_in_term(inp: GuardInput) -> str | None:
     art. 130), and says where and how to consult it."""
     if inp.data.get("public_source_window_closed_on"):
         return N_("El plazo para indicar la fuente de la información pública ya venció.")
+    return None
+
+
+def public_source_given(inp: GuardInput) -> str | None:
+    """The unit says where and how to consult the information already public."""
     if not str(inp.data.get("public_source") or "").strip():
         return N_("Indique la fuente, el lugar y la forma de consultar la información.")
     return None
@@ -452,6 +461,7 @@ GUARDS = {
     "incompetence_in_term": incompetence_in_term,
     "no_inexistence": no_inexistence,
     "public_source_in_term": public_source_in_term,
+    "public_source_given": public_source_given,
     "areas_named": areas_named,
     "answers_valid": answers_valid,
     "all_areas_answered": all_areas_answered,
@@ -551,6 +561,7 @@ TRANSITIONS = (
         owner_only=True,
         fields=("clarification",),
         required_fields=("clarification",),
+        dedicated=True,  # answered on the tracking page, whose form collects the clarification
     ),
     Transition(
         "prevention_lapsed",
@@ -581,7 +592,7 @@ TRANSITIONS = (
         N_("Indicar dónde consultar la información ya pública"),
         fields=("public_source",),
         required_fields=("public_source",),
-        guards=("public_source_in_term",),
+        guards=("public_source_in_term", "public_source_given"),
         dedicated=True,  # the service mails the requester the source, the legal basis and the appeal term
     ),
     Transition(
@@ -651,7 +662,6 @@ TRANSITIONS = (
         fields=("committee_decision", "committee_resolution", "committee_item", COMMITTEE_VOTE),
         required_fields=("committee_item",),
         guards=("committee_decision_valid", "quorum_and_majority"),
-        notify=("applicant",),
         issues="committee_resolution",
         dedicated=True,  # decided on an agenda item
     ),
@@ -672,7 +682,6 @@ TRANSITIONS = (
         fields=("committee_item", COMMITTEE_VOTE),
         required_fields=("committee_item",),
         guards=("extension_pending", "quorum_and_majority"),
-        notify=("applicant",),
         issues="committee_resolution",
         dedicated=True,
     ),
@@ -720,6 +729,7 @@ TRANSITIONS = (
         fields=("appeal_grounds", "appeal_statement"),
         required_fields=("appeal_grounds",),
         guards=("grounds_valid",),
+        dedicated=True,  # filed on the tracking page, whose form collects the grounds
     ),
     Transition(
         "appeal",
@@ -731,6 +741,7 @@ TRANSITIONS = (
         fields=("appeal_grounds", "appeal_statement"),
         required_fields=("appeal_grounds",),
         guards=("grounds_valid", "appeal_on_silence"),
+        dedicated=True,  # filed on the tracking page, whose form collects the grounds
     ),
     Transition("conclude", ("answered", "incompetent"), "concluded", _SYSTEM, N_("Vence el plazo del recurso")),
     *_self_loops(
@@ -749,7 +760,7 @@ TRANSITIONS = (
         N_("Resolver el recurso de revisión"),
         fields=("appeal_decision", "appeal_resolution"),
         guards=("appeal_closes",),
-        notify=("applicant",),
+        dedicated=True,  # resolved on the request's staff page, whose form collects the decision
     ),
     Transition(
         "resolve_appeal",
@@ -759,7 +770,7 @@ TRANSITIONS = (
         N_("Resolver el recurso de revisión"),
         fields=("appeal_decision", "appeal_resolution"),
         guards=("appeal_orders",),
-        notify=("applicant",),
+        dedicated=True,  # resolved on the request's staff page, whose form collects the decision
     ),
     Transition(
         "report_compliance",
@@ -769,6 +780,7 @@ TRANSITIONS = (
         N_("Informar el cumplimiento de la resolución"),
         fields=("compliance_report",),
         required_fields=("compliance_report",),
+        dedicated=True,  # reported on the request's staff page, whose form collects the report
     ),
     Transition(
         "accept_compliance",
@@ -776,7 +788,8 @@ TRANSITIONS = (
         "concluded",
         _GUARANTOR,
         N_("Tener por cumplida la resolución"),
-        notify=("applicant",),
+        fields=("compliance_ruled", "compliance_ruling"),
+        dedicated=True,  # the service mails the requester the ruling and its legal basis
     ),
     Transition(
         "reject_compliance",
@@ -784,7 +797,9 @@ TRANSITIONS = (
         "compliance",
         _GUARANTOR,
         N_("Requerir el cumplimiento"),
+        fields=("compliance_ruled", "compliance_ruling"),
         comment_required=True,
+        dedicated=True,  # the service mails the requester the ruling, its legal basis and the new term
     ),
     *_lapses(
         "response_lapsed",
@@ -896,6 +911,20 @@ ACCESS_V1 = Workflow(
     clocks=CLOCKS,
     opening_fields=("information_requested", "delivery_format"),
     audience_field="turned_to",
+    input_guards=frozenset(
+        {
+            "public_source_given",
+            "areas_named",
+            "answers_valid",
+            "committee_decision_valid",
+            "quorum_and_majority",
+            "cost_as_published",
+            "delivery_chosen",
+            "grounds_valid",
+            "appeal_closes",
+            "appeal_orders",
+        }
+    ),
     description=N_(
         "Solicitud de acceso a la información pública: prevención, turno a las áreas, Comité de Transparencia, "
         "respuesta y recurso de revisión."
@@ -1077,10 +1106,54 @@ PARAMETERS: tuple[Parameter, ...] = (
 )
 """How the access request's settings read on the settings page, in the page's order."""
 
+
+def _own(name: str, label: str, kind: str = "text") -> Field:
+    """A field the procedure's own pages collect or its services write (never typed on the generic case page,
+    not listed there): declared for its words, so that every message names it by its label."""
+    return Field(name, label, kind, system=True, hidden=True)
+
+
+FIELDS = (
+    _own("information_requested", N_("Información solicitada")),
+    _own("delivery_format", N_("Modalidad de entrega"), "code"),
+    _own("prevention_text", N_("Texto de la prevención")),
+    _own("clarification", N_("Aclaración")),
+    _own("competent_body", N_("Sujeto obligado competente")),
+    _own("incompetence_reasons", N_("Motivos de la incompetencia")),
+    _own("public_source", N_("Fuente de la información ya pública")),
+    _own("turned_to", N_("Áreas"), "codes"),
+    _own("answers", N_("Respuestas de las áreas"), "list"),
+    _own("committee_item", N_("Asunto del Comité"), "code"),
+    _own("committee_decision", N_("Sentido de la resolución del Comité"), "code"),
+    _own("committee_resolution", N_("Resolución del Comité"), "text"),
+    _own(COMMITTEE_VOTE, N_("Votación del Comité"), "list"),
+    _own("response_summary", N_("Respuesta")),
+    _own("reproduction_cost", N_("Costo de reproducción y envío"), "code"),
+    _own(DELIVERED, N_("Documentos entregados"), "list"),
+    _own("payment_due_on", N_("Fecha límite de pago"), "code"),
+    _own("payment_reference", N_("Referencia de pago"), "code"),
+    _own("appeal_grounds", N_("Causas del recurso"), "codes"),
+    _own("appeal_statement", N_("Razones del recurso")),
+    _own("appeal_decision", N_("Sentido de la resolución"), "code"),
+    _own("appeal_resolution", N_("Resolución del recurso")),
+    _own("compliance_report", N_("Informe de cumplimiento")),
+    _own("compliance_ruled", N_("Verificación del cumplimiento"), "code"),
+    _own("compliance_ruling", N_("Determinación del órgano garante sobre el cumplimiento")),
+    _own("prevention_window_closed_on", N_("Vencimiento del plazo para prevenir"), "code"),
+    _own("public_source_window_closed_on", N_("Vencimiento del plazo para indicar la fuente pública"), "code"),
+    _own("incompetence_window_closed_on", N_("Vencimiento del plazo para declarar la incompetencia"), "code"),
+    _own("response_overdue_on", N_("Vencimiento del plazo de respuesta"), "code"),
+    _own("appeal_window_closed_on", N_("Vencimiento del plazo para recurrir"), "code"),
+    _own("resolution_overdue_on", N_("Vencimiento del plazo para resolver el recurso"), "code"),
+)
+"""Every data key of a request, with the words people read for it (``code`` and ``list`` values are stored as
+given: the procedure's services already write them in their one form)."""
+
 PROCEDURE = Procedure(
     name="access_request",
     workflows=(ACCESS_V1,),
     parameters=PARAMETERS,
+    fields=FIELDS,
     departments=(Department("transparencia", N_("Unidad de Transparencia")),),
     presentation=Presentation(binds={"prevention": "applicant", "answered": "applicant", "incompetent": "applicant"}),
     documents=DOCUMENTS,

@@ -321,6 +321,11 @@ class Workflow:
     audience_field: str | None = None
     """A data field listing the departments a case was brought to (e.g. the areas a request was turned to):
     staff holding a role only in some departments see the case only when one of theirs is listed."""
+    input_guards: frozenset[str] = frozenset()
+    """Guards that judge what a trigger's own form supplies (an appeal's grounds, a resolution's text, a
+    committee's vote): while the form is blank they cannot be judged, so a trigger is still offered when only
+    they would refuse. Every other guard judges the case as it stands (a window that lapsed, a step already
+    taken once): when one refuses, typing cannot change it, and the trigger is not offered as a form."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "guards", MappingProxyType(dict(self.guards)))
@@ -329,6 +334,7 @@ class Workflow:
         object.__setattr__(self, "param_parsers", MappingProxyType(dict(self.param_parsers)))
         object.__setattr__(self, "computed_fields", MappingProxyType(dict(self.computed_fields)))
         object.__setattr__(self, "catalogues", MappingProxyType(dict(self.catalogues)))
+        object.__setattr__(self, "input_guards", frozenset(self.input_guards))
         problems = validate(self)
         if problems:
             raise ValueError(f"workflow {self.name} v{self.version} is inconsistent: " + "; ".join(problems))
@@ -451,6 +457,8 @@ def validate(workflow: Workflow) -> list[str]:
         if s.target is not None and s.target.days_param not in workflow.params:
             problems.append(f"{s.name}: target parameter {s.target.days_param!r} missing")
         problems.extend(_state_extras(workflow, s))
+    for g in sorted(set(workflow.input_guards) - set(workflow.guards)):
+        problems.append(f"input guard {g!r} is not a guard")
     problems.extend(_workflow_extras(workflow))
     return problems
 

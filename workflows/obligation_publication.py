@@ -38,7 +38,7 @@ from workflows.base import (
     Workflow,
     draw,
 )
-from workflows.procedure import Demo, Department, Parameter, Presentation, Procedure
+from workflows.procedure import Demo, Department, Field, Parameter, Presentation, Procedure
 
 AREA = frozenset({"area"})
 UNIT = frozenset({"transparency_unit"})
@@ -619,6 +619,7 @@ PUBLICATION_V1 = Workflow(
     params=DEFAULT_PARAMS,
     param_parsers=PARAM_PARSERS,
     computed_fields={"published_record": _computed_snapshot},
+    input_guards=frozenset({"record_well_typed"}),
     description=N_("Registro trimestral de un formato de obligaciones de transparencia, validado y publicado."),
 )
 
@@ -682,10 +683,22 @@ PARAMETERS: tuple[Parameter, ...] = (
 )
 """How the publications' settings read on the settings page, in the page's order."""
 
+FIELDS = tuple(
+    Field(name, label, kind, system=True, hidden=True)  # the record's own page collects them; declared for their words
+    for name, label, kind in (
+        ("rows", N_("Renglones del registro"), "list"),
+        ("note", N_("Nota"), "code"),
+        ("attachments", N_("Anexos"), "list"),
+        ("published_record", N_("Registro publicado"), "list"),
+        ("sample_draw", N_("Sorteo de verificación"), "list"),
+    )
+)
+
 PROCEDURE = Procedure(
     name="obligation_publication",
     workflows=(PUBLICATION_V1,),
     parameters=PARAMETERS,
+    fields=FIELDS,
     departments=(
         Department("finanzas", N_("Tesorería Municipal")),
         Department("obras_publicas", N_("Obras Públicas")),

@@ -818,6 +818,7 @@ VECS_V1 = Workflow(
     clocks=(RESOLUTION_TERM,),
     param_parsers=PARAM_PARSERS,
     computed_fields={"fees": _computed_fees},
+    input_guards=frozenset({"payment_matches_fees"}),
     catalogues={"land_use": ("low_risk_uses",), "building_type": ("building_types", "excluded_building_types")},
     description=N_("Licencia de construcción para comercio de bajo impacto hasta 1,500 m² en predio baldío."),
 )

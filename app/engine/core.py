@@ -138,6 +138,12 @@ def _trigger_label(workflow: Workflow, trigger: str) -> str:
     return next((t.description for t in workflow.transitions if t.trigger == trigger), trigger)
 
 
+def _field_label(workflow: Workflow, name: str) -> str:
+    """The label (a msgid) the procedure declares for the data field ``name``; the key when none does."""
+    declared = REGISTRY.get(workflow.name).find_field(name) if workflow.name in REGISTRY else None
+    return declared.label if declared is not None else name
+
+
 def _state_label(workflow: Workflow, state: str) -> str:
     try:
         return workflow.state(state).description
@@ -252,11 +258,18 @@ class Engine:
         comment: str | None,
         today: date,
         params: Mapping[str, Any],
+        skip_guards: frozenset[str] = frozenset(),
     ) -> list[Msg]:
         reasons: list[Msg] = []
         for name in t.required_fields:
             if _blank(merged.get(name)):
-                reasons.append(Msg("Falta el dato obligatorio «%(field)s».", {"field": name}))
+                reasons.append(
+                    Msg(
+                        "Falta el dato obligatorio «%(field)s».",
+                        {"field": name},
+                        {"field": _field_label(workflow, name)},
+                    )
+                )
         for kind in documents_for(t, params):
             if kind not in view.documents:
                 reasons.append(
@@ -285,6 +298,8 @@ class Engine:
             params=params,
         )
         for guard_name in t.guards:
+            if guard_name in skip_guards:
+                continue
             reason = workflow.guards[guard_name](inp)
             if reason is not None:
                 reasons.append(Msg(reason))
@@ -346,7 +361,11 @@ class Engine:
             unexpected = sorted(set(written) - set(t.fields))
             if unexpected:
                 first_refusal = first_refusal or InvalidData(
-                    Msg("La acción no admite los datos: %(fields)s.", {"fields": ", ".join(unexpected)})
+                    Msg(
+                        "La acción no admite los datos: %(fields)s.",
+                        {"fields": ", ".join(unexpected)},
+                        {"fields": ", ".join(_field_label(workflow, name) for name in unexpected)},
+                    )
                 )
                 continue
             merged = {**view.data, **written}
@@ -382,7 +401,9 @@ class Engine:
         """The triggers ``actor`` may fire on the case now (system-only transitions excluded).
 
         A trigger whose requirements or guards are not met is listed with ``enabled=False`` and its
-        reasons, so that the interface can explain what is missing.
+        reasons, so that the interface can say why it is not offered. Guards the workflow declares as judging
+        the form's own input (:attr:`Workflow.input_guards`) are left to the submission: a blank form cannot
+        satisfy them, yet filling it can. Requirements on data the trigger itself supplies count as met, too.
         """
         workflow = self.definition(view.workflow, view.workflow_version)
         params = workflow.params if params is None else params
@@ -393,7 +414,9 @@ class Engine:
                 continue
             if isinstance(self._acting_role(workflow, t, view, actor, params), Msg):
                 continue
-            reasons = self._refusals(workflow, t, view, actor, view.data, "-", today, params)
+            reasons = self._refusals(
+                workflow, t, view, actor, view.data, "-", today, params, skip_guards=workflow.input_guards
+            )
             # Requirements on data the trigger itself supplies are met by the form, not the case.
             reasons = [r for r in reasons if r.params.get("field") not in t.fields]
             seen.add(t.trigger)

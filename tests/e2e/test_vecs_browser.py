@@ -310,8 +310,8 @@ def test_a_prevention_round(app: Flask, people: People) -> None:
     expect(applicant.locator(".state-badge")).to_contain_text("Revisión de integración")
 
     open_case(clerk, case.case_id)
-    expect(clerk.locator("#accion-issue_prevention button")).to_be_disabled()
-    expect(clerk.locator("#accion-issue_prevention")).to_contain_text("única prevención")
+    expect(clerk.locator("#accion-issue_prevention")).to_have_count(0)  # the one prevención was used
+    expect(clerk.locator("#no-disponible-issue_prevention")).to_contain_text("única prevención")
     action(clerk, "accept_intake")
     expect(clerk.locator(".state-badge")).to_contain_text("Dictamen de uso de suelo")
 

@@ -466,7 +466,8 @@ def test_second_prevention_lists_all_three_reasons(engine: Engine) -> None:
     assert type(error) is GuardRefused
     texts = [str(r) for r in error.reasons]
     assert len(texts) == 3
-    assert any("prevention_items" in t for t in texts)
+    assert any(r.params.get("field") == "prevention_items" for r in error.reasons)
+    assert not any("prevention_items" in t for t in texts)  # people read the field's label
     assert any("comentario" in t for t in texts)
     assert any("única prevención" in t for t in texts)
 

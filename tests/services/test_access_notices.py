@@ -85,3 +85,165 @@ def test_the_payment_and_the_guarantors_term_are_told_with_dates(app: Flask, mai
     assert filed.folio in notice
     assert "Plazo para resolver el recurso de revisión: a más tardar el 4 de septiembre de 2025" in notice
     assert "Artículo 146 de la Ley General de Transparencia" in notice
+
+
+def _to_requester(mailbox: Any) -> list[str]:
+    deliver_pending()
+    return [m.get_content() for m in mailbox.messages if m["To"] == "lector@example.test"]
+
+
+def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_dates(app: Flask, mailbox):
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    obras = make_user((Role.AREA, "obras"))
+    guarantor = make_user(Role.GUARANTOR)
+    with time_machine.travel(_noon(date(2025, 7, 7)), tick=False):
+        filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
+        _confirm(mailbox)
+    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+        ar.turn_request(filed.case_id, ["obras"], unit, expected_version=_version(filed.case_id))
+        ar.answer_turn(
+            filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=_version(filed.case_id)
+        )
+        ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_version(filed.case_id))
+        ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=_version(filed.case_id))
+    with time_machine.travel(_noon(date(2025, 7, 10)), tick=False):  # Thursday
+        before = len(_to_requester(mailbox))
+        ar.requester_act(
+            filed.token,
+            "appeal",
+            expected_version=_version(filed.case_id),
+            data={"appeal_grounds": ["incomplete"], "appeal_statement": "Faltan anexos"},
+        )
+        admitted = _to_requester(mailbox)[before:]
+        page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+    # 40 business days from Friday 11 July 2025 (no holiday until 16 September): 4 September 2025 (art. 146)
+    assert len(admitted) == 1
+    assert "Plazo para resolver el recurso de revisión: a más tardar el 4 de septiembre de 2025" in admitted[0]
+    assert "Artículo 146 de la Ley General de Transparencia" in admitted[0]
+    assert 'id="recurso"' in page
+    assert "4 de septiembre de 2025" in page
+
+    with time_machine.travel(_noon(date(2025, 7, 14)), tick=False):  # Monday
+        ar.guarantor_act(
+            filed.case_id,
+            "resolve_appeal",
+            guarantor,
+            expected_version=_version(filed.case_id),
+            data={"appeal_decision": "modify", "appeal_resolution": "Entregue los anexos del contrato"},
+        )
+        resolved = _to_requester(mailbox)[before + 1 :]
+    # 10 business days from Tuesday 15 July: 15–18, 21–25 and 28 July 2025 (LGTAIP 2015 arts. 196–197)
+    assert len(resolved) == 1
+    assert "Entregue los anexos del contrato" in resolved[0]
+    assert "Artículo 146" in resolved[0]
+    assert "Artículos 196 y 197 de la Ley General de Transparencia" in resolved[0]
+    assert "Plazo del sujeto obligado para cumplir la resolución: a más tardar el 28 de julio de 2025" in resolved[0]
+
+    with time_machine.travel(_noon(date(2025, 7, 21)), tick=False):
+        ar.unit_act(
+            filed.case_id,
+            "report_compliance",
+            unit,
+            expected_version=_version(filed.case_id),
+            data={"compliance_report": "Se entregaron los anexos"},
+        )
+    with time_machine.travel(_noon(date(2025, 7, 22)), tick=False):  # Tuesday
+        ar.guarantor_act(
+            filed.case_id,
+            "reject_compliance",
+            guarantor,
+            expected_version=_version(filed.case_id),
+            comment="Faltan los anexos del segundo contrato",
+        )
+        rejected = _to_requester(mailbox)[before + 2 :]
+        page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+    # a new term of 10 business days from Wednesday 23 July: 23–25, 28 July–1 August, 4 and 5 August 2025
+    assert len(rejected) == 1
+    assert "Requerir el cumplimiento" in rejected[0]
+    assert "Faltan los anexos del segundo contrato" in rejected[0]
+    assert "Artículos 196 y 197 de la Ley General de Transparencia" in rejected[0]
+    assert "Plazo del sujeto obligado para cumplir la resolución: a más tardar el 5 de agosto de 2025" in rejected[0]
+    assert "El órgano garante requirió el cumplimiento de la resolución" in page
+    assert "Faltan los anexos del segundo contrato" in page
+    assert "5 de agosto de 2025" in page
+
+    with time_machine.travel(_noon(date(2025, 7, 28)), tick=False):
+        ar.unit_act(
+            filed.case_id,
+            "report_compliance",
+            unit,
+            expected_version=_version(filed.case_id),
+            data={"compliance_report": "Se entregaron todos los anexos"},
+        )
+        ar.guarantor_act(
+            filed.case_id,
+            "accept_compliance",
+            guarantor,
+            expected_version=_version(filed.case_id),
+            comment="Se entregó lo ordenado",
+        )
+        accepted = _to_requester(mailbox)[before + 3 :]
+        page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+    assert len(accepted) == 1
+    assert "Tener por cumplida la resolución" in accepted[0]
+    assert "Se entregó lo ordenado" in accepted[0]
+    assert "Artículos 196 y 197 de la Ley General de Transparencia" in accepted[0]
+    assert "El órgano garante tuvo por cumplida la resolución" in page
+    assert "Se entregó lo ordenado" in page
+
+
+def test_the_extension_and_the_classification_are_told_with_their_basis_and_the_response_term(app: Flask, mailbox):
+    from sqlalchemy import select
+
+    from tests.support.factories import quorum
+
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    obras = make_user((Role.AREA, "obras"))
+    committee = make_user(Role.COMMITTEE_MEMBER)
+
+    def decide_last(decision: str, text: str) -> None:
+        db.session.rollback()
+        item = db.session.scalars(
+            select(ar.CommitteeItem)
+            .where(ar.CommitteeItem.case_id == filed.case_id)
+            .order_by(ar.CommitteeItem.id.desc())
+        ).first()
+        assert item is not None
+        ar.decide_item(item.id, decision, text, committee, votes=quorum(committee))
+
+    with time_machine.travel(_noon(date(2025, 7, 7)), tick=False):  # Monday
+        filed = ar.file_request("Lector", "lector@example.test", "Planos", "electronic")
+        _confirm(mailbox)
+        before = len(_to_requester(mailbox))
+        ar.turn_request(filed.case_id, ["obras"], unit, expected_version=_version(filed.case_id))
+        session_id = ar.open_session("CT-01", date(2025, 7, 7), committee)
+        ar.request_extension(filed.case_id, session_id, "Volumen", unit, expected_version=_version(filed.case_id))
+        decide_last("approve", "Se aprueba la ampliación por el volumen de planos")
+        extended = _to_requester(mailbox)[before:]
+        response_due = ar.requester_view(filed.token).status.response_due_on
+        page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+    assert "Ampliación del plazo de respuesta" in page
+    assert "Artículo 132, segundo párrafo" in page
+    assert "18 de agosto de 2025" in page
+    # 20 business days from Tuesday 8 July end on Monday 4 August 2025; 10 more end on Monday 18 August
+    assert response_due == date(2025, 8, 18)
+    assert len(extended) == 1
+    assert "Aprobar la ampliación del plazo" in extended[0]
+    assert "Se aprueba la ampliación por el volumen de planos" in extended[0]
+    assert "Artículo 132, segundo párrafo, de la Ley General de Transparencia" in extended[0]
+    assert "Plazo de respuesta: a más tardar el 18 de agosto de 2025" in extended[0]
+
+    with time_machine.travel(_noon(date(2025, 7, 9)), tick=False):
+        answer = ar.AreaAnswer("confidential", legal_basis="Art. 116 LGTAIP")
+        ar.answer_turn(filed.case_id, "obras", answer, obras, expected_version=_version(filed.case_id))
+        ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_version(filed.case_id))
+        ar.submit_to_committee(filed.case_id, session_id, unit, expected_version=_version(filed.case_id))
+        decide_last("confirm", "Se confirma la confidencialidad de los datos personales")
+        classified = _to_requester(mailbox)[before + 1 :]
+        page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+    assert len(classified) == 1
+    assert "Se confirma la confidencialidad de los datos personales" in classified[0]
+    assert "Artículos 44, fracción II, y 137 de la Ley General de Transparencia" in classified[0]
+    assert "Plazo de respuesta: a más tardar el 18 de agosto de 2025" in classified[0]
+    assert "Se confirma la confidencialidad de los datos personales" in page
+    assert "Artículos 44, fracción II, y 137" in page

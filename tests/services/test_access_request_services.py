@@ -367,7 +367,7 @@ def test_appeal_revokes_the_classification_and_compliance_follows(app: Flask, of
         votes=quorum(office.committee),
     )
     ar.deliver_response(filed.case_id, "Clasificada", office.unit, expected_version=_case(filed.case_id).version)
-    with pytest.raises(GuardRefused, match="appeal_grounds"):
+    with pytest.raises(GuardRefused, match="Causas del recurso"):
         ar.requester_act(
             filed.token, "appeal", expected_version=_case(filed.case_id).version, data={"appeal_grounds": []}
         )

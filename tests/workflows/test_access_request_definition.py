@@ -204,7 +204,7 @@ GUARD_CASES: dict[str, Case] = {
         gi({"public_source": "https://municipio.example/presupuesto", "public_source_window_closed_on": "2026-03-09"}),
     ),
     "public_source_named": (
-        ar.public_source_in_term,
+        ar.public_source_given,
         gi({"public_source": "En el portal"}),
         gi({"public_source": " "}),
     ),
@@ -454,7 +454,7 @@ def test_only_the_requester_answers_the_prevention():
 
 def test_the_extension_is_single_and_only_before_the_deadline():
     decide("turned", "request_extension", UNIT, comment="Volumen de información")
-    with pytest.raises(GuardRefused, match="committee_item"):  # decided in a session of the committee only
+    with pytest.raises(GuardRefused, match="Asunto del Comité"):  # decided in a session of the committee only
         decide("turned", "approve_extension", COMMITTEE, history=("request_extension",))
     with pytest.raises(GuardRefused):
         decide("turned", "request_extension", UNIT, comment="Otra vez", history=("request_extension",))

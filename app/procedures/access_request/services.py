@@ -77,6 +77,8 @@ APPEAL_TERM = N_("Plazo para interponer el recurso de revisión")
 """How a notice names the term it gives when that term is the one to appeal (translated on display)."""
 RESOLUTION_TERM = N_("Plazo para resolver el recurso de revisión")
 """How the guarantor's notice of a new appeal names its term to resolve it."""
+COMPLIANCE_TERM = N_("Plazo del sujeto obligado para cumplir la resolución")
+"""How a notice names the term the obligated body has to comply with the guarantor's resolution."""
 
 
 # -- tracking links -------------------------------------------------------------------------------
@@ -245,7 +247,9 @@ def _mail_requester(session: Session, case: Case, trigger: str, seq: int, act: A
         payload |= {"text": text, "legal_basis": act.legal_basis}
         if act.due_on is not None:
             payload["due_on"] = act.due_on.isoformat()
-            if act.kind != "prevention":  # the term the notice gives is the one to appeal
+            if act.due_label:
+                payload["due_label"] = act.due_label
+            elif act.kind != "prevention":  # the term the notice gives is the one to appeal
                 payload["due_label"] = APPEAL_TERM
     enqueue(
         session,
@@ -339,6 +343,10 @@ class RequesterView:
     actions: frozenset[str]
     pending_act: ActNotice | None = None
     payment: ActNotice | None = None
+    appeal_act: ActNotice | None = None
+    """The guarantor's latest act on the requester's appeal (see :func:`appeal_notice`)."""
+    committee_acts: tuple[ActNotice, ...] = ()
+    """The committee's acts told to the requester (see :func:`committee_notices`)."""
     """The reproduction costs the requester is asked to pay, with the legal basis and the last day."""
 
 
@@ -377,16 +385,22 @@ _UNIT_PROBES: dict[str, dict[str, Any]] = {
 }
 """The unit's forms offered only while the engine would accept them (a prevención within its window and
 once; an extension once, before the term lapses), with sample input: nothing is written."""
+_GUARANTOR_PROBES: dict[str, dict[str, Any]] = {"extend_resolution": {}}
+"""The guarantor's extension of its own term, offered once and before the term lapses."""
 
 
 def _unit_offers(case: Case, user: User, today: date) -> frozenset[str]:
     from app.services.cases import actor_for, case_view
 
-    if not user.has_role(Role.TRANSPARENCY_UNIT):
+    probes = {
+        **(_UNIT_PROBES if user.has_role(Role.TRANSPARENCY_UNIT) else {}),
+        **(_GUARANTOR_PROBES if user.has_role(Role.GUARANTOR) else {}),
+    }
+    if not probes:
         return frozenset()
     view, actor, engine = case_view(db.session(), case), actor_for(user), get_engine()
     offered = set()
-    for trigger, data in _UNIT_PROBES.items():
+    for trigger, data in probes.items():
         try:
             engine.decide(view, trigger, actor, today=today, data=data, params=case.params or None, comment="-")
         except DomainError:
@@ -457,6 +471,8 @@ def _requester_view(case: Case, request: AccessRequest, today: date) -> Requeste
         actions=actions,
         pending_act=requester_act_notice(case),
         payment=payment_notice(case),
+        appeal_act=appeal_notice(case),
+        committee_acts=committee_notices(case),
     )
 
 
@@ -480,6 +496,7 @@ def requester_act(
         case = session.get(Case, request.case_id)
         assert case is not None  # noqa: S101 - fired just above in this transaction
         _mail_guarantors(session, case, result.audit_seq)
+        _mail_requester(session, case, trigger, result.audit_seq, appeal_notice(case))
         return result
 
 
@@ -652,6 +669,8 @@ class ActNotice:
     due_on: date | None
     kind: str = "prevention"
     competent_body: str = ""
+    due_label: str = ""
+    """How the notice names its term (a msgid), where it is not the prevención's or the appeal's."""
 
 
 def _term_due(case_id: int, state: str) -> date | None:
@@ -731,10 +750,65 @@ def guarantor_act(
     data: Mapping[str, Any] | None = None,
     comment: str | None = None,
 ) -> FireResult:
-    """The guarantor authority's steps on an appeal: resolve it, extend its term once, follow compliance."""
+    """The guarantor authority's steps on an appeal: resolve it, extend its term once, follow compliance.
+
+    Resolving the appeal and ruling on the compliance report are told to the requester (mailed, and shown on
+    the tracking page): the resolution or the ruling, its legal basis and, when the body must (still) comply,
+    the last day of its term (LGTAIP 2015 arts. 196 and 197). Raises ``NotAllowed`` for any other step and the
+    engine's errors."""
     if trigger not in GUARANTOR_ACTIONS:
         raise NotAllowed(Msg("Esa acción no corresponde al órgano garante."))
-    return _fire(case_id, trigger, actor_id, expected_version, data, comment)
+    if trigger not in _RULINGS_TOLD and trigger != "resolve_appeal":
+        return _fire(case_id, trigger, actor_id, expected_version, data, comment)
+    written = dict(data or {})
+    if trigger in _RULINGS_TOLD:
+        written |= {"compliance_ruled": _RULINGS_TOLD[trigger], "compliance_ruling": (comment or "").strip()[:MAX_TEXT]}
+    with unit_of_work() as session:
+        _access_case(session, case_id)
+        result = fire(case_id, trigger, actor_id, expected_version=expected_version, data=written, comment=comment)
+        case = session.get(Case, case_id)
+        assert case is not None  # noqa: S101 - fired just above in this transaction
+        _mail_requester(session, case, trigger, result.audit_seq, appeal_notice(case))
+        return result
+
+
+_RULINGS_TOLD = {"accept_compliance": "accepted", "reject_compliance": "rejected"}
+"""The guarantor's rulings on the compliance report, as the case records them (``compliance_ruled``)."""
+
+
+def _compliance_due(case: Case) -> date | None:
+    terms = pending_terms([case.id]).get(case.id, [])
+    return next((t.due_on for t in terms if t.state == "compliance"), None)
+
+
+def appeal_notice(case: Case) -> ActNotice | None:
+    """What the requester is told of their appeal now, or ``None`` (no appeal):
+
+    - appeal admitted (``appealed``): the last day the guarantor has to resolve it and its legal basis;
+    - the resolution (``appeal_resolution``): its text and legal basis; when it orders the body to comply, the
+      last day of the body's compliance term (2015 arts. 196–197);
+    - the guarantor's ruling on the compliance report: accepted (the case ends) or rejected (the body must
+      comply again, with a new term), with the guarantor's words and its legal basis."""
+    params = case.params or wf.ACCESS_V1.params
+    compliance = wf.legal_basis(params, "compliance")
+    resolution = wf.legal_basis(params, "resolution")
+    if case.state == "appealed":
+        clock = case_clocks([case.id]).get(case.id, {}).get("resolution")
+        due = clock.due_on if clock is not None else None
+        return ActNotice("", resolution, due, kind="appeal_admitted", due_label=RESOLUTION_TERM)
+    ruled = case.data.get("compliance_ruled")
+    if ruled in {"accepted", "rejected"} and case.state in {"compliance", "concluded"}:
+        due = _compliance_due(case) if case.state == "compliance" else None
+        text = str(case.data.get("compliance_ruling") or "")
+        return ActNotice(text, compliance, due, kind=f"compliance_{ruled}", due_label=COMPLIANCE_TERM)
+    if case.data.get("appeal_resolution") and case.state in {"compliance", "compliance_review", "concluded"}:
+        ordering = case.data.get("appeal_decision") in wf.APPEAL_DECISIONS_ORDERING
+        due = _compliance_due(case) if case.state == "compliance" else None
+        basis = f"{resolution}; {compliance}" if ordering else resolution
+        return ActNotice(
+            str(case.data["appeal_resolution"]), basis, due, kind="appeal_resolution", due_label=COMPLIANCE_TERM
+        )
+    return None
 
 
 def _staffed(session: Session) -> dict[str, str]:
@@ -1165,7 +1239,56 @@ def decide_item(
         session.flush()
         result = fire(case.id, trigger, actor_id, expected_version=case.version, data=data, comment=comment)
         item.audit_seq = result.audit_seq
+        if trigger in {"approve_extension", "committee_resolve"}:
+            _mail_requester(session, case, trigger, result.audit_seq, _committee_notice(case, trigger, text))
         return result
+
+
+def committee_notices(case: Case) -> tuple[ActNotice, ...]:
+    """The committee's acts the requester is told, oldest first: each extension approved (its reasons, legal
+    basis and the last day of the extended response term, while it runs) and each classification or
+    inexistence ruled on (the resolution and its legal basis)."""
+    params = case.params or wf.ACCESS_V1.params
+    items = db.session.scalars(
+        select(CommitteeItem)
+        .where(CommitteeItem.case_id == case.id, CommitteeItem.decision.is_not(None))
+        .order_by(CommitteeItem.id)
+    ).all()
+    clock = case_clocks([case.id]).get(case.id, {}).get("response")
+    due = clock.due_on if clock is not None and case.state in wf.WORKING else None
+    notices = []
+    for item in items:
+        if item.matter == CommitteeMatter.EXTENSION:
+            if item.decision == CommitteeDecision.APPROVE:
+                notices.append(
+                    ActNotice(
+                        item.resolution_text or "",
+                        wf.legal_basis(params, "extension"),
+                        due,
+                        kind="extension",
+                        due_label=RESPONSE_TERM,
+                    )
+                )
+            continue
+        notices.append(
+            ActNotice(item.resolution_text or "", wf.legal_basis(params, "classification"), None, kind="classification")
+        )
+    return tuple(notices)
+
+
+RESPONSE_TERM = N_("Plazo de respuesta")
+"""How a committee notice names the response term it leaves the request with."""
+
+
+def _committee_notice(case: Case, trigger: str, text: str) -> ActNotice:
+    """What the requester is told of the committee's act: an extension approved (its reasons, legal basis and
+    the new last day of the response term) or a classification or inexistence ruled on (the resolution, its
+    legal basis and the last day of the response term)."""
+    params = case.params or wf.ACCESS_V1.params
+    clock = case_clocks([case.id]).get(case.id, {}).get("response")
+    due = clock.due_on if clock is not None else None
+    act = "extension" if trigger == "approve_extension" else "classification"
+    return ActNotice(text, wf.legal_basis(params, act), due, kind=act, due_label=RESPONSE_TERM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -1288,6 +1411,7 @@ class StaffView:
     items: Sequence[CommitteeItem]
     own_departments: frozenset[str]
     unit_offers: frozenset[str] = frozenset()
+    """The unit's and the guarantor's steps the engine would accept now (see :data:`_UNIT_PROBES`)."""
 
 
 _SEE_ALL = (Role.TRANSPARENCY_UNIT, Role.COMMITTEE_MEMBER, Role.GUARANTOR, Role.AUDITOR)

@@ -197,6 +197,8 @@ def reason_text(
     for key, value in message.params.items():
         if key == "field":
             params[key] = field_label(workflow, value)
+        elif key == "fields":
+            params[key] = ", ".join(field_label(workflow, name.strip()) for name in value.split(","))
         elif key == "kind":
             params[key] = requirement_labels.get(value) or code_label(value)
         elif key in {"trigger", "step"}:

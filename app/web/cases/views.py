@@ -140,6 +140,8 @@ def _inputs(workflow: Workflow, fields: tuple[str, ...]) -> list[FieldSpec]:
 def _forms(page: CasePage, posted: tuple[str, ActionForm] | None = None) -> dict[str, ActionForm]:
     forms: dict[str, ActionForm] = {}
     for trigger in page.triggers:
+        if not trigger.enabled:  # not offered: the page says why instead
+            continue
         if posted is not None and posted[0] == trigger.trigger:
             forms[trigger.trigger] = posted[1]
             continue
