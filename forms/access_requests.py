@@ -90,15 +90,6 @@ class ClarificationForm(_Versioned):
     submit = SubmitField(_l("Atender la prevención"))
 
 
-class PaymentForm(_Versioned):
-    """The reference of the payment of reproduction costs."""
-
-    payment_reference = StringField(
-        _l("Referencia del pago"), filters=[squeeze], validators=[DataRequired(), Length(max=60)]
-    )
-    submit = SubmitField(_l("Registrar el pago"))
-
-
 class AppealForm(_Versioned):
     """The recurso de revisión: its grounds and, optionally, a statement."""
 

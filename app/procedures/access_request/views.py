@@ -38,7 +38,6 @@ from forms.access_requests import (
     DecisionForm,
     DeliverForm,
     FilingForm,
-    PaymentForm,
     PublicSourceForm,
     SessionChoiceForm,
     SessionForm,
@@ -122,7 +121,6 @@ def _params() -> dict[str, Any]:
 
 FIELD_LABELS = {
     "clarification": _l("Aclaración"),
-    "payment_reference": _l("Referencia de pago"),
     "appeal_grounds": _l("Causas del recurso"),
     "competent_body": _l("Sujeto obligado competente"),
     "compliance_report": _l("Informe de cumplimiento"),
@@ -203,7 +201,6 @@ def _requester_forms(view: svc.RequesterView) -> dict[str, Any]:
     version = {"version": view.version}
     return {
         "clarification": ClarificationForm(data=version),
-        "payment": PaymentForm(data=version),
         "appeal": AppealForm(grounds, data=version),
     }
 
@@ -259,13 +256,13 @@ def _pdf(delivered: svc.DeliveredFile, name: str) -> Response:
     return response
 
 
-REQUESTER_FORMS = {"answer_prevention": "clarification", "pay": "payment", "appeal": "appeal"}
+REQUESTER_FORMS = {"answer_prevention": "clarification", "appeal": "appeal"}
 
 
 @bp.post("/seguimiento/<token>/<action>")
 @public
 def requester_step(token: str, action: str) -> Response | tuple[str, int]:
-    """Answer the prevención, pay the reproduction costs or appeal, through the secret link."""
+    """Answer the prevención or appeal, through the secret link."""
     if action not in REQUESTER_FORMS:
         abort(404)
     try:
