@@ -18,6 +18,7 @@ from wtforms import (
     StringField,
     SubmitField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
@@ -139,6 +140,20 @@ class DeliverForm(_Versioned):
 
     response_summary = TextAreaField(_l("Respuesta"), filters=[strip], validators=[DataRequired(), Length(max=5000)])
     documents = MultiCheckboxField(_l("Documentos que se entregan"), coerce=int)
+    page_count = WholeNumber(
+        _l("Número de hojas reproducidas"), default=0, validators=[Optional(), NumberRange(min=0, max=1000000)]
+    )
+    media_count = WholeNumber(
+        _l("Número de medios (USB, disco)"), default=0, validators=[Optional(), NumberRange(min=0, max=10000)]
+    )
+    shipped = BooleanField(_l("Se envía al domicilio del solicitante (costo de envío)"))
+    waived = BooleanField(_l("Exentar el costo por las circunstancias socioeconómicas del solicitante (art. 141)"))
+    waiver_reason = TextAreaField(_l("Motivo de la exención"), filters=[strip], validators=[Length(max=2000)])
+    consultation_on = DateField(_l("Fecha de la consulta directa"), validators=[Optional()])
+    consultation_time = TimeField(_l("Hora de la consulta directa"), validators=[Optional()])
+    consultation_place = StringField(
+        _l("Lugar de la consulta directa"), filters=[squeeze], validators=[Length(max=500)]
+    )
     submit = SubmitField(_l("Entregar la respuesta"))
 
     def __init__(self, documents: Sequence[tuple[int, str]] = (), **kwargs: Any) -> None:

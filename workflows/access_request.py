@@ -1328,7 +1328,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         "reproduction_fees",
         N_("Costos de reproducción por modalidad"),
         N_(
-            "JSON: modalidad → {\"unit\": simple_page, certified_page, medium o free; \"fee\": importe en pesos "
+            'JSON: modalidad → {"unit": simple_page, certified_page, medium o free; "fee": importe en pesos '
             "por hoja o por medio}. Las primeras hojas simples no tienen costo (art. 141, LGTAIP 2015); no se cobra "
             "cuando la respuesta fue extemporánea."
         ),

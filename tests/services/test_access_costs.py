@@ -92,7 +92,8 @@ def test_the_order_is_issued_with_the_response_and_the_treasury_confirms_it(app:
         order = _order(filed.case_id)
         fields = order.public_data["fields"]
         reference = fields["referencia"]
-        assert valid_reference(reference) and folio_of(reference) == filed.folio
+        assert valid_reference(reference)
+        assert folio_of(reference) == filed.folio
         assert fields["importe_total"] == "5.00"
         # 30 business days from Wednesday 9 July 2025: 9–11 July (3), 14 July–15 August (25), 18 and 19 August
         assert order.valid_until == date(2025, 8, 19)
@@ -102,7 +103,8 @@ def test_the_order_is_issued_with_the_response_and_the_treasury_confirms_it(app:
         ]
         view = ar.requester_view(filed.token)
         assert view.public_documents == []  # the information waits for the payment (art. 141)
-        assert view.payment is not None and view.payment.reference == reference
+        assert view.payment is not None
+        assert view.payment.reference == reference
         assert view.actions == frozenset({"appeal"})  # the requester no longer types a reference
         wrong = confirm_payment(reference, "4.00", date(2025, 7, 10), "OP-1", treasurer)
         assert wrong.outcome is Outcome.WRONG_AMOUNT
@@ -192,7 +194,7 @@ def test_the_answer_mail_and_the_tracking_page_carry_the_sheet_the_reference_and
         assert reference in page
         assert "Copia simple (por hoja)" in page
         assert "19 de agosto de 2025" in page
-        link = re.search(r'href="(/transparencia/seguimiento/[^"]+/resoluciones/%d)"' % order.id, page)
+        link = re.search(rf'href="(/transparencia/seguimiento/[^"]+/resoluciones/{order.id})"', page)
         assert link is not None, "the payment order is not offered for download"
         download = client.get(link.group(1))
         assert download.status_code == 200
@@ -219,7 +221,7 @@ def test_consulta_directa_is_free_and_its_appointment_is_told(app: Flask, mailbo
                 "Consulta",
                 unit,
                 expected_version=_version(filed.case_id),
-                costs=ar.Costs(consultation_at=datetime(2025, 7, 15, 10, 0)),
+                costs=ar.Costs(consultation_at=datetime.combine(date(2025, 7, 15), time(10, 0))),
             )
         ar.deliver_response(
             filed.case_id,
@@ -229,7 +231,7 @@ def test_consulta_directa_is_free_and_its_appointment_is_told(app: Flask, mailbo
             document_ids=[document],
             costs=ar.Costs(
                 page_count=300,
-                consultation_at=datetime(2025, 7, 15, 10, 30),
+                consultation_at=datetime.combine(date(2025, 7, 15), time(10, 30)),
                 consultation_place="Archivo municipal, Av. Juárez 10",
             ),
         )
@@ -240,7 +242,8 @@ def test_consulta_directa_is_free_and_its_appointment_is_told(app: Flask, mailbo
         assert view.consultation is not None
         assert view.consultation.due_on == date(2025, 7, 15)
         assert "Artículo 133" in view.consultation.legal_basis
-        assert "10:30" in view.consultation.text and "Archivo municipal, Av. Juárez 10" in view.consultation.text
+        assert "10:30" in view.consultation.text
+        assert "Archivo municipal, Av. Juárez 10" in view.consultation.text
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
         assert "Archivo municipal, Av. Juárez 10" in page
         assert "15 de julio de 2025" in page

@@ -90,7 +90,11 @@ def test_the_cost_guard_wants_the_published_sheet_and_a_reasoned_waiver():
 
 def test_fee_table_shape():
     table = ar.parse_fees(
-        {"electronic": {"unit": "free"}, "simple_copies": {"unit": "simple_page", "fee": "1.5"}, "usb": {"unit": "medium", "fee": 30}}
+        {
+            "electronic": {"unit": "free"},
+            "simple_copies": {"unit": "simple_page", "fee": "1.5"},
+            "usb": {"unit": "medium", "fee": 30},
+        }
     )
     assert table["simple_copies"] == {"unit": "simple_page", "fee": "1.50"}
     assert table["electronic"] == {"unit": "free", "fee": "0.00"}

@@ -1018,13 +1018,18 @@ def _cost_data(session: Session, case: Case, costs: Costs, today: date) -> dict[
     when = costs.consultation_at
     if when is None or not place:
         raise InvalidData(Msg("Indique la fecha, la hora y el lugar de la consulta directa."))
+    if when.tzinfo is not None:  # an instant: the appointment is kept in Mexico City's local time
+        when = when.astimezone(LOCAL_TZ)
     when = when.replace(tzinfo=None, second=0, microsecond=0)
     now = datetime.now(LOCAL_TZ).replace(tzinfo=None)
     if when.date() < today or when <= now:
         raise InvalidData(Msg("La fecha de la consulta directa ya pasó: elija una fecha futura."))
     if not calendar(session).is_business_day(when.date()):
         raise InvalidData(
-            Msg("El %(date)s no es día hábil: elija otra fecha para la consulta directa.", {"date": when.date().isoformat()})
+            Msg(
+                "El %(date)s no es día hábil: elija otra fecha para la consulta directa.",
+                {"date": when.date().isoformat()},
+            )
         )
     return data | {"consultation_at": when.isoformat(timespec="minutes"), "consultation_place": place}
 
@@ -1461,6 +1466,7 @@ def department_names() -> dict[str, str]:
 __all__ = [
     "ActNotice",
     "AreaAnswer",
+    "Costs",
     "Filed",
     "PublicStatus",
     "QueueRow",
@@ -1472,6 +1478,7 @@ __all__ = [
     "area_queue",
     "attach_area_document",
     "committee_members",
+    "consultation_notice",
     "decide_item",
     "deliver_response",
     "deliverable_documents",
@@ -1485,8 +1492,6 @@ __all__ = [
     "open_session",
     "own_requests",
     "payment_notice",
-    "consultation_notice",
-    "Costs",
     "point_to_public_source",
     "public_status",
     "reissue_tracking_token",
