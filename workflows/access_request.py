@@ -25,6 +25,7 @@ from typing import Any
 
 from workflows.base import (
     N_,
+    InvalidSetting,
     PAUSE,
     RESTART,
     SYSTEM_ROLE,
@@ -145,9 +146,12 @@ def _fee(code: str, value: Any) -> Decimal:
     try:
         number = Decimal(str(value))
     except InvalidOperation:
-        raise ValueError(f"fee of {code!r} is not a number") from None
+        number = Decimal("NaN")
     if not number.is_finite() or number < 0 or number > _MAX_FEE:
-        raise ValueError(f"fee of {code!r} must be zero or more")
+        raise InvalidSetting(
+            N_("Costos de reproducción: la cuota de «%(code)s» debe ser un importe en pesos, cero o mayor."),
+            {"code": code},
+        )
     return number
 
 
@@ -155,17 +159,24 @@ def parse_fees(value: Any) -> dict[str, dict[str, str]]:
     """Check the fee table of the delivery modalities: modality code → ``{"unit": …, "fee": …}`` where the unit
     is one of :data:`FEE_UNITS` and the fee an amount in pesos ≥ 0 (per page, per medium; 0 when free).
 
-    Raises ``TypeError`` or ``ValueError`` for a malformed table; returns it normalised to two decimals."""
+    Raises :class:`~workflows.base.InvalidSetting` (a ``ValueError`` saying why) or ``TypeError`` for a
+    malformed table; returns it normalised to two decimals."""
     if not isinstance(value, Mapping) or not value:
-        raise TypeError("the fee table maps delivery modalities to their unit and fee")
+        raise InvalidSetting(
+            N_("Costos de reproducción: escriba un objeto JSON que asigne a cada modalidad su unidad y su cuota.")
+        )
     fees: dict[str, dict[str, str]] = {}
     for code, entry in value.items():
         if not isinstance(code, str) or not code.strip():
-            raise ValueError("a delivery modality code is empty")
-        if not isinstance(entry, Mapping) or entry.get("unit") not in FEE_UNITS:
-            raise ValueError(f"the fee of {code!r} names its unit: " + ", ".join(FEE_UNITS))
-        if set(entry) - {"unit", "fee"}:
-            raise ValueError(f"unknown key in the fee of {code!r}")
+            raise InvalidSetting(N_("Costos de reproducción: una modalidad no tiene código."))
+        if not isinstance(entry, Mapping) or entry.get("unit") not in FEE_UNITS or set(entry) - {"unit", "fee"}:
+            raise InvalidSetting(
+                N_(
+                    'Costos de reproducción: «%(code)s» debe ser {"unit": …, "fee": …} con la unidad '
+                    "simple_page, certified_page, medium o free."
+                ),
+                {"code": code},
+            )
         unit = str(entry["unit"])
         amount = Decimal(0) if unit == "free" else _fee(code, entry.get("fee"))
         fees[code.strip()] = {"unit": unit, "fee": _money(amount)}
@@ -190,9 +201,10 @@ def fees_from_flat(value: Mapping[str, Any]) -> dict[str, dict[str, str]]:
 
 
 def parse_payment_days(value: Any) -> int:
-    """The requester's term to pay, in business days: 1 to 30 (LGTAIP 2015 art. 134). Raises ``ValueError``."""
+    """The requester's term to pay, in business days: 1 to 30 (LGTAIP 2015 art. 134). Raises
+    :class:`~workflows.base.InvalidSetting`."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 30:
-        raise ValueError("the payment term is 1 to 30 days")
+        raise InvalidSetting(N_("El plazo para pagar es de uno a treinta días (art. 134, LGTAIP 2015)."))
     return value
 
 
@@ -1346,6 +1358,7 @@ PARAMETERS: tuple[Parameter, ...] = (
         N_("Costo de envío (pesos; 0: no se cobra)"),
         N_("Se suma cuando la Unidad envía las copias o el medio al solicitante (art. 141, LGTAIP 2015)."),
         ACCESS_SECTION,
+        kind="money",
     ),
     Parameter("appeal_grounds", N_("Causas del recurso de revisión"), ONE_CODE_PER_LINE, ACCESS_SECTION),
 )

@@ -391,16 +391,31 @@ def test_terms_and_fees_are_settings_that_apply_to_new_requests(app: Flask, clie
     assert page.status_code == 200
     assert "Plazo de respuesta a la solicitud" in text(page)
     data = _settings(client)
-    bad = client.post("/admin/tramites/access_request", data={**data, "reproduction_fees": '{"usb": "-5"}'})
+    negative = '{"usb": {"unit": "medium", "fee": "-5"}}'
+    bad = client.post("/admin/tramites/access_request", data={**data, "reproduction_fees": negative})
     assert bad.status_code == 422
+    assert "la cuota de «usb» debe ser un importe en pesos, cero o mayor" in text(bad), field_errors(bad)
+    flat = client.post("/admin/tramites/access_request", data={**data, "reproduction_fees": '{"usb": "5"}'})
+    assert flat.status_code == 422
+    assert "«usb» debe ser" in text(flat)
+    broken = client.post("/admin/tramites/access_request", data={**data, "reproduction_fees": '{"usb": '})
+    assert broken.status_code == 422
+    assert "No es JSON válido" in text(broken)
+    too_long = client.post("/admin/tramites/access_request", data={**data, "payment_days": "31"})
+    assert too_long.status_code == 422
+    assert "de uno a treinta días" in text(too_long)
+    fees = '{"electronic": {"unit": "free"}, "usb": {"unit": "medium", "fee": "12.5"}}'
     saved = client.post(
         "/admin/tramites/access_request",
-        data={**data, "response_days": "15", "reproduction_fees": '{"electronic": "0", "usb": "12.5"}'},
+        data={**data, "response_days": "15", "reproduction_fees": fees},
     )
     assert saved.status_code == 302, field_errors(saved) or flashes(saved)
     filed = svc.file_request("Uno", "uno@example.test", "Padrón", "usb")
     db.session.rollback()
     case = db.session.get(Case, filed.case_id)
     assert case.params["response_days"] == 15
-    assert case.params["reproduction_fees"] == {"electronic": "0.00", "usb": "12.50"}
+    assert case.params["reproduction_fees"] == {
+        "electronic": {"unit": "free", "fee": "0.00"},
+        "usb": {"unit": "medium", "fee": "12.50"},
+    }
     assert db.session.scalars(select(func.count()).select_from(AccessRequest)).one() == 1
