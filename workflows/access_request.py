@@ -25,13 +25,13 @@ from typing import Any
 
 from workflows.base import (
     N_,
-    InvalidSetting,
     PAUSE,
     RESTART,
     SYSTEM_ROLE,
     Clock,
     Deadline,
     GuardInput,
+    InvalidSetting,
     State,
     Target,
     Transition,
