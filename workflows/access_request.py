@@ -326,12 +326,14 @@ def cost_rows(data: Mapping[str, Any]) -> list[dict[str, str]]:
 
 
 def payment_pending(data: Mapping[str, Any]) -> bool:
-    """Whether the requester owes reproduction costs not yet paid (the information waits for the payment)."""
+    """Whether the requester owes reproduction costs the treasury has not confirmed (the information waits for
+    the payment). A response delivered before cost sheets and payment orders existed (no ``cost_sheet``
+    recorded) keeps the rule it was delivered under: its documents were delivered with it."""
     try:
         owed = Decimal(str(data.get("reproduction_cost") or "0")) > 0
     except InvalidOperation:
         return False
-    return owed and not data.get("payment_reference")
+    return owed and "cost_sheet" in data and not data.get("payment_reference")
 
 
 def _answers(data: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:

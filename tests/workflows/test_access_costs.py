@@ -125,3 +125,12 @@ def test_the_payment_term_is_thirty_days_at_most():
     for bad in (31, 0, -1, "10", True):
         with pytest.raises((TypeError, ValueError)):
             ar.parse_payment_days(bad)
+
+
+def test_a_payment_is_pending_until_the_treasury_confirms_it():
+    sheet = ar.cost_sheet({"delivery_format": "usb", "media_count": 1}, PARAMS)
+    owed = {"reproduction_cost": sheet.total, "cost_sheet": list(sheet.rows)}
+    assert ar.payment_pending(owed)
+    assert not ar.payment_pending({**owed, "payment_reference": "SAI202600000101XX"})
+    assert not ar.payment_pending({"reproduction_cost": "0.00", "cost_sheet": []})
+    assert not ar.payment_pending({"reproduction_cost": "50.00"})  # delivered before payment orders existed
