@@ -24,7 +24,7 @@ from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.demo import demo_pdf
 from app.services.payments import Outcome, confirm_payment, import_bank_file, pending_orders
-from tests.support.factories import make_user
+from tests.support.factories import email_of, make_user
 from workflows import access_request as wf
 from workflows.payments import folio_of, valid_reference
 
@@ -252,3 +252,29 @@ def test_consulta_directa_is_free_and_its_appointment_is_told(app: Flask, mailbo
         assert "Consulta directa: el 15 de julio de 2025 a las 10:30 horas" in body
         assert "Archivo municipal, Av. Juárez 10" in body
         assert "Artículo 133 de la Ley General de Transparencia" in body
+
+
+def test_the_command_line_lists_and_confirms_an_access_order(app: Flask):
+    treasurer = make_user(Role.TREASURY)
+    runner = app.test_cli_runner()
+    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+        filed, unit, document = _consolidated("usb")
+        ar.deliver_response(
+            filed.case_id,
+            "En USB",
+            unit,
+            expected_version=_version(filed.case_id),
+            document_ids=[document],
+            costs=ar.Costs(media_count=1),
+        )
+        reference = _order(filed.case_id).public_data["fields"]["referencia"]
+        listed = runner.invoke(args=["payments", "pending", "--as", email_of(treasurer)])
+        assert listed.exit_code == 0, listed.output
+        assert f"{filed.folio}\t{reference}\t30.00\t2025-08-19" in listed.output
+        done = runner.invoke(
+            args=["payments", "confirm", reference, "30.00", "2025-07-09", "CLI-9", "--as", email_of(treasurer)]
+        )
+        assert done.exit_code == 0, done.output
+        assert "applied" in done.output
+        empty = runner.invoke(args=["payments", "pending", "--as", email_of(treasurer)])
+        assert reference not in empty.output
