@@ -7,9 +7,11 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import time_machine
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
@@ -419,3 +421,55 @@ def test_terms_and_fees_are_settings_that_apply_to_new_requests(app: Flask, clie
         "usb": {"unit": "medium", "fee": "12.50"},
     }
     assert db.session.scalars(select(func.count()).select_from(AccessRequest)).one() == 1
+
+
+def _consolidated_by_service(office: dict[str, int], fmt: str) -> svc.Filed:
+    filed = svc.file_request("Lector", "lector@example.test", "Planos", fmt)
+    version = lambda: db.session.get(Case, filed.case_id).version  # noqa: E731
+    svc.turn_request(filed.case_id, ["obras"], office["unit"], expected_version=version())
+    svc.answer_turn(filed.case_id, "obras", svc.AreaAnswer("available"), office["obras"], expected_version=version())
+    svc.unit_act(filed.case_id, "consolidate", office["unit"], expected_version=version())
+    db.session.rollback()
+    return filed
+
+
+def test_the_unit_answers_with_the_page_count_and_the_cost_sheet_follows(
+    app: Flask, client: FlaskClient, office: dict[str, int]
+):
+    filed = _consolidated_by_service(office, "certified_copies")
+    case_url = f"/transparencia/solicitudes/{filed.case_id}"
+    login_as(client, office["unit"])
+    page = text(client.get(case_url))
+    assert "Número de hojas reproducidas" in page
+    negative = _post(client, case_url, f"{case_url}/responder", response_summary="Copias", page_count="-3")
+    assert negative.status_code == 422
+    no_reason = _post(client, case_url, f"{case_url}/responder", response_summary="Copias", page_count="4", waived="y")
+    assert no_reason.status_code == 422
+    assert any("motivo de la exención" in f for f in flashes(no_reason))
+    done = _post(client, case_url, f"{case_url}/responder", response_summary="Copias", page_count="4")
+    assert done.status_code == 302, flashes(done) or field_errors(done)
+    db.session.rollback()
+    case = db.session.get(Case, filed.case_id)
+    assert case.data["reproduction_cost"] == "80.00"  # 4 certified pages at 20.00
+    assert [r["quantity"] for r in case.data["cost_sheet"]] == ["4"]
+
+
+@time_machine.travel(datetime(2025, 7, 8, 18, 0, tzinfo=UTC), tick=False)  # Tuesday, noon in Mexico City
+def test_a_consulta_directa_on_a_past_or_non_working_day_is_refused_in_words(
+    app: Flask, client: FlaskClient, office: dict[str, int]
+):
+    filed = _consolidated_by_service(office, "consulta_directa")
+    case_url = f"/transparencia/solicitudes/{filed.case_id}"
+    login_as(client, office["unit"])
+    page = text(client.get(case_url))
+    assert "Cita para la consulta directa" in page
+    fields = {"response_summary": "Consulta", "consultation_time": "10:00", "consultation_place": "Archivo"}
+    for day, words in (("2025-07-01", "ya pasó"), ("2025-07-12", "no es día hábil"), ("el martes", "")):
+        refused = _post(client, case_url, f"{case_url}/responder", consultation_on=day, **fields)
+        assert refused.status_code == 422
+        assert not words or any(words in f for f in flashes(refused)), flashes(refused)
+    done = _post(client, case_url, f"{case_url}/responder", consultation_on="2025-07-15", **fields)
+    assert done.status_code == 302, flashes(done) or field_errors(done)
+    tracking = text(client.get(f"/transparencia/seguimiento/{filed.token}"))
+    assert "Cita para la consulta directa" in tracking
+    assert "15 de julio de 2025" in tracking
