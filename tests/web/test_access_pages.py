@@ -452,6 +452,9 @@ def test_the_unit_answers_with_the_page_count_and_the_cost_sheet_follows(
     case = db.session.get(Case, filed.case_id)
     assert case.data["reproduction_cost"] == "80.00"  # 4 certified pages at 20.00
     assert [r["quantity"] for r in case.data["cost_sheet"]] == ["4"]
+    staff = text(client.get(case_url))
+    assert "Copia certificada (por hoja)" in staff
+    assert "Pendiente: la información se entrega cuando la Tesorería confirme el pago." in staff
 
 
 @time_machine.travel(datetime(2025, 7, 8, 18, 0, tzinfo=UTC), tick=False)  # Tuesday, noon in Mexico City
