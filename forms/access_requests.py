@@ -18,6 +18,7 @@ from wtforms import (
     StringField,
     SubmitField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.fields.core import UnboundField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
@@ -90,15 +91,6 @@ class ClarificationForm(_Versioned):
     submit = SubmitField(_l("Atender la prevención"))
 
 
-class PaymentForm(_Versioned):
-    """The reference of the payment of reproduction costs."""
-
-    payment_reference = StringField(
-        _l("Referencia del pago"), filters=[squeeze], validators=[DataRequired(), Length(max=60)]
-    )
-    submit = SubmitField(_l("Registrar el pago"))
-
-
 class AppealForm(_Versioned):
     """The recurso de revisión: its grounds and, optionally, a statement."""
 
@@ -148,6 +140,20 @@ class DeliverForm(_Versioned):
 
     response_summary = TextAreaField(_l("Respuesta"), filters=[strip], validators=[DataRequired(), Length(max=5000)])
     documents = MultiCheckboxField(_l("Documentos que se entregan"), coerce=int)
+    page_count = WholeNumber(
+        _l("Número de hojas reproducidas"), default=0, validators=[Optional(), NumberRange(min=0, max=1000000)]
+    )
+    media_count = WholeNumber(
+        _l("Número de medios (USB, disco)"), default=0, validators=[Optional(), NumberRange(min=0, max=10000)]
+    )
+    shipped = BooleanField(_l("Se envía al domicilio del solicitante (costo de envío)"))
+    waived = BooleanField(_l("Exentar el costo por las circunstancias socioeconómicas del solicitante (art. 141)"))
+    waiver_reason = TextAreaField(_l("Motivo de la exención"), filters=[strip], validators=[Length(max=2000)])
+    consultation_on = DateField(_l("Fecha de la consulta directa"), validators=[Optional()])
+    consultation_time = TimeField(_l("Hora de la consulta directa"), validators=[Optional()])
+    consultation_place = StringField(
+        _l("Lugar de la consulta directa"), filters=[squeeze], validators=[Length(max=500)]
+    )
     submit = SubmitField(_l("Entregar la respuesta"))
 
     def __init__(self, documents: Sequence[tuple[int, str]] = (), **kwargs: Any) -> None:

@@ -105,6 +105,24 @@ class Percent:
             raise ValidationError(_l("Escriba un porcentaje de 0 a 100 (p. ej. 20 o 12.5)."))
 
 
+class Money:
+    """An amount in pesos, zero or more, with at most two decimals."""
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        text = (field.data or "").strip()
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            value = None
+        if (
+            value is None
+            or not value.is_finite()
+            or not 0 <= value <= 10**8
+            or value != value.quantize(Decimal("0.01"))
+        ):
+            raise ValidationError(_l("Escriba un importe en pesos, cero o mayor (p. ej. 0 o 85.50)."))
+
+
 class FeeRowForm(BaseForm):
     """One row of the fee table; an entirely blank row is ignored."""
 
@@ -204,6 +222,8 @@ def settings_form(specs: Sequence[SettingSpec], offices: Sequence[tuple[str, Any
             attrs[spec.key] = SelectField(spec.label, description=spec.help, choices=options(spec.choices))
         elif spec.kind == "rate":
             attrs[spec.key] = StringField(spec.label, description=spec.help, validators=[Percent()])
+        elif spec.kind == "money":
+            attrs[spec.key] = StringField(spec.label, description=spec.help, validators=[Money()])
         elif spec.kind == "fees":
             attrs[spec.key] = FieldList(FormField(FeeRowForm), label=spec.label, description=spec.help)
         elif spec.kind == "departments":

@@ -19,7 +19,8 @@ starts).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from workflows.base import (
@@ -30,12 +31,14 @@ from workflows.base import (
     Clock,
     Deadline,
     GuardInput,
+    InvalidSetting,
     State,
     Target,
     Transition,
     Workflow,
 )
-from workflows.procedure import Demo, Department, Document, Field, Parameter, Presentation, Procedure, Row
+from workflows.payments import payment_reference
+from workflows.procedure import Demo, Department, Document, Field, Parameter, Payment, Presentation, Procedure, Row
 
 UNIT = "transparency_unit"
 AREA = "area"
@@ -73,8 +76,16 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "compliance_days": 10,
     "committee_members": 3,
     "committee_quorum": 2,
-    "delivery_formats": ["electronic", "simple_copies", "certified_copies", "usb"],
-    "reproduction_fees": {"electronic": "0.00", "simple_copies": "50.00", "certified_copies": "120.00", "usb": "30.00"},
+    "delivery_formats": ["electronic", "simple_copies", "certified_copies", "usb", "consulta_directa"],
+    "reproduction_fees": {
+        "electronic": {"unit": "free", "fee": "0.00"},
+        "consulta_directa": {"unit": "free", "fee": "0.00"},
+        "simple_copies": {"unit": "simple_page", "fee": "1.00"},
+        "certified_copies": {"unit": "certified_page", "fee": "20.00"},
+        "usb": {"unit": "medium", "fee": "30.00"},
+    },
+    "free_pages": 20,
+    "shipping_fee": "0.00",
     "legal_bases": {
         "prevention": "Artículo 128 de la Ley General de Transparencia y Acceso a la Información Pública "
         "(DOF 4 de mayo de 2015)",
@@ -94,6 +105,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "Pública (DOF 4 de mayo de 2015)",
         "classification": "Artículos 44, fracción II, y 137 de la Ley General de Transparencia y Acceso a la "
         "Información Pública (DOF 4 de mayo de 2015)",
+        "consultation": "Artículo 133 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
     },
     "appeal_grounds": [
         "classification",
@@ -108,30 +121,100 @@ DEFAULT_PARAMS: dict[str, Any] = {
 }
 
 
-def parse_fees(value: Any) -> dict[str, str]:
-    """Check a per-format fee table (format code → amount in pesos, a decimal string ≥ 0).
+CONSULTATION = "consulta_directa"
+"""The delivery modality in which the requester inspects the documents in person (LGTAIP 2015 art. 133)."""
 
-    Raises ``TypeError`` or ``ValueError`` for a malformed table; returns it normalised to two decimals.
-    """
+FEE_UNITS = ("simple_page", "certified_page", "medium", "free")
+"""How a modality is charged: per simple page (the first ``free_pages`` free, art. 141), per certified page,
+per medium (USB, CD) or not at all (electronic delivery, consulta directa)."""
+
+_CENT = Decimal("0.01")
+_MAX_FEE = Decimal("1000000")
+_COUNT_LIMIT = 1_000_000
+ART_141 = "Artículo 141 de la Ley General de Transparencia y Acceso a la Información Pública (DOF 4 de mayo de 2015)"
+ART_134 = "Artículo 134 de la Ley General de Transparencia y Acceso a la Información Pública (DOF 4 de mayo de 2015)"
+ART_141_WAIVER = ART_141[:13] + ", último párrafo," + ART_141[13:]
+CONCEPTS = {
+    "simple_page": "Copia simple (por hoja)",
+    "certified_page": "Copia certificada (por hoja)",
+    "medium": "Medio de almacenamiento (por pieza)",
+    "free": "Entrega sin costo",
+}
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(_CENT, rounding=ROUND_HALF_UP))
+
+
+def _fee(code: str, value: Any) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite() or number < 0 or number > _MAX_FEE:
+        raise InvalidSetting(
+            N_("Costos de reproducción: la cuota de «%(code)s» debe ser un importe en pesos, cero o mayor."),
+            {"code": code},
+        )
+    return number
+
+
+def parse_fees(value: Any) -> dict[str, dict[str, str]]:
+    """Check the fee table of the delivery modalities: modality code → ``{"unit": …, "fee": …}`` where the unit
+    is one of :data:`FEE_UNITS` and the fee an amount in pesos ≥ 0 (per page, per medium; 0 when free).
+
+    Raises :class:`~workflows.base.InvalidSetting` (a ``ValueError`` saying why) or ``TypeError`` for a
+    malformed table; returns it normalised to two decimals."""
     if not isinstance(value, Mapping) or not value:
-        raise TypeError("the fee table maps delivery formats to amounts")
-    fees: dict[str, str] = {}
-    for code, amount in value.items():
+        raise InvalidSetting(
+            N_("Costos de reproducción: escriba un objeto JSON que asigne a cada modalidad su unidad y su cuota.")
+        )
+    fees: dict[str, dict[str, str]] = {}
+    for code, entry in value.items():
         if not isinstance(code, str) or not code.strip():
-            raise ValueError("a delivery format code is empty")
-        try:
-            number = Decimal(str(amount))
-        except InvalidOperation:
-            raise ValueError(f"fee of {code!r} is not a number") from None
-        if not number.is_finite() or number < 0:
-            raise ValueError(f"fee of {code!r} must be zero or more")
-        fees[code.strip()] = f"{number.quantize(Decimal('0.01'))}"
+            raise InvalidSetting(N_("Costos de reproducción: una modalidad no tiene código."))
+        if not isinstance(entry, Mapping) or entry.get("unit") not in FEE_UNITS or set(entry) - {"unit", "fee"}:
+            raise InvalidSetting(
+                N_(
+                    'Costos de reproducción: «%(code)s» debe ser {"unit": …, "fee": …} con la unidad '
+                    "simple_page, certified_page, medium o free."
+                ),
+                {"code": code},
+            )
+        unit = str(entry["unit"])
+        amount = Decimal(0) if unit == "free" else _fee(code, entry.get("fee"))
+        fees[code.strip()] = {"unit": unit, "fee": _money(amount)}
     return fees
+
+
+def fees_from_flat(value: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """The fee table of the former shape (modality → one flat amount) in the sheet's shape: a free modality
+    stays free; simple and certified copies are charged per page at the default fees (a flat amount was not a
+    page's fee); any other modality is charged its former amount per medium."""
+    defaults: Mapping[str, Mapping[str, str]] = DEFAULT_PARAMS["reproduction_fees"]
+    converted: dict[str, dict[str, str]] = {}
+    for code, amount in value.items():
+        number = _fee(str(code), amount)
+        if code in ("simple_copies", "certified_copies"):
+            converted[code] = dict(defaults[code])
+        elif number == 0:
+            converted[code] = {"unit": "free", "fee": "0.00"}
+        else:
+            converted[code] = {"unit": "medium", "fee": _money(number)}
+    return converted
+
+
+def parse_payment_days(value: Any) -> int:
+    """The requester's term to pay, in business days: 1 to 30 (LGTAIP 2015 art. 134). Raises
+    :class:`~workflows.base.InvalidSetting`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 30:
+        raise InvalidSetting(N_("El plazo para pagar es de uno a treinta días (art. 134, LGTAIP 2015)."))
+    return value
 
 
 LEGAL_BASIS_ACTS = ("prevention", "incompetence", "appeal", "resolution", "compliance")
 """The acts whose legal basis is told to the people they bind (the ``legal_bases`` setting)."""
-OPTIONAL_BASIS_ACTS = ("public_source", "payment", "extension", "classification")
+OPTIONAL_BASIS_ACTS = ("public_source", "payment", "extension", "classification", "consultation")
 """Acts added later: a ``legal_bases`` setting saved before them may leave them out (the default applies)."""
 
 
@@ -165,13 +248,96 @@ def legal_basis(params: Mapping[str, Any], act: str) -> str:
     return str(text) if text else str(DEFAULT_PARAMS["legal_bases"][act])
 
 
+def whole_count(value: Any) -> int | None:
+    """A page or media count as the unit entered it (``None`` when it is not a whole number ≥ 0)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    return value if isinstance(value, int) and 0 <= value <= _COUNT_LIMIT else None
+
+
+@dataclass(frozen=True, slots=True)
+class CostSheet:
+    """What the requester pays to receive the response, row by row (concept, quantity, unit fee, amount,
+    legal basis: strings, amounts with two decimals), and the total."""
+
+    rows: tuple[dict[str, str], ...]
+    total: str
+
+
+def _row(concept: str, quantity: int, fee: Decimal, amount: Decimal, basis: str) -> dict[str, str]:
+    return {
+        "concept": concept,
+        "quantity": str(quantity),
+        "unit_fee": _money(fee),
+        "amount": _money(amount),
+        "legal_basis": basis,
+    }
+
+
+def cost_sheet(data: Mapping[str, Any], params: Mapping[str, Any]) -> CostSheet:
+    """The cost sheet of the response (pure). The chosen modality's fee applies per page (the first
+    ``free_pages`` simple pages free — LGTAIP 2015 art. 141), per medium or not at all; envío is added when the
+    unit sends the copies and the jurisdiction charges it; a response given late costs nothing (art. 134),
+    and the unit may waive the cost for the requester's socio-economic circumstances (art. 141, last
+    paragraph), stating why. Counts that are not whole numbers count as zero (the guard refuses them)."""
+    try:
+        fees = parse_fees(params.get("reproduction_fees") or {})
+    except (TypeError, ValueError):
+        fees = {}
+    entry = fees.get(str(data.get("delivery_format")), {"unit": "free", "fee": "0.00"})
+    unit, fee = entry["unit"], Decimal(entry["fee"])
+    pages = whole_count(data.get("page_count")) or 0
+    media = whole_count(data.get("media_count")) or 0
+    rows: list[dict[str, str]] = []
+    if unit == "simple_page" and pages:
+        free = min(pages, max(int(params.get("free_pages", 20) or 0), 0))
+        if free:
+            rows.append(_row("Hojas simples sin costo (hasta 20)", free, fee, Decimal(0), ART_141))
+        if pages > free:
+            rows.append(_row(CONCEPTS[unit], pages - free, fee, fee * (pages - free), ART_141))
+    elif unit == "certified_page" and pages:
+        rows.append(_row(CONCEPTS[unit], pages, fee, fee * pages, ART_141))
+    elif unit == "medium" and media:
+        rows.append(_row(CONCEPTS[unit], media, fee, fee * media, ART_141))
+    shipping = Decimal(str(params.get("shipping_fee") or "0"))
+    if data.get("shipped") is True and unit != "free" and shipping > 0:
+        rows.append(_row("Envío", 1, shipping, shipping, ART_141))
+    subtotal = sum((Decimal(r["amount"]) for r in rows), Decimal(0))
+    if subtotal > 0 and data.get("response_overdue_on"):
+        rows.append(_row("Respuesta fuera de plazo: la entrega no tiene costo", 1, -subtotal, -subtotal, ART_134))
+        subtotal = Decimal(0)
+    elif subtotal > 0 and data.get("cost_waived") is True:
+        reason = " ".join(str(data.get("cost_waiver_reason") or "").split())
+        concept = "Exención por las circunstancias socioeconómicas del solicitante: " + reason
+        rows.append(_row(concept, 1, -subtotal, -subtotal, ART_141_WAIVER))
+        subtotal = Decimal(0)
+    return CostSheet(tuple(rows), _money(subtotal))
+
+
 def reproduction_cost(data: Mapping[str, Any], params: Mapping[str, Any]) -> str:
-    """What the requester pays to receive the response: the fee of the chosen format, or nothing when
-    the body answered late."""
-    if data.get("response_overdue_on"):
-        return "0.00"
-    fees = parse_fees(params.get("reproduction_fees") or {"electronic": "0"})
-    return fees.get(str(data.get("delivery_format")), "0.00")
+    """What the requester pays to receive the response: the total of its :func:`cost_sheet`."""
+    return cost_sheet(data, params).total
+
+
+def cost_rows(data: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The cost sheet recorded on the case when the response was delivered (empty before or when none)."""
+    rows = data.get("cost_sheet")
+    if not isinstance(rows, list | tuple):
+        return []
+    return [{str(k): str(v) for k, v in r.items()} for r in rows if isinstance(r, Mapping)]
+
+
+def payment_pending(data: Mapping[str, Any]) -> bool:
+    """Whether the requester owes reproduction costs the treasury has not confirmed (the information waits for
+    the payment). A response delivered before cost sheets and payment orders existed (no ``cost_sheet``
+    recorded) keeps the rule it was delivered under: its documents were delivered with it."""
+    try:
+        owed = Decimal(str(data.get("reproduction_cost") or "0")) > 0
+    except InvalidOperation:
+        return False
+    return owed and "cost_sheet" in data and not data.get("payment_reference")
 
 
 def _answers(data: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -374,17 +540,43 @@ def delivery_chosen(inp: GuardInput) -> str | None:
 
 
 def cost_as_published(inp: GuardInput) -> str | None:
-    """The reproduction cost is the published fee of the chosen format, and nothing when the body is late."""
-    if str(inp.data.get("reproduction_cost")) != reproduction_cost(inp.data, inp.params):
+    """The cost sheet and its total are what the published fees give for the counts entered (nothing when
+    the body is late); counts are whole numbers; a waiver states its reason; consulta directa has its date,
+    time and place."""
+    data = inp.data
+    for name in ("page_count", "media_count"):
+        if data.get(name) not in (None, "") and whole_count(data.get(name)) is None:
+            return N_("El número de hojas o de medios debe ser un número entero, cero o mayor.")
+    if data.get("cost_waived") is True and not str(data.get("cost_waiver_reason") or "").strip():
+        return N_("Indique el motivo de la exención del costo.")
+    sheet = cost_sheet(data, inp.params)
+    if str(data.get("reproduction_cost")) != sheet.total or cost_rows(data) != list(sheet.rows):
         return N_("El costo de reproducción no corresponde a la tarifa publicada.")
+    if data.get("delivery_format") == CONSULTATION and not (
+        str(data.get("consultation_at") or "").strip() and str(data.get("consultation_place") or "").strip()
+    ):
+        return N_("Indique la fecha, la hora y el lugar de la consulta directa.")
     return None
 
 
-def payment_due(inp: GuardInput) -> str | None:
-    """The requester pays once, and only when there is something to pay."""
+def payment_order_due(inp: GuardInput) -> str | None:
+    """A payment order is issued once, and only when the response costs something."""
     if Decimal(str(inp.data.get("reproduction_cost") or "0")) <= 0:
         return N_("La entrega no tiene costo.")
-    if inp.count("pay") > 0:
+    if inp.count("issue_payment_order") > 0:
+        return N_("La orden de pago ya se emitió.")
+    return None
+
+
+def payment_matches_cost(inp: GuardInput) -> str | None:
+    """The treasury confirms the amount of the cost sheet, once."""
+    try:
+        paid = Decimal(str(inp.data.get("payment_amount") or ""))
+    except InvalidOperation:
+        paid = None
+    if paid is None or paid != Decimal(str(inp.data.get("reproduction_cost") or "0")):
+        return N_("El importe pagado no coincide con el total de la orden de pago.")
+    if inp.count("confirm_payment") > 0:
         return N_("El pago ya se registró.")
     return None
 
@@ -471,7 +663,8 @@ GUARDS = {
     "ready_to_deliver": ready_to_deliver,
     "cost_as_published": cost_as_published,
     "delivery_chosen": delivery_chosen,
-    "payment_due": payment_due,
+    "payment_order_due": payment_order_due,
+    "payment_matches_cost": payment_matches_cost,
     "extension_requestable": extension_requestable,
     "extension_pending": extension_pending,
     "grounds_valid": grounds_valid,
@@ -486,6 +679,22 @@ _UNIT = frozenset({UNIT})
 _COMMITTEE = frozenset({COMMITTEE})
 _GUARANTOR = frozenset({GUARANTOR})
 _REQUESTER = frozenset({REQUESTER})
+_TREASURY = frozenset({"treasury"})
+PAYMENT_ORDER = "reproduction_payment_order"
+"""Document kind of the payment order of reproduction costs."""
+PAYMENT_FIELDS = ("payment_reference", "payment_amount", "payment_paid_on", "payment_operation")
+"""What the treasury's confirmation records: the order's reference, the amount paid, the day and the operation."""
+COST_FIELDS = (
+    "cost_sheet",
+    "page_count",
+    "media_count",
+    "shipped",
+    "cost_waived",
+    "cost_waiver_reason",
+    "consultation_at",
+    "consultation_place",
+)
+"""What the unit enters with the response for its cost sheet, and the appointment of a consulta directa."""
 _EXTENDABLE = ("turned", "consolidated", "in_committee")
 
 
@@ -703,21 +912,31 @@ TRANSITIONS = (
         "answered",
         _UNIT,
         N_("Entregar la respuesta"),
-        fields=("response_summary", "reproduction_cost", DELIVERED, "payment_due_on"),
+        fields=("response_summary", "reproduction_cost", DELIVERED, "payment_due_on", *COST_FIELDS),
         required_fields=("response_summary", "reproduction_cost"),
         guards=("ready_to_deliver", "cost_as_published", "delivery_chosen"),
         issues="access_response",
         dedicated=True,  # the service checks each document chosen and mails the requester the appeal term
     ),
     *_self_loops(
-        "pay",
+        "issue_payment_order",
         ("answered",),
-        _REQUESTER,
-        N_("Pagar los costos de reproducción"),
-        owner_only=True,
-        fields=("payment_reference",),
-        required_fields=("payment_reference",),
-        guards=("payment_due",),
+        _UNIT,
+        N_("Emitir la orden de pago de los costos de reproducción"),
+        guards=("payment_order_due",),
+        issues=PAYMENT_ORDER,
+        dedicated=True,  # issued with the response, in the same unit of work
+    ),
+    *_self_loops(
+        "confirm_payment",
+        ("answered",),
+        _TREASURY,
+        N_("La Tesorería confirma el pago de la orden de pago; la información se entrega"),
+        fields=PAYMENT_FIELDS,
+        required_fields=PAYMENT_FIELDS,
+        guards=("payment_matches_cost",),
+        notify=("applicant",),
+        dedicated=True,  # app.services.payments: at the cashier, from the command line or the bank's file
     ),
     Transition(
         "appeal",
@@ -905,7 +1124,11 @@ ACCESS_V1 = Workflow(
     transitions=TRANSITIONS,
     guards=GUARDS,
     params=DEFAULT_PARAMS,
-    param_parsers={"reproduction_fees": parse_fees, "legal_bases": parse_legal_bases},
+    param_parsers={
+        "reproduction_fees": parse_fees,
+        "legal_bases": parse_legal_bases,
+        "payment_days": parse_payment_days,
+    },
     param_choices={"prevention_effect": (RESTART, PAUSE)},
     catalogues={"delivery_format": ("delivery_formats",), "appeal_grounds": ("appeal_grounds",)},
     clocks=CLOCKS,
@@ -937,6 +1160,35 @@ def build_gathered(context: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mappi
     areas and turns, the committee's session and item), as they are."""
     gathered: Mapping[str, Any] = context["gathered"]
     return gathered["fields"], gathered["extra"]
+
+
+def build_payment_order(context: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The payment order of reproduction costs from the cost sheet recorded with the response (pure): its
+    reference (the folio, the order's number on the case and MOD 97-10 check digits), the payer, the total and
+    the due date (its validity: the payment term, art. 134); the sheet's rows are printed with their basis."""
+    data: Mapping[str, Any] = context["data"]
+    earlier: Mapping[str, Any] = (context["previous"].get(PAYMENT_ORDER) or {}).get("fields") or {}
+    previous_reference = str(earlier.get("referencia") or "")
+    number = int(previous_reference[-4:-2]) + 1 if previous_reference[-4:-2].isdigit() else 1
+    fields = {
+        "referencia": payment_reference(str(context["folio"]), number),
+        "contribuyente": context["applicant"],
+        "importe_total": _money(Decimal(str(data.get("reproduction_cost") or "0"))),
+        "fecha_limite": context["valid_until"],
+    }
+    extra = {
+        "costos": [
+            {
+                "concepto": r["concept"],
+                "cantidad": r["quantity"],
+                "tarifa": r["unit_fee"],
+                "importe": r["amount"],
+                "fundamento": r["legal_basis"],
+            }
+            for r in cost_rows(data)
+        ],
+    }
+    return fields, extra
 
 
 _GATHERER = "app.procedures.access_request.documents"
@@ -1010,6 +1262,26 @@ DOCUMENTS = (
         gatherer=_GATHERER,
         build=build_gathered,
     ),
+    Document(
+        kind=PAYMENT_ORDER,
+        title=N_("Orden de pago de costos de reproducción"),
+        template="reproduction_payment_order.html",
+        tipo="ORDEN_PAGO_REPRODUCCION",
+        cadena=("referencia", "contribuyente", "importe_total", "fecha_limite"),
+        rows=(
+            Row("referencia", "Línea de captura (referencia)"),
+            Row("contribuyente", "Solicitante"),
+            Row("importe_total", "Importe total a pagar", "money"),
+            Row("fecha_limite", "Fecha límite de pago", "date"),
+        ),
+        legal_basis=_TRANSPARENCY_LAW
+        + "a los costos de reproducción y envío (artículos 134 y 141 de la Ley General de Transparencia y Acceso "
+        "a la Información Pública, DOF 4 de mayo de 2015).",
+        validity="payment_days",
+        validity_business=True,
+        build=build_payment_order,
+        revoked_with_case=False,
+    ),
 )
 """The documents access requests issue: the response to the requester, the committee's resolutions and the
 notice of incompetence."""
@@ -1074,7 +1346,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "payment_days",
         N_("Plazo del solicitante para pagar los costos de reproducción (días hábiles)"),
-        N_("Artículo 134 de la LGTAIP (2015): no más de treinta días desde la notificación de la respuesta."),
+        N_("Artículo 134 de la LGTAIP (2015): no más de treinta días; es la fecha límite de la orden de pago."),
         section=N_("Plazos del solicitante"),
     ),
     Parameter(
@@ -1098,9 +1370,26 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "reproduction_fees",
         N_("Costos de reproducción por modalidad"),
-        N_("JSON: modalidad → importe en pesos; no se cobra cuando la respuesta fue extemporánea."),
+        N_(
+            'JSON: modalidad → {"unit": simple_page, certified_page, medium o free; "fee": importe en pesos '
+            "por hoja o por medio}. Las primeras hojas simples no tienen costo (art. 141, LGTAIP 2015); no se cobra "
+            "cuando la respuesta fue extemporánea."
+        ),
         ACCESS_SECTION,
         kind="json",
+    ),
+    Parameter(
+        "free_pages",
+        N_("Hojas simples sin costo"),
+        N_("Artículo 141 de la LGTAIP (2015): la entrega de no más de veinte hojas simples no tiene costo."),
+        ACCESS_SECTION,
+    ),
+    Parameter(
+        "shipping_fee",
+        N_("Costo de envío (pesos; 0: no se cobra)"),
+        N_("Se suma cuando la Unidad envía las copias o el medio al solicitante (art. 141, LGTAIP 2015)."),
+        ACCESS_SECTION,
+        kind="money",
     ),
     Parameter("appeal_grounds", N_("Causas del recurso de revisión"), ONE_CODE_PER_LINE, ACCESS_SECTION),
 )
@@ -1131,7 +1420,14 @@ FIELDS = (
     _own("reproduction_cost", N_("Costo de reproducción y envío"), "code"),
     _own(DELIVERED, N_("Documentos entregados"), "list"),
     _own("payment_due_on", N_("Fecha límite de pago"), "code"),
-    _own("payment_reference", N_("Referencia de pago"), "code"),
+    _own("cost_sheet", N_("Hoja de costos"), "list"),
+    _own("page_count", N_("Número de hojas"), "code"),
+    _own("media_count", N_("Número de medios de almacenamiento"), "code"),
+    _own("shipped", N_("Envío"), "code"),
+    _own("cost_waived", N_("Exención del pago"), "code"),
+    _own("cost_waiver_reason", N_("Motivo de la exención del pago")),
+    _own("consultation_at", N_("Fecha y hora de la consulta directa"), "code"),
+    _own("consultation_place", N_("Lugar de la consulta directa")),
     _own("appeal_grounds", N_("Causas del recurso"), "codes"),
     _own("appeal_statement", N_("Razones del recurso")),
     _own("appeal_decision", N_("Sentido de la resolución"), "code"),
@@ -1153,7 +1449,13 @@ PROCEDURE = Procedure(
     name="access_request",
     workflows=(ACCESS_V1,),
     parameters=PARAMETERS,
-    fields=FIELDS,
+    fields=(
+        *FIELDS,
+        Field("payment_reference", N_("Línea de captura pagada"), system=True),
+        Field("payment_amount", N_("Importe pagado"), "money", system=True),
+        Field("payment_paid_on", N_("Fecha de pago"), "date", system=True),
+        Field("payment_operation", N_("Operación de pago (Tesorería)"), system=True),
+    ),
     departments=(Department("transparencia", N_("Unidad de Transparencia")),),
     presentation=Presentation(binds={"prevention": "applicant", "answered": "applicant", "incompetent": "applicant"}),
     documents=DOCUMENTS,
@@ -1163,5 +1465,14 @@ PROCEDURE = Procedure(
     tracking_path="/transparencia/seguimiento/",  # the tracking link is never mailed again: the public lookup by folio
     applicant_alias="app.procedures.access_request.services:pseudonym",
     owns=("app/procedures/access_request",),
+    payment=Payment(
+        order=PAYMENT_ORDER,
+        confirm_trigger="confirm_payment",
+        awaiting="answered",
+        reference_field="payment_reference",
+        amount_field="payment_amount",
+        paid_on_field="payment_paid_on",
+        operation_field="payment_operation",
+    ),
 )
 """Access requests: areas, committee and appeals are their own pages (``app.procedures.access_request.plugin``)."""

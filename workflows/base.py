@@ -30,6 +30,16 @@ def N_(message: str) -> str:
     return message
 
 
+class InvalidSetting(ValueError):
+    """A setting's parser refuses a value and says why in words people read: ``msgid`` (marked with ``N_``,
+    translated on display) with its ``params``. The settings service shows it instead of a generic refusal."""
+
+    def __init__(self, msgid: str, params: dict[str, str] | None = None) -> None:
+        super().__init__(msgid % (params or {}) if params else msgid)
+        self.msgid = msgid
+        self.params = dict(params or {})
+
+
 @dataclass(frozen=True, slots=True)
 class HistoryItem:
     """One earlier transition of the same case, as guards and the four-eyes rule see it."""

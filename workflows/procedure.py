@@ -162,11 +162,12 @@ class Step:
 
 
 PARAMETER_KINDS = frozenset(
-    {"", "int", "decimal", "codes", "choice", "requirements", "fees", "departments", "rate", "secret", "json"}
+    {"", "int", "decimal", "money", "codes", "choice", "requirements", "fees", "departments", "rate", "secret", "json"}
 )
 """How the settings page edits a parameter: ``""`` (read from its default: ``int``, ``decimal``, ``codes`` or,
 for a parameter with choices, ``choice``), the requirements list, the fee table, the office → department
-mapping, a percentage (``rate``, kept as a fraction), a draw seed (``secret``) or structured ``json``."""
+mapping, a percentage (``rate``, kept as a fraction), an amount in pesos ≥ 0 (``money``), a draw seed
+(``secret``) or structured ``json``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,14 @@ import click
 from flask.cli import AppGroup
 
 from app.engine import DomainError
-from app.services.payments import Outcome, PaymentResult, confirm_payment, import_bank_file, treasury_user
+from app.services.payments import (
+    Outcome,
+    PaymentResult,
+    confirm_payment,
+    import_bank_file,
+    pending_orders,
+    treasury_user,
+)
 
 payments_cli = AppGroup("payments", help="Payment orders confirmed by the treasury.")
 
@@ -25,6 +32,24 @@ def _actor(email: str) -> int:
         return treasury_user(email)
     except DomainError as exc:
         raise click.ClickException(exc.reasons[0].render(str) if exc.reasons else str(exc)) from None
+
+
+@payments_cli.command("pending")
+@click.option("--as", "email", required=True, help="E-mail of the treasury user who lists them.")
+def payments_pending(email: str) -> None:
+    """List the unpaid payment orders of every procedure, soonest due first: folio, reference, amount, due
+    date, procedure (and OVERDUE past the due date)."""
+    try:
+        orders = pending_orders(_actor(email))
+    except DomainError as exc:
+        raise click.ClickException(exc.reasons[0].render(str) if exc.reasons else str(exc)) from None
+    for order in orders:
+        due = order.due_on.isoformat() if order.due_on else "-"
+        click.echo(
+            f"{order.folio}\t{order.reference}\t{order.amount}\t{due}\t{order.title}"
+            + ("\tOVERDUE" if order.overdue else "")
+        )
+    click.echo(f"pending: {len(orders)}")
 
 
 @payments_cli.command("confirm")

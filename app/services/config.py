@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import AuditKind, Department, Role, User, WorkflowConfig, WorkflowConfigChange, utcnow
 from app.services.uow import unit_of_work
 from workflows import REGISTRY
-from workflows.base import Workflow
+from workflows.base import InvalidSetting, Workflow
 
 
 def effective_params(session: Session, workflow: Workflow) -> dict[str, Any]:
@@ -108,6 +108,8 @@ def _coerce(workflow: Workflow, key: str, value: Any) -> Any:
     if parser is not None:  # structured settings (fee table, requirements…) are checked by their workflow
         try:
             return parser(value)
+        except InvalidSetting as exc:  # the parser says why, in words people read
+            raise InvalidData(Msg(exc.msgid, exc.params)) from None
         except (TypeError, ValueError):
             raise bad from None
     if key in workflow.param_choices:

@@ -127,7 +127,9 @@ def _sealed(order: Certificate, name: str) -> str:
 
 
 def pending_orders(actor_id: int, today: date | None = None) -> list[PendingOrder]:
-    """The payment orders of the cases that await payment, soonest due first. Raises ``NotAllowed``."""
+    """The unpaid payment orders of the cases that await payment, every procedure's, soonest due first.
+
+    Raises ``NotAllowed``."""
     session = db.session()
     _require_treasury(session, actor_id)
     today = today or local_today()
@@ -138,8 +140,8 @@ def pending_orders(actor_id: int, today: date | None = None) -> list[PendingOrde
         )
         for case in cases:
             order = _current_order(session, case, payment)
-            if order is None:
-                continue
+            if order is None or (case.data or {}).get(payment.reference_field) == _sealed(order, payment.reference_row):
+                continue  # no order, or paid: a procedure may keep the case in its awaiting state after payment
             due = order.valid_until
             orders.append(
                 PendingOrder(

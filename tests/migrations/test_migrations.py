@@ -154,3 +154,53 @@ def test_the_publication_seed_setting_is_removed_from_settings_and_cases(empty_d
             conn.execute(text("DELETE FROM cases"))
         downgrade(revision="base")
         db.engine.dispose()
+
+
+def test_flat_reproduction_fees_become_the_cost_sheet_shape(empty_database_url: str, tmp_path: Path):
+    application = create_app("test", SQLALCHEMY_DATABASE_URI=empty_database_url, DOCUMENTS_DIR=str(tmp_path))
+    flat = '{"reproduction_fees": {"electronic": "0.00", "simple_copies": "50.00", "usb": "30"}, "payment_days": 45}'
+    with application.app_context():
+        upgrade(revision="d9e1f7a3b462")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO workflow_configs (workflow, params, revision, updated_at) "
+                    "VALUES ('access_request', :params, 1, CURRENT_TIMESTAMP)"
+                ),
+                {"params": flat},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, display_name, password_hash, locale, active, created_at) "
+                    "VALUES (1, 'p@example.test', 'P', '!x', 'es_MX', false, CURRENT_TIMESTAMP)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO cases (id, folio, workflow, workflow_version, state, version, applicant_id, data, "
+                    "params, created_at, updated_at) VALUES (1, 'SAI-2026-000001', 'access_request', 1, "
+                    "'received', 1, 1, '{}', :params, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"params": flat},
+            )
+        upgrade()
+        with db.engine.connect() as conn:
+            settings = conn.execute(text("SELECT params FROM workflow_configs")).scalar_one()
+            case_params = conn.execute(text("SELECT params FROM cases WHERE id = 1")).scalar_one()
+        for stored in (settings, case_params):
+            params = json.loads(stored) if isinstance(stored, str) else stored
+            assert params["reproduction_fees"] == {
+                "electronic": {"unit": "free", "fee": "0.00"},
+                "simple_copies": {"unit": "simple_page", "fee": "1.00"},
+                "usb": {"unit": "medium", "fee": "30.00"},
+            }
+            assert params["payment_days"] == 30  # art. 134: no more than thirty days
+        downgrade(revision="d9e1f7a3b462")
+        with db.engine.connect() as conn:
+            settings = conn.execute(text("SELECT params FROM workflow_configs")).scalar_one()
+        params = json.loads(settings) if isinstance(settings, str) else settings
+        assert params["reproduction_fees"] == {"electronic": "0.00", "simple_copies": "1.00", "usb": "30.00"}
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM cases"))
+        downgrade(revision="base")
+        db.engine.dispose()

@@ -11,13 +11,14 @@ import time_machine
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from app.calendar import LOCAL_TZ
+from app.calendar import LOCAL_TZ, local_today
 from app.extensions import db
 from app.models import Case, Certificate, CertificateStatus, Role
 from app.procedures.access_request import services as ar
 from app.services.certificates import verify_certificate
 from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
+from app.services.payments import confirm_payment
 from tests.support.factories import make_user, quorum
 
 
@@ -223,7 +224,7 @@ def test_appeal_resolution_and_compliance_terms_are_shown(app: Flask, mailbox):
         assert "Se entregaron los anexos el 18 de julio" in page
 
 
-def test_the_requester_sees_the_payment_reference_they_gave(app: Flask):
+def test_the_requester_sees_the_payment_the_treasury_confirmed(app: Flask):
     unit = make_user(Role.TRANSPARENCY_UNIT)
     obras = make_user((Role.AREA, "obras"))
     filed = ar.file_request("Lector", "lector@example.test", "Contratos", "simple_copies")
@@ -232,9 +233,17 @@ def test_the_requester_sees_the_payment_reference_they_gave(app: Flask):
         filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=_case(filed.case_id).version
     )
     ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_case(filed.case_id).version)
-    ar.deliver_response(filed.case_id, "Copias listas", unit, expected_version=_case(filed.case_id).version)
-    ar.requester_act(
-        filed.token, "pay", expected_version=_case(filed.case_id).version, data={"payment_reference": "REF-2026-0042"}
+    ar.deliver_response(
+        filed.case_id,
+        "Copias listas",
+        unit,
+        expected_version=_case(filed.case_id).version,
+        costs=ar.Costs(page_count=30),
     )
+    notice = ar.requester_view(filed.token).payment
+    assert notice is not None
+    paid = confirm_payment(notice.reference, "10.00", local_today(), "OP-2026-0042", make_user(Role.TREASURY))
+    assert paid.applied, paid.detail
     page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
-    assert "REF-2026-0042" in page
+    assert notice.reference in page
+    assert "OP-2026-0042" in page

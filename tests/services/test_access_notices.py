@@ -17,6 +17,7 @@ from app.models import Case, Role
 from app.procedures.access_request import services as ar
 from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
+from app.services.payments import confirm_payment
 from tests.support.factories import email_of, make_user
 
 
@@ -52,7 +53,13 @@ def test_the_payment_and_the_guarantors_term_are_told_with_dates(app: Flask, mai
             filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=_version(filed.case_id)
         )
         ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_version(filed.case_id))
-        ar.deliver_response(filed.case_id, "Copias listas", unit, expected_version=_version(filed.case_id))
+        ar.deliver_response(
+            filed.case_id,
+            "Copias listas",
+            unit,
+            expected_version=_version(filed.case_id),
+            costs=ar.Costs(page_count=70),
+        )
         # 30 business days from Wednesday 9 July 2025: 9–11 July (3), 14 July–15 August (25), 18 and 19 August
         view = ar.requester_view(filed.token)
         assert view.payment is not None
@@ -67,9 +74,9 @@ def test_the_payment_and_the_guarantors_term_are_told_with_dates(app: Flask, mai
     assert "Plazo para pagar: a más tardar el 19 de agosto de 2025" in body
     assert "Artículos 134 y 141 de la Ley General de Transparencia" in body
     with time_machine.travel(_noon(date(2025, 7, 10)), tick=False):
-        ar.requester_act(
-            filed.token, "pay", expected_version=_version(filed.case_id), data={"payment_reference": "REF-77"}
-        )
+        assert view.payment.reference
+        paid = confirm_payment(view.payment.reference, "50.00", date(2025, 7, 10), "OP-77", make_user(Role.TREASURY))
+        assert paid.applied, paid.detail
         assert ar.requester_view(filed.token).payment is None  # paid: nothing more is asked
         ar.requester_act(
             filed.token,

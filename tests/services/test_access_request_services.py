@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.audit import verify
-from app.calendar import LOCAL_TZ
+from app.calendar import LOCAL_TZ, local_today
 from app.engine import GuardRefused, IllegalTrigger, InvalidData, NotAllowed, NotFound
 from app.extensions import db
 from app.models import AuditEntry, Case, Certificate, OutboxMessage, Role, User
@@ -28,6 +28,7 @@ from app.procedures.access_request.models import PASSWORDLESS, AccessRequest, Ar
 from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.demo import demo_pdf
+from app.services.payments import confirm_payment
 from app.services.timers import fire_due_timers
 from app.services.users import authenticate
 from app.storage import get_storage
@@ -161,15 +162,22 @@ def test_an_account_holder_files_under_the_account_and_costs_are_paid(app: Flask
     _turned(filed, office)
     _answer(filed, office, "obras", ar.AreaAnswer("available"))
     _unit(filed, office, "consolidate")
-    ar.deliver_response(filed.case_id, "Copias listas", office.unit, expected_version=_case(filed.case_id).version)
+    ar.deliver_response(
+        filed.case_id,
+        "Copias listas",
+        office.unit,
+        expected_version=_case(filed.case_id).version,
+        costs=ar.Costs(page_count=70),
+    )
     assert _case(filed.case_id).data["reproduction_cost"] == "50.00"
     view = ar.requester_view_for_account(filed.case_id, account)
-    assert view.actions == frozenset({"appeal", "pay"})
-    ar.requester_act(filed.token, "pay", expected_version=view.version, data={"payment_reference": "TES-1"})
-    with pytest.raises(GuardRefused, match="pago ya"):
-        ar.requester_act(
-            filed.token, "pay", expected_version=_case(filed.case_id).version, data={"payment_reference": "x"}
-        )
+    assert view.actions == frozenset({"appeal"})  # the treasury, not the requester, records the payment
+    assert view.payment is not None
+    with pytest.raises(NotAllowed):
+        ar.requester_act(filed.token, "pay", expected_version=view.version, data={"payment_reference": "TES-1"})
+    paid = confirm_payment(view.payment.reference, "50.00", local_today(), "TES-1", make_user(Role.TREASURY))
+    assert paid.applied, paid.detail
+    assert ar.requester_view_for_account(filed.case_id, account).payment is None
     with pytest.raises(NotFound):
         ar.requester_view_for_account(filed.case_id, make_user(Role.APPLICANT))
 

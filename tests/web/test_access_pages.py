@@ -7,9 +7,11 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import time_machine
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
@@ -391,16 +393,86 @@ def test_terms_and_fees_are_settings_that_apply_to_new_requests(app: Flask, clie
     assert page.status_code == 200
     assert "Plazo de respuesta a la solicitud" in text(page)
     data = _settings(client)
-    bad = client.post("/admin/tramites/access_request", data={**data, "reproduction_fees": '{"usb": "-5"}'})
+    negative = '{"usb": {"unit": "medium", "fee": "-5"}}'
+    bad = client.post("/admin/tramites/access_request", data={**data, "reproduction_fees": negative})
     assert bad.status_code == 422
+    assert "la cuota de «usb» debe ser un importe en pesos, cero o mayor" in text(bad), field_errors(bad)
+    flat = client.post("/admin/tramites/access_request", data={**data, "reproduction_fees": '{"usb": "5"}'})
+    assert flat.status_code == 422
+    assert "«usb» debe ser" in text(flat)
+    broken = client.post("/admin/tramites/access_request", data={**data, "reproduction_fees": '{"usb": '})
+    assert broken.status_code == 422
+    assert "No es JSON válido" in text(broken)
+    too_long = client.post("/admin/tramites/access_request", data={**data, "payment_days": "31"})
+    assert too_long.status_code == 422
+    assert "de uno a treinta días" in text(too_long)
+    fees = '{"electronic": {"unit": "free"}, "usb": {"unit": "medium", "fee": "12.5"}}'
     saved = client.post(
         "/admin/tramites/access_request",
-        data={**data, "response_days": "15", "reproduction_fees": '{"electronic": "0", "usb": "12.5"}'},
+        data={**data, "response_days": "15", "reproduction_fees": fees},
     )
     assert saved.status_code == 302, field_errors(saved) or flashes(saved)
     filed = svc.file_request("Uno", "uno@example.test", "Padrón", "usb")
     db.session.rollback()
     case = db.session.get(Case, filed.case_id)
     assert case.params["response_days"] == 15
-    assert case.params["reproduction_fees"] == {"electronic": "0.00", "usb": "12.50"}
+    assert case.params["reproduction_fees"] == {
+        "electronic": {"unit": "free", "fee": "0.00"},
+        "usb": {"unit": "medium", "fee": "12.50"},
+    }
     assert db.session.scalars(select(func.count()).select_from(AccessRequest)).one() == 1
+
+
+def _consolidated_by_service(office: dict[str, int], fmt: str) -> svc.Filed:
+    filed = svc.file_request("Lector", "lector@example.test", "Planos", fmt)
+    version = lambda: db.session.get(Case, filed.case_id).version  # noqa: E731
+    svc.turn_request(filed.case_id, ["obras"], office["unit"], expected_version=version())
+    svc.answer_turn(filed.case_id, "obras", svc.AreaAnswer("available"), office["obras"], expected_version=version())
+    svc.unit_act(filed.case_id, "consolidate", office["unit"], expected_version=version())
+    db.session.rollback()
+    return filed
+
+
+def test_the_unit_answers_with_the_page_count_and_the_cost_sheet_follows(
+    app: Flask, client: FlaskClient, office: dict[str, int]
+):
+    filed = _consolidated_by_service(office, "certified_copies")
+    case_url = f"/transparencia/solicitudes/{filed.case_id}"
+    login_as(client, office["unit"])
+    page = text(client.get(case_url))
+    assert "Número de hojas reproducidas" in page
+    negative = _post(client, case_url, f"{case_url}/responder", response_summary="Copias", page_count="-3")
+    assert negative.status_code == 422
+    no_reason = _post(client, case_url, f"{case_url}/responder", response_summary="Copias", page_count="4", waived="y")
+    assert no_reason.status_code == 422
+    assert any("motivo de la exención" in f for f in flashes(no_reason))
+    done = _post(client, case_url, f"{case_url}/responder", response_summary="Copias", page_count="4")
+    assert done.status_code == 302, flashes(done) or field_errors(done)
+    db.session.rollback()
+    case = db.session.get(Case, filed.case_id)
+    assert case.data["reproduction_cost"] == "80.00"  # 4 certified pages at 20.00
+    assert [r["quantity"] for r in case.data["cost_sheet"]] == ["4"]
+    staff = text(client.get(case_url))
+    assert "Copia certificada (por hoja)" in staff
+    assert "Pendiente: la información se entrega cuando la Tesorería confirme el pago." in staff
+
+
+@time_machine.travel(datetime(2025, 7, 8, 18, 0, tzinfo=UTC), tick=False)  # Tuesday, noon in Mexico City
+def test_a_consulta_directa_on_a_past_or_non_working_day_is_refused_in_words(
+    app: Flask, client: FlaskClient, office: dict[str, int]
+):
+    filed = _consolidated_by_service(office, "consulta_directa")
+    case_url = f"/transparencia/solicitudes/{filed.case_id}"
+    login_as(client, office["unit"])
+    page = text(client.get(case_url))
+    assert "Cita para la consulta directa" in page
+    fields = {"response_summary": "Consulta", "consultation_time": "10:00", "consultation_place": "Archivo"}
+    for day, words in (("2025-07-01", "ya pasó"), ("2025-07-12", "no es día hábil"), ("el martes", "")):
+        refused = _post(client, case_url, f"{case_url}/responder", consultation_on=day, **fields)
+        assert refused.status_code == 422
+        assert not words or any(words in f for f in flashes(refused)), flashes(refused)
+    done = _post(client, case_url, f"{case_url}/responder", consultation_on="2025-07-15", **fields)
+    assert done.status_code == 302, flashes(done) or field_errors(done)
+    tracking = text(client.get(f"/transparencia/seguimiento/{filed.token}"))
+    assert "Cita para la consulta directa" in tracking
+    assert "15 de julio de 2025" in tracking

@@ -121,7 +121,7 @@ def test_terminal_states_have_no_exits():
 
 def test_the_roles_named_are_the_product_roles():
     roles = {r for t in WF.transitions for r in t.roles}
-    assert roles == {"transparency_unit", "area", "committee_member", "guarantor", "applicant", SYSTEM_ROLE}
+    assert roles == {"transparency_unit", "area", "committee_member", "guarantor", "applicant", "treasury", SYSTEM_ROLE}
 
 
 def test_every_term_is_a_parameter_with_the_statutory_default():
@@ -302,8 +302,8 @@ GUARD_CASES: dict[str, Case] = {
     ),
     "cost_as_published": (
         ar.cost_as_published,
-        gi({"delivery_format": "certified_copies", "reproduction_cost": "120.00"}),
         gi({"delivery_format": "certified_copies", "reproduction_cost": "0.00"}),
+        gi({"delivery_format": "certified_copies", "reproduction_cost": "120.00"}),
     ),
     "cost_free_when_late": (
         ar.cost_as_published,
@@ -317,15 +317,25 @@ GUARD_CASES: dict[str, Case] = {
     ),
     "delivery_chosen_ids": (ar.delivery_chosen, gi({ar.DELIVERED: []}), gi({ar.DELIVERED: [3, "original"]})),
     "delivery_chosen_once": (ar.delivery_chosen, gi(), gi({ar.DELIVERED: [3, 3]})),
-    "payment_due": (
-        ar.payment_due,
+    "payment_order_due": (
+        ar.payment_order_due,
         gi({"reproduction_cost": "50.00"}),
         gi({"reproduction_cost": "0.00"}),
     ),
-    "payment_once": (
-        ar.payment_due,
+    "payment_order_once": (
+        ar.payment_order_due,
         gi({"reproduction_cost": "50.00"}),
-        gi({"reproduction_cost": "50"}, history=("pay",)),
+        gi({"reproduction_cost": "50"}, history=("issue_payment_order",)),
+    ),
+    "payment_matches_cost": (
+        ar.payment_matches_cost,
+        gi({"reproduction_cost": "50.00", "payment_amount": "50.00"}),
+        gi({"reproduction_cost": "50.00", "payment_amount": "49.00"}),
+    ),
+    "payment_confirmed_once": (
+        ar.payment_matches_cost,
+        gi({"reproduction_cost": "50.00", "payment_amount": "50"}),
+        gi({"reproduction_cost": "50.00", "payment_amount": "50"}, history=("confirm_payment",)),
     ),
     "extension_requestable": (ar.extension_requestable, gi(), gi(history=("request_extension",))),
     "extension_requestable_before_deadline": (
@@ -390,12 +400,13 @@ def test_guard_both_ways(name: str):
 
 
 def test_fee_table_parser_and_cost():
-    assert ar.parse_fees({"usb": "30", "electronic": 0}) == {"usb": "30.00", "electronic": "0.00"}
-    for bad in ({}, {"usb": "-1"}, {"usb": "abc"}, {"": "1"}, ["usb"], {"usb": "NaN"}):
+    assert ar.parse_fees({"usb": {"unit": "medium", "fee": "30"}}) == {"usb": {"unit": "medium", "fee": "30.00"}}
+    for bad in ({}, {"usb": "-1"}, {"usb": {"unit": "medium", "fee": "abc"}}, {"": "1"}, ["usb"]):
         with pytest.raises((TypeError, ValueError)):
             ar.parse_fees(bad)
-    assert ar.reproduction_cost({"delivery_format": "usb"}, PARAMS) == "30.00"
-    assert ar.reproduction_cost({"delivery_format": "usb", "response_overdue_on": "2026-01-01"}, PARAMS) == "0.00"
+    assert ar.reproduction_cost({"delivery_format": "usb", "media_count": 1}, PARAMS) == "30.00"
+    late = {"delivery_format": "usb", "media_count": 1, "response_overdue_on": "2026-01-01"}
+    assert ar.reproduction_cost(late, PARAMS) == "0.00"
 
 
 # -- the engine with this definition --------------------------------------------------------------

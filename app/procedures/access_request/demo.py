@@ -24,7 +24,8 @@ def load_demo(ids: Mapping[str, int]) -> None:
 
 def load_demo_requests(unit: int, areas: tuple[int, int], departments: tuple[str, str], committee: int) -> None:
     """File a few requests without accounts and move them to: received, prevención, turned (one area
-    answered), in committee, answered and appealed."""
+    answered), in committee, answered and appealed, and answered in simple copies with a payment order the
+    treasury has yet to confirm."""
     area_a, area_b = areas
     dept_a, dept_b = departments
     svc.file_request(
@@ -85,3 +86,16 @@ def load_demo_requests(unit: int, areas: tuple[int, int], departments: tuple[str
                 expected_version=_version(done.case_id),
                 data={"appeal_grounds": ["incomplete"], "appeal_statement": "Faltan las compensaciones."},
             )
+    copies = svc.file_request("Investigadora", "investigadora@correo.example", "Actas de cabildo 2025", "simple_copies")
+    svc.turn_request(copies.case_id, [dept_b], unit, expected_version=_version(copies.case_id))
+    svc.answer_turn(
+        copies.case_id, dept_b, svc.AreaAnswer("available"), area_b, expected_version=_version(copies.case_id)
+    )
+    svc.unit_act(copies.case_id, "consolidate", unit, expected_version=_version(copies.case_id))
+    svc.deliver_response(  # 45 simple pages: 20 free, 25 charged; the treasury sees its payment order
+        copies.case_id,
+        "Se entregan las actas en copia simple una vez confirmado el pago.",
+        unit,
+        expected_version=_version(copies.case_id),
+        costs=svc.Costs(page_count=45),
+    )

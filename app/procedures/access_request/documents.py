@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -19,12 +20,14 @@ from app.procedures.access_request.models import (
     CommitteeVote,
 )
 from app.services import document_context
+from workflows.access_request import cost_rows
 
 FORMATS = {
     "electronic": "Electrónica, a través del sistema",
     "simple_copies": "Copias simples",
     "certified_copies": "Copias certificadas",
     "usb": "Dispositivo USB",
+    "consulta_directa": "Consulta directa",
 }
 KINDS = {
     "available": "disponible",
@@ -92,8 +95,27 @@ def access_response(session: Session, case: Case) -> tuple[dict[str, Any], dict[
     respuesta = [str(case.data.get("response_summary") or "")]
     if late:
         respuesta.append("La respuesta se emitió fuera del plazo legal: la entrega no tiene costo.")
+    consultation = ""
+    if case.data.get("consultation_at") and case.data.get("consultation_place"):
+        when = datetime.fromisoformat(str(case.data["consultation_at"]))
+        consultation = (
+            f"El {long_date(when.date())} a las {when:%H:%M} horas, en {case.data['consultation_place']} "
+            "(artículo 133 de la Ley General de Transparencia y Acceso a la Información Pública, DOF 4 de mayo de "
+            "2015). La consulta no tiene costo."
+        )
     extra = {
         "respuesta": respuesta,
+        "hoja_costos": [
+            {
+                "concepto": r["concept"],
+                "cantidad": r["quantity"],
+                "cuota": r["unit_fee"],
+                "importe": r["amount"],
+                "fundamento": r["legal_basis"],
+            }
+            for r in cost_rows(case.data)
+        ],
+        "consulta_directa": consultation,
         "medios_impugnacion": (
             "Si no está conforme con esta respuesta puede interponer el recurso de revisión dentro de los "
             f"{int(params.get('appeal_days', 15))} días hábiles siguientes a su notificación."

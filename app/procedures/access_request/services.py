@@ -19,7 +19,7 @@ import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -30,11 +30,23 @@ from sqlalchemy.orm import Session
 
 from app import audit
 from app.audit import EntryInput
-from app.calendar import local_today
+from app.calendar import LOCAL_TZ, local_today
 from app.certificates.formatting import long_date
 from app.engine import DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
-from app.models import AuditKind, Case, Certificate, Department, Document, Role, TimerKind, User, UserRole, utcnow
+from app.models import (
+    AuditKind,
+    Case,
+    Certificate,
+    CertificateStatus,
+    Department,
+    Document,
+    Role,
+    TimerKind,
+    User,
+    UserRole,
+    utcnow,
+)
 from app.models.clocks import ClockStatus
 from app.notifications import enqueue
 from app.procedures.access_request.models import (
@@ -69,7 +81,7 @@ UNMAILED_DOMAIN = "@requester.invalid"
 MAX_PSEUDONYM = 120
 MAX_TEXT = 5000
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-REQUESTER_ACTIONS = frozenset({"answer_prevention", "appeal", "pay"})
+REQUESTER_ACTIONS = frozenset({"answer_prevention", "appeal"})
 UNIT_ACTIONS = frozenset({"prevent", "declare_incompetent", "consolidate", "report_compliance"})
 GUARANTOR_ACTIONS = frozenset({"resolve_appeal", "extend_resolution", "accept_compliance", "reject_compliance"})
 AREA_DOCUMENT_KINDS = ("respuesta_area", wf.PUBLIC_VERSION)
@@ -348,6 +360,10 @@ class RequesterView:
     committee_acts: tuple[ActNotice, ...] = ()
     """The committee's acts told to the requester (see :func:`committee_notices`)."""
     """The reproduction costs the requester is asked to pay, with the legal basis and the last day."""
+    consultation: ActNotice | None = None
+    """The appointment of a consulta directa: date, time and place, its legal basis and the day."""
+    cost_sheet: Sequence[Mapping[str, str]] = ()
+    """The cost sheet recorded with the response (concept, quantity, unit fee, amount, legal basis)."""
 
 
 def _by_token(token: str) -> AccessRequest:
@@ -419,7 +435,6 @@ def _requester_actions(case: Case, today: date) -> frozenset[str]:
     params = case.params or wf.ACCESS_V1.params
     probes: dict[str, dict[str, Any]] = {
         "answer_prevention": {"clarification": "-"},
-        "pay": {"payment_reference": "-"},
         "appeal": {"appeal_grounds": list(params.get("appeal_grounds") or ())[:1]},
     }
     view, actor, engine = case_view(db.session(), case), actor_for(user), get_engine()
@@ -437,9 +452,11 @@ def delivered_documents(session: Session, case: Case) -> list[Document]:
     """The documents delivered to the requester: those the unit chose when it delivered the response, and
     of those only the kinds that may go out now. While a classification stands (reserved or confidential,
     fully or partly, not revoked by the committee) that is the versión pública alone, whatever was recorded:
-    every path to the requester (tracking page, download by id, the case page of an account) reads this."""
+    every path to the requester (tracking page, download by id, the case page of an account) reads this.
+    Reproduction costs owed are paid first (LGTAIP 2015 art. 141): nothing is delivered until the treasury
+    confirms the payment order."""
     ids = wf.delivered_ids(case.data)
-    if not ids:
+    if not ids or wf.payment_pending(case.data):
         return []
     return list(
         session.scalars(
@@ -473,6 +490,8 @@ def _requester_view(case: Case, request: AccessRequest, today: date) -> Requeste
         payment=payment_notice(case),
         appeal_act=appeal_notice(case),
         committee_acts=committee_notices(case),
+        consultation=consultation_notice(case),
+        cost_sheet=wf.cost_rows(case.data),
     )
 
 
@@ -671,6 +690,8 @@ class ActNotice:
     competent_body: str = ""
     due_label: str = ""
     """How the notice names its term (a msgid), where it is not the prevención's or the appeal's."""
+    reference: str = ""
+    """For a payment: the reference (línea de captura) of the payment order."""
 
 
 def _term_due(case_id: int, state: str) -> date | None:
@@ -683,12 +704,20 @@ def _appeal_notice(case: Case) -> ActNotice:
     appeal's legal basis; when reproduction costs are owed, what to pay, its basis and the last day to pay."""
     params = case.params or wf.ACCESS_V1.params
     text = str(case.data.get("response_summary") or "")
+    sheet = wf.cost_rows(case.data)
+    if sheet:
+        lines = [f"{r['concept']} | {r['quantity']} | ${r['unit_fee']} | ${r['amount']}" for r in sheet]
+        text += "\n\nHoja de costos (concepto | cantidad | cuota | importe):\n" + "\n".join(lines)
+        text += f"\nTotal: ${case.data.get('reproduction_cost') or '0.00'} MXN"
     payment = payment_notice(case)
     if payment is not None and payment.due_on is not None:
         text += (
             f"\n\n{payment.text}\nPlazo para pagar: a más tardar el {long_date(payment.due_on)} "
             f"({payment.legal_basis})."
         )
+    consultation = consultation_notice(case)
+    if consultation is not None:
+        text += f"\n\n{consultation.text} ({consultation.legal_basis})."
     return ActNotice(text, wf.legal_basis(params, "appeal"), _term_due(case.id, case.state), kind="appeal")
 
 
@@ -1033,6 +1062,52 @@ def deliverable_documents(case_id: int) -> list[Document]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Costs:
+    """What the unit enters with the response for its cost sheet: pages and media reproduced, whether the
+    copies are sent (envío), a waiver for the requester's socio-economic circumstances with its reason; for a
+    consulta directa, the date, time (local) and place of the consultation."""
+
+    page_count: int = 0
+    media_count: int = 0
+    shipped: bool = False
+    waived: bool = False
+    waiver_reason: str = ""
+    consultation_at: datetime | None = None
+    consultation_place: str = ""
+
+
+def _cost_data(session: Session, case: Case, costs: Costs, today: date) -> dict[str, Any]:
+    """The case data a response's costs record; refuses a consulta directa in the past or on a non-working day."""
+    data: dict[str, Any] = {
+        "page_count": costs.page_count,
+        "media_count": costs.media_count,
+        "shipped": bool(costs.shipped),
+        "cost_waived": bool(costs.waived),
+        "cost_waiver_reason": " ".join((costs.waiver_reason or "").split())[:MAX_TEXT],
+    }
+    if case.data.get("delivery_format") != wf.CONSULTATION:
+        return data
+    place = " ".join((costs.consultation_place or "").split())[:500]
+    when = costs.consultation_at
+    if when is None or not place:
+        raise InvalidData(Msg("Indique la fecha, la hora y el lugar de la consulta directa."))
+    if when.tzinfo is not None:  # an instant: the appointment is kept in Mexico City's local time
+        when = when.astimezone(LOCAL_TZ)
+    when = when.replace(tzinfo=None, second=0, microsecond=0)
+    now = datetime.now(LOCAL_TZ).replace(tzinfo=None)
+    if when.date() < today or when <= now:
+        raise InvalidData(Msg("La fecha de la consulta directa ya pasó: elija una fecha futura."))
+    if not calendar(session).is_business_day(when.date()):
+        raise InvalidData(
+            Msg(
+                "El %(date)s no es día hábil: elija otra fecha para la consulta directa.",
+                {"date": when.date().isoformat()},
+            )
+        )
+    return data | {"consultation_at": when.isoformat(timespec="minutes"), "consultation_place": place}
+
+
 def deliver_response(
     case_id: int,
     summary: str,
@@ -1040,17 +1115,22 @@ def deliver_response(
     *,
     expected_version: int,
     document_ids: Sequence[int] = (),
+    costs: Costs | None = None,
 ) -> FireResult:
-    """Deliver the response, with the reproduction cost of the chosen format (nothing when late) and the
-    documents the unit chose, one by one: nothing else reaches the requester.
+    """Deliver the response with its cost sheet (:func:`workflows.access_request.cost_sheet`: the published
+    fees for the pages and media entered, nothing when late or waived) and the documents the unit chose, one
+    by one: nothing else reaches the requester. When something is owed, the payment order is issued in the
+    same unit of work (due on the last day of the payment term) and the documents wait for the treasury's
+    confirmation; a consulta directa records its appointment. The requester is mailed all of it.
 
     Raises ``InvalidData`` for a document that is not a current area document of this request, or that is
-    classified (while a classification stands only its versión pública may be delivered), and the engine's
-    errors."""
+    classified (while a classification stands only its versión pública may be delivered), for a consulta
+    directa without a future working day, a time and a place, and the engine's errors."""
     ids = list(dict.fromkeys(int(i) for i in document_ids))
     with unit_of_work() as session:
         case = _access_case(session, case_id)
-        cost = wf.reproduction_cost(case.data, case.params or wf.ACCESS_V1.params)
+        params = case.params or wf.ACCESS_V1.params
+        today = local_today()
         allowed = wf.deliverable_kinds(case.data)
         for document_id in ids:
             document = session.get(Document, document_id)
@@ -1068,33 +1148,77 @@ def deliver_response(
                         {"name": document.original_name},
                     )
                 )
+        entered = _cost_data(session, case, costs or Costs(), today)
+        if entered["cost_waived"] and not entered["cost_waiver_reason"]:
+            raise InvalidData(Msg("Indique el motivo de la exención del costo."))
+        sheet = wf.cost_sheet({**case.data, **entered}, params)
         data: dict[str, Any] = {
             "response_summary": (summary or "").strip()[:MAX_TEXT],
-            "reproduction_cost": cost,
+            "reproduction_cost": sheet.total,
+            "cost_sheet": list(sheet.rows),
             wf.DELIVERED: ids,
+            **entered,
         }
-        params = case.params or wf.ACCESS_V1.params
-        if Decimal(cost) > 0:  # the requester is asked to pay: its term is a date from the notification
-            due = calendar(session).add_business_days(local_today(), int(params.get("payment_days", 30)))
+        if Decimal(sheet.total) > 0:  # the requester is asked to pay: its term is a date from the notification
+            due = calendar(session).add_business_days(today, int(params.get("payment_days", 30)))
             data["payment_due_on"] = due.isoformat()
         result = fire(case_id, "deliver", actor_id, expected_version=expected_version, data=data)
+        if Decimal(sheet.total) > 0:
+            fire(case_id, "issue_payment_order", actor_id, expected_version=result.version)
         _mail_requester(session, case, "deliver", result.audit_seq, _appeal_notice(case))
         return result
 
 
+def _payment_order(case: Case) -> Certificate | None:
+    return db.session.scalars(
+        select(Certificate)
+        .where(
+            Certificate.case_id == case.id,
+            Certificate.kind == wf.PAYMENT_ORDER,
+            Certificate.status == CertificateStatus.VALID,
+        )
+        .order_by(Certificate.id.desc())
+    ).first()
+
+
 def payment_notice(case: Case) -> ActNotice | None:
-    """What the requester is asked to pay before delivery, as they are told it: the amount and how to pay it,
-    the legal basis and the last day to pay (``None`` when nothing is owed or it was paid)."""
-    due = case.data.get("payment_due_on")
-    cost = str(case.data.get("reproduction_cost") or "0")
-    if not due or Decimal(cost) <= 0 or case.data.get("payment_reference"):
+    """What the requester is asked to pay before delivery, as they are told it: the amount and the reference of
+    the payment order, the legal basis and the last day to pay (the order's due date); ``None`` when nothing
+    is owed or the treasury confirmed the payment."""
+    if not wf.payment_pending(case.data):
         return None
+    order = _payment_order(case)
+    if order is None:
+        return None
+    fields = (order.public_data or {}).get("fields") or {}
+    reference = str(fields.get("referencia") or "")
+    due = order.valid_until or (
+        date.fromisoformat(str(case.data["payment_due_on"])) if case.data.get("payment_due_on") else None
+    )
     params = case.params or wf.ACCESS_V1.params
     text = (
-        f"Costos de reproducción y envío: ${cost} MXN. Registre la referencia de su pago en la página de "
-        "seguimiento de su solicitud; la información se entrega una vez hecho el pago."
+        f"Costos de reproducción y envío: ${case.data.get('reproduction_cost')} MXN. Pague con la línea de "
+        f"captura {reference} (orden de pago {order.number}, que puede descargar en la página de seguimiento) "
+        "en las cajas de la Tesorería o en el banco; la Tesorería confirma el pago y la información se entrega "
+        "entonces."
     )
-    return ActNotice(text, wf.legal_basis(params, "payment"), date.fromisoformat(str(due)), kind="payment")
+    return ActNotice(text, wf.legal_basis(params, "payment"), due, kind="payment", reference=reference)
+
+
+def consultation_notice(case: Case) -> ActNotice | None:
+    """The appointment of a consulta directa as the requester is told it: date, time and place, the legal basis
+    (LGTAIP 2015 art. 133) and the day; ``None`` when the response set none."""
+    at = str(case.data.get("consultation_at") or "")
+    place = str(case.data.get("consultation_place") or "")
+    if not at or not place:
+        return None
+    when = datetime.fromisoformat(at)
+    params = case.params or wf.ACCESS_V1.params
+    text = (
+        f"Consulta directa: el {long_date(when.date())} a las {when:%H:%M} horas, en {place}. Presente el folio "
+        f"{case.folio}; la consulta no tiene costo."
+    )
+    return ActNotice(text, wf.legal_basis(params, "consultation"), when.date(), kind="consultation")
 
 
 # -- committee ------------------------------------------------------------------------------------
@@ -1466,6 +1590,7 @@ def department_names() -> dict[str, str]:
 __all__ = [
     "ActNotice",
     "AreaAnswer",
+    "Costs",
     "Filed",
     "PublicStatus",
     "QueueRow",
@@ -1477,6 +1602,7 @@ __all__ = [
     "area_queue",
     "attach_area_document",
     "committee_members",
+    "consultation_notice",
     "decide_item",
     "deliver_response",
     "deliverable_documents",

@@ -7,6 +7,7 @@ typed text kept (status 422); someone else's request is a 404 that says nothing 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -38,7 +39,6 @@ from forms.access_requests import (
     DecisionForm,
     DeliverForm,
     FilingForm,
-    PaymentForm,
     PublicSourceForm,
     SessionChoiceForm,
     SessionForm,
@@ -56,6 +56,7 @@ FORMAT_LABELS = {
     "simple_copies": _l("Copias simples"),
     "certified_copies": _l("Copias certificadas"),
     "usb": _l("Dispositivo USB"),
+    "consulta_directa": _l("Consulta directa (en las oficinas de la Unidad)"),
 }
 GROUND_LABELS = {
     "classification": _l("La clasificación de la información"),
@@ -122,7 +123,6 @@ def _params() -> dict[str, Any]:
 
 FIELD_LABELS = {
     "clarification": _l("Aclaración"),
-    "payment_reference": _l("Referencia de pago"),
     "appeal_grounds": _l("Causas del recurso"),
     "competent_body": _l("Sujeto obligado competente"),
     "compliance_report": _l("Informe de cumplimiento"),
@@ -203,7 +203,6 @@ def _requester_forms(view: svc.RequesterView) -> dict[str, Any]:
     version = {"version": view.version}
     return {
         "clarification": ClarificationForm(data=version),
-        "payment": PaymentForm(data=version),
         "appeal": AppealForm(grounds, data=version),
     }
 
@@ -259,13 +258,13 @@ def _pdf(delivered: svc.DeliveredFile, name: str) -> Response:
     return response
 
 
-REQUESTER_FORMS = {"answer_prevention": "clarification", "pay": "payment", "appeal": "appeal"}
+REQUESTER_FORMS = {"answer_prevention": "clarification", "appeal": "appeal"}
 
 
 @bp.post("/seguimiento/<token>/<action>")
 @public
 def requester_step(token: str, action: str) -> Response | tuple[str, int]:
-    """Answer the prevención, pay the reproduction costs or appeal, through the secret link."""
+    """Answer the prevención or appeal, through the secret link."""
     if action not in REQUESTER_FORMS:
         abort(404)
     try:
@@ -531,7 +530,8 @@ def to_committee(case_id: int, matter: str) -> Response | tuple[str, int]:
 @bp.post("/solicitudes/<int:case_id>/responder")
 @roles_required(Role.TRANSPARENCY_UNIT)
 def deliver(case_id: int) -> Response | tuple[str, int]:
-    """Deliver the response (the reproduction cost follows the published fees; nothing when late)."""
+    """Deliver the response with its cost sheet (pages, media, envío, a waiver) or the appointment of a consulta
+    directa; the payment order is issued with it when something is owed."""
     _visible(case_id)
     form = DeliverForm(_deliverable(case_id))
     if not form.validate_on_submit():
@@ -543,6 +543,19 @@ def deliver(case_id: int) -> Response | tuple[str, int]:
             current_user.id,
             expected_version=form.seen_version(),
             document_ids=form.documents.data or [],
+            costs=svc.Costs(
+                page_count=form.page_count.data or 0,
+                media_count=form.media_count.data or 0,
+                shipped=bool(form.shipped.data),
+                waived=bool(form.waived.data),
+                waiver_reason=form.waiver_reason.data or "",
+                consultation_at=(
+                    datetime.combine(form.consultation_on.data, form.consultation_time.data)
+                    if form.consultation_on.data and form.consultation_time.data
+                    else None
+                ),
+                consultation_place=form.consultation_place.data or "",
+            ),
         )
     except DomainError as exc:
         return _refused(case_id, exc, "deliver", form)

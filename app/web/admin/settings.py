@@ -135,6 +135,8 @@ def _values(form: Any, specs: list[SettingSpec], params: Mapping[str, Any]) -> d
             values[spec.key] = str(Decimal(raw.strip()) / 100)
         elif spec.kind == "decimal":
             values[spec.key] = area_value(raw)
+        elif spec.kind == "money":
+            values[spec.key] = str(Decimal(raw.strip()).quantize(Decimal("0.01")))
         elif spec.kind == "fees":
             values[spec.key] = [
                 {

@@ -1,0 +1,280 @@
+"""Reproduction costs of an access request through the services, on SQLite and PostgreSQL: the cost sheet and
+the payment order issued with the response, the treasury's confirmation (cashier and bank file) before the
+information is delivered, the answer mail read from the suite's SMTP server, the tracking page (the sheet, the
+order downloaded as an attachment) and the appointment of a consulta directa (LGTAIP 2015 arts. 133, 134 and
+141). Dated against hand-counted calendars."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+import pytest
+import time_machine
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from app.calendar import LOCAL_TZ
+from app.engine import InvalidData
+from app.extensions import db
+from app.models import Case, Certificate, Role
+from app.procedures.access_request import services as ar
+from app.services.confirmation import confirm
+from app.services.delivery import deliver_pending
+from app.services.demo import demo_pdf
+from app.services.payments import Outcome, confirm_payment, import_bank_file, pending_orders
+from tests.support.factories import email_of, make_user
+from workflows import access_request as wf
+from workflows.payments import folio_of, valid_reference
+
+ADDRESS = "lector@example.test"
+
+
+def _noon(day: date) -> datetime:
+    return datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
+
+
+def _version(case_id: int) -> int:
+    db.session.rollback()
+    case = db.session.get(Case, case_id)
+    assert case is not None
+    return case.version
+
+
+def _confirm_address(mailbox: Any) -> None:
+    deliver_pending()
+    bodies = [m.get_content() for m in mailbox.messages if m["To"] == ADDRESS]
+    links = [found.group(1) for body in bodies if (found := re.search(r"/confirmar-correo/([A-Za-z0-9_-]+)", body))]
+    assert links, "no confirmation link was mailed"
+    confirm(links[-1])
+
+
+def _consolidated(fmt: str, mailbox: Any = None) -> tuple[ar.Filed, int, int]:
+    """A request in ``fmt`` answered by its area with one document and consolidated: (filed, unit, document)."""
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    obras = make_user((Role.AREA, "obras"))
+    filed = ar.file_request("Lector", ADDRESS, "Planos de la obra pública", fmt)
+    if mailbox is not None:
+        _confirm_address(mailbox)
+    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=_version(filed.case_id))
+    ar.answer_turn(filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=_version(filed.case_id))
+    document = ar.attach_area_document(filed.case_id, "obras", "respuesta_area", "planos.pdf", demo_pdf("p"), obras)
+    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_version(filed.case_id))
+    return filed, unit, document
+
+
+def _order(case_id: int) -> Certificate:
+    db.session.rollback()
+    orders = db.session.scalars(
+        select(Certificate).where(Certificate.case_id == case_id, Certificate.kind == wf.PAYMENT_ORDER)
+    ).all()
+    assert len(orders) == 1
+    return orders[0]
+
+
+def test_the_order_is_issued_with_the_response_and_the_treasury_confirms_it(app: Flask):
+    treasurer = make_user(Role.TREASURY)
+    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):  # Tuesday
+        filed, unit, document = _consolidated("simple_copies")
+        ar.deliver_response(
+            filed.case_id,
+            "Se entregan los planos",
+            unit,
+            expected_version=_version(filed.case_id),
+            document_ids=[document],
+            costs=ar.Costs(page_count=25),
+        )
+        case = db.session.get(Case, filed.case_id)
+        assert case is not None
+        assert case.data["reproduction_cost"] == "5.00"  # 25 pages, 20 free, 1.00 a page
+        assert [r["quantity"] for r in case.data["cost_sheet"]] == ["20", "5"]
+        order = _order(filed.case_id)
+        fields = order.public_data["fields"]
+        reference = fields["referencia"]
+        assert valid_reference(reference)
+        assert folio_of(reference) == filed.folio
+        assert fields["importe_total"] == "5.00"
+        # 30 business days from Wednesday 9 July 2025: 9–11 July (3), 14 July–15 August (25), 18 and 19 August
+        assert order.valid_until == date(2025, 8, 19)
+        pending = pending_orders(treasurer)
+        assert [(o.folio, o.reference, o.amount, o.due_on) for o in pending] == [
+            (filed.folio, reference, "5.00", date(2025, 8, 19))
+        ]
+        view = ar.requester_view(filed.token)
+        assert view.public_documents == []  # the information waits for the payment (art. 141)
+        assert view.payment is not None
+        assert view.payment.reference == reference
+        assert view.actions == frozenset({"appeal"})  # the requester no longer types a reference
+        wrong = confirm_payment(reference, "4.00", date(2025, 7, 10), "OP-1", treasurer)
+        assert wrong.outcome is Outcome.WRONG_AMOUNT
+        paid = confirm_payment(reference, "5.00", date(2025, 7, 10), "OP-1", treasurer)
+        assert paid.applied, paid.detail
+        assert pending_orders(treasurer) == []
+        view = ar.requester_view(filed.token)
+        assert [d.id for d in view.public_documents] == [document]
+        assert view.payment is None
+        assert view.data["payment_operation"] == "OP-1"
+        again = confirm_payment(reference, "5.00", date(2025, 7, 10), "OP-2", treasurer)
+        assert again.outcome is Outcome.DUPLICATE
+
+
+def test_the_bank_file_confirms_an_access_order_and_refuses_a_late_one(app: Flask):
+    treasurer = make_user(Role.TREASURY)
+    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+        filed, unit, document = _consolidated("certified_copies")
+        ar.deliver_response(
+            filed.case_id,
+            "Copias certificadas",
+            unit,
+            expected_version=_version(filed.case_id),
+            document_ids=[document],
+            costs=ar.Costs(page_count=2),
+        )
+        reference = _order(filed.case_id).public_data["fields"]["referencia"]
+        late = f"referencia,importe,fecha,operacion\n{reference},40.00,2025-08-20,B-1\n".encode()
+        report = import_bank_file(late, treasurer)
+        assert [line.outcome for line in report.lines] == [Outcome.LATE]
+        ok = f"referencia,importe,fecha,operacion\n{reference},40.00,2025-08-19,B-2\n".encode()
+        report = import_bank_file(ok, treasurer)
+        assert [line.outcome for line in report.lines] == [Outcome.APPLIED]
+        assert [d.id for d in ar.requester_view(filed.token).public_documents] == [document]
+
+
+def test_nothing_to_pay_issues_no_order_and_a_waiver_keeps_its_reason(app: Flask):
+    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+        filed, unit, document = _consolidated("certified_copies")
+        with pytest.raises(InvalidData):
+            ar.deliver_response(
+                filed.case_id,
+                "Copias",
+                unit,
+                expected_version=_version(filed.case_id),
+                costs=ar.Costs(page_count=2, waived=True),
+            )
+        ar.deliver_response(
+            filed.case_id,
+            "Copias",
+            unit,
+            expected_version=_version(filed.case_id),
+            document_ids=[document],
+            costs=ar.Costs(page_count=2, waived=True, waiver_reason="Persona en situación de calle"),
+        )
+        case = db.session.get(Case, filed.case_id)
+        assert case is not None
+        assert case.data["reproduction_cost"] == "0.00"
+        assert "Persona en situación de calle" in case.data["cost_sheet"][-1]["concept"]
+        assert not db.session.scalars(select(Certificate).where(Certificate.kind == wf.PAYMENT_ORDER)).all()
+        assert [d.id for d in ar.requester_view(filed.token).public_documents] == [document]
+
+
+def test_the_answer_mail_and_the_tracking_page_carry_the_sheet_the_reference_and_the_due_date(app: Flask, mailbox):
+    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+        filed, unit, document = _consolidated("simple_copies", mailbox)
+        ar.deliver_response(
+            filed.case_id,
+            "Se entregan los planos",
+            unit,
+            expected_version=_version(filed.case_id),
+            document_ids=[document],
+            costs=ar.Costs(page_count=23),
+        )
+        order = _order(filed.case_id)
+        reference = order.public_data["fields"]["referencia"]
+        deliver_pending()
+        body = [m for m in mailbox.messages if m["To"] == ADDRESS][-1].get_content()
+        assert reference in body
+        assert "19 de agosto de 2025" in body
+        assert "Hojas simples sin costo (hasta 20) | 20 | $1.00 | $0.00" in body
+        assert "Copia simple (por hoja) | 3 | $1.00 | $3.00" in body
+        assert "Total: $3.00 MXN" in body
+        assert "Artículos 134 y 141 de la Ley General de Transparencia" in body
+        client = current_app.test_client()
+        page = client.get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+        assert reference in page
+        assert "Copia simple (por hoja)" in page
+        assert "19 de agosto de 2025" in page
+        link = re.search(rf'href="(/transparencia/seguimiento/[^"]+/resoluciones/{order.id})"', page)
+        assert link is not None, "the payment order is not offered for download"
+        download = client.get(link.group(1))
+        assert download.status_code == 200
+        assert download.headers["Content-Disposition"].startswith("attachment;")
+        assert download.data.startswith(b"%PDF")
+        assert "planos.pdf" not in page  # delivered after the payment
+
+
+def test_consulta_directa_is_free_and_its_appointment_is_told(app: Flask, mailbox):
+    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+        filed, unit, document = _consolidated(wf.CONSULTATION, mailbox)
+        for day, why in ((date(2025, 7, 7), "ya pasó"), (date(2025, 7, 13), "no es día hábil")):
+            with pytest.raises(InvalidData, match=why):
+                ar.deliver_response(
+                    filed.case_id,
+                    "Consulta",
+                    unit,
+                    expected_version=_version(filed.case_id),
+                    costs=ar.Costs(consultation_at=datetime.combine(day, time(10, 0)), consultation_place="Archivo"),
+                )
+        with pytest.raises(InvalidData, match="lugar"):
+            ar.deliver_response(
+                filed.case_id,
+                "Consulta",
+                unit,
+                expected_version=_version(filed.case_id),
+                costs=ar.Costs(consultation_at=datetime.combine(date(2025, 7, 15), time(10, 0))),
+            )
+        ar.deliver_response(
+            filed.case_id,
+            "Puede consultar los planos en el archivo",
+            unit,
+            expected_version=_version(filed.case_id),
+            document_ids=[document],
+            costs=ar.Costs(
+                page_count=300,
+                consultation_at=datetime.combine(date(2025, 7, 15), time(10, 30)),
+                consultation_place="Archivo municipal, Av. Juárez 10",
+            ),
+        )
+        case = db.session.get(Case, filed.case_id)
+        assert case is not None
+        assert case.data["reproduction_cost"] == "0.00"
+        view = ar.requester_view(filed.token)
+        assert view.consultation is not None
+        assert view.consultation.due_on == date(2025, 7, 15)
+        assert "Artículo 133" in view.consultation.legal_basis
+        assert "10:30" in view.consultation.text
+        assert "Archivo municipal, Av. Juárez 10" in view.consultation.text
+        page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+        assert "Archivo municipal, Av. Juárez 10" in page
+        assert "15 de julio de 2025" in page
+        deliver_pending()
+        body = [m for m in mailbox.messages if m["To"] == ADDRESS][-1].get_content()
+        assert "Consulta directa: el 15 de julio de 2025 a las 10:30 horas" in body
+        assert "Archivo municipal, Av. Juárez 10" in body
+        assert "Artículo 133 de la Ley General de Transparencia" in body
+
+
+def test_the_command_line_lists_and_confirms_an_access_order(app: Flask):
+    treasurer = make_user(Role.TREASURY)
+    runner = app.test_cli_runner()
+    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+        filed, unit, document = _consolidated("usb")
+        ar.deliver_response(
+            filed.case_id,
+            "En USB",
+            unit,
+            expected_version=_version(filed.case_id),
+            document_ids=[document],
+            costs=ar.Costs(media_count=1),
+        )
+        reference = _order(filed.case_id).public_data["fields"]["referencia"]
+        listed = runner.invoke(args=["payments", "pending", "--as", email_of(treasurer)])
+        assert listed.exit_code == 0, listed.output
+        assert f"{filed.folio}\t{reference}\t30.00\t2025-08-19" in listed.output
+        done = runner.invoke(
+            args=["payments", "confirm", reference, "30.00", "2025-07-09", "CLI-9", "--as", email_of(treasurer)]
+        )
+        assert done.exit_code == 0, done.output
+        assert "applied" in done.output
+        empty = runner.invoke(args=["payments", "pending", "--as", email_of(treasurer)])
+        assert reference not in empty.output

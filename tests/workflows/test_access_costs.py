@@ -1,0 +1,136 @@
+"""The cost sheet of an access request (LGTAIP 2015 arts. 134 and 141): per page, per medium or free, the
+first twenty simple pages free, envío where the jurisdiction charges it, nothing when the response was late,
+and the unit's waiver for the requester's circumstances. Pure: no Flask, no database."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from workflows import access_request as ar
+from workflows.base import GuardInput
+
+PARAMS: dict[str, Any] = dict(ar.ACCESS_V1.params)
+
+
+def _sheet(**data: Any) -> ar.CostSheet:
+    return ar.cost_sheet(data, PARAMS)
+
+
+def test_twenty_simple_pages_are_free():
+    sheet = _sheet(delivery_format="simple_copies", page_count=20)
+    assert sheet.total == "0.00"
+    assert [r["quantity"] for r in sheet.rows] == ["20"]
+    assert "141" in sheet.rows[0]["legal_basis"]
+
+
+def test_the_twenty_first_simple_page_is_charged():
+    sheet = _sheet(delivery_format="simple_copies", page_count=21)
+    fee = Decimal(PARAMS["reproduction_fees"]["simple_copies"]["fee"])
+    assert Decimal(sheet.total) == fee
+    charged = sheet.rows[-1]
+    assert (charged["quantity"], charged["unit_fee"], charged["amount"]) == ("1", f"{fee:.2f}", f"{fee:.2f}")
+    assert set(charged) == {"concept", "quantity", "unit_fee", "amount", "legal_basis"}
+
+
+def test_certified_copies_are_charged_from_the_first_page():
+    sheet = _sheet(delivery_format="certified_copies", page_count=3)
+    fee = Decimal(PARAMS["reproduction_fees"]["certified_copies"]["fee"])
+    assert Decimal(sheet.total) == 3 * fee
+
+
+def test_usb_is_charged_per_medium_and_envio_where_the_jurisdiction_sets_it():
+    params = {**PARAMS, "shipping_fee": "85.00"}
+    fee = Decimal(PARAMS["reproduction_fees"]["usb"]["fee"])
+    sheet = ar.cost_sheet({"delivery_format": "usb", "media_count": 2}, params)
+    assert Decimal(sheet.total) == 2 * fee
+    shipped = ar.cost_sheet({"delivery_format": "usb", "media_count": 2, "shipped": True}, params)
+    assert Decimal(shipped.total) == 2 * fee + Decimal("85.00")
+    assert shipped.rows[-1]["concept"].startswith("Envío")
+
+
+def test_electronic_and_consulta_directa_cost_nothing():
+    assert _sheet(delivery_format="electronic", page_count=500).total == "0.00"
+    assert _sheet(delivery_format=ar.CONSULTATION, page_count=500).total == "0.00"
+
+
+def test_a_late_response_costs_nothing():
+    sheet = _sheet(delivery_format="certified_copies", page_count=10, response_overdue_on="2026-04-01")
+    assert sheet.total == "0.00"
+    assert sheet.rows[-1]["amount"].startswith("-")
+    assert "134" in sheet.rows[-1]["legal_basis"]
+
+
+def test_the_unit_may_waive_the_cost_with_a_reason():
+    sheet = _sheet(
+        delivery_format="certified_copies", page_count=10, cost_waived=True, cost_waiver_reason="Adulto mayor"
+    )
+    assert sheet.total == "0.00"
+    assert "Adulto mayor" in sheet.rows[-1]["concept"]
+    assert ar.reproduction_cost({"delivery_format": "certified_copies", "page_count": 10}, PARAMS) != "0.00"
+
+
+def test_the_cost_guard_wants_the_published_sheet_and_a_reasoned_waiver():
+    def gi(data: dict[str, Any]) -> GuardInput:
+        return GuardInput(data, frozenset(), (), 20, frozenset({"transparency_unit"}), date(2026, 3, 2), PARAMS)
+
+    data: dict[str, Any] = {"delivery_format": "simple_copies", "page_count": 25}
+    sheet = ar.cost_sheet(data, PARAMS)
+    good = {**data, "reproduction_cost": sheet.total, "cost_sheet": list(sheet.rows)}
+    assert ar.cost_as_published(gi(good)) is None
+    assert ar.cost_as_published(gi({**good, "reproduction_cost": "0.00"})) is not None
+    assert ar.cost_as_published(gi({**good, "page_count": -1})) is not None
+    waived = {**data, "cost_waived": True}
+    sheet = ar.cost_sheet(waived, PARAMS)
+    assert ar.cost_as_published(gi({**waived, "reproduction_cost": sheet.total, "cost_sheet": list(sheet.rows)}))
+
+
+def test_fee_table_shape():
+    table = ar.parse_fees(
+        {
+            "electronic": {"unit": "free"},
+            "simple_copies": {"unit": "simple_page", "fee": "1.5"},
+            "usb": {"unit": "medium", "fee": 30},
+        }
+    )
+    assert table["simple_copies"] == {"unit": "simple_page", "fee": "1.50"}
+    assert table["electronic"] == {"unit": "free", "fee": "0.00"}
+    for bad in (
+        {},
+        {"usb": "30"},
+        {"usb": {"unit": "medium", "fee": "-1"}},
+        {"usb": {"unit": "kilo", "fee": "1"}},
+        {"usb": {"unit": "medium", "fee": "NaN"}},
+        {"": {"unit": "free"}},
+        ["usb"],
+    ):
+        with pytest.raises((TypeError, ValueError)):
+            ar.parse_fees(bad)
+
+
+def test_legacy_flat_fees_convert_to_the_sheet_shape():
+    converted = ar.fees_from_flat({"electronic": "0.00", "simple_copies": "50.00", "usb": "30.00", "dvd": "10"})
+    assert converted["electronic"]["unit"] == "free"
+    assert converted["simple_copies"]["unit"] == "simple_page"
+    assert converted["usb"] == {"unit": "medium", "fee": "30.00"}
+    assert converted["dvd"] == {"unit": "medium", "fee": "10.00"}
+    assert ar.parse_fees(converted) == converted
+
+
+def test_the_payment_term_is_thirty_days_at_most():
+    assert ar.parse_payment_days(30) == 30
+    for bad in (31, 0, -1, "10", True):
+        with pytest.raises((TypeError, ValueError)):
+            ar.parse_payment_days(bad)
+
+
+def test_a_payment_is_pending_until_the_treasury_confirms_it():
+    sheet = ar.cost_sheet({"delivery_format": "usb", "media_count": 1}, PARAMS)
+    owed = {"reproduction_cost": sheet.total, "cost_sheet": list(sheet.rows)}
+    assert ar.payment_pending(owed)
+    assert not ar.payment_pending({**owed, "payment_reference": "SAI202600000101XX"})
+    assert not ar.payment_pending({"reproduction_cost": "0.00", "cost_sheet": []})
+    assert not ar.payment_pending({"reproduction_cost": "50.00"})  # delivered before payment orders existed
