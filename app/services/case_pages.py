@@ -92,10 +92,12 @@ class StateRow:
 
 @dataclass(frozen=True, slots=True)
 class NextActor:
-    """Who has the next step: a role and, for public servants, the department that acts."""
+    """Who has the next step: a role and, for public servants, the department that acts; ``act`` (a msgid)
+    says what they do when the step is shared (the applicant pays, the treasury confirms)."""
 
     role: str
     department: str | None
+    act: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +179,21 @@ def uploadable(case: Case) -> bool:
 
 def next_actors(workflow: Workflow, state_name: str, params: dict[str, Any]) -> list[NextActor]:
     """Who has the next step in ``state_name``: the roles of the exits that move the case on (exits to an
-    end, such as withdrawing, count only when there is nothing else), applicant first."""
+    end, such as withdrawing, count only when there is nothing else), applicant first.
+
+    In the state where the procedure's :class:`workflows.procedure.Payment` awaits payment the applicant pays
+    the order and the treasury (the roles of the confirming transition) confirms it: both are named, each with
+    what they do."""
+    procedure = REGISTRY.get(workflow.name) if workflow.name in REGISTRY else None
+    payment = procedure.payment if procedure is not None else None
+    if payment is not None and state_name == payment.awaiting:
+        confirm = next((t for t in workflow.transitions_from(state_name) if t.trigger == payment.confirm_trigger), None)
+        if confirm is not None:
+            department = department_of(workflow.state(state_name), params)
+            confirmers = sorted(confirm.roles - {SYSTEM_ROLE, "applicant"})
+            return [NextActor("applicant", None, N_("paga la orden de pago")), *(
+                NextActor(role, department, N_("confirma el pago")) for role in confirmers
+            )]
     exits = [t for t in workflow.transitions_from(state_name) if t.roles != {SYSTEM_ROLE}]
     onward = [t for t in exits if not workflow.state(t.dest).terminal]
     roles = sorted({r for t in (onward or exits) for r in t.roles - {SYSTEM_ROLE}}, key=lambda r: (r != "applicant", r))

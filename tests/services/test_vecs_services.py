@@ -474,6 +474,11 @@ def test_who_acts_next() -> None:
     assert [(a.role, a.department) for a in next_actors(VECS_V1, "inspection", mapped)] == [
         ("inspector", "obras_publicas")
     ]
+    # awaiting payment: the applicant pays, the treasury (not the applicant) confirms
+    assert [(a.role, a.department, a.act) for a in next_actors(VECS_V1, "awaiting_payment", mapped)] == [
+        ("applicant", None, "paga la orden de pago"),
+        ("treasury", "finanzas", "confirma el pago"),
+    ]
 
 
 # -- fees ---------------------------------------------------------------------------------------------
