@@ -42,3 +42,21 @@ class UploadForm(FlaskForm):
 
     archivo = FileField(_l("Archivo PDF"))
     submit = SubmitField(_l("Comparar"))
+
+
+class StatusLookupForm(FlaskForm):
+    """The folio of a case to follow publicly (a GET form: nothing changes)."""
+
+    class Meta:
+        csrf = False
+
+    folio = StringField(
+        _l("Folio"),
+        filters=[strip],
+        validators=[
+            DataRequired(message=_l("Escriba el folio del expediente.")),
+            Length(max=40, message=_l("El folio es demasiado largo.")),
+            Regexp(r"\A[A-Za-z0-9-]+\Z", message=_l("El folio solo contiene letras, números y guiones.")),
+        ],
+    )
+    submit = SubmitField(_l("Consultar"))
