@@ -191,10 +191,12 @@ def next_actors(workflow: Workflow, state_name: str, params: dict[str, Any]) -> 
         if confirm is not None:
             department = department_of(workflow.state(state_name), params)
             confirmers = sorted(confirm.roles - {SYSTEM_ROLE, "applicant"})
-            return [NextActor("applicant", None, N_("paga la orden de pago")), *(
-                NextActor(role, department, N_("confirma el pago")) for role in confirmers
-            )]
-    exits = [t for t in workflow.transitions_from(state_name) if t.roles != {SYSTEM_ROLE}]
+            return [
+                NextActor("applicant", None, N_("paga la orden de pago")),
+                *(NextActor(role, department, N_("confirma el pago")) for role in confirmers),
+            ]
+    late = payment.late_trigger if payment is not None else None  # a payment still owed is the treasury's own
+    exits = [t for t in workflow.transitions_from(state_name) if t.roles != {SYSTEM_ROLE} and t.trigger != late]
     onward = [t for t in exits if not workflow.state(t.dest).terminal]
     roles = sorted({r for t in (onward or exits) for r in t.roles - {SYSTEM_ROLE}}, key=lambda r: (r != "applicant", r))
     department = department_of(workflow.state(state_name), params)

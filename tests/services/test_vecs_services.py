@@ -477,7 +477,7 @@ def test_who_acts_next() -> None:
     # awaiting payment: the applicant pays, the treasury (not the applicant) confirms
     assert [(a.role, a.department, a.act) for a in next_actors(VECS_V1, "awaiting_payment", mapped)] == [
         ("applicant", None, "paga la orden de pago"),
-        ("treasury", "finanzas", "confirma el pago"),
+        ("treasury", None, "confirma el pago"),  # the order awaits payment in no department of its own
     ]
 
 

@@ -62,9 +62,7 @@ def test_a_running_legal_term_shows_its_last_day_and_the_business_days_left(app:
     assert str(VECS_DATA["property_address"]) not in body  # nothing of the request itself
 
 
-def test_the_legal_term_is_shown_suspended_while_the_applicant_holds_the_case(
-    app: Flask, client: FlaskClient
-) -> None:
+def test_the_legal_term_is_shown_suspended_while_the_applicant_holds_the_case(app: Flask, client: FlaskClient) -> None:
     # filed Wednesday 4 February: counts from Thursday 5; two days used (5, 6) when the prevención is issued
     # on Monday 9 February: 8 left, suspended
     case, _ = _filed(date(2026, 2, 4))
@@ -106,4 +104,3 @@ def test_drafts_unknown_folios_and_bad_input(app: Flask, client: FlaskClient) ->
     assert "Escriba el folio del expediente" in _body(client, "", 400)
     page = client.get("/consulta")
     assert page.status_code == 200
-

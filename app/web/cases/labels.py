@@ -175,9 +175,7 @@ def trigger_text(workflow: Workflow, trigger: str) -> str:
     return trigger
 
 
-def actor_text(
-    role: str, department: str | None, department_names: Mapping[str, str], act: str | None = None
-) -> str:
+def actor_text(role: str, department: str | None, department_names: Mapping[str, str], act: str | None = None) -> str:
     """A role (and department) as people read it: ``Dictaminador · Dirección de Desarrollo Urbano``, with
     what they do when ``act`` (a msgid) says it: ``Tesorería · Tesorería Municipal: confirma el pago``."""
     try:
