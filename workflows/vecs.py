@@ -87,7 +87,6 @@ DEFAULT_PARAMS: dict[str, Any] = {
     ),
     "fee_table": (),
     "inspection_rate": "0.20",
-    "inspection_seed": "cambie-esta-semilla",
     "departments": {"intake": "", "land_use": "", "fees": "", "licence": "", "inspection": ""},
     "prevention_answer_days": 10,
     "extension_answer_days": 3,
