@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -86,24 +87,32 @@ def _row(session: Session, scope: str, period: str, *, lock: bool = False) -> Dr
 
 def _commit(session: Session, scope: str, period: str) -> DrawSeed:
     """The commitment of ``scope`` for ``period``, made now (logged: only the digest) unless it exists.
-    Inside the caller's unit of work; a second server committing at once meets the unique key."""
+    Inside the caller's unit of work; a second server committing at once meets the unique key, rolls back its
+    own commitment (a savepoint) and takes the first one."""
     existing = _row(session, scope, period)
     if existing is not None:
         return existing
     _, digest, encrypted = fresh_seed()
-    entry = audit.append(
-        session,
-        EntryInput(
-            kind=AuditKind.ADMIN,
-            action="draw_seed_committed",
-            actor_id=None,
-            actor_role="system",
-            details={"scope": scope, "period": period, "digest": digest, "algorithm": ALGORITHM},
-        ),
-    )
-    row = DrawSeed(scope=scope, period=period, digest=digest, seed_encrypted=encrypted, commit_seq=entry.seq)
-    session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():  # a server committing the same seed at once wins; this one reads it
+            entry = audit.append(
+                session,
+                EntryInput(
+                    kind=AuditKind.ADMIN,
+                    action="draw_seed_committed",
+                    actor_id=None,
+                    actor_role="system",
+                    details={"scope": scope, "period": period, "digest": digest, "algorithm": ALGORITHM},
+                ),
+            )
+            row = DrawSeed(scope=scope, period=period, digest=digest, seed_encrypted=encrypted, commit_seq=entry.seq)
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        winner = _row(session, scope, period)
+        if winner is None:
+            raise
+        return winner
     return row
 
 

@@ -204,7 +204,8 @@ def test_first_cases_opened_at_once_share_one_committed_seed_per_quarter(app: Fl
             time.sleep(0.2)  # keep the transaction open while the other one arrives
             return True
 
-    race(app, [take, take, take])
+    results = race(app, [take, take, take])
+    assert results == [True, True, True], results  # nobody fails: the later ones take the first commitment
     db.session.rollback()
     committed = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "draw_seed_committed")).all()
     assert len(committed) == 2  # this quarter's and the next one's
