@@ -121,6 +121,7 @@ def main() -> int:
                 "dro_nombre": "Arq. Daniel Responsable",
                 "dro_registro": "DRO-0421",
                 "derechos_pagados": "8420.00",
+                "situacion_derechos": "Pagados; pago confirmado por la Tesorería",
                 "referencia_pago": "TES-2026-88123",
                 "vigencia_desde": "2026-11-27",
                 "vigencia_hasta": "2027-11-27",

@@ -11,21 +11,26 @@ from wtforms.validators import DataRequired, Length, Regexp
 from forms import strip
 
 
+def folio_field(missing: str) -> StringField:
+    """A folio as printed (letters, digits and hyphens, 40 at most); ``missing`` is the message when empty."""
+    return StringField(
+        _l("Folio"),
+        filters=[strip],
+        validators=[
+            DataRequired(message=missing),
+            Length(max=40, message=_l("El folio es demasiado largo.")),
+            Regexp(r"\A[A-Za-z0-9-]+\Z", message=_l("El folio solo contiene letras, números y guiones.")),
+        ],
+    )
+
+
 class LookupForm(FlaskForm):
     """Folio and verification code, as printed under the QR code (a GET form: nothing changes)."""
 
     class Meta:
         csrf = False
 
-    folio = StringField(
-        _l("Folio"),
-        filters=[strip],
-        validators=[
-            DataRequired(message=_l("Escriba el folio del documento.")),
-            Length(max=40, message=_l("El folio es demasiado largo.")),
-            Regexp(r"\A[A-Za-z0-9-]+\Z", message=_l("El folio solo contiene letras, números y guiones.")),
-        ],
-    )
+    folio = folio_field(_l("Escriba el folio del documento."))
     codigo = StringField(
         _l("Código de verificación"),
         filters=[strip],
@@ -42,3 +47,13 @@ class UploadForm(FlaskForm):
 
     archivo = FileField(_l("Archivo PDF"))
     submit = SubmitField(_l("Comparar"))
+
+
+class StatusLookupForm(FlaskForm):
+    """The folio of a case to follow publicly (a GET form: nothing changes)."""
+
+    class Meta:
+        csrf = False
+
+    folio = folio_field(_l("Escriba el folio del expediente."))
+    submit = SubmitField(_l("Consultar"))

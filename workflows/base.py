@@ -180,10 +180,12 @@ class Draw:
     """A reproducible random selection the system makes when a case enters a state (e.g. which completed
     works are inspected).
 
-    ``rate_param`` holds the selection rate (a decimal string from 0 to 1) and ``seed_param`` the
-    jurisdiction's seed. The number is HMAC-SHA-256(seed, ``folio|seq``) read as a fraction in [0, 1),
-    where ``seq`` is the audit sequence number of the entry that brought the case into the state; the case
-    is selected when the number is below the rate. The outcome goes into the case data under ``field``
+    ``rate_param`` holds the selection rate (a decimal string from 0 to 1); ``seed_param`` names the draw's
+    seed, which is not a setting: the system commits one per quarter before the draws and reveals it after
+    (``app.services.seeds``), so the body whose cases are drawn can neither read nor choose it. The number
+    is HMAC-SHA-256(seed, ``folio|seq``) read as a fraction in [0, 1), where ``seq`` is the audit sequence
+    number of the entry that brought the case into the state; the case is selected when the number is below
+    the rate. The outcome goes into the case data under ``field``
     and the whole record (number, rate, digest, seq) under ``record_field``, so anyone holding the seed
     can recompute it from the log.
     """
@@ -215,6 +217,16 @@ class DrawResult:
             "seq": self.seq,
             "selected": self.selected,
         }
+
+
+def seed_digest(seed: str) -> str:
+    """The commitment to a draw's seed: SHA-256 of its UTF-8 bytes, as lowercase hex."""
+    return hashlib.sha256(seed.encode()).hexdigest()
+
+
+def seed_matches(seed: str, digest: str) -> bool:
+    """Whether ``seed`` is the one committed as ``digest`` (compared in constant time)."""
+    return hmac.compare_digest(seed_digest(seed), digest.strip().lower())
 
 
 def draw(seed: str, folio: str, seq: int, rate: Any) -> DrawResult:
@@ -480,9 +492,10 @@ def _state_extras(workflow: Workflow, s: State) -> list[str]:
         if not isinstance(offices, Mapping) or s.department not in offices:
             problems.append(f"{s.name}: office {s.department!r} missing from {DEPARTMENTS_PARAM!r}")
     if s.draw is not None:
-        for param in (s.draw.rate_param, s.draw.seed_param):
-            if param not in workflow.params:
-                problems.append(f"{s.name}: draw parameter {param!r} missing")
+        if s.draw.rate_param not in workflow.params:
+            problems.append(f"{s.name}: draw parameter {s.draw.rate_param!r} missing")
+        if s.draw.seed_param in workflow.params:
+            problems.append(f"{s.name}: the draw's seed {s.draw.seed_param!r} is committed, not a setting")
     for trigger in s.automatic:
         if not any(SYSTEM_ROLE in t.roles for t in workflow.find(trigger, s.name)):
             problems.append(f"{s.name}: automatic trigger {trigger!r} is not a system transition")

@@ -218,16 +218,6 @@ PARAMETERS: tuple[Parameter, ...] = (
         N_("Inspección por sorteo"),
         kind="rate",
     ),
-    Parameter(
-        "inspection_seed",
-        N_("Semilla del sorteo de inspección"),
-        N_(
-            "Se genera al azar con el primer expediente y la bitácora guarda solo su huella SHA-256. Manténgala "
-            "en reserva; al divulgarla, cualquiera puede reproducir los sorteos."
-        ),
-        N_("Inspección por sorteo"),
-        kind="secret",
-    ),
 )
 """How the construction procedures' settings read on the settings page, in the page's order."""
 

@@ -16,8 +16,6 @@ overdue by the state's target.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -261,16 +259,6 @@ def parse_rate(value: Any) -> str:
 
 SAMPLE_METHOD = "HMAC-SHA256(seed, folio|seq)"
 """How each record's number is drawn: ``seq`` is the audit entry that opened the record's case."""
-
-
-def seed_digest(seed: str) -> str:
-    """The commitment to a sampling seed: SHA-256 of its UTF-8 bytes, as lowercase hex."""
-    return hashlib.sha256(seed.encode()).hexdigest()
-
-
-def seed_matches(seed: str, digest: str) -> bool:
-    """Whether ``seed`` is the one committed as ``digest`` (compared in constant time)."""
-    return hmac.compare_digest(seed_digest(seed), digest.strip().lower())
 
 
 def recompute_draw(seed: str, rate: Any, records: Iterable[tuple[str, int]]) -> dict[str, DrawResult]:

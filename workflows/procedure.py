@@ -364,6 +364,10 @@ class Payment:
     operation_field: str
     reference_row: str = "referencia"
     amount_row: str = "importe_total"
+    late_trigger: str | None = None
+    """The treasury's dedicated self-loop transition (from the states where the case may be) that records the
+    payment of the current order on a case that no longer awaits it because the authority's silence granted
+    it first (afirmativa ficta): the fees remain owed and the order payable; the case stays where it is."""
 
     @property
     def fields(self) -> tuple[str, str, str, str]:
@@ -582,6 +586,14 @@ def _payment_problems(procedure: Procedure) -> list[str]:
             )
         if not any(t.issues == payment.order for t in workflow.transitions):
             problems.append(f"no transition issues the payment order {payment.order!r}")
+        late = [t for t in workflow.transitions if t.trigger == payment.late_trigger]
+        if payment.late_trigger is not None and (
+            not late
+            or not all(t.dedicated and t.sources == (t.dest,) and set(payment.fields) <= set(t.fields) for t in late)
+        ):
+            problems.append(
+                f"{payment.late_trigger!r}: dedicated transitions that stay in their state writing the payment fields"
+            )
     return problems
 
 

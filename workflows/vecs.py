@@ -87,7 +87,6 @@ DEFAULT_PARAMS: dict[str, Any] = {
     ),
     "fee_table": (),
     "inspection_rate": "0.20",
-    "inspection_seed": "cambie-esta-semilla",
     "departments": {"intake": "", "land_use": "", "fees": "", "licence": "", "inspection": ""},
     "prevention_answer_days": 10,
     "extension_answer_days": 3,
@@ -279,6 +278,16 @@ def payment_matches_fees(inp: GuardInput) -> str | None:
     paid = as_decimal(inp.data.get("payment_amount"))
     if paid is None or paid != fees_total(inp.data.get("fees")):
         return N_("El importe pagado no coincide con el total de la orden de pago.")
+    return None
+
+
+def payment_pending(inp: GuardInput) -> str | None:
+    """A licence granted by afirmativa ficta before its fees were paid still owes them: the treasury may confirm
+    the payment of its order afterwards, once."""
+    if inp.count("confirm_payment") or inp.count("confirm_payment_after_ficta"):
+        return N_("El pago de esta orden ya fue confirmado.")
+    if not inp.data.get("resolution_lapsed_on") or not inp.data.get("fees"):
+        return N_("Solo se confirma después el pago de derechos de una solicitud otorgada por afirmativa ficta.")
     return None
 
 
@@ -487,6 +496,19 @@ RESOLUTION_PAUSED = ("prevention", "awaiting_payment")
 """The states in which the applicant holds the case: the term pauses there unless the jurisdiction says not."""
 _RESOLUTION_LAPSES_IN = RESOLUTION_RUNNING + RESOLUTION_PAUSED
 
+PAID_AFTER_FICTA = (
+    "granted_ficta",
+    "licensed",
+    "extension_requested",
+    "completion_filed",
+    "inspection",
+    "observations",
+    "occupancy_review",
+    "occupancy_authorized",
+)
+"""The states of a request granted by afirmativa ficta before its fees were paid in which the treasury may
+still confirm the payment of its order (the fees remain owed; the case stays where it is)."""
+
 RESOLUTION_TERM = Clock(
     "resolution",
     "resolution_days",
@@ -620,6 +642,21 @@ TRANSITIONS = (
         required_fields=PAYMENT_FIELDS,
         notify=("applicant", "assignee"),
         dedicated=True,
+    ),
+    *(
+        Transition(
+            "confirm_payment_after_ficta",
+            (state,),
+            state,
+            TREASURY,
+            N_("La Tesorería confirma el pago de derechos que seguía pendiente tras la afirmativa ficta"),
+            guards=("payment_pending", "payment_matches_fees"),
+            fields=PAYMENT_FIELDS,
+            required_fields=PAYMENT_FIELDS,
+            notify=("applicant",),
+            dedicated=True,
+        )
+        for state in PAID_AFTER_FICTA
     ),
     Transition(
         "lapse_payment",
@@ -808,6 +845,7 @@ VECS_V1 = Workflow(
         "inspection_not_drawn": inspection_not_drawn,
         "fees_from_table": fees_from_table,
         "payment_matches_fees": payment_matches_fees,
+        "payment_pending": payment_pending,
     },
     params=DEFAULT_PARAMS,
     param_choices={
@@ -843,11 +881,31 @@ def _fees(data: Mapping[str, Any]) -> tuple[Decimal, list[dict[str, str]]]:
     return total, items
 
 
+FEES_PAID = "Pagados; pago confirmado por la Tesorería"
+FEES_PENDING = (
+    "Pendientes de pago: la licencia se otorgó por afirmativa ficta y los derechos siguen causados; la orden de pago "
+    "%s sigue vigente y exigible"
+)
+FEES_NOT_ASSESSED = (
+    "Pendientes de determinar y de pagar: la licencia se otorgó por afirmativa ficta y los derechos siguen causados"
+)
+"""What the licence prints of its fees (documents are printed in Spanish): paid (the treasury confirmed the
+order), or still owed when the silence of the authority granted the licence first."""
+
+
 def build_licence(context: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The construction licence's fields and printed extras from the case's data (pure)."""
     data: Mapping[str, Any] = context["data"]
     number = str(data.get("licence_number") or "").strip() or str(context.get("series_number") or "")
     total, items = _fees(data)
+    order: Mapping[str, Any] = (context["previous"].get("payment_order") or {}).get("fields") or {}
+    paid = bool(str(data.get("payment_operation") or "").strip())
+    if paid:
+        status = FEES_PAID
+    elif order:
+        status = FEES_PENDING % order.get("referencia", "")
+    else:
+        status = FEES_NOT_ASSESSED
     fields = {
         "numero_licencia": number,
         "titular": context["applicant"],
@@ -857,10 +915,11 @@ def build_licence(context: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str,
         "uso_suelo": construction.printed_name(data.get("land_use")),
         "dro_nombre": data.get("dro_name"),
         "dro_registro": data.get("dro_registration"),
-        "derechos_pagados": _plain_decimal(data.get("payment_amount") or total),
-        "referencia_pago": data.get("payment_reference"),
-        "operacion_pago": data.get("payment_operation"),
-        "fecha_pago": data.get("payment_paid_on"),
+        "derechos_pagados": _plain_decimal(data.get("payment_amount") or (total if items else "")),
+        "situacion_derechos": status,
+        "referencia_pago": data.get("payment_reference") if paid else order.get("referencia", ""),
+        "operacion_pago": data.get("payment_operation") if paid else "",
+        "fecha_pago": data.get("payment_paid_on") if paid else "",
         "vigencia_desde": context["issued_on"],
         "vigencia_hasta": context["valid_until"],
     }
@@ -962,6 +1021,7 @@ DOCUMENTS = (
             "dro_nombre",
             "dro_registro",
             "derechos_pagados",
+            "situacion_derechos",
             "referencia_pago",
             "operacion_pago",
             "fecha_pago",
@@ -977,8 +1037,9 @@ DOCUMENTS = (
             Row("uso_suelo", "Uso o giro autorizado"),
             Row("dro_nombre", "Director Responsable de Obra"),
             Row("dro_registro", "Registro del DRO"),
-            Row("derechos_pagados", "Derechos pagados", "money"),
-            Row("referencia_pago", "Línea de captura pagada"),
+            Row("derechos_pagados", "Importe de los derechos", "money"),
+            Row("situacion_derechos", "Situación de los derechos"),
+            Row("referencia_pago", "Línea de captura (orden de pago)"),
             Row("operacion_pago", "Operación confirmada (Tesorería)"),
             Row("fecha_pago", "Fecha de pago", "date"),
             Row("vigencia_desde", "Vigente desde", "date"),
@@ -1110,6 +1171,7 @@ PROCEDURE = Procedure(
         awaiting="awaiting_payment",
         reference_field="payment_reference",
         amount_field="payment_amount",
+        late_trigger="confirm_payment_after_ficta",
         paid_on_field="payment_paid_on",
         operation_field="payment_operation",
     ),

@@ -15,6 +15,7 @@ from app.plugins import installed
 from app.services.audit_log import checkpoint_if_due
 from app.services.delivery import DeliveryReport, deliver_pending
 from app.services.health import database_unavailable
+from app.services.seeds import reveal_ended
 from app.services.timers import TimerReport, fire_due_timers
 
 permits_cli = AppGroup("permits", help="Deadlines and notifications.")
@@ -66,6 +67,9 @@ def _tick(limit: int) -> tuple[TimerReport, DeliveryReport]:
             for line in hook():
                 click.echo(line)
     timers = fire_due_timers(limit)
+    revealed = reveal_ended()  # the seeds of the quarters whose draws are over
+    if revealed:
+        click.echo(f"draw seeds revealed: {revealed}")
     mail = deliver_pending(limit)
     scheduled = checkpoint_if_due(current_app.config)  # after the timers, so it covers what they fired
     if scheduled.checkpoint is not None:

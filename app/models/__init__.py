@@ -23,6 +23,7 @@ from app.models.security import (
     TotpCredential,
     UserSession,
 )
+from app.models.seeds import DrawSeed
 from app.models.users import STAFF_ROLES, Department, Locale, Role, User, UserRole
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "CertificateStatus",
     "Department",
     "Document",
+    "DrawSeed",
     "EmailConfirmation",
     "EscalationKind",
     "ExclusionKind",

@@ -92,10 +92,12 @@ class StateRow:
 
 @dataclass(frozen=True, slots=True)
 class NextActor:
-    """Who has the next step: a role and, for public servants, the department that acts."""
+    """Who has the next step: a role and, for public servants, the department that acts; ``act`` (a msgid)
+    says what they do when the step is shared (the applicant pays, the treasury confirms)."""
 
     role: str
     department: str | None
+    act: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,8 +179,24 @@ def uploadable(case: Case) -> bool:
 
 def next_actors(workflow: Workflow, state_name: str, params: dict[str, Any]) -> list[NextActor]:
     """Who has the next step in ``state_name``: the roles of the exits that move the case on (exits to an
-    end, such as withdrawing, count only when there is nothing else), applicant first."""
-    exits = [t for t in workflow.transitions_from(state_name) if t.roles != {SYSTEM_ROLE}]
+    end, such as withdrawing, count only when there is nothing else), applicant first.
+
+    In the state where the procedure's :class:`workflows.procedure.Payment` awaits payment the applicant pays
+    the order and the treasury (the roles of the confirming transition) confirms it: both are named, each with
+    what they do."""
+    procedure = REGISTRY.get(workflow.name) if workflow.name in REGISTRY else None
+    payment = procedure.payment if procedure is not None else None
+    if payment is not None and state_name == payment.awaiting:
+        confirm = next((t for t in workflow.transitions_from(state_name) if t.trigger == payment.confirm_trigger), None)
+        if confirm is not None:
+            department = department_of(workflow.state(state_name), params)
+            confirmers = sorted(confirm.roles - {SYSTEM_ROLE, "applicant"})
+            return [
+                NextActor("applicant", None, N_("paga la orden de pago")),
+                *(NextActor(role, department, N_("confirma el pago")) for role in confirmers),
+            ]
+    late = payment.late_trigger if payment is not None else None  # a payment still owed is the treasury's own
+    exits = [t for t in workflow.transitions_from(state_name) if t.roles != {SYSTEM_ROLE} and t.trigger != late]
     onward = [t for t in exits if not workflow.state(t.dest).terminal]
     roles = sorted({r for t in (onward or exits) for r in t.roles - {SYSTEM_ROLE}}, key=lambda r: (r != "applicant", r))
     department = department_of(workflow.state(state_name), params)
@@ -426,3 +444,53 @@ def case_document(case_id: int, document_id: int, user_id: int) -> tuple[Documen
 def required_kinds(case: Case) -> tuple[str, ...]:
     """The document kinds listed in the case's requirements setting (empty when it has none)."""
     return requirement_kinds((case.params or {}).get("requirements"))
+
+
+@dataclass(frozen=True, slots=True)
+class PublicStatus:
+    """What anyone may learn of a filed case from its folio: the procedure, the state and the legal term,
+    nothing personal."""
+
+    folio: str
+    workflow_title: str
+    state_description: str
+    closed: bool
+    legal_term: ClockView | None
+    """The procedure's legal term (:attr:`workflows.base.Clock.legal_term`), once it started."""
+    silence_rule: str | None = None
+    """When the legal term lapsed: the description (a msgid) of the transition its lapse fired (the
+    jurisdiction's silence rule)."""
+    last_day: date | None = None
+    """When the legal term lapsed: its last day, as the lapse recorded it (the rule applies the next day)."""
+
+
+def public_status(folio: str, today: date | None = None) -> PublicStatus | None:
+    """The public view of the filed case ``folio`` of any procedure (``None`` for an unknown folio or a draft
+    not yet filed, so that the answer does not tell which drafts exist)."""
+    session = db.session()
+    case = session.scalars(select(Case).where(Case.folio == (folio or "").strip().upper())).first()
+    if case is None:
+        return None
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    if case.state == workflow.initial:
+        return None
+    term = legal_terms([case.id], today or local_today()).get(case.id) if workflow.clocks else None
+    silence: str | None = None
+    last_day: date | None = None
+    if term is not None and term.overdue:
+        clock = next(c for c in workflow.clocks if c.name == term.name)
+        trigger = clock.lapse_trigger({**workflow.params, **(case.params or {})})
+        silence = next((t.description for t in workflow.transitions if t.trigger == trigger), None)
+        try:
+            last_day = date.fromisoformat(str((case.data or {}).get(clock.lapse_field) or ""))
+        except ValueError:
+            last_day = None
+    return PublicStatus(
+        folio=case.folio,
+        workflow_title=workflow.title,
+        state_description=workflow.state(case.state).description,
+        closed=case.closed_at is not None,
+        legal_term=term,
+        silence_rule=silence,
+        last_day=last_day,
+    )

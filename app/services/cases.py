@@ -48,6 +48,7 @@ from app.services.assignment import on_state_entered
 from app.services.certificates import transition_effects
 from app.services.config import params_for_new_case
 from app.services.deadlines import cancel_timers, may_have_timers, start_timers, sync_clocks
+from app.services.seeds import commit_ahead, seed_for_draw
 from app.services.uow import unit_of_work
 from workflows import REGISTRY
 from workflows.base import N_, HistoryItem, State, department_of, draw
@@ -288,6 +289,7 @@ def open_case(workflow_name: str, applicant_id: int, data: Mapping[str, Any] | N
         )
         session.add(case)
         session.flush()
+        commit_ahead(session, workflow, today)  # the draws' seeds are committed before the case can be drawn
         entry = audit.append(
             session,
             EntryInput(
@@ -404,9 +406,17 @@ def _run_automatic(session: Session, case: Case, entered_seq: int, now: datetime
         extra: dict[str, Any] = {}
         details: dict[str, Any] | None = None
         if state.draw is not None:
-            result = draw(str(params[state.draw.seed_param]), case.folio, entered_seq, params[state.draw.rate_param])
-            extra = {state.draw.field: result.selected, state.draw.record_field: result.record()}
-            details = {"draw": {"field": state.draw.field, **result.record()}}
+            seed, committed = seed_for_draw(session, workflow, state.draw.seed_param, today)
+            result = draw(seed, case.folio, entered_seq, params[state.draw.rate_param])
+            record = {
+                **result.record(),
+                "seed_scope": committed.scope,
+                "seed_period": committed.period,
+                "seed_digest": committed.digest,
+                "seed_commit_seq": committed.commit_seq,
+            }
+            extra = {state.draw.field: result.selected, state.draw.record_field: record}
+            details = {"draw": {"field": state.draw.field, **record}}
         documents, history = _engine_inputs(session, case.id)
         stored = case_view(session, case, documents, history)
         view = dataclasses.replace(stored, data={**stored.data, **extra})

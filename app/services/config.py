@@ -35,11 +35,10 @@ def effective_params(session: Session, workflow: Workflow) -> dict[str, Any]:
 
 
 def secret_params(workflow: Workflow) -> frozenset[str]:
-    """The settings that must stay secret: the seeds of the workflow's random draws (whoever knows a seed
-    knows in advance which cases a draw selects): those of the states' draws, and any setting named ``*_seed``
-    (draws a service runs, such as the guarantor's sample of published obligations)."""
-    drawn = {state.draw.seed_param for state in workflow.states if state.draw is not None}
-    return frozenset(drawn | {key for key in workflow.params if key.endswith("_seed")})
+    """The settings that must stay secret: any setting named ``*_seed``. The seeds of the states' draws are
+    not settings at all: they are committed by the system (:mod:`app.services.seeds`), so that the body whose
+    cases are drawn can neither read nor choose them."""
+    return frozenset(key for key in workflow.params if key.endswith("_seed"))
 
 
 def commitment(value: Any) -> str:

@@ -7,7 +7,9 @@ applicant, confirms the payment. Each confirmation is the procedure's dedicated 
 treasury user who confirmed it and logged with where it came from (``cashier``, ``cli`` or ``bank_file``).
 
 A payment is applied only when its reference is the case's current order, the amount is the order's total, it
-was paid by the order's due date and the case still awaits it; anything else is reported (unknown reference,
+was paid by the order's due date and the case still awaits it, or, for a case the authority's silence granted
+before its order was paid (afirmativa ficta: the fees remain owed), any time afterwards through the procedure's
+``late_trigger`` (the case stays where it is); anything else is reported (unknown reference,
 wrong amount, late, duplicate) and changes nothing. A payment is never applied twice: a case that no longer
 awaits payment refuses it, and two confirmations racing for one case meet the case's optimistic lock.
 """
@@ -25,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.calendar import local_today
-from app.engine import ConflictError, DomainError, InvalidData, Msg, NotAllowed, NotFound
+from app.engine import ConflictError, DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import Case, Certificate, CertificateStatus, Role, User
 from app.services.cases import fire
@@ -95,6 +97,9 @@ class PendingOrder:
     amount: str
     due_on: date | None
     overdue: bool
+    granted_by_silence: bool = False
+    """The case was granted by the authority's silence (afirmativa ficta) before the order was paid: the fees
+    are still owed and the order stays payable after its due date."""
 
 
 def _payments() -> list[tuple[Procedure, Payment]]:
@@ -126,6 +131,15 @@ def _sealed(order: Certificate, name: str) -> str:
     return str(fields.get(name) or "")
 
 
+def _owed_after_silence(case: Case, payment: Payment) -> bool:
+    """Whether ``case`` was granted by the authority's silence before its order was paid and the treasury may
+    still confirm that payment (its ``late_trigger`` leaves the case's state; the payment is not recorded)."""
+    if payment.late_trigger is None or (case.data or {}).get(payment.operation_field):
+        return False
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    return bool(workflow.find(payment.late_trigger, case.state))
+
+
 def pending_orders(actor_id: int, today: date | None = None) -> list[PendingOrder]:
     """The unpaid payment orders of the cases that await payment, every procedure's, soonest due first.
 
@@ -135,10 +149,22 @@ def pending_orders(actor_id: int, today: date | None = None) -> list[PendingOrde
     today = today or local_today()
     orders: list[PendingOrder] = []
     for procedure, payment in _payments():
+        late = {
+            state
+            for workflow in procedure.workflows
+            for t in workflow.transitions
+            if t.trigger == payment.late_trigger
+            for state in t.sources
+        }
         cases = session.scalars(
-            select(Case).where(Case.workflow == procedure.name, Case.state == payment.awaiting).order_by(Case.id)
+            select(Case)
+            .where(Case.workflow == procedure.name, Case.state.in_({payment.awaiting, *late}))
+            .order_by(Case.id)
         )
         for case in cases:
+            owed = case.state != payment.awaiting
+            if owed and not _owed_after_silence(case, payment):
+                continue
             order = _current_order(session, case, payment)
             if order is None or (case.data or {}).get(payment.reference_field) == _sealed(order, payment.reference_row):
                 continue  # no order, or paid: a procedure may keep the case in its awaiting state after payment
@@ -151,7 +177,8 @@ def pending_orders(actor_id: int, today: date | None = None) -> list[PendingOrde
                     _sealed(order, payment.reference_row),
                     _sealed(order, payment.amount_row),
                     due,
-                    due is not None and due < today,
+                    not owed and due is not None and due < today,
+                    owed,
                 )
             )
     orders.sort(key=lambda o: (o.due_on or date.max, o.folio))
@@ -215,8 +242,11 @@ def confirm_payment(
         return _refused(
             typed, Outcome.UNKNOWN, Msg("Esa línea de captura no es la orden de pago vigente del expediente."), folio
         )
+    trigger = payment.confirm_trigger
     if case.state != payment.awaiting:
-        return _refused(typed, Outcome.NOT_AWAITING, Msg("El expediente ya no espera este pago."), case.folio)
+        if not _owed_after_silence(case, payment):
+            return _refused(typed, Outcome.NOT_AWAITING, Msg("El expediente ya no espera este pago."), case.folio)
+        trigger = str(payment.late_trigger)
     expected = _sealed(order, payment.amount_row)
     if typed_amount != expected:
         return _refused(
@@ -225,7 +255,7 @@ def confirm_payment(
             Msg("El importe pagado no es el de la orden (%(expected)s).", {"expected": expected}),
             case.folio,
         )
-    if order.valid_until is not None and day > order.valid_until:
+    if trigger == payment.confirm_trigger and order.valid_until is not None and day > order.valid_until:
         return _refused(
             typed,
             Outcome.LATE,
@@ -235,7 +265,7 @@ def confirm_payment(
     try:
         result = fire(
             case.id,
-            payment.confirm_trigger,
+            trigger,
             actor_id,
             expected_version=case.version,
             data={

@@ -21,6 +21,7 @@ from app.web.errors import register_error_handlers
 from app.web.health.views import bp as health_bp
 from app.web.home.views import bp as home_bp
 from app.web.labels import register_labels
+from app.web.lookup.views import bp as lookup_bp
 from app.web.notices.views import bp as notices_bp
 from app.web.oversight.views import bp as oversight_bp
 from app.web.privacy.views import bp as privacy_bp
@@ -41,6 +42,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.register_blueprint(documents_bp)
     app.register_blueprint(verification_bp)
+    app.register_blueprint(lookup_bp)
     app.register_blueprint(oversight_bp)
     app.register_blueprint(registration_bp)
     app.register_blueprint(construction_bp)

@@ -72,6 +72,7 @@ FIELDS: dict[str, dict[str, Any]] = {
         "dro_nombre": "Arq. Daniel Responsable Güémez",
         "dro_registro": "DRO-0421",
         "derechos_pagados": "8420.00",
+        "situacion_derechos": "Pagados; pago confirmado por la Tesorería",
         "referencia_pago": "VECS20260000170179",
         "operacion_pago": "SPEI-2026-0088123",
         "fecha_pago": "2026-11-20",

@@ -370,6 +370,7 @@ CADENA_ORDER = {
         "dro_nombre",
         "dro_registro",
         "derechos_pagados",
+        "situacion_derechos",
         "referencia_pago",
         "operacion_pago",
         "fecha_pago",

@@ -171,7 +171,9 @@ def test_the_treasury_confirms_at_the_cashier_and_nothing_else_is_applied(app: F
     licence = db.session.scalars(
         select(Certificate).where(Certificate.case_id == licensed.case_id, Certificate.kind == "licence")
     ).one()
-    assert f"|8420.00|{reference}|SPEI 884213|{today.isoformat()}|" in licence.cadena_original
+    assert f"|8420.00|Pagados; pago confirmado por la Tesorería|{reference}|SPEI 884213|{today.isoformat()}|" in (
+        licence.cadena_original
+    )
     assert licence.status is CertificateStatus.VALID
 
 

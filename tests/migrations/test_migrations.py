@@ -47,6 +47,7 @@ EXPECTED_TABLES = {
     "personal_data_requests",
     "publication_samples",
     "publication_seeds",
+    "draw_seeds",
     "recovery_codes",
     "security_events",
     "timers",
@@ -146,7 +147,8 @@ def test_the_publication_seed_setting_is_removed_from_settings_and_cases(empty_d
             settings = dict(conn.execute(text("SELECT workflow, params FROM workflow_configs")).all())
             case_params = conn.execute(text("SELECT params FROM cases WHERE id = 1")).scalar_one()
         as_dict = {k: json.loads(v) if isinstance(v, str) else v for k, v in settings.items()}
-        assert as_dict == {"obligation_publication": {"sample_rate": "0.3"}, "vecs": {"inspection_seed": "otra"}}
+        # the inspection seed setting is removed too, by its own later migration (draw seeds committed)
+        assert as_dict == {"obligation_publication": {"sample_rate": "0.3"}, "vecs": {}}
         assert (json.loads(case_params) if isinstance(case_params, str) else case_params) == {"sample_rate": "0.3"}
         downgrade(revision="d2f6a8c31e07")
         upgrade()

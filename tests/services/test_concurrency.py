@@ -22,7 +22,6 @@ from app.engine import ConflictError, get_engine
 from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, Role
 from app.services.cases import FireResult, fire
-from app.services.config import params_for_new_case
 from app.services.uow import unit_of_work
 from tests.support.factories import make_user, vecs_case
 
@@ -191,21 +190,23 @@ def test_transitions_on_different_cases_all_succeed_with_a_gapless_log(app: Flas
     assert result.ok, result
 
 
-def test_settings_taken_at_once_by_first_cases_share_one_generated_seed(app: Flask):
-    """Two first cases of a workflow (of different folio series, so nothing else serialises them) take
-    the settings at the same moment: one generates the seed, the other waits and uses it."""
+def test_first_cases_opened_at_once_share_one_committed_seed_per_quarter(app: Flask):
+    """Three cases of a workflow with a draw opened at the same moment: one commits the quarter's seeds, the
+    others wait on the unique key or find them; one commitment per draw and quarter in the end."""
+    from app.calendar import local_today
+    from app.services.seeds import commit_ahead
+
     workflow = get_engine().latest("vecs")
 
     def take() -> Any:
         with unit_of_work() as session:
-            params = params_for_new_case(session, workflow)
+            commit_ahead(session, workflow, local_today())
             time.sleep(0.2)  # keep the transaction open while the other one arrives
-            return params["inspection_seed"]
+            return True
 
     results = race(app, [take, take, take])
-    assert not [r for r in results if isinstance(r, BaseException)], results
-    assert len(set(results)) == 1
+    assert results == [True, True, True], results  # nobody fails: the later ones take the first commitment
     db.session.rollback()
-    generated = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "draw_seed_generated")).all()
-    assert len(generated) == 1
+    committed = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "draw_seed_committed")).all()
+    assert len(committed) == 2  # this quarter's and the next one's
     assert verify(db.session()).ok

@@ -8,11 +8,12 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from app.audit import verify
 from app.engine import GuardRefused, InvalidData, NotAllowed
 from app.extensions import db
 from app.models import AuditEntry, Case, Role, Timer, TimerKind, TimerStatus, WorkflowConfigChange
 from app.services.cases import fire
-from app.services.config import commitment, current_params, update_config
+from app.services.config import current_params, update_config
 from tests.support.factories import advance, make_user, vecs_case
 
 
@@ -21,7 +22,7 @@ def test_change_applies_to_new_cases_only(app: Flask):
     applicant = make_user(Role.APPLICANT)
     old_case = vecs_case(applicant, data={"built_area_m2": "1200"})
     revision = update_config("vecs", {"max_built_area_m2": "1000", "prevention_answer_days": 15}, admin)
-    assert revision == 2  # the first case made the settings' first revision: its own draw seed
+    assert revision == 1  # the draw seed is no setting: the first case leaves the settings as they were
     assert current_params("vecs")["max_built_area_m2"] == "1000"
     new_case = vecs_case(applicant, data={"built_area_m2": "1200"})
 
@@ -95,31 +96,18 @@ def test_silence_rule_is_configurable(app: Flask):
     assert timer.trigger == "refuse_extension_ficta"
 
 
-def test_draw_seed_is_generated_once_and_logged_only_as_a_commitment(app: Flask):
+def test_the_draw_seed_is_no_setting_the_municipality_reads_or_changes(app: Flask):
+    """The inspection draw's seed is committed by the system (see tests/services/test_draw_seeds.py): it is
+    neither among the settings nor copied into the cases, and the administration cannot set one."""
     applicant = make_user(Role.APPLICANT)
-    first = vecs_case(applicant)
-    second = vecs_case(applicant)
+    case = vecs_case(applicant)
     db.session.rollback()
-    seeds = {db.session.get(Case, c.case_id).params["inspection_seed"] for c in (first, second)}
-    assert len(seeds) == 1
-    seed = seeds.pop()
-    assert seed != "cambie-esta-semilla"
-    assert len(seed) == 64
-    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "draw_seed_generated")).one()
-    assert entry.details["seeds"] == {"inspection_seed": commitment(seed)}
-    assert (entry.actor_id, entry.actor_role) == (None, "system")
-
-    admin = make_user(Role.ADMIN)
-    update_config("vecs", {"inspection_seed": "semilla-nueva-del-municipio"}, admin)
-    db.session.rollback()
-    change = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "workflow_config_changed")).one()
-    row = db.session.get(WorkflowConfigChange, change.details["change_id"])
-    assert row is not None
-    assert row.changes["inspection_seed"] == {
-        "from": commitment(seed),
-        "to": commitment("semilla-nueva-del-municipio"),
-    }
-    assert "semilla-nueva" not in str(change.details)
-    assert seed not in str(change.details)
-    assert vecs_case(applicant)
-    assert current_params("vecs")["inspection_seed"] == "semilla-nueva-del-municipio"
+    stored = db.session.get(Case, case.case_id)
+    assert stored is not None
+    assert "inspection_seed" not in stored.params
+    assert "inspection_seed" not in current_params("vecs")
+    with pytest.raises(InvalidData):
+        update_config("vecs", {"inspection_seed": "semilla-del-municipio"}, make_user(Role.ADMIN))
+    assert not db.session.scalars(select(AuditEntry).where(AuditEntry.action == "draw_seed_generated")).all()
+    result = verify(db.session())
+    assert result.ok, result

@@ -54,7 +54,7 @@ from app.services.deadlines import declare_non_working_days
 from app.services.demo import demo_pdf
 from app.services.documents import attach_document, read_document
 from tests.support.demo_data import VECS_DATA
-from tests.support.factories import make_user, vecs_case
+from tests.support.factories import committed_seed, make_user, vecs_case
 from workflows import REGISTRY
 from workflows.base import draw
 from workflows.vecs import REQUIRED_DOCUMENTS, VECS_V1
@@ -503,9 +503,8 @@ def check_draw(case_id: int) -> None:
     for entry in draws:
         record = entry.details["draw"]
         entering = max((e for e in entries if e.seq < entry.seq and e.to_state == "completion_filed"), key=seq_of)
-        redone = draw(
-            str(stored.params["inspection_seed"]), stored.folio, entering.seq, stored.params["inspection_rate"]
-        )
+        seed = committed_seed(record["seed_scope"], record["seed_period"])
+        redone = draw(seed, stored.folio, entering.seq, stored.params["inspection_rate"])
         assert record["seq"] == entering.seq
         assert record["digest"] == redone.digest
         assert record["selected"] is redone.selected

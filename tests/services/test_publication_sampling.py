@@ -41,7 +41,7 @@ from app.services.auth import decrypt, encrypt
 from app.services.config import current_params
 from app.services.users import ensure_department
 from tests.support.factories import make_user
-from workflows.obligation_publication import seed_matches
+from workflows.base import seed_matches
 
 ROW = {"capitulo": "1000 Servicios personales", "aprobado": "1500000.00", "ejercido": "350000", "hipervinculo": ""}
 CONTRACT = {

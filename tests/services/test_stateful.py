@@ -48,7 +48,7 @@ from app.services.config import update_config
 from app.services.demo import demo_pdf
 from app.services.documents import attach_document
 from tests.support.demo_data import VECS_DATA
-from tests.support.factories import make_user
+from tests.support.factories import committed_seed, make_user
 from tests.support.tamper import raw_write
 from workflows.base import SYSTEM_ROLE, Transition, draw
 from workflows.vecs import VECS_V1
@@ -208,7 +208,7 @@ def make_machine(people: dict[str, int | None]) -> type[RuleBasedStateMachine]:
             assert stored is not None
             assert stored.params["inspection_rate"] == INSPECTION_RATE
             assert stored.params["departments"] == DEPARTMENTS
-            seed = str(stored.params["inspection_seed"])
+            seed = committed_seed()
             db.session.rollback()
             self.cases.append(
                 CaseModel(opened.case_id, opened.folio, seed, "draft", attached.case_version, set(VECS_DATA))

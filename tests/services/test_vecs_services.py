@@ -4,21 +4,27 @@ the inspection draw, fees from the published table, requirements from the settin
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 import pytest
+import time_machine
 from argon2 import PasswordHasher
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import app.services.cases as cases_service
 import app.services.users as users_service
 from app.audit import verify
+from app.calendar import LOCAL_TZ
 from app.engine import ConflictError, GuardRefused, IllegalTrigger, InvalidData, NotAllowed
 from app.extensions import db
-from app.models import AuditEntry, AuditKind, Case, Document, Role, Timer, TimerKind, TimerStatus
+from app.models import AuditEntry, AuditKind, Case, Document, DrawSeed, Role, Timer, TimerKind, TimerStatus
 from app.services.assignment import recuse
 from app.services.case_actions import act, upload_requirement
 from app.services.case_pages import case_page, next_actors
@@ -28,9 +34,11 @@ from app.services.config import current_params, update_config
 from app.services.construction import check_eligibility, start_request
 from app.services.demo import demo_pdf
 from app.services.registration import register_applicant
+from app.services.seeds import public_seeds, reveal_ended
 from tests.support.demo_data import VECS_DATA, VECS_SETTINGS
-from tests.support.factories import make_user, pay, vecs_case
-from workflows.base import draw
+from tests.support.factories import committed_seed, make_user, pay, vecs_case
+from tests.web.helpers import login_as
+from workflows.base import draw, seed_matches
 from workflows.vecs import VECS_V1, compute_fees
 
 DEPARTMENTS = VECS_SETTINGS["departments"]
@@ -214,7 +222,7 @@ def test_whole_flow_to_closed_with_and_without_inspection(town: Town, rate: str,
 
 
 def test_the_draw_is_reproducible_and_recorded(town: Town) -> None:
-    update_config("vecs", {"inspection_rate": "0.5", "inspection_seed": "semilla-secreta-del-municipio"}, town.admin)
+    update_config("vecs", {"inspection_rate": "0.5"}, town.admin)
     case = to_licensed(town)
     completed = fire(case.case_id, "file_completion", town.owner, expected_version=case.version)
     entries = list(
@@ -226,13 +234,16 @@ def test_the_draw_is_reproducible_and_recorded(town: Town) -> None:
     assert (automatic.actor_id, automatic.actor_role) == (None, "system")
     assert automatic.seq == filing.seq + 1
     recorded = automatic.details["draw"]
-    expected = draw("semilla-secreta-del-municipio", completed.folio, filing.seq, "0.5")
+    seed = committed_seed()
+    expected = draw(seed, completed.folio, filing.seq, "0.5")
     assert recorded["seq"] == filing.seq
     assert recorded["digest"] == expected.digest
     assert recorded["selected"] is expected.selected
     assert recorded["rate"] == "0.5"
-    assert "semilla" not in str(recorded)  # the seed itself is not published in the log
-    assert stored(case.case_id).data["inspection_draw"] == expected.record()
+    assert seed not in str(recorded)  # the seed itself is not published in the log
+    assert {k: v for k, v in stored(case.case_id).data["inspection_draw"].items() if not k.startswith("seed_")} == (
+        expected.record()
+    )
     assert automatic.action == ("send_to_inspection" if expected.selected else "skip_inspection")
 
 
@@ -474,6 +485,11 @@ def test_who_acts_next() -> None:
     assert [(a.role, a.department) for a in next_actors(VECS_V1, "inspection", mapped)] == [
         ("inspector", "obras_publicas")
     ]
+    # awaiting payment: the applicant pays, the treasury (not the applicant) confirms
+    assert [(a.role, a.department, a.act) for a in next_actors(VECS_V1, "awaiting_payment", mapped)] == [
+        ("applicant", None, "paga la orden de pago"),
+        ("treasury", None, "confirma el pago"),  # the order awaits payment in no department of its own
+    ]
 
 
 # -- fees ---------------------------------------------------------------------------------------------
@@ -665,3 +681,92 @@ def test_registration_rules(app: Flask) -> None:
         register_applicant("Carla", "carla@example.test", "corta")
     with pytest.raises(InvalidData, match="nombre"):
         register_applicant("   ", "dora@example.test", "una-contraseña-larga")
+
+
+# -- the inspection draw's committed seed --------------------------------------------------------------
+# The municipality whose works are drawn can neither read nor choose the seed before the draw; only its
+# SHA-256 is logged and shown until its quarter is over; then it is revealed and every draw of the quarter
+# verifies from it. The clock is frozen (Mexico City noon): drawn in the first quarter of 2026, revealed in
+# the second.
+
+DRAWN_ON = date(2026, 3, 20)
+SCOPE = "vecs:inspection_seed"
+
+
+@contextmanager
+def _on(day: date) -> Iterator[None]:
+    with time_machine.travel(datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC), tick=False):
+        yield
+
+
+def _completed(town: Town) -> tuple[str, dict[str, object]]:
+    """A licensed work whose completion notice is filed on ``DRAWN_ON``: the folio and the draw's record."""
+    with _on(DRAWN_ON):
+        update_config("vecs", {"inspection_rate": "0.5"}, town.admin)
+        case = to_licensed(town)
+        fire(case.case_id, "file_completion", town.owner, expected_version=case.version)
+    record = stored(case.case_id).data["inspection_draw"]
+    assert record["seed_period"] == "2026-T1"
+    return case.folio, record
+
+
+def _page(client: FlaskClient) -> str:
+    response = client.get("/sorteos")
+    assert response.status_code == 200
+    return " ".join(response.get_data(as_text=True).split())
+
+
+def test_the_seed_cannot_be_read_or_set_before_the_draw(town: Town, client: FlaskClient) -> None:
+    folio, record = _completed(town)
+    seed = committed_seed(SCOPE, "2026-T1")  # as the draw read it (encrypted at rest)
+    row = db.session.scalars(select(DrawSeed).where(DrawSeed.scope == SCOPE, DrawSeed.period == "2026-T1")).one()
+    assert seed not in row.seed_encrypted
+    assert record["seed_digest"] == row.digest
+    # not a setting: the administration neither sees nor sets it
+    assert "inspection_seed" not in current_params("vecs")
+    with pytest.raises(InvalidData):
+        update_config("vecs", {"inspection_seed": "la-del-municipio"}, town.admin)
+    login_as(client, town.admin)
+    settings = client.get("/admin/tramites/vecs").get_data(as_text=True)
+    assert "inspection_seed" not in settings
+    assert "Semilla del sorteo" not in settings
+    # nowhere in the log, the case or the public page: only its digest
+    for entry in db.session.scalars(select(AuditEntry)):
+        assert seed not in str(entry.details), entry.action
+    assert seed not in str(stored_data(folio))
+    with _on(date(2026, 3, 31)):  # the quarter's last day: still in use, not revealed
+        assert reveal_ended() == 0
+        page = _page(client)
+    assert row.digest in page
+    assert seed not in page
+
+
+def stored_data(folio: str) -> object:
+    db.session.rollback()
+    return db.session.scalars(select(Case.data).where(Case.folio == folio)).one()
+
+
+def test_after_its_quarter_the_seed_is_revealed_and_the_draw_verifies_from_it(town: Town, client: FlaskClient) -> None:
+    folio, record = _completed(town)
+    with _on(date(2026, 4, 1)):
+        assert reveal_ended() >= 1
+        assert reveal_ended() == 0  # once
+        page = _page(client)
+    revealed = next(s for s in public_seeds() if s.scope == SCOPE and s.period == "2026-T1")
+    assert revealed.seed is not None
+    assert revealed.seed in page
+    assert seed_matches(revealed.seed, revealed.digest)
+    assert revealed.digest == record["seed_digest"]
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.seq == revealed.reveal_seq)).one()
+    assert (entry.action, entry.details["seed"], entry.details["digest"]) == (
+        "draw_seed_revealed",
+        revealed.seed,
+        revealed.digest,
+    )
+    commitment = db.session.scalars(select(AuditEntry).where(AuditEntry.seq == revealed.commit_seq)).one()
+    assert commitment.details["digest"] == revealed.digest
+    assert commitment.seq < int(str(record["seq"]))  # committed before the case entered the draw
+    # anyone recomputes the draw from the revealed seed and the logged record
+    redone = draw(revealed.seed, folio, int(str(record["seq"])), record["rate"])
+    assert (redone.digest, redone.selected) == (record["digest"], record["selected"])
+    assert verify(db.session()).ok

@@ -100,3 +100,19 @@ def pay(case: FireResult, treasurer: int | None = None, *, operation: str = "SPE
     return FireResult(
         case.case_id, case.folio, "confirm_payment", "awaiting_payment", stored.state, stored.version, seq
     )
+
+
+def committed_seed(scope: str = "vecs:inspection_seed", period: str | None = None) -> str:
+    """The seed the system committed for the draw ``scope`` in ``period`` (default: the current quarter),
+    read as the draw reads it (tests only: no page or service gives it out before it is revealed)."""
+    from sqlalchemy import select
+
+    from app.calendar import local_today
+    from app.extensions import db
+    from app.models import DrawSeed
+    from app.services.seeds import opened_seed, period_of
+
+    row = db.session.scalars(
+        select(DrawSeed).where(DrawSeed.scope == scope, DrawSeed.period == (period or period_of(local_today())))
+    ).one()
+    return opened_seed(row.seed_encrypted, row.revealed_seed, row.digest)

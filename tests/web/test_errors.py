@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import Role
 from app.web.access import authenticated, public
 from tests.support.factories import make_user
-from tests.web.helpers import login_as, text
+from tests.web.helpers import login_as, logout, text
 
 EN = {"Accept-Language": "en"}
 
@@ -114,3 +114,40 @@ def test_a_403_on_a_case_says_who_acts_next(client: FlaskClient) -> None:
     assert "no es suyo ni le corresponde por su rol o su área" in body
     assert "Ahora le toca actuar a:" in body
     assert "Ventanilla" in body
+
+
+def test_a_403_on_a_case_awaiting_payment_says_the_applicant_pays_and_the_treasury_confirms(
+    client: FlaskClient,
+) -> None:
+    from tests.support.factories import advance, vecs_case
+
+    owner, stranger = make_user(Role.APPLICANT), make_user(Role.APPLICANT)
+    clerk, ruler, finance = make_user(Role.INTAKE_CLERK), make_user(Role.REVIEWER), make_user(Role.REVIEWER)
+    from app.services.case_actions import act
+    from app.services.config import update_config
+    from tests.support.demo_data import VECS_SETTINGS
+
+    update_config("vecs", {"fee_table": VECS_SETTINGS["fee_table"]}, make_user(Role.ADMIN))
+    case = advance(
+        vecs_case(owner),
+        [
+            ("submit", owner, None, None),
+            ("start_intake", clerk, None, None),
+            ("accept_intake", clerk, None, None),
+            ("rule_land_use", ruler, {"land_use_ruling": "Compatible"}, None),
+        ],
+    )
+    case = act(case.case_id, "assess_fees", finance, expected_version=case.version, idempotency_key="fees-403")
+    assert case.to_state == "awaiting_payment"
+    login_as(client, stranger)
+    response = client.get(f"/expedientes/{case.case_id}")
+    assert response.status_code == 403
+    body = text(response)
+    assert "Solicitante: paga la orden de pago" in body
+    assert "Tesorería: confirma el pago" in body
+    logout(client)
+    login_as(client, owner)
+    page = text(client.get(f"/expedientes/{case.case_id}"))
+    acting = page.split("Le toca actuar", 1)[1].split("</dd>", 1)[0]
+    assert "Solicitante: paga la orden de pago" in acting
+    assert "Tesorería: confirma el pago" in acting

@@ -115,6 +115,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("verification.result", "GET"): PUBLIC,  # a certificate's public verification names its folio by design
     ("verification.compare", "POST"): PUBLIC,
     ("verification.inclusion", "GET"): PUBLIC,
+    ("lookup.status", "GET"): PUBLIC,  # a filed case's state and legal term by folio, nothing personal
+    ("lookup.draws", "GET"): PUBLIC,  # the draws' seed commitments, and the seeds once revealed
     ("oversight.checkpoints", "GET"): PUBLIC_BLIND,
     ("oversight.public_key", "GET"): PUBLIC_BLIND,
     ("api_audit.checkpoints", "GET"): PUBLIC_BLIND,

@@ -418,7 +418,11 @@ def _replace_state(name: str, **changes: Any) -> tuple[State, ...]:
             "automatic trigger 'pass_inspection' is not a system transition",
         ),
         ({"param_parsers": {"nowhere": parse_rate}}, "parser for unknown parameter 'nowhere'"),
-        ({"param_parsers": {"inspection_seed": parse_rate}}, "default of 'inspection_seed' refused"),
+        ({"param_parsers": {"extension_silence": parse_rate}}, "default of 'extension_silence' refused"),
+        (
+            {"params": {**VECS_V1.params, "inspection_seed": "la-del-municipio"}},
+            "the draw's seed 'inspection_seed' is committed, not a setting",
+        ),
         ({"computed_fields": {"ghost": lambda d, p: 1}}, "computed field 'ghost' is written by no transition"),
         ({"catalogues": {"land_use": ("no_such_list",)}}, "parameter 'no_such_list' missing"),
         (

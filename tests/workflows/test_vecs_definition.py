@@ -289,7 +289,8 @@ def test_the_inspection_draw_decides_between_two_complementary_exits() -> None:
     assert state.draw is not None
     assert state.automatic == ("send_to_inspection", "skip_inspection")
     assert state.draw.field == "inspection_drawn"
-    assert {state.draw.rate_param, state.draw.seed_param} <= set(WF.params)
+    assert state.draw.rate_param in WF.params
+    assert state.draw.seed_param not in WF.params  # the seed is committed by the system, never a setting
     (send,) = WF.find("send_to_inspection", "completion_filed")
     (skip,) = WF.find("skip_inspection", "completion_filed")
     assert (send.dest, send.guards) == ("inspection", ("inspection_drawn",))

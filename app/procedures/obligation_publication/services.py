@@ -52,7 +52,6 @@ from app.procedures.obligation_publication.models import (
     PublicationSeed,
 )
 from app.services.assignment import on_state_entered
-from app.services.auth import decrypt, encrypt
 from app.services.case_actions import act
 from app.services.cases import FireResult, actor_for, allocate_folio, case_view, fire
 from app.services.config import effective_params, params_for_new_case
@@ -61,6 +60,7 @@ from app.services.deadlines import calendar as business_calendar
 from app.services.deadlines import start_timers
 from app.services.documents import log_attached
 from app.services.files import store_file
+from app.services.seeds import fresh_seed, opened_seed
 from app.services.uow import unit_of_work
 from app.services.uploads import check_pdf, clean_file_name
 from app.storage import get_storage
@@ -78,8 +78,6 @@ from workflows.obligation_publication import (
     opening_date,
     quarter_period,
     record_problems,
-    seed_digest,
-    seed_matches,
 )
 
 WORKFLOW = PUBLICATION_V1.name
@@ -449,10 +447,6 @@ SEED_NOT_COMMITTED = Msg(
     "Ese trimestre no tiene semilla comprometida: se compromete al abrir el trimestre; el órgano garante puede "
     "comprometerla ahora desde esta página."
 )
-SEED_TAMPERED = Msg(
-    "La semilla guardada no corresponde a su compromiso publicado: el sorteo no se realiza. Informe al órgano "
-    "garante y a los auditores."
-)
 ALREADY_DRAWN = Msg("El sorteo de ese trimestre ya se realizó; consulte su resultado en la bitácora.")
 
 
@@ -506,8 +500,7 @@ def _commit_seed(session: Session, year: int, quarter: int, actor_id: int | None
     existing = _seed_row(session, year, quarter)
     if existing is not None:
         return existing
-    seed = secrets.token_hex(32)
-    digest = seed_digest(seed)
+    _, digest, encrypted = fresh_seed()
     published = _published_count(session, year, quarter)
     entry = audit.append(
         session,
@@ -530,7 +523,7 @@ def _commit_seed(session: Session, year: int, quarter: int, actor_id: int | None
         year=year,
         quarter=quarter,
         digest=digest,
-        seed_encrypted=encrypt(seed),
+        seed_encrypted=encrypted,
         commit_seq=entry.seq,
         published_at_commit=published,
     )
@@ -594,10 +587,7 @@ def publication_deadline(year: int, quarter: int) -> date | None:
 
 def _revealed_seed(session: Session, row: PublicationSeed) -> str:
     """The seed of ``row`` checked against its commitment. Raises ``InvalidData`` when it does not match."""
-    seed = row.revealed_seed if row.revealed_seed is not None else decrypt(row.seed_encrypted)
-    if seed is None or not seed_matches(seed, row.digest):
-        raise InvalidData(SEED_TAMPERED)
-    return seed
+    return opened_seed(row.seed_encrypted, row.revealed_seed, row.digest)
 
 
 def _quarter_cases(session: Session, year: int, quarter: int) -> list[tuple[Case, ObligationPublication]]:

@@ -175,15 +175,16 @@ def trigger_text(workflow: Workflow, trigger: str) -> str:
     return trigger
 
 
-def actor_text(role: str, department: str | None, department_names: Mapping[str, str]) -> str:
-    """A role (and department) as people read it: ``Dictaminador · Dirección de Desarrollo Urbano``."""
+def actor_text(role: str, department: str | None, department_names: Mapping[str, str], act: str | None = None) -> str:
+    """A role (and department) as people read it: ``Dictaminador · Dirección de Desarrollo Urbano``, with
+    what they do when ``act`` (a msgid) says it: ``Tesorería · Tesorería Municipal: confirma el pago``."""
     try:
         label = role_label(Role(role))
     except ValueError:
         label = str(gettext("Sistema (plazos y sorteos)")) if role == "system" else role
     if department:
-        return f"{label} · {department_names.get(department, department)}"
-    return label
+        label = f"{label} · {department_names.get(department, department)}"
+    return f"{label}: {gettext(act)}" if act else label
 
 
 def reason_text(

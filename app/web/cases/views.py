@@ -105,7 +105,7 @@ def _page(case_id: int) -> CasePage:
 def _case_refusal(case_id: int) -> str:
     """What a person refused a case can do: it is not theirs by role or department; who acts next on it."""
     actors, names = who_acts_next(case_id)
-    who = ", ".join(actor_text(a.role, a.department, names) for a in actors)
+    who = ", ".join(actor_text(a.role, a.department, names, a.act) for a in actors)
     if not who:
         return str(_("Este expediente no es suyo ni le corresponde por su rol o su área."))
     return str(

@@ -1,0 +1,1 @@
+"""The public lookup of a case by its folio (no login)."""
