@@ -184,6 +184,43 @@ def session_cookie(app: Any, client: Any) -> str:
     return f"{name}={cookie.value}"
 
 
+@contextmanager
+def throwaway_database(name: str) -> Iterator[tuple[str, Path]]:
+    """A durable throw-away PostgreSQL server with database ``name`` and a temporary folder for the
+    documents and keys, for the block; its URL and the folder."""
+    from sqlalchemy import create_engine, text
+
+    from tests.support.postgres import PostgresServer
+
+    server = PostgresServer(durable=True)
+    server.start()
+    try:
+        admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        admin.dispose()
+        with tempfile.TemporaryDirectory(prefix=f"{name}-") as tmp:
+            yield server.url_for(name), Path(tmp)
+    finally:
+        server.stop()
+
+
+def app_environment(url: str, folder: Path) -> dict[str, str]:
+    """The environment the application (here and in gunicorn) runs with: ``url``, keys and documents in
+    ``folder``; also set in this process."""
+    env = dict(os.environ)
+    env.update(
+        APP_ENV="development",
+        DATABASE_URL=url,
+        SECRET_KEY=SECRET,
+        DOCUMENTS_DIR=str(folder / "documents"),
+        KEYS_DIR=str(folder / "keys"),
+        PYTHONPATH=str(ROOT),
+    )
+    os.environ.update(env)
+    return env
+
+
 def prepare(app: Any, queue_cases: int, post_cases: int) -> dict[str, Any]:
     """Users and cases: ``queue_cases + post_cases`` submitted VECS cases (the clerk's queue, and one per
     POST), and the clerk's logged-in session cookie with a CSRF token."""
@@ -270,36 +307,13 @@ def main() -> int:
     parser.add_argument("--queue-cases", type=int, default=20)
     args = parser.parse_args()
 
-    from sqlalchemy import create_engine, text
-
-    from tests.support.postgres import PostgresServer
-
-    server = PostgresServer(durable=True)
-    server.start()
-    try:
-        admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("CREATE DATABASE http_bench"))
-        admin.dispose()
-        url = server.url_for("http_bench")
-        with tempfile.TemporaryDirectory(prefix="http-bench-") as tmp:
-            return measure(url, Path(tmp), args)
-    finally:
-        server.stop()
+    with throwaway_database("http_bench") as (url, folder):
+        return measure(url, folder, args)
 
 
 def measure(url: str, folder: Path, args: argparse.Namespace) -> int:
     """Prepare the data, record the statements, serve both apps and load them alternately."""
-    env = dict(os.environ)
-    env.update(
-        APP_ENV="development",
-        DATABASE_URL=url,
-        SECRET_KEY=SECRET,
-        DOCUMENTS_DIR=str(folder / "documents"),
-        KEYS_DIR=str(folder / "keys"),
-        PYTHONPATH=str(ROOT),
-    )
-    os.environ.update(env)
+    env = app_environment(url, folder)
     from flask_migrate import upgrade
 
     from app import create_app

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -33,7 +31,17 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.http_bench import PASSWORD, SECRET, csrf_of, fetch, free_port, gunicorn, login, session_cookie  # noqa: E402
+from bench.http_bench import (  # noqa: E402
+    PASSWORD,
+    app_environment,
+    csrf_of,
+    fetch,
+    free_port,
+    gunicorn,
+    login,
+    session_cookie,
+    throwaway_database,
+)
 
 FLOOR_APP = "bench.http_floor_app:app"
 
@@ -123,35 +131,13 @@ def main() -> int:
     parser.add_argument("--warm-up", type=int, default=1_000, help="requests before the reference sample")
     args = parser.parse_args()
 
-    from sqlalchemy import create_engine, text
-
-    from tests.support.postgres import PostgresServer
-
-    server = PostgresServer(durable=True)
-    server.start()
-    try:
-        admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("CREATE DATABASE memory_bench"))
-        admin.dispose()
-        with tempfile.TemporaryDirectory(prefix="memory-bench-") as tmp:
-            return measure(server.url_for("memory_bench"), Path(tmp), args)
-    finally:
-        server.stop()
+    with throwaway_database("memory_bench") as (url, folder):
+        return measure(url, folder, args)
 
 
 def measure(url: str, folder: Path, args: argparse.Namespace) -> int:
     """Prepare the cases, then load one worker and sample its memory."""
-    env = dict(os.environ)
-    env.update(
-        APP_ENV="development",
-        DATABASE_URL=url,
-        SECRET_KEY=SECRET,
-        DOCUMENTS_DIR=str(folder / "documents"),
-        KEYS_DIR=str(folder / "keys"),
-        PYTHONPATH=str(ROOT),
-    )
-    os.environ.update(env)
+    env = app_environment(url, folder)
     from flask_migrate import upgrade
 
     from app import create_app
