@@ -581,6 +581,21 @@ def payment_matches_cost(inp: GuardInput) -> str | None:
     return None
 
 
+def nothing_to_pay(inp: GuardInput) -> str | None:
+    """The request concludes when the appeal term lapses unless reproduction costs are still owed."""
+    if payment_pending(inp.data):
+        return N_("Los costos de reproducción siguen pendientes de pago.")
+    return None
+
+
+def payment_awaited(inp: GuardInput) -> str | None:
+    """When the appeal term lapses with reproduction costs still owed, the request waits for the payment until
+    the order's due date (LGTAIP 2015 art. 134: up to thirty days), not the appeal term."""
+    if not payment_pending(inp.data):
+        return N_("No hay costos de reproducción pendientes de pago.")
+    return None
+
+
 def extension_requestable(inp: GuardInput) -> str | None:
     """An extension is asked for once, before the response term lapses."""
     if inp.count("request_extension") > 0:
@@ -649,6 +664,8 @@ def resolution_extendable(inp: GuardInput) -> str | None:
 
 
 GUARDS = {
+    "nothing_to_pay": nothing_to_pay,
+    "payment_awaited": payment_awaited,
     "prevention_in_term": prevention_in_term,
     "incompetence_in_term": incompetence_in_term,
     "no_inexistence": no_inexistence,
@@ -737,6 +754,16 @@ STATES = (
         "incompetent",
         N_("Incompetencia notificada: se orientó al sujeto obligado competente"),
         deadline=Deadline("appeal_days", "conclude", N_("Plazo para interponer el recurso de revisión")),
+    ),
+    State(
+        "awaiting_payment",
+        N_("Venció el plazo para recurrir: la información espera el pago de los costos de reproducción"),
+        deadline=Deadline(
+            "payment_days",
+            "lapse_payment",
+            N_("Plazo del solicitante para pagar los costos de reproducción"),
+            due_field="payment_due_on",
+        ),
     ),
     State("appealed", N_("Recurso de revisión ante el órgano garante")),
     State(
@@ -962,7 +989,42 @@ TRANSITIONS = (
         guards=("grounds_valid", "appeal_on_silence"),
         dedicated=True,  # filed on the tracking page, whose form collects the grounds
     ),
-    Transition("conclude", ("answered", "incompetent"), "concluded", _SYSTEM, N_("Vence el plazo del recurso")),
+    Transition(
+        "conclude",
+        ("answered", "incompetent"),
+        "concluded",
+        _SYSTEM,
+        N_("Vence el plazo del recurso"),
+        guards=("nothing_to_pay",),
+    ),
+    Transition(
+        "conclude",
+        ("answered",),
+        "awaiting_payment",
+        _SYSTEM,
+        N_("Vence el plazo del recurso; la información espera el pago"),
+        guards=("payment_awaited",),
+    ),
+    Transition(
+        "confirm_payment",
+        ("awaiting_payment",),
+        "concluded",
+        _TREASURY,
+        N_("La Tesorería confirma el pago de la orden de pago; la información se entrega"),
+        fields=PAYMENT_FIELDS,
+        required_fields=PAYMENT_FIELDS,
+        guards=("payment_matches_cost",),
+        notify=("applicant",),
+        dedicated=True,  # app.services.payments: at the cashier, from the command line or the bank's file
+    ),
+    Transition(
+        "lapse_payment",
+        ("awaiting_payment",),
+        "concluded",
+        _SYSTEM,
+        N_("Vence el plazo para pagar los costos de reproducción sin que se paguen: la solicitud concluye"),
+        notify=("applicant",),
+    ),
     *_self_loops(
         "extend_resolution",
         ("appealed",),
@@ -1457,7 +1519,14 @@ PROCEDURE = Procedure(
         Field("payment_operation", N_("Operación de pago (Tesorería)"), system=True),
     ),
     departments=(Department("transparencia", N_("Unidad de Transparencia")),),
-    presentation=Presentation(binds={"prevention": "applicant", "answered": "applicant", "incompetent": "applicant"}),
+    presentation=Presentation(
+        binds={
+            "prevention": "applicant",
+            "answered": "applicant",
+            "incompetent": "applicant",
+            "awaiting_payment": "applicant",
+        }
+    ),
     documents=DOCUMENTS,
     plugin="app.procedures.access_request.plugin",
     demo=Demo(loader="app.procedures.access_request.demo:load_demo"),
@@ -1469,6 +1538,7 @@ PROCEDURE = Procedure(
         order=PAYMENT_ORDER,
         confirm_trigger="confirm_payment",
         awaiting="answered",
+        also_awaiting=("awaiting_payment",),
         reference_field="payment_reference",
         amount_field="payment_amount",
         paid_on_field="payment_paid_on",

@@ -73,7 +73,9 @@ class Deadline:
     """A term that starts when a case enters a state and fires ``on_expiry`` when it lapses.
 
     ``days_param`` names the workflow parameter holding the number of days, so that each
-    jurisdiction can configure it; ``business`` says whether only business days count.
+    jurisdiction can configure it; ``business`` says whether only business days count. ``due_field``, as
+    for a :class:`Target`, names a case data field holding a fixed last day (e.g. the due date printed on a
+    payment order) that replaces the ``days_param`` term when the case holds it.
     """
 
     days_param: str
@@ -81,6 +83,7 @@ class Deadline:
     description: str
     business: bool = True
     on_expiry_param: str | None = None
+    due_field: str | None = None
 
     def expiry_trigger(self, params: Mapping[str, Any]) -> str:
         """The trigger that fires on lapse: ``on_expiry``, or the one the jurisdiction chose in

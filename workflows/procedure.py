@@ -364,10 +364,18 @@ class Payment:
     operation_field: str
     reference_row: str = "referencia"
     amount_row: str = "importe_total"
+    also_awaiting: tuple[str, ...] = ()
+    """Further states where the case still awaits the payment of its order (e.g. an access request whose appeal
+    term lapsed while its payment term runs); the confirming transition leaves each of them too."""
     late_trigger: str | None = None
     """The treasury's dedicated self-loop transition (from the states where the case may be) that records the
     payment of the current order on a case that no longer awaits it because the authority's silence granted
     it first (afirmativa ficta): the fees remain owed and the order payable; the case stays where it is."""
+
+    @property
+    def awaiting_states(self) -> tuple[str, ...]:
+        """Every state where the case awaits the payment of its order."""
+        return (self.awaiting, *self.also_awaiting)
 
     @property
     def fields(self) -> tuple[str, str, str, str]:
@@ -578,12 +586,12 @@ def _payment_problems(procedure: Procedure) -> list[str]:
         if procedure.find_field(name) is None:
             problems.append(f"payment field {name!r} is not declared")
     for workflow in procedure.workflows:
-        confirming = workflow.find(payment.confirm_trigger, payment.awaiting)
-        if not confirming or not all(t.dedicated and set(payment.fields) <= set(t.fields) for t in confirming):
-            problems.append(
-                f"{payment.confirm_trigger!r}: a dedicated transition from {payment.awaiting!r} writing "
-                "the payment fields"
-            )
+        for awaiting in payment.awaiting_states:
+            confirming = workflow.find(payment.confirm_trigger, awaiting)
+            if not confirming or not all(t.dedicated and set(payment.fields) <= set(t.fields) for t in confirming):
+                problems.append(
+                    f"{payment.confirm_trigger!r}: a dedicated transition from {awaiting!r} writing the payment fields"
+                )
         if not any(t.issues == payment.order for t in workflow.transitions):
             problems.append(f"no transition issues the payment order {payment.order!r}")
         late = [t for t in workflow.transitions if t.trigger == payment.late_trigger]

@@ -186,7 +186,7 @@ def next_actors(workflow: Workflow, state_name: str, params: dict[str, Any]) -> 
     what they do."""
     procedure = REGISTRY.get(workflow.name) if workflow.name in REGISTRY else None
     payment = procedure.payment if procedure is not None else None
-    if payment is not None and state_name == payment.awaiting:
+    if payment is not None and state_name in payment.awaiting_states:
         confirm = next((t for t in workflow.transitions_from(state_name) if t.trigger == payment.confirm_trigger), None)
         if confirm is not None:
             department = department_of(workflow.state(state_name), params)

@@ -26,7 +26,7 @@ from app.models import AuditKind, Case, NonWorkingDay, Role, Timer, TimerKind, T
 from app.models.clocks import CaseClock, ClockStatus
 from app.services.uow import unit_of_work
 from workflows import REGISTRY
-from workflows.base import SYSTEM_ROLE, Clock, State, Workflow
+from workflows.base import SYSTEM_ROLE, Clock, Deadline, State, Target, Workflow
 
 REMINDER_HOUR = time(9, 0)
 MAX_DECLARED_RANGE_DAYS = 366
@@ -160,8 +160,7 @@ def start_timers(session: Session, case: Case, state: State, seq: int, today: da
     first = cal.first_counting_day(today)
     rows: list[dict[str, object]] = []
     if state.deadline is not None:
-        days = int(params[state.deadline.days_param])
-        due_on = _last_day(cal, today, days, state.deadline.business)
+        days, due_on, business = _term(cal, case, today, params, state.deadline)
         party = acting_party(workflow, state.name)
         rows.append(
             _timer_row(
@@ -174,7 +173,7 @@ def start_timers(session: Session, case: Case, state: State, seq: int, today: da
                 trigger=state.deadline.expiry_trigger(params),
                 rule=state.deadline.days_param,
                 term_days=days,
-                business=state.deadline.business,
+                business=business,
                 party=party,
                 due_on=due_on,
                 due_at=deadline_instant(due_on),
@@ -194,7 +193,7 @@ def start_timers(session: Session, case: Case, state: State, seq: int, today: da
                         kind=TimerKind.REMINDER,
                         rule=state.deadline.days_param,
                         term_days=days,
-                        business=state.deadline.business,
+                        business=business,
                         remind_before=before,
                         party=party,
                         due_on=remind_on,
@@ -202,13 +201,7 @@ def start_timers(session: Session, case: Case, state: State, seq: int, today: da
                     )
                 )
     if state.target is not None:
-        days = int(params[state.target.days_param])
-        due_on = _last_day(cal, today, days, state.target.business)
-        business = state.target.business
-        fixed = _fixed_day(case, state.target.due_field)
-        if fixed is not None:  # a calendar date: kept as calendar days so that recomputing leaves it alone
-            due_on = fixed if cal.is_business_day(fixed) else cal.next_business_day(fixed)
-            days, business = max(1, (due_on - today).days), False
+        days, due_on, business = _term(cal, case, today, params, state.target)
         rows.append(
             _timer_row(
                 case,
@@ -226,6 +219,20 @@ def start_timers(session: Session, case: Case, state: State, seq: int, today: da
             )
         )
     session.execute(insert(Timer).execution_options(render_nulls=True), rows)
+
+
+def _term(
+    cal: BusinessCalendar, case: Case, today: date, params: Mapping[str, Any], term: Deadline | Target
+) -> tuple[int, date, bool]:
+    """A state's deadline or target entered ``today``: its days, its last day and whether business days count.
+    A fixed last day in the case data (``due_field``) replaces the term and is kept as calendar days, so
+    that recomputing leaves it alone (a last day that is not a business day moves to the next one)."""
+    days = int(params[term.days_param])
+    fixed = _fixed_day(case, term.due_field)
+    if fixed is None:
+        return days, _last_day(cal, today, days, term.business), term.business
+    due_on = fixed if cal.is_business_day(fixed) else cal.next_business_day(fixed)
+    return max(1, (due_on - today).days), due_on, False
 
 
 def _fixed_day(case: Case, due_field: str | None) -> date | None:

@@ -158,11 +158,11 @@ def pending_orders(actor_id: int, today: date | None = None) -> list[PendingOrde
         }
         cases = session.scalars(
             select(Case)
-            .where(Case.workflow == procedure.name, Case.state.in_({payment.awaiting, *late}))
+            .where(Case.workflow == procedure.name, Case.state.in_({*payment.awaiting_states, *late}))
             .order_by(Case.id)
         )
         for case in cases:
-            owed = case.state != payment.awaiting
+            owed = case.state not in payment.awaiting_states
             if owed and not _owed_after_silence(case, payment):
                 continue
             order = _current_order(session, case, payment)
@@ -243,7 +243,7 @@ def confirm_payment(
             typed, Outcome.UNKNOWN, Msg("Esa línea de captura no es la orden de pago vigente del expediente."), folio
         )
     trigger = payment.confirm_trigger
-    if case.state != payment.awaiting:
+    if case.state not in payment.awaiting_states:
         if not _owed_after_silence(case, payment):
             return _refused(typed, Outcome.NOT_AWAITING, Msg("El expediente ya no espera este pago."), case.folio)
         trigger = str(payment.late_trigger)

@@ -24,6 +24,7 @@ from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.demo import demo_pdf
 from app.services.payments import Outcome, confirm_payment, import_bank_file, pending_orders
+from app.services.timers import fire_due_timers
 from tests.support.factories import email_of, make_user
 from workflows import access_request as wf
 from workflows.payments import folio_of, valid_reference
@@ -278,3 +279,79 @@ def test_the_command_line_lists_and_confirms_an_access_order(app: Flask):
         assert "applied" in done.output
         empty = runner.invoke(args=["payments", "pending", "--as", email_of(treasurer)])
         assert reference not in empty.output
+
+
+def _answered_with_costs(fmt: str, pages: int) -> tuple[ar.Filed, int]:
+    """A request answered on Tuesday 8 July 2025 in ``fmt`` with ``pages`` pages: (filed, delivered document)."""
+    filed, unit, document = _consolidated(fmt)
+    ar.deliver_response(
+        filed.case_id,
+        "Se entregan los planos",
+        unit,
+        expected_version=_version(filed.case_id),
+        document_ids=[document],
+        costs=ar.Costs(page_count=pages),
+    )
+    return filed, document
+
+
+def _state(case_id: int) -> str:
+    db.session.rollback()
+    case = db.session.get(Case, case_id)
+    assert case is not None
+    return case.state
+
+
+# The appeal term: 15 business days from Wednesday 9 July 2025: 9–11 July (3), 14–18 (8), 21–25 (13), 28 and
+# 29 July (15). The payment term: 30 business days, the order's due date, Tuesday 19 August 2025 (see above).
+APPEAL_LAPSED = date(2025, 7, 30)
+
+
+def test_a_request_with_costs_owed_waits_for_the_payment_after_the_appeal_term(app: Flask):
+    """The appeal term (art. 142, 15 days) ends before the payment term (art. 134, up to 30 days): the request
+    does not conclude with the payment pending; the treasury still confirms it and the information goes out."""
+    treasurer = make_user(Role.TREASURY)
+    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+        filed, document = _answered_with_costs("simple_copies", 25)
+        reference = _order(filed.case_id).public_data["fields"]["referencia"]
+    with time_machine.travel(_noon(date(2025, 7, 29)), tick=False):
+        fire_due_timers()
+        assert _state(filed.case_id) == "answered"  # the appeal term's last day
+    with time_machine.travel(_noon(APPEAL_LAPSED), tick=False):
+        fire_due_timers()
+        assert _state(filed.case_id) == "awaiting_payment"
+        view = ar.requester_view(filed.token)
+        assert "appeal" not in view.actions
+        assert view.payment is not None
+        assert view.payment.due_on == date(2025, 8, 19)
+        assert [o.reference for o in pending_orders(treasurer)] == [reference]
+    with time_machine.travel(_noon(date(2025, 8, 19)), tick=False):
+        fire_due_timers()
+        assert _state(filed.case_id) == "awaiting_payment"  # the due date itself is still in time
+        paid = confirm_payment(reference, "5.00", date(2025, 8, 19), "OP-9", treasurer)
+        assert paid.applied, paid.detail
+        assert _state(filed.case_id) == "concluded"
+        assert [d.id for d in ar.requester_view(filed.token).public_documents] == [document]
+
+
+def test_an_order_left_unpaid_concludes_the_request_the_day_after_its_due_date(app: Flask):
+    treasurer = make_user(Role.TREASURY)
+    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+        filed, _document = _answered_with_costs("simple_copies", 25)
+    with time_machine.travel(_noon(APPEAL_LAPSED), tick=False):
+        fire_due_timers()
+        assert _state(filed.case_id) == "awaiting_payment"
+    with time_machine.travel(_noon(date(2025, 8, 20)), tick=False):
+        fire_due_timers()
+        assert _state(filed.case_id) == "concluded"
+        assert ar.requester_view(filed.token).public_documents == []
+        assert pending_orders(treasurer) == []
+
+
+def test_a_request_with_nothing_owed_concludes_when_the_appeal_term_lapses(app: Flask):
+    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+        filed, document = _answered_with_costs("simple_copies", 20)  # within the 20 free pages
+    with time_machine.travel(_noon(APPEAL_LAPSED), tick=False):
+        fire_due_timers()
+        assert _state(filed.case_id) == "concluded"
+        assert [d.id for d in ar.requester_view(filed.token).public_documents] == [document]

@@ -381,6 +381,16 @@ GUARD_CASES: dict[str, Case] = {
         gi(),
         gi({"resolution_overdue_on": "2026-06-01"}),
     ),
+    "nothing_to_pay": (
+        ar.nothing_to_pay,
+        gi({"reproduction_cost": "5.00", "cost_sheet": [], "payment_reference": "REF"}),
+        gi({"reproduction_cost": "5.00", "cost_sheet": []}),
+    ),
+    "payment_awaited": (
+        ar.payment_awaited,
+        gi({"reproduction_cost": "5.00", "cost_sheet": []}),
+        gi({"reproduction_cost": "0.00", "cost_sheet": []}),
+    ),
 }
 
 
