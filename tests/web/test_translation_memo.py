@@ -1,0 +1,32 @@
+"""Templates translate through a per-process memo (app.web.translation): same texts as Flask-Babel gives."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template_string
+from flask_babel import force_locale
+from flask_babel import gettext as babel_gettext
+
+from app.web.translation import gettext, translate
+
+
+def test_the_memo_answers_per_locale_and_formats_like_flask_babel(app: Flask) -> None:
+    with app.test_request_context("/", headers={"Accept-Language": "es-MX"}):
+        assert translate("Historial") == "Historial"
+        with force_locale("en"):
+            assert translate("Historial") == "History" == babel_gettext("Historial")
+            assert gettext("Listo: %(action)s.", action="x") == babel_gettext("Listo: %(action)s.", action="x")
+        assert translate("Historial") == "Historial"  # the English answer was not kept for Spanish
+
+
+def test_template_texts_escape_their_values_and_count_plurals(app: Flask) -> None:
+    source = (
+        "{{ _('Listo: %(action)s.', action=value) }}|"
+        "{{ ngettext('%(num)s versión anterior', '%(num)s versiones anteriores', n) }}|{{ _('100%% seguro') }}"
+    )
+    with app.test_request_context("/", headers={"Accept-Language": "es-MX"}):
+        with force_locale("en"):
+            english = render_template_string(source, value="<b>", n=2)
+        spanish = render_template_string(source, value="<b>", n=1)
+    assert english.split("|")[0] == "Done: &lt;b&gt;."
+    assert english.split("|")[1] == "2 earlier versions"
+    assert spanish.split("|") == ["Listo: &lt;b&gt;.", "1 versión anterior", "100% seguro"]
