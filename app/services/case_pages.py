@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import load_only
 
 from app.calendar import local_today
@@ -226,17 +226,30 @@ def _documents(case: Case, user: User) -> tuple[list[DocumentVersion], list[tupl
     return readable, current
 
 
+_TIMELINE = (
+    select(
+        AuditEntry.seq,
+        AuditEntry.at,
+        AuditEntry.kind,
+        AuditEntry.action,
+        AuditEntry.actor_id,
+        AuditEntry.actor_role,
+        AuditEntry.comment,
+        AuditEntry.from_state,
+        AuditEntry.to_state,
+        AuditEntry.details,
+    )
+    .where(AuditEntry.case_id == bindparam("case_id"), AuditEntry.kind.in_([AuditKind.TRANSITION, AuditKind.DOCUMENT]))
+    .order_by(AuditEntry.seq)
+)
+"""What a case's timeline shows of its log entries (columns: the hashes and digests stay in the database)."""
+
+
 def _timeline(
     case: Case, workflow: Workflow, labels: dict[str, str], reader: User
 ) -> tuple[list[TimelineItem], tuple[HistoryItem, ...]]:
     """The case's log as ``reader`` reads it, and its transition history (what the engine decides on)."""
-    entries = list(
-        db.session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.case_id == case.id, AuditEntry.kind.in_([AuditKind.TRANSITION, AuditKind.DOCUMENT]))
-            .order_by(AuditEntry.seq)
-        )
-    )
+    entries = db.session.execute(_TIMELINE, {"case_id": case.id}).all()
     actor_ids = {e.actor_id for e in entries if e.actor_id is not None}
     names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(actor_ids))).all())
     alias = visibility.applicant_alias(db.session(), case, reader)

@@ -635,6 +635,22 @@ def case_clocks(case_ids: Sequence[int], today: date | None = None) -> dict[int,
     return _clock_views(session, cal, today, workflows, due)
 
 
+_CLOCK_ROWS = (
+    select(
+        CaseClock.case_id,
+        CaseClock.name,
+        CaseClock.status,
+        CaseClock.term_days,
+        CaseClock.extension_days,
+        CaseClock.used_days,
+        CaseClock.lapsed_on,
+    )
+    .where(CaseClock.case_id.in_(bindparam("case_ids", expanding=True)))
+    .order_by(CaseClock.id)
+)
+"""What the clock views of a list of cases show (columns, not loaded objects)."""
+
+
 def _clock_views(
     session: Session,
     cal: BusinessCalendar,
@@ -645,7 +661,7 @@ def _clock_views(
     """The clock views of the cases of ``workflows`` (case id → definition), given the last days of their
     running clocks (``due``: (case id, clock name) → last day)."""
     result: dict[int, dict[str, ClockView]] = {}
-    for row in session.scalars(select(CaseClock).where(CaseClock.case_id.in_(list(workflows))).order_by(CaseClock.id)):
+    for row in session.execute(_CLOCK_ROWS, {"case_ids": list(workflows)}):
         workflow = workflows[row.case_id]
         clock = next((c for c in workflow.clocks if c.name == row.name), None)
         if clock is None:
@@ -654,7 +670,7 @@ def _clock_views(
         left = cal.business_days_between(today, due_on) if due_on is not None else None
         remaining: int | None = None
         if row.status == ClockStatus.PAUSED:
-            remaining = max(0, row.total_days - row.used_days)
+            remaining = max(0, row.term_days + row.extension_days - row.used_days)
         elif row.status == ClockStatus.RUNNING:
             remaining = left
         result.setdefault(row.case_id, {})[row.name] = ClockView(
