@@ -117,7 +117,7 @@ def resume_session(token: str, now: datetime | None = None) -> User | None:
     ).first()
     if found is None:
         return None
-    stored, user = found.tuple()
+    stored, user = found
     if stored.revoked_at is not None or not user.active:
         return None
     idle = timedelta(seconds=int(current_app.config["SESSION_IDLE_TIMEOUT"]))
