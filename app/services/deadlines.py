@@ -108,13 +108,6 @@ def acting_party(workflow: Workflow, state: str) -> str:
     return "applicant" if any(t.owner_only for t in exits) else "assignee"
 
 
-def may_have_timers(workflow: Workflow, state: State) -> bool:
-    """Whether a case in ``state`` may hold pending timers: only states with a deadline or a service target
-    start timers, and only workflows with clocks keep clock timers (a case's pending timers all belong to
-    the state it is in, since leaving a state cancels them)."""
-    return state.deadline is not None or state.target is not None or _in_a_clock(workflow, state)
-
-
 def _in_a_clock(workflow: Workflow, state: State) -> bool:
     """Whether a clock of ``workflow`` may hold a timer while a case is in ``state`` (a clock's timer belongs
     to the state the case is in, and only its running or paused states can hold one)."""
