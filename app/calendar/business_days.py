@@ -8,6 +8,7 @@ the *n*-th business day, so a term can never end on a non-working day.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -28,6 +29,11 @@ class BusinessCalendar:
 
     def __init__(self, declared: Iterable[date] = ()) -> None:
         self.declared = frozenset(declared)
+        # the declared days that would otherwise count (weekdays that are no statutory holiday), sorted: what
+        # counting a long interval subtracts besides weekends and holidays
+        self._declared_weekdays = sorted(
+            day for day in self.declared if day.weekday() < 5 and day not in _statutory(day.year)
+        )
 
     def is_business_day(self, day: date) -> bool:
         """Whether ``day`` counts towards a term."""
@@ -65,10 +71,22 @@ class BusinessCalendar:
         return day
 
     def business_days_between(self, start: date, end: date) -> int:
-        """Business days in the half-open interval (start, end]: how many are left from ``start`` to ``end``."""
+        """Business days in the half-open interval (start, end]: how many are left from ``start`` to ``end``
+        (negative, the business days in (end, start], when ``end`` is earlier)."""
         if end <= start:
-            return -sum(1 for i in range((start - end).days) if self.is_business_day(end + timedelta(days=i + 1)))
-        return sum(1 for i in range((end - start).days) if self.is_business_day(start + timedelta(days=i + 1)))
+            return -self._counted(end, start)
+        return self._counted(start, end)
+
+    def _counted(self, start: date, end: date) -> int:
+        """Business days in (start, end], ``start <= end``: the weekdays (whole weeks, then the rest), less
+        the statutory holidays and the declared days that fall on weekdays in it."""
+        weeks, rest = divmod((end - start).days, 7)
+        first = start.weekday()
+        count = weeks * 5 + sum(1 for i in range(1, rest + 1) if (first + i) % 7 < 5)
+        for year in range(start.year, end.year + 1):
+            count -= sum(1 for day in _statutory(year) if start < day <= end and day.weekday() < 5)
+        declared = self._declared_weekdays
+        return count - (bisect_right(declared, end) - bisect_right(declared, start))
 
 
 def local_today(now: datetime | None = None) -> date:

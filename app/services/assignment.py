@@ -208,7 +208,14 @@ def _redraw(
 
 
 def on_state_entered(
-    session: Session, case: Case, state: State, entered_seq: int, moved: bool = True, *, left: State | None = None
+    session: Session,
+    case: Case,
+    state: State,
+    entered_seq: int,
+    moved: bool = True,
+    *,
+    left: State | None = None,
+    escalations: bool | None = None,
 ) -> None:
     """Assign the case, inside the transition's transaction, when it has just entered ``state``.
 
@@ -217,11 +224,12 @@ def on_state_entered(
     once (automatic states), when no public servant has a step there, or when the current assignee may
     still act there (the case stays with them). Otherwise a draw chooses the assignee (or, with nobody
     available, leaves the case unassigned for the department to pick up) and an audit entry records it.
-    ``left`` (the state the case left, when known) lets a state that raises no escalations skip looking.
+    ``left`` (the state the case left, when known) lets a state that raises no escalations skip looking, and
+    ``escalations`` (whether the case has open ones, when the caller read it) skips it when it has none.
     The candidates are computed once, both to keep the current assignee and for the draw.
     """
     workflow = get_engine().definition(case.workflow, case.workflow_version)
-    if moved and (left is None or may_have_escalations(workflow, left)):
+    if moved and escalations is not False and (left is None or may_have_escalations(workflow, left)):
         resolve_escalations(session, case.id, utcnow())
     department = department_of(state, case.params or workflow.params)
     if department is None or state.terminal or state.automatic or not acting_roles(workflow, state):

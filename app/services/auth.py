@@ -109,14 +109,19 @@ def resume_session(token: str, now: datetime | None = None) -> User | None:
     """The user of the live session ``token``, or ``None`` when it is unknown, revoked, timed out or its
     user was deactivated. A session found timed out is closed (and logged)."""
     now = now or utcnow()
-    stored = db.session.scalars(select(UserSession).where(UserSession.token_hash == _digest(token))).first()
-    if stored is None or stored.revoked_at is not None:
+    # the session with its user in one statement (every page asks this first)
+    found = db.session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == _digest(token))
+    ).first()
+    if found is None:
+        return None
+    stored, user = found
+    if stored.revoked_at is not None or not user.active:
         return None
     idle = timedelta(seconds=int(current_app.config["SESSION_IDLE_TIMEOUT"]))
     absolute = timedelta(seconds=int(current_app.config["SESSION_ABSOLUTE_TIMEOUT"]))
-    user = db.session.get(User, stored.user_id)
-    if user is None or not user.active:
-        return None
     if now - stored.last_seen_at > idle or now - stored.created_at > absolute:
         session_id, user_id = stored.id, stored.user_id
         with unit_of_work() as session:
@@ -132,7 +137,7 @@ def resume_session(token: str, now: datetime | None = None) -> User | None:
         session_id = stored.id
         with unit_of_work() as session:
             session.execute(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now))
-        user = db.session.get(User, stored.user_id)
+        return db.session.get(User, stored.user_id)  # the unit of work ended the transaction it was read in
     return user
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import load_only
 
 from app.calendar import local_today
@@ -25,12 +25,13 @@ from app.services import visibility
 from app.services.assignment import assignee_name
 from app.services.cases import actor_for, case_view
 from app.services.certificates import case_certificates
-from app.services.deadlines import ClockView, clock_rule, legal_terms, pending_terms
+from app.services.deadlines import ClockView, TermView, case_terms, clock_rule, legal_of, legal_terms
 from app.storage import get_storage
 from workflows import REGISTRY
 from workflows.base import (
     N_,
     SYSTEM_ROLE,
+    HistoryItem,
     State,
     Workflow,
     department_of,
@@ -227,25 +228,46 @@ def document_readable(case: Case, user: User, document: Document) -> bool:
     return isinstance(delivered, list) and document.id in delivered
 
 
-def _documents(case: Case, user: User) -> list[DocumentVersion]:
-    rows = db.session.scalars(select(Document).where(Document.case_id == case.id).order_by(Document.id.desc()))
-    return [
+def _documents(case: Case, user: User) -> tuple[list[DocumentVersion], list[tuple[str, str]]]:
+    """The case's documents ``user`` may read (newest first), and the (kind, SHA-256) of all its current ones
+    (what the engine decides on), from one read."""
+    rows = db.session.scalars(select(Document).where(Document.case_id == case.id).order_by(Document.id.desc())).all()
+    readable = [
         DocumentVersion(
             d.id, d.kind, d.original_name, d.size_bytes, d.sha256, d.uploaded_at, d.superseded_by_id is None
         )
         for d in rows
         if document_readable(case, user, d)
     ]
+    # the engine's inputs list the current documents oldest first (their order does not matter to it)
+    current = [(d.kind, d.sha256) for d in reversed(rows) if d.superseded_by_id is None]
+    return readable, current
 
 
-def _timeline(case: Case, workflow: Workflow, labels: dict[str, str], reader: User) -> list[TimelineItem]:
-    entries = list(
-        db.session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.case_id == case.id, AuditEntry.kind.in_([AuditKind.TRANSITION, AuditKind.DOCUMENT]))
-            .order_by(AuditEntry.seq)
-        )
+_TIMELINE = (
+    select(
+        AuditEntry.seq,
+        AuditEntry.at,
+        AuditEntry.kind,
+        AuditEntry.action,
+        AuditEntry.actor_id,
+        AuditEntry.actor_role,
+        AuditEntry.comment,
+        AuditEntry.from_state,
+        AuditEntry.to_state,
+        AuditEntry.details,
     )
+    .where(AuditEntry.case_id == bindparam("case_id"), AuditEntry.kind.in_([AuditKind.TRANSITION, AuditKind.DOCUMENT]))
+    .order_by(AuditEntry.seq)
+)
+"""What a case's timeline shows of its log entries (columns: the hashes and digests stay in the database)."""
+
+
+def _timeline(
+    case: Case, workflow: Workflow, labels: dict[str, str], reader: User
+) -> tuple[list[TimelineItem], tuple[HistoryItem, ...]]:
+    """The case's log as ``reader`` reads it, and its transition history (what the engine decides on)."""
+    entries = db.session.execute(_TIMELINE, {"case_id": case.id}).all()
     actor_ids = {e.actor_id for e in entries if e.actor_id is not None}
     names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(actor_ids))).all())
     alias = visibility.applicant_alias(db.session(), case, reader)
@@ -284,7 +306,8 @@ def _timeline(case: Case, workflow: Workflow, labels: dict[str, str], reader: Us
                 certificate=certificate,
             )
         )
-    return items
+    history = tuple(HistoryItem(e.action, e.actor_id) for e in entries if e.kind == AuditKind.TRANSITION)
+    return items, history
 
 
 def _states(workflow: Workflow, case: Case, timeline: list[TimelineItem]) -> list[StateRow]:
@@ -296,12 +319,12 @@ def _states(workflow: Workflow, case: Case, timeline: list[TimelineItem]) -> lis
     return rows
 
 
-def _terms(workflow: Workflow, case: Case) -> list[Term]:
+def _terms(workflow: Workflow, pending: list[TermView]) -> list[Term]:
     """The pending terms of the state (the applicant's deadline, the authority's target) and of the case's
     clocks other than its legal term (which the page shows on its own)."""
     terms: list[Term] = []
     clocks = {clock_rule(c): c for c in workflow.clocks}
-    for view in pending_terms([case.id], local_today()).get(case.id, []):
+    for view in pending:
         state = workflow.state(view.state)
         clock = clocks.get(view.rule)
         if clock is not None:
@@ -327,7 +350,7 @@ def case_page(case_id: int, user_id: int) -> CasePage:
     params = case.params or dict(workflow.params)
     state = workflow.state(case.state)
     labels = requirement_labels(case)
-    documents = _documents(case, user)
+    documents, current = _documents(case, user)
     kinds = case_requirements(case)
     kinds += [d.kind for d in documents if d.kind not in kinds]
     requirements = [
@@ -339,8 +362,9 @@ def case_page(case_id: int, user_id: int) -> CasePage:
         )
         for kind in dict.fromkeys(kinds)
     ]
-    timeline = _timeline(case, workflow, labels, user)
-    view = case_view(db.session(), case)
+    today = local_today()
+    timeline, history = _timeline(case, workflow, labels, user)
+    view = case_view(db.session(), case, current, history)
     # Fields the system computes when a form is used (fees) count as supplied, as they will be.
     computed = {
         name: compute(case.data, params)
@@ -352,23 +376,22 @@ def case_page(case_id: int, user_id: int) -> CasePage:
         view = dataclasses.replace(view, data={**view.data, **computed})
     dedicated = {t.trigger for t in workflow.transitions if t.dedicated}  # offered on the feature's own pages
     triggers = [
-        t
-        for t in engine.available(view, actor_for(user), today=local_today(), params=params)
-        if t.trigger not in dedicated
+        t for t in engine.available(view, actor_for(user), today=today, params=params) if t.trigger not in dedicated
     ]
+    pending, clocks = case_terms([case], today)
     page = CasePage(
         case=case,
         workflow=workflow,
         state=state,
         is_owner=case.applicant_id == user.id,
-        terms=_terms(workflow, case),
+        terms=_terms(workflow, pending.get(case.id, [])),
         next_actors=next_actors(workflow, case.state, params),
         requirements=requirements,
         timeline=timeline,
         states=_states(workflow, case, timeline),
         triggers=triggers,
         requirement_labels=labels,
-        legal_term=legal_terms([case.id]).get(case.id) if workflow.clocks else None,
+        legal_term=legal_of(clocks).get(case.id),
     )
     procedure = REGISTRY.get(workflow.name) if workflow.name in REGISTRY else None
     edit = procedure.edit_trigger if procedure is not None else "edit"

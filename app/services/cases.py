@@ -8,9 +8,25 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Integer, String, bindparam, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    CursorResult,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
 from app.audit import EntryInput
@@ -34,11 +50,14 @@ from app.models import (
     AuditEntry,
     AuditKind,
     Case,
+    CaseEscalation,
     Department,
     Document,
     FolioCounter,
     IdempotencyRecord,
     Role,
+    Timer,
+    TimerStatus,
     User,
     UserRole,
     utcnow,
@@ -47,9 +66,9 @@ from app.notifications import enqueue
 from app.services.assignment import on_state_entered
 from app.services.certificates import transition_effects
 from app.services.config import params_for_new_case
-from app.services.deadlines import cancel_timers, may_have_timers, start_timers, sync_clocks
+from app.services.deadlines import cancel_timers, start_timers, sync_clocks
 from app.services.seeds import commit_ahead, seed_for_draw
-from app.services.uow import unit_of_work
+from app.services.uow import CONFLICT_MESSAGE, unit_of_work
 from workflows import REGISTRY
 from workflows.base import N_, HistoryItem, State, department_of, draw
 
@@ -127,7 +146,9 @@ def allocate_folio(session: Session, prefix: str, year: int) -> str:
 def _engine_inputs_statement() -> CompoundSelect[Any]:
     """The acting user with their roles, the documents and the transition history of the case ``:case_id``
     as one UNION ALL (built once: constructing a statement costs more than running it). The user's rows come
-    first (``seq`` -1) and only when ``:user_id`` is given."""
+    first (``seq`` -1) and only when ``:user_id`` is given. One row ``t`` says the case has pending timers and
+    one row ``e`` that it has open escalations (each absent otherwise), so that a transition sends their
+    cancel and their resolve only when there is something to cancel or resolve."""
     case_id = bindparam("case_id", type_=Integer)
     actor = (
         select(
@@ -151,7 +172,13 @@ def _engine_inputs_statement() -> CompoundSelect[Any]:
     history = select(literal("h"), AuditEntry.action, cast(null(), String), AuditEntry.actor_id, AuditEntry.seq).where(
         AuditEntry.case_id == case_id, AuditEntry.kind == AuditKind.TRANSITION
     )
-    stmt: CompoundSelect[Any] = union_all(actor, documents, history)
+    pending = select(
+        literal("t"), cast(null(), String), cast(null(), String), cast(null(), Integer), literal(-2)
+    ).where(exists().where(Timer.case_id == case_id, Timer.status == TimerStatus.PENDING))
+    escalated = select(
+        literal("e"), cast(null(), String), cast(null(), String), cast(null(), Integer), literal(-2)
+    ).where(exists().where(CaseEscalation.case_id == case_id, CaseEscalation.resolved_at.is_(None)))
+    stmt: CompoundSelect[Any] = union_all(actor, pending, escalated, documents, history)
     return stmt.order_by(stmt.selected_columns.seq)
 
 
@@ -161,25 +188,34 @@ _ENGINE_INPUTS = _engine_inputs_statement()
 @dataclass(frozen=True, slots=True)
 class _Inputs:
     """What the engine decides on besides the case row: the actor (when asked for), the case's current
-    documents (kind, SHA-256) and its transition history."""
+    documents (kind, SHA-256) and its transition history; and whether the case has pending timers and open
+    escalations (what a move cancels and resolves)."""
 
     actor: Actor | None
     documents: list[tuple[str, str]]
     history: tuple[HistoryItem, ...]
+    pending_timers: bool = True
+    open_escalations: bool = True
 
 
 def _read_inputs(session: Session, case_id: int, user_id: int | None = None) -> _Inputs:
-    """The case's current documents and transition history and, when ``user_id`` is given, that active user
-    with their roles, read in one statement (UNION ALL). Raises ``NotFound`` for a missing or inactive user."""
+    """The case's current documents and transition history, whether it has pending timers and open
+    escalations and, when ``user_id`` is given, that active user with their roles, read in one statement
+    (UNION ALL). Raises ``NotFound`` for a missing or inactive user."""
     found: list[tuple[str, str]] = []
     items: list[HistoryItem] = []
     grants: list[tuple[str, str | None]] = []
     active: bool | None = None
+    timers = escalations = False
     for row in session.execute(_ENGINE_INPUTS, {"case_id": case_id, "user_id": user_id}):
         if row.src == "d":
             found.append((row.name, row.sha))
         elif row.src == "h":
             items.append(HistoryItem(row.name, row.actor))
+        elif row.src == "t":
+            timers = True
+        elif row.src == "e":
+            escalations = True
         else:
             active = bool(row.actor)
             if row.name is not None:
@@ -191,7 +227,7 @@ def _read_inputs(session: Session, case_id: int, user_id: int | None = None) -> 
         unscoped = {role for role, department in grants if not department}
         scoped = frozenset((role, department) for role, department in grants if department and role not in unscoped)
         actor = Actor(user_id, frozenset(role for role, _ in grants), scoped)
-    return _Inputs(actor, found, tuple(items))
+    return _Inputs(actor, found, tuple(items), timers, escalations)
 
 
 def _engine_inputs(session: Session, case_id: int) -> tuple[list[tuple[str, str]], tuple[HistoryItem, ...]]:
@@ -336,30 +372,52 @@ def _department_code(session: Session, state: State, params: Mapping[str, Any]) 
     return code
 
 
+def _write_case(
+    session: Session, case: Case, outcome: Outcome, department: str | None, now: datetime, *, closed: bool
+) -> None:
+    """Store the case's new state, data, department and times with one ``UPDATE … WHERE id = ? AND version = ?``
+    that bumps the version, and tell the loaded case (no ORM flush). Raises ``ConflictError`` when no row
+    matched: another transaction changed the case since it was read."""
+    values: dict[str, Any] = {
+        "state": outcome.to_state,
+        "version": case.version + 1,
+        "department_code": department,
+        "updated_at": now,
+    }
+    if outcome.written:
+        values["data"] = outcome.data
+    if closed:
+        values["closed_at"] = now
+    written: CursorResult[Any] = session.execute(  # type: ignore[assignment]  # an UPDATE's result has a row count
+        update(Case)
+        .where(Case.id == case.id, Case.version == case.version)
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
+    if written.rowcount != 1:
+        raise ConflictError(CONFLICT_MESSAGE)
+    for name, value in values.items():
+        set_committed_value(case, name, value)
+
+
 def _apply(
     session: Session,
     case: Case,
     outcome: Outcome,
     actor: Actor,
-    documents: list[tuple[str, str]],
+    inputs: _Inputs,
     now: datetime,
     today: date,
     comment: str | None,
     reason: Mapping[str, Any] | None,
 ) -> int:
     """Store a decided transition: state, data, department, certificates, audit entry, timers and outbox rows.
-    Returns the audit entry's sequence number."""
+    ``inputs`` says what the case had before it (documents, pending timers, open escalations). Returns the
+    audit entry's sequence number."""
     workflow = get_engine().definition(case.workflow, case.workflow_version)
     dest = workflow.state(outcome.to_state)
-    department = _department_code(session, dest, case.params or workflow.params)  # before any change: one UPDATE
-    case.state = outcome.to_state
-    if outcome.written:
-        case.data = outcome.data
-    if dest.terminal:
-        case.closed_at = now
-    case.department_code = department
-    case.updated_at = now
-    session.flush()  # UPDATE … WHERE version = old: a concurrent change fails here
+    department = _department_code(session, dest, case.params or workflow.params)
+    _write_case(session, case, outcome, department, now, closed=dest.terminal)
     effects = transition_effects(session, case, outcome.transition, actor.id, outcome.role, now, comment)
     entry = audit.append(
         session,
@@ -373,7 +431,7 @@ def _apply(
             to_state=outcome.to_state,
             comment=(comment or None),
             data_digest=audit.data_digest(outcome.written),
-            documents_digest=audit.documents_digest(documents),
+            documents_digest=audit.documents_digest(inputs.documents),
             details=effects.audit_details(reason),
         ),
     )
@@ -381,11 +439,11 @@ def _apply(
     moved = outcome.from_state != outcome.to_state
     left = workflow.state(outcome.from_state)
     if moved:
-        if may_have_timers(workflow, left):  # nothing to cancel otherwise: skip the UPDATE
+        if inputs.pending_timers:  # nothing to cancel otherwise: skip the UPDATE
             cancel_timers(session, case.id, now)
         start_timers(session, case, dest, entry.seq, today)
     sync_clocks(session, case, outcome.transition.trigger, entry.seq, today, now, moved=moved)
-    on_state_entered(session, case, dest, entry.seq, moved, left=left)
+    on_state_entered(session, case, dest, entry.seq, moved, left=left, escalations=inputs.open_escalations)
     _notify(session, case, outcome.transition.notify, outcome.transition.trigger, entry.seq)
     return entry.seq
 
@@ -417,8 +475,8 @@ def _run_automatic(session: Session, case: Case, entered_seq: int, now: datetime
             }
             extra = {state.draw.field: result.selected, state.draw.record_field: record}
             details = {"draw": {"field": state.draw.field, **record}}
-        documents, history = _engine_inputs(session, case.id)
-        stored = case_view(session, case, documents, history)
+        inputs = _read_inputs(session, case.id)
+        stored = case_view(session, case, inputs.documents, inputs.history)
         view = dataclasses.replace(stored, data={**stored.data, **extra})
         outcome: Outcome | None = None
         for trigger in state.automatic:
@@ -430,7 +488,7 @@ def _run_automatic(session: Session, case: Case, entered_seq: int, now: datetime
         if outcome is None:
             return  # no automatic exit applies: the case waits in this state for people to act
         outcome = dataclasses.replace(outcome, written={**outcome.written, **extra})
-        entered_seq = _apply(session, case, outcome, Actor.system(), documents, now, today, None, details)
+        entered_seq = _apply(session, case, outcome, Actor.system(), inputs, now, today, None, details)
     raise RuntimeError(f"more than {MAX_AUTOMATIC_STEPS} automatic transitions in a row on case {case.id}")
 
 
@@ -470,11 +528,10 @@ def fire(
                 raise NotFound(Msg("El expediente no existe."))
             inputs = _read_inputs(session, case.id, actor_id)
             actor = inputs.actor or Actor.system()
-            documents, history = inputs.documents, inputs.history
             now = utcnow()
             today = local_today(now)
             outcome = engine.decide(
-                case_view(session, case, documents, history),
+                case_view(session, case, inputs.documents, inputs.history),
                 trigger,
                 actor,
                 today=today,
@@ -483,7 +540,7 @@ def fire(
                 comment=comment,
                 params=case.params or None,
             )
-            seq = _apply(session, case, outcome, actor, documents, now, today, comment, reason)
+            seq = _apply(session, case, outcome, actor, inputs, now, today, comment, reason)
             _run_automatic(session, case, seq, now, today)
             if idempotency_key:
                 session.add(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -106,13 +106,6 @@ def acting_party(workflow: Workflow, state: str) -> str:
             return "applicant" if declared == "applicant" else "assignee"
     exits = [t for t in workflow.transitions_from(state) if t.roles != {SYSTEM_ROLE}]
     return "applicant" if any(t.owner_only for t in exits) else "assignee"
-
-
-def may_have_timers(workflow: Workflow, state: State) -> bool:
-    """Whether a case in ``state`` may hold pending timers: only states with a deadline or a service target
-    start timers, and only workflows with clocks keep clock timers (a case's pending timers all belong to
-    the state it is in, since leaving a state cancels them)."""
-    return state.deadline is not None or state.target is not None or _in_a_clock(workflow, state)
 
 
 def _in_a_clock(workflow: Workflow, state: State) -> bool:
@@ -391,27 +384,24 @@ class TermView:
     """The rule the term applies (a parameter, or ``clock:<name>`` for a case-level clock)."""
 
 
-def pending_terms(case_ids: Sequence[int], today: date | None = None) -> dict[int, list[TermView]]:
-    """The pending deadline and target terms of the given cases, soonest first, keyed by case id."""
-    if not case_ids:
-        return {}
-    today = today or local_today()
-    session = db.session()
-    cal = calendar(session)
-    rows = session.scalars(
-        select(Timer)
-        .where(
-            Timer.case_id.in_(case_ids),
-            Timer.kind.in_([TimerKind.DEADLINE, TimerKind.TARGET]),
-            Timer.status.in_([TimerStatus.PENDING, TimerStatus.FIRED]),
-        )
-        .order_by(Timer.due_on)
+_TERM_TIMERS = (
+    select(Timer.case_id, Timer.kind, Timer.state, Timer.rule, Timer.status, Timer.party, Timer.starts_on, Timer.due_on)
+    .where(
+        Timer.case_id.in_(bindparam("case_ids", expanding=True)),
+        Timer.kind.in_([TimerKind.DEADLINE, TimerKind.TARGET]),
+        Timer.status.in_([TimerStatus.PENDING, TimerStatus.FIRED]),
     )
-    states = session.execute(select(Case.id, Case.state).where(Case.id.in_(case_ids)))
-    current: dict[int, str] = {row.id: row.state for row in states}
+    .order_by(Timer.due_on)
+)
+"""The timers of a list of cases that people read as terms (a clock's pending timer is among them: a deadline)."""
+
+
+def _term_views(
+    rows: Sequence[Any], states: Mapping[int, str], cal: BusinessCalendar, today: date
+) -> dict[int, list[TermView]]:
     result: dict[int, list[TermView]] = {}
     for timer in rows:
-        if current.get(timer.case_id) != timer.state:
+        if states.get(timer.case_id) != timer.state:
             continue
         # a term notified on a non-working day starts counting later: only its counting days are left
         left = cal.business_days_between(max(today, timer.starts_on - timedelta(days=1)), timer.due_on)
@@ -419,6 +409,44 @@ def pending_terms(case_ids: Sequence[int], today: date | None = None) -> dict[in
             TermView(timer.kind, timer.state, timer.due_on, left, timer.due_on < today, timer.party, timer.rule)
         )
     return result
+
+
+def pending_terms(case_ids: Sequence[int], today: date | None = None) -> dict[int, list[TermView]]:
+    """The pending deadline and target terms of the given cases, soonest first, keyed by case id."""
+    if not case_ids:
+        return {}
+    today = today or local_today()
+    session = db.session()
+    cal = calendar(session)
+    rows = session.execute(_TERM_TIMERS, {"case_ids": list(case_ids)}).all()
+    states = session.execute(select(Case.id, Case.state).where(Case.id.in_(case_ids)))
+    return _term_views(rows, {row.id: row.state for row in states}, cal, today)
+
+
+def case_terms(
+    cases: Sequence[Case], today: date | None = None
+) -> tuple[dict[int, list[TermView]], dict[int, dict[str, ClockView]]]:
+    """What :func:`pending_terms` and :func:`case_clocks` give, for cases already loaded: their state and
+    definition come from the objects, their timers are read once for both, and their clocks only when some
+    case's workflow declares clocks."""
+    if not cases:
+        return {}, {}
+    today = today or local_today()
+    session = db.session()
+    cal = calendar(session)
+    ids = [case.id for case in cases]
+    rows = session.execute(_TERM_TIMERS, {"case_ids": ids}).all()
+    terms = _term_views(rows, {case.id: case.state for case in cases}, cal, today)
+    engine = get_engine()
+    workflows = {case.id: engine.definition(case.workflow, case.workflow_version) for case in cases}
+    if not any(workflow.clocks for workflow in workflows.values()):
+        return terms, {}
+    due = {
+        (row.case_id, row.rule.removeprefix(CLOCK_RULE_PREFIX)): row.due_on
+        for row in rows
+        if row.status == TimerStatus.PENDING and row.rule.startswith(CLOCK_RULE_PREFIX)
+    }
+    return terms, _clock_views(session, cal, today, workflows, due)
 
 
 # -- case-level clocks ----------------------------------------------------------------------------
@@ -599,14 +627,42 @@ def case_clocks(case_ids: Sequence[int], today: date | None = None) -> dict[int,
         )
     }
     # only what names each case's definition: a list of cases must not read their data
-    cases = {
-        row.id: row
+    engine = get_engine()
+    workflows = {
+        row.id: engine.definition(row.workflow, row.workflow_version)
         for row in session.execute(select(Case.id, Case.workflow, Case.workflow_version).where(Case.id.in_(case_ids)))
     }
+    return _clock_views(session, cal, today, workflows, due)
+
+
+_CLOCK_ROWS = (
+    select(
+        CaseClock.case_id,
+        CaseClock.name,
+        CaseClock.status,
+        CaseClock.term_days,
+        CaseClock.extension_days,
+        CaseClock.used_days,
+        CaseClock.lapsed_on,
+    )
+    .where(CaseClock.case_id.in_(bindparam("case_ids", expanding=True)))
+    .order_by(CaseClock.id)
+)
+"""What the clock views of a list of cases show (columns, not loaded objects)."""
+
+
+def _clock_views(
+    session: Session,
+    cal: BusinessCalendar,
+    today: date,
+    workflows: Mapping[int, Workflow],
+    due: Mapping[tuple[int, str], date],
+) -> dict[int, dict[str, ClockView]]:
+    """The clock views of the cases of ``workflows`` (case id → definition), given the last days of their
+    running clocks (``due``: (case id, clock name) → last day)."""
     result: dict[int, dict[str, ClockView]] = {}
-    for row in session.scalars(select(CaseClock).where(CaseClock.case_id.in_(case_ids)).order_by(CaseClock.id)):
-        case = cases[row.case_id]
-        workflow = get_engine().definition(case.workflow, case.workflow_version)
+    for row in session.execute(_CLOCK_ROWS, {"case_ids": list(workflows)}):
+        workflow = workflows[row.case_id]
         clock = next((c for c in workflow.clocks if c.name == row.name), None)
         if clock is None:
             continue
@@ -614,7 +670,7 @@ def case_clocks(case_ids: Sequence[int], today: date | None = None) -> dict[int,
         left = cal.business_days_between(today, due_on) if due_on is not None else None
         remaining: int | None = None
         if row.status == ClockStatus.PAUSED:
-            remaining = max(0, row.total_days - row.used_days)
+            remaining = max(0, row.term_days + row.extension_days - row.used_days)
         elif row.status == ClockStatus.RUNNING:
             remaining = left
         result.setdefault(row.case_id, {})[row.name] = ClockView(
@@ -633,9 +689,9 @@ def case_clocks(case_ids: Sequence[int], today: date | None = None) -> dict[int,
 
 def legal_terms(case_ids: Sequence[int], today: date | None = None) -> dict[int, ClockView]:
     """The procedure-level legal term of each of the given cases that has one (started), by case id."""
-    return {
-        case_id: view
-        for case_id, clocks in case_clocks(case_ids, today).items()
-        for view in clocks.values()
-        if view.legal
-    }
+    return legal_of(case_clocks(case_ids, today))
+
+
+def legal_of(clocks: Mapping[int, Mapping[str, ClockView]]) -> dict[int, ClockView]:
+    """The legal term among each case's clocks (as :func:`case_clocks` gives them), by case id."""
+    return {case_id: view for case_id, views in clocks.items() for view in views.values() if view.legal}

@@ -9,7 +9,7 @@ from enum import StrEnum
 from app.calendar import local_today
 from app.models import Case
 from app.services.cases import own_cases, work_queue
-from app.services.deadlines import ClockView, TermView, legal_terms, pending_terms
+from app.services.deadlines import ClockView, TermView, case_terms, legal_of
 
 DUE_SOON_BUSINESS_DAYS = 3
 
@@ -61,10 +61,8 @@ def staff_queue(
     cases = work_queue(user_id, staff_roles)
     if cases is None:
         return None
-    today = today or local_today()
-    ids = [c.id for c in cases]
-    terms = pending_terms(ids, today)
-    legal = legal_terms(ids, today)
+    terms, clocks = case_terms(cases, today or local_today())
+    legal = legal_of(clocks)
     rows = [QueueRow(c, _nearest(terms.get(c.id)), legal.get(c.id)) for c in cases]
     if view == QueueView.OVERDUE:
         rows = [r for r in rows if r.overdue]
@@ -79,7 +77,6 @@ def staff_queue(
 def applicant_cases(user_id: int, today: date | None = None) -> list[QueueRow]:
     """The cases a person filed, newest first, each with the nearest term that binds them or the authority."""
     cases = own_cases(user_id)
-    ids = [c.id for c in cases]
-    terms = pending_terms(ids, today or local_today())
-    legal = legal_terms(ids, today or local_today())
+    terms, clocks = case_terms(cases, today or local_today())
+    legal = legal_of(clocks)
     return [QueueRow(c, _nearest(terms.get(c.id)), legal.get(c.id)) for c in cases]

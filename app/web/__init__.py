@@ -27,6 +27,7 @@ from app.web.oversight.views import bp as oversight_bp
 from app.web.privacy.views import bp as privacy_bp
 from app.web.queue.views import bp as queue_bp
 from app.web.registration.views import bp as registration_bp
+from app.web.translation import install_translations
 from app.web.treasury.views import bp as treasury_bp
 from app.web.verification.views import bp as verification_bp
 
@@ -60,3 +61,4 @@ def register_blueprints(app: Flask) -> None:
     register_security_logging(app)
     install_default_deny(app)
     register_labels(app)
+    install_translations(app)

@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
-from flask_babel import get_locale, gettext, lazy_gettext
+from flask_babel import get_locale, lazy_gettext
 
 from app.engine import Msg
 from app.models import Case, Role
 from app.services.cases import describe
 from app.services.certificates import document_title as declared_title
+from app.web.translation import gettext
 
 ROLE_LABELS = {
     Role.APPLICANT: lazy_gettext("Solicitante"),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.calendar import BusinessCalendar, deadline_instant, local_today
 
@@ -57,3 +59,21 @@ def test_deadline_lapses_at_local_midnight():
 def test_local_today_uses_mexico_city():
     assert local_today(datetime(2026, 11, 28, 5, 59, tzinfo=UTC)) == date(2026, 11, 27)
     assert local_today(datetime(2026, 11, 28, 6, 0, tzinfo=UTC)) == date(2026, 11, 28)
+
+
+def _counted_day_by_day(cal: BusinessCalendar, start: date, end: date) -> int:
+    if end <= start:
+        return -sum(1 for i in range((start - end).days) if cal.is_business_day(end + timedelta(days=i + 1)))
+    return sum(1 for i in range((end - start).days) if cal.is_business_day(start + timedelta(days=i + 1)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dates(min_value=date(2024, 1, 1), max_value=date(2028, 12, 31)),
+    st.integers(min_value=-800, max_value=800),
+    st.sets(st.dates(min_value=date(2024, 1, 1), max_value=date(2028, 12, 31)), max_size=40),
+)
+def test_business_days_between_counts_what_walking_the_days_counts(start: date, span: int, declared: set[date]) -> None:
+    cal = BusinessCalendar(declared)
+    end = start + timedelta(days=span)
+    assert cal.business_days_between(start, end) == _counted_day_by_day(cal, start, end)

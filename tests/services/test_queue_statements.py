@@ -9,6 +9,7 @@ from flask import Flask
 import app.services.users as users_service
 from app.extensions import db
 from app.models import Role
+from app.services.case_pages import case_page
 from app.services.cases import fire
 from app.services.queues import applicant_cases, staff_queue
 from tests.services.test_fire_statements import statements
@@ -41,3 +42,37 @@ def test_queues_read_no_case_data(app: Flask) -> None:
     assert not [s for s in seen if "cases.data" in s or "cases.params" in s], seen
     # a caller that does read the data still gets it (loaded on access)
     assert rows[0].case.data["property_address"] == VECS_DATA["property_address"]
+
+
+def test_a_queue_reads_its_cases_once_and_their_timers_once(app: Flask) -> None:
+    owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
+    for _ in range(3):
+        draft = vecs_case(owner)
+        submitted = fire(draft.case_id, "submit", owner, expected_version=draft.version)
+        fire(draft.case_id, "start_intake", clerk, expected_version=submitted.version)
+    db.session.rollback()
+    with statements() as seen:
+        rows = staff_queue(clerk, frozenset({Role.INTAKE_CLERK.value}))
+    assert rows is not None
+    assert len(rows) == 3
+    assert all(r.term is not None and r.legal is not None for r in rows)  # the target and the legal term
+    # the terms and the clocks take each case's state and definition from the cases already read
+    assert len([s for s in seen if "FROM cases" in s]) == 1, seen
+    assert len([s for s in seen if "FROM timers" in s]) == 1, seen
+    assert len([s for s in seen if "FROM case_clocks" in s]) == 1, seen
+
+
+def test_the_case_page_reads_the_case_its_timers_and_its_history_once(app: Flask) -> None:
+    owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
+    draft = vecs_case(owner)
+    submitted = fire(draft.case_id, "submit", owner, expected_version=draft.version)
+    db.session.rollback()
+    with statements() as seen:
+        page = case_page(submitted.case_id, clerk)
+    assert [t.trigger for t in page.triggers if t.enabled] == ["start_intake"]
+    assert page.legal_term is not None
+    assert page.legal_term.due_on is not None
+    assert len([s for s in seen if "FROM cases" in s]) == 1, seen
+    assert len([s for s in seen if "FROM timers" in s]) == 1, seen
+    assert len([s for s in seen if "FROM audit_entries" in s]) == 1, seen  # the timeline gives the history
+    assert len([s for s in seen if "FROM documents" in s]) == 1, seen

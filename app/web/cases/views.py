@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -49,6 +48,7 @@ from app.web.cases.labels import (
 )
 from app.web.headers import FILE_CONTENT_SECURITY_POLICY
 from app.web.throttling import throttle_uploads
+from app.web.translation import gettext as _
 from forms.cases import ActionForm, action_form, action_inputs
 from forms.steps import StepForm, UploadForm, VersionedForm, declared_step_form, load_form
 from workflows.base import Workflow

@@ -1,0 +1,51 @@
+"""Templates translate through a per-process memo (app.web.translation): same texts as Flask-Babel gives."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from flask import Flask, render_template_string
+from flask_babel import force_locale
+from flask_babel import format_date as babel_format_date
+from flask_babel import format_datetime as babel_format_datetime
+from flask_babel import gettext as babel_gettext
+
+from app.web.translation import gettext, translate
+
+
+def test_the_memo_answers_per_locale_and_formats_like_flask_babel(app: Flask) -> None:
+    with app.test_request_context("/", headers={"Accept-Language": "es-MX"}):
+        assert translate("Historial") == "Historial"
+        with force_locale("en"):
+            assert translate("Historial") == "History" == babel_gettext("Historial")
+            assert gettext("Listo: %(action)s.", action="x") == babel_gettext("Listo: %(action)s.", action="x")
+        assert translate("Historial") == "Historial"  # the English answer was not kept for Spanish
+
+
+def test_template_texts_escape_their_values_and_count_plurals(app: Flask) -> None:
+    source = (
+        "{{ _('Listo: %(action)s.', action=value) }}|"
+        "{{ ngettext('%(num)s versión anterior', '%(num)s versiones anteriores', n) }}|{{ _('100%% seguro') }}"
+    )
+    with app.test_request_context("/", headers={"Accept-Language": "es-MX"}):
+        with force_locale("en"):
+            english = render_template_string(source, value="<b>", n=2)
+        spanish = render_template_string(source, value="<b>", n=1)
+    assert english.split("|")[0] == "Done: &lt;b&gt;."
+    assert english.split("|")[1] == "2 earlier versions"
+    assert spanish.split("|") == ["Listo: &lt;b&gt;.", "1 versión anterior", "100% seguro"]
+
+
+def test_kept_dates_read_as_flask_babel_formats_them_in_each_language(app: Flask) -> None:
+    day = date(2026, 3, 9)
+    instant = datetime(2026, 3, 9, 2, 30, tzinfo=UTC)  # still 8 March in Mexico City
+    source = "{{ day|dateformat('long') }}|{{ instant|datetimeformat('medium') }}"
+    with app.test_request_context("/", headers={"Accept-Language": "es-MX"}):
+        spanish = render_template_string(source, day=day, instant=instant)
+        assert spanish == f"{babel_format_date(day, 'long')}|{babel_format_datetime(instant, 'medium')}"
+        with force_locale("en"):
+            english = render_template_string(source, day=day, instant=instant)
+            assert english == f"{babel_format_date(day, 'long')}|{babel_format_datetime(instant, 'medium')}"
+    assert "marzo" in spanish
+    assert "March" in english
+    assert "8" in spanish.split("|")[1]
