@@ -364,7 +364,7 @@ class Engine:
                     Msg(
                         "La acción no admite los datos: %(fields)s.",
                         {"fields": ", ".join(unexpected)},
-                        {"fields": ", ".join(_field_label(workflow, name) for name in unexpected)},
+                        {"fields": tuple(_field_label(workflow, name) for name in unexpected)},
                     )
                 )
                 continue

@@ -13,16 +13,17 @@ class Msg:
 
     ``params`` keep machine-readable values (a trigger id, a document kind) for programs and tests;
     ``labels`` give, for some of them, what people read instead (a step's description, a document's
-    label), themselves msgids translated on display.
+    label), themselves msgids translated on display; a tuple of msgids (e.g. several fields' labels) is
+    translated one by one and joined with commas.
     """
 
     msgid: str
     params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    labels: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    labels: Mapping[str, str | tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
 
     def display_params(self) -> dict[str, str]:
         """The values put into the text: the labels where given, else the parameters."""
-        return {**self.params, **self.labels}
+        return {**self.params, **{name: _joined(value, str) for name, value in self.labels.items()}}
 
     def render(self, translate: Callable[[str], str]) -> str:
         """The text in the language of ``translate`` (a gettext): the msgid and the labels are translated,
@@ -30,11 +31,18 @@ class Msg:
         text = translate(self.msgid)
         if not self.params and not self.labels:
             return text
-        labels = {name: translate(value) if value else value for name, value in self.labels.items()}
+        labels = {name: _joined(value, translate) for name, value in self.labels.items()}
         return text % {**self.params, **labels}
 
     def __str__(self) -> str:
         return self.msgid % self.display_params() if self.params or self.labels else self.msgid
+
+
+def _joined(value: str | tuple[str, ...], translate: Callable[[str], str]) -> str:
+    """A label translated, or several translated and joined with commas (an empty msgid stays empty)."""
+    if isinstance(value, tuple):
+        return ", ".join(translate(item) if item else item for item in value)
+    return translate(value) if value else value
 
 
 class DomainError(Exception):
