@@ -49,6 +49,7 @@ FOLIOS = {
     "incompetence_notice": "SAI-2026-000305",
     "business_licence": "LFBR-2026-000004",
     "payment_order": "VECS-2026-000017",
+    "reproduction_payment_order": "SAI-2026-000311",
 }
 
 OFFICIALS = {
@@ -59,6 +60,7 @@ OFFICIALS = {
     "incompetence_notice": ("Lic. Tomás Güemes Añorve", "Titular de la Unidad de Transparencia"),
     "business_licence": ("Lic. Ernesto Ávila Núñez", "Dictaminador — Dirección de Desarrollo Económico"),
     "payment_order": ("C.P. Teresa Íñiguez Ruíz", "Dictaminadora — Tesorería Municipal"),
+    "reproduction_payment_order": ("Lic. Tomás Güemes Añorve", "Titular de la Unidad de Transparencia"),
 }
 
 FIELDS: dict[str, dict[str, Any]] = {
@@ -127,6 +129,12 @@ FIELDS: dict[str, dict[str, Any]] = {
         "importe_total": "8420.00",
         "fecha_limite": "2026-12-11",
     },
+    "reproduction_payment_order": {
+        "referencia": "SAI20260003110143",
+        "contribuyente": "Ciudadano Transparente (seudónimo)",
+        "importe_total": "25.00",
+        "fecha_limite": "2027-01-14",
+    },
 }
 
 EXTRA: dict[str, dict[str, Any]] = {
@@ -170,6 +178,19 @@ EXTRA: dict[str, dict[str, Any]] = {
         ],
         "medios_impugnacion": "Si no está conforme con esta respuesta puede interponer el recurso de revisión dentro "
         "de los quince días hábiles siguientes a su notificación.",
+        "hoja_costos": [],
+        "consulta_directa": "",
+    },
+    "reproduction_payment_order": {
+        "costos": [
+            {
+                "concepto": "Copias simples (las primeras 20 hojas sin costo)",
+                "cantidad": "45",
+                "tarifa": "1.00",
+                "importe": "25.00",
+                "fundamento": "Artículo 141 de la Ley General de Transparencia y Acceso a la Información Pública",
+            },
+        ],
     },
     "committee_resolution": {
         "antecedentes": [

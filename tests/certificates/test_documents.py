@@ -78,6 +78,14 @@ EXPECTED_TEXT = {
         "310.00 m²",
         "La obra no fue sorteada para inspección",
     ],
+    "reproduction_payment_order": [
+        "ORDEN DE PAGO DE COSTOS DE REPRODUCCIÓN",
+        "SAI20260003110143",
+        "Ciudadano Transparente (seudónimo)",
+        "$25.00 MXN",
+        "Copias simples (las primeras 20 hojas sin costo)",
+        "14 de enero de 2027",
+    ],
     "access_response": [
         "RESPUESTA A SOLICITUD DE ACCESO A LA INFORMACIÓN",
         "Ciudadano Transparente (seudónimo)",
@@ -398,6 +406,7 @@ CADENA_ORDER = {
     "committee_resolution": ("numero_resolucion", "sesion", "fecha_sesion", "asunto", "sentido", "votacion"),
     "incompetence_notice": ("solicitante", "fecha_solicitud", "informacion_solicitada", "sujeto_obligado_competente"),
     "payment_order": ("referencia", "contribuyente", "importe_total", "fecha_limite"),
+    "reproduction_payment_order": ("referencia", "contribuyente", "importe_total", "fecha_limite"),
 }
 TIPOS = {
     "licence": "LICENCIA_CONSTRUCCION",
@@ -406,6 +415,7 @@ TIPOS = {
     "committee_resolution": "RESOLUCION_COMITE_TRANSPARENCIA",
     "incompetence_notice": "NOTIFICACION_INCOMPETENCIA",
     "payment_order": "ORDEN_PAGO",
+    "reproduction_payment_order": "ORDEN_PAGO_REPRODUCCION",
 }
 
 
