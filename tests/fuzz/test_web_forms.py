@@ -225,12 +225,14 @@ def _start_pages(persona: str) -> list[str]:
 
 def _crawl(client: FlaskClient, persona: str, start: list[str]) -> list[Form]:
     forms: dict[tuple[str, str], Form] = {}
-    queue: deque[str] = deque()
+    # the start pages first, then the links to the forms this test tries most, then the others (the site's
+    # navigation grows; the brief's forms must not fall beyond the page budget)
+    queues: tuple[deque[str], deque[str], deque[str]] = (deque(start), deque(), deque())
     seen: set[str] = set()
 
     def walk(limit: int) -> None:
-        while queue and len(seen) < limit:
-            path = queue.popleft()
+        while any(queues) and len(seen) < limit:
+            path = next(queue for queue in queues if queue).popleft()
             if path in seen or any(skip in path for skip in SKIPPED):
                 continue
             seen.add(path)
@@ -240,7 +242,9 @@ def _crawl(client: FlaskClient, persona: str, start: list[str]) -> list[Form]:
                 continue
             parser = _Page(path)
             parser.feed(response.get_data(as_text=True))
-            queue.extend(link.split("#")[0] for link in parser.links if link.split("#")[0] not in seen)
+            for link in (link.split("#")[0] for link in parser.links):
+                if link not in seen:
+                    queues[1 if any(part in link for part in FOCUS) else 2].append(link)
             for form in parser.forms:
                 target = urlsplit(form.action).path
                 if any(skip in target for skip in SKIPPED):
@@ -248,7 +252,6 @@ def _crawl(client: FlaskClient, persona: str, start: list[str]) -> list[Form]:
                 form.persona, form.action = persona, target
                 forms.setdefault((form.method, target + "?" + ",".join(sorted(form.fields))), form)
 
-    queue.extend(start)
     walk(len(start))  # every start page once, then what they link to
     walk(len(start) + PAGES_PER_PERSONA)
     return list(forms.values())
