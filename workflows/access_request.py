@@ -733,6 +733,22 @@ def _lapses(
     return tuple(_lapse(trigger, (s,), field, description, notify) for s in sources)
 
 
+def _confirm_payment(source: str, dest: str) -> Transition:
+    """The treasury's confirmation of the order from ``source``: the information goes out (``dest``)."""
+    return Transition(
+        "confirm_payment",
+        (source,),
+        dest,
+        _TREASURY,
+        N_("La Tesorería confirma el pago de la orden de pago; la información se entrega"),
+        fields=PAYMENT_FIELDS,
+        required_fields=PAYMENT_FIELDS,
+        guards=("payment_matches_cost",),
+        notify=("applicant",),
+        dedicated=True,  # app.services.payments: at the cashier, from the command line or the bank's file
+    )
+
+
 STATES = (
     State("received", N_("Recibida: la Unidad de Transparencia la analiza")),
     State(
@@ -954,17 +970,7 @@ TRANSITIONS = (
         issues=PAYMENT_ORDER,
         dedicated=True,  # issued with the response, in the same unit of work
     ),
-    *_self_loops(
-        "confirm_payment",
-        ("answered",),
-        _TREASURY,
-        N_("La Tesorería confirma el pago de la orden de pago; la información se entrega"),
-        fields=PAYMENT_FIELDS,
-        required_fields=PAYMENT_FIELDS,
-        guards=("payment_matches_cost",),
-        notify=("applicant",),
-        dedicated=True,  # app.services.payments: at the cashier, from the command line or the bank's file
-    ),
+    _confirm_payment("answered", "answered"),
     Transition(
         "appeal",
         ("answered", "incompetent"),
@@ -1005,18 +1011,7 @@ TRANSITIONS = (
         N_("Vence el plazo del recurso; la información espera el pago"),
         guards=("payment_awaited",),
     ),
-    Transition(
-        "confirm_payment",
-        ("awaiting_payment",),
-        "concluded",
-        _TREASURY,
-        N_("La Tesorería confirma el pago de la orden de pago; la información se entrega"),
-        fields=PAYMENT_FIELDS,
-        required_fields=PAYMENT_FIELDS,
-        guards=("payment_matches_cost",),
-        notify=("applicant",),
-        dedicated=True,  # app.services.payments: at the cashier, from the command line or the bank's file
-    ),
+    _confirm_payment("awaiting_payment", "concluded"),
     Transition(
         "lapse_payment",
         ("awaiting_payment",),
