@@ -291,6 +291,17 @@ class Row:
     format: str = "text"
 
 
+@dataclass(frozen=True, slots=True)
+class FormerFormat:
+    """An earlier version of a document kind's sealed format: documents issued under it carry ``version`` as
+    their cadena's first field, sealed ``cadena`` (the kind's own fields, in order) and printed ``rows``, and
+    are rebuilt from their print with these, never with the current ones."""
+
+    version: str
+    cadena: tuple[str, ...]
+    rows: tuple[Row, ...]
+
+
 @dataclass(frozen=True)
 class Document:
     """A kind of document a procedure issues: a transition naming ``kind`` in ``issues`` renders it, seals it
@@ -337,10 +348,26 @@ class Document:
     """The cadena field naming the act a document of this kind records, when a case holds several acts of the
     kind (each resolution of the committee is its own act): a new document then supersedes only an earlier one
     of the same act. ``None``: a case has one act per kind."""
+    cadena_version: str = "1.0"
+    """The version of this kind's sealed format (the cadena's first field). A published format never changes:
+    sealing other fields or printing them under other labels is a new version, and the earlier one is kept
+    in ``former_formats`` so that documents issued under it are still rebuilt from what they print."""
+    former_formats: tuple[FormerFormat, ...] = ()
+    """The kind's earlier sealed formats (see :class:`FormerFormat`)."""
     revoked_with_case: bool = True
     """Whether a transition that revokes the case's documents (``Transition.revokes``, e.g. revoking a
     licence) revokes this kind too. ``False`` for records that stay true whatever becomes of the
     authorisation, such as a payment order: the fees were assessed and paid all the same."""
+
+    def format_of(self, version: str | None = None) -> tuple[tuple[str, ...], tuple[Row, ...]]:
+        """The sealed fields and printed rows of ``version`` of this kind's format (the current one by default).
+        Raises ``KeyError`` for a version the kind never had."""
+        if version is None or version == self.cadena_version:
+            return self.cadena, self.rows
+        for former in self.former_formats:
+            if former.version == version:
+                return former.cadena, former.rows
+        raise KeyError(version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -631,11 +658,18 @@ def _document_problems(procedure: Procedure) -> list[str]:
             problems.append(f"{where}: the cadena needs its own fields, each once")
         if set(document.cadena) & CADENA_COMMON:
             problems.append(f"{where}: the cadena repeats a common field")
-        for row in document.rows:
-            if row.field not in document.cadena:
-                problems.append(f"{where}: printed row {row.field!r} is not in the cadena")
-            if row.format not in DOCUMENT_FORMATS:
-                problems.append(f"{where}: row {row.field!r} has an unknown format {row.format!r}")
+        formats = [(document.cadena_version, document.cadena, document.rows)]
+        formats += [(f.version, f.cadena, f.rows) for f in document.former_formats]
+        if len({version for version, _cadena, _rows in formats}) != len(formats):
+            problems.append(f"{where}: each format version once")
+        for version, cadena, rows in formats:
+            if not version or "|" in version:
+                problems.append(f"{where}: a format version without '|' is required")
+            for row in rows:
+                if row.field not in cadena:
+                    problems.append(f"{where} {version}: printed row {row.field!r} is not in the cadena")
+                if row.format not in DOCUMENT_FORMATS:
+                    problems.append(f"{where} {version}: row {row.field!r} has an unknown format {row.format!r}")
         if document.validity is not None and document.validity not in params:
             problems.append(f"{where}: validity parameter {document.validity!r} missing")
         if (document.series is None) != (document.number_field is None):

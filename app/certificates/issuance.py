@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from app.certificates.documents import display, public_rows, spec
 from app.certificates.formatting import long_date, long_datetime
 from app.certificates.qr import qr_data_uri
-from app.certificates.seal import CADENA_VERSION, cadena_original, certificate_number, sello
+from app.certificates.seal import cadena_original, certificate_number, sello
 from app.keys import SigningMaterial
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -102,7 +102,7 @@ def issue(request: IssueRequest, office: Office, material: SigningMaterial) -> I
     cadena = cadena_original(
         request.kind,
         {
-            "version": CADENA_VERSION,
+            "version": document.cadena_version,
             "tipo": document.tipo,
             "numero": request.number,
             "folio": request.folio,
@@ -143,7 +143,7 @@ def issue(request: IssueRequest, office: Office, material: SigningMaterial) -> I
             "cadena": cadena,
             "sello": seal,
             "certificate_serial": serial,
-            "version": CADENA_VERSION,
+            "version": document.cadena_version,
             "tipo": document.tipo,
         },
         "complaints": office.complaints,

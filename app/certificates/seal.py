@@ -28,22 +28,29 @@ import workflows
 from app.certificates.formatting import canonical_of_printed
 from workflows.procedure import CADENA_HEAD, CADENA_TAIL
 
-CADENA_VERSION = "1.0"
-
 COMMON_HEAD = CADENA_HEAD
 """The fields every cadena starts with."""
 COMMON_TAIL = CADENA_TAIL
 """The fields every cadena ends with."""
 
 
-def cadena_fields(kind: str) -> tuple[str, ...]:
+def cadena_fields(kind: str, version: str | None = None) -> tuple[str, ...]:
     """The fields of the cadena original of a ``kind`` document in their fixed order: the common head, the
-    fields its procedure declares, the common tail. Raises :class:`SealError` for a kind no procedure issues."""
+    fields its procedure declares (in ``version`` of its format; the current one by default), the common tail.
+    Raises :class:`SealError` for a kind no procedure issues or a version it never had."""
     try:
-        own = workflows.document(kind).cadena
+        own, _rows = workflows.document(kind).format_of(version)
+    except KeyError:
+        raise SealError(f"unknown document kind {kind!r} or format version {version!r}") from None
+    return (*COMMON_HEAD, *own, *COMMON_TAIL)
+
+
+def cadena_version(kind: str) -> str:
+    """The current version of a ``kind`` document's sealed format; raises :class:`SealError` for an unknown kind."""
+    try:
+        return workflows.document(kind).cadena_version
     except KeyError:
         raise SealError(f"unknown document kind {kind!r}") from None
-    return (*COMMON_HEAD, *own, *COMMON_TAIL)
 
 
 def document_type(kind: str) -> str:
@@ -71,11 +78,13 @@ def normalise(value: Any) -> str:
 
 
 def cadena_original(kind: str, fields: Mapping[str, Any]) -> str:
-    """The cadena original of a ``kind`` document. ``fields`` must hold exactly that kind's fields.
+    """The cadena original of a ``kind`` document. ``fields`` must hold exactly that kind's fields in the
+    format version its ``version`` names (the current one when it names none).
 
-    Raises :class:`SealError` for an unknown kind, a missing field or a field the kind does not have.
+    Raises :class:`SealError` for an unknown kind or version, a missing field or a field the kind does not have.
     """
-    order = cadena_fields(kind)
+    version = fields.get("version")
+    order = cadena_fields(kind, None if version is None else str(version))
     missing = [name for name in order if name not in fields]
     unexpected = sorted(set(fields) - set(order))
     if missing or unexpected:
@@ -86,8 +95,9 @@ def cadena_original(kind: str, fields: Mapping[str, Any]) -> str:
 def cadena_from_printed(kind: str, common: Mapping[str, Any], printed: Mapping[str, str]) -> str:
     """The cadena original of a ``kind`` document rebuilt from what the document prints: ``common`` holds the
     head and tail fields as printed (number, folio, issue instant, issuer, official, position, certificate
-    serial, verification code; ``version`` and ``tipo`` default to this version and the kind's), ``printed``
-    the certified rows by their printed label. Each row's printed value is read back into its canonical form
+    serial, verification code; ``version`` and ``tipo`` default to the kind's current format and tipo; a
+    document issued under an earlier format version is rebuilt with that version's rows), ``printed`` the
+    certified rows by their printed label. Each row's printed value is read back into its canonical form
     (:func:`app.certificates.formatting.canonical_of_printed`).
 
     Raises :class:`SealError` when a row is missing, a printed value is not of its format, or the kind seals
@@ -96,11 +106,16 @@ def cadena_from_printed(kind: str, common: Mapping[str, Any], printed: Mapping[s
         document = workflows.document(kind)
     except KeyError:
         raise SealError(f"unknown document kind {kind!r}") from None
-    unprinted = sorted(set(document.cadena) - {row.field for row in document.rows})
+    version = str(common.get("version") or document.cadena_version)
+    try:
+        sealed, rows = document.format_of(version)
+    except KeyError:
+        raise SealError(f"{kind} has no format version {version!r}") from None
+    unprinted = sorted(set(sealed) - {row.field for row in rows})
     if unprinted:
         raise SealError(f"{kind} seals fields it does not print: {unprinted}")
-    fields: dict[str, Any] = {"version": CADENA_VERSION, "tipo": document.tipo, **common}
-    for row in document.rows:
+    fields: dict[str, Any] = {"version": version, "tipo": document.tipo, **common}
+    for row in rows:
         if row.label not in printed:
             raise SealError(f"printed row {row.label!r} missing")
         try:

@@ -150,7 +150,8 @@ def test_cadena_and_sello_are_printed_and_the_sello_verifies_over_the_cadena(
     kind: str, samples: dict[str, IssuedDocument], texts: dict[str, str], material: SigningMaterial
 ) -> None:
     document = samples[kind]
-    assert document.cadena.startswith(f"||1.0|{document_type(kind)}|CERT-2026-000042|{FOLIOS[kind]}|")
+    version = REGISTRY.document(kind).cadena_version
+    assert document.cadena.startswith(f"||{version}|{document_type(kind)}|CERT-2026-000042|{FOLIOS[kind]}|")
     assert document.cadena.endswith(f"|{document.certificate_serial}|{CODE}||")
     assert document.cadena.count("|") == len(cadena_fields(kind)) - 1 + 4
     assert squeeze(document.cadena) in squeeze(texts[kind])
@@ -158,7 +159,7 @@ def test_cadena_and_sello_are_printed_and_the_sello_verifies_over_the_cadena(
     assert document.certificate_serial in texts[kind]
 
     assert verify_sello(material.certificate, document.cadena, document.sello)
-    assert not verify_sello(material.certificate, document.cadena.replace("|1.0|", "|1.1|"), document.sello)
+    assert not verify_sello(material.certificate, document.cadena.replace(f"|{version}|", "|9.9|", 1), document.sello)
     flipped = ("A" if document.sello[0] != "A" else "B") + document.sello[1:]
     assert not verify_sello(material.certificate, document.cadena, flipped)
     assert not verify_sello(material.certificate, document.cadena, "not base64!")
@@ -427,6 +428,87 @@ def test_issued_kinds_keep_their_published_cadena_order_and_tipo(kind: str) -> N
     tail = ("servidor_publico", "cargo", "no_certificado", "codigo_verificacion")
     assert cadena_fields(kind) == (*head, *CADENA_ORDER[kind], *tail)
     assert document_type(kind) == TIPOS[kind]
+
+
+LICENCE_1_0 = (
+    "numero_licencia",
+    "titular",
+    "ubicacion",
+    "clave_catastral",
+    "superficie_construida_m2",
+    "uso_suelo",
+    "dro_nombre",
+    "dro_registro",
+    "derechos_pagados",
+    "referencia_pago",
+    "operacion_pago",
+    "fecha_pago",
+    "vigencia_desde",
+    "vigencia_hasta",
+)
+FORMER_ORDER = {("licence", "1.0"): LICENCE_1_0}
+"""Earlier published formats of the shipped kinds: the documents issued under them are rebuilt with them."""
+CURRENT_VERSION = {"licence": "1.1"}
+
+
+@pytest.mark.parametrize(("kind", "version"), sorted(FORMER_ORDER))
+def test_former_formats_stay_published(kind: str, version: str) -> None:
+    head = ("version", "tipo", "numero", "folio", "fecha_emision", "emisor")
+    tail = ("servidor_publico", "cargo", "no_certificado", "codigo_verificacion")
+    assert cadena_fields(kind, version) == (*head, *FORMER_ORDER[kind, version], *tail)
+    assert cadena_fields(kind) != cadena_fields(kind, version)
+
+
+@pytest.mark.parametrize("kind", sorted(CADENA_ORDER))
+def test_each_kind_seals_its_current_format_version(kind: str) -> None:
+    document = REGISTRY.document(kind)
+    assert document.cadena_version == CURRENT_VERSION.get(kind, "1.0")
+    assert cadena_fields(kind, document.cadena_version) == cadena_fields(kind)
+    with pytest.raises(SealError, match="format version"):
+        cadena_fields(kind, "0.9")
+
+
+def test_a_licence_issued_under_the_former_format_is_rebuilt_from_its_own_print() -> None:
+    """A licence of format 1.0 printed «Derechos pagados» and «Línea de captura pagada» and sealed no
+    situación de los derechos: rebuilt with the current rows it would not even be found; with its own it
+    gives exactly the cadena it was sealed over."""
+    from app.certificates.seal import cadena_from_printed
+
+    common = {
+        "version": "1.0",
+        "numero": "C-2026-000001",
+        "folio": "VECS-2026-000017",
+        "fecha_emision": "2026-11-27T16:05:12Z",
+        "emisor": "Municipio de San Andrés Cholula",
+        "servidor_publico": "Arq. María José Peña Núñez",
+        "cargo": "Dictaminadora",
+        "no_certificado": "00001000000712345678",
+        "codigo_verificacion": CODE,
+    }
+    sealed = {name: value for name, value in FIELDS["licence"].items() if name in LICENCE_1_0}
+    original = cadena_original("licence", {**common, "tipo": "LICENCIA_CONSTRUCCION", **sealed})
+    assert original.startswith("||1.0|LICENCIA_CONSTRUCCION|C-2026-000001|")
+    printed = {
+        "Número de licencia": "LC-2026-000017",
+        "Titular": sealed["titular"],
+        "Ubicación del predio": sealed["ubicacion"],
+        "Clave catastral": sealed["clave_catastral"],
+        "Superficie de construcción autorizada": "420.50 m²",
+        "Uso o giro autorizado": sealed["uso_suelo"],
+        "Director Responsable de Obra": sealed["dro_nombre"],
+        "Registro del DRO": sealed["dro_registro"],
+        "Derechos pagados": "$8,420.00 MXN",
+        "Línea de captura pagada": sealed["referencia_pago"],
+        "Operación confirmada (Tesorería)": sealed["operacion_pago"],
+        "Fecha de pago": "20 de noviembre de 2026",
+        "Vigente desde": "27 de noviembre de 2026",
+        "Vigente hasta": "27 de noviembre de 2027",
+    }
+    assert cadena_from_printed("licence", common, printed) == original
+    with pytest.raises(SealError, match="missing"):
+        cadena_from_printed("licence", {**common, "version": "1.1"}, printed)
+    with pytest.raises(SealError, match="format version"):
+        cadena_from_printed("licence", {**common, "version": "0.9"}, printed)
 
 
 def test_an_unknown_kind_has_no_cadena() -> None:
