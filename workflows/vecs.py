@@ -985,6 +985,40 @@ def build_payment_order(context: Mapping[str, Any]) -> tuple[dict[str, Any], dic
     return fields, extra
 
 
+_LICENCE_CADENA_1_0 = (
+    "numero_licencia",
+    "titular",
+    "ubicacion",
+    "clave_catastral",
+    "superficie_construida_m2",
+    "uso_suelo",
+    "dro_nombre",
+    "dro_registro",
+    "derechos_pagados",
+    "referencia_pago",
+    "operacion_pago",
+    "fecha_pago",
+    "vigencia_desde",
+    "vigencia_hasta",
+)
+_LICENCE_ROWS_1_0 = (
+    Row("numero_licencia", "Número de licencia"),
+    Row("titular", "Titular"),
+    Row("ubicacion", "Ubicación del predio"),
+    Row("clave_catastral", "Clave catastral"),
+    Row("superficie_construida_m2", "Superficie de construcción autorizada", "area"),
+    Row("uso_suelo", "Uso o giro autorizado"),
+    Row("dro_nombre", "Director Responsable de Obra"),
+    Row("dro_registro", "Registro del DRO"),
+    Row("derechos_pagados", "Derechos pagados", "money"),
+    Row("referencia_pago", "Línea de captura pagada"),
+    Row("operacion_pago", "Operación confirmada (Tesorería)"),
+    Row("fecha_pago", "Fecha de pago", "date"),
+    Row("vigencia_desde", "Vigente desde", "date"),
+    Row("vigencia_hasta", "Vigente hasta", "date"),
+)
+"""The licence's sealed fields and printed rows in format 1.0 (published; licences issued under it keep it)."""
+
 DOCUMENTS = (
     Document(
         kind="payment_order",
@@ -1012,39 +1046,13 @@ DOCUMENTS = (
         title=N_("Licencia de construcción"),
         template="licence.html",
         tipo="LICENCIA_CONSTRUCCION",
-        cadena=(
-            "numero_licencia",
-            "titular",
-            "ubicacion",
-            "clave_catastral",
-            "superficie_construida_m2",
-            "uso_suelo",
-            "dro_nombre",
-            "dro_registro",
-            "derechos_pagados",
-            "situacion_derechos",
-            "referencia_pago",
-            "operacion_pago",
-            "fecha_pago",
-            "vigencia_desde",
-            "vigencia_hasta",
-        ),
+        cadena=(*_LICENCE_CADENA_1_0[:9], "situacion_derechos", *_LICENCE_CADENA_1_0[9:]),
         rows=(
-            Row("numero_licencia", "Número de licencia"),
-            Row("titular", "Titular"),
-            Row("ubicacion", "Ubicación del predio"),
-            Row("clave_catastral", "Clave catastral"),
-            Row("superficie_construida_m2", "Superficie de construcción autorizada", "area"),
-            Row("uso_suelo", "Uso o giro autorizado"),
-            Row("dro_nombre", "Director Responsable de Obra"),
-            Row("dro_registro", "Registro del DRO"),
+            *_LICENCE_ROWS_1_0[:8],
             Row("derechos_pagados", "Importe de los derechos", "money"),
             Row("situacion_derechos", "Situación de los derechos"),
             Row("referencia_pago", "Línea de captura (orden de pago)"),
-            Row("operacion_pago", "Operación confirmada (Tesorería)"),
-            Row("fecha_pago", "Fecha de pago", "date"),
-            Row("vigencia_desde", "Vigente desde", "date"),
-            Row("vigencia_hasta", "Vigente hasta", "date"),
+            *_LICENCE_ROWS_1_0[10:],
         ),
         legal_basis=(
             "Artículo 115, fracción V, incisos d) y f), de la Constitución Política de los Estados Unidos Mexicanos; "
@@ -1059,43 +1067,7 @@ DOCUMENTS = (
         # the treasury confirmed the payment), and prints the amount and the order's reference under labels
         # true in both cases; licences issued under 1.0 keep being rebuilt from their own print
         cadena_version="1.1",
-        former_formats=(
-            FormerFormat(
-                "1.0",
-                cadena=(
-                    "numero_licencia",
-                    "titular",
-                    "ubicacion",
-                    "clave_catastral",
-                    "superficie_construida_m2",
-                    "uso_suelo",
-                    "dro_nombre",
-                    "dro_registro",
-                    "derechos_pagados",
-                    "referencia_pago",
-                    "operacion_pago",
-                    "fecha_pago",
-                    "vigencia_desde",
-                    "vigencia_hasta",
-                ),
-                rows=(
-                    Row("numero_licencia", "Número de licencia"),
-                    Row("titular", "Titular"),
-                    Row("ubicacion", "Ubicación del predio"),
-                    Row("clave_catastral", "Clave catastral"),
-                    Row("superficie_construida_m2", "Superficie de construcción autorizada", "area"),
-                    Row("uso_suelo", "Uso o giro autorizado"),
-                    Row("dro_nombre", "Director Responsable de Obra"),
-                    Row("dro_registro", "Registro del DRO"),
-                    Row("derechos_pagados", "Derechos pagados", "money"),
-                    Row("referencia_pago", "Línea de captura pagada"),
-                    Row("operacion_pago", "Operación confirmada (Tesorería)"),
-                    Row("fecha_pago", "Fecha de pago", "date"),
-                    Row("vigencia_desde", "Vigente desde", "date"),
-                    Row("vigencia_hasta", "Vigente hasta", "date"),
-                ),
-            ),
-        ),
+        former_formats=(FormerFormat("1.0", _LICENCE_CADENA_1_0, _LICENCE_ROWS_1_0),),
     ),
     Document(
         kind="occupancy",
