@@ -74,18 +74,24 @@ def _order(case_id: int) -> Certificate:
     return orders[0]
 
 
+def _answered(fmt: str, costs: ar.Costs, mailbox: Any = None) -> tuple[ar.Filed, int]:
+    """A request in ``fmt`` answered with ``costs`` (its area's one document delivered): (filed, document)."""
+    filed, unit, document = _consolidated(fmt, mailbox)
+    ar.deliver_response(
+        filed.case_id,
+        "Se entregan los documentos",
+        unit,
+        expected_version=_version(filed.case_id),
+        document_ids=[document],
+        costs=costs,
+    )
+    return filed, document
+
+
 def test_the_order_is_issued_with_the_response_and_the_treasury_confirms_it(app: Flask):
     treasurer = make_user(Role.TREASURY)
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):  # Tuesday
-        filed, unit, document = _consolidated("simple_copies")
-        ar.deliver_response(
-            filed.case_id,
-            "Se entregan los planos",
-            unit,
-            expected_version=_version(filed.case_id),
-            document_ids=[document],
-            costs=ar.Costs(page_count=25),
-        )
+        filed, document = _answered("simple_copies", ar.Costs(page_count=25))
         case = db.session.get(Case, filed.case_id)
         assert case is not None
         assert case.data["reproduction_cost"] == "5.00"  # 25 pages, 20 free, 1.00 a page
@@ -123,15 +129,7 @@ def test_the_order_is_issued_with_the_response_and_the_treasury_confirms_it(app:
 def test_the_bank_file_confirms_an_access_order_and_refuses_a_late_one(app: Flask):
     treasurer = make_user(Role.TREASURY)
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
-        filed, unit, document = _consolidated("certified_copies")
-        ar.deliver_response(
-            filed.case_id,
-            "Copias certificadas",
-            unit,
-            expected_version=_version(filed.case_id),
-            document_ids=[document],
-            costs=ar.Costs(page_count=2),
-        )
+        filed, document = _answered("certified_copies", ar.Costs(page_count=2))
         reference = _order(filed.case_id).public_data["fields"]["referencia"]
         late = f"referencia,importe,fecha,operacion\n{reference},40.00,2025-08-20,B-1\n".encode()
         report = import_bank_file(late, treasurer)
@@ -171,15 +169,7 @@ def test_nothing_to_pay_issues_no_order_and_a_waiver_keeps_its_reason(app: Flask
 
 def test_the_answer_mail_and_the_tracking_page_carry_the_sheet_the_reference_and_the_due_date(app: Flask, mailbox):
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
-        filed, unit, document = _consolidated("simple_copies", mailbox)
-        ar.deliver_response(
-            filed.case_id,
-            "Se entregan los planos",
-            unit,
-            expected_version=_version(filed.case_id),
-            document_ids=[document],
-            costs=ar.Costs(page_count=23),
-        )
+        filed, _document = _answered("simple_copies", ar.Costs(page_count=23), mailbox)
         order = _order(filed.case_id)
         reference = order.public_data["fields"]["referencia"]
         deliver_pending()
@@ -259,15 +249,7 @@ def test_the_command_line_lists_and_confirms_an_access_order(app: Flask):
     treasurer = make_user(Role.TREASURY)
     runner = app.test_cli_runner()
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
-        filed, unit, document = _consolidated("usb")
-        ar.deliver_response(
-            filed.case_id,
-            "En USB",
-            unit,
-            expected_version=_version(filed.case_id),
-            document_ids=[document],
-            costs=ar.Costs(media_count=1),
-        )
+        filed, _document = _answered("usb", ar.Costs(media_count=1))
         reference = _order(filed.case_id).public_data["fields"]["referencia"]
         listed = runner.invoke(args=["payments", "pending", "--as", email_of(treasurer)])
         assert listed.exit_code == 0, listed.output
@@ -279,20 +261,6 @@ def test_the_command_line_lists_and_confirms_an_access_order(app: Flask):
         assert "applied" in done.output
         empty = runner.invoke(args=["payments", "pending", "--as", email_of(treasurer)])
         assert reference not in empty.output
-
-
-def _answered_with_costs(fmt: str, pages: int) -> tuple[ar.Filed, int]:
-    """A request answered on Tuesday 8 July 2025 in ``fmt`` with ``pages`` pages: (filed, delivered document)."""
-    filed, unit, document = _consolidated(fmt)
-    ar.deliver_response(
-        filed.case_id,
-        "Se entregan los planos",
-        unit,
-        expected_version=_version(filed.case_id),
-        document_ids=[document],
-        costs=ar.Costs(page_count=pages),
-    )
-    return filed, document
 
 
 def _state(case_id: int) -> str:
@@ -312,7 +280,7 @@ def test_a_request_with_costs_owed_waits_for_the_payment_after_the_appeal_term(a
     does not conclude with the payment pending; the treasury still confirms it and the information goes out."""
     treasurer = make_user(Role.TREASURY)
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
-        filed, document = _answered_with_costs("simple_copies", 25)
+        filed, document = _answered("simple_copies", ar.Costs(page_count=25))
         reference = _order(filed.case_id).public_data["fields"]["referencia"]
     with time_machine.travel(_noon(date(2025, 7, 29)), tick=False):
         fire_due_timers()
@@ -337,7 +305,7 @@ def test_a_request_with_costs_owed_waits_for_the_payment_after_the_appeal_term(a
 def test_an_order_left_unpaid_concludes_the_request_the_day_after_its_due_date(app: Flask):
     treasurer = make_user(Role.TREASURY)
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
-        filed, _document = _answered_with_costs("simple_copies", 25)
+        filed, _document = _answered("simple_copies", ar.Costs(page_count=25))
     with time_machine.travel(_noon(APPEAL_LAPSED), tick=False):
         fire_due_timers()
         assert _state(filed.case_id) == "awaiting_payment"
@@ -350,7 +318,7 @@ def test_an_order_left_unpaid_concludes_the_request_the_day_after_its_due_date(a
 
 def test_a_request_with_nothing_owed_concludes_when_the_appeal_term_lapses(app: Flask):
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
-        filed, document = _answered_with_costs("simple_copies", 20)  # within the 20 free pages
+        filed, document = _answered("simple_copies", ar.Costs(page_count=20))  # within the 20 free pages
     with time_machine.travel(_noon(APPEAL_LAPSED), tick=False):
         fire_due_timers()
         assert _state(filed.case_id) == "concluded"
