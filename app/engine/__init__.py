@@ -6,6 +6,7 @@ from app.engine.core import (
     CaseView,
     Engine,
     Outcome,
+    field_label,
     get_engine,
 )
 from app.engine.errors import (
@@ -37,5 +38,6 @@ __all__ = [
     "Outcome",
     "StorageUnavailable",
     "UnknownTrigger",
+    "field_label",
     "get_engine",
 ]

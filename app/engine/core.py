@@ -138,7 +138,7 @@ def _trigger_label(workflow: Workflow, trigger: str) -> str:
     return next((t.description for t in workflow.transitions if t.trigger == trigger), trigger)
 
 
-def _field_label(workflow: Workflow, name: str) -> str:
+def field_label(workflow: Workflow, name: str) -> str:
     """The label (a msgid) the procedure declares for the data field ``name``; the key when none does."""
     declared = REGISTRY.get(workflow.name).find_field(name) if workflow.name in REGISTRY else None
     return declared.label if declared is not None else name
@@ -267,7 +267,7 @@ class Engine:
                     Msg(
                         "Falta el dato obligatorio «%(field)s».",
                         {"field": name},
-                        {"field": _field_label(workflow, name)},
+                        {"field": field_label(workflow, name)},
                     )
                 )
         for kind in documents_for(t, params):
@@ -364,7 +364,7 @@ class Engine:
                     Msg(
                         "La acción no admite los datos: %(fields)s.",
                         {"fields": ", ".join(unexpected)},
-                        {"fields": tuple(_field_label(workflow, name) for name in unexpected)},
+                        {"fields": tuple(field_label(workflow, name) for name in unexpected)},
                     )
                 )
                 continue

@@ -43,6 +43,7 @@ from app.engine import (
     NotAllowed,
     NotFound,
     Outcome,
+    field_label,
     get_engine,
 )
 from app.extensions import db
@@ -309,13 +310,11 @@ def open_case(workflow_name: str, applicant_id: int, data: Mapping[str, Any] | N
         accepted = {f for t in workflow.transitions_from(workflow.initial) for f in t.fields}
         unexpected = set(data or {}) - accepted - set(workflow.opening_fields)
         if unexpected:
-            declared = REGISTRY.get(workflow.name) if workflow.name in REGISTRY else None
-            found = {name: declared.find_field(name) if declared is not None else None for name in unexpected}
             raise InvalidData(
                 Msg(
                     "La acción no admite los datos: %(fields)s.",
                     {"fields": ", ".join(sorted(unexpected))},
-                    {"fields": tuple(f.label if (f := found[name]) else name for name in sorted(unexpected))},
+                    {"fields": tuple(field_label(workflow, name) for name in sorted(unexpected))},
                 )
             )
         now = utcnow()
