@@ -8,7 +8,6 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit import tree
 from app.audit.canonical import (
@@ -65,7 +64,24 @@ _UPDATE_HEAD = (
 )
 
 
-def _locked_head(session: Session) -> AuditHead:
+@dataclass(slots=True)
+class Head:
+    """The audit head as this transaction holds it: the last entry's sequence number and chain hash, the
+    Merkle tree's right edge and the sequence number of the last calendar change (``audit_head``'s row)."""
+
+    seq: int
+    hash: str
+    frontier: str
+    calendar_seq: int
+
+
+_READ_HEAD = select(_HEAD_TABLE.c.seq, _HEAD_TABLE.c.hash, _HEAD_TABLE.c.frontier, _HEAD_TABLE.c.calendar_seq).where(
+    _HEAD_TABLE.c.id == 1
+)
+_LOCK_HEAD = _READ_HEAD.with_for_update()
+
+
+def _locked_head(session: Session) -> Head:
     """The head row, locked for the rest of the transaction; read once per (sub)transaction.
 
     The entries of one unit of work (a transition, its assignment, its automatic steps) thus share one
@@ -76,22 +92,22 @@ def _locked_head(session: Session) -> AuditHead:
     if cached is not None:
         return cached
     key = (session.get_transaction(), session.get_nested_transaction())
-    head = session.scalars(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update().execution_options(populate_existing=True)
-    ).one_or_none()
-    if head is None:
+    row = session.connection().execute(_LOCK_HEAD).one_or_none()
+    if row is None:
         raise RuntimeError("audit log head missing: run the migrations")
+    head = Head(*row)
     session.info[_HEAD_KEY] = (key, head)
     return head
 
 
-def read_head(session: Session) -> AuditHead | None:
+def read_head(session: Session) -> Head | None:
     """The head row if this (sub)transaction has already locked and read it, else ``None`` (nothing is read):
     callers that only want to know whether something cached is still current use it for free."""
-    key = (session.get_transaction(), session.get_nested_transaction())
     cached = session.info.get(_HEAD_KEY)
-    if cached is not None and cached[0] == key and cached[1] in session:
-        return cast(AuditHead, cached[1])
+    if cached is None:
+        return None
+    if cached[0] == (session.get_transaction(), session.get_nested_transaction()):
+        return cast(Head, cached[1])
     return None
 
 
@@ -149,9 +165,6 @@ def append(session: Session, item: EntryInput) -> AuditEntry:
         _UPDATE_HEAD,
         {"new_seq": entry.seq, "new_hash": entry.entry_hash, "new_frontier": edge, "new_calendar_seq": calendar_seq},
     )
-    set_committed_value(head, "seq", entry.seq)
-    set_committed_value(head, "hash", entry.entry_hash)
-    set_committed_value(head, "frontier", edge)
-    set_committed_value(head, "calendar_seq", calendar_seq)
+    head.seq, head.hash, head.frontier, head.calendar_seq = entry.seq, entry.entry_hash, edge, calendar_seq
     tree.store_subtrees(session, completed)
     return entry

@@ -7,12 +7,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from typing import cast as cast_type
 
 from sqlalchemy import (
     CompoundSelect,
-    CursorResult,
+    Date,
     Integer,
     String,
+    Table,
+    Update,
     bindparam,
     cast,
     exists,
@@ -22,7 +25,6 @@ from sqlalchemy import (
     or_,
     select,
     union_all,
-    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, defer
@@ -63,11 +65,12 @@ from app.models import (
     UserRole,
     utcnow,
 )
+from app.models.clocks import CaseClock, ClockStatus
 from app.notifications import enqueue
 from app.services.assignment import on_state_entered
 from app.services.certificates import transition_effects
 from app.services.config import params_for_new_case
-from app.services.deadlines import cancel_timers, start_timers, sync_clocks
+from app.services.deadlines import ClockRow, cancel_timers, insert_timers, state_timer_rows, sync_clocks
 from app.services.seeds import commit_ahead, seed_for_draw
 from app.services.uow import CONFLICT_MESSAGE, unit_of_work
 from workflows import REGISTRY
@@ -145,12 +148,16 @@ def allocate_folio(session: Session, prefix: str, year: int) -> str:
 
 
 def _engine_inputs_statement() -> CompoundSelect[Any]:
-    """The acting user with their roles, the documents and the transition history of the case ``:case_id``
-    as one UNION ALL (built once: constructing a statement costs more than running it). The user's rows come
-    first (``seq`` -1) and only when ``:user_id`` is given. One row ``t`` says the case has pending timers and
-    one row ``e`` that it has open escalations (each absent otherwise), so that a transition sends their
-    cancel and their resolve only when there is something to cancel or resolve."""
+    """The acting user with their roles, the documents, the transition history and the clocks of the case
+    ``:case_id`` as one UNION ALL (built once: constructing a statement costs more than running it). The user's
+    rows come first (``seq`` -1) and only when ``:user_id`` is given. One row ``t`` says the case has pending
+    timers and one row ``e`` that it has open escalations (each absent otherwise), so that a transition sends
+    their cancel and their resolve only when there is something to cancel or resolve. A clock's row ``c``
+    carries its columns in ``name``, ``sha``, ``actor`` and the three numbers and three days that only clock
+    rows fill (:class:`~app.services.deadlines.ClockRow`)."""
     case_id = bindparam("case_id", type_=Integer)
+    no_int, no_day = cast(null(), Integer), cast(null(), Date)
+    no_clock = (no_int, no_int, no_int, no_day, no_day, no_day)
     actor = (
         select(
             literal("u").label("src"),
@@ -158,28 +165,43 @@ def _engine_inputs_statement() -> CompoundSelect[Any]:
             UserRole.department_code.label("sha"),
             cast(User.active, Integer).label("actor"),
             literal(-1).label("seq"),
+            no_int.label("n1"),
+            no_int.label("n2"),
+            no_int.label("n3"),
+            no_day.label("d1"),
+            no_day.label("d2"),
+            no_day.label("d3"),
         )
         .select_from(User)
         .outerjoin(UserRole, UserRole.user_id == User.id)
         .where(User.id == bindparam("user_id", type_=Integer))
     )
     documents = select(
-        literal("d"),
-        Document.kind,
-        Document.sha256,
-        cast(null(), Integer),
-        literal(0),
+        literal("d"), Document.kind, Document.sha256, cast(null(), Integer), literal(0), *no_clock
     ).where(Document.case_id == case_id, Document.superseded_by_id.is_(None))
-    history = select(literal("h"), AuditEntry.action, cast(null(), String), AuditEntry.actor_id, AuditEntry.seq).where(
-        AuditEntry.case_id == case_id, AuditEntry.kind == AuditKind.TRANSITION
-    )
+    history = select(
+        literal("h"), AuditEntry.action, cast(null(), String), AuditEntry.actor_id, AuditEntry.seq, *no_clock
+    ).where(AuditEntry.case_id == case_id, AuditEntry.kind == AuditKind.TRANSITION)
     pending = select(
-        literal("t"), cast(null(), String), cast(null(), String), cast(null(), Integer), literal(-2)
+        literal("t"), cast(null(), String), cast(null(), String), cast(null(), Integer), literal(-2), *no_clock
     ).where(exists().where(Timer.case_id == case_id, Timer.status == TimerStatus.PENDING))
     escalated = select(
-        literal("e"), cast(null(), String), cast(null(), String), cast(null(), Integer), literal(-2)
+        literal("e"), cast(null(), String), cast(null(), String), cast(null(), Integer), literal(-2), *no_clock
     ).where(exists().where(CaseEscalation.case_id == case_id, CaseEscalation.resolved_at.is_(None)))
-    stmt: CompoundSelect[Any] = union_all(actor, pending, escalated, documents, history)
+    clocks = select(
+        literal("c"),
+        CaseClock.name,
+        cast(CaseClock.status, String),
+        CaseClock.id,
+        literal(-2),
+        CaseClock.term_days,
+        CaseClock.extension_days,
+        CaseClock.used_days,
+        CaseClock.started_on,
+        CaseClock.segment_notified_on,
+        CaseClock.lapsed_on,
+    ).where(CaseClock.case_id == case_id)
+    stmt: CompoundSelect[Any] = union_all(actor, pending, escalated, clocks, documents, history)
     return stmt.order_by(stmt.selected_columns.seq)
 
 
@@ -189,33 +211,40 @@ _ENGINE_INPUTS = _engine_inputs_statement()
 @dataclass(frozen=True, slots=True)
 class _Inputs:
     """What the engine decides on besides the case row: the actor (when asked for), the case's current
-    documents (kind, SHA-256) and its transition history; and whether the case has pending timers and open
-    escalations (what a move cancels and resolves)."""
+    documents (kind, SHA-256) and its transition history; whether the case has pending timers and open
+    escalations (what a move cancels and resolves); and its clocks as stored (what the move changes)."""
 
     actor: Actor | None
     documents: list[tuple[str, str]]
     history: tuple[HistoryItem, ...]
     pending_timers: bool = True
     open_escalations: bool = True
+    clocks: tuple[ClockRow, ...] | None = None
 
 
 def _read_inputs(session: Session, case_id: int, user_id: int | None = None) -> _Inputs:
-    """The case's current documents and transition history, whether it has pending timers and open
+    """The case's current documents, transition history and clocks, whether it has pending timers and open
     escalations and, when ``user_id`` is given, that active user with their roles, read in one statement
     (UNION ALL). Raises ``NotFound`` for a missing or inactive user."""
     found: list[tuple[str, str]] = []
     items: list[HistoryItem] = []
     grants: list[tuple[str, str | None]] = []
+    clocks: list[ClockRow] = []
     active: bool | None = None
     timers = escalations = False
     for row in session.execute(_ENGINE_INPUTS, {"case_id": case_id, "user_id": user_id}):
-        if row.src == "d":
-            found.append((row.name, row.sha))
-        elif row.src == "h":
+        src = row.src
+        if src == "h":
             items.append(HistoryItem(row.name, row.actor))
-        elif row.src == "t":
+        elif src == "d":
+            found.append((row.name, row.sha))
+        elif src == "c":
+            clocks.append(
+                ClockRow(row.actor, row.name, ClockStatus(row.sha), row.n1, row.n2, row.n3, row.d1, row.d2, row.d3)
+            )
+        elif src == "t":
             timers = True
-        elif row.src == "e":
+        elif src == "e":
             escalations = True
         else:
             active = bool(row.actor)
@@ -228,7 +257,7 @@ def _read_inputs(session: Session, case_id: int, user_id: int | None = None) -> 
         unscoped = {role for role, department in grants if not department}
         scoped = frozenset((role, department) for role, department in grants if department and role not in unscoped)
         actor = Actor(user_id, frozenset(role for role, _ in grants), scoped)
-    return _Inputs(actor, found, tuple(items), timers, escalations)
+    return _Inputs(actor, found, tuple(items), timers, escalations, tuple(clocks))
 
 
 def _engine_inputs(session: Session, case_id: int) -> tuple[list[tuple[str, str]], tuple[HistoryItem, ...]]:
@@ -344,8 +373,8 @@ def open_case(workflow_name: str, applicant_id: int, data: Mapping[str, Any] | N
                 data_digest=audit.data_digest(case.data),
             ),
         )
-        start_timers(session, case, workflow.state(case.state), entry.seq, today)
-        sync_clocks(session, case, "open", entry.seq, today, now)
+        timers = state_timer_rows(session, case, workflow.state(case.state), entry.seq, today)
+        insert_timers(session, timers + sync_clocks(session, case, "open", entry.seq, today, now))
         return FireResult(case.id, case.folio, "open", None, case.state, case.version, entry.seq)
 
 
@@ -377,12 +406,34 @@ def _department_code(session: Session, state: State, params: Mapping[str, Any]) 
     return code
 
 
+_CASE_TABLE = cast_type(Table, Case.__table__)
+_CASE_UPDATES: dict[tuple[bool, bool], Update] = {}
+
+
+def _case_update(written: bool, closed: bool) -> Update:
+    """The versioned ``UPDATE`` of a case's row (its data only when ``written``, ``closed_at`` when ``closed``),
+    built once per shape: building a statement costs more than sending it."""
+    key = (written, closed)
+    stmt = _CASE_UPDATES.get(key)
+    if stmt is None:
+        values = {name: bindparam(f"new_{name}") for name in ("state", "version", "department_code", "updated_at")}
+        if written:
+            values["data"] = bindparam("new_data", type_=_CASE_TABLE.c.data.type)
+        if closed:
+            values["closed_at"] = bindparam("new_closed_at", type_=_CASE_TABLE.c.closed_at.type)
+        stmt = _CASE_TABLE.update().where(
+            _CASE_TABLE.c.id == bindparam("case_id"), _CASE_TABLE.c.version == bindparam("old_version")
+        )
+        stmt = _CASE_UPDATES.setdefault(key, stmt.values(values))
+    return stmt
+
+
 def _write_case(
     session: Session, case: Case, outcome: Outcome, department: str | None, now: datetime, *, closed: bool
 ) -> None:
-    """Store the case's new state, data, department and times with one ``UPDATE … WHERE id = ? AND version = ?``
-    that bumps the version, and tell the loaded case (no ORM flush). Raises ``ConflictError`` when no row
-    matched: another transaction changed the case since it was read."""
+    """Store the case's new state, data, department and times with one Core ``UPDATE … WHERE id = ? AND
+    version = ?`` that bumps the version, and tell the loaded case (no ORM flush). Raises ``ConflictError``
+    when no row matched: another transaction changed the case since it was read."""
     values: dict[str, Any] = {
         "state": outcome.to_state,
         "version": case.version + 1,
@@ -393,11 +444,9 @@ def _write_case(
         values["data"] = outcome.data
     if closed:
         values["closed_at"] = now
-    written: CursorResult[Any] = session.execute(  # type: ignore[assignment]  # an UPDATE's result has a row count
-        update(Case)
-        .where(Case.id == case.id, Case.version == case.version)
-        .values(values)
-        .execution_options(synchronize_session=False)
+    written = session.connection().execute(
+        _case_update(bool(outcome.written), closed),
+        {"case_id": case.id, "old_version": case.version, **{f"new_{k}": v for k, v in values.items()}},
     )
     if written.rowcount != 1:
         raise ConflictError(CONFLICT_MESSAGE)
@@ -443,11 +492,14 @@ def _apply(
     effects.record(session, entry.seq)
     moved = outcome.from_state != outcome.to_state
     left = workflow.state(outcome.from_state)
+    timers: list[dict[str, object]] = []
     if moved:
         if inputs.pending_timers:  # nothing to cancel otherwise: skip the UPDATE
             cancel_timers(session, case.id, now)
-        start_timers(session, case, dest, entry.seq, today)
-    sync_clocks(session, case, outcome.transition.trigger, entry.seq, today, now, moved=moved)
+        timers = state_timer_rows(session, case, dest, entry.seq, today)
+    trigger = outcome.transition.trigger
+    clocks = sync_clocks(session, case, trigger, entry.seq, today, now, moved=moved, clocks=inputs.clocks)
+    insert_timers(session, timers + clocks)  # the state's timers and the clocks' in one INSERT
     on_state_entered(session, case, dest, entry.seq, moved, left=left, escalations=inputs.open_escalations)
     _notify(session, case, outcome.transition.notify, outcome.transition.trigger, entry.seq)
     return entry.seq

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -123,11 +123,11 @@ def may_have_escalations(workflow: Workflow, state: State) -> bool:
     return state.deadline is not None and acting_party(workflow, state.name) == "assignee"
 
 
-def _timer_row(case: Case, state: State, seq: int, today: date, first: date, **values: object) -> dict[str, object]:
-    """A complete ``timers`` row (every column given, so that rows of one state insert in one statement)."""
+def _timer_row(case: Case, state: str, seq: int, today: date, first: date, **values: object) -> dict[str, object]:
+    """A complete ``timers`` row (every column given, so that the rows of one transition insert in one statement)."""
     return {
         "case_id": case.id,
-        "state": state.name,
+        "state": state,
         "trigger": None,
         "notified_on": today,
         "remind_before": None,
@@ -140,13 +140,28 @@ def _timer_row(case: Case, state: State, seq: int, today: date, first: date, **v
     }
 
 
+_INSERT_TIMERS = insert(cast(Table, Timer.__table__))
+
+
+def insert_timers(session: Session, rows: Sequence[Mapping[str, object]]) -> None:
+    """Write timer rows (as :func:`state_timer_rows` and :func:`sync_clocks` give them) in one ``INSERT``;
+    nothing is sent when there are none."""
+    if rows:
+        session.connection().execute(_INSERT_TIMERS, list(rows))
+
+
 def start_timers(session: Session, case: Case, state: State, seq: int, today: date) -> None:
     """Create the timers of ``state`` for a case that has just entered it (notified ``today``):
     its deadline, a reminder to the party that must act, and the authority's service target.
 
-    A state without terms reads nothing; the others write their rows in one INSERT (no ORM objects)."""
+    A state without terms reads and writes nothing; the others write their rows in one INSERT (no ORM objects)."""
+    insert_timers(session, state_timer_rows(session, case, state, seq, today))
+
+
+def state_timer_rows(session: Session, case: Case, state: State, seq: int, today: date) -> list[dict[str, object]]:
+    """The timer rows :func:`start_timers` writes for ``state`` (none for a state without terms; nothing read)."""
     if state.deadline is None and state.target is None:
-        return
+        return []
     workflow = get_engine().definition(case.workflow, case.workflow_version)
     params = case.params or workflow.params
     cal = calendar(session)
@@ -158,7 +173,7 @@ def start_timers(session: Session, case: Case, state: State, seq: int, today: da
         rows.append(
             _timer_row(
                 case,
-                state,
+                state.name,
                 seq,
                 today,
                 first,
@@ -179,7 +194,7 @@ def start_timers(session: Session, case: Case, state: State, seq: int, today: da
                 rows.append(
                     _timer_row(
                         case,
-                        state,
+                        state.name,
                         seq,
                         today,
                         first,
@@ -198,7 +213,7 @@ def start_timers(session: Session, case: Case, state: State, seq: int, today: da
         rows.append(
             _timer_row(
                 case,
-                state,
+                state.name,
                 seq,
                 today,
                 first,
@@ -211,7 +226,7 @@ def start_timers(session: Session, case: Case, state: State, seq: int, today: da
                 due_at=deadline_instant(due_on),
             )
         )
-    session.execute(insert(Timer).execution_options(render_nulls=True), rows)
+    return rows
 
 
 def _term(
@@ -237,13 +252,17 @@ def _fixed_day(case: Case, due_field: str | None) -> date | None:
         return None
 
 
+_CANCEL_TIMERS = (
+    update(cast(Table, Timer.__table__))
+    .where(Timer.__table__.c.case_id == bindparam("timer_case"), Timer.__table__.c.status == TimerStatus.PENDING)
+    .values(status=TimerStatus.CANCELLED, finished_at=bindparam("now"))
+)
+
+
 def cancel_timers(session: Session, case_id: int, now: datetime) -> None:
-    """Cancel the pending timers of a case that left the state they belong to."""
-    session.execute(
-        update(Timer)
-        .where(Timer.case_id == case_id, Timer.status == TimerStatus.PENDING)
-        .values(status=TimerStatus.CANCELLED, finished_at=now)
-    )
+    """Cancel the pending timers of a case that left the state they belong to (one Core ``UPDATE``: timers
+    loaded as objects in this session are not told)."""
+    session.connection().execute(_CANCEL_TIMERS, {"timer_case": case_id, "now": now})
 
 
 def recompute_pending(session: Session) -> int:
@@ -467,106 +486,174 @@ def used_business_days(cal: BusinessCalendar, notified_on: date, interrupted_on:
     return max(0, cal.business_days_between(start, last)) if last > start else 0
 
 
-def _cancel_clock_timer(session: Session, case_id: int, clock: Clock, now: datetime) -> None:
-    session.execute(
-        update(Timer)
-        .where(Timer.case_id == case_id, Timer.status == TimerStatus.PENDING, Timer.rule == clock_rule(clock))
-        .values(status=TimerStatus.CANCELLED, finished_at=now)
+_TIMER_TABLE = cast(Table, Timer.__table__)
+_CLOCK_TABLE = cast(Table, CaseClock.__table__)
+_CANCEL_CLOCK_TIMER = (
+    update(_TIMER_TABLE)
+    .where(
+        _TIMER_TABLE.c.case_id == bindparam("timer_case"),
+        _TIMER_TABLE.c.status == TimerStatus.PENDING,
+        _TIMER_TABLE.c.rule == bindparam("clock_rule"),
     )
+    .values(status=TimerStatus.CANCELLED, finished_at=bindparam("now"))
+)
+
+
+def _cancel_clock_timer(session: Session, case_id: int, clock: Clock, now: datetime) -> None:
+    session.connection().execute(_CANCEL_CLOCK_TIMER, {"timer_case": case_id, "clock_rule": clock_rule(clock), "now": now})
+
+
+@dataclass(slots=True)
+class ClockRow:
+    """A case's clock as :func:`sync_clocks` reads and changes it (columns, not a loaded object)."""
+
+    id: int | None
+    name: str
+    status: ClockStatus
+    term_days: int
+    extension_days: int
+    used_days: int
+    started_on: date
+    segment_notified_on: date | None
+    lapsed_on: date | None
+
+    @property
+    def total_days(self) -> int:
+        """The term with its extension."""
+        return self.term_days + self.extension_days
+
+    def values(self) -> dict[str, object]:
+        """What the row stores besides its keys."""
+        return {
+            "status": self.status,
+            "term_days": self.term_days,
+            "extension_days": self.extension_days,
+            "used_days": self.used_days,
+            "started_on": self.started_on,
+            "segment_notified_on": self.segment_notified_on,
+            "lapsed_on": self.lapsed_on,
+        }
+
+
+CLOCK_COLUMNS = (
+    _CLOCK_TABLE.c.id,
+    _CLOCK_TABLE.c.name,
+    _CLOCK_TABLE.c.status,
+    _CLOCK_TABLE.c.term_days,
+    _CLOCK_TABLE.c.extension_days,
+    _CLOCK_TABLE.c.used_days,
+    _CLOCK_TABLE.c.started_on,
+    _CLOCK_TABLE.c.segment_notified_on,
+    _CLOCK_TABLE.c.lapsed_on,
+)
+"""The columns of a :class:`ClockRow`, in its fields' order."""
+_CASE_CLOCKS = select(*CLOCK_COLUMNS).where(_CLOCK_TABLE.c.case_id == bindparam("clock_case"))
+_INSERT_CLOCK = insert(_CLOCK_TABLE)
+_UPDATE_CLOCK = update(_CLOCK_TABLE).where(_CLOCK_TABLE.c.id == bindparam("clock_id"))
 
 
 def _clock_timer(
-    cal: BusinessCalendar, case: Case, clock: Clock, row: CaseClock, seq: int, params: Mapping[str, Any]
-) -> Timer:
+    cal: BusinessCalendar, case: Case, clock: Clock, row: ClockRow, seq: int, params: Mapping[str, Any]
+) -> dict[str, object]:
+    """The row of the pending timer that holds a running clock's last day."""
     notified_on = row.segment_notified_on or row.started_on  # a running clock has a segment (CHECK constraint)
     days = max(1, row.total_days - row.used_days)
     due_on = cal.add_business_days(notified_on, days)
-    return Timer(
-        case_id=case.id,
+    return _timer_row(
+        case,
+        case.state,
+        seq,
+        notified_on,
+        cal.first_counting_day(notified_on),
         kind=TimerKind.DEADLINE,
-        state=case.state,
         trigger=clock.lapse_trigger(params),
         rule=clock_rule(clock),
-        notified_on=notified_on,
         term_days=days,
         business=True,
         party="assignee",
-        starts_on=cal.first_counting_day(notified_on),
         due_on=due_on,
         due_at=deadline_instant(due_on),
-        created_seq=seq,
     )
 
 
 def sync_clocks(
-    session: Session, case: Case, trigger: str, seq: int, today: date, now: datetime, *, moved: bool = True
-) -> None:
+    session: Session,
+    case: Case,
+    trigger: str,
+    seq: int,
+    today: date,
+    now: datetime,
+    *,
+    moved: bool = True,
+    clocks: Sequence[ClockRow] | None = None,
+) -> list[dict[str, object]]:
     """Bring the case's clocks up to date after ``trigger`` (``open`` for the filing) on ``today``; ``moved``
     says whether the case changed state (its pending timers were then cancelled and the running clocks'
     timers are reissued; after a step that left the state and a clock as they were, its timer is kept).
+    Returns the rows of the clocks' new timers, for the caller to write with the state's own
+    (:func:`insert_timers`: one ``INSERT`` for all of a transition's timers).
 
     A clock starts when the case first enters one of its running states (or when one of its ``started_by``
     triggers fires), pauses in its paused states keeping the business days used, resumes the business day
     after the case leaves them, takes its extension once, records its lapse when its ``on_lapse`` trigger
     fires, and stops for good in any other state. While it runs, one pending timer holds its last day; that
     timer is reissued on every change, so the existing tick fires the lapse and calendar changes move it.
+    The clock rows are read as columns (unless the caller read them already: ``clocks``, as
+    :data:`CLOCK_COLUMNS` gives them) and written with Core statements only when they change.
     """
     workflow = get_engine().definition(case.workflow, case.workflow_version)
     if not workflow.clocks:
-        return
+        return []
     params = case.params or workflow.params
-    rows = {c.name: c for c in session.scalars(select(CaseClock).where(CaseClock.case_id == case.id))}
+    merged = {**workflow.params, **params}
+    connection = session.connection()
+    if clocks is None:
+        clocks = [ClockRow(*r) for r in connection.execute(_CASE_CLOCKS, {"clock_case": case.id})]
+    rows = {r.name: r for r in clocks}
     cal = calendar(session)
+    timers: list[dict[str, object]] = []
     for clock in workflow.clocks:
-        where = clock.status_in(case.state, {**workflow.params, **params})
+        where = clock.status_in(case.state, merged)
         row = rows.get(clock.name)
-        changed = moved
         if row is None:
             starts = trigger in clock.started_by if clock.started_by else True
             if not starts or where != "running":
                 continue
-            row = CaseClock(
-                case_id=case.id,
-                name=clock.name,
-                status=ClockStatus.RUNNING,
-                term_days=int(params[clock.days_param]),
-                extension_days=0,
-                used_days=0,
-                started_on=today,
-                segment_notified_on=today,
+            row = ClockRow(
+                None, clock.name, ClockStatus.RUNNING, int(params[clock.days_param]), 0, 0, today, today, None
             )
-            session.add(row)
-            changed = True
-            session.add(_clock_timer(cal, case, clock, row, seq, {**workflow.params, **params}))
+            connection.execute(_INSERT_CLOCK, {"case_id": case.id, "name": clock.name, **row.values()})
+            timers.append(_clock_timer(cal, case, clock, row, seq, merged))
             continue  # a clock that starts now has no earlier timer to cancel
-        elif row.status in (ClockStatus.STOPPED, ClockStatus.LAPSED):
+        if row.status in (ClockStatus.STOPPED, ClockStatus.LAPSED):
             continue
-        elif trigger == clock.lapse_trigger({**workflow.params, **params}):
+        before = row.values()
+        if trigger == clock.lapse_trigger(merged):
             row.status, row.lapsed_on, row.segment_notified_on = ClockStatus.LAPSED, today, None
+            connection.execute(_UPDATE_CLOCK, {"clock_id": row.id, **row.values()})
             _cancel_clock_timer(session, case.id, clock, now)
             continue
-        else:
-            before = (row.status, row.extension_days)
-            if trigger == clock.extension_trigger and row.extension_days == 0 and clock.extension_days_param:
-                row.extension_days = int(params[clock.extension_days_param])
-            if where == "stopped":
-                row.status, row.segment_notified_on = ClockStatus.STOPPED, None
-            elif where == "paused" and row.status == ClockStatus.RUNNING:
-                segment = row.segment_notified_on or row.started_on
-                row.used_days += used_business_days(cal, segment, today)
-                row.status, row.segment_notified_on = ClockStatus.PAUSED, None
-            elif where == "running" and row.status == ClockStatus.PAUSED:
-                if clock.restarts({**workflow.params, **params}):  # an interruption: the whole term again
-                    row.used_days = 0
-                row.status, row.segment_notified_on = ClockStatus.RUNNING, today
-            changed = changed or (row.status, row.extension_days) != before
-        if not changed:
-            continue
+        if trigger == clock.extension_trigger and row.extension_days == 0 and clock.extension_days_param:
+            row.extension_days = int(params[clock.extension_days_param])
+        if where == "stopped":
+            row.status, row.segment_notified_on = ClockStatus.STOPPED, None
+        elif where == "paused" and row.status == ClockStatus.RUNNING:
+            segment = row.segment_notified_on or row.started_on
+            row.used_days += used_business_days(cal, segment, today)
+            row.status, row.segment_notified_on = ClockStatus.PAUSED, None
+        elif where == "running" and row.status == ClockStatus.PAUSED:
+            if clock.restarts(merged):  # an interruption: the whole term again
+                row.used_days = 0
+            row.status, row.segment_notified_on = ClockStatus.RUNNING, today
+        if row.values() != before:
+            connection.execute(_UPDATE_CLOCK, {"clock_id": row.id, **row.values()})
+        elif not moved:
+            continue  # neither the case nor the clock moved: its timer stands
         if not moved:  # a move already cancelled every pending timer of the state the case left
             _cancel_clock_timer(session, case.id, clock, now)
         if row.status == ClockStatus.RUNNING:
-            session.add(_clock_timer(cal, case, clock, row, seq, {**workflow.params, **params}))
-    session.flush()
+            timers.append(_clock_timer(cal, case, clock, row, seq, merged))
+    return timers
 
 
 def clock_lapse_data(case: Case, timer: Timer) -> dict[str, str] | None:

@@ -156,7 +156,7 @@ def test_failure_in_the_audit_append(world: World) -> None:
 
 def test_failure_while_starting_the_timers(world: World) -> None:
     assert_rolled_back_then_retry(
-        world, lambda mp: mp.setattr(cases_service, "start_timers", after_real(deadlines_service.start_timers))
+        world, lambda mp: mp.setattr(cases_service, "insert_timers", after_real(deadlines_service.insert_timers))
     )
 
 
