@@ -160,8 +160,9 @@ def append(session: Session, item: EntryInput) -> AuditEntry:
     # The entry is stored before the head moves: the database refuses a head that names no entry.
     # Core statements built once: the ORM's unit of work costs more than the two writes themselves. The
     # returned entry is not added to the session; the head object is told its new committed values.
-    session.execute(_INSERT_ENTRY, {key: getattr(entry, key) for key in _ENTRY_KEYS})
-    session.execute(
+    connection = session.connection()
+    connection.execute(_INSERT_ENTRY, {key: getattr(entry, key) for key in _ENTRY_KEYS})
+    connection.execute(
         _UPDATE_HEAD,
         {"new_seq": entry.seq, "new_hash": entry.entry_hash, "new_frontier": edge, "new_calendar_seq": calendar_seq},
     )

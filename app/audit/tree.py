@@ -7,8 +7,9 @@ caller's transaction, under the head lock. Roots and proofs for any tree size re
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import cast
 
-from sqlalchemy import TextClause, insert, select, text
+from sqlalchemy import Table, TextClause, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.audit import merkle
@@ -148,13 +149,13 @@ def append_leaf(session: Session, size: int, stored: str, leaf: bytes) -> tuple[
     return encode_frontier(size + 1, edge), completed
 
 
-_INSERT_NODE = insert(AuditTreeNode)
+_INSERT_NODE = insert(cast(Table, AuditTreeNode.__table__))
 
 
 def store_subtrees(session: Session, completed: list[tuple[int, int, bytes]]) -> None:
     """Write the subtrees an append completed (one INSERT; nothing when there are none)."""
     if completed:
-        session.execute(
+        session.connection().execute(
             _INSERT_NODE, [{"level": level, "idx": idx, "hash": value.hex()} for level, idx, value in completed]
         )
 

@@ -232,7 +232,7 @@ def _read_inputs(session: Session, case_id: int, user_id: int | None = None) -> 
     clocks: list[ClockRow] = []
     active: bool | None = None
     timers = escalations = False
-    for row in session.execute(_ENGINE_INPUTS, {"case_id": case_id, "user_id": user_id}):
+    for row in session.connection().execute(_ENGINE_INPUTS, {"case_id": case_id, "user_id": user_id}):
         src = row.src
         if src == "h":
             items.append(HistoryItem(row.name, row.actor))

@@ -500,7 +500,8 @@ _CANCEL_CLOCK_TIMER = (
 
 
 def _cancel_clock_timer(session: Session, case_id: int, clock: Clock, now: datetime) -> None:
-    session.connection().execute(_CANCEL_CLOCK_TIMER, {"timer_case": case_id, "clock_rule": clock_rule(clock), "now": now})
+    values = {"timer_case": case_id, "clock_rule": clock_rule(clock), "now": now}
+    session.connection().execute(_CANCEL_CLOCK_TIMER, values)
 
 
 @dataclass(slots=True)
