@@ -51,12 +51,12 @@ OFFICE = TIPO_B_SETTINGS["departments"]["review"]
 
 # A plain transition (one audit entry, its timers, no assignment, no certificate) sends at most this many
 # statements besides the Merkle subtrees it completes: the case; the actor with their roles, the documents,
-# the history and whether the case has pending timers and open escalations (one UNION ALL); the versioned
-# UPDATE (Core, checked by row count); the audit head (read + write); the entry; the timers it cancels (only
-# when some are pending) and starts; the outbox row of a party it notifies. The escalations' resolve is sent
-# only when the case has open ones. The calendar is kept by the process while the head's calendar_seq stays
-# put; the subtrees come from the head's right edge, so an entry that completes some adds one INSERT and no
-# read.
+# the history, the clocks and whether the case has pending timers and open escalations (one UNION ALL); the
+# versioned UPDATE (Core, checked by row count); the audit head (read + write); the entry; the timers it cancels
+# (only when some are pending) and starts (the state's and the clocks' in one INSERT); the outbox row of a party
+# it notifies. The escalations' resolve is sent only when the case has open ones. The calendar is kept by the
+# process while the head's calendar_seq stays put; the subtrees come from the head's right edge, so an entry
+# that completes some adds one INSERT and no read.
 PLAIN_TRANSITION_MAX = 9
 LEGAL_TERM_STATEMENTS = 1
 """What a legal term (a workflow clock) adds to a transition: its row's write when it starts, pauses or resumes.
