@@ -416,11 +416,10 @@ def _case_update(written: bool, closed: bool) -> Update:
     key = (written, closed)
     stmt = _CASE_UPDATES.get(key)
     if stmt is None:
-        values = {name: bindparam(f"new_{name}") for name in ("state", "version", "department_code", "updated_at")}
-        if written:
-            values["data"] = bindparam("new_data", type_=_CASE_TABLE.c.data.type)
-        if closed:
-            values["closed_at"] = bindparam("new_closed_at", type_=_CASE_TABLE.c.closed_at.type)
+        names = ["state", "version", "department_code", "updated_at"]
+        names += ["data"] if written else []
+        names += ["closed_at"] if closed else []
+        values = {name: bindparam(f"new_{name}", type_=_CASE_TABLE.c[name].type) for name in names}
         stmt = _CASE_TABLE.update().where(
             _CASE_TABLE.c.id == bindparam("case_id"), _CASE_TABLE.c.version == bindparam("old_version")
         )
