@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -111,7 +112,20 @@ def read_head(session: Session) -> Head | None:
     return None
 
 
-def append(session: Session, item: EntryInput) -> AuditEntry:
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """An entry just appended: its sequence number, time, details and hashes (the stored row, not a loaded
+    object)."""
+
+    seq: int
+    at: datetime
+    details: Mapping[str, Any]
+    prev_hash: str
+    entry_hash: str
+    leaf_hash: str
+
+
+def append(session: Session, item: EntryInput) -> Appended:
     """Append one entry inside the caller's transaction and return it.
 
     The single head row is locked (``SELECT … FOR UPDATE`` on PostgreSQL; the SQLite write lock
@@ -126,46 +140,45 @@ def append(session: Session, item: EntryInput) -> AuditEntry:
         salt = new_salt()
         digest = salted_digest(salt, item.comment)
     case = item.case
-    entry = AuditEntry(
-        seq=head.seq + 1,
-        at=utcnow(),
-        kind=item.kind,
-        case_id=case.id if case is not None else None,
-        folio=case.folio if case is not None else None,
-        workflow=case.workflow if case is not None else None,
-        workflow_version=case.workflow_version if case is not None else None,
-        action=item.action,
-        from_state=item.from_state,
-        to_state=item.to_state,
-        actor_id=item.actor_id,
-        actor_role=item.actor_role,
-        case_version=case.version if case is not None else None,
-        comment=item.comment,
-        comment_salt=salt,
-        comment_digest=digest,
-        data_digest=entry_data_digest(item.data_digest, head.seq + 1) if item.data_digest else None,
-        documents_digest=item.documents_digest,
-        details=_details(item),
-        prev_hash=head.hash,
-        entry_hash="",
-        leaf_hash="",
-    )
-    canonical = canonical_entry(entry)
-    entry.entry_hash = chain_hash(head.hash, canonical)
-    entry.leaf_hash = leaf_hash_hex(canonical)
+    seq = head.seq + 1
+    row: dict[str, Any] = {
+        "seq": seq,
+        "at": utcnow(),
+        "kind": item.kind,
+        "case_id": case.id if case is not None else None,
+        "folio": case.folio if case is not None else None,
+        "workflow": case.workflow if case is not None else None,
+        "workflow_version": case.workflow_version if case is not None else None,
+        "action": item.action,
+        "from_state": item.from_state,
+        "to_state": item.to_state,
+        "actor_id": item.actor_id,
+        "actor_role": item.actor_role,
+        "case_version": case.version if case is not None else None,
+        "comment": item.comment,
+        "comment_salt": salt,
+        "comment_digest": digest,
+        "data_digest": entry_data_digest(item.data_digest, seq) if item.data_digest else None,
+        "documents_digest": item.documents_digest,
+        "details": _details(item),
+        "prev_hash": head.hash,
+    }
+    canonical = canonical_entry(row)
+    row["entry_hash"] = chain_hash(head.hash, canonical)
+    row["leaf_hash"] = leaf_hash_hex(canonical)
     # The subtrees the leaf completes come from the right edge kept on the head: nothing is read.
-    edge, completed = tree.append_leaf(session, head.seq, head.frontier, bytes.fromhex(entry.leaf_hash))
-    calendar_seq = entry.seq if item.calendar_change else head.calendar_seq
+    edge, completed = tree.append_leaf(session, head.seq, head.frontier, bytes.fromhex(row["leaf_hash"]))
+    calendar_seq = seq if item.calendar_change else head.calendar_seq
     session.flush()  # the caller's pending rows first, as before (the entry may refer to them)
     # The entry is stored before the head moves: the database refuses a head that names no entry.
-    # Core statements built once: the ORM's unit of work costs more than the two writes themselves. The
-    # returned entry is not added to the session; the head object is told its new committed values.
+    # Core statements built once: the ORM's unit of work costs more than the two writes themselves. No
+    # object of the entry is made; the transaction's head is told its new values.
     connection = session.connection()
-    connection.execute(_INSERT_ENTRY, {key: getattr(entry, key) for key in _ENTRY_KEYS})
+    connection.execute(_INSERT_ENTRY, {key: row.get(key) for key in _ENTRY_KEYS})
     connection.execute(
         _UPDATE_HEAD,
-        {"new_seq": entry.seq, "new_hash": entry.entry_hash, "new_frontier": edge, "new_calendar_seq": calendar_seq},
+        {"new_seq": seq, "new_hash": row["entry_hash"], "new_frontier": edge, "new_calendar_seq": calendar_seq},
     )
-    head.seq, head.hash, head.frontier, head.calendar_seq = entry.seq, entry.entry_hash, edge, calendar_seq
+    head.seq, head.hash, head.frontier, head.calendar_seq = seq, row["entry_hash"], edge, calendar_seq
     tree.store_subtrees(session, completed)
-    return entry
+    return Appended(seq, row["at"], row["details"], row["prev_hash"], row["entry_hash"], row["leaf_hash"])
