@@ -74,6 +74,17 @@ class Head:
     hash: str
     frontier: str
     calendar_seq: int
+    read_calendar_seq: int = -1
+    """``calendar_seq`` as this transaction read it (before any calendar change of its own)."""
+
+    def __post_init__(self) -> None:
+        if self.read_calendar_seq < 0:
+            self.read_calendar_seq = self.calendar_seq
+
+    @property
+    def calendar_changed(self) -> bool:
+        """Whether this transaction changed the declared non-working days (they are not committed yet)."""
+        return self.calendar_seq != self.read_calendar_seq
 
 
 _READ_HEAD = select(_HEAD_TABLE.c.seq, _HEAD_TABLE.c.hash, _HEAD_TABLE.c.frontier, _HEAD_TABLE.c.calendar_seq).where(

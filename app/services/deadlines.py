@@ -54,6 +54,8 @@ def calendar(session: Session) -> BusinessCalendar:
     if cached is not None and transaction is not None and cached[0] is transaction:
         return cast(BusinessCalendar, cached[1])
     head = audit.read_head(session)
+    if head is not None and head.calendar_changed:
+        head = None  # days this transaction declared or removed are not the process's to keep (it may roll back)
     bind = session.get_bind()
     engine = bind if isinstance(bind, Engine) else None
     kept = _PROCESS_CALENDARS.get(engine) if engine is not None and head is not None else None

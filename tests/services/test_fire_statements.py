@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from sqlalchemy import event, func, select
 
 import app.services.cases as cases_service
 import app.services.users as users_service
+from app import audit
 from app.audit import verify
 from app.calendar import BusinessCalendar, local_today
 from app.engine import ConflictError
@@ -41,7 +42,7 @@ from app.services.certificates import CertificateEffects
 from app.services.config import update_config
 from app.services.demo import demo_pdf
 from app.services.documents import attach_document
-from app.services.uow import CONFLICT_MESSAGE
+from app.services.uow import CONFLICT_MESSAGE, unit_of_work
 from tests.support.demo_data import TIPO_B_SETTINGS, VECS_DATA
 from tests.support.factories import make_user, vecs_case
 from workflows.base import requirement_kinds
@@ -305,3 +306,30 @@ def test_a_calendar_kept_by_a_process_is_read_again_after_a_declaration(app: Fla
         select(Timer).where(Timer.case_id == submitted.case_id, Timer.kind == TimerKind.TARGET)
     ).one()
     assert timer.starts_on > first + timedelta(days=20)
+
+
+def declare_twice_then_roll_back(first: date, second: date, admin: int) -> None:
+    """Two declarations in one unit of work (the second reads the calendar after the first one's entry), then a
+    failure: nothing is committed."""
+    with unit_of_work() as session:
+        deadlines.declare_non_working_days(first, None, "Asueto", "Gaceta 1", admin)  # joins this unit of work
+        deadlines.declare_non_working_days(second, None, "Asueto", "Gaceta 2", admin)
+        head = audit.read_head(session)
+        assert head is not None
+        assert head.calendar_changed
+        raise RuntimeError("rolled back")
+
+
+def test_a_calendar_read_after_an_uncommitted_calendar_change_is_not_kept_by_the_process(app: Flask) -> None:
+    admin = make_user(Role.ADMIN)
+    first = local_today() + timedelta(days=40)
+    while not BusinessCalendar(()).is_business_day(first):
+        first += timedelta(days=1)
+    second = first + timedelta(days=1)
+    while not BusinessCalendar(()).is_business_day(second):
+        second += timedelta(days=1)
+    db.session.rollback()
+    with pytest.raises(RuntimeError, match="rolled back"):
+        declare_twice_then_roll_back(first, second, admin)
+    kept = deadlines._PROCESS_CALENDARS.get(db.engine)
+    assert kept is None or kept[1].is_business_day(first)  # the rolled-back day is not kept for anyone else
