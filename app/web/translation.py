@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import flask_babel
 from babel import Locale, support
-from flask import Flask, Request
+from flask import Flask, Request, g
 from flask_babel import get_locale, get_timezone, get_translations
 from jinja2.nodes import EvalContext
 from jinja2.utils import pass_eval_context
@@ -34,7 +34,7 @@ MAX_KEPT = 20_000
 """Texts kept per process before the memo starts afresh (msgids are the program's own; this only guards
 against a template translating data)."""
 
-_TEXTS: dict[tuple[Locale | None, str], str] = {}
+_TEXTS: dict[Locale | None, dict[str, str]] = {}
 _WTFORMS: dict[Locale | None, support.NullTranslations] = {}
 _FORMATTED: dict[tuple[Any, ...], str] = {}
 _CATALOGUES: dict[Locale | None, support.NullTranslations] = {}
@@ -57,9 +57,42 @@ def _kept(store: dict[Any, str], key: Any, make: Callable[[], str]) -> str:
     return text
 
 
+def _texts() -> dict[str, str]:
+    """The kept texts of the current locale. Flask-Babel's ``get_locale`` walks ``g`` through its proxy
+    three times, and a :class:`babel.Locale` compares itself field by field with ``hasattr``: a page asks
+    this about a hundred times, so the request's locale state (where Flask-Babel keeps the locale it selected,
+    or one forced with ``force_locale``) also holds the texts of that very locale object."""
+    try:
+        state = g.get("_flask_babel")
+    except RuntimeError:  # outside an application context: Flask-Babel answers ``None``
+        state = None
+    locale = getattr(state, "babel_locale", None)
+    if locale is None:
+        return _texts_of(get_locale())
+    held = getattr(state, "kept_texts", None)
+    if held is not None and held[0] is locale:
+        return cast(dict[str, str], held[1])
+    texts = _texts_of(locale)
+    state.kept_texts = (locale, texts)
+    return texts
+
+
+def _texts_of(locale: Locale | None) -> dict[str, str]:
+    texts = _TEXTS.get(locale)
+    if texts is None:
+        texts = _TEXTS[locale] = {}
+    return texts
+
+
 def translate(msgid: str) -> str:
     """``msgid`` in the current locale (the locale Flask-Babel selected or one forced with ``force_locale``)."""
-    return _kept(_TEXTS, (get_locale(), msgid), lambda: str(_catalogue().ugettext(msgid)))
+    texts = _texts()
+    text = texts.get(msgid)
+    if text is None:
+        if len(texts) >= MAX_KEPT:
+            texts.clear()
+        text = texts[msgid] = str(_catalogue().ugettext(msgid))
+    return text
 
 
 def gettext(msgid: str, **variables: Any) -> str:
