@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import bindparam, select
 
 from app.calendar import local_today
+from app.database import column_rows
 from app.engine import AvailableTrigger, Msg, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, Department, Document, TimerKind, User
@@ -252,7 +253,7 @@ _DOCUMENTS = (
 def _documents(case: Case, user: User) -> tuple[list[DocumentVersion], list[tuple[str, str]]]:
     """The case's documents ``user`` may read (newest first), and the (kind, SHA-256) of all its current ones
     (what the engine decides on), from one read."""
-    rows = db.session.execute(_DOCUMENTS, {"case_id": case.id}).all()
+    rows = column_rows(db.session(), _DOCUMENTS, {"case_id": case.id}).all()
     readable = [
         DocumentVersion(
             d.id, d.kind, d.original_name, d.size_bytes, d.sha256, d.uploaded_at, d.superseded_by_id is None
@@ -291,7 +292,7 @@ def _timeline(
     case: Case, workflow: Workflow, labels: dict[str, str], reader: User
 ) -> tuple[list[TimelineItem], tuple[HistoryItem, ...]]:
     """The case's log as ``reader`` reads it, and its transition history (what the engine decides on)."""
-    entries = db.session.execute(_TIMELINE, {"case_id": case.id}).all()
+    entries = column_rows(db.session(), _TIMELINE, {"case_id": case.id}).all()
     names = {e.actor_id: e.display_name for e in entries if e.actor_id is not None}
     alias = visibility.applicant_alias(db.session(), case, reader)
     if alias is not None:
@@ -467,10 +468,11 @@ def requirement_items(context: ActionContext) -> list[tuple[str, str]]:
     case, user = context.case, context.user
     labels = requirement_labels(case)
     kinds = case_requirements(case)
-    for document in db.session.execute(
+    for document in column_rows(
+        db.session(),
         select(Document.id, Document.kind, Document.uploaded_by_id)
         .where(Document.case_id == case.id)
-        .order_by(Document.id.desc())
+        .order_by(Document.id.desc()),
     ):
         if document.kind not in kinds and _readable(case, user, document.id, document.uploaded_by_id):
             kinds.append(document.kind)

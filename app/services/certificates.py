@@ -35,6 +35,7 @@ from app.certificates import (
     normalise_code,
     verify_sello,
 )
+from app.database import column_rows
 from app.engine import DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.keys import CERT_NAME, SigningMaterial, key_dir, load_signing_material
@@ -456,7 +457,8 @@ _LISTED = (
 def listed_certificates(case_id: int) -> list[CertificateItem]:
     """The certificates of a case, newest first, as a case page lists them: for a reader whose access to the
     case was already checked (the case page's own check; :func:`case_certificates` checks it)."""
-    return [CertificateItem(*row) for row in db.session.execute(_LISTED, {"case_id": case_id})]
+    rows = column_rows(db.session(), _LISTED, {"case_id": case_id})
+    return [CertificateItem(row.id, row.kind, row.number, row.issued_at, row.status) for row in rows]
 
 
 def case_certificates_with_status(

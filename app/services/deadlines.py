@@ -20,6 +20,7 @@ from app import audit
 from app.audit import EntryInput
 from app.audit.canonical import keyed_digest
 from app.calendar import LOCAL_TZ, BusinessCalendar, deadline_instant, local_today
+from app.database import column_rows
 from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditHead, AuditKind, Case, NonWorkingDay, Role, Timer, TimerKind, TimerStatus, User, utcnow
@@ -87,14 +88,14 @@ def reading_calendar(session: Session) -> BusinessCalendar:
     changed = transaction is not None and session.info.get(_CALENDAR_CHANGED_KEY) is transaction
     if audit.read_head(session) is not None or engine is None or changed:
         return calendar(session)
-    seq = session.execute(_CALENDAR_SEQ).scalar_one_or_none()
+    seq = column_rows(session, _CALENDAR_SEQ).scalar_one_or_none()
     if seq is None:
         return calendar(session)
     kept = _PROCESS_CALENDARS.get(engine)
     if kept is not None and kept[0] == seq:
         result = kept[1]
     else:
-        result = BusinessCalendar(session.scalars(select(NonWorkingDay.day)))
+        result = BusinessCalendar(column_rows(session, select(NonWorkingDay.day)).scalars())
         _PROCESS_CALENDARS[engine] = (seq, result)
     if transaction is not None:
         session.info[_CALENDAR_KEY] = (transaction, result)
@@ -469,7 +470,7 @@ def case_terms(
     session = db.session()
     cal = reading_calendar(session)
     ids = [case.id for case in cases]
-    rows = session.execute(_TERM_TIMERS, {"case_ids": ids}).all()
+    rows = column_rows(session, _TERM_TIMERS, {"case_ids": ids}).all()
     terms = _term_views(rows, {case.id: case.state for case in cases}, cal, today)
     engine = get_engine()
     workflows = {case.id: engine.definition(case.workflow, case.workflow_version) for case in cases}
@@ -695,7 +696,7 @@ def _clock_views(
     """The clock views of the cases of ``workflows`` (case id → definition), given the last days of their
     running clocks (``due``: (case id, clock name) → last day)."""
     result: dict[int, dict[str, ClockView]] = {}
-    for row in session.execute(_CLOCK_ROWS, {"case_ids": list(workflows)}):
+    for row in column_rows(session, _CLOCK_ROWS, {"case_ids": list(workflows)}):
         workflow = workflows[row.case_id]
         clock = next((c for c in workflow.clocks if c.name == row.name), None)
         if clock is None:
