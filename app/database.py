@@ -1,11 +1,14 @@
-"""Engine-level settings: SQLite pragmas and write transactions that take the lock up front."""
+"""Engine-level settings: SQLite pragmas and write transactions that take the lock up front; column reads
+without the ORM's layer."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Executable, Result, event
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 WRITE_OPTION = "tramites_write"
 """Execution option set by the services' unit of work: on SQLite the transaction starts with BEGIN IMMEDIATE."""
@@ -34,3 +37,12 @@ def configure_engine(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def column_rows(session: Session, statement: Executable, params: Mapping[str, Any] | None = None) -> Result[Any]:
+    """The rows of a statement that selects columns (no entities), sent through the session's connection:
+    the same transaction as the ORM's ``session.execute``, without the ORM's layer around it (about half the
+    CPU of a small read). Changes pending in the session are flushed first, as the ORM's autoflush would."""
+    if session.autoflush and (session.new or session.dirty or session.deleted):
+        session.flush()
+    return session.connection().execute(statement, dict(params) if params else None)

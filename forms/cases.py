@@ -51,6 +51,35 @@ def _input(spec: FieldSpec) -> Field:
     return StringField(label, filters=[strip], validators=checks)
 
 
+_CLASSES: dict[tuple[str, tuple[FieldSpec, ...], bool], type[ActionForm]] = {}
+MAX_CLASSES = 1_000
+"""Form classes kept per process (a class per trigger and its declared inputs: a bounded set)."""
+
+
+def _form_class(trigger: str, inputs: tuple[FieldSpec, ...], comment_required: bool) -> type[ActionForm]:
+    """The form class of a trigger taking ``inputs``, built once per process: building a WTForms class costs
+    more than the form itself. Its labels and messages are lazy texts, translated when shown."""
+    key = (trigger, inputs, comment_required)
+    cls = _CLASSES.get(key)
+    if cls is not None:
+        return cls
+    attrs: dict[str, Any] = {spec.name: _input(spec) for spec in inputs}
+    attrs["input_names"] = tuple(spec.name for spec in inputs)
+    if comment_required:
+        attrs["comment"] = TextAreaField(
+            _l("Fundamentación y motivación"),
+            validators=[
+                DataRequired(message=_l("Escriba la fundamentación y motivación.")),
+                Length(max=4000, message=_l("Máximo 4000 caracteres.")),
+            ],
+        )
+    cls = type(f"ActionForm_{trigger}", (ActionForm,), attrs)
+    if len(_CLASSES) >= MAX_CLASSES:
+        _CLASSES.clear()
+    _CLASSES[key] = cls
+    return cls
+
+
 def action_form(
     trigger: str,
     inputs: Sequence[FieldSpec],
@@ -63,18 +92,7 @@ def action_form(
     comment that is mandatory when the transition says so. Inputs are prefixed with the trigger so that several
     forms can share a page; ``kwargs`` go to the form (``formdata=None`` for a blank one). ``item_choices``
     are what a list of points (a correction's items) may name: documents and parts of the request."""
-    attrs: dict[str, Any] = {spec.name: _input(spec) for spec in inputs}
-    attrs["input_names"] = tuple(spec.name for spec in inputs)
-    if comment_required:
-        attrs["comment"] = TextAreaField(
-            _l("Fundamentación y motivación"),
-            validators=[
-                DataRequired(message=_l("Escriba la fundamentación y motivación.")),
-                Length(max=4000, message=_l("Máximo 4000 caracteres.")),
-            ],
-        )
-    cls = type(f"ActionForm_{trigger}", (ActionForm,), attrs)
-    form: ActionForm = cls(prefix=trigger, **kwargs)
+    form: ActionForm = _form_class(trigger, tuple(inputs), comment_required)(prefix=trigger, **kwargs)
     for spec in inputs:
         if spec.type == "codes":
             form[spec.name].choices = options(item_choices)

@@ -22,15 +22,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import pyotp
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from app import audit
 from app.audit import EntryInput
@@ -105,19 +105,30 @@ def start_session(user_id: int, user_agent: str = "") -> str:
     return token
 
 
+_SESSION_USER = (
+    select(
+        UserSession.id,
+        UserSession.user_id,
+        UserSession.created_at,
+        UserSession.last_seen_at,
+        UserSession.revoked_at,
+        User,
+    )
+    .join(User, User.id == UserSession.user_id)
+    .where(UserSession.token_hash == bindparam("token_hash"))
+    .options(joinedload(User.roles))
+)
+
+
 def resume_session(token: str, now: datetime | None = None) -> User | None:
     """The user of the live session ``token``, or ``None`` when it is unknown, revoked, timed out or its
     user was deactivated. A session found timed out is closed (and logged)."""
     now = now or utcnow()
-    # the session with its user in one statement (every page asks this first)
-    found = db.session.execute(
-        select(UserSession, User)
-        .join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == _digest(token))
-    ).first()
+    # the session's columns with its user and the user's roles in one statement (every page asks this first)
+    found = db.session.execute(_SESSION_USER, {"token_hash": _digest(token)}).unique().first()
     if found is None:
         return None
-    stored, user = found
+    stored, user = found, cast(User, found.User)
     if stored.revoked_at is not None or not user.active:
         return None
     idle = timedelta(seconds=int(current_app.config["SESSION_IDLE_TIMEOUT"]))

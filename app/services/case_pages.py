@@ -15,16 +15,16 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import load_only
 
 from app.calendar import local_today
+from app.database import column_rows
 from app.engine import AvailableTrigger, Msg, NotFound, get_engine
 from app.extensions import db
-from app.models import AuditEntry, AuditKind, Case, Certificate, Department, Document, TimerKind, User
+from app.models import AuditEntry, AuditKind, Case, Department, Document, TimerKind, User
 from app.services import visibility
 from app.services.assignment import assignee_name
 from app.services.cases import actor_for, case_view
-from app.services.certificates import case_certificates
+from app.services.certificates import CertificateItem, listed_certificates
 from app.services.deadlines import ClockView, TermView, case_terms, clock_rule, legal_of, legal_terms
 from app.storage import get_storage
 from workflows import REGISTRY
@@ -133,7 +133,7 @@ class CasePage:
     fee_step: bool = False
     """Whether a step the user may take now assesses the fees."""
     draw: dict[str, Any] | None = None
-    certificates: list[Certificate] = field(default_factory=list)
+    certificates: list[CertificateItem] = field(default_factory=list)
     can_edit: bool = False
     can_upload: bool = False
     requirement_labels: dict[str, str] = field(default_factory=dict)
@@ -222,22 +222,44 @@ def document_readable(case: Case, user: User, document: Document) -> bool:
     cases they see; the case's applicant reads what they uploaded and what was delivered to them (the ids in
     the case data's ``delivered_documents``), never what staff attached for their own work (an area's
     original of classified information, for one)."""
-    if case.applicant_id != user.id or document.uploaded_by_id == user.id:
+    return _readable(case, user, document.id, document.uploaded_by_id)
+
+
+def _readable(case: Case, user: User, document_id: int, uploaded_by_id: int | None) -> bool:
+    """:func:`document_readable` from the document's id and uploader (a column row's)."""
+    if case.applicant_id != user.id or uploaded_by_id == user.id:
         return True
     delivered = case.data.get("delivered_documents")
-    return isinstance(delivered, list) and document.id in delivered
+    return isinstance(delivered, list) and document_id in delivered
+
+
+_DOCUMENTS = (
+    select(
+        Document.id,
+        Document.kind,
+        Document.original_name,
+        Document.size_bytes,
+        Document.sha256,
+        Document.uploaded_at,
+        Document.superseded_by_id,
+        Document.uploaded_by_id,
+    )
+    .where(Document.case_id == bindparam("case_id"))
+    .order_by(Document.id.desc())
+)
+"""What the case page shows of its documents (columns: not the storage key, no ORM objects)."""
 
 
 def _documents(case: Case, user: User) -> tuple[list[DocumentVersion], list[tuple[str, str]]]:
     """The case's documents ``user`` may read (newest first), and the (kind, SHA-256) of all its current ones
     (what the engine decides on), from one read."""
-    rows = db.session.scalars(select(Document).where(Document.case_id == case.id).order_by(Document.id.desc())).all()
+    rows = column_rows(db.session(), _DOCUMENTS, {"case_id": case.id}).all()
     readable = [
         DocumentVersion(
             d.id, d.kind, d.original_name, d.size_bytes, d.sha256, d.uploaded_at, d.superseded_by_id is None
         )
         for d in rows
-        if document_readable(case, user, d)
+        if _readable(case, user, d.id, d.uploaded_by_id)
     ]
     # the engine's inputs list the current documents oldest first (their order does not matter to it)
     current = [(d.kind, d.sha256) for d in reversed(rows) if d.superseded_by_id is None]
@@ -256,20 +278,22 @@ _TIMELINE = (
         AuditEntry.from_state,
         AuditEntry.to_state,
         AuditEntry.details,
+        User.display_name,
     )
+    .outerjoin(User, User.id == AuditEntry.actor_id)
     .where(AuditEntry.case_id == bindparam("case_id"), AuditEntry.kind.in_([AuditKind.TRANSITION, AuditKind.DOCUMENT]))
     .order_by(AuditEntry.seq)
 )
-"""What a case's timeline shows of its log entries (columns: the hashes and digests stay in the database)."""
+"""What a case's timeline shows of its log entries, with each actor's name (columns: the hashes and digests
+stay in the database)."""
 
 
 def _timeline(
     case: Case, workflow: Workflow, labels: dict[str, str], reader: User
 ) -> tuple[list[TimelineItem], tuple[HistoryItem, ...]]:
     """The case's log as ``reader`` reads it, and its transition history (what the engine decides on)."""
-    entries = db.session.execute(_TIMELINE, {"case_id": case.id}).all()
-    actor_ids = {e.actor_id for e in entries if e.actor_id is not None}
-    names = dict(db.session.execute(select(User.id, User.display_name).where(User.id.in_(actor_ids))).all())
+    entries = column_rows(db.session(), _TIMELINE, {"case_id": case.id}).all()
+    names = {e.actor_id: e.display_name for e in entries if e.actor_id is not None}
     alias = visibility.applicant_alias(db.session(), case, reader)
     if alias is not None:
         names[case.applicant_id] = alias  # a requester filed under a pseudonym: never their account's name
@@ -411,7 +435,7 @@ def case_page(case_id: int, user_id: int) -> CasePage:
         page.fees_total = fees_total(page.fees)
     records = [case.data.get(s.draw.record_field) for s in workflow.states if s.draw is not None]
     page.draw = next((record for record in records if isinstance(record, dict)), None)
-    _, page.certificates = case_certificates(case.id, user.id)
+    page.certificates = listed_certificates(case.id)  # the case's visibility was checked above
     codes = {a.department for a in page.next_actors if a.department}
     if codes:
         page.department_names = dict(
@@ -423,32 +447,36 @@ def case_page(case_id: int, user_id: int) -> CasePage:
 @dataclass(frozen=True, slots=True)
 class ActionContext:
     """What acting on a case from its page needs before the engine decides: the case, its workflow and the
-    items a correction may point at (document kinds with their labels). Much less than :class:`CasePage`: the
-    page is built again only when the action is refused."""
+    user. Much less than :class:`CasePage`: the page is built again only when the action is refused. The
+    items a correction may point at (:func:`requirement_items`) are read only by a step that takes them."""
 
     case: Case
     workflow: Workflow
-    requirement_items: list[tuple[str, str]]
+    user: User
 
 
 def action_context(case_id: int, user_id: int) -> ActionContext:
-    """The :class:`ActionContext` of a case ``user_id`` may read: the case and the user (one visibility check),
-    and the kinds of the documents required or uploaded that the user may read (three columns of the case's
-    documents). Raises ``NotFound`` and ``NotAllowed``."""
+    """The :class:`ActionContext` of a case ``user_id`` may read: the case and the user (one visibility
+    check). Raises ``NotFound`` and ``NotAllowed``."""
     case, user = readable_case(case_id, user_id)
-    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    return ActionContext(case, get_engine().definition(case.workflow, case.workflow_version), user)
+
+
+def requirement_items(context: ActionContext) -> list[tuple[str, str]]:
+    """The kinds of the documents required or uploaded that the context's user may read, with their labels:
+    what a correction's list of points may name (three columns of the case's documents)."""
+    case, user = context.case, context.user
     labels = requirement_labels(case)
     kinds = case_requirements(case)
-    for document in db.session.scalars(
-        select(Document)
-        .options(load_only(Document.id, Document.case_id, Document.kind, Document.uploaded_by_id))
+    for document in column_rows(
+        db.session(),
+        select(Document.id, Document.kind, Document.uploaded_by_id)
         .where(Document.case_id == case.id)
-        .order_by(Document.id.desc())
+        .order_by(Document.id.desc()),
     ):
-        if document.kind not in kinds and document_readable(case, user, document):
+        if document.kind not in kinds and _readable(case, user, document.id, document.uploaded_by_id):
             kinds.append(document.kind)
-    items = [(kind, labels.get(kind, kind.replace("_", " ").capitalize())) for kind in kinds]
-    return ActionContext(case, workflow, items)
+    return [(kind, labels.get(kind, kind.replace("_", " ").capitalize())) for kind in kinds]
 
 
 def case_document(case_id: int, document_id: int, user_id: int) -> tuple[Document, bytes]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from cryptography import x509
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ from app.certificates import (
     normalise_code,
     verify_sello,
 )
+from app.database import column_rows
 from app.engine import DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.keys import CERT_NAME, SigningMaterial, key_dir, load_signing_material
@@ -433,6 +434,31 @@ def case_certificates(case_id: int, user_id: int) -> tuple[Case, list[Certificat
     case = _readable_case(session, case_id, user_id)
     rows = session.scalars(select(Certificate).where(Certificate.case_id == case.id).order_by(Certificate.id.desc()))
     return case, list(rows)
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateItem:
+    """A certificate as a case page lists it (its cadena, sello and certified data stay in the database)."""
+
+    id: int
+    kind: str
+    number: str
+    issued_at: datetime
+    status: CertificateStatus
+
+
+_LISTED = (
+    select(Certificate.id, Certificate.kind, Certificate.number, Certificate.issued_at, Certificate.status)
+    .where(Certificate.case_id == bindparam("case_id"))
+    .order_by(Certificate.id.desc())
+)
+
+
+def listed_certificates(case_id: int) -> list[CertificateItem]:
+    """The certificates of a case, newest first, as a case page lists them: for a reader whose access to the
+    case was already checked (the case page's own check; :func:`case_certificates` checks it)."""
+    rows = column_rows(db.session(), _LISTED, {"case_id": case_id})
+    return [CertificateItem(row.id, row.kind, row.number, row.issued_at, row.status) for row in rows]
 
 
 def case_certificates_with_status(

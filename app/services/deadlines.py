@@ -20,9 +20,10 @@ from app import audit
 from app.audit import EntryInput
 from app.audit.canonical import keyed_digest
 from app.calendar import LOCAL_TZ, BusinessCalendar, deadline_instant, local_today
+from app.database import column_rows
 from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
-from app.models import AuditKind, Case, NonWorkingDay, Role, Timer, TimerKind, TimerStatus, User, utcnow
+from app.models import AuditHead, AuditKind, Case, NonWorkingDay, Role, Timer, TimerKind, TimerStatus, User, utcnow
 from app.models.clocks import CaseClock, ClockStatus
 from app.services.uow import unit_of_work
 from workflows import REGISTRY
@@ -70,7 +71,41 @@ def calendar(session: Session) -> BusinessCalendar:
     return result
 
 
+_CALENDAR_SEQ = select(AuditHead.calendar_seq).where(AuditHead.id == 1)
+_CALENDAR_CHANGED_KEY = "business_calendar_changed"
+
+
+def reading_calendar(session: Session) -> BusinessCalendar:
+    """The calendar of :func:`calendar` for pages that only read: when the transaction has not locked the
+    audit head (a page never does), the head's ``calendar_seq`` is read alone (one small row, no lock) and the
+    process's copy is used while it has not moved, instead of every declared day on every page. The seq is
+    read before the days, so a copy is never newer than the seq it is kept under; a transaction that changed
+    the days itself (:func:`_forget_calendar`) neither uses nor keeps the process's copy."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_CALENDAR_KEY)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cast(BusinessCalendar, cached[1])
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else None
+    changed = transaction is not None and session.info.get(_CALENDAR_CHANGED_KEY) is transaction
+    if audit.read_head(session) is not None or engine is None or changed:
+        return calendar(session)
+    seq = column_rows(session, _CALENDAR_SEQ).scalar_one_or_none()
+    if seq is None:
+        return calendar(session)
+    kept = _PROCESS_CALENDARS.get(engine)
+    if kept is not None and kept[0] == seq:
+        result = kept[1]
+    else:
+        result = BusinessCalendar(column_rows(session, select(NonWorkingDay.day)).scalars())
+        _PROCESS_CALENDARS[engine] = (seq, result)
+    if transaction is not None:
+        session.info[_CALENDAR_KEY] = (transaction, result)
+    return result
+
+
 def _forget_calendar(session: Session) -> None:
+    session.info[_CALENDAR_CHANGED_KEY] = session.get_transaction()
     session.info.pop(_CALENDAR_KEY, None)
     bind = session.get_bind()
     if isinstance(bind, Engine):
@@ -474,9 +509,9 @@ def case_terms(
         return {}, {}
     today = today or local_today()
     session = db.session()
-    cal = calendar(session)
+    cal = reading_calendar(session)
     ids = [case.id for case in cases]
-    rows = session.execute(_TERM_TIMERS, {"case_ids": ids}).all()
+    rows = column_rows(session, _TERM_TIMERS, {"case_ids": ids}).all()
     terms = _term_views(rows, {case.id: case.state for case in cases}, cal, today)
     engine = get_engine()
     workflows = {case.id: engine.definition(case.workflow, case.workflow_version) for case in cases}
@@ -771,7 +806,7 @@ def _clock_views(
     """The clock views of the cases of ``workflows`` (case id → definition), given the last days of their
     running clocks (``due``: (case id, clock name) → last day)."""
     result: dict[int, dict[str, ClockView]] = {}
-    for row in session.execute(_CLOCK_ROWS, {"case_ids": list(workflows)}):
+    for row in column_rows(session, _CLOCK_ROWS, {"case_ids": list(workflows)}):
         workflow = workflows[row.case_id]
         clock = next((c for c in workflow.clocks if c.name == row.name), None)
         if clock is None:

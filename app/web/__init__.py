@@ -29,6 +29,7 @@ from app.web.queue.views import bp as queue_bp
 from app.web.registration.views import bp as registration_bp
 from app.web.translation import install_translations
 from app.web.treasury.views import bp as treasury_bp
+from app.web.urls import install_urls
 from app.web.verification.views import bp as verification_bp
 
 
@@ -62,3 +63,4 @@ def register_blueprints(app: Flask) -> None:
     install_default_deny(app)
     register_labels(app)
     install_translations(app)
+    install_urls(app)

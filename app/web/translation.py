@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import flask_babel
 from babel import Locale, support
-from flask import Flask, Request
+from flask import Flask, Request, g
 from flask_babel import get_locale, get_timezone, get_translations
 from jinja2.nodes import EvalContext
 from jinja2.utils import pass_eval_context
@@ -34,10 +34,23 @@ MAX_KEPT = 20_000
 """Texts kept per process before the memo starts afresh (msgids are the program's own; this only guards
 against a template translating data)."""
 
-_TEXTS: dict[tuple[Locale | None, str], str] = {}
 _WTFORMS: dict[Locale | None, support.NullTranslations] = {}
-_FORMATTED: dict[tuple[Any, ...], str] = {}
 _CATALOGUES: dict[Locale | None, support.NullTranslations] = {}
+
+
+class _Kept:
+    """What the process keeps for one locale: texts, plural texts, formatted dates and instants."""
+
+    __slots__ = ("dates", "datetimes", "plurals", "texts")
+
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}
+        self.plurals: dict[tuple[str, str, int], str] = {}
+        self.dates: dict[tuple[Any, ...], str] = {}
+        self.datetimes: dict[tuple[Any, ...], str] = {}
+
+
+_KEPT: dict[Locale | None, _Kept] = {}
 
 
 def _catalogue() -> support.NullTranslations:
@@ -48,7 +61,7 @@ def _catalogue() -> support.NullTranslations:
     return catalogue
 
 
-def _kept(store: dict[Any, str], key: Any, make: Callable[[], str]) -> str:
+def _kept_in(store: dict[Any, str], key: Any, make: Callable[[], str]) -> str:
     text = store.get(key)
     if text is None:
         if len(store) >= MAX_KEPT:
@@ -57,9 +70,49 @@ def _kept(store: dict[Any, str], key: Any, make: Callable[[], str]) -> str:
     return text
 
 
+def _babel_state() -> Any:
+    """Flask-Babel's per-request state (where it keeps the locale it selected, or one forced with
+    ``force_locale``, and the time zone), or ``None`` outside an application context or before its first
+    look-up."""
+    try:
+        return g.get("_flask_babel")
+    except RuntimeError:  # outside an application context: Flask-Babel answers ``None``
+        return None
+
+
+def _kept() -> _Kept:
+    """What is kept for the current locale. Flask-Babel's ``get_locale`` walks ``g`` through its proxy three
+    times, and a :class:`babel.Locale` compares itself field by field with ``hasattr``: a page asks this a
+    hundred times or more (a queue, several times a row), so the request's locale state also holds what is
+    kept for that very locale object."""
+    state = _babel_state()
+    locale = getattr(state, "babel_locale", None)
+    if locale is None:
+        return _kept_of(get_locale())
+    held = getattr(state, "kept_texts", None)
+    if held is not None and held[0] is locale:
+        return cast(_Kept, held[1])
+    kept = _kept_of(locale)
+    state.kept_texts = (locale, kept)
+    return kept
+
+
+def _kept_of(locale: Locale | None) -> _Kept:
+    kept = _KEPT.get(locale)
+    if kept is None:
+        kept = _KEPT[locale] = _Kept()
+    return kept
+
+
 def translate(msgid: str) -> str:
     """``msgid`` in the current locale (the locale Flask-Babel selected or one forced with ``force_locale``)."""
-    return _kept(_TEXTS, (get_locale(), msgid), lambda: str(_catalogue().ugettext(msgid)))
+    texts = _kept().texts
+    text = texts.get(msgid)
+    if text is None:
+        if len(texts) >= MAX_KEPT:
+            texts.clear()
+        text = texts[msgid] = str(_catalogue().ugettext(msgid))
+    return text
 
 
 def gettext(msgid: str, **variables: Any) -> str:
@@ -79,7 +132,9 @@ def _template_gettext(eval_ctx: EvalContext, msgid: str, /, **variables: Any) ->
 @pass_eval_context
 def _template_ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, /, **variables: Any) -> str:
     variables.setdefault("num", num)
-    text = str(_catalogue().ungettext(singular, plural, num))
+    text = _kept_in(
+        _kept().plurals, (singular, plural, num), lambda: str(_catalogue().ungettext(singular, plural, num))
+    )
     if eval_ctx.autoescape:
         return Markup(text) % variables  # noqa: S704 - the program's own catalogue, as Jinja's i18n treats it
     return text % variables
@@ -89,15 +144,15 @@ def format_date(value: date | datetime | None = None, format: str | None = None)
     """Flask-Babel's ``format_date``, kept per (date, format, locale) for a date."""
     if type(value) is not date:
         return str(flask_babel.format_date(value, format))
-    return _kept(_FORMATTED, ("date", get_locale(), value, format), lambda: str(flask_babel.format_date(value, format)))
+    return _kept_in(_kept().dates, (value, format), lambda: str(flask_babel.format_date(value, format)))
 
 
 def format_datetime(value: datetime | None = None, format: str | None = None) -> str:
     """Flask-Babel's ``format_datetime`` (in the user's time zone), kept per (instant, format, locale, zone)."""
     if value is None:
         return str(flask_babel.format_datetime(value, format))
-    key = ("datetime", get_locale(), get_timezone(), value, format)
-    return _kept(_FORMATTED, key, lambda: str(flask_babel.format_datetime(value, format)))
+    zone = getattr(_babel_state(), "babel_tzinfo", None) or get_timezone()
+    return _kept_in(_kept().datetimes, (zone, value, format), lambda: str(flask_babel.format_datetime(value, format)))
 
 
 class TranslatedRequest(Request):

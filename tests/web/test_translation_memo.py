@@ -49,3 +49,19 @@ def test_kept_dates_read_as_flask_babel_formats_them_in_each_language(app: Flask
     assert "marzo" in spanish
     assert "March" in english
     assert "8" in spanish.split("|")[1]
+
+
+def test_kept_plurals_and_dates_follow_a_forced_locale_and_come_back(app: Flask) -> None:
+    source = (
+        "{{ ngettext('%(num)s versión anterior', '%(num)s versiones anteriores', n) }}|{{ day|dateformat('long') }}"
+    )
+    day = date(2026, 3, 9)
+    with app.test_request_context("/", headers={"Accept-Language": "es-MX"}):
+        before = render_template_string(source, n=2, day=day)
+        with force_locale("en"):
+            english = render_template_string(source, n=2, day=day)
+        after = render_template_string(source, n=2, day=day)
+        spanish_day = babel_format_date(day, "long")
+    assert before == after == f"2 versiones anteriores|{spanish_day}"
+    assert english.startswith("2 earlier versions|")
+    assert "March" in english

@@ -26,6 +26,7 @@ from app.services.case_pages import (
     action_context,
     case_document,
     case_page,
+    requirement_items,
     who_acts_next,
 )
 from app.services.construction import case_catalogues
@@ -119,7 +120,7 @@ def _case_refusal(case_id: int) -> str:
 
 def _item_choices(page: CasePage | ActionContext) -> list[tuple[str, str]]:
     if isinstance(page, ActionContext):
-        documents = list(page.requirement_items)
+        documents = requirement_items(page)
     else:
         documents = [(row.kind, row.label) for row in page.requirements]
     return [*documents, *section_choices(page.workflow)]
@@ -218,9 +219,10 @@ def fire_trigger(case_id: int, trigger: str) -> Response | tuple[str, int]:
     if not transitions:
         abort(404)
     spec = transitions[0]
-    form = action_form(
-        trigger, _inputs(workflow, spec.fields), spec.comment_required, item_choices=_item_choices(context)
-    )
+    inputs = _inputs(workflow, spec.fields)
+    # only a list of points (a correction's items) offers the documents: other steps do not read them
+    choices = _item_choices(context) if any(i.type == "codes" for i in inputs) else ()
+    form = action_form(trigger, inputs, spec.comment_required, item_choices=choices)
     if not form.validate_on_submit():
         flash(_("Revise los datos marcados en «%(action)s».", action=trigger_text(workflow, trigger)), "error")
         for hidden in (form.expected_version, form.idempotency_key):

@@ -1,0 +1,105 @@
+"""CPU per request of the HTTP benchmark's pages, in process (the test client, SQLite): steadier than rates.
+
+The data of ``bench/http_bench.py`` (the intake clerk, submitted VECS cases) in a throw-away SQLite file; each
+request is timed in process time (CPU of this process: the application and the SQLite driver, no network and
+no server), after a warm-up. ``--profile`` prints a cProfile of the timed requests of one kind instead.
+
+``.venv/bin/python bench/http_cpu.py [--requests N] [--profile case|queue|post]``. Not run by ``make bench``
+(a measuring aid while working on the pages; the benchmark with a floor is ``bench/http_bench.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    """Prepare the data, then time (or profile) the case page, the queue and the POST of a transition."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200, help="timed GET requests of each page")
+    parser.add_argument("--posts", type=int, default=40, help="timed POST requests (one fresh case each)")
+    parser.add_argument("--warm-up", type=int, default=5)
+    parser.add_argument("--profile", choices=("case", "queue", "post"), help="profile these requests")
+    parser.add_argument("--top", type=int, default=45, help="lines of the profile printed")
+    parser.add_argument("--sort", default="cumulative", help="profile sort key")
+    parser.add_argument("--dump", help="with --profile: also write the raw profile to this file")
+    args = parser.parse_args()
+
+    from bench.http_bench import action_form, app_environment, prepare
+
+    with tempfile.TemporaryDirectory(prefix="http-cpu-") as tmp:
+        folder = Path(tmp)
+        app_environment(f"sqlite:///{folder / 'bench.sqlite3'}", folder)
+        from flask_migrate import upgrade
+
+        from app import create_app
+
+        app = create_app()
+        with app.app_context():
+            upgrade()
+            posts = args.posts + args.warm_up
+            prepared = prepare(app, 20, posts)
+        client, csrf, cases = prepared["client"], prepared["csrf"], prepared["cases"]
+        show = cases[0][0]
+        post_cases = iter(cases[20:])
+
+        def get(path: str) -> None:
+            answer = client.get(path)
+            if answer.status_code != 200:
+                raise SystemExit(f"GET {path}: HTTP {answer.status_code}")
+
+        def post() -> None:
+            case_id, version = next(post_cases)
+            answer = client.post(f"/expedientes/{case_id}/acciones/start_intake", data=action_form(csrf, version))
+            if answer.status_code != 302:
+                raise SystemExit(f"POST on case {case_id}: HTTP {answer.status_code}")
+
+        kinds = {
+            "case": (lambda: get(f"/expedientes/{show}"), args.requests),
+            "queue": (lambda: get("/bandeja"), args.requests),
+            "post": (post, args.posts),
+        }
+        for send, _ in kinds.values():
+            for _ in range(args.warm_up):
+                send()
+        if args.profile:
+            send, count = kinds[args.profile]
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for _ in range(count):
+                send()
+            profiler.disable()
+            if args.dump:
+                profiler.dump_stats(args.dump)
+            stats = pstats.Stats(profiler)
+            stats.strip_dirs().sort_stats(args.sort).print_stats(args.top)
+            return 0
+        print("CPU per request (process time, in process, SQLite):")
+        for name, (send, count) in kinds.items():
+            times: list[float] = []
+            for _ in range(count):
+                started = time.process_time()
+                send()
+                times.append(time.process_time() - started)
+            times.sort()
+            print(
+                f"  {name:6} mean {statistics.fmean(times) * 1000:6.2f} ms   "
+                f"median {statistics.median(times) * 1000:6.2f} ms   "
+                f"p10 {times[len(times) // 10] * 1000:6.2f} ms   ({count} requests)"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""The statements a page request sends, login included (issue 16): each read once, nothing read twice."""
+
+from __future__ import annotations
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from flask.testing import FlaskClient
+
+import app.services.users as users_service
+from app.calendar import BusinessCalendar, local_today
+from app.extensions import db
+from app.models import Role
+from app.services import deadlines
+from app.services.cases import fire
+from tests.services.test_fire_statements import statements
+from tests.support.factories import make_user, vecs_case
+from tests.web.helpers import hidden_value, login_as, text
+
+CASE_PAGE_MAX = 8
+"""The login (its session, user and roles), the case, its documents, its timeline with the actors' names, the
+audit head's calendar_seq, its timers, its clocks and its certificates."""
+QUEUE_MAX = 5
+"""The login, the cases, the audit head's calendar_seq, their timers and their clocks."""
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Users are created for every test; the production argon2 cost would dominate the run time."""
+    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+def _submitted(owner: int) -> int:
+    draft = vecs_case(owner)
+    fire(draft.case_id, "submit", owner, expected_version=draft.version)
+    return draft.case_id
+
+
+def touching(seen: list[str], fragment: str) -> list[str]:
+    return [s for s in seen if fragment in s]
+
+
+def test_a_case_page_reads_each_thing_once_and_the_calendar_only_when_it_changed(
+    app: Flask, client: FlaskClient
+) -> None:
+    owner, clerk, admin = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK), make_user(Role.ADMIN)
+    case_id = _submitted(owner)
+    login_as(client, clerk)
+    assert client.get(f"/expedientes/{case_id}").status_code == 200  # the process keeps the calendar now
+    with statements() as seen:
+        page = client.get(f"/expedientes/{case_id}")
+    assert page.status_code == 200
+    assert len(seen) <= CASE_PAGE_MAX, seen
+    # the login: the session, its user and the user's roles in one statement
+    assert len(touching(seen, "FROM user_sessions")) == 1, seen
+    assert touching(seen, "user_roles") == touching(seen, "FROM user_sessions"), seen
+    assert len(touching(seen, "FROM users")) == 0, seen  # the actors' names come with the timeline
+    assert len(touching(seen, "FROM cases")) == 1, seen  # the certificates do not check the case again
+    assert len(touching(seen, "FROM certificates")) == 1, seen
+    assert not touching(seen, "non_working_days"), seen  # kept while the head's calendar_seq stays put
+    assert "Le toca actuar" in text(page)
+
+    # a declaration moves the head's calendar_seq: the next page reads the days again and counts with them
+    first = BusinessCalendar().first_counting_day(local_today())
+    deadlines.declare_non_working_days(first, first, "Suspensión", "Gaceta 1/2026", admin)
+    with statements() as seen:
+        assert client.get(f"/expedientes/{case_id}").status_code == 200
+    assert len(touching(seen, "FROM non_working_days")) == 1, seen
+    with statements() as seen:
+        assert client.get(f"/expedientes/{case_id}").status_code == 200
+    assert not touching(seen, "non_working_days"), seen
+
+
+def test_a_copy_kept_under_an_older_calendar_seq_is_read_again(app: Flask, client: FlaskClient) -> None:
+    owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
+    case_id = _submitted(owner)
+    login_as(client, clerk)
+    deadlines._PROCESS_CALENDARS[db.engine] = (-1, BusinessCalendar())
+    with statements() as seen:
+        assert client.get(f"/expedientes/{case_id}").status_code == 200
+    assert len(touching(seen, "FROM non_working_days")) == 1, seen
+
+
+def test_the_queue_reads_the_login_and_its_cases_once(app: Flask, client: FlaskClient) -> None:
+    owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
+    for _ in range(3):
+        _submitted(owner)
+    login_as(client, clerk)
+    assert client.get("/bandeja").status_code == 200
+    with statements() as seen:
+        assert client.get("/bandeja").status_code == 200
+    assert len(seen) <= QUEUE_MAX, seen
+    assert touching(seen, "user_roles") == touching(seen, "FROM user_sessions"), seen
+    assert not touching(seen, "non_working_days"), seen
+
+
+def test_a_step_without_points_to_correct_reads_the_documents_only_in_the_transition(
+    app: Flask, client: FlaskClient
+) -> None:
+    owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
+    case_id = _submitted(owner)
+    login_as(client, clerk)
+    page = text(client.get(f"/expedientes/{case_id}"))
+    action = f"/expedientes/{case_id}/acciones/start_intake"
+    data = {
+        name: hidden_value(page, name, action)
+        for name in ("start_intake-csrf_token", "start_intake-expected_version", "start_intake-idempotency_key")
+    }
+    with statements() as seen:
+        answer = client.post(action, data=data)
+    assert answer.status_code == 302, answer.status_code
+    assert answer.headers["Location"].endswith(f"/expedientes/{case_id}")
+    assert len(touching(seen, "FROM documents")) == 1, seen  # the engine's inputs; the form needs none
