@@ -79,7 +79,7 @@ def reading_calendar(session: Session) -> BusinessCalendar:
     """The calendar of :func:`calendar` for pages that only read: when the transaction has not locked the
     audit head (a page never does), the head's ``calendar_seq`` is read alone (one small row, no lock) and the
     process's copy is used while it has not moved, instead of every declared day on every page. The seq is
-    read before the days, so a copy is never newer than the seq it is kept under; a transaction that changed
+    read before the days, so a copy is never older than the seq it is kept under; a transaction that changed
     the days itself (:func:`_forget_calendar`) neither uses nor keeps the process's copy."""
     transaction = session.get_transaction()
     cached = session.info.get(_CALENDAR_KEY)
