@@ -70,7 +70,7 @@ from app.notifications import enqueue
 from app.services.assignment import on_state_entered
 from app.services.certificates import transition_effects
 from app.services.config import params_for_new_case
-from app.services.deadlines import ClockRow, insert_timers, replace_timers, state_timer_rows, sync_clocks
+from app.services.deadlines import ClockRow, cancel_timers, insert_timers, state_timer_rows, sync_clocks
 from app.services.seeds import commit_ahead, seed_for_draw
 from app.services.uow import CONFLICT_MESSAGE, unit_of_work
 from workflows import REGISTRY
@@ -491,13 +491,14 @@ def _apply(
     effects.record(session, entry.seq)
     moved = outcome.from_state != outcome.to_state
     left = workflow.state(outcome.from_state)
-    timers = state_timer_rows(session, case, dest, entry.seq, today) if moved else []
+    timers: list[dict[str, object]] = []
+    if moved:
+        if inputs.pending_timers:  # nothing to cancel otherwise: skip the UPDATE
+            cancel_timers(session, case.id, now)
+        timers = state_timer_rows(session, case, dest, entry.seq, today)
     trigger = outcome.transition.trigger
-    timers += sync_clocks(session, case, trigger, entry.seq, today, now, moved=moved, clocks=inputs.clocks)
-    if moved and inputs.pending_timers:  # nothing to cancel otherwise: skip the UPDATE
-        replace_timers(session, case.id, now, timers)
-    else:
-        insert_timers(session, timers)  # the state's timers and the clocks' in one INSERT
+    clocks = sync_clocks(session, case, trigger, entry.seq, today, now, moved=moved, clocks=inputs.clocks)
+    insert_timers(session, timers + clocks)  # the state's timers and the clocks' in one INSERT
     on_state_entered(session, case, dest, entry.seq, moved, left=left, escalations=inputs.open_escalations)
     _notify(session, case, outcome.transition.notify, outcome.transition.trigger, entry.seq)
     return entry.seq

@@ -302,26 +302,6 @@ def cancel_timers(session: Session, case_id: int, now: datetime) -> None:
     session.connection().execute(_CANCEL_TIMERS, {"timer_case": case_id, "now": now})
 
 
-def replace_timers(session: Session, case_id: int, now: datetime, rows: Sequence[Mapping[str, object]]) -> None:
-    """Cancel the case's pending timers and write ``rows`` (its new ones), as :func:`cancel_timers` then
-    :func:`insert_timers` would. On PostgreSQL both go in one statement: the ``INSERT`` carries the cancel as a
-    data-modifying ``WITH``, whose ``UPDATE`` sees the table as it was before the statement, so the new rows are
-    never among those it cancels."""
-    connection = session.connection()
-    if not rows or connection.dialect.name != "postgresql":
-        cancel_timers(session, case_id, now)
-        insert_timers(session, rows)
-        return
-    timers = cast(Table, Timer.__table__)
-    cancelled = (
-        update(timers)
-        .where(timers.c.case_id == case_id, timers.c.status == TimerStatus.PENDING)
-        .values(status=TimerStatus.CANCELLED, finished_at=now)
-        .cte("cancelled")
-    )
-    connection.execute(insert(timers).values(list(rows)).add_cte(cancelled))
-
-
 def recompute_pending(session: Session) -> int:
     """Recompute the last day of every pending business-day timer with the current calendar.
 

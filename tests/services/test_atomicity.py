@@ -154,10 +154,15 @@ def test_failure_in_the_audit_append(world: World) -> None:
     )
 
 
-def test_failure_while_cancelling_and_starting_the_timers(world: World) -> None:
-    # the case has pending timers: the move cancels them and starts the new state's (one statement on PostgreSQL)
+def test_failure_while_starting_the_timers(world: World) -> None:
     assert_rolled_back_then_retry(
-        world, lambda mp: mp.setattr(cases_service, "replace_timers", after_real(deadlines_service.replace_timers))
+        world, lambda mp: mp.setattr(cases_service, "insert_timers", after_real(deadlines_service.insert_timers))
+    )
+
+
+def test_failure_while_cancelling_the_timers(world: World) -> None:
+    assert_rolled_back_then_retry(
+        world, lambda mp: mp.setattr(cases_service, "cancel_timers", after_real(deadlines_service.cancel_timers))
     )
 
 
