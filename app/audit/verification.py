@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import partial
-from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -136,40 +134,31 @@ class Coverage:
 
 
 class _StoredNodes:
-    """Stored subtrees, each level read in index order through a driver cursor of its own (opened when the
-    level is first asked for): verification asks each level for its subtrees in index order, once each."""
+    """Stored subtrees, each level read in index order through a driver cursor of its own, opened when the level
+    is first asked for. Verification asks each level for its subtrees in index order, once each, and stops at the
+    first that does not match: so the answer for ``(level, idx)`` is the level's next stored row, if it is
+    ``idx``'s."""
 
     def __init__(self, session: Session, batch: int, cursors: ExitStack) -> None:
         self.session = session
         self.batch = batch
         self.cursors = cursors
         self.levels: dict[int, Iterator[Sequence[Any]]] = {}
-        self.pending: dict[int, Sequence[Any] | None] = {}
 
     def get(self, level: int, idx: int) -> str | None:
-        """The stored hash of subtree ``(level, idx)``, or ``None``; ``idx`` must grow from one call to the next
-        of the same level (what a smaller one would answer is not looked for)."""
-        pending = self.pending.get(level)
-        if pending is None:
-            rows = self.levels.get(level)
-            if rows is None:
-                query = (
-                    select(AuditTreeNode.idx, AuditTreeNode.hash)
-                    .where(AuditTreeNode.level == level, AuditTreeNode.idx >= 0)
-                    .order_by(AuditTreeNode.idx)
-                )
-                pages = self.cursors.enter_context(
-                    _driver_rows(self.session, query, self.batch, f"audit_verify_level_{level}")
-                )
-                rows = self.levels[level] = chain.from_iterable(pages)
-            pending = next(rows, None)
-        while pending is not None and pending[0] < idx:
-            pending = next(self.levels[level], None)
-        if pending is not None and pending[0] == idx:
-            self.pending[level] = None
-            return str(pending[1])
-        self.pending[level] = pending
-        return None
+        """The stored hash of subtree ``(level, idx)``, or ``None``; each call for a level must ask for the index
+        after the one the previous call asked for and found."""
+        rows = self.levels.get(level)
+        if rows is None:
+            query = (
+                select(AuditTreeNode.idx, AuditTreeNode.hash)
+                .where(AuditTreeNode.level == level, AuditTreeNode.idx >= 0)
+                .order_by(AuditTreeNode.idx)
+            )
+            name = f"audit_verify_level_{level}"
+            rows = self.levels[level] = self.cursors.enter_context(_driver_rows(self.session, query, self.batch, name))
+        row = next(rows, None)
+        return str(row[1]) if row is not None and row[0] == idx else None
 
 
 @dataclass(slots=True)
@@ -230,11 +219,10 @@ def _instant(value: Any) -> str:
 
 
 @contextmanager
-def _driver_rows(
-    session: Session, query: ClauseElement, batch: int, name: str
-) -> Iterator[Iterator[list[Sequence[Any]]]]:
-    """The rows of ``query`` as the bare driver returns them, in lists of up to ``batch`` (a server-side cursor
-    called ``name`` on PostgreSQL, ``fetchmany`` on SQLite): no ORM objects, no result processing."""
+def _driver_rows(session: Session, query: ClauseElement, batch: int, name: str) -> Iterator[Iterator[Sequence[Any]]]:
+    """The rows of ``query`` as the bare driver returns them, from its cursor (a server-side one called ``name``,
+    fetching ``batch`` rows at a time, on PostgreSQL): no ORM objects, no result processing, and no Python
+    frame per row between the driver and the caller."""
     connection = session.connection()
     sql = str(query.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
     driver = connection.connection.driver_connection
@@ -247,14 +235,13 @@ def _driver_rows(
         cursor = driver.cursor()
     try:
         cursor.execute(sql)
-        yield iter(partial(cursor.fetchmany, batch), [])
+        yield iter(cursor)
     finally:
         cursor.close()
 
 
-def _stream_entries(session: Session, batch: int) -> AbstractContextManager[Iterator[list[Sequence[Any]]]]:
-    """Every stored entry as a tuple of ``_VERIFY_COLUMNS``, in sequence order, straight from the driver, in lists
-    of up to ``batch``."""
+def _stream_entries(session: Session, batch: int) -> AbstractContextManager[Iterator[Sequence[Any]]]:
+    """Every stored entry as a tuple of ``_VERIFY_COLUMNS``, in sequence order, straight from the driver."""
     return _driver_rows(session, select(*_VERIFY_COLUMNS).order_by(AuditEntry.seq), batch, "audit_verify")
 
 
@@ -468,7 +455,7 @@ def verify(
     # reading a row, and the log may be larger than memory.
     with ExitStack() as cursors:
         nodes = _StoredNodes(session, max(batch, 256), cursors)
-        rows = chain.from_iterable(cursors.enter_context(_stream_entries(session, batch)))
+        rows = cursors.enter_context(_stream_entries(session, batch))
         for row in rows:
             checked_row = fast(row, expected_seq, running)
             if checked_row is None:
