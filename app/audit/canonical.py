@@ -161,15 +161,21 @@ def strict_loads(data: str | bytes) -> Any:
         data = data.decode("utf-8")
     if data.startswith("\ufeff"):
         raise ValueError("a byte-order mark is not allowed")
+    # JSONDecoder.decode's steps, without its two Python frames (the verifier reads every entry's details)
     try:
-        value = _STRICT_DECODER.decode(data)
+        value, end = _scan_once(data, _whitespace(data, 0).end())
+    except StopIteration as err:
+        raise json.JSONDecodeError("Expecting value", data, err.value) from None
     except RecursionError:  # the reader's nesting bound: an answer about the input, not a crash
         raise ValueError("arrays or objects nested too deeply") from None
+    end = _whitespace(data, end).end()
+    if end != len(data):
+        raise json.JSONDecodeError("Extra data", data, end)
     if (
         "\\u" in data
         or not data.isascii()
         or _LONG_DIGITS.search(data) is not None
-        or data.count("[") + data.count("{") > MAX_NESTING
+        or (len(data) > MAX_NESTING and data.count("[") + data.count("{") > MAX_NESTING)
     ):
         _check_values(value)
     return value
@@ -186,6 +192,8 @@ def _finite_float(text: str) -> float:
 _STRICT_DECODER = json.JSONDecoder(
     object_pairs_hook=_unique_object, parse_constant=_refuse_constant, parse_float=_finite_float
 )
+_scan_once = _STRICT_DECODER.scan_once  # type: ignore[attr-defined]
+_whitespace = json.decoder.WHITESPACE.match  # type: ignore[attr-defined]
 
 MAX_NESTING = 256
 """Deepest nesting of arrays and objects accepted: far beyond any entry's details, and far below the depth at

@@ -10,14 +10,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from flask import Flask
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import text, update
+from sqlalchemy import Table, text, update
 from sqlalchemy.orm import Session
 
 from app.audit import verification, verify
@@ -228,7 +228,9 @@ def _both_ways(
     return fast, slow, calls
 
 
-def test_a_good_log_verifies_the_fast_way_alone(small_log: ed25519.Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch):
+def test_a_good_log_verifies_the_fast_way_alone(
+    small_log: ed25519.Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fast, slow, general = _both_ways(db.session(), small_log, monkeypatch)
     assert fast.ok
     assert fast == slow
@@ -241,19 +243,18 @@ def test_a_good_log_verifies_the_fast_way_alone(small_log: ed25519.Ed25519Privat
 )
 def test_a_changed_log_gives_the_same_result_both_ways(
     small_log: ed25519.Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch, change: str
-):
-    table = AuditEntry.__table__
+) -> None:
+    table = cast(Table, AuditEntry.__table__)
     with tampering() as conn:
         where = table.c.seq == 9
         if change == "details":
             conn.execute(update(table).where(where).values(details={"n": 3, "texto": "año señal ✓", "x": 1}))
         elif change == "details_text":  # the same object written another way: the canonical form is unchanged
-            stored = json.loads(
-                conn.execute(text("SELECT CAST(details AS TEXT) FROM audit_entries WHERE seq = 9")).scalar()
-            )
+            read = text("SELECT CAST(details AS TEXT) FROM audit_entries WHERE seq = 9")
+            stored = json.loads(str(conn.execute(read).scalar_one()))
             raw = json.dumps(dict(reversed(stored.items())), indent=1)
-            cast = "CAST(:raw AS json)" if conn.dialect.name == "postgresql" else ":raw"
-            conn.execute(text(f"UPDATE audit_entries SET details = {cast} WHERE seq = 9"), {"raw": raw})  # noqa: S608
+            placeholder = "CAST(:raw AS json)" if conn.dialect.name == "postgresql" else ":raw"
+            conn.execute(text(f"UPDATE audit_entries SET details = {placeholder} WHERE seq = 9"), {"raw": raw})  # noqa: S608
         elif change == "at":
             conn.execute(update(table).where(where).values(at=datetime(2026, 1, 2, tzinfo=UTC)))
         elif change == "comment":
@@ -263,7 +264,7 @@ def test_a_changed_log_gives_the_same_result_both_ways(
         elif change == "entry_hash":
             conn.execute(update(table).where(where).values(entry_hash="0" * 64))
         else:
-            nodes = AuditTreeNode.__table__
+            nodes = cast(Table, AuditTreeNode.__table__)
             at_node = (nodes.c.level == 2) & (nodes.c.idx == 1)
             if change == "node":
                 conn.execute(update(nodes).where(at_node).values(hash="0" * 64))
