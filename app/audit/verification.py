@@ -449,7 +449,7 @@ def verify(
     expected_seq = 1
     broken = False
     peaks = frontier.peaks
-    next_target = min(targets, default=0)
+    next_target = min((size for size in targets if size >= 1), default=0)
     fast = fast_entry_check()
     # Rows straight from the driver, streamed: the ORM layer and result processing would double the cost of
     # reading a row, and the log may be larger than memory.
