@@ -27,6 +27,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -566,7 +567,8 @@ def fire(
     audit entry; cancels and starts timers; writes outbox rows; then fires, as the system, the automatic
     transitions of the state entered (the inspection draw's outcome, recorded with the draw); commits.
     Any failure rolls all of it back. The result's ``to_state`` and ``version`` are where the case ends
-    up. A repeated ``idempotency_key`` returns the first result without acting again. ``reason``
+    up. A repeated ``idempotency_key`` returns the first result and leaves nothing of its own (the key is looked
+    up only when the attempt fails; a repeat fails at the latest on writing the key, and is rolled back). ``reason``
     (no personal data) is stored in the audit entry's details, e.g. the timer rule that fired.
 
     Raises ``NotFound``, ``ConflictError`` (the case changed: reload), and the engine's
@@ -575,10 +577,6 @@ def fire(
     engine = get_engine()
     try:
         with unit_of_work() as session:
-            if idempotency_key:
-                replayed = _replay(session, idempotency_key, case_id, trigger, actor_id)
-                if replayed is not None:
-                    return replayed
             case = session.get(Case, case_id)
             if case is None:
                 raise NotFound(Msg("El expediente no existe."))
@@ -612,7 +610,11 @@ def fire(
                 )
             session.flush()
             return FireResult(case.id, case.folio, trigger, outcome.from_state, case.state, case.version, seq)
-    except ConflictError:
+    except (DomainError, IntegrityError):
+        # A repeated key is found only when something fails: its record is written last, so a repeat that got
+        # this far fails on the record's key (and everything it did is rolled back), and one that did not
+        # failed on the case having moved on (a conflict) or on the step no longer applying. Only then is the
+        # key looked up, outside the failed transaction: a first attempt costs no read.
         if idempotency_key:
             with unit_of_work() as session:
                 replayed = _replay(session, idempotency_key, case_id, trigger, actor_id)

@@ -333,3 +333,17 @@ def test_a_calendar_read_after_an_uncommitted_calendar_change_is_not_kept_by_the
         declare_twice_then_roll_back(first, second, admin)
     kept = deadlines._PROCESS_CALENDARS.get(db.engine)
     assert kept is None or kept[1].is_business_day(first)  # the rolled-back day is not kept for anyone else
+
+
+def test_a_first_attempt_with_an_idempotency_key_reads_no_key(app: Flask) -> None:
+    owner = make_user(Role.APPLICANT)
+    draft = vecs_case(owner)
+    db.session.rollback()
+    with statements() as seen:
+        first = fire(draft.case_id, "submit", owner, expected_version=draft.version, idempotency_key="once-1")
+    assert not touching(seen, "FROM idempotency_records"), seen  # the key is only written, last
+    assert len(touching(seen, "INSERT INTO idempotency_records")) == 1, seen
+    db.session.rollback()
+    again = fire(draft.case_id, "submit", owner, expected_version=draft.version, idempotency_key="once-1")
+    assert again.replayed
+    assert (again.version, again.audit_seq) == (first.version, first.audit_seq)
