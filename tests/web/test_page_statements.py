@@ -111,3 +111,4 @@ def test_a_step_without_points_to_correct_reads_the_documents_only_in_the_transi
     assert answer.status_code == 302, answer.status_code
     assert answer.headers["Location"].endswith(f"/expedientes/{case_id}")
     assert len(touching(seen, "FROM documents")) == 1, seen  # the engine's inputs; the form needs none
+    assert not touching(seen, "FROM idempotency_records"), seen  # a first attempt only writes its key
