@@ -233,6 +233,7 @@ def _read_inputs(session: Session, case_id: int, user_id: int | None = None) -> 
     clocks: list[ClockRow] = []
     active: bool | None = None
     timers = escalations = False
+    session.flush()  # rows an earlier step of this transaction added as objects (documents, escalations) count
     for row in session.connection().execute(_ENGINE_INPUTS, {"case_id": case_id, "user_id": user_id}):
         src = row.src
         if src == "h":
