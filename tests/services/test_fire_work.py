@@ -24,7 +24,7 @@ from bench.engine_bench import STEPS, Floor, prepare
 
 CALLS_BOUND = {"sqlite": 3400, "postgresql": 4300}
 """Function calls per ``fire()`` (median of the three steps): 1.6 times the count when this test was written
-(2,111 on SQLite and 2,700 on PostgreSQL, against 12 and 135 for the floor; before the second round of issue 16
+(2,101 on SQLite and 2,690 on PostgreSQL, against 12 and 135 for the floor; before the second round of issue 16
 the engine made 5,019 and 5,722, which this bound refuses)."""
 
 
