@@ -34,6 +34,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import audit
 from app.audit import EntryInput
 from app.calendar import local_today
+from app.database import column_rows
 from app.engine import (
     Actor,
     AvailableTrigger,
@@ -233,8 +234,8 @@ def _read_inputs(session: Session, case_id: int, user_id: int | None = None) -> 
     clocks: list[ClockRow] = []
     active: bool | None = None
     timers = escalations = False
-    session.flush()  # rows an earlier step of this transaction added as objects (documents, escalations) count
-    for row in session.connection().execute(_ENGINE_INPUTS, {"case_id": case_id, "user_id": user_id}):
+    # flushed first: rows an earlier step of this transaction added as objects (documents, escalations) count
+    for row in column_rows(session, _ENGINE_INPUTS, {"case_id": case_id, "user_id": user_id}):
         src = row.src
         if src == "h":
             items.append(HistoryItem(row.name, row.actor))
