@@ -27,7 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,6 +157,40 @@ def prepare(cases: int) -> tuple[dict[str, int], list[tuple[int, int]], list[int
         drafts.append((opened.case_id, version))
     floor_ids = [open_case("vecs", people["owner"], VECS_DATA).case_id for _ in range(max(4, cases // 4))]
     return people, drafts, floor_ids
+
+
+def side_by_side(
+    cases: int, gauge: Callable[[Callable[[], Any]], tuple[float, Any]], warm_up: int = 1
+) -> tuple[list[float], list[float]]:
+    """The quick form of the comparison, for the suite: ``cases`` drafts, the three :data:`STEPS` on each, every
+    ``fire()`` beside one floor transaction, each read by ``gauge`` (runs an action, returns its figure and the
+    action's result: its time, its function calls…). The first case's fires warm caches and lazy imports and
+    are not kept. Returns (the fires' figures, the floor's). Runs inside an application context."""
+    from app.extensions import db
+    from app.services.cases import fire
+
+    people, drafts, floor_ids = prepare(cases)
+    db.session.remove()
+    floor = Floor(db.engine, floor_ids)
+    fires: list[float] = []
+    floors: list[float] = []
+    try:
+        for _ in range(warm_up):
+            floor.once()
+        for n, (case_id, version) in enumerate(drafts):
+            for trigger, who in STEPS:
+                db.session.remove()
+                floors.append(gauge(floor.once)[0])
+                figure, result = gauge(
+                    lambda: fire(case_id, trigger, people[who], expected_version=version)  # noqa: B023
+                )
+                version = result.version
+                if n:
+                    fires.append(figure)
+    finally:
+        floor.close()
+        db.session.remove()
+    return fires, floors
 
 
 def measure(database: str, cases: int, profile: bool = False) -> EngineFigures:

@@ -15,18 +15,24 @@ from __future__ import annotations
 import os
 import statistics
 import time
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from flask import Flask
 
-from app.extensions import db
-from app.services.cases import fire
-from bench.engine_bench import STEPS, Floor, prepare
+from bench.engine_bench import side_by_side
 
 # The benchmark's target on SQLite is 3x. In the suite, with two worker processes on two cores, the Python
 # part is inflated far more than the fsync-bound floor: 2.7x to 10.5x measured on a loaded machine. The bound
 # only catches a regression of several times (the engine before its rework measured 27-37x).
 RATIO_BOUND = 20.0
+
+
+def _timed(action: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    result = action()
+    return time.perf_counter() - start, result
 
 
 @pytest.mark.slow
@@ -39,26 +45,6 @@ def test_fire_stays_within_a_loose_multiple_of_its_sql_floor(app: Flask, backend
         # The suite's PostgreSQL server runs without fsync, so its floor is not the benchmark's (a commit
         # that waits for the disk): the ratio would measure nothing. There, test_fire_statements.py guards.
         pytest.skip("the suite's PostgreSQL runs without fsync: see test_fire_statements.py")
-    people, drafts, floor_ids = prepare(8)
-    db.session.remove()
-    floor = Floor(db.engine, floor_ids)
-    fire_times: list[float] = []
-    floor_times: list[float] = []
-    try:
-        for _ in range(3):
-            floor.once()
-        for n, (case_id, version) in enumerate(drafts):
-            for trigger, who in STEPS:
-                db.session.remove()
-                start = time.perf_counter()
-                floor.once()
-                floor_times.append(time.perf_counter() - start)
-                start = time.perf_counter()
-                version = fire(case_id, trigger, people[who], expected_version=version).version
-                if n:  # the first case warms caches and lazy imports
-                    fire_times.append(time.perf_counter() - start)
-    finally:
-        floor.close()
-        db.session.remove()
+    fire_times, floor_times = side_by_side(8, _timed, warm_up=3)
     ratio = statistics.median(fire_times) / statistics.median(floor_times)
     assert ratio <= RATIO_BOUND, f"fire() is {ratio:.1f}x its SQL floor on SQLite"

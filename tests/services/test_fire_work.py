@@ -18,17 +18,15 @@ from typing import Any
 
 from flask import Flask
 
-from app.extensions import db
-from app.services.cases import fire
-from bench.engine_bench import STEPS, Floor, prepare
+from bench.engine_bench import side_by_side
 
 CALLS_BOUND = {"sqlite": 3400, "postgresql": 4300}
 """Function calls per ``fire()`` (median of the three steps): 1.6 times the count when this test was written
-(2,101 on SQLite and 2,690 on PostgreSQL, against 12 and 135 for the floor; before the second round of issue 16
+(2,107 on SQLite and 2,696 on PostgreSQL, against 12 and 135 for the floor; before the second round of issue 16
 the engine made 5,019 and 5,722, which this bound refuses)."""
 
 
-def _calls(action: Callable[[], Any]) -> tuple[int, Any]:
+def _calls(action: Callable[[], Any]) -> tuple[float, Any]:
     """How many Python and C function calls ``action`` makes, and its result."""
     count = 0
 
@@ -46,27 +44,7 @@ def _calls(action: Callable[[], Any]) -> tuple[int, Any]:
 
 
 def test_fire_does_a_bounded_multiple_of_its_floors_work(app: Flask, backend: str) -> None:
-    people, drafts, floor_ids = prepare(3)
-    db.session.remove()
-    floor = Floor(db.engine, floor_ids)
-    fire_calls: list[int] = []
-    floor_calls: list[int] = []
-    try:
-        floor.once()
-        for n, (case_id, version) in enumerate(drafts):
-            for trigger, who in STEPS:
-                db.session.remove()
-                calls, _ = _calls(floor.once)
-                floor_calls.append(calls)
-                calls, result = _calls(
-                    lambda: fire(case_id, trigger, people[who], expected_version=version)  # noqa: B023
-                )
-                version = result.version
-                if n:  # the first case warms caches and lazy imports
-                    fire_calls.append(calls)
-    finally:
-        floor.close()
-        db.session.remove()
+    fire_calls, floor_calls = side_by_side(3, _calls)
     per_fire, per_floor = statistics.median(fire_calls), statistics.median(floor_calls)
     print(f"{backend}: {per_fire} calls per fire(), {per_floor} per floor, ratio {per_fire / per_floor:.0f}x")
     assert per_fire <= CALLS_BOUND[backend], (per_fire, per_floor)
