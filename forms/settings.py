@@ -92,16 +92,20 @@ def parse_requirements(text: str | None) -> list[dict[str, str]]:
     return result
 
 
+def _cents_within(data: str | None, most: int) -> bool:
+    """Whether ``data`` is a finite decimal from 0 to ``most`` with at most two decimals."""
+    try:
+        value = Decimal((data or "").strip())
+    except InvalidOperation:
+        return False
+    return value.is_finite() and 0 <= value <= most and value == value.quantize(Decimal("0.01"))
+
+
 class Percent:
     """A percentage from 0 to 100 with at most two decimals."""
 
     def __call__(self, form: FlaskForm, field: Field) -> None:
-        text = (field.data or "").strip()
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            value = None
-        if value is None or not value.is_finite() or not 0 <= value <= 100 or value != value.quantize(Decimal("0.01")):
+        if not _cents_within(field.data, 100):
             raise ValidationError(_l("Escriba un porcentaje de 0 a 100 (p. ej. 20 o 12.5)."))
 
 
@@ -109,17 +113,7 @@ class Money:
     """An amount in pesos, zero or more, with at most two decimals."""
 
     def __call__(self, form: FlaskForm, field: Field) -> None:
-        text = (field.data or "").strip()
-        try:
-            value = Decimal(text)
-        except InvalidOperation:
-            value = None
-        if (
-            value is None
-            or not value.is_finite()
-            or not 0 <= value <= 10**8
-            or value != value.quantize(Decimal("0.01"))
-        ):
+        if not _cents_within(field.data, 10**8):
             raise ValidationError(_l("Escriba un importe en pesos, cero o mayor (p. ej. 0 o 85.50)."))
 
 

@@ -74,12 +74,8 @@ class Head:
     hash: str
     frontier: str
     calendar_seq: int
-    read_calendar_seq: int = -1
+    read_calendar_seq: int
     """``calendar_seq`` as this transaction read it (before any calendar change of its own)."""
-
-    def __post_init__(self) -> None:
-        if self.read_calendar_seq < 0:
-            self.read_calendar_seq = self.calendar_seq
 
     @property
     def calendar_changed(self) -> bool:
@@ -87,10 +83,11 @@ class Head:
         return self.calendar_seq != self.read_calendar_seq
 
 
-_READ_HEAD = select(_HEAD_TABLE.c.seq, _HEAD_TABLE.c.hash, _HEAD_TABLE.c.frontier, _HEAD_TABLE.c.calendar_seq).where(
-    _HEAD_TABLE.c.id == 1
+_LOCK_HEAD = (
+    select(_HEAD_TABLE.c.seq, _HEAD_TABLE.c.hash, _HEAD_TABLE.c.frontier, _HEAD_TABLE.c.calendar_seq)
+    .where(_HEAD_TABLE.c.id == 1)
+    .with_for_update()
 )
-_LOCK_HEAD = _READ_HEAD.with_for_update()
 
 
 def _locked_head(session: Session) -> Head:
@@ -107,7 +104,7 @@ def _locked_head(session: Session) -> Head:
     row = session.connection().execute(_LOCK_HEAD).one_or_none()
     if row is None:
         raise RuntimeError("audit log head missing: run the migrations")
-    head = Head(*row)
+    head = Head(row.seq, row.hash, row.frontier, row.calendar_seq, row.calendar_seq)
     session.info[_HEAD_KEY] = (key, head)
     return head
 

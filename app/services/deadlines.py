@@ -177,7 +177,8 @@ def _timer_row(case: Case, state: str, seq: int, today: date, first: date, **val
     }
 
 
-_INSERT_TIMERS = insert(cast(Table, Timer.__table__))
+_TIMER_TABLE = cast(Table, Timer.__table__)
+_INSERT_TIMERS = insert(_TIMER_TABLE)
 
 
 def insert_timers(session: Session, rows: Sequence[Mapping[str, object]]) -> None:
@@ -290,8 +291,8 @@ def _fixed_day(case: Case, due_field: str | None) -> date | None:
 
 
 _CANCEL_TIMERS = (
-    update(cast(Table, Timer.__table__))
-    .where(Timer.__table__.c.case_id == bindparam("timer_case"), Timer.__table__.c.status == TimerStatus.PENDING)
+    update(_TIMER_TABLE)
+    .where(_TIMER_TABLE.c.case_id == bindparam("timer_case"), _TIMER_TABLE.c.status == TimerStatus.PENDING)
     .values(status=TimerStatus.CANCELLED, finished_at=bindparam("now"))
 )
 
@@ -523,7 +524,6 @@ def used_business_days(cal: BusinessCalendar, notified_on: date, interrupted_on:
     return max(0, cal.business_days_between(start, last)) if last > start else 0
 
 
-_TIMER_TABLE = cast(Table, Timer.__table__)
 _CLOCK_TABLE = cast(Table, CaseClock.__table__)
 _CANCEL_CLOCK_TIMER = (
     update(_TIMER_TABLE)

@@ -113,13 +113,14 @@ def _require_treasury(session: Session, actor_id: int) -> User:
     return user
 
 
-def _current_order(session: Session, case: Case, payment: Payment) -> Certificate | None:
-    """The case's latest valid payment order (an earlier one is superseded by a new assessment)."""
+def current_order(session: Session, case: Case, kind: str) -> Certificate | None:
+    """The case's latest valid payment order of document ``kind`` (an earlier one is superseded by a new
+    assessment)."""
     return session.scalars(
         select(Certificate)
         .where(
             Certificate.case_id == case.id,
-            Certificate.kind == payment.order,
+            Certificate.kind == kind,
             Certificate.status == CertificateStatus.VALID,
         )
         .order_by(Certificate.id.desc())
@@ -165,7 +166,7 @@ def pending_orders(actor_id: int, today: date | None = None) -> list[PendingOrde
             owed = case.state not in payment.awaiting_states
             if owed and not _owed_after_silence(case, payment):
                 continue
-            order = _current_order(session, case, payment)
+            order = current_order(session, case, payment.order)
             if order is None or (case.data or {}).get(payment.reference_field) == _sealed(order, payment.reference_row):
                 continue  # no order, or paid: a procedure may keep the case in its awaiting state after payment
             due = order.valid_until
@@ -226,7 +227,7 @@ def confirm_payment(
     if case is None or declared is None:
         return _refused(typed, Outcome.UNKNOWN, Msg("Ningún expediente tiene esa línea de captura."))
     _, payment = declared
-    order = _current_order(session, case, payment)
+    order = current_order(session, case, payment.order)
     data = case.data or {}
     if data.get(payment.reference_field) == typed_reference:
         return _refused(

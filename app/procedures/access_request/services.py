@@ -38,7 +38,6 @@ from app.models import (
     AuditKind,
     Case,
     Certificate,
-    CertificateStatus,
     Department,
     Document,
     Role,
@@ -67,6 +66,7 @@ from app.services.cases import FireResult, fire, open_case
 from app.services.deadlines import ClockView, calendar, case_clocks, pending_terms
 from app.services.documents import log_attached
 from app.services.files import store_file
+from app.services.payments import current_order
 from app.services.uow import unit_of_work
 from app.services.uploads import check_pdf, clean_file_name
 from app.services.users import normalise_email
@@ -1169,25 +1169,13 @@ def deliver_response(
         return result
 
 
-def _payment_order(case: Case) -> Certificate | None:
-    return db.session.scalars(
-        select(Certificate)
-        .where(
-            Certificate.case_id == case.id,
-            Certificate.kind == wf.PAYMENT_ORDER,
-            Certificate.status == CertificateStatus.VALID,
-        )
-        .order_by(Certificate.id.desc())
-    ).first()
-
-
 def payment_notice(case: Case) -> ActNotice | None:
     """What the requester is asked to pay before delivery, as they are told it: the amount and the reference of
     the payment order, the legal basis and the last day to pay (the order's due date); ``None`` when nothing
     is owed or the treasury confirmed the payment."""
     if not wf.payment_pending(case.data):
         return None
-    order = _payment_order(case)
+    order = current_order(db.session(), case, wf.PAYMENT_ORDER)
     if order is None:
         return None
     fields = (order.public_data or {}).get("fields") or {}
