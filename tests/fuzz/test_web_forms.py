@@ -16,8 +16,7 @@ from __future__ import annotations
 import io
 import json
 from collections import deque
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,6 +37,7 @@ from app.services.demo import DEMO_DOMAIN, DEMO_PASSWORD, load_demo
 from tests.conftest import DATABASES, IsolatedClient
 from tests.fuzz.profiles import fuzz
 from tests.fuzz.strategies import JSON, mutated_bytes
+from tests.support.html_forms import Form, parse_page
 from workflows import REGISTRY
 
 STAFF = ("/inicio", "/bandeja", "/avisos")
@@ -136,66 +136,6 @@ NASTY = st.one_of(
 )
 
 
-@dataclass
-class Form:
-    persona: str
-    page: str
-    action: str
-    method: str
-    multipart: bool
-    fields: dict[str, list[str]] = field(default_factory=dict)
-    """name → the values the page offered (options, the value of a hidden or checkbox input, or [''])."""
-    files: list[str] = field(default_factory=list)
-
-
-class _Page(HTMLParser):
-    def __init__(self, page: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.page = page
-        self.links: list[str] = []
-        self.forms: list[Form] = []
-        self._form: Form | None = None
-        self._select: str | None = None
-        self._textarea: str | None = None
-
-    def handle_data(self, data: str) -> None:
-        if self._form is not None and self._textarea is not None:
-            self._form.fields[self._textarea][-1] += data
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        if tag == "a" and values.get("href", "").startswith("/"):
-            self.links.append(values["href"])
-        elif tag == "form":
-            method = values.get("method", "get").lower()
-            action = values.get("action") or self.page
-            self._form = Form("", self.page, action, method, "multipart" in values.get("enctype", ""))
-        elif self._form is not None and "name" in values:
-            name = values["name"]
-            if tag == "input":
-                if values.get("type") == "file":
-                    self._form.files.append(name)
-                elif values.get("type") not in ("submit", "button", "image", "reset"):
-                    self._form.fields.setdefault(name, []).append(values.get("value", ""))
-            elif tag == "textarea":
-                self._form.fields.setdefault(name, []).append("")
-                self._textarea = name
-            elif tag == "select":
-                self._select = name
-                self._form.fields.setdefault(name, [])
-        elif tag == "option" and self._form is not None and self._select is not None:
-            self._form.fields[self._select].append(values.get("value", ""))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form" and self._form is not None:
-            self.forms.append(self._form)
-            self._form = None
-        elif tag == "select":
-            self._select = None
-        elif tag == "textarea":
-            self._textarea = None
-
-
 def _log_in(client: FlaskClient, handle: str) -> None:
     page = client.get("/login")
     token = next(form for form in _forms(page.get_data(as_text=True), "/login") if form.action == "/login")
@@ -205,9 +145,7 @@ def _log_in(client: FlaskClient, handle: str) -> None:
 
 
 def _forms(body: str, page: str) -> list[Form]:
-    parser = _Page(page)
-    parser.feed(body)
-    return parser.forms
+    return parse_page(body, page).forms
 
 
 def _start_pages(persona: str) -> list[str]:
@@ -240,8 +178,7 @@ def _crawl(client: FlaskClient, persona: str, start: list[str]) -> list[Form]:
             assert response.status_code < 500, (persona, path, response.status_code)
             if "text/html" not in response.content_type:
                 continue
-            parser = _Page(path)
-            parser.feed(response.get_data(as_text=True))
+            parser = parse_page(response.get_data(as_text=True), path)
             for link in (link.split("#")[0] for link in parser.links):
                 if link not in seen:
                     queues[1 if any(part in link for part in FOCUS) else 2].append(link)

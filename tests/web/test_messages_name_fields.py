@@ -11,9 +11,7 @@ from __future__ import annotations
 import html
 import re
 from collections import deque
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,6 +31,7 @@ from app.services import users as users_service
 from app.services.demo import load_demo
 from tests.conftest import DATABASES, IsolatedClient
 from tests.support.factories import make_user, vecs_case
+from tests.support.html_forms import Form, parse_page
 from tests.web.helpers import login, login_as
 
 KEY = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
@@ -51,49 +50,10 @@ SKIPPED = ("/logout", "/language", "/static/", ".csv", ".json", ".pdf", "/archiv
 PAGES = 40
 
 
-@dataclass
-class Form:
-    action: str
-    fields: dict[str, list[str]] = field(default_factory=dict)
-    hidden: dict[str, str] = field(default_factory=dict)
-
-
-class _Page(HTMLParser):
-    def __init__(self, path: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.path = path
-        self.links: list[str] = []
-        self.forms: list[Form] = []
-        self._form: Form | None = None
-        self._select: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        if tag == "a" and values.get("href", "").startswith("/"):
-            self.links.append(values["href"].split("#")[0])
-        elif tag == "form" and values.get("method", "get").lower() == "post":
-            self._form = Form(urlsplit(values.get("action") or self.path).path)
-        elif self._form is not None and values.get("name"):
-            name = values["name"]
-            kind = values.get("type", "")
-            if tag == "input" and kind == "hidden":
-                self._form.hidden[name] = values.get("value", "")
-            elif tag == "input" and kind not in ("submit", "button", "file"):
-                self._form.fields.setdefault(name, []).append(values.get("value", ""))
-            elif tag == "textarea":
-                self._form.fields.setdefault(name, []).append("")
-            elif tag == "select":
-                self._select = name
-                self._form.fields.setdefault(name, [])
-        elif tag == "option" and self._form is not None and self._select is not None:
-            self._form.fields[self._select].append(values.get("value", ""))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form" and self._form is not None:
-            self.forms.append(self._form)
-            self._form = None
-        elif tag == "select":
-            self._select = None
+def _posted_forms(body: str, path: str) -> tuple[list[str], list[Form]]:
+    """A page's links (without their fragment) and its POST forms."""
+    parser = parse_page(body, path)
+    return [link.split("#")[0] for link in parser.links], [f for f in parser.forms if f.method == "post"]
 
 
 def messages(response: TestResponse) -> list[str]:
@@ -112,8 +72,10 @@ def raw_keys(texts: list[str]) -> list[str]:
 
 
 def _filled(form: Form, blank: bool) -> dict[str, Any]:
-    data: dict[str, Any] = dict(form.hidden)
+    data: dict[str, Any] = {name: form.fields[name][0] for name in form.hidden}
     for name, offered in form.fields.items():
+        if name in form.hidden:
+            continue
         if blank:
             data[name] = ""
         else:
@@ -165,10 +127,9 @@ def _forms_of(client: FlaskClient, start: list[str]) -> list[Form]:
         response = client.get(path, follow_redirects=True)
         if response.status_code != 200 or "text/html" not in response.content_type:
             continue
-        parser = _Page(urlsplit(response.request.path).path)
-        parser.feed(response.get_data(as_text=True))
-        queue.extend(link for link in parser.links if link not in seen)
-        for form in parser.forms:
+        links, posted = _posted_forms(response.get_data(as_text=True), urlsplit(response.request.path).path)
+        queue.extend(link for link in links if link not in seen)
+        for form in posted:
             if not any(skip in form.action for skip in SKIPPED):
                 forms.setdefault((form.action, tuple(sorted(form.fields))), form)
     return list(forms.values())
@@ -208,9 +169,8 @@ def test_vecs_a_missing_datum_is_named_by_its_label(one_db: Flask) -> None:
     client = one_db.test_client()
     login_as(client, owner)
     path = f"/expedientes/{case.case_id}"
-    parser = _Page(path)
-    parser.feed(client.get(path).get_data(as_text=True))
-    submit = next(f for f in parser.forms if f.action.endswith("/acciones/submit"))  # data come from the steps
+    _, posted = _posted_forms(client.get(path).get_data(as_text=True), path)
+    submit = next(f for f in posted if f.action.endswith("/acciones/submit"))  # data come from the steps
     response = client.post(submit.action, data=_filled(submit, blank=True), follow_redirects=True)
     shown = messages(response)
     assert any(m.startswith("Falta el dato obligatorio «") for m in shown), shown
@@ -223,10 +183,9 @@ def test_access_refusals_name_fields_by_label(one_db: Flask) -> None:
     client = one_db.test_client()
     filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
     page = client.get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
-    parser = _Page(f"/transparencia/seguimiento/{filed.token}")
-    parser.feed(page)
+    _, posted = _posted_forms(page, f"/transparencia/seguimiento/{filed.token}")
     shown: list[str] = []
-    for form in parser.forms:
+    for form in posted:
         for blank in (True, False):
             response = client.post(form.action, data=_filled(form, blank), follow_redirects=True)
             assert response.status_code < 500
@@ -234,9 +193,8 @@ def test_access_refusals_name_fields_by_label(one_db: Flask) -> None:
     unit = make_user(Role.TRANSPARENCY_UNIT)
     login_as(client, unit)
     staff = client.get(f"/transparencia/solicitudes/{filed.case_id}").get_data(as_text=True)
-    parser = _Page(f"/transparencia/solicitudes/{filed.case_id}")
-    parser.feed(staff)
-    for form in parser.forms:
+    _, posted = _posted_forms(staff, f"/transparencia/solicitudes/{filed.case_id}")
+    for form in posted:
         if "/solicitudes/" not in form.action:
             continue
         for blank in (True, False):
@@ -266,9 +224,8 @@ def test_publication_refusals_name_no_key(one_db: Flask) -> None:
             response = client.get(path)
             if response.status_code != 200:
                 continue
-            parser = _Page(path)
-            parser.feed(response.get_data(as_text=True))
-            for form in parser.forms:
+            _, posted = _posted_forms(response.get_data(as_text=True), path)
+            for form in posted:
                 for blank in (True, False):
                     data = _filled(form, blank)
                     if not blank:
