@@ -23,8 +23,9 @@ from app.services import users as users_service
 from app.services.config import current_params, update_config
 from tests.fuzz.profiles import fuzz
 from tests.fuzz.strategies import JSON, near
-from tests.fuzz.test_web_forms import Form, _Page, submissions
+from tests.fuzz.test_web_forms import submissions
 from tests.support.factories import make_user
+from tests.support.html_forms import Form, parse_page
 from tests.web.helpers import login_as
 from workflows import REGISTRY
 
@@ -69,9 +70,7 @@ def settings_forms(app: Flask, client: FlaskClient) -> list[Form]:
         path = f"/admin/tramites/{procedure.name}"
         page = client.get(path)
         assert page.status_code == 200
-        parser = _Page(path)
-        parser.feed(page.get_data(as_text=True))
-        forms += [form for form in parser.forms if form.action == path]
+        forms += [form for form in parse_page(page.get_data(as_text=True), path).forms if form.action == path]
     assert len(forms) == len(REGISTRY)
     return forms
 
