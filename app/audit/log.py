@@ -109,6 +109,17 @@ def _locked_head(session: Session) -> Head:
     return head
 
 
+def hold_head(session: Session, seq: int, hash_: str, frontier: str, calendar_seq: int) -> None:
+    """Keep the head row a caller read with other rows (one statement instead of two) as this transaction's:
+    only for a transaction that already holds the database's write lock, so that nobody else can move the head
+    before it commits (SQLite's ``BEGIN IMMEDIATE``, which every unit of work there starts with). On PostgreSQL
+    the head is read by :func:`append` under its row lock, as late as possible."""
+    if session.get_bind().dialect.name != "sqlite":
+        raise RuntimeError("the audit head is held without a row lock only under SQLite's write lock")
+    key = (session.get_transaction(), session.get_nested_transaction())
+    session.info[_HEAD_KEY] = (key, Head(seq, hash_, frontier, calendar_seq, calendar_seq))
+
+
 def read_head(session: Session) -> Head | None:
     """The head row if this (sub)transaction has already locked and read it, else ``None`` (nothing is read):
     callers that only want to know whether something cached is still current use it for free."""

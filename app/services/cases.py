@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,13 +29,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session, defer, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
 from app.audit import EntryInput
 from app.calendar import local_today
-from app.database import column_rows
+from app.database import WRITE_OPTION, column_rows
 from app.engine import (
     Actor,
     AvailableTrigger,
@@ -53,6 +54,7 @@ from app.engine import (
 from app.extensions import db
 from app.models import (
     AuditEntry,
+    AuditHead,
     AuditKind,
     Case,
     CaseEscalation,
@@ -149,17 +151,29 @@ def allocate_folio(session: Session, prefix: str, year: int) -> str:
     return f"{prefix}-{year}-{number:06d}"
 
 
-def _engine_inputs_statement() -> CompoundSelect[Any]:
+_CASE_TABLE = cast_type(Table, Case.__table__)
+_HEAD_TABLE = cast_type(Table, AuditHead.__table__)
+
+
+def _engine_inputs_statement(with_case: bool = False, with_head: bool = False) -> CompoundSelect[Any]:
     """The acting user with their roles, the documents, the transition history and the clocks of the case
-    ``:case_id`` as one UNION ALL (built once: constructing a statement costs more than running it). The user's
-    rows come first (``seq`` -1) and only when ``:user_id`` is given. One row ``t`` says the case has pending
-    timers and one row ``e`` that it has open escalations (each absent otherwise), so that a transition sends
-    their cancel and their resolve only when there is something to cancel or resolve. A clock's row ``c``
+    ``:case_id`` as one UNION ALL (built once per shape: constructing a statement costs more than running it).
+    The user's rows come first (``seq`` -1) and only when ``:user_id`` is given. One row ``t`` says the case has
+    pending timers and one row ``e`` that it has open escalations (each absent otherwise), so that a transition
+    sends their cancel and their resolve only when there is something to cancel or resolve. A clock's row ``c``
     carries its columns in ``name``, ``sha``, ``actor`` and the three numbers and three days that only clock
-    rows fill (:class:`~app.services.deadlines.ClockRow`)."""
+    rows fill (:class:`~app.services.deadlines.ClockRow`).
+
+    ``with_case`` adds the case's own row ``k`` (its strings in ``name``, ``sha``, ``s1``, ``s2``, its numbers in
+    ``actor`` and ``n1``–``n3``, its data and settings as JSON text in ``j1``, ``j2`` and its instants in
+    ``t1``–``t3``), so that ``fire()`` reads the case and what it decides on in one statement. ``with_head``
+    adds the audit head's row ``a`` (only for a transaction that already holds the database's write lock:
+    SQLite's ``BEGIN IMMEDIATE``)."""
     case_id = bindparam("case_id", type_=Integer)
-    no_int, no_day = cast(null(), Integer), cast(null(), Date)
+    no_int, no_day, no_text = cast(null(), Integer), cast(null(), Date), cast(null(), String)
+    no_instant = cast(null(), _CASE_TABLE.c.created_at.type)
     no_clock = (no_int, no_int, no_int, no_day, no_day, no_day)
+    no_case = (no_text, no_text, no_text, no_text, no_instant, no_instant, no_instant)
     actor = (
         select(
             literal("u").label("src"),
@@ -173,23 +187,27 @@ def _engine_inputs_statement() -> CompoundSelect[Any]:
             no_day.label("d1"),
             no_day.label("d2"),
             no_day.label("d3"),
+            *(
+                column.label(label)
+                for column, label in zip(no_case, ("s1", "s2", "j1", "j2", "t1", "t2", "t3"), strict=True)
+            ),
         )
         .select_from(User)
         .outerjoin(UserRole, UserRole.user_id == User.id)
         .where(User.id == bindparam("user_id", type_=Integer))
     )
     documents = select(
-        literal("d"), Document.kind, Document.sha256, cast(null(), Integer), literal(0), *no_clock
+        literal("d"), Document.kind, Document.sha256, cast(null(), Integer), literal(0), *no_clock, *no_case
     ).where(Document.case_id == case_id, Document.superseded_by_id.is_(None))
     history = select(
-        literal("h"), AuditEntry.action, cast(null(), String), AuditEntry.actor_id, AuditEntry.seq, *no_clock
+        literal("h"), AuditEntry.action, no_text, AuditEntry.actor_id, AuditEntry.seq, *no_clock, *no_case
     ).where(AuditEntry.case_id == case_id, AuditEntry.kind == AuditKind.TRANSITION)
-    pending = select(
-        literal("t"), cast(null(), String), cast(null(), String), cast(null(), Integer), literal(-2), *no_clock
-    ).where(exists().where(Timer.case_id == case_id, Timer.status == TimerStatus.PENDING))
-    escalated = select(
-        literal("e"), cast(null(), String), cast(null(), String), cast(null(), Integer), literal(-2), *no_clock
-    ).where(exists().where(CaseEscalation.case_id == case_id, CaseEscalation.resolved_at.is_(None)))
+    pending = select(literal("t"), no_text, no_text, no_int, literal(-2), *no_clock, *no_case).where(
+        exists().where(Timer.case_id == case_id, Timer.status == TimerStatus.PENDING)
+    )
+    escalated = select(literal("e"), no_text, no_text, no_int, literal(-2), *no_clock, *no_case).where(
+        exists().where(CaseEscalation.case_id == case_id, CaseEscalation.resolved_at.is_(None))
+    )
     clocks = select(
         literal("c"),
         CaseClock.name,
@@ -202,19 +220,71 @@ def _engine_inputs_statement() -> CompoundSelect[Any]:
         CaseClock.started_on,
         CaseClock.segment_notified_on,
         CaseClock.lapsed_on,
+        *no_case,
     ).where(CaseClock.case_id == case_id)
-    stmt: CompoundSelect[Any] = union_all(actor, pending, escalated, clocks, documents, history)
+    parts = [actor, pending, escalated, clocks, documents, history]
+    if with_case:
+        c = _CASE_TABLE.c
+        parts.append(
+            select(
+                literal("k"),
+                c.state,
+                c.workflow,
+                c.version,
+                literal(-3),
+                c.workflow_version,
+                c.applicant_id,
+                c.assignee_id,
+                no_day,
+                no_day,
+                no_day,
+                c.folio,
+                c.department_code,
+                cast(c.data, String),
+                cast(c.params, String),
+                c.created_at,
+                c.updated_at,
+                c.closed_at,
+            ).where(c.id == case_id)
+        )
+    if with_head:
+        h = _HEAD_TABLE.c
+        parts.append(
+            select(
+                literal("a"),
+                h.hash,
+                no_text,
+                h.seq,
+                literal(-4),
+                h.calendar_seq,
+                no_int,
+                no_int,
+                *no_clock[3:],
+                h.frontier,
+                *no_case[1:],
+            ).where(h.id == 1)
+        )
+    stmt: CompoundSelect[Any] = union_all(*parts)
     return stmt.order_by(stmt.selected_columns.seq)
 
 
-_ENGINE_INPUTS = _engine_inputs_statement()
+_INPUT_STATEMENTS: dict[tuple[bool, bool], CompoundSelect[Any]] = {}
+
+
+def _inputs_statement(with_case: bool, with_head: bool) -> CompoundSelect[Any]:
+    key = (with_case, with_head)
+    stmt = _INPUT_STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _INPUT_STATEMENTS.setdefault(key, _engine_inputs_statement(with_case, with_head))
+    return stmt
 
 
 @dataclass(frozen=True, slots=True)
 class _Inputs:
     """What the engine decides on besides the case row: the actor (when asked for), the case's current
     documents (kind, SHA-256) and its transition history; whether the case has pending timers and open
-    escalations (what a move cancels and resolves); and its clocks as stored (what the move changes)."""
+    escalations (what a move cancels and resolves); and its clocks as stored (what the move changes). ``case``
+    is the case, when it was read with them."""
 
     actor: Actor | None
     documents: list[tuple[str, str]]
@@ -222,20 +292,64 @@ class _Inputs:
     pending_timers: bool = True
     open_escalations: bool = True
     clocks: tuple[ClockRow, ...] | None = None
+    case: Case | None = None
 
 
-def _read_inputs(session: Session, case_id: int, user_id: int | None = None) -> _Inputs:
+_CASE_IDENTITY = Case.__mapper__.identity_key_from_primary_key
+_MANAGER = Case.__mapper__.class_manager
+
+
+def _held_case(session: Session, case_id: int, row: Any) -> Case:
+    """The case of a ``k`` row as a persistent object of ``session``, as if the ORM had loaded it: the object
+    the session already holds for it (told the stored values), or a new one attached without a read."""
+    values = {
+        "id": case_id,
+        "folio": row.s1,
+        "workflow": row.sha,
+        "workflow_version": row.n1,
+        "state": row.name,
+        "version": row.actor,
+        "applicant_id": row.n2,
+        "assignee_id": row.n3,
+        "department_code": row.s2,
+        "data": json.loads(row.j1),
+        "params": json.loads(row.j2),
+        "created_at": row.t1,
+        "updated_at": row.t2,
+        "closed_at": row.t3,
+    }
+    held = session.identity_map.get(_CASE_IDENTITY([case_id]))
+    case = cast_type(Case, held) if held is not None else _MANAGER.new_instance()
+    for name, value in values.items():
+        set_committed_value(case, name, value)
+    if held is None:
+        make_transient_to_detached(case)
+        session.add(case)
+    return case
+
+
+def _read_inputs(session: Session, case_id: int, user_id: int | None = None, *, with_case: bool = False) -> _Inputs:
     """The case's current documents, transition history and clocks, whether it has pending timers and open
     escalations and, when ``user_id`` is given, that active user with their roles, read in one statement
-    (UNION ALL). Raises ``NotFound`` for a missing or inactive user."""
+    (UNION ALL). ``with_case`` reads the case's row too (and, on SQLite, where a unit of work holds the write
+    lock from its first statement, the audit head, which the entries of the transaction then use). Raises
+    ``NotFound`` for a missing case (``with_case``) and for a missing or inactive user."""
     found: list[tuple[str, str]] = []
     items: list[HistoryItem] = []
     grants: list[tuple[str, str | None]] = []
     clocks: list[ClockRow] = []
     active: bool | None = None
     timers = escalations = False
+    case_row = head_row = None
+    connection = session.connection()
+    with_head = (
+        with_case
+        and connection.dialect.name == "sqlite"
+        and bool(connection.get_execution_options().get(WRITE_OPTION))  # begun with BEGIN IMMEDIATE
+    )
+    statement = _inputs_statement(with_case, with_head)
     # flushed first: rows an earlier step of this transaction added as objects (documents, escalations) count
-    for row in column_rows(session, _ENGINE_INPUTS, {"case_id": case_id, "user_id": user_id}):
+    for row in column_rows(session, statement, {"case_id": case_id, "user_id": user_id}):
         src = row.src
         if src == "h":
             items.append(HistoryItem(row.name, row.actor))
@@ -249,10 +363,21 @@ def _read_inputs(session: Session, case_id: int, user_id: int | None = None) -> 
             timers = True
         elif src == "e":
             escalations = True
+        elif src == "k":
+            case_row = row
+        elif src == "a":
+            head_row = row
         else:
             active = bool(row.actor)
             if row.name is not None:
                 grants.append((Role(row.name).value, row.sha))
+    case: Case | None = None
+    if with_case:
+        if case_row is None:
+            raise NotFound(Msg("El expediente no existe."))
+        case = _held_case(session, case_id, case_row)
+        if head_row is not None:
+            audit.hold_head(session, head_row.actor, head_row.name, head_row.s1, head_row.n1)
     actor: Actor | None = None
     if user_id is not None:
         if not active:
@@ -260,7 +385,7 @@ def _read_inputs(session: Session, case_id: int, user_id: int | None = None) -> 
         unscoped = {role for role, department in grants if not department}
         scoped = frozenset((role, department) for role, department in grants if department and role not in unscoped)
         actor = Actor(user_id, frozenset(role for role, _ in grants), scoped)
-    return _Inputs(actor, found, tuple(items), timers, escalations, tuple(clocks))
+    return _Inputs(actor, found, tuple(items), timers, escalations, tuple(clocks), case)
 
 
 def _engine_inputs(session: Session, case_id: int) -> tuple[list[tuple[str, str]], tuple[HistoryItem, ...]]:
@@ -409,7 +534,6 @@ def _department_code(session: Session, state: State, params: Mapping[str, Any]) 
     return code
 
 
-_CASE_TABLE = cast_type(Table, Case.__table__)
 _CASE_UPDATES: dict[tuple[bool, bool], Update] = {}
 
 
@@ -579,10 +703,8 @@ def fire(
     engine = get_engine()
     try:
         with unit_of_work() as session:
-            case = session.get(Case, case_id)
-            if case is None:
-                raise NotFound(Msg("El expediente no existe."))
-            inputs = _read_inputs(session, case.id, actor_id)
+            inputs = _read_inputs(session, case_id, actor_id, with_case=True)
+            case = cast_type(Case, inputs.case)
             actor = inputs.actor or Actor.system()
             now = utcnow()
             today = local_today(now)
