@@ -318,7 +318,7 @@ def _held_case(session: Session, case_id: int, row: Any) -> Case:
         "updated_at": row.t2,
         "closed_at": row.t3,
     }
-    held = session.identity_map.get(_CASE_IDENTITY([case_id]))
+    held = session.identity_map.get(_CASE_IDENTITY((case_id,)))
     case = cast_type(Case, held) if held is not None else _MANAGER.new_instance()
     for name, value in values.items():
         set_committed_value(case, name, value)
