@@ -48,11 +48,12 @@ from app.models import (
     TimerKind,
     TimerStatus,
 )
-from app.services.cases import FireResult, fire, open_case
+from app.services.cases import FireResult, _read_inputs, fire, open_case
 from app.services.config import update_config
 from app.services.deadlines import declare_non_working_days
 from app.services.demo import demo_pdf
 from app.services.documents import attach_document, read_document
+from app.services.uow import unit_of_work
 from tests.support.demo_data import VECS_DATA
 from tests.support.factories import committed_seed, make_user, vecs_case
 from workflows import REGISTRY
@@ -922,3 +923,40 @@ def test_documents_can_be_attached_only_in_draft_and_prevention(people: People) 
             attach_document(case.case_id, "planos", "planos.pdf", demo_pdf("late"), people.owner)
         assert snapshot(case.case_id) == before, result.to_state
     assert len(current_documents(case.case_id)) == len(REQUIRED_DOCUMENTS)
+
+
+# -- the case as fire() reads it ----------------------------------------------------------------------
+
+
+def test_fire_sees_the_stored_case_whether_or_not_the_session_already_holds_it(people: People) -> None:
+    # fire() reads the case with its inputs and attaches it without an ORM load; a case the session already
+    # holds (a page looked it up first, then changed it in memory without saving) is told the stored values
+    case = vecs_case(people.owner)
+    held = db.session.get(Case, case.case_id)
+    assert held is not None
+    held.state = "closed"  # not saved: fire() must decide on the stored state
+    held.data = {"dro_name": "not stored"}
+    result = fire(case.case_id, "submit", people.owner, expected_version=case.version)
+    assert (result.from_state, result.to_state) == ("draft", "submitted")
+    assert db.session.get(Case, case.case_id) is held
+    assert (held.state, held.version) == ("submitted", result.version)  # what fire() stored, read back
+    assert held.data == CANONICAL_DATA
+
+    # a case the session does not hold: the attached object equals an ORM load of the row, field by field
+    db.session.remove()
+    names = [column.key for column in Case.__table__.columns]
+    with unit_of_work() as session:
+        inputs = _read_inputs(session, case.case_id, people.clerk, with_case=True)
+        attached = inputs.case
+        assert attached is not None
+        assert attached in session
+        first = {name: getattr(attached, name) for name in names}
+        assert not session.dirty  # attached as loaded: nothing to write
+    db.session.remove()
+    loaded = db.session.get(Case, case.case_id)
+    assert loaded is not None
+    assert {name: getattr(loaded, name) for name in names} == first
+    assert first["created_at"].tzinfo is not None
+    assert first["closed_at"] is None
+    assert first["params"]
+    assert first["data"] == CANONICAL_DATA
