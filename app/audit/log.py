@@ -65,6 +65,12 @@ _UPDATE_HEAD = (
 )
 
 
+_WRITE_ENTRY_AND_HEAD = insert(_ENTRY_TABLE).add_cte(_UPDATE_HEAD.cte("moved_head")).add_cte(tree.stored_subtrees_cte())
+"""On PostgreSQL, one statement stores the entry, moves the head and stores the subtrees the entry completed
+(data-modifying ``WITH`` parts: one round trip instead of two or three). The head's trigger
+(``audit_head_forward_only``) runs after the statement's rows are written, so it finds the new entry."""
+
+
 @dataclass(slots=True)
 class Head:
     """The audit head as this transaction holds it: the last entry's sequence number and chain hash, the
@@ -193,11 +199,13 @@ def append(session: Session, item: EntryInput) -> Appended:
     # Core statements built once: the ORM's unit of work costs more than the two writes themselves. No
     # object of the entry is made; the transaction's head is told its new values.
     connection = session.connection()
-    connection.execute(_INSERT_ENTRY, {key: row.get(key) for key in _ENTRY_KEYS})
-    connection.execute(
-        _UPDATE_HEAD,
-        {"new_seq": seq, "new_hash": row["entry_hash"], "new_frontier": edge, "new_calendar_seq": calendar_seq},
-    )
+    entry = {key: row.get(key) for key in _ENTRY_KEYS}
+    moved = {"new_seq": seq, "new_hash": row["entry_hash"], "new_frontier": edge, "new_calendar_seq": calendar_seq}
+    if connection.dialect.name == "postgresql":
+        connection.execute(_WRITE_ENTRY_AND_HEAD, {**entry, **moved, **tree.subtree_arrays(completed)})
+    else:
+        connection.execute(_INSERT_ENTRY, entry)
+        connection.execute(_UPDATE_HEAD, moved)
+        tree.store_subtrees(session, completed)
     head.seq, head.hash, head.frontier, head.calendar_seq = seq, row["entry_hash"], edge, calendar_seq
-    tree.store_subtrees(session, completed)
     return Appended(seq, row["at"], row["details"], row["prev_hash"], row["entry_hash"], row["leaf_hash"])

@@ -7,9 +7,10 @@ caller's transaction, under the head lock. Roots and proofs for any tree size re
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table, TextClause, insert, select, text
+from sqlalchemy import CTE, BigInteger, SmallInteger, String, Table, TextClause, bindparam, func, insert, select, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from app.audit import merkle
@@ -150,6 +151,36 @@ def append_leaf(session: Session, size: int, stored: str, leaf: bytes) -> tuple[
 
 
 _INSERT_NODE = insert(cast(Table, AuditTreeNode.__table__))
+
+
+_NODE_TABLE = cast(Table, AuditTreeNode.__table__)
+
+
+def stored_subtrees_cte() -> CTE:
+    """On PostgreSQL, the subtrees an append completed as a data-modifying ``WITH`` part (an ``INSERT`` of the
+    rows unnested from the arrays ``:node_levels``, ``:node_idxs``, ``:node_hashes``; none when they are
+    empty), so that the entry's one statement stores them too (:func:`subtree_arrays` gives the arrays)."""
+    rows = (
+        func.unnest(
+            bindparam("node_levels", type_=postgresql.ARRAY(SmallInteger)),
+            bindparam("node_idxs", type_=postgresql.ARRAY(BigInteger)),
+            bindparam("node_hashes", type_=postgresql.ARRAY(String)),
+        )
+        .table_valued("level", "idx", "hash")
+        .render_derived(name="subtree")
+    )
+    columns = ["level", "idx", "hash"]
+    stored = insert(_NODE_TABLE).from_select(columns, select(rows.c.level, rows.c.idx, rows.c.hash))
+    return stored.cte("stored_subtrees")
+
+
+def subtree_arrays(completed: list[tuple[int, int, bytes]]) -> dict[str, list[Any]]:
+    """The parameters of :func:`stored_subtrees_cte` for the subtrees an append completed."""
+    return {
+        "node_levels": [level for level, _, _ in completed],
+        "node_idxs": [idx for _, idx, _ in completed],
+        "node_hashes": [value.hex() for _, _, value in completed],
+    }
 
 
 def store_subtrees(session: Session, completed: list[tuple[int, int, bytes]]) -> None:

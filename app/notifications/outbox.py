@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from app.models import OutboxMessage
+
+_INSERT_MESSAGES = insert(cast(Table, OutboxMessage.__table__))
 
 
 def enqueue(
@@ -29,3 +32,21 @@ def enqueue(
     )
     session.add(message)
     return message
+
+
+def enqueue_rows(session: Session, messages: Sequence[Mapping[str, Any]]) -> None:
+    """Write outbox messages in the caller's transaction at once, as one Core ``INSERT`` (no objects, no flush):
+    each a mapping of :func:`enqueue`'s keywords (``topic``, ``dedup_key``, ``payload``, ``recipient_id``,
+    ``case_id``); the other columns take their defaults. A repeated ``dedup_key`` fails the transaction."""
+    if messages:
+        rows = [
+            {
+                "topic": m["topic"],
+                "dedup_key": m["dedup_key"],
+                "payload": dict(m["payload"]),
+                "recipient_id": m.get("recipient_id"),
+                "case_id": m.get("case_id"),
+            }
+            for m in messages
+        ]
+        session.connection().execute(_INSERT_MESSAGES, rows)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     cast,
     exists,
     func,
+    insert,
     literal,
     null,
     or_,
@@ -70,11 +71,11 @@ from app.models import (
     utcnow,
 )
 from app.models.clocks import CaseClock, ClockStatus
-from app.notifications import enqueue
+from app.notifications import enqueue_rows
 from app.services.assignment import on_state_entered
 from app.services.certificates import transition_effects
 from app.services.config import params_for_new_case
-from app.services.deadlines import ClockRow, cancel_timers, insert_timers, state_timer_rows, sync_clocks
+from app.services.deadlines import ClockRow, insert_timers, state_timer_rows, sync_clocks
 from app.services.seeds import commit_ahead, seed_for_draw
 from app.services.uow import CONFLICT_MESSAGE, unit_of_work
 from workflows import REGISTRY
@@ -420,18 +421,20 @@ def case_view(
 
 def _notify(session: Session, case: Case, parties: tuple[str, ...], trigger: str, seq: int) -> None:
     recipients = {"applicant": case.applicant_id, "assignee": case.assignee_id}
-    for party in parties:
-        recipient = recipients.get(party)
-        if recipient is None:
-            continue
-        enqueue(
-            session,
-            topic="case_transition",
-            dedup_key=f"case:{case.id}:seq:{seq}:{party}",
-            recipient_id=recipient,
-            case_id=case.id,
-            payload={"folio": case.folio, "trigger": trigger, "state": case.state, "party": party},
-        )
+    enqueue_rows(
+        session,
+        [
+            {
+                "topic": "case_transition",
+                "dedup_key": f"case:{case.id}:seq:{seq}:{party}",
+                "recipient_id": recipient,
+                "case_id": case.id,
+                "payload": {"folio": case.folio, "trigger": trigger, "state": case.state, "party": party},
+            }
+            for party in parties
+            if (recipient := recipients.get(party)) is not None
+        ],
+    )
 
 
 def _load_user(session: Session, user_id: int) -> User:
@@ -620,12 +623,13 @@ def _apply(
     left = workflow.state(outcome.from_state)
     timers: list[dict[str, object]] = []
     if moved:
-        if inputs.pending_timers:  # nothing to cancel otherwise: skip the UPDATE
-            cancel_timers(session, case.id, now)
         timers = state_timer_rows(session, case, dest, entry.seq, today)
     trigger = outcome.transition.trigger
     clocks = sync_clocks(session, case, trigger, entry.seq, today, now, moved=moved, clocks=inputs.clocks)
-    insert_timers(session, timers + clocks)  # the state's timers and the clocks' in one INSERT
+    # the state's timers and the clocks' in one INSERT, after cancelling the pending ones of the state left
+    # (only when the case has some: nothing to cancel otherwise; on PostgreSQL the cancel joins the INSERT)
+    cancel = case.id if moved and inputs.pending_timers else None
+    insert_timers(session, timers + clocks, cancel_case=cancel, now=now)
     on_state_entered(session, case, dest, entry.seq, moved, left=left, escalations=inputs.open_escalations)
     _notify(session, case, outcome.transition.notify, outcome.transition.trigger, entry.seq)
     return entry.seq
@@ -675,6 +679,14 @@ def _run_automatic(session: Session, case: Case, entered_seq: int, now: datetime
     raise RuntimeError(f"more than {MAX_AUTOMATIC_STEPS} automatic transitions in a row on case {case.id}")
 
 
+_INSERT_KEY = insert(cast_type(Table, IdempotencyRecord.__table__))
+
+
+def _record_key(session: Session, values: Mapping[str, Any]) -> None:
+    """Store an idempotency key's result (one Core ``INSERT``; a key already stored fails the transaction)."""
+    session.connection().execute(_INSERT_KEY, dict(values))
+
+
 def fire(
     case_id: int,
     trigger: str,
@@ -721,16 +733,17 @@ def fire(
             seq = _apply(session, case, outcome, actor, inputs, now, today, comment, reason)
             _run_automatic(session, case, seq, now, today)
             if idempotency_key:
-                session.add(
-                    IdempotencyRecord(
-                        key=idempotency_key,
-                        actor_id=actor.id,
-                        case_id=case.id,
-                        trigger=trigger,
-                        audit_seq=seq,
-                        state=case.state,
-                        version=case.version,
-                    )
+                _record_key(
+                    session,
+                    {
+                        "key": idempotency_key,
+                        "actor_id": actor.id,
+                        "case_id": case.id,
+                        "trigger": trigger,
+                        "audit_seq": seq,
+                        "state": case.state,
+                        "version": case.version,
+                    },
                 )
             session.flush()
             return FireResult(case.id, case.folio, trigger, outcome.from_state, case.state, case.version, seq)

@@ -11,9 +11,12 @@ import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, bindparam, insert, select, update
+from sqlalchemy import DateTime, Engine, Insert, String, Table, bindparam, func, insert, select, update
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -24,6 +27,7 @@ from app.database import column_rows
 from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditHead, AuditKind, Case, NonWorkingDay, Role, Timer, TimerKind, TimerStatus, User, utcnow
+from app.models.base import UTCDateTime
 from app.models.clocks import CaseClock, ClockStatus
 from app.services.uow import unit_of_work
 from workflows import REGISTRY
@@ -181,11 +185,65 @@ _TIMER_TABLE = cast(Table, Timer.__table__)
 _INSERT_TIMERS = insert(_TIMER_TABLE)
 
 
-def insert_timers(session: Session, rows: Sequence[Mapping[str, object]]) -> None:
+def _element_type(column: Any) -> Any:
+    """The type of one element of an array of ``column``'s values (enums are stored as their text)."""
+    if isinstance(column.type, SAEnum):
+        return String()
+    if isinstance(column.type, UTCDateTime):
+        return DateTime(timezone=True)
+    return column.type
+
+
+_TIMER_COLUMNS = tuple(column for column in _TIMER_TABLE.columns if column.key != "id")
+
+
+def _timers_from_arrays() -> Insert:
+    """On PostgreSQL, an ``INSERT`` of any number of timer rows as one parameter set: each column's values as an
+    array (``:timers_<column>``), unnested into rows. Its shape does not depend on the number of rows, so it can
+    carry the cancel of the case's pending timers as a data-modifying ``WITH`` part (which, in the same
+    statement, does not see the rows inserted)."""
+    arrays = [
+        bindparam(f"timers_{column.key}", type_=postgresql.ARRAY(_element_type(column))) for column in _TIMER_COLUMNS
+    ]
+    names = [column.key for column in _TIMER_COLUMNS]
+    rows = func.unnest(*arrays).table_valued(*names).render_derived(name="timer")
+    return insert(_TIMER_TABLE).from_select(names, select(*(rows.c[name] for name in names)))
+
+
+_CANCEL_AND_INSERT_TIMERS: list[Insert] = []
+
+
+def _timer_arrays(rows: Sequence[Mapping[str, object]]) -> dict[str, list[object]]:
+    return {
+        f"timers_{column.key}": [
+            value.value if isinstance(value, StrEnum) else value for value in (row[column.key] for row in rows)
+        ]
+        for column in _TIMER_COLUMNS
+    }
+
+
+def insert_timers(
+    session: Session,
+    rows: Sequence[Mapping[str, object]],
+    *,
+    cancel_case: int | None = None,
+    now: datetime | None = None,
+) -> None:
     """Write timer rows (as :func:`state_timer_rows` and :func:`sync_clocks` give them) in one ``INSERT``;
-    nothing is sent when there are none."""
+    nothing is sent when there are none. With ``cancel_case``, first cancel that case's pending timers
+    (:func:`cancel_timers`, as of ``now``): the rows written here stay pending. On PostgreSQL the cancel and the
+    rows go in one statement."""
+    connection = session.connection()
+    if cancel_case is not None:
+        if rows and connection.dialect.name == "postgresql":
+            if not _CANCEL_AND_INSERT_TIMERS:
+                _CANCEL_AND_INSERT_TIMERS.append(_timers_from_arrays().add_cte(_CANCEL_TIMERS.cte("cancelled")))
+            params = {"timer_case": cancel_case, "now": now or utcnow(), **_timer_arrays(rows)}
+            connection.execute(_CANCEL_AND_INSERT_TIMERS[0], params)
+            return
+        cancel_timers(session, cancel_case, now or utcnow())
     if rows:
-        session.connection().execute(_INSERT_TIMERS, list(rows))
+        connection.execute(_INSERT_TIMERS, list(rows))
 
 
 def start_timers(session: Session, case: Case, state: State, seq: int, today: date) -> None:
@@ -626,10 +684,10 @@ def sync_clocks(
     clocks: Sequence[ClockRow] | None = None,
 ) -> list[dict[str, object]]:
     """Bring the case's clocks up to date after ``trigger`` (``open`` for the filing) on ``today``; ``moved``
-    says whether the case changed state (its pending timers were then cancelled and the running clocks'
+    says whether the case changed state (the caller then cancels its pending timers, and the running clocks'
     timers are reissued; after a step that left the state and a clock as they were, its timer is kept).
     Returns the rows of the clocks' new timers, for the caller to write with the state's own
-    (:func:`insert_timers`: one ``INSERT`` for all of a transition's timers).
+    (:func:`insert_timers`: one ``INSERT`` for all of a transition's timers, with that cancel).
 
     A clock starts when the case first enters one of its running states (or when one of its ``started_by``
     triggers fires), pauses in its paused states keeping the business days used, resumes the business day

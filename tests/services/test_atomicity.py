@@ -38,7 +38,7 @@ from app.models import (
     Role,
     Timer,
 )
-from app.notifications import enqueue
+from app.notifications import enqueue, enqueue_rows
 from app.services.cases import FireResult, fire, open_case
 from app.services.demo import demo_pdf
 from app.services.documents import attach_document
@@ -160,26 +160,34 @@ def test_failure_while_starting_the_timers(world: World) -> None:
     )
 
 
-def test_failure_while_cancelling_the_timers(world: World) -> None:
-    assert_rolled_back_then_retry(
-        world, lambda mp: mp.setattr(cases_service, "cancel_timers", after_real(deadlines_service.cancel_timers))
-    )
+def test_failure_right_after_cancelling_the_timers(world: World) -> None:
+    """The pending timers of the state left are cancelled with the new ones' INSERT (on PostgreSQL in the same
+    statement): a failure right after it leaves them pending."""
+    cancelled: list[int | None] = []
+
+    def failing(session: Any, rows: Any, **kwargs: Any) -> None:
+        deadlines_service.insert_timers(session, rows, **kwargs)
+        cancelled.append(kwargs.get("cancel_case"))
+        raise Injected("after the write")
+
+    assert_rolled_back_then_retry(world, lambda mp: mp.setattr(cases_service, "insert_timers", failing))
+    assert cancelled == [world.case.case_id]
 
 
 def test_failure_while_writing_the_outbox(world: World) -> None:
-    assert_rolled_back_then_retry(world, lambda mp: mp.setattr(cases_service, "enqueue", after_real(enqueue)))
+    assert_rolled_back_then_retry(world, lambda mp: mp.setattr(cases_service, "enqueue_rows", after_real(enqueue_rows)))
 
 
 def test_failure_in_the_last_flush(world: World) -> None:
     """The idempotency record is the last row written; failing there must undo everything else."""
 
-    def boom(**kwargs: Any) -> Any:
+    def boom(*args: Any) -> Any:
         raise Injected("idempotency record")
 
     before = snapshot(world.case.case_id)
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(cases_service, "_replay", lambda *args, **kwargs: None)  # no earlier result to look up
-        mp.setattr(cases_service, "IdempotencyRecord", boom)
+        mp.setattr(cases_service, "_record_key", boom)
         with pytest.raises(Injected):
             issue_prevention(world, idempotency_key="key-1")
     assert snapshot(world.case.case_id) == before
