@@ -3,12 +3,20 @@ without the ORM's layer."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from enum import Enum
 from typing import Any
 
-from sqlalchemy import Engine, Executable, Result, event
+from sqlalchemy import Column, DateTime, Engine, Executable, Result, String, TableValuedAlias, bindparam, event, func
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy import cast as sql_cast
+from sqlalchemy import column as sql_column
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
+from sqlalchemy.types import TypeDecorator
 
 WRITE_OPTION = "tramites_write"
 """Execution option set by the services' unit of work: on SQLite the transaction starts with BEGIN IMMEDIATE."""
@@ -46,3 +54,37 @@ def column_rows(session: Session, statement: Executable, params: Mapping[str, An
     if session.autoflush and (session.new or session.dirty or session.deleted):
         session.flush()
     return session.connection().execute(statement, dict(params) if params else None)
+
+
+def _plain_type(column: Column[Any]) -> Any:
+    """The SQL type of ``column``'s stored values (an enum is stored as its text; a decorated type as its own)."""
+    kind = column.type
+    if isinstance(kind, SAEnum):
+        return String()
+    if isinstance(kind, TypeDecorator):
+        impl = kind.impl_instance
+        return DateTime(timezone=True) if isinstance(impl, DateTime) else impl
+    return kind
+
+
+def json_recordset(param: str, columns: Sequence[Column[Any]], name: str) -> TableValuedAlias:
+    """On PostgreSQL, the rows of the JSON array bound to ``:param`` (as :func:`recordset_json` writes it) as a
+    table with ``columns``' names and types (``json_to_recordset``): any number of rows as one parameter, so that
+    a statement's shape does not depend on how many rows it writes and data-modifying ``WITH`` parts can join it.
+    One C-encoded string instead of a driver-adapted array per column."""
+    fields = [sql_column(c.key, _plain_type(c)) for c in columns]
+    rows = func.json_to_recordset(sql_cast(bindparam(param, type_=String), postgresql.JSON))
+    return rows.table_valued(*fields).render_derived(name=name, with_types=True)
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, date | datetime):
+        return value.isoformat()  # an aware datetime keeps its offset: PostgreSQL reads it as the same instant
+    raise TypeError(f"not a JSON value: {value!r}")
+
+
+def recordset_json(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str:
+    """``rows`` (their ``keys``) as the JSON array :func:`json_recordset` reads."""
+    return json.dumps([{key: row[key] for key in keys} for row in rows], default=_json_value)

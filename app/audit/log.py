@@ -202,7 +202,7 @@ def append(session: Session, item: EntryInput) -> Appended:
     entry = {key: row.get(key) for key in _ENTRY_KEYS}
     moved = {"new_seq": seq, "new_hash": row["entry_hash"], "new_frontier": edge, "new_calendar_seq": calendar_seq}
     if connection.dialect.name == "postgresql":
-        connection.execute(_WRITE_ENTRY_AND_HEAD, {**entry, **moved, **tree.subtree_arrays(completed)})
+        connection.execute(_WRITE_ENTRY_AND_HEAD, {**entry, **moved, **tree.subtree_rows(completed)})
     else:
         connection.execute(_INSERT_ENTRY, entry)
         connection.execute(_UPDATE_HEAD, moved)

@@ -7,14 +7,14 @@ caller's transaction, under the head lock. Roots and proofs for any tree size re
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import CTE, BigInteger, SmallInteger, String, Table, TextClause, bindparam, func, insert, select, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import CTE, Table, TextClause, insert, select, text
 from sqlalchemy.orm import Session
 
 from app.audit import merkle
 from app.audit.merkle import NodeKey
+from app.database import json_recordset, recordset_json
 from app.models import AuditEntry, AuditTreeNode
 
 
@@ -158,29 +158,18 @@ _NODE_TABLE = cast(Table, AuditTreeNode.__table__)
 
 def stored_subtrees_cte() -> CTE:
     """On PostgreSQL, the subtrees an append completed as a data-modifying ``WITH`` part (an ``INSERT`` of the
-    rows unnested from the arrays ``:node_levels``, ``:node_idxs``, ``:node_hashes``; none when they are
-    empty), so that the entry's one statement stores them too (:func:`subtree_arrays` gives the arrays)."""
-    rows = (
-        func.unnest(
-            bindparam("node_levels", type_=postgresql.ARRAY(SmallInteger)),
-            bindparam("node_idxs", type_=postgresql.ARRAY(BigInteger)),
-            bindparam("node_hashes", type_=postgresql.ARRAY(String)),
-        )
-        .table_valued("level", "idx", "hash")
-        .render_derived(name="subtree")
-    )
-    columns = ["level", "idx", "hash"]
-    stored = insert(_NODE_TABLE).from_select(columns, select(rows.c.level, rows.c.idx, rows.c.hash))
-    return stored.cte("stored_subtrees")
+    rows of the JSON array ``:subtree_rows``; none when it is empty), so that the entry's one statement stores
+    them too (:func:`subtree_rows` gives the parameter)."""
+    columns = [_NODE_TABLE.c.level, _NODE_TABLE.c.idx, _NODE_TABLE.c.hash]
+    rows = json_recordset("subtree_rows", columns, "subtree")
+    keys = [c.key for c in columns]
+    return insert(_NODE_TABLE).from_select(keys, select(*(rows.c[key] for key in keys))).cte("stored_subtrees")
 
 
-def subtree_arrays(completed: list[tuple[int, int, bytes]]) -> dict[str, list[Any]]:
-    """The parameters of :func:`stored_subtrees_cte` for the subtrees an append completed."""
-    return {
-        "node_levels": [level for level, _, _ in completed],
-        "node_idxs": [idx for _, idx, _ in completed],
-        "node_hashes": [value.hex() for _, _, value in completed],
-    }
+def subtree_rows(completed: list[tuple[int, int, bytes]]) -> dict[str, str]:
+    """The parameter of :func:`stored_subtrees_cte` for the subtrees an append completed."""
+    rows = [{"level": level, "idx": idx, "hash": value.hex()} for level, idx, value in completed]
+    return {"subtree_rows": recordset_json(rows, ("level", "idx", "hash"))}
 
 
 def store_subtrees(session: Session, completed: list[tuple[int, int, bytes]]) -> None:

@@ -6,13 +6,15 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from typing import cast as cast_type
 
 from sqlalchemy import (
+    Cast,
     CompoundSelect,
     Date,
+    DateTime,
     Integer,
     String,
     Table,
@@ -172,9 +174,9 @@ def _engine_inputs_statement(with_case: bool = False, with_head: bool = False) -
     SQLite's ``BEGIN IMMEDIATE``)."""
     case_id = bindparam("case_id", type_=Integer)
     no_int, no_day, no_text = cast(null(), Integer), cast(null(), Date), cast(null(), String)
-    no_instant = cast(null(), _CASE_TABLE.c.created_at.type)
+    no_instant = cast(null(), DateTime(timezone=True))  # the case's instants: made UTC-aware by _held_case
     no_clock = (no_int, no_int, no_int, no_day, no_day, no_day)
-    no_case = (no_text, no_text, no_text, no_text, no_instant, no_instant, no_instant)
+    no_case: tuple[Cast[Any], ...] = (no_text, no_text, no_text, no_text, no_instant, no_instant, no_instant)
     actor = (
         select(
             literal("u").label("src"),
@@ -300,6 +302,13 @@ _CASE_IDENTITY = Case.__mapper__.identity_key_from_primary_key
 _MANAGER = Case.__mapper__.class_manager
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    """A stored instant as the case's columns give it (``UTCDateTime``): aware, in UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _held_case(session: Session, case_id: int, row: Any) -> Case:
     """The case of a ``k`` row as a persistent object of ``session``, as if the ORM had loaded it: the object
     the session already holds for it (told the stored values), or a new one attached without a read."""
@@ -315,9 +324,9 @@ def _held_case(session: Session, case_id: int, row: Any) -> Case:
         "department_code": row.s2,
         "data": json.loads(row.j1),
         "params": json.loads(row.j2),
-        "created_at": row.t1,
-        "updated_at": row.t2,
-        "closed_at": row.t3,
+        "created_at": _utc(row.t1),
+        "updated_at": _utc(row.t2),
+        "closed_at": _utc(row.t3),
     }
     held = session.identity_map.get(_CASE_IDENTITY((case_id,)))
     case = cast_type(Case, held) if held is not None else _MANAGER.new_instance()

@@ -11,23 +11,19 @@ import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import DateTime, Engine, Insert, String, Table, bindparam, func, insert, select, update
-from sqlalchemy import Enum as SAEnum
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Engine, Insert, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app import audit
 from app.audit import EntryInput
 from app.audit.canonical import keyed_digest
 from app.calendar import LOCAL_TZ, BusinessCalendar, deadline_instant, local_today
-from app.database import column_rows
+from app.database import column_rows, json_recordset, recordset_json
 from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditHead, AuditKind, Case, NonWorkingDay, Role, Timer, TimerKind, TimerStatus, User, utcnow
-from app.models.base import UTCDateTime
 from app.models.clocks import CaseClock, ClockStatus
 from app.services.uow import unit_of_work
 from workflows import REGISTRY
@@ -185,41 +181,19 @@ _TIMER_TABLE = cast(Table, Timer.__table__)
 _INSERT_TIMERS = insert(_TIMER_TABLE)
 
 
-def _element_type(column: Any) -> Any:
-    """The type of one element of an array of ``column``'s values (enums are stored as their text)."""
-    if isinstance(column.type, SAEnum):
-        return String()
-    if isinstance(column.type, UTCDateTime):
-        return DateTime(timezone=True)
-    return column.type
-
-
 _TIMER_COLUMNS = tuple(column for column in _TIMER_TABLE.columns if column.key != "id")
+_TIMER_KEYS = tuple(column.key for column in _TIMER_COLUMNS)
 
 
-def _timers_from_arrays() -> Insert:
-    """On PostgreSQL, an ``INSERT`` of any number of timer rows as one parameter set: each column's values as an
-    array (``:timers_<column>``), unnested into rows. Its shape does not depend on the number of rows, so it can
-    carry the cancel of the case's pending timers as a data-modifying ``WITH`` part (which, in the same
-    statement, does not see the rows inserted)."""
-    arrays = [
-        bindparam(f"timers_{column.key}", type_=postgresql.ARRAY(_element_type(column))) for column in _TIMER_COLUMNS
-    ]
-    names = [column.key for column in _TIMER_COLUMNS]
-    rows = func.unnest(*arrays).table_valued(*names).render_derived(name="timer")
-    return insert(_TIMER_TABLE).from_select(names, select(*(rows.c[name] for name in names)))
+def _timers_from_json() -> Insert:
+    """On PostgreSQL, an ``INSERT`` of any number of timer rows as one parameter (``:timer_rows``, a JSON array).
+    Its shape does not depend on the number of rows, so it can carry the cancel of the case's pending timers as
+    a data-modifying ``WITH`` part (which, in the same statement, does not see the rows inserted)."""
+    rows = json_recordset("timer_rows", _TIMER_COLUMNS, "timer")
+    return insert(_TIMER_TABLE).from_select(_TIMER_KEYS, select(*(rows.c[key] for key in _TIMER_KEYS)))
 
 
 _CANCEL_AND_INSERT_TIMERS: list[Insert] = []
-
-
-def _timer_arrays(rows: Sequence[Mapping[str, object]]) -> dict[str, list[object]]:
-    return {
-        f"timers_{column.key}": [
-            value.value if isinstance(value, StrEnum) else value for value in (row[column.key] for row in rows)
-        ]
-        for column in _TIMER_COLUMNS
-    }
 
 
 def insert_timers(
@@ -237,8 +211,12 @@ def insert_timers(
     if cancel_case is not None:
         if rows and connection.dialect.name == "postgresql":
             if not _CANCEL_AND_INSERT_TIMERS:
-                _CANCEL_AND_INSERT_TIMERS.append(_timers_from_arrays().add_cte(_CANCEL_TIMERS.cte("cancelled")))
-            params = {"timer_case": cancel_case, "now": now or utcnow(), **_timer_arrays(rows)}
+                _CANCEL_AND_INSERT_TIMERS.append(_timers_from_json().add_cte(_CANCEL_TIMERS.cte("cancelled")))
+            params = {
+                "timer_case": cancel_case,
+                "now": now or utcnow(),
+                "timer_rows": recordset_json(rows, _TIMER_KEYS),
+            }
             connection.execute(_CANCEL_AND_INSERT_TIMERS[0], params)
             return
         cancel_timers(session, cancel_case, now or utcnow())
