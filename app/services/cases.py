@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from app import audit
 from app.audit import EntryInput
@@ -329,12 +329,16 @@ def _held_case(session: Session, case_id: int, row: Any) -> Case:
         "closed_at": _utc(row.t3),
     }
     held = session.identity_map.get(_CASE_IDENTITY((case_id,)))
-    case = cast_type(Case, held) if held is not None else _MANAGER.new_instance()
-    for name, value in values.items():
-        set_committed_value(case, name, value)
-    if held is None:
-        make_transient_to_detached(case)
-        session.add(case)
+    if held is not None:
+        for name, value in values.items():
+            set_committed_value(held, name, value)
+        return cast_type(Case, held)
+    case = cast_type(Case, _MANAGER.new_instance())
+    # as the ORM's loading does: the values straight into the new object's dictionary, then committed as
+    # loaded (make_transient_to_detached) and attached
+    instance_state(case).dict.update(values)
+    make_transient_to_detached(case)
+    session.add(case)
     return case
 
 
