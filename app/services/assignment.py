@@ -26,12 +26,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, Integer, Select, bindparam, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
 from app.audit import EntryInput
+from app.database import column_rows
 from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import (
@@ -84,53 +85,75 @@ def acting_roles(workflow: Workflow, state: State) -> frozenset[str]:
     )
 
 
-def four_eyes_blocked(session: Session, workflow: Workflow, state: State, case_id: int) -> frozenset[int]:
-    """Who the four-eyes rule stops from taking a decision in ``state``: the actors of the steps that a
-    transition from ``state`` must not share an actor with."""
-    triggers = {other for t in workflow.transitions_from(state.name) for other in t.four_eyes_with}
-    if not triggers:
-        return frozenset()
-    rows = session.scalars(
-        select(AuditEntry.actor_id).where(
+def _four_eyes_triggers(workflow: Workflow, state: State) -> frozenset[str]:
+    """The steps whose actors the four-eyes rule stops from taking a decision in ``state``."""
+    return frozenset(other for t in workflow.transitions_from(state.name) for other in t.four_eyes_with)
+
+
+def _pool_statement(four_eyes: bool) -> Select[Any]:
+    """The active holders of the roles ``:roles`` in the department ``:department`` or in none, one row per
+    grant, each with their open assigned cases, whether they were left out of the case ``:case_id`` (recused or
+    taken off) and, when ``four_eyes``, whether they took one of the steps ``:four_eyes`` on it: one statement
+    for the whole draw (built once per shape)."""
+    case_id = bindparam("case_id", type_=Integer)
+    load = (
+        select(func.count())
+        .select_from(Case)
+        .where(Case.assignee_id == UserRole.user_id, Case.closed_at.is_(None))
+        .scalar_subquery()
+    )
+    left_out = exists().where(AssignmentExclusion.case_id == case_id, AssignmentExclusion.user_id == UserRole.user_id)
+    blocked: ColumnElement[bool] = literal(False)
+    if four_eyes:
+        blocked = exists().where(
             AuditEntry.case_id == case_id,
             AuditEntry.kind == AuditKind.TRANSITION,
-            AuditEntry.action.in_(triggers),
-            AuditEntry.actor_id.is_not(None),
+            AuditEntry.action.in_(bindparam("four_eyes", expanding=True)),
+            AuditEntry.actor_id == UserRole.user_id,
+        )
+    return (
+        select(
+            UserRole.user_id,
+            UserRole.department_code,
+            load.label("load"),
+            left_out.label("left_out"),
+            blocked.label("blocked"),
+        )
+        .join(User, User.id == UserRole.user_id)
+        .where(
+            User.active.is_(True),
+            UserRole.role.in_(bindparam("roles", expanding=True)),
+            or_(UserRole.department_code == bindparam("department"), UserRole.department_code.is_(None)),
         )
     )
-    return frozenset(r for r in rows if r is not None)
 
 
-def excluded_users(session: Session, case_id: int) -> frozenset[int]:
-    """Who recused themselves from the case or was taken off it by a reassignment."""
-    rows = session.scalars(select(AssignmentExclusion.user_id).where(AssignmentExclusion.case_id == case_id))
-    return frozenset(rows)
+_POOL_STATEMENTS = {four_eyes: _pool_statement(four_eyes) for four_eyes in (False, True)}
 
 
-def _eligible_ids(session: Session, roles: Iterable[str], department: str) -> set[int]:
-    """Active holders of ``roles`` in ``department``; when it has none, those holding them without a
-    department (who serve every department)."""
-    wanted = [Role(r) for r in roles]
-    base = select(UserRole.user_id).join(User, User.id == UserRole.user_id).where(User.active.is_(True))
-    base = base.where(UserRole.role.in_(wanted))
-    members = set(session.scalars(base.where(UserRole.department_code == department)))
-    return members or set(session.scalars(base.where(UserRole.department_code.is_(None))))
-
-
-def loads(session: Session, user_ids: Iterable[int]) -> dict[int, int]:
-    """Open cases assigned to each of ``user_ids`` (0 for those with none)."""
-    ids = list(user_ids)
-    counts = dict.fromkeys(ids, 0)
-    if ids:
-        rows = session.execute(
-            select(Case.assignee_id, func.count())
-            .where(Case.assignee_id.in_(ids), Case.closed_at.is_(None))
-            .group_by(Case.assignee_id)
-        )
-        for uid, count in rows:
-            if uid is not None:
-                counts[uid] = int(count)
-    return counts
+def _candidates(
+    session: Session, case: Case, workflow: Workflow, state: State, department: str, also_exclude: Iterable[int] = ()
+) -> tuple[list[Candidate], list[int]]:
+    """Who may be drawn (with their open assigned cases) and who was left out: the active holders of a role
+    that acts in ``state`` in ``department`` (when it has none, those holding one in no department, who serve
+    every department), less the applicant, whoever recused themselves or was taken off the case, whoever the
+    four-eyes rule stops, and ``also_exclude``. Read in one statement."""
+    roles = acting_roles(workflow, state)
+    if not roles:
+        return [], []
+    triggers = _four_eyes_triggers(workflow, state)
+    params: dict[str, Any] = {"case_id": case.id, "roles": sorted(Role(r) for r in roles), "department": department}
+    if triggers:
+        params["four_eyes"] = sorted(triggers)
+    members: dict[int, tuple[int, bool]] = {}
+    everywhere: dict[int, tuple[int, bool]] = {}
+    for row in column_rows(session, _POOL_STATEMENTS[bool(triggers)], params):
+        into = members if row.department_code == department else everywhere
+        into[row.user_id] = (int(row.load), bool(row.left_out) or bool(row.blocked))
+    pool = members or everywhere  # a department with none of its own is served by those of no department
+    excluded = {uid for uid, (_, out) in pool.items() if out} | {case.applicant_id} | set(also_exclude)
+    ids = sorted(set(pool) - excluded)
+    return [Candidate(uid, pool[uid][0]) for uid in ids], sorted(set(pool) & excluded)
 
 
 def _seed() -> str:
@@ -161,24 +184,6 @@ def draw_assignee(folio: str, seq: int, candidates: list[Candidate], seed: str) 
     pool = [c.user_id for c in ordered if c.load == least]
     chosen = pool[int(result.number * len(pool))]
     return AssignmentDraw(chosen, {**record, "least_loaded": pool, "chosen": chosen})
-
-
-def _candidates(
-    session: Session, case: Case, workflow: Workflow, state: State, department: str, also_exclude: Iterable[int] = ()
-) -> tuple[list[Candidate], list[int]]:
-    roles = acting_roles(workflow, state)
-    if not roles:
-        return [], []
-    pool = _eligible_ids(session, roles, department)
-    excluded = (
-        {case.applicant_id}
-        | excluded_users(session, case.id)
-        | four_eyes_blocked(session, workflow, state, case.id)
-        | set(also_exclude)
-    )
-    ids = sorted(pool - excluded)
-    counts = loads(session, ids)
-    return [Candidate(uid, counts[uid]) for uid in ids], sorted(pool & excluded)
 
 
 def _still_eligible(candidates: list[Candidate], case: Case) -> bool:

@@ -61,7 +61,6 @@ from app.models import (
     AuditKind,
     Case,
     CaseEscalation,
-    Department,
     Document,
     FolioCounter,
     IdempotencyRecord,
@@ -81,7 +80,7 @@ from app.services.deadlines import ClockRow, insert_timers, state_timer_rows, sy
 from app.services.seeds import commit_ahead, seed_for_draw
 from app.services.uow import CONFLICT_MESSAGE, unit_of_work
 from workflows import REGISTRY
-from workflows.base import N_, HistoryItem, State, department_of, draw
+from workflows.base import N_, HistoryItem, department_of, draw
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,21 +532,16 @@ def _replay(session: Session, key: str, case_id: int, trigger: str, actor_id: in
     return FireResult(case_id, folio, trigger, from_state, record.state, record.version, record.audit_seq, True)
 
 
-def _department_code(session: Session, state: State, params: Mapping[str, Any]) -> str | None:
-    """The department whose queue holds a case in ``state`` (``None``: the office is mapped to none). Raises
-    ``InvalidData`` when the case's settings map it to a department that does not exist: the case would
-    otherwise land in nobody's queue without a word (``flask departments check`` lists such settings)."""
-    code = department_of(state, params)
-    if code is None:
-        return None
-    if session.get(Department, code) is None:
-        raise InvalidData(
-            Msg(
-                "El área «%(department)s» que atiende esta etapa no existe; la administración debe crearla.",
-                {"department": code},
-            )
-        )
-    return code
+_DEPARTMENT_KEY = "fk_cases_department_code_departments"
+
+
+def _missing_department(error: IntegrityError) -> bool:
+    """Whether the case's ``UPDATE`` failed because its department does not exist (the only foreign key it
+    writes: SQLite does not name the constraint, PostgreSQL does)."""
+    diagnostics = getattr(error.orig, "diag", None)
+    if diagnostics is not None:
+        return getattr(diagnostics, "constraint_name", None) == _DEPARTMENT_KEY
+    return "FOREIGN KEY constraint failed" in str(error.orig)
 
 
 _CASE_UPDATES: dict[tuple[bool, bool], Update] = {}
@@ -575,7 +569,8 @@ def _write_case(
 ) -> None:
     """Store the case's new state, data, department and times with one Core ``UPDATE … WHERE id = ? AND
     version = ?`` that bumps the version, and tell the loaded case (no ORM flush). Raises ``ConflictError``
-    when no row matched: another transaction changed the case since it was read."""
+    when no row matched: another transaction changed the case since it was read; ``InvalidData`` when the
+    case's settings map the state to a department that does not exist."""
     values: dict[str, Any] = {
         "state": outcome.to_state,
         "version": case.version + 1,
@@ -586,10 +581,23 @@ def _write_case(
         values["data"] = outcome.data
     if closed:
         values["closed_at"] = now
-    written = session.connection().execute(
-        _case_update(bool(outcome.written), closed),
-        {"case_id": case.id, "old_version": case.version, **{f"new_{k}": v for k, v in values.items()}},
-    )
+    try:
+        written = session.connection().execute(
+            _case_update(bool(outcome.written), closed),
+            {"case_id": case.id, "old_version": case.version, **{f"new_{k}": v for k, v in values.items()}},
+        )
+    except IntegrityError as error:
+        # The department's existence is checked by the database (the row's foreign key), not read first: the
+        # case would otherwise land in nobody's queue without a word (``flask departments check`` lists such
+        # settings). The transaction is rolled back by the caller.
+        if department is not None and _missing_department(error):
+            raise InvalidData(
+                Msg(
+                    "El área «%(department)s» que atiende esta etapa no existe; la administración debe crearla.",
+                    {"department": department},
+                )
+            ) from None
+        raise
     if written.rowcount != 1:
         raise ConflictError(CONFLICT_MESSAGE)
     for name, value in values.items():
@@ -612,7 +620,7 @@ def _apply(
     audit entry's sequence number."""
     workflow = get_engine().definition(case.workflow, case.workflow_version)
     dest = workflow.state(outcome.to_state)
-    department = _department_code(session, dest, case.params or workflow.params)
+    department = department_of(dest, case.params or workflow.params)
     _write_case(session, case, outcome, department, now, closed=dest.terminal)
     effects = transition_effects(session, case, outcome.transition, actor.id, outcome.role, now, comment)
     entry = audit.append(

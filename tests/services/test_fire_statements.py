@@ -22,7 +22,7 @@ import app.services.users as users_service
 from app import audit
 from app.audit import verify
 from app.calendar import BusinessCalendar, local_today
-from app.engine import ConflictError
+from app.engine import ConflictError, InvalidData
 from app.extensions import db
 from app.models import (
     AuditEntry,
@@ -238,17 +238,17 @@ def test_a_case_changed_between_the_read_and_the_write_is_a_conflict(
 ) -> None:
     owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
     submitted = fire(vecs_case(owner).case_id, "submit", owner, expected_version=None)
-    decide = cases_service._department_code
+    write = cases_service._write_case
     entries = select(func.count()).select_from(AuditEntry).where(AuditEntry.case_id == submitted.case_id)
     before = db.session.scalar(entries)
     db.session.rollback()
 
-    def changed_meanwhile(session: Any, state: Any, params: Any) -> str | None:
+    def changed_meanwhile(session: Any, *args: Any, **kwargs: Any) -> None:
         # what a concurrent transaction committing first looks like from here: the stored version moved
         session.execute(Case.__table__.update().where(Case.id == submitted.case_id).values(version=Case.version + 1))
-        return decide(session, state, params)
+        write(session, *args, **kwargs)
 
-    monkeypatch.setattr(cases_service, "_department_code", changed_meanwhile)
+    monkeypatch.setattr(cases_service, "_write_case", changed_meanwhile)
     with pytest.raises(ConflictError) as raised:
         fire(submitted.case_id, "start_intake", clerk, expected_version=submitted.version)
     assert raised.value.message == CONFLICT_MESSAGE
@@ -287,8 +287,14 @@ def test_a_redraw_computes_its_candidates_once_and_shares_the_head_lock(app: Fla
     db.session.commit()
     back, seen = fire_counted(observations, "answer_observations", owner)
     assert back.to_state == "registered"
-    # the candidates' open-case count is read once, both to test the assignee and for the draw
-    assert len(touching(seen, "GROUP BY cases.assignee_id")) == 1, seen
+    # the candidates (the role's holders in the department, their open cases, whether they were left out of the
+    # case or are stopped by the four-eyes rule) are read in one statement, both to test the assignee and for
+    # the draw; the department's existence is the case row's foreign key, not a read
+    (pool,) = touching(seen, "FROM user_roles JOIN users")
+    assert "count(" in pool, pool
+    assert "assignment_exclusions" in pool, pool
+    assert not [s for s in seen if s.startswith("SELECT") and "FROM assignment_exclusions" in s.split("(")[0]], seen
+    assert not touching(seen, "FROM departments"), seen
     # the transition's entry and the assignment's entry share one head read (the lock is already held)
     assert len(touching(seen, "FROM audit_head")) == 1, seen
     assert len(touching(seen, "INSERT INTO audit_entries")) == 2, seen
@@ -433,3 +439,37 @@ def test_timers_written_with_the_cancel_equal_those_written_alone(app: Flask) ->
     assert [t.status for t in new] == [TimerStatus.PENDING, TimerStatus.PENDING]
     assert new[0].due_at == stamp
     assert new[0].rule == 'prueba «ñ» "x"'
+
+
+def test_a_stage_mapped_to_a_department_that_does_not_exist_is_refused_with_its_name(app: Flask) -> None:
+    """The department's existence is checked by the case row's foreign key (no read on every transition); a
+    case whose settings name a department nobody created is refused with a translated message naming it, and
+    nothing of the transition is kept."""
+    admin = make_user(Role.ADMIN)
+    make_user((Role.REVIEWER, OFFICE))
+    update_config("cdmx_tipo_b", TIPO_B_SETTINGS, admin)
+    owner = make_user(Role.APPLICANT)
+    opened = open_case("cdmx_tipo_b", owner, VECS_DATA)
+    version = opened.version
+    for kind in requirement_kinds(TIPO_B_V1.params["requirements"]):
+        version = attach_document(opened.case_id, kind, f"{kind}.pdf", demo_pdf(kind), owner).case_version
+    db.session.rollback()
+    case = db.session.get(Case, opened.case_id)
+    assert case is not None
+    params = dict(case.params)
+    params["departments"] = {**params["departments"], "review": "no-existe"}
+    # the settings as a case kept them (written directly: the settings' own form refuses unknown departments)
+    db.session.execute(Case.__table__.update().where(Case.id == opened.case_id).values(params=params))
+    db.session.commit()
+    entries = select(func.count()).select_from(AuditEntry)
+    before = db.session.scalar(entries)
+    db.session.rollback()
+    with pytest.raises(InvalidData) as refused:
+        fire(opened.case_id, "submit", owner, expected_version=version)
+    assert refused.value.message.params == {"department": "no-existe"}
+    assert "no existe" in refused.value.message.msgid
+    db.session.rollback()
+    stored = db.session.get(Case, opened.case_id)
+    assert stored is not None
+    assert (stored.state, stored.version) == ("draft", version)
+    assert db.session.scalar(entries) == before
