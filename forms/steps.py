@@ -17,6 +17,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import Field, HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.csrf.core import CSRFTokenField
+from wtforms.utils import unset_value
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from forms import options, squeeze
@@ -79,11 +81,39 @@ class Number:
             raise ValidationError(self.too_large)
 
 
+class _TokenWhenShown(CSRFTokenField):
+    """The CSRF token field, its token signed when the field is rendered rather than when the form is built: a
+    form that is only validated (a POST that succeeds and redirects) never shows it. The posted token is checked
+    as before (by ``CSRFProtect``, or by the field when that did not run)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.type = "CSRFTokenField"  # the type templates tell the token apart by (not one of the inputs shown)
+
+    def process(self, formdata: Any, data: Any = unset_value, extra_filters: Any = None) -> None:
+        """Read the posted value only; the token to show is made by :meth:`_value`."""
+        HiddenField.process(self, formdata, data, extra_filters)
+
+    def _value(self) -> str:
+        if self.current_token is None:
+            self.current_token = self.csrf_impl.generate_csrf_token(self)
+        return str(self.current_token)
+
+
+class _CSRFWhenShown(FlaskForm.Meta.csrf_class):
+    field_class = _TokenWhenShown
+
+
 class VersionedForm(FlaskForm):
     """A form that changes a case: the version it was shown at and a key that makes a repeat harmless."""
 
-    expected_version = HiddenField()
-    idempotency_key = HiddenField()
+    class Meta:
+        csrf_class = _CSRFWhenShown
+
+    # The hidden fields are never labelled on a page; WTForms would derive these same texts from the names
+    # through its catalogue on every form built.
+    expected_version = HiddenField("Expected Version")
+    idempotency_key = HiddenField("Idempotency Key")
 
     def request_data(self) -> dict[str, Any]:
         """The answers as case data (each step says which)."""
