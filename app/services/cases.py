@@ -25,6 +25,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     null,
     or_,
     select,
@@ -172,10 +173,17 @@ def _engine_inputs_statement(with_case: bool = False, with_head: bool = False) -
     adds the audit head's row ``a`` (only for a transaction that already holds the database's write lock:
     SQLite's ``BEGIN IMMEDIATE``)."""
     case_id = bindparam("case_id", type_=Integer)
-    no_int, no_day, no_text = cast(null(), Integer), cast(null(), Date), cast(null(), String)
-    no_instant = cast(null(), DateTime(timezone=True))  # the case's instants: made UTC-aware by _held_case
-    no_clock = (no_int, no_int, no_int, no_day, no_day, no_day)
-    no_case: tuple[Cast[Any], ...] = (no_text, no_text, no_text, no_text, no_instant, no_instant, no_instant)
+    typed_int, typed_day, typed_text = cast(null(), Integer), cast(null(), Date), cast(null(), String)
+    typed_instant = cast(null(), DateTime(timezone=True))  # the case's instants: made UTC-aware by _held_case
+    typed_case: tuple[Cast[Any], ...] = (
+        typed_text,
+        typed_text,
+        typed_text,
+        typed_text,
+        typed_instant,
+        typed_instant,
+        typed_instant,
+    )
     actor = (
         select(
             literal("u").label("src"),
@@ -183,39 +191,50 @@ def _engine_inputs_statement(with_case: bool = False, with_head: bool = False) -
             UserRole.department_code.label("sha"),
             cast(User.active, Integer).label("actor"),
             literal(-1).label("seq"),
-            no_int.label("n1"),
-            no_int.label("n2"),
-            no_int.label("n3"),
-            no_day.label("d1"),
-            no_day.label("d2"),
-            no_day.label("d3"),
+            typed_int.label("n1"),
+            typed_int.label("n2"),
+            typed_int.label("n3"),
+            typed_day.label("d1"),
+            typed_day.label("d2"),
+            typed_day.label("d3"),
             *(
                 column.label(label)
-                for column, label in zip(no_case, ("s1", "s2", "j1", "j2", "t1", "t2", "t3"), strict=True)
+                for column, label in zip(typed_case, ("s1", "s2", "j1", "j2", "t1", "t2", "t3"), strict=True)
             ),
         )
         .select_from(User)
         .outerjoin(UserRole, UserRole.user_id == User.id)
         .where(User.id == bindparam("user_id", type_=Integer))
     )
+    # The other rows' empty columns are bare NULLs and their constants are written inline: the first row types
+    # every column, and a statement longer than the driver's cache limit (4,096 characters) would be parsed anew
+    # on every transition.
+    none: Any = null()
+    no_clock, no_case = (none,) * 6, (none,) * 7
     documents = select(
-        literal("d"), Document.kind, Document.sha256, cast(null(), Integer), literal(0), *no_clock, *no_case
+        literal_column("'d'", String),
+        Document.kind,
+        Document.sha256,
+        null(),
+        literal_column("0", Integer),
+        *no_clock,
+        *no_case,
     ).where(Document.case_id == case_id, Document.superseded_by_id.is_(None))
     history = select(
-        literal("h"), AuditEntry.action, no_text, AuditEntry.actor_id, AuditEntry.seq, *no_clock, *no_case
+        literal_column("'h'", String), AuditEntry.action, none, AuditEntry.actor_id, AuditEntry.seq, *no_clock, *no_case
     ).where(AuditEntry.case_id == case_id, AuditEntry.kind == AuditKind.TRANSITION)
-    pending = select(literal("t"), no_text, no_text, no_int, literal(-2), *no_clock, *no_case).where(
-        exists().where(Timer.case_id == case_id, Timer.status == TimerStatus.PENDING)
-    )
-    escalated = select(literal("e"), no_text, no_text, no_int, literal(-2), *no_clock, *no_case).where(
-        exists().where(CaseEscalation.case_id == case_id, CaseEscalation.resolved_at.is_(None))
-    )
+    pending = select(
+        literal_column("'t'", String), none, none, none, literal_column("-2", Integer), *no_clock, *no_case
+    ).where(exists().where(Timer.case_id == case_id, Timer.status == TimerStatus.PENDING))
+    escalated = select(
+        literal_column("'e'", String), none, none, none, literal_column("-2", Integer), *no_clock, *no_case
+    ).where(exists().where(CaseEscalation.case_id == case_id, CaseEscalation.resolved_at.is_(None)))
     clocks = select(
-        literal("c"),
+        literal_column("'c'", String),
         CaseClock.name,
         cast(CaseClock.status, String),
         CaseClock.id,
-        literal(-2),
+        literal_column("-2", Integer),
         CaseClock.term_days,
         CaseClock.extension_days,
         CaseClock.used_days,
@@ -229,17 +248,17 @@ def _engine_inputs_statement(with_case: bool = False, with_head: bool = False) -
         c = _CASE_TABLE.c
         parts.append(
             select(
-                literal("k"),
+                literal_column("'k'", String),
                 c.state,
                 c.workflow,
                 c.version,
-                literal(-3),
+                literal_column("-3", Integer),
                 c.workflow_version,
                 c.applicant_id,
                 c.assignee_id,
-                no_day,
-                no_day,
-                no_day,
+                none,
+                none,
+                none,
                 c.folio,
                 c.department_code,
                 cast(c.data, String),
@@ -253,14 +272,14 @@ def _engine_inputs_statement(with_case: bool = False, with_head: bool = False) -
         h = _HEAD_TABLE.c
         parts.append(
             select(
-                literal("a"),
+                literal_column("'a'", String),
                 h.hash,
-                no_text,
+                none,
                 h.seq,
-                literal(-4),
+                literal_column("-4", Integer),
                 h.calendar_seq,
-                no_int,
-                no_int,
+                none,
+                none,
                 *no_clock[3:],
                 h.frontier,
                 *no_case[1:],

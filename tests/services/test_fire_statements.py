@@ -475,3 +475,28 @@ def test_a_stage_mapped_to_a_department_that_does_not_exist_is_refused_with_its_
     assert stored is not None
     assert (stored.state, stored.version) == ("draft", version)
     assert db.session.scalar(entries) == before
+
+
+def test_every_statement_of_a_transition_fits_the_drivers_statement_cache(app: Flask) -> None:
+    """psycopg keeps its parse of a statement (and prepares it on the server after a few uses) only when the
+    statement is at most 4,096 characters long: a longer one is split and converted again on every transition.
+    Every statement of the VECS steps stays within it (measured on both databases; it matters on PostgreSQL)."""
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH  # the driver's own limit
+
+    owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
+    draft = vecs_case(owner)
+    sent: list[int] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(len(statement))  # as sent, not normalised
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        submitted, _ = fire_counted(draft, "submit", owner)
+        fire_counted(submitted, "start_intake", clerk)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len(sent) >= 8
+    too_long = [n for n in sent if n > MAX_CACHED_STATEMENT_LENGTH]
+    assert MAX_CACHED_STATEMENT_LENGTH >= 4096
+    assert too_long == [], too_long
