@@ -152,6 +152,8 @@ def hold_head(session: Session, seq: int, hash_: str, frontier: str, calendar_se
     the head is read by :func:`append` under its row lock, as late as possible."""
     if session.get_bind().dialect.name != "sqlite":
         raise RuntimeError("the audit head is held without a row lock only under SQLite's write lock")
+    if read_head(session) is not None:
+        return  # already held: it knows what this transaction changed (the calendar's sequence as first read)
     key = (session.get_transaction(), session.get_nested_transaction())
     session.info[_HEAD_KEY] = (key, Head(seq, hash_, frontier, calendar_seq, calendar_seq))
 

@@ -500,3 +500,25 @@ def test_every_statement_of_a_transition_fits_the_drivers_statement_cache(app: F
     too_long = [n for n in sent if n > MAX_CACHED_STATEMENT_LENGTH]
     assert MAX_CACHED_STATEMENT_LENGTH >= 4096
     assert too_long == [], too_long
+
+
+def test_a_transition_after_a_calendar_change_in_the_same_unit_of_work_keeps_it_marked(app: Flask) -> None:
+    """fire() reads the audit head with its inputs on SQLite; inside a unit of work that already changed the
+    declared days, the head it holds must stay the one that knows it (a calendar read later in the unit is not
+    the process's to keep: the unit may still roll back)."""
+    owner, clerk, admin = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK), make_user(Role.ADMIN)
+    submitted = fire(vecs_case(owner).case_id, "submit", owner, expected_version=None)
+    day = local_today() + timedelta(days=60)
+    while not BusinessCalendar(()).is_business_day(day):
+        day += timedelta(days=1)
+    db.session.rollback()
+    with unit_of_work() as session:
+        deadlines.declare_non_working_days(day, None, "Asueto", "Gaceta 3", admin)  # joins this unit of work
+        head = audit.read_head(session)
+        assert head is not None
+        assert head.calendar_changed
+        fire(submitted.case_id, "start_intake", clerk, expected_version=submitted.version)  # joins it too
+        after = audit.read_head(session)
+        assert after is not None
+        assert after.calendar_changed
+        assert after.seq == head.seq
