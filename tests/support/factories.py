@@ -48,6 +48,13 @@ def vecs_case(applicant: int, *, documents: bool = True, data: dict[str, Any] | 
     return FireResult(opened.case_id, opened.folio, "open", None, "draft", version, opened.audit_seq)
 
 
+def submitted_case(applicant: int) -> int:
+    """The id of a VECS case with every document, submitted by ``applicant``."""
+    draft = vecs_case(applicant)
+    fire(draft.case_id, "submit", applicant, expected_version=draft.version)
+    return draft.case_id
+
+
 def advance(case: FireResult, steps: list[tuple[str, int | None, dict[str, Any] | None, str | None]]) -> FireResult:
     """Fire each (trigger, actor, data, comment) in turn, carrying the version along. ``confirm_payment`` is
     the treasury's confirmation of the case's payment order (through its service; ``actor`` a treasury user,

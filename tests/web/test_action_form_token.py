@@ -12,9 +12,8 @@ from flask_wtf.csrf import generate_csrf
 
 import app.services.users as users_service
 from app.models import Role
-from app.services.cases import fire
 from forms.cases import action_form
-from tests.support.factories import make_user, vecs_case
+from tests.support.factories import make_user, submitted_case
 from tests.web.helpers import flashes, hidden_value, login_as, text
 
 FIELDS = ("start_intake-csrf_token", "start_intake-expected_version", "start_intake-idempotency_key")
@@ -24,12 +23,6 @@ FIELDS = ("start_intake-csrf_token", "start_intake-expected_version", "start_int
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Users are created for every test; the production argon2 cost would dominate the run time."""
     monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-
-
-def _submitted(owner: int) -> int:
-    draft = vecs_case(owner)
-    fire(draft.case_id, "submit", owner, expected_version=draft.version)
-    return draft.case_id
 
 
 def test_a_posted_form_signs_no_token_until_it_is_shown(app: Flask) -> None:
@@ -59,7 +52,7 @@ def test_the_posted_token_is_checked_and_a_refused_form_comes_back_with_a_token_
     app: Flask, client: FlaskClient
 ) -> None:
     owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
-    case_id = _submitted(owner)
+    case_id = submitted_case(owner)
     login_as(client, clerk)
     action = f"/expedientes/{case_id}/acciones/start_intake"
     page = text(client.get(f"/expedientes/{case_id}"))

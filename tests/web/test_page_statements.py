@@ -12,9 +12,8 @@ from app.calendar import BusinessCalendar, local_today
 from app.extensions import db
 from app.models import Role
 from app.services import deadlines
-from app.services.cases import fire
 from tests.services.test_fire_statements import statements
-from tests.support.factories import make_user, vecs_case
+from tests.support.factories import make_user, submitted_case
 from tests.web.helpers import hidden_value, login_as, text
 
 CASE_PAGE_MAX = 8
@@ -30,12 +29,6 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
-def _submitted(owner: int) -> int:
-    draft = vecs_case(owner)
-    fire(draft.case_id, "submit", owner, expected_version=draft.version)
-    return draft.case_id
-
-
 def touching(seen: list[str], fragment: str) -> list[str]:
     return [s for s in seen if fragment in s]
 
@@ -44,7 +37,7 @@ def test_a_case_page_reads_each_thing_once_and_the_calendar_only_when_it_changed
     app: Flask, client: FlaskClient
 ) -> None:
     owner, clerk, admin = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK), make_user(Role.ADMIN)
-    case_id = _submitted(owner)
+    case_id = submitted_case(owner)
     login_as(client, clerk)
     assert client.get(f"/expedientes/{case_id}").status_code == 200  # the process keeps the calendar now
     with statements() as seen:
@@ -73,7 +66,7 @@ def test_a_case_page_reads_each_thing_once_and_the_calendar_only_when_it_changed
 
 def test_a_copy_kept_under_an_older_calendar_seq_is_read_again(app: Flask, client: FlaskClient) -> None:
     owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
-    case_id = _submitted(owner)
+    case_id = submitted_case(owner)
     login_as(client, clerk)
     deadlines._PROCESS_CALENDARS[db.engine] = (-1, BusinessCalendar())
     with statements() as seen:
@@ -84,7 +77,7 @@ def test_a_copy_kept_under_an_older_calendar_seq_is_read_again(app: Flask, clien
 def test_the_queue_reads_the_login_and_its_cases_once(app: Flask, client: FlaskClient) -> None:
     owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
     for _ in range(3):
-        _submitted(owner)
+        submitted_case(owner)
     login_as(client, clerk)
     assert client.get("/bandeja").status_code == 200
     with statements() as seen:
@@ -98,7 +91,7 @@ def test_a_step_without_points_to_correct_reads_the_documents_only_in_the_transi
     app: Flask, client: FlaskClient
 ) -> None:
     owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
-    case_id = _submitted(owner)
+    case_id = submitted_case(owner)
     login_as(client, clerk)
     page = text(client.get(f"/expedientes/{case_id}"))
     action = f"/expedientes/{case_id}/acciones/start_intake"
