@@ -16,9 +16,9 @@ request class here gives it the catalogue of the request's locale kept by the pr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import flask_babel
 from babel import Locale, support
@@ -39,18 +39,23 @@ _CATALOGUES: dict[Locale | None, support.NullTranslations] = {}
 
 
 class _Kept:
-    """What the process keeps for one locale: texts, plural texts, formatted dates and instants."""
+    """What the process keeps for one locale: texts (also as the templates' markup), plural texts, formatted
+    dates and instants, and pieces of pages that depend only on the locale (:func:`kept_for_locale`)."""
 
-    __slots__ = ("dates", "datetimes", "plurals", "texts")
+    __slots__ = ("dates", "datetimes", "markups", "pieces", "plurals", "texts")
 
     def __init__(self) -> None:
         self.texts: dict[str, str] = {}
+        self.markups: dict[str, Markup] = {}
         self.plurals: dict[tuple[str, str, int], str] = {}
         self.dates: dict[tuple[Any, ...], str] = {}
         self.datetimes: dict[tuple[Any, ...], str] = {}
+        self.pieces: dict[Hashable, Any] = {}
 
 
 _KEPT: dict[Locale | None, _Kept] = {}
+
+_T = TypeVar("_T")
 
 
 def _catalogue() -> support.NullTranslations:
@@ -121,23 +126,71 @@ def gettext(msgid: str, **variables: Any) -> str:
     return text % variables if variables else text
 
 
+def text_markup(msgid: str, /, **variables: Any) -> Markup:
+    """What the templates' ``_()`` gives with autoescaping on: the translation of ``msgid`` as markup (the
+    program's own catalogue), %-formatted with the escaped ``variables``. Without variables the markup is kept
+    per locale."""
+    if variables:
+        return Markup(translate(msgid)) % variables  # noqa: S704 - the program's own catalogue
+    markups = _kept().markups
+    markup = markups.get(msgid)
+    if markup is None:
+        if len(markups) >= MAX_KEPT:
+            markups.clear()
+        # %-formatted even without variables, as Jinja's i18n does ("%%" gives "%")
+        markup = markups[msgid] = Markup(translate(msgid)) % {}  # noqa: S704 - the program's own catalogue
+    return markup
+
+
+def _plural(singular: str, plural: str, num: int) -> str:
+    return _kept_in(
+        _kept().plurals, (singular, plural, num), lambda: str(_catalogue().ungettext(singular, plural, num))
+    )
+
+
+def plural_markup(singular: str, plural: str, num: int, /, **variables: Any) -> Markup:
+    """What the templates' ``ngettext()`` gives with autoescaping on: the plural form for ``num`` as markup,
+    %-formatted with ``num`` and the escaped ``variables``."""
+    variables.setdefault("num", num)
+    return Markup(_plural(singular, plural, num)) % variables  # noqa: S704 - the program's own catalogue
+
+
+def kept_for_locale(key: Hashable, make: Callable[[], _T]) -> _T:
+    """``make()``, kept per process for the current locale under ``key``: for pieces of pages built only from
+    the program's texts and values shown the same to everyone (a state's label, a formatted day), never from
+    a request's or a person's values."""
+    return cast(_T, _kept_piece(_kept().pieces, key, make))
+
+
+def locale_memo() -> Callable[[Hashable, Callable[[], Any]], Any]:
+    """:func:`kept_for_locale` bound to the current locale, for a loop that asks it many times (a list's rows):
+    the locale is looked up once."""
+    pieces = _kept().pieces
+    return lambda key, make: _kept_piece(pieces, key, make)
+
+
+def _kept_piece(pieces: dict[Hashable, Any], key: Hashable, make: Callable[[], Any]) -> Any:
+    piece = pieces.get(key)
+    if piece is None:
+        if len(pieces) >= MAX_KEPT:
+            pieces.clear()
+        piece = pieces[key] = make()
+    return piece
+
+
 @pass_eval_context
 def _template_gettext(eval_ctx: EvalContext, msgid: str, /, **variables: Any) -> str:
-    text = translate(msgid)
     if eval_ctx.autoescape:
-        return Markup(text) % variables  # noqa: S704 - the program's own catalogue, as Jinja's i18n treats it
-    return text % variables
+        return text_markup(msgid, **variables)
+    return translate(msgid) % variables
 
 
 @pass_eval_context
 def _template_ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int, /, **variables: Any) -> str:
-    variables.setdefault("num", num)
-    text = _kept_in(
-        _kept().plurals, (singular, plural, num), lambda: str(_catalogue().ungettext(singular, plural, num))
-    )
     if eval_ctx.autoescape:
-        return Markup(text) % variables  # noqa: S704 - the program's own catalogue, as Jinja's i18n treats it
-    return text % variables
+        return plural_markup(singular, plural, num, **variables)
+    variables.setdefault("num", num)
+    return _plural(singular, plural, num) % variables
 
 
 def format_date(value: date | datetime | None = None, format: str | None = None) -> str:

@@ -9,10 +9,12 @@ request is served under: the templates' ``url_for`` keeps what it built under th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask import url_for as flask_url_for
+from werkzeug.routing import IntegerConverter
 
 MAX_KEPT = 20_000
 """URLs kept per process before the memo starts afresh (a queue adds one per case shown)."""
@@ -34,6 +36,42 @@ def url_for(endpoint: str, /, **values: Any) -> str:
             _URLS.clear()
         url = _URLS[key] = flask_url_for(endpoint, **values)
     return url
+
+
+_ID_URLS: dict[tuple[str, str, str], tuple[str, str] | None] = {}
+
+_SAMPLE_ID = 9_876_543_210
+"""An identifier no test or list reaches, built once to learn where a rule puts its integer."""
+
+
+def _id_parts(endpoint: str, name: str) -> tuple[str, str] | None:
+    """What precedes and follows the integer ``name`` in the URL of ``endpoint``, when its only rule takes
+    that one value through a plain integer converter (no fixed digits): Werkzeug writes such a value as
+    ``str(value)``, so the URL of any id is the two parts around it. ``None`` when that does not hold."""
+    rules = list(current_app.url_map.iter_rules(endpoint))
+    if len(rules) != 1 or rules[0].arguments != {name} or rules[0].defaults:
+        return None
+    converter = rules[0]._converters.get(name)  # Werkzeug's only record of a rule's converters
+    if type(converter) is not IntegerConverter or converter.fixed_digits:
+        return None
+    before, found, after = flask_url_for(endpoint, **dict[str, Any]({name: _SAMPLE_ID})).partition(str(_SAMPLE_ID))
+    if not found or str(_SAMPLE_ID) in after:
+        return None
+    return before, after
+
+
+def id_url(endpoint: str, name: str) -> Callable[[int], str]:
+    """A function giving ``url_for(endpoint, **{name: value})`` for integer values (a list's links to its
+    cases), without Werkzeug's matching and conversion per value: the URL's parts around the integer are kept
+    per (script root, endpoint, name). Falls back to ``url_for`` for a rule where that would not be exact."""
+    key = (request.script_root, endpoint, name)
+    if key not in _ID_URLS:
+        _ID_URLS[key] = _id_parts(endpoint, name)
+    parts = _ID_URLS[key]
+    if parts is None:
+        return lambda value: url_for(endpoint, **{name: value})
+    before, after = parts
+    return lambda value: f"{before}{int(value)}{after}"
 
 
 def install_urls(app: Flask) -> None:
