@@ -9,6 +9,7 @@ from app.models import Role
 from app.services.queues import QueueView, staff_queue
 from app.services.visibility import CASEWORK_ROLES
 from app.web.access import roles_required
+from app.web.queue.rows import shown_rows
 
 bp = Blueprint("queue", __name__)
 
@@ -21,7 +22,8 @@ def index() -> str:
         view = QueueView(request.args.get("vista", QueueView.ALL.value))
     except ValueError:
         view = QueueView.ALL
-    rows = staff_queue(current_user.id, current_user.role_names - {Role.APPLICANT.value}, view)
+    user_id = current_user.id
+    rows = staff_queue(user_id, current_user.role_names - {Role.APPLICANT.value}, view)
     if rows is None:
         abort(403)
-    return render_template("queue/index.html", rows=rows, view=view, views=list(QueueView))
+    return render_template("queue/index.html", rows=shown_rows(rows, user_id), view=view, views=list(QueueView))

@@ -1,0 +1,115 @@
+"""The work queue's lines as the page shows them, built in Python rather than by the template per row.
+
+A queue shows tens of cases, and each line used to cost the template a dozen calls (the state's label and the
+workflow's title through the engine, a URL, texts, dates, plurals). Here what depends only on the language
+and the case's (workflow, version, state) is kept per process (:func:`~app.web.translation.kept_for_locale`),
+the links come from one URL builder per page, and the legal term's cell is assembled from the same marked-up
+texts the template's ``_()`` and ``ngettext()`` give. The case's own values (its folio) stay plain strings
+that the template escapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+
+from markupsafe import Markup, escape
+
+from app.models import Case
+from app.services.cases import describe
+from app.services.deadlines import ClockView
+from app.services.queues import QueueRow
+from app.web.translation import format_date, gettext, locale_memo, plural_markup, text_markup
+from app.web.urls import id_url
+
+DASH = Markup("—")
+"""What an empty cell shows."""
+
+_DAYS = ("%(num)s día hábil", "%(num)s días hábiles")
+
+
+@dataclass(frozen=True, slots=True)
+class ShownRow:
+    """One line of the queue: the case's link and folio (escaped by the template), whether it is assigned to
+    the viewer, and the cells built from the program's texts (markup, or text the template escapes)."""
+
+    css: str
+    url: str
+    folio: str
+    mine: bool
+    workflow: Markup
+    state: Markup
+    legal: Markup
+    term_day: Markup
+    term_left: Markup
+
+
+def _labels(case: Case) -> tuple[Markup, Markup]:
+    """The translated, escaped title of the case's workflow and label of its state (as the template escaped
+    them)."""
+    described = describe(case)
+    return escape(gettext(described.workflow_title)), escape(gettext(described.state_description))
+
+
+def _long_day(day: date) -> Markup:
+    return escape(format_date(day, "long"))
+
+
+def _overdue() -> Markup:
+    return Markup("<strong>%s</strong>") % text_markup("Vencido")
+
+
+def _legal(legal: ClockView) -> Markup:
+    if legal.overdue:
+        return _overdue()
+    if legal.paused:
+        days = plural_markup(*_DAYS, legal.days_remaining)  # type: ignore[arg-type] # a paused term counts them
+        return text_markup("Suspendido") + Markup(" · ") + days
+    if legal.due_on:
+        days = plural_markup(*_DAYS, legal.business_days_left)  # type: ignore[arg-type] # a running term counts
+        return escape(format_date(legal.due_on, "long")) + Markup(" · ") + days
+    return DASH
+
+
+def _legal_key(legal: ClockView) -> tuple[object, ...]:
+    """What the legal term's cell shows depends on: the key it is kept under."""
+    if legal.overdue:
+        return ("overdue",)
+    if legal.paused:
+        return ("paused", legal.days_remaining)
+    return ("running", legal.due_on, legal.business_days_left)
+
+
+def shown_rows(rows: Sequence[QueueRow], viewer_id: int) -> list[ShownRow]:
+    """The queue's lines for ``rows``, as seen by the user ``viewer_id`` (in the request's language). The
+    cells built from texts, days and counts only are kept per language: the same few recur on every line."""
+    url = id_url("cases.show", "case_id")
+    kept = locale_memo()
+    overdue = kept(("queue", "overdue"), _overdue)
+    shown = []
+    for row in rows:
+        case, term, legal = row.case, row.term, row.legal
+        workflow, state = kept(
+            ("queue", "labels", case.workflow, case.workflow_version, case.state), partial(_labels, case)
+        )
+        if term is None:
+            term_day = term_left = DASH
+        else:
+            term_day = kept(("queue", "day", term.due_on), partial(_long_day, term.due_on))
+            term_left = overdue if term.overdue else escape(term.business_days_left)
+        shown.append(
+            ShownRow(
+                "overdue" if row.overdue else ("due-soon" if row.due_soon() else ""),
+                url(case.id),
+                case.folio,
+                case.assignee_id == viewer_id,
+                workflow,
+                state,
+                DASH if legal is None else kept(("queue", "legal", *_legal_key(legal)), partial(_legal, legal)),
+                term_day,
+                term_left,
+            )
+        )
+    return shown
