@@ -16,6 +16,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Integer,
+    Select,
     String,
     Table,
     Update,
@@ -855,16 +856,28 @@ def own_cases(user_id: int, limit: int = QUEUE_LIMIT) -> list[Case]:
     return list(db.session.scalars(stmt))
 
 
-def work_queue(user_id: int, staff_roles: frozenset[str], limit: int = QUEUE_LIMIT) -> list[Case] | None:
-    """Cases in a state where one of ``staff_roles`` has a step to take, oldest change first, excluding
-    the user's own cases; ``None`` when those roles never act on cases.
+_QUEUE_USER = bindparam("queue_user", type_=Integer)
+_QUEUE_STATEMENTS: dict[
+    tuple[int, frozenset[str], frozenset[tuple[str, str]], int], tuple[object, Select[Case] | None]
+] = {}
+"""Work queue statements by (engine, staff roles, department grants, limit), for the engine they were built
+from: which (workflow, state) pairs a set of roles acts in only changes with the installed workflows, and a
+statement built once also keeps SQLAlchemy's cache key (the user is a parameter)."""
 
-    In a state whose office the case's settings map to a department, a role the user holds only in some
-    departments sees the case only when it sits in one of them (the engine refuses the others anyway)."""
-    user = db.session.get(User, user_id)
-    actor = actor_for(user) if user is not None else Actor(user_id, staff_roles)
+
+def _work_queue_statement(
+    staff_roles: frozenset[str], department_grants: frozenset[tuple[str, str]], limit: int
+) -> Select[Case] | None:
+    """The work queue's statement for these roles and grants (the user as the ``queue_user`` parameter), or
+    ``None`` when those roles never act on cases."""
+    engine = get_engine()
+    key = (id(engine), staff_roles, department_grants, limit)
+    kept = _QUEUE_STATEMENTS.get(key)
+    if kept is not None and kept[0] is engine:
+        return kept[1]
+    granted = {g for g, _ in department_grants}
     conditions = []
-    for workflow in get_engine().definitions:
+    for workflow in engine.definitions:
         for state in workflow.states:
             roles = {
                 r for t in workflow.transitions_from(state.name) if not t.owner_only for r in t.roles & staff_roles
@@ -876,19 +889,36 @@ def work_queue(user_id: int, staff_roles: frozenset[str], limit: int = QUEUE_LIM
                 & (Case.workflow_version == workflow.version)
                 & (Case.state == state.name)
             )
-            if state.department is not None and all(r in {g for g, _ in actor.department_grants} for r in roles):
-                departments = {d for r, d in actor.department_grants if r in roles}
+            if state.department is not None and all(r in granted for r in roles):
+                departments = {d for r, d in department_grants if r in roles}
                 condition = condition & (Case.department_code.is_(None) | Case.department_code.in_(departments))
             conditions.append(condition)
-    if not conditions:
+    stmt: Select[Case] | None = None
+    if conditions:
+        # In a department's stage, a case assigned to someone else is theirs alone (the engine refuses the others).
+        mine_or_open = Case.assignee_id.is_(None) | (Case.assignee_id == _QUEUE_USER) | Case.department_code.is_(None)
+        stmt = (
+            select(Case)
+            .options(*_LIST_ONLY)
+            .where(or_(*conditions), Case.applicant_id != _QUEUE_USER, mine_or_open)
+            .order_by(Case.updated_at)
+            .limit(limit)
+        )
+    if len(_QUEUE_STATEMENTS) >= 256:
+        _QUEUE_STATEMENTS.clear()
+    _QUEUE_STATEMENTS[key] = (engine, stmt)
+    return stmt
+
+
+def work_queue(user_id: int, staff_roles: frozenset[str], limit: int = QUEUE_LIMIT) -> list[Case] | None:
+    """Cases in a state where one of ``staff_roles`` has a step to take, oldest change first, excluding
+    the user's own cases; ``None`` when those roles never act on cases.
+
+    In a state whose office the case's settings map to a department, a role the user holds only in some
+    departments sees the case only when it sits in one of them (the engine refuses the others anyway)."""
+    user = db.session.get(User, user_id)
+    actor = actor_for(user) if user is not None else Actor(user_id, staff_roles)
+    stmt = _work_queue_statement(staff_roles, actor.department_grants, limit)
+    if stmt is None:
         return None
-    # In a department's stage, a case assigned to someone else is theirs alone (the engine refuses the others).
-    mine_or_open = Case.assignee_id.is_(None) | (Case.assignee_id == user_id) | Case.department_code.is_(None)
-    stmt = (
-        select(Case)
-        .options(*_LIST_ONLY)
-        .where(or_(*conditions), Case.applicant_id != user_id, mine_or_open)
-        .order_by(Case.updated_at)
-        .limit(limit)
-    )
-    return list(db.session.scalars(stmt))
+    return list(db.session.scalars(stmt, {"queue_user": user_id}))
