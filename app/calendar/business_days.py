@@ -18,6 +18,9 @@ import holidays
 
 LOCAL_TZ = ZoneInfo("America/Mexico_City")
 
+MAX_COUNTS_KEPT = 4096
+"""Business-day counts a calendar keeps before starting afresh."""
+
 
 @lru_cache(maxsize=64)
 def _statutory(year: int) -> frozenset[date]:
@@ -34,6 +37,9 @@ class BusinessCalendar:
         self._declared_weekdays = sorted(
             day for day in self.declared if day.weekday() < 5 and day not in _statutory(day.year)
         )
+        # counts already made: a calendar is kept per process while its days stand, and a list of cases asks
+        # the same few (today, last day) pairs again and again
+        self._between: dict[tuple[date, date], int] = {}
 
     def is_business_day(self, day: date) -> bool:
         """Whether ``day`` counts towards a term."""
@@ -73,9 +79,13 @@ class BusinessCalendar:
     def business_days_between(self, start: date, end: date) -> int:
         """Business days in the half-open interval (start, end]: how many are left from ``start`` to ``end``
         (negative, the business days in (end, start], when ``end`` is earlier)."""
-        if end <= start:
-            return -self._counted(end, start)
-        return self._counted(start, end)
+        key = (start, end)
+        count = self._between.get(key)
+        if count is None:
+            if len(self._between) >= MAX_COUNTS_KEPT:
+                self._between.clear()
+            count = self._between[key] = -self._counted(end, start) if end <= start else self._counted(start, end)
+        return count
 
     def _counted(self, start: date, end: date) -> int:
         """Business days in (start, end], ``start <= end``: the weekdays (whole weeks, then the rest), less

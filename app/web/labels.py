@@ -15,7 +15,7 @@ from app.engine import Msg
 from app.models import Case, Role
 from app.services.cases import describe
 from app.services.certificates import document_title as declared_title
-from app.web.translation import gettext
+from app.web.translation import gettext, kept_for_locale
 
 ROLE_LABELS = {
     Role.APPLICANT: lazy_gettext("Solicitante"),
@@ -33,8 +33,8 @@ ROLE_LABELS = {
 
 
 def role_label(role: Role) -> str:
-    """The translated name of ``role``."""
-    return str(ROLE_LABELS.get(role, role.value))
+    """The translated name of ``role`` (kept per language: a case page names a role on every history line)."""
+    return kept_for_locale(("role", role), lambda: str(ROLE_LABELS.get(role, role.value)))
 
 
 def translated(msgid: str) -> str:

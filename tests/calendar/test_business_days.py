@@ -77,3 +77,19 @@ def test_business_days_between_counts_what_walking_the_days_counts(start: date, 
     cal = BusinessCalendar(declared)
     end = start + timedelta(days=span)
     assert cal.business_days_between(start, end) == _counted_day_by_day(cal, start, end)
+
+
+def test_a_calendar_answers_a_count_it_kept_as_it_first_counted_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.calendar.business_days as business_days
+
+    monkeypatch.setattr(business_days, "MAX_COUNTS_KEPT", 7)  # the kept counts start afresh several times
+    cal = BusinessCalendar({date(2026, 3, 18), date(2026, 12, 24)})
+    pairs = [(date(2026, 3, 2), date(2026, 3, 2) + timedelta(days=span)) for span in range(-40, 40, 3)]
+    for _ in range(2):
+        for start, end in pairs:
+            assert cal.business_days_between(start, end) == _counted_day_by_day(cal, start, end)
+            assert cal.business_days_between(end, start) == _counted_day_by_day(cal, end, start)
+    # another calendar keeps its own counts: a declared day counts differently there
+    other = BusinessCalendar()
+    assert other.business_days_between(date(2026, 3, 17), date(2026, 3, 18)) == 1
+    assert cal.business_days_between(date(2026, 3, 17), date(2026, 3, 18)) == 0
