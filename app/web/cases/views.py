@@ -146,13 +146,10 @@ def _forms(page: CasePage, posted: tuple[str, ActionForm] | None = None) -> dict
         if posted is not None and posted[0] == trigger.trigger:
             forms[trigger.trigger] = posted[1]
             continue
-        form = action_form(
-            trigger.trigger,
-            _inputs(page.workflow, trigger.fields),
-            trigger.comment_required,
-            item_choices=_item_choices(page),
-            formdata=None,
-        )
+        inputs = _inputs(page.workflow, trigger.fields)
+        # only a list of points (a correction's items) offers the documents and sections, as on the POST
+        choices = _item_choices(page) if any(i.type == "codes" for i in inputs) else ()
+        form = action_form(trigger.trigger, inputs, trigger.comment_required, item_choices=choices, formdata=None)
         _versioned(form, page.case)
         forms[trigger.trigger] = form
     return forms

@@ -27,8 +27,6 @@ from app.web.urls import id_url
 DASH = Markup("—")
 """What an empty cell shows."""
 
-_DAYS = ("%(num)s día hábil", "%(num)s días hábiles")
-
 
 @dataclass(frozen=True, slots=True)
 class ShownRow:
@@ -61,14 +59,18 @@ def _overdue() -> Markup:
     return Markup("<strong>%s</strong>") % text_markup("Vencido")
 
 
+def _days(num: int | None) -> Markup:
+    return plural_markup("%(num)s día hábil", "%(num)s días hábiles", num)  # type: ignore[arg-type] # as the template passed it
+
+
 def _legal(legal: ClockView) -> Markup:
     if legal.overdue:
         return _overdue()
     if legal.paused:
-        days = plural_markup(*_DAYS, legal.days_remaining)  # type: ignore[arg-type] # a paused term counts them
+        days = _days(legal.days_remaining)
         return text_markup("Suspendido") + Markup(" · ") + days
     if legal.due_on:
-        days = plural_markup(*_DAYS, legal.business_days_left)  # type: ignore[arg-type] # a running term counts
+        days = _days(legal.business_days_left)
         return escape(format_date(legal.due_on, "long")) + Markup(" · ") + days
     return DASH
 
