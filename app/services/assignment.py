@@ -26,8 +26,20 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Integer, Select, bindparam, exists, func, literal, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Integer,
+    ScalarSelect,
+    bindparam,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
@@ -90,18 +102,33 @@ def _four_eyes_triggers(workflow: Workflow, state: State) -> frozenset[str]:
     return frozenset(other for t in workflow.transitions_from(state.name) for other in t.four_eyes_with)
 
 
-def _pool_statement(four_eyes: bool) -> Select[Any]:
+def _open_cases(user_id: ColumnElement[int] | InstrumentedAttribute[int]) -> ScalarSelect[int]:
+    """How many open cases are assigned to ``user_id`` (the partial index of open cases' assignees answers it)."""
+    return (
+        select(func.count())
+        .select_from(Case)
+        .where(Case.assignee_id == user_id, Case.closed_at.is_(None))
+        .scalar_subquery()
+    )
+
+
+def loads(session: Session, user_ids: Iterable[int]) -> dict[int, int]:
+    """Open cases assigned to each of ``user_ids`` (0 for those with none), counted as a draw counts them."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    users = select(User.id.label("user_id")).where(User.id.in_(ids)).subquery()
+    counted = select(users.c.user_id, _open_cases(users.c.user_id).label("load"))
+    return {int(row.user_id): int(row.load) for row in column_rows(session, counted)}
+
+
+def _pool_statement(four_eyes: bool) -> Executable:
     """The active holders of the roles ``:roles`` in the department ``:department`` or in none, one row per
     grant, each with their open assigned cases, whether they were left out of the case ``:case_id`` (recused or
     taken off) and, when ``four_eyes``, whether they took one of the steps ``:four_eyes`` on it: one statement
     for the whole draw (built once per shape)."""
     case_id = bindparam("case_id", type_=Integer)
-    load = (
-        select(func.count())
-        .select_from(Case)
-        .where(Case.assignee_id == UserRole.user_id, Case.closed_at.is_(None))
-        .scalar_subquery()
-    )
+    load = _open_cases(UserRole.user_id)
     left_out = exists().where(AssignmentExclusion.case_id == case_id, AssignmentExclusion.user_id == UserRole.user_id)
     blocked: ColumnElement[bool] = literal(False)
     if four_eyes:

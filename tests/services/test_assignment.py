@@ -28,7 +28,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services.assignment import Candidate, _seed, draw_assignee, reassign, recuse
+from app.services.assignment import Candidate, _seed, draw_assignee, loads, reassign, recuse
 from app.services.cases import FireResult, fire, open_case, work_queue
 from app.services.config import update_config
 from app.services.delivery import deliver_pending
@@ -264,3 +264,20 @@ def test_an_assigned_case_is_not_escalated(app: Flask) -> None:
     topics = set(db.session.scalars(select(OutboxMessage.topic)))
     assert "target_missed" in topics
     assert "case_escalated" not in topics
+
+
+def test_loads_count_the_open_cases_assigned_as_a_draw_counts_them(app: Flask) -> None:
+    _, staff = office(app)
+    owner = make_user(Role.APPLICANT)
+    cases = [manifestation(owner) for _ in range(5)]
+    db.session.rollback()
+    expected = Counter(stored(c.case_id).assignee_id for c in cases)
+    counted = loads(db.session(), [*staff, owner])
+    assert counted == {uid: expected.get(uid, 0) for uid in [*staff, owner]}
+    assert sum(counted.values()) == 5
+    # the last draw's record holds the loads it saw, as this count gives them
+    (entry,) = assignments(cases[-1].case_id)
+    before = {c["id"]: c["load"] for c in entry.details["assignment"]["candidates"]}
+    chosen = entry.details["assignment"]["chosen"]
+    assert {uid: counted[uid] - (uid == chosen) for uid in before} == before
+    assert loads(db.session(), []) == {}
