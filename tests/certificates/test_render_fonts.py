@@ -1,0 +1,53 @@
+"""Documents are laid out with one fonts' configuration per thread, not a new one per document.
+
+WeasyPrint builds a configuration for every document it is not given one for, and does not give back all of
+its native memory when the configuration is released: a worker issuing licences grew with every document.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
+
+from app.certificates.render import TEMPLATES_DIR, TemplateFilesFetcher, font_configuration, html_to_pdf
+
+PAGE = (
+    '<html><head><link rel="stylesheet" href="document.css"></head><body><h1>Licencia</h1>'
+    "<p>Párrafo con <strong>negritas</strong>, <em>cursivas</em> y acentos: ñáéíóú.</p></body></html>"
+)
+
+
+def test_documents_reuse_one_font_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    created: list[FontConfiguration] = []
+    build = FontConfiguration.__init__
+
+    def counted(self: FontConfiguration, *args: Any, **kwargs: Any) -> None:
+        created.append(self)
+        build(self, *args, **kwargs)
+
+    monkeypatch.setattr(FontConfiguration, "__init__", counted)
+    for _ in range(3):
+        html_to_pdf(PAGE)
+    assert len(created) <= 1  # none when an earlier test of this thread already built it
+    assert font_configuration() is font_configuration()
+
+
+def test_each_thread_has_its_own_font_configuration() -> None:
+    seen: list[FontConfiguration] = []
+    thread = threading.Thread(target=lambda: seen.append(font_configuration()))
+    thread.start()
+    thread.join()
+    assert seen[0] is not font_configuration()
+
+
+def test_a_kept_configuration_lays_out_the_same_document_as_a_new_one() -> None:
+    html_to_pdf(PAGE)  # the kept configuration has registered the fonts already
+    kept = html_to_pdf(PAGE)
+    fresh = HTML(string=PAGE, base_url=TEMPLATES_DIR.as_uri() + "/", url_fetcher=TemplateFilesFetcher()).write_pdf(
+        finisher=lambda _document, pdf: pdf.info.pop("Producer", None), pdf_variant="pdf/a-2u"
+    )
+    assert kept == fresh
