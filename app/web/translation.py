@@ -66,13 +66,14 @@ def _catalogue() -> support.NullTranslations:
     return catalogue
 
 
-def _kept_in(store: dict[Any, str], key: Any, make: Callable[[], str]) -> str:
-    text = store.get(key)
-    if text is None:
+def _kept_in(store: dict[Any, _T], key: Any, make: Callable[[], _T]) -> _T:
+    """``store[key]``, made by ``make()`` when missing (the store starts afresh once it holds ``MAX_KEPT``)."""
+    kept = store.get(key)
+    if kept is None:
         if len(store) >= MAX_KEPT:
             store.clear()
-        text = store[key] = make()
-    return text
+        kept = store[key] = make()
+    return kept
 
 
 def _babel_state() -> Any:
@@ -159,23 +160,14 @@ def kept_for_locale(key: Hashable, make: Callable[[], _T]) -> _T:
     """``make()``, kept per process for the current locale under ``key``: for pieces of pages built only from
     the program's texts and values shown the same to everyone (a state's label, a formatted day), never from
     a request's or a person's values."""
-    return cast(_T, _kept_piece(_kept().pieces, key, make))
+    return cast(_T, _kept_in(_kept().pieces, key, make))
 
 
 def locale_memo() -> Callable[[Hashable, Callable[[], Any]], Any]:
     """:func:`kept_for_locale` bound to the current locale, for a loop that asks it many times (a list's rows):
     the locale is looked up once."""
     pieces = _kept().pieces
-    return lambda key, make: _kept_piece(pieces, key, make)
-
-
-def _kept_piece(pieces: dict[Hashable, Any], key: Hashable, make: Callable[[], Any]) -> Any:
-    piece = pieces.get(key)
-    if piece is None:
-        if len(pieces) >= MAX_KEPT:
-            pieces.clear()
-        piece = pieces[key] = make()
-    return piece
+    return lambda key, make: _kept_in(pieces, key, make)
 
 
 @pass_eval_context
