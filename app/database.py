@@ -9,7 +9,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Engine, Executable, Result, String, TableValuedAlias, bindparam, event, func
+from sqlalchemy import Column, Engine, Executable, Result, String, TableValuedAlias, bindparam, event, func
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import cast as sql_cast
 from sqlalchemy import column as sql_column
@@ -61,10 +61,7 @@ def _plain_type(column: Column[Any]) -> Any:
     kind = column.type
     if isinstance(kind, SAEnum):
         return String()
-    if isinstance(kind, TypeDecorator):
-        impl = kind.impl_instance
-        return DateTime(timezone=True) if isinstance(impl, DateTime) else impl
-    return kind
+    return kind.impl_instance if isinstance(kind, TypeDecorator) else kind
 
 
 def json_recordset(param: str, columns: Sequence[Column[Any]], name: str) -> TableValuedAlias:

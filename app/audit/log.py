@@ -106,12 +106,16 @@ def _locked_head(session: Session) -> Head:
     cached = read_head(session)
     if cached is not None:
         return cached
-    key = (session.get_transaction(), session.get_nested_transaction())
     row = session.connection().execute(_LOCK_HEAD).one_or_none()
     if row is None:
         raise RuntimeError("audit log head missing: run the migrations")
-    head = Head(row.seq, row.hash, row.frontier, row.calendar_seq, row.calendar_seq)
-    session.info[_HEAD_KEY] = (key, head)
+    return _keep_head(session, row.seq, row.hash, row.frontier, row.calendar_seq)
+
+
+def _keep_head(session: Session, seq: int, hash_: str, frontier: str, calendar_seq: int) -> Head:
+    """Keep the head row just read (locked, or under the database's write lock) as this (sub)transaction's."""
+    head = Head(seq, hash_, frontier, calendar_seq, calendar_seq)
+    session.info[_HEAD_KEY] = ((session.get_transaction(), session.get_nested_transaction()), head)
     return head
 
 
@@ -124,11 +128,10 @@ def lock_head_with(session: Session, statement: Update, params: Mapping[str, Any
     is the log's one lock)."""
     if session.get_bind().dialect.name != "postgresql":
         raise RuntimeError("the head is locked with another statement only on PostgreSQL")
-    key = (session.get_transaction(), session.get_nested_transaction())
     row = session.connection().execute(_head_after(statement), dict(params)).one_or_none()
     if row is None:
         return False
-    session.info[_HEAD_KEY] = (key, Head(row.seq, row.hash, row.frontier, row.calendar_seq, row.calendar_seq))
+    _keep_head(session, row.seq, row.hash, row.frontier, row.calendar_seq)
     return True
 
 
@@ -149,13 +152,11 @@ def hold_head(session: Session, seq: int, hash_: str, frontier: str, calendar_se
     """Keep the head row a caller read with other rows (one statement instead of two) as this transaction's:
     only for a transaction that already holds the database's write lock, so that nobody else can move the head
     before it commits (SQLite's ``BEGIN IMMEDIATE``, which every unit of work there starts with). On PostgreSQL
-    the head is read by :func:`append` under its row lock, as late as possible."""
+    the head is read under its row lock, by :func:`lock_head_with` or by :func:`append`."""
     if session.get_bind().dialect.name != "sqlite":
         raise RuntimeError("the audit head is held without a row lock only under SQLite's write lock")
-    if read_head(session) is not None:
-        return  # already held: it knows what this transaction changed (the calendar's sequence as first read)
-    key = (session.get_transaction(), session.get_nested_transaction())
-    session.info[_HEAD_KEY] = (key, Head(seq, hash_, frontier, calendar_seq, calendar_seq))
+    if read_head(session) is None:  # one already held knows what this transaction changed (the calendar)
+        _keep_head(session, seq, hash_, frontier, calendar_seq)
 
 
 def read_head(session: Session) -> Head | None:

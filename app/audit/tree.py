@@ -150,10 +150,8 @@ def append_leaf(session: Session, size: int, stored: str, leaf: bytes) -> tuple[
     return encode_frontier(size + 1, edge), completed
 
 
-_INSERT_NODE = insert(cast(Table, AuditTreeNode.__table__))
-
-
 _NODE_TABLE = cast(Table, AuditTreeNode.__table__)
+_INSERT_NODE = insert(_NODE_TABLE)
 
 
 def stored_subtrees_cte() -> CTE:

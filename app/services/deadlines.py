@@ -193,9 +193,6 @@ def _timers_from_json() -> Insert:
     return insert(_TIMER_TABLE).from_select(_TIMER_KEYS, select(*(rows.c[key] for key in _TIMER_KEYS)))
 
 
-_CANCEL_AND_INSERT_TIMERS: list[Insert] = []
-
-
 def insert_timers(
     session: Session,
     rows: Sequence[Mapping[str, object]],
@@ -210,14 +207,12 @@ def insert_timers(
     connection = session.connection()
     if cancel_case is not None:
         if rows and connection.dialect.name == "postgresql":
-            if not _CANCEL_AND_INSERT_TIMERS:
-                _CANCEL_AND_INSERT_TIMERS.append(_timers_from_json().add_cte(_CANCEL_TIMERS.cte("cancelled")))
             params = {
                 "timer_case": cancel_case,
                 "now": now or utcnow(),
                 "timer_rows": recordset_json(rows, _TIMER_KEYS),
             }
-            connection.execute(_CANCEL_AND_INSERT_TIMERS[0], params)
+            connection.execute(_CANCEL_AND_INSERT_TIMERS, params)
             return
         cancel_timers(session, cancel_case, now or utcnow())
     if rows:
@@ -331,6 +326,8 @@ _CANCEL_TIMERS = (
     .where(_TIMER_TABLE.c.case_id == bindparam("timer_case"), _TIMER_TABLE.c.status == TimerStatus.PENDING)
     .values(status=TimerStatus.CANCELLED, finished_at=bindparam("now"))
 )
+_CANCEL_AND_INSERT_TIMERS = _timers_from_json().add_cte(_CANCEL_TIMERS.cte("cancelled"))
+"""On PostgreSQL: the cancel of a case's pending timers and its new timers' rows in one statement."""
 
 
 def cancel_timers(session: Session, case_id: int, now: datetime) -> None:

@@ -48,6 +48,15 @@ def hidden_value(page: str, name: str, action: str) -> str:
     raise AssertionError(f"no hidden input {name!r} in a form posting to {action!r}")
 
 
+def step_form(client: FlaskClient, case_id: int, trigger: str) -> tuple[str, dict[str, str]]:
+    """Where ``trigger``'s form on the case page posts, and the hidden values it would send (its CSRF token,
+    the expected version and the idempotency key), read from the page as the client sees it."""
+    action = f"/expedientes/{case_id}/acciones/{trigger}"
+    page = text(client.get(f"/expedientes/{case_id}"))
+    names = (f"{trigger}-csrf_token", f"{trigger}-expected_version", f"{trigger}-idempotency_key")
+    return action, {name: hidden_value(page, name, action) for name in names}
+
+
 def csrf_token(page: str, action: str = "/login") -> str:
     """The CSRF token of the form posting to ``action``."""
     token = hidden_value(page, "csrf_token", action)

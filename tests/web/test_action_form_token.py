@@ -14,7 +14,7 @@ import app.services.users as users_service
 from app.models import Role
 from forms.cases import action_form
 from tests.support.factories import make_user, submitted_case
-from tests.web.helpers import flashes, hidden_value, login_as, text
+from tests.web.helpers import flashes, hidden_value, login_as, step_form, text
 
 FIELDS = ("start_intake-csrf_token", "start_intake-expected_version", "start_intake-idempotency_key")
 
@@ -54,9 +54,7 @@ def test_the_posted_token_is_checked_and_a_refused_form_comes_back_with_a_token_
     owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
     case_id = submitted_case(owner)
     login_as(client, clerk)
-    action = f"/expedientes/{case_id}/acciones/start_intake"
-    page = text(client.get(f"/expedientes/{case_id}"))
-    data = {name: hidden_value(page, name, action) for name in FIELDS}
+    action, data = step_form(client, case_id, "start_intake")
 
     forged = {**data, "start_intake-csrf_token": "not-a-token"}
     assert client.post(action, data=forged).status_code == 400

@@ -14,7 +14,7 @@ from app.models import Role
 from app.services import deadlines
 from tests.services.test_fire_statements import statements
 from tests.support.factories import make_user, submitted_case
-from tests.web.helpers import hidden_value, login_as, text
+from tests.web.helpers import login_as, step_form, text
 
 CASE_PAGE_MAX = 8
 """The login (its session, user and roles), the case, its documents, its timeline with the actors' names, the
@@ -95,12 +95,7 @@ def test_a_step_without_points_to_correct_reads_the_documents_only_in_the_transi
     owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
     case_id = submitted_case(owner)
     login_as(client, clerk)
-    page = text(client.get(f"/expedientes/{case_id}"))
-    action = f"/expedientes/{case_id}/acciones/start_intake"
-    data = {
-        name: hidden_value(page, name, action)
-        for name in ("start_intake-csrf_token", "start_intake-expected_version", "start_intake-idempotency_key")
-    }
+    action, data = step_form(client, case_id, "start_intake")
     with statements() as seen:
         answer = client.post(action, data=data)
     assert answer.status_code == 302, answer.status_code
