@@ -22,6 +22,7 @@ import app.services.users as users_service
 from app import audit
 from app.audit import verify
 from app.calendar import BusinessCalendar, local_today
+from app.database import recordset_json
 from app.engine import ConflictError, InvalidData
 from app.extensions import db
 from app.models import (
@@ -441,6 +442,9 @@ def test_timers_written_with_the_cancel_equal_those_written_alone(app: Flask) ->
     assert [t.status for t in new] == [TimerStatus.PENDING, TimerStatus.PENDING]
     assert new[0].due_at == stamp
     assert new[0].rule == 'prueba «ñ» "x"'
+    # the instants travel with their offset, so a server in another time zone reads the same instant
+    assert recordset_json([{"due_at": stamp}], ["due_at"]) == f'[{{"due_at": "{stamp.isoformat()}"}}]'
+    assert stamp.isoformat().endswith("+00:00")
 
 
 def test_a_stage_mapped_to_a_department_that_does_not_exist_is_refused_with_its_name(app: Flask) -> None:
