@@ -34,13 +34,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer, make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
 from app.audit import EntryInput
 from app.calendar import local_today
-from app.database import WRITE_OPTION, column_rows
+from app.database import WRITE_OPTION, attach_loaded, column_rows
 from app.engine import (
     Actor,
     AvailableTrigger,
@@ -317,10 +317,6 @@ class _Inputs:
     case: Case | None = None
 
 
-_CASE_IDENTITY = Case.__mapper__.identity_key_from_primary_key
-_MANAGER = Case.__mapper__.class_manager
-
-
 def _utc(value: datetime | None) -> datetime | None:
     """A stored instant as the case's columns give it (``UTCDateTime``): aware, in UTC."""
     if value is None:
@@ -347,18 +343,7 @@ def _held_case(session: Session, case_id: int, row: Any) -> Case:
         "updated_at": _utc(row.t2),
         "closed_at": _utc(row.t3),
     }
-    held = session.identity_map.get(_CASE_IDENTITY((case_id,)))
-    if held is not None:
-        for name, value in values.items():
-            set_committed_value(held, name, value)
-        return cast_type(Case, held)
-    case = cast_type(Case, _MANAGER.new_instance())
-    # as the ORM's loading does: the values straight into the new object's dictionary, then committed as
-    # loaded (make_transient_to_detached) and attached
-    instance_state(case).dict.update(values)
-    make_transient_to_detached(case)
-    session.add(case)
-    return case
+    return attach_loaded(session, Case, values)
 
 
 def _read_inputs(session: Session, case_id: int, user_id: int | None = None, *, with_case: bool = False) -> _Inputs:
