@@ -19,21 +19,24 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 import pyotp
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Row, bindparam, delete, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
 from app.audit import EntryInput
+from app.database import attach_loaded, column_rows
 from app.engine import InvalidData, Msg, NotAllowed, NotFound
 from app.extensions import db
 from app.models import (
@@ -47,6 +50,7 @@ from app.models import (
     SecurityEventKind,
     TotpCredential,
     User,
+    UserRole,
     UserSession,
     utcnow,
 )
@@ -105,51 +109,75 @@ def start_session(user_id: int, user_agent: str = "") -> str:
     return token
 
 
+_USER_COLUMNS = tuple(prop.key for prop in User.__mapper__.column_attrs)
 _SESSION_USER = (
     select(
-        UserSession.id,
-        UserSession.user_id,
-        UserSession.created_at,
-        UserSession.last_seen_at,
-        UserSession.revoked_at,
-        User,
+        UserSession.id.label("session_id"),
+        UserSession.user_id.label("session_user_id"),
+        UserSession.created_at.label("session_created_at"),
+        UserSession.last_seen_at.label("session_last_seen_at"),
+        UserSession.revoked_at.label("session_revoked_at"),
+        *(getattr(User, key).label(f"user_{key}") for key in _USER_COLUMNS),
+        UserRole.id.label("role_id"),
+        UserRole.role.label("role_role"),
+        UserRole.department_code.label("role_department_code"),
     )
     .join(User, User.id == UserSession.user_id)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
     .where(UserSession.token_hash == bindparam("token_hash"))
-    .options(joinedload(User.roles))
+    .order_by(UserRole.id)
 )
+"""A session's columns with its user's and the user's roles (one row per role, or one without a role): every
+request asks this first, so it is read as columns and the user attached as loaded (:func:`_loaded_user`)."""
+
+
+def _loaded_user(session: Session, rows: Sequence[Row[Any]]) -> User:
+    """The user of :data:`_SESSION_USER`'s rows, with their roles, as persistent objects of ``session``."""
+    first = rows[0]
+    user = attach_loaded(session, User, {key: first._mapping[f"user_{key}"] for key in _USER_COLUMNS})
+    roles = [
+        attach_loaded(
+            session,
+            UserRole,
+            {"id": row.role_id, "user_id": user.id, "role": row.role_role, "department_code": row.role_department_code},
+        )
+        for row in rows
+        if row.role_id is not None
+    ]
+    set_committed_value(user, "roles", roles)
+    for role in roles:
+        set_committed_value(role, "user", user)
+    return user
 
 
 def resume_session(token: str, now: datetime | None = None) -> User | None:
     """The user of the live session ``token``, or ``None`` when it is unknown, revoked, timed out or its
     user was deactivated. A session found timed out is closed (and logged)."""
     now = now or utcnow()
-    # the session's columns with its user and the user's roles in one statement (every page asks this first)
-    found = db.session.execute(_SESSION_USER, {"token_hash": _digest(token)}).unique().first()
-    if found is None:
+    session = db.session()
+    rows = column_rows(session, _SESSION_USER, {"token_hash": _digest(token)}).all()
+    if not rows:
         return None
-    stored, user = found, cast(User, found.User)
-    if stored.revoked_at is not None or not user.active:
+    stored = rows[0]
+    if stored.session_revoked_at is not None or not stored.user_active:
         return None
     idle = timedelta(seconds=int(current_app.config["SESSION_IDLE_TIMEOUT"]))
     absolute = timedelta(seconds=int(current_app.config["SESSION_ABSOLUTE_TIMEOUT"]))
-    if now - stored.last_seen_at > idle or now - stored.created_at > absolute:
-        session_id, user_id = stored.id, stored.user_id
-        with unit_of_work() as session:
-            row = session.get(UserSession, session_id)
+    last_seen, session_id, user_id = stored.session_last_seen_at, stored.session_id, stored.session_user_id
+    if now - last_seen > idle or now - stored.session_created_at > absolute:
+        with unit_of_work() as work:
+            row = work.get(UserSession, session_id)
             if row is not None and row.revoked_at is None:
                 row.revoked_at = now
                 row.revoked_reason = "expired"
                 security_log.record(
-                    SecurityEventKind.SESSION_EXPIRED, user_id=user_id, details={"session": session_id}, session=session
+                    SecurityEventKind.SESSION_EXPIRED, user_id=user_id, details={"session": session_id}, session=work
                 )
         return None
-    if now - stored.last_seen_at > _TOUCH_EVERY:
-        session_id = stored.id
-        with unit_of_work() as session:
-            session.execute(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now))
-        return db.session.get(User, stored.user_id)  # the unit of work ended the transaction it was read in
-    return user
+    if now - last_seen > _TOUCH_EVERY:
+        with unit_of_work() as work:
+            work.execute(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=now))
+    return _loaded_user(session, rows)
 
 
 def session_owner(token: str) -> int | None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
+from app.database import get_loaded
 from app.engine import Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, Role, User
@@ -169,8 +170,8 @@ def readable_case(case_id: int, user_id: int, session: Session | None = None) ->
     """The case and the user, when the user may read the case. Raises ``NotFound`` (no such case or user)
     and ``NotAllowed`` (the case is someone else's)."""
     session = session or db.session()
-    case = session.get(Case, case_id)
-    user = session.get(User, user_id)
+    case = get_loaded(session, Case, case_id)
+    user = get_loaded(session, User, user_id)
     if case is None or user is None:
         raise NotFound(Msg("El expediente no existe."))
     if not may_read_case(session, case, user):
