@@ -22,7 +22,8 @@ from typing import Any, TypeVar, cast
 
 import flask_babel
 from babel import Locale, support
-from flask import Flask, Request, g
+from flask import Flask, Request
+from flask.globals import _cv_app
 from flask_babel import get_locale, get_timezone, get_translations
 from jinja2.nodes import EvalContext
 from jinja2.utils import pass_eval_context
@@ -79,11 +80,10 @@ def _kept_in(store: dict[Any, _T], key: Any, make: Callable[[], _T]) -> _T:
 def _babel_state() -> Any:
     """Flask-Babel's per-request state (where it keeps the locale it selected, or one forced with
     ``force_locale``, and the time zone), or ``None`` outside an application context or before its first
-    look-up."""
-    try:
-        return g.get("_flask_babel")
-    except RuntimeError:  # outside an application context: Flask-Babel answers ``None``
-        return None
+    look-up. Read from the application context's own variable: through the ``g`` proxy each look-up costs
+    about 1 µs, directly about 0.1 µs, and a page asks this a hundred times or more."""
+    context = _cv_app.get(None)
+    return None if context is None else getattr(context.g, "_flask_babel", None)
 
 
 def _kept() -> _Kept:
