@@ -342,7 +342,11 @@ class Checkpoint:
         if fingerprint(key) != self.key_fingerprint:
             return False
         try:
-            key.verify(base64.b64decode(self.signature, validate=True), self.message())
+            signature = base64.b64decode(self.signature, validate=True)
+            # only the encoding the signer wrote: the unused low bits of the last character are zero
+            if base64.b64encode(signature).decode("ascii") != self.signature:
+                return False
+            key.verify(signature, self.message())
         except (InvalidSignature, ValueError, binascii.Error):
             return False
         return True

@@ -83,6 +83,8 @@ def signature_valid(checkpoint: AuditCheckpoint, key: ed25519.Ed25519PublicKey) 
         return False
     try:
         signature = base64.b64decode(checkpoint.signature, validate=True)
+        if base64.b64encode(signature).decode("ascii") != checkpoint.signature:
+            return False  # only the encoding the signer wrote: the last character's unused bits are zero
         key.verify(
             signature,
             checkpoint_message(

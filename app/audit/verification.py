@@ -85,8 +85,12 @@ class KeptCheckpoint:
         if public_fingerprint(key) != self.key_fingerprint:
             return False
         try:
+            signature = base64.b64decode(self.signature, validate=True)
+            # only the encoding the signer wrote: the unused low bits of the last character are zero
+            if base64.b64encode(signature).decode("ascii") != self.signature:
+                return False
             key.verify(
-                base64.b64decode(self.signature, validate=True),
+                signature,
                 checkpoint_message(self.tree_size, self.root_hash, self.timestamp, self.key_fingerprint),
             )
         except (InvalidSignature, ValueError, binascii.Error):

@@ -99,6 +99,17 @@ def _resign_checkpoint_with_own_key(conn: Connection) -> None:
     )
 
 
+def _reencode_checkpoint_signature(conn: Connection) -> None:
+    """Write checkpoint 1's signature with the unused low bits of its last base64 character set: the same
+    bytes to a lenient decoder, a changed signed field to a verifier."""
+    stored = conn.execute(text("SELECT signature FROM audit_checkpoints WHERE id = 1")).scalar_one()
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    changed = stored[:-3] + alphabet[alphabet.index(stored[-3]) | 0b1111] + "=="
+    assert changed != stored
+    assert base64.b64decode(changed) == base64.b64decode(stored)
+    conn.execute(text("UPDATE audit_checkpoints SET signature = :sig WHERE id = 1"), {"sig": changed})
+
+
 def _truncate_after_kept(conn: Connection) -> None:
     # Remove entries 13-20 and every trace of them (subtrees, the checkpoint that covered them, the head).
     conn.execute(text("DELETE FROM audit_entries WHERE seq > 12"))
@@ -164,6 +175,9 @@ CASES = {
     "reorder": Case(_reorder, "FAILED at entry 7:"),
     "replaced-checkpoint": Case(
         _forge_checkpoint_root, "FAILED: checkpoint 1 (tree size 8): its signature does not verify"
+    ),
+    "checkpoint-signature-in-another-encoding": Case(
+        _reencode_checkpoint_signature, "FAILED: checkpoint 1 (tree size 8): its signature does not verify"
     ),
     "checkpoint-signed-by-another-key": Case(
         _resign_checkpoint_with_own_key, "FAILED: checkpoint 1 (tree size 8): signed by key"

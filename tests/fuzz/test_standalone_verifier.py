@@ -8,12 +8,14 @@ change of the header's white space, say), and a change to an entry, a hash or a 
 
 from __future__ import annotations
 
+import base64
 import copy
 import io
 import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -125,6 +127,26 @@ def test_a_changed_signed_field_never_verifies(target: tuple[str, int | None, st
     new = data.draw(st.one_of(near(old), JSON), label="new value")
     assume(_canonical(new) != _canonical(old))
     holder[key] = new
+    assert _verdict(_text(header, LINES)) is not True
+
+
+def _same_bytes_other_text(signature: str) -> str:
+    """``signature`` (base64 of 64 bytes, ``==`` padded) with the unused low bits of its last character set:
+    a lenient decoder reads the same bytes from it."""
+    last = signature.rstrip("=")[-1]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    other = alphabet[alphabet.index(last) | 0b1111]
+    assert other != last
+    assert base64.b64decode(signature[:-3] + other + "==") == base64.b64decode(signature)
+    return signature[:-3] + other + "=="
+
+
+@pytest.mark.parametrize("part", ["checkpoint", "checkpoints"])
+def test_a_signature_in_another_encoding_of_the_same_bytes_does_not_verify(part: str) -> None:
+    # found by the fuzzing above: a lenient base64 read accepted a changed signature field
+    header = copy.deepcopy(HEADER)
+    holder = header[part] if part == "checkpoint" else header[part][0]
+    holder["signature"] = _same_bytes_other_text(holder["signature"])
     assert _verdict(_text(header, LINES)) is not True
 
 
