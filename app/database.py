@@ -9,6 +9,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import (
     Column,
     Engine,
@@ -59,6 +60,34 @@ def configure_engine(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+_OPEN_READ_STATES = frozenset({TransactionStatus.IDLE, TransactionStatus.INTRANS})
+_FLUSHED_IN = "tramites_flushed_in"
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, _context: Any) -> None:
+    """Remember which transaction of ``session`` has written through the ORM (see :func:`continues_open_read`)."""
+    session.info[_FLUSHED_IN] = session.get_transaction()
+
+
+def continues_open_read(session: Session) -> bool:
+    """Whether a unit of work may go on in the transaction ``session`` has open (the request's reads: the
+    login, the access check) instead of ending it and checking out a connection again. On PostgreSQL at READ
+    COMMITTED every statement sees what was committed before it started, so the write statements of a
+    transaction begun for the reads see what they would in a new one; ending it costs a ``ROLLBACK`` round
+    trip, and the next checkout the pool's ping (``pool_pre_ping``): two round trips per POST. Only when the
+    server's transaction is usable (not failed by an earlier error) and nothing was written in it or is
+    pending (those changes are dropped with the transaction, as before). Never on SQLite, where a write
+    transaction begins with ``BEGIN IMMEDIATE`` to hold the write lock before its first read."""
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql" or dialect.default_isolation_level != "READ COMMITTED":
+        return False
+    if session.new or session.dirty or session.deleted or session.info.get(_FLUSHED_IN) is session.get_transaction():
+        return False  # changes made outside a unit of work are dropped with the transaction, as before
+    connection = session.connection().connection.dbapi_connection
+    return getattr(getattr(connection, "info", None), "transaction_status", None) in _OPEN_READ_STATES
 
 
 def column_rows(session: Session, statement: Executable, params: Mapping[str, Any] | None = None) -> Result[Any]:

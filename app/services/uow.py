@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.database import WRITE_OPTION
+from app.database import WRITE_OPTION, continues_open_read
 from app.engine.errors import ConflictError, Msg
 from app.extensions import db
 from app.services.files import discard_uncommitted, forget_committed
@@ -38,7 +38,9 @@ def unit_of_work() -> Iterator[Session]:
     """Run the block in one transaction: commit on success, roll back on any exception.
 
     A read transaction left open by the caller (a view that looked something up) is ended first so
-    that, on SQLite, the write transaction takes its lock up front. Nested use joins the outer unit.
+    that, on SQLite, the write transaction takes its lock up front; on PostgreSQL it goes on as the unit's
+    own, with what it loaded expired (:func:`app.database.continues_open_read` says when). Nested use joins
+    the outer unit.
     Concurrent-modification errors become :class:`ConflictError`.
     """
     session = db.session()
@@ -50,12 +52,18 @@ def unit_of_work() -> Iterator[Session]:
         finally:
             session.info[_DEPTH] = depth
         return
-    if session.in_transaction():
+    continued = session.in_transaction() and continues_open_read(session)
+    if continued:
+        # PostgreSQL: the read transaction goes on as this unit's; what it loaded is read again when used,
+        # as after the rollback that would have ended it
+        session.expire_all()
+    elif session.in_transaction():
         session.rollback()
     session.info[_DEPTH] = 1
     forget_committed(session)  # files listed by an earlier transaction that did not end here are not ours
     try:
-        session.connection(execution_options={WRITE_OPTION: True})
+        if not continued:
+            session.connection(execution_options={WRITE_OPTION: True})
         yield session
         session.commit()
         forget_committed(session)
