@@ -20,8 +20,8 @@ import app.services.users as users_service
 from app.extensions import db
 from app.models import Role, User
 from app.services.uow import unit_of_work
-from tests.support.factories import make_user, submitted_case
-from tests.web.helpers import login_as, step_form
+from tests.support.factories import make_user
+from tests.web.helpers import clerk_at_intake
 
 
 @pytest.fixture(autouse=True)
@@ -57,13 +57,11 @@ def _name(user_id: int) -> str:
 
 
 def test_a_post_reads_and_writes_in_one_transaction_on_postgresql(app: Flask, client: FlaskClient) -> None:
-    owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
-    case_id = submitted_case(owner)
-    login_as(client, clerk)
-    action, data = step_form(client, case_id, "start_intake")
+    case_id, action, data = clerk_at_intake(client)
     with pool_events() as counts:
         answer = client.post(action, data=data)
     assert answer.status_code == 302, answer.status_code
+    assert answer.headers["Location"].endswith(f"/expedientes/{case_id}")  # done, not refused
     if db.engine.dialect.name == "postgresql":
         assert counts == {"checkout": 1, "rollback": 0}, counts
     else:  # the read transaction ends before the write transaction's BEGIN IMMEDIATE

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from app.extensions import db
-from app.models import UserSession
-from tests.support.factories import PASSWORD, email_of
+from app.models import Role, UserSession
+from tests.support.factories import PASSWORD, email_of, make_user, submitted_case
 
 LOGIN_ERROR_ES = "Correo electrónico o contraseña incorrectos."
 LOGIN_ERROR_EN = "Incorrect e-mail address or password."
@@ -55,6 +55,15 @@ def step_form(client: FlaskClient, case_id: int, trigger: str) -> tuple[str, dic
     page = text(client.get(f"/expedientes/{case_id}"))
     names = (f"{trigger}-csrf_token", f"{trigger}-expected_version", f"{trigger}-idempotency_key")
     return action, {name: hidden_value(page, name, action) for name in names}
+
+
+def clerk_at_intake(client: FlaskClient) -> tuple[int, str, dict[str, str]]:
+    """A submitted VECS case and the client logged in as an intake clerk: the case's id, and where its
+    ``start_intake`` form posts with the hidden values it would send (:func:`step_form`)."""
+    owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
+    case_id = submitted_case(owner)
+    login_as(client, clerk)
+    return case_id, *step_form(client, case_id, "start_intake")
 
 
 def csrf_token(page: str, action: str = "/login") -> str:

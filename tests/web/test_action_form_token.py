@@ -11,10 +11,8 @@ from flask.testing import FlaskClient
 from flask_wtf.csrf import generate_csrf
 
 import app.services.users as users_service
-from app.models import Role
 from forms.cases import action_form
-from tests.support.factories import make_user, submitted_case
-from tests.web.helpers import flashes, hidden_value, login_as, step_form, text
+from tests.web.helpers import clerk_at_intake, flashes, hidden_value, text
 
 FIELDS = ("start_intake-csrf_token", "start_intake-expected_version", "start_intake-idempotency_key")
 
@@ -51,10 +49,7 @@ def test_a_blank_form_shows_the_token_of_the_request(app: Flask) -> None:
 def test_the_posted_token_is_checked_and_a_refused_form_comes_back_with_a_token_that_works(
     app: Flask, client: FlaskClient
 ) -> None:
-    owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
-    case_id = submitted_case(owner)
-    login_as(client, clerk)
-    action, data = step_form(client, case_id, "start_intake")
+    case_id, action, data = clerk_at_intake(client)
 
     forged = {**data, "start_intake-csrf_token": "not-a-token"}
     assert client.post(action, data=forged).status_code == 400

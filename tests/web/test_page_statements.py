@@ -14,7 +14,7 @@ from app.models import Role
 from app.services import deadlines
 from tests.services.test_fire_statements import statements
 from tests.support.factories import make_user, submitted_case
-from tests.web.helpers import login_as, step_form, text
+from tests.web.helpers import clerk_at_intake, login_as, text
 
 CASE_PAGE_MAX = 8
 """The login (its session, user and roles), the case, its documents, its timeline with the actors' names, the
@@ -92,10 +92,7 @@ def test_the_queue_reads_the_login_and_its_cases_once(app: Flask, client: FlaskC
 def test_a_step_without_points_to_correct_reads_the_documents_only_in_the_transition(
     app: Flask, client: FlaskClient
 ) -> None:
-    owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
-    case_id = submitted_case(owner)
-    login_as(client, clerk)
-    action, data = step_form(client, case_id, "start_intake")
+    case_id, action, data = clerk_at_intake(client)
     with statements() as seen:
         answer = client.post(action, data=data)
     assert answer.status_code == 302, answer.status_code
