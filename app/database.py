@@ -107,8 +107,8 @@ def attach_loaded(session: Session, cls: type[_O], values: Mapping[str, Any]) ->
     them, as the columns' types give them) as a persistent object of ``session``, as if the ORM had loaded
     the row: the object the session already holds for that identity, told the stored values, or a new one
     attached without a read. Column attributes left out of ``values`` load on first access; relationships
-    are set with ``set_committed_value``. What a read of a few columns plus this costs is about a third of
-    the ORM's loading of the same row."""
+    are set with ``set_committed_value``. The hot paths read their rows as columns and attach them with this,
+    without the ORM's row processing around the read."""
     mapper = class_mapper(cls)
     names = _PRIMARY_KEYS.get(cls)
     if names is None:
