@@ -138,6 +138,8 @@ def verify_sello(certificate: x509.Certificate, cadena: str, sello_b64: str) -> 
         return False
     try:
         signature = base64.b64decode(sello_b64, validate=True)
+        if base64.b64encode(signature).decode("ascii") != sello_b64:
+            return False  # only the text the signer wrote: another with the same bytes is a changed sello
         public_key.verify(signature, cadena.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
     except (InvalidSignature, binascii.Error, ValueError):
         return False

@@ -7,14 +7,19 @@ against the development trust root), the sello over the cadena original, PDF/A m
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import re
 import subprocess
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import zxingcpp
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from PIL import Image
 from pypdf import PdfReader
 
@@ -33,7 +38,7 @@ from app.certificates import (
 )
 from app.certificates.issuance import CODE_ALPHABET, new_verification_code
 from app.certificates.render import html_to_pdf
-from app.certificates.seal import SealError
+from app.certificates.seal import SealError, sello
 from app.keys import SigningMaterial, init_development_keys, trust_root
 from tests.certificates.conftest import KINDS, OUTPUT, pdf_text, squeeze
 from tests.certificates.samples import CODE, FIELDS, FOLIOS, OFFICE, OFFICIALS
@@ -167,6 +172,34 @@ def test_cadena_and_sello_are_printed_and_the_sello_verifies_over_the_cadena(
     flipped = ("A" if document.sello[0] != "A" else "B") + document.sello[1:]
     assert not verify_sello(material.certificate, document.cadena, flipped)
     assert not verify_sello(material.certificate, document.cadena, "not base64!")
+
+
+def test_a_sello_in_another_text_of_the_same_bytes_does_not_verify() -> None:
+    # a 2048-bit key (an office's own certificate may well have one) signs 256 bytes: base64 with "==" and four
+    # unused low bits in the last character, which a lenient read ignores (the development keys are 3072-bit:
+    # 384 bytes, written without padding, have no other text)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Prueba")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    cadena = "||1.0|LICENCIA|CERT-2026-000042||"
+    written = sello(key, cadena)
+    assert written.endswith("==")
+    assert verify_sello(certificate, cadena, written)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    other = written[:-3] + alphabet[alphabet.index(written[-3]) | 0b1111] + "=="
+    assert other != written
+    assert base64.b64decode(other) == base64.b64decode(written)
+    assert not verify_sello(certificate, cadena, other)
 
 
 def test_cadena_field_order_is_fixed_and_values_are_normalised() -> None:
