@@ -25,6 +25,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from forms import WholeNumber, options, squeeze, strip
 from forms.cases import MultiCheckboxField
+from forms.verification import folio_field
 
 Choices = Sequence[tuple[str, Any]]
 
@@ -81,7 +82,7 @@ class TrackForm(FlaskForm):
     class Meta:
         csrf = False
 
-    folio = StringField(_l("Folio"), filters=[strip], validators=[DataRequired(), Length(max=40)])
+    folio = folio_field(_l("Escriba el folio de la solicitud."))
 
 
 class ClarificationForm(_Versioned):

@@ -15,6 +15,7 @@ import time_machine
 from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
+from markupsafe import escape
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
@@ -134,6 +135,35 @@ def test_e_mail_of_an_existing_account_gets_the_same_answer_as_a_new_one(app: Fl
     assert response.status_code == fresh.status_code == 302
     assert response.headers["Location"].split("/seguimiento/")[0] == fresh.headers["Location"].split("/seguimiento/")[0]
     assert _requests() == 2
+
+
+SHAPE = (
+    "El folio solo contiene letras, números y guiones.",
+    "The folio number contains only letters, digits and hyphens.",
+)
+LONG = ("El folio es demasiado largo.", "The folio number is too long.")
+BLANK = ("Escriba el folio de la solicitud.", "Enter the request's folio number.")
+
+
+@pytest.mark.parametrize(
+    ("folio", "message"),
+    [
+        ("\x00", SHAPE),
+        ("SAI-2026-\x00001", SHAPE),
+        ("SAI 2026", SHAPE),
+        ("<b>", SHAPE),
+        ("A" * 41, LONG),
+        ("   ", BLANK),
+    ],
+)
+def test_a_folio_that_cannot_be_one_is_a_clear_error_not_a_server_error(
+    app: Flask, client: FlaskClient, folio: str, message: tuple[str, str]
+) -> None:
+    # a NUL byte reached PostgreSQL's text comparison and failed there (a 500), found by fuzzing the forms
+    for headers, expected in (({}, message[0]), ({"Accept-Language": "en"}, message[1])):
+        answer = client.get("/transparencia/consulta", query_string={"folio": folio}, headers=headers)
+        assert answer.status_code == 400
+        assert str(escape(expected)) in answer.get_data(as_text=True)  # as the page escapes it
 
 
 def test_unknown_folio_and_bad_links_are_404(app: Flask, client: FlaskClient):

@@ -190,8 +190,11 @@ def lookup() -> tuple[str, int] | str:
     form = TrackForm(request.args)
     status = None
     if request.args.get("folio"):
-        if form.validate():
-            status = svc.public_status(form.folio.data or "")
+        if not form.validate():  # not a folio's shape (a stray character, a NUL byte): said, not looked up
+            for error in form.folio.errors:
+                flash(str(error), "error")
+            return render_template("transparency/lookup.html", form=form, status=None), 400
+        status = svc.public_status(form.folio.data or "")
         if status is None:
             flash(_("No hay ninguna solicitud con ese folio."), "error")
             return render_template("transparency/lookup.html", form=form, status=None), 404
