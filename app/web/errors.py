@@ -9,15 +9,30 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import Forbidden, HTTPException
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException
 
 from app.extensions import db, login_manager
 from app.services.health import database_unavailable
 from app.services.uploads import size_text
 
 
+class NulInInput(BadRequest):
+    """A query or form value holds a NUL character: no text column can store it (PostgreSQL refuses it), and
+    no person types it, so the request is refused before any view reads it."""
+
+
+def _refuse_nul_input() -> None:
+    """Refuse a request whose query string or form values (not its files) contain a NUL character."""
+    values = request.args.listvalues()
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        values = (*values, *request.form.listvalues())
+    if any("\x00" in value for group in values for value in group):
+        raise NulInInput()
+
+
 def register_error_handlers(app: Flask) -> None:
-    """Render HTTP errors as pages (or JSON for API clients)."""
+    """Render HTTP errors as pages (or JSON for API clients); refuse input no text column can store."""
+    app.before_request(_refuse_nul_input)
 
     def render(status: int, title: str, detail: str) -> tuple[str | dict[str, object], int]:
         if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
@@ -47,6 +62,11 @@ def register_error_handlers(app: Flask) -> None:
             429: _("Demasiados intentos"),
         }
         detail = _("Si el problema persiste, contacte a la mesa de ayuda.")
+        if isinstance(exc, NulInInput):
+            detail = _(
+                "Lo que envió contiene un carácter nulo (NUL), que no puede guardarse. Regrese a la página "
+                "anterior, quítelo y envíe de nuevo; no se guardó nada."
+            )
         if status == 403:
             # A refusal that says why (the role a page needs, who acts next on a case) carries its own words.
             given = exc.description if exc.description != Forbidden.description else None

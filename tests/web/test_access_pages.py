@@ -143,13 +143,17 @@ SHAPE = (
 )
 LONG = ("El folio es demasiado largo.", "The folio number is too long.")
 BLANK = ("Escriba el folio de la solicitud.", "Enter the request's folio number.")
+NUL = (
+    "Lo que envió contiene un carácter nulo (NUL), que no puede guardarse.",
+    "What you sent contains a null character (NUL), which cannot be stored.",
+)
 
 
 @pytest.mark.parametrize(
     ("folio", "message"),
     [
-        ("\x00", SHAPE),
-        ("SAI-2026-\x00001", SHAPE),
+        ("\x00", NUL),
+        ("SAI-2026-\x00001", NUL),
         ("SAI 2026", SHAPE),
         ("<b>", SHAPE),
         ("A" * 41, LONG),

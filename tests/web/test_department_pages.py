@@ -78,6 +78,28 @@ def test_bad_input_says_what_is_wrong(client: FlaskClient) -> None:
     assert audited("department_renamed") == []
 
 
+NUL_ES = "Lo que envió contiene un carácter nulo (NUL), que no puede guardarse."
+NUL_EN = "What you sent contains a null character (NUL), which cannot be stored."
+
+
+@pytest.mark.parametrize("name", ["\x00", "Tesorería\x00 Municipal"])
+def test_a_nul_character_is_refused_with_its_reason_and_nothing_changes(client: FlaskClient, name: str) -> None:
+    # PostgreSQL refuses NUL in text: the rename failed in the database (a 500), found by fuzzing the forms
+    login_as(client, make_user(Role.ADMIN, (Role.REVIEWER, "finanzas")))
+    renamed = client.post(f"{PAGE}/finanzas/nombre", data={"csrf_token": token(client), "name": name})
+    assert renamed.status_code == 400
+    assert NUL_ES in text(renamed)
+    created = client.post(PAGE, data={"csrf_token": token(client), "code": "nueva", "name": name})
+    assert created.status_code == 400
+    set_language(client, "en", PAGE)
+    english = client.post(f"{PAGE}/finanzas/nombre", data={"csrf_token": token(client), "name": name})
+    assert english.status_code == 400
+    assert NUL_EN in text(english)
+    assert audited("department_renamed") == []
+    assert audited("department_created") == []
+    assert db.session.get(Department, "finanzas") is not None
+
+
 def test_deleting_a_department_in_use_is_refused_with_the_reason(client: FlaskClient) -> None:
     login_as(client, make_user(Role.ADMIN))
     make_user((Role.AREA, "archivo"))
