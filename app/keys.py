@@ -8,6 +8,7 @@ production points the configuration at files it manages (PEM, or PKCS#12 for the
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 from collections.abc import Mapping
@@ -54,6 +55,16 @@ def _pem_private(key: ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+
+
+def signature_bytes(text: str) -> bytes:
+    """The bytes of a signature written in base64, read only in the text its signer wrote: another text of
+    the same bytes (the last character's unused bits set) is a changed field, not the same signature.
+    Raises ``ValueError`` (``binascii.Error`` is one) for anything else."""
+    signature = base64.b64decode(text, validate=True)
+    if base64.b64encode(signature).decode("ascii") != text:
+        raise ValueError("not the signature's own base64 text")
+    return signature
 
 
 def public_fingerprint(public_key: ed25519.Ed25519PublicKey | rsa.RSAPublicKey) -> str:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import merkle, tree
 from app.audit.canonical import format_instant
-from app.keys import public_fingerprint
+from app.keys import public_fingerprint, signature_bytes
 from app.models import AuditCheckpoint, AuditEntry, AuditHead, utcnow
 
 CHECKPOINT_HEADER = "tramites audit checkpoint v1"
@@ -82,11 +82,8 @@ def signature_valid(checkpoint: AuditCheckpoint, key: ed25519.Ed25519PublicKey) 
     if public_fingerprint(key) != checkpoint.key_fingerprint:
         return False
     try:
-        signature = base64.b64decode(checkpoint.signature, validate=True)
-        if base64.b64encode(signature).decode("ascii") != checkpoint.signature:
-            return False  # only the encoding the signer wrote: the last character's unused bits are zero
         key.verify(
-            signature,
+            signature_bytes(checkpoint.signature),
             checkpoint_message(
                 checkpoint.tree_size,
                 checkpoint.root_hash,

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 import workflows
 from app.certificates.formatting import canonical_of_printed
+from app.keys import signature_bytes
 from workflows.procedure import CADENA_HEAD, CADENA_TAIL
 
 COMMON_HEAD = CADENA_HEAD
@@ -137,10 +138,7 @@ def verify_sello(certificate: x509.Certificate, cadena: str, sello_b64: str) -> 
     if not isinstance(public_key, rsa.RSAPublicKey):
         return False
     try:
-        signature = base64.b64decode(sello_b64, validate=True)
-        if base64.b64encode(signature).decode("ascii") != sello_b64:
-            return False  # only the text the signer wrote: another with the same bytes is a changed sello
-        public_key.verify(signature, cadena.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
+        public_key.verify(signature_bytes(sello_b64), cadena.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
     except (InvalidSignature, binascii.Error, ValueError):
         return False
     return True
