@@ -80,7 +80,7 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
     db.init_app(app)
     _end_sessions_quietly(app)
     with app.app_context():
-        configure_engine(db.engine)
+        configure_engine(db.engine, float(app.config["DATABASE_PING_AFTER_IDLE"]))
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     login_manager.init_app(app)

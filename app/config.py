@@ -21,7 +21,10 @@ class Config:
     ENV_NAME = "base"
     SECRET_KEY = DEFAULT_SECRET_KEY
     SQLALCHEMY_DATABASE_URI = _default_database_url()
-    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {}
+    # A pooled connection unused for this many seconds is checked with a ping before a request gets it (0: every
+    # time); under load connections come back within milliseconds and are not pinged (app/database.py)
+    DATABASE_PING_AFTER_IDLE = 1.0
     SQLALCHEMY_RECORD_QUERIES = False
     # Seconds a client is told to wait (Retry-After of the 503 answer) while the database is unreachable
     DATABASE_RETRY_AFTER = 5
@@ -199,6 +202,7 @@ ENVIRONMENT_KEYS: dict[str, tuple[str, type]] = {
     "RATELIMIT_STORAGE_URI": ("RATELIMIT_STORAGE_URI", str),
     "TRUSTED_PROXY_HOPS": ("TRUSTED_PROXY_HOPS", int),
     "DATABASE_RETRY_AFTER": ("DATABASE_RETRY_AFTER", int),
+    "DATABASE_PING_AFTER_IDLE": ("DATABASE_PING_AFTER_IDLE", float),
     "UPLOAD_LIMIT_PER_ACCOUNT": ("UPLOAD_LIMIT_PER_ACCOUNT", str),
     "PDF_CHECK_WALL_SECONDS": ("PDF_CHECK_WALL_SECONDS", int),
     "PDF_CHECK_CPU_SECONDS": ("PDF_CHECK_CPU_SECONDS", int),
@@ -236,6 +240,11 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
                 settings[setting] = int(raw)
             except ValueError:
                 raise ValueError(f"{var} must be a whole number, not {raw!r}") from None
+        elif kind is float:
+            try:
+                settings[setting] = float(raw)
+            except ValueError:
+                raise ValueError(f"{var} must be a number, not {raw!r}") from None
         else:
             settings[setting] = raw
     return settings

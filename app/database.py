@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum
+from time import monotonic
 from typing import Any, TypeVar
 
 from psycopg.pq import TransactionStatus
@@ -25,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import cast as sql_cast
 from sqlalchemy import column as sql_column
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
@@ -37,9 +39,43 @@ WRITE_OPTION = "tramites_write"
 """Execution option set by the services' unit of work: on SQLite the transaction starts with BEGIN IMMEDIATE."""
 
 
-def configure_engine(engine: Engine) -> None:
-    """Apply per-dialect connection settings. On SQLite: WAL, synchronous=FULL, foreign keys, busy timeout,
-    and explicit BEGIN (IMMEDIATE for write units) instead of the driver's implicit transactions."""
+_LAST_USED = "tramites_last_used"
+"""Key of a pooled connection's ``info``: when it was last given back to the pool (``monotonic()``)."""
+
+
+def ping_idle_connections(engine: Engine, after_idle: float) -> None:
+    """Check a pooled connection with a ping (``SELECT 1``) when it is taken from the pool only if it lay
+    unused for ``after_idle`` seconds or more (0: on every checkout, as ``pool_pre_ping`` does). A connection
+    found dead is dropped with every other one the pool holds and a new one is made, so the request does not
+    see it. Under load a connection is given back and taken again within milliseconds: the ping, one round
+    trip per request, would only confirm what the previous request just proved. A connection just made is
+    never pinged."""
+
+    @event.listens_for(engine, "checkin")
+    def _given_back(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_LAST_USED] = monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _taken(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last_used = record.info.get(_LAST_USED)
+        if last_used is None or monotonic() - last_used < after_idle:
+            return  # new (the info is emptied when a connection is replaced), or used a moment ago
+        dialect = engine.dialect
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                # as pool_pre_ping: this connection and every older one are replaced; the pool tries again
+                raise sa_exc.InvalidatePoolError(str(error)) from error
+            raise
+
+
+def configure_engine(engine: Engine, ping_after_idle: float = 0.0) -> None:
+    """Apply per-dialect connection settings: the pooled connections' ping (:func:`ping_idle_connections`).
+    On SQLite: WAL, synchronous=FULL, foreign keys, busy timeout, and explicit BEGIN (IMMEDIATE for write
+    units) instead of the driver's implicit transactions."""
+    ping_idle_connections(engine, ping_after_idle)
     if engine.dialect.name != "sqlite":
         return
 

@@ -8,6 +8,7 @@ whole-system version (PostgreSQL itself stopped under load, several servers) is 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import suppress
 from pathlib import Path
@@ -208,4 +209,36 @@ def test_a_page_already_made_is_served_when_the_database_goes_away_before_the_re
     response = client.get("/prueba/corte")
     assert (response.status_code, response.get_data(as_text=True)) == (200, "leído")
     relay.restore()
+    assert client.get("/prueba/consulta").get_data(as_text=True) == "la base responde"
+
+
+def test_a_dead_connection_idle_for_a_while_is_replaced_before_the_request_uses_it(
+    outage_app: Flask, relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database went away and came back while the pool held a connection nobody used: the ping on checkout
+    (the connection lay unused longer than ``DATABASE_PING_AFTER_IDLE``) finds it dead, and the request is
+    served on a new connection instead of answering 503."""
+    client = outage_app.test_client()
+    assert client.get("/prueba/consulta").get_data(as_text=True) == "la base responde"
+    relay.cut()  # the pooled connection's socket is closed
+    relay.restore()
+    later = time.monotonic() + outage_app.config["DATABASE_PING_AFTER_IDLE"] + 1
+    monkeypatch.setattr("app.database.monotonic", lambda: later)
+    response = client.get("/prueba/consulta")
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "la base responde")
+
+
+def test_a_connection_used_a_moment_before_the_database_went_away_answers_503_once(
+    outage_app: Flask, relay: Relay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What not pinging a connection used within the last second costs: when the database restarted in that
+    second, the next request meets the dead connection and answers the translated 503 (nothing was done);
+    every connection of the pool is dropped with it, and the request after that is served."""
+    client = outage_app.test_client()
+    assert client.get("/prueba/consulta").get_data(as_text=True) == "la base responde"
+    relay.cut()
+    relay.restore()
+    now = time.monotonic()
+    monkeypatch.setattr("app.database.monotonic", lambda: now)
+    _assert_unavailable_page(client.get("/prueba/consulta"), TITLE_ES)
     assert client.get("/prueba/consulta").get_data(as_text=True) == "la base responde"
