@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from typing import cast as cast_type
 
 from sqlalchemy import (
@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
@@ -94,7 +94,7 @@ class Description:
     terminal: bool
 
 
-def describe(case: Case) -> Description:
+def describe(case: Case | ListedCase) -> Description:
     """The workflow title and the current state's description of ``case`` (msgids to translate)."""
     workflow = get_engine().definition(case.workflow, case.workflow_version)
     state = workflow.state(case.state)
@@ -824,26 +824,52 @@ def count_cases(workflow: str | None = None) -> int:
 
 
 QUEUE_LIMIT = 200
-# Lists show a case's folio, workflow, state, assignee and dates: its data and settings (JSON) stay in the
-# database unless a caller reads them (then they load on access).
-_LIST_ONLY = (defer(Case.data), defer(Case.params))
 
 
-def own_cases(user_id: int, limit: int = QUEUE_LIMIT) -> list[Case]:
+class ListedCase(NamedTuple):
+    """A case as the lists (work queues, a person's own cases) show it: its folio, definition, state, people
+    and dates as plain values. Not an ORM object: a list of two hundred cases would spend more building and
+    tracking those than reading the rows; its data and settings (JSON) stay in the database. A caller that
+    needs more reads the case itself."""
+
+    id: int
+    folio: str
+    workflow: str
+    workflow_version: int
+    state: str
+    version: int
+    applicant_id: int
+    assignee_id: int | None
+    department_code: str | None
+    created_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+
+_LISTED_COLUMNS = tuple(getattr(Case, name) for name in ListedCase._fields)
+"""What a list selects of each case: the columns of :class:`ListedCase`, in its order."""
+
+
+def _listed(statement: Select[Any], params: Mapping[str, Any]) -> list[ListedCase]:
+    return [ListedCase._make(row) for row in column_rows(db.session(), statement, params)]
+
+
+_OWN_CASES = (
+    select(*_LISTED_COLUMNS)
+    .where(Case.applicant_id == bindparam("applicant_id"))
+    .order_by(Case.created_at.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
+def own_cases(user_id: int, limit: int = QUEUE_LIMIT) -> list[ListedCase]:
     """The cases ``user_id`` filed, newest first."""
-    stmt = (
-        select(Case)
-        .options(*_LIST_ONLY)
-        .where(Case.applicant_id == user_id)
-        .order_by(Case.created_at.desc())
-        .limit(limit)
-    )
-    return list(db.session.scalars(stmt))
+    return _listed(_OWN_CASES, {"applicant_id": user_id, "limit": limit})
 
 
 _QUEUE_USER = bindparam("queue_user", type_=Integer)
 _QUEUE_STATEMENTS: dict[
-    tuple[int, frozenset[str], frozenset[tuple[str, str]], int], tuple[object, Select[Case] | None]
+    tuple[int, frozenset[str], frozenset[tuple[str, str]], int], tuple[object, Select[Any] | None]
 ] = {}
 """Work queue statements by (engine, staff roles, department grants, limit), for the engine they were built
 from: which (workflow, state) pairs a set of roles acts in only changes with the installed workflows, and a
@@ -852,7 +878,7 @@ statement built once also keeps SQLAlchemy's cache key (the user is a parameter)
 
 def _work_queue_statement(
     staff_roles: frozenset[str], department_grants: frozenset[tuple[str, str]], limit: int
-) -> Select[Case] | None:
+) -> Select[Any] | None:
     """The work queue's statement for these roles and grants (the user as the ``queue_user`` parameter), or
     ``None`` when those roles never act on cases."""
     engine = get_engine()
@@ -878,13 +904,12 @@ def _work_queue_statement(
                 departments = {d for r, d in department_grants if r in roles}
                 condition = condition & (Case.department_code.is_(None) | Case.department_code.in_(departments))
             conditions.append(condition)
-    stmt: Select[Case] | None = None
+    stmt: Select[Any] | None = None
     if conditions:
         # In a department's stage, a case assigned to someone else is theirs alone (the engine refuses the others).
         mine_or_open = Case.assignee_id.is_(None) | (Case.assignee_id == _QUEUE_USER) | Case.department_code.is_(None)
         stmt = (
-            select(Case)
-            .options(*_LIST_ONLY)
+            select(*_LISTED_COLUMNS)
             .where(or_(*conditions), Case.applicant_id != _QUEUE_USER, mine_or_open)
             .order_by(Case.updated_at)
             .limit(limit)
@@ -895,7 +920,7 @@ def _work_queue_statement(
     return stmt
 
 
-def work_queue(user_id: int, staff_roles: frozenset[str], limit: int = QUEUE_LIMIT) -> list[Case] | None:
+def work_queue(user_id: int, staff_roles: frozenset[str], limit: int = QUEUE_LIMIT) -> list[ListedCase] | None:
     """Cases in a state where one of ``staff_roles`` has a step to take, oldest change first, excluding
     the user's own cases; ``None`` when those roles never act on cases.
 
@@ -906,4 +931,4 @@ def work_queue(user_id: int, staff_roles: frozenset[str], limit: int = QUEUE_LIM
     stmt = _work_queue_statement(staff_roles, actor.department_grants, limit)
     if stmt is None:
         return None
-    return list(db.session.scalars(stmt, {"queue_user": user_id}))
+    return _listed(stmt, {"queue_user": user_id})

@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Engine, Insert, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -513,8 +513,28 @@ def pending_terms(case_ids: Sequence[int], today: date | None = None) -> dict[in
     return _term_views(rows, {row.id: row.state for row in states}, cal, today)
 
 
+class CaseHead(Protocol):
+    """What the terms of a list of cases need of each: a loaded case, or a list's row of one."""
+
+    @property
+    def id(self) -> int:
+        """The case's id."""
+
+    @property
+    def workflow(self) -> str:
+        """Its workflow's name."""
+
+    @property
+    def workflow_version(self) -> int:
+        """The version of its workflow's definition."""
+
+    @property
+    def state(self) -> str:
+        """Its current state."""
+
+
 def case_terms(
-    cases: Sequence[Case], today: date | None = None
+    cases: Sequence[CaseHead], today: date | None = None
 ) -> tuple[dict[int, list[TermView]], dict[int, dict[str, ClockView]]]:
     """What :func:`pending_terms` and :func:`case_clocks` give, for cases already loaded: their state and
     definition come from the objects, their timers are read once for both, and their clocks only when some

@@ -7,8 +7,7 @@ from datetime import date
 from enum import StrEnum
 
 from app.calendar import local_today
-from app.models import Case
-from app.services.cases import own_cases, work_queue
+from app.services.cases import ListedCase, own_cases, work_queue
 from app.services.deadlines import ClockView, TermView, case_terms, legal_of
 
 DUE_SOON_BUSINESS_DAYS = 3
@@ -27,7 +26,7 @@ class QueueView(StrEnum):
 class QueueRow:
     """A case in a queue with its nearest pending term (if any)."""
 
-    case: Case
+    case: ListedCase
     term: TermView | None
     legal: ClockView | None = None
     """The case's legal term (the procedure's overall term), when its procedure declares one."""

@@ -13,7 +13,7 @@ from flask_babel import get_locale, lazy_gettext
 
 from app.engine import Msg
 from app.models import Case, Role
-from app.services.cases import describe
+from app.services.cases import ListedCase, describe
 from app.services.certificates import document_title as declared_title
 from app.web.translation import gettext, kept_for_locale
 
@@ -47,12 +47,12 @@ def message_text(message: Msg) -> str:
     return message.render(lambda text: str(gettext(text)))
 
 
-def workflow_title(case: Case) -> str:
+def workflow_title(case: Case | ListedCase) -> str:
     """The translated title of the case's workflow."""
     return str(gettext(describe(case).workflow_title))
 
 
-def state_label(case: Case) -> str:
+def state_label(case: Case | ListedCase) -> str:
     """The translated description of the case's current state."""
     return str(gettext(describe(case).state_description))
 

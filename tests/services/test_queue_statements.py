@@ -1,4 +1,5 @@
-"""Lists select only what they show: a case's data and settings (JSON) stay in the database (issue 16)."""
+"""Lists select only what they show, as plain values: a case's data and settings (JSON) stay in the database
+(issue 16)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from flask import Flask
 
 import app.services.users as users_service
 from app.extensions import db
-from app.models import Role
+from app.models import Case, Role
 from app.services.case_pages import case_page
-from app.services.cases import fire
+from app.services.cases import ListedCase, fire
 from app.services.queues import applicant_cases, staff_queue
 from tests.services.test_fire_statements import statements
 from tests.support.demo_data import VECS_DATA
@@ -40,8 +41,14 @@ def test_queues_read_no_case_data(app: Flask) -> None:
     assert sorted(r.case.folio for r in own) == sorted(folios)
     assert all(r.term is not None for r in rows)  # the intake's service target is still found
     assert not [s for s in seen if "cases.data" in s or "cases.params" in s], seen
-    # a caller that does read the data still gets it (loaded on access)
-    assert rows[0].case.data["property_address"] == VECS_DATA["property_address"]
+    # plain values, not ORM objects: nothing of the lists is tracked by the session
+    assert all(type(r.case) is ListedCase for r in [*rows, *own])
+    assert not [o for o in db.session.identity_map.values() if isinstance(o, Case)]
+    # what the lists show and sort by is the case's own
+    stored = db.session.get(Case, rows[0].case.id)
+    assert stored is not None
+    assert rows[0].case == ListedCase._make(getattr(stored, name) for name in ListedCase._fields)
+    assert stored.data["property_address"] == VECS_DATA["property_address"]
 
 
 def test_a_queue_reads_its_cases_once_and_their_timers_once(app: Flask) -> None:

@@ -17,8 +17,7 @@ from functools import partial
 
 from markupsafe import Markup, escape
 
-from app.models import Case
-from app.services.cases import describe
+from app.services.cases import ListedCase, describe
 from app.services.deadlines import ClockView
 from app.services.queues import QueueRow
 from app.web.translation import format_date, gettext, locale_memo, plural_markup, text_markup
@@ -44,7 +43,7 @@ class ShownRow:
     term_left: Markup
 
 
-def _labels(case: Case) -> tuple[Markup, Markup]:
+def _labels(case: ListedCase) -> tuple[Markup, Markup]:
     """The translated, escaped title of the case's workflow and label of its state (as the template escaped
     them)."""
     described = describe(case)
