@@ -13,7 +13,11 @@ keep-alive connections loads each, alternating real and bare rounds so a busy ma
   hashed ``INSERT`` and ``COMMIT``.
 
 Targets (issue 16): within 2x the bare endpoint for the pages, 3x for the transition. Ratios in one run are
-what matter. Run with ``make bench`` or ``.venv/bin/python bench/http_bench.py [--requests N] [--rounds N]``.
+what matter. Beside the rates, the CPU the servers' worker processes used per request (from ``/proc``: user +
+system time of the workers, and of any worker that exited, summed over the rounds): on a shared machine the
+rates move with whatever else runs, the CPU each request costs much less.
+
+Run with ``make bench`` or ``.venv/bin/python bench/http_bench.py [--requests N] [--rounds N]``.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -48,11 +53,45 @@ SECRET = "http-bench-secret-key-not-for-production"  # noqa: S105 - a throw-away
 
 @dataclass
 class Load:
-    """One load run: requests per second and latency percentiles (seconds)."""
+    """One load run: requests per second, latency percentiles (seconds) and the CPU seconds the server's
+    workers used during it."""
 
     rate: float
     p50: float
     p90: float
+    cpu: float = 0.0
+    requests: int = 0
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def workers_cpu(master: subprocess.Popen[bytes]) -> float:
+    """CPU seconds (user + system) used so far by the worker processes of the gunicorn ``master``: its living
+    children's own times, and the times of the children it has reaped (a worker that was replaced)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # exited meanwhile
+        # after the command's closing parenthesis: state, ppid, ..., utime (14th field), stime, cutime, cstime
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if int(fields[1]) == master.pid:
+            total += int(fields[11]) + int(fields[12])
+        elif int(entry.name) == master.pid:
+            total += int(fields[13]) + int(fields[14])
+    return total / _TICKS
+
+
+def measured(master: subprocess.Popen[bytes], run: Callable[[], Load]) -> Load:
+    """``run()``, with the CPU the workers of ``master`` used meanwhile."""
+    before = workers_cpu(master)
+    load = run()
+    load.cpu = workers_cpu(master) - before
+    return load
 
 
 def free_port() -> int:
@@ -95,7 +134,7 @@ def run_load(port: int, request: Callable[[http.client.HTTPConnection, int], int
     if failures:
         raise SystemExit(f"the benchmark's requests failed: {failures[:3]}")
     latencies.sort()
-    return Load(total / wall, latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.9)])
+    return Load(total / wall, latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.9)], requests=total)
 
 
 def fetch(conn: http.client.HTTPConnection, method: str, path: str, cookie: str, body: str | None = None) -> int:
@@ -341,23 +380,27 @@ def measure(url: str, folder: Path, args: argparse.Namespace) -> int:
     cookie, csrf = prepared["cookie"], prepared["csrf"]
     real_port, floor_port = free_port(), free_port()
     results: dict[str, list[tuple[Load, Load]]] = {"case": [], "queue": [], "post": []}
+
+    def getter(path: str) -> Callable[[http.client.HTTPConnection, int], int]:
+        def send(conn: http.client.HTTPConnection, _index: int) -> int:
+            return fetch(conn, "GET", path, cookie)
+
+        return send
+
     with (
-        gunicorn("wsgi:app", real_port, env, "/healthz"),
-        gunicorn("bench.http_floor_app:app", floor_port, floor_env, "/ping"),
+        gunicorn("wsgi:app", real_port, env, "/healthz") as real_server,
+        gunicorn("bench.http_floor_app:app", floor_port, floor_env, "/ping") as floor_server,
     ):
         for path_real, path_floor, name in (
             (f"/expedientes/{show_case}", "/case", "case"),
             ("/bandeja", "/queue", "queue"),
         ):
-            run_load(real_port, lambda c, i, p=path_real: fetch(c, "GET", p, cookie), 20, args.threads)  # warm-up
-            run_load(floor_port, lambda c, i, p=path_floor: fetch(c, "GET", p, cookie), 20, args.threads)
+            send_real, send_floor = getter(path_real), getter(path_floor)
+            run_load(real_port, send_real, 20, args.threads)  # warm-up
+            run_load(floor_port, send_floor, 20, args.threads)
             for _ in range(args.rounds):
-                real = run_load(
-                    real_port, lambda c, i, p=path_real: fetch(c, "GET", p, cookie), args.requests, args.threads
-                )
-                bare = run_load(
-                    floor_port, lambda c, i, p=path_floor: fetch(c, "GET", p, cookie), args.requests, args.threads
-                )
+                real = measured(real_server, partial(run_load, real_port, send_real, args.requests, args.threads))
+                bare = measured(floor_server, partial(run_load, floor_port, send_floor, args.requests, args.threads))
                 results[name].append((real, bare))
         for round_number in range(args.rounds):
             batch = post_cases[round_number * args.posts : (round_number + 1) * args.posts]
@@ -370,8 +413,8 @@ def measure(url: str, folder: Path, args: argparse.Namespace) -> int:
             def post_floor(conn: http.client.HTTPConnection, index: int, batch: list[tuple[int, int]] = batch) -> int:
                 return fetch(conn, "POST", f"/transition/{batch[index][0]}", cookie, "csrf_token=x")
 
-            real = run_load(real_port, post_real, len(batch), args.threads)
-            bare = run_load(floor_port, post_floor, len(batch), args.threads)
+            real = measured(real_server, partial(run_load, real_port, post_real, len(batch), args.threads))
+            bare = measured(floor_server, partial(run_load, floor_port, post_floor, len(batch), args.threads))
             results["post"].append((real, bare))
     targets = {"case": 2.0, "queue": 2.0, "post": 3.0}
     labels = {"case": "GET case page", "queue": "GET reviewer queue", "post": "POST a transition"}
@@ -388,6 +431,12 @@ def measure(url: str, folder: Path, args: argparse.Namespace) -> int:
         print(
             f"  {labels[name]:20} {real_rate:7.1f} req/s (p50 {real_p50 * 1000:6.1f} ms)   bare {bare_rate:7.1f} req/s "
             f"(p50 {bare_p50 * 1000:6.1f} ms)   ratio {ratio:4.1f}x (target {targets[name]:.0f}x)"
+        )
+        real_cpu = sum(r.cpu for r, _ in pairs) / sum(r.requests for r, _ in pairs)
+        bare_cpu = sum(b.cpu for _, b in pairs) / sum(b.requests for _, b in pairs)
+        print(
+            f"  {'':20} server CPU per request {real_cpu * 1000:6.2f} ms   bare {bare_cpu * 1000:6.2f} ms   "
+            f"ratio {real_cpu / bare_cpu if bare_cpu else float('inf'):4.1f}x   (workers' user + system time)"
         )
     print(
         f"  statements recorded: case page {len(recorded['case'])}, queue {len(recorded['queue'])}, "
