@@ -486,18 +486,25 @@ _TERM_TIMERS = (
 """The timers of a list of cases that people read as terms (a clock's pending timer is among them: a deadline)."""
 
 
+_ONE_DAY = timedelta(days=1)
+
+
 def _term_views(
     rows: Sequence[Any], states: Mapping[int, str], cal: BusinessCalendar, today: date
 ) -> dict[int, list[TermView]]:
     result: dict[int, list[TermView]] = {}
-    for timer in rows:
-        if states.get(timer.case_id) != timer.state:
+    # the columns of _TERM_TIMERS, unpacked (a row's attributes cost a look-up each; a queue has hundreds)
+    for case_id, kind, state, rule, _status, party, starts_on, due_on in rows:
+        if states.get(case_id) != state:
             continue
         # a term notified on a non-working day starts counting later: only its counting days are left
-        left = cal.business_days_between(max(today, timer.starts_on - timedelta(days=1)), timer.due_on)
-        result.setdefault(timer.case_id, []).append(
-            TermView(timer.kind, timer.state, timer.due_on, left, timer.due_on < today, timer.party, timer.rule)
-        )
+        left = cal.business_days_between(max(today, starts_on - _ONE_DAY), due_on)
+        view = TermView(kind, state, due_on, left, due_on < today, party, rule)
+        listed = result.get(case_id)
+        if listed is None:
+            result[case_id] = [view]
+        else:
+            listed.append(view)
     return result
 
 
@@ -545,16 +552,16 @@ def case_terms(
     session = db.session()
     cal = reading_calendar(session)
     ids = [case.id for case in cases]
-    rows = column_rows(session, _TERM_TIMERS, {"case_ids": ids}).all()
+    rows: Sequence[Any] = column_rows(session, _TERM_TIMERS, {"case_ids": ids}).all()
     terms = _term_views(rows, {case.id: case.state for case in cases}, cal, today)
     engine = get_engine()
     workflows = {case.id: engine.definition(case.workflow, case.workflow_version) for case in cases}
     if not any(workflow.clocks for workflow in workflows.values()):
         return terms, {}
     due = {
-        (row.case_id, row.rule.removeprefix(CLOCK_RULE_PREFIX)): row.due_on
-        for row in rows
-        if row.status == TimerStatus.PENDING and row.rule.startswith(CLOCK_RULE_PREFIX)
+        (case_id, rule.removeprefix(CLOCK_RULE_PREFIX)): due_on
+        for case_id, _kind, _state, rule, status, _party, _starts_on, due_on in rows
+        if status == TimerStatus.PENDING and rule.startswith(CLOCK_RULE_PREFIX)
     }
     return terms, _clock_views(session, cal, today, workflows, due)
 
@@ -839,29 +846,32 @@ def _clock_views(
     """The clock views of the cases of ``workflows`` (case id → definition), given the last days of their
     running clocks (``due``: (case id, clock name) → last day)."""
     result: dict[int, dict[str, ClockView]] = {}
-    for row in column_rows(session, _CLOCK_ROWS, {"case_ids": list(workflows)}):
-        workflow = workflows[row.case_id]
-        clock = next((c for c in workflow.clocks if c.name == row.name), None)
+    declared: dict[int, dict[str, Clock]] = {}  # each definition's clocks by name, for this list
+    # the columns of _CLOCK_ROWS, unpacked (a row's attributes cost a look-up each; a queue has hundreds)
+    rows: Sequence[Any] = column_rows(session, _CLOCK_ROWS, {"case_ids": list(workflows)}).all()
+    for case_id, name, status, term_days, extension_days, used_days, lapsed_on in rows:
+        workflow = workflows[case_id]
+        clocks = declared.get(id(workflow))
+        if clocks is None:
+            clocks = declared[id(workflow)] = {c.name: c for c in workflow.clocks}
+        clock = clocks.get(name)
         if clock is None:
             continue
-        due_on = due.get((row.case_id, row.name))
+        due_on = due.get((case_id, name))
         left = cal.business_days_between(today, due_on) if due_on is not None else None
         remaining: int | None = None
-        if row.status == ClockStatus.PAUSED:
-            remaining = max(0, row.term_days + row.extension_days - row.used_days)
-        elif row.status == ClockStatus.RUNNING:
+        if status == ClockStatus.PAUSED:
+            remaining = max(0, term_days + extension_days - used_days)
+        elif status == ClockStatus.RUNNING:
             remaining = left
-        result.setdefault(row.case_id, {})[row.name] = ClockView(
-            row.name,
-            clock.description,
-            row.status,
-            due_on,
-            left,
-            row.extension_days > 0,
-            row.lapsed_on,
-            clock.legal_term,
-            remaining,
+        view = ClockView(
+            name, clock.description, status, due_on, left, extension_days > 0, lapsed_on, clock.legal_term, remaining
         )
+        views = result.get(case_id)
+        if views is None:
+            result[case_id] = {name: view}
+        else:
+            views[name] = view
     return result
 
 
