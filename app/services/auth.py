@@ -128,21 +128,20 @@ _SESSION_USER = (
     .order_by(UserRole.id)
 )
 """A session's columns with its user's and the user's roles (one row per role, or one without a role): every
-request asks this first, so it is read as columns and the user attached as loaded (:func:`_loaded_user`)."""
+request asks this first, so it is read as columns and the user attached as loaded (:func:`_loaded_user`). Its
+rows are read by position (:data:`_USER_SLICE`, :data:`_ROLE_SLICE`): each attribute of a row costs a look-up."""
+_USER_SLICE = slice(5, 5 + len(_USER_COLUMNS))
+_ROLE_SLICE = slice(5 + len(_USER_COLUMNS), 8 + len(_USER_COLUMNS))
+_USER_ACTIVE = 5 + _USER_COLUMNS.index("active")
 
 
 def _loaded_user(session: Session, rows: Sequence[Row[Any]]) -> User:
     """The user of :data:`_SESSION_USER`'s rows, with their roles, as persistent objects of ``session``."""
-    first = rows[0]
-    user = attach_loaded(session, User, {key: first._mapping[f"user_{key}"] for key in _USER_COLUMNS})
+    user = attach_loaded(session, User, dict(zip(_USER_COLUMNS, rows[0][_USER_SLICE], strict=True)))
     roles = [
-        attach_loaded(
-            session,
-            UserRole,
-            {"id": row.role_id, "user_id": user.id, "role": row.role_role, "department_code": row.role_department_code},
-        )
-        for row in rows
-        if row.role_id is not None
+        attach_loaded(session, UserRole, {"id": role_id, "user_id": user.id, "role": role, "department_code": code})
+        for role_id, role, code in (row[_ROLE_SLICE] for row in rows)
+        if role_id is not None
     ]
     set_committed_value(user, "roles", roles)
     for role in roles:
@@ -155,16 +154,15 @@ def resume_session(token: str, now: datetime | None = None) -> User | None:
     user was deactivated. A session found timed out is closed (and logged)."""
     now = now or utcnow()
     session = db.session()
-    rows = column_rows(session, _SESSION_USER, {"token_hash": _digest(token)}).all()
+    rows: Sequence[Any] = column_rows(session, _SESSION_USER, {"token_hash": _digest(token)}).all()
     if not rows:
         return None
-    stored = rows[0]
-    if stored.session_revoked_at is not None or not stored.user_active:
+    session_id, user_id, created_at, last_seen, revoked_at = rows[0][:5]  # _SESSION_USER's first columns
+    if revoked_at is not None or not rows[0][_USER_ACTIVE]:
         return None
     idle = timedelta(seconds=int(current_app.config["SESSION_IDLE_TIMEOUT"]))
     absolute = timedelta(seconds=int(current_app.config["SESSION_ABSOLUTE_TIMEOUT"]))
-    last_seen, session_id, user_id = stored.session_last_seen_at, stored.session_id, stored.session_user_id
-    if now - last_seen > idle or now - stored.session_created_at > absolute:
+    if now - last_seen > idle or now - created_at > absolute:
         with unit_of_work() as work:
             row = work.get(UserSession, session_id)
             if row is not None and row.revoked_at is None:

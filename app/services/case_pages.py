@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -253,16 +254,15 @@ _DOCUMENTS = (
 def _documents(case: Case, user: User) -> tuple[list[DocumentVersion], list[tuple[str, str]]]:
     """The case's documents ``user`` may read (newest first), and the (kind, SHA-256) of all its current ones
     (what the engine decides on), from one read."""
-    rows = column_rows(db.session(), _DOCUMENTS, {"case_id": case.id}).all()
+    rows: Sequence[Any] = column_rows(db.session(), _DOCUMENTS, {"case_id": case.id}).all()
+    # the columns of _DOCUMENTS, unpacked (each attribute of a row costs a look-up)
     readable = [
-        DocumentVersion(
-            d.id, d.kind, d.original_name, d.size_bytes, d.sha256, d.uploaded_at, d.superseded_by_id is None
-        )
-        for d in rows
-        if _readable(case, user, d.id, d.uploaded_by_id)
+        DocumentVersion(id_, kind, name, size, sha256, uploaded_at, superseded_by is None)
+        for id_, kind, name, size, sha256, uploaded_at, superseded_by, uploaded_by in rows
+        if _readable(case, user, id_, uploaded_by)
     ]
     # the engine's inputs list the current documents oldest first (their order does not matter to it)
-    current = [(d.kind, d.sha256) for d in reversed(rows) if d.superseded_by_id is None]
+    current = [(kind, sha256) for _, kind, _, _, sha256, _, superseded_by, _ in reversed(rows) if superseded_by is None]
     return readable, current
 
 
@@ -292,15 +292,17 @@ def _timeline(
     case: Case, workflow: Workflow, labels: dict[str, str], reader: User
 ) -> tuple[list[TimelineItem], tuple[HistoryItem, ...]]:
     """The case's log as ``reader`` reads it, and its transition history (what the engine decides on)."""
-    entries = column_rows(db.session(), _TIMELINE, {"case_id": case.id}).all()
-    names = {e.actor_id: e.display_name for e in entries if e.actor_id is not None}
+    entries: Sequence[Any] = column_rows(db.session(), _TIMELINE, {"case_id": case.id}).all()
+    # the columns of _TIMELINE, by position (each attribute of a row costs a look-up)
+    names = {entry[4]: entry[10] for entry in entries if entry[4] is not None}
     alias = visibility.applicant_alias(db.session(), case, reader)
     if alias is not None:
         names[case.applicant_id] = alias  # a requester filed under a pseudonym: never their account's name
     items: list[TimelineItem] = []
-    for e in entries:
-        details = e.details or {}
-        if e.kind == AuditKind.DOCUMENT:
+    history: list[HistoryItem] = []
+    for seq, at, entry_kind, action, actor_id, actor_role, comment, from_state, to_state, stored, _ in entries:
+        details = stored or {}
+        if entry_kind == AuditKind.DOCUMENT:
             kind = str(details.get("kind") or "")
             text = (
                 N_("Documento reemplazado: %(kind)s")
@@ -308,30 +310,31 @@ def _timeline(
                 else N_("Documento adjuntado: %(kind)s")
             )
             description = Msg(text, {"kind": labels.get(kind, kind)})
-        elif e.action == "open":
-            description = Msg(N_("Solicitud creada"))
         else:
-            matches = workflow.find(e.action, e.from_state or "")
-            description = Msg(matches[0].description if matches else e.action)
+            history.append(HistoryItem(action, actor_id))  # the query reads transitions and documents only
+            if action == "open":
+                description = Msg(N_("Solicitud creada"))
+            else:
+                matches = workflow.find(action, from_state or "")
+                description = Msg(matches[0].description if matches else action)
         draw = details.get("draw") if isinstance(details.get("draw"), dict) else None
         certificate = details.get("certificate") if isinstance(details.get("certificate"), dict) else None
         items.append(
             TimelineItem(
-                seq=e.seq,
-                at=e.at,
-                action=e.action,
+                seq=seq,
+                at=at,
+                action=action,
                 description=description,
-                actor_name=names.get(e.actor_id) if e.actor_id is not None else None,
-                actor_role=e.actor_role,
-                comment=e.comment,
-                from_state=e.from_state,
-                to_state=e.to_state,
+                actor_name=names.get(actor_id) if actor_id is not None else None,
+                actor_role=actor_role,
+                comment=comment,
+                from_state=from_state,
+                to_state=to_state,
                 draw=draw,
                 certificate=certificate,
             )
         )
-    history = tuple(HistoryItem(e.action, e.actor_id) for e in entries if e.kind == AuditKind.TRANSITION)
-    return items, history
+    return items, tuple(history)
 
 
 def _states(workflow: Workflow, case: Case, timeline: list[TimelineItem]) -> list[StateRow]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
@@ -327,21 +327,24 @@ def _utc(value: datetime | None) -> datetime | None:
 def _held_case(session: Session, case_id: int, row: Any) -> Case:
     """The case of a ``k`` row as a persistent object of ``session``, as if the ORM had loaded it: the object
     the session already holds for it (told the stored values), or a new one attached without a read."""
+    # the columns of the case's part of _engine_inputs_statement, unpacked (each row attribute costs a look-up)
+    _, state, workflow, version, _, workflow_version, applicant, assignee, _, _, _, folio, department, *rest = row
+    data, params, created_at, updated_at, closed_at = rest
     values = {
         "id": case_id,
-        "folio": row.s1,
-        "workflow": row.sha,
-        "workflow_version": row.n1,
-        "state": row.name,
-        "version": row.actor,
-        "applicant_id": row.n2,
-        "assignee_id": row.n3,
-        "department_code": row.s2,
-        "data": json.loads(row.j1),
-        "params": json.loads(row.j2),
-        "created_at": _utc(row.t1),
-        "updated_at": _utc(row.t2),
-        "closed_at": _utc(row.t3),
+        "folio": folio,
+        "workflow": workflow,
+        "workflow_version": workflow_version,
+        "state": state,
+        "version": version,
+        "applicant_id": applicant,
+        "assignee_id": assignee,
+        "department_code": department,
+        "data": json.loads(data),
+        "params": json.loads(params),
+        "created_at": _utc(created_at),
+        "updated_at": _utc(updated_at),
+        "closed_at": _utc(closed_at),
     }
     return attach_loaded(session, Case, values)
 
@@ -367,16 +370,16 @@ def _read_inputs(session: Session, case_id: int, user_id: int | None = None, *, 
     )
     statement = _inputs_statement(with_case, with_head)
     # flushed first: rows an earlier step of this transaction added as objects (documents, escalations) count
-    for row in column_rows(session, statement, {"case_id": case_id, "user_id": user_id}):
-        src = row.src
+    rows: Sequence[Any] = column_rows(session, statement, {"case_id": case_id, "user_id": user_id}).all()
+    # the first columns of the statement, unpacked (each row attribute costs a look-up); the rest by position
+    for row in rows:
+        src, name, sha, actor_id, _seq, n1, n2, n3, d1, d2, d3 = row[:11]
         if src == "h":
-            items.append(HistoryItem(row.name, row.actor))
+            items.append(HistoryItem(name, actor_id))
         elif src == "d":
-            found.append((row.name, row.sha))
+            found.append((name, sha))
         elif src == "c":
-            clocks.append(
-                ClockRow(row.actor, row.name, ClockStatus(row.sha), row.n1, row.n2, row.n3, row.d1, row.d2, row.d3)
-            )
+            clocks.append(ClockRow(actor_id, name, ClockStatus(sha), n1, n2, n3, d1, d2, d3))
         elif src == "t":
             timers = True
         elif src == "e":
@@ -386,16 +389,17 @@ def _read_inputs(session: Session, case_id: int, user_id: int | None = None, *, 
         elif src == "a":
             head_row = row
         else:
-            active = bool(row.actor)
-            if row.name is not None:
-                grants.append((Role(row.name).value, row.sha))
+            active = bool(actor_id)
+            if name is not None:
+                grants.append((Role(name).value, sha))
     case: Case | None = None
     if with_case:
         if case_row is None:
             raise NotFound(Msg("El expediente no existe."))
         case = _held_case(session, case_id, case_row)
-        if head_row is not None:
-            audit.hold_head(session, head_row.actor, head_row.name, head_row.s1, head_row.n1)
+        if head_row is not None:  # the head's part: its hash, seq, calendar seq and frontier
+            _, head_hash, _, head_seq, _, calendar_seq, *_, frontier = head_row[:12]
+            audit.hold_head(session, head_seq, head_hash, frontier, calendar_seq)
     actor: Actor | None = None
     if user_id is not None:
         if not active:
