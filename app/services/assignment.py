@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -119,7 +119,8 @@ def loads(session: Session, user_ids: Iterable[int]) -> dict[int, int]:
         return {}
     users = select(User.id.label("user_id")).where(User.id.in_(ids)).subquery()
     counted = select(users.c.user_id, _open_cases(users.c.user_id).label("load"))
-    return {int(row.user_id): int(row.load) for row in column_rows(session, counted)}
+    rows: Sequence[Any] = column_rows(session, counted).all()
+    return {int(user_id): int(load) for user_id, load in rows}
 
 
 def _pool_statement(four_eyes: bool) -> Executable:
@@ -174,9 +175,10 @@ def _candidates(
         params["four_eyes"] = sorted(triggers)
     members: dict[int, tuple[int, bool]] = {}
     everywhere: dict[int, tuple[int, bool]] = {}
-    for row in column_rows(session, _POOL_STATEMENTS[bool(triggers)], params):
-        into = members if row.department_code == department else everywhere
-        into[row.user_id] = (int(row.load), bool(row.left_out) or bool(row.blocked))
+    rows: Sequence[Any] = column_rows(session, _POOL_STATEMENTS[bool(triggers)], params).all()
+    for user_id, department_code, load, left_out, blocked in rows:  # by position: an attribute is a look-up
+        into = members if department_code == department else everywhere
+        into[user_id] = (int(load), bool(left_out) or bool(blocked))
     pool = members or everywhere  # a department with none of its own is served by those of no department
     excluded = {uid for uid, (_, out) in pool.items() if out} | {case.applicant_id} | set(also_exclude)
     ids = sorted(set(pool) - excluded)
