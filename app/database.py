@@ -21,6 +21,7 @@ from sqlalchemy import (
     bindparam,
     event,
     func,
+    or_,
     select,
 )
 from sqlalchemy import Enum as SAEnum
@@ -31,6 +32,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 from sqlalchemy.types import TypeDecorator
 
 _O = TypeVar("_O")
@@ -124,6 +126,14 @@ def continues_open_read(session: Session) -> bool:
         return False  # changes made outside a unit of work are dropped with the transaction, as before
     connection = session.connection().connection.dbapi_connection
     return getattr(getattr(connection, "info", None), "transaction_status", None) in _OPEN_READ_STATES
+
+
+def one_of(column: SQLColumnExpression[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN (values)`` for a fixed list of constants, written as ``column = a OR column = b …``. SQLAlchemy
+    renders a list given to ``in_()`` as an expanding parameter, which it writes into the statement's text again
+    on every execution (a regular-expression pass and the list's parameters: about a third of a small read's
+    time); plain comparisons are compiled once, with the statement."""
+    return or_(*(column == value for value in values))
 
 
 def column_rows(session: Session, statement: Executable, params: Mapping[str, Any] | None = None) -> Result[Any]:

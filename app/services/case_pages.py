@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import bindparam, select
 
 from app.calendar import local_today
-from app.database import column_rows
+from app.database import column_rows, one_of
 from app.engine import AvailableTrigger, Msg, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, Department, Document, TimerKind, User
@@ -281,7 +281,9 @@ _TIMELINE = (
         User.display_name,
     )
     .outerjoin(User, User.id == AuditEntry.actor_id)
-    .where(AuditEntry.case_id == bindparam("case_id"), AuditEntry.kind.in_([AuditKind.TRANSITION, AuditKind.DOCUMENT]))
+    .where(
+        AuditEntry.case_id == bindparam("case_id"), one_of(AuditEntry.kind, [AuditKind.TRANSITION, AuditKind.DOCUMENT])
+    )
     .order_by(AuditEntry.seq)
 )
 """What a case's timeline shows of its log entries, with each actor's name (columns: the hashes and digests

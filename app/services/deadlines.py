@@ -20,7 +20,7 @@ from app import audit
 from app.audit import EntryInput
 from app.audit.canonical import keyed_digest
 from app.calendar import LOCAL_TZ, BusinessCalendar, deadline_instant, local_today
-from app.database import column_rows, json_recordset, recordset_json
+from app.database import column_rows, json_recordset, one_of, recordset_json
 from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditHead, AuditKind, Case, NonWorkingDay, Role, Timer, TimerKind, TimerStatus, User, utcnow
@@ -478,8 +478,8 @@ _TERM_TIMERS = (
     select(Timer.case_id, Timer.kind, Timer.state, Timer.rule, Timer.status, Timer.party, Timer.starts_on, Timer.due_on)
     .where(
         Timer.case_id.in_(bindparam("case_ids", expanding=True)),
-        Timer.kind.in_([TimerKind.DEADLINE, TimerKind.TARGET]),
-        Timer.status.in_([TimerStatus.PENDING, TimerStatus.FIRED]),
+        one_of(Timer.kind, [TimerKind.DEADLINE, TimerKind.TARGET]),
+        one_of(Timer.status, [TimerStatus.PENDING, TimerStatus.FIRED]),
     )
     .order_by(Timer.due_on)
 )
