@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Engine, Insert, Table, bindparam, insert, select, update
+from sqlalchemy import Engine, Executable, Insert, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -474,16 +474,26 @@ class TermView:
     """The rule the term applies (a parameter, or ``clock:<name>`` for a case-level clock)."""
 
 
-_TERM_TIMERS = (
+_TERM_TIMER_ROWS = (
     select(Timer.case_id, Timer.kind, Timer.state, Timer.rule, Timer.status, Timer.party, Timer.starts_on, Timer.due_on)
     .where(
-        Timer.case_id.in_(bindparam("case_ids", expanding=True)),
         one_of(Timer.kind, [TimerKind.DEADLINE, TimerKind.TARGET]),
         one_of(Timer.status, [TimerStatus.PENDING, TimerStatus.FIRED]),
     )
     .order_by(Timer.due_on)
 )
+_TERM_TIMERS = _TERM_TIMER_ROWS.where(Timer.case_id.in_(bindparam("case_ids", expanding=True)))
 """The timers of a list of cases that people read as terms (a clock's pending timer is among them: a deadline)."""
+_ONE_CASE_TERM_TIMERS = _TERM_TIMER_ROWS.where(Timer.case_id == bindparam("case_id"))
+
+
+def _of_cases(many: Executable, one: Executable, ids: Sequence[int]) -> tuple[Executable, dict[str, Any]]:
+    """The statement (and its parameters) that reads the rows of the cases ``ids``: ``many`` with the list as
+    ``:case_ids``, or for a single case (a case page) ``one`` with ``:case_id``, a plain comparison (an
+    expanding IN is rewritten into the statement's text on every execution)."""
+    if len(ids) == 1:
+        return one, {"case_id": ids[0]}
+    return many, {"case_ids": list(ids)}
 
 
 _ONE_DAY = timedelta(days=1)
@@ -552,7 +562,7 @@ def case_terms(
     session = db.session()
     cal = reading_calendar(session)
     ids = [case.id for case in cases]
-    rows: Sequence[Any] = column_rows(session, _TERM_TIMERS, {"case_ids": ids}).all()
+    rows: Sequence[Any] = column_rows(session, *_of_cases(_TERM_TIMERS, _ONE_CASE_TERM_TIMERS, ids)).all()
     terms = _term_views(rows, {case.id: case.state for case in cases}, cal, today)
     engine = get_engine()
     workflows = {case.id: engine.definition(case.workflow, case.workflow_version) for case in cases}
@@ -820,20 +830,18 @@ def case_clocks(case_ids: Sequence[int], today: date | None = None) -> dict[int,
     return _clock_views(session, cal, today, workflows, due)
 
 
-_CLOCK_ROWS = (
-    select(
-        CaseClock.case_id,
-        CaseClock.name,
-        CaseClock.status,
-        CaseClock.term_days,
-        CaseClock.extension_days,
-        CaseClock.used_days,
-        CaseClock.lapsed_on,
-    )
-    .where(CaseClock.case_id.in_(bindparam("case_ids", expanding=True)))
-    .order_by(CaseClock.id)
-)
+_CLOCK_ROWS = select(
+    CaseClock.case_id,
+    CaseClock.name,
+    CaseClock.status,
+    CaseClock.term_days,
+    CaseClock.extension_days,
+    CaseClock.used_days,
+    CaseClock.lapsed_on,
+).order_by(CaseClock.id)
 """What the clock views of a list of cases show (columns, not loaded objects)."""
+_CLOCKS_OF_CASES = _CLOCK_ROWS.where(CaseClock.case_id.in_(bindparam("case_ids", expanding=True)))
+_CLOCKS_OF_CASE = _CLOCK_ROWS.where(CaseClock.case_id == bindparam("case_id"))
 
 
 def _clock_views(
@@ -848,7 +856,7 @@ def _clock_views(
     result: dict[int, dict[str, ClockView]] = {}
     declared: dict[int, dict[str, Clock]] = {}  # each definition's clocks by name, for this list
     # the columns of _CLOCK_ROWS, unpacked (a row's attributes cost a look-up each; a queue has hundreds)
-    rows: Sequence[Any] = column_rows(session, _CLOCK_ROWS, {"case_ids": list(workflows)}).all()
+    rows: Sequence[Any] = column_rows(session, *_of_cases(_CLOCKS_OF_CASES, _CLOCKS_OF_CASE, list(workflows))).all()
     for case_id, name, status, term_days, extension_days, used_days, lapsed_on in rows:
         workflow = workflows[case_id]
         clocks = declared.get(id(workflow))
