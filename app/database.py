@@ -115,7 +115,7 @@ def continues_open_read(session: Session) -> bool:
     login, the access check) instead of ending it and checking out a connection again. On PostgreSQL at READ
     COMMITTED every statement sees what was committed before it started, so the write statements of a
     transaction begun for the reads see what they would in a new one; ending it costs a ``ROLLBACK`` round
-    trip, and the next checkout the pool's ping (``pool_pre_ping``): two round trips per POST. Only when the
+    trip and a second checkout of a connection per POST. Only when the
     server's transaction is usable (not failed by an earlier error) and nothing was written in it or is
     pending (those changes are dropped with the transaction, as before). Never on SQLite, where a write
     transaction begins with ``BEGIN IMMEDIATE`` to hold the write lock before its first read."""

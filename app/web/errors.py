@@ -102,7 +102,8 @@ def register_error_handlers(app: Flask) -> None:
         if not database_unavailable(exc):
             return server_error(exc)
         # The database is down or restarting: a temporary condition, not a bug. The pool drops the broken
-        # connections (pre-ping on checkout), so the app recovers by itself once the database is back.
+        # connections (a disconnect renews it; an idle one is pinged on checkout, app.database), so the app
+        # recovers by itself once the database is back.
         app.logger.warning("database unavailable: %s", type(exc.__cause__ or exc).__name__)
         with suppress(SQLAlchemyError):
             db.session.rollback()
