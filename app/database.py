@@ -4,11 +4,13 @@ without the ORM's layer."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from time import monotonic
 from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
 from psycopg.pq import TransactionStatus
 from sqlalchemy import (
@@ -17,10 +19,12 @@ from sqlalchemy import (
     Executable,
     Result,
     String,
+    Table,
     TableValuedAlias,
     bindparam,
     event,
     func,
+    insert,
     or_,
     select,
 )
@@ -32,6 +36,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
 from sqlalchemy.types import TypeDecorator
 
@@ -225,3 +230,180 @@ def _json_value(value: object) -> object:
 def recordset_json(rows: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> str:
     """``rows`` (their ``keys``) as the JSON array :func:`json_recordset` reads."""
     return json.dumps([{key: row[key] for key in keys} for row in rows], default=_json_value)
+
+
+def insert_of(table: Table, keys: Sequence[str]) -> Insert:
+    """``INSERT INTO table (keys…) VALUES (:key…)``: the columns named, each value from the bind parameter of
+    its name and the column's type. Its SQL does not depend on the values given (``insert(table)`` is compiled
+    for the keys of each call's parameters), so it can be a :class:`FixedStatement`; every column not named
+    must have a server-side default or be the table's generated key."""
+    return insert(table).values({key: bindparam(key, type_=table.c[key].type) for key in keys})
+
+
+class FixedStatement:
+    """A Core statement whose SQL text never changes (no expanding ``IN``, no per-call columns), compiled once
+    per database dialect and sent straight to the driver's cursor of the session's connection.
+
+    SQLAlchemy's ``Connection.execute`` builds an execution context and a result object around every
+    statement (cache look-up, parameter dictionaries, result metadata): on the hot paths that costs several
+    times the driver's own work. Here the bind names, their type processors and the columns' result
+    processors are worked out once; each call converts its parameters and runs the SQL. What the connection
+    promises is kept: the transaction it is in, the ``before_cursor_execute``/``after_cursor_execute`` events
+    (the statement counts of the tests and benchmarks), and driver errors raised as SQLAlchemy's
+    (``IntegrityError`` …, with a lost connection invalidated as usual). Statements that need SQLAlchemy's work
+    per call (Python-side column defaults, expanding parameters, schema translation) are refused when compiled.
+    """
+
+    __slots__ = ("_plans", "statement")
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._plans: WeakKeyDictionary[Any, _Plan] = WeakKeyDictionary()
+
+    def _plan(self, dialect: Any) -> _Plan:
+        plan = self._plans.get(dialect)
+        if plan is None:
+            plan = self._plans[dialect] = _Plan.compile(self.statement, dialect)
+        return plan
+
+    def read(self, session: Session, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """:meth:`rows` in the session's transaction; changes pending in the session are flushed first, as the
+        ORM's autoflush would (rows an earlier step added as objects count)."""
+        if session.autoflush and (session.new or session.dirty or session.deleted):
+            session.flush()
+        return self.rows(session.connection(), params)
+
+    def execute(self, connection: Connection, params: Mapping[str, Any] | None = None) -> int:
+        """Run the statement with ``params`` (every bind parameter without a value, by name); returns the
+        driver's row count (the rows an ``UPDATE`` or ``DELETE`` matched)."""
+        plan = self._plan(connection.dialect)
+        cursor = _cursor(connection)
+        try:
+            _send(connection, cursor, plan.sql, plan.parameters(params or {}), many=False)
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+    def execute_many(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run the statement once per parameter set of ``rows`` (the driver's ``executemany``: one statement
+        for the events, as SQLAlchemy's own ``executemany``)."""
+        if not rows:
+            return
+        plan = self._plan(connection.dialect)
+        cursor = _cursor(connection)
+        try:
+            _send(connection, cursor, plan.sql, [plan.parameters(row) for row in rows], many=True)
+        finally:
+            cursor.close()
+
+    def rows(self, connection: Connection, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run the statement (a ``SELECT``, or DML with ``RETURNING``) and return its rows as tuples, each value
+        converted by its column's type as SQLAlchemy's results would (dates from SQLite's text, JSON …)."""
+        plan = self._plan(connection.dialect)
+        cursor = _cursor(connection)
+        try:
+            _send(connection, cursor, plan.sql, plan.parameters(params or {}), many=False)
+            fetched = cursor.fetchall()
+            processors = plan.result_processors(cursor.description)
+        finally:
+            cursor.close()
+        if not any(processors):
+            return [tuple(row) for row in fetched]
+        return [
+            tuple(value if convert is None else convert(value) for convert, value in zip(processors, row, strict=True))
+            for row in fetched
+        ]
+
+
+_Processor = Callable[[Any], Any]
+
+
+@dataclass(slots=True)
+class _Plan:
+    """A statement compiled for one dialect: its SQL, how each call's parameters become the driver's, and
+    (worked out on the first call that returns rows) each result column's conversion."""
+
+    sql: str
+    names: tuple[str, ...]
+    driver_names: tuple[str, ...] | None  # the keys the driver takes (named style); None: positional
+    processors: tuple[_Processor | None, ...]
+    constants: dict[str, Any]
+    result_types: tuple[Any, ...]
+    dialect: Any
+    results: tuple[_Processor | None, ...] | None = None
+
+    @classmethod
+    def compile(cls, statement: Executable, dialect: Any) -> _Plan:
+        """Compile ``statement`` for ``dialect``; refuse what would need SQLAlchemy's work on every call."""
+        compiled: Any = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            raise ValueError("a fixed statement cannot have Python-side column defaults: give every value")
+        if compiled.literal_execute_params or compiled.post_compile_params or compiled.schema_translate_map:
+            raise ValueError("a fixed statement cannot have expanding or literal-execute parameters")
+        if compiled.positional:
+            names = tuple(compiled.positiontup)
+            driver_names = None
+        else:
+            names = tuple(compiled.binds)
+            escaped = compiled.escaped_bind_names or {}
+            driver_names = tuple(escaped.get(name, name) for name in names)
+        bind_processors = compiled._bind_processors
+        constants = {
+            name: bind.effective_value for name, bind in compiled.binds.items() if not bind.required and name in names
+        }
+        return cls(
+            sql=compiled.string,
+            names=names,
+            driver_names=driver_names,
+            processors=tuple(bind_processors.get(name) for name in names),
+            constants=constants,
+            result_types=tuple(entry[3] for entry in compiled._result_columns),
+            dialect=dialect,
+        )
+
+    def parameters(self, params: Mapping[str, Any]) -> Any:
+        """The driver's parameters for one call (a tuple, or a dictionary in the named style)."""
+        constants = self.constants
+        try:
+            values = [
+                params[name] if name in params or name not in constants else constants[name] for name in self.names
+            ]
+        except KeyError as missing:
+            raise KeyError(f"no value for the bind parameter {missing} of a fixed statement") from None
+        converted = [value if p is None else p(value) for p, value in zip(self.processors, values, strict=True)]
+        if self.driver_names is None:
+            return tuple(converted)
+        return dict(zip(self.driver_names, converted, strict=True))
+
+    def result_processors(self, description: Any) -> tuple[_Processor | None, ...]:
+        """Each result column's conversion (from the types the statement selects and the driver's description
+        of the columns), worked out once."""
+        results = self.results
+        if results is None:
+            results = self.results = tuple(
+                kind._cached_result_processor(self.dialect, column[1])
+                for kind, column in zip(self.result_types, description, strict=True)
+            )
+        return results
+
+
+def _cursor(connection: Connection) -> Any:
+    """A driver cursor on ``connection``, in its transaction (begun as ``execute`` would begin it)."""
+    if not connection.in_transaction():
+        connection.begin()
+    return connection.connection.cursor()
+
+
+def _send(connection: Connection, cursor: Any, sql: str, parameters: Any, *, many: bool) -> None:
+    """Run ``sql`` on ``cursor`` as SQLAlchemy's connection does: its cursor events before and after, the
+    dialect's execute, and a driver error raised as SQLAlchemy's (which also invalidates a lost connection)."""
+    try:
+        for listener in connection.dispatch.before_cursor_execute:
+            sql, parameters = listener(connection, cursor, sql, parameters, None, many)
+        if many:
+            connection.dialect.do_executemany(cursor, sql, parameters, None)
+        else:
+            connection.dialect.do_execute(cursor, sql, parameters, None)
+        connection.dispatch.after_cursor_execute(connection, cursor, sql, parameters, None, many)
+    except BaseException as error:
+        connection._handle_dbapi_exception(error, sql, parameters, cursor, None)  # raises

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, Update, bindparam, exists, insert, literal, select, update
+from sqlalchemy import Select, Table, Update, bindparam, exists, literal, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import tree
@@ -20,6 +20,7 @@ from app.audit.canonical import (
     new_salt,
     salted_digest,
 )
+from app.database import FixedStatement, insert_of
 from app.models import AuditEntry, AuditHead, AuditKind, Case, utcnow
 
 
@@ -51,9 +52,9 @@ def _details(item: EntryInput) -> dict[str, Any]:
 _HEAD_KEY = "audit_head_locked"
 _ENTRY_TABLE = cast(Table, AuditEntry.__table__)
 _ENTRY_KEYS = tuple(column.key for column in _ENTRY_TABLE.columns)
-_INSERT_ENTRY = insert(_ENTRY_TABLE)
+_INSERT_ENTRY = FixedStatement(insert_of(_ENTRY_TABLE, _ENTRY_KEYS))
 _HEAD_TABLE = cast(Table, AuditHead.__table__)
-_UPDATE_HEAD = (
+_HEAD_MOVE = (
     update(_HEAD_TABLE)
     .where(_HEAD_TABLE.c.id == 1)
     .values(
@@ -65,7 +66,10 @@ _UPDATE_HEAD = (
 )
 
 
-_WRITE_ENTRY_AND_HEAD = insert(_ENTRY_TABLE).add_cte(_UPDATE_HEAD.cte("moved_head")).add_cte(tree.stored_subtrees_cte())
+_UPDATE_HEAD = FixedStatement(_HEAD_MOVE)
+_WRITE_ENTRY_AND_HEAD = FixedStatement(
+    insert_of(_ENTRY_TABLE, _ENTRY_KEYS).add_cte(_HEAD_MOVE.cte("moved_head")).add_cte(tree.stored_subtrees_cte())
+)
 """On PostgreSQL, one statement stores the entry, moves the head and stores the subtrees the entry completed
 (data-modifying ``WITH`` parts: one round trip instead of two or three). The head's trigger
 (``audit_head_forward_only``) runs after the statement's rows are written, so it finds the new entry."""
@@ -89,11 +93,12 @@ class Head:
         return self.calendar_seq != self.read_calendar_seq
 
 
-_LOCK_HEAD = (
+_HEAD_LOCKED = (
     select(_HEAD_TABLE.c.seq, _HEAD_TABLE.c.hash, _HEAD_TABLE.c.frontier, _HEAD_TABLE.c.calendar_seq)
     .where(_HEAD_TABLE.c.id == 1)
     .with_for_update()
 )
+_LOCK_HEAD = FixedStatement(_HEAD_LOCKED)
 
 
 def _locked_head(session: Session) -> Head:
@@ -106,10 +111,10 @@ def _locked_head(session: Session) -> Head:
     cached = read_head(session)
     if cached is not None:
         return cached
-    row = session.connection().execute(_LOCK_HEAD).one_or_none()
-    if row is None:
+    rows = _LOCK_HEAD.rows(session.connection())
+    if not rows:
         raise RuntimeError("audit log head missing: run the migrations")
-    return _keep_head(session, row.seq, row.hash, row.frontier, row.calendar_seq)
+    return _keep_head(session, *rows[0])
 
 
 def _keep_head(session: Session, seq: int, hash_: str, frontier: str, calendar_seq: int) -> Head:
@@ -119,7 +124,7 @@ def _keep_head(session: Session, seq: int, hash_: str, frontier: str, calendar_s
     return head
 
 
-def lock_head_with(session: Session, statement: Update, params: Mapping[str, Any]) -> bool:
+def lock_head_with(session: Session, statement: FixedStatement, params: Mapping[str, Any]) -> bool:
     """On PostgreSQL, run ``statement`` (an ``UPDATE`` of one row) and lock and read the head in one statement,
     as the transaction's head for the entries it appends: one round trip instead of two. The ``UPDATE`` runs
     first (a data-modifying ``WITH`` the head's read waits on), so its row is locked before the head, the order
@@ -128,23 +133,23 @@ def lock_head_with(session: Session, statement: Update, params: Mapping[str, Any
     is the log's one lock)."""
     if session.get_bind().dialect.name != "postgresql":
         raise RuntimeError("the head is locked with another statement only on PostgreSQL")
-    row = session.connection().execute(_head_after(statement), dict(params)).one_or_none()
-    if row is None:
+    rows = _head_after(statement).rows(session.connection(), params)
+    if not rows:
         return False
-    _keep_head(session, row.seq, row.hash, row.frontier, row.calendar_seq)
+    _keep_head(session, *rows[0])
     return True
 
 
-_HEADS_AFTER: dict[Update, Select[Any]] = {}
+_HEADS_AFTER: dict[FixedStatement, FixedStatement] = {}
 
 
-def _head_after(statement: Update) -> Select[Any]:
+def _head_after(statement: FixedStatement) -> FixedStatement:
     """The head's locked read after ``statement`` (built once per statement)."""
     built = _HEADS_AFTER.get(statement)
     if built is None:
-        moved = statement.returning(literal(1).label("moved")).cte("moved")
-        locked: Select[Any] = _LOCK_HEAD.where(exists(select(moved.c.moved)))
-        built = _HEADS_AFTER.setdefault(statement, locked)
+        moved = cast(Update, statement.statement).returning(literal(1).label("moved")).cte("moved")
+        locked: Select[Any] = _HEAD_LOCKED.where(exists(select(moved.c.moved)))
+        built = _HEADS_AFTER.setdefault(statement, FixedStatement(locked))
     return built
 
 
@@ -235,10 +240,10 @@ def append(session: Session, item: EntryInput) -> Appended:
     entry = {key: row.get(key) for key in _ENTRY_KEYS}
     moved = {"new_seq": seq, "new_hash": row["entry_hash"], "new_frontier": edge, "new_calendar_seq": calendar_seq}
     if connection.dialect.name == "postgresql":
-        connection.execute(_WRITE_ENTRY_AND_HEAD, {**entry, **moved, **tree.subtree_rows(completed)})
+        _WRITE_ENTRY_AND_HEAD.execute(connection, {**entry, **moved, **tree.subtree_rows(completed)})
     else:
-        connection.execute(_INSERT_ENTRY, entry)
-        connection.execute(_UPDATE_HEAD, moved)
+        _INSERT_ENTRY.execute(connection, entry)
+        _UPDATE_HEAD.execute(connection, moved)
         tree.store_subtrees(session, completed)
     head.seq, head.hash, head.frontier, head.calendar_seq = seq, row["entry_hash"], edge, calendar_seq
     return Appended(seq, row["at"], row["details"], row["prev_hash"], row["entry_hash"], row["leaf_hash"])

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import merkle
 from app.audit.merkle import NodeKey
-from app.database import json_recordset, recordset_json
+from app.database import FixedStatement, insert_of, json_recordset, recordset_json
 from app.models import AuditEntry, AuditTreeNode
 
 
@@ -151,7 +151,7 @@ def append_leaf(session: Session, size: int, stored: str, leaf: bytes) -> tuple[
 
 
 _NODE_TABLE = cast(Table, AuditTreeNode.__table__)
-_INSERT_NODE = insert(_NODE_TABLE)
+_INSERT_NODE = FixedStatement(insert_of(_NODE_TABLE, ("level", "idx", "hash")))
 
 
 def stored_subtrees_cte() -> CTE:
@@ -173,8 +173,8 @@ def subtree_rows(completed: list[tuple[int, int, bytes]]) -> dict[str, str]:
 def store_subtrees(session: Session, completed: list[tuple[int, int, bytes]]) -> None:
     """Write the subtrees an append completed (one INSERT; nothing when there are none)."""
     if completed:
-        session.connection().execute(
-            _INSERT_NODE, [{"level": level, "idx": idx, "hash": value.hex()} for level, idx, value in completed]
+        _INSERT_NODE.execute_many(
+            session.connection(), [{"level": level, "idx": idx, "hash": value.hex()} for level, idx, value in completed]
         )
 
 

@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from app.models import OutboxMessage
+from app.database import FixedStatement, insert_of
+from app.models import OutboxMessage, OutboxStatus, utcnow
 
-_INSERT_MESSAGES = insert(cast(Table, OutboxMessage.__table__))
+_OUTBOX_TABLE = cast(Table, OutboxMessage.__table__)
+_INSERT_MESSAGES = FixedStatement(
+    insert_of(_OUTBOX_TABLE, [column.key for column in _OUTBOX_TABLE.columns if column.key != "id"])
+)
 
 
 def enqueue(
@@ -39,6 +43,7 @@ def enqueue_rows(session: Session, messages: Sequence[Mapping[str, Any]]) -> Non
     each a mapping of :func:`enqueue`'s keywords (``topic``, ``dedup_key``, ``payload``, ``recipient_id``,
     ``case_id``); the other columns take their defaults. A repeated ``dedup_key`` fails the transaction."""
     if messages:
+        now = utcnow()
         rows = [
             {
                 "topic": m["topic"],
@@ -46,7 +51,14 @@ def enqueue_rows(session: Session, messages: Sequence[Mapping[str, Any]]) -> Non
                 "payload": dict(m["payload"]),
                 "recipient_id": m.get("recipient_id"),
                 "case_id": m.get("case_id"),
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "sent_at": None,
+                "last_error": None,
+                "read_at": None,
             }
             for m in messages
         ]
-        session.connection().execute(_INSERT_MESSAGES, rows)
+        _INSERT_MESSAGES.execute_many(session.connection(), rows)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
@@ -19,12 +19,10 @@ from sqlalchemy import (
     Select,
     String,
     Table,
-    Update,
     bindparam,
     cast,
     exists,
     func,
-    insert,
     literal,
     literal_column,
     null,
@@ -40,7 +38,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import audit
 from app.audit import EntryInput
 from app.calendar import local_today
-from app.database import WRITE_OPTION, attach_loaded, column_rows
+from app.database import WRITE_OPTION, FixedStatement, attach_loaded, column_rows, insert_of
 from app.engine import (
     Actor,
     AvailableTrigger,
@@ -290,14 +288,14 @@ def _engine_inputs_statement(with_case: bool = False, with_head: bool = False) -
     return stmt.order_by(stmt.selected_columns.seq)
 
 
-_INPUT_STATEMENTS: dict[tuple[bool, bool], CompoundSelect[Any]] = {}
+_INPUT_STATEMENTS: dict[tuple[bool, bool], FixedStatement] = {}
 
 
-def _inputs_statement(with_case: bool, with_head: bool) -> CompoundSelect[Any]:
+def _inputs_statement(with_case: bool, with_head: bool) -> FixedStatement:
     key = (with_case, with_head)
     stmt = _INPUT_STATEMENTS.get(key)
     if stmt is None:
-        stmt = _INPUT_STATEMENTS.setdefault(key, _engine_inputs_statement(with_case, with_head))
+        stmt = _INPUT_STATEMENTS.setdefault(key, FixedStatement(_engine_inputs_statement(with_case, with_head)))
     return stmt
 
 
@@ -370,7 +368,7 @@ def _read_inputs(session: Session, case_id: int, user_id: int | None = None, *, 
     )
     statement = _inputs_statement(with_case, with_head)
     # flushed first: rows an earlier step of this transaction added as objects (documents, escalations) count
-    rows: Sequence[Any] = column_rows(session, statement, {"case_id": case_id, "user_id": user_id}).all()
+    rows = statement.read(session, {"case_id": case_id, "user_id": user_id})
     # the first columns of the statement, unpacked (each row attribute costs a look-up); the rest by position
     for row in rows:
         src, name, sha, actor_id, _seq, n1, n2, n3, d1, d2, d3 = row[:11]
@@ -553,15 +551,15 @@ def _missing_department(error: IntegrityError) -> bool:
     return "FOREIGN KEY constraint failed" in str(error.orig)
 
 
-_CASE_UPDATES: dict[tuple[bool, bool], Update] = {}
+_CASE_UPDATES: dict[tuple[bool, bool], FixedStatement] = {}
 
 
-def _case_update(written: bool, closed: bool) -> Update:
+def _case_update(written: bool, closed: bool) -> FixedStatement:
     """The versioned ``UPDATE`` of a case's row (its data only when ``written``, ``closed_at`` when ``closed``),
     built once per shape: building a statement costs more than sending it."""
     key = (written, closed)
-    stmt = _CASE_UPDATES.get(key)
-    if stmt is None:
+    fixed = _CASE_UPDATES.get(key)
+    if fixed is None:
         names = ["state", "version", "department_code", "updated_at"]
         names += ["data"] if written else []
         names += ["closed_at"] if closed else []
@@ -569,8 +567,8 @@ def _case_update(written: bool, closed: bool) -> Update:
         stmt = _CASE_TABLE.update().where(
             _CASE_TABLE.c.id == bindparam("case_id"), _CASE_TABLE.c.version == bindparam("old_version")
         )
-        stmt = _CASE_UPDATES.setdefault(key, stmt.values(values))
-    return stmt
+        fixed = _CASE_UPDATES.setdefault(key, FixedStatement(stmt.values(values)))
+    return fixed
 
 
 def _write_case(
@@ -603,7 +601,7 @@ def _write_case(
         if lock_head:  # PostgreSQL: the audit head is locked and read in the same statement
             matched = audit.lock_head_with(session, statement, params)
         else:
-            matched = session.connection().execute(statement, params).rowcount == 1
+            matched = statement.execute(session.connection(), params) == 1
     except IntegrityError as error:
         # The department's existence is checked by the database (the row's foreign key), not read first: the
         # case would otherwise land in nobody's queue without a word (``flask departments check`` lists such
@@ -726,12 +724,13 @@ def _run_automatic(session: Session, case: Case, entered_seq: int, now: datetime
     raise RuntimeError(f"more than {MAX_AUTOMATIC_STEPS} automatic transitions in a row on case {case.id}")
 
 
-_INSERT_KEY = insert(cast_type(Table, IdempotencyRecord.__table__))
+_KEY_TABLE = cast_type(Table, IdempotencyRecord.__table__)
+_INSERT_KEY = FixedStatement(insert_of(_KEY_TABLE, [column.key for column in _KEY_TABLE.columns]))
 
 
 def _record_key(session: Session, values: Mapping[str, Any]) -> None:
-    """Store an idempotency key's result (one Core ``INSERT``; a key already stored fails the transaction)."""
-    session.connection().execute(_INSERT_KEY, dict(values))
+    """Store an idempotency key's result (one ``INSERT``; a key already stored fails the transaction)."""
+    _INSERT_KEY.execute(session.connection(), {"created_at": utcnow(), **values})
 
 
 def fire(

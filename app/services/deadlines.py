@@ -20,7 +20,7 @@ from app import audit
 from app.audit import EntryInput
 from app.audit.canonical import keyed_digest
 from app.calendar import LOCAL_TZ, BusinessCalendar, deadline_instant, local_today
-from app.database import column_rows, json_recordset, one_of, recordset_json
+from app.database import FixedStatement, column_rows, insert_of, json_recordset, one_of, recordset_json
 from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditHead, AuditKind, Case, NonWorkingDay, Role, Timer, TimerKind, TimerStatus, User, utcnow
@@ -178,11 +178,9 @@ def _timer_row(case: Case, state: str, seq: int, today: date, first: date, **val
 
 
 _TIMER_TABLE = cast(Table, Timer.__table__)
-_INSERT_TIMERS = insert(_TIMER_TABLE)
-
-
 _TIMER_COLUMNS = tuple(column for column in _TIMER_TABLE.columns if column.key != "id")
 _TIMER_KEYS = tuple(column.key for column in _TIMER_COLUMNS)
+_INSERT_TIMERS = FixedStatement(insert_of(_TIMER_TABLE, _TIMER_KEYS))
 
 
 def _timers_from_json() -> Insert:
@@ -212,11 +210,10 @@ def insert_timers(
                 "now": now or utcnow(),
                 "timer_rows": recordset_json(rows, _TIMER_KEYS),
             }
-            connection.execute(_CANCEL_AND_INSERT_TIMERS, params)
+            _CANCEL_AND_INSERT_TIMERS.execute(connection, params)
             return
         cancel_timers(session, cancel_case, now or utcnow())
-    if rows:
-        connection.execute(_INSERT_TIMERS, list(rows))
+    _INSERT_TIMERS.execute_many(connection, rows)
 
 
 def start_timers(session: Session, case: Case, state: State, seq: int, today: date) -> None:
@@ -321,19 +318,20 @@ def _fixed_day(case: Case, due_field: str | None) -> date | None:
         return None
 
 
-_CANCEL_TIMERS = (
+_TIMERS_CANCELLED = (
     update(_TIMER_TABLE)
     .where(_TIMER_TABLE.c.case_id == bindparam("timer_case"), _TIMER_TABLE.c.status == TimerStatus.PENDING)
     .values(status=TimerStatus.CANCELLED, finished_at=bindparam("now"))
 )
-_CANCEL_AND_INSERT_TIMERS = _timers_from_json().add_cte(_CANCEL_TIMERS.cte("cancelled"))
+_CANCEL_TIMERS = FixedStatement(_TIMERS_CANCELLED)
+_CANCEL_AND_INSERT_TIMERS = FixedStatement(_timers_from_json().add_cte(_TIMERS_CANCELLED.cte("cancelled")))
 """On PostgreSQL: the cancel of a case's pending timers and its new timers' rows in one statement."""
 
 
 def cancel_timers(session: Session, case_id: int, now: datetime) -> None:
     """Cancel the pending timers of a case that left the state they belong to (one Core ``UPDATE``: timers
     loaded as objects in this session are not told)."""
-    session.connection().execute(_CANCEL_TIMERS, {"timer_case": case_id, "now": now})
+    _CANCEL_TIMERS.execute(session.connection(), {"timer_case": case_id, "now": now})
 
 
 def recompute_pending(session: Session) -> int:
@@ -595,7 +593,7 @@ def used_business_days(cal: BusinessCalendar, notified_on: date, interrupted_on:
 
 
 _CLOCK_TABLE = cast(Table, CaseClock.__table__)
-_CANCEL_CLOCK_TIMER = (
+_CANCEL_CLOCK_TIMER = FixedStatement(
     update(_TIMER_TABLE)
     .where(
         _TIMER_TABLE.c.case_id == bindparam("timer_case"),
@@ -608,7 +606,7 @@ _CANCEL_CLOCK_TIMER = (
 
 def _cancel_clock_timer(session: Session, case_id: int, clock: Clock, now: datetime) -> None:
     values = {"timer_case": case_id, "clock_rule": clock_rule(clock), "now": now}
-    session.connection().execute(_CANCEL_CLOCK_TIMER, values)
+    _CANCEL_CLOCK_TIMER.execute(session.connection(), values)
 
 
 @dataclass(slots=True)
@@ -655,9 +653,15 @@ CLOCK_COLUMNS = (
     _CLOCK_TABLE.c.lapsed_on,
 )
 """The columns of a :class:`ClockRow`, in its fields' order."""
-_CASE_CLOCKS = select(*CLOCK_COLUMNS).where(_CLOCK_TABLE.c.case_id == bindparam("clock_case"))
-_INSERT_CLOCK = insert(_CLOCK_TABLE)
-_UPDATE_CLOCK = update(_CLOCK_TABLE).where(_CLOCK_TABLE.c.id == bindparam("clock_id"))
+_CASE_CLOCKS = FixedStatement(select(*CLOCK_COLUMNS).where(_CLOCK_TABLE.c.case_id == bindparam("clock_case")))
+_CLOCK_VALUES = (*(column.key for column in CLOCK_COLUMNS[2:]), "updated_at")
+"""What :meth:`ClockRow.values` gives, and the time of the change."""
+_INSERT_CLOCK = FixedStatement(insert_of(_CLOCK_TABLE, ("case_id", "name", *_CLOCK_VALUES)))
+_UPDATE_CLOCK = FixedStatement(
+    update(_CLOCK_TABLE)
+    .where(_CLOCK_TABLE.c.id == bindparam("clock_id"))
+    .values({key: bindparam(key, type_=_CLOCK_TABLE.c[key].type) for key in _CLOCK_VALUES})
+)
 
 
 def _clock_timer(
@@ -716,7 +720,7 @@ def sync_clocks(
     merged = {**workflow.params, **params}
     connection = session.connection()
     if clocks is None:
-        clocks = [ClockRow(*r) for r in connection.execute(_CASE_CLOCKS, {"clock_case": case.id})]
+        clocks = [ClockRow(*r) for r in _CASE_CLOCKS.rows(connection, {"clock_case": case.id})]
     rows = {r.name: r for r in clocks}
     cal = calendar(session)
     timers: list[dict[str, object]] = []
@@ -730,7 +734,8 @@ def sync_clocks(
             row = ClockRow(
                 None, clock.name, ClockStatus.RUNNING, int(params[clock.days_param]), 0, 0, today, today, None
             )
-            connection.execute(_INSERT_CLOCK, {"case_id": case.id, "name": clock.name, **row.values()})
+            values = {"case_id": case.id, "name": clock.name, **row.values(), "updated_at": now}
+            _INSERT_CLOCK.execute(connection, values)
             timers.append(_clock_timer(cal, case, clock, row, seq, merged))
             continue  # a clock that starts now has no earlier timer to cancel
         if row.status in (ClockStatus.STOPPED, ClockStatus.LAPSED):
@@ -738,7 +743,7 @@ def sync_clocks(
         before = row.values()
         if trigger == clock.lapse_trigger(merged):
             row.status, row.lapsed_on, row.segment_notified_on = ClockStatus.LAPSED, today, None
-            connection.execute(_UPDATE_CLOCK, {"clock_id": row.id, **row.values()})
+            _UPDATE_CLOCK.execute(connection, {"clock_id": row.id, **row.values(), "updated_at": now})
             _cancel_clock_timer(session, case.id, clock, now)
             continue
         if trigger == clock.extension_trigger and row.extension_days == 0 and clock.extension_days_param:
@@ -754,7 +759,7 @@ def sync_clocks(
                 row.used_days = 0
             row.status, row.segment_notified_on = ClockStatus.RUNNING, today
         if row.values() != before:
-            connection.execute(_UPDATE_CLOCK, {"clock_id": row.id, **row.values()})
+            _UPDATE_CLOCK.execute(connection, {"clock_id": row.id, **row.values(), "updated_at": now})
         elif not moved:
             continue  # neither the case nor the clock moved: its timer stands
         if not moved:  # a move already cancelled every pending timer of the state the case left
