@@ -179,7 +179,7 @@ def attach_loaded(session: Session, cls: type[_O], values: Mapping[str, Any]) ->
     return loaded
 
 
-_ROW_READS: dict[type, tuple[tuple[str, ...], Any]] = {}
+_ROW_READS: dict[type, tuple[tuple[str, ...], FixedStatement]] = {}
 
 
 def get_loaded(session: Session, cls: type[_O], ident: Any) -> _O | None:
@@ -195,10 +195,10 @@ def get_loaded(session: Session, cls: type[_O], ident: Any) -> _O | None:
         (key_column,) = mapper.primary_key
         keys = tuple(prop.key for prop in mapper.column_attrs)
         statement = select(*(prop.columns[0] for prop in mapper.column_attrs)).where(key_column == bindparam("ident"))
-        kept = _ROW_READS[cls] = (keys, statement)
-    keys, statement = kept
-    row = column_rows(session, statement, {"ident": ident}).first()
-    return None if row is None else attach_loaded(session, cls, dict(zip(keys, row, strict=True)))
+        kept = _ROW_READS[cls] = (keys, FixedStatement(statement))
+    keys, fixed = kept
+    rows = fixed.read(session, {"ident": ident})
+    return attach_loaded(session, cls, dict(zip(keys, rows[0], strict=True))) if rows else None
 
 
 def _plain_type(column: Column[Any]) -> Any:

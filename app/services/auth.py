@@ -30,13 +30,13 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from sqlalchemy import Row, bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
 from app.audit import EntryInput
-from app.database import attach_loaded, column_rows
+from app.database import FixedStatement, attach_loaded
 from app.engine import InvalidData, Msg, NotAllowed, NotFound
 from app.extensions import db
 from app.models import (
@@ -110,7 +110,7 @@ def start_session(user_id: int, user_agent: str = "") -> str:
 
 
 _USER_COLUMNS = tuple(prop.key for prop in User.__mapper__.column_attrs)
-_SESSION_USER = (
+_SESSION_USER = FixedStatement(
     select(
         UserSession.id.label("session_id"),
         UserSession.user_id.label("session_user_id"),
@@ -135,7 +135,7 @@ _ROLE_SLICE = slice(5 + len(_USER_COLUMNS), 8 + len(_USER_COLUMNS))
 _USER_ACTIVE = 5 + _USER_COLUMNS.index("active")
 
 
-def _loaded_user(session: Session, rows: Sequence[Row[Any]]) -> User:
+def _loaded_user(session: Session, rows: Sequence[tuple[Any, ...]]) -> User:
     """The user of :data:`_SESSION_USER`'s rows, with their roles, as persistent objects of ``session``."""
     user = attach_loaded(session, User, dict(zip(_USER_COLUMNS, rows[0][_USER_SLICE], strict=True)))
     roles = [
@@ -154,7 +154,7 @@ def resume_session(token: str, now: datetime | None = None) -> User | None:
     user was deactivated. A session found timed out is closed (and logged)."""
     now = now or utcnow()
     session = db.session()
-    rows: Sequence[Any] = column_rows(session, _SESSION_USER, {"token_hash": _digest(token)}).all()
+    rows = _SESSION_USER.read(session, {"token_hash": _digest(token)})
     if not rows:
         return None
     session_id, user_id, created_at, last_seen, revoked_at = rows[0][:5]  # _SESSION_USER's first columns

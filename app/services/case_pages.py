@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,7 +17,7 @@ from flask import current_app
 from sqlalchemy import bindparam, select
 
 from app.calendar import local_today
-from app.database import column_rows, one_of
+from app.database import FixedStatement, column_rows, one_of
 from app.engine import AvailableTrigger, Msg, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, Department, Document, TimerKind, User
@@ -234,7 +233,7 @@ def _readable(case: Case, user: User, document_id: int, uploaded_by_id: int | No
     return isinstance(delivered, list) and document_id in delivered
 
 
-_DOCUMENTS = (
+_DOCUMENTS = FixedStatement(
     select(
         Document.id,
         Document.kind,
@@ -254,7 +253,7 @@ _DOCUMENTS = (
 def _documents(case: Case, user: User) -> tuple[list[DocumentVersion], list[tuple[str, str]]]:
     """The case's documents ``user`` may read (newest first), and the (kind, SHA-256) of all its current ones
     (what the engine decides on), from one read."""
-    rows: Sequence[Any] = column_rows(db.session(), _DOCUMENTS, {"case_id": case.id}).all()
+    rows = _DOCUMENTS.read(db.session(), {"case_id": case.id})
     # the columns of _DOCUMENTS, unpacked (each attribute of a row costs a look-up)
     readable = [
         DocumentVersion(id_, kind, name, size, sha256, uploaded_at, superseded_by is None)
@@ -266,7 +265,7 @@ def _documents(case: Case, user: User) -> tuple[list[DocumentVersion], list[tupl
     return readable, current
 
 
-_TIMELINE = (
+_TIMELINE = FixedStatement(
     select(
         AuditEntry.seq,
         AuditEntry.at,
@@ -294,7 +293,7 @@ def _timeline(
     case: Case, workflow: Workflow, labels: dict[str, str], reader: User
 ) -> tuple[list[TimelineItem], tuple[HistoryItem, ...]]:
     """The case's log as ``reader`` reads it, and its transition history (what the engine decides on)."""
-    entries: Sequence[Any] = column_rows(db.session(), _TIMELINE, {"case_id": case.id}).all()
+    entries = _TIMELINE.read(db.session(), {"case_id": case.id})
     # the columns of _TIMELINE, by position (each attribute of a row costs a look-up)
     names = {entry[4]: entry[10] for entry in entries if entry[4] is not None}
     alias = visibility.applicant_alias(db.session(), case, reader)

@@ -16,7 +16,6 @@ from sqlalchemy import (
     Date,
     DateTime,
     Integer,
-    Select,
     String,
     Table,
     bindparam,
@@ -38,7 +37,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import audit
 from app.audit import EntryInput
 from app.calendar import local_today
-from app.database import WRITE_OPTION, FixedStatement, attach_loaded, column_rows, insert_of
+from app.database import WRITE_OPTION, FixedStatement, attach_loaded, insert_of, one_of
 from app.engine import (
     Actor,
     AvailableTrigger,
@@ -853,11 +852,11 @@ _LISTED_COLUMNS = tuple(getattr(Case, name) for name in ListedCase._fields)
 """What a list selects of each case: the columns of :class:`ListedCase`, in its order."""
 
 
-def _listed(statement: Select[Any], params: Mapping[str, Any]) -> list[ListedCase]:
-    return [ListedCase._make(row) for row in column_rows(db.session(), statement, params)]
+def _listed(statement: FixedStatement, params: Mapping[str, Any]) -> list[ListedCase]:
+    return [ListedCase._make(row) for row in statement.read(db.session(), params)]
 
 
-_OWN_CASES = (
+_OWN_CASES = FixedStatement(
     select(*_LISTED_COLUMNS)
     .where(Case.applicant_id == bindparam("applicant_id"))
     .order_by(Case.created_at.desc())
@@ -872,7 +871,7 @@ def own_cases(user_id: int, limit: int = QUEUE_LIMIT) -> list[ListedCase]:
 
 _QUEUE_USER = bindparam("queue_user", type_=Integer)
 _QUEUE_STATEMENTS: dict[
-    tuple[int, frozenset[str], frozenset[tuple[str, str]], int], tuple[object, Select[Any] | None]
+    tuple[int, frozenset[str], frozenset[tuple[str, str]], int], tuple[object, FixedStatement | None]
 ] = {}
 """Work queue statements by (engine, staff roles, department grants, limit), for the engine they were built
 from: which (workflow, state) pairs a set of roles acts in only changes with the installed workflows, and a
@@ -881,7 +880,7 @@ statement built once also keeps SQLAlchemy's cache key (the user is a parameter)
 
 def _work_queue_statement(
     staff_roles: frozenset[str], department_grants: frozenset[tuple[str, str]], limit: int
-) -> Select[Any] | None:
+) -> FixedStatement | None:
     """The work queue's statement for these roles and grants (the user as the ``queue_user`` parameter), or
     ``None`` when those roles never act on cases."""
     engine = get_engine()
@@ -904,14 +903,14 @@ def _work_queue_statement(
                 & (Case.state == state.name)
             )
             if state.department is not None and all(r in granted for r in roles):
-                departments = {d for r, d in department_grants if r in roles}
-                condition = condition & (Case.department_code.is_(None) | Case.department_code.in_(departments))
+                departments = sorted({d for r, d in department_grants if r in roles})
+                condition = condition & (Case.department_code.is_(None) | one_of(Case.department_code, departments))
             conditions.append(condition)
-    stmt: Select[Any] | None = None
+    stmt: FixedStatement | None = None
     if conditions:
         # In a department's stage, a case assigned to someone else is theirs alone (the engine refuses the others).
         mine_or_open = Case.assignee_id.is_(None) | (Case.assignee_id == _QUEUE_USER) | Case.department_code.is_(None)
-        stmt = (
+        stmt = FixedStatement(
             select(*_LISTED_COLUMNS)
             .where(or_(*conditions), Case.applicant_id != _QUEUE_USER, mine_or_open)
             .order_by(Case.updated_at)

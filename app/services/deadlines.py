@@ -71,7 +71,7 @@ def calendar(session: Session) -> BusinessCalendar:
     return result
 
 
-_CALENDAR_SEQ = select(AuditHead.calendar_seq).where(AuditHead.id == 1)
+_CALENDAR_SEQ = FixedStatement(select(AuditHead.calendar_seq).where(AuditHead.id == 1))
 _CALENDAR_CHANGED_KEY = "business_calendar_changed"
 
 
@@ -90,9 +90,10 @@ def reading_calendar(session: Session) -> BusinessCalendar:
     changed = transaction is not None and session.info.get(_CALENDAR_CHANGED_KEY) is transaction
     if audit.read_head(session) is not None or engine is None or changed:
         return calendar(session)
-    seq = column_rows(session, _CALENDAR_SEQ).scalar_one_or_none()
-    if seq is None:
+    head = _CALENDAR_SEQ.read(session)
+    if not head:
         return calendar(session)
+    seq = head[0][0]
     kept = _PROCESS_CALENDARS.get(engine)
     if kept is not None and kept[0] == seq:
         result = kept[1]
@@ -482,16 +483,16 @@ _TERM_TIMER_ROWS = (
 )
 _TERM_TIMERS = _TERM_TIMER_ROWS.where(Timer.case_id.in_(bindparam("case_ids", expanding=True)))
 """The timers of a list of cases that people read as terms (a clock's pending timer is among them: a deadline)."""
-_ONE_CASE_TERM_TIMERS = _TERM_TIMER_ROWS.where(Timer.case_id == bindparam("case_id"))
+_ONE_CASE_TERM_TIMERS = FixedStatement(_TERM_TIMER_ROWS.where(Timer.case_id == bindparam("case_id")))
 
 
-def _of_cases(many: Executable, one: Executable, ids: Sequence[int]) -> tuple[Executable, dict[str, Any]]:
-    """The statement (and its parameters) that reads the rows of the cases ``ids``: ``many`` with the list as
-    ``:case_ids``, or for a single case (a case page) ``one`` with ``:case_id``, a plain comparison (an
-    expanding IN is rewritten into the statement's text on every execution)."""
+def _of_cases(session: Session, many: Executable, one: FixedStatement, ids: Sequence[int]) -> Sequence[Any]:
+    """The rows of the cases ``ids``: ``many`` with the list as ``:case_ids``, or for a single case (a case
+    page) ``one`` with ``:case_id``, a plain comparison (an expanding IN is rewritten into the statement's text
+    on every execution; a fixed statement is compiled once)."""
     if len(ids) == 1:
-        return one, {"case_id": ids[0]}
-    return many, {"case_ids": list(ids)}
+        return one.read(session, {"case_id": ids[0]})
+    return column_rows(session, many, {"case_ids": list(ids)}).all()
 
 
 _ONE_DAY = timedelta(days=1)
@@ -560,7 +561,7 @@ def case_terms(
     session = db.session()
     cal = reading_calendar(session)
     ids = [case.id for case in cases]
-    rows: Sequence[Any] = column_rows(session, *_of_cases(_TERM_TIMERS, _ONE_CASE_TERM_TIMERS, ids)).all()
+    rows = _of_cases(session, _TERM_TIMERS, _ONE_CASE_TERM_TIMERS, ids)
     terms = _term_views(rows, {case.id: case.state for case in cases}, cal, today)
     engine = get_engine()
     workflows = {case.id: engine.definition(case.workflow, case.workflow_version) for case in cases}
@@ -846,7 +847,7 @@ _CLOCK_ROWS = select(
 ).order_by(CaseClock.id)
 """What the clock views of a list of cases show (columns, not loaded objects)."""
 _CLOCKS_OF_CASES = _CLOCK_ROWS.where(CaseClock.case_id.in_(bindparam("case_ids", expanding=True)))
-_CLOCKS_OF_CASE = _CLOCK_ROWS.where(CaseClock.case_id == bindparam("case_id"))
+_CLOCKS_OF_CASE = FixedStatement(_CLOCK_ROWS.where(CaseClock.case_id == bindparam("case_id")))
 
 
 def _clock_views(
@@ -861,7 +862,7 @@ def _clock_views(
     result: dict[int, dict[str, ClockView]] = {}
     declared: dict[int, dict[str, Clock]] = {}  # each definition's clocks by name, for this list
     # the columns of _CLOCK_ROWS, unpacked (a row's attributes cost a look-up each; a queue has hundreds)
-    rows: Sequence[Any] = column_rows(session, *_of_cases(_CLOCKS_OF_CASES, _CLOCKS_OF_CASE, list(workflows))).all()
+    rows = _of_cases(session, _CLOCKS_OF_CASES, _CLOCKS_OF_CASE, list(workflows))
     for case_id, name, status, term_days, extension_days, used_days, lapsed_on in rows:
         workflow = workflows[case_id]
         clocks = declared.get(id(workflow))
