@@ -1,0 +1,164 @@
+"""Fixed statements (``app.database.FixedStatement``): the hot paths' statements compiled once per dialect and
+sent to the driver's cursor (issue 16). They must give what SQLAlchemy's own execution gives (the same values,
+converted by the same column types), in the session's transaction, through the engine's cursor events, and
+with driver errors raised as SQLAlchemy's; what would need SQLAlchemy's work on every call is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from sqlalchemy import Table, bindparam, event, func, insert, literal, select, union_all, update
+from sqlalchemy.exc import IntegrityError
+
+import app.services.users as users_service
+from app.database import FixedStatement, insert_of
+from app.extensions import db
+from app.models import AuditEntry, AuditKind, Case, OutboxMessage, OutboxStatus, Role, Timer, TimerStatus
+from app.notifications.outbox import enqueue_rows
+from app.services.cases import fire
+from tests.support.factories import make_user, vecs_case
+
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Users are created for every test; the production argon2 cost would dominate the run time."""
+    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+@contextmanager
+def sent() -> Iterator[list[str]]:
+    """The statements the engine's ``before_cursor_execute`` listeners see inside the block (SQLite's ``BEGIN``,
+    sent when the session's transaction starts, aside)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.startswith("BEGIN"):
+            seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def _moved_case() -> int:
+    """A VECS case submitted and taken into intake: log entries, timers (dates, enums, flags) and JSON."""
+    owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
+    draft = vecs_case(owner)
+    submitted = fire(draft.case_id, "submit", owner, expected_version=draft.version, comment="Va completo")
+    fire(draft.case_id, "start_intake", clerk, expected_version=submitted.version)
+    return draft.case_id
+
+
+def test_rows_are_the_values_sqlalchemy_gives(app: Flask) -> None:
+    case_id = _moved_case()
+    session = db.session()
+    statements = [
+        select(
+            AuditEntry.seq, AuditEntry.at, AuditEntry.kind, AuditEntry.details, AuditEntry.comment, AuditEntry.case_id
+        )
+        .where(AuditEntry.case_id == bindparam("case_id"))
+        .order_by(AuditEntry.seq),
+        select(Timer.kind, Timer.status, Timer.business, Timer.due_on, Timer.due_at, Timer.starts_on, Timer.party)
+        .where(Timer.case_id == bindparam("case_id"), Timer.status == TimerStatus.PENDING)
+        .order_by(Timer.id),
+        select(Case.data, Case.params, Case.created_at, Case.closed_at, Case.state).where(
+            Case.id == bindparam("case_id")
+        ),
+        # a UNION takes its columns' types from its first part, as SQLAlchemy's results do
+        union_all(
+            select(literal("a").label("src"), AuditEntry.at.label("at")).where(
+                AuditEntry.case_id == bindparam("case_id")
+            ),
+            select(literal("c").label("src"), Case.updated_at).where(Case.id == bindparam("case_id")),
+        ),
+    ]
+    for statement in statements:
+        expected = [tuple(row) for row in session.execute(statement, {"case_id": case_id})]
+        got = FixedStatement(statement).read(session, {"case_id": case_id})
+        assert got == expected
+        assert got, "each statement reads rows"
+    entries = FixedStatement(statements[0]).read(session, {"case_id": case_id})
+    assert {kind for _, _, kind, *_ in entries} >= {AuditKind.TRANSITION}
+    assert all(isinstance(at, datetime) and at.utcoffset() is not None for _, at, *_ in entries)
+    assert any(comment == "Va completo" for *_, comment, _ in entries)
+    assert all(isinstance(details, dict) for _, _, _, details, *_ in entries)
+
+
+def test_writes_are_in_the_transaction_and_seen_by_the_cursor_events(app: Flask) -> None:
+    session = db.session()
+    message = {"topic": "prueba", "dedup_key": "fixed:1", "payload": {"folio": "VECS-1"}, "recipient_id": None}
+    with sent() as seen:
+        enqueue_rows(session, [message, {**message, "dedup_key": "fixed:2"}])
+    assert len(seen) == 1  # one executemany
+    assert seen[0].lstrip().upper().startswith("INSERT INTO OUTBOX")
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0  # rolled back with the rest
+    enqueue_rows(session, [message])
+    session.commit()
+    stored = session.scalars(select(OutboxMessage).where(OutboxMessage.dedup_key == "fixed:1")).one()
+    assert (stored.status, stored.attempts, stored.payload) == (OutboxStatus.PENDING, 0, {"folio": "VECS-1"})
+    assert stored.created_at.tzinfo is not None
+    assert abs(stored.created_at - datetime.now(UTC)).total_seconds() < 60
+
+
+def test_an_update_returns_the_rows_it_matched(app: Flask) -> None:
+    session = db.session()
+    enqueue_rows(session, [{"topic": "prueba", "dedup_key": f"fixed:{n}", "payload": {}} for n in range(3)])
+    retry = FixedStatement(
+        update(_OUTBOX).where(_OUTBOX.c.topic == bindparam("topic")).values(attempts=_OUTBOX.c.attempts + 1)
+    )
+    assert retry.execute(session.connection(), {"topic": "prueba"}) == 3
+    assert retry.execute(session.connection(), {"topic": "otro"}) == 0
+    assert session.scalars(select(OutboxMessage.attempts)).all() == [1, 1, 1]
+
+
+def test_a_driver_error_is_raised_as_sqlalchemys_and_the_session_goes_on(app: Flask) -> None:
+    session = db.session()
+    message = {"topic": "prueba", "dedup_key": "fixed:dup", "payload": {}}
+    enqueue_rows(session, [message])
+    session.commit()
+    with pytest.raises(IntegrityError) as raised:
+        enqueue_rows(session, [message])
+    assert "INSERT INTO outbox" in str(raised.value)
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+
+
+def test_what_needs_work_on_every_call_is_refused(app: Flask) -> None:
+    connection = db.session().connection()
+    defaults_left = FixedStatement(insert(_OUTBOX).values(topic=bindparam("topic"), dedup_key=bindparam("key")))
+    with pytest.raises(ValueError, match="defaults"):
+        defaults_left.execute(connection, {"topic": "t", "key": "k"})
+    expanding = FixedStatement(select(Case.id).where(Case.id.in_(bindparam("ids", expanding=True))))
+    with pytest.raises(ValueError, match="expanding"):
+        expanding.rows(connection, {"ids": [1, 2]})
+    everything = FixedStatement(insert_of(_OUTBOX, ["topic", "dedup_key", "payload"]))
+    with pytest.raises(ValueError, match="defaults"):  # status, attempts and times have Python-side defaults
+        everything.execute(connection, {"topic": "t", "dedup_key": "k", "payload": {}})
+
+
+def test_a_missing_parameter_is_named_and_nothing_is_sent_for_no_rows(app: Flask) -> None:
+    session = db.session()
+    by_topic = FixedStatement(select(OutboxMessage.id).where(OutboxMessage.topic == bindparam("topic")))
+    with pytest.raises(KeyError, match="topic"):
+        by_topic.read(session, {})
+    with sent() as seen:
+        enqueue_rows(session, [])
+    assert seen == []
+
+
+def test_objects_pending_in_the_session_are_flushed_before_a_read(app: Flask) -> None:
+    session = db.session()
+    session.add(OutboxMessage(topic="pendiente", dedup_key="fixed:pending", payload={}))
+    by_topic = FixedStatement(select(OutboxMessage.dedup_key).where(OutboxMessage.topic == bindparam("topic")))
+    assert by_topic.read(session, {"topic": "pendiente"}) == [("fixed:pending",)]
