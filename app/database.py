@@ -304,15 +304,18 @@ class FixedStatement:
         try:
             _send(connection, cursor, plan.sql, plan.parameters(params or {}), many=False)
             fetched = cursor.fetchall()
-            processors = plan.result_processors(cursor.description)
+            conversions = plan.result_conversions(cursor.description)
         finally:
             cursor.close()
-        if not any(processors):
+        if not conversions:
             return [tuple(row) for row in fetched]
-        return [
-            tuple(value if convert is None else convert(value) for convert, value in zip(processors, row, strict=True))
-            for row in fetched
-        ]
+        rows: list[tuple[Any, ...]] = []
+        for row in fetched:  # a loop, not a generator per row: only the columns that have a conversion
+            values = list(row)
+            for index, convert in conversions:
+                values[index] = convert(values[index])
+            rows.append(tuple(values))
+        return rows
 
 
 _Processor = Callable[[Any], Any]
@@ -330,7 +333,7 @@ class _Plan:
     constants: dict[str, Any]
     result_types: tuple[Any, ...]
     dialect: Any
-    results: tuple[_Processor | None, ...] | None = None
+    results: tuple[tuple[int, _Processor], ...] | None = None
 
     @classmethod
     def compile(cls, statement: Executable, dialect: Any) -> _Plan:
@@ -375,15 +378,16 @@ class _Plan:
             return tuple(converted)
         return dict(zip(self.driver_names, converted, strict=True))
 
-    def result_processors(self, description: Any) -> tuple[_Processor | None, ...]:
-        """Each result column's conversion (from the types the statement selects and the driver's description
-        of the columns), worked out once."""
+    def result_conversions(self, description: Any) -> tuple[tuple[int, _Processor], ...]:
+        """The result columns that have a conversion, by position, with it (from the types the statement
+        selects and the driver's description of the columns), worked out once."""
         results = self.results
         if results is None:
-            results = self.results = tuple(
+            processors = (
                 kind._cached_result_processor(self.dialect, column[1])
                 for kind, column in zip(self.result_types, description, strict=True)
             )
+            results = self.results = tuple((i, p) for i, p in enumerate(processors) if p is not None)
         return results
 
 
