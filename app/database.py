@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from time import monotonic
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from weakref import WeakKeyDictionary
 
 from psycopg.pq import TransactionStatus
@@ -83,6 +83,8 @@ def configure_engine(engine: Engine, ping_after_idle: float = 0.0) -> None:
     On SQLite: WAL, synchronous=FULL, foreign keys, busy timeout, and explicit BEGIN (IMMEDIATE for write
     units) instead of the driver's implicit transactions."""
     ping_idle_connections(engine, ping_after_idle)
+    if engine.dialect.name == "postgresql":
+        defer_writes(engine)
     if engine.dialect.name != "sqlite":
         return
 
@@ -284,6 +286,26 @@ class FixedStatement:
         finally:
             cursor.close()
 
+    def send_later(self, connection: Connection, params: Mapping[str, Any] | None = None) -> None:
+        """:meth:`execute`, for a write whose row count nobody reads: on PostgreSQL it is held until the
+        transaction's next statement or its commit and sent then with the other held writes in one round trip
+        (:func:`send_deferred`); an error it meets is raised then. Elsewhere it runs at once."""
+        if connection.dialect.name != "postgresql":
+            self.execute(connection, params)
+            return
+        plan = self._plan(connection.dialect)
+        _deferred(connection).append((plan.sql, plan.parameters(params or {}), False))
+
+    def send_many_later(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        """:meth:`execute_many` as :meth:`send_later` sends a write."""
+        if not rows:
+            return
+        if connection.dialect.name != "postgresql":
+            self.execute_many(connection, rows)
+            return
+        plan = self._plan(connection.dialect)
+        _deferred(connection).append((plan.sql, [plan.parameters(row) for row in rows], True))
+
     def execute_many(self, connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run the statement once per parameter set of ``rows`` (the driver's ``executemany``: one statement
         for the events, as SQLAlchemy's own ``executemany``)."""
@@ -409,5 +431,80 @@ def _send(connection: Connection, cursor: Any, sql: str, parameters: Any, *, man
         else:
             connection.dialect.do_execute(cursor, sql, parameters, None)
         connection.dispatch.after_cursor_execute(connection, cursor, sql, parameters, None, many)
+    except sa_exc.StatementError:
+        raise  # already SQLAlchemy's (a deferred write sent first failed): not wrapped again
     except BaseException as error:
         connection._handle_dbapi_exception(error, sql, parameters, cursor, None)  # raises
+
+
+_DEFERRED = "tramites_deferred_writes"
+"""Key of a connection's ``info``: the writes :meth:`FixedStatement.send_later` deferred, with the transaction
+they belong to."""
+
+
+def _deferred(connection: Connection) -> list[tuple[str, Any, bool]]:
+    """The writes deferred in ``connection``'s current transaction (begun as ``execute`` would begin it)."""
+    if not connection.in_transaction():
+        connection.begin()
+    transaction = connection.get_transaction()
+    kept = connection.info.get(_DEFERRED)
+    if kept is None or kept[0] is not transaction:
+        kept = connection.info[_DEFERRED] = (transaction, [])
+    return cast(list[tuple[str, Any, bool]], kept[1])
+
+
+def send_deferred(connection: Connection) -> None:
+    """Send the writes deferred in ``connection``'s transaction, in order, in one round trip (psycopg's
+    pipeline: the statements go out together and their results are read at once). Runs before any other
+    statement of the transaction and before its commit (:func:`defer_writes`); writes left from a transaction
+    that ended are dropped, never sent. A failed write is raised as SQLAlchemy's error (``IntegrityError``…),
+    and the transaction is then rolled back by its unit of work as for any failed statement."""
+    kept = connection.info.pop(_DEFERRED, None)
+    if kept is None or not kept[1] or kept[0] is not connection.get_transaction():
+        return
+    pending: list[tuple[str, Any, bool]] = kept[1]
+    cursor = connection.connection.cursor()
+    try:
+        with connection.connection.dbapi_connection.pipeline():  # type: ignore[union-attr]
+            for sql, parameters, many in pending:
+                _send(connection, cursor, sql, parameters, many=many)
+    except sa_exc.StatementError:
+        raise
+    except BaseException as error:  # raised when the pipeline reads the results: which write failed is in it
+        statements = "; ".join(sql for sql, _, _ in pending)
+        connection._handle_dbapi_exception(error, statements, None, cursor, None)  # raises
+    finally:
+        cursor.close()
+
+
+def defer_writes(engine: Engine) -> None:
+    """On PostgreSQL, let :meth:`FixedStatement.send_later` hold a transaction's writes whose results nobody
+    reads (the audit entry, timers, clocks, outbox rows) until its next statement or its commit, and send them
+    then in one round trip: a transition's writes cost one round trip instead of one each. Ordering is kept:
+    any statement on the connection (a read, an ORM flush, a savepoint) first sends what was held, so it sees
+    those writes; a rollback drops them."""
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _held_writes_first(conn: Connection, *_args: Any) -> None:
+        if _DEFERRED in conn.info:
+            send_deferred(conn)
+
+    @event.listens_for(engine, "commit")
+    def _held_writes_before_commit(conn: Connection) -> None:
+        if _DEFERRED in conn.info:
+            send_deferred(conn)
+
+    @event.listens_for(engine, "rollback")
+    def _held_writes_dropped(conn: Connection) -> None:
+        if not (conn.closed or conn.invalidated):  # a lost connection's writes went with it
+            conn.info.pop(_DEFERRED, None)
+
+
+@event.listens_for(Session, "before_commit")
+def _send_deferred_before_commit(session: Session) -> None:
+    """A session's deferred writes are sent before its commit begins (an error then leaves the session as any
+    failed statement does, for its rollback), not in the connection's commit itself."""
+    if session.in_transaction():
+        connection = session.connection()
+        if _DEFERRED in connection.info:
+            send_deferred(connection)

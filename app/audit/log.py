@@ -240,7 +240,8 @@ def append(session: Session, item: EntryInput) -> Appended:
     entry = {key: row.get(key) for key in _ENTRY_KEYS}
     moved = {"new_seq": seq, "new_hash": row["entry_hash"], "new_frontier": edge, "new_calendar_seq": calendar_seq}
     if connection.dialect.name == "postgresql":
-        _WRITE_ENTRY_AND_HEAD.execute(connection, {**entry, **moved, **tree.subtree_rows(completed)})
+        # sent with the transaction's next statement or its commit, with its other held writes (one round trip)
+        _WRITE_ENTRY_AND_HEAD.send_later(connection, {**entry, **moved, **tree.subtree_rows(completed)})
     else:
         _INSERT_ENTRY.execute(connection, entry)
         _UPDATE_HEAD.execute(connection, moved)

@@ -61,4 +61,4 @@ def enqueue_rows(session: Session, messages: Sequence[Mapping[str, Any]]) -> Non
             }
             for m in messages
         ]
-        _INSERT_MESSAGES.execute_many(session.connection(), rows)
+        _INSERT_MESSAGES.send_many_later(session.connection(), rows)

@@ -729,7 +729,7 @@ _INSERT_KEY = FixedStatement(insert_of(_KEY_TABLE, [column.key for column in _KE
 
 def _record_key(session: Session, values: Mapping[str, Any]) -> None:
     """Store an idempotency key's result (one ``INSERT``; a key already stored fails the transaction)."""
-    _INSERT_KEY.execute(session.connection(), {"created_at": utcnow(), **values})
+    _INSERT_KEY.send_later(session.connection(), {"created_at": utcnow(), **values})
 
 
 def fire(

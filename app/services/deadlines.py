@@ -211,10 +211,10 @@ def insert_timers(
                 "now": now or utcnow(),
                 "timer_rows": recordset_json(rows, _TIMER_KEYS),
             }
-            _CANCEL_AND_INSERT_TIMERS.execute(connection, params)
+            _CANCEL_AND_INSERT_TIMERS.send_later(connection, params)
             return
         cancel_timers(session, cancel_case, now or utcnow())
-    _INSERT_TIMERS.execute_many(connection, rows)
+    _INSERT_TIMERS.send_many_later(connection, rows)
 
 
 def start_timers(session: Session, case: Case, state: State, seq: int, today: date) -> None:
@@ -332,7 +332,7 @@ _CANCEL_AND_INSERT_TIMERS = FixedStatement(_timers_from_json().add_cte(_TIMERS_C
 def cancel_timers(session: Session, case_id: int, now: datetime) -> None:
     """Cancel the pending timers of a case that left the state they belong to (one Core ``UPDATE``: timers
     loaded as objects in this session are not told)."""
-    _CANCEL_TIMERS.execute(session.connection(), {"timer_case": case_id, "now": now})
+    _CANCEL_TIMERS.send_later(session.connection(), {"timer_case": case_id, "now": now})
 
 
 def recompute_pending(session: Session) -> int:
@@ -607,7 +607,7 @@ _CANCEL_CLOCK_TIMER = FixedStatement(
 
 def _cancel_clock_timer(session: Session, case_id: int, clock: Clock, now: datetime) -> None:
     values = {"timer_case": case_id, "clock_rule": clock_rule(clock), "now": now}
-    _CANCEL_CLOCK_TIMER.execute(session.connection(), values)
+    _CANCEL_CLOCK_TIMER.send_later(session.connection(), values)
 
 
 @dataclass(slots=True)
@@ -736,7 +736,7 @@ def sync_clocks(
                 None, clock.name, ClockStatus.RUNNING, int(params[clock.days_param]), 0, 0, today, today, None
             )
             values = {"case_id": case.id, "name": clock.name, **row.values(), "updated_at": now}
-            _INSERT_CLOCK.execute(connection, values)
+            _INSERT_CLOCK.send_later(connection, values)
             timers.append(_clock_timer(cal, case, clock, row, seq, merged))
             continue  # a clock that starts now has no earlier timer to cancel
         if row.status in (ClockStatus.STOPPED, ClockStatus.LAPSED):
@@ -744,7 +744,7 @@ def sync_clocks(
         before = row.values()
         if trigger == clock.lapse_trigger(merged):
             row.status, row.lapsed_on, row.segment_notified_on = ClockStatus.LAPSED, today, None
-            _UPDATE_CLOCK.execute(connection, {"clock_id": row.id, **row.values(), "updated_at": now})
+            _UPDATE_CLOCK.send_later(connection, {"clock_id": row.id, **row.values(), "updated_at": now})
             _cancel_clock_timer(session, case.id, clock, now)
             continue
         if trigger == clock.extension_trigger and row.extension_days == 0 and clock.extension_days_param:
@@ -760,7 +760,7 @@ def sync_clocks(
                 row.used_days = 0
             row.status, row.segment_notified_on = ClockStatus.RUNNING, today
         if row.values() != before:
-            _UPDATE_CLOCK.execute(connection, {"clock_id": row.id, **row.values(), "updated_at": now})
+            _UPDATE_CLOCK.send_later(connection, {"clock_id": row.id, **row.values(), "updated_at": now})
         elif not moved:
             continue  # neither the case nor the clock moved: its timer stands
         if not moved:  # a move already cancelled every pending timer of the state the case left

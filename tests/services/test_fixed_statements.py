@@ -99,7 +99,8 @@ def test_writes_are_in_the_transaction_and_seen_by_the_cursor_events(app: Flask)
     message = {"topic": "prueba", "dedup_key": "fixed:1", "payload": {"folio": "VECS-1"}, "recipient_id": None}
     with sent() as seen:
         enqueue_rows(session, [message, {**message, "dedup_key": "fixed:2"}])
-    assert len(seen) == 1  # one executemany
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 2  # the read sees the rows
+    assert len(seen) == 2  # one executemany, then the read
     assert seen[0].lstrip().upper().startswith("INSERT INTO OUTBOX")
     session.rollback()
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0  # rolled back with the rest
@@ -127,8 +128,13 @@ def test_a_driver_error_is_raised_as_sqlalchemys_and_the_session_goes_on(app: Fl
     message = {"topic": "prueba", "dedup_key": "fixed:dup", "payload": {}}
     enqueue_rows(session, [message])
     session.commit()
-    with pytest.raises(IntegrityError) as raised:
+
+    def write_and_read() -> None:
         enqueue_rows(session, [message])
+        session.scalar(select(func.count()).select_from(OutboxMessage))
+
+    with pytest.raises(IntegrityError) as raised:  # at once, or (PostgreSQL) with the next statement
+        write_and_read()
     assert "INSERT INTO outbox" in str(raised.value)
     session.rollback()
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
@@ -162,3 +168,74 @@ def test_objects_pending_in_the_session_are_flushed_before_a_read(app: Flask) ->
     session.add(OutboxMessage(topic="pendiente", dedup_key="fixed:pending", payload={}))
     by_topic = FixedStatement(select(OutboxMessage.dedup_key).where(OutboxMessage.topic == bindparam("topic")))
     assert by_topic.read(session, {"topic": "pendiente"}) == [("fixed:pending",)]
+
+
+def _outbox_row(key: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "topic": "diferida",
+        "dedup_key": key,
+        "recipient_id": None,
+        "case_id": None,
+        "payload": {},
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "sent_at": None,
+        "last_error": None,
+        "read_at": None,
+    }
+
+
+_WRITE = FixedStatement(insert_of(_OUTBOX, [column.key for column in _OUTBOX.columns if column.key != "id"]))
+
+
+def _stored_keys() -> list[str]:
+    return list(db.session.scalars(select(OutboxMessage.dedup_key).order_by(OutboxMessage.dedup_key)))
+
+
+def test_writes_sent_later_wait_for_the_next_statement_or_the_commit(app: Flask) -> None:
+    """On PostgreSQL a held write goes out with the transaction's next statement (which sees it) or before its
+    commit, the held writes together and in order; elsewhere it runs at once. A rollback drops what is held."""
+    session = db.session()
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+    with sent() as seen:
+        _WRITE.send_later(connection, _outbox_row("held:1"))
+        _WRITE.send_many_later(connection, [_outbox_row("held:2"), _outbox_row("held:3")])
+        assert len(seen) == (0 if postgres else 2)
+        assert _stored_keys() == ["held:1", "held:2", "held:3"]  # the read sent them first and sees them
+    assert len(seen) == 3
+    assert seen[-1].lstrip().upper().startswith("SELECT")
+    session.commit()
+    _WRITE.send_later(session.connection(), _outbox_row("held:4"))
+    session.commit()  # sent before the commit
+    _WRITE.send_later(session.connection(), _outbox_row("held:5"))
+    session.rollback()  # dropped (PostgreSQL) or rolled back
+    with sent() as seen:
+        assert _stored_keys() == ["held:1", "held:2", "held:3", "held:4"]
+    assert len(seen) == 1  # nothing of the rolled-back transaction is sent later
+
+
+def test_a_held_write_that_fails_fails_the_transaction_and_a_savepoint_keeps_its_own(app: Flask) -> None:
+    session = db.session()
+    _WRITE.send_later(session.connection(), _outbox_row("dup"))
+    session.commit()
+
+    def write_and_commit() -> None:
+        _WRITE.send_later(session.connection(), _outbox_row("dup"))
+        session.commit()
+
+    with pytest.raises(IntegrityError):  # at once, or (PostgreSQL) before the commit
+        write_and_commit()
+    session.rollback()
+    assert _stored_keys() == ["dup"]
+    session.rollback()
+    outer = _outbox_row("outer")
+    _WRITE.send_later(session.connection(), outer)
+    with session.begin_nested() as savepoint:  # the savepoint's statement sends the outer write first
+        _WRITE.send_later(session.connection(), _outbox_row("inner"))
+        savepoint.rollback()
+    session.commit()
+    assert _stored_keys() == ["dup", "outer"]
