@@ -1,10 +1,12 @@
-"""CPU per request of the HTTP benchmark's pages, in process (the test client, SQLite): steadier than rates.
+"""CPU per request of the HTTP benchmark's pages, in process (the test client): steadier than rates.
 
-The data of ``bench/http_bench.py`` (the intake clerk, submitted VECS cases) in a throw-away SQLite file; each
-request is timed in process time (CPU of this process: the application and the SQLite driver, no network and
-no server), after a warm-up. ``--profile`` prints a cProfile of the timed requests of one kind instead.
+The data of ``bench/http_bench.py`` (the intake clerk, submitted VECS cases) in a throw-away SQLite file, or
+with ``--postgres`` on a throw-away PostgreSQL server; each request is timed in process time (CPU of this
+process: the application and the driver, no network and no server), after a warm-up. ``--profile`` prints a
+cProfile of the timed requests of one kind instead.
 
-``.venv/bin/python bench/http_cpu.py [--requests N] [--profile case|queue|post]``. Not run by ``make bench``
+``.venv/bin/python bench/http_cpu.py [--requests N] [--postgres] [--queue-cases N] [--profile case|queue|post]``.
+Not run by ``make bench``
 (a measuring aid while working on the pages; the benchmark with a floor is ``bench/http_bench.py``).
 """
 
@@ -35,84 +37,96 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=45, help="lines of the profile printed")
     parser.add_argument("--sort", default="cumulative", help="profile sort key")
     parser.add_argument("--dump", help="with --profile: also write the raw profile to this file")
+    parser.add_argument("--postgres", action="store_true", help="on a throw-away PostgreSQL server, not SQLite")
+    parser.add_argument("--queue-cases", type=int, default=20, help="submitted cases in the clerk's queue")
     args = parser.parse_args()
 
-    from bench.http_bench import action_form, app_environment, prepare
+    from bench.http_bench import throwaway_database
 
+    if args.postgres:
+        with throwaway_database("http_cpu") as (url, folder):
+            return measure(args, url, folder, "PostgreSQL")
     with tempfile.TemporaryDirectory(prefix="http-cpu-") as tmp:
         folder = Path(tmp)
-        app_environment(f"sqlite:///{folder / 'bench.sqlite3'}", folder)
-        from flask_migrate import upgrade
+        return measure(args, f"sqlite:///{folder / 'bench.sqlite3'}", folder, "SQLite")
 
-        from app import create_app
 
-        app = create_app()
-        with app.app_context():
-            upgrade()
-            posts = args.posts + args.warm_up
-            prepared = prepare(app, 20, posts)
-        client, csrf, cases = prepared["client"], prepared["csrf"], prepared["cases"]
-        show = cases[0][0]
-        post_cases = iter(cases[20:])
+def measure(args: argparse.Namespace, url: str, folder: Path, database: str) -> int:
+    """Time (or profile) the requests on the database at ``url`` (documents and keys in ``folder``)."""
+    from bench.http_bench import action_form, app_environment, prepare
 
-        def get(path: str) -> None:
-            answer = client.get(path)
-            if answer.status_code != 200:
-                raise SystemExit(f"GET {path}: HTTP {answer.status_code}")
+    app_environment(url, folder)
+    from flask_migrate import upgrade
 
-        def post() -> None:
-            case_id, version = next(post_cases)
-            answer = client.post(f"/expedientes/{case_id}/acciones/start_intake", data=action_form(csrf, version))
-            if answer.status_code != 302:
-                raise SystemExit(f"POST on case {case_id}: HTTP {answer.status_code}")
+    from app import create_app
 
-        def read_flashes() -> None:
-            # what the page the browser is sent to does: the POST's message leaves the session, which would
-            # otherwise grow by one message per POST (and every later request with it); not timed
-            with client.session_transaction() as session:
-                session.pop("_flashes", None)
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        posts = args.posts + args.warm_up
+        prepared = prepare(app, args.queue_cases, posts)
+    client, csrf, cases = prepared["client"], prepared["csrf"], prepared["cases"]
+    show = cases[0][0]
+    post_cases = iter(cases[args.queue_cases :])
 
-        kinds = {
-            "case": (lambda: get(f"/expedientes/{show}"), args.requests),
-            "queue": (lambda: get("/bandeja"), args.requests),
-            "post": (post, args.posts),
-        }
+    def get(path: str) -> None:
+        answer = client.get(path)
+        if answer.status_code != 200:
+            raise SystemExit(f"GET {path}: HTTP {answer.status_code}")
 
-        def nothing() -> None:
-            return None
+    def post() -> None:
+        case_id, version = next(post_cases)
+        answer = client.post(f"/expedientes/{case_id}/acciones/start_intake", data=action_form(csrf, version))
+        if answer.status_code != 302:
+            raise SystemExit(f"POST on case {case_id}: HTTP {answer.status_code}")
 
-        after: dict[str, Callable[[], None]] = {"case": nothing, "queue": nothing, "post": read_flashes}
-        for name, (send, _) in kinds.items():
-            for _ in range(args.warm_up):
-                send()
-                after[name]()
-        if args.profile:
-            send, count = kinds[args.profile]
-            profiler = cProfile.Profile()
-            for _ in range(count):
-                profiler.enable()
-                send()
-                profiler.disable()
-                after[args.profile]()
-            if args.dump:
-                profiler.dump_stats(args.dump)
-            stats = pstats.Stats(profiler)
-            stats.strip_dirs().sort_stats(args.sort).print_stats(args.top)
-            return 0
-        print("CPU per request (process time, in process, SQLite):")
-        for name, (send, count) in kinds.items():
-            times: list[float] = []
-            for _ in range(count):
-                started = time.process_time()
-                send()
-                times.append(time.process_time() - started)
-                after[name]()
-            times.sort()
-            print(
-                f"  {name:6} mean {statistics.fmean(times) * 1000:6.2f} ms   "
-                f"median {statistics.median(times) * 1000:6.2f} ms   "
-                f"p10 {times[len(times) // 10] * 1000:6.2f} ms   ({count} requests)"
-            )
+    def read_flashes() -> None:
+        # what the page the browser is sent to does: the POST's message leaves the session, which would
+        # otherwise grow by one message per POST (and every later request with it); not timed
+        with client.session_transaction() as session:
+            session.pop("_flashes", None)
+
+    kinds = {
+        "case": (lambda: get(f"/expedientes/{show}"), args.requests),
+        "queue": (lambda: get("/bandeja"), args.requests),
+        "post": (post, args.posts),
+    }
+
+    def nothing() -> None:
+        return None
+
+    after: dict[str, Callable[[], None]] = {"case": nothing, "queue": nothing, "post": read_flashes}
+    for name, (send, _) in kinds.items():
+        for _ in range(args.warm_up):
+            send()
+            after[name]()
+    if args.profile:
+        send, count = kinds[args.profile]
+        profiler = cProfile.Profile()
+        for _ in range(count):
+            profiler.enable()
+            send()
+            profiler.disable()
+            after[args.profile]()
+        if args.dump:
+            profiler.dump_stats(args.dump)
+        stats = pstats.Stats(profiler)
+        stats.strip_dirs().sort_stats(args.sort).print_stats(args.top)
+        return 0
+    print(f"CPU per request (process time, in process, {database}):")
+    for name, (send, count) in kinds.items():
+        times: list[float] = []
+        for _ in range(count):
+            started = time.process_time()
+            send()
+            times.append(time.process_time() - started)
+            after[name]()
+        times.sort()
+        print(
+            f"  {name:6} mean {statistics.fmean(times) * 1000:6.2f} ms   "
+            f"median {statistics.median(times) * 1000:6.2f} ms   "
+            f"p10 {times[len(times) // 10] * 1000:6.2f} ms   ({count} requests)"
+        )
     return 0
 
 

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Engine, Executable, Insert, Table, bindparam, insert, select, update
+from sqlalchemy import Engine, Insert, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from app import audit
 from app.audit import EntryInput
 from app.audit.canonical import keyed_digest
 from app.calendar import LOCAL_TZ, BusinessCalendar, deadline_instant, local_today
-from app.database import FixedStatement, column_rows, insert_of, json_recordset, one_of, recordset_json
+from app.database import FixedStatement, among, column_rows, insert_of, json_recordset, one_of, recordset_json
 from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditHead, AuditKind, Case, NonWorkingDay, Role, Timer, TimerKind, TimerStatus, User, utcnow
@@ -481,18 +481,17 @@ _TERM_TIMER_ROWS = (
     )
     .order_by(Timer.due_on)
 )
-_TERM_TIMERS = _TERM_TIMER_ROWS.where(Timer.case_id.in_(bindparam("case_ids", expanding=True)))
+_TERM_TIMERS = FixedStatement(_TERM_TIMER_ROWS.where(among(Timer.case_id, "case_ids")))
 """The timers of a list of cases that people read as terms (a clock's pending timer is among them: a deadline)."""
 _ONE_CASE_TERM_TIMERS = FixedStatement(_TERM_TIMER_ROWS.where(Timer.case_id == bindparam("case_id")))
 
 
-def _of_cases(session: Session, many: Executable, one: FixedStatement, ids: Sequence[int]) -> Sequence[Any]:
-    """The rows of the cases ``ids``: ``many`` with the list as ``:case_ids``, or for a single case (a case
-    page) ``one`` with ``:case_id``, a plain comparison (an expanding IN is rewritten into the statement's text
-    on every execution; a fixed statement is compiled once)."""
+def _of_cases(session: Session, many: FixedStatement, one: FixedStatement, ids: Sequence[int]) -> Sequence[Any]:
+    """The rows of the cases ``ids``: ``many`` with the list as ``:case_ids`` (:func:`app.database.among`), or
+    for a single case (a case page) ``one`` with ``:case_id``, a plain comparison."""
     if len(ids) == 1:
         return one.read(session, {"case_id": ids[0]})
-    return column_rows(session, many, {"case_ids": list(ids)}).all()
+    return many.read(session, {"case_ids": list(ids)})
 
 
 _ONE_DAY = timedelta(days=1)
@@ -524,7 +523,7 @@ def pending_terms(case_ids: Sequence[int], today: date | None = None) -> dict[in
     today = today or local_today()
     session = db.session()
     cal = calendar(session)
-    rows = session.execute(_TERM_TIMERS, {"case_ids": list(case_ids)}).all()
+    rows = _TERM_TIMERS.read(session, {"case_ids": list(case_ids)})
     states = session.execute(select(Case.id, Case.state).where(Case.id.in_(case_ids)))
     return _term_views(rows, {row.id: row.state for row in states}, cal, today)
 
@@ -846,7 +845,7 @@ _CLOCK_ROWS = select(
     CaseClock.lapsed_on,
 ).order_by(CaseClock.id)
 """What the clock views of a list of cases show (columns, not loaded objects)."""
-_CLOCKS_OF_CASES = _CLOCK_ROWS.where(CaseClock.case_id.in_(bindparam("case_ids", expanding=True)))
+_CLOCKS_OF_CASES = FixedStatement(_CLOCK_ROWS.where(among(CaseClock.case_id, "case_ids")))
 _CLOCKS_OF_CASE = FixedStatement(_CLOCK_ROWS.where(CaseClock.case_id == bindparam("case_id")))
 
 

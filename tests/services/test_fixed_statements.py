@@ -17,7 +17,7 @@ from sqlalchemy import Table, bindparam, event, func, insert, literal, select, u
 from sqlalchemy.exc import IntegrityError
 
 import app.services.users as users_service
-from app.database import FixedStatement, insert_of
+from app.database import FixedStatement, among, insert_of
 from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, OutboxMessage, OutboxStatus, Role, Timer, TimerStatus
 from app.notifications.outbox import enqueue_rows
@@ -239,3 +239,20 @@ def test_a_held_write_that_fails_fails_the_transaction_and_a_savepoint_keeps_its
         savepoint.rollback()
     session.commit()
     assert _stored_keys() == ["dup", "outer"]
+
+
+def test_a_list_of_ids_is_one_statement_text_whatever_its_length(app: Flask) -> None:
+    """``among``: ``= ANY(array)`` on PostgreSQL, ``IN (SELECT value FROM json_each(…))`` on SQLite; the same
+    rows as an ``IN`` of the values, and one statement text for any number of them (the driver parses it once,
+    PostgreSQL reuses its plan)."""
+    session = db.session()
+    enqueue_rows(session, [{"topic": "lista", "dedup_key": f"ids:{n}", "payload": {}} for n in range(12)])
+    session.flush()
+    ids = list(session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)))
+    listed = FixedStatement(select(OutboxMessage.id).where(among(OutboxMessage.id, "ids")).order_by(OutboxMessage.id))
+    with sent() as seen:
+        for chosen in ([], ids[:1], ids[2:5], ids, [*ids, 10**9], ids[::-1], [ids[0], ids[0]]):
+            expected = session.scalars(select(OutboxMessage.id).where(OutboxMessage.id.in_(chosen))).all()
+            assert [row[0] for row in listed.read(session, {"ids": chosen})] == sorted(expected)
+    texts = {statement for statement in seen if "outbox.id = ANY" in statement or "json_each" in statement}
+    assert len(texts) == 1
