@@ -551,7 +551,7 @@ def defer_writes(engine: Engine) -> None:
 def _send_deferred_before_commit(session: Session) -> None:
     """A session's deferred writes are sent before its commit begins (an error then leaves the session as any
     failed statement does, for its rollback), not in the connection's commit itself."""
-    if session.in_transaction():
+    if session.in_transaction() and session.get_bind().dialect.name == "postgresql":
         connection = session.connection()
         if _DEFERRED in connection.info:
             send_deferred(connection)
