@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table
@@ -38,27 +39,31 @@ def enqueue(
     return message
 
 
+def message_row(message: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The outbox row of a message (a mapping of :func:`enqueue`'s keywords) queued at ``now``: every column but
+    the key, as the model's defaults give them (a pending message, never tried, due at once)."""
+    return {
+        "topic": message["topic"],
+        "dedup_key": message["dedup_key"],
+        "payload": dict(message["payload"]),
+        "recipient_id": message.get("recipient_id"),
+        "case_id": message.get("case_id"),
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "sent_at": None,
+        "last_error": None,
+        "read_at": None,
+    }
+
+
 def enqueue_rows(session: Session, messages: Sequence[Mapping[str, Any]]) -> None:
     """Write outbox messages in the caller's transaction at once, as one Core ``INSERT`` (no objects, no flush):
     each a mapping of :func:`enqueue`'s keywords (``topic``, ``dedup_key``, ``payload``, ``recipient_id``,
-    ``case_id``); the other columns take their defaults. A repeated ``dedup_key`` fails the transaction."""
+    ``case_id``); the other columns take their defaults (:func:`message_row`). A repeated ``dedup_key`` fails the
+    transaction (on PostgreSQL when the transaction's held writes go out: ``FixedStatement.send_later``)."""
     if messages:
         now = utcnow()
-        rows = [
-            {
-                "topic": m["topic"],
-                "dedup_key": m["dedup_key"],
-                "payload": dict(m["payload"]),
-                "recipient_id": m.get("recipient_id"),
-                "case_id": m.get("case_id"),
-                "status": OutboxStatus.PENDING,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-                "sent_at": None,
-                "last_error": None,
-                "read_at": None,
-            }
-            for m in messages
-        ]
+        rows = [message_row(m, now) for m in messages]
         _INSERT_MESSAGES.send_many_later(session.connection(), rows)

@@ -23,7 +23,8 @@ from bench.engine_bench import side_by_side
 CALLS_BOUND = {"sqlite": 3000, "postgresql": 3700}
 """Function calls per ``fire()`` (median of the three steps): 1.6 times the count when the bound was last set
 (1,850 on SQLite and 2,330 on PostgreSQL, against 12 and 135 for the floor; 2,107 and 2,696 after the second round
-of issue 16; before it the engine made 5,019 and 5,722, which this bound refuses)."""
+of issue 16; before it the engine made 5,019 and 5,722, which this bound refuses). With fixed statements: 1,467 and
+1,852 (PostgreSQL's held writes add the driver's pipeline, and save two or three round trips)."""
 
 
 def _calls(action: Callable[[], Any]) -> tuple[float, Any]:

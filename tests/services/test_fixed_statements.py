@@ -5,23 +5,22 @@ with driver errors raised as SQLAlchemy's; what would need SQLAlchemy's work on 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
-from sqlalchemy import Table, bindparam, event, func, insert, literal, select, union_all, update
+from sqlalchemy import Table, bindparam, func, insert, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
 import app.services.users as users_service
 from app.database import FixedStatement, among, insert_of
 from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, OutboxMessage, OutboxStatus, Role, Timer, TimerStatus
-from app.notifications.outbox import enqueue_rows
+from app.notifications.outbox import enqueue_rows, message_row
 from app.services.cases import fire
+from tests.services.test_fire_statements import statements
 from tests.support.factories import make_user, vecs_case
 
 _OUTBOX = cast(Table, OutboxMessage.__table__)
@@ -31,23 +30,6 @@ _OUTBOX = cast(Table, OutboxMessage.__table__)
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Users are created for every test; the production argon2 cost would dominate the run time."""
     monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-
-
-@contextmanager
-def sent() -> Iterator[list[str]]:
-    """The statements the engine's ``before_cursor_execute`` listeners see inside the block (SQLite's ``BEGIN``,
-    sent when the session's transaction starts, aside)."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.startswith("BEGIN"):
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def _moved_case() -> int:
@@ -97,7 +79,7 @@ def test_rows_are_the_values_sqlalchemy_gives(app: Flask) -> None:
 def test_writes_are_in_the_transaction_and_seen_by_the_cursor_events(app: Flask) -> None:
     session = db.session()
     message = {"topic": "prueba", "dedup_key": "fixed:1", "payload": {"folio": "VECS-1"}, "recipient_id": None}
-    with sent() as seen:
+    with statements() as seen:
         enqueue_rows(session, [message, {**message, "dedup_key": "fixed:2"}])
         assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 2  # the read sees the rows
     assert len(seen) == 2  # one executemany, then the read
@@ -158,7 +140,7 @@ def test_a_missing_parameter_is_named_and_nothing_is_sent_for_no_rows(app: Flask
     by_topic = FixedStatement(select(OutboxMessage.id).where(OutboxMessage.topic == bindparam("topic")))
     with pytest.raises(KeyError, match="topic"):
         by_topic.read(session, {})
-    with sent() as seen:
+    with statements() as seen:
         enqueue_rows(session, [])
     assert seen == []
 
@@ -171,21 +153,7 @@ def test_objects_pending_in_the_session_are_flushed_before_a_read(app: Flask) ->
 
 
 def _outbox_row(key: str) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    return {
-        "topic": "diferida",
-        "dedup_key": key,
-        "recipient_id": None,
-        "case_id": None,
-        "payload": {},
-        "status": OutboxStatus.PENDING,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-        "sent_at": None,
-        "last_error": None,
-        "read_at": None,
-    }
+    return message_row({"topic": "diferida", "dedup_key": key, "payload": {}}, datetime.now(UTC))
 
 
 _WRITE = FixedStatement(insert_of(_OUTBOX, [column.key for column in _OUTBOX.columns if column.key != "id"]))
@@ -201,7 +169,7 @@ def test_writes_sent_later_wait_for_the_next_statement_or_the_commit(app: Flask)
     session = db.session()
     connection = session.connection()
     postgres = connection.dialect.name == "postgresql"
-    with sent() as seen:
+    with statements() as seen:
         _WRITE.send_later(connection, _outbox_row("held:1"))
         _WRITE.send_many_later(connection, [_outbox_row("held:2"), _outbox_row("held:3")])
         assert len(seen) == (0 if postgres else 2)
@@ -213,7 +181,7 @@ def test_writes_sent_later_wait_for_the_next_statement_or_the_commit(app: Flask)
     session.commit()  # sent before the commit
     _WRITE.send_later(session.connection(), _outbox_row("held:5"))
     session.rollback()  # dropped (PostgreSQL) or rolled back
-    with sent() as seen:
+    with statements() as seen:
         assert _stored_keys() == ["held:1", "held:2", "held:3", "held:4"]
     assert len(seen) == 1  # nothing of the rolled-back transaction is sent later
 
@@ -250,7 +218,7 @@ def test_a_list_of_ids_is_one_statement_text_whatever_its_length(app: Flask) -> 
     session.flush()
     ids = list(session.scalars(select(OutboxMessage.id).order_by(OutboxMessage.id)))
     listed = FixedStatement(select(OutboxMessage.id).where(among(OutboxMessage.id, "ids")).order_by(OutboxMessage.id))
-    with sent() as seen:
+    with statements() as seen:
         for chosen in ([], ids[:1], ids[2:5], ids, [*ids, 10**9], ids[::-1], [ids[0], ids[0]]):
             expected = session.scalars(select(OutboxMessage.id).where(OutboxMessage.id.in_(chosen))).all()
             assert [row[0] for row in listed.read(session, {"ids": chosen})] == sorted(expected)
