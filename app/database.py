@@ -500,12 +500,14 @@ def _deferred(connection: Connection) -> list[tuple[str, Any, bool]]:
     return cast(list[tuple[str, Any, bool]], kept[1])
 
 
-def send_deferred(connection: Connection) -> None:
+def send_deferred(connection: Connection, *, commit: bool = False) -> None:
     """Send the writes deferred in ``connection``'s transaction, in order, in one round trip (psycopg's
-    pipeline: the statements go out together and their results are read at once). Runs before any other
-    statement of the transaction and before its commit (:func:`defer_writes`); writes left from a transaction
-    that ended are dropped, never sent. A failed write is raised as SQLAlchemy's error (``IntegrityError``…),
-    and the transaction is then rolled back by its unit of work as for any failed statement."""
+    pipeline: the statements go out together and their results are read at once); with ``commit``, the
+    transaction's ``COMMIT`` goes in the same round trip, after them (the driver then finds the transaction
+    ended and sends nothing more). Runs before any other statement of the transaction and at its commit
+    (:func:`defer_writes`); writes left from a transaction that ended are dropped, never sent. A failed write
+    is raised as SQLAlchemy's error (``IntegrityError``…), nothing is committed, and the transaction is rolled
+    back by its unit of work as for any failed statement."""
     kept = connection.info.pop(_DEFERRED, None)
     if kept is None or not kept[1] or kept[0] is not connection.get_transaction():
         return
@@ -515,6 +517,8 @@ def send_deferred(connection: Connection) -> None:
         with connection.connection.dbapi_connection.pipeline():  # type: ignore[union-attr]
             for sql, parameters, many in pending:
                 _send(connection, cursor, sql, parameters, many=many)
+            if commit:  # a transaction command, as SQLAlchemy's own COMMIT: no cursor events
+                cursor.execute("COMMIT")
     except sa_exc.StatementError:
         raise
     except BaseException as error:  # raised when the pipeline reads the results: which write failed is in it
@@ -527,9 +531,9 @@ def send_deferred(connection: Connection) -> None:
 def defer_writes(engine: Engine) -> None:
     """On PostgreSQL, let :meth:`FixedStatement.send_later` hold a transaction's writes whose results nobody
     reads (the audit entry, timers, clocks, outbox rows) until its next statement or its commit, and send them
-    then in one round trip: a transition's writes cost one round trip instead of one each. Ordering is kept:
-    any statement on the connection (a read, an ORM flush, a savepoint) first sends what was held, so it sees
-    those writes; a rollback drops them."""
+    then in one round trip: a transition's writes cost one round trip instead of one each, and at the commit
+    they go with the ``COMMIT`` itself. Ordering is kept: any statement on the connection (a read, an ORM
+    flush, a savepoint) first sends what was held, so it sees those writes; a rollback drops them."""
 
     @event.listens_for(engine, "before_cursor_execute")
     def _held_writes_first(conn: Connection, *_args: Any) -> None:
@@ -537,21 +541,11 @@ def defer_writes(engine: Engine) -> None:
             send_deferred(conn)
 
     @event.listens_for(engine, "commit")
-    def _held_writes_before_commit(conn: Connection) -> None:
+    def _held_writes_with_the_commit(conn: Connection) -> None:
         if _DEFERRED in conn.info:
-            send_deferred(conn)
+            send_deferred(conn, commit=True)
 
     @event.listens_for(engine, "rollback")
     def _held_writes_dropped(conn: Connection) -> None:
         if not (conn.closed or conn.invalidated):  # a lost connection's writes went with it
             conn.info.pop(_DEFERRED, None)
-
-
-@event.listens_for(Session, "before_commit")
-def _send_deferred_before_commit(session: Session) -> None:
-    """A session's deferred writes are sent before its commit begins (an error then leaves the session as any
-    failed statement does, for its rollback), not in the connection's commit itself."""
-    if session.in_transaction() and session.get_bind().dialect.name == "postgresql":
-        connection = session.connection()
-        if _DEFERRED in connection.info:
-            send_deferred(connection)

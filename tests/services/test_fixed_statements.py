@@ -11,6 +11,7 @@ from typing import Any, cast
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Table, bindparam, func, insert, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 
@@ -224,3 +225,32 @@ def test_a_list_of_ids_is_one_statement_text_whatever_its_length(app: Flask) -> 
             assert [row[0] for row in listed.read(session, {"ids": chosen})] == sorted(expected)
     texts = {statement for statement in seen if "outbox.id = ANY" in statement or "json_each" in statement}
     assert len(texts) == 1
+
+
+def test_held_writes_go_out_with_the_commit(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On PostgreSQL the held writes and the ``COMMIT`` share one round trip: when SQLAlchemy asks the driver to
+    commit, the transaction has already ended (the driver sends nothing more). Without held writes, and on
+    SQLite, the commit is the driver's own."""
+    dialect = db.engine.dialect
+    postgres = dialect.name == "postgresql"
+    seen: list[bool] = []
+    original = dialect.do_commit
+
+    def recorded(dbapi_connection: Any) -> None:
+        still_open = (
+            dbapi_connection.dbapi_connection.info.transaction_status != TransactionStatus.IDLE  # under the pool's
+            if postgres
+            else dbapi_connection.in_transaction
+        )
+        seen.append(bool(still_open))
+        original(dbapi_connection)
+
+    monkeypatch.setattr(dialect, "do_commit", recorded)
+    session = db.session()
+    _WRITE.send_later(session.connection(), _outbox_row("con-commit"))
+    session.commit()
+    session.execute(update(OutboxMessage).values(attempts=1))
+    session.commit()
+    assert seen == [not postgres, True]
+    assert _stored_keys() == ["con-commit"]
+    assert session.scalars(select(OutboxMessage.attempts)).all() == [1]
