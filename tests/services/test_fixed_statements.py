@@ -45,7 +45,7 @@ def _moved_case() -> int:
 def test_rows_are_the_values_sqlalchemy_gives(app: Flask) -> None:
     case_id = _moved_case()
     session = db.session()
-    statements = [
+    selects = [
         select(
             AuditEntry.seq, AuditEntry.at, AuditEntry.kind, AuditEntry.details, AuditEntry.comment, AuditEntry.case_id
         )
@@ -65,12 +65,12 @@ def test_rows_are_the_values_sqlalchemy_gives(app: Flask) -> None:
             select(literal("c").label("src"), Case.updated_at).where(Case.id == bindparam("case_id")),
         ),
     ]
-    for statement in statements:
+    for statement in selects:
         expected = [tuple(row) for row in session.execute(statement, {"case_id": case_id})]
         got = FixedStatement(statement).read(session, {"case_id": case_id})
         assert got == expected
         assert got, "each statement reads rows"
-    entries = FixedStatement(statements[0]).read(session, {"case_id": case_id})
+    entries = FixedStatement(selects[0]).read(session, {"case_id": case_id})
     assert {kind for _, _, kind, *_ in entries} >= {AuditKind.TRANSITION}
     assert all(isinstance(at, datetime) and at.utcoffset() is not None for _, at, *_ in entries)
     assert any(comment == "Va completo" for *_, comment, _ in entries)
