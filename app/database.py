@@ -194,9 +194,14 @@ def column_rows(session: Session, statement: Executable, params: Mapping[str, An
     """The rows of a statement that selects columns (no entities), sent through the session's connection:
     the same transaction as the ORM's ``session.execute``, without the ORM's layer around it (about half the
     CPU of a small read). Changes pending in the session are flushed first, as the ORM's autoflush would."""
+    _autoflush(session)
+    return session.connection().execute(statement, dict(params) if params else None)
+
+
+def _autoflush(session: Session) -> None:
+    """Flush the changes pending in ``session`` before a read that bypasses the ORM, as its autoflush would."""
     if session.autoflush and (session.new or session.dirty or session.deleted):
         session.flush()
-    return session.connection().execute(statement, dict(params) if params else None)
 
 
 _PRIMARY_KEYS: dict[type, tuple[str, ...]] = {}
@@ -318,8 +323,7 @@ class FixedStatement:
     def read(self, session: Session, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """:meth:`rows` in the session's transaction; changes pending in the session are flushed first, as the
         ORM's autoflush would (rows an earlier step added as objects count)."""
-        if session.autoflush and (session.new or session.dirty or session.deleted):
-            session.flush()
+        _autoflush(session)
         return self.rows(session.connection(), params)
 
     def execute(self, connection: Connection, params: Mapping[str, Any] | None = None) -> int:
@@ -460,11 +464,16 @@ class _Plan:
         return results
 
 
-def _cursor(connection: Connection) -> Any:
-    """A driver cursor on ``connection``, in its transaction (begun as ``execute`` would begin it)."""
+def _begun(connection: Connection) -> Connection:
+    """``connection``, in a transaction (begun as ``execute`` would begin it)."""
     if not connection.in_transaction():
         connection.begin()
-    return connection.connection.cursor()
+    return connection
+
+
+def _cursor(connection: Connection) -> Any:
+    """A driver cursor on ``connection``, in its transaction."""
+    return _begun(connection).connection.cursor()
 
 
 def _send(connection: Connection, cursor: Any, sql: str, parameters: Any, *, many: bool) -> None:
@@ -491,9 +500,7 @@ they belong to."""
 
 def _deferred(connection: Connection) -> list[tuple[str, Any, bool]]:
     """The writes deferred in ``connection``'s current transaction (begun as ``execute`` would begin it)."""
-    if not connection.in_transaction():
-        connection.begin()
-    transaction = connection.get_transaction()
+    transaction = _begun(connection).get_transaction()
     kept = connection.info.get(_DEFERRED)
     if kept is None or kept[0] is not transaction:
         kept = connection.info[_DEFERRED] = (transaction, [])
