@@ -108,7 +108,12 @@ def configure_engine(engine: Engine, ping_after_idle: float = 0.0) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # on the driver's cursor, with the cursor events (as ``exec_driver_sql`` would, without its result)
+        cursor = conn.connection.cursor()
+        try:
+            _send(conn, cursor, "BEGIN IMMEDIATE" if immediate else "BEGIN", (), many=False)
+        finally:
+            cursor.close()
 
 
 _OPEN_READ_STATES = frozenset({TransactionStatus.IDLE, TransactionStatus.INTRANS})
@@ -135,7 +140,7 @@ def continues_open_read(session: Session) -> bool:
         return False
     if session.new or session.dirty or session.deleted or session.info.get(_FLUSHED_IN) is session.get_transaction():
         return False  # changes made outside a unit of work are dropped with the transaction, as before
-    connection = session.connection().connection.dbapi_connection
+    connection = session_connection(session).connection.dbapi_connection
     return getattr(getattr(connection, "info", None), "transaction_status", None) in _OPEN_READ_STATES
 
 
@@ -195,7 +200,27 @@ def column_rows(session: Session, statement: Executable, params: Mapping[str, An
     the same transaction as the ORM's ``session.execute``, without the ORM's layer around it (about half the
     CPU of a small read). Changes pending in the session are flushed first, as the ORM's autoflush would."""
     _autoflush(session)
-    return session.connection().execute(statement, dict(params) if params else None)
+    return session_connection(session).execute(statement, dict(params) if params else None)
+
+
+_CONNECTION = "tramites_connection"
+"""Key of a session's ``info``: the connection of its current transaction (see :func:`session_connection`)."""
+
+
+def session_connection(session: Session) -> Connection:
+    """``session.connection()``: the connection of the session's transaction (begun if none is), kept for that
+    transaction. A transition asks for it a dozen times and a page a few, and each ``session.connection()``
+    walks the session's bind and transaction states (10-15 µs); the connection of a transaction never changes,
+    so while the same transaction is the session's and active it is given back as is. After a commit, a
+    rollback or a failed flush it is asked of the session again (which begins anew or raises as usual)."""
+    transaction = session.get_transaction()
+    if transaction is not None and transaction.is_active:
+        kept = session.info.get(_CONNECTION)
+        if kept is not None and kept[0] is transaction:
+            return cast(Connection, kept[1])
+    connection = session.connection()
+    session.info[_CONNECTION] = (session.get_transaction(), connection)
+    return connection
 
 
 def _autoflush(session: Session) -> None:
@@ -324,7 +349,7 @@ class FixedStatement:
         """:meth:`rows` in the session's transaction; changes pending in the session are flushed first, as the
         ORM's autoflush would (rows an earlier step added as objects count)."""
         _autoflush(session)
-        return self.rows(session.connection(), params)
+        return self.rows(session_connection(session), params)
 
     def execute(self, connection: Connection, params: Mapping[str, Any] | None = None) -> int:
         """Run the statement with ``params`` (every bind parameter without a value, by name); returns the
@@ -377,7 +402,8 @@ class FixedStatement:
         try:
             _send(connection, cursor, plan.sql, plan.parameters(params or {}), many=False)
             fetched = cursor.fetchall()
-            conversions = plan.result_conversions(cursor.description)
+            # the driver's description is read once per plan (psycopg builds it anew on every access)
+            conversions = plan.results if plan.results is not None else plan.result_conversions(cursor.description)
         finally:
             cursor.close()
         if not conversions:
@@ -402,7 +428,7 @@ class _Plan:
     sql: str
     names: tuple[str, ...]
     driver_names: tuple[str, ...] | None  # the keys the driver takes (named style); None: positional
-    processors: tuple[_Processor | None, ...]
+    processors: tuple[tuple[int, _Processor], ...]  # the parameters that have a conversion, by position
     constants: dict[str, Any]
     result_types: tuple[Any, ...]
     dialect: Any
@@ -431,7 +457,11 @@ class _Plan:
             sql=compiled.string,
             names=names,
             driver_names=driver_names,
-            processors=tuple(bind_processors.get(name) for name in names),
+            processors=tuple(
+                (index, processor)
+                for index, processor in enumerate(bind_processors.get(name) for name in names)
+                if processor is not None
+            ),
             constants=constants,
             result_types=tuple(entry[3] for entry in compiled._result_columns),
             dialect=dialect,
@@ -439,17 +469,17 @@ class _Plan:
 
     def parameters(self, params: Mapping[str, Any]) -> Any:
         """The driver's parameters for one call (a tuple, or a dictionary in the named style)."""
-        constants = self.constants
+        if self.constants:
+            params = {**self.constants, **params}  # a value given replaces the statement's own
         try:
-            values = [
-                params[name] if name in params or name not in constants else constants[name] for name in self.names
-            ]
+            values = [params[name] for name in self.names]
         except KeyError as missing:
             raise KeyError(f"no value for the bind parameter {missing} of a fixed statement") from None
-        converted = [value if p is None else p(value) for p, value in zip(self.processors, values, strict=True)]
+        for index, convert in self.processors:  # only the parameters whose type converts them
+            values[index] = convert(values[index])
         if self.driver_names is None:
-            return tuple(converted)
-        return dict(zip(self.driver_names, converted, strict=True))
+            return tuple(values)
+        return dict(zip(self.driver_names, values, strict=True))
 
     def result_conversions(self, description: Any) -> tuple[tuple[int, _Processor], ...]:
         """The result columns that have a conversion, by position, with it (from the types the statement

@@ -20,7 +20,7 @@ from app.audit.canonical import (
     new_salt,
     salted_digest,
 )
-from app.database import FixedStatement, insert_of
+from app.database import FixedStatement, insert_of, session_connection
 from app.models import AuditEntry, AuditHead, AuditKind, Case, utcnow
 
 
@@ -111,7 +111,7 @@ def _locked_head(session: Session) -> Head:
     cached = read_head(session)
     if cached is not None:
         return cached
-    rows = _LOCK_HEAD.rows(session.connection())
+    rows = _LOCK_HEAD.rows(session_connection(session))
     if not rows:
         raise RuntimeError("audit log head missing: run the migrations")
     return _keep_head(session, *rows[0])
@@ -133,7 +133,7 @@ def lock_head_with(session: Session, statement: FixedStatement, params: Mapping[
     is the log's one lock)."""
     if session.get_bind().dialect.name != "postgresql":
         raise RuntimeError("the head is locked with another statement only on PostgreSQL")
-    rows = _head_after(statement).rows(session.connection(), params)
+    rows = _head_after(statement).rows(session_connection(session), params)
     if not rows:
         return False
     _keep_head(session, *rows[0])
@@ -236,7 +236,7 @@ def append(session: Session, item: EntryInput) -> Appended:
     # The entry is stored before the head moves: the database refuses a head that names no entry.
     # Core statements built once: the ORM's unit of work costs more than the two writes themselves. No
     # object of the entry is made; the transaction's head is told its new values.
-    connection = session.connection()
+    connection = session_connection(session)
     entry = {key: row.get(key) for key in _ENTRY_KEYS}
     moved = {"new_seq": seq, "new_hash": row["entry_hash"], "new_frontier": edge, "new_calendar_seq": calendar_seq}
     if connection.dialect.name == "postgresql":

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import merkle
 from app.audit.merkle import NodeKey
-from app.database import FixedStatement, insert_of, json_recordset, recordset_json
+from app.database import FixedStatement, insert_of, json_recordset, recordset_json, session_connection
 from app.models import AuditEntry, AuditTreeNode
 
 
@@ -174,7 +174,8 @@ def store_subtrees(session: Session, completed: list[tuple[int, int, bytes]]) ->
     """Write the subtrees an append completed (one INSERT; nothing when there are none)."""
     if completed:
         _INSERT_NODE.execute_many(
-            session.connection(), [{"level": level, "idx": idx, "hash": value.hex()} for level, idx, value in completed]
+            session_connection(session),
+            [{"level": level, "idx": idx, "hash": value.hex()} for level, idx, value in completed],
         )
 
 

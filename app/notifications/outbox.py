@@ -9,7 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from app.database import FixedStatement, insert_of
+from app.database import FixedStatement, insert_of, session_connection
 from app.models import OutboxMessage, OutboxStatus, utcnow
 
 _OUTBOX_TABLE = cast(Table, OutboxMessage.__table__)
@@ -66,4 +66,4 @@ def enqueue_rows(session: Session, messages: Sequence[Mapping[str, Any]]) -> Non
     if messages:
         now = utcnow()
         rows = [message_row(m, now) for m in messages]
-        _INSERT_MESSAGES.send_many_later(session.connection(), rows)
+        _INSERT_MESSAGES.send_many_later(session_connection(session), rows)

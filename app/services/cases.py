@@ -37,7 +37,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import audit
 from app.audit import EntryInput
 from app.calendar import local_today
-from app.database import WRITE_OPTION, FixedStatement, attach_loaded, insert_of, one_of
+from app.database import WRITE_OPTION, FixedStatement, attach_loaded, insert_of, one_of, session_connection
 from app.engine import (
     Actor,
     AvailableTrigger,
@@ -359,7 +359,7 @@ def _read_inputs(session: Session, case_id: int, user_id: int | None = None, *, 
     active: bool | None = None
     timers = escalations = False
     case_row = head_row = None
-    connection = session.connection()
+    connection = session_connection(session)
     with_head = (
         with_case
         and connection.dialect.name == "sqlite"
@@ -600,7 +600,7 @@ def _write_case(
         if lock_head:  # PostgreSQL: the audit head is locked and read in the same statement
             matched = audit.lock_head_with(session, statement, params)
         else:
-            matched = statement.execute(session.connection(), params) == 1
+            matched = statement.execute(session_connection(session), params) == 1
     except IntegrityError as error:
         # The department's existence is checked by the database (the row's foreign key), not read first: the
         # case would otherwise land in nobody's queue without a word (``flask departments check`` lists such
@@ -729,7 +729,7 @@ _INSERT_KEY = FixedStatement(insert_of(_KEY_TABLE, [column.key for column in _KE
 
 def _record_key(session: Session, values: Mapping[str, Any]) -> None:
     """Store an idempotency key's result (one ``INSERT``; a key already stored fails the transaction)."""
-    _INSERT_KEY.send_later(session.connection(), {"created_at": utcnow(), **values})
+    _INSERT_KEY.send_later(session_connection(session), {"created_at": utcnow(), **values})
 
 
 def fire(

@@ -20,7 +20,16 @@ from app import audit
 from app.audit import EntryInput
 from app.audit.canonical import keyed_digest
 from app.calendar import LOCAL_TZ, BusinessCalendar, deadline_instant, local_today
-from app.database import FixedStatement, among, column_rows, insert_of, json_recordset, one_of, recordset_json
+from app.database import (
+    FixedStatement,
+    among,
+    column_rows,
+    insert_of,
+    json_recordset,
+    one_of,
+    recordset_json,
+    session_connection,
+)
 from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditHead, AuditKind, Case, NonWorkingDay, Role, Timer, TimerKind, TimerStatus, User, utcnow
@@ -203,7 +212,7 @@ def insert_timers(
     nothing is sent when there are none. With ``cancel_case``, first cancel that case's pending timers
     (:func:`cancel_timers`, as of ``now``): the rows written here stay pending. On PostgreSQL the cancel and the
     rows go in one statement."""
-    connection = session.connection()
+    connection = session_connection(session)
     if cancel_case is not None:
         if rows and connection.dialect.name == "postgresql":
             params = {
@@ -332,7 +341,7 @@ _CANCEL_AND_INSERT_TIMERS = FixedStatement(_timers_from_json().add_cte(_TIMERS_C
 def cancel_timers(session: Session, case_id: int, now: datetime) -> None:
     """Cancel the pending timers of a case that left the state they belong to (one Core ``UPDATE``: timers
     loaded as objects in this session are not told)."""
-    _CANCEL_TIMERS.send_later(session.connection(), {"timer_case": case_id, "now": now})
+    _CANCEL_TIMERS.send_later(session_connection(session), {"timer_case": case_id, "now": now})
 
 
 def recompute_pending(session: Session) -> int:
@@ -606,7 +615,7 @@ _CANCEL_CLOCK_TIMER = FixedStatement(
 
 def _cancel_clock_timer(session: Session, case_id: int, clock: Clock, now: datetime) -> None:
     values = {"timer_case": case_id, "clock_rule": clock_rule(clock), "now": now}
-    _CANCEL_CLOCK_TIMER.send_later(session.connection(), values)
+    _CANCEL_CLOCK_TIMER.send_later(session_connection(session), values)
 
 
 @dataclass(slots=True)
@@ -718,7 +727,7 @@ def sync_clocks(
         return []
     params = case.params or workflow.params
     merged = {**workflow.params, **params}
-    connection = session.connection()
+    connection = session_connection(session)
     if clocks is None:
         clocks = [ClockRow(*r) for r in _CASE_CLOCKS.rows(connection, {"clock_case": case.id})]
     rows = {r.name: r for r in clocks}

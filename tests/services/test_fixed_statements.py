@@ -12,15 +12,16 @@ import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from psycopg.pq import TransactionStatus
-from sqlalchemy import Table, bindparam, func, insert, literal, select, union_all, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, bindparam, event, func, insert, literal, select, union_all, update
+from sqlalchemy.exc import IntegrityError, PendingRollbackError
 
 import app.services.users as users_service
-from app.database import FixedStatement, among, insert_of
+from app.database import FixedStatement, among, insert_of, session_connection
 from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, OutboxMessage, OutboxStatus, Role, Timer, TimerStatus
 from app.notifications.outbox import enqueue_rows, message_row
 from app.services.cases import fire
+from app.services.uow import unit_of_work
 from tests.services.test_fire_statements import statements
 from tests.support.factories import make_user, vecs_case
 
@@ -254,3 +255,43 @@ def test_held_writes_go_out_with_the_commit(app: Flask, monkeypatch: pytest.Monk
     assert seen == [not postgres, True]
     assert _stored_keys() == ["con-commit"]
     assert session.scalars(select(OutboxMessage.attempts)).all() == [1]
+
+
+def test_the_sessions_connection_is_kept_for_its_transaction_only(app: Flask, backend: str) -> None:
+    session = db.session()
+    first = session_connection(session)
+    assert first is session.connection()
+    assert session_connection(session) is first
+    session.commit()  # a new transaction: asked of the session again, not the one given back to the pool
+    second = session_connection(session)
+    assert second is session.connection()
+    assert second is not first
+    session.rollback()
+    assert session_connection(session) is session.connection() is not second
+    session.add(OutboxMessage(topic="prueba", dedup_key="kept:dup", payload={}))
+    session.add(OutboxMessage(topic="prueba", dedup_key="kept:dup", payload={}))
+    with pytest.raises(IntegrityError):
+        session.flush()
+    with pytest.raises(PendingRollbackError):  # as ``session.connection()`` after a failed flush
+        session_connection(session)
+    session.rollback()
+    assert session_connection(session) is session.connection()
+
+
+def test_a_unit_of_work_on_sqlite_begins_immediate_through_the_cursor_events(app: Flask, backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL begins its transactions itself")
+    begun: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        begun.extend([statement] if statement.startswith("BEGIN") else [])
+
+    db.session.rollback()
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with unit_of_work() as session:
+            session.scalar(select(func.count()).select_from(OutboxMessage))
+        db.session.scalar(select(func.count()).select_from(OutboxMessage))  # a read transaction
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert begun == ["BEGIN IMMEDIATE", "BEGIN"]
