@@ -77,6 +77,24 @@ def counted_statements(engine: Any) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
+def counted_calls(action: Callable[[], Any]) -> tuple[float, Any]:
+    """How many Python and C function calls ``action`` makes, and its result: a figure that does not depend on
+    the machine's speed or load (the suite's bound on ``fire()``'s work, ``bench/http_cpu.py --calls``)."""
+    count = 0
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+
+    sys.setprofile(profile)
+    try:
+        result = action()
+    finally:
+        sys.setprofile(None)
+    return count, result
+
+
 class Floor:
     """The SQL floor of a transition with the bare driver: a version-checked UPDATE, a hashed INSERT, COMMIT."""
 

@@ -5,7 +5,9 @@ with ``--postgres`` on a throw-away PostgreSQL server; each request is timed in 
 process: the application and the driver, no network and no server), after a warm-up. ``--profile`` prints a
 cProfile of the timed requests of one kind instead.
 
-``.venv/bin/python bench/http_cpu.py [--requests N] [--postgres] [--queue-cases N] [--profile case|queue|post]``.
+``.venv/bin/python bench/http_cpu.py [--requests N] [--postgres] [--queue-cases N] [--profile case|queue|post]
+[--calls]``; ``--calls`` counts the function calls of each request instead of timing it (a count does not
+depend on the machine's load, so two versions compare on a busy machine).
 Not run by ``make bench``
 (a measuring aid while working on the pages; the benchmark with a floor is ``bench/http_bench.py``).
 """
@@ -38,6 +40,9 @@ def main() -> int:
     parser.add_argument("--sort", default="cumulative", help="profile sort key")
     parser.add_argument("--dump", help="with --profile: also write the raw profile to this file")
     parser.add_argument("--postgres", action="store_true", help="on a throw-away PostgreSQL server, not SQLite")
+    parser.add_argument(
+        "--calls", action="store_true", help="count Python and C function calls per request (the same at any load)"
+    )
     parser.add_argument("--queue-cases", type=int, default=20, help="submitted cases in the clerk's queue")
     args = parser.parse_args()
 
@@ -53,6 +58,7 @@ def main() -> int:
 
 def measure(args: argparse.Namespace, url: str, folder: Path, database: str) -> int:
     """Time (or profile) the requests on the database at ``url`` (documents and keys in ``folder``)."""
+    from bench.engine_bench import counted_calls
     from bench.http_bench import action_form, app_environment, prepare
 
     app_environment(url, folder)
@@ -112,6 +118,15 @@ def measure(args: argparse.Namespace, url: str, folder: Path, database: str) -> 
             profiler.dump_stats(args.dump)
         stats = pstats.Stats(profiler)
         stats.strip_dirs().sort_stats(args.sort).print_stats(args.top)
+        return 0
+    if args.calls:
+        print(f"function calls per request (median, in process, {database}):")
+        for name, (send, count) in kinds.items():
+            calls = []
+            for _ in range(count):
+                calls.append(counted_calls(send)[0])
+                after[name]()
+            print(f"  {name:6} {statistics.median(calls):8.0f} calls   ({count} requests)")
         return 0
     print(f"CPU per request (process time, in process, {database}):")
     for name, (send, count) in kinds.items():
