@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
@@ -369,22 +370,48 @@ class Workflow:
         """The (name, version) pair that identifies this definition."""
         return (self.name, self.version)
 
+    # A definition never changes once built, and a transition or a page asks these look-ups many times: each
+    # is worked out once per definition, on first use (kept in the instance's own dictionary).
+
+    @cached_property
+    def _states_by_name(self) -> Mapping[str, State]:
+        named: dict[str, State] = {}
+        for state in self.states:
+            named.setdefault(state.name, state)  # the first of a repeated name, as a scan finds it
+        return named
+
+    @cached_property
+    def _transitions_by_source(self) -> Mapping[str, tuple[Transition, ...]]:
+        sources: dict[str, list[Transition]] = {}
+        for transition in self.transitions:
+            for source in dict.fromkeys(transition.sources):
+                sources.setdefault(source, []).append(transition)
+        return {source: tuple(found) for source, found in sources.items()}
+
+    @cached_property
+    def _transitions_by_step(self) -> Mapping[tuple[str, str], tuple[Transition, ...]]:
+        steps: dict[tuple[str, str], list[Transition]] = {}
+        for source, found in self._transitions_by_source.items():
+            for transition in found:
+                steps.setdefault((transition.trigger, source), []).append(transition)
+        return {step: tuple(found) for step, found in steps.items()}
+
     def state(self, name: str) -> State:
         """Return the state called ``name``; raises ``KeyError`` if there is none."""
-        for state in self.states:
-            if state.name == name:
-                return state
-        raise KeyError(name)
+        try:
+            return self._states_by_name[name]
+        except KeyError:
+            raise KeyError(name) from None
 
     def transitions_from(self, state: str) -> tuple[Transition, ...]:
         """All transitions whose sources include ``state``, in definition order."""
-        return tuple(t for t in self.transitions if state in t.sources)
+        return self._transitions_by_source.get(state, ())
 
     def find(self, trigger: str, state: str) -> tuple[Transition, ...]:
         """The transitions fired by ``trigger`` from ``state`` (several only when guards choose)."""
-        return tuple(t for t in self.transitions if t.trigger == trigger and state in t.sources)
+        return self._transitions_by_step.get((trigger, state), ())
 
-    @property
+    @cached_property
     def triggers(self) -> frozenset[str]:
         """Every trigger name of the workflow."""
         return frozenset(t.trigger for t in self.transitions)

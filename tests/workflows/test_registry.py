@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from workflows import DEFINITIONS, ELIGIBILITY, PROCEDURES, REGISTRY
-from workflows.base import SYSTEM_ROLE
+from workflows.base import SYSTEM_ROLE, Workflow
 from workflows.procedure import Field, Presentation, Procedure, Registry, Step, check
 
 
@@ -84,3 +84,23 @@ def test_who_a_term_binds_is_read_from_the_declaration() -> None:
         REGISTRY.uninstall("vecs")
         REGISTRY.install(vecs)
     assert REGISTRY.names == tuple(p.name for p in PROCEDURES) or set(REGISTRY.names) == {p.name for p in PROCEDURES}
+
+
+@pytest.mark.parametrize("workflow", DEFINITIONS, ids=lambda w: f"{w.name}-v{w.version}")
+def test_a_definitions_look_ups_give_what_a_scan_of_its_lists_gives(workflow: Workflow) -> None:
+    """States and transitions are looked up by name (kept per definition): the same answers, in definition
+    order, as reading the declared lists from the start."""
+    names = [state.name for state in workflow.states] + ["no_such_state"]
+    triggers = [*sorted({t.trigger for t in workflow.transitions}), "no_such_trigger"]
+    for name in names:
+        scanned = [state for state in workflow.states if state.name == name]
+        if scanned:
+            assert workflow.state(name) is scanned[0]
+        else:
+            with pytest.raises(KeyError, match=name):
+                workflow.state(name)
+        assert workflow.transitions_from(name) == tuple(t for t in workflow.transitions if name in t.sources)
+        for trigger in triggers:
+            expected = tuple(t for t in workflow.transitions if t.trigger == trigger and name in t.sources)
+            assert workflow.find(trigger, name) == expected
+    assert workflow.triggers == frozenset(triggers[:-1])
