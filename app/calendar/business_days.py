@@ -19,7 +19,7 @@ import holidays
 LOCAL_TZ = ZoneInfo("America/Mexico_City")
 
 MAX_COUNTS_KEPT = 4096
-"""Business-day counts a calendar keeps before starting afresh."""
+"""Business-day counts (and terms' last days) a calendar keeps before starting afresh."""
 
 
 @lru_cache(maxsize=64)
@@ -40,6 +40,7 @@ class BusinessCalendar:
         # counts already made: a calendar is kept per process while its days stand, and a list of cases asks
         # the same few (today, last day) pairs again and again
         self._between: dict[tuple[date, date], int] = {}
+        self._last_days: dict[tuple[date, int], date] = {}
 
     def is_business_day(self, day: date) -> bool:
         """Whether ``day`` counts towards a term."""
@@ -71,10 +72,16 @@ class BusinessCalendar:
         """
         if days < 1:
             raise ValueError("a term has at least one business day")
-        day = self.effective_day(notified_on)
-        for _ in range(days):
-            day = self.next_business_day(day)
-        return day
+        key = (notified_on, days)
+        last = self._last_days.get(key)
+        if last is None:  # a transition starts its terms from today: the same few (day, length) pairs all day
+            if len(self._last_days) >= MAX_COUNTS_KEPT:
+                self._last_days.clear()
+            last = self.effective_day(notified_on)
+            for _ in range(days):
+                last = self.next_business_day(last)
+            self._last_days[key] = last
+        return last
 
     def business_days_between(self, start: date, end: date) -> int:
         """Business days in the half-open interval (start, end]: how many are left from ``start`` to ``end``

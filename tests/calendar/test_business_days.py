@@ -93,3 +93,31 @@ def test_a_calendar_answers_a_count_it_kept_as_it_first_counted_it(monkeypatch: 
     other = BusinessCalendar()
     assert other.business_days_between(date(2026, 3, 17), date(2026, 3, 18)) == 1
     assert cal.business_days_between(date(2026, 3, 17), date(2026, 3, 18)) == 0
+
+
+def _last_day_walked(cal: BusinessCalendar, notified: date, days: int) -> date:
+    """A term's last day found by walking the calendar day by day (what the kept answers must equal)."""
+    day, counted = notified, 0
+    while not cal.is_business_day(day):  # the notification takes effect on a business day
+        day += timedelta(days=1)
+    while counted < days:
+        day += timedelta(days=1)
+        counted += cal.is_business_day(day)
+    return day
+
+
+def test_a_calendar_answers_a_terms_last_day_it_kept_as_it_first_found_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import app.calendar.business_days as business_days
+
+    monkeypatch.setattr(business_days, "MAX_COUNTS_KEPT", 5)  # the kept days start afresh several times
+    cal = BusinessCalendar({date(2026, 3, 18), date(2026, 12, 24)})
+    terms = [(date(2026, 3, 13) + timedelta(days=shift), days) for shift in range(0, 12, 2) for days in (1, 3, 10, 20)]
+    terms += [(date(2026, 12, 18), 15)]  # across the year's end and its holidays
+    for _ in range(2):
+        for notified, days in terms:
+            assert cal.add_business_days(notified, days) == _last_day_walked(cal, notified, days)
+    # another calendar keeps its own days: a declared day counts there
+    assert BusinessCalendar().add_business_days(date(2026, 3, 17), 1) == date(2026, 3, 18)
+    assert cal.add_business_days(date(2026, 3, 17), 1) == date(2026, 3, 19)
+    with pytest.raises(ValueError, match="at least one"):
+        cal.add_business_days(date(2026, 3, 17), 0)
