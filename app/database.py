@@ -509,14 +509,19 @@ def _cursor(connection: Connection) -> Any:
 def _send(connection: Connection, cursor: Any, sql: str, parameters: Any, *, many: bool) -> None:
     """Run ``sql`` on ``cursor`` as SQLAlchemy's connection does: its cursor events before and after, the
     dialect's execute, and a driver error raised as SQLAlchemy's (which also invalidates a lost connection)."""
+    dispatch = connection.dispatch
     try:
-        for listener in connection.dispatch.before_cursor_execute:
-            sql, parameters = listener(connection, cursor, sql, parameters, None, many)
+        before = dispatch.before_cursor_execute
+        if before:  # walked only when someone listens (each walk builds the joined listener lists)
+            for listener in before:
+                sql, parameters = listener(connection, cursor, sql, parameters, None, many)
         if many:
             connection.dialect.do_executemany(cursor, sql, parameters, None)
         else:
             connection.dialect.do_execute(cursor, sql, parameters, None)
-        connection.dispatch.after_cursor_execute(connection, cursor, sql, parameters, None, many)
+        after = dispatch.after_cursor_execute
+        if after:
+            after(connection, cursor, sql, parameters, None, many)
     except sa_exc.StatementError:
         raise  # already SQLAlchemy's (a deferred write sent first failed): not wrapped again
     except BaseException as error:
