@@ -65,3 +65,15 @@ def test_kept_plurals_and_dates_follow_a_forced_locale_and_come_back(app: Flask)
     assert before == after == f"2 versiones anteriores|{spanish_day}"
     assert english.startswith("2 earlier versions|")
     assert "March" in english
+
+
+def test_a_renders_texts_are_those_of_its_own_locale_however_many_renders_came_before(app: Flask) -> None:
+    source = "{{ _('Historial') }}|{{ _('Historial') }}|{% for n in range(2) %}{{ _('Historial') }}{% endfor %}"
+    with app.test_request_context("/", headers={"Accept-Language": "es-MX"}):
+        first = render_template_string(source)
+        with force_locale("en"):
+            english = render_template_string(source)
+            english_again = render_template_string(source)
+        after = render_template_string(source)
+    assert first == after == "Historial|Historial|HistorialHistorial"
+    assert english == english_again == "History|History|HistoryHistory"
