@@ -170,22 +170,9 @@ def locale_memo() -> Callable[[Hashable, Callable[[], Any]], Any]:
     return lambda key, make: _kept_in(pieces, key, make)
 
 
-_RENDER_MARKUPS = "_tramites_kept_markups"
-"""Attribute of a render's evaluation context: the texts as markup kept for the locale of that render."""
-
-
 @pass_eval_context
 def _template_gettext(eval_ctx: EvalContext, msgid: str, /, **variables: Any) -> str:
     if eval_ctx.autoescape:
-        if not variables:
-            # A render runs in one locale (a template cannot force another one), so the texts kept for it are
-            # looked up once per render, not once per text: a case page has about a hundred of them.
-            markups = eval_ctx.__dict__.get(_RENDER_MARKUPS)
-            if markups is None:
-                markups = eval_ctx.__dict__[_RENDER_MARKUPS] = _kept().markups
-            markup = markups.get(msgid)
-            if markup is not None:
-                return cast(str, markup)
         return text_markup(msgid, **variables)
     return translate(msgid) % variables
 

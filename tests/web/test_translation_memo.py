@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 
 from flask import Flask, render_template_string
 from flask_babel import force_locale
@@ -77,3 +78,21 @@ def test_a_renders_texts_are_those_of_its_own_locale_however_many_renders_came_b
         after = render_template_string(source)
     assert first == after == "Historial|Historial|HistorialHistorial"
     assert english == english_again == "History|History|HistoryHistory"
+
+
+def test_texts_of_a_macro_imported_without_context_follow_each_renders_locale(app: Flask) -> None:
+    """A template imported without context keeps one module (and its evaluation context) across renders and
+    requests: its texts must still be those of the locale of the render that calls it."""
+    source = "{% from 'cases/_macros.html' import legal_term %}{{ legal_term(term) }}"
+    term = SimpleNamespace(description="Plazo legal de resolución", overdue=False, paused=False, due_on=None)
+    with app.test_request_context("/", headers={"Accept-Language": "es-MX"}):
+        spanish = render_template_string(source, term=term)
+        with force_locale("en"):
+            english = render_template_string(source, term=term)
+            concluded = babel_gettext("Concluido")
+        spanish_again = render_template_string(source, term=term)
+    assert "Concluido" in spanish
+    assert spanish_again == spanish
+    assert concluded != "Concluido"
+    assert concluded in english
+    assert "Concluido" not in english
