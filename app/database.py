@@ -402,8 +402,7 @@ class FixedStatement:
         try:
             _send(connection, cursor, plan.sql, plan.parameters(params or {}), many=False)
             fetched = cursor.fetchall()
-            # the driver's description is read once per plan (psycopg builds it anew on every access)
-            conversions = plan.results if plan.results is not None else plan.result_conversions(cursor.description)
+            conversions = plan.result_conversions(cursor)
         finally:
             cursor.close()
         if not conversions:
@@ -481,14 +480,15 @@ class _Plan:
             return tuple(values)
         return dict(zip(self.driver_names, values, strict=True))
 
-    def result_conversions(self, description: Any) -> tuple[tuple[int, _Processor], ...]:
+    def result_conversions(self, cursor: Any) -> tuple[tuple[int, _Processor], ...]:
         """The result columns that have a conversion, by position, with it (from the types the statement
-        selects and the driver's description of the columns), worked out once."""
+        selects and the driver's description of the cursor's columns), worked out once: the description is
+        read only then (psycopg builds it anew on every access)."""
         results = self.results
         if results is None:
             processors = (
                 kind._cached_result_processor(self.dialect, column[1])
-                for kind, column in zip(self.result_types, description, strict=True)
+                for kind, column in zip(self.result_types, cursor.description, strict=True)
             )
             results = self.results = tuple((i, p) for i, p in enumerate(processors) if p is not None)
         return results

@@ -12,11 +12,15 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import holidays
 
 LOCAL_TZ = ZoneInfo("America/Mexico_City")
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 MAX_COUNTS_KEPT = 4096
 """Business-day counts (and terms' last days) a calendar keeps before starting afresh."""
@@ -75,12 +79,10 @@ class BusinessCalendar:
         key = (notified_on, days)
         last = self._last_days.get(key)
         if last is None:  # a transition starts its terms from today: the same few (day, length) pairs all day
-            if len(self._last_days) >= MAX_COUNTS_KEPT:
-                self._last_days.clear()
             last = self.effective_day(notified_on)
             for _ in range(days):
                 last = self.next_business_day(last)
-            self._last_days[key] = last
+            _keep(self._last_days, key, last)
         return last
 
     def business_days_between(self, start: date, end: date) -> int:
@@ -89,9 +91,8 @@ class BusinessCalendar:
         key = (start, end)
         count = self._between.get(key)
         if count is None:
-            if len(self._between) >= MAX_COUNTS_KEPT:
-                self._between.clear()
-            count = self._between[key] = -self._counted(end, start) if end <= start else self._counted(start, end)
+            count = -self._counted(end, start) if end <= start else self._counted(start, end)
+            _keep(self._between, key, count)
         return count
 
     def _counted(self, start: date, end: date) -> int:
@@ -104,6 +105,13 @@ class BusinessCalendar:
             count -= sum(1 for day in _statutory(year) if start < day <= end and day.weekday() < 5)
         declared = self._declared_weekdays
         return count - (bisect_right(declared, end) - bisect_right(declared, start))
+
+
+def _keep(store: dict[_K, _V], key: _K, value: _V) -> None:
+    """Keep ``value`` under ``key`` in one of a calendar's stores, which starts afresh at ``MAX_COUNTS_KEPT``."""
+    if len(store) >= MAX_COUNTS_KEPT:
+        store.clear()
+    store[key] = value
 
 
 def local_today(now: datetime | None = None) -> date:
