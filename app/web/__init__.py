@@ -16,6 +16,7 @@ from app.web.auth.support import register_security_logging
 from app.web.auth.views import bp as auth_bp
 from app.web.cases.views import bp as cases_bp
 from app.web.construction.views import bp as construction_bp
+from app.web.cookie_session import install_cookie_session
 from app.web.documents.views import bp as documents_bp
 from app.web.errors import register_error_handlers
 from app.web.health.views import bp as health_bp
@@ -64,3 +65,4 @@ def register_blueprints(app: Flask) -> None:
     register_labels(app)
     install_translations(app)
     install_urls(app)
+    install_cookie_session(app)

@@ -64,18 +64,21 @@ def register_security_headers(app: Flask) -> None:
     """Add the security headers to every response of ``app`` (including error pages and static files)."""
     hsts = bool(app.config.get("SECURITY_HSTS"))
 
+    defaults = [("Content-Security-Policy", CONTENT_SECURITY_POLICY), *STATIC_HEADERS.items()]
+    if hsts:
+        defaults.append(("Strict-Transport-Security", HSTS))
+    named = [(name.lower(), name, value) for name, value in defaults]
+
     @app.after_request
     def _security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        for name, value in STATIC_HEADERS.items():
-            headers.setdefault(name, value)
-        if hsts:
-            headers.setdefault("Strict-Transport-Security", HSTS)
+        # the names the response already has, read once (a missing name costs Headers.setdefault an exception)
+        present = {name.lower() for name in headers.keys()}  # noqa: SIM118 - Headers iterates (name, value) pairs
+        headers.extend([(name, value) for lower, name, value in named if lower not in present])
         if request.endpoint == LOGOUT_ENDPOINT and request.method == "POST":
             # What the browser kept of the session's pages goes with it (the new cookie keeps only the language).
             headers.setdefault("Clear-Site-Data", '"cache", "storage"')
         # Pages of a logged-in user may hold personal data: never keep them in shared or browser caches.
-        if "Cache-Control" not in headers and session.get("_user_id") is not None:
+        if "cache-control" not in present and session.get("_user_id") is not None:
             headers["Cache-Control"] = "no-store"
         return response

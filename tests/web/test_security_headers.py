@@ -64,6 +64,12 @@ def raising_app(app: Flask) -> Flask:
     def upload() -> str:
         return f"recibido: {len(request.files)}"
 
+    @bp.get("/prueba/propias")
+    @public
+    def own_headers() -> tuple[str, int, dict[str, str]]:
+        # a view's own policy and framing rule, named in another case than the defaults
+        return "propias", 200, {"content-security-policy": "sandbox", "x-frame-options": "SAMEORIGIN"}
+
     @bp.get("/prueba/explota")
     @public
     def explode() -> str:
@@ -112,6 +118,15 @@ def test_an_oversized_request_gets_a_translated_413_page_with_the_headers(
     )
     assert english.status_code == 413
     assert "File too large" in english.get_data(as_text=True)
+
+
+def test_a_view_keeps_its_own_headers_and_gets_the_rest_once(raising_app: Flask, client: FlaskClient) -> None:
+    response = client.get("/prueba/propias")
+    assert response.status_code == 200
+    assert response.headers.getlist("Content-Security-Policy") == ["sandbox"]
+    assert response.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    for name in ("X-Content-Type-Options", "Referrer-Policy", "Permissions-Policy", "Cross-Origin-Opener-Policy"):
+        assert len(response.headers.getlist(name)) == 1, name
 
 
 def test_json_answers_carry_the_headers(client: FlaskClient) -> None:
