@@ -2,6 +2,9 @@
 
 Every upload is parsed in a child process (``app.services.uploads``); the limit keeps one account from
 keeping the server busy with file after file. Past it, the request gets the translated 429 page.
+
+Requests to the pages that no limit applies to (most of them) skip Flask-Limiter's per-request work
+(:func:`unthrottled_endpoint`).
 """
 
 from __future__ import annotations
@@ -9,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app, request
+from flask import Flask, current_app, request
+from flask_limiter.util import get_qualified_name
 from flask_login import current_user
 
 from app.extensions import limiter
@@ -32,3 +36,37 @@ def upload_account_key() -> str:
 def throttle_uploads(view: F) -> F:
     """Count every POST to ``view`` against the uploader's limit."""
     return limiter.limit(upload_limit_per_account, methods=["POST"], key_func=upload_account_key)(view)  # type: ignore[return-value]
+
+
+_UNTHROTTLED = "tramites_unthrottled_endpoints"
+_APPLICATION_WIDE = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
+
+
+def _without_limits(app: Flask, endpoint: str) -> bool:
+    """Whether no rate limit applies to ``endpoint`` of ``app``: none for the whole application (default,
+    application or meta limits, in the configuration or set in code), none on its blueprint, none on its view."""
+    manager = limiter.limit_manager
+    if any(app.config.get(key) for key in _APPLICATION_WIDE) or manager.application_limits or manager.default_limits:
+        return False
+    view = app.view_functions.get(endpoint)
+    if view is None or manager.has_hints(endpoint) or manager.decorated_limits(get_qualified_name(view)):
+        return False
+    blueprint = endpoint.rpartition(".")[0]
+    return not (blueprint and manager.blueprint_limits(app, blueprint))
+
+
+@limiter.request_filter
+def unthrottled_endpoint() -> bool:
+    """Flask-Limiter's filter: the request is to an endpoint with no rate limit at all (most pages), which is
+    then not looked at further. Flask-Limiter otherwise works out every request's limits (about 160 function
+    calls), only to find none. Worked out once per endpoint and application: the limits are declared when the
+    views are (decorators) and the application's when it is made."""
+    endpoint = request.endpoint
+    if endpoint is None:
+        return False
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    known: dict[str, bool] = app.extensions.setdefault(_UNTHROTTLED, {})
+    unthrottled = known.get(endpoint)
+    if unthrottled is None:
+        unthrottled = known[endpoint] = _without_limits(app, endpoint)
+    return unthrottled

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_limiter.util import get_qualified_name
 
 from app import create_app
+from app.extensions import limiter
 from app.models import Role
+from app.web.throttling import _without_limits, unthrottled_endpoint
 from tests.security.helpers import events
 from tests.support.factories import email_of, make_user
 from tests.web.helpers import LOGIN_ERROR_ES, csrf_token, flashes, login, text
@@ -103,3 +107,41 @@ def test_a_new_application_starts_with_no_throttling_state(app: Flask, browsers:
     )
     with fresh.app_context():
         assert login(fresh.test_client(), email_of(user_id)).status_code == 302
+
+
+def _limiters_own_limits(app: Flask, endpoint: str) -> bool:
+    """Whether Flask-Limiter itself finds a limit for ``endpoint`` (its resolution, as on a request)."""
+    view = app.view_functions[endpoint]
+    name = get_qualified_name(view)
+    manager = limiter.limit_manager
+    marked = name in limiter._marked_for_limiting or manager.has_hints(endpoint)
+    blueprint = endpoint.rpartition(".")[0] or None
+    defaults, decorated = manager.resolve_limits(app, endpoint, blueprint, name, False, marked)
+    return bool(defaults or decorated)
+
+
+def test_only_endpoints_without_limits_skip_the_limiter(app: Flask, client: FlaskClient) -> None:
+    limited = set()
+    with app.test_request_context():
+        for endpoint in app.view_functions:
+            assert _without_limits(app, endpoint) is not _limiters_own_limits(app, endpoint), endpoint
+            if not _without_limits(app, endpoint):
+                limited.add(endpoint)
+    assert {"auth.login", "auth.second_factor", "account.forgot_password", "registration.register"} <= limited
+    assert "cases.show" not in limited
+    assert unthrottled_endpoint in limiter._request_filters
+    # a limited page is still counted through the filter: the fourth failed login from one address is refused
+    app.config["LOGIN_LIMIT_PER_IP"] = "3 per 1 hour"
+    for n in range(3):
+        assert login(client, f"nadie{n}@example.test", "contraseña-equivocada").status_code == 200
+    assert login(client, "nadie@example.test", "contraseña-equivocada").status_code == 429
+
+
+def test_a_default_limit_applies_to_every_page(database_url: str, tmp_path: Path) -> None:
+    limited = create_app(
+        "test", SQLALCHEMY_DATABASE_URI=database_url, DOCUMENTS_DIR=str(tmp_path), RATELIMIT_DEFAULT="2 per 1 hour"
+    )
+    browser = limited.test_client()
+    with limited.app_context():
+        assert not _without_limits(limited, "privacy.notice")
+    assert [browser.get("/aviso-de-privacidad").status_code for _ in range(3)] == [200, 200, 429]
