@@ -1,5 +1,5 @@
 """What each line of the staff queue shows, in both languages, and that a case's values stay escaped there and
-on the case page (the queue's cells are built in Python and kept per language: app.web.queue.rows)."""
+on the case page (the queue's lines are built in Python, their cells kept per language: app.web.queue.rows)."""
 
 from __future__ import annotations
 
@@ -96,6 +96,10 @@ def test_a_queue_line_shows_a_suspended_and_a_lapsed_legal_term_and_whose_case_i
     english = {row[1]: row for row in _rows(client)}
     assert [row[4] for link, row in english.items() if f">{paused.folio}</a>" in link] == ["Suspended · 1 business day"]
     assert [row[4] for link, row in english.items() if f">{lapsed.folio}</a>" in link] == ["<strong>Overdue</strong>"]
+    assert next(link for link in english if f">{lapsed.folio}</a>" in link).endswith(
+        ' <span class="tag">Assigned to me</span>'
+    )
+    assert not next(link for link in english if f">{paused.folio}</a>" in link).endswith("</span>")
 
 
 def test_a_case_s_values_are_escaped_in_the_queue_and_on_the_case_page(app: Flask, client: FlaskClient):

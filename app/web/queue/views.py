@@ -9,7 +9,7 @@ from app.models import Role
 from app.services.queues import QueueView, staff_queue
 from app.services.visibility import CASEWORK_ROLES
 from app.web.access import roles_required
-from app.web.queue.rows import shown_rows
+from app.web.queue.rows import shown_lines
 
 bp = Blueprint("queue", __name__)
 
@@ -26,4 +26,4 @@ def index() -> str:
     rows = staff_queue(user_id, current_user.role_names - {Role.APPLICANT.value}, view)
     if rows is None:
         abort(403)
-    return render_template("queue/index.html", rows=shown_rows(rows, user_id), view=view, views=list(QueueView))
+    return render_template("queue/index.html", rows=shown_lines(rows, user_id), view=view, views=list(QueueView))
