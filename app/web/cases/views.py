@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from app.engine import (
@@ -50,6 +51,7 @@ from app.web.cases.labels import (
 from app.web.headers import FILE_CONTENT_SECURITY_POLICY
 from app.web.throttling import throttle_uploads
 from app.web.translation import gettext as _
+from app.web.translation import kept_for_locale
 from forms.cases import ActionForm, action_form, action_inputs
 from forms.steps import StepForm, UploadForm, VersionedForm, declared_step_form, load_form
 from workflows.base import Workflow
@@ -169,6 +171,22 @@ def _answer_trigger(page: CasePage) -> str | None:
     return None
 
 
+def _stages(page: CasePage) -> Markup:
+    """The section of the case's stages (``cases/_stages.html``). It shows only the definition's states, which
+    of them the case went through and where it is: rendered once per process for each definition, statuses and
+    language, instead of a dozen states' texts on every case page."""
+    workflow = page.workflow
+    states = page.states
+    # the definition itself in the key (its id, held by the kept value so that no other object takes it)
+    key = ("case-stages", workflow.name, workflow.version, id(workflow), tuple(row.status for row in states))
+
+    def render() -> tuple[Workflow, Markup]:
+        template = current_app.jinja_env.get_template("cases/_stages.html")
+        return workflow, Markup(template.render(states=states))  # noqa: S704 - an autoescaped template
+
+    return kept_for_locale(key, render)[1]
+
+
 def _render(page: CasePage, posted: tuple[str, ActionForm] | None = None, status: int = 200) -> tuple[str, int]:
     forms = _forms(page, posted)
     kept = posted if posted is not None and posted[0] not in forms else None
@@ -184,6 +202,7 @@ def _render(page: CasePage, posted: tuple[str, ActionForm] | None = None, status
             documents_slug=next((step.slug for step in _steps(page.workflow) if step.documents), None),
             reason=lambda msg: reason_text(msg, page.workflow, page.requirement_labels, page.department_names),
             steps=_step_titles(page.workflow),
+            stages=_stages(page),
             download_endpoint="documents.download" if "documents.download" in current_app.view_functions else None,
         ),
         status,
