@@ -138,10 +138,17 @@ def test_only_endpoints_without_limits_skip_the_limiter(app: Flask, client: Flas
 
 
 def test_a_default_limit_applies_to_every_page(database_url: str, tmp_path: Path) -> None:
-    limited = create_app(
-        "test", SQLALCHEMY_DATABASE_URI=database_url, DOCUMENTS_DIR=str(tmp_path), RATELIMIT_DEFAULT="2 per 1 hour"
-    )
-    browser = limited.test_client()
-    with limited.app_context():
-        assert not _without_limits(limited, "privacy.notice")
-    assert [browser.get("/aviso-de-privacidad").status_code for _ in range(3)] == [200, 200, 429]
+    # Flask-Limiter keeps the first default limits it is given on its one limiter, for every later application
+    manager = limiter.limit_manager
+    before = list(manager._default_limits)
+    try:
+        limited = create_app(
+            "test", SQLALCHEMY_DATABASE_URI=database_url, DOCUMENTS_DIR=str(tmp_path), RATELIMIT_DEFAULT="2 per 1 hour"
+        )
+        browser = limited.test_client()
+        with limited.app_context():
+            assert not _without_limits(limited, "privacy.notice")
+        assert [browser.get("/aviso-de-privacidad").status_code for _ in range(3)] == [200, 200, 429]
+    finally:
+        manager.set_default_limits(before)
+    assert not manager.default_limits
