@@ -48,10 +48,12 @@ from app.web.cases.labels import (
     trigger_text,
     value_text,
 )
+from app.web.cases.lines import document_lines, history_lines
 from app.web.headers import FILE_CONTENT_SECURITY_POLICY
 from app.web.throttling import throttle_uploads
 from app.web.translation import gettext as _
 from app.web.translation import kept_for_locale
+from app.web.urls import url_for as kept_url
 from forms.cases import ActionForm, action_form, action_inputs
 from forms.steps import StepForm, UploadForm, VersionedForm, declared_step_form, load_form
 from workflows.base import Workflow
@@ -203,6 +205,11 @@ def _render(page: CasePage, posted: tuple[str, ActionForm] | None = None, status
             reason=lambda msg: reason_text(msg, page.workflow, page.requirement_labels, page.department_names),
             steps=_step_titles(page.workflow),
             stages=_stages(page),
+            history=history_lines(page.workflow, page.timeline),
+            documents=document_lines(
+                page.requirements,
+                lambda document_id: kept_url("cases.view_document", case_id=page.case.id, document_id=document_id),
+            ),
             download_endpoint="documents.download" if "documents.download" in current_app.view_functions else None,
         ),
         status,
