@@ -73,11 +73,25 @@ def _items() -> list[TimelineItem]:
             {"number": 4821, "rate": "0.25", "selected": True},
             {"number": "VECS-2026-000001", "sha256": "ab" * 32},
         ),
-        TimelineItem(3, at, "note", Msg("Solicitud creada"), "Ana", "reviewer", "", "registered", "registered", None, None),
         TimelineItem(
-            4, at, "draw", Msg("Solicitud creada"), "Ana", "unknown-role", None, "registered", "in_force", {}, {"number": 7, "sha256": "9f" * 32}
+            3, at, "note", Msg("Solicitud creada"), "Ana", "reviewer", "", "registered", "registered", None, None
         ),
-        TimelineItem(5, at, "lapse", Msg("Solicitud creada"), None, "system", None, None, None, {"selected": False}, None),
+        TimelineItem(
+            4,
+            at,
+            "draw",
+            Msg("Solicitud creada"),
+            "Ana",
+            "unknown-role",
+            None,
+            "registered",
+            "in_force",
+            {},
+            {"number": 7, "sha256": "9f" * 32},
+        ),
+        TimelineItem(
+            5, at, "lapse", Msg("Solicitud creada"), None, "system", None, None, None, {"selected": False}, None
+        ),
     ]
 
 
