@@ -28,6 +28,7 @@ from app.web.oversight.views import bp as oversight_bp
 from app.web.privacy.views import bp as privacy_bp
 from app.web.queue.views import bp as queue_bp
 from app.web.registration.views import bp as registration_bp
+from app.web.throttling import guard_limiter
 from app.web.translation import install_translations
 from app.web.treasury.views import bp as treasury_bp
 from app.web.urls import install_urls
@@ -66,3 +67,4 @@ def register_blueprints(app: Flask) -> None:
     install_translations(app)
     install_urls(app)
     install_cookie_session(app)
+    guard_limiter(app)

@@ -4,7 +4,7 @@ Every upload is parsed in a child process (``app.services.uploads``); the limit 
 keeping the server busy with file after file. Past it, the request gets the translated 429 page.
 
 Requests to the pages that no limit applies to (most of them) skip Flask-Limiter's per-request work
-(:func:`unthrottled_endpoint`).
+(:func:`unthrottled_endpoint`, :func:`guard_limiter`).
 """
 
 from __future__ import annotations
@@ -70,3 +70,22 @@ def unthrottled_endpoint() -> bool:
     if unthrottled is None:
         unthrottled = known[endpoint] = _without_limits(app, endpoint)
     return unthrottled
+
+
+def guard_limiter(app: Flask) -> bool:
+    """Let Flask-Limiter's check before each request of ``app`` run only for the endpoints that have a limit
+    (:func:`unthrottled_endpoint`): even with nothing to count, the check walks the exemptions and meta limits
+    (about a hundred function calls a request). Returns whether the limiter's hook was found and guarded."""
+    hooks = app.before_request_funcs.get(None, [])
+    for index, hook in enumerate(hooks):
+        if getattr(hook, "__self__", None) is limiter and getattr(hook, "__name__", "") == "_check_request_limit":
+            hooks[index] = _limited_only(hook)
+            return True
+    return False
+
+
+def _limited_only(check: Callable[[], Any]) -> Callable[[], Any]:
+    def limited_only() -> Any:
+        return None if unthrottled_endpoint() else check()
+
+    return limited_only
