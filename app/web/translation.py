@@ -8,7 +8,8 @@ i18n extension's "new style" rules: the text is always %-formatted with the keyw
 values are interpolated into a safe string when autoescaping is on.
 
 Dates are formatted by Babel through the same look-ups and a pattern walk (20-40 µs each); the templates'
-``dateformat`` and ``datetimeformat`` keep each formatted (value, format, locale, time zone) instead.
+``dateformat`` and ``datetimeformat`` keep each formatted (value, format, locale, time zone) instead, and
+:func:`format_decimal` each formatted number.
 
 Flask-WTF, for its part, reads WTForms' own catalogue from disk once per request that builds a form; the
 request class here gives it the catalogue of the request's locale kept by the process.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 import flask_babel
@@ -43,7 +45,7 @@ class _Kept:
     """What the process keeps for one locale: texts (also as the templates' markup), plural texts, formatted
     dates and instants, and pieces of pages that depend only on the locale (:func:`kept_for_locale`)."""
 
-    __slots__ = ("dates", "datetimes", "markups", "pieces", "plurals", "texts")
+    __slots__ = ("dates", "datetimes", "markups", "numbers", "pieces", "plurals", "texts")
 
     def __init__(self) -> None:
         self.texts: dict[str, str] = {}
@@ -51,6 +53,7 @@ class _Kept:
         self.plurals: dict[tuple[str, str, int], str] = {}
         self.dates: dict[tuple[Any, ...], str] = {}
         self.datetimes: dict[tuple[Any, ...], str] = {}
+        self.numbers: dict[tuple[str, str | None], str] = {}
         self.pieces: dict[Hashable, Any] = {}
 
 
@@ -198,6 +201,12 @@ def format_datetime(value: datetime | None = None, format: str | None = None) ->
         return str(flask_babel.format_datetime(value, format))
     zone = getattr(_babel_state(), "babel_tzinfo", None) or get_timezone()
     return _kept_in(_kept().datetimes, (zone, value, format), lambda: str(flask_babel.format_datetime(value, format)))
+
+
+def format_decimal(number: Decimal, format: str | None = None) -> str:
+    """Flask-Babel's ``format_decimal``, kept per (number as written, format, locale): a case page formats its
+    areas and amounts, and a table of fees the same few rates, on every view."""
+    return _kept_in(_kept().numbers, (str(number), format), lambda: str(flask_babel.format_decimal(number, format)))
 
 
 class TranslatedRequest(Request):

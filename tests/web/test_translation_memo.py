@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from types import SimpleNamespace
 
 from flask import Flask, render_template_string
 from flask_babel import force_locale
 from flask_babel import format_date as babel_format_date
 from flask_babel import format_datetime as babel_format_datetime
+from flask_babel import format_decimal as babel_format_decimal
 from flask_babel import gettext as babel_gettext
 
-from app.web.translation import gettext, translate
+from app.web.translation import format_decimal, gettext, translate
 
 
 def test_the_memo_answers_per_locale_and_formats_like_flask_babel(app: Flask) -> None:
@@ -96,3 +98,16 @@ def test_texts_of_a_macro_imported_without_context_follow_each_renders_locale(ap
     assert concluded != "Concluido"
     assert concluded in english
     assert "Concluido" not in english
+
+
+def test_kept_numbers_read_as_flask_babel_formats_them_in_each_language(app: Flask) -> None:
+    numbers = [Decimal("1500.5"), Decimal("1500.50"), Decimal("0.125"), Decimal("-1234567.891"), Decimal("7")]
+    for locale in ("es_MX", "de", "en", "es_MX"):  # German writes 1.500,5: a number kept for another language shows
+        # a fresh application context each time: Flask-Babel keeps the locale it selected on ``g``
+        with app.app_context(), app.test_request_context("/"), force_locale(locale):
+            for number in numbers:
+                for pattern in (None, "#,##0.00"):
+                    for _ in range(2):  # worked out, then from what was kept
+                        assert format_decimal(number, pattern) == str(babel_format_decimal(number, format=pattern))
+    with app.app_context(), app.test_request_context("/"), force_locale("en"):
+        assert format_decimal(Decimal("1500.50"), "#,##0.00") == "1,500.50"

@@ -7,13 +7,11 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask_babel import format_decimal
-
 from app.engine import Msg
 from app.models import Role
 from app.services.construction import OTHER
 from app.web.labels import message_text, role_label
-from app.web.translation import format_date, gettext
+from app.web.translation import format_date, format_decimal, gettext
 from workflows import REGISTRY
 from workflows.base import Workflow
 from workflows.procedure import Field, Procedure
