@@ -93,14 +93,19 @@ def _kept() -> _Kept:
     """What is kept for the current locale. Flask-Babel's ``get_locale`` walks ``g`` through its proxy three
     times, and a :class:`babel.Locale` compares itself field by field with ``hasattr``: a page asks this a
     hundred times or more (a queue, several times a row), so the request's locale state also holds what is
-    kept for that very locale object."""
-    state = _babel_state()
+    kept for that very locale object. Its attributes are read directly (not with ``getattr``, a call each):
+    a state without them is the rare case."""
+    context = _cv_app.get(None)
+    try:
+        state = context.g._flask_babel  # type: ignore[union-attr]
+        held = state.kept_texts
+        if held[0] is state.babel_locale:
+            return cast(_Kept, held[1])
+    except AttributeError:  # no application context, no locale selected yet, or nothing kept for it yet
+        state = _babel_state()
     locale = getattr(state, "babel_locale", None)
     if locale is None:
         return _kept_of(get_locale())
-    held = getattr(state, "kept_texts", None)
-    if held is not None and held[0] is locale:
-        return cast(_Kept, held[1])
     kept = _kept_of(locale)
     state.kept_texts = (locale, kept)
     return kept
