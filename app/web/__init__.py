@@ -22,6 +22,7 @@ from app.web.errors import register_error_handlers
 from app.web.health.views import bp as health_bp
 from app.web.home.views import bp as home_bp
 from app.web.labels import register_labels
+from app.web.layout import install_layout
 from app.web.lookup.views import bp as lookup_bp
 from app.web.notices.views import bp as notices_bp
 from app.web.oversight.views import bp as oversight_bp
@@ -67,4 +68,5 @@ def register_blueprints(app: Flask) -> None:
     install_translations(app)
     install_urls(app)
     install_cookie_session(app)
+    install_layout(app)
     guard_limiter(app)

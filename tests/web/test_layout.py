@@ -1,0 +1,71 @@
+"""Every page's frame: the sections' links follow the signed-in user's roles and the footer the language and the
+script root, although both are kept per process (``app.web.layout``)."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.models import Role
+from tests.support.factories import make_user
+from tests.web.helpers import login_as, logout, set_language
+
+ADMIN_LINKS = [
+    "/admin/tramites",
+    "/admin/areas",
+    "/admin/calendario",
+    "/admin/correo",
+    "/admin/datos-personales",
+    "/admin/seguridad",
+]
+
+
+def _frame(client: FlaskClient, root: str = "", path: str = "/inicio") -> tuple[list[str], list[str], str]:
+    """A page's section links, its footer's links and the footer's text."""
+    page = client.get(path, environ_overrides={"SCRIPT_NAME": root} if root else None)
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    nav = re.search(r'<nav class="sections"[^>]*>(.*?)</nav>', body, re.S)
+    footer = re.search(r"<footer>(.*?)</footer>", body, re.S)
+    assert footer is not None
+    sections = re.findall(r'href="([^"]+)"', nav.group(1)) if nav else []
+    return sections, re.findall(r'href="([^"]+)"', footer.group(1)), re.sub(r"<[^>]+>", "", footer.group(1))
+
+
+def test_the_sections_follow_each_user_s_roles(app: Flask, client: FlaskClient) -> None:
+    users = {
+        "applicant": (make_user(Role.APPLICANT), ["/inicio", "/tramites"]),
+        "clerk": (make_user((Role.INTAKE_CLERK, "ventanilla")), ["/inicio", "/bandeja"]),
+        "treasury": (make_user(Role.TREASURY), ["/inicio", "/tesoreria"]),
+        "admin": (make_user(Role.ADMIN), ["/inicio", *ADMIN_LINKS]),
+        "auditor": (make_user(Role.AUDITOR), ["/inicio"]),
+        "clerk and applicant": (
+            make_user(Role.APPLICANT, (Role.INTAKE_CLERK, "ventanilla")),
+            ["/inicio", "/tramites", "/bandeja"],
+        ),
+    }
+    for _ in range(2):  # each again after the others: what was kept is each set of roles' own
+        for user_id, expected in users.values():
+            login_as(client, user_id)
+            assert _frame(client)[0] == expected
+            logout(client)
+    assert _frame(client, path="/login")[0] == []  # signed out: no sections
+
+
+def test_the_footer_follows_the_language_and_the_script_root(app: Flask, client: FlaskClient) -> None:
+    login_as(client, make_user(Role.APPLICANT))
+    _, links, spanish = _frame(client)
+    assert links == ["/consulta", "/sorteos", "/verificar", "/aviso-de-privacidad"]
+    assert "Consulta pública de expedientes" in spanish
+    sections, rooted, _ = _frame(client, "/tramites")
+    assert rooted == [f"/tramites{link}" for link in links]
+    assert sections == ["/tramites/inicio", "/tramites/tramites"]
+    assert _frame(client)[1] == links
+    set_language(client, "en", "/inicio")
+    english = _frame(client)[2]
+    assert "Consulta pública" not in english
+    assert "Public case lookup" in english
+    set_language(client, "es_MX", "/inicio")
+    assert _frame(client)[2] == spanish
