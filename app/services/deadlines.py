@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 from sqlalchemy import Engine, Insert, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
@@ -468,9 +468,9 @@ def declared_days(year: int | None = None) -> Sequence[NonWorkingDay]:
     return db.session.scalars(stmt).all()
 
 
-@dataclass(frozen=True, slots=True)
-class TermView:
-    """A pending term as people see it: its last day and the business days left."""
+class TermView(NamedTuple):
+    """A pending term as people see it: its last day and the business days left. (A named tuple: a queue makes
+    one per case, and a frozen dataclass sets each field through a call.)"""
 
     kind: TimerKind
     state: str
@@ -791,9 +791,8 @@ def clock_lapse_data(case: Case, timer: Timer) -> dict[str, str] | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class ClockView:
-    """A case's clock as people see it."""
+class ClockView(NamedTuple):
+    """A case's clock as people see it (a named tuple, as :class:`TermView`)."""
 
     name: str
     description: str

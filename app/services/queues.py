@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple
 
 from app.calendar import local_today
 from app.services.cases import ListedCase, own_cases, work_queue
@@ -22,9 +22,8 @@ class QueueView(StrEnum):
     MINE = "asignados"
 
 
-@dataclass(frozen=True, slots=True)
-class QueueRow:
-    """A case in a queue with its nearest pending term (if any)."""
+class QueueRow(NamedTuple):
+    """A case in a queue with its nearest pending term (if any). (A named tuple, as the terms it holds.)"""
 
     case: ListedCase
     term: TermView | None

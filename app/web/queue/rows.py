@@ -4,16 +4,15 @@ A queue shows tens of cases, and each line used to cost the template a dozen cal
 workflow's title through the engine, a URL, texts, dates, plurals). Here what depends only on the language
 and the case's (workflow, version, state) is kept per process (:func:`~app.web.translation.kept_for_locale`),
 the links come from one URL builder per page, and the legal term's cell is assembled from the same marked-up
-texts the template's ``_()`` and ``ngettext()`` give. Each line is then one piece of markup (:data:`LINE`, the
-case's own values, its folio and link, escaped here): a template outputs each of its expressions through an
-escape and a ``Markup``, and each piece of a loop's body passes up through every block and template that
-encloses it, which cost the queue over a hundred function calls per line.
+texts the template's ``_()`` and ``ngettext()`` give. The lines are then written as one piece of markup
+(:data:`LINE` each, the case's own values, its folio and link, escaped here): a template outputs each of its
+expressions through an escape and a ``Markup``, and each piece of a loop's body passes up through every block
+and template that encloses it, which cost the queue over a hundred function calls per line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 from functools import partial
 
@@ -33,39 +32,6 @@ LINE = (
     '<td class="legal-term">{legal}</td><td>{term_day}</td><td>{term_left}</td></tr>'
 )
 """The markup of one line of the queue (``str.format``: the fields are markup already, or escaped text)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ShownRow:
-    """One line of the queue: the case's link and folio, whether it is assigned to the viewer, and the cells
-    built from the program's texts (markup); :meth:`html` is the line as the page shows it."""
-
-    css: str
-    url: str
-    folio: str
-    mine: bool
-    workflow: Markup
-    state: Markup
-    legal: Markup
-    term_day: Markup
-    term_left: Markup
-
-    def html(self, mine_tag: Markup) -> Markup:
-        """The line's markup (``<tr>``), with ``mine_tag`` after the folio when the case is assigned to the
-        viewer. The link and the folio are escaped here, as the templates escape; the cells are markup."""
-        return Markup(  # noqa: S704 - every field is markup or escaped just here
-            LINE.format(
-                css=self.css,
-                url=escape(self.url),
-                folio=escape(self.folio),
-                mine=mine_tag if self.mine else "",
-                workflow=self.workflow,
-                state=self.state,
-                legal=self.legal,
-                term_day=self.term_day,
-                term_left=self.term_left,
-            )
-        )
 
 
 def _labels(case: ListedCase) -> tuple[Markup, Markup]:
@@ -112,13 +78,15 @@ def _legal_key(legal: ClockView) -> tuple[object, ...]:
     return ("running", legal.due_on, legal.business_days_left)
 
 
-def shown_rows(rows: Sequence[QueueRow], viewer_id: int) -> list[ShownRow]:
-    """The queue's lines for ``rows``, as seen by the user ``viewer_id`` (in the request's language). The
-    cells built from texts, days and counts only are kept per language: the same few recur on every line."""
+def shown_lines(rows: Sequence[QueueRow], viewer_id: int) -> Markup:
+    """The queue's lines for ``rows`` (``<tr>`` each, :data:`LINE`), as seen by the user ``viewer_id`` in the
+    request's language, as one piece of markup. The cells built from texts, days and counts only are kept per
+    language (the same few recur on every line); the case's link and folio are escaped here."""
     url = id_url("cases.show", "case_id")
     kept = locale_memo()
     overdue = kept(("queue", "overdue"), _overdue)
-    shown = []
+    mine_tag = kept(("queue", "mine"), _mine_tag)
+    lines = []
     for row in rows:
         case, term, legal = row.case, row.term, row.legal
         workflow, state = kept(
@@ -129,23 +97,17 @@ def shown_rows(rows: Sequence[QueueRow], viewer_id: int) -> list[ShownRow]:
         else:
             term_day = kept(("queue", "day", term.due_on), partial(_long_day, term.due_on))
             term_left = overdue if term.overdue else escape(term.business_days_left)
-        shown.append(
-            ShownRow(
-                "overdue" if row.overdue else ("due-soon" if row.due_soon() else ""),
-                url(case.id),
-                case.folio,
-                case.assignee_id == viewer_id,
-                workflow,
-                state,
-                DASH if legal is None else kept(("queue", "legal", *_legal_key(legal)), partial(_legal, legal)),
-                term_day,
-                term_left,
+        lines.append(
+            LINE.format(
+                css="overdue" if row.overdue else ("due-soon" if row.due_soon() else ""),
+                url=escape(url(case.id)),
+                folio=escape(case.folio),
+                mine=mine_tag if case.assignee_id == viewer_id else "",
+                workflow=workflow,
+                state=state,
+                legal=DASH if legal is None else kept(("queue", "legal", *_legal_key(legal)), partial(_legal, legal)),
+                term_day=term_day,
+                term_left=term_left,
             )
         )
-    return shown
-
-
-def shown_lines(rows: Sequence[QueueRow], viewer_id: int) -> list[Markup]:
-    """The markup of the queue's lines for ``rows`` (:func:`shown_rows`, each as :meth:`ShownRow.html`)."""
-    mine_tag = locale_memo()(("queue", "mine"), _mine_tag)
-    return [row.html(mine_tag) for row in shown_rows(rows, viewer_id)]
+    return Markup("\n".join(lines))  # noqa: S704 - every field of every line is markup or escaped just here
