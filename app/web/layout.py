@@ -14,7 +14,9 @@ from markupsafe import Markup
 from app.web.translation import kept_for_locale
 
 
-def _rendered(template: str, **context: Any) -> Markup:
+def rendered_part(template: str, **context: Any) -> Markup:
+    """``template`` rendered with ``context`` only (no request context processors): a part of a page that is
+    kept, built from what ``context`` gives and the program's texts."""
     return Markup(current_app.jinja_env.get_template(template).render(**context))  # noqa: S704 - autoescaped
 
 
@@ -22,12 +24,12 @@ def sections_nav() -> Markup:
     """The links to the sections the signed-in user's roles open (``_sections_nav.html``)."""
     roles: frozenset[str] = current_user.role_names
     key = ("layout", "sections", request.script_root, roles)
-    return kept_for_locale(key, lambda: _rendered("_sections_nav.html", role_names=roles))
+    return kept_for_locale(key, lambda: rendered_part("_sections_nav.html", role_names=roles))
 
 
 def site_footer() -> Markup:
     """The footer's links to the public pages (``_site_footer.html``)."""
-    return kept_for_locale(("layout", "footer", request.script_root), lambda: _rendered("_site_footer.html"))
+    return kept_for_locale(("layout", "footer", request.script_root), lambda: rendered_part("_site_footer.html"))
 
 
 def install_layout(app: Flask) -> None:

@@ -50,6 +50,7 @@ from app.web.cases.labels import (
 )
 from app.web.cases.lines import document_lines, history_lines
 from app.web.headers import FILE_CONTENT_SECURITY_POLICY
+from app.web.layout import rendered_part
 from app.web.throttling import throttle_uploads
 from app.web.translation import gettext as _
 from app.web.translation import kept_for_locale
@@ -183,8 +184,7 @@ def _stages(page: CasePage) -> Markup:
     key = ("case-stages", workflow.name, workflow.version, id(workflow), tuple(row.status for row in states))
 
     def render() -> tuple[Workflow, Markup]:
-        template = current_app.jinja_env.get_template("cases/_stages.html")
-        return workflow, Markup(template.render(states=states))  # noqa: S704 - an autoescaped template
+        return workflow, rendered_part("cases/_stages.html", states=states)
 
     return kept_for_locale(key, render)[1]
 
