@@ -30,6 +30,7 @@ HISTORY_LINE = (
 
 MOVED = Markup('<br><span class="muted">{} → {}</span>')
 MUTED = Markup('<br><span class="muted">{}</span>')
+QUOTED = Markup("<blockquote>{}</blockquote>")
 
 DOCUMENT_LINE = (
     '<tr><td>{label}</td><td><a href="{url}" download>{name}</a> <span class="muted">({size} KB)</span>{older}'
@@ -69,7 +70,7 @@ def _certificate_text(certificate: dict[str, Any]) -> Markup:
 def history_lines(workflow: Workflow, items: Sequence[TimelineItem]) -> list[Markup]:
     """The lines of the case's history (``<li>``), oldest first, in the request's language."""
     kept = locale_memo()
-    system = kept(("history", "system"), lambda: text_markup("Sistema"))
+    system = text_markup("Sistema")
     lines = []
     for item in items:
         role = item.actor_role
@@ -85,7 +86,7 @@ def history_lines(workflow: Workflow, items: Sequence[TimelineItem]) -> list[Mar
                     actor=escape(item.actor_name) if item.actor_name else system,
                     role=kept(("history", "role", role), partial(_role_text, role)),
                     moved=moved,
-                    comment=Markup("<blockquote>{}</blockquote>").format(item.comment) if item.comment else "",
+                    comment=QUOTED.format(item.comment) if item.comment else "",
                     draw=MUTED.format(_draw_text(item.draw)) if item.draw else "",
                     certificate=MUTED.format(_certificate_text(item.certificate)) if item.certificate else "",
                 )
@@ -115,14 +116,12 @@ def _older(versions: Sequence[DocumentVersion], url: Callable[[int], str]) -> Ma
 def document_lines(rows: Sequence[RequirementRow], url: Callable[[int], str]) -> list[Markup]:
     """The lines of the documents' table (``<tr>``): each requirement with its current file (its link from
     ``url(document id)``) and the versions it replaced, or marked missing."""
-    missing = locale_memo()(("documents", "missing"), lambda: text_markup("Falta"))
+    missing = text_markup("Falta")
     lines = []
     for row in rows:
         current = row.current
         if current is None:
-            lines.append(
-                Markup('<tr><td>{}</td><td colspan="3" class="missing">{}</td></tr>').format(row.label, missing)
-            )
+            lines.append(MISSING_LINE.format(row.label, missing))
             continue
         lines.append(
             Markup(  # noqa: S704 - every field is markup or escaped just here
