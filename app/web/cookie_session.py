@@ -55,14 +55,23 @@ class FastTaggedJSON(TaggedJSONSerializer):
     serializer given other tags works entirely as Flask's."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self._defaults_only = [type(tag) for tag in self.order] == list(self.default_tags)
+        self._fast = False
+        super().__init__()  # registers Flask's own tags
+        self._fast = True
+
+    def register(self, tag_class: Any, force: bool = False, index: int | None = None) -> None:
+        """Flask's ``register``. A serializer given a tag of its own works as Flask's from then on: the tag may
+        apply to any value, a plain one too."""
+        super().register(tag_class, force, index)
+        self._fast = False
 
     def tag(self, value: Any) -> Any:
         """Flask's tagged form of ``value``."""
+        if not self._fast:
+            return super().tag(value)
         kind = type(value)
-        if kind in _PLAIN or not self._defaults_only:
-            return value if kind in _PLAIN else super().tag(value)
+        if kind in _PLAIN:
+            return value
         if kind is list:
             return [self.tag(item) for item in value]
         if kind is tuple:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask
-from flask.json.tag import TaggedJSONSerializer
+from flask.json.tag import JSONTag, TaggedJSONSerializer
 from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import Markup
@@ -67,3 +67,29 @@ def test_a_session_with_messages_reads_back_as_flask_reads_it(app: Flask) -> Non
     fast, stock = FastTaggedJSON(), TaggedJSONSerializer()
     assert fast.dumps(session) == stock.dumps(session)
     assert fast.loads(stock.dumps(session)) == stock.loads(stock.dumps(session)) == session
+
+
+class _TagSecret(JSONTag):
+    """A tag of an application's own that applies to a plain value: texts starting with ``secret:``."""
+
+    key = " s"
+
+    def check(self, value: Any) -> bool:
+        return isinstance(value, str) and value.startswith("secret:")
+
+    def to_json(self, value: Any) -> Any:
+        return value.removeprefix("secret:")
+
+    def to_python(self, value: Any) -> Any:
+        return f"secret:{value}"
+
+
+def test_a_tag_of_one_s_own_is_honoured_as_flask_honours_it(app: Flask) -> None:
+    stock, fast = TaggedJSONSerializer(), FastTaggedJSON()
+    for serializer in (stock, fast):
+        serializer.register(_TagSecret, index=0)
+    value = {"a": "secret:x", "b": ["secret:y", ("secret:z", 1)], "c": "plain"}
+    written = stock.dumps(value)
+    assert '" s"' in written
+    assert fast.dumps(value) == written
+    assert fast.loads(written) == stock.loads(written) == value
