@@ -55,12 +55,10 @@ def _without_limits(app: Flask, endpoint: str) -> bool:
     return not (blueprint and manager.blueprint_limits(app, blueprint))
 
 
-@limiter.request_filter
 def unthrottled_endpoint() -> bool:
-    """Flask-Limiter's filter: the request is to an endpoint with no rate limit at all (most pages), which is
-    then not looked at further. Flask-Limiter otherwise works out every request's limits (about 160 function
-    calls), only to find none. Worked out once per endpoint and application: the limits are declared when the
-    views are (decorators) and the application's when it is made."""
+    """Whether the request is to an endpoint with no rate limit at all (most pages). Worked out once per
+    endpoint and application: the limits are declared when the views are (decorators) and the application's
+    when it is made."""
     endpoint = request.endpoint
     if endpoint is None:
         return False
@@ -74,8 +72,9 @@ def unthrottled_endpoint() -> bool:
 
 def guard_limiter(app: Flask) -> bool:
     """Let Flask-Limiter's check before each request of ``app`` run only for the endpoints that have a limit
-    (:func:`unthrottled_endpoint`): even with nothing to count, the check walks the exemptions and meta limits
-    (about a hundred function calls a request). Returns whether the limiter's hook was found and guarded."""
+    (:func:`unthrottled_endpoint`): even with nothing to count, the check works out the request's limits and
+    walks the exemptions and meta limits (about 170 function calls a request). Returns whether the limiter's
+    hook was found and guarded."""
     hooks = app.before_request_funcs.get(None, [])
     for index, hook in enumerate(hooks):
         if getattr(hook, "__self__", None) is limiter and getattr(hook, "__name__", "") == "_check_request_limit":
