@@ -3,7 +3,6 @@ the applicant's step pages as each procedure declares them, and document viewing
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -22,17 +21,16 @@ from app.engine import (
 from app.models import Case
 from app.services.case_actions import act, upload_requirement
 from app.services.case_pages import (
-    ActionContext,
     CasePage,
     action_context,
     case_document,
     case_page,
-    requirement_items,
     who_acts_next,
 )
 from app.services.construction import case_catalogues
 from app.services.uploads import download_name, size_text
 from app.web.access import authenticated
+from app.web.cases.actions import action_forms, item_choices, new_key, step_inputs
 from app.web.cases.labels import (
     actor_text,
     area_text,
@@ -43,7 +41,6 @@ from app.web.cases.labels import (
     money_text,
     procedure_of,
     reason_text,
-    section_choices,
     state_text,
     trigger_text,
     value_text,
@@ -58,7 +55,6 @@ from app.web.urls import url_for as kept_url
 from forms.cases import ActionForm, action_form, action_inputs
 from forms.steps import StepForm, UploadForm, VersionedForm, declared_step_form, load_form
 from workflows.base import Workflow
-from workflows.procedure import Field as FieldSpec
 from workflows.procedure import Step
 
 bp = Blueprint("cases", __name__)
@@ -89,13 +85,9 @@ def _helpers() -> dict[str, Any]:
     }
 
 
-def _new_key() -> str:
-    return uuid.uuid4().hex
-
-
 def _versioned(form: VersionedForm, case: Case) -> VersionedForm:
     form.expected_version.data = str(case.version)
-    form.idempotency_key.data = _new_key()
+    form.idempotency_key.data = new_key()
     return form
 
 
@@ -121,43 +113,6 @@ def _case_refusal(case_id: int) -> str:
             who=who,
         )
     )
-
-
-def _item_choices(page: CasePage | ActionContext) -> list[tuple[str, str]]:
-    if isinstance(page, ActionContext):
-        documents = requirement_items(page)
-    else:
-        documents = [(row.kind, row.label) for row in page.requirements]
-    return [*documents, *section_choices(page.workflow)]
-
-
-def _inputs(workflow: Workflow, fields: tuple[str, ...]) -> list[FieldSpec]:
-    """The declared fields of a step that a person gives on the case page (not computed by the system, not
-    collected by the applicant's step pages)."""
-    procedure = procedure_of(workflow)
-    if procedure is None:
-        return []
-    specs = [procedure.find_field(name) for name in fields if name not in workflow.computed_fields]
-    return [
-        spec for spec in specs if spec is not None and spec.step is None and not spec.system and spec.type != "list"
-    ]
-
-
-def _forms(page: CasePage, posted: tuple[str, ActionForm] | None = None) -> dict[str, ActionForm]:
-    forms: dict[str, ActionForm] = {}
-    for trigger in page.triggers:
-        if not trigger.enabled:  # not offered: the page says why instead
-            continue
-        if posted is not None and posted[0] == trigger.trigger:
-            forms[trigger.trigger] = posted[1]
-            continue
-        inputs = _inputs(page.workflow, trigger.fields)
-        # only a list of points (a correction's items) offers the documents and sections, as on the POST
-        choices = _item_choices(page) if any(i.type == "codes" for i in inputs) else ()
-        form = action_form(trigger.trigger, inputs, trigger.comment_required, item_choices=choices, formdata=None)
-        _versioned(form, page.case)
-        forms[trigger.trigger] = form
-    return forms
 
 
 def _answer_trigger(page: CasePage) -> str | None:
@@ -190,13 +145,13 @@ def _stages(page: CasePage) -> Markup:
 
 
 def _render(page: CasePage, posted: tuple[str, ActionForm] | None = None, status: int = 200) -> tuple[str, int]:
-    forms = _forms(page, posted)
-    kept = posted if posted is not None and posted[0] not in forms else None
+    enabled = {trigger.trigger for trigger in page.triggers if trigger.enabled}
+    kept = posted if posted is not None and posted[0] not in enabled else None
     return (
         render_template(
             "cases/show.html",
             page=page,
-            forms=forms,
+            actions=action_forms(page, posted),
             kept=kept,
             rows=data_rows(page.workflow, page.case.data, page.requirement_labels),
             procedure=procedure_of(page.workflow),
@@ -242,9 +197,9 @@ def fire_trigger(case_id: int, trigger: str) -> Response | tuple[str, int]:
     if not transitions:
         abort(404)
     spec = transitions[0]
-    inputs = _inputs(workflow, spec.fields)
+    inputs = step_inputs(workflow, spec.fields)
     # only a list of points (a correction's items) offers the documents: other steps do not read them
-    choices = _item_choices(context) if any(i.type == "codes" for i in inputs) else ()
+    choices = item_choices(context) if any(i.type == "codes" for i in inputs) else ()
     form = action_form(trigger, inputs, spec.comment_required, item_choices=choices)
     if not form.validate_on_submit():
         flash(_("Revise los datos marcados en «%(action)s».", action=trigger_text(workflow, trigger)), "error")
@@ -270,7 +225,7 @@ def fire_trigger(case_id: int, trigger: str) -> Response | tuple[str, int]:
         for message in exc.reasons:
             flash(reason_text(message, page.workflow, page.requirement_labels, page.department_names), "error")
         form.expected_version.data = str(page.case.version)
-        form.idempotency_key.data = _new_key()
+        form.idempotency_key.data = new_key()
         return _render(page, (trigger, form), status)
     if result.replayed:
         flash(_("Esta acción ya se había registrado; no se repitió."), "info")
@@ -414,7 +369,7 @@ def edit_step(case_id: int, step: str) -> Response | tuple[str, int]:
             flash(reason_text(message, page.workflow, page.requirement_labels), "error")
         page = _page(case_id)
         form.expected_version.data = str(page.case.version)
-        form.idempotency_key.data = _new_key()
+        form.idempotency_key.data = new_key()
         status = 409 if isinstance(exc, ConflictError | IllegalTrigger) else 403 if isinstance(exc, NotAllowed) else 422
         return _render_step(page, declared, form, status)
     if result.replayed:

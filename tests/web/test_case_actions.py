@@ -1,0 +1,184 @@
+"""The case page's action forms (``app.web.cases.actions``): a blank form is kept per definition, step, language
+and choices, with marks in place of the page's values. These tests hold its markup to what the template
+rendered from WTForms forms before (the reference below), and check that each page, case and request gets its
+own link, version, key and token, in its own language, and that a form posted back keeps what was typed."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_babel import force_locale
+from flask_wtf.csrf import generate_csrf
+
+from app.extensions import db
+from app.models import Case, Role
+from app.services.case_pages import CasePage, case_page
+from app.web.cases import actions
+from forms.cases import action_form
+from tests.support.factories import advance, make_user, vecs_case
+from tests.web.helpers import csrf_token, hidden_value, login_as, set_language
+
+REFERENCE = """{% from "cases/_macros.html" import field with context %}
+{% for trig in shown %}
+    {% set form = forms[trig.trigger] %}
+    {% set ending = page.workflow.state(trig.dest).terminal %}
+    {% set style = presentation.style(trig.trigger) if presentation else 'primary' %}
+    <form method="post" action="{{ url_for('cases.fire_trigger', case_id=page.case.id, trigger=trig.trigger) }}" \
+class="action{% if ending %} ending{% endif %}" id="accion-{{ trig.trigger }}" novalidate>
+      <h3>{{ _(trig.description) }}</h3>
+      {{ form.hidden_tag() }}
+      {% for name in form.input_names %}{{ field(form[name], rows=3) }}{% endfor %}
+      {% if trig.comment_required %}{{ field(form.comment, rows=4) }}{% else %}<details><summary>\
+{{ _('Agregar un comentario (opcional)') }}</summary>{{ field(form.comment, rows=2) }}</details>{% endif %}
+      <button type="submit" class="{{ style }}">{{ _(trig.description) }}</button>
+    </form>
+{% endfor %}"""
+"""The case page's action forms as its template rendered them from WTForms forms built on every request."""
+
+
+def _squeezed(markup: str) -> str:
+    return re.sub(r">\s+<", "><", markup).strip()
+
+
+def _reference(app: Flask, page: CasePage, key: str, token: str) -> str:
+    """The forms of ``page`` as the template rendered them, every form with ``key`` and ``token``."""
+    procedure = actions.procedure_of(page.workflow)
+    edit = procedure.edit_trigger if procedure is not None else "edit"
+    shown = [t for t in page.triggers if t.enabled and t.trigger != edit]
+    forms = {}
+    for trig in shown:
+        inputs = actions.step_inputs(page.workflow, trig.fields)
+        choices = actions.item_choices(page) if any(i.type == "codes" for i in inputs) else ()
+        form = action_form(trig.trigger, inputs, trig.comment_required, item_choices=choices, formdata=None)
+        form.expected_version.data = str(page.case.version)
+        form.idempotency_key.data = key
+        form.csrf_token.current_token = token
+        forms[trig.trigger] = form
+    template = app.jinja_env.from_string(REFERENCE)
+    presentation = procedure.presentation if procedure is not None else None
+    return template.render(shown=shown, forms=forms, page=page, presentation=presentation)
+
+
+def _intake_case(clerk: int) -> int:
+    """A VECS case in intake review (the clerk may prevent, accept or reject it: codes, comments, an ending)."""
+    draft = vecs_case(make_user(Role.APPLICANT))
+    submitted = advance(draft, [("submit", draft_owner(draft.case_id), None, None)])
+    return advance(submitted, [("start_intake", clerk, None, None)]).case_id
+
+
+def draft_owner(case_id: int) -> int:
+    """The applicant of the case ``case_id``."""
+    case = db.session.get(Case, case_id)
+    assert case is not None
+    return case.applicant_id
+
+
+def test_kept_forms_are_the_templates_forms_in_each_language(app: Flask, client: FlaskClient) -> None:
+    clerk = make_user((Role.INTAKE_CLERK, "ventanilla"))
+    first, second = _intake_case(clerk), _intake_case(clerk)
+    # the clerk's forms and the applicant's (withdrawal: an ending, in the danger style), each case twice
+    readers = [
+        (first, clerk),
+        (second, clerk),
+        (first, draft_owner(first)),
+        (first, clerk),
+        (second, draft_owner(second)),
+    ]
+    offered: set[str] = set()
+    every = ""
+    for locale in ("es_MX", "en", "es_MX"):
+        for case_id, reader in readers:
+            with app.test_request_context(f"/expedientes/{case_id}"), force_locale(locale):
+                page = case_page(case_id, reader)
+                token = generate_csrf()
+                shown = str(actions.action_forms(page, key="k" * 32, token=token))
+                expected = _reference(app, page, "k" * 32, token)
+            assert _squeezed(shown) == _squeezed(expected)
+            for mark in (actions.URL_MARK, actions.KEY_MARK, actions.TOKEN_MARK, actions.VERSION_MARK):
+                assert mark not in shown
+            offered |= set(re.findall(r'id="accion-([a-z_]+)"', shown))
+            every += shown
+    # a list of points offers the case's own documents: a case with fewer of them is offered only those
+    with app.test_request_context(f"/expedientes/{first}"):
+        page = case_page(first, clerk)
+        fewer = dataclasses.replace(page, requirements=page.requirements[1:])
+        for shown_page in (page, fewer, page):
+            token = generate_csrf()
+            shown = str(actions.action_forms(shown_page, key="k" * 32, token=token))
+            assert _squeezed(shown) == _squeezed(_reference(app, shown_page, "k" * 32, token))
+        assert page.requirements[0].label in str(actions.action_forms(page))
+        assert page.requirements[0].label not in str(actions.action_forms(fewer))
+    # the steps cover a list of points with choices, a required comment, an ending and plain steps
+    assert {"issue_prevention", "accept_intake", "withdraw"} <= offered
+    assert 'type="checkbox"' in every
+    assert 'class="action ending"' in every
+    assert "Add a comment (optional)" in every
+
+
+def test_each_page_gets_its_own_link_version_key_and_token(app: Flask, client: FlaskClient) -> None:
+    clerk = make_user((Role.INTAKE_CLERK, "ventanilla"))
+    first, second = _intake_case(clerk), _intake_case(clerk)
+    login_as(client, clerk)
+    seen_keys = set()
+    for case_id in (first, second, first):
+        body = client.get(f"/expedientes/{case_id}").get_data(as_text=True)
+        action = f"/expedientes/{case_id}/acciones/accept_intake"
+        assert f'action="{action}"' in body
+        version = case_page(case_id, clerk).case.version
+        assert hidden_value(body, "accept_intake-expected_version", action) == str(version)
+        keys = set(re.findall(r'name="[a-z_]+-idempotency_key" type="hidden" value="([0-9a-f]{32})"', body))
+        assert len(keys) == body.count('-idempotency_key" type="hidden"') >= 2  # a key of its own for every form
+        assert not keys & seen_keys
+        seen_keys |= keys
+        token = hidden_value(body, "accept_intake-csrf_token", action)
+        assert token == hidden_value(
+            body, "issue_prevention-csrf_token", action.replace("accept_intake", "issue_prevention")
+        )
+        assert token == csrf_token(body, "/language")  # the request's token, as every form of the page has it
+        assert actions.URL_MARK not in body
+        assert actions.TOKEN_MARK not in body
+
+    # the kept form posts: its token, version and key are the page's
+    body = client.get(f"/expedientes/{second}").get_data(as_text=True)
+    action = f"/expedientes/{second}/acciones/accept_intake"
+    answer = client.post(
+        action,
+        data={
+            "accept_intake-csrf_token": hidden_value(body, "accept_intake-csrf_token", action),
+            "accept_intake-expected_version": hidden_value(body, "accept_intake-expected_version", action),
+            "accept_intake-idempotency_key": hidden_value(body, "accept_intake-idempotency_key", action),
+        },
+    )
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:2000]
+    db.session.rollback()  # the test's session read the case before the request moved it
+    assert case_page(second, clerk).case.state == "land_use_review"
+
+
+def test_a_refused_form_comes_back_with_what_was_typed_in_the_page_language(client: FlaskClient) -> None:
+    clerk = make_user((Role.INTAKE_CLERK, "ventanilla"))
+    case_id = _intake_case(clerk)
+    login_as(client, clerk)
+    set_language(client, "en", f"/expedientes/{case_id}")
+    body = client.get(f"/expedientes/{case_id}").get_data(as_text=True)
+    action = f"/expedientes/{case_id}/acciones/issue_prevention"
+    answer = client.post(
+        action,
+        data={
+            "issue_prevention-csrf_token": hidden_value(body, "issue_prevention-csrf_token", action),
+            "issue_prevention-expected_version": hidden_value(body, "issue_prevention-expected_version", action),
+            "issue_prevention-idempotency_key": hidden_value(body, "issue_prevention-idempotency_key", action),
+            "issue_prevention-comment": "Falta <b>el plano</b>",  # no point chosen: refused
+        },
+    )
+    assert answer.status_code == 422
+    page = answer.get_data(as_text=True)
+    form = page[page.index('id="accion-issue_prevention"') :]
+    form = form[: form.index("</form>")]
+    assert "Falta &lt;b&gt;el plano&lt;/b&gt;" in form  # what was typed, escaped
+    assert 'class="error"' in form
+    assert "Add a comment" not in form  # the required comment is not optional
+    other = page[page.index('id="accion-accept_intake"') :]
+    assert "Add a comment (optional)" in other[: other.index("</form>")]  # the blank forms in English too
