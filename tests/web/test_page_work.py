@@ -24,9 +24,10 @@ clerk's form), seen by the intake clerk: 1.3 times the count when set (7,398 on 
 and the page's frame were built in Python or once per language)."""
 QUEUE_CALLS = 7_500
 """Function calls of a request for a queue of 10 cases: 1.3 times the count when set (5,206 and 5,777; 7,294
-and 7,869 before)."""
-QUEUE_CALLS_PER_CASE = 150
-"""What each more case in the queue adds: 1.7 times the count when set (81 and 89; 190 and 198 before its
+and 7,869 before; today 4,992 and 5,567)."""
+QUEUE_CALLS_PER_CASE = 100
+"""What each more case in the queue adds: 1.5 times the count when set (56 and 64; 81 and 89 before its lines'
+values were escaped without a ``Markup`` each and its cells looked up once per page, 190 and 198 before its
 lines were built in Python and its terms held in named tuples)."""
 
 

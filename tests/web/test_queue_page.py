@@ -10,12 +10,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale
 from flask_babel import format_date as babel_format_date
+from markupsafe import escape
 from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Case, Role
 from app.models.clocks import CaseClock, ClockStatus
 from app.services.deadlines import legal_terms
+from app.web.queue.rows import TEXT_ESCAPES
 from tests.support.factories import advance, make_user, vecs_case
 from tests.web.helpers import login_as, set_language
 
@@ -119,3 +121,12 @@ def test_a_case_s_values_are_escaped_in_the_queue_and_on_the_case_page(app: Flas
     page = client.get(f"/expedientes/{case.case_id}").get_data(as_text=True)
     assert "<script>" not in page
     assert page.count(ESCAPED) >= 4  # the folio (title and header), the address, the responsible's name, the comment
+
+
+def test_a_line_escapes_its_values_as_markupsafe_does() -> None:
+    """The folio and link of a line are escaped by one ``str.translate``: for every character, and for texts
+    that mix them, the same as markupsafe's ``escape``."""
+    every = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF)
+    assert every.translate(TEXT_ESCAPES) == str(escape(every))
+    for text in ("", HOSTILE, "a&b<c>d'e\"f", "&amp;", "VECS-2026-000001", "/expedientes/1?x=1&y=2"):
+        assert text.translate(TEXT_ESCAPES) == str(escape(text))

@@ -20,7 +20,7 @@ from markupsafe import Markup, escape
 
 from app.services.cases import ListedCase, describe
 from app.services.deadlines import ClockView
-from app.services.queues import QueueRow
+from app.services.queues import DUE_SOON_BUSINESS_DAYS, QueueRow
 from app.web.translation import format_date, gettext, locale_memo, plural_markup, text_markup
 from app.web.urls import id_url
 
@@ -78,34 +78,61 @@ def _legal_key(legal: ClockView) -> tuple[object, ...]:
     return ("running", legal.due_on, legal.business_days_left)
 
 
+TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&#34;"})
+"""Markupsafe's escaping of a text as one ``str.translate`` (the same five characters, the same entities): a
+line's own values are written into :data:`LINE`, a plain format string, so no ``Markup`` object is made for
+each of them."""
+
+
 def shown_lines(rows: Sequence[QueueRow], viewer_id: int) -> Markup:
     """The queue's lines for ``rows`` (``<tr>`` each, :data:`LINE`), as seen by the user ``viewer_id`` in the
     request's language, as one piece of markup. The cells built from texts, days and counts only are kept per
-    language (the same few recur on every line); the case's link and folio are escaped here."""
+    language (the same few recur on every line, so the page also keeps those it used by their own key); the
+    case's link and folio are escaped here."""
     url = id_url("cases.show", "case_id")
     kept = locale_memo()
     overdue = kept(("queue", "overdue"), _overdue)
     mine_tag = kept(("queue", "mine"), _mine_tag)
+    labels: dict[tuple[str, int, str], tuple[Markup, Markup]] = {}
+    days: dict[date, Markup] = {}
+    terms: dict[ClockView, Markup] = {}
     lines = []
+    term_day: Markup | None
+    term_left: str
+    legal_cell: Markup | None
     for row in rows:
         case, term, legal = row.case, row.term, row.legal
-        workflow, state = kept(
-            ("queue", "labels", case.workflow, case.workflow_version, case.state), partial(_labels, case)
-        )
+        shown = (case.workflow, case.workflow_version, case.state)
+        described = labels.get(shown)
+        if described is None:
+            described = labels[shown] = kept(("queue", "labels", *shown), partial(_labels, case))
         if term is None:
             term_day = term_left = DASH
+            css = ""
         else:
-            term_day = kept(("queue", "day", term.due_on), partial(_long_day, term.due_on))
-            term_left = overdue if term.overdue else escape(term.business_days_left)
+            term_day = days.get(term.due_on)
+            if term_day is None:
+                term_day = days[term.due_on] = kept(("queue", "day", term.due_on), partial(_long_day, term.due_on))
+            if term.overdue:
+                term_left, css = overdue, "overdue"
+            else:
+                term_left = str(term.business_days_left)  # a number: nothing to escape
+                css = "due-soon" if term.business_days_left <= DUE_SOON_BUSINESS_DAYS else ""
+        if legal is None:
+            legal_cell = DASH
+        else:
+            legal_cell = terms.get(legal)
+            if legal_cell is None:
+                legal_cell = terms[legal] = kept(("queue", "legal", *_legal_key(legal)), partial(_legal, legal))
         lines.append(
             LINE.format(
-                css="overdue" if row.overdue else ("due-soon" if row.due_soon() else ""),
-                url=escape(url(case.id)),
-                folio=escape(case.folio),
+                css=css,
+                url=url(case.id).translate(TEXT_ESCAPES),
+                folio=case.folio.translate(TEXT_ESCAPES),
                 mine=mine_tag if case.assignee_id == viewer_id else "",
-                workflow=workflow,
-                state=state,
-                legal=DASH if legal is None else kept(("queue", "legal", *_legal_key(legal)), partial(_legal, legal)),
+                workflow=described[0],
+                state=described[1],
+                legal=legal_cell,
                 term_day=term_day,
                 term_left=term_left,
             )
