@@ -10,22 +10,33 @@ Flask's and itsdangerous's, unchanged.
 The session's values go through Flask's tagged JSON (:class:`FastTaggedJSON`): the same JSON, with the plain
 values (text, numbers, lists, dicts, tuples) tagged and untagged without asking each of Flask's eight tags
 whether it applies (some three hundred function calls a request that saves the session).
+
+A signed-in person's browser sends the same cookie on request after request until the session changes, and
+checking it (base64, an HMAC, the JSON) cost each request about two hundred function calls. What a cookie
+holds is a pure function of its text and the keys: a cookie checked once is remembered, by its exact text,
+with its values and the instant it was signed, while the keys stay the same; its age is checked again on each
+request against the session's lifetime, as itsdangerous checks it (:meth:`KeptKeySessionInterface.open_session`).
+Only sessions of plain values (text, numbers, booleans) are remembered: each request gets a copy of its own.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Request
 from flask.json.tag import TaggedJSONSerializer
-from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import want_bytes
 
 MAX_DERIVED_KEPT = 64
 """Derived keys kept per process (a handful in practice: the current key and its fallbacks, per salt)."""
 
 _DERIVED: dict[tuple[bytes, bytes, str, Any], bytes] = {}
+
+MAX_OPENED_KEPT = 4_096
+"""Checked cookies remembered per application (one per signed-in browser whose session did not change since)."""
 
 
 class KeptKeySigner(TimestampSigner):
@@ -46,6 +57,8 @@ class KeptKeySigner(TimestampSigner):
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 """The types Flask's tagged JSON writes as they are (no tag applies to them)."""
+_UNCHANGING = _PLAIN
+"""The values a remembered session may hold: a request may change its copy of the session, never the values."""
 
 
 class FastTaggedJSON(TaggedJSONSerializer):
@@ -93,11 +106,40 @@ class FastTaggedJSON(TaggedJSONSerializer):
 
 
 class KeptKeySessionInterface(SecureCookieSessionInterface):
-    """Flask's signed cookie session, with its serializer kept while the application's keys stay the same and
-    its values tagged by :class:`FastTaggedJSON`."""
+    """Flask's signed cookie session, with its serializer kept while the application's keys stay the same, its
+    values tagged by :class:`FastTaggedJSON`, and the cookies it has checked remembered."""
 
     serializer = FastTaggedJSON()
     _kept: tuple[tuple[Any, ...], URLSafeTimedSerializer] | None = None
+
+    def __init__(self) -> None:
+        self._opened: dict[str, tuple[URLSafeTimedSerializer, int, dict[str, Any]]] = {}
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """Flask's ``open_session``: the session the request's cookie holds, or an empty one when the cookie
+        is missing, forged, signed with another key or older than the session's lifetime. A cookie of plain
+        values checked before with the same keys is not checked again; only its age is."""
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        opened = self._opened.get(value)
+        if opened is not None and opened[0] is serializer:
+            age = int(time.time()) - opened[1]  # as itsdangerous's TimestampSigner measures it
+            if 0 <= age <= max_age:
+                return self.session_class(opened[2])
+        try:
+            data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        if type(data) is dict and all(type(item) in _UNCHANGING for item in data.values()):
+            if len(self._opened) >= MAX_OPENED_KEPT:
+                self._opened.clear()
+            self._opened[value] = (serializer, int(signed_at.timestamp()), data)
+        return self.session_class(data)
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         """Flask's serializer for the session cookie (``None`` without a secret key), built again only when

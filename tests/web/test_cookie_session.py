@@ -3,8 +3,11 @@ Flask's own interface, the current key and its fallbacks honoured, a forged or f
 
 from __future__ import annotations
 
-from flask import Flask, session
-from flask.sessions import SecureCookieSessionInterface
+import time
+
+import pytest
+from flask import Flask, request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.testing import FlaskClient
 
 from app.web.access import public
@@ -89,3 +92,58 @@ def test_a_forged_cookie_is_an_empty_session(app: Flask, client: FlaskClient) ->
     assert foreign is not None
     client.set_cookie(_name(client), foreign.dumps({"prueba": "ajena"}))
     assert client.get("/prueba/sesion/leer").get_data(as_text=True) == "vacía"
+
+
+def _opened(app: Flask, value: str) -> SecureCookieSession:
+    """The session this application's interface opens for a request carrying the cookie ``value``."""
+    name = str(app.config["SESSION_COOKIE_NAME"])
+    with app.test_request_context("/", headers={"Cookie": f"{name}={value}"}):
+        opened = app.session_interface.open_session(app, request)
+    assert opened is not None
+    return opened
+
+
+def _signed(app: Flask, values: dict[str, object]) -> str:
+    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    assert serializer is not None
+    return serializer.dumps(values)
+
+
+def test_a_cookie_checked_once_is_remembered_and_each_request_gets_its_own_copy(app: Flask) -> None:
+    value = _signed(app, {"prueba": "valor", "_fresh": True, "n": 3})
+    first = _opened(app, value)
+    first["prueba"] = "cambiado en una petición"
+    first.pop("n")
+    for _ in range(2):
+        assert dict(_opened(app, value)) == {"prueba": "valor", "_fresh": True, "n": 3}
+    # a session holding a list (flashed messages) is checked every time: its list is never shared
+    flashed = _signed(app, {"_flashes": [["info", "Listo"]]})
+    _opened(app, flashed)["_flashes"].append(["error", "otro"])
+    assert _opened(app, flashed)["_flashes"] == [["info", "Listo"]]
+
+
+def test_a_remembered_cookie_still_expires_with_the_session_lifetime(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lifetime = int(app.permanent_session_lifetime.total_seconds())
+    signed_at = time.time()
+    monkeypatch.setattr(time, "time", lambda: signed_at)
+    value = _signed(app, {"prueba": "valor"})
+    assert dict(_opened(app, value)) == {"prueba": "valor"}
+    monkeypatch.setattr(time, "time", lambda: signed_at + lifetime - 1)
+    assert dict(_opened(app, value)) == {"prueba": "valor"}
+    monkeypatch.setattr(time, "time", lambda: signed_at + lifetime + 2)
+    assert dict(_opened(app, value)) == {}  # as Flask's own interface: too old
+    monkeypatch.setattr(time, "time", lambda: signed_at - 5)
+    assert dict(_opened(app, value)) == {}  # signed in the future: refused as itsdangerous refuses it
+
+
+def test_a_remembered_cookie_is_refused_once_its_key_is_retired(app: Flask) -> None:
+    old_key = app.secret_key
+    value = _signed(app, {"prueba": "con-la-clave-anterior"})
+    assert dict(_opened(app, value)) == {"prueba": "con-la-clave-anterior"}
+    app.secret_key = app.config["SECRET_KEY"] = "una-clave-nueva-de-prueba-" + "z" * 32
+    app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    assert dict(_opened(app, value)) == {"prueba": "con-la-clave-anterior"}
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert dict(_opened(app, value)) == {}
