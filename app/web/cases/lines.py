@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 
 from app.services.case_pages import DocumentVersion, RequirementRow, TimelineItem
 from app.web.cases.labels import actor_text, state_text
+from app.web.escaping import TEXT_ESCAPES
 from app.web.labels import message_text
 from app.web.translation import format_datetime, locale_memo, plural_markup, text_markup
 from workflows.base import Workflow
@@ -80,10 +81,10 @@ def history_lines(workflow: Workflow, items: Sequence[TimelineItem]) -> list[Mar
         lines.append(
             Markup(  # noqa: S704 - every field is markup or escaped just here
                 HISTORY_LINE.format(
-                    iso=escape(item.at.isoformat()),
-                    at=escape(format_datetime(item.at, "medium")),
-                    description=escape(message_text(item.description)),
-                    actor=escape(item.actor_name) if item.actor_name else system,
+                    iso=item.at.isoformat().translate(TEXT_ESCAPES),
+                    at=format_datetime(item.at, "medium").translate(TEXT_ESCAPES),
+                    description=message_text(item.description).translate(TEXT_ESCAPES),
+                    actor=item.actor_name.translate(TEXT_ESCAPES) if item.actor_name else system,
                     role=kept(("history", "role", role), partial(_role_text, role)),
                     moved=moved,
                     comment=QUOTED.format(item.comment) if item.comment else "",
@@ -99,11 +100,11 @@ def _older(versions: Sequence[DocumentVersion], url: Callable[[int], str]) -> Ma
     summary = plural_markup("%(num)s versión anterior", "%(num)s versiones anteriores", len(versions))
     listed = "".join(
         OLDER_LINE.format(
-            url=escape(url(old.id)),
-            name=escape(old.original_name),
-            uploaded=escape(format_datetime(old.uploaded_at, "short")),
-            sha256=escape(old.sha256),
-            sha256_start=escape(old.sha256[:12]),
+            url=url(old.id).translate(TEXT_ESCAPES),
+            name=old.original_name.translate(TEXT_ESCAPES),
+            uploaded=format_datetime(old.uploaded_at, "short").translate(TEXT_ESCAPES),
+            sha256=old.sha256.translate(TEXT_ESCAPES),
+            sha256_start=old.sha256[:12].translate(TEXT_ESCAPES),
         )
         for old in versions
     )
@@ -126,14 +127,14 @@ def document_lines(rows: Sequence[RequirementRow], url: Callable[[int], str]) ->
         lines.append(
             Markup(  # noqa: S704 - every field is markup or escaped just here
                 DOCUMENT_LINE.format(
-                    label=escape(row.label),
-                    url=escape(url(current.id)),
-                    name=escape(current.original_name),
-                    size=escape(round(current.size_bytes / 1024, 1)),
+                    label=row.label.translate(TEXT_ESCAPES),
+                    url=url(current.id).translate(TEXT_ESCAPES),
+                    name=current.original_name.translate(TEXT_ESCAPES),
+                    size=round(current.size_bytes / 1024, 1),  # a number: nothing to escape
                     older=_older(row.history, url) if row.history else "",
-                    sha256=escape(current.sha256),
-                    sha256_start=escape(current.sha256[:16]),
-                    uploaded=escape(format_datetime(current.uploaded_at, "short")),
+                    sha256=current.sha256.translate(TEXT_ESCAPES),
+                    sha256_start=current.sha256[:16].translate(TEXT_ESCAPES),
+                    uploaded=format_datetime(current.uploaded_at, "short").translate(TEXT_ESCAPES),
                 )
             )
         )

@@ -21,6 +21,7 @@ from markupsafe import Markup, escape
 from app.services.cases import ListedCase, describe
 from app.services.deadlines import ClockView
 from app.services.queues import DUE_SOON_BUSINESS_DAYS, QueueRow
+from app.web.escaping import TEXT_ESCAPES
 from app.web.translation import format_date, gettext, locale_memo, plural_markup, text_markup
 from app.web.urls import id_url
 
@@ -76,12 +77,6 @@ def _legal_key(legal: ClockView) -> tuple[object, ...]:
     if legal.paused:
         return ("paused", legal.days_remaining)
     return ("running", legal.due_on, legal.business_days_left)
-
-
-TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&#34;"})
-"""Markupsafe's escaping of a text as one ``str.translate`` (the same five characters, the same entities): a
-line's own values are written into :data:`LINE`, a plain format string, so no ``Markup`` object is made for
-each of them."""
 
 
 def shown_lines(rows: Sequence[QueueRow], viewer_id: int) -> Markup:
