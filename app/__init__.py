@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,34 @@ from app.database import configure_engine
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+MAX_SYNC_KEPT = 1_024
+"""Functions whose synchronous form an application keeps (its views and hooks: a bounded set)."""
+
+
+class Application(Flask):
+    """Flask, keeping the synchronous form of each function it calls (``ensure_sync``). Flask asks it of the
+    view and of every hook on every request, and each answer inspects the function again (whether it is a
+    coroutine function, through ``functools.partial`` and method wrappers): some twenty functions and about
+    150 calls a request. A function's nature does not change, so the answer is kept per function."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync_kept: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Flask's ``ensure_sync`` (``async def`` functions wrapped to run and be waited for), kept per function."""
+        try:
+            return self._sync_kept[func]
+        except KeyError:
+            pass
+        except TypeError:  # a callable that cannot be a dictionary key
+            return super().ensure_sync(func)
+        sync = super().ensure_sync(func)
+        if len(self._sync_kept) >= MAX_SYNC_KEPT:
+            self._sync_kept.clear()
+        self._sync_kept[func] = sync
+        return sync
 
 
 def select_locale() -> str:
@@ -59,7 +88,7 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
     default secret key. Does no database work.
     """
     cls = config if isinstance(config, type) else load_config(config)
-    app = Flask(__name__, instance_relative_config=True)
+    app = Application(__name__, instance_relative_config=True)
     app.config.from_object(cls)
     if cls.READS_ENVIRONMENT:
         app.config.update(from_environment())
