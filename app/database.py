@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from time import monotonic
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
 from psycopg.pq import TransactionStatus
@@ -217,7 +217,8 @@ def session_connection(session: Session) -> Connection:
     if transaction is not None and transaction.is_active:
         kept = session.info.get(_CONNECTION)
         if kept is not None and kept[0] is transaction:
-            return cast(Connection, kept[1])
+            held: Connection = kept[1]  # annotated rather than ``cast``, a call each time
+            return held
     connection = session.connection()
     session.info[_CONNECTION] = (session.get_transaction(), connection)
     return connection
@@ -539,7 +540,8 @@ def _deferred(connection: Connection) -> list[tuple[str, Any, bool]]:
     kept = connection.info.get(_DEFERRED)
     if kept is None or kept[0] is not transaction:
         kept = connection.info[_DEFERRED] = (transaction, [])
-    return cast(list[tuple[str, Any, bool]], kept[1])
+    pending: list[tuple[str, Any, bool]] = kept[1]
+    return pending
 
 
 def send_deferred(connection: Connection, *, commit: bool = False) -> None:

@@ -165,6 +165,8 @@ def case_requirements(case: Case) -> list[str]:
     params = case.params or workflow.params
     kinds: list[str] = []
     for t in workflow.transitions:
+        if t.documents_param is None and not t.required_documents:
+            continue  # most steps take no documents (a page would ask each of some forty)
         for kind in documents_for(t, params):
             if kind not in kinds:
                 kinds.append(kind)
