@@ -17,14 +17,15 @@ from bench.engine_bench import counted_calls
 from tests.support.factories import make_user, submitted_case
 from tests.web.helpers import login_as
 
-CASE_PAGE_CALLS = 10_500
+CASE_PAGE_CALLS = 9_700
 """Function calls of a request for the case page of a submitted VECS case (its documents and history, the
-clerk's form), seen by the intake clerk: 1.3 times the count when set (7,398 on SQLite, 8,172 on PostgreSQL;
-8,468 and 9,239 before its blank action forms were kept, 12,368 and 13,142 before its lists' lines, its stages
-and the page's frame were built in Python or once per language)."""
-QUEUE_CALLS = 7_500
-"""Function calls of a request for a queue of 10 cases: 1.3 times the count when set (5,206 and 5,777; 7,294
-and 7,869 before; today 4,992 and 5,567)."""
+clerk's form), seen by the intake clerk: 1.3 times the count when set (6,668 on SQLite, 7,439 on PostgreSQL;
+8,468 and 9,239 before its blank action forms were kept, its lines' values escaped without a ``Markup`` each,
+its cookie remembered and Flask's view and hooks not inspected again; 12,368 and 13,142 before its lists'
+lines, its stages and the page's frame were built in Python or once per language)."""
+QUEUE_CALLS = 6_700
+"""Function calls of a request for a queue of 10 cases: 1.3 times the count when set (4,596 and 5,167; 5,206
+and 5,777 before the same changes and its lines' own, 7,294 and 7,869 before the round before)."""
 QUEUE_CALLS_PER_CASE = 100
 """What each more case in the queue adds: 1.5 times the count when set (56 and 64; 81 and 89 before its lines'
 values were escaped without a ``Markup`` each and its cells looked up once per page, 190 and 198 before its
