@@ -488,11 +488,28 @@ class _Plan:
         results = self.results
         if results is None:
             processors = (
-                kind._cached_result_processor(self.dialect, column[1])
+                quick_conversion(kind, kind._cached_result_processor(self.dialect, column[1]))
                 for kind, column in zip(self.result_types, cursor.description, strict=True)
             )
             results = self.results = tuple((i, p) for i, p in enumerate(processors) if p is not None)
         return results
+
+
+def quick_conversion(kind: Any, processor: _Processor | None) -> _Processor | None:
+    """``processor``, the conversion SQLAlchemy gives a result column of type ``kind``; for an enumeration
+    stored as its values' text, a dictionary's own look-up (one C call) instead of the two Python calls of
+    SQLAlchemy's, used only when it gives the same member as SQLAlchemy's for every stored value and ``None``.
+    An unknown value raises ``KeyError``, a ``LookupError`` as SQLAlchemy's."""
+    if processor is None or not isinstance(kind, SAEnum) or kind.enum_class is None:
+        return processor
+    members: dict[Any, Any] = {member.value: member for member in kind.enum_class}
+    members[None] = None
+    try:
+        if all(processor(value) is member for value, member in members.items()):
+            return members.__getitem__
+    except LookupError:  # the column's values are not the members' values: SQLAlchemy's own conversion
+        pass
+    return processor
 
 
 def _begun(connection: Connection) -> Connection:

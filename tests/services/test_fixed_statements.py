@@ -12,11 +12,12 @@ import pytest
 from argon2 import PasswordHasher
 from flask import Flask
 from psycopg.pq import TransactionStatus
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy import Table, bindparam, event, func, insert, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError, PendingRollbackError
 
 import app.services.users as users_service
-from app.database import FixedStatement, among, insert_of, session_connection
+from app.database import FixedStatement, among, insert_of, quick_conversion, session_connection
 from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, OutboxMessage, OutboxStatus, Role, Timer, TimerStatus
 from app.notifications.outbox import enqueue_rows, message_row
@@ -295,3 +296,29 @@ def test_a_unit_of_work_on_sqlite_begins_immediate_through_the_cursor_events(app
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
     assert begun == ["BEGIN IMMEDIATE", "BEGIN"]
+
+
+def test_every_enumeration_column_reads_as_sqlalchemy_reads_it(app: Flask) -> None:
+    """An enumeration's quicker conversion (a dictionary's look-up) gives, for every stored value of every
+    enumeration column of the schema, the member SQLAlchemy's own conversion gives, and refuses an unknown
+    value as a ``LookupError`` as SQLAlchemy does."""
+    dialect = db.engine.dialect
+    checked = 0
+    for table in db.metadata.tables.values():
+        for column in table.columns:
+            kind = column.type
+            if not isinstance(kind, SAEnum) or kind.enum_class is None:
+                continue
+            standard = kind._cached_result_processor(dialect, None)
+            quick = quick_conversion(kind, standard)
+            assert quick is not standard, f"{table.name}.{column.name} kept SQLAlchemy's conversion"
+            assert standard is not None
+            for member in kind.enum_class:
+                assert quick(member.value) is standard(member.value) is member
+            assert quick(None) is standard(None) is None
+            with pytest.raises(LookupError):
+                standard("no-es-un-valor")
+            with pytest.raises(LookupError):
+                quick("no-es-un-valor")
+            checked += 1
+    assert checked >= 10  # roles, statuses, kinds … of the whole schema
