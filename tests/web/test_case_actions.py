@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import Case, Role
 from app.services.case_pages import CasePage, case_page
 from app.web.cases import actions
+from app.web.cases.labels import procedure_of
 from forms.cases import action_form
 from tests.support.factories import advance, make_user, vecs_case
 from tests.web.helpers import csrf_token, hidden_value, login_as, set_language
@@ -45,7 +46,7 @@ def _squeezed(markup: str) -> str:
 
 def _reference(app: Flask, page: CasePage, key: str, token: str) -> str:
     """The forms of ``page`` as the template rendered them, every form with ``key`` and ``token``."""
-    procedure = actions.procedure_of(page.workflow)
+    procedure = procedure_of(page.workflow)
     edit = procedure.edit_trigger if procedure is not None else "edit"
     shown = [t for t in page.triggers if t.enabled and t.trigger != edit]
     forms = {}
@@ -63,17 +64,25 @@ def _reference(app: Flask, page: CasePage, key: str, token: str) -> str:
 
 
 def _intake_case(clerk: int) -> int:
-    """A VECS case in intake review (the clerk may prevent, accept or reject it: codes, comments, an ending)."""
+    """A VECS case in intake review: the clerk may prevent (a list of points, a required comment) or accept it,
+    the applicant may withdraw it (an ending)."""
     draft = vecs_case(make_user(Role.APPLICANT))
-    submitted = advance(draft, [("submit", draft_owner(draft.case_id), None, None)])
+    submitted = advance(draft, [("submit", _applicant_of(draft.case_id), None, None)])
     return advance(submitted, [("start_intake", clerk, None, None)]).case_id
 
 
-def draft_owner(case_id: int) -> int:
+def _applicant_of(case_id: int) -> int:
     """The applicant of the case ``case_id``."""
     case = db.session.get(Case, case_id)
     assert case is not None
     return case.applicant_id
+
+
+def _hidden(body: str, case_id: int, trigger: str) -> dict[str, str]:
+    """The hidden fields of the form of ``trigger`` on the page ``body`` of the case ``case_id``."""
+    action = f"/expedientes/{case_id}/acciones/{trigger}"
+    names = (f"{trigger}-csrf_token", f"{trigger}-expected_version", f"{trigger}-idempotency_key")
+    return {name: hidden_value(body, name, action) for name in names}
 
 
 def test_kept_forms_are_the_templates_forms_in_each_language(app: Flask, client: FlaskClient) -> None:
@@ -83,9 +92,9 @@ def test_kept_forms_are_the_templates_forms_in_each_language(app: Flask, client:
     readers = [
         (first, clerk),
         (second, clerk),
-        (first, draft_owner(first)),
+        (first, _applicant_of(first)),
         (first, clerk),
-        (second, draft_owner(second)),
+        (second, _applicant_of(second)),
     ]
     offered: set[str] = set()
     every = ""
@@ -144,14 +153,7 @@ def test_each_page_gets_its_own_link_version_key_and_token(app: Flask, client: F
     # the kept form posts: its token, version and key are the page's
     body = client.get(f"/expedientes/{second}").get_data(as_text=True)
     action = f"/expedientes/{second}/acciones/accept_intake"
-    answer = client.post(
-        action,
-        data={
-            "accept_intake-csrf_token": hidden_value(body, "accept_intake-csrf_token", action),
-            "accept_intake-expected_version": hidden_value(body, "accept_intake-expected_version", action),
-            "accept_intake-idempotency_key": hidden_value(body, "accept_intake-idempotency_key", action),
-        },
-    )
+    answer = client.post(action, data=_hidden(body, second, "accept_intake"))
     assert answer.status_code == 302, answer.get_data(as_text=True)[:2000]
     db.session.rollback()  # the test's session read the case before the request moved it
     assert case_page(second, clerk).case.state == "land_use_review"
@@ -164,15 +166,8 @@ def test_a_refused_form_comes_back_with_what_was_typed_in_the_page_language(clie
     set_language(client, "en", f"/expedientes/{case_id}")
     body = client.get(f"/expedientes/{case_id}").get_data(as_text=True)
     action = f"/expedientes/{case_id}/acciones/issue_prevention"
-    answer = client.post(
-        action,
-        data={
-            "issue_prevention-csrf_token": hidden_value(body, "issue_prevention-csrf_token", action),
-            "issue_prevention-expected_version": hidden_value(body, "issue_prevention-expected_version", action),
-            "issue_prevention-idempotency_key": hidden_value(body, "issue_prevention-idempotency_key", action),
-            "issue_prevention-comment": "Falta <b>el plano</b>",  # no point chosen: refused
-        },
-    )
+    typed = {"issue_prevention-comment": "Falta <b>el plano</b>"}  # no point chosen: refused
+    answer = client.post(action, data={**_hidden(body, case_id, "issue_prevention"), **typed})
     assert answer.status_code == 422
     page = answer.get_data(as_text=True)
     form = page[page.index('id="accion-issue_prevention"') :]
