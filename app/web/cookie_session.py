@@ -57,8 +57,6 @@ class KeptKeySigner(TimestampSigner):
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 """The types Flask's tagged JSON writes as they are (no tag applies to them)."""
-_UNCHANGING = _PLAIN
-"""The values a remembered session may hold: a request may change its copy of the session, never the values."""
 
 
 class FastTaggedJSON(TaggedJSONSerializer):
@@ -135,7 +133,8 @@ class KeptKeySessionInterface(SecureCookieSessionInterface):
             data, signed_at = serializer.loads(value, max_age=max_age, return_timestamp=True)
         except BadSignature:
             return self.session_class()
-        if type(data) is dict and all(type(item) in _UNCHANGING for item in data.values()):
+        # only a session of plain values is remembered: a request may change its copy, never a shared value
+        if type(data) is dict and all(type(item) in _PLAIN for item in data.values()):
             if len(self._opened) >= MAX_OPENED_KEPT:
                 self._opened.clear()
             self._opened[value] = (serializer, int(signed_at.timestamp()), data)

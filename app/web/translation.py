@@ -173,10 +173,16 @@ def kept_for_locale(key: Hashable, make: Callable[[], _T]) -> _T:
     return piece
 
 
+def kept_pieces() -> dict[Hashable, Any]:
+    """What :func:`kept_for_locale` keeps for the current locale, by key: a loop over a list's rows looks its
+    pieces up here (one dictionary look-up each) and makes only the missing ones (:func:`locale_memo`)."""
+    return _kept().pieces
+
+
 def locale_memo() -> Callable[[Hashable, Callable[[], Any]], Any]:
     """:func:`kept_for_locale` bound to the current locale, for a loop that asks it many times (a list's rows):
     the locale is looked up once."""
-    pieces = _kept().pieces
+    pieces = kept_pieces()
     return lambda key, make: _kept_in(pieces, key, make)
 
 

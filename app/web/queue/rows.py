@@ -22,7 +22,7 @@ from app.services.cases import ListedCase, describe
 from app.services.deadlines import ClockView
 from app.services.queues import DUE_SOON_BUSINESS_DAYS, QueueRow
 from app.web.escaping import TEXT_ESCAPES
-from app.web.translation import format_date, gettext, locale_memo, plural_markup, text_markup
+from app.web.translation import format_date, gettext, kept_pieces, locale_memo, plural_markup, text_markup
 from app.web.urls import id_url
 
 DASH = Markup("—")
@@ -70,44 +70,28 @@ def _legal(legal: ClockView) -> Markup:
     return DASH
 
 
-def _legal_key(legal: ClockView) -> tuple[object, ...]:
-    """What the legal term's cell shows depends on: the key it is kept under."""
-    if legal.overdue:
-        return ("overdue",)
-    if legal.paused:
-        return ("paused", legal.days_remaining)
-    return ("running", legal.due_on, legal.business_days_left)
-
-
 def shown_lines(rows: Sequence[QueueRow], viewer_id: int) -> Markup:
     """The queue's lines for ``rows`` (``<tr>`` each, :data:`LINE`), as seen by the user ``viewer_id`` in the
     request's language, as one piece of markup. The cells built from texts, days and counts only are kept per
-    language (the same few recur on every line, so the page also keeps those it used by their own key); the
-    case's link and folio are escaped here."""
+    language (the same few recur on every line: each is looked up, and made only when missing); the case's link
+    and folio are escaped here."""
     url = id_url("cases.show", "case_id")
     kept = locale_memo()
+    pieces = kept_pieces()
     overdue = kept(("queue", "overdue"), _overdue)
     mine_tag = kept(("queue", "mine"), _mine_tag)
-    labels: dict[tuple[str, int, str], tuple[Markup, Markup]] = {}
-    days: dict[date, Markup] = {}
-    terms: dict[ClockView, Markup] = {}
     lines = []
-    term_day: Markup | None
     term_left: str
-    legal_cell: Markup | None
     for row in rows:
         case, term, legal = row.case, row.term, row.legal
-        shown = (case.workflow, case.workflow_version, case.state)
-        described = labels.get(shown)
-        if described is None:
-            described = labels[shown] = kept(("queue", "labels", *shown), partial(_labels, case))
+        key: tuple[object, ...] = ("queue", "labels", case.workflow, case.workflow_version, case.state)
+        described = pieces.get(key) or kept(key, partial(_labels, case))
         if term is None:
             term_day = term_left = DASH
             css = ""
         else:
-            term_day = days.get(term.due_on)
-            if term_day is None:
-                term_day = days[term.due_on] = kept(("queue", "day", term.due_on), partial(_long_day, term.due_on))
+            key = ("queue", "day", term.due_on)
+            term_day = pieces.get(key) or kept(key, partial(_long_day, term.due_on))
             if term.overdue:
                 term_left, css = overdue, "overdue"
             else:
@@ -116,9 +100,8 @@ def shown_lines(rows: Sequence[QueueRow], viewer_id: int) -> Markup:
         if legal is None:
             legal_cell = DASH
         else:
-            legal_cell = terms.get(legal)
-            if legal_cell is None:
-                legal_cell = terms[legal] = kept(("queue", "legal", *_legal_key(legal)), partial(_legal, legal))
+            key = ("queue", "legal", legal)  # the term itself: equal terms show the same cell
+            legal_cell = pieces.get(key) or kept(key, partial(_legal, legal))
         lines.append(
             LINE.format(
                 css=css,
