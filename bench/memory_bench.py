@@ -57,6 +57,17 @@ def rss_of(pid: int) -> int:
     return 0
 
 
+def private_of(pid: int) -> int:
+    """Memory of process ``pid`` that it shares with no other process, in bytes (``Private_Clean`` +
+    ``Private_Dirty`` of ``/proc/<pid>/smaps_rollup``; 0 when it is gone): for a forked worker, what it does not
+    share with the master, which is what each more worker costs."""
+    try:
+        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    except OSError:
+        return 0
+    return sum(int(line.split()[1]) * 1024 for line in lines if line.startswith(("Private_Clean:", "Private_Dirty:")))
+
+
 def worker_of(master: int) -> int:
     """The one worker of the gunicorn ``master`` (waits for it to be forked)."""
     deadline = time.monotonic() + 60
@@ -159,7 +170,7 @@ def measure(url: str, folder: Path, args: argparse.Namespace) -> int:
     with gunicorn("wsgi:app", port, env, "/healthz", workers=1) as master:
         worker = worker_of(master.pid)
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-        started_rss = rss_of(worker)
+        started_rss, started_private = rss_of(worker), private_of(worker)
         issued = 0
         for index in range(1, args.requests + 1):
             if index % args.every == 0 and issued < issuances:
@@ -177,6 +188,7 @@ def measure(url: str, folder: Path, args: argparse.Namespace) -> int:
                 samples.append((index, rss_of(worker)))
                 print(f"\r  requests: {index}  rss {samples[-1][1] / 2**20:6.1f} MB", end="", file=sys.stderr)
         print(file=sys.stderr)
+        final_private = private_of(worker)
         conn.close()
         if worker_of(master.pid) != worker:
             raise SystemExit("the worker was replaced during the run: the figures would mix two processes")
@@ -196,6 +208,10 @@ def measure(url: str, folder: Path, args: argparse.Namespace) -> int:
     print(
         f"  growth after the warm-up            {(final - reference) / mb:+7.1f} MB "
         f"({(final - reference) / mb / span:+.2f} MB per 1,000 requests; {final / reference:4.2f}x; target flat)"
+    )
+    print(
+        f"  not shared with the master          {started_private / mb:7.1f} MB at start, "
+        f"{final_private / mb:.1f} MB at the end (of the resident memory above)"
     )
     print("  samples (requests: MB): " + ", ".join(f"{i}: {r / mb:.0f}" for i, r in samples))
     return 0
