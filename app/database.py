@@ -224,6 +224,14 @@ def session_connection(session: Session) -> Connection:
     return connection
 
 
+def begin_write(session: Session) -> Connection:
+    """Begin ``session``'s transaction as a write (``BEGIN IMMEDIATE`` on SQLite: the write lock before the first
+    read) and keep its connection for :func:`session_connection`, which would otherwise ask the session again."""
+    connection = session.connection(execution_options={WRITE_OPTION: True})
+    session.info[_CONNECTION] = (session.get_transaction(), connection)
+    return connection
+
+
 def _autoflush(session: Session) -> None:
     """Flush the changes pending in ``session`` before a read that bypasses the ORM, as its autoflush would."""
     if session.autoflush and (session.new or session.dirty or session.deleted):

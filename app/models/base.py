@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
 
@@ -12,6 +12,14 @@ from sqlalchemy.engine import Dialect
 
 _UTC_SUFFIX = "+00:00"
 _from_text = datetime.fromisoformat
+_SQLITE_TEXT = "%04d-%02d-%02d %02d:%02d:%02d.%06d"
+"""SQLAlchemy's text of an instant on SQLite (its default storage format), as a positional format."""
+_SAMPLES = (
+    datetime(2026, 12, 4, 17, 23, 37, 123456, tzinfo=UTC),
+    datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-6))),
+    datetime(1, 1, 1, 0, 0, tzinfo=UTC),
+)
+"""Instants the one-step conversion of a bound value is checked against SQLAlchemy's with, once per dialect."""
 
 
 def utcnow() -> datetime:
@@ -32,6 +40,48 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise ValueError("naive datetimes are not stored; use an aware UTC datetime")
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """SQLAlchemy's conversion of a value to store (:meth:`process_bind_param`, then the dialect's), with the
+        common case, an aware instant, done in one step: moved to UTC (one ``astimezone``) and, on SQLite, written
+        as the text SQLAlchemy writes. Used only when it gives SQLAlchemy's value for sample instants; ``None`` stays
+        ``None``, anything else (a naive value, which is refused) takes the composed conversion."""
+        composed = super().bind_processor(dialect)
+        if composed is None:
+            return None
+        generic = composed
+        if dialect.name == "sqlite":
+
+            def to_sqlite(value: Any) -> Any:
+                if value is None:
+                    return None
+                if value.__class__ is datetime and value.tzinfo is not None:
+                    utc = value.astimezone(UTC)
+                    return _SQLITE_TEXT % (
+                        utc.year,
+                        utc.month,
+                        utc.day,
+                        utc.hour,
+                        utc.minute,
+                        utc.second,
+                        utc.microsecond,
+                    )
+                return generic(value)
+
+            fast = to_sqlite
+        else:
+
+            def to_aware(value: Any) -> Any:
+                if value is None:
+                    return None
+                if value.__class__ is datetime and value.tzinfo is not None:
+                    return value.astimezone(UTC)
+                return generic(value)
+
+            fast = to_aware
+        if all(fast(sample) == generic(sample) for sample in _SAMPLES):
+            return fast
+        return generic  # a storage format of the dialect's own: SQLAlchemy's conversion
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.database import WRITE_OPTION, continues_open_read
+from app.database import begin_write, continues_open_read
 from app.engine.errors import ConflictError, Msg
 from app.extensions import db
 from app.services.files import discard_uncommitted, forget_committed
@@ -63,7 +63,7 @@ def unit_of_work() -> Iterator[Session]:
     forget_committed(session)  # files listed by an earlier transaction that did not end here are not ours
     try:
         if not continued:
-            session.connection(execution_options={WRITE_OPTION: True})
+            begin_write(session)
         yield session
         session.commit()
         forget_committed(session)

@@ -73,6 +73,30 @@ def test_sqlite_other_forms_take_the_composed_conversion(value: Any) -> None:
     assert outcome(fast, value) == outcome(composed, value)
 
 
+def bind_conversions(dialect: Any) -> tuple[Any, Any]:
+    """The type's conversion of a value to store for ``dialect`` and SQLAlchemy's composed one."""
+    kind = UTCDateTime().dialect_impl(dialect)
+    return kind.bind_processor(dialect), TypeDecorator.bind_processor(kind, dialect)
+
+
+def stored(convert: Any, value: Any) -> Any:
+    try:
+        converted = convert(value)
+    except (TypeError, ValueError) as error:
+        return type(error), str(error)
+    return converted, getattr(converted, "tzinfo", None)
+
+
+@pytest.mark.parametrize("dialect", [SQLITE, POSTGRESQL], ids=["sqlite", "postgresql"])
+@given(instant=instants)
+def test_values_to_store_as_sqlalchemy_gives_them(dialect: Any, instant: datetime) -> None:
+    fast, composed = bind_conversions(dialect)
+    assert fast is not composed  # the one-step conversion passed its check against the samples
+    assert stored(fast, instant) == stored(composed, instant)
+    assert stored(fast, instant.replace(tzinfo=None)) == stored(composed, instant.replace(tzinfo=None))
+    assert fast(None) is None
+
+
 @given(instants)
 def test_postgresql_aware_values(instant: datetime) -> None:
     fast, composed = conversions(POSTGRESQL)
