@@ -38,7 +38,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session, class_mapper, make_transient_to_detached
+from sqlalchemy.orm import Session, SessionTransaction, class_mapper, make_transient_to_detached
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
@@ -211,24 +211,32 @@ def session_connection(session: Session) -> Connection:
     """``session.connection()``: the connection of the session's transaction (begun if none is), kept for that
     transaction. A transition asks for it a dozen times and a page a few, and each ``session.connection()``
     walks the session's bind and transaction states (10-15 µs); the connection of a transaction never changes,
-    so while the same transaction is the session's and active it is given back as is. After a commit, a
-    rollback or a failed flush it is asked of the session again (which begins anew or raises as usual)."""
-    transaction = session.get_transaction()
+    so while the same transaction is the session's innermost and active it is given back as is. After a commit,
+    a rollback or a failed flush it is asked of the session again (which begins anew or raises as usual), and
+    so it is inside a savepoint (``begin_nested``) the first time: the session emits the ``SAVEPOINT`` only
+    when its connection is first asked for there, and writes held for later
+    (:meth:`FixedStatement.send_later`) must be held inside it, to go with it if it is rolled back."""
+    transaction = _innermost(session)
     if transaction is not None and transaction.is_active:
         kept = session.info.get(_CONNECTION)
         if kept is not None and kept[0] is transaction:
             held: Connection = kept[1]  # annotated rather than ``cast``, a call each time
             return held
     connection = session.connection()
-    session.info[_CONNECTION] = (session.get_transaction(), connection)
+    session.info[_CONNECTION] = (_innermost(session), connection)
     return connection
+
+
+def _innermost(session: Session) -> SessionTransaction | None:
+    """The session's innermost transaction: its savepoint's, if one is open, else its own."""
+    return session.get_nested_transaction() or session.get_transaction()
 
 
 def begin_write(session: Session) -> Connection:
     """Begin ``session``'s transaction as a write (``BEGIN IMMEDIATE`` on SQLite: the write lock before the first
     read) and keep its connection for :func:`session_connection`, which would otherwise ask the session again."""
     connection = session.connection(execution_options={WRITE_OPTION: True})
-    session.info[_CONNECTION] = (session.get_transaction(), connection)
+    session.info[_CONNECTION] = (_innermost(session), connection)
     return connection
 
 

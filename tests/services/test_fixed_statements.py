@@ -15,6 +15,7 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy import Table, bindparam, event, func, insert, literal, select, union_all, update
 from sqlalchemy.exc import IntegrityError, PendingRollbackError
+from sqlalchemy.orm import Session
 
 import app.services.users as users_service
 from app.database import FixedStatement, among, insert_of, quick_conversion, session_connection
@@ -210,6 +211,34 @@ def test_a_held_write_that_fails_fails_the_transaction_and_a_savepoint_keeps_its
         savepoint.rollback()
     session.commit()
     assert _stored_keys() == ["dup", "outer"]
+
+
+def test_writes_held_in_a_savepoint_go_with_it_when_the_connection_was_asked_before(app: Flask) -> None:
+    """The unit of work keeps its connection from the start; inside a savepoint the session is asked for it again
+    (which emits the ``SAVEPOINT``), so that a write held there is rolled back with the savepoint."""
+    with unit_of_work() as session:
+        assert session_connection(session) is session.connection()
+        _WRITE.send_later(session_connection(session), _outbox_row("before"))
+        with session.begin_nested() as savepoint:
+            inner = session_connection(session)
+            assert session.get_nested_transaction() is not None
+            _WRITE.send_later(inner, _outbox_row("inside"))
+            savepoint.rollback()
+        _WRITE.send_later(session_connection(session), _outbox_row("after"))
+    assert _stored_keys() == ["after", "before"]
+
+    def fail_in_a_savepoint(session: Session) -> None:
+        with session.begin_nested():  # rolled back when its second write fails on the unique key
+            _WRITE.send_later(session_connection(session), _outbox_row("twice"))
+            _WRITE.send_later(session_connection(session), _outbox_row("before"))
+            session.execute(select(OutboxMessage.id))  # sends what is held first (SQLite: sent at once)
+
+    with unit_of_work() as session:
+        session_connection(session)
+        with pytest.raises(IntegrityError):
+            fail_in_a_savepoint(session)
+        _WRITE.send_later(session_connection(session), _outbox_row("last"))
+    assert _stored_keys() == ["after", "before", "last"]
 
 
 def test_a_list_of_ids_is_one_statement_text_whatever_its_length(app: Flask) -> None:
