@@ -204,7 +204,8 @@ def measure(url: str, folder: Path, args: argparse.Namespace) -> int:
     print(f"  worker at start                     {started_rss / mb:7.1f} MB")
     warm = f"after {args.warm_up:>6} requests (warm)"
     print(f"  {warm:35} {reference / mb:7.1f} MB   {reference / floor_rss:4.1f}x bare")
-    print(f"  after {args.requests:>6} requests            {final / mb:7.1f} MB   {final / floor_rss:4.1f}x bare")
+    last = f"after {args.requests:>6} requests"
+    print(f"  {last:35} {final / mb:7.1f} MB   {final / floor_rss:4.1f}x bare")
     print(
         f"  growth after the warm-up            {(final - reference) / mb:+7.1f} MB "
         f"({(final - reference) / mb / span:+.2f} MB per 1,000 requests; {final / reference:4.2f}x; target flat)"
