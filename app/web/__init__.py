@@ -32,12 +32,14 @@ from app.web.registration.views import bp as registration_bp
 from app.web.throttling import guard_limiter
 from app.web.translation import install_translations
 from app.web.treasury.views import bp as treasury_bp
-from app.web.urls import install_urls
+from app.web.urls import RecordIdConverter, install_urls
 from app.web.verification.views import bp as verification_bp
 
 
 def register_blueprints(app: Flask) -> None:
-    """Attach every blueprint and the error pages to ``app``."""
+    """Attach every blueprint and the error pages to ``app`` (their ``<int:…>`` parts bounded to the ids a record
+    can have: :class:`~app.web.urls.RecordIdConverter`)."""
+    app.url_map.converters["int"] = RecordIdConverter
     app.register_blueprint(health_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(account_bp)

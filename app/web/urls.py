@@ -9,12 +9,28 @@ request is served under: the templates' ``url_for`` keeps what it built under th
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, request
 from flask import url_for as flask_url_for
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
+
+MAX_ID = 2**31 - 1
+"""The largest id or sequence number a record can have (their columns are 32-bit integers)."""
+
+
+class RecordIdConverter(IntegerConverter):
+    """The ``int`` converter of the application's URLs (ids and sequence numbers), bounded to what a record can
+    have: a larger number matches no route and is answered 404, as an id that does not exist. Unbounded, a
+    number past 64 bits reached the database, and SQLite refused to bind it with an error (a server error)."""
+
+    def __init__(
+        self, map: Map, fixed_digits: int = 0, min: int | None = None, max: int | None = MAX_ID, signed: bool = False
+    ) -> None:
+        super().__init__(map, fixed_digits, min, MAX_ID if max is None else builtins.min(max, MAX_ID), signed)
+
 
 MAX_KEPT = 20_000
 """URLs kept per process before the memo starts afresh (a queue adds one per case shown)."""
@@ -38,6 +54,9 @@ def url_for(endpoint: str, /, **values: Any) -> str:
     return url
 
 
+_PLAIN_INTEGERS = (IntegerConverter, RecordIdConverter)
+"""Converters that write an integer as ``str(value)``."""
+
 _ID_URLS: dict[tuple[str, str, str], tuple[str, str] | None] = {}
 
 _SAMPLE_ID = 9_876_543_210
@@ -52,7 +71,8 @@ def _id_parts(endpoint: str, name: str) -> tuple[str, str] | None:
     if len(rules) != 1 or rules[0].arguments != {name} or rules[0].defaults:
         return None
     converter = rules[0]._converters.get(name)  # Werkzeug's only record of a rule's converters
-    if type(converter) is not IntegerConverter or converter.fixed_digits:
+    # exactly these two (a subclass may write its values otherwise), without fixed digits
+    if not isinstance(converter, IntegerConverter) or type(converter) not in _PLAIN_INTEGERS or converter.fixed_digits:
         return None
     before, found, after = flask_url_for(endpoint, **dict[str, Any]({name: _SAMPLE_ID})).partition(str(_SAMPLE_ID))
     if not found or str(_SAMPLE_ID) in after:
