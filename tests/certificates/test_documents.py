@@ -11,6 +11,7 @@ import base64
 import io
 import re
 import subprocess
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -402,7 +403,13 @@ def test_signing_works_where_an_event_loop_is_already_running(
     async def inside_a_loop() -> bool:
         return validate_pdf(sign_pdf(pdf, material, reason="prueba", location="aquí"), [root]).valid
 
-    assert asyncio.run(inside_a_loop())
+    # in a thread of its own: a browser test run before in this process may have left its loop running in this
+    # one, where asyncio.run() refuses to start another
+    results: list[bool] = []
+    thread = threading.Thread(target=lambda: results.append(asyncio.run(inside_a_loop())))
+    thread.start()
+    thread.join()
+    assert results == [True]
 
 
 CADENA_ORDER = {
