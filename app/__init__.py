@@ -13,6 +13,7 @@ from flask_login import current_user
 from app.config import Config, from_environment, load_config
 from app.database import configure_engine
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.templating import LanguageEnvironment
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -24,7 +25,10 @@ class Application(Flask):
     """Flask, keeping the synchronous form of each function it calls (``ensure_sync``). Flask asks it of the
     view and of every hook on every request, and each answer inspects the function again (whether it is a
     coroutine function, through ``functools.partial`` and method wrappers): some twenty functions and about
-    150 calls a request. A function's nature does not change, so the answer is kept per function."""
+    150 calls a request. A function's nature does not change, so the answer is kept per function. Its templates
+    are compiled once per language, with their constant texts translated in (:mod:`app.templating`)."""
+
+    jinja_environment = LanguageEnvironment
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -1,0 +1,120 @@
+"""Templates compiled once per language, with their constant texts translated in.
+
+A template's ``{{ _('…') }}`` holding a text and nothing else (some seven hundred of the eight hundred ``_()`` in
+the templates) gives the same words on every request in a language, yet Jinja reaches the translation through its
+context's call machinery each time: some eight function calls, forty-eight times on a case page and six on every
+page (the header). Here each template is compiled for each language it is rendered in (the language travels in
+the template's name inside Jinja: ``es_MX::cases/show.html``; the loader reads ``cases/show.html``), and while it
+is compiled such an expression becomes its translated text, which Jinja writes into the compiled template as static
+output.
+
+Only a text that reads the same escaped as it does as markup is put in (no ``<``, ``>``, ``&`` or quotes, and
+%-formatting without variables succeeds, as the call would do it): the page is byte for byte what the call gave.
+Any other use of ``_`` (with variables, inside a larger expression, a text holding markup) stays a call. Outside
+a request (no language) templates are compiled as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from typing import Any
+
+import flask_babel
+from flask.templating import Environment
+from jinja2 import BaseLoader, Template
+from jinja2.ext import Extension
+from jinja2.lexer import (
+    TOKEN_LPAREN,
+    TOKEN_NAME,
+    TOKEN_RPAREN,
+    TOKEN_STRING,
+    TOKEN_VARIABLE_BEGIN,
+    TOKEN_VARIABLE_END,
+    Token,
+    TokenStream,
+)
+
+LANGUAGE_MARK = "::"
+"""Between the language and the template's name in the names Jinja keeps compiled templates under."""
+
+_MARKUP_CHARACTERS = frozenset("<>&\"'")
+_CONSTANT_TEXT = (TOKEN_VARIABLE_BEGIN, TOKEN_NAME, TOKEN_LPAREN, TOKEN_STRING, TOKEN_RPAREN, TOKEN_VARIABLE_END)
+"""The tokens of ``{{ _('text') }}``."""
+
+
+def _language() -> str:
+    """The current language as Flask-Babel selected it (or a forced one), ``""`` outside a request or app."""
+    locale = flask_babel.get_locale()
+    return "" if locale is None else str(locale)
+
+
+def translated_constant(msgid: str, language: str) -> str | None:
+    """What ``{{ _(msgid) }}`` writes in ``language``, when that is the same escaped or not; ``None`` when the
+    text holds markup characters or does not %-format without variables (the call decides at render time)."""
+    with flask_babel.force_locale(language):
+        text = str(flask_babel.gettext(msgid))
+    try:
+        text = text % {}  # as the templates' _() does, even without variables ("%%" gives "%")
+    except (KeyError, ValueError, TypeError):
+        return None
+    if not _MARKUP_CHARACTERS.isdisjoint(text):
+        return None
+    return text
+
+
+class ConstantTexts(Extension):
+    """Puts the translation of ``{{ _('text') }}`` into a template compiled for a language (its name says which)."""
+
+    def filter_stream(self, stream: TokenStream) -> Iterable[Token]:
+        """The template's tokens, each ``{{ _('text') }}`` turned into ``{{ 'translation' }}`` where that is exact."""
+        language, mark, _ = (stream.name or "").rpartition(LANGUAGE_MARK)
+        if not mark or not language:
+            return stream
+        return _translated_tokens(stream, language)
+
+
+def _translated_tokens(tokens: Iterator[Token], language: str) -> Iterator[Token]:
+    window: list[Token] = []
+    for token in tokens:
+        window.append(token)
+        if len(window) < len(_CONSTANT_TEXT):
+            continue
+        if tuple(t.type for t in window) == _CONSTANT_TEXT and window[1].value == "_":
+            text = translated_constant(window[3].value, language)
+            if text is not None:
+                yield window[0]
+                yield Token(window[3].lineno, TOKEN_STRING, text)
+                yield window[5]
+                window = []
+                continue
+        yield window.pop(0)
+    yield from window
+
+
+class LanguageLoader(BaseLoader):
+    """A loader that reads ``language::name`` as ``name`` from the loader it wraps."""
+
+    def __init__(self, loader: BaseLoader) -> None:
+        self.loader = loader
+
+    def get_source(self, environment: Any, template: str) -> tuple[str, str | None, Callable[[], bool] | None]:
+        """The wrapped loader's source of the template, without its language."""
+        return self.loader.get_source(environment, template.rpartition(LANGUAGE_MARK)[2])
+
+    def list_templates(self) -> list[str]:
+        """The wrapped loader's templates."""
+        return self.loader.list_templates()
+
+
+class LanguageEnvironment(Environment):
+    """Flask's template environment, keeping each template compiled per language (:mod:`app.templating`)."""
+
+    def __init__(self, app: Any, **options: Any) -> None:
+        super().__init__(app, **options)
+        if self.loader is not None:
+            self.loader = LanguageLoader(self.loader)
+        self.add_extension(ConstantTexts)
+
+    def _load_template(self, name: str, globals: MutableMapping[str, Any] | None) -> Template:
+        language = _language() if LANGUAGE_MARK not in name else ""
+        return super()._load_template(f"{language}{LANGUAGE_MARK}{name}" if language else name, globals)

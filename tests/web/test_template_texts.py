@@ -1,0 +1,97 @@
+"""Templates compiled per language with their constant texts translated in (``app.templating``): the pages are
+what the per-request ``_()`` calls gave, in both languages, and only exact cases are replaced."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask import Flask
+from flask.templating import Environment
+from flask.testing import FlaskClient
+
+from app.models import Role
+from app.templating import ConstantTexts, LanguageEnvironment, LanguageLoader, translated_constant
+from tests.support.factories import make_user, submitted_case
+from tests.web.helpers import login_as, set_language
+
+VARYING = re.compile(r'(name="[^"]*(?:csrf_token|idempotency_key)"[^>]*value=")[^"]*"|(nonce=")[^"]*"')
+"""What differs between two renderings of the same page: tokens, idempotency keys, the script nonce."""
+
+
+def _plain_environment(app: Flask) -> Environment:
+    """The application's template environment as it was without :mod:`app.templating`: compiled once for every
+    language, each ``_()`` called when the page is rendered."""
+    kept = app.jinja_env
+    assert isinstance(kept, LanguageEnvironment)
+    assert isinstance(kept.loader, LanguageLoader)
+    plain = Environment(app, loader=kept.loader.loader, **app.jinja_options)
+    plain.globals.update(kept.globals)
+    plain.filters.update(kept.filters)
+    plain.tests.update(kept.tests)
+    plain.policies.update(kept.policies)
+    for extension in kept.extensions.values():
+        if not isinstance(extension, ConstantTexts):
+            plain.add_extension(type(extension))
+    return plain
+
+
+def _pages(client: FlaskClient, paths: list[str]) -> list[str]:
+    pages = []
+    for path in paths:
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        pages.append(VARYING.sub(lambda m: (m.group(1) or m.group(2)) + '"', response.get_data(as_text=True)))
+    return pages
+
+
+@pytest.mark.parametrize("language", ["es_MX", "en"])
+def test_pages_are_what_the_calls_gave(app: Flask, client: FlaskClient, language: str) -> None:
+    case_id = submitted_case(make_user(Role.APPLICANT))
+    set_language(client, language)
+    anonymous = ["/login", "/verificar", "/aviso-de-privacidad"]
+    before_login = _pages(client, anonymous)
+    login_as(client, make_user(Role.INTAKE_CLERK))
+    set_language(client, language, "/inicio")
+    staff = ["/inicio", "/bandeja", f"/expedientes/{case_id}", "/avisos"]
+    compiled = _pages(client, staff)
+    app.jinja_env.cache.clear()
+    language_environment = app.jinja_env
+    app.__dict__["jinja_env"] = _plain_environment(app)  # Flask keeps the environment in the instance
+    try:
+        called = _pages(client, staff)
+        client.post("/logout", data={})  # (refused without its token: the session stays; not needed below)
+    finally:
+        app.__dict__["jinja_env"] = language_environment
+    assert compiled == called
+    assert any("Salir" in page or "Log out" in page for page in compiled)
+    other = app.test_client()
+    set_language(other, language)
+    assert _pages(other, anonymous) == before_login
+
+
+def test_a_template_is_compiled_per_language_with_its_texts_in(app: Flask) -> None:
+    environment = app.jinja_env
+    source = "{{ _('Salir') }}|{{ _('Salir') ~ '!' }}|{{ _('%(n)s días', n=2) }}|{{- _('Idioma') -}}"
+    with app.test_request_context("/"):
+        code_es = environment.compile(source, name="es_MX::prueba.html", raw=True)
+        code_en = environment.compile(source, name="en::prueba.html", raw=True)
+        code_none = environment.compile(source, name="prueba.html", raw=True)
+        exit_en = translated_constant("Salir", "en")
+    assert exit_en is not None
+    assert exit_en != "Salir"
+    assert "Salir|" in code_es
+    assert f"{exit_en}|" in code_en
+    # exactly {{ _('text') }} became static text; the call inside a larger expression and the one with
+    # variables stay calls, and a template compiled without a language keeps them all
+    assert code_es.count("context.call(") == code_en.count("context.call(") == 2
+    assert code_none.count("context.call(") == 4
+
+
+def test_only_texts_that_read_the_same_escaped_are_put_in(app: Flask) -> None:
+    with app.test_request_context("/"):
+        assert translated_constant("Salir", "es_MX") == "Salir"
+        assert translated_constant("100%% seguro", "es_MX") == "100% seguro"
+        assert translated_constant("Términos <b>claros</b>", "es_MX") is None
+        assert translated_constant("O'Higgins", "es_MX") is None
+        assert translated_constant("%(n)s días", "es_MX") is None  # needs its variable: the call decides
