@@ -43,8 +43,13 @@ _CONSTANT_TEXT = (TOKEN_VARIABLE_BEGIN, TOKEN_NAME, TOKEN_LPAREN, TOKEN_STRING, 
 
 
 def _language() -> str:
-    """The current language as Flask-Babel selected it (or a forced one), ``""`` outside a request or app."""
-    locale = flask_babel.get_locale()
+    """The current language as Flask-Babel selected it (or a forced one); ``""`` where there is none to select
+    (no application context, or an application context without a request whose selector needs one): the
+    template is then compiled as it is."""
+    try:
+        locale = flask_babel.get_locale()
+    except RuntimeError:  # the language selector reads the request's session
+        return ""
     return "" if locale is None else str(locale)
 
 

@@ -95,3 +95,11 @@ def test_only_texts_that_read_the_same_escaped_are_put_in(app: Flask) -> None:
         assert translated_constant("Términos <b>claros</b>", "es_MX") is None
         assert translated_constant("O'Higgins", "es_MX") is None
         assert translated_constant("%(n)s días", "es_MX") is None  # needs its variable: the call decides
+
+
+def test_a_template_loaded_without_a_request_is_compiled_as_it_is(app: Flask) -> None:
+    with app.app_context():  # no request: no language to select (the language selector reads the session)
+        template = app.jinja_env.get_template("mail/case_transition.txt")
+    assert template.name == "mail/case_transition.txt"
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert app.jinja_env.get_template("mail/case_transition.txt").name == "en::mail/case_transition.txt"
