@@ -54,12 +54,14 @@ def _language() -> str:
 
 
 def translated_constant(msgid: str, language: str) -> str | None:
-    """What ``{{ _(msgid) }}`` writes in ``language``, when that is the same escaped or not; ``None`` when the
-    text holds markup characters or does not %-format without variables (the call decides at render time)."""
-    with flask_babel.force_locale(language):
-        text = str(flask_babel.gettext(msgid))
+    """What ``{{ _(msgid) }}`` writes in ``language`` (the templates' own ``_()``,
+    :func:`app.web.translation.text_markup`), when that is the same escaped or not; ``None`` when the text holds
+    markup characters or does not %-format without variables (the call decides at render time)."""
+    from app.web.translation import text_markup  # the web layer, loaded by then: templates compile in requests
+
     try:
-        text = text % {}  # as the templates' _() does, even without variables ("%%" gives "%")
+        with flask_babel.force_locale(language):
+            text = str(text_markup(msgid))
     except (KeyError, ValueError, TypeError):
         return None
     if not _MARKUP_CHARACTERS.isdisjoint(text):

@@ -114,9 +114,9 @@ def test_postgresql_naive_values_are_taken_as_utc(naive: datetime) -> None:
 def test_instants_read_back_from_the_database(app: Flask) -> None:
     case = vecs_case(make_user(Role.APPLICANT))
     db.session.remove()
-    stored = db.session.get(Case, case.case_id)
-    assert stored is not None
-    created = stored.created_at
+    loaded = db.session.get(Case, case.case_id)
+    assert loaded is not None
+    created = loaded.created_at
     assert created.tzinfo is UTC
     assert abs(datetime.now(UTC) - created) < timedelta(hours=1)
     row = FixedStatement(select(Case.created_at, Case.closed_at).where(Case.id == case.case_id)).read(db.session(), {})
