@@ -24,6 +24,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from wtforms.widgets import HiddenInput
 
 from forms import options, squeeze
+from forms.csrf import csrf_token
 from workflows.procedure import Field as FieldSpec
 
 YES, NO = "si", "no"
@@ -104,6 +105,10 @@ class _TokenWhenShown(CSRFTokenField):
 
 class _CSRFWhenShown(FlaskForm.Meta.csrf_class):
     field_class = _TokenWhenShown
+
+    def generate_csrf_token(self, csrf_token_field: Any) -> str:
+        """The request's token, signed at most once a minute for the session (:func:`forms.csrf.csrf_token`)."""
+        return csrf_token(self.meta.csrf_secret, self.meta.csrf_field_name)
 
 
 def _hidden_input(field: Any) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 
 from app.plugins import installed
@@ -34,6 +36,11 @@ from app.web.translation import install_translations
 from app.web.treasury.views import bp as treasury_bp
 from app.web.urls import RecordIdConverter, install_urls
 from app.web.verification.views import bp as verification_bp
+from forms.csrf import csrf_token
+
+
+def _csrf_token() -> dict[str, Any]:
+    return {"csrf_token": csrf_token}
 
 
 def register_blueprints(app: Flask) -> None:
@@ -71,4 +78,8 @@ def register_blueprints(app: Flask) -> None:
     install_urls(app)
     install_cookie_session(app)
     install_layout(app)
+    # in place of CSRFProtect's ``generate_csrf`` (a global and a context processor of every template): the same
+    # token, signed at most once a minute for a session
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.context_processor(_csrf_token)
     guard_limiter(app)

@@ -15,7 +15,6 @@ import secrets
 import uuid
 
 from flask import current_app, url_for
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
 from app.engine import AvailableTrigger
@@ -24,6 +23,7 @@ from app.web.cases.labels import procedure_of, section_choices
 from app.web.layout import rendered_part
 from app.web.translation import kept_for_locale
 from forms.cases import ActionForm, action_form
+from forms.csrf import csrf_token
 from workflows.base import Workflow
 from workflows.procedure import Field as FieldSpec
 
@@ -123,7 +123,7 @@ def action_forms(
             continue
         kept = _kept_form(page, trig, ending, style)
         if TOKEN_MARK in kept:
-            token = token if token is not None else generate_csrf()
+            token = token if token is not None else csrf_token()
             kept = kept.replace(TOKEN_MARK, escape(token))
         kept = kept.replace(URL_MARK, escape(url)).replace(VERSION_MARK, version)
         shown.append(kept.replace(KEY_MARK, escape(key if key is not None else new_key())))
