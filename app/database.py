@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from time import monotonic
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from weakref import WeakKeyDictionary
 
 from psycopg.pq import TransactionStatus
@@ -38,7 +38,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session, SessionTransaction, class_mapper, make_transient_to_detached
+from sqlalchemy.orm import Mapper, Session, SessionTransaction, class_mapper
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
@@ -246,7 +246,25 @@ def _autoflush(session: Session) -> None:
         session.flush()
 
 
-_PRIMARY_KEYS: dict[type, tuple[str, ...]] = {}
+class _Mapped(NamedTuple):
+    """What :func:`attach_loaded` needs of a mapped class, looked up once."""
+
+    mapper: Mapper[Any]
+    keys: tuple[str, ...]  # the primary key's attributes
+    columns: frozenset[str]  # every column attribute
+
+
+_MAPPED: dict[type, _Mapped] = {}
+_UNLOADED: dict[tuple[type, tuple[str, ...]], frozenset[str]] = {}
+
+
+def _mapped(cls: type) -> _Mapped:
+    kept = _MAPPED.get(cls)
+    if kept is None:
+        mapper: Mapper[Any] = class_mapper(cls)
+        keys = tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
+        kept = _MAPPED[cls] = _Mapped(mapper, keys, frozenset(prop.key for prop in mapper.column_attrs))
+    return kept
 
 
 def attach_loaded(session: Session, cls: type[_O], values: Mapping[str, Any]) -> _O:
@@ -254,24 +272,31 @@ def attach_loaded(session: Session, cls: type[_O], values: Mapping[str, Any]) ->
     them, as the columns' types give them) as a persistent object of ``session``, as if the ORM had loaded
     the row: the object the session already holds for that identity, told the stored values, or a new one
     attached without a read. Column attributes left out of ``values`` load on first access; relationships
-    are set with ``set_committed_value``. The hot paths read their rows as columns and attach them with this,
-    without the ORM's row processing around the read."""
-    mapper = class_mapper(cls)
-    names = _PRIMARY_KEYS.get(cls)
-    if names is None:
-        names = _PRIMARY_KEYS[cls] = tuple(mapper.get_property_by_column(c).key for c in mapper.primary_key)
-    key = mapper.identity_key_from_primary_key(tuple(values[name] for name in names))
-    held = session.identity_map.get(key)
+    load on first access unless set with ``set_committed_value``. The hot paths read their rows as columns and
+    attach them with this, without the ORM's row processing around the read."""
+    mapped = _mapped(cls)
+    key = mapped.mapper.identity_key_from_primary_key(tuple(values[name] for name in mapped.keys))
+    held: _O | None = session.identity_map.get(key)
     if held is not None:
         for name, value in values.items():
             set_committed_value(held, name, value)
         return held
-    loaded: _O = mapper.class_manager.new_instance()
-    # as the ORM's loading does: the values straight into the new object's dictionary, then committed as
-    # loaded (make_transient_to_detached, which also marks what was not given as not yet loaded) and attached
-    instance_state(loaded).dict.update(values)
-    make_transient_to_detached(loaded)
-    session.add(loaded)
+    loaded: _O = mapped.mapper.class_manager.new_instance()
+    # What make_transient_to_detached and Session.add do for a new object, without their general cases: the
+    # values straight into its dictionary (a new object has no history to commit), its identity, the column
+    # attributes not given marked expired (loaded when first read; a relationship not set loads lazily as
+    # on any loaded object), and the object put in the session's identity map with the session's attach events
+    # (no cascade: a new object holds no related objects to cascade to).
+    state = instance_state(loaded)
+    state.dict.update(values)
+    state.key = key
+    given = tuple(values)
+    unloaded = _UNLOADED.get((cls, given))
+    if unloaded is None:
+        unloaded = _UNLOADED[(cls, given)] = mapped.columns.difference(given)
+    if unloaded:
+        state.expired_attributes.update(unloaded)
+    session._update_impl(state)
     return loaded
 
 
@@ -282,8 +307,8 @@ def get_loaded(session: Session, cls: type[_O], ident: Any) -> _O | None:
     """``session.get(cls, ident)`` (one primary-key column) for the pages' hot paths: the object the session
     already holds, when loaded; else one read of the row's mapped columns, attached as loaded
     (:func:`attach_loaded`), without the ORM's loading around it; ``None`` when no row has that key."""
-    mapper = class_mapper(cls)
-    held = session.identity_map.get(mapper.identity_key_from_primary_key((ident,)))
+    mapper = _mapped(cls).mapper
+    held: _O | None = session.identity_map.get(mapper.identity_key_from_primary_key((ident,)))
     if held is not None and not instance_state(held).expired_attributes:
         return held
     kept = _ROW_READS.get(cls)

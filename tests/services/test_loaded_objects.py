@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import delete, inspect, update
 
 import app.services.users as users_service
-from app.database import get_loaded
+from app.database import attach_loaded, get_loaded
 from app.extensions import db
 from app.models import Case, Role, User, UserRole, utcnow
 from app.services.auth import resume_session, start_session
@@ -133,3 +133,22 @@ def test_the_sessions_user_after_the_touch_is_the_same_user(app: Flask) -> None:
     _is_clean_and_persistent(user)
     assert _columns(user) == expected
     assert sorted((r.id, r.role, r.department_code) for r in user.roles) == expected_roles
+
+
+def test_an_object_attached_from_some_columns_loads_the_others_and_its_relationships_when_read(app: Flask) -> None:
+    user_id = make_user(Role.REVIEWER, (Role.APPLICANT, None), name="Parcial")
+    expected, expected_roles = _orm_loaded(User, user_id)
+    session = db.session()
+    user = attach_loaded(session, User, {"id": user_id, "email": expected["email"]})
+    _is_clean_and_persistent(user)
+    assert inspect(user).unloaded >= {"display_name", "active", "roles"}
+    assert _columns(user) == expected  # the columns not given, read from the row on first access
+    assert sorted((r.id, r.role, r.department_code) for r in user.roles) == expected_roles  # loaded lazily
+    _is_clean_and_persistent(user)
+    assert attach_loaded(session, User, {"id": user_id, "display_name": "Parcial"}) is user
+    user.display_name = "Cambiado"  # a change is written as to a loaded object
+    db.session.commit()
+    db.session.expunge_all()
+    stored = db.session.get(User, user_id)
+    assert stored is not None
+    assert stored.display_name == "Cambiado"
