@@ -33,6 +33,7 @@ from jinja2.lexer import (
     Token,
     TokenStream,
 )
+from markupsafe import Markup, escape
 
 LANGUAGE_MARK = "::"
 """Between the language and the template's name in the names Jinja keeps compiled templates under."""
@@ -113,8 +114,43 @@ class LanguageLoader(BaseLoader):
         return self.loader.list_templates()
 
 
+TEXT_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "'": "&#39;", '"': "&#34;"})
+"""Markupsafe's escaping of a plain ``str`` as one ``str.translate`` (its five characters, its entities)."""
+
+
+def output_escape(value: Any) -> str:
+    """What an autoescaping template writes for ``{{ value }}``: markupsafe's ``escape`` with its two common cases
+    first. A ``Markup`` is written as it is (``escape`` gave an equal ``Markup`` after two more checks for
+    ``__html__`` and a new object: six function calls); a plain ``str`` escaped by one ``str.translate``, the
+    same characters and entities as markupsafe's; anything else by ``escape``. What the templates' output
+    expressions return is only joined into the page or into a block's ``Markup``, so a plain ``str`` of escaped
+    text writes the same page."""
+    kind = type(value)
+    if kind is Markup:
+        return value  # type: ignore[no-any-return] # a Markup is a str
+    if kind is str:
+        return value.translate(TEXT_ESCAPES)  # type: ignore[no-any-return]
+    return escape(value)
+
+
+class OutputEscaping(Template):
+    """A compiled template whose output expressions escape through :func:`output_escape`."""
+
+    @classmethod
+    def _from_namespace(
+        cls, environment: Any, namespace: MutableMapping[str, Any], globals: MutableMapping[str, Any]
+    ) -> Template:
+        # The compiled module imported Jinja's ``escape`` (markupsafe's) into its namespace, where its output
+        # expressions look it up when they run: it is replaced there.
+        namespace["escape"] = output_escape
+        return super()._from_namespace(environment, namespace, globals)
+
+
 class LanguageEnvironment(Environment):
-    """Flask's template environment, keeping each template compiled per language (:mod:`app.templating`)."""
+    """Flask's template environment, keeping each template compiled per language (:mod:`app.templating`), its
+    output expressions escaped by :func:`output_escape`."""
+
+    template_class = OutputEscaping
 
     def __init__(self, app: Any, **options: Any) -> None:
         super().__init__(app, **options)

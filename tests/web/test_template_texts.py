@@ -9,9 +9,20 @@ import pytest
 from flask import Flask
 from flask.templating import Environment
 from flask.testing import FlaskClient
+from hypothesis import given
+from hypothesis import strategies as st
+from markupsafe import Markup, escape
 
 from app.models import Role
-from app.templating import ConstantTexts, LanguageEnvironment, LanguageLoader, translated_constant
+from app.templating import (
+    TEXT_ESCAPES,
+    ConstantTexts,
+    LanguageEnvironment,
+    LanguageLoader,
+    output_escape,
+    translated_constant,
+)
+from app.web.escaping import TEXT_ESCAPES as LINE_ESCAPES
 from tests.support.factories import make_user, submitted_case
 from tests.web.helpers import login_as, set_language
 
@@ -98,3 +109,25 @@ def test_a_template_loaded_without_a_request_is_compiled_as_it_is(app: Flask) ->
     assert template.name == "mail/case_transition.txt"
     with app.test_request_context("/", headers={"Accept-Language": "en"}):
         assert app.jinja_env.get_template("mail/case_transition.txt").name == "en::mail/case_transition.txt"
+
+
+class _Html:
+    def __html__(self) -> str:
+        return "<b>ya marcado</b>"
+
+
+class _Text(str):
+    """A ``str`` subclass: escaped by markupsafe's ``escape`` (its ``__html__``, if any, decides)."""
+
+
+@given(st.text())
+def test_output_escape_writes_what_markupsafe_escape_writes(text: str) -> None:
+    marked = Markup(text)  # noqa: S704 - any text as markup, on purpose
+    for value in (text, marked, _Text(text), Markup.escape(text)):
+        assert output_escape(value) == str(escape(value))
+
+
+def test_output_escape_of_other_values_and_the_table_of_the_lines() -> None:
+    for value in (3, 2.5, None, _Html(), ["<a>"], Markup("<i>&amp;</i>")):
+        assert output_escape(value) == str(escape(value))
+    assert TEXT_ESCAPES == LINE_ESCAPES  # the same five characters and entities as the pages' lines
