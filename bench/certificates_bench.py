@@ -123,6 +123,8 @@ def main() -> int:
                 "derechos_pagados": "8420.00",
                 "situacion_derechos": "Pagados; pago confirmado por la Tesorería",
                 "referencia_pago": "TES-2026-88123",
+                "operacion_pago": "OP-2026-55120",
+                "fecha_pago": "2026-11-26",
                 "vigencia_desde": "2026-11-27",
                 "vigencia_hasta": "2027-11-27",
             }
