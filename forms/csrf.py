@@ -6,8 +6,8 @@ since the header's logout and language forms carry the token. The signed token i
 ``WTF_CSRF_TIME_LIMIT`` (four hours here) from its timestamp, so a token signed a few seconds earlier for the same
 session secret is as good as a new one: :func:`csrf_token` hands out the token signed for that secret within the
 last :data:`REUSE_SECONDS`, and signs a new one (Flask-WTF's ``generate_csrf``) otherwise. A token reused this way
-expires at most :data:`REUSE_SECONDS` earlier than a freshly signed one would; its check (``CSRFProtect``) is
-unchanged.
+expires at most :data:`REUSE_SECONDS` (and never more than a sixtieth of its time limit) earlier than a freshly
+signed one would; its check (``CSRFProtect``) is unchanged.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from flask import current_app, g, session
 from flask_wtf.csrf import generate_csrf
 
 REUSE_SECONDS = 60
-"""How long a signed token is handed out again for the same session secret."""
+"""How long a signed token is handed out again for the same session secret (at most a sixtieth of
+``WTF_CSRF_TIME_LIMIT`` when that is shorter than an hour: a reused token loses at most that share of its life)."""
 
 _KEPT_AT_MOST = 4096
 _SIGNED: dict[tuple[str, str], tuple[str, float]] = {}
@@ -43,7 +44,7 @@ def csrf_token(signing_key: str | bytes | None = None, field: str | None = None)
     now = time.time()
     if isinstance(signing_key, str) and isinstance(secret, str):
         kept = _SIGNED.get((signing_key, secret))
-        if kept is not None and 0 <= now - kept[1] < REUSE_SECONDS:
+        if kept is not None and 0 <= now - kept[1] < _reuse_seconds(config.get("WTF_CSRF_TIME_LIMIT", 3600)):
             setattr(g, field, kept[0])
             return kept[0]
     token = cast(str, generate_csrf(signing_key, field))
@@ -53,3 +54,12 @@ def csrf_token(signing_key: str | bytes | None = None, field: str | None = None)
             _SIGNED.clear()
         _SIGNED[(signing_key, secret)] = (token, now)
     return token
+
+
+def _reuse_seconds(time_limit: object) -> float:
+    """How long a signed token may be handed out again under ``time_limit`` (``None``: tokens never expire)."""
+    if time_limit is None:
+        return REUSE_SECONDS
+    if not isinstance(time_limit, int | float) or time_limit <= 0:
+        return 0
+    return min(REUSE_SECONDS, time_limit / 60)

@@ -86,3 +86,19 @@ def test_the_token_is_kept_where_flask_wtf_keeps_it_and_a_clock_set_back_signs_a
         with app.app_context(), app.test_request_context("/") as context:
             context.session["csrf_token"] = secret
             assert csrf_token() != token  # never a signature from what is now the future
+
+
+def test_a_short_time_limit_shortens_the_reuse_to_a_sixtieth_of_it(
+    app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "WTF_CSRF_TIME_LIMIT", 600)  # ten minutes: a token is reused for ten seconds
+    with time_machine.travel(START, tick=False) as clock:
+        login_as(client, make_user(Role.REVIEWER))
+        first = _logout_token(client)
+        clock.shift(timedelta(seconds=9))
+        assert _logout_token(client) == first
+        clock.shift(timedelta(seconds=1))
+        assert _logout_token(client) != first
+        assert client.post("/logout", data={"csrf_token": first}).status_code == 302  # still within its limit
+    for limit, window in ((None, REUSE_SECONDS), (3600, REUSE_SECONDS), (60, 1), (0, 0), ("x", 0)):
+        assert csrf_tokens._reuse_seconds(limit) == window
