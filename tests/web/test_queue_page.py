@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import Case, Role
 from app.models.clocks import CaseClock, ClockStatus
 from app.services.deadlines import legal_terms
-from app.web.escaping import TEXT_ESCAPES
+from app.templating import TEXT_ESCAPES
 from tests.support.factories import advance, make_user, vecs_case
 from tests.web.helpers import login_as, set_language
 

@@ -17,8 +17,8 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from app.services.case_pages import DocumentVersion, RequirementRow, TimelineItem
+from app.templating import TEXT_ESCAPES
 from app.web.cases.labels import actor_text, state_text
-from app.web.escaping import TEXT_ESCAPES
 from app.web.labels import message_text
 from app.web.translation import format_datetime, locale_memo, plural_markup, text_markup
 from workflows.base import Workflow

@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 from app.services.cases import ListedCase, describe
 from app.services.deadlines import ClockView
 from app.services.queues import DUE_SOON_BUSINESS_DAYS, QueueRow
-from app.web.escaping import TEXT_ESCAPES
+from app.templating import TEXT_ESCAPES
 from app.web.translation import format_date, gettext, kept_pieces, locale_memo, plural_markup, text_markup
 from app.web.urls import id_url
 
