@@ -21,6 +21,7 @@ from sqlalchemy import (
     Executable,
     Integer,
     Result,
+    Select,
     String,
     Table,
     TableValuedAlias,
@@ -40,8 +41,10 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapper, Session, SessionTransaction, class_mapper
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
+from sqlalchemy.sql import operators
 from sqlalchemy.sql.dml import Insert
-from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
+from sqlalchemy.sql.elements import ColumnElement, Grouping, SQLColumnExpression, UnaryExpression
+from sqlalchemy.sql.operators import OperatorType
 from sqlalchemy.types import TypeDecorator
 
 _O = TypeVar("_O")
@@ -152,6 +155,21 @@ def one_of(column: SQLColumnExpression[Any], values: Sequence[Any]) -> ColumnEle
     return or_(*(column == value for value in values))
 
 
+def for_ids(statement: Select[*tuple[Any, ...]], column: Column[int], name: str) -> FixedStatement:
+    """``statement`` restricted to the rows whose ``column`` is among the integers bound to ``:name`` as one list,
+    one fixed statement whatever the list's length. On PostgreSQL the list is an array (:func:`among`); on SQLite
+    its rows (``json_each``) are joined to ``column``'s table, so that SQLite reads the rows through ``column``'s
+    index. As a ``WHERE column IN (SELECT value FROM json_each(…))`` SQLite, without statistics, prefers an index
+    of another condition of the statement when there is one (a status, say) and reads every row having that
+    status: a work queue's timers then cost a read of every pending timer of every case. The list must not repeat
+    a value (each would give its rows again)."""
+    ids = func.json_each(bindparam(name, type_=IdList())).table_valued("value").alias(f"{name}_list")
+    return FixedStatement(
+        statement.where(among(column, name)),
+        sqlite=statement.join_from(ids, column.table, ids.c.value == column),
+    )
+
+
 class IdList(TypeDecorator[list[int]]):
     """A list of integer identifiers bound as one value: a PostgreSQL array, elsewhere JSON text."""
 
@@ -173,6 +191,17 @@ class _AmongIds(ColumnElement[bool]):
     def __init__(self, column: SQLColumnExpression[Any], name: str) -> None:
         self.column = column
         self.ids = bindparam(name, type_=IdList())
+
+    def self_group(self, against: OperatorType | None = None) -> ColumnElement[Any]:
+        """Itself in a ``WHERE`` or among ``AND``/``OR``, as a comparison is. A boolean-typed expression there is
+        otherwise taken for a boolean value and written ``… = 1`` on SQLite, which has no boolean type: the
+        comparison then hides the column from its index, and the statement scans the whole table."""
+        if against is None or against in (operators.and_, operators.or_, operators._asbool):
+            return self
+        return Grouping(self)
+
+    def _negate(self) -> ColumnElement[Any]:
+        return UnaryExpression(Grouping(self), operator=operators.inv, type_=Boolean())
 
 
 @compiles(_AmongIds, "postgresql")
@@ -375,16 +404,20 @@ class FixedStatement:
     per call (Python-side column defaults, expanding parameters, schema translation) are refused when compiled.
     """
 
-    __slots__ = ("_plans", "statement")
+    __slots__ = ("_plans", "statement", "variants")
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Executable, **variants: Executable) -> None:
+        """``statement``, or on a database named in ``variants`` (a dialect's name: ``sqlite=…``) the statement
+        given for it, which must select the same columns in the same order and take the same parameters."""
         self.statement = statement
+        self.variants = variants
         self._plans: WeakKeyDictionary[Any, _Plan] = WeakKeyDictionary()
 
     def _plan(self, dialect: Any) -> _Plan:
         plan = self._plans.get(dialect)
         if plan is None:
-            plan = self._plans[dialect] = _Plan.compile(self.statement, dialect)
+            statement = self.variants.get(dialect.name, self.statement)
+            plan = self._plans[dialect] = _Plan.compile(statement, dialect)
         return plan
 
     def read(self, session: Session, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:

@@ -22,8 +22,8 @@ from app.audit.canonical import keyed_digest
 from app.calendar import LOCAL_TZ, BusinessCalendar, deadline_instant, local_today
 from app.database import (
     FixedStatement,
-    among,
     column_rows,
+    for_ids,
     insert_of,
     json_recordset,
     one_of,
@@ -490,7 +490,7 @@ _TERM_TIMER_ROWS = (
     )
     .order_by(Timer.due_on)
 )
-_TERM_TIMERS = FixedStatement(_TERM_TIMER_ROWS.where(among(Timer.case_id, "case_ids")))
+_TERM_TIMERS = for_ids(_TERM_TIMER_ROWS, _TIMER_TABLE.c.case_id, "case_ids")
 """The timers of a list of cases that people read as terms (a clock's pending timer is among them: a deadline)."""
 _ONE_CASE_TERM_TIMERS = FixedStatement(_TERM_TIMER_ROWS.where(Timer.case_id == bindparam("case_id")))
 
@@ -500,7 +500,7 @@ def _of_cases(session: Session, many: FixedStatement, one: FixedStatement, ids: 
     for a single case (a case page) ``one`` with ``:case_id``, a plain comparison."""
     if len(ids) == 1:
         return one.read(session, {"case_id": ids[0]})
-    return many.read(session, {"case_ids": list(ids)})
+    return many.read(session, {"case_ids": list(dict.fromkeys(ids))})  # each once (:func:`app.database.for_ids`)
 
 
 _ONE_DAY = timedelta(days=1)
@@ -532,7 +532,7 @@ def pending_terms(case_ids: Sequence[int], today: date | None = None) -> dict[in
     today = today or local_today()
     session = db.session()
     cal = calendar(session)
-    rows = _TERM_TIMERS.read(session, {"case_ids": list(case_ids)})
+    rows = _TERM_TIMERS.read(session, {"case_ids": list(dict.fromkeys(case_ids))})
     states = session.execute(select(Case.id, Case.state).where(Case.id.in_(case_ids)))
     return _term_views(rows, {row.id: row.state for row in states}, cal, today)
 
@@ -853,7 +853,7 @@ _CLOCK_ROWS = select(
     CaseClock.lapsed_on,
 ).order_by(CaseClock.id)
 """What the clock views of a list of cases show (columns, not loaded objects)."""
-_CLOCKS_OF_CASES = FixedStatement(_CLOCK_ROWS.where(among(CaseClock.case_id, "case_ids")))
+_CLOCKS_OF_CASES = for_ids(_CLOCK_ROWS, _CLOCK_TABLE.c.case_id, "case_ids")
 _CLOCKS_OF_CASE = FixedStatement(_CLOCK_ROWS.where(CaseClock.case_id == bindparam("case_id")))
 
 

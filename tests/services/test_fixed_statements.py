@@ -18,9 +18,9 @@ from sqlalchemy.exc import IntegrityError, PendingRollbackError
 from sqlalchemy.orm import Session
 
 import app.services.users as users_service
-from app.database import FixedStatement, among, insert_of, quick_conversion, session_connection
+from app.database import FixedStatement, among, for_ids, insert_of, quick_conversion, session_connection
 from app.extensions import db
-from app.models import AuditEntry, AuditKind, Case, OutboxMessage, OutboxStatus, Role, Timer, TimerStatus
+from app.models import AuditEntry, AuditKind, Case, OutboxMessage, OutboxStatus, Role, Timer, TimerKind, TimerStatus
 from app.notifications.outbox import enqueue_rows, message_row
 from app.services.cases import fire
 from app.services.uow import unit_of_work
@@ -256,6 +256,57 @@ def test_a_list_of_ids_is_one_statement_text_whatever_its_length(app: Flask) -> 
             assert [row[0] for row in listed.read(session, {"ids": chosen})] == sorted(expected)
     texts = {statement for statement in seen if "outbox.id = ANY" in statement or "json_each" in statement}
     assert len(texts) == 1
+
+
+_TIMERS = cast(Table, Timer.__table__)
+_PENDING_TERMS = select(_TIMERS.c.case_id, _TIMERS.c.due_on).where(
+    _TIMERS.c.status == TimerStatus.PENDING, _TIMERS.c.kind == TimerKind.DEADLINE
+)
+"""A list read that filters on an indexed status besides its list of cases, as the work queue's terms do."""
+
+
+def _plan(session: Session, fixed: FixedStatement, params: dict[str, Any]) -> list[str]:
+    """SQLite's plan of a fixed statement (``EXPLAIN QUERY PLAN``): how it reads each table."""
+    plan = fixed._plan(session.get_bind().dialect)
+    cursor = session_connection(session).connection.cursor()
+    try:
+        cursor.execute(f"EXPLAIN QUERY PLAN {plan.sql}", plan.parameters(params))
+        return [str(row[3]) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+def test_rows_of_a_list_of_cases_are_those_of_an_in_and_read_by_the_lists_column(app: Flask, backend: str) -> None:
+    """``for_ids``: the rows of the listed ids only, as an ``IN`` gives them; on SQLite read through the list's
+    column's index although the statement also filters on an indexed status (a ``WHERE … IN (SELECT … FROM
+    json_each(…))`` was read through the status's index: every pending timer of every case, for a queue)."""
+    cases = [_moved_case() for _ in range(3)]
+    session = db.session()
+    listed = for_ids(_PENDING_TERMS.order_by(_TIMERS.c.id), _TIMERS.c.case_id, "case_ids")
+    assert session.scalar(select(func.count()).select_from(Timer).where(Timer.status == TimerStatus.PENDING))
+    for chosen in ([], cases[:1], cases[1:], [*cases, 10**9], cases[::-1]):
+        expected = session.execute(_PENDING_TERMS.where(_TIMERS.c.case_id.in_(chosen)).order_by(_TIMERS.c.id)).all()
+        assert listed.read(session, {"case_ids": chosen}) == [tuple(row) for row in expected]
+    if backend == "sqlite":
+        plan = _plan(session, listed, {"case_ids": cases})
+        assert any("ix_timers_case_id" in step for step in plan), plan
+        assert not any("ix_timers_status_due" in step for step in plan), plan
+
+
+def test_a_list_of_ids_in_a_where_is_a_comparison_not_a_boolean_value(app: Flask, backend: str) -> None:
+    """``among`` in a ``WHERE`` beside other conditions is written as is: SQLite, without a boolean type, would
+    otherwise get ``… IN (…) = 1``, which no index serves (the statement read the whole table)."""
+    session = db.session()
+    fixed = FixedStatement(select(Timer.id).where(Timer.kind == TimerKind.DEADLINE, among(Timer.case_id, "ids")))
+    sql = fixed._plan(session.get_bind().dialect).sql
+    assert "= 1" not in sql
+    assert "= true" not in sql.lower()
+    if backend == "sqlite":
+        assert any("ix_timers_case_id" in step for step in _plan(session, fixed, {"ids": [1, 2]}))
+    negated = FixedStatement(select(Timer.id).where(~among(Timer.case_id, "ids")))
+    case_id = _moved_case()
+    others = session.scalars(select(Timer.id).where(Timer.case_id != case_id)).all()
+    assert [row[0] for row in negated.read(session, {"ids": [case_id]})] == list(others)
 
 
 def test_held_writes_go_out_with_the_commit(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
