@@ -35,7 +35,7 @@ from app.certificates import (
     normalise_code,
     verify_sello,
 )
-from app.database import column_rows
+from app.database import FixedStatement
 from app.engine import DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.keys import CERT_NAME, SigningMaterial, key_dir, load_signing_material
@@ -447,7 +447,7 @@ class CertificateItem:
     status: CertificateStatus
 
 
-_LISTED = (
+_LISTED = FixedStatement(
     select(Certificate.id, Certificate.kind, Certificate.number, Certificate.issued_at, Certificate.status)
     .where(Certificate.case_id == bindparam("case_id"))
     .order_by(Certificate.id.desc())
@@ -457,8 +457,7 @@ _LISTED = (
 def listed_certificates(case_id: int) -> list[CertificateItem]:
     """The certificates of a case, newest first, as a case page lists them: for a reader whose access to the
     case was already checked (the case page's own check; :func:`case_certificates` checks it)."""
-    rows = column_rows(db.session(), _LISTED, {"case_id": case_id})
-    return [CertificateItem(row.id, row.kind, row.number, row.issued_at, row.status) for row in rows]
+    return [CertificateItem(*row) for row in _LISTED.read(db.session(), {"case_id": case_id})]
 
 
 def case_certificates_with_status(
