@@ -76,7 +76,10 @@ class OutboxMessage(Base):
     """A side effect (mail, notification) written in the same transaction as its cause, delivered later."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        Index("ix_outbox_recipient_created", "recipient_id", "created_at", "id"),  # a user's notices, newest first
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     topic: Mapped[str] = mapped_column(String(64))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Base
@@ -115,7 +115,10 @@ class UserRole(Base):
     """A role held by a user, in a department where the role is departmental (reviewers, areas)."""
 
     __tablename__ = "user_roles"
-    __table_args__ = (UniqueConstraint("user_id", "role", "department_code", name="uq_user_roles_grant"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "department_code", name="uq_user_roles_grant"),
+        Index("ix_user_roles_role_department", "role", "department_code"),  # a role's holders (assignment …)
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app import audit
 from app.audit import EntryInput
@@ -140,6 +141,14 @@ def set_locale(user_id: int, locale: Locale) -> None:
         if user is None:
             raise DomainError(Msg("El usuario no existe."))
         user.locale = locale
+
+
+def active_holders(role: Role, session: Session | None = None) -> list[User]:
+    """The active users who hold ``role`` (in any department), by name: read through the role's grants, not by
+    loading every user (most users are applicants) and asking each for their roles."""
+    granted = select(UserRole.user_id).where(UserRole.role == role)
+    stmt = select(User).where(User.id.in_(granted), User.active.is_(True)).order_by(User.display_name, User.id)
+    return list((session or db.session()).scalars(stmt))
 
 
 def count_users() -> int:

@@ -69,7 +69,7 @@ from app.services.files import store_file
 from app.services.payments import current_order
 from app.services.uow import unit_of_work
 from app.services.uploads import check_pdf, clean_file_name
-from app.services.users import normalise_email
+from app.services.users import active_holders, normalise_email
 from app.storage import get_storage
 from workflows import access_request as wf
 from workflows.base import N_, GuardInput
@@ -533,8 +533,7 @@ def _mail_guarantors(session: Session, case: Case, seq: int) -> None:
     }
     if clock is not None and clock.due_on is not None:
         payload["due_on"] = clock.due_on.isoformat()
-    guarantors = [u for u in session.scalars(select(User).where(User.active.is_(True))) if u.has_role(Role.GUARANTOR)]
-    for user in guarantors:
+    for user in active_holders(Role.GUARANTOR, session):
         enqueue(
             session,
             topic="case_transition",
@@ -1281,11 +1280,7 @@ _ITEM_DECISIONS = {
 
 def committee_members() -> list[User]:
     """The active members of the transparency committee, by name (those who may be present and vote)."""
-    return [
-        u
-        for u in db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.display_name, User.id))
-        if u.has_role(Role.COMMITTEE_MEMBER)
-    ]
+    return active_holders(Role.COMMITTEE_MEMBER)
 
 
 def _tally(session: Session, votes: Mapping[int, str], actor_id: int) -> dict[str, int]:

@@ -1,0 +1,98 @@
+"""Reads that list a few rows out of tables that grow with every citizen or every case (issue 16: pages flat as the
+data grows): the holders of a staff role among every user's grants (each applicant holds one), a user's notices
+among every user's messages. Each is one statement whatever the number of users, and on SQLite (which has no
+statistics to choose by) its plan reads the table through an index of what it looks for, never the whole table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from sqlalchemy import event, update
+
+import app.services.users as users_service
+from app.extensions import db
+from app.models import Role, User
+from app.notifications import enqueue
+from app.procedures.access_request.services import committee_members
+from app.services.notices import notices_for
+from app.services.uow import unit_of_work
+from app.services.users import active_holders
+from tests.support.factories import make_user
+
+GROWING = ("users", "user_roles", "outbox")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Users are created for every test; the production argon2 cost would dominate the run time."""
+    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+@contextmanager
+def plans() -> Iterator[list[tuple[str, list[str]]]]:
+    """The statements sent inside the block, each with SQLite's plan (``EXPLAIN QUERY PLAN``; empty elsewhere)."""
+    seen: list[tuple[str, list[str]]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if not statement.lstrip().upper().startswith("SELECT"):
+            return
+        plan: list[str] = []
+        if conn.dialect.name == "sqlite":
+            explained = conn.connection.dbapi_connection.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            plan = [str(row[3]) for row in explained]
+        seen.append((" ".join(statement.split()), plan))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def whole_table_reads(seen: list[tuple[str, list[str]]]) -> list[tuple[str, list[str]]]:
+    """The statements whose plan reads one of the growing tables whole."""
+    return [
+        (sql, plan)
+        for sql, plan in seen
+        if any(step.startswith(f"SCAN {table}") and "INDEX" not in step for step in plan for table in GROWING)
+        or any(f"SCAN {table} USING" in step for step in plan for table in GROWING)  # a whole index is as bad
+    ]
+
+
+def test_the_holders_of_a_role_are_read_through_its_grants(app: Flask) -> None:
+    applicants = [make_user(Role.APPLICANT) for _ in range(12)]
+    members = [
+        make_user(Role.COMMITTEE_MEMBER, name="Zoila"),
+        make_user(Role.COMMITTEE_MEMBER, (Role.COMMITTEE_MEMBER, "juridico"), name="Ana"),  # two grants: once
+        make_user((Role.COMMITTEE_MEMBER, "obras"), Role.REVIEWER, name="Beto"),
+    ]
+    gone = make_user(Role.COMMITTEE_MEMBER, name="Carla")
+    guarantor = make_user(Role.GUARANTOR)
+    with unit_of_work() as session:
+        session.execute(update(User).where(User.id == gone).values(active=False))
+    db.session.remove()
+    with plans() as seen:
+        listed = committee_members()
+    assert [u.id for u in listed] == [members[1], members[2], members[0]]  # active ones, by name
+    assert len(seen) == 2, seen  # the users, then their roles at once (not every user, nor a read per user)
+    assert not whole_table_reads(seen), seen
+    assert [u.id for u in active_holders(Role.GUARANTOR)] == [guarantor]
+    assert set(applicants) <= {u.id for u in active_holders(Role.APPLICANT)}
+
+
+def test_a_users_notices_are_read_through_their_recipient(app: Flask) -> None:
+    reader, other = make_user(Role.APPLICANT), make_user(Role.APPLICANT)
+    with unit_of_work() as session:
+        for n in range(6):
+            for user in (reader, other):
+                enqueue(session, topic="sin_plantilla", dedup_key=f"n:{user}:{n}", payload={}, recipient_id=user)
+    with plans() as seen:
+        notices_for(reader)
+    mine = [(sql, plan) for sql, plan in seen if "FROM outbox" in sql]
+    assert len(mine) == 1, seen
+    assert not whole_table_reads(mine), mine
