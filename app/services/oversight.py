@@ -314,6 +314,13 @@ COUNT_LIMIT = 10_000
 millions of log rows for one figure would cost more than the page itself)."""
 
 
+def entries_in_log() -> int:
+    """How many entries the log holds: the head's sequence number (the log is gapless), not a count of its rows,
+    which grows with the log (seconds at ten million entries)."""
+    head = db.session.get(AuditHead, 1)
+    return head.seq if head is not None else 0
+
+
 def _selected(session: Session, conditions: list[ColumnElement[bool]], log_size: int) -> tuple[int, bool]:
     """How many entries the selection holds, and whether that figure is exact: the whole log is the head's
     sequence number (gapless, nothing to count); a filtered selection is counted up to :data:`COUNT_LIMIT`."""

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import func, select
 
-from app.models import Locale, Role
+from app.extensions import db
+from app.models import AuditEntry, Locale, Role
 from app.services.users import RoleGrant, create_user
 from tests.support.factories import PASSWORD, advance, make_user, vecs_case
 from tests.web.helpers import login, login_as, session_user_id, set_language, text
@@ -132,4 +134,6 @@ def test_the_oversight_panel_counts_entries_and_cases(client: FlaskClient) -> No
     login_as(client, auditor)
     body = text(client.get("/inicio"))
     assert "Expedientes: 1" in body
-    assert "Entradas en la bitácora: " in body
+    entries = db.session.scalar(select(func.count()).select_from(AuditEntry))  # the head's sequence number is shown
+    assert entries
+    assert f"Entradas en la bitácora: {entries} " in body

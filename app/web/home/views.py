@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from app.extensions import db
-from app.models import AuditEntry, Case, Role, User
+from app.models import Role, User
 from app.plugins import installed
-from app.services.cases import own_cases, work_queue
+from app.services.cases import count_cases, own_cases, work_queue
+from app.services.oversight import entries_in_log
+from app.services.users import count_users
 from app.web.access import authenticated, public
 
 bp = Blueprint("home", __name__)
@@ -37,12 +37,12 @@ def index() -> str:
         panels["queue"] = queue
     if user.has_role(Role.AUDITOR) or user.has_role(Role.GUARANTOR):
         panels["audit"] = {
-            "entries": db.session.scalars(select(func.count()).select_from(AuditEntry)).one(),
-            "cases": db.session.scalars(select(func.count()).select_from(Case)).one(),
+            "entries": entries_in_log(),
+            "cases": count_cases(),
         }
     if user.has_role(Role.TREASURY):
         panels["treasury"] = True
     if user.has_role(Role.ADMIN):
-        panels["admin"] = {"users": db.session.scalars(select(func.count()).select_from(User)).one()}
+        panels["admin"] = {"users": count_users()}
     sections = [(plugin.title, links) for plugin in installed() if (links := plugin.links_for(roles))]
     return render_template("home/index.html", user=user, panels=panels, sections=sections)
