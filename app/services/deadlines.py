@@ -817,6 +817,16 @@ class ClockView(NamedTuple):
         return self.status == ClockStatus.PAUSED
 
 
+_CLOCK_DUE = for_ids(
+    select(_TIMER_TABLE.c.case_id, _TIMER_TABLE.c.rule, _TIMER_TABLE.c.due_on).where(
+        _TIMER_TABLE.c.status == TimerStatus.PENDING, _TIMER_TABLE.c.rule.startswith(CLOCK_RULE_PREFIX)
+    ),
+    _TIMER_TABLE.c.case_id,
+    "case_ids",
+)
+"""The last days of the running clocks of a list of cases (their pending timers)."""
+
+
 def case_clocks(case_ids: Sequence[int], today: date | None = None) -> dict[int, dict[str, ClockView]]:
     """The clocks of the given cases (by case id, then clock name), with the last day of the running ones."""
     if not case_ids:
@@ -825,14 +835,8 @@ def case_clocks(case_ids: Sequence[int], today: date | None = None) -> dict[int,
     session = db.session()
     cal = calendar(session)
     due = {
-        (t.case_id, t.rule.removeprefix(CLOCK_RULE_PREFIX)): t.due_on
-        for t in session.scalars(
-            select(Timer).where(
-                Timer.case_id.in_(case_ids),
-                Timer.status == TimerStatus.PENDING,
-                Timer.rule.startswith(CLOCK_RULE_PREFIX),
-            )
-        )
+        (case_id, rule.removeprefix(CLOCK_RULE_PREFIX)): due_on
+        for case_id, rule, due_on in _CLOCK_DUE.read(session, {"case_ids": list(dict.fromkeys(case_ids))})
     }
     # only what names each case's definition: a list of cases must not read their data
     engine = get_engine()

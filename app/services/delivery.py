@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import smtplib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -19,7 +20,7 @@ from app.notifications.account import ACCOUNT_TEMPLATES
 from app.notifications.render import TEMPLATES
 from app.services.auth import compose_account_mail
 from app.services.cases import transition_texts
-from app.services.deadlines import legal_terms
+from app.services.deadlines import ClockView, legal_terms
 from app.services.personal_data import suppressed
 from app.services.uow import unit_of_work
 from workflows import REGISTRY
@@ -58,8 +59,12 @@ def _due_ids(now: datetime, limit: int) -> list[int]:
     return ids
 
 
-def compose(session: Session, message: OutboxMessage) -> tuple[str, str, str] | None:
-    """(to, subject, body) for the message, or ``None`` when it has nobody or nothing to go to."""
+def compose(
+    session: Session, message: OutboxMessage, legal: Mapping[int, ClockView] | None = None
+) -> tuple[str, str, str] | None:
+    """(to, subject, body) for the message, or ``None`` when it has nobody or nothing to go to. ``legal``: the
+    legal terms of the cases of a list of messages (:func:`app.services.deadlines.legal_terms`), read once for
+    all of them; else this message's case's is read."""
     if message.topic in ACCOUNT_TEMPLATES:
         return compose_account_mail(session, message)
     recipient = session.get(User, message.recipient_id) if message.recipient_id is not None else None
@@ -85,10 +90,12 @@ def compose(session: Session, message: OutboxMessage) -> tuple[str, str, str] | 
         legal_basis=str(message.payload.get("legal_basis") or ""),
         due_label=str(message.payload.get("due_label") or ""),
     )
-    legal = legal_terms([case.id]).get(case.id) if message.topic == "case_transition" else None
-    if legal is not None and legal.days_remaining is not None:  # the procedure's legal term, as it stands now
+    term: ClockView | None = None
+    if message.topic == "case_transition":
+        term = (legal if legal is not None else legal_terms([case.id])).get(case.id)
+    if term is not None and term.days_remaining is not None:  # the procedure's legal term, as it stands now
         notice = dataclasses.replace(
-            notice, legal_term=legal.description, legal_due_on=legal.due_on, legal_days_left=legal.days_remaining
+            notice, legal_term=term.description, legal_due_on=term.due_on, legal_days_left=term.days_remaining
         )
     mail = render_case_notice(notice, recipient.locale.value)
     return recipient.email, mail.subject, mail.body

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import OutboxMessage, utcnow
+from app.models import Case, OutboxMessage, User, utcnow
+from app.services.deadlines import legal_terms
 from app.services.delivery import compose
 from app.services.uow import unit_of_work
 
@@ -33,13 +34,23 @@ def notices_for(user_id: int, limit: int = 50) -> list[Notice]:
         .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
         .limit(limit)
     ).all()
+    # the reader, the cases and their legal terms read once for the list (compose would read them message by
+    # message): the objects are held here, the session's identity map holds them only while someone does
+    case_ids = sorted({message.case_id for message in messages if message.case_id is not None})
+    held = [
+        session.get(User, user_id),
+        *(session.scalars(select(Case).where(Case.id.in_(case_ids))) if case_ids else ()),
+    ]
+    transitions = any(message.topic == "case_transition" for message in messages)
+    legal = legal_terms(case_ids) if transitions else {}
     result = []
     for message in messages:
-        composed = compose(session, message)
+        composed = compose(session, message, legal)
         if composed is None:
             continue
         _, subject, body = composed
         result.append(Notice(message.id, message.created_at, subject, body, message.read_at is not None))
+    del held
     return result
 
 

@@ -12,17 +12,19 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 
 import app.services.users as users_service
 from app.extensions import db
-from app.models import Role, User
+from app.models import OutboxMessage, Role, User
 from app.notifications import enqueue
 from app.procedures.access_request.services import committee_members
+from app.services.cases import fire
+from app.services.delivery import compose
 from app.services.notices import notices_for
 from app.services.uow import unit_of_work
 from app.services.users import active_holders
-from tests.support.factories import make_user
+from tests.support.factories import make_user, vecs_case
 
 GROWING = ("users", "user_roles", "outbox")
 
@@ -96,3 +98,35 @@ def test_a_users_notices_are_read_through_their_recipient(app: Flask) -> None:
     mine = [(sql, plan) for sql, plan in seen if "FROM outbox" in sql]
     assert len(mine) == 1, seen
     assert not whole_table_reads(mine), mine
+
+
+def test_a_users_notices_take_as_many_reads_for_few_cases_as_for_many(app: Flask) -> None:
+    """The notices page reads its reader, the cases and their legal terms once for the list, not per notice; each
+    notice reads as the mail of that message composed on its own."""
+    owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
+
+    def filed(count: int) -> None:
+        for _ in range(count):
+            draft = vecs_case(owner)
+            submitted = fire(draft.case_id, "submit", owner, expected_version=draft.version)
+            fire(draft.case_id, "start_intake", clerk, expected_version=submitted.version)
+        db.session.remove()
+
+    filed(2)
+    with plans() as few:
+        assert len(notices_for(owner)) >= 2
+    filed(5)
+    with plans() as many:
+        listed = notices_for(owner)
+    assert len(listed) >= 7
+    assert len(many) == len(few), many
+    session = db.session()
+    messages = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.recipient_id == owner)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+    ).all()
+    alone = [composed for message in messages if (composed := compose(session, message)) is not None]
+    assert [(notice.subject, notice.body) for notice in listed] == [(subject, body) for _, subject, body in alone]
+    # each case's legal term (the VECS resolution term) read once for the list, each with its own days left
+    assert sum("días hábiles restantes" in notice.body for notice in listed) >= 7
