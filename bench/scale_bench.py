@@ -13,6 +13,8 @@ more days, each as busy as the small log's. Measured:
 
 * the oversight area's page (``search_entries``): unfiltered, by folio, by actor, by one day;
 * the intake clerk's queue; the assignment's open-case count for ten reviewers;
+* a citizen's notices and the committee's members, among a citizen for every three cases (each an applicant, with
+  two notices of each of their cases);
 * ``fire()`` (start_intake) on open cases.
 
 Each figure is printed for both sizes with the ratio large / small (target: within 2x). The default sizes
@@ -42,6 +44,21 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 BATCH = 20_000
+CASES_PER_CITIZEN = 3
+NOTICES_PER_CASE = 2
+USER_COLUMNS = ("id", "email", "display_name", "password_hash", "locale", "active", "created_at", "email_confirmed_at")
+OUTBOX_COLUMNS = (
+    "topic",
+    "dedup_key",
+    "recipient_id",
+    "case_id",
+    "payload",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+    "sent_at",
+)
 ACTIONS = ("assign", "remind", "note_received", "inspection_scheduled", "fees_reviewed")
 START = datetime(2024, 1, 1, tzinfo=UTC)
 DAILY_ENTRIES = 150
@@ -71,11 +88,35 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
             "id, folio, workflow, workflow_version, state, version, applicant_id, assignee_id, data, params, "
             "created_at, updated_at, closed_at"
         )
+        # The citizens who filed the cases: one for every CASES_PER_CITIZEN cases, each an applicant (a grant
+        # of that role) with NOTICES_PER_CASE notices of each case, as the roles and the outbox grow in production.
+        citizens = max(1, cases // CASES_PER_CITIZEN)
+        cursor.execute("SELECT max(id) FROM users")
+        first_citizen = int(cursor.fetchone()[0]) + 1
         rows: list[tuple[Any, ...]] = []
+        grants: list[tuple[Any, ...]] = []
+        for n in range(citizens):
+            user_id = first_citizen + n
+            rows.append((user_id, f"c{n}@scale.example", f"Ciudadano {n}", "!", "es_MX", True, START, START))
+            grants.append((user_id, "applicant"))
+            if len(rows) >= BATCH:
+                _copy(cursor, "users", USER_COLUMNS, rows)
+                _copy(cursor, "user_roles", ("user_id", "role"), grants)
+                rows, grants = [], []
+        _copy(cursor, "users", USER_COLUMNS, rows)
+        _copy(cursor, "user_roles", ("user_id", "role"), grants)
+        cursor.execute("SELECT setval('users_id_seq', %s)", (first_citizen + citizens,))
+        rows = []
+        notices: list[tuple[Any, ...]] = []
         for case_id in range(1, cases + 1):
             opened = START + timedelta(minutes=case_id)
             is_open = case_id > cases - open_cases
             assignee = reviewers[case_id % len(reviewers)] if (not is_open or case_id % 2) else None
+            citizen = first_citizen + case_id % citizens
+            notices += [
+                ("case_transition", f"scale:{case_id}:{k}", citizen, case_id, "{}", "sent", 1, opened, opened, opened)
+                for k in range(NOTICES_PER_CASE)
+            ]
             rows.append(
                 (
                     case_id,
@@ -84,7 +125,7 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
                     1,
                     "submitted" if is_open else "closed",
                     2,
-                    people["owner"],
+                    citizen,
                     assignee,
                     data,
                     "{}",
@@ -95,9 +136,18 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
             )
             if len(rows) >= BATCH:
                 _copy(cursor, "cases", tuple(case_columns.split(", ")), rows)
-                rows = []
+                _copy(cursor, "outbox", OUTBOX_COLUMNS, notices)
+                rows, notices = [], []
         _copy(cursor, "cases", tuple(case_columns.split(", ")), rows)
+        _copy(cursor, "outbox", OUTBOX_COLUMNS, notices)
         rows = []
+        # the owner's own notices, as many in both sizes (the page reads the newest fifty)
+        owner = people["owner"]
+        owner_notices = [
+            ("case_transition", f"scale:owner:{k}", owner, 1 + k % cases, "{}", "sent", 1, START, START, START)
+            for k in range(60)
+        ]
+        _copy(cursor, "outbox", OUTBOX_COLUMNS, owner_notices)
         cursor.execute("SELECT setval('cases_id_seq', %s)", (cases,))
         per_case = max(1, entries // cases)
         span = timedelta(days=1) / DAILY_ENTRIES  # a larger log spans more days, each as busy as the small one's
@@ -189,9 +239,10 @@ def build(name: str, url: str, folder: Path, cases: int, entries: int, open_case
     from app.extensions import db
     from app.models import Role
     from app.services.assignment import loads
+    from app.services.notices import notices_for
     from app.services.oversight import EntryFilter, search_entries
     from app.services.queues import staff_queue
-    from app.services.users import RoleGrant, create_user
+    from app.services.users import RoleGrant, active_holders, create_user
     from workflows.construction import DEMO_DATA
 
     app = create_app(
@@ -209,6 +260,10 @@ def build(name: str, url: str, folder: Path, cases: int, entries: int, open_case
             create_user(f"r{n}@scale.example", f"Reviewer {n}", "Scale-Password-2026", (RoleGrant(Role.REVIEWER),))
             for n in range(10)
         ]
+        for n in range(5):
+            create_user(
+                f"m{n}@scale.example", f"Member {n}", "Scale-Password-2026", (RoleGrant(Role.COMMITTEE_MEMBER),)
+            )
         db.session.remove()
         people = {"owner": owner, "reviewers": reviewers, "data": DEMO_DATA}
         seconds = generate(url, cases, entries, open_cases, people)
@@ -226,6 +281,8 @@ def build(name: str, url: str, folder: Path, cases: int, entries: int, open_case
         ),
         "intake queue": lambda: staff_queue(clerk, clerk_roles),
         "open-case count (10 reviewers)": lambda: loads(db.session(), reviewers),
+        "a citizen's notices": lambda: notices_for(owner),
+        "the committee's members": lambda: active_holders(Role.COMMITTEE_MEMBER),
     }
     return Size(name, app, seconds, checks, list(range(cases - open_cases + 1, cases + 1)), clerk)
 
