@@ -45,6 +45,7 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.sql.elements import ColumnElement, Grouping, SQLColumnExpression, UnaryExpression
 from sqlalchemy.sql.operators import OperatorType
+from sqlalchemy.sql.selectable import Join
 from sqlalchemy.types import TypeDecorator
 
 _O = TypeVar("_O")
@@ -158,16 +159,28 @@ def one_of(column: SQLColumnExpression[Any], values: Sequence[Any]) -> ColumnEle
 def for_ids(statement: Select[*tuple[Any, ...]], column: Column[int], name: str) -> FixedStatement:
     """``statement`` restricted to the rows whose ``column`` is among the integers bound to ``:name`` as one list,
     one fixed statement whatever the list's length. On PostgreSQL the list is an array (:func:`among`); on SQLite
-    its rows (``json_each``) are joined to ``column``'s table, so that SQLite reads the rows through ``column``'s
-    index. As a ``WHERE column IN (SELECT value FROM json_each(…))`` SQLite, without statistics, prefers an index
-    of another condition of the statement when there is one (a status, say) and reads every row having that
-    status: a work queue's timers then cost a read of every pending timer of every case. The list must not repeat
-    a value (each would give its rows again)."""
+    its rows (``json_each``) come first and ``column``'s table is joined to them (``CROSS JOIN``, which SQLite
+    keeps in the order written), so that SQLite reads the rows through ``column``'s index. Left to choose, SQLite,
+    which has no statistics, prefers the index of another condition of the statement when there is one (a
+    status, say) and reads every row having that status: a work queue's timers then cost a read of every
+    pending timer of every case. The list must not repeat a value (each would give its rows again)."""
     ids = func.json_each(bindparam(name, type_=IdList())).table_valued("value").alias(f"{name}_list")
     return FixedStatement(
         statement.where(among(column, name)),
-        sqlite=statement.join_from(ids, column.table, ids.c.value == column),
+        sqlite=statement.select_from(_ListFirst(ids, column.table, ids.c.value == column)),
     )
+
+
+class _ListFirst(Join):
+    """An inner join whose left side SQLite reads first (``CROSS JOIN … ON``, SQLite's way of fixing the order)."""
+
+    inherit_cache = True
+
+
+@compiles(_ListFirst, "sqlite")
+def _list_first_sqlite(element: _ListFirst, compiler: Any, **kw: Any) -> str:
+    joined: str = compiler.visit_join(element, **kw)
+    return joined.replace(" JOIN ", " CROSS JOIN ", 1)  # the first is this join's own: its left side is a list
 
 
 class IdList(TypeDecorator[list[int]]):
