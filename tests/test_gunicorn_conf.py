@@ -41,3 +41,17 @@ def test_the_master_freezes_what_it_made_before_each_fork() -> None:
         assert gc.get_freeze_count() >= frozen + len(made_since)
     finally:
         gc.unfreeze()
+
+
+
+def test_the_preloaded_application_brings_the_statutory_holidays() -> None:
+    """In a fresh interpreter (the suite's own has loaded them long ago): importing ``wsgi``, as gunicorn's master
+    does before forking, loads the ``holidays`` package's country tables, so the workers share them."""
+    check = (
+        "import sys\n"
+        "import wsgi\n"
+        "assert 'holidays.countries.mexico' in sys.modules\n"
+        "from app.calendar.business_days import _statutory\n"
+        "assert _statutory.cache_info().currsize == 3, _statutory.cache_info()\n"
+    )
+    subprocess.run([sys.executable, "-c", check], cwd=ROOT, check=True, timeout=120)

@@ -31,6 +31,15 @@ def _statutory(year: int) -> frozenset[date]:
     return frozenset(holidays.country_holidays("MX", years=year).keys())
 
 
+def load_statutory_holidays(today: date) -> None:
+    """Work out the statutory holidays of the year before ``today``'s, its own and the next, as the first term
+    counted would: the ``holidays`` package loads its country tables then (about 300 modules, 8 MB, some 40 ms). A
+    server that forks its workers calls this first, so that they share those tables instead of each loading its own
+    on its first transition."""
+    for year in (today.year - 1, today.year, today.year + 1):
+        _statutory(year)
+
+
 class BusinessCalendar:
     """Business days for one authority: weekends, statutory holidays and declared non-working days."""
 
