@@ -293,8 +293,7 @@ def search_entries(
         found = found[:limit][::-1]
         anchor = found[-1].seq if found else (before or 1) - 1
         more_after = _exists(session, conditions, AuditEntry.seq > anchor)
-    head = session.get(AuditHead, 1)
-    log_size = head.seq if head is not None else 0
+    log_size = entries_in_log()
     total, exact = _selected(session, conditions, log_size)
     coverage = log_coverage(session)
     return EntryPage(
@@ -316,7 +315,7 @@ millions of log rows for one figure would cost more than the page itself)."""
 
 def entries_in_log() -> int:
     """How many entries the log holds: the head's sequence number (the log is gapless), not a count of its rows,
-    which grows with the log (seconds at ten million entries)."""
+    which costs more as the log grows."""
     head = db.session.get(AuditHead, 1)
     return head.seq if head is not None else 0
 
