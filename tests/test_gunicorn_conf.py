@@ -43,7 +43,6 @@ def test_the_master_freezes_what_it_made_before_each_fork() -> None:
         gc.unfreeze()
 
 
-
 def test_the_preloaded_application_brings_the_statutory_holidays() -> None:
     """In a fresh interpreter (the suite's own has loaded them long ago): importing ``wsgi``, as gunicorn's master
     does before forking, loads the ``holidays`` package's country tables, so the workers share them."""

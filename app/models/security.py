@@ -116,7 +116,10 @@ class SecurityEvent(Base):
     (an address that matches no account is kept only as a keyed digest, to see attacks on one address)."""
 
     __tablename__ = "security_events"
-    __table_args__ = (Index("ix_security_events_occurred_at", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_security_events_occurred_at", "occurred_at"),
+        Index("ix_security_events_kind_id", "kind", "id"),  # the log of one kind, newest first
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

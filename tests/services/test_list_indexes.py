@@ -16,9 +16,10 @@ from sqlalchemy import event, select, update
 
 import app.services.users as users_service
 from app.extensions import db
-from app.models import OutboxMessage, Role, User
+from app.models import OutboxMessage, Role, SecurityEventKind, User
 from app.notifications import enqueue
 from app.procedures.access_request.services import committee_members
+from app.services import security_log
 from app.services.cases import fire
 from app.services.delivery import compose
 from app.services.notices import notices_for
@@ -130,3 +131,13 @@ def test_a_users_notices_take_as_many_reads_for_few_cases_as_for_many(app: Flask
     assert [(notice.subject, notice.body) for notice in listed] == [(subject, body) for _, subject, body in alone]
     # each case's legal term (the VECS resolution term) read once for the list, each with its own days left
     assert sum("días hábiles restantes" in notice.body for notice in listed) >= 7
+
+
+def test_the_security_log_of_one_kind_is_read_through_its_index(app: Flask, backend: str) -> None:
+    """The administration's security page filtered by a kind: not a walk of the whole log (every login) backwards."""
+    make_user(Role.APPLICANT)  # its creation logs nothing of the kind asked for
+    with plans() as seen:
+        assert security_log.recent_events(limit=10, kind=SecurityEventKind.TOTP_FAILED) == []
+    (read,) = [(sql, plan) for sql, plan in seen if "FROM security_events" in sql]
+    if backend == "sqlite":
+        assert any("ix_security_events_kind_id" in step for step in read[1]), read
