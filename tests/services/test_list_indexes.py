@@ -18,6 +18,7 @@ import app.services.users as users_service
 from app.extensions import db
 from app.models import OutboxMessage, Role, SecurityEventKind, User
 from app.notifications import enqueue
+from app.procedures.access_request import services as ar
 from app.procedures.access_request.services import committee_members
 from app.services import security_log
 from app.services.cases import fire
@@ -141,3 +142,35 @@ def test_the_security_log_of_one_kind_is_read_through_its_index(app: Flask, back
     (read,) = [(sql, plan) for sql, plan in seen if "FROM security_events" in sql]
     if backend == "sqlite":
         assert any("ix_security_events_kind_id" in step for step in read[1]), read
+
+
+def test_the_transparency_queues_read_their_requests_terms_once(app: Flask) -> None:
+    """The transparency unit's queue (and the areas' and the guarantor's) read each request's clocks and terms
+    with the list, not with each request: as many statements for two requests as for six, each row as the
+    request's status read on its own (the public tracking page's)."""
+    make_user(Role.TRANSPARENCY_UNIT)
+
+    def filed(count: int, start: int) -> None:
+        for n in range(start, start + count):
+            ar.file_request("Lector", f"lector{n}@example.test", f"Planos {n}", "electronic")
+        db.session.remove()
+
+    filed(2, 0)
+    with plans() as few:
+        assert len(ar.unit_queue()) == 2
+    filed(4, 2)
+    with plans() as many:
+        rows = ar.unit_queue()
+    assert len(rows) == 6
+    assert len(many) == len(few), many
+    assert all(row.due_on is not None for row in rows)  # the response term runs from the filing
+    for row in rows:
+        alone = ar.public_status(row.folio)
+        assert alone is not None
+        assert (row.due_on, row.business_days_left, row.overdue, row.paused, row.state_description) == (
+            alone.response_due_on,
+            alone.business_days_left,
+            alone.overdue,
+            alone.paused,
+            alone.state_description,
+        )

@@ -63,7 +63,7 @@ from app.procedures.access_request.models import (
 from app.services import confirmation
 from app.services.auth import encrypt
 from app.services.cases import FireResult, fire, open_case
-from app.services.deadlines import ClockView, calendar, case_clocks, pending_terms
+from app.services.deadlines import ClockView, TermView, calendar, case_clocks, pending_terms
 from app.services.documents import log_attached
 from app.services.files import store_file
 from app.services.payments import current_order
@@ -300,11 +300,20 @@ class PublicStatus:
     """The last day for the body to comply with the guarantor's resolution."""
 
 
-def _status(case: Case, received_on: date, today: date) -> PublicStatus:
+def _status(
+    case: Case,
+    received_on: date,
+    today: date,
+    clocks_of: Mapping[int, Mapping[str, ClockView]] | None = None,
+    terms_of: Mapping[int, Sequence[TermView]] | None = None,
+) -> PublicStatus:
+    """The request's status; ``clocks_of`` and ``terms_of``: the clocks and terms of a list of requests
+    (:func:`case_clocks`, :func:`pending_terms`), read once for all of them; else this one's are read."""
     workflow = get_engine().definition(case.workflow, case.workflow_version)
-    clocks = case_clocks([case.id], today=today).get(case.id, {})
+    clocks = (case_clocks([case.id], today=today) if clocks_of is None else clocks_of).get(case.id, {})
     response = clocks.get("response")
-    terms = {t.state: t.due_on for t in pending_terms([case.id], today).get(case.id, [])}
+    listed = (pending_terms([case.id], today) if terms_of is None else terms_of).get(case.id, [])
+    terms = {t.state: t.due_on for t in listed}
     silence, resolution = clocks.get("silence_appeal"), clocks.get("resolution")
     appeal_due = terms.get(case.state) if case.state in {"answered", "incompetent"} else None
     if appeal_due is None and case.state in wf.WORKING and silence is not None:
@@ -1455,16 +1464,25 @@ class QueueRow:
 
 
 def _queue(cases: Sequence[Case], today: date) -> list[QueueRow]:
+    """The queue's rows: the requests' receipt dates, clocks and terms read once for the list, not per request."""
+    ids = [c.id for c in cases]
     received = {
         r.case_id: r.received_on
-        for r in db.session.scalars(select(AccessRequest).where(AccessRequest.case_id.in_([c.id for c in cases])))
+        for r in db.session.scalars(select(AccessRequest).where(AccessRequest.case_id.in_(ids)))
     }
-    rows = [_row(c, received.get(c.id, local_today(c.created_at)), today) for c in cases]
+    clocks_of, terms_of = case_clocks(ids, today=today), pending_terms(ids, today)
+    rows = [_row(c, received.get(c.id, local_today(c.created_at)), today, clocks_of, terms_of) for c in cases]
     return sorted(rows, key=lambda r: (not r.overdue, r.due_on or date.max, r.case_id))
 
 
-def _row(case: Case, received_on: date, today: date) -> QueueRow:
-    status = _status(case, received_on, today)
+def _row(
+    case: Case,
+    received_on: date,
+    today: date,
+    clocks_of: Mapping[int, Mapping[str, ClockView]],
+    terms_of: Mapping[int, Sequence[TermView]],
+) -> QueueRow:
+    status = _status(case, received_on, today, clocks_of, terms_of)
     return QueueRow(
         case.id,
         case.folio,
