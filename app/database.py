@@ -163,7 +163,8 @@ def for_ids(statement: Select[*tuple[Any, ...]], column: Column[int], name: str)
     keeps in the order written), so that SQLite reads the rows through ``column``'s index. Left to choose, SQLite,
     which has no statistics, prefers the index of another condition of the statement when there is one (a
     status, say) and reads every row having that status: a work queue's timers then cost a read of every
-    pending timer of every case. The list must not repeat a value (each would give its rows again)."""
+    pending timer of every case. A value the list repeats gives its rows once, as an ``IN`` would (the list is
+    bound without repeats: :class:`IdList`)."""
     ids = func.json_each(bindparam(name, type_=IdList())).table_valued("value").alias(f"{name}_list")
     return FixedStatement(
         statement.where(among(column, name)),
@@ -188,6 +189,11 @@ class IdList(TypeDecorator[list[int]]):
 
     impl = JSON
     cache_ok = True
+
+    def process_bind_param(self, value: list[int] | None, dialect: Dialect) -> list[int] | None:
+        """The list without repeats, in its order: joined to a table (:func:`for_ids`), a repeated id would give
+        its rows again."""
+        return None if value is None else list(dict.fromkeys(value))
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         """An ``INTEGER[]`` on PostgreSQL, JSON text elsewhere."""

@@ -500,7 +500,7 @@ def _of_cases(session: Session, many: FixedStatement, one: FixedStatement, ids: 
     for a single case (a case page) ``one`` with ``:case_id``, a plain comparison."""
     if len(ids) == 1:
         return one.read(session, {"case_id": ids[0]})
-    return many.read(session, {"case_ids": list(dict.fromkeys(ids))})  # each once (:func:`app.database.for_ids`)
+    return many.read(session, {"case_ids": list(ids)})
 
 
 _ONE_DAY = timedelta(days=1)
@@ -532,7 +532,7 @@ def pending_terms(case_ids: Sequence[int], today: date | None = None) -> dict[in
     today = today or local_today()
     session = db.session()
     cal = calendar(session)
-    rows = _TERM_TIMERS.read(session, {"case_ids": list(dict.fromkeys(case_ids))})
+    rows = _TERM_TIMERS.read(session, {"case_ids": list(case_ids)})
     states = session.execute(select(Case.id, Case.state).where(Case.id.in_(case_ids)))
     return _term_views(rows, {row.id: row.state for row in states}, cal, today)
 
@@ -836,7 +836,7 @@ def case_clocks(case_ids: Sequence[int], today: date | None = None) -> dict[int,
     cal = calendar(session)
     due = {
         (case_id, rule.removeprefix(CLOCK_RULE_PREFIX)): due_on
-        for case_id, rule, due_on in _CLOCK_DUE.read(session, {"case_ids": list(dict.fromkeys(case_ids))})
+        for case_id, rule, due_on in _CLOCK_DUE.read(session, {"case_ids": list(case_ids)})
     }
     # only what names each case's definition: a list of cases must not read their data
     engine = get_engine()

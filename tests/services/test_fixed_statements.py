@@ -284,7 +284,7 @@ def test_rows_of_a_list_of_cases_are_those_of_an_in_and_read_by_the_lists_column
     session = db.session()
     listed = for_ids(_PENDING_TERMS.order_by(_TIMERS.c.id), _TIMERS.c.case_id, "case_ids")
     assert session.scalar(select(func.count()).select_from(Timer).where(Timer.status == TimerStatus.PENDING))
-    for chosen in ([], cases[:1], cases[1:], [*cases, 10**9], cases[::-1]):
+    for chosen in ([], cases[:1], cases[1:], [*cases, 10**9], cases[::-1], [cases[0], cases[0], cases[2]]):
         expected = session.execute(_PENDING_TERMS.where(_TIMERS.c.case_id.in_(chosen)).order_by(_TIMERS.c.id)).all()
         assert listed.read(session, {"case_ids": chosen}) == [tuple(row) for row in expected]
     if backend == "sqlite":
