@@ -24,7 +24,7 @@ from app.models.security import (
     UserSession,
 )
 from app.models.seeds import DrawSeed
-from app.models.users import STAFF_ROLES, Department, Locale, Role, User, UserRole
+from app.models.users import STAFF_ROLES, Department, Locale, Role, RowCount, User, UserRole
 
 __all__ = [
     "STAFF_ROLES",
@@ -53,6 +53,7 @@ __all__ = [
     "PasswordResetToken",
     "RecoveryCode",
     "Role",
+    "RowCount",
     "SecurityEvent",
     "SecurityEventKind",
     "Timer",

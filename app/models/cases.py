@@ -36,6 +36,14 @@ class Case(Base):
             postgresql_where=text("closed_at IS NULL"),
             sqlite_where=text("closed_at IS NULL"),
         ),
+        # The departments page counts the cases each department holds: the cases at a department's stage only
+        # (a closed case has none), not every case.
+        Index(
+            "ix_cases_department",
+            "department_code",
+            postgresql_where=text("department_code IS NOT NULL"),
+            sqlite_where=text("department_code IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -49,6 +49,7 @@ EXPECTED_TABLES = {
     "publication_seeds",
     "draw_seeds",
     "recovery_codes",
+    "row_counts",
     "security_events",
     "timers",
     "totp_credentials",
@@ -204,5 +205,27 @@ def test_flat_reproduction_fees_become_the_cost_sheet_shape(empty_database_url: 
         assert params["reproduction_fees"] == {"electronic": "0.00", "simple_copies": "1.00", "usb": "30.00"}
         with db.engine.begin() as conn:
             conn.execute(text("DELETE FROM cases"))
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
+def test_the_count_of_users_starts_from_the_users_already_there(empty_database_url: str, tmp_path: Path):
+    application = create_app("test", SQLALCHEMY_DATABASE_URI=empty_database_url, DOCUMENTS_DIR=str(tmp_path))
+    with application.app_context():
+        upgrade(revision="e8b2d5f1a946")
+        with db.engine.begin() as conn:
+            for n in range(3):
+                conn.execute(
+                    text(
+                        "INSERT INTO users (email, display_name, password_hash, locale, active, created_at) "
+                        "VALUES (:email, 'N', '!', 'es_MX', :active, CURRENT_TIMESTAMP)"
+                    ),
+                    {"email": f"u{n}@example.test", "active": True},
+                )
+        upgrade()
+        make_user(Role.APPLICANT)
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT n FROM row_counts WHERE name = 'users'")).scalar_one() == 4
+        db.session.remove()
         downgrade(revision="base")
         db.engine.dispose()
