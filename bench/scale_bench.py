@@ -15,6 +15,7 @@ more days, each as busy as the small log's. Measured:
 * the intake clerk's queue; the assignment's open-case count for ten reviewers;
 * a citizen's notices and the committee's members, among a citizen for every three cases (each an applicant, with
   two notices of each of their cases);
+* the home panels' counts (cases, users, log entries) and the departments page (grants and cases per department);
 * ``fire()`` (start_intake) on open cases.
 
 Each figure is printed for both sizes with the ratio large / small (target: within 2x). The default sizes
@@ -198,6 +199,14 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
         _copy(cursor, "audit_entries", entry_columns, rows)
         _copy(cursor, "audit_tree_nodes", ("level", "idx", "hash"), nodes)
         cursor.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (last, running))
+        # what the application keeps as it goes, and COPY with the triggers off does not: the folios handed out
+        # (the count of cases) and the count of users
+        cursor.execute(
+            "INSERT INTO folio_counters (prefix, year, last_number) VALUES ('VECS', 2026, %s) "
+            "ON CONFLICT (prefix, year) DO UPDATE SET last_number = folio_counters.last_number + excluded.last_number",
+            (cases,),
+        )
+        cursor.execute("UPDATE row_counts SET n = (SELECT count(*) FROM users) WHERE name = 'users'")
         cursor.execute("SET session_replication_role = DEFAULT")
         conn.commit()
         conn.autocommit = True
@@ -239,10 +248,12 @@ def build(name: str, url: str, folder: Path, cases: int, entries: int, open_case
     from app.extensions import db
     from app.models import Role
     from app.services.assignment import loads
+    from app.services.cases import count_cases
+    from app.services.departments import list_departments
     from app.services.notices import notices_for
-    from app.services.oversight import EntryFilter, search_entries
+    from app.services.oversight import EntryFilter, entries_in_log, search_entries
     from app.services.queues import staff_queue
-    from app.services.users import RoleGrant, active_holders, create_user
+    from app.services.users import RoleGrant, active_holders, count_users, create_user
     from workflows.construction import DEMO_DATA
 
     app = create_app(
@@ -283,6 +294,8 @@ def build(name: str, url: str, folder: Path, cases: int, entries: int, open_case
         "open-case count (10 reviewers)": lambda: loads(db.session(), reviewers),
         "a citizen's notices": lambda: notices_for(owner),
         "the committee's members": lambda: active_holders(Role.COMMITTEE_MEMBER),
+        "home panels' counts": lambda: (count_cases(), count_users(), entries_in_log()),
+        "departments page": list_departments,
     }
     return Size(name, app, seconds, checks, list(range(cases - open_cases + 1, cases + 1)), clerk)
 
