@@ -16,6 +16,8 @@ more days, each as busy as the small log's. Measured:
 * a citizen's notices and the committee's members, among a citizen for every three cases (each an applicant, with
   two notices of each of their cases);
 * the home panels' counts (cases, users, log entries) and the departments page (grants and cases per department);
+* every page: each GET route without parameters in its URL, and the page of an open case, as a user of each role
+  through the test client (the five largest ratios are printed);
 * ``fire()`` (start_intake) on open cases.
 
 Each figure is printed for both sizes with the ratio large / small (target: within 2x). The default sizes
@@ -63,6 +65,7 @@ OUTBOX_COLUMNS = (
 ACTIONS = ("assign", "remind", "note_received", "inspection_scheduled", "fees_reviewed")
 START = datetime(2024, 1, 1, tzinfo=UTC)
 DAILY_ENTRIES = 150
+PAGES_PASSWORD = "Bench-Password-2026"  # noqa: S105 - throw-away users (bench.http_bench's login uses it)
 """Entries per day in both sizes: a log grows by adding days, so "one day" selects as many entries in the large
 log as in the small one (a date filter costs what that day holds: its index is read for the day's entries)."""
 
@@ -236,6 +239,7 @@ class Size:
     checks: dict[str, Callable[[], Any]]
     fire_ids: list[int]
     clerk: int
+    pages: dict[str, Callable[[], Any]]
 
 
 def build(name: str, url: str, folder: Path, cases: int, entries: int, open_cases: int) -> Size:
@@ -275,6 +279,8 @@ def build(name: str, url: str, folder: Path, cases: int, entries: int, open_case
             create_user(
                 f"m{n}@scale.example", f"Member {n}", "Scale-Password-2026", (RoleGrant(Role.COMMITTEE_MEMBER),)
             )
+        for role in Role:  # who opens the pages: one user of each role
+            create_user(f"{role.value}@pages.example", role.value, PAGES_PASSWORD, (RoleGrant(role),))
         db.session.remove()
         people = {"owner": owner, "reviewers": reviewers, "data": DEMO_DATA}
         seconds = generate(url, cases, entries, open_cases, people)
@@ -297,7 +303,36 @@ def build(name: str, url: str, folder: Path, cases: int, entries: int, open_case
         "home panels' counts": lambda: (count_cases(), count_users(), entries_in_log()),
         "departments page": list_departments,
     }
-    return Size(name, app, seconds, checks, list(range(cases - open_cases + 1, cases + 1)), clerk)
+    open_ids = list(range(cases - open_cases + 1, cases + 1))
+    return Size(name, app, seconds, checks, open_ids, clerk, page_checks(app, open_ids[0]))
+
+
+def page_checks(app: Any, open_case: int) -> dict[str, Callable[[], Any]]:
+    """Every page without parameters in the URL, and the page of an open case, as a user of each role (logged in
+    through the login form; what a role may not see answers 403, itself a page to keep flat): a request each."""
+    from bench.http_bench import login
+
+    app.config["RATELIMIT_ENABLED"] = False  # thousands of requests from one address
+    paths = sorted(
+        rule.rule for rule in app.url_map.iter_rules() if "GET" in (rule.methods or ()) and not rule.arguments
+    )
+    paths.append(f"/expedientes/{open_case}")
+    pages: dict[str, Callable[[], Any]] = {}
+    from app.models import Role
+
+    for role in Role:
+        client = login(app, f"{role.value}@pages.example")
+        for path in paths:
+            name = f"{role.value} {path if not path.startswith('/expedientes/') else '/expedientes/<open case>'}"
+            pages[name] = lambda client=client, path=path: _page(client, path)
+    return pages
+
+
+def _page(client: Any, path: str) -> None:
+    answer = client.get(path)
+    answer.close()
+    if answer.status_code >= 500:
+        raise SystemExit(f"GET {path}: HTTP {answer.status_code}")
 
 
 def _timed_once(size: Size, action: Callable[[], Any]) -> float:
@@ -340,6 +375,22 @@ def measure_interleaved(small: Size, large: Size, repeat: int) -> dict[str, tupl
     return figures
 
 
+def measure_pages(small: Size, large: Size, repeat: int) -> list[tuple[float, str, float, float]]:
+    """Every page of :func:`page_checks` on both sizes, alternately as :func:`measure_interleaved` does; the
+    ratios large / small, largest first, with the medians (seconds)."""
+    figures = []
+    for name in small.pages:
+        times: dict[str, list[float]] = {small.name: [], large.name: []}
+        for size in (small, large):
+            _timed_once(size, size.pages[name])
+        for _ in range(repeat):
+            for size in (small, large):
+                times[size.name].append(_timed_once(size, size.pages[name]))
+        small_seconds, large_seconds = statistics.median(times[small.name]), statistics.median(times[large.name])
+        figures.append((large_seconds / small_seconds, name, small_seconds, large_seconds))
+    return sorted(figures, reverse=True)
+
+
 def main() -> int:
     """Build both sizes, time them and print the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -374,6 +425,7 @@ def main() -> int:
             large = build("large", server.url_for("scale_large"), folder, args.cases, args.entries, args.open)
             try:
                 figures = measure_interleaved(small, large, args.repeat)
+                pages = measure_pages(small, large, args.repeat)
             finally:
                 for size in (small, large):
                     with size.app.app_context():
@@ -396,6 +448,14 @@ def main() -> int:
             f"  {name:32} {small_seconds * 1000:8.2f} ms   {large_seconds * 1000:8.2f} ms   "
             f"ratio {ratio:4.1f}x (target 2x)"
         )
+    users = len({name.split(" ", 1)[0] for _, name, _, _ in pages})
+    print(
+        f"  pages: {len(pages) // users} (every GET route without parameters, and an open case's page) as each of "
+        f"{users} roles; the five largest ratios:"
+    )
+    for ratio, name, small_seconds, large_seconds in pages[:5]:
+        print(f"  {name:48} {small_seconds * 1000:8.2f} ms   {large_seconds * 1000:8.2f} ms   ratio {ratio:4.1f}x")
+    worst = max(worst, pages[0][0])
     print(f"  largest ratio {worst:.1f}x")
     return 0
 
