@@ -304,12 +304,15 @@ def build(name: str, url: str, folder: Path, cases: int, entries: int, open_case
         "departments page": list_departments,
     }
     open_ids = list(range(cases - open_cases + 1, cases + 1))
-    return Size(name, app, seconds, checks, open_ids, clerk, page_checks(app, open_ids[0]))
+    pages = page_checks(app, open_ids[0], folio, entries // 2, middle.date().isoformat())
+    return Size(name, app, seconds, checks, open_ids, clerk, pages)
 
 
-def page_checks(app: Any, open_case: int) -> dict[str, Callable[[], Any]]:
+def page_checks(app: Any, open_case: int, folio: str, seq: int, day: str) -> dict[str, Callable[[], Any]]:
     """Every page without parameters in the URL, and the page of an open case, as a user of each role (logged in
-    through the login form; what a role may not see answers 403, itself a page to keep flat): a request each."""
+    through the login form; what a role may not see answers 403, itself a page to keep flat): a request each.
+    The auditor also opens the oversight area's pages of one case, one entry, one day and the middle of the log
+    (``folio``, ``seq``, ``day``: the same place in both sizes), as pages and through the API."""
     from bench.http_bench import login
 
     app.config["RATELIMIT_ENABLED"] = False  # thousands of requests from one address
@@ -325,6 +328,22 @@ def page_checks(app: Any, open_case: int) -> dict[str, Callable[[], Any]]:
         for path in paths:
             name = f"{role.value} {path if not path.startswith('/expedientes/') else '/expedientes/<open case>'}"
             pages[name] = lambda client=client, path=path: _page(client, path)
+    auditor = login(app, f"{Role.AUDITOR.value}@pages.example")
+    case_id = int(folio.rsplit("-", 1)[1])
+    for name, path in {
+        "the oversight timeline of a case": f"/supervision/expedientes/{case_id}",
+        "an entry of the log": f"/supervision/entradas/{seq}",
+        "an entry through the API": f"/api/v1/audit/entries/{seq}",
+        "oversight, older than the middle": f"/supervision/?antes={seq}",
+        "oversight, newer than the middle": f"/supervision/?despues={seq}",
+        "oversight, one folio": f"/supervision/?folio={folio}",
+        "oversight, one kind": "/supervision/?tipo=admin",
+        "oversight, one day": f"/supervision/?desde={day}&hasta={day}",
+        "oversight, one folio as CSV": f"/supervision/exportar.csv?folio={folio}",
+        "API, entries after the middle": f"/api/v1/audit/entries?after={seq}&limit=100",
+        "API, entries before the middle": f"/api/v1/audit/entries?before={seq}&limit=100",
+    }.items():
+        pages[f"auditor: {name}"] = lambda path=path: _page(auditor, path)
     return pages
 
 
@@ -448,10 +467,9 @@ def main() -> int:
             f"  {name:32} {small_seconds * 1000:8.2f} ms   {large_seconds * 1000:8.2f} ms   "
             f"ratio {ratio:4.1f}x (target 2x)"
         )
-    users = len({name.split(" ", 1)[0] for _, name, _, _ in pages})
     print(
-        f"  pages: {len(pages) // users} (every GET route without parameters, and an open case's page) as each of "
-        f"{users} roles; the five largest ratios:"
+        f"  pages: {len(pages)} (every GET route without parameters and an open case's page as a user of each role, "
+        "and the auditor's pages of one case, one entry and the middle of the log); the five largest ratios:"
     )
     for ratio, name, small_seconds, large_seconds in pages[:5]:
         print(f"  {name:48} {small_seconds * 1000:8.2f} ms   {large_seconds * 1000:8.2f} ms   ratio {ratio:4.1f}x")
