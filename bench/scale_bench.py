@@ -1,7 +1,8 @@
-"""Scale benchmark (``make bench``): pages and ``fire()`` on a small and a large PostgreSQL database.
+"""Scale benchmark (``make bench``): pages and ``fire()`` on a small and a large PostgreSQL database (or, with
+``--sqlite``, two SQLite files: the embedded default).
 
-A data generator streams cases and audit entries into a throw-away PostgreSQL server with ``COPY`` (rows are
-produced and sent a batch at a time; nothing holds the whole data set): real canonical forms, chain hashes,
+A data generator streams cases and audit entries into a throw-away PostgreSQL server with ``COPY`` (or into the
+SQLite files with ``INSERT``; rows are produced and sent a batch at a time; nothing holds the whole data set): real canonical forms, chain hashes,
 Merkle leaves and stored subtrees, so the log verifies and ``fire()`` appends to it as in production. History
 grows, the workload does not: both sizes hold the same number of open cases (``--open``), the rest are closed,
 each case with its share of the log.
@@ -36,7 +37,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -65,29 +67,83 @@ OUTBOX_COLUMNS = (
 ACTIONS = ("assign", "remind", "note_received", "inspection_scheduled", "fees_reviewed")
 START = datetime(2024, 1, 1, tzinfo=UTC)
 DAILY_ENTRIES = 150
-PAGES_PASSWORD = "Bench-Password-2026"  # noqa: S105 - throw-away users (bench.http_bench's login uses it)
 """Entries per day in both sizes: a log grows by adding days, so "one day" selects as many entries in the large
 log as in the small one (a date filter costs what that day holds: its index is read for the day's entries)."""
+PAGES_PASSWORD = "Bench-Password-2026"  # noqa: S105 - throw-away users (bench.http_bench's login uses it)
 
 
-def _copy(cursor: Any, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+def _sqlite_value(value: Any) -> Any:
+    """A value as the application stores it in SQLite: an instant as naive UTC text, as ``UTCDateTime`` writes."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+class _Writer:
+    """The generator's connection: ``COPY`` on PostgreSQL (the append-only triggers off for the bulk load, as a
+    restore would), ``executemany`` in one transaction on SQLite (whose triggers only refuse updates, deletes and
+    replaced rows, none of which the generator writes). Statements use ``%s`` placeholders on both."""
+
+    def __init__(self, url: str) -> None:
+        self.sqlite = url.startswith("sqlite")
+        if self.sqlite:
+            import sqlite3
+
+            self.conn: Any = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level="DEFERRED")
+            self.cursor: Any = self.conn.cursor()
+        else:
+            import psycopg
+
+            self.conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
+            self.cursor = self.conn.cursor()
+            self.cursor.execute("SET session_replication_role = replica")
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        if self.sqlite:
+            sql = sql.replace("%s", "?")
+            if sql.startswith("SELECT setval"):  # SQLite's keys continue from the largest stored
+                return None
+        return self.cursor.execute(sql, params)
+
+    def copy(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        if self.sqlite:
+            marks = ", ".join("?" for _ in columns)
+            self.cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                [tuple(_sqlite_value(value) for value in row) for row in rows],
+            )
+            return
+        with self.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def finish(self) -> None:
+        """Commit; on PostgreSQL, the triggers back on and the planner's statistics gathered. SQLite is given no
+        statistics, as in production (nothing runs ``ANALYZE``)."""
+        if not self.sqlite:
+            self.cursor.execute("SET session_replication_role = DEFAULT")
+        self.conn.commit()
+        if not self.sqlite:
+            self.conn.autocommit = True
+            self.cursor.execute("VACUUM ANALYZE")
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.conn.close()  # uncommitted work (a failed run) is dropped
 
 
 def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[str, Any]) -> float:
-    """Stream ``cases`` cases and ``entries`` log entries into the database at ``url``; seconds taken."""
-    import psycopg
-
+    """Stream ``cases`` cases and ``entries`` log entries into the database at ``url`` (PostgreSQL or a SQLite
+    file); seconds taken."""
     from app.audit import merkle
     from app.audit.canonical import CANONICAL_FIELDS, GENESIS_HASH, canonical_json, chain_hash, format_instant
 
     started = time.perf_counter()
     reviewers: list[int] = people["reviewers"]
     data = json.dumps(people["data"])
-    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as conn, conn.cursor() as cursor:
-        cursor.execute("SET session_replication_role = replica")  # bulk load: the append-only triggers skip
+    with _Writer(url) as writer:
         case_columns = (
             "id, folio, workflow, workflow_version, state, version, applicant_id, assignee_id, data, params, "
             "created_at, updated_at, closed_at"
@@ -95,8 +151,7 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
         # The citizens who filed the cases: one for every CASES_PER_CITIZEN cases, each an applicant (a grant
         # of that role) with NOTICES_PER_CASE notices of each case, as the roles and the outbox grow in production.
         citizens = max(1, cases // CASES_PER_CITIZEN)
-        cursor.execute("SELECT max(id) FROM users")
-        first_citizen = int(cursor.fetchone()[0]) + 1
+        first_citizen = int(writer.execute("SELECT max(id) FROM users").fetchone()[0]) + 1
         rows: list[tuple[Any, ...]] = []
         grants: list[tuple[Any, ...]] = []
         for n in range(citizens):
@@ -104,12 +159,12 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
             rows.append((user_id, f"c{n}@scale.example", f"Ciudadano {n}", "!", "es_MX", True, START, START))
             grants.append((user_id, "applicant"))
             if len(rows) >= BATCH:
-                _copy(cursor, "users", USER_COLUMNS, rows)
-                _copy(cursor, "user_roles", ("user_id", "role"), grants)
+                writer.copy("users", USER_COLUMNS, rows)
+                writer.copy("user_roles", ("user_id", "role"), grants)
                 rows, grants = [], []
-        _copy(cursor, "users", USER_COLUMNS, rows)
-        _copy(cursor, "user_roles", ("user_id", "role"), grants)
-        cursor.execute("SELECT setval('users_id_seq', %s)", (first_citizen + citizens,))
+        writer.copy("users", USER_COLUMNS, rows)
+        writer.copy("user_roles", ("user_id", "role"), grants)
+        writer.execute("SELECT setval('users_id_seq', %s)", (first_citizen + citizens,))
         rows = []
         notices: list[tuple[Any, ...]] = []
         for case_id in range(1, cases + 1):
@@ -139,11 +194,11 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
                 )
             )
             if len(rows) >= BATCH:
-                _copy(cursor, "cases", tuple(case_columns.split(", ")), rows)
-                _copy(cursor, "outbox", OUTBOX_COLUMNS, notices)
+                writer.copy("cases", tuple(case_columns.split(", ")), rows)
+                writer.copy("outbox", OUTBOX_COLUMNS, notices)
                 rows, notices = [], []
-        _copy(cursor, "cases", tuple(case_columns.split(", ")), rows)
-        _copy(cursor, "outbox", OUTBOX_COLUMNS, notices)
+        writer.copy("cases", tuple(case_columns.split(", ")), rows)
+        writer.copy("outbox", OUTBOX_COLUMNS, notices)
         rows = []
         # the owner's own notices, as many in both sizes (the page reads the newest fifty)
         owner = people["owner"]
@@ -151,16 +206,17 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
             ("case_transition", f"scale:owner:{k}", owner, 1 + k % cases, "{}", "sent", 1, START, START, START)
             for k in range(60)
         ]
-        _copy(cursor, "outbox", OUTBOX_COLUMNS, owner_notices)
-        cursor.execute("SELECT setval('cases_id_seq', %s)", (cases,))
+        writer.copy("outbox", OUTBOX_COLUMNS, owner_notices)
+        writer.execute("SELECT setval('cases_id_seq', %s)", (cases,))
         per_case = max(1, entries // cases)
         span = timedelta(days=1) / DAILY_ENTRIES  # a larger log spans more days, each as busy as the small one's
         entry_columns = (*CANONICAL_FIELDS, "prev_hash", "entry_hash", "leaf_hash")
         # The entries already written (the users' creation) stay first: the tree and the chain continue them.
         tree = merkle.CompactRange()
         running = GENESIS_HASH
-        cursor.execute("SELECT leaf_hash, entry_hash FROM audit_entries ORDER BY seq")
-        for leaf_hex, entry_hash in cursor.fetchall():
+        for leaf_hex, entry_hash in writer.execute(
+            "SELECT leaf_hash, entry_hash FROM audit_entries ORDER BY seq"
+        ).fetchall():
             tree.append(bytes.fromhex(leaf_hex))
             running = entry_hash
         first = tree.size + 1
@@ -195,25 +251,22 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
             values = dict(fields, at=at, details=json.dumps(fields["details"]))
             rows.append((*(values[name] for name in CANONICAL_FIELDS), previous, running, leaf.hex()))
             if len(rows) >= BATCH:
-                _copy(cursor, "audit_entries", entry_columns, rows)
-                _copy(cursor, "audit_tree_nodes", ("level", "idx", "hash"), nodes)
+                writer.copy("audit_entries", entry_columns, rows)
+                writer.copy("audit_tree_nodes", ("level", "idx", "hash"), nodes)
                 rows, nodes = [], []
                 print(f"\r  {entries:,}: {seq:,} entries", end="", file=sys.stderr, flush=True)
-        _copy(cursor, "audit_entries", entry_columns, rows)
-        _copy(cursor, "audit_tree_nodes", ("level", "idx", "hash"), nodes)
-        cursor.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (last, running))
+        writer.copy("audit_entries", entry_columns, rows)
+        writer.copy("audit_tree_nodes", ("level", "idx", "hash"), nodes)
+        writer.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (last, running))
         # what the application keeps as it goes, and COPY with the triggers off does not: the folios handed out
         # (the count of cases) and the count of users
-        cursor.execute(
+        writer.execute(
             "INSERT INTO folio_counters (prefix, year, last_number) VALUES ('VECS', 2026, %s) "
             "ON CONFLICT (prefix, year) DO UPDATE SET last_number = folio_counters.last_number + excluded.last_number",
             (cases,),
         )
-        cursor.execute("UPDATE row_counts SET n = (SELECT count(*) FROM users) WHERE name = 'users'")
-        cursor.execute("SET session_replication_role = DEFAULT")
-        conn.commit()
-        conn.autocommit = True
-        cursor.execute("VACUUM ANALYZE")
+        writer.execute("UPDATE row_counts SET n = (SELECT count(*) FROM users) WHERE name = 'users'")
+        writer.finish()
     print(file=sys.stderr)
     return time.perf_counter() - started
 
@@ -410,6 +463,30 @@ def measure_pages(small: Size, large: Size, repeat: int) -> list[tuple[float, st
     return sorted(figures, reverse=True)
 
 
+@contextmanager
+def _databases(sqlite: bool, folder: Path) -> Iterator[tuple[str, str]]:
+    """The small and the large database's URLs: two files in ``folder``, or two databases of a throw-away
+    PostgreSQL server (durable, as in production) stopped at the end."""
+    if sqlite:
+        yield (f"sqlite:///{folder}/scale_small.sqlite3", f"sqlite:///{folder}/scale_large.sqlite3")
+        return
+    from sqlalchemy import create_engine, text
+
+    from tests.support.postgres import PostgresServer
+
+    server = PostgresServer(durable=True)
+    server.start()
+    try:
+        admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("CREATE DATABASE scale_small"))
+            conn.execute(text("CREATE DATABASE scale_large"))
+        admin.dispose()
+        yield (server.url_for("scale_small"), server.url_for("scale_large"))
+    finally:
+        server.stop()
+
+
 def main() -> int:
     """Build both sizes, time them and print the ratios."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -420,45 +497,34 @@ def main() -> int:
     parser.add_argument("--open", type=int, default=300, help="open cases in each database")
     parser.add_argument("--full", action="store_true", help="1,000,000 cases and 10,000,000 entries (slow)")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--sqlite", action="store_true", help="two SQLite files (the embedded default) instead of PostgreSQL"
+    )
     args = parser.parse_args()
     if args.full:
         args.cases, args.entries, args.small_cases, args.small_entries = 1_000_000, 10_000_000, 10_000, 100_000
-    from sqlalchemy import create_engine, text
-
-    from tests.support.postgres import PostgresServer
-
     os.environ.setdefault("SECRET_KEY", "scale-bench-not-secret")
-    server = PostgresServer(durable=True)
-    server.start()
-    try:
-        admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("CREATE DATABASE scale_small"))
-            conn.execute(text("CREATE DATABASE scale_large"))
-        admin.dispose()
-        with tempfile.TemporaryDirectory(prefix="scale-bench-") as tmp:
-            folder = Path(tmp)
-            small = build(
-                "small", server.url_for("scale_small"), folder, args.small_cases, args.small_entries, args.open
-            )
-            large = build("large", server.url_for("scale_large"), folder, args.cases, args.entries, args.open)
-            try:
-                figures = measure_interleaved(small, large, args.repeat)
-                pages = measure_pages(small, large, args.repeat)
-            finally:
-                for size in (small, large):
-                    with size.app.app_context():
-                        from app.extensions import db
+    with tempfile.TemporaryDirectory(prefix="scale-bench-") as tmp, _databases(args.sqlite, Path(tmp)) as urls:
+        folder = Path(tmp)
+        small = build("small", urls[0], folder, args.small_cases, args.small_entries, args.open)
+        large = build("large", urls[1], folder, args.cases, args.entries, args.open)
+        try:
+            figures = measure_interleaved(small, large, args.repeat)
+            pages = measure_pages(small, large, args.repeat)
+        finally:
+            for size in (small, large):
+                with size.app.app_context():
+                    from app.extensions import db
 
-                        db.engine.dispose()
-    finally:
-        server.stop()
+                    db.engine.dispose()
+    database = "SQLite" if args.sqlite else "PostgreSQL"
     print(
-        f"scale benchmark (PostgreSQL): {args.small_cases:,} cases / {args.small_entries:,} entries against "
+        f"scale benchmark ({database}): {args.small_cases:,} cases / {args.small_entries:,} entries against "
         f"{args.cases:,} / {args.entries:,}, {args.open} open cases each, {DAILY_ENTRIES} entries a day; "
         f"small and large timed alternately, medians of {args.repeat} runs"
     )
-    print(f"  built in {small.build_seconds:.1f} s and {large.build_seconds:.1f} s (COPY, streamed)")
+    how = "INSERT, a batch at a time" if args.sqlite else "COPY, streamed"
+    print(f"  built in {small.build_seconds:.1f} s and {large.build_seconds:.1f} s ({how})")
     worst = 0.0
     for name, (small_seconds, large_seconds) in figures.items():
         ratio = large_seconds / small_seconds
