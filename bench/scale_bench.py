@@ -2,10 +2,10 @@
 ``--sqlite``, two SQLite files: the embedded default).
 
 A data generator streams cases and audit entries into a throw-away PostgreSQL server with ``COPY`` (or into the
-SQLite files with ``INSERT``; rows are produced and sent a batch at a time; nothing holds the whole data set): real canonical forms, chain hashes,
-Merkle leaves and stored subtrees, so the log verifies and ``fire()`` appends to it as in production. History
-grows, the workload does not: both sizes hold the same number of open cases (``--open``), the rest are closed,
-each case with its share of the log.
+SQLite files with ``INSERT``; rows are produced and sent a batch at a time; nothing holds the whole data set):
+real canonical forms, chain hashes, Merkle leaves and stored subtrees, so the log verifies and ``fire()`` appends
+to it as in production. History grows, the workload does not: both sizes hold the same number of open cases
+(``--open``), the rest are closed, each case with its share of the log.
 
 Both sizes are built first; then every figure is timed on the small and the large database alternately, run by
 run, in the same process against the same server (medians of ``--repeat`` runs), so both sides of a ratio see the
