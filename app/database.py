@@ -86,13 +86,33 @@ def ping_idle_connections(engine: Engine, after_idle: float) -> None:
             raise
 
 
+def without_jit(engine: Engine) -> None:
+    """Turn PostgreSQL's JIT compilation off for the application's connections (``SET jit = off`` once per new
+    connection, outside any transaction). The server compiles a statement when its estimated cost passes
+    ``jit_above_cost``, whatever the rows it returns first: with a large log, an export of the whole log (a
+    cursor read a batch at a time) spent some 25 ms compiling before its first row, 33 ms against 6.6 ms with
+    10,000,000 entries, and the whole scan took longer with JIT than without (2.07 s against 1.91 s). The
+    application sends short statements and streams plain rows; compiling never pays for itself here."""
+
+    @event.listens_for(engine, "connect")
+    def _no_jit(dbapi_connection: Any, _record: Any) -> None:
+        kept = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True  # a session setting, not part of a transaction a rollback would undo
+        try:
+            dbapi_connection.execute("SET jit = off")
+        finally:
+            dbapi_connection.autocommit = kept
+
+
 def configure_engine(engine: Engine, ping_after_idle: float = 0.0) -> None:
     """Apply per-dialect connection settings: the pooled connections' ping (:func:`ping_idle_connections`).
+    On PostgreSQL: writes held until the next statement (:func:`defer_writes`), no JIT (:func:`without_jit`).
     On SQLite: WAL, synchronous=FULL, foreign keys, busy timeout, and explicit BEGIN (IMMEDIATE for write
     units) instead of the driver's implicit transactions."""
     ping_idle_connections(engine, ping_after_idle)
     if engine.dialect.name == "postgresql":
         defer_writes(engine)
+        without_jit(engine)
     if engine.dialect.name != "sqlite":
         return
 
