@@ -366,6 +366,7 @@ def page_checks(app: Any, open_case: int, folio: str, seq: int, day: str) -> dic
     through the login form; what a role may not see answers 403, itself a page to keep flat): a request each.
     The auditor also opens the oversight area's pages of one case, one entry, one day and the middle of the log
     (``folio``, ``seq``, ``day``: the same place in both sizes), as pages and through the API."""
+    from app.models import Role
     from bench.http_bench import login
 
     app.config["RATELIMIT_ENABLED"] = False  # thousands of requests from one address
@@ -374,8 +375,6 @@ def page_checks(app: Any, open_case: int, folio: str, seq: int, day: str) -> dic
     )
     paths.append(f"/expedientes/{open_case}")
     pages: dict[str, Callable[[], Any]] = {}
-    from app.models import Role
-
     for role in Role:
         client = login(app, f"{role.value}@pages.example")
         for path in paths:
