@@ -31,6 +31,7 @@ Run with ``make bench`` or ``.venv/bin/python bench/scale_bench.py [--cases N --
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -417,32 +418,43 @@ def _timed_once(size: Size, action: Callable[[], Any]) -> float:
     return elapsed
 
 
-def _fire_once(size: Size) -> float:
+def _a_fire(size: Size) -> Callable[[], Any]:
+    """``fire()`` of start_intake on the next open case of ``size`` (taken now, outside the timing)."""
     from app.services.cases import fire
 
     case_id = size.fire_ids.pop()
-    return _timed_once(size, lambda: fire(case_id, "start_intake", size.clerk, expected_version=2))
+    return lambda: fire(case_id, "start_intake", size.clerk, expected_version=2)
+
+
+def _alternately(
+    small: Size, large: Size, action_of: Callable[[Size], Callable[[], Any]], repeat: int
+) -> tuple[float, float]:
+    """The median seconds of ``action_of(size)`` on the small and on the large size, timed alternately run by run
+    (each after one untimed run), with the garbage collector held off as ``timeit`` does: a collection of the
+    whole process, paid by whichever request happens to trigger it, would otherwise make a page of a
+    millisecond look several times slower on one side."""
+    times: dict[str, list[float]] = {small.name: [], large.name: []}
+    gc.collect()
+    gc.disable()
+    try:
+        for size in (small, large):
+            _timed_once(size, action_of(size))
+        for _ in range(repeat):
+            for size in (small, large):
+                times[size.name].append(_timed_once(size, action_of(size)))
+    finally:
+        gc.enable()
+    return statistics.median(times[small.name]), statistics.median(times[large.name])
 
 
 def measure_interleaved(small: Size, large: Size, repeat: int) -> dict[str, tuple[float, float]]:
     """Time every check on both sizes, alternating small and large run by run (each after one untimed run), so
-    that both sides of a ratio see the same moments of a shared machine. Medians of ``repeat`` runs each."""
-    figures: dict[str, tuple[float, float]] = {}
-    for name in small.checks:
-        times: dict[str, list[float]] = {small.name: [], large.name: []}
-        for size in (small, large):
-            _timed_once(size, size.checks[name])
-        for _ in range(repeat):
-            for size in (small, large):
-                times[size.name].append(_timed_once(size, size.checks[name]))
-        figures[name] = (statistics.median(times[small.name]), statistics.median(times[large.name]))
-    fires: dict[str, list[float]] = {small.name: [], large.name: []}
-    for size in (small, large):
-        _fire_once(size)
-    for _ in range(max(5, repeat * 2)):
-        for size in (small, large):
-            fires[size.name].append(_fire_once(size))
-    figures["fire() start_intake"] = (statistics.median(fires[small.name]), statistics.median(fires[large.name]))
+    that both sides of a ratio see the same moments of a shared machine. Medians of ``repeat`` runs each
+    (``fire()``: twice as many, at least 5)."""
+    figures = {
+        name: _alternately(small, large, lambda size, name=name: size.checks[name], repeat) for name in small.checks
+    }
+    figures["fire() start_intake"] = _alternately(small, large, _a_fire, max(5, repeat * 2))
     return figures
 
 
@@ -451,13 +463,7 @@ def measure_pages(small: Size, large: Size, repeat: int) -> list[tuple[float, st
     ratios large / small, largest first, with the medians (seconds)."""
     figures = []
     for name in small.pages:
-        times: dict[str, list[float]] = {small.name: [], large.name: []}
-        for size in (small, large):
-            _timed_once(size, size.pages[name])
-        for _ in range(repeat):
-            for size in (small, large):
-                times[size.name].append(_timed_once(size, size.pages[name]))
-        small_seconds, large_seconds = statistics.median(times[small.name]), statistics.median(times[large.name])
+        small_seconds, large_seconds = _alternately(small, large, lambda size, name=name: size.pages[name], repeat)
         figures.append((large_seconds / small_seconds, name, small_seconds, large_seconds))
     return sorted(figures, reverse=True)
 
