@@ -19,6 +19,8 @@ down_revision = "e8b2d5f1a946"
 branch_labels = None
 depends_on = None
 
+DEPARTMENT_INDEXES = (("ix_user_roles_department", "user_roles"), ("ix_cases_department", "cases"))
+
 
 def upgrade():
     op.create_table(
@@ -61,27 +63,20 @@ def upgrade():
             "CREATE TRIGGER users_counted_delete AFTER DELETE ON users "
             "BEGIN UPDATE row_counts SET n = n - 1 WHERE name = 'users'; END"
         )
-    op.create_index(
-        "ix_user_roles_department",
-        "user_roles",
-        ["department_code"],
-        unique=False,
-        postgresql_where=sa.text("department_code IS NOT NULL"),
-        sqlite_where=sa.text("department_code IS NOT NULL"),
-    )
-    op.create_index(
-        "ix_cases_department",
-        "cases",
-        ["department_code"],
-        unique=False,
-        postgresql_where=sa.text("department_code IS NOT NULL"),
-        sqlite_where=sa.text("department_code IS NOT NULL"),
-    )
+    for name, table in DEPARTMENT_INDEXES:
+        op.create_index(
+            name,
+            table,
+            ["department_code"],
+            unique=False,
+            postgresql_where=sa.text("department_code IS NOT NULL"),
+            sqlite_where=sa.text("department_code IS NOT NULL"),
+        )
 
 
 def downgrade():
-    op.drop_index("ix_cases_department", table_name="cases")
-    op.drop_index("ix_user_roles_department", table_name="user_roles")
+    for name, table in reversed(DEPARTMENT_INDEXES):
+        op.drop_index(name, table_name=table)
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS users_counted_truncate ON users")
         op.execute("DROP TRIGGER IF EXISTS users_counted ON users")
