@@ -18,7 +18,9 @@ more days, each as busy as the small log's. Measured:
   two notices of each of their cases);
 * the home panels' counts (cases, users, log entries) and the departments page (grants and cases per department);
 * every page: each GET route without parameters in its URL, and the page of an open case, as a user of each role
-  through the test client (the five largest ratios are printed);
+  through the test client, and the auditor's oversight pages of one case, one entry, one day and the middle of
+  the log (the five largest ratios are printed, and every page whose statements differ in number between the
+  sizes);
 * ``fire()`` (start_intake) on open cases.
 
 Each figure is printed for both sizes with the ratio large / small (target: within 2x). The default sizes
@@ -100,11 +102,13 @@ class _Writer:
             self.cursor.execute("SET session_replication_role = replica")
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
-        if self.sqlite:
-            sql = sql.replace("%s", "?")
-            if sql.startswith("SELECT setval"):  # SQLite's keys continue from the largest stored
-                return None
-        return self.cursor.execute(sql, params)
+        return self.cursor.execute(sql.replace("%s", "?") if self.sqlite else sql, params)
+
+    def continue_ids(self, table: str, last: int) -> None:
+        """Make ``table``'s next key follow ``last`` (PostgreSQL's sequence; SQLite's keys continue from the
+        largest stored by themselves)."""
+        if not self.sqlite:
+            self.cursor.execute("SELECT setval(%s, %s)", (f"{table}_id_seq", last))
 
     def copy(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         if self.sqlite:
@@ -165,7 +169,7 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
                 rows, grants = [], []
         writer.copy("users", USER_COLUMNS, rows)
         writer.copy("user_roles", ("user_id", "role"), grants)
-        writer.execute("SELECT setval('users_id_seq', %s)", (first_citizen + citizens,))
+        writer.continue_ids("users", first_citizen + citizens)
         rows = []
         notices: list[tuple[Any, ...]] = []
         for case_id in range(1, cases + 1):
@@ -208,7 +212,7 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
             for k in range(60)
         ]
         writer.copy("outbox", OUTBOX_COLUMNS, owner_notices)
-        writer.execute("SELECT setval('cases_id_seq', %s)", (cases,))
+        writer.continue_ids("cases", cases)
         per_case = max(1, entries // cases)
         span = timedelta(days=1) / DAILY_ENTRIES  # a larger log spans more days, each as busy as the small one's
         entry_columns = (*CANONICAL_FIELDS, "prev_hash", "entry_hash", "leaf_hash")
@@ -270,17 +274,6 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
         writer.finish()
     print(file=sys.stderr)
     return time.perf_counter() - started
-
-
-def timed(action: Callable[[], Any], repeat: int) -> float:
-    """Median seconds of ``repeat`` runs of ``action`` (after one untimed run)."""
-    action()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 @dataclass
