@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -17,7 +18,8 @@ from sqlalchemy import event, select, update
 
 import app.services.users as users_service
 from app.extensions import db
-from app.models import OutboxMessage, Role, SecurityEventKind, User
+from app.models import Case, OutboxMessage, Role, SecurityEventKind, User
+from app.models.base import utcnow
 from app.notifications import enqueue
 from app.procedures.access_request import services as ar
 from app.procedures.access_request.services import committee_members
@@ -175,3 +177,39 @@ def test_the_transparency_queues_read_their_requests_terms_once(app: Flask) -> N
             alone.paused,
             alone.state_description,
         )
+
+
+def test_the_unit_queue_finds_open_requests_by_their_states(app: Flask, backend: str) -> None:
+    """Concluded requests pile up for years; the unit's queue looks up the open ones by (workflow, state), not
+    every request of the procedure with its closing date checked row by row."""
+    make_user(Role.TRANSPARENCY_UNIT)
+    for n in range(3):
+        ar.file_request("Lector", f"lector{n}@example.test", f"Planos {n}", "electronic")
+    with unit_of_work() as session:  # one of them concluded long ago
+        closed = session.scalars(select(Case.id).order_by(Case.id).limit(1)).one()
+        session.execute(update(Case).where(Case.id == closed).values(state="concluded", closed_at=utcnow()))
+    db.session.remove()
+    with plans() as seen:
+        rows = ar.unit_queue()
+    assert closed not in {row.case_id for row in rows}
+    assert len(rows) == 2
+    (read,) = [(sql, plan) for sql, plan in seen if "FROM cases" in sql and "cases.state IN" in sql]
+    if backend == "sqlite":
+        assert any("ix_cases_workflow_state (workflow=? AND state=?)" in step for step in read[1]), read
+
+
+def test_the_committees_latest_sessions_are_read_through_their_index(app: Flask, backend: str) -> None:
+    member = make_user(Role.COMMITTEE_MEMBER)
+    for n in range(4):
+        ar.open_session(f"CT-{n}", date(2026, 1, 1) + timedelta(days=n), member)
+    db.session.remove()
+    with plans() as seen:
+        first = ar.sessions(2)
+        rest = ar.sessions(5, before=first[-1].id)
+    assert [s.number for s in first + rest] == ["CT-3", "CT-2", "CT-1", "CT-0"]
+    reads = [(sql, plan) for sql, plan in seen if "FROM committee_sessions" in sql and "ORDER BY" in sql]
+    assert len(reads) == 2
+    if backend == "sqlite":
+        for _, plan in reads:
+            assert any("ix_committee_sessions_held_on_id" in step for step in plan), plan
+            assert not any("TEMP B-TREE" in step for step in plan), plan

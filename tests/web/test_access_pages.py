@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -26,7 +26,7 @@ from app.procedures.access_request import services as svc
 from app.procedures.access_request.models import AccessRequest
 from app.services.demo import demo_pdf
 from tests.support.factories import make_user
-from tests.web.helpers import csrf_token, field_errors, flashes, hidden_value, login_as, text
+from tests.web.helpers import csrf_token, field_errors, flashes, hidden_value, login_as, logout, text
 
 
 @pytest.fixture(autouse=True)
@@ -510,3 +510,52 @@ def test_a_consulta_directa_on_a_past_or_non_working_day_is_refused_in_words(
     tracking = text(client.get(f"/transparencia/seguimiento/{filed.token}"))
     assert "Cita para la consulta directa" in tracking
     assert "15 de julio de 2025" in tracking
+
+
+def test_the_committees_sessions_come_a_page_at_a_time_newest_first(
+    app: Flask, client: FlaskClient, office: dict[str, int]
+):
+    """The committee's page lists the latest sessions (by the day held) and links to the older ones; a request's
+    page offers only the latest to submit a matter to: neither grows with the years of sessions kept."""
+    filed = svc.file_request("Observatorio", "obs@example.test", "Planos", "electronic")
+    svc.turn_request(filed.case_id, ["obras"], office["unit"], expected_version=1)
+    db.session.rollback()
+    svc.answer_turn(
+        filed.case_id,
+        "obras",
+        svc.AreaAnswer("confidential", legal_basis="Art. 116"),
+        office["obras"],
+        expected_version=db.session.get(Case, filed.case_id).version,
+    )
+    db.session.rollback()
+    svc.unit_act(
+        filed.case_id, "consolidate", office["unit"], expected_version=db.session.get(Case, filed.case_id).version
+    )
+    total = svc.SESSIONS_PAGE + 3
+    for n in range(total):  # convened out of order: the list follows the day held, not the order convened
+        held = date(2020, 1, 1) + timedelta(days=(n * 37) % total)
+        svc.open_session(f"CT-{n:03d}", held, office["committee"])
+    by_day = sorted(range(total), key=lambda n: (n * 37) % total, reverse=True)
+
+    login_as(client, office["committee"])
+    first = text(client.get("/transparencia/comite"))
+    numbers = re.findall(r">(CT-\d{3})</a>", first)
+    assert numbers == [f"CT-{n:03d}" for n in by_day[: svc.SESSIONS_PAGE]]
+    older = re.search(r'href="(/transparencia/comite\?antes=\d+)"', first)
+    assert older, first
+    second = client.get(older.group(1))
+    assert second.status_code == 200
+    assert re.findall(r">(CT-\d{3})</a>", text(second)) == [f"CT-{n:03d}" for n in by_day[svc.SESSIONS_PAGE :]]
+    assert "Sesiones anteriores" not in text(second)
+    assert "Sesiones más recientes" in text(second)
+    nothing = client.get("/transparencia/comite?antes=999999")  # a session that does not exist: none after it
+    assert nothing.status_code == 200
+    assert "No hay sesiones anteriores" in text(nothing)
+    assert client.get("/transparencia/comite?antes=x").status_code == 200  # not a session: the first page
+
+    logout(client)
+    login_as(client, office["unit"])
+    page = text(client.get(f"/transparencia/solicitudes/{filed.case_id}"))
+    offered = re.findall(r"<option[^>]*>(CT-\d{3}) ·", page)
+    assert offered[: svc.SESSIONS_OFFERED] == [f"CT-{n:03d}" for n in by_day[: svc.SESSIONS_OFFERED]]
+    assert len(set(offered)) == svc.SESSIONS_OFFERED  # the same choices in both of the page's forms

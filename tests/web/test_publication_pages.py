@@ -63,8 +63,10 @@ def people(app: Flask) -> dict[str, int]:
     }
 
 
-def publish(people: dict[str, int], rows: list[dict[str, str]] | None = None, note: str = "") -> Case:
-    case = budget()
+def publish(
+    people: dict[str, int], rows: list[dict[str, str]] | None = None, note: str = "", case: Case | None = None
+) -> Case:
+    case = case or budget()
     result = save_record(case.id, people["area"], rows=rows or [ROW], note=note, expected_version=case.version)
     result = submit_record(case.id, people["area"], expected_version=result.version)
     result = decide(
@@ -83,7 +85,10 @@ def publish(people: dict[str, int], rows: list[dict[str, str]] | None = None, no
         idempotency_key=uuid.uuid4().hex,
         comment=None,
     )
-    return budget()
+    db.session.rollback()
+    published = db.session.get(Case, case.id)
+    assert published is not None
+    return published
 
 
 def test_public_page_and_open_data(client: FlaskClient, people: dict[str, int]) -> None:
@@ -360,3 +365,40 @@ def test_the_generic_case_page_of_a_publication_works_for_its_staff(
     assert page.status_code == 200
     assert case.folio in text(page)
     assert "En elaboración por el área responsable" in text(page)
+
+
+def test_the_lists_show_one_year_the_latest_unless_asked(client: FlaskClient, people: dict[str, int]) -> None:
+    """The public page and the staff list show one year of publications (the latest opened, unless the filter
+    names another): they do not grow with the years kept. The open data keep every year."""
+    open_quarter(2025, 4, today=date(2026, 1, 5))
+    db.session.rollback()
+    older = db.session.scalars(
+        select(Case)
+        .join(ObligationPublication, ObligationPublication.case_id == Case.id)
+        .where(ObligationPublication.format_code == "presupuesto", ObligationPublication.year == 2025)
+    ).one()
+    publish(people, [{**ROW, "capitulo": "Capítulo de 2025"}], case=older)
+
+    public = client.get("/transparencia/obligaciones")
+    assert public.status_code == 200
+    assert "Capítulo de 2025" not in text(public)
+    assert 'value="2026"' in public.get_data(as_text=True)  # the filter says which year is shown
+    assert "Capítulo de 2025" in text(client.get("/transparencia/obligaciones?ejercicio=2025"))
+    wrong = client.get("/transparencia/obligaciones?ejercicio=1999")
+    assert wrong.status_code == 400
+    assert "Capítulo de 2025" not in text(wrong)  # the latest year, with the error said
+    csv_rows = list(csv.reader(io.StringIO(client.get("/transparencia/obligaciones/presupuesto.csv").get_data(True))))
+    folios = [dict(zip(csv_rows[0], r, strict=True))["folio_registro"] for r in csv_rows[1:]]
+    assert folios == [older.folio]  # 2026's record is not published yet; 2025's is there
+
+    login_as(client, people["unit"])
+    staff = text(client.get("/transparencia/publicaciones"))
+    assert "2026-T1" in staff
+    assert "2025-T4" not in staff
+    assert "Ejercicio anterior" in staff
+    previous = client.get("/transparencia/publicaciones?ejercicio=2025")
+    assert previous.status_code == 200
+    assert older.folio in text(previous)
+    assert "2026-T1" not in text(previous)
+    assert client.get("/transparencia/publicaciones?ejercicio=abc").status_code == 400
+    assert "No hay publicaciones de este periodo" in text(client.get("/transparencia/publicaciones?ejercicio=2024"))

@@ -74,6 +74,7 @@ class CommitteeSession(Base):
     """A session of the transparency committee."""
 
     __tablename__ = "committee_sessions"
+    __table_args__ = (Index("ix_committee_sessions_held_on_id", "held_on", "id"),)  # the latest sessions first
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(60), unique=True)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -1417,9 +1417,23 @@ class SessionView:
     """Per decided item: each member present (by name) and their vote."""
 
 
-def sessions() -> list[CommitteeSession]:
-    """Every committee session, newest first."""
-    return list(db.session.scalars(select(CommitteeSession).order_by(CommitteeSession.held_on.desc())))
+SESSIONS_PAGE = 50
+"""Sessions on a page of the committee's list."""
+SESSIONS_OFFERED = 20
+"""The latest sessions offered on a request's page to submit a matter to (those convened ahead come first)."""
+
+
+def sessions(limit: int = SESSIONS_PAGE, *, before: int | None = None) -> list[CommitteeSession]:
+    """The committee's sessions, newest first (by the day held, then the latest convened): at most ``limit``,
+    and with ``before`` those that come after that session in this order (the next page; none when it does not
+    exist). Read through the index of the day held: a page costs the same however many sessions there are."""
+    stmt = select(CommitteeSession).order_by(CommitteeSession.held_on.desc(), CommitteeSession.id.desc()).limit(limit)
+    if before is not None:
+        mark = db.session.get(CommitteeSession, before)
+        if mark is None:
+            return []
+        stmt = stmt.where(tuple_(CommitteeSession.held_on, CommitteeSession.id) < (mark.held_on, mark.id))
+    return list(db.session.scalars(stmt))
 
 
 def session_view(session_id: int) -> SessionView:
@@ -1496,11 +1510,18 @@ def _row(
     )
 
 
+def _open_states() -> list[str]:
+    """The states of every installed version of the procedure that are not terminal: an open request is in one."""
+    return sorted({s.name for w in get_engine().definitions if w.name == WORKFLOW for s in w.states if not s.terminal})
+
+
 def unit_queue(today: date | None = None, *, states: Sequence[str] | None = None) -> list[QueueRow]:
-    """Open requests for the transparency unit: overdue first, then by the last day of the response term."""
-    stmt = select(Case).where(Case.workflow == WORKFLOW, Case.closed_at.is_(None))
-    if states:
-        stmt = stmt.where(Case.state.in_(list(states)))
+    """Open requests for the transparency unit: overdue first, then by the last day of the response term. The
+    requests are found by their open states through the (workflow, state) index: the concluded ones, however
+    many, are not read."""
+    stmt = select(Case).where(
+        Case.workflow == WORKFLOW, Case.state.in_(list(states or _open_states())), Case.closed_at.is_(None)
+    )
     return _queue(list(db.session.scalars(stmt)), today or local_today())
 
 

@@ -336,7 +336,7 @@ def guarantor_queue() -> str:
 
 
 def _session_choices() -> list[tuple[int, str]]:
-    return [(s.id, f"{s.number} · {s.held_on.isoformat()}") for s in svc.sessions()]
+    return [(s.id, f"{s.number} · {s.held_on.isoformat()}") for s in svc.sessions(svc.SESSIONS_OFFERED)]
 
 
 def _staff_forms(view: svc.StaffView) -> dict[str, Any]:
@@ -648,7 +648,7 @@ def guarantor_step(case_id: int, step: str) -> Response | tuple[str, int]:
 
 @bp.route("/comite", methods=["GET", "POST"])
 @roles_required(Role.COMMITTEE_MEMBER, Role.TRANSPARENCY_UNIT)
-def sessions() -> Response | tuple[str, int] | str:
+def sessions() -> Response | tuple[str, int]:
     """The committee's sessions, and a form to convene a new one."""
     form = SessionForm()
     if form.validate_on_submit() and form.held_on.data is not None:
@@ -659,11 +659,22 @@ def sessions() -> Response | tuple[str, int] | str:
         else:
             flash(_("Sesión convocada."), "info")
             return redirect(url_for("transparency.session", session_id=session_id))
-        return render_template("transparency/sessions.html", form=form, sessions=svc.sessions()), 422
+        return _sessions_page(form, 422)
     if form.is_submitted():
         flash(_("Revise los datos marcados."), "error")
-        return render_template("transparency/sessions.html", form=form, sessions=svc.sessions()), 422
-    return render_template("transparency/sessions.html", form=form, sessions=svc.sessions())
+        return _sessions_page(form, 422)
+    return _sessions_page(form, 200)
+
+
+def _sessions_page(form: SessionForm, status: int) -> tuple[str, int]:
+    """A page of the committee's sessions, newest first (``?antes=<session>``: those after it), and the form."""
+    before = request.args.get("antes", type=int)
+    listed = svc.sessions(svc.SESSIONS_PAGE + 1, before=before)
+    older = listed[svc.SESSIONS_PAGE - 1].id if len(listed) > svc.SESSIONS_PAGE else None
+    page = render_template(
+        "transparency/sessions.html", form=form, sessions=listed[: svc.SESSIONS_PAGE], older=older, paged=bool(before)
+    )
+    return page, status
 
 
 def _decision_form(item_id: int, matter: str) -> DecisionForm:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Base
@@ -24,6 +24,7 @@ class ObligationPublication(Base):
         UniqueConstraint("format_code", "year", "quarter", name="uq_obligation_publications_period"),
         CheckConstraint("quarter BETWEEN 1 AND 4", name="quarter_range"),
         CheckConstraint("year BETWEEN 2000 AND 2200", name="year_range"),
+        Index("ix_obligation_publications_period", "year", "quarter"),  # a period's records; the latest year
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -877,6 +877,12 @@ class PublicationRow:
     department_code: str | None
 
 
+def latest_year() -> int | None:
+    """The latest year with publications opened (the year the pages show when none is asked for), ``None``
+    before the first; read from the end of the periods' index."""
+    return db.session.scalar(select(func.max(ObligationPublication.year)))
+
+
 def publication_cases(year: int | None = None, quarter: int | None = None) -> list[PublicationRow]:
     """Publication cases (of a period when given), by period then format."""
     stmt = select(Case, ObligationPublication).join(ObligationPublication, ObligationPublication.case_id == Case.id)

@@ -12,6 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from app.engine import ConflictError, DomainError, NotFound
@@ -27,6 +28,7 @@ from app.procedures.obligation_publication.services import (
     decide,
     draw_sample,
     draw_supplementary,
+    latest_year,
     may_act_on,
     open_data_csv,
     open_data_json,
@@ -72,22 +74,34 @@ FIELD_TYPES = {
 @public
 def public_index() -> tuple[str, int]:
     """Published records by format and period, with their update and validation dates."""
-    form = PeriodFilter(request.args)
+    form, year, quarter, status = _period(request.args)
     code = request.args.get("formato") or None
-    status = 200
-    year = quarter = None
-    if not form.validate():
-        status = 400
-        flash(_("Revise los filtros: el ejercicio debe ser un año entre 2000 y 2200 y el trimestre de 1 a 4."), "error")
-    else:
-        year = form.ejercicio.data
-        quarter = int(form.trimestre.data) if form.trimestre.data else None
     formats = public_formats(code, year, quarter)
     if code is not None and not formats:
         status = 404
         flash(_("El formato «%(code)s» no existe.", code=code[:40]), "error")
         formats = public_formats(None, year, quarter)
-    return render_template("publications/public.html", formats=formats, form=form, code=code), status
+    return render_template("publications/public.html", formats=formats, form=form, code=code, year=year), status
+
+
+def _period(args: MultiDict[str, str]) -> tuple[PeriodFilter, int | None, int | None, int]:
+    """The year and quarter a list of publications shows, with the filter's form and the HTTP status: the year
+    asked for, or the latest with publications (one year at a time: the lists do not grow with the years kept);
+    a filter that is not a period is said so (400) and the latest year shown."""
+    form = PeriodFilter(args)
+    year = quarter = None
+    status = 200
+    if form.validate():
+        year = form.ejercicio.data
+        quarter = int(form.trimestre.data) if form.trimestre.data else None
+    else:
+        status = 400
+        flash(_("Revise los filtros: el ejercicio debe ser un año entre 2000 y 2200 y el trimestre de 1 a 4."), "error")
+    if year is None:
+        year = latest_year()
+        if status == 200:
+            form.ejercicio.data = year
+    return form, year, quarter, status
 
 
 def _format_or_404(code: str) -> Any:
@@ -137,11 +151,20 @@ def _detail(case_id: int) -> PublicationDetail:
 
 @bp.get("/transparencia/publicaciones")
 @roles_required(*STAFF)
-def staff_index() -> str:
-    """Every publication case by period and format, with its state and due date."""
-    return render_template(
-        "publications/index.html", rows=publication_cases(), state_descriptions=STATE_DESCRIPTIONS, roles=Role
+def staff_index() -> tuple[str, int]:
+    """The publication cases of one year (the latest by default; ``?ejercicio=``, ``?trimestre=``) by period
+    and format, with their state and due date."""
+    form, year, quarter, status = _period(request.args)
+    rows = publication_cases(year, quarter) if year is not None else []
+    page = render_template(
+        "publications/index.html",
+        rows=rows,
+        form=form,
+        year=year,
+        state_descriptions=STATE_DESCRIPTIONS,
+        roles=Role,
     )
+    return page, status
 
 
 def _page(
