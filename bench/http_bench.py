@@ -191,7 +191,7 @@ def csrf_of(page: str, where: str) -> str:
     return token.group(1)
 
 
-def login(app: Any, email: str) -> Any:
+def login(app: Any, email: str, password: str = PASSWORD) -> Any:
     """Log ``email`` in through the login form with a test client (a new application context per request, as
     a server gives)."""
     from flask.testing import FlaskClient
@@ -207,7 +207,7 @@ def login(app: Any, email: str) -> Any:
     client = app.test_client()
     client.environ_base["HTTP_USER_AGENT"] = USER_AGENT  # sessions are bound to the browser that logged in
     token = csrf_of(client.get("/login").get_data(as_text=True), "the login page")
-    answer = client.post("/login", data={"csrf_token": token, "email": email, "password": PASSWORD, "next": ""})
+    answer = client.post("/login", data={"csrf_token": token, "email": email, "password": password, "next": ""})
     if answer.status_code != 302:
         raise SystemExit(f"login of {email} failed: HTTP {answer.status_code}")
     return client
