@@ -277,13 +277,27 @@ def suppressed(session: Session, message: OutboxMessage) -> bool:
     )
 
 
-def list_requests() -> Sequence[RequestRow]:
-    """Every request, pending first (earliest due first), then the answered ones (newest first)."""
-    rows = db.session.execute(
-        select(PersonalDataRequest, User.display_name, User.email)
-        .join(User, User.id == PersonalDataRequest.user_id)
-        .order_by(PersonalDataRequest.status, PersonalDataRequest.due_on, PersonalDataRequest.id.desc())
-    ).all()
+RESOLVED_PAGE = 50
+"""Answered requests on a page of the administrators' list (the pending ones are all shown)."""
+
+
+def list_requests(*, before: int | None = None, limit: int = RESOLVED_PAGE) -> Sequence[RequestRow]:
+    """The pending requests (earliest due first, through the (status, due) index), then the latest ``limit``
+    answered ones, newest first; with ``before`` only answered ones older than that request (the next page,
+    without the pending ones). The answered requests of past years are not read: the list does not grow with
+    them."""
+    stmt = select(PersonalDataRequest, User.display_name, User.email).join(User, User.id == PersonalDataRequest.user_id)
+    rows: list[Any] = []
+    if before is None:
+        rows += db.session.execute(
+            stmt.where(PersonalDataRequest.status == DataRequestStatus.PENDING).order_by(
+                PersonalDataRequest.due_on, PersonalDataRequest.id
+            )
+        ).all()
+    answered = stmt.where(PersonalDataRequest.status == DataRequestStatus.RESOLVED)
+    if before is not None:
+        answered = answered.where(PersonalDataRequest.id < before)
+    rows += db.session.execute(answered.order_by(PersonalDataRequest.id.desc()).limit(limit)).all()
     return [_row(r, name, email) for r, name, email in rows]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -146,3 +147,37 @@ def test_an_administrator_registers_and_answers_requests(app: Flask, client: Fla
     english = text(client.get(BASE))
     assert "Data-protection requests" in english
     assert "Rectification" in english
+
+
+def test_the_list_shows_every_pending_request_and_the_latest_answered_a_page_at_a_time(
+    app: Flask, client: FlaskClient
+) -> None:
+    """Answered requests pile up over the years; the list shows all the pending ones (earliest due first) and the
+    latest answered ones, with a link to the older ones: it does not grow with the years kept."""
+    from app.models.personal_data import DataRequestKind
+    from app.services.personal_data import RESOLVED_PAGE, register_request, resolve_access
+
+    admin = make_user(Role.ADMIN)
+    person = make_user(Role.APPLICANT, name="Persona Titular")
+    received = local_today() - timedelta(days=1)
+    answered = [
+        register_request(admin, email_of(person), DataRequestKind.ACCESS, received) for _ in range(RESOLVED_PAGE + 2)
+    ]
+    for request_id in answered:
+        resolve_access(request_id, admin)
+    pending = [
+        register_request(admin, email_of(person), DataRequestKind.ACCESS, received - timedelta(days=n))
+        for n in range(3)
+    ]
+    login_as(client, admin)
+    page = client.get(BASE).get_data(as_text=True)
+    listed = [int(n) for n in re.findall(r'href="/admin/datos-personales/(\d+)"', page)]
+    # the pending ones first, the one received earliest (due earliest) at the top; then the latest answered
+    assert listed == [*reversed(pending), *sorted(answered, reverse=True)[:RESOLVED_PAGE]]
+    older = re.search(r'href="(/admin/datos-personales\?antes=\d+)"', page)
+    assert older, page
+    rest = client.get(older.group(1)).get_data(as_text=True)
+    assert [int(n) for n in re.findall(r'href="/admin/datos-personales/(\d+)"', rest)] == sorted(answered)[:2][::-1]
+    assert "?antes=" not in rest
+    assert "Solicitudes más recientes" in text(client.get(older.group(1)))
+    assert client.get(f"{BASE}?antes=x").status_code == 200  # not a request: the first page

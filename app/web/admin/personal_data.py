@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -14,6 +14,7 @@ from app.models import Role
 from app.models.personal_data import DataRequestKind
 from app.services import DomainError
 from app.services.personal_data import (
+    RESOLVED_PAGE,
     RequestRow,
     export_for,
     get_request,
@@ -77,11 +78,19 @@ def index() -> str | Response | tuple[str, int]:
             return redirect(url_for("personal_data.show", request_id=request_id))
     elif form.is_submitted():
         status = 422
+    before = request.args.get("antes", type=int)
+    rows = list_requests(before=before, limit=RESOLVED_PAGE + 1)
+    answered = [row for row in rows if not row.pending]
+    older = answered[RESOLVED_PAGE - 1].id if len(answered) > RESOLVED_PAGE else None
+    if older is not None:
+        rows = rows[:-1]
     return (
         render_template(
             "personal_data/index.html",
             form=form,
-            rows=list_requests(),
+            rows=rows,
+            older=older,
+            paged=before is not None,
             kinds=KIND_LABELS,
             days=response_days(),
         ),
