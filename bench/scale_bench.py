@@ -10,7 +10,8 @@ departments, logins and cases of every procedure are made through the services (
 other procedures' history is copied from the demo's rows: a concluded access request for every
 ``REQUESTS_PER_CASES`` VECS cases (with its request row, its areas' turns and its stopped clocks), a committee
 session for every ``ITEMS_PER_SESSION`` of them with their resolved items, one publication of each format a
-quarter for more past quarters in the larger size, and a certificate for every third closed VECS case.
+quarter for more past quarters in the larger size, a certificate for every third closed VECS case and an answered
+data-protection request for every ``CITIZENS_PER_ARCO`` citizens.
 
 Both sizes are built first; then every figure is timed on the small and the large database alternately, run by
 run, in the same process against the same server (medians of ``--repeat`` runs), so both sides of a ratio see the
@@ -81,6 +82,8 @@ REQUESTS_PER_CASES = 4
 ITEMS_PER_SESSION = 2
 """Resolved items of each committee session (the history's sessions: one for every so many requests)."""
 MAX_QUARTERS = 100
+CITIZENS_PER_ARCO = 20
+"""One answered data-protection (ARCO) request for every so many citizens."""
 ACTIONS = ("assign", "remind", "note_received", "inspection_scheduled", "fees_reviewed")
 START = datetime(2024, 1, 1, tzinfo=UTC)
 DAILY_ENTRIES = 150
@@ -189,8 +192,9 @@ def _history(
 ) -> tuple[int, dict[str, int]]:
     """The closed history of the other procedures, copied from what the demo wrote through the services: concluded
     access requests (each with its request row, its areas' turns and its clocks, stopped), the committee's sessions
-    and resolved items, and the past quarters' publications of obligations (published or verified: one of each
-    format of the settings a quarter). Returns the last case id and the folios taken by prefix."""
+    and resolved items, the past quarters' publications of obligations (published or verified: one of each
+    format of the settings a quarter), and answered data-protection requests. Returns the last case id and the
+    folios taken by prefix."""
     request_case, *_ = _template(
         writer, "SELECT * FROM cases WHERE workflow = 'access_request' AND state = 'answered' ORDER BY id LIMIT 1"
     )
@@ -318,6 +322,23 @@ def _history(
                 "quarter": quarter,
                 "due_on": due.date(),
                 "created_at": due,
+            },
+        )
+    admin = writer.execute("SELECT id FROM users WHERE email = 'admin@demo.gob.mx'").fetchone()[0]
+    for n in range(citizens // CITIZENS_PER_ARCO):  # the data-protection requests answered over the years
+        received = START + timedelta(days=n % 700)
+        add(
+            "personal_data_requests",
+            {
+                "user_id": first_citizen + n * CITIZENS_PER_ARCO,
+                "kind": "access",
+                "status": "resolved",
+                "received_on": received.date(),
+                "due_on": (received + timedelta(days=30)).date(),
+                "registered_by_id": admin,
+                "registered_at": received,
+                "resolved_by_id": admin,
+                "resolved_at": received + timedelta(days=10),
             },
         )
     for table, rows in batch.items():
