@@ -125,6 +125,7 @@ class AuditCheckpoint(Base):
         CheckConstraint("length(root_hash) = 64", name="root_hash_length"),
         CheckConstraint("length(key_fingerprint) = 64", name="key_fingerprint_length"),
         Index("ix_audit_checkpoints_tree_size", "tree_size"),
+        Index("ix_audit_checkpoints_key_id", "key_fingerprint", "id"),  # the keys that signed, a step per key
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select, text
 from sqlalchemy.orm import Session
 
 from app.audit.canonical import CANONICAL_FIELDS, format_instant
@@ -26,7 +26,6 @@ from app.audit.export import (
     dumps_line,
     entry_line,
     inclusion_document,
-    public_keys,
 )
 from app.audit.tree import TreeDataMissing
 from app.audit.verification import log_coverage
@@ -404,9 +403,28 @@ def list_checkpoints(limit: int = 100, before_id: int | None = None) -> list[dic
     return [checkpoint_json(c) for c in db.session().scalars(query)]
 
 
+_SIGNING_KEYS = text(
+    # A checkpoint is signed every minute the log grows, by one of the few keys the log ever had: each key is
+    # found from the previous one through the (key_fingerprint, id) index, a step per key however many
+    # checkpoints there are, with the first checkpoint it signed (its order of first use, and its PEM).
+    "WITH RECURSIVE signing(fingerprint) AS ("
+    " SELECT (SELECT min(key_fingerprint) FROM audit_checkpoints)"
+    " UNION ALL"
+    " SELECT (SELECT later.key_fingerprint FROM audit_checkpoints later"
+    " WHERE later.key_fingerprint > signing.fingerprint ORDER BY later.key_fingerprint LIMIT 1)"
+    " FROM signing WHERE signing.fingerprint IS NOT NULL)"
+    " SELECT earliest.key_fingerprint, earliest.public_key FROM signing JOIN audit_checkpoints earliest"
+    " ON earliest.id = (SELECT min(used.id) FROM audit_checkpoints used"
+    " WHERE used.key_fingerprint = signing.fingerprint)"
+    " ORDER BY earliest.id"
+)
+
+
 def log_public_keys() -> list[dict[str, str]]:
-    """Every public key that ever signed a checkpoint, with its fingerprint (public)."""
-    return public_keys(list(db.session().scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id))))
+    """Every public key that ever signed a checkpoint, with its fingerprint, in order of first use (public).
+    Read a key at a time through an index: the checkpoints themselves (one a minute) are not read."""
+    rows = db.session().execute(_SIGNING_KEYS)
+    return [{"fingerprint": fingerprint, "pem": pem} for fingerprint, pem in rows]
 
 
 def _checkpoint(tree_size: int | None) -> AuditCheckpoint:

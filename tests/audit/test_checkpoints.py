@@ -5,19 +5,21 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app.audit import KeptCheckpoint, verify
-from app.audit.checkpoints import CheckpointError, checkpoint_message, create_checkpoint
+from app.audit.checkpoints import CheckpointError, checkpoint_message, create_checkpoint, public_key_pem
 from app.extensions import db
 from app.keys import load_log_key, public_fingerprint
 from app.models import AuditCheckpoint, AuditEntry, utcnow
 from app.services.audit_log import checkpoint_if_due, sign_checkpoint
 from app.services.keys import rotate_log_key
+from app.services.oversight import log_public_keys
 from app.services.uow import unit_of_work
 from tests.audit.helpers import append_entries, bundle_file, install_log_key, run_verifier, write_public_key
 
@@ -148,3 +150,40 @@ def test_rotation_refuses_a_configured_key_that_is_not_current(app: Flask, log_k
         rotate_log_key(app.config)
     assert db.session.scalar(select(AuditEntry.seq).where(AuditEntry.action == "key_rotated")) is None
     assert not list(other.glob("*.new"))
+
+
+def test_the_keys_that_signed_are_listed_in_order_of_first_use_a_key_at_a_time(
+    app: Flask, log_key: ed25519.Ed25519PrivateKey, backend: str
+):
+    """A checkpoint is signed every minute the log grows: the public keys' list (the checkpoints' page, the API)
+    finds the few keys through an index, never reading the checkpoints themselves."""
+    keys = [log_key]
+    for _ in range(2):
+        for _ in range(3):
+            append_entries(1)
+            sign_checkpoint(app.config)
+        rotate_log_key(app.config)
+        keys.append(load_log_key(app.config))
+    append_entries(1)
+    sign_checkpoint(app.config)
+    plans: list[list[str]] = []
+
+    def explain(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        if conn.dialect.name == "sqlite" and "audit_checkpoints" in statement:
+            rows = conn.connection.dbapi_connection.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            plans.append([str(row[3]) for row in rows])
+
+    event.listen(db.engine, "before_cursor_execute", explain)
+    try:
+        listed = log_public_keys()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", explain)
+    expected = [(public_fingerprint(k.public_key()), public_key_pem(k.public_key())) for k in keys]
+    assert [(k["fingerprint"], k["pem"]) for k in listed] == expected  # by first use, not by fingerprint
+    if backend == "sqlite":
+        (plan,) = plans
+        checkpoint_steps = [
+            s for s in plan if any(f" {alias}" in s for alias in ("audit_checkpoints", "later", "used", "earliest"))
+        ]
+        assert checkpoint_steps, plan
+        assert all(s.startswith("SEARCH") for s in checkpoint_steps), plan  # no scan of the checkpoints
