@@ -11,7 +11,8 @@ other procedures' history is copied from the demo's rows: a concluded access req
 ``REQUESTS_PER_CASES`` VECS cases (with its request row, its areas' turns and its stopped clocks), a committee
 session for every ``ITEMS_PER_SESSION`` of them with their resolved items, one publication of each format a
 quarter for more past quarters in the larger size, a certificate for every third closed VECS case and an answered
-data-protection request for every ``CITIZENS_PER_ARCO`` citizens.
+data-protection request for every ``CITIZENS_PER_ARCO`` citizens. The log is checkpointed every ``CHECKPOINT_EVERY``
+entries (real roots, signed with the log's key).
 
 Both sizes are built first; then every figure is timed on the small and the large database alternately, run by
 run, in the same process against the same server (medians of ``--repeat`` runs), so both sides of a ratio see the
@@ -42,6 +43,7 @@ Run with ``make bench`` or ``.venv/bin/python bench/scale_bench.py [--cases N --
 from __future__ import annotations
 
 import argparse
+import base64
 import gc
 import hashlib
 import json
@@ -83,6 +85,9 @@ ITEMS_PER_SESSION = 2
 """Resolved items of each committee session (the history's sessions: one for every so many requests)."""
 MAX_QUARTERS = 100
 CITIZENS_PER_ARCO = 20
+CHECKPOINT_EVERY = 100
+"""Entries between two signed checkpoints of the generated log (the schedule signs one a minute while it grows)."""
+CHECKPOINT_COLUMNS = ("tree_size", "root_hash", "created_at", "key_fingerprint", "public_key", "signature")
 """One answered data-protection (ARCO) request for every so many citizens."""
 ACTIONS = ("assign", "remind", "note_received", "inspection_scheduled", "fees_reviewed")
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -376,6 +381,27 @@ def _certificates(writer: _Writer, base: int, cases: int, open_cases: int, first
     _copy_rows(writer, "certificates", rows)
 
 
+class _Signer:
+    """Checkpoints of the generated log signed with the log's key, as ``permits tick`` signs them."""
+
+    def __init__(self, key: Any) -> None:
+        from app.audit.checkpoints import public_key_pem
+        from app.keys import public_fingerprint
+
+        self.key = key
+        self.fingerprint = public_fingerprint(key.public_key())
+        self.pem = public_key_pem(key.public_key())
+
+    def checkpoint(self, size: int, root: bytes, at: datetime) -> tuple[Any, ...]:
+        """The row of a checkpoint of the first ``size`` entries, whose tree has ``root``, signed at ``at``."""
+        from app.audit.canonical import format_instant
+        from app.audit.checkpoints import checkpoint_message
+
+        message = checkpoint_message(size, root.hex(), format_instant(at), self.fingerprint)
+        signature = base64.b64encode(self.key.sign(message)).decode("ascii")
+        return (size, root.hex(), at, self.fingerprint, self.pem, signature)
+
+
 def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[str, Any]) -> float:
     """Stream ``cases`` cases and ``entries`` log entries into the database at ``url`` (PostgreSQL or a SQLite
     file); seconds taken."""
@@ -466,6 +492,8 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
         first = tree.size + 1
         last = tree.size + entries
         rows, nodes = [], []
+        checkpoints: list[tuple[Any, ...]] = []
+        signer = _Signer(people["log_key"])
         for seq in range(first, last + 1):
             case_id = base + min(cases, 1 + (seq - first) // per_case)
             at = START + span * seq
@@ -492,15 +520,19 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
             previous, running = running, chain_hash(running, canonical)
             leaf = merkle.leaf_hash(canonical)
             nodes += [(level, idx, value.hex()) for level, idx, value in tree.append(leaf)]
+            if seq % CHECKPOINT_EVERY == 0:  # signed as the schedule would, a minute's entries apart
+                checkpoints.append(signer.checkpoint(seq, tree.root(), at))
             values = dict(fields, at=at, details=json.dumps(fields["details"]))
             rows.append((*(values[name] for name in CANONICAL_FIELDS), previous, running, leaf.hex()))
             if len(rows) >= BATCH:
                 writer.copy("audit_entries", entry_columns, rows)
                 writer.copy("audit_tree_nodes", ("level", "idx", "hash"), nodes)
-                rows, nodes = [], []
+                writer.copy("audit_checkpoints", CHECKPOINT_COLUMNS, checkpoints)
+                rows, nodes, checkpoints = [], [], []
                 print(f"\r  {entries:,}: {seq:,} entries", end="", file=sys.stderr, flush=True)
         writer.copy("audit_entries", entry_columns, rows)
         writer.copy("audit_tree_nodes", ("level", "idx", "hash"), nodes)
+        writer.copy("audit_checkpoints", CHECKPOINT_COLUMNS, checkpoints)
         writer.execute("UPDATE audit_head SET seq = %s, hash = %s WHERE id = 1", (last, running))
         _certificates(writer, base, cases, open_cases, first, per_case)
         # what the application keeps as it goes, and COPY with the triggers off does not: the folios handed out
@@ -540,6 +572,7 @@ def build(name: str, url: str, folder: Path, cases: int, entries: int, open_case
     import app.services.users as users_service
     from app import create_app
     from app.extensions import db
+    from app.keys import load_log_key
     from app.models import Case, Role
     from app.services.assignment import loads
     from app.services.cases import count_cases
@@ -579,7 +612,13 @@ def build(name: str, url: str, folder: Path, cases: int, entries: int, open_case
         db.session.remove()
         base = int(db.session.scalar(select(func.max(Case.id))) or 0)
         db.session.remove()
-        people = {"owner": owner, "reviewers": reviewers, "data": DEMO_DATA, "case_base": base}
+        people = {
+            "owner": owner,
+            "reviewers": reviewers,
+            "data": DEMO_DATA,
+            "case_base": base,
+            "log_key": load_log_key(app.config),
+        }
         seconds = generate(url, cases, entries, open_cases, people)
         db.session.remove()
     middle = START + timedelta(days=20)  # a day both sizes hold, with DAILY_ENTRIES entries
