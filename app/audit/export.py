@@ -35,9 +35,13 @@ def entry_line(row: AuditEntry | Mapping[Any, Any]) -> dict[str, Any]:
     return {"entry": entry_fields(row), "leaf_hash": leaf, "chain_hash": chain}
 
 
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
 def dumps_line(value: Any) -> str:
     """A compact JSON line (UTF-8 text, newline-terminated)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True) + "\n"
+    return _compact(value) + "\n"
 
 
 def public_keys(checkpoints: Sequence[AuditCheckpoint]) -> list[dict[str, str]]:
@@ -52,28 +56,21 @@ class ExportError(ValueError):
     """The requested document cannot be built (no such checkpoint, sizes out of range…)."""
 
 
-def checkpoints_up_to(session: Session, tree_size: int) -> list[AuditCheckpoint]:
-    """Every checkpoint covering at most ``tree_size`` entries, oldest first."""
-    return list(
-        session.scalars(
-            select(AuditCheckpoint).where(AuditCheckpoint.tree_size <= tree_size).order_by(AuditCheckpoint.id)
-        )
-    )
-
-
 def bundle_lines(session: Session, checkpoint: AuditCheckpoint, batch: int = 2000) -> Iterator[str]:
-    """The audit bundle for ``checkpoint`` as JSON lines: a header (format, tree size, every checkpoint up
-    to that size, every public key that signed one, the log's size when exported and how many of its latest
-    entries no checkpoint covered), then the first ``tree_size`` entries in order.
+    """The audit bundle for ``checkpoint``, JSON lines in pieces to write one after the other: a header (format,
+    tree size, every checkpoint up to that size, every public key that signed one, the log's size when exported
+    and how many of its latest entries no checkpoint covered), then the first ``tree_size`` entries in order.
 
-    Streams the entries (constant memory); entries up to a checkpoint never change, so no lock is needed.
+    Streams the entries and the header's checkpoints (constant memory: a checkpoint is signed every minute the
+    log grows, so a year's log has hundreds of thousands); the header is one JSON line, written in pieces, the
+    same text as :func:`dumps_line` of the whole header. Entries and checkpoints up to a checkpoint never change,
+    so no lock is needed.
     """
     size = checkpoint.tree_size
-    checkpoints = checkpoints_up_to(session, size)
     head = session.get(AuditHead, 1)
     log_size = head.seq if head is not None else size
     largest = int(session.scalar(select(func.max(AuditCheckpoint.tree_size))) or 0)
-    header = {
+    rest = {
         "format": BUNDLE_FORMAT,
         "generated_at": format_instant(utcnow()),
         # Not signed, for the auditor's information: how long the log was when exported, and how many of
@@ -81,11 +78,23 @@ def bundle_lines(session: Session, checkpoint: AuditCheckpoint, batch: int = 200
         "log_size": log_size,
         "uncovered": max(log_size - largest, 0),
         "tree_size": size,
-        "checkpoint": checkpoint_json(checkpoint),
-        "checkpoints": [checkpoint_json(c) for c in checkpoints],
-        "public_keys": public_keys(checkpoints),
     }
-    yield dumps_line(header)
+    # the header's keys in sorted order, as dumps_line writes them: checkpoint, checkpoints, then the rest with
+    # public_keys among them (collected while the checkpoints stream)
+    yield '{"checkpoint":' + _compact(checkpoint_json(checkpoint)) + ',"checkpoints":['
+    keys: dict[str, str] = {}
+    signed = session.scalars(
+        select(AuditCheckpoint)
+        .where(AuditCheckpoint.tree_size <= size)
+        .order_by(AuditCheckpoint.id)
+        .execution_options(yield_per=batch)
+    )
+    for n, part in enumerate(signed.partitions()):
+        for c in part:
+            keys.setdefault(c.key_fingerprint, c.public_key)
+        yield ("," if n else "") + ",".join(_compact(checkpoint_json(c)) for c in part)
+    rest["public_keys"] = [{"fingerprint": fingerprint, "pem": pem} for fingerprint, pem in keys.items()]
+    yield "]," + _compact(rest)[1:] + "\n"
     rows = session.execute(
         select(*LINE_COLUMNS).where(AuditEntry.seq <= size).order_by(AuditEntry.seq).execution_options(yield_per=batch)
     )

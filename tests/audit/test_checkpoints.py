@@ -13,7 +13,14 @@ from flask import Flask
 from sqlalchemy import event, select
 
 from app.audit import KeptCheckpoint, verify
-from app.audit.checkpoints import CheckpointError, checkpoint_message, create_checkpoint, public_key_pem
+from app.audit.checkpoints import (
+    CheckpointError,
+    checkpoint_json,
+    checkpoint_message,
+    create_checkpoint,
+    public_key_pem,
+)
+from app.audit.export import bundle_lines, dumps_line
 from app.extensions import db
 from app.keys import load_log_key, public_fingerprint
 from app.models import AuditCheckpoint, AuditEntry, utcnow
@@ -187,3 +194,39 @@ def test_the_keys_that_signed_are_listed_in_order_of_first_use_a_key_at_a_time(
         ]
         assert checkpoint_steps, plan
         assert all(s.startswith("SEARCH") for s in checkpoint_steps), plan  # no scan of the checkpoints
+
+
+def test_the_bundles_header_streams_every_checkpoint_and_key_as_one_json_line(
+    app: Flask, log_key: ed25519.Ed25519PrivateKey
+):
+    """The header lists every checkpoint up to the bundle's (read a batch at a time: one is signed every minute
+    the log grows) and the keys that signed them, in order of first use; its text is the compact, sorted JSON
+    line of that header, as the standalone verifier reads it."""
+    keys = [log_key]
+    for _ in range(2):
+        for _ in range(3):
+            append_entries(2)
+            sign_checkpoint(app.config)
+        rotate_log_key(app.config)
+        keys.append(load_log_key(app.config))
+    append_entries(1)
+    target = sign_checkpoint(app.config)
+    append_entries(1)
+    sign_checkpoint(app.config)  # later than the bundle's: not in it
+    db.session.remove()
+    checkpoint = db.session.get(AuditCheckpoint, target["id"])
+    pieces = list(bundle_lines(db.session(), checkpoint, batch=2))
+    lines = "".join(pieces).splitlines(keepends=True)
+    header = json.loads(lines[0])
+    assert lines[0] == dumps_line(header)
+    expected = db.session.scalars(
+        select(AuditCheckpoint).where(AuditCheckpoint.tree_size <= target["tree_size"]).order_by(AuditCheckpoint.id)
+    ).all()
+    assert header["checkpoints"] == [checkpoint_json(c) for c in expected]
+    # the header's checkpoints came a batch (2) at a time, between its opening and its closing pieces
+    header_pieces = len(pieces) - header["tree_size"]
+    assert header_pieces == 2 + -(-len(expected) // 2)
+    assert header["checkpoint"] == target
+    assert [k["fingerprint"] for k in header["public_keys"]] == [public_fingerprint(k.public_key()) for k in keys]
+    assert header["tree_size"] == target["tree_size"] == len(lines) - 1
+    assert header["uncovered"] == 0
