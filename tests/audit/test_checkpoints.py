@@ -159,18 +159,27 @@ def test_rotation_refuses_a_configured_key_that_is_not_current(app: Flask, log_k
     assert not list(other.glob("*.new"))
 
 
+def _signed_under_three_keys(
+    app: Flask, log_key: ed25519.Ed25519PrivateKey, *, entries: int
+) -> list[ed25519.Ed25519PrivateKey]:
+    """Three checkpoints under the log's key, a rotation, three under the new key, another rotation (each
+    checkpoint after ``entries`` more entries); the three keys, oldest first."""
+    keys = [log_key]
+    for _ in range(2):
+        for _ in range(3):
+            append_entries(entries)
+            sign_checkpoint(app.config)
+        rotate_log_key(app.config)
+        keys.append(load_log_key(app.config))
+    return keys
+
+
 def test_the_keys_that_signed_are_listed_in_order_of_first_use_a_key_at_a_time(
     app: Flask, log_key: ed25519.Ed25519PrivateKey, backend: str
 ):
     """A checkpoint is signed every minute the log grows: the public keys' list (the checkpoints' page, the API)
     finds the few keys through an index, never reading the checkpoints themselves."""
-    keys = [log_key]
-    for _ in range(2):
-        for _ in range(3):
-            append_entries(1)
-            sign_checkpoint(app.config)
-        rotate_log_key(app.config)
-        keys.append(load_log_key(app.config))
+    keys = _signed_under_three_keys(app, log_key, entries=1)
     append_entries(1)
     sign_checkpoint(app.config)
     plans: list[list[str]] = []
@@ -202,13 +211,7 @@ def test_the_bundles_header_streams_every_checkpoint_and_key_as_one_json_line(
     """The header lists every checkpoint up to the bundle's (read a batch at a time: one is signed every minute
     the log grows) and the keys that signed them, in order of first use; its text is the compact, sorted JSON
     line of that header, as the standalone verifier reads it."""
-    keys = [log_key]
-    for _ in range(2):
-        for _ in range(3):
-            append_entries(2)
-            sign_checkpoint(app.config)
-        rotate_log_key(app.config)
-        keys.append(load_log_key(app.config))
+    keys = _signed_under_three_keys(app, log_key, entries=2)
     append_entries(1)
     target = sign_checkpoint(app.config)
     append_entries(1)
