@@ -413,10 +413,14 @@ _SIGNING_KEYS = text(
     " SELECT (SELECT later.key_fingerprint FROM audit_checkpoints later"
     " WHERE later.key_fingerprint > signing.fingerprint ORDER BY later.key_fingerprint LIMIT 1)"
     " FROM signing WHERE signing.fingerprint IS NOT NULL)"
-    " SELECT earliest.key_fingerprint, earliest.public_key FROM signing JOIN audit_checkpoints earliest"
-    " ON earliest.id = (SELECT min(used.id) FROM audit_checkpoints used"
-    " WHERE used.key_fingerprint = signing.fingerprint)"
-    " ORDER BY earliest.id"
+    " SELECT signing.fingerprint,"
+    " (SELECT used.public_key FROM audit_checkpoints used WHERE used.key_fingerprint = signing.fingerprint"
+    " ORDER BY used.id LIMIT 1),"
+    " (SELECT used.id FROM audit_checkpoints used WHERE used.key_fingerprint = signing.fingerprint"
+    " ORDER BY used.id LIMIT 1) AS first_use"
+    # the recursion ends on a NULL fingerprint: left out before the look-ups (matching no row, a look-up of it
+    # would walk the whole table)
+    " FROM signing WHERE signing.fingerprint IS NOT NULL ORDER BY first_use"
 )
 
 
@@ -424,7 +428,7 @@ def log_public_keys() -> list[dict[str, str]]:
     """Every public key that ever signed a checkpoint, with its fingerprint, in order of first use (public).
     Read a key at a time through an index: the checkpoints themselves (one a minute) are not read."""
     rows = db.session().execute(_SIGNING_KEYS)
-    return [{"fingerprint": fingerprint, "pem": pem} for fingerprint, pem in rows]
+    return [{"fingerprint": fingerprint, "pem": pem} for fingerprint, pem, _ in rows]
 
 
 def _checkpoint(tree_size: int | None) -> AuditCheckpoint:
