@@ -84,11 +84,12 @@ REQUESTS_PER_CASES = 4
 ITEMS_PER_SESSION = 2
 """Resolved items of each committee session (the history's sessions: one for every so many requests)."""
 MAX_QUARTERS = 100
+"""Past quarters of publications in the largest database (fewer in a smaller one: see ``_quarters``)."""
 CITIZENS_PER_ARCO = 20
+"""One answered data-protection (ARCO) request for every so many citizens."""
 CHECKPOINT_EVERY = 100
 """Entries between two signed checkpoints of the generated log (the schedule signs one a minute while it grows)."""
 CHECKPOINT_COLUMNS = ("tree_size", "root_hash", "created_at", "key_fingerprint", "public_key", "signature")
-"""One answered data-protection (ARCO) request for every so many citizens."""
 ACTIONS = ("assign", "remind", "note_received", "inspection_scheduled", "fees_reviewed")
 START = datetime(2024, 1, 1, tzinfo=UTC)
 DAILY_ENTRIES = 150
