@@ -193,6 +193,13 @@ def _copy_rows(writer: _Writer, table: str, rows: list[dict[str, Any]]) -> None:
         writer.copy(table, columns, [tuple(row[c] for c in columns) for row in rows])
 
 
+def _demo_user(writer: _Writer, handle: str) -> int:
+    """The id of the demo's login ``handle``."""
+    from app.services.demo import DEMO_DOMAIN
+
+    return int(writer.execute("SELECT id FROM users WHERE email = %s", (f"{handle}@{DEMO_DOMAIN}",)).fetchone()[0])
+
+
 def _history(
     writer: _Writer, last_case: int, cases: int, citizens: int, first_citizen: int
 ) -> tuple[int, dict[str, int]]:
@@ -214,7 +221,7 @@ def _history(
         writer, "SELECT * FROM obligation_publications WHERE case_id = %s", (publication_case["id"],)
     )
     codes = [fmt["code"] for fmt in json.loads(publication_case["params"])["formats"]]
-    member = writer.execute("SELECT id FROM users WHERE email = 'comite@demo.gob.mx'").fetchone()[0]
+    member = _demo_user(writer, "comite")
     next_session = int(writer.execute("SELECT coalesce(max(id), 0) FROM committee_sessions").fetchone()[0]) + 1
     batch: dict[str, list[dict[str, Any]]] = {}
 
@@ -330,7 +337,7 @@ def _history(
                 "created_at": due,
             },
         )
-    admin = writer.execute("SELECT id FROM users WHERE email = 'admin@demo.gob.mx'").fetchone()[0]
+    admin = _demo_user(writer, "admin")
     for n in range(citizens // CITIZENS_PER_ARCO):  # the data-protection requests answered over the years
         received = START + timedelta(days=n % 700)
         add(
