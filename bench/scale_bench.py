@@ -725,6 +725,12 @@ def page_checks(
         ("public", public, "obligations of 2025", "/transparencia/obligaciones?ejercicio=2025"),
         ("public", public, "a format's open data (CSV)", f"/transparencia/obligaciones/{demo['format']}.csv"),
         ("public", public, "a format's open data (JSON)", f"/transparencia/obligaciones/{demo['format']}.json"),
+        (
+            "public",
+            public,
+            "a format's open data of 2025 (CSV)",
+            f"/transparencia/obligaciones/{demo['format']}.csv?ejercicio=2025",
+        ),
         ("public", public, "a licence's verification", f"/verificar/{licence_folio}?c={licence_code}"),
         ("public", public, "a case's status", f"/consulta?folio={licence_folio}"),
     ):

@@ -16,6 +16,11 @@ from app.services.health import database_unavailable
 from app.services.uploads import size_text
 
 
+class ExplainedBadRequest(BadRequest):
+    """A request the page refuses with its own translated words (``description``), shown instead of the
+    generic detail: werkzeug's own ``BadRequest`` descriptions are English and stay out of the page."""
+
+
 class NulInInput(BadRequest):
     """A query or form value holds a NUL character: no text column can store it (PostgreSQL refuses it), and
     no person types it, so the request is refused before any view reads it."""
@@ -74,6 +79,8 @@ def register_error_handlers(app: Flask) -> None:
                 "Lo que envió contiene un carácter nulo (NUL), que no puede guardarse. Regrese a la página "
                 "anterior, quítelo y envíe de nuevo; no se guardó nada."
             )
+        if isinstance(exc, ExplainedBadRequest) and exc.description:
+            detail = exc.description
         if status == 403:
             # A refusal that says why (the role a page needs, who acts next on a case) carries its own words.
             given = exc.description if exc.description != Forbidden.description else None

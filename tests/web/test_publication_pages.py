@@ -402,3 +402,67 @@ def test_the_lists_show_one_year_the_latest_unless_asked(client: FlaskClient, pe
     assert "2026-T1" not in text(previous)
     assert client.get("/transparencia/publicaciones?ejercicio=abc").status_code == 400
     assert "No hay publicaciones de este periodo" in text(client.get("/transparencia/publicaciones?ejercicio=2024"))
+
+
+def test_open_data_of_one_period(client: FlaskClient, people: dict[str, int]) -> None:
+    """A format's open data hold every year unless a period is asked for (``ejercicio``, with or without its
+    ``trimestre``), as SIPOT's queries do; a period that is not one is a 400 that says why; a client holding the
+    same bytes is answered 304."""
+    open_quarter(2025, 4, today=date(2026, 1, 5))
+    db.session.rollback()
+    older = db.session.scalars(
+        select(Case)
+        .join(ObligationPublication, ObligationPublication.case_id == Case.id)
+        .where(ObligationPublication.format_code == "presupuesto", ObligationPublication.year == 2025)
+    ).one()
+    current = db.session.scalars(
+        select(Case)
+        .join(ObligationPublication, ObligationPublication.case_id == Case.id)
+        .where(ObligationPublication.format_code == "presupuesto", ObligationPublication.year == 2026)
+    ).one()
+    publish(people, [{**ROW, "capitulo": "Capítulo de 2025"}], case=older)
+    current = publish(people, case=current)
+
+    def folios(query: str) -> list[str]:
+        response = client.get(f"/transparencia/obligaciones/presupuesto.csv{query}")
+        assert response.status_code == 200, query
+        rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+        return [dict(zip(rows[0], row, strict=True))["folio_registro"] for row in rows[1:]]
+
+    assert folios("") == [current.folio, older.folio]  # newest period first
+    assert folios("?ejercicio=2025") == [older.folio]
+    assert folios("?ejercicio=2026&trimestre=1") == [current.folio]
+    assert folios("?ejercicio=2026&trimestre=2") == []
+    assert folios("?ejercicio=2024") == []
+    named = client.get("/transparencia/obligaciones/presupuesto.csv?ejercicio=2026&trimestre=1")
+    assert named.headers["Content-Disposition"] == 'attachment; filename="obligaciones-presupuesto-2026-T1.csv"'
+
+    document = client.get("/transparencia/obligaciones/presupuesto.json?ejercicio=2025").get_json()
+    assert document["periodo"] == {"ejercicio": 2025, "trimestre": None}
+    assert [r["folio"] for r in document["registros"]] == [older.folio]
+    whole = client.get("/transparencia/obligaciones/presupuesto.json").get_json()
+    assert whole["periodo"] == {"ejercicio": None, "trimestre": None}
+    assert [r["folio"] for r in whole["registros"]] == [current.folio, older.folio]
+
+    for query in ("?ejercicio=1999", "?ejercicio=dos+mil", "?ejercicio=2026&trimestre=5", "?trimestre=1"):
+        for extension in ("csv", "json"):
+            refused = client.get(f"/transparencia/obligaciones/presupuesto.{extension}{query}")
+            assert refused.status_code == 400, (extension, query)
+            assert "el trimestre, de 1 a 4, va con su ejercicio" in text(refused)
+    english = client.get(
+        "/transparencia/obligaciones/presupuesto.csv?ejercicio=1999", headers={"Accept-Language": "en"}
+    )
+    assert english.status_code == 400
+    assert "goes with its year" in text(english)
+
+    first = client.get("/transparencia/obligaciones/presupuesto.csv")
+    etag = first.headers["ETag"]
+    again = client.get("/transparencia/obligaciones/presupuesto.csv", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.get_data() == b""
+    other = client.get("/transparencia/obligaciones/presupuesto.csv?ejercicio=2025", headers={"If-None-Match": etag})
+    assert other.status_code == 200  # another period is other bytes
+
+    page = client.get("/transparencia/obligaciones").get_data(as_text=True)
+    assert "/transparencia/obligaciones/presupuesto.csv?ejercicio=2026" in page
+    assert "/transparencia/obligaciones/presupuesto.json?ejercicio=2026" in page

@@ -1064,9 +1064,10 @@ def public_formats(
     return result
 
 
-def public_format(code: str) -> PublicFormat:
-    """One format with all its published records. Raises ``NotFound`` for a format not configured."""
-    found = public_formats(code)
+def public_format(code: str, year: int | None = None, quarter: int | None = None) -> PublicFormat:
+    """One format with its published records: every period's, or those of ``year`` (and ``quarter``) when given.
+    Raises ``NotFound`` for a format not configured."""
+    found = public_formats(code, year, quarter)
     if not found:
         raise NotFound(Msg("El formato «%(code)s» no existe.", {"code": code}))
     return found[0]
@@ -1179,12 +1180,14 @@ def open_data_csv(fmt: PublicFormat, *, bom: bool = False) -> str:
     return csv_text(table(), bom=bom)
 
 
-def open_data_json(fmt: PublicFormat) -> dict[str, Any]:
-    """The published records of ``fmt`` as a JSON-ready document: the format, its fields, and each record
-    with its period, dates, note and rows (numeric fields as JSON numbers)."""
+def open_data_json(fmt: PublicFormat, year: int | None = None, quarter: int | None = None) -> dict[str, Any]:
+    """The published records of ``fmt`` as a JSON-ready document: the format, the period the records were
+    chosen by (``null`` for every year or quarter), its fields, and each record with its period, dates, note
+    and rows (numeric fields as JSON numbers)."""
     kinds = [(str(f["name"]), str(f.get("type", "text"))) for f in fmt.fields]
     return {
         "formato": {"codigo": fmt.code, "titulo": fmt.title, "fundamento_legal": fmt.legal_basis},
+        "periodo": {"ejercicio": year, "trimestre": quarter},
         "campos": [{"nombre": f["name"], "etiqueta": f["label"], "tipo": f["type"]} for f in fmt.fields],
         "registros": [
             {

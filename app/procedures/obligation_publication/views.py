@@ -49,6 +49,7 @@ from app.procedures.obligation_publication.services import (
 )
 from app.services.csv_export import parse_bom
 from app.web.access import public, roles_required
+from app.web.errors import ExplainedBadRequest
 from app.web.labels import message_text, translated
 from app.web.throttling import throttle_uploads
 from forms.publications import AttachmentForm, DecisionForm, PeriodFilter, RecordForm, SampleForm
@@ -104,35 +105,66 @@ def _period(args: MultiDict[str, str]) -> tuple[PeriodFilter, int | None, int | 
     return form, year, quarter, status
 
 
-def _format_or_404(code: str) -> Any:
+def _format_or_404(code: str, year: int | None = None, quarter: int | None = None) -> Any:
     try:
-        return public_format(code)
+        return public_format(code, year, quarter)
     except NotFound:
         abort(404)
+
+
+def _download_period(args: MultiDict[str, str]) -> tuple[int | None, int | None]:
+    """The period a download holds: every year's records, or those of ``?ejercicio=`` (and ``?trimestre=``, which
+    needs a year), as SIPOT's queries do; anything else is a 400 that says what a period is."""
+    form = PeriodFilter(args)
+    if not form.validate() or (form.trimestre.data and form.ejercicio.data is None):
+        raise ExplainedBadRequest(
+            _(
+                "Revise el periodo: el ejercicio debe ser un año entre 2000 y 2200 y el trimestre, de 1 a 4, "
+                "va con su ejercicio. Sin periodo, los datos abiertos contienen todos los ejercicios."
+            )
+        )
+    return form.ejercicio.data, int(form.trimestre.data) if form.trimestre.data else None
+
+
+def _download_name(code: str, year: int | None, quarter: int | None, extension: str) -> str:
+    period = "" if year is None else f"-{year}" if quarter is None else f"-{year}-T{quarter}"
+    return f"obligaciones-{code}{period}.{extension}"
+
+
+def _open_data_response(body: str, mimetype: str, filename: str) -> Response:
+    """A download of open data, with a validator of its content: a client that already holds the same bytes
+    (``If-None-Match``) is answered 304 without them."""
+    response = Response(body.encode("utf-8"), mimetype=mimetype)
+    response.headers["Content-Type"] = f"{mimetype}; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "no-cache"  # kept, but checked again each time: a record may be published
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.get("/transparencia/obligaciones/<code>.csv")
 @public
 def open_data_csv_view(code: str) -> Response:
-    """A format's published records as CSV open data (UTF-8, stable columns; ``?bom=1`` adds a byte order
-    mark for spreadsheet programs)."""
+    """A format's published records as CSV open data (UTF-8, stable columns): every year's, or one period's
+    (``?ejercicio=``, ``?trimestre=``); ``?bom=1`` adds a byte order mark for spreadsheet programs."""
     try:
         bom = parse_bom(request.args.get("bom"))
     except ValueError:
         abort(400)
-    body = open_data_csv(_format_or_404(code), bom=bom)
-    response = Response(body.encode("utf-8"), mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="obligaciones-{code}.csv"'
-    return response
+    year, quarter = _download_period(request.args)
+    body = open_data_csv(_format_or_404(code, year, quarter), bom=bom)
+    return _open_data_response(body, "text/csv", _download_name(code, year, quarter, "csv"))
 
 
 @bp.get("/transparencia/obligaciones/<code>.json")
 @public
 def open_data_json_view(code: str) -> Response:
-    """A format's published records as JSON open data."""
-    body = json.dumps(open_data_json(_format_or_404(code)), ensure_ascii=False, indent=1)
-    return Response(body.encode("utf-8"), mimetype="application/json")
+    """A format's published records as JSON open data: every year's, or one period's (``?ejercicio=``,
+    ``?trimestre=``)."""
+    year, quarter = _download_period(request.args)
+    document = open_data_json(_format_or_404(code, year, quarter), year, quarter)
+    body = json.dumps(document, ensure_ascii=False, indent=1)
+    return _open_data_response(body, "application/json", _download_name(code, year, quarter, "json"))
 
 
 # -- staff -------------------------------------------------------------------------------------------
