@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import IntegerField
+from wtforms import Form, IntegerField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # not in the stubs yet
+from wtforms.validators import NumberRange, Optional
 
 MAX_WHOLE_NUMBER_DIGITS = 15
 """Digits a whole-number field reads: far past any count of days or years, and within what NumberRange can
@@ -39,3 +40,16 @@ class WholeNumber(IntegerField):
             self.data = None
             raise ValueError(_l("Escriba un número entero."))
         super().process_formdata(valuelist)
+
+
+class YearFilter(Form):
+    """A list's year filter (GET, no CSRF): ``ejercicio``, optional; the lists that keep every year's rows show
+    one year at a time."""
+
+    ejercicio = WholeNumber(
+        _l("Ejercicio"),
+        validators=[
+            Optional(),
+            NumberRange(min=2000, max=2200, message=_l("El ejercicio debe ser un año entre 2000 y 2200.")),
+        ],
+    )

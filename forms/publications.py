@@ -9,10 +9,10 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Form, SelectField, SubmitField, TextAreaField
+from wtforms import SelectField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from forms import WholeNumber, options, strip
+from forms import WholeNumber, YearFilter, options, strip
 from forms.steps import UploadForm, VersionedForm
 
 MAX_ROWS = 200
@@ -84,16 +84,9 @@ def _row_number(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 6
 
 
-class PeriodFilter(Form):
+class PeriodFilter(YearFilter):
     """The public page's filters (GET, no CSRF): year and quarter, both optional."""
 
-    ejercicio = WholeNumber(
-        _l("Ejercicio"),
-        validators=[
-            Optional(),
-            NumberRange(min=2000, max=2200, message=_l("El ejercicio debe ser un año entre 2000 y 2200.")),
-        ],
-    )
     # blanks are no quarter: Optional() stops the validation of a blank value before the choices are checked
     trimestre = SelectField(
         _l("Trimestre"), choices=options([("", "—"), *QUARTERS]), validators=[Optional()], filters=[strip]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Base
@@ -24,6 +24,7 @@ class DrawSeed(Base):
     __table_args__ = (
         UniqueConstraint("scope", "period", name="uq_draw_seeds_scope_period"),
         CheckConstraint("(revealed_seed IS NULL) = (reveal_seq IS NULL)", name="revealed_with_entry"),
+        Index("ix_draw_seeds_period", "period", "scope"),  # a year's seeds, the latest period
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -207,9 +207,21 @@ def _scope_texts(scope: str) -> tuple[str, str]:
     return workflow.title, next(described, scope)
 
 
-def public_seeds() -> list[SeedView]:
-    """Every committed draw seed, newest period first (the seed itself only once it was revealed)."""
-    rows = db.session.scalars(select(DrawSeed).order_by(DrawSeed.period.desc(), DrawSeed.scope))
+def latest_seed_year() -> int | None:
+    """The year of the latest period with a committed draw seed (the year the draws' page shows when none is
+    asked for), ``None`` before the first; read from the end of the seeds' period index."""
+    latest = db.session.scalar(select(func.max(DrawSeed.period)))
+    return int(latest[:4]) if latest else None
+
+
+def public_seeds(year: int) -> list[SeedView]:
+    """The draw seeds committed for the quarters of ``year``, newest period first (the seed itself only once it
+    was revealed); one year at a time, through the seeds' period index."""
+    rows = db.session.scalars(
+        select(DrawSeed)
+        .where(DrawSeed.period.between(f"{year}-T1", f"{year}-T4"))
+        .order_by(DrawSeed.period.desc(), DrawSeed.scope)
+    )
     return [
         SeedView(
             row.scope,

@@ -97,10 +97,14 @@ def test_quarterly_publication_returned_once_published_and_verified(app: Flask, 
     expect(public.locator("main")).not_to_contain_text("Fernanda")
     shot(public, "61-publication-public")
     with public.expect_download() as download:
-        section.locator("text=CSV").click()
+        section.get_by_role("link", name="CSV de todos los ejercicios").click()
     csv_text = open(download.value.path(), encoding="utf-8").read()  # noqa: SIM115
     assert "1000 Servicios personales" in csv_text
     assert csv_text.startswith("formato,fundamento_legal,ejercicio,trimestre,folio_registro,")
+    with public.expect_download() as download:
+        section.get_by_role("link", name="CSV del ejercicio 2026").click()
+    assert download.value.suggested_filename == "obligaciones-presupuesto-2026.csv"
+    assert "1000 Servicios personales" in open(download.value.path(), encoding="utf-8").read()  # noqa: SIM115
 
     # The guarantor draws the quarter's sample: the published record is selected.
     guarantor = people.logged_in(guarantor_id)

@@ -213,3 +213,28 @@ def test_the_committees_latest_sessions_are_read_through_their_index(app: Flask,
         for _, plan in reads:
             assert any("ix_committee_sessions_held_on_id" in step for step in plan), plan
             assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
+def test_the_draws_seeds_of_one_year_are_read_through_their_period(app: Flask, backend: str) -> None:
+    """The public draws' page lists one year of committed seeds (the latest by default) through the seeds' period
+    index: a seed is committed for every draw and quarter, for as many years as the system runs."""
+    from app.engine import get_engine
+    from app.services.seeds import commit_ahead, latest_seed_year, public_seeds
+
+    vecs = get_engine().latest("vecs")
+    for day in (date(2024, 2, 1), date(2025, 5, 1), date(2026, 2, 1)):
+        with unit_of_work() as session:
+            commit_ahead(session, vecs, day)  # the day's quarter and the next
+    db.session.remove()
+    with plans() as seen:
+        latest = latest_seed_year()
+        shown = public_seeds(2025)
+    assert latest == 2026
+    assert [seed.period for seed in shown] == ["2025-T3", "2025-T2"]
+    assert [seed.period for seed in public_seeds(2026)] == ["2026-T2", "2026-T1"]
+    reads = [(sql, plan) for sql, plan in seen if "FROM draw_seeds" in sql]
+    assert len(reads) == 2
+    if backend == "sqlite":
+        for _, plan in reads:  # (the scopes of one period are sorted by name: a handful of rows)
+            assert any("ix_draw_seeds_period" in step for step in plan), plan
+            assert not any(step.startswith("SCAN draw_seeds") for step in plan), plan

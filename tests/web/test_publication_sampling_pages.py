@@ -125,3 +125,42 @@ def test_the_guarantor_draws_and_the_public_page_reveals_the_seed(client: FlaskC
     assert digest in public
     assert "HMAC-SHA256(seed, folio|seq)" in public
     assert "Seleccionado: hallazgo por no publicar" in public or "No seleccionado" in public
+
+
+def test_the_sampling_pages_show_one_year_the_latest_unless_asked(client: FlaskClient, people: dict[str, int]) -> None:
+    """The public sampling page and the guarantor's show the commitments of one year (the latest with one by
+    default, another through ``?ejercicio=``, with links to the years around): a commitment a quarter for every
+    year the system runs would make them grow; a filter that is not a year is a translated 400."""
+    login_as(client, people["guarantor"])
+    client.post(
+        SAMPLING,
+        data={
+            "csrf_token": csrf_token(text(client.get(SAMPLING)), SAMPLING),
+            "year": "2025",
+            "quarter": "3",
+            "commit": "1",
+        },
+    )
+    db.session.rollback()
+    digests = {(row.year, row.quarter): row.digest for row in db.session.scalars(select(PublicationSeed))}
+    assert set(digests) == {(2025, 3), (2026, 1)}
+    for path in (PUBLIC, SAMPLING):
+        latest = client.get(path)
+        assert latest.status_code == 200, path
+        assert digests[(2026, 1)][:16] in text(latest)
+        assert digests[(2025, 3)][:16] not in text(latest)
+        assert 'value="2026"' in latest.get_data(as_text=True)
+        assert f"{path}?ejercicio=2025" in latest.get_data(as_text=True)  # the year before
+        older = client.get(f"{path}?ejercicio=2025")
+        assert older.status_code == 200
+        assert digests[(2025, 3)][:16] in text(older)
+        assert digests[(2026, 1)][:16] not in text(older)
+        assert "en este ejercicio" in text(client.get(f"{path}?ejercicio=2024"))
+        wrong = client.get(f"{path}?ejercicio=veinte")
+        assert wrong.status_code == 400
+        assert "el ejercicio debe ser un año entre 2000 y 2200" in text(wrong)
+        assert digests[(2026, 1)][:16] in text(wrong)  # the latest year, with the error said
+    client.delete_cookie("tramites_session")  # logged out: the browser's language
+    english = client.get(f"{PUBLIC}?ejercicio=1999", headers={"Accept-Language": "en"})
+    assert english.status_code == 400
+    assert "the year must be between 2000 and 2200" in text(english)

@@ -788,10 +788,19 @@ def _record_draw(
     return SampleReport(year, quarter, entry.seq, rate, draws, round_)
 
 
-def samples() -> list[PublicationSample]:
-    """Every sampling draw, newest period first."""
-    stmt = select(PublicationSample).order_by(
-        PublicationSample.year.desc(), PublicationSample.quarter.desc(), PublicationSample.round
+def latest_sampling_year() -> int | None:
+    """The latest year with a committed sampling seed (the year the sampling pages show when none is asked for),
+    ``None`` before the first; read from the end of the seeds' (year, quarter) index."""
+    return db.session.scalar(select(func.max(PublicationSeed.year)))
+
+
+def samples(year: int) -> list[PublicationSample]:
+    """The sampling draws of ``year``, newest quarter first (one year at a time: the draws of every quarter
+    ever drawn would grow with the years kept)."""
+    stmt = (
+        select(PublicationSample)
+        .where(PublicationSample.year == year)
+        .order_by(PublicationSample.quarter.desc(), PublicationSample.round)
     )
     return list(db.session.scalars(stmt))
 
@@ -823,39 +832,48 @@ class PublicSampling:
     draws: list[PublicDraw]
 
 
-def public_sampling() -> list[PublicSampling]:
-    """Every quarter's commitment, reveal and draws, newest first. Before the draw only the digest is shown:
-    the seed is never read here until the draw has revealed it."""
+def public_sampling(year: int, *, with_draws: bool = True) -> list[PublicSampling]:
+    """The commitment, reveal and (``with_draws``) draws of each quarter of ``year``, newest first, in three
+    statements whatever the number of quarters and draws: the seeds, the draws, the audit entries that hold
+    the draws' lines. Before the draw only the digest is shown: the seed is never read here until the draw has
+    revealed it."""
     session = db.session()
-    result = []
-    rows = session.scalars(
-        select(PublicationSeed).order_by(PublicationSeed.year.desc(), PublicationSeed.quarter.desc())
-    )
-    for row in rows:
-        draws = []
-        for sample in session.scalars(
-            select(PublicationSample)
-            .where(PublicationSample.year == row.year, PublicationSample.quarter == row.quarter)
-            .order_by(PublicationSample.round)
-        ):
-            entry = session.get(AuditEntry, sample.audit_seq)
-            lines = list((entry.details or {}).get("draws", [])) if entry is not None else []
-            draws.append(PublicDraw(sample.round, sample.audit_seq, sample.rate, lines))
-        result.append(
-            PublicSampling(
-                row.year,
-                row.quarter,
-                row.digest,
-                row.commit_seq,
-                row.committed_at.astimezone(LOCAL_TZ).date(),
-                row.published_at_commit,
-                publication_deadline(row.year, row.quarter),
-                row.revealed_seed,
-                row.reveal_seq,
-                draws,
-            )
+    seeds = list(
+        session.scalars(
+            select(PublicationSeed).where(PublicationSeed.year == year).order_by(PublicationSeed.quarter.desc())
         )
-    return result
+    )
+    draws: dict[int, list[PublicDraw]] = {}
+    if with_draws and seeds:
+        drawn = session.execute(
+            select(
+                PublicationSample.quarter, PublicationSample.round, PublicationSample.audit_seq, PublicationSample.rate
+            )
+            .where(PublicationSample.year == year)
+            .order_by(PublicationSample.quarter, PublicationSample.round)
+        ).all()
+        details: dict[int, Any] = {}
+        if drawn:
+            entries = select(AuditEntry.seq, AuditEntry.details).where(AuditEntry.seq.in_([s for _, _, s, _ in drawn]))
+            details.update(session.execute(entries).tuples().all())
+        for quarter, round_, seq, rate in drawn:
+            lines = list((details.get(seq) or {}).get("draws", []))
+            draws.setdefault(quarter, []).append(PublicDraw(round_, seq, rate, lines))
+    return [
+        PublicSampling(
+            row.year,
+            row.quarter,
+            row.digest,
+            row.commit_seq,
+            row.committed_at.astimezone(LOCAL_TZ).date(),
+            row.published_at_commit,
+            publication_deadline(row.year, row.quarter),
+            row.revealed_seed,
+            row.reveal_seq,
+            draws.get(row.quarter, []),
+        )
+        for row in seeds
+    ]
 
 
 # -- reading ---------------------------------------------------------------------------------------

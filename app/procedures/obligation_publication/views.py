@@ -28,6 +28,7 @@ from app.procedures.obligation_publication.services import (
     decide,
     draw_sample,
     draw_supplementary,
+    latest_sampling_year,
     latest_year,
     may_act_on,
     open_data_csv,
@@ -52,6 +53,7 @@ from app.web.access import public, roles_required
 from app.web.errors import ExplainedBadRequest
 from app.web.labels import message_text, translated
 from app.web.throttling import throttle_uploads
+from app.web.years import year_shown
 from forms.publications import AttachmentForm, DecisionForm, PeriodFilter, RecordForm, SampleForm
 from workflows.obligation_publication import SAMPLE_METHOD
 
@@ -372,9 +374,17 @@ def sample() -> str | tuple[str, int] | Response:
             for error in errors:
                 flash(str(error), "error")
         status = 422
-    return render_template(
-        "publications/sample.html", form=form, samples=samples(), quarters=public_sampling(), one_day=timedelta(days=1)
-    ), status
+    filters, shown, filter_status = year_shown(request.args, latest_sampling_year)
+    page = render_template(
+        "publications/sample.html",
+        form=form,
+        filters=filters,
+        year=shown,
+        samples=samples(shown) if shown is not None else [],
+        quarters=public_sampling(shown, with_draws=False) if shown is not None else [],
+        one_day=timedelta(days=1),
+    )
+    return page, status if status != 200 else filter_status
 
 
 def _flash_report(report: SampleReport) -> None:
@@ -393,9 +403,15 @@ def _flash_report(report: SampleReport) -> None:
 
 @bp.get("/transparencia/obligaciones/sorteos")
 @public
-def public_sampling_view() -> str:
-    """Every quarter's seed commitment, its reveal and the draws, with how to recompute them."""
-    return render_template("publications/sampling.html", quarters=public_sampling(), method=SAMPLE_METHOD)
+def public_sampling_view() -> tuple[str, int]:
+    """Each quarter's seed commitment, its reveal and the draws, with how to recompute them: one year at a time
+    (``?ejercicio=``; the latest with a commitment by default)."""
+    filters, year, status = year_shown(request.args, latest_sampling_year)
+    quarters = public_sampling(year) if year is not None else []
+    page = render_template(
+        "publications/sampling.html", quarters=quarters, method=SAMPLE_METHOD, filters=filters, year=year
+    )
+    return page, status
 
 
 def _pdf(name: str, content: bytes, folio: str) -> Response:

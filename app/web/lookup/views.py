@@ -11,8 +11,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from app.services.case_pages import public_status
-from app.services.seeds import public_seeds
+from app.services.seeds import latest_seed_year, public_seeds
 from app.web.access import public
+from app.web.years import year_shown
 from forms.verification import StatusLookupForm
 
 bp = Blueprint("lookup", __name__)
@@ -35,7 +36,11 @@ def status() -> str | tuple[str, int]:
 
 @bp.get("/sorteos")
 @public
-def draws() -> str:
+def draws() -> tuple[str, int]:
     """The committed seed of every draw the system makes on cases (e.g. the inspection of completed works):
-    its SHA-256 while its quarter runs, the seed itself once the quarter is over, and how to recompute."""
-    return render_template("lookup/draws.html", seeds=public_seeds())
+    its SHA-256 while its quarter runs, the seed itself once the quarter is over, and how to recompute. One
+    year at a time (``?ejercicio=``; the latest with a seed by default); a filter that is not a year is a 400
+    that says so, with the latest year shown."""
+    form, year, status = year_shown(request.args, latest_seed_year)
+    seeds = public_seeds(year) if year is not None else []
+    return render_template("lookup/draws.html", seeds=seeds, filters=form, year=year), status
