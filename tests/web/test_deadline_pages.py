@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -172,3 +172,16 @@ def test_admin_sees_failed_deliveries_and_requeues_them(app: Flask, client: Flas
     client.post("/logout", data={"csrf_token": csrf_token(client.get("/inicio").get_data(as_text=True), "/logout")})
     login_as(client, other)
     assert client.get("/admin/correo").status_code == 403
+
+
+def test_the_calendar_shows_the_year_of_mexico_city(app: Flask, client: FlaskClient) -> None:
+    """On New Year's Eve evening in Mexico City it is already 1 January in UTC: the calendar page shows the year
+    the authority is in, not the server's."""
+    import time_machine
+
+    admin = make_user(Role.ADMIN)
+    with time_machine.travel(datetime(2027, 1, 1, 3, 0, tzinfo=UTC), tick=False):  # 21:00 of 31 Dec in CDMX
+        login_as(client, admin)
+        page = client.get("/admin/calendario")
+    assert page.status_code == 200
+    assert "Días declarados en 2026" in text(page)

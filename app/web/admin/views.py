@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app.calendar import local_today
 from app.models import Role
 from app.services import DomainError
 from app.services.deadlines import declare_non_working_days, declared_days, remove_non_working_day
@@ -27,7 +26,7 @@ def calendar() -> str | Response:
     """List the declared non-working days of a year and declare new ones."""
     year_arg = request.args.get("anio", "")
     numeric = year_arg.isascii() and year_arg.isdigit() and len(year_arg) == 4  # "²" is a digit int() refuses
-    year = int(year_arg) if numeric and 1900 < int(year_arg) < 3000 else date.today().year  # noqa: DTZ011
+    year = int(year_arg) if numeric and 1900 < int(year_arg) < 3000 else local_today().year
     form = NonWorkingDaysForm()
     if form.validate_on_submit() and form.first.data is not None:
         first = form.first.data
