@@ -10,9 +10,10 @@ departments, logins and cases of every procedure are made through the services (
 other procedures' history is copied from the demo's rows: a concluded access request for every
 ``REQUESTS_PER_CASES`` VECS cases (with its request row, its areas' turns and its stopped clocks), a committee
 session for every ``ITEMS_PER_SESSION`` of them with their resolved items, one publication of each format a
-quarter for more past quarters in the larger size, a certificate for every third closed VECS case and an answered
-data-protection request for every ``CITIZENS_PER_ARCO`` citizens. The log is checkpointed every ``CHECKPOINT_EVERY``
-entries (real roots, signed with the log's key).
+quarter for more past quarters in the larger size (each quarter with its revealed seeds, the guarantor's sampling
+draw, and each year with its declared non-working days), a certificate for every third closed VECS case and an
+answered data-protection request for every ``CITIZENS_PER_ARCO`` citizens. The log is checkpointed every
+``CHECKPOINT_EVERY`` entries (real roots, signed with the log's key).
 
 Both sizes are built first; then every figure is timed on the small and the large database alternately, run by
 run, in the same process against the same server (medians of ``--repeat`` runs), so both sides of a ratio see the
@@ -28,9 +29,10 @@ more days, each as busy as the small log's. Measured:
   as the demo's staff with departments and transparency roles (``DEMO_STAFF``) and anonymously, through the
   test client; the auditor's oversight pages of one case, one entry, one day and the middle of the log; an
   access request's, a publication's and a committee session's pages as their staff; the public pages of a
-  request's status and tracking, a year of obligations, a format's open data, a licence's verification and a
-  case's status (the largest ratios are printed, ``--show`` of them, and every page whose statements differ in
-  number between the sizes);
+  request's status and tracking, a year of obligations, a format's open data (whole and of one year), a year of
+  draws' seeds and of samplings, a licence's verification and a case's status; the guarantor's samplings and the
+  administrator's calendar of one year (the largest ratios are printed, ``--show`` of them, and every page whose
+  statements differ in number between the sizes);
 * ``fire()`` (start_intake) on open cases.
 
 Each figure is printed for both sizes with the ratio large / small (target: within 2x). The default sizes
@@ -55,7 +57,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -206,7 +208,8 @@ def _history(
     """The closed history of the other procedures, copied from what the demo wrote through the services: concluded
     access requests (each with its request row, its areas' turns and its clocks, stopped), the committee's sessions
     and resolved items, the past quarters' publications of obligations (published or verified: one of each
-    format of the settings a quarter), and answered data-protection requests. Returns the last case id and the
+    format of the settings a quarter; each quarter with its seeds and sampling draw, each year with its declared
+    non-working days), and answered data-protection requests. Returns the last case id and the
     folios taken by prefix."""
     request_case, *_ = _template(
         writer, "SELECT * FROM cases WHERE workflow = 'access_request' AND state = 'answered' ORDER BY id LIMIT 1"
@@ -221,6 +224,9 @@ def _history(
         writer, "SELECT * FROM obligation_publications WHERE case_id = %s", (publication_case["id"],)
     )
     codes = [fmt["code"] for fmt in json.loads(publication_case["params"])["formats"]]
+    publication_seed, *_ = _template(writer, "SELECT * FROM publication_seeds ORDER BY id LIMIT 1")
+    draw_seeds = list({row["scope"]: row for row in _template(writer, "SELECT * FROM draw_seeds ORDER BY id")}.values())
+    guarantor = _demo_user(writer, "garante")
     member = _demo_user(writer, "comite")
     next_session = int(writer.execute("SELECT coalesce(max(id), 0) FROM committee_sessions").fetchone()[0]) + 1
     batch: dict[str, list[dict[str, Any]]] = {}
@@ -337,6 +343,8 @@ def _history(
                 "created_at": due,
             },
         )
+        if n % len(codes) == 0:  # the quarter's seeds (revealed) and its sampling draw
+            _past_quarter(add, publication_seed, draw_seeds, guarantor, year, quarter, due)
     admin = _demo_user(writer, "admin")
     for n in range(citizens // CITIZENS_PER_ARCO):  # the data-protection requests answered over the years
         received = START + timedelta(days=n % 700)
@@ -358,6 +366,76 @@ def _history(
         _copy_rows(writer, table, rows)
     writer.continue_ids("committee_sessions", next_session + _requests(cases) // ITEMS_PER_SESSION)
     return case_id, {"SAI": _requests(cases), "OT": publications}
+
+
+NON_WORKING_DAYS = ((2, 5, "Día de la Constitución"), (3, 19, "Natalicio de Benito Juárez"), (11, 2, "Día de Muertos"))
+"""The days each past year of the generated history declares non-working (the calendar's rows, a few a year)."""
+
+
+def _past_quarter(
+    add: Callable[[str, dict[str, Any]], None],
+    publication_seed: dict[str, Any],
+    draw_seeds: list[dict[str, Any]],
+    guarantor: int,
+    year: int,
+    quarter: int,
+    due: datetime,
+) -> None:
+    """A past quarter's draws, copied from the demo's commitments: the guarantor's sampling seed (revealed) and
+    its draw, each of the case draws' seeds (revealed), and, with the year's first quarter, the year's declared
+    non-working days. The entries they name are the demo's (the log's rows are the generator's own)."""
+    revealed = hashlib.sha256(f"seed-{year}-{quarter}".encode()).hexdigest()
+    add(
+        "publication_seeds",
+        {
+            **{k: v for k, v in publication_seed.items() if k != "id"},
+            "year": year,
+            "quarter": quarter,
+            "digest": hashlib.sha256(revealed.encode()).hexdigest(),
+            "revealed_seed": revealed,
+            "reveal_seq": publication_seed["commit_seq"],
+            "revealed_at": due,
+            "committed_at": due - timedelta(days=120),
+        },
+    )
+    add(
+        "publication_samples",
+        {
+            "year": year,
+            "quarter": quarter,
+            "round": 0,
+            "missing": 0,
+            "late": 0,
+            "rate": "0.2",
+            "population": 10,
+            "selected": 2,
+            "audit_seq": publication_seed["commit_seq"],
+            "drawn_by_id": guarantor,
+            "drawn_at": due + timedelta(days=5),
+        },
+    )
+    for seed in draw_seeds:
+        add(
+            "draw_seeds",
+            {
+                **{k: v for k, v in seed.items() if k != "id"},
+                "period": f"{year}-T{quarter}",
+                "revealed_seed": revealed,
+                "reveal_seq": seed["commit_seq"],
+                "revealed_at": due,
+            },
+        )
+    if quarter == 1:
+        for month, day, description in NON_WORKING_DAYS:
+            add(
+                "non_working_days",
+                {
+                    "day": date(year, month, day),
+                    "description": description,
+                    "gazette_reference": f"Gaceta Municipal {year}",
+                    "created_at": datetime(year - 1, 12, 15, tzinfo=UTC),
+                },
+            )
 
 
 def _certificates(writer: _Writer, base: int, cases: int, open_cases: int, first_seq: int, per_case: int) -> None:
@@ -731,6 +809,15 @@ def page_checks(
             "a format's open data of 2025 (CSV)",
             f"/transparencia/obligaciones/{demo['format']}.csv?ejercicio=2025",
         ),
+        ("public", public, "the draws' seeds of 2025", "/sorteos?ejercicio=2025"),
+        ("public", public, "the samplings of 2025", "/transparencia/obligaciones/sorteos?ejercicio=2025"),
+        (
+            "guarantor",
+            clients["garante@demo"],
+            "the samplings of 2025",
+            "/transparencia/publicaciones/muestreo?ejercicio=2025",
+        ),
+        ("administrator", clients[Role.ADMIN.value], "the calendar of 2025", "/admin/calendario?anio=2025"),
         ("public", public, "a licence's verification", f"/verificar/{licence_folio}?c={licence_code}"),
         ("public", public, "a case's status", f"/consulta?folio={licence_folio}"),
     ):
