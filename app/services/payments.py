@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import cast as cast_type
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from app.calendar import local_today
@@ -141,14 +142,26 @@ def _owed_after_silence(case: Case, payment: Payment) -> bool:
     return bool(workflow.find(payment.late_trigger, case.state))
 
 
+def _text_field(name: str) -> ColumnElement[str | None]:
+    """The case data's field ``name`` as text, read by the database (``NULL`` when absent)."""
+    return cast_type("ColumnElement[str | None]", Case.data[name].as_string())
+
+
+def _unpaid(field: ColumnElement[str | None]) -> ColumnElement[bool]:
+    return or_(field.is_(None), field == "")
+
+
 def pending_orders(actor_id: int, today: date | None = None) -> list[PendingOrder]:
     """The unpaid payment orders of the cases that await payment, every procedure's, soonest due first.
 
-    Raises ``NotAllowed``."""
+    The cases are chosen by the database: those in a state awaiting payment, and those resting in a state where
+    the treasury may still confirm a payment owed after the authority's silence only when their data record no
+    payment (every licensed work rests in such a state for years, paid: none of them is read). Their current
+    orders are read in one statement. Raises ``NotAllowed``."""
     session = db.session()
     _require_treasury(session, actor_id)
     today = today or local_today()
-    orders: list[PendingOrder] = []
+    candidates: list[tuple[Procedure, Payment, int, str, int, str, str | None]] = []
     for procedure, payment in _payments():
         late = {
             state
@@ -156,34 +169,70 @@ def pending_orders(actor_id: int, today: date | None = None) -> list[PendingOrde
             for t in workflow.transitions
             if t.trigger == payment.late_trigger
             for state in t.sources
-        }
-        cases = session.scalars(
-            select(Case)
-            .where(Case.workflow == procedure.name, Case.state.in_({*payment.awaiting_states, *late}))
+        } - set(payment.awaiting_states)
+        operation, reference = _text_field(payment.operation_field), _text_field(payment.reference_field)
+        chosen: ColumnElement[bool] = Case.state.in_(payment.awaiting_states)
+        if late:
+            chosen = or_(chosen, and_(Case.state.in_(late), _unpaid(operation)))
+        rows = session.execute(
+            select(Case.id, Case.folio, Case.workflow_version, Case.state, reference)
+            .where(Case.workflow == procedure.name, chosen)
             .order_by(Case.id)
         )
-        for case in cases:
-            owed = case.state not in payment.awaiting_states
-            if owed and not _owed_after_silence(case, payment):
-                continue
-            order = current_order(session, case, payment.order)
-            if order is None or (case.data or {}).get(payment.reference_field) == _sealed(order, payment.reference_row):
-                continue  # no order, or paid: a procedure may keep the case in its awaiting state after payment
-            due = order.valid_until
-            orders.append(
-                PendingOrder(
-                    case.id,
-                    case.folio,
-                    procedure.title,
-                    _sealed(order, payment.reference_row),
-                    _sealed(order, payment.amount_row),
-                    due,
-                    not owed and due is not None and due < today,
-                    owed,
-                )
+        candidates += [(procedure, payment, *row) for row in rows]
+    orders_of = _current_orders(session, {(case_id, payment.order) for _, payment, case_id, *_ in candidates})
+    orders: list[PendingOrder] = []
+    for procedure, payment, case_id, folio, version, state, paid_reference in candidates:
+        owed = state not in payment.awaiting_states
+        if owed and not _late_trigger_applies(procedure.name, version, state, payment):
+            continue
+        order = orders_of.get((case_id, payment.order))
+        if order is None or paid_reference == _sealed(order, payment.reference_row):
+            continue  # no order, or paid: a procedure may keep the case in its awaiting state after payment
+        due = order.valid_until
+        orders.append(
+            PendingOrder(
+                case_id,
+                folio,
+                procedure.title,
+                _sealed(order, payment.reference_row),
+                _sealed(order, payment.amount_row),
+                due,
+                not owed and due is not None and due < today,
+                owed,
             )
+        )
     orders.sort(key=lambda o: (o.due_on or date.max, o.folio))
     return orders
+
+
+def _current_orders(session: Session, wanted: set[tuple[int, str]]) -> dict[tuple[int, str], Certificate]:
+    """The latest valid payment order of each (case, document kind) in ``wanted``, in one statement (as
+    :func:`current_order` finds one)."""
+    if not wanted:
+        return {}
+    found: dict[tuple[int, str], Certificate] = {}
+    stmt = (
+        select(Certificate)
+        .where(
+            Certificate.case_id.in_(sorted({case_id for case_id, _ in wanted})),
+            Certificate.kind.in_(sorted({kind for _, kind in wanted})),
+            Certificate.status == CertificateStatus.VALID,
+        )
+        .order_by(Certificate.id.desc())
+    )
+    for order in session.scalars(stmt):
+        key = (order.case_id, order.kind)
+        if key in wanted:
+            found.setdefault(key, order)
+    return found
+
+
+def _late_trigger_applies(workflow: str, version: int, state: str, payment: Payment) -> bool:
+    """Whether the procedure's late trigger leaves ``state`` in the case's version of the workflow."""
+    return payment.late_trigger is not None and bool(
+        get_engine().definition(workflow, version).find(payment.late_trigger, state)
+    )
 
 
 def _refused(

@@ -151,3 +151,49 @@ def test_a_paid_licence_still_prints_the_confirmed_payment(app: Flask, people: P
     assert fields["situacion_derechos"] == "Pagados; pago confirmado por la Tesorería"
     assert fields["operacion_pago"] == "SPEI-2026-0001"
     assert fields["fecha_pago"]
+
+
+def test_the_treasury_list_reads_no_licensed_work_that_paid(app: Flask, people: People) -> None:
+    """Licensed works rest in a state from which the treasury may still confirm a fee owed after afirmativa
+    ficta, for years: the list of pending orders reads, among them, only those whose data record no payment
+    (issue 16: pages flat as the data grow), and the current orders in one statement."""
+    from sqlalchemy import event
+
+    case = _granted_unpaid(people)
+    stored = _stored(case.case_id)
+    paid = {**stored.data, "payment_operation": "SPEI-2025-0001", "payment_paid_on": "2025-06-02"}
+    db.session.add_all(
+        Case(
+            folio=f"VECS-2025-{n:06d}",
+            workflow="vecs",
+            workflow_version=stored.workflow_version,
+            state="licensed",
+            applicant_id=stored.applicant_id,
+            data=paid,
+            params=stored.params,
+        )
+        for n in range(40)
+    )
+    db.session.commit()
+    treasurer = make_user(Role.TREASURY)
+    db.session.remove()
+    loaded: list[int] = []
+    sent: list[str] = []
+
+    def on_load(target: Case, _context: object) -> None:
+        loaded.append(target.id)
+
+    def on_statement(*args: object) -> None:
+        sent.append(str(args[2]))
+
+    event.listen(Case, "load", on_load)
+    event.listen(db.engine, "before_cursor_execute", on_statement)
+    try:
+        with _on(date(2026, 3, 9)):
+            listed = pending_orders(treasurer)
+    finally:
+        event.remove(Case, "load", on_load)
+        event.remove(db.engine, "before_cursor_execute", on_statement)
+    assert [(o.case_id, o.granted_by_silence) for o in listed] == [(case.case_id, True)]
+    assert loaded == []  # no case is loaded whole: the database chose the unpaid ones and sent their columns
+    assert len([sql for sql in sent if "FROM certificates" in sql]) == 1
