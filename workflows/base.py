@@ -291,6 +291,8 @@ class Transition:
     - ``documents_param``: a parameter listing the required documents (the jurisdiction's requirements
       list); when the case's settings hold it, it replaces ``required_documents`` (see :func:`documents_for`).
     - ``dedicated``: only the feature's own service fires it (see the attribute's note).
+    - ``exceptional``: a step staff may take at any time in its sources but that no case waits for (revoking a
+      licence for false data): offered on the case page, it puts no case in its roles' work queues.
     """
 
     trigger: str
@@ -313,6 +315,9 @@ class Transition:
     """Fired only through the feature's own service, which checks what the engine cannot (e.g. that an area
     answers only its own turn, that a committee decision belongs to an agenda item); the generic case page
     neither offers it nor accepts it."""
+    exceptional: bool = False
+    """No case waits for this step in its sources (a revocation): a case resting there (a licensed work, for
+    years) is not work for the step's roles, and their queues leave it out. The step stays on the case page."""
 
 
 @dataclass(frozen=True)

@@ -309,6 +309,7 @@ TRANSITIONS = (
         comment_required=True,
         notify=("applicant",),
         revokes=True,
+        exceptional=True,
     ),
 )
 

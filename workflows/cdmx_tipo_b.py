@@ -310,6 +310,7 @@ TRANSITIONS = (
         N_("Revocar el registro por datos falsos o incumplimiento"),
         comment_required=True,
         notify=("applicant",),
+        exceptional=True,
     ),
 )
 

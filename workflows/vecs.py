@@ -656,6 +656,7 @@ TRANSITIONS = (
             required_fields=PAYMENT_FIELDS,
             notify=("applicant",),
             dedicated=True,
+            exceptional=True,  # the few cases that owe it are listed by the treasury's own page, not by queues
         )
         for state in PAID_AFTER_FICTA
     ),
@@ -827,6 +828,7 @@ TRANSITIONS = (
         comment_required=True,
         notify=("applicant",),
         revokes=True,
+        exceptional=True,
     ),
 )
 

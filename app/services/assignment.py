@@ -31,8 +31,10 @@ from sqlalchemy import (
     Executable,
     Integer,
     ScalarSelect,
+    and_,
     bindparam,
     exists,
+    false,
     func,
     literal,
     or_,
@@ -464,13 +466,32 @@ class AssignmentRow:
     escalated: bool
 
 
+def _awaited_stages() -> ColumnElement[bool]:
+    """Cases in a state where a department's public servants have a step the case waits for, by (workflow,
+    state) through their index: a case resting where staff may only take an exceptional step (a licensed work,
+    revocable for years) is not among them."""
+    states: dict[str, set[str]] = {}
+    for workflow in get_engine().definitions:
+        for state in workflow.states:
+            awaited = any(
+                not t.owner_only and not t.exceptional and t.roles - {SYSTEM_ROLE, Role.APPLICANT.value}
+                for t in workflow.transitions_from(state.name)
+            )
+            if state.department is not None and not state.terminal and awaited:
+                states.setdefault(workflow.name, set()).add(state.name)
+    if not states:
+        return false()
+    return or_(*(and_(Case.workflow == name, Case.state.in_(sorted(names))) for name, names in sorted(states.items())))
+
+
 def assignment_rows(limit: int = 500) -> list[AssignmentRow]:
-    """Open cases sitting in a department's stage, unassigned and escalated first, then oldest change."""
+    """Open cases waiting for a department's staff (:func:`_awaited_stages`), unassigned and escalated first,
+    then oldest change."""
     session = db.session()
     cases = list(
         session.scalars(
             select(Case)
-            .where(Case.closed_at.is_(None), Case.department_code.is_not(None))
+            .where(_awaited_stages(), Case.closed_at.is_(None), Case.department_code.is_not(None))
             .order_by(Case.updated_at)
             .limit(limit)
         )

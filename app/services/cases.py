@@ -894,7 +894,10 @@ def _work_queue_statement(
     for workflow in engine.definitions:
         for state in workflow.states:
             roles = {
-                r for t in workflow.transitions_from(state.name) if not t.owner_only for r in t.roles & staff_roles
+                r
+                for t in workflow.transitions_from(state.name)
+                if not t.owner_only and not t.exceptional  # a case resting where only a revocation applies waits
+                for r in t.roles & staff_roles  # for no one on staff
             }
             if not roles:
                 continue
@@ -925,7 +928,8 @@ def _work_queue_statement(
 
 def work_queue(user_id: int, staff_roles: frozenset[str], limit: int = QUEUE_LIMIT) -> list[ListedCase] | None:
     """Cases in a state where one of ``staff_roles`` has a step to take, oldest change first, excluding
-    the user's own cases; ``None`` when those roles never act on cases.
+    the user's own cases; ``None`` when those roles never act on cases. An exceptional step (a revocation) does
+    not count: a case resting where only such a step is theirs (a licensed work) waits for no one on staff.
 
     In a state whose office the case's settings map to a department, a role the user holds only in some
     departments sees the case only when it sits in one of them (the engine refuses the others anyway)."""

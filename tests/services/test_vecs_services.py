@@ -770,3 +770,29 @@ def test_after_its_quarter_the_seed_is_revealed_and_the_draw_verifies_from_it(to
     redone = draw(revealed.seed, folio, int(str(record["seq"])), record["rate"])
     assert (redone.digest, redone.selected) == (record["digest"], record["selected"])
     assert verify(db.session()).ok
+
+
+def test_a_licensed_work_rests_outside_the_queues_and_stays_revocable(town: Town) -> None:
+    """A licensed work waits on its owner (the completion notice, an extension), not on the office: the only step
+    staff may take there is the revocation, an exceptional one. It leaves the reviewers' queues and the
+    administration's assignment overview, which would otherwise fill, oldest first, with every licence granted
+    in years (issue 16), and the revocation stays offered on the case."""
+    from app.services.assignment import assignment_rows
+
+    licensed = to_licensed(town)
+    assert licensed.to_state == "licensed"
+    holder = assignee(licensed.case_id)
+    waiting = walk(vecs_case(town.owner), [("submit", town.owner, None, None)])
+    for reviewer in (holder, town.approver, town.any_reviewer):
+        queue = work_queue(reviewer, frozenset({Role.REVIEWER.value})) or []
+        assert licensed.case_id not in [case.id for case in queue]
+    clerk_queue = work_queue(town.clerk, frozenset({Role.INTAKE_CLERK.value})) or []
+    assert waiting.case_id in [case.id for case in clerk_queue]  # work that waits is still listed
+    overview = [row.case.id for row in assignment_rows()]
+    assert licensed.case_id not in overview
+    offered = [t.trigger for t in available_triggers(licensed.case_id, holder)]
+    assert "revoke" in offered
+    revoked = fire(
+        licensed.case_id, "revoke", holder, expected_version=licensed.version, comment="Datos falsos en la solicitud."
+    )
+    assert revoked.to_state == "revoked"
