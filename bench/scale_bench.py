@@ -5,14 +5,15 @@ A data generator streams cases and audit entries into a throw-away PostgreSQL se
 SQLite files with ``INSERT``; rows are produced and sent a batch at a time; nothing holds the whole data set):
 real canonical forms, chain hashes, Merkle leaves and stored subtrees, so the log verifies and ``fire()`` appends
 to it as in production. History grows, the workload does not: both sizes hold the same number of open cases
-(``--open``), the rest are closed, each case with its share of the log. Before the generator runs, the demo's
+(``--open``), the rest are closed or, one in three, licensed works resting in that state with their fees paid
+(works never reported finished), each case with its share of the log. Before the generator runs, the demo's
 departments, logins and cases of every procedure are made through the services (the same in both sizes); the
 other procedures' history is copied from the demo's rows: a concluded access request for every
 ``REQUESTS_PER_CASES`` VECS cases (with its request row, its areas' turns and its stopped clocks), a committee
 session for every ``ITEMS_PER_SESSION`` of them with their resolved items, one publication of each format a
 quarter for more past quarters in the larger size (each quarter with its revealed seeds, the guarantor's sampling
-draw, and each year with its declared non-working days), a certificate for every third closed VECS case and an
-answered data-protection request for every ``CITIZENS_PER_ARCO`` citizens. The log is checkpointed every
+draw, and each year with its declared non-working days), a licence for each licensed work and an answered
+data-protection request for every ``CITIZENS_PER_ARCO`` citizens. The log is checkpointed every
 ``CHECKPOINT_EVERY`` entries (real roots, signed with the log's key).
 
 Both sizes are built first; then every figure is timed on the small and the large database alternately, run by
@@ -368,6 +369,14 @@ def _history(
     return case_id, {"SAI": _requests(cases), "OT": publications}
 
 
+PAID = {
+    "payment_reference": "00000000000000000097",
+    "payment_amount": "8420.00",
+    "payment_paid_on": "2025-01-15",
+    "payment_operation": "SPEI-2025-SCALE",
+}
+"""The payment a generated licensed work recorded (the treasury's list of pending orders must not read it)."""
+
 NON_WORKING_DAYS = ((2, 5, "Día de la Constitución"), (3, 19, "Natalicio de Benito Juárez"), (11, 2, "Día de Muertos"))
 """The days each past year of the generated history declares non-working (the calendar's rows, a few a year)."""
 
@@ -439,8 +448,8 @@ def _past_quarter(
 
 
 def _certificates(writer: _Writer, base: int, cases: int, open_cases: int, first_seq: int, per_case: int) -> None:
-    """A certificate for every third closed VECS case, copied from the demo's licence (its number, folio, code,
-    case and audit entry the case's own)."""
+    """A licence for every third closed VECS case (the licensed works), copied from the demo's licence (its
+    number, folio, code, case and audit entry the case's own)."""
     template, *_ = _template(
         writer, "SELECT * FROM certificates WHERE folio LIKE 'VECS-%%' AND status = 'valid' ORDER BY id LIMIT 1"
     )
@@ -497,10 +506,14 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
     started = time.perf_counter()
     reviewers: list[int] = people["reviewers"]
     data = json.dumps(people["data"])
+    licensed = json.dumps({**people["data"], **PAID})  # a licensed work that paid its fees, resting for years
     with _Writer(url) as writer:
+        licence_office = writer.execute(
+            "SELECT department_code FROM cases WHERE workflow = 'vecs' AND state = 'licensed' LIMIT 1"
+        ).fetchone()[0]
         case_columns = (
             "id, folio, workflow, workflow_version, state, version, applicant_id, assignee_id, data, params, "
-            "created_at, updated_at, closed_at"
+            "created_at, updated_at, closed_at, department_code"
         )
         # The citizens who filed the cases: one for every CASES_PER_CITIZEN cases, each an applicant (a grant
         # of that role) with NOTICES_PER_CASE notices of each case, as the roles and the outbox grow in production.
@@ -531,21 +544,23 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
                 ("case_transition", f"scale:{case_id}:{k}", citizen, case_id, "{}", "sent", 1, opened, opened, opened)
                 for k in range(NOTICES_PER_CASE)
             ]
+            rests = not is_open and (case_id - base) % 3 == 0  # licensed, the works never reported finished
             rows.append(
                 (
                     case_id,
                     vecs_folio(case_id),
                     "vecs",
                     1,
-                    "submitted" if is_open else "closed",
+                    "submitted" if is_open else "licensed" if rests else "closed",
                     2,
                     citizen,
                     assignee,
-                    data,
+                    licensed if rests else data,
                     "{}",
                     opened,
                     opened,
-                    None if is_open else opened + timedelta(days=30),
+                    None if is_open or rests else opened + timedelta(days=30),
+                    licence_office if rests else None,
                 )
             )
             if len(rows) >= BATCH:
