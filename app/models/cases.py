@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import Base
@@ -44,6 +44,14 @@ class Case(Base):
             postgresql_where=text("department_code IS NOT NULL"),
             sqlite_where=text("department_code IS NOT NULL"),
         ),
+        # The treasury's list reads the few cases that owe a fee after the authority's silence granted them,
+        # not every case resting where such a fee could still be confirmed (every licensed work).
+        Index(
+            "ix_cases_payment_owed",
+            "workflow",
+            postgresql_where=text("payment_owed"),
+            sqlite_where=text("payment_owed = 1"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,6 +68,9 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    payment_owed: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """The case rests in a state its procedure's ``Payment.late_trigger`` leaves (granted by the authority's
+    silence before its order was paid) and its data record no payment: kept by every transition."""
 
     applicant: Mapped[User] = relationship(foreign_keys=[applicant_id], lazy="raise")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="raise")

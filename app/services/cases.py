@@ -79,7 +79,7 @@ from app.services.deadlines import ClockRow, insert_timers, state_timer_rows, sy
 from app.services.seeds import commit_ahead, seed_for_draw
 from app.services.uow import CONFLICT_MESSAGE, unit_of_work
 from workflows import REGISTRY
-from workflows.base import N_, HistoryItem, department_of, draw
+from workflows.base import N_, HistoryItem, Workflow, department_of, draw
 
 
 @dataclass(frozen=True, slots=True)
@@ -559,7 +559,7 @@ def _case_update(written: bool, closed: bool) -> FixedStatement:
     key = (written, closed)
     fixed = _CASE_UPDATES.get(key)
     if fixed is None:
-        names = ["state", "version", "department_code", "updated_at"]
+        names = ["state", "version", "department_code", "updated_at", "payment_owed"]
         names += ["data"] if written else []
         names += ["closed_at"] if closed else []
         values = {name: bindparam(f"new_{name}", type_=_CASE_TABLE.c[name].type) for name in names}
@@ -579,16 +579,19 @@ def _write_case(
     *,
     closed: bool,
     lock_head: bool = False,
+    payment_owed: bool = False,
 ) -> None:
-    """Store the case's new state, data, department and times with one Core ``UPDATE … WHERE id = ? AND
-    version = ?`` that bumps the version, and tell the loaded case (no ORM flush). Raises ``ConflictError``
-    when no row matched: another transaction changed the case since it was read; ``InvalidData`` when the
-    case's settings map the state to a department that does not exist."""
+    """Store the case's new state, data, department, times and whether it owes a fee after the authority's
+    silence (:func:`owes_payment`) with one Core ``UPDATE … WHERE id = ? AND version = ?`` that bumps the
+    version, and tell the loaded case (no ORM flush). Raises ``ConflictError`` when no row matched: another
+    transaction changed the case since it was read; ``InvalidData`` when the case's settings map the state to a
+    department that does not exist."""
     values: dict[str, Any] = {
         "state": outcome.to_state,
         "version": case.version + 1,
         "department_code": department,
         "updated_at": now,
+        "payment_owed": payment_owed,
     }
     if outcome.written:
         values["data"] = outcome.data
@@ -619,6 +622,26 @@ def _write_case(
         set_committed_value(case, name, value)
 
 
+def _late_payment(name: str, version: int, state: str) -> str | None:
+    """The data field that records a payment, when a case of this workflow in ``state`` may still have a fee
+    owed after the authority's silence confirmed there (its procedure's ``Payment.late_trigger`` leaves the
+    state, which is not one awaiting payment); ``None`` otherwise."""
+    if name not in REGISTRY:
+        return None
+    payment = REGISTRY.get(name).payment
+    if payment is None or payment.late_trigger is None or state in payment.awaiting_states:
+        return None
+    found = get_engine().definition(name, version).find(payment.late_trigger, state)
+    return payment.operation_field if found else None
+
+
+def owes_payment(workflow: Workflow, state: str, data: Mapping[str, Any]) -> bool:
+    """Whether a case of ``workflow`` in ``state`` with ``data`` owes a fee after the authority's silence: it rests
+    where the treasury may still confirm that payment and its data record none (the case's ``payment_owed``)."""
+    field = _late_payment(workflow.name, workflow.version, state)
+    return field is not None and not data.get(field)
+
+
 def _apply(
     session: Session,
     case: Case,
@@ -644,7 +667,8 @@ def _apply(
         and not (outcome.transition.issues or outcome.transition.revokes)
         and audit.read_head(session) is None
     )
-    _write_case(session, case, outcome, department, now, closed=dest.terminal, lock_head=lock_head)
+    owed = owes_payment(workflow, dest.name, outcome.data)
+    _write_case(session, case, outcome, department, now, closed=dest.terminal, lock_head=lock_head, payment_owed=owed)
     effects = transition_effects(session, case, outcome.transition, actor.id, outcome.role, now, comment)
     entry = audit.append(
         session,

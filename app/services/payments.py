@@ -24,7 +24,7 @@ from datetime import date
 from enum import StrEnum
 from typing import cast as cast_type
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, select, true, union_all
 from sqlalchemy.orm import Session
 
 from app.calendar import local_today
@@ -147,39 +147,23 @@ def _text_field(name: str) -> ColumnElement[str | None]:
     return cast_type("ColumnElement[str | None]", Case.data[name].as_string())
 
 
-def _unpaid(field: ColumnElement[str | None]) -> ColumnElement[bool]:
-    return or_(field.is_(None), field == "")
-
-
 def pending_orders(actor_id: int, today: date | None = None) -> list[PendingOrder]:
     """The unpaid payment orders of the cases that await payment, every procedure's, soonest due first.
 
-    The cases are chosen by the database: those in a state awaiting payment, and those resting in a state where
-    the treasury may still confirm a payment owed after the authority's silence only when their data record no
-    payment (every licensed work rests in such a state for years, paid: none of them is read). Their current
-    orders are read in one statement. Raises ``NotAllowed``."""
+    The cases are those in a state awaiting payment, and those that owe a fee after the authority's silence
+    (``payment_owed``, kept by every transition: a partial index of the few, not every licensed work resting
+    where such a fee could still be confirmed); their list columns only, and their current orders in one
+    statement. Raises ``NotAllowed``."""
     session = db.session()
     _require_treasury(session, actor_id)
     today = today or local_today()
     candidates: list[tuple[Procedure, Payment, int, str, int, str, str | None]] = []
     for procedure, payment in _payments():
-        late = {
-            state
-            for workflow in procedure.workflows
-            for t in workflow.transitions
-            if t.trigger == payment.late_trigger
-            for state in t.sources
-        } - set(payment.awaiting_states)
-        operation, reference = _text_field(payment.operation_field), _text_field(payment.reference_field)
-        chosen: ColumnElement[bool] = Case.state.in_(payment.awaiting_states)
-        if late:
-            chosen = or_(chosen, and_(Case.state.in_(late), _unpaid(operation)))
-        rows = session.execute(
-            select(Case.id, Case.folio, Case.workflow_version, Case.state, reference)
-            .where(Case.workflow == procedure.name, chosen)
-            .order_by(Case.id)
-        )
-        candidates += [(procedure, payment, *row) for row in rows]
+        columns = (Case.id, Case.folio, Case.workflow_version, Case.state, _text_field(payment.reference_field))
+        awaiting = select(*columns).where(Case.workflow == procedure.name, Case.state.in_(payment.awaiting_states))
+        owing = select(*columns).where(Case.workflow == procedure.name, Case.payment_owed == true())
+        chosen = union_all(awaiting, owing) if payment.late_trigger is not None else awaiting
+        candidates += [(procedure, payment, *row) for row in session.execute(chosen)]
     orders_of = _current_orders(session, {(case_id, payment.order) for _, payment, case_id, *_ in candidates})
     orders: list[PendingOrder] = []
     for procedure, payment, case_id, folio, version, state, paid_reference in candidates:

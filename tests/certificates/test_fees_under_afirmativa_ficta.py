@@ -161,6 +161,7 @@ def test_the_treasury_list_reads_no_licensed_work_that_paid(app: Flask, people: 
 
     case = _granted_unpaid(people)
     stored = _stored(case.case_id)
+    assert stored.payment_owed  # kept by the transition that licensed it without its fees paid
     paid = {**stored.data, "payment_operation": "SPEI-2025-0001", "payment_paid_on": "2025-06-02"}
     db.session.add_all(
         Case(
@@ -178,13 +179,13 @@ def test_the_treasury_list_reads_no_licensed_work_that_paid(app: Flask, people: 
     treasurer = make_user(Role.TREASURY)
     db.session.remove()
     loaded: list[int] = []
-    sent: list[str] = []
+    sent: list[tuple[str, object]] = []
 
     def on_load(target: Case, _context: object) -> None:
         loaded.append(target.id)
 
     def on_statement(*args: object) -> None:
-        sent.append(str(args[2]))
+        sent.append((str(args[2]), args[3]))
 
     event.listen(Case, "load", on_load)
     event.listen(db.engine, "before_cursor_execute", on_statement)
@@ -196,4 +197,14 @@ def test_the_treasury_list_reads_no_licensed_work_that_paid(app: Flask, people: 
         event.remove(db.engine, "before_cursor_execute", on_statement)
     assert [(o.case_id, o.granted_by_silence) for o in listed] == [(case.case_id, True)]
     assert loaded == []  # no case is loaded whole: the database chose the unpaid ones and sent their columns
-    assert len([sql for sql in sent if "FROM certificates" in sql]) == 1
+    assert len([sql for sql, _ in sent if "FROM certificates" in sql]) == 1
+    (chosen,) = [(sql, params) for sql, params in sent if "FROM cases" in sql and "payment_owed" in sql]
+    if db.engine.dialect.name == "sqlite":  # the licensed works that paid are not read: the partial index holds one
+        with db.engine.connect() as conn:
+            plan = " ".join(str(row[3]) for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {chosen[0]}", chosen[1]))
+        assert "ix_cases_payment_owed" in plan, plan
+    reference = _certificate(case.case_id, "payment_order").public_data["fields"]["referencia"]
+    with _on(date(2026, 3, 9)):
+        paid_late = confirm_payment(reference, "8420.00", date(2026, 3, 9), "SPEI-2026-0300", treasurer)
+    assert paid_late.outcome is Outcome.APPLIED
+    assert not _stored(case.case_id).payment_owed  # the confirmation's transition cleared it

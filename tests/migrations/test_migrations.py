@@ -229,3 +229,42 @@ def test_the_count_of_users_starts_from_the_users_already_there(empty_database_u
         db.session.remove()
         downgrade(revision="base")
         db.engine.dispose()
+
+
+def test_cases_that_owe_a_fee_after_silence_are_marked_from_their_data(empty_database_url: str, tmp_path: Path):
+    """The treasury's list reads the cases owing a fee after afirmativa ficta through a flag kept by every
+    transition; the cases already resting where that fee may be confirmed are marked from their data: licensed
+    without a payment recorded (owed), licensed with one (paid), and a case in a state where no such fee applies."""
+    application = create_app("test", SQLALCHEMY_DATABASE_URI=empty_database_url, DOCUMENTS_DIR=str(tmp_path))
+    with application.app_context():
+        upgrade(revision="a4c7e2b9d318")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, email, display_name, password_hash, locale, active, created_at) "
+                    "VALUES (1, 'p@example.test', 'P', '!x', 'es_MX', true, CURRENT_TIMESTAMP)"
+                )
+            )
+            for case_id, state, data in (
+                (1, "licensed", {"resolution_lapsed_on": "2026-02-18"}),
+                (2, "licensed", {"payment_operation": "SPEI-2026-0300"}),
+                (3, "licensed", {"payment_operation": ""}),
+                (4, "licence_review", {}),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO cases (id, folio, workflow, workflow_version, state, version, applicant_id, "
+                        "data, params, created_at, updated_at) VALUES (:id, :folio, 'vecs', 1, :state, 1, 1, :data, "
+                        "'{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": case_id, "folio": f"VECS-2026-{case_id:06d}", "state": state, "data": json.dumps(data)},
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            owed = conn.execute(text("SELECT id FROM cases WHERE payment_owed ORDER BY id")).scalars().all()
+        assert owed == [1, 3]
+        with db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM cases"))
+            conn.execute(text("DELETE FROM users"))
+        downgrade(revision="base")
+        db.engine.dispose()
