@@ -70,7 +70,9 @@ class Case(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     payment_owed: Mapped[bool] = mapped_column(default=False, server_default=false())
     """The case rests in a state its procedure's ``Payment.late_trigger`` leaves (granted by the authority's
-    silence before its order was paid) and its data record no payment: kept by every transition."""
+    silence before its order was paid) and its data record no payment: kept by every transition. The treasury's
+    list reads these cases and shows those with a current payment order (a case granted before any assessment
+    has none)."""
 
     applicant: Mapped[User] = relationship(foreign_keys=[applicant_id], lazy="raise")
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id], lazy="raise")
