@@ -39,13 +39,13 @@ def describe(item: MissingDepartment) -> str:
 
 @departments_cli.command("list")
 def departments_list() -> None:
-    """List the departments: code, name, role grants, cases and the procedures that need each."""
+    """List the departments: code, name, role grants, cases awaiting each and the procedures that need each."""
     rows = list_departments()
     if not rows:
         click.echo("no departments")
     for row in rows:
         needed = ", ".join(row.needed_by) or "-"
-        click.echo(f"{row.code:24} {row.name:40} grants={row.grants} cases={row.cases} needed by: {needed}")
+        click.echo(f"{row.code:24} {row.name:40} grants={row.grants} awaiting={row.cases} needed by: {needed}")
 
 
 @departments_cli.command("create")

@@ -29,12 +29,13 @@ class Case(Base):
         CheckConstraint("version >= 1", name="version_positive"),
         CheckConstraint("workflow_version >= 1", name="workflow_version_positive"),
         Index("ix_cases_workflow_state", "workflow", "state"),
-        # The assignment's open-case count per reviewer reads this small index only (open cases).
+        # The assignment's open-case count per reviewer reads this small index only (open cases that wait for
+        # staff: not the licensed works resting for years).
         Index(
             "ix_cases_open_assignee",
             "assignee_id",
-            postgresql_where=text("closed_at IS NULL"),
-            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL AND NOT resting"),
+            sqlite_where=text("closed_at IS NULL AND resting = 0"),
         ),
         # The departments page counts the cases each department holds: the cases at a department's stage only
         # (a closed case has none), not every case.
@@ -43,6 +44,14 @@ class Case(Base):
             "department_code",
             postgresql_where=text("department_code IS NOT NULL"),
             sqlite_where=text("department_code IS NOT NULL"),
+        ),
+        # The departments page counts, and the assignment overview lists, the cases waiting for a department's
+        # staff: not the resting ones (licensed works, for years), which the index above still finds.
+        Index(
+            "ix_cases_department_waiting",
+            "department_code",
+            postgresql_where=text("department_code IS NOT NULL AND NOT resting"),
+            sqlite_where=text("department_code IS NOT NULL AND resting = 0"),
         ),
         # The treasury's list reads the few cases that owe a fee after the authority's silence granted them,
         # not every case resting where such a fee could still be confirmed (every licensed work).
@@ -68,6 +77,10 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resting: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """The case rests in a state where no public servant has a step it waits for (a licensed work waiting on its
+    owner's completion notice, for years; a prevención): kept by every transition. It weighs on nobody's load in
+    the reviewers' draws, which choose among the least loaded."""
     payment_owed: Mapped[bool] = mapped_column(default=False, server_default=false())
     """The case rests in a state its procedure's ``Payment.late_trigger`` leaves (granted by the authority's
     silence before its order was paid) and its data record no payment: kept by every transition. The treasury's

@@ -31,7 +31,6 @@ from sqlalchemy import (
     Executable,
     Integer,
     ScalarSelect,
-    and_,
     bindparam,
     exists,
     false,
@@ -105,11 +104,13 @@ def _four_eyes_triggers(workflow: Workflow, state: State) -> frozenset[str]:
 
 
 def _open_cases(user_id: ColumnElement[int] | InstrumentedAttribute[int]) -> ScalarSelect[int]:
-    """How many open cases are assigned to ``user_id`` (the partial index of open cases' assignees answers it)."""
+    """How many open cases waiting for staff are assigned to ``user_id`` (the partial index of those cases'
+    assignees answers it): a case resting where no public servant has a step it waits for (a licensed work, for
+    years) is no one's load, or a reviewer who granted many licences would never again be the least loaded."""
     return (
         select(func.count())
         .select_from(Case)
-        .where(Case.assignee_id == user_id, Case.closed_at.is_(None))
+        .where(Case.assignee_id == user_id, Case.closed_at.is_(None), Case.resting == false())
         .scalar_subquery()
     )
 
@@ -466,32 +467,23 @@ class AssignmentRow:
     escalated: bool
 
 
-def _awaited_stages() -> ColumnElement[bool]:
-    """Cases in a state where a department's public servants have a step the case waits for, by (workflow,
-    state) through their index: a case resting where staff may only take an exceptional step (a licensed work,
-    revocable for years) is not among them."""
-    states: dict[str, set[str]] = {}
-    for workflow in get_engine().definitions:
-        for state in workflow.states:
-            awaited = any(
-                not t.owner_only and not t.exceptional and t.roles - {SYSTEM_ROLE, Role.APPLICANT.value}
-                for t in workflow.transitions_from(state.name)
-            )
-            if state.department is not None and not state.terminal and awaited:
-                states.setdefault(workflow.name, set()).add(state.name)
-    if not states:
-        return false()
-    return or_(*(and_(Case.workflow == name, Case.state.in_(sorted(names))) for name, names in sorted(states.items())))
+def rests(workflow: Workflow, state: str) -> bool:
+    """Whether a case of ``workflow`` in ``state`` rests: no public servant has a step it waits for there (only
+    the applicant's, the system's or exceptional ones such as a revocation). A terminal state rests too."""
+    return not any(
+        not t.owner_only and not t.exceptional and t.roles - {SYSTEM_ROLE, Role.APPLICANT.value}
+        for t in workflow.transitions_from(state)
+    )
 
 
 def assignment_rows(limit: int = 500) -> list[AssignmentRow]:
-    """Open cases waiting for a department's staff (:func:`_awaited_stages`), unassigned and escalated first,
-    then oldest change."""
+    """Cases waiting for a department's staff (not resting there: :func:`rests`), unassigned and escalated
+    first, then oldest change; through the partial index of those cases."""
     session = db.session()
     cases = list(
         session.scalars(
             select(Case)
-            .where(_awaited_stages(), Case.closed_at.is_(None), Case.department_code.is_not(None))
+            .where(Case.department_code.is_not(None), Case.resting == false())
             .order_by(Case.updated_at)
             .limit(limit)
         )

@@ -72,7 +72,7 @@ from app.models import (
 )
 from app.models.clocks import CaseClock, ClockStatus
 from app.notifications import enqueue_rows
-from app.services.assignment import on_state_entered
+from app.services.assignment import on_state_entered, rests
 from app.services.certificates import transition_effects
 from app.services.config import params_for_new_case
 from app.services.deadlines import ClockRow, insert_timers, state_timer_rows, sync_clocks
@@ -505,6 +505,7 @@ def open_case(workflow_name: str, applicant_id: int, data: Mapping[str, Any] | N
             applicant_id=user.id,
             data=_canonical(workflow.name, data),
             params=params_for_new_case(session, workflow),
+            resting=rests(workflow, workflow.initial),
         )
         session.add(case)
         session.flush()
@@ -559,7 +560,7 @@ def _case_update(written: bool, closed: bool) -> FixedStatement:
     key = (written, closed)
     fixed = _CASE_UPDATES.get(key)
     if fixed is None:
-        names = ["state", "version", "department_code", "updated_at", "payment_owed"]
+        names = ["state", "version", "department_code", "updated_at", "resting", "payment_owed"]
         names += ["data"] if written else []
         names += ["closed_at"] if closed else []
         values = {name: bindparam(f"new_{name}", type_=_CASE_TABLE.c[name].type) for name in names}
@@ -579,10 +580,12 @@ def _write_case(
     *,
     closed: bool,
     lock_head: bool = False,
+    resting: bool = False,
     payment_owed: bool = False,
 ) -> None:
-    """Store the case's new state, data, department, times and whether it owes a fee after the authority's
-    silence (:func:`owes_payment`) with one Core ``UPDATE … WHERE id = ? AND version = ?`` that bumps the
+    """Store the case's new state, data, department, times, whether it rests there
+    (:func:`app.services.assignment.rests`) and whether it owes a fee after the authority's silence
+    (:func:`owes_payment`) with one Core ``UPDATE … WHERE id = ? AND version = ?`` that bumps the
     version, and tell the loaded case (no ORM flush). Raises ``ConflictError`` when no row matched: another
     transaction changed the case since it was read; ``InvalidData`` when the case's settings map the state to a
     department that does not exist."""
@@ -591,6 +594,7 @@ def _write_case(
         "version": case.version + 1,
         "department_code": department,
         "updated_at": now,
+        "resting": resting,
         "payment_owed": payment_owed,
     }
     if outcome.written:
@@ -668,7 +672,18 @@ def _apply(
         and audit.read_head(session) is None
     )
     owed = owes_payment(workflow, dest.name, outcome.data)
-    _write_case(session, case, outcome, department, now, closed=dest.terminal, lock_head=lock_head, payment_owed=owed)
+    resting = rests(workflow, dest.name)
+    _write_case(
+        session,
+        case,
+        outcome,
+        department,
+        now,
+        closed=dest.terminal,
+        lock_head=lock_head,
+        resting=resting,
+        payment_owed=owed,
+    )
     effects = transition_effects(session, case, outcome.transition, actor.id, outcome.role, now, comment)
     entry = audit.append(
         session,

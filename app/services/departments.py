@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, false, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -40,13 +40,16 @@ class DepartmentInfo:
     name: str
     grants: int
     cases: int
+    """The cases waiting for the department's staff (not those resting at its stage, such as licensed works)."""
     needed_by: tuple[str, ...] = ()
     """The installed procedures that declare it or whose settings name it."""
+    named_by_cases: bool = False
+    """Some case names it (waiting or resting)."""
 
     @property
     def in_use(self) -> bool:
         """Whether deleting it would leave something pointing nowhere."""
-        return bool(self.grants or self.cases or self.needed_by)
+        return bool(self.grants or self.cases or self.named_by_cases or self.needed_by)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,18 +126,38 @@ def list_departments() -> list[DepartmentInfo]:
             .group_by(UserRole.department_code)
         ).all()
     )
-    cases = dict(
+    waiting = dict(
         session.execute(
             select(Case.department_code, func.count())
-            .where(Case.department_code.is_not(None))
+            .where(Case.department_code.is_not(None), Case.resting == false())
             .group_by(Case.department_code)
         ).all()
     )
     needed = _needed_by(session)
+    departments = list(session.scalars(select(Department).order_by(Department.name, Department.code)))
+    named = _named_by_cases(session, [d.code for d in departments if not waiting.get(d.code)])
     return [
-        DepartmentInfo(d.code, d.name, grants.get(d.code, 0), cases.get(d.code, 0), tuple(needed.get(d.code, ())))
-        for d in session.scalars(select(Department).order_by(Department.name, Department.code))
+        DepartmentInfo(
+            d.code,
+            d.name,
+            grants.get(d.code, 0),
+            waiting.get(d.code, 0),
+            tuple(needed.get(d.code, ())),
+            named_by_cases=bool(waiting.get(d.code)) or d.code in named,
+        )
+        for d in departments
     ]
+
+
+def _named_by_cases(session: Session, codes: list[str]) -> set[str]:
+    """The departments among ``codes`` that some case names (resting ones too: a licensed work keeps its licence
+    office), each found by one index look-up instead of counting every case that ever named it."""
+    if not codes:
+        return set()
+    found = union_all(
+        *(select(literal(code).label("code")).where(exists().where(Case.department_code == code)) for code in codes)
+    )
+    return set(session.scalars(select(found.subquery().c.code)))
 
 
 def unknown_codes(session: Session, codes: Iterable[str]) -> list[str]:

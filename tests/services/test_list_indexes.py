@@ -238,3 +238,23 @@ def test_the_draws_seeds_of_one_year_are_read_through_their_period(app: Flask, b
         for _, plan in reads:  # (the scopes of one period are sorted by name: a handful of rows)
             assert any("ix_draw_seeds_period" in step for step in plan), plan
             assert not any(step.startswith("SCAN draw_seeds") for step in plan), plan
+
+
+def test_the_cases_waiting_for_departments_are_read_through_their_index(app: Flask, backend: str) -> None:
+    """The assignment overview lists, and the departments page counts, the cases waiting for a department's
+    staff through the partial index of those cases, not every case resting at a department's stage (a licensed
+    work, for years); the reviewers' loads count only those too."""
+    from app.services.assignment import assignment_rows, loads
+    from app.services.departments import list_departments
+
+    reviewer = make_user(Role.REVIEWER)
+    db.session.remove()
+    with plans() as seen:
+        assignment_rows()
+        list_departments()
+        loads(db.session(), [reviewer])
+    reads = [(sql, plan) for sql, plan in seen if "FROM cases" in sql and "resting" in sql]
+    assert len(reads) == 3, seen
+    if backend == "sqlite":
+        for _, plan in reads:
+            assert any("ix_cases_department_waiting" in step or "ix_cases_open_assignee" in step for step in plan), plan

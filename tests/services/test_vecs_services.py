@@ -796,3 +796,37 @@ def test_a_licensed_work_rests_outside_the_queues_and_stays_revocable(town: Town
         licensed.case_id, "revoke", holder, expected_version=licensed.version, comment="Datos falsos en la solicitud."
     )
     assert revoked.to_state == "revoked"
+
+
+def test_a_licensed_work_weighs_on_no_reviewers_load(town: Town) -> None:
+    """The reviewers' draws choose among the least loaded. A licensed work rests open for years waiting on its
+    owner: counted as its reviewer's load, every licence granted would keep that reviewer out of the draws and a
+    newcomer would draw every case. It weighs on nobody while it rests, and again once its owner files the
+    completion notice and an inspector or reviewer has a step to take."""
+    from app.services.assignment import loads
+
+    licensed = to_licensed(town)
+    holder = assignee(licensed.case_id)
+    assert stored(licensed.case_id).resting
+    assert loads(db.session(), [holder])[holder] == 0
+    extension = fire(licensed.case_id, "request_extension", town.owner, expected_version=licensed.version)
+    assert not stored(extension.case_id).resting  # a reviewer must answer the extension
+    who = assignee(extension.case_id)
+    assert loads(db.session(), [who])[who] == 1
+
+
+def test_a_licensed_work_names_its_office_without_being_its_work(town: Town) -> None:
+    """The departments page counts the cases waiting for each department's staff (a count over the cases at
+    work, not over every licence ever granted), and still says that a department a resting case names is in use
+    (it cannot be deleted)."""
+    from app.services.departments import list_departments
+
+    licensed = to_licensed(town)
+    office = stored(licensed.case_id).department_code
+    assert office is not None
+    shown = {d.code: d for d in list_departments()}[office]
+    assert shown.cases == 0
+    assert shown.in_use
+    extension = fire(licensed.case_id, "request_extension", town.owner, expected_version=licensed.version)
+    waiting = {d.code: d for d in list_departments()}[stored(extension.case_id).department_code or ""]
+    assert waiting.cases == 1
