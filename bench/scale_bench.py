@@ -249,6 +249,7 @@ def _history(
                 "id": case_id,
                 "folio": f"SAI-2025-{n:07d}",
                 "state": "concluded",
+                "resting": True,
                 "department_code": None,
                 "assignee_id": None,
                 "applicant_id": citizen,
@@ -325,6 +326,7 @@ def _history(
                 "id": case_id,
                 "folio": f"OT-2025-{n + 1:07d}",
                 "state": "closed" if verified else "published",
+                "resting": True,  # closed, or published waiting for the sampling draw (the system's step)
                 "assignee_id": None,
                 "department_code": None,
                 "created_at": due,
@@ -513,7 +515,7 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
         ).fetchone()[0]
         case_columns = (
             "id, folio, workflow, workflow_version, state, version, applicant_id, assignee_id, data, params, "
-            "created_at, updated_at, closed_at, department_code"
+            "created_at, updated_at, closed_at, department_code, resting"
         )
         # The citizens who filed the cases: one for every CASES_PER_CITIZEN cases, each an applicant (a grant
         # of that role) with NOTICES_PER_CASE notices of each case, as the roles and the outbox grow in production.
@@ -561,6 +563,7 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
                     opened,
                     None if is_open or rests else opened + timedelta(days=30),
                     licence_office if rests else None,
+                    not is_open,  # licensed and closed cases wait for no one on staff
                 )
             )
             if len(rows) >= BATCH:
