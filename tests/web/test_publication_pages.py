@@ -49,6 +49,15 @@ def budget() -> Case:
     ).one()
 
 
+def budget_of(year: int) -> Case:
+    """The budget format's publication case of ``year`` (the first quarter opened that year)."""
+    return db.session.scalars(
+        select(Case)
+        .join(ObligationPublication, ObligationPublication.case_id == Case.id)
+        .where(ObligationPublication.format_code == "presupuesto", ObligationPublication.year == year)
+    ).one()
+
+
 @pytest.fixture
 def people(app: Flask) -> dict[str, int]:
     for code in ("finanzas", "obras_publicas", "desarrollo_urbano"):
@@ -372,11 +381,7 @@ def test_the_lists_show_one_year_the_latest_unless_asked(client: FlaskClient, pe
     names another): they do not grow with the years kept. The open data keep every year."""
     open_quarter(2025, 4, today=date(2026, 1, 5))
     db.session.rollback()
-    older = db.session.scalars(
-        select(Case)
-        .join(ObligationPublication, ObligationPublication.case_id == Case.id)
-        .where(ObligationPublication.format_code == "presupuesto", ObligationPublication.year == 2025)
-    ).one()
+    older = budget_of(2025)
     publish(people, [{**ROW, "capitulo": "Capítulo de 2025"}], case=older)
 
     public = client.get("/transparencia/obligaciones")
@@ -410,16 +415,8 @@ def test_open_data_of_one_period(client: FlaskClient, people: dict[str, int]) ->
     same bytes is answered 304."""
     open_quarter(2025, 4, today=date(2026, 1, 5))
     db.session.rollback()
-    older = db.session.scalars(
-        select(Case)
-        .join(ObligationPublication, ObligationPublication.case_id == Case.id)
-        .where(ObligationPublication.format_code == "presupuesto", ObligationPublication.year == 2025)
-    ).one()
-    current = db.session.scalars(
-        select(Case)
-        .join(ObligationPublication, ObligationPublication.case_id == Case.id)
-        .where(ObligationPublication.format_code == "presupuesto", ObligationPublication.year == 2026)
-    ).one()
+    older = budget_of(2025)
+    current = budget_of(2026)
     publish(people, [{**ROW, "capitulo": "Capítulo de 2025"}], case=older)
     current = publish(people, case=current)
 

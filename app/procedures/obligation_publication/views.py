@@ -54,6 +54,7 @@ from app.web.errors import ExplainedBadRequest
 from app.web.labels import message_text, translated
 from app.web.throttling import throttle_uploads
 from app.web.years import year_shown
+from forms import YearFilter
 from forms.publications import AttachmentForm, DecisionForm, PeriodFilter, RecordForm, SampleForm
 from workflows.obligation_publication import SAMPLE_METHOD
 
@@ -92,18 +93,9 @@ def _period(args: MultiDict[str, str]) -> tuple[PeriodFilter, int | None, int | 
     asked for, or the latest with publications (one year at a time: the lists do not grow with the years kept);
     a filter that is not a period is said so (400) and the latest year shown."""
     form = PeriodFilter(args)
-    year = quarter = None
-    status = 200
-    if form.validate():
-        year = form.ejercicio.data
-        quarter = int(form.trimestre.data) if form.trimestre.data else None
-    else:
-        status = 400
-        flash(_("Revise los filtros: el ejercicio debe ser un año entre 2000 y 2200 y el trimestre de 1 a 4."), "error")
-    if year is None:
-        year = latest_year()
-        if status == 200:
-            form.ejercicio.data = year
+    message = _("Revise los filtros: el ejercicio debe ser un año entre 2000 y 2200 y el trimestre de 1 a 4.")
+    year, status = year_shown(form, latest_year, message)
+    quarter = int(form.trimestre.data) if status == 200 and form.trimestre.data else None
     return form, year, quarter, status
 
 
@@ -374,7 +366,8 @@ def sample() -> str | tuple[str, int] | Response:
             for error in errors:
                 flash(str(error), "error")
         status = 422
-    filters, shown, filter_status = year_shown(request.args, latest_sampling_year)
+    filters = YearFilter(request.args)
+    shown, filter_status = year_shown(filters, latest_sampling_year)
     page = render_template(
         "publications/sample.html",
         form=form,
@@ -406,7 +399,8 @@ def _flash_report(report: SampleReport) -> None:
 def public_sampling_view() -> tuple[str, int]:
     """Each quarter's seed commitment, its reveal and the draws, with how to recompute them: one year at a time
     (``?ejercicio=``; the latest with a commitment by default)."""
-    filters, year, status = year_shown(request.args, latest_sampling_year)
+    filters = YearFilter(request.args)
+    year, status = year_shown(filters, latest_sampling_year)
     quarters = public_sampling(year) if year is not None else []
     page = render_template(
         "publications/sampling.html", quarters=quarters, method=SAMPLE_METHOD, filters=filters, year=year

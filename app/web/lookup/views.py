@@ -14,6 +14,7 @@ from app.services.case_pages import public_status
 from app.services.seeds import latest_seed_year, public_seeds
 from app.web.access import public
 from app.web.years import year_shown
+from forms import YearFilter
 from forms.verification import StatusLookupForm
 
 bp = Blueprint("lookup", __name__)
@@ -41,6 +42,7 @@ def draws() -> tuple[str, int]:
     its SHA-256 while its quarter runs, the seed itself once the quarter is over, and how to recompute. One
     year at a time (``?ejercicio=``; the latest with a seed by default); a filter that is not a year is a 400
     that says so, with the latest year shown."""
-    form, year, status = year_shown(request.args, latest_seed_year)
+    form = YearFilter(request.args)
+    year, status = year_shown(form, latest_seed_year)
     seeds = public_seeds(year) if year is not None else []
     return render_template("lookup/draws.html", seeds=seeds, filters=form, year=year), status
