@@ -47,16 +47,18 @@ class Case(Base):
         ),
         # The departments page counts, and the assignment overview lists, the cases waiting for a department's
         # staff: not the resting ones (licensed works, for years), which the index above still finds.
-        Index(
+        Index(  # led by the flag: SQLite (no statistics) takes it for the equality on it over the index above
             "ix_cases_department_waiting",
+            "resting",
             "department_code",
             postgresql_where=text("department_code IS NOT NULL AND NOT resting"),
             sqlite_where=text("department_code IS NOT NULL AND resting = 0"),
         ),
         # The treasury's list reads the few cases that owe a fee after the authority's silence granted them,
         # not every case resting where such a fee could still be confirmed (every licensed work).
-        Index(
+        Index(  # led by the flag: SQLite takes it for two equalities over the (workflow, state) index's one
             "ix_cases_payment_owed",
+            "payment_owed",
             "workflow",
             postgresql_where=text("payment_owed"),
             sqlite_where=text("payment_owed = 1"),
