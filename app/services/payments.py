@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, select, true, union_all
 from sqlalchemy.orm import Session
 
 from app.calendar import local_today
-from app.engine import ConflictError, DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
+from app.engine import ConflictError, DomainError, InvalidData, Msg, NotAllowed, NotFound
 from app.extensions import db
 from app.models import Case, Certificate, CertificateStatus, Role, User
 from app.services.cases import fire
@@ -133,15 +133,6 @@ def _sealed(order: Certificate, name: str) -> str:
     return str(fields.get(name) or "")
 
 
-def _owed_after_silence(case: Case, payment: Payment) -> bool:
-    """Whether ``case`` was granted by the authority's silence before its order was paid and the treasury may
-    still confirm that payment (its ``late_trigger`` leaves the case's state; the payment is not recorded)."""
-    if payment.late_trigger is None or (case.data or {}).get(payment.operation_field):
-        return False
-    workflow = get_engine().definition(case.workflow, case.workflow_version)
-    return bool(workflow.find(payment.late_trigger, case.state))
-
-
 def _text_field(name: str) -> ColumnElement[str | None]:
     """The case data's field ``name`` as text, read by the database (``NULL`` when absent)."""
     return cast_type("ColumnElement[str | None]", Case.data[name].as_string())
@@ -157,19 +148,17 @@ def pending_orders(actor_id: int, today: date | None = None) -> list[PendingOrde
     session = db.session()
     _require_treasury(session, actor_id)
     today = today or local_today()
-    candidates: list[tuple[Procedure, Payment, int, str, int, str, str | None]] = []
+    candidates: list[tuple[Procedure, Payment, int, str, str, str | None]] = []
     for procedure, payment in _payments():
-        columns = (Case.id, Case.folio, Case.workflow_version, Case.state, _text_field(payment.reference_field))
+        columns = (Case.id, Case.folio, Case.state, _text_field(payment.reference_field))
         awaiting = select(*columns).where(Case.workflow == procedure.name, Case.state.in_(payment.awaiting_states))
         owing = select(*columns).where(Case.workflow == procedure.name, Case.payment_owed == true())
         chosen = union_all(awaiting, owing) if payment.late_trigger is not None else awaiting
         candidates += [(procedure, payment, *row) for row in session.execute(chosen)]
     orders_of = _current_orders(session, {(case_id, payment.order) for _, payment, case_id, *_ in candidates})
     orders: list[PendingOrder] = []
-    for procedure, payment, case_id, folio, version, state, paid_reference in candidates:
-        owed = state not in payment.awaiting_states
-        if owed and not _late_trigger_applies(procedure.name, version, state, payment):
-            continue
+    for procedure, payment, case_id, folio, state, paid_reference in candidates:
+        owed = state not in payment.awaiting_states  # then it came from the owed cases (``payment_owed``)
         order = orders_of.get((case_id, payment.order))
         if order is None or paid_reference == _sealed(order, payment.reference_row):
             continue  # no order, or paid: a procedure may keep the case in its awaiting state after payment
@@ -210,13 +199,6 @@ def _current_orders(session: Session, wanted: set[tuple[int, str]]) -> dict[tupl
         if key in wanted:
             found.setdefault(key, order)
     return found
-
-
-def _late_trigger_applies(workflow: str, version: int, state: str, payment: Payment) -> bool:
-    """Whether the procedure's late trigger leaves ``state`` in the case's version of the workflow."""
-    return payment.late_trigger is not None and bool(
-        get_engine().definition(workflow, version).find(payment.late_trigger, state)
-    )
 
 
 def _refused(
@@ -278,7 +260,7 @@ def confirm_payment(
         )
     trigger = payment.confirm_trigger
     if case.state not in payment.awaiting_states:
-        if not _owed_after_silence(case, payment):
+        if not case.payment_owed:  # granted by silence with the fee unpaid: kept by every transition
             return _refused(typed, Outcome.NOT_AWAITING, Msg("El expediente ya no espera este pago."), case.folio)
         trigger = str(payment.late_trigger)
     expected = _sealed(order, payment.amount_row)
