@@ -29,10 +29,11 @@ class AssignmentExclusion(Base):
     """
 
     __tablename__ = "assignment_exclusions"
+    # the unique constraint's index serves a case's exclusions (its first column): no index of its own
     __table_args__ = (UniqueConstraint("case_id", "user_id", "kind", name="uq_assignment_exclusions_case_user_kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     kind: Mapped[ExclusionKind] = mapped_column(str_enum(ExclusionKind, 16))
     reason: Mapped[str] = mapped_column(Text)

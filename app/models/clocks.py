@@ -40,7 +40,7 @@ class CaseClock(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))  # found by the unique key
     name: Mapped[str] = mapped_column(String(64))
     status: Mapped[ClockStatus] = mapped_column(str_enum(ClockStatus, 16), default=ClockStatus.RUNNING)
     term_days: Mapped[int]

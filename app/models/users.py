@@ -129,7 +129,7 @@ class UserRole(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))  # found by the unique key
     role: Mapped[Role] = mapped_column(str_enum(Role))
     department_code: Mapped[str | None] = mapped_column(ForeignKey("departments.code"))
 

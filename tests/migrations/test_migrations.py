@@ -268,3 +268,36 @@ def test_cases_that_owe_a_fee_after_silence_are_marked_from_their_data(empty_dat
             conn.execute(text("DELETE FROM users"))
         downgrade(revision="base")
         db.engine.dispose()
+
+
+def _leading_columns(inspector, table: str) -> list[tuple[str, tuple[str, ...], bool]]:
+    """Each b-tree of ``table`` that finds rows by their leading columns: (name, columns, partial)."""
+    trees = []
+    primary = inspector.get_pk_constraint(table)
+    if primary["constrained_columns"]:
+        trees.append((primary["name"] or "primary key", tuple(primary["constrained_columns"]), False))
+    for unique in inspector.get_unique_constraints(table):
+        trees.append((unique["name"], tuple(unique["column_names"]), False))
+    for index in inspector.get_indexes(table):
+        options = index.get("dialect_options", {})
+        partial = bool(options.get("sqlite_where") is not None or options.get("postgresql_where") is not None)
+        if None not in index["column_names"]:  # an index of expressions leads with no column
+            trees.append((index["name"], tuple(index["column_names"]), partial))
+    return trees
+
+
+def test_no_index_repeats_the_leading_columns_of_another(app):
+    """An index whose columns begin another index, the primary key or a unique key serves no look-up the longer
+    one does not, and costs a write on every insert (a case's clocks, its reviewer exclusions and areas' turns,
+    an item's votes and a user's roles each had one). Partial indexes are left out: they hold other rows."""
+    inspector = inspect(db.engine)
+    repeated = []
+    for table in inspector.get_table_names():
+        trees = _leading_columns(inspector, table)
+        for name, columns, partial in trees:
+            for other, longer, other_partial in trees:
+                if partial or other_partial or other == name or len(longer) <= len(columns):
+                    continue
+                if longer[: len(columns)] == columns:
+                    repeated.append((table, name, other))
+    assert repeated == []

@@ -56,7 +56,7 @@ class AreaTurn(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))  # found by the unique key
     department_code: Mapped[str] = mapped_column(ForeignKey("departments.code"))
     turned_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     answer_kind: Mapped[AnswerKind | None] = mapped_column(str_enum(AnswerKind, 16))
@@ -133,7 +133,7 @@ class CommitteeVote(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    item_id: Mapped[int] = mapped_column(ForeignKey("committee_items.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("committee_items.id", ondelete="CASCADE"))  # by the unique key
     member_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     vote: Mapped[str] = mapped_column(String(16))
 
