@@ -167,7 +167,8 @@ def _engine_inputs_statement(with_case: bool = False, with_head: bool = False) -
 
     ``with_case`` adds the case's own row ``k`` (its strings in ``name``, ``sha``, ``s1``, ``s2``, its numbers in
     ``actor`` and ``n1``–``n3``, its data and settings as JSON text in ``j1``, ``j2`` and its instants in
-    ``t1``–``t3``), so that ``fire()`` reads the case and what it decides on in one statement. ``with_head``
+    ``t1``–``t3``, its ``resting`` and ``payment_owed`` flags as the bits 1 and 2 of ``f``), so that ``fire()``
+    reads the case and what it decides on in one statement. ``with_head``
     adds the audit head's row ``a`` (only for a transaction that already holds the database's write lock:
     SQLite's ``BEGIN IMMEDIATE``)."""
     case_id = bindparam("case_id", type_=Integer)
@@ -199,6 +200,7 @@ def _engine_inputs_statement(with_case: bool = False, with_head: bool = False) -
                 column.label(label)
                 for column, label in zip(typed_case, ("s1", "s2", "j1", "j2", "t1", "t2", "t3"), strict=True)
             ),
+            typed_int.label("f"),
         )
         .select_from(User)
         .outerjoin(UserRole, UserRole.user_id == User.id)
@@ -208,7 +210,7 @@ def _engine_inputs_statement(with_case: bool = False, with_head: bool = False) -
     # every column, and a statement longer than the driver's cache limit (4,096 characters) would be parsed anew
     # on every transition.
     none: Any = null()
-    no_clock, no_case = (none,) * 6, (none,) * 7
+    no_clock, no_case = (none,) * 6, (none,) * 8
     documents = select(
         literal_column("'d'", String),
         Document.kind,
@@ -264,6 +266,7 @@ def _engine_inputs_statement(with_case: bool = False, with_head: bool = False) -
                 c.created_at,
                 c.updated_at,
                 c.closed_at,
+                cast(c.resting, Integer) + 2 * cast(c.payment_owed, Integer),
             ).where(c.id == case_id)
         )
     if with_head:
@@ -326,7 +329,7 @@ def _held_case(session: Session, case_id: int, row: Any) -> Case:
     the session already holds for it (told the stored values), or a new one attached without a read."""
     # the columns of the case's part of _engine_inputs_statement, unpacked (each row attribute costs a look-up)
     _, state, workflow, version, _, workflow_version, applicant, assignee, _, _, _, folio, department, *rest = row
-    data, params, created_at, updated_at, closed_at = rest
+    data, params, created_at, updated_at, closed_at, flags = rest
     values = {
         "id": case_id,
         "folio": folio,
@@ -342,6 +345,8 @@ def _held_case(session: Session, case_id: int, row: Any) -> Case:
         "created_at": _utc(created_at),
         "updated_at": _utc(updated_at),
         "closed_at": _utc(closed_at),
+        "resting": bool(flags & 1),
+        "payment_owed": bool(flags & 2),
     }
     return attach_loaded(session, Case, values)
 
@@ -551,23 +556,26 @@ def _missing_department(error: IntegrityError) -> bool:
     return "FOREIGN KEY constraint failed" in str(error.orig)
 
 
-_CASE_UPDATES: dict[tuple[bool, bool], FixedStatement] = {}
+_CASE_UPDATES: dict[frozenset[str], FixedStatement] = {}
+_KEPT_IF_SAME = ("state", "department_code", "resting", "payment_owed")
+"""The indexed columns a transition often leaves as they were: the case's ``UPDATE`` sets them only when they
+change, so that the database leaves their indexes alone (SQLite rewrites the entries of every index whose columns
+or condition an ``UPDATE`` sets, even to the same value: a page more in its log each)."""
 
 
-def _case_update(written: bool, closed: bool) -> FixedStatement:
-    """The versioned ``UPDATE`` of a case's row (its data only when ``written``, ``closed_at`` when ``closed``),
-    built once per shape: building a statement costs more than sending it."""
-    key = (written, closed)
-    fixed = _CASE_UPDATES.get(key)
+def _case_update(names: frozenset[str]) -> FixedStatement:
+    """The versioned ``UPDATE`` of a case's row setting the columns ``names`` (besides ``version`` and
+    ``updated_at``), built once per shape: building a statement costs more than sending it."""
+    fixed = _CASE_UPDATES.get(names)
     if fixed is None:
-        names = ["state", "version", "department_code", "updated_at", "resting", "payment_owed"]
-        names += ["data"] if written else []
-        names += ["closed_at"] if closed else []
-        values = {name: bindparam(f"new_{name}", type_=_CASE_TABLE.c[name].type) for name in names}
+        values = {
+            name: bindparam(f"new_{name}", type_=_CASE_TABLE.c[name].type)
+            for name in ("version", "updated_at", *sorted(names))
+        }
         stmt = _CASE_TABLE.update().where(
             _CASE_TABLE.c.id == bindparam("case_id"), _CASE_TABLE.c.version == bindparam("old_version")
         )
-        fixed = _CASE_UPDATES.setdefault(key, FixedStatement(stmt.values(values)))
+        fixed = _CASE_UPDATES.setdefault(names, FixedStatement(stmt.values(values)))
     return fixed
 
 
@@ -586,22 +594,20 @@ def _write_case(
     """Store the case's new state, data, department, times, whether it rests there
     (:func:`app.services.assignment.rests`) and whether it owes a fee after the authority's silence
     (:func:`owes_payment`) with one Core ``UPDATE … WHERE id = ? AND version = ?`` that bumps the
-    version, and tell the loaded case (no ORM flush). Raises ``ConflictError`` when no row matched: another
+    version, and tell the loaded case (no ORM flush). The state, department and flags are set only when they
+    change (:data:`_KEPT_IF_SAME`). Raises ``ConflictError`` when no row matched: another
     transaction changed the case since it was read; ``InvalidData`` when the case's settings map the state to a
     department that does not exist."""
-    values: dict[str, Any] = {
-        "state": outcome.to_state,
-        "version": case.version + 1,
-        "department_code": department,
-        "updated_at": now,
-        "resting": resting,
-        "payment_owed": payment_owed,
-    }
+    proposed = (outcome.to_state, department, resting, payment_owed)
+    values: dict[str, Any] = {"version": case.version + 1, "updated_at": now}
+    for name, value in zip(_KEPT_IF_SAME, proposed, strict=True):
+        if getattr(case, name) != value:  # as read with the case's version, which the UPDATE checks
+            values[name] = value
     if outcome.written:
         values["data"] = outcome.data
     if closed:
         values["closed_at"] = now
-    statement = _case_update(bool(outcome.written), closed)
+    statement = _case_update(frozenset(values).difference(("version", "updated_at")))
     params = {"case_id": case.id, "old_version": case.version, **{f"new_{k}": v for k, v in values.items()}}
     try:
         if lock_head:  # PostgreSQL: the audit head is locked and read in the same statement

@@ -236,6 +236,40 @@ def test_the_case_row_is_written_by_one_versioned_update_without_an_orm_flush(
     assert (case.state, case.version, case.department_code) == ("intake_review", result.version, None)
 
 
+def _indexed_columns(case_id: int) -> dict[str, object]:
+    db.session.rollback()
+    row = db.session.execute(
+        select(Case.state, Case.department_code, Case.resting, Case.payment_owed).where(Case.id == case_id)
+    ).one()
+    return dict(row._mapping)
+
+
+def test_the_case_update_sets_the_indexed_columns_only_when_they_change(app: Flask) -> None:
+    """SQLite rewrites the entries of every index whose columns (or partial condition) an ``UPDATE`` sets, even
+    to the same value: the state, the department and the resting and owed flags are set only when the step
+    changes them, and each step stores what it should."""
+    owner, clerk, reviewer = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK), make_user(Role.REVIEWER)
+    result = vecs_case(owner)
+    left_alone: set[str] = set()
+    for trigger, actor, data in (
+        ("submit", owner, None),
+        ("start_intake", clerk, None),
+        ("accept_intake", clerk, None),
+        ("rule_land_use", reviewer, {"land_use_ruling": "Compatible"}),
+    ):
+        before = _indexed_columns(result.case_id)
+        result, seen = fire_counted(result, trigger, actor, data)
+        after = _indexed_columns(result.case_id)
+        (write,) = touching(seen, "UPDATE cases")
+        assignments = write.split(" SET ", 1)[1].split(" WHERE ", 1)[0]
+        set_names = {part.split("=")[0].strip() for part in assignments.split(",")}
+        changed = {name for name in before if before[name] != after[name]}
+        assert set_names & set(before) == changed, (trigger, write, before, after)
+        assert (after["resting"], after["payment_owed"]) == (False, False)  # every step here waits for staff
+        left_alone |= set(before) - changed
+    assert {"resting", "payment_owed"} <= left_alone
+
+
 def test_a_case_changed_between_the_read_and_the_write_is_a_conflict(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
