@@ -81,7 +81,13 @@ OUTBOX_COLUMNS = (
     "next_attempt_at",
     "created_at",
     "sent_at",
+    "last_error",
 )
+KEPT_BACK_EVERY = 8
+"""One case in this many has a notice kept back (failed: its citizen never confirmed the address): the failed
+messages grow with the citizens, and the administrators' mail page shows the newest hundred (the smaller
+database holds more than that)."""
+KEPT_BACK = "not sent: nobody confirmed the address yet"
 REQUESTS_PER_CASES = 4
 """One concluded access request for every so many VECS cases (copied from the demo's answered request)."""
 ITEMS_PER_SESSION = 2
@@ -163,6 +169,14 @@ class _Writer:
 
     def __exit__(self, *exc: object) -> None:
         self.conn.close()  # uncommitted work (a failed run) is dropped
+
+
+def _notice(key: str, recipient: int, case_id: int, at: datetime, *, kept_back: bool = False) -> tuple[Any, ...]:
+    """An outbox row (:data:`OUTBOX_COLUMNS`) of a case's notice: sent at ``at``, or kept back (failed, never
+    tried: its citizen never confirmed the address)."""
+    if kept_back:
+        return ("case_transition", key, recipient, case_id, "{}", "failed", 0, at, at, None, KEPT_BACK)
+    return ("case_transition", key, recipient, case_id, "{}", "sent", 1, at, at, at, None)
 
 
 def vecs_folio(case_id: int) -> str:
@@ -543,7 +557,9 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
             assignee = reviewers[case_id % len(reviewers)] if (not is_open or case_id % 2) else None
             citizen = first_citizen + case_id % citizens
             notices += [
-                ("case_transition", f"scale:{case_id}:{k}", citizen, case_id, "{}", "sent", 1, opened, opened, opened)
+                _notice(
+                    f"scale:{case_id}:{k}", citizen, case_id, opened, kept_back=not (k or case_id % KEPT_BACK_EVERY)
+                )
                 for k in range(NOTICES_PER_CASE)
             ]
             rests = not is_open and (case_id - base) % 3 == 0  # licensed, the works never reported finished
@@ -575,10 +591,7 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
         rows = []
         # the owner's own notices, as many in both sizes (the page reads the newest fifty)
         owner = people["owner"]
-        owner_notices = [
-            ("case_transition", f"scale:owner:{k}", owner, base + 1 + k % cases, "{}", "sent", 1, START, START, START)
-            for k in range(60)
-        ]
+        owner_notices = [_notice(f"scale:owner:{k}", owner, base + 1 + k % cases, START) for k in range(60)]
         writer.copy("outbox", OUTBOX_COLUMNS, owner_notices)
         last_case, folios = _history(writer, base + cases, cases, citizens, first_citizen)
         writer.continue_ids("cases", last_case)

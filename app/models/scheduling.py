@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Base
@@ -77,7 +77,28 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        # The messages to deliver, soonest first (the workers); those whose last attempt failed and the failed ones,
+        # for the administrators' mail page. Each holds its rows only: not every message ever sent.
+        Index(
+            "ix_outbox_pending",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index(
+            "ix_outbox_retrying",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text("status = 'pending' AND last_error IS NOT NULL"),
+            sqlite_where=text("status = 'pending' AND last_error IS NOT NULL"),
+        ),
+        Index(
+            "ix_outbox_failed",
+            "id",
+            postgresql_where=text("status = 'failed'"),
+            sqlite_where=text("status = 'failed'"),
+        ),
         Index("ix_outbox_recipient_created", "recipient_id", "created_at", "id"),  # a user's notices, newest first
     )
 

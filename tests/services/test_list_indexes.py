@@ -258,3 +258,28 @@ def test_the_cases_waiting_for_departments_are_read_through_their_index(app: Fla
     if backend == "sqlite":
         for _, plan in reads:
             assert any("ix_cases_department_waiting" in step or "ix_cases_open_assignee" in step for step in plan), plan
+
+
+def test_the_mail_pages_lists_and_the_deliveries_read_their_own_messages(app: Flask, backend: str) -> None:
+    """The administrators' mail page reads the failed messages (a requester's notices kept back for an unconfirmed
+    address or an opposition among them: they grow with the citizens) and the retrying ones, and the workers the
+    due ones, each through a partial index holding those messages only, not every message ever sent. The status
+    is written as a constant in each statement: a prepared statement's generic plan on PostgreSQL can use a
+    partial index only then."""
+    from app.services.delivery import _due_ids, failed_messages, retrying_messages
+
+    with plans() as seen:
+        failed_messages()
+        retrying_messages()
+        _due_ids(utcnow(), 10)
+    reads = [(sql, plan) for sql, plan in seen if "FROM outbox" in sql]
+    assert len(reads) == 3, seen
+    for (sql, plan), status, index in zip(
+        reads,
+        ("'failed'", "'pending'", "'pending'"),
+        ("ix_outbox_failed", "ix_outbox_retrying", "ix_outbox_pending"),
+        strict=True,
+    ):
+        assert f"outbox.status = {status}" in sql, sql
+        if backend == "sqlite":
+            assert any(step.endswith(f"USING INDEX {index}") or f"USING INDEX {index} " in step for step in plan)
