@@ -22,7 +22,7 @@ from datetime import date
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import exists, select, update
+from sqlalchemy import ColumnElement, exists, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -281,20 +281,27 @@ RESOLVED_PAGE = 50
 """Answered requests on a page of the administrators' list (the pending ones are all shown)."""
 
 
+def _status_is(status: DataRequestStatus) -> ColumnElement[bool]:
+    """``status = '<status>'`` with the value written in the statement, as the partial indexes of the pending and
+    the answered requests state it: a prepared statement's generic plan on PostgreSQL uses a partial index only
+    for a query that names its condition's constant."""
+    return PersonalDataRequest.status == literal_column(f"'{status.value}'")
+
+
 def list_requests(*, before: int | None = None, limit: int = RESOLVED_PAGE) -> Sequence[RequestRow]:
-    """The pending requests (earliest due first, through the (status, due) index), then the latest ``limit``
-    answered ones, newest first; with ``before`` only answered ones older than that request (the next page,
-    without the pending ones). The answered requests of past years are not read: the list does not grow with
-    them."""
+    """The pending requests (earliest due first), then the latest ``limit`` answered ones, newest first; with
+    ``before`` only answered ones older than that request (the next page, without the pending ones). Each through
+    the partial index of those requests: the answered ones of past years are not read, and the list does not
+    grow with them."""
     stmt = select(PersonalDataRequest, User.display_name, User.email).join(User, User.id == PersonalDataRequest.user_id)
     rows: list[Any] = []
     if before is None:
         rows += db.session.execute(
-            stmt.where(PersonalDataRequest.status == DataRequestStatus.PENDING).order_by(
+            stmt.where(_status_is(DataRequestStatus.PENDING)).order_by(
                 PersonalDataRequest.due_on, PersonalDataRequest.id
             )
         ).all()
-    answered = stmt.where(PersonalDataRequest.status == DataRequestStatus.RESOLVED)
+    answered = stmt.where(_status_is(DataRequestStatus.RESOLVED))
     if before is not None:
         answered = answered.where(PersonalDataRequest.id < before)
     rows += db.session.execute(answered.order_by(PersonalDataRequest.id.desc()).limit(limit)).all()

@@ -283,3 +283,31 @@ def test_the_mail_pages_lists_and_the_deliveries_read_their_own_messages(app: Fl
         assert f"outbox.status = {status}" in sql, sql
         if backend == "sqlite":
             assert any(step.endswith(f"USING INDEX {index}") or f"USING INDEX {index} " in step for step in plan)
+
+
+def test_the_answered_personal_data_requests_are_read_through_their_index(app: Flask, backend: str) -> None:
+    """The administrators' list of personal-data requests shows the pending ones and the latest answered ones:
+    those through a partial index of the answered requests, not every request answered over the years sorted by
+    its number; the list holds what it held before (pending first, then the answered newest first)."""
+    from app.calendar import local_today
+    from app.models.personal_data import DataRequestKind
+    from app.services.personal_data import list_requests, register_request, resolve_opposition
+    from tests.support.factories import email_of
+
+    admin = make_user(Role.ADMIN)
+    people = [make_user(Role.APPLICANT) for _ in range(4)]
+    registered = [register_request(admin, email_of(p), DataRequestKind.OPPOSITION, local_today()) for p in people]
+    for request_id in registered[:3]:
+        resolve_opposition(request_id, admin)
+    db.session.remove()
+    with plans() as seen:
+        rows = list_requests(limit=2)
+    assert [row.id for row in rows] == [registered[3], registered[2], registered[1]]
+    for status, index in (
+        ("pending", "ix_personal_data_requests_pending"),
+        ("resolved", "ix_personal_data_requests_resolved"),
+    ):
+        (read,) = [(sql, plan) for sql, plan in seen if f"personal_data_requests.status = '{status}'" in sql]
+        if backend == "sqlite":
+            assert any(index in step for step in read[1]), read
+            assert not [step for step in read[1] if "TEMP B-TREE" in step], read
