@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from app import MIGRATIONS_DIR, create_app
 from app.extensions import db
+from app.services import health
 from app.services.health import readiness
 
 
@@ -28,6 +29,28 @@ def test_readyz_is_ready_on_a_migrated_database(client: FlaskClient) -> None:
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
     assert "Set-Cookie" not in response.headers
+
+
+def test_readyz_reads_the_migration_scripts_once_per_process(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An orchestrator sends the probe every few seconds: the scripts (parsed to find the head, tens of
+    milliseconds) are read on the first probe only; the database's revision is read on every one."""
+    health.migration_heads.cache_clear()
+    reads: list[str] = []
+
+    class Counted(ScriptDirectory):
+        def __init__(self, directory: str) -> None:
+            reads.append(directory)
+            super().__init__(directory)
+
+    monkeypatch.setattr(health, "ScriptDirectory", Counted)
+    try:
+        for _ in range(3):
+            assert client.get("/readyz").get_json() == {"status": "ok"}
+    finally:
+        health.migration_heads.cache_clear()
+    assert reads == [str(MIGRATIONS_DIR)]
 
 
 def test_readyz_reveals_no_revision_nor_error_details(client: FlaskClient) -> None:
