@@ -52,6 +52,8 @@ class EngineFigures:
     statements: tuple[int, ...]
     cpu_seconds: float = 0.0
     floor_cpu_seconds: float = 0.0
+    log_written: tuple[int, ...] = ()
+    floor_log_written: int = 0
 
     @property
     def ratio(self) -> float:
@@ -75,6 +77,43 @@ def counted_statements(engine: Any) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def _emptied_log(engine: Any) -> bool:
+    """Empty SQLite's write-ahead log (a checkpoint that truncates it); ``False`` when another connection was
+    reading and it could not be emptied."""
+    with engine.connect() as connection:
+        busy, _, _ = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        connection.commit()
+    return not busy
+
+
+def _wal_position(engine: Any) -> int:
+    """PostgreSQL's WAL insert position, in bytes."""
+    with engine.connect() as connection:
+        position = connection.exec_driver_sql("SELECT pg_current_wal_insert_lsn() - '0/0'").scalar_one()
+        connection.commit()
+    return int(position)
+
+
+def log_written(engine: Any, action: Callable[[], Any]) -> tuple[int, Any]:
+    """What ``action`` wrote to the database's write-ahead log, with the action's result. On SQLite the pages:
+    the log is emptied first, and each page a transaction changes (of a table and of each of its indexes) is a
+    frame of it, the page and a 24-byte header (-1 when the log could not be emptied). On PostgreSQL the bytes
+    between the WAL's insert positions before and after (anything else the server wrote meanwhile included)."""
+    if engine.dialect.name != "sqlite":
+        start = _wal_position(engine)
+        result = action()
+        return _wal_position(engine) - start, result
+    emptied = _emptied_log(engine)
+    result = action()
+    if not emptied:
+        return -1, result
+    with engine.connect() as connection:
+        page = int(connection.exec_driver_sql("PRAGMA page_size").scalar_one())
+    wal = Path(f"{engine.url.database}-wal")
+    size = wal.stat().st_size if wal.exists() else 0
+    return max(0, size - 32) // (page + 24), result  # the log's own header: 32 bytes
 
 
 def counted_calls(action: Callable[[], Any]) -> tuple[float, Any]:
@@ -234,6 +273,8 @@ def measure(database: str, cases: int, profile: bool = False) -> EngineFigures:
     floor_cpu: list[float] = []
     profiler = cProfile.Profile() if profile else None
     statements: list[int] = []
+    log: list[int] = []
+    floor_log = 0
     try:
         for n, (case_id, version) in enumerate(drafts):
             for trigger, who in STEPS:
@@ -243,9 +284,17 @@ def measure(database: str, cases: int, profile: bool = False) -> EngineFigures:
                 floor_times.append(time.perf_counter() - start)
                 floor_cpu.append(time.process_time() - cpu)
                 if n == 0:  # count once (the listener's own cost stays out of the timings)
-                    with counted_statements(db.engine) as seen:
-                        version = fire(case_id, trigger, people[who], expected_version=version).version
-                    statements.append(len(seen))
+
+                    def counted(case_id: int = case_id, trigger: str = trigger, who: str = who) -> Any:
+                        with counted_statements(db.engine) as seen:
+                            result = fire(case_id, trigger, people[who], expected_version=version)  # noqa: B023
+                        statements.append(len(seen))
+                        return result
+
+                    written, result = log_written(db.engine, counted)
+                    version = result.version
+                    log.append(written)
+                    floor_log = log_written(db.engine, floor.once)[0]
                     continue
                 if profiler is not None:
                     profiler.enable()
@@ -269,6 +318,8 @@ def measure(database: str, cases: int, profile: bool = False) -> EngineFigures:
         tuple(statements),
         statistics.median(fire_cpu),
         statistics.median(floor_cpu),
+        tuple(log),
+        floor_log,
     )
 
 
@@ -309,6 +360,16 @@ def report(figures: list[EngineFigures], sqlite_target: float = 3.0, pg_target: 
             f"  {'':10} CPU per fire() {f.cpu_seconds * 1000:6.2f} ms   "
             f"floor CPU {f.floor_cpu_seconds * 1000:5.2f} ms   (process time: steadier than wall time)"
         )
+        if f.log_written:
+            unit, what = (
+                ("pages", "each page a transaction changes, of a table or of an index")
+                if f.database == "sqlite"
+                else ("bytes", "a record for each row and index entry written")
+            )
+            print(
+                f"  {'':10} written to the log per fire() {'/'.join(map(str, f.log_written))} {unit}   "
+                f"floor {f.floor_log_written} {unit}   ({what})"
+            )
 
 
 def main() -> int:
