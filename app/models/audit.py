@@ -38,10 +38,9 @@ class AuditEntry(Base):
         CheckConstraint("seq >= 1", name="seq_positive"),
         CheckConstraint("length(entry_hash) = 64", name="entry_hash_length"),
         CheckConstraint("length(leaf_hash) = 64", name="leaf_hash_length"),
-        Index("ix_audit_entries_case_seq", "case_id", "seq"),
+        Index("ix_audit_entries_case_seq", "case_id", "seq"),  # a case's entries; by folio, through its case
         # One per filter of the oversight area, ending in seq: a filtered page (newest first, keyset on seq)
         # and its next-page check read only the rows they show.
-        Index("ix_audit_entries_folio_seq", "folio", "seq"),
         Index("ix_audit_entries_workflow_seq", "workflow", "seq"),
         Index("ix_audit_entries_actor_seq", "actor_id", "seq"),
         Index("ix_audit_entries_role_seq", "actor_role", "seq"),

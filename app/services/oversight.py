@@ -184,7 +184,11 @@ def _conditions(selection: EntryFilter) -> list[ColumnElement[bool]]:
     if selection.case_id is not None:
         conditions.append(AuditEntry.case_id == selection.case_id)
     if selection.folio is not None:
-        conditions.append(AuditEntry.folio == selection.folio)
+        # an entry names its case by both, written together from the case (app.audit.log.append): the folio is
+        # found in the cases' unique index and the entries through their case's index (no index of their own
+        # folios, which every entry would write)
+        case_of_folio = select(Case.id).where(Case.folio == selection.folio).scalar_subquery()
+        conditions.append(AuditEntry.case_id == case_of_folio)
     if selection.workflow is not None:
         conditions.append(AuditEntry.workflow == selection.workflow)
     if selection.actor_id is not None:

@@ -311,3 +311,29 @@ def test_the_answered_personal_data_requests_are_read_through_their_index(app: F
         if backend == "sqlite":
             assert any(index in step for step in read[1]), read
             assert not [step for step in read[1] if "TEMP B-TREE" in step], read
+
+
+def test_the_log_of_a_folio_is_read_through_its_case(app: Flask, backend: str) -> None:
+    """The oversight filter by folio finds the case by its folio and the entries through the index of a case's
+    entries (the log keeps no index of its own folios, which every entry would write); an unknown folio selects
+    nothing."""
+    from app.services.oversight import parse_filter, search_entries
+
+    owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
+    mine, other = vecs_case(owner), vecs_case(owner)
+    submitted = fire(mine.case_id, "submit", owner, expected_version=None)
+    fire(mine.case_id, "start_intake", clerk, expected_version=submitted.version)
+    fire(other.case_id, "submit", owner, expected_version=None)
+    folio = db.session.get(Case, mine.case_id).folio  # type: ignore[union-attr]
+    db.session.remove()
+    with plans() as seen:
+        page = search_entries(parse_filter({"folio": folio.lower()}))
+    assert {entry.case_id for entry in page.entries} == {mine.case_id}
+    assert {"submit", "start_intake"} <= {entry.action for entry in page.entries}
+    assert search_entries(parse_filter({"folio": "VECS-1999-000001"})).entries == ()
+    if backend == "sqlite":
+        reads = [plan for sql, plan in seen if "FROM audit_entries" in sql]
+        assert reads, seen
+        for plan in reads:
+            assert not [step for step in plan if step.startswith("SCAN audit_entries")], plan
+        assert any("ix_audit_entries_case_seq" in step for plan in reads for step in plan), reads
