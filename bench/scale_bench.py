@@ -935,11 +935,27 @@ def measure_interleaved(small: Size, large: Size, repeat: int) -> dict[str, tupl
 
 
 def measure_pages(small: Size, large: Size, repeat: int) -> list[tuple[float, str, float, float]]:
-    """Every page of :func:`page_checks` on both sizes, alternately as :func:`measure_interleaved` does; the
-    ratios large / small, largest first, with the medians (seconds)."""
+    """Every page of :func:`page_checks` on both sizes, small and large alternately; the ratios large / small,
+    largest first, with the medians (seconds). One untimed pass over every page, then ``repeat`` passes, each
+    timing every page once on each size: a page's runs are minutes apart, so a stall of the machine (a commit
+    waiting for the disk after the bulk load, another process) slows one of them, not all (timed in a row, the
+    three runs of a page refused with a 403, whose security-log entry is a commit, once fell within the same
+    second of a stall). The garbage collector is held off as in :func:`_alternately`."""
+    times: dict[str, dict[str, list[float]]] = {name: {small.name: [], large.name: []} for name in small.pages}
+    gc.collect()
+    gc.disable()
+    try:
+        for timed in (False, *([True] * repeat)):
+            for name in small.pages:
+                for size in (small, large):
+                    seconds = _timed_once(size, size.pages[name])
+                    if timed:
+                        times[name][size.name].append(seconds)
+    finally:
+        gc.enable()
     figures = []
-    for name in small.pages:
-        small_seconds, large_seconds = _alternately(small, large, lambda size, name=name: size.pages[name], repeat)
+    for name, by_size in times.items():
+        small_seconds, large_seconds = statistics.median(by_size[small.name]), statistics.median(by_size[large.name])
         figures.append((large_seconds / small_seconds, name, small_seconds, large_seconds))
     return sorted(figures, reverse=True)
 
