@@ -29,6 +29,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    literal_column,
     or_,
     select,
 )
@@ -174,6 +175,17 @@ def one_of(column: SQLColumnExpression[Any], values: Sequence[Any]) -> ColumnEle
     on every execution (a regular-expression pass and the list's parameters: about a third of a small read's
     time); plain comparisons are compiled once, with the statement."""
     return or_(*(column == value for value in values))
+
+
+def is_constant(column: SQLColumnExpression[Any], value: Enum) -> ColumnElement[bool]:
+    """``column = '<value>'`` with an enumeration's value written into the statement, as the condition of a partial
+    index states it (the pending or failed messages, the answered requests): PostgreSQL's generic plan of a
+    prepared statement (psycopg prepares the statements a process runs often) knows no parameter's value, and uses
+    a partial index only for a query that names its condition's constant."""
+    text_value = str(value.value)
+    if "'" in text_value:
+        raise ValueError(f"not a plain constant: {text_value!r}")
+    return column == literal_column(f"'{text_value}'")
 
 
 def for_ids(statement: Select[*tuple[Any, ...]], column: Column[int], name: str) -> FixedStatement:

@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, literal_column, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.database import is_constant
 from app.engine import Msg, NotAllowed, NotFound
 from app.extensions import db
 from app.models import Case, OutboxMessage, OutboxStatus, Role, User, utcnow
@@ -47,18 +48,10 @@ class DeliveryReport:
     skipped: int = 0
 
 
-def _status_is(status: OutboxStatus) -> ColumnElement[bool]:
-    """``status = '<status>'`` with the value written in the statement, as the partial indexes of the pending,
-    retrying and failed messages state it: PostgreSQL's generic plan of a prepared statement (psycopg prepares
-    the statements a process runs often) knows no parameter's value, and uses a partial index only for a query
-    that names its condition's constant."""
-    return OutboxMessage.status == literal_column(f"'{status.value}'")
-
-
 def _due_ids(now: datetime, limit: int) -> list[int]:
     stmt = (
         select(OutboxMessage.id)
-        .where(_status_is(OutboxStatus.PENDING), OutboxMessage.next_attempt_at <= now)
+        .where(is_constant(OutboxMessage.status, OutboxStatus.PENDING), OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
     )
@@ -180,7 +173,12 @@ def deliver_pending(limit: int = 100, now: datetime | None = None) -> DeliveryRe
 
 def failed_messages(limit: int = 100) -> list[OutboxMessage]:
     """Messages that could not be delivered, newest first (for the administrators' view)."""
-    stmt = select(OutboxMessage).where(_status_is(OutboxStatus.FAILED)).order_by(OutboxMessage.id.desc()).limit(limit)
+    stmt = (
+        select(OutboxMessage)
+        .where(is_constant(OutboxMessage.status, OutboxStatus.FAILED))
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
     return list(db.session.scalars(stmt))
 
 
@@ -188,7 +186,7 @@ def retrying_messages(limit: int = 100) -> list[OutboxMessage]:
     """Pending messages whose last attempt failed (they will be tried again), soonest retry first."""
     stmt = (
         select(OutboxMessage)
-        .where(_status_is(OutboxStatus.PENDING), OutboxMessage.last_error.is_not(None))
+        .where(is_constant(OutboxMessage.status, OutboxStatus.PENDING), OutboxMessage.last_error.is_not(None))
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
     )

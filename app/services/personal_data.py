@@ -22,12 +22,13 @@ from datetime import date
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, exists, literal_column, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from app import audit
 from app.audit import EntryInput
 from app.calendar import local_today
+from app.database import is_constant
 from app.engine import InvalidData, Msg, NotAllowed, NotFound
 from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, Document, OutboxMessage, Role, User, utcnow
@@ -281,13 +282,6 @@ RESOLVED_PAGE = 50
 """Answered requests on a page of the administrators' list (the pending ones are all shown)."""
 
 
-def _status_is(status: DataRequestStatus) -> ColumnElement[bool]:
-    """``status = '<status>'`` with the value written in the statement, as the partial indexes of the pending and
-    the answered requests state it: a prepared statement's generic plan on PostgreSQL uses a partial index only
-    for a query that names its condition's constant."""
-    return PersonalDataRequest.status == literal_column(f"'{status.value}'")
-
-
 def list_requests(*, before: int | None = None, limit: int = RESOLVED_PAGE) -> Sequence[RequestRow]:
     """The pending requests (earliest due first), then the latest ``limit`` answered ones, newest first; with
     ``before`` only answered ones older than that request (the next page, without the pending ones). Each through
@@ -297,11 +291,11 @@ def list_requests(*, before: int | None = None, limit: int = RESOLVED_PAGE) -> S
     rows: list[Any] = []
     if before is None:
         rows += db.session.execute(
-            stmt.where(_status_is(DataRequestStatus.PENDING)).order_by(
+            stmt.where(is_constant(PersonalDataRequest.status, DataRequestStatus.PENDING)).order_by(
                 PersonalDataRequest.due_on, PersonalDataRequest.id
             )
         ).all()
-    answered = stmt.where(_status_is(DataRequestStatus.RESOLVED))
+    answered = stmt.where(is_constant(PersonalDataRequest.status, DataRequestStatus.RESOLVED))
     if before is not None:
         answered = answered.where(PersonalDataRequest.id < before)
     rows += db.session.execute(answered.order_by(PersonalDataRequest.id.desc()).limit(limit)).all()
