@@ -24,11 +24,13 @@ more days, each as busy as the small log's. Measured:
 * the oversight area's page (``search_entries``): unfiltered, by folio, by actor, by one day;
 * the intake clerk's queue; the assignment's open-case count for ten reviewers;
 * a citizen's notices and the committee's members, among a citizen for every three cases (each an applicant, with
-  two notices of each of their cases);
+  two notices of each of their cases, one of them kept back, failed, for one case in ``KEPT_BACK_EVERY``: the
+  administrators' mail page lists the newest failed messages);
 * the home panels' counts (cases, users, log entries) and the departments page (grants and cases per department);
 * every page: each GET route without parameters in its URL, and the page of an open case, as a user of each role,
   as the demo's staff with departments and transparency roles (``DEMO_STAFF``) and anonymously, through the
-  test client; the auditor's oversight pages of one case, one entry, one day and the middle of the log; an
+  test client, in passes over every page (a stall of the machine slows one run of a page, not all); the auditor's
+  oversight pages of one case, one entry, one day and the middle of the log; an
   access request's, a publication's and a committee session's pages as their staff; the public pages of a
   request's status and tracking, a year of obligations, a format's open data (whole and of one year), a year of
   draws' seeds and of samplings, a licence's verification and a case's status; the guarantor's samplings and the
@@ -532,7 +534,8 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
             "created_at, updated_at, closed_at, department_code, resting"
         )
         # The citizens who filed the cases: one for every CASES_PER_CITIZEN cases, each an applicant (a grant
-        # of that role) with NOTICES_PER_CASE notices of each case, as the roles and the outbox grow in production.
+        # of that role) with NOTICES_PER_CASE notices of each case (one kept back for one case in KEPT_BACK_EVERY),
+        # as the roles and the outbox grow in production.
         citizens = max(1, cases // CASES_PER_CITIZEN)
         first_citizen = int(writer.execute("SELECT max(id) FROM users").fetchone()[0]) + 1
         rows: list[tuple[Any, ...]] = []
