@@ -38,8 +38,7 @@ LOG_PAGES_BOUND = 20
 """Pages a ``fire()`` writes to SQLite's log (median of the three steps): each page it changes, of a table or of
 an index (the audit entry's seven indexes, one for each filter of the oversight pages, among them). 16 when the
 bound was set; 18 before the case's ``UPDATE`` left alone the indexes of the columns it does not change and the
-entries' folios lost their index (found through their case's), 19 with the clocks' repeated index too; the floor
-writes 2."""
+entries' folios lost their index (found through their case's); the floor writes 2."""
 
 
 def test_fire_writes_a_bounded_number_of_pages_to_the_log(app: Flask, backend: str) -> None:
