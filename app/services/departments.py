@@ -44,12 +44,12 @@ class DepartmentInfo:
     needed_by: tuple[str, ...] = ()
     """The installed procedures that declare it or whose settings name it."""
     named_by_cases: bool = False
-    """Some case names it (waiting or resting)."""
+    """Some case names it (waiting, counted in ``cases``, or resting)."""
 
     @property
     def in_use(self) -> bool:
         """Whether deleting it would leave something pointing nowhere."""
-        return bool(self.grants or self.cases or self.named_by_cases or self.needed_by)
+        return bool(self.grants or self.named_by_cases or self.needed_by)
 
 
 @dataclass(frozen=True, slots=True)
