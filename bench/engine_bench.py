@@ -7,7 +7,10 @@ For each database, in one run and interleaved (so that a busy machine slows both
   transaction each;
 * the floor: with the bare driver on the same database, one version-checked ``UPDATE`` of a case row and one
   ``INSERT`` of a SHA-256-chained row, then ``COMMIT``;
-* the SQL statements each ``fire()`` sends (counted with an engine event listener).
+* the SQL statements each ``fire()`` sends (counted with an engine event listener);
+* beside the wall time, the process time (CPU) and the wall time less it: the time spent waiting on the
+  database (its own work, its disk, the network). That waiting alone, set against the floor's whole time, says
+  how close to the floor ``fire()`` could come with no CPU of its own.
 
 SQLite is a file in WAL mode with ``synchronous=FULL`` (the product's settings). PostgreSQL is a throw-away
 server started from the installed binaries with ``fsync`` and synchronous commit on, unless ``--pg-url`` names
@@ -54,6 +57,8 @@ class EngineFigures:
     floor_cpu_seconds: float = 0.0
     log_written: tuple[int, ...] = ()
     floor_log_written: int = 0
+    waiting_seconds: float = 0.0
+    floor_waiting_seconds: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -271,6 +276,8 @@ def measure(database: str, cases: int, profile: bool = False) -> EngineFigures:
     floor_times: list[float] = []
     fire_cpu: list[float] = []
     floor_cpu: list[float] = []
+    fire_waiting: list[float] = []  # wall time less process time: the database's work, its disk, the network
+    floor_waiting: list[float] = []
     profiler = cProfile.Profile() if profile else None
     statements: list[int] = []
     log: list[int] = []
@@ -283,6 +290,7 @@ def measure(database: str, cases: int, profile: bool = False) -> EngineFigures:
                 floor.once()
                 floor_times.append(time.perf_counter() - start)
                 floor_cpu.append(time.process_time() - cpu)
+                floor_waiting.append(floor_times[-1] - floor_cpu[-1])
                 if n == 0:  # count once (the listener's own cost stays out of the timings)
 
                     def counted(case_id: int = case_id, trigger: str = trigger, who: str = who) -> Any:
@@ -302,6 +310,7 @@ def measure(database: str, cases: int, profile: bool = False) -> EngineFigures:
                 version = fire(case_id, trigger, people[who], expected_version=version).version
                 fire_times.append(time.perf_counter() - start)
                 fire_cpu.append(time.process_time() - cpu)
+                fire_waiting.append(fire_times[-1] - fire_cpu[-1])
                 if profiler is not None:
                     profiler.disable()
     finally:
@@ -320,6 +329,8 @@ def measure(database: str, cases: int, profile: bool = False) -> EngineFigures:
         statistics.median(floor_cpu),
         tuple(log),
         floor_log,
+        statistics.median(fire_waiting),
+        statistics.median(floor_waiting),
     )
 
 
@@ -359,6 +370,11 @@ def report(figures: list[EngineFigures], sqlite_target: float = 3.0, pg_target: 
         print(
             f"  {'':10} CPU per fire() {f.cpu_seconds * 1000:6.2f} ms   "
             f"floor CPU {f.floor_cpu_seconds * 1000:5.2f} ms   (process time: steadier than wall time)"
+        )
+        print(
+            f"  {'':10} waiting per fire() {f.waiting_seconds * 1000:5.2f} ms   "
+            f"floor {f.floor_waiting_seconds * 1000:5.2f} ms   (wall less CPU: the database's work, its disk, the "
+            f"network); with no CPU of its own, fire() would be {f.waiting_seconds / f.floor_seconds:.1f}x the floor"
         )
         if f.log_written:
             unit, what = (
