@@ -39,7 +39,15 @@ class Timer(Base):
 
     __tablename__ = "timers"
     __table_args__ = (
-        Index("ix_timers_status_due", "status", "due_at"),
+        # The timers still to fire, soonest first (the worker; the calendar's recomputation): the pending ones
+        # only, not every timer a case ever started and cancelled.
+        Index(
+            "ix_timers_pending_due",
+            "due_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
         CheckConstraint("(kind = 'deadline') = (trigger IS NOT NULL)", name="deadline_has_trigger"),
         CheckConstraint("term_days >= 1", name="term_positive"),
     )

@@ -25,6 +25,7 @@ from app.database import (
     column_rows,
     for_ids,
     insert_of,
+    is_constant,
     json_recordset,
     one_of,
     recordset_json,
@@ -351,7 +352,8 @@ def recompute_pending(session: Session) -> int:
     """
     cal = calendar(session)
     moved = 0
-    for timer in session.scalars(select(Timer).where(Timer.status == TimerStatus.PENDING, Timer.business.is_(True))):
+    pending = select(Timer).where(is_constant(Timer.status, TimerStatus.PENDING), Timer.business.is_(True))
+    for timer in session.scalars(pending):  # through the pending timers' index: not every timer ever started
         deadline_day = cal.add_business_days(timer.notified_on, timer.term_days)
         if timer.kind == TimerKind.REMINDER:
             day = _reminder_day(cal, deadline_day, timer.remind_before or 0)

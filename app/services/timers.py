@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.database import is_constant
 from app.engine import ConflictError, DomainError
 from app.extensions import db
 from app.models import Case, Timer, TimerKind, TimerStatus, utcnow
@@ -32,7 +33,7 @@ class TimerReport:
 def _due_ids(now: datetime, limit: int) -> list[int]:
     stmt = (
         select(Timer.id)
-        .where(Timer.status == TimerStatus.PENDING, Timer.due_at <= now)
+        .where(is_constant(Timer.status, TimerStatus.PENDING), Timer.due_at <= now)  # the pending timers' index
         .order_by(Timer.due_at, Timer.id)
         .limit(limit)
     )

@@ -290,7 +290,7 @@ def test_rows_of_a_list_of_cases_are_those_of_an_in_and_read_by_the_lists_column
     if backend == "sqlite":
         plan = _plan(session, listed, {"case_ids": cases})
         assert any("ix_timers_case_id" in step for step in plan), plan
-        assert not any("ix_timers_status_due" in step for step in plan), plan
+        assert not any("ix_timers_pending_due" in step for step in plan), plan
 
 
 def test_a_list_of_ids_in_a_where_is_a_comparison_not_a_boolean_value(app: Flask, backend: str) -> None:

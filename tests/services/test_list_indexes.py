@@ -337,3 +337,45 @@ def test_the_log_of_a_folio_is_read_through_its_case(app: Flask, backend: str) -
         for plan in reads:
             assert not [step for step in plan if step.startswith("SCAN audit_entries")], plan
         assert any("ix_audit_entries_case_seq" in step for plan in reads for step in plan), reads
+
+
+def test_the_workers_and_the_calendar_read_the_pending_timers_through_their_index(app: Flask, backend: str) -> None:
+    """The timer worker takes the pending timers that are due, soonest first, and a change of the calendar moves
+    the pending business-day ones: both through a partial index of the pending timers, not through every timer a
+    case ever started (each move cancels the timers of the state left, so most timers are cancelled or fired).
+    The status is written as a constant: PostgreSQL's generic plan uses a partial index only then."""
+    from app.models import Timer, TimerStatus
+    from app.services.deadlines import recompute_pending
+    from app.services.timers import _due_ids
+    from tests.support.factories import submitted_case
+
+    applicant, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
+    moved = [submitted_case(applicant) for _ in range(2)]
+    for case_id in moved:  # leaves the submitted state: its timers are cancelled, the next state's start
+        version = db.session.get(Case, case_id).version
+        fire(case_id, "start_intake", clerk, expected_version=version)
+    submitted_case(applicant)
+    db.session.remove()
+    session = db.session()
+    statuses = {status for (status,) in session.execute(select(Timer.status))}
+    assert {TimerStatus.PENDING, TimerStatus.CANCELLED} <= statuses
+    later = utcnow() + timedelta(days=3650)
+    expected = session.scalars(
+        select(Timer.id)
+        .where(Timer.status == TimerStatus.PENDING, Timer.due_at <= later)
+        .order_by(Timer.due_at, Timer.id)
+    ).all()
+    session.rollback()
+    with plans() as seen:
+        due = _due_ids(later, 100)
+        recompute_pending(db.session())
+    db.session.rollback()
+    assert due
+    assert due == expected
+    reads = [(sql, plan) for sql, plan in seen if "FROM timers" in sql]
+    assert len(reads) == 2, seen
+    for sql, plan in reads:
+        assert "timers.status = 'pending'" in sql, sql
+        if backend == "sqlite":
+            assert any("USING INDEX ix_timers_pending_due" in step for step in plan), plan
+            assert not [step for step in plan if "TEMP B-TREE" in step], plan

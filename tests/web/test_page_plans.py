@@ -36,8 +36,8 @@ GROWING = (
     "idempotency_records",
 )
 """Tables whose rows grow with the citizens, the cases or the log."""
-WORKERS_INDEXES = ("ix_timers_status_due", "ix_outbox_pending")
-"""Indexes of a status, for the workers that take every pending timer or message: a page reading through one
+WORKERS_INDEXES = ("ix_timers_pending_due", "ix_outbox_pending")
+"""Indexes of the pending rows, for the workers that take every pending timer or message: a page reading through one
 reads every pending row of every case to show a few."""
 
 
