@@ -855,7 +855,7 @@ def public_sampling(year: int, *, with_draws: bool = True) -> list[PublicSamplin
         details: dict[int, Any] = {}
         if drawn:
             entries = select(AuditEntry.seq, AuditEntry.details).where(AuditEntry.seq.in_([s for _, _, s, _ in drawn]))
-            details.update(session.execute(entries).tuples().all())
+            details.update((seq, found) for seq, found in session.execute(entries))
         for quarter, round_, seq, rate in drawn:
             lines = list((details.get(seq) or {}).get("draws", []))
             draws.setdefault(quarter, []).append(PublicDraw(round_, seq, rate, lines))
