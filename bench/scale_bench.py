@@ -6,7 +6,8 @@ SQLite files with ``INSERT``; rows are produced and sent a batch at a time; noth
 real canonical forms, chain hashes, Merkle leaves and stored subtrees, so the log verifies and ``fire()`` appends
 to it as in production. History grows, the workload does not: both sizes hold the same number of open cases
 (``--open``), the rest are closed or, one in three, licensed works resting in that state with their fees paid
-(works never reported finished), each case with its share of the log. Before the generator runs, the demo's
+(works never reported finished), each case with its share of the log and its timers (``FINISHED_TIMERS_PER_CASE``
+cancelled or fired; an open case also the pending ones of the state it waits in). Before the generator runs, the demo's
 departments, logins and cases of every procedure are made through the services (the same in both sizes); the
 other procedures' history is copied from the demo's rows: a concluded access request for every
 ``REQUESTS_PER_CASES`` VECS cases (with its request row, its areas' turns and its stopped clocks), a committee
@@ -27,6 +28,8 @@ more days, each as busy as the small log's. Measured:
   two notices of each of their cases, one of them kept back, failed, for one case in ``KEPT_BACK_EVERY``: the
   administrators' mail page lists the newest failed messages);
 * the home panels' counts (cases, users, log entries) and the departments page (grants and cases per department);
+* the timer worker's due timers and the calendar's recomputation of the pending terms, among every case's
+  finished timers;
 * every page: each GET route without parameters in its URL, and the page of an open case, as a user of each role,
   as the demo's staff with departments and transparency roles (``DEMO_STAFF``) and anonymously, through the
   test client, in passes over every page (a stall of the machine slows one run of a page, not all); the auditor's
@@ -90,6 +93,29 @@ KEPT_BACK_EVERY = 8
 messages grow with the citizens, and the administrators' mail page shows the newest hundred (the smaller
 database holds more than that)."""
 KEPT_BACK = "not sent: nobody confirmed the address yet"
+FINISHED_TIMERS_PER_CASE = 6
+"""Timers each generated case started in the states it went through and that were cancelled or fired since (a
+move cancels the timers of the state left): the timers table grows with the history, most of it finished. An
+open case also has the pending timers of the state it waits in, as the demo's submitted case has them."""
+TIMER_COLUMNS = (
+    "case_id",
+    "kind",
+    "state",
+    "trigger",
+    "rule",
+    "notified_on",
+    "term_days",
+    "business",
+    "remind_before",
+    "party",
+    "starts_on",
+    "due_on",
+    "due_at",
+    "status",
+    "created_seq",
+    "created_at",
+    "finished_at",
+)
 REQUESTS_PER_CASES = 4
 """One concluded access request for every so many VECS cases (copied from the demo's answered request)."""
 ITEMS_PER_SESSION = 2
@@ -179,6 +205,39 @@ def _notice(key: str, recipient: int, case_id: int, at: datetime, *, kept_back: 
     if kept_back:
         return ("case_transition", key, recipient, case_id, "{}", "failed", 0, at, at, None, KEPT_BACK)
     return ("case_transition", key, recipient, case_id, "{}", "sent", 1, at, at, at, None)
+
+
+def _timer_rows(templates: list[dict[str, Any]], case_id: int, opened: datetime, *, pending: bool) -> list[Any]:
+    """Rows (:data:`TIMER_COLUMNS`) of ``case_id``'s timers copied from the demo's: pending, as started when the
+    case entered its state at ``opened``, or finished (cancelled or fired, alternately) a day after each began."""
+    rows: list[tuple[Any, ...]] = []
+    for n, timer in enumerate(templates):
+        start = opened + timedelta(days=n)
+        due = start + timedelta(days=int(timer["term_days"]))
+        status = "pending" if pending else ("cancelled", "fired")[n % 2]
+        finished = None if pending else start + timedelta(days=1)
+        rows.append(
+            (
+                case_id,
+                timer["kind"],
+                timer["state"],
+                timer["trigger"],
+                timer["rule"],
+                start.date(),
+                timer["term_days"],
+                timer["business"],
+                timer["remind_before"],
+                timer["party"],
+                start.date(),
+                due.date(),
+                due,
+                status,
+                timer["created_seq"],
+                start,
+                finished,
+            )
+        )
+    return rows
 
 
 def vecs_folio(case_id: int) -> str:
@@ -553,6 +612,28 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
         writer.continue_ids("users", first_citizen + citizens)
         rows = []
         notices: list[tuple[Any, ...]] = []
+        timers: list[tuple[Any, ...]] = []
+        # the pending timers and the running clock of the state the generated open cases wait in (the demo's
+        # submitted case's), and the timers the history's finished ones copy
+        (submitted,) = writer.execute(
+            "SELECT id FROM cases WHERE workflow = 'vecs' AND state = 'submitted' ORDER BY id LIMIT 1"
+        ).fetchone()
+        waiting_timers = _template(
+            writer, "SELECT * FROM timers WHERE case_id = %s AND status = 'pending' ORDER BY id", (submitted,)
+        )
+        waiting_clocks = [
+            {name: value for name, value in clock.items() if name != "id"}
+            for clock in _template(writer, "SELECT * FROM case_clocks WHERE case_id = %s ORDER BY id", (submitted,))
+        ]
+        clocks: list[dict[str, Any]] = []
+        finished_timers = _template(
+            writer,
+            "SELECT timers.* FROM timers JOIN cases ON cases.id = timers.case_id WHERE cases.workflow = 'vecs' "
+            "ORDER BY timers.id LIMIT %s",
+            (FINISHED_TIMERS_PER_CASE,),
+        )
+        if not waiting_timers or len(finished_timers) < FINISHED_TIMERS_PER_CASE:
+            raise RuntimeError("the demo's VECS cases have too few timers to copy")
         base = people["case_base"]  # the demo's cases come first
         for case_id in range(base + 1, base + cases + 1):
             opened = START + timedelta(minutes=case_id)
@@ -566,6 +647,10 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
                 for k in range(NOTICES_PER_CASE)
             ]
             rests = not is_open and (case_id - base) % 3 == 0  # licensed, the works never reported finished
+            timers += _timer_rows(finished_timers, case_id, opened, pending=False)
+            if is_open:
+                timers += _timer_rows(waiting_timers, case_id, opened, pending=True)
+                clocks += [{**clock, "case_id": case_id} for clock in waiting_clocks]
             rows.append(
                 (
                     case_id,
@@ -588,9 +673,12 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
             if len(rows) >= BATCH:
                 writer.copy("cases", tuple(case_columns.split(", ")), rows)
                 writer.copy("outbox", OUTBOX_COLUMNS, notices)
-                rows, notices = [], []
+                writer.copy("timers", TIMER_COLUMNS, timers)
+                rows, notices, timers = [], [], []
         writer.copy("cases", tuple(case_columns.split(", ")), rows)
         writer.copy("outbox", OUTBOX_COLUMNS, notices)
+        writer.copy("timers", TIMER_COLUMNS, timers)
+        _copy_rows(writer, "case_clocks", clocks)
         rows = []
         # the owner's own notices, as many in both sizes (the page reads the newest fifty)
         owner = people["owner"]
@@ -693,14 +781,16 @@ def build(name: str, url: str, folder: Path, cases: int, entries: int, open_case
     from app import create_app
     from app.extensions import db
     from app.keys import load_log_key
-    from app.models import Case, Role
+    from app.models import Case, Role, utcnow
     from app.services.assignment import loads
     from app.services.cases import count_cases
+    from app.services.deadlines import recompute_pending
     from app.services.demo import load_demo
     from app.services.departments import list_departments
     from app.services.notices import notices_for
     from app.services.oversight import EntryFilter, entries_in_log, search_entries
     from app.services.queues import staff_queue
+    from app.services.timers import _due_ids
     from app.services.users import RoleGrant, active_holders, count_users, create_user
     from workflows.construction import DEMO_DATA
 
@@ -758,6 +848,8 @@ def build(name: str, url: str, folder: Path, cases: int, entries: int, open_case
         "the committee's members": lambda: active_holders(Role.COMMITTEE_MEMBER),
         "home panels' counts": lambda: (count_cases(), count_users(), entries_in_log()),
         "departments page": list_departments,
+        "the worker's due timers": lambda: _due_ids(utcnow(), 100),
+        "pending terms recomputed": lambda: recompute_pending(db.session()),
     }
     open_ids = list(range(base + cases - open_cases + 1, base + cases + 1))
     pages = page_checks(app, open_ids[0], folio, entries // 2, middle.date().isoformat(), demo)
