@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
@@ -292,7 +292,7 @@ def load_public_key(pem: bytes | str, where: str) -> ed25519.Ed25519PublicKey:
     """An Ed25519 public key from PEM. Raises :class:`Malformed`."""
     try:
         key = serialization.load_pem_public_key(pem.encode() if isinstance(pem, str) else pem)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:  # a damaged key can name an unknown algorithm
         raise Malformed(f"{where}: not a PEM public key ({str(exc)[:200]})") from None
     if not isinstance(key, ed25519.Ed25519PublicKey):
         raise Malformed(f"{where}: not an Ed25519 public key")

@@ -257,8 +257,18 @@ def test_wrong_or_unusable_keys(tmp_path: Path, key_file: Path):
         .public_key()
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
+    # a key whose algorithm identifier is damaged (1.3.101.112 read as 0.39.101.112): an unknown algorithm
+    der = KEY.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert der[6:8] == bytes([0x2B, 0x65])
+    damaged = tmp_path / "damaged.pem"
+    damaged.write_bytes(
+        b"-----BEGIN PUBLIC KEY-----\n"
+        + base64.encodebytes(der[:6] + bytes([0x27]) + der[7:])
+        + b"-----END PUBLIC KEY-----\n"
+    )
     for path, expected in (
         (rsa_key, "not an Ed25519"),
+        (damaged, "not a PEM"),
         (bundle, "not a PEM"),
         (tmp_path / "missing.pem", "cannot be read"),
     ):
