@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, and_, func, select, text
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, select, text
 from sqlalchemy.orm import Session
 
 from app.audit.canonical import CANONICAL_FIELDS, format_instant
@@ -180,6 +180,8 @@ def _local_midnight(day: date) -> datetime:
 
 
 def _conditions(selection: EntryFilter) -> list[ColumnElement[bool]]:
+    """The selection's conditions; when its statements are read through the index of a value filter
+    (:func:`_leading`), each value filter is written as the range of its one value."""
     conditions: list[ColumnElement[bool]] = []
     if selection.case_id is not None:
         conditions.append(AuditEntry.case_id == selection.case_id)
@@ -189,16 +191,16 @@ def _conditions(selection: EntryFilter) -> list[ColumnElement[bool]]:
         # folios, which every entry would write)
         case_of_folio = select(Case.id).where(Case.folio == selection.folio).scalar_subquery()
         conditions.append(AuditEntry.case_id == case_of_folio)
-    if selection.workflow is not None:
-        conditions.append(AuditEntry.workflow == selection.workflow)
-    if selection.actor_id is not None:
-        conditions.append(AuditEntry.actor_id == selection.actor_id)
-    if selection.role is not None:
-        conditions.append(AuditEntry.actor_role == selection.role)
-    if selection.action is not None:
-        conditions.append(AuditEntry.action == selection.action)
-    if selection.kind is not None:
-        conditions.append(AuditEntry.kind == AuditKind(selection.kind))
+    ranges = any(column is _leading(selection) for _, column in _BY_VALUE)
+    for name, column in _BY_VALUE:
+        value = getattr(selection, name)
+        if value is None:
+            continue
+        if name == "kind":
+            value = AuditKind(value)
+        # as ranges beside the leading one too: SQLite, which has no statistics, reads through the index of an
+        # equality rather than of a range, and would then sort the selection
+        conditions.append(and_(column >= value, column <= value) if ranges else column == value)
     if selection.date_from is not None:
         conditions.append(AuditEntry.at >= _local_midnight(selection.date_from))
     if selection.date_to is not None:
@@ -206,8 +208,49 @@ def _conditions(selection: EntryFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
+_BY_VALUE: tuple[tuple[str, SQLColumnExpression[Any]], ...] = (
+    ("actor_id", AuditEntry.actor_id),
+    ("action", AuditEntry.action),
+    ("kind", AuditEntry.kind),
+    ("role", AuditEntry.actor_role),
+    ("workflow", AuditEntry.workflow),
+)
+"""The filters by a value that many entries share (a public servant, an action, a kind, a role, a procedure),
+most selective first, each with the column of its ``(column, seq)`` index."""
+
+
+def _leading(selection: EntryFilter) -> SQLColumnExpression[Any] | None:
+    """The column whose ``(column, seq)`` index a filtered selection is read through, in sequence order: the
+    case's, when it names one (a case has few entries), else that of its most selective filter by a value
+    (:data:`_BY_VALUE`); none when it has dates (their index of instants then bounds it).
+
+    Every statement of the selection is ordered by that column before ``seq`` (the same order: the column holds
+    one value in the selection), and a value filter is written as the range of its one value
+    (``action >= 'x' AND action <= 'x'``): then that index alone gives the order, and the database reads the
+    entries of that value in sequence order and stops at the limit, whatever it guesses about the value.
+    Written as an equality, PostgreSQL takes the column for a constant, finds the log's own order (its key) as
+    good, and may read the log in sequence order and filter it: the plan it keeps for a statement a connection
+    runs often (a prepared statement's generic plan) is made without the value, from an average, and for an
+    actor, action or kind with few entries, or none lately, such a plan read back through the whole log."""
+    if selection.case_id is not None or selection.folio is not None:
+        return AuditEntry.case_id
+    if selection.date_from is not None or selection.date_to is not None:
+        return None
+    for name, column in _BY_VALUE:
+        if getattr(selection, name) is not None:
+            return column
+    return None
+
+
+def _in_order(query: Select[Any], lead: SQLColumnExpression[Any] | None, *, descending: bool = False) -> Select[Any]:
+    """``query`` in sequence order (newest first when ``descending``), through the leading column's index."""
+    keys = [AuditEntry.seq] if lead is None else [lead, AuditEntry.seq]
+    return query.order_by(*(key.desc() for key in keys) if descending else keys)
+
+
 def _select(selection: EntryFilter) -> Select[Any]:
-    return select(*LINE_COLUMNS).where(and_(True, *_conditions(selection)))
+    """The selection's entries in sequence order."""
+    return _in_order(select(*LINE_COLUMNS).where(and_(True, *_conditions(selection))), _leading(selection))
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,28 +319,26 @@ def search_entries(
     the previous and next pages (``None`` when there is none)."""
     session = db.session()
     conditions = _conditions(selection)
+    lead = _leading(selection)
     query = select(*LINE_COLUMNS).where(and_(True, *conditions))
     if after is not None:
-        found = [
-            _row(r)
-            for r in session.execute(
-                query.where(AuditEntry.seq > after).order_by(AuditEntry.seq).limit(limit + 1)
-            ).mappings()
-        ]
+        later = _in_order(query.where(AuditEntry.seq > after), lead).limit(limit + 1)
+        found = [_row(r) for r in session.execute(later).mappings()]
         more_after = len(found) > limit
         found = found[:limit]
         anchor = found[0].seq if found else after + 1
-        more_before = _exists(session, conditions, AuditEntry.seq < anchor)
+        more_before = _exists(session, conditions, lead, before=anchor)
     else:
         if before is not None:
             query = query.where(AuditEntry.seq < before)
-        found = [_row(r) for r in session.execute(query.order_by(AuditEntry.seq.desc()).limit(limit + 1)).mappings()]
+        latest = _in_order(query, lead, descending=True).limit(limit + 1)
+        found = [_row(r) for r in session.execute(latest).mappings()]
         more_before = len(found) > limit
         found = found[:limit][::-1]
         anchor = found[-1].seq if found else (before or 1) - 1
-        more_after = _exists(session, conditions, AuditEntry.seq > anchor)
+        more_after = _exists(session, conditions, lead, after=anchor)
     log_size = entries_in_log()
-    total, exact = _selected(session, conditions, log_size)
+    total, exact = _selected(session, conditions, lead, log_size)
     coverage = log_coverage(session)
     return EntryPage(
         entries=tuple(found),
@@ -323,23 +364,39 @@ def entries_in_log() -> int:
     return head.seq if head is not None else 0
 
 
-def _selected(session: Session, conditions: list[ColumnElement[bool]], log_size: int) -> tuple[int, bool]:
+def _selected(
+    session: Session, conditions: list[ColumnElement[bool]], lead: SQLColumnExpression[Any] | None, log_size: int
+) -> tuple[int, bool]:
     """How many entries the selection holds, and whether that figure is exact: the whole log is the head's
-    sequence number (gapless, nothing to count); a filtered selection is counted up to :data:`COUNT_LIMIT`."""
+    sequence number (gapless, nothing to count); a filtered selection is counted up to :data:`COUNT_LIMIT`,
+    through its leading column's index (:func:`_leading`)."""
     if not conditions:
         return log_size, True
-    capped = select(AuditEntry.seq).where(and_(True, *conditions)).limit(COUNT_LIMIT + 1).subquery()
-    counted = int(session.scalar(select(func.count()).select_from(capped)) or 0)
+    capped = _in_order(select(AuditEntry.seq).where(and_(True, *conditions)), lead).limit(COUNT_LIMIT + 1)
+    counted = int(session.scalar(select(func.count()).select_from(capped.subquery())) or 0)
     return min(counted, COUNT_LIMIT), counted <= COUNT_LIMIT
 
 
-def _exists(session: Session, conditions: list[ColumnElement[bool]], extra: ColumnElement[bool]) -> bool:
-    return session.scalar(select(AuditEntry.seq).where(and_(extra, *conditions)).limit(1)) is not None
+def _exists(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    lead: SQLColumnExpression[Any] | None,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+) -> bool:
+    """Whether the selection has an entry before (or after) the sequence number given, read from it outwards
+    through the leading column's index (:func:`_leading`)."""
+    if before is not None:
+        query = _in_order(select(AuditEntry.seq).where(AuditEntry.seq < before, *conditions), lead, descending=True)
+    else:
+        query = _in_order(select(AuditEntry.seq).where(AuditEntry.seq > after, *conditions), lead)
+    return session.scalar(query.limit(1)) is not None
 
 
 def export_jsonl(selection: EntryFilter, batch: int = 2000) -> Iterator[str]:
     """The selection as JSON lines, each ``{"entry": canonical object, "leaf_hash", "chain_hash"}``."""
-    rows = db.session().execute(_select(selection).order_by(AuditEntry.seq).execution_options(yield_per=batch))
+    rows = db.session().execute(_select(selection).execution_options(yield_per=batch))
     for row in rows.mappings():
         yield dumps_line(entry_line(row))
 
@@ -350,7 +407,7 @@ def export_csv(selection: EntryFilter, batch: int = 2000, *, bom: bool = False) 
 
     def table() -> Iterator[list[Any]]:
         yield list(CSV_COLUMNS)
-        query = _select(selection).order_by(AuditEntry.seq).execution_options(yield_per=batch)
+        query = _select(selection).execution_options(yield_per=batch)
         for row in db.session().execute(query).mappings():
             line = entry_line(row)
             values = {**line["entry"], "leaf_hash": line["leaf_hash"], "chain_hash": line["chain_hash"]}
