@@ -26,7 +26,9 @@ more days, each as busy as the small log's. Measured:
 * the intake clerk's queue; the assignment's open-case count for ten reviewers;
 * a citizen's notices and the committee's members, among a citizen for every three cases (each an applicant, with
   two notices of each of their cases, one of them kept back, failed, for one case in ``KEPT_BACK_EVERY``: the
-  administrators' mail page lists the newest failed messages);
+  administrators' mail page lists the newest failed messages; each registered, logged in after a mistyped
+  password and logged out: the security log and the sessions grow with them, and the administrators read the
+  log's newest entries, of every kind or of one);
 * the home panels' counts (cases, users, log entries) and the departments page (grants and cases per department);
 * the timer worker's due timers and the calendar's recomputation of the pending terms, among every case's
   finished timers;
@@ -97,6 +99,8 @@ FINISHED_TIMERS_PER_CASE = 6
 """Timers each generated case started in the states it went through and that were cancelled or fired since (a
 move cancels the timers of the state left): the timers table grows with the history, most of it finished. An
 open case also has the pending timers of the state it waits in, as the demo's submitted case has them."""
+SECURITY_COLUMNS = ("occurred_at", "kind", "user_id", "ip", "path", "details")
+SESSION_COLUMNS = ("token_hash", "user_id", "created_at", "last_seen_at", "user_agent", "revoked_at", "revoked_reason")
 TIMER_COLUMNS = (
     "case_id",
     "kind",
@@ -599,16 +603,32 @@ def generate(url: str, cases: int, entries: int, open_cases: int, people: dict[s
         first_citizen = int(writer.execute("SELECT max(id) FROM users").fetchone()[0]) + 1
         rows: list[tuple[Any, ...]] = []
         grants: list[tuple[Any, ...]] = []
+        # Each registered and logged in after a mistyped password (the security log's entries: those of one kind,
+        # which the administrators filter by, more than the page shows in either size) and logged out.
+        events: list[tuple[Any, ...]] = []
+        sessions: list[tuple[Any, ...]] = []
         for n in range(citizens):
             user_id = first_citizen + n
+            at = START + timedelta(seconds=n)
             rows.append((user_id, f"c{n}@scale.example", f"Ciudadano {n}", "!", "es_MX", True, START, START))
             grants.append((user_id, "applicant"))
+            events += [
+                (at, "registration", user_id, "192.0.2.1", "/registro", "{}"),
+                (at, "login_failed", user_id, "192.0.2.1", "/ingresar", '{"reason": "credentials"}'),
+                (at, "login_succeeded", user_id, "192.0.2.1", "/ingresar", "{}"),
+            ]
+            token = hashlib.sha256(f"scale-session-{user_id}".encode()).hexdigest()
+            sessions.append((token, user_id, at, at, "scale", at + timedelta(hours=1), "logout"))
             if len(rows) >= BATCH:
                 writer.copy("users", USER_COLUMNS, rows)
                 writer.copy("user_roles", ("user_id", "role"), grants)
-                rows, grants = [], []
+                writer.copy("security_events", SECURITY_COLUMNS, events)
+                writer.copy("user_sessions", SESSION_COLUMNS, sessions)
+                rows, grants, events, sessions = [], [], [], []
         writer.copy("users", USER_COLUMNS, rows)
         writer.copy("user_roles", ("user_id", "role"), grants)
+        writer.copy("security_events", SECURITY_COLUMNS, events)
+        writer.copy("user_sessions", SESSION_COLUMNS, sessions)
         writer.continue_ids("users", first_citizen + citizens)
         rows = []
         notices: list[tuple[Any, ...]] = []
@@ -944,6 +964,7 @@ def page_checks(
             "/transparencia/publicaciones/muestreo?ejercicio=2025",
         ),
         ("administrator", clients[Role.ADMIN.value], "the calendar of 2025", "/admin/calendario?anio=2025"),
+        ("administrator", clients[Role.ADMIN.value], "failed logins", "/admin/seguridad?tipo=login_failed"),
         ("public", public, "a licence's verification", f"/verificar/{licence_folio}?c={licence_code}"),
         ("public", public, "a case's status", f"/consulta?folio={licence_folio}"),
     ):
