@@ -145,6 +145,41 @@ def test_the_security_log_of_one_kind_is_read_through_its_index(app: Flask, back
     (read,) = [(sql, plan) for sql, plan in seen if "FROM security_events" in sql]
     if backend == "sqlite":
         assert any("ix_security_events_kind_id" in step for step in read[1]), read
+        assert not [step for step in read[1] if "TEMP B-TREE" in step], read
+
+
+def test_the_security_log_of_a_rare_kind_reads_its_events_under_generic_plans(app: Flask, backend: str) -> None:
+    """On PostgreSQL, as a connection runs it after many requests (prepared, with the plan kept for any kind): the
+    page of a kind with few events among many newer ones of other kinds reads those few, not every newer event."""
+    from sqlalchemy import text
+
+    if backend != "postgresql":
+        pytest.skip("SQLite has no generic plans: its plan is checked above")
+    db.session.execute(
+        text(
+            "INSERT INTO security_events (occurred_at, kind, user_id, ip, path, details)"
+            " SELECT now(), CASE WHEN g <= 3 THEN 'totp_failed'"
+            " ELSE (ARRAY['registration', 'login_failed', 'login_succeeded', 'access_denied'])[g % 4 + 1] END,"
+            " NULL, '', '', '{}' FROM generate_series(1, 30000) AS g"
+        )
+    )
+    db.session.commit()
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE security_events")
+        connection.commit()
+    db.session.connection().connection.dbapi_connection.prepare_threshold = 0  # type: ignore[union-attr]
+    db.session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+    for _ in range(3):
+        events = security_log.recent_events(limit=300, kind=SecurityEventKind.TOTP_FAILED)
+    read = db.session.execute(
+        text(
+            "SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables"
+            " WHERE relname = 'security_events'"
+        )
+    ).scalar_one()
+    db.session.rollback()
+    assert [event.kind for event in events] == [SecurityEventKind.TOTP_FAILED] * 3
+    assert read < 100, f"{read} events read for 3"
 
 
 def test_the_transparency_queues_read_their_requests_terms_once(app: Flask) -> None:
