@@ -801,11 +801,11 @@ def build(name: str, url: str, folder: Path, cases: int, entries: int, open_case
     from app import create_app
     from app.extensions import db
     from app.keys import load_log_key
-    from app.models import Case, Role, utcnow
+    from app.models import Case, Role, User, utcnow
     from app.services.assignment import loads
     from app.services.cases import count_cases
     from app.services.deadlines import recompute_pending
-    from app.services.demo import load_demo
+    from app.services.demo import DEMO_DOMAIN, load_demo
     from app.services.departments import list_departments
     from app.services.notices import notices_for
     from app.services.oversight import EntryFilter, entries_in_log, search_entries
@@ -853,6 +853,9 @@ def build(name: str, url: str, folder: Path, cases: int, entries: int, open_case
         db.session.remove()
     middle = START + timedelta(days=20)  # a day both sizes hold, with DAILY_ENTRIES entries
     folio = vecs_folio(base + cases // 2)
+    with app.app_context():
+        demo_reviewer = int(db.session.scalar(select(User.id).where(User.email == f"dictaminador@{DEMO_DOMAIN}")))
+        db.session.remove()
     clerk_roles = frozenset({Role.INTAKE_CLERK.value})
     checks: dict[str, Callable[[], Any]] = {
         "oversight, unfiltered": lambda: search_entries(EntryFilter()),
@@ -862,6 +865,10 @@ def build(name: str, url: str, folder: Path, cases: int, entries: int, open_case
         "oversight, by actor, next page": lambda: search_entries(
             EntryFilter(actor_id=reviewers[3]), before=entries // 2
         ),
+        # a public servant and a kind with few entries, the same in both sizes (the demo's reviewer, the demo's
+        # documents), among the generated entries of ten reviewers
+        "oversight, a rare actor": lambda: search_entries(EntryFilter(actor_id=demo_reviewer)),
+        "oversight, a rare kind": lambda: search_entries(EntryFilter(kind="document")),
         "intake queue": lambda: staff_queue(clerk, clerk_roles),
         "open-case count (10 reviewers)": lambda: loads(db.session(), reviewers),
         "a citizen's notices": lambda: notices_for(owner),
@@ -1116,6 +1123,27 @@ def unequal_statements(small: Size, large: Size) -> list[tuple[str, tuple[int, i
     return unequal
 
 
+def plan_generically(size: Size) -> None:
+    """Make ``size``'s connections run as a long-running server's come to: psycopg prepares a statement a
+    connection runs often, and PostgreSQL then keeps for it a plan made without the values (a generic plan),
+    chosen from averages. Here every statement is prepared at its first run and planned generically, so that a
+    page whose plan reads more rows for some values than for others shows it at once."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    def generic(connection: Any, _record: Any) -> None:
+        connection.prepare_threshold = 0
+        connection.execute("SET plan_cache_mode = force_generic_plan")
+        connection.commit()
+
+    with size.app.app_context():
+        event.listen(db.engine, "connect", generic)
+        db.engine.dispose()  # the connections open from now on
+        with db.engine.connect() as connection:
+            assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_generic_plan"
+
+
 @contextmanager
 def _databases(sqlite: bool, folder: Path) -> Iterator[tuple[str, str]]:
     """The small and the large database's URLs: two files in ``folder``, or two databases of a throw-away
@@ -1154,6 +1182,11 @@ def main() -> int:
     parser.add_argument(
         "--sqlite", action="store_true", help="two SQLite files (the embedded default) instead of PostgreSQL"
     )
+    parser.add_argument(
+        "--generic-plans",
+        action="store_true",
+        help="PostgreSQL: every statement prepared at its first run and planned without its values",
+    )
     args = parser.parse_args()
     if args.full:
         args.cases, args.entries, args.small_cases, args.small_entries = 1_000_000, 10_000_000, 10_000, 100_000
@@ -1162,6 +1195,9 @@ def main() -> int:
         folder = Path(tmp)
         small = build("small", urls[0], folder, args.small_cases, args.small_entries, args.open)
         large = build("large", urls[1], folder, args.cases, args.entries, args.open)
+        if args.generic_plans and not args.sqlite:
+            for size in (small, large):
+                plan_generically(size)
         try:
             figures = measure_interleaved(small, large, args.repeat)
             pages = measure_pages(small, large, args.repeat)
