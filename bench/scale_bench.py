@@ -7,8 +7,8 @@ real canonical forms, chain hashes, Merkle leaves and stored subtrees, so the lo
 to it as in production. History grows, the workload does not: both sizes hold the same number of open cases
 (``--open``), the rest are closed or, one in three, licensed works resting in that state with their fees paid
 (works never reported finished), each case with its share of the log and its timers (``FINISHED_TIMERS_PER_CASE``
-cancelled or fired; an open case also the pending ones of the state it waits in). Before the generator runs, the demo's
-departments, logins and cases of every procedure are made through the services (the same in both sizes); the
+cancelled or fired; an open case also the pending ones of the state it waits in). Before the generator runs, the
+demo's departments, logins and cases of every procedure are made through the services (the same in both sizes); the
 other procedures' history is copied from the demo's rows: a concluded access request for every
 ``REQUESTS_PER_CASES`` VECS cases (with its request row, its areas' turns and its stopped clocks), a committee
 session for every ``ITEMS_PER_SESSION`` of them with their resolved items, one publication of each format a
@@ -22,7 +22,8 @@ run, in the same process against the same server (medians of ``--repeat`` runs),
 same moments of a shared machine. The log's entries are spread at ``DAILY_ENTRIES`` a day: a larger log covers
 more days, each as busy as the small log's. Measured:
 
-* the oversight area's page (``search_entries``): unfiltered, by folio, by actor, by one day;
+* the oversight area's page (``search_entries``): unfiltered, by folio, by actor, by one day, of an actor and of a
+  kind with few entries (the demo's reviewer, the demo's documents);
 * the intake clerk's queue; the assignment's open-case count for ten reviewers;
 * a citizen's notices and the committee's members, among a citizen for every three cases (each an applicant, with
   two notices of each of their cases, one of them kept back, failed, for one case in ``KEPT_BACK_EVERY``: the
@@ -47,7 +48,11 @@ Each figure is printed for both sizes with the ratio large / small (target: with
 keep ``make bench`` short (small: 1,000 cases / 10,000 entries; large: 10,000 / 100,000); ``--full`` builds
 1,000,000 cases and 10,000,000 entries (tens of minutes; several GB of disk).
 
-Run with ``make bench`` or ``.venv/bin/python bench/scale_bench.py [--cases N --entries N | --full]``.
+With ``--generic-plans`` (PostgreSQL) every statement is prepared at its first run and planned without its values,
+as a long-running server's connections come to (psycopg prepares what a connection runs often, and PostgreSQL
+then keeps a plan made from averages): a page whose plan reads more for some values than for others shows it.
+
+Run with ``make bench`` or ``.venv/bin/python bench/scale_bench.py [--cases N --entries N | --full] [--generic-plans]``.
 """
 
 from __future__ import annotations

@@ -191,7 +191,8 @@ def _conditions(selection: EntryFilter) -> list[ColumnElement[bool]]:
         # folios, which every entry would write)
         case_of_folio = select(Case.id).where(Case.folio == selection.folio).scalar_subquery()
         conditions.append(AuditEntry.case_id == case_of_folio)
-    ranges = any(column is _leading(selection) for _, column in _BY_VALUE)
+    lead = _leading(selection)
+    ranges = any(column is lead for _, column in _BY_VALUE)
     for name, column in _BY_VALUE:
         value = getattr(selection, name)
         if value is None:
