@@ -1128,25 +1128,29 @@ def unequal_statements(small: Size, large: Size) -> list[tuple[str, tuple[int, i
     return unequal
 
 
-def plan_generically(size: Size) -> None:
+def plan_generically(size: Size, *, forced: bool = True) -> None:
     """Make ``size``'s connections run as a long-running server's come to: psycopg prepares a statement a
-    connection runs often, and PostgreSQL then keeps for it a plan made without the values (a generic plan),
-    chosen from averages. Here every statement is prepared at its first run and planned generically, so that a
-    page whose plan reads more rows for some values than for others shows it at once."""
+    connection runs often, and PostgreSQL then keeps for it, after five runs, a plan made without the values (a
+    generic plan, from averages) when that plan's estimated cost is no more than the plans made for the values.
+    Here every statement is prepared at its first run; ``forced``: every plan generic from the start (the worst
+    a server could come to: a page whose plan reads more rows for some values than for others shows it at once,
+    and some that the server's own choice would avoid); otherwise the server chooses, as it does in production."""
     from sqlalchemy import event
 
     from app.extensions import db
 
-    def generic(connection: Any, _record: Any) -> None:
+    mode = "force_generic_plan" if forced else "auto"
+
+    def prepared(connection: Any, _record: Any) -> None:
         connection.prepare_threshold = 0
-        connection.execute("SET plan_cache_mode = force_generic_plan")
+        connection.execute(f"SET plan_cache_mode = {mode}")
         connection.commit()
 
     with size.app.app_context():
-        event.listen(db.engine, "connect", generic)
+        event.listen(db.engine, "connect", prepared)
         db.engine.dispose()  # the connections open from now on
         with db.engine.connect() as connection:
-            assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_generic_plan"
+            assert connection.exec_driver_sql("SHOW plan_cache_mode").scalar() == mode
 
 
 @contextmanager
@@ -1192,6 +1196,12 @@ def main() -> int:
         action="store_true",
         help="PostgreSQL: every statement prepared at its first run and planned without its values",
     )
+    parser.add_argument(
+        "--prepared",
+        action="store_true",
+        help="PostgreSQL: every statement prepared at its first run, the server choosing its plans as it does "
+        "for a busy connection (a generic plan after five runs when it costs no more); use --repeat 10 or more",
+    )
     args = parser.parse_args()
     if args.full:
         args.cases, args.entries, args.small_cases, args.small_entries = 1_000_000, 10_000_000, 10_000, 100_000
@@ -1200,9 +1210,9 @@ def main() -> int:
         folder = Path(tmp)
         small = build("small", urls[0], folder, args.small_cases, args.small_entries, args.open)
         large = build("large", urls[1], folder, args.cases, args.entries, args.open)
-        if args.generic_plans and not args.sqlite:
+        if (args.generic_plans or args.prepared) and not args.sqlite:
             for size in (small, large):
-                plan_generically(size)
+                plan_generically(size, forced=args.generic_plans)
         try:
             figures = measure_interleaved(small, large, args.repeat)
             pages = measure_pages(small, large, args.repeat)
