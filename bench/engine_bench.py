@@ -276,8 +276,6 @@ def measure(database: str, cases: int, profile: bool = False) -> EngineFigures:
     floor_times: list[float] = []
     fire_cpu: list[float] = []
     floor_cpu: list[float] = []
-    fire_waiting: list[float] = []  # wall time less process time: the database's work, its disk, the network
-    floor_waiting: list[float] = []
     profiler = cProfile.Profile() if profile else None
     statements: list[int] = []
     log: list[int] = []
@@ -290,12 +288,13 @@ def measure(database: str, cases: int, profile: bool = False) -> EngineFigures:
                 floor.once()
                 floor_times.append(time.perf_counter() - start)
                 floor_cpu.append(time.process_time() - cpu)
-                floor_waiting.append(floor_times[-1] - floor_cpu[-1])
                 if n == 0:  # count once (the listener's own cost stays out of the timings)
 
-                    def counted(case_id: int = case_id, trigger: str = trigger, who: str = who) -> Any:
+                    def counted(
+                        case_id: int = case_id, trigger: str = trigger, who: str = who, version: int = version
+                    ) -> Any:
                         with counted_statements(db.engine) as seen:
-                            result = fire(case_id, trigger, people[who], expected_version=version)  # noqa: B023
+                            result = fire(case_id, trigger, people[who], expected_version=version)
                         statements.append(len(seen))
                         return result
 
@@ -310,7 +309,6 @@ def measure(database: str, cases: int, profile: bool = False) -> EngineFigures:
                 version = fire(case_id, trigger, people[who], expected_version=version).version
                 fire_times.append(time.perf_counter() - start)
                 fire_cpu.append(time.process_time() - cpu)
-                fire_waiting.append(fire_times[-1] - fire_cpu[-1])
                 if profiler is not None:
                     profiler.disable()
     finally:
@@ -329,8 +327,9 @@ def measure(database: str, cases: int, profile: bool = False) -> EngineFigures:
         statistics.median(floor_cpu),
         tuple(log),
         floor_log,
-        statistics.median(fire_waiting),
-        statistics.median(floor_waiting),
+        # wall time less process time, run by run: the database's work, its disk, the network
+        statistics.median(wall - cpu for wall, cpu in zip(fire_times, fire_cpu, strict=True)),
+        statistics.median(wall - cpu for wall, cpu in zip(floor_times, floor_cpu, strict=True)),
     )
 
 

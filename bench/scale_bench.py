@@ -1128,18 +1128,18 @@ def unequal_statements(small: Size, large: Size) -> list[tuple[str, tuple[int, i
     return unequal
 
 
-def plan_generically(size: Size, *, forced: bool = True) -> None:
+def prepare_every_statement(size: Size, *, generic: bool) -> None:
     """Make ``size``'s connections run as a long-running server's come to: psycopg prepares a statement a
     connection runs often, and PostgreSQL then keeps for it, after five runs, a plan made without the values (a
     generic plan, from averages) when that plan's estimated cost is no more than the plans made for the values.
-    Here every statement is prepared at its first run; ``forced``: every plan generic from the start (the worst
+    Here every statement is prepared at its first run; ``generic``: every plan generic from the start (the worst
     a server could come to: a page whose plan reads more rows for some values than for others shows it at once,
     and some that the server's own choice would avoid); otherwise the server chooses, as it does in production."""
     from sqlalchemy import event
 
     from app.extensions import db
 
-    mode = "force_generic_plan" if forced else "auto"
+    mode = "force_generic_plan" if generic else "auto"
 
     def prepared(connection: Any, _record: Any) -> None:
         connection.prepare_threshold = 0
@@ -1212,7 +1212,7 @@ def main() -> int:
         large = build("large", urls[1], folder, args.cases, args.entries, args.open)
         if (args.generic_plans or args.prepared) and not args.sqlite:
             for size in (small, large):
-                plan_generically(size, forced=args.generic_plans)
+                prepare_every_statement(size, generic=args.generic_plans)
         try:
             figures = measure_interleaved(small, large, args.repeat)
             pages = measure_pages(small, large, args.repeat)

@@ -179,9 +179,10 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=LOCAL_TZ)
 
 
-def _conditions(selection: EntryFilter) -> list[ColumnElement[bool]]:
-    """The selection's conditions; when its statements are read through the index of a value filter
-    (:func:`_leading`), each value filter is written as the range of its one value."""
+def _conditions(selection: EntryFilter) -> tuple[list[ColumnElement[bool]], SQLColumnExpression[Any] | None]:
+    """The selection's conditions and the column its statements are ordered by before ``seq`` (:func:`_leading`),
+    decided together: when that column is a value filter's, each value filter is written as the range of its one
+    value."""
     conditions: list[ColumnElement[bool]] = []
     if selection.case_id is not None:
         conditions.append(AuditEntry.case_id == selection.case_id)
@@ -206,7 +207,7 @@ def _conditions(selection: EntryFilter) -> list[ColumnElement[bool]]:
         conditions.append(AuditEntry.at >= _local_midnight(selection.date_from))
     if selection.date_to is not None:
         conditions.append(AuditEntry.at < _local_midnight(selection.date_to + timedelta(days=1)))
-    return conditions
+    return conditions, lead
 
 
 _BY_VALUE: tuple[tuple[str, SQLColumnExpression[Any]], ...] = (
@@ -251,7 +252,8 @@ def _in_order(query: Select[Any], lead: SQLColumnExpression[Any] | None, *, desc
 
 def _select(selection: EntryFilter) -> Select[Any]:
     """The selection's entries in sequence order."""
-    return _in_order(select(*LINE_COLUMNS).where(and_(True, *_conditions(selection))), _leading(selection))
+    conditions, lead = _conditions(selection)
+    return _in_order(select(*LINE_COLUMNS).where(and_(True, *conditions)), lead)
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,8 +321,7 @@ def search_entries(
     ``before``, or (neither given) the latest ones. ``before``/``after`` of the result are the cursors of
     the previous and next pages (``None`` when there is none)."""
     session = db.session()
-    conditions = _conditions(selection)
-    lead = _leading(selection)
+    conditions, lead = _conditions(selection)
     query = select(*LINE_COLUMNS).where(and_(True, *conditions))
     if after is not None:
         later = _in_order(query.where(AuditEntry.seq > after), lead).limit(limit + 1)

@@ -11,7 +11,6 @@ the whole log (the count of an actor with 3 entries among 30,000 read all 30,000
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -22,6 +21,7 @@ from app.models import AuditKind, Role
 from app.services.oversight import EntryFilter, export_csv, search_entries
 from tests.services.test_list_indexes import plans
 from tests.support.factories import make_user
+from tests.support.generic_plans import as_a_busy_connection, rows_read
 
 BULK = 30_000
 """Entries appended on PostgreSQL: enough for a plan that reads the log in order to cost what it costs."""
@@ -69,24 +69,6 @@ def _append_bulk(common: int, rare: int) -> None:
         connection.commit()
 
 
-def _rows_read() -> int:
-    """Rows of the log read in the current transaction (sequential scans and index fetches)."""
-    found = db.session.execute(
-        text(
-            "SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables"
-            " WHERE relname = 'audit_entries'"
-        )
-    ).scalar_one_or_none()
-    return int(found or 0)
-
-
-def _as_a_busy_connection() -> None:
-    """The session's connection as after many searches: every statement prepared, each with its generic plan."""
-    connection: Any = db.session.connection().connection.dbapi_connection
-    connection.prepare_threshold = 0
-    db.session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
-
-
 @pytest.mark.parametrize("name", sorted(SELECTIONS))
 def test_a_rare_value_is_read_through_its_index_under_generic_plans(app: Flask, backend: str, name: str) -> None:
     """A page of the selection, its next-page checks, its count and its export read about as many entries as the
@@ -97,12 +79,12 @@ def test_a_rare_value_is_read_through_its_index_under_generic_plans(app: Flask, 
     _append_bulk(common, rare)
     selection = SELECTIONS[name](rare)
     db.session.remove()
-    _as_a_busy_connection()
+    as_a_busy_connection()
     for _ in range(3):  # the statements prepared, then run again with the plans kept
         page = search_entries(selection)
         later = search_entries(selection, after=page.entries[0].seq - 1)
         exported = list(export_csv(selection))
-    read = _rows_read()
+    read = rows_read("audit_entries")
     db.session.rollback()
     assert [entry.actor_id for entry in page.entries] == [rare] * RARE
     assert page.total == RARE

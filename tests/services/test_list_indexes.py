@@ -30,6 +30,7 @@ from app.services.notices import notices_for
 from app.services.uow import unit_of_work
 from app.services.users import active_holders
 from tests.support.factories import make_user, vecs_case
+from tests.support.generic_plans import as_a_busy_connection, rows_read
 
 GROWING = ("users", "user_roles", "outbox")
 
@@ -167,16 +168,10 @@ def test_the_security_log_of_a_rare_kind_reads_its_events_under_generic_plans(ap
     with db.engine.connect() as connection:
         connection.exec_driver_sql("ANALYZE security_events")
         connection.commit()
-    db.session.connection().connection.dbapi_connection.prepare_threshold = 0  # type: ignore[union-attr]
-    db.session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+    as_a_busy_connection()
     for _ in range(3):
         events = security_log.recent_events(limit=300, kind=SecurityEventKind.TOTP_FAILED)
-    read = db.session.execute(
-        text(
-            "SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables"
-            " WHERE relname = 'security_events'"
-        )
-    ).scalar_one()
+    read = rows_read("security_events")
     db.session.rollback()
     assert [event.kind for event in events] == [SecurityEventKind.TOTP_FAILED] * 3
     assert read < 100, f"{read} events read for 3"
