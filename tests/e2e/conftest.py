@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, expect, sync_playwright
 from werkzeug.serving import BaseWSGIServer, make_server
 
 import app.services.users as users_service
@@ -126,3 +126,22 @@ def shot(page: Page, name: str) -> None:
     """Keep a full-page screenshot of ``page`` as ``test-output/screenshots/<name>.png``."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def press(control: Locator) -> None:
+    """Press a control that sends a form (or follows a link) and wait for the page the server answers with.
+
+    ``click()`` returns once the click is dispatched: the browser may still show the old page, or none, when the
+    test reads the next one, and ``wait_for_load_state()`` then returns at once because the old page is loaded.
+    Waiting for the navigation the click starts (to a redirect's target, or to a page refusing the form) closes
+    that race.
+    """
+    with control.page.expect_navigation():
+        control.click()
+
+
+def flash(page: Page) -> str:
+    """The page's flash messages, joined; waits until the page shows at least one."""
+    messages = page.locator("p.flash")
+    expect(messages.first).to_be_visible()
+    return " ".join(messages.all_inner_texts())

@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import Case, Document, Role
 from app.procedures.access_request import services as svc
 from app.services.demo import demo_pdf
-from tests.e2e.conftest import People, shot
+from tests.e2e.conftest import People, flash, press, shot
 from tests.support.factories import make_user
 
 pytestmark = pytest.mark.slow
@@ -33,10 +33,6 @@ class Office:
         self.guarantor = make_user(Role.GUARANTOR, name="Gerardo Garante")
 
 
-def flash(page: Page) -> str:
-    return " ".join(page.locator("p.flash").all_inner_texts())
-
-
 def submit(page: Page, form_id: str, fields: dict[str, str] | None = None, checks: tuple[str, ...] = ()) -> None:
     form = page.locator(f"form#{form_id}")
     expect(form).to_be_visible()
@@ -44,8 +40,7 @@ def submit(page: Page, form_id: str, fields: dict[str, str] | None = None, check
         form.locator(f"[name='{name}']").fill(value)
     for value in checks:
         form.locator(f"input[type=checkbox][value='{value}'], input[type=radio][value='{value}']").check()
-    form.locator("[type=submit]").click()
-    page.wait_for_load_state()
+    press(form.locator("[type=submit]"))
 
 
 def file_in_browser(people: People, fmt: str = "electronic") -> tuple[Page, str]:
@@ -124,8 +119,7 @@ def committee_decides(people: People, office: Office, unit: Page, folio: str, de
     form.locator("[name$=resolution_text]").fill(text)
     for vote in form.locator("select[name*=vote_]").all():
         vote.select_option("favor")
-    form.locator("[type=submit]").click()
-    committee.wait_for_load_state()
+    press(form.locator("[type=submit]"))
     assert "Resolución registrada" in flash(committee), flash(committee)
 
 
@@ -195,8 +189,7 @@ def test_partially_classified_with_public_version_confirmed_by_the_committee(app
         area.locator("form#form-document-obras input[type=file]").set_input_files(
             files=[{"name": name, "mimeType": "application/pdf", "buffer": content}]
         )
-        area.locator("form#form-document-obras [type=submit]").click()
-        area.wait_for_load_state()
+        press(area.locator("form#form-document-obras [type=submit]"))
         assert "Listo" in flash(area), flash(area)
     db.session.rollback()
     documents = {d.kind: d.id for d in db.session.scalars(select(Document).where(Document.case_id == case_id(folio)))}
@@ -260,8 +253,7 @@ def test_extension_approved(app: Flask, people: People):
     form.locator("[name$=resolution_text]").fill("Se aprueba la ampliación por 10 días hábiles")
     for vote in form.locator("select[name*=vote_]").all():
         vote.select_option("favor")
-    form.locator("[type=submit]").click()
-    committee.wait_for_load_state()
+    press(form.locator("[type=submit]"))
     open_request(unit, folio)
     expect(unit.locator("main")).to_contain_text("Ampliado")
     db.session.rollback()

@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import Certificate, Role
 from app.services.config import update_config
 from app.services.demo import demo_pdf
-from tests.e2e.conftest import People, shot
+from tests.e2e.conftest import People, press, shot
 from tests.support.factories import make_user
 
 pytestmark = pytest.mark.slow
@@ -30,8 +30,7 @@ def action(page: Page, trigger: str, fields: dict[str, str] | None = None, check
         form.locator(f"[name='{trigger}-{name}']").fill(value)
     for value in checks:
         form.locator(f"input[type=checkbox][value='{value}']").check()
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    press(form.locator("button[type=submit]"))
 
 
 def upload(page: Page, kind: str) -> None:
@@ -39,8 +38,7 @@ def upload(page: Page, kind: str) -> None:
     row.locator("input[type=file]").set_input_files(
         files=[{"name": f"{kind}.pdf", "mimeType": "application/pdf", "buffer": demo_pdf(kind)}]
     )
-    row.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    press(row.locator("button[type=submit]"))
 
 
 def test_a_business_licence_from_the_catalogue_to_its_verification(app: Flask, people: People) -> None:

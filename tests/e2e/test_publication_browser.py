@@ -15,14 +15,10 @@ from app.models import Role
 from app.procedures.obligation_publication.services import open_quarter
 from app.services.config import update_config
 from app.services.users import ensure_department
-from tests.e2e.conftest import People, shot
+from tests.e2e.conftest import People, flash, press, shot
 from tests.support.factories import make_user
 
 pytestmark = pytest.mark.slow
-
-
-def flash(page: Page) -> str:
-    return " ".join(page.locator("p.flash").all_inner_texts())
 
 
 def decision(page: Page, trigger: str, comment: str = "") -> None:
@@ -30,8 +26,7 @@ def decision(page: Page, trigger: str, comment: str = "") -> None:
     expect(form).to_be_visible()
     if comment:
         form.locator("textarea").fill(comment)
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    press(form.locator("button[type=submit]"))
 
 
 def fill_row(page: Page, values: dict[str, str]) -> None:
@@ -57,11 +52,11 @@ def test_quarterly_publication_returned_once_published_and_verified(app: Flask, 
     expect(area.locator("h1")).to_contain_text("Presupuesto asignado y su ejercicio")
     case_url = area.url
     fill_row(area, {"capitulo": "1000 Servicios personales", "aprobado": "1,500,000.00", "ejercido": "uno"})
-    area.click("#record-form [name=send]")
+    press(area.locator("#record-form [name=send]"))
     assert "Renglón 1: «Presupuesto ejercido» debe ser un número." in flash(area)
     expect(area.locator("[name='row-1-ejercido']")).to_have_value("uno")  # nothing typed is lost
     area.fill("[name='row-1-ejercido']", "350000")
-    area.click("#record-form [name=send]")
+    press(area.locator("#record-form [name=send]"))
     assert "Registro enviado a validación." in flash(area)
     expect(area.locator("#state")).to_have_text("En validación por la Unidad de Transparencia")
     shot(area, "60-publication-submitted")
@@ -111,7 +106,7 @@ def test_quarterly_publication_returned_once_published_and_verified(app: Flask, 
     guarantor.click("text=Sorteo de verificación")
     guarantor.fill("[name=year]", "2026")
     guarantor.select_option("[name=quarter]", "1")
-    guarantor.click("#sample-form [type=submit]")
+    press(guarantor.locator("#sample-form [name=submit]"))
     # every record of the quarter is drawn: the two formats not published are selected as missing (findings)
     assert re.search(
         r"Sorteo realizado \(entrada \d+ de la bitácora\): 3 de 3 registros seleccionados; 2 no estaban publicados",
@@ -120,7 +115,7 @@ def test_quarterly_publication_returned_once_published_and_verified(app: Flask, 
     shot(guarantor, "62-publication-sample")
     guarantor.fill("[name=year]", "2026")
     guarantor.select_option("[name=quarter]", "1")
-    guarantor.click("#sample-form [type=submit]")
+    press(guarantor.locator("#sample-form [name=submit]"))
     assert "El sorteo de ese trimestre ya se realizó" in flash(guarantor)
     guarantor.click("text=Compromisos, revelaciones y cómo reproducir los sorteos")
     expect(guarantor.locator("code.seed")).to_be_visible()  # revealed by the draw, beside its commitment

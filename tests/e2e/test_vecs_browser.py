@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import Case, Role, User
 from app.services.config import update_config
 from app.services.demo import demo_pdf
-from tests.e2e.conftest import People, shot
+from tests.e2e.conftest import People, flash, press, shot
 from tests.support.demo_data import VECS_SETTINGS
 from tests.support.factories import advance, make_user, vecs_case
 
@@ -64,12 +64,7 @@ def action(page: Page, trigger: str, fields: dict[str, str] | None = None, check
         form.locator(f"[name='{trigger}-{name}']").fill(value)
     for value in checks:
         form.locator(f"input[type=checkbox][value='{value}']").check()
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
-
-
-def flash(page: Page) -> str:
-    return " ".join(page.locator("p.flash").all_inner_texts())
+    press(form.locator("button[type=submit]"))
 
 
 def open_case(page: Page, case_id: int) -> None:
@@ -82,8 +77,7 @@ def upload(page: Page, kind: str, name: str | None = None, content: bytes | None
     row.locator("input[type=file]").set_input_files(
         files=[{"name": name or f"{kind}.pdf", "mimeType": "application/pdf", "buffer": content or demo_pdf(kind)}]
     )
-    row.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    press(row.locator("button[type=submit]"))
 
 
 def test_happy_path_from_registration_to_occupancy(app: Flask, people: People) -> None:
@@ -101,7 +95,7 @@ def test_happy_path_from_registration_to_occupancy(app: Flask, people: People) -
         admin.fill(f"[name='fee_table-{index}-legal_basis']", row["legal_basis"])
     admin.fill("[name='inspection_rate']", "100")
     shot(admin, "10-admin-settings")
-    admin.click("form.settings input[type=submit]")
+    press(admin.locator("form.settings input[type=submit]"))
     assert "Configuración guardada" in flash(admin)
 
     # The applicant registers, checks eligibility and fills the request in steps.
@@ -211,8 +205,7 @@ def test_happy_path_from_registration_to_occupancy(app: Flask, people: People) -
     form.locator("[name=amount]").fill("28601.00")
     form.locator("[name=paid_on]").fill(db_today())
     form.locator("[name=operation]").fill("CAJA-2026-0042")
-    form.locator("button[type=submit], input[type=submit]").click()
-    treasurer.wait_for_load_state()
+    press(form.locator("button[type=submit], input[type=submit]"))
     assert "Pago aplicado" in flash(treasurer)
 
     # The one who ruled was left out of the licence's draw (four eyes): the other reviewer has it and approves.
@@ -349,7 +342,7 @@ def test_a_denial_needs_a_reasoned_comment(app: Flask, people: People) -> None:
 def test_an_ineligible_request_is_told_why(app: Flask, people: People) -> None:
     applicant = people.logged_in(make_user(Role.APPLICANT))
     applicant.goto("/vecs/elegibilidad")
-    applicant.click("#check")  # nothing answered: every question says what is missing
+    press(applicant.locator("#check"))  # nothing answered: every question says what is missing
     errors = applicant.locator("p.error").all_inner_texts()
     assert "Indique la superficie construida en m²." in errors
     assert "Indique si es obra nueva." in errors
