@@ -61,8 +61,10 @@ import argparse
 import base64
 import gc
 import hashlib
+import itertools
 import json
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -1154,17 +1156,18 @@ def prepare_every_statement(size: Size, *, generic: bool) -> None:
 
 
 @contextmanager
-def _databases(sqlite: bool, folder: Path) -> Iterator[tuple[str, str]]:
-    """The small and the large database's URLs: two files in ``folder``, or two databases of a throw-away
-    PostgreSQL server (durable, as in production) stopped at the end."""
+def _databases(sqlite: bool, folder: Path, settings: dict[str, str]) -> Iterator[tuple[str, str, Path | None]]:
+    """The small and the large database's URLs and the server's log: two files in ``folder`` (no log), or two
+    databases of a throw-away PostgreSQL server (durable, as in production; ``settings`` added to its own) stopped
+    at the end."""
     if sqlite:
-        yield (f"sqlite:///{folder}/scale_small.sqlite3", f"sqlite:///{folder}/scale_large.sqlite3")
+        yield (f"sqlite:///{folder}/scale_small.sqlite3", f"sqlite:///{folder}/scale_large.sqlite3", None)
         return
     from sqlalchemy import create_engine, text
 
     from tests.support.postgres import PostgresServer
 
-    server = PostgresServer(durable=True)
+    server = PostgresServer(durable=True, settings=settings)
     server.start()
     try:
         admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
@@ -1172,9 +1175,54 @@ def _databases(sqlite: bool, folder: Path) -> Iterator[tuple[str, str]]:
             conn.execute(text("CREATE DATABASE scale_small"))
             conn.execute(text("CREATE DATABASE scale_large"))
         admin.dispose()
-        yield (server.url_for("scale_small"), server.url_for("scale_large"))
+        yield (server.url_for("scale_small"), server.url_for("scale_large"), server.log)
     finally:
         server.stop()
+
+
+def explain_slow_statements(size: Size, milliseconds: float) -> None:
+    """Have the server log the plan, as run (rows, loops, buffers), of every statement of ``size`` taking more
+    than ``milliseconds`` from now on (PostgreSQL's ``auto_explain``); read back by :func:`slow_plans`."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    def explained(connection: Any, _record: Any) -> None:
+        connection.execute("LOAD 'auto_explain'")
+        connection.execute(f"SET auto_explain.log_min_duration = {float(milliseconds)}")
+        connection.execute("SET auto_explain.log_analyze = on")
+        connection.execute("SET auto_explain.log_buffers = on")
+        connection.commit()
+
+    with size.app.app_context():
+        event.listen(db.engine, "connect", explained)
+        db.engine.dispose()
+
+
+_LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+_EXPLAINED = re.compile(r"LOG:  duration: ([\d.]+) ms  plan:")
+
+
+def slow_plans(log: Path, limit: int) -> list[tuple[float, int, str]]:
+    """The ``limit`` slowest statements the server's ``log`` explained: (the longest duration in ms, times
+    explained, the plan as logged then), one for each statement text, slowest first."""
+    entries: list[tuple[float, list[str]]] = []
+    for line in log.read_text(errors="replace").splitlines():
+        found = _EXPLAINED.search(line)
+        if found:
+            entries.append((float(found.group(1)), []))
+        elif entries and not _LOG_LINE.match(line):
+            entries[-1][1].append(line)
+        elif _LOG_LINE.match(line):
+            entries.append((-1.0, []))  # another message: ends the plan before it
+    plans: dict[str, tuple[float, int, str]] = {}
+    for duration, lines in entries:
+        if duration < 0:
+            continue
+        statement = "\n".join(itertools.takewhile(lambda text: "(cost=" not in text, lines))
+        longest, seen, plan = plans.get(statement, (0.0, 0, ""))
+        plans[statement] = (duration, seen + 1, "\n".join(lines)) if duration > longest else (longest, seen + 1, plan)
+    return sorted(plans.values(), reverse=True)[:limit]
 
 
 def main() -> int:
@@ -1202,17 +1250,31 @@ def main() -> int:
         help="PostgreSQL: every statement prepared at its first run, the server choosing its plans as it does "
         "for a busy connection (a generic plan after five runs when it costs no more); use --repeat 10 or more",
     )
+    parser.add_argument(
+        "--explain-slower",
+        type=float,
+        metavar="MS",
+        help="PostgreSQL: print the plans, as run, of the large database's statements slower than MS milliseconds "
+        "(the slowest --show of them)",
+    )
     args = parser.parse_args()
     if args.full:
         args.cases, args.entries, args.small_cases, args.small_entries = 1_000_000, 10_000_000, 10_000, 100_000
     os.environ.setdefault("SECRET_KEY", "scale-bench-not-secret")
-    with tempfile.TemporaryDirectory(prefix="scale-bench-") as tmp, _databases(args.sqlite, Path(tmp)) as urls:
+    explaining = args.explain_slower is not None and not args.sqlite
+    settings = {"shared_preload_libraries": "auto_explain"} if explaining else {}
+    with (
+        tempfile.TemporaryDirectory(prefix="scale-bench-") as tmp,
+        _databases(args.sqlite, Path(tmp), settings) as (small_url, large_url, server_log),
+    ):
         folder = Path(tmp)
-        small = build("small", urls[0], folder, args.small_cases, args.small_entries, args.open)
-        large = build("large", urls[1], folder, args.cases, args.entries, args.open)
+        small = build("small", small_url, folder, args.small_cases, args.small_entries, args.open)
+        large = build("large", large_url, folder, args.cases, args.entries, args.open)
         if (args.generic_plans or args.prepared) and not args.sqlite:
             for size in (small, large):
                 prepare_every_statement(size, generic=args.generic_plans)
+        if explaining:
+            explain_slow_statements(large, args.explain_slower)
         try:
             figures = measure_interleaved(small, large, args.repeat)
             pages = measure_pages(small, large, args.repeat)
@@ -1223,6 +1285,7 @@ def main() -> int:
                     from app.extensions import db
 
                     db.engine.dispose()
+        plans = slow_plans(server_log, args.show) if explaining and server_log is not None else []
     database = "SQLite" if args.sqlite else "PostgreSQL"
     print(
         f"scale benchmark ({database}): {args.small_cases:,} cases / {args.small_entries:,} entries against "
@@ -1252,6 +1315,10 @@ def main() -> int:
         + "".join(f"; {name}: {a} against {b}" for name, (a, b) in unequal)
     )
     print(f"  largest ratio {worst:.1f}x")
+    if explaining:
+        print(f"  the large database's statements slower than {args.explain_slower:g} ms, slowest first:")
+        for milliseconds, seen, plan in plans:
+            print(f"  --- {milliseconds:.1f} ms at the slowest ({seen} logged)\n{plan}")
     return 0
 
 
