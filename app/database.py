@@ -4,6 +4,7 @@ without the ORM's layer."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -87,33 +88,42 @@ def ping_idle_connections(engine: Engine, after_idle: float) -> None:
             raise
 
 
-def without_jit(engine: Engine) -> None:
-    """Turn PostgreSQL's JIT compilation off for the application's connections (``SET jit = off`` once per new
-    connection, outside any transaction). The server compiles a statement when its estimated cost passes
-    ``jit_above_cost``, whatever the rows it returns first: with a large log, an export of the whole log (a
-    cursor read a batch at a time) spent some 25 ms compiling before its first row, 33 ms against 6.6 ms with
-    10,000,000 entries, and the whole scan took longer with JIT than without (2.07 s against 1.91 s). The
-    application sends short statements and streams plain rows; compiling never pays for itself here."""
+def for_short_statements(engine: Engine) -> None:
+    """Turn PostgreSQL's JIT compilation and its parallel workers off for the application's connections (``SET``
+    once per new connection, outside any transaction); the application sends short statements and streams plain
+    rows, and neither pays for itself here.
+
+    - JIT: the server compiles a statement when its estimated cost passes ``jit_above_cost``, whatever the rows it
+      returns first: with a large log, an export of the whole log (a cursor read a batch at a time) spent some
+      25 ms compiling before its first row, 33 ms against 6.6 ms with 10,000,000 entries, and the whole scan took
+      longer with JIT than without (2.07 s against 1.91 s).
+    - Parallel workers: the server plans a parallel scan when it expects many rows, and a plan kept for a prepared
+      statement (a generic plan, made from averages without the values) can expect thousands where a list finds
+      two: the staff's work queue at 100,000 cases, under such plans, spent 15-20 ms starting workers to read two
+      rows through an index in 0.3 ms. The application's reads go through indexes to the rows they show, and its
+      long reads (exports, the log's verification) are cursors, which the server never runs in parallel."""
 
     @event.listens_for(engine, "connect")
-    def _no_jit(dbapi_connection: Any, _record: Any) -> None:
+    def _short_statements(dbapi_connection: Any, _record: Any) -> None:
         kept = dbapi_connection.autocommit
-        dbapi_connection.autocommit = True  # a session setting, not part of a transaction a rollback would undo
+        dbapi_connection.autocommit = True  # session settings, not part of a transaction a rollback would undo
         try:
             dbapi_connection.execute("SET jit = off")
+            dbapi_connection.execute("SET max_parallel_workers_per_gather = 0")
         finally:
             dbapi_connection.autocommit = kept
 
 
 def configure_engine(engine: Engine, ping_after_idle: float = 0.0) -> None:
     """Apply per-dialect connection settings: the pooled connections' ping (:func:`ping_idle_connections`).
-    On PostgreSQL: writes held until the next statement (:func:`defer_writes`), no JIT (:func:`without_jit`).
+    On PostgreSQL: writes held until the next statement (:func:`defer_writes`), no JIT and no parallel workers
+    (:func:`for_short_statements`).
     On SQLite: WAL, synchronous=FULL, foreign keys, busy timeout, and explicit BEGIN (IMMEDIATE for write
     units) instead of the driver's implicit transactions."""
     ping_idle_connections(engine, ping_after_idle)
     if engine.dialect.name == "postgresql":
         defer_writes(engine)
-        without_jit(engine)
+        for_short_statements(engine)
     if engine.dialect.name != "sqlite":
         return
 
@@ -177,15 +187,34 @@ def one_of(column: SQLColumnExpression[Any], values: Sequence[Any]) -> ColumnEle
     return or_(*(column == value for value in values))
 
 
+_PLAIN_CONSTANT = re.compile(r"[\w.:/ -]*")
+
+
+def constant(value: str | int | Enum) -> ColumnElement[Any]:
+    """``value`` written into the statement's text instead of bound as a parameter: for values a statement takes
+    from the code or the procedures' declarations (a procedure's name, its states, a status, a department's code),
+    never from a request, and only plain ones (letters, digits and ``_ . : / -``; a string is quoted).
+
+    psycopg prepares the statements a process runs often, and PostgreSQL may then keep for one a plan made without
+    its parameters' values (a generic plan, from averages: a procedure's state as common as the average state, say,
+    or a parallel scan for the rows it expects). With the value in the text the plan is made for it, from the
+    column's statistics, whatever the server keeps; and a partial index is used only by a query that names its
+    condition's constant. A statement so written is one text for each set of constants, so the constants must come
+    from a fixed set."""
+    plain = value.value if isinstance(value, Enum) else value
+    if isinstance(plain, bool) or not isinstance(plain, str | int):
+        raise TypeError(f"not a plain constant: {plain!r}")
+    if isinstance(plain, int):
+        return literal_column(str(int(plain)))
+    if not _PLAIN_CONSTANT.fullmatch(plain):
+        raise ValueError(f"not a plain constant: {plain!r}")
+    return literal_column(f"'{plain}'")
+
+
 def is_constant(column: SQLColumnExpression[Any], value: Enum) -> ColumnElement[bool]:
-    """``column = '<value>'`` with an enumeration's value written into the statement, as the condition of a partial
-    index states it (the pending or failed messages, the answered requests): PostgreSQL's generic plan of a
-    prepared statement (psycopg prepares the statements a process runs often) knows no parameter's value, and uses
-    a partial index only for a query that names its condition's constant."""
-    text_value = str(value.value)
-    if "'" in text_value:
-        raise ValueError(f"not a plain constant: {text_value!r}")
-    return column == literal_column(f"'{text_value}'")
+    """``column = '<value>'`` with an enumeration's value written into the statement (:func:`constant`), as the
+    condition of a partial index states it (the pending or failed messages, the answered requests)."""
+    return column == constant(value)
 
 
 def for_ids(statement: Select[*tuple[Any, ...]], column: Column[int], name: str) -> FixedStatement:
