@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -465,10 +466,16 @@ def department_of(state: State, params: Mapping[str, Any]) -> str | None:
     return str(code) if code else None
 
 
+_PLAIN_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
 def validate(workflow: Workflow) -> list[str]:
     """Return the structural problems of ``workflow`` (empty when it is consistent)."""
     problems: list[str] = []
     names = [s.name for s in workflow.states]
+    for name in (workflow.name, *names):  # written into statements as constants (lists planned for their values)
+        if not _PLAIN_NAME.fullmatch(name):
+            problems.append(f"{name!r}: a procedure's or state's name is lower-case letters, digits and underscores")
     if len(names) != len(set(names)):
         problems.append("duplicate state names")
     known = set(names)

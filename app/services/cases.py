@@ -37,7 +37,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import audit
 from app.audit import EntryInput
 from app.calendar import local_today
-from app.database import WRITE_OPTION, FixedStatement, attach_loaded, insert_of, one_of, session_connection
+from app.database import WRITE_OPTION, FixedStatement, attach_loaded, constant, insert_of, one_of, session_connection
 from app.engine import (
     Actor,
     AvailableTrigger,
@@ -947,13 +947,15 @@ def _work_queue_statement(
             if not roles:
                 continue
             condition = (
-                (Case.workflow == workflow.name)
-                & (Case.workflow_version == workflow.version)
-                & (Case.state == state.name)
+                (Case.workflow == constant(workflow.name))
+                & (Case.workflow_version == constant(workflow.version))
+                & (Case.state == constant(state.name))
             )
             if state.department is not None and all(r in granted for r in roles):
                 departments = sorted({d for r, d in department_grants if r in roles})
-                condition = condition & (Case.department_code.is_(None) | one_of(Case.department_code, departments))
+                condition = condition & (
+                    Case.department_code.is_(None) | one_of(Case.department_code, [constant(d) for d in departments])
+                )
             conditions.append(condition)
     stmt: FixedStatement | None = None
     if conditions:

@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, select, true, union_all
 from sqlalchemy.orm import Session
 
 from app.calendar import local_today
+from app.database import constant, one_of
 from app.engine import ConflictError, DomainError, InvalidData, Msg, NotAllowed, NotFound
 from app.extensions import db
 from app.models import Case, Certificate, CertificateStatus, Role, User
@@ -151,8 +152,9 @@ def pending_orders(actor_id: int, today: date | None = None) -> list[PendingOrde
     candidates: list[tuple[Procedure, Payment, int, str, str, str | None]] = []
     for procedure, payment in _payments():
         columns = (Case.id, Case.folio, Case.state, _text_field(payment.reference_field))
-        awaiting = select(*columns).where(Case.workflow == procedure.name, Case.state.in_(payment.awaiting_states))
-        owing = select(*columns).where(Case.workflow == procedure.name, Case.payment_owed == true())
+        workflow = Case.workflow == constant(procedure.name)  # from the declarations: planned for the values
+        awaiting = select(*columns).where(workflow, one_of(Case.state, [constant(s) for s in payment.awaiting_states]))
+        owing = select(*columns).where(workflow, Case.payment_owed == true())
         chosen = union_all(awaiting, owing) if payment.late_trigger is not None else awaiting
         candidates += [(procedure, payment, *row) for row in session.execute(chosen)]
     orders_of = _current_orders(session, {(case_id, payment.order) for _, payment, case_id, *_ in candidates})

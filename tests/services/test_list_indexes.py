@@ -28,7 +28,7 @@ from app.services.cases import fire
 from app.services.delivery import compose
 from app.services.notices import notices_for
 from app.services.uow import unit_of_work
-from app.services.users import active_holders
+from app.services.users import active_holders, ensure_department
 from tests.support.factories import make_user, vecs_case
 from tests.support.generic_plans import as_a_busy_connection, rows_read
 
@@ -223,9 +223,70 @@ def test_the_unit_queue_finds_open_requests_by_their_states(app: Flask, backend:
         rows = ar.unit_queue()
     assert closed not in {row.case_id for row in rows}
     assert len(rows) == 2
-    (read,) = [(sql, plan) for sql, plan in seen if "FROM cases" in sql and "cases.state IN" in sql]
+    (read,) = [(sql, plan) for sql, plan in seen if "FROM cases" in sql and "cases.state = 'received'" in sql]
     if backend == "sqlite":
         assert any("ix_cases_workflow_state (workflow=? AND state=?)" in step for step in read[1]), read
+
+
+def _copies_of(case_id: int, count: int, **values: Any) -> None:
+    """``count`` copies of the case ``case_id`` (each its own folio), with ``values`` in place of its own: a large
+    table in one statement."""
+    from sqlalchemy import text
+
+    columns = [c.name for c in Case.__table__.columns if c.name not in {"id", "folio", *values}]
+    given = "".join(f", :{name}" for name in values)
+    into, copied = ", ".join([*columns, *values]), ", ".join(columns)  # the table's own columns
+    statement = f"INSERT INTO cases (folio, {into}) SELECT folio || '-' || g, {copied}{given}"
+    db.session.execute(
+        text(statement + " FROM cases, generate_series(1, :count) AS g WHERE id = :case_id"),
+        {"case_id": case_id, "count": count, **values},
+    )
+    db.session.commit()
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE cases")
+        connection.commit()
+
+
+def test_the_unit_queue_reads_only_open_requests_under_generic_plans(app: Flask, backend: str) -> None:
+    """On PostgreSQL, as a connection runs it after many requests (prepared, with a plan kept for any values): the
+    unit's queue among 30,000 concluded requests reads the open ones. Its procedure and states are written into the
+    statement; bound as parameters, the kept plan looked the requests up by their procedure alone and read all
+    30,000 to keep two."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has no generic plans: its plan is checked above")
+    make_user(Role.TRANSPARENCY_UNIT)
+    for n in range(2):
+        ar.file_request("Lector", f"lector{n}@example.test", f"Planos {n}", "electronic")
+    first = db.session.scalars(select(Case.id).order_by(Case.id).limit(1)).one()
+    _copies_of(first, 30_000, state="concluded", closed_at=utcnow())
+    as_a_busy_connection()
+    for _ in range(3):
+        rows = ar.unit_queue()
+    read = rows_read("cases")
+    db.session.rollback()
+    assert len(rows) == 2
+    assert read < 100, f"{read} requests read for 2"
+
+
+def test_the_departments_page_finds_the_departments_no_case_names_under_generic_plans(app: Flask, backend: str) -> None:
+    """On PostgreSQL under a plan kept for any department: whether a case names a department is one index look-up,
+    not a read of every case (a plan made without the code expects a case of it among the first read)."""
+    from app.services.departments import list_departments
+
+    if backend != "postgresql":
+        pytest.skip("SQLite has no generic plans")
+    for code in ("obras", "vacia"):
+        ensure_department(code, code.title())
+    case_id = vecs_case(make_user(Role.APPLICANT)).case_id
+    _copies_of(case_id, 30_000, department_code="obras", resting=True)
+    as_a_busy_connection()
+    for _ in range(3):
+        departments = {d.code: d for d in list_departments()}
+    read = rows_read("cases")
+    db.session.rollback()
+    assert departments["obras"].named_by_cases
+    assert not departments["vacia"].named_by_cases
+    assert read < 100, f"{read} cases read"
 
 
 def test_the_committees_latest_sessions_are_read_through_their_index(app: Flask, backend: str) -> None:

@@ -32,6 +32,7 @@ from app import audit
 from app.audit import EntryInput
 from app.calendar import LOCAL_TZ, local_today
 from app.certificates.formatting import long_date
+from app.database import constant, one_of
 from app.engine import DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import (
@@ -1520,7 +1521,9 @@ def unit_queue(today: date | None = None, *, states: Sequence[str] | None = None
     requests are found by their open states through the (workflow, state) index: the concluded ones, however
     many, are not read."""
     stmt = select(Case).where(
-        Case.workflow == WORKFLOW, Case.state.in_(list(states or _open_states())), Case.closed_at.is_(None)
+        Case.workflow == constant(WORKFLOW),
+        one_of(Case.state, [constant(state) for state in states or _open_states()]),
+        Case.closed_at.is_(None),
     )
     return _queue(list(db.session.scalars(stmt)), today or local_today())
 
@@ -1531,7 +1534,9 @@ def area_queue(user_id: int, today: date | None = None) -> list[QueueRow]:
     departments = _area_departments(user) if user is not None else frozenset()
     if not departments:
         return []
-    turned = db.session.scalars(select(Case).where(Case.workflow == WORKFLOW, Case.state == "turned"))
+    turned = db.session.scalars(
+        select(Case).where(Case.workflow == constant(WORKFLOW), Case.state == constant("turned"))
+    )
     waiting = [case for case in turned if (_turned_to(case) & departments) - set(case.data.get("answers") or {})]
     return _queue(waiting, today or local_today())
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from app import audit
 from app.audit import EntryInput
 from app.calendar import LOCAL_TZ, local_today
+from app.database import constant, one_of
 from app.engine import AvailableTrigger, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import (
@@ -481,6 +482,11 @@ def _seed_row(session: Session, year: int, quarter: int, *, lock: bool = False) 
     return session.scalars(stmt).first()
 
 
+def _published() -> ColumnElement[bool]:
+    """A publication's case in a published state (the states written into the statement: :func:`constant`)."""
+    return one_of(Case.state, [constant(state) for state in PUBLISHED_STATES])
+
+
 def _published_count(session: Session, year: int, quarter: int) -> int:
     return session.scalars(
         select(func.count())
@@ -489,7 +495,7 @@ def _published_count(session: Session, year: int, quarter: int) -> int:
         .where(
             ObligationPublication.year == year,
             ObligationPublication.quarter == quarter,
-            Case.state.in_(PUBLISHED_STATES),
+            _published(),
         )
     ).one()
 
@@ -1029,7 +1035,7 @@ def public_formats(
     stmt = (
         select(Case, ObligationPublication)
         .join(ObligationPublication, ObligationPublication.case_id == Case.id)
-        .where(Case.workflow == WORKFLOW, Case.state.in_(PUBLISHED_STATES))
+        .where(Case.workflow == constant(WORKFLOW), _published())
         .order_by(ObligationPublication.year.desc(), ObligationPublication.quarter.desc(), Case.folio)
     )
     if format_code is not None:
