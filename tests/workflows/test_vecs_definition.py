@@ -624,6 +624,9 @@ def replace_transition(index: int, **changes: Any) -> tuple[Transition, ...]:
             "b: expiry trigger 'lapse' is not a system transition",
         ),
         ({"states": (*OK_STATES, State("a", "again"))}, "duplicate state names"),
+        ({"states": (*OK_STATES, State("en revisión", "quoted"))}, "'en revisión': a procedure's or state's name"),
+        ({"states": (*OK_STATES, State("it's", "quoted"))}, "\"it's\": a procedure's or state's name"),
+        ({"name": "Mini"}, "'Mini': a procedure's or state's name is lower-case letters"),
         ({"initial": "q"}, "initial state 'q' is not a state"),
         ({"transitions": replace_transition(1, roles=frozenset())}, "finish: no role may fire it"),
         (
