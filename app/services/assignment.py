@@ -45,7 +45,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
 from app.audit import EntryInput
-from app.database import column_rows
+from app.database import column_rows, constant, is_constant, one_of
 from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import (
@@ -388,13 +388,13 @@ def _unattended(session: Session, case: Case) -> bool:
 
 
 def _staff_to_tell(session: Session, roles: frozenset[str], department: str | None) -> list[int]:
-    grants: ColumnElement[bool] = UserRole.role.in_([Role(r) for r in roles])
+    grants: ColumnElement[bool] = one_of(UserRole.role, [constant(Role(r)) for r in sorted(roles)])
     if department is not None:
         grants = grants & or_(UserRole.department_code == department, UserRole.department_code.is_(None))
     stmt = (
         select(UserRole.user_id)
         .join(User, User.id == UserRole.user_id)
-        .where(User.active.is_(True), or_(grants, UserRole.role == Role.ADMIN))
+        .where(User.active.is_(True), or_(grants, is_constant(UserRole.role, Role.ADMIN)))
         .distinct()
     )
     return sorted(set(session.scalars(stmt)))

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app import audit
 from app.audit import EntryInput
+from app.database import is_constant
 from app.engine import DomainError, InvalidData, Msg
 from app.extensions import db
 from app.models import AuditKind, Department, Locale, Role, RowCount, User, UserRole
@@ -146,7 +147,7 @@ def set_locale(user_id: int, locale: Locale) -> None:
 def active_holders(role: Role, session: Session | None = None) -> list[User]:
     """The active users who hold ``role`` (in any department), by name: read through the role's grants, not by
     loading every user (most users are applicants) and asking each for their roles."""
-    granted = select(UserRole.user_id).where(UserRole.role == role)
+    granted = select(UserRole.user_id).where(is_constant(UserRole.role, role))  # planned for the role
     stmt = select(User).where(User.id.in_(granted), User.active.is_(True)).order_by(User.display_name, User.id)
     return list((session or db.session()).scalars(stmt))
 

@@ -23,7 +23,9 @@ def as_a_busy_connection() -> None:
 
 
 def rows_read(table: str) -> int:
-    """Rows of ``table`` the session's transaction has read so far (by sequential scans and index fetches)."""
+    """Rows of ``table`` the session's transaction has read so far (by sequential scans and index fetches), with
+    those of the connection's earlier transactions whose counts the server has not flushed yet (it does so at most
+    once a second): take the difference across what is measured."""
     found = db.session.execute(
         text(
             "SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables"

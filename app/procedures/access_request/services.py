@@ -32,7 +32,7 @@ from app import audit
 from app.audit import EntryInput
 from app.calendar import LOCAL_TZ, local_today
 from app.certificates.formatting import long_date
-from app.database import constant, one_of
+from app.database import constant, is_constant, one_of
 from app.engine import DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import (
@@ -855,7 +855,7 @@ def _staffed(session: Session) -> dict[str, str]:
         select(Department.code, Department.name)
         .join(UserRole, UserRole.department_code == Department.code)
         .join(User, User.id == UserRole.user_id)
-        .where(UserRole.role == Role.AREA, User.active.is_(True))
+        .where(is_constant(UserRole.role, Role.AREA), User.active.is_(True))
         .distinct()
     ).all()
     return {str(code): str(name) for code, name in rows}
