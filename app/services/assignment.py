@@ -23,6 +23,7 @@ import hmac
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
@@ -126,11 +127,14 @@ def loads(session: Session, user_ids: Iterable[int]) -> dict[int, int]:
     return {int(user_id): int(load) for user_id, load in rows}
 
 
-def _pool_statement(four_eyes: bool) -> Executable:
-    """The active holders of the roles ``:roles`` in the department ``:department`` or in none, one row per
-    grant, each with their open assigned cases, whether they were left out of the case ``:case_id`` (recused or
-    taken off) and, when ``four_eyes``, whether they took one of the steps ``:four_eyes`` on it: one statement
-    for the whole draw (built once per shape)."""
+@lru_cache(maxsize=256)
+def _pool_statement(roles: tuple[Role, ...], four_eyes: bool) -> Executable:
+    """The active holders of ``roles`` in the department ``:department`` or in none, one row per grant, each with
+    their open assigned cases, whether they were left out of the case ``:case_id`` (recused or taken off) and, when
+    ``four_eyes``, whether they took one of the steps ``:four_eyes`` on it: one statement for the whole draw (built
+    once per shape). The roles, from the procedures' declarations, are written into the statement
+    (:func:`constant`): a plan kept for any roles (a busy connection's prepared statement) expected as many holders
+    as the average role has, and read every citizen's grant to find a department's reviewers."""
     case_id = bindparam("case_id", type_=Integer)
     load = _open_cases(UserRole.user_id)
     left_out = exists().where(AssignmentExclusion.case_id == case_id, AssignmentExclusion.user_id == UserRole.user_id)
@@ -153,13 +157,10 @@ def _pool_statement(four_eyes: bool) -> Executable:
         .join(User, User.id == UserRole.user_id)
         .where(
             User.active.is_(True),
-            UserRole.role.in_(bindparam("roles", expanding=True)),
+            one_of(UserRole.role, [constant(role) for role in roles]),
             or_(UserRole.department_code == bindparam("department"), UserRole.department_code.is_(None)),
         )
     )
-
-
-_POOL_STATEMENTS = {four_eyes: _pool_statement(four_eyes) for four_eyes in (False, True)}
 
 
 def _candidates(
@@ -173,12 +174,14 @@ def _candidates(
     if not roles:
         return [], []
     triggers = _four_eyes_triggers(workflow, state)
-    params: dict[str, Any] = {"case_id": case.id, "roles": sorted(Role(r) for r in roles), "department": department}
+    params: dict[str, Any] = {"case_id": case.id, "department": department}
     if triggers:
         params["four_eyes"] = sorted(triggers)
     members: dict[int, tuple[int, bool]] = {}
     everywhere: dict[int, tuple[int, bool]] = {}
-    rows: Sequence[Any] = column_rows(session, _POOL_STATEMENTS[bool(triggers)], params).all()
+    rows: Sequence[Any] = column_rows(
+        session, _pool_statement(tuple(sorted(Role(r) for r in roles)), bool(triggers)), params
+    ).all()
     for user_id, department_code, load, left_out, blocked in rows:  # by position: an attribute is a look-up
         into = members if department_code == department else everywhere
         into[user_id] = (int(load), bool(left_out) or bool(blocked))

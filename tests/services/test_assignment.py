@@ -281,3 +281,45 @@ def test_loads_count_the_open_cases_assigned_as_a_draw_counts_them(app: Flask) -
     chosen = entry.details["assignment"]["chosen"]
     assert {uid: counted[uid] - (uid == chosen) for uid in before} == before
     assert loads(db.session(), []) == {}
+
+
+def test_a_draws_candidates_are_read_through_their_roles_grants_under_generic_plans(app: Flask, backend: str) -> None:
+    """On PostgreSQL under a plan kept for any roles (a busy connection's prepared statement): the candidates of a
+    draw among 30,000 citizens, each holding the applicant's role, are read through the reviewers' grants."""
+    from sqlalchemy import text
+
+    from app.engine import get_engine
+    from app.services.assignment import _candidates
+    from tests.support.generic_plans import as_a_busy_connection, rows_read
+
+    if backend != "postgresql":
+        pytest.skip("SQLite has no generic plans")
+    _, staff = office(app)
+    owner = make_user(Role.APPLICANT)
+    case_id = manifestation(owner).case_id
+    db.session.execute(
+        text(
+            "INSERT INTO users (email, display_name, password_hash, locale, active, created_at)"
+            " SELECT 'c' || g || '@example.test', 'Ciudadana', 'x', 'es_MX', true, now()"
+            " FROM generate_series(1, 30000) AS g"
+        )
+    )
+    db.session.execute(
+        text("INSERT INTO user_roles (user_id, role) SELECT id, 'applicant' FROM users WHERE email LIKE 'c%'")
+    )
+    db.session.commit()
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE users")
+        connection.exec_driver_sql("ANALYZE user_roles")
+        connection.commit()
+    case = stored(case_id)
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    state = workflow.state(case.state)
+    as_a_busy_connection()
+    before = rows_read("user_roles") + rows_read("users")
+    for _ in range(3):
+        candidates, _excluded = _candidates(db.session(), case, workflow, state, OFFICE)
+    read = rows_read("user_roles") + rows_read("users") - before
+    db.session.rollback()
+    assert {c.user_id for c in candidates} <= set(staff)
+    assert read < 200, f"{read} rows read"
