@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 import app.services.users as users_service
 from app.audit import verify
-from app.engine import GuardRefused, InvalidData, NotAllowed
+from app.engine import GuardRefused, InvalidData, NotAllowed, get_engine
 from app.extensions import db
 from app.models import (
     AssignmentExclusion,
@@ -28,7 +28,7 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services.assignment import Candidate, _seed, draw_assignee, loads, reassign, recuse
+from app.services.assignment import Candidate, _candidates, _seed, draw_assignee, loads, reassign, recuse
 from app.services.cases import FireResult, fire, open_case, work_queue
 from app.services.config import update_config
 from app.services.delivery import deliver_pending
@@ -38,6 +38,7 @@ from app.services.notices import notices_for
 from app.services.timers import fire_due_timers
 from tests.support.demo_data import TIPO_B_SETTINGS, VECS_DATA
 from tests.support.factories import make_user
+from tests.support.generic_plans import as_a_busy_connection, counting_reads, many_citizens
 from tests.support.smtp import Mailbox
 from workflows.base import requirement_kinds
 from workflows.cdmx_tipo_b import TIPO_B_V1
@@ -286,40 +287,17 @@ def test_loads_count_the_open_cases_assigned_as_a_draw_counts_them(app: Flask) -
 def test_a_draws_candidates_are_read_through_their_roles_grants_under_generic_plans(app: Flask, backend: str) -> None:
     """On PostgreSQL under a plan kept for any roles (a busy connection's prepared statement): the candidates of a
     draw among 30,000 citizens, each holding the applicant's role, are read through the reviewers' grants."""
-    from sqlalchemy import text
-
-    from app.engine import get_engine
-    from app.services.assignment import _candidates
-    from tests.support.generic_plans import as_a_busy_connection, rows_read
-
     if backend != "postgresql":
         pytest.skip("SQLite has no generic plans")
     _, staff = office(app)
-    owner = make_user(Role.APPLICANT)
-    case_id = manifestation(owner).case_id
-    db.session.execute(
-        text(
-            "INSERT INTO users (email, display_name, password_hash, locale, active, created_at)"
-            " SELECT 'c' || g || '@example.test', 'Ciudadana', 'x', 'es_MX', true, now()"
-            " FROM generate_series(1, 30000) AS g"
-        )
-    )
-    db.session.execute(
-        text("INSERT INTO user_roles (user_id, role) SELECT id, 'applicant' FROM users WHERE email LIKE 'c%'")
-    )
-    db.session.commit()
-    with db.engine.connect() as connection:
-        connection.exec_driver_sql("ANALYZE users")
-        connection.exec_driver_sql("ANALYZE user_roles")
-        connection.commit()
-    case = stored(case_id)
+    case = stored(manifestation(make_user(Role.APPLICANT)).case_id)
+    many_citizens(30_000)
     workflow = get_engine().definition(case.workflow, case.workflow_version)
     state = workflow.state(case.state)
     as_a_busy_connection()
-    before = rows_read("user_roles") + rows_read("users")
-    for _ in range(3):
-        candidates, _excluded = _candidates(db.session(), case, workflow, state, OFFICE)
-    read = rows_read("user_roles") + rows_read("users") - before
+    with counting_reads("user_roles", "users") as read:
+        for _ in range(3):
+            candidates, _excluded = _candidates(db.session(), case, workflow, state, OFFICE)
     db.session.rollback()
     assert {c.user_id for c in candidates} <= set(staff)
-    assert read < 200, f"{read} rows read"
+    assert read.rows < 200, f"{read.rows} rows read"

@@ -30,7 +30,7 @@ from app.services.notices import notices_for
 from app.services.uow import unit_of_work
 from app.services.users import active_holders, ensure_department
 from tests.support.factories import make_user, vecs_case
-from tests.support.generic_plans import as_a_busy_connection, rows_read
+from tests.support.generic_plans import analysed, as_a_busy_connection, counting_reads, many_citizens
 
 GROWING = ("users", "user_roles", "outbox")
 
@@ -96,29 +96,17 @@ def test_the_holders_of_a_role_are_read_through_its_grants(app: Flask) -> None:
 def test_the_holders_of_a_rare_role_are_read_through_its_grants_under_generic_plans(app: Flask, backend: str) -> None:
     """On PostgreSQL under a plan kept for any role: the committee's three members among 30,000 citizens (each
     holding the applicant's role) are read through their grants, not every grant of every citizen."""
-    from sqlalchemy import text
-
     if backend != "postgresql":
         pytest.skip("SQLite has no generic plans: its plan is checked above")
     members = {make_user(Role.COMMITTEE_MEMBER, name=f"Integrante {n}") for n in range(3)}
-    citizen = make_user(Role.APPLICANT)
-    _copies_of("users", citizen, 30_000, "email")
-    db.session.execute(
-        text("INSERT INTO user_roles (user_id, role) SELECT id, 'applicant' FROM users WHERE id > :citizen"),
-        {"citizen": citizen},
-    )
-    db.session.commit()
-    with db.engine.connect() as connection:
-        connection.exec_driver_sql("ANALYZE user_roles")
-        connection.commit()
+    many_citizens(30_000)
     as_a_busy_connection()
-    before = rows_read("user_roles") + rows_read("users")  # the copies' own reads may not be flushed yet
-    for _ in range(3):
-        holders = active_holders(Role.COMMITTEE_MEMBER)
-    read = rows_read("user_roles") + rows_read("users") - before
+    with counting_reads("user_roles", "users") as read:
+        for _ in range(3):
+            holders = active_holders(Role.COMMITTEE_MEMBER)
     db.session.rollback()
     assert {user.id for user in holders} == members
-    assert read < 100, f"{read} rows read for 3 members"
+    assert read.rows < 100, f"{read.rows} rows read for 3 members"
 
 
 def test_a_users_notices_are_read_through_their_recipient(app: Flask) -> None:
@@ -192,17 +180,14 @@ def test_the_security_log_of_a_rare_kind_reads_its_events_under_generic_plans(ap
             " NULL, '', '', '{}' FROM generate_series(1, 30000) AS g"
         )
     )
-    db.session.commit()
-    with db.engine.connect() as connection:
-        connection.exec_driver_sql("ANALYZE security_events")
-        connection.commit()
+    analysed("security_events")
     as_a_busy_connection()
-    for _ in range(3):
-        events = security_log.recent_events(limit=300, kind=SecurityEventKind.TOTP_FAILED)
-    read = rows_read("security_events")
+    with counting_reads("security_events") as read:
+        for _ in range(3):
+            events = security_log.recent_events(limit=300, kind=SecurityEventKind.TOTP_FAILED)
     db.session.rollback()
     assert [event.kind for event in events] == [SecurityEventKind.TOTP_FAILED] * 3
-    assert read < 100, f"{read} events read for 3"
+    assert read.rows < 100, f"{read.rows} events read for 3"
 
 
 def test_the_transparency_queues_read_their_requests_terms_once(app: Flask) -> None:
@@ -256,23 +241,20 @@ def test_the_unit_queue_finds_open_requests_by_their_states(app: Flask, backend:
         assert any("ix_cases_workflow_state (workflow=? AND state=?)" in step for step in read[1]), read
 
 
-def _copies_of(table: str, row_id: int, count: int, unique: str, **values: Any) -> None:
-    """``count`` copies of the row ``row_id`` of ``table`` (its column ``unique`` suffixed by the copy's number),
-    with ``values`` in place of its own, and the table analysed: a large table in one statement."""
+def _copies_of_case(case_id: int, count: int, **values: Any) -> None:
+    """``count`` copies of the case ``case_id`` (each its own folio), with ``values`` in place of its own, in one
+    statement; the cases analysed."""
     from sqlalchemy import text
 
-    columns = [c.name for c in db.metadata.tables[table].columns if c.name not in {"id", unique, *values}]
+    columns = [c.name for c in Case.__table__.columns if c.name not in {"id", "folio", *values}]
     given = "".join(f", :{name}" for name in values)
     into, copied = ", ".join([*columns, *values]), ", ".join(columns)  # the table's own columns
-    statement = f"INSERT INTO {table} ({unique}, {into}) SELECT {unique} || '-' || g, {copied}{given}"
+    statement = f"INSERT INTO cases (folio, {into}) SELECT folio || '-' || g, {copied}{given}"
     db.session.execute(
-        text(statement + f" FROM {table}, generate_series(1, :count) AS g WHERE id = :row_id"),
-        {"row_id": row_id, "count": count, **values},
+        text(statement + " FROM cases, generate_series(1, :count) AS g WHERE id = :case_id"),
+        {"case_id": case_id, "count": count, **values},
     )
-    db.session.commit()
-    with db.engine.connect() as connection:
-        connection.exec_driver_sql(f"ANALYZE {table}")
-        connection.commit()
+    analysed("cases")
 
 
 def test_the_unit_queue_reads_only_open_requests_under_generic_plans(app: Flask, backend: str) -> None:
@@ -286,15 +268,14 @@ def test_the_unit_queue_reads_only_open_requests_under_generic_plans(app: Flask,
     for n in range(2):
         ar.file_request("Lector", f"lector{n}@example.test", f"Planos {n}", "electronic")
     first = db.session.scalars(select(Case.id).order_by(Case.id).limit(1)).one()
-    _copies_of("cases", first, 30_000, "folio", state="concluded", closed_at=utcnow())
+    _copies_of_case(first, 30_000, state="concluded", closed_at=utcnow())
     as_a_busy_connection()
-    before = rows_read("cases")
-    for _ in range(3):
-        rows = ar.unit_queue()
-    read = rows_read("cases") - before
+    with counting_reads("cases") as read:
+        for _ in range(3):
+            rows = ar.unit_queue()
     db.session.rollback()
     assert len(rows) == 2
-    assert read < 100, f"{read} requests read for 2"
+    assert read.rows < 100, f"{read.rows} requests read for 2"
 
 
 def test_the_departments_page_finds_the_departments_no_case_names_under_generic_plans(app: Flask, backend: str) -> None:
@@ -307,16 +288,15 @@ def test_the_departments_page_finds_the_departments_no_case_names_under_generic_
     for code in ("obras", "vacia"):
         ensure_department(code, code.title())
     case_id = vecs_case(make_user(Role.APPLICANT)).case_id
-    _copies_of("cases", case_id, 30_000, "folio", department_code="obras", resting=True)
+    _copies_of_case(case_id, 30_000, department_code="obras", resting=True)
     as_a_busy_connection()
-    before = rows_read("cases")
-    for _ in range(3):
-        departments = {d.code: d for d in list_departments()}
-    read = rows_read("cases") - before
+    with counting_reads("cases") as read:
+        for _ in range(3):
+            departments = {d.code: d for d in list_departments()}
     db.session.rollback()
     assert departments["obras"].named_by_cases
     assert not departments["vacia"].named_by_cases
-    assert read < 100, f"{read} cases read"
+    assert read.rows < 100, f"{read.rows} cases read"
 
 
 def test_the_committees_latest_sessions_are_read_through_their_index(app: Flask, backend: str) -> None:

@@ -7,6 +7,9 @@ is found by running it so, and counting the rows it read."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
@@ -22,15 +25,61 @@ def as_a_busy_connection() -> None:
     db.session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
 
 
-def rows_read(table: str) -> int:
-    """Rows of ``table`` the session's transaction has read so far (by sequential scans and index fetches), with
-    those of the connection's earlier transactions whose counts the server has not flushed yet (it does so at most
-    once a second): take the difference across what is measured."""
+def analysed(*tables: str) -> None:
+    """Commit the session's work and gather the statistics of ``tables``, as the server's autovacuum would after a
+    bulk load (the plans are made from them)."""
+    db.session.commit()
+    with db.engine.connect() as connection:
+        for table in tables:
+            connection.exec_driver_sql(f"ANALYZE {table}")
+        connection.commit()
+
+
+def many_citizens(count: int) -> None:
+    """``count`` citizens, each holding the applicant's role (as every person who files does), their tables
+    analysed."""
+    db.session.execute(
+        text(
+            "INSERT INTO users (email, display_name, password_hash, locale, active, created_at)"
+            " SELECT 'ciudadana' || g || '@example.test', 'Ciudadana', 'x', 'es_MX', true, now()"
+            " FROM generate_series(1, :count) AS g"
+        ),
+        {"count": count},
+    )
+    db.session.execute(
+        text(
+            "INSERT INTO user_roles (user_id, role)"
+            " SELECT id, 'applicant' FROM users WHERE email LIKE 'ciudadana%@example.test'"
+        )
+    )
+    analysed("users", "user_roles")
+
+
+@dataclass
+class Reads:
+    """The rows read inside a :func:`counting_reads` block, known when it ends."""
+
+    rows: int = 0
+
+
+def _read_so_far(tables: tuple[str, ...]) -> int:
     found = db.session.execute(
         text(
-            "SELECT coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0) FROM pg_stat_xact_user_tables"
-            " WHERE relname = :table"
+            "SELECT coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0)"
+            " FROM pg_stat_xact_user_tables WHERE relname = ANY(:tables)"
         ),
-        {"table": table},
-    ).scalar_one_or_none()
-    return int(found or 0)
+        {"tables": list(tables)},
+    ).scalar_one()
+    return int(found)
+
+
+@contextmanager
+def counting_reads(*tables: str) -> Iterator[Reads]:
+    """The rows of ``tables`` the session read inside the block (by sequential scans and index fetches). The
+    server's counts of a transaction include those of the connection's earlier transactions it has not flushed yet
+    (it does so at most once a second): a setup's bulk load could still be among them, so the difference across
+    the block is taken."""
+    reads = Reads()
+    before = _read_so_far(tables)
+    yield reads
+    reads.rows = _read_so_far(tables) - before
