@@ -128,7 +128,7 @@ def loads(session: Session, user_ids: Iterable[int]) -> dict[int, int]:
 
 
 @lru_cache(maxsize=256)
-def _pool_statement(roles: tuple[Role, ...], four_eyes: bool) -> Executable:
+def _pool_statement(roles: frozenset[str], four_eyes: bool) -> Executable:
     """The active holders of ``roles`` in the department ``:department`` or in none, one row per grant, each with
     their open assigned cases, whether they were left out of the case ``:case_id`` (recused or taken off) and, when
     ``four_eyes``, whether they took one of the steps ``:four_eyes`` on it: one statement for the whole draw (built
@@ -157,7 +157,7 @@ def _pool_statement(roles: tuple[Role, ...], four_eyes: bool) -> Executable:
         .join(User, User.id == UserRole.user_id)
         .where(
             User.active.is_(True),
-            one_of(UserRole.role, [constant(role) for role in roles]),
+            one_of(UserRole.role, [constant(Role(role)) for role in sorted(roles)]),
             or_(UserRole.department_code == bindparam("department"), UserRole.department_code.is_(None)),
         )
     )
@@ -179,9 +179,7 @@ def _candidates(
         params["four_eyes"] = sorted(triggers)
     members: dict[int, tuple[int, bool]] = {}
     everywhere: dict[int, tuple[int, bool]] = {}
-    rows: Sequence[Any] = column_rows(
-        session, _pool_statement(tuple(sorted(Role(r) for r in roles)), bool(triggers)), params
-    ).all()
+    rows: Sequence[Any] = column_rows(session, _pool_statement(roles, bool(triggers)), params).all()
     for user_id, department_code, load, left_out, blocked in rows:  # by position: an attribute is a look-up
         into = members if department_code == department else everywhere
         into[user_id] = (int(load), bool(left_out) or bool(blocked))

@@ -15,7 +15,6 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -46,9 +45,8 @@ def free_port() -> int:
 class PostgresServer:
     """Start with :meth:`start`, connect with :attr:`url`, stop with :meth:`stop`."""
 
-    def __init__(self, *, durable: bool = False, settings: Mapping[str, str] | None = None) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
         self.durable = durable  # fsync and synchronous commit on (benchmarks); off for the test suite's speed
-        self.settings = dict(settings or {})  # further server settings (``-c name=value``)
         self.bindir = find_bindir()
         self.root = Path(tempfile.mkdtemp(prefix="tramites-pg-"))
         self.datadir = self.root / "data"
@@ -134,7 +132,6 @@ class PostgresServer:
             "max_connections=200",
             "-c",
             "shared_buffers=64MB",
-            *(option for name, value in self.settings.items() for option in ("-c", f"{name}={value}")),
         ]
 
     def wait_ready(self, seconds: float = 60) -> None:
