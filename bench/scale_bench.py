@@ -1156,10 +1156,9 @@ def prepare_every_statement(size: Size, *, generic: bool) -> None:
 
 
 @contextmanager
-def _databases(sqlite: bool, folder: Path, settings: dict[str, str]) -> Iterator[tuple[str, str, Path | None]]:
+def _databases(sqlite: bool, folder: Path) -> Iterator[tuple[str, str, Path | None]]:
     """The small and the large database's URLs and the server's log: two files in ``folder`` (no log), or two
-    databases of a throw-away PostgreSQL server (durable, as in production; ``settings`` added to its own) stopped
-    at the end."""
+    databases of a throw-away PostgreSQL server (durable, as in production) stopped at the end."""
     if sqlite:
         yield (f"sqlite:///{folder}/scale_small.sqlite3", f"sqlite:///{folder}/scale_large.sqlite3", None)
         return
@@ -1167,7 +1166,7 @@ def _databases(sqlite: bool, folder: Path, settings: dict[str, str]) -> Iterator
 
     from tests.support.postgres import PostgresServer
 
-    server = PostgresServer(durable=True, settings=settings)
+    server = PostgresServer(durable=True)
     server.start()
     try:
         admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
@@ -1182,7 +1181,8 @@ def _databases(sqlite: bool, folder: Path, settings: dict[str, str]) -> Iterator
 
 def explain_slow_statements(size: Size, milliseconds: float) -> None:
     """Have the server log the plan, as run (rows, loops, buffers), of every statement of ``size`` taking more
-    than ``milliseconds`` from now on (PostgreSQL's ``auto_explain``); read back by :func:`slow_plans`."""
+    than ``milliseconds`` from now on (PostgreSQL's ``auto_explain``, loaded by each new connection); read back by
+    :func:`slow_plans`."""
     from sqlalchemy import event
 
     from app.extensions import db
@@ -1262,10 +1262,9 @@ def main() -> int:
         args.cases, args.entries, args.small_cases, args.small_entries = 1_000_000, 10_000_000, 10_000, 100_000
     os.environ.setdefault("SECRET_KEY", "scale-bench-not-secret")
     explaining = args.explain_slower is not None and not args.sqlite
-    settings = {"shared_preload_libraries": "auto_explain"} if explaining else {}
     with (
         tempfile.TemporaryDirectory(prefix="scale-bench-") as tmp,
-        _databases(args.sqlite, Path(tmp), settings) as (small_url, large_url, server_log),
+        _databases(args.sqlite, Path(tmp)) as (small_url, large_url, server_log),
     ):
         folder = Path(tmp)
         small = build("small", small_url, folder, args.small_cases, args.small_entries, args.open)
