@@ -37,7 +37,16 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import audit
 from app.audit import EntryInput
 from app.calendar import local_today
-from app.database import WRITE_OPTION, FixedStatement, attach_loaded, constant, insert_of, one_of, session_connection
+from app.database import (
+    WRITE_OPTION,
+    FixedStatement,
+    attach_loaded,
+    constant,
+    insert_of,
+    is_constant,
+    one_of,
+    session_connection,
+)
 from app.engine import (
     Actor,
     AvailableTrigger,
@@ -225,7 +234,7 @@ def _engine_inputs_statement(with_case: bool = False, with_head: bool = False) -
     ).where(AuditEntry.case_id == case_id, AuditEntry.kind == AuditKind.TRANSITION)
     pending = select(
         literal_column("'t'", String), none, none, none, literal_column("-2", Integer), *no_clock, *no_case
-    ).where(exists().where(Timer.case_id == case_id, Timer.status == TimerStatus.PENDING))
+    ).where(exists().where(Timer.case_id == case_id, is_constant(Timer.status, TimerStatus.PENDING)))
     escalated = select(
         literal_column("'e'", String), none, none, none, literal_column("-2", Integer), *no_clock, *no_case
     ).where(exists().where(CaseEscalation.case_id == case_id, CaseEscalation.resolved_at.is_(None)))

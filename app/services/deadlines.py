@@ -23,6 +23,7 @@ from app.calendar import LOCAL_TZ, BusinessCalendar, deadline_instant, local_tod
 from app.database import (
     FixedStatement,
     column_rows,
+    constant,
     for_ids,
     insert_of,
     is_constant,
@@ -331,7 +332,7 @@ def _fixed_day(case: Case, due_field: str | None) -> date | None:
 
 _TIMERS_CANCELLED = (
     update(_TIMER_TABLE)
-    .where(_TIMER_TABLE.c.case_id == bindparam("timer_case"), _TIMER_TABLE.c.status == TimerStatus.PENDING)
+    .where(_TIMER_TABLE.c.case_id == bindparam("timer_case"), is_constant(_TIMER_TABLE.c.status, TimerStatus.PENDING))
     .values(status=TimerStatus.CANCELLED, finished_at=bindparam("now"))
 )
 _CANCEL_TIMERS = FixedStatement(_TIMERS_CANCELLED)
@@ -488,7 +489,7 @@ _TERM_TIMER_ROWS = (
     select(Timer.case_id, Timer.kind, Timer.state, Timer.rule, Timer.status, Timer.party, Timer.starts_on, Timer.due_on)
     .where(
         one_of(Timer.kind, [TimerKind.DEADLINE, TimerKind.TARGET]),
-        one_of(Timer.status, [TimerStatus.PENDING, TimerStatus.FIRED]),
+        one_of(Timer.status, [constant(TimerStatus.PENDING), constant(TimerStatus.FIRED)]),
     )
     .order_by(Timer.due_on)
 )
@@ -608,7 +609,7 @@ _CANCEL_CLOCK_TIMER = FixedStatement(
     update(_TIMER_TABLE)
     .where(
         _TIMER_TABLE.c.case_id == bindparam("timer_case"),
-        _TIMER_TABLE.c.status == TimerStatus.PENDING,
+        is_constant(_TIMER_TABLE.c.status, TimerStatus.PENDING),
         _TIMER_TABLE.c.rule == bindparam("clock_rule"),
     )
     .values(status=TimerStatus.CANCELLED, finished_at=bindparam("now"))
@@ -821,7 +822,7 @@ class ClockView(NamedTuple):
 
 _CLOCK_DUE = for_ids(
     select(_TIMER_TABLE.c.case_id, _TIMER_TABLE.c.rule, _TIMER_TABLE.c.due_on).where(
-        _TIMER_TABLE.c.status == TimerStatus.PENDING, _TIMER_TABLE.c.rule.startswith(CLOCK_RULE_PREFIX)
+        is_constant(_TIMER_TABLE.c.status, TimerStatus.PENDING), _TIMER_TABLE.c.rule.startswith(CLOCK_RULE_PREFIX)
     ),
     _TIMER_TABLE.c.case_id,
     "case_ids",

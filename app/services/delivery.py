@@ -124,7 +124,7 @@ def deliver_one(message_id: int, settings: SmtpSettings, now: datetime | None = 
             select(OutboxMessage)
             .where(
                 OutboxMessage.id == message_id,
-                OutboxMessage.status == OutboxStatus.PENDING,
+                is_constant(OutboxMessage.status, OutboxStatus.PENDING),
                 OutboxMessage.next_attempt_at <= now,
             )
             .with_for_update(skip_locked=True)

@@ -262,7 +262,7 @@ def opposes(session: Session, user_id: int) -> bool:
                 exists().where(
                     PersonalDataRequest.user_id == user_id,
                     PersonalDataRequest.kind == DataRequestKind.OPPOSITION,
-                    PersonalDataRequest.status == DataRequestStatus.RESOLVED,
+                    is_constant(PersonalDataRequest.status, DataRequestStatus.RESOLVED),
                 )
             )
         )

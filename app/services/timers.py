@@ -57,7 +57,7 @@ def fire_timer(timer_id: int, now: datetime | None = None) -> str:
         with unit_of_work() as session:
             timer = session.scalars(
                 select(Timer)
-                .where(Timer.id == timer_id, Timer.status == TimerStatus.PENDING, Timer.due_at <= now)
+                .where(Timer.id == timer_id, is_constant(Timer.status, TimerStatus.PENDING), Timer.due_at <= now)
                 .with_for_update(skip_locked=True)
             ).first()
             if timer is None:

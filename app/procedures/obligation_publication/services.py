@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from app import audit
 from app.audit import EntryInput
 from app.calendar import LOCAL_TZ, local_today
-from app.database import constant, one_of
+from app.database import constant, is_constant, one_of
 from app.engine import AvailableTrigger, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import (
@@ -1115,7 +1115,7 @@ def term_of_findings(case_id: int) -> date | None:
         Timer.case_id == case_id,
         Timer.kind == TimerKind.DEADLINE,
         Timer.state == "findings",
-        Timer.status == TimerStatus.PENDING,
+        is_constant(Timer.status, TimerStatus.PENDING),
     )
     return db.session.scalars(stmt).first()
 
