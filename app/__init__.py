@@ -11,7 +11,7 @@ from flask import Flask, request, session
 from flask_login import current_user
 
 from app.config import Config, from_environment, load_config
-from app.database import configure_engine
+from app.database import configure_engine, engine_options
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from app.templating import LanguageEnvironment
 
@@ -110,6 +110,9 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
+    )
     db.init_app(app)
     _end_sessions_quietly(app)
     with app.app_context():

@@ -9,6 +9,10 @@ transition, the terms of the pages' cases, the workers' claims. Those values are
 (``app.database.is_constant``); these tests run each path several times on the same connections and ask SQLite's
 authorizer, which it calls only while compiling, whether any statement was compiled twice
 (``tests/support/prepares.py``).
+
+The driver keeps a connection's last compiled statements, 128 unless told otherwise; the application runs several
+hundred texts, and a connection that served every kind of request dropped and compiled some again on almost every
+one. Its connections keep :data:`app.database.SQLITE_KEPT_STATEMENTS`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import app.services.users as users_service
+from app.database import SQLITE_KEPT_STATEMENTS
 from app.extensions import db
 from app.models import Case, Role, utcnow
 from app.services.cases import fire
@@ -87,3 +92,14 @@ def test_the_daily_pages_compile_each_statement_once(app: Flask, client: FlaskCl
                 for path in paths:
                     assert browser.get(path).status_code == 200, path
         assert prepares.again() == [], user
+
+
+def test_a_connection_keeps_the_statements_of_every_kind_of_request(app: Flask) -> None:
+    texts = [f"SELECT cases.id FROM cases WHERE cases.id = {n}" for n in range(SQLITE_KEPT_STATEMENTS)]  # noqa: S608
+    assert len(texts) > 128  # the driver's default
+    with db.engine.connect() as connection, counting_prepares(db.engine) as prepares:
+        for _ in range(2):
+            for statement in texts:
+                connection.exec_driver_sql(statement).all()
+    assert prepares.total() == len(texts)
+    assert prepares.again() == []
