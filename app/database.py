@@ -117,9 +117,10 @@ def for_short_statements(engine: Engine) -> None:
 SQLITE_KEPT_STATEMENTS = 512
 """Compiled statements each SQLite connection keeps (the driver's default: 128). The driver compiles a statement the
 first time a connection runs its text and keeps the last ones run. The pages, transitions and workers of every role
-run several hundred texts (a test that opens every page as each role runs 187, its set-up's included), so a
-connection serving every kind of request with the default dropped some on almost every request and compiled them
-again (10-100 µs each, against a few µs to run most). A kept statement takes some 8 KB."""
+run several hundred texts (a test that opens every page as each role runs 187, its set-up's included): with the
+default, a connection that has served more kinds of request than its cache holds drops the statements of the least
+recent ones and compiles them again when they come back (10-100 µs each, against a few µs to run most). A kept
+statement takes some 8 KB."""
 
 
 def engine_options(url: str, options: Mapping[str, Any]) -> dict[str, Any]:

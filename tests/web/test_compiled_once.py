@@ -11,8 +11,9 @@ authorizer, which it calls only while compiling, whether any statement was compi
 (``tests/support/prepares.py``).
 
 The driver keeps a connection's last compiled statements, 128 unless told otherwise; the application runs several
-hundred texts, and a connection that served every kind of request dropped and compiled some again on almost every
-one. Its connections keep :data:`app.database.SQLITE_KEPT_STATEMENTS`.
+hundred texts, and a connection that has served more kinds of request than that drops the statements of the least
+recent ones and compiles them again when they come back. Its connections keep
+:data:`app.database.SQLITE_KEPT_STATEMENTS`.
 """
 
 from __future__ import annotations
