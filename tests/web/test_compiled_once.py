@@ -40,7 +40,7 @@ from tests.web.helpers import login_as
 @pytest.fixture(autouse=True)
 def sqlite_only(backend: str) -> None:
     if backend != "sqlite":
-        pytest.skip("SQLite's compiled statements (PostgreSQL plans by its statistics: the scale benchmark)")
+        pytest.skip("SQLite compiles statements itself; on PostgreSQL the driver prepares them")
 
 
 @pytest.fixture(autouse=True)
