@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Select, SQLColumnExpression, and_, func, select, text
+from sqlalchemy import ColumnElement, Select, SQLColumnExpression, UnaryExpression, and_, func, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.operators import custom_op
 
 from app.audit.canonical import CANONICAL_FIELDS, format_instant
 from app.audit.checkpoints import checkpoint_for_size, checkpoint_json, latest_checkpoint
@@ -179,10 +180,13 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=LOCAL_TZ)
 
 
-def _conditions(selection: EntryFilter) -> tuple[list[ColumnElement[bool]], SQLColumnExpression[Any] | None]:
+def _conditions(
+    selection: EntryFilter, span: DaysSpan | None = None
+) -> tuple[list[ColumnElement[bool]], SQLColumnExpression[Any] | None]:
     """The selection's conditions and the column its statements are ordered by before ``seq`` (:func:`_leading`),
     decided together: when that column is a value filter's, each value filter is written as the range of its one
-    value."""
+    value. ``span`` (SQLite: :func:`_days_span`) adds the range of sequence numbers its days hold, or, when they
+    hold too many to bound, keeps the days' conditions off the instants' index."""
     conditions: list[ColumnElement[bool]] = []
     if selection.case_id is not None:
         conditions.append(AuditEntry.case_id == selection.case_id)
@@ -203,11 +207,29 @@ def _conditions(selection: EntryFilter) -> tuple[list[ColumnElement[bool]], SQLC
         # as ranges beside the leading one too: SQLite, which has no statistics, reads through the index of an
         # equality rather than of a range, and would then sort the selection
         conditions.append(and_(column >= value, column <= value) if ranges else column == value)
-    if selection.date_from is not None:
-        conditions.append(AuditEntry.at >= _local_midnight(selection.date_from))
-    if selection.date_to is not None:
-        conditions.append(AuditEntry.at < _local_midnight(selection.date_to + timedelta(days=1)))
+    instant: SQLColumnExpression[Any] = AuditEntry.at
+    if span is not None and span.bounds is not None:
+        conditions.extend((AuditEntry.seq >= span.bounds[0], AuditEntry.seq <= span.bounds[1]))
+    elif span is not None:
+        instant = _unindexed(AuditEntry.at.expression)
+    conditions.extend(_days(selection, instant))
     return conditions, lead
+
+
+def _days(selection: EntryFilter, instant: SQLColumnExpression[Any]) -> list[ColumnElement[bool]]:
+    """The selection's days as conditions on ``instant``: from the first day's local midnight to the midnight
+    after the last."""
+    days: list[ColumnElement[bool]] = []
+    if selection.date_from is not None:
+        days.append(instant >= _local_midnight(selection.date_from))
+    if selection.date_to is not None:
+        days.append(instant < _local_midnight(selection.date_to + timedelta(days=1)))
+    return days
+
+
+def _unindexed(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """``+column``: the same value, which SQLite does not look up through the column's indexes."""
+    return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
 
 
 _BY_VALUE: tuple[tuple[str, SQLColumnExpression[Any]], ...] = (
@@ -244,6 +266,44 @@ def _leading(selection: EntryFilter) -> SQLColumnExpression[Any] | None:
     return None
 
 
+SPAN_LIMIT = 10_000
+"""On SQLite, the most entries a selection's days may hold for :func:`_days_span` to bound them by sequence
+number."""
+
+
+@dataclass(frozen=True, slots=True)
+class DaysSpan:
+    """On SQLite, the entries a selection's days hold (:func:`_days_span`)."""
+
+    bounds: tuple[int, int] | None
+    """The first and last sequence numbers among them; ``None`` when they are more than :data:`SPAN_LIMIT`."""
+
+
+def _days_span(session: Session, selection: EntryFilter) -> DaysSpan | None:
+    """On SQLite, for a selection led by its dates (:func:`_leading`), the first and last sequence numbers of the
+    entries its days hold, when they hold at most :data:`SPAN_LIMIT` (read through the index of the instants,
+    counting at most one more); ``None`` on other databases and for other selections.
+
+    The log's pages are read in sequence order, and SQLite keeps no statistics to choose how. Of a day that is
+    not the log's last, its search for a next entry walked the log in that order from the page's end to the log's
+    end, reading every later entry to find none; of a year, it read the year's entries through the instants'
+    index and sorted them all for one page (and again to count them). With the range of sequence numbers beside
+    the dates, it walks the log only from the first to the last entry of those days. Days that hold more entries
+    are read in sequence order (their instants not through their index): a walk that stops once it has a page's
+    entries (having read those between the page's place and the days' entries), instead of a sort of them all.
+    PostgreSQL chooses by its statistics of the instants. The instants' index finds the entries whatever their
+    order: an entry's instant is not assumed to grow with its sequence number."""
+    if (selection.date_from is None and selection.date_to is None) or _leading(selection) is not None:
+        return None
+    if session.get_bind().dialect.name != "sqlite":
+        return None
+    entries = select(AuditEntry.seq).where(*_days(selection, AuditEntry.at)).limit(SPAN_LIMIT + 1).subquery()
+    held, first, last = session.execute(select(func.count(), func.min(entries.c.seq), func.max(entries.c.seq))).one()
+    if held > SPAN_LIMIT:
+        return DaysSpan(None)
+    return DaysSpan((first, last) if held else (1, 0))
+
+
 def _in_order(query: Select[Any], lead: SQLColumnExpression[Any] | None, *, descending: bool = False) -> Select[Any]:
     """``query`` in sequence order (newest first when ``descending``), through the leading column's index."""
     keys = [AuditEntry.seq] if lead is None else [lead, AuditEntry.seq]
@@ -252,7 +312,7 @@ def _in_order(query: Select[Any], lead: SQLColumnExpression[Any] | None, *, desc
 
 def _select(selection: EntryFilter) -> Select[Any]:
     """The selection's entries in sequence order."""
-    conditions, lead = _conditions(selection)
+    conditions, lead = _conditions(selection, _days_span(db.session(), selection))
     return _in_order(select(*LINE_COLUMNS).where(and_(True, *conditions)), lead)
 
 
@@ -321,7 +381,7 @@ def search_entries(
     ``before``, or (neither given) the latest ones. ``before``/``after`` of the result are the cursors of
     the previous and next pages (``None`` when there is none)."""
     session = db.session()
-    conditions, lead = _conditions(selection)
+    conditions, lead = _conditions(selection, _days_span(session, selection))
     query = select(*LINE_COLUMNS).where(and_(True, *conditions))
     if after is not None:
         later = _in_order(query.where(AuditEntry.seq > after), lead).limit(limit + 1)
