@@ -135,13 +135,15 @@ def engine_options(url: str, options: Mapping[str, Any]) -> dict[str, Any]:
 def configure_engine(engine: Engine, ping_after_idle: float = 0.0) -> None:
     """Apply per-dialect connection settings: the pooled connections' ping (:func:`ping_idle_connections`).
     On PostgreSQL: writes held until the next statement (:func:`defer_writes`), no JIT and no parallel workers
-    (:func:`for_short_statements`).
+    (:func:`for_short_statements`), and the transactions that wrote noted (:func:`note_writes`, for
+    :func:`end_read`).
     On SQLite: WAL, synchronous=FULL, foreign keys, busy timeout, and explicit BEGIN (IMMEDIATE for write
     units) instead of the driver's implicit transactions."""
     ping_idle_connections(engine, ping_after_idle)
     if engine.dialect.name == "postgresql":
         defer_writes(engine)
         for_short_statements(engine)
+        note_writes(engine)
     if engine.dialect.name != "sqlite":
         return
 
@@ -195,6 +197,59 @@ def continues_open_read(session: Session) -> bool:
         return False  # changes made outside a unit of work are dropped with the transaction, as before
     connection = session_connection(session).connection.dbapi_connection
     return getattr(getattr(connection, "info", None), "transaction_status", None) in _OPEN_READ_STATES
+
+
+_WROTE = "tramites_wrote"
+"""Key of a connection's ``info``: set when its transaction has sent a statement other than a ``SELECT`` (see
+:func:`end_read`)."""
+
+
+def note_writes(engine: Engine) -> None:
+    """On ``engine``'s connections, note whether the transaction has sent anything but a ``SELECT`` or a ``WITH``
+    query that only reads (a write, a savepoint, a statement not recognised: anything :func:`end_read` must not
+    commit)."""
+
+    @event.listens_for(engine, "begin")
+    def _nothing_written_yet(conn: Connection) -> None:
+        conn.info.pop(_WROTE, None)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note_a_write(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not statement.startswith("SELECT") and not _reads_with(statement):
+            conn.info[_WROTE] = True
+
+
+_CHANGES = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
+
+
+def _reads_with(statement: str) -> bool:
+    """Whether ``statement`` is a ``WITH`` query that names no writing command anywhere (a word such as
+    ``UPDATE`` inside a text it compares counts too: such a statement is taken for a write)."""
+    return statement.startswith("WITH") and _CHANGES.search(statement) is None
+
+
+def end_read(session: Session) -> None:
+    """End ``session``'s transaction with ``COMMIT`` when, on PostgreSQL, it has only read; leave any other to be
+    rolled back when the session ends, as before.
+
+    psycopg forgets every statement it has prepared on a connection when the connection rolls back (and, when it
+    had prepared any, sends ``DEALLOCATE ALL``: one round trip more). Each request ends its session, which rolls
+    back a transaction still open, so a connection never kept a prepared statement from one request to the next:
+    the server parsed and planned every statement of every request again, and a page that ran one statement
+    five times paid the ``DEALLOCATE ALL``. For a transaction that has only read, ``COMMIT`` ends it as
+    ``ROLLBACK`` does. Committed only when nothing could have been written: no ORM change pending, no write held
+    for later (:func:`defer_writes`), no statement other than a ``SELECT`` sent in it (:func:`note_writes`: an
+    ORM flush's, a savepoint's …), and the server's transaction usable (not failed by an error)."""
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    connection = session_connection(session)
+    if connection.info.get(_WROTE) or connection.info.get(_DEFERRED):
+        return
+    status = getattr(getattr(connection.connection.dbapi_connection, "info", None), "transaction_status", None)
+    if status == TransactionStatus.INTRANS:
+        session.commit()
 
 
 def one_of(column: SQLColumnExpression[Any], values: Sequence[Any]) -> ColumnElement[bool]:

@@ -36,12 +36,15 @@ def migration_heads(migrations_dir: Path) -> tuple[str, ...]:
 
 
 def readiness(migrations_dir: Path) -> Readiness:
-    """Check that the database answers and that its schema revision is the migrations' head."""
+    """Check that the database answers and that its schema revision is the migrations' head. The reads end
+    with ``COMMIT``: a probe sent every few seconds would otherwise roll back, and on PostgreSQL a rollback makes
+    the driver forget the statements it prepared on the connection (:func:`app.database.end_read`)."""
     heads = migration_heads(migrations_dir)
     try:
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
             current = tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
+            conn.commit()
     except SQLAlchemyError as exc:
         return Readiness(False, False, (), heads, type(exc).__name__)
     return Readiness(current == heads, True, current, heads, None if current == heads else "migrations pending")
