@@ -229,27 +229,35 @@ def _reads_with(statement: str) -> bool:
 
 
 def end_read(session: Session) -> None:
-    """End ``session``'s transaction with ``COMMIT`` when, on PostgreSQL, it has only read; leave any other to be
-    rolled back when the session ends, as before.
+    """End ``session``'s transaction: with ``COMMIT`` when, on PostgreSQL, it has only read; otherwise (and on
+    SQLite) with ``ROLLBACK``, as ending the session would.
 
     psycopg forgets every statement it has prepared on a connection when the connection rolls back (and, when it
-    had prepared any, sends ``DEALLOCATE ALL``: one round trip more). Each request ends its session, which rolls
-    back a transaction still open, so a connection never kept a prepared statement from one request to the next:
-    the server parsed and planned every statement of every request again, and a page that ran one statement
-    five times paid the ``DEALLOCATE ALL``. For a transaction that has only read, ``COMMIT`` ends it as
-    ``ROLLBACK`` does. Committed only when nothing could have been written: no ORM change pending, no write held
-    for later (:func:`defer_writes`), no statement other than a ``SELECT`` sent in it (:func:`note_writes`: an
-    ORM flush's, a savepoint's …), and the server's transaction usable (not failed by an error)."""
+    had prepared any, sends ``DEALLOCATE ALL``: one round trip more), with the run counts that decide what to
+    prepare. Each request ends its session, which rolled back the reads still open, so a connection never kept a
+    prepared statement from one request to the next: the server parsed and planned every statement of every
+    request again, and a page that ran one statement five times paid the ``DEALLOCATE ALL``; the workers' polls
+    did the same every few seconds. For a transaction that has only read, ``COMMIT`` ends it as ``ROLLBACK``
+    does. Committed only when nothing could have been written: no ORM change pending, no write held for later
+    (:func:`defer_writes`), no statement other than a ``SELECT`` or a reading ``WITH`` query sent in it
+    (:func:`note_writes`: an ORM flush's, a savepoint's …), and the server's transaction usable (not failed by
+    an error)."""
+    if _only_read(session):
+        session.commit()
+    else:
+        session.rollback()
+
+
+def _only_read(session: Session) -> bool:
     if not session.in_transaction() or session.new or session.dirty or session.deleted:
-        return
+        return False
     if session.get_bind().dialect.name != "postgresql":
-        return
+        return False
     connection = session_connection(session)
     if connection.info.get(_WROTE) or connection.info.get(_DEFERRED):
-        return
+        return False
     status = getattr(getattr(connection.connection.dbapi_connection, "info", None), "transaction_status", None)
-    if status == TransactionStatus.INTRANS:
-        session.commit()
+    return bool(status == TransactionStatus.INTRANS)
 
 
 def one_of(column: SQLColumnExpression[Any], values: Sequence[Any]) -> ColumnElement[bool]:

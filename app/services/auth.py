@@ -36,7 +36,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
 from app.audit import EntryInput
-from app.database import FixedStatement, attach_loaded
+from app.database import FixedStatement, attach_loaded, end_read
 from app.engine import InvalidData, Msg, NotAllowed, NotFound
 from app.extensions import db
 from app.models import (
@@ -579,7 +579,7 @@ def deactivate_by_email(email: str) -> int:
     Raises ``NotFound`` when no account has that address.
     """
     user_id = db.session.scalars(select(User.id).where(User.email == normalise_email(email))).first()
-    db.session.rollback()
+    end_read(db.session())
     if user_id is None:
         raise NotFound(Msg("No hay una cuenta con ese correo electrónico."))
     deactivate_user(user_id)
@@ -592,7 +592,7 @@ def end_sessions_by_email(email: str) -> int:
     Raises ``NotFound`` when no account has that address.
     """
     user_id = db.session.scalars(select(User.id).where(User.email == normalise_email(email))).first()
-    db.session.rollback()
+    end_read(db.session())
     if user_id is None:
         raise NotFound(Msg("No hay una cuenta con ese correo electrónico."))
     return revoke_sessions(user_id, "ended_by_admin")

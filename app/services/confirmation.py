@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from app import audit
 from app.audit import EntryInput
+from app.database import end_read
 from app.engine import InvalidData, Msg
 from app.extensions import db
 from app.models import AuditKind, Case, EmailConfirmation, Role, SecurityEventKind, User, UserRole, utcnow
@@ -96,7 +97,7 @@ def _live(session: Session, token: str, now: datetime) -> EmailConfirmation | No
 def is_valid(token: str, now: datetime | None = None) -> bool:
     """Whether ``token`` is an unused, unexpired confirmation link."""
     found = _live(db.session(), token, now or utcnow()) is not None
-    db.session.rollback()
+    end_read(db.session())
     return found
 
 

@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.database import is_constant
+from app.database import end_read, is_constant
 from app.engine import Msg, NotAllowed, NotFound
 from app.extensions import db
 from app.models import Case, OutboxMessage, OutboxStatus, Role, User, utcnow
@@ -56,7 +56,7 @@ def _due_ids(now: datetime, limit: int) -> list[int]:
         .limit(limit)
     )
     ids = list(db.session.scalars(stmt))
-    db.session.rollback()
+    end_read(db.session())
     return ids
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from app.database import end_read
 from app.extensions import db
 from app.models import Certificate, Document
 from app.services.files import document_store
@@ -66,7 +67,7 @@ def _references() -> dict[str, list[RowRef]]:
     for table, model in (("documents", Document), ("certificates", Certificate)):
         for row_id, key, digest in db.session.execute(select(model.id, model.storage_key, model.sha256)):
             by_key[key].append(RowRef(table, row_id, key, digest))
-    db.session.rollback()  # a read transaction only; do not hold it while hashing files
+    end_read(db.session())  # a read transaction only; do not hold it while hashing files
     return by_key
 
 

@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.database import is_constant
+from app.database import end_read, is_constant
 from app.engine import ConflictError, DomainError
 from app.extensions import db
 from app.models import Case, Timer, TimerKind, TimerStatus, utcnow
@@ -38,7 +38,7 @@ def _due_ids(now: datetime, limit: int) -> list[int]:
         .limit(limit)
     )
     ids = list(db.session.scalars(stmt))
-    db.session.rollback()
+    end_read(db.session())
     return ids
 
 

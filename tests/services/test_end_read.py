@@ -16,7 +16,8 @@ from sqlalchemy.exc import DBAPIError
 from app import MIGRATIONS_DIR
 from app.database import FixedStatement, insert_of, session_connection
 from app.extensions import db
-from app.models import Department, User
+from app.models import Department, User, utcnow
+from app.services import delivery, timers
 from app.services.health import readiness
 
 RUNS = 8
@@ -43,6 +44,21 @@ def test_a_connection_keeps_its_prepared_statements_from_one_request_to_the_next
         with app.app_context():
             db.session.execute(select(User.id).where(User.email == "nadie@municipio.example")).all()
     assert _prepared_now(app) >= 1
+
+
+def test_the_workers_polls_keep_them(app: Flask, backend: str) -> None:
+    """The timer and mail workers end each poll's read the same way: the poll itself is prepared."""
+    if backend != "postgresql":
+        pytest.skip("SQLite's statements are compiled by the driver's own cache, kept across rollbacks")
+    db.session.remove()
+    db.engine.dispose()
+    with app.app_context():
+        for _ in range(RUNS):
+            assert timers._due_ids(utcnow(), 10) == []
+            assert delivery._due_ids(utcnow(), 10) == []
+        prepared = db.session.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+    assert any("FROM timers" in statement for statement in prepared), prepared
+    assert any("FROM outbox" in statement for statement in prepared), prepared
 
 
 def test_reads_through_a_with_query_and_the_readiness_probe_keep_them(app: Flask, backend: str) -> None:

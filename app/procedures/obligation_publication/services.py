@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from app import audit
 from app.audit import EntryInput
 from app.calendar import LOCAL_TZ, local_today
-from app.database import constant, is_constant, one_of
+from app.database import constant, end_read, is_constant, one_of
 from app.engine import AvailableTrigger, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import (
@@ -284,7 +284,7 @@ def open_due_quarters(today: date | None = None) -> list[OpenReport]:
         ).one()
         if count < len(params["formats"]):
             reports.append(open_quarter(year, quarter, today=today))
-    session.rollback()
+    end_read(session)
     return reports
 
 
