@@ -35,24 +35,30 @@ def _departments(app: Flask) -> set[str]:
         return set(db.session.scalars(select(Department.code)))
 
 
-def test_a_connection_keeps_its_prepared_statements_from_one_request_to_the_next(app: Flask, backend: str) -> None:
+@pytest.fixture
+def on_postgresql(app: Flask, backend: str) -> Flask:
+    """The application on PostgreSQL only, its pool emptied: the next request opens its one connection."""
     if backend != "postgresql":
         pytest.skip("SQLite's statements are compiled by the driver's own cache, kept across rollbacks")
     db.session.remove()
     db.engine.dispose()
+    return app
+
+
+def _requests_reading_one_statement(app: Flask) -> None:
     for _ in range(RUNS):
         with app.app_context():
             db.session.execute(select(User.id).where(User.email == "nadie@municipio.example")).all()
-    assert _prepared_now(app) >= 1
 
 
-def test_the_workers_polls_keep_them(app: Flask, backend: str) -> None:
+def test_a_connection_keeps_its_prepared_statements_from_one_request_to_the_next(on_postgresql: Flask) -> None:
+    _requests_reading_one_statement(on_postgresql)
+    assert _prepared_now(on_postgresql) >= 1
+
+
+def test_the_workers_polls_keep_them(on_postgresql: Flask) -> None:
     """The timer and mail workers end each poll's read the same way: the poll itself is prepared."""
-    if backend != "postgresql":
-        pytest.skip("SQLite's statements are compiled by the driver's own cache, kept across rollbacks")
-    db.session.remove()
-    db.engine.dispose()
-    with app.app_context():
+    with on_postgresql.app_context():
         for _ in range(RUNS):
             assert timers._due_ids(utcnow(), 10) == []
             assert delivery._due_ids(utcnow(), 10) == []
@@ -61,20 +67,14 @@ def test_the_workers_polls_keep_them(app: Flask, backend: str) -> None:
     assert any("FROM outbox" in statement for statement in prepared), prepared
 
 
-def test_reads_through_a_with_query_and_the_readiness_probe_keep_them(app: Flask, backend: str) -> None:
+def test_reads_through_a_with_query_and_the_readiness_probe_keep_them(on_postgresql: Flask) -> None:
     """A request whose reads include a ``WITH`` query, and the orchestrator's readiness probe, end with COMMIT
     too: the statements prepared before are still there."""
-    if backend != "postgresql":
-        pytest.skip("SQLite's statements are compiled by the driver's own cache, kept across rollbacks")
-    db.session.remove()
-    db.engine.dispose()
-    for _ in range(RUNS):
-        with app.app_context():
-            db.session.execute(select(User.id).where(User.email == "nadie@municipio.example")).all()
-    with app.app_context():
+    _requests_reading_one_statement(on_postgresql)
+    with on_postgresql.app_context():
         db.session.execute(text("WITH found AS (SELECT id FROM users) SELECT count(*) FROM found")).all()
     assert readiness(MIGRATIONS_DIR).ok
-    assert _prepared_now(app) >= 1
+    assert _prepared_now(on_postgresql) >= 1
 
 
 @pytest.mark.parametrize(
