@@ -11,7 +11,7 @@ from flask import Flask, request, session
 from flask_login import current_user
 
 from app.config import Config, from_environment, load_config
-from app.database import configure_engine, end_read, engine_options
+from app.database import commit_read, configure_engine, engine_options
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from app.templating import LanguageEnvironment
 
@@ -66,7 +66,7 @@ def _end_sessions_quietly(app: Flask) -> None:
     """End each request's database session without failing the request when the database went away meanwhile.
 
     Ending a session rolls back its open transaction (on PostgreSQL, one that has only read is committed first,
-    which keeps the connection's prepared statements: :func:`app.database.end_read`). When PostgreSQL stopped
+    which keeps the connection's prepared statements: :func:`app.database.commit_read`). When PostgreSQL stopped
     after the view read what it needed (a restart, a failover), that ROLLBACK or COMMIT fails, and the answer
     already made would turn into a 500. Nothing is lost by dropping such a connection instead: the server rolled
     the transaction back itself. Registered after Flask-SQLAlchemy's own teardown, so it runs first and leaves
@@ -78,7 +78,7 @@ def _end_sessions_quietly(app: Flask) -> None:
     def _end_session(_exc: BaseException | None) -> None:
         try:
             if db.session.registry.has():
-                end_read(db.session())
+                commit_read(db.session())
             db.session.remove()
         except SQLAlchemyError:
             app.logger.warning("database connection lost while ending a request; connection dropped")

@@ -242,10 +242,17 @@ def end_read(session: Session) -> None:
     (:func:`defer_writes`), no statement other than a ``SELECT`` or a reading ``WITH`` query sent in it
     (:func:`note_writes`: an ORM flush's, a savepoint's …), and the server's transaction usable (not failed by
     an error)."""
+    if not commit_read(session):
+        session.rollback()
+
+
+def commit_read(session: Session) -> bool:
+    """Commit ``session``'s transaction when, on PostgreSQL, it has only read (see :func:`end_read`); whether it
+    did. Anything else is left as it is, for ending the session to roll it back."""
     if _only_read(session):
         session.commit()
-    else:
-        session.rollback()
+        return True
+    return False
 
 
 def _only_read(session: Session) -> bool:
