@@ -240,8 +240,8 @@ def end_read(session: Session) -> None:
     did the same every few seconds. For a transaction that has only read, ``COMMIT`` ends it as ``ROLLBACK``
     does. Committed only when nothing could have been written: no ORM change pending, no write held for later
     (:func:`defer_writes`), no statement other than a ``SELECT`` or a reading ``WITH`` query sent in it
-    (:func:`note_writes`: an ORM flush's, a savepoint's …), and the server's transaction usable (not failed by
-    an error)."""
+    (:func:`note_writes`: an ORM flush's, a savepoint's …). A read that failed is committed too: the server ends
+    a failed transaction's ``COMMIT`` as a ``ROLLBACK``, without an error."""
     if not commit_read(session):
         session.rollback()
 
@@ -261,10 +261,7 @@ def _only_read(session: Session) -> bool:
     if session.get_bind().dialect.name != "postgresql":
         return False
     connection = session_connection(session)
-    if connection.info.get(_WROTE) or connection.info.get(_DEFERRED):
-        return False
-    status = getattr(getattr(connection.connection.dbapi_connection, "info", None), "transaction_status", None)
-    return bool(status == TransactionStatus.INTRANS)
+    return not (connection.info.get(_WROTE) or connection.info.get(_DEFERRED))
 
 
 def one_of(column: SQLColumnExpression[Any], values: Sequence[Any]) -> ColumnElement[bool]:

@@ -114,6 +114,7 @@ def test_a_transaction_that_wrote_is_rolled_back_at_the_end_of_the_request(
 
 
 def test_a_failed_read_is_rolled_back_without_an_error(app: Flask, backend: str) -> None:
+    """On PostgreSQL it is committed: the server ends a failed transaction's COMMIT as a ROLLBACK."""
     db.session.remove()
     with app.app_context(), pytest.raises(DBAPIError):
         db.session.execute(text("SELECT missing FROM users")).all()
