@@ -266,9 +266,14 @@ def _leading(selection: EntryFilter) -> SQLColumnExpression[Any] | None:
     return None
 
 
-SPAN_LIMIT = 10_000
+COUNT_LIMIT = 10_000
+"""A filtered selection is counted up to this many entries; beyond, the page says "more than" (counting
+millions of log rows for one figure would cost more than the page itself)."""
+
+
+SPAN_LIMIT = COUNT_LIMIT
 """On SQLite, the most entries a selection's days may hold for :func:`_days_span` to bound them by sequence
-number."""
+number; the count of those it makes is the selection's, when it has no other filter (up to :data:`COUNT_LIMIT`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +282,8 @@ class DaysSpan:
 
     bounds: tuple[int, int] | None
     """The first and last sequence numbers among them; ``None`` when they are more than :data:`SPAN_LIMIT`."""
+    held: int
+    """How many they are, counted up to one more than :data:`SPAN_LIMIT`."""
 
 
 def _days_span(session: Session, selection: EntryFilter) -> DaysSpan | None:
@@ -300,8 +307,8 @@ def _days_span(session: Session, selection: EntryFilter) -> DaysSpan | None:
     entries = select(AuditEntry.seq).where(*_days(selection, AuditEntry.at)).limit(SPAN_LIMIT + 1).subquery()
     held, first, last = session.execute(select(func.count(), func.min(entries.c.seq), func.max(entries.c.seq))).one()
     if held > SPAN_LIMIT:
-        return DaysSpan(None)
-    return DaysSpan((first, last) if held else (1, 0))
+        return DaysSpan(None, held)
+    return DaysSpan((first, last) if held else (1, 0), held)
 
 
 def _in_order(query: Select[Any], lead: SQLColumnExpression[Any] | None, *, descending: bool = False) -> Select[Any]:
@@ -381,7 +388,8 @@ def search_entries(
     ``before``, or (neither given) the latest ones. ``before``/``after`` of the result are the cursors of
     the previous and next pages (``None`` when there is none)."""
     session = db.session()
-    conditions, lead = _conditions(selection, _days_span(session, selection))
+    span = _days_span(session, selection)
+    conditions, lead = _conditions(selection, span)
     query = select(*LINE_COLUMNS).where(and_(True, *conditions))
     if after is not None:
         later = _in_order(query.where(AuditEntry.seq > after), lead).limit(limit + 1)
@@ -400,7 +408,8 @@ def search_entries(
         anchor = found[-1].seq if found else (before or 1) - 1
         more_after = _exists(session, conditions, lead, after=anchor)
     log_size = entries_in_log()
-    total, exact = _selected(session, conditions, lead, log_size)
+    days_alone = span is not None and all(getattr(selection, name) is None for name, _ in _BY_VALUE)
+    total, exact = _selected(session, conditions, lead, log_size, span.held if span and days_alone else None)
     coverage = log_coverage(session)
     return EntryPage(
         entries=tuple(found),
@@ -414,11 +423,6 @@ def search_entries(
     )
 
 
-COUNT_LIMIT = 10_000
-"""A filtered selection is counted up to this many entries; beyond, the page says "more than" (counting
-millions of log rows for one figure would cost more than the page itself)."""
-
-
 def entries_in_log() -> int:
     """How many entries the log holds: the head's sequence number (the log is gapless), not a count of its rows,
     which costs more as the log grows."""
@@ -427,15 +431,21 @@ def entries_in_log() -> int:
 
 
 def _selected(
-    session: Session, conditions: list[ColumnElement[bool]], lead: SQLColumnExpression[Any] | None, log_size: int
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    lead: SQLColumnExpression[Any] | None,
+    log_size: int,
+    counted: int | None = None,
 ) -> tuple[int, bool]:
     """How many entries the selection holds, and whether that figure is exact: the whole log is the head's
     sequence number (gapless, nothing to count); a filtered selection is counted up to :data:`COUNT_LIMIT`,
-    through its leading column's index (:func:`_leading`)."""
+    through its leading column's index (:func:`_leading`), unless ``counted`` gives that count already (a
+    selection of days alone, counted by :func:`_days_span`)."""
     if not conditions:
         return log_size, True
-    capped = _in_order(select(AuditEntry.seq).where(and_(True, *conditions)), lead).limit(COUNT_LIMIT + 1)
-    counted = int(session.scalar(select(func.count()).select_from(capped.subquery())) or 0)
+    if counted is None:
+        capped = _in_order(select(AuditEntry.seq).where(and_(True, *conditions)), lead).limit(COUNT_LIMIT + 1)
+        counted = int(session.scalar(select(func.count()).select_from(capped.subquery())) or 0)
     return min(counted, COUNT_LIMIT), counted <= COUNT_LIMIT
 
 

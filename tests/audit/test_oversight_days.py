@@ -167,6 +167,18 @@ def test_the_statements_of_a_day_read_its_range_of_sequence_numbers(sqlite_app: 
         assert bounded or span, (sql, plan)
     assert page.total == PER_DAY
     assert page.total_exact
+    counts = [sql for sql, _ in seen if "count(*)" in sql]
+    assert len(counts) == 2, counts  # each page's span, which is also its count: the days are its only filter
+
+
+def test_days_with_another_filter_are_counted_with_it(sqlite_app: Flask) -> None:
+    """The span counts the days' entries; a selection that also filters by a value is counted on its own."""
+    _append_days(FIRST_DAY, 3)
+    day = FIRST_DAY + timedelta(days=1)
+    matching = search_entries(EntryFilter(date_from=day, date_to=day, action="settings_changed"))
+    other = search_entries(EntryFilter(date_from=day, date_to=day, action="rarely_done"))
+    assert (matching.total, matching.total_exact) == (PER_DAY, True)
+    assert (other.total, other.total_exact, other.entries) == (0, True, ())
 
 
 def test_days_are_found_whatever_the_order_of_their_instants(sqlite_app: Flask) -> None:
@@ -213,6 +225,8 @@ def test_days_of_more_entries_than_the_span_bounds_are_read_in_sequence_order(sq
     assert [entry.seq for entry in earlier.entries] == expected[-100:-50]
     assert page.after is None
     assert (page.total, page.total_exact) == (10_000, False)
+    # counted by the span alone: a count of its own would walk the log from its first entry to the days' 10,001st
+    assert len([sql for sql, _ in seen if "count(*)" in sql]) == 2, seen
     reads = [(sql, plan) for sql, plan in seen if "audit_entries.at" in sql and "min(" not in sql]
     assert reads, seen
     for sql, plan in reads:
