@@ -10,7 +10,12 @@ For each database, in one run and interleaved (so that a busy machine slows both
 * the SQL statements each ``fire()`` sends (counted with an engine event listener);
 * beside the wall time, the process time (CPU) and the wall time less it: the time spent waiting on the
   database (its own work, its disk, the network). That waiting alone, set against the floor's whole time, says
-  how close to the floor ``fire()`` could come with no CPU of its own.
+  how close to the floor ``fire()`` could come with no CPU of its own;
+* ``fire()``'s own SQL: on as many more cases, after the timed fires, each ``fire()``'s statements recorded as
+  the driver got them and sent again at once by the bare driver to a copy of the database taken before them
+  (:class:`Replay`: the same rows, so the same work), timed beside the floor. Its ratio to the floor is what a
+  transition reads and writes besides one row and one entry (its indexes, timers, Merkle subtrees, outbox, round
+  trips); ``fire()``'s ratio over it is its own work, in Python.
 
 SQLite is a file in WAL mode with ``synchronous=FULL`` (the product's settings). PostgreSQL is a throw-away
 server started from the installed binaries with ``fsync`` and synchronous commit on, unless ``--pg-url`` names
@@ -34,7 +39,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -59,6 +64,10 @@ class EngineFigures:
     floor_log_written: int = 0
     waiting_seconds: float = 0.0
     floor_waiting_seconds: float = 0.0
+    own_sql_seconds: float = 0.0
+    """The median of ``fire()``'s own statements sent again by the bare driver (:class:`Replay`), 0 when not run."""
+    own_sql_floor_seconds: float = 0.0
+    """The floor's median in the same pass, interleaved with the replays."""
 
     @property
     def ratio(self) -> float:
@@ -157,6 +166,9 @@ class Floor:
         cursor.execute(f"CREATE TABLE IF NOT EXISTS {FLOOR_TABLE} (seq INTEGER PRIMARY KEY, body TEXT, hash TEXT)")
         cursor.execute(f"SELECT id, version FROM cases WHERE id IN ({', '.join(str(i) for i in case_ids)})")
         self.versions = {int(i): int(v) for i, v in cursor.fetchall()}
+        cursor.execute(f"SELECT seq, hash FROM {FLOOR_TABLE} ORDER BY seq DESC LIMIT 1")  # the chain goes on
+        for seq, digest in cursor.fetchall():
+            self.seq, self.prev = int(seq), str(digest)
         self._commit(cursor)
 
     def _commit(self, cursor: Any) -> None:
@@ -189,6 +201,142 @@ class Floor:
     def close(self) -> None:
         """Return the connection to the pool."""
         self.raw.close()
+
+
+class Sent(NamedTuple):
+    """A statement as ``fire()`` gave it to the driver: its text, parameters, whether it ran once per parameter
+    set, and the round trip it went in (0: alone; n: the nth batch of writes held for one round trip, which
+    ``COMMIT`` may close)."""
+
+    sql: str
+    parameters: Any
+    many: bool
+    batch: int
+
+
+@contextmanager
+def recorded_statements(engine: Any) -> Iterator[list[Sent]]:
+    """Collect what is sent through ``engine`` inside the block, ``BEGIN`` included, as the driver got it, and on
+    PostgreSQL which writes went together in one round trip (:func:`app.database.send_deferred`, whose ``COMMIT``
+    passes no cursor event and is recorded here)."""
+    from sqlalchemy import event
+
+    import app.database as database
+
+    sent: list[Sent] = []
+    batch = [0, 0]  # the batch being sent (0: none), the last one's number
+
+    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
+        sent.append(Sent(statement, parameters, executemany, batch[0]))
+
+    original = database.send_deferred
+
+    def sending(connection: Any, *, commit: bool = False) -> None:
+        kept = connection.info.get(database._DEFERRED)
+        if not (kept and kept[1] and kept[0] is connection.get_transaction()):
+            original(connection, commit=commit)  # nothing held: nothing sent
+            return
+        batch[1] += 1
+        batch[0] = batch[1]
+        try:
+            original(connection, commit=commit)
+            if commit:
+                sent.append(Sent("COMMIT", None, False, batch[0]))
+        finally:
+            batch[0] = 0
+
+    database.send_deferred = sending
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+        database.send_deferred = original
+
+
+class Replay:
+    """``fire()``'s own SQL without ``fire()``: the statements one ``fire()`` sent (:func:`recorded_statements`)
+    sent again, as they were, by the bare driver to a copy of the database taken before them (the same rows, so
+    the same statements do the same work: the same reads, rows, index entries and pages), then ``COMMIT``. On
+    PostgreSQL the writes ``fire()`` held for one round trip go in one again (psycopg's pipeline), with the
+    ``COMMIT`` where it went with them. What ``fire()`` costs beyond this is its own work, in Python; what this
+    costs beyond the floor is what a transition writes and reads besides one row and one entry."""
+
+    def __init__(self, engine: Any) -> None:
+        from sqlalchemy.engine import make_url
+
+        self.sqlite = engine.dialect.name == "sqlite"
+        url = engine.url
+        self.admin_url = self.copy_name = None
+        if self.sqlite:
+            import sqlite3
+
+            from app.database import SQLITE_KEPT_STATEMENTS
+
+            path = f"{url.database}.replay"
+            source = sqlite3.connect(url.database)
+            self.connection: Any = sqlite3.connect(path, cached_statements=SQLITE_KEPT_STATEMENTS)
+            source.backup(self.connection)
+            source.close()
+            self.connection.isolation_level = None
+            for pragma in ("journal_mode=WAL", "synchronous=FULL", "foreign_keys=ON", "busy_timeout=30000"):
+                self.connection.execute(f"PRAGMA {pragma}")
+            return
+        import psycopg
+
+        engine.dispose()  # a database is copied only while no one is connected to it
+        self.copy_name = f"{url.database}_replay"
+        libpq = make_url(url).set(drivername="postgresql")
+        self.admin_url = libpq.set(database="postgres").render_as_string(hide_password=False)
+        with psycopg.connect(self.admin_url, autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{self.copy_name}" TEMPLATE "{url.database}"')
+        self.connection = psycopg.connect(libpq.set(database=self.copy_name).render_as_string(hide_password=False))
+        self.connection.autocommit = True
+        self.connection.execute("SET jit = off")  # as the application's connections (app.database)
+        self.connection.execute("SET max_parallel_workers_per_gather = 0")
+        self.connection.autocommit = False
+
+    def once(self, sent: list[Sent]) -> None:
+        """Send one ``fire()``'s statements, reading every result as ``fire()`` did, and commit."""
+        connection = self.connection
+        cursor = connection.cursor()
+        index = 0
+        while index < len(sent):
+            item = sent[index]
+            if not item.batch:
+                self._send(cursor, item, fetch=True)
+                index += 1
+                continue
+            with connection.pipeline():  # its results are read when it ends
+                while index < len(sent) and sent[index].batch == item.batch:
+                    self._send(cursor, sent[index], fetch=False)
+                    index += 1
+        if self.sqlite:
+            if connection.in_transaction:
+                connection.commit()
+        elif connection.info.transaction_status != 0:  # not idle: the COMMIT did not go with the writes
+            connection.commit()
+        cursor.close()
+
+    @staticmethod
+    def _send(cursor: Any, item: Sent, *, fetch: bool) -> None:
+        if item.many:
+            cursor.executemany(item.sql, item.parameters)
+        elif item.parameters is None:
+            cursor.execute(item.sql)
+        else:
+            cursor.execute(item.sql, item.parameters)
+            if fetch and cursor.description is not None:
+                cursor.fetchall()
+
+    def close(self) -> None:
+        """Close the copy (a PostgreSQL copy is dropped; a SQLite one goes with the run's folder)."""
+        self.connection.close()
+        if self.admin_url is not None:
+            import psycopg
+
+            with psycopg.connect(self.admin_url, autocommit=True) as admin:
+                admin.execute(f'DROP DATABASE "{self.copy_name}"')
 
 
 def prepare(cases: int) -> tuple[dict[str, int], list[tuple[int, int]], list[int]]:
@@ -255,12 +403,14 @@ def side_by_side(
     return fires, floors
 
 
-def measure(database: str, cases: int, profile: bool = False) -> EngineFigures:
-    """Run the comparison inside the current application context (schema migrated, database empty)."""
+def measure(database: str, cases: int, profile: bool = False, replay: bool = True) -> EngineFigures:
+    """Run the comparison inside the current application context (schema migrated, database empty); with
+    ``replay``, then :func:`own_sql` on as many more cases."""
     from app.extensions import db
     from app.services.cases import fire
 
-    people, drafts, floor_ids = prepare(cases)
+    people, drafts, floor_ids = prepare(cases * 2 if replay else cases)
+    drafts, recorded = drafts[:cases], drafts[cases:]
     db.session.remove()
     if database == "postgresql":
         # what autovacuum does within a minute of the set-up's inserts: without statistics the planner takes
@@ -317,6 +467,7 @@ def measure(database: str, cases: int, profile: bool = False) -> EngineFigures:
     if profiler is not None:
         print(f"profile of fire() on {database} ({len(fire_times)} fires, cumulative time):")
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    own, own_floor = own_sql(people, recorded, floor_ids) if replay else (0.0, 0.0)
     return EngineFigures(
         database,
         statistics.median(fire_times),
@@ -330,7 +481,44 @@ def measure(database: str, cases: int, profile: bool = False) -> EngineFigures:
         # wall time less process time, run by run: the database's work, its disk, the network
         statistics.median(wall - cpu for wall, cpu in zip(fire_times, fire_cpu, strict=True)),
         statistics.median(wall - cpu for wall, cpu in zip(floor_times, floor_cpu, strict=True)),
+        own,
+        own_floor,
     )
+
+
+def own_sql(people: dict[str, int], drafts: list[tuple[int, int]], floor_ids: list[int]) -> tuple[float, float]:
+    """``fire()``'s own SQL: the three :data:`STEPS` fired (untimed) on each of ``drafts``, the statements of each
+    ``fire()`` recorded and sent again at once to a copy of the database (:class:`Replay`), timed, beside one floor
+    transaction. The first case's are not kept (the copy's first statements are compiled then). Returns the
+    medians (seconds) of the replays and of the floor."""
+    from app.extensions import db
+    from app.services.cases import fire
+
+    db.session.remove()
+    copy = Replay(db.engine)
+    floor = Floor(db.engine, floor_ids)
+    replays: list[float] = []
+    floors: list[float] = []
+    try:
+        for n, (case_id, version) in enumerate(drafts):
+            for trigger, who in STEPS:
+                db.session.remove()
+                with recorded_statements(db.engine) as sent:
+                    version = fire(case_id, trigger, people[who], expected_version=version).version
+                start = time.perf_counter()
+                floor.once()
+                floor_time = time.perf_counter() - start
+                start = time.perf_counter()
+                copy.once(sent)
+                replay_time = time.perf_counter() - start
+                if n:
+                    floors.append(floor_time)
+                    replays.append(replay_time)
+    finally:
+        floor.close()
+        copy.close()
+        db.session.remove()
+    return statistics.median(replays), statistics.median(floors)
 
 
 def run_on(url: str, folder: Path, database: str, cases: int, profile: bool = False) -> EngineFigures:
@@ -375,6 +563,14 @@ def report(figures: list[EngineFigures], sqlite_target: float = 3.0, pg_target: 
             f"floor {f.floor_waiting_seconds * 1000:5.2f} ms   (wall less CPU: the database's work, its disk, the "
             f"network); with no CPU of its own, fire() would be {f.waiting_seconds / f.floor_seconds:.1f}x the floor"
         )
+        if f.own_sql_seconds:
+            own_ratio = f.own_sql_seconds / f.own_sql_floor_seconds
+            print(
+                f"  {'':10} its own SQL, replayed {f.own_sql_seconds * 1000:5.2f} ms   floor "
+                f"{f.own_sql_floor_seconds * 1000:5.2f} ms   ratio {own_ratio:4.1f}x   "
+                f"(fire()'s statements sent again by the bare driver to a copy of the database: what a transition "
+                f"writes and reads; fire() is about {f.ratio / own_ratio:.1f}x it)"
+            )
         if f.log_written:
             unit, what = (
                 ("pages", "each page a transaction changes, of a table or of an index")

@@ -12,12 +12,14 @@ be tight enough to catch an engine that does several times the work it does now;
 from __future__ import annotations
 
 import statistics
+from typing import Any
 
 import pytest
 from flask import Flask
 
 from app.extensions import db
-from bench.engine_bench import counted_calls, log_written, side_by_side
+from app.services.cases import fire
+from bench.engine_bench import STEPS, Replay, counted_calls, log_written, prepare, recorded_statements, side_by_side
 
 CALLS_BOUND = {"sqlite": 2200, "postgresql": 2650}
 """Function calls per ``fire()`` (median of the three steps): 1.6 times the count when the bound was last set
@@ -55,3 +57,56 @@ def test_fire_writes_a_bounded_number_of_pages_to_the_log(app: Flask, backend: s
     per_fire = statistics.median(fire_pages)
     print(f"{per_fire} pages per fire(), {statistics.median(floor_pages)} per floor")
     assert per_fire <= LOG_PAGES_BOUND, (fire_pages, floor_pages)
+
+
+REPLAYED_TABLES = (
+    "cases",
+    "audit_entries",
+    "audit_head",
+    "audit_tree_nodes",
+    "timers",
+    "case_clocks",
+    "case_escalations",
+    "outbox",
+)
+"""What a ``fire()`` writes: the tables its replay must leave as ``fire()`` left them."""
+
+
+def _table_rows(connection: Any, table: str) -> list[tuple[Any, ...]]:
+    cursor = connection.cursor()
+    try:
+        cursor.execute(f"SELECT * FROM {table} ORDER BY 1")  # noqa: S608 - names from the list above
+        return [tuple(row) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+def test_fires_own_sql_replayed_on_a_copy_does_what_the_fire_did(app: Flask, backend: str) -> None:
+    """The engine benchmark's replay of a ``fire()``'s statements (its "own SQL" figure) is that ``fire()``'s work:
+    sent to a copy of the database taken before the three steps, the recorded statements leave every table a
+    transition writes as the three ``fire()`` calls left the original, row for row (on PostgreSQL with the writes
+    held for one round trip and the ``COMMIT`` that went with them). A statement the recording missed, or a batch
+    replayed out of order or never committed, leaves the copy different."""
+    people, drafts, _ = prepare(1)
+    db.session.remove()
+    copy = Replay(db.engine)
+    original = db.engine.raw_connection()
+    try:
+        case_id, version = drafts[0]
+        batches = 0
+        for trigger, who in STEPS:
+            db.session.remove()
+            with recorded_statements(db.engine) as sent:
+                version = fire(case_id, trigger, people[who], expected_version=version).version
+            assert sent, trigger
+            batches += len({item.batch for item in sent if item.batch})
+            copy.once(sent)
+        if backend == "postgresql":
+            assert batches >= 3  # every step's writes went in a held batch (with its COMMIT)
+        for table in REPLAYED_TABLES:
+            expected = _table_rows(original.driver_connection, table)
+            assert _table_rows(copy.connection, table) == expected, table
+        assert _table_rows(copy.connection, "audit_entries")  # the steps' entries are there, not two empty tables
+    finally:
+        original.close()
+        copy.close()
