@@ -32,6 +32,17 @@ class RecordIdConverter(IntegerConverter):
         super().__init__(map, fixed_digits, min, MAX_ID if max is None else builtins.min(max, MAX_ID), signed)
 
 
+def record_id(value: str) -> int:
+    """A record's id or sequence number given in a query string (``request.args.get(name, type=record_id)``):
+    ASCII digits only, 1 to :data:`MAX_ID`. Anything else raises ``ValueError``, so that Werkzeug takes the
+    argument as absent, as it does with ``type=int`` for a value that is not a number. ``int`` alone accepted
+    numbers past 64 bits (SQLite then refused to bind them: a server error), signs, and digits of other scripts."""
+    text = value.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)) or not 1 <= int(text) <= MAX_ID:
+        raise ValueError(f"not a record id: {value!r}")
+    return int(text)
+
+
 MAX_KEPT = 20_000
 """URLs kept per process before the memo starts afresh (a queue adds one per case shown)."""
 

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 
 from app.models import Role
-from app.web.urls import MAX_ID, RecordIdConverter, _id_parts
+from app.web.urls import MAX_ID, RecordIdConverter, _id_parts, record_id
 from tests.support.factories import make_user
 from tests.web.helpers import login_as
 
@@ -59,3 +59,28 @@ def test_the_largest_id_reaches_the_page_and_is_not_found_there(app: Flask, clie
 def test_lists_still_write_their_links_without_matching_each(app: Flask) -> None:
     with app.test_request_context("/"):
         assert _id_parts("cases.show", "case_id") == ("/expedientes/", "")
+
+
+def test_a_record_id_in_a_query_string_is_ascii_digits_within_the_bound() -> None:
+    assert [record_id(raw) for raw in ("1", " 42 ", str(MAX_ID))] == [1, 42, MAX_ID]
+    for raw in ("", " ", "0", "-1", "+1", "1.0", "1_000", "١٢٣", "²", "abc", str(MAX_ID + 1), "9" * 400):
+        with pytest.raises(ValueError, match="not a record id"):
+            record_id(raw)
+
+
+@pytest.mark.parametrize(
+    ("path", "role"),
+    [("/admin/datos-personales", Role.ADMIN), ("/transparencia/comite", Role.TRANSPARENCY_UNIT)],
+)
+def test_a_list_cursor_no_record_can_have_shows_the_first_page(
+    app: Flask, client: FlaskClient, path: str, role: Role
+) -> None:
+    """The lists paged by ``?antes=<id>`` (the data-protection requests, the committee's sessions) take a number
+    no record can have, or one written otherwise than in plain digits, as no cursor: their first page. A number
+    past 64 bits was a server error on SQLite, which cannot bind it."""
+    login_as(client, make_user(role))
+    for raw in [*map(str, TOO_LARGE), "-1", "0", "١٢٣", "1_0", "abc"]:
+        response = client.get(path, query_string={"antes": raw})
+        response.close()
+        assert response.status_code == 200, (path, raw, response.status_code)
+    assert client.get(path, query_string={"antes": "5"}).status_code == 200  # a cursor within the bound pages

@@ -28,6 +28,7 @@ from app.web.auth.support import filing_email_key, filing_limit_per_email, filin
 from app.web.headers import FILE_CONTENT_SECURITY_POLICY
 from app.web.labels import message_text
 from app.web.throttling import throttle_uploads
+from app.web.urls import record_id
 from forms.access_requests import (
     VOTE_CHOICES,
     AppealForm,
@@ -668,7 +669,7 @@ def sessions() -> Response | tuple[str, int]:
 
 def _sessions_page(form: SessionForm, status: int) -> tuple[str, int]:
     """A page of the committee's sessions, newest first (``?antes=<session>``: those after it), and the form."""
-    before = request.args.get("antes", type=int)
+    before = request.args.get("antes", type=record_id)
     listed = svc.sessions(svc.SESSIONS_PAGE + 1, before=before)
     older = listed[svc.SESSIONS_PAGE - 1].id if len(listed) > svc.SESSIONS_PAGE else None
     page = render_template(

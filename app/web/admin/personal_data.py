@@ -28,6 +28,7 @@ from app.services.personal_data import (
 )
 from app.web.access import roles_required
 from app.web.labels import message_text
+from app.web.urls import record_id
 from forms.personal_data import KIND_CHOICES, RectificationForm, RegisterRequestForm, ResolveForm
 
 bp = Blueprint("personal_data", __name__, url_prefix="/admin/datos-personales")
@@ -78,7 +79,7 @@ def index() -> str | Response | tuple[str, int]:
             return redirect(url_for("personal_data.show", request_id=request_id))
     elif form.is_submitted():
         status = 422
-    before = request.args.get("antes", type=int)
+    before = request.args.get("antes", type=record_id)
     rows = list_requests(before=before, limit=RESOLVED_PAGE + 1)
     answered = [row for row in rows if not row.pending]
     older = answered[RESOLVED_PAGE - 1].id if len(answered) > RESOLVED_PAGE else None
