@@ -148,6 +148,19 @@ def test_next_never_leads_off_site(client: FlaskClient, target: str) -> None:
     assert response.headers["Location"] == "/inicio"
 
 
+@pytest.mark.parametrize("target", ["/\r\nSet-Cookie: session=x", "/inicio\n", "/a\tb", "/a\u2028b", "/\x0b/x"])
+def test_next_with_a_character_no_address_holds_goes_home_without_an_error(client: FlaskClient, target: str) -> None:
+    """A line break cannot go into the ``Location`` header: such a ``next`` answered 500 after the login had been
+    saved. Any character that is not printable makes ``next`` no path of the site."""
+    user_id = make_user(Role.APPLICANT)
+    response = login(client, email_of(user_id), next_url=target)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/inicio"
+    again = client.get("/login", query_string={"next": target})  # logged in: sent on at once
+    assert again.status_code == 302
+    assert again.headers["Location"] == "/inicio"
+
+
 def test_next_off_site_is_refused_for_a_user_already_logged_in(client: FlaskClient) -> None:
     login_as(client, make_user(Role.APPLICANT))
     response = client.get("/login", query_string={"next": "//evil.example"})

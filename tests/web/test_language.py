@@ -58,7 +58,9 @@ def test_an_unknown_language_is_ignored(client: FlaskClient) -> None:
     assert_spanish(text(client.get("/login")))
 
 
-@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example", "/\\evil.example"])
+@pytest.mark.parametrize(
+    "target", ["//evil.example", "https://evil.example", "/\\evil.example", "/\r\nSet-Cookie: x=y", "/a\tb"]
+)
 def test_the_language_switch_does_not_redirect_off_site(client: FlaskClient, target: str) -> None:
     body = client.get("/login").get_data(as_text=True)
     response = client.post(
