@@ -62,6 +62,13 @@ def _write(session: Session, event: SecurityEvent) -> None:
     logger.info(json.dumps(line, sort_keys=True, ensure_ascii=False))
 
 
+def _storable(text: str) -> str:
+    """``text`` as a text column can store it: a NUL character (which PostgreSQL refuses, and which a refused
+    request's address may hold: the API answers such addresses itself) written as U+FFFD. Without this the event
+    was lost, and with it the trace of the refusal."""
+    return text.replace("\x00", "\ufffd")
+
+
 def record(
     kind: SecurityEventKind,
     *,
@@ -77,8 +84,8 @@ def record(
         occurred_at=utcnow(),
         kind=kind,
         user_id=user_id,
-        ip=ip[:45],
-        path=path[:200],
+        ip=_storable(ip)[:45],
+        path=_storable(path)[:200],
         details=_clean(details),
     )
     if session is not None:

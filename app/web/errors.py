@@ -22,14 +22,17 @@ class ExplainedBadRequest(BadRequest):
 
 
 class NulInInput(BadRequest):
-    """A query or form value holds a NUL character: no text column can store it (PostgreSQL refuses it), and
-    no person types it, so the request is refused before any view reads it."""
+    """The address, a query or a form value holds a NUL character: no text column can store it (PostgreSQL
+    refuses it), and no person types it, so the request is refused before any view reads it."""
 
 
 def _refuse_nul_input() -> None:
-    """Refuse a request to a page whose query string or form values (not its files) contain a NUL character.
-    The API checks its own parameters and names the one that is wrong."""
+    """Refuse a request to a page whose address, query string or form values (not its files) contain a NUL
+    character (a part of the address is a view's argument: a format's code looked up in the database answered 500
+    on PostgreSQL). The API checks its own parameters and names the one that is wrong."""
     environ = request.environ
+    if "\x00" in environ.get("PATH_INFO", "") and not request.path.startswith("/api/"):
+        raise NulInInput()
     bodiless = environ.get("CONTENT_LENGTH") in (None, "", "0") and not environ.get("HTTP_TRANSFER_ENCODING")
     if bodiless and not environ.get("QUERY_STRING"):
         return  # nothing to look at (most pages): parsing the empty query and the content type costs 40 calls

@@ -111,3 +111,15 @@ def test_behind_a_trusted_proxy_the_client_address_is_logged(app: Flask) -> None
     direct = app.test_client()
     login(direct, "nadie@example.test", WRONG, headers={"X-Forwarded-For": "198.51.100.1"})
     assert events("login_failed")[-1].ip == "127.0.0.1"  # not trusted without TRUSTED_PROXY_HOPS
+
+
+def test_a_refusal_whose_address_holds_a_nul_is_still_recorded(app: Flask, client: FlaskClient) -> None:
+    """A NUL cannot go into a text column on PostgreSQL: the event of a refused address that held one was lost,
+    and with it the trace of the refusal (the API answers such addresses itself; the pages refuse them first).
+    It is stored with U+FFFD in its place."""
+    applicant = make_user(Role.APPLICANT)
+    login_as(client, applicant)
+    assert client.get("/api/v1/audit/entries/%00").status_code == 403
+    denied = events("access_denied")[-1]
+    assert denied.user_id == applicant
+    assert denied.path == "/api/v1/audit/entries/\ufffd"

@@ -151,3 +151,13 @@ def test_a_403_on_a_case_awaiting_payment_says_the_applicant_pays_and_the_treasu
     acting = page.split("Le toca actuar", 1)[1].split("</dd>", 1)[0]
     assert "Solicitante: paga la orden de pago" in acting
     assert "Tesorería: confirma el pago" in acting
+
+
+@pytest.mark.parametrize("path", ["/transparencia/obligaciones/%00.csv", "/transparencia/obligaciones/a%00b.json"])
+def test_a_nul_in_the_address_is_refused_in_words_as_in_a_form(client: FlaskClient, path: str) -> None:
+    """A part of the address is a view's argument (a format's code here, looked up in the database): with a NUL
+    in it, PostgreSQL refused the query and the page answered 500."""
+    for headers, expected in (({}, "carácter nulo (NUL)"), (EN, "null character (NUL)")):
+        response = client.get(path, headers=headers)
+        assert response.status_code == 400
+        assert expected in text(response)
