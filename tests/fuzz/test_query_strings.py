@@ -1,20 +1,25 @@
-"""Hostile values in every query-string parameter every page reads, found by watching the pages read them.
+"""Hostile values in every query-string parameter every page reads, found by watching the pages read them, and in
+every word of every address.
 
 The form fuzzer (``test_web_forms.py``) sends what the pages' forms offer. A page also reads parameters no form
 shows: a list's cursor in its "older" link (``?antes=<id>``), a proof's sizes, an export's options. Those links
 appear only when there is more than a page to show, so a crawl of the demo never finds them. Here the pages
 tell which parameters they read: the request's ``args`` record every name looked up. Every GET route is
 opened as each persona of the demo (its URL variables filled with the demo's records), then each parameter
-a page read is sent again with each hostile value, alone.
+a page read is sent again with each hostile value, alone. Then every route whose address has a word in it (a
+tracking token, a format's code, a step's name, a document's digest) is opened with each hostile value as that
+word, as each persona.
 
 Property: no answer is a server error (a refusal, a translated error or the first page are all fine). A number
-past 64 bits in ``?antes=`` was one, on both databases. Both are tried: each refuses other values.
+past 64 bits in ``?antes=`` was one, on both databases, and so was a NUL in a format's code in the address, on
+PostgreSQL. Both databases are tried: each refuses other values.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from argon2 import PasswordHasher
@@ -84,18 +89,19 @@ class _RecordingArgs(ImmutableMultiDict[str, str]):
         return super().__contains__(key)
 
 
-def _path(rule: Rule, records: dict[str, int]) -> str:
+def _path(rule: Rule, records: dict[str, int], word: str = "x") -> str:
+    """``rule``'s address with a demo record for each integer part and ``word`` (URL-quoted) for the others."""
     path = rule.rule
     for name in rule.arguments:
         integer = isinstance(rule._converters[name], IntegerConverter)
-        value = str(records.get(name, 1)) if integer else "x"
+        value = str(records.get(name, 1)) if integer else quote(word, safe="")
         path = path.replace(f"<{name}>", value)
         for converter in ("int", "string", "path"):
             path = path.replace(f"<{converter}:{name}>", value)
     return path
 
 
-def test_hostile_values_in_every_parameter_a_page_reads_never_give_a_server_error(
+def test_hostile_values_in_every_parameter_and_address_part_a_page_reads_never_give_a_server_error(
     app: Flask, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
@@ -113,7 +119,8 @@ def test_hostile_values_in_every_parameter_a_page_reads_never_give_a_server_erro
         (rule for rule in app.url_map.iter_rules() if "GET" in (rule.methods or ()) and rule.endpoint != "static"),
         key=lambda rule: rule.rule,
     )
-    paths = [_path(rule, {k: v for k, v in records.items() if v is not None}) for rule in rules]
+    found_records = {k: v for k, v in records.items() if v is not None}
+    paths = [_path(rule, found_records) for rule in rules]
     read: dict[tuple[str, str], set[str]] = {}
     clients: dict[str, FlaskClient] = {}
     for persona in PERSONAS:
@@ -136,3 +143,15 @@ def test_hostile_values_in_every_parameter_a_page_reads_never_give_a_server_erro
                 response = clients[persona].get(path, query_string={name: value})
                 response.close()
                 assert response.status_code < 500, (persona, path, name, value[:40], response.status_code)
+    # the address's own words (a tracking token, a format's code, a step, a document's digest…), each persona
+    worded = [
+        rule for rule in rules if any(not isinstance(rule._converters[n], IntegerConverter) for n in rule.arguments)
+    ]
+    assert len(worded) >= 10, [rule.rule for rule in worded]
+    for rule in worded:
+        for value in filter(None, HOSTILE):
+            path = _path(rule, found_records, value)
+            for persona, client in clients.items():
+                response = client.get(path)
+                response.close()
+                assert response.status_code < 500, (persona, rule.rule, value[:40], response.status_code)
