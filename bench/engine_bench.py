@@ -403,13 +403,13 @@ def side_by_side(
     return fires, floors
 
 
-def measure(database: str, cases: int, profile: bool = False, replay: bool = True) -> EngineFigures:
-    """Run the comparison inside the current application context (schema migrated, database empty); with
-    ``replay``, then :func:`own_sql` on as many more cases."""
+def measure(database: str, cases: int, profile: bool = False) -> EngineFigures:
+    """Run the comparison inside the current application context (schema migrated, database empty), then
+    :func:`own_sql` on as many more cases."""
     from app.extensions import db
     from app.services.cases import fire
 
-    people, drafts, floor_ids = prepare(cases * 2 if replay else cases)
+    people, drafts, floor_ids = prepare(cases * 2)
     drafts, recorded = drafts[:cases], drafts[cases:]
     db.session.remove()
     if database == "postgresql":
@@ -467,7 +467,7 @@ def measure(database: str, cases: int, profile: bool = False, replay: bool = Tru
     if profiler is not None:
         print(f"profile of fire() on {database} ({len(fire_times)} fires, cumulative time):")
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
-    own, own_floor = own_sql(people, recorded, floor_ids) if replay else (0.0, 0.0)
+    own, own_floor = own_sql(people, recorded, floor_ids)
     return EngineFigures(
         database,
         statistics.median(fire_times),

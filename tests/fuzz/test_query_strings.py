@@ -17,6 +17,7 @@ PostgreSQL. Both databases are tried: each refuses other values.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -95,9 +96,8 @@ def _path(rule: Rule, records: dict[str, int], word: str = "x") -> str:
     for name in rule.arguments:
         integer = isinstance(rule._converters[name], IntegerConverter)
         value = str(records.get(name, 1)) if integer else quote(word, safe="")
-        path = path.replace(f"<{name}>", value)
-        for converter in ("int", "string", "path"):
-            path = path.replace(f"<{converter}:{name}>", value)
+        path = re.sub(rf"<[^>]*\b{name}>", value, path)  # whatever the converter; a quoted value has no backslash
+    assert "<" not in path, (rule.rule, path)  # an argument left unfilled would test a page that never matches
     return path
 
 
