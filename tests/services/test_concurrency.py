@@ -6,7 +6,6 @@ waits at a barrier and fires at the same moment as the others.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +22,7 @@ from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, Role
 from app.services.cases import FireResult, fire
 from app.services.uow import unit_of_work
+from tests.support.concurrency import race
 from tests.support.factories import make_user, vecs_case
 
 
@@ -30,31 +30,6 @@ from tests.support.factories import make_user, vecs_case
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Users are created for every test; the production argon2 cost would dominate the run time."""
     monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-
-
-def race(app: Flask, calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run every call in its own thread, all released at once; return each result or exception."""
-    barrier = threading.Barrier(len(calls))
-    results: list[FireResult | BaseException | None] = [None] * len(calls)
-
-    def worker(index: int) -> None:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=60)
-                results[index] = calls[index]()
-            except BaseException as exc:
-                results[index] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    assert all(r is not None for r in results)
-    return [r for r in results if r is not None]
 
 
 def submitted_case(owner: int) -> FireResult:
