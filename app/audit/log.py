@@ -117,6 +117,16 @@ def _locked_head(session: Session) -> Head:
     return _keep_head(session, *rows[0])
 
 
+def lock_head(session: Session) -> None:
+    """Take the log's head lock now rather than at the first :func:`append`, for a unit of work whose decisions
+    must not interleave with other units' appends: a calendar change, which recomputes every pending term, must
+    see the terms of every transition that read the calendar before it, and a transition that reads the
+    calendar after it must see its days (a transition reads the calendar under this lock). Lock the head before
+    writing or locking any other row: a unit that locks a row first and then waits on the head while the holder
+    of the head waits on that row is a deadlock, which PostgreSQL ends by failing one of them."""
+    _locked_head(session)
+
+
 def _keep_head(session: Session, seq: int, hash_: str, frontier: str, calendar_seq: int) -> Head:
     """Keep the head row just read (locked, or under the database's write lock) as this (sub)transaction's."""
     head = Head(seq, hash_, frontier, calendar_seq, calendar_seq)

@@ -183,11 +183,10 @@ def update_config(workflow_name: str, changes: Mapping[str, Any], actor_id: int)
         user = session.get(User, actor_id)
         if user is None or not user.active or not user.has_role(Role.ADMIN):
             raise NotAllowed(Msg("Solo la administración puede cambiar la configuración."))
-        row = session.get(WorkflowConfig, workflow.name)
+        # locked: two administrators saving at once save one after the other, each over the other's settings,
+        # with revisions of their own (a plain read let the second overwrite the first and repeat its revision)
+        row = _locked_row(session, workflow.name)
         before = effective_params(session, workflow)
-        if row is None:
-            row = WorkflowConfig(workflow=workflow.name, params={}, revision=0)
-            session.add(row)
         _refuse_unknown_departments(session, workflow, before, {**before, **cleaned})
         row.params = {**row.params, **cleaned}
         row.revision += 1

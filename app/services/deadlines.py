@@ -402,6 +402,7 @@ def declare_non_working_days(
         raise InvalidData(Msg("Un periodo inhábil no puede exceder un año."))
     with unit_of_work() as session:
         _require_admin(session, actor_id)
+        audit.lock_head(session)  # one calendar change at a time, and none beside a transition (see lock_head)
         existing = set(session.scalars(select(NonWorkingDay.day).where(NonWorkingDay.day.between(first, last))))
         added: list[date] = []
         rows: list[NonWorkingDay] = []
@@ -441,6 +442,7 @@ def remove_non_working_day(day_id: int, actor_id: int) -> CalendarChange:
     """Remove a declared non-working day and move every pending term it affected. Raises ``NotFound``."""
     with unit_of_work() as session:
         _require_admin(session, actor_id)
+        audit.lock_head(session)  # one calendar change at a time, and none beside a transition (see lock_head)
         row = session.get(NonWorkingDay, day_id)
         if row is None:
             raise NotFound(Msg("Ese día inhábil no está declarado."))

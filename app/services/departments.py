@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import exists, false, func, literal, select, union_all
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -80,6 +81,15 @@ def _require_admin(session: Session, actor_id: int | None) -> None:
     user = session.get(User, actor_id)
     if user is None or not user.active or not user.has_role(Role.ADMIN):
         raise NotAllowed(Msg("Solo la administración puede cambiar las áreas."))
+
+
+def _locked(session: Session, code: str, *, renaming: bool = False) -> Department | None:
+    """The department ``code`` read again and locked until the transaction ends (on PostgreSQL; SQLite's write
+    transactions already run one at a time), so that two administrators acting on it at once act one after the
+    other: the second sees what the first did (a deletion, a new name), and the log records only what happened.
+    A rename takes the weaker lock that lets grants and cases go on naming the department meanwhile."""
+    stmt = select(Department).where(Department.code == code).with_for_update(key_share=renaming)
+    return session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
 
 
 def _clean_name(name: str) -> str:
@@ -190,10 +200,16 @@ def create_department(code: str, name: str, actor_id: int | None) -> None:
     cleaned = _clean_name(name)
     with unit_of_work() as session:
         _require_admin(session, actor_id)
+        taken = InvalidData(Msg("Ya existe un área con el código «%(code)s».", {"code": code}))
         if session.get(Department, code) is not None:
-            raise InvalidData(Msg("Ya existe un área con el código «%(code)s».", {"code": code}))
-        session.add(Department(code=code, name=cleaned))
-        session.flush()
+            raise taken
+        try:
+            with session.begin_nested():  # an administrator creating the same code at once wins; this one is told
+                session.add(Department(code=code, name=cleaned))
+        except IntegrityError:
+            if _locked(session, code) is None:
+                raise
+            raise taken from None
         _log(session, "department_created", actor_id, {"code": code, "name": cleaned})
 
 
@@ -205,7 +221,7 @@ def rename_department(code: str, name: str, actor_id: int | None) -> bool:
     cleaned = _clean_name(name)
     with unit_of_work() as session:
         _require_admin(session, actor_id)
-        department = session.get(Department, code)
+        department = _locked(session, code, renaming=True)
         if department is None:
             raise NotFound(Msg("El área «%(code)s» no existe.", {"code": code}))
         if department.name == cleaned:
@@ -249,7 +265,7 @@ def delete_department(code: str, actor_id: int | None) -> None:
     grants, cases, access-request turns, escalations, installed procedures that need it) as its reasons."""
     with unit_of_work() as session:
         _require_admin(session, actor_id)
-        department = session.get(Department, code)
+        department = _locked(session, code)
         if department is None:
             raise NotFound(Msg("El área «%(code)s» no existe.", {"code": code}))
         reasons = _references(session, code)
@@ -266,8 +282,14 @@ def delete_department(code: str, actor_id: int | None) -> None:
                 Msg("El área «%(code)s» está en uso y no se puede eliminar.", {"code": code}), tuple(reasons)
             )
         name = department.name
-        session.delete(department)
-        session.flush()
+        try:
+            with session.begin_nested():  # a grant or a case naming it, committed since the count: still in use
+                session.delete(department)
+        except IntegrityError:
+            raise InvalidData(
+                Msg("El área «%(code)s» está en uso y no se puede eliminar.", {"code": code}),
+                tuple(_references(session, code)),
+            ) from None
         _log(session, "department_deleted", actor_id, {"code": code, "name": name})
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -70,11 +71,7 @@ def create_user(
     check_password(password, email=email, display_name=display_name)
     address = normalise_email(email)
     with unit_of_work() as session:
-        if session.scalars(select(User.id).where(User.email == address)).first() is not None:
-            raise InvalidData(Msg("Ya existe una cuenta con ese correo electrónico."))
-        for grant in grants:
-            if grant.department is not None and session.get(Department, grant.department) is None:
-                raise InvalidData(Msg("El área «%(code)s» no existe.", {"code": grant.department}))
+        _refuse_taken_or_unknown(session, address, grants)
         user = User(
             email=address,
             display_name=display_name.strip(),
@@ -82,8 +79,14 @@ def create_user(
             locale=locale,
             roles=[UserRole(role=g.role, department_code=g.department) for g in grants],
         )
-        session.add(user)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(user)
+        except IntegrityError:
+            # on PostgreSQL, an account with this address created at the same moment, or the department just
+            # deleted: the same refusal as when it came first, not a server error
+            _refuse_taken_or_unknown(session, address, grants)
+            raise
         audit.append(
             session,
             EntryInput(
@@ -98,6 +101,18 @@ def create_user(
             ),
         )
         return user.id
+
+
+def _refuse_taken_or_unknown(session: Session, address: str, grants: Sequence[RoleGrant]) -> None:
+    """Raise ``InvalidData`` if an account already has ``address`` or a grant names a department that does not
+    exist."""
+    if session.scalars(select(User.id).where(User.email == address)).first() is not None:
+        raise InvalidData(Msg("Ya existe una cuenta con ese correo electrónico."))
+    named = {grant.department for grant in grants if grant.department is not None}
+    known = set(session.scalars(select(Department.code).where(Department.code.in_(named)))) if named else set()
+    for grant in grants:
+        if grant.department is not None and grant.department not in known:
+            raise InvalidData(Msg("El área «%(code)s» no existe.", {"code": grant.department}))
 
 
 def ensure_department(code: str, name: str) -> None:
