@@ -30,7 +30,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -164,10 +165,8 @@ def resume_session(token: str, now: datetime | None = None) -> User | None:
     absolute = timedelta(seconds=int(current_app.config["SESSION_ABSOLUTE_TIMEOUT"]))
     if now - last_seen > idle or now - created_at > absolute:
         with unit_of_work() as work:
-            row = work.get(UserSession, session_id)
-            if row is not None and row.revoked_at is None:
-                row.revoked_at = now
-                row.revoked_reason = "expired"
+            # requests of one browser at once all find it timed out: only the one whose update closes it logs
+            if _revoke_one(work, session_id, "expired", now):
                 security_log.record(
                     SecurityEventKind.SESSION_EXPIRED, user_id=user_id, details={"session": session_id}, session=work
                 )
@@ -184,6 +183,17 @@ def session_owner(token: str) -> int | None:
         select(UserSession).where(UserSession.token_hash == _digest(token), UserSession.revoked_at.is_(None))
     ).first()
     return None if stored is None else stored.user_id
+
+
+def _revoke_one(session: Session, session_id: int, reason: str, now: datetime) -> bool:
+    """Revoke the live session ``session_id``; whether this call did (not when it was already revoked, also by a
+    transaction committed meanwhile: the condition is checked again on the row once its writer is done)."""
+    result = session.execute(
+        update(UserSession)
+        .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
 def _revoke_all(session: Session, user_id: int, reason: str, now: datetime) -> int:
@@ -206,11 +216,14 @@ def _revoke_all(session: Session, user_id: int, reason: str, now: datetime) -> i
 def end_session(token: str, *, ip: str = "", path: str = "") -> None:
     """Revoke the session ``token`` (logout) and log it; unknown or already revoked tokens are ignored."""
     with unit_of_work() as session:
-        stored = session.scalars(select(UserSession).where(UserSession.token_hash == _digest(token))).first()
-        if stored is None or stored.revoked_at is not None:
+        stored = session.execute(
+            select(UserSession.id, UserSession.user_id).where(
+                UserSession.token_hash == _digest(token), UserSession.revoked_at.is_(None)
+            )
+        ).first()
+        # two logouts at once (a double click, two tabs) both find it live: only the one that revokes it logs
+        if stored is None or not _revoke_one(session, stored.id, "logout", utcnow()):
             return
-        stored.revoked_at = utcnow()
-        stored.revoked_reason = "logout"
         security_log.record(
             SecurityEventKind.LOGOUT,
             user_id=stored.user_id,
@@ -264,6 +277,12 @@ def totp_status(user_id: int) -> TotpStatus:
     return TotpStatus.CONFIRMED if credential.confirmed_at is not None else TotpStatus.PENDING
 
 
+def _locked_credential(user_id: int) -> Select[TotpCredential]:
+    """The second factor of ``user_id``, read afresh and locked until the transaction ends."""
+    stmt = select(TotpCredential).where(TotpCredential.user_id == user_id).with_for_update()
+    return stmt.execution_options(populate_existing=True)
+
+
 def begin_enrolment(user_id: int) -> Enrolment:
     """The secret to enrol (a new one, or the one already being enrolled, so a reload shows the same QR).
 
@@ -273,16 +292,22 @@ def begin_enrolment(user_id: int) -> Enrolment:
         user = session.get(User, user_id)
         if user is None:
             raise NotFound(Msg("El usuario no existe."))
-        credential = session.get(TotpCredential, user_id)
-        if credential is not None and credential.confirmed_at is not None:
+        credential = session.scalars(_locked_credential(user_id)).first()
+        if credential is None:
+            # two first visits at once (a double click, two tabs): one inserts, the other goes on with its row
+            insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+            session.execute(
+                insert(TotpCredential)
+                .values(user_id=user_id, secret_encrypted=encrypt(pyotp.random_base32()), created_at=utcnow())
+                .on_conflict_do_nothing(index_elements=[TotpCredential.user_id])
+            )
+            credential = session.scalars(_locked_credential(user_id)).one()
+        if credential.confirmed_at is not None:
             raise NotAllowed(Msg("Su segundo factor ya está activo."))
-        secret = decrypt(credential.secret_encrypted) if credential is not None else None
-        if secret is None:
+        secret = decrypt(credential.secret_encrypted)
+        if secret is None:  # sealed with another SECRET_KEY: enrol with a new one
             secret = pyotp.random_base32()
-            if credential is None:
-                session.add(TotpCredential(user_id=user_id, secret_encrypted=encrypt(secret)))
-            else:
-                credential.secret_encrypted = encrypt(secret)
+            credential.secret_encrypted = encrypt(secret)
         issuer = str(current_app.config["INSTITUTION_NAME"])
         uri = pyotp.TOTP(secret, interval=TOTP_INTERVAL).provisioning_uri(name=user.email, issuer_name=issuer)
         return Enrolment(secret=secret, uri=uri)
@@ -320,7 +345,8 @@ def confirm_enrolment(user_id: int, code: str, now: datetime | None = None) -> l
     (shown once). Raises ``InvalidData`` for a wrong code and ``NotAllowed`` when nothing is being enrolled."""
     now = now or utcnow()
     with unit_of_work() as session:
-        credential = session.get(TotpCredential, user_id)
+        # locked: a double submit confirms once; the second finds it confirmed and issues no other codes
+        credential = session.scalars(_locked_credential(user_id)).first()
         if credential is None or credential.confirmed_at is not None:
             raise NotAllowed(Msg("No hay un segundo factor pendiente de activar."))
         secret = decrypt(credential.secret_encrypted)
@@ -441,8 +467,11 @@ def request_password_reset(email: str, *, ip: str = "", path: str = "") -> None:
         )
 
 
-def _live_reset(session: Session, token: str, now: datetime) -> PasswordResetToken | None:
-    row = session.scalars(select(PasswordResetToken).where(PasswordResetToken.token_hash == _digest(token))).first()
+def _live_reset(session: Session, token: str, now: datetime, *, lock: bool = False) -> PasswordResetToken | None:
+    stmt = select(PasswordResetToken).where(PasswordResetToken.token_hash == _digest(token))
+    if lock:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    row = session.scalars(stmt).first()
     if row is None or row.used_at is not None or row.expires_at <= now:
         return None
     user = session.get(User, row.user_id)
@@ -462,23 +491,30 @@ def reset_password(token: str, new: str, *, ip: str = "", path: str = "", now: d
     """
     now = now or utcnow()
     with unit_of_work() as session:
-        row = _live_reset(session, token, now)
-        if row is None:
-            security_log.record(SecurityEventKind.PASSWORD_RESET_REFUSED, ip=ip, path=path, session=session)
-            raise InvalidData(INVALID_RESET)
-        user = session.get(User, row.user_id)
-        if user is None or not user.has_password:  # a link issued before the account lost its password
-            raise InvalidData(INVALID_RESET)
-        check_password(new, email=user.email, display_name=user.display_name)
-        user.password_hash = hash_password(new)
-        session.execute(
-            update(PasswordResetToken)
-            .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
-            .values(used_at=now)
-        )
-        security_log.record(SecurityEventKind.PASSWORD_RESET, user_id=user.id, ip=ip, path=path, session=session)
-        _revoke_all(session, user.id, "password_reset", now)
-        return user.id
+        # the link is read locked: used twice at once, the second waits, then finds it used and is refused
+        row = _live_reset(session, token, now, lock=True)
+        if row is not None:
+            return _reset_with(session, row, new, ip=ip, path=path, now=now)
+    # recorded in a transaction of its own: the refusal would roll back one it shared
+    security_log.record(SecurityEventKind.PASSWORD_RESET_REFUSED, ip=ip, path=path)
+    raise InvalidData(INVALID_RESET)
+
+
+def _reset_with(session: Session, row: PasswordResetToken, new: str, *, ip: str, path: str, now: datetime) -> int:
+    """:func:`reset_password`'s work once its link is found live (and locked)."""
+    user = session.get(User, row.user_id)
+    if user is None or not user.has_password:  # a link issued before the account lost its password
+        raise InvalidData(INVALID_RESET)
+    check_password(new, email=user.email, display_name=user.display_name)
+    user.password_hash = hash_password(new)
+    session.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    security_log.record(SecurityEventKind.PASSWORD_RESET, user_id=user.id, ip=ip, path=path, session=session)
+    _revoke_all(session, user.id, "password_reset", now)
+    return user.id
 
 
 def compose_account_mail(session: Session, message: OutboxMessage) -> tuple[str, str, str] | None:
@@ -551,11 +587,16 @@ def _receipt_of(session: Session, case_id: int | None) -> _Receipt | None:
 
 def deactivate_user(user_id: int, actor_id: int | None = None) -> None:
     """Deactivate an account: it can no longer log in and every session it has ends. Logged in the audit log
-    (ids only) and the security log. Raises ``NotFound`` for an unknown user."""
+    (ids only) and the security log. An account already inactive is left as it is and nothing is logged (but a
+    session still open ends). Raises ``NotFound`` for an unknown user."""
     with unit_of_work() as session:
-        user = session.get(User, user_id)
+        # locked: deactivations at once (or again) find it inactive after the first and log nothing
+        user = session.get(User, user_id, with_for_update=True, populate_existing=True)
         if user is None:
             raise NotFound(Msg("El usuario no existe."))
+        if not user.active:
+            _revoke_all(session, user_id, "deactivated", utcnow())  # a session left open ends (and only that logs)
+            return
         user.active = False
         _revoke_all(session, user_id, "deactivated", utcnow())
         security_log.record(
@@ -602,14 +643,18 @@ def reset_second_factor_by_email(email: str) -> int:
     """Remove the second factor (secret and recovery codes) of the account with ``email`` and end its sessions,
     for a staff member who lost both the phone and the codes; they enrol again at their next login. An
     administrator does this only after proving the person's identity. Logged in the audit log (ids only) and
-    the security log; returns the user id. Raises ``NotFound`` when no account has that address.
+    the security log; returns the user id. An account without a second factor is left as it is and nothing is
+    logged. Raises ``NotFound`` when no account has that address.
     """
     with unit_of_work() as session:
-        user_id = session.scalars(select(User.id).where(User.email == normalise_email(email))).first()
+        # the account is locked: two resets at once go one after the other, and the second finds nothing to remove
+        user_id = session.scalars(select(User.id).where(User.email == normalise_email(email)).with_for_update()).first()
         if user_id is None:
             raise NotFound(Msg("No hay una cuenta con ese correo electrónico."))
-        session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
-        session.execute(delete(TotpCredential).where(TotpCredential.user_id == user_id))
+        codes = session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+        credentials = session.execute(delete(TotpCredential).where(TotpCredential.user_id == user_id))
+        if not (getattr(codes, "rowcount", 0) or getattr(credentials, "rowcount", 0)):
+            return user_id  # no second factor: nothing removed, nothing ended, nothing logged
         security_log.record(SecurityEventKind.SECOND_FACTOR_RESET, user_id=user_id, session=session)
         _revoke_all(session, user_id, "second_factor_reset", utcnow())
         audit.append(

@@ -110,7 +110,9 @@ def confirm(token: str, now: datetime | None = None) -> Confirmed:
     now = now or utcnow()
     with unit_of_work() as session:
         row = _live(session, token, now)
-        user = session.get(User, row.user_id) if row is not None else None
+        # the user is locked too: two registration links of one address used at once take the row over one
+        # after the other, and the second finds it taken (see _take_over)
+        user = None if row is None else session.get(User, row.user_id, with_for_update=True, populate_existing=True)
         if row is None or user is None or not user.active:
             raise InvalidData(INVALID_CONFIRMATION)
         released = decrypt(row.sealed) if row.sealed else None

@@ -137,7 +137,9 @@ def _pending(session: Session, request_id: int, kind: DataRequestKind) -> tuple[
         raise InvalidData(Msg("Esta resolución no corresponde al tipo de la solicitud."))
     if request.status != DataRequestStatus.PENDING:
         raise InvalidData(Msg("La solicitud ya fue atendida."))
-    user = session.get(User, request.user_id)
+    # the person's account is locked too: another of their requests resolved at once (a rectification beside a
+    # cancellation) waits, then sees what this one did
+    user = session.get(User, request.user_id, with_for_update=True, populate_existing=True)
     if user is None:  # pragma: no cover - foreign key
         raise NotFound(Msg("La solicitud no existe."))
     return request, user
@@ -177,16 +179,23 @@ def _clean_email(value: str) -> str:
     return address
 
 
+def _cancelled(user: User) -> bool:
+    """Whether ``user``'s account was anonymised by an answered cancellation request."""
+    return user.password_hash == UNUSABLE_PASSWORD
+
+
 def resolve_rectification(request_id: int, actor_id: int, display_name: str | None, email: str | None) -> list[str]:
     """Answer a rectification request: correct the account's name and/or e-mail address.
 
     Returns the names of the fields that changed. The log records which fields changed, never their
-    values. Raises ``NotAllowed``, ``NotFound`` and ``InvalidData`` (nothing to correct, invalid or
-    taken e-mail address, wrong kind, already resolved).
+    values. Raises ``NotAllowed``, ``NotFound`` (also when the account was cancelled meanwhile) and
+    ``InvalidData`` (nothing to correct, invalid or taken e-mail address, wrong kind, already resolved).
     """
     with unit_of_work() as session:
         _require_admin(session, actor_id)
         request, user = _pending(session, request_id, DataRequestKind.RECTIFICATION)
+        if _cancelled(user):  # its data is erased: nothing is written back onto it
+            raise NotFound(Msg("El usuario no existe o está inactivo."))
         changed: list[str] = []
         name = (display_name or "").strip()
         if name and name != user.display_name:

@@ -7,12 +7,15 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 
+from app.engine import InvalidData
 from app.extensions import db
 from app.models import Locale, OutboxMessage, PasswordResetToken, Role, User, utcnow
+from app.services.auth import reset_password
 from app.services.delivery import deliver_pending
 from app.services.users import set_locale
 from tests.security.helpers import events, replay, session_cookie
@@ -195,3 +198,11 @@ def test_a_requester_without_account_cannot_gain_a_password_by_reset(
     assert events("password_reset_requested")[-1].details["sent"] is False
     requester = db.session.scalars(select(User).where(User.email == email)).one()
     assert not requester.has_password
+
+
+def test_a_refused_link_is_recorded_in_the_security_log(app: Flask) -> None:
+    """The refusal of an unknown (or used, or expired) link is kept, although the attempt changes nothing."""
+    with pytest.raises(InvalidData):
+        reset_password("no-such-link-" + "x" * 30, NEW_PASSWORD, ip="203.0.113.9", path="/contrasena/restablecer/x")
+    (refused,) = events("password_reset_refused")
+    assert (refused.ip, refused.user_id) == ("203.0.113.9", None)
