@@ -26,6 +26,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -33,7 +34,7 @@ from app.audit import EntryInput
 from app.calendar import LOCAL_TZ, local_today
 from app.certificates.formatting import long_date
 from app.database import constant, is_constant, one_of
-from app.engine import DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
+from app.engine import ConflictError, DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import (
     AuditKind,
@@ -68,7 +69,7 @@ from app.services.deadlines import ClockView, TermView, calendar, case_clocks, p
 from app.services.documents import log_attached
 from app.services.files import store_file
 from app.services.payments import current_order
-from app.services.uow import unit_of_work
+from app.services.uow import CONFLICT_MESSAGE, unit_of_work
 from app.services.uploads import check_pdf, clean_file_name
 from app.services.users import active_holders, normalise_email
 from app.storage import get_storage
@@ -118,9 +119,13 @@ def _token_digest(token: str) -> str:
 
 def reissue_tracking_token(case_id: int, user_id: int) -> str:
     """A new tracking token for the logged-in requester ``user_id`` of ``case_id`` (the previous link stops
-    working). Raises ``NotFound`` for anyone else's request."""
+    working). Raises ``NotFound`` for anyone else's request.
+
+    Reissues at the same moment (two tabs) run one after the other: each returns the token valid when it
+    commits, and the later one replaces the earlier one's, as any reissue replaces the link before it."""
     with unit_of_work() as session:
-        request = session.get(AccessRequest, case_id)
+        # locked: a concurrent reissue waits for this one instead of overwriting a token it never saw
+        request = session.get(AccessRequest, case_id, with_for_update=True, populate_existing=True)
         case = session.get(Case, case_id)
         if request is None or case is None or case.applicant_id != user_id:
             raise NotFound(Msg("El expediente no existe."))
@@ -153,6 +158,18 @@ def _requester(session: Session, pseudonym: str, email: str, account_id: int | N
             raise NotAllowed(Msg("Solo un solicitante puede presentar solicitudes."))
         return user
     address = normalise_email(email)
+    try:
+        return _passwordless_requester(session, pseudonym, address)
+    except IntegrityError:
+        # A double submit with a new address: both filings found nobody and both inserted it; this one's insert
+        # waited for the other's commit and failed. The row is there now: this filing goes under it (two
+        # submits are two requests of the same requester).
+        return _passwordless_requester(session, pseudonym, address)
+
+
+def _passwordless_requester(session: Session, pseudonym: str, address: str) -> User:
+    """The passwordless requester of ``address``, created when there is none. The insert runs in a savepoint:
+    when it fails on the address's unique key only the savepoint is rolled back, and the caller looks again."""
     user = session.scalars(select(User).where(User.email == address)).first()
     if user is not None and user.password_hash == PASSWORDLESS:
         return user
@@ -167,8 +184,9 @@ def _requester(session: Session, pseudonym: str, email: str, account_id: int | N
         password_hash=PASSWORDLESS,
         roles=[UserRole(role=Role.APPLICANT)],
     )
-    session.add(user)
-    session.flush()
+    with session.begin_nested():
+        session.add(user)
+        session.flush()
     return user
 
 
@@ -615,11 +633,23 @@ def _user(session: Session, user_id: int) -> User:
     return user
 
 
-def _access_case(session: Session, case_id: int) -> Case:
-    case = session.get(Case, case_id)
+def _access_case(session: Session, case_id: int, *, lock: bool = False) -> Case:
+    """The access request ``case_id``, read now; with ``lock``, its row locked until the unit of work ends
+    (concurrent units that lock it too go one after the other, each reading what the one before committed)."""
+    case = session.get(Case, case_id, with_for_update=lock or None, populate_existing=lock)
     if case is None or case.workflow != WORKFLOW:
         raise NotFound(Msg("El expediente no existe."))
     return case
+
+
+def _check_version(case: Case, expected_version: int | None) -> None:
+    """Refuse, as the engine does, a step whose ``expected_version`` is not the version of ``case`` as just read.
+
+    A step that checks the case (or builds the data it writes) from its own read, before ``fire`` reads the
+    case again, would otherwise run on a case that has since changed when the client sent a later version
+    than that read (another transaction committed in between): the engine checks only its own read."""
+    if expected_version is not None and expected_version != case.version:
+        raise ConflictError(CONFLICT_MESSAGE)
 
 
 def _fire(
@@ -893,6 +923,7 @@ def add_turn(case_id: int, departments: Sequence[str], actor_id: int, *, expecte
     codes = [c.strip() for c in departments if c and c.strip()]
     with unit_of_work() as session:
         case = _access_case(session, case_id)
+        _check_version(case, expected_version)  # the turns are checked and written from this read
         _check_areas(session, codes)
         current = [str(c) for c in case.data.get("turned_to") or ()]
         if not codes:
@@ -913,6 +944,7 @@ def withdraw_turn(case_id: int, department: str, reasons: str, actor_id: int, *,
     Raises ``InvalidData`` (not turned to it, already answered, the last area) and the engine's errors."""
     with unit_of_work() as session:
         case = _access_case(session, case_id)
+        _check_version(case, expected_version)  # the turns are checked and written from this read
         current = [str(c) for c in case.data.get("turned_to") or ()]
         department_row = session.get(Department, department)
         name = department_row.name if department_row is not None else department
@@ -975,7 +1007,10 @@ def answer_turn(
     (already answered) and the engine's errors (incomplete classification, state).
     """
     with unit_of_work() as session:
-        case = _access_case(session, case_id)
+        # locked: two members of the area answering at once (a turn given through the generic case page has no
+        # turn row yet, and both would write it); the second waits, then finds the case moved on
+        case = _access_case(session, case_id, lock=True)
+        _check_version(case, expected_version)  # the turn and the answers are checked and written from this read
         user = _user(session, actor_id)
         if department not in _area_departments(user):
             raise NotAllowed(Msg("Solo el personal de esa área puede responder su turno."))
@@ -1016,7 +1051,9 @@ def attach_area_document(
         raise InvalidData(Msg("Tipo de documento no admitido."))
     check_pdf(content, int(current_app.config["MAX_DOCUMENT_BYTES"]))
     with unit_of_work() as session:
-        case = _access_case(session, case_id)
+        # locked: two uploads of one area and kind at once would both find the same current document (or none)
+        # and both stay current; the second waits, then finds the first's and supersedes it
+        case = _access_case(session, case_id, lock=True)
         user = _user(session, actor_id)
         if department not in _area_departments(user) or department not in _turned_to(case):
             raise NotAllowed(Msg("Solo un área a la que se turnó la solicitud puede adjuntar documentos."))
@@ -1138,6 +1175,7 @@ def deliver_response(
     ids = list(dict.fromkeys(int(i) for i in document_ids))
     with unit_of_work() as session:
         case = _access_case(session, case_id)
+        _check_version(case, expected_version)  # the documents and costs are checked from this read
         params = case.params or wf.ACCESS_V1.params
         today = local_today()
         allowed = wf.deliverable_kinds(case.data)
@@ -1233,8 +1271,14 @@ def open_session(number: str, held_on: date, actor_id: int) -> int:
         if session.scalars(select(CommitteeSession.id).where(CommitteeSession.number == number)).first():
             raise InvalidData(Msg("Ya existe una sesión con ese número."))
         row = CommitteeSession(number=number, held_on=held_on, created_by_id=actor_id)
-        session.add(row)
-        session.flush()
+        try:
+            # a savepoint: the same number opened at the same moment passes the check above in both units of
+            # work; the second insert fails on the unique number and gets the check's answer
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+        except IntegrityError:
+            raise InvalidData(Msg("Ya existe una sesión con ese número.")) from None
         audit.append(
             session,
             EntryInput(
@@ -1262,6 +1306,7 @@ def submit_to_committee(case_id: int, session_id: int, actor_id: int, *, expecte
     with unit_of_work() as session:
         _session_row(session, session_id)
         case = _access_case(session, case_id)
+        _check_version(case, expected_version)  # the item's matter is taken from this read
         kinds = {a.get("kind") for a in (case.data.get("answers") or {}).values() if isinstance(a, Mapping)}
         matter = CommitteeMatter.CLASSIFICATION if kinds & wf.CLASSIFIED else CommitteeMatter.INEXISTENCE
         result = fire(case_id, "to_committee", actor_id, expected_version=expected_version)
@@ -1327,7 +1372,8 @@ def decide_item(
     """
     text = (resolution_text or "").strip()[:MAX_TEXT]
     with unit_of_work() as session:
-        item = session.get(CommitteeItem, item_id)
+        # locked: a double click would otherwise find the item undecided twice and record its votes twice
+        item = session.get(CommitteeItem, item_id, with_for_update=True, populate_existing=True)
         if item is None:
             raise NotFound(Msg("El asunto no existe."))
         if item.decision is not None:
