@@ -483,6 +483,17 @@ def _canonical(workflow_name: str, data: Mapping[str, Any] | None) -> dict[str, 
     return REGISTRY.get(workflow_name).canonical(data or {})
 
 
+def refuse_stale(case: Case, expected_version: int | None) -> None:
+    """Refuse, as :func:`fire` does, a step whose ``expected_version`` is not the version of ``case`` as just read.
+
+    A procedure's step that checks the case (or builds the data it writes) from its own read, before :func:`fire`
+    reads the case again, calls it first: a client that sent a later version than that read (another transaction
+    committed in between) would otherwise pass the check on the case as it was, since :func:`fire` checks only
+    its own read. Raises ``ConflictError``."""
+    if expected_version is not None and expected_version != case.version:
+        raise ConflictError(CONFLICT_MESSAGE)
+
+
 def open_case(workflow_name: str, applicant_id: int, data: Mapping[str, Any] | None = None) -> FireResult:
     """Create a case of the newest version of ``workflow_name`` in its initial state, with a new folio.
 

@@ -21,12 +21,10 @@ from flask import Flask
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
-from app.audit import verify
 from app.calendar import local_today
 from app.engine import InvalidData, NotAllowed, NotFound
 from app.extensions import db
 from app.models import (
-    AuditEntry,
     OutboxMessage,
     PasswordResetToken,
     RecoveryCode,
@@ -45,20 +43,8 @@ from app.services.personal_data import register_request, resolve_cancellation, r
 from app.services.registration import register_applicant
 from app.services.users import verify_password
 from tests.security.helpers import events, set_session_times
-from tests.support.concurrency import race, slow_flushes
+from tests.support.concurrency import assert_log_verifies, logged, race, slow_flushes
 from tests.support.factories import email_of, make_user
-
-
-def logged(action: str) -> list[dict[str, Any]]:
-    """The details of the audit log's entries of ``action``, in order."""
-    db.session.rollback()
-    return [dict(d) for d in db.session.scalars(select(AuditEntry.details).where(AuditEntry.action == action))]
-
-
-def assert_log_verifies() -> None:
-    db.session.rollback()
-    result = verify(db.session())
-    assert result.ok, result
 
 
 def stored_user(user_id: int) -> User:

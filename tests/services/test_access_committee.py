@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from app.procedures.access_request import services as ar
 from app.procedures.access_request.models import CommitteeItem, CommitteeVote
 from app.services.config import update_config
 from app.storage import get_storage
-from tests.support.factories import make_user
+from tests.support.factories import make_user, on_committee_agenda
 from tests.web.helpers import flashes, login_as, text
 
 
@@ -32,21 +31,6 @@ def _version(case_id: int) -> int:
     case = db.session.get(Case, case_id)
     assert case is not None
     return case.version
-
-
-def _on_agenda(unit: int, committee: int) -> tuple[ar.Filed, int]:
-    """A request whose confidentiality classification is on a session's agenda; returns it and the item."""
-    obras = make_user((Role.AREA, "obras"))
-    filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
-    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=_version(filed.case_id))
-    answer = ar.AreaAnswer("confidential", legal_basis="Art. 116 LGTAIP")
-    ar.answer_turn(filed.case_id, "obras", answer, obras, expected_version=_version(filed.case_id))
-    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_version(filed.case_id))
-    session_id = ar.open_session(f"CT-{filed.case_id}", date(2026, 11, 20), committee)
-    ar.submit_to_committee(filed.case_id, session_id, unit, expected_version=_version(filed.case_id))
-    db.session.rollback()
-    item = db.session.scalars(select(CommitteeItem.id).where(CommitteeItem.case_id == filed.case_id)).one()
-    return filed, item
 
 
 def _pdf_text(case_id: int) -> str:
@@ -63,7 +47,7 @@ def test_without_quorum_no_resolution_is_issued(app: Flask):
     unit = make_user(Role.TRANSPARENCY_UNIT)
     chair = make_user(Role.COMMITTEE_MEMBER, name="Ana Presidenta")
     make_user(Role.COMMITTEE_MEMBER, name="Beto Vocal")
-    filed, item = _on_agenda(unit, chair)
+    filed, item = on_committee_agenda(unit, chair)
     # 1 of 3 present: the default quorum is 2 (a majority of the 3 members)
     with pytest.raises(GuardRefused, match="quórum"):
         ar.decide_item(item, "confirm", "Se confirma", chair, votes={chair: "favor"})
@@ -80,7 +64,7 @@ def test_a_tie_is_not_a_majority_and_only_members_vote(app: Flask):
     unit = make_user(Role.TRANSPARENCY_UNIT)
     chair = make_user(Role.COMMITTEE_MEMBER)
     vocal = make_user(Role.COMMITTEE_MEMBER)
-    _filed, item = _on_agenda(unit, chair)
+    _filed, item = on_committee_agenda(unit, chair)
     with pytest.raises(GuardRefused, match="mayoría"):
         ar.decide_item(item, "confirm", "Se confirma", chair, votes={chair: "favor", vocal: "against"})
     with pytest.raises(InvalidData, match="integrantes del Comité"):
@@ -98,7 +82,7 @@ def test_the_acta_prints_the_members_present_the_quorum_and_each_vote(app: Flask
     chair = make_user(Role.COMMITTEE_MEMBER, name="Ana Presidenta")
     vocal = make_user(Role.COMMITTEE_MEMBER, name="Beto Vocal")
     third = make_user(Role.COMMITTEE_MEMBER, name="Carla Contralora")
-    filed, item = _on_agenda(unit, chair)
+    filed, item = on_committee_agenda(unit, chair)
     votes = {chair: "favor", vocal: "favor", third: "against"}
     ar.decide_item(item, "confirm", "Se confirma la confidencialidad", chair, votes=votes)
     acta = _pdf_text(filed.case_id)
@@ -120,7 +104,7 @@ def test_quorum_is_a_setting(app: Flask):
     unit = make_user(Role.TRANSPARENCY_UNIT)
     chair = make_user(Role.COMMITTEE_MEMBER)
     vocal = make_user(Role.COMMITTEE_MEMBER)
-    _filed, item = _on_agenda(unit, chair)
+    _filed, item = on_committee_agenda(unit, chair)
     with pytest.raises(GuardRefused, match="quórum"):
         ar.decide_item(item, "confirm", "Se confirma", chair, votes={chair: "favor", vocal: "favor"})
 
@@ -129,7 +113,7 @@ def test_the_session_page_records_votes_and_refuses_without_quorum(app: Flask, c
     unit = make_user(Role.TRANSPARENCY_UNIT)
     chair = make_user(Role.COMMITTEE_MEMBER, name="Ana Presidenta")
     vocal = make_user(Role.COMMITTEE_MEMBER, name="Beto Vocal")
-    filed, item = _on_agenda(unit, chair)
+    filed, item = on_committee_agenda(unit, chair)
     db.session.rollback()
     session_id = db.session.get(CommitteeItem, item).session_id  # type: ignore[union-attr]
     login_as(client, chair)

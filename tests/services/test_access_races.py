@@ -25,19 +25,18 @@ from sqlalchemy import select
 
 import app.procedures.obligation_publication.services as op
 import app.services.users as users_service
-from app.audit import verify
 from app.engine import ConflictError, InvalidData, NotFound
 from app.extensions import db
 from app.models import AuditEntry, Case, Document, Role, User
 from app.procedures.access_request import services as ar
-from app.procedures.access_request.models import AccessRequest, AreaTurn, CommitteeItem, CommitteeSession, CommitteeVote
+from app.procedures.access_request.models import AccessRequest, AreaTurn, CommitteeSession, CommitteeVote
 from app.procedures.obligation_publication.models import ObligationPublication
 from app.services.cases import FireResult, fire
 from app.services.demo import demo_pdf
 from app.services.uow import CONFLICT_MESSAGE
 from app.services.users import ensure_department
-from tests.support.concurrency import race, slow_flushes
-from tests.support.factories import make_user
+from tests.support.concurrency import assert_log_verifies, logged, race, slow_flushes
+from tests.support.factories import make_user, on_committee_agenda
 
 BUDGET_ROW = {
     "capitulo": "1000 Servicios personales",
@@ -67,27 +66,12 @@ def _case(case_id: int) -> Case:
     return case
 
 
-def logged(action: str, case_id: int | None = None) -> list[dict[str, Any]]:
-    """The details of the log's entries of ``action`` (of ``case_id`` when given), in order."""
-    db.session.rollback()
-    stmt = select(AuditEntry.details).where(AuditEntry.action == action).order_by(AuditEntry.seq)
-    if case_id is not None:
-        stmt = stmt.where(AuditEntry.case_id == case_id)
-    return [dict(d or {}) for d in db.session.scalars(stmt)]
-
-
 def actions(case_id: int) -> list[str]:
     """The actions the log records for ``case_id``, in order."""
     db.session.rollback()
     return list(
         db.session.scalars(select(AuditEntry.action).where(AuditEntry.case_id == case_id).order_by(AuditEntry.seq))
     )
-
-
-def assert_log_verifies() -> None:
-    db.session.rollback()
-    result = verify(db.session())
-    assert result.ok, result
 
 
 def assert_conflict(result: object) -> None:
@@ -207,25 +191,11 @@ def test_a_double_submit_with_a_new_address_files_two_requests_of_one_requester(
 # -- 3. the committee's resolution twice -------------------------------------------------------------
 
 
-def _on_agenda(unit: int, committee: int) -> tuple[ar.Filed, int]:
-    """A request whose confidentiality classification is on a session's agenda; returns it and the item."""
-    obras = make_user((Role.AREA, "obras"))
-    filed = turned_request(unit, "obras")
-    answer = ar.AreaAnswer("confidential", legal_basis="Art. 116 LGTAIP")
-    ar.answer_turn(filed.case_id, "obras", answer, obras, expected_version=_version(filed.case_id))
-    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_version(filed.case_id))
-    session_id = ar.open_session(f"CT-{filed.case_id}", date(2026, 11, 20), committee)
-    ar.submit_to_committee(filed.case_id, session_id, unit, expected_version=_version(filed.case_id))
-    db.session.rollback()
-    item = db.session.scalars(select(CommitteeItem.id).where(CommitteeItem.case_id == filed.case_id)).one()
-    return filed, item
-
-
 def test_a_double_click_on_the_committees_resolution_resolves_once_and_tells_the_second(app: Flask):
     unit = make_user(Role.TRANSPARENCY_UNIT)
     chair = make_user(Role.COMMITTEE_MEMBER)
     vocal = make_user(Role.COMMITTEE_MEMBER)
-    filed, item = _on_agenda(unit, chair)
+    filed, item = on_committee_agenda(unit, chair)
     votes = {chair: "favor", vocal: "favor"}
 
     def resolve() -> FireResult:

@@ -18,12 +18,10 @@ from sqlalchemy import func, select
 
 import app.services.deadlines as deadlines
 import app.services.users as users_service
-from app.audit import verify
 from app.calendar import BusinessCalendar, local_today
 from app.engine import InvalidData, NotFound
 from app.extensions import db
 from app.models import (
-    AuditEntry,
     Department,
     NonWorkingDay,
     Role,
@@ -37,7 +35,7 @@ from app.services.cases import fire
 from app.services.config import current_params, update_config
 from app.services.departments import create_department, delete_department, rename_department
 from app.services.users import RoleGrant, create_user
-from tests.support.concurrency import race, slow_flushes
+from tests.support.concurrency import assert_log_verifies, logged, race, slow_flushes
 from tests.support.factories import advance, make_user, vecs_case
 
 
@@ -45,18 +43,6 @@ from tests.support.factories import advance, make_user, vecs_case
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Users are created for every test; the production argon2 cost would dominate the run time."""
     monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-
-
-def logged(action: str) -> list[dict[str, object]]:
-    """The details of the log's entries of ``action``, in order."""
-    db.session.rollback()
-    return [dict(d) for d in db.session.scalars(select(AuditEntry.details).where(AuditEntry.action == action))]
-
-
-def assert_log_verifies() -> None:
-    db.session.rollback()
-    result = verify(db.session())
-    assert result.ok, result
 
 
 def test_a_department_deleted_by_several_administrators_at_once_is_deleted_and_logged_once(app: Flask):
@@ -166,7 +152,7 @@ def test_overlapping_declarations_at_once_declare_each_day_once(app: Flask):
     assert all(isinstance(r, deadlines.CalendarChange) for r in results), results
     days = [first + timedelta(days=n) for n in range(10)]
     assert sorted(day for r in results for day in r.days) == days  # each day declared by one of them
-    declared = [str(day) for entry in logged("non_working_days_declared") for day in entry["days"]]  # type: ignore[attr-defined]
+    declared = [str(day) for entry in logged("non_working_days_declared") for day in entry["days"]]
     assert sorted(declared) == [day.isoformat() for day in days]
     assert db.session.scalar(select(func.count()).select_from(NonWorkingDay)) == 10
     assert_log_verifies()

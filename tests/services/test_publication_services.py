@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import time_machine
@@ -63,6 +61,7 @@ from app.services.deadlines import pending_terms
 from app.services.demo import demo_pdf
 from app.services.timers import fire_due_timers
 from app.services.users import ensure_department
+from tests.support.concurrency import race
 from tests.support.factories import advance, make_user, vecs_case
 from workflows.base import draw
 from workflows.obligation_publication import DEFAULT_FORMATS, LICENCE_FIELDS, parse_formats, quarter_period
@@ -189,29 +188,6 @@ def test_open_quarter_refuses_a_bad_period(staff: Staff) -> None:
     for year, quarter in ((2026, 5), (2026, 0), (1999, 1), (2026, True)):
         with pytest.raises(InvalidData):
             open_quarter(year, quarter)  # type: ignore[arg-type]
-
-
-def race(app: Flask, calls: list[Callable[[], Any]]) -> list[Any]:
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def worker(index: int) -> None:
-        with app.app_context():
-            try:
-                barrier.wait(timeout=60)
-                results[index] = calls[index]()
-            except BaseException as exc:
-                results[index] = exc
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(len(calls))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    assert not any(t.is_alive() for t in threads)
-    return results
 
 
 def test_concurrent_opening_does_not_duplicate(app: Flask, staff: Staff) -> None:

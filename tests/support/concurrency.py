@@ -9,10 +9,12 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from app.audit import verify
 from app.extensions import db
+from app.models import AuditEntry
 
 
 def race(app: Flask, calls: list[Callable[[], Any]]) -> list[Any]:
@@ -58,3 +60,19 @@ def slow_flushes(seconds: float = 0.2) -> Iterator[None]:
         yield
     finally:
         event.remove(Session, "before_flush", wait)
+
+
+def logged(action: str, case_id: int | None = None) -> list[dict[str, Any]]:
+    """The details of the audit log's entries of ``action`` (of ``case_id`` when given), in order, read afresh."""
+    db.session.rollback()
+    stmt = select(AuditEntry.details).where(AuditEntry.action == action).order_by(AuditEntry.seq)
+    if case_id is not None:
+        stmt = stmt.where(AuditEntry.case_id == case_id)
+    return [dict(d or {}) for d in db.session.scalars(stmt)]
+
+
+def assert_log_verifies() -> None:
+    """The audit log, read afresh, verifies whole."""
+    db.session.rollback()
+    result = verify(db.session())
+    assert result.ok, result

@@ -123,3 +123,39 @@ def committed_seed(scope: str = "vecs:inspection_seed", period: str | None = Non
         select(DrawSeed).where(DrawSeed.scope == scope, DrawSeed.period == (period or period_of(local_today())))
     ).one()
     return opened_seed(row.seed_encrypted, row.revealed_seed, row.digest)
+
+
+def case_version(case_id: int) -> int:
+    """The case's version as committed (the session's open read ended first)."""
+    from app.extensions import db
+    from app.models import Case
+
+    db.session.rollback()
+    case = db.session.get(Case, case_id)
+    assert case is not None
+    return case.version
+
+
+def on_committee_agenda(unit: int, committee: int, *, requester: str = "lector@example.test") -> tuple[Any, int]:
+    """An access request whose confidentiality classification is on a committee session's agenda (turned to a
+    new member of the area ``obras``, answered, consolidated by ``unit``, a session opened by ``committee``);
+    returns the filing and the committee item's id."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.procedures.access_request import services as ar
+    from app.procedures.access_request.models import CommitteeItem
+
+    obras = make_user((Role.AREA, "obras"))
+    filed = ar.file_request("Lector", requester, "Contratos", "electronic")
+    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
+    answer = ar.AreaAnswer("confidential", legal_basis="Art. 116 LGTAIP")
+    ar.answer_turn(filed.case_id, "obras", answer, obras, expected_version=case_version(filed.case_id))
+    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
+    session_id = ar.open_session(f"CT-{filed.case_id}", date(2026, 11, 20), committee)
+    ar.submit_to_committee(filed.case_id, session_id, unit, expected_version=case_version(filed.case_id))
+    db.session.rollback()
+    item = db.session.scalars(select(CommitteeItem.id).where(CommitteeItem.case_id == filed.case_id)).one()
+    return filed, item

@@ -34,7 +34,7 @@ from app.audit import EntryInput
 from app.calendar import LOCAL_TZ, local_today
 from app.certificates.formatting import long_date
 from app.database import constant, is_constant, one_of
-from app.engine import ConflictError, DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
+from app.engine import DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import (
     AuditKind,
@@ -64,12 +64,12 @@ from app.procedures.access_request.models import (
 )
 from app.services import confirmation
 from app.services.auth import encrypt
-from app.services.cases import FireResult, fire, open_case
+from app.services.cases import FireResult, fire, open_case, refuse_stale
 from app.services.deadlines import ClockView, TermView, calendar, case_clocks, pending_terms
 from app.services.documents import log_attached
 from app.services.files import store_file
 from app.services.payments import current_order
-from app.services.uow import CONFLICT_MESSAGE, unit_of_work
+from app.services.uow import unit_of_work
 from app.services.uploads import check_pdf, clean_file_name
 from app.services.users import active_holders, normalise_email
 from app.storage import get_storage
@@ -642,16 +642,6 @@ def _access_case(session: Session, case_id: int, *, lock: bool = False) -> Case:
     return case
 
 
-def _check_version(case: Case, expected_version: int | None) -> None:
-    """Refuse, as the engine does, a step whose ``expected_version`` is not the version of ``case`` as just read.
-
-    A step that checks the case (or builds the data it writes) from its own read, before ``fire`` reads the
-    case again, would otherwise run on a case that has since changed when the client sent a later version
-    than that read (another transaction committed in between): the engine checks only its own read."""
-    if expected_version is not None and expected_version != case.version:
-        raise ConflictError(CONFLICT_MESSAGE)
-
-
 def _fire(
     case_id: int,
     trigger: str,
@@ -923,7 +913,7 @@ def add_turn(case_id: int, departments: Sequence[str], actor_id: int, *, expecte
     codes = [c.strip() for c in departments if c and c.strip()]
     with unit_of_work() as session:
         case = _access_case(session, case_id)
-        _check_version(case, expected_version)  # the turns are checked and written from this read
+        refuse_stale(case, expected_version)  # the turns are checked and written from this read
         _check_areas(session, codes)
         current = [str(c) for c in case.data.get("turned_to") or ()]
         if not codes:
@@ -944,7 +934,7 @@ def withdraw_turn(case_id: int, department: str, reasons: str, actor_id: int, *,
     Raises ``InvalidData`` (not turned to it, already answered, the last area) and the engine's errors."""
     with unit_of_work() as session:
         case = _access_case(session, case_id)
-        _check_version(case, expected_version)  # the turns are checked and written from this read
+        refuse_stale(case, expected_version)  # the turns are checked and written from this read
         current = [str(c) for c in case.data.get("turned_to") or ()]
         department_row = session.get(Department, department)
         name = department_row.name if department_row is not None else department
@@ -1010,7 +1000,7 @@ def answer_turn(
         # locked: two members of the area answering at once (a turn given through the generic case page has no
         # turn row yet, and both would write it); the second waits, then finds the case moved on
         case = _access_case(session, case_id, lock=True)
-        _check_version(case, expected_version)  # the turn and the answers are checked and written from this read
+        refuse_stale(case, expected_version)  # the turn and the answers are checked and written from this read
         user = _user(session, actor_id)
         if department not in _area_departments(user):
             raise NotAllowed(Msg("Solo el personal de esa área puede responder su turno."))
@@ -1175,7 +1165,7 @@ def deliver_response(
     ids = list(dict.fromkeys(int(i) for i in document_ids))
     with unit_of_work() as session:
         case = _access_case(session, case_id)
-        _check_version(case, expected_version)  # the documents and costs are checked from this read
+        refuse_stale(case, expected_version)  # the documents and costs are checked from this read
         params = case.params or wf.ACCESS_V1.params
         today = local_today()
         allowed = wf.deliverable_kinds(case.data)
@@ -1306,7 +1296,7 @@ def submit_to_committee(case_id: int, session_id: int, actor_id: int, *, expecte
     with unit_of_work() as session:
         _session_row(session, session_id)
         case = _access_case(session, case_id)
-        _check_version(case, expected_version)  # the item's matter is taken from this read
+        refuse_stale(case, expected_version)  # the item's matter is taken from this read
         kinds = {a.get("kind") for a in (case.data.get("answers") or {}).values() if isinstance(a, Mapping)}
         matter = CommitteeMatter.CLASSIFICATION if kinds & wf.CLASSIFIED else CommitteeMatter.INEXISTENCE
         result = fire(case_id, "to_committee", actor_id, expected_version=expected_version)

@@ -29,7 +29,7 @@ from app import audit
 from app.audit import EntryInput
 from app.calendar import LOCAL_TZ, local_today
 from app.database import constant, end_read, is_constant, one_of
-from app.engine import AvailableTrigger, ConflictError, InvalidData, Msg, NotAllowed, NotFound, get_engine
+from app.engine import AvailableTrigger, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import (
     AuditEntry,
@@ -54,7 +54,7 @@ from app.procedures.obligation_publication.models import (
 )
 from app.services.assignment import on_state_entered
 from app.services.case_actions import act
-from app.services.cases import FireResult, actor_for, allocate_folio, case_view, fire
+from app.services.cases import FireResult, actor_for, allocate_folio, case_view, fire, refuse_stale
 from app.services.config import effective_params, params_for_new_case
 from app.services.csv_export import csv_text
 from app.services.deadlines import calendar as business_calendar
@@ -62,7 +62,7 @@ from app.services.deadlines import start_timers
 from app.services.documents import log_attached
 from app.services.files import store_file
 from app.services.seeds import fresh_seed, opened_seed
-from app.services.uow import CONFLICT_MESSAGE, unit_of_work
+from app.services.uow import unit_of_work
 from app.services.uploads import check_pdf, clean_file_name
 from app.storage import get_storage
 from workflows.base import DEPARTMENTS_PARAM, draw
@@ -300,16 +300,6 @@ def _publication(session: Session, case_id: int) -> tuple[Case, ObligationPublic
     return case, period
 
 
-def _check_version(case: Case, expected_version: int | None) -> None:
-    """Refuse, as the engine does, a step whose ``expected_version`` is not the version of ``case`` as read here.
-
-    A step that checks the record (or builds the data it writes) from its own read, before ``fire`` reads the
-    case again, would otherwise run on a record that has since changed when the client sent a later version
-    than that read (another transaction committed in between): the engine checks only its own read."""
-    if expected_version is not None and expected_version != case.version:
-        raise ConflictError(CONFLICT_MESSAGE)
-
-
 def _format(case: Case) -> Mapping[str, Any]:
     fmt = format_by_code(case.params, case.data.get("format"))
     if fmt is None:
@@ -338,7 +328,7 @@ def save_record(
     ``InvalidData`` listing every wrong value, and what ``cases.fire`` raises (role, department, state).
     """
     case, _period = _publication(db.session(), case_id)
-    _check_version(case, expected_version)  # the rows are checked (or kept) from this read
+    refuse_stale(case, expected_version)  # the rows are checked (or kept) from this read
     fmt = _format(case)
     if fmt.get("source") == LICENCE_SOURCE or rows is None:
         cleaned = list(case.data.get("rows") or [])
@@ -358,7 +348,7 @@ def submit_record(case_id: int, actor_id: int, *, expected_version: int) -> Fire
     rows: ``InvalidData`` lists every problem. Raises what ``cases.fire`` raises.
     """
     case, _period = _publication(db.session(), case_id)
-    _check_version(case, expected_version)  # the record is checked, and the step chosen, from this read
+    refuse_stale(case, expected_version)  # the record is checked, and the step chosen, from this read
     fmt = _format(case)
     _raise_problems(record_problems(fmt, case.data.get("rows") or [], case.data.get("note"), complete=True))
     trigger = "correct" if case.state in ("findings", "correction_overdue") else "submit"
@@ -411,7 +401,7 @@ def refresh_licence_rows(case_id: int, actor_id: int, *, expected_version: int) 
     licences, and what ``cases.fire`` raises."""
     session = db.session()
     case, period = _publication(session, case_id)
-    _check_version(case, expected_version)  # the note and the attachments are kept from this read
+    refuse_stale(case, expected_version)  # the note and the attachments are kept from this read
     fmt = _format(case)
     if fmt.get("source") != LICENCE_SOURCE:
         raise InvalidData(Msg("Este formato no se genera a partir de las licencias emitidas."))
@@ -1349,7 +1339,7 @@ def attach_file(case_id: int, original_name: str, content: bytes, actor_id: int,
     name = clean_file_name(original_name)
     with unit_of_work() as session:
         case, _period = _publication(session, case_id)
-        _check_version(case, expected_version)  # the attachments listed are kept from this read
+        refuse_stale(case, expected_version)  # the attachments listed are kept from this read
         current = list(case.data.get("attachments") or [])
         if len(current) >= MAX_ATTACHMENTS:
             raise InvalidData(Msg("Un registro admite a lo sumo %(n)s anexos.", {"n": str(MAX_ATTACHMENTS)}))
