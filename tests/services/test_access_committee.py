@@ -22,15 +22,8 @@ from app.procedures.access_request import services as ar
 from app.procedures.access_request.models import CommitteeItem, CommitteeVote
 from app.services.config import update_config
 from app.storage import get_storage
-from tests.support.factories import make_user, on_committee_agenda
+from tests.support.factories import case_version, make_user, on_committee_agenda
 from tests.web.helpers import flashes, login_as, text
-
-
-def _version(case_id: int) -> int:
-    db.session.rollback()
-    case = db.session.get(Case, case_id)
-    assert case is not None
-    return case.version
 
 
 def _pdf_text(case_id: int) -> str:
@@ -139,4 +132,4 @@ def test_the_session_page_records_votes_and_refuses_without_quorum(app: Flask, c
     assert ok.status_code == 302, flashes(ok)
     after = text(client.get(url))
     assert "Beto Vocal: A favor" in after
-    assert _version(filed.case_id) > 0
+    assert case_version(filed.case_id) > 0

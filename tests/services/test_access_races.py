@@ -36,7 +36,7 @@ from app.services.demo import demo_pdf
 from app.services.uow import CONFLICT_MESSAGE
 from app.services.users import ensure_department
 from tests.support.concurrency import assert_log_verifies, logged, race, slow_flushes
-from tests.support.factories import make_user, on_committee_agenda
+from tests.support.factories import case_version, make_user, on_committee_agenda
 
 BUDGET_ROW = {
     "capitulo": "1000 Servicios personales",
@@ -50,13 +50,6 @@ BUDGET_ROW = {
 def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Users are created for every test; the production argon2 cost would dominate the run time."""
     monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-
-
-def _version(case_id: int) -> int:
-    db.session.rollback()
-    case = db.session.get(Case, case_id)
-    assert case is not None
-    return case.version
 
 
 def _case(case_id: int) -> Case:
@@ -82,7 +75,7 @@ def assert_conflict(result: object) -> None:
 
 def turned_request(unit: int, *areas: str) -> ar.Filed:
     filed = ar.file_request("Lector", "lector@example.test", "Planos de la obra", "electronic")
-    ar.turn_request(filed.case_id, list(areas), unit, expected_version=_version(filed.case_id))
+    ar.turn_request(filed.case_id, list(areas), unit, expected_version=case_version(filed.case_id))
     return filed
 
 
@@ -278,7 +271,7 @@ def test_a_turn_added_on_a_stale_read_with_a_later_version_is_refused(app: Flask
     for area in ("obras", "tesoreria", "catastro"):
         make_user((Role.AREA, area))
     filed = turned_request(unit, "obras")
-    version = _version(filed.case_id)
+    version = case_version(filed.case_id)
 
     results = commit_between_read_and_fire(
         app,
@@ -310,7 +303,7 @@ def test_a_draft_kept_from_a_stale_read_with_a_later_version_is_refused(app: Fla
         .join(ObligationPublication, ObligationPublication.case_id == Case.id)
         .where(ObligationPublication.format_code == "presupuesto")
     ).one()
-    first = op.save_record(case_id, area, rows=[BUDGET_ROW], note="", expected_version=_version(case_id))
+    first = op.save_record(case_id, area, rows=[BUDGET_ROW], note="", expected_version=case_version(case_id))
     corrected = [{**BUDGET_ROW, "ejercido": "420000"}]
 
     results = commit_between_read_and_fire(
@@ -342,8 +335,8 @@ def test_two_members_answering_a_turn_given_on_the_case_page_at_once_answer_it_o
     ensure_department("obras", "Obras Públicas")
     members = [make_user((Role.AREA, "obras")) for _ in range(2)]
     filed = ar.file_request("Lectora", "lectora@example.test", "Bitácora de la obra", "electronic")
-    fire(filed.case_id, "turn", unit, expected_version=_version(filed.case_id), data={"turned_to": ["obras"]})
-    version = _version(filed.case_id)
+    fire(filed.case_id, "turn", unit, expected_version=case_version(filed.case_id), data={"turned_to": ["obras"]})
+    version = case_version(filed.case_id)
 
     with slow_flushes():
         results = race(

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import itertools
+from datetime import date
 from typing import Any
 
-from app.models import Role
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Case, Role
+from app.procedures.access_request import services as ar
+from app.procedures.access_request.models import CommitteeItem
 from app.services.cases import FireResult, fire, open_case
 from app.services.demo import demo_pdf
 from app.services.documents import attach_document
@@ -127,27 +133,16 @@ def committed_seed(scope: str = "vecs:inspection_seed", period: str | None = Non
 
 def case_version(case_id: int) -> int:
     """The case's version as committed (the session's open read ended first)."""
-    from app.extensions import db
-    from app.models import Case
-
     db.session.rollback()
     case = db.session.get(Case, case_id)
     assert case is not None
     return case.version
 
 
-def on_committee_agenda(unit: int, committee: int, *, requester: str = "lector@example.test") -> tuple[Any, int]:
+def on_committee_agenda(unit: int, committee: int, *, requester: str = "lector@example.test") -> tuple[ar.Filed, int]:
     """An access request whose confidentiality classification is on a committee session's agenda (turned to a
     new member of the area ``obras``, answered, consolidated by ``unit``, a session opened by ``committee``);
     returns the filing and the committee item's id."""
-    from datetime import date
-
-    from sqlalchemy import select
-
-    from app.extensions import db
-    from app.procedures.access_request import services as ar
-    from app.procedures.access_request.models import CommitteeItem
-
     obras = make_user((Role.AREA, "obras"))
     filed = ar.file_request("Lector", requester, "Contratos", "electronic")
     ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
