@@ -60,6 +60,8 @@ class FilingForm(FlaskForm):
         _l("Información que solicita"), filters=[strip], validators=[DataRequired(), Length(max=5000)]
     )
     delivery_format = RadioField(_l("Modalidad de entrega"), validators=[InputRequired()])
+    filing_key = HiddenField()
+    """This form's own key (fresh each time it is shown): sent twice, it files one request."""
     submit = SubmitField(_l("Presentar la solicitud"))
 
     def __init__(self, formats: Choices, *, email_required: bool, **kwargs: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, SelectField, StringField, SubmitField
+from wtforms import DateField, EmailField, HiddenField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from forms import options, strip
@@ -40,6 +40,8 @@ class RegisterRequestForm(FlaskForm):
     received_on = DateField(
         _l("Fecha de recepción"), validators=[DataRequired(message=_l("Indique una fecha válida."))]
     )
+    form_key = HiddenField()
+    """This form's own key (fresh each time it is shown): sent twice, it registers one request."""
     submit = SubmitField(_l("Registrar solicitud"))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Base
@@ -52,6 +52,8 @@ class PersonalDataRequest(Base):
             postgresql_where=text("status = 'pending'"),
             sqlite_where=text("status = 'pending'"),
         ),
+        # the form that registered the request: the same form sent again registers nothing more
+        Index("ix_personal_data_requests_form_key", "form_key", unique=True),
         Index(
             "ix_personal_data_requests_resolved",
             "id",
@@ -72,3 +74,5 @@ class PersonalDataRequest(Base):
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    form_key: Mapped[str | None] = mapped_column(String(64))
+    """The key of the registration form that registered it (none for requests registered before keys)."""

@@ -23,13 +23,14 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import exists, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import audit
 from app.audit import EntryInput
 from app.calendar import local_today
 from app.database import is_constant
-from app.engine import InvalidData, Msg, NotAllowed, NotFound
+from app.engine import ConflictError, InvalidData, Msg, NotAllowed, NotFound
 from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, Document, OutboxMessage, Role, User, utcnow
 from app.models.personal_data import DataRequestKind, DataRequestStatus, PersonalDataRequest
@@ -87,46 +88,98 @@ def response_days() -> int:
     return int(current_app.config.get("PERSONAL_DATA_RESPONSE_DAYS", 20))
 
 
-def register_request(actor_id: int, user_email: str, kind: DataRequestKind, received_on: date) -> int:
+def register_request(
+    actor_id: int, user_email: str, kind: DataRequestKind, received_on: date, *, form_key: str | None = None
+) -> int:
     """Register a request of the person whose account has ``user_email``; returns its id.
 
     The due date is ``received_on`` plus the configured business days, on the one business-day calendar
     (declared non-working days included). Logs the registration (ids and dates only). Raises
     ``NotAllowed`` (actor not an administrator), ``NotFound`` (no such account) and ``InvalidData``
     (received in the future).
+
+    ``form_key`` is the registration form's own key: the same form sent again (a double click, at the same
+    moment or later) registers nothing more. With the same data, by the same administrator, it returns the
+    request it registered; otherwise it raises ``ConflictError`` naming that request.
     """
-    with unit_of_work() as session:
-        _require_admin(session, actor_id)
-        if received_on > local_today():
-            raise InvalidData(Msg("La fecha de recepción no puede ser futura."))
-        user = session.scalars(select(User).where(User.email == normalise_email(user_email))).first()
-        if user is None:
-            raise NotFound(Msg("No hay ninguna cuenta con ese correo electrónico."))
-        due_on = calendar(session).add_business_days(received_on, response_days())
-        request = PersonalDataRequest(
-            user_id=user.id,
-            kind=kind,
-            status=DataRequestStatus.PENDING,
-            received_on=received_on,
-            due_on=due_on,
-            registered_by_id=actor_id,
-            registered_at=utcnow(),
+    try:
+        with unit_of_work() as session:
+            return _register(session, actor_id, user_email, kind, received_on, form_key)
+    except IntegrityError:
+        if not form_key:
+            raise
+        # the same form sent twice at once: this insert waited for the other's commit and failed on the key
+        with unit_of_work() as session:
+            _require_admin(session, actor_id)
+            registered = _registered_before(session, form_key, actor_id, user_email, kind, received_on)
+        if registered is None:
+            raise
+        return registered
+
+
+def _registered_before(
+    session: Session, form_key: str, actor_id: int, user_email: str, kind: DataRequestKind, received_on: date
+) -> int | None:
+    """The request the registration form ``form_key`` registered, when it is this one again."""
+    request = session.scalars(select(PersonalDataRequest).where(PersonalDataRequest.form_key == form_key)).first()
+    if request is None:
+        return None
+    user = session.get(User, request.user_id)
+    same = (request.registered_by_id, request.kind, request.received_on) == (actor_id, kind, received_on)
+    if not same or user is None or user.email != normalise_email(user_email):
+        raise ConflictError(
+            Msg(
+                "Con este formulario ya se registró la solicitud %(number)s. Si quiere registrar otra, revise los "
+                "datos y vuelva a enviarlos.",
+                {"number": str(request.id)},
+            )
         )
-        session.add(request)
-        session.flush()
-        _log(
-            session,
-            actor_id,
-            "personal_data_request_registered",
-            {
-                "request_id": request.id,
-                "user_id": user.id,
-                "kind": kind.value,
-                "received_on": received_on.isoformat(),
-                "due_on": due_on.isoformat(),
-            },
-        )
-        return request.id
+    return request.id
+
+
+def _register(
+    session: Session,
+    actor_id: int,
+    user_email: str,
+    kind: DataRequestKind,
+    received_on: date,
+    form_key: str | None,
+) -> int:
+    """Register the request in the caller's transaction (see :func:`register_request`)."""
+    _require_admin(session, actor_id)
+    if form_key and (registered := _registered_before(session, form_key, actor_id, user_email, kind, received_on)):
+        return registered
+    if received_on > local_today():
+        raise InvalidData(Msg("La fecha de recepción no puede ser futura."))
+    user = session.scalars(select(User).where(User.email == normalise_email(user_email))).first()
+    if user is None:
+        raise NotFound(Msg("No hay ninguna cuenta con ese correo electrónico."))
+    due_on = calendar(session).add_business_days(received_on, response_days())
+    request = PersonalDataRequest(
+        user_id=user.id,
+        kind=kind,
+        status=DataRequestStatus.PENDING,
+        received_on=received_on,
+        due_on=due_on,
+        registered_by_id=actor_id,
+        registered_at=utcnow(),
+        form_key=form_key,
+    )
+    session.add(request)
+    session.flush()
+    _log(
+        session,
+        actor_id,
+        "personal_data_request_registered",
+        {
+            "request_id": request.id,
+            "user_id": user.id,
+            "kind": kind.value,
+            "received_on": received_on.isoformat(),
+            "due_on": due_on.isoformat(),
+        },
+    )
+    return request.id
 
 
 def _pending(session: Session, request_id: int, kind: DataRequestKind) -> tuple[PersonalDataRequest, User]:

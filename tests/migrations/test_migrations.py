@@ -19,6 +19,7 @@ from app.models import Role
 from tests.support.factories import make_user
 
 EXPECTED_TABLES = {
+    "access_filing_keys",
     "access_requests",
     "alembic_version",
     "area_documents",

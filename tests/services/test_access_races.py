@@ -21,13 +21,13 @@ from typing import Any
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 import app.procedures.obligation_publication.services as op
 import app.services.users as users_service
 from app.engine import ConflictError, InvalidData, NotFound
 from app.extensions import db
-from app.models import AuditEntry, Case, Document, Role, User
+from app.models import AuditEntry, Case, Document, EmailConfirmation, Role, User
 from app.procedures.access_request import services as ar
 from app.procedures.access_request.models import AccessRequest, AreaTurn, CommitteeSession, CommitteeVote
 from app.procedures.obligation_publication.models import ObligationPublication
@@ -178,6 +178,33 @@ def test_a_double_submit_with_a_new_address_files_two_requests_of_one_requester(
         assert actions(case_id) == actions(reference.case_id)
     for r in results:  # each receipt's link works
         assert ar.requester_view(r.token).status.case_id == r.case_id
+    assert_log_verifies()
+
+
+@pytest.mark.parametrize("with_account", [False, True], ids=["new-address", "account"])
+def test_one_filing_form_sent_twice_at_once_files_one_request_and_both_get_its_receipt(app: Flask, with_account: bool):
+    account = make_user(Role.APPLICANT) if with_account else None
+    before = db.session.scalar(select(func.count()).select_from(EmailConfirmation)) or 0
+
+    def submit() -> ar.Filed:
+        return ar.file_request(
+            "Doble Clic", "nuevo@correo.example", "Presupuesto 2025", "electronic", account_id=account, key="k" * 32
+        )
+
+    with slow_flushes():
+        results = race(app, [submit, submit])
+
+    assert all(isinstance(r, ar.Filed) for r in results), results
+    assert sorted(r.replayed for r in results) == [False, True]
+    assert len({(r.case_id, r.folio, r.token) for r in results}) == 1
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(AccessRequest)) == 1
+    assert db.session.scalar(select(func.count()).select_from(Case)) == 1
+    confirmations = db.session.scalar(select(func.count()).select_from(EmailConfirmation)) or 0
+    assert confirmations - before == (0 if with_account else 1)
+    assert ar.requester_view(results[0].token).status.case_id == results[0].case_id
+    assert len(logged("open", results[0].case_id)) == 1
+    assert len(logged("open")) == 1
     assert_log_verifies()
 
 

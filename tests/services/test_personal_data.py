@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 import app.services.users as users_service
 from app.calendar import local_today
-from app.engine import InvalidData, NotAllowed, NotFound
+from app.engine import ConflictError, InvalidData, NotAllowed, NotFound
 from app.extensions import db
 from app.models import AuditEntry, Case, OutboxMessage, OutboxStatus, Role, User
 from app.models.personal_data import DataRequestKind, DataRequestStatus, PersonalDataRequest
@@ -35,6 +35,7 @@ from app.services.personal_data import (
 from app.services.uow import unit_of_work
 from app.services.users import authenticate
 from tests.audit.helpers import bundle_file, install_log_key, run_verifier, write_public_key
+from tests.support.concurrency import assert_log_verifies, logged, race, slow_flushes
 from tests.support.factories import PASSWORD, advance, email_of, make_user, vecs_case
 
 NAME = "Zacarías Quintanilla Yáñez"
@@ -114,6 +115,48 @@ def test_registration_refusals(app: Flask) -> None:
         register_request(admin, email_of(person), DataRequestKind.ACCESS, local_today() + timedelta(days=1))
     db.session.rollback()
     assert db.session.scalars(select(PersonalDataRequest)).all() == []
+
+
+def test_one_registration_form_sent_again_registers_one_request(app: Flask) -> None:
+    admin = make_user(Role.ADMIN)
+    other_admin = make_user(Role.ADMIN)
+    person = make_user(Role.APPLICANT)
+    first = register_request(admin, email_of(person), DataRequestKind.ACCESS, received(), form_key="forma-1")
+
+    assert register_request(admin, email_of(person), DataRequestKind.ACCESS, received(), form_key="forma-1") == first
+    for changed in (
+        (admin, email_of(person), DataRequestKind.OPPOSITION, received()),
+        (admin, email_of(person), DataRequestKind.ACCESS, received() - timedelta(days=1)),
+        (admin, email_of(admin), DataRequestKind.ACCESS, received()),
+        (other_admin, email_of(person), DataRequestKind.ACCESS, received()),
+    ):
+        with pytest.raises(ConflictError) as refused:
+            register_request(*changed, form_key="forma-1")
+        assert refused.value.message.params == {"number": str(first)}
+    db.session.rollback()
+    assert [r.id for r in db.session.scalars(select(PersonalDataRequest))] == [first]
+    logged = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "personal_data_request_registered")).all()
+    assert len(logged) == 1
+
+    second = register_request(admin, email_of(person), DataRequestKind.ACCESS, received(), form_key="forma-2")
+    third = register_request(admin, email_of(person), DataRequestKind.ACCESS, received())  # no key: as before
+    assert len({first, second, third}) == 3
+
+
+def test_one_registration_form_sent_twice_at_once_registers_one_request(app: Flask) -> None:
+    admin = make_user(Role.ADMIN)
+    person = make_user(Role.APPLICANT)
+
+    def send() -> int:
+        return register_request(admin, email_of(person), DataRequestKind.ACCESS, received(), form_key="k" * 40)
+
+    with slow_flushes():
+        results = race(app, [send, send])
+
+    assert all(isinstance(r, int) for r in results), results
+    assert len(set(results)) == 1
+    assert len(logged("personal_data_request_registered")) == 1
+    assert_log_verifies()
 
 
 def test_access_hands_over_the_persons_data(app: Flask) -> None:

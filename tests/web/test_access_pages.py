@@ -96,6 +96,50 @@ def test_filing_without_an_account_gives_folio_receipt_and_link(app: Flask, clie
     assert "alumbrado" not in text(public)
 
 
+def test_the_filing_form_sent_twice_files_one_request_and_shows_its_receipt_twice(app: Flask, client: FlaskClient):
+    page = text(client.get(FILING))
+    form = {**_form(page, FILING), "filing_key": hidden_value(page, "filing_key", FILING), **REQUEST}
+    assert len(form["filing_key"]) >= 32
+    assert hidden_value(text(client.get(FILING)), "filing_key", FILING) != form["filing_key"]  # fresh each time
+
+    first = client.post(FILING, data=form)
+    again = client.post(FILING, data=form)  # the double click, or the back button and the same form
+
+    assert first.status_code == again.status_code == 302
+    assert again.headers["Location"] == first.headers["Location"]
+    assert _requests() == 1
+    receipt = client.get(again.headers["Location"])
+    assert receipt.status_code == 200
+    assert "Acuse de recibo" in text(receipt)
+
+    changed = client.post(FILING, data={**form, "information_requested": "Contratos de bacheo de 2025"})
+    assert changed.status_code == 409
+    folio = db.session.scalars(select(Case.folio)).one()
+    assert any(folio in message and "presentar otra" in message for message in flashes(changed))
+    assert "Contratos de bacheo de 2025" in text(changed)  # the new text is kept to send again
+    fresh = hidden_value(text(changed), "filing_key", FILING)
+    assert fresh != form["filing_key"]
+    assert _requests() == 1
+
+    second = client.post(
+        FILING, data={**form, "information_requested": "Contratos de bacheo de 2025", "filing_key": fresh}
+    )
+    assert second.status_code == 302
+    assert second.headers["Location"] != first.headers["Location"]
+    assert _requests() == 2
+
+
+def test_a_filing_form_sent_again_in_english_is_told_so_in_english(app: Flask, client: FlaskClient):
+    page = text(client.get(FILING))
+    form = {**_form(page, FILING), "filing_key": hidden_value(page, "filing_key", FILING), **REQUEST}
+    assert client.post(FILING, data=form).status_code == 302
+
+    changed = client.post(FILING, data={**form, "pseudonym": "Otro Lector"}, headers={"Accept-Language": "en"})
+
+    assert changed.status_code == 409
+    assert any("This form already filed request" in message for message in flashes(changed)), flashes(changed)
+
+
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [

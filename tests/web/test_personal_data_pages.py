@@ -19,7 +19,7 @@ from app.models import AuditEntry, Role, User
 from app.models.personal_data import DataRequestStatus, PersonalDataRequest
 from app.services.deadlines import calendar
 from tests.support.factories import email_of, make_user
-from tests.web.helpers import csrf_token, field_errors, flashes, login_as, set_language, text
+from tests.web.helpers import csrf_token, field_errors, flashes, hidden_value, login_as, set_language, text
 
 BASE = "/admin/datos-personales"
 
@@ -147,6 +147,35 @@ def test_an_administrator_registers_and_answers_requests(app: Flask, client: Fla
     english = text(client.get(BASE))
     assert "Data-protection requests" in english
     assert "Rectification" in english
+
+
+def test_the_registration_form_sent_twice_registers_one_request(app: Flask, client: FlaskClient) -> None:
+    admin = make_user(Role.ADMIN)
+    person = make_user(Role.APPLICANT)
+    login_as(client, admin)
+    page = text(client.get(BASE))
+    key = hidden_value(page, "form_key", BASE)
+    assert len(key) >= 32
+    form = {
+        "csrf_token": csrf_token(page, BASE),
+        "form_key": key,
+        "email": email_of(person),
+        "kind": "access",
+        "received_on": local_today().isoformat(),
+    }
+
+    first = client.post(BASE, data=form)
+    again = client.post(BASE, data=form)
+
+    assert first.status_code == again.status_code == 302
+    assert again.headers["Location"] == first.headers["Location"]
+    assert count_requests() == 1
+    changed = client.post(BASE, data={**form, "kind": "opposition"})
+    assert changed.status_code == 409
+    number = first.headers["Location"].rsplit("/", 1)[-1]
+    assert any(f"ya se registró la solicitud {number}" in message for message in flashes(changed))
+    assert hidden_value(text(changed), "form_key", BASE) != key  # a fresh form to register another
+    assert count_requests() == 1
 
 
 def test_the_list_shows_every_pending_request_and_the_latest_answered_a_page_at_a_time(

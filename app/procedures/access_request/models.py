@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import Base
@@ -27,6 +27,32 @@ class AccessRequest(Base):
     delivery_format: Mapped[str] = mapped_column(String(32))
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     received_on: Mapped[date]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FilingKey(Base):
+    """The key of one filing form (a fresh one each time the form is shown) and the request it filed: a
+    double click, or the same form sent again, gets that request's receipt instead of filing a second one.
+
+    For :data:`~app.procedures.access_request.services.REPLAY_WINDOW` after filing, the row also keeps the
+    digest of what was filed and the tracking token sealed (encrypted with a key derived from ``SECRET_KEY``),
+    so that a repeat of the same form shows the same working link. Both are cleared when the window closes
+    (on the next repeat, or by ``permits tick``); the key and its request stay."""
+
+    __tablename__ = "access_filing_keys"
+    __table_args__ = (
+        Index(
+            "ix_access_filing_keys_sealed",
+            "created_at",
+            postgresql_where=text("sealed_token IS NOT NULL"),
+            sqlite_where=text("sealed_token IS NOT NULL"),
+        ),
+    )
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    request_sha256: Mapped[str | None] = mapped_column(String(64))
+    sealed_token: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

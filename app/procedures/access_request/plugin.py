@@ -5,7 +5,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from app.plugins import Link, Plugin
+from app.procedures.access_request.services import close_filing_replays
 from app.procedures.access_request.views import bp
+
+
+def closed_filing_replays() -> list[str]:
+    """Clear the sealed tracking tokens of filing forms whose window to be sent again has closed."""
+    cleared = close_filing_replays()
+    return [f"filing forms closed to repeats: {cleared}"] if cleared else []
+
 
 PLUGIN = Plugin(
     procedure="access_request",
@@ -25,4 +33,5 @@ PLUGIN = Plugin(
             frozenset({"applicant", "transparency_unit", "area", "committee_member", "guarantor", "auditor"}),
         ),
     ),
+    tick=(closed_filing_replays,),
 )

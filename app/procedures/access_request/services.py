@@ -7,7 +7,9 @@ password hash: no password ever matches it, so the row can never log in, yet ``c
 pointing at a real user and every rule of the engine that concerns "the requester" (owner-only steps, no
 staff action on one's own request, notifications) works unchanged. The requester acts through a secret tracking link: a
 random 256-bit token made at filing, shown once on the receipt page and mailed once to the confirmed
-address; the database keeps only its SHA-256 (a copy of the database, or the secret key, reveals no link).
+address; the database keeps its SHA-256, and the token itself only sealed (encrypted with a key derived from
+the secret key) while the confirmation or receipt that carries it waits and, for :data:`REPLAY_WINDOW`, for a
+repeat of the filing form (a copy of the database, or the secret key alone, reveals no link).
 Links of requests filed before random tokens (HMAC of the folio) keep working: their stored digests are
 unchanged, and a logged-in requester who opens one gets a new random token.
 """
@@ -15,17 +17,18 @@ unchanged, and a logged-in requester who opens one gets a new random token.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, tuple_
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,7 +37,7 @@ from app.audit import EntryInput
 from app.calendar import LOCAL_TZ, local_today
 from app.certificates.formatting import long_date
 from app.database import constant, is_constant, one_of
-from app.engine import DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
+from app.engine import ConflictError, DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import (
     AuditKind,
@@ -61,9 +64,10 @@ from app.procedures.access_request.models import (
     CommitteeMatter,
     CommitteeSession,
     CommitteeVote,
+    FilingKey,
 )
 from app.services import confirmation
-from app.services.auth import encrypt
+from app.services.auth import decrypt, encrypt
 from app.services.cases import FireResult, fire, open_case, refuse_stale
 from app.services.deadlines import ClockView, TermView, calendar, case_clocks, pending_terms
 from app.services.documents import log_attached
@@ -93,6 +97,10 @@ RESOLUTION_TERM = N_("Plazo para resolver el recurso de revisión")
 """How the guarantor's notice of a new appeal names its term to resolve it."""
 COMPLIANCE_TERM = N_("Plazo del sujeto obligado para cumplir la resolución")
 """How a notice names the term the obligated body has to comply with the guarantor's resolution."""
+REPLAY_WINDOW = timedelta(minutes=30)
+"""How long a filing form sent again shows the receipt (and working tracking link) of the request it filed:
+long enough for a double click, a retry after a lost answer or the back button, short enough that the sealed
+token does not stay in the database."""
 
 
 # -- tracking links -------------------------------------------------------------------------------
@@ -139,12 +147,14 @@ def reissue_tracking_token(case_id: int, user_id: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Filed:
-    """A request just filed: its folio and its secret tracking token (shown once, and mailed)."""
+    """A request just filed: its folio and its secret tracking token (shown once, and mailed). ``replayed``:
+    the same filing form sent again, answered with the request it filed before."""
 
     case_id: int
     folio: str
     token: str
     received_on: date
+    replayed: bool = False
 
 
 def _clean(value: str | None, limit: int) -> str:
@@ -197,9 +207,15 @@ def file_request(
     delivery_format: str,
     *,
     account_id: int | None = None,
+    key: str | None = None,
 ) -> Filed:
     """File an access request as ``pseudonym`` (mail goes to ``email``), or under the logged-in applicant
     ``account_id``. Returns the folio and the secret tracking token; a receipt goes to the outbox.
+
+    ``key`` is the filing form's own key (a fresh one each time the form is shown). The same form sent again
+    (a double click, at the same moment or later) files nothing: within :data:`REPLAY_WINDOW` and with the same
+    data it returns the first request with its working token (``replayed``); otherwise it raises
+    ``ConflictError`` naming the folio it filed, so that the person decides whether to file another.
 
     Without an account, nothing about the request is mailed until the address is confirmed (a single-use
     link); then the receipt with the tracking link goes to it. An address that belongs to an account gets
@@ -225,38 +241,103 @@ def file_request(
         problems.append(Msg("Elija una modalidad de entrega de las que se ofrecen."))
     if problems:
         raise InvalidData(problems[0], tuple(problems))
+    filed_as = (account_id, normalise_email(email) if account_id is None else "", pseudonym, information)
+    digest = hashlib.sha256(json.dumps([*filed_as, delivery_format], ensure_ascii=False).encode()).hexdigest()
+    try:
+        with unit_of_work() as session:
+            if key and (earlier := _filed_before(session, key, digest)) is not None:
+                return earlier
+            filed = _file(session, pseudonym, email, information, delivery_format, account_id)
+            if key:
+                # a form sent twice at once: the second insert waits for the first's commit and fails on the key
+                session.add(
+                    FilingKey(key=key, case_id=filed.case_id, request_sha256=digest, sealed_token=encrypt(filed.token))
+                )
+                session.flush()
+            return filed
+    except IntegrityError:
+        if not key:
+            raise
+        with unit_of_work() as session:  # nothing of this attempt was kept: the first one's answer is the answer
+            earlier = _filed_before(session, key, digest)
+        if earlier is None:
+            raise
+        return earlier
+
+
+def _filed_before(session: Session, key: str, digest: str) -> Filed | None:
+    """The request the filing form ``key`` filed, as :func:`file_request` answers a repeat of that form."""
+    row = session.get(FilingKey, key)
+    if row is None:
+        return None
+    case = session.get(Case, row.case_id)
+    request = session.get(AccessRequest, row.case_id)
+    if case is None or request is None:  # not kept apart from its case (the key is deleted with it)
+        return None
+    fresh = row.created_at > utcnow() - REPLAY_WINDOW and row.request_sha256 == digest
+    token = decrypt(row.sealed_token) if fresh and row.sealed_token else None
+    if token is None or _token_digest(token) != request.token_sha256:  # later reissued: that link no longer works
+        raise ConflictError(
+            Msg(
+                "Con este formulario ya se presentó la solicitud %(folio)s. Si quiere presentar otra, revise "
+                "los datos y vuelva a enviarlos.",
+                {"folio": case.folio},
+            )
+        )
+    return Filed(case.id, case.folio, token, request.received_on, replayed=True)
+
+
+def close_filing_replays() -> int:
+    """Clear the digest and the sealed token of the filing keys older than :data:`REPLAY_WINDOW` (run by
+    ``permits tick``); returns how many were cleared. A repeat of such a form is answered without the link."""
     with unit_of_work() as session:
-        user = _requester(session, pseudonym, email, account_id)
-        opened = open_case(
-            WORKFLOW, user.id, {"information_requested": information, "delivery_format": delivery_format}
+        cleared = session.execute(
+            update(FilingKey)
+            .where(FilingKey.sealed_token.is_not(None), FilingKey.created_at <= utcnow() - REPLAY_WINDOW)
+            .values(sealed_token=None, request_sha256=None)
+            .execution_options(synchronize_session=False)
         )
-        case = session.get(Case, opened.case_id)
-        assert case is not None  # noqa: S101 - created just above in this transaction
-        token = new_tracking_token()
-        received = local_today(case.created_at)
-        session.add(
-            AccessRequest(
-                case_id=case.id,
-                requester_id=user.id,
-                pseudonym=pseudonym,
-                delivery_format=delivery_format,
-                token_sha256=_token_digest(token),
-                received_on=received,
-            )
+        return int(getattr(cleared, "rowcount", 0) or 0)
+
+
+def _file(
+    session: Session,
+    pseudonym: str,
+    email: str,
+    information: str,
+    delivery_format: str,
+    account_id: int | None,
+) -> Filed:
+    """File the checked request in the caller's transaction."""
+    user = _requester(session, pseudonym, email, account_id)
+    opened = open_case(WORKFLOW, user.id, {"information_requested": information, "delivery_format": delivery_format})
+    case = session.get(Case, opened.case_id)
+    assert case is not None  # noqa: S101 - created just above in this transaction
+    token = new_tracking_token()
+    received = local_today(case.created_at)
+    session.add(
+        AccessRequest(
+            case_id=case.id,
+            requester_id=user.id,
+            pseudonym=pseudonym,
+            delivery_format=delivery_format,
+            token_sha256=_token_digest(token),
+            received_on=received,
         )
-        if account_id is not None:  # a logged-in requester: the receipt with the link goes to the account
-            enqueue(
-                session,
-                topic="filing_receipt",
-                dedup_key=f"filing_receipt:case:{case.id}",
-                payload={"sealed": encrypt(token), "folio": case.folio},
-                recipient_id=user.id,
-                case_id=case.id,
-            )
-        elif not user.email.endswith(UNMAILED_DOMAIN):
-            # nothing about the request goes to the address before someone proves they read it
-            confirmation.issue(session, user.id, confirmation.FILING, case_id=case.id, release=token)
-        return Filed(case.id, case.folio, token, received)
+    )
+    if account_id is not None:  # a logged-in requester: the receipt with the link goes to the account
+        enqueue(
+            session,
+            topic="filing_receipt",
+            dedup_key=f"filing_receipt:case:{case.id}",
+            payload={"sealed": encrypt(token), "folio": case.folio},
+            recipient_id=user.id,
+            case_id=case.id,
+        )
+    elif not user.email.endswith(UNMAILED_DOMAIN):
+        # nothing about the request goes to the address before someone proves they read it
+        confirmation.issue(session, user.id, confirmation.FILING, case_id=case.id, release=token)
+    return Filed(case.id, case.folio, token, received)
 
 
 def _current_params() -> Mapping[str, Any]:

@@ -7,6 +7,7 @@ typed text kept (status 422); someone else's request is a 404 that says nothing 
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from flask_login import current_user
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response
 
-from app.engine import DomainError, Msg, NotFound
+from app.engine import ConflictError, DomainError, Msg, NotFound
 from app.extensions import limiter
 from app.models import Role
 from app.procedures.access_request import services as svc
@@ -154,6 +155,12 @@ def _filing_form() -> FilingForm:
     return FilingForm(formats, email_required=not account)
 
 
+def _filing_page(form: FilingForm, account: bool, status: int = 200) -> tuple[str, int]:
+    """The filing form with the data as sent and a fresh key (a form shown again is a new filing)."""
+    form.filing_key.data = secrets.token_urlsafe(24)
+    return render_template("transparency/file.html", form=form, account=account), status
+
+
 @bp.route("/solicitar", methods=["GET", "POST"])
 @public
 @limiter.limit(filing_limit_per_ip, methods=["POST"], deduct_when=redirected)
@@ -167,8 +174,8 @@ def file_request() -> Response | tuple[str, int] | str:
     if not form.validate_on_submit():
         if form.is_submitted():
             flash(_("Revise los datos marcados."), "error")
-            return render_template("transparency/file.html", form=form, account=account), 422
-        return render_template("transparency/file.html", form=form, account=account)
+            return _filing_page(form, account, 422)
+        return _filing_page(form, account)
     try:
         filed = svc.file_request(
             form.pseudonym.data or "",
@@ -176,10 +183,14 @@ def file_request() -> Response | tuple[str, int] | str:
             form.information_requested.data or "",
             form.delivery_format.data or "",
             account_id=current_user.id if account else None,
+            key=(form.filing_key.data or "")[:64] or None,
         )
+    except ConflictError as exc:  # this form already filed a request: said, with the data kept to send again
+        _flash_error(exc)
+        return _filing_page(form, account, 409)
     except DomainError as exc:
         _flash_error(exc)
-        return render_template("transparency/file.html", form=form, account=account), 422
+        return _filing_page(form, account, 422)
     flash(_("Solicitud recibida con el folio %(folio)s.", folio=filed.folio), "info")
     return redirect(url_for("transparency.tracking", token=filed.token, acuse=1))
 

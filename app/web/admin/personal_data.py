@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -10,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from app.engine import ConflictError
 from app.models import Role
 from app.models.personal_data import DataRequestKind
 from app.services import DomainError
@@ -69,16 +71,21 @@ def index() -> str | Response | tuple[str, int]:
     if form.validate_on_submit() and form.received_on.data is not None:
         try:
             request_id = register_request(
-                current_user.id, form.email.data or "", DataRequestKind(form.kind.data), form.received_on.data
+                current_user.id,
+                form.email.data or "",
+                DataRequestKind(form.kind.data),
+                form.received_on.data,
+                form_key=(form.form_key.data or "")[:64] or None,
             )
         except DomainError as exc:
             flash(message_text(exc.message), "error")
-            status = 422
+            status = 409 if isinstance(exc, ConflictError) else 422
         else:
             flash(_("Solicitud registrada."), "info")
             return redirect(url_for("personal_data.show", request_id=request_id))
     elif form.is_submitted():
         status = 422
+    form.form_key.data = secrets.token_urlsafe(24)  # a form shown again is a new registration
     before = request.args.get("antes", type=record_id)
     rows = list_requests(before=before, limit=RESOLVED_PAGE + 1)
     answered = [row for row in rows if not row.pending]
