@@ -42,10 +42,13 @@ def users_create(email: str, name: str, roles: tuple[str, ...], locale: str, pas
 def users_deactivate(email: str) -> None:
     """Deactivate an account: it can no longer log in and all its sessions end at once."""
     try:
-        user_id = deactivate_by_email(email)
+        user_id, changed = deactivate_by_email(email)
     except DomainError as exc:
         raise click.ClickException(str(exc.message)) from None
-    click.echo(f"user {user_id} deactivated; its sessions were ended")
+    if changed:
+        click.echo(f"user {user_id} deactivated; its sessions were ended")
+    else:
+        click.echo(f"user {user_id} was already inactive; nothing changed")
 
 
 @users_cli.command("end-sessions")
@@ -64,7 +67,10 @@ def users_end_sessions(email: str) -> None:
 def users_reset_second_factor(email: str) -> None:
     """Remove an account's second factor after proving the person's identity; they enrol again at next login."""
     try:
-        user_id = reset_second_factor_by_email(email)
+        user_id, changed = reset_second_factor_by_email(email)
     except DomainError as exc:
         raise click.ClickException(str(exc.message)) from None
-    click.echo(f"user {user_id}: second factor removed and sessions ended; enrolment is asked at the next login")
+    if changed:
+        click.echo(f"user {user_id}: second factor removed and sessions ended; enrolment is asked at the next login")
+    else:
+        click.echo(f"user {user_id} has no second factor; nothing removed")

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyotp
 from cryptography.fernet import Fernet, InvalidToken
@@ -585,10 +585,17 @@ def _receipt_of(session: Session, case_id: int | None) -> _Receipt | None:
 # -- accounts ----------------------------------------------------------------------------------------
 
 
-def deactivate_user(user_id: int, actor_id: int | None = None) -> None:
+class AccountChange(NamedTuple):
+    """The account an administrator's act concerned, and whether the act changed it (false: nothing to do)."""
+
+    user_id: int
+    changed: bool
+
+
+def deactivate_user(user_id: int, actor_id: int | None = None) -> bool:
     """Deactivate an account: it can no longer log in and every session it has ends. Logged in the audit log
     (ids only) and the security log. An account already inactive is left as it is and nothing is logged (but a
-    session still open ends). Raises ``NotFound`` for an unknown user."""
+    session still open ends). Returns whether the account was active. Raises ``NotFound`` for an unknown user."""
     with unit_of_work() as session:
         # locked: deactivations at once (or again) find it inactive after the first and log nothing
         user = session.get(User, user_id, with_for_update=True, populate_existing=True)
@@ -596,7 +603,7 @@ def deactivate_user(user_id: int, actor_id: int | None = None) -> None:
             raise NotFound(Msg("El usuario no existe."))
         if not user.active:
             _revoke_all(session, user_id, "deactivated", utcnow())  # a session left open ends (and only that logs)
-            return
+            return False
         user.active = False
         _revoke_all(session, user_id, "deactivated", utcnow())
         security_log.record(
@@ -612,10 +619,12 @@ def deactivate_user(user_id: int, actor_id: int | None = None) -> None:
                 details={"user_id": user_id},
             ),
         )
+        return True
 
 
-def deactivate_by_email(email: str) -> int:
-    """Deactivate the account with ``email`` (see :func:`deactivate_user`) and return its id.
+def deactivate_by_email(email: str) -> AccountChange:
+    """Deactivate the account with ``email`` (see :func:`deactivate_user`); returns its id and whether it was
+    active.
 
     Raises ``NotFound`` when no account has that address.
     """
@@ -623,8 +632,7 @@ def deactivate_by_email(email: str) -> int:
     end_read(db.session())
     if user_id is None:
         raise NotFound(Msg("No hay una cuenta con ese correo electrónico."))
-    deactivate_user(user_id)
-    return user_id
+    return AccountChange(user_id, deactivate_user(user_id))
 
 
 def end_sessions_by_email(email: str) -> int:
@@ -639,12 +647,12 @@ def end_sessions_by_email(email: str) -> int:
     return revoke_sessions(user_id, "ended_by_admin")
 
 
-def reset_second_factor_by_email(email: str) -> int:
+def reset_second_factor_by_email(email: str) -> AccountChange:
     """Remove the second factor (secret and recovery codes) of the account with ``email`` and end its sessions,
     for a staff member who lost both the phone and the codes; they enrol again at their next login. An
     administrator does this only after proving the person's identity. Logged in the audit log (ids only) and
-    the security log; returns the user id. An account without a second factor is left as it is and nothing is
-    logged. Raises ``NotFound`` when no account has that address.
+    the security log; returns the user id and whether there was a second factor to remove. An account without
+    one is left as it is and nothing is logged. Raises ``NotFound`` when no account has that address.
     """
     with unit_of_work() as session:
         # the account is locked: two resets at once go one after the other, and the second finds nothing to remove
@@ -654,7 +662,7 @@ def reset_second_factor_by_email(email: str) -> int:
         codes = session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
         credentials = session.execute(delete(TotpCredential).where(TotpCredential.user_id == user_id))
         if not (getattr(codes, "rowcount", 0) or getattr(credentials, "rowcount", 0)):
-            return user_id  # no second factor: nothing removed, nothing ended, nothing logged
+            return AccountChange(user_id, False)  # no second factor: nothing removed, ended or logged
         security_log.record(SecurityEventKind.SECOND_FACTOR_RESET, user_id=user_id, session=session)
         _revoke_all(session, user_id, "second_factor_reset", utcnow())
         audit.append(
@@ -667,4 +675,4 @@ def reset_second_factor_by_email(email: str) -> int:
                 details={"user_id": user_id},
             ),
         )
-        return user_id
+        return AccountChange(user_id, True)

@@ -155,3 +155,8 @@ def test_an_administrator_resets_a_lost_second_factor(app: Flask, browsers: Brow
     assert db.session.scalars(select(RecoveryCode).where(RecoveryCode.user_id == staff)).all() == []
     assert login(browsers(), email_of(staff)).headers["Location"] == ENROL  # enrols again
     assert [e.user_id for e in events("second_factor_reset")] == [staff]
+    assert "second factor removed" in result.output
+    again = app.test_cli_runner().invoke(args=["users", "reset-second-factor", email_of(staff)])
+    assert again.exit_code == 0, again.output
+    assert again.output.strip() == f"user {staff} has no second factor; nothing removed"
+    assert [e.user_id for e in events("second_factor_reset")] == [staff]

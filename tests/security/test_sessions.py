@@ -200,7 +200,11 @@ def test_administrators_end_sessions_and_deactivate_from_the_command_line(app: F
     again, _ = _logged_in(browsers, user_id)  # may log in again
     off = runner.invoke(args=["users", "deactivate", email_of(user_id)])
     assert off.exit_code == 0, off.output
+    assert off.output.strip() == f"user {user_id} deactivated; its sessions were ended"
     assert again.get("/inicio").status_code == 302
+    repeated = runner.invoke(args=["users", "deactivate", email_of(user_id)])
+    assert repeated.exit_code == 0, repeated.output
+    assert repeated.output.strip() == f"user {user_id} was already inactive; nothing changed"
     unknown = runner.invoke(args=["users", "deactivate", "nadie@example.test"])
     assert unknown.exit_code != 0
     assert "No hay una cuenta con ese correo electrónico." in unknown.output
