@@ -104,12 +104,14 @@ def generate_log_key() -> ed25519.Ed25519PrivateKey:
 
 
 def stage_log_key(config: Mapping[str, Any], key: ed25519.Ed25519PrivateKey) -> Path:
-    """Write ``key`` next to the current log key as ``<name>.new`` (mode 0600), replacing a stale one.
+    """Write ``key`` next to the current log key as ``<name>.<fingerprint>.new`` (mode 0600): a file of its own,
+    so that a rotation started at the same moment cannot put its key in this one's place.
 
     The rotation installs it with :func:`install_staged_log_key` once the rotation is logged, or
     removes it with :func:`discard_staged_log_key` if logging fails.
     """
-    staged = log_key_path(config).with_name(log_key_path(config).name + ".new")
+    current = log_key_path(config)
+    staged = current.with_name(f"{current.name}.{public_fingerprint(key.public_key())[:16]}.new")
     staged.unlink(missing_ok=True)
     _write_private(staged, _pem_private(key))
     return staged

@@ -81,6 +81,8 @@ def rotate_log_key(config: Mapping[str, Any], actor_id: int | None = None) -> Lo
     now = utcnow()
     try:
         with unit_of_work() as session:
+            # the log's head first: a rotation at the same moment waits, then finds the key it read replaced
+            audit.lock_head(session)
             current = current_key_fingerprint(session)
             if current is not None and current != old_fingerprint:
                 raise CheckpointError(

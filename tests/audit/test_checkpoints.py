@@ -25,10 +25,11 @@ from app.extensions import db
 from app.keys import load_log_key, public_fingerprint
 from app.models import AuditCheckpoint, AuditEntry, utcnow
 from app.services.audit_log import checkpoint_if_due, sign_checkpoint
-from app.services.keys import rotate_log_key
+from app.services.keys import LogKeyRotation, rotate_log_key
 from app.services.oversight import log_public_keys
 from app.services.uow import unit_of_work
 from tests.audit.helpers import append_entries, bundle_file, install_log_key, run_verifier, write_public_key
+from tests.support.concurrency import assert_log_verifies, logged, race, slow_flushes
 
 
 def test_on_demand_checkpoint_is_signed_and_verifiable(app: Flask, log_key: ed25519.Ed25519PrivateKey, tmp_path):
@@ -157,6 +158,28 @@ def test_rotation_refuses_a_configured_key_that_is_not_current(app: Flask, log_k
         rotate_log_key(app.config)
     assert db.session.scalar(select(AuditEntry.seq).where(AuditEntry.action == "key_rotated")) is None
     assert not list(other.glob("*.new"))
+
+
+def test_two_rotations_at_once_rotate_once_and_install_the_key_they_logged(
+    app: Flask, log_key: ed25519.Ed25519PrivateKey, tmp_path: Path
+):
+    append_entries(2)
+    sign_checkpoint(app.config)
+
+    with slow_flushes():
+        results = race(app, [lambda: rotate_log_key(app.config)] * 2)
+
+    rotated = [r for r in results if isinstance(r, LogKeyRotation)]
+    refused = [r for r in results if isinstance(r, CheckpointError)]
+    assert (len(rotated), len(refused)) == (1, 1), results
+    assert "not the log's current key" in str(refused[0])
+    installed = public_fingerprint(load_log_key(app.config).public_key())
+    assert installed == rotated[0].new_fingerprint  # the key in place is the one the log names
+    assert [d["new_fingerprint"] for d in logged("key_rotated")] == [installed]
+    assert not list((tmp_path / "keys").glob("*.new"))
+    append_entries(1)
+    assert sign_checkpoint(app.config)["key_fingerprint"] == installed  # the next checkpoint signs as usual
+    assert_log_verifies()
 
 
 def _signed_under_three_keys(
