@@ -27,7 +27,7 @@ from app.services.delivery import deliver_pending
 from app.services.users import authenticate
 from tests.conftest import IsolatedClient
 from tests.support.factories import email_of, make_user
-from tests.web.helpers import csrf_token, flashes, login, login_as, text
+from tests.web.helpers import csrf_token, flashes, hidden_value, login, login_as, text
 
 FILING = "/transparencia/solicitar"
 HOSTILE_NAME = "GANE DINERO en https://estafa.example/premio"
@@ -73,6 +73,26 @@ def test_filing_is_throttled_per_client_address_and_per_e_mail(app: Flask) -> No
     assert _file(one, "otro@example.test").status_code == 302
     assert _file(one, "tercero@example.test").status_code == 429  # that client, any address
     assert _file(_from(app, "198.51.100.3"), "tercero@example.test").status_code == 302
+
+
+def test_the_same_filing_form_sent_again_takes_nothing_of_the_limits(app: Flask) -> None:
+    app.config.update(FILING_LIMIT_PER_EMAIL="2 per 1 hour", FILING_LIMIT_PER_IP="3 per 1 hour")
+    client = _from(app, "203.0.113.4")
+    page = text(client.get(FILING))
+    form = {
+        "csrf_token": csrf_token(page, FILING),
+        "filing_key": hidden_value(page, "filing_key", FILING),
+        "pseudonym": "Lector",
+        "email": "doble@example.test",
+        "information_requested": "Contratos de 2025",
+        "delivery_format": "electronic",
+    }
+    first = client.post(FILING, data=form)
+    for _ in range(3):  # a double click, then the back button and the same form twice more
+        assert client.post(FILING, data=form).headers["Location"] == first.headers["Location"]
+
+    assert _file(client, "doble@example.test").status_code == 302  # the second request of that address
+    assert _file(client, "doble@example.test").status_code == 429  # its third: the limit is 2
 
 
 def test_an_unproven_address_gets_only_a_confirmation_link_and_no_typed_text(app: Flask, mailbox: Any) -> None:

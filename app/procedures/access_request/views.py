@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -161,10 +161,16 @@ def _filing_page(form: FilingForm, account: bool, status: int = 200) -> tuple[st
     return render_template("transparency/file.html", form=form, account=account), status
 
 
+def _filed_anew(response: Response) -> bool:
+    """Counts the filings that filed a request: the same form sent again (a double click) files nothing more and
+    takes nothing of the limits."""
+    return redirected(response) and not g.get("filing_replayed", False)
+
+
 @bp.route("/solicitar", methods=["GET", "POST"])
 @public
-@limiter.limit(filing_limit_per_ip, methods=["POST"], deduct_when=redirected)
-@limiter.limit(filing_limit_per_email, methods=["POST"], key_func=filing_email_key, deduct_when=redirected)
+@limiter.limit(filing_limit_per_ip, methods=["POST"], deduct_when=_filed_anew)
+@limiter.limit(filing_limit_per_email, methods=["POST"], key_func=filing_email_key, deduct_when=_filed_anew)
 def file_request() -> Response | tuple[str, int] | str:
     """File an access request: a pseudonym and an e-mail suffice (an account is optional)."""
     form = _filing_form()
@@ -191,6 +197,7 @@ def file_request() -> Response | tuple[str, int] | str:
     except DomainError as exc:
         _flash_error(exc)
         return _filing_page(form, account, 422)
+    g.filing_replayed = filed.replayed
     flash(_("Solicitud recibida con el folio %(folio)s.", folio=filed.folio), "info")
     return redirect(url_for("transparency.tracking", token=filed.token, acuse=1))
 
