@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, SubmitField
+from wtforms import EmailField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from forms import strip
@@ -50,6 +50,8 @@ class RegistrationForm(FlaskForm):
             EqualTo("password", message=_l("Las contraseñas no coinciden.")),
         ],
     )
+    form_key = HiddenField()
+    """This form's own key (fresh each time it is shown): sent twice, it registers once."""
     submit = SubmitField(_l("Crear cuenta"))
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.engine import InvalidData, Msg
-from app.models import Role, SecurityEventKind, User
+from app.models import Role, SecurityEvent, SecurityEventKind, User, utcnow
 from app.models.users import PASSWORDLESS
 from app.notifications import enqueue
 from app.services import confirmation, security_log
@@ -16,8 +19,12 @@ from app.services.passwords import check_password
 from app.services.uow import unit_of_work
 from app.services.users import RoleGrant, create_user, hash_password, normalise_email
 
+REPEAT_WINDOW = timedelta(minutes=30)
+"""How long the same registration form sent again (a double click, the back button) is taken for a repeat of
+the first registration rather than another one."""
 
-def register_applicant(display_name: str, email: str, password: str) -> int | None:
+
+def register_applicant(display_name: str, email: str, password: str, *, form_key: str | None = None) -> int | None:
     """Create an applicant account and return its id (logged as an administrative audit entry); a welcome
     mail goes to the address.
 
@@ -26,51 +33,81 @@ def register_applicant(display_name: str, email: str, password: str) -> int | No
     confirmation link goes to the address and the row becomes this account only once it is used. In every
     case the caller answers the same in both cases so the page never reveals which addresses are
     registered. Raises ``InvalidData`` for a missing name or a password the policy refuses.
+
+    ``form_key`` is the registration form's own key (fresh each time the form is shown). The same form sent again
+    within :data:`REPEAT_WINDOW` (a double click, at the same moment or later) does nothing more: no second
+    confirmation link, and no "someone tried to register with your address" mail to the person who just
+    registered. The security log keeps the key's digest with the registration.
     """
     name = " ".join(display_name.split())
     if not name:
         raise InvalidData(Msg("Escriba su nombre completo."))
     check_password(password, email=email, display_name=name)
     address = normalise_email(email)
+    form = hashlib.sha256(form_key.encode()).hexdigest()[:32] if form_key else None
     existing = _existing_account(address)
-    if existing is not None and _passwordless(existing):
-        # A requester filed with this address without an account (maybe someone else did, with the
-        # owner's address): the registration takes that row over once the address is proven.
-        release = json.dumps({"name": name, "password_hash": hash_password(password)})
-        with unit_of_work() as session:
-            confirmation.issue(session, existing, confirmation.REGISTRATION, release=release)
-            security_log.record(
-                SecurityEventKind.REGISTRATION, user_id=existing, details={"existing": "requester"}, session=session
-            )
-        return None
-    if existing is not None:
-        hash_password(password)  # the same work as a creation, so the answer takes as long
-        with unit_of_work() as session:
-            enqueue(
-                session,
-                topic="account_exists",
-                dedup_key=f"account_exists:{existing}:{secrets.token_hex(8)}",
-                payload={},
-                recipient_id=existing,
-            )
-            security_log.record(
-                SecurityEventKind.REGISTRATION, user_id=existing, details={"existing": True}, session=session
-            )
-        return None
-    user_id = create_user(address, name, password, [RoleGrant(Role.APPLICANT)])
+    if existing is None:
+        try:
+            return _create(address, name, password, form)
+        except InvalidData:
+            existing = _existing_account(address)  # the address was taken a moment ago (the same form, twice)
+            if existing is None:
+                raise
+    password_hash = hash_password(password)  # the work of a creation, so that every answer takes as long
     with unit_of_work() as session:
+        # the row locked: the same form sent twice at once goes one after the other, and the second finds the first
+        kept = session.scalars(select(User.password_hash).where(User.id == existing).with_for_update()).first()
+        if kept is None or (form is not None and _registered_with(session, existing, form)):
+            return None
+        if kept == PASSWORDLESS:
+            # A requester filed with this address without an account (maybe someone else did, with the
+            # owner's address): the registration takes that row over once the address is proven.
+            release = json.dumps({"name": name, "password_hash": password_hash})
+            confirmation.issue(session, existing, confirmation.REGISTRATION, release=release)
+            _record(session, existing, "requester", form)
+            return None
+        enqueue(
+            session,
+            topic="account_exists",
+            dedup_key=f"account_exists:{existing}:{secrets.token_hex(8)}",
+            payload={},
+            recipient_id=existing,
+        )
+        _record(session, existing, True, form)
+    return None
+
+
+def _create(address: str, name: str, password: str, form: str | None) -> int:
+    """Create the account, its welcome mail and its security event in one transaction (a repeat of the same
+    form that waited on this one finds the event with the account)."""
+    with unit_of_work() as session:
+        user_id = create_user(address, name, password, [RoleGrant(Role.APPLICANT)])
         enqueue(
             session, topic="account_created", dedup_key=f"account_created:{user_id}", payload={}, recipient_id=user_id
         )
-        security_log.record(
-            SecurityEventKind.REGISTRATION, user_id=user_id, details={"existing": False}, session=session
+        _record(session, user_id, False, form)
+        return user_id
+
+
+def _record(session: Session, user_id: int, existing: bool | str, form: str | None) -> None:
+    """The registration's security event: whether the address had an account, and the form key's digest."""
+    details: dict[str, object] = {"existing": existing}
+    if form is not None:
+        details["form"] = form
+    security_log.record(SecurityEventKind.REGISTRATION, user_id=user_id, details=details, session=session)
+
+
+def _registered_with(session: Session, user_id: int, form: str) -> bool:
+    """Whether the registration form whose key has the digest ``form`` registered with ``user_id``'s address
+    within :data:`REPEAT_WINDOW`."""
+    recent = session.scalars(
+        select(SecurityEvent.details).where(
+            SecurityEvent.user_id == user_id,
+            SecurityEvent.kind == SecurityEventKind.REGISTRATION,
+            SecurityEvent.occurred_at >= utcnow() - REPEAT_WINDOW,
         )
-    return user_id
-
-
-def _passwordless(user_id: int) -> bool:
-    with unit_of_work() as session:
-        return session.scalar(select(User.password_hash).where(User.id == user_id)) == PASSWORDLESS
+    )
+    return any((details or {}).get("form") == form for details in recent)
 
 
 def _existing_account(address: str) -> int | None:

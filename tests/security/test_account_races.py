@@ -201,6 +201,39 @@ def test_an_expired_session_found_by_requests_at_once_is_logged_expired_once(app
     assert row.revoked_reason == "expired"
 
 
+@pytest.mark.parametrize("requester_first", [False, True], ids=["new-address", "requester-address"])
+def test_one_registration_form_sent_twice_at_once_registers_once_and_warns_nobody(
+    app: Flask, requester_first: bool
+) -> None:
+    address = "doble.registro@example.test"
+    if requester_first:  # a passwordless requester row: the registration is a confirmation link
+        access_requests.file_request("Alguien", address, "Presupuesto 2025", "electronic")
+
+    def send() -> int | None:
+        return register_applicant("Doble Clic", address, "una frase larga y propia", form_key="r" * 32)
+
+    with slow_flushes():
+        results = race(app, [send, send])
+
+    assert not any(isinstance(r, BaseException) for r in results), results
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(User).where(User.email == address)) == 1
+    topics = [m.topic for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+    assert "account_exists" not in topics
+    if requester_first:
+        purposes = [
+            m.payload["purpose"] for m in db.session.scalars(select(OutboxMessage)) if m.topic == "email_confirmation"
+        ]
+        assert purposes.count(REGISTRATION) == 1
+    else:
+        assert topics.count("account_created") == 1
+    assert len(events("registration")) == 1
+    assert register_applicant("Doble Clic", address, "una frase larga y propia", form_key="r" * 32) is None  # later
+    assert len(events("registration")) == 1
+    register_applicant("Otra Persona", address, "lluvia sobre el tejado verde", form_key="s" * 32)  # another form
+    assert len(events("registration")) == 2
+
+
 def test_an_account_deactivated_at_once_and_again_is_logged_once(app: Flask) -> None:
     admins = [make_user(Role.ADMIN) for _ in range(2)]
     user_id = make_user(Role.INSPECTOR)

@@ -18,7 +18,7 @@ from werkzeug.test import TestResponse
 import app.services.cases as cases_service
 import app.services.users as users_service
 from app.extensions import db
-from app.models import AuditEntry, Case, Document, Role, User, WorkflowConfigChange
+from app.models import AuditEntry, Case, Document, OutboxMessage, Role, User, WorkflowConfigChange
 from app.services.certificates import CertificateEffects
 from app.services.demo import demo_pdf
 from tests.support.factories import advance, make_user, vecs_case
@@ -125,6 +125,40 @@ def test_registration_creates_an_applicant_without_revealing_taken_addresses(cli
     user = db.session.scalars(select(User).where(User.email == "ana@example.test")).one()
     assert user.role_names == {"applicant"}
     assert client.get("/registro").status_code == 302  # already logged in
+
+
+def test_the_registration_form_sent_twice_registers_once_and_warns_nobody(client: FlaskClient) -> None:
+    page = text(client.get("/registro"))
+    form = {
+        "csrf_token": csrf_token(page, "/registro"),
+        "form_key": hidden_value(page, "form_key", "/registro"),
+        "display_name": "Ana Solicitante",
+        "email": "ana@example.test",
+        "password": "una-contraseña-larga",
+        "confirm": "una-contraseña-larga",
+    }
+    assert len(form["form_key"]) >= 32
+
+    first = client.post("/registro", data=form)
+    again = client.post("/registro", data=form)  # a double click
+
+    assert first.status_code == again.status_code == 302
+    assert again.headers["Location"] == first.headers["Location"]
+    assert flashes(client.get(again.headers["Location"]))  # the same answer, as the first time
+    db.session.rollback()
+    topics = [m.topic for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+    assert topics == ["account_created"]  # no "someone tried to register with your address" to oneself
+    other = register(
+        client,
+        display_name="Otra",
+        email="ana@example.test",
+        password="lluvia-sobre-el-tejado",
+        confirm="lluvia-sobre-el-tejado",
+    )
+    assert other.status_code == 302  # another form with that address: its owner is told, as before
+    db.session.rollback()
+    topics = [m.topic for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+    assert topics == ["account_created", "account_exists"]
 
 
 # -- eligibility -------------------------------------------------------------------------------------

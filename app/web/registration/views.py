@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -32,9 +34,15 @@ def register() -> str | Response | tuple[str, int]:
     form = RegistrationForm(MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH)
     if form.validate_on_submit():
         try:
-            register_applicant(form.display_name.data or "", form.email.data or "", form.password.data or "")
+            register_applicant(
+                form.display_name.data or "",
+                form.email.data or "",
+                form.password.data or "",
+                form_key=(form.form_key.data or "")[:64] or None,
+            )
         except DomainError as exc:
             form.password.errors = [*form.password.errors, message_text(exc.message)]
+            form.form_key.data = secrets.token_urlsafe(24)
             return render_template("registration/register.html", form=form), 422
         flash(
             _(
@@ -45,6 +53,7 @@ def register() -> str | Response | tuple[str, int]:
             "info",
         )
         return redirect(url_for("auth.login", next=url_for("construction.index")))
+    form.form_key.data = secrets.token_urlsafe(24)  # a form shown again is a new registration
     if form.is_submitted():
         return render_template("registration/register.html", form=form), 422
     return render_template("registration/register.html", form=form)
