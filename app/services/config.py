@@ -166,8 +166,24 @@ def _refuse_unknown_departments(
         raise InvalidData(reasons[0], reasons)
 
 
+def same_setting(workflow: Workflow, key: str, old: Any, new: Any) -> bool:
+    """Whether ``new`` is the value ``old`` of the setting ``key`` again (compared as the setting's parser reads
+    them, lists as sets, anything else as text)."""
+    parser = workflow.param_parsers.get(key)
+    if parser is not None:
+        try:
+            return bool(parser(old) == parser(new))
+        except (TypeError, ValueError, InvalidSetting):
+            return False
+    if isinstance(old, list | tuple) and isinstance(new, list | tuple):
+        return sorted(set(old)) == sorted(set(new))
+    return bool(str(old) == str(new))
+
+
 def update_config(workflow_name: str, changes: Mapping[str, Any], actor_id: int) -> int:
-    """Change settings of ``workflow_name`` for new cases; returns the new revision.
+    """Change settings of ``workflow_name`` for new cases; returns the new revision. Values equal to those in
+    force when the change is made are left out, and a change that leaves nothing (the same form saved twice)
+    makes no revision and logs nothing: it returns the revision in force.
 
     Only administrators may do it; every change is kept with its old and new values in a
     ``WorkflowConfigChange`` row (draw seeds as commitments only) and logged with their keyed digests.
@@ -187,6 +203,9 @@ def update_config(workflow_name: str, changes: Mapping[str, Any], actor_id: int)
         # with revisions of their own (a plain read let the second overwrite the first and repeat its revision)
         row = _locked_row(session, workflow.name)
         before = effective_params(session, workflow)
+        cleaned = {k: v for k, v in cleaned.items() if not same_setting(workflow, k, before.get(k), v)}
+        if not cleaned:  # read under the lock: a save sent twice finds the first one's values in force
+            return row.revision
         _refuse_unknown_departments(session, workflow, before, {**before, **cleaned})
         row.params = {**row.params, **cleaned}
         row.revision += 1

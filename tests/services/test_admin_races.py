@@ -98,7 +98,7 @@ def test_the_same_department_created_at_once_is_created_once_and_the_others_are_
 
 def test_settings_saved_at_once_keep_every_change_each_with_its_revision(app: Flask):
     admins = [make_user(Role.ADMIN) for _ in range(3)]
-    changes = [{"inspection_rate": "0.25"}, {"resolution_interruption": "run"}, {"resolution_silence": "grant_ficta"}]
+    changes = [{"inspection_rate": "0.25"}, {"resolution_interruption": "run"}, {"resolution_silence": "deny_ficta"}]
 
     with slow_flushes():
         results = race(
@@ -109,10 +109,31 @@ def test_settings_saved_at_once_keep_every_change_each_with_its_revision(app: Fl
     settings = current_params("vecs")
     assert str(settings["inspection_rate"]) == "0.25"
     assert settings["resolution_interruption"] == "run"
-    assert settings["resolution_silence"] == "grant_ficta"
+    assert settings["resolution_silence"] == "deny_ficta"
     kept = db.session.scalars(select(WorkflowConfigChange.revision).where(WorkflowConfigChange.workflow == "vecs"))
     assert sorted(kept) == [1, 2, 3]
     assert sorted(int(str(d["revision"])) for d in logged("workflow_config_changed")) == [1, 2, 3]
+    assert_log_verifies()
+
+
+def test_the_same_settings_saved_twice_at_once_make_one_revision(app: Flask):
+    admin = make_user(Role.ADMIN)
+
+    with slow_flushes():
+        results = race(app, [lambda: update_config("vecs", {"inspection_rate": "0.25"}, admin)] * 2)
+
+    assert results == [1, 1], results  # the second finds the first's value in force: the same answer, no revision
+    assert update_config("vecs", {"inspection_rate": "0.25", "resolution_silence": "grant_ficta"}, admin) == 1
+    kept = db.session.scalars(select(WorkflowConfigChange.changes).where(WorkflowConfigChange.workflow == "vecs"))
+    assert [list(c) for c in kept] == [["inspection_rate"]]
+    assert len(logged("workflow_config_changed")) == 1
+    assert update_config("vecs", {"inspection_rate": "0.30", "resolution_silence": "grant_ficta"}, admin) == 2
+    kept = db.session.scalars(
+        select(WorkflowConfigChange.changes)
+        .where(WorkflowConfigChange.workflow == "vecs")
+        .order_by(WorkflowConfigChange.revision)
+    )
+    assert [list(c) for c in kept] == [["inspection_rate"], ["inspection_rate"]]  # only what changed
     assert_log_verifies()
 
 

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from app.engine import DomainError
 from app.extensions import db
 from app.models import Department, Role
-from app.services.config import current_params, update_config
+from app.services.config import current_params, same_setting, update_config
 from app.services.departments import missing_departments
 from app.web.access import roles_required
 from app.web.labels import message_text
@@ -157,18 +157,6 @@ def _values(form: Any, specs: list[SettingSpec], params: Mapping[str, Any]) -> d
     return values
 
 
-def _same(workflow: Workflow, key: str, old: Any, new: Any) -> bool:
-    parser = workflow.param_parsers.get(key)
-    if parser is not None:
-        try:
-            return bool(parser(old) == parser(new))
-        except (TypeError, ValueError):
-            return False
-    if isinstance(old, list | tuple) and isinstance(new, list | tuple):
-        return sorted(set(old)) == sorted(set(new))
-    return bool(str(old) == str(new))
-
-
 def _procedure(name: str) -> Procedure:
     if name not in REGISTRY:
         abort(404)
@@ -210,7 +198,7 @@ def edit(name: str) -> str | Response | tuple[str, int]:
     fee_field = next((spec.key for spec in specs if spec.kind == "fees"), None)
     if form.validate_on_submit():
         values = _values(form, specs, params)
-        changes = {k: v for k, v in values.items() if not _same(workflow, k, params[k], v)}
+        changes = {k: v for k, v in values.items() if not same_setting(workflow, k, params[k], v)}
         if not changes:
             flash(_("No hubo cambios."), "info")
             return redirect(url_for("admin_settings.edit", name=name))
