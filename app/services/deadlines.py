@@ -389,8 +389,9 @@ def declare_non_working_days(
 ) -> CalendarChange:
     """Declare ``first``..``last`` (inclusive) non-working and move every pending term they affect.
 
-    Days already declared are left as they are. Raises ``InvalidData`` (empty description or
-    reference, reversed or over-long range) and ``NotAllowed`` (not an administrator).
+    Days already declared are left as they are; a declaration that adds no day is not logged. Raises
+    ``InvalidData`` (empty description or reference, reversed or over-long range) and ``NotAllowed`` (not an
+    administrator).
     """
     last = last or first
     description, gazette_reference = description.strip(), gazette_reference.strip()
@@ -412,10 +413,12 @@ def declare_non_working_days(
                 rows.append(NonWorkingDay(day=day, description=description, gazette_reference=gazette_reference))
                 added.append(day)
             day += timedelta(days=1)
+        if not added:  # every day already declared (the same form sent twice): nothing changes, nothing is logged
+            return CalendarChange((), 0)
         session.add_all(rows)
         session.flush()
         _forget_calendar(session)
-        moved = recompute_pending(session) if added else 0
+        moved = recompute_pending(session)
         audit.append(
             session,
             EntryInput(

@@ -179,6 +179,25 @@ def test_overlapping_declarations_at_once_declare_each_day_once(app: Flask):
     assert_log_verifies()
 
 
+def test_one_declaration_sent_twice_at_once_declares_and_logs_once(app: Flask):
+    admin = make_user(Role.ADMIN)
+    first = local_today() + timedelta(days=40)
+
+    def declare() -> deadlines.CalendarChange:
+        return deadlines.declare_non_working_days(
+            first, first + timedelta(days=2), "Vacaciones", "Gaceta 8/2026", admin
+        )
+
+    with slow_flushes():
+        results = race(app, [declare, declare])
+
+    assert sorted(len(r.days) for r in results) == [0, 3], results
+    assert len(logged("non_working_days_declared")) == 1  # the second declared nothing, and logged nothing
+    assert declare().days == ()
+    assert len(logged("non_working_days_declared")) == 1
+    assert_log_verifies()
+
+
 def test_a_term_started_beside_a_calendar_change_counts_the_declared_days(app: Flask, monkeypatch: pytest.MonkeyPatch):
     """The change recomputes the pending terms; a transition starting a term at that moment either comes
     first (its term is among those recomputed) or reads the calendar with the new days, never neither."""
