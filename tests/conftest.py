@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from werkzeug.test import TestResponse
 
+import app.services.users as users_service
 from app import create_app
 from app.extensions import db
 from tests.support import clock
@@ -79,6 +81,13 @@ def migrate_to_head(url: str, instance: Path) -> None:
     with app.app_context():
         upgrade()
         db.engine.dispose()
+
+
+@pytest.fixture
+def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Passwords hashed at argon2's lowest cost, for tests that create many users (the production cost would
+    dominate their run time); ``pytestmark = pytest.mark.usefixtures("fast_password_hashing")``."""
+    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture(scope="session")

@@ -19,12 +19,10 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import func, select
 
 import app.procedures.obligation_publication.services as op
-import app.services.users as users_service
 from app.engine import ConflictError, InvalidData, NotFound
 from app.extensions import db
 from app.models import AuditEntry, Case, Document, EmailConfirmation, Role, User
@@ -36,7 +34,7 @@ from app.services.demo import demo_pdf
 from app.services.uow import CONFLICT_MESSAGE
 from app.services.users import ensure_department
 from tests.support.concurrency import assert_log_verifies, logged, race, slow_flushes
-from tests.support.factories import case_version, make_user, on_committee_agenda
+from tests.support.factories import case_version, make_user, on_committee_agenda, stored_case
 
 BUDGET_ROW = {
     "capitulo": "1000 Servicios personales",
@@ -46,17 +44,7 @@ BUDGET_ROW = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
-
-
-def _case(case_id: int) -> Case:
-    db.session.rollback()
-    case = db.session.get(Case, case_id)
-    assert case is not None
-    return case
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def actions(case_id: int) -> list[str]:
@@ -232,7 +220,7 @@ def test_a_double_click_on_the_committees_resolution_resolves_once_and_tells_the
     db.session.rollback()
     assert {(v.member_id, v.vote) for v in db.session.scalars(select(CommitteeVote))} == set(votes.items())
     assert len(logged("committee_resolve", filed.case_id)) == 1
-    assert _case(filed.case_id).version == resolved[0].version
+    assert stored_case(filed.case_id).version == resolved[0].version
     assert_log_verifies()
 
 
@@ -313,7 +301,7 @@ def test_a_turn_added_on_a_stale_read_with_a_later_version_is_refused(app: Flask
     assert isinstance(added, FireResult), results
     assert added.version == version + 1
     assert_conflict(late)
-    assert _case(filed.case_id).data["turned_to"] == ["obras", "tesoreria"]
+    assert stored_case(filed.case_id).data["turned_to"] == ["obras", "tesoreria"]
     turns = db.session.scalars(select(AreaTurn.department_code).where(AreaTurn.case_id == filed.case_id))
     assert sorted(turns) == ["obras", "tesoreria"]
     assert [e for e in actions(filed.case_id) if e == "add_turn"] == ["add_turn"]
@@ -348,7 +336,7 @@ def test_a_draft_kept_from_a_stale_read_with_a_later_version_is_refused(app: Fla
     assert isinstance(saved, FireResult), results
     assert saved.version == first.version + 1
     assert_conflict(late)
-    case = _case(case_id)
+    case = stored_case(case_id)
     assert case.version == saved.version
     assert case.data["rows"] == corrected
     assert case.data["note"] == ""

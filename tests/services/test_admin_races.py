@@ -12,12 +12,10 @@ import threading
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import func, select
 
 import app.services.deadlines as deadlines
-import app.services.users as users_service
 from app.calendar import BusinessCalendar, local_today
 from app.engine import InvalidData, NotFound
 from app.extensions import db
@@ -38,11 +36,7 @@ from app.services.users import RoleGrant, create_user
 from tests.support.concurrency import assert_log_verifies, logged, race, slow_flushes
 from tests.support.factories import advance, make_user, vecs_case
 
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def test_a_department_deleted_by_several_administrators_at_once_is_deleted_and_logged_once(app: Flask):

@@ -131,12 +131,17 @@ def committed_seed(scope: str = "vecs:inspection_seed", period: str | None = Non
     return opened_seed(row.seed_encrypted, row.revealed_seed, row.digest)
 
 
-def case_version(case_id: int) -> int:
-    """The case's version as committed (the session's open read ended first)."""
+def stored_case(case_id: int) -> Case:
+    """The case as committed (the session's open read ended first)."""
     db.session.rollback()
     case = db.session.get(Case, case_id)
     assert case is not None
-    return case.version
+    return case
+
+
+def case_version(case_id: int) -> int:
+    """The case's version as committed (the session's open read ended first)."""
+    return stored_case(case_id).version
 
 
 def on_committee_agenda(unit: int, committee: int, *, requester: str = "lector@example.test") -> tuple[ar.Filed, int]:

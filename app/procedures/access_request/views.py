@@ -7,7 +7,6 @@ typed text kept (status 422); someone else's request is a 404 that says nothing 
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +25,7 @@ from app.services.config import current_params
 from app.services.uploads import download_name
 from app.web.access import public, roles_required
 from app.web.auth.support import filing_email_key, filing_limit_per_email, filing_limit_per_ip, redirected
+from app.web.cases.actions import new_key
 from app.web.headers import FILE_CONTENT_SECURITY_POLICY
 from app.web.labels import message_text
 from app.web.throttling import throttle_uploads
@@ -157,7 +157,7 @@ def _filing_form() -> FilingForm:
 
 def _filing_page(form: FilingForm, account: bool, status: int = 200) -> tuple[str, int]:
     """The filing form with the data as sent and a fresh key (a form shown again is a new filing)."""
-    form.filing_key.data = secrets.token_urlsafe(24)
+    form.filing_key.data = new_key()
     return render_template("transparency/file.html", form=form, account=account), status
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import secrets
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -29,6 +28,7 @@ from app.services.personal_data import (
     response_days,
 )
 from app.web.access import roles_required
+from app.web.cases.actions import new_key
 from app.web.labels import message_text
 from app.web.urls import record_id
 from forms.personal_data import KIND_CHOICES, RectificationForm, RegisterRequestForm, ResolveForm
@@ -85,7 +85,7 @@ def index() -> str | Response | tuple[str, int]:
             return redirect(url_for("personal_data.show", request_id=request_id))
     elif form.is_submitted():
         status = 422
-    form.form_key.data = secrets.token_urlsafe(24)  # a form shown again is a new registration
+    form.form_key.data = new_key()  # a form shown again is a new registration
     before = request.args.get("antes", type=record_id)
     rows = list_requests(before=before, limit=RESOLVED_PAGE + 1)
     answered = [row for row in rows if not row.pending]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,6 +14,7 @@ from app.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.services.registration import register_applicant
 from app.web.access import public
 from app.web.auth.support import redirected, registration_email_key, reset_limit_per_account, reset_limit_per_ip
+from app.web.cases.actions import new_key
 from app.web.labels import message_text
 from forms.registration import ConfirmEmailForm, RegistrationForm
 
@@ -42,7 +41,7 @@ def register() -> str | Response | tuple[str, int]:
             )
         except DomainError as exc:
             form.password.errors = [*form.password.errors, message_text(exc.message)]
-            form.form_key.data = secrets.token_urlsafe(24)
+            form.form_key.data = new_key()
             return render_template("registration/register.html", form=form), 422
         flash(
             _(
@@ -53,7 +52,7 @@ def register() -> str | Response | tuple[str, int]:
             "info",
         )
         return redirect(url_for("auth.login", next=url_for("construction.index")))
-    form.form_key.data = secrets.token_urlsafe(24)  # a form shown again is a new registration
+    form.form_key.data = new_key()  # a form shown again is a new registration
     if form.is_submitted():
         return render_template("registration/register.html", form=form), 422
     return render_template("registration/register.html", form=form)
