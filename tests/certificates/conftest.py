@@ -13,12 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from cryptography import x509
 from flask import Flask
 from flask.testing import FlaskClient
 
-import app.services.users as users_service
 from app.certificates import IssuedDocument, issue
 from app.keys import SigningMaterial, init_development_keys, load_signing_material, trust_root
 from app.models import Role
@@ -62,9 +60,8 @@ def _keys_for_the_app(request: pytest.FixtureRequest, dev_keys: Path) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+def hash_passwords_fast(fast_password_hashing: None) -> None:
     """Users are created in most tests; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture(scope="session")

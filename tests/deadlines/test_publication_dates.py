@@ -9,12 +9,10 @@ from datetime import date, datetime, time
 
 import pytest
 import time_machine
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select
 
-import app.services.users as users_service
 from app.calendar import LOCAL_TZ
 from app.engine import get_engine
 from app.extensions import db
@@ -28,10 +26,7 @@ from app.services.users import ensure_department
 from tests.support.factories import make_user
 from workflows.obligation_publication import DEFAULT_CALENDAR, PUBLICATION_V1
 
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 RESPONSIBLE = ("finanzas", "obras_publicas", "desarrollo_urbano")

@@ -14,12 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, Playwright, expect, sync_playwright
 from werkzeug.serving import BaseWSGIServer, make_server
 
-import app.services.users as users_service
 from tests.support.factories import PASSWORD, email_of
 
 CHROMIUM = "/usr/bin/chromium"
@@ -42,9 +40,8 @@ def backend() -> str:
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+def hash_passwords_fast(fast_password_hashing: None) -> None:
     """Several people log in per test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from hypothesis import given
 from hypothesis import strategies as st
@@ -20,7 +19,6 @@ from app.calendar import local_today
 from app.engine import DomainError
 from app.extensions import db
 from app.models import AuditEntry, Case, Role
-from app.services import users as users_service
 from app.services.payments import Outcome, import_bank_file, pending_orders
 from tests.certificates.conftest import People
 from tests.certificates.test_payment_orders import awaiting_payment
@@ -28,12 +26,9 @@ from tests.fuzz.profiles import fuzz
 from tests.storage.test_storage_faults import PEOPLE
 from tests.support.factories import make_user
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 HEADER = "Referencia,Importe,Fecha,Operación\n"
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def _confirmations(case_id: int) -> int:

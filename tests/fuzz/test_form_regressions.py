@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
 from app.models import Role
-from app.services import users as users_service
 from tests.support.factories import make_user, vecs_case
 from tests.web.helpers import login_as, text
 from tests.web.test_construction_pages import form_fields
 
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 @pytest.mark.parametrize(("quarter", "status"), [(" ", 200), ("\r\n\r\n", 200), ("5", 400), ("²", 400)])

@@ -23,7 +23,6 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
@@ -32,7 +31,6 @@ from werkzeug.routing import IntegerConverter, Rule
 
 from app.extensions import db
 from app.keys import init_development_keys
-from app.services import users as users_service
 from app.services.demo import DEMO_DOMAIN, DEMO_PASSWORD, load_demo
 from tests.conftest import IsolatedClient
 from tests.web.helpers import login
@@ -102,9 +100,8 @@ def _path(rule: Rule, records: dict[str, int], word: str = "x") -> str:
 
 
 def test_hostile_values_in_every_parameter_and_address_part_a_page_reads_never_give_a_server_error(
-    app: Flask, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    app: Flask, monkeypatch: pytest.MonkeyPatch, fast_password_hashing: None, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     init_development_keys(tmp_path / "keys", "Municipio de Ejemplo")
     app.config["KEYS_DIR"] = str(tmp_path / "keys")
     app.config["RATELIMIT_ENABLED"] = False

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import given
@@ -19,7 +18,6 @@ from hypothesis import strategies as st
 
 from app.engine import DomainError
 from app.models import Role
-from app.services import users as users_service
 from app.services.config import current_params, update_config
 from tests.fuzz.profiles import fuzz
 from tests.fuzz.strategies import JSON, near
@@ -29,12 +27,9 @@ from tests.support.html_forms import Form, parse_page
 from tests.web.helpers import login_as
 from workflows import REGISTRY
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 SETTINGS = [(procedure.name, key) for procedure in REGISTRY for key in procedure.latest.params]
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def test_every_setting_takes_any_json_value_or_refuses_it_clearly(app: Flask):

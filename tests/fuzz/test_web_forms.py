@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import given
@@ -32,7 +31,6 @@ from sqlalchemy import select
 from app.extensions import db
 from app.keys import init_development_keys
 from app.models import Case, Certificate, User
-from app.services import users as users_service
 from app.services.demo import DEMO_DOMAIN, DEMO_PASSWORD, load_demo
 from tests.conftest import DATABASES, IsolatedClient
 from tests.fuzz.profiles import fuzz
@@ -217,8 +215,7 @@ def fuzz_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def site(app: Flask, monkeypatch: pytest.MonkeyPatch, fuzz_keys: Path) -> Site:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+def site(app: Flask, fast_password_hashing: None, fuzz_keys: Path) -> Site:
     app.test_client_class = IsolatedClient  # each request in its own application context, as on a server
     app.config["KEYS_DIR"] = str(fuzz_keys)
     load_demo()

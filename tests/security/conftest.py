@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
-import app.services.users as users_service
 from tests.conftest import IsolatedClient
 
 
@@ -21,6 +19,5 @@ def browsers(app: Flask) -> Callable[[], FlaskClient]:
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+def hash_passwords_fast(fast_password_hashing: None) -> None:
     """These tests log in many times; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))

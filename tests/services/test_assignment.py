@@ -6,11 +6,9 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import select
 
-import app.services.users as users_service
 from app.audit import verify
 from app.engine import GuardRefused, InvalidData, NotAllowed, get_engine
 from app.extensions import db
@@ -43,12 +41,9 @@ from tests.support.smtp import Mailbox
 from workflows.base import requirement_kinds
 from workflows.cdmx_tipo_b import TIPO_B_V1
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 OFFICE = TIPO_B_SETTINGS["departments"]["review"]
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def manifestation(owner: int) -> FireResult:

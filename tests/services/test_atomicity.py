@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +20,6 @@ from sqlalchemy.exc import IntegrityError
 import app.services.cases as cases_service
 import app.services.certificates as certificates_service
 import app.services.deadlines as deadlines_service
-import app.services.users as users_service
 from app import audit as audit_package
 from app.audit import verify
 from app.engine import Engine
@@ -50,15 +48,11 @@ from workflows.base import GuardInput
 from workflows.base import draw as base_draw
 from workflows.vecs import VECS_V1
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 
 class Injected(RuntimeError):
     """The failure these tests inject."""
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def snapshot(case_id: int | None = None) -> dict[str, Any]:

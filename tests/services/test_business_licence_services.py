@@ -12,12 +12,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 import time_machine
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-import app.services.users as users_service
 from app.audit import verify
 from app.calendar import LOCAL_TZ
 from app.engine import GuardRefused
@@ -30,6 +28,8 @@ from app.services.documents import attach_document
 from app.services.timers import fire_due_timers
 from tests.support.factories import advance, make_user
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 BUSINESS = {
     "business_name": "Cafetería El Portal",
     "activity": "cafeteria",
@@ -37,11 +37,6 @@ BUSINESS = {
     "business_address": "Portal Hidalgo 4, Centro",
 }
 DEPARTMENT = "desarrollo_economico"
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def _noon(day: date) -> datetime:

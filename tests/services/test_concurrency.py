@@ -11,11 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import func, select
 
-import app.services.users as users_service
 from app.audit import verify
 from app.engine import ConflictError, get_engine
 from app.extensions import db
@@ -25,11 +23,7 @@ from app.services.uow import unit_of_work
 from tests.support.concurrency import race
 from tests.support.factories import make_user, vecs_case
 
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def submitted_case(owner: int) -> FireResult:

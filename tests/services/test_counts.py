@@ -10,11 +10,9 @@ import re
 from datetime import date
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import func, select, text
 
-import app.services.users as users_service
 from app.engine.errors import DomainError, Msg
 from app.extensions import db
 from app.models import Case, Role, User
@@ -27,11 +25,7 @@ from app.services.users import count_users, ensure_department
 from tests.services.test_list_indexes import plans
 from tests.support.factories import make_user, vecs_case
 
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def _table_count(model: type) -> int:

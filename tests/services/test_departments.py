@@ -4,11 +4,9 @@ checked against what the installed procedures need; an unknown code is refused w
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import select
 
-import app.services.users as users_service
 from app.engine import InvalidData, NotAllowed, NotFound
 from app.extensions import db
 from app.models import AuditEntry, Department, Role, WorkflowConfig
@@ -27,10 +25,7 @@ from app.services.users import RoleGrant, create_user
 from tests.support.factories import PASSWORD, make_user, vecs_case
 from workflows import REGISTRY
 
-
-@pytest.fixture(autouse=True)
-def fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def entries(action: str) -> list[AuditEntry]:

@@ -14,11 +14,9 @@ from typing import Any
 
 import holidays
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import func, select
 
-import app.services.users as users_service
 from app import audit
 from app.audit import verify
 from app.audit.canonical import entry_data_digest
@@ -60,13 +58,9 @@ from workflows import REGISTRY
 from workflows.base import draw
 from workflows.vecs import REQUIRED_DOCUMENTS, VECS_V1
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 WF = VECS_V1
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @dataclass(frozen=True)

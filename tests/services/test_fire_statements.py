@@ -13,12 +13,10 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import event, func, select
 
 import app.services.cases as cases_service
-import app.services.users as users_service
 from app import audit
 from app.audit import verify
 from app.calendar import BusinessCalendar, local_today
@@ -49,6 +47,8 @@ from tests.support.factories import make_user, vecs_case
 from workflows.base import requirement_kinds
 from workflows.cdmx_tipo_b import TIPO_B_V1
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 OFFICE = TIPO_B_SETTINGS["departments"]["review"]
 
 # A plain transition (one audit entry, its timers, no assignment, no certificate) sends at most this many
@@ -67,12 +67,6 @@ LEGAL_TERM_STATEMENTS = 1
 """What a legal term (a workflow clock) adds to a transition: its row's write when it starts, pauses or resumes.
 The clock is read in the inputs' UNION ALL and its timer is written in the state's timers' one INSERT."""
 TREE_MAX = 1
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @contextmanager

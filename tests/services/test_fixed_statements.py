@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from psycopg.pq import TransactionStatus
 from sqlalchemy import Enum as SAEnum
@@ -17,7 +16,6 @@ from sqlalchemy import Table, bindparam, event, func, insert, literal, select, u
 from sqlalchemy.exc import IntegrityError, PendingRollbackError
 from sqlalchemy.orm import Session
 
-import app.services.users as users_service
 from app.database import FixedStatement, among, for_ids, insert_of, quick_conversion, session_connection
 from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, OutboxMessage, OutboxStatus, Role, Timer, TimerKind, TimerStatus
@@ -27,13 +25,9 @@ from app.services.uow import unit_of_work
 from tests.services.test_fire_statements import statements
 from tests.support.factories import make_user, vecs_case
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 _OUTBOX = cast(Table, OutboxMessage.__table__)
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def _moved_case() -> int:

@@ -12,11 +12,9 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import event, select, update
 
-import app.services.users as users_service
 from app.extensions import db
 from app.models import Case, OutboxMessage, Role, SecurityEventKind, User
 from app.models.base import utcnow
@@ -32,13 +30,9 @@ from app.services.users import active_holders, ensure_department
 from tests.support.factories import make_user, vecs_case
 from tests.support.generic_plans import analysed, as_a_busy_connection, counting_reads, many_citizens
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 GROWING = ("users", "user_roles", "outbox")
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @contextmanager

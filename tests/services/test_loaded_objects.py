@@ -8,22 +8,16 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import delete, inspect, update
 
-import app.services.users as users_service
 from app.database import attach_loaded, get_loaded
 from app.extensions import db
 from app.models import Case, Role, User, UserRole, utcnow
 from app.services.auth import resume_session, start_session
 from tests.support.factories import make_user, vecs_case
 
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def _columns(obj: Any) -> dict[str, Any]:

@@ -9,12 +9,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-import app.services.users as users_service
 from app.calendar import local_today
 from app.engine import ConflictError, InvalidData, NotAllowed, NotFound
 from app.extensions import db
@@ -38,14 +36,11 @@ from tests.audit.helpers import bundle_file, install_log_key, run_verifier, writ
 from tests.support.concurrency import assert_log_verifies, logged, race, slow_flushes
 from tests.support.factories import PASSWORD, advance, email_of, make_user, vecs_case
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 NAME = "Zacarías Quintanilla Yáñez"
 EMAIL = "zacarias.quintanilla@correo-distintivo.example"
 COMMENT = "Soy Zacarías Quintanilla, teléfono 55-1234-9876; adjunto lo pedido."
-
-
-@pytest.fixture(autouse=True)
-def fast_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def received(days_ago: int = 3) -> date:

@@ -16,11 +16,9 @@ from fractions import Fraction
 
 import pytest
 import time_machine
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import select
 
-import app.services.users as users_service
 from app.audit import verify
 from app.calendar import LOCAL_TZ
 from app.engine import InvalidData, NotAllowed
@@ -43,6 +41,8 @@ from app.services.users import ensure_department
 from tests.support.factories import make_user
 from workflows.base import seed_matches
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 ROW = {"capitulo": "1000 Servicios personales", "aprobado": "1500000.00", "ejercido": "350000", "hipervinculo": ""}
 CONTRACT = {
     "numero_contrato": "OP-2026-014",
@@ -53,11 +53,6 @@ CONTRACT = {
 }
 DEADLINE = date(2026, 4, 30)
 """The first quarter of 2026 is due on 30 April (a Thursday, a business day)."""
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @dataclass(frozen=True)

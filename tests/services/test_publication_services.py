@@ -16,11 +16,9 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import func, select
 
-import app.services.users as users_service
 from app.audit import verify
 from app.calendar import LOCAL_TZ, local_today
 from app.engine import GuardRefused, IllegalTrigger, InvalidData, NotAllowed, NotFound
@@ -66,6 +64,8 @@ from tests.support.factories import advance, make_user, vecs_case
 from workflows.base import draw
 from workflows.obligation_publication import DEFAULT_FORMATS, LICENCE_FIELDS, parse_formats, quarter_period
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 ROW = {"capitulo": "1000 Servicios personales", "aprobado": "1500000.00", "ejercido": "350000", "hipervinculo": ""}
 AFTER_Q1_DEADLINE = date(2026, 5, 4)
 """The first business day after the first quarter's publication deadline (2026-04-30, a Thursday)."""
@@ -77,12 +77,6 @@ CONTRACT = {
     "monto": "2450000.00",
     "contratista": "Pavimentos del Bajío, S.A. de C.V.",
 }
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @dataclass(frozen=True)

@@ -6,10 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 
-import app.services.users as users_service
 from app.extensions import db
 from app.models import Case, Role
 from app.services.case_pages import case_page
@@ -19,16 +17,12 @@ from tests.services.test_fire_statements import statements
 from tests.support.demo_data import VECS_DATA
 from tests.support.factories import make_user, vecs_case
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 
 def reading(seen: list[str], table: str) -> list[str]:
     """The statements of ``seen`` that read ``table`` (from it, or joining it to a list of ids)."""
     return [s for s in seen if re.search(rf"\b(FROM|JOIN) {table}\b", s)]
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def test_queues_read_no_case_data(app: Flask) -> None:

@@ -21,14 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
 import app.services.cases as cases_service
-import app.services.users as users_service
 from app.engine import DomainError
 from app.extensions import db
 from app.models import AuditEntry, AuditKind, Case, Role
@@ -60,9 +58,8 @@ COMMENT = "Fundado y motivado"
 
 
 @pytest.fixture(autouse=True)
-def quick(monkeypatch: pytest.MonkeyPatch) -> None:
+def quick(monkeypatch: pytest.MonkeyPatch, fast_password_hashing: None) -> None:
     """Cheap password hashing, and no PDF rendering (the certificates have their own tests)."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     monkeypatch.setattr(cases_service, "transition_effects", lambda *args, **kwargs: CertificateEffects())
 
 

@@ -16,7 +16,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -30,7 +29,6 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import func, select, text, update
 
-import app.services.users as users_service
 from app.audit import verify
 from app.engine import (
     ConflictError,
@@ -52,6 +50,8 @@ from tests.support.factories import committed_seed, make_user
 from tests.support.tamper import raw_write
 from workflows.base import SYSTEM_ROLE, Transition, draw
 from workflows.vecs import VECS_V1
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 WF = VECS_V1
 STATES = frozenset(s.name for s in WF.states)
@@ -97,12 +97,6 @@ PAYLOAD: dict[str, dict[str, Any]] = {
     "edit": {"dro_name": "Arq. Otra"},
     "answer_prevention": {"dro_registration": "DRO-0002"},
 }
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @dataclass

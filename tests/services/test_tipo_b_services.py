@@ -4,11 +4,9 @@ databases: registered at the counter, reviewed afterwards, extensions, completio
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import select
 
-import app.services.users as users_service
 from app.audit import verify
 from app.engine import GuardRefused, NotAllowed
 from app.extensions import db
@@ -22,10 +20,7 @@ from tests.support.factories import advance, make_user
 from workflows.base import requirement_kinds
 from workflows.cdmx_tipo_b import TIPO_B_V1
 
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def manifestation(owner: int) -> FireResult:

@@ -10,24 +10,18 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event, text, update
 from sqlalchemy.exc import DBAPIError
 
-import app.services.users as users_service
 from app.extensions import db
 from app.models import Role, User
 from app.services.uow import unit_of_work
 from tests.support.factories import make_user
 from tests.web.helpers import clerk_at_intake
 
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 @contextmanager

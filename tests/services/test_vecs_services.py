@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 import time_machine
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -41,14 +40,10 @@ from tests.web.helpers import login_as
 from workflows.base import draw, seed_matches
 from workflows.vecs import VECS_V1, compute_fees
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 DEPARTMENTS = VECS_SETTINGS["departments"]
 FEE_TABLE = VECS_SETTINGS["fee_table"]
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture

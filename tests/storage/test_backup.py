@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import select
 
@@ -19,7 +18,6 @@ from app.certificates import validate_pdf
 from app.extensions import db
 from app.keys import trust_root
 from app.models import Certificate, Document, Role
-from app.services import users as users_service
 from app.services.audit_log import read_kept_checkpoint, sign_checkpoint
 from app.services.backup import BackupError, read_manifest
 from app.services.certificates import verify_certificate
@@ -30,10 +28,7 @@ from tests.certificates.conftest import People, to_licence_review
 from tests.storage.test_storage_faults import PEOPLE
 from tests.support.factories import advance, make_user, vecs_case
 
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def _documents() -> list[tuple[int, str, str]]:

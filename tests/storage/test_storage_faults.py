@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
@@ -22,7 +21,6 @@ from app.audit import verify
 from app.engine import StorageUnavailable
 from app.extensions import db
 from app.models import Case, Certificate, Document, Role
-from app.services import users as users_service
 from app.services.demo import demo_pdf
 from app.services.documents import attach_document
 from app.services.storage_check import check_storage
@@ -30,6 +28,8 @@ from app.storage import TEMP_PREFIX, LocalStorage, get_storage
 from app.storage import local as local_storage
 from tests.certificates.conftest import People, to_licence_review
 from tests.support.factories import advance, make_user, vecs_case
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 PEOPLE = (
     Role.APPLICANT,
@@ -46,11 +46,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 class Injected(RuntimeError):
     """The failure these tests inject."""
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def _store(app: Flask) -> LocalStorage:

@@ -9,12 +9,10 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 import time_machine
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-import app.services.users as users_service
 from app.calendar import LOCAL_TZ
 from app.extensions import db
 from app.models import Case, Role
@@ -23,10 +21,7 @@ from app.services.timers import fire_due_timers
 from tests.support.factories import make_user, quorum
 from tests.web.helpers import csrf_token, flashes, hidden_value, login_as, text
 
-
-@pytest.fixture(autouse=True)
-def fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def _noon(day: date) -> datetime:

@@ -12,14 +12,12 @@ from typing import Any
 
 import pytest
 import time_machine
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-import app.services.users as users_service
 from app.extensions import db
 from app.models import Case, Document, Role
 from app.procedures.access_request import services as svc
@@ -28,10 +26,7 @@ from app.services.demo import demo_pdf
 from tests.support.factories import make_user
 from tests.web.helpers import csrf_token, field_errors, flashes, hidden_value, login_as, logout, text
 
-
-@pytest.fixture(autouse=True)
-def fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def _requests() -> int:

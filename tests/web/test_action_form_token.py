@@ -5,22 +5,16 @@ refusal carries a token that the next POST accepts."""
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask, g
 from flask.testing import FlaskClient
 from flask_wtf.csrf import generate_csrf
 
-import app.services.users as users_service
 from forms.cases import action_form
 from tests.web.helpers import clerk_at_intake, flashes, hidden_value, text
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 FIELDS = ("start_intake-csrf_token", "start_intake-expected_version", "start_intake-idempotency_key")
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def test_a_posted_form_signs_no_token_until_it_is_shown(app: Flask) -> None:

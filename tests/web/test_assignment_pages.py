@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
-import app.services.users as users_service
 from app.extensions import db
 from app.models import Case, Role, User
 from app.services.cases import FireResult, fire, open_case
@@ -22,12 +20,9 @@ from tests.web.helpers import csrf_token, flashes, login_as, text
 from workflows.base import requirement_kinds
 from workflows.cdmx_tipo_b import TIPO_B_V1
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 OFFICE = TIPO_B_SETTINGS["departments"]["review"]
-
-
-@pytest.fixture(autouse=True)
-def fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def registered(owner: int) -> FireResult:

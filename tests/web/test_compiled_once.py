@@ -21,11 +21,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
-import app.services.users as users_service
 from app.database import SQLITE_KEPT_STATEMENTS
 from app.extensions import db
 from app.models import Case, Role, utcnow
@@ -36,17 +34,13 @@ from tests.support.factories import make_user, submitted_case, vecs_case
 from tests.support.prepares import counting_prepares
 from tests.web.helpers import login_as
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 
 @pytest.fixture(autouse=True)
 def sqlite_only(backend: str) -> None:
     if backend != "sqlite":
         pytest.skip("SQLite compiles statements itself; on PostgreSQL the driver prepares them")
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def test_transitions_compile_each_statement_once(app: Flask) -> None:

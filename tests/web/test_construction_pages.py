@@ -9,14 +9,12 @@ import re
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 import app.services.cases as cases_service
-import app.services.users as users_service
 from app.extensions import db
 from app.models import AuditEntry, Case, Document, OutboxMessage, Role, User, WorkflowConfigChange
 from app.services.certificates import CertificateEffects
@@ -26,9 +24,8 @@ from tests.web.helpers import csrf_token, field_errors, flashes, hidden_value, l
 
 
 @pytest.fixture(autouse=True)
-def fast(monkeypatch: pytest.MonkeyPatch) -> None:
+def fast(monkeypatch: pytest.MonkeyPatch, fast_password_hashing: None) -> None:
     """Quick password hashing, and no certificate rendering (these tests are about forms)."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     monkeypatch.setattr(cases_service, "transition_effects", lambda *args, **kwargs: CertificateEffects())
 
 

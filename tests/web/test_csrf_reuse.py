@@ -8,24 +8,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from argon2 import PasswordHasher
 from flask import Flask, g
 from flask.testing import FlaskClient
 
-import app.services.users as users_service
 import forms.csrf as csrf_tokens
 from app.models import Role
 from forms.csrf import REUSE_SECONDS, csrf_token
 from tests.support.factories import make_user
 from tests.web.helpers import hidden_value, login_as
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 START = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def _logout_token(client: FlaskClient) -> str:

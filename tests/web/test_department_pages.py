@@ -4,23 +4,18 @@ reason while in use), the departments the installed procedures miss; every chang
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-import app.services.users as users_service
 from app.extensions import db
 from app.models import AuditEntry, Department, Role
 from tests.support.factories import make_user
 from tests.web.helpers import csrf_token, field_errors, flashes, login_as, set_language, text
 from workflows import REGISTRY
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 PAGE = "/admin/areas"
-
-
-@pytest.fixture(autouse=True)
-def fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def token(client: FlaskClient) -> str:

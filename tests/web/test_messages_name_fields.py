@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import time_machine
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -27,12 +26,13 @@ from werkzeug.test import TestResponse
 from app.extensions import db
 from app.keys import init_development_keys
 from app.models import Case, Role
-from app.services import users as users_service
 from app.services.demo import load_demo
 from tests.conftest import DATABASES, IsolatedClient
 from tests.support.factories import make_user, vecs_case
 from tests.support.html_forms import Form, parse_page
 from tests.web.helpers import login, login_as
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 KEY = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 """An internal key: lower-case words joined by underscores (``built_area_m2``, ``appeal_grounds``)."""
@@ -88,11 +88,6 @@ def _filled(form: Form, blank: bool) -> dict[str, Any]:
 def backend(request: pytest.FixtureRequest) -> str:
     """One database is enough for the words of the messages (the demo costs seconds to load)."""
     return str(request.param)
-
-
-@pytest.fixture(autouse=True)
-def fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture

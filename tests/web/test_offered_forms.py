@@ -11,13 +11,11 @@ from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 import app.services.cases as cases_service
-import app.services.users as users_service
 from app.engine import Actor, CaseView, get_engine
 from app.extensions import db
 from app.models import Case, Role
@@ -32,8 +30,7 @@ from workflows.base import HistoryItem
 
 
 @pytest.fixture(autouse=True)
-def fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+def fast(monkeypatch: pytest.MonkeyPatch, fast_password_hashing: None) -> None:
     monkeypatch.setattr(cases_service, "transition_effects", lambda *args, **kwargs: CertificateEffects())
 
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
-import app.services.users as users_service
 from app.extensions import db
 from app.models import Case, OutboxMessage, OutboxStatus, Role, utcnow
 from tests.services.test_list_indexes import plans
 from tests.support.factories import make_user, submitted_case
 from tests.web.helpers import login_as
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 GROWING = (
     "cases",
@@ -39,12 +39,6 @@ GROWING = (
 WORKERS_INDEXES = ("ix_timers_pending_due", "ix_outbox_pending")
 """Indexes of the pending rows, for the workers that take every pending timer or message: a page reading through one
 reads every pending row of every case to show a few."""
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def _partial_indexes() -> frozenset[str]:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
-import app.services.users as users_service
 from app.calendar import BusinessCalendar, local_today
 from app.extensions import db
 from app.models import Role
@@ -16,6 +14,8 @@ from tests.services.test_fire_statements import statements
 from tests.support.factories import make_user, submitted_case
 from tests.web.helpers import clerk_at_intake, login_as, text
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 CASE_PAGE_MAX = 8
 """The login (its session, user and roles), the case, its documents, its timeline with the actors' names, the
 audit head's calendar_seq, its timers, its clocks and its certificates."""
@@ -23,12 +23,6 @@ QUEUE_MAX = 5
 """The login, the cases, the audit head's calendar_seq, their timers and their clocks."""
 POST_MAX = {"sqlite": 9, "postgresql": 7}
 """A plain step's POST (11 on both before the transition read its case with its inputs, 16 before that)."""
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def touching(seen: list[str], fragment: str) -> list[str]:

@@ -7,15 +7,15 @@ catch a change that makes the pages several times heavier; their times come from
 from __future__ import annotations
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 
-import app.services.users as users_service
 from app.models import Role
 from bench.engine_bench import counted_calls
 from tests.support.factories import make_user, submitted_case
 from tests.web.helpers import login_as
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 CASE_PAGE_CALLS = 9_700
 """Function calls of a request for the case page of a submitted VECS case (its documents and history, the
@@ -30,12 +30,6 @@ QUEUE_CALLS_PER_CASE = 100
 """What each more case in the queue adds: 1.5 times the count when set (56 and 64; 81 and 89 before its lines'
 values were escaped without a ``Markup`` each and its cells looked up once per page, 190 and 198 before its
 lines were built in Python and its terms held in named tuples)."""
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Users are created for every test; the production argon2 cost would dominate the run time."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def _calls(client: FlaskClient, path: str) -> int:

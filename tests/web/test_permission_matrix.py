@@ -26,14 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
-import app.services.users as users_service
 from app.cli.permissions import render_matrix
 from app.extensions import db
 from app.models import AuditEntry, Case, Certificate, Document, NonWorkingDay, OutboxMessage, Role
@@ -47,6 +45,8 @@ from tests.conftest import IsolatedClient
 from tests.support.demo_data import VECS_SETTINGS
 from tests.support.factories import advance, make_user, vecs_case
 from tests.web.helpers import login_as, page_token, text
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 ANONYMOUS = "anonymous"
 ROLES: tuple[str, ...] = (ANONYMOUS, *(r.value for r in Role))
@@ -306,11 +306,6 @@ FORM_DATA: dict[tuple[str, str], Callable[[World], dict[str, Any]]] = {
 }
 
 RELOGIN_AFTER = {"auth.logout", "auth.login"}
-
-
-@pytest.fixture(autouse=True)
-def fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def _routes(app: Flask) -> list[tuple[str, str, Rule]]:

@@ -7,12 +7,10 @@ import re
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-import app.services.users as users_service
 from app.calendar import local_today
 from app.extensions import db
 from app.models import AuditEntry, Role, User
@@ -21,12 +19,9 @@ from app.services.deadlines import calendar
 from tests.support.factories import email_of, make_user
 from tests.web.helpers import csrf_token, field_errors, flashes, hidden_value, login_as, set_language, text
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 BASE = "/admin/datos-personales"
-
-
-@pytest.fixture(autouse=True)
-def fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.mark.parametrize(

@@ -11,12 +11,10 @@ import uuid
 from datetime import date
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-import app.services.users as users_service
 from app.extensions import db
 from app.models import AuditEntry, Case, Role
 from app.procedures.obligation_publication.models import ObligationPublication
@@ -32,12 +30,9 @@ from app.services.users import ensure_department
 from tests.support.factories import make_user
 from tests.web.helpers import csrf_token, field_errors, flashes, login_as, text
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 ROW = {"capitulo": "1000 Servicios personales", "aprobado": "1500000.00", "ejercido": "350000", "hipervinculo": ""}
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def budget() -> Case:

@@ -7,12 +7,10 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-import app.services.users as users_service
 from app.extensions import db
 from app.models import AuditEntry, Case, Role
 from app.procedures.obligation_publication.models import ObligationPublication, PublicationSeed
@@ -22,13 +20,10 @@ from app.services.users import ensure_department
 from tests.support.factories import make_user
 from tests.web.helpers import csrf_token, flashes, login_as, text
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 SAMPLING = "/transparencia/publicaciones/muestreo"
 PUBLIC = "/transparencia/obligaciones/sorteos"
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture

@@ -8,10 +8,8 @@ import re
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 
-import app.services.users as users_service
 from app.extensions import db
 from app.models import Role, WorkflowConfig
 from app.services.config import current_params
@@ -21,10 +19,7 @@ from tests.web.helpers import csrf_token, field_errors, flashes, login_as, set_l
 from workflows import REGISTRY
 from workflows.procedure import Procedure
 
-
-@pytest.fixture(autouse=True)
-def fast(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def settings_form(client: FlaskClient, path: str) -> dict[str, Any]:

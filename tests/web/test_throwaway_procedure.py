@@ -12,12 +12,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-import app.services.users as users_service
 from app.engine.core import get_engine
 from app.extensions import db
 from app.models import Case, Certificate, Role
@@ -28,6 +26,8 @@ from tests.web.helpers import csrf_token, hidden_value, login_as, logout
 from workflows import REGISTRY
 from workflows.base import N_, GuardInput, State, Transition, Workflow
 from workflows.procedure import Document, Field, Presentation, Procedure, Row, Step
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 APPLICANT = frozenset({"applicant"})
 REVIEWER = frozenset({"reviewer"})
@@ -131,11 +131,6 @@ def pet_installed() -> Iterator[None]:
     REGISTRY.uninstall(PET.name)
     get_engine.cache_clear()
     installed.cache_clear()
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 def _text(body: str) -> str:

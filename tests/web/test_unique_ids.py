@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -20,7 +19,6 @@ from sqlalchemy import select
 from app.extensions import db
 from app.keys import init_development_keys
 from app.models import Case, User
-from app.services import users as users_service
 from app.services.deadlines import declare_non_working_days
 from app.services.demo import load_demo
 from tests.conftest import DATABASES, IsolatedClient
@@ -87,8 +85,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def demo(app: Flask, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+def demo(app: Flask, fast_password_hashing: None, tmp_path: Path) -> list[str]:
     init_development_keys(tmp_path / "keys", "Municipio de Ejemplo")
     app.config["KEYS_DIR"] = str(tmp_path / "keys")
     app.test_client_class = IsolatedClient

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfWriter
@@ -21,7 +20,6 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 import app.services.cases as cases_service
-import app.services.users as users_service
 from app.engine import InvalidData
 from app.extensions import db
 from app.models import Case, Document, Role
@@ -34,9 +32,8 @@ from tests.web.helpers import flashes, hidden_value, login_as, set_language, tex
 
 
 @pytest.fixture(autouse=True)
-def fast(monkeypatch: pytest.MonkeyPatch) -> None:
+def fast(monkeypatch: pytest.MonkeyPatch, fast_password_hashing: None) -> None:
     """Quick password hashing, and no certificate rendering (these tests are about uploads)."""
-    monkeypatch.setattr(users_service, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
     monkeypatch.setattr(cases_service, "transition_effects", lambda *args, **kwargs: CertificateEffects())
 
 
