@@ -26,7 +26,7 @@ from app.services.config import update_config
 from app.services.payments import Outcome, confirm_payment, pending_orders
 from app.services.timers import fire_due_timers
 from tests.certificates.conftest import People, pdf_text, squeeze
-from tests.support.factories import advance, make_user, vecs_case
+from tests.support.factories import advance, make_user, stored_case, vecs_case
 
 FEES = [
     {"concept": "Licencia de construcción", "amount": "7569.00"},
@@ -45,13 +45,6 @@ def _certificate(case_id: int, kind: str) -> Certificate:
     return db.session.scalars(
         select(Certificate).where(Certificate.case_id == case_id, Certificate.kind == kind).order_by(Certificate.id)
     ).all()[-1]
-
-
-def _stored(case_id: int) -> Case:
-    db.session.rollback()
-    case = db.session.get(Case, case_id)
-    assert case is not None
-    return case
 
 
 def _granted_unpaid(people: People) -> FireResult:
@@ -76,10 +69,10 @@ def _granted_unpaid(people: People) -> FireResult:
     assert case.to_state == "awaiting_payment"
     with _on(date(2026, 2, 18)):
         fire_due_timers()
-    assert _stored(case.case_id).state == "awaiting_payment"
+    assert stored_case(case.case_id).state == "awaiting_payment"
     with _on(date(2026, 2, 19)):
         assert fire_due_timers().fired >= 1
-    stored = _stored(case.case_id)
+    stored = stored_case(case.case_id)
     assert stored.state == "granted_ficta"
     assert stored.data["resolution_lapsed_on"] == "2026-02-18"
     with _on(date(2026, 2, 20)):
@@ -131,7 +124,7 @@ def test_the_treasury_confirms_the_owed_order_later_and_it_is_logged(app: Flask,
         again = confirm_payment(reference, "8420.00", date(2026, 3, 9), "SPEI-2026-0301", treasurer)
         assert again.outcome is Outcome.DUPLICATE
         assert not [o for o in pending_orders(treasurer) if o.case_id == case.case_id]
-    stored = _stored(case.case_id)
+    stored = stored_case(case.case_id)
     assert stored.state == "licensed"
     assert stored.data["payment_operation"] == "SPEI-2026-0300"
     assert stored.data["payment_paid_on"] == "2026-03-09"
@@ -160,7 +153,7 @@ def test_the_treasury_list_reads_no_licensed_work_that_paid(app: Flask, people: 
     from sqlalchemy import event
 
     case = _granted_unpaid(people)
-    stored = _stored(case.case_id)
+    stored = stored_case(case.case_id)
     assert stored.payment_owed  # kept by the transition that licensed it without its fees paid
     paid = {**stored.data, "payment_operation": "SPEI-2025-0001", "payment_paid_on": "2025-06-02"}
     db.session.add_all(
@@ -207,4 +200,4 @@ def test_the_treasury_list_reads_no_licensed_work_that_paid(app: Flask, people: 
     with _on(date(2026, 3, 9)):
         paid_late = confirm_payment(reference, "8420.00", date(2026, 3, 9), "SPEI-2026-0300", treasurer)
     assert paid_late.outcome is Outcome.APPLIED
-    assert not _stored(case.case_id).payment_owed  # the confirmation's transition cleared it
+    assert not stored_case(case.case_id).payment_owed  # the confirmation's transition cleared it

@@ -24,7 +24,7 @@ from app.services.certificates import certificate_file
 from app.services.deadlines import calendar
 from app.services.payments import Outcome, confirm_payment, import_bank_file, pending_orders
 from tests.certificates.conftest import People, csrf_from, login, pdf_text
-from tests.support.factories import advance, email_of, make_user, vecs_case
+from tests.support.factories import advance, email_of, make_user, stored_case, vecs_case
 from workflows.payments import folio_of, payment_reference, valid_reference
 
 FEES = [
@@ -68,10 +68,7 @@ def _order(case_id: int) -> Certificate:
 
 
 def _state(case_id: int) -> str:
-    db.session.rollback()
-    case = db.session.get(Case, case_id)
-    assert case is not None
-    return case.state
+    return stored_case(case_id).state
 
 
 def test_the_reference_carries_mod_97_check_digits() -> None:

@@ -13,20 +13,13 @@ from sqlalchemy import select
 
 from app.calendar import LOCAL_TZ, local_today
 from app.extensions import db
-from app.models import Case, Certificate, CertificateStatus, Role
+from app.models import Certificate, CertificateStatus, Role
 from app.procedures.access_request import services as ar
 from app.services.certificates import verify_certificate
 from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.payments import confirm_payment
-from tests.support.factories import make_user, quorum
-
-
-def _case(case_id: int) -> Case:
-    db.session.rollback()
-    case = db.session.get(Case, case_id)
-    assert case is not None
-    return case
+from tests.support.factories import case_version, make_user, quorum
 
 
 def _decide_last_item(case_id: int, decision: str, text: str, committee: int) -> None:
@@ -43,14 +36,14 @@ def test_the_classification_resolution_does_not_supersede_the_extension_resoluti
     obras = make_user((Role.AREA, "obras"))
     committee = make_user(Role.COMMITTEE_MEMBER)
     filed = ar.file_request("Lector", "lector@example.test", "Planos", "electronic")
-    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=_case(filed.case_id).version)
+    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
     session_id = ar.open_session("CT-01", date(2026, 11, 20), committee)
-    ar.request_extension(filed.case_id, session_id, "Volumen", unit, expected_version=_case(filed.case_id).version)
+    ar.request_extension(filed.case_id, session_id, "Volumen", unit, expected_version=case_version(filed.case_id))
     _decide_last_item(filed.case_id, "approve", "Se aprueba la ampliación", committee)
     answer = ar.AreaAnswer("confidential", legal_basis="Art. 116 LGTAIP")
-    ar.answer_turn(filed.case_id, "obras", answer, obras, expected_version=_case(filed.case_id).version)
-    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_case(filed.case_id).version)
-    ar.submit_to_committee(filed.case_id, session_id, unit, expected_version=_case(filed.case_id).version)
+    ar.answer_turn(filed.case_id, "obras", answer, obras, expected_version=case_version(filed.case_id))
+    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
+    ar.submit_to_committee(filed.case_id, session_id, unit, expected_version=case_version(filed.case_id))
     _decide_last_item(filed.case_id, "confirm", "Se confirma la confidencialidad", committee)
     db.session.rollback()
     resolutions = db.session.scalars(
@@ -92,7 +85,7 @@ def test_the_prevencion_reaches_the_requester_with_its_text_basis_and_term(app: 
         _confirm(mailbox)
     text = "Indique el periodo y el mercado de los contratos que solicita"
     with time_machine.travel(_noon(date(2025, 6, 9)), tick=False):  # Monday: notified today
-        ar.unit_act(filed.case_id, "prevent", unit, expected_version=_case(filed.case_id).version, comment=text)
+        ar.unit_act(filed.case_id, "prevent", unit, expected_version=case_version(filed.case_id), comment=text)
         # 10 business days from Tuesday 10 June: 10–13, 16–20 and 23 June 2025
         act = ar.requester_view(filed.token).pending_act
         assert act is not None
@@ -116,7 +109,10 @@ def test_the_prevencion_reaches_the_requester_with_its_text_basis_and_term(app: 
     # once answered, nothing is pending on the requester
     with time_machine.travel(_noon(date(2025, 6, 12)), tick=False):
         ar.requester_act(
-            filed.token, "answer_prevention", expected_version=_case(filed.case_id).version, data={"clarification": "x"}
+            filed.token,
+            "answer_prevention",
+            expected_version=case_version(filed.case_id),
+            data={"clarification": "x"},
         )
         assert ar.requester_view(filed.token).pending_act is None
 
@@ -132,7 +128,7 @@ def test_incompetence_tells_the_requester_its_reasons_the_competent_body_and_the
             filed.case_id,
             "declare_incompetent",
             unit,
-            expected_version=_case(filed.case_id).version,
+            expected_version=case_version(filed.case_id),
             data={"competent_body": "Secretaría de Educación del Estado"},
             comment=reasons,
         )
@@ -172,12 +168,16 @@ def test_appeal_resolution_and_compliance_terms_are_shown(app: Flask, mailbox):
         filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
         _confirm(mailbox)
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
-        ar.turn_request(filed.case_id, ["obras"], unit, expected_version=_case(filed.case_id).version)
+        ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
         ar.answer_turn(
-            filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=_case(filed.case_id).version
+            filed.case_id,
+            "obras",
+            ar.AreaAnswer("available"),
+            obras,
+            expected_version=case_version(filed.case_id),
         )
-        ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_case(filed.case_id).version)
-        ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=_case(filed.case_id).version)
+        ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
+        ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=case_version(filed.case_id))
         # 15 business days from Wednesday 9 July: 9–11, 14–18, 21–25, 28 and 29 July 2025
         assert ar.requester_view(filed.token).status.appeal_due_on == date(2025, 7, 29)
         page = current_app.test_client().get(f"/transparencia/consulta?folio={filed.folio}").get_data(as_text=True)
@@ -191,7 +191,7 @@ def test_appeal_resolution_and_compliance_terms_are_shown(app: Flask, mailbox):
         ar.requester_act(
             filed.token,
             "appeal",
-            expected_version=_case(filed.case_id).version,
+            expected_version=case_version(filed.case_id),
             data={"appeal_grounds": ["incomplete"], "appeal_statement": "Faltan anexos"},
         )
         # 40 business days from Friday 11 July 2025 (no holiday until 16 September): 4 September 2025
@@ -203,7 +203,7 @@ def test_appeal_resolution_and_compliance_terms_are_shown(app: Flask, mailbox):
             filed.case_id,
             "resolve_appeal",
             guarantor,
-            expected_version=_case(filed.case_id).version,
+            expected_version=case_version(filed.case_id),
             data={"appeal_decision": "modify", "appeal_resolution": "Entregue los anexos"},
         )
         # 10 business days from Tuesday 15 July: 15–18, 21–25 and 28 July 2025 (LGTAIP 2015 art. 196)
@@ -217,7 +217,7 @@ def test_appeal_resolution_and_compliance_terms_are_shown(app: Flask, mailbox):
             filed.case_id,
             "report_compliance",
             unit,
-            expected_version=_case(filed.case_id).version,
+            expected_version=case_version(filed.case_id),
             data={"compliance_report": "Se entregaron los anexos el 18 de julio"},
         )
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
@@ -228,16 +228,16 @@ def test_the_requester_sees_the_payment_the_treasury_confirmed(app: Flask):
     unit = make_user(Role.TRANSPARENCY_UNIT)
     obras = make_user((Role.AREA, "obras"))
     filed = ar.file_request("Lector", "lector@example.test", "Contratos", "simple_copies")
-    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=_case(filed.case_id).version)
+    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
     ar.answer_turn(
-        filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=_case(filed.case_id).version
+        filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
     )
-    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_case(filed.case_id).version)
+    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
     ar.deliver_response(
         filed.case_id,
         "Copias listas",
         unit,
-        expected_version=_case(filed.case_id).version,
+        expected_version=case_version(filed.case_id),
         costs=ar.Costs(page_count=30),
     )
     notice = ar.requester_view(filed.token).payment

@@ -25,7 +25,7 @@ from app.services.delivery import deliver_pending
 from app.services.demo import demo_pdf
 from app.services.payments import Outcome, confirm_payment, import_bank_file, pending_orders
 from app.services.timers import fire_due_timers
-from tests.support.factories import email_of, make_user
+from tests.support.factories import case_version, email_of, make_user, stored_case
 from workflows import access_request as wf
 from workflows.payments import folio_of, valid_reference
 
@@ -34,13 +34,6 @@ ADDRESS = "lector@example.test"
 
 def _noon(day: date) -> datetime:
     return datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
-
-
-def _version(case_id: int) -> int:
-    db.session.rollback()
-    case = db.session.get(Case, case_id)
-    assert case is not None
-    return case.version
 
 
 def _confirm_address(mailbox: Any) -> None:
@@ -58,10 +51,12 @@ def _consolidated(fmt: str, mailbox: Any = None) -> tuple[ar.Filed, int, int]:
     filed = ar.file_request("Lector", ADDRESS, "Planos de la obra pública", fmt)
     if mailbox is not None:
         _confirm_address(mailbox)
-    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=_version(filed.case_id))
-    ar.answer_turn(filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=_version(filed.case_id))
+    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
+    ar.answer_turn(
+        filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
+    )
     document = ar.attach_area_document(filed.case_id, "obras", "respuesta_area", "planos.pdf", demo_pdf("p"), obras)
-    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_version(filed.case_id))
+    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
     return filed, unit, document
 
 
@@ -81,7 +76,7 @@ def _answered(fmt: str, costs: ar.Costs, mailbox: Any = None) -> tuple[ar.Filed,
         filed.case_id,
         "Se entregan los documentos",
         unit,
-        expected_version=_version(filed.case_id),
+        expected_version=case_version(filed.case_id),
         document_ids=[document],
         costs=costs,
     )
@@ -148,14 +143,14 @@ def test_nothing_to_pay_issues_no_order_and_a_waiver_keeps_its_reason(app: Flask
                 filed.case_id,
                 "Copias",
                 unit,
-                expected_version=_version(filed.case_id),
+                expected_version=case_version(filed.case_id),
                 costs=ar.Costs(page_count=2, waived=True),
             )
         ar.deliver_response(
             filed.case_id,
             "Copias",
             unit,
-            expected_version=_version(filed.case_id),
+            expected_version=case_version(filed.case_id),
             document_ids=[document],
             costs=ar.Costs(page_count=2, waived=True, waiver_reason="Persona en situación de calle"),
         )
@@ -203,7 +198,7 @@ def test_consulta_directa_is_free_and_its_appointment_is_told(app: Flask, mailbo
                     filed.case_id,
                     "Consulta",
                     unit,
-                    expected_version=_version(filed.case_id),
+                    expected_version=case_version(filed.case_id),
                     costs=ar.Costs(consultation_at=datetime.combine(day, time(10, 0)), consultation_place="Archivo"),
                 )
         with pytest.raises(InvalidData, match="lugar"):
@@ -211,14 +206,14 @@ def test_consulta_directa_is_free_and_its_appointment_is_told(app: Flask, mailbo
                 filed.case_id,
                 "Consulta",
                 unit,
-                expected_version=_version(filed.case_id),
+                expected_version=case_version(filed.case_id),
                 costs=ar.Costs(consultation_at=datetime.combine(date(2025, 7, 15), time(10, 0))),
             )
         ar.deliver_response(
             filed.case_id,
             "Puede consultar los planos en el archivo",
             unit,
-            expected_version=_version(filed.case_id),
+            expected_version=case_version(filed.case_id),
             document_ids=[document],
             costs=ar.Costs(
                 page_count=300,
@@ -264,10 +259,7 @@ def test_the_command_line_lists_and_confirms_an_access_order(app: Flask):
 
 
 def _state(case_id: int) -> str:
-    db.session.rollback()
-    case = db.session.get(Case, case_id)
-    assert case is not None
-    return case.state
+    return stored_case(case_id).state
 
 
 # The appeal term: 15 business days from Wednesday 9 July 2025: 9–11 July (3), 14–18 (8), 21–25 (13), 28 and

@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from app.engine import InvalidData, NotFound
 from app.extensions import db
-from app.models import Case, Document, Role, User
+from app.models import Document, Role, User
 from app.procedures.access_request import services as ar
 from app.services.case_pages import case_document, case_page
 from app.services.delivery import deliver_pending
 from app.services.demo import demo_pdf
-from tests.support.factories import make_user, quorum
+from tests.support.factories import case_version, make_user, quorum, stored_case
 
 ORIGINAL = demo_pdf("planos estructurales sin testar")
 PUBLIC = demo_pdf("planos con los datos testados")
@@ -40,15 +40,8 @@ def office(app: Flask) -> Office:
     )
 
 
-def _case(case_id: int) -> Case:
-    db.session.rollback()
-    case = db.session.get(Case, case_id)
-    assert case is not None
-    return case
-
-
 def _classified_and_confirmed(filed: ar.Filed, office: Office, kind: str = "reserved", partial: bool = True) -> None:
-    ar.turn_request(filed.case_id, ["obras"], office.unit, expected_version=_case(filed.case_id).version)
+    ar.turn_request(filed.case_id, ["obras"], office.unit, expected_version=case_version(filed.case_id))
     answer = ar.AreaAnswer(
         kind,
         partial=partial,
@@ -56,10 +49,10 @@ def _classified_and_confirmed(filed: ar.Filed, office: Office, kind: str = "rese
         harm_test="Los planos exponen la seguridad del inmueble" if kind == "reserved" else "",
         reservation_years=5 if kind == "reserved" else None,
     )
-    ar.answer_turn(filed.case_id, "obras", answer, office.obras, expected_version=_case(filed.case_id).version)
-    ar.unit_act(filed.case_id, "consolidate", office.unit, expected_version=_case(filed.case_id).version)
+    ar.answer_turn(filed.case_id, "obras", answer, office.obras, expected_version=case_version(filed.case_id))
+    ar.unit_act(filed.case_id, "consolidate", office.unit, expected_version=case_version(filed.case_id))
     session_id = ar.open_session(f"CT-{filed.case_id}", date(2026, 11, 20), office.committee)
-    ar.submit_to_committee(filed.case_id, session_id, office.unit, expected_version=_case(filed.case_id).version)
+    ar.submit_to_committee(filed.case_id, session_id, office.unit, expected_version=case_version(filed.case_id))
     db.session.rollback()
     item = db.session.scalars(select(ar.CommitteeItem).where(ar.CommitteeItem.case_id == filed.case_id)).one()
     ar.decide_item(item.id, "confirm", "Se confirma la clasificación", office.committee, votes=quorum(office.committee))
@@ -77,7 +70,7 @@ def _attach(filed: ar.Filed, office: Office) -> tuple[int, int]:
 
 def _deliver(filed: ar.Filed, office: Office, ids: list[int]) -> None:
     ar.deliver_response(
-        filed.case_id, "Se entrega", office.unit, expected_version=_case(filed.case_id).version, document_ids=ids
+        filed.case_id, "Se entrega", office.unit, expected_version=case_version(filed.case_id), document_ids=ids
     )
 
 
@@ -89,9 +82,9 @@ def test_a_classified_original_can_never_be_chosen_for_delivery(app: Flask, offi
     assert [d.id for d in ar.deliverable_documents(filed.case_id)] == [public]
     with pytest.raises(InvalidData, match="versión pública"):
         _deliver(filed, office, [original, public])
-    assert _case(filed.case_id).state == "consolidated"
+    assert stored_case(filed.case_id).state == "consolidated"
     _deliver(filed, office, [public])
-    case = _case(filed.case_id)
+    case = stored_case(filed.case_id)
     assert case.state == "answered"
     assert case.data["delivered_documents"] == [public]
 
@@ -138,7 +131,7 @@ def test_a_forged_delivery_record_still_serves_no_classified_original(app: Flask
     _classified_and_confirmed(filed, office)
     original, public = _attach(filed, office)
     _deliver(filed, office, [public])
-    case = _case(filed.case_id)
+    case = stored_case(filed.case_id)
     case.data = {**case.data, "delivered_documents": [original, public]}  # written past the service
     db.session.commit()
     assert [d.id for d in ar.requester_view(filed.token).public_documents] == [public]
@@ -148,12 +141,16 @@ def test_a_forged_delivery_record_still_serves_no_classified_original(app: Flask
 
 def test_nothing_goes_out_that_the_unit_did_not_choose(app: Flask, office: Office):
     filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
-    ar.turn_request(filed.case_id, ["obras"], office.unit, expected_version=_case(filed.case_id).version)
+    ar.turn_request(filed.case_id, ["obras"], office.unit, expected_version=case_version(filed.case_id))
     kept = ar.attach_area_document(filed.case_id, "obras", "respuesta_area", "borrador.pdf", ORIGINAL, office.obras)
     ar.answer_turn(
-        filed.case_id, "obras", ar.AreaAnswer("available"), office.obras, expected_version=_case(filed.case_id).version
+        filed.case_id,
+        "obras",
+        ar.AreaAnswer("available"),
+        office.obras,
+        expected_version=case_version(filed.case_id),
     )
-    ar.unit_act(filed.case_id, "consolidate", office.unit, expected_version=_case(filed.case_id).version)
+    ar.unit_act(filed.case_id, "consolidate", office.unit, expected_version=case_version(filed.case_id))
     assert [d.id for d in ar.deliverable_documents(filed.case_id)] == [kept]  # public information: offered
     with pytest.raises(InvalidData, match="no es de esta solicitud"):
         _deliver(filed, office, [kept + 1000])
@@ -165,12 +162,12 @@ def test_nothing_goes_out_that_the_unit_did_not_choose(app: Flask, office: Offic
 
 def test_revoked_classification_lets_the_original_go(app: Flask, office: Office):
     filed = ar.file_request("Lector", "lector@example.test", "Planos", "electronic")
-    ar.turn_request(filed.case_id, ["obras"], office.unit, expected_version=_case(filed.case_id).version)
+    ar.turn_request(filed.case_id, ["obras"], office.unit, expected_version=case_version(filed.case_id))
     answer = ar.AreaAnswer("confidential", legal_basis="Art. 116 LGTAIP")
-    ar.answer_turn(filed.case_id, "obras", answer, office.obras, expected_version=_case(filed.case_id).version)
-    ar.unit_act(filed.case_id, "consolidate", office.unit, expected_version=_case(filed.case_id).version)
+    ar.answer_turn(filed.case_id, "obras", answer, office.obras, expected_version=case_version(filed.case_id))
+    ar.unit_act(filed.case_id, "consolidate", office.unit, expected_version=case_version(filed.case_id))
     session_id = ar.open_session("CT-REV", date(2026, 11, 20), office.committee)
-    ar.submit_to_committee(filed.case_id, session_id, office.unit, expected_version=_case(filed.case_id).version)
+    ar.submit_to_committee(filed.case_id, session_id, office.unit, expected_version=case_version(filed.case_id))
     db.session.rollback()
     item = db.session.scalars(select(ar.CommitteeItem).where(ar.CommitteeItem.case_id == filed.case_id)).one()
     ar.decide_item(item.id, "revoke", "La información es pública", office.committee, votes=quorum(office.committee))

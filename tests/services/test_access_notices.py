@@ -13,23 +13,16 @@ from flask import Flask, current_app
 
 from app.calendar import LOCAL_TZ
 from app.extensions import db
-from app.models import Case, Role
+from app.models import Role
 from app.procedures.access_request import services as ar
 from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.payments import confirm_payment
-from tests.support.factories import email_of, make_user
+from tests.support.factories import case_version, email_of, make_user
 
 
 def _noon(day: date) -> datetime:
     return datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
-
-
-def _version(case_id: int) -> int:
-    db.session.rollback()
-    case = db.session.get(Case, case_id)
-    assert case is not None
-    return case.version
 
 
 def _confirm(mailbox: Any, address: str = "lector@example.test") -> None:
@@ -48,16 +41,16 @@ def test_the_payment_and_the_guarantors_term_are_told_with_dates(app: Flask, mai
         filed = ar.file_request("Lector", "lector@example.test", "Planos impresos", "simple_copies")
         _confirm(mailbox)
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):  # Tuesday
-        ar.turn_request(filed.case_id, ["obras"], unit, expected_version=_version(filed.case_id))
+        ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
         ar.answer_turn(
-            filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=_version(filed.case_id)
+            filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
         )
-        ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_version(filed.case_id))
+        ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
         ar.deliver_response(
             filed.case_id,
             "Copias listas",
             unit,
-            expected_version=_version(filed.case_id),
+            expected_version=case_version(filed.case_id),
             costs=ar.Costs(page_count=70),
         )
         # 30 business days from Wednesday 9 July 2025: 9–11 July (3), 14 July–15 August (25), 18 and 19 August
@@ -81,7 +74,7 @@ def test_the_payment_and_the_guarantors_term_are_told_with_dates(app: Flask, mai
         ar.requester_act(
             filed.token,
             "appeal",
-            expected_version=_version(filed.case_id),
+            expected_version=case_version(filed.case_id),
             data={"appeal_grounds": ["costs"]},
         )
         deliver_pending()
@@ -107,18 +100,18 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
         filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
         _confirm(mailbox)
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
-        ar.turn_request(filed.case_id, ["obras"], unit, expected_version=_version(filed.case_id))
+        ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
         ar.answer_turn(
-            filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=_version(filed.case_id)
+            filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
         )
-        ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_version(filed.case_id))
-        ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=_version(filed.case_id))
+        ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
+        ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=case_version(filed.case_id))
     with time_machine.travel(_noon(date(2025, 7, 10)), tick=False):  # Thursday
         before = len(_to_requester(mailbox))
         ar.requester_act(
             filed.token,
             "appeal",
-            expected_version=_version(filed.case_id),
+            expected_version=case_version(filed.case_id),
             data={"appeal_grounds": ["incomplete"], "appeal_statement": "Faltan anexos"},
         )
         admitted = _to_requester(mailbox)[before:]
@@ -135,7 +128,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
             filed.case_id,
             "resolve_appeal",
             guarantor,
-            expected_version=_version(filed.case_id),
+            expected_version=case_version(filed.case_id),
             data={"appeal_decision": "modify", "appeal_resolution": "Entregue los anexos del contrato"},
         )
         resolved = _to_requester(mailbox)[before + 1 :]
@@ -151,7 +144,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
             filed.case_id,
             "report_compliance",
             unit,
-            expected_version=_version(filed.case_id),
+            expected_version=case_version(filed.case_id),
             data={"compliance_report": "Se entregaron los anexos"},
         )
     with time_machine.travel(_noon(date(2025, 7, 22)), tick=False):  # Tuesday
@@ -159,7 +152,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
             filed.case_id,
             "reject_compliance",
             guarantor,
-            expected_version=_version(filed.case_id),
+            expected_version=case_version(filed.case_id),
             comment="Faltan los anexos del segundo contrato",
         )
         rejected = _to_requester(mailbox)[before + 2 :]
@@ -179,14 +172,14 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
             filed.case_id,
             "report_compliance",
             unit,
-            expected_version=_version(filed.case_id),
+            expected_version=case_version(filed.case_id),
             data={"compliance_report": "Se entregaron todos los anexos"},
         )
         ar.guarantor_act(
             filed.case_id,
             "accept_compliance",
             guarantor,
-            expected_version=_version(filed.case_id),
+            expected_version=case_version(filed.case_id),
             comment="Se entregó lo ordenado",
         )
         accepted = _to_requester(mailbox)[before + 3 :]
@@ -222,9 +215,9 @@ def test_the_extension_and_the_classification_are_told_with_their_basis_and_the_
         filed = ar.file_request("Lector", "lector@example.test", "Planos", "electronic")
         _confirm(mailbox)
         before = len(_to_requester(mailbox))
-        ar.turn_request(filed.case_id, ["obras"], unit, expected_version=_version(filed.case_id))
+        ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
         session_id = ar.open_session("CT-01", date(2025, 7, 7), committee)
-        ar.request_extension(filed.case_id, session_id, "Volumen", unit, expected_version=_version(filed.case_id))
+        ar.request_extension(filed.case_id, session_id, "Volumen", unit, expected_version=case_version(filed.case_id))
         decide_last("approve", "Se aprueba la ampliación por el volumen de planos")
         extended = _to_requester(mailbox)[before:]
         response_due = ar.requester_view(filed.token).status.response_due_on
@@ -242,9 +235,9 @@ def test_the_extension_and_the_classification_are_told_with_their_basis_and_the_
 
     with time_machine.travel(_noon(date(2025, 7, 9)), tick=False):
         answer = ar.AreaAnswer("confidential", legal_basis="Art. 116 LGTAIP")
-        ar.answer_turn(filed.case_id, "obras", answer, obras, expected_version=_version(filed.case_id))
-        ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_version(filed.case_id))
-        ar.submit_to_committee(filed.case_id, session_id, unit, expected_version=_version(filed.case_id))
+        ar.answer_turn(filed.case_id, "obras", answer, obras, expected_version=case_version(filed.case_id))
+        ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
+        ar.submit_to_committee(filed.case_id, session_id, unit, expected_version=case_version(filed.case_id))
         decide_last("confirm", "Se confirma la confidencialidad de los datos personales")
         classified = _to_requester(mailbox)[before + 1 :]
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)

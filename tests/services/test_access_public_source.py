@@ -21,20 +21,13 @@ from app.procedures.access_request.models import AreaTurn
 from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.timers import fire_due_timers
-from tests.support.factories import make_user
+from tests.support.factories import case_version, make_user
 
 SOURCE = "Portal de transparencia: https://municipio.example/presupuesto (sección Presupuesto 2025, descarga libre)"
 
 
 def _noon(day: date) -> datetime:
     return datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
-
-
-def _version(case_id: int) -> int:
-    db.session.rollback()
-    case = db.session.get(Case, case_id)
-    assert case is not None
-    return case.version
 
 
 def _confirm(mailbox: Any, address: str = "lector@example.test") -> None:
@@ -51,7 +44,7 @@ def test_the_unit_points_to_the_public_source_and_the_requester_is_told(app: Fla
         filed = ar.file_request("Lector", "lector@example.test", "Presupuesto 2025", "electronic")
         _confirm(mailbox)
     with time_machine.travel(_noon(date(2025, 6, 6)), tick=False):  # Friday: within 3–9 June
-        ar.point_to_public_source(filed.case_id, SOURCE, unit, expected_version=_version(filed.case_id))
+        ar.point_to_public_source(filed.case_id, SOURCE, unit, expected_version=case_version(filed.case_id))
         case = db.session.get(Case, filed.case_id)
         assert case is not None
         assert case.state == "answered"
@@ -91,6 +84,6 @@ def test_the_public_source_term_is_the_units_own_and_shorter(app: Flask):
         assert case.data["public_source_window_closed_on"] == "2025-06-09"
         assert "point_to_public_source" not in ar.staff_view(filed.case_id, unit).unit_offers
         with pytest.raises(GuardRefused, match="fuente"):
-            ar.point_to_public_source(filed.case_id, SOURCE, unit, expected_version=_version(filed.case_id))
+            ar.point_to_public_source(filed.case_id, SOURCE, unit, expected_version=case_version(filed.case_id))
         # the request is still the unit's to turn or answer within the response term
         assert db.session.get(Case, filed.case_id).state == "received"  # type: ignore[union-attr]

@@ -22,7 +22,7 @@ from app.audit import verify
 from app.calendar import LOCAL_TZ, local_today
 from app.engine import GuardRefused, IllegalTrigger, InvalidData, NotAllowed, NotFound
 from app.extensions import db
-from app.models import AuditEntry, Case, Certificate, OutboxMessage, Role, User
+from app.models import AuditEntry, Certificate, OutboxMessage, Role, User
 from app.procedures.access_request import services as ar
 from app.procedures.access_request.models import PASSWORDLESS, AccessRequest, AreaTurn, CommitteeItem
 from app.services.confirmation import confirm
@@ -32,7 +32,7 @@ from app.services.payments import confirm_payment
 from app.services.timers import fire_due_timers
 from app.services.users import authenticate
 from app.storage import get_storage
-from tests.support.factories import make_user, quorum
+from tests.support.factories import case_version, make_user, quorum, stored_case
 
 
 @dataclass
@@ -55,30 +55,23 @@ def office(app: Flask) -> Office:
     )
 
 
-def _case(case_id: int) -> Case:
-    db.session.rollback()
-    case = db.session.get(Case, case_id)
-    assert case is not None
-    return case
-
-
 def _file(fmt: str = "electronic", email: str = "lector@example.test") -> ar.Filed:
     return ar.file_request("Lector Curioso", email, "Contratos de obra pública de 2025", fmt)
 
 
 def _turned(filed: ar.Filed, office: Office, areas: tuple[str, ...] = ("obras",)) -> int:
     return ar.turn_request(
-        filed.case_id, list(areas), office.unit, expected_version=_case(filed.case_id).version
+        filed.case_id, list(areas), office.unit, expected_version=case_version(filed.case_id)
     ).version
 
 
 def _answer(filed: ar.Filed, office: Office, dept: str, answer: ar.AreaAnswer) -> None:
     actor = office.obras if dept == "obras" else office.tesoreria
-    ar.answer_turn(filed.case_id, dept, answer, actor, expected_version=_case(filed.case_id).version)
+    ar.answer_turn(filed.case_id, dept, answer, actor, expected_version=case_version(filed.case_id))
 
 
 def _unit(filed: ar.Filed, office: Office, trigger: str, **kw):
-    return ar.unit_act(filed.case_id, trigger, office.unit, expected_version=_case(filed.case_id).version, **kw)
+    return ar.unit_act(filed.case_id, trigger, office.unit, expected_version=case_version(filed.case_id), **kw)
 
 
 RESERVED_PARTIAL = ar.AreaAnswer(
@@ -118,11 +111,11 @@ def test_answered_in_time_without_an_account(app: Flask, office: Office, mailbox
         filed.case_id,
         "Se entregan los contratos",
         office.unit,
-        expected_version=_case(filed.case_id).version,
+        expected_version=case_version(filed.case_id),
         document_ids=[contracts],
     )
     assert done.to_state == "answered"
-    case = _case(filed.case_id)
+    case = stored_case(filed.case_id)
     assert case.data["reproduction_cost"] == "0.00"
     view = ar.requester_view(filed.token)
     assert [d.kind for d in view.public_documents] == ["respuesta_area"]
@@ -157,7 +150,7 @@ def test_answered_in_time_without_an_account(app: Flask, office: Office, mailbox
 def test_an_account_holder_files_under_the_account_and_costs_are_paid(app: Flask, office: Office):
     account = make_user(Role.APPLICANT)
     filed = ar.file_request("Ana", "", "Nómina del área de obras", "simple_copies", account_id=account)
-    assert _case(filed.case_id).applicant_id == account
+    assert stored_case(filed.case_id).applicant_id == account
     assert [c.id for c, _ in ar.own_requests(account)] == [filed.case_id]
     _turned(filed, office)
     _answer(filed, office, "obras", ar.AreaAnswer("available"))
@@ -166,10 +159,10 @@ def test_an_account_holder_files_under_the_account_and_costs_are_paid(app: Flask
         filed.case_id,
         "Copias listas",
         office.unit,
-        expected_version=_case(filed.case_id).version,
+        expected_version=case_version(filed.case_id),
         costs=ar.Costs(page_count=70),
     )
-    assert _case(filed.case_id).data["reproduction_cost"] == "50.00"
+    assert stored_case(filed.case_id).data["reproduction_cost"] == "50.00"
     view = ar.requester_view_for_account(filed.case_id, account)
     assert view.actions == frozenset({"appeal"})  # the treasury, not the requester, records the payment
     assert view.payment is not None
@@ -190,12 +183,12 @@ def test_filing_refuses_bad_input_and_keeps_out_of_existing_accounts(app: Flask)
     existing = db.session.scalars(select(User.email).where(User.id == owner)).one()
     # an account's e-mail: filed like any other, but outside that account, and nothing is mailed
     foreign = ar.file_request("Yo", existing, "Algo", "electronic")
-    assert _case(foreign.case_id).applicant_id != owner
+    assert stored_case(foreign.case_id).applicant_id != owner
     assert ar.own_requests(owner) == []
     assert db.session.scalars(select(OutboxMessage).where(OutboxMessage.case_id == foreign.case_id)).all() == []
     # the same e-mail files twice without an account: one passwordless row, two requests
     first, second = _file(), _file()
-    assert _case(first.case_id).applicant_id == _case(second.case_id).applicant_id
+    assert stored_case(first.case_id).applicant_id == stored_case(second.case_id).applicant_id
     assert first.token != second.token
 
 
@@ -212,12 +205,12 @@ def _on(day: date) -> Iterator[None]:
 def test_prevention_answered_resumes_the_request(app: Flask, office: Office):
     filed = _file()
     _unit(filed, office, "prevent", comment="Indique el periodo de los contratos")
-    assert _case(filed.case_id).state == "prevention"
+    assert stored_case(filed.case_id).state == "prevention"
     assert ar.public_status(filed.folio).paused
     view = ar.requester_view(filed.token)
     assert view.actions == frozenset({"answer_prevention"})
     ar.requester_act(filed.token, "answer_prevention", expected_version=view.version, data={"clarification": "2025"})
-    assert _case(filed.case_id).state == "received"
+    assert stored_case(filed.case_id).state == "received"
     with pytest.raises(GuardRefused, match="una prevención"):
         _unit(filed, office, "prevent", comment="Otra")
 
@@ -228,10 +221,10 @@ def test_unanswered_prevention_ends_as_not_filed(app: Flask, office: Office):
         _unit(filed, office, "prevent", comment="Precise la información")
     with _on(date(2026, 3, 16)):  # 10 business days end on 17 March (16 March is a holiday)
         fire_due_timers()
-    assert _case(filed.case_id).state == "prevention"
+    assert stored_case(filed.case_id).state == "prevention"
     with _on(date(2026, 3, 18)):
         fire_due_timers()
-    case = _case(filed.case_id)
+    case = stored_case(filed.case_id)
     assert case.state == "not_filed"
     assert case.closed_at is not None
     with pytest.raises(IllegalTrigger):
@@ -240,7 +233,7 @@ def test_unanswered_prevention_ends_as_not_filed(app: Flask, office: Office):
 
 def _to_committee(filed: ar.Filed, office: Office) -> int:
     session_id = ar.open_session(f"CT-{filed.case_id}", date(2026, 11, 20), office.committee)
-    ar.submit_to_committee(filed.case_id, session_id, office.unit, expected_version=_case(filed.case_id).version)
+    ar.submit_to_committee(filed.case_id, session_id, office.unit, expected_version=case_version(filed.case_id))
     return session_id
 
 
@@ -257,7 +250,7 @@ def test_partial_classification_confirmed_with_public_version(app: Flask, office
     _answer(filed, office, "obras", RESERVED_PARTIAL)
     _unit(filed, office, "consolidate")
     with pytest.raises(GuardRefused, match="comité"):
-        ar.deliver_response(filed.case_id, "x", office.unit, expected_version=_case(filed.case_id).version)
+        ar.deliver_response(filed.case_id, "x", office.unit, expected_version=case_version(filed.case_id))
     session_id = _to_committee(filed, office)
     item = _item(filed.case_id)
     assert item.matter.value == "classification"
@@ -272,20 +265,20 @@ def test_partial_classification_confirmed_with_public_version(app: Flask, office
         office.committee,
         votes=quorum(office.committee),
     )
-    assert _case(filed.case_id).data["committee_decision"] == "confirm"
+    assert stored_case(filed.case_id).data["committee_decision"] == "confirm"
     with pytest.raises(InvalidData, match="ya resolvió"):
         ar.decide_item(item.id, "revoke", "Otra", office.committee, votes=quorum(office.committee))
     with pytest.raises(GuardRefused, match="versión pública"):
-        ar.deliver_response(filed.case_id, "x", office.unit, expected_version=_case(filed.case_id).version)
+        ar.deliver_response(filed.case_id, "x", office.unit, expected_version=case_version(filed.case_id))
     vp = ar.attach_area_document(filed.case_id, "obras", "version_publica", "vp.pdf", demo_pdf("vp"), office.obras)
     ar.deliver_response(
         filed.case_id,
         "Versión pública",
         office.unit,
-        expected_version=_case(filed.case_id).version,
+        expected_version=case_version(filed.case_id),
         document_ids=[vp],
     )
-    assert _case(filed.case_id).state == "answered"
+    assert stored_case(filed.case_id).state == "answered"
     view = ar.session_view(session_id)
     assert [(i.decision.value if i.decision else None, folio) for i, folio in view.items] == [("confirm", filed.folio)]
     # the committee's resolution and the response are sealed PDFs, read back here
@@ -320,14 +313,14 @@ def test_inexistence_confirmed_and_incompetence_then_refused(app: Flask, office:
     item = _item(filed.case_id)
     assert item.matter.value == "inexistence"
     ar.decide_item(item.id, "confirm", "Se confirma la inexistencia", office.committee, votes=quorum(office.committee))
-    ar.deliver_response(filed.case_id, "Inexistencia", office.unit, expected_version=_case(filed.case_id).version)
-    assert _case(filed.case_id).state == "answered"
+    ar.deliver_response(filed.case_id, "Inexistencia", office.unit, expected_version=case_version(filed.case_id))
+    assert stored_case(filed.case_id).state == "answered"
 
 
 def test_incompetence(app: Flask, office: Office):
     filed = _file()
     _unit(filed, office, "declare_incompetent", data={"competent_body": "Secretaría de Educación"}, comment="Oriente")
-    case = _case(filed.case_id)
+    case = stored_case(filed.case_id)
     assert case.state == "incompetent"
     assert case.data["competent_body"] == "Secretaría de Educación"
     assert ar.requester_view(filed.token).actions == frozenset({"appeal"})
@@ -339,11 +332,15 @@ def test_extension_approved_moves_the_deadline_and_only_once(app: Flask, office:
     before = ar.public_status(filed.folio).response_due_on
     session_id = ar.open_session("CT-EXT", date(2026, 11, 20), office.committee)
     ar.request_extension(
-        filed.case_id, session_id, "Volumen de información", office.unit, expected_version=_case(filed.case_id).version
+        filed.case_id,
+        session_id,
+        "Volumen de información",
+        office.unit,
+        expected_version=case_version(filed.case_id),
     )
     with pytest.raises(GuardRefused, match="una vez"):
         ar.request_extension(
-            filed.case_id, session_id, "Otra", office.unit, expected_version=_case(filed.case_id).version
+            filed.case_id, session_id, "Otra", office.unit, expected_version=case_version(filed.case_id)
         )
     item = _item(filed.case_id)
     assert item.matter.value == "extension"
@@ -374,34 +371,32 @@ def test_appeal_revokes_the_classification_and_compliance_follows(app: Flask, of
         office.committee,
         votes=quorum(office.committee),
     )
-    ar.deliver_response(filed.case_id, "Clasificada", office.unit, expected_version=_case(filed.case_id).version)
+    ar.deliver_response(filed.case_id, "Clasificada", office.unit, expected_version=case_version(filed.case_id))
     with pytest.raises(GuardRefused, match="Causas del recurso"):
         ar.requester_act(
-            filed.token, "appeal", expected_version=_case(filed.case_id).version, data={"appeal_grounds": []}
+            filed.token, "appeal", expected_version=case_version(filed.case_id), data={"appeal_grounds": []}
         )
     ar.requester_act(
         filed.token,
         "appeal",
-        expected_version=_case(filed.case_id).version,
+        expected_version=case_version(filed.case_id),
         data={"appeal_grounds": ["classification"], "appeal_statement": "La información es pública"},
     )
-    assert _case(filed.case_id).state == "appealed"
+    assert stored_case(filed.case_id).state == "appealed"
     assert [r.case_id for r in ar.guarantor_queue()] == [filed.case_id]
     with pytest.raises(NotAllowed):
-        ar.guarantor_act(filed.case_id, "resolve_appeal", office.unit, expected_version=_case(filed.case_id).version)
+        ar.guarantor_act(filed.case_id, "resolve_appeal", office.unit, expected_version=case_version(filed.case_id))
     ar.guarantor_act(
         filed.case_id,
         "resolve_appeal",
         office.guarantor,
-        expected_version=_case(filed.case_id).version,
+        expected_version=case_version(filed.case_id),
         data={"appeal_decision": "revoke", "appeal_resolution": "Se revoca la clasificación; entréguese"},
     )
-    assert _case(filed.case_id).state == "compliance"
+    assert stored_case(filed.case_id).state == "compliance"
     _unit(filed, office, "report_compliance", data={"compliance_report": "Se entregó la información completa"})
-    ar.guarantor_act(
-        filed.case_id, "accept_compliance", office.guarantor, expected_version=_case(filed.case_id).version
-    )
-    case = _case(filed.case_id)
+    ar.guarantor_act(filed.case_id, "accept_compliance", office.guarantor, expected_version=case_version(filed.case_id))
+    case = stored_case(filed.case_id)
     assert case.state == "concluded"
     assert case.closed_at is not None
 
@@ -415,7 +410,7 @@ def test_wrong_actors_and_other_peoples_requests(app: Flask, office: Office):
             "obras",
             ar.AreaAnswer("available"),
             office.tesoreria,
-            expected_version=_case(filed.case_id).version,
+            expected_version=case_version(filed.case_id),
         )
     with pytest.raises(NotAllowed, match="no se turnó"):
         ar.answer_turn(
@@ -423,14 +418,14 @@ def test_wrong_actors_and_other_peoples_requests(app: Flask, office: Office):
             "tesoreria",
             ar.AreaAnswer("available"),
             office.tesoreria,
-            expected_version=_case(filed.case_id).version,
+            expected_version=case_version(filed.case_id),
         )
     with pytest.raises(NotAllowed):
-        ar.unit_act(filed.case_id, "consolidate", office.obras, expected_version=_case(filed.case_id).version)
+        ar.unit_act(filed.case_id, "consolidate", office.obras, expected_version=case_version(filed.case_id))
     with pytest.raises(NotAllowed):
-        ar.unit_act(filed.case_id, "deliver", office.unit, expected_version=_case(filed.case_id).version)
+        ar.unit_act(filed.case_id, "deliver", office.unit, expected_version=case_version(filed.case_id))
     with pytest.raises(InvalidData, match="no existe"):
-        ar.turn_request(other.case_id, ["inventada"], office.unit, expected_version=_case(other.case_id).version)
+        ar.turn_request(other.case_id, ["inventada"], office.unit, expected_version=case_version(other.case_id))
     with pytest.raises(NotFound):
         ar.requester_view("x" * 43)
     # an area sees only what was turned to it; the unit sees everything
@@ -462,10 +457,10 @@ def test_an_area_cannot_answer_for_another_through_the_generic_case_page(app: Fl
             filed.case_id,
             "answer_turn",
             office.obras,
-            expected_version=_case(filed.case_id).version,
+            expected_version=case_version(filed.case_id),
             idempotency_key="forja-1",
             inputs={"answers": forged},
         )
-    assert "answers" not in _case(filed.case_id).data
+    assert "answers" not in stored_case(filed.case_id).data
     page = case_page(filed.case_id, office.obras)
     assert "answer_turn" not in {t.trigger for t in page.triggers}

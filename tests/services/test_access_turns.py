@@ -17,15 +17,8 @@ from app.procedures.access_request import services as ar
 from app.procedures.access_request.models import AreaTurn
 from app.services.demo import demo_pdf
 from app.services.users import ensure_department
-from tests.support.factories import make_user
+from tests.support.factories import case_version, make_user
 from tests.web.helpers import flashes, login_as, text
-
-
-def _version(case_id: int) -> int:
-    db.session.rollback()
-    case = db.session.get(Case, case_id)
-    assert case is not None
-    return case.version
 
 
 def _turned_areas(case_id: int) -> list[str]:
@@ -41,7 +34,7 @@ def test_only_areas_with_staff_can_be_turned_a_request(app: Flask):
     assert "obras" in [d.code for d in ar.departments()]
     filed = ar.file_request("Lector", "lector@example.test", "Planos", "electronic")
     with pytest.raises(InvalidData, match="Archivo Histórico"):
-        ar.turn_request(filed.case_id, ["archivo"], unit, expected_version=_version(filed.case_id))
+        ar.turn_request(filed.case_id, ["archivo"], unit, expected_version=case_version(filed.case_id))
     assert _turned_areas(filed.case_id) == []
 
 
@@ -51,23 +44,25 @@ def test_the_unit_adds_and_withdraws_turns_while_the_request_is_with_the_areas(a
     tesoreria = make_user((Role.AREA, "tesoreria"))
     make_user((Role.AREA, "catastro"))
     filed = ar.file_request("Lector", "lector@example.test", "Planos", "electronic")
-    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=_version(filed.case_id))
-    ar.add_turn(filed.case_id, ["tesoreria", "catastro"], unit, expected_version=_version(filed.case_id))
+    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
+    ar.add_turn(filed.case_id, ["tesoreria", "catastro"], unit, expected_version=case_version(filed.case_id))
     assert _turned_areas(filed.case_id) == ["catastro", "obras", "tesoreria"]
     assert [r.case_id for r in ar.area_queue(tesoreria)] == [filed.case_id]
     with pytest.raises(InvalidData, match="ya está turnada"):
-        ar.add_turn(filed.case_id, ["obras"], unit, expected_version=_version(filed.case_id))
-    ar.answer_turn(filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=_version(filed.case_id))
+        ar.add_turn(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
+    ar.answer_turn(
+        filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
+    )
     with pytest.raises(InvalidData, match="ya respondió"):
-        ar.withdraw_turn(filed.case_id, "obras", "No aplica", unit, expected_version=_version(filed.case_id))
-    ar.withdraw_turn(filed.case_id, "catastro", "No genera planos", unit, expected_version=_version(filed.case_id))
-    ar.withdraw_turn(filed.case_id, "tesoreria", "Tampoco", unit, expected_version=_version(filed.case_id))
+        ar.withdraw_turn(filed.case_id, "obras", "No aplica", unit, expected_version=case_version(filed.case_id))
+    ar.withdraw_turn(filed.case_id, "catastro", "No genera planos", unit, expected_version=case_version(filed.case_id))
+    ar.withdraw_turn(filed.case_id, "tesoreria", "Tampoco", unit, expected_version=case_version(filed.case_id))
     assert _turned_areas(filed.case_id) == ["obras"]
     assert ar.area_queue(tesoreria) == []
     with pytest.raises(InvalidData, match="al menos a un área"):
-        ar.withdraw_turn(filed.case_id, "obras", "x", unit, expected_version=_version(filed.case_id))
+        ar.withdraw_turn(filed.case_id, "obras", "x", unit, expected_version=case_version(filed.case_id))
     # every area turned now has answered: the unit consolidates
-    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_version(filed.case_id))
+    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
     assert db.session.get(Case, filed.case_id).state == "consolidated"  # type: ignore[union-attr]
 
 
@@ -76,7 +71,7 @@ def test_one_areas_document_does_not_replace_anothers(app: Flask):
     obras = make_user((Role.AREA, "obras"))
     tesoreria = make_user((Role.AREA, "tesoreria"))
     filed = ar.file_request("Lector", "lector@example.test", "Planos", "electronic")
-    ar.turn_request(filed.case_id, ["obras", "tesoreria"], unit, expected_version=_version(filed.case_id))
+    ar.turn_request(filed.case_id, ["obras", "tesoreria"], unit, expected_version=case_version(filed.case_id))
     first = ar.attach_area_document(filed.case_id, "obras", "respuesta_area", "obras.pdf", demo_pdf("Obras"), obras)
     other = ar.attach_area_document(
         filed.case_id, "tesoreria", "respuesta_area", "tesoreria.pdf", demo_pdf("Tesoreria"), tesoreria
@@ -102,7 +97,7 @@ def test_pages_name_areas_never_by_code(app: Flask, client: FlaskClient):
     page = text(client.get(url))
     assert "Obras Públicas" in page
     assert "Archivo Histórico" not in page  # no area staff: not offered
-    ar.turn_request(filed.case_id, ["obras_publicas"], unit, expected_version=_version(filed.case_id))
+    ar.turn_request(filed.case_id, ["obras_publicas"], unit, expected_version=case_version(filed.case_id))
     page = text(client.get(url))
     assert 'id="form-add-turn"' in page
     visible = re.sub(r'(value|name|id|for|action)="[^"]*"', "", page)
@@ -114,7 +109,7 @@ def test_pages_name_areas_never_by_code(app: Flask, client: FlaskClient):
         f"{url}/turnos/agregar",
         data={
             "add-csrf_token": token.group(1),
-            "add-version": str(_version(filed.case_id)),
+            "add-version": str(case_version(filed.case_id)),
             "add-departments": "tesoreria_mpal",
         },
     )
@@ -132,7 +127,7 @@ def test_a_person_of_several_areas_gets_one_form_per_area_and_no_id_repeats(app:
     make_user((Role.AREA, "tesoreria"))
     both = make_user((Role.AREA, "obras"), (Role.AREA, "tesoreria"))
     filed = ar.file_request("Lector", "lector@example.test", "Planos", "electronic")
-    ar.turn_request(filed.case_id, ["obras", "tesoreria"], unit, expected_version=_version(filed.case_id))
+    ar.turn_request(filed.case_id, ["obras", "tesoreria"], unit, expected_version=case_version(filed.case_id))
     login_as(client, both)
     url = f"/transparencia/solicitudes/{filed.case_id}"
     page = text(client.get(url))
@@ -144,7 +139,7 @@ def test_a_person_of_several_areas_gets_one_form_per_area_and_no_id_repeats(app:
     assert token is not None
     refused = client.post(
         f"{url}/turno/tesoreria",
-        data={"csrf_token": token.group(1), "version": str(_version(filed.case_id)), "kind": "reserved"},
+        data={"csrf_token": token.group(1), "version": str(case_version(filed.case_id)), "kind": "reserved"},
     )
     assert refused.status_code == 422
     assert any("prueba de daño" in f or "fundamento" in f for f in flashes(refused)), flashes(refused)
@@ -153,7 +148,7 @@ def test_a_person_of_several_areas_gets_one_form_per_area_and_no_id_repeats(app:
     assert len(ids) == len(set(ids))
     answered = client.post(
         f"{url}/turno/tesoreria",
-        data={"csrf_token": token.group(1), "version": str(_version(filed.case_id)), "kind": "available"},
+        data={"csrf_token": token.group(1), "version": str(case_version(filed.case_id)), "kind": "available"},
     )
     assert answered.status_code == 302, flashes(answered)
     db.session.rollback()

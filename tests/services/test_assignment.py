@@ -16,7 +16,6 @@ from app.models import (
     AssignmentExclusion,
     AuditEntry,
     AuditKind,
-    Case,
     CaseEscalation,
     ExclusionKind,
     OutboxMessage,
@@ -35,7 +34,7 @@ from app.services.documents import attach_document
 from app.services.notices import notices_for
 from app.services.timers import fire_due_timers
 from tests.support.demo_data import TIPO_B_SETTINGS, VECS_DATA
-from tests.support.factories import make_user
+from tests.support.factories import case_version, make_user, stored_case
 from tests.support.generic_plans import as_a_busy_connection, counting_reads, many_citizens
 from tests.support.smtp import Mailbox
 from workflows.base import requirement_kinds
@@ -52,13 +51,6 @@ def manifestation(owner: int) -> FireResult:
     for kind in requirement_kinds(TIPO_B_V1.params["requirements"]):
         version = attach_document(opened.case_id, kind, f"{kind}.pdf", demo_pdf(kind), owner).case_version
     return fire(opened.case_id, "submit", owner, expected_version=version)
-
-
-def stored(case_id: int) -> Case:
-    db.session.rollback()
-    case = db.session.get(Case, case_id)
-    assert case is not None
-    return case
 
 
 def assignments(case_id: int) -> list[AuditEntry]:
@@ -84,7 +76,7 @@ def test_draws_are_balanced_recorded_and_reproducible(app: Flask) -> None:
     _, staff = office(app)
     owner = make_user(Role.APPLICANT, name="Solicitante Sin Nombre En Bitácora")
     cases = [manifestation(owner) for _ in range(6)]
-    loads = Counter(stored(c.case_id).assignee_id for c in cases)
+    loads = Counter(stored_case(c.case_id).assignee_id for c in cases)
     assert set(loads) == set(staff)
     assert set(loads.values()) == {2}  # least loaded first: 6 cases over 3 reviewers, two each
     for case in cases:
@@ -96,7 +88,7 @@ def test_draws_are_balanced_recorded_and_reproducible(app: Flask) -> None:
         assert record["seq"] == case.audit_seq  # the entry that brought the case into the stage
         assert record["department"] == OFFICE
         assert {c["id"] for c in record["candidates"]} == set(staff)
-        assert record["chosen"] == stored(case.case_id).assignee_id
+        assert record["chosen"] == stored_case(case.case_id).assignee_id
         recomputed = draw_assignee(
             case.folio, record["seq"], [Candidate(c["id"], c["load"]) for c in record["candidates"]], _seed()
         )
@@ -122,7 +114,7 @@ def test_only_the_assignee_acts_and_the_applicant_is_never_drawn(app: Flask) -> 
     _, staff = office(app, reviewers=2)
     owner = make_user(Role.APPLICANT, (Role.REVIEWER, OFFICE))  # a reviewer filing their own manifestation
     case = manifestation(owner)
-    assignee = stored(case.case_id).assignee_id
+    assignee = stored_case(case.case_id).assignee_id
     assert assignee in staff
     other = next(s for s in staff if s != assignee)
     with pytest.raises(NotAllowed) as refused:
@@ -140,10 +132,10 @@ def test_four_eyes_blocks_the_reviewer_from_the_draw_of_the_approval(app: Flask)
     office(app, reviewers=2)
     owner = make_user(Role.APPLICANT)
     case = manifestation(owner)
-    reviewer = stored(case.case_id).assignee_id
+    reviewer = stored_case(case.case_id).assignee_id
     case = fire(case.case_id, "confirm_registration", reviewer, expected_version=case.version)
     case = fire(case.case_id, "file_completion", owner, expected_version=case.version)
-    approver = stored(case.case_id).assignee_id
+    approver = stored_case(case.case_id).assignee_id
     assert approver is not None
     assert approver != reviewer
     record = assignments(case.case_id)[-1].details["assignment"]
@@ -161,7 +153,7 @@ def test_four_eyes_leaves_the_case_unassigned_when_nobody_else_may_approve(app: 
     case = manifestation(owner)
     case = fire(case.case_id, "confirm_registration", only, expected_version=case.version)
     case = fire(case.case_id, "file_completion", owner, expected_version=case.version)
-    assert stored(case.case_id).assignee_id is None
+    assert stored_case(case.case_id).assignee_id is None
     with pytest.raises(GuardRefused):  # unassigned: the department may act, but four-eyes still stops them
         fire(case.case_id, "authorize_occupancy", only, expected_version=case.version)
 
@@ -170,7 +162,7 @@ def test_reassignment_needs_an_administrator_and_a_reason_and_draws_again(app: F
     admin, staff = office(app)
     owner = make_user(Role.APPLICANT)
     case = manifestation(owner)
-    first = stored(case.case_id).assignee_id
+    first = stored_case(case.case_id).assignee_id
     assert first is not None
     with pytest.raises(InvalidData):
         reassign(case.case_id, admin, "   ")
@@ -181,7 +173,7 @@ def test_reassignment_needs_an_administrator_and_a_reason_and_draws_again(app: F
     second = reassign(case.case_id, admin, "Incapacidad médica de la revisora")
     assert second is not None
     assert second != first
-    assert stored(case.case_id).assignee_id == second
+    assert stored_case(case.case_id).assignee_id == second
     entry = assignments(case.case_id)[-1]
     assert (entry.action, entry.actor_id, entry.actor_role) == ("reassign", admin, "admin")
     assert entry.comment == "Incapacidad médica de la revisora"  # erasable text, digested in the chain
@@ -192,7 +184,7 @@ def test_reassignment_needs_an_administrator_and_a_reason_and_draws_again(app: F
     third = reassign(case.case_id, admin, "Otra vez")
     assert third not in (first, second)  # whoever was taken off stays out of the case's draws
     assert reassign(case.case_id, admin, "Sin nadie más") is None
-    assert stored(case.case_id).assignee_id is None
+    assert stored_case(case.case_id).assignee_id is None
     assert verify(db.session()).ok
 
 
@@ -200,7 +192,7 @@ def test_recusal_is_logged_and_the_next_draw_leaves_them_out(app: Flask) -> None
     _, staff = office(app, reviewers=2)
     owner = make_user(Role.APPLICANT)
     case = manifestation(owner)
-    first = stored(case.case_id).assignee_id
+    first = stored_case(case.case_id).assignee_id
     other = next(s for s in staff if s != first)
     with pytest.raises(NotAllowed):
         recuse(case.case_id, other, "No soy yo")
@@ -210,7 +202,7 @@ def test_recusal_is_logged_and_the_next_draw_leaves_them_out(app: Flask) -> None
     entry = assignments(case.case_id)[-1]
     assert (entry.action, entry.actor_id) == ("recuse", first)
     with pytest.raises(NotAllowed):  # recused: they cannot act on the case any more
-        fire(case.case_id, "confirm_registration", first, expected_version=stored(case.case_id).version)
+        fire(case.case_id, "confirm_registration", first, expected_version=case_version(case.case_id))
     kinds = db.session.scalars(select(AssignmentExclusion.kind)).all()
     assert kinds == [ExclusionKind.RECUSAL]
 
@@ -221,7 +213,7 @@ def test_a_lapsed_target_on_an_unassigned_case_is_escalated(app: Flask, mailbox:
     outsider = make_user((Role.REVIEWER, "finanzas"), name="Otra Área")
     owner = make_user(Role.APPLICANT)
     case = manifestation(owner)
-    assignee = stored(case.case_id).assignee_id
+    assignee = stored_case(case.case_id).assignee_id
     assert assignee in (only, colleague)
     db.session.get(User, assignee).active = False  # the assignee left the institution
     db.session.commit()
@@ -267,7 +259,7 @@ def test_loads_count_the_open_cases_assigned_as_a_draw_counts_them(app: Flask) -
     owner = make_user(Role.APPLICANT)
     cases = [manifestation(owner) for _ in range(5)]
     db.session.rollback()
-    expected = Counter(stored(c.case_id).assignee_id for c in cases)
+    expected = Counter(stored_case(c.case_id).assignee_id for c in cases)
     counted = loads(db.session(), [*staff, owner])
     assert counted == {uid: expected.get(uid, 0) for uid in [*staff, owner]}
     assert sum(counted.values()) == 5
@@ -285,7 +277,7 @@ def test_a_draws_candidates_are_read_through_their_roles_grants_under_generic_pl
     if backend != "postgresql":
         pytest.skip("SQLite has no generic plans")
     _, staff = office(app)
-    case = stored(manifestation(make_user(Role.APPLICANT)).case_id)
+    case = stored_case(manifestation(make_user(Role.APPLICANT)).case_id)
     many_citizens(30_000)
     workflow = get_engine().definition(case.workflow, case.workflow_version)
     state = workflow.state(case.state)

@@ -53,7 +53,7 @@ from app.services.demo import demo_pdf
 from app.services.documents import attach_document, read_document
 from app.services.uow import unit_of_work
 from tests.support.demo_data import VECS_DATA
-from tests.support.factories import committed_seed, make_user, vecs_case
+from tests.support.factories import case_version, committed_seed, make_user, stored_case, vecs_case
 from workflows import REGISTRY
 from workflows.base import draw
 from workflows.vecs import REQUIRED_DOCUMENTS, VECS_V1
@@ -210,13 +210,6 @@ def transition_entries(case_id: int) -> list[AuditEntry]:
             .order_by(AuditEntry.seq)
         )
     )
-
-
-def stored_case(case_id: int) -> Case:
-    db.session.rollback()
-    case = db.session.get(Case, case_id)
-    assert case is not None
-    return case
 
 
 def business_days_after(start: date, days: int, declared: frozenset[date] = frozenset()) -> date:
@@ -741,7 +734,7 @@ def test_repeated_idempotency_key_returns_the_first_result(people: People) -> No
     third = fire(case.case_id, "submit", people.owner, expected_version=None, idempotency_key="form-123")
     assert third.replayed
     assert (third.to_state, third.version, third.audit_seq) == ("submitted", first.version, first.audit_seq)
-    assert stored_case(case.case_id).version == moved.version
+    assert case_version(case.case_id) == moved.version
     assert [e.action for e in transition_entries(case.case_id)].count("submit") == 1
 
 

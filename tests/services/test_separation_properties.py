@@ -29,7 +29,7 @@ from sqlalchemy import select
 import app.services.cases as cases_service
 from app.engine import DomainError
 from app.extensions import db
-from app.models import AuditEntry, AuditKind, Case, Role
+from app.models import AuditEntry, AuditKind, Role
 from app.services.assignment import reassign, recuse
 from app.services.cases import FireResult, fire, open_case
 from app.services.certificates import CertificateEffects
@@ -37,7 +37,7 @@ from app.services.config import update_config
 from app.services.demo import demo_pdf
 from app.services.documents import attach_document
 from tests.support.demo_data import TIPO_B_SETTINGS, VECS_DATA, VECS_SETTINGS
-from tests.support.factories import make_user, vecs_case
+from tests.support.factories import make_user, stored_case, vecs_case
 from workflows.base import SYSTEM_ROLE, Workflow, department_of, requirement_kinds
 from workflows.cdmx_tipo_b import TIPO_B_V1
 from workflows.vecs import VECS_V1
@@ -115,13 +115,6 @@ def tipo_b_case(owner: int) -> FireResult:
     return FireResult(opened.case_id, opened.folio, "open", None, "draft", version, opened.audit_seq)
 
 
-def stored(case_id: int) -> Case:
-    db.session.rollback()
-    case = db.session.get(Case, case_id)
-    assert case is not None
-    return case
-
-
 Step = tuple[str, int, int]  # (kind of action, index of a trigger, index of a person)
 STEPS = st.lists(
     st.tuples(
@@ -137,7 +130,7 @@ STEPS = st.lists(
 def play(workflow: Workflow, cast: Cast, case_id: int, steps: list[Step]) -> None:
     """Try every step; refusals are expected and leave nothing behind (checked by the invariants)."""
     for kind, pick, who in steps:
-        case = stored(case_id)
+        case = stored_case(case_id)
         state = workflow.state(case.state)
         person = cast.everyone[who % len(cast.everyone)]
         try:
@@ -169,7 +162,7 @@ def play(workflow: Workflow, cast: Cast, case_id: int, steps: list[Step]) -> Non
 def check_separation(workflow: Workflow, case_id: int) -> None:
     """The invariants of the module docstring, read back from the audit log."""
     db.session.rollback()
-    case = stored(case_id)
+    case = stored_case(case_id)
     entries = list(db.session.scalars(select(AuditEntry).where(AuditEntry.case_id == case_id).order_by(AuditEntry.seq)))
     params = case.params or workflow.params
     pairs = {(t.trigger, other) for t in workflow.transitions for other in t.four_eyes_with}
@@ -260,7 +253,7 @@ def test_closed_case_refuses_everything(app: Flask) -> None:
         db.session.rollback()
     after = db.session.scalars(select(AuditEntry.seq).where(AuditEntry.case_id == opened.case_id)).all()
     assert after == before
-    assert stored(opened.case_id).state == "withdrawn"
+    assert stored_case(opened.case_id).state == "withdrawn"
 
 
 def test_decisions_that_grant_or_deny_rights_are_four_eyes() -> None:

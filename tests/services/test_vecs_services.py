@@ -35,7 +35,7 @@ from app.services.demo import demo_pdf
 from app.services.registration import register_applicant
 from app.services.seeds import public_seeds, reveal_ended
 from tests.support.demo_data import VECS_DATA, VECS_SETTINGS
-from tests.support.factories import committed_seed, make_user, pay, vecs_case
+from tests.support.factories import case_version, committed_seed, make_user, pay, stored_case, vecs_case
 from tests.web.helpers import login_as
 from workflows.base import draw, seed_matches
 from workflows.vecs import VECS_V1, compute_fees
@@ -106,7 +106,7 @@ ASSIGNEE = 0
 
 def assignee(case_id: int) -> int:
     """The case's assignee now."""
-    who = stored(case_id).assignee_id
+    who = stored_case(case_id).assignee_id
     assert who is not None, "the case has nobody assigned"
     return who
 
@@ -121,13 +121,6 @@ def walk(case: FireResult, steps: list[tuple[str, int | None, dict[str, Any] | N
         who = assignee(result.case_id) if actor == ASSIGNEE else actor
         result = fire(result.case_id, trigger, who, expected_version=result.version, data=data, comment=comment)
     return result
-
-
-def stored(case_id: int) -> Case:
-    db.session.rollback()
-    case = db.session.get(Case, case_id)
-    assert case is not None
-    return case
 
 
 def to_fee_assessment(town: Town) -> FireResult:
@@ -196,7 +189,7 @@ def test_whole_flow_to_closed_with_and_without_inspection(town: Town, rate: str,
     assert completed.from_state == "licensed"
     assert completed.to_state == ("inspection" if inspected else "occupancy_review")
     assert completed.version == case.version + 2
-    data = stored(case.case_id).data
+    data = stored_case(case.case_id).data
     assert data["inspection_drawn"] is inspected
     assert data["inspection_draw"]["selected"] is inspected
     tail: list[tuple[str, int | None, dict[str, Any] | None, str | None]] = []
@@ -205,7 +198,7 @@ def test_whole_flow_to_closed_with_and_without_inspection(town: Town, rate: str,
     tail += [("authorize_occupancy", ASSIGNEE, None, None), ("close", ASSIGNEE, None, None)]
     final = walk(completed, tail)
     assert final.to_state == "closed"
-    assert stored(case.case_id).closed_at is not None
+    assert stored_case(case.case_id).closed_at is not None
     actions = [
         e.action
         for e in db.session.scalars(
@@ -236,9 +229,9 @@ def test_the_draw_is_reproducible_and_recorded(town: Town) -> None:
     assert recorded["selected"] is expected.selected
     assert recorded["rate"] == "0.5"
     assert seed not in str(recorded)  # the seed itself is not published in the log
-    assert {k: v for k, v in stored(case.case_id).data["inspection_draw"].items() if not k.startswith("seed_")} == (
-        expected.record()
-    )
+    assert {
+        k: v for k, v in stored_case(case.case_id).data["inspection_draw"].items() if not k.startswith("seed_")
+    } == (expected.record())
     assert automatic.action == ("send_to_inspection" if expected.selected else "skip_inspection")
 
 
@@ -291,7 +284,7 @@ def test_withdrawal_denial_and_revocation(town: Town) -> None:
     )
     assert revoked.to_state == "revoked"
     for case_id in (withdrawn.case_id, denied.case_id, licensed.case_id):
-        assert stored(case_id).closed_at is not None
+        assert stored_case(case_id).closed_at is not None
 
 
 def test_timers_fire_the_system_transitions(town: Town) -> None:
@@ -358,7 +351,7 @@ def test_only_one_prevention_and_the_applicant_corrects_data_meanwhile(town: Tow
             data={"prevention_items": ["planos"]},
             comment="Otra vez.",
         )
-    assert stored(case.case_id).data["dro_registration"] == "DRO-0999"
+    assert stored_case(case.case_id).data["dro_registration"] == "DRO-0999"
 
 
 # -- four-eyes ---------------------------------------------------------------------------------------
@@ -377,7 +370,7 @@ def test_four_eyes_on_the_licence_and_the_occupancy(town: Town) -> None:
         fire(case.case_id, "approve_licence", ruler, expected_version=case.version)
     # nor when the approver recuses and nobody else of the department may approve: four eyes stops them
     assert recuse(case.case_id, approver, "Conflicto de interés") is None
-    version = stored(case.case_id).version
+    version = case_version(case.case_id)
     for reviewer in (ruler,):
         with pytest.raises(GuardRefused, match="cuatro ojos"):
             fire(case.case_id, "approve_licence", reviewer, expected_version=version)
@@ -415,7 +408,7 @@ def test_departments_decide_who_acts_and_whose_queue_holds_the_case(town: Town) 
             ("accept_intake", town.clerk, None, None),
         ],
     )
-    assert stored(case.case_id).department_code == "desarrollo_urbano"
+    assert stored_case(case.case_id).department_code == "desarrollo_urbano"
     with pytest.raises(NotAllowed, match="otra área"):
         fire(
             case.case_id,
@@ -445,7 +438,7 @@ def test_departments_decide_who_acts_and_whose_queue_holds_the_case(town: Town) 
     ruled = fire(
         case.case_id, "rule_land_use", ruler, expected_version=case.version, data={"land_use_ruling": "Compatible"}
     )
-    assert stored(case.case_id).department_code == "finanzas"
+    assert stored_case(case.case_id).department_code == "finanzas"
     assert assignee(case.case_id) == town.finance
     assert case.case_id in {c.id for c in work_queue(town.finance, frozenset({"reviewer"})) or []}
     assert case.case_id not in {c.id for c in work_queue(ruler, frozenset({"reviewer"})) or []}
@@ -463,7 +456,7 @@ def test_unmapped_stages_restrict_nobody(app: Flask) -> None:
         vecs_case(owner),
         [("submit", owner, None, None), ("start_intake", clerk, None, None), ("accept_intake", clerk, None, None)],
     )
-    assert stored(case.case_id).department_code is None
+    assert stored_case(case.case_id).department_code is None
     ruled = fire(
         case.case_id, "rule_land_use", finance, expected_version=case.version, data={"land_use_ruling": "Compatible"}
     )
@@ -504,7 +497,7 @@ def test_fees_come_from_the_published_table(town: Town) -> None:
     assert page.fees_preview
     assert page.fees_total == Decimal("420.5") * Decimal("18.50") + Decimal("851.00")
     assessed = act(case.case_id, "assess_fees", town.finance, expected_version=case.version, idempotency_key=key())
-    fees = stored(case.case_id).data["fees"]
+    fees = stored_case(case.case_id).data["fees"]
     assert fees == compute_fees(FEE_TABLE, VECS_DATA["built_area_m2"])
     assert {f["legal_basis"] for f in fees} == {row["legal_basis"] for row in FEE_TABLE}
     assert [f["amount"] for f in fees] == ["7779.25", "851.00"]
@@ -660,7 +653,7 @@ def test_starting_a_request_is_checked_and_happens_once(app: Flask) -> None:
     assert again.replayed
     assert again.case_id == first.case_id
     assert db.session.scalars(select(Case).where(Case.applicant_id == owner)).all().__len__() == 1
-    assert stored(first.case_id).data == {**ANSWERS, "built_area_m2": "1500.00"}  # stored in its canonical form
+    assert stored_case(first.case_id).data == {**ANSWERS, "built_area_m2": "1500.00"}  # stored in its canonical form
 
 
 def test_registration_rules(app: Flask) -> None:
@@ -700,7 +693,7 @@ def _completed(town: Town) -> tuple[str, dict[str, object]]:
         update_config("vecs", {"inspection_rate": "0.5"}, town.admin)
         case = to_licensed(town)
         fire(case.case_id, "file_completion", town.owner, expected_version=case.version)
-    record = stored(case.case_id).data["inspection_draw"]
+    record = stored_case(case.case_id).data["inspection_draw"]
     assert record["seed_period"] == "2026-T1"
     return case.folio, record
 
@@ -802,10 +795,10 @@ def test_a_licensed_work_weighs_on_no_reviewers_load(town: Town) -> None:
 
     licensed = to_licensed(town)
     holder = assignee(licensed.case_id)
-    assert stored(licensed.case_id).resting
+    assert stored_case(licensed.case_id).resting
     assert loads(db.session(), [holder])[holder] == 0
     extension = fire(licensed.case_id, "request_extension", town.owner, expected_version=licensed.version)
-    assert not stored(extension.case_id).resting  # a reviewer must answer the extension
+    assert not stored_case(extension.case_id).resting  # a reviewer must answer the extension
     who = assignee(extension.case_id)
     assert loads(db.session(), [who])[who] == 1
 
@@ -817,11 +810,11 @@ def test_a_licensed_work_names_its_office_without_being_its_work(town: Town) -> 
     from app.services.departments import list_departments
 
     licensed = to_licensed(town)
-    office = stored(licensed.case_id).department_code
+    office = stored_case(licensed.case_id).department_code
     assert office is not None
     shown = {d.code: d for d in list_departments()}[office]
     assert shown.cases == 0
     assert shown.in_use
     extension = fire(licensed.case_id, "request_extension", town.owner, expected_version=licensed.version)
-    waiting = {d.code: d for d in list_departments()}[stored(extension.case_id).department_code or ""]
+    waiting = {d.code: d for d in list_departments()}[stored_case(extension.case_id).department_code or ""]
     assert waiting.cases == 1

@@ -24,7 +24,7 @@ from app.procedures.obligation_publication.models import ObligationPublication
 from app.procedures.obligation_publication.services import decide, open_quarter, save_record, submit_record
 from app.services.certificates import CertificateEffects
 from app.services.users import ensure_department
-from tests.support.factories import advance, make_user, vecs_case
+from tests.support.factories import advance, case_version, make_user, vecs_case
 from tests.web.helpers import login_as, text
 from workflows.base import HistoryItem
 
@@ -32,13 +32,6 @@ from workflows.base import HistoryItem
 @pytest.fixture(autouse=True)
 def fast(monkeypatch: pytest.MonkeyPatch, fast_password_hashing: None) -> None:
     monkeypatch.setattr(cases_service, "transition_effects", lambda *args, **kwargs: CertificateEffects())
-
-
-def _case(case_id: int) -> Case:
-    db.session.rollback()
-    case = db.session.get(Case, case_id)
-    assert case is not None
-    return case
 
 
 def _form(page: str, trigger: str) -> bool:
@@ -122,14 +115,17 @@ def test_vecs_a_request_without_its_documents_is_not_offered_for_filing(client: 
 
 def _appealed(unit: int, obras: int) -> ar.Filed:
     filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
-    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=_case(filed.case_id).version)
+    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
     ar.answer_turn(
-        filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=_case(filed.case_id).version
+        filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
     )
-    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=_case(filed.case_id).version)
-    ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=_case(filed.case_id).version)
+    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
+    ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=case_version(filed.case_id))
     ar.requester_act(
-        filed.token, "appeal", expected_version=_case(filed.case_id).version, data={"appeal_grounds": ["incomplete"]}
+        filed.token,
+        "appeal",
+        expected_version=case_version(filed.case_id),
+        data={"appeal_grounds": ["incomplete"]},
     )
     return filed
 
@@ -148,7 +144,11 @@ def test_access_the_guarantors_extension_is_offered_once(client: FlaskClient) ->
     staff = text(client.get(f"/transparencia/solicitudes/{filed.case_id}"))
     assert 'id="form-extend-resolution"' in staff
     ar.guarantor_act(
-        filed.case_id, "extend_resolution", guarantor, expected_version=_case(filed.case_id).version, comment="Carga"
+        filed.case_id,
+        "extend_resolution",
+        guarantor,
+        expected_version=case_version(filed.case_id),
+        comment="Carga",
     )
     page = text(client.get(f"/expedientes/{filed.case_id}"))
     assert not _form(page, "extend_resolution")
