@@ -125,7 +125,8 @@ class Clock:
     """A case-level term that spans several states (e.g. the 20 business days to answer a request).
 
     - it starts when the case first enters one of ``running`` (the opening included), or, when
-      ``started_by`` names triggers, when one of them fires; counting begins the next business day;
+      ``started_by`` names triggers, when one of them fires; counting begins the next business day (after the
+      last day of the term whose lapse fired it, when the trigger is another clock's ``on_lapse``);
     - it is interrupted in the ``paused`` states and resumes the business day after the case leaves them,
       with the days already used kept; when ``restart_param`` names a parameter whose value is
       ``restart``, it counts anew instead, whole, from the business day after the case leaves them;

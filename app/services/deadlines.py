@@ -584,8 +584,8 @@ def case_terms(
     if not any(workflow.clocks for workflow in workflows.values()):
         return terms, {}
     due = {
-        (case_id, rule.removeprefix(CLOCK_RULE_PREFIX)): due_on
-        for case_id, _kind, _state, rule, status, _party, _starts_on, due_on in rows
+        (case_id, rule.removeprefix(CLOCK_RULE_PREFIX)): (starts_on, due_on)
+        for case_id, _kind, _state, rule, status, _party, starts_on, due_on in rows
         if status == TimerStatus.PENDING and rule.startswith(CLOCK_RULE_PREFIX)
     }
     return terms, _clock_views(session, cal, today, workflows, due)
@@ -705,6 +705,24 @@ def _clock_timer(
     )
 
 
+def _lapse_day(workflow: Workflow, trigger: str, data: Mapping[str, Any], params: Mapping[str, Any]) -> date | None:
+    """The last day of the term whose lapse ``trigger`` records (its clock's lapse field in ``data``), or
+    ``None`` when ``trigger`` is no clock's lapse. A term that another's lapse starts (the 15 days to appeal the
+    authority's silence, LGTAIP 2015 art. 142: "dentro de los quince días siguientes a la fecha … del
+    vencimiento del plazo para su notificación") counts from the day after that last day, not from the day
+    after the system recorded the lapse (the next day's tick, or later)."""
+    for other in workflow.clocks:
+        if other.lapse_trigger(params) != trigger:
+            continue
+        value = data.get(other.lapse_field)
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                return None
+    return None
+
+
 def sync_clocks(
     session: Session,
     case: Case,
@@ -748,8 +766,9 @@ def sync_clocks(
             starts = trigger in clock.started_by if clock.started_by else True
             if not starts or where != "running":
                 continue
+            begun = _lapse_day(workflow, trigger, case.data, merged) or today
             row = ClockRow(
-                None, clock.name, ClockStatus.RUNNING, int(params[clock.days_param]), 0, 0, today, today, None
+                None, clock.name, ClockStatus.RUNNING, int(params[clock.days_param]), 0, 0, begun, begun, None
             )
             values = {"case_id": case.id, "name": clock.name, **row.values(), "updated_at": now}
             _INSERT_CLOCK.send_later(connection, values)
@@ -826,13 +845,13 @@ class ClockView(NamedTuple):
 
 
 _CLOCK_DUE = for_ids(
-    select(_TIMER_TABLE.c.case_id, _TIMER_TABLE.c.rule, _TIMER_TABLE.c.due_on).where(
+    select(_TIMER_TABLE.c.case_id, _TIMER_TABLE.c.rule, _TIMER_TABLE.c.starts_on, _TIMER_TABLE.c.due_on).where(
         is_constant(_TIMER_TABLE.c.status, TimerStatus.PENDING), _TIMER_TABLE.c.rule.startswith(CLOCK_RULE_PREFIX)
     ),
     _TIMER_TABLE.c.case_id,
     "case_ids",
 )
-"""The last days of the running clocks of a list of cases (their pending timers)."""
+"""The first counting days and last days of the running clocks of a list of cases (their pending timers)."""
 
 
 def case_clocks(case_ids: Sequence[int], today: date | None = None) -> dict[int, dict[str, ClockView]]:
@@ -843,8 +862,8 @@ def case_clocks(case_ids: Sequence[int], today: date | None = None) -> dict[int,
     session = db.session()
     cal = calendar(session)
     due = {
-        (case_id, rule.removeprefix(CLOCK_RULE_PREFIX)): due_on
-        for case_id, rule, due_on in _CLOCK_DUE.read(session, {"case_ids": list(case_ids)})
+        (case_id, rule.removeprefix(CLOCK_RULE_PREFIX)): (starts_on, due_on)
+        for case_id, rule, starts_on, due_on in _CLOCK_DUE.read(session, {"case_ids": list(case_ids)})
     }
     # only what names each case's definition: a list of cases must not read their data
     engine = get_engine()
@@ -874,10 +893,10 @@ def _clock_views(
     cal: BusinessCalendar,
     today: date,
     workflows: Mapping[int, Workflow],
-    due: Mapping[tuple[int, str], date],
+    due: Mapping[tuple[int, str], tuple[date, date]],
 ) -> dict[int, dict[str, ClockView]]:
-    """The clock views of the cases of ``workflows`` (case id → definition), given the last days of their
-    running clocks (``due``: (case id, clock name) → last day)."""
+    """The clock views of the cases of ``workflows`` (case id → definition), given the first counting days and
+    last days of their running clocks (``due``: (case id, clock name) → (first counting day, last day))."""
     result: dict[int, dict[str, ClockView]] = {}
     declared: dict[int, dict[str, Clock]] = {}  # each definition's clocks by name, for this list
     # the columns of _CLOCK_ROWS, unpacked (a row's attributes cost a look-up each; a queue has hundreds)
@@ -890,8 +909,13 @@ def _clock_views(
         clock = clocks.get(name)
         if clock is None:
             continue
-        due_on = due.get((case_id, name))
-        left = cal.business_days_between(today, due_on) if due_on is not None else None
+        running = due.get((case_id, name))
+        due_on: date | None = None
+        left: int | None = None
+        if running is not None:
+            # as for the terms: a clock notified on a non-working day has only its counting days left
+            starts_on, due_on = running
+            left = cal.business_days_between(max(today, starts_on - _ONE_DAY), due_on)
         remaining: int | None = None
         if status == ClockStatus.PAUSED:
             remaining = max(0, term_days + extension_days - used_days)

@@ -242,6 +242,45 @@ def test_lapse_flags_the_case_and_starts_the_appeal_term(app: Flask):
     assert _clock(opened.case_id).status == ClockStatus.LAPSED
     views = case_clocks([opened.case_id], today=date(2026, 4, 1))[opened.case_id]
     assert views["response"].overdue
-    # the appeal term for the silence: 15 business days from 1 April 2026 (the lapse was recorded that day)
+    # the appeal term for the silence (LGTAIP 2015 art. 142): the 15 business days following the response term's
+    # last day, 31 March: 1 2 3 | 6–10 | 13–17 | 20 21 April (no day declared here)
     assert views["silence_appeal"].status == ClockStatus.RUNNING
-    assert views["silence_appeal"].due_on == date(2026, 4, 22)
+    assert views["silence_appeal"].due_on == date(2026, 4, 21)
+    assert views["silence_appeal"].business_days_left == 14  # its first day, 1 April, under way
+
+
+def test_the_appeal_term_for_the_silence_counts_from_the_lapse_not_from_the_day_it_was_recorded(app: Flask):
+    """The timers' worker ran two days late (3 April): the appeal term still runs from the day after the response
+    term's last day (31 March), and two of its days are gone."""
+    opened, _ = _file(date(2026, 3, 2))
+    with _on(date(2026, 4, 3)):
+        assert fire_due_timers().fired == 4  # the three windows and the response term, all at once
+    db.session.rollback()
+    assert db.session.get(Case, opened.case_id).data["response_overdue_on"] == "2026-03-31"
+    view = case_clocks([opened.case_id], today=date(2026, 4, 3))[opened.case_id]["silence_appeal"]
+    assert view.due_on == date(2026, 4, 21)
+    assert view.business_days_left == 12  # 6–10 | 13–17 | 20 21 April
+
+
+@pytest.mark.parametrize(
+    ("filed", "today", "left"),
+    [
+        # Saturday 14 March 2026; Monday 16 is a holiday: the filing takes effect on Tuesday 17 and the term counts
+        # 18 March – 14 April, 20 days whole on the day of filing, on the holiday and on the 17th, then one fewer
+        # each business day
+        (date(2026, 3, 14), date(2026, 3, 14), 20),
+        (date(2026, 3, 14), date(2026, 3, 16), 20),
+        (date(2026, 3, 14), date(2026, 3, 17), 20),
+        (date(2026, 3, 14), date(2026, 3, 18), 19),
+        (date(2026, 3, 14), date(2026, 4, 14), 0),
+        # Friday 13 March, a business day: the term counts from the next one, 17 March, to 13 April
+        (date(2026, 3, 13), date(2026, 3, 13), 20),
+        (date(2026, 3, 13), date(2026, 3, 17), 19),
+    ],
+)
+def test_the_days_left_of_a_clock_are_its_counting_days_only(app: Flask, filed: date, today: date, left: int):
+    """The days left of a term notified on a non-working day did count that non-working day's next business day
+    (the day the filing takes effect, which is not a counting day): 21 of 20 on the public pages."""
+    opened, _ = _file(filed)
+    view = case_clocks([opened.case_id], today=today)[opened.case_id]["response"]
+    assert view.business_days_left == left
