@@ -38,7 +38,19 @@ from workflows.base import (
     Workflow,
 )
 from workflows.payments import payment_reference
-from workflows.procedure import Demo, Department, Document, Field, Parameter, Payment, Presentation, Procedure, Row
+from workflows.procedure import (
+    NOTHING_DELIVERED,
+    Delivered,
+    Demo,
+    Department,
+    Document,
+    Field,
+    Parameter,
+    Payment,
+    Presentation,
+    Procedure,
+    Row,
+)
 
 UNIT = "transparency_unit"
 AREA = "area"
@@ -374,6 +386,17 @@ def delivered_ids(data: Mapping[str, Any]) -> tuple[int, ...]:
     if not isinstance(value, list | tuple):
         return ()
     return tuple(i for i in value if isinstance(i, int) and not isinstance(i, bool))
+
+
+def delivered_now(data: Mapping[str, Any]) -> Delivered:
+    """What of the documents the unit chose to deliver the requester may read now, on any path (tracking page,
+    download by id, the case page of an account): nothing while reproduction costs are owed (LGTAIP 2015
+    art. 141: paid before delivery), and of the rest only the kinds that may go out (:func:`deliverable_kinds`:
+    the versión pública alone while a classification stands, whatever was recorded)."""
+    ids = delivered_ids(data)
+    if not ids or payment_pending(data):
+        return NOTHING_DELIVERED
+    return Delivered(frozenset(ids), deliverable_kinds(data))
 
 
 # -- guards ---------------------------------------------------------------------------------------
@@ -1528,6 +1551,7 @@ PROCEDURE = Procedure(
     notice_path="/transparencia/consulta",
     tracking_path="/transparencia/seguimiento/",  # the tracking link is never mailed again: the public lookup by folio
     applicant_alias="app.procedures.access_request.services:pseudonym",
+    delivered=delivered_now,
     owns=("app/procedures/access_request",),
     payment=Payment(
         order=PAYMENT_ORDER,

@@ -410,6 +410,23 @@ class Payment:
         return (self.reference_field, self.amount_field, self.paid_on_field, self.operation_field)
 
 
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """The documents staff attached that a case's applicant may read now: those of ``ids`` whose kind is among
+    ``kinds`` (e.g. the documents an access request's response delivered, once its costs are paid, and while a
+    classification stands only the versión pública)."""
+
+    ids: frozenset[int] = frozenset()
+    kinds: frozenset[str] = frozenset()
+
+    def includes(self, document_id: int, kind: str) -> bool:
+        """Whether the applicant may read the document ``document_id`` of ``kind``."""
+        return document_id in self.ids and kind in self.kinds
+
+
+NOTHING_DELIVERED = Delivered()
+
+
 Eligibility = Callable[[Mapping[str, Any], Mapping[str, Any]], list[str]]
 """Every reason a request (its data) does not qualify under the settings (``params``); empty: it qualifies."""
 
@@ -463,6 +480,10 @@ class Procedure:
     settings_departments: Callable[[Mapping[str, Any]], Iterable[str]] | None = None
     """The department codes the procedure's settings name besides the office mapping (for example the
     responsible department of each format); a pure function of the settings."""
+    delivered: Callable[[Mapping[str, Any]], Delivered] | None = None
+    """What of the documents staff attach to a case its applicant may read now, from the case data (a pure
+    function; every path to the applicant asks it). ``None``: none of them (the applicant reads what they
+    uploaded, and the certificates issued to them)."""
 
     def __post_init__(self) -> None:
         problems = check(self)

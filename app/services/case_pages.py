@@ -39,6 +39,7 @@ from workflows.base import (
     fees_total,
     requirement_kinds,
 )
+from workflows.procedure import NOTHING_DELIVERED, Delivered
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,18 +222,26 @@ def who_acts_next(case_id: int) -> tuple[list[NextActor], dict[str, str]]:
 
 def document_readable(case: Case, user: User, document: Document) -> bool:
     """Whether ``user``, who may read ``case``, may read ``document`` of it. Staff read every document of the
-    cases they see; the case's applicant reads what they uploaded and what was delivered to them (the ids in
-    the case data's ``delivered_documents``), never what staff attached for their own work (an area's
+    cases they see; the case's applicant reads what they uploaded and what their procedure delivers to them now
+    (``Procedure.delivered``: an access request's response documents once their costs are paid, the versión
+    pública alone while a classification stands), never what staff attached for their own work (an area's
     original of classified information, for one)."""
-    return _readable(case, user, document.id, document.uploaded_by_id)
+    return _readable(case, user, document.id, document.kind, document.uploaded_by_id)
 
 
-def _readable(case: Case, user: User, document_id: int, uploaded_by_id: int | None) -> bool:
-    """:func:`document_readable` from the document's id and uploader (a column row's)."""
+def _readable(case: Case, user: User, document_id: int, kind: str, uploaded_by_id: int | None) -> bool:
+    """:func:`document_readable` from the document's id, kind and uploader (a column row's)."""
     if case.applicant_id != user.id or uploaded_by_id == user.id:
         return True
-    delivered = case.data.get("delivered_documents")
-    return isinstance(delivered, list) and document_id in delivered
+    return _delivered(case).includes(document_id, kind)
+
+
+def _delivered(case: Case) -> Delivered:
+    """What of staff's documents the case's applicant may read now, by the case's procedure."""
+    procedure = REGISTRY.get(case.workflow) if case.workflow in REGISTRY else None
+    if procedure is None or procedure.delivered is None:
+        return NOTHING_DELIVERED
+    return procedure.delivered(case.data)
 
 
 _DOCUMENTS = FixedStatement(
@@ -260,7 +269,7 @@ def _documents(case: Case, user: User) -> tuple[list[DocumentVersion], list[tupl
     readable = [
         DocumentVersion(id_, kind, name, size, sha256, uploaded_at, superseded_by is None)
         for id_, kind, name, size, sha256, uploaded_at, superseded_by, uploaded_by in rows
-        if _readable(case, user, id_, uploaded_by)
+        if _readable(case, user, id_, kind, uploaded_by)
     ]
     # the engine's inputs list the current documents oldest first (their order does not matter to it)
     current = [(kind, sha256) for _, kind, _, _, sha256, _, superseded_by, _ in reversed(rows) if superseded_by is None]
@@ -480,7 +489,7 @@ def requirement_items(context: ActionContext) -> list[tuple[str, str]]:
         .where(Document.case_id == case.id)
         .order_by(Document.id.desc()),
     ):
-        if document.kind not in kinds and _readable(case, user, document.id, document.uploaded_by_id):
+        if document.kind not in kinds and _readable(case, user, document.id, document.kind, document.uploaded_by_id):
             kinds.append(document.kind)
     return [(kind, labels.get(kind, kind.replace("_", " ").capitalize())) for kind in kinds]
 

@@ -5,9 +5,10 @@ pública, through every path (the tracking page, a download by id, the case page
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
+import time_machine
 from flask import Flask
 from sqlalchemy import select
 
@@ -18,6 +19,7 @@ from app.procedures.access_request import services as ar
 from app.services.case_pages import case_document, case_page
 from app.services.delivery import deliver_pending
 from app.services.demo import demo_pdf
+from app.services.payments import confirm_payment
 from tests.support.factories import case_version, make_user, quorum, stored_case
 
 ORIGINAL = demo_pdf("planos estructurales sin testar")
@@ -137,6 +139,61 @@ def test_a_forged_delivery_record_still_serves_no_classified_original(app: Flask
     assert [d.id for d in ar.requester_view(filed.token).public_documents] == [public]
     with pytest.raises(NotFound):
         ar.requester_file(filed.token, document_id=original)
+    # nor does the account's case page (it read the recorded ids alone)
+    with pytest.raises(NotFound):
+        case_document(filed.case_id, original, account)
+    assert case_document(filed.case_id, public, account)[1] == PUBLIC
+
+
+def _listed(case_id: int, user_id: int) -> set[int]:
+    page = case_page(case_id, user_id)
+    return {row.current.id for row in page.requirements if row.current} | {
+        old.id for row in page.requirements for old in row.history
+    }
+
+
+def test_an_account_reads_nothing_delivered_before_its_costs_are_paid(app: Flask, office: Office):
+    """LGTAIP 2015 art. 141: reproduction costs are paid before the information is delivered. The tracking page
+    held the documents back; the case page of a requester with an account listed and served them at once."""
+    with time_machine.travel(datetime(2025, 7, 8, 18, 0, tzinfo=UTC), tick=False):  # Tuesday, noon in Mexico City
+        account = make_user(Role.APPLICANT)
+        treasurer = make_user(Role.TREASURY)
+        filed = ar.file_request("Lectora", "", "Contratos de obra", "simple_copies", account_id=account)
+        ar.turn_request(filed.case_id, ["obras"], office.unit, expected_version=case_version(filed.case_id))
+        ar.answer_turn(
+            filed.case_id,
+            "obras",
+            ar.AreaAnswer("available"),
+            office.obras,
+            expected_version=case_version(filed.case_id),
+        )
+        document = ar.attach_area_document(
+            filed.case_id, "obras", "respuesta_area", "contratos.pdf", ORIGINAL, office.obras
+        )
+        ar.unit_act(filed.case_id, "consolidate", office.unit, expected_version=case_version(filed.case_id))
+        ar.deliver_response(
+            filed.case_id,
+            "Se entregan los contratos",
+            office.unit,
+            expected_version=case_version(filed.case_id),
+            document_ids=[document],
+            costs=ar.Costs(page_count=45),
+        )
+        case = stored_case(filed.case_id)
+        assert case.data["delivered_documents"] == [document]
+        assert case.data["reproduction_cost"] != "0.00"
+        assert ar.requester_view(filed.token).public_documents == []
+        assert document not in _listed(filed.case_id, account)
+        with pytest.raises(NotFound):
+            case_document(filed.case_id, document, account)
+        assert case_document(filed.case_id, document, office.unit)[1] == ORIGINAL  # staff read it meanwhile
+        order = ar.payment_notice(stored_case(filed.case_id))
+        assert order is not None
+        paid = confirm_payment(order.reference, case.data["reproduction_cost"], date(2025, 7, 10), "OP-7", treasurer)
+        assert paid.applied, paid.detail
+        assert document in _listed(filed.case_id, account)
+        assert case_document(filed.case_id, document, account)[1] == ORIGINAL
+        assert [d.id for d in ar.requester_view(filed.token).public_documents] == [document]
 
 
 def test_nothing_goes_out_that_the_unit_did_not_choose(app: Flask, office: Office):

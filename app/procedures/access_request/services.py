@@ -564,16 +564,16 @@ def delivered_documents(session: Session, case: Case) -> list[Document]:
     every path to the requester (tracking page, download by id, the case page of an account) reads this.
     Reproduction costs owed are paid first (LGTAIP 2015 art. 141): nothing is delivered until the treasury
     confirms the payment order."""
-    ids = wf.delivered_ids(case.data)
-    if not ids or wf.payment_pending(case.data):
+    delivered = wf.delivered_now(case.data)
+    if not delivered.ids:
         return []
     return list(
         session.scalars(
             select(Document)
             .where(
                 Document.case_id == case.id,
-                Document.id.in_(ids),
-                Document.kind.in_(sorted(wf.deliverable_kinds(case.data))),
+                Document.id.in_(sorted(delivered.ids)),
+                Document.kind.in_(sorted(delivered.kinds)),
             )
             .order_by(Document.id)
         )
