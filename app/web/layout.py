@@ -6,10 +6,12 @@ hundred function calls a page)."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, request
 from flask_login import current_user
 from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
 
 from app.web.translation import kept_for_locale
 
@@ -32,6 +34,24 @@ def site_footer() -> Markup:
     return kept_for_locale(("layout", "footer", request.script_root), lambda: rendered_part("_site_footer.html"))
 
 
+def return_address() -> str:
+    """Where the language switch brings the person back: the page as it was asked for, its query included (a
+    verification code, a folio looked up, a queue's filter); after a form sent with ``POST`` (its page of
+    errors), the page the form was on when the address answers ``GET`` (else the page that showed the form,
+    when it is of this site), since a switch cannot send the form again."""
+    if request.method in ("GET", "HEAD"):
+        query = request.query_string.decode("latin-1")
+        return f"{request.path}?{query}" if query else request.path
+    try:
+        current_app.url_map.bind("").match(request.path, method="GET")
+    except HTTPException:
+        referrer = urlsplit(request.referrer or "")
+        if referrer.netloc == request.host and referrer.path.startswith("/"):
+            return f"{referrer.path}?{referrer.query}" if referrer.query else referrer.path
+        return "/"
+    return request.path
+
+
 def install_layout(app: Flask) -> None:
-    """Give ``app``'s templates :func:`sections_nav` and :func:`site_footer`."""
-    app.jinja_env.globals.update(sections_nav=sections_nav, site_footer=site_footer)
+    """Give ``app``'s templates :func:`sections_nav`, :func:`site_footer` and :func:`return_address`."""
+    app.jinja_env.globals.update(sections_nav=sections_nav, site_footer=site_footer, return_address=return_address)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
+from app.web.layout import return_address
 from tests.web.helpers import csrf_token, field_errors, set_language, text
 
 SPANISH_LOGIN = ('<html lang="es-MX">', "<h1>Iniciar sesión</h1>", "Correo electrónico", "Contraseña", 'value="Entrar"')
@@ -47,6 +49,29 @@ def test_the_chosen_language_is_remembered_and_beats_the_browser(client: FlaskCl
     assert_english(text(client.get("/login", headers={"Accept-Language": "es-MX"})))
     set_language(client, "es_MX")
     assert_spanish(text(client.get("/login", headers={"Accept-Language": "en"})))
+
+
+@pytest.mark.parametrize("path", ["/login?next=%2Fbandeja", "/login?next=%2Fexpedientes%2F7&lang=x"])
+def test_the_switch_comes_back_to_the_page_with_its_query(client: FlaskClient, path: str) -> None:
+    """A verification code, a folio looked up, a queue's filter are in the query: the switch dropped it (a
+    verification page then said "Document not found" of a genuine licence)."""
+    response = set_language(client, "en", path)
+    assert response.status_code == 302
+    assert response.headers["Location"] == path
+
+
+def test_after_a_form_sent_with_post_the_switch_comes_back_to_the_forms_page(app: Flask) -> None:
+    """A page of errors answers a POST: the switch cannot send the form again, so it goes back to the page
+    of the form (its address when it answers GET, else the page that showed it, when it is of this site)."""
+    with app.test_request_context("/login", method="POST"):
+        assert return_address() == "/login"
+    referred = {"Referer": "http://localhost/transparencia/consulta?folio=SAI-2026-000001"}
+    with app.test_request_context("/language", method="POST", headers=referred):
+        assert return_address() == "/transparencia/consulta?folio=SAI-2026-000001"
+    with app.test_request_context("/language", method="POST", headers={"Referer": "https://evil.example/x"}):
+        assert return_address() == "/"
+    with app.test_request_context("/language", method="POST"):
+        assert return_address() == "/"
 
 
 def test_an_unknown_language_is_ignored(client: FlaskClient) -> None:
