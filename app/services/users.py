@@ -133,7 +133,13 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     try:
         _hasher.verify(user.password_hash, password)
-    except (VerificationError, InvalidHashError):
+    except InvalidHashError:
+        # no password of its own (a requester who filed without an account, a disabled account): the same work
+        # as a wrong password, or the answer's time would tell which addresses filed requests
+        with suppress(VerificationError):
+            _hasher.verify(_DUMMY_HASH, password)
+        return None
+    except VerificationError:
         return None
     if not user.active:
         return None

@@ -9,14 +9,16 @@ import hashlib
 import hmac
 import re
 from base64 import urlsafe_b64encode
-from typing import Any
+from typing import Any, Literal
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+import app.services.users as users_service
 from app.engine import InvalidData
 from app.extensions import db
 from app.models import Role, User
@@ -259,3 +261,38 @@ def test_a_filing_receipt_goes_only_where_the_procedure_declares_a_tracking_path
     composed = compose_account_mail(session, message)
     assert composed is not None
     assert composed[2].count("/transparencia/seguimiento/secreto") == 1
+
+
+class _CountingHasher(PasswordHasher):
+    """The tests' fast hasher, counting the argon2 verifications it is asked for (a hash it cannot read is
+    refused at once, without any argon2 work: not counted)."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=8, parallelism=1)
+        self.verified = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        if str(hash).startswith("$argon2"):
+            self.verified += 1
+        return super().verify(hash, password)
+
+
+@pytest.mark.parametrize("kind", ["unknown", "account", "requester", "disabled"])
+def test_a_login_does_the_same_work_whoever_the_address_is(app: Flask, monkeypatch: pytest.MonkeyPatch, kind: str):
+    """A wrong password costs one argon2 verification for every address. An address that only filed access
+    requests (no password of its own) or a disabled account was refused without any: answered in a few
+    milliseconds instead of a few hundred, it told anyone which addresses had filed requests."""
+    address = f"{kind}@example.test"
+    if kind in ("account", "disabled"):
+        user = db.session.get(User, make_user(Role.APPLICANT))
+        assert user is not None
+        address = user.email
+        if kind == "disabled":
+            user.password_hash = "!disabled:0123456789abcdef"
+            db.session.commit()
+    elif kind == "requester":
+        ar.file_request("Vecina", address, "Padrón de licencias", "electronic")
+    counting = _CountingHasher()
+    monkeypatch.setattr(users_service, "_hasher", counting)
+    assert authenticate(address, "una contraseña equivocada") is None
+    assert counting.verified == 1
