@@ -49,6 +49,9 @@ PERMISSIONS_POLICY = ", ".join(
 
 HSTS = "max-age=31536000; includeSubDomains"
 LOGOUT_ENDPOINT = "auth.logout"
+SECRET_ARGUMENT = "token"  # noqa: S105 - the name of an address part, not a secret
+"""The name every route gives the secret of a link in its address (a tracking link, an address confirmation, a
+password reset): its pages are never cached."""
 
 STATIC_HEADERS: dict[str, str] = {
     "X-Content-Type-Options": "nosniff",
@@ -78,7 +81,11 @@ def register_security_headers(app: Flask) -> None:
         if request.endpoint == LOGOUT_ENDPOINT and request.method == "POST":
             # What the browser kept of the session's pages goes with it (the new cookie keeps only the language).
             headers.setdefault("Clear-Site-Data", '"cache", "storage"')
-        # Pages of a logged-in user may hold personal data: never keep them in shared or browser caches.
-        if "cache-control" not in present and session.get("_user_id") is not None:
+        # Pages of a logged-in user may hold personal data, and a page reached through a secret link (an access
+        # request's tracking link and receipt, an address confirmation, a password reset) holds the link itself:
+        # never keep them in shared or browser caches.
+        if "cache-control" not in present and (
+            session.get("_user_id") is not None or SECRET_ARGUMENT in (request.view_args or ())
+        ):
             headers["Cache-Control"] = "no-store"
         return response

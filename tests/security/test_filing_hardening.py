@@ -27,6 +27,7 @@ from app.procedures.access_request.models import PASSWORDLESS, AccessRequest
 from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.users import authenticate
+from app.web.headers import SECRET_ARGUMENT
 from tests.conftest import IsolatedClient
 from tests.support.factories import email_of, make_user
 from tests.web.helpers import csrf_token, flashes, hidden_value, login, login_as, text
@@ -206,6 +207,26 @@ def test_tracking_tokens_are_random_and_stored_hashed(app: Flask, client: FlaskC
     assert own.token not in moved.headers["Location"]
     assert client.get(moved.headers["Location"]).status_code == 200
     assert client.get(f"/transparencia/seguimiento/{own.token}").status_code == 404
+
+
+def test_pages_reached_through_a_secret_link_are_never_cached(app: Flask, client: FlaskClient) -> None:
+    """The tracking page and its receipt show the secret link itself, the pseudonym and the request; the
+    confirmation and reset pages carry their link: none is kept in a shared or browser cache, signed in or
+    not (only a signed-in person's pages were marked)."""
+    filed = ar.file_request("Uno", "uno@example.test", "Algo", "electronic")
+    for path in (
+        f"/transparencia/seguimiento/{filed.token}",
+        f"/transparencia/seguimiento/{filed.token}?acuse=1",
+        f"/transparencia/seguimiento/{filed.token}x",  # not found: still the link typed
+        "/confirmar-correo/un-enlace-cualquiera",
+        "/contrasena/restablecer/un-enlace-cualquiera",
+    ):
+        answer = client.get(path)
+        assert answer.headers.get("Cache-Control") == "no-store", path
+    assert "no-store" not in client.get("/transparencia/solicitar").headers.get("Cache-Control", "")
+    # every address that carries a secret names it as those do
+    secret = {a for rule in app.url_map.iter_rules() for a in rule.arguments if "token" in a or "secret" in a}
+    assert secret == {SECRET_ARGUMENT}
 
 
 def _register(client: FlaskClient, email: str, name: str = HOSTILE_NAME) -> TestResponse:
