@@ -65,8 +65,15 @@ def bundle_lines(session: Session, checkpoint: AuditCheckpoint, batch: int = 200
     log grows, so a year's log has hundreds of thousands); the header is one JSON line, written in pieces, the
     same text as :func:`dumps_line` of the whole header. Entries and checkpoints up to a checkpoint never change,
     so no lock is needed.
+
+    What it needs of ``checkpoint`` is read at once, not when the first line is asked for: a page streams the
+    lines after its request ended, when the request's session has committed (expiring the object) and let it go.
     """
-    size = checkpoint.tree_size
+    return _bundle_lines(session, checkpoint.tree_size, checkpoint_json(checkpoint), batch)
+
+
+def _bundle_lines(session: Session, size: int, first: dict[str, Any], batch: int) -> Iterator[str]:
+    """:func:`bundle_lines` for the checkpoint of ``size`` (its JSON form: ``first``)."""
     head = session.get(AuditHead, 1)
     log_size = head.seq if head is not None else size
     largest = int(session.scalar(select(func.max(AuditCheckpoint.tree_size))) or 0)
@@ -81,7 +88,7 @@ def bundle_lines(session: Session, checkpoint: AuditCheckpoint, batch: int = 200
     }
     # the header's keys in sorted order, as dumps_line writes them: checkpoint, checkpoints, then the rest with
     # public_keys among them (collected while the checkpoints stream)
-    yield '{"checkpoint":' + _compact(checkpoint_json(checkpoint)) + ',"checkpoints":['
+    yield '{"checkpoint":' + _compact(first) + ',"checkpoints":['
     keys: dict[str, str] = {}
     signed = session.scalars(
         select(AuditCheckpoint)

@@ -14,9 +14,11 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from flask import Flask
 from flask.testing import FlaskClient
 
+from app.database import commit_read
+from app.extensions import db
 from app.models import Role
 from app.services.audit_log import sign_checkpoint
-from app.services.oversight import CSV_COLUMNS, EntryFilter, search_entries
+from app.services.oversight import CSV_COLUMNS, EntryFilter, bundle, search_entries
 from tests.audit.helpers import append_entries, run_verifier, two_checkpoints, write_public_key
 from tests.support.factories import advance, make_user, vecs_case
 from tests.web.helpers import login_as, set_language, text
@@ -198,3 +200,18 @@ def test_the_area_speaks_english_too(app: Flask, client: FlaskClient, log_key: e
     assert "Audit log" in page
     assert "Bitácora de auditoría" not in page
     assert "Download the audit bundle" in page
+
+
+def test_the_bundle_streams_after_its_request_let_the_session_go(app: Flask, log_key: ed25519.Ed25519PrivateKey):
+    """A server streams the bundle after the request ended: its session committed (on PostgreSQL, expiring what
+    it had loaded) and was let go. The bundle's first line read the checkpoint only then: on PostgreSQL every
+    download of the bundle, on its page and through the API, answered 500."""
+    _, late = two_checkpoints(app)
+    checkpoint, lines = bundle()
+    commit_read(db.session())
+    db.session.remove()
+    streamed = "".join(lines).splitlines()
+    header = json.loads(streamed[0])
+    assert header["checkpoint"] == checkpoint
+    assert header["tree_size"] == late["tree_size"]
+    assert len(streamed) == 1 + late["tree_size"]
