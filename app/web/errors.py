@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import BadRequest, Forbidden, HTTPException
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, UnsupportedMediaType
 
 from app.extensions import db, login_manager
 from app.services.health import database_unavailable
@@ -26,10 +26,17 @@ class NulInInput(BadRequest):
     refuses it), and no person types it, so the request is refused before any view reads it."""
 
 
+class JsonToAPage(UnsupportedMediaType):
+    """A page's form sent as JSON: the pages' forms are sent by browsers (URL-encoded or multipart), and the form
+    library would take the JSON's values for the form's (a number or a list where text is read answered 500, and
+    the NUL check above reads form values only). Only the API takes JSON."""
+
+
 def _refuse_nul_input() -> None:
     """Refuse a request to a page whose address, query string or form values (not its files) contain a NUL
     character (a part of the address is a view's argument: a format's code looked up in the database answered 500
-    on PostgreSQL). The API checks its own parameters and names the one that is wrong."""
+    on PostgreSQL), or whose body is JSON (:class:`JsonToAPage`). The API checks its own parameters and names the
+    one that is wrong."""
     environ = request.environ
     if "\x00" in environ.get("PATH_INFO", "") and not request.path.startswith("/api/"):
         raise NulInInput()
@@ -38,6 +45,8 @@ def _refuse_nul_input() -> None:
         return  # nothing to look at (most pages): parsing the empty query and the content type costs 40 calls
     if request.path.startswith("/api/"):
         return
+    if request.is_json:
+        raise JsonToAPage()
     values = request.args.listvalues()
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         values = (*values, *request.form.listvalues())
@@ -74,9 +83,14 @@ def register_error_handlers(app: Flask) -> None:
             405: _("Método no permitido"),
             409: _("El expediente cambió"),
             413: _("Archivo demasiado grande"),
+            415: _("Formato de envío no admitido"),
             429: _("Demasiados intentos"),
         }
         detail = _("Si el problema persiste, contacte a la mesa de ayuda.")
+        if isinstance(exc, JsonToAPage):
+            detail = _(
+                "Esta página recibe los formularios que envía el navegador, no datos en JSON; no se guardó nada."
+            )
         if isinstance(exc, NulInInput):
             detail = _(
                 "Lo que envió contiene un carácter nulo (NUL), que no puede guardarse. Regrese a la página "
