@@ -234,6 +234,14 @@ def confirm_payment(
         return _refused(typed, Outcome.INVALID, Msg("El importe no es un número."))
     if not typed_operation or len(typed_operation) > 40:
         return _refused(typed, Outcome.INVALID, Msg("Indique el número de operación (hasta 40 caracteres)."))
+    if not typed_operation.isprintable():
+        # a control or invisible character (a NUL in a bank file's cell): on PostgreSQL the case data could not be
+        # read back as text, and the treasury's page answered 500 from then on
+        return _refused(
+            typed,
+            Outcome.INVALID,
+            Msg("El número de operación contiene caracteres de control o invisibles; revise el archivo o lo escrito."),
+        )
     if not valid_reference(typed_reference):
         return _refused(
             typed, Outcome.UNKNOWN, Msg("La línea de captura no es válida: sus dígitos verificadores no coinciden.")
@@ -312,7 +320,7 @@ def _column(header: Sequence[str], name: str) -> int:
     raise InvalidData(
         Msg(
             "Al archivo le falta la columna «%(column)s» (encabezados: referencia, importe, fecha, operación).",
-            {"column": name},
+            {"column": HEADERS[name][1]},
         )
     )
 

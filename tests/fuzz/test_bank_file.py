@@ -97,3 +97,27 @@ def test_any_bank_file_is_reported_or_refused_and_nothing_is_applied_twice(app: 
     assert stored is not None
     assert stored.state == "licence_review"
     assert outcomes[0] <= 1
+
+
+@pytest.mark.parametrize("operation", ["OP\x00NUL", "OP\x01\x1b", "OP\u200b7", "OP\u202e7"])
+def test_an_operation_with_control_or_invisible_characters_is_not_applied(app: Flask, operation: str) -> None:
+    """A NUL in a cell was applied and stored in the case data: on PostgreSQL the data could no longer be read as
+    text, and the treasury's page (and ``payments pending``) answered 500 from then on."""
+    case = awaiting_payment(People(*(make_user(role) for role in PEOPLE)))
+    treasurer = make_user(Role.TREASURY)
+    (order,) = [o for o in pending_orders(treasurer) if o.case_id == case.case_id]
+    day = local_today().isoformat()
+    report = import_bank_file(f"{HEADER}{order.reference},{order.amount},{day},{operation}\n".encode(), treasurer)
+    (line,) = report.lines
+    assert line.outcome is Outcome.INVALID
+    assert _confirmations(case.case_id) == 0
+    assert [o.case_id for o in pending_orders(treasurer)] == [case.case_id]  # still readable, still owed
+    clean = import_bank_file(f"{HEADER}{order.reference},{order.amount},{day},OP-7\n".encode(), treasurer)
+    assert [line.outcome for line in clean.lines] == [Outcome.APPLIED]
+
+
+def test_a_missing_column_is_named_in_spanish(app: Flask) -> None:
+    treasurer = make_user(Role.TREASURY)
+    with pytest.raises(DomainError) as refused:
+        import_bank_file(b"Referencia,Fecha,Operacion\n1,2026-01-01,OP\n", treasurer)
+    assert "«importe»" in str(refused.value)
