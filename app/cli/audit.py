@@ -155,4 +155,6 @@ def audit_bundle(output: str, tree_size: int | None) -> None:
         count = write_bundle(Path(output), tree_size)
     except OversightError as exc:
         raise click.ClickException(str(exc.message)) from None
+    except OSError as exc:  # a folder that does not exist, a full disk, no permission
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"bundle with {count} entries written to {output}")

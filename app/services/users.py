@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -52,6 +53,12 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+EMAIL_SHAPE = re.compile(r"\A[^@\s]+@[^@\s]+\Z")
+"""An address as the forms accept it (something, one ``@``, something; no spaces)."""
+MAX_EMAIL_LENGTH = 254
+MAX_NAME_LENGTH = 200
+
+
 def create_user(
     email: str,
     display_name: str,
@@ -64,17 +71,25 @@ def create_user(
     """Create a user with the given roles and return its id. Logged as an administrative audit entry
     (ids and roles only: no e-mail or name in the immutable log).
 
-    Raises ``InvalidData`` for a password the policy refuses (``app.services.passwords``), an unknown
-    department or an e-mail already in use.
+    Raises ``InvalidData`` for an address that is not one, a name empty, too long or with control characters
+    (what the forms refuse, for the command line too), a password the policy refuses (``app.services.passwords``),
+    an unknown department or an e-mail already in use.
     """
     grants = list(grants)
-    check_password(password, email=email, display_name=display_name)
     address = normalise_email(email)
+    name = display_name.strip()
+    if len(address) > MAX_EMAIL_LENGTH or not EMAIL_SHAPE.match(address) or not address.isprintable():
+        raise InvalidData(Msg("El correo electrónico no es válido."))
+    if not name or len(name) > MAX_NAME_LENGTH or not name.isprintable():
+        raise InvalidData(
+            Msg("Indique un nombre de hasta %(n)s caracteres, sin caracteres de control.", {"n": str(MAX_NAME_LENGTH)})
+        )
+    check_password(password, email=email, display_name=display_name)
     with unit_of_work() as session:
         _refuse_taken_or_unknown(session, address, grants)
         user = User(
             email=address,
-            display_name=display_name.strip(),
+            display_name=name,
             password_hash=hash_password(password),
             locale=locale,
             roles=[UserRole(role=g.role, department_code=g.department) for g in grants],

@@ -60,6 +60,11 @@ def test_on_demand_checkpoint_is_signed_and_verifiable(app: Flask, log_key: ed25
     key_file = write_public_key(log_key, tmp_path / "key.pem")
     code, output = run_verifier(out, "--public-key", key_file)
     assert code == 0, output
+    # a folder that does not exist is said in words, not with a traceback
+    missing = runner.invoke(args=["audit", "bundle", str(tmp_path / "no-such-folder" / "b.jsonl")])
+    assert missing.exit_code == 1
+    assert "cannot write" in missing.output
+    assert "Traceback" not in missing.output
 
 
 def test_a_key_that_is_not_the_logs_key_cannot_sign(app: Flask, log_key: ed25519.Ed25519PrivateKey):

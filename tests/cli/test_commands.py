@@ -112,4 +112,21 @@ def test_users_create_refuses_bad_input(app: Flask):
     )
     assert dept.exit_code != 0
     assert "no existe" in dept.output
+    # what the forms refuse, the command refuses too (it created an administrator "not-an-email" with no name, and
+    # a 300-character name answered with a traceback on PostgreSQL)
+    for address, name, expected in (
+        ("not-an-email", "Ana", "correo electrónico no es válido"),
+        ("ana @b.mx", "Ana", "correo electrónico no es válido"),
+        ("a" * 250 + "@b.mx", "Ana", "correo electrónico no es válido"),
+        ("a@b.mx", "", "nombre de hasta 200"),
+        ("a@b.mx", "   ", "nombre de hasta 200"),
+        ("a@b.mx", "N" * 201, "nombre de hasta 200"),
+        ("a@b.mx", "Nombre\x01", "nombre de hasta 200"),
+    ):
+        refused = runner.invoke(
+            args=["users", "create", address, "--name", name, "--role", "admin", "--password", "suficientemente-larga"]
+        )
+        assert refused.exit_code != 0, (address, name)
+        assert expected in refused.output
+        assert "Traceback" not in refused.output
     assert db.session.scalars(select(func.count()).select_from(User)).one() == 0
