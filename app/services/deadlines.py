@@ -36,6 +36,7 @@ from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditHead, AuditKind, Case, NonWorkingDay, Role, Timer, TimerKind, TimerStatus, User, utcnow
 from app.models.clocks import CaseClock, ClockStatus
+from app.models.personal_data import DataRequestStatus, PersonalDataRequest
 from app.services.uow import unit_of_work
 from workflows import REGISTRY
 from workflows.base import SYSTEM_ROLE, Clock, Deadline, State, Target, Workflow
@@ -369,9 +370,37 @@ def recompute_pending(session: Session) -> int:
     return moved
 
 
+_PENDING_DATA_REQUESTS = select(PersonalDataRequest).where(
+    is_constant(PersonalDataRequest.status, DataRequestStatus.PENDING)
+)
+
+
+def _data_request_terms(session: Session, cal: BusinessCalendar) -> list[tuple[PersonalDataRequest, int]]:
+    """The pending personal-data requests (ARCO) with the business days of their term, counted on ``cal``, the
+    calendar before a change (their rows keep the last day, not the term: the term in force when each was
+    registered is what moves, not the one configured now)."""
+    return [
+        (request, max(1, cal.business_days_between(cal.effective_day(request.received_on), request.due_on)))
+        for request in session.scalars(_PENDING_DATA_REQUESTS)  # through the pending requests' partial index
+    ]
+
+
+def _move_data_requests(cal: BusinessCalendar, terms: Sequence[tuple[PersonalDataRequest, int]]) -> int:
+    """Give each pending personal-data request the last day of its term on ``cal`` (the calendar after a
+    change, LGPDPPSO 2017 art. 51: business days); returns how many moved."""
+    moved = 0
+    for request, days in terms:
+        due_on = cal.add_business_days(request.received_on, days)
+        if due_on != request.due_on:
+            request.due_on = due_on
+            moved += 1
+    return moved
+
+
 @dataclass(frozen=True, slots=True)
 class CalendarChange:
-    """What a calendar change did."""
+    """What a calendar change did: the days declared or removed, and how many running terms moved (the cases'
+    pending timers and the pending personal-data requests' last days)."""
 
     days: tuple[date, ...]
     timers_moved: int
@@ -387,7 +416,8 @@ def _require_admin(session: Session, actor_id: int) -> User:
 def declare_non_working_days(
     first: date, last: date | None, description: str, gazette_reference: str, actor_id: int
 ) -> CalendarChange:
-    """Declare ``first``..``last`` (inclusive) non-working and move every pending term they affect.
+    """Declare ``first``..``last`` (inclusive) non-working and move every pending term they affect (the cases'
+    timers and the pending personal-data requests).
 
     Days already declared are left as they are; a declaration that adds no day is not logged. Raises
     ``InvalidData`` (empty description or reference, reversed or over-long range) and ``NotAllowed`` (not an
@@ -415,10 +445,11 @@ def declare_non_working_days(
             day += timedelta(days=1)
         if not added:  # every day already declared (the same form sent twice): nothing changes, nothing is logged
             return CalendarChange((), 0)
+        data_requests = _data_request_terms(session, calendar(session))
         session.add_all(rows)
         session.flush()
         _forget_calendar(session)
-        moved = recompute_pending(session)
+        moved = recompute_pending(session) + _move_data_requests(calendar(session), data_requests)
         audit.append(
             session,
             EntryInput(
@@ -450,10 +481,11 @@ def remove_non_working_day(day_id: int, actor_id: int) -> CalendarChange:
         if row is None:
             raise NotFound(Msg("Ese día inhábil no está declarado."))
         removed = row.day
+        data_requests = _data_request_terms(session, calendar(session))
         session.delete(row)
         session.flush()
         _forget_calendar(session)
-        moved = recompute_pending(session)
+        moved = recompute_pending(session) + _move_data_requests(calendar(session), data_requests)
         audit.append(
             session,
             EntryInput(

@@ -5,10 +5,11 @@ rectification and a cancellation; on both databases."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from flask import Flask
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
@@ -16,11 +17,11 @@ from sqlalchemy.exc import DBAPIError
 from app.calendar import local_today
 from app.engine import ConflictError, InvalidData, NotAllowed, NotFound
 from app.extensions import db
-from app.models import AuditEntry, Case, OutboxMessage, OutboxStatus, Role, User
+from app.models import AuditEntry, Case, NonWorkingDay, OutboxMessage, OutboxStatus, Role, User
 from app.models.personal_data import DataRequestKind, DataRequestStatus, PersonalDataRequest
 from app.notifications import enqueue
 from app.services.audit_log import sign_checkpoint
-from app.services.deadlines import calendar, declare_non_working_days
+from app.services.deadlines import calendar, declare_non_working_days, remove_non_working_day
 from app.services.delivery import deliver_pending
 from app.services.personal_data import (
     export_for,
@@ -80,7 +81,10 @@ def test_the_due_date_counts_business_days_on_the_one_calendar(app: Flask) -> No
     assert calendar(db.session()).business_days_between(start, row.due_on) >= 20
     holiday = calendar(db.session()).add_business_days(start, 5)
     without_holiday = calendar(db.session()).add_business_days(start, 15)
+    registered_due = row.due_on
     declare_non_working_days(holiday, None, "Suspensión de labores", "Gaceta Municipal 12/2026", admin)
+    db.session.rollback()
+    assert row.due_on == calendar(db.session()).add_business_days(start, 20) > registered_due  # moved with it
     app.config["PERSONAL_DATA_RESPONSE_DAYS"] = 15
     second = register_request(admin, email_of(person).upper(), DataRequestKind.OPPOSITION, start)
     db.session.rollback()
@@ -95,7 +99,7 @@ def test_the_due_date_counts_business_days_on_the_one_calendar(app: Flask) -> No
         "user_id": person,
         "kind": "access",
         "received_on": start.isoformat(),
-        "due_on": row.due_on.isoformat(),
+        "due_on": registered_due.isoformat(),
     }
 
 
@@ -320,3 +324,25 @@ def test_opposition_stops_reminders_but_not_the_notices_of_the_procedure(app: Fl
     )
     assert statuses == {"t:reminder": OutboxStatus.FAILED, "t:transition": OutboxStatus.SENT}
     assert [m["To"] for m in mailbox.messages] == [email_of(person)]
+
+
+def test_a_calendar_change_moves_the_due_date_of_pending_requests(app: Flask) -> None:
+    """LGPDPPSO 2017 art. 51: 20 business days. A request received Tuesday 1 December 2026 is due Wednesday 30
+    December (2–4 | 7–11 | 14–18 | 21–24 | 28–30; 25 December a holiday). Declaring 21–31 December non-working
+    moves it to Tuesday 12 January 2027 (2–18 December: 13; 1 January a holiday; 4–8 and 11–12 January); the
+    request kept its 30 December, a day then non-working. A resolved request keeps its dates."""
+    admin = make_user(Role.ADMIN)
+    person = make_user(Role.APPLICANT)
+    with time_machine.travel(datetime(2026, 12, 2, 18, 0, tzinfo=UTC), tick=False):
+        pending = register_request(admin, email_of(person), DataRequestKind.ACCESS, date(2026, 12, 1))
+        resolved = register_request(admin, email_of(person), DataRequestKind.OPPOSITION, date(2026, 12, 1))
+        resolve_opposition(resolved, admin)
+        declare_non_working_days(date(2026, 12, 21), date(2026, 12, 31), "Vacaciones", "Gaceta 40/2026", admin)
+        db.session.rollback()
+        assert db.session.get(PersonalDataRequest, pending).due_on == date(2027, 1, 12)
+        assert db.session.get(PersonalDataRequest, resolved).due_on == date(2026, 12, 30)
+        # the 31st given back: one day earlier
+        day = db.session.scalars(select(NonWorkingDay.id).where(NonWorkingDay.day == date(2026, 12, 31))).one()
+        remove_non_working_day(day, admin)
+        db.session.rollback()
+        assert db.session.get(PersonalDataRequest, pending).due_on == date(2027, 1, 11)
