@@ -323,6 +323,7 @@ CLOCKS = (
         started_by=("submit",),
         on_lapse="grant_ficta",
         lapse_field="resolution_lapsed_on",
+        legal_term=True,  # the term whose lapse grants the licence: shown with the case everywhere, publicly too
     ),
 )
 

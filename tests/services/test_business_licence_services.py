@@ -21,6 +21,7 @@ from app.calendar import LOCAL_TZ
 from app.engine import GuardRefused
 from app.extensions import db
 from app.models import Case, Certificate, Role, Timer, TimerStatus
+from app.services.case_pages import public_status
 from app.services.cases import FireResult, fire, open_case
 from app.services.config import update_config
 from app.services.demo import demo_pdf
@@ -170,8 +171,13 @@ def test_the_resolution_term_counts_business_days_from_the_day_after_filing(app:
     owner, _ = _people()
     with _on(filed):
         case = _request(owner)
-        fire(case.case_id, "submit", owner, expected_version=case.version)
+        submitted = fire(case.case_id, "submit", owner, expected_version=case.version)
     assert _resolution_due(case.case_id) == due
+    # the term whose lapse grants the licence is the procedure's legal term: anyone sees it by the folio
+    status = public_status(submitted.folio, today=filed)
+    assert status is not None
+    assert status.legal_term is not None
+    assert (status.legal_term.due_on, status.legal_term.business_days_left) == (due, 3)
 
 
 def test_the_prevention_pauses_the_term_and_its_lapse_is_afirmativa_ficta(app: Flask, client: FlaskClient) -> None:
