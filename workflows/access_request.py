@@ -119,6 +119,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "Información Pública (DOF 4 de mayo de 2015)",
         "consultation": "Artículo 133 de la Ley General de Transparencia y Acceso a la Información Pública "
         "(DOF 4 de mayo de 2015)",
+        "inexistence": "Artículos 44, fracción II, 138 y 139 de la Ley General de Transparencia y Acceso a la "
+        "Información Pública (DOF 4 de mayo de 2015)",
     },
     "appeal_grounds": [
         "classification",
@@ -226,7 +228,7 @@ def parse_payment_days(value: Any) -> int:
 
 LEGAL_BASIS_ACTS = ("prevention", "incompetence", "appeal", "resolution", "compliance")
 """The acts whose legal basis is told to the people they bind (the ``legal_bases`` setting)."""
-OPTIONAL_BASIS_ACTS = ("public_source", "payment", "extension", "classification", "consultation")
+OPTIONAL_BASIS_ACTS = ("public_source", "payment", "extension", "classification", "consultation", "inexistence")
 """Acts added later: a ``legal_bases`` setting saved before them may leave them out (the default applies)."""
 
 

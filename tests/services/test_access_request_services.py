@@ -313,6 +313,9 @@ def test_inexistence_confirmed_and_incompetence_then_refused(app: Flask, office:
     item = _item(filed.case_id)
     assert item.matter.value == "inexistence"
     ar.decide_item(item.id, "confirm", "Se confirma la inexistencia", office.committee, votes=quorum(office.committee))
+    # the requester is told the inexistence's legal basis (LGTAIP 2015 arts. 138 and 139), not classification's
+    (notice,) = ar.committee_notices(stored_case(filed.case_id))
+    assert notice.legal_basis.startswith("Artículos 44, fracción II, 138 y 139 de la Ley General de Transparencia")
     ar.deliver_response(filed.case_id, "Inexistencia", office.unit, expected_version=case_version(filed.case_id))
     assert stored_case(filed.case_id).state == "answered"
 

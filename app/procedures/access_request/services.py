@@ -1474,7 +1474,9 @@ def decide_item(
         result = fire(case.id, trigger, actor_id, expected_version=case.version, data=data, comment=comment)
         item.audit_seq = result.audit_seq
         if trigger in {"approve_extension", "committee_resolve"}:
-            _mail_requester(session, case, trigger, result.audit_seq, _committee_notice(case, trigger, text))
+            _mail_requester(
+                session, case, trigger, result.audit_seq, _committee_notice(case, trigger, text, item.matter)
+            )
         return result
 
 
@@ -1504,25 +1506,32 @@ def committee_notices(case: Case) -> tuple[ActNotice, ...]:
                     )
                 )
             continue
-        notices.append(
-            ActNotice(item.resolution_text or "", wf.legal_basis(params, "classification"), None, kind="classification")
-        )
+        basis = wf.legal_basis(params, _ruled_act(item.matter))
+        notices.append(ActNotice(item.resolution_text or "", basis, None, kind="classification"))
     return tuple(notices)
+
+
+def _ruled_act(matter: CommitteeMatter) -> str:
+    """The act whose legal basis the requester is told of the committee's ruling on ``matter`` (not an extension):
+    a classification (LGTAIP 2015 arts. 44 fr. II and 137) or an inexistence (arts. 44 fr. II, 138 and 139)."""
+    return "inexistence" if matter == CommitteeMatter.INEXISTENCE else "classification"
 
 
 RESPONSE_TERM = N_("Plazo de respuesta")
 """How a committee notice names the response term it leaves the request with."""
 
 
-def _committee_notice(case: Case, trigger: str, text: str) -> ActNotice:
+def _committee_notice(case: Case, trigger: str, text: str, matter: CommitteeMatter) -> ActNotice:
     """What the requester is told of the committee's act: an extension approved (its reasons, legal basis and
     the new last day of the response term) or a classification or inexistence ruled on (the resolution, its
     legal basis and the last day of the response term)."""
     params = case.params or wf.ACCESS_V1.params
     clock = case_clocks([case.id]).get(case.id, {}).get("response")
     due = clock.due_on if clock is not None else None
-    act = "extension" if trigger == "approve_extension" else "classification"
-    return ActNotice(text, wf.legal_basis(params, act), due, kind=act, due_label=RESPONSE_TERM)
+    if trigger == "approve_extension":
+        return ActNotice(text, wf.legal_basis(params, "extension"), due, kind="extension", due_label=RESPONSE_TERM)
+    basis = wf.legal_basis(params, _ruled_act(matter))
+    return ActNotice(text, basis, due, kind="classification", due_label=RESPONSE_TERM)
 
 
 @dataclass(frozen=True, slots=True)
