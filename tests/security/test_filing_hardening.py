@@ -202,11 +202,23 @@ def test_tracking_tokens_are_random_and_stored_hashed(app: Flask, client: FlaskC
     account = make_user(Role.APPLICANT)
     own = ar.file_request("Seudónimo", "", "Algo más", "electronic", account_id=account)
     login_as(client, account)
-    moved = client.get(f"/transparencia/mis-solicitudes/{own.case_id}")
+    # following the address (a link on another site) changes nothing: the mailed link keeps working
+    page = client.get(f"/transparencia/mis-solicitudes/{own.case_id}", headers={"Sec-Fetch-Site": "cross-site"})
+    assert page.status_code == 200
+    assert own.folio in text(page)
+    assert client.get(f"/transparencia/seguimiento/{own.token}").status_code == 200
+    # the page's button (a POST with the form's token) opens it under a new link
+    action = f"/transparencia/mis-solicitudes/{own.case_id}"
+    assert client.post(action).status_code == 400  # no form token: refused, nothing changes
+    assert client.get(f"/transparencia/seguimiento/{own.token}").status_code == 200
+    moved = client.post(action, data={"csrf_token": csrf_token(text(page), action)})
     assert moved.status_code == 302
     assert own.token not in moved.headers["Location"]
     assert client.get(moved.headers["Location"]).status_code == 200
     assert client.get(f"/transparencia/seguimiento/{own.token}").status_code == 404
+    # someone else's request: as one that does not exist
+    other = ar.file_request("Otra", "", "Algo", "electronic", account_id=make_user(Role.APPLICANT))
+    assert client.get(f"/transparencia/mis-solicitudes/{other.case_id}").status_code == 404
 
 
 def test_pages_reached_through_a_secret_link_are_never_cached(app: Flask, client: FlaskClient) -> None:

@@ -427,7 +427,8 @@ def test_logged_in_applicant_files_under_the_account(app: Flask, client: FlaskCl
     db.session.rollback()
     case = db.session.scalars(select(Case)).one()
     assert case.applicant_id == applicant
-    own = client.get(f"/transparencia/mis-solicitudes/{case.id}")
+    action = f"/transparencia/mis-solicitudes/{case.id}"
+    own = client.post(action, data={"csrf_token": csrf_token(text(client.get(action)), action)})
     assert own.status_code == 302
     assert client.get(own.headers["Location"]).status_code == 200
     assert "Acceso a la información" in text(client.get("/inicio"))

@@ -125,6 +125,15 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def own_request_folio(case_id: int, user_id: int) -> str:
+    """The folio of the request ``case_id`` filed by the logged-in requester ``user_id``. Raises ``NotFound``
+    for anyone else's request (as for one that does not exist)."""
+    case = db.session.get(Case, case_id)
+    if case is None or case.applicant_id != user_id or db.session.get(AccessRequest, case_id) is None:
+        raise NotFound(Msg("El expediente no existe."))
+    return case.folio
+
+
 def reissue_tracking_token(case_id: int, user_id: int) -> str:
     """A new tracking token for the logged-in requester ``user_id`` of ``case_id`` (the previous link stops
     working). Raises ``NotFound`` for anyone else's request.
@@ -1767,6 +1776,7 @@ __all__ = [
     "guarantor_queue",
     "new_tracking_token",
     "open_session",
+    "own_request_folio",
     "own_requests",
     "payment_notice",
     "point_to_public_source",
