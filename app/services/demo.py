@@ -39,6 +39,7 @@ USERS: tuple[tuple[str, str, tuple[RoleGrant, ...]], ...] = (
     ("area", "Alicia Área", (RoleGrant(Role.AREA, "obras_publicas"),)),
     ("area_finanzas", "Fernando Finanzas", (RoleGrant(Role.AREA, "finanzas"),)),
     ("comite", "Carmen Comité", (RoleGrant(Role.COMMITTEE_MEMBER),)),
+    ("comite2", "Joaquín Comité", (RoleGrant(Role.COMMITTEE_MEMBER),)),  # the quorum is two of three members
     ("garante", "Gerardo Garante", (RoleGrant(Role.GUARANTOR),)),
     ("auditor", "Aurora Auditora", (RoleGrant(Role.AUDITOR),)),
     ("admin", "Adán Administrador", (RoleGrant(Role.ADMIN),)),
