@@ -26,6 +26,7 @@ from app.services.assignment import assignee_name
 from app.services.cases import actor_for, case_view
 from app.services.certificates import CertificateItem, listed_certificates
 from app.services.deadlines import ClockView, TermView, case_terms, clock_rule, legal_of, legal_terms
+from app.services.departments import department_names
 from app.storage import get_storage
 from workflows import REGISTRY
 from workflows.base import (
@@ -453,9 +454,7 @@ def case_page(case_id: int, user_id: int) -> CasePage:
     page.certificates = listed_certificates(case.id)  # the case's visibility was checked above
     codes = {a.department for a in page.next_actors if a.department}
     if codes:
-        page.department_names = dict(
-            db.session.execute(select(Department.code, Department.name).where(Department.code.in_(codes))).all()
-        )
+        page.department_names = department_names(codes)
     return page
 
 

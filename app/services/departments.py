@@ -126,6 +126,16 @@ def _needed_by(session: Session) -> dict[str, list[str]]:
     return needed
 
 
+def department_names(codes: Iterable[str]) -> dict[str, str]:
+    """The names of the departments ``codes`` (code → name; a code with no department is left out): what people
+    read, never the code."""
+    wanted = sorted(set(codes))
+    if not wanted:
+        return {}
+    named = select(Department.code, Department.name).where(Department.code.in_(wanted))
+    return {code: name for code, name in db.session.execute(named).all()}  # noqa: C416 - rows to str pairs
+
+
 def list_departments() -> list[DepartmentInfo]:
     """Every department by name, with how many role grants and cases refer to it and which installed
     procedures need it."""

@@ -137,3 +137,14 @@ def test_the_oversight_panel_counts_entries_and_cases(client: FlaskClient) -> No
     entries = db.session.scalar(select(func.count()).select_from(AuditEntry))  # the head's sequence number is shown
     assert entries
     assert f"Entradas en la bitácora: {entries} " in body
+
+
+def test_the_roles_name_their_departments_by_name(client: FlaskClient) -> None:
+    """A role held in a department showed the department's code («ventanilla», «obras_publicas»)."""
+    from app.services.users import ensure_department
+
+    ensure_department("obras_publicas", "Dirección de Obras Públicas")
+    login_as(client, make_user((Role.INSPECTOR, "obras_publicas")))
+    roles = text(client.get("/inicio")).split('<p class="roles">', 1)[1].split("</p>", 1)[0]
+    assert "Dirección de Obras Públicas" in roles
+    assert "obras_publicas" not in roles

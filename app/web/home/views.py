@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from app.models import Role, User
 from app.plugins import installed
 from app.services.cases import count_cases, own_cases, work_queue
+from app.services.departments import department_names
 from app.services.oversight import entries_in_log
 from app.services.users import count_users
 from app.web.access import authenticated, public
@@ -45,4 +46,5 @@ def index() -> str:
     if user.has_role(Role.ADMIN):
         panels["admin"] = {"users": count_users()}
     sections = [(plugin.title, links) for plugin in installed() if (links := plugin.links_for(roles))]
-    return render_template("home/index.html", user=user, panels=panels, sections=sections)
+    names = department_names(grant.department_code for grant in user.roles if grant.department_code)
+    return render_template("home/index.html", user=user, panels=panels, sections=sections, department_names=names)
