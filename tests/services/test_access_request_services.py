@@ -26,6 +26,7 @@ from app.models import AuditEntry, Certificate, OutboxMessage, Role, User
 from app.procedures.access_request import services as ar
 from app.procedures.access_request.models import PASSWORDLESS, AccessRequest, AreaTurn, CommitteeItem
 from app.services.confirmation import confirm
+from app.services.deadlines import case_clocks
 from app.services.delivery import deliver_pending
 from app.services.demo import demo_pdf
 from app.services.payments import confirm_payment
@@ -386,7 +387,17 @@ def test_appeal_revokes_the_classification_and_compliance_follows(app: Flask, of
         data={"appeal_grounds": ["classification"], "appeal_statement": "La información es pública"},
     )
     assert stored_case(filed.case_id).state == "appealed"
-    assert [r.case_id for r in ar.guarantor_queue()] == [filed.case_id]
+    (row,) = ar.guarantor_queue()
+    assert row.case_id == filed.case_id
+    # the guarantor's queue shows the guarantor's term to resolve (art. 146: 40 business days), not the
+    # response term long past (it showed none)
+    resolution = case_clocks([filed.case_id])[filed.case_id]["resolution"]
+    assert resolution.due_on is not None
+    assert (row.due_on, row.business_days_left, row.overdue) == (
+        resolution.due_on,
+        resolution.business_days_left,
+        False,
+    )
     with pytest.raises(NotAllowed):
         ar.guarantor_act(filed.case_id, "resolve_appeal", office.unit, expected_version=case_version(filed.case_id))
     ar.guarantor_act(

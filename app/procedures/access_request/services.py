@@ -1600,7 +1600,7 @@ def session_view(session_id: int) -> SessionView:
 
 @dataclass(frozen=True, slots=True)
 class QueueRow:
-    """A request in a staff queue, with its response term."""
+    """A request in a staff queue, with its response term (the guarantor's term in the guarantor's queue)."""
 
     case_id: int
     folio: str
@@ -1613,15 +1613,19 @@ class QueueRow:
     paused: bool
 
 
-def _queue(cases: Sequence[Case], today: date) -> list[QueueRow]:
-    """The queue's rows: the requests' receipt dates, clocks and terms read once for the list, not per request."""
+def _queue(cases: Sequence[Case], today: date, *, guarantor: bool = False) -> list[QueueRow]:
+    """The queue's rows: the requests' receipt dates, clocks and terms read once for the list, not per request;
+    each by the response term, or for the guarantor by the guarantor's own term (:func:`_guarantor_term`)."""
     ids = [c.id for c in cases]
     received = {
         r.case_id: r.received_on
         for r in db.session.scalars(select(AccessRequest).where(AccessRequest.case_id.in_(ids)))
     }
     clocks_of, terms_of = case_clocks(ids, today=today), pending_terms(ids, today)
-    rows = [_row(c, received.get(c.id, local_today(c.created_at)), today, clocks_of, terms_of) for c in cases]
+    rows = [
+        _row(c, received.get(c.id, local_today(c.created_at)), today, clocks_of, terms_of, guarantor=guarantor)
+        for c in cases
+    ]
     return sorted(rows, key=lambda r: (not r.overdue, r.due_on or date.max, r.case_id))
 
 
@@ -1631,19 +1635,31 @@ def _row(
     today: date,
     clocks_of: Mapping[int, Mapping[str, ClockView]],
     terms_of: Mapping[int, Sequence[TermView]],
+    *,
+    guarantor: bool = False,
 ) -> QueueRow:
     status = _status(case, received_on, today, clocks_of, terms_of)
-    return QueueRow(
-        case.id,
-        case.folio,
-        case.state,
-        status.state_description,
-        received_on,
-        status.response_due_on,
-        status.business_days_left,
-        status.overdue,
-        status.paused,
-    )
+    due, left, overdue, paused = status.response_due_on, status.business_days_left, status.overdue, status.paused
+    if guarantor:
+        due, left, overdue = _guarantor_term(case, clocks_of, terms_of)
+        paused = False
+    return QueueRow(case.id, case.folio, case.state, status.state_description, received_on, due, left, overdue, paused)
+
+
+def _guarantor_term(
+    case: Case, clocks_of: Mapping[int, Mapping[str, ClockView]], terms_of: Mapping[int, Sequence[TermView]]
+) -> tuple[date | None, int | None, bool]:
+    """The last day, business days left and lapse of the guarantor's term on a request: the term to resolve the
+    appeal (LGTAIP 2015 art. 146) while it is appealed, else the term of the state it is in (compliance); the
+    response term, long past, says nothing of the guarantor's work."""
+    lapsed = bool(case.data.get("resolution_overdue_on"))
+    resolution = clocks_of.get(case.id, {}).get("resolution")
+    if case.state == "appealed" and resolution is not None and resolution.due_on is not None:
+        return resolution.due_on, resolution.business_days_left, lapsed
+    for term in terms_of.get(case.id, ()):
+        if term.state == case.state:
+            return term.due_on, term.business_days_left, term.overdue
+    return None, None, lapsed
 
 
 def _open_states() -> list[str]:
@@ -1655,12 +1671,17 @@ def unit_queue(today: date | None = None, *, states: Sequence[str] | None = None
     """Open requests for the transparency unit: overdue first, then by the last day of the response term. The
     requests are found by their open states through the (workflow, state) index: the concluded ones, however
     many, are not read."""
+    return _queue(_requests_in(states or _open_states()), today or local_today())
+
+
+def _requests_in(states: Sequence[str]) -> list[Case]:
+    """The open requests in ``states``, found through the (workflow, state) index."""
     stmt = select(Case).where(
         Case.workflow == constant(WORKFLOW),
-        one_of(Case.state, [constant(state) for state in states or _open_states()]),
+        one_of(Case.state, [constant(state) for state in states]),
         Case.closed_at.is_(None),
     )
-    return _queue(list(db.session.scalars(stmt)), today or local_today())
+    return list(db.session.scalars(stmt))
 
 
 def area_queue(user_id: int, today: date | None = None) -> list[QueueRow]:
@@ -1678,7 +1699,7 @@ def area_queue(user_id: int, today: date | None = None) -> list[QueueRow]:
 
 def guarantor_queue(today: date | None = None) -> list[QueueRow]:
     """Appeals to resolve and compliance to verify."""
-    return unit_queue(today, states=("appealed", "compliance", "compliance_review"))
+    return _queue(_requests_in(("appealed", "compliance", "compliance_review")), today or local_today(), guarantor=True)
 
 
 def _turns(case_id: int) -> list[AreaTurn]:
