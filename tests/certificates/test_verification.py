@@ -122,8 +122,10 @@ def test_unknown_folio_and_wrong_code_get_the_same_answer(
         assert response.status_code == 404
         assert "No encontramos un documento con ese folio y ese código de verificación" in _page(response)
 
-    # the two answers differ only by the folio echoed back in the form (and the CSRF token's timestamp)
+    # the two answers differ only by the folio echoed back in the form, the address the language switch returns
+    # to (the folio and code asked for) and the CSRF token's timestamp
     def same(page: str, folio: str) -> str:
+        page = re.sub(r'<input type="hidden" name="next" value="[^"]*">', "", page)
         return re.sub(r"<input[^>]*csrf_token[^>]*>", "", page.replace(folio, "F"))
 
     assert same(_page(wrong_code), certificate.folio) == same(_page(unknown_folio), "VECS-1999-000001")
