@@ -26,9 +26,9 @@ def test_demo_load_runs_once_and_prints_logins(app: Flask):
     assert "solicitante@demo.gob.mx" in first.output
     assert "Demo-Tramites-2026" in first.output
     after_first = _counts()
-    # 15 people with logins (13 common, one the business licence declares, the treasury VECS declares),
-    # requesters who filed without an account, the publications' system account
-    assert after_first[0] == 23
+    # 16 people with logins (14 common, two of them the committee's quorum; one the business licence declares, the
+    # treasury VECS declares), requesters who filed without an account, the publications' system account
+    assert after_first[0] == 24
     assert after_first[1] == 17
     states = {(row.workflow, row.state) for row in db.session.execute(select(Case.workflow, Case.state))}
     assert states == {

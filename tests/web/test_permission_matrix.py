@@ -197,7 +197,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("transparency.requester_document", "GET"): Expect(frozenset()),
     ("transparency.requester_certificate", "GET"): Expect(frozenset()),
     ("transparency.own_request", "GET"): Expect(frozenset()),  # another requester's request: refused
-    ("transparency.open_own_request", "POST"): Expect(frozenset()),
+    ("transparency.own_request", "POST"): Expect(frozenset()),
     ("transparency.case", "GET"): Expect(UNIT | OVERSIGHT),
     ("transparency.unit_queue", "GET"): Expect(UNIT | {"auditor"}),
     ("transparency.turn", "POST"): Expect(UNIT),

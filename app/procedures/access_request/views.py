@@ -319,28 +319,20 @@ def requester_step(token: str, action: str) -> Response | tuple[str, int]:
     return page, 422
 
 
-@bp.get("/mis-solicitudes/<int:case_id>")
+@bp.route("/mis-solicitudes/<int:case_id>", methods=["GET", "POST"])
 @roles_required(Role.APPLICANT)
-def own_request(case_id: int) -> str:
-    """A logged-in requester's request: a page whose button opens its tracking page under a new link. Following
-    an address (a link on another site) changes nothing: the link the requester was mailed keeps working."""
+def own_request(case_id: int) -> Response | str:
+    """A logged-in requester's request: a page whose button (a ``POST`` with the form's token) opens its tracking
+    page under a new tracking link; the old one ends (tracking tokens are kept only hashed, so the page cannot be
+    reached under it). Following the address (a link on another site) changes nothing: the link the requester
+    was mailed keeps working."""
     try:
+        if request.method == "POST":
+            return redirect(svc.tracking_path_for(svc.reissue_tracking_token(case_id, current_user.id)))
         folio = svc.own_request_folio(case_id, current_user.id)
     except NotFound:
         abort(404)
     return render_template("transparency/own_request.html", folio=folio, case_id=case_id)
-
-
-@bp.post("/mis-solicitudes/<int:case_id>")
-@roles_required(Role.APPLICANT)
-def open_own_request(case_id: int) -> Response:
-    """Open a logged-in requester's tracking page under a new tracking link (the old one ends): tracking tokens
-    are kept only hashed, so the page cannot be reached under the old one."""
-    try:
-        token = svc.reissue_tracking_token(case_id, current_user.id)
-    except NotFound:
-        abort(404)
-    return redirect(svc.tracking_path_for(token))
 
 
 # -- staff ----------------------------------------------------------------------------------------
