@@ -306,9 +306,10 @@ def cost_sheet(data: Mapping[str, Any], params: Mapping[str, Any]) -> CostSheet:
     media = whole_count(data.get("media_count")) or 0
     rows: list[dict[str, str]] = []
     if unit == "simple_page" and pages:
-        free = min(pages, max(int(params.get("free_pages", 20) or 0), 0))
+        limit = max(int(params.get("free_pages", 20) or 0), 0)
+        free = min(pages, limit)
         if free:
-            rows.append(_row("Hojas simples sin costo (hasta 20)", free, fee, Decimal(0), ART_141))
+            rows.append(_row(f"Hojas simples sin costo (hasta {limit})", free, fee, Decimal(0), ART_141))
         if pages > free:
             rows.append(_row(CONCEPTS[unit], pages - free, fee, fee * (pages - free), ART_141))
     elif unit == "certified_page" and pages:

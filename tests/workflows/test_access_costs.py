@@ -36,6 +36,16 @@ def test_the_twenty_first_simple_page_is_charged():
     assert set(charged) == {"concept", "quantity", "unit_fee", "amount", "legal_basis"}
 
 
+def test_the_free_pages_row_names_the_jurisdictions_number():
+    """The row said "(hasta 20)" whatever ``free_pages`` the jurisdiction set."""
+    sheet = ar.cost_sheet({"delivery_format": "simple_copies", "page_count": 45}, {**PARAMS, "free_pages": 30})
+    assert sheet.rows[0]["concept"] == "Hojas simples sin costo (hasta 30)"
+    assert sheet.rows[0]["quantity"] == "30"
+    assert (
+        _sheet(delivery_format="simple_copies", page_count=5).rows[0]["concept"] == "Hojas simples sin costo (hasta 20)"
+    )
+
+
 def test_certified_copies_are_charged_from_the_first_page():
     sheet = _sheet(delivery_format="certified_copies", page_count=3)
     fee = Decimal(PARAMS["reproduction_fees"]["certified_copies"]["fee"])
