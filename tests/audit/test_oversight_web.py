@@ -184,6 +184,13 @@ def test_timeline_entry_proofs_and_bundle(app: Flask, client: FlaskClient, world
     code, output = run_verifier(folder / "consistency.json", "--public-key", world["key_file"])
     assert code == 0, output
     assert client.get("/supervision/pruebas/consistencia", query_string={"first": "dos"}).status_code == 400
+    # the form sent empty says what is missing (it showed the form again in silence)
+    empty = client.get("/supervision/pruebas/consistencia", query_string={"first": "", "second": ""})
+    assert empty.status_code == 400
+    assert "Indique el tamaño del primer punto de control." in text(empty)
+    empty = client.get("/supervision/pruebas/inclusion", query_string={"seq": "", "tree_size": ""})
+    assert empty.status_code == 400
+    assert "Indique el número de la entrada." in text(empty)
 
     bundle = client.get("/supervision/paquete.jsonl")
     assert bundle.status_code == 200

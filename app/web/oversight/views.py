@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as BaseResponse
 
+from app.engine import Msg
 from app.models import Role
 from app.services.csv_export import parse_bom
 from app.services.oversight import (
@@ -178,6 +179,8 @@ def inclusion() -> BaseResponse | tuple[str, int]:
     def compute() -> dict[str, Any] | None:
         seq = parse_int(request.args.get("seq"), "seq")
         if seq is None:
+            if "seq" in request.args:  # the form sent empty: said, not shown again in silence
+                raise OversightError(Msg("Indique el número de la entrada."))
             return None
         return inclusion_proof(seq, parse_int(request.args.get("tree_size"), "tree_size"))
 
@@ -192,6 +195,8 @@ def consistency() -> BaseResponse | tuple[str, int]:
     def compute() -> dict[str, Any] | None:
         first = parse_int(request.args.get("first"), "first")
         if first is None:
+            if "first" in request.args:  # the form sent empty: said, not shown again in silence
+                raise OversightError(Msg("Indique el tamaño del primer punto de control."))
             return None
         return consistency_proof(first, parse_int(request.args.get("second"), "second"))
 
