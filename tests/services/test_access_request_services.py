@@ -20,13 +20,14 @@ from sqlalchemy import select
 
 from app.audit import verify
 from app.calendar import LOCAL_TZ, local_today
+from app.certificates.formatting import long_date
 from app.engine import GuardRefused, IllegalTrigger, InvalidData, NotAllowed, NotFound
 from app.extensions import db
 from app.models import AuditEntry, Certificate, OutboxMessage, Role, User
 from app.procedures.access_request import services as ar
 from app.procedures.access_request.models import PASSWORDLESS, AccessRequest, AreaTurn, CommitteeItem
 from app.services.confirmation import confirm
-from app.services.deadlines import case_clocks
+from app.services.deadlines import case_clocks, pending_terms
 from app.services.delivery import deliver_pending
 from app.services.demo import demo_pdf
 from app.services.payments import confirm_payment
@@ -290,6 +291,12 @@ def test_partial_classification_confirmed_with_public_version(app: Flask, office
     response = _pdf_text(filed.case_id, "access_response")
     assert "Versión pública" in response
     assert "Lector Curioso" in response
+    # the appeal, as the law asks it be told: before whom, its term, its last day (the case's own appeal term)
+    # and its legal basis (the PDF said only "within 15 business days")
+    (appeal,) = [t for t in pending_terms([filed.case_id])[filed.case_id] if t.state == "answered"]
+    assert "recurso de revisión ante el organismo garante dentro de los 15 días hábiles" in response
+    assert f"a más tardar el {long_date(appeal.due_on)}" in response
+    assert "Artículos 142 y 143 de la Ley General de Transparencia" in response
     assert [d.kind for d in ar.requester_view(filed.token).public_documents] == ["version_publica"]
 
 

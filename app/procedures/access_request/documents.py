@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.calendar import local_today
 from app.certificates.formatting import long_date, plain_decimal
 from app.models import Case, Department, User
 from app.procedures.access_request.models import (
@@ -20,7 +21,8 @@ from app.procedures.access_request.models import (
     CommitteeVote,
 )
 from app.services import document_context
-from workflows.access_request import cost_rows
+from app.services.deadlines import calendar
+from workflows.access_request import DEFAULT_PARAMS, cost_rows, legal_basis
 
 FORMATS = {
     "electronic": "Electrónica, a través del sistema",
@@ -76,6 +78,23 @@ def _department_names(session: Session, codes: list[str]) -> str:
     return ", ".join(str(names.get(code, code)) for code in codes)
 
 
+DEFAULT_APPEAL_DAYS = int(DEFAULT_PARAMS["appeal_days"])
+
+
+def _appeal_text(session: Session, params: Mapping[str, Any], act: str) -> str:
+    """What the requester can do against ``act`` (this response, this notice), as the law asks it be told: the
+    recurso de revisión before the guarantor body, its term in business days and its last day counted from
+    today's notification on the business-day calendar, and its legal basis (the ``legal_bases`` setting's act
+    ``appeal``; LGTAIP 2015 arts. 142 and 143 by default)."""
+    days = int(params.get("appeal_days") or DEFAULT_APPEAL_DAYS)
+    last = calendar(session).add_business_days(local_today(), days)
+    return (
+        f"Si no está conforme con {act} puede interponer el recurso de revisión ante el organismo garante dentro "
+        f"de los {days} días hábiles siguientes a su notificación, a más tardar el {long_date(last)} "
+        f"({legal_basis(params, 'appeal')})."
+    )
+
+
 def access_response(session: Session, case: Case) -> tuple[dict[str, Any], dict[str, Any]]:
     """(fields, extra) of the response delivered to the requester."""
     request = session.get(AccessRequest, case.id)
@@ -116,10 +135,7 @@ def access_response(session: Session, case: Case) -> tuple[dict[str, Any], dict[
             for r in cost_rows(case.data)
         ],
         "consulta_directa": consultation,
-        "medios_impugnacion": (
-            "Si no está conforme con esta respuesta puede interponer el recurso de revisión dentro de los "
-            f"{int(params.get('appeal_days', 15))} días hábiles siguientes a su notificación."
-        ),
+        "medios_impugnacion": _appeal_text(session, params, "esta respuesta"),
     }
     return fields, extra
 
@@ -198,10 +214,7 @@ def incompetence_notice(session: Session, case: Case) -> tuple[dict[str, Any], d
             or "Artículo 136 de la Ley General de Transparencia y Acceso a la Información Pública "
             "(DOF 4 de mayo de 2015)"
         ),
-        "medios_impugnacion": (
-            "Si no está conforme con esta notificación puede interponer el recurso de revisión dentro de los "
-            f"{int(params.get('appeal_days', 15))} días hábiles siguientes a su notificación."
-        ),
+        "medios_impugnacion": _appeal_text(session, params, "esta notificación"),
     }
     return fields, extra
 
