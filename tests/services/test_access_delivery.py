@@ -145,6 +145,17 @@ def test_a_forged_delivery_record_still_serves_no_classified_original(app: Flask
     assert case_document(filed.case_id, public, account)[1] == PUBLIC
 
 
+def _consolidated_with(filed: ar.Filed, office: Office, name: str) -> int:
+    """Turn the request to obras, which attaches one document (``ORIGINAL``, public information) and answers;
+    the unit consolidates. The document's id."""
+    ar.turn_request(filed.case_id, ["obras"], office.unit, expected_version=case_version(filed.case_id))
+    document = ar.attach_area_document(filed.case_id, "obras", "respuesta_area", name, ORIGINAL, office.obras)
+    version = case_version(filed.case_id)
+    ar.answer_turn(filed.case_id, "obras", ar.AreaAnswer("available"), office.obras, expected_version=version)
+    ar.unit_act(filed.case_id, "consolidate", office.unit, expected_version=case_version(filed.case_id))
+    return document
+
+
 def _listed(case_id: int, user_id: int) -> set[int]:
     page = case_page(case_id, user_id)
     return {row.current.id for row in page.requirements if row.current} | {
@@ -159,18 +170,7 @@ def test_an_account_reads_nothing_delivered_before_its_costs_are_paid(app: Flask
         account = make_user(Role.APPLICANT)
         treasurer = make_user(Role.TREASURY)
         filed = ar.file_request("Lectora", "", "Contratos de obra", "simple_copies", account_id=account)
-        ar.turn_request(filed.case_id, ["obras"], office.unit, expected_version=case_version(filed.case_id))
-        ar.answer_turn(
-            filed.case_id,
-            "obras",
-            ar.AreaAnswer("available"),
-            office.obras,
-            expected_version=case_version(filed.case_id),
-        )
-        document = ar.attach_area_document(
-            filed.case_id, "obras", "respuesta_area", "contratos.pdf", ORIGINAL, office.obras
-        )
-        ar.unit_act(filed.case_id, "consolidate", office.unit, expected_version=case_version(filed.case_id))
+        document = _consolidated_with(filed, office, "contratos.pdf")
         ar.deliver_response(
             filed.case_id,
             "Se entregan los contratos",
@@ -198,16 +198,7 @@ def test_an_account_reads_nothing_delivered_before_its_costs_are_paid(app: Flask
 
 def test_nothing_goes_out_that_the_unit_did_not_choose(app: Flask, office: Office):
     filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
-    ar.turn_request(filed.case_id, ["obras"], office.unit, expected_version=case_version(filed.case_id))
-    kept = ar.attach_area_document(filed.case_id, "obras", "respuesta_area", "borrador.pdf", ORIGINAL, office.obras)
-    ar.answer_turn(
-        filed.case_id,
-        "obras",
-        ar.AreaAnswer("available"),
-        office.obras,
-        expected_version=case_version(filed.case_id),
-    )
-    ar.unit_act(filed.case_id, "consolidate", office.unit, expected_version=case_version(filed.case_id))
+    kept = _consolidated_with(filed, office, "borrador.pdf")
     assert [d.id for d in ar.deliverable_documents(filed.case_id)] == [kept]  # public information: offered
     with pytest.raises(InvalidData, match="no es de esta solicitud"):
         _deliver(filed, office, [kept + 1000])
