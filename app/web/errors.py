@@ -12,6 +12,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, UnsupportedMediaType
 
 from app.extensions import db, login_manager
+from app.services.csv_export import parse_bom
 from app.services.health import database_unavailable
 from app.services.uploads import size_text
 
@@ -19,6 +20,20 @@ from app.services.uploads import size_text
 class ExplainedBadRequest(BadRequest):
     """A request the page refuses with its own translated words (``description``), shown instead of the
     generic detail: werkzeug's own ``BadRequest`` descriptions are English and stay out of the page."""
+
+
+def requested_bom() -> bool:
+    """Whether a CSV download's ``?bom=`` asks for a byte order mark (:func:`app.services.csv_export.parse_bom`);
+    any other value is refused in words (a bare 400 said nothing of what to send)."""
+    try:
+        return parse_bom(request.args.get("bom"))
+    except ValueError:
+        raise ExplainedBadRequest(
+            _(
+                "El parámetro «bom» acepta 1, sí o true (el archivo empieza con la marca de orden de bytes que "
+                "algunas hojas de cálculo necesitan) y 0, no o false (sin ella)."
+            )
+        ) from None
 
 
 class NulInInput(BadRequest):

@@ -115,7 +115,9 @@ def test_browse_filter_and_export_the_selection(app: Flask, client: FlaskClient,
     assert [r["at"] for r in rows] == [line["entry"]["at"] for line in lines]
     with_bom = client.get("/supervision/exportar.csv", query_string={**selection, "bom": "1"})
     assert with_bom.get_data() == b"\xef\xbb\xbf" + as_csv.get_data()
-    assert client.get("/supervision/exportar.csv", query_string={**selection, "bom": "x"}).status_code == 400
+    refused = client.get("/supervision/exportar.csv", query_string={**selection, "bom": "x"})
+    assert refused.status_code == 400
+    assert "El parámetro «bom» acepta 1, sí o true" in text(refused)  # it said only "Solicitud incorrecta"
 
     by_role = client.get("/supervision/exportar.jsonl", query_string={"rol": "intake_clerk", "accion": "start_intake"})
     assert [json.loads(line)["entry"]["seq"] for line in by_role.get_data(as_text=True).splitlines()] == [

@@ -279,6 +279,7 @@ def test_the_treasury_page_lists_orders_and_confirms_and_imports(
     )
     assert imported.status_code == 200
     assert "Aplicado" in imported.get_data(as_text=True)
+    assert "Pagos aplicados: 1; renglones reportados sin aplicar: 0." in imported.get_data(as_text=True)
     assert _state(second.case_id) == "licence_review"
 
     applicant = client.application.test_client()

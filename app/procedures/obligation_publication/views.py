@@ -48,9 +48,8 @@ from app.procedures.obligation_publication.services import (
     submit_record,
     term_of_findings,
 )
-from app.services.csv_export import parse_bom
 from app.web.access import public, roles_required
-from app.web.errors import ExplainedBadRequest
+from app.web.errors import ExplainedBadRequest, requested_bom
 from app.web.labels import message_text, translated
 from app.web.throttling import throttle_uploads
 from app.web.years import year_shown
@@ -141,10 +140,7 @@ def _open_data_response(body: str, mimetype: str, filename: str) -> Response:
 def open_data_csv_view(code: str) -> Response:
     """A format's published records as CSV open data (UTF-8, stable columns): every year's, or one period's
     (``?ejercicio=``, ``?trimestre=``); ``?bom=1`` adds a byte order mark for spreadsheet programs."""
-    try:
-        bom = parse_bom(request.args.get("bom"))
-    except ValueError:
-        abort(400)
+    bom = requested_bom()
     year, quarter = _download_period(request.args)
     body = open_data_csv(_format_or_404(code, year, quarter), bom=bom)
     return _open_data_response(body, "text/csv", _download_name(code, year, quarter, "csv"))

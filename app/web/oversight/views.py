@@ -16,7 +16,6 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from app.engine import Msg
 from app.models import Role
-from app.services.csv_export import parse_bom
 from app.services.oversight import (
     EntryFilter,
     LogDamaged,
@@ -36,6 +35,7 @@ from app.services.oversight import (
     search_entries,
 )
 from app.web.access import public, roles_required
+from app.web.errors import requested_bom
 from app.web.labels import message_text
 from workflows import REGISTRY
 
@@ -97,10 +97,7 @@ def export_selection_csv() -> Response | tuple[str, int]:
         selection = parse_filter(request.args)
     except OversightError as exc:
         return _bad_request(exc)
-    try:
-        bom = parse_bom(request.args.get("bom"))
-    except ValueError:
-        abort(400)
+    bom = requested_bom()
     return _download(export_csv(selection, bom=bom), "text/csv", "bitacora.csv")
 
 

@@ -112,7 +112,7 @@ def upload() -> tuple[str, int]:
         return _page(upload=form, status=422)
     flash(
         _(
-            "Archivo procesado: %(applied)s pagos aplicados, %(other)s reportados sin aplicar.",
+            "Archivo procesado. Pagos aplicados: %(applied)s; renglones reportados sin aplicar: %(other)s.",
             applied=report.count(Outcome.APPLIED),
             other=len(report.lines) - report.count(Outcome.APPLIED),
         ),
