@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,8 +22,14 @@ def strip(value: Any) -> Any:
 
 
 def squeeze(value: Any) -> Any:
-    """WTForms filter: text with every run of blanks made one space and none at the ends."""
-    return " ".join(value.split()) if isinstance(value, str) else value
+    """WTForms filter: one line of text with every run of blanks made one space and none at the ends, and without
+    control or invisible format characters (Unicode categories Cc and Cf: a zero-width space alone passed as a
+    required name, and a direction override reorders what others read)."""
+    if not isinstance(value, str):
+        return value
+    if not value.isprintable():  # most text is: no character to look at one by one
+        value = "".join(c for c in value if c.isspace() or unicodedata.category(c) not in ("Cc", "Cf"))
+    return " ".join(value.split())
 
 
 def options(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:

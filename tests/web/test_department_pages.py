@@ -67,10 +67,20 @@ def test_bad_input_says_what_is_wrong(client: FlaskClient) -> None:
     assert "Ya existe un área con el código «finanzas»." in flashes(taken)
     blank = client.post(f"{PAGE}/finanzas/nombre", data={"csrf_token": token(client), "name": "  "})
     assert "Escriba el nombre del área." in flashes(client.get(blank.headers["Location"]))
+    # a name of invisible characters only is no name (a zero-width space and a byte order mark made the
+    # department's name invisible); control and direction-override characters are not kept
+    invisible = client.post(f"{PAGE}/finanzas/nombre", data={"csrf_token": token(client), "name": "\u200b\ufeff"})
+    assert "Escriba el nombre del área." in flashes(client.get(invisible.headers["Location"]))
+    marked = client.post(
+        f"{PAGE}/finanzas/nombre", data={"csrf_token": token(client), "name": "Tesore\x01ría\u202e de Finanzas"}
+    )
+    assert marked.status_code == 302
+    db.session.rollback()
+    assert db.session.get(Department, "finanzas").name == "Tesorería de Finanzas"  # type: ignore[union-attr]
     unknown = client.post(f"{PAGE}/no_existe/nombre", data={"csrf_token": token(client), "name": "Algo"})
     assert "El área «no_existe» no existe." in flashes(client.get(unknown.headers["Location"]))
     assert audited("department_created") == []
-    assert audited("department_renamed") == []
+    assert [e["to"] for e in audited("department_renamed")] == ["Tesorería de Finanzas"]
 
 
 NUL_ES = "Lo que envió contiene un carácter nulo (NUL), que no puede guardarse."
