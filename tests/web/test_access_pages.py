@@ -599,3 +599,25 @@ def test_the_committees_sessions_come_a_page_at_a_time_newest_first(
     offered = re.findall(r"<option[^>]*>(CT-\d{3}) ·", page)
     assert offered[: svc.SESSIONS_OFFERED] == [f"CT-{n:03d}" for n in by_day[: svc.SESSIONS_OFFERED]]
     assert len(set(offered)) == svc.SESSIONS_OFFERED  # the same choices in both of the page's forms
+
+
+def test_the_unit_opens_an_areas_document_from_the_requests_page(
+    app: Flask, client: FlaskClient, office: dict[str, int]
+):
+    """The unit delivers what the areas attach: their page listed the files as plain text, under the kind's code
+    («respuesta_area»), with no way to read one before delivering it."""
+    filed = svc.file_request("Uno", "uno@example.test", "Contratos", "electronic")
+    svc.turn_request(filed.case_id, ["obras"], office["unit"], expected_version=1)
+    content = demo_pdf("contratos del área")
+    document = svc.attach_area_document(
+        filed.case_id, "obras", "respuesta_area", "contratos.pdf", content, office["obras"]
+    )
+    login_as(client, office["unit"])
+    page = text(client.get(f"/transparencia/solicitudes/{filed.case_id}"))
+    link = f"/expedientes/{filed.case_id}/archivos/{document}"
+    assert f'href="{link}"' in page
+    assert "Documento del área · " in page
+    assert "respuesta_area" not in page
+    served = client.get(link)
+    assert served.status_code == 200
+    assert served.get_data() == content

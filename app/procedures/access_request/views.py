@@ -116,6 +116,7 @@ def _labels() -> dict[str, Any]:
         "answer_label": lambda c: _label(ANSWER_LABELS, c),
         "matter_label": lambda c: _label(MATTER_LABELS, c),
         "vote_label": lambda c: _label(dict(VOTE_CHOICES), c),
+        "kind_label": lambda c: _label(KIND_LABELS, c),
     }
 
 
