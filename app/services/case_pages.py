@@ -27,6 +27,7 @@ from app.services.cases import actor_for, case_view
 from app.services.certificates import CertificateItem, listed_certificates
 from app.services.deadlines import ClockView, TermView, case_terms, clock_rule, legal_of, legal_terms
 from app.services.departments import department_names
+from app.services.payments import PaymentStatus, payment_status
 from app.storage import get_storage
 from workflows import REGISTRY
 from workflows.base import (
@@ -144,6 +145,8 @@ class CasePage:
     is_assignee: bool = False
     legal_term: ClockView | None = None
     """The procedure's legal term (started at the filing), shown as a date and business days left."""
+    payment: PaymentStatus | None = None
+    """How the case's fees stand: what to pay, with which reference and by when; or paid."""
 
 
 def readable_case(case_id: int, user_id: int) -> tuple[Case, User]:
@@ -452,6 +455,7 @@ def case_page(case_id: int, user_id: int) -> CasePage:
     records = [case.data.get(s.draw.record_field) for s in workflow.states if s.draw is not None]
     page.draw = next((record for record in records if isinstance(record, dict)), None)
     page.certificates = listed_certificates(case.id)  # the case's visibility was checked above
+    page.payment = payment_status(db.session(), case)
     codes = {a.department for a in page.next_actors if a.department}
     if codes:
         page.department_names = department_names(codes)

@@ -134,6 +134,56 @@ def _sealed(order: Certificate, name: str) -> str:
     return str(fields.get(name) or "")
 
 
+@dataclass(frozen=True, slots=True)
+class PaymentStatus:
+    """How a case's fees stand, as its applicant is told on the case page: paid (the treasury's confirmation:
+    day and operation), or owed under the current payment order (its reference, amount and last day to pay)."""
+
+    paid: bool
+    reference: str
+    amount: str
+    due_on: date | None = None
+    """The order's last day to pay (owed)."""
+    paid_on: date | None = None
+    """The day the treasury recorded as paid (paid)."""
+    operation: str = ""
+
+
+def payment_status(session: Session, case: Case) -> PaymentStatus | None:
+    """How the case's fees stand (:class:`PaymentStatus`): paid once the treasury confirmed the payment; owed
+    while the case awaits it (or owes it after the authority's silence) under a valid payment order; ``None``
+    when its procedure takes no fees or nothing is owed or paid."""
+    procedure = REGISTRY.get(case.workflow) if case.workflow in REGISTRY else None
+    payment = procedure.payment if procedure is not None else None
+    if payment is None:
+        return None
+    data = case.data or {}
+    if data.get(payment.reference_field):
+        return PaymentStatus(
+            True,
+            str(data[payment.reference_field]),
+            str(data.get(payment.amount_field) or ""),
+            paid_on=_day(data.get(payment.paid_on_field)),
+            operation=str(data.get(payment.operation_field) or ""),
+        )
+    if case.state not in payment.awaiting_states and not case.payment_owed:
+        return None
+    order = current_order(session, case, payment.order)
+    if order is None:
+        return None
+    return PaymentStatus(
+        False, _sealed(order, payment.reference_row), _sealed(order, payment.amount_row), order.valid_until
+    )
+
+
+def _day(value: object) -> date | None:
+    """A day the case data records (ISO), or ``None``."""
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 def _text_field(name: str) -> ColumnElement[str | None]:
     """The case data's field ``name`` as text, read by the database (``NULL`` when absent)."""
     return cast_type("ColumnElement[str | None]", Case.data[name].as_string())

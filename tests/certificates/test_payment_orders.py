@@ -329,3 +329,27 @@ def test_pending_orders_are_for_the_treasury(app: Flask, people: People) -> None
     orders = pending_orders(make_user(Role.TREASURY), today=date(2000, 1, 1))
     assert len(orders) == 1
     assert not orders[0].overdue
+
+
+def test_the_applicants_case_page_says_how_to_pay_and_then_that_it_was_paid(
+    app: Flask, client: FlaskClient, people: People
+) -> None:
+    """The page said who acts next ("pays the payment order") but not what to pay, with which reference or by
+    when (only the order's PDF did), and kept "Derechos a pagar" after the treasury confirmed the payment."""
+    case = awaiting_payment(people)
+    order = _order(case.case_id)
+    fields = order.public_data["fields"]
+    login(client, people.owner)
+    page = client.get(f"/expedientes/{case.case_id}").get_data(as_text=True)
+    assert 'id="pago"' in page
+    assert f"con la línea de captura {fields['referencia']}" in page
+    assert "Pague $8,420.00" in page
+    assert "Derechos a pagar" in page
+    treasurer = make_user(Role.TREASURY)
+    paid = confirm_payment(fields["referencia"], "8420.00", local_today(), "OP-55", treasurer)
+    assert paid.outcome is Outcome.APPLIED, paid.detail
+    page = client.get(f"/expedientes/{case.case_id}").get_data(as_text=True)
+    assert "Derechos pagados" in page
+    assert "Derechos a pagar" not in page
+    assert "La tesorería confirmó el pago de $8,420.00" in page
+    assert "operación OP-55" in page
