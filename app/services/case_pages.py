@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -230,14 +231,16 @@ def document_readable(case: Case, user: User, document: Document) -> bool:
     (``Procedure.delivered``: an access request's response documents once their costs are paid, the versión
     pública alone while a classification stands), never what staff attached for their own work (an area's
     original of classified information, for one)."""
-    return _readable(case, user, document.id, document.kind, document.uploaded_by_id)
+    return _readable_by(case, user)(document.id, document.kind, document.uploaded_by_id)
 
 
-def _readable(case: Case, user: User, document_id: int, kind: str, uploaded_by_id: int | None) -> bool:
-    """:func:`document_readable` from the document's id, kind and uploader (a column row's)."""
-    if case.applicant_id != user.id or uploaded_by_id == user.id:
-        return True
-    return _delivered(case).includes(document_id, kind)
+def _readable_by(case: Case, user: User) -> Callable[[int, str, int | None], bool]:
+    """:func:`document_readable` as a test of a document's id, kind and uploader (a column row's), for all the
+    documents of a list: what the procedure delivers to the applicant is worked out once."""
+    if case.applicant_id != user.id:
+        return lambda _id, _kind, _uploaded_by: True
+    delivered = _delivered(case)
+    return lambda document_id, kind, uploaded_by_id: uploaded_by_id == user.id or delivered.includes(document_id, kind)
 
 
 def _delivered(case: Case) -> Delivered:
@@ -269,11 +272,12 @@ def _documents(case: Case, user: User) -> tuple[list[DocumentVersion], list[tupl
     """The case's documents ``user`` may read (newest first), and the (kind, SHA-256) of all its current ones
     (what the engine decides on), from one read."""
     rows = _DOCUMENTS.read(db.session(), {"case_id": case.id})
+    readable_to = _readable_by(case, user)
     # the columns of _DOCUMENTS, unpacked (each attribute of a row costs a look-up)
     readable = [
         DocumentVersion(id_, kind, name, size, sha256, uploaded_at, superseded_by is None)
         for id_, kind, name, size, sha256, uploaded_at, superseded_by, uploaded_by in rows
-        if _readable(case, user, id_, kind, uploaded_by)
+        if readable_to(id_, kind, uploaded_by)
     ]
     # the engine's inputs list the current documents oldest first (their order does not matter to it)
     current = [(kind, sha256) for _, kind, _, _, sha256, _, superseded_by, _ in reversed(rows) if superseded_by is None]
@@ -486,13 +490,14 @@ def requirement_items(context: ActionContext) -> list[tuple[str, str]]:
     case, user = context.case, context.user
     labels = requirement_labels(case)
     kinds = case_requirements(case)
+    readable = _readable_by(case, user)
     for document in column_rows(
         db.session(),
         select(Document.id, Document.kind, Document.uploaded_by_id)
         .where(Document.case_id == case.id)
         .order_by(Document.id.desc()),
     ):
-        if document.kind not in kinds and _readable(case, user, document.id, document.kind, document.uploaded_by_id):
+        if document.kind not in kinds and readable(document.id, document.kind, document.uploaded_by_id):
             kinds.append(document.kind)
     return [(kind, labels.get(kind, kind.replace("_", " ").capitalize())) for kind in kinds]
 

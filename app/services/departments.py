@@ -133,7 +133,7 @@ def department_names(codes: Iterable[str]) -> dict[str, str]:
     if not wanted:
         return {}
     named = select(Department.code, Department.name).where(Department.code.in_(wanted))
-    return {code: name for code, name in db.session.execute(named).all()}  # noqa: C416 - rows to str pairs
+    return dict(db.session.execute(named).all())
 
 
 def list_departments() -> list[DepartmentInfo]:

@@ -1667,11 +1667,11 @@ def _open_states() -> list[str]:
     return sorted({s.name for w in get_engine().definitions if w.name == WORKFLOW for s in w.states if not s.terminal})
 
 
-def unit_queue(today: date | None = None, *, states: Sequence[str] | None = None) -> list[QueueRow]:
+def unit_queue(today: date | None = None) -> list[QueueRow]:
     """Open requests for the transparency unit: overdue first, then by the last day of the response term. The
     requests are found by their open states through the (workflow, state) index: the concluded ones, however
     many, are not read."""
-    return _queue(_requests_in(states or _open_states()), today or local_today())
+    return _queue(_requests_in(_open_states()), today or local_today())
 
 
 def _requests_in(states: Sequence[str]) -> list[Case]:
