@@ -8,6 +8,7 @@ from flask.cli import AppGroup
 from app.engine import DomainError
 from app.models import Locale, Role
 from app.services.auth import deactivate_by_email, end_sessions_by_email, reset_second_factor_by_email
+from app.services.confirmation import confirm_by_administrator
 from app.services.users import RoleGrant, create_user
 
 users_cli = AppGroup("users", help="User accounts.")
@@ -49,6 +50,21 @@ def users_deactivate(email: str) -> None:
         click.echo(f"user {user_id} deactivated; its sessions were ended")
     else:
         click.echo(f"user {user_id} was already inactive; nothing changed")
+
+
+@users_cli.command("confirm")
+@click.argument("email")
+def users_confirm(email: str) -> None:
+    """Count an account's address as proven without its mailed link (identity seen at the counter, or no mail
+    server yet): a self-registered account logs in from then on."""
+    try:
+        user_id, changed = confirm_by_administrator(email)
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from None
+    if changed:
+        click.echo(f"user {user_id}: address confirmed; the account can log in")
+    else:
+        click.echo(f"user {user_id}: the address was already confirmed; nothing changed")
 
 
 @users_cli.command("end-sessions")

@@ -507,6 +507,9 @@ def _reset_with(session: Session, row: PasswordResetToken, new: str, *, ip: str,
         raise InvalidData(INVALID_RESET)
     check_password(new, email=user.email, display_name=user.display_name)
     user.password_hash = hash_password(new)
+    # the link came to the address: it is proven (an account registered and never confirmed logs in from now
+    # on, with the password its owner just chose)
+    user.email_confirmed_at = user.email_confirmed_at or now
     session.execute(
         update(PasswordResetToken)
         .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))

@@ -2,8 +2,9 @@
 
 A confirmation is a single-use, expiring link (only its SHA-256 is stored). It is issued when someone files
 an access request without an account (nothing about the request is mailed until the address is proven) and
-when someone registers with an address held by a passwordless requester row (the registration takes that
-row over only once the address is proven). What the link releases is kept sealed (encrypted with a key
+when someone registers: a new account logs in only once its address is proven, and a registration with an
+address held by a passwordless requester row, or by an account nobody proved, takes that row over only once
+the address is proven. What the link releases is kept sealed (encrypted with a key
 derived from ``SECRET_KEY``) and emptied when it is used: the request's tracking token, mailed once to the
 confirmed address, or the registration's name and password hash. No mail of these carries text typed by
 whoever filled in the form.
@@ -18,20 +19,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app import audit
 from app.audit import EntryInput
 from app.database import end_read
-from app.engine import InvalidData, Msg
+from app.engine import InvalidData, Msg, NotFound
 from app.extensions import db
 from app.models import AuditKind, Case, EmailConfirmation, Role, SecurityEventKind, User, UserRole, utcnow
 from app.models.users import PASSWORDLESS
 from app.notifications import enqueue
 from app.services import security_log
-from app.services.auth import decrypt, encrypt
+from app.services.auth import AccountChange, decrypt, encrypt
 from app.services.uow import unit_of_work
+from app.services.users import normalise_email
 
 FILING = "filing"
 """A filing without an account: its receipt (with the secret tracking link) waits for the confirmation."""
@@ -72,6 +74,20 @@ def issue(session: Session, user_id: int, purpose: str, *, case_id: int | None =
             "hours": int(ttl.total_seconds() // 3600),
         },
         recipient_id=user_id,
+    )
+
+
+def withdraw(session: Session, user_id: int, purpose: str) -> None:
+    """Make every unused ``purpose`` link of ``user_id`` unusable (in the caller's transaction), and empty what
+    they held."""
+    session.execute(
+        update(EmailConfirmation)
+        .where(
+            EmailConfirmation.user_id == user_id,
+            EmailConfirmation.purpose == purpose,
+            EmailConfirmation.used_at.is_(None),
+        )
+        .values(used_at=utcnow(), sealed=None)
     )
 
 
@@ -118,6 +134,7 @@ def confirm(token: str, now: datetime | None = None) -> Confirmed:
         released = decrypt(row.sealed) if row.sealed else None
         row.used_at = now
         row.sealed = None
+        proven_before = user.email_confirmed_at is not None
         user.email_confirmed_at = user.email_confirmed_at or now
         if row.purpose == FILING and released and row.case_id is not None:
             folio = session.scalar(select(Case.folio).where(Case.id == row.case_id)) or ""
@@ -133,7 +150,10 @@ def confirm(token: str, now: datetime | None = None) -> Confirmed:
                 case_id=row.case_id,
             )
         elif row.purpose == REGISTRATION and released:
-            _take_over(session, user, json.loads(released))
+            _take_over(session, user, json.loads(released), proven_before)
+        elif row.purpose == REGISTRATION and not proven_before:
+            # a new account's own link: it may log in from now on
+            _welcome(session, user)
         security_log.record(
             SecurityEventKind.REGISTRATION,
             user_id=user.id,
@@ -143,16 +163,52 @@ def confirm(token: str, now: datetime | None = None) -> Confirmed:
         return Confirmed(row.purpose, row.case_id)
 
 
-def _take_over(session: Session, user: User, registration: dict[str, str]) -> None:
-    """A proven registration turns the passwordless requester row into an applicant account."""
-    if user.password_hash != PASSWORDLESS:
+def confirm_by_administrator(email: str) -> AccountChange:
+    """Count the address of the account with ``email`` as proven without its link (an administrator who saw the
+    person's identification at the counter, or a deployment without mail): the account logs in from now on, any
+    registration link still pending for it stops working, and the welcome mail is queued. Logged in the security
+    log. Returns the user id and whether the address was unproven (an account already confirmed is left as it is).
+
+    Raises ``NotFound`` when no account with a password has that address.
+    """
+    with unit_of_work() as session:
+        user = session.scalars(
+            select(User)
+            .where(User.email == normalise_email(email))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).first()
+        if user is None or not user.has_password:
+            raise NotFound(Msg("No hay una cuenta con ese correo electrónico."))
+        if user.email_confirmed_at is not None:
+            return AccountChange(user.id, False)
+        user.email_confirmed_at = utcnow()
+        withdraw(session, user.id, REGISTRATION)
+        _welcome(session, user)
+        security_log.record(
+            SecurityEventKind.REGISTRATION, user_id=user.id, details={"confirmed": "administrator"}, session=session
+        )
+        return AccountChange(user.id, True)
+
+
+def _welcome(session: Session, user: User) -> None:
+    enqueue(session, topic="account_created", dedup_key=f"account_created:{user.id}", payload={}, recipient_id=user.id)
+
+
+def _take_over(session: Session, user: User, registration: dict[str, str], proven_before: bool) -> None:
+    """A proven registration turns the passwordless requester row, or an account whose address nobody had proven
+    (registered by someone who never confirmed it), into this registration's applicant account."""
+    if user.password_hash != PASSWORDLESS and proven_before:
         return  # someone else's proven registration came first: the account keeps its password
+    unproven_account = user.password_hash != PASSWORDLESS
     user.password_hash = registration["password_hash"]
     user.display_name = registration["name"]
     if not user.has_role(Role.APPLICANT):
         user.roles.append(UserRole(role=Role.APPLICANT))
     session.flush()
-    enqueue(session, topic="account_created", dedup_key=f"account_created:{user.id}", payload={}, recipient_id=user.id)
+    _welcome(session, user)
+    if unproven_account:
+        return  # the account existed (unproven): its creation is in the log already
     audit.append(
         session,
         EntryInput(

@@ -25,14 +25,17 @@ the first registration rather than another one."""
 
 
 def register_applicant(display_name: str, email: str, password: str, *, form_key: str | None = None) -> int | None:
-    """Create an applicant account and return its id (logged as an administrative audit entry); a welcome
-    mail goes to the address.
+    """Create an applicant account and return its id (logged as an administrative audit entry). The account
+    logs in only once its address is proven: a confirmation link goes to the address, and the welcome mail
+    follows its use (``app.services.confirmation``).
 
-    When the address already has an account nothing is created, its owner is told by mail, and ``None`` is
-    returned; when it belongs to a passwordless requester row (someone filed an access request with it), a
-    confirmation link goes to the address and the row becomes this account only once it is used. In every
-    case the caller answers the same in both cases so the page never reveals which addresses are
-    registered. Raises ``InvalidData`` for a missing name or a password the policy refuses.
+    When the address already has a confirmed account nothing is created, its owner is told by mail, and ``None``
+    is returned; when it belongs to a passwordless requester row (someone filed an access request with it) or to
+    an account whose address nobody proved yet (someone registered it and never confirmed, perhaps with another's
+    address), a confirmation link goes to the address and the row becomes this registration's account only once
+    it is used. In every case the caller answers the same, and none of these accounts logs in before its address
+    is proven, so neither the page nor a login attempt after it reveals which addresses are registered. Raises
+    ``InvalidData`` for a missing name or a password the policy refuses.
 
     ``form_key`` is the registration form's own key (fresh each time the form is shown). The same form sent again
     within :data:`REPEAT_WINDOW` (a double click, at the same moment or later) does nothing more: no second
@@ -56,15 +59,22 @@ def register_applicant(display_name: str, email: str, password: str, *, form_key
     password_hash = hash_password(password)  # the work of a creation, so that every answer takes as long
     with unit_of_work() as session:
         # the row locked: the same form sent twice at once goes one after the other, and the second finds the first
-        kept = session.scalars(select(User.password_hash).where(User.id == existing).with_for_update()).first()
+        kept = session.execute(
+            select(User.password_hash, User.email_confirmed_at).where(User.id == existing).with_for_update()
+        ).first()
         if kept is None or (form is not None and _registered_with(session, existing, form)):
             return None
-        if kept == PASSWORDLESS:
-            # A requester filed with this address without an account (maybe someone else did, with the
-            # owner's address): the registration takes that row over once the address is proven.
+        if kept.password_hash == PASSWORDLESS or kept.email_confirmed_at is None:
+            # A requester filed with this address without an account, or someone registered it and never
+            # proved it (maybe someone else did, with the owner's address): the registration takes that row
+            # over once the address is proven.
             release = json.dumps({"name": name, "password_hash": password_hash})
+            if kept.password_hash != PASSWORDLESS:
+                # the last registration's link is the only one that works: a link mailed for an earlier one
+                # (perhaps someone else's, with their password) cannot confirm an account its owner did not set
+                confirmation.withdraw(session, existing, confirmation.REGISTRATION)
             confirmation.issue(session, existing, confirmation.REGISTRATION, release=release)
-            _record(session, existing, "requester", form)
+            _record(session, existing, "requester" if kept.password_hash == PASSWORDLESS else "unconfirmed", form)
             return None
         enqueue(
             session,
@@ -78,13 +88,11 @@ def register_applicant(display_name: str, email: str, password: str, *, form_key
 
 
 def _create(address: str, name: str, password: str, form: str | None) -> int:
-    """Create the account, its welcome mail and its security event in one transaction (a repeat of the same
-    form that waited on this one finds the event with the account)."""
+    """Create the account (not confirmed), its confirmation link and its security event in one transaction (a
+    repeat of the same form that waited on this one finds the event with the account)."""
     with unit_of_work() as session:
-        user_id = create_user(address, name, password, [RoleGrant(Role.APPLICANT)])
-        enqueue(
-            session, topic="account_created", dedup_key=f"account_created:{user_id}", payload={}, recipient_id=user_id
-        )
+        user_id = create_user(address, name, password, [RoleGrant(Role.APPLICANT)], confirmed=False)
+        confirmation.issue(session, user_id, confirmation.REGISTRATION)
         _record(session, user_id, False, form)
         return user_id
 

@@ -18,7 +18,7 @@ from app.audit import EntryInput
 from app.database import is_constant
 from app.engine import DomainError, InvalidData, Msg
 from app.extensions import db
-from app.models import AuditKind, Department, Locale, Role, RowCount, User, UserRole
+from app.models import AuditKind, Department, Locale, Role, RowCount, User, UserRole, utcnow
 from app.services.passwords import MIN_PASSWORD_LENGTH as MIN_PASSWORD_LENGTH  # the one definition
 from app.services.passwords import check_password
 from app.services.uow import unit_of_work
@@ -67,9 +67,14 @@ def create_user(
     *,
     locale: Locale = Locale.ES_MX,
     created_by: int | None = None,
+    confirmed: bool = True,
 ) -> int:
     """Create a user with the given roles and return its id. Logged as an administrative audit entry
     (ids and roles only: no e-mail or name in the immutable log).
+
+    An account an administrator creates counts as confirmed (the administrator vouches for the address); a
+    self-registration passes ``confirmed=False``, and the account logs in only once a confirmation link mailed
+    to the address is used (``app.services.confirmation``).
 
     Raises ``InvalidData`` for an address that is not one, a name empty, too long or with control characters
     (what the forms refuse, for the command line too), a password the policy refuses (``app.services.passwords``),
@@ -93,6 +98,7 @@ def create_user(
             password_hash=hash_password(password),
             locale=locale,
             roles=[UserRole(role=g.role, department_code=g.department) for g in grants],
+            email_confirmed_at=utcnow() if confirmed else None,
         )
         try:
             with session.begin_nested():
@@ -156,7 +162,9 @@ def authenticate(email: str, password: str) -> User | None:
         return None
     except VerificationError:
         return None
-    if not user.active:
+    if not user.active or user.email_confirmed_at is None:
+        # an address nobody proved they read: the same answer as a wrong password, after the same work, or
+        # "register, then log in" would tell which addresses already had an account
         return None
     if _hasher.check_needs_rehash(user.password_hash):
         with unit_of_work() as session:

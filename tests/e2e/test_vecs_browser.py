@@ -13,10 +13,12 @@ from app.calendar import local_today
 from app.extensions import db
 from app.models import Case, Role, User
 from app.services.config import update_config
+from app.services.delivery import deliver_pending
 from app.services.demo import demo_pdf
 from tests.e2e.conftest import People, flash, press, shot
 from tests.support.demo_data import VECS_SETTINGS
 from tests.support.factories import advance, make_user, vecs_case
+from tests.support.smtp import Mailbox
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +82,17 @@ def upload(page: Page, kind: str, name: str | None = None, content: bytes | None
     press(row.locator("button[type=submit]"))
 
 
-def test_happy_path_from_registration_to_occupancy(app: Flask, people: People) -> None:
+def confirmation_link(mailbox: Mailbox, address: str) -> str:
+    """The path of the confirmation link mailed to ``address`` (the outbox delivered to the test's SMTP server)."""
+    db.session.rollback()
+    deliver_pending()
+    bodies = [m.get_content() for m in mailbox.messages if m["To"] == address]
+    links = [found.group(1) for body in bodies if (found := re.search(r"(/confirmar-correo/[A-Za-z0-9_-]+)", body))]
+    assert len(links) == 1, bodies
+    return links[0]
+
+
+def test_happy_path_from_registration_to_occupancy(app: Flask, people: People, mailbox: Mailbox) -> None:
     staff = Staff()
 
     # The administrator publishes the fee table, maps the stages to departments and samples every completion.
@@ -108,8 +120,13 @@ def test_happy_path_from_registration_to_occupancy(app: Flask, people: People) -
     applicant.fill("#password", "una-contraseña-larga")
     applicant.fill("#confirm", "una-contraseña-larga")
     applicant.click("main input[type=submit]")
-    # the answer does not say whether the address was new: log in with the chosen password
+    # the answer does not say whether the address was new, and the account logs in once the address is proven
     expect(applicant).to_have_url(re.compile(r"/login\?next="))
+    assert "confirmar su dirección" in flash(applicant)
+    applicant.goto(confirmation_link(mailbox, "ana@example.test"))
+    press(applicant.locator("main input[type=submit]"))
+    assert "Ya puede iniciar sesión" in flash(applicant)
+    applicant.goto("/login?next=/tramites")
     applicant.fill("#email", "ana@example.test")
     applicant.fill("#password", "una-contraseña-larga")
     applicant.click("main input[type=submit]")

@@ -106,10 +106,40 @@ def test_requesters_who_filed_before_confirmation_existed_keep_their_notices(emp
                     ),
                     {"email": email, "marker": marker, "active": True},
                 )
-        upgrade()
+        upgrade(revision="a3d8f1c6e274")
         with db.engine.connect() as conn:
             rows = dict(conn.execute(text("SELECT email, email_confirmed_at IS NOT NULL FROM users")).all())
         assert rows == {"lector@example.test": True, "x@example.test": False}
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
+def test_accounts_with_a_password_keep_logging_in_once_confirmation_is_required(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    application = create_app("test", SQLALCHEMY_DATABASE_URI=empty_database_url, DOCUMENTS_DIR=str(tmp_path))
+    with application.app_context():
+        upgrade(revision="a3d8f1c6e274")
+        with db.engine.begin() as conn:
+            for email, marker in (
+                ("cuenta@example.test", "$argon2id$v=19$m=65536,t=3,p=4$x$y"),
+                ("lector@example.test", "!requester-without-account"),
+                ("baja@example.test", "!disabled"),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO users (email, display_name, password_hash, locale, active, created_at) "
+                        "VALUES (:email, 'N', :marker, 'es_MX', :active, '2026-03-02 17:00:00')"
+                    ),
+                    {"email": email, "marker": marker, "active": True},
+                )
+        upgrade()
+        with db.engine.connect() as conn:
+            rows = dict(conn.execute(text("SELECT email, email_confirmed_at FROM users")).all())
+        # the account with a password counts as proven from its creation; the markers stay unproven
+        assert str(rows["cuenta@example.test"])[:19] == "2026-03-02 17:00:00"
+        assert rows["lector@example.test"] is None
+        assert rows["baja@example.test"] is None
         downgrade(revision="base")
         db.engine.dispose()
 

@@ -15,8 +15,14 @@ from app.extensions import db
 from app.models import Role, UserSession
 from tests.support.factories import PASSWORD, email_of, make_user, submitted_case
 
-LOGIN_ERROR_ES = "Correo electrónico o contraseña incorrectos."
-LOGIN_ERROR_EN = "Incorrect e-mail address or password."
+LOGIN_ERROR_ES = (
+    "Correo electrónico o contraseña incorrectos. Si acaba de crear su cuenta, confirme primero su correo "
+    "electrónico con el enlace que le enviamos."
+)
+LOGIN_ERROR_EN = (
+    "Incorrect e-mail address or password. If you have just created your account, first confirm your e-mail "
+    "address with the link we sent you."
+)
 
 
 class _Forms(HTMLParser):

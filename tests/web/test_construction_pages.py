@@ -17,6 +17,7 @@ from werkzeug.test import TestResponse
 import app.services.cases as cases_service
 from app.extensions import db
 from app.models import AuditEntry, Case, Document, OutboxMessage, Role, User, WorkflowConfigChange
+from app.services.auth import decrypt
 from app.services.certificates import CertificateEffects
 from app.services.demo import demo_pdf
 from tests.support.factories import advance, make_user, vecs_case
@@ -69,6 +70,28 @@ def register(client: FlaskClient, **values: str) -> TestResponse:
     return client.post("/registro", data=data)
 
 
+def confirmation_link(email: str) -> str:
+    """The last confirmation link mailed to ``email`` (read from the outbox, as the mail would carry it)."""
+    db.session.rollback()
+    user_id = db.session.scalars(select(User.id).where(User.email == email)).one()
+    message = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.recipient_id == user_id, OutboxMessage.topic == "email_confirmation")
+        .order_by(OutboxMessage.id.desc())
+    ).first()
+    assert message is not None
+    token = decrypt(str(message.payload["sealed"]))
+    assert token is not None
+    return f"/confirmar-correo/{token}"
+
+
+def confirm_address(client: FlaskClient, email: str) -> TestResponse:
+    """Open the confirmation link mailed to ``email`` and press its button."""
+    action = confirmation_link(email)
+    page = text(client.get(action))
+    return client.post(action, data={"csrf_token": csrf_token(page, action)})
+
+
 def test_registration_validates_every_field(client: FlaskClient) -> None:
     empty = register(client, display_name="", email="", password="", confirm="")
     assert empty.status_code == 422
@@ -113,6 +136,13 @@ def test_registration_creates_an_applicant_without_revealing_taken_addresses(cli
     # the same answer whether or not the address had an account (its owner is told by mail instead)
     assert duplicate.status_code == created.status_code == 302
     assert duplicate.headers["Location"] == created.headers["Location"] == "/login?next=/tramites"
+    # the new account, like the one taken, does not log in before its address is proven: the same answer
+    for address, password in ((email, "una-contraseña-larga"), ("ana@example.test", "una-contraseña-larga")):
+        refused = login(client, address, password, next_url="/tramites")
+        assert refused.status_code == 200
+        assert "confirme primero su correo electrónico" in text(refused)
+    confirmed = confirm_address(client, "ana@example.test")
+    assert confirmed.status_code == 302
     assert login(client, "ana@example.test", "una-contraseña-larga", next_url="/tramites").status_code == 302
     page = client.get("/tramites")
     assert page.status_code == 200
@@ -144,7 +174,8 @@ def test_the_registration_form_sent_twice_registers_once_and_warns_nobody(client
     assert flashes(client.get(again.headers["Location"]))  # the same answer, as the first time
     db.session.rollback()
     topics = [m.topic for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
-    assert topics == ["account_created"]  # no "someone tried to register with your address" to oneself
+    assert topics == ["email_confirmation"]  # no "someone tried to register with your address" to oneself
+    assert confirm_address(client, "ana@example.test").status_code == 302
     other = register(
         client,
         display_name="Otra",
@@ -155,7 +186,7 @@ def test_the_registration_form_sent_twice_registers_once_and_warns_nobody(client
     assert other.status_code == 302  # another form with that address: its owner is told, as before
     db.session.rollback()
     topics = [m.topic for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
-    assert topics == ["account_created", "account_exists"]
+    assert topics == ["email_confirmation", "account_created", "account_exists"]
 
 
 # -- eligibility -------------------------------------------------------------------------------------

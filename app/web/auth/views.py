@@ -111,7 +111,13 @@ def login() -> str | Response:
             return redirect(url_for("auth.enrol"))
         security_log.record_login_failure(form.email.data or "", ip=client_ip(), path=request.path)
         record_failure("password", account)
-        flash(_("Correo electrónico o contraseña incorrectos."), "error")
+        flash(
+            _(
+                "Correo electrónico o contraseña incorrectos. Si acaba de crear su cuenta, confirme primero su correo "
+                "electrónico con el enlace que le enviamos."
+            ),
+            "error",
+        )
     return render_template("auth/login.html", form=form)
 
 

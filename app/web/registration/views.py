@@ -26,8 +26,9 @@ bp = Blueprint("registration", __name__)
 @limiter.limit(reset_limit_per_ip, methods=["POST"])
 @limiter.limit(reset_limit_per_account, methods=["POST"], key_func=registration_email_key, deduct_when=redirected)
 def register() -> str | Response | tuple[str, int]:
-    """Show the registration form and create the applicant account. The answer is the same whether or not
-    the address already had an account (its owner is told by mail), so the page reveals no addresses."""
+    """Show the registration form and create the applicant account, which logs in once its address is
+    confirmed. The answer is the same whether or not the address already had an account (its owner is told by
+    mail), so the page reveals no addresses."""
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
     form = RegistrationForm(MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH)
@@ -45,8 +46,8 @@ def register() -> str | Response | tuple[str, int]:
             return render_template("registration/register.html", form=form), 422
         flash(
             _(
-                "Le enviamos un correo electrónico a %(email)s. Si la cuenta es nueva, ya puede iniciar sesión con "
-                "la contraseña que eligió.",
+                "Le enviamos un correo electrónico a %(email)s. Siga el enlace que contiene para confirmar su "
+                "dirección; después podrá iniciar sesión con la contraseña que eligió.",
                 email=form.email.data or "",
             ),
             "info",
