@@ -18,6 +18,7 @@ starts).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -121,6 +122,10 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "(DOF 4 de mayo de 2015)",
         "inexistence": "Artículos 44, fracción II, 138 y 139 de la Ley General de Transparencia y Acceso a la "
         "Información Pública (DOF 4 de mayo de 2015)",
+        "admission": "Artículos 146 y 150, fracción I, de la Ley General de Transparencia y Acceso a la Información "
+        "Pública (DOF 4 de mayo de 2015)",
+        "dismissal": "Artículos 150, fracción I, y 155 de la Ley General de Transparencia y Acceso a la Información "
+        "Pública (DOF 4 de mayo de 2015)",
     },
     "appeal_grounds": [
         "classification",
@@ -228,7 +233,16 @@ def parse_payment_days(value: Any) -> int:
 
 LEGAL_BASIS_ACTS = ("prevention", "incompetence", "appeal", "resolution", "compliance")
 """The acts whose legal basis is told to the people they bind (the ``legal_bases`` setting)."""
-OPTIONAL_BASIS_ACTS = ("public_source", "payment", "extension", "classification", "consultation", "inexistence")
+OPTIONAL_BASIS_ACTS = (
+    "public_source",
+    "payment",
+    "extension",
+    "classification",
+    "consultation",
+    "inexistence",
+    "admission",
+    "dismissal",
+)
 """Acts added later: a ``legal_bases`` setting saved before them may leave them out (the default applies)."""
 
 
@@ -1515,6 +1529,7 @@ FIELDS = (
     _own("appeal_statement", N_("Razones del recurso")),
     _own("appeal_decision", N_("Sentido de la resolución"), "code"),
     _own("appeal_resolution", N_("Resolución del recurso")),
+    _own("appeal_dismissal", N_("Razones del desechamiento del recurso")),
     _own("compliance_report", N_("Informe de cumplimiento")),
     _own("compliance_ruled", N_("Verificación del cumplimiento"), "code"),
     _own("compliance_ruling", N_("Determinación del órgano garante sobre el cumplimiento")),
@@ -1528,9 +1543,66 @@ FIELDS = (
 """Every data key of a request, with the words people read for it (``code`` and ``list`` values are stored as
 given: the procedure's services already write them in their one form)."""
 
+# -- version 2: the guarantor admits the appeal before its term to resolve runs --------------------------------
+
+APPEAL_FILED = "appeal_filed"
+
+
+def _v2_state(state: State) -> State:
+    if state.name == "appealed":
+        return State("appealed", N_("Recurso de revisión admitido: el órgano garante lo resuelve"))
+    return state
+
+
+STATES_V2 = tuple(
+    replacement
+    for state in STATES
+    for replacement in (
+        (State(APPEAL_FILED, N_("Recurso de revisión interpuesto: el órgano garante decide si lo admite")),)
+        if state.name == "appealed"
+        else ()
+    )
+    + (_v2_state(state),)
+)
+"""Version 1's states, with the appeal's admission before the appeal is resolved."""
+
+
+def _v2_transition(transition: Transition) -> Transition:
+    if transition.trigger == "appeal":
+        return dataclasses.replace(transition, dest=APPEAL_FILED)
+    return transition
+
+
+TRANSITIONS_V2 = (
+    *(_v2_transition(t) for t in TRANSITIONS),
+    Transition(
+        "admit_appeal",
+        (APPEAL_FILED,),
+        "appealed",
+        _GUARANTOR,
+        N_("Admitir el recurso de revisión"),
+        dedicated=True,  # the service mails the requester the last day to resolve it and its legal basis
+    ),
+    Transition(
+        "dismiss_appeal",
+        (APPEAL_FILED,),
+        "concluded",
+        _GUARANTOR,
+        N_("Desechar el recurso de revisión por improcedente"),
+        fields=("appeal_dismissal",),
+        required_fields=("appeal_dismissal",),
+        dedicated=True,  # the service mails the requester the reasons and their legal basis
+    ),
+)
+"""Version 1's transitions; an appeal is filed (``appeal_filed``), and the guarantor admits it, which starts its
+term to resolve (LGTAIP 2015 art. 146: forty days "contados a partir de la admisión"), or dismisses it as
+improper (art. 155). Version 1 started that term at the filing and told the requester the appeal was admitted."""
+
+ACCESS_V2 = dataclasses.replace(ACCESS_V1, version=2, states=STATES_V2, transitions=TRANSITIONS_V2)
+
 PROCEDURE = Procedure(
     name="access_request",
-    workflows=(ACCESS_V1,),
+    workflows=(ACCESS_V1, ACCESS_V2),
     parameters=PARAMETERS,
     fields=(
         *FIELDS,

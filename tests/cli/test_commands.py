@@ -43,7 +43,7 @@ def test_demo_load_runs_once_and_prints_logins(app: Flask):
         ("access_request", "turned"),
         ("access_request", "in_committee"),
         ("access_request", "answered"),
-        ("access_request", "appealed"),
+        ("access_request", "appeal_filed"),
         ("obligation_publication", "drafting"),
         ("obligation_publication", "published"),
         ("business_licence", "submitted"),

@@ -194,10 +194,13 @@ def test_appeal_resolution_and_compliance_terms_are_shown(app: Flask, mailbox):
             expected_version=case_version(filed.case_id),
             data={"appeal_grounds": ["incomplete"], "appeal_statement": "Faltan anexos"},
         )
-        # 40 business days from Friday 11 July 2025 (no holiday until 16 September): 4 September 2025
+        # filed, not yet admitted: the term to resolve does not run (LGTAIP 2015 art. 146: from the admission)
         status = ar.staff_view(filed.case_id, guarantor).status
-        assert status.resolution_due_on == date(2025, 9, 4)
+        assert status.resolution_due_on is None
         assert status.appeal_due_on is None
+        ar.guarantor_act(filed.case_id, "admit_appeal", guarantor, expected_version=case_version(filed.case_id))
+        # admitted on Thursday 10 July: 40 business days from Friday 11 July 2025 (no holiday until 16 September)
+        assert ar.staff_view(filed.case_id, guarantor).status.resolution_due_on == date(2025, 9, 4)
     with time_machine.travel(_noon(date(2025, 7, 14)), tick=False):
         ar.guarantor_act(
             filed.case_id,

@@ -8,10 +8,12 @@ import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+import pytest
 import time_machine
 from flask import Flask, current_app
 
 from app.calendar import LOCAL_TZ
+from app.engine import InvalidData
 from app.extensions import db
 from app.models import Role
 from app.procedures.access_request import services as ar
@@ -78,13 +80,21 @@ def test_the_payment_and_the_guarantors_term_are_told_with_dates(app: Flask, mai
             data={"appeal_grounds": ["costs"]},
         )
         deliver_pending()
-    # 40 business days from Friday 11 July 2025 (no holiday until 16 September): 4 September 2025
+    # the guarantor is told of the appeal to admit: its term to resolve runs from the admission (art. 146)
     to_guarantor = [m for m in mailbox.messages if m["To"] == email_of(guarantor)]
     assert len(to_guarantor) == 1
     notice = to_guarantor[0].get_content()
     assert filed.folio in notice
-    assert "Plazo para resolver el recurso de revisión: a más tardar el 4 de septiembre de 2025" in notice
-    assert "Artículo 146 de la Ley General de Transparencia" in notice
+    assert "Plazo para resolver el recurso de revisión" not in notice
+    assert "Artículos 146 y 150, fracción I, de la Ley General de Transparencia" in notice
+    with time_machine.travel(_noon(date(2025, 7, 14)), tick=False):  # Monday
+        before = len(_to_requester(mailbox))
+        ar.guarantor_act(filed.case_id, "admit_appeal", guarantor, expected_version=case_version(filed.case_id))
+        admitted = _to_requester(mailbox)[before:]
+    # 40 business days from Tuesday 15 July 2025 (no holiday until 16 September): 8 September 2025
+    assert len(admitted) == 1
+    assert "Plazo para resolver el recurso de revisión: a más tardar el 8 de septiembre de 2025" in admitted[0]
+    assert "Artículo 146 de la Ley General de Transparencia" in admitted[0]
 
 
 def _to_requester(mailbox: Any) -> list[str]:
@@ -114,14 +124,24 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
             expected_version=case_version(filed.case_id),
             data={"appeal_grounds": ["incomplete"], "appeal_statement": "Faltan anexos"},
         )
-        admitted = _to_requester(mailbox)[before:]
+        filed_notice = _to_requester(mailbox)[before:]
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
-    # 40 business days from Friday 11 July 2025 (no holiday until 16 September): 4 September 2025 (art. 146)
-    assert len(admitted) == 1
-    assert "Plazo para resolver el recurso de revisión: a más tardar el 4 de septiembre de 2025" in admitted[0]
-    assert "Artículo 146 de la Ley General de Transparencia" in admitted[0]
+    # filed: the guarantor decides on its admission, from which the term to resolve runs (arts. 146 and 150)
+    assert len(filed_notice) == 1
+    assert "Plazo para resolver el recurso de revisión" not in filed_notice[0]
+    assert "Artículos 146 y 150, fracción I, de la Ley General de Transparencia" in filed_notice[0]
     assert 'id="recurso"' in page
-    assert "4 de septiembre de 2025" in page
+    assert "decidirá si lo admite" in page
+    with time_machine.travel(_noon(date(2025, 7, 11)), tick=False):  # Friday
+        ar.guarantor_act(filed.case_id, "admit_appeal", guarantor, expected_version=case_version(filed.case_id))
+        admitted = _to_requester(mailbox)[before + 1 :]
+        page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+    # 40 business days from Monday 14 July 2025 (no holiday until 16 September): 5 September 2025 (art. 146)
+    assert len(admitted) == 1
+    assert "Plazo para resolver el recurso de revisión: a más tardar el 5 de septiembre de 2025" in admitted[0]
+    assert "Artículo 146 de la Ley General de Transparencia" in admitted[0]
+    assert "Su recurso de revisión fue admitido" in page
+    assert "5 de septiembre de 2025" in page
 
     with time_machine.travel(_noon(date(2025, 7, 14)), tick=False):  # Monday
         ar.guarantor_act(
@@ -131,7 +151,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
             expected_version=case_version(filed.case_id),
             data={"appeal_decision": "modify", "appeal_resolution": "Entregue los anexos del contrato"},
         )
-        resolved = _to_requester(mailbox)[before + 1 :]
+        resolved = _to_requester(mailbox)[before + 2 :]
     # 10 business days from Tuesday 15 July: 15–18, 21–25 and 28 July 2025 (LGTAIP 2015 arts. 196–197)
     assert len(resolved) == 1
     assert "Entregue los anexos del contrato" in resolved[0]
@@ -155,7 +175,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
             expected_version=case_version(filed.case_id),
             comment="Faltan los anexos del segundo contrato",
         )
-        rejected = _to_requester(mailbox)[before + 2 :]
+        rejected = _to_requester(mailbox)[before + 3 :]
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
     # a new term of 10 business days from Wednesday 23 July: 23–25, 28 July–1 August, 4 and 5 August 2025
     assert len(rejected) == 1
@@ -182,7 +202,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
             expected_version=case_version(filed.case_id),
             comment="Se entregó lo ordenado",
         )
-        accepted = _to_requester(mailbox)[before + 3 :]
+        accepted = _to_requester(mailbox)[before + 4 :]
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
     assert len(accepted) == 1
     assert "Tener por cumplida la resolución" in accepted[0]
@@ -247,3 +267,48 @@ def test_the_extension_and_the_classification_are_told_with_their_basis_and_the_
     assert "Plazo de respuesta: a más tardar el 18 de agosto de 2025" in classified[0]
     assert "Se confirma la confidencialidad de los datos personales" in page
     assert "Artículos 44, fracción II, y 137" in page
+
+
+def test_an_improper_appeal_is_dismissed_with_its_reasons_and_no_term_ever_runs(app: Flask, mailbox):
+    """LGTAIP 2015 art. 155: the guarantor dismisses an improper appeal (filed out of term, say); the requester is
+    told why and on which basis, and the request concludes without a term to resolve it ever running."""
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    obras = make_user((Role.AREA, "obras"))
+    guarantor = make_user(Role.GUARANTOR)
+    with time_machine.travel(_noon(date(2025, 7, 7)), tick=False):
+        filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
+        _confirm(mailbox)
+        ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
+        ar.answer_turn(
+            filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
+        )
+        ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
+        ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=case_version(filed.case_id))
+        ar.requester_act(
+            filed.token,
+            "appeal",
+            expected_version=case_version(filed.case_id),
+            data={"appeal_grounds": ["incomplete"], "appeal_statement": "Quiero otra cosa"},
+        )
+        before = len(_to_requester(mailbox))
+    with time_machine.travel(_noon(date(2025, 7, 9)), tick=False):
+        with pytest.raises(InvalidData, match="improcedente"):
+            ar.guarantor_act(filed.case_id, "dismiss_appeal", guarantor, expected_version=case_version(filed.case_id))
+        ar.guarantor_act(
+            filed.case_id,
+            "dismiss_appeal",
+            guarantor,
+            expected_version=case_version(filed.case_id),
+            comment="El recurrente amplía su solicitud en el recurso (art. 155, fr. VII).",
+        )
+        dismissed = _to_requester(mailbox)[before:]
+        page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+    assert len(dismissed) == 1
+    assert "El recurrente amplía su solicitud en el recurso" in dismissed[0]
+    assert "Artículos 150, fracción I, y 155 de la Ley General de Transparencia" in dismissed[0]
+    assert "Plazo para resolver" not in dismissed[0]
+    assert "El órgano garante desechó su recurso de revisión" in page
+    assert "El recurrente amplía su solicitud en el recurso" in page
+    db.session.rollback()
+    assert ar.staff_view(filed.case_id, guarantor).status.closed
+    assert ar.guarantor_queue() == []

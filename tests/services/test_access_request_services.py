@@ -393,6 +393,13 @@ def test_appeal_revokes_the_classification_and_compliance_follows(app: Flask, of
         expected_version=case_version(filed.case_id),
         data={"appeal_grounds": ["classification"], "appeal_statement": "La información es pública"},
     )
+    assert stored_case(filed.case_id).state == "appeal_filed"
+    (row,) = ar.guarantor_queue()  # the appeal to admit is the guarantor's; no term runs yet (art. 146)
+    assert (row.case_id, row.due_on) == (filed.case_id, None)
+    assert "resolution" not in case_clocks([filed.case_id]).get(filed.case_id, {})
+    with pytest.raises(NotAllowed):
+        ar.guarantor_act(filed.case_id, "admit_appeal", office.unit, expected_version=case_version(filed.case_id))
+    ar.guarantor_act(filed.case_id, "admit_appeal", office.guarantor, expected_version=case_version(filed.case_id))
     assert stored_case(filed.case_id).state == "appealed"
     (row,) = ar.guarantor_queue()
     assert row.case_id == filed.case_id

@@ -310,10 +310,18 @@ def test_the_whole_path_through_the_pages(app: Flask, client: FlaskClient, offic
     appealed = _post(client, tracking, f"{tracking}/appeal", appeal_grounds=["incomplete"], appeal_statement="x")
     assert appealed.status_code == 302, flashes(appealed)
     db.session.rollback()
-    assert db.session.get(Case, case_id).state == "appealed"
+    assert db.session.get(Case, case_id).state == "appeal_filed"
+    assert "decidirá si lo admite" in text(client.get(tracking))
 
     login_as(client, office["guarantor"])
     assert db.session.get(Case, case_id).folio in text(client.get("/transparencia/garante"))
+    unreasoned = _post(client, case_url, f"{case_url}/garante/dismiss_appeal", comment="")
+    assert unreasoned.status_code == 422  # a dismissal says why the appeal is improper
+    assert "improcedente" in text(unreasoned)
+    admitted = _post(client, case_url, f"{case_url}/garante/admit_appeal")
+    assert admitted.status_code == 302, flashes(admitted)
+    db.session.rollback()
+    assert db.session.get(Case, case_id).state == "appealed"
     resolved = _post(
         client,
         case_url,

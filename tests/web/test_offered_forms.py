@@ -114,6 +114,7 @@ def test_vecs_a_request_without_its_documents_is_not_offered_for_filing(client: 
 
 
 def _appealed(unit: int, obras: int) -> ar.Filed:
+    """A request answered and appealed (awaiting the guarantor's admission)."""
     filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
     ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
     ar.answer_turn(
@@ -138,6 +139,13 @@ def test_access_the_guarantors_extension_is_offered_once(client: FlaskClient) ->
     )
     filed = _appealed(unit, obras)
     login_as(client, guarantor)
+    page = text(client.get(f"/expedientes/{filed.case_id}"))
+    assert not _form(page, "extend_resolution")  # not before the appeal is admitted: no term to extend
+    staff = text(client.get(f"/transparencia/solicitudes/{filed.case_id}"))
+    assert 'id="form-admit-appeal"' in staff
+    assert 'id="form-dismiss-appeal"' in staff
+    assert 'id="form-extend-resolution"' not in staff
+    ar.guarantor_act(filed.case_id, "admit_appeal", guarantor, expected_version=case_version(filed.case_id))
     page = text(client.get(f"/expedientes/{filed.case_id}"))
     assert not _form(page, "resolve_appeal")  # its own page collects the decision and its text
     assert _form(page, "extend_resolution")

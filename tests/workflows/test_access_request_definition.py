@@ -22,7 +22,7 @@ from workflows import DEFINITIONS, latest
 from workflows import access_request as ar
 from workflows.base import SYSTEM_ROLE, Clock, GuardInput, HistoryItem, validate
 
-WF = ar.ACCESS_V1
+WF = ar.ACCESS_V2
 ENGINE = Engine(DEFINITIONS, (r.value for r in Role))
 TODAY = date(2026, 3, 2)
 REQUESTER_ID = 10
@@ -84,6 +84,23 @@ def test_definition_is_registered_valid_and_latest():
     assert validate(WF) == []
     assert latest("access_request") is WF
     assert WF.folio_prefix == "SAI"
+    assert ar.ACCESS_V1 in DEFINITIONS  # requests filed under the first version finish on it
+
+
+def test_the_appeal_is_admitted_before_its_term_to_resolve_runs():
+    """LGTAIP 2015 art. 146: the guarantor resolves within forty days "contados a partir de la admisión"; art. 155:
+    an improper appeal is dismissed. The first version started the term at the filing."""
+    for source in ("answered", "incompetent", *ar.WORKING):
+        assert {t.dest for t in WF.transitions_from(source) if t.trigger == "appeal"} == {"appeal_filed"}
+        assert {t.dest for t in ar.ACCESS_V1.transitions_from(source) if t.trigger == "appeal"} == {"appealed"}
+    (admit,) = WF.find("admit_appeal", "appeal_filed")
+    (dismiss,) = WF.find("dismiss_appeal", "appeal_filed")
+    assert (admit.dest, admit.roles) == ("appealed", frozenset({"guarantor"}))
+    assert (dismiss.dest, dismiss.required_fields) == ("concluded", ("appeal_dismissal",))
+    resolution = next(c for c in WF.clocks if c.name == "resolution")
+    assert resolution.status_in("appeal_filed") != "running"
+    assert resolution.status_in("appealed") == "running"
+    assert {t.trigger for t in WF.transitions_from("appeal_filed")} == {"admit_appeal", "dismiss_appeal"}
 
 
 def _reachable() -> set[str]:
@@ -527,14 +544,24 @@ def test_system_lapses_record_the_day_and_stay():
 
 def test_appeal_paths():
     grounds = {"appeal_grounds": ["classification"]}
-    assert decide("answered", "appeal", REQUESTER, grounds).to_state == "appealed"
-    assert decide("incompetent", "appeal", REQUESTER, {"appeal_grounds": ["incompetence"]}).to_state == "appealed"
+    assert decide("answered", "appeal", REQUESTER, grounds).to_state == "appeal_filed"
+    assert decide("incompetent", "appeal", REQUESTER, {"appeal_grounds": ["incompetence"]}).to_state == "appeal_filed"
     with pytest.raises(GuardRefused, match="Aún corre"):
         decide("turned", "appeal", REQUESTER, {"appeal_grounds": ["no_response"]})
     late = {"response_overdue_on": "2026-03-30"}
     assert (
-        decide("turned", "appeal", REQUESTER, {"appeal_grounds": ["no_response"]}, stored=late).to_state == "appealed"
+        decide("turned", "appeal", REQUESTER, {"appeal_grounds": ["no_response"]}, stored=late).to_state
+        == "appeal_filed"
     )
+    assert decide("appeal_filed", "admit_appeal", GUARANTOR).to_state == "appealed"
+    with pytest.raises(NotAllowed):
+        decide("appeal_filed", "admit_appeal", UNIT)
+    with pytest.raises(GuardRefused, match="Razones del desechamiento"):
+        decide("appeal_filed", "dismiss_appeal", GUARANTOR, {})
+    dismissal = {"appeal_dismissal": "Extemporáneo (art. 155, fr. I)"}
+    assert decide("appeal_filed", "dismiss_appeal", GUARANTOR, dismissal).to_state == "concluded"
+    with pytest.raises(IllegalTrigger):
+        decide("appeal_filed", "resolve_appeal", GUARANTOR, {"appeal_decision": "confirm", "appeal_resolution": "x"})
     with pytest.raises(NotAllowed):
         decide("answered", "appeal", STRANGER, grounds)
     with pytest.raises(IllegalTrigger):

@@ -24,8 +24,8 @@ def load_demo(ids: Mapping[str, int]) -> None:
 
 def load_demo_requests(unit: int, areas: tuple[int, int], departments: tuple[str, str], committee: int) -> None:
     """File a few requests without accounts and move them to: received, prevención, turned (one area
-    answered), in committee, answered and appealed, and answered in simple copies with a payment order the
-    treasury has yet to confirm."""
+    answered), in committee, answered and appealed (awaiting the guarantor's admission), and answered in simple
+    copies with a payment order the treasury has yet to confirm."""
     area_a, area_b = areas
     dept_a, dept_b = departments
     svc.file_request(

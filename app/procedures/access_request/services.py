@@ -89,7 +89,9 @@ MAX_TEXT = 5000
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 REQUESTER_ACTIONS = frozenset({"answer_prevention", "appeal"})
 UNIT_ACTIONS = frozenset({"prevent", "declare_incompetent", "consolidate", "report_compliance"})
-GUARANTOR_ACTIONS = frozenset({"resolve_appeal", "extend_resolution", "accept_compliance", "reject_compliance"})
+GUARANTOR_ACTIONS = frozenset(
+    {"admit_appeal", "dismiss_appeal", "resolve_appeal", "extend_resolution", "accept_compliance", "reject_compliance"}
+)
 AREA_DOCUMENT_KINDS = ("respuesta_area", wf.PUBLIC_VERSION)
 APPEAL_TERM = N_("Plazo para interponer el recurso de revisión")
 """How a notice names the term it gives when that term is the one to appeal (translated on display)."""
@@ -638,7 +640,9 @@ def requester_act(
 
 
 def _mail_guarantors(session: Session, case: Case, seq: int) -> None:
-    """Tell each member of the guarantor body of a new appeal and the last day to resolve it."""
+    """Tell each member of the guarantor body of a new appeal: that it awaits their admission (the term to
+    resolve it runs from the admission, LGTAIP 2015 art. 146), or, on a request of the first version, which
+    started that term at the filing, the last day to resolve it."""
     clock = case_clocks([case.id]).get(case.id, {}).get("resolution")
     params = case.params or wf.ACCESS_V1.params
     payload: dict[str, Any] = {
@@ -646,11 +650,10 @@ def _mail_guarantors(session: Session, case: Case, seq: int) -> None:
         "trigger": "appeal",
         "state": case.state,
         "party": "guarantor",
-        "legal_basis": wf.legal_basis(params, "resolution"),
-        "due_label": RESOLUTION_TERM,
+        "legal_basis": wf.legal_basis(params, "admission" if case.state == wf.APPEAL_FILED else "resolution"),
     }
     if clock is not None and clock.due_on is not None:
-        payload["due_on"] = clock.due_on.isoformat()
+        payload |= {"due_on": clock.due_on.isoformat(), "due_label": RESOLUTION_TERM}
     for user in active_holders(Role.GUARANTOR, session):
         enqueue(
             session,
@@ -898,19 +901,26 @@ def guarantor_act(
     data: Mapping[str, Any] | None = None,
     comment: str | None = None,
 ) -> FireResult:
-    """The guarantor authority's steps on an appeal: resolve it, extend its term once, follow compliance.
+    """The guarantor authority's steps on an appeal: admit it or dismiss it as improper, resolve it, extend its
+    term once, follow compliance.
 
-    Resolving the appeal and ruling on the compliance report are told to the requester (mailed, and shown on
-    the tracking page): the resolution or the ruling, its legal basis and, when the body must (still) comply,
-    the last day of its term (LGTAIP 2015 arts. 196 and 197). Raises ``NotAllowed`` for any other step and the
-    engine's errors."""
+    Every step but the extension is told to the requester (mailed, and shown on the tracking page): the
+    admission with the last day to resolve the appeal (LGTAIP 2015 arts. 146 and 150, fr. I); the dismissal with
+    its reasons (the comment) and legal basis (art. 155); the resolution or the ruling, its legal basis and,
+    when the body must (still) comply, the last day of its term (arts. 196 and 197). Raises ``NotAllowed`` for
+    any other step, ``InvalidData`` for a dismissal without its reasons, and the engine's errors."""
     if trigger not in GUARANTOR_ACTIONS:
         raise NotAllowed(Msg("Esa acción no corresponde al órgano garante."))
-    if trigger not in _RULINGS_TOLD and trigger != "resolve_appeal":
+    if trigger not in _RULINGS_TOLD and trigger not in _APPEAL_STEPS_TOLD:
         return _fire(case_id, trigger, actor_id, expected_version, data, comment)
     written = dict(data or {})
     if trigger in _RULINGS_TOLD:
         written |= {"compliance_ruled": _RULINGS_TOLD[trigger], "compliance_ruling": (comment or "").strip()[:MAX_TEXT]}
+    if trigger == "dismiss_appeal":
+        reasons = (comment or "").strip()[:MAX_TEXT]
+        if not reasons:
+            raise InvalidData(Msg("Escriba las razones por las que el recurso es improcedente."))
+        written["appeal_dismissal"] = reasons
     with unit_of_work() as session:
         _access_case(session, case_id)
         result = fire(case_id, trigger, actor_id, expected_version=expected_version, data=written, comment=comment)
@@ -922,6 +932,7 @@ def guarantor_act(
 
 _RULINGS_TOLD = {"accept_compliance": "accepted", "reject_compliance": "rejected"}
 """The guarantor's rulings on the compliance report, as the case records them (``compliance_ruled``)."""
+_APPEAL_STEPS_TOLD = frozenset({"admit_appeal", "dismiss_appeal", "resolve_appeal"})
 
 
 def _compliance_due(case: Case) -> date | None:
@@ -932,6 +943,9 @@ def _compliance_due(case: Case) -> date | None:
 def appeal_notice(case: Case) -> ActNotice | None:
     """What the requester is told of their appeal now, or ``None`` (no appeal):
 
+    - appeal filed and awaiting its admission (``appeal_filed``): the legal basis of the admission, from which
+      the term to resolve it runs (LGTAIP 2015 arts. 146 and 150, fr. I);
+    - appeal dismissed as improper: the guarantor's reasons and the legal basis (art. 155);
     - appeal admitted (``appealed``): the last day the guarantor has to resolve it and its legal basis;
     - the resolution (``appeal_resolution``): its text and legal basis; when it orders the body to comply, the
       last day of the body's compliance term (2015 arts. 196–197);
@@ -940,6 +954,12 @@ def appeal_notice(case: Case) -> ActNotice | None:
     params = case.params or wf.ACCESS_V1.params
     compliance = wf.legal_basis(params, "compliance")
     resolution = wf.legal_basis(params, "resolution")
+    if case.state == wf.APPEAL_FILED:
+        return ActNotice("", wf.legal_basis(params, "admission"), None, kind="appeal_filed")
+    if case.data.get("appeal_dismissal") and case.state == "concluded":
+        return ActNotice(
+            str(case.data["appeal_dismissal"]), wf.legal_basis(params, "dismissal"), None, kind="appeal_dismissed"
+        )
     if case.state == "appealed":
         clock = case_clocks([case.id]).get(case.id, {}).get("resolution")
         due = clock.due_on if clock is not None else None
@@ -1698,8 +1718,9 @@ def area_queue(user_id: int, today: date | None = None) -> list[QueueRow]:
 
 
 def guarantor_queue(today: date | None = None) -> list[QueueRow]:
-    """Appeals to resolve and compliance to verify."""
-    return _queue(_requests_in(("appealed", "compliance", "compliance_review")), today or local_today(), guarantor=True)
+    """Appeals to admit or dismiss, appeals to resolve and compliance to verify."""
+    states = (wf.APPEAL_FILED, "appealed", "compliance", "compliance_review")
+    return _queue(_requests_in(states), today or local_today(), guarantor=True)
 
 
 def _turns(case_id: int) -> list[AreaTurn]:

@@ -633,13 +633,16 @@ def area_document(case_id: int, department: str) -> Response | tuple[str, int]:
     return _done(case_id)
 
 
-GUARANTOR_STEPS = frozenset({"resolve_appeal", "extend_resolution", "accept_compliance", "reject_compliance"})
+GUARANTOR_STEPS = frozenset(
+    {"admit_appeal", "dismiss_appeal", "resolve_appeal", "extend_resolution", "accept_compliance", "reject_compliance"}
+)
 
 
 @bp.post("/solicitudes/<int:case_id>/garante/<step>")
 @roles_required(Role.GUARANTOR)
 def guarantor_step(case_id: int, step: str) -> Response | tuple[str, int]:
-    """The guarantor resolves the appeal, extends its term once, or rules on compliance."""
+    """The guarantor admits the appeal or dismisses it as improper, resolves it, extends its term once, or rules
+    on compliance."""
     if step not in GUARANTOR_STEPS:
         abort(404)
     _visible(case_id)
