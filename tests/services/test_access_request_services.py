@@ -16,14 +16,14 @@ import pytest
 import time_machine
 from flask import Flask, current_app
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.audit import verify
 from app.calendar import LOCAL_TZ, local_today
 from app.certificates.formatting import long_date
-from app.engine import GuardRefused, IllegalTrigger, InvalidData, NotAllowed, NotFound
+from app.engine import GuardRefused, IllegalTrigger, InvalidData, NotAllowed, NotFound, UnknownTrigger
 from app.extensions import db
-from app.models import AuditEntry, Certificate, OutboxMessage, Role, User
+from app.models import AuditEntry, Case, Certificate, OutboxMessage, Role, User
 from app.procedures.access_request import services as ar
 from app.procedures.access_request.models import PASSWORDLESS, AccessRequest, AreaTurn, CommitteeItem
 from app.services.confirmation import confirm
@@ -492,3 +492,23 @@ def test_an_area_cannot_answer_for_another_through_the_generic_case_page(app: Fl
     assert "answers" not in stored_case(filed.case_id).data
     page = case_page(filed.case_id, office.obras)
     assert "answer_turn" not in {t.trigger for t in page.triggers}
+
+
+def test_a_request_filed_under_the_first_version_finishes_on_it(app: Flask, office: Office) -> None:
+    """A request filed before version 2 keeps its definition: its appeal goes straight to the guarantor's
+    resolution, whose term started at the filing, as it was told when it was filed."""
+    filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
+    db.session.execute(update(Case).where(Case.id == filed.case_id).values(workflow_version=1))
+    db.session.commit()
+    ar.turn_request(filed.case_id, ["obras"], office.unit, expected_version=case_version(filed.case_id))
+    _answer(filed, office, "obras", ar.AreaAnswer("available"))
+    _unit(filed, office, "consolidate")
+    ar.deliver_response(filed.case_id, "Se entrega", office.unit, expected_version=case_version(filed.case_id))
+    ar.requester_act(
+        filed.token, "appeal", expected_version=case_version(filed.case_id), data={"appeal_grounds": ["incomplete"]}
+    )
+    case = stored_case(filed.case_id)
+    assert (case.workflow_version, case.state) == (1, "appealed")
+    assert case_clocks([filed.case_id])[filed.case_id]["resolution"].due_on is not None
+    with pytest.raises(UnknownTrigger):  # the first version has no admission
+        ar.guarantor_act(filed.case_id, "admit_appeal", office.guarantor, expected_version=case_version(filed.case_id))
