@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from app.calendar import LOCAL_TZ, local_today
+from app.certificates.formatting import long_date
 from app.extensions import db
 from app.models import Certificate, CertificateStatus, Role
 from app.procedures.access_request import services as ar
@@ -245,8 +246,13 @@ def test_the_requester_sees_the_payment_the_treasury_confirmed(app: Flask):
     )
     notice = ar.requester_view(filed.token).payment
     assert notice is not None
-    paid = confirm_payment(notice.reference, "10.00", local_today(), "OP-2026-0042", make_user(Role.TREASURY))
+    paid_on = local_today()
+    paid = confirm_payment(notice.reference, "10.00", paid_on, "OP-2026-0042", make_user(Role.TREASURY))
     assert paid.applied, paid.detail
     page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
     assert notice.reference in page
     assert "OP-2026-0042" in page
+    # the day paid, written as every other date of the page (it printed the stored ISO form, 2026-03-02)
+    assert ar.requester_view(filed.token).paid_on == paid_on
+    assert long_date(paid_on) in page
+    assert paid_on.isoformat() not in page

@@ -475,11 +475,13 @@ class RequesterView:
     actions: frozenset[str]
     pending_act: ActNotice | None = None
     payment: ActNotice | None = None
+    """The reproduction costs the requester is asked to pay, with the legal basis and the last day."""
+    paid_on: date | None = None
+    """The day the treasury confirmed the payment was made (``None`` while nothing was paid)."""
     appeal_act: ActNotice | None = None
     """The guarantor's latest act on the requester's appeal (see :func:`appeal_notice`)."""
     committee_acts: tuple[ActNotice, ...] = ()
     """The committee's acts told to the requester (see :func:`committee_notices`)."""
-    """The reproduction costs the requester is asked to pay, with the legal basis and the last day."""
     consultation: ActNotice | None = None
     """The appointment of a consulta directa: date, time and place, its legal basis and the day."""
     cost_sheet: Sequence[Mapping[str, str]] = ()
@@ -608,11 +610,20 @@ def _requester_view(case: Case, request: AccessRequest, today: date) -> Requeste
         actions=actions,
         pending_act=requester_act_notice(case),
         payment=payment_notice(case),
+        paid_on=_recorded_day(case.data.get("payment_paid_on")),
         appeal_act=appeal_notice(case),
         committee_acts=committee_notices(case),
         consultation=consultation_notice(case),
         cost_sheet=wf.cost_rows(case.data),
     )
+
+
+def _recorded_day(value: object) -> date | None:
+    """A day the case data records (ISO), or ``None``."""
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
 
 
 def requester_act(
