@@ -17,7 +17,7 @@ from app.models import Role
 from tests.security.helpers import events
 from tests.support.factories import PASSWORD, email_of, make_user
 from tests.support.smtp import Mailbox
-from tests.web.helpers import csrf_token, login, login_as, logout, text
+from tests.web.helpers import csrf_token, login, login_as, logout, set_language, text
 
 Browsers = Callable[[], FlaskClient]
 WRONG = "contraseña-equivocada-7731"
@@ -96,7 +96,13 @@ def test_administrators_see_the_security_log(app: Flask, client: FlaskClient) ->
     assert "login_succeeded" in body
     only_failures = text(client.get("/admin/seguridad?tipo=login_failed"))
     assert "login_failed" in only_failures
-    assert "<td>login_succeeded</td>" not in only_failures
+    assert "<code>login_succeeded</code>" not in only_failures
+    # each kind is named in words, in the reader's language, beside the code the log keeps
+    assert "<td>Inicio de sesión fallido <code>login_failed</code></td>" in only_failures
+    assert '<option value="login_failed" selected>Inicio de sesión fallido</option>' in only_failures
+    set_language(client, "en", "/admin/seguridad")
+    english = text(client.get("/admin/seguridad?tipo=login_failed"))
+    assert "Failed login <code>login_failed</code>" in english
 
 
 def test_behind_a_trusted_proxy_the_client_address_is_logged(app: Flask) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -106,6 +107,28 @@ def reset_password(token: str) -> str | Response | tuple[str, int]:
     return render_template("account/reset_password.html", form=form, token=token)
 
 
+SECURITY_EVENT_LABELS = {
+    SecurityEventKind.LOGIN_SUCCEEDED: lazy_gettext("Inicio de sesión"),
+    SecurityEventKind.LOGIN_FAILED: lazy_gettext("Inicio de sesión fallido"),
+    SecurityEventKind.LOGOUT: lazy_gettext("Cierre de sesión"),
+    SecurityEventKind.THROTTLED: lazy_gettext("Bloqueo por demasiados intentos"),
+    SecurityEventKind.TOTP_FAILED: lazy_gettext("Código del segundo factor incorrecto"),
+    SecurityEventKind.TOTP_ENROLLED: lazy_gettext("Segundo factor activado"),
+    SecurityEventKind.SECOND_FACTOR_RESET: lazy_gettext("Segundo factor retirado por un administrador"),
+    SecurityEventKind.RECOVERY_CODE_USED: lazy_gettext("Código de recuperación usado"),
+    SecurityEventKind.PASSWORD_CHANGED: lazy_gettext("Contraseña cambiada"),
+    SecurityEventKind.PASSWORD_RESET_REQUESTED: lazy_gettext("Restablecimiento de contraseña solicitado"),
+    SecurityEventKind.PASSWORD_RESET: lazy_gettext("Contraseña restablecida"),
+    SecurityEventKind.PASSWORD_RESET_REFUSED: lazy_gettext("Enlace de restablecimiento rechazado"),
+    SecurityEventKind.SESSION_REVOKED: lazy_gettext("Sesión terminada"),
+    SecurityEventKind.SESSION_EXPIRED: lazy_gettext("Sesión caducada"),
+    SecurityEventKind.USER_DEACTIVATED: lazy_gettext("Cuenta desactivada"),
+    SecurityEventKind.REGISTRATION: lazy_gettext("Registro o confirmación de correo"),
+    SecurityEventKind.ACCESS_DENIED: lazy_gettext("Acceso denegado"),
+}
+"""What each kind of security event is called on the administrator's page (the log keeps the code)."""
+
+
 @bp.get("/admin/seguridad")
 @roles_required(Role.ADMIN)
 def security_events() -> str:
@@ -113,4 +136,10 @@ def security_events() -> str:
     kind_name = request.args.get("tipo", "")
     kind = SecurityEventKind(kind_name) if kind_name in {k.value for k in SecurityEventKind} else None
     events = security_log.recent_events(limit=300, kind=kind)
-    return render_template("account/security_events.html", events=events, kinds=list(SecurityEventKind), kind=kind)
+    return render_template(
+        "account/security_events.html",
+        events=events,
+        kinds=list(SecurityEventKind),
+        kind=kind,
+        labels=SECURITY_EVENT_LABELS,
+    )
