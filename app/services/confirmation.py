@@ -198,9 +198,9 @@ def _welcome(session: Session, user: User) -> None:
 def _take_over(session: Session, user: User, registration: dict[str, str], proven_before: bool) -> None:
     """A proven registration turns the passwordless requester row, or an account whose address nobody had proven
     (registered by someone who never confirmed it), into this registration's applicant account."""
-    if user.password_hash != PASSWORDLESS and proven_before:
-        return  # someone else's proven registration came first: the account keeps its password
-    unproven_account = user.password_hash != PASSWORDLESS
+    unproven_account = user.has_password and not proven_before
+    if user.password_hash != PASSWORDLESS and not unproven_account:
+        return  # someone else's proven registration came first, or the account was closed: it stays as it is
     user.password_hash = registration["password_hash"]
     user.display_name = registration["name"]
     if not user.has_role(Role.APPLICANT):

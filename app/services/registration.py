@@ -64,7 +64,8 @@ def register_applicant(display_name: str, email: str, password: str, *, form_key
         ).first()
         if kept is None or (form is not None and _registered_with(session, existing, form)):
             return None
-        if kept.password_hash == PASSWORDLESS or kept.email_confirmed_at is None:
+        unproven = kept.email_confirmed_at is None and not kept.password_hash.startswith("!")  # a real password
+        if kept.password_hash == PASSWORDLESS or unproven:
             # A requester filed with this address without an account, or someone registered it and never
             # proved it (maybe someone else did, with the owner's address): the registration takes that row
             # over once the address is proven.

@@ -178,3 +178,21 @@ def test_an_administrator_confirms_an_address_from_the_command_line(app: Flask, 
     unknown = runner.invoke(args=["users", "confirm", "nadie@example.test"])
     assert unknown.exit_code != 0
     assert "No hay una cuenta" in unknown.output
+
+
+def test_a_closed_account_is_not_taken_over_by_a_registration(app: Flask, mailbox: Any) -> None:
+    """An account whose personal data were cancelled (or any account without a password of its own but the
+    requester's) answers a registration as a taken address does: nothing is created and no link can reopen it."""
+    user_id = make_user(Role.APPLICANT)
+    db.session.rollback()
+    user = db.session.get(User, user_id)
+    assert user is not None
+    address = user.email
+    user.password_hash = "!cancelled"
+    user.email_confirmed_at = None
+    db.session.commit()
+    register_applicant("Otra Persona", address, PASSWORD)
+    assert _links(mailbox, address) == []
+    db.session.rollback()
+    assert db.session.get(User, user_id).password_hash == "!cancelled"  # type: ignore[union-attr]
+    assert authenticate(address, PASSWORD) is None
