@@ -4,6 +4,7 @@ script root, although both are kept per process (``app.web.layout``)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -91,3 +92,19 @@ def test_the_procedures_link_every_page_only_to_pages_for_anyone(app: Flask, cli
         rule = rule_of(app.view_functions[link.endpoint])
         assert rule is not None, link.endpoint
         assert rule.public, link.endpoint
+
+
+def test_the_site_icon_is_named_by_every_page_and_answers_at_favicon_ico(app: Flask, client: FlaskClient) -> None:
+    """Browsers ask for ``/favicon.ico`` on every page load whatever the page names: it answered 404."""
+    icon = (Path(app.static_folder or "") / "favicon.svg").read_bytes()
+    for visitor in ("anonymous", "applicant"):
+        if visitor == "applicant":
+            login_as(client, make_user(Role.APPLICANT))
+        page = client.get("/login" if visitor == "anonymous" else "/inicio").get_data(as_text=True)
+        named = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)
+        assert named is not None, visitor
+        for path in (named.group(1), "/favicon.ico"):
+            answer = client.get(path)
+            assert answer.status_code == 200, (visitor, path)
+            assert answer.mimetype == "image/svg+xml"
+            assert answer.get_data() == icon
