@@ -37,7 +37,9 @@ class Plugin:
     - ``blueprints``: its pages;
     - ``commands``: ``flask`` command groups or commands;
     - ``tick``: work the periodic ``permits tick`` does for it before firing timers (returns lines to print);
-    - ``title`` and ``links``: its panel on the home page."""
+    - ``title`` and ``links``: its panel on the home page;
+    - ``public_links``: its pages for anyone, with or without an account (public endpoints; their ``roles`` are
+      not read): the site footer and the login page show them."""
 
     procedure: str
     blueprints: tuple[Blueprint, ...] = ()
@@ -45,6 +47,7 @@ class Plugin:
     tick: tuple[Callable[[], list[str]], ...] = ()
     title: Any = ""
     links: tuple[Link, ...] = field(default_factory=tuple)
+    public_links: tuple[Link, ...] = ()
 
     def links_for(self, roles: Iterable[str]) -> list[Link]:
         """The home-page links a person with ``roles`` sees."""
@@ -77,3 +80,9 @@ def installed() -> tuple[Plugin, ...]:
             raise LookupError(f"plug-in {procedure.plugin!r} belongs to {plugin.procedure!r}, not {procedure.name!r}")
         plugins.append(plugin)
     return tuple(plugins)
+
+
+def public_links() -> tuple[Link, ...]:
+    """The links of the installed procedures to their pages for anyone (``Plugin.public_links``), in
+    installation order."""
+    return tuple(link for plugin in installed() for link in plugin.public_links)

@@ -507,7 +507,8 @@ class AuditReference:
 
     seq: int
     at: datetime
-    action: str
+    description: str
+    """What the entry records, as its workflow declares the transition (a msgid), not the trigger's code."""
     entry_hash: str
     prev_hash: str
     recorded_sha256: str | None
@@ -581,6 +582,21 @@ def _find(session: Session, folio: str, code: str) -> Certificate | None:
     return certificate
 
 
+def _action_description(entry: AuditEntry) -> str:
+    """The description (a msgid) the entry's workflow version declares for the transition it records, as the
+    case page's history names it; the action's code only for an entry no loaded workflow describes."""
+    if entry.workflow is None or entry.workflow_version is None:
+        return entry.action
+    try:
+        workflow = get_engine().definition(entry.workflow, entry.workflow_version)
+    except KeyError:
+        return entry.action
+    matches = workflow.find(entry.action, entry.from_state or "")
+    if matches:
+        return matches[0].description
+    return next((t.description for t in workflow.transitions if t.trigger == entry.action), entry.action)
+
+
 def _reference(session: Session, seq: int | None) -> AuditReference | None:
     if seq is None:
         return None
@@ -591,7 +607,7 @@ def _reference(session: Session, seq: int | None) -> AuditReference | None:
     return AuditReference(
         seq=entry.seq,
         at=entry.at,
-        action=entry.action,
+        description=_action_description(entry),
         entry_hash=entry.entry_hash,
         prev_hash=entry.prev_hash,
         recorded_sha256=recorded.get("sha256") if isinstance(recorded, Mapping) else None,

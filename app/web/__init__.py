@@ -21,6 +21,7 @@ from app.web.construction.views import bp as construction_bp
 from app.web.cookie_session import install_cookie_session
 from app.web.documents.views import bp as documents_bp
 from app.web.errors import register_error_handlers
+from app.web.field_errors import install_field_errors
 from app.web.health.views import bp as health_bp
 from app.web.home.views import bp as home_bp
 from app.web.labels import register_labels
@@ -78,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     install_urls(app)
     install_cookie_session(app)
     install_layout(app)
+    install_field_errors(app)
     # in place of CSRFProtect's ``generate_csrf`` (a global and a context processor of every template): the same
     # token, signed at most once a minute for a session
     app.jinja_env.globals["csrf_token"] = csrf_token

@@ -16,6 +16,7 @@ from app.models import Case, Role
 from app.services.cases import ListedCase, describe
 from app.services.certificates import document_title as declared_title
 from app.web.translation import gettext, kept_for_locale
+from workflows.base import SYSTEM_ROLE
 
 ROLE_LABELS = {
     Role.APPLICANT: lazy_gettext("Solicitante"),
@@ -35,6 +36,17 @@ ROLE_LABELS = {
 def role_label(role: Role) -> str:
     """The translated name of ``role`` (kept per language: a case page names a role on every history line)."""
     return kept_for_locale(("role", role), lambda: str(ROLE_LABELS.get(role, role.value)))
+
+
+def actor_role_label(name: str) -> str:
+    """The translated name of a role as log entries record it: a :class:`Role`'s value, or ``system`` for what
+    the application does by itself (terms, draws, commands); a name neither of these as it is."""
+    if name == SYSTEM_ROLE:
+        return str(gettext("Sistema"))
+    try:
+        return role_label(Role(name))
+    except ValueError:
+        return name
 
 
 def translated(msgid: str) -> str:

@@ -13,6 +13,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
+from app.plugins import public_links
 from app.web.translation import kept_for_locale
 
 
@@ -30,8 +31,11 @@ def sections_nav() -> Markup:
 
 
 def site_footer() -> Markup:
-    """The footer's links to the public pages (``_site_footer.html``)."""
-    return kept_for_locale(("layout", "footer", request.script_root), lambda: rendered_part("_site_footer.html"))
+    """The footer's links to the public pages (``_site_footer.html``), the installed procedures' among them."""
+    return kept_for_locale(
+        ("layout", "footer", request.script_root),
+        lambda: rendered_part("_site_footer.html", procedure_links=public_links()),
+    )
 
 
 def return_address() -> str:

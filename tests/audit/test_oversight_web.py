@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -128,6 +130,35 @@ def test_browse_filter_and_export_the_selection(app: Flask, client: FlaskClient,
     local_today = datetime.now(ZoneInfo("America/Mexico_City")).date().isoformat()
     today = client.get("/supervision/exportar.jsonl", query_string={"folio": case.folio, "desde": local_today})
     assert len(today.get_data(as_text=True).splitlines()) == len(lines)
+
+
+def _role_options(page: str) -> list[tuple[str, str, bool]]:
+    """The (value, words, selected) options of the log's role filter."""
+    select = re.search(r'<select id="rol" name="rol">(.*?)</select>', page, re.S)
+    assert select is not None
+    return [
+        (value, html.unescape(words).strip(), "selected" in attributes)
+        for value, attributes, words in re.findall(r'<option value="([^"]*)"([^>]*)>([^<]*)</option>', select[1])
+    ]
+
+
+def test_the_role_filter_names_the_roles_and_sends_their_codes(app: Flask, client: FlaskClient, world):
+    login_as(client, world["auditor"])
+    options = _role_options(client.get("/supervision/", query_string={"rol": "intake_clerk"}).get_data(as_text=True))
+    assert [value for value, _, _ in options] == ["", *(role.value for role in Role), "system"]
+    words = {value: shown for value, shown, _ in options}
+    assert words["intake_clerk"] == "Ventanilla"
+    assert words["reviewer"] == "Dictaminador"
+    assert words["transparency_unit"] == "Unidad de Transparencia"
+    assert words["system"] == "Sistema"
+    assert not {value for value in words if value} & set(words.values())  # no option shows its code
+    assert [value for value, _, selected in options if selected] == ["intake_clerk"]
+
+    set_language(client, "en", "/supervision/")
+    english = {value: shown for value, shown, _ in _role_options(client.get("/supervision/").get_data(as_text=True))}
+    assert english["intake_clerk"] == "Intake clerk"
+    assert english["reviewer"] == "Reviewer"
+    assert english["system"] == "System"
 
 
 def test_paging_keeps_sequence_order(app: Flask):

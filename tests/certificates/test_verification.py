@@ -92,7 +92,9 @@ def test_authentic_certificate_shows_status_data_seal_and_audit_entry(
     assert "El sello digital corresponde a la cadena original" in page
     # the issuing audit entry, whose recorded hash matches the document
     assert f"<td>{case.audit_seq}</td>" in page
-    assert "approve_licence" in page
+    # the entry's action as the workflow declares the transition, never the trigger's code
+    assert "<td>Aprobar y emitir la licencia</td>" in page
+    assert "approve_licence" not in page
     assert certificate.sha256 in page
     assert "(coincide con el documento)" in page
     # nothing personal beyond what the document prints: no e-mail addresses, no internal ids
@@ -203,7 +205,9 @@ def test_revoked_certificate_says_so_with_the_reason(
     assert "Documento revocado" in page
     assert "Motivo de la revocación: El título de propiedad presentado es falso." in page
     assert "Documento auténtico y vigente" not in page
-    assert "revoke" in page  # the revoking audit entry is shown too
+    # the revoking audit entry is shown too, named as the workflow declares the transition
+    assert "Revocar por datos falsos o incumplimiento" in page
+    assert "revoke" not in page
 
 
 def test_expired_and_superseded(app: Flask, client: FlaskClient, issued: tuple[FireResult, Certificate]) -> None:
@@ -241,6 +245,7 @@ def test_verification_page_speaks_english_when_asked(
     assert "Authentic and valid document" in page
     assert "Exactly as printed on the document." in page
     assert "Número de licencia" in page  # the certified data stays as printed, in Spanish
+    assert "<td>Approve and issue the license</td>" in page  # the issuing entry's action, translated
     missing = _page(client.get(_url(certificate, "ZZZZZZZZZZ"), headers={"Accept-Language": "en"}))
     assert "We could not find a document with that folio number and verification code" in missing
 

@@ -93,7 +93,7 @@ def flashes(response: TestResponse) -> list[str]:
 
 def field_errors(response: TestResponse) -> list[str]:
     """The error messages shown under form fields."""
-    return [html.unescape(m) for m in re.findall(r'<p class="error">(.*?)</p>', response.get_data(as_text=True))]
+    return [html.unescape(m) for m in re.findall(r'<p class="error"[^>]*>(.*?)</p>', response.get_data(as_text=True))]
 
 
 def login(

@@ -4,11 +4,14 @@ script root, although both are kept per process (``app.web.layout``)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
 
+from app.access_rules import rule_of
 from app.models import Role
+from app.plugins import public_links
 from tests.support.factories import make_user
 from tests.web.helpers import login_as, logout, set_language
 
@@ -57,7 +60,7 @@ def test_the_sections_follow_each_user_s_roles(app: Flask, client: FlaskClient) 
 def test_the_footer_follows_the_language_and_the_script_root(app: Flask, client: FlaskClient) -> None:
     login_as(client, make_user(Role.APPLICANT))
     _, links, spanish = _frame(client)
-    assert links == ["/consulta", "/sorteos", "/verificar", "/aviso-de-privacidad"]
+    assert links == ["/consulta", "/sorteos", "/verificar", "/transparencia/solicitar", "/aviso-de-privacidad"]
     assert "Consulta pública de expedientes" in spanish
     sections, rooted, _ = _frame(client, "/tramites")
     assert rooted == [f"/tramites{link}" for link in links]
@@ -69,3 +72,39 @@ def test_the_footer_follows_the_language_and_the_script_root(app: Flask, client:
     assert "Public case lookup" in english
     set_language(client, "es_MX", "/inicio")
     assert _frame(client)[2] == spanish
+
+
+def test_anyone_finds_the_access_request_form_from_the_login_page_and_every_footer(client: FlaskClient) -> None:
+    """An access-to-information request needs no account: the login page and the footer lead to its form."""
+    page = client.get("/login").get_data(as_text=True)
+    main = re.search(r"<main[^>]*>(.*?)</main>", page, re.S)
+    assert main is not None
+    link = '<a href="/transparencia/solicitar">Presentar una solicitud de acceso a la información</a>'
+    assert link in main.group(1)
+    for path in ("/login", "/verificar", "/consulta"):
+        assert "/transparencia/solicitar" in _frame(client, path=path)[1], path
+    assert client.get("/transparencia/solicitar").status_code == 200
+
+
+def test_the_procedures_link_every_page_only_to_pages_for_anyone(app: Flask, client: FlaskClient) -> None:
+    assert public_links(), "no installed procedure offers a page to anyone"
+    for link in public_links():
+        rule = rule_of(app.view_functions[link.endpoint])
+        assert rule is not None, link.endpoint
+        assert rule.public, link.endpoint
+
+
+def test_the_site_icon_is_named_by_every_page_and_answers_at_favicon_ico(app: Flask, client: FlaskClient) -> None:
+    """Browsers ask for ``/favicon.ico`` on every page load whatever the page names: it answered 404."""
+    icon = (Path(app.static_folder or "") / "favicon.svg").read_bytes()
+    for visitor in ("anonymous", "applicant"):
+        if visitor == "applicant":
+            login_as(client, make_user(Role.APPLICANT))
+        page = client.get("/login" if visitor == "anonymous" else "/inicio").get_data(as_text=True)
+        named = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page)
+        assert named is not None, visitor
+        for path in (named.group(1), "/favicon.ico"):
+            answer = client.get(path)
+            assert answer.status_code == 200, (visitor, path)
+            assert answer.mimetype == "image/svg+xml"
+            assert answer.get_data() == icon

@@ -60,7 +60,7 @@ def messages(response: TestResponse) -> list[str]:
     """What the page says about the last action: flashes, errors under fields, steps not available."""
     body = response.get_data(as_text=True)
     found = re.findall(r'<p class="flash[^"]*"[^>]*>(.*?)</p>', body, re.S)
-    found += re.findall(r'<p class="error">(.*?)</p>', body, re.S)
+    found += re.findall(r'<p class="error"[^>]*>(.*?)</p>', body, re.S)
     found += re.findall(r'<li id="no-disponible-[^"]+">(.*?)</li>', body, re.S)
     return [html.unescape(re.sub(r"<[^>]+>", "", m)).strip() for m in found]
 

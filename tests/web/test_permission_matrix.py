@@ -91,6 +91,7 @@ PUBLICATION_READERS = frozenset({"area", "auditor", "guarantor", "transparency_u
 EXPECTED: dict[tuple[str, str], Expect] = {
     # public pages and machine endpoints
     ("home.root", "GET"): PUBLIC_BLIND,
+    ("home.favicon", "GET"): PUBLIC_BLIND,
     ("auth.login", "GET"): PUBLIC_BLIND,
     ("auth.login", "POST"): PUBLIC_BLIND,
     ("auth.logout", "POST"): PUBLIC_BLIND,

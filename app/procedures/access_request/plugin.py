@@ -33,5 +33,6 @@ PLUGIN = Plugin(
             frozenset({"applicant", "transparency_unit", "area", "committee_member", "guarantor", "auditor"}),
         ),
     ),
+    public_links=(Link("transparency.file_request", _l("Presentar una solicitud de acceso a la información")),),
     tick=(closed_filing_replays,),
 )

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from app.engine import DomainError
 from app.extensions import limiter, login_manager
 from app.models import SecurityEventKind, User
+from app.plugins import public_links
 from app.services import auth as auth_service
 from app.services import security_log
 from app.services.auth import TotpStatus
@@ -118,7 +119,7 @@ def login() -> str | Response:
             ),
             "error",
         )
-    return render_template("auth/login.html", form=form)
+    return render_template("auth/login.html", form=form, procedure_links=public_links())
 
 
 @bp.route("/login/verificacion", methods=["GET", "POST"])

@@ -1,8 +1,8 @@
-"""The authenticated home page: one panel per role the user holds."""
+"""The site's root: the authenticated home page (one panel per role the user holds) and the site's icon."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -16,12 +16,22 @@ from app.web.access import authenticated, public
 
 bp = Blueprint("home", __name__)
 
+ICON = "favicon.svg"
+"""The site's icon, in ``app/static`` (``base.html`` names it in its ``<link rel="icon">``)."""
+
 
 @bp.get("/")
 @public
 def root() -> Response:
     """Send visitors to their home page or to the login page."""
     return redirect(url_for("home.index") if current_user.is_authenticated else url_for("auth.login"))
+
+
+@bp.get("/favicon.ico")
+@public
+def favicon() -> Response:
+    """The site's icon at the address browsers ask for on their own (``/favicon.ico``), whatever the page names."""
+    return current_app.send_static_file(ICON)
 
 
 @bp.get("/inicio")

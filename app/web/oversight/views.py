@@ -36,13 +36,15 @@ from app.services.oversight import (
 )
 from app.web.access import public, roles_required
 from app.web.errors import requested_bom
-from app.web.labels import message_text
+from app.web.labels import actor_role_label, message_text
 from workflows import REGISTRY
+from workflows.base import SYSTEM_ROLE
 
 bp = Blueprint("oversight", __name__, url_prefix="/supervision")
 
 OVERSIGHT_ROLES = (Role.AUDITOR, Role.GUARANTOR, Role.ADMIN)
-ROLE_CHOICES = (*(role.value for role in Role), "system")
+ROLE_CHOICES = (*(role.value for role in Role), SYSTEM_ROLE)
+"""The roles log entries record, as the filter sends them."""
 
 
 def _bad_request(exc: OversightError | LogDamaged) -> tuple[str, int]:
@@ -83,7 +85,7 @@ def index() -> tuple[str, int]:
         args=request.args,
         page=page,
         error=error,
-        roles=ROLE_CHOICES,
+        roles=[(code, actor_role_label(code)) for code in ROLE_CHOICES],
         latest=latest_checkpoint_json(),
         procedure_names=REGISTRY.names,
     ), (400 if error else 200)
