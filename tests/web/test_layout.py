@@ -60,7 +60,14 @@ def test_the_sections_follow_each_user_s_roles(app: Flask, client: FlaskClient) 
 def test_the_footer_follows_the_language_and_the_script_root(app: Flask, client: FlaskClient) -> None:
     login_as(client, make_user(Role.APPLICANT))
     _, links, spanish = _frame(client)
-    assert links == ["/consulta", "/sorteos", "/verificar", "/transparencia/solicitar", "/aviso-de-privacidad"]
+    assert links == [
+        "/consulta",
+        "/sorteos",
+        "/verificar",
+        "/transparencia/solicitar",
+        "/transparencia/obligaciones",
+        "/aviso-de-privacidad",
+    ]
     assert "Consulta pública de expedientes" in spanish
     sections, rooted, _ = _frame(client, "/tramites")
     assert rooted == [f"/tramites{link}" for link in links]

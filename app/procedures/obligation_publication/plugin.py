@@ -59,4 +59,5 @@ PLUGIN = Plugin(
         Link("publications.public_index", _l("Página pública"), _STAFF),
         Link("publications.sample", _l("Sorteo de verificación"), frozenset({"guarantor"})),
     ),
+    public_links=(Link("publications.public_index", _l("Obligaciones de transparencia publicadas")),),
 )
