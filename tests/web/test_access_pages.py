@@ -629,3 +629,28 @@ def test_the_unit_opens_an_areas_document_from_the_requests_page(
     served = client.get(link)
     assert served.status_code == 200
     assert served.get_data() == content
+
+
+def test_a_refused_withdrawal_of_a_turn_says_why_beside_its_own_area(
+    app: Flask, client: FlaskClient, office: dict[str, int]
+):
+    """Two areas were turned the request; the unit withdraws one with reasons too long: the message is shown
+    under that area's reasons (it said "Revise los datos marcados" with nothing marked), not the other's."""
+    filed = svc.file_request("Observatorio", "obs@example.test", "Planos", "electronic")
+    svc.turn_request(filed.case_id, ["obras", "tesoreria"], office["unit"], expected_version=1)
+    case_url = f"/transparencia/solicitudes/{filed.case_id}"
+    login_as(client, office["unit"])
+    action = f"{case_url}/turnos/obras/retirar"
+    form = text(client.get(case_url))
+    sent = {name: hidden_value(form, name, action) for name in ("withdraw-csrf_token", "withdraw-version")}
+    refused = client.post(action, data={**sent, "withdraw-comment": "x" * 5001})
+    assert refused.status_code == 422
+    page = text(refused)
+    (message,) = field_errors(refused)
+    assert "5000" in message
+    assert 'aria-describedby="withdraw-comment-obras-error"' in page
+    assert 'id="withdraw-comment-obras-error"' in page
+    assert 'aria-describedby="withdraw-comment-tesoreria-error"' not in page
+    tesoreria = re.search(r'<textarea id="withdraw-comment-tesoreria"[^>]*>(.*?)</textarea>', page, re.S)
+    assert tesoreria is not None
+    assert tesoreria.group(1).strip() == ""  # the other area's reasons are not filled with these
