@@ -457,9 +457,11 @@ def test_double_submit_and_stale_forms_on_the_case_page(client: FlaskClient, in_
     )
     assert stale.status_code == 409
     body = text(stale)
-    assert "El expediente cambió mientras lo consultaba; recargue la página e intente de nuevo." in flashes(stale)
+    assert "«Prevenir al solicitante (una sola vez)» no se registró" in body
+    assert "el expediente cambió: ahora está en «Dictamen de uso de suelo y alineamiento»" in body
     assert "Lo que escribió no se perdió" in body
     assert "Texto largo" in body
+    assert "Planos arquitectónicos y memoria descriptiva" in body[: body.index('id="acciones"')]  # the point ticked
     db.session.rollback()
     assert db.session.get(Case, case_id).state == "land_use_review"  # type: ignore[union-attr]
     no_token = post_action(client, case_id, "deny", page=page, comment="x")  # no such form on the page: no token
@@ -488,7 +490,11 @@ def test_a_stale_version_with_the_action_still_possible(client: FlaskClient, in_
     db.session.commit()
     stale = post_action(client, case_id, "issue_prevention", page=page, prevention_items="planos", comment="Cotas")
     assert stale.status_code == 409
-    assert "El expediente cambió mientras lo consultaba; recargue la página e intente de nuevo." in flashes(stale)
+    assert (
+        "El expediente cambió mientras usted preparaba «Prevenir al solicitante (una sola vez)»: revise cómo está "
+        "ahora. El formulario conserva lo que escribió y marcó; si lo envía de nuevo, actuará sobre el expediente "
+        "tal como lo ve."
+    ) in flashes(stale)
     body = text(stale)
     assert "Cotas" in body
     retried = post_action(client, case_id, "issue_prevention", page=body, prevention_items="planos", comment="Cotas")
