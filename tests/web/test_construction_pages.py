@@ -405,7 +405,7 @@ def test_upload_twice_and_replace_with_history(client: FlaskClient) -> None:
     other = client.application.test_client()
     login_as(other, make_user(Role.APPLICANT))
     first_id = db.session.scalars(select(Document.id).order_by(Document.id)).first()
-    assert other.get(f"/expedientes/{case.case_id}/archivos/{first_id}").status_code == 403
+    assert other.get(f"/expedientes/{case.case_id}/archivos/{first_id}").status_code == 404  # as if none
     shown = client.get(f"/expedientes/{case.case_id}/archivos/{first_id}")
     assert shown.status_code == 200
     assert shown.mimetype == "application/pdf"
@@ -503,9 +503,9 @@ def test_a_stale_version_with_the_action_still_possible(client: FlaskClient, in_
 
 def test_people_without_access_are_refused(client: FlaskClient, in_intake: tuple[int, int, int]) -> None:
     case_id, owner, clerk = in_intake
-    login_as(client, make_user(Role.APPLICANT))
-    assert client.get(f"/expedientes/{case_id}").status_code == 403
-    assert client.get(f"/expedientes/{case_id}/pasos/predio").status_code == 403
+    login_as(client, make_user(Role.APPLICANT))  # someone else's case: as for one that does not exist
+    assert client.get(f"/expedientes/{case_id}").status_code == 404
+    assert client.get(f"/expedientes/{case_id}/pasos/predio").status_code == 404
     staff = client.application.test_client()
     login_as(staff, clerk)
     assert staff.get(f"/expedientes/{case_id}/pasos/predio").status_code == 403

@@ -103,7 +103,9 @@ def _page(case_id: int) -> CasePage:
 
 
 def _case_refusal(case_id: int) -> str:
-    """What a person refused a case can do: it is not theirs by role or department; who acts next on it."""
+    """What a person refused a case can do: it is not theirs by role or department; who acts next on it. Only
+    public servants of the case's procedure are told this: to anyone else the case answers as one that does
+    not exist (``NotFound``, :func:`app.services.visibility.may_know_of_case`)."""
     actors, names = who_acts_next(case_id)
     who = ", ".join(actor_text(a.role, a.department, names, a.act) for a in actors)
     if not who:
