@@ -9,16 +9,18 @@ import dataclasses
 import html
 import re
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import select
 
+from app.engine import ConflictError, Msg
 from app.extensions import db
 from app.models import AuditEntry, Case, Role
 from app.services.case_pages import CasePage, case_page
-from app.web.cases import actions
+from app.web.cases import actions, views
 from app.web.cases.labels import procedure_of
 from forms.cases import action_form
 from tests.support.factories import advance, case_version, make_user, vecs_case
@@ -329,3 +331,33 @@ def test_an_optional_comment_sent_back_is_shown_open_with_its_error(client: Flas
     assert "Máximo 4000 caracteres." in form
     blank = _form_of(answer.get_data(as_text=True), "issue_prevention")
     assert "<details" not in blank  # the required comment of another step is shown as before
+
+
+def test_a_conflict_that_left_the_case_as_it_was_keeps_the_form_and_says_to_send_it_again(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A concurrent change refused at the database (a serialization failure on PostgreSQL) need not move the
+    case: the form comes back as sent, and the page does not tell the person to reload it (which would lose
+    what was typed)."""
+    clerk = make_user((Role.INTAKE_CLERK, "ventanilla"))
+    case_id = _intake_case(clerk)
+    login_as(client, clerk)
+    body = client.get(f"/expedientes/{case_id}").get_data(as_text=True)
+    sent = _prevention(body, case_id)
+
+    def concurrent(*_args: object, **_kwargs: object) -> None:
+        raise ConflictError(Msg("El expediente cambió mientras lo consultaba; recargue la página e intente de nuevo."))
+
+    monkeypatch.setattr(views, "act", concurrent)
+    answer = client.post(PREVENTION.format(case_id), data=sent)
+    assert answer.status_code == 409
+    form = _form_of(answer.get_data(as_text=True), "issue_prevention")
+    assert sorted(_ticked(form)) == sorted(TICKED)
+    assert html.escape(COMMENT, quote=False) in form
+    assert flashes(answer) == [
+        "«Prevenir al solicitante (una sola vez)» no se registró porque otra operación sobre el expediente ocurrió "
+        "al mismo tiempo. El formulario conserva lo que escribió y marcó: envíelo de nuevo."
+    ]
+    again = _hidden(answer.get_data(as_text=True), case_id, "issue_prevention")
+    assert again["issue_prevention-expected_version"] == sent["issue_prevention-expected_version"]
+    assert again["issue_prevention-idempotency_key"] != sent["issue_prevention-idempotency_key"]

@@ -210,7 +210,9 @@ def _sent_again(
     page = _page(case_id)
     workflow = page.workflow
     changed = _changed(form, page.case)
-    offered = any(t.trigger == trigger and t.enabled for t in page.triggers)
+    procedure = procedure_of(workflow)
+    edit = procedure.edit_trigger if procedure is not None else "edit"  # offered on the step pages only
+    offered = trigger != edit and any(t.trigger == trigger and t.enabled for t in page.triggers)
     if invalid and offered:
         flash(_("Revise los datos marcados en «%(action)s».", action=trigger_text(workflow, trigger)), "error")
     for message in reasons:
