@@ -155,9 +155,13 @@ CASE_ROUTES: tuple[tuple[str, str, dict[str, str]], ...] = (
     ("POST", "/expedientes/{id}/pasos/predio", {"property_address": "Calle 1"}),
     ("POST", "/expedientes/{id}/pasos/documentos/planos", {}),
     ("POST", "/expedientes/{id}/excusa", {"reason": "Conflicto de interés"}),
+    ("GET", "/mis-solicitudes/{id}", {}),
+    ("POST", "/mis-solicitudes/{id}", {}),
 )
 """Every route taking a case id that an applicant's account may reach (the staff-only pages refuse the
 applicant's role before any case is looked up), with what a form of it would send."""
+APPLICANTS_ONLY = "/mis-solicitudes/"
+"""Routes for the applicant's role alone: other roles are refused by the route, whatever the id."""
 
 _TOKEN = re.compile(r'(name="[\w-]*csrf_token" type="hidden" value=")[^"]*(")|(name="csrf_token" value=")[^"]*(")')
 
@@ -175,32 +179,38 @@ def test_someone_elses_case_answers_an_applicant_as_a_case_that_does_not_exist(a
     owner = make_user(Role.APPLICANT, name="Aurelia Confidencial Mendoza")
     filed = advance(vecs_case(owner), [("submit", owner, None, None)])
     draft = vecs_case(owner)
+    request = ar.file_request("Lectora", "", "Contratos de obra pública de 2025", "electronic", account_id=owner)
     document = db.session.scalars(select(Document.id).where(Document.case_id == filed.case_id)).first()
-    missing = max(filed.case_id, draft.case_id) + 1000
+    cases = {filed.case_id: filed.folio, draft.case_id: draft.folio, request.case_id: request.folio}
+    missing = max(cases) + 1000
     app.test_client_class = IsolatedClient  # each request on its own, as a browser talking to a real server
-    readers = {
-        "applicant": make_user(Role.APPLICANT),
-        "area of another procedure": make_user((Role.AREA, "obras")),  # acts in access requests only
+    construction = {filed.case_id: filed.folio, draft.case_id: draft.folio}
+    readers = {  # who asks, and the cases they may be told nothing of
+        "applicant": (make_user(Role.APPLICANT), cases),
+        "area of another procedure": (make_user((Role.AREA, "obras")), construction),  # acts in access requests
     }
-    for who, reader in readers.items():
+    for who, (reader, hidden) in readers.items():
         client = app.test_client()
         login_as(client, reader)
         token = csrf_token(text(client.get("/inicio")), "/logout")
         for method, route, data in CASE_ROUTES:
+            if route.startswith(APPLICANTS_ONLY) and who != "applicant":
+                continue
             unknown = route.format(id=missing, document=document)
             expected = _answer(client, method, unknown, data, token)
             assert expected[0] == 404, (who, method, unknown, expected[0])
-            for case in (filed, draft):
-                path = route.format(id=case.case_id, document=document)
+            for case_id, folio in hidden.items():
+                path = route.format(id=case_id, document=document)
                 status, mimetype, body = _answer(client, method, path, data, token)
                 where = f"{method} {path} as {who}"
                 assert (status, mimetype) == expected[:2], where
                 assert body.replace(path, unknown) == expected[2], where
-                assert case.folio not in body, where
+                assert folio not in body, where
                 assert "Aurelia Confidencial" not in body, where
     db.session.rollback()
     assert db.session.get(Case, filed.case_id).state == "submitted"  # type: ignore[union-attr]
     assert db.session.get(Case, draft.case_id).state == "draft"  # type: ignore[union-attr]
+    assert db.session.get(Case, request.case_id).applicant_id == owner  # type: ignore[union-attr]
 
 
 def test_staff_of_the_procedure_are_still_told_why_and_who_acts_next(client: FlaskClient) -> None:
