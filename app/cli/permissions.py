@@ -35,7 +35,10 @@ Enforcement happens in three places, each the only one for its concern:
    declares nothing (deny by default; static files excepted).
 2. **Objects** — who may read which case, document and certificate: `app/services/visibility.py`, used by
    every page and download that shows a case's data (case page, step forms, uploaded files, certificates).
-   Someone else's case answers 403 and shows nothing of it.
+   To applicants and requesters (and to staff whose roles act only in other procedures) someone else's case,
+   or a draft, answers exactly as a case id that does not exist: 404, the same page, so that ids cannot be
+   enumerated. Public servants whose role acts in the case's procedure, and administrators, get a 403 that
+   says why and who acts next on it (the role or department to ask for), nothing of the case's data.
 3. **Actions** — who may fire which trigger: the engine (`app/engine/core.py`) with the workflow definitions
    below, and the assignment rules (`app/services/assignment.py`).
 """

@@ -67,6 +67,7 @@ from app.models import (
 from app.notifications import enqueue
 from app.services.deadlines import may_have_escalations
 from app.services.uow import unit_of_work
+from app.services.visibility import may_know_of_case, may_read_case
 from workflows.base import SYSTEM_ROLE, State, Workflow, department_of, draw
 
 METHOD = "HMAC-SHA256(seed, folio|seq)"
@@ -365,14 +366,19 @@ def reassign(case_id: int, admin_id: int, reason: str | None) -> int | None:
 def recuse(case_id: int, user_id: int, reason: str | None) -> int | None:
     """The assignee declares a conflict of interest: a new recorded draw leaves them out of the case.
 
-    Returns the new assignee's id (``None``: nobody else is available). Raises ``NotFound``,
-    ``NotAllowed`` (not the assignee, or the case is closed) and ``InvalidData`` (no reason).
+    Returns the new assignee's id (``None``: nobody else is available). Raises ``NotFound`` (also for a case
+    the user may neither read nor be told of, as for one that does not exist:
+    :func:`app.services.visibility.may_know_of_case`), ``NotAllowed`` (not the assignee, or the case is closed)
+    and ``InvalidData`` (no reason).
     """
     text = _reason(reason)
     with unit_of_work() as session:
         user = session.get(User, user_id)
+        found = session.get(Case, case_id)
+        if found is None or user is None or not (may_know_of_case(found, user) or may_read_case(session, found, user)):
+            raise NotFound(Msg("El expediente no existe."))
         case = _open_case(session, case_id)
-        if user is None or case.assignee_id != user.id:
+        if case.assignee_id != user.id:
             raise NotAllowed(Msg("Solo la persona asignada puede excusarse de este expediente."))
         role = next(iter(sorted(user.role_names - {Role.APPLICANT.value})), SYSTEM_ROLE)
         return _change(session, case, user, role, "recuse", ExclusionKind.RECUSAL, text)

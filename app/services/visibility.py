@@ -166,15 +166,31 @@ def applicant_alias(session: Session, case: Case, reader: User) -> str | None:
     return alias(session, case)
 
 
+def may_know_of_case(case: Case, user: User) -> bool:
+    """Whether ``user``, refused ``case``, may be told that it exists (and who acts on it next): a public
+    servant holding a role that acts in the case's procedure, within the institution, for whom the reason
+    helps (the role or department to ask for), and administrators, who see every folio in the assignment
+    list. Anyone else (applicants and requesters; staff of other procedures only) is answered as for a case
+    that does not exist, so that case ids cannot be enumerated."""
+    if _holds(user, OVERSIGHT_ROLES | {Role.ADMIN}):
+        return True
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    acting = {r for t in workflow.transitions for r in t.roles} - {SYSTEM_ROLE, Role.APPLICANT.value}
+    return any(grant.role.value in acting for grant in user.roles)
+
+
 def readable_case(case_id: int, user_id: int, session: Session | None = None) -> tuple[Case, User]:
-    """The case and the user, when the user may read the case. Raises ``NotFound`` (no such case or user)
-    and ``NotAllowed`` (the case is someone else's)."""
+    """The case and the user, when the user may read the case. Raises ``NotFound`` (no such case or user,
+    or a case the user may not read nor be told of: :func:`may_know_of_case`) and ``NotAllowed`` (a case of
+    the user's procedures that is not theirs by role or department)."""
     session = session or db.session()
     case = get_loaded(session, Case, case_id)
     user = get_loaded(session, User, user_id)
     if case is None or user is None:
         raise NotFound(Msg("El expediente no existe."))
     if not may_read_case(session, case, user):
+        if not may_know_of_case(case, user):
+            raise NotFound(Msg("El expediente no existe."))
         raise NotAllowed(Msg("No tiene acceso a este expediente."))
     return case, user
 

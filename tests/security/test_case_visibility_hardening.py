@@ -3,6 +3,8 @@ requester's identity never reaches areas and the committee; administrators read 
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -14,9 +16,10 @@ from app.procedures.access_request import services as ar
 from app.services.cases import fire
 from app.services.config import update_config
 from app.services.visibility import may_read_case
+from tests.conftest import IsolatedClient
 from tests.support.demo_data import VECS_SETTINGS
 from tests.support.factories import advance, make_user, vecs_case
-from tests.web.helpers import login_as, text
+from tests.web.helpers import csrf_token, login_as, text
 
 LAND_USE = {"land_use_ruling": "Compatible con H3-C"}
 COMMENT = "Falta la carta responsiva del DRO; se previene al solicitante."
@@ -136,3 +139,86 @@ def test_areas_and_the_committee_see_the_pseudonym_never_the_requester(app: Flas
     assert "Lector Seudónimo" in text(page)
     login_as(client, requester)  # the requester reads their own name
     assert "Rosa Nombre Verdadero" in text(client.get(f"/expedientes/{filed.case_id}"))
+
+
+# -- someone else's case answers as one that does not exist ----------------------------------------------
+
+CASE_ROUTES: tuple[tuple[str, str, dict[str, str]], ...] = (
+    ("GET", "/expedientes/{id}", {}),
+    ("GET", "/expedientes/{id}/pasos/predio", {}),
+    ("GET", "/expedientes/{id}/pasos/documentos", {}),
+    ("GET", "/expedientes/{id}/archivos/{document}", {}),
+    ("GET", "/expedientes/{id}/documentos", {}),
+    ("GET", "/expedientes/{id}/documentos/1.pdf", {}),
+    ("POST", "/expedientes/{id}/acciones/withdraw", {"withdraw-comment": "Desisto"}),
+    ("POST", "/expedientes/{id}/acciones/start_intake", {}),
+    ("POST", "/expedientes/{id}/pasos/predio", {"property_address": "Calle 1"}),
+    ("POST", "/expedientes/{id}/pasos/documentos/planos", {}),
+    ("POST", "/expedientes/{id}/excusa", {"reason": "Conflicto de interés"}),
+    ("GET", "/mis-solicitudes/{id}", {}),
+    ("POST", "/mis-solicitudes/{id}", {}),
+)
+"""Every route taking a case id that an applicant's account may reach (the staff-only pages refuse the
+applicant's role before any case is looked up), with what a form of it would send."""
+APPLICANTS_ONLY = "/mis-solicitudes/"
+"""Routes for the applicant's role alone: other roles are refused by the route, whatever the id."""
+
+_TOKEN = re.compile(r'(name="[\w-]*csrf_token" type="hidden" value=")[^"]*(")|(name="csrf_token" value=")[^"]*(")')
+
+
+def _answer(client: FlaskClient, method: str, path: str, data: dict[str, str], token: str) -> tuple[int, str, str]:
+    """The status, content type and body of an answer, the body with the case's id and the CSRF token (signed
+    anew each minute) taken out."""
+    response = client.get(path) if method == "GET" else client.post(path, data={"csrf_token": token, **data})
+    body = response.get_data(as_text=True)
+    body = _TOKEN.sub(lambda m: (m.group(1) or m.group(3)) + "…" + (m.group(2) or m.group(4)), body)
+    return response.status_code, response.mimetype, body
+
+
+def test_someone_elses_case_answers_an_applicant_as_a_case_that_does_not_exist(app: Flask) -> None:
+    owner = make_user(Role.APPLICANT, name="Aurelia Confidencial Mendoza")
+    filed = advance(vecs_case(owner), [("submit", owner, None, None)])
+    draft = vecs_case(owner)
+    request = ar.file_request("Lectora", "", "Contratos de obra pública de 2025", "electronic", account_id=owner)
+    document = db.session.scalars(select(Document.id).where(Document.case_id == filed.case_id)).first()
+    cases = {filed.case_id: filed.folio, draft.case_id: draft.folio, request.case_id: request.folio}
+    missing = max(cases) + 1000
+    app.test_client_class = IsolatedClient  # each request on its own, as a browser talking to a real server
+    construction = {filed.case_id: filed.folio, draft.case_id: draft.folio}
+    readers = {  # who asks, and the cases they may be told nothing of
+        "applicant": (make_user(Role.APPLICANT), cases),
+        "area of another procedure": (make_user((Role.AREA, "obras")), construction),  # acts in access requests
+    }
+    for who, (reader, hidden) in readers.items():
+        client = app.test_client()
+        login_as(client, reader)
+        token = csrf_token(text(client.get("/inicio")), "/logout")
+        for method, route, data in CASE_ROUTES:
+            if route.startswith(APPLICANTS_ONLY) and who != "applicant":
+                continue
+            unknown = route.format(id=missing, document=document)
+            expected = _answer(client, method, unknown, data, token)
+            assert expected[0] == 404, (who, method, unknown, expected[0])
+            for case_id, folio in hidden.items():
+                path = route.format(id=case_id, document=document)
+                status, mimetype, body = _answer(client, method, path, data, token)
+                where = f"{method} {path} as {who}"
+                assert (status, mimetype) == expected[:2], where
+                assert body.replace(path, unknown) == expected[2], where
+                assert folio not in body, where
+                assert "Aurelia Confidencial" not in body, where
+    db.session.rollback()
+    assert db.session.get(Case, filed.case_id).state == "submitted"  # type: ignore[union-attr]
+    assert db.session.get(Case, draft.case_id).state == "draft"  # type: ignore[union-attr]
+    assert db.session.get(Case, request.case_id).applicant_id == owner  # type: ignore[union-attr]
+
+
+def test_staff_of_the_procedure_are_still_told_why_and_who_acts_next(client: FlaskClient) -> None:
+    owner = make_user(Role.APPLICANT)
+    filed = advance(vecs_case(owner), [("submit", owner, None, None)])
+    login_as(client, make_user((Role.REVIEWER, "obras_publicas")))  # a role of the procedure, not this case now
+    response = client.get(f"/expedientes/{filed.case_id}")
+    assert response.status_code == 403
+    assert "Ahora le toca actuar a:" in text(response)
+    assert filed.folio not in text(response)
+    assert client.get(f"/expedientes/{filed.case_id + 1000}").status_code == 404

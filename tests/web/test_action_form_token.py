@@ -54,8 +54,9 @@ def test_the_posted_token_is_checked_and_a_refused_form_comes_back_with_a_token_
     assert "El formulario está incompleto; recargue la página." in flashes(refused)
     again = {name: hidden_value(text(refused), name, action) for name in FIELDS}
     assert again["start_intake-csrf_token"]
-    assert again["start_intake-expected_version"] == "x"  # what was posted is shown back
-    again["start_intake-expected_version"] = data["start_intake-expected_version"]
+    # shown back at the case's version with a fresh key: sent again as it is, it acts
+    assert again["start_intake-expected_version"] == data["start_intake-expected_version"]
+    assert again["start_intake-idempotency_key"] != data["start_intake-idempotency_key"]
     answer = client.post(action, data=again)
     assert answer.status_code == 302, answer.status_code
     assert answer.headers["Location"].endswith(f"/expedientes/{case_id}")

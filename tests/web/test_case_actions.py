@@ -6,21 +6,25 @@ own link, version, key and token, in its own language, and that a form posted ba
 from __future__ import annotations
 
 import dataclasses
+import html
 import re
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy import select
 
+from app.engine import ConflictError, Msg
 from app.extensions import db
-from app.models import Case, Role
+from app.models import AuditEntry, Case, Role
 from app.services.case_pages import CasePage, case_page
-from app.web.cases import actions
+from app.web.cases import actions, views
 from app.web.cases.labels import procedure_of
 from forms.cases import action_form
-from tests.support.factories import advance, make_user, vecs_case
-from tests.web.helpers import csrf_token, hidden_value, login_as, set_language
+from tests.support.factories import advance, case_version, make_user, vecs_case
+from tests.web.helpers import csrf_token, flashes, hidden_value, login_as, set_language
 
 REFERENCE = """{% from "cases/_macros.html" import field with context %}
 {% for trig in shown %}
@@ -177,3 +181,183 @@ def test_a_refused_form_comes_back_with_what_was_typed_in_the_page_language(clie
     assert "Add a comment" not in form  # the required comment is not optional
     other = page[page.index('id="accion-accept_intake"') :]
     assert "Add a comment (optional)" in other[: other.index("</form>")]  # the blank forms in English too
+
+
+# -- a form sent back loses nothing ---------------------------------------------------------------------
+
+PREVENTION = "/expedientes/{}/acciones/issue_prevention"
+TICKED = ["planos", "datos_predio"]
+TICKED_LABELS = ("Planos arquitectónicos y memoria descriptiva", "Datos del predio")
+COMMENT = "Faltan las cotas del plano de planta y la superficie del predio no coincide."
+
+
+def _prevention(body: str, case_id: int, **changes: str | list[str]) -> dict[str, str | list[str]]:
+    """The prevención form of the page ``body`` as the clerk fills it: two points ticked and the reasons."""
+    typed: dict[str, str | list[str]] = {
+        "issue_prevention-prevention_items": TICKED,
+        "issue_prevention-comment": COMMENT,
+    }
+    return {**_hidden(body, case_id, "issue_prevention"), **typed, **changes}
+
+
+def _form_of(body: str, trigger: str) -> str:
+    """The markup of ``trigger``'s form on the page ``body``."""
+    start = body.index(f'id="accion-{trigger}"')
+    return body[start : body.index("</form>", start)]
+
+
+def _ticked(form: str) -> list[str]:
+    """The values of the checked boxes of a form's markup."""
+    return re.findall(r'<input checked id="[^"]+" name="[^"]+" required type="checkbox" value="([^"]+)"', form)
+
+
+def _bump(case_id: int) -> None:
+    """Someone changes the case without moving it (as a concurrent document upload would)."""
+    db.session.rollback()
+    db.session.execute(Case.__table__.update().where(Case.id == case_id).values(version=Case.version + 1))
+    db.session.commit()
+
+
+def test_a_step_the_case_no_longer_offers_says_what_happened_and_shows_the_points_and_the_comment(
+    app: Flask, client: FlaskClient
+) -> None:
+    clerk, other = make_user((Role.INTAKE_CLERK, "ventanilla")), make_user((Role.INTAKE_CLERK, "ventanilla"))
+    case_id = _intake_case(clerk)
+    login_as(client, clerk)
+    body = client.get(f"/expedientes/{case_id}").get_data(as_text=True)
+    # meanwhile another clerk accepts the case: it moves on to the land-use review
+    colleague = app.test_client()
+    login_as(colleague, other)
+    shown = colleague.get(f"/expedientes/{case_id}").get_data(as_text=True)
+    accepted = colleague.post(
+        f"/expedientes/{case_id}/acciones/accept_intake", data=_hidden(shown, case_id, "accept_intake")
+    )
+    assert accepted.status_code == 302
+
+    answer = client.post(PREVENTION.format(case_id), data=_prevention(body, case_id))
+    assert answer.status_code == 409
+    page = html.unescape(answer.get_data(as_text=True))
+    assert 'id="accion-issue_prevention"' not in page
+    kept = page[page.index('id="texto-conservado"') : page.index("</section>", page.index('id="texto-conservado"'))]
+    assert "«Prevenir al solicitante (una sola vez)» no se registró" in kept
+    assert "ahora está en «Dictamen de uso de suelo y alineamiento»" in kept
+    for label in TICKED_LABELS:
+        assert f"<li>{label}</li>" in kept  # the points ticked, by their labels
+    assert COMMENT in kept
+    db.session.rollback()
+    assert db.session.get(Case, case_id).data.get("prevention_items") is None  # type: ignore[union-attr]
+
+
+def test_a_form_refused_for_its_input_on_a_case_that_changed_comes_back_ticked_at_the_current_version(
+    client: FlaskClient,
+) -> None:
+    clerk = make_user((Role.INTAKE_CLERK, "ventanilla"))
+    case_id = _intake_case(clerk)
+    login_as(client, clerk)
+    body = client.get(f"/expedientes/{case_id}").get_data(as_text=True)
+    sent = _prevention(body, case_id, **{"issue_prevention-comment": "  "})  # the required reasons left out
+    _bump(case_id)
+
+    answer = client.post(PREVENTION.format(case_id), data=sent)
+    assert answer.status_code == 422
+    page = answer.get_data(as_text=True)
+    form = _form_of(page, "issue_prevention")
+    assert sorted(_ticked(form)) == sorted(TICKED)
+    assert 'class="error"' in form
+    messages = flashes(answer)
+    assert "Revise los datos marcados en «Prevenir al solicitante (una sola vez)»." in messages
+    assert any(m.startswith("El expediente cambió mientras usted preparaba") for m in messages)
+    # shown again at the case's current version, with a key of its own
+    again = _hidden(page, case_id, "issue_prevention")
+    assert again["issue_prevention-expected_version"] == str(case_version(case_id))
+    assert again["issue_prevention-idempotency_key"] != sent["issue_prevention-idempotency_key"]
+    # completed and sent again as shown, it acts once; the same form sent twice does not act twice
+    completed = {**again, "issue_prevention-prevention_items": _ticked(form), "issue_prevention-comment": COMMENT}
+    assert client.post(PREVENTION.format(case_id), data=completed).status_code == 302
+    assert client.post(PREVENTION.format(case_id), data=completed).status_code == 302
+    db.session.rollback()
+    stored = db.session.get(Case, case_id)
+    assert stored is not None
+    assert stored.state == "prevention"
+    assert stored.data["prevention_items"] == TICKED
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.case_id == case_id)).all()
+    assert [e.action for e in entries].count("issue_prevention") == 1
+
+
+def test_a_form_sent_on_a_stale_version_comes_back_ticked_and_typed_and_acts_once_when_sent_again(
+    client: FlaskClient,
+) -> None:
+    clerk = make_user((Role.INTAKE_CLERK, "ventanilla"))
+    case_id = _intake_case(clerk)
+    login_as(client, clerk)
+    body = client.get(f"/expedientes/{case_id}").get_data(as_text=True)
+    sent = _prevention(body, case_id)
+    _bump(case_id)
+
+    answer = client.post(PREVENTION.format(case_id), data=sent)
+    assert answer.status_code == 409
+    page = answer.get_data(as_text=True)
+    form = _form_of(page, "issue_prevention")
+    assert sorted(_ticked(form)) == sorted(TICKED)
+    assert html.escape(COMMENT, quote=False) in form
+    assert any(m.startswith("El expediente cambió mientras usted preparaba") for m in flashes(answer))
+    again = _hidden(page, case_id, "issue_prevention")
+    assert again["issue_prevention-expected_version"] == str(case_version(case_id))
+    assert again["issue_prevention-idempotency_key"] != sent["issue_prevention-idempotency_key"]
+    resent = {**again, "issue_prevention-prevention_items": _ticked(form), "issue_prevention-comment": COMMENT}
+    assert client.post(PREVENTION.format(case_id), data=resent).status_code == 302
+    replayed = client.post(PREVENTION.format(case_id), data=resent)  # a second click on the same form
+    assert replayed.status_code == 302
+    assert "Esta acción ya se había registrado; no se repitió." in flashes(client.get(replayed.headers["Location"]))
+    stale_again = client.post(PREVENTION.format(case_id), data=sent)  # the first, stale form: it acted on nothing
+    assert stale_again.status_code == 409
+    db.session.rollback()
+    entries = db.session.scalars(select(AuditEntry).where(AuditEntry.case_id == case_id)).all()
+    assert [e.action for e in entries].count("issue_prevention") == 1
+
+
+def test_an_optional_comment_sent_back_is_shown_open_with_its_error(client: FlaskClient) -> None:
+    clerk = make_user((Role.INTAKE_CLERK, "ventanilla"))
+    case_id = _intake_case(clerk)
+    login_as(client, clerk)
+    body = client.get(f"/expedientes/{case_id}").get_data(as_text=True)
+    long_comment = "Turnado con observaciones. " * 160  # past the 4,000 characters a comment takes
+    data = {**_hidden(body, case_id, "accept_intake"), "accept_intake-comment": long_comment}
+    answer = client.post(f"/expedientes/{case_id}/acciones/accept_intake", data=data)
+    assert answer.status_code == 422
+    form = _form_of(answer.get_data(as_text=True), "accept_intake")
+    assert "<details open>" in form  # not folded away behind «Agregar un comentario (opcional)»
+    assert "Turnado con observaciones." in form
+    assert "Máximo 4000 caracteres." in form
+    blank = _form_of(answer.get_data(as_text=True), "issue_prevention")
+    assert "<details" not in blank  # the required comment of another step is shown as before
+
+
+def test_a_conflict_that_left_the_case_as_it_was_keeps_the_form_and_says_to_send_it_again(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A concurrent change refused at the database (a serialization failure on PostgreSQL) need not move the
+    case: the form comes back as sent, and the page does not tell the person to reload it (which would lose
+    what was typed)."""
+    clerk = make_user((Role.INTAKE_CLERK, "ventanilla"))
+    case_id = _intake_case(clerk)
+    login_as(client, clerk)
+    body = client.get(f"/expedientes/{case_id}").get_data(as_text=True)
+    sent = _prevention(body, case_id)
+
+    def concurrent(*_args: object, **_kwargs: object) -> None:
+        raise ConflictError(Msg("El expediente cambió mientras lo consultaba; recargue la página e intente de nuevo."))
+
+    monkeypatch.setattr(views, "act", concurrent)
+    answer = client.post(PREVENTION.format(case_id), data=sent)
+    assert answer.status_code == 409
+    form = _form_of(answer.get_data(as_text=True), "issue_prevention")
+    assert sorted(_ticked(form)) == sorted(TICKED)
+    assert html.escape(COMMENT, quote=False) in form
+    assert flashes(answer) == [
+        "«Prevenir al solicitante (una sola vez)» no se registró porque otra operación sobre el expediente ocurrió "
+        "al mismo tiempo. El formulario conserva lo que escribió y marcó: envíelo de nuevo."
+    ]
+    again = _hidden(answer.get_data(as_text=True), case_id, "issue_prevention")
+    assert again["issue_prevention-expected_version"] == sent["issue_prevention-expected_version"]
+    assert again["issue_prevention-idempotency_key"] != sent["issue_prevention-idempotency_key"]

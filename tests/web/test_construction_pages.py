@@ -436,7 +436,7 @@ def test_upload_twice_and_replace_with_history(client: FlaskClient) -> None:
     other = client.application.test_client()
     login_as(other, make_user(Role.APPLICANT))
     first_id = db.session.scalars(select(Document.id).order_by(Document.id)).first()
-    assert other.get(f"/expedientes/{case.case_id}/archivos/{first_id}").status_code == 403
+    assert other.get(f"/expedientes/{case.case_id}/archivos/{first_id}").status_code == 404  # as if none
     shown = client.get(f"/expedientes/{case.case_id}/archivos/{first_id}")
     assert shown.status_code == 200
     assert shown.mimetype == "application/pdf"
@@ -488,9 +488,11 @@ def test_double_submit_and_stale_forms_on_the_case_page(client: FlaskClient, in_
     )
     assert stale.status_code == 409
     body = text(stale)
-    assert "El expediente cambió mientras lo consultaba; recargue la página e intente de nuevo." in flashes(stale)
+    assert "«Prevenir al solicitante (una sola vez)» no se registró" in body
+    assert "el expediente cambió: ahora está en «Dictamen de uso de suelo y alineamiento»" in body
     assert "Lo que escribió no se perdió" in body
     assert "Texto largo" in body
+    assert "Planos arquitectónicos y memoria descriptiva" in body[: body.index('id="acciones"')]  # the point ticked
     db.session.rollback()
     assert db.session.get(Case, case_id).state == "land_use_review"  # type: ignore[union-attr]
     no_token = post_action(client, case_id, "deny", page=page, comment="x")  # no such form on the page: no token
@@ -519,7 +521,11 @@ def test_a_stale_version_with_the_action_still_possible(client: FlaskClient, in_
     db.session.commit()
     stale = post_action(client, case_id, "issue_prevention", page=page, prevention_items="planos", comment="Cotas")
     assert stale.status_code == 409
-    assert "El expediente cambió mientras lo consultaba; recargue la página e intente de nuevo." in flashes(stale)
+    assert (
+        "El expediente cambió mientras usted preparaba «Prevenir al solicitante (una sola vez)»: revise cómo está "
+        "ahora. El formulario conserva lo que escribió y marcó; si lo envía de nuevo, actuará sobre el expediente "
+        "tal como lo ve."
+    ) in flashes(stale)
     body = text(stale)
     assert "Cotas" in body
     retried = post_action(client, case_id, "issue_prevention", page=body, prevention_items="planos", comment="Cotas")
@@ -528,9 +534,9 @@ def test_a_stale_version_with_the_action_still_possible(client: FlaskClient, in_
 
 def test_people_without_access_are_refused(client: FlaskClient, in_intake: tuple[int, int, int]) -> None:
     case_id, owner, clerk = in_intake
-    login_as(client, make_user(Role.APPLICANT))
-    assert client.get(f"/expedientes/{case_id}").status_code == 403
-    assert client.get(f"/expedientes/{case_id}/pasos/predio").status_code == 403
+    login_as(client, make_user(Role.APPLICANT))  # someone else's case: as for one that does not exist
+    assert client.get(f"/expedientes/{case_id}").status_code == 404
+    assert client.get(f"/expedientes/{case_id}/pasos/predio").status_code == 404
     staff = client.application.test_client()
     login_as(staff, clerk)
     assert staff.get(f"/expedientes/{case_id}/pasos/predio").status_code == 403

@@ -103,19 +103,34 @@ def test_a_403_for_a_role_says_which_role_the_page_needs_and_which_the_account_h
     assert "su cuenta tiene: Solicitante" in body
 
 
-def test_a_403_on_a_case_says_who_acts_next(client: FlaskClient) -> None:
+def test_a_403_on_a_case_tells_staff_who_acts_next(client: FlaskClient) -> None:
     from tests.support.factories import advance, vecs_case
 
     owner = make_user(Role.APPLICANT)
-    stranger = make_user(Role.APPLICANT)
+    reviewer = make_user((Role.REVIEWER, "obras_publicas"))  # acts in the procedure, not on this case now
     case = advance(vecs_case(owner), [("submit", owner, None, None)])
-    login_as(client, stranger)
+    login_as(client, reviewer)
     response = client.get(f"/expedientes/{case.case_id}")
     assert response.status_code == 403
     body = text(response)
     assert "no es suyo ni le corresponde por su rol o su área" in body
     assert "Ahora le toca actuar a:" in body
     assert "Ventanilla" in body
+    assert case.folio not in body
+
+
+def test_someone_elses_case_is_not_found_for_an_applicant(client: FlaskClient) -> None:
+    from tests.support.factories import advance, vecs_case
+
+    owner = make_user(Role.APPLICANT)
+    case = advance(vecs_case(owner), [("submit", owner, None, None)])
+    login_as(client, make_user(Role.APPLICANT))
+    response = client.get(f"/expedientes/{case.case_id}")
+    assert response.status_code == 404
+    body = text(response)
+    assert "No encontrado" in body
+    for told in ("no es suyo", "Ahora le toca actuar", "Acceso denegado", case.folio):
+        assert told not in body
 
 
 def test_a_403_on_a_case_awaiting_payment_says_the_applicant_pays_and_the_treasury_confirms(
@@ -123,7 +138,7 @@ def test_a_403_on_a_case_awaiting_payment_says_the_applicant_pays_and_the_treasu
 ) -> None:
     from tests.support.factories import advance, vecs_case
 
-    owner, stranger = make_user(Role.APPLICANT), make_user(Role.APPLICANT)
+    owner, stranger = make_user(Role.APPLICANT), make_user((Role.INSPECTOR, "obras_publicas"))
     clerk, ruler, finance = make_user(Role.INTAKE_CLERK), make_user(Role.REVIEWER), make_user(Role.REVIEWER)
     from app.services.case_actions import act
     from app.services.config import update_config

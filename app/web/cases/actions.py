@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import dataclass
 
 from flask import current_app, url_for
 from markupsafe import Markup, escape
@@ -51,6 +52,34 @@ def step_inputs(workflow: Workflow, fields: tuple[str, ...]) -> list[FieldSpec]:
     return [
         spec for spec in specs if spec is not None and spec.step is None and not spec.system and spec.type != "list"
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class KeptInput:
+    """One input of a form whose step the page no longer offers, as the person gave it: its label and the text
+    typed, or the labels of the points ticked."""
+
+    label: str
+    text: str = ""
+    points: tuple[str, ...] = ()
+
+
+def kept_inputs(form: ActionForm) -> list[KeptInput]:
+    """What was typed and ticked in ``form`` (its own inputs, then the comment), for showing it back when its
+    step is no longer offered: a list of points by the labels of the points chosen, a text as typed; inputs
+    left blank are left out."""
+    kept: list[KeptInput] = []
+    for name in (*form.input_names, "comment"):
+        field = form[name]
+        label = str(field.label.text)
+        if isinstance(field.data, list):
+            labels = {str(value): str(text) for value, text, *_ in field.iter_choices()}
+            points = tuple(labels.get(str(value), str(value)) for value in field.data)
+            if points:
+                kept.append(KeptInput(label, points=points))
+        elif isinstance(field.data, str) and field.data.strip():
+            kept.append(KeptInput(label, text=field.data))
+    return kept
 
 
 def item_choices(page: CasePage | ActionContext) -> list[tuple[str, str]]:

@@ -3,6 +3,7 @@ the applicant's step pages as each procedure declares them, and document viewing
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -14,6 +15,7 @@ from app.engine import (
     ConflictError,
     DomainError,
     IllegalTrigger,
+    Msg,
     NotAllowed,
     NotFound,
     UnknownTrigger,
@@ -30,7 +32,7 @@ from app.services.case_pages import (
 from app.services.construction import case_catalogues
 from app.services.uploads import download_name, size_text
 from app.web.access import authenticated
-from app.web.cases.actions import action_forms, item_choices, new_key, step_inputs
+from app.web.cases.actions import KeptInput, action_forms, item_choices, kept_inputs, new_key, step_inputs
 from app.web.cases.labels import (
     actor_text,
     area_text,
@@ -101,7 +103,9 @@ def _page(case_id: int) -> CasePage:
 
 
 def _case_refusal(case_id: int) -> str:
-    """What a person refused a case can do: it is not theirs by role or department; who acts next on it."""
+    """What a person refused a case can do: it is not theirs by role or department; who acts next on it. Only
+    public servants of the case's procedure are told this: to anyone else the case answers as one that does
+    not exist (``NotFound``, :func:`app.services.visibility.may_know_of_case`)."""
     actors, names = who_acts_next(case_id)
     who = ", ".join(actor_text(a.role, a.department, names, a.act) for a in actors)
     if not who:
@@ -144,9 +148,19 @@ def _stages(page: CasePage) -> Markup:
     return kept_for_locale(key, render)[1]
 
 
-def _render(page: CasePage, posted: tuple[str, ActionForm] | None = None, status: int = 200) -> tuple[str, int]:
-    enabled = {trigger.trigger for trigger in page.triggers if trigger.enabled}
-    kept = posted if posted is not None and posted[0] not in enabled else None
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """A form sent for a step the page no longer offers: which step, whether the case changed since the form was
+    shown, and what was typed and ticked in it (shown back so that nothing is lost)."""
+
+    action: str
+    changed: bool
+    inputs: list[KeptInput]
+
+
+def _render(
+    page: CasePage, posted: tuple[str, ActionForm] | None = None, status: int = 200, kept: Kept | None = None
+) -> tuple[str, int]:
     return (
         render_template(
             "cases/show.html",
@@ -169,6 +183,66 @@ def _render(page: CasePage, posted: tuple[str, ActionForm] | None = None, status
         ),
         status,
     )
+
+
+def _changed(form: VersionedForm, case: Case) -> bool:
+    """Whether ``case`` changed since ``form`` was shown: the version it was shown at is not the case's (a
+    version that is not a number says nothing of the case: the form's own error says it is incomplete)."""
+    return not form.expected_version.errors and form.expected_version.data != str(case.version)
+
+
+def _sent_again(
+    case_id: int,
+    trigger: str,
+    form: ActionForm,
+    status: int,
+    reasons: tuple[Msg, ...] = (),
+    *,
+    invalid: bool = False,
+    conflict: bool = False,
+) -> tuple[str, int]:
+    """The case page as it is now after ``form`` (the step ``trigger``) was not recorded, losing nothing of
+    what was sent: the reasons (``reasons``; the form's own errors when ``invalid``; a ``conflict`` with another
+    change of the case in words of this page), and the form with what was typed and ticked when the step is
+    still offered, at the case's current version and with a fresh idempotency key, so that sending it again
+    acts, once, on the case as the page now shows it. A step the case no longer offers is named with what
+    happened, and what was typed and ticked is shown back."""
+    page = _page(case_id)
+    workflow = page.workflow
+    changed = _changed(form, page.case)
+    procedure = procedure_of(workflow)
+    edit = procedure.edit_trigger if procedure is not None else "edit"  # offered on the step pages only
+    offered = trigger != edit and any(t.trigger == trigger and t.enabled for t in page.triggers)
+    if invalid and offered:
+        flash(_("Revise los datos marcados en «%(action)s».", action=trigger_text(workflow, trigger)), "error")
+    for message in reasons:
+        flash(reason_text(message, workflow, page.requirement_labels, page.department_names), "error")
+    for hidden in (form.expected_version, form.idempotency_key):
+        for error in hidden.errors:
+            flash(str(error), "error")
+    if not offered:
+        kept = Kept(trigger_text(workflow, trigger), changed, kept_inputs(form))
+        return _render(page, status=status, kept=kept)
+    if changed:
+        flash(
+            _(
+                "El expediente cambió mientras usted preparaba «%(action)s»: revise cómo está ahora. El formulario "
+                "conserva lo que escribió y marcó; si lo envía de nuevo, actuará sobre el expediente tal como lo ve.",
+                action=trigger_text(workflow, trigger),
+            ),
+            "error",
+        )
+    elif conflict:  # the case did not move: another change of it at the same moment was refused or undone
+        flash(
+            _(
+                "«%(action)s» no se registró porque otra operación sobre el expediente ocurrió al mismo tiempo. "
+                "El formulario conserva lo que escribió y marcó: envíelo de nuevo.",
+                action=trigger_text(workflow, trigger),
+            ),
+            "error",
+        )
+    _versioned(form, page.case)
+    return _render(page, (trigger, form), status)
 
 
 @bp.get("/expedientes/<int:case_id>")
@@ -202,11 +276,7 @@ def fire_trigger(case_id: int, trigger: str) -> Response | tuple[str, int]:
     choices = item_choices(context) if any(i.type == "codes" for i in inputs) else ()
     form = action_form(trigger, inputs, spec.comment_required, item_choices=choices)
     if not form.validate_on_submit():
-        flash(_("Revise los datos marcados en «%(action)s».", action=trigger_text(workflow, trigger)), "error")
-        for hidden in (form.expected_version, form.idempotency_key):
-            for error in hidden.errors:
-                flash(str(error), "error")
-        return _render(_page(case_id), (trigger, form), 422)
+        return _sent_again(case_id, trigger, form, 422, invalid=True)
     try:
         result = act(
             case_id,
@@ -219,14 +289,12 @@ def fire_trigger(case_id: int, trigger: str) -> Response | tuple[str, int]:
         )
     except (NotFound, UnknownTrigger):
         abort(404)
+    except ConflictError:
+        # what happened is said by the page itself (the form kept at the current version, or what was typed)
+        return _sent_again(case_id, trigger, form, 409, conflict=True)
     except DomainError as exc:
-        status = 409 if isinstance(exc, ConflictError | IllegalTrigger) else 403 if isinstance(exc, NotAllowed) else 422
-        page = _page(case_id)
-        for message in exc.reasons:
-            flash(reason_text(message, page.workflow, page.requirement_labels, page.department_names), "error")
-        form.expected_version.data = str(page.case.version)
-        form.idempotency_key.data = new_key()
-        return _render(page, (trigger, form), status)
+        status = 409 if isinstance(exc, IllegalTrigger) else 403 if isinstance(exc, NotAllowed) else 422
+        return _sent_again(case_id, trigger, form, status, exc.reasons)
     if result.replayed:
         flash(_("Esta acción ya se había registrado; no se repitió."), "info")
     else:
