@@ -121,6 +121,12 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "(DOF 4 de mayo de 2015)",
         "inexistence": "Artículos 44, fracción II, 138 y 139 de la Ley General de Transparencia y Acceso a la "
         "Información Pública (DOF 4 de mayo de 2015)",
+        "reproduction_costs": "Artículo 141 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+        "late_response": "Artículo 134 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+        "cost_waiver": "Artículo 141, último párrafo, de la Ley General de Transparencia y Acceso a la Información "
+        "Pública (DOF 4 de mayo de 2015)",
     },
     "appeal_grounds": [
         "classification",
@@ -145,9 +151,6 @@ per medium (USB, CD) or not at all (electronic delivery, consulta directa)."""
 _CENT = Decimal("0.01")
 _MAX_FEE = Decimal("1000000")
 _COUNT_LIMIT = 1_000_000
-ART_141 = "Artículo 141 de la Ley General de Transparencia y Acceso a la Información Pública (DOF 4 de mayo de 2015)"
-ART_134 = "Artículo 134 de la Ley General de Transparencia y Acceso a la Información Pública (DOF 4 de mayo de 2015)"
-ART_141_WAIVER = ART_141[:13] + ", último párrafo," + ART_141[13:]
 CONCEPTS = {
     "simple_page": "Copia simple (por hoja)",
     "certified_page": "Copia certificada (por hoja)",
@@ -228,8 +231,21 @@ def parse_payment_days(value: Any) -> int:
 
 LEGAL_BASIS_ACTS = ("prevention", "incompetence", "appeal", "resolution", "compliance")
 """The acts whose legal basis is told to the people they bind (the ``legal_bases`` setting)."""
-OPTIONAL_BASIS_ACTS = ("public_source", "payment", "extension", "classification", "consultation", "inexistence")
-"""Acts added later: a ``legal_bases`` setting saved before them may leave them out (the default applies)."""
+OPTIONAL_BASIS_ACTS = (
+    "public_source",
+    "payment",
+    "extension",
+    "classification",
+    "consultation",
+    "inexistence",
+    "reproduction_costs",
+    "late_response",
+    "cost_waiver",
+)
+"""Acts added later: a ``legal_bases`` setting saved before them may leave them out (the default applies).
+``reproduction_costs`` is cited by the cost sheet's rows of pages, media and envío (2015 art. 141),
+``late_response`` by the row that makes a late response free (art. 134) and ``cost_waiver`` by the row of a
+waiver for the requester's circumstances (art. 141, last paragraph)."""
 
 
 def parse_legal_bases(value: Any) -> dict[str, str]:
@@ -295,7 +311,9 @@ def cost_sheet(data: Mapping[str, Any], params: Mapping[str, Any]) -> CostSheet:
     ``free_pages`` simple pages free — LGTAIP 2015 art. 141), per medium or not at all; envío is added when the
     unit sends the copies and the jurisdiction charges it; a response given late costs nothing (art. 134),
     and the unit may waive the cost for the requester's socio-economic circumstances (art. 141, last
-    paragraph), stating why. Counts that are not whole numbers count as zero (the guard refuses them)."""
+    paragraph), stating why. Counts that are not whole numbers count as zero (the guard refuses them). Each
+    row cites what the jurisdiction's ``legal_bases`` say for its act: ``reproduction_costs`` for pages, media
+    and envío, ``late_response`` and ``cost_waiver`` for the rows that take the cost back to nothing."""
     try:
         fees = parse_fees(params.get("reproduction_fees") or {})
     except (TypeError, ValueError):
@@ -304,29 +322,32 @@ def cost_sheet(data: Mapping[str, Any], params: Mapping[str, Any]) -> CostSheet:
     unit, fee = entry["unit"], Decimal(entry["fee"])
     pages = whole_count(data.get("page_count")) or 0
     media = whole_count(data.get("media_count")) or 0
+    costs = legal_basis(params, "reproduction_costs")
+    late = legal_basis(params, "late_response")
+    waiver = legal_basis(params, "cost_waiver")
     rows: list[dict[str, str]] = []
     if unit == "simple_page" and pages:
         limit = max(int(params.get("free_pages", 20) or 0), 0)
         free = min(pages, limit)
         if free:
-            rows.append(_row(f"Hojas simples sin costo (hasta {limit})", free, fee, Decimal(0), ART_141))
+            rows.append(_row(f"Hojas simples sin costo (hasta {limit})", free, fee, Decimal(0), costs))
         if pages > free:
-            rows.append(_row(CONCEPTS[unit], pages - free, fee, fee * (pages - free), ART_141))
+            rows.append(_row(CONCEPTS[unit], pages - free, fee, fee * (pages - free), costs))
     elif unit == "certified_page" and pages:
-        rows.append(_row(CONCEPTS[unit], pages, fee, fee * pages, ART_141))
+        rows.append(_row(CONCEPTS[unit], pages, fee, fee * pages, costs))
     elif unit == "medium" and media:
-        rows.append(_row(CONCEPTS[unit], media, fee, fee * media, ART_141))
+        rows.append(_row(CONCEPTS[unit], media, fee, fee * media, costs))
     shipping = Decimal(str(params.get("shipping_fee") or "0"))
     if data.get("shipped") is True and unit != "free" and shipping > 0:
-        rows.append(_row("Envío", 1, shipping, shipping, ART_141))
+        rows.append(_row("Envío", 1, shipping, shipping, costs))
     subtotal = sum((Decimal(r["amount"]) for r in rows), Decimal(0))
     if subtotal > 0 and data.get("response_overdue_on"):
-        rows.append(_row("Respuesta fuera de plazo: la entrega no tiene costo", 1, -subtotal, -subtotal, ART_134))
+        rows.append(_row("Respuesta fuera de plazo: la entrega no tiene costo", 1, -subtotal, -subtotal, late))
         subtotal = Decimal(0)
     elif subtotal > 0 and data.get("cost_waived") is True:
         reason = " ".join(str(data.get("cost_waiver_reason") or "").split())
         concept = "Exención por las circunstancias socioeconómicas del solicitante: " + reason
-        rows.append(_row(concept, 1, -subtotal, -subtotal, ART_141_WAIVER))
+        rows.append(_row(concept, 1, -subtotal, -subtotal, waiver))
         subtotal = Decimal(0)
     return CostSheet(tuple(rows), _money(subtotal))
 
@@ -1280,6 +1301,7 @@ _TRANSPARENCY_LAW = (
     "Transparencia y Acceso a la Información Pública y ley de transparencia del Estado, en lo relativo "
 )
 
+
 DOCUMENTS = (
     Document(
         kind="access_response",
@@ -1392,7 +1414,11 @@ PARAMETERS: tuple[Parameter, ...] = (
         "legal_bases",
         N_("Fundamento legal de cada acto que se notifica"),
         N_(
-            "Prevención, incompetencia, recurso, resolución del recurso y cumplimiento; se cita en avisos y documentos."
+            "Objeto JSON que asigna a cada acto la cita de su fundamento: prevention, incompetence, appeal, "
+            "resolution y compliance (obligatorios); public_source, payment, extension, classification, "
+            "consultation, inexistence, reproduction_costs (renglones de la hoja de costos), late_response "
+            "(entrega sin costo por respuesta extemporánea) y cost_waiver (exención del costo), que si faltan "
+            "citan la ley general de 2015. Se cita en avisos, páginas, correos y documentos."
         ),
         ACCESS_SECTION,
         kind="json",
