@@ -278,6 +278,37 @@ def legal_basis(params: Mapping[str, Any], act: str) -> str:
     return str(text) if text else str(DEFAULT_PARAMS["legal_bases"][act])
 
 
+def _lowered(citation: str) -> str:
+    for head in ("Artículos ", "Artículo "):
+        if citation.startswith(head):
+            return head.lower() + citation[len(head) :]
+    return citation
+
+
+def basis_in_sentence(citation: str) -> str:
+    """A citation as it follows «Con fundamento en» inside a sentence: one that opens with «Artículo» or
+    «Artículos» takes the article and a small letter («el artículo 133 de …», «los artículos 134 y 141 de
+    …»); any other reads as written."""
+    lowered = _lowered(citation)
+    if lowered.startswith("artículos "):
+        return "los " + lowered
+    if lowered.startswith("artículo "):
+        return "el " + lowered
+    return citation
+
+
+def basis_in_parentheses(citation: str) -> str:
+    """A citation as it reads between parentheses inside a sentence: a small letter for an opening
+    «Artículo(s)», and its closing parenthetical (the gazette that published the law) after a comma instead,
+    so that parentheses do not nest («artículo 133 de la Ley …, DOF 4 de mayo de 2015»)."""
+    text = _lowered(citation)
+    if text.endswith(")") and " (" in text:
+        head, _sep, tail = text.rpartition(" (")
+        if "(" not in tail and ")" not in tail[:-1]:
+            text = f"{head}, {tail[:-1]}"
+    return text
+
+
 def whole_count(value: Any) -> int | None:
     """A page or media count as the unit entered it (``None`` when it is not a whole number ≥ 0)."""
     if isinstance(value, bool):
@@ -1269,7 +1300,8 @@ def build_gathered(context: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mappi
 def build_payment_order(context: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The payment order of reproduction costs from the cost sheet recorded with the response (pure): its
     reference (the folio, the order's number on the case and MOD 97-10 check digits), the payer, the total and
-    the due date (its validity: the payment term, art. 134); the sheet's rows are printed with their basis."""
+    the due date (its validity: the payment term, art. 134); the sheet's rows are printed with their basis, and
+    the order opens with the basis of the payment (the ``legal_bases`` setting's act ``payment``)."""
     data: Mapping[str, Any] = context["data"]
     earlier: Mapping[str, Any] = (context["previous"].get(PAYMENT_ORDER) or {}).get("fields") or {}
     previous_reference = str(earlier.get("referencia") or "")
@@ -1281,6 +1313,7 @@ def build_payment_order(context: Mapping[str, Any]) -> tuple[dict[str, Any], dic
         "fecha_limite": context["valid_until"],
     }
     extra = {
+        "fundamento": basis_in_sentence(legal_basis(context["params"], "payment")),
         "costos": [
             {
                 "concepto": r["concept"],
@@ -1300,6 +1333,13 @@ _TRANSPARENCY_LAW = (
     "Artículo 6o., apartado A, de la Constitución Política de los Estados Unidos Mexicanos; Ley General de "
     "Transparencia y Acceso a la Información Pública y ley de transparencia del Estado, en lo relativo "
 )
+
+
+def _payment_order_basis(params: Mapping[str, Any]) -> str:
+    """What the payment order prints under *Fundamento legal*: the transparency laws, and the articles the
+    jurisdiction cites for the payment of reproduction costs (``legal_bases`` act ``payment``)."""
+    cited = basis_in_parentheses(legal_basis(params, "payment"))
+    return _TRANSPARENCY_LAW + f"a los costos de reproducción y envío ({cited})."
 
 
 DOCUMENTS = (
@@ -1379,9 +1419,8 @@ DOCUMENTS = (
             Row("importe_total", "Importe total a pagar", "money"),
             Row("fecha_limite", "Fecha límite de pago", "date"),
         ),
-        legal_basis=_TRANSPARENCY_LAW
-        + "a los costos de reproducción y envío (artículos 134 y 141 de la Ley General de Transparencia y Acceso "
-        "a la Información Pública, DOF 4 de mayo de 2015).",
+        legal_basis=_payment_order_basis(DEFAULT_PARAMS),
+        legal_basis_of=_payment_order_basis,
         validity="payment_days",
         validity_business=True,
         build=build_payment_order,

@@ -1,7 +1,8 @@
 """The citations an access request prints follow the jurisdiction's ``legal_bases`` setting, on SQLite and
-PostgreSQL: the cost sheet's rows (response PDF, payment order PDF, tracking page). A jurisdiction under its own
-law (or the 2025 general law) changes the setting and the rows no longer cite the 2015 law; under the default
-setting they say what they said before. PDFs are read back with pypdf."""
+PostgreSQL: the cost sheet's rows (response PDF, payment order PDF, tracking page), the payment order's opening
+and its *Fundamento legal*. A jurisdiction under its own law (or the 2025 general law) changes the setting and
+they no longer cite the 2015 law; under the default setting they say what they said before. PDFs are read back
+with pypdf."""
 
 from __future__ import annotations
 
@@ -134,7 +135,12 @@ def test_the_cost_sheet_and_the_payment_order_cite_the_jurisdictions_articles(ap
         response = _pdf_text(filed.case_id, "access_response")
         assert _says(response, f"Fundamento: Artículo 112 {STATE_LAW}")
         order = _pdf_text(filed.case_id, wf.PAYMENT_ORDER)
+        # the order opens with the payment's basis, lists each row with its own and closes with the payment's
+        assert _says(order, f"Con fundamento en el artículo 107 {STATE_LAW}, y determinados los costos")
         assert _says(order, f"Fundamento: Artículo 112 {STATE_LAW}")
+        assert _says(order, f"a los costos de reproducción y envío (artículo 107 {STATE_LAW_INLINE}).")
+        for text in (response, order):
+            assert LAW_2015 not in text
         page = _tracking_page(filed)
         assert f"Artículo 112 {STATE_LAW}" in page
         assert f"Artículo 107 {STATE_LAW}" in page  # the payment's basis beside the reference
@@ -164,10 +170,19 @@ def test_the_waiver_and_the_late_response_rows_cite_the_jurisdictions_articles(a
         assert LAW_2015 not in text
 
 
-def test_under_the_default_setting_the_sheet_says_what_it_said(app: Flask):
+def test_under_the_default_setting_the_order_and_the_sheet_say_what_they_said(app: Flask):
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
         filed, unit, document = _consolidated("simple_copies")
         _deliver(filed, unit, document, ar.Costs(page_count=25))
         order = _pdf_text(filed.case_id, wf.PAYMENT_ORDER)
+        # the text the template and the declaration wrote before the citations followed the setting
+        assert _says(
+            order,
+            f"Con fundamento en los artículos 134 y 141 {GENERAL_2015} (DOF 4 de mayo de 2015), y determinados "
+            "los costos de reproducción y envío",
+        )
+        assert _says(
+            order, f"a los costos de reproducción y envío (artículos 134 y 141 {GENERAL_2015}, DOF 4 de mayo de 2015)."
+        )
         for text in (order, _pdf_text(filed.case_id, "access_response")):
             assert _says(text, f"Fundamento: Artículo 141 {GENERAL_2015} (DOF 4 de mayo de 2015)")

@@ -199,3 +199,30 @@ def test_the_new_acts_are_optional_and_checked_like_the_others():
             ar.parse_legal_bases({**STATE_BASES, act: "  "})
     with pytest.raises(ValueError, match="unknown act"):
         ar.parse_legal_bases({**STATE_BASES, "shipping": "Art. 1"})
+
+
+@pytest.mark.parametrize(
+    ("citation", "in_sentence", "in_parentheses"),
+    [
+        (
+            f"Artículos 134 y 141 {GENERAL_2015}",
+            f"los artículos 134 y 141 {GENERAL_2015}",
+            "artículos 134 y 141 de la Ley General de Transparencia y Acceso a la Información Pública, "
+            "DOF 4 de mayo de 2015",
+        ),
+        (
+            f"Artículo 107 {STATE_LAW}",
+            f"el artículo 107 {STATE_LAW}",
+            "artículo 107 de la Ley de Transparencia del Estado de Ejemplo, POE 2 de enero de 2026",
+        ),
+        ("Ley de Transparencia del Estado, art. 80",) * 3,
+        ("Art. 5 (reformado) de la Ley (DOF 1 (bis))", None, "Art. 5 (reformado) de la Ley (DOF 1 (bis))"),
+    ],
+)
+def test_a_citation_reads_inside_a_sentence(citation: str, in_sentence: str | None, in_parentheses: str | None):
+    """After «Con fundamento en» an opening «Artículo(s)» takes its article and a small letter; between
+    parentheses the gazette's parenthetical follows a comma instead of nesting; other citations read as written."""
+    if in_sentence is not None:
+        assert ar.basis_in_sentence(citation) == in_sentence
+    if in_parentheses is not None:
+        assert ar.basis_in_parentheses(citation) == in_parentheses
