@@ -1,8 +1,8 @@
 """The citations an access request prints follow the jurisdiction's ``legal_bases`` setting, on SQLite and
 PostgreSQL: the cost sheet's rows (response PDF, payment order PDF, tracking page), the payment order's opening
-and its *Fundamento legal*. A jurisdiction under its own law (or the 2025 general law) changes the setting and
-they no longer cite the 2015 law; under the default setting they say what they said before. PDFs are read back
-with pypdf."""
+and its *Fundamento legal*, the consulta directa paragraph of the response PDF. A jurisdiction under its own law
+(or the 2025 general law) changes the setting and no document, page or mail of these cites the 2015 law any
+more; under the default setting the documents say what they said before. PDFs are read back with pypdf."""
 
 from __future__ import annotations
 
@@ -186,3 +186,50 @@ def test_under_the_default_setting_the_order_and_the_sheet_say_what_they_said(ap
         )
         for text in (order, _pdf_text(filed.case_id, "access_response")):
             assert _says(text, f"Fundamento: Artículo 141 {GENERAL_2015} (DOF 4 de mayo de 2015)")
+
+
+# -- consulta directa ---------------------------------------------------------------------------------------
+
+
+def _consultation(mailbox: Any = None) -> ar.Filed:
+    filed, unit, document = _consolidated(wf.CONSULTATION, mailbox)
+    _deliver(
+        filed,
+        unit,
+        document,
+        ar.Costs(
+            consultation_at=datetime.combine(date(2025, 7, 15), time(10, 30)),
+            consultation_place="Archivo municipal, Av. Juárez 10",
+        ),
+    )
+    return filed
+
+
+def test_the_consulta_directa_paragraph_cites_the_jurisdictions_article(app: Flask, mailbox):
+    _state_law()
+    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+        filed = _consultation(mailbox)
+        text = _pdf_text(filed.case_id, "access_response")
+        assert _says(
+            text,
+            f"en Archivo municipal, Av. Juárez 10 (artículo 110 {STATE_LAW_INLINE}). La consulta no tiene costo.",
+        )
+        assert LAW_2015 not in text
+        page = _tracking_page(filed)
+        assert f"Artículo 110 {STATE_LAW}" in page
+        assert LAW_2015 not in page
+        deliver_pending()
+        body = [m for m in mailbox.messages if m["To"] == ADDRESS][-1].get_content()
+        assert f"Artículo 110 {STATE_LAW}" in body
+        assert LAW_2015 not in body
+
+
+def test_under_the_default_setting_the_consulta_directa_paragraph_says_what_it_said(app: Flask):
+    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+        filed = _consultation()
+        text = _pdf_text(filed.case_id, "access_response")
+        assert _says(
+            text,
+            "en Archivo municipal, Av. Juárez 10 (artículo 133 de la Ley General de Transparencia y Acceso a la "
+            "Información Pública, DOF 4 de mayo de 2015). La consulta no tiene costo.",
+        )
