@@ -1335,6 +1335,13 @@ _TRANSPARENCY_LAW = (
 )
 
 
+def _incompetence_notice_basis(params: Mapping[str, Any]) -> str:
+    """What the notice of incompetence prints under *Fundamento legal*: the transparency laws, and the article
+    the jurisdiction cites for incompetence (``legal_bases`` act ``incompetence``)."""
+    cited = basis_in_parentheses(legal_basis(params, "incompetence"))
+    return _TRANSPARENCY_LAW + f"a la notoria incompetencia ({cited})."
+
+
 def _payment_order_basis(params: Mapping[str, Any]) -> str:
     """What the payment order prints under *Fundamento legal*: the transparency laws, and the articles the
     jurisdiction cites for the payment of reproduction costs (``legal_bases`` act ``payment``)."""
@@ -1401,9 +1408,8 @@ DOCUMENTS = (
             Row("informacion_solicitada", "Información solicitada"),
             Row("sujeto_obligado_competente", "Sujeto obligado competente"),
         ),
-        legal_basis=_TRANSPARENCY_LAW
-        + "a la notoria incompetencia (artículo 136 de la Ley General de Transparencia y Acceso a la "
-        "Información Pública, DOF 4 de mayo de 2015).",
+        legal_basis=_incompetence_notice_basis(DEFAULT_PARAMS),
+        legal_basis_of=_incompetence_notice_basis,
         gatherer=_GATHERER,
         build=build_gathered,
     ),

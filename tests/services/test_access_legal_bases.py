@@ -1,8 +1,9 @@
 """The citations an access request prints follow the jurisdiction's ``legal_bases`` setting, on SQLite and
 PostgreSQL: the cost sheet's rows (response PDF, payment order PDF, tracking page), the payment order's opening
-and its *Fundamento legal*, the consulta directa paragraph of the response PDF. A jurisdiction under its own law
-(or the 2025 general law) changes the setting and no document, page or mail of these cites the 2015 law any
-more; under the default setting the documents say what they said before. PDFs are read back with pypdf."""
+and its *Fundamento legal*, the consulta directa paragraph of the response PDF, the notice of incompetence's
+*Fundamento legal*. A jurisdiction under its own law (or the 2025 general law) changes the setting and no
+document, page or mail of these cites the 2015 law any more; under the default setting the documents say what
+they said before. PDFs are read back with pypdf."""
 
 from __future__ import annotations
 
@@ -233,3 +234,37 @@ def test_under_the_default_setting_the_consulta_directa_paragraph_says_what_it_s
             "en Archivo municipal, Av. Juárez 10 (artículo 133 de la Ley General de Transparencia y Acceso a la "
             "Información Pública, DOF 4 de mayo de 2015). La consulta no tiene costo.",
         )
+
+
+# -- the notice of incompetence -----------------------------------------------------------------------------
+
+
+def _incompetent() -> ar.Filed:
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    filed = ar.file_request("Lector", ADDRESS, "Calificaciones escolares", "electronic")
+    ar.unit_act(
+        filed.case_id,
+        "declare_incompetent",
+        unit,
+        expected_version=case_version(filed.case_id),
+        data={"competent_body": "Secretaría de Educación del Estado"},
+        comment="La información la genera la autoridad educativa estatal",
+    )
+    return filed
+
+
+def test_the_notice_of_incompetence_cites_the_jurisdictions_article_under_its_legal_basis(app: Flask):
+    _state_law()
+    filed = _incompetent()
+    text = _pdf_text(filed.case_id, "incompetence_notice")
+    assert _says(text, f"a la notoria incompetencia (artículo 102 {STATE_LAW_INLINE}).")
+    assert LAW_2015 not in text
+
+
+def test_under_the_default_setting_the_notice_of_incompetence_says_what_it_said(app: Flask):
+    text = _pdf_text(_incompetent().case_id, "incompetence_notice")
+    assert _says(
+        text,
+        "a la notoria incompetencia (artículo 136 de la Ley General de Transparencia y Acceso a la Información "
+        "Pública, DOF 4 de mayo de 2015).",
+    )

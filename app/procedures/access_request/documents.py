@@ -199,7 +199,6 @@ def incompetence_notice(session: Session, case: Case) -> tuple[dict[str, Any], d
     request = session.get(AccessRequest, case.id)
     received = request.received_on if request is not None else case.created_at.date()
     params = case.params or {}
-    bases = params.get("legal_bases") if isinstance(params.get("legal_bases"), Mapping) else {}
     fields = {
         "solicitante": request.pseudonym if request is not None else "",
         "fecha_solicitud": received.isoformat(),
@@ -208,11 +207,7 @@ def incompetence_notice(session: Session, case: Case) -> tuple[dict[str, Any], d
     }
     extra = {
         "motivacion": [p for p in str(case.data.get("incompetence_reasons") or "").splitlines() if p.strip()],
-        "fundamento": str(
-            (bases or {}).get("incompetence")
-            or "Artículo 136 de la Ley General de Transparencia y Acceso a la Información Pública "
-            "(DOF 4 de mayo de 2015)"
-        ),
+        "fundamento": legal_basis(params, "incompetence"),
         "medios_impugnacion": _appeal_text(session, params, "esta notificación"),
     }
     return fields, extra
