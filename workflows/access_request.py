@@ -278,6 +278,11 @@ def legal_basis(params: Mapping[str, Any], act: str) -> str:
     return str(text) if text else str(DEFAULT_PARAMS["legal_bases"][act])
 
 
+def legal_bases(params: Mapping[str, Any]) -> dict[str, str]:
+    """The legal basis the jurisdiction cites for every act (see :func:`legal_basis`)."""
+    return {act: legal_basis(params, act) for act in (*LEGAL_BASIS_ACTS, *OPTIONAL_BASIS_ACTS)}
+
+
 def _lowered(citation: str) -> str:
     for head in ("Artículos ", "Artículo "):
         if citation.startswith(head):

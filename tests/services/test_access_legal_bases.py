@@ -1,9 +1,9 @@
 """The citations an access request prints follow the jurisdiction's ``legal_bases`` setting, on SQLite and
 PostgreSQL: the cost sheet's rows (response PDF, payment order PDF, tracking page), the payment order's opening
 and its *Fundamento legal*, the consulta directa paragraph of the response PDF, the notice of incompetence's
-*Fundamento legal*. A jurisdiction under its own law (or the 2025 general law) changes the setting and no
-document, page or mail of these cites the 2015 law any more; under the default setting the documents say what
-they said before. PDFs are read back with pypdf."""
+*Fundamento legal*, and the citations beside the unit's forms. A jurisdiction under its own law (or the 2025
+general law) changes the setting and no document, page or mail cites the 2015 law any more; under the default
+setting the documents say what they said before. PDFs are read back with pypdf."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 
 import time_machine
 from flask import Flask, current_app
+from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -30,6 +31,7 @@ from app.services.demo import demo_pdf
 from app.services.timers import fire_due_timers
 from app.storage import get_storage
 from tests.support.factories import case_version, make_user, stored_case
+from tests.web.helpers import login_as
 from workflows import access_request as wf
 
 ADDRESS = "lector@example.test"
@@ -268,3 +270,35 @@ def test_under_the_default_setting_the_notice_of_incompetence_says_what_it_said(
         "a la notoria incompetencia (artículo 136 de la Ley General de Transparencia y Acceso a la Información "
         "Pública, DOF 4 de mayo de 2015).",
     )
+
+
+# -- the unit's page ----------------------------------------------------------------------------------------
+
+
+def test_the_units_forms_show_the_jurisdictions_citations(app: Flask, client: FlaskClient):
+    """The forms cited "(art. 130, LGTAIP 2015)", "(art. 133)" and "(arts. 134 y 141)" whatever the setting."""
+    _state_law()
+    received = ar.file_request("Lector", ADDRESS, "Presupuesto", "electronic")
+    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+        consultation, unit, _document = _consolidated(wf.CONSULTATION)
+        copies, _unit, _document = _consolidated("simple_copies")
+    login_as(client, unit)
+    pages = {
+        case.case_id: client.get(f"/transparencia/solicitudes/{case.case_id}").get_data(as_text=True)
+        for case in (received, consultation, copies)
+    }
+    assert f"Fundamento legal: Artículo 106 {STATE_LAW}" in pages[received.case_id]
+    assert f"Fundamento legal: Artículo 110 {STATE_LAW}" in pages[consultation.case_id]
+    assert f"Fundamento legal: Artículo 107 {STATE_LAW}" in pages[copies.case_id]
+    for page in pages.values():
+        assert "LGTAIP" not in page
+        assert LAW_2015 not in page
+        assert not re.search(r"\(arts?\. 1[34]\d", page)
+
+
+def test_under_the_default_setting_the_units_forms_cite_the_2015_articles(app: Flask, client: FlaskClient):
+    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+        consultation, unit, _document = _consolidated(wf.CONSULTATION)
+    login_as(client, unit)
+    page = client.get(f"/transparencia/solicitudes/{consultation.case_id}").get_data(as_text=True)
+    assert f"Fundamento legal: Artículo 133 {GENERAL_2015} (DOF 4 de mayo de 2015)" in page
