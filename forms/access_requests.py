@@ -150,7 +150,7 @@ class DeliverForm(_Versioned):
         _l("Número de medios (USB, disco)"), default=0, validators=[Optional(), NumberRange(min=0, max=10000)]
     )
     shipped = BooleanField(_l("Se envía al domicilio del solicitante (costo de envío)"))
-    waived = BooleanField(_l("Exentar el costo por las circunstancias socioeconómicas del solicitante (art. 141)"))
+    waived = BooleanField(_l("Exentar el costo por las circunstancias socioeconómicas del solicitante"))
     waiver_reason = TextAreaField(_l("Motivo de la exención"), filters=[strip], validators=[Length(max=2000)])
     consultation_on = DateField(_l("Fecha de la consulta directa"), validators=[Optional()])
     consultation_time = TimeField(_l("Hora de la consulta directa"), validators=[Optional()])

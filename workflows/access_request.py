@@ -126,6 +126,12 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "Pública (DOF 4 de mayo de 2015)",
         "dismissal": "Artículos 150, fracción I, y 155 de la Ley General de Transparencia y Acceso a la Información "
         "Pública (DOF 4 de mayo de 2015)",
+        "reproduction_costs": "Artículo 141 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+        "late_response": "Artículo 134 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
+        "cost_waiver": "Artículo 141, último párrafo, de la Ley General de Transparencia y Acceso a la Información "
+        "Pública (DOF 4 de mayo de 2015)",
     },
     "appeal_grounds": [
         "classification",
@@ -150,9 +156,6 @@ per medium (USB, CD) or not at all (electronic delivery, consulta directa)."""
 _CENT = Decimal("0.01")
 _MAX_FEE = Decimal("1000000")
 _COUNT_LIMIT = 1_000_000
-ART_141 = "Artículo 141 de la Ley General de Transparencia y Acceso a la Información Pública (DOF 4 de mayo de 2015)"
-ART_134 = "Artículo 134 de la Ley General de Transparencia y Acceso a la Información Pública (DOF 4 de mayo de 2015)"
-ART_141_WAIVER = ART_141[:13] + ", último párrafo," + ART_141[13:]
 CONCEPTS = {
     "simple_page": "Copia simple (por hoja)",
     "certified_page": "Copia certificada (por hoja)",
@@ -242,8 +245,16 @@ OPTIONAL_BASIS_ACTS = (
     "inexistence",
     "admission",
     "dismissal",
+    "reproduction_costs",
+    "late_response",
+    "cost_waiver",
 )
-"""Acts added later: a ``legal_bases`` setting saved before them may leave them out (the default applies)."""
+"""Acts added later: a ``legal_bases`` setting saved before them may leave them out (the default applies).
+``admission`` is cited when the guarantor admits an appeal (2015 arts. 146 and 150, fr. I), ``dismissal`` when it
+dismisses one as improper (arts. 150, fr. I, and 155), ``reproduction_costs`` by the cost sheet's rows of pages,
+media and envío (art. 141),
+``late_response`` by the row that makes a late response free (art. 134) and ``cost_waiver`` by the row of a
+waiver for the requester's circumstances (art. 141, last paragraph)."""
 
 
 def parse_legal_bases(value: Any) -> dict[str, str]:
@@ -274,6 +285,42 @@ def legal_basis(params: Mapping[str, Any], act: str) -> str:
     bases = params.get("legal_bases")
     text = bases.get(act) if isinstance(bases, Mapping) else None
     return str(text) if text else str(DEFAULT_PARAMS["legal_bases"][act])
+
+
+def legal_bases(params: Mapping[str, Any]) -> dict[str, str]:
+    """The legal basis the jurisdiction cites for every act (see :func:`legal_basis`)."""
+    return {act: legal_basis(params, act) for act in (*LEGAL_BASIS_ACTS, *OPTIONAL_BASIS_ACTS)}
+
+
+def _lowered(citation: str) -> str:
+    for head in ("Artículos ", "Artículo "):
+        if citation.startswith(head):
+            return head.lower() + citation[len(head) :]
+    return citation
+
+
+def basis_in_sentence(citation: str) -> str:
+    """A citation as it follows «Con fundamento en» inside a sentence: one that opens with «Artículo» or
+    «Artículos» takes the article and a small letter («el artículo 133 de …», «los artículos 134 y 141 de
+    …»); any other reads as written."""
+    lowered = _lowered(citation)
+    if lowered.startswith("artículos "):
+        return "los " + lowered
+    if lowered.startswith("artículo "):
+        return "el " + lowered
+    return citation
+
+
+def basis_in_parentheses(citation: str) -> str:
+    """A citation as it reads between parentheses inside a sentence: a small letter for an opening
+    «Artículo(s)», and its closing parenthetical (the gazette that published the law) after a comma instead,
+    so that parentheses do not nest («artículo 133 de la Ley …, DOF 4 de mayo de 2015»)."""
+    text = _lowered(citation)
+    if text.endswith(")") and " (" in text:
+        head, _sep, tail = text.rpartition(" (")
+        if "(" not in tail and ")" not in tail[:-1]:
+            text = f"{head}, {tail[:-1]}"
+    return text
 
 
 def whole_count(value: Any) -> int | None:
@@ -309,7 +356,9 @@ def cost_sheet(data: Mapping[str, Any], params: Mapping[str, Any]) -> CostSheet:
     ``free_pages`` simple pages free — LGTAIP 2015 art. 141), per medium or not at all; envío is added when the
     unit sends the copies and the jurisdiction charges it; a response given late costs nothing (art. 134),
     and the unit may waive the cost for the requester's socio-economic circumstances (art. 141, last
-    paragraph), stating why. Counts that are not whole numbers count as zero (the guard refuses them)."""
+    paragraph), stating why. Counts that are not whole numbers count as zero (the guard refuses them). Each
+    row cites what the jurisdiction's ``legal_bases`` say for its act: ``reproduction_costs`` for pages, media
+    and envío, ``late_response`` and ``cost_waiver`` for the rows that take the cost back to nothing."""
     try:
         fees = parse_fees(params.get("reproduction_fees") or {})
     except (TypeError, ValueError):
@@ -318,29 +367,32 @@ def cost_sheet(data: Mapping[str, Any], params: Mapping[str, Any]) -> CostSheet:
     unit, fee = entry["unit"], Decimal(entry["fee"])
     pages = whole_count(data.get("page_count")) or 0
     media = whole_count(data.get("media_count")) or 0
+    costs = legal_basis(params, "reproduction_costs")
+    late = legal_basis(params, "late_response")
+    waiver = legal_basis(params, "cost_waiver")
     rows: list[dict[str, str]] = []
     if unit == "simple_page" and pages:
         limit = max(int(params.get("free_pages", 20) or 0), 0)
         free = min(pages, limit)
         if free:
-            rows.append(_row(f"Hojas simples sin costo (hasta {limit})", free, fee, Decimal(0), ART_141))
+            rows.append(_row(f"Hojas simples sin costo (hasta {limit})", free, fee, Decimal(0), costs))
         if pages > free:
-            rows.append(_row(CONCEPTS[unit], pages - free, fee, fee * (pages - free), ART_141))
+            rows.append(_row(CONCEPTS[unit], pages - free, fee, fee * (pages - free), costs))
     elif unit == "certified_page" and pages:
-        rows.append(_row(CONCEPTS[unit], pages, fee, fee * pages, ART_141))
+        rows.append(_row(CONCEPTS[unit], pages, fee, fee * pages, costs))
     elif unit == "medium" and media:
-        rows.append(_row(CONCEPTS[unit], media, fee, fee * media, ART_141))
+        rows.append(_row(CONCEPTS[unit], media, fee, fee * media, costs))
     shipping = Decimal(str(params.get("shipping_fee") or "0"))
     if data.get("shipped") is True and unit != "free" and shipping > 0:
-        rows.append(_row("Envío", 1, shipping, shipping, ART_141))
+        rows.append(_row("Envío", 1, shipping, shipping, costs))
     subtotal = sum((Decimal(r["amount"]) for r in rows), Decimal(0))
     if subtotal > 0 and data.get("response_overdue_on"):
-        rows.append(_row("Respuesta fuera de plazo: la entrega no tiene costo", 1, -subtotal, -subtotal, ART_134))
+        rows.append(_row("Respuesta fuera de plazo: la entrega no tiene costo", 1, -subtotal, -subtotal, late))
         subtotal = Decimal(0)
     elif subtotal > 0 and data.get("cost_waived") is True:
         reason = " ".join(str(data.get("cost_waiver_reason") or "").split())
         concept = "Exención por las circunstancias socioeconómicas del solicitante: " + reason
-        rows.append(_row(concept, 1, -subtotal, -subtotal, ART_141_WAIVER))
+        rows.append(_row(concept, 1, -subtotal, -subtotal, waiver))
         subtotal = Decimal(0)
     return CostSheet(tuple(rows), _money(subtotal))
 
@@ -1262,7 +1314,8 @@ def build_gathered(context: Mapping[str, Any]) -> tuple[Mapping[str, Any], Mappi
 def build_payment_order(context: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """The payment order of reproduction costs from the cost sheet recorded with the response (pure): its
     reference (the folio, the order's number on the case and MOD 97-10 check digits), the payer, the total and
-    the due date (its validity: the payment term, art. 134); the sheet's rows are printed with their basis."""
+    the due date (its validity: the payment term, art. 134); the sheet's rows are printed with their basis, and
+    the order opens with the basis of the payment (the ``legal_bases`` setting's act ``payment``)."""
     data: Mapping[str, Any] = context["data"]
     earlier: Mapping[str, Any] = (context["previous"].get(PAYMENT_ORDER) or {}).get("fields") or {}
     previous_reference = str(earlier.get("referencia") or "")
@@ -1274,6 +1327,7 @@ def build_payment_order(context: Mapping[str, Any]) -> tuple[dict[str, Any], dic
         "fecha_limite": context["valid_until"],
     }
     extra = {
+        "fundamento": basis_in_sentence(legal_basis(context["params"], "payment")),
         "costos": [
             {
                 "concepto": r["concept"],
@@ -1293,6 +1347,21 @@ _TRANSPARENCY_LAW = (
     "Artículo 6o., apartado A, de la Constitución Política de los Estados Unidos Mexicanos; Ley General de "
     "Transparencia y Acceso a la Información Pública y ley de transparencia del Estado, en lo relativo "
 )
+
+
+def _incompetence_notice_basis(params: Mapping[str, Any]) -> str:
+    """What the notice of incompetence prints under *Fundamento legal*: the transparency laws, and the article
+    the jurisdiction cites for incompetence (``legal_bases`` act ``incompetence``)."""
+    cited = basis_in_parentheses(legal_basis(params, "incompetence"))
+    return _TRANSPARENCY_LAW + f"a la notoria incompetencia ({cited})."
+
+
+def _payment_order_basis(params: Mapping[str, Any]) -> str:
+    """What the payment order prints under *Fundamento legal*: the transparency laws, and the articles the
+    jurisdiction cites for the payment of reproduction costs (``legal_bases`` act ``payment``)."""
+    cited = basis_in_parentheses(legal_basis(params, "payment"))
+    return _TRANSPARENCY_LAW + f"a los costos de reproducción y envío ({cited})."
+
 
 DOCUMENTS = (
     Document(
@@ -1353,9 +1422,8 @@ DOCUMENTS = (
             Row("informacion_solicitada", "Información solicitada"),
             Row("sujeto_obligado_competente", "Sujeto obligado competente"),
         ),
-        legal_basis=_TRANSPARENCY_LAW
-        + "a la notoria incompetencia (artículo 136 de la Ley General de Transparencia y Acceso a la "
-        "Información Pública, DOF 4 de mayo de 2015).",
+        legal_basis=_incompetence_notice_basis(DEFAULT_PARAMS),
+        legal_basis_of=_incompetence_notice_basis,
         gatherer=_GATHERER,
         build=build_gathered,
     ),
@@ -1371,9 +1439,8 @@ DOCUMENTS = (
             Row("importe_total", "Importe total a pagar", "money"),
             Row("fecha_limite", "Fecha límite de pago", "date"),
         ),
-        legal_basis=_TRANSPARENCY_LAW
-        + "a los costos de reproducción y envío (artículos 134 y 141 de la Ley General de Transparencia y Acceso "
-        "a la Información Pública, DOF 4 de mayo de 2015).",
+        legal_basis=_payment_order_basis(DEFAULT_PARAMS),
+        legal_basis_of=_payment_order_basis,
         validity="payment_days",
         validity_business=True,
         build=build_payment_order,
@@ -1406,7 +1473,12 @@ PARAMETERS: tuple[Parameter, ...] = (
         "legal_bases",
         N_("Fundamento legal de cada acto que se notifica"),
         N_(
-            "Prevención, incompetencia, recurso, resolución del recurso y cumplimiento; se cita en avisos y documentos."
+            "Objeto JSON que asigna a cada acto la cita de su fundamento: prevention, incompetence, appeal, "
+            "resolution y compliance (obligatorios); public_source, payment, extension, classification, "
+            "consultation, inexistence, admission (admisión del recurso), dismissal (desechamiento del recurso), "
+            "reproduction_costs (renglones de la hoja de costos), late_response (entrega sin costo por respuesta "
+            "extemporánea) y cost_waiver (exención del costo), que si faltan citan la ley general de 2015. Se cita "
+            "en avisos, páginas, correos y documentos."
         ),
         ACCESS_SECTION,
         kind="json",

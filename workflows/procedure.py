@@ -316,6 +316,9 @@ class Document:
       surround them);
     - ``rows``: the certified data as printed, in order (a subset of ``cadena``);
     - ``legal_basis``: printed under *Fundamento legal*;
+    - ``legal_basis_of``: where the jurisdiction chooses the articles cited (a setting), the pure function of the
+      case's settings that gives the text printed under *Fundamento legal* instead of ``legal_basis`` (which
+      then says what it gives under the default settings);
     - ``validity``: the workflow parameter holding the days the document is valid (``None``: it does not
       expire); read from the case's settings;
     - ``build``: the pure function that fills it (see :data:`DocumentBuilder`). Its context holds ``data``
@@ -354,10 +357,16 @@ class Document:
     in ``former_formats`` so that documents issued under it are still rebuilt from what they print."""
     former_formats: tuple[FormerFormat, ...] = ()
     """The kind's earlier sealed formats (see :class:`FormerFormat`)."""
+    legal_basis_of: Callable[[Mapping[str, Any]], str] | None = None
+    """See ``legal_basis_of`` above: ``None`` prints ``legal_basis`` as declared."""
     revoked_with_case: bool = True
     """Whether a transition that revokes the case's documents (``Transition.revokes``, e.g. revoking a
     licence) revokes this kind too. ``False`` for records that stay true whatever becomes of the
     authorisation, such as a payment order: the fees were assessed and paid all the same."""
+
+    def legal_basis_for(self, params: Mapping[str, Any]) -> str:
+        """The legal basis printed on a document of this kind issued under the case's settings ``params``."""
+        return self.legal_basis_of(params) if self.legal_basis_of is not None else self.legal_basis
 
     def format_of(self, version: str | None = None) -> tuple[tuple[str, ...], tuple[Row, ...]]:
         """The sealed fields and printed rows of ``version`` of this kind's format (the current one by default).

@@ -316,9 +316,10 @@ def issue_for_case(
     series_number = ""
     if document.series is not None and not str(data.get(document.number_field or "") or "").strip():
         series_number = _next_number(session, document.series, issued_on.year)
+    params = dict(case.params or {})
     context = {
         "data": data,
-        "params": dict(case.params or {}),
+        "params": params,
         "folio": case.folio,
         "applicant": applicant.display_name,
         "issued_on": issued_on.isoformat(),
@@ -328,6 +329,7 @@ def issue_for_case(
         "gathered": document_context.gather(session, case, document),
     }
     fields, extra = document.build(context)
+    overrides = dict(config.get("CERTIFICATE_LEGAL_BASIS") or {})  # the installation's text wins over both
     name, position, unit = _official(session, actor, role)
     number = _next_number(session, NUMBER_PREFIX, issued_on.year)
     code = _unique_code(session)
@@ -341,7 +343,7 @@ def issue_for_case(
             official_name=name,
             official_position=position,
             issuing_unit=unit,
-            legal_basis=str(dict(config.get("CERTIFICATE_LEGAL_BASIS") or {}).get(kind) or document.legal_basis),
+            legal_basis=str(overrides.get(kind) or document.legal_basis_for(params)),
             fields=dict(fields),
             extra=dict(extra),
             valid_until=valid_until,

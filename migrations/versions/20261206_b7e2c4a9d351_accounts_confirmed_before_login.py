@@ -7,14 +7,14 @@ before this revision, or created by an administrator) keep logging in: they coun
 Requesters without an account (a password marker starting with ``!``) are left as they were.
 
 Revision ID: b7e2c4a9d351
-Revises: a3d8f1c6e274
+Revises: 258f280a7818
 Create Date: 2026-12-06 07:00:00
 """
 
 from alembic import op
 
 revision = "b7e2c4a9d351"
-down_revision = "a3d8f1c6e274"
+down_revision = "258f280a7818"
 branch_labels = None
 depends_on = None
 

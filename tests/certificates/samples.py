@@ -182,6 +182,8 @@ EXTRA: dict[str, dict[str, Any]] = {
         "consulta_directa": "",
     },
     "reproduction_payment_order": {
+        "fundamento": "los artículos 134 y 141 de la Ley General de Transparencia y Acceso a la Información Pública "
+        "(DOF 4 de mayo de 2015)",
         "costos": [
             {
                 "concepto": "Copias simples (las primeras 20 hojas sin costo)",

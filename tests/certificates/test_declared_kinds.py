@@ -13,6 +13,7 @@ import importlib
 import re
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,7 +34,8 @@ from app.models import AuditKind, Case, Certificate, CertificateStatus, User, ut
 from app.services import document_context
 from app.services.certificates import CertificateEffects, issue_for_case
 from app.services.uow import unit_of_work
-from tests.certificates.conftest import People, licensed, to_licence_review
+from app.storage import get_storage
+from tests.certificates.conftest import People, licensed, pdf_text, to_licence_review
 from tests.support.factories import advance
 from workflows import vecs
 from workflows.procedure import Document, Procedure, Registry, Row
@@ -193,6 +195,33 @@ def test_a_case_opened_before_the_validity_setting_existed_keeps_the_workflow_de
     ).one()
     assert vecs.DEFAULT_PARAMS["licence_validity_days"] == 365
     assert certificate.valid_until == local_today(certificate.issued_at) + timedelta(days=365)
+
+
+def test_a_kind_may_print_the_legal_basis_the_case_settings_give(
+    app: Flask, people: People, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``legal_basis_of`` reads the case's settings (here, a jurisdiction's validity) for the *Fundamento
+    legal*; the installation's ``CERTIFICATE_LEGAL_BASIS`` still replaces it for the kind."""
+    case = licensed(people)
+    _set_params(case.case_id, lambda params: {**params, "licence_validity_days": 180})
+    cited = dataclasses.replace(
+        THROW_AWAY, legal_basis_of=lambda params: f"Reglamento de prueba, artículo {params['licence_validity_days']}."
+    )
+    assert cited.legal_basis_for(vecs.DEFAULT_PARAMS) == "Reglamento de prueba, artículo 365."
+    assert THROW_AWAY.legal_basis_for({"licence_validity_days": 180}) == THROW_AWAY.legal_basis
+    procedures = tuple(
+        dataclasses.replace(p, documents=(*p.documents, cited)) if p.name == "vecs" else p for p in workflows.PROCEDURES
+    )
+    monkeypatch.setattr(workflows, "REGISTRY", Registry(procedures))
+    storage = get_storage(Path(app.config["DOCUMENTS_DIR"]))
+
+    text = pdf_text(storage.get(_issue(case.case_id, people.approver).storage_key), tmp_path, "settings")
+    assert "Reglamento de prueba, artículo 180." in text
+
+    monkeypatch.setitem(app.config, "CERTIFICATE_LEGAL_BASIS", {KIND: "Ley de la instalación, artículo 9."})
+    text = pdf_text(storage.get(_issue(case.case_id, people.approver).storage_key), tmp_path, "installation")
+    assert "Ley de la instalación, artículo 9." in text
+    assert "Reglamento de prueba" not in text
 
 
 def _procedure_with(*documents: Document, issues: str = "licence") -> Procedure:

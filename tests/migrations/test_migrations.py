@@ -17,6 +17,7 @@ from app.audit.canonical import GENESIS_HASH
 from app.extensions import db
 from app.models import Role
 from tests.support.factories import make_user
+from workflows.access_request import DEFAULT_PARAMS, parse_legal_bases
 
 EXPECTED_TABLES = {
     "access_filing_keys",
@@ -297,6 +298,49 @@ def test_cases_that_owe_a_fee_after_silence_are_marked_from_their_data(empty_dat
         with db.engine.begin() as conn:
             conn.execute(text("DELETE FROM cases"))
             conn.execute(text("DELETE FROM users"))
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
+def test_saved_legal_bases_get_the_cost_sheets_acts_with_their_defaults(empty_database_url: str, tmp_path: Path):
+    """A jurisdiction that saved its ``legal_bases`` before the cost sheet's rows cited acts of it finds those
+    acts written in with the 2015 articles the rows cited (so that the settings page shows them), its own
+    citations kept; going down removes them, since the former code refuses an act it does not know."""
+    defaults = DEFAULT_PARAMS["legal_bases"]
+    added = ("reproduction_costs", "late_response", "cost_waiver", "admission", "dismissal")
+    saved = {act: f"Artículo {n} de la Ley de Transparencia del Estado" for n, act in enumerate(defaults, 100)}
+    saved = {act: text for act, text in saved.items() if act not in added}
+    application = create_app("test", SQLALCHEMY_DATABASE_URI=empty_database_url, DOCUMENTS_DIR=str(tmp_path))
+    with application.app_context():
+        upgrade(revision="a3d8f1c6e274")
+        with db.engine.begin() as conn:
+            for name, params in (
+                ("access_request", {"legal_bases": saved, "payment_days": 20}),
+                ("vecs", {"payment_days": 5}),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO workflow_configs (workflow, params, revision, updated_at) "
+                        "VALUES (:name, :params, 1, CURRENT_TIMESTAMP)"
+                    ),
+                    {"name": name, "params": json.dumps(params)},
+                )
+
+        def settings() -> dict[str, dict]:
+            with db.engine.connect() as conn:
+                rows = conn.execute(text("SELECT workflow, params FROM workflow_configs")).all()
+            return {name: json.loads(params) if isinstance(params, str) else params for name, params in rows}
+
+        upgrade()
+        after = settings()
+        assert after["access_request"] == {
+            "legal_bases": {**saved, **{act: defaults[act] for act in added}},
+            "payment_days": 20,
+        }
+        assert parse_legal_bases(after["access_request"]["legal_bases"]) == after["access_request"]["legal_bases"]
+        assert after["vecs"] == {"payment_days": 5}
+        downgrade(revision="a3d8f1c6e274")
+        assert settings() == {"access_request": {"legal_bases": saved, "payment_days": 20}, "vecs": {"payment_days": 5}}
         downgrade(revision="base")
         db.engine.dispose()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -25,6 +26,7 @@ from app.procedures.access_request.models import AccessRequest
 from app.services.demo import demo_pdf
 from tests.support.factories import make_user
 from tests.web.helpers import csrf_token, field_errors, flashes, hidden_value, login_as, logout, text
+from workflows import access_request as wf
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -503,6 +505,31 @@ def test_terms_and_fees_are_settings_that_apply_to_new_requests(app: Flask, clie
         "usb": {"unit": "medium", "fee": "12.50"},
     }
     assert db.session.scalars(select(func.count()).select_from(AccessRequest)).one() == 1
+
+
+def test_the_administrator_sets_the_citations_of_the_cost_sheet_with_the_other_acts(app: Flask, client: FlaskClient):
+    """The cost sheet's rows cite acts of ``legal_bases`` the settings page shows and checks like the others."""
+    login_as(client, make_user(Role.ADMIN))
+    data = _settings(client)
+    bases = json.loads(data["legal_bases"])
+    assert bases["reproduction_costs"].startswith("Artículo 141 de la Ley General de Transparencia")
+    assert bases["late_response"].startswith("Artículo 134 de la Ley General de Transparencia")
+    assert bases["cost_waiver"].startswith("Artículo 141, último párrafo, de la Ley General de Transparencia")
+    empty = json.dumps({**bases, "cost_waiver": " "}, ensure_ascii=False)
+    refused = client.post("/admin/tramites/access_request", data={**data, "legal_bases": empty})
+    assert refused.status_code == 422
+    assert "Valor no válido para «legal_bases»" in text(refused), field_errors(refused)
+    state = {**bases, "reproduction_costs": "Artículo 88 de la Ley de Transparencia del Estado de Ejemplo"}
+    saved = client.post(
+        "/admin/tramites/access_request", data={**data, "legal_bases": json.dumps(state, ensure_ascii=False)}
+    )
+    assert saved.status_code == 302, field_errors(saved) or flashes(saved)
+    filed = svc.file_request("Uno", "uno@example.test", "Padrón", "simple_copies")
+    db.session.rollback()
+    case = db.session.get(Case, filed.case_id)
+    assert case is not None
+    sheet = wf.cost_sheet({"delivery_format": "simple_copies", "page_count": 25}, case.params)
+    assert {r["legal_basis"] for r in sheet.rows} == {"Artículo 88 de la Ley de Transparencia del Estado de Ejemplo"}
 
 
 def _consolidated_by_service(office: dict[str, int], fmt: str) -> svc.Filed:

@@ -144,3 +144,85 @@ def test_a_payment_is_pending_until_the_treasury_confirms_it():
     assert not ar.payment_pending({**owed, "payment_reference": "SAI202600000101XX"})
     assert not ar.payment_pending({"reproduction_cost": "0.00", "cost_sheet": []})
     assert not ar.payment_pending({"reproduction_cost": "50.00"})  # delivered before payment orders existed
+
+
+STATE_LAW = "de la Ley de Transparencia del Estado de Ejemplo (POE 2 de enero de 2026)"
+STATE_BASES = {
+    **PARAMS["legal_bases"],
+    "reproduction_costs": f"Artículo 112 {STATE_LAW}",
+    "late_response": f"Artículo 113 {STATE_LAW}",
+    "cost_waiver": f"Artículo 114, fracción II, {STATE_LAW}",
+}
+GENERAL_2015 = "de la Ley General de Transparencia y Acceso a la Información Pública (DOF 4 de mayo de 2015)"
+
+
+def test_each_row_cites_what_the_jurisdiction_set_for_its_act():
+    """The rows cited articles 134 and 141 of the 2015 law whatever the jurisdiction's ``legal_bases`` said."""
+    params = {**PARAMS, "legal_bases": STATE_BASES, "shipping_fee": "85.00"}
+    charged = {"delivery_format": "simple_copies", "page_count": 25, "shipped": True}
+    sheet = ar.cost_sheet(charged, params)
+    assert [r["legal_basis"] for r in sheet.rows] == [f"Artículo 112 {STATE_LAW}"] * 3  # free, charged, envío
+    late = ar.cost_sheet({**charged, "response_overdue_on": "2026-04-01"}, params)
+    assert late.rows[-1]["legal_basis"] == f"Artículo 113 {STATE_LAW}"
+    waived = ar.cost_sheet({**charged, "cost_waived": True, "cost_waiver_reason": "Adulto mayor"}, params)
+    assert waived.rows[-1]["legal_basis"] == f"Artículo 114, fracción II, {STATE_LAW}"
+
+
+def test_the_rows_cite_the_2015_articles_by_default_and_for_settings_saved_before_the_acts():
+    charged = {"delivery_format": "simple_copies", "page_count": 25}
+    saved_before = {act: PARAMS["legal_bases"][act] for act in ar.LEGAL_BASIS_ACTS}
+    for params in (PARAMS, {**PARAMS, "legal_bases": saved_before}):
+        assert {r["legal_basis"] for r in ar.cost_sheet(charged, params).rows} == {f"Artículo 141 {GENERAL_2015}"}
+        late = ar.cost_sheet({**charged, "response_overdue_on": "2026-04-01"}, params)
+        assert late.rows[-1]["legal_basis"] == f"Artículo 134 {GENERAL_2015}"
+        waived = ar.cost_sheet({**charged, "cost_waived": True, "cost_waiver_reason": "Adulto mayor"}, params)
+        assert waived.rows[-1]["legal_basis"] == f"Artículo 141, último párrafo, {GENERAL_2015}"
+
+
+def test_the_cost_guard_reads_the_rows_with_the_cases_citations():
+    def gi(data: dict[str, Any], params: dict[str, Any]) -> GuardInput:
+        return GuardInput(data, frozenset(), (), 20, frozenset({"transparency_unit"}), date(2026, 3, 2), params)
+
+    params = {**PARAMS, "legal_bases": STATE_BASES}
+    data: dict[str, Any] = {"delivery_format": "simple_copies", "page_count": 25}
+    sheet = ar.cost_sheet(data, params)
+    recorded = {**data, "reproduction_cost": sheet.total, "cost_sheet": list(sheet.rows)}
+    assert ar.cost_as_published(gi(recorded, params)) is None
+    assert ar.cost_as_published(gi(recorded, PARAMS)) is not None  # a sheet citing other articles is not this one
+
+
+def test_the_new_acts_are_optional_and_checked_like_the_others():
+    assert ar.parse_legal_bases(STATE_BASES)["cost_waiver"] == f"Artículo 114, fracción II, {STATE_LAW}"
+    assert "late_response" not in ar.parse_legal_bases(dict.fromkeys(ar.LEGAL_BASIS_ACTS, "Art. 1"))
+    for act in ("reproduction_costs", "late_response", "cost_waiver"):
+        with pytest.raises(ValueError, match="is empty"):
+            ar.parse_legal_bases({**STATE_BASES, act: "  "})
+    with pytest.raises(ValueError, match="unknown act"):
+        ar.parse_legal_bases({**STATE_BASES, "shipping": "Art. 1"})
+
+
+@pytest.mark.parametrize(
+    ("citation", "in_sentence", "in_parentheses"),
+    [
+        (
+            f"Artículos 134 y 141 {GENERAL_2015}",
+            f"los artículos 134 y 141 {GENERAL_2015}",
+            "artículos 134 y 141 de la Ley General de Transparencia y Acceso a la Información Pública, "
+            "DOF 4 de mayo de 2015",
+        ),
+        (
+            f"Artículo 107 {STATE_LAW}",
+            f"el artículo 107 {STATE_LAW}",
+            "artículo 107 de la Ley de Transparencia del Estado de Ejemplo, POE 2 de enero de 2026",
+        ),
+        ("Ley de Transparencia del Estado, art. 80",) * 3,
+        ("Art. 5 (reformado) de la Ley (DOF 1 (bis))", None, "Art. 5 (reformado) de la Ley (DOF 1 (bis))"),
+    ],
+)
+def test_a_citation_reads_inside_a_sentence(citation: str, in_sentence: str | None, in_parentheses: str | None):
+    """After «Con fundamento en» an opening «Artículo(s)» takes its article and a small letter; between
+    parentheses the gazette's parenthetical follows a comma instead of nesting; other citations read as written."""
+    if in_sentence is not None:
+        assert ar.basis_in_sentence(citation) == in_sentence
+    if in_parentheses is not None:
+        assert ar.basis_in_parentheses(citation) == in_parentheses

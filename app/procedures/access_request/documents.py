@@ -22,7 +22,7 @@ from app.procedures.access_request.models import (
 )
 from app.services import document_context
 from app.services.deadlines import calendar
-from workflows.access_request import DEFAULT_PARAMS, cost_rows, legal_basis
+from workflows.access_request import DEFAULT_PARAMS, basis_in_parentheses, cost_rows, legal_basis
 
 FORMATS = {
     "electronic": "Electrónica, a través del sistema",
@@ -119,8 +119,7 @@ def access_response(session: Session, case: Case) -> tuple[dict[str, Any], dict[
         when = datetime.fromisoformat(str(case.data["consultation_at"]))
         consultation = (
             f"El {long_date(when.date())} a las {when:%H:%M} horas, en {case.data['consultation_place']} "
-            "(artículo 133 de la Ley General de Transparencia y Acceso a la Información Pública, DOF 4 de mayo de "
-            "2015). La consulta no tiene costo."
+            f"({basis_in_parentheses(legal_basis(params, 'consultation'))}). La consulta no tiene costo."
         )
     extra = {
         "respuesta": respuesta,
@@ -200,7 +199,6 @@ def incompetence_notice(session: Session, case: Case) -> tuple[dict[str, Any], d
     request = session.get(AccessRequest, case.id)
     received = request.received_on if request is not None else case.created_at.date()
     params = case.params or {}
-    bases = params.get("legal_bases") if isinstance(params.get("legal_bases"), Mapping) else {}
     fields = {
         "solicitante": request.pseudonym if request is not None else "",
         "fecha_solicitud": received.isoformat(),
@@ -209,11 +207,7 @@ def incompetence_notice(session: Session, case: Case) -> tuple[dict[str, Any], d
     }
     extra = {
         "motivacion": [p for p in str(case.data.get("incompetence_reasons") or "").splitlines() if p.strip()],
-        "fundamento": str(
-            (bases or {}).get("incompetence")
-            or "Artículo 136 de la Ley General de Transparencia y Acceso a la Información Pública "
-            "(DOF 4 de mayo de 2015)"
-        ),
+        "fundamento": legal_basis(params, "incompetence"),
         "medios_impugnacion": _appeal_text(session, params, "esta notificación"),
     }
     return fields, extra

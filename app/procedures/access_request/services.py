@@ -1751,6 +1751,9 @@ class StaffView:
     own_departments: frozenset[str]
     unit_offers: frozenset[str] = frozenset()
     """The unit's and the guarantor's steps the engine would accept now (see :data:`_UNIT_PROBES`)."""
+    legal_bases: Mapping[str, str] = field(default_factory=dict)
+    """The legal basis the case's settings cite for each act (``legal_bases``, the default where unset), shown
+    beside the unit's forms."""
 
 
 _SEE_ALL = (Role.TRANSPARENCY_UNIT, Role.COMMITTEE_MEMBER, Role.GUARANTOR, Role.AUDITOR)
@@ -1788,6 +1791,7 @@ def staff_view(case_id: int, user_id: int, today: date | None = None) -> StaffVi
         items,
         own,
         _unit_offers(case, user, today),
+        wf.legal_bases(case.params or wf.ACCESS_V1.params),
     )
 
 
