@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.calendar import local_today
 from app.extensions import db
-from app.models import Case, Document, Role, User
+from app.models import Case, Document, Role, SecurityEvent, SecurityEventKind, User
 from app.procedures.access_request import services as ar
 from app.services.cases import fire
 from app.services.config import update_config
@@ -222,3 +222,33 @@ def test_staff_of_the_procedure_are_still_told_why_and_who_acts_next(client: Fla
     assert "Ahora le toca actuar a:" in text(response)
     assert filed.folio not in text(response)
     assert client.get(f"/expedientes/{filed.case_id + 1000}").status_code == 404
+
+
+def test_case_ids_tried_by_a_signed_in_person_are_in_the_security_log_alike(client: FlaskClient) -> None:
+    """Someone else's case answered as a missing id is recorded as a missing id is: one access-denied event each,
+    with the 404 and the route, so an administrator sees a person trying case ids (the 403 used to be recorded;
+    the 404 that replaced it was not), and the record does not tell the two apart."""
+    owner = make_user(Role.APPLICANT)
+    filed = advance(vecs_case(owner), [("submit", owner, None, None)])
+    prober = make_user(Role.APPLICANT)
+    login_as(client, prober)
+    before = _denied(prober)
+    assert client.get(f"/expedientes/{filed.case_id}").status_code == 404
+    assert client.get(f"/expedientes/{filed.case_id + 1000}").status_code == 404
+    assert client.get("/no-existe").status_code == 404  # not a case's route: not recorded
+    events = _denied(prober)[len(before) :]
+    assert [(e.path, e.details) for e in events] == [
+        (f"/expedientes/{filed.case_id}", {"method": "GET", "endpoint": "cases.show", "status": 404}),
+        (f"/expedientes/{filed.case_id + 1000}", {"method": "GET", "endpoint": "cases.show", "status": 404}),
+    ]
+
+
+def _denied(user_id: int) -> list[SecurityEvent]:
+    db.session.rollback()
+    return list(
+        db.session.scalars(
+            select(SecurityEvent)
+            .where(SecurityEvent.user_id == user_id, SecurityEvent.kind == SecurityEventKind.ACCESS_DENIED)
+            .order_by(SecurityEvent.id)
+        )
+    )

@@ -187,16 +187,29 @@ def not_redirected(response: Response) -> bool:
     return response.status_code not in (302, 303)
 
 
+def _case_not_found(response: Response) -> bool:
+    """A signed-in person was answered 404 on a route of one case: a missing id, or someone else's case answered
+    as one (the two are recorded alike, so that the record cannot tell them apart either)."""
+    return (
+        response.status_code == 404
+        and "case_id" in (request.view_args or {})
+        and bool(current_user)
+        and current_user.is_authenticated
+    )
+
+
 def register_security_logging(app: Flask) -> None:
-    """Record every 403 (access denied) and 429 (throttled) answer in the security log."""
+    """Record every 403 (access denied) and 429 (throttled) answer in the security log, and every 404 a
+    signed-in person gets on a route of one case (someone trying case ids)."""
 
     @app.after_request
     def _log_refusals(response: Response) -> Response:
-        if response.status_code in (403, 429):
-            kind = SecurityEventKind.ACCESS_DENIED if response.status_code == 403 else SecurityEventKind.THROTTLED
+        if response.status_code in (403, 429) or _case_not_found(response):
+            kind = SecurityEventKind.THROTTLED if response.status_code == 429 else SecurityEventKind.ACCESS_DENIED
             user_id = current_user.id if current_user and current_user.is_authenticated else None
+            details = {"status": 404} if response.status_code == 404 else {}
             try:
-                log_event(kind, user_id, method=request.method, endpoint=request.endpoint or "")
+                log_event(kind, user_id, method=request.method, endpoint=request.endpoint or "", **details)
             except Exception:  # the refusal itself must still reach the client
                 current_app.logger.exception("could not record a security event")
         return response
