@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -16,7 +17,7 @@ from app.services.demo import demo_pdf
 from app.services.documents import attach_document
 from tests.support.demo_data import TIPO_B_SETTINGS, VECS_DATA
 from tests.support.factories import make_user
-from tests.web.helpers import csrf_token, flashes, login_as, text
+from tests.web.helpers import csrf_token, field_errors, flashes, login_as, text
 from workflows.base import requirement_kinds
 from workflows.cdmx_tipo_b import TIPO_B_V1
 
@@ -93,8 +94,17 @@ def test_recusal_from_the_case_page(client: FlaskClient, town: tuple[int, list[i
     login_as(client, first)
     action = f"/expedientes/{case.case_id}/excusa"
     token = csrf_token(text(client.get(f"/expedientes/{case.case_id}")), action)
-    empty = client.post(action, data={"csrf_token": token, "reason": "  "}, follow_redirects=True)
-    assert "Escriba el motivo." in flashes(empty)
+    empty = client.post(action, data={"csrf_token": token, "reason": "  "})
+    assert empty.status_code == 422
+    assert field_errors(empty) == ["Escriba el motivo."]
+    long_reason = "Soy vecina del predio. " * 100  # over 2,000 characters: refused, and kept to be shortened
+    too_long = client.post(action, data={"csrf_token": token, "reason": long_reason})
+    assert too_long.status_code == 422
+    page = text(too_long)
+    assert field_errors(too_long) == ["El motivo admite a lo más 2000 caracteres."]
+    assert "<details open>" in page
+    assert 'aria-describedby="recusal-reason-error"' in page
+    assert long_reason.strip() in html.unescape(page)  # what was typed is still there (a redirect lost it)
     assert assignee_of(case.case_id) == first
     done = client.post(action, data={"csrf_token": token, "reason": "Soy vecina del predio"}, follow_redirects=True)
     assert "Se registró su excusa; el expediente se volvió a sortear sin usted." in flashes(done)

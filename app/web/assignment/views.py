@@ -11,6 +11,7 @@ from app.engine import DomainError, NotAllowed, NotFound
 from app.models import Role
 from app.services.assignment import assignment_rows, reassign, recuse
 from app.web.access import authenticated, roles_required
+from app.web.cases.views import recusal_refused
 from app.web.labels import message_text
 from forms.assignment import ReasonForm
 
@@ -49,13 +50,15 @@ def reassign_case(case_id: int) -> Response | tuple[str, int]:
 
 @bp.post("/expedientes/<int:case_id>/excusa")
 @authenticated
-def recuse_case(case_id: int) -> Response:
-    """The assignee declares a conflict of interest; a new draw leaves them out of the case."""
+def recuse_case(case_id: int) -> Response | tuple[str, int]:
+    """The assignee declares a conflict of interest; a new draw leaves them out of the case. A refusal shows the
+    case page again with the reason typed and why."""
     form = ReasonForm()
     if not form.validate_on_submit():
-        for error in form.reason.errors:
-            flash(str(error), "error")
-        return redirect(url_for("cases.show", case_id=case_id))
+        errors = " ".join(str(error) for error in form.reason.errors)
+        return recusal_refused(
+            case_id, form.reason.data or "", errors or _("El formulario llegó incompleto; envíelo de nuevo.")
+        )
     try:
         recuse(case_id, current_user.id, form.reason.data)
     except NotFound:
@@ -63,7 +66,6 @@ def recuse_case(case_id: int) -> Response:
     except NotAllowed:
         abort(403)
     except DomainError as exc:
-        flash(message_text(exc.message), "error")
-        return redirect(url_for("cases.show", case_id=case_id))
+        return recusal_refused(case_id, form.reason.data or "", message_text(exc.message))
     flash(_("Se registró su excusa; el expediente se volvió a sortear sin usted."), "info")
     return redirect(url_for("home.index"))

@@ -158,8 +158,20 @@ class Kept:
     inputs: list[KeptInput]
 
 
+@dataclass(frozen=True, slots=True)
+class Recusal:
+    """A recusal the assignee sent and that was not recorded: the reason typed, shown back, and why."""
+
+    reason: str
+    error: str
+
+
 def _render(
-    page: CasePage, posted: tuple[str, ActionForm] | None = None, status: int = 200, kept: Kept | None = None
+    page: CasePage,
+    posted: tuple[str, ActionForm] | None = None,
+    status: int = 200,
+    kept: Kept | None = None,
+    recusal: Recusal | None = None,
 ) -> tuple[str, int]:
     return (
         render_template(
@@ -167,6 +179,7 @@ def _render(
             page=page,
             actions=action_forms(page, posted),
             kept=kept,
+            recusal=recusal,
             rows=data_rows(page.workflow, page.case.data, page.requirement_labels),
             procedure=procedure_of(page.workflow),
             answer_trigger=_answer_trigger(page),
@@ -250,6 +263,17 @@ def _sent_again(
 def show(case_id: int) -> tuple[str, int]:
     """The case page."""
     return _render(_page(case_id))
+
+
+def recusal_refused(case_id: int, reason: str, error: str) -> tuple[str, int]:
+    """The case page after the assignee's recusal was refused: the recusal form open with the reason typed and
+    the error under it (a redirect lost what was typed). Someone no longer assigned the case is shown no such
+    form: the error is a message of the page."""
+    page = _page(case_id)
+    if not page.is_assignee:
+        flash(error, "error")
+        return _render(page, status=422)
+    return _render(page, status=422, recusal=Recusal(reason, error))
 
 
 @bp.post("/expedientes/<int:case_id>/acciones/<trigger>")
