@@ -152,12 +152,12 @@ class VersionedForm(FlaskForm):
         """The hidden version must be a number (a tampered form is refused, not crashed on)."""
         data = field.data or ""
         if not (data.isascii() and data.isdigit() and len(data) <= 18):  # "²" is a digit int() refuses
-            raise ValidationError(_l("El formulario está incompleto; recargue la página."))
+            raise ValidationError(_l("El formulario llegó incompleto; envíelo de nuevo."))
 
     def validate_idempotency_key(self, field: HiddenField) -> None:
         """The hidden key must be present and short."""
         if not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", field.data or ""):
-            raise ValidationError(_l("El formulario está incompleto; recargue la página."))
+            raise ValidationError(_l("El formulario llegó incompleto; envíelo de nuevo."))
 
 
 class StepForm(VersionedForm):

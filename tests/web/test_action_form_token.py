@@ -51,7 +51,7 @@ def test_the_posted_token_is_checked_and_a_refused_form_comes_back_with_a_token_
     tampered = {**data, "start_intake-expected_version": "x"}
     refused = client.post(action, data=tampered)
     assert refused.status_code == 422
-    assert "El formulario está incompleto; recargue la página." in flashes(refused)
+    assert "El formulario llegó incompleto; envíelo de nuevo." in flashes(refused)
     again = {name: hidden_value(text(refused), name, action) for name in FIELDS}
     assert again["start_intake-csrf_token"]
     # shown back at the case's version with a fresh key: sent again as it is, it acts

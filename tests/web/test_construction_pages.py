@@ -362,10 +362,29 @@ def test_a_step_saves_once_and_a_stale_step_keeps_what_was_typed(client: FlaskCl
     stale = client.post(action, data={**data, "idempotency_key": "otra-clave-456", "dro_name": "Arq. Tardía"})
     assert stale.status_code == 409
     body = text(stale)
-    assert "El expediente cambió mientras lo consultaba" in body
+    assert "La solicitud cambió mientras usted editaba estos datos" in body
+    assert "recargue" not in body  # a reload would lose what was typed
     assert 'value="Arq. Tardía"' in body  # nothing typed is lost; the form now carries the new version
     db.session.rollback()
     assert db.session.get(Case, case.case_id).data["dro_name"] == "Arq. Nueva"  # type: ignore[union-attr]
+    again = {name: hidden_value(body, name, action) for name in ("csrf_token", "expected_version", "idempotency_key")}
+    resent = client.post(action, data={**again, "dro_name": "Arq. Tardía", "dro_registration": "DRO-0100"})
+    assert resent.status_code == 302  # sent again as shown, it saves
+    db.session.rollback()
+    assert db.session.get(Case, case.case_id).data["dro_name"] == "Arq. Tardía"  # type: ignore[union-attr]
+    # a form whose hidden version came broken is shown again whole at the case's version: sent again, it saves
+    page = text(client.get(action))
+    broken = {**form_fields(page, action), "expected_version": "x", "dro_name": "Arq. Tercera"}
+    refused = client.post(action, data={**broken, "dro_registration": "DRO-0100"})
+    assert refused.status_code == 422
+    assert "El formulario llegó incompleto; envíelo de nuevo." in flashes(refused)
+    shown = text(refused)
+    assert 'value="Arq. Tercera"' in shown
+    fixed = {name: hidden_value(shown, name, action) for name in ("csrf_token", "expected_version", "idempotency_key")}
+    assert (
+        client.post(action, data={**fixed, "dro_name": "Arq. Tercera", "dro_registration": "DRO-0100"}).status_code
+        == 302
+    )
 
 
 # -- uploads -------------------------------------------------------------------------------------------
@@ -506,7 +525,7 @@ def test_double_submit_and_stale_forms_on_the_case_page(client: FlaskClient, in_
         },
     )
     assert tampered.status_code == 422
-    assert "El formulario está incompleto; recargue la página." in field_errors(tampered) + flashes(tampered)
+    assert "El formulario llegó incompleto; envíelo de nuevo." in field_errors(tampered) + flashes(tampered)
     assert client.post(f"/expedientes/{case_id}/acciones/no_existe", data={}).status_code in {400, 404}
     assert client.get("/expedientes/999999").status_code == 404
 

@@ -440,9 +440,12 @@ def edit_step(case_id: int, step: str) -> Response | tuple[str, int]:
         return _render_step(page, declared, form)
     if not form.validate_on_submit():
         flash(_("Revise los datos marcados."), "error")
-        for hidden in (form.expected_version, form.idempotency_key):
-            for error in hidden.errors:
-                flash(str(error), "error")
+        broken = [str(error) for hidden in (form.expected_version, form.idempotency_key) for error in hidden.errors]
+        for error in dict.fromkeys(broken):
+            flash(error, "error")
+        if broken:  # shown again whole, at the version the page shows: sending it again works
+            form.expected_version.data = str(page.case.version)
+            form.idempotency_key.data = new_key()
         return _render_step(page, declared, form, 422)
     procedure = procedure_of(page.workflow)
     try:
@@ -457,8 +460,18 @@ def edit_step(case_id: int, step: str) -> Response | tuple[str, int]:
     except (NotFound, UnknownTrigger):
         abort(404)
     except DomainError as exc:
-        for message in exc.reasons:
-            flash(reason_text(message, page.workflow, page.requirement_labels), "error")
+        if isinstance(exc, ConflictError):
+            # the form comes back with what was typed, at the case's current version: reloading would lose it
+            flash(
+                _(
+                    "La solicitud cambió mientras usted editaba estos datos: revise cómo está ahora. El formulario "
+                    "conserva lo que escribió; si lo envía de nuevo, se guardará sobre la solicitud tal como la ve."
+                ),
+                "error",
+            )
+        else:
+            for message in exc.reasons:
+                flash(reason_text(message, page.workflow, page.requirement_labels), "error")
         page = _page(case_id)
         form.expected_version.data = str(page.case.version)
         form.idempotency_key.data = new_key()
