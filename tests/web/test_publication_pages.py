@@ -4,6 +4,7 @@ data), the area's record form with bad input kept, the unit's return with observ
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import re
@@ -260,6 +261,15 @@ def test_unit_returns_with_observations_and_blank_ones_are_refused(client: Flask
     blank = client.post(action, data={**base, "comment": "  "})
     assert blank.status_code == 422
     assert "Esta acción requiere un comentario fundado y motivado." in flashes(blank)
+    assert budget().state == "submitted"
+    # observations too long: said under the field, kept, not "the form is incomplete, reload"
+    long_text = "Falta el capítulo 3000. " * 200
+    too_long = client.post(action, data={**base, "comment": long_text})
+    assert too_long.status_code == 422
+    assert flashes(too_long) == ["Revise los datos marcados."]
+    assert field_errors(too_long) == ["Máximo 4000 caracteres."]
+    assert 'aria-describedby="comment-return_record-error"' in text(too_long)
+    assert long_text.strip() in html.unescape(text(too_long))
     assert budget().state == "submitted"
     done = client.post(action, data={**base, "idempotency_key": uuid.uuid4().hex, "comment": "Falta el capítulo 3000."})
     assert done.status_code == 302

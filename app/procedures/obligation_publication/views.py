@@ -304,7 +304,11 @@ def act_on(case_id: int, trigger: str) -> Response | tuple[str, int]:
         abort(404)
     form = DecisionForm()
     if not form.validate_on_submit():
-        flash(_("El formulario está incompleto; recargue la página."), "error")
+        # shown again with what was typed, at the case's version and with a fresh key: sent again, it acts
+        if form.comment.errors:
+            flash(_("Revise los datos marcados."), "error")
+        else:
+            flash(_("El formulario llegó incompleto; envíelo de nuevo."), "error")
         return _page(detail, posted=(trigger, form)), 422
     try:
         result = decide(
