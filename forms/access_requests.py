@@ -94,6 +94,15 @@ class ClarificationForm(_Versioned):
     submit = SubmitField(_l("Atender la prevención"))
 
 
+class AppealClarificationForm(_Versioned):
+    """The appellant's answer to the guarantor's prevención: what the appeal lacked."""
+
+    appeal_clarification = TextAreaField(
+        _l("Lo que completa de su recurso"), filters=[strip], validators=[DataRequired(), Length(max=5000)]
+    )
+    submit = SubmitField(_l("Atender la prevención del órgano garante"))
+
+
 class AppealForm(_Versioned):
     """The recurso de revisión: its grounds and, optionally, a statement."""
 

@@ -85,6 +85,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "payment_days": 30,
     "appeal_days": 15,
     "resolution_days": 40,
+    "appeal_prevention_days": 5,
     "resolution_extension_days": 20,
     "compliance_days": 10,
     "committee_members": 3,
@@ -126,6 +127,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "Pública (DOF 4 de mayo de 2015)",
         "dismissal": "Artículos 150, fracción I, y 155 de la Ley General de Transparencia y Acceso a la Información "
         "Pública (DOF 4 de mayo de 2015)",
+        "appeal_prevention": "Artículos 145 y 155, fracción IV, de la Ley General de Transparencia y Acceso a la "
+        "Información Pública (DOF 4 de mayo de 2015)",
         "reproduction_costs": "Artículo 141 de la Ley General de Transparencia y Acceso a la Información Pública "
         "(DOF 4 de mayo de 2015)",
         "late_response": "Artículo 134 de la Ley General de Transparencia y Acceso a la Información Pública "
@@ -234,6 +237,16 @@ def parse_payment_days(value: Any) -> int:
     return value
 
 
+def parse_appeal_prevention_days(value: Any) -> int:
+    """The appellant's term to answer the guarantor's prevención, in business days: 1 to 5 (LGTAIP 2015 art. 145).
+    Raises :class:`~workflows.base.InvalidSetting`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        raise InvalidSetting(
+            N_("El plazo para atender la prevención del recurso es de uno a cinco días (art. 145, LGTAIP 2015).")
+        )
+    return value
+
+
 LEGAL_BASIS_ACTS = ("prevention", "incompetence", "appeal", "resolution", "compliance")
 """The acts whose legal basis is told to the people they bind (the ``legal_bases`` setting)."""
 OPTIONAL_BASIS_ACTS = (
@@ -245,13 +258,15 @@ OPTIONAL_BASIS_ACTS = (
     "inexistence",
     "admission",
     "dismissal",
+    "appeal_prevention",
     "reproduction_costs",
     "late_response",
     "cost_waiver",
 )
 """Acts added later: a ``legal_bases`` setting saved before them may leave them out (the default applies).
 ``admission`` is cited when the guarantor admits an appeal (2015 arts. 146 and 150, fr. I), ``dismissal`` when it
-dismisses one as improper (arts. 150, fr. I, and 155), ``reproduction_costs`` by the cost sheet's rows of pages,
+dismisses one as improper (arts. 150, fr. I, and 155), ``appeal_prevention`` when it asks the appellant to
+complete the appeal (arts. 145 and 155, fr. IV), ``reproduction_costs`` by the cost sheet's rows of pages,
 media and envío (art. 141),
 ``late_response`` by the row that makes a late response free (art. 134) and ``cost_waiver`` by the row of a
 waiver for the requester's circumstances (art. 141, last paragraph)."""
@@ -755,6 +770,13 @@ def resolution_extendable(inp: GuardInput) -> str | None:
     return None
 
 
+def appeal_prevention_available(inp: GuardInput) -> str | None:
+    """The guarantor prevents the appellant once only (LGTAIP 2015 art. 145: "por una sola ocasión")."""
+    if inp.count("prevent_appeal") > 0:
+        return N_("El órgano garante ya previno al recurrente una vez; no puede prevenirlo de nuevo.")
+    return None
+
+
 GUARDS = {
     "nothing_to_pay": nothing_to_pay,
     "payment_awaited": payment_awaited,
@@ -781,6 +803,7 @@ GUARDS = {
     "appeal_closes": appeal_closes,
     "appeal_orders": appeal_orders,
     "resolution_extendable": resolution_extendable,
+    "appeal_prevention_available": appeal_prevention_available,
 }
 
 _SYSTEM = frozenset({SYSTEM_ROLE})
@@ -1476,6 +1499,7 @@ PARAMETERS: tuple[Parameter, ...] = (
             "Objeto JSON que asigna a cada acto la cita de su fundamento: prevention, incompetence, appeal, "
             "resolution y compliance (obligatorios); public_source, payment, extension, classification, "
             "consultation, inexistence, admission (admisión del recurso), dismissal (desechamiento del recurso), "
+            "appeal_prevention (prevención del recurso), "
             "reproduction_costs (renglones de la hoja de costos), late_response (entrega sin costo por respuesta "
             "extemporánea) y cost_waiver (exención del costo), que si faltan citan la ley general de 2015. Se cita "
             "en avisos, páginas, correos y documentos."
@@ -1529,6 +1553,12 @@ PARAMETERS: tuple[Parameter, ...] = (
         "resolution_days",
         N_("Plazo del órgano garante para resolver el recurso (días hábiles)"),
         section=ACCESS_SECTION,
+    ),
+    Parameter(
+        "appeal_prevention_days",
+        N_("Plazo del recurrente para atender la prevención del órgano garante (días hábiles)"),
+        N_("Artículo 145 de la LGTAIP (2015): no más de cinco días; si no la atiende, el recurso se desecha."),
+        section=N_("Plazos del solicitante"),
     ),
     Parameter(
         "resolution_extension_days",
@@ -1602,6 +1632,8 @@ FIELDS = (
     _own("appeal_decision", N_("Sentido de la resolución"), "code"),
     _own("appeal_resolution", N_("Resolución del recurso")),
     _own("appeal_dismissal", N_("Razones del desechamiento del recurso")),
+    _own("appeal_prevention_text", N_("Prevención del órgano garante")),
+    _own("appeal_clarification", N_("Lo que el recurrente completó de su recurso")),
     _own("compliance_report", N_("Informe de cumplimiento")),
     _own("compliance_ruled", N_("Verificación del cumplimiento"), "code"),
     _own("compliance_ruling", N_("Determinación del órgano garante sobre el cumplimiento")),
@@ -1618,6 +1650,7 @@ given: the procedure's services already write them in their one form)."""
 # -- version 2: the guarantor admits the appeal before its term to resolve runs --------------------------------
 
 APPEAL_FILED = "appeal_filed"
+APPEAL_PREVENTION = "appeal_prevention"
 
 
 def _v2_state(state: State) -> State:
@@ -1630,7 +1663,18 @@ STATES_V2 = tuple(
     replacement
     for state in STATES
     for replacement in (
-        (State(APPEAL_FILED, N_("Recurso de revisión interpuesto: el órgano garante decide si lo admite")),)
+        (
+            State(APPEAL_FILED, N_("Recurso de revisión interpuesto: el órgano garante decide si lo admite")),
+            State(
+                APPEAL_PREVENTION,
+                N_("Prevención del órgano garante: el recurrente debe completar su recurso"),
+                deadline=Deadline(
+                    "appeal_prevention_days",
+                    "appeal_prevention_lapsed",
+                    N_("Plazo del recurrente para atender la prevención del órgano garante"),
+                ),
+            ),
+        )
         if state.name == "appealed"
         else ()
     )
@@ -1665,12 +1709,50 @@ TRANSITIONS_V2 = (
         required_fields=("appeal_dismissal",),
         dedicated=True,  # the service mails the requester the reasons and their legal basis
     ),
+    Transition(
+        "prevent_appeal",
+        (APPEAL_FILED,),
+        APPEAL_PREVENTION,
+        _GUARANTOR,
+        N_("Prevenir al recurrente para que complete su recurso (una sola vez)"),
+        fields=("appeal_prevention_text",),
+        required_fields=("appeal_prevention_text",),
+        guards=("appeal_prevention_available",),
+        dedicated=True,  # the service mails the requester what to complete, its basis and the last day
+    ),
+    Transition(
+        "answer_appeal_prevention",
+        (APPEAL_PREVENTION,),
+        APPEAL_FILED,
+        _REQUESTER,
+        N_("Atender la prevención del órgano garante"),
+        owner_only=True,
+        fields=("appeal_clarification",),
+        required_fields=("appeal_clarification",),
+        dedicated=True,  # answered on the tracking page, whose form collects it
+    ),
+    Transition(
+        "appeal_prevention_lapsed",
+        (APPEAL_PREVENTION,),
+        "concluded",
+        _SYSTEM,
+        N_("Venció el plazo para atender la prevención del órgano garante: el recurso se desecha"),
+        notify=("applicant",),
+    ),
 )
 """Version 1's transitions; an appeal is filed (``appeal_filed``), and the guarantor admits it, which starts its
 term to resolve (LGTAIP 2015 art. 146: forty days "contados a partir de la admisión"), or dismisses it as
-improper (art. 155). Version 1 started that term at the filing and told the requester the appeal was admitted."""
+improper (art. 155), or prevents the appellant once to complete it (art. 145: within a term of up to five days;
+unanswered, the appeal is dismissed, art. 155 fr. IV). Version 1 started that term at the filing and told the
+requester the appeal was admitted."""
 
-ACCESS_V2 = dataclasses.replace(ACCESS_V1, version=2, states=STATES_V2, transitions=TRANSITIONS_V2)
+ACCESS_V2 = dataclasses.replace(
+    ACCESS_V1,
+    version=2,
+    states=STATES_V2,
+    transitions=TRANSITIONS_V2,
+    param_parsers={**ACCESS_V1.param_parsers, "appeal_prevention_days": parse_appeal_prevention_days},
+)
 
 PROCEDURE = Procedure(
     name="access_request",
@@ -1690,6 +1772,7 @@ PROCEDURE = Procedure(
             "answered": "applicant",
             "incompetent": "applicant",
             "awaiting_payment": "applicant",
+            APPEAL_PREVENTION: "applicant",
         }
     ),
     documents=DOCUMENTS,

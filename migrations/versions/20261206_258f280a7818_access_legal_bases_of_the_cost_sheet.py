@@ -3,11 +3,12 @@
 The rows of the cost sheet cited the 2015 general law whatever the jurisdiction's ``legal_bases`` said: article
 141 for pages, media and envío, article 134 for a late response delivered free, article 141's last paragraph for
 a waiver. They are now the acts ``reproduction_costs``, ``late_response`` and ``cost_waiver``, optional in the
-setting (a missing act cites its default), as are the new ``admission`` and ``dismissal`` of an appeal by the
-guarantor (arts. 146 and 150, fr. I; 150, fr. I, and 155). A jurisdiction that saved its ``legal_bases`` gets the acts
+setting (a missing act cites its default), as are the new ``admission``, ``dismissal`` and
+``appeal_prevention`` of an appeal by the guarantor (arts. 146 and 150, fr. I; 150, fr. I, and 155; 145 and 155,
+fr. IV). A jurisdiction that saved its ``legal_bases`` gets the acts
 with their defaults written in, so that the administrator sees them on the settings page and can change them
 with the others. Cases keep the settings they copied (a missing act cites the default there too). Data only:
-no table changes. The downgrade removes the five acts from the saved settings (the former code refuses an act
+no table changes. The downgrade removes the six acts from the saved settings (the former code refuses an act
 it does not know when the settings are saved).
 
 Revision ID: 258f280a7818
@@ -31,6 +32,7 @@ ADDED = {
     "cost_waiver": f"Artículo 141, último párrafo, {LAW}",
     "admission": f"Artículos 146 y 150, fracción I, {LAW}",
     "dismissal": f"Artículos 150, fracción I, y 155 {LAW}",
+    "appeal_prevention": f"Artículos 145 y 155, fracción IV, {LAW}",
 }
 
 

@@ -307,7 +307,7 @@ def test_saved_legal_bases_get_the_cost_sheets_acts_with_their_defaults(empty_da
     acts written in with the 2015 articles the rows cited (so that the settings page shows them), its own
     citations kept; going down removes them, since the former code refuses an act it does not know."""
     defaults = DEFAULT_PARAMS["legal_bases"]
-    added = ("reproduction_costs", "late_response", "cost_waiver", "admission", "dismissal")
+    added = ("reproduction_costs", "late_response", "cost_waiver", "admission", "dismissal", "appeal_prevention")
     saved = {act: f"Artículo {n} de la Ley de Transparencia del Estado" for n, act in enumerate(defaults, 100)}
     saved = {act: text for act, text in saved.items() if act not in added}
     application = create_app("test", SQLALCHEMY_DATABASE_URI=empty_database_url, DOCUMENTS_DIR=str(tmp_path))

@@ -11,16 +11,19 @@ from typing import Any
 import pytest
 import time_machine
 from flask import Flask, current_app
+from flask.testing import FlaskClient
 
 from app.calendar import LOCAL_TZ
-from app.engine import InvalidData
+from app.engine import GuardRefused, InvalidData
 from app.extensions import db
 from app.models import Role
 from app.procedures.access_request import services as ar
 from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.payments import confirm_payment
-from tests.support.factories import case_version, email_of, make_user
+from app.services.timers import fire_due_timers
+from tests.support.factories import case_version, email_of, make_user, stored_case
+from tests.web.helpers import csrf_token, hidden_value, login_as, text
 
 
 def _noon(day: date) -> datetime:
@@ -312,3 +315,104 @@ def test_an_improper_appeal_is_dismissed_with_its_reasons_and_no_term_ever_runs(
     db.session.rollback()
     assert ar.staff_view(filed.case_id, guarantor).status.closed
     assert ar.guarantor_queue() == []
+
+
+def _appealed_on(mailbox: Any, day: date) -> tuple[ar.Filed, int]:
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    obras = make_user((Role.AREA, "obras"))
+    guarantor = make_user(Role.GUARANTOR)
+    with time_machine.travel(_noon(day), tick=False):
+        filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
+        _confirm(mailbox)
+        ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
+        ar.answer_turn(
+            filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
+        )
+        ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
+        ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=case_version(filed.case_id))
+        ar.requester_act(
+            filed.token, "appeal", expected_version=case_version(filed.case_id), data={"appeal_grounds": ["incomplete"]}
+        )
+    return filed, guarantor
+
+
+def test_the_guarantors_prevention_of_an_appeal_is_told_with_its_last_day_and_answered_on_the_tracking_page(
+    app: Flask, client: FlaskClient, mailbox
+):
+    """LGTAIP 2015 art. 145: the guarantor prevents the appellant once; the requester is told what to complete,
+    the basis and the last day (five business days from the day after the notice), and answers through the
+    tracking link; the appeal is back before the guarantor, who is told."""
+    filed, guarantor = _appealed_on(mailbox, date(2025, 7, 7))
+    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):  # Tuesday
+        before = len(_to_requester(mailbox))
+        with pytest.raises(InvalidData, match="completar"):
+            ar.guarantor_act(filed.case_id, "prevent_appeal", guarantor, expected_version=case_version(filed.case_id))
+        ar.guarantor_act(
+            filed.case_id,
+            "prevent_appeal",
+            guarantor,
+            expected_version=case_version(filed.case_id),
+            comment="Señale qué parte de la respuesta considera incompleta.",
+        )
+        told = _to_requester(mailbox)[before:]
+        tracking = f"/transparencia/seguimiento/{filed.token}"
+        page = current_app.test_client().get(tracking).get_data(as_text=True)
+    # five business days from Wednesday 9 July 2025: 9–11, 14 and 15 July
+    assert len(told) == 1
+    assert "Señale qué parte de la respuesta considera incompleta." in told[0]
+    assert "Artículos 145 y 155, fracción IV, de la Ley General de Transparencia" in told[0]
+    assert "Plazo para atender la prevención del órgano garante: a más tardar el 15 de julio de 2025" in told[0]
+    assert "Prevención del órgano garante: lo que debe completar de su recurso" in page
+    assert "15 de julio de 2025" in page
+    assert 'id="form-answer_appeal_prevention"' in page
+    # answered through the tracking page, today (a browser's session cookie of a 2025 day would be expired)
+    action = f"{tracking}/answer_appeal_prevention"
+    page = client.get(tracking).get_data(as_text=True)
+    form = {"csrf_token": csrf_token(page, action), "version": hidden_value(page, "version", action)}
+    empty = client.post(action, data={**form, "appeal_clarification": " "})
+    assert empty.status_code == 422
+    answered = client.post(action, data={**form, "appeal_clarification": "La falta del anexo 3 del contrato."})
+    assert answered.status_code == 302
+    deliver_pending()
+    case = stored_case(filed.case_id)
+    assert case.state == "appeal_filed"
+    assert case.data["appeal_clarification"] == "La falta del anexo 3 del contrato."
+    to_guarantor = [m for m in mailbox.messages if m["To"] == email_of(guarantor)]
+    assert len(to_guarantor) == 2  # the appeal, then the answer to the prevention
+    with time_machine.travel(_noon(date(2025, 7, 11)), tick=False):
+        staff = current_app.test_client()
+        login_as(staff, guarantor)
+        assert 'id="form-prevent-appeal"' not in text(staff.get(f"/transparencia/solicitudes/{filed.case_id}"))
+        with pytest.raises(GuardRefused, match="una vez"):
+            ar.guarantor_act(
+                filed.case_id, "prevent_appeal", guarantor, expected_version=case.version, comment="Otra vez"
+            )
+
+
+def test_an_unanswered_prevention_of_the_appeal_dismisses_it(app: Flask, mailbox):
+    filed, guarantor = _appealed_on(mailbox, date(2025, 7, 7))
+    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+        staff = current_app.test_client()
+        login_as(staff, guarantor)
+        page = text(staff.get(f"/transparencia/solicitudes/{filed.case_id}"))
+        assert 'id="form-prevent-appeal"' in page
+        ar.guarantor_act(
+            filed.case_id,
+            "prevent_appeal",
+            guarantor,
+            expected_version=case_version(filed.case_id),
+            comment="Señale el acto que recurre.",
+        )
+    with time_machine.travel(_noon(date(2025, 7, 15)), tick=False):  # the last day: nothing happens yet
+        fire_due_timers()
+        assert stored_case(filed.case_id).state == "appeal_prevention"
+    with time_machine.travel(_noon(date(2025, 7, 16)), tick=False):
+        before = len(_to_requester(mailbox))
+        fire_due_timers()
+        lapsed = _to_requester(mailbox)[before:]
+        page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+    assert stored_case(filed.case_id).state == "concluded"
+    assert len(lapsed) == 1
+    assert "el recurso se desecha" in lapsed[0]
+    assert "Su recurso se desechó: no atendió la prevención del órgano garante en su plazo" in page
+    assert "Artículos 145 y 155, fracción IV" in page

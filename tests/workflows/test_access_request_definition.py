@@ -20,7 +20,7 @@ from app.engine.core import Actor, CaseView, Engine
 from app.models import Role
 from workflows import DEFINITIONS, latest
 from workflows import access_request as ar
-from workflows.base import SYSTEM_ROLE, Clock, GuardInput, HistoryItem, validate
+from workflows.base import SYSTEM_ROLE, Clock, GuardInput, HistoryItem, InvalidSetting, validate
 
 WF = ar.ACCESS_V2
 ENGINE = Engine(DEFINITIONS, (r.value for r in Role))
@@ -100,7 +100,11 @@ def test_the_appeal_is_admitted_before_its_term_to_resolve_runs():
     resolution = next(c for c in WF.clocks if c.name == "resolution")
     assert resolution.status_in("appeal_filed") != "running"
     assert resolution.status_in("appealed") == "running"
-    assert {t.trigger for t in WF.transitions_from("appeal_filed")} == {"admit_appeal", "dismiss_appeal"}
+    assert {t.trigger for t in WF.transitions_from("appeal_filed")} == {
+        "admit_appeal",
+        "dismiss_appeal",
+        "prevent_appeal",
+    }
 
 
 def _reachable() -> set[str]:
@@ -393,6 +397,7 @@ GUARD_CASES: dict[str, Case] = {
         gi({"appeal_decision": "revoke", "appeal_resolution": ""}),
     ),
     "resolution_extendable": (ar.resolution_extendable, gi(), gi(history=("extend_resolution",))),
+    "appeal_prevention_available": (ar.appeal_prevention_available, gi(), gi(history=("prevent_appeal",))),
     "resolution_extendable_before_lapse": (
         ar.resolution_extendable,
         gi(),
@@ -587,3 +592,35 @@ def test_partial_classification_needs_the_public_version_unless_revoked():
     )
     revoked = {**stored, "committee_decision": "revoke"}
     assert decide("consolidated", "deliver", UNIT, data, stored=revoked).to_state == "answered"
+
+
+def test_the_guarantor_prevents_the_appellant_once_and_an_unanswered_prevention_dismisses_the_appeal():
+    """LGTAIP 2015 art. 145: the guarantor may prevent the appellant "por una sola ocasión", who has up to five
+    days to complete the appeal; unanswered, the appeal is dismissed (art. 155, fr. IV)."""
+    prevention = {"appeal_prevention_text": "Indique el acto que recurre"}
+    assert decide("appeal_filed", "prevent_appeal", GUARANTOR, prevention).to_state == "appeal_prevention"
+    with pytest.raises(GuardRefused, match="Prevención del órgano garante"):
+        decide("appeal_filed", "prevent_appeal", GUARANTOR, {})
+    with pytest.raises(NotAllowed):
+        decide("appeal_filed", "prevent_appeal", UNIT, prevention)
+    with pytest.raises(GuardRefused, match="una vez"):
+        decide("appeal_filed", "prevent_appeal", GUARANTOR, prevention, history=("prevent_appeal",))
+    answer = {"appeal_clarification": "Recurro la clasificación de los contratos"}
+    assert decide("appeal_prevention", "answer_appeal_prevention", REQUESTER, answer).to_state == "appeal_filed"
+    with pytest.raises(NotAllowed):
+        decide("appeal_prevention", "answer_appeal_prevention", STRANGER, answer)
+    assert decide("appeal_prevention", "appeal_prevention_lapsed", Actor.system()).to_state == "concluded"
+    state = WF.state("appeal_prevention")
+    assert state.deadline is not None
+    assert (state.deadline.days_param, state.deadline.on_expiry) == (
+        "appeal_prevention_days",
+        "appeal_prevention_lapsed",
+    )
+    assert PARAMS["appeal_prevention_days"] == 5
+    parse = WF.param_parsers["appeal_prevention_days"]
+    assert parse(5) == 5
+    for wrong in (0, 6, "5", True):
+        with pytest.raises(InvalidSetting):
+            parse(wrong)
+    resolution = next(c for c in WF.clocks if c.name == "resolution")
+    assert resolution.status_in("appeal_prevention") != "running"

@@ -87,10 +87,18 @@ UNMAILED_DOMAIN = "@requester.invalid"
 MAX_PSEUDONYM = 120
 MAX_TEXT = 5000
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-REQUESTER_ACTIONS = frozenset({"answer_prevention", "appeal"})
+REQUESTER_ACTIONS = frozenset({"answer_prevention", "appeal", "answer_appeal_prevention"})
 UNIT_ACTIONS = frozenset({"prevent", "declare_incompetent", "consolidate", "report_compliance"})
 GUARANTOR_ACTIONS = frozenset(
-    {"admit_appeal", "dismiss_appeal", "resolve_appeal", "extend_resolution", "accept_compliance", "reject_compliance"}
+    {
+        "admit_appeal",
+        "dismiss_appeal",
+        "prevent_appeal",
+        "resolve_appeal",
+        "extend_resolution",
+        "accept_compliance",
+        "reject_compliance",
+    }
 )
 AREA_DOCUMENT_KINDS = ("respuesta_area", wf.PUBLIC_VERSION)
 APPEAL_TERM = N_("Plazo para interponer el recurso de revisión")
@@ -98,6 +106,8 @@ APPEAL_TERM = N_("Plazo para interponer el recurso de revisión")
 RESOLUTION_TERM = N_("Plazo para resolver el recurso de revisión")
 """How the guarantor's notice of a new appeal names its term to resolve it."""
 COMPLIANCE_TERM = N_("Plazo del sujeto obligado para cumplir la resolución")
+APPEAL_PREVENTION_TERM = N_("Plazo para atender la prevención del órgano garante")
+"""How a notice names the appellant's term to answer the guarantor's prevención (LGTAIP 2015 art. 145)."""
 """How a notice names the term the obligated body has to comply with the guarantor's resolution."""
 REPLAY_WINDOW = timedelta(minutes=30)
 """How long a filing form sent again shows the receipt (and working tracking link) of the request it filed:
@@ -523,8 +533,12 @@ _UNIT_PROBES: dict[str, dict[str, Any]] = {
 }
 """The unit's forms offered only while the engine would accept them (a prevención within its window and
 once; an extension once, before the term lapses), with sample input: nothing is written."""
-_GUARANTOR_PROBES: dict[str, dict[str, Any]] = {"extend_resolution": {}}
-"""The guarantor's extension of its own term, offered once and before the term lapses."""
+_GUARANTOR_PROBES: dict[str, dict[str, Any]] = {
+    "extend_resolution": {},
+    "prevent_appeal": {"appeal_prevention_text": "-"},
+}
+"""The guarantor's extension of its own term, offered once and before the term lapses, and its prevención of
+an appeal, offered once (LGTAIP 2015 art. 145)."""
 
 
 def _unit_offers(case: Case, user: User, today: date) -> frozenset[str]:
@@ -558,6 +572,7 @@ def _requester_actions(case: Case, today: date) -> frozenset[str]:
     probes: dict[str, dict[str, Any]] = {
         "answer_prevention": {"clarification": "-"},
         "appeal": {"appeal_grounds": list(params.get("appeal_grounds") or ())[:1]},
+        "answer_appeal_prevention": {"appeal_clarification": "-"},
     }
     view, actor, engine = case_view(db.session(), case), actor_for(user), get_engine()
     possible = set()
@@ -636,7 +651,7 @@ def requester_act(
     if trigger not in REQUESTER_ACTIONS:
         raise NotAllowed(Msg("Esa acción no corresponde al solicitante."))
     request = _by_token(token)
-    if trigger != "appeal":
+    if trigger not in {"appeal", "answer_appeal_prevention"}:
         return _fire(request.case_id, trigger, request.requester_id, expected_version, dict(data or {}), None)
     with unit_of_work() as session:
         _access_case(session, request.case_id)
@@ -645,12 +660,12 @@ def requester_act(
         )
         case = session.get(Case, request.case_id)
         assert case is not None  # noqa: S101 - fired just above in this transaction
-        _mail_guarantors(session, case, result.audit_seq)
+        _mail_guarantors(session, case, result.audit_seq, trigger)
         _mail_requester(session, case, trigger, result.audit_seq, appeal_notice(case))
         return result
 
 
-def _mail_guarantors(session: Session, case: Case, seq: int) -> None:
+def _mail_guarantors(session: Session, case: Case, seq: int, trigger: str = "appeal") -> None:
     """Tell each member of the guarantor body of a new appeal: that it awaits their admission (the term to
     resolve it runs from the admission, LGTAIP 2015 art. 146), or, on a request of the first version, which
     started that term at the filing, the last day to resolve it."""
@@ -658,7 +673,7 @@ def _mail_guarantors(session: Session, case: Case, seq: int) -> None:
     params = case.params or wf.ACCESS_V1.params
     payload: dict[str, Any] = {
         "folio": case.folio,
-        "trigger": "appeal",
+        "trigger": trigger,
         "state": case.state,
         "party": "guarantor",
         "legal_basis": wf.legal_basis(params, "admission" if case.state == wf.APPEAL_FILED else "resolution"),
@@ -865,6 +880,14 @@ def requester_act_notice(case: Case) -> ActNotice | None:
             wf.legal_basis(params, "prevention"),
             _term_due(case.id, "prevention"),
         )
+    if case.state == wf.APPEAL_PREVENTION:
+        return ActNotice(
+            str(case.data.get("appeal_prevention_text") or ""),
+            wf.legal_basis(params, "appeal_prevention"),
+            _term_due(case.id, wf.APPEAL_PREVENTION),
+            kind="appeal_prevention",
+            due_label=APPEAL_PREVENTION_TERM,
+        )
     if case.state == "answered" and case.data.get("public_source"):
         return ActNotice(
             str(case.data.get("public_source") or ""),
@@ -932,18 +955,24 @@ def guarantor_act(
         if not reasons:
             raise InvalidData(Msg("Escriba las razones por las que el recurso es improcedente."))
         written["appeal_dismissal"] = reasons
+    if trigger == "prevent_appeal":
+        omissions = (comment or "").strip()[:MAX_TEXT]
+        if not omissions:
+            raise InvalidData(Msg("Escriba lo que el recurrente debe completar de su recurso."))
+        written["appeal_prevention_text"] = omissions
     with unit_of_work() as session:
         _access_case(session, case_id)
         result = fire(case_id, trigger, actor_id, expected_version=expected_version, data=written, comment=comment)
         case = session.get(Case, case_id)
         assert case is not None  # noqa: S101 - fired just above in this transaction
-        _mail_requester(session, case, trigger, result.audit_seq, appeal_notice(case))
+        told = requester_act_notice(case) if trigger == "prevent_appeal" else appeal_notice(case)
+        _mail_requester(session, case, trigger, result.audit_seq, told)
         return result
 
 
 _RULINGS_TOLD = {"accept_compliance": "accepted", "reject_compliance": "rejected"}
 """The guarantor's rulings on the compliance report, as the case records them (``compliance_ruled``)."""
-_APPEAL_STEPS_TOLD = frozenset({"admit_appeal", "dismiss_appeal", "resolve_appeal"})
+_APPEAL_STEPS_TOLD = frozenset({"admit_appeal", "dismiss_appeal", "prevent_appeal", "resolve_appeal"})
 
 
 def _compliance_due(case: Case) -> date | None:
@@ -967,6 +996,17 @@ def appeal_notice(case: Case) -> ActNotice | None:
     resolution = wf.legal_basis(params, "resolution")
     if case.state == wf.APPEAL_FILED:
         return ActNotice("", wf.legal_basis(params, "admission"), None, kind="appeal_filed")
+    if (
+        case.state == "concluded"
+        and case.data.get("appeal_prevention_text")
+        and not case.data.get("appeal_clarification")
+    ):
+        return ActNotice(
+            str(case.data["appeal_prevention_text"]),
+            wf.legal_basis(params, "appeal_prevention"),
+            None,
+            kind="appeal_prevention_lapsed",
+        )
     if case.data.get("appeal_dismissal") and case.state == "concluded":
         return ActNotice(
             str(case.data["appeal_dismissal"]), wf.legal_basis(params, "dismissal"), None, kind="appeal_dismissed"

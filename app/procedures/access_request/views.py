@@ -32,6 +32,7 @@ from app.web.throttling import throttle_uploads
 from app.web.urls import record_id
 from forms.access_requests import (
     VOTE_CHOICES,
+    AppealClarificationForm,
     AppealForm,
     AppealResolutionForm,
     AreaAnswerForm,
@@ -227,6 +228,7 @@ def _requester_forms(view: svc.RequesterView) -> dict[str, Any]:
     return {
         "clarification": ClarificationForm(data=version),
         "appeal": AppealForm(grounds, data=version),
+        "appeal_clarification": AppealClarificationForm(data=version),
     }
 
 
@@ -281,13 +283,18 @@ def _pdf(delivered: svc.DeliveredFile, name: str) -> Response:
     return response
 
 
-REQUESTER_FORMS = {"answer_prevention": "clarification", "appeal": "appeal"}
+REQUESTER_FORMS = {
+    "answer_prevention": "clarification",
+    "appeal": "appeal",
+    "answer_appeal_prevention": "appeal_clarification",
+}
 
 
 @bp.post("/seguimiento/<token>/<action>")
 @public
 def requester_step(token: str, action: str) -> Response | tuple[str, int]:
-    """Answer the prevención or appeal, through the secret link."""
+    """Answer the prevención, appeal, or answer the guarantor's prevención of the appeal, through the secret
+    link."""
     if action not in REQUESTER_FORMS:
         abort(404)
     try:
@@ -634,7 +641,15 @@ def area_document(case_id: int, department: str) -> Response | tuple[str, int]:
 
 
 GUARANTOR_STEPS = frozenset(
-    {"admit_appeal", "dismiss_appeal", "resolve_appeal", "extend_resolution", "accept_compliance", "reject_compliance"}
+    {
+        "admit_appeal",
+        "dismiss_appeal",
+        "prevent_appeal",
+        "resolve_appeal",
+        "extend_resolution",
+        "accept_compliance",
+        "reject_compliance",
+    }
 )
 
 
