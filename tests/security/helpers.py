@@ -1,11 +1,12 @@
-"""Shared by the security tests: read the database afresh and tamper with stored times."""
+"""Shared by the security tests: read the database afresh, tamper with stored times, count password work."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
+from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
@@ -58,3 +59,17 @@ def session_cookie(client: FlaskClient) -> str:
     cookie = client.get_cookie(name)
     assert cookie is not None
     return cookie.value
+
+
+class CountingHasher(PasswordHasher):
+    """The tests' fast hasher, counting the argon2 verifications it is asked for (a hash it cannot read is
+    refused at once, without any argon2 work: not counted). The work a login does, whatever the load."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=8, parallelism=1)
+        self.verified = 0
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        if str(hash).startswith("$argon2"):
+            self.verified += 1
+        return super().verify(hash, password)

@@ -9,10 +9,9 @@ import hashlib
 import hmac
 import re
 from base64 import urlsafe_b64encode
-from typing import Any, Literal
+from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -29,6 +28,7 @@ from app.services.delivery import deliver_pending
 from app.services.users import authenticate
 from app.web.headers import SECRET_ARGUMENT
 from tests.conftest import IsolatedClient
+from tests.security.helpers import CountingHasher
 from tests.support.factories import email_of, make_user
 from tests.web.helpers import csrf_token, flashes, hidden_value, login, login_as, text
 
@@ -296,20 +296,6 @@ def test_a_filing_receipt_goes_only_where_the_procedure_declares_a_tracking_path
     assert composed[2].count("/transparencia/seguimiento/secreto") == 1
 
 
-class _CountingHasher(PasswordHasher):
-    """The tests' fast hasher, counting the argon2 verifications it is asked for (a hash it cannot read is
-    refused at once, without any argon2 work: not counted)."""
-
-    def __init__(self) -> None:
-        super().__init__(time_cost=1, memory_cost=8, parallelism=1)
-        self.verified = 0
-
-    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
-        if str(hash).startswith("$argon2"):
-            self.verified += 1
-        return super().verify(hash, password)
-
-
 @pytest.mark.parametrize("kind", ["unknown", "account", "requester", "disabled"])
 def test_a_login_does_the_same_work_whoever_the_address_is(app: Flask, monkeypatch: pytest.MonkeyPatch, kind: str):
     """A wrong password costs one argon2 verification for every address. An address that only filed access
@@ -325,7 +311,7 @@ def test_a_login_does_the_same_work_whoever_the_address_is(app: Flask, monkeypat
             db.session.commit()
     elif kind == "requester":
         ar.file_request("Vecina", address, "Padrón de licencias", "electronic")
-    counting = _CountingHasher()
+    counting = CountingHasher()
     monkeypatch.setattr(users_service, "_hasher", counting)
     assert authenticate(address, "una contraseña equivocada") is None
     assert counting.verified == 1

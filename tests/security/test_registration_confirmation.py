@@ -5,10 +5,9 @@ never logs in with the password its registrant chose. Through the real pages and
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -23,6 +22,7 @@ from app.services.delivery import deliver_pending
 from app.services.registration import register_applicant
 from app.services.users import authenticate
 from tests.conftest import IsolatedClient
+from tests.security.helpers import CountingHasher
 from tests.support.factories import email_of, make_user
 from tests.web.helpers import LOGIN_ERROR_ES, csrf_token, flashes, login, text
 
@@ -91,24 +91,11 @@ def test_a_new_account_logs_in_only_once_its_address_is_proven(app: Flask, mailb
     assert "Su cuenta quedó creada" in _topics_to(mailbox, "ana@example.test")[1]
 
 
-class _CountingHasher(PasswordHasher):
-    """The tests' fast hasher, counting the argon2 verifications it is asked for."""
-
-    def __init__(self) -> None:
-        super().__init__(time_cost=1, memory_cost=8, parallelism=1)
-        self.verified = 0
-
-    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
-        if str(hash).startswith("$argon2"):
-            self.verified += 1
-        return super().verify(hash, password)
-
-
 def test_an_unproven_account_is_refused_after_the_work_of_a_wrong_password(
     app: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     register_applicant("Ana Solicitante", "ana@example.test", PASSWORD)
-    counting = _CountingHasher()
+    counting = CountingHasher()
     monkeypatch.setattr(users_service, "_hasher", counting)
     assert authenticate("ana@example.test", PASSWORD) is None
     assert counting.verified == 1

@@ -20,44 +20,17 @@ from app.engine import InvalidData
 from app.extensions import db
 from app.models import Case, Certificate, Role
 from app.procedures.access_request import services as ar
-from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
-from app.services.demo import demo_pdf
 from app.services.payments import Outcome, confirm_payment, import_bank_file, pending_orders
 from app.services.timers import fire_due_timers
+from tests.support.access_requests import ADDRESS, consolidated
 from tests.support.factories import case_version, email_of, make_user, stored_case
 from workflows import access_request as wf
 from workflows.payments import folio_of, valid_reference
 
-ADDRESS = "lector@example.test"
-
 
 def _noon(day: date) -> datetime:
     return datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
-
-
-def _confirm_address(mailbox: Any) -> None:
-    deliver_pending()
-    bodies = [m.get_content() for m in mailbox.messages if m["To"] == ADDRESS]
-    links = [found.group(1) for body in bodies if (found := re.search(r"/confirmar-correo/([A-Za-z0-9_-]+)", body))]
-    assert links, "no confirmation link was mailed"
-    confirm(links[-1])
-
-
-def _consolidated(fmt: str, mailbox: Any = None) -> tuple[ar.Filed, int, int]:
-    """A request in ``fmt`` answered by its area with one document and consolidated: (filed, unit, document)."""
-    unit = make_user(Role.TRANSPARENCY_UNIT)
-    obras = make_user((Role.AREA, "obras"))
-    filed = ar.file_request("Lector", ADDRESS, "Planos de la obra pública", fmt)
-    if mailbox is not None:
-        _confirm_address(mailbox)
-    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
-    ar.answer_turn(
-        filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
-    )
-    document = ar.attach_area_document(filed.case_id, "obras", "respuesta_area", "planos.pdf", demo_pdf("p"), obras)
-    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
-    return filed, unit, document
 
 
 def _order(case_id: int) -> Certificate:
@@ -71,7 +44,7 @@ def _order(case_id: int) -> Certificate:
 
 def _answered(fmt: str, costs: ar.Costs, mailbox: Any = None) -> tuple[ar.Filed, int]:
     """A request in ``fmt`` answered with ``costs`` (its area's one document delivered): (filed, document)."""
-    filed, unit, document = _consolidated(fmt, mailbox)
+    filed, unit, document = consolidated(fmt, mailbox)
     ar.deliver_response(
         filed.case_id,
         "Se entregan los documentos",
@@ -137,7 +110,7 @@ def test_the_bank_file_confirms_an_access_order_and_refuses_a_late_one(app: Flas
 
 def test_nothing_to_pay_issues_no_order_and_a_waiver_keeps_its_reason(app: Flask):
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
-        filed, unit, document = _consolidated("certified_copies")
+        filed, unit, document = consolidated("certified_copies")
         with pytest.raises(InvalidData):
             ar.deliver_response(
                 filed.case_id,
@@ -191,7 +164,7 @@ def test_the_answer_mail_and_the_tracking_page_carry_the_sheet_the_reference_and
 
 def test_consulta_directa_is_free_and_its_appointment_is_told(app: Flask, mailbox):
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
-        filed, unit, document = _consolidated(wf.CONSULTATION, mailbox)
+        filed, unit, document = consolidated(wf.CONSULTATION, mailbox)
         for day, why in ((date(2025, 7, 7), "ya pasó"), (date(2025, 7, 13), "no es día hábil")):
             with pytest.raises(InvalidData, match=why):
                 ar.deliver_response(

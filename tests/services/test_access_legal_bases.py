@@ -25,16 +25,14 @@ from app.extensions import db
 from app.models import Certificate, Role
 from app.procedures.access_request import services as ar
 from app.services.config import update_config
-from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
-from app.services.demo import demo_pdf
 from app.services.timers import fire_due_timers
 from app.storage import get_storage
+from tests.support.access_requests import ADDRESS, consolidated
 from tests.support.factories import case_version, make_user, stored_case
 from tests.web.helpers import login_as
 from workflows import access_request as wf
 
-ADDRESS = "lector@example.test"
 STATE_LAW = "de la Ley de Transparencia del Estado de Ejemplo (POE 2 de enero de 2026)"
 STATE_LAW_INLINE = "de la Ley de Transparencia del Estado de Ejemplo, POE 2 de enero de 2026"
 ARTICLES = {
@@ -76,30 +74,6 @@ def _state_law() -> None:
     update_config("access_request", {"legal_bases": STATE_BASES}, make_user(Role.ADMIN))
 
 
-def _confirm_address(mailbox: Any) -> None:
-    deliver_pending()
-    bodies = [m.get_content() for m in mailbox.messages if m["To"] == ADDRESS]
-    links = [found.group(1) for body in bodies if (found := re.search(r"/confirmar-correo/([A-Za-z0-9_-]+)", body))]
-    assert links, "no confirmation link was mailed"
-    confirm(links[-1])
-
-
-def _consolidated(fmt: str, mailbox: Any = None) -> tuple[ar.Filed, int, int]:
-    """A request in ``fmt`` answered by its area with one document and consolidated: (filed, unit, document)."""
-    unit = make_user(Role.TRANSPARENCY_UNIT)
-    obras = make_user((Role.AREA, "obras"))
-    filed = ar.file_request("Lector", ADDRESS, "Planos de la obra pública", fmt)
-    if mailbox is not None:
-        _confirm_address(mailbox)
-    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
-    ar.answer_turn(
-        filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
-    )
-    document = ar.attach_area_document(filed.case_id, "obras", "respuesta_area", "planos.pdf", demo_pdf("p"), obras)
-    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
-    return filed, unit, document
-
-
 def _deliver(filed: ar.Filed, unit: int, document: int, costs: ar.Costs) -> None:
     ar.deliver_response(
         filed.case_id,
@@ -131,7 +105,7 @@ def _tracking_page(filed: ar.Filed) -> str:
 def test_the_cost_sheet_and_the_payment_order_cite_the_jurisdictions_articles(app: Flask, mailbox):
     _state_law()
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
-        filed, unit, document = _consolidated("simple_copies", mailbox)
+        filed, unit, document = consolidated("simple_copies", mailbox)
         _deliver(filed, unit, document, ar.Costs(page_count=25))
         rows = stored_case(filed.case_id).data["cost_sheet"]
         assert [r["legal_basis"] for r in rows] == [f"Artículo 112 {STATE_LAW}"] * 2
@@ -157,12 +131,12 @@ def test_the_cost_sheet_and_the_payment_order_cite_the_jurisdictions_articles(ap
 def test_the_waiver_and_the_late_response_rows_cite_the_jurisdictions_articles(app: Flask):
     _state_law()
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
-        waived, unit, document = _consolidated("certified_copies")
+        waived, unit, document = consolidated("certified_copies")
         _deliver(waived, unit, document, ar.Costs(page_count=3, waived=True, waiver_reason="Adulto mayor"))
         text = _pdf_text(waived.case_id, "access_response")
         assert _says(text, f"Adulto mayor Fundamento: Artículo 114 {STATE_LAW}")
         assert LAW_2015 not in text
-        late, unit, document = _consolidated("certified_copies")
+        late, unit, document = consolidated("certified_copies")
     # the response term (20 business days) lapsed on Tuesday 5 August 2025; the silence's appeal term still runs
     with time_machine.travel(_noon(date(2025, 8, 11)), tick=False):
         fire_due_timers()
@@ -175,7 +149,7 @@ def test_the_waiver_and_the_late_response_rows_cite_the_jurisdictions_articles(a
 
 def test_under_the_default_setting_the_order_and_the_sheet_say_what_they_said(app: Flask):
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
-        filed, unit, document = _consolidated("simple_copies")
+        filed, unit, document = consolidated("simple_copies")
         _deliver(filed, unit, document, ar.Costs(page_count=25))
         order = _pdf_text(filed.case_id, wf.PAYMENT_ORDER)
         # the text the template and the declaration wrote before the citations followed the setting
@@ -195,7 +169,7 @@ def test_under_the_default_setting_the_order_and_the_sheet_say_what_they_said(ap
 
 
 def _consultation(mailbox: Any = None) -> ar.Filed:
-    filed, unit, document = _consolidated(wf.CONSULTATION, mailbox)
+    filed, unit, document = consolidated(wf.CONSULTATION, mailbox)
     _deliver(
         filed,
         unit,
@@ -280,8 +254,8 @@ def test_the_units_forms_show_the_jurisdictions_citations(app: Flask, client: Fl
     _state_law()
     received = ar.file_request("Lector", ADDRESS, "Presupuesto", "electronic")
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
-        consultation, unit, _document = _consolidated(wf.CONSULTATION)
-        copies, _unit, _document = _consolidated("simple_copies")
+        consultation, unit, _document = consolidated(wf.CONSULTATION)
+        copies, _unit, _document = consolidated("simple_copies")
     login_as(client, unit)
     pages = {
         case.case_id: client.get(f"/transparencia/solicitudes/{case.case_id}").get_data(as_text=True)
@@ -298,7 +272,7 @@ def test_the_units_forms_show_the_jurisdictions_citations(app: Flask, client: Fl
 
 def test_under_the_default_setting_the_units_forms_cite_the_2015_articles(app: Flask, client: FlaskClient):
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
-        consultation, unit, _document = _consolidated(wf.CONSULTATION)
+        consultation, unit, _document = consolidated(wf.CONSULTATION)
     login_as(client, unit)
     page = client.get(f"/transparencia/solicitudes/{consultation.case_id}").get_data(as_text=True)
     assert f"Fundamento legal: Artículo 133 {GENERAL_2015} (DOF 4 de mayo de 2015)" in page

@@ -272,13 +272,11 @@ def test_the_extension_and_the_classification_are_told_with_their_basis_and_the_
     assert "Artículos 44, fracción II, y 137" in page
 
 
-def test_an_improper_appeal_is_dismissed_with_its_reasons_and_no_term_ever_runs(app: Flask, mailbox):
-    """LGTAIP 2015 art. 155: the guarantor dismisses an improper appeal (filed out of term, say); the requester is
-    told why and on which basis, and the request concludes without a term to resolve it ever running."""
+def _appealed_on(mailbox: Any, day: date) -> tuple[ar.Filed, int]:
     unit = make_user(Role.TRANSPARENCY_UNIT)
     obras = make_user((Role.AREA, "obras"))
     guarantor = make_user(Role.GUARANTOR)
-    with time_machine.travel(_noon(date(2025, 7, 7)), tick=False):
+    with time_machine.travel(_noon(day), tick=False):
         filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
         _confirm(mailbox)
         ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
@@ -288,12 +286,16 @@ def test_an_improper_appeal_is_dismissed_with_its_reasons_and_no_term_ever_runs(
         ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
         ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=case_version(filed.case_id))
         ar.requester_act(
-            filed.token,
-            "appeal",
-            expected_version=case_version(filed.case_id),
-            data={"appeal_grounds": ["incomplete"], "appeal_statement": "Quiero otra cosa"},
+            filed.token, "appeal", expected_version=case_version(filed.case_id), data={"appeal_grounds": ["incomplete"]}
         )
-        before = len(_to_requester(mailbox))
+    return filed, guarantor
+
+
+def test_an_improper_appeal_is_dismissed_with_its_reasons_and_no_term_ever_runs(app: Flask, mailbox):
+    """LGTAIP 2015 art. 155: the guarantor dismisses an improper appeal (filed out of term, say); the requester is
+    told why and on which basis, and the request concludes without a term to resolve it ever running."""
+    filed, guarantor = _appealed_on(mailbox, date(2025, 7, 7))
+    before = len(_to_requester(mailbox))
     with time_machine.travel(_noon(date(2025, 7, 9)), tick=False):
         with pytest.raises(InvalidData, match="improcedente"):
             ar.guarantor_act(filed.case_id, "dismiss_appeal", guarantor, expected_version=case_version(filed.case_id))
@@ -315,25 +317,6 @@ def test_an_improper_appeal_is_dismissed_with_its_reasons_and_no_term_ever_runs(
     db.session.rollback()
     assert ar.staff_view(filed.case_id, guarantor).status.closed
     assert ar.guarantor_queue() == []
-
-
-def _appealed_on(mailbox: Any, day: date) -> tuple[ar.Filed, int]:
-    unit = make_user(Role.TRANSPARENCY_UNIT)
-    obras = make_user((Role.AREA, "obras"))
-    guarantor = make_user(Role.GUARANTOR)
-    with time_machine.travel(_noon(day), tick=False):
-        filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
-        _confirm(mailbox)
-        ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
-        ar.answer_turn(
-            filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
-        )
-        ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
-        ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=case_version(filed.case_id))
-        ar.requester_act(
-            filed.token, "appeal", expected_version=case_version(filed.case_id), data={"appeal_grounds": ["incomplete"]}
-        )
-    return filed, guarantor
 
 
 def test_the_guarantors_prevention_of_an_appeal_is_told_with_its_last_day_and_answered_on_the_tracking_page(

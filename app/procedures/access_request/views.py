@@ -640,17 +640,7 @@ def area_document(case_id: int, department: str) -> Response | tuple[str, int]:
     return _done(case_id)
 
 
-GUARANTOR_STEPS = frozenset(
-    {
-        "admit_appeal",
-        "dismiss_appeal",
-        "prevent_appeal",
-        "resolve_appeal",
-        "extend_resolution",
-        "accept_compliance",
-        "reject_compliance",
-    }
-)
+GUARANTOR_STEPS = svc.GUARANTOR_ACTIONS
 
 
 @bp.post("/solicitudes/<int:case_id>/garante/<step>")
