@@ -106,9 +106,9 @@ APPEAL_TERM = N_("Plazo para interponer el recurso de revisión")
 RESOLUTION_TERM = N_("Plazo para resolver el recurso de revisión")
 """How the guarantor's notice of a new appeal names its term to resolve it."""
 COMPLIANCE_TERM = N_("Plazo del sujeto obligado para cumplir la resolución")
+"""How a notice names the term the obligated body has to comply with the guarantor's resolution."""
 APPEAL_PREVENTION_TERM = N_("Plazo para atender la prevención del órgano garante")
 """How a notice names the appellant's term to answer the guarantor's prevención (LGTAIP 2015 art. 145)."""
-"""How a notice names the term the obligated body has to comply with the guarantor's resolution."""
 REPLAY_WINDOW = timedelta(minutes=30)
 """How long a filing form sent again shows the receipt (and working tracking link) of the request it filed:
 long enough for a double click, a retry after a lost answer or the back button, short enough that the sealed
@@ -935,14 +935,15 @@ def guarantor_act(
     data: Mapping[str, Any] | None = None,
     comment: str | None = None,
 ) -> FireResult:
-    """The guarantor authority's steps on an appeal: admit it or dismiss it as improper, resolve it, extend its
-    term once, follow compliance.
+    """The guarantor authority's steps on an appeal: admit it, dismiss it as improper or prevent the appellant
+    once, resolve it, extend its term once, follow compliance.
 
     Every step but the extension is told to the requester (mailed, and shown on the tracking page): the
     admission with the last day to resolve the appeal (LGTAIP 2015 arts. 146 and 150, fr. I); the dismissal with
-    its reasons (the comment) and legal basis (art. 155); the resolution or the ruling, its legal basis and,
-    when the body must (still) comply, the last day of its term (arts. 196 and 197). Raises ``NotAllowed`` for
-    any other step, ``InvalidData`` for a dismissal without its reasons, and the engine's errors."""
+    its reasons (the comment) and legal basis (art. 155); the prevención with what to complete (the comment), its
+    legal basis and the last day to answer it (art. 145); the resolution or the ruling, its legal basis and, when
+    the body must (still) comply, the last day of its term (arts. 196 and 197). Raises ``NotAllowed`` for any
+    other step, ``InvalidData`` for a dismissal or a prevención without its text, and the engine's errors."""
     if trigger not in GUARANTOR_ACTIONS:
         raise NotAllowed(Msg("Esa acción no corresponde al órgano garante."))
     if trigger not in _RULINGS_TOLD and trigger not in _APPEAL_STEPS_TOLD:
@@ -985,7 +986,9 @@ def appeal_notice(case: Case) -> ActNotice | None:
 
     - appeal filed and awaiting its admission (``appeal_filed``): the legal basis of the admission, from which
       the term to resolve it runs (LGTAIP 2015 arts. 146 and 150, fr. I);
-    - appeal dismissed as improper: the guarantor's reasons and the legal basis (art. 155);
+    - appeal dismissed as improper: the guarantor's reasons and the legal basis (art. 155); or dismissed because
+      the appellant left the guarantor's prevención unanswered: that prevención and its basis (arts. 145 and
+      155, fr. IV);
     - appeal admitted (``appealed``): the last day the guarantor has to resolve it and its legal basis;
     - the resolution (``appeal_resolution``): its text and legal basis; when it orders the body to comply, the
       last day of the body's compliance term (2015 arts. 196–197);
