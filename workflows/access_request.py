@@ -267,9 +267,8 @@ OPTIONAL_BASIS_ACTS = (
 ``admission`` is cited when the guarantor admits an appeal (2015 arts. 146 and 150, fr. I), ``dismissal`` when it
 dismisses one as improper (arts. 150, fr. I, and 155), ``appeal_prevention`` when it asks the appellant to
 complete the appeal (arts. 145 and 155, fr. IV), ``reproduction_costs`` by the cost sheet's rows of pages,
-media and envío (art. 141),
-``late_response`` by the row that makes a late response free (art. 134) and ``cost_waiver`` by the row of a
-waiver for the requester's circumstances (art. 141, last paragraph)."""
+media and envío (art. 141), ``late_response`` by the row that makes a late response free (art. 134) and
+``cost_waiver`` by the row of a waiver for the requester's circumstances (art. 141, last paragraph)."""
 
 
 def parse_legal_bases(value: Any) -> dict[str, str]:
@@ -1680,7 +1679,8 @@ STATES_V2 = tuple(
     )
     + (_v2_state(state),)
 )
-"""Version 1's states, with the appeal's admission before the appeal is resolved."""
+"""Version 1's states, with the appeal's admission (and the guarantor's one prevención of the appellant) before
+the appeal is resolved."""
 
 
 def _v2_transition(transition: Transition) -> Transition:
