@@ -4,15 +4,11 @@ without quorum nothing is resolved, with a clear error."""
 
 from __future__ import annotations
 
-import hashlib
-import io
 import re
-from pathlib import Path
 
 import pytest
-from flask import Flask, current_app
+from flask import Flask
 from flask.testing import FlaskClient
-from pypdf import PdfReader
 from sqlalchemy import select
 
 from app.engine import GuardRefused, InvalidData, NotAllowed
@@ -21,19 +17,9 @@ from app.models import Case, Certificate, Role
 from app.procedures.access_request import services as ar
 from app.procedures.access_request.models import CommitteeItem, CommitteeVote
 from app.services.config import update_config
-from app.storage import get_storage
+from tests.support.access_requests import issued_pdf_text
 from tests.support.factories import case_version, make_user, on_committee_agenda
 from tests.web.helpers import flashes, login_as, text
-
-
-def _pdf_text(case_id: int) -> str:
-    db.session.rollback()
-    certificate = db.session.scalars(
-        select(Certificate).where(Certificate.case_id == case_id, Certificate.kind == "committee_resolution")
-    ).one()
-    content = get_storage(Path(current_app.config["DOCUMENTS_DIR"])).get(certificate.storage_key)
-    assert hashlib.sha256(content).hexdigest() == certificate.sha256
-    return " ".join(" ".join((page.extract_text() or "").split()) for page in PdfReader(io.BytesIO(content)).pages)
 
 
 def test_without_quorum_no_resolution_is_issued(app: Flask):
@@ -78,7 +64,7 @@ def test_the_acta_prints_the_members_present_the_quorum_and_each_vote(app: Flask
     filed, item = on_committee_agenda(unit, chair)
     votes = {chair: "favor", vocal: "favor", third: "against"}
     ar.decide_item(item, "confirm", "Se confirma la confidencialidad", chair, votes=votes)
-    acta = _pdf_text(filed.case_id)
+    acta = issued_pdf_text(filed.case_id, "committee_resolution")
     assert "Ana Presidenta" in acta
     assert "Beto Vocal" in acta
     assert "Carla Contralora" in acta

@@ -23,7 +23,7 @@ from app.procedures.access_request import services as ar
 from app.services.delivery import deliver_pending
 from app.services.payments import Outcome, confirm_payment, import_bank_file, pending_orders
 from app.services.timers import fire_due_timers
-from tests.support.access_requests import ADDRESS, consolidated
+from tests.support.access_requests import ADDRESS, consolidated, deliver
 from tests.support.factories import case_version, email_of, make_user, stored_case
 from workflows import access_request as wf
 from workflows.payments import folio_of, valid_reference
@@ -45,14 +45,7 @@ def _order(case_id: int) -> Certificate:
 def _answered(fmt: str, costs: ar.Costs, mailbox: Any = None) -> tuple[ar.Filed, int]:
     """A request in ``fmt`` answered with ``costs`` (its area's one document delivered): (filed, document)."""
     filed, unit, document = consolidated(fmt, mailbox)
-    ar.deliver_response(
-        filed.case_id,
-        "Se entregan los documentos",
-        unit,
-        expected_version=case_version(filed.case_id),
-        document_ids=[document],
-        costs=costs,
-    )
+    deliver(filed, unit, document, costs)
     return filed, document
 
 

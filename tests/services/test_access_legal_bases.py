@@ -7,28 +7,21 @@ setting the documents say what they said before. PDFs are read back with pypdf."
 
 from __future__ import annotations
 
-import hashlib
-import io
 import re
 from datetime import UTC, date, datetime, time
-from pathlib import Path
 from typing import Any
 
 import time_machine
 from flask import Flask, current_app
 from flask.testing import FlaskClient
-from pypdf import PdfReader
-from sqlalchemy import select
 
 from app.calendar import LOCAL_TZ
-from app.extensions import db
-from app.models import Certificate, Role
+from app.models import Role
 from app.procedures.access_request import services as ar
 from app.services.config import update_config
 from app.services.delivery import deliver_pending
 from app.services.timers import fire_due_timers
-from app.storage import get_storage
-from tests.support.access_requests import ADDRESS, consolidated
+from tests.support.access_requests import ADDRESS, consolidated, deliver, issued_pdf_text
 from tests.support.factories import case_version, make_user, stored_case
 from tests.web.helpers import login_as
 from workflows import access_request as wf
@@ -74,27 +67,6 @@ def _state_law() -> None:
     update_config("access_request", {"legal_bases": STATE_BASES}, make_user(Role.ADMIN))
 
 
-def _deliver(filed: ar.Filed, unit: int, document: int, costs: ar.Costs) -> None:
-    ar.deliver_response(
-        filed.case_id,
-        "Se entregan los documentos",
-        unit,
-        expected_version=case_version(filed.case_id),
-        document_ids=[document],
-        costs=costs,
-    )
-
-
-def _pdf_text(case_id: int, kind: str) -> str:
-    db.session.rollback()
-    certificate = db.session.scalars(
-        select(Certificate).where(Certificate.case_id == case_id, Certificate.kind == kind)
-    ).one()
-    content = get_storage(Path(current_app.config["DOCUMENTS_DIR"])).get(certificate.storage_key)
-    assert hashlib.sha256(content).hexdigest() == certificate.sha256
-    return " ".join(" ".join((page.extract_text() or "").split()) for page in PdfReader(io.BytesIO(content)).pages)
-
-
 def _tracking_page(filed: ar.Filed) -> str:
     return current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
 
@@ -106,12 +78,12 @@ def test_the_cost_sheet_and_the_payment_order_cite_the_jurisdictions_articles(ap
     _state_law()
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
         filed, unit, document = consolidated("simple_copies", mailbox)
-        _deliver(filed, unit, document, ar.Costs(page_count=25))
+        deliver(filed, unit, document, ar.Costs(page_count=25))
         rows = stored_case(filed.case_id).data["cost_sheet"]
         assert [r["legal_basis"] for r in rows] == [f"Artículo 112 {STATE_LAW}"] * 2
-        response = _pdf_text(filed.case_id, "access_response")
+        response = issued_pdf_text(filed.case_id, "access_response")
         assert _says(response, f"Fundamento: Artículo 112 {STATE_LAW}")
-        order = _pdf_text(filed.case_id, wf.PAYMENT_ORDER)
+        order = issued_pdf_text(filed.case_id, wf.PAYMENT_ORDER)
         # the order opens with the payment's basis, lists each row with its own and closes with the payment's
         assert _says(order, f"Con fundamento en el artículo 107 {STATE_LAW}, y determinados los costos")
         assert _says(order, f"Fundamento: Artículo 112 {STATE_LAW}")
@@ -132,8 +104,8 @@ def test_the_waiver_and_the_late_response_rows_cite_the_jurisdictions_articles(a
     _state_law()
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
         waived, unit, document = consolidated("certified_copies")
-        _deliver(waived, unit, document, ar.Costs(page_count=3, waived=True, waiver_reason="Adulto mayor"))
-        text = _pdf_text(waived.case_id, "access_response")
+        deliver(waived, unit, document, ar.Costs(page_count=3, waived=True, waiver_reason="Adulto mayor"))
+        text = issued_pdf_text(waived.case_id, "access_response")
         assert _says(text, f"Adulto mayor Fundamento: Artículo 114 {STATE_LAW}")
         assert LAW_2015 not in text
         late, unit, document = consolidated("certified_copies")
@@ -141,8 +113,8 @@ def test_the_waiver_and_the_late_response_rows_cite_the_jurisdictions_articles(a
     with time_machine.travel(_noon(date(2025, 8, 11)), tick=False):
         fire_due_timers()
         assert stored_case(late.case_id).data.get("response_overdue_on")
-        _deliver(late, unit, document, ar.Costs(page_count=3))
-        text = _pdf_text(late.case_id, "access_response")
+        deliver(late, unit, document, ar.Costs(page_count=3))
+        text = issued_pdf_text(late.case_id, "access_response")
         assert _says(text, f"la entrega no tiene costo Fundamento: Artículo 113 {STATE_LAW}")
         assert LAW_2015 not in text
 
@@ -150,8 +122,8 @@ def test_the_waiver_and_the_late_response_rows_cite_the_jurisdictions_articles(a
 def test_under_the_default_setting_the_order_and_the_sheet_say_what_they_said(app: Flask):
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
         filed, unit, document = consolidated("simple_copies")
-        _deliver(filed, unit, document, ar.Costs(page_count=25))
-        order = _pdf_text(filed.case_id, wf.PAYMENT_ORDER)
+        deliver(filed, unit, document, ar.Costs(page_count=25))
+        order = issued_pdf_text(filed.case_id, wf.PAYMENT_ORDER)
         # the text the template and the declaration wrote before the citations followed the setting
         assert _says(
             order,
@@ -161,7 +133,7 @@ def test_under_the_default_setting_the_order_and_the_sheet_say_what_they_said(ap
         assert _says(
             order, f"a los costos de reproducción y envío (artículos 134 y 141 {GENERAL_2015}, DOF 4 de mayo de 2015)."
         )
-        for text in (order, _pdf_text(filed.case_id, "access_response")):
+        for text in (order, issued_pdf_text(filed.case_id, "access_response")):
             assert _says(text, f"Fundamento: Artículo 141 {GENERAL_2015} (DOF 4 de mayo de 2015)")
 
 
@@ -170,7 +142,7 @@ def test_under_the_default_setting_the_order_and_the_sheet_say_what_they_said(ap
 
 def _consultation(mailbox: Any = None) -> ar.Filed:
     filed, unit, document = consolidated(wf.CONSULTATION, mailbox)
-    _deliver(
+    deliver(
         filed,
         unit,
         document,
@@ -186,7 +158,7 @@ def test_the_consulta_directa_paragraph_cites_the_jurisdictions_article(app: Fla
     _state_law()
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
         filed = _consultation(mailbox)
-        text = _pdf_text(filed.case_id, "access_response")
+        text = issued_pdf_text(filed.case_id, "access_response")
         assert _says(
             text,
             f"en Archivo municipal, Av. Juárez 10 (artículo 110 {STATE_LAW_INLINE}). La consulta no tiene costo.",
@@ -204,7 +176,7 @@ def test_the_consulta_directa_paragraph_cites_the_jurisdictions_article(app: Fla
 def test_under_the_default_setting_the_consulta_directa_paragraph_says_what_it_said(app: Flask):
     with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
         filed = _consultation()
-        text = _pdf_text(filed.case_id, "access_response")
+        text = issued_pdf_text(filed.case_id, "access_response")
         assert _says(
             text,
             "en Archivo municipal, Av. Juárez 10 (artículo 133 de la Ley General de Transparencia y Acceso a la "
@@ -232,13 +204,13 @@ def _incompetent() -> ar.Filed:
 def test_the_notice_of_incompetence_cites_the_jurisdictions_article_under_its_legal_basis(app: Flask):
     _state_law()
     filed = _incompetent()
-    text = _pdf_text(filed.case_id, "incompetence_notice")
+    text = issued_pdf_text(filed.case_id, "incompetence_notice")
     assert _says(text, f"a la notoria incompetencia (artículo 102 {STATE_LAW_INLINE}).")
     assert LAW_2015 not in text
 
 
 def test_under_the_default_setting_the_notice_of_incompetence_says_what_it_said(app: Flask):
-    text = _pdf_text(_incompetent().case_id, "incompetence_notice")
+    text = issued_pdf_text(_incompetent().case_id, "incompetence_notice")
     assert _says(
         text,
         "a la notoria incompetencia (artículo 136 de la Ley General de Transparencia y Acceso a la Información "

@@ -3,19 +3,15 @@ workflow from filing to the appeal's compliance, with the wrong actors refused."
 
 from __future__ import annotations
 
-import hashlib
-import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from pathlib import Path
 
 import pytest
 import time_machine
-from flask import Flask, current_app
-from pypdf import PdfReader
+from flask import Flask
 from sqlalchemy import select, update
 
 from app.audit import verify
@@ -23,7 +19,7 @@ from app.calendar import LOCAL_TZ, local_today
 from app.certificates.formatting import long_date
 from app.engine import GuardRefused, IllegalTrigger, InvalidData, NotAllowed, NotFound, UnknownTrigger
 from app.extensions import db
-from app.models import AuditEntry, Case, Certificate, OutboxMessage, Role, User
+from app.models import AuditEntry, Case, OutboxMessage, Role, User
 from app.procedures.access_request import services as ar
 from app.procedures.access_request.models import PASSWORDLESS, AccessRequest, AreaTurn, CommitteeItem
 from app.services.confirmation import confirm
@@ -33,7 +29,7 @@ from app.services.demo import demo_pdf
 from app.services.payments import confirm_payment
 from app.services.timers import fire_due_timers
 from app.services.users import authenticate
-from app.storage import get_storage
+from tests.support.access_requests import issued_pdf_text
 from tests.support.factories import case_version, make_user, quorum, stored_case
 
 
@@ -284,11 +280,11 @@ def test_partial_classification_confirmed_with_public_version(app: Flask, office
     view = ar.session_view(session_id)
     assert [(i.decision.value if i.decision else None, folio) for i, folio in view.items] == [("confirm", filed.folio)]
     # the committee's resolution and the response are sealed PDFs, read back here
-    acta = _pdf_text(filed.case_id, "committee_resolution")
+    acta = issued_pdf_text(filed.case_id, "committee_resolution")
     assert "RESOLUCIÓN DEL COMITÉ DE TRANSPARENCIA" in acta
     assert "Se confirma la reserva parcial por 5 años" in acta
     assert "Art. 113, fracción V, LGTAIP" in acta
-    response = _pdf_text(filed.case_id, "access_response")
+    response = issued_pdf_text(filed.case_id, "access_response")
     assert "Versión pública" in response
     assert "Lector Curioso" in response
     # the appeal, as the law asks it be told: before whom, its term, its last day (the case's own appeal term)
@@ -298,16 +294,6 @@ def test_partial_classification_confirmed_with_public_version(app: Flask, office
     assert f"a más tardar el {long_date(appeal.due_on)}" in response
     assert "Artículos 142 y 143 de la Ley General de Transparencia" in response
     assert [d.kind for d in ar.requester_view(filed.token).public_documents] == ["version_publica"]
-
-
-def _pdf_text(case_id: int, kind: str) -> str:
-    db.session.rollback()
-    certificate = db.session.scalars(
-        select(Certificate).where(Certificate.case_id == case_id, Certificate.kind == kind)
-    ).one()
-    content = get_storage(Path(current_app.config["DOCUMENTS_DIR"])).get(certificate.storage_key)
-    assert hashlib.sha256(content).hexdigest() == certificate.sha256
-    return " ".join(" ".join((page.extract_text() or "").split()) for page in PdfReader(io.BytesIO(content)).pages)
 
 
 def test_inexistence_confirmed_and_incompetence_then_refused(app: Flask, office: Office):

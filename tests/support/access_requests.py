@@ -1,16 +1,25 @@
 """Access requests as the services' tests need them: an address proven through the mailed link, a request
-answered by its area and consolidated."""
+answered by its area and consolidated, the text of a PDF issued for a case."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
+from pathlib import Path
 from typing import Any
 
-from app.models import Role
+from flask import current_app
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Certificate, Role
 from app.procedures.access_request import services as ar
 from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.demo import demo_pdf
+from app.storage import get_storage
 from tests.support.factories import case_version, make_user
 
 ADDRESS = "lector@example.test"
@@ -40,3 +49,27 @@ def consolidated(fmt: str, mailbox: Any = None) -> tuple[ar.Filed, int, int]:
     document = ar.attach_area_document(filed.case_id, "obras", "respuesta_area", "planos.pdf", demo_pdf("p"), obras)
     ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
     return filed, unit, document
+
+
+def deliver(filed: ar.Filed, unit: int, document: int, costs: ar.Costs) -> None:
+    """The unit delivers the response with the area's ``document`` and the cost sheet of ``costs``."""
+    ar.deliver_response(
+        filed.case_id,
+        "Se entregan los documentos",
+        unit,
+        expected_version=case_version(filed.case_id),
+        document_ids=[document],
+        costs=costs,
+    )
+
+
+def issued_pdf_text(case_id: int, kind: str) -> str:
+    """The text of the ``kind`` PDF issued for the case, read back from storage (its digest checked), its
+    whitespace folded."""
+    db.session.rollback()
+    certificate = db.session.scalars(
+        select(Certificate).where(Certificate.case_id == case_id, Certificate.kind == kind)
+    ).one()
+    content = get_storage(Path(current_app.config["DOCUMENTS_DIR"])).get(certificate.storage_key)
+    assert hashlib.sha256(content).hexdigest() == certificate.sha256
+    return " ".join(" ".join((page.extract_text() or "").split()) for page in PdfReader(io.BytesIO(content)).pages)
