@@ -225,6 +225,16 @@ def who_acts_next(case_id: int) -> tuple[list[NextActor], dict[str, str]]:
     return actors, names
 
 
+def refused_case_labels(case_id: int) -> tuple[Workflow, dict[str, str]] | None:
+    """The definition a case runs on and its documents' labels, for showing back to a public servant refused
+    the case (``NotAllowed``: a case of their procedure that is no longer theirs) what they had typed and ticked
+    in one of its forms; ``None`` for an unknown case. Nothing of the case's data is read."""
+    case = db.session.get(Case, case_id)
+    if case is None:
+        return None
+    return get_engine().definition(case.workflow, case.workflow_version), requirement_labels(case)
+
+
 def document_readable(case: Case, user: User, document: Document) -> bool:
     """Whether ``user``, who may read ``case``, may read ``document`` of it. Staff read every document of the
     cases they see; the case's applicant reads what they uploaded and what their procedure delivers to them now

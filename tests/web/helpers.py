@@ -79,9 +79,28 @@ def csrf_token(page: str, action: str = "/login") -> str:
     return token
 
 
+def form_fields(page: str, action: str) -> dict[str, str]:
+    """The hidden inputs of the form posting to ``action`` (CSRF token, version, idempotency key)."""
+    fields: dict[str, str] = {}
+    for name in re.findall(r'name="([^"]+)" type="hidden"', page) + re.findall(r'type="hidden" name="([^"]+)"', page):
+        try:
+            fields[name] = hidden_value(page, name, action)
+        except AssertionError:
+            continue
+    return fields
+
+
 def text(response: TestResponse) -> str:
     """The response body as text, with HTML entities decoded (``&#39;`` → ``'``)."""
     return html.unescape(response.get_data(as_text=True))
+
+
+def kept_text(response: TestResponse) -> str:
+    """The section of a page that shows back what was typed and ticked in a form that was not recorded (HTML
+    entities decoded); fails if there is none."""
+    body = text(response)
+    start = body.index('id="texto-conservado"')
+    return body[start : body.index("</section>", start)]
 
 
 def flashes(response: TestResponse) -> list[str]:

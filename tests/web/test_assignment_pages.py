@@ -8,16 +8,18 @@ import re
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
 from app.extensions import db
-from app.models import Case, Role, User
+from app.models import Case, Role, User, UserRole
+from app.services.assignment import reassign
 from app.services.cases import FireResult, fire, open_case
 from app.services.config import update_config
 from app.services.demo import demo_pdf
 from app.services.documents import attach_document
 from tests.support.demo_data import TIPO_B_SETTINGS, VECS_DATA
 from tests.support.factories import make_user
-from tests.web.helpers import csrf_token, field_errors, flashes, login_as, text
+from tests.web.helpers import csrf_token, field_errors, flashes, kept_text, login_as, text
 from workflows.base import requirement_kinds
 from workflows.cdmx_tipo_b import TIPO_B_V1
 
@@ -109,6 +111,35 @@ def test_recusal_from_the_case_page(client: FlaskClient, town: tuple[int, list[i
     done = client.post(action, data={"csrf_token": token, "reason": "Soy vecina del predio"}, follow_redirects=True)
     assert "Se registró su excusa; el expediente se volvió a sortear sin usted." in flashes(done)
     assert assignee_of(case.case_id) == next(s for s in staff if s != first)
+
+
+def test_a_recusal_sent_after_the_case_was_reassigned_or_the_office_changed_keeps_the_reason(
+    client: FlaskClient, town: tuple[int, list[int], int, FireResult]
+) -> None:
+    admin, _, _, case = town
+    first = assignee_of(case.case_id)
+    assert first is not None
+    login_as(client, first)
+    action = f"/expedientes/{case.case_id}/excusa"
+    token = csrf_token(text(client.get(f"/expedientes/{case.case_id}")), action)
+    reason = "Soy pariente de la persona solicitante."
+    reassign(case.case_id, admin, "Carga de trabajo")  # the case is taken from them while they write
+
+    answer = client.post(action, data={"csrf_token": token, "reason": reason})
+    assert answer.status_code == 403
+    assert flashes(answer)  # why, as a message of the case page they may still read (their office's)
+    assert reason in kept_text(answer)
+
+    moved = make_user((Role.REVIEWER, "otra_oficina"))  # the office exists; then they are moved to it
+    db.session.rollback()
+    db.session.execute(update(UserRole).where(UserRole.user_id == first).values(department_code="otra_oficina"))
+    db.session.commit()
+    assert moved
+    refused = client.post(action, data={"csrf_token": token, "reason": reason})
+    assert refused.status_code == 403
+    assert "Este expediente no es suyo ni le corresponde por su rol o su área." in text(refused)
+    assert reason in kept_text(refused)
+    assert assignee_of(case.case_id) != first
 
 
 def test_administrators_reassign_by_draw_with_a_reason(

@@ -21,7 +21,7 @@ from app.services.auth import decrypt
 from app.services.certificates import CertificateEffects
 from app.services.demo import demo_pdf
 from tests.support.factories import advance, make_user, vecs_case
-from tests.web.helpers import csrf_token, field_errors, flashes, hidden_value, login, login_as, text
+from tests.web.helpers import csrf_token, field_errors, flashes, form_fields, hidden_value, login, login_as, text
 
 
 @pytest.fixture(autouse=True)
@@ -33,17 +33,6 @@ def fast(monkeypatch: pytest.MonkeyPatch, fast_password_hashing: None) -> None:
 def count(model: Any) -> int:
     db.session.rollback()
     return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
-
-
-def form_fields(page: str, action: str) -> dict[str, str]:
-    """The hidden inputs of the form posting to ``action`` (CSRF token, version, idempotency key)."""
-    fields: dict[str, str] = {}
-    for name in re.findall(r'name="([^"]+)" type="hidden"', page) + re.findall(r'type="hidden" name="([^"]+)"', page):
-        try:
-            fields[name] = hidden_value(page, name, action)
-        except AssertionError:
-            continue
-    return fields
 
 
 def post_action(

@@ -5,7 +5,6 @@ name is never used as a path; stored files are served as sandboxed attachments u
 from __future__ import annotations
 
 import io
-import re
 import tempfile
 import time
 import zipfile
@@ -28,7 +27,7 @@ from app.services.demo import demo_pdf
 from app.services.uploads import check_pdf, clean_file_name, size_text
 from tests.support.factories import make_user, vecs_case
 from tests.support.hostile_pdfs import content_stream_bomb, object_stream_bomb
-from tests.web.helpers import flashes, hidden_value, login_as, set_language, text
+from tests.web.helpers import flashes, form_fields, login_as, set_language, text
 
 
 @pytest.fixture(autouse=True)
@@ -166,16 +165,6 @@ def test_file_names_are_neutralised(given: str, kept: str) -> None:
 def count(model: Any) -> int:
     db.session.rollback()
     return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
-
-
-def form_fields(page: str, action: str) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for name in re.findall(r'name="([^"]+)" type="hidden"', page) + re.findall(r'type="hidden" name="([^"]+)"', page):
-        try:
-            fields[name] = hidden_value(page, name, action)
-        except AssertionError:
-            continue
-    return fields
 
 
 def upload(client: FlaskClient, case_id: int, name: str, content: bytes) -> TestResponse:

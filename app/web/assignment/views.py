@@ -63,9 +63,8 @@ def recuse_case(case_id: int) -> Response | tuple[str, int]:
         recuse(case_id, current_user.id, form.reason.data)
     except NotFound:
         abort(404)
-    except NotAllowed:
-        abort(403)
     except DomainError as exc:
-        return recusal_refused(case_id, form.reason.data or "", message_text(exc.message))
+        status = 403 if isinstance(exc, NotAllowed) else 422
+        return recusal_refused(case_id, form.reason.data or "", message_text(exc.message), status)
     flash(_("Se registró su excusa; el expediente se volvió a sortear sin usted."), "info")
     return redirect(url_for("home.index"))

@@ -3,6 +3,7 @@ the applicant's step pages as each procedure declares them, and document viewing
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,10 +24,12 @@ from app.engine import (
 from app.models import Case
 from app.services.case_actions import act, upload_requirement
 from app.services.case_pages import (
+    ActionContext,
     CasePage,
     action_context,
     case_document,
     case_page,
+    refused_case_labels,
     who_acts_next,
 )
 from app.services.construction import case_catalogues
@@ -43,6 +46,7 @@ from app.web.cases.labels import (
     money_text,
     procedure_of,
     reason_text,
+    section_choices,
     state_text,
     trigger_text,
     value_text,
@@ -220,7 +224,12 @@ def _sent_again(
     still offered, at the case's current version and with a fresh idempotency key, so that sending it again
     acts, once, on the case as the page now shows it. A step the case no longer offers is named with what
     happened, and what was typed and ticked is shown back."""
-    page = _page(case_id)
+    try:
+        page = case_page(case_id, current_user.id)
+    except NotFound:
+        abort(404)
+    except NotAllowed:  # the case was taken from them (reassigned) while they wrote: shown back with the refusal
+        return _refused(case_id, lambda workflow, _labels: (trigger_text(workflow, trigger), kept_inputs(form)))
     workflow = page.workflow
     changed = _changed(form, page.case)
     procedure = procedure_of(workflow)
@@ -258,6 +267,49 @@ def _sent_again(
     return _render(page, (trigger, form), status)
 
 
+def _posted_form(
+    workflow: Workflow, trigger: str, state: str | None, choices: ActionContext | dict[str, str]
+) -> ActionForm:
+    """The form of ``trigger`` as posted, its inputs as the step from ``state`` (any state when ``None``)
+    declares them. A list of points (a correction's items) offers the case's documents and the request's parts:
+    read for the case as ``choices`` lets its reader see them, or named by ``choices``'s labels (a refused
+    reader's form, shown back only)."""
+    transitions = (workflow.find(trigger, state) if state is not None else ()) or tuple(
+        t for t in workflow.transitions if t.trigger == trigger
+    )
+    if not transitions:
+        abort(404)
+    spec = transitions[0]
+    inputs = step_inputs(workflow, spec.fields)
+    items: list[tuple[str, str]] = []
+    if any(i.type == "codes" for i in inputs):  # other steps do not read the documents
+        if isinstance(choices, ActionContext):
+            items = item_choices(choices)
+        else:
+            items = [*choices.items(), *section_choices(workflow)]
+    return action_form(trigger, inputs, spec.comment_required, item_choices=items)
+
+
+def _refused(case_id: int, sent: Callable[[Workflow, dict[str, str]], tuple[str, list[KeptInput]]]) -> tuple[str, int]:
+    """The refusal of a case to a public servant of its procedure who sent one of its forms (``NotAllowed``:
+    the case is no longer theirs, e.g. reassigned while they wrote): why, who acts next on it now, and what they
+    had typed and ticked, shown back so that nothing is lost. ``sent`` names the step and what was given in its
+    form, from the case's definition and its documents' labels."""
+    found = refused_case_labels(case_id)
+    if found is None:
+        abort(404)
+    action, inputs = sent(*found)
+    return (
+        render_template(
+            "cases/refused.html",
+            title=_("Acceso denegado"),
+            detail=_case_refusal(case_id),
+            kept=Kept(action, False, inputs),
+        ),
+        403,
+    )
+
+
 @bp.get("/expedientes/<int:case_id>")
 @authenticated
 def show(case_id: int) -> tuple[str, int]:
@@ -265,15 +317,22 @@ def show(case_id: int) -> tuple[str, int]:
     return _render(_page(case_id))
 
 
-def recusal_refused(case_id: int, reason: str, error: str) -> tuple[str, int]:
+def recusal_refused(case_id: int, reason: str, error: str, status: int = 422) -> tuple[str, int]:
     """The case page after the assignee's recusal was refused: the recusal form open with the reason typed and
     the error under it (a redirect lost what was typed). Someone no longer assigned the case is shown no such
-    form: the error is a message of the page."""
-    page = _page(case_id)
+    form: the error is a message of the page; someone who may no longer see the case is told so, with the
+    reason typed."""
+    reasons = [KeptInput(str(_("Motivo")), text=reason)] if reason.strip() else []
+    try:
+        page = case_page(case_id, current_user.id)
+    except NotFound:
+        abort(404)
+    except NotAllowed:
+        return _refused(case_id, lambda _workflow, _labels: (str(_("Excusarse por conflicto de interés")), reasons))
     if not page.is_assignee:
         flash(error, "error")
-        return _render(page, status=422)
-    return _render(page, status=422, recusal=Recusal(reason, error))
+        return _render(page, status=status, kept=Kept(str(_("Excusarse por conflicto de interés")), False, reasons))
+    return _render(page, status=status, recusal=Recusal(reason, error))
 
 
 @bp.post("/expedientes/<int:case_id>/acciones/<trigger>")
@@ -287,18 +346,14 @@ def fire_trigger(case_id: int, trigger: str) -> Response | tuple[str, int]:
     except NotFound:
         abort(404)
     except NotAllowed:
-        abort(403)
-    workflow = context.workflow
-    transitions = workflow.find(trigger, context.case.state) or tuple(
-        t for t in workflow.transitions if t.trigger == trigger
-    )
-    if not transitions:
-        abort(404)
-    spec = transitions[0]
-    inputs = step_inputs(workflow, spec.fields)
-    # only a list of points (a correction's items) offers the documents: other steps do not read them
-    choices = item_choices(context) if any(i.type == "codes" for i in inputs) else ()
-    form = action_form(trigger, inputs, spec.comment_required, item_choices=choices)
+        return _refused(
+            case_id,
+            lambda workflow, labels: (
+                trigger_text(workflow, trigger),
+                kept_inputs(_posted_form(workflow, trigger, None, labels)),
+            ),
+        )
+    form = _posted_form(context.workflow, trigger, context.case.state, context)
     if not form.validate_on_submit():
         return _sent_again(case_id, trigger, form, 422, invalid=True)
     try:
@@ -322,7 +377,7 @@ def fire_trigger(case_id: int, trigger: str) -> Response | tuple[str, int]:
     if result.replayed:
         flash(_("Esta acción ya se había registrado; no se repitió."), "info")
     else:
-        flash(_("Listo: %(action)s.", action=trigger_text(workflow, trigger)), "info")
+        flash(_("Listo: %(action)s.", action=trigger_text(context.workflow, trigger)), "info")
     return redirect(url_for("cases.show", case_id=case_id))
 
 
@@ -431,10 +486,14 @@ def edit_step(case_id: int, step: str) -> Response | tuple[str, int]:
     declared = _step(page, step)
     if declared.documents:
         return _render_step(page, declared, None)
+    post = request.method == "POST"
     if not page.can_edit:
         flash(_("La solicitud ya no se puede modificar en esta etapa."), "error")
-        return redirect(url_for("cases.show", case_id=case_id))
-    post = request.method == "POST"
+        if not post:
+            return redirect(url_for("cases.show", case_id=case_id))
+        # sent after the request left the applicant's hands (e.g. from another tab): shown back, not saved
+        flash(_("Lo que escribió no se guardó; se muestra abajo para que no se pierda."), "error")
+        return _render_step(page, declared, _step_form(page, declared, post), 409)
     form = _step_form(page, declared, post)
     if not post:
         return _render_step(page, declared, form)
