@@ -302,6 +302,7 @@ def _refused(case_id: int, sent: Callable[[Workflow, dict[str, str]], tuple[str,
     return (
         render_template(
             "cases/refused.html",
+            status=403,
             title=_("Acceso denegado"),
             detail=_case_refusal(case_id),
             kept=Kept(action, False, inputs),
