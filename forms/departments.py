@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField, SubmitField
-from wtforms.validators import DataRequired, Length, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from forms import squeeze, strip
 
@@ -13,7 +13,8 @@ CODE_PATTERN = r"\A[a-z0-9][a-z0-9_]{0,63}\Z"
 
 
 class DepartmentForm(FlaskForm):
-    """A new department: the code settings and role grants name, and the name people read."""
+    """A new department: the code settings and role grants name, and the name people read (in Spanish and,
+    optionally, in English)."""
 
     code = StringField(
         _l("Código"),
@@ -34,11 +35,16 @@ class DepartmentForm(FlaskForm):
             Length(max=200, message=_l("Máximo 200 caracteres.")),
         ],
     )
+    name_en = StringField(
+        _l("Nombre en inglés (opcional)"),
+        filters=[squeeze],
+        validators=[Optional(), Length(max=200, message=_l("Máximo 200 caracteres."))],
+    )
     submit = SubmitField(_l("Crear área"))
 
 
 class RenameForm(FlaskForm):
-    """A department's new name (its code stays)."""
+    """A department's new names, Spanish and (optionally) English; its code stays."""
 
     name = StringField(
         _l("Nombre"),
@@ -47,6 +53,11 @@ class RenameForm(FlaskForm):
             DataRequired(message=_l("Escriba el nombre del área.")),
             Length(max=200, message=_l("Máximo 200 caracteres.")),
         ],
+    )
+    name_en = StringField(
+        _l("Nombre en inglés (opcional)"),
+        filters=[squeeze],
+        validators=[Optional(), Length(max=200, message=_l("Máximo 200 caracteres."))],
     )
     submit = SubmitField(_l("Cambiar nombre"))
 

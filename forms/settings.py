@@ -64,8 +64,26 @@ class Codes:
             )
 
 
+MAX_LABEL = 200
+"""The longest description of a requirement or concept of a fee, in Spanish and in English alike."""
+
+
+def _requirement_parts(line: str) -> tuple[str, str, str]:
+    """A requirement line's code, Spanish description and English description (empty when not given): the
+    parts of ``código | Descripción`` or ``código | Descripción | Description``."""
+    code, _, rest = (part.strip() for part in line.partition("|"))
+    label, _, english = (part.strip() for part in rest.partition("|"))
+    return code, " ".join(label.split()), " ".join(english.split())
+
+
+def printable(form: Any, field: Field) -> None:
+    """A text without control characters (tabs and line breaks included)."""
+    if field.data and not str(field.data).isprintable():
+        raise ValidationError(_l("No use caracteres de control."))
+
+
 class Requirements:
-    """One requirement per line: ``código | Descripción``."""
+    """One requirement per line: ``código | Descripción``, optionally followed by ``| Description`` in English."""
 
     def __call__(self, form: FlaskForm, field: Field) -> None:
         lines = _lines(field.data)
@@ -73,23 +91,55 @@ class Requirements:
             raise ValidationError(_l("Escriba al menos un requisito."))
         seen: set[str] = set()
         for line in lines:
-            code, _, label = (part.strip() for part in line.partition("|"))
-            if not CODE.match(code) or not label or len(label) > 200:
+            code, label, english = _requirement_parts(line)
+            if not CODE.match(code) or not label:
                 raise ValidationError(
                     _l("Cada renglón debe tener la forma «código | Descripción»: %(line)s", line=line[:80])
                 )
+            if "|" in english:
+                raise ValidationError(
+                    _l(
+                        "Tras la descripción va, si acaso, una sola en inglés: «código | Descripción | "
+                        "Description»: %(line)s",
+                        line=line[:80],
+                    )
+                )
+            if len(label) > MAX_LABEL or len(english) > MAX_LABEL:
+                raise ValidationError(
+                    _l(
+                        "Cada descripción admite hasta %(max)s caracteres, en español y en inglés: %(line)s",
+                        max=MAX_LABEL,
+                        line=line[:80],
+                    )
+                )
+            if not (label + english).isprintable():
+                raise ValidationError(_l("No use caracteres de control: %(line)s", line=code))
             if code in seen:
                 raise ValidationError(_l("El requisito «%(code)s» está repetido.", code=code))
             seen.add(code)
 
 
 def parse_requirements(text: str | None) -> list[dict[str, str]]:
-    """The requirement lines as a list of kinds and labels."""
+    """The requirement lines as a list of kinds and labels, with ``label_en`` where an English description
+    was given."""
     result = []
     for line in _lines(text):
-        code, _, label = (part.strip() for part in line.partition("|"))
-        result.append({"kind": code, "label": label})
+        code, label, english = _requirement_parts(line)
+        item = {"kind": code, "label": label}
+        if english:
+            item["label_en"] = english
+        result.append(item)
     return result
+
+
+def requirements_text(items: Sequence[Any]) -> str:
+    """A requirements setting as the lines of its input (the inverse of :func:`parse_requirements`)."""
+    lines = []
+    for item in items:
+        english = item.get("label_en") if isinstance(item, dict) else None
+        line = f"{item['kind']} | {item['label']}"
+        lines.append(f"{line} | {english}" if english else line)
+    return "\n".join(lines)
 
 
 def _cents_within(data: str | None, most: int) -> bool:
@@ -121,17 +171,23 @@ class FeeRowForm(BaseForm):
     """One row of the fee table; an entirely blank row is ignored."""
 
     concept = StringField(
-        _l("Concepto"), validators=[Optional(), Length(max=200, message=_l("Máximo 200 caracteres."))]
+        _l("Concepto"),
+        validators=[Optional(), Length(max=MAX_LABEL, message=_l("Máximo 200 caracteres.")), printable],
+    )
+    concept_en = StringField(
+        _l("Concepto en inglés (opcional)"),
+        validators=[Optional(), Length(max=MAX_LABEL, message=_l("Máximo 200 caracteres.")), printable],
     )
     unit = SelectField(_l("Unidad"), choices=options([("m2", _l("por m² construido")), ("fixed", _l("cuota fija"))]))
     rate = StringField(_l("Tarifa ($)"), validators=[Optional()])
     legal_basis = StringField(
-        _l("Fundamento legal"), validators=[Optional(), Length(max=500, message=_l("Máximo 500 caracteres."))]
+        _l("Fundamento legal"),
+        validators=[Optional(), Length(max=500, message=_l("Máximo 500 caracteres.")), printable],
     )
 
     def blank(self) -> bool:
         """Whether the row was left empty."""
-        return not any((f.data or "").strip() for f in (self.concept, self.rate, self.legal_basis))
+        return not any((f.data or "").strip() for f in (self.concept, self.concept_en, self.rate, self.legal_basis))
 
     def validate(self, extra_validators: Any = None) -> bool:
         """A row that is not blank needs a concept, a rate (a number) and its legal basis."""

@@ -1765,7 +1765,7 @@ PROCEDURE = Procedure(
         Field("payment_paid_on", N_("Fecha de pago"), "date", system=True),
         Field("payment_operation", N_("Operación de pago (Tesorería)"), system=True),
     ),
-    departments=(Department("transparencia", N_("Unidad de Transparencia")),),
+    departments=(Department("transparencia", N_("Unidad de Transparencia"), "Transparency Unit"),),
     presentation=Presentation(
         binds={
             "prevention": "applicant",

@@ -32,6 +32,32 @@ def N_(message: str) -> str:
     return message
 
 
+ENGLISH_SUFFIX = "_en"
+"""Beside a value an administrator enters in Spanish (a requirement's ``label``, a fee's ``concept``), the key
+that holds its optional English value (``label_en``, ``concept_en``)."""
+
+
+def is_english(language: str | None) -> bool:
+    """Whether ``language`` (a locale such as ``en``, ``en_US`` or ``es_MX``) is English."""
+    return (language or "").replace("-", "_").partition("_")[0].lower() == "en"
+
+
+def in_language(spanish: str, english: str | None, language: str | None) -> str:
+    """What a reader of ``language`` reads of a value an administrator entered in Spanish and, optionally, in
+    English (a requirement's label, a fee's concept, a department's name): the English value for an English
+    reader when one was given, else the Spanish one."""
+    if english and english.strip() and is_english(language):
+        return english
+    return spanish
+
+
+def item_in_language(item: Mapping[str, Any], key: str, language: str | None) -> str:
+    """``item[key]``, a Spanish value of a setting's item, as a reader of ``language`` reads it: its English
+    value ``item[key + "_en"]`` where :func:`in_language` chooses it."""
+    english = item.get(key + ENGLISH_SUFFIX)
+    return in_language(str(item.get(key) or ""), english if isinstance(english, str) else None, language)
+
+
 class InvalidSetting(ValueError):
     """A setting's parser refuses a value and says why in words people read: ``msgid`` (marked with ``N_``,
     translated on display) with its ``params``. The settings service shows it instead of a generic refusal."""

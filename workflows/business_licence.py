@@ -52,8 +52,16 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "reparacion_calzado",
     ),
     "requirements": (
-        {"kind": "identificacion", "label": "Identificación oficial del titular"},
-        {"kind": "comprobante_domicilio", "label": "Comprobante de domicilio del establecimiento"},
+        {
+            "kind": "identificacion",
+            "label": "Identificación oficial del titular",
+            "label_en": "Official ID of the holder",
+        },
+        {
+            "kind": "comprobante_domicilio",
+            "label": "Comprobante de domicilio del establecimiento",
+            "label_en": "Proof of address of the establishment",
+        },
     ),
     "departments": {"licensing": ""},
     "prevention_answer_days": 5,
@@ -427,7 +435,9 @@ PROCEDURE = Procedure(
             section=N_("Documentos"),
         ),
     ),
-    departments=(Department("desarrollo_economico", N_("Dirección de Desarrollo Económico")),),
+    departments=(
+        Department("desarrollo_economico", N_("Dirección de Desarrollo Económico"), "Economic Development Department"),
+    ),
     documents=DOCUMENTS,
     presentation=Presentation(
         styles={"deny": "danger", "withdraw": "danger", "revoke": "danger"},

@@ -55,14 +55,42 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "excluded_building_types": ("hospital", "estadio", "gasolinera", "industria"),
     "land_uses": ("habitacional", "habitacional_con_comercio", "comercio", "oficinas", "servicios"),
     "requirements": (
-        {"kind": "identificacion", "label": "Identificación oficial y acreditación de personalidad"},
-        {"kind": "propiedad", "label": "Documento que acredita la propiedad del predio"},
-        {"kind": "zonificacion", "label": "Certificado Único de Zonificación de Uso del Suelo"},
-        {"kind": "alineamiento", "label": "Constancia de alineamiento y número oficial"},
-        {"kind": "planos", "label": "Planos arquitectónicos y memoria descriptiva"},
-        {"kind": "memoria_estructural", "label": "Proyecto estructural y memoria de cálculo"},
-        {"kind": "carta_dro", "label": "Responsiva del DRO y de los corresponsables"},
-        {"kind": "pago_derechos", "label": "Comprobante de pago de derechos"},
+        {
+            "kind": "identificacion",
+            "label": "Identificación oficial y acreditación de personalidad",
+            "label_en": "Official ID and proof of legal standing",
+        },
+        {
+            "kind": "propiedad",
+            "label": "Documento que acredita la propiedad del predio",
+            "label_en": "Proof of ownership of the lot",
+        },
+        {
+            "kind": "zonificacion",
+            "label": "Certificado Único de Zonificación de Uso del Suelo",
+            "label_en": "Single land-use zoning certificate",
+        },
+        {
+            "kind": "alineamiento",
+            "label": "Constancia de alineamiento y número oficial",
+            "label_en": "Alignment and official number certificate",
+        },
+        {
+            "kind": "planos",
+            "label": "Planos arquitectónicos y memoria descriptiva",
+            "label_en": "Architectural drawings and descriptive report",
+        },
+        {
+            "kind": "memoria_estructural",
+            "label": "Proyecto estructural y memoria de cálculo",
+            "label_en": "Structural project and calculation report",
+        },
+        {
+            "kind": "carta_dro",
+            "label": "Responsiva del DRO y de los corresponsables",
+            "label_en": "Responsibility letters of the DRO and co-responsible professionals",
+        },
+        {"kind": "pago_derechos", "label": "Comprobante de pago de derechos", "label_en": "Fee payment receipt"},
     ),
     "departments": {"review": ""},
     "review_target_days": 5,
@@ -342,7 +370,9 @@ PROCEDURE = Procedure(
     ),
     steps=construction.STEPS,
     parameters=construction.parameters(DEFAULT_PARAMS, (("review", N_("Revisión del registro")),)),
-    departments=(Department("desarrollo_urbano", N_("Dirección de Desarrollo Urbano")),),
+    departments=(
+        Department("desarrollo_urbano", N_("Dirección de Desarrollo Urbano"), "Urban Development Department"),
+    ),
     presentation=Presentation(
         styles={"withdraw": "danger", "revoke": "danger", "close": "secondary"},
         correction_states=("observations",),

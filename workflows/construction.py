@@ -171,14 +171,20 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "requirements",
         N_("Requisitos documentales"),
-        N_("Un requisito por renglón, con la forma «código | Descripción»; cada uno es un PDF."),
+        N_(
+            "Un requisito por renglón, con la forma «código | Descripción»; para mostrarlo también en inglés, "
+            "«código | Descripción | Description». Cada uno es un PDF."
+        ),
         N_("Requisitos"),
         kind="requirements",
     ),
     Parameter(
         "fee_table",
         N_("Tabla de derechos"),
-        N_("Cada concepto con su tarifa y su fundamento legal; deje vacíos los renglones que no use."),
+        N_(
+            "Cada concepto con su tarifa y su fundamento legal; deje vacíos los renglones que no use. El concepto "
+            "en inglés es opcional: lo lee quien usa la interfaz en inglés (los documentos se emiten en español)."
+        ),
         N_("Derechos"),
         kind="fees",
     ),

@@ -688,9 +688,9 @@ PROCEDURE = Procedure(
     parameters=PARAMETERS,
     fields=FIELDS,
     departments=(
-        Department("finanzas", N_("Tesorería Municipal")),
-        Department("obras_publicas", N_("Obras Públicas")),
-        Department("desarrollo_urbano", N_("Dirección de Desarrollo Urbano")),
+        Department("finanzas", N_("Tesorería Municipal"), "Municipal Treasury"),
+        Department("obras_publicas", N_("Obras Públicas"), "Public Works"),
+        Department("desarrollo_urbano", N_("Dirección de Desarrollo Urbano"), "Urban Development Department"),
     ),
     settings_departments=format_departments,
     presentation=Presentation(binds={"findings": "authority"}),

@@ -191,11 +191,12 @@ class Parameter:
 
 @dataclass(frozen=True, slots=True)
 class Department:
-    """A department the procedure needs, by the code its settings map offices to, with its usual name
-    (an administrator creates it, possibly under another name)."""
+    """A department the procedure needs, by the code its settings map offices to, with its usual name and,
+    optionally, that name in English (an administrator creates it, possibly under other names)."""
 
     code: str
     name: str
+    name_en: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 from workflows import construction
 from workflows.base import (
+    ENGLISH_SUFFIX,
     N_,
     PAUSE,
     RESTART,
@@ -79,12 +80,36 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "bodega",
     ),
     "requirements": (
-        {"kind": "identificacion", "label": "Identificación oficial y acreditación de personalidad"},
-        {"kind": "propiedad", "label": "Documento que acredita la propiedad del predio"},
-        {"kind": "alineamiento", "label": "Constancia de alineamiento y número oficial"},
-        {"kind": "planos", "label": "Planos arquitectónicos y memoria descriptiva"},
-        {"kind": "memoria_estructural", "label": "Proyecto estructural y memoria de cálculo"},
-        {"kind": "carta_dro", "label": "Carta responsiva del DRO con su número de registro"},
+        {
+            "kind": "identificacion",
+            "label": "Identificación oficial y acreditación de personalidad",
+            "label_en": "Official ID and proof of legal standing",
+        },
+        {
+            "kind": "propiedad",
+            "label": "Documento que acredita la propiedad del predio",
+            "label_en": "Proof of ownership of the lot",
+        },
+        {
+            "kind": "alineamiento",
+            "label": "Constancia de alineamiento y número oficial",
+            "label_en": "Alignment and official number certificate",
+        },
+        {
+            "kind": "planos",
+            "label": "Planos arquitectónicos y memoria descriptiva",
+            "label_en": "Architectural drawings and descriptive report",
+        },
+        {
+            "kind": "memoria_estructural",
+            "label": "Proyecto estructural y memoria de cálculo",
+            "label_en": "Structural project and calculation report",
+        },
+        {
+            "kind": "carta_dro",
+            "label": "Carta responsiva del DRO con su número de registro",
+            "label_en": "DRO responsibility letter with registration number",
+        },
     ),
     "fee_table": (),
     "inspection_rate": "0.20",
@@ -237,8 +262,8 @@ def _money(value: Decimal) -> str:
 
 def compute_fees(table: Any, built_area: Any) -> list[dict[str, str]]:
     """The fees a request owes under the published ``table`` for ``built_area`` m² (empty without a table
-    or a valid area). Each item keeps its concept, unit, rate, quantity, amount and legal basis; amounts
-    are rounded half up to cents. Pure."""
+    or a valid area). Each item keeps its concept (and its English concept, when the table gives one), unit,
+    rate, quantity, amount and legal basis; amounts are rounded half up to cents. Pure."""
     area = _area(built_area)
     if not table or area is None or area <= 0:
         return []
@@ -246,16 +271,17 @@ def compute_fees(table: Any, built_area: Any) -> list[dict[str, str]]:
     for row in table:
         rate = Decimal(str(row["rate"]))
         quantity = area if row["unit"] == "m2" else Decimal(1)
-        items.append(
-            {
-                "concept": str(row["concept"]),
-                "unit": str(row["unit"]),
-                "rate": _money(rate),
-                "quantity": _money(quantity) if row["unit"] == "m2" else "1",
-                "amount": _money(rate * quantity),
-                "legal_basis": str(row["legal_basis"]),
-            }
-        )
+        item = {
+            "concept": str(row["concept"]),
+            "unit": str(row["unit"]),
+            "rate": _money(rate),
+            "quantity": _money(quantity) if row["unit"] == "m2" else "1",
+            "amount": _money(rate * quantity),
+            "legal_basis": str(row["legal_basis"]),
+        }
+        if row.get("concept_en"):  # shown to English readers; documents print the Spanish concept
+            item["concept_en"] = str(row["concept_en"])
+        items.append(item)
     return items
 
 
@@ -304,7 +330,19 @@ _CODE = re.compile(r"\A[a-z0-9][a-z0-9_]{1,63}\Z")
 def _text(value: Any, limit: int) -> str:
     if not isinstance(value, str) or not value.strip() or len(value.strip()) > limit:
         raise ValueError(f"expected text of 1 to {limit} characters, got {value!r}")
-    return " ".join(value.split())
+    text = " ".join(value.split())
+    if not text.isprintable():
+        raise ValueError(f"control characters in {value!r}")
+    return text
+
+
+def _with_english(item: dict[str, str], source: Mapping[str, Any], key: str, limit: int) -> dict[str, str]:
+    """``item`` with the English value of its ``key`` (``<key>_en``) from ``source``, checked like the Spanish
+    one, when one was given (absent, ``None`` or blank: none, and the key stays out, as in older settings)."""
+    english = source.get(key + ENGLISH_SUFFIX)
+    if english is None or (isinstance(english, str) and not english.strip()):
+        return item
+    return {**item, key + ENGLISH_SUFFIX: _text(english, limit)}
 
 
 def is_code(value: Any) -> bool:
@@ -313,7 +351,8 @@ def is_code(value: Any) -> bool:
 
 
 def parse_fee_table(value: Any) -> list[dict[str, str]]:
-    """Check a fee table (rows of concept, unit, rate and legal basis) and return it normalised.
+    """Check a fee table (rows of concept, unit, rate and legal basis; optionally the concept in English,
+    ``concept_en``) and return it normalised.
 
     An empty table is allowed (no fees published yet). Raises ``ValueError``."""
     if not isinstance(value, list | tuple) or len(value) > 30:
@@ -327,19 +366,19 @@ def parse_fee_table(value: Any) -> list[dict[str, str]]:
         rate = _area(row.get("rate"))
         if rate is None or rate < 0 or rate > Decimal("100000000"):
             raise ValueError(f"bad fee rate {row.get('rate')!r}")
-        rows.append(
-            {
-                "concept": _text(row.get("concept"), 200),
-                "unit": str(row["unit"]),
-                "rate": _money(rate),
-                "legal_basis": _text(row.get("legal_basis"), 500),
-            }
-        )
+        parsed = {
+            "concept": _text(row.get("concept"), 200),
+            "unit": str(row["unit"]),
+            "rate": _money(rate),
+            "legal_basis": _text(row.get("legal_basis"), 500),
+        }
+        rows.append(_with_english(parsed, row, "concept", 200))
     return rows
 
 
 def parse_requirements(value: Any) -> list[dict[str, str]]:
-    """Check a requirements list (document kind codes with their labels) and return it normalised.
+    """Check a requirements list (document kind codes with their labels; optionally each label in English,
+    ``label_en``) and return it normalised.
 
     At least one requirement; kinds are unique codes. Raises ``ValueError``."""
     if not isinstance(value, list | tuple) or not value or len(value) > 40:
@@ -350,7 +389,8 @@ def parse_requirements(value: Any) -> list[dict[str, str]]:
             raise ValueError(f"bad requirement {item!r}")
         if any(existing["kind"] == item["kind"] for existing in items):
             raise ValueError(f"repeated requirement {item['kind']!r}")
-        items.append({"kind": str(item["kind"]), "label": _text(item.get("label"), 200)})
+        parsed = {"kind": str(item["kind"]), "label": _text(item.get("label"), 200)}
+        items.append(_with_english(parsed, item, "label", 200))
     return items
 
 
@@ -1168,10 +1208,10 @@ PROCEDURE = Procedure(
         ),
     ),
     departments=(
-        Department("ventanilla", N_("Ventanilla única")),
-        Department("desarrollo_urbano", N_("Dirección de Desarrollo Urbano")),
-        Department("finanzas", N_("Tesorería Municipal")),
-        Department("obras_publicas", N_("Obras Públicas")),
+        Department("ventanilla", N_("Ventanilla única"), "Single Window"),
+        Department("desarrollo_urbano", N_("Dirección de Desarrollo Urbano"), "Urban Development Department"),
+        Department("finanzas", N_("Tesorería Municipal"), "Municipal Treasury"),
+        Department("obras_publicas", N_("Obras Públicas"), "Public Works"),
     ),
     presentation=Presentation(
         styles={"deny": "danger", "withdraw": "danger", "revoke": "danger", "close": "secondary"},
@@ -1206,6 +1246,7 @@ PROCEDURE = Procedure(
             "fee_table": [
                 {
                     "concept": "Licencia de construcción de obra nueva, uso comercial",
+                    "concept_en": "Construction licence for new commercial works",
                     "unit": "m2",
                     "rate": "18.50",
                     "legal_basis": (
@@ -1214,6 +1255,7 @@ PROCEDURE = Procedure(
                 },
                 {
                     "concept": "Constancia de alineamiento y número oficial",
+                    "concept_en": "Alignment and official number certificate",
                     "unit": "fixed",
                     "rate": "851.00",
                     "legal_basis": "Ley de Ingresos del Municipio de Ejemplo para el ejercicio fiscal 2026, art. 27",

@@ -39,22 +39,25 @@ def describe(item: MissingDepartment) -> str:
 
 @departments_cli.command("list")
 def departments_list() -> None:
-    """List the departments: code, name, role grants, cases awaiting each and the procedures that need each."""
+    """List the departments: code, name (and English name), role grants, cases awaiting each and the procedures
+    that need each."""
     rows = list_departments()
     if not rows:
         click.echo("no departments")
     for row in rows:
         needed = ", ".join(row.needed_by) or "-"
-        click.echo(f"{row.code:24} {row.name:40} grants={row.grants} awaiting={row.cases} needed by: {needed}")
+        english = f" [en: {row.name_en}]" if row.name_en else ""
+        click.echo(f"{row.code:24} {row.name:40}{english} grants={row.grants} awaiting={row.cases} needed by: {needed}")
 
 
 @departments_cli.command("create")
 @click.argument("code")
 @click.argument("name")
-def departments_create(code: str, name: str) -> None:
-    """Create department CODE named NAME (logged)."""
+@click.option("--english", "name_en", default=None, metavar="NAME", help="Its name in English (optional).")
+def departments_create(code: str, name: str, name_en: str | None) -> None:
+    """Create department CODE named NAME, and in English --english NAME (logged)."""
     try:
-        create_department(code, name, None)
+        create_department(code, name, None, name_en=name_en)
     except DomainError as exc:
         raise _fail(exc) from None
     click.echo(f"department {code} created")
@@ -63,10 +66,17 @@ def departments_create(code: str, name: str) -> None:
 @departments_cli.command("rename")
 @click.argument("code")
 @click.argument("name")
-def departments_rename(code: str, name: str) -> None:
-    """Rename department CODE to NAME; its code stays (logged)."""
+@click.option(
+    "--english",
+    "name_en",
+    default=None,
+    metavar="NAME",
+    help='Its name in English ("" removes it; left out, the English name stays).',
+)
+def departments_rename(code: str, name: str, name_en: str | None) -> None:
+    """Rename department CODE to NAME, and in English to --english NAME; its code stays (logged)."""
     try:
-        changed = rename_department(code, name, None)
+        changed = rename_department(code, name, None, name_en=name_en)
     except DomainError as exc:
         raise _fail(exc) from None
     click.echo(f"department {code} renamed" if changed else f"department {code} already has that name")

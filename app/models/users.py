@@ -50,6 +50,8 @@ class Department(Base):
 
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    name_en: Mapped[str | None] = mapped_column(String(200))
+    """The name in English, when the administrator gave one (English readers read it; others the name)."""
 
 
 class User(Base):

@@ -21,13 +21,13 @@ from app.calendar import local_today
 from app.database import FixedStatement, column_rows, one_of
 from app.engine import AvailableTrigger, Msg, NotFound, get_engine
 from app.extensions import db
-from app.models import AuditEntry, AuditKind, Case, Department, Document, TimerKind, User
+from app.models import AuditEntry, AuditKind, Case, Document, TimerKind, User
 from app.services import visibility
 from app.services.assignment import assignee_name
 from app.services.cases import actor_for, case_view
 from app.services.certificates import CertificateItem, listed_certificates
 from app.services.deadlines import ClockView, TermView, case_terms, clock_rule, legal_of, legal_terms
-from app.services.departments import department_names
+from app.services.departments import all_department_names, department_names
 from app.services.payments import PaymentStatus, payment_status
 from app.storage import get_storage
 from workflows import REGISTRY
@@ -40,6 +40,7 @@ from workflows.base import (
     department_of,
     documents_for,
     fees_total,
+    item_in_language,
     requirement_kinds,
 )
 from workflows.procedure import NOTHING_DELIVERED, Delivered
@@ -156,12 +157,17 @@ def readable_case(case_id: int, user_id: int) -> tuple[Case, User]:
     return visibility.readable_case(case_id, user_id)
 
 
-def requirement_labels(case: Case) -> dict[str, str]:
-    """Document kind → label, from the requirements list the case was opened under."""
+SPANISH = "es_MX"
+"""The language read models speak when their caller names none: the interface's first language."""
+
+
+def requirement_labels(case: Case, language: str = SPANISH) -> dict[str, str]:
+    """Document kind → label as a reader of ``language`` reads it (the English label where the language is
+    English and the list gives one), from the requirements list the case was opened under."""
     labels: dict[str, str] = {}
     for item in (case.params or {}).get("requirements") or ():
         if isinstance(item, dict) and isinstance(item.get("kind"), str):
-            labels[item["kind"]] = str(item.get("label") or item["kind"])
+            labels[item["kind"]] = item_in_language(item, "label", language) or item["kind"]
     return labels
 
 
@@ -212,17 +218,17 @@ def next_actors(workflow: Workflow, state_name: str, params: dict[str, Any]) -> 
     return [NextActor(role, None if role == "applicant" else department) for role in roles]
 
 
-def who_acts_next(case_id: int) -> tuple[list[NextActor], dict[str, str]]:
-    """Who has the next step on the case (roles and departments, no names) and the departments' names, for
-    telling a person refused access who can act on it; empty for an unknown case."""
+def who_acts_next(case_id: int, language: str = SPANISH) -> tuple[list[NextActor], dict[str, str]]:
+    """Who has the next step on the case (roles and departments, no names) and the departments' names as a
+    reader of ``language`` reads them, for telling a person refused access who can act on it; empty for an
+    unknown case."""
     session = db.session()
     case = session.get(Case, case_id)
     if case is None:
         return [], {}
     workflow = get_engine().definition(case.workflow, case.workflow_version)
     actors = next_actors(workflow, case.state, case.params or dict(workflow.params))
-    names = {d.code: d.name for d in session.scalars(select(Department))}
-    return actors, names
+    return actors, all_department_names(language)
 
 
 def refused_case_labels(case_id: int) -> tuple[Workflow, dict[str, str]] | None:
@@ -398,15 +404,16 @@ def _terms(workflow: Workflow, pending: list[TermView]) -> list[Term]:
     return terms
 
 
-def case_page(case_id: int, user_id: int) -> CasePage:
+def case_page(case_id: int, user_id: int, language: str = SPANISH) -> CasePage:
     """The case page as ``user_id`` sees it: the triggers listed are the ones they may fire (disabled ones
-    with their reasons). Raises ``NotFound`` and ``NotAllowed``."""
+    with their reasons); the jurisdiction's labels and departments' names as a reader of ``language`` reads
+    them. Raises ``NotFound`` and ``NotAllowed``."""
     case, user = readable_case(case_id, user_id)
     engine = get_engine()
     workflow = engine.definition(case.workflow, case.workflow_version)
     params = case.params or dict(workflow.params)
     state = workflow.state(case.state)
-    labels = requirement_labels(case)
+    labels = requirement_labels(case, language)
     documents, current = _documents(case, user)
     kinds = case_requirements(case)
     kinds += [d.kind for d in documents if d.kind not in kinds]
@@ -472,7 +479,7 @@ def case_page(case_id: int, user_id: int) -> CasePage:
     page.payment = payment_status(db.session(), case)
     codes = {a.department for a in page.next_actors if a.department}
     if codes:
-        page.department_names = department_names(codes)
+        page.department_names = department_names(codes, language)
     return page
 
 
@@ -494,11 +501,12 @@ def action_context(case_id: int, user_id: int) -> ActionContext:
     return ActionContext(case, get_engine().definition(case.workflow, case.workflow_version), user)
 
 
-def requirement_items(context: ActionContext) -> list[tuple[str, str]]:
-    """The kinds of the documents required or uploaded that the context's user may read, with their labels:
-    what a correction's list of points may name (three columns of the case's documents)."""
+def requirement_items(context: ActionContext, language: str = SPANISH) -> list[tuple[str, str]]:
+    """The kinds of the documents required or uploaded that the context's user may read, with their labels as
+    a reader of ``language`` reads them: what a correction's list of points may name (three columns of the
+    case's documents)."""
     case, user = context.case, context.user
-    labels = requirement_labels(case)
+    labels = requirement_labels(case, language)
     kinds = case_requirements(case)
     readable = _readable_by(case, user)
     for document in column_rows(

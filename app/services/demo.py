@@ -25,7 +25,7 @@ from workflows.procedure import Demo, DemoStep, Payment, Procedure
 DEMO_PASSWORD = "Demo-Tramites-2026"  # noqa: S105 - printed on purpose; demo data only
 DEMO_DOMAIN = "demo.gob.mx"
 
-EXTRA_DEPARTMENTS = (("proteccion_civil", "Protección Civil"),)
+EXTRA_DEPARTMENTS = (("proteccion_civil", "Protección Civil", "Civil Protection"),)
 """Demo departments no installed procedure declares (those declared are created from the declarations)."""
 
 USERS: tuple[tuple[str, str, tuple[RoleGrant, ...]], ...] = (
@@ -164,9 +164,9 @@ def load_demo() -> DemoResult:
         return DemoResult(False, _logins())
     ensure_declared_departments(None)
     existing = {department.code for department in list_departments()}
-    for code, name in EXTRA_DEPARTMENTS:
+    for code, name, name_en in EXTRA_DEPARTMENTS:
         if code not in existing:
-            create_department(code, name, None)
+            create_department(code, name, None, name_en=name_en)
     for handle, name, grants in _users():
         create_user(_email(handle), name, DEMO_PASSWORD, grants)
     ids = _ids()

@@ -26,7 +26,7 @@ from app.models import AuditKind, Case, Department, Role, User, UserRole
 from app.services.config import effective_params
 from app.services.uow import unit_of_work
 from workflows import REGISTRY
-from workflows.base import N_
+from workflows.base import N_, in_language
 
 CODE = re.compile(r"\A[a-z0-9][a-z0-9_]{0,63}\Z")
 """A department code: lowercase letters, digits and underscores (what settings and role grants name)."""
@@ -47,6 +47,8 @@ class DepartmentInfo:
     """The installed procedures that declare it or whose settings name it."""
     named_by_cases: bool = False
     """Some case names it (waiting, counted in ``cases``, or resting)."""
+    name_en: str = ""
+    """Its name in English (empty: none given; English readers read ``name``)."""
 
     @property
     def in_use(self) -> bool:
@@ -98,6 +100,20 @@ def _clean_name(name: str) -> str:
         raise InvalidData(Msg("Escriba el nombre del área."))
     if len(cleaned) > MAX_NAME:
         raise InvalidData(Msg("El nombre del área admite hasta %(max)s caracteres.", {"max": str(MAX_NAME)}))
+    if not cleaned.isprintable():
+        raise InvalidData(Msg("El nombre del área no admite caracteres de control."))
+    return cleaned
+
+
+def _clean_english(name: str | None) -> str | None:
+    """The English name checked like the Spanish one; ``None`` when blank (the department has none)."""
+    cleaned = " ".join((name or "").split())
+    if not cleaned:
+        return None
+    if len(cleaned) > MAX_NAME:
+        raise InvalidData(Msg("El nombre del área en inglés admite hasta %(max)s caracteres.", {"max": str(MAX_NAME)}))
+    if not cleaned.isprintable():
+        raise InvalidData(Msg("El nombre del área no admite caracteres de control."))
     return cleaned
 
 
@@ -126,14 +142,22 @@ def _needed_by(session: Session) -> dict[str, list[str]]:
     return needed
 
 
-def department_names(codes: Iterable[str]) -> dict[str, str]:
-    """The names of the departments ``codes`` (code → name; a code with no department is left out): what people
-    read, never the code."""
+def department_names(codes: Iterable[str], language: str) -> dict[str, str]:
+    """The names of the departments ``codes`` as a reader of ``language`` reads them (code → name, in English
+    where the language is English and the department has an English name; a code with no department is left
+    out): what people read, never the code."""
     wanted = sorted(set(codes))
     if not wanted:
         return {}
-    named = select(Department.code, Department.name).where(Department.code.in_(wanted))
-    return dict(db.session.execute(named).all())
+    named = select(Department.code, Department.name, Department.name_en).where(Department.code.in_(wanted))
+    return {code: in_language(name, name_en, language) for code, name, name_en in db.session.execute(named)}
+
+
+def all_department_names(language: str) -> dict[str, str]:
+    """The name of every department by its code, as a reader of ``language`` reads it (see
+    :func:`department_names`)."""
+    named = select(Department.code, Department.name, Department.name_en)
+    return {code: in_language(name, name_en, language) for code, name, name_en in db.session.execute(named)}
 
 
 def list_departments() -> list[DepartmentInfo]:
@@ -165,6 +189,7 @@ def list_departments() -> list[DepartmentInfo]:
             waiting.get(d.code, 0),
             tuple(needed.get(d.code, ())),
             named_by_cases=bool(waiting.get(d.code)) or d.code in named,
+            name_en=d.name_en or "",
         )
         for d in departments
     ]
@@ -195,10 +220,12 @@ def unknown_codes(session: Session, codes: Iterable[str]) -> list[str]:
     return [code for code in wanted if code not in known]
 
 
-def create_department(code: str, name: str, actor_id: int | None) -> None:
-    """Create the department ``code`` named ``name``; logged. ``actor_id`` ``None``: the console operator.
+def create_department(code: str, name: str, actor_id: int | None, *, name_en: str | None = None) -> None:
+    """Create the department ``code`` named ``name`` (and ``name_en`` in English, when given); logged.
+    ``actor_id`` ``None``: the console operator.
 
-    Raises ``InvalidData`` (a malformed or taken code, an empty or over-long name) and ``NotAllowed``."""
+    Raises ``InvalidData`` (a malformed or taken code, an empty, over-long or unprintable name) and
+    ``NotAllowed``."""
     code = (code or "").strip()
     if not CODE.match(code):
         raise InvalidData(
@@ -208,6 +235,7 @@ def create_department(code: str, name: str, actor_id: int | None) -> None:
             )
         )
     cleaned = _clean_name(name)
+    english = _clean_english(name_en)
     with unit_of_work() as session:
         _require_admin(session, actor_id)
         taken = InvalidData(Msg("Ya existe un área con el código «%(code)s».", {"code": code}))
@@ -215,31 +243,41 @@ def create_department(code: str, name: str, actor_id: int | None) -> None:
             raise taken
         try:
             with session.begin_nested():  # an administrator creating the same code at once wins; this one is told
-                session.add(Department(code=code, name=cleaned))
+                session.add(Department(code=code, name=cleaned, name_en=english))
         except IntegrityError:
             if _locked(session, code) is None:
                 raise
             raise taken from None
-        _log(session, "department_created", actor_id, {"code": code, "name": cleaned})
+        details: dict[str, object] = {"code": code, "name": cleaned}
+        if english is not None:
+            details["name_en"] = english
+        _log(session, "department_created", actor_id, details)
 
 
-def rename_department(code: str, name: str, actor_id: int | None) -> bool:
-    """Give the department ``code`` the name ``name`` (its code, which settings and grants name, stays);
-    logged with the old and new names. Returns whether the name changed.
+def rename_department(code: str, name: str, actor_id: int | None, *, name_en: str | None = None) -> bool:
+    """Give the department ``code`` the name ``name`` and, unless ``name_en`` is ``None`` (the English name
+    stays as it is), the English name ``name_en`` (blank: none). Its code, which settings and grants name,
+    stays. Logged with the old and new names. Returns whether a name changed.
 
-    Raises ``NotFound``, ``InvalidData`` (an empty or over-long name) and ``NotAllowed``."""
+    Raises ``NotFound``, ``InvalidData`` (an empty, over-long or unprintable name) and ``NotAllowed``."""
     cleaned = _clean_name(name)
+    english = _clean_english(name_en) if name_en is not None else None
     with unit_of_work() as session:
         _require_admin(session, actor_id)
         department = _locked(session, code, renaming=True)
         if department is None:
             raise NotFound(Msg("El área «%(code)s» no existe.", {"code": code}))
-        if department.name == cleaned:
+        details: dict[str, object] = {"code": code}
+        if department.name != cleaned:
+            details.update({"from": department.name, "to": cleaned})
+            department.name = cleaned
+        if name_en is not None and department.name_en != english:
+            details.update({"from_en": department.name_en, "to_en": english})
+            department.name_en = english
+        if len(details) == 1:
             return False
-        before = department.name
-        department.name = cleaned
         session.flush()
-        _log(session, "department_renamed", actor_id, {"code": code, "from": before, "to": cleaned})
+        _log(session, "department_renamed", actor_id, details)
         return True
 
 
@@ -332,9 +370,13 @@ def ensure_declared_departments(actor_id: int | None) -> EnsureResult:
             for declared in procedure.departments:
                 if declared.code in existing:
                     continue
-                session.add(Department(code=declared.code, name=declared.name))
+                english = declared.name_en or None
+                session.add(Department(code=declared.code, name=declared.name, name_en=english))
                 session.flush()
-                _log(session, "department_created", actor_id, {"code": declared.code, "name": declared.name})
+                details: dict[str, object] = {"code": declared.code, "name": declared.name}
+                if english is not None:
+                    details["name_en"] = english
+                _log(session, "department_created", actor_id, details)
                 existing.add(declared.code)
                 created.append((declared.code, declared.name))
     return EnsureResult(tuple(created))

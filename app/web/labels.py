@@ -6,6 +6,7 @@ are translated here, at display time, in the language of the request.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
@@ -15,8 +16,8 @@ from app.engine import Msg
 from app.models import Case, Role
 from app.services.cases import ListedCase, describe
 from app.services.certificates import document_title as declared_title
-from app.web.translation import gettext, kept_for_locale
-from workflows.base import SYSTEM_ROLE
+from app.web.translation import gettext, kept_for_locale, reader_language
+from workflows.base import SYSTEM_ROLE, item_in_language
 
 ROLE_LABELS = {
     Role.APPLICANT: lazy_gettext("Solicitante"),
@@ -74,6 +75,12 @@ def document_title(kind: str) -> str:
     return str(gettext(declared_title(kind)))
 
 
+def setting_text(item: Mapping[str, Any], key: str) -> str:
+    """``item[key]``, a value an administrator entered in a setting's item (a fee's ``concept``), in the page's
+    language: its English value (``<key>_en``) on an English page when one was given, else the Spanish one."""
+    return item_in_language(item, key, reader_language())
+
+
 def register_labels(app: Flask) -> None:
     """Expose the label helpers to templates."""
 
@@ -87,4 +94,5 @@ def register_labels(app: Flask) -> None:
             "translated": translated,
             "message_text": message_text,
             "document_title": document_title,
+            "setting_text": setting_text,
         }

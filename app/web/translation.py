@@ -119,6 +119,14 @@ def _kept_of(locale: Locale | None) -> _Kept:
     return kept
 
 
+def reader_language() -> str:
+    """The language of the page being made (``es_MX``, ``en``): the one Flask-Babel selected or one forced with
+    ``force_locale``; ``""`` where there is none. For choosing between the Spanish and English values an
+    administrator entered (:func:`workflows.base.in_language`)."""
+    locale = get_locale()
+    return "" if locale is None else str(locale)
+
+
 def translate(msgid: str) -> str:
     """``msgid`` in the current locale (the locale Flask-Babel selected or one forced with ``force_locale``)."""
     texts = _kept().texts

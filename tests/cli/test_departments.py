@@ -123,3 +123,25 @@ def test_db_upgrade_ends_by_warning_of_missing_departments(app: Flask, warnings_
     assert again.exit_code == 0, again.output
     assert warnings_logged == []
     assert "downgrade" in runner.invoke(args=["db", "--help"]).output  # the other commands are still there
+
+
+def test_create_and_rename_with_an_english_name(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    created = runner.invoke(
+        args=["departments", "create", "catastro", "Dirección de Catastro", "--english", "Cadastre"]
+    )
+    assert created.exit_code == 0, created.output
+    assert "[en: Cadastre]" in runner.invoke(args=["departments", "list"]).output
+    kept = runner.invoke(args=["departments", "rename", "catastro", "Catastro Municipal"])
+    assert kept.exit_code == 0, kept.output
+    db.session.rollback()
+    department = db.session.get(Department, "catastro")
+    assert department is not None
+    assert (department.name, department.name_en) == ("Catastro Municipal", "Cadastre")  # left out: it stays
+    removed = runner.invoke(args=["departments", "rename", "catastro", "Catastro Municipal", "--english", ""])
+    assert removed.exit_code == 0, removed.output
+    db.session.rollback()
+    assert db.session.get(Department, "catastro").name_en is None  # type: ignore[union-attr]
+    refused = runner.invoke(args=["departments", "create", "archivo", "Archivo", "--english", "A\x07rchive"])
+    assert refused.exit_code != 0
+    assert "caracteres de control" in refused.output

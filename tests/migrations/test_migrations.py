@@ -361,6 +361,26 @@ def _leading_columns(inspector, table: str) -> list[tuple[str, tuple[str, ...], 
     return trees
 
 
+def test_departments_get_a_nullable_english_name_and_lose_it_going_down(empty_database_url: str, tmp_path: Path):
+    application = create_app("test", SQLALCHEMY_DATABASE_URI=empty_database_url, DOCUMENTS_DIR=str(tmp_path))
+    with application.app_context():
+        upgrade(revision="b7e2c4a9d351")
+        with db.engine.begin() as conn:
+            conn.execute(text("INSERT INTO departments (code, name) VALUES ('catastro', 'Catastro')"))
+        upgrade(revision="c5e1a9d7b402")
+        with db.engine.begin() as conn:
+            assert conn.execute(text("SELECT code, name, name_en FROM departments")).all() == [
+                ("catastro", "Catastro", None)
+            ]
+            conn.execute(text("UPDATE departments SET name_en = 'Cadastre' WHERE code = 'catastro'"))
+        downgrade(revision="b7e2c4a9d351")
+        assert "name_en" not in {c["name"] for c in inspect(db.engine).get_columns("departments")}
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT code, name FROM departments")).all() == [("catastro", "Catastro")]
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
 def test_no_index_repeats_the_leading_columns_of_another(app):
     """An index whose columns begin another index, the primary key or a unique key serves no look-up the longer
     one does not, and costs a write on every insert (a case's clocks, its reviewer exclusions and areas' turns,

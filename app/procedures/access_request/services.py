@@ -70,6 +70,7 @@ from app.services import confirmation
 from app.services.auth import decrypt, encrypt
 from app.services.cases import FireResult, fire, open_case, refuse_stale
 from app.services.deadlines import ClockView, TermView, calendar, case_clocks, pending_terms
+from app.services.departments import all_department_names
 from app.services.documents import log_attached
 from app.services.files import store_file
 from app.services.payments import current_order
@@ -1844,9 +1845,10 @@ def departments() -> list[Department]:
     return list(db.session.scalars(select(Department).where(Department.code.in_(staffed)).order_by(Department.name)))
 
 
-def department_names() -> dict[str, str]:
-    """The name of every department by its code (pages show names, never codes)."""
-    return {str(c): str(n) for c, n in db.session.execute(select(Department.code, Department.name))}
+def department_names(language: str) -> dict[str, str]:
+    """The name of every department by its code as a reader of ``language`` reads it (pages show names, never
+    codes)."""
+    return all_department_names(language)
 
 
 __all__ = [

@@ -29,6 +29,7 @@ from app.web.cases.actions import new_key
 from app.web.headers import FILE_CONTENT_SECURITY_POLICY
 from app.web.labels import message_text
 from app.web.throttling import throttle_uploads
+from app.web.translation import reader_language
 from app.web.urls import record_id
 from forms.access_requests import (
     VOTE_CHOICES,
@@ -50,6 +51,7 @@ from forms.access_requests import (
     decision_form,
     ids_apart,
 )
+from workflows.base import in_language
 
 bp = Blueprint("transparency", __name__, url_prefix="/transparencia", template_folder="templates")
 
@@ -106,7 +108,7 @@ def _labels() -> dict[str, Any]:
 
     def area_name(code: Any) -> str:
         if not names:
-            names.update(svc.department_names())
+            names.update(svc.department_names(reader_language()))
         return names.get(str(code), str(code))
 
     return {
@@ -119,6 +121,12 @@ def _labels() -> dict[str, Any]:
         "vote_label": lambda c: _label(dict(VOTE_CHOICES), c),
         "kind_label": lambda c: _label(KIND_LABELS, c),
     }
+
+
+def _area_choices() -> list[tuple[str, str]]:
+    """The areas a request can be turned to, by code, with their names in the page's language."""
+    language = reader_language()
+    return [(d.code, in_language(d.name, d.name_en, language)) for d in svc.departments()]
 
 
 def _params() -> dict[str, Any]:
@@ -373,7 +381,7 @@ def _session_choices() -> list[tuple[int, str]]:
 
 def _staff_forms(view: svc.StaffView) -> dict[str, Any]:
     version = {"version": view.case.version}
-    areas = [(d.code, d.name) for d in svc.departments()]
+    areas = _area_choices()
     return {
         "turn": TurnForm(areas, data=version),
         "add_turn": TurnForm(
@@ -443,7 +451,7 @@ def _invalid(case_id: int, name: str, form: Any) -> tuple[str, int]:
 def turn(case_id: int) -> Response | tuple[str, int]:
     """Turn the request to one or more areas."""
     _visible(case_id)
-    form = TurnForm([(d.code, d.name) for d in svc.departments()])
+    form = TurnForm(_area_choices())
     if not form.validate_on_submit():
         return _invalid(case_id, "turn", form)
     try:
@@ -475,7 +483,7 @@ def public_source(case_id: int) -> Response | tuple[str, int]:
 def add_turn(case_id: int) -> Response | tuple[str, int]:
     """Turn a request that is with the areas to another area as well."""
     _visible(case_id)
-    form = TurnForm([(d.code, d.name) for d in svc.departments()], prefix="add")
+    form = TurnForm(_area_choices(), prefix="add")
     if not form.validate_on_submit():
         return _invalid(case_id, "add_turn", form)
     try:

@@ -58,7 +58,7 @@ def index() -> tuple[str, int] | Response:
         return _page(form)
     if form.validate():
         try:
-            create_department(form.code.data or "", form.name.data or "", current_user.id)
+            create_department(form.code.data or "", form.name.data or "", current_user.id, name_en=form.name_en.data)
         except DomainError as exc:
             _flash_refusal(exc)
         else:
@@ -72,14 +72,14 @@ def index() -> tuple[str, int] | Response:
 @bp.post("/areas/<department>/nombre")
 @roles_required(Role.ADMIN)
 def rename(department: str) -> Response:
-    """Rename a department (its code stays)."""
+    """Rename a department: its Spanish and English names (a blank English name removes it); its code stays."""
     form = RenameForm()
     if not form.validate_on_submit():
-        for error in form.name.errors:
+        for error in (*form.name.errors, *form.name_en.errors):
             flash(str(error), "error")
         return redirect(url_for("admin_departments.index"))
     try:
-        changed = rename_department(department, form.name.data or "", current_user.id)
+        changed = rename_department(department, form.name.data or "", current_user.id, name_en=form.name_en.data or "")
     except DomainError as exc:
         _flash_refusal(exc)
     else:

@@ -25,10 +25,11 @@ from app.services.config import current_params, same_setting, update_config
 from app.services.departments import missing_departments
 from app.web.access import roles_required
 from app.web.labels import message_text
+from app.web.translation import reader_language
 from forms.construction import area_value
-from forms.settings import SettingSpec, parse_requirements, settings_form
+from forms.settings import SettingSpec, parse_requirements, requirements_text, settings_form
 from workflows import REGISTRY
-from workflows.base import DEPARTMENTS_PARAM, Workflow
+from workflows.base import DEPARTMENTS_PARAM, Workflow, in_language
 from workflows.procedure import Parameter, Procedure
 
 bp = Blueprint("admin_settings", __name__, url_prefix="/admin")
@@ -105,7 +106,7 @@ def _form_data(specs: list[SettingSpec], params: Mapping[str, Any]) -> dict[str,
         if spec.kind == "codes":
             data[spec.key] = "\n".join(value)
         elif spec.kind == "requirements":
-            data[spec.key] = "\n".join(f"{item['kind']} | {item['label']}" for item in value)
+            data[spec.key] = requirements_text(value)
         elif spec.kind == "rate":
             data[spec.key] = _percent(value)
         elif spec.kind == "departments":
@@ -138,16 +139,7 @@ def _values(form: Any, specs: list[SettingSpec], params: Mapping[str, Any]) -> d
         elif spec.kind == "money":
             values[spec.key] = str(Decimal(raw.strip()).quantize(Decimal("0.01")))
         elif spec.kind == "fees":
-            values[spec.key] = [
-                {
-                    "concept": row.concept.data.strip(),
-                    "unit": row.unit.data,
-                    "rate": area_value(row.rate.data) or "0",
-                    "legal_basis": row.legal_basis.data.strip(),
-                }
-                for row in form[spec.key]
-                if not row.blank()
-            ]
+            values[spec.key] = [_fee_row(row) for row in form[spec.key] if not row.blank()]
         elif spec.kind == "secret":
             values[spec.key] = raw.strip()
         elif spec.kind == "json":
@@ -155,6 +147,21 @@ def _values(form: Any, specs: list[SettingSpec], params: Mapping[str, Any]) -> d
         else:
             values[spec.key] = raw
     return values
+
+
+def _fee_row(row: Any) -> dict[str, str]:
+    """A row of the fee table as the form gives it, with its English concept only when one was typed (a table
+    saved without English concepts reads as it did)."""
+    fee = {
+        "concept": row.concept.data.strip(),
+        "unit": row.unit.data,
+        "rate": area_value(row.rate.data) or "0",
+        "legal_basis": row.legal_basis.data.strip(),
+    }
+    english = " ".join((row.concept_en.data or "").split())
+    if english:
+        fee["concept_en"] = english
+    return fee
 
 
 def _procedure(name: str) -> Procedure:
@@ -166,7 +173,11 @@ def _procedure(name: str) -> Procedure:
 def _departments(params: Mapping[str, Any]) -> list[tuple[str, str]]:
     """The departments an office may map to; a code the settings map an office to that does not exist is
     kept as a choice, marked, so that saving other settings neither drops nor silently changes it."""
-    choices = [(d.code, d.name) for d in db.session.scalars(select(Department).order_by(Department.name))]
+    language = reader_language()
+    choices = [
+        (d.code, in_language(d.name, d.name_en, language))
+        for d in db.session.scalars(select(Department).order_by(Department.name))
+    ]
     known = {code for code, _name in choices}
     mapped = dict(params.get(DEPARTMENTS_PARAM) or {})
     for code in dict.fromkeys(str(c) for c in mapped.values() if c):

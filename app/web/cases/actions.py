@@ -22,7 +22,7 @@ from app.engine import AvailableTrigger
 from app.services.case_pages import ActionContext, CasePage, requirement_items
 from app.web.cases.labels import procedure_of, section_choices
 from app.web.layout import rendered_part
-from app.web.translation import kept_for_locale
+from app.web.translation import kept_for_locale, reader_language
 from forms.cases import ActionForm, action_form
 from forms.csrf import csrf_token
 from workflows.base import Workflow
@@ -85,7 +85,7 @@ def kept_inputs(form: ActionForm) -> list[KeptInput]:
 def item_choices(page: CasePage | ActionContext) -> list[tuple[str, str]]:
     """What a list of points (a correction's items) may name: the case's documents and the request's parts."""
     if isinstance(page, ActionContext):
-        documents = requirement_items(page)
+        documents = requirement_items(page, reader_language())
     else:
         documents = [(row.kind, row.label) for row in page.requirements]
     return [*documents, *section_choices(page.workflow)]

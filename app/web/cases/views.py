@@ -56,7 +56,7 @@ from app.web.headers import FILE_CONTENT_SECURITY_POLICY
 from app.web.layout import rendered_part
 from app.web.throttling import throttle_uploads
 from app.web.translation import gettext as _
-from app.web.translation import kept_for_locale
+from app.web.translation import kept_for_locale, reader_language
 from app.web.urls import url_for as kept_url
 from forms.cases import ActionForm, action_form, action_inputs
 from forms.steps import StepForm, UploadForm, VersionedForm, declared_step_form, load_form
@@ -99,7 +99,7 @@ def _versioned(form: VersionedForm, case: Case) -> VersionedForm:
 
 def _page(case_id: int) -> CasePage:
     try:
-        return case_page(case_id, current_user.id)
+        return case_page(case_id, current_user.id, reader_language())
     except NotFound:
         abort(404)
     except NotAllowed:
@@ -110,7 +110,7 @@ def _case_refusal(case_id: int) -> str:
     """What a person refused a case can do: it is not theirs by role or department; who acts next on it. Only
     public servants of the case's procedure are told this: to anyone else the case answers as one that does
     not exist (``NotFound``, :func:`app.services.visibility.may_know_of_case`)."""
-    actors, names = who_acts_next(case_id)
+    actors, names = who_acts_next(case_id, reader_language())
     who = ", ".join(actor_text(a.role, a.department, names, a.act) for a in actors)
     if not who:
         return str(_("Este expediente no es suyo ni le corresponde por su rol o su área."))

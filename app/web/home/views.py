@@ -13,6 +13,7 @@ from app.services.departments import department_names
 from app.services.oversight import entries_in_log
 from app.services.users import count_users
 from app.web.access import authenticated, public
+from app.web.translation import reader_language
 
 bp = Blueprint("home", __name__)
 
@@ -56,5 +57,7 @@ def index() -> str:
     if user.has_role(Role.ADMIN):
         panels["admin"] = {"users": count_users()}
     sections = [(plugin.title, links) for plugin in installed() if (links := plugin.links_for(roles))]
-    names = department_names(grant.department_code for grant in user.roles if grant.department_code)
+    names = department_names(
+        (grant.department_code for grant in user.roles if grant.department_code), reader_language()
+    )
     return render_template("home/index.html", user=user, panels=panels, sections=sections, department_names=names)
