@@ -231,14 +231,15 @@ def who_acts_next(case_id: int, language: str = SPANISH) -> tuple[list[NextActor
     return actors, all_department_names(language)
 
 
-def refused_case_labels(case_id: int) -> tuple[Workflow, dict[str, str]] | None:
-    """The definition a case runs on and its documents' labels, for showing back to a public servant refused
-    the case (``NotAllowed``: a case of their procedure that is no longer theirs) what they had typed and ticked
-    in one of its forms; ``None`` for an unknown case. Nothing of the case's data is read."""
+def refused_case_labels(case_id: int, language: str = SPANISH) -> tuple[Workflow, dict[str, str]] | None:
+    """The definition a case runs on and its documents' labels as a reader of ``language`` reads them, for
+    showing back to a public servant refused the case (``NotAllowed``: a case of their procedure that is no
+    longer theirs) what they had typed and ticked in one of its forms; ``None`` for an unknown case. Nothing of
+    the case's data is read."""
     case = db.session.get(Case, case_id)
     if case is None:
         return None
-    return get_engine().definition(case.workflow, case.workflow_version), requirement_labels(case)
+    return get_engine().definition(case.workflow, case.workflow_version), requirement_labels(case, language)
 
 
 def document_readable(case: Case, user: User, document: Document) -> bool:

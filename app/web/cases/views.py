@@ -225,7 +225,7 @@ def _sent_again(
     acts, once, on the case as the page now shows it. A step the case no longer offers is named with what
     happened, and what was typed and ticked is shown back."""
     try:
-        page = case_page(case_id, current_user.id)
+        page = case_page(case_id, current_user.id, reader_language())
     except NotFound:
         abort(404)
     except NotAllowed:  # the case was taken from them (reassigned) while they wrote: shown back with the refusal
@@ -295,7 +295,7 @@ def _refused(case_id: int, sent: Callable[[Workflow, dict[str, str]], tuple[str,
     the case is no longer theirs, e.g. reassigned while they wrote): why, who acts next on it now, and what they
     had typed and ticked, shown back so that nothing is lost. ``sent`` names the step and what was given in its
     form, from the case's definition and its documents' labels."""
-    found = refused_case_labels(case_id)
+    found = refused_case_labels(case_id, reader_language())
     if found is None:
         abort(404)
     action, inputs = sent(*found)
@@ -325,7 +325,7 @@ def recusal_refused(case_id: int, reason: str, error: str, status: int = 422) ->
     reason typed."""
     reasons = [KeptInput(str(_("Motivo")), text=reason)] if reason.strip() else []
     try:
-        page = case_page(case_id, current_user.id)
+        page = case_page(case_id, current_user.id, reader_language())
     except NotFound:
         abort(404)
     except NotAllowed:
