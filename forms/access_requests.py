@@ -103,6 +103,29 @@ class AppealClarificationForm(_Versioned):
     submit = SubmitField(_l("Atender la prevención del órgano garante"))
 
 
+class RequesterPleadingsForm(_Versioned):
+    """The appellant's pleadings in the admitted appeal: what suits their right, the evidence they offer and their
+    alegatos (LGTAIP 2015 art. 150, fr. II and III)."""
+
+    requester_pleadings = TextAreaField(
+        _l("Sus alegatos y las pruebas que ofrece"), filters=[strip], validators=[DataRequired(), Length(max=5000)]
+    )
+    submit = SubmitField(_l("Presentar mis alegatos"))
+
+
+class UnitPleadingsForm(_Versioned):
+    """The transparency unit's pleadings in the admitted appeal, and a PDF with the evidence it offers (optional)."""
+
+    unit_pleadings = TextAreaField(
+        _l("Alegatos de la Unidad de Transparencia"),
+        filters=[strip],
+        validators=[DataRequired(), Length(max=5000)],
+        id="unit-pleadings",
+    )
+    file = FileField(_l("Pruebas (archivo PDF, opcional)"), id="unit-pleadings-file")
+    submit = SubmitField(_l("Presentar los alegatos"), id="unit-pleadings-submit")
+
+
 class AppealForm(_Versioned):
     """The recurso de revisión: its grounds and, optionally, a statement."""
 

@@ -86,6 +86,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "appeal_days": 15,
     "resolution_days": 40,
     "appeal_prevention_days": 5,
+    "pleadings_days": 7,
     "resolution_extension_days": 20,
     "compliance_days": 10,
     "committee_members": 3,
@@ -128,6 +129,10 @@ DEFAULT_PARAMS: dict[str, Any] = {
         "dismissal": "Artículos 150, fracción I, y 155 de la Ley General de Transparencia y Acceso a la Información "
         "Pública (DOF 4 de mayo de 2015)",
         "appeal_prevention": "Artículos 145 y 155, fracción IV, de la Ley General de Transparencia y Acceso a la "
+        "Información Pública (DOF 4 de mayo de 2015)",
+        "pleadings": "Artículo 150, fracciones II y III, de la Ley General de Transparencia y Acceso a la Información "
+        "Pública (DOF 4 de mayo de 2015)",
+        "instruction_closed": "Artículo 150, fracción VII, de la Ley General de Transparencia y Acceso a la "
         "Información Pública (DOF 4 de mayo de 2015)",
         "reproduction_costs": "Artículo 141 de la Ley General de Transparencia y Acceso a la Información Pública "
         "(DOF 4 de mayo de 2015)",
@@ -247,6 +252,17 @@ def parse_appeal_prevention_days(value: Any) -> int:
     return value
 
 
+def parse_pleadings_days(value: Any) -> int:
+    """The parties' term to plead once the appeal is admitted (to say what suits their right, offer evidence and
+    file their alegatos), in business days: 1 to 15 (LGTAIP 2015 art. 150, fr. II: "un plazo máximo de siete
+    días"; a state's law may give more). Raises :class:`~workflows.base.InvalidSetting`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 15:
+        raise InvalidSetting(
+            N_("El plazo de las partes para alegar es de uno a quince días (art. 150, fr. II, LGTAIP 2015: siete).")
+        )
+    return value
+
+
 LEGAL_BASIS_ACTS = ("prevention", "incompetence", "appeal", "resolution", "compliance")
 """The acts whose legal basis is told to the people they bind (the ``legal_bases`` setting)."""
 OPTIONAL_BASIS_ACTS = (
@@ -259,6 +275,8 @@ OPTIONAL_BASIS_ACTS = (
     "admission",
     "dismissal",
     "appeal_prevention",
+    "pleadings",
+    "instruction_closed",
     "reproduction_costs",
     "late_response",
     "cost_waiver",
@@ -266,7 +284,9 @@ OPTIONAL_BASIS_ACTS = (
 """Acts added later: a ``legal_bases`` setting saved before them may leave them out (the default applies).
 ``admission`` is cited when the guarantor admits an appeal (2015 arts. 146 and 150, fr. I), ``dismissal`` when it
 dismisses one as improper (arts. 150, fr. I, and 155), ``appeal_prevention`` when it asks the appellant to
-complete the appeal (arts. 145 and 155, fr. IV), ``reproduction_costs`` by the cost sheet's rows of pages,
+complete the appeal (arts. 145 and 155, fr. IV), ``pleadings`` when the admitted appeal opens the parties' term
+to plead (art. 150, fr. II and III), ``instruction_closed`` when the guarantor closes the instruction (art. 150,
+fr. VII), ``reproduction_costs`` by the cost sheet's rows of pages,
 media and envío (art. 141), ``late_response`` by the row that makes a late response free (art. 134) and
 ``cost_waiver`` by the row of a waiver for the requester's circumstances (art. 141, last paragraph)."""
 
@@ -776,6 +796,40 @@ def appeal_prevention_available(inp: GuardInput) -> str | None:
     return None
 
 
+UNIT_PLEADS = "file_unit_pleadings"
+"""The transparency unit's pleadings in an admitted appeal (LGTAIP 2015 art. 150, fr. II and III)."""
+REQUESTER_PLEADS = "file_requester_pleadings"
+"""The appellant's pleadings in an admitted appeal (LGTAIP 2015 art. 150, fr. II and III)."""
+
+
+def _pleading_open(inp: GuardInput, trigger: str) -> str | None:
+    if inp.data.get("pleadings_closed_on"):
+        return N_("El plazo para ofrecer pruebas y formular alegatos ya venció.")
+    if inp.count(trigger) > 0:
+        return N_("Esta parte ya presentó sus alegatos: se presentan una sola vez.")
+    return None
+
+
+def unit_pleadings_open(inp: GuardInput) -> str | None:
+    """The unit pleads once, while the parties' term runs (LGTAIP 2015 art. 150, fr. II and III)."""
+    return _pleading_open(inp, UNIT_PLEADS)
+
+
+def requester_pleadings_open(inp: GuardInput) -> str | None:
+    """The appellant pleads once, while the parties' term runs (LGTAIP 2015 art. 150, fr. II and III)."""
+    return _pleading_open(inp, REQUESTER_PLEADS)
+
+
+def pleadings_over(inp: GuardInput) -> str | None:
+    """The guarantor closes the instruction once the parties' term has run, or earlier when both parties have
+    pleaded (LGTAIP 2015 art. 150, fr. VII: "concluido el plazo señalado en la fracción II")."""
+    if inp.data.get("pleadings_closed_on"):
+        return None
+    if inp.count(UNIT_PLEADS) > 0 and inp.count(REQUESTER_PLEADS) > 0:
+        return None
+    return N_("Aún corre el plazo de las partes para alegar y no ambas han presentado sus alegatos.")
+
+
 GUARDS = {
     "nothing_to_pay": nothing_to_pay,
     "payment_awaited": payment_awaited,
@@ -803,6 +857,9 @@ GUARDS = {
     "appeal_orders": appeal_orders,
     "resolution_extendable": resolution_extendable,
     "appeal_prevention_available": appeal_prevention_available,
+    "unit_pleadings_open": unit_pleadings_open,
+    "requester_pleadings_open": requester_pleadings_open,
+    "pleadings_over": pleadings_over,
 }
 
 _SYSTEM = frozenset({SYSTEM_ROLE})
@@ -1498,7 +1555,8 @@ PARAMETERS: tuple[Parameter, ...] = (
             "Objeto JSON que asigna a cada acto la cita de su fundamento: prevention, incompetence, appeal, "
             "resolution y compliance (obligatorios); public_source, payment, extension, classification, "
             "consultation, inexistence, admission (admisión del recurso), dismissal (desechamiento del recurso), "
-            "appeal_prevention (prevención del recurso), "
+            "appeal_prevention (prevención del recurso), pleadings (plazo de las partes para alegar), "
+            "instruction_closed (cierre de instrucción), "
             "reproduction_costs (renglones de la hoja de costos), late_response (entrega sin costo por respuesta "
             "extemporánea) y cost_waiver (exención del costo), que si faltan citan la ley general de 2015. Se cita "
             "en avisos, páginas, correos y documentos."
@@ -1558,6 +1616,15 @@ PARAMETERS: tuple[Parameter, ...] = (
         N_("Plazo del recurrente para atender la prevención del órgano garante (días hábiles)"),
         N_("Artículo 145 de la LGTAIP (2015): no más de cinco días; si no la atiende, el recurso se desecha."),
         section=N_("Plazos del solicitante"),
+    ),
+    Parameter(
+        "pleadings_days",
+        N_("Plazo de las partes para ofrecer pruebas y formular alegatos en el recurso (días hábiles)"),
+        N_(
+            "Artículo 150, fracciones II y III, de la LGTAIP (2015): un plazo máximo de siete días desde la "
+            "admisión; la Unidad de Transparencia y el recurrente alegan una vez cada uno."
+        ),
+        section=ACCESS_SECTION,
     ),
     Parameter(
         "resolution_extension_days",
@@ -1633,6 +1700,9 @@ FIELDS = (
     _own("appeal_dismissal", N_("Razones del desechamiento del recurso")),
     _own("appeal_prevention_text", N_("Prevención del órgano garante")),
     _own("appeal_clarification", N_("Lo que el recurrente completó de su recurso")),
+    _own("unit_pleadings", N_("Alegatos de la Unidad de Transparencia")),
+    _own("unit_pleadings_documents", N_("Pruebas de la Unidad de Transparencia"), "list"),
+    _own("requester_pleadings", N_("Alegatos del recurrente")),
     _own("compliance_report", N_("Informe de cumplimiento")),
     _own("compliance_ruled", N_("Verificación del cumplimiento"), "code"),
     _own("compliance_ruling", N_("Determinación del órgano garante sobre el cumplimiento")),
@@ -1642,6 +1712,8 @@ FIELDS = (
     _own("response_overdue_on", N_("Vencimiento del plazo de respuesta"), "code"),
     _own("appeal_window_closed_on", N_("Vencimiento del plazo para recurrir"), "code"),
     _own("resolution_overdue_on", N_("Vencimiento del plazo para resolver el recurso"), "code"),
+    _own("pleadings_closed_on", N_("Vencimiento del plazo para alegar"), "code"),
+    _own("instruction_closed_on", N_("Fecha del cierre de instrucción"), "code"),
 )
 """Every data key of a request, with the words people read for it (``code`` and ``list`` values are stored as
 given: the procedure's services already write them in their one form)."""
@@ -1754,9 +1826,132 @@ ACCESS_V2 = dataclasses.replace(
     param_parsers={**ACCESS_V1.param_parsers, "appeal_prevention_days": parse_appeal_prevention_days},
 )
 
+# -- version 3: the parties plead between the admission and the resolution ------------------------------------
+
+APPEAL_PLEADINGS = "appeal_pleadings"
+PLEADINGS_DOCUMENT = "pruebas_alegatos"
+"""Document kind of the evidence the unit offers with its pleadings (a PDF, optional)."""
+
+
+def _v3_state(state: State) -> State:
+    if state.name == "appealed":
+        return State("appealed", N_("Instrucción cerrada: el órgano garante resuelve el recurso de revisión"))
+    return state
+
+
+STATES_V3 = tuple(
+    replacement
+    for state in STATES_V2
+    for replacement in (
+        (State(APPEAL_PLEADINGS, N_("Recurso de revisión admitido: las partes ofrecen pruebas y formulan alegatos")),)
+        if state.name == "appealed"
+        else ()
+    )
+    + (_v3_state(state),)
+)
+"""Version 2's states, with the admitted appeal's instruction (the parties' pleadings) before the guarantor closes
+it and resolves."""
+
+
+def _v3_transition(transition: Transition) -> Transition:
+    if transition.trigger == "admit_appeal":
+        return dataclasses.replace(transition, dest=APPEAL_PLEADINGS)
+    return transition
+
+
+TRANSITIONS_V3 = (
+    *(_v3_transition(t) for t in TRANSITIONS_V2),
+    Transition(
+        UNIT_PLEADS,
+        (APPEAL_PLEADINGS,),
+        APPEAL_PLEADINGS,
+        _UNIT,
+        N_("Presentar los alegatos y las pruebas de la Unidad de Transparencia"),
+        fields=("unit_pleadings", "unit_pleadings_documents"),
+        required_fields=("unit_pleadings",),
+        guards=("unit_pleadings_open",),
+        dedicated=True,  # the unit's page collects the text and the evidence; the service mails the other parties
+    ),
+    Transition(
+        REQUESTER_PLEADS,
+        (APPEAL_PLEADINGS,),
+        APPEAL_PLEADINGS,
+        _REQUESTER,
+        N_("Presentar los alegatos del recurrente"),
+        owner_only=True,
+        fields=("requester_pleadings",),
+        required_fields=("requester_pleadings",),
+        guards=("requester_pleadings_open",),
+        dedicated=True,  # filed on the tracking page, whose form collects it
+    ),
+    _lapse(
+        "pleadings_lapsed",
+        (APPEAL_PLEADINGS,),
+        "pleadings_closed_on",
+        N_("Vence el plazo de las partes para ofrecer pruebas y formular alegatos"),
+    ),
+    Transition(
+        "close_instruction",
+        (APPEAL_PLEADINGS,),
+        "appealed",
+        _GUARANTOR,
+        N_("Decretar el cierre de instrucción"),
+        fields=("instruction_closed_on",),
+        required_fields=("instruction_closed_on",),
+        guards=("pleadings_over",),
+        dedicated=True,  # the service mails the parties the closing and its legal basis
+    ),
+    *_self_loops(
+        "extend_resolution",
+        (APPEAL_PLEADINGS,),
+        _GUARANTOR,
+        N_("Ampliar el plazo para resolver el recurso"),
+        guards=("resolution_extendable",),
+        comment_required=True,
+    ),
+    _lapse(
+        "resolution_lapsed", (APPEAL_PLEADINGS,), "resolution_overdue_on", N_("Vence el plazo para resolver el recurso")
+    ),
+)
+"""Version 2's transitions; the admission opens the instruction (``appeal_pleadings``, LGTAIP 2015 art. 150, fr. II
+and III): the unit and the appellant may each plead once (text, and the unit's evidence) while the parties' term
+(``pleadings_days``, seven days by default) runs; once it has run, or both have pleaded, the guarantor closes the
+instruction (fr. VII) and only then resolves (``appealed``). The term to resolve runs from the admission
+throughout (art. 146) and may be extended in either state."""
+
+
+def _v3_clock(clock: Clock) -> Clock:
+    if clock.name == "resolution":
+        return dataclasses.replace(clock, running=(APPEAL_PLEADINGS, "appealed"))
+    return clock
+
+
+CLOCKS_V3 = (
+    *(_v3_clock(c) for c in CLOCKS),
+    Clock(
+        "pleadings",
+        "pleadings_days",
+        N_("Plazo de las partes para ofrecer pruebas y formular alegatos"),
+        running=(APPEAL_PLEADINGS,),
+        on_lapse="pleadings_lapsed",
+        lapse_field="pleadings_closed_on",
+    ),
+)
+"""Version 1's clocks, the term to resolve running through the instruction too, and the parties' term to plead
+(business days from the day after the admission)."""
+
+ACCESS_V3 = dataclasses.replace(
+    ACCESS_V2,
+    version=3,
+    states=STATES_V3,
+    transitions=TRANSITIONS_V3,
+    clocks=CLOCKS_V3,
+    param_parsers={**ACCESS_V2.param_parsers, "pleadings_days": parse_pleadings_days},
+)
+
 PROCEDURE = Procedure(
     name="access_request",
-    workflows=(ACCESS_V1, ACCESS_V2),
+    workflows=(ACCESS_V1, ACCESS_V2, ACCESS_V3),
     parameters=PARAMETERS,
     fields=(
         *FIELDS,

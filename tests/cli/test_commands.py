@@ -29,7 +29,7 @@ def test_demo_load_runs_once_and_prints_logins(app: Flask):
     # 16 people with logins (14 common, two of them the committee's quorum; one the business licence declares, the
     # treasury VECS declares), requesters who filed without an account, the publications' system account
     assert after_first[0] == 24
-    assert after_first[1] == 17
+    assert after_first[1] == 18
     states = {(row.workflow, row.state) for row in db.session.execute(select(Case.workflow, Case.state))}
     assert states == {
         ("vecs", "draft"),
@@ -44,6 +44,7 @@ def test_demo_load_runs_once_and_prints_logins(app: Flask):
         ("access_request", "in_committee"),
         ("access_request", "answered"),
         ("access_request", "appeal_filed"),
+        ("access_request", "appeal_pleadings"),
         ("obligation_publication", "drafting"),
         ("obligation_publication", "published"),
         ("business_licence", "submitted"),

@@ -308,8 +308,9 @@ def test_saved_legal_bases_get_the_cost_sheets_acts_with_their_defaults(empty_da
     citations kept; going down removes them, since the former code refuses an act it does not know."""
     defaults = DEFAULT_PARAMS["legal_bases"]
     added = ("reproduction_costs", "late_response", "cost_waiver", "admission", "dismissal", "appeal_prevention")
+    later = ("pleadings", "instruction_closed")  # acts of a later migration, which writes them in too
     saved = {act: f"Artículo {n} de la Ley de Transparencia del Estado" for n, act in enumerate(defaults, 100)}
-    saved = {act: text for act, text in saved.items() if act not in added}
+    saved = {act: text for act, text in saved.items() if act not in added and act not in later}
     application = create_app("test", SQLALCHEMY_DATABASE_URI=empty_database_url, DOCUMENTS_DIR=str(tmp_path))
     with application.app_context():
         upgrade(revision="a3d8f1c6e274")
@@ -334,12 +335,60 @@ def test_saved_legal_bases_get_the_cost_sheets_acts_with_their_defaults(empty_da
         upgrade()
         after = settings()
         assert after["access_request"] == {
-            "legal_bases": {**saved, **{act: defaults[act] for act in added}},
+            "legal_bases": {**saved, **{act: defaults[act] for act in (*added, *later)}},
             "payment_days": 20,
         }
         assert parse_legal_bases(after["access_request"]["legal_bases"]) == after["access_request"]["legal_bases"]
         assert after["vecs"] == {"payment_days": 5}
         downgrade(revision="a3d8f1c6e274")
+        assert settings() == {"access_request": {"legal_bases": saved, "payment_days": 20}, "vecs": {"payment_days": 5}}
+        downgrade(revision="base")
+        db.engine.dispose()
+
+
+def test_saved_legal_bases_get_the_acts_of_the_appeals_instruction(empty_database_url: str, tmp_path: Path):
+    """A jurisdiction that saved its ``legal_bases`` before version 3 of the access request finds the acts of the
+    appeal's instruction written in with the 2015 law's article 150 (fr. II and III for the parties' pleadings,
+    fr. VII for the closing), its own citations kept; going down removes them."""
+    defaults = DEFAULT_PARAMS["legal_bases"]
+    own = {act: f"Artículo {n} de la Ley de Transparencia del Estado" for n, act in enumerate(defaults, 100)}
+    saved = {act: text for act, text in own.items() if act not in {"pleadings", "instruction_closed"}}
+    application = create_app("test", SQLALCHEMY_DATABASE_URI=empty_database_url, DOCUMENTS_DIR=str(tmp_path))
+    with application.app_context():
+        upgrade(revision="b7e2c4a9d351")
+        with db.engine.begin() as conn:
+            for name, params in (
+                ("access_request", {"legal_bases": saved, "payment_days": 20}),
+                ("vecs", {"payment_days": 5}),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO workflow_configs (workflow, params, revision, updated_at) "
+                        "VALUES (:name, :params, 1, CURRENT_TIMESTAMP)"
+                    ),
+                    {"name": name, "params": json.dumps(params)},
+                )
+
+        def settings() -> dict[str, dict]:
+            with db.engine.connect() as conn:
+                rows = conn.execute(text("SELECT workflow, params FROM workflow_configs")).all()
+            return {name: json.loads(params) if isinstance(params, str) else params for name, params in rows}
+
+        upgrade(revision="339a57f5d4da")
+        after = settings()["access_request"]["legal_bases"]
+        assert after == {
+            **saved,
+            "pleadings": "Artículo 150, fracciones II y III, de la Ley General de Transparencia y Acceso a la "
+            "Información Pública (DOF 4 de mayo de 2015)",
+            "instruction_closed": "Artículo 150, fracción VII, de la Ley General de Transparencia y Acceso a la "
+            "Información Pública (DOF 4 de mayo de 2015)",
+        }
+        assert {act: after[act] for act in ("pleadings", "instruction_closed")} == {
+            act: defaults[act] for act in ("pleadings", "instruction_closed")
+        }
+        assert parse_legal_bases(after) == after
+        assert settings()["vecs"] == {"payment_days": 5}
+        downgrade(revision="b7e2c4a9d351")
         assert settings() == {"access_request": {"legal_bases": saved, "payment_days": 20}, "vecs": {"payment_days": 5}}
         downgrade(revision="base")
         db.engine.dispose()

@@ -20,6 +20,7 @@ from app.services.certificates import verify_certificate
 from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.payments import confirm_payment
+from tests.support.access_requests import close_instruction
 from tests.support.factories import case_version, make_user, quorum
 
 
@@ -203,6 +204,9 @@ def test_appeal_resolution_and_compliance_terms_are_shown(app: Flask, mailbox):
         # admitted on Thursday 10 July: 40 business days from Friday 11 July 2025 (no holiday until 16 September)
         assert ar.staff_view(filed.case_id, guarantor).status.resolution_due_on == date(2025, 9, 4)
     with time_machine.travel(_noon(date(2025, 7, 14)), tick=False):
+        close_instruction(filed, unit, guarantor)
+        # the term to resolve kept running from the admission through the instruction (art. 146)
+        assert ar.staff_view(filed.case_id, guarantor).status.resolution_due_on == date(2025, 9, 4)
         ar.guarantor_act(
             filed.case_id,
             "resolve_appeal",

@@ -22,6 +22,7 @@ from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.payments import confirm_payment
 from app.services.timers import fire_due_timers
+from tests.support.access_requests import close_instruction
 from tests.support.factories import case_version, email_of, make_user, stored_case
 from tests.web.helpers import csrf_token, hidden_value, login_as, text
 
@@ -147,6 +148,8 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
     assert "5 de septiembre de 2025" in page
 
     with time_machine.travel(_noon(date(2025, 7, 14)), tick=False):  # Monday
+        close_instruction(filed, unit, guarantor)  # version 3: the parties plead, the instruction is closed
+        before = len(_to_requester(mailbox)) - 2  # the notices below are counted after those three
         ar.guarantor_act(
             filed.case_id,
             "resolve_appeal",

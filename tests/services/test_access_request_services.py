@@ -29,7 +29,7 @@ from app.services.demo import demo_pdf
 from app.services.payments import confirm_payment
 from app.services.timers import fire_due_timers
 from app.services.users import authenticate
-from tests.support.access_requests import issued_pdf_text
+from tests.support.access_requests import close_instruction, issued_pdf_text
 from tests.support.factories import case_version, make_user, quorum, stored_case
 
 
@@ -386,7 +386,7 @@ def test_appeal_revokes_the_classification_and_compliance_follows(app: Flask, of
     with pytest.raises(NotAllowed):
         ar.guarantor_act(filed.case_id, "admit_appeal", office.unit, expected_version=case_version(filed.case_id))
     ar.guarantor_act(filed.case_id, "admit_appeal", office.guarantor, expected_version=case_version(filed.case_id))
-    assert stored_case(filed.case_id).state == "appealed"
+    assert stored_case(filed.case_id).state == "appeal_pleadings"
     (row,) = ar.guarantor_queue()
     assert row.case_id == filed.case_id
     # the guarantor's queue shows the guarantor's term to resolve (art. 146: 40 business days), not the
@@ -398,6 +398,8 @@ def test_appeal_revokes_the_classification_and_compliance_follows(app: Flask, of
         resolution.business_days_left,
         False,
     )
+    close_instruction(filed, office.unit, office.guarantor)
+    assert stored_case(filed.case_id).state == "appealed"
     with pytest.raises(NotAllowed):
         ar.guarantor_act(filed.case_id, "resolve_appeal", office.unit, expected_version=case_version(filed.case_id))
     ar.guarantor_act(

@@ -1,5 +1,5 @@
 """Access requests as the services' tests need them: an address proven through the mailed link, a request
-answered by its area and consolidated, the text of a PDF issued for a case."""
+answered by its area and consolidated, an appeal's instruction closed, the text of a PDF issued for a case."""
 
 from __future__ import annotations
 
@@ -61,6 +61,21 @@ def deliver(filed: ar.Filed, unit: int, document: int, costs: ar.Costs) -> None:
         document_ids=[document],
         costs=costs,
     )
+
+
+def close_instruction(filed: ar.Filed, unit: int, guarantor: int) -> None:
+    """In an admitted appeal (version 3), the unit and the requester plead and the guarantor closes the
+    instruction (LGTAIP 2015 art. 150, fr. II, III and VII): the appeal may then be resolved."""
+    ar.file_unit_pleadings(
+        filed.case_id, "La respuesta fue completa.", unit, expected_version=case_version(filed.case_id)
+    )
+    ar.requester_act(
+        filed.token,
+        "file_requester_pleadings",
+        expected_version=case_version(filed.case_id),
+        data={"requester_pleadings": "Faltan los anexos."},
+    )
+    ar.guarantor_act(filed.case_id, "close_instruction", guarantor, expected_version=case_version(filed.case_id))
 
 
 def issued_pdf_text(case_id: int, kind: str) -> str:

@@ -323,7 +323,58 @@ def test_the_whole_path_through_the_pages(app: Flask, client: FlaskClient, offic
     admitted = _post(client, case_url, f"{case_url}/garante/admit_appeal")
     assert admitted.status_code == 302, flashes(admitted)
     db.session.rollback()
+    assert db.session.get(Case, case_id).state == "appeal_pleadings"
+    staff = text(client.get(case_url))
+    assert 'id="form-resolve"' not in staff  # resolved only once the instruction is closed (art. 150, fr. VII)
+    assert 'id="form-close-instruction"' not in staff  # the parties' term runs and neither pleaded
+    extension_form = _form(staff, f"{case_url}/garante/extend_resolution")  # its token and version serve
+    early = client.post(f"{case_url}/garante/close_instruction", data=extension_form)
+    assert early.status_code == 422
+    assert any("Aún corre el plazo de las partes" in f for f in flashes(early))
+    client.post("/logout", data={"csrf_token": csrf_token(text(client.get("/inicio")), "/logout")})
+
+    # the parties plead: the unit with its evidence on the request's page, the requester on the tracking page
+    login_as(client, office["unit"])
+    pleadings_url = f"{case_url}/alegatos"
+    assert 'id="form-unit-pleadings"' in text(client.get(case_url))
+    blank = _post(client, case_url, pleadings_url, unit_pleadings=" ")
+    assert blank.status_code == 422
+    assert field_errors(blank)
+    pleaded = client.post(
+        pleadings_url,
+        data={
+            **_form(text(client.get(case_url)), pleadings_url),
+            "unit_pleadings": "La respuesta entregó todos los contratos.",
+            "file": (io.BytesIO(demo_pdf("pruebas")), "pruebas.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert pleaded.status_code == 302, flashes(pleaded)
+    staff = text(client.get(case_url))
+    assert "La respuesta entregó todos los contratos." in staff
+    assert "pruebas.pdf" in staff
+    assert 'id="form-unit-pleadings"' not in staff  # once
+    client.post("/logout", data={"csrf_token": csrf_token(text(client.get("/inicio")), "/logout")})
+    page = text(client.get(tracking))
+    assert "Pruebas y alegatos" in page
+    assert "Artículo 150, fracciones II y III" in page
+    assert "La respuesta entregó todos los contratos." not in page  # the unit's pleadings go to the guarantor
+    assert "pruebas.pdf" not in page
+    mine = _post(client, tracking, f"{tracking}/file_requester_pleadings", requester_pleadings="Faltan contratos.")
+    assert mine.status_code == 302, flashes(mine)
+    page = text(client.get(tracking))
+    assert "Faltan contratos." in page
+    assert 'id="form-file_requester_pleadings"' not in page
+
+    login_as(client, office["guarantor"])
+    staff = text(client.get(case_url))
+    assert "Faltan contratos." in staff
+    assert "pruebas.pdf" in staff
+    closed = _post(client, case_url, f"{case_url}/garante/close_instruction")
+    assert closed.status_code == 302, flashes(closed)
+    db.session.rollback()
     assert db.session.get(Case, case_id).state == "appealed"
+    assert "decretó el cierre de instrucción" in text(client.get(tracking))
     resolved = _post(
         client,
         case_url,

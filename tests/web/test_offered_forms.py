@@ -163,7 +163,8 @@ def test_access_the_guarantors_extension_is_offered_once(client: FlaskClient) ->
     assert "solo puede ampliarse una vez" in _unavailable(page, "extend_resolution")
     staff = text(client.get(f"/transparencia/solicitudes/{filed.case_id}"))
     assert 'id="form-extend-resolution"' not in staff
-    assert 'id="form-resolve"' in staff
+    assert 'id="form-resolve"' not in staff  # version 3: resolved once the instruction is closed
+    assert 'id="instruction-open"' in staff
 
 
 # -- publications: not before the quarter ends ----------------------------------------------------------

@@ -208,6 +208,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("transparency.unit_step", "POST"): Expect(UNIT),
     ("transparency.to_committee", "POST"): Expect(UNIT),
     ("transparency.deliver", "POST"): Expect(UNIT),
+    ("transparency.unit_pleadings", "POST"): Expect(UNIT),
     ("transparency.area_queue", "GET"): Expect(frozenset({"area"}), frozenset()),
     ("transparency.answer", "POST"): Expect(frozenset()),  # not turned to this area
     ("transparency.area_document", "POST"): Expect(frozenset()),

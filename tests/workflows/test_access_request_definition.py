@@ -22,7 +22,7 @@ from workflows import DEFINITIONS, latest
 from workflows import access_request as ar
 from workflows.base import SYSTEM_ROLE, Clock, GuardInput, HistoryItem, InvalidSetting, validate
 
-WF = ar.ACCESS_V2
+WF = ar.ACCESS_V3
 ENGINE = Engine(DEFINITIONS, (r.value for r in Role))
 TODAY = date(2026, 3, 2)
 REQUESTER_ID = 10
@@ -85,6 +85,7 @@ def test_definition_is_registered_valid_and_latest():
     assert latest("access_request") is WF
     assert WF.folio_prefix == "SAI"
     assert ar.ACCESS_V1 in DEFINITIONS  # requests filed under the first version finish on it
+    assert ar.ACCESS_V2 in DEFINITIONS  # and those filed under the second on the second
 
 
 def test_the_appeal_is_admitted_before_its_term_to_resolve_runs():
@@ -95,11 +96,12 @@ def test_the_appeal_is_admitted_before_its_term_to_resolve_runs():
         assert {t.dest for t in ar.ACCESS_V1.transitions_from(source) if t.trigger == "appeal"} == {"appealed"}
     (admit,) = WF.find("admit_appeal", "appeal_filed")
     (dismiss,) = WF.find("dismiss_appeal", "appeal_filed")
-    assert (admit.dest, admit.roles) == ("appealed", frozenset({"guarantor"}))
+    assert (admit.dest, admit.roles) == ("appeal_pleadings", frozenset({"guarantor"}))
     assert (dismiss.dest, dismiss.required_fields) == ("concluded", ("appeal_dismissal",))
     resolution = next(c for c in WF.clocks if c.name == "resolution")
     assert resolution.status_in("appeal_filed") != "running"
     assert resolution.status_in("appealed") == "running"
+    assert resolution.status_in("appeal_pleadings") == "running"
     assert {t.trigger for t in WF.transitions_from("appeal_filed")} == {
         "admit_appeal",
         "dismiss_appeal",
@@ -154,6 +156,7 @@ def test_every_term_is_a_parameter_with_the_statutory_default():
     assert PARAMS["appeal_days"] == 15
     assert PARAMS["resolution_days"] == 40
     assert PARAMS["resolution_extension_days"] == 20
+    assert PARAMS["pleadings_days"] == 7
     assert WF.state("prevention").deadline is not None
     assert WF.state("prevention").deadline.on_expiry == "prevention_lapsed"
     assert WF.find("prevention_lapsed", "prevention")[0].dest == "not_filed"
@@ -398,6 +401,32 @@ GUARD_CASES: dict[str, Case] = {
     ),
     "resolution_extendable": (ar.resolution_extendable, gi(), gi(history=("extend_resolution",))),
     "appeal_prevention_available": (ar.appeal_prevention_available, gi(), gi(history=("prevent_appeal",))),
+    "unit_pleadings_open": (
+        ar.unit_pleadings_open,
+        gi(history=("file_requester_pleadings",)),
+        gi(history=("file_unit_pleadings",)),
+    ),
+    "unit_pleadings_open_in_term": (
+        ar.unit_pleadings_open,
+        gi(),
+        gi({"pleadings_closed_on": "2026-03-11"}),
+    ),
+    "requester_pleadings_open": (
+        ar.requester_pleadings_open,
+        gi(history=("file_unit_pleadings",)),
+        gi(history=("file_requester_pleadings",)),
+    ),
+    "requester_pleadings_open_in_term": (
+        ar.requester_pleadings_open,
+        gi(),
+        gi({"pleadings_closed_on": "2026-03-11"}),
+    ),
+    "pleadings_over_lapsed": (ar.pleadings_over, gi({"pleadings_closed_on": "2026-03-11"}), gi()),
+    "pleadings_over_both_pleaded": (
+        ar.pleadings_over,
+        gi(history=("file_unit_pleadings", "file_requester_pleadings")),
+        gi(history=("file_unit_pleadings",)),
+    ),
     "resolution_extendable_before_lapse": (
         ar.resolution_extendable,
         gi(),
@@ -558,7 +587,7 @@ def test_appeal_paths():
         decide("turned", "appeal", REQUESTER, {"appeal_grounds": ["no_response"]}, stored=late).to_state
         == "appeal_filed"
     )
-    assert decide("appeal_filed", "admit_appeal", GUARANTOR).to_state == "appealed"
+    assert decide("appeal_filed", "admit_appeal", GUARANTOR).to_state == "appeal_pleadings"
     with pytest.raises(NotAllowed):
         decide("appeal_filed", "admit_appeal", UNIT)
     with pytest.raises(GuardRefused, match="Razones del desechamiento"):
@@ -624,3 +653,62 @@ def test_the_guarantor_prevents_the_appellant_once_and_an_unanswered_prevention_
             parse(wrong)
     resolution = next(c for c in WF.clocks if c.name == "resolution")
     assert resolution.status_in("appeal_prevention") != "running"
+
+
+def test_the_parties_plead_once_in_their_term_and_the_guarantor_resolves_only_after_closing_the_instruction():
+    """LGTAIP 2015 art. 150: once admitted, the parties have seven days to say what suits their right, offer evidence
+    and plead (fr. II and III); once that term has run the guarantor closes the instruction (fr. VII) and then
+    resolves. The term to resolve runs from the admission throughout (art. 146) and may be extended meanwhile."""
+    assert decide("appeal_filed", "admit_appeal", GUARANTOR).to_state == "appeal_pleadings"
+    unit_pleads = {"unit_pleadings": "La clasificación se fundó en el art. 113, fr. I", "unit_pleadings_documents": [4]}
+    outcome = decide("appeal_pleadings", "file_unit_pleadings", UNIT, unit_pleads)
+    assert (outcome.to_state, outcome.data["unit_pleadings_documents"]) == ("appeal_pleadings", [4])
+    with pytest.raises(GuardRefused, match="Alegatos de la Unidad"):
+        decide("appeal_pleadings", "file_unit_pleadings", UNIT, {})
+    with pytest.raises(GuardRefused, match="una sola vez"):
+        decide("appeal_pleadings", "file_unit_pleadings", UNIT, unit_pleads, history=("file_unit_pleadings",))
+    with pytest.raises(NotAllowed):
+        decide("appeal_pleadings", "file_unit_pleadings", GUARANTOR, unit_pleads)
+    mine = {"requester_pleadings": "La información existe: la vi publicada"}
+    assert decide("appeal_pleadings", "file_requester_pleadings", REQUESTER, mine).to_state == "appeal_pleadings"
+    with pytest.raises(NotAllowed):
+        decide("appeal_pleadings", "file_requester_pleadings", STRANGER, mine)
+    lapsed = {"pleadings_closed_on": "2026-03-11"}
+    with pytest.raises(GuardRefused, match="ya venció"):
+        decide("appeal_pleadings", "file_requester_pleadings", REQUESTER, mine, stored=lapsed)
+    closing = {"instruction_closed_on": "2026-03-12"}
+    with pytest.raises(GuardRefused, match="Aún corre el plazo"):
+        decide("appeal_pleadings", "close_instruction", GUARANTOR, closing, history=("file_unit_pleadings",))
+    assert decide("appeal_pleadings", "close_instruction", GUARANTOR, closing, stored=lapsed).to_state == "appealed"
+    both = ("file_unit_pleadings", "file_requester_pleadings")
+    assert decide("appeal_pleadings", "close_instruction", GUARANTOR, closing, history=both).to_state == "appealed"
+    with pytest.raises(NotAllowed):
+        decide("appeal_pleadings", "close_instruction", UNIT, closing, stored=lapsed)
+    confirm = {"appeal_decision": "confirm", "appeal_resolution": "Se confirma"}
+    with pytest.raises(IllegalTrigger):  # resolved only once the instruction is closed
+        decide("appeal_pleadings", "resolve_appeal", GUARANTOR, confirm, stored=lapsed, history=both)
+    assert decide("appealed", "resolve_appeal", GUARANTOR, confirm).to_state == "concluded"
+    extended = decide("appeal_pleadings", "extend_resolution", GUARANTOR, comment="Complejidad del asunto")
+    assert extended.to_state == "appeal_pleadings"
+    assert decide("appeal_pleadings", "pleadings_lapsed", Actor.system(), lapsed).data["pleadings_closed_on"] == (
+        "2026-03-11"
+    )
+    resolution = next(c for c in WF.clocks if c.name == "resolution")
+    pleadings = next(c for c in WF.clocks if c.name == "pleadings")
+    assert resolution.running == ("appeal_pleadings", "appealed")
+    assert (pleadings.days_param, pleadings.running, pleadings.on_lapse) == (
+        "pleadings_days",
+        ("appeal_pleadings",),
+        "pleadings_lapsed",
+    )
+    parse = WF.param_parsers["pleadings_days"]
+    for accepted in (1, 7, 15):
+        assert parse(accepted) == accepted
+    for wrong in (0, 16, "7", True, None):
+        with pytest.raises(InvalidSetting):
+            parse(wrong)
+    # version 2 goes from the admission straight to the resolution; its requests finish on it
+    (admit,) = ar.ACCESS_V2.find("admit_appeal", "appeal_filed")
+    assert admit.dest == "appealed"
+    assert "appeal_pleadings" not in {s.name for s in ar.ACCESS_V2.states}
+    assert "pleadings_days" not in ar.ACCESS_V2.param_parsers

@@ -18,14 +18,21 @@ def _version(case_id: int) -> int:
 def load_demo(ids: Mapping[str, int]) -> None:
     """The access requests of the demo, by the demo logins' ids (see ``Demo.loader``)."""
     load_demo_requests(
-        ids["transparencia"], (ids["area"], ids["area_finanzas"]), ("obras_publicas", "finanzas"), ids["comite"]
+        ids["transparencia"],
+        (ids["area"], ids["area_finanzas"]),
+        ("obras_publicas", "finanzas"),
+        ids["comite"],
+        ids["garante"],
     )
 
 
-def load_demo_requests(unit: int, areas: tuple[int, int], departments: tuple[str, str], committee: int) -> None:
+def load_demo_requests(
+    unit: int, areas: tuple[int, int], departments: tuple[str, str], committee: int, guarantor: int
+) -> None:
     """File a few requests without accounts and move them to: received, prevención, turned (one area
-    answered), in committee, answered and appealed (awaiting the guarantor's admission), and answered in simple
-    copies with a payment order the treasury has yet to confirm."""
+    answered), in committee, answered, appealed (awaiting the guarantor's admission), appealed and admitted (the
+    parties' term to plead runs: the requester pleaded, the unit has yet to), and answered in simple copies with a
+    payment order the treasury has yet to confirm."""
     area_a, area_b = areas
     dept_a, dept_b = departments
     svc.file_request(
@@ -68,11 +75,12 @@ def load_demo_requests(unit: int, areas: tuple[int, int], departments: tuple[str
     svc.unit_act(classified.case_id, "consolidate", unit, expected_version=_version(classified.case_id))
     session_id = svc.open_session("CT-2026-01", date(2026, 11, 30), committee)
     svc.submit_to_committee(classified.case_id, session_id, unit, expected_version=_version(classified.case_id))
-    for pseudonym, email, appeal in (
-        ("Ciudadana", "ciudadana@correo.example", False),
-        ("Ciudadano", "ciudadano@correo.example", True),
+    for pseudonym, email, appeal, information in (
+        ("Ciudadana", "ciudadana@correo.example", "", "Nómina de la Tesorería"),
+        ("Ciudadano", "ciudadano@correo.example", "filed", "Nómina de la Tesorería"),
+        ("Ciudadano", "ciudadano@correo.example", "admitted", "Nómina de la Tesorería 2024"),
     ):
-        done = svc.file_request(pseudonym, email, "Nómina de la Tesorería", "electronic")
+        done = svc.file_request(pseudonym, email, information, "electronic")
         svc.turn_request(done.case_id, [dept_b], unit, expected_version=_version(done.case_id))
         svc.answer_turn(
             done.case_id, dept_b, svc.AreaAnswer("available"), area_b, expected_version=_version(done.case_id)
@@ -85,6 +93,14 @@ def load_demo_requests(unit: int, areas: tuple[int, int], departments: tuple[str
                 "appeal",
                 expected_version=_version(done.case_id),
                 data={"appeal_grounds": ["incomplete"], "appeal_statement": "Faltan las compensaciones."},
+            )
+        if appeal == "admitted":  # the instruction runs (LGTAIP 2015 art. 150): the unit is to plead
+            svc.guarantor_act(done.case_id, "admit_appeal", guarantor, expected_version=_version(done.case_id))
+            svc.requester_act(
+                done.token,
+                "file_requester_pleadings",
+                expected_version=_version(done.case_id),
+                data={"requester_pleadings": "La nómina entregada omite las compensaciones de los mandos medios."},
             )
     copies = svc.file_request("Investigadora", "investigadora@correo.example", "Actas de cabildo 2025", "simple_copies")
     svc.turn_request(copies.case_id, [dept_b], unit, expected_version=_version(copies.case_id))

@@ -88,13 +88,14 @@ UNMAILED_DOMAIN = "@requester.invalid"
 MAX_PSEUDONYM = 120
 MAX_TEXT = 5000
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-REQUESTER_ACTIONS = frozenset({"answer_prevention", "appeal", "answer_appeal_prevention"})
+REQUESTER_ACTIONS = frozenset({"answer_prevention", "appeal", "answer_appeal_prevention", wf.REQUESTER_PLEADS})
 UNIT_ACTIONS = frozenset({"prevent", "declare_incompetent", "consolidate", "report_compliance"})
 GUARANTOR_ACTIONS = frozenset(
     {
         "admit_appeal",
         "dismiss_appeal",
         "prevent_appeal",
+        "close_instruction",
         "resolve_appeal",
         "extend_resolution",
         "accept_compliance",
@@ -110,6 +111,10 @@ COMPLIANCE_TERM = N_("Plazo del sujeto obligado para cumplir la resolución")
 """How a notice names the term the obligated body has to comply with the guarantor's resolution."""
 APPEAL_PREVENTION_TERM = N_("Plazo para atender la prevención del órgano garante")
 """How a notice names the appellant's term to answer the guarantor's prevención (LGTAIP 2015 art. 145)."""
+PLEADINGS_TERM = N_("Plazo para ofrecer pruebas y formular alegatos")
+"""How a notice names the parties' term to plead in the admitted appeal (LGTAIP 2015 art. 150, fr. II)."""
+ADMITTED = ("appealed", wf.APPEAL_PLEADINGS)
+"""The states of an admitted appeal, in which the guarantor's term to resolve it runs (LGTAIP 2015 art. 146)."""
 REPLAY_WINDOW = timedelta(minutes=30)
 """How long a filing form sent again shows the receipt (and working tracking link) of the request it filed:
 long enough for a double click, a retry after a lost answer or the back button, short enough that the sealed
@@ -454,7 +459,7 @@ def _status(
         paused=bool(response and response.status == ClockStatus.PAUSED),
         clocks=clocks,
         appeal_due_on=appeal_due,
-        resolution_due_on=resolution.due_on if resolution is not None and case.state == "appealed" else None,
+        resolution_due_on=resolution.due_on if resolution is not None and case.state in ADMITTED else None,
         compliance_due_on=terms.get("compliance") if case.state == "compliance" else None,
     )
 
@@ -497,6 +502,8 @@ class RequesterView:
     """The appointment of a consulta directa: date, time and place, its legal basis and the day."""
     cost_sheet: Sequence[Mapping[str, str]] = ()
     """The cost sheet recorded with the response (concept, quantity, unit fee, amount, legal basis)."""
+    pleadings: Pleadings | None = None
+    """The admitted appeal's instruction: the parties' term to plead, what was pleaded, its closing."""
 
 
 def _by_token(token: str) -> AccessRequest:
@@ -531,15 +538,18 @@ _UNIT_PROBES: dict[str, dict[str, Any]] = {
     "point_to_public_source": {"public_source": "-"},
     "declare_incompetent": {"competent_body": "-", "incompetence_reasons": "-"},
     "request_extension": {},
+    wf.UNIT_PLEADS: {"unit_pleadings": "-"},
 }
 """The unit's forms offered only while the engine would accept them (a prevención within its window and
 once; an extension once, before the term lapses), with sample input: nothing is written."""
 _GUARANTOR_PROBES: dict[str, dict[str, Any]] = {
     "extend_resolution": {},
     "prevent_appeal": {"appeal_prevention_text": "-"},
+    "close_instruction": {"instruction_closed_on": "-"},
 }
-"""The guarantor's extension of its own term, offered once and before the term lapses, and its prevención of
-an appeal, offered once (LGTAIP 2015 art. 145)."""
+"""The guarantor's extension of its own term, offered once and before the term lapses, its prevención of
+an appeal, offered once (LGTAIP 2015 art. 145), and the closing of the instruction, offered once the parties'
+term has run or both have pleaded (art. 150, fr. VII)."""
 
 
 def _unit_offers(case: Case, user: User, today: date) -> frozenset[str]:
@@ -574,6 +584,7 @@ def _requester_actions(case: Case, today: date) -> frozenset[str]:
         "answer_prevention": {"clarification": "-"},
         "appeal": {"appeal_grounds": list(params.get("appeal_grounds") or ())[:1]},
         "answer_appeal_prevention": {"appeal_clarification": "-"},
+        wf.REQUESTER_PLEADS: {"requester_pleadings": "-"},
     }
     view, actor, engine = case_view(db.session(), case), actor_for(user), get_engine()
     possible = set()
@@ -631,6 +642,7 @@ def _requester_view(case: Case, request: AccessRequest, today: date) -> Requeste
         committee_acts=committee_notices(case),
         consultation=consultation_notice(case),
         cost_sheet=wf.cost_rows(case.data),
+        pleadings=pleadings(case),
     )
 
 
@@ -645,22 +657,31 @@ def _recorded_day(value: object) -> date | None:
 def requester_act(
     token: str, trigger: str, *, expected_version: int, data: Mapping[str, Any] | None = None
 ) -> FireResult:
-    """Answer the prevención, appeal or pay, through the tracking link, as the request's requester.
+    """Answer the prevención, appeal, answer the guarantor's prevención or plead in the admitted appeal (LGTAIP 2015
+    art. 150, fr. II and III: the guarantor body and the transparency unit are mailed the pleadings), through the
+    tracking link, as the request's requester.
 
     Raises ``NotFound`` (bad link), ``NotAllowed`` (not a requester's step) and the engine's errors.
     """
     if trigger not in REQUESTER_ACTIONS:
         raise NotAllowed(Msg("Esa acción no corresponde al solicitante."))
     request = _by_token(token)
-    if trigger not in {"appeal", "answer_appeal_prevention"}:
+    if trigger not in {"appeal", "answer_appeal_prevention", wf.REQUESTER_PLEADS}:
         return _fire(request.case_id, trigger, request.requester_id, expected_version, dict(data or {}), None)
+    written = dict(data or {})
+    if trigger == wf.REQUESTER_PLEADS:
+        written["requester_pleadings"] = str(written.get("requester_pleadings") or "").strip()[:MAX_TEXT]
     with unit_of_work() as session:
         _access_case(session, request.case_id)
-        result = fire(
-            request.case_id, trigger, request.requester_id, expected_version=expected_version, data=dict(data or {})
-        )
+        result = fire(request.case_id, trigger, request.requester_id, expected_version=expected_version, data=written)
         case = session.get(Case, request.case_id)
         assert case is not None  # noqa: S101 - fired just above in this transaction
+        if trigger == wf.REQUESTER_PLEADS:
+            told = _pleaded_notice(case, str(case.data.get("requester_pleadings") or ""))
+            _mail_staff(session, case, result.audit_seq, trigger, Role.GUARANTOR, told)
+            _mail_staff(session, case, result.audit_seq, trigger, Role.TRANSPARENCY_UNIT, _pleaded_notice(case, ""))
+            _mail_requester(session, case, trigger, result.audit_seq, told)
+            return result
         _mail_guarantors(session, case, result.audit_seq, trigger)
         _mail_requester(session, case, trigger, result.audit_seq, appeal_notice(case))
         return result
@@ -686,6 +707,31 @@ def _mail_guarantors(session: Session, case: Case, seq: int, trigger: str = "app
             session,
             topic="case_transition",
             dedup_key=f"access:{case.id}:seq:{seq}:guarantor:{user.id}",
+            recipient_id=user.id,
+            case_id=case.id,
+            payload=payload,
+        )
+
+
+def _mail_staff(session: Session, case: Case, seq: int, trigger: str, role: Role, act: ActNotice) -> None:
+    """Tell each active holder of ``role`` (the guarantor body, the transparency unit) of a step in the appeal's
+    instruction: its text (when they may read it), legal basis and the term it leaves."""
+    payload: dict[str, Any] = {
+        "folio": case.folio,
+        "trigger": trigger,
+        "state": case.state,
+        "party": role.value,
+        "legal_basis": act.legal_basis,
+    }
+    if act.text:
+        payload["text"] = act.text
+    if act.due_on is not None:
+        payload |= {"due_on": act.due_on.isoformat(), "due_label": act.due_label}
+    for user in active_holders(role, session):
+        enqueue(
+            session,
+            topic="case_transition",
+            dedup_key=f"access:{case.id}:seq:{seq}:{role.value}:{user.id}",
             recipient_id=user.id,
             case_id=case.id,
             payload=payload,
@@ -937,10 +983,12 @@ def guarantor_act(
     comment: str | None = None,
 ) -> FireResult:
     """The guarantor authority's steps on an appeal: admit it, dismiss it as improper or prevent the appellant
-    once, resolve it, extend its term once, follow compliance.
+    once, close its instruction, resolve it, extend its term once, follow compliance.
 
     Every step but the extension is told to the requester (mailed, and shown on the tracking page): the
-    admission with the last day to resolve the appeal (LGTAIP 2015 arts. 146 and 150, fr. I); the dismissal with
+    admission with the last day to resolve the appeal (LGTAIP 2015 arts. 146 and 150, fr. I) and, from version 3
+    on, the parties' term to plead (art. 150, fr. II and III), told to the transparency unit too; the closing of
+    the instruction (art. 150, fr. VII), told to both parties with the last day to resolve; the dismissal with
     its reasons (the comment) and legal basis (art. 155); the prevención with what to complete (the comment), its
     legal basis and the last day to answer it (art. 145); the resolution or the ruling, its legal basis and, when
     the body must (still) comply, the last day of its term (arts. 196 and 197). Raises ``NotAllowed`` for any
@@ -962,19 +1010,29 @@ def guarantor_act(
         if not omissions:
             raise InvalidData(Msg("Escriba lo que el recurrente debe completar de su recurso."))
         written["appeal_prevention_text"] = omissions
+    if trigger == "close_instruction":
+        written["instruction_closed_on"] = local_today().isoformat()
     with unit_of_work() as session:
         _access_case(session, case_id)
         result = fire(case_id, trigger, actor_id, expected_version=expected_version, data=written, comment=comment)
         case = session.get(Case, case_id)
         assert case is not None  # noqa: S101 - fired just above in this transaction
-        told = requester_act_notice(case) if trigger == "prevent_appeal" else appeal_notice(case)
+        told: ActNotice | None
+        if trigger == "close_instruction" or (trigger == "admit_appeal" and case.state == wf.APPEAL_PLEADINGS):
+            # the instruction opens or closes: both parties are told (the unit must plead within the term)
+            told = _instruction_notice(case)
+            _mail_staff(session, case, result.audit_seq, trigger, Role.TRANSPARENCY_UNIT, told)
+        else:
+            told = requester_act_notice(case) if trigger == "prevent_appeal" else appeal_notice(case)
         _mail_requester(session, case, trigger, result.audit_seq, told)
         return result
 
 
 _RULINGS_TOLD = {"accept_compliance": "accepted", "reject_compliance": "rejected"}
 """The guarantor's rulings on the compliance report, as the case records them (``compliance_ruled``)."""
-_APPEAL_STEPS_TOLD = frozenset({"admit_appeal", "dismiss_appeal", "prevent_appeal", "resolve_appeal"})
+_APPEAL_STEPS_TOLD = frozenset(
+    {"admit_appeal", "dismiss_appeal", "prevent_appeal", "close_instruction", "resolve_appeal"}
+)
 
 
 def _compliance_due(case: Case) -> date | None:
@@ -990,7 +1048,8 @@ def appeal_notice(case: Case) -> ActNotice | None:
     - appeal dismissed as improper: the guarantor's reasons and the legal basis (art. 155); or dismissed because
       the appellant left the guarantor's prevención unanswered: that prevención and its basis (arts. 145 and
       155, fr. IV);
-    - appeal admitted (``appealed``): the last day the guarantor has to resolve it and its legal basis;
+    - appeal admitted (``appealed``, or in its instruction, ``appeal_pleadings``): the last day the guarantor has
+      to resolve it and its legal basis (the instruction itself: :func:`pleadings`);
     - the resolution (``appeal_resolution``): its text and legal basis; when it orders the body to comply, the
       last day of the body's compliance term (2015 arts. 196–197);
     - the guarantor's ruling on the compliance report: accepted (the case ends) or rejected (the body must
@@ -1015,7 +1074,7 @@ def appeal_notice(case: Case) -> ActNotice | None:
         return ActNotice(
             str(case.data["appeal_dismissal"]), wf.legal_basis(params, "dismissal"), None, kind="appeal_dismissed"
         )
-    if case.state == "appealed":
+    if case.state in ADMITTED:
         clock = case_clocks([case.id]).get(case.id, {}).get("resolution")
         due = clock.due_on if clock is not None else None
         return ActNotice("", resolution, due, kind="appeal_admitted", due_label=RESOLUTION_TERM)
@@ -1032,6 +1091,152 @@ def appeal_notice(case: Case) -> ActNotice | None:
             str(case.data["appeal_resolution"]), basis, due, kind="appeal_resolution", due_label=COMPLIANCE_TERM
         )
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class Pleadings:
+    """The admitted appeal's instruction as the parties and the guarantor see it (LGTAIP 2015 art. 150): the
+    parties' term to plead (its last day while it runs, or the day it lapsed), what each party pleaded, the unit's
+    evidence (staff only), and the guarantor's closing of the instruction with its legal basis."""
+
+    open: bool
+    """Whether the instruction is open (the parties may still plead, if the term runs and they have not)."""
+    due_on: date | None
+    """The last day of the parties' term while it runs."""
+    lapsed_on: date | None
+    """The last day of the parties' term once it has run."""
+    legal_basis: str
+    unit_text: str = ""
+    requester_text: str = ""
+    documents: Sequence[Document] = ()
+    """The evidence the unit offered (read only for staff)."""
+    closed_on: date | None = None
+    """The day the guarantor closed the instruction."""
+    closing_basis: str = ""
+
+
+def pleadings(case: Case, *, with_documents: bool = False) -> Pleadings | None:
+    """The instruction of ``case``'s admitted appeal (a request of version 3 on), or ``None`` before it opens or
+    when the request's version has none. ``with_documents``: the unit's evidence too (for staff pages)."""
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    if wf.APPEAL_PLEADINGS not in {s.name for s in workflow.states}:
+        return None
+    closed_on = _recorded_day(case.data.get("instruction_closed_on"))
+    if case.state != wf.APPEAL_PLEADINGS and closed_on is None:
+        return None
+    params = case.params or wf.ACCESS_V1.params
+    clock = case_clocks([case.id]).get(case.id, {}).get("pleadings")
+    documents: list[Document] = []
+    ids = [i for i in case.data.get("unit_pleadings_documents") or () if isinstance(i, int)]
+    if with_documents and ids:
+        documents = list(
+            db.session.scalars(
+                select(Document).where(Document.case_id == case.id, Document.id.in_(ids)).order_by(Document.id)
+            )
+        )
+    return Pleadings(
+        open=case.state == wf.APPEAL_PLEADINGS,
+        due_on=clock.due_on if clock is not None and case.state == wf.APPEAL_PLEADINGS else None,
+        lapsed_on=_recorded_day(case.data.get("pleadings_closed_on")),
+        legal_basis=wf.legal_basis(params, "pleadings"),
+        unit_text=str(case.data.get("unit_pleadings") or ""),
+        requester_text=str(case.data.get("requester_pleadings") or ""),
+        documents=documents,
+        closed_on=closed_on,
+        closing_basis=wf.legal_basis(params, "instruction_closed"),
+    )
+
+
+def _resolution_due(case: Case) -> date | None:
+    clock = case_clocks([case.id]).get(case.id, {}).get("resolution")
+    return clock.due_on if clock is not None else None
+
+
+def _instruction_notice(case: Case) -> ActNotice:
+    """What the parties are told when the guarantor admits an appeal of version 3 (the parties' term to plead, its
+    basis — LGTAIP 2015 art. 150, fr. II and III — and the last day to resolve) or closes its instruction (its
+    basis, art. 150, fr. VII, and the last day to resolve)."""
+    params = case.params or wf.ACCESS_V1.params
+    resolution = _resolution_due(case)
+    by = f" a más tardar el {long_date(resolution)}" if resolution is not None else ""
+    if case.state == wf.APPEAL_PLEADINGS:
+        state = pleadings(case)
+        text = (
+            "El órgano garante admitió el recurso de revisión y puso el expediente a disposición de las partes: "
+            "dentro del plazo que se indica, la Unidad de Transparencia y el recurrente pueden manifestar lo que a "
+            "su derecho convenga, ofrecer pruebas (salvo la confesional por parte de las autoridades) y formular "
+            "alegatos, una vez cada parte; vencido el plazo, el órgano garante decreta el cierre de instrucción y "
+            f"resuelve.\nPlazo para resolver el recurso de revisión:{by} ({wf.legal_basis(params, 'resolution')})."
+        )
+        due = state.due_on if state is not None else None
+        return ActNotice(text, wf.legal_basis(params, "pleadings"), due, kind="pleadings", due_label=PLEADINGS_TERM)
+    text = f"El órgano garante decretó el cierre de instrucción; resolverá el recurso de revisión{by}."
+    return ActNotice(
+        text,
+        wf.legal_basis(params, "instruction_closed"),
+        resolution,
+        kind="instruction_closed",
+        due_label=RESOLUTION_TERM,
+    )
+
+
+def _pleaded_notice(case: Case, text: str) -> ActNotice:
+    """A party's pleadings as the others are told: ``text`` (left out for a party who may not read it), the basis
+    (LGTAIP 2015 art. 150, fr. II and III) and the last day of the parties' term while it runs."""
+    state = pleadings(case)
+    due = state.due_on if state is not None else None
+    basis = wf.legal_basis(case.params or wf.ACCESS_V1.params, "pleadings")
+    return ActNotice(text, basis, due, kind="pleaded", due_label=PLEADINGS_TERM)
+
+
+def file_unit_pleadings(
+    case_id: int,
+    text: str,
+    actor_id: int,
+    *,
+    expected_version: int,
+    evidence: tuple[str, bytes] | None = None,
+) -> FireResult:
+    """File the transparency unit's pleadings in the admitted appeal (LGTAIP 2015 art. 150, fr. II and III), once
+    and while the parties' term runs: its text and, optionally, a PDF with the evidence it offers (``evidence``:
+    file name and bytes), attached to the request in the same unit of work. The guarantor body is mailed the text;
+    the requester is told that the unit pleaded (its evidence may hold classified information: only the guarantor
+    reads it, art. 150 fr. III).
+
+    Raises ``InvalidData`` (no text, a file that is not a PDF), ``NotAllowed`` (not the unit) and the engine's
+    errors (the term has run, the unit already pleaded, the state)."""
+    written = (text or "").strip()[:MAX_TEXT]
+    if not written:
+        raise InvalidData(Msg("Escriba los alegatos de la Unidad de Transparencia."))
+    if evidence is not None:
+        check_pdf(evidence[1], int(current_app.config["MAX_DOCUMENT_BYTES"]))
+    with unit_of_work() as session:
+        case = _access_case(session, case_id, lock=True)
+        refuse_stale(case, expected_version)
+        user = _user(session, actor_id)
+        if not user.has_role(Role.TRANSPARENCY_UNIT):
+            raise NotAllowed(Msg("Esa acción no corresponde a la Unidad de Transparencia."))
+        data: dict[str, Any] = {"unit_pleadings": written, "unit_pleadings_documents": []}
+        if evidence is not None and case.state == wf.APPEAL_PLEADINGS:
+            key, digest = store_file(session, evidence[1])
+            document = Document(
+                case_id=case_id,
+                kind=wf.PLEADINGS_DOCUMENT,
+                original_name=clean_file_name(evidence[0]),
+                size_bytes=len(evidence[1]),
+                media_type="application/pdf",
+                sha256=digest,
+                storage_key=key,
+                uploaded_by_id=actor_id,
+            )
+            session.add(document)
+            session.flush()
+            log_attached(session, case, document, actor_id, Role.TRANSPARENCY_UNIT)
+            data["unit_pleadings_documents"] = [document.id]
+        result = fire(case_id, wf.UNIT_PLEADS, actor_id, expected_version=expected_version, data=data)
+        _mail_staff(session, case, result.audit_seq, wf.UNIT_PLEADS, Role.GUARANTOR, _pleaded_notice(case, written))
+        _mail_requester(session, case, wf.UNIT_PLEADS, result.audit_seq, _pleaded_notice(case, ""))
+        return result
 
 
 def _staffed(session: Session) -> dict[str, str]:
@@ -1729,7 +1934,7 @@ def _guarantor_term(
     response term, long past, says nothing of the guarantor's work."""
     lapsed = bool(case.data.get("resolution_overdue_on"))
     resolution = clocks_of.get(case.id, {}).get("resolution")
-    if case.state == "appealed" and resolution is not None and resolution.due_on is not None:
+    if case.state in ADMITTED and resolution is not None and resolution.due_on is not None:
         return resolution.due_on, resolution.business_days_left, lapsed
     for term in terms_of.get(case.id, ()):
         if term.state == case.state:
@@ -1774,7 +1979,7 @@ def area_queue(user_id: int, today: date | None = None) -> list[QueueRow]:
 
 def guarantor_queue(today: date | None = None) -> list[QueueRow]:
     """Appeals to admit or dismiss, appeals to resolve and compliance to verify."""
-    states = (wf.APPEAL_FILED, "appealed", "compliance", "compliance_review")
+    states = (wf.APPEAL_FILED, wf.APPEAL_PLEADINGS, "appealed", "compliance", "compliance_review")
     return _queue(_requests_in(states), today or local_today(), guarantor=True)
 
 
@@ -1798,6 +2003,9 @@ class StaffView:
     legal_bases: Mapping[str, str] = field(default_factory=dict)
     """The legal basis the case's settings cite for each act (``legal_bases``, the default where unset), shown
     beside the unit's forms."""
+    pleadings: Pleadings | None = None
+    """The admitted appeal's instruction: the parties' term to plead, what each pleaded (and the unit's evidence),
+    its closing."""
 
 
 _SEE_ALL = (Role.TRANSPARENCY_UNIT, Role.COMMITTEE_MEMBER, Role.GUARANTOR, Role.AUDITOR)
@@ -1836,6 +2044,7 @@ def staff_view(case_id: int, user_id: int, today: date | None = None) -> StaffVi
         own,
         _unit_offers(case, user, today),
         wf.legal_bases(case.params or wf.ACCESS_V1.params),
+        pleadings(case, with_documents=True),
     )
 
 
@@ -1856,6 +2065,7 @@ __all__ = [
     "AreaAnswer",
     "Costs",
     "Filed",
+    "Pleadings",
     "PublicStatus",
     "QueueRow",
     "RequesterView",
@@ -1874,6 +2084,7 @@ __all__ = [
     "department_names",
     "departments",
     "file_request",
+    "file_unit_pleadings",
     "guarantor_act",
     "guarantor_queue",
     "new_tracking_token",
@@ -1881,6 +2092,7 @@ __all__ = [
     "own_request_folio",
     "own_requests",
     "payment_notice",
+    "pleadings",
     "point_to_public_source",
     "public_status",
     "reissue_tracking_token",

@@ -44,10 +44,12 @@ from forms.access_requests import (
     DeliverForm,
     FilingForm,
     PublicSourceForm,
+    RequesterPleadingsForm,
     SessionChoiceForm,
     SessionForm,
     TrackForm,
     TurnForm,
+    UnitPleadingsForm,
     decision_form,
     ids_apart,
 )
@@ -90,6 +92,7 @@ ANSWER_LABELS = {
 KIND_LABELS = {
     "respuesta_area": _l("Documento del área"),
     "version_publica": _l("Versión pública"),
+    "pruebas_alegatos": _l("Pruebas ofrecidas con los alegatos de la Unidad"),
 }
 MATTER_LABELS = {
     "classification": _l("Clasificación"),
@@ -144,6 +147,8 @@ FIELD_LABELS = {
     "committee_item": _l("Asunto del Comité"),
     "appeal_decision": _l("Sentido de la resolución"),
     "appeal_resolution": _l("Resolución del recurso"),
+    "unit_pleadings": _l("Alegatos de la Unidad de Transparencia"),
+    "requester_pleadings": _l("Alegatos del recurrente"),
 }
 """What people read instead of the field codes the engine names in its refusals."""
 
@@ -237,6 +242,7 @@ def _requester_forms(view: svc.RequesterView) -> dict[str, Any]:
         "clarification": ClarificationForm(data=version),
         "appeal": AppealForm(grounds, data=version),
         "appeal_clarification": AppealClarificationForm(data=version),
+        "pleadings": RequesterPleadingsForm(data=version),
     }
 
 
@@ -295,14 +301,15 @@ REQUESTER_FORMS = {
     "answer_prevention": "clarification",
     "appeal": "appeal",
     "answer_appeal_prevention": "appeal_clarification",
+    "file_requester_pleadings": "pleadings",
 }
 
 
 @bp.post("/seguimiento/<token>/<action>")
 @public
 def requester_step(token: str, action: str) -> Response | tuple[str, int]:
-    """Answer the prevención, appeal, or answer the guarantor's prevención of the appeal, through the secret
-    link."""
+    """Answer the prevención, appeal, answer the guarantor's prevención of the appeal, or plead in the admitted
+    appeal, through the secret link."""
     if action not in REQUESTER_FORMS:
         abort(404)
     try:
@@ -401,6 +408,7 @@ def _staff_forms(view: svc.StaffView) -> dict[str, Any]:
             for code in sorted(view.own_departments)
         },
         "resolution": AppealResolutionForm(data=version),
+        "pleadings": UnitPleadingsForm(data=version),
     }
 
 
@@ -648,14 +656,38 @@ def area_document(case_id: int, department: str) -> Response | tuple[str, int]:
     return _done(case_id)
 
 
+@bp.post("/solicitudes/<int:case_id>/alegatos")
+@roles_required(Role.TRANSPARENCY_UNIT)
+@throttle_uploads
+def unit_pleadings(case_id: int) -> Response | tuple[str, int]:
+    """The unit's pleadings in the admitted appeal, with a PDF of the evidence it offers (optional)."""
+    _visible(case_id)
+    form = UnitPleadingsForm()
+    if not form.validate_on_submit():
+        return _invalid(case_id, "pleadings", form)
+    upload = form.file.data
+    evidence = (upload.filename or "", upload.read()) if upload and getattr(upload, "filename", "") else None
+    try:
+        svc.file_unit_pleadings(
+            case_id,
+            form.unit_pleadings.data or "",
+            current_user.id,
+            expected_version=form.seen_version(),
+            evidence=evidence,
+        )
+    except DomainError as exc:
+        return _refused(case_id, exc, "pleadings", form)
+    return _done(case_id)
+
+
 GUARANTOR_STEPS = svc.GUARANTOR_ACTIONS
 
 
 @bp.post("/solicitudes/<int:case_id>/garante/<step>")
 @roles_required(Role.GUARANTOR)
 def guarantor_step(case_id: int, step: str) -> Response | tuple[str, int]:
-    """The guarantor admits the appeal or dismisses it as improper, resolves it, extends its term once, or rules
-    on compliance."""
+    """The guarantor admits the appeal or dismisses it as improper, closes its instruction, resolves it, extends its
+    term once, or rules on compliance."""
     if step not in GUARANTOR_STEPS:
         abort(404)
     _visible(case_id)
