@@ -9,7 +9,7 @@ others; its own citations are kept. Cases keep the settings they copied. Data on
 downgrade removes the two acts from the saved settings (the former code refuses an act it does not know).
 
 Revision ID: 339a57f5d4da
-Revises: b7e2c4a9d351
+Revises: c5e1a9d7b402
 Create Date: 2026-12-07 09:00:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "339a57f5d4da"
-down_revision = "b7e2c4a9d351"
+down_revision = "c5e1a9d7b402"
 branch_labels = None
 depends_on = None
 

@@ -355,7 +355,7 @@ def test_saved_legal_bases_get_the_acts_of_the_appeals_instruction(empty_databas
     saved = {act: text for act, text in own.items() if act not in {"pleadings", "instruction_closed"}}
     application = create_app("test", SQLALCHEMY_DATABASE_URI=empty_database_url, DOCUMENTS_DIR=str(tmp_path))
     with application.app_context():
-        upgrade(revision="b7e2c4a9d351")
+        upgrade(revision="c5e1a9d7b402")
         with db.engine.begin() as conn:
             for name, params in (
                 ("access_request", {"legal_bases": saved, "payment_days": 20}),
@@ -388,7 +388,7 @@ def test_saved_legal_bases_get_the_acts_of_the_appeals_instruction(empty_databas
         }
         assert parse_legal_bases(after) == after
         assert settings()["vecs"] == {"payment_days": 5}
-        downgrade(revision="b7e2c4a9d351")
+        downgrade(revision="c5e1a9d7b402")
         assert settings() == {"access_request": {"legal_bases": saved, "payment_days": 20}, "vecs": {"payment_days": 5}}
         downgrade(revision="base")
         db.engine.dispose()
