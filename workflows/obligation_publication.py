@@ -25,16 +25,19 @@ from urllib.parse import urlparse
 
 from workflows.base import (
     DEPARTMENTS_PARAM,
+    ENGLISH_SUFFIX,
     N_,
     SYSTEM_ROLE,
     Deadline,
     DrawResult,
     GuardInput,
+    InvalidSetting,
     State,
     Target,
     Transition,
     Workflow,
     draw,
+    item_in_language,
 )
 from workflows.procedure import Demo, Department, Field, Parameter, Presentation, Procedure
 
@@ -50,19 +53,32 @@ LICENCE_SOURCE = "vecs_licences"
 """A format whose rows the system generates from the construction licences issued in the period."""
 
 LICENCE_FIELDS: tuple[dict[str, Any], ...] = (
-    {"name": "folio", "label": "Folio del trámite", "type": "text", "required": True},
-    {"name": "numero_licencia", "label": "Número de licencia", "type": "text", "required": True},
-    {"name": "fecha_emision", "label": "Fecha de emisión", "type": "date", "required": True},
-    {"name": "uso", "label": "Uso autorizado", "type": "text", "required": True},
-    {"name": "superficie_m2", "label": "Superficie construida (m²)", "type": "number", "required": True},
-    {"name": "zona", "label": "Zona de ubicación", "type": "text", "required": False},
-    {"name": "vigencia_hasta", "label": "Vigente hasta", "type": "date", "required": False},
+    {"name": "folio", "label": "Folio del trámite", "label_en": "Case folio", "type": "text", "required": True},
+    {
+        "name": "numero_licencia",
+        "label": "Número de licencia",
+        "label_en": "Licence number",
+        "type": "text",
+        "required": True,
+    },
+    {"name": "fecha_emision", "label": "Fecha de emisión", "label_en": "Issue date", "type": "date", "required": True},
+    {"name": "uso", "label": "Uso autorizado", "label_en": "Authorised use", "type": "text", "required": True},
+    {
+        "name": "superficie_m2",
+        "label": "Superficie construida (m²)",
+        "label_en": "Built area (m²)",
+        "type": "number",
+        "required": True,
+    },
+    {"name": "zona", "label": "Zona de ubicación", "label_en": "Location zone", "type": "text", "required": False},
+    {"name": "vigencia_hasta", "label": "Vigente hasta", "label_en": "Valid until", "type": "date", "required": False},
 )
 """The rows of the permits-issued format: no holder's name by default (a holder may be a natural person)."""
 
 HOLDER_FIELD: dict[str, Any] = {
     "name": "titular",
     "label": "Nombre o razón social del titular",
+    "label_en": "Name or company name of the holder",
     "type": "text",
     "required": False,
 }
@@ -85,33 +101,90 @@ DEFAULT_FORMATS: tuple[dict[str, Any], ...] = (
     {
         "code": "presupuesto",
         "title": "Presupuesto asignado y su ejercicio",
+        "title_en": "Allocated budget and its spending",
         "legal_basis": "LGTAIP art. 70, fracción XXI",
         "department": "finanzas",
         "source": "",
         "fields": [
-            {"name": "capitulo", "label": "Capítulo de gasto", "type": "text", "required": True},
-            {"name": "aprobado", "label": "Presupuesto aprobado", "type": "number", "required": True},
-            {"name": "ejercido", "label": "Presupuesto ejercido", "type": "number", "required": True},
-            {"name": "hipervinculo", "label": "Hipervínculo al informe", "type": "url", "required": False},
+            {
+                "name": "capitulo",
+                "label": "Capítulo de gasto",
+                "label_en": "Expenditure chapter",
+                "type": "text",
+                "required": True,
+            },
+            {
+                "name": "aprobado",
+                "label": "Presupuesto aprobado",
+                "label_en": "Approved budget",
+                "type": "number",
+                "required": True,
+            },
+            {
+                "name": "ejercido",
+                "label": "Presupuesto ejercido",
+                "label_en": "Budget spent",
+                "type": "number",
+                "required": True,
+            },
+            {
+                "name": "hipervinculo",
+                "label": "Hipervínculo al informe",
+                "label_en": "Link to the report",
+                "type": "url",
+                "required": False,
+            },
         ],
     },
     {
         "code": "contratos",
         "title": "Contratos de obra, bienes y servicios",
+        "title_en": "Contracts for public works, goods and services",
         "legal_basis": "LGTAIP art. 70, fracción XXVIII",
         "department": "obras_publicas",
         "source": "",
         "fields": [
-            {"name": "numero_contrato", "label": "Número de contrato", "type": "text", "required": True},
-            {"name": "objeto", "label": "Objeto del contrato", "type": "text", "required": True},
-            {"name": "fecha_firma", "label": "Fecha de firma", "type": "date", "required": True},
-            {"name": "monto", "label": "Monto total con impuestos", "type": "number", "required": True},
-            {"name": "contratista", "label": "Razón social del contratista", "type": "text", "required": True},
+            {
+                "name": "numero_contrato",
+                "label": "Número de contrato",
+                "label_en": "Contract number",
+                "type": "text",
+                "required": True,
+            },
+            {
+                "name": "objeto",
+                "label": "Objeto del contrato",
+                "label_en": "Purpose of the contract",
+                "type": "text",
+                "required": True,
+            },
+            {
+                "name": "fecha_firma",
+                "label": "Fecha de firma",
+                "label_en": "Signing date",
+                "type": "date",
+                "required": True,
+            },
+            {
+                "name": "monto",
+                "label": "Monto total con impuestos",
+                "label_en": "Total amount including taxes",
+                "type": "number",
+                "required": True,
+            },
+            {
+                "name": "contratista",
+                "label": "Razón social del contratista",
+                "label_en": "Contractor's company name",
+                "type": "text",
+                "required": True,
+            },
         ],
     },
     {
         "code": "licencias_construccion",
         "title": "Licencias de construcción otorgadas (VECS)",
+        "title_en": "Construction licences granted (VECS)",
         "legal_basis": "LGTAIP art. 70, fracción XXVII",
         "department": "desarrollo_urbano",
         "source": LICENCE_SOURCE,
@@ -141,15 +214,37 @@ DEFAULT_PARAMS: dict[str, Any] = {
 # -- settings parsers ---------------------------------------------------------------------------
 
 
+TITLE_MAX = 300
+"""The longest title of a format, in Spanish and in English alike."""
+
+LABEL_MAX = 120
+"""The longest label of a format's field (a column of its records), in Spanish and in English alike."""
+
+
 def _text(value: Any, what: str, limit: int = 300) -> str:
     if not isinstance(value, str) or not value.strip() or len(value.strip()) > limit:
         raise ValueError(f"bad {what} {value!r}")
     return value.strip()
 
 
+def _english(source: Mapping[str, Any], key: str, limit: int, refusal: str, params: dict[str, str]) -> dict[str, str]:
+    """The English value of ``source[key]`` (``<key>_en``) as ``{"<key>_en": value}``, checked like the Spanish
+    one (a text of up to ``limit`` characters, stripped) and free of control characters; ``{}`` when none was
+    given (absent, ``None`` or blank: the key stays out, as in settings saved before English values). Raises
+    ``InvalidSetting`` with ``refusal`` (a msgid) and ``params`` for a bad one."""
+    english = source.get(key + ENGLISH_SUFFIX)
+    if english is None or (isinstance(english, str) and not english.strip()):
+        return {}
+    if not isinstance(english, str) or len(english.strip()) > limit or not english.strip().isprintable():
+        raise InvalidSetting(refusal, {**params, "max": str(limit)})
+    return {key + ENGLISH_SUFFIX: english.strip()}
+
+
 def parse_formats(value: Any) -> list[dict[str, Any]]:
     """Check the list of formats (code, title, legal basis, responsible department, optional source and
-    typed fields) and return it normalised. Raises ``ValueError``/``TypeError`` for a bad one."""
+    typed fields; optionally the title in English, ``title_en``, and each field's label in English, ``label_en``)
+    and return it normalised. Raises ``ValueError``/``TypeError`` for a bad one (``InvalidSetting``, which says
+    why, for a bad English value)."""
     if not isinstance(value, list | tuple) or not value:
         raise ValueError("formats must be a non-empty list")
     result: list[dict[str, Any]] = []
@@ -164,7 +259,17 @@ def parse_formats(value: Any) -> list[dict[str, Any]]:
         source = str(item.get("source") or "")
         if source not in ("", LICENCE_SOURCE):
             raise ValueError(f"unknown source {source!r}")
-        fields = parse_fields(item.get("fields"))
+        english_title = _english(
+            item,
+            "title",
+            TITLE_MAX,
+            N_(
+                "Formato «%(code)s»: el título en inglés (title_en) debe ser un texto de hasta %(max)s caracteres, "
+                "sin caracteres de control."
+            ),
+            {"code": code},
+        )
+        fields = parse_fields(item.get("fields"), code)
         extra: dict[str, Any] = {}
         if source == LICENCE_SOURCE:
             holder = item.get("publish_holder", False)
@@ -181,7 +286,8 @@ def parse_formats(value: Any) -> list[dict[str, Any]]:
         result.append(
             {
                 "code": code,
-                "title": _text(item.get("title"), "title"),
+                "title": _text(item.get("title"), "title", TITLE_MAX),
+                **english_title,
                 "legal_basis": _text(item.get("legal_basis"), "legal basis"),
                 "department": _text(item.get("department"), "department", 64),
                 "source": source,
@@ -192,8 +298,9 @@ def parse_formats(value: Any) -> list[dict[str, Any]]:
     return result
 
 
-def parse_fields(value: Any) -> list[dict[str, Any]]:
-    """Check a format's fields (name, label, type, required) and return them normalised."""
+def parse_fields(value: Any, format_code: str = "") -> list[dict[str, Any]]:
+    """Check a format's fields (name, label, optionally ``label_en``, type, required) and return them normalised;
+    ``format_code`` names the format in the refusal of a bad English label (``InvalidSetting``)."""
     if not isinstance(value, list | tuple) or not value:
         raise ValueError("a format needs at least one field")
     fields: list[dict[str, Any]] = []
@@ -211,9 +318,18 @@ def parse_fields(value: Any) -> list[dict[str, Any]]:
         required = item.get("required", False)
         if not isinstance(required, bool):
             raise TypeError("required must be true or false")
-        fields.append(
-            {"name": name, "label": _text(item.get("label"), "label", 120), "type": kind, "required": required}
+        english = _english(
+            item,
+            "label",
+            LABEL_MAX,
+            N_(
+                "Formato «%(code)s», campo «%(field)s»: la etiqueta en inglés (label_en) debe ser un texto de hasta "
+                "%(max)s caracteres, sin caracteres de control."
+            ),
+            {"code": format_code, "field": name},
         )
+        label = _text(item.get("label"), "label", LABEL_MAX)
+        fields.append({"name": name, "label": label, **english, "type": kind, "required": required})
     return fields
 
 
@@ -334,8 +450,11 @@ def _check_value(kind: str, value: Any) -> bool:
     return len(text) <= 2000
 
 
-def record_problems(fmt: Mapping[str, Any], rows: Any, note: Any, *, complete: bool) -> list[Problem]:
-    """What is wrong with a record (``rows`` of the format's fields, plus ``note``) as (msgid, params) pairs.
+def record_problems(
+    fmt: Mapping[str, Any], rows: Any, note: Any, *, complete: bool, language: str | None = None
+) -> list[Problem]:
+    """What is wrong with a record (``rows`` of the format's fields, plus ``note``) as (msgid, params) pairs,
+    naming each field by its label as a reader of ``language`` reads it (Spanish when none is named).
 
     Types are always checked; with ``complete`` every required field must be filled, and a record with no
     rows needs a note explaining why the period generated no information. Pure; the empty list means fine.
@@ -362,14 +481,17 @@ def record_problems(fmt: Mapping[str, Any], rows: Any, note: Any, *, complete: b
             if blank:
                 if complete and spec["required"]:
                     problems.append(
-                        (N_("Renglón %(row)s: falta «%(field)s»."), {"row": str(number), "field": str(spec["label"])})
+                        (
+                            N_("Renglón %(row)s: falta «%(field)s»."),
+                            {"row": str(number), "field": item_in_language(spec, "label", language)},
+                        )
                     )
                 continue
             if not _check_value(str(spec["type"]), value):
                 problems.append(
                     (
                         _TYPE_MESSAGES.get(str(spec["type"]), _TYPE_MESSAGES["text"]),
-                        {"row": str(number), "field": str(spec["label"])},
+                        {"row": str(number), "field": item_in_language(spec, "label", language)},
                     )
                 )
     if note is not None and (not isinstance(note, str) or len(note) > 2000):
@@ -628,7 +750,9 @@ PARAMETERS: tuple[Parameter, ...] = (
         N_(
             "JSON: una lista de formatos con code, title, legal_basis, department, source (vacío o "
             "«vecs_licences») y fields (name, label, type: text, date, number, integer o url; required). El "
-            "formato de licencias admite publish_holder: true donde la ley exige publicar al titular."
+            "formato de licencias admite publish_holder: true donde la ley exige publicar al titular. Para "
+            "mostrarlos también en inglés, title_en en el formato y label_en en cada campo (opcionales; los datos "
+            "abiertos y los documentos quedan en español)."
         ),
         OBLIGATIONS_SECTION,
         kind="json",

@@ -54,6 +54,7 @@ from app.procedures.obligation_publication.models import (
 )
 from app.services.assignment import on_state_entered
 from app.services.case_actions import act
+from app.services.case_pages import SPANISH
 from app.services.cases import FireResult, actor_for, allocate_folio, case_view, fire, refuse_stale
 from app.services.config import effective_params, params_for_new_case
 from app.services.csv_export import csv_text
@@ -65,7 +66,7 @@ from app.services.seeds import fresh_seed, opened_seed
 from app.services.uow import unit_of_work
 from app.services.uploads import check_pdf, clean_file_name
 from app.storage import get_storage
-from workflows.base import DEPARTMENTS_PARAM, draw
+from workflows.base import DEPARTMENTS_PARAM, draw, item_in_language
 from workflows.obligation_publication import (
     DRAFTING_STATES,
     HOLDER_FIELD,
@@ -320,12 +321,14 @@ def save_record(
     rows: Sequence[Mapping[str, Any]] | None,
     note: str,
     expected_version: int,
+    language: str = SPANISH,
 ) -> FireResult:
     """Save the area's draft: the rows (only the format's fields, blank rows dropped) and the note.
 
     Values must have their field's type (blanks are allowed until submission). In a format generated from
     licences ``rows`` is ignored (``None``): its rows come only from :func:`refresh_licence_rows`. Raises
-    ``InvalidData`` listing every wrong value, and what ``cases.fire`` raises (role, department, state).
+    ``InvalidData`` listing every wrong value (fields named as a reader of ``language`` reads them), and what
+    ``cases.fire`` raises (role, department, state).
     """
     case, _period = _publication(db.session(), case_id)
     refuse_stale(case, expected_version)  # the rows are checked (or kept) from this read
@@ -335,22 +338,24 @@ def save_record(
     else:
         cleaned = normalise_rows(fmt, list(rows))
     note = (note or "").strip()
-    _raise_problems(record_problems(fmt, cleaned, note, complete=False))
+    _raise_problems(record_problems(fmt, cleaned, note, complete=False, language=language))
     return fire(
         case_id, "save_draft", actor_id, expected_version=expected_version, data={"rows": cleaned, "note": note}
     )
 
 
-def submit_record(case_id: int, actor_id: int, *, expected_version: int) -> FireResult:
+def submit_record(case_id: int, actor_id: int, *, expected_version: int, language: str = SPANISH) -> FireResult:
     """Send the record to validation (or, after the guarantor's findings, present the correction).
 
     Every required field must be filled with a value of its type, or a note must explain why there are no
-    rows: ``InvalidData`` lists every problem. Raises what ``cases.fire`` raises.
+    rows: ``InvalidData`` lists every problem (fields named as a reader of ``language`` reads them). Raises what
+    ``cases.fire`` raises.
     """
     case, _period = _publication(db.session(), case_id)
     refuse_stale(case, expected_version)  # the record is checked, and the step chosen, from this read
     fmt = _format(case)
-    _raise_problems(record_problems(fmt, case.data.get("rows") or [], case.data.get("note"), complete=True))
+    rows, note = case.data.get("rows") or [], case.data.get("note")
+    _raise_problems(record_problems(fmt, rows, note, complete=True, language=language))
     trigger = "correct" if case.state in ("findings", "correction_overdue") else "submit"
     return fire(case_id, trigger, actor_id, expected_version=expected_version)
 
@@ -911,8 +916,11 @@ def latest_year() -> int | None:
     return db.session.scalar(select(func.max(ObligationPublication.year)))
 
 
-def publication_cases(year: int | None = None, quarter: int | None = None) -> list[PublicationRow]:
-    """Publication cases (of a period when given), by period then format."""
+def publication_cases(
+    year: int | None = None, quarter: int | None = None, language: str = SPANISH
+) -> list[PublicationRow]:
+    """Publication cases (of a period when given), by period then format, each format's title as a reader of
+    ``language`` reads it."""
     stmt = select(Case, ObligationPublication).join(ObligationPublication, ObligationPublication.case_id == Case.id)
     if year is not None:
         stmt = stmt.where(ObligationPublication.year == year)
@@ -931,7 +939,7 @@ def publication_cases(year: int | None = None, quarter: int | None = None) -> li
                 case.id,
                 case.folio,
                 period.format_code,
-                str(fmt.get("title") or period.format_code),
+                item_in_language(fmt, "title", language) or period.format_code,
                 period.year,
                 period.quarter,
                 case.state,
@@ -1002,8 +1010,10 @@ class PublicFormat:
 
     code: str
     title: str
+    """The format's title as a reader of the language asked for reads it: the Spanish one for open data."""
     legal_basis: str
     fields: list[dict[str, Any]]
+    """The format's fields as the settings give them: each ``label`` in Spanish, with ``label_en`` when given."""
     records: list[PublicRecord]
 
 
@@ -1029,11 +1039,12 @@ def _dates(entries: list[tuple[int, str, datetime]]) -> tuple[date | None, date 
 
 
 def public_formats(
-    format_code: str | None = None, year: int | None = None, quarter: int | None = None
+    format_code: str | None = None, year: int | None = None, quarter: int | None = None, language: str = SPANISH
 ) -> list[PublicFormat]:
     """The published records grouped by format (the current settings' formats, in their order), newest
     period first; optionally one format and one period. Only what was published is shown (a correction
-    under review is not public until the guarantor accepts it)."""
+    under review is not public until the guarantor accepts it). Each format's title is given as a reader of
+    ``language`` reads it (Spanish by default, as open data carries it)."""
     session = db.session()
     params = effective_params(session, get_engine().latest(WORKFLOW))
     stmt = (
@@ -1086,15 +1097,19 @@ def public_formats(
             continue
         result.append(
             PublicFormat(
-                fmt["code"], fmt["title"], fmt["legal_basis"], list(fmt["fields"]), by_format.get(fmt["code"], [])
+                fmt["code"],
+                item_in_language(fmt, "title", language),
+                fmt["legal_basis"],
+                list(fmt["fields"]),
+                by_format.get(fmt["code"], []),
             )
         )
     return result
 
 
 def public_format(code: str, year: int | None = None, quarter: int | None = None) -> PublicFormat:
-    """One format with its published records: every period's, or those of ``year`` (and ``quarter``) when given.
-    Raises ``NotFound`` for a format not configured."""
+    """One format with its published records: every period's, or those of ``year`` (and ``quarter``) when given;
+    its title in Spanish, as open data carries it. Raises ``NotFound`` for a format not configured."""
     found = public_formats(code, year, quarter)
     if not found:
         raise NotFound(Msg("El formato «%(code)s» no existe.", {"code": code}))

@@ -52,6 +52,7 @@ from app.web.access import public, roles_required
 from app.web.errors import ExplainedBadRequest, requested_bom
 from app.web.labels import message_text, translated
 from app.web.throttling import throttle_uploads
+from app.web.translation import reader_language
 from app.web.years import year_shown
 from forms import YearFilter
 from forms.publications import AttachmentForm, DecisionForm, PeriodFilter, RecordForm, SampleForm
@@ -76,14 +77,15 @@ FIELD_TYPES = {
 @bp.get("/transparencia/obligaciones")
 @public
 def public_index() -> tuple[str, int]:
-    """Published records by format and period, with their update and validation dates."""
+    """Published records by format and period, with their update and validation dates; the formats' titles and
+    columns in the reader's language (the English ones where the settings give them)."""
     form, year, quarter, status = _period(request.args)
     code = request.args.get("formato") or None
-    formats = public_formats(code, year, quarter)
+    formats = public_formats(code, year, quarter, reader_language())
     if code is not None and not formats:
         status = 404
         flash(_("El formato «%(code)s» no existe.", code=code[:40]), "error")
-        formats = public_formats(None, year, quarter)
+        formats = public_formats(None, year, quarter, reader_language())
     return render_template("publications/public.html", formats=formats, form=form, code=code, year=year), status
 
 
@@ -177,7 +179,7 @@ def staff_index() -> tuple[str, int]:
     """The publication cases of one year (the latest by default; ``?ejercicio=``, ``?trimestre=``) by period
     and format, with their state and due date."""
     form, year, quarter, status = _period(request.args)
-    rows = publication_cases(year, quarter) if year is not None else []
+    rows = publication_cases(year, quarter, reader_language()) if year is not None else []
     page = render_template(
         "publications/index.html",
         rows=rows,
@@ -266,9 +268,10 @@ def save(case_id: int) -> Response | tuple[str, int]:
             rows=None if detail.generated else rows,
             note=form.note.data or "",
             expected_version=int(form.expected_version.data or 0),
+            language=reader_language(),
         )
         if form.send.data:
-            submit_record(case_id, current_user.id, expected_version=result.version)
+            submit_record(case_id, current_user.id, expected_version=result.version, language=reader_language())
     except DomainError as exc:
         _flash_error(exc)
         status = 409 if isinstance(exc, ConflictError) else 422
