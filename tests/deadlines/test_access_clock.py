@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
+from datetime import date
 
 import pytest
 import time_machine
 from flask import Flask
 from sqlalchemy import select
 
-from app.calendar import LOCAL_TZ, BusinessCalendar
+from app.calendar import BusinessCalendar
 from app.extensions import db
 from app.models import Case, Role, Timer, TimerStatus
 from app.models.clocks import CaseClock, ClockStatus
@@ -31,6 +31,7 @@ from app.services.config import update_config
 from app.services.deadlines import case_clocks, declare_non_working_days, used_business_days
 from app.services.timers import fire_due_timers
 from app.services.users import ensure_department
+from tests.support.clock import noon
 from tests.support.factories import make_user, quorum
 
 HOLY_WEEK_2026 = (date(2026, 3, 30), date(2026, 4, 3))
@@ -38,13 +39,9 @@ YEAR_END_2026 = (date(2026, 12, 21), date(2027, 1, 1))
 REQUEST = {"information_requested": "Padrón de licencias de construcción", "delivery_format": "electronic"}
 
 
-def _noon(day: date) -> datetime:
-    return datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
-
-
 @contextmanager
 def _on(day: date) -> Iterator[None]:
-    with time_machine.travel(_noon(day), tick=False):
+    with time_machine.travel(noon(day), tick=False):
         yield
 
 

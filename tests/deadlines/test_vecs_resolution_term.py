@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date
 
 import pytest
 import time_machine
 from flask import Flask
 from sqlalchemy import select
 
-from app.calendar import LOCAL_TZ
 from app.extensions import db
 from app.models import AuditEntry, Case, Role, Timer, TimerStatus
 from app.models.clocks import ClockStatus
@@ -28,16 +27,13 @@ from app.services.config import update_config
 from app.services.deadlines import declare_non_working_days, legal_terms
 from app.services.queues import staff_queue
 from app.services.timers import fire_due_timers
+from tests.support.clock import noon
 from tests.support.factories import make_user, vecs_case
-
-
-def _noon(day: date) -> datetime:
-    return datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
 @contextmanager
 def _on(day: date) -> Iterator[None]:
-    with time_machine.travel(_noon(day), tick=False):
+    with time_machine.travel(noon(day), tick=False):
         yield
 
 

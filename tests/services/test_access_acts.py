@@ -4,14 +4,14 @@ committee's resolutions are separate acts (a later one never makes an earlier on
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 
 import time_machine
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from app.calendar import LOCAL_TZ, local_today
+from app.calendar import local_today
 from app.certificates.formatting import long_date
 from app.extensions import db
 from app.models import Certificate, CertificateStatus, Role
@@ -21,6 +21,7 @@ from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.payments import confirm_payment
 from tests.support.access_requests import close_instruction
+from tests.support.clock import noon
 from tests.support.factories import case_version, make_user, quorum
 
 
@@ -76,17 +77,13 @@ def _confirm(mailbox: Any, address: str = "lector@example.test") -> None:
     confirm(links[-1])
 
 
-def _noon(day: date) -> datetime:
-    return datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
-
-
 def test_the_prevencion_reaches_the_requester_with_its_text_basis_and_term(app: Flask, mailbox):
     unit = make_user(Role.TRANSPARENCY_UNIT)
-    with time_machine.travel(_noon(date(2025, 6, 2)), tick=False):  # Monday
+    with time_machine.travel(noon(date(2025, 6, 2)), tick=False):  # Monday
         filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
         _confirm(mailbox)
     text = "Indique el periodo y el mercado de los contratos que solicita"
-    with time_machine.travel(_noon(date(2025, 6, 9)), tick=False):  # Monday: notified today
+    with time_machine.travel(noon(date(2025, 6, 9)), tick=False):  # Monday: notified today
         ar.unit_act(filed.case_id, "prevent", unit, expected_version=case_version(filed.case_id), comment=text)
         # 10 business days from Tuesday 10 June: 10–13, 16–20 and 23 June 2025
         act = ar.requester_view(filed.token).pending_act
@@ -109,7 +106,7 @@ def test_the_prevencion_reaches_the_requester_with_its_text_basis_and_term(app: 
     assert filed.token not in body  # the secret link goes out once, in the receipt
     assert "/transparencia/consulta" in body
     # once answered, nothing is pending on the requester
-    with time_machine.travel(_noon(date(2025, 6, 12)), tick=False):
+    with time_machine.travel(noon(date(2025, 6, 12)), tick=False):
         ar.requester_act(
             filed.token,
             "answer_prevention",
@@ -121,11 +118,11 @@ def test_the_prevencion_reaches_the_requester_with_its_text_basis_and_term(app: 
 
 def test_incompetence_tells_the_requester_its_reasons_the_competent_body_and_the_appeal_term(app: Flask, mailbox):
     unit = make_user(Role.TRANSPARENCY_UNIT)
-    with time_machine.travel(_noon(date(2025, 6, 2)), tick=False):
+    with time_machine.travel(noon(date(2025, 6, 2)), tick=False):
         filed = ar.file_request("Lector", "lector@example.test", "Calificaciones escolares", "electronic")
         _confirm(mailbox)
     reasons = "La información sobre calificaciones la genera la autoridad educativa estatal, no el municipio"
-    with time_machine.travel(_noon(date(2025, 6, 3)), tick=False):  # Tuesday
+    with time_machine.travel(noon(date(2025, 6, 3)), tick=False):  # Tuesday
         ar.unit_act(
             filed.case_id,
             "declare_incompetent",
@@ -166,10 +163,10 @@ def test_appeal_resolution_and_compliance_terms_are_shown(app: Flask, mailbox):
     unit = make_user(Role.TRANSPARENCY_UNIT)
     obras = make_user((Role.AREA, "obras"))
     guarantor = make_user(Role.GUARANTOR)
-    with time_machine.travel(_noon(date(2025, 7, 7)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 7)), tick=False):
         filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
         _confirm(mailbox)
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
         ar.answer_turn(
             filed.case_id,
@@ -189,7 +186,7 @@ def test_appeal_resolution_and_compliance_terms_are_shown(app: Flask, mailbox):
     assert "Se entrega" in response_mail
     assert "Artículos 142 y 143 de la Ley General de Transparencia" in response_mail
     assert "Plazo para interponer el recurso de revisión: a más tardar el 29 de julio de 2025" in response_mail
-    with time_machine.travel(_noon(date(2025, 7, 10)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 10)), tick=False):
         ar.requester_act(
             filed.token,
             "appeal",
@@ -203,7 +200,7 @@ def test_appeal_resolution_and_compliance_terms_are_shown(app: Flask, mailbox):
         ar.guarantor_act(filed.case_id, "admit_appeal", guarantor, expected_version=case_version(filed.case_id))
         # admitted on Thursday 10 July: 40 business days from Friday 11 July 2025 (no holiday until 16 September)
         assert ar.staff_view(filed.case_id, guarantor).status.resolution_due_on == date(2025, 9, 4)
-    with time_machine.travel(_noon(date(2025, 7, 14)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 14)), tick=False):
         close_instruction(filed, unit, guarantor)
         # the term to resolve kept running from the admission through the instruction (art. 146)
         assert ar.staff_view(filed.case_id, guarantor).status.resolution_due_on == date(2025, 9, 4)
@@ -220,7 +217,7 @@ def test_appeal_resolution_and_compliance_terms_are_shown(app: Flask, mailbox):
         assert status.resolution_due_on is None
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
         assert "28 de julio de 2025" in page
-    with time_machine.travel(_noon(date(2025, 7, 21)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 21)), tick=False):
         ar.unit_act(
             filed.case_id,
             "report_compliance",

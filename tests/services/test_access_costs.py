@@ -7,7 +7,7 @@ order downloaded as an attachment) and the appointment of a consulta directa (LG
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 import pytest
@@ -15,7 +15,6 @@ import time_machine
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from app.calendar import LOCAL_TZ
 from app.engine import InvalidData
 from app.extensions import db
 from app.models import Case, Certificate, Role
@@ -24,13 +23,10 @@ from app.services.delivery import deliver_pending
 from app.services.payments import Outcome, confirm_payment, import_bank_file, pending_orders
 from app.services.timers import fire_due_timers
 from tests.support.access_requests import ADDRESS, consolidated, deliver
+from tests.support.clock import noon
 from tests.support.factories import case_version, email_of, make_user, stored_case
 from workflows import access_request as wf
 from workflows.payments import folio_of, valid_reference
-
-
-def _noon(day: date) -> datetime:
-    return datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
 def _order(case_id: int) -> Certificate:
@@ -51,7 +47,7 @@ def _answered(fmt: str, costs: ar.Costs, mailbox: Any = None) -> tuple[ar.Filed,
 
 def test_the_order_is_issued_with_the_response_and_the_treasury_confirms_it(app: Flask):
     treasurer = make_user(Role.TREASURY)
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):  # Tuesday
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):  # Tuesday
         filed, document = _answered("simple_copies", ar.Costs(page_count=25))
         case = db.session.get(Case, filed.case_id)
         assert case is not None
@@ -89,7 +85,7 @@ def test_the_order_is_issued_with_the_response_and_the_treasury_confirms_it(app:
 
 def test_the_bank_file_confirms_an_access_order_and_refuses_a_late_one(app: Flask):
     treasurer = make_user(Role.TREASURY)
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         filed, document = _answered("certified_copies", ar.Costs(page_count=2))
         reference = _order(filed.case_id).public_data["fields"]["referencia"]
         late = f"referencia,importe,fecha,operacion\n{reference},40.00,2025-08-20,B-1\n".encode()
@@ -102,7 +98,7 @@ def test_the_bank_file_confirms_an_access_order_and_refuses_a_late_one(app: Flas
 
 
 def test_nothing_to_pay_issues_no_order_and_a_waiver_keeps_its_reason(app: Flask):
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         filed, unit, document = consolidated("certified_copies")
         with pytest.raises(InvalidData):
             ar.deliver_response(
@@ -129,7 +125,7 @@ def test_nothing_to_pay_issues_no_order_and_a_waiver_keeps_its_reason(app: Flask
 
 
 def test_the_answer_mail_and_the_tracking_page_carry_the_sheet_the_reference_and_the_due_date(app: Flask, mailbox):
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         filed, _document = _answered("simple_copies", ar.Costs(page_count=23), mailbox)
         order = _order(filed.case_id)
         reference = order.public_data["fields"]["referencia"]
@@ -156,7 +152,7 @@ def test_the_answer_mail_and_the_tracking_page_carry_the_sheet_the_reference_and
 
 
 def test_consulta_directa_is_free_and_its_appointment_is_told(app: Flask, mailbox):
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         filed, unit, document = consolidated(wf.CONSULTATION, mailbox)
         for day, why in ((date(2025, 7, 7), "ya pasó"), (date(2025, 7, 13), "no es día hábil")):
             with pytest.raises(InvalidData, match=why):
@@ -209,7 +205,7 @@ def test_consulta_directa_is_free_and_its_appointment_is_told(app: Flask, mailbo
 def test_the_command_line_lists_and_confirms_an_access_order(app: Flask):
     treasurer = make_user(Role.TREASURY)
     runner = app.test_cli_runner()
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         filed, _document = _answered("usb", ar.Costs(media_count=1))
         reference = _order(filed.case_id).public_data["fields"]["referencia"]
         listed = runner.invoke(args=["payments", "pending", "--as", email_of(treasurer)])
@@ -237,13 +233,13 @@ def test_a_request_with_costs_owed_waits_for_the_payment_after_the_appeal_term(a
     """The appeal term (art. 142, 15 days) ends before the payment term (art. 134, up to 30 days): the request
     does not conclude with the payment pending; the treasury still confirms it and the information goes out."""
     treasurer = make_user(Role.TREASURY)
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         filed, document = _answered("simple_copies", ar.Costs(page_count=25))
         reference = _order(filed.case_id).public_data["fields"]["referencia"]
-    with time_machine.travel(_noon(date(2025, 7, 29)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 29)), tick=False):
         fire_due_timers()
         assert _state(filed.case_id) == "answered"  # the appeal term's last day
-    with time_machine.travel(_noon(APPEAL_LAPSED), tick=False):
+    with time_machine.travel(noon(APPEAL_LAPSED), tick=False):
         fire_due_timers()
         assert _state(filed.case_id) == "awaiting_payment"
         view = ar.requester_view(filed.token)
@@ -251,7 +247,7 @@ def test_a_request_with_costs_owed_waits_for_the_payment_after_the_appeal_term(a
         assert view.payment is not None
         assert view.payment.due_on == date(2025, 8, 19)
         assert [o.reference for o in pending_orders(treasurer)] == [reference]
-    with time_machine.travel(_noon(date(2025, 8, 19)), tick=False):
+    with time_machine.travel(noon(date(2025, 8, 19)), tick=False):
         fire_due_timers()
         assert _state(filed.case_id) == "awaiting_payment"  # the due date itself is still in time
         paid = confirm_payment(reference, "5.00", date(2025, 8, 19), "OP-9", treasurer)
@@ -262,12 +258,12 @@ def test_a_request_with_costs_owed_waits_for_the_payment_after_the_appeal_term(a
 
 def test_an_order_left_unpaid_concludes_the_request_the_day_after_its_due_date(app: Flask):
     treasurer = make_user(Role.TREASURY)
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         filed, _document = _answered("simple_copies", ar.Costs(page_count=25))
-    with time_machine.travel(_noon(APPEAL_LAPSED), tick=False):
+    with time_machine.travel(noon(APPEAL_LAPSED), tick=False):
         fire_due_timers()
         assert _state(filed.case_id) == "awaiting_payment"
-    with time_machine.travel(_noon(date(2025, 8, 20)), tick=False):
+    with time_machine.travel(noon(date(2025, 8, 20)), tick=False):
         fire_due_timers()
         assert _state(filed.case_id) == "concluded"
         assert ar.requester_view(filed.token).public_documents == []
@@ -275,9 +271,9 @@ def test_an_order_left_unpaid_concludes_the_request_the_day_after_its_due_date(a
 
 
 def test_a_request_with_nothing_owed_concludes_when_the_appeal_term_lapses(app: Flask):
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         filed, document = _answered("simple_copies", ar.Costs(page_count=20))  # within the 20 free pages
-    with time_machine.travel(_noon(APPEAL_LAPSED), tick=False):
+    with time_machine.travel(noon(APPEAL_LAPSED), tick=False):
         fire_due_timers()
         assert _state(filed.case_id) == "concluded"
         assert [d.id for d in ar.requester_view(filed.token).public_documents] == [document]

@@ -8,20 +8,20 @@ setting the documents say what they said before. PDFs are read back with pypdf."
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 import time_machine
 from flask import Flask, current_app
 from flask.testing import FlaskClient
 
-from app.calendar import LOCAL_TZ
 from app.models import Role
 from app.procedures.access_request import services as ar
 from app.services.config import update_config
 from app.services.delivery import deliver_pending
 from app.services.timers import fire_due_timers
 from tests.support.access_requests import ADDRESS, consolidated, deliver, issued_pdf_text
+from tests.support.clock import noon
 from tests.support.factories import case_version, make_user, stored_case
 from tests.web.helpers import login_as
 from workflows import access_request as wf
@@ -50,10 +50,6 @@ LAW_2015 = "DOF 4 de mayo de 2015"
 GENERAL_2015 = "de la Ley General de Transparencia y Acceso a la Información Pública"
 
 
-def _noon(day: date) -> datetime:
-    return datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
-
-
 def _squeezed(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
@@ -76,7 +72,7 @@ def _tracking_page(filed: ar.Filed) -> str:
 
 def test_the_cost_sheet_and_the_payment_order_cite_the_jurisdictions_articles(app: Flask, mailbox):
     _state_law()
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         filed, unit, document = consolidated("simple_copies", mailbox)
         deliver(filed, unit, document, ar.Costs(page_count=25))
         rows = stored_case(filed.case_id).data["cost_sheet"]
@@ -102,7 +98,7 @@ def test_the_cost_sheet_and_the_payment_order_cite_the_jurisdictions_articles(ap
 
 def test_the_waiver_and_the_late_response_rows_cite_the_jurisdictions_articles(app: Flask):
     _state_law()
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         waived, unit, document = consolidated("certified_copies")
         deliver(waived, unit, document, ar.Costs(page_count=3, waived=True, waiver_reason="Adulto mayor"))
         text = issued_pdf_text(waived.case_id, "access_response")
@@ -110,7 +106,7 @@ def test_the_waiver_and_the_late_response_rows_cite_the_jurisdictions_articles(a
         assert LAW_2015 not in text
         late, unit, document = consolidated("certified_copies")
     # the response term (20 business days) lapsed on Tuesday 5 August 2025; the silence's appeal term still runs
-    with time_machine.travel(_noon(date(2025, 8, 11)), tick=False):
+    with time_machine.travel(noon(date(2025, 8, 11)), tick=False):
         fire_due_timers()
         assert stored_case(late.case_id).data.get("response_overdue_on")
         deliver(late, unit, document, ar.Costs(page_count=3))
@@ -120,7 +116,7 @@ def test_the_waiver_and_the_late_response_rows_cite_the_jurisdictions_articles(a
 
 
 def test_under_the_default_setting_the_order_and_the_sheet_say_what_they_said(app: Flask):
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         filed, unit, document = consolidated("simple_copies")
         deliver(filed, unit, document, ar.Costs(page_count=25))
         order = issued_pdf_text(filed.case_id, wf.PAYMENT_ORDER)
@@ -156,7 +152,7 @@ def _consultation(mailbox: Any = None) -> ar.Filed:
 
 def test_the_consulta_directa_paragraph_cites_the_jurisdictions_article(app: Flask, mailbox):
     _state_law()
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         filed = _consultation(mailbox)
         text = issued_pdf_text(filed.case_id, "access_response")
         assert _says(
@@ -174,7 +170,7 @@ def test_the_consulta_directa_paragraph_cites_the_jurisdictions_article(app: Fla
 
 
 def test_under_the_default_setting_the_consulta_directa_paragraph_says_what_it_said(app: Flask):
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         filed = _consultation()
         text = issued_pdf_text(filed.case_id, "access_response")
         assert _says(
@@ -225,7 +221,7 @@ def test_the_units_forms_show_the_jurisdictions_citations(app: Flask, client: Fl
     """The forms cited "(art. 130, LGTAIP 2015)", "(art. 133)" and "(arts. 134 y 141)" whatever the setting."""
     _state_law()
     received = ar.file_request("Lector", ADDRESS, "Presupuesto", "electronic")
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         consultation, unit, _document = consolidated(wf.CONSULTATION)
         copies, _unit, _document = consolidated("simple_copies")
     login_as(client, unit)
@@ -243,7 +239,7 @@ def test_the_units_forms_show_the_jurisdictions_citations(app: Flask, client: Fl
 
 
 def test_under_the_default_setting_the_units_forms_cite_the_2015_articles(app: Flask, client: FlaskClient):
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         consultation, unit, _document = consolidated(wf.CONSULTATION)
     login_as(client, unit)
     page = client.get(f"/transparencia/solicitudes/{consultation.case_id}").get_data(as_text=True)

@@ -4,8 +4,7 @@ and 141) and the guarantor's term to resolve an appeal (art. 146). Dated against
 
 from __future__ import annotations
 
-import re
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 
 import pytest
@@ -13,40 +12,27 @@ import time_machine
 from flask import Flask, current_app
 from flask.testing import FlaskClient
 
-from app.calendar import LOCAL_TZ
 from app.engine import GuardRefused, InvalidData
 from app.extensions import db
 from app.models import Role
 from app.procedures.access_request import services as ar
-from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.payments import confirm_payment
 from app.services.timers import fire_due_timers
-from tests.support.access_requests import close_instruction
+from tests.support.access_requests import appealed_on, close_instruction, confirm_address
+from tests.support.clock import noon
 from tests.support.factories import case_version, email_of, make_user, stored_case
 from tests.web.helpers import csrf_token, hidden_value, login_as, text
-
-
-def _noon(day: date) -> datetime:
-    return datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
-
-
-def _confirm(mailbox: Any, address: str = "lector@example.test") -> None:
-    deliver_pending()
-    bodies = [m.get_content() for m in mailbox.messages if m["To"] == address]
-    links = [found.group(1) for body in bodies if (found := re.search(r"/confirmar-correo/([A-Za-z0-9_-]+)", body))]
-    assert links, "no confirmation link was mailed"
-    confirm(links[-1])
 
 
 def test_the_payment_and_the_guarantors_term_are_told_with_dates(app: Flask, mailbox):
     unit = make_user(Role.TRANSPARENCY_UNIT)
     obras = make_user((Role.AREA, "obras"))
     guarantor = make_user(Role.GUARANTOR)
-    with time_machine.travel(_noon(date(2025, 7, 7)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 7)), tick=False):
         filed = ar.file_request("Lector", "lector@example.test", "Planos impresos", "simple_copies")
-        _confirm(mailbox)
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):  # Tuesday
+        confirm_address(mailbox)
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):  # Tuesday
         ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
         ar.answer_turn(
             filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
@@ -72,7 +58,7 @@ def test_the_payment_and_the_guarantors_term_are_told_with_dates(app: Flask, mai
     assert "Costos de reproducción y envío: $50.00 MXN" in body
     assert "Plazo para pagar: a más tardar el 19 de agosto de 2025" in body
     assert "Artículos 134 y 141 de la Ley General de Transparencia" in body
-    with time_machine.travel(_noon(date(2025, 7, 10)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 10)), tick=False):
         assert view.payment.reference
         paid = confirm_payment(view.payment.reference, "50.00", date(2025, 7, 10), "OP-77", make_user(Role.TREASURY))
         assert paid.applied, paid.detail
@@ -91,7 +77,7 @@ def test_the_payment_and_the_guarantors_term_are_told_with_dates(app: Flask, mai
     assert filed.folio in notice
     assert "Plazo para resolver el recurso de revisión" not in notice
     assert "Artículos 146 y 150, fracción I, de la Ley General de Transparencia" in notice
-    with time_machine.travel(_noon(date(2025, 7, 14)), tick=False):  # Monday
+    with time_machine.travel(noon(date(2025, 7, 14)), tick=False):  # Monday
         before = len(_to_requester(mailbox))
         ar.guarantor_act(filed.case_id, "admit_appeal", guarantor, expected_version=case_version(filed.case_id))
         admitted = _to_requester(mailbox)[before:]
@@ -110,17 +96,17 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
     unit = make_user(Role.TRANSPARENCY_UNIT)
     obras = make_user((Role.AREA, "obras"))
     guarantor = make_user(Role.GUARANTOR)
-    with time_machine.travel(_noon(date(2025, 7, 7)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 7)), tick=False):
         filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
-        _confirm(mailbox)
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+        confirm_address(mailbox)
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
         ar.answer_turn(
             filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
         )
         ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
         ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=case_version(filed.case_id))
-    with time_machine.travel(_noon(date(2025, 7, 10)), tick=False):  # Thursday
+    with time_machine.travel(noon(date(2025, 7, 10)), tick=False):  # Thursday
         before = len(_to_requester(mailbox))
         ar.requester_act(
             filed.token,
@@ -136,7 +122,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
     assert "Artículos 146 y 150, fracción I, de la Ley General de Transparencia" in filed_notice[0]
     assert 'id="recurso"' in page
     assert "decidirá si lo admite" in page
-    with time_machine.travel(_noon(date(2025, 7, 11)), tick=False):  # Friday
+    with time_machine.travel(noon(date(2025, 7, 11)), tick=False):  # Friday
         ar.guarantor_act(filed.case_id, "admit_appeal", guarantor, expected_version=case_version(filed.case_id))
         admitted = _to_requester(mailbox)[before + 1 :]
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
@@ -147,7 +133,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
     assert "Su recurso de revisión fue admitido" in page
     assert "5 de septiembre de 2025" in page
 
-    with time_machine.travel(_noon(date(2025, 7, 14)), tick=False):  # Monday
+    with time_machine.travel(noon(date(2025, 7, 14)), tick=False):  # Monday
         close_instruction(filed, unit, guarantor)  # version 3: the parties plead, the instruction is closed
         before = len(_to_requester(mailbox)) - 2  # the notices below are counted after those three
         ar.guarantor_act(
@@ -165,7 +151,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
     assert "Artículos 196 y 197 de la Ley General de Transparencia" in resolved[0]
     assert "Plazo del sujeto obligado para cumplir la resolución: a más tardar el 28 de julio de 2025" in resolved[0]
 
-    with time_machine.travel(_noon(date(2025, 7, 21)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 21)), tick=False):
         ar.unit_act(
             filed.case_id,
             "report_compliance",
@@ -173,7 +159,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
             expected_version=case_version(filed.case_id),
             data={"compliance_report": "Se entregaron los anexos"},
         )
-    with time_machine.travel(_noon(date(2025, 7, 22)), tick=False):  # Tuesday
+    with time_machine.travel(noon(date(2025, 7, 22)), tick=False):  # Tuesday
         ar.guarantor_act(
             filed.case_id,
             "reject_compliance",
@@ -193,7 +179,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
     assert "Faltan los anexos del segundo contrato" in page
     assert "5 de agosto de 2025" in page
 
-    with time_machine.travel(_noon(date(2025, 7, 28)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 28)), tick=False):
         ar.unit_act(
             filed.case_id,
             "report_compliance",
@@ -237,9 +223,9 @@ def test_the_extension_and_the_classification_are_told_with_their_basis_and_the_
         assert item is not None
         ar.decide_item(item.id, decision, text, committee, votes=quorum(committee))
 
-    with time_machine.travel(_noon(date(2025, 7, 7)), tick=False):  # Monday
+    with time_machine.travel(noon(date(2025, 7, 7)), tick=False):  # Monday
         filed = ar.file_request("Lector", "lector@example.test", "Planos", "electronic")
-        _confirm(mailbox)
+        confirm_address(mailbox)
         before = len(_to_requester(mailbox))
         ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
         session_id = ar.open_session("CT-01", date(2025, 7, 7), committee)
@@ -259,7 +245,7 @@ def test_the_extension_and_the_classification_are_told_with_their_basis_and_the_
     assert "Artículo 132, segundo párrafo, de la Ley General de Transparencia" in extended[0]
     assert "Plazo de respuesta: a más tardar el 18 de agosto de 2025" in extended[0]
 
-    with time_machine.travel(_noon(date(2025, 7, 9)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 9)), tick=False):
         answer = ar.AreaAnswer("confidential", legal_basis="Art. 116 LGTAIP")
         ar.answer_turn(filed.case_id, "obras", answer, obras, expected_version=case_version(filed.case_id))
         ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
@@ -275,31 +261,12 @@ def test_the_extension_and_the_classification_are_told_with_their_basis_and_the_
     assert "Artículos 44, fracción II, y 137" in page
 
 
-def _appealed_on(mailbox: Any, day: date) -> tuple[ar.Filed, int]:
-    unit = make_user(Role.TRANSPARENCY_UNIT)
-    obras = make_user((Role.AREA, "obras"))
-    guarantor = make_user(Role.GUARANTOR)
-    with time_machine.travel(_noon(day), tick=False):
-        filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
-        _confirm(mailbox)
-        ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
-        ar.answer_turn(
-            filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
-        )
-        ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
-        ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=case_version(filed.case_id))
-        ar.requester_act(
-            filed.token, "appeal", expected_version=case_version(filed.case_id), data={"appeal_grounds": ["incomplete"]}
-        )
-    return filed, guarantor
-
-
 def test_an_improper_appeal_is_dismissed_with_its_reasons_and_no_term_ever_runs(app: Flask, mailbox):
     """LGTAIP 2015 art. 155: the guarantor dismisses an improper appeal (filed out of term, say); the requester is
     told why and on which basis, and the request concludes without a term to resolve it ever running."""
-    filed, guarantor = _appealed_on(mailbox, date(2025, 7, 7))
+    filed, _, guarantor = appealed_on(mailbox, date(2025, 7, 7))
     before = len(_to_requester(mailbox))
-    with time_machine.travel(_noon(date(2025, 7, 9)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 9)), tick=False):
         with pytest.raises(InvalidData, match="improcedente"):
             ar.guarantor_act(filed.case_id, "dismiss_appeal", guarantor, expected_version=case_version(filed.case_id))
         ar.guarantor_act(
@@ -328,8 +295,8 @@ def test_the_guarantors_prevention_of_an_appeal_is_told_with_its_last_day_and_an
     """LGTAIP 2015 art. 145: the guarantor prevents the appellant once; the requester is told what to complete,
     the basis and the last day (five business days from the day after the notice), and answers through the
     tracking link; the appeal is back before the guarantor, who is told."""
-    filed, guarantor = _appealed_on(mailbox, date(2025, 7, 7))
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):  # Tuesday
+    filed, _, guarantor = appealed_on(mailbox, date(2025, 7, 7))
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):  # Tuesday
         before = len(_to_requester(mailbox))
         with pytest.raises(InvalidData, match="completar"):
             ar.guarantor_act(filed.case_id, "prevent_appeal", guarantor, expected_version=case_version(filed.case_id))
@@ -365,7 +332,7 @@ def test_the_guarantors_prevention_of_an_appeal_is_told_with_its_last_day_and_an
     assert case.data["appeal_clarification"] == "La falta del anexo 3 del contrato."
     to_guarantor = [m for m in mailbox.messages if m["To"] == email_of(guarantor)]
     assert len(to_guarantor) == 2  # the appeal, then the answer to the prevention
-    with time_machine.travel(_noon(date(2025, 7, 11)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 11)), tick=False):
         staff = current_app.test_client()
         login_as(staff, guarantor)
         assert 'id="form-prevent-appeal"' not in text(staff.get(f"/transparencia/solicitudes/{filed.case_id}"))
@@ -376,8 +343,8 @@ def test_the_guarantors_prevention_of_an_appeal_is_told_with_its_last_day_and_an
 
 
 def test_an_unanswered_prevention_of_the_appeal_dismisses_it(app: Flask, mailbox):
-    filed, guarantor = _appealed_on(mailbox, date(2025, 7, 7))
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    filed, _, guarantor = appealed_on(mailbox, date(2025, 7, 7))
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         staff = current_app.test_client()
         login_as(staff, guarantor)
         page = text(staff.get(f"/transparencia/solicitudes/{filed.case_id}"))
@@ -389,10 +356,10 @@ def test_an_unanswered_prevention_of_the_appeal_dismisses_it(app: Flask, mailbox
             expected_version=case_version(filed.case_id),
             comment="Señale el acto que recurre.",
         )
-    with time_machine.travel(_noon(date(2025, 7, 15)), tick=False):  # the last day: nothing happens yet
+    with time_machine.travel(noon(date(2025, 7, 15)), tick=False):  # the last day: nothing happens yet
         fire_due_timers()
         assert stored_case(filed.case_id).state == "appeal_prevention"
-    with time_machine.travel(_noon(date(2025, 7, 16)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 16)), tick=False):
         before = len(_to_requester(mailbox))
         fire_due_timers()
         lapsed = _to_requester(mailbox)[before:]

@@ -7,32 +7,28 @@ terms counted by hand."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 
 import pytest
 import time_machine
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from app.calendar import LOCAL_TZ
 from app.engine import GuardRefused, InvalidData, NotAllowed, UnknownTrigger
 from app.extensions import db
-from app.models import AuditEntry, Case, Document, Role
+from app.models import AuditEntry, Document
 from app.procedures.access_request import services as ar
 from app.services.deadlines import case_clocks
 from app.services.delivery import deliver_pending
 from app.services.demo import demo_pdf
 from app.services.timers import fire_due_timers
-from tests.support.access_requests import ADDRESS, confirm_address
-from tests.support.factories import case_version, email_of, make_user, stored_case
+from tests.support.access_requests import ADDRESS, appealed_on
+from tests.support.clock import noon
+from tests.support.factories import case_version, email_of, stored_case
 
 PLEADINGS_BASIS = "Artículo 150, fracciones II y III, de la Ley General de Transparencia"
 CLOSING_BASIS = "Artículo 150, fracción VII, de la Ley General de Transparencia"
-
-
-def _noon(day: date) -> datetime:
-    return datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
 def _mails_to(mailbox: Any, address: str) -> list[str]:
@@ -44,37 +40,14 @@ def _tracking(filed: ar.Filed) -> str:
     return current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
 
 
-def _appealed(mailbox: Any, day: date, *, version: int | None = None) -> tuple[ar.Filed, int, int]:
-    """A request answered and appealed on ``day`` (filed under ``version`` when given): (filed, unit, guarantor)."""
-    unit = make_user(Role.TRANSPARENCY_UNIT)
-    obras = make_user((Role.AREA, "obras"))
-    guarantor = make_user(Role.GUARANTOR)
-    with time_machine.travel(_noon(day), tick=False):
-        filed = ar.file_request("Lector", ADDRESS, "Contratos", "electronic")
-        if version is not None:
-            db.session.execute(update(Case).where(Case.id == filed.case_id).values(workflow_version=version))
-            db.session.commit()
-        confirm_address(mailbox)
-        ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
-        ar.answer_turn(
-            filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
-        )
-        ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
-        ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=case_version(filed.case_id))
-        ar.requester_act(
-            filed.token, "appeal", expected_version=case_version(filed.case_id), data={"appeal_grounds": ["incomplete"]}
-        )
-    return filed, unit, guarantor
-
-
 def test_the_parties_plead_within_seven_business_days_and_the_guarantor_closes_the_instruction_after_them(
     app: Flask, mailbox
 ):
     """LGTAIP 2015 art. 150: admitted, the file is at the parties' disposal for seven days (fr. II) to plead and
     offer evidence (fr. III); once that term has run the guarantor closes the instruction (fr. VII) and then
     resolves; its forty days to resolve run from the admission throughout (art. 146)."""
-    filed, unit, guarantor = _appealed(mailbox, date(2025, 7, 7))
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):  # Tuesday
+    filed, unit, guarantor = appealed_on(mailbox, date(2025, 7, 7))
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):  # Tuesday
         before = len(_mails_to(mailbox, ADDRESS))
         ar.guarantor_act(filed.case_id, "admit_appeal", guarantor, expected_version=case_version(filed.case_id))
         admitted = _mails_to(mailbox, ADDRESS)[before:]
@@ -96,7 +69,7 @@ def test_the_parties_plead_within_seven_business_days_and_the_guarantor_closes_t
     assert "17 de julio de 2025" in page
     assert 'id="form-file_requester_pleadings"' in page
 
-    with time_machine.travel(_noon(date(2025, 7, 10)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 10)), tick=False):
         with pytest.raises(InvalidData, match="alegatos"):
             ar.file_unit_pleadings(filed.case_id, " ", unit, expected_version=case_version(filed.case_id))
         with pytest.raises(InvalidData):  # the evidence is a PDF
@@ -146,10 +119,10 @@ def test_the_parties_plead_within_seven_business_days_and_the_guarantor_closes_t
     assert "Presentar los alegatos y las pruebas de la Unidad de Transparencia" in told_requester[0]
     assert "contratos completos" not in told_requester[0]
 
-    with time_machine.travel(_noon(date(2025, 7, 17)), tick=False):  # the last day: the term still runs
+    with time_machine.travel(noon(date(2025, 7, 17)), tick=False):  # the last day: the term still runs
         fire_due_timers()
         assert "pleadings_closed_on" not in stored_case(filed.case_id).data
-    with time_machine.travel(_noon(date(2025, 7, 18)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 18)), tick=False):
         fire_due_timers()
         case = stored_case(filed.case_id)
         assert case.data["pleadings_closed_on"] == "2025-07-17"
@@ -179,7 +152,7 @@ def test_the_parties_plead_within_seven_business_days_and_the_guarantor_closes_t
     assert len(closed) == 1
     assert "El órgano garante decretó el cierre de instrucción el 18 de julio de 2025" in page
     assert CLOSING_BASIS in page
-    with time_machine.travel(_noon(date(2025, 7, 21)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 21)), tick=False):
         ar.guarantor_act(
             filed.case_id,
             "resolve_appeal",
@@ -193,8 +166,8 @@ def test_the_parties_plead_within_seven_business_days_and_the_guarantor_closes_t
 def test_when_both_parties_have_pleaded_the_instruction_closes_before_the_term_ends(app: Flask, mailbox):
     """The closing waits for the parties' term only while a party may still plead; the guarantor's term to
     resolve may be extended during the instruction (art. 146: once, by twenty days)."""
-    filed, unit, guarantor = _appealed(mailbox, date(2025, 7, 7))
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    filed, unit, guarantor = appealed_on(mailbox, date(2025, 7, 7))
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         ar.guarantor_act(filed.case_id, "admit_appeal", guarantor, expected_version=case_version(filed.case_id))
         with pytest.raises(GuardRefused, match="Alegatos del recurrente"):
             ar.requester_act(
@@ -253,8 +226,8 @@ def test_when_both_parties_have_pleaded_the_instruction_closes_before_the_term_e
 def test_a_request_filed_under_the_second_version_is_resolved_without_an_instruction(app: Flask, mailbox):
     """A request filed before version 3 keeps its definition: admitted, its appeal goes straight to the
     resolution, with no parties' term and no closing of the instruction."""
-    filed, _unit, guarantor = _appealed(mailbox, date(2025, 7, 7), version=2)
-    with time_machine.travel(_noon(date(2025, 7, 8)), tick=False):
+    filed, _unit, guarantor = appealed_on(mailbox, date(2025, 7, 7), version=2)
+    with time_machine.travel(noon(date(2025, 7, 8)), tick=False):
         ar.guarantor_act(filed.case_id, "admit_appeal", guarantor, expected_version=case_version(filed.case_id))
         case = stored_case(filed.case_id)
         assert (case.workflow_version, case.state) == (2, "appealed")

@@ -5,14 +5,13 @@ and is mailed the text, its legal basis and the last day to appeal. Dated agains
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time
+from datetime import date
 from typing import Any
 
 import pytest
 import time_machine
 from flask import Flask, current_app
 
-from app.calendar import LOCAL_TZ
 from app.engine import GuardRefused
 from app.extensions import db
 from app.models import Case, Role
@@ -21,13 +20,10 @@ from app.procedures.access_request.models import AreaTurn
 from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.timers import fire_due_timers
+from tests.support.clock import noon
 from tests.support.factories import case_version, make_user
 
 SOURCE = "Portal de transparencia: https://municipio.example/presupuesto (sección Presupuesto 2025, descarga libre)"
-
-
-def _noon(day: date) -> datetime:
-    return datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
 def _confirm(mailbox: Any, address: str = "lector@example.test") -> None:
@@ -40,10 +36,10 @@ def _confirm(mailbox: Any, address: str = "lector@example.test") -> None:
 
 def test_the_unit_points_to_the_public_source_and_the_requester_is_told(app: Flask, mailbox):
     unit = make_user(Role.TRANSPARENCY_UNIT)
-    with time_machine.travel(_noon(date(2025, 6, 2)), tick=False):  # Monday
+    with time_machine.travel(noon(date(2025, 6, 2)), tick=False):  # Monday
         filed = ar.file_request("Lector", "lector@example.test", "Presupuesto 2025", "electronic")
         _confirm(mailbox)
-    with time_machine.travel(_noon(date(2025, 6, 6)), tick=False):  # Friday: within 3–9 June
+    with time_machine.travel(noon(date(2025, 6, 6)), tick=False):  # Friday: within 3–9 June
         ar.point_to_public_source(filed.case_id, SOURCE, unit, expected_version=case_version(filed.case_id))
         case = db.session.get(Case, filed.case_id)
         assert case is not None
@@ -68,15 +64,15 @@ def test_the_unit_points_to_the_public_source_and_the_requester_is_told(app: Fla
 
 def test_the_public_source_term_is_the_units_own_and_shorter(app: Flask):
     unit = make_user(Role.TRANSPARENCY_UNIT)
-    with time_machine.travel(_noon(date(2025, 6, 2)), tick=False):  # Monday
+    with time_machine.travel(noon(date(2025, 6, 2)), tick=False):  # Monday
         filed = ar.file_request("Lector", "lector@example.test", "Presupuesto 2025", "electronic")
     # 5 business days from Tuesday 3 June 2025: 3, 4, 5, 6 and 9 June; it lapses at the start of the 10th
-    with time_machine.travel(_noon(date(2025, 6, 9)), tick=False):
+    with time_machine.travel(noon(date(2025, 6, 9)), tick=False):
         fire_due_timers()
         db.session.rollback()
         assert "public_source_window_closed_on" not in db.session.get(Case, filed.case_id).data  # type: ignore[union-attr]
         assert "point_to_public_source" in ar.staff_view(filed.case_id, unit).unit_offers
-    with time_machine.travel(_noon(date(2025, 6, 10)), tick=False):
+    with time_machine.travel(noon(date(2025, 6, 10)), tick=False):
         fire_due_timers()
         db.session.rollback()
         case = db.session.get(Case, filed.case_id)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date
 
 import pytest
 import time_machine
@@ -15,7 +15,7 @@ from flask import Flask
 from sqlalchemy import select, update
 
 from app.audit import verify
-from app.calendar import LOCAL_TZ, local_today
+from app.calendar import local_today
 from app.certificates.formatting import long_date
 from app.engine import GuardRefused, IllegalTrigger, InvalidData, NotAllowed, NotFound, UnknownTrigger
 from app.extensions import db
@@ -30,6 +30,7 @@ from app.services.payments import confirm_payment
 from app.services.timers import fire_due_timers
 from app.services.users import authenticate
 from tests.support.access_requests import close_instruction, issued_pdf_text
+from tests.support.clock import noon
 from tests.support.factories import case_version, make_user, quorum, stored_case
 
 
@@ -190,13 +191,9 @@ def test_filing_refuses_bad_input_and_keeps_out_of_existing_accounts(app: Flask)
     assert first.token != second.token
 
 
-def _noon(day: date) -> datetime:
-    return datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
-
-
 @contextmanager
 def _on(day: date) -> Iterator[None]:
-    with time_machine.travel(_noon(day), tick=False):
+    with time_machine.travel(noon(day), tick=False):
         yield
 
 

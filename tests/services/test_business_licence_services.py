@@ -8,7 +8,7 @@ import html
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import pytest
 import time_machine
@@ -27,6 +27,7 @@ from app.services.config import update_config
 from app.services.demo import demo_pdf
 from app.services.documents import attach_document
 from app.services.timers import fire_due_timers
+from tests.support.clock import noon
 from tests.support.factories import advance, make_user
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -40,13 +41,9 @@ BUSINESS = {
 DEPARTMENT = "desarrollo_economico"
 
 
-def _noon(day: date) -> datetime:
-    return datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
-
-
 @contextmanager
 def _on(day: date) -> Iterator[None]:
-    with time_machine.travel(_noon(day), tick=False):
+    with time_machine.travel(noon(day), tick=False):
         yield
 
 

@@ -1,25 +1,29 @@
 """Access requests as the services' tests need them: an address proven through the mailed link, a request
-answered by its area and consolidated, an appeal's instruction closed, the text of a PDF issued for a case."""
+answered by its area and consolidated, a request appealed on a given day, an appeal's instruction closed, the
+text of a PDF issued for a case."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import time_machine
 from flask import current_app
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import Certificate, Role
+from app.models import Case, Certificate, Role
 from app.procedures.access_request import services as ar
 from app.services.confirmation import confirm
 from app.services.delivery import deliver_pending
 from app.services.demo import demo_pdf
 from app.storage import get_storage
+from tests.support.clock import noon
 from tests.support.factories import case_version, make_user
 
 ADDRESS = "lector@example.test"
@@ -49,6 +53,30 @@ def consolidated(fmt: str, mailbox: Any = None) -> tuple[ar.Filed, int, int]:
     document = ar.attach_area_document(filed.case_id, "obras", "respuesta_area", "planos.pdf", demo_pdf("p"), obras)
     ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
     return filed, unit, document
+
+
+def appealed_on(mailbox: Any, day: date, *, version: int | None = None) -> tuple[ar.Filed, int, int]:
+    """A request filed on ``day`` (under the definition's ``version`` when given), its address proven, answered
+    by its area, consolidated, delivered and appealed the same day: (filed, unit, guarantor)."""
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    obras = make_user((Role.AREA, "obras"))
+    guarantor = make_user(Role.GUARANTOR)
+    with time_machine.travel(noon(day), tick=False):
+        filed = ar.file_request("Lector", ADDRESS, "Contratos", "electronic")
+        if version is not None:
+            db.session.execute(update(Case).where(Case.id == filed.case_id).values(workflow_version=version))
+            db.session.commit()
+        confirm_address(mailbox)
+        ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
+        ar.answer_turn(
+            filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
+        )
+        ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
+        ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=case_version(filed.case_id))
+        ar.requester_act(
+            filed.token, "appeal", expected_version=case_version(filed.case_id), data={"appeal_grounds": ["incomplete"]}
+        )
+    return filed, unit, guarantor
 
 
 def deliver(filed: ar.Filed, unit: int, document: int, costs: ar.Costs) -> None:

@@ -27,6 +27,11 @@ from zoneinfo import ZoneInfo
 MEXICO_CITY = ZoneInfo("America/Mexico_City")
 
 
+def noon(day: date) -> datetime:
+    """Noon of ``day`` in Mexico City, as a UTC instant: a time to travel to for a test counting days by hand."""
+    return _local(day, time(12, 0))
+
+
 def _next_weekday(start: date, weekday: int) -> date:
     """The first day after ``start`` (at least a week ahead for margin) falling on ``weekday`` (Monday = 0)."""
     day = start + timedelta(days=7)

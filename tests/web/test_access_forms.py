@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import UTC, date, datetime, time
+from datetime import date
 
 import pytest
 import time_machine
@@ -13,19 +13,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from app.calendar import LOCAL_TZ
 from app.extensions import db
 from app.models import Case, Role
 from app.procedures.access_request import services as svc
 from app.services.timers import fire_due_timers
+from tests.support.clock import noon
 from tests.support.factories import make_user, quorum
 from tests.web.helpers import csrf_token, flashes, hidden_value, login_as, text
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
-
-def _noon(day: date) -> datetime:
-    return datetime.combine(day, time(12, 0), tzinfo=LOCAL_TZ).astimezone(UTC)
 
 
 def _version(case_id: int) -> int:
@@ -41,7 +37,7 @@ def _duplicate_ids(page: str) -> list[str]:
 
 def test_the_prevencion_is_not_offered_after_its_window(app: Flask, client: FlaskClient):
     unit = make_user(Role.TRANSPARENCY_UNIT)
-    with time_machine.travel(_noon(date(2025, 6, 2)), tick=False):  # Monday
+    with time_machine.travel(noon(date(2025, 6, 2)), tick=False):  # Monday
         filed = svc.file_request("Lector", "lector@example.test", "Contratos", "electronic")
         login_as(client, unit)
         page = text(client.get(f"/transparencia/solicitudes/{filed.case_id}"))
@@ -49,7 +45,7 @@ def test_the_prevencion_is_not_offered_after_its_window(app: Flask, client: Flas
         assert 'id="form-incompetent"' in page
         assert _duplicate_ids(page) == []
     # the 5 business days to issue a prevención end on Monday 9 June 2025 (3–6 and 9 June)
-    with time_machine.travel(_noon(date(2025, 6, 10)), tick=False):
+    with time_machine.travel(noon(date(2025, 6, 10)), tick=False):
         fire_due_timers()
         login_as(client, unit)  # a new session: the first one ended with the days gone by
         page = text(client.get(f"/transparencia/solicitudes/{filed.case_id}"))
