@@ -6,6 +6,7 @@ import hashlib
 import html
 import re
 from html.parser import HTMLParser
+from typing import Any
 
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -88,6 +89,26 @@ def form_fields(page: str, action: str) -> dict[str, str]:
         except AssertionError:
             continue
     return fields
+
+
+def settings_form(client: FlaskClient, path: str) -> dict[str, Any]:
+    """What a browser sends back from the settings page at ``path`` unchanged: every input, text area and
+    selected option (a select with none selected sends its first option)."""
+    page = text(client.get(path))
+    data: dict[str, Any] = {"csrf_token": csrf_token(page, "")}
+    for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page):
+        data.setdefault(name, value)
+    for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>\n?(.*?)</textarea>', page, re.S):
+        data[name] = value
+    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        chosen = (
+            re.search(r'<option selected value="([^"]*)"', options)
+            or re.search(r'value="([^"]*)" selected', options)
+            or re.search(r'<option value="([^"]*)"', options)
+        )
+        data[name] = chosen.group(1) if chosen else ""
+    data.pop("submit", None)
+    return data
 
 
 def text(response: TestResponse) -> str:

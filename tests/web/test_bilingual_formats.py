@@ -6,7 +6,6 @@ given); the open data and Spanish pages stay as they were."""
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from datetime import date
 from typing import Any
@@ -23,7 +22,7 @@ from app.procedures.obligation_publication.services import decide, open_quarter,
 from app.services.config import current_params, update_config
 from app.services.users import ensure_department
 from tests.support.factories import make_user
-from tests.web.helpers import csrf_token, field_errors, flashes, login_as, set_language, text
+from tests.web.helpers import csrf_token, field_errors, flashes, login_as, set_language, settings_form, text
 from workflows.obligation_publication import DEFAULT_FORMATS
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -52,21 +51,6 @@ SUBSIDIES: dict[str, Any] = {
 """A format with an English label for one column only and no English title."""
 
 ROW = {"capitulo": "1000 Servicios personales", "aprobado": "1500000.00", "ejercido": "350000", "hipervinculo": ""}
-
-
-def settings_form(client: FlaskClient) -> dict[str, Any]:
-    """What the publications' settings page sends unchanged, as a browser would."""
-    page = text(client.get(SETTINGS))
-    data: dict[str, Any] = {"csrf_token": csrf_token(page, "")}
-    for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page):
-        data.setdefault(name, value)
-    for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>\n?(.*?)</textarea>', page, re.S):
-        data[name] = value
-    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
-        chosen = re.search(r'<option selected value="([^"]*)"', options) or re.search(r'value="([^"]*)"', options)
-        data[name] = chosen.group(1) if chosen else ""
-    data.pop("submit", None)
-    return data
 
 
 def spanish_only(formats: Any) -> list[dict[str, Any]]:
@@ -118,7 +102,7 @@ def test_the_settings_page_takes_english_titles_and_labels_stores_audits_and_sho
     client: FlaskClient, people: dict[str, int]
 ) -> None:
     login_as(client, people["admin"])
-    data = settings_form(client)
+    data = settings_form(client, SETTINGS)
     shown = json.loads(data["formats"])
     assert shown[0]["title_en"] == "Allocated budget and its spending"  # the defaults' English values are editable
     formats = [*shown, SUBSIDIES]
@@ -136,7 +120,7 @@ def test_the_settings_page_takes_english_titles_and_labels_stores_audits_and_sho
     assert change.changes["formats"]["to"][-1]["fields"][0]["label_en"] == "Social programme"
     page = text(client.get(SETTINGS))
     assert '"label_en": "Social programme"' in page
-    again = client.post(SETTINGS, data=settings_form(client))  # the page sends back what it shows: no change
+    again = client.post(SETTINGS, data=settings_form(client, SETTINGS))  # the page sends back what it shows: no change
     assert "No hubo cambios." in flashes(client.get(again.headers["Location"]))
 
 
@@ -145,7 +129,9 @@ def test_formats_without_english_values_are_still_saved_and_read_as_before(
 ) -> None:
     login_as(client, people["admin"])
     formats = spanish_only(DEFAULT_FORMATS)
-    saved = client.post(SETTINGS, data={**settings_form(client), "formats": json.dumps(formats, ensure_ascii=False)})
+    saved = client.post(
+        SETTINGS, data={**settings_form(client, SETTINGS), "formats": json.dumps(formats, ensure_ascii=False)}
+    )
     assert saved.status_code == 302, (field_errors(saved), flashes(saved))
     db.session.rollback()
     assert current_params("obligation_publication")["formats"] == formats
@@ -185,7 +171,7 @@ def test_bad_english_values_are_refused_clearly_and_nothing_typed_is_lost(
 ) -> None:
     login_as(client, people["admin"])
     typed = json.dumps(formats, ensure_ascii=False)
-    refused = client.post(SETTINGS, data={**settings_form(client), "formats": typed})
+    refused = client.post(SETTINGS, data={**settings_form(client, SETTINGS), "formats": typed})
     assert refused.status_code == 422
     assert any(shown.startswith(message) for shown in flashes(refused)), flashes(refused)
     assert typed in text(refused)  # the JSON as typed, to correct

@@ -4,9 +4,7 @@ the page's language (Spanish where no English value was given)."""
 
 from __future__ import annotations
 
-import re
 import uuid
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -20,28 +18,13 @@ from app.services.cases import fire
 from app.services.config import current_params, update_config
 from app.services.departments import create_department
 from tests.support.factories import make_user, vecs_case
-from tests.web.helpers import csrf_token, field_errors, flashes, login_as, set_language, text
+from tests.web.helpers import csrf_token, field_errors, flashes, login_as, set_language, settings_form, text
 from workflows.vecs import VECS_V1
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 SETTINGS = "/admin/tramites/vecs"
 DEPARTMENTS = "/admin/areas"
-
-
-def settings_form(client: FlaskClient) -> dict[str, Any]:
-    """What the settings page sends unchanged, as a browser would."""
-    page = text(client.get(SETTINGS))
-    data: dict[str, Any] = {"csrf_token": csrf_token(page, "")}
-    for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page):
-        data.setdefault(name, value)
-    for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>\n?(.*?)</textarea>', page, re.S):
-        data[name] = value
-    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
-        chosen = re.search(r'<option selected value="([^"]*)"', options) or re.search(r'value="([^"]*)"', options)
-        data[name] = chosen.group(1) if chosen else ""
-    data.pop("submit", None)
-    return data
 
 
 FEE_ROW = {
@@ -55,7 +38,7 @@ FEE_ROW = {
 
 def test_the_settings_page_takes_english_values_stores_audits_and_shows_them_back(client: FlaskClient) -> None:
     login_as(client, make_user(Role.ADMIN))
-    data = settings_form(client)
+    data = settings_form(client, SETTINGS)
     data["requirements"] = "planos | Planos del proyecto | Project drawings\npropiedad | Escritura del predio"
     saved = client.post(SETTINGS, data={**data, **FEE_ROW})
     assert saved.status_code == 302, (field_errors(saved), flashes(saved))
@@ -82,7 +65,7 @@ def test_the_settings_page_takes_english_values_stores_audits_and_shows_them_bac
     page = text(client.get(SETTINGS))
     assert "planos | Planos del proyecto | Project drawings\npropiedad | Escritura del predio" in page
     assert 'value="Construction licence"' in page
-    again = client.post(SETTINGS, data=settings_form(client))  # the page sends back what it shows: no change
+    again = client.post(SETTINGS, data=settings_form(client, SETTINGS))  # the page sends back what it shows: no change
     assert "No hubo cambios." in flashes(client.get(again.headers["Location"]))
 
 
@@ -107,7 +90,7 @@ def test_bad_english_values_are_refused_clearly_and_nothing_typed_is_lost(
     client: FlaskClient, changes: dict[str, str], message: str
 ) -> None:
     login_as(client, make_user(Role.ADMIN))
-    refused = client.post(SETTINGS, data={**settings_form(client), **changes})
+    refused = client.post(SETTINGS, data={**settings_form(client, SETTINGS), **changes})
     assert refused.status_code == 422
     assert any(error.startswith(message) for error in field_errors(refused)), field_errors(refused)
     page = refused.get_data(as_text=True)

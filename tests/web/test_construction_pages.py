@@ -21,7 +21,17 @@ from app.services.auth import decrypt
 from app.services.certificates import CertificateEffects
 from app.services.demo import demo_pdf
 from tests.support.factories import advance, make_user, vecs_case
-from tests.web.helpers import csrf_token, field_errors, flashes, form_fields, hidden_value, login, login_as, text
+from tests.web.helpers import (
+    csrf_token,
+    field_errors,
+    flashes,
+    form_fields,
+    hidden_value,
+    login,
+    login_as,
+    settings_form,
+    text,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -573,28 +583,10 @@ def test_people_without_access_are_refused(client: FlaskClient, in_intake: tuple
 # -- administration -------------------------------------------------------------------------------------
 
 
-def settings_form(client: FlaskClient) -> dict[str, Any]:
-    page = text(client.get("/admin/tramites/vecs"))
-    data: dict[str, Any] = {"csrf_token": csrf_token(page, "")}
-    for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page):
-        data.setdefault(name, value)
-    for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>\n?(.*?)</textarea>', page, re.S):
-        data[name] = value
-    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
-        chosen = (
-            re.search(r'<option selected value="([^"]*)"', options)
-            or re.search(r'value="([^"]*)" selected', options)
-            or re.search(r'<option value="([^"]*)"', options)  # a browser sends the first option
-        )
-        data[name] = chosen.group(1) if chosen else ""
-    data.pop("submit", None)
-    return data
-
-
 def test_settings_are_validated_saved_audited_and_for_admins_only(client: FlaskClient) -> None:
     admin = make_user(Role.ADMIN)
     login_as(client, admin)
-    data = settings_form(client)
+    data = settings_form(client, "/admin/tramites/vecs")
     unchanged = client.post("/admin/tramites/vecs", data=data)
     assert unchanged.status_code == 302
     assert "No hubo cambios." in flashes(client.get(unchanged.headers["Location"]))

@@ -5,7 +5,6 @@ in two procedures; missing departments are pointed out."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -15,28 +14,11 @@ from app.models import Role, WorkflowConfig
 from app.services.config import current_params
 from app.services.departments import ensure_declared_departments
 from tests.support.factories import make_user
-from tests.web.helpers import csrf_token, field_errors, flashes, login_as, set_language, text
+from tests.web.helpers import field_errors, flashes, login_as, set_language, settings_form, text
 from workflows import REGISTRY
 from workflows.procedure import Procedure
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
-
-def settings_form(client: FlaskClient, path: str) -> dict[str, Any]:
-    """What a browser sends back from the settings page at ``path`` unchanged."""
-    page = text(client.get(path))
-    data: dict[str, Any] = {"csrf_token": csrf_token(page, "")}
-    for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page):
-        data.setdefault(name, value)
-    for name, value in re.findall(r'<textarea[^>]*name="([^"]+)"[^>]*>\n?(.*?)</textarea>', page, re.S):
-        data[name] = value
-    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
-        chosen = re.search(r'<option selected value="([^"]*)"', options) or re.search(
-            r'<option value="([^"]*)"', options
-        )
-        data[name] = chosen.group(1) if chosen else ""
-    data.pop("submit", None)
-    return data
 
 
 def labels(page: str) -> list[str]:
