@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from app.extensions import db
-from app.models import Case, Role, User, UserRole
+from app.models import Case, Department, Role, User, UserRole
 from app.services.assignment import reassign
 from app.services.cases import FireResult, fire, open_case
 from app.services.config import update_config
@@ -148,9 +148,14 @@ def test_administrators_reassign_by_draw_with_a_reason(
     admin, staff, _, case = town
     first = assignee_of(case.case_id)
     login_as(client, admin)
+    db.session.rollback()
+    db.session.execute(update(Department).where(Department.code == OFFICE).values(name="Revisión de Obra"))
+    db.session.commit()
     listing = text(client.get("/admin/asignaciones"))
     assert case.folio in listing
     assert name_of(first or 0) in listing
+    assert "<td>Revisión de Obra</td>" in listing  # the department by its name, not its code
+    assert f"<td>{OFFICE}</td>" not in listing
     assert client.get(f"/expedientes/{case.case_id}").status_code == 403  # no case files for administrators
     action = f"/admin/asignaciones/{case.case_id}/reasignar"
     token = csrf_token(listing, action)

@@ -404,6 +404,8 @@ def test_the_lists_show_one_year_the_latest_unless_asked(client: FlaskClient, pe
     login_as(client, people["unit"])
     staff = text(client.get("/transparencia/publicaciones"))
     assert "2026-T1" in staff
+    assert "<td>Obras Publicas</td>" in staff  # each format's area by its name, not its code
+    assert "<td>obras_publicas</td>" not in staff
     assert "2025-T4" not in staff
     assert "Ejercicio anterior" in staff
     previous = client.get("/transparencia/publicaciones?ejercicio=2025")

@@ -48,6 +48,7 @@ from app.procedures.obligation_publication.services import (
     submit_record,
     term_of_findings,
 )
+from app.services.departments import all_department_names
 from app.web.access import public, roles_required
 from app.web.errors import ExplainedBadRequest, requested_bom
 from app.web.labels import message_text, translated
@@ -183,6 +184,7 @@ def staff_index() -> tuple[str, int]:
     page = render_template(
         "publications/index.html",
         rows=rows,
+        department_names=all_department_names(reader_language()) if rows else {},
         form=form,
         year=year,
         state_descriptions=STATE_DESCRIPTIONS,

@@ -10,19 +10,31 @@ from werkzeug.wrappers import Response
 from app.engine import DomainError, NotAllowed, NotFound
 from app.models import Role
 from app.services.assignment import assignment_rows, reassign, recuse
+from app.services.departments import all_department_names
 from app.web.access import authenticated, roles_required
 from app.web.cases.views import recusal_refused
 from app.web.labels import message_text
+from app.web.translation import reader_language
 from forms.assignment import ReasonForm
 
 bp = Blueprint("assignment", __name__)
+
+
+def _index(form: ReasonForm) -> str:
+    """The assignment overview (the departments named in the reader's language) with the reassignment form."""
+    return render_template(
+        "assignment/index.html",
+        rows=assignment_rows(),
+        department_names=all_department_names(reader_language()),
+        form=form,
+    )
 
 
 @bp.get("/admin/asignaciones")
 @roles_required(Role.ADMIN)
 def index() -> str:
     """Open cases in a department's stage with their assignee (no case data), unassigned ones first."""
-    return render_template("assignment/index.html", rows=assignment_rows(), form=ReasonForm())
+    return _index(ReasonForm())
 
 
 @bp.post("/admin/asignaciones/<int:case_id>/reasignar")
@@ -33,14 +45,14 @@ def reassign_case(case_id: int) -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         for error in form.reason.errors:
             flash(str(error), "error")
-        return render_template("assignment/index.html", rows=assignment_rows(), form=form), 422
+        return _index(form), 422
     try:
         chosen = reassign(case_id, current_user.id, form.reason.data)
     except NotFound:
         abort(404)
     except DomainError as exc:
         flash(message_text(exc.message), "error")
-        return render_template("assignment/index.html", rows=assignment_rows(), form=form), 422
+        return _index(form), 422
     if chosen is None:
         flash(_("Nadie más puede recibir el expediente: queda sin asignar y su área fue avisada."), "info")
     else:
