@@ -16,6 +16,7 @@ overdue by the state's target.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date
@@ -221,9 +222,17 @@ LABEL_MAX = 120
 """The longest label of a format's field (a column of its records), in Spanish and in English alike."""
 
 
-def _text(value: Any, what: str, limit: int = 300) -> str:
+def _shown(value: Any) -> str:
+    """A value someone typed, as a refusal quotes it (short: the setting is JSON of any size)."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _text(value: Any, limit: int, refusal: str, params: Mapping[str, str]) -> str:
+    """``value`` stripped: a text of 1 to ``limit`` characters. Raises ``InvalidSetting`` with ``refusal`` (a
+    msgid) and ``params`` (and ``max``) otherwise."""
     if not isinstance(value, str) or not value.strip() or len(value.strip()) > limit:
-        raise ValueError(f"bad {what} {value!r}")
+        raise InvalidSetting(refusal, {**params, "max": str(limit)})
     return value.strip()
 
 
@@ -243,22 +252,36 @@ def _english(source: Mapping[str, Any], key: str, limit: int, refusal: str, para
 def parse_formats(value: Any) -> list[dict[str, Any]]:
     """Check the list of formats (code, title, legal basis, responsible department, optional source and
     typed fields; optionally the title in English, ``title_en``, and each field's label in English, ``label_en``)
-    and return it normalised. Raises ``ValueError``/``TypeError`` for a bad one (``InvalidSetting``, which says
-    why, for a bad English value)."""
+    and return it normalised. Raises ``InvalidSetting`` for a bad one, saying in words people read which format
+    or field is wrong and why."""
     if not isinstance(value, list | tuple) or not value:
-        raise ValueError("formats must be a non-empty list")
+        raise InvalidSetting(N_("Los formatos son una lista JSON con al menos un formato."))
     result: list[dict[str, Any]] = []
     codes: set[str] = set()
     for item in value:
         if not isinstance(item, Mapping):
-            raise TypeError(f"format {item!r} is not a mapping")
-        code = _text(item.get("code"), "format code", 40)
-        if not _CODE.match(code) or code in codes:
-            raise ValueError(f"bad or repeated format code {code!r}")
+            raise InvalidSetting(
+                N_("Cada formato es un objeto JSON con code, title, legal_basis, department y fields: %(item)s"),
+                {"item": _shown(item)},
+            )
+        code = item.get("code")
+        code = code.strip() if isinstance(code, str) else code
+        if not isinstance(code, str) or not _CODE.match(code) or code in codes:
+            raise InvalidSetting(
+                N_(
+                    "El código de formato «%(code)s» falta, no es válido o se repite: use minúsculas, números y "
+                    "guiones bajos, hasta 40, empezando por letra o número."
+                ),
+                {"code": _shown(code if code is not None else "")},
+            )
         codes.add(code)
+        named = {"code": code}
         source = str(item.get("source") or "")
         if source not in ("", LICENCE_SOURCE):
-            raise ValueError(f"unknown source {source!r}")
+            raise InvalidSetting(
+                N_("Formato «%(code)s»: el origen «%(source)s» no existe; deje source vacío o use «vecs_licences»."),
+                {**named, "source": _shown(source)},
+            )
         english_title = _english(
             item,
             "title",
@@ -274,11 +297,17 @@ def parse_formats(value: Any) -> list[dict[str, Any]]:
         if source == LICENCE_SOURCE:
             holder = item.get("publish_holder", False)
             if not isinstance(holder, bool):
-                raise TypeError("publish_holder must be true or false")
+                raise InvalidSetting(N_("Formato «%(code)s»: publish_holder es true o false."), named)
             names = [f["name"] for f in fields]
             fixed = [f["name"] for f in LICENCE_FIELDS]
             if names not in (fixed, [*fixed, HOLDER_FIELD["name"]]):
-                raise ValueError("the licences format has the fixed fields of issued licences")
+                raise InvalidSetting(
+                    N_(
+                        "Formato «%(code)s»: el formato de licencias tiene los campos fijos de las licencias "
+                        "emitidas (%(fields)s)."
+                    ),
+                    {**named, "fields": ", ".join(fixed)},
+                )
             fields = [f for f in fields if f["name"] != HOLDER_FIELD["name"]]
             if holder:
                 fields.append(dict(HOLDER_FIELD))
@@ -286,10 +315,25 @@ def parse_formats(value: Any) -> list[dict[str, Any]]:
         result.append(
             {
                 "code": code,
-                "title": _text(item.get("title"), "title", TITLE_MAX),
+                "title": _text(
+                    item.get("title"),
+                    TITLE_MAX,
+                    N_("Formato «%(code)s»: el título (title) es un texto de 1 a %(max)s caracteres."),
+                    named,
+                ),
                 **english_title,
-                "legal_basis": _text(item.get("legal_basis"), "legal basis"),
-                "department": _text(item.get("department"), "department", 64),
+                "legal_basis": _text(
+                    item.get("legal_basis"),
+                    300,
+                    N_("Formato «%(code)s»: el fundamento legal (legal_basis) es un texto de 1 a %(max)s caracteres."),
+                    named,
+                ),
+                "department": _text(
+                    item.get("department"),
+                    64,
+                    N_("Formato «%(code)s»: el área responsable (department) es un código de 1 a %(max)s caracteres."),
+                    named,
+                ),
                 "source": source,
                 "fields": fields,
                 **extra,
@@ -300,24 +344,40 @@ def parse_formats(value: Any) -> list[dict[str, Any]]:
 
 def parse_fields(value: Any, format_code: str = "") -> list[dict[str, Any]]:
     """Check a format's fields (name, label, optionally ``label_en``, type, required) and return them normalised;
-    ``format_code`` names the format in the refusal of a bad English label (``InvalidSetting``)."""
+    ``format_code`` names the format in a refusal (``InvalidSetting``, which says which field is wrong and why)."""
+    named = {"code": format_code}
     if not isinstance(value, list | tuple) or not value:
-        raise ValueError("a format needs at least one field")
+        raise InvalidSetting(N_("Formato «%(code)s»: necesita al menos un campo (fields)."), named)
     fields: list[dict[str, Any]] = []
     names: set[str] = set()
     for item in value:
         if not isinstance(item, Mapping):
-            raise TypeError(f"field {item!r} is not a mapping")
-        name = _text(item.get("name"), "field name", 40)
-        if not _CODE.match(name) or name in names:
-            raise ValueError(f"bad or repeated field name {name!r}")
+            raise InvalidSetting(
+                N_("Formato «%(code)s»: cada campo es un objeto JSON con name, label, type y required: %(item)s"),
+                {**named, "item": _shown(item)},
+            )
+        name = item.get("name")
+        name = name.strip() if isinstance(name, str) else name
+        if not isinstance(name, str) or not _CODE.match(name) or name in names:
+            raise InvalidSetting(
+                N_(
+                    "Formato «%(code)s»: el nombre de campo «%(field)s» falta, no es válido o se repite: use "
+                    "minúsculas, números y guiones bajos, hasta 40, empezando por letra o número."
+                ),
+                {**named, "field": _shown(name if name is not None else "")},
+            )
         names.add(name)
         kind = item.get("type", "text")
         if kind not in FIELD_TYPES:
-            raise ValueError(f"unknown field type {kind!r}")
+            raise InvalidSetting(
+                N_("Formato «%(code)s», campo «%(field)s»: el tipo «%(type)s» no existe; use %(types)s."),
+                {**named, "field": name, "type": _shown(kind), "types": ", ".join(FIELD_TYPES)},
+            )
         required = item.get("required", False)
         if not isinstance(required, bool):
-            raise TypeError("required must be true or false")
+            raise InvalidSetting(
+                N_("Formato «%(code)s», campo «%(field)s»: required es true o false."), {**named, "field": name}
+            )
         english = _english(
             item,
             "label",
@@ -328,7 +388,12 @@ def parse_fields(value: Any, format_code: str = "") -> list[dict[str, Any]]:
             ),
             {"code": format_code, "field": name},
         )
-        label = _text(item.get("label"), "label", LABEL_MAX)
+        label = _text(
+            item.get("label"),
+            LABEL_MAX,
+            N_("Formato «%(code)s», campo «%(field)s»: la etiqueta (label) es un texto de 1 a %(max)s caracteres."),
+            {**named, "field": name},
+        )
         fields.append({"name": name, "label": label, **english, "type": kind, "required": required})
     return fields
 

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import time_machine
@@ -61,7 +62,7 @@ from app.services.timers import fire_due_timers
 from app.services.users import ensure_department
 from tests.support.concurrency import race
 from tests.support.factories import advance, make_user, vecs_case
-from workflows.base import draw
+from workflows.base import InvalidSetting, draw
 from workflows.obligation_publication import DEFAULT_FORMATS, LICENCE_FIELDS, parse_formats, quarter_period
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -461,10 +462,56 @@ def test_the_holder_setting_is_checked() -> None:
     assert parse_formats([with_holder]) == [with_holder]  # parsing what was parsed changes nothing
     without = parse_formats([{**with_holder, "publish_holder": False}])[0]
     assert "titular" not in [f["name"] for f in without["fields"]]
-    with pytest.raises(TypeError):
+    with pytest.raises(InvalidSetting, match="publish_holder es true o false"):
         parse_formats([{**licences, "publish_holder": "sí"}])
-    with pytest.raises(ValueError, match="fixed fields"):
+    with pytest.raises(InvalidSetting, match="campos fijos de las licencias emitidas"):
         parse_formats([{**licences, "fields": [*licences["fields"], {"name": "domicilio", "label": "Domicilio"}]}])
+
+
+BUDGET = next(dict(f) for f in DEFAULT_FORMATS if f["code"] == "presupuesto")
+
+
+@pytest.mark.parametrize(
+    ("formats", "said"),
+    [
+        ([], "Los formatos son una lista JSON con al menos un formato."),
+        (
+            ["presupuesto"],
+            "Cada formato es un objeto JSON con code, title, legal_basis, department y fields: presupuesto",
+        ),
+        ([{**BUDGET, "code": "Presupuesto 2026"}], "El código de formato «Presupuesto 2026» falta, no es válido"),
+        ([BUDGET, BUDGET], "El código de formato «presupuesto» falta, no es válido o se repite"),
+        ([{**BUDGET, "source": "sat"}], "Formato «presupuesto»: el origen «sat» no existe"),
+        ([{**BUDGET, "title": " "}], "Formato «presupuesto»: el título (title) es un texto de 1 a 300 caracteres."),
+        ([{**BUDGET, "legal_basis": None}], "Formato «presupuesto»: el fundamento legal (legal_basis)"),
+        ([{**BUDGET, "department": "x" * 65}], "Formato «presupuesto»: el área responsable (department)"),
+        ([{**BUDGET, "fields": []}], "Formato «presupuesto»: necesita al menos un campo (fields)."),
+        (
+            [{**BUDGET, "fields": [7]}],
+            "Formato «presupuesto»: cada campo es un objeto JSON con name, label, type y required: 7",
+        ),
+        ([{**BUDGET, "fields": [{"name": "Monto", "label": "Monto"}]}], "el nombre de campo «Monto» falta"),
+        (
+            [{**BUDGET, "fields": [{"name": "monto", "label": "Monto", "type": "money"}]}],
+            "Formato «presupuesto», campo «monto»: el tipo «money» no existe; use text, date, number, integer, url.",
+        ),
+        (
+            [{**BUDGET, "fields": [{"name": "monto", "label": "Monto", "required": "sí"}]}],
+            "Formato «presupuesto», campo «monto»: required es true o false.",
+        ),
+        (
+            [{**BUDGET, "fields": [{"name": "monto", "label": ""}]}],
+            "Formato «presupuesto», campo «monto»: la etiqueta (label) es un texto de 1 a 120 caracteres.",
+        ),
+    ],
+)
+def test_a_bad_format_is_refused_saying_which_format_and_field_and_why(formats: list[Any], said: str) -> None:
+    """The formats are JSON an administrator writes: each refusal names the format and field and says what is
+    wrong, in words of the settings page (translated there), never a generic "invalid value"."""
+    with pytest.raises(InvalidSetting) as refused:
+        parse_formats(formats)
+    assert said in str(refused.value)
+    assert refused.value.msgid  # a message of the catalogue, shown in the reader's language
 
 
 # -- the guarantor's sample, findings, their term ----------------------------------------------------------

@@ -179,6 +179,32 @@ def test_bad_english_values_are_refused_clearly_and_nothing_typed_is_lost(
     assert db.session.scalars(select(WorkflowConfigChange)).all() == []
 
 
+def test_a_bad_spanish_part_of_a_format_is_refused_saying_what_in_the_page_language(
+    client: FlaskClient, people: dict[str, int]
+) -> None:
+    """Not the generic "invalid value for «formats»": the format, the field and what is wrong, translated."""
+    login_as(client, people["admin"])
+    fmt = json.loads(json.dumps(SUBSIDIES))
+    fmt["fields"][1]["type"] = "money"
+    typed = json.dumps([fmt], ensure_ascii=False)
+    refused = client.post(SETTINGS, data={**settings_form(client, SETTINGS), "formats": typed})
+    assert refused.status_code == 422
+    assert (
+        "Formato «subsidios», campo «monto»: el tipo «money» no existe; use text, date, number, integer, url."
+        in flashes(refused)
+    )
+    assert typed in text(refused)
+    set_language(client, "en", SETTINGS)
+    refused = client.post(SETTINGS, data={**settings_form(client, SETTINGS), "formats": typed})
+    assert refused.status_code == 422
+    assert (
+        "Format «subsidios», field «monto»: the type «money» does not exist; use text, date, number, integer, url."
+        in flashes(refused)
+    )
+    db.session.rollback()
+    assert db.session.scalars(select(WorkflowConfigChange)).all() == []
+
+
 # -- the public pages ------------------------------------------------------------------------------------------
 
 
