@@ -302,6 +302,26 @@ def test_cases_that_owe_a_fee_after_silence_are_marked_from_their_data(empty_dat
         db.engine.dispose()
 
 
+def _save_settings(saved: dict[str, dict]) -> None:
+    """Settings rows as a jurisdiction saved them: each workflow's parameters, by name."""
+    with db.engine.begin() as conn:
+        for name, params in saved.items():
+            conn.execute(
+                text(
+                    "INSERT INTO workflow_configs (workflow, params, revision, updated_at) "
+                    "VALUES (:name, :params, 1, CURRENT_TIMESTAMP)"
+                ),
+                {"name": name, "params": json.dumps(params)},
+            )
+
+
+def _settings() -> dict[str, dict]:
+    """Every workflow's saved parameters, by name, as the database holds them now."""
+    with db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT workflow, params FROM workflow_configs")).all()
+    return {name: json.loads(params) if isinstance(params, str) else params for name, params in rows}
+
+
 def test_saved_legal_bases_get_the_cost_sheets_acts_with_their_defaults(empty_database_url: str, tmp_path: Path):
     """A jurisdiction that saved its ``legal_bases`` before the cost sheet's rows cited acts of it finds those
     acts written in with the 2015 articles the rows cited (so that the settings page shows them), its own
@@ -314,26 +334,11 @@ def test_saved_legal_bases_get_the_cost_sheets_acts_with_their_defaults(empty_da
     application = create_app("test", SQLALCHEMY_DATABASE_URI=empty_database_url, DOCUMENTS_DIR=str(tmp_path))
     with application.app_context():
         upgrade(revision="a3d8f1c6e274")
-        with db.engine.begin() as conn:
-            for name, params in (
-                ("access_request", {"legal_bases": saved, "payment_days": 20}),
-                ("vecs", {"payment_days": 5}),
-            ):
-                conn.execute(
-                    text(
-                        "INSERT INTO workflow_configs (workflow, params, revision, updated_at) "
-                        "VALUES (:name, :params, 1, CURRENT_TIMESTAMP)"
-                    ),
-                    {"name": name, "params": json.dumps(params)},
-                )
-
-        def settings() -> dict[str, dict]:
-            with db.engine.connect() as conn:
-                rows = conn.execute(text("SELECT workflow, params FROM workflow_configs")).all()
-            return {name: json.loads(params) if isinstance(params, str) else params for name, params in rows}
+        before = {"access_request": {"legal_bases": saved, "payment_days": 20}, "vecs": {"payment_days": 5}}
+        _save_settings(before)
 
         upgrade()
-        after = settings()
+        after = _settings()
         assert after["access_request"] == {
             "legal_bases": {**saved, **{act: defaults[act] for act in (*added, *later)}},
             "payment_days": 20,
@@ -341,7 +346,7 @@ def test_saved_legal_bases_get_the_cost_sheets_acts_with_their_defaults(empty_da
         assert parse_legal_bases(after["access_request"]["legal_bases"]) == after["access_request"]["legal_bases"]
         assert after["vecs"] == {"payment_days": 5}
         downgrade(revision="a3d8f1c6e274")
-        assert settings() == {"access_request": {"legal_bases": saved, "payment_days": 20}, "vecs": {"payment_days": 5}}
+        assert _settings() == before
         downgrade(revision="base")
         db.engine.dispose()
 
@@ -356,26 +361,11 @@ def test_saved_legal_bases_get_the_acts_of_the_appeals_instruction(empty_databas
     application = create_app("test", SQLALCHEMY_DATABASE_URI=empty_database_url, DOCUMENTS_DIR=str(tmp_path))
     with application.app_context():
         upgrade(revision="c5e1a9d7b402")
-        with db.engine.begin() as conn:
-            for name, params in (
-                ("access_request", {"legal_bases": saved, "payment_days": 20}),
-                ("vecs", {"payment_days": 5}),
-            ):
-                conn.execute(
-                    text(
-                        "INSERT INTO workflow_configs (workflow, params, revision, updated_at) "
-                        "VALUES (:name, :params, 1, CURRENT_TIMESTAMP)"
-                    ),
-                    {"name": name, "params": json.dumps(params)},
-                )
-
-        def settings() -> dict[str, dict]:
-            with db.engine.connect() as conn:
-                rows = conn.execute(text("SELECT workflow, params FROM workflow_configs")).all()
-            return {name: json.loads(params) if isinstance(params, str) else params for name, params in rows}
+        before = {"access_request": {"legal_bases": saved, "payment_days": 20}, "vecs": {"payment_days": 5}}
+        _save_settings(before)
 
         upgrade(revision="339a57f5d4da")
-        after = settings()["access_request"]["legal_bases"]
+        after = _settings()["access_request"]["legal_bases"]
         assert after == {
             **saved,
             "pleadings": "Artículo 150, fracciones II y III, de la Ley General de Transparencia y Acceso a la "
@@ -387,9 +377,9 @@ def test_saved_legal_bases_get_the_acts_of_the_appeals_instruction(empty_databas
             act: defaults[act] for act in ("pleadings", "instruction_closed")
         }
         assert parse_legal_bases(after) == after
-        assert settings()["vecs"] == {"payment_days": 5}
+        assert _settings()["vecs"] == {"payment_days": 5}
         downgrade(revision="c5e1a9d7b402")
-        assert settings() == {"access_request": {"legal_bases": saved, "payment_days": 20}, "vecs": {"payment_days": 5}}
+        assert _settings() == before
         downgrade(revision="base")
         db.engine.dispose()
 
