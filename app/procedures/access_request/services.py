@@ -691,26 +691,10 @@ def _mail_guarantors(session: Session, case: Case, seq: int, trigger: str = "app
     """Tell each member of the guarantor body of a new appeal: that it awaits their admission (the term to
     resolve it runs from the admission, LGTAIP 2015 art. 146), or, on a request of the first version, which
     started that term at the filing, the last day to resolve it."""
-    clock = case_clocks([case.id]).get(case.id, {}).get("resolution")
     params = case.params or wf.ACCESS_V1.params
-    payload: dict[str, Any] = {
-        "folio": case.folio,
-        "trigger": trigger,
-        "state": case.state,
-        "party": "guarantor",
-        "legal_basis": wf.legal_basis(params, "admission" if case.state == wf.APPEAL_FILED else "resolution"),
-    }
-    if clock is not None and clock.due_on is not None:
-        payload |= {"due_on": clock.due_on.isoformat(), "due_label": RESOLUTION_TERM}
-    for user in active_holders(Role.GUARANTOR, session):
-        enqueue(
-            session,
-            topic="case_transition",
-            dedup_key=f"access:{case.id}:seq:{seq}:guarantor:{user.id}",
-            recipient_id=user.id,
-            case_id=case.id,
-            payload=payload,
-        )
+    basis = wf.legal_basis(params, "admission" if case.state == wf.APPEAL_FILED else "resolution")
+    told = ActNotice("", basis, _resolution_due(case), due_label=RESOLUTION_TERM)
+    _mail_staff(session, case, seq, trigger, Role.GUARANTOR, told)
 
 
 def _mail_staff(session: Session, case: Case, seq: int, trigger: str, role: Role, act: ActNotice) -> None:
@@ -1075,9 +1059,7 @@ def appeal_notice(case: Case) -> ActNotice | None:
             str(case.data["appeal_dismissal"]), wf.legal_basis(params, "dismissal"), None, kind="appeal_dismissed"
         )
     if case.state in ADMITTED:
-        clock = case_clocks([case.id]).get(case.id, {}).get("resolution")
-        due = clock.due_on if clock is not None else None
-        return ActNotice("", resolution, due, kind="appeal_admitted", due_label=RESOLUTION_TERM)
+        return ActNotice("", resolution, _resolution_due(case), kind="appeal_admitted", due_label=RESOLUTION_TERM)
     ruled = case.data.get("compliance_ruled")
     if ruled in {"accepted", "rejected"} and case.state in {"compliance", "concluded"}:
         due = _compliance_due(case) if case.state == "compliance" else None
