@@ -33,7 +33,29 @@ class AttachResult:
     replaced_id: int | None
 
 
-__all__ = ["AttachResult", "attach_document", "check_pdf", "read_document"]
+__all__ = ["AttachResult", "add_pdf", "attach_document", "check_pdf", "read_document"]
+
+
+def add_pdf(
+    session: Session, case_id: int, kind: str, original_name: str, content: bytes, uploader_id: int
+) -> Document:
+    """Store the PDF ``content`` (by its SHA-256, for the transaction of ``session``) and add its row as a document
+    ``kind`` of the case, flushed so that it has its id; the caller links and logs it (:func:`log_attached`).
+    Raises ``StorageUnavailable``."""
+    key, digest = store_file(session, content)
+    document = Document(
+        case_id=case_id,
+        kind=kind,
+        original_name=clean_file_name(original_name),
+        size_bytes=len(content),
+        media_type=PDF_MEDIA_TYPE,
+        sha256=digest,
+        storage_key=key,
+        uploaded_by_id=uploader_id,
+    )
+    session.add(document)
+    session.flush()
+    return document
 
 
 def _uploadable_kinds(case: Case) -> frozenset[str]:
@@ -73,30 +95,18 @@ def attach_document(
             )
         if kind not in _uploadable_kinds(case):
             raise InvalidData(Msg("No se puede adjuntar «%(kind)s» en esta etapa.", {"kind": kind}))
-        key, digest = store_file(session, content)
         previous = session.scalars(
             select(Document).where(
                 Document.case_id == case.id, Document.kind == kind, Document.superseded_by_id.is_(None)
             )
         ).first()
-        document = Document(
-            case_id=case.id,
-            kind=kind,
-            original_name=clean_file_name(original_name),
-            size_bytes=len(content),
-            media_type=PDF_MEDIA_TYPE,
-            sha256=digest,
-            storage_key=key,
-            uploaded_by_id=user.id,
-        )
-        session.add(document)
-        session.flush()
+        document = add_pdf(session, case.id, kind, original_name, content, user.id)
         if previous is not None:
             previous.superseded_by_id = document.id
         case.updated_at = utcnow()
         session.flush()
         log_attached(session, case, document, user.id, Role.APPLICANT, previous.id if previous is not None else None)
-        return AttachResult(document.id, digest, case.version, previous.id if previous is not None else None)
+        return AttachResult(document.id, document.sha256, case.version, previous.id if previous is not None else None)
 
 
 def log_attached(

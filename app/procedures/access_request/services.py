@@ -71,11 +71,10 @@ from app.services.auth import decrypt, encrypt
 from app.services.cases import FireResult, fire, open_case, refuse_stale
 from app.services.deadlines import ClockView, TermView, calendar, case_clocks, pending_terms
 from app.services.departments import all_department_names
-from app.services.documents import log_attached
-from app.services.files import store_file
+from app.services.documents import add_pdf, log_attached
 from app.services.payments import current_order
 from app.services.uow import unit_of_work
-from app.services.uploads import check_pdf, clean_file_name
+from app.services.uploads import check_pdf
 from app.services.users import active_holders, normalise_email
 from app.storage import get_storage
 from workflows import access_request as wf
@@ -1200,19 +1199,7 @@ def file_unit_pleadings(
             raise NotAllowed(Msg("Esa acción no corresponde a la Unidad de Transparencia."))
         data: dict[str, Any] = {"unit_pleadings": written, "unit_pleadings_documents": []}
         if evidence is not None and case.state == wf.APPEAL_PLEADINGS:
-            key, digest = store_file(session, evidence[1])
-            document = Document(
-                case_id=case_id,
-                kind=wf.PLEADINGS_DOCUMENT,
-                original_name=clean_file_name(evidence[0]),
-                size_bytes=len(evidence[1]),
-                media_type="application/pdf",
-                sha256=digest,
-                storage_key=key,
-                uploaded_by_id=actor_id,
-            )
-            session.add(document)
-            session.flush()
+            document = add_pdf(session, case_id, wf.PLEADINGS_DOCUMENT, evidence[0], evidence[1], actor_id)
             log_attached(session, case, document, actor_id, Role.TRANSPARENCY_UNIT)
             data["unit_pleadings_documents"] = [document.id]
         result = fire(case_id, wf.UNIT_PLEADS, actor_id, expected_version=expected_version, data=data)
@@ -1401,7 +1388,6 @@ def attach_area_document(
             raise NotAllowed(Msg("Solo un área a la que se turnó la solicitud puede adjuntar documentos."))
         if case.state not in {"turned", "consolidated", "in_committee", "compliance"}:
             raise InvalidData(Msg("No se pueden adjuntar documentos en esta etapa."))
-        key, digest = store_file(session, content)
         previous = session.scalars(
             select(Document)
             .join(AreaDocument, AreaDocument.document_id == Document.id)
@@ -1412,18 +1398,7 @@ def attach_area_document(
                 AreaDocument.department_code == department,
             )
         ).first()
-        document = Document(
-            case_id=case_id,
-            kind=kind,
-            original_name=clean_file_name(original_name),
-            size_bytes=len(content),
-            media_type="application/pdf",
-            sha256=digest,
-            storage_key=key,
-            uploaded_by_id=actor_id,
-        )
-        session.add(document)
-        session.flush()
+        document = add_pdf(session, case_id, kind, original_name, content, actor_id)
         session.add(AreaDocument(document_id=document.id, case_id=case_id, department_code=department))
         if previous is not None:
             previous.superseded_by_id = document.id
