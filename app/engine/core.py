@@ -151,13 +151,20 @@ def _state_label(workflow: Workflow, state: str) -> str:
         return state
 
 
-def _document_label(t: Transition, params: Mapping[str, Any], kind: str) -> str:
-    """The label the jurisdiction's requirements list gives to a document ``kind`` (else the kind)."""
+def _missing_document(t: Transition, params: Mapping[str, Any], kind: str) -> Msg:
+    """The refusal for a missing document ``kind``, named by the label the jurisdiction's requirements list
+    gives it (else the kind), and by its English label for an English reader where one was given."""
     if t.documents_param is not None:
         for item in params.get(t.documents_param) or ():
             if isinstance(item, Mapping) and item.get("kind") == kind and item.get("label"):
-                return str(item["label"])
-    return kind
+                english = item.get("label_en")
+                return Msg(
+                    "Falta el documento «%(kind)s».",
+                    {"kind": kind},
+                    {"kind": str(item["label"])},
+                    {"kind": english} if isinstance(english, str) else {},
+                )
+    return Msg("Falta el documento «%(kind)s».", {"kind": kind}, {"kind": kind})
 
 
 class Engine:
@@ -272,9 +279,7 @@ class Engine:
                 )
         for kind in documents_for(t, params):
             if kind not in view.documents:
-                reasons.append(
-                    Msg("Falta el documento «%(kind)s».", {"kind": kind}, {"kind": _document_label(t, params, kind)})
-                )
+                reasons.append(_missing_document(t, params, kind))
         if t.comment_required and (comment is None or not comment.strip()):
             reasons.append(Msg("Esta acción requiere un comentario fundado y motivado."))
         if t.four_eyes_with and actor.id is not None:

@@ -14,25 +14,31 @@ class Msg:
     ``params`` keep machine-readable values (a trigger id, a document kind) for programs and tests;
     ``labels`` give, for some of them, what people read instead (a step's description, a document's
     label), themselves msgids translated on display; a tuple of msgids (e.g. several fields' labels) is
-    translated one by one and joined with commas.
+    translated one by one and joined with commas; ``english`` gives, for some parameters, the value an
+    English reader reads instead (a department's English name an administrator entered: data, not a msgid).
     """
 
     msgid: str
     params: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     labels: Mapping[str, str | tuple[str, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    english: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
 
     def display_params(self) -> dict[str, str]:
         """The values put into the text: the labels where given, else the parameters."""
         return {**self.params, **{name: _joined(value, str) for name, value in self.labels.items()}}
 
-    def render(self, translate: Callable[[str], str]) -> str:
+    def render(self, translate: Callable[[str], str], *, english: bool = False) -> str:
         """The text in the language of ``translate`` (a gettext): the msgid and the labels are translated,
-        the other parameters put in as they are (a label without a catalogue entry stays as written)."""
+        the other parameters put in as they are (a label without a catalogue entry stays as written); for an
+        ``english`` reader the parameters :attr:`english` gives a non-blank value for take it."""
         text = translate(self.msgid)
         if not self.params and not self.labels:
             return text
         labels = {name: _joined(value, translate) for name, value in self.labels.items()}
-        return text % {**self.params, **labels}
+        values = {**self.params, **labels}
+        if english:
+            values.update((name, value) for name, value in self.english.items() if value and value.strip())
+        return text % values
 
     def __str__(self) -> str:
         return self.msgid % self.display_params() if self.params or self.labels else self.msgid

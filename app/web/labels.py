@@ -17,7 +17,7 @@ from app.models import Case, Role
 from app.services.cases import ListedCase, describe
 from app.services.certificates import document_title as declared_title
 from app.web.translation import gettext, kept_for_locale, reader_language
-from workflows.base import SYSTEM_ROLE, item_in_language
+from workflows.base import SYSTEM_ROLE, is_english, item_in_language
 
 ROLE_LABELS = {
     Role.APPLICANT: lazy_gettext("Solicitante"),
@@ -56,8 +56,9 @@ def translated(msgid: str) -> str:
 
 
 def message_text(message: Msg) -> str:
-    """The translation of an engine or service message (see :meth:`Msg.render`)."""
-    return message.render(lambda text: str(gettext(text)))
+    """The translation of an engine or service message (see :meth:`Msg.render`), with the English values an
+    administrator entered for an English reader."""
+    return message.render(lambda text: str(gettext(text)), english=is_english(reader_language()))
 
 
 def workflow_title(case: Case | ListedCase) -> str:

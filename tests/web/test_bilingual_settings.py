@@ -9,14 +9,18 @@ import uuid
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from sqlalchemy import select
 
+from app.engine import GuardRefused, InvalidData
 from app.extensions import db
 from app.models import AuditEntry, Department, Role, WorkflowConfigChange
+from app.procedures.access_request import services as access
 from app.services.case_actions import act
 from app.services.cases import fire
 from app.services.config import current_params, update_config
 from app.services.departments import create_department
+from app.web.labels import message_text
 from tests.support.factories import make_user, vecs_case
 from tests.web.helpers import csrf_token, field_errors, flashes, login_as, set_language, settings_form, text
 from workflows.vecs import VECS_V1
@@ -213,3 +217,43 @@ def test_departments_carry_an_english_name_entered_checked_audited_and_read_in_e
     assert {"code": "catastro", "from_en": "Land Registry", "to_en": "Cadastre Office"} in logged
     assert {"code": "catastro", "from_en": "Cadastre Office", "to_en": None} in logged
     assert text(reader.get("/inicio")).count("Dirección de Catastro") >= 1  # English page, English name gone
+
+
+def test_refusals_naming_an_area_or_a_document_give_an_english_reader_its_english_name(app: Flask) -> None:
+    """The refusal's msgid is translated and the administrator's Spanish value put in, except where an English
+    value was given: an area without staff to answer a turn, a missing document of the requirements."""
+    create_department("catastro", "Dirección de Catastro", None, name_en="Land Registry")
+    create_department("archivo", "Archivo Municipal", None)  # no English name
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    filed = access.file_request("Observatorio", "obs@example.test", "Planos", "electronic")
+    update_config(
+        "vecs", {"requirements": requirements_with(planos="Building drawings", propiedad=None)}, make_user(Role.ADMIN)
+    )
+    refusals = []
+    for code in ("catastro", "archivo"):
+        with pytest.raises(InvalidData) as refused:
+            access.turn_request(filed.case_id, [code], unit, expected_version=1)
+        refusals.append(refused.value.reasons[0])
+    owner = make_user(Role.APPLICANT)
+    draft = vecs_case(owner, documents=False)
+    with pytest.raises(GuardRefused) as missing:
+        fire(draft.case_id, "submit", owner, expected_version=draft.version)
+    by_kind = {reason.params.get("kind"): reason for reason in missing.value.reasons}
+    refusals += [by_kind["planos"], by_kind["propiedad"]]
+
+    def read(language: str) -> list[str]:
+        with app.test_request_context("/"), force_locale(language):
+            return [message_text(reason) for reason in refusals]
+
+    assert read("en") == [
+        "The area “Land Registry” has no staff who can answer the turn.",
+        "The area “Archivo Municipal” has no staff who can answer the turn.",
+        "The document “Building drawings” is missing.",
+        "The document “Documento que acredita la propiedad del predio” is missing.",
+    ]
+    assert read("es_MX") == [
+        "El área «Dirección de Catastro» no tiene personal que pueda responder el turno.",
+        "El área «Archivo Municipal» no tiene personal que pueda responder el turno.",
+        "Falta el documento «Planos arquitectónicos y memoria descriptiva».",
+        "Falta el documento «Documento que acredita la propiedad del predio».",
+    ]

@@ -1228,7 +1228,11 @@ def _check_areas(session: Session, codes: Sequence[str]) -> None:
             raise InvalidData(Msg("El área «%(code)s» no existe.", {"code": code}))
         if code not in staffed:
             raise InvalidData(
-                Msg("El área «%(name)s» no tiene personal que pueda responder el turno.", {"name": department.name})
+                Msg(
+                    "El área «%(name)s» no tiene personal que pueda responder el turno.",
+                    {"name": department.name},
+                    english={"name": department.name_en or ""},
+                )
             )
 
 
