@@ -228,10 +228,13 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-def _text(value: Any, limit: int, refusal: str, params: Mapping[str, str]) -> str:
-    """``value`` stripped: a text of 1 to ``limit`` characters. Raises ``InvalidSetting`` with ``refusal`` (a
-    msgid) and ``params`` (and ``max``) otherwise."""
+def _text(value: Any, limit: int, refusal: str, params: Mapping[str, str], *, printable: bool = True) -> str:
+    """``value`` stripped: a text of 1 to ``limit`` characters, free of control characters (a line break, a
+    tab, a NUL…) unless ``printable`` is false. Raises ``InvalidSetting`` with ``refusal`` (a msgid) and
+    ``params`` (and ``max``) otherwise."""
     if not isinstance(value, str) or not value.strip() or len(value.strip()) > limit:
+        raise InvalidSetting(refusal, {**params, "max": str(limit)})
+    if printable and not value.strip().isprintable():
         raise InvalidSetting(refusal, {**params, "max": str(limit)})
     return value.strip()
 
@@ -318,14 +321,20 @@ def parse_formats(value: Any) -> list[dict[str, Any]]:
                 "title": _text(
                     item.get("title"),
                     TITLE_MAX,
-                    N_("Formato «%(code)s»: el título (title) es un texto de 1 a %(max)s caracteres."),
+                    N_(
+                        "Formato «%(code)s»: el título (title) es un texto de 1 a %(max)s caracteres, sin caracteres "
+                        "de control."
+                    ),
                     named,
                 ),
                 **english_title,
                 "legal_basis": _text(
                     item.get("legal_basis"),
                     300,
-                    N_("Formato «%(code)s»: el fundamento legal (legal_basis) es un texto de 1 a %(max)s caracteres."),
+                    N_(
+                        "Formato «%(code)s»: el fundamento legal (legal_basis) es un texto de 1 a %(max)s caracteres, "
+                        "sin caracteres de control."
+                    ),
                     named,
                 ),
                 "department": _text(
@@ -391,7 +400,10 @@ def parse_fields(value: Any, format_code: str = "") -> list[dict[str, Any]]:
         label = _text(
             item.get("label"),
             LABEL_MAX,
-            N_("Formato «%(code)s», campo «%(field)s»: la etiqueta (label) es un texto de 1 a %(max)s caracteres."),
+            N_(
+                "Formato «%(code)s», campo «%(field)s»: la etiqueta (label) es un texto de 1 a %(max)s caracteres, "
+                "sin caracteres de control."
+            ),
             {**named, "field": name},
         )
         fields.append({"name": name, "label": label, **english, "type": kind, "required": required})

@@ -482,8 +482,14 @@ BUDGET = next(dict(f) for f in DEFAULT_FORMATS if f["code"] == "presupuesto")
         ([{**BUDGET, "code": "Presupuesto 2026"}], "El código de formato «Presupuesto 2026» falta, no es válido"),
         ([BUDGET, BUDGET], "El código de formato «presupuesto» falta, no es válido o se repite"),
         ([{**BUDGET, "source": "sat"}], "Formato «presupuesto»: el origen «sat» no existe"),
-        ([{**BUDGET, "title": " "}], "Formato «presupuesto»: el título (title) es un texto de 1 a 300 caracteres."),
+        (
+            [{**BUDGET, "title": " "}],
+            "Formato «presupuesto»: el título (title) es un texto de 1 a 300 caracteres, sin caracteres de control.",
+        ),
+        ([{**BUDGET, "title": "Presupuesto\nasignado"}], "Formato «presupuesto»: el título (title) es un texto"),
         ([{**BUDGET, "legal_basis": None}], "Formato «presupuesto»: el fundamento legal (legal_basis)"),
+        ([{**BUDGET, "legal_basis": "Art. 70\x00"}], "Formato «presupuesto»: el fundamento legal (legal_basis)"),
+        ([{**BUDGET, "department": "ob\tras"}], "Formato «presupuesto»: el área responsable (department)"),
         ([{**BUDGET, "department": "x" * 65}], "Formato «presupuesto»: el área responsable (department)"),
         ([{**BUDGET, "fields": []}], "Formato «presupuesto»: necesita al menos un campo (fields)."),
         (
@@ -501,7 +507,12 @@ BUDGET = next(dict(f) for f in DEFAULT_FORMATS if f["code"] == "presupuesto")
         ),
         (
             [{**BUDGET, "fields": [{"name": "monto", "label": ""}]}],
-            "Formato «presupuesto», campo «monto»: la etiqueta (label) es un texto de 1 a 120 caracteres.",
+            "Formato «presupuesto», campo «monto»: la etiqueta (label) es un texto de 1 a 120 caracteres, sin "
+            "caracteres de control.",
+        ),
+        (
+            [{**BUDGET, "fields": [{"name": "monto", "label": "Monto\u0085total"}]}],
+            "Formato «presupuesto», campo «monto»: la etiqueta (label) es un texto de 1 a 120 caracteres",
         ),
     ],
 )
