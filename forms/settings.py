@@ -68,12 +68,15 @@ MAX_LABEL = 200
 """The longest description of a requirement or concept of a fee, in Spanish and in English alike."""
 
 
-def _requirement_parts(line: str) -> tuple[str, str, str]:
-    """A requirement line's code, Spanish description and English description (empty when not given): the
-    parts of ``código | Descripción`` or ``código | Descripción | Description``."""
-    code, _, rest = (part.strip() for part in line.partition("|"))
-    label, _, english = (part.strip() for part in rest.partition("|"))
-    return code, " ".join(label.split()), " ".join(english.split())
+_BAR = re.compile(r"(?<!\\)\|")
+"""A bar that separates a requirement line's parts: one not written ``\\|`` (a bar within a description)."""
+
+
+def _requirement_parts(line: str) -> list[str]:
+    """A requirement line's parts, stripped, with runs of spaces made one: its code, Spanish description and,
+    when given, English description, of ``código | Descripción`` or ``código | Descripción | Description``
+    (more than three when the line has more bars). A bar written ``\\|`` stays in its description as ``|``."""
+    return [" ".join(part.replace("\\|", "|").split()) for part in _BAR.split(line)]
 
 
 def printable(form: Any, field: Field) -> None:
@@ -91,16 +94,17 @@ class Requirements:
             raise ValidationError(_l("Escriba al menos un requisito."))
         seen: set[str] = set()
         for line in lines:
-            code, label, english = _requirement_parts(line)
+            parts = _requirement_parts(line)
+            code, label, english = (*parts, "", "")[:3]
             if not CODE.match(code) or not label:
                 raise ValidationError(
                     _l("Cada renglón debe tener la forma «código | Descripción»: %(line)s", line=line[:80])
                 )
-            if "|" in english:
+            if len(parts) > 3:
                 raise ValidationError(
                     _l(
                         "Tras la descripción va, si acaso, una sola en inglés: «código | Descripción | "
-                        "Description»: %(line)s",
+                        "Description»; una barra dentro de una descripción se escribe «\\|»: %(line)s",
                         line=line[:80],
                     )
                 )
@@ -124,7 +128,7 @@ def parse_requirements(text: str | None) -> list[dict[str, str]]:
     was given."""
     result = []
     for line in _lines(text):
-        code, label, english = _requirement_parts(line)
+        code, label, english = (*_requirement_parts(line), "", "")[:3]
         item = {"kind": code, "label": label}
         if english:
             item["label_en"] = english
@@ -137,9 +141,15 @@ def requirements_text(items: Sequence[Any]) -> str:
     lines = []
     for item in items:
         english = item.get("label_en") if isinstance(item, dict) else None
-        line = f"{item['kind']} | {item['label']}"
-        lines.append(f"{line} | {english}" if english else line)
+        line = f"{item['kind']} | {_bars_kept(str(item['label']))}"
+        lines.append(f"{line} | {_bars_kept(english)}" if english else line)
     return "\n".join(lines)
+
+
+def _bars_kept(description: str) -> str:
+    """A description as a requirement line writes it: a bar within it as ``\\|``, so that it is read back as
+    part of the description, not as the start of the next part."""
+    return description.replace("|", "\\|")
 
 
 def _cents_within(data: str | None, most: int) -> bool:

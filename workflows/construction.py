@@ -173,7 +173,8 @@ PARAMETERS: tuple[Parameter, ...] = (
         N_("Requisitos documentales"),
         N_(
             "Un requisito por renglón, con la forma «código | Descripción»; para mostrarlo también en inglés, "
-            "«código | Descripción | Description». Cada uno es un PDF."
+            "«código | Descripción | Description». Una barra dentro de una descripción se escribe «\\|». Cada uno "
+            "es un PDF."
         ),
         N_("Requisitos"),
         kind="requirements",

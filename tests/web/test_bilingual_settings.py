@@ -116,6 +116,35 @@ def requirements_with(**english: str | None) -> list[dict[str, str]]:
     return items
 
 
+def test_a_bar_within_a_description_is_written_escaped_and_read_back_unchanged(client: FlaskClient) -> None:
+    """A description may hold a bar (``\\|`` on its line): the page writes a stored one the same way, so saving
+    the page again changes nothing, and a stored description is never split into a label and an English one."""
+    admin = make_user(Role.ADMIN)
+    login_as(client, admin)
+    update_config(
+        "vecs",
+        {"requirements": [{"kind": "planos", "label": "Planos | memoria"}, {"kind": "dro", "label": "Carta DRO"}]},
+        admin,
+    )
+    data = settings_form(client, SETTINGS)
+    assert data["requirements"].split("\n")[-2:] == ["planos | Planos \\| memoria", "dro | Carta DRO"]
+    saved = client.post(SETTINGS, data={**data, **FEE_ROW})
+    assert saved.status_code == 302, (field_errors(saved), flashes(saved))
+    data["requirements"] = "planos | Planos \\| memoria | Drawings \\| report\ndro | Carta DRO"
+    saved = client.post(SETTINGS, data={**data, **FEE_ROW})
+    assert saved.status_code == 302, (field_errors(saved), flashes(saved))
+    db.session.rollback()
+    assert current_params("vecs")["requirements"] == [
+        {"kind": "planos", "label": "Planos | memoria", "label_en": "Drawings | report"},
+        {"kind": "dro", "label": "Carta DRO"},
+    ]
+    assert settings_form(client, SETTINGS)["requirements"].strip() == data["requirements"]
+    unchanged = client.post(SETTINGS, data={**settings_form(client, SETTINGS), **FEE_ROW})
+    assert unchanged.status_code == 302
+    db.session.rollback()
+    assert current_params("vecs")["requirements"][0]["label"] == "Planos | memoria"
+
+
 @pytest.fixture
 def assessed_case(app: Flask) -> tuple[int, int]:
     """(case id, applicant) of a VECS request whose fees were assessed, under settings where the drawings and
