@@ -955,7 +955,8 @@ def _work_queue_statement(
     if kept is not None and kept[0] is engine:
         return kept[1]
     granted = {g for g, _ in department_grants}
-    conditions = []
+    # (procedure, departments, states) → the versions that list those states for those departments
+    groups: dict[tuple[str, tuple[str, ...] | None, tuple[str, ...]], list[int]] = {}
     for workflow in engine.definitions:
         # the states of one definition where these roles act, by the departments they are limited to (None: any)
         states: dict[tuple[str, ...] | None, list[str]] = {}
@@ -972,20 +973,24 @@ def _work_queue_statement(
             if state.department is not None and all(r in granted for r in roles):
                 departments = tuple(sorted({d for r, d in department_grants if r in roles}))
             states.setdefault(departments, []).append(state.name)
-        for departments, names in states.items():
-            # the states of one definition as one list beside its name and version: SQLite then reads them
-            # through the (workflow, state) index; written as one conjunction per state, it took the procedure's
-            # name alone in common and read every case of the procedure (an inspector's queue among 10,000)
-            condition = (
-                (Case.workflow == constant(workflow.name))
-                & (Case.workflow_version == constant(workflow.version))
-                & one_of(Case.state, [constant(name) for name in names])
+        for departments, listed in states.items():
+            groups.setdefault((workflow.name, departments, tuple(listed)), []).append(workflow.version)
+    conditions = []
+    for (name, departments, names), versions in groups.items():
+        # the states as one list beside the procedure's name and the versions that share them: SQLite then reads
+        # them through the (workflow, state) index; written as one conjunction per state, or one per version with
+        # the same states, it took the procedure's name alone in common and read every case of the procedure (an
+        # inspector's queue among 10,000)
+        condition = (
+            (Case.workflow == constant(name))
+            & one_of(Case.workflow_version, [constant(v) for v in versions])
+            & one_of(Case.state, [constant(state) for state in names])
+        )
+        if departments is not None:
+            condition = condition & (
+                Case.department_code.is_(None) | one_of(Case.department_code, [constant(d) for d in departments])
             )
-            if departments is not None:
-                condition = condition & (
-                    Case.department_code.is_(None) | one_of(Case.department_code, [constant(d) for d in departments])
-                )
-            conditions.append(condition)
+        conditions.append(condition)
     stmt: FixedStatement | None = None
     if conditions:
         # In a department's stage, a case assigned to someone else is theirs alone (the engine refuses the others).
