@@ -46,7 +46,7 @@ from tests.support.factories import make_user, vecs_case
 from workflows import DEFINITIONS
 from workflows.base import GuardInput
 from workflows.base import draw as base_draw
-from workflows.vecs import VECS_V1
+from workflows.vecs import VECS_V2
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -211,8 +211,8 @@ def test_a_crashing_guard_changes_nothing(world: World, monkeypatch: pytest.Monk
     def crashing(inp: GuardInput) -> str | None:
         raise Injected("guard")
 
-    broken = dataclasses.replace(VECS_V1, guards={**VECS_V1.guards, "prevention_available": crashing})
-    engine = Engine([broken if w.key == VECS_V1.key else w for w in DEFINITIONS], [r.value for r in Role])
+    broken = dataclasses.replace(VECS_V2, guards={**VECS_V2.guards, "prevention_available": crashing})
+    engine = Engine([broken if w.key == VECS_V2.key else w for w in DEFINITIONS], [r.value for r in Role])
     before = snapshot(world.case.case_id)
     with monkeypatch.context() as mp:
         mp.setattr(cases_service, "get_engine", lambda: engine)

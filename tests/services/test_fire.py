@@ -56,11 +56,11 @@ from tests.support.demo_data import VECS_DATA
 from tests.support.factories import case_version, committed_seed, make_user, stored_case, vecs_case
 from workflows import REGISTRY
 from workflows.base import draw
-from workflows.vecs import REQUIRED_DOCUMENTS, VECS_V1
+from workflows.vecs import REQUIRED_DOCUMENTS, VECS_V2
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
-WF = VECS_V1
+WF = VECS_V2
 
 
 @dataclass(frozen=True)
@@ -651,7 +651,7 @@ def test_each_success_bumps_the_version_and_writes_one_entry(people: People) -> 
         result.version,
         case.folio,
         "vecs",
-        1,
+        WF.version,
     )
     assert entry.data_digest == entry_data_digest(audit.data_digest(data), entry.seq)
     assert entry.documents_digest is not None
@@ -781,7 +781,7 @@ def test_folios_are_sequential_per_year(people: People) -> None:
     third = open_case("vecs", people.owner, {"dro_name": "X"})
     assert [second.folio, third.folio] == [f"VECS-{year}-000002", f"VECS-{year}-000003"]
     stored = stored_case(first.case_id)
-    assert (stored.state, stored.version, stored.workflow, stored.workflow_version) == ("draft", 1, "vecs", 1)
+    assert (stored.state, stored.version, stored.workflow, stored.workflow_version) == ("draft", 1, "vecs", WF.version)
     assert stored.data == CANONICAL_DATA
     (opening,) = transition_entries(first.case_id)
     assert (opening.action, opening.from_state, opening.to_state, opening.folio, opening.seq) == (

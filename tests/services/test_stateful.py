@@ -49,11 +49,11 @@ from tests.support.demo_data import VECS_DATA
 from tests.support.factories import committed_seed, make_user
 from tests.support.tamper import raw_write
 from workflows.base import SYSTEM_ROLE, Transition, draw
-from workflows.vecs import VECS_V1
+from workflows.vecs import VECS_V2
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
-WF = VECS_V1
+WF = VECS_V2
 STATES = frozenset(s.name for s in WF.states)
 TRIGGERS = sorted(WF.triggers)
 ACTORS = (

@@ -40,6 +40,7 @@ from workflows.vecs import (
     RESOLUTION_PAUSED,
     RESOLUTION_RUNNING,
     VECS_V1,
+    VECS_V2,
     eligibility_reasons,
     eligible,
     extension_available,
@@ -101,9 +102,12 @@ def without(key: str) -> GuardInput:
 
 def test_shipped_definitions_are_consistent() -> None:
     assert validate(WF) == []
-    assert latest("vecs") is WF
+    assert validate(VECS_V2) == []
+    assert latest("vecs") is VECS_V2
     assert WF in DEFINITIONS
+    assert VECS_V2 in DEFINITIONS
     assert WF.key == ("vecs", 1)
+    assert VECS_V2.key == ("vecs", 2)
     assert WF.initial == "draft"
     assert WF.folio_prefix == "VECS"
 

@@ -1,0 +1,137 @@
+"""The VECS prevención within the first third of the term to resolve (version 2; LFPA art. 17-A, third
+paragraph: "deberá prevenir al interesado dentro del primer tercio del plazo de respuesta"; after it "no podrá
+desechar el trámite argumentando que está incompleto").
+
+The expected last days are written out by hand from the calendar: three business days (the first third of the
+guidelines' ten) from the business day after the filing. Monday 16 March 2026 is a statutory holiday (LFT art.
+74, fr. III). The clock is frozen at each date (Mexico City noon)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+
+import pytest
+import time_machine
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import update
+
+from app.engine import GuardRefused, InvalidData
+from app.extensions import db
+from app.models import Case, Role
+from app.models.clocks import ClockStatus
+from app.services.cases import FireResult, fire
+from app.services.config import update_config
+from app.services.deadlines import case_clocks
+from app.services.timers import fire_due_timers
+from tests.support.clock import noon
+from tests.support.factories import advance, make_user, stored_case, vecs_case
+from tests.web.helpers import login_as, text
+
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
+
+@contextmanager
+def _on(day: date) -> Iterator[None]:
+    with time_machine.travel(noon(day), tick=False):
+        yield
+
+
+def _filed(day: date, *, version: int | None = None) -> tuple[FireResult, int, int]:
+    """(the request in intake review, its applicant, the intake clerk), filed on ``day``."""
+    with _on(day):
+        owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
+        draft = vecs_case(owner)
+        if version is not None:
+            db.session.execute(update(Case).where(Case.id == draft.case_id).values(workflow_version=version))
+            db.session.commit()
+        case = advance(draft, [("submit", owner, None, None), ("start_intake", clerk, None, None)])
+    return case, owner, clerk
+
+
+def _prevent(case: FireResult, clerk: int) -> FireResult:
+    return fire(
+        case.case_id,
+        "issue_prevention",
+        clerk,
+        expected_version=case.version,
+        data={"prevention_items": ["planos"]},
+        comment="Faltan las cotas de los planos.",
+    )
+
+
+def test_new_requests_follow_version_two_and_the_window_closes_after_three_business_days(app: Flask) -> None:
+    """Filed Monday 2 March 2026: the term runs 3, 4, 5 March. On its last day the prevención is still in term;
+    the next day the timers' worker records the lapse and the step is refused, while the intake goes on."""
+    late, _, clerk = _filed(date(2026, 3, 2))
+    on_time, _, clerk_2 = _filed(date(2026, 3, 2))
+    assert stored_case(late.case_id).workflow_version == 2
+    clock = case_clocks([late.case_id], today=date(2026, 3, 2))[late.case_id]["prevention_window"]
+    assert (clock.status, clock.due_on) == (ClockStatus.RUNNING, date(2026, 3, 5))
+    with _on(date(2026, 3, 5)):
+        fire_due_timers()  # the intake's one-day target lapsed: flagged, nothing recorded of the window
+        assert "prevention_window_closed_on" not in stored_case(late.case_id).data
+        prevented = _prevent(on_time, clerk_2)
+    assert prevented.to_state == "prevention"
+    with _on(date(2026, 3, 6)):
+        assert fire_due_timers().fired == 1  # the window of the request left in it
+        case = stored_case(late.case_id)
+        assert (case.state, case.data["prevention_window_closed_on"]) == ("intake_review", "2026-03-05")
+        with pytest.raises(GuardRefused) as refused:
+            _prevent(FireResult(late.case_id, late.folio, "", None, "", case.version, 0), clerk)
+        assert "primer tercio del plazo de resolución, LFPA art. 17-A" in str(refused.value)
+        accepted = fire(late.case_id, "accept_intake", clerk, expected_version=case.version)
+    assert accepted.to_state == "land_use_review"
+    assert "prevention_window_closed_on" not in stored_case(on_time.case_id).data
+    stopped = case_clocks([on_time.case_id], today=date(2026, 3, 6))[on_time.case_id]["prevention_window"]
+    assert stopped.status == ClockStatus.STOPPED
+
+
+def test_a_holiday_does_not_count_and_the_case_page_says_why_the_step_is_gone(app: Flask, client: FlaskClient) -> None:
+    """Filed Friday 13 March 2026: Monday 16 is a holiday, so the term runs 17, 18, 19 March."""
+    case, _, clerk = _filed(date(2026, 3, 13))
+    with _on(date(2026, 3, 19)):
+        fire_due_timers()
+        assert "prevention_window_closed_on" not in stored_case(case.case_id).data
+    with _on(date(2026, 3, 20)):
+        assert fire_due_timers().fired == 1
+        assert stored_case(case.case_id).data["prevention_window_closed_on"] == "2026-03-19"
+        login_as(client, clerk)
+        page = text(client.get(f"/expedientes/{case.case_id}"))
+    assert 'id="accion-issue_prevention"' not in page
+    assert 'id="accion-accept_intake"' in page
+    unavailable = re.search(r'<li id="no-disponible-issue_prevention">(.*?)</li>', page, re.S)
+    assert unavailable is not None
+    assert "primer tercio del plazo de resolución, LFPA art. 17-A" in unavailable.group(1)
+
+
+def test_requests_filed_under_version_one_keep_its_rules(app: Flask) -> None:
+    """A request filed before version 2 finishes under version 1: no window, the prevención days later."""
+    case, _, clerk = _filed(date(2026, 3, 2), version=1)
+    assert "prevention_window" not in case_clocks([case.case_id], today=date(2026, 3, 2))[case.case_id]
+    with _on(date(2026, 3, 12)):
+        fire_due_timers()
+        case = FireResult(case.case_id, case.folio, "", None, "", stored_case(case.case_id).version, 0)
+        assert _prevent(case, clerk).to_state == "prevention"
+
+
+@pytest.mark.parametrize(
+    ("changes", "said"),
+    [
+        ({"prevention_issue_days": 0}, "El plazo para prevenir es de uno a diez días hábiles"),
+        ({"prevention_issue_days": 11}, "El plazo para prevenir es de uno a diez días hábiles"),
+        ({"prevention_answer_days": 4}, "no menos de cinco"),
+    ],
+)
+def test_the_terms_are_settings_within_the_law(app: Flask, changes: dict[str, int], said: str) -> None:
+    admin = make_user(Role.ADMIN)
+    with pytest.raises(InvalidData) as refused:
+        update_config("vecs", changes, admin)
+    assert said in str(refused.value)
+    update_config("vecs", {"prevention_issue_days": 5, "prevention_answer_days": 5}, admin)
+    case, _, _ = _filed(date(2026, 3, 2))
+    clock = case_clocks([case.case_id], today=date(2026, 3, 2))[case.case_id]["prevention_window"]
+    assert clock.due_on == date(2026, 3, 9)  # 3, 4, 5, 6 and 9 March
