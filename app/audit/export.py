@@ -7,7 +7,7 @@ comments or any other personal data.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -56,7 +56,9 @@ class ExportError(ValueError):
     """The requested document cannot be built (no such checkpoint, sizes out of range…)."""
 
 
-def bundle_lines(session: Session, checkpoint: AuditCheckpoint, batch: int = 2000) -> Iterator[str]:
+def bundle_lines(
+    session: Session | Callable[[], Session], checkpoint: AuditCheckpoint, batch: int = 2000
+) -> Iterator[str]:
     """The audit bundle for ``checkpoint``, JSON lines in pieces to write one after the other: a header (format,
     tree size, every checkpoint up to that size, every public key that signed one, the log's size when exported
     and how many of its latest entries no checkpoint covered), then the first ``tree_size`` entries in order.
@@ -68,12 +70,17 @@ def bundle_lines(session: Session, checkpoint: AuditCheckpoint, batch: int = 200
 
     What it needs of ``checkpoint`` is read at once, not when the first line is asked for: a page streams the
     lines after its request ended, when the request's session has committed (expiring the object) and let it go.
+    For such a page ``session`` is what gives the session when the first line is asked for (the application's
+    scoped session): the session taken then ends with the streaming, where one taken before, already let go,
+    would open a connection nothing returns to the pool.
     """
-    return _bundle_lines(session, checkpoint.tree_size, checkpoint_json(checkpoint), batch)
+    size, first = checkpoint.tree_size, checkpoint_json(checkpoint)
+    return _bundle_lines(session if callable(session) else lambda: session, size, first, batch)
 
 
-def _bundle_lines(session: Session, size: int, first: dict[str, Any], batch: int) -> Iterator[str]:
+def _bundle_lines(session_of: Callable[[], Session], size: int, first: dict[str, Any], batch: int) -> Iterator[str]:
     """:func:`bundle_lines` for the checkpoint of ``size`` (its JSON form: ``first``)."""
+    session = session_of()
     head = session.get(AuditHead, 1)
     log_size = head.seq if head is not None else size
     largest = int(session.scalar(select(func.max(AuditCheckpoint.tree_size))) or 0)

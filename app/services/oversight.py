@@ -614,9 +614,11 @@ def consistency_proof(first: int, second: int | None = None) -> dict[str, Any]:
 
 
 def bundle(tree_size: int | None = None) -> tuple[dict[str, Any], Iterator[str]]:
-    """The checkpoint (JSON form) and the bundle lines for it (default: the latest checkpoint)."""
+    """The checkpoint (JSON form) and the bundle lines for it (default: the latest checkpoint). The lines read
+    through the session in use when the first of them is asked for: a page streams them after its request's
+    session was let go."""
     checkpoint = _checkpoint(tree_size)
-    return checkpoint_json(checkpoint), bundle_lines(db.session(), checkpoint)
+    return checkpoint_json(checkpoint), bundle_lines(db.session, checkpoint)
 
 
 def write_bundle(path: Path, tree_size: int | None = None) -> int:

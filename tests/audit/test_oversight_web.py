@@ -255,3 +255,28 @@ def test_the_bundle_streams_after_its_request_let_the_session_go(app: Flask, log
     assert header["checkpoint"] == checkpoint
     assert header["tree_size"] == late["tree_size"]
     assert len(streamed) == 1 + late["tree_size"]
+    db.session.remove()  # what the streaming's own end does
+    assert _connections_out() == 0
+
+
+def _connections_out() -> int:
+    return int(getattr(db.engine.pool, "checkedout", lambda: 0)())
+
+
+@pytest.mark.parametrize("path", ["/supervision/paquete.jsonl", "/api/v1/audit/bundle"])
+def test_a_streamed_bundle_gives_its_connection_back_to_the_pool(
+    app: Flask, client: FlaskClient, log_key: ed25519.Ed25519PrivateKey, path: str
+):
+    """Downloads of the bundle, through the page and the API, leave no connection out of the pool once each has
+    streamed. (Before the lines took their session when the first was asked for, the one they kept, already let
+    go, opened a connection again that only its finalisation gave back: the test above sees it held.)"""
+    _, late = two_checkpoints(app)
+    login_as(client, make_user(Role.AUDITOR))
+    db.session.remove()
+    before = _connections_out()
+    for _ in range(3):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert len(response.get_data(as_text=True).splitlines()) == 1 + late["tree_size"]
+        response.close()
+        assert _connections_out() == before
