@@ -13,9 +13,11 @@ activities resolved within at most 3 business days in one window); each municipa
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from workflows import prevention
 from workflows.base import N_, SYSTEM_ROLE, Clock, Deadline, GuardInput, State, Target, Transition, Workflow
 from workflows.procedure import (
     Demo,
@@ -354,9 +356,25 @@ BUSINESS_LICENCE_V1 = Workflow(
     ),
 )
 
+PREVENTION_WINDOW = prevention.window(("submitted",), ("submit",))
+"""The office's term to prevent: from the business day after the filing while it reviews the request."""
+
+BUSINESS_LICENCE_V2 = dataclasses.replace(
+    BUSINESS_LICENCE_V1,
+    version=2,
+    transitions=prevention.with_window(TRANSITIONS, "issue_prevention", PREVENTION_WINDOW),
+    guards={**BUSINESS_LICENCE_V1.guards, prevention.GUARD: prevention.prevention_in_term},
+    params={**DEFAULT_PARAMS, prevention.ISSUE_DAYS: 1},
+    clocks=(*CLOCKS, PREVENTION_WINDOW),
+    param_parsers={**BUSINESS_LICENCE_V1.param_parsers, **prevention.PARAM_PARSERS},
+)
+"""Version 2: the prevención is issued within the first third of the term to resolve (LFPA art. 17-A), one
+business day of the default three, and the applicant is given at least five to answer it. Requests filed under
+version 1 finish under it."""
+
 PROCEDURE = Procedure(
     name="business_licence",
-    workflows=(BUSINESS_LICENCE_V1,),
+    workflows=(BUSINESS_LICENCE_V1, BUSINESS_LICENCE_V2),
     fields=(
         Field("business_name", N_("Nombre comercial"), step="negocio", required=True, max_length=200),
         Field(
@@ -379,6 +397,7 @@ PROCEDURE = Procedure(
         Field("business_address", N_("Domicilio del establecimiento"), step="negocio", required=True, max_length=300),
         Field("prevention_items", N_("Puntos que debe corregir el solicitante"), "codes", hidden=True, required=True),
         Field("resolution_lapsed_on", N_("Venció el plazo de resolución"), "date", system=True),
+        Field(prevention.WINDOW_FIELD, N_("Venció el plazo para prevenir el"), "date", system=True),
         Field("licence_number", N_("Número de licencia"), system=True),
     ),
     steps=(
@@ -415,6 +434,15 @@ PROCEDURE = Procedure(
             "max_preventions",
             N_("Número máximo de prevenciones"),
             section=N_("Plazos del solicitante y silencio de la autoridad"),
+        ),
+        Parameter(
+            prevention.ISSUE_DAYS,
+            N_("Plazo para prevenir al solicitante (días hábiles desde el día hábil siguiente a la presentación)"),
+            N_(
+                "LFPA art. 17-A: dentro del primer tercio del plazo de resolución; pasado, la solicitud ya no puede "
+                "desecharse por incompleta. Uno de los tres días."
+            ),
+            N_("Plazos del solicitante y silencio de la autoridad"),
         ),
         Parameter(
             "resolution_days",

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from workflows import construction
+from workflows import construction, prevention
 from workflows.base import (
     ENGLISH_SUFFIX,
     N_,
@@ -25,7 +25,6 @@ from workflows.base import (
     Deadline,
     Draw,
     GuardInput,
-    InvalidSetting,
     State,
     Target,
     Transition,
@@ -909,95 +908,18 @@ VECS_V1 = Workflow(
 
 # -- version 2: the prevención within the first third of the term to resolve (LFPA art. 17-A) -------------
 
-PREVENTION_WINDOW_FIELD = "prevention_window_closed_on"
-
-
-def prevention_in_term(inp: GuardInput) -> str | None:
-    """The prevención is issued within the first third of the term to resolve (LFPA art. 17-A, third
-    paragraph: "deberá prevenir al interesado dentro del primer tercio del plazo de respuesta"); once that
-    term has run the request can no longer be set aside as incomplete, so the step is refused."""
-    if inp.data.get(PREVENTION_WINDOW_FIELD):
-        return N_(
-            "Venció el plazo para prevenir (el primer tercio del plazo de resolución, LFPA art. 17-A): la "
-            "solicitud ya no puede tenerse por incompleta ni desecharse por ello."
-        )
-    return None
-
-
-def parse_prevention_issue_days(value: Any) -> int:
-    """The authority's term to issue the prevención, in business days from the day after the filing: 1 to 10
-    (LFPA art. 17-A: within the first third of the term to resolve; three of the guidelines' ten days).
-    Raises :class:`~workflows.base.InvalidSetting`."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10:
-        raise InvalidSetting(
-            N_(
-                "El plazo para prevenir es de uno a diez días hábiles (LFPA art. 17-A: el primer tercio del plazo "
-                "de resolución)."
-            )
-        )
-    return value
-
-
-def parse_prevention_answer_days(value: Any) -> int:
-    """The applicant's term to answer the prevención, in business days: 5 to 30 (LFPA art. 17-A: "no podrá
-    ser menor de cinco días hábiles"). Raises :class:`~workflows.base.InvalidSetting`."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 5 <= value <= 30:
-        raise InvalidSetting(
-            N_(
-                "El plazo para desahogar la prevención es de cinco a treinta días hábiles (LFPA art. 17-A: no menos "
-                "de cinco)."
-            )
-        )
-    return value
-
-
-PREVENTION_WINDOW = Clock(
-    "prevention_window",
-    "prevention_issue_days",
-    N_("Plazo para prevenir al solicitante (primer tercio del plazo de resolución, LFPA art. 17-A)"),
-    running=("submitted", "intake_review"),
-    started_by=("submit",),
-    on_lapse="prevention_window_closed",
-    lapse_field=PREVENTION_WINDOW_FIELD,
-)
-"""The authority's term to issue the prevención: it runs from the business day after the filing while the
-window holds the request, and stops for good when the request is prevented or passes the intake. Its lapse
-only records its last day, after which the prevención is refused."""
-
-
-def _prevention_in_term(transition: Transition) -> Transition:
-    if transition.trigger != "issue_prevention":
-        return transition
-    return dataclasses.replace(transition, guards=(*transition.guards, "prevention_in_term"))
-
-
-TRANSITIONS_V2 = (
-    *(_prevention_in_term(t) for t in TRANSITIONS),
-    *(
-        Transition(
-            "prevention_window_closed",
-            (state,),
-            state,
-            SYSTEM,
-            N_("Vence el plazo para prevenir al solicitante"),
-            fields=(PREVENTION_WINDOW_FIELD,),
-        )
-        for state in PREVENTION_WINDOW.running
-    ),
-)
+PREVENTION_WINDOW = prevention.window(("submitted", "intake_review"), ("submit",))
+"""The authority's term to prevent: from the business day after the filing while the window holds the request;
+it stops for good when the request is prevented or passes the intake."""
 
 VECS_V2 = dataclasses.replace(
     VECS_V1,
     version=2,
-    transitions=TRANSITIONS_V2,
-    guards={**VECS_V1.guards, "prevention_in_term": prevention_in_term},
-    params={**DEFAULT_PARAMS, "prevention_issue_days": 3},
+    transitions=prevention.with_window(TRANSITIONS, "issue_prevention", PREVENTION_WINDOW),
+    guards={**VECS_V1.guards, prevention.GUARD: prevention.prevention_in_term},
+    params={**DEFAULT_PARAMS, prevention.ISSUE_DAYS: 3},
     clocks=(RESOLUTION_TERM, PREVENTION_WINDOW),
-    param_parsers={
-        **PARAM_PARSERS,
-        "prevention_issue_days": parse_prevention_issue_days,
-        "prevention_answer_days": parse_prevention_answer_days,
-    },
+    param_parsers={**PARAM_PARSERS, **prevention.PARAM_PARSERS},
 )
 """Version 2: the prevención is issued within the first third of the term to resolve (LFPA art. 17-A), three
 business days by default, and the applicant is given at least five to answer it. Requests filed under
@@ -1259,7 +1181,7 @@ PROCEDURE = Procedure(
         Field("payment_operation", N_("Operación de pago (Tesorería)"), system=True),
         Field("licence_number", N_("Número de licencia"), system=True),
         Field("resolution_lapsed_on", N_("Venció el plazo de resolución el"), "date", system=True),
-        Field(PREVENTION_WINDOW_FIELD, N_("Venció el plazo para prevenir el"), "date", system=True),
+        Field(prevention.WINDOW_FIELD, N_("Venció el plazo para prevenir el"), "date", system=True),
         Field("inspection_drawn", N_("Sorteada para inspección"), "boolean", system=True),
         Field("inspection_draw", N_("Registro del sorteo de inspección"), "list", hidden=True),
     ),

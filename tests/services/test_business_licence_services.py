@@ -179,6 +179,8 @@ def test_the_resolution_term_counts_business_days_from_the_day_after_filing(app:
 
 def test_the_prevention_pauses_the_term_and_its_lapse_is_afirmativa_ficta(app: Flask, client: FlaskClient) -> None:
     owner, reviewer = _people()
+    # a regulation giving two days to prevent (the default one, Tuesday 1 December, would have run)
+    update_config("business_licence", {"prevention_issue_days": 2}, make_user(Role.ADMIN))
     with _on(date(2026, 11, 30)):  # Monday: counting starts on Tuesday 1 December
         case = _request(owner)
         submitted = fire(case.case_id, "submit", owner, expected_version=case.version)

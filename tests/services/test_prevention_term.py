@@ -1,10 +1,11 @@
-"""The VECS prevención within the first third of the term to resolve (version 2; LFPA art. 17-A, third
-paragraph: "deberá prevenir al interesado dentro del primer tercio del plazo de respuesta"; after it "no podrá
-desechar el trámite argumentando que está incompleto").
+"""The prevención within the first third of the term to resolve (LFPA art. 17-A, third paragraph: "deberá
+prevenir al interesado dentro del primer tercio del plazo de respuesta"; after it "no podrá desechar el trámite
+argumentando que está incompleto"): VECS version 2 and the operating licence's version 2.
 
-The expected last days are written out by hand from the calendar: three business days (the first third of the
-guidelines' ten) from the business day after the filing. Monday 16 March 2026 is a statutory holiday (LFT art.
-74, fr. III). The clock is frozen at each date (Mexico City noon)."""
+The expected last days are written out by hand from the calendar: three business days for VECS (the first third
+of the guidelines' ten), one for the operating licence (of its three), from the business day after the filing.
+Monday 16 March 2026 is a statutory holiday (LFT art. 74, fr. III). The clock is frozen at each date (Mexico
+City noon)."""
 
 from __future__ import annotations
 
@@ -23,9 +24,11 @@ from app.engine import GuardRefused, InvalidData
 from app.extensions import db
 from app.models import Case, Role
 from app.models.clocks import ClockStatus
-from app.services.cases import FireResult, fire
+from app.services.cases import FireResult, fire, open_case
 from app.services.config import update_config
 from app.services.deadlines import case_clocks
+from app.services.demo import demo_pdf
+from app.services.documents import attach_document
 from app.services.timers import fire_due_timers
 from tests.support.clock import noon
 from tests.support.factories import advance, make_user, stored_case, vecs_case
@@ -52,14 +55,14 @@ def _filed(day: date, *, version: int | None = None) -> tuple[FireResult, int, i
     return case, owner, clerk
 
 
-def _prevent(case: FireResult, clerk: int) -> FireResult:
+def _prevent(case: FireResult, clerk: int, items: list[str] | None = None) -> FireResult:
     return fire(
         case.case_id,
         "issue_prevention",
         clerk,
         expected_version=case.version,
-        data={"prevention_items": ["planos"]},
-        comment="Faltan las cotas de los planos.",
+        data={"prevention_items": items or ["planos"]},
+        comment="Faltan datos en lo presentado.",
     )
 
 
@@ -135,3 +138,37 @@ def test_the_terms_are_settings_within_the_law(app: Flask, changes: dict[str, in
     case, _, _ = _filed(date(2026, 3, 2))
     clock = case_clocks([case.case_id], today=date(2026, 3, 2))[case.case_id]["prevention_window"]
     assert clock.due_on == date(2026, 3, 9)  # 3, 4, 5, 6 and 9 March
+
+
+def test_the_operating_licence_gives_one_business_day_to_prevent(app: Flask) -> None:
+    """Filed Friday 13 March 2026: Monday 16 is a holiday, so the one day to prevent is Tuesday 17 March; the
+    review goes on after it (approval or a reasoned denial)."""
+    owner, reviewer = make_user(Role.APPLICANT), make_user(Role.REVIEWER)
+    business = {
+        "business_name": "Papelería La Pluma",
+        "activity": "papeleria",
+        "floor_area_m2": "40",
+        "business_address": "Calle Juárez 12",
+    }
+    cases = []
+    with _on(date(2026, 3, 13)):
+        for _ in range(2):
+            opened = open_case("business_licence", owner, business)
+            version = opened.version
+            for kind in ("identificacion", "comprobante_domicilio"):
+                version = attach_document(opened.case_id, kind, f"{kind}.pdf", demo_pdf(kind), owner).case_version
+            cases.append(fire(opened.case_id, "submit", owner, expected_version=version))
+    on_time, late = cases
+    assert stored_case(late.case_id).workflow_version == 2
+    clock = case_clocks([late.case_id], today=date(2026, 3, 13))[late.case_id]["prevention_window"]
+    assert clock.due_on == date(2026, 3, 17)
+    with _on(date(2026, 3, 17)):
+        fire_due_timers()
+        assert _prevent(on_time, reviewer, ["identificacion"]).to_state == "prevention"
+    with _on(date(2026, 3, 18)):
+        fire_due_timers()
+        case = stored_case(late.case_id)
+        assert case.data["prevention_window_closed_on"] == "2026-03-17"
+        with pytest.raises(GuardRefused, match="primer tercio del plazo de resolución"):
+            _prevent(FireResult(late.case_id, late.folio, "", None, "", case.version, 0), reviewer, ["identificacion"])
+        assert fire(late.case_id, "approve", reviewer, expected_version=case.version).to_state == "licensed"
