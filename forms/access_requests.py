@@ -104,12 +104,13 @@ class AppealClarificationForm(_Versioned):
 
 
 class RequesterPleadingsForm(_Versioned):
-    """The appellant's pleadings in the admitted appeal: what suits their right, the evidence they offer and their
-    alegatos (LGTAIP 2015 art. 150, fr. II and III)."""
+    """The appellant's pleadings in the admitted appeal: what suits their right, the evidence they offer (described,
+    and optionally a PDF) and their alegatos (LGTAIP 2015 art. 150, fr. II and III)."""
 
     requester_pleadings = TextAreaField(
         _l("Sus alegatos y las pruebas que ofrece"), filters=[strip], validators=[DataRequired(), Length(max=5000)]
     )
+    file = FileField(_l("Pruebas (archivo PDF, opcional)"), id="requester-pleadings-file")
     submit = SubmitField(_l("Presentar mis alegatos"))
 
 

@@ -1703,6 +1703,7 @@ FIELDS = (
     _own("unit_pleadings", N_("Alegatos de la Unidad de Transparencia")),
     _own("unit_pleadings_documents", N_("Pruebas de la Unidad de Transparencia"), "list"),
     _own("requester_pleadings", N_("Alegatos del recurrente")),
+    _own("requester_pleadings_documents", N_("Pruebas del recurrente"), "list"),
     _own("compliance_report", N_("Informe de cumplimiento")),
     _own("compliance_ruled", N_("Verificación del cumplimiento"), "code"),
     _own("compliance_ruling", N_("Determinación del órgano garante sobre el cumplimiento")),
@@ -1879,7 +1880,7 @@ TRANSITIONS_V3 = (
         _REQUESTER,
         N_("Presentar los alegatos del recurrente"),
         owner_only=True,
-        fields=("requester_pleadings",),
+        fields=("requester_pleadings", "requester_pleadings_documents"),
         required_fields=("requester_pleadings",),
         guards=("requester_pleadings_open",),
         dedicated=True,  # filed on the tracking page, whose form collects it

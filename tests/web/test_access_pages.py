@@ -360,16 +360,44 @@ def test_the_whole_path_through_the_pages(app: Flask, client: FlaskClient, offic
     assert "Artículo 150, fracciones II y III" in page
     assert "La respuesta entregó todos los contratos." not in page  # the unit's pleadings go to the guarantor
     assert "pruebas.pdf" not in page
-    mine = _post(client, tracking, f"{tracking}/file_requester_pleadings", requester_pleadings="Faltan contratos.")
+    pleadings_of_requester = f"{tracking}/alegatos"
+
+    def plead(evidence: tuple[bytes, str]) -> TestResponse:
+        return client.post(
+            pleadings_of_requester,
+            data={
+                **_form(text(client.get(tracking)), pleadings_of_requester),
+                "requester_pleadings": "Faltan contratos.",
+                "file": (io.BytesIO(evidence[0]), evidence[1]),
+            },
+            content_type="multipart/form-data",
+        )
+
+    not_pdf = plead((b"MZ not a PDF", "contratos.pdf"))
+    assert not_pdf.status_code == 422
+    assert flashes(not_pdf)
+    assert "Faltan contratos." in text(not_pdf)  # kept
+    db.session.rollback()
+    assert db.session.get(Case, case_id).state == "appeal_pleadings"
+    mine = plead((demo_pdf("contratos"), "contratos-omitidos.pdf"))
     assert mine.status_code == 302, flashes(mine)
     page = text(client.get(tracking))
     assert "Faltan contratos." in page
+    assert "contratos-omitidos.pdf" in page  # their own evidence
+    assert "pruebas.pdf" not in page  # never the unit's
     assert 'id="form-file_requester_pleadings"' not in page
+    db.session.rollback()
+    (evidence_id,) = db.session.get(Case, case_id).data["requester_pleadings_documents"]
+    evidence = db.session.get(Document, evidence_id)
+    assert (evidence.kind, evidence.original_name) == ("pruebas_alegatos", "contratos-omitidos.pdf")
+    assert client.get(f"{tracking}/documentos/{evidence_id}").status_code == 404  # not a delivered document
 
     login_as(client, office["guarantor"])
     staff = text(client.get(case_url))
     assert "Faltan contratos." in staff
     assert "pruebas.pdf" in staff
+    assert "contratos-omitidos.pdf" in staff
+    assert client.get(f"/expedientes/{case_id}/archivos/{evidence_id}").status_code == 200
     closed = _post(client, case_url, f"{case_url}/garante/close_instruction")
     assert closed.status_code == 302, flashes(closed)
     db.session.rollback()

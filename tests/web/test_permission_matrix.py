@@ -194,6 +194,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("transparency.lookup", "GET"): PUBLIC_BLIND,
     ("transparency.tracking", "GET"): PUBLIC_BLIND,  # a wrong tracking token shows nothing
     ("transparency.requester_step", "POST"): PUBLIC_BLIND,
+    ("transparency.requester_pleadings", "POST"): PUBLIC_BLIND,  # a wrong tracking token: not found
     # someone else's file or certificate with a wrong tracking token: not found, for everyone
     ("transparency.requester_document", "GET"): Expect(frozenset()),
     ("transparency.requester_certificate", "GET"): Expect(frozenset()),

@@ -654,27 +654,45 @@ def _recorded_day(value: object) -> date | None:
 
 
 def requester_act(
-    token: str, trigger: str, *, expected_version: int, data: Mapping[str, Any] | None = None
+    token: str,
+    trigger: str,
+    *,
+    expected_version: int,
+    data: Mapping[str, Any] | None = None,
+    evidence: tuple[str, bytes] | None = None,
 ) -> FireResult:
     """Answer the prevención, appeal, answer the guarantor's prevención or plead in the admitted appeal (LGTAIP 2015
     art. 150, fr. II and III: the guarantor body and the transparency unit are mailed the pleadings), through the
-    tracking link, as the request's requester.
+    tracking link, as the request's requester. The pleadings may come with a PDF of the evidence offered
+    (``evidence``: file name and bytes), attached to the request in the same unit of work.
 
-    Raises ``NotFound`` (bad link), ``NotAllowed`` (not a requester's step) and the engine's errors.
+    Raises ``NotFound`` (bad link), ``NotAllowed`` (not a requester's step), ``InvalidData`` (evidence that is
+    not a PDF, or sent with another step) and the engine's errors.
     """
     if trigger not in REQUESTER_ACTIONS:
         raise NotAllowed(Msg("Esa acción no corresponde al solicitante."))
+    if evidence is not None:
+        if trigger != wf.REQUESTER_PLEADS:
+            raise InvalidData(Msg("Solo los alegatos llevan un archivo de pruebas."))
+        check_pdf(evidence[1], int(current_app.config["MAX_DOCUMENT_BYTES"]))
     request = _by_token(token)
     if trigger not in {"appeal", "answer_appeal_prevention", wf.REQUESTER_PLEADS}:
         return _fire(request.case_id, trigger, request.requester_id, expected_version, dict(data or {}), None)
     written = dict(data or {})
     if trigger == wf.REQUESTER_PLEADS:
         written["requester_pleadings"] = str(written.get("requester_pleadings") or "").strip()[:MAX_TEXT]
+        written["requester_pleadings_documents"] = []
     with unit_of_work() as session:
-        _access_case(session, request.case_id)
+        case = _access_case(session, request.case_id, lock=evidence is not None)
+        if evidence is not None and case.state == wf.APPEAL_PLEADINGS:
+            refuse_stale(case, expected_version)
+            document = add_pdf(session, case.id, wf.PLEADINGS_DOCUMENT, evidence[0], evidence[1], request.requester_id)
+            log_attached(session, case, document, request.requester_id, Role.APPLICANT)
+            written["requester_pleadings_documents"] = [document.id]
         result = fire(request.case_id, trigger, request.requester_id, expected_version=expected_version, data=written)
-        case = session.get(Case, request.case_id)
-        assert case is not None  # noqa: S101 - fired just above in this transaction
+        fired = session.get(Case, request.case_id)
+        assert fired is not None  # noqa: S101 - fired just above in this transaction
+        case = fired
         if trigger == wf.REQUESTER_PLEADS:
             told = _pleaded_notice(case, str(case.data.get("requester_pleadings") or ""))
             _mail_staff(session, case, result.audit_seq, trigger, Role.GUARANTOR, told)
@@ -1091,6 +1109,8 @@ class Pleadings:
     requester_text: str = ""
     documents: Sequence[Document] = ()
     """The evidence the unit offered (read only for staff)."""
+    requester_documents: Sequence[Document] = ()
+    """The evidence the requester offered as a file (read by staff and by the requester)."""
     closed_on: date | None = None
     """The day the guarantor closed the instruction."""
     closing_basis: str = ""
@@ -1107,14 +1127,15 @@ def pleadings(case: Case, *, with_documents: bool = False) -> Pleadings | None:
         return None
     params = case.params or wf.ACCESS_V1.params
     clock = case_clocks([case.id]).get(case.id, {}).get("pleadings")
-    documents: list[Document] = []
-    ids = [i for i in case.data.get("unit_pleadings_documents") or () if isinstance(i, int)]
-    if with_documents and ids:
-        documents = list(
-            db.session.scalars(
-                select(Document).where(Document.case_id == case.id, Document.id.in_(ids)).order_by(Document.id)
-            )
-        )
+    unit_ids = [i for i in case.data.get("unit_pleadings_documents") or () if isinstance(i, int)]
+    requester_ids = [i for i in case.data.get("requester_pleadings_documents") or () if isinstance(i, int)]
+    ids = [*(unit_ids if with_documents else ()), *requester_ids]
+    found: Sequence[Document] = ()
+    if ids:
+        found = db.session.scalars(
+            select(Document).where(Document.case_id == case.id, Document.id.in_(ids)).order_by(Document.id)
+        ).all()
+    documents = [d for d in found if d.id in unit_ids]
     return Pleadings(
         open=case.state == wf.APPEAL_PLEADINGS,
         due_on=clock.due_on if clock is not None and case.state == wf.APPEAL_PLEADINGS else None,
@@ -1123,6 +1144,7 @@ def pleadings(case: Case, *, with_documents: bool = False) -> Pleadings | None:
         unit_text=str(case.data.get("unit_pleadings") or ""),
         requester_text=str(case.data.get("requester_pleadings") or ""),
         documents=documents,
+        requester_documents=[d for d in found if d.id in requester_ids],
         closed_on=closed_on,
         closing_basis=wf.legal_basis(params, "instruction_closed"),
     )

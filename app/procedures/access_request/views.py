@@ -301,7 +301,6 @@ REQUESTER_FORMS = {
     "answer_prevention": "clarification",
     "appeal": "appeal",
     "answer_appeal_prevention": "appeal_clarification",
-    "file_requester_pleadings": "pleadings",
 }
 
 
@@ -331,6 +330,44 @@ def requester_step(token: str, action: str) -> Response | tuple[str, int]:
     else:
         flash(_("Revise los datos marcados."), "error")
     forms[REQUESTER_FORMS[action]] = form
+    return _tracking_again(view, token, forms)
+
+
+@bp.post("/seguimiento/<token>/alegatos")
+@public
+@throttle_uploads
+def requester_pleadings(token: str) -> Response | tuple[str, int]:
+    """The appellant's pleadings in the admitted appeal, through the secret link, with a PDF of the evidence they
+    offer (optional; LGTAIP 2015 art. 150, fr. II: "ofrecer todo tipo de pruebas o alegatos")."""
+    try:
+        view = svc.requester_view(token)
+    except NotFound:
+        abort(404)
+    forms = _requester_forms(view)
+    form = forms["pleadings"]  # a posted form reads the files sent with it
+    if form.validate():
+        upload = form.file.data
+        evidence = (upload.filename or "", upload.read()) if upload and getattr(upload, "filename", "") else None
+        try:
+            svc.requester_act(
+                token,
+                "file_requester_pleadings",
+                expected_version=form.seen_version(),
+                data={"requester_pleadings": form.requester_pleadings.data or ""},
+                evidence=evidence,
+            )
+        except DomainError as exc:
+            _flash_error(exc)
+        else:
+            flash(_("Listo: su solicitud se actualizó."), "info")
+            return redirect(url_for("transparency.tracking", token=token))
+    else:
+        flash(_("Revise los datos marcados."), "error")
+    return _tracking_again(view, token, forms)
+
+
+def _tracking_again(view: svc.RequesterView, token: str, forms: dict[str, Any]) -> tuple[str, int]:
+    """The tracking page again after a refused step (422), with what was typed in its form."""
     page = render_template(
         "transparency/tracking.html",
         view=view,
