@@ -13,7 +13,6 @@ activities resolved within at most 3 business days in one window); each municipa
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -356,18 +355,7 @@ BUSINESS_LICENCE_V1 = Workflow(
     ),
 )
 
-PREVENTION_WINDOW = prevention.window(("submitted",), ("submit",))
-"""The office's term to prevent: from the business day after the filing while it reviews the request."""
-
-BUSINESS_LICENCE_V2 = dataclasses.replace(
-    BUSINESS_LICENCE_V1,
-    version=2,
-    transitions=prevention.with_window(TRANSITIONS, "issue_prevention", PREVENTION_WINDOW),
-    guards={**BUSINESS_LICENCE_V1.guards, prevention.GUARD: prevention.prevention_in_term},
-    params={**DEFAULT_PARAMS, prevention.ISSUE_DAYS: 1},
-    clocks=(*CLOCKS, PREVENTION_WINDOW),
-    param_parsers={**BUSINESS_LICENCE_V1.param_parsers, **prevention.PARAM_PARSERS},
-)
+BUSINESS_LICENCE_V2 = prevention.in_term(BUSINESS_LICENCE_V1, version=2, running=("submitted",), days=1)
 """Version 2: the prevención is issued within the first third of the term to resolve (LFPA art. 17-A), one
 business day of the default three, and the applicant is given at least five to answer it. Requests filed under
 version 1 finish under it."""

@@ -3,9 +3,10 @@
 LFPA art. 17-A (and the states' laws written after it): the authority prevents the applicant once, in writing,
 "dentro del primer tercio del plazo de respuesta"; if it does not, it "no podrá desechar el trámite argumentando
 que está incompleto"; the applicant's term to answer "no podrá ser menor de cinco días hábiles". A procedure
-declares the term to prevent as a :class:`~workflows.base.Clock` built by :func:`window`, adds the guard
-:func:`prevention_in_term` to its prevención with :func:`with_window` and checks the two settings with the
-parsers below. The access-to-information requests follow their own law (LGTAIP 2015 art. 128) instead.
+gets a version that applies it from :func:`in_term`: the term to prevent as a :class:`~workflows.base.Clock`,
+the guard :func:`prevention_in_term` on its prevención, the system steps that record the term's lapse, and the
+two settings checked by the parsers below. The access-to-information requests follow their own law (LGTAIP 2015
+art. 128) instead.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
-from workflows.base import N_, SYSTEM_ROLE, Clock, GuardInput, InvalidSetting, Transition
+from workflows.base import N_, SYSTEM_ROLE, Clock, GuardInput, InvalidSetting, Transition, Workflow
 
 WINDOW_FIELD = "prevention_window_closed_on"
 """The case data field where the lapse of the term to prevent records its last day."""
@@ -69,7 +70,7 @@ PARAM_PARSERS = {ISSUE_DAYS: parse_prevention_issue_days, "prevention_answer_day
 """The two settings' parsers, for a definition's ``param_parsers``."""
 
 
-def window(running: tuple[str, ...], started_by: tuple[str, ...]) -> Clock:
+def _window(running: tuple[str, ...], started_by: tuple[str, ...]) -> Clock:
     """The authority's term to prevent: it runs from the business day after the filing (``started_by``) while
     the authority reviews the request in one of ``running``, and stops for good when the request is prevented
     or goes past them. Its lapse only records its last day (:data:`WINDOW_FIELD`)."""
@@ -84,9 +85,9 @@ def window(running: tuple[str, ...], started_by: tuple[str, ...]) -> Clock:
     )
 
 
-def with_window(transitions: Iterable[Transition], issue_trigger: str, clock: Clock) -> tuple[Transition, ...]:
+def _with_window(transitions: Iterable[Transition], issue_trigger: str, clock: Clock) -> tuple[Transition, ...]:
     """``transitions`` with the guard :data:`GUARD` added to ``issue_trigger`` and the system self-loops that
-    record the lapse of ``clock`` (from :func:`window`) in each state where it runs."""
+    record the lapse of ``clock`` (from :func:`_window`) in each state where it runs."""
     guarded = tuple(
         dataclasses.replace(t, guards=(*t.guards, GUARD)) if t.trigger == issue_trigger else t for t in transitions
     )
@@ -102,3 +103,28 @@ def with_window(transitions: Iterable[Transition], issue_trigger: str, clock: Cl
         for state in clock.running
     )
     return (*guarded, *lapses)
+
+
+def in_term(
+    workflow: Workflow,
+    *,
+    version: int,
+    running: tuple[str, ...],
+    days: int,
+    issue_trigger: str = "issue_prevention",
+    started_by: tuple[str, ...] = ("submit",),
+) -> Workflow:
+    """A new ``version`` of ``workflow`` whose prevención (``issue_trigger``) must come within ``days`` business
+    days (the default of :data:`ISSUE_DAYS`) from the business day after the filing (``started_by``), counted
+    while the authority reviews the request in one of ``running``; the applicant's term to answer is checked
+    to be at least five days. Requests filed under ``workflow`` finish under it."""
+    clock = _window(running, started_by)
+    return dataclasses.replace(
+        workflow,
+        version=version,
+        transitions=_with_window(workflow.transitions, issue_trigger, clock),
+        guards={**workflow.guards, GUARD: prevention_in_term},
+        params={**workflow.params, ISSUE_DAYS: days},
+        clocks=(*workflow.clocks, clock),
+        param_parsers={**workflow.param_parsers, **PARAM_PARSERS},
+    )

@@ -7,7 +7,6 @@ defaults follow the federal guidelines (DOF 2019-05-20).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -908,19 +907,7 @@ VECS_V1 = Workflow(
 
 # -- version 2: the prevención within the first third of the term to resolve (LFPA art. 17-A) -------------
 
-PREVENTION_WINDOW = prevention.window(("submitted", "intake_review"), ("submit",))
-"""The authority's term to prevent: from the business day after the filing while the window holds the request;
-it stops for good when the request is prevented or passes the intake."""
-
-VECS_V2 = dataclasses.replace(
-    VECS_V1,
-    version=2,
-    transitions=prevention.with_window(TRANSITIONS, "issue_prevention", PREVENTION_WINDOW),
-    guards={**VECS_V1.guards, prevention.GUARD: prevention.prevention_in_term},
-    params={**DEFAULT_PARAMS, prevention.ISSUE_DAYS: 3},
-    clocks=(RESOLUTION_TERM, PREVENTION_WINDOW),
-    param_parsers={**PARAM_PARSERS, **prevention.PARAM_PARSERS},
-)
+VECS_V2 = prevention.in_term(VECS_V1, version=2, running=("submitted", "intake_review"), days=3)
 """Version 2: the prevención is issued within the first third of the term to resolve (LFPA art. 17-A), three
 business days by default, and the applicant is given at least five to answer it. Requests filed under
 version 1 finish under it."""

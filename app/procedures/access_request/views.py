@@ -7,6 +7,7 @@ typed text kept (status 422); someone else's request is a 404 that says nothing 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -307,8 +308,8 @@ REQUESTER_FORMS = {
 @bp.post("/seguimiento/<token>/<action>")
 @public
 def requester_step(token: str, action: str) -> Response | tuple[str, int]:
-    """Answer the prevención, appeal, answer the guarantor's prevención of the appeal, or plead in the admitted
-    appeal, through the secret link."""
+    """Answer the prevención, appeal, or answer the guarantor's prevención of the appeal, through the secret
+    link."""
     if action not in REQUESTER_FORMS:
         abort(404)
     try:
@@ -318,19 +319,12 @@ def requester_step(token: str, action: str) -> Response | tuple[str, int]:
     forms = _requester_forms(view)
     form = forms[REQUESTER_FORMS[action]]
     form.process(request.form)
-    if form.validate():
+
+    def act() -> None:
         data = {k: v for k, v in form.data.items() if k not in {"version", "submit", "csrf_token"}}
-        try:
-            svc.requester_act(token, action, expected_version=form.seen_version(), data=data)
-        except DomainError as exc:
-            _flash_error(exc)
-        else:
-            flash(_("Listo: su solicitud se actualizó."), "info")
-            return redirect(url_for("transparency.tracking", token=token))
-    else:
-        flash(_("Revise los datos marcados."), "error")
-    forms[REQUESTER_FORMS[action]] = form
-    return _tracking_again(view, token, forms)
+        svc.requester_act(token, action, expected_version=form.seen_version(), data=data)
+
+    return _requester_step(view, token, forms, form, act)
 
 
 @bp.post("/seguimiento/<token>/alegatos")
@@ -345,17 +339,29 @@ def requester_pleadings(token: str) -> Response | tuple[str, int]:
         abort(404)
     forms = _requester_forms(view)
     form = forms["pleadings"]  # a posted form reads the files sent with it
-    if form.validate():
+
+    def act() -> None:
         upload = form.file.data
         evidence = (upload.filename or "", upload.read()) if upload and getattr(upload, "filename", "") else None
+        svc.requester_act(
+            token,
+            "file_requester_pleadings",
+            expected_version=form.seen_version(),
+            data={"requester_pleadings": form.requester_pleadings.data or ""},
+            evidence=evidence,
+        )
+
+    return _requester_step(view, token, forms, form, act)
+
+
+def _requester_step(
+    view: svc.RequesterView, token: str, forms: dict[str, Any], form: Any, act: Callable[[], None]
+) -> Response | tuple[str, int]:
+    """Run ``act`` (the requester's step with what ``form`` holds) when the form is valid: back to the tracking
+    page with a notice when it is done, or the page again (422) with the refusal and what was typed."""
+    if form.validate():
         try:
-            svc.requester_act(
-                token,
-                "file_requester_pleadings",
-                expected_version=form.seen_version(),
-                data={"requester_pleadings": form.requester_pleadings.data or ""},
-                evidence=evidence,
-            )
+            act()
         except DomainError as exc:
             _flash_error(exc)
         else:
