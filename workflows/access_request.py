@@ -1567,7 +1567,10 @@ PARAMETERS: tuple[Parameter, ...] = (
     Parameter(
         "compliance_days",
         N_("Plazo para cumplir la resolución del órgano garante (días hábiles)"),
-        N_("Artículo 196 de la LGTAIP (2015): no más de diez días."),
+        N_(
+            "Artículo 151 de la LGTAIP (2015): no más de diez días para la entrega de información, salvo que el "
+            "órgano garante los amplíe; el cumplimiento se informa conforme a los artículos 196 y 197."
+        ),
         ACCESS_SECTION,
     ),
     Parameter(
