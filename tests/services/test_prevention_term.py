@@ -172,3 +172,24 @@ def test_the_operating_licence_gives_one_business_day_to_prevent(app: Flask) -> 
         with pytest.raises(GuardRefused, match="primer tercio del plazo de resolución"):
             _prevent(FireResult(late.case_id, late.folio, "", None, "", case.version, 0), reviewer, ["identificacion"])
         assert fire(late.case_id, "approve", reviewer, expected_version=case.version).to_state == "licensed"
+
+
+def test_the_window_also_lapses_while_the_request_waits_for_the_intake_to_start(app: Flask) -> None:
+    """Filed Monday 2 March 2026 and left waiting in the window (not yet taken into intake review): the term
+    runs all the same, its lapse is recorded there, and once the review starts the prevención is refused."""
+    owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
+    with _on(date(2026, 3, 2)):
+        draft = vecs_case(owner)
+        submitted = fire(draft.case_id, "submit", owner, expected_version=draft.version)
+    assignee = stored_case(submitted.case_id).assignee_id
+    with _on(date(2026, 3, 6)):
+        fire_due_timers()
+        waiting = stored_case(submitted.case_id)
+        assert (waiting.state, waiting.data["prevention_window_closed_on"]) == ("submitted", "2026-03-05")
+        assert waiting.assignee_id == assignee  # the lapse leaves the case with whoever had it
+        started = fire(submitted.case_id, "start_intake", clerk, expected_version=waiting.version)
+        with pytest.raises(GuardRefused, match="primer tercio del plazo de resolución"):
+            _prevent(started, clerk)
+        assert fire(submitted.case_id, "accept_intake", clerk, expected_version=started.version).to_state == (
+            "land_use_review"
+        )
