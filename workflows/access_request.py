@@ -1834,7 +1834,8 @@ ACCESS_V2 = dataclasses.replace(
 
 APPEAL_PLEADINGS = "appeal_pleadings"
 PLEADINGS_DOCUMENT = "pruebas_alegatos"
-"""Document kind of the evidence the unit offers with its pleadings (a PDF, optional)."""
+"""Document kind of the evidence a party offers with its pleadings (a PDF, optional): the unit's or the
+appellant's."""
 
 
 def _v3_state(state: State) -> State:

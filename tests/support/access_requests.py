@@ -67,16 +67,22 @@ def appealed_on(mailbox: Any, day: date, *, version: int | None = None) -> tuple
             db.session.execute(update(Case).where(Case.id == filed.case_id).values(workflow_version=version))
             db.session.commit()
         confirm_address(mailbox)
-        ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
-        ar.answer_turn(
-            filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
-        )
-        ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
-        ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=case_version(filed.case_id))
-        ar.requester_act(
-            filed.token, "appeal", expected_version=case_version(filed.case_id), data={"appeal_grounds": ["incomplete"]}
-        )
+        answer_and_appeal(filed, unit, obras)
     return filed, unit, guarantor
+
+
+def answer_and_appeal(filed: ar.Filed, unit: int, obras: int) -> None:
+    """Turn ``filed`` to the works area (``obras``), which answers that the information is available; the unit
+    consolidates and delivers the response, and the requester appeals it as incomplete."""
+    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
+    ar.answer_turn(
+        filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
+    )
+    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
+    ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=case_version(filed.case_id))
+    ar.requester_act(
+        filed.token, "appeal", expected_version=case_version(filed.case_id), data={"appeal_grounds": ["incomplete"]}
+    )
 
 
 def deliver(filed: ar.Filed, unit: int, document: int, costs: ar.Costs) -> None:

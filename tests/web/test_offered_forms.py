@@ -24,6 +24,7 @@ from app.procedures.obligation_publication.models import ObligationPublication
 from app.procedures.obligation_publication.services import decide, open_quarter, save_record, submit_record
 from app.services.certificates import CertificateEffects
 from app.services.users import ensure_department
+from tests.support.access_requests import answer_and_appeal
 from tests.support.factories import advance, case_version, make_user, vecs_case
 from tests.web.helpers import login_as, text
 from workflows.base import HistoryItem
@@ -116,18 +117,7 @@ def test_vecs_a_request_without_its_documents_is_not_offered_for_filing(client: 
 def _appealed(unit: int, obras: int) -> ar.Filed:
     """A request answered and appealed (awaiting the guarantor's admission)."""
     filed = ar.file_request("Lector", "lector@example.test", "Contratos", "electronic")
-    ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
-    ar.answer_turn(
-        filed.case_id, "obras", ar.AreaAnswer("available"), obras, expected_version=case_version(filed.case_id)
-    )
-    ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
-    ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=case_version(filed.case_id))
-    ar.requester_act(
-        filed.token,
-        "appeal",
-        expected_version=case_version(filed.case_id),
-        data={"appeal_grounds": ["incomplete"]},
-    )
+    answer_and_appeal(filed, unit, obras)
     return filed
 
 

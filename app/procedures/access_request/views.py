@@ -341,14 +341,12 @@ def requester_pleadings(token: str) -> Response | tuple[str, int]:
     form = forms["pleadings"]  # a posted form reads the files sent with it
 
     def act() -> None:
-        upload = form.file.data
-        evidence = (upload.filename or "", upload.read()) if upload and getattr(upload, "filename", "") else None
         svc.requester_act(
             token,
             "file_requester_pleadings",
             expected_version=form.seen_version(),
             data={"requester_pleadings": form.requester_pleadings.data or ""},
-            evidence=evidence,
+            evidence=_optional_file(form.file.data),
         )
 
     return _requester_step(view, token, forms, form, act)
@@ -370,6 +368,11 @@ def _requester_step(
     else:
         flash(_("Revise los datos marcados."), "error")
     return _tracking_again(view, token, forms)
+
+
+def _optional_file(upload: Any) -> tuple[str, bytes] | None:
+    """An optional file field's upload as (name, bytes), or ``None`` when no file was chosen."""
+    return (upload.filename or "", upload.read()) if upload and getattr(upload, "filename", "") else None
 
 
 def _tracking_again(view: svc.RequesterView, token: str, forms: dict[str, Any]) -> tuple[str, int]:
@@ -708,15 +711,13 @@ def unit_pleadings(case_id: int) -> Response | tuple[str, int]:
     form = UnitPleadingsForm()
     if not form.validate_on_submit():
         return _invalid(case_id, "pleadings", form)
-    upload = form.file.data
-    evidence = (upload.filename or "", upload.read()) if upload and getattr(upload, "filename", "") else None
     try:
         svc.file_unit_pleadings(
             case_id,
             form.unit_pleadings.data or "",
             current_user.id,
             expected_version=form.seen_version(),
-            evidence=evidence,
+            evidence=_optional_file(form.file.data),
         )
     except DomainError as exc:
         return _refused(case_id, exc, "pleadings", form)
