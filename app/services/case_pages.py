@@ -26,7 +26,15 @@ from app.services import visibility
 from app.services.assignment import assignee_name
 from app.services.cases import actor_for, case_view
 from app.services.certificates import CertificateItem, listed_certificates
-from app.services.deadlines import ClockView, TermView, case_terms, clock_rule, legal_of, legal_terms
+from app.services.deadlines import (
+    ClockView,
+    TermView,
+    case_terms,
+    clock_rule,
+    legal_of,
+    legal_terms,
+    unrecorded_lapses,
+)
 from app.services.departments import all_department_names, department_names
 from app.services.payments import PaymentStatus, payment_status
 from app.storage import get_storage
@@ -437,13 +445,15 @@ def case_page(case_id: int, user_id: int, language: str = SPANISH) -> CasePage:
         for name in t.fields
         if (compute := workflow.computed_fields.get(name)) is not None
     }
-    if computed:
-        view = dataclasses.replace(view, data={**view.data, **computed})
+    pending, clocks = case_terms([case], today)
+    # a term that ended before today counts as recorded, as it will be before any step (cases.fire)
+    lapsed = unrecorded_lapses(workflow, case.state, params, clocks.get(case.id, {}), today)
+    if computed or lapsed:
+        view = dataclasses.replace(view, data={**view.data, **computed, **lapsed})
     dedicated = {t.trigger for t in workflow.transitions if t.dedicated}  # offered on the feature's own pages
     triggers = [
         t for t in engine.available(view, actor_for(user), today=today, params=params) if t.trigger not in dedicated
     ]
-    pending, clocks = case_terms([case], today)
     page = CasePage(
         case=case,
         workflow=workflow,

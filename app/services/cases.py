@@ -7,15 +7,18 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any, NamedTuple
 from typing import cast as cast_type
 
+from flask import current_app
 from sqlalchemy import (
     Cast,
     CompoundSelect,
     Date,
     DateTime,
     Integer,
+    Select,
     String,
     Table,
     bindparam,
@@ -74,19 +77,27 @@ from app.models import (
     IdempotencyRecord,
     Role,
     Timer,
+    TimerKind,
     TimerStatus,
     User,
     UserRole,
     utcnow,
 )
 from app.models.clocks import CaseClock, ClockStatus
-from app.notifications import enqueue_rows
-from app.services.assignment import on_state_entered, rests
+from app.notifications import enqueue, enqueue_rows
+from app.services.assignment import escalate_if_unattended, on_state_entered, rests
 from app.services.certificates import transition_effects
 from app.services.config import params_for_new_case
-from app.services.deadlines import ClockRow, insert_timers, state_timer_rows, sync_clocks
+from app.services.deadlines import (
+    ClockRow,
+    clock_lapse_data,
+    insert_timers,
+    lapsed_data,
+    state_timer_rows,
+    sync_clocks,
+)
 from app.services.seeds import commit_ahead, seed_for_draw
-from app.services.uow import CONFLICT_MESSAGE, unit_of_work
+from app.services.uow import CONFLICT_MESSAGE, SettleFirst, unit_of_work
 from workflows import REGISTRY
 from workflows.base import N_, HistoryItem, Workflow, department_of, draw
 
@@ -170,7 +181,9 @@ def _engine_inputs_statement(with_case: bool = False, with_head: bool = False) -
     ``:case_id`` as one UNION ALL (built once per shape: constructing a statement costs more than running it).
     The user's rows come first (``seq`` -1) and only when ``:user_id`` is given. One row ``t`` says the case has
     pending timers and one row ``e`` that it has open escalations (each absent otherwise), so that a transition
-    sends their cancel and their resolve only when there is something to cancel or resolve. A clock's row ``c``
+    sends their cancel and their resolve only when there is something to cancel or resolve; the row ``t`` gives
+    in ``t1`` when the first of its pending deadlines lapses (a person's step records the lapses already due
+    first). A clock's row ``c``
     carries its columns in ``name``, ``sha``, ``actor`` and the three numbers and three days that only clock
     rows fill (:class:`~app.services.deadlines.ClockRow`).
 
@@ -232,9 +245,19 @@ def _engine_inputs_statement(with_case: bool = False, with_head: bool = False) -
     history = select(
         literal_column("'h'", String), AuditEntry.action, none, AuditEntry.actor_id, AuditEntry.seq, *no_clock, *no_case
     ).where(AuditEntry.case_id == case_id, AuditEntry.kind == AuditKind.TRANSITION)
+    first_lapse = (
+        select(func.min(Timer.due_at))
+        .where(
+            Timer.case_id == case_id,
+            is_constant(Timer.status, TimerStatus.PENDING),
+            is_constant(Timer.kind, TimerKind.DEADLINE),
+        )
+        .scalar_subquery()
+    )
     pending = select(
-        literal_column("'t'", String), none, none, none, literal_column("-2", Integer), *no_clock, *no_case
-    ).where(exists().where(Timer.case_id == case_id, is_constant(Timer.status, TimerStatus.PENDING)))
+        literal_column("'t'", String), none, none, none, literal_column("-2", Integer), *no_clock, *no_case[:4]
+    ).add_columns(first_lapse, *no_case[5:])
+    pending = pending.where(exists().where(Timer.case_id == case_id, is_constant(Timer.status, TimerStatus.PENDING)))
     escalated = select(
         literal_column("'e'", String), none, none, none, literal_column("-2", Integer), *no_clock, *no_case
     ).where(exists().where(CaseEscalation.case_id == case_id, CaseEscalation.resolved_at.is_(None)))
@@ -315,7 +338,7 @@ class _Inputs:
     """What the engine decides on besides the case row: the actor (when asked for), the case's current
     documents (kind, SHA-256) and its transition history; whether the case has pending timers and open
     escalations (what a move cancels and resolves); and its clocks as stored (what the move changes). ``case``
-    is the case, when it was read with them."""
+    is the case, when it was read with them; ``first_lapse`` the instant its first pending deadline lapses."""
 
     actor: Actor | None
     documents: list[tuple[str, str]]
@@ -324,6 +347,7 @@ class _Inputs:
     open_escalations: bool = True
     clocks: tuple[ClockRow, ...] | None = None
     case: Case | None = None
+    first_lapse: datetime | None = None
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -373,6 +397,7 @@ def _read_inputs(session: Session, case_id: int, user_id: int | None = None, *, 
     active: bool | None = None
     timers = escalations = False
     case_row = head_row = None
+    first_lapse: datetime | None = None
     connection = session_connection(session)
     with_head = (
         with_case
@@ -393,6 +418,7 @@ def _read_inputs(session: Session, case_id: int, user_id: int | None = None, *, 
             clocks.append(ClockRow(actor_id, name, ClockStatus(sha), n1, n2, n3, d1, d2, d3))
         elif src == "t":
             timers = True
+            first_lapse = _utc(row[15])
         elif src == "e":
             escalations = True
         elif src == "k":
@@ -418,7 +444,7 @@ def _read_inputs(session: Session, case_id: int, user_id: int | None = None, *, 
         unscoped = {role for role, department in grants if not department}
         scoped = frozenset((role, department) for role, department in grants if department and role not in unscoped)
         actor = Actor(user_id, frozenset(role for role, _ in grants), scoped)
-    return _Inputs(actor, found, tuple(items), timers, escalations, tuple(clocks), case)
+    return _Inputs(actor, found, tuple(items), timers, escalations, tuple(clocks), case, first_lapse)
 
 
 def _engine_inputs(session: Session, case_id: int) -> tuple[list[tuple[str, str]], tuple[HistoryItem, ...]]:
@@ -819,6 +845,10 @@ def fire(
     up only when the attempt fails; a repeat fails at the latest on writing the key, and is rolled back). ``reason``
     (no personal data) is stored in the audit entry's details, e.g. the timer rule that fired.
 
+    A person's step (``actor_id`` given) is decided on the case with its lapses already due recorded first, as the
+    timers' worker would record them at its next pass (:func:`_lapses_first`): a term that ended is over whether
+    or not the worker has run.
+
     Raises ``NotFound``, ``ConflictError`` (the case changed: reload), and the engine's
     ``DomainError`` subclasses naming the reason.
     """
@@ -830,6 +860,8 @@ def fire(
             actor = inputs.actor or Actor.system()
             now = utcnow()
             today = local_today(now)
+            if actor_id is not None and inputs.first_lapse is not None and inputs.first_lapse <= now:
+                inputs, expected_version = _lapses_first(session, case, actor_id, expected_version, now)
             outcome = engine.decide(
                 case_view(session, case, inputs.documents, inputs.history),
                 trigger,
@@ -870,6 +902,139 @@ def fire(
         raise
 
 
+LAPSED_WHILE_SEEN = Msg(
+    "Un plazo de este expediente venció mientras lo consultaba y quedó registrado; recargue la página para verlo "
+    "como está ahora."
+)
+
+
+def _due_lapses(case_id: int, now: datetime) -> Select[Timer]:
+    """The case's pending deadlines due at ``now``, first due first, locked (those another process holds are
+    left to it)."""
+    return (
+        select(Timer)
+        .where(
+            Timer.case_id == case_id,
+            is_constant(Timer.status, TimerStatus.PENDING),
+            is_constant(Timer.kind, TimerKind.DEADLINE),
+            Timer.due_at <= now,
+        )
+        .order_by(Timer.due_at, Timer.id)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def _lapses_first(
+    session: Session, case: Case, actor_id: int, expected_version: int | None, now: datetime
+) -> tuple[_Inputs, int | None]:
+    """Record, in the transaction of a person's step, the case's deadlines already due (what the timers' worker
+    would record at its next pass), and return what the step is then decided on: the inputs read again and the
+    version expected, moved past the lapses when the person had seen the case as it stood before them.
+
+    A lapse that only records a day (a term to prevent, to answer, to appeal that closed) leaves the case where
+    the person saw it: their step goes on, judged by the rules with that day recorded (a prevención after its
+    term is refused for that reason), and the lapse commits with it or is left to the worker when it is
+    refused. A lapse that moves the case (an expired term) means the person acted on a case that no longer
+    stands as they saw it: a :class:`SettleFirst` rolls back and records the lapses on their own, and the person
+    is told to reload. So does a lapse the rules refuse, which the worker's path then marks as failed."""
+    seen_state, seen_version = case.state, case.version
+    try:
+        for timer in session.scalars(_due_lapses(case.id, now)).all():
+            settle_timer(session, timer, now)
+            if case.state != seen_state:
+                break
+    except DomainError as exc:
+        raise SettleFirst(LAPSED_WHILE_SEEN, partial(_settle_due_lapses, case.id, now)) from exc
+    if case.state != seen_state:
+        raise SettleFirst(LAPSED_WHILE_SEEN, partial(_settle_due_lapses, case.id, now))
+    inputs = _read_inputs(session, case.id, actor_id, with_case=True)
+    return inputs, (case.version if expected_version == seen_version else expected_version)
+
+
+def _settle_due_lapses(case_id: int, now: datetime | None = None) -> int:
+    """Fire, each in its own transaction as the timers' worker does, the case's deadlines due at ``now``;
+    returns how many were fired."""
+    now = now or utcnow()
+    with unit_of_work() as session:
+        ids = [timer.id for timer in session.scalars(_due_lapses(case_id, now))]
+    return sum(fire_timer(timer_id, now) == "fired" for timer_id in ids)
+
+
+def settle_timer(session: Session, timer: Timer, now: datetime) -> str:
+    """Do what a due ``timer`` (pending, held by the caller's transaction) calls for: a deadline fires its expiry
+    transition as the system, a reminder or a missed service target writes a notice to the outbox; the case's
+    unattended term is escalated first. Returns ``fired``, or ``cancelled`` when the case already left the
+    timer's state. Raises what the expiry transition raises."""
+    case = session.get(Case, timer.case_id)
+    if case is None or case.state != timer.state:
+        timer.status = TimerStatus.CANCELLED
+        timer.finished_at = now
+        return "cancelled"
+    escalate_if_unattended(session, case, timer, now)
+    if timer.kind == TimerKind.DEADLINE and timer.trigger is not None:
+        fire(
+            case.id,
+            timer.trigger,
+            None,
+            expected_version=case.version,
+            data=clock_lapse_data(case, timer),
+            reason={"timer_id": timer.id, "rule": timer.rule, "due_on": timer.due_on.isoformat()},
+        )
+    else:
+        _notify_party(session, case, timer)
+    timer.status = TimerStatus.FIRED
+    timer.finished_at = now
+    return "fired"
+
+
+def fire_timer(timer_id: int, now: datetime | None = None) -> str:
+    """Fire one due timer in one transaction with its row locked (``SKIP LOCKED`` on PostgreSQL).
+
+    A deadline fires its expiry transition as the system; a reminder or a missed service target
+    writes a notice to the outbox (:func:`settle_timer`). Returns ``fired``; ``cancelled`` when the case already
+    left the timer's state; ``skipped`` when another process holds or already handled it; ``failed`` when the
+    workflow refused the expiry transition (the timer is marked failed and the reason kept in the log for an
+    administrator). The transition's audit entry names the timer and the rule that fired it.
+    """
+    now = now or utcnow()
+    try:
+        with unit_of_work() as session:
+            timer = session.scalars(
+                select(Timer)
+                .where(Timer.id == timer_id, is_constant(Timer.status, TimerStatus.PENDING), Timer.due_at <= now)
+                .with_for_update(skip_locked=True)
+            ).first()
+            if timer is None:
+                return "skipped"
+            return settle_timer(session, timer, now)
+    except ConflictError:
+        return "skipped"  # the case changed under us; the next pass looks again
+    except DomainError as exc:
+        with unit_of_work() as session:
+            timer = session.get(Timer, timer_id)
+            if timer is not None and timer.status == TimerStatus.PENDING:
+                timer.status = TimerStatus.FAILED
+                timer.finished_at = now
+        current_app.logger.warning("timer %s failed: %s", timer_id, exc)
+        return "failed"
+
+
+def _notify_party(session: Session, case: Case, timer: Timer) -> None:
+    """A reminder to the party who must act, or a missed-target notice to the assignee."""
+    recipient = case.applicant_id if timer.party == "applicant" else case.assignee_id
+    if recipient is None:
+        return
+    topic = "deadline_reminder" if timer.kind == TimerKind.REMINDER else "target_missed"
+    enqueue(
+        session,
+        topic=topic,
+        dedup_key=f"timer:{timer.id}",
+        recipient_id=recipient,
+        case_id=case.id,
+        payload={"folio": case.folio, "state": timer.state, "due_on": timer.due_on.isoformat(), "rule": timer.rule},
+    )
+
+
 def available_triggers(case_id: int, user_id: int) -> list[AvailableTrigger]:
     """The triggers ``user_id`` may fire on the case now, with the reasons of those not yet possible."""
     session = db.session()
@@ -877,9 +1042,12 @@ def available_triggers(case_id: int, user_id: int) -> list[AvailableTrigger]:
     if case is None:
         raise NotFound(Msg("El expediente no existe."))
     user = _load_user(session, user_id)
-    return get_engine().available(
-        case_view(session, case), actor_for(user), today=local_today(), params=case.params or None
-    )
+    today = local_today()
+    view = case_view(session, case)
+    lapsed = lapsed_data(case, today)  # the windows that closed, as a step would find them recorded
+    if lapsed:
+        view = dataclasses.replace(view, data={**view.data, **lapsed})
+    return get_engine().available(view, actor_for(user), today=today, params=case.params or None)
 
 
 def count_cases() -> int:

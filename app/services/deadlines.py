@@ -964,6 +964,34 @@ def _clock_views(
     return result
 
 
+def unrecorded_lapses(
+    workflow: Workflow, state: str, params: Mapping[str, Any], clocks: Mapping[str, ClockView], today: date
+) -> dict[str, str]:
+    """What the lapses of a case's running clocks whose last day is before ``today`` will record (each clock's
+    lapse field: its last day), for those not yet recorded by the timers' worker whose lapse leaves the case in
+    ``state`` (a term that only records that it ended: a window to prevent, to appeal). A person's step is judged
+    with them, since :func:`app.services.cases.fire` records them first; a page offering steps takes them in so
+    that it offers what such a step will allow (and says why not)."""
+    data: dict[str, str] = {}
+    for clock in workflow.clocks:
+        view = clocks.get(clock.name)
+        if view is None or view.status != ClockStatus.RUNNING or view.due_on is None or view.due_on >= today:
+            continue
+        moves = workflow.find(clock.lapse_trigger(params), state)
+        if moves and all(t.dest == state for t in moves):
+            data[clock.lapse_field] = view.due_on.isoformat()
+    return data
+
+
+def lapsed_data(case: Case, today: date) -> dict[str, str]:
+    """:func:`unrecorded_lapses` of a loaded case (its clocks read; nothing when its definition has none)."""
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    if not workflow.clocks:
+        return {}
+    clocks = case_clocks([case.id], today).get(case.id, {})
+    return unrecorded_lapses(workflow, case.state, case.params or workflow.params, clocks, today)
+
+
 def legal_terms(case_ids: Sequence[int], today: date | None = None) -> dict[int, ClockView]:
     """The procedure-level legal term of each of the given cases that has one (started), by case id."""
     return legal_of(case_clocks(case_ids, today))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -17,6 +17,17 @@ from app.services.files import discard_uncommitted, forget_committed
 _DEPTH = "uow_depth"
 CONFLICT_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock detected
 CONFLICT_MESSAGE = Msg("El expediente cambió mientras lo consultaba; recargue la página e intente de nuevo.")
+
+
+class SettleFirst(ConflictError):
+    """A conflict that something must first be recorded in its own transactions: raised inside a unit of work, it
+    rolls the unit back, then, once the outermost unit has ended, ``settle`` runs (each of its steps its own unit
+    of work) before the conflict goes on to the caller. A case whose term lapsed while a person looked at it
+    raises it, so that the lapse is on record when they reload the page (:func:`app.services.cases.fire`)."""
+
+    def __init__(self, message: Msg, settle: Callable[[], object]) -> None:
+        super().__init__(message)
+        self.settle = settle
 
 
 def is_conflict(exc: BaseException) -> bool:
@@ -41,7 +52,8 @@ def unit_of_work() -> Iterator[Session]:
     that, on SQLite, the write transaction takes its lock up front; on PostgreSQL it goes on as the unit's
     own, with what it loaded expired (:func:`app.database.continues_open_read` says when). Nested use joins
     the outer unit.
-    Concurrent-modification errors become :class:`ConflictError`.
+    Concurrent-modification errors become :class:`ConflictError`; a :class:`SettleFirst` settles what it
+    carries once the outermost unit has rolled back.
     """
     session = db.session()
     depth = session.info.get(_DEPTH, 0)
@@ -72,6 +84,9 @@ def unit_of_work() -> Iterator[Session]:
         discard_uncommitted(session)
         if is_conflict(exc) and not isinstance(exc, IntegrityError):
             raise ConflictError(CONFLICT_MESSAGE) from exc
+        if isinstance(exc, SettleFirst):
+            session.info[_DEPTH] = 0  # the settling's units are outermost ones, each committed on its own
+            exc.settle()
         raise
     finally:
         session.info[_DEPTH] = 0

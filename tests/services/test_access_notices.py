@@ -318,15 +318,17 @@ def test_the_guarantors_prevention_of_an_appeal_is_told_with_its_last_day_and_an
     assert "Prevención del órgano garante: lo que debe completar de su recurso" in page
     assert "15 de julio de 2025" in page
     assert 'id="form-answer_appeal_prevention"' in page
-    # answered through the tracking page, today (a browser's session cookie of a 2025 day would be expired)
+    # answered through the tracking page within the term (after it, the lapse is recorded first: see
+    # tests/services/test_lapses_first.py), the browser's whole visit on that day
     action = f"{tracking}/answer_appeal_prevention"
-    page = client.get(tracking).get_data(as_text=True)
-    form = {"csrf_token": csrf_token(page, action), "version": hidden_value(page, "version", action)}
-    empty = client.post(action, data={**form, "appeal_clarification": " "})
-    assert empty.status_code == 422
-    answered = client.post(action, data={**form, "appeal_clarification": "La falta del anexo 3 del contrato."})
-    assert answered.status_code == 302
-    deliver_pending()
+    with time_machine.travel(noon(date(2025, 7, 10)), tick=False):
+        page = client.get(tracking).get_data(as_text=True)
+        form = {"csrf_token": csrf_token(page, action), "version": hidden_value(page, "version", action)}
+        empty = client.post(action, data={**form, "appeal_clarification": " "})
+        assert empty.status_code == 422
+        answered = client.post(action, data={**form, "appeal_clarification": "La falta del anexo 3 del contrato."})
+        assert answered.status_code == 302
+        deliver_pending()
     case = stored_case(filed.case_id)
     assert case.state == "appeal_filed"
     assert case.data["appeal_clarification"] == "La falta del anexo 3 del contrato."

@@ -195,21 +195,22 @@ def test_the_prevention_pauses_the_term_and_its_lapse_is_afirmativa_ficta(app: F
             comment="La identificación está vencida.",
         )
     assert _resolution_due(case.case_id) is None
-    with _on(date(2026, 12, 11)):  # Friday: resumes on Monday 14 with two days left
+    # the applicant's five business days to answer: 3, 4, 7, 8 and 9 December
+    with _on(date(2026, 12, 9)):  # Wednesday, the last of them: resumes on Thursday 10 with two days left
         answered = fire(case.case_id, "answer_prevention", owner, expected_version=prevented.version)
     assert answered.to_state == "submitted"
-    assert _resolution_due(case.case_id) == date(2026, 12, 15)
-    with _on(date(2026, 12, 15)):  # the last day itself: nothing lapses yet
+    assert _resolution_due(case.case_id) == date(2026, 12, 11)
+    with _on(date(2026, 12, 11)):  # the last day itself: nothing lapses yet
         fire_due_timers()
     db.session.rollback()
     assert db.session.get(Case, case.case_id).state == "submitted"  # type: ignore[union-attr]
-    with _on(date(2026, 12, 16)):
+    with _on(date(2026, 12, 14)):
         fire_due_timers()
     db.session.rollback()
     lapsed = db.session.get(Case, case.case_id)
     assert lapsed is not None
     assert lapsed.state == "licensed"
-    assert lapsed.data["resolution_lapsed_on"] == "2026-12-15"
+    assert lapsed.data["resolution_lapsed_on"] == "2026-12-11"
     certificate = _certificate(case.case_id)
     assert certificate.kind == "business_licence"
     assert certificate.issued_by_id is None  # issued by the system, recorded with the rule

@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from app.engine import GuardRefused
 from app.extensions import db
 from app.models import Case, Role
 from app.procedures.access_request import services as svc
@@ -35,7 +36,9 @@ def _duplicate_ids(page: str) -> list[str]:
     return [i for i, n in Counter(re.findall(r'\sid="([^"]+)"', page)).items() if n > 1]
 
 
-def test_the_prevencion_is_not_offered_after_its_window(app: Flask, client: FlaskClient):
+@pytest.mark.parametrize("worker_ran", [True, False], ids=["recorded", "not-yet-recorded"])
+def test_the_prevencion_is_not_offered_after_its_window(app: Flask, client: FlaskClient, worker_ran: bool):
+    """Whether or not the timers' worker has recorded the windows' lapse: a step would record it first."""
     unit = make_user(Role.TRANSPARENCY_UNIT)
     with time_machine.travel(noon(date(2025, 6, 2)), tick=False):  # Monday
         filed = svc.file_request("Lector", "lector@example.test", "Contratos", "electronic")
@@ -46,12 +49,19 @@ def test_the_prevencion_is_not_offered_after_its_window(app: Flask, client: Flas
         assert _duplicate_ids(page) == []
     # the 5 business days to issue a prevención end on Monday 9 June 2025 (3–6 and 9 June)
     with time_machine.travel(noon(date(2025, 6, 10)), tick=False):
-        fire_due_timers()
+        if worker_ran:
+            fire_due_timers()
         login_as(client, unit)  # a new session: the first one ended with the days gone by
         page = text(client.get(f"/transparencia/solicitudes/{filed.case_id}"))
         assert 'id="form-prevent"' not in page
         assert 'id="form-incompetent"' not in page  # 3 business days: ended on Thursday 5 June
         assert 'id="form-turn"' in page
+        with pytest.raises(GuardRefused):
+            svc.unit_act(filed.case_id, "prevent", unit, expected_version=_version(filed.case_id), comment="Precise")
+    db.session.rollback()
+    stored = db.session.get(Case, filed.case_id)
+    assert stored is not None
+    assert ("prevention_window_closed_on" in stored.data) is worker_ran  # the refused step recorded nothing
 
 
 def test_the_extension_is_not_offered_once_requested(app: Flask, client: FlaskClient):

@@ -16,6 +16,7 @@ unchanged, and a logged-in requester who opens one gets a new random token.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import re
@@ -37,7 +38,7 @@ from app.audit import EntryInput
 from app.calendar import LOCAL_TZ, local_today
 from app.certificates.formatting import long_date
 from app.database import constant, is_constant, one_of
-from app.engine import ConflictError, DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
+from app.engine import CaseView, ConflictError, DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import (
     AuditKind,
@@ -69,7 +70,7 @@ from app.procedures.access_request.models import (
 from app.services import confirmation
 from app.services.auth import decrypt, encrypt
 from app.services.cases import FireResult, fire, open_case, refuse_stale
-from app.services.deadlines import ClockView, TermView, calendar, case_clocks, pending_terms
+from app.services.deadlines import ClockView, TermView, calendar, case_clocks, lapsed_data, pending_terms
 from app.services.departments import all_department_names
 from app.services.documents import add_pdf, log_attached
 from app.services.payments import current_order
@@ -551,8 +552,18 @@ an appeal, offered once (LGTAIP 2015 art. 145), and the closing of the instructi
 term has run or both have pleaded (art. 150, fr. VII)."""
 
 
+def _judged_view(case: Case, today: date) -> CaseView:
+    """The engine's view of ``case`` as a step on it is judged: with the windows that closed before ``today``
+    recorded, as :func:`app.services.cases.fire` records them first (the worker may not have run yet)."""
+    from app.services.cases import case_view
+
+    view = case_view(db.session(), case)
+    lapsed = lapsed_data(case, today)
+    return dataclasses.replace(view, data={**view.data, **lapsed}) if lapsed else view
+
+
 def _unit_offers(case: Case, user: User, today: date) -> frozenset[str]:
-    from app.services.cases import actor_for, case_view
+    from app.services.cases import actor_for
 
     probes = {
         **(_UNIT_PROBES if user.has_role(Role.TRANSPARENCY_UNIT) else {}),
@@ -560,7 +571,7 @@ def _unit_offers(case: Case, user: User, today: date) -> frozenset[str]:
     }
     if not probes:
         return frozenset()
-    view, actor, engine = case_view(db.session(), case), actor_for(user), get_engine()
+    view, actor, engine = _judged_view(case, today), actor_for(user), get_engine()
     offered = set()
     for trigger, data in probes.items():
         try:
@@ -573,7 +584,7 @@ def _unit_offers(case: Case, user: User, today: date) -> frozenset[str]:
 
 def _requester_actions(case: Case, today: date) -> frozenset[str]:
     """The steps the requester could take now, checked by the engine with sample input (nothing is written)."""
-    from app.services.cases import actor_for, case_view
+    from app.services.cases import actor_for
 
     user = db.session.get(User, case.applicant_id)
     if user is None:
@@ -585,7 +596,7 @@ def _requester_actions(case: Case, today: date) -> frozenset[str]:
         "answer_appeal_prevention": {"appeal_clarification": "-"},
         wf.REQUESTER_PLEADS: {"requester_pleadings": "-"},
     }
-    view, actor, engine = case_view(db.session(), case), actor_for(user), get_engine()
+    view, actor, engine = _judged_view(case, today), actor_for(user), get_engine()
     possible = set()
     for trigger, data in probes.items():
         try:
