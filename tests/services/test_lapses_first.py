@@ -284,3 +284,28 @@ def test_through_the_case_page_the_refusal_says_why_and_the_next_step_goes_on(ap
     stored = stored_case(case.case_id)
     assert (stored.state, stored.data["prevention_window_closed_on"]) == ("land_use_review", "2026-03-19")
     assert [a for a, _, _ in _entries(case.case_id)][-2:] == ["prevention_window_closed", "accept_intake"]
+
+
+def test_an_appeal_sent_from_the_tracking_page_after_its_term_is_told_to_reload(
+    app: Flask, client: FlaskClient, mailbox
+) -> None:
+    """The requester loaded the tracking page at 23:50 on the appeal term's last day (24 March 2026) and sends
+    the appeal at 00:10: the page answers (422, no server error) that a term lapsed and to reload; reloaded, the
+    request is concluded and no longer offers the appeal."""
+    with _on(date(2026, 3, 2)):
+        filed, unit, document = consolidated("electronic", mailbox)
+        deliver(filed, unit, document, ar.Costs())
+    tracking = f"/transparencia/seguimiento/{filed.token}"
+    action = f"{tracking}/appeal"
+    with time_machine.travel(datetime(2026, 3, 24, 23, 50, tzinfo=MEXICO_CITY), tick=False):
+        page = text(client.get(tracking))
+        assert 'id="form-appeal"' in page
+    with time_machine.travel(datetime(2026, 3, 25, 0, 10, tzinfo=MEXICO_CITY), tick=False):
+        sent = client.post(action, data={**form_fields(page, action), "appeal_grounds": "incomplete"})
+        assert sent.status_code == 422
+        assert "venció mientras lo consultaba" in text(sent)
+        again = text(client.get(tracking))
+    assert 'id="form-appeal"' not in again
+    stored = stored_case(filed.case_id)
+    assert stored.closed_at is not None
+    assert "appeal_grounds" not in stored.data
