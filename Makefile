@@ -7,6 +7,9 @@ PORT ?= 5000
 MAX_REQUESTS ?= 10000
 MAX_REQUESTS_JITTER ?= $(shell echo $$(( $(MAX_REQUESTS) / 10 )))
 FLASK := $(BIN)/flask --app wsgi
+TICK_INTERVAL ?= 5
+LOCAL_MAIL_PORT ?= 8025
+LOCAL_MAIL_FOLDER ?= instance/correo
 
 .PHONY: run test test-clocks setup system-deps translations lint typecheck contracts pytest bench soak clean
 
@@ -23,7 +26,11 @@ setup: $(VENV)/.installed translations
 translations: $(VENV)/.installed
 	$(BIN)/pybabel -q compile -d app/translations
 
-## make run: install, migrate the database, load demo data on first start, warn of missing departments,
+## make run: install, migrate the database, load demo data on first start, warn of missing departments, start the
+## timers' worker (a pass every TICK_INTERVAL seconds: terms lapse, silence rules apply, mail goes out, the log's
+## checkpoints are signed, as in a deployment) and, unless MAIL_SERVER names a mail server, a local one on
+## LOCAL_MAIL_PORT that keeps every message in LOCAL_MAIL_FOLDER and prints its links (an address's confirmation
+## link among them); then
 ## serve the app with the production server (gunicorn: one process, so that throttling counts in one place on the default
 ## memory store; threads for concurrent requests; its Server header carries no version). --preload imports the app once
 ## in the master, so a recycled worker starts in milliseconds; the worker is replaced after MAX_REQUESTS requests (plus
@@ -37,6 +44,13 @@ run: setup
 	@echo ""
 	@echo "  Trámites listo en http://$(HOST):$(PORT)/  (Ctrl+C para detener)"
 	@echo ""
+	@mail=; trap 'kill $$worker $$mail 2>/dev/null' EXIT INT TERM; \
+	export PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)}"; \
+	if [ -z "$$MAIL_SERVER" ]; then \
+	  export MAIL_SERVER=127.0.0.1 MAIL_PORT=$(LOCAL_MAIL_PORT); \
+	  $(FLASK) permits mailbox --port $(LOCAL_MAIL_PORT) --folder $(LOCAL_MAIL_FOLDER) & mail=$$!; \
+	fi; \
+	$(FLASK) permits worker --interval $(TICK_INTERVAL) & worker=$$!; \
 	$(BIN)/gunicorn --workers 1 --threads 8 --graceful-timeout 5 --preload --max-requests $(MAX_REQUESTS) --max-requests-jitter $(MAX_REQUESTS_JITTER) --bind $(HOST):$(PORT) wsgi:app
 
 ## make test: install (system packages too), then lint, type-check, check import contracts and run the suite.

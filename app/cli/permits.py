@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.cli.mailbox import mailbox_command
 from app.extensions import db
 from app.plugins import installed
 from app.services.audit_log import checkpoint_if_due
@@ -19,6 +20,7 @@ from app.services.seeds import reveal_ended
 from app.services.timers import TimerReport, fire_due_timers
 
 permits_cli = AppGroup("permits", help="Deadlines and notifications.")
+permits_cli.add_command(mailbox_command)
 
 
 @permits_cli.command("tick")
