@@ -54,6 +54,18 @@ def _filed(day: date) -> tuple[FireResult, int, int]:
     return case, owner, clerk
 
 
+def _prevent(case: FireResult, clerk: int) -> FireResult:
+    """The intake clerk prevents the request, at the version ``case`` gives."""
+    return fire(
+        case.case_id,
+        "issue_prevention",
+        clerk,
+        expected_version=case.version,
+        data={"prevention_items": ["planos"]},
+        comment="Faltan datos.",
+    )
+
+
 def _entries(case_id: int) -> list[tuple[str, int | None, dict | None]]:
     """The case's transitions in the log: (action, actor, details)."""
     db.session.rollback()
@@ -89,14 +101,7 @@ def test_a_prevention_after_its_term_is_refused_before_the_worker_ran_and_the_re
     assert (window.due_on, window.status) == (date(2026, 3, 5), TimerStatus.PENDING)
     with _on(date(2026, 3, 6)):
         with pytest.raises(GuardRefused) as refused:
-            fire(
-                case.case_id,
-                "issue_prevention",
-                clerk,
-                expected_version=case.version,
-                data={"prevention_items": ["planos"]},
-                comment="Faltan datos.",
-            )
+            _prevent(case, clerk)
         assert "primer tercio del plazo de resolución, LFPA art. 17-A" in str(refused.value)
         stored = stored_case(case.case_id)
         assert (stored.state, stored.version) == ("intake_review", case.version)
@@ -119,14 +124,7 @@ def test_a_prevention_after_its_term_is_refused_before_the_worker_ran_and_the_re
 def test_a_prevention_on_the_terms_last_day_is_in_term(app: Flask) -> None:
     case, _, clerk = _filed(date(2026, 3, 2))
     with _on(date(2026, 3, 5)):
-        prevented = fire(
-            case.case_id,
-            "issue_prevention",
-            clerk,
-            expected_version=case.version,
-            data={"prevention_items": ["planos"]},
-            comment="Faltan datos.",
-        )
+        prevented = _prevent(case, clerk)
     assert (prevented.to_state, prevented.version) == ("prevention", case.version + 1)
 
 
@@ -136,14 +134,7 @@ def test_an_answer_after_its_term_finds_the_request_not_presented(app: Flask) ->
     that is recorded on its own and the applicant is told to reload; the answer is not."""
     case, owner, clerk = _filed(date(2026, 3, 2))
     with _on(date(2026, 3, 3)):
-        prevented = fire(
-            case.case_id,
-            "issue_prevention",
-            clerk,
-            expected_version=case.version,
-            data={"prevention_items": ["planos"]},
-            comment="Faltan datos.",
-        )
+        prevented = _prevent(case, clerk)
     term = _deadline(case.case_id, "lapse_prevention")
     assert term.due_on == date(2026, 3, 18)
     with _on(date(2026, 3, 18)):
