@@ -14,7 +14,7 @@ import itertools
 import os
 import shutil
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -231,6 +231,26 @@ def app(database_url: str, tmp_path: Path, smtp_server: SmtpServer) -> Iterator[
             # that makes the outer one raise "AST constructor recursion depth mismatch" (CPython gh-106905).
             gc.collect()
         db.engine.dispose()
+
+
+@pytest.fixture
+def other_app() -> Iterator[Callable[..., Flask]]:
+    """``create_app`` for a test that needs a second application (another setting, another database): the
+    connections its engines pooled are closed when the test ends, not left to the garbage collector (which
+    finalises them whenever it runs, after their database may be gone)."""
+    built: list[Flask] = []
+
+    def build(*args: Any, **settings: Any) -> Flask:
+        application = create_app(*args, **settings)
+        built.append(application)
+        return application
+
+    yield build
+    for application in built:
+        with application.app_context():
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
 
 
 class IsolatedClient(FlaskClient):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,6 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, insert, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
-from app import create_app
 from app.audit import verify
 from app.audit.canonical import GENESIS_HASH, canonical_json, chain_hash, entry_fields
 from app.extensions import db
@@ -20,8 +20,10 @@ from tests.audit.helpers import append_entries, verifier
 BEFORE = "3c1e16115693"  # the initial schema: hash chain only
 
 
-def test_existing_entries_get_leaf_hashes_and_subtrees(empty_database_url: str, tmp_path: Path):
-    application = create_app("test", SQLALCHEMY_DATABASE_URI=empty_database_url, DOCUMENTS_DIR=str(tmp_path))
+def test_existing_entries_get_leaf_hashes_and_subtrees(
+    empty_database_url: str, tmp_path: Path, other_app: Callable[..., Flask]
+):
+    application = other_app("test", SQLALCHEMY_DATABASE_URI=empty_database_url, DOCUMENTS_DIR=str(tmp_path))
     with application.app_context():
         upgrade(revision=BEFORE)
         columns = [c for c in AuditEntry.__table__.columns if c.name != "leaf_hash"]

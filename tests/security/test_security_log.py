@@ -105,10 +105,8 @@ def test_administrators_see_the_security_log(app: Flask, client: FlaskClient) ->
     assert "Failed login <code>login_failed</code>" in english
 
 
-def test_behind_a_trusted_proxy_the_client_address_is_logged(app: Flask) -> None:
-    from app import create_app
-
-    proxied = create_app("test", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"], TRUSTED_PROXY_HOPS=1)
+def test_behind_a_trusted_proxy_the_client_address_is_logged(app: Flask, other_app: Callable[..., Flask]) -> None:
+    proxied = other_app("test", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"], TRUSTED_PROXY_HOPS=1)
     with proxied.app_context():
         client = proxied.test_client()
         headers = {"X-Forwarded-For": "203.0.113.7"}

@@ -11,7 +11,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_limiter.util import get_qualified_name
 
-from app import create_app
 from app.extensions import limiter
 from app.models import Role
 from app.web.throttling import _without_limits, guard_limiter
@@ -95,12 +94,14 @@ def test_reset_links_per_address_are_limited(app: Flask, browsers: Browsers) -> 
     assert ask("otra.persona@example.test") == 302
 
 
-def test_a_new_application_starts_with_no_throttling_state(app: Flask, browsers: Browsers) -> None:
+def test_a_new_application_starts_with_no_throttling_state(
+    app: Flask, browsers: Browsers, other_app: Callable[..., Flask]
+) -> None:
     app.config["LOGIN_LIMIT_PER_ACCOUNT"] = "1 per 1 hour"
     user_id = make_user(Role.APPLICANT)
     login(browsers(), email_of(user_id), "contraseña-equivocada")
     assert login(browsers(), email_of(user_id)).status_code == 429
-    fresh = create_app(
+    fresh = other_app(
         "test",
         SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
         LOGIN_LIMIT_PER_ACCOUNT="1 per 1 hour",
@@ -139,12 +140,14 @@ def test_only_endpoints_without_limits_skip_the_limiter(app: Flask, client: Flas
     assert login(client, "nadie@example.test", "contraseña-equivocada").status_code == 429
 
 
-def test_a_default_limit_applies_to_every_page(database_url: str, tmp_path: Path) -> None:
+def test_a_default_limit_applies_to_every_page(
+    database_url: str, tmp_path: Path, other_app: Callable[..., Flask]
+) -> None:
     # Flask-Limiter keeps the first default limits it is given on its one limiter, for every later application
     manager = limiter.limit_manager
     before = list(manager._default_limits)
     try:
-        limited = create_app(
+        limited = other_app(
             "test", SQLALCHEMY_DATABASE_URI=database_url, DOCUMENTS_DIR=str(tmp_path), RATELIMIT_DEFAULT="2 per 1 hour"
         )
         browser = limited.test_client()

@@ -5,6 +5,7 @@ just used the connection). A dead idle connection is replaced before the request
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -58,11 +59,11 @@ def test_a_connection_used_a_moment_ago_is_not_pinged_one_idle_longer_is(
     assert len(pings) == 2
 
 
-def test_zero_pings_on_every_checkout(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_zero_pings_on_every_checkout(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, other_app: Callable[..., Flask]
+) -> None:
     """``DATABASE_PING_AFTER_IDLE=0`` restores a ping on every checkout (but a connection just made)."""
-    from app import create_app
-
-    eager = create_app(
+    eager = other_app(
         "test",
         SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
         DATABASE_PING_AFTER_IDLE=0,

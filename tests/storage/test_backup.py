@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from app import create_app
 from app.audit import verify
 from app.certificates import validate_pdf
 from app.extensions import db
@@ -52,7 +52,7 @@ def _build_cases(app: Flask) -> None:
 
 
 def test_backup_and_restore_into_an_empty_database_and_directory(
-    app: Flask, empty_database_url: str, tmp_path: Path, backend: str
+    app: Flask, empty_database_url: str, tmp_path: Path, backend: str, other_app: Callable[..., Flask]
 ) -> None:
     app.config["AUDIT_KEPT_CHECKPOINT_FILE"] = str(tmp_path / "kept" / "checkpoint.json")
     _build_cases(app)
@@ -69,7 +69,7 @@ def test_backup_and_restore_into_an_empty_database_and_directory(
     assert not list(tmp_path.glob(".backup.partial-*"))
 
     restored_dir = tmp_path / "restored"
-    target = create_app(
+    target = other_app(
         "test",
         SQLALCHEMY_DATABASE_URI=empty_database_url,
         DOCUMENTS_DIR=str(restored_dir / "documents"),

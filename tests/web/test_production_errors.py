@@ -4,16 +4,18 @@ debug off; the error is logged for the operators instead."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import pytest
-from flask import Blueprint
+from flask import Blueprint, Flask
 
-from app import create_app
 from app.web.access import public
 
 
-def test_a_failing_view_in_production_shows_a_generic_page(database_url: str, caplog: pytest.LogCaptureFixture) -> None:
-    application = create_app("production", SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="k" * 40)
+def test_a_failing_view_in_production_shows_a_generic_page(
+    database_url: str, caplog: pytest.LogCaptureFixture, other_app: Callable[..., Flask]
+) -> None:
+    application = other_app("production", SQLALCHEMY_DATABASE_URI=database_url, SECRET_KEY="k" * 40)
     assert application.debug is False
     assert application.config["PROPAGATE_EXCEPTIONS"] is False
     failing = Blueprint("failing_for_tests", __name__)

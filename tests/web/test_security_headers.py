@@ -4,13 +4,13 @@ JSON, downloaded files; HSTS only in production."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import pytest
 from flask import Blueprint, Flask, abort, request
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from app import create_app
 from app.models import Role
 from app.web.access import public
 from app.web.headers import CONTENT_SECURITY_POLICY
@@ -179,8 +179,8 @@ def test_templates_have_no_inline_script_style_or_event_handler() -> None:
     assert offending == []
 
 
-def test_production_adds_hsts(database_url: str) -> None:
-    application = create_app(
+def test_production_adds_hsts(database_url: str, other_app: Callable[..., Flask]) -> None:
+    application = other_app(
         "production",
         SQLALCHEMY_DATABASE_URI=database_url,
         SECRET_KEY="x" * 40,
