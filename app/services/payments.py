@@ -33,6 +33,7 @@ from app.engine import ConflictError, DomainError, InvalidData, Msg, NotAllowed,
 from app.extensions import db
 from app.models import Case, Certificate, CertificateStatus, Role, User
 from app.services.cases import fire
+from app.services.uow import SettleFirst
 from workflows import REGISTRY
 from workflows.payments import folio_of, normalise_reference, valid_reference
 from workflows.procedure import Payment, Procedure, canonical_number, canonical_text
@@ -268,7 +269,19 @@ def confirm_payment(
     ``cli``, ``bank_file``) and goes into the transition's audit entry.
 
     Returns the outcome: applied, or why not (nothing changes then). Raises ``NotAllowed`` for someone who is
-    not the treasury."""
+    not the treasury. A term of the case that lapsed before the payment was applied (the term to pay, which the
+    timers' worker had not recorded yet) is recorded first, and the payment judged on the case as it then
+    stands: no longer awaiting it, or owing it after the authority's silence."""
+    try:
+        return _confirm(reference, amount, paid_on, operation, actor_id, source, again=False)
+    except SettleFirst:
+        return _confirm(reference, amount, paid_on, operation, actor_id, source, again=True)
+
+
+def _confirm(
+    reference: str, amount: str, paid_on: date | str, operation: str, actor_id: int, source: str, *, again: bool
+) -> PaymentResult:
+    """:func:`confirm_payment`; raises ``SettleFirst`` (the lapse then recorded) unless it is ``again``."""
     session = db.session()
     _require_treasury(session, actor_id)
     typed_reference = normalise_reference(reference or "")
@@ -353,7 +366,9 @@ def confirm_payment(
             idempotency_key=f"payment:{typed_reference}",
             reason={"source": source},
         )
-    except ConflictError:
+    except ConflictError as exc:
+        if isinstance(exc, SettleFirst) and not again:
+            raise
         return _refused(typed, Outcome.DUPLICATE, Msg("El expediente cambió mientras se aplicaba el pago."), case.folio)
     except DomainError as exc:
         return _refused(typed, Outcome.INVALID, exc.reasons[0] if exc.reasons else Msg(str(exc)), case.folio)

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from app.calendar import local_today
 from app.engine import NotAllowed
 from app.extensions import db
-from app.models import AuditEntry, Case, Certificate, CertificateStatus, Role
+from app.models import AuditEntry, Case, Certificate, CertificateStatus, Role, Timer
 from app.services.cases import FireResult
 from app.services.certificates import certificate_file
 from app.services.deadlines import calendar
@@ -69,6 +70,30 @@ def _order(case_id: int) -> Certificate:
 
 def _state(case_id: int) -> str:
     return stored_case(case_id).state
+
+
+def test_a_payment_confirmed_after_the_term_to_pay_finds_the_request_not_presented(app: Flask, people: People) -> None:
+    """Paid at the bank on the last day, confirmed by the treasury after the term to pay lapsed and before the
+    timers' worker ran: the lapse is recorded first (the request is not presented, as the worker would have
+    left it) and the payment is refused as no longer awaited, saying so; nothing of it is applied."""
+    case = awaiting_payment(people)
+    reference = _order(case.case_id).public_data["fields"]["referencia"]
+    term = db.session.scalars(
+        select(Timer).where(Timer.case_id == case.case_id, Timer.trigger == "lapse_payment")
+    ).one()
+    treasurer = make_user(Role.TREASURY)
+    with time_machine.travel(term.due_at + timedelta(hours=1), tick=False):
+        result = confirm_payment(reference, "8420.00", term.due_on, "SPEI 884213", treasurer)
+    assert result.outcome is Outcome.NOT_AWAITING
+    assert result.detail is not None
+    assert result.detail.msgid == "El expediente ya no espera este pago."
+    stored = stored_case(case.case_id)
+    assert stored.state == "not_presented"
+    assert "payment_reference" not in stored.data
+    actions = db.session.scalars(
+        select(AuditEntry.action).where(AuditEntry.case_id == case.case_id).order_by(AuditEntry.seq.desc())
+    ).first()
+    assert actions == "lapse_payment"
 
 
 def test_the_reference_carries_mod_97_check_digits() -> None:
