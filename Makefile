@@ -10,6 +10,7 @@ FLASK := $(BIN)/flask --app wsgi
 TICK_INTERVAL ?= 5
 LOCAL_MAIL_PORT ?= 8025
 LOCAL_MAIL_FOLDER ?= instance/correo
+LINK_HOST := $(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST))
 
 .PHONY: run test test-clocks setup system-deps translations lint typecheck contracts pytest bench soak clean
 
@@ -45,7 +46,7 @@ run: setup
 	@echo "  Trámites listo en http://$(HOST):$(PORT)/  (Ctrl+C para detener)"
 	@echo ""
 	@mail=; trap 'kill $$worker $$mail 2>/dev/null' EXIT INT TERM; \
-	export PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://$(HOST):$(PORT)}"; \
+	export PUBLIC_BASE_URL="$${PUBLIC_BASE_URL:-http://$(LINK_HOST):$(PORT)}"; \
 	if [ -z "$$MAIL_SERVER" ]; then \
 	  export MAIL_SERVER=127.0.0.1 MAIL_PORT=$(LOCAL_MAIL_PORT); \
 	  $(FLASK) permits mailbox --port $(LOCAL_MAIL_PORT) --folder $(LOCAL_MAIL_FOLDER) & mail=$$!; \
