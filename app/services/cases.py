@@ -951,13 +951,12 @@ def _lapses_first(
     return inputs, (case.version if expected_version == seen_version else expected_version)
 
 
-def _settle_due_lapses(case_id: int, now: datetime | None = None) -> int:
-    """Fire, each in its own transaction as the timers' worker does, the case's deadlines due at ``now``;
-    returns how many were fired."""
-    now = now or utcnow()
+def _settle_due_lapses(case_id: int, now: datetime) -> None:
+    """Fire, each in its own transaction as the timers' worker does, the case's deadlines due at ``now``."""
     with unit_of_work() as session:
         ids = [timer.id for timer in session.scalars(_due_lapses(case_id, now))]
-    return sum(fire_timer(timer_id, now) == "fired" for timer_id in ids)
+    for timer_id in ids:
+        fire_timer(timer_id, now)
 
 
 def settle_timer(session: Session, timer: Timer, now: datetime) -> str:

@@ -80,7 +80,7 @@ def _entries(case_id: int) -> list[tuple[str, int | None, dict | None]]:
 def _deadline(case_id: int, trigger: str) -> Timer:
     """The case's last deadline timer firing ``trigger`` not cancelled."""
     db.session.rollback()
-    return db.session.scalars(
+    timer = db.session.scalars(
         select(Timer)
         .where(
             Timer.case_id == case_id,
@@ -90,6 +90,8 @@ def _deadline(case_id: int, trigger: str) -> Timer:
         )
         .order_by(Timer.id.desc())
     ).first()
+    assert timer is not None, f"no {trigger} deadline"
+    return timer
 
 
 def test_a_prevention_after_its_term_is_refused_before_the_worker_ran_and_the_review_goes_on(app: Flask) -> None:
@@ -175,8 +177,8 @@ def test_a_lapse_the_rules_refuse_is_marked_failed_and_the_step_then_goes_on(app
     assert (accepted.to_state, accepted.version) == ("land_use_review", case.version + 1)
 
 
-def test_the_system_and_a_step_within_the_term_record_no_lapse(app: Flask) -> None:
-    """Before its day nothing is recorded early, and the worker's own firing is not preceded by anything."""
+def test_a_step_within_the_term_records_no_lapse(app: Flask) -> None:
+    """A control: on the term's last day nothing is recorded early (one version more, the acceptance's)."""
     case, _, clerk = _filed(date(2026, 3, 2))
     with _on(date(2026, 3, 5)):
         accepted = fire(case.case_id, "accept_intake", clerk, expected_version=case.version)

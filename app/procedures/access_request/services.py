@@ -70,7 +70,7 @@ from app.procedures.access_request.models import (
 from app.services import confirmation
 from app.services.auth import decrypt, encrypt
 from app.services.cases import FireResult, fire, open_case, refuse_stale
-from app.services.deadlines import ClockView, TermView, calendar, case_clocks, lapsed_data, pending_terms
+from app.services.deadlines import ClockView, TermView, calendar, case_clocks, pending_terms, unrecorded_lapses
 from app.services.departments import all_department_names
 from app.services.documents import add_pdf, log_attached
 from app.services.payments import current_order
@@ -552,17 +552,19 @@ an appeal, offered once (LGTAIP 2015 art. 145), and the closing of the instructi
 term has run or both have pleaded (art. 150, fr. VII)."""
 
 
-def _judged_view(case: Case, today: date) -> CaseView:
+def _judged_view(case: Case, today: date, clocks: Mapping[str, ClockView]) -> CaseView:
     """The engine's view of ``case`` as a step on it is judged: with the windows that closed before ``today``
-    recorded, as :func:`app.services.cases.fire` records them first (the worker may not have run yet)."""
+    recorded, as :func:`app.services.cases.fire` records them first (the worker may not have run yet);
+    ``clocks``: the request's clocks, as the page read them for its status."""
     from app.services.cases import case_view
 
     view = case_view(db.session(), case)
-    lapsed = lapsed_data(case, today)
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    lapsed = unrecorded_lapses(workflow, case.state, case.params or workflow.params, clocks, today)
     return dataclasses.replace(view, data={**view.data, **lapsed}) if lapsed else view
 
 
-def _unit_offers(case: Case, user: User, today: date) -> frozenset[str]:
+def _unit_offers(case: Case, user: User, today: date, clocks: Mapping[str, ClockView]) -> frozenset[str]:
     from app.services.cases import actor_for
 
     probes = {
@@ -571,7 +573,7 @@ def _unit_offers(case: Case, user: User, today: date) -> frozenset[str]:
     }
     if not probes:
         return frozenset()
-    view, actor, engine = _judged_view(case, today), actor_for(user), get_engine()
+    view, actor, engine = _judged_view(case, today, clocks), actor_for(user), get_engine()
     offered = set()
     for trigger, data in probes.items():
         try:
@@ -582,7 +584,7 @@ def _unit_offers(case: Case, user: User, today: date) -> frozenset[str]:
     return frozenset(offered)
 
 
-def _requester_actions(case: Case, today: date) -> frozenset[str]:
+def _requester_actions(case: Case, today: date, clocks: Mapping[str, ClockView]) -> frozenset[str]:
     """The steps the requester could take now, checked by the engine with sample input (nothing is written)."""
     from app.services.cases import actor_for
 
@@ -596,7 +598,7 @@ def _requester_actions(case: Case, today: date) -> frozenset[str]:
         "answer_appeal_prevention": {"appeal_clarification": "-"},
         wf.REQUESTER_PLEADS: {"requester_pleadings": "-"},
     }
-    view, actor, engine = _judged_view(case, today), actor_for(user), get_engine()
+    view, actor, engine = _judged_view(case, today, clocks), actor_for(user), get_engine()
     possible = set()
     for trigger, data in probes.items():
         try:
@@ -631,12 +633,13 @@ def delivered_documents(session: Session, case: Case) -> list[Document]:
 
 
 def _requester_view(case: Case, request: AccessRequest, today: date) -> RequesterView:
-    actions = _requester_actions(case, today)
+    clocks_of = case_clocks([case.id], today=today)  # read once: for the status and for the steps offered
+    actions = _requester_actions(case, today, clocks_of.get(case.id, {}))
     delivered = case.state not in wf.WORKING and case.state not in {"prevention", "not_filed"}
     documents = delivered_documents(db.session(), case)
     turns = _turns(case.id) if delivered else []
     return RequesterView(
-        status=_status(case, request.received_on, today),
+        status=_status(case, request.received_on, today, clocks_of),
         version=case.version,
         pseudonym=request.pseudonym,
         information_requested=str(case.data.get("information_requested", "")),
@@ -2028,15 +2031,16 @@ def staff_view(case_id: int, user_id: int, today: date | None = None) -> StaffVi
         select(CommitteeItem).where(CommitteeItem.case_id == case_id).order_by(CommitteeItem.id)
     ).all()
     today = today or local_today()
+    clocks_of = case_clocks([case.id], today=today)  # read once: for the status and for the steps offered
     return StaffView(
-        _status(case, request.received_on, today),
+        _status(case, request.received_on, today, clocks_of),
         case,
         request,
         turns,
         documents,
         items,
         own,
-        _unit_offers(case, user, today),
+        _unit_offers(case, user, today, clocks_of.get(case.id, {})),
         wf.legal_bases(case.params or wf.ACCESS_V1.params),
         pleadings(case, with_documents=True),
     )
