@@ -937,7 +937,20 @@ def _lapses_first(
     refused. A lapse that moves the case (an expired term) means the person acted on a case that no longer
     stands as they saw it: a :class:`SettleFirst` rolls back and records the lapses on their own, and the person
     is told to reload. So does a lapse the rules refuse, which the worker's path then marks as failed."""
-    seen_state, seen_version = case.state, case.version
+    seen_version = case.version
+    record_due_lapses(session, case, now)
+    inputs = _read_inputs(session, case.id, actor_id, with_case=True)
+    return inputs, (case.version if expected_version == seen_version else expected_version)
+
+
+def record_due_lapses(session: Session, case: Case, now: datetime) -> None:
+    """Record in the caller's transaction the deadlines of ``case`` (loaded and held by it) due at ``now``, before
+    a person's act on the case (a step, a document for a step), as the timers' worker would at its next pass.
+
+    Lapses that leave the case in its state (a window that closed) are recorded and the act goes on. When one
+    moves the case (an expired term) or the rules refuse one, the person acted on a case that no longer stands
+    as they saw it: raises :class:`SettleFirst`, which rolls back the act and records the lapses on their own."""
+    seen_state = case.state
     try:
         for timer in session.scalars(_due_lapses(case.id, now)).all():
             settle_timer(session, timer, now)
@@ -947,8 +960,6 @@ def _lapses_first(
         raise SettleFirst(LAPSED_WHILE_SEEN, partial(_settle_due_lapses, case.id, now)) from exc
     if case.state != seen_state:
         raise SettleFirst(LAPSED_WHILE_SEEN, partial(_settle_due_lapses, case.id, now))
-    inputs = _read_inputs(session, case.id, actor_id, with_case=True)
-    return inputs, (case.version if expected_version == seen_version else expected_version)
 
 
 def _settle_due_lapses(case_id: int, now: datetime) -> None:

@@ -14,6 +14,7 @@ from app.audit import EntryInput
 from app.engine import ConflictError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import AuditKind, Case, Document, Role, User, utcnow
+from app.services.cases import record_due_lapses
 from app.services.files import store_file
 from app.services.uow import unit_of_work
 from app.services.uploads import check_pdf, clean_file_name
@@ -77,7 +78,9 @@ def attach_document(
 ) -> AttachResult:
     """Store a PDF for ``kind`` on the case and supersede the previous one of that kind.
 
-    Only the case's applicant may upload, and only kinds that a step of the current state requires.
+    Only the case's applicant may upload, and only kinds that a step of the current state requires. The case's
+    deadlines already due are recorded first (``cases.record_due_lapses``): a document for the answer to a
+    prevención whose term ended is refused, the request then not presented (LFPA art. 17-A).
     Bumps the case version and writes an audit entry (ids and hashes only). Raises ``NotFound``,
     ``NotAllowed``, ``InvalidData`` and ``ConflictError``.
     """
@@ -93,6 +96,7 @@ def attach_document(
             raise ConflictError(
                 Msg("El expediente cambió mientras lo consultaba; recargue la página e intente de nuevo.")
             )
+        record_due_lapses(session, case, utcnow())  # a term that ended (to answer a prevención) is over
         if kind not in _uploadable_kinds(case):
             raise InvalidData(Msg("No se puede adjuntar «%(kind)s» en esta etapa.", {"kind": kind}))
         previous = session.scalars(

@@ -14,6 +14,7 @@ The worker is never run here before the person's step. The last days are written
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,12 +26,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
-from app.engine import ConflictError, GuardRefused
+from app.engine import ConflictError, GuardRefused, InvalidData
 from app.extensions import db
-from app.models import AuditEntry, AuditKind, Role, Timer, TimerKind, TimerStatus
+from app.models import AuditEntry, AuditKind, Document, Role, Timer, TimerKind, TimerStatus
 from app.procedures.access_request import services as ar
+from app.services.case_actions import upload_requirement
 from app.services.cases import LAPSED_WHILE_SEEN, FireResult, fire, open_case
 from app.services.deadlines import case_clocks
+from app.services.demo import demo_pdf
+from app.services.documents import attach_document
 from app.services.timers import fire_due_timers
 from tests.support.access_requests import consolidated, deliver
 from tests.support.clock import MEXICO_CITY, noon
@@ -158,6 +162,72 @@ def test_an_answer_after_its_term_finds_the_request_not_presented(app: Flask) ->
         assert _entries(case.case_id)[-1][:2] == ("lapse_prevention", None)
         assert _deadline(case.case_id, "lapse_prevention").status == TimerStatus.FIRED
         assert fire_due_timers().fired == 0
+
+
+def _prevented_on_3_march() -> tuple[FireResult, int]:
+    """(the VECS request filed 2 March 2026 and prevented on the 3rd: the answer's term runs to the 18th, its
+    applicant)."""
+    case, owner, clerk = _filed(date(2026, 3, 2))
+    with _on(date(2026, 3, 3)):
+        prevented = _prevent(case, clerk)
+    assert _deadline(case.case_id, "lapse_prevention").due_on == date(2026, 3, 18)
+    return prevented, owner
+
+
+def _documents(case_id: int) -> list[str]:
+    db.session.rollback()
+    return list(db.session.scalars(select(Document.original_name).where(Document.case_id == case_id)))
+
+
+def test_a_document_for_the_answer_after_its_term_is_refused_and_the_request_is_not_presented(app: Flask) -> None:
+    """The plans sent on the term's last day are attached; sent on the 19th, before the worker ran, they are not:
+    the request is already not presented (LFPA art. 17-A), that is recorded on its own, and the applicant is told
+    to reload. The same upload is then refused for the stage."""
+    prevented, owner = _prevented_on_3_march()
+    with _on(date(2026, 3, 18)):
+        attached = attach_document(prevented.case_id, "planos", "planos-18.pdf", demo_pdf("18"), owner)
+    assert attached.case_version == prevented.version + 1
+    with _on(date(2026, 3, 19)):
+        with pytest.raises(ConflictError) as conflict:
+            upload_requirement(
+                prevented.case_id,
+                "planos",
+                "planos-19.pdf",
+                demo_pdf("19"),
+                owner,
+                expected_version=attached.case_version,
+            )
+        assert conflict.value.message == LAPSED_WHILE_SEEN
+        stored = stored_case(prevented.case_id)
+        assert (stored.state, stored.version) == ("not_presented", attached.case_version + 1)
+        assert _entries(prevented.case_id)[-1][:2] == ("lapse_prevention", None)
+        assert _deadline(prevented.case_id, "lapse_prevention").status == TimerStatus.FIRED
+        with pytest.raises(InvalidData, match="en esta etapa"):
+            attach_document(prevented.case_id, "planos", "planos-19.pdf", demo_pdf("19"), owner)
+    assert "planos-19.pdf" not in _documents(prevented.case_id)
+    assert "planos-18.pdf" in _documents(prevented.case_id)
+
+
+def test_a_document_sent_from_the_page_after_the_answers_term_is_told_to_reload(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The applicant loaded the documents' page at 23:50 on the answer's last day and sends the plans at 00:10:
+    409 with the message, no server error, nothing stored; the request is not presented."""
+    prevented, owner = _prevented_on_3_march()
+    action = f"/expedientes/{prevented.case_id}/pasos/documentos/planos"
+    with time_machine.travel(datetime(2026, 3, 18, 23, 50, tzinfo=MEXICO_CITY), tick=False):
+        login_as(client, owner)
+        page = text(client.get(f"/expedientes/{prevented.case_id}/pasos/documentos"))
+    with time_machine.travel(datetime(2026, 3, 19, 0, 10, tzinfo=MEXICO_CITY), tick=False):
+        sent = client.post(
+            action,
+            data={**form_fields(page, action), "planos-document": (io.BytesIO(demo_pdf("tarde")), "tarde.pdf")},
+            content_type="multipart/form-data",
+        )
+    assert sent.status_code == 409
+    assert "venció mientras lo consultaba" in text(sent)
+    assert "tarde.pdf" not in _documents(prevented.case_id)
+    assert stored_case(prevented.case_id).state == "not_presented"
 
 
 def test_a_lapse_the_rules_refuse_is_marked_failed_and_the_step_then_goes_on(app: Flask) -> None:
