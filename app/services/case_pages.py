@@ -21,10 +21,10 @@ from app.calendar import local_today
 from app.database import FixedStatement, column_rows, one_of
 from app.engine import AvailableTrigger, Msg, NotFound, get_engine
 from app.extensions import db
-from app.models import AuditEntry, AuditKind, Case, Document, TimerKind, User
+from app.models import AuditEntry, AuditKind, Case, Document, TimerKind, User, utcnow
 from app.services import visibility
 from app.services.assignment import assignee_name
-from app.services.cases import actor_for, case_view
+from app.services.cases import actor_for, case_view, settle_due_lapses
 from app.services.certificates import CertificateItem, listed_certificates
 from app.services.deadlines import (
     ClockView,
@@ -33,6 +33,7 @@ from app.services.deadlines import (
     clock_rule,
     legal_of,
     legal_terms,
+    moving_lapse_unrecorded,
     unrecorded_lapses,
 )
 from app.services.departments import all_department_names, department_names
@@ -413,10 +414,13 @@ def _terms(workflow: Workflow, pending: list[TermView]) -> list[Term]:
     return terms
 
 
-def case_page(case_id: int, user_id: int, language: str = SPANISH) -> CasePage:
+def case_page(case_id: int, user_id: int, language: str = SPANISH, *, settle: bool = False) -> CasePage:
     """The case page as ``user_id`` sees it: the triggers listed are the ones they may fire (disabled ones
     with their reasons); the jurisdiction's labels and departments' names as a reader of ``language`` reads
-    them. Raises ``NotFound`` and ``NotAllowed``."""
+    them. With ``settle`` (a page shown), a deadline whose last day is over, that the timers' worker has not
+    recorded yet and whose lapse moves the case is recorded first, as the worker would
+    (:func:`app.services.cases.settle_due_lapses`), and the case shown as it then stands: a term that ended is
+    over, and the page offers no step its lapse ends. Raises ``NotFound`` and ``NotAllowed``."""
     case, user = readable_case(case_id, user_id)
     engine = get_engine()
     workflow = engine.definition(case.workflow, case.workflow_version)
@@ -446,6 +450,9 @@ def case_page(case_id: int, user_id: int, language: str = SPANISH) -> CasePage:
         if (compute := workflow.computed_fields.get(name)) is not None
     }
     pending, clocks = case_terms([case], today)
+    if settle and moving_lapse_unrecorded(workflow, case.state, pending.get(case.id, ())):
+        settle_due_lapses(case.id, utcnow())
+        return case_page(case_id, user_id, language, settle=False)
     # a term that ended before today counts as recorded, as it will be before any step (cases.fire)
     lapsed = unrecorded_lapses(workflow, case.state, params, clocks.get(case.id, {}), today)
     if computed or lapsed:

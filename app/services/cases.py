@@ -957,13 +957,14 @@ def record_due_lapses(session: Session, case: Case, now: datetime) -> None:
             if case.state != seen_state:
                 break
     except DomainError as exc:
-        raise SettleFirst(LAPSED_WHILE_SEEN, partial(_settle_due_lapses, case.id, now)) from exc
+        raise SettleFirst(LAPSED_WHILE_SEEN, partial(settle_due_lapses, case.id, now)) from exc
     if case.state != seen_state:
-        raise SettleFirst(LAPSED_WHILE_SEEN, partial(_settle_due_lapses, case.id, now))
+        raise SettleFirst(LAPSED_WHILE_SEEN, partial(settle_due_lapses, case.id, now))
 
 
-def _settle_due_lapses(case_id: int, now: datetime) -> None:
-    """Fire, each in its own transaction as the timers' worker does, the case's deadlines due at ``now``."""
+def settle_due_lapses(case_id: int, now: datetime) -> None:
+    """Fire, each in its own transaction as the timers' worker does, the case's deadlines due at ``now`` (those
+    another process holds are left to it; a conflict or a refused lapse ends as in :func:`fire_timer`)."""
     with unit_of_work() as session:
         ids = [timer.id for timer in session.scalars(_due_lapses(case_id, now))]
     for timer_id in ids:

@@ -8,7 +8,7 @@ and of its description (the text itself stays in ``non_working_days``, out of th
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple, Protocol, cast
@@ -520,10 +520,24 @@ class TermView(NamedTuple):
     party: str | None
     rule: str = ""
     """The rule the term applies (a parameter, or ``clock:<name>`` for a case-level clock)."""
+    pending: bool = True
+    """Whether its timer is still pending (``False`` once the timers' worker, or a step, recorded its end)."""
+    trigger: str | None = None
+    """The transition its lapse fires (a deadline's)."""
 
 
 _TERM_TIMER_ROWS = (
-    select(Timer.case_id, Timer.kind, Timer.state, Timer.rule, Timer.status, Timer.party, Timer.starts_on, Timer.due_on)
+    select(
+        Timer.case_id,
+        Timer.kind,
+        Timer.state,
+        Timer.rule,
+        Timer.status,
+        Timer.party,
+        Timer.starts_on,
+        Timer.due_on,
+        Timer.trigger,
+    )
     .where(
         one_of(Timer.kind, [TimerKind.DEADLINE, TimerKind.TARGET]),
         one_of(Timer.status, [constant(TimerStatus.PENDING), constant(TimerStatus.FIRED)]),
@@ -551,18 +565,33 @@ def _term_views(
 ) -> dict[int, list[TermView]]:
     result: dict[int, list[TermView]] = {}
     # the columns of _TERM_TIMERS, unpacked (a row's attributes cost a look-up each; a queue has hundreds)
-    for case_id, kind, state, rule, _status, party, starts_on, due_on in rows:
+    for case_id, kind, state, rule, status, party, starts_on, due_on, trigger in rows:
         if states.get(case_id) != state:
             continue
         # a term notified on a non-working day starts counting later: only its counting days are left
         left = cal.business_days_between(max(today, starts_on - _ONE_DAY), due_on)
-        view = TermView(kind, state, due_on, left, due_on < today, party, rule)
+        view = TermView(kind, state, due_on, left, due_on < today, party, rule, status == TimerStatus.PENDING, trigger)
         listed = result.get(case_id)
         if listed is None:
             result[case_id] = [view]
         else:
             listed.append(view)
     return result
+
+
+def moving_lapse_unrecorded(workflow: Workflow, state: str, terms: Iterable[TermView]) -> bool:
+    """Whether one of the terms of a case in ``state`` (as :func:`case_terms` gives them) is a deadline whose last
+    day is over, whose lapse the timers' worker has not recorded yet and moves the case out of ``state`` (an
+    expired term: not presented, concluded). A lapse that only records a day is judged without being recorded
+    (:func:`unrecorded_lapses`); one the rules refuse is left to the worker, which marks it failed."""
+    return any(
+        term.overdue
+        and term.pending
+        and term.kind == TimerKind.DEADLINE
+        and term.trigger is not None
+        and any(move.dest != state for move in workflow.find(term.trigger, state))
+        for term in terms
+    )
 
 
 def pending_terms(case_ids: Sequence[int], today: date | None = None) -> dict[int, list[TermView]]:
@@ -617,7 +646,7 @@ def case_terms(
         return terms, {}
     due = {
         (case_id, rule.removeprefix(CLOCK_RULE_PREFIX)): (starts_on, due_on)
-        for case_id, _kind, _state, rule, status, _party, starts_on, due_on in rows
+        for case_id, _kind, _state, rule, status, _party, starts_on, due_on, _trigger in rows
         if status == TimerStatus.PENDING and rule.startswith(CLOCK_RULE_PREFIX)
     }
     return terms, _clock_views(session, cal, today, workflows, due)

@@ -372,3 +372,98 @@ def test_an_appeal_sent_from_the_tracking_page_after_its_term_is_told_to_reload(
     stored = stored_case(filed.case_id)
     assert stored.closed_at is not None
     assert "appeal_grounds" not in stored.data
+
+
+# -- pages shown: an expired term is recorded before the page is built ------------------------------------
+
+
+def test_the_case_page_shown_after_the_answers_term_records_the_lapse_and_offers_nothing(
+    app: Flask, client: FlaskClient
+) -> None:
+    """On the answer's last day (18 March) the page offers the answer and records nothing. On the 19th, before
+    the worker ran, the applicant's page records the lapse as the worker would (the system's entry, with its
+    timer) and shows the request not presented: no answer, no upload, nothing left to the applicant."""
+    prevented, owner = _prevented_on_3_march()
+    page = f"/expedientes/{prevented.case_id}"
+    with _on(date(2026, 3, 18)):
+        login_as(client, owner)
+        before = text(client.get(page))
+    assert 'id="accion-answer_prevention"' in before
+    assert stored_case(prevented.case_id).version == prevented.version
+    with _on(date(2026, 3, 19)):
+        login_as(client, owner)
+        shown = text(client.get(page))
+        documents = text(client.get(f"{page}/pasos/documentos"))
+        assert fire_due_timers().fired == 0  # nothing left for the worker
+    assert 'id="accion-answer_prevention"' not in shown
+    assert "Tenida por no presentada" in shown
+    assert "No tiene acciones pendientes en este expediente." in shown
+    assert "En esta etapa ya no se pueden cambiar los documentos." in documents
+    stored = stored_case(prevented.case_id)
+    assert (stored.state, stored.version) == ("not_presented", prevented.version + 1)
+    lapse = _entries(prevented.case_id)[-1]
+    assert (lapse[0], lapse[1], lapse[2]["timer_id"]) == (
+        "lapse_prevention",
+        None,
+        _deadline(prevented.case_id, "lapse_prevention").id,
+    )
+    assert _deadline(prevented.case_id, "lapse_prevention").status == TimerStatus.FIRED
+
+
+def test_a_page_shown_does_not_record_a_lapse_that_only_records_a_day(app: Flask, client: FlaskClient) -> None:
+    """The term to prevent ended on 5 March: on the 6th the clerk's page no longer offers the prevención but
+    writes nothing (the step records it first, or the worker): a page another person loaded before is not made
+    stale by someone reading."""
+    case, _, clerk = _filed(date(2026, 3, 2))
+    with _on(date(2026, 3, 6)):
+        login_as(client, clerk)
+        shown = text(client.get(f"/expedientes/{case.case_id}"))
+    assert 'id="accion-issue_prevention"' not in shown
+    assert 'id="accion-accept_intake"' in shown
+    assert stored_case(case.case_id).version == case.version
+    assert _deadline(case.case_id, "prevention_window_closed").status == TimerStatus.PENDING
+
+
+def test_the_tracking_and_staff_pages_shown_after_the_appeal_term_record_the_conclusion(
+    app: Flask, client: FlaskClient, mailbox
+) -> None:
+    """Delivered on 2 March 2026, the appeal term's last day is 24 March (LGTAIP 2015 art. 142). On the 24th the
+    tracking page offers the appeal; on the 25th, before the worker ran, it records the conclusion first and
+    shows the request concluded, with no appeal form; the unit's page shows it concluded too."""
+    with _on(date(2026, 3, 2)):
+        filed, unit, document = consolidated("electronic", mailbox)
+        deliver(filed, unit, document, ar.Costs())
+    tracking = f"/transparencia/seguimiento/{filed.token}"
+    with _on(date(2026, 3, 24)):
+        assert 'id="form-appeal"' in text(client.get(tracking))
+    assert stored_case(filed.case_id).closed_at is None
+    with _on(date(2026, 3, 25)):
+        shown = text(client.get(tracking))
+    assert 'id="form-appeal"' not in shown
+    stored = stored_case(filed.case_id)
+    assert stored.closed_at is not None
+    assert _entries(filed.case_id)[-1][:2] == ("conclude", None)
+    assert _deadline(filed.case_id, "conclude").status == TimerStatus.FIRED
+    assert "Concluida" in shown
+    with _on(date(2026, 3, 25)):
+        login_as(client, unit)
+        staff = text(client.get(f"/transparencia/solicitudes/{filed.case_id}"))
+    assert "Concluida" in staff
+    assert stored_case(filed.case_id).version == stored.version  # recorded once
+
+
+def test_the_staff_page_shown_after_the_appeal_term_records_the_conclusion(
+    app: Flask, client: FlaskClient, mailbox
+) -> None:
+    """The unit's page is the first shown on the 26th: it records the conclusion and shows it."""
+    with _on(date(2026, 3, 2)):
+        filed, unit, document = consolidated("electronic", mailbox)
+        deliver(filed, unit, document, ar.Costs())
+    seen = stored_case(filed.case_id).version
+    with _on(date(2026, 3, 26)):
+        login_as(client, unit)
+        staff = text(client.get(f"/transparencia/solicitudes/{filed.case_id}"))
+    assert "Concluida" in staff
+    stored = stored_case(filed.case_id)
+    assert (stored.version, stored.closed_at is not None) == (seen + 1, True)
+    assert _entries(filed.case_id)[-1][:2] == ("conclude", None)

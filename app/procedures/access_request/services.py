@@ -70,7 +70,15 @@ from app.procedures.access_request.models import (
 from app.services import confirmation
 from app.services.auth import decrypt, encrypt
 from app.services.cases import FireResult, fire, open_case, refuse_stale
-from app.services.deadlines import ClockView, TermView, calendar, case_clocks, pending_terms, unrecorded_lapses
+from app.services.deadlines import (
+    ClockView,
+    TermView,
+    calendar,
+    case_clocks,
+    moving_lapse_unrecorded,
+    pending_terms,
+    unrecorded_lapses,
+)
 from app.services.departments import all_department_names
 from app.services.documents import add_pdf, log_attached
 from app.services.payments import current_order
@@ -515,13 +523,14 @@ def _by_token(token: str) -> AccessRequest:
     return row
 
 
-def requester_view(token: str, today: date | None = None) -> RequesterView:
-    """The request behind a tracking link. Raises ``NotFound`` for an unknown link."""
+def requester_view(token: str, today: date | None = None, *, settle: bool = False) -> RequesterView:
+    """The request behind a tracking link; with ``settle`` (a page shown), its expired terms not yet recorded
+    are recorded first (:func:`_settled_terms`). Raises ``NotFound`` for an unknown link."""
     request = _by_token(token)
     case = db.session.get(Case, request.case_id)
     if case is None:
         raise NotFound(Msg("El enlace de seguimiento no es válido."))
-    return _requester_view(case, request, today or local_today())
+    return _requester_view(case, request, today or local_today(), settle)
 
 
 def requester_view_for_account(case_id: int, user_id: int, today: date | None = None) -> RequesterView:
@@ -530,7 +539,7 @@ def requester_view_for_account(case_id: int, user_id: int, today: date | None = 
     case = db.session.get(Case, case_id)
     if request is None or case is None or case.applicant_id != user_id:
         raise NotFound(Msg("El expediente no existe."))
-    return _requester_view(case, request, today or local_today())
+    return _requester_view(case, request, today or local_today(), False)
 
 
 _UNIT_PROBES: dict[str, dict[str, Any]] = {
@@ -632,14 +641,31 @@ def delivered_documents(session: Session, case: Case) -> list[Document]:
     )
 
 
-def _requester_view(case: Case, request: AccessRequest, today: date) -> RequesterView:
+def _settled_terms(case: Case, today: date, settle: bool) -> dict[int, list[TermView]]:
+    """The request's pending terms (:func:`pending_terms`); with ``settle``, once the deadlines whose last day is
+    over, that the timers' worker has not recorded yet and whose lapse moves the request are recorded, as it
+    would (the term to appeal ended: the request is concluded); ``case`` is then read again when used. A page
+    shown shows the request as it stands in law; a step's own page leaves them to the step, which records them
+    first and says so (:func:`app.services.cases.fire`)."""
+    from app.services.cases import settle_due_lapses
+
+    terms_of = pending_terms([case.id], today)
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    if not settle or not moving_lapse_unrecorded(workflow, case.state, terms_of.get(case.id, ())):
+        return terms_of
+    settle_due_lapses(case.id, utcnow())
+    return pending_terms([case.id], today)
+
+
+def _requester_view(case: Case, request: AccessRequest, today: date, settle: bool) -> RequesterView:
+    terms_of = _settled_terms(case, today, settle)
     clocks_of = case_clocks([case.id], today=today)  # read once: for the status and for the steps offered
     actions = _requester_actions(case, today, clocks_of.get(case.id, {}))
     delivered = case.state not in wf.WORKING and case.state not in {"prevention", "not_filed"}
     documents = delivered_documents(db.session(), case)
     turns = _turns(case.id) if delivered else []
     return RequesterView(
-        status=_status(case, request.received_on, today, clocks_of),
+        status=_status(case, request.received_on, today, clocks_of, terms_of),
         version=case.version,
         pseudonym=request.pseudonym,
         information_requested=str(case.data.get("information_requested", "")),
@@ -783,7 +809,7 @@ def requester_file(token: str, *, document_id: int | None = None, certificate_id
 
         stored = certificate_file(case.id, certificate_id, request.requester_id)
         return DeliveredFile(f"{stored.number}.pdf", stored.content)
-    view = _requester_view(case, request, local_today())
+    view = _requester_view(case, request, local_today(), False)
     document = next((d for d in view.public_documents if d.id == document_id), None)
     if document is None:
         raise NotFound(Msg("El documento no existe."))
@@ -2008,9 +2034,11 @@ class StaffView:
 _SEE_ALL = (Role.TRANSPARENCY_UNIT, Role.COMMITTEE_MEMBER, Role.GUARANTOR, Role.AUDITOR)
 
 
-def staff_view(case_id: int, user_id: int, today: date | None = None) -> StaffView:
+def staff_view(case_id: int, user_id: int, today: date | None = None, *, settle: bool = False) -> StaffView:
     """A request for the unit, the committee, the guarantor or an auditor (everything), or for an area
-    (only a request turned to it). Raises ``NotFound`` for anyone else (without saying whether it exists)."""
+    (only a request turned to it); with ``settle`` (a page shown), its expired terms not yet recorded are
+    recorded first (:func:`_settled_terms`). Raises ``NotFound`` for anyone else (without saying whether it
+    exists)."""
     session = db.session()
     user = session.get(User, user_id)
     case = session.get(Case, case_id)
@@ -2024,16 +2052,17 @@ def staff_view(case_id: int, user_id: int, today: date | None = None) -> StaffVi
     sees_all = any(user.has_role(r) for r in _SEE_ALL if r != Role.COMMITTEE_MEMBER)
     if not sees_all and not (brought and user.has_role(Role.COMMITTEE_MEMBER)) and not own:
         raise NotFound(Msg("El expediente no existe."))
+    today = today or local_today()
+    terms_of = _settled_terms(case, today, settle)
     documents = session.scalars(
         select(Document).where(Document.case_id == case_id, Document.superseded_by_id.is_(None)).order_by(Document.id)
     ).all()
     items = session.scalars(
         select(CommitteeItem).where(CommitteeItem.case_id == case_id).order_by(CommitteeItem.id)
     ).all()
-    today = today or local_today()
     clocks_of = case_clocks([case.id], today=today)  # read once: for the status and for the steps offered
     return StaffView(
-        _status(case, request.received_on, today, clocks_of),
+        _status(case, request.received_on, today, clocks_of, terms_of),
         case,
         request,
         turns,

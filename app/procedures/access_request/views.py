@@ -252,7 +252,7 @@ def _requester_forms(view: svc.RequesterView) -> dict[str, Any]:
 def tracking(token: str) -> str:
     """The requester's own page, reached through the secret link of the receipt."""
     try:
-        view = svc.requester_view(token)
+        view = svc.requester_view(token, settle=True)
     except NotFound:
         abort(404)
     return render_template(
@@ -464,7 +464,7 @@ def _deliverable(case_id: int) -> list[tuple[int, str]]:
 
 def _case_page(case_id: int, forms: dict[str, Any] | None = None, status: int = 200) -> tuple[str, int]:
     try:
-        view = svc.staff_view(case_id, current_user.id)
+        view = svc.staff_view(case_id, current_user.id, settle=request.method == "GET")
     except NotFound:
         abort(404)
     merged = {**_staff_forms(view), **(forms or {})}

@@ -99,7 +99,9 @@ def _versioned(form: VersionedForm, case: Case) -> VersionedForm:
 
 def _page(case_id: int) -> CasePage:
     try:
-        return case_page(case_id, current_user.id, reader_language())
+        # a page shown (GET) records the lapses the worker has not recorded yet; a step's POST leaves them to
+        # the step, which records them first and says so (cases.fire)
+        return case_page(case_id, current_user.id, reader_language(), settle=request.method == "GET")
     except NotFound:
         abort(404)
     except NotAllowed:
