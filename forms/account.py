@@ -1,4 +1,4 @@
-"""Account security forms: second factor, password change and password reset.
+"""Account security forms: second factor, password change, password reset and ending one's other sessions.
 
 Password length limits come from the password policy through the constructor (forms never import the
 application); the policy's other rules (common passwords, personal data) are checked by the services.
@@ -10,8 +10,8 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+from wtforms import EmailField, HiddenField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from forms import strip
 from forms.auth import EMAIL_SHAPE
@@ -109,3 +109,20 @@ class EnrolmentForm(FlaskForm):
         ],
     )
     submit = SubmitField(_l("Activar"))
+
+
+class EndSessionsForm(FlaskForm):
+    """End one of one's other sessions (``session``: its number) or all of them (empty), with the password
+    given again."""
+
+    session = HiddenField(
+        validators=[Optional(), Regexp(r"^[0-9]{1,18}$", message=_l("La sesión elegida no es válida."))]
+    )
+    password = PasswordField(
+        _l("Su contraseña"),
+        validators=[
+            DataRequired(message=_l("Escriba su contraseña para confirmar.")),
+            Length(max=1024, message=_l("La contraseña es demasiado larga.")),
+        ],
+    )
+    submit = SubmitField(_l("Cerrar sesiones"))

@@ -250,6 +250,78 @@ def live_sessions(user_id: int) -> list[UserSession]:
     return list(db.session.scalars(stmt))
 
 
+@dataclass(frozen=True, slots=True)
+class OpenSession:
+    """One of a user's open sessions as their sessions page lists it (never its identifier's digest)."""
+
+    id: int
+    browser: str
+    started_at: datetime
+    last_seen_at: datetime
+    current: bool
+
+
+def open_sessions(user_id: int, current_token: str, now: datetime | None = None) -> list[OpenSession]:
+    """The sessions of ``user_id`` still open (not revoked and within the idle and absolute timeouts), the one
+    of ``current_token`` first, then by their last activity: the devices where the account is logged in."""
+    now = now or utcnow()
+    idle = timedelta(seconds=int(current_app.config["SESSION_IDLE_TIMEOUT"]))
+    absolute = timedelta(seconds=int(current_app.config["SESSION_ABSOLUTE_TIMEOUT"]))
+    current = _digest(current_token)
+    rows = db.session.execute(
+        select(
+            UserSession.id,
+            UserSession.user_agent,
+            UserSession.created_at,
+            UserSession.last_seen_at,
+            UserSession.token_hash,
+        ).where(
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.last_seen_at >= now - idle,
+            UserSession.created_at >= now - absolute,
+        )
+    ).all()
+    listed = [OpenSession(row[0], row[1], row[2], row[3], hmac.compare_digest(row[4], current)) for row in rows]
+    return sorted(listed, key=lambda s: (not s.current, -s.last_seen_at.timestamp(), -s.id))
+
+
+def end_own_sessions(user_id: int, current_token: str, password: str, session_id: int | None = None) -> int:
+    """End, once the user has given their password again, one of their other sessions (``session_id``) or every
+    other one (``None``); the session of ``current_token`` stays (logging out ends it). Returns how many ended;
+    the security log records it. Raises ``InvalidData`` (wrong password) and ``NotFound`` (a session that is not
+    one of the user's other open ones); the caller logs a wrong password (this transaction is rolled back)."""
+    with unit_of_work() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active or not user.has_password:
+            raise NotFound(Msg("El usuario no existe."))
+        if not verify_password(user.password_hash, password):
+            raise InvalidData(Msg("La contraseña no es correcta."))
+        now = utcnow()
+        others = (
+            update(UserSession)
+            .where(
+                UserSession.user_id == user_id,
+                UserSession.revoked_at.is_(None),
+                UserSession.token_hash != _digest(current_token),
+            )
+            .values(revoked_at=now, revoked_reason="ended_by_user")
+        )
+        if session_id is not None:
+            others = others.where(UserSession.id == session_id)
+        ended = int(getattr(session.execute(others), "rowcount", 0) or 0)
+        if session_id is not None and not ended:
+            raise NotFound(Msg("Esa sesión no existe o ya terminó."))
+        if ended:
+            security_log.record(
+                SecurityEventKind.SESSION_REVOKED,
+                user_id=user_id,
+                details={"reason": "ended_by_user", "sessions": ended},
+                session=session,
+            )
+        return ended
+
+
 # -- second factor -----------------------------------------------------------------------------------
 
 

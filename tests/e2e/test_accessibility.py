@@ -64,6 +64,7 @@ def demo(app: Flask, tmp_path: Path) -> dict[str, list[str]]:
             "/inicio",
             "/avisos",
             "/cuenta/contrasena",
+            "/cuenta/sesiones",
             *case_pages,
             *(f"/transparencia/mis-solicitudes/{case_id}" for case_id in requests),
         ],

@@ -128,6 +128,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("notices.read_all", "POST"): ANY_USER_BLIND,
     ("account.change_password", "GET"): ANY_USER_BLIND,
     ("account.change_password", "POST"): ANY_USER_BLIND,
+    ("account.sessions", "GET"): ANY_USER_BLIND,  # one's own sessions only
+    ("account.end_sessions", "POST"): ANY_USER_BLIND,
     # staff who work on cases: their queue never lists someone else's department's case
     ("queue.index", "GET"): Expect(CASEWORK, UNIT),
     # the treasury: payment orders awaiting payment (the world's case is past payment: it shows none of it)

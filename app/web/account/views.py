@@ -1,14 +1,15 @@
-"""Password change (logged in), password reset by e-mail, and the administrators' security log."""
+"""Password change (logged in), one's open sessions, password reset by e-mail, and the administrators' security
+log."""
 
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
+from flask_babel import lazy_gettext, ngettext
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
-from app.engine import DomainError
+from app.engine import DomainError, NotFound
 from app.extensions import limiter
 from app.models import Role, SecurityEventKind
 from app.services import auth as auth_service
@@ -17,6 +18,8 @@ from app.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.web.access import authenticated, public, roles_required
 from app.web.auth.support import (
     client_ip,
+    current_session_token,
+    log_event,
     not_redirected,
     redirected,
     reset_account_key,
@@ -25,7 +28,7 @@ from app.web.auth.support import (
     safe_path,
 )
 from app.web.labels import message_text
-from forms.account import NewPasswordForm, PasswordChangeForm, ResetRequestForm
+from forms.account import EndSessionsForm, NewPasswordForm, PasswordChangeForm, ResetRequestForm
 
 bp = Blueprint("account", __name__)
 
@@ -58,6 +61,47 @@ def change_password() -> str | Response | tuple[str, int]:
     if form.is_submitted():
         return render_template("account/change_password.html", form=form), 422
     return render_template("account/change_password.html", form=form)
+
+
+def _sessions_page(form: EndSessionsForm, status: int = 200) -> tuple[str, int]:
+    sessions = auth_service.open_sessions(current_user.id, current_session_token() or "")
+    return render_template("account/sessions.html", sessions=sessions, form=form), status
+
+
+@bp.get("/cuenta/sesiones")
+@authenticated
+def sessions() -> tuple[str, int]:
+    """Where the account is logged in: each open session's browser, start and last activity, this one marked
+    (ASVS 7.5.2)."""
+    return _sessions_page(EndSessionsForm())
+
+
+@bp.post("/cuenta/sesiones/cerrar")
+@authenticated
+@limiter.limit(reset_limit_per_ip, methods=["POST"], deduct_when=not_redirected)
+def end_sessions() -> Response | tuple[str, int]:
+    """End one of the account's other sessions, or all of them, once the password is given again; this one stays
+    (Salir ends it)."""
+    form = EndSessionsForm()
+    if not form.validate_on_submit():
+        return _sessions_page(form, 422)
+    chosen = int(form.session.data) if form.session.data else None
+    try:
+        ended = auth_service.end_own_sessions(
+            current_user.id, current_session_token() or "", form.password.data or "", chosen
+        )
+    except NotFound as exc:
+        flash(message_text(exc.message), "error")
+        return _sessions_page(EndSessionsForm(formdata=None), 404)
+    except DomainError as exc:
+        log_event(SecurityEventKind.LOGIN_FAILED, current_user.id, step="end_sessions")
+        form.password.errors = [*form.password.errors, message_text(exc.message)]
+        return _sessions_page(form, 422)
+    if ended:
+        flash(ngettext("Se cerró %(num)d sesión.", "Se cerraron %(num)d sesiones.", ended), "info")
+    else:
+        flash(_("No había otras sesiones abiertas."), "info")
+    return redirect(url_for("account.sessions"))
 
 
 @bp.route("/contrasena/olvide", methods=["GET", "POST"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import time
 from typing import Any
 
@@ -30,12 +29,39 @@ def client_ip() -> str:
     return request.remote_addr or ""
 
 
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chromium/", "Chromium"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+    ("curl/", "curl"),
+    ("python-requests/", "python-requests"),
+    ("Werkzeug/", "Werkzeug"),
+)
+"""Product tokens of a User-Agent and the browser each names, the most specific first (Edge and Opera also say
+Chrome and Safari; Chrome also says Safari)."""
+_SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("CrOS", "ChromeOS"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+)
+"""Operating systems, the most specific first (Android also says Linux; an iPhone, like Mac OS X)."""
+
+
 def user_agent_summary() -> str:
-    """A short description of the browser (its product tokens, without the version details)."""
+    """A short description of the browser, as its owner recognises it on their sessions page ("Chrome Android",
+    "Firefox Windows"): the browser and the system, without versions; the start of the string when it names
+    neither."""
     agent = request.user_agent.string or ""
-    products = re.findall(r"(Firefox|Edg|OPR|Chrome|Chromium|Safari|curl|python-requests|Werkzeug)/", agent)
-    systems = re.findall(r"(Windows|Android|iPhone|iPad|Mac OS X|Linux|CrOS)", agent)
-    summary = " ".join(dict.fromkeys(products[-1:] + systems[:1]))
+    browser = next((name for token, name in _BROWSERS if token in agent), None)
+    system = next((name for token, name in _SYSTEMS if token in agent), None)
+    summary = " ".join(part for part in (browser, system) if part)
     return (summary or agent[:60] or "?")[:120]
 
 
