@@ -7,7 +7,12 @@ from flask.cli import AppGroup
 
 from app.engine import DomainError
 from app.models import Locale, Role
-from app.services.auth import deactivate_by_email, end_sessions_by_email, reset_second_factor_by_email
+from app.services.auth import (
+    deactivate_by_email,
+    end_everyones_sessions,
+    end_sessions_by_email,
+    reset_second_factor_by_email,
+)
 from app.services.confirmation import confirm_by_administrator
 from app.services.users import RoleGrant, create_user
 
@@ -76,6 +81,16 @@ def users_end_sessions(email: str) -> None:
     except DomainError as exc:
         raise click.ClickException(str(exc.message)) from None
     click.echo(f"{count} session(s) ended")
+
+
+@users_cli.command("end-all-sessions")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def users_end_all_sessions(yes: bool) -> None:
+    """End every session of every account at once (after a suspected compromise: everyone logs in again)."""
+    if not yes:
+        click.confirm("End every session of every account? Everyone will have to log in again", abort=True)
+    sessions, accounts = end_everyones_sessions()
+    click.echo(f"{sessions} session(s) of {accounts} account(s) ended")
 
 
 @users_cli.command("reset-second-factor")

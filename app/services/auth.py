@@ -722,6 +722,17 @@ def end_sessions_by_email(email: str) -> int:
     return revoke_sessions(user_id, "ended_by_admin")
 
 
+def end_everyones_sessions() -> tuple[int, int]:
+    """End every live session of every account at once (an administrator's action after a suspected compromise:
+    everyone logs in again); each account's end is in the security log (reason ``ended_for_everyone``). Returns
+    (sessions, accounts)."""
+    with unit_of_work() as session:
+        users = list(session.scalars(select(UserSession.user_id).where(UserSession.revoked_at.is_(None)).distinct()))
+        now = utcnow()
+        ended = sum(_revoke_all(session, user_id, "ended_for_everyone", now) for user_id in sorted(users))
+        return ended, len(users)
+
+
 def reset_second_factor_by_email(email: str) -> AccountChange:
     """Remove the second factor (secret and recovery codes) of the account with ``email`` and end its sessions,
     for a staff member who lost both the phone and the codes; they enrol again at their next login. An

@@ -208,3 +208,23 @@ def test_administrators_end_sessions_and_deactivate_from_the_command_line(app: F
     unknown = runner.invoke(args=["users", "deactivate", "nadie@example.test"])
     assert unknown.exit_code != 0
     assert "No hay una cuenta con ese correo electrónico." in unknown.output
+
+
+def test_administrators_end_everyones_sessions_from_the_command_line(app: Flask, browsers: Browsers) -> None:
+    """After a suspected compromise every account must log in again: every live session ends, each account's in
+    the security log; the command asks first."""
+    reviewer, applicant = make_user(Role.REVIEWER), make_user(Role.APPLICANT)
+    clients = [_logged_in(browsers, reviewer)[0], _logged_in(browsers, reviewer)[0], _logged_in(browsers, applicant)[0]]
+    runner = app.test_cli_runner()
+    declined = runner.invoke(args=["users", "end-all-sessions"], input="n\n")
+    assert declined.exit_code != 0
+    assert all(client.get("/inicio").status_code == 200 for client in clients)
+    ended = runner.invoke(args=["users", "end-all-sessions", "--yes"])
+    assert ended.exit_code == 0, ended.output
+    assert "3 session(s) of 2 account(s) ended" in ended.output
+    assert all(client.get("/inicio").status_code == 302 for client in clients)
+    revoked = events("session_revoked")
+    assert sorted((e.user_id, e.details["sessions"]) for e in revoked) == [(reviewer, 2), (applicant, 1)]
+    assert {e.details["reason"] for e in revoked} == {"ended_for_everyone"}
+    again, _ = _logged_in(browsers, applicant)  # may log in again
+    assert again.get("/inicio").status_code == 200
