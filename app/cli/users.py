@@ -14,6 +14,7 @@ from app.services.auth import (
     reset_second_factor_by_email,
 )
 from app.services.confirmation import confirm_by_administrator
+from app.services.roles import grant_role, revoke_role
 from app.services.users import RoleGrant, create_user
 
 users_cli = AppGroup("users", help="User accounts.")
@@ -41,6 +42,33 @@ def users_create(email: str, name: str, roles: tuple[str, ...], locale: str, pas
     except DomainError as exc:
         raise click.ClickException(str(exc.message)) from None
     click.echo(f"user {user_id} created")
+
+
+@users_cli.command("grant")
+@click.argument("email")
+@click.argument("role")
+def users_grant(email: str, role: str) -> None:
+    """Give an account a role (role or role:department), at once; logged in the audit log."""
+    try:
+        user_id, changed = grant_role(email, _parse_grant(role))
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from None
+    click.echo(f"user {user_id}: {role} granted" if changed else f"user {user_id} already has {role}; nothing changed")
+
+
+@users_cli.command("revoke")
+@click.argument("email")
+@click.argument("role")
+def users_revoke(email: str, role: str) -> None:
+    """Take a role (role or role:department) from an account, at once; refused while open cases assigned to it need
+    the role (reassign them first) and for the last administrator; logged in the audit log."""
+    try:
+        user_id, changed = revoke_role(email, _parse_grant(role))
+    except DomainError as exc:
+        raise click.ClickException(str(exc.message)) from None
+    click.echo(
+        f"user {user_id}: {role} revoked" if changed else f"user {user_id} does not have {role}; nothing changed"
+    )
 
 
 @users_cli.command("deactivate")
