@@ -740,24 +740,36 @@ def reset_second_factor_by_email(email: str) -> AccountChange:
     the security log; returns the user id and whether there was a second factor to remove. An account without
     one is left as it is and nothing is logged. Raises ``NotFound`` when no account has that address.
     """
+    user_id = db.session.scalars(select(User.id).where(User.email == normalise_email(email))).first()
+    end_read(db.session())
+    if user_id is None:
+        raise NotFound(Msg("No hay una cuenta con ese correo electrónico."))
+    return reset_second_factor(user_id)
+
+
+def reset_second_factor(user_id: int, actor_id: int | None = None) -> AccountChange:
+    """:func:`reset_second_factor_by_email` of the account ``user_id``; ``actor_id``: the administrator who did it
+    (from the administration pages). Raises ``NotFound`` for an unknown user."""
     with unit_of_work() as session:
         # the account is locked: two resets at once go one after the other, and the second finds nothing to remove
-        user_id = session.scalars(select(User.id).where(User.email == normalise_email(email)).with_for_update()).first()
-        if user_id is None:
-            raise NotFound(Msg("No hay una cuenta con ese correo electrónico."))
+        found = session.scalars(select(User.id).where(User.id == user_id).with_for_update()).first()
+        if found is None:
+            raise NotFound(Msg("El usuario no existe."))
         codes = session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
         credentials = session.execute(delete(TotpCredential).where(TotpCredential.user_id == user_id))
         if not (getattr(codes, "rowcount", 0) or getattr(credentials, "rowcount", 0)):
             return AccountChange(user_id, False)  # no second factor: nothing removed, ended or logged
-        security_log.record(SecurityEventKind.SECOND_FACTOR_RESET, user_id=user_id, session=session)
+        security_log.record(
+            SecurityEventKind.SECOND_FACTOR_RESET, user_id=user_id, details={"by": actor_id}, session=session
+        )
         _revoke_all(session, user_id, "second_factor_reset", utcnow())
         audit.append(
             session,
             EntryInput(
                 kind=AuditKind.ADMIN,
                 action="second_factor_reset",
-                actor_id=None,
-                actor_role="system",
+                actor_id=actor_id,
+                actor_role=Role.ADMIN.value if actor_id else "system",
                 details={"user_id": user_id},
             ),
         )

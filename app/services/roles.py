@@ -22,10 +22,16 @@ from workflows.base import department_of
 MAX_FOLIOS_SHOWN = 5
 
 
-def _user(session: Session, email: str) -> User:
-    user = session.scalars(select(User).where(User.email == normalise_email(email)).with_for_update()).first()
+def _user(session: Session, who: int | str) -> User:
+    """The account ``who`` (its id, or its e-mail address), locked."""
+    found = User.id == who if isinstance(who, int) else User.email == normalise_email(who)
+    user = session.scalars(select(User).where(found).with_for_update()).first()
     if user is None:
-        raise NotFound(Msg("No hay una cuenta con ese correo electrónico."))
+        raise NotFound(
+            Msg("El usuario no existe.")
+            if isinstance(who, int)
+            else Msg("No hay una cuenta con ese correo electrónico.")
+        )
     return user
 
 
@@ -50,12 +56,12 @@ def _log(session: Session, action: str, user: User, grant: RoleGrant, actor_id: 
     )
 
 
-def grant_role(email: str, grant: RoleGrant, actor_id: int | None = None) -> tuple[int, bool]:
-    """Give the account with ``email`` the role of ``grant`` (in its department). Returns the user's id and whether
-    the role was new (a role held already is left as it is, and nothing is logged). Raises ``NotFound`` (no such
-    account) and ``InvalidData`` (no such department)."""
+def grant_role(who: int | str, grant: RoleGrant, actor_id: int | None = None) -> tuple[int, bool]:
+    """Give the account ``who`` (its id, or its e-mail address) the role of ``grant`` (in its department).
+    Returns the user's id and whether the role was new (a role held already is left as it is, and nothing is
+    logged). Raises ``NotFound`` (no such account) and ``InvalidData`` (no such department)."""
     with unit_of_work() as session:
-        user = _user(session, email)
+        user = _user(session, who)
         if grant.department is not None and session.get(Department, grant.department) is None:
             raise InvalidData(Msg("El área «%(code)s» no existe.", {"code": grant.department}))
         if _held(user, grant) is not None:
@@ -66,13 +72,13 @@ def grant_role(email: str, grant: RoleGrant, actor_id: int | None = None) -> tup
         return user.id, True
 
 
-def revoke_role(email: str, grant: RoleGrant, actor_id: int | None = None) -> tuple[int, bool]:
-    """Take the role of ``grant`` (in its department) from the account with ``email``. Returns the user's id and
-    whether they held it (nothing is logged when they did not). Raises ``NotFound`` (no such account) and
-    ``InvalidData``: the last active administrator's role, or a role its holder still needs for open cases
-    assigned to them (their folios named: reassign them first)."""
+def revoke_role(who: int | str, grant: RoleGrant, actor_id: int | None = None) -> tuple[int, bool]:
+    """Take the role of ``grant`` (in its department) from the account ``who`` (its id, or its e-mail
+    address). Returns the user's id and whether they held it (nothing is logged when they did not). Raises
+    ``NotFound`` (no such account) and ``InvalidData``: the last active administrator's role, or a role its holder
+    still needs for open cases assigned to them (their folios named: reassign them first)."""
     with unit_of_work() as session:
-        user = _user(session, email)
+        user = _user(session, who)
         held = _held(user, grant)
         if held is None:
             return user.id, False

@@ -12,6 +12,7 @@ from app.web.account.views import bp as account_bp
 from app.web.admin.departments import bp as admin_departments_bp
 from app.web.admin.personal_data import bp as personal_data_bp
 from app.web.admin.settings import bp as admin_settings_bp
+from app.web.admin.users import bp as admin_users_bp
 from app.web.admin.views import bp as admin_bp
 from app.web.assignment.views import bp as assignment_bp
 from app.web.auth.support import register_security_logging
@@ -64,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(cases_bp)
     app.register_blueprint(admin_settings_bp)
     app.register_blueprint(admin_departments_bp)
+    app.register_blueprint(admin_users_bp)
     app.register_blueprint(assignment_bp)
     app.register_blueprint(personal_data_bp)
     app.register_blueprint(privacy_bp)

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.keys import init_development_keys
-from app.models import Case, Certificate
+from app.models import Case, Certificate, User
 from app.services.demo import DEMO_PASSWORD, load_demo
 from tests.e2e.conftest import People
 
@@ -54,6 +54,7 @@ def demo(app: Flask, tmp_path: Path) -> dict[str, list[str]]:
     requests = [case_id for case_id, workflow, _ in rows if workflow == "access_request"]
     publications = [case_id for case_id, workflow, _ in rows if workflow == "obligation_publication"]
     by_handle = {email.split("@")[0]: email for email in logins}
+    clerk = db.session.scalar(select(User.id).where(User.email == by_handle["ventanilla"]))
     issued = db.session.execute(select(Certificate.folio, Certificate.verification_code)).all()
     db.session.rollback()
     public = [path for folio, code in issued for path in (f"/verificar/{folio}?c={code}", f"/consulta?folio={folio}")]
@@ -88,6 +89,8 @@ def demo(app: Flask, tmp_path: Path) -> dict[str, list[str]]:
             "/admin/correo",
             "/admin/datos-personales",
             "/admin/seguridad",
+            "/admin/usuarios",
+            f"/admin/usuarios/{clerk}",
         ],
     }
 

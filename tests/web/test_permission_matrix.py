@@ -166,6 +166,13 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("admin_departments.rename", "POST"): ADMIN,
     ("admin_departments.delete", "POST"): ADMIN,
     ("admin_departments.ensure", "POST"): ADMIN,
+    ("admin_users.index", "GET"): ADMIN,
+    ("admin_users.show", "GET"): ADMIN,
+    ("admin_users.grant", "POST"): ADMIN,  # each act asks for what it changes: an empty form changes nothing
+    ("admin_users.revoke", "POST"): ADMIN,
+    ("admin_users.end_sessions", "POST"): ADMIN,
+    ("admin_users.deactivate", "POST"): ADMIN,
+    ("admin_users.reset_second_factor", "POST"): ADMIN,
     ("assignment.index", "GET"): ADMIN,
     ("assignment.reassign_case", "POST"): ADMIN,
     ("account.security_events", "GET"): ADMIN,
@@ -285,6 +292,7 @@ ARGUMENTS: dict[str, Callable[[World], Any]] = {
     "action": lambda w: "aclarar",
     "code": lambda w: "licencias",
     "sha256": lambda w: "0" * 64,
+    "user_id": lambda w: w.users["reviewer"],
 }
 
 ENDPOINT_ARGUMENTS: dict[str, dict[str, Callable[[World], Any]]] = {
