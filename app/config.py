@@ -45,6 +45,7 @@ class Config:
     STAFF_TOTP_REQUIRED = True
     PASSWORD_RESET_TTL = 30 * 60  # seconds a password-reset link stays valid
     EMAIL_CONFIRMATION_TTL = 48 * 60 * 60  # seconds an e-mail confirmation link stays valid
+    ACCOUNT_INVITATION_TTL = 72 * 60 * 60  # seconds the link to choose the password of a new staff account stays valid
 
     # Throttling of login, second factor and password reset (Flask-Limiter; failures are counted)
     RATELIMIT_STORAGE_URI = "memory://"

@@ -1,14 +1,16 @@
-"""The administrators' account forms: give a role, take one, and the confirmed acts on an account (end its
-sessions, deactivate it, remove its second factor). The roles and departments offered come from the views."""
+"""The administrators' account forms: a new staff account, give a role, take one, and the confirmed acts on an
+account (end its sessions, deactivate it, remove its second factor). The roles and departments offered come from
+the views."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
-from forms import strip
+from forms import squeeze, strip
+from forms.auth import EMAIL_SHAPE
 
 
 class GrantForm(FlaskForm):
@@ -33,3 +35,27 @@ class ConfirmForm(FlaskForm):
 
     confirm = BooleanField(validators=[DataRequired(message=_l("Marque la casilla para confirmar."))])
     submit = SubmitField(_l("Confirmar"))
+
+
+class NewAccountForm(GrantForm):
+    """A public servant's account: their name, their address (where the link to choose the password goes) and a
+    first role; more roles are given on the account's page."""
+
+    display_name = StringField(
+        _l("Nombre completo"),
+        filters=[squeeze],
+        validators=[
+            DataRequired(message=_l("Escriba el nombre completo.")),
+            Length(max=200, message=_l("Máximo 200 caracteres.")),
+        ],
+    )
+    email = EmailField(
+        _l("Correo electrónico"),
+        filters=[strip],
+        validators=[
+            DataRequired(message=_l("Escriba el correo electrónico.")),
+            Regexp(EMAIL_SHAPE, message=_l("El correo electrónico no es válido.")),
+            Length(max=254, message=_l("El correo electrónico es demasiado largo.")),
+        ],
+    )
+    submit = SubmitField(_l("Crear la cuenta y enviar el enlace"))

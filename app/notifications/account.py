@@ -9,6 +9,7 @@ from app.notifications.render import RenderedMail
 
 ACCOUNT_TEMPLATES = {
     "password_reset": "mail/password_reset.txt",
+    "account_invitation": "mail/account_invitation.txt",
     "account_exists": "mail/account_exists.txt",
     "account_created": "mail/account_created.txt",
     "email_confirmation": "mail/email_confirmation.txt",
@@ -36,6 +37,7 @@ def render_account_mail(
         procedure = gettext(procedure_title) if procedure_title else ""
         subjects = {
             "password_reset": gettext("Restablecer su contraseña"),
+            "account_invitation": gettext("Su cuenta: elija su contraseña"),
             "account_exists": gettext("Intento de registro con su correo electrónico"),
             "account_created": gettext("Su cuenta quedó creada"),
             "email_confirmation": gettext("Confirme su correo electrónico"),

@@ -60,7 +60,7 @@ from app.notifications.account import ACCOUNT_TEMPLATES, render_account_mail
 from app.services import security_log
 from app.services.passwords import check_password
 from app.services.uow import unit_of_work
-from app.services.users import hash_password, normalise_email, verify_password
+from app.services.users import RoleGrant, create_user, hash_password, normalise_email, verify_password
 from workflows import REGISTRY
 
 TOTP_INTERVAL = 30
@@ -539,6 +539,30 @@ def request_password_reset(email: str, *, ip: str = "", path: str = "") -> None:
         )
 
 
+def invite_user(email: str, display_name: str, grants: Sequence[RoleGrant], actor_id: int) -> int:
+    """Create a public servant's account (as :func:`app.services.users.create_user`, in the audit log with the
+    administrator) whose owner chooses the password: nobody knows the one it starts with, and a single-use link to
+    choose it, valid ``ACCOUNT_INVITATION_TTL``, goes to the address (the password-reset page; using it proves the
+    address). The administrator never knows the password. Returns the new account's id. Raises ``InvalidData``
+    (an address, name, department or role the account rules refuse; an address already in use)."""
+    ttl = timedelta(seconds=int(current_app.config["ACCOUNT_INVITATION_TTL"]))
+    with unit_of_work() as session:  # the account and its link together, or neither
+        user_id = create_user(email, display_name, secrets.token_urlsafe(48), grants, created_by=actor_id)
+        token = secrets.token_urlsafe(32)
+        now = utcnow()
+        row = PasswordResetToken(token_hash=_digest(token), user_id=user_id, created_at=now, expires_at=now + ttl)
+        session.add(row)
+        session.flush()
+        enqueue(
+            session,
+            topic="account_invitation",
+            dedup_key=f"account_invitation:{row.id}",
+            payload={"sealed": encrypt(token), "hours": int(ttl.total_seconds() // 3600)},
+            recipient_id=user_id,
+        )
+    return user_id
+
+
 def _live_reset(session: Session, token: str, now: datetime, *, lock: bool = False) -> PasswordResetToken | None:
     stmt = select(PasswordResetToken).where(PasswordResetToken.token_hash == _digest(token))
     if lock:
@@ -601,7 +625,7 @@ def compose_account_mail(session: Session, message: OutboxMessage) -> tuple[str,
         return None
     base = str(current_app.config["PUBLIC_BASE_URL"]).rstrip("/")
     procedure_title = ""
-    if message.topic == "password_reset":
+    if message.topic in ("password_reset", "account_invitation"):
         token = decrypt(str(message.payload.get("sealed", "")))
         if token is None:
             return None

@@ -10,18 +10,21 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEntry, AuditKind, Role, TotpCredential, User, UserRole, utcnow
 from app.services import accounts
 from app.services.auth import encrypt
 from app.services.config import update_config
+from app.services.delivery import deliver_pending
+from app.services.users import ensure_department
 from tests.conftest import IsolatedClient
 from tests.security.helpers import events
 from tests.services.test_assignment import OFFICE, manifestation
 from tests.support.demo_data import TIPO_B_SETTINGS
 from tests.support.factories import email_of, make_user, stored_case
+from tests.support.smtp import Mailbox
 from tests.web.helpers import csrf_token, flashes, login, login_as, text
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -193,3 +196,61 @@ def test_the_pages_in_english(app: Flask, browsers: Browsers) -> None:
     detail = text(client.get(f"{LIST}/{admin}"))
     assert "Give a role" in detail
     assert "Close all their sessions" in detail
+
+
+def test_a_staff_account_created_from_the_page_chooses_its_own_password_through_the_mailed_link(
+    app: Flask, browsers: Browsers, mailbox: Mailbox
+) -> None:
+    """The administrator creates a reviewer's account: the audit log names them and the role; a single-use link
+    goes to the address (a real SMTP server) and its owner chooses the password there and logs in with it; nobody
+    logs in before; a taken address or a bad one is refused on the form, nothing created."""
+    client, admin = _admin(browsers)
+    ensure_department(OFFICE, "Desarrollo Urbano")
+    page = text(client.get(LIST))
+    token = csrf_token(page, f"{LIST}/nueva")
+    fields = {"csrf_token": token, "display_name": "  Nora   Nueva ", "email": "Nora@Example.test", "role": "reviewer"}
+    created = client.post(f"{LIST}/nueva", data={**fields, "department": OFFICE})
+    assert created.status_code == 302
+    user_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    assert _roles(user_id) == {("reviewer", OFFICE)}
+    entry = _logged("user_created")[-1]
+    assert (entry.actor_id, entry.details) == (admin, {"user_id": user_id, "roles": [f"reviewer:{OFFICE}"]})
+    shown = text(client.get(created.headers["Location"]))
+    assert "Nora Nueva" in shown
+    assert "Cuenta creada; el enlace para elegir la contraseña se envió a su correo." in shown
+    db.session.rollback()
+    assert deliver_pending().sent == 1
+    (mail,) = mailbox.messages
+    assert mail["To"] == "nora@example.test"
+    assert "elija su contraseña" in mail["Subject"]
+    body = mail.get_content()
+    assert "Hola, Nora Nueva:" in body
+    assert "72 horas" in body
+    link = re.search(r"https?://[^/\s]+(/contrasena/restablecer/\S+)", body)
+    assert link is not None, body
+    assert login(browsers(), "nora@example.test", "una contraseña cualquiera larga").status_code == 200  # refused
+    owner = browsers()
+    chosen = owner.get(link.group(1))
+    assert chosen.status_code == 200
+    form = text(chosen)
+    password = "mi propia frase de acceso segura"
+    done = owner.post(
+        link.group(1),
+        data={"csrf_token": csrf_token(form, link.group(1)), "password": password, "confirm": password},
+    )
+    assert done.status_code == 302
+    assert login(browsers(), "nora@example.test", password).status_code == 302
+    assert browsers().get(link.group(1)).status_code == 404  # single use
+
+    for data, message in (
+        ({**fields, "email": "nora@example.test"}, "Ya existe una cuenta con ese correo electrónico."),
+        ({**fields, "email": "no-es-correo"}, "El correo electrónico no es válido."),
+        ({**fields, "role": "applicant"}, "Opción inválida."),
+        ({**fields, "display_name": ""}, "Escriba el nombre completo."),
+        ({**fields, "email": "otra@example.test", "department": "no_existe"}, "Opción inválida."),
+    ):
+        refused = client.post(f"{LIST}/nueva", data=data)
+        assert refused.status_code == 422, data
+        assert message in text(refused), data
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(User)) == 2

@@ -168,6 +168,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("admin_departments.ensure", "POST"): ADMIN,
     ("admin_users.index", "GET"): ADMIN,
     ("admin_users.show", "GET"): ADMIN,
+    ("admin_users.create", "POST"): ADMIN,
     ("admin_users.grant", "POST"): ADMIN,  # each act asks for what it changes: an empty form changes nothing
     ("admin_users.revoke", "POST"): ADMIN,
     ("admin_users.end_sessions", "POST"): ADMIN,

@@ -20,40 +20,70 @@ from app.web.access import roles_required
 from app.web.labels import message_text, role_label
 from app.web.translation import reader_language
 from app.web.urls import record_id
-from forms.users import ConfirmForm, GrantForm, RevokeForm
+from forms.users import ConfirmForm, GrantForm, NewAccountForm, RevokeForm
 
 bp = Blueprint("admin_users", __name__, url_prefix="/admin")
 
 NO_DEPARTMENT = ""
 
 
-def _grant_form(formdata: object = None) -> GrantForm:
-    form = GrantForm(formdata=formdata) if formdata is not None else GrantForm(formdata=None)
-    form.role.choices = [(role.value, role_label(role)) for role in Role]
+def _grant_form(formdata: object = None, kind: type[GrantForm] = GrantForm) -> GrantForm:
+    form = kind(formdata=formdata) if formdata is not None else kind(formdata=None)
+    staff = [role for role in Role if role != Role.APPLICANT or kind is GrantForm]  # the public register themselves
+    form.role.choices = [(role.value, role_label(role)) for role in staff]
     names = all_department_names(reader_language())
     by_name = sorted(names.items(), key=lambda item: item[1].lower())
     form.department.choices = [(NO_DEPARTMENT, _("Ninguna (atiende todas)")), *by_name]
     return form
 
 
-@bp.get("/usuarios")
-@roles_required(Role.ADMIN)
-def index() -> str:
-    """The accounts, a page at a time: public servants by default, or the public's (``?publico=1``); ``q``: a part
-    of a name or an address."""
+def _list(new_form: GrantForm | None = None, status: int = 200) -> tuple[str, int]:
     query = request.args.get("q", "")[:254]
     public = request.args.get("publico") == "1"
     after = request.args.get("desde", default=0, type=record_id)
     accounts, next_after = list_accounts(query, staff=not public, after=after)
-    return render_template(
-        "admin/users.html",
-        accounts=accounts,
-        next_after=next_after,
-        query=query,
-        public=public,
-        departments=all_department_names(reader_language()),
-        role_label=role_label,
+    return (
+        render_template(
+            "admin/users.html",
+            accounts=accounts,
+            next_after=next_after,
+            query=query,
+            public=public,
+            departments=all_department_names(reader_language()),
+            role_label=role_label,
+            new_form=new_form or _grant_form(kind=NewAccountForm),
+        ),
+        status,
     )
+
+
+@bp.get("/usuarios")
+@roles_required(Role.ADMIN)
+def index() -> tuple[str, int]:
+    """The accounts, a page at a time: public servants by default, or the public's (``?publico=1``); ``q``: a part
+    of a name or an address. And the form of a new staff account."""
+    return _list()
+
+
+@bp.post("/usuarios/nueva")
+@roles_required(Role.ADMIN)
+def create() -> Response | tuple[str, int]:
+    """Create a public servant's account with a first role; the link to choose its password goes to its address
+    (the administrator never knows the password)."""
+    form = _grant_form(request.form, NewAccountForm)
+    if not form.validate():
+        return _list(form, 422)
+    assert isinstance(form, NewAccountForm)  # noqa: S101 - made as one just above
+    grant = RoleGrant(Role(form.role.data), form.department.data or None)
+    try:
+        user_id = auth_service.invite_user(
+            form.email.data or "", form.display_name.data or "", [grant], current_user.id
+        )
+    except DomainError as exc:
+        flash(message_text(exc.message), "error")
+        return _list(form, 422)
+    flash(_("Cuenta creada; el enlace para elegir la contraseña se envió a su correo."), "info")
+    return redirect(url_for("admin_users.show", user_id=user_id))
 
 
 def _page(user_id: int, status: int = 200, **forms: object) -> tuple[str, int]:
