@@ -18,6 +18,7 @@ from tests.web.helpers import login_as, logout, set_language
 ADMIN_LINKS = [
     "/admin/tramites",
     "/admin/areas",
+    "/admin/usuarios",
     "/admin/calendario",
     "/admin/correo",
     "/admin/datos-personales",
