@@ -517,18 +517,7 @@ def request_password_reset(email: str, *, ip: str = "", path: str = "") -> None:
                 session=session,
             )
             return
-        token = secrets.token_urlsafe(32)
-        now = utcnow()
-        row = PasswordResetToken(token_hash=_digest(token), user_id=user.id, created_at=now, expires_at=now + ttl)
-        session.add(row)
-        session.flush()
-        enqueue(
-            session,
-            topic="password_reset",
-            dedup_key=f"password_reset:{row.id}",
-            payload={"sealed": encrypt(token), "minutes": int(ttl.total_seconds() // 60)},
-            recipient_id=user.id,
-        )
+        _mail_password_link(session, user.id, "password_reset", ttl, {"minutes": int(ttl.total_seconds() // 60)})
         security_log.record(
             SecurityEventKind.PASSWORD_RESET_REQUESTED,
             user_id=user.id,
@@ -548,19 +537,25 @@ def invite_user(email: str, display_name: str, grants: Sequence[RoleGrant], acto
     ttl = timedelta(seconds=int(current_app.config["ACCOUNT_INVITATION_TTL"]))
     with unit_of_work() as session:  # the account and its link together, or neither
         user_id = create_user(email, display_name, secrets.token_urlsafe(48), grants, created_by=actor_id)
-        token = secrets.token_urlsafe(32)
-        now = utcnow()
-        row = PasswordResetToken(token_hash=_digest(token), user_id=user_id, created_at=now, expires_at=now + ttl)
-        session.add(row)
-        session.flush()
-        enqueue(
-            session,
-            topic="account_invitation",
-            dedup_key=f"account_invitation:{row.id}",
-            payload={"sealed": encrypt(token), "hours": int(ttl.total_seconds() // 3600)},
-            recipient_id=user_id,
-        )
+        _mail_password_link(session, user_id, "account_invitation", ttl, {"hours": int(ttl.total_seconds() // 3600)})
     return user_id
+
+
+def _mail_password_link(session: Session, user_id: int, topic: str, ttl: timedelta, payload: dict[str, Any]) -> None:
+    """Put in the outbox (``topic``) a single-use link to choose the password of ``user_id``, valid ``ttl``: its
+    token hashed in the table, sealed in the message."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = PasswordResetToken(token_hash=_digest(token), user_id=user_id, created_at=now, expires_at=now + ttl)
+    session.add(row)
+    session.flush()
+    enqueue(
+        session,
+        topic=topic,
+        dedup_key=f"{topic}:{row.id}",
+        payload={"sealed": encrypt(token), **payload},
+        recipient_id=user_id,
+    )
 
 
 def _live_reset(session: Session, token: str, now: datetime, *, lock: bool = False) -> PasswordResetToken | None:
