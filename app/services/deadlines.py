@@ -561,12 +561,12 @@ _ONE_DAY = timedelta(days=1)
 
 
 def _term_views(
-    rows: Sequence[Any], states: Mapping[int, str], cal: BusinessCalendar, today: date
+    rows: Sequence[Any], states: Mapping[int, str], cal: BusinessCalendar, today: date, nearest: bool = False
 ) -> dict[int, list[TermView]]:
     result: dict[int, list[TermView]] = {}
     # the columns of _TERM_TIMERS, unpacked (a row's attributes cost a look-up each; a queue has hundreds)
     for case_id, kind, state, rule, status, party, starts_on, due_on, trigger in rows:
-        if states.get(case_id) != state:
+        if states.get(case_id) != state or (nearest and case_id in result):
             continue
         # a term notified on a non-working day starts counting later: only its counting days are left
         left = cal.business_days_between(max(today, starts_on - _ONE_DAY), due_on)
@@ -627,11 +627,11 @@ class CaseHead(Protocol):
 
 
 def case_terms(
-    cases: Sequence[CaseHead], today: date | None = None
+    cases: Sequence[CaseHead], today: date | None = None, *, nearest: bool = False
 ) -> tuple[dict[int, list[TermView]], dict[int, dict[str, ClockView]]]:
     """What :func:`pending_terms` and :func:`case_clocks` give, for cases already loaded: their state and
     definition come from the objects, their timers are read once for both, and their clocks only when some
-    case's workflow declares clocks."""
+    case's workflow declares clocks. With ``nearest``, each case's first term only (a list shows no other)."""
     if not cases:
         return {}, {}
     today = today or local_today()
@@ -639,7 +639,7 @@ def case_terms(
     cal = reading_calendar(session)
     ids = [case.id for case in cases]
     rows = _of_cases(session, _TERM_TIMERS, _ONE_CASE_TERM_TIMERS, ids)
-    terms = _term_views(rows, {case.id: case.state for case in cases}, cal, today)
+    terms = _term_views(rows, {case.id: case.state for case in cases}, cal, today, nearest)
     engine = get_engine()
     workflows = {case.id: engine.definition(case.workflow, case.workflow_version) for case in cases}
     if not any(workflow.clocks for workflow in workflows.values()):

@@ -89,7 +89,7 @@ def staff_queue(
     cases = work_queue(user_id, staff_roles)
     if cases is None:
         return None
-    terms, clocks = case_terms(cases, today or local_today())
+    terms, clocks = case_terms(cases, today or local_today(), nearest=True)  # a row shows its nearest term
     rows = _rows(cases, terms, legal_of(clocks))
     if view == QueueView.OVERDUE:
         rows = [r for r in rows if r.overdue]
@@ -103,5 +103,5 @@ def staff_queue(
 def applicant_cases(user_id: int, today: date | None = None) -> list[QueueRow]:
     """The cases a person filed, newest first, each with the nearest term that binds them or the authority."""
     cases = own_cases(user_id)
-    terms, clocks = case_terms(cases, today or local_today())
+    terms, clocks = case_terms(cases, today or local_today(), nearest=True)  # a row shows its nearest term
     return _rows(cases, terms, legal_of(clocks))
