@@ -126,3 +126,25 @@ class EndSessionsForm(FlaskForm):
         ],
     )
     submit = SubmitField(_l("Cerrar sesiones"))
+
+
+class EmailChangeForm(FlaskForm):
+    """A new e-mail address for one's account, with the password given again."""
+
+    email = EmailField(
+        _l("Correo electrónico nuevo"),
+        filters=[strip],
+        validators=[
+            DataRequired(message=_l("Escriba su correo electrónico.")),
+            Regexp(EMAIL_SHAPE, message=_l("El correo electrónico no es válido.")),
+            Length(max=254, message=_l("El correo electrónico es demasiado largo.")),
+        ],
+    )
+    password = PasswordField(
+        _l("Su contraseña"),
+        validators=[
+            DataRequired(message=_l("Escriba su contraseña para confirmar.")),
+            Length(max=1024, message=_l("La contraseña es demasiado larga.")),
+        ],
+    )
+    submit = SubmitField(_l("Enviar el enlace de confirmación"))

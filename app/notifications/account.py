@@ -13,6 +13,8 @@ ACCOUNT_TEMPLATES = {
     "account_exists": "mail/account_exists.txt",
     "account_created": "mail/account_created.txt",
     "email_confirmation": "mail/email_confirmation.txt",
+    "email_change": "mail/email_change.txt",
+    "email_changed": "mail/email_changed.txt",
     "filing_receipt": "mail/filing_receipt.txt",
 }
 """Outbox topics about an account rather than a case, and their templates."""
@@ -41,6 +43,8 @@ def render_account_mail(
             "account_exists": gettext("Intento de registro con su correo electrónico"),
             "account_created": gettext("Su cuenta quedó creada"),
             "email_confirmation": gettext("Confirme su correo electrónico"),
+            "email_change": gettext("Confirme su nuevo correo electrónico"),
+            "email_changed": gettext("El correo electrónico de su cuenta cambió"),
             "filing_receipt": gettext("Acuse de recibo: %(procedure)s", procedure=procedure),
         }
         body = render_template(

@@ -625,7 +625,7 @@ def compose_account_mail(session: Session, message: OutboxMessage) -> tuple[str,
         if token is None:
             return None
         url = f"{base}/contrasena/restablecer/{token}"
-    elif message.topic == "email_confirmation":
+    elif message.topic in ("email_confirmation", "email_change"):
         # it goes to an address typed into a public form: it carries a link, never typed text
         token = decrypt(str(message.payload.get("sealed", "")))
         if token is None:
@@ -643,19 +643,28 @@ def compose_account_mail(session: Session, message: OutboxMessage) -> tuple[str,
         url = f"{base}/contrasena/olvide"
     else:
         url = f"{base}/login"
+    to = user.email
+    if message.topic in ("email_change", "email_changed"):
+        # the new address that must prove itself, or the old one told of the change: not the account's
+        sealed_to = decrypt(str(message.payload.get("to", "")))
+        if sealed_to is None:
+            return None
+        to = sealed_to
     minutes = int(message.payload.get("minutes", 0))
     mail = render_account_mail(
         message.topic,
         user.locale.value,
         # a name typed into the public registration form may be someone else's text: not in the welcome
-        name=user.display_name if user.has_password and message.topic != "account_created" else "",
+        name=user.display_name
+        if user.has_password and message.topic not in ("account_created", "email_change")
+        else "",
         url=url,
         minutes=minutes,
         folio=str(message.payload.get("folio", "")),
         hours=int(message.payload.get("hours", 0)),
         procedure_title=procedure_title,
     )
-    return user.email, mail.subject, mail.body
+    return to, mail.subject, mail.body
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -33,11 +34,13 @@ from app.notifications import enqueue
 from app.services import security_log
 from app.services.auth import AccountChange, decrypt, encrypt
 from app.services.uow import unit_of_work
-from app.services.users import normalise_email
+from app.services.users import EMAIL_SHAPE, MAX_EMAIL_LENGTH, normalise_email, verify_password
 
 FILING = "filing"
 """A filing without an account: its receipt (with the secret tracking link) waits for the confirmation."""
 REGISTRATION = "registration"
+EMAIL_CHANGE = "email_change"
+"""A logged-in user's new address: the link goes to it, and the account's address changes once it is used."""
 INVALID_CONFIRMATION = Msg("El enlace de confirmación no es válido, ya se usó o caducó.")
 
 
@@ -45,9 +48,18 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue(session: Session, user_id: int, purpose: str, *, case_id: int | None = None, release: str = "") -> None:
-    """Write a confirmation link for ``user_id``'s address and queue the mail that carries it (in the
-    caller's transaction). ``release`` is what confirming hands over (sealed until then)."""
+def issue(
+    session: Session,
+    user_id: int,
+    purpose: str,
+    *,
+    case_id: int | None = None,
+    release: str = "",
+    to: str | None = None,
+) -> None:
+    """Write a confirmation link for ``user_id``'s address (or for the address ``to``, which the mail then goes
+    to, sealed in the outbox) and queue the mail that carries it (in the caller's transaction). ``release`` is
+    what confirming hands over (sealed until then)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     ttl = timedelta(seconds=int(current_app.config["EMAIL_CONFIRMATION_TTL"]))
@@ -63,16 +75,19 @@ def issue(session: Session, user_id: int, purpose: str, *, case_id: int | None =
     session.add(row)
     session.flush()
     folio = session.scalar(select(Case.folio).where(Case.id == case_id)) if case_id is not None else None
+    payload: dict[str, str | int] = {
+        "sealed": encrypt(token),
+        "purpose": purpose,
+        "folio": folio or "",
+        "hours": int(ttl.total_seconds() // 3600),
+    }
+    if to is not None:
+        payload["to"] = encrypt(to)
     enqueue(
         session,
-        topic="email_confirmation",
+        topic="email_change" if to is not None else "email_confirmation",
         dedup_key=f"email_confirmation:{row.id}",
-        payload={
-            "sealed": encrypt(token),
-            "purpose": purpose,
-            "folio": folio or "",
-            "hours": int(ttl.total_seconds() // 3600),
-        },
+        payload=payload,
         recipient_id=user_id,
     )
 
@@ -154,6 +169,8 @@ def confirm(token: str, now: datetime | None = None) -> Confirmed:
         elif row.purpose == REGISTRATION and not proven_before:
             # a new account's own link: it may log in from now on
             _welcome(session, user)
+        elif row.purpose == EMAIL_CHANGE and released:
+            _change_address(session, user, released, now)
         security_log.record(
             SecurityEventKind.REGISTRATION,
             user_id=user.id,
@@ -189,6 +206,57 @@ def confirm_by_administrator(email: str) -> AccountChange:
             SecurityEventKind.REGISTRATION, user_id=user.id, details={"confirmed": "administrator"}, session=session
         )
         return AccountChange(user.id, True)
+
+
+def request_email_change(user_id: int, password: str, new_email: str) -> None:
+    """Start changing the address of the logged-in ``user_id``, who gives their password again: a single-use link
+    goes to the new address, and the account's address changes only once it is used (:func:`confirm`); earlier
+    links of a change stop working. An address another account holds gets no mail and the same answer (nobody
+    learns which addresses have accounts). Raises ``InvalidData`` (wrong password, an address that is not one, the
+    account's own) and ``NotFound``."""
+    address = normalise_email(new_email)
+    with unit_of_work() as session:
+        user = session.get(User, user_id, with_for_update=True)
+        if user is None or not user.active or not user.has_password:
+            raise NotFound(Msg("El usuario no existe."))
+        if not verify_password(user.password_hash, password):
+            raise InvalidData(Msg("La contraseña no es correcta."))
+        if len(address) > MAX_EMAIL_LENGTH or not EMAIL_SHAPE.match(address) or not address.isprintable():
+            raise InvalidData(Msg("El correo electrónico no es válido."))
+        if address == user.email:
+            raise InvalidData(Msg("Ese ya es el correo de su cuenta."))
+        withdraw(session, user.id, EMAIL_CHANGE)
+        taken = session.scalar(select(User.id).where(User.email == address)) is not None
+        if not taken:
+            issue(session, user.id, EMAIL_CHANGE, release=address, to=address)
+        security_log.record(
+            SecurityEventKind.REGISTRATION,
+            user_id=user.id,
+            details={"email_change": "requested", "sent": not taken},
+            session=session,
+        )
+
+
+def _change_address(session: Session, user: User, address: str, now: datetime) -> None:
+    """An e-mail change's link was used: the account takes the new address (unless another account took it
+    meanwhile), and the old address is told."""
+    if session.scalar(select(User.id).where(User.email == address, User.id != user.id)) is not None:
+        raise InvalidData(Msg("Esa dirección ya pertenece a otra cuenta; el correo de su cuenta no cambió."))
+    previous = user.email
+    user.email = address
+    user.email_confirmed_at = now
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # another account took it at the same moment
+        raise InvalidData(Msg("Esa dirección ya pertenece a otra cuenta; el correo de su cuenta no cambió.")) from None
+    enqueue(
+        session,
+        topic="email_changed",
+        dedup_key=f"email_changed:{user.id}:{now.isoformat()}",
+        payload={"to": encrypt(previous)},
+        recipient_id=user.id,
+    )
 
 
 def _welcome(session: Session, user: User) -> None:

@@ -66,6 +66,7 @@ def demo(app: Flask, tmp_path: Path) -> dict[str, list[str]]:
             "/avisos",
             "/cuenta/contrasena",
             "/cuenta/sesiones",
+            "/cuenta/correo",
             *case_pages,
             *(f"/transparencia/mis-solicitudes/{case_id}" for case_id in requests),
         ],

@@ -129,6 +129,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("account.change_password", "GET"): ANY_USER_BLIND,
     ("account.change_password", "POST"): ANY_USER_BLIND,
     ("account.sessions", "GET"): ANY_USER_BLIND,  # one's own sessions only
+    ("account.change_email", "GET"): ANY_USER_BLIND,
+    ("account.change_email", "POST"): ANY_USER_BLIND,
     ("account.end_sessions", "POST"): ANY_USER_BLIND,
     # staff who work on cases: their queue never lists someone else's department's case
     ("queue.index", "GET"): Expect(CASEWORK, UNIT),

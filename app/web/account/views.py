@@ -13,7 +13,7 @@ from app.engine import DomainError, NotFound
 from app.extensions import limiter
 from app.models import Role, SecurityEventKind
 from app.services import auth as auth_service
-from app.services import security_log
+from app.services import confirmation, security_log
 from app.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.web.access import authenticated, public, roles_required
 from app.web.auth.support import (
@@ -28,7 +28,7 @@ from app.web.auth.support import (
     safe_path,
 )
 from app.web.labels import message_text
-from forms.account import EndSessionsForm, NewPasswordForm, PasswordChangeForm, ResetRequestForm
+from forms.account import EmailChangeForm, EndSessionsForm, NewPasswordForm, PasswordChangeForm, ResetRequestForm
 
 bp = Blueprint("account", __name__)
 
@@ -61,6 +61,35 @@ def change_password() -> str | Response | tuple[str, int]:
     if form.is_submitted():
         return render_template("account/change_password.html", form=form), 422
     return render_template("account/change_password.html", form=form)
+
+
+@bp.route("/cuenta/correo", methods=["GET", "POST"])
+@authenticated
+@limiter.limit(reset_limit_per_ip, methods=["POST"], deduct_when=not_redirected)
+def change_email() -> str | Response | tuple[str, int]:
+    """Change the account's e-mail address (the password is required): a link goes to the new address, and the
+    address changes once it is opened and confirmed; until then it stays as it is."""
+    form = EmailChangeForm()
+    if form.validate_on_submit():
+        try:
+            confirmation.request_email_change(current_user.id, form.password.data or "", form.email.data or "")
+        except DomainError as exc:
+            target = form.password if "contraseña" in str(exc.message.msgid) else form.email
+            if "contraseña" in str(exc.message.msgid):
+                log_event(SecurityEventKind.LOGIN_FAILED, current_user.id, step="change_email")
+            target.errors = [*target.errors, message_text(exc.message)]
+            return render_template("account/change_email.html", form=form), 422
+        flash(
+            _(
+                "Le enviamos un enlace a la dirección nueva; su correo cambia cuando lo abra y lo confirme. Hasta "
+                "entonces sigue siendo el mismo."
+            ),
+            "info",
+        )
+        return redirect(url_for("account.change_email"))
+    if form.is_submitted():
+        return render_template("account/change_email.html", form=form), 422
+    return render_template("account/change_email.html", form=form)
 
 
 def _sessions_page(form: EndSessionsForm, status: int = 200) -> tuple[str, int]:

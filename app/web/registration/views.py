@@ -72,6 +72,9 @@ def confirm_email(token: str) -> str | Response | tuple[str, int]:
         except DomainError as exc:
             flash(message_text(exc.message), "error")
             return render_template("registration/confirm.html", form=None), 404
+        if done.purpose == confirmation.EMAIL_CHANGE:
+            flash(_("El correo electrónico de su cuenta cambió; desde ahora inicia sesión con el nuevo."), "info")
+            return redirect(url_for("auth.login"))
         if done.purpose == confirmation.REGISTRATION:
             flash(_("Su correo electrónico quedó confirmado y su cuenta creada. Ya puede iniciar sesión."), "info")
             return redirect(url_for("auth.login"))
