@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
-from forms import squeeze, strip
+from forms import options, squeeze, strip
 from forms.auth import EMAIL_SHAPE
 
 
@@ -57,5 +57,11 @@ class NewAccountForm(GrantForm):
             Regexp(EMAIL_SHAPE, message=_l("El correo electrónico no es válido.")),
             Length(max=254, message=_l("El correo electrónico es demasiado largo.")),
         ],
+    )
+    locale = SelectField(
+        _l("Idioma de la cuenta"),
+        choices=options([("es_MX", "Español (México)"), ("en", "English")]),
+        default="es_MX",
+        validate_choice=True,
     )
     submit = SubmitField(_l("Crear la cuenta y enviar el enlace"))

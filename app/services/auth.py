@@ -44,6 +44,7 @@ from app.models import (
     STAFF_ROLES,
     AuditKind,
     Case,
+    Locale,
     OutboxMessage,
     PasswordResetToken,
     RecoveryCode,
@@ -528,15 +529,20 @@ def request_password_reset(email: str, *, ip: str = "", path: str = "") -> None:
         )
 
 
-def invite_user(email: str, display_name: str, grants: Sequence[RoleGrant], actor_id: int) -> int:
+def invite_user(
+    email: str, display_name: str, grants: Sequence[RoleGrant], actor_id: int, locale: Locale = Locale.ES_MX
+) -> int:
     """Create a public servant's account (as :func:`app.services.users.create_user`, in the audit log with the
     administrator) whose owner chooses the password: nobody knows the one it starts with, and a single-use link to
     choose it, valid ``ACCOUNT_INVITATION_TTL``, goes to the address (the password-reset page; using it proves the
-    address). The administrator never knows the password. Returns the new account's id. Raises ``InvalidData``
+    address). The administrator never knows the password; ``locale``: the language its pages and mail (the
+    link's too) speak. Returns the new account's id. Raises ``InvalidData``
     (an address, name, department or role the account rules refuse; an address already in use)."""
     ttl = timedelta(seconds=int(current_app.config["ACCOUNT_INVITATION_TTL"]))
     with unit_of_work() as session:  # the account and its link together, or neither
-        user_id = create_user(email, display_name, secrets.token_urlsafe(48), grants, created_by=actor_id)
+        user_id = create_user(
+            email, display_name, secrets.token_urlsafe(48), grants, created_by=actor_id, locale=locale
+        )
         _mail_password_link(session, user_id, "account_invitation", ttl, {"hours": int(ttl.total_seconds() // 3600)})
     return user_id
 

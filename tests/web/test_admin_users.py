@@ -242,7 +242,23 @@ def test_a_staff_account_created_from_the_page_chooses_its_own_password_through_
     assert login(browsers(), "nora@example.test", password).status_code == 302
     assert browsers().get(link.group(1)).status_code == 404  # single use
 
+    english = client.post(
+        f"{LIST}/nueva",
+        data={**fields, "email": "ellen@example.test", "display_name": "Ellen", "department": "", "locale": "en"},
+    )
+    assert english.status_code == 302
+    mailbox.clear()
+    db.session.rollback()
+    assert deliver_pending().sent == 1
+    (invitation,) = mailbox.messages
+    assert (invitation["To"], invitation["Subject"].endswith("Your account: choose your password")) == (
+        "ellen@example.test",
+        True,
+    )
+    assert "expires in 72 hours" in invitation.get_content()
+
     for data, message in (
+        ({**fields, "locale": "fr"}, "Opción inválida."),
         ({**fields, "email": "nora@example.test"}, "Ya existe una cuenta con ese correo electrónico."),
         ({**fields, "email": "no-es-correo"}, "El correo electrónico no es válido."),
         ({**fields, "role": "applicant"}, "Opción inválida."),
@@ -253,4 +269,4 @@ def test_a_staff_account_created_from_the_page_chooses_its_own_password_through_
         assert refused.status_code == 422, data
         assert message in text(refused), data
     db.session.rollback()
-    assert db.session.scalar(select(func.count()).select_from(User)) == 2
+    assert db.session.scalar(select(func.count()).select_from(User)) == 3

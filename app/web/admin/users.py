@@ -10,7 +10,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.engine import DomainError, NotFound
-from app.models import Role
+from app.models import Locale, Role
 from app.services import auth as auth_service
 from app.services.accounts import account_detail, list_accounts
 from app.services.departments import all_department_names
@@ -77,7 +77,7 @@ def create() -> Response | tuple[str, int]:
     grant = RoleGrant(Role(form.role.data), form.department.data or None)
     try:
         user_id = auth_service.invite_user(
-            form.email.data or "", form.display_name.data or "", [grant], current_user.id
+            form.email.data or "", form.display_name.data or "", [grant], current_user.id, Locale(form.locale.data)
         )
     except DomainError as exc:
         flash(message_text(exc.message), "error")
