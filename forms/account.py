@@ -10,11 +10,11 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, StringField, SubmitField
+from wtforms import HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional, Regexp
 
 from forms import strip
-from forms.auth import EMAIL_SHAPE
+from forms.auth import email_field
 
 
 def new_password_validators(min_length: int, max_length: int) -> list[Any]:
@@ -68,15 +68,7 @@ class PasswordChangeForm(NewPasswordForm):
 class ResetRequestForm(FlaskForm):
     """The e-mail address to send a reset link to."""
 
-    email = EmailField(
-        _l("Correo electrónico"),
-        filters=[strip],
-        validators=[
-            DataRequired(message=_l("Escriba su correo electrónico.")),
-            Regexp(EMAIL_SHAPE, message=_l("El correo electrónico no es válido.")),
-            Length(max=254, message=_l("El correo electrónico es demasiado largo.")),
-        ],
-    )
+    email = email_field()
     submit = SubmitField(_l("Enviar enlace"))
 
 
@@ -111,6 +103,17 @@ class EnrolmentForm(FlaskForm):
     submit = SubmitField(_l("Activar"))
 
 
+def password_again() -> PasswordField:
+    """The logged-in user's password typed again to confirm a sensitive act (ending sessions, a new address)."""
+    return PasswordField(
+        _l("Su contraseña"),
+        validators=[
+            DataRequired(message=_l("Escriba su contraseña para confirmar.")),
+            Length(max=1024, message=_l("La contraseña es demasiado larga.")),
+        ],
+    )
+
+
 class EndSessionsForm(FlaskForm):
     """End one of one's other sessions (``session``: its number) or all of them (empty), with the password
     given again."""
@@ -118,33 +121,13 @@ class EndSessionsForm(FlaskForm):
     session = HiddenField(
         validators=[Optional(), Regexp(r"^[0-9]{1,18}$", message=_l("La sesión elegida no es válida."))]
     )
-    password = PasswordField(
-        _l("Su contraseña"),
-        validators=[
-            DataRequired(message=_l("Escriba su contraseña para confirmar.")),
-            Length(max=1024, message=_l("La contraseña es demasiado larga.")),
-        ],
-    )
+    password = password_again()
     submit = SubmitField(_l("Cerrar sesiones"))
 
 
 class EmailChangeForm(FlaskForm):
     """A new e-mail address for one's account, with the password given again."""
 
-    email = EmailField(
-        _l("Correo electrónico nuevo"),
-        filters=[strip],
-        validators=[
-            DataRequired(message=_l("Escriba su correo electrónico.")),
-            Regexp(EMAIL_SHAPE, message=_l("El correo electrónico no es válido.")),
-            Length(max=254, message=_l("El correo electrónico es demasiado largo.")),
-        ],
-    )
-    password = PasswordField(
-        _l("Su contraseña"),
-        validators=[
-            DataRequired(message=_l("Escriba su contraseña para confirmar.")),
-            Length(max=1024, message=_l("La contraseña es demasiado larga.")),
-        ],
-    )
+    email = email_field(_l("Correo electrónico nuevo"))
+    password = password_again()
     submit = SubmitField(_l("Enviar el enlace de confirmación"))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, SelectField, SubmitField
@@ -14,18 +16,24 @@ EMAIL_SHAPE = r"\A[^@\s]+@[^@\s]+\Z"
 checks (such as email_validator's) refuse reserved domains like ``.local`` that intranet accounts use."""
 
 
-class LoginForm(FlaskForm):
-    """E-mail and password."""
-
-    email = EmailField(
-        _l("Correo electrónico"),
+def email_field(label: Any = None, missing: Any = None) -> EmailField:
+    """An e-mail address field: present, something@somewhere, at most 254 characters; ``label`` and ``missing``
+    (the message when it is empty) default to the login form's."""
+    return EmailField(
+        label or _l("Correo electrónico"),
         filters=[strip],
         validators=[
-            DataRequired(message=_l("Escriba su correo electrónico.")),
+            DataRequired(message=missing or _l("Escriba su correo electrónico.")),
             Regexp(EMAIL_SHAPE, message=_l("El correo electrónico no es válido.")),
             Length(max=254, message=_l("El correo electrónico es demasiado largo.")),
         ],
     )
+
+
+class LoginForm(FlaskForm):
+    """E-mail and password."""
+
+    email = email_field()
     password = PasswordField(
         _l("Contraseña"),
         validators=[

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+from wtforms import BooleanField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from forms import options, squeeze, strip
-from forms.auth import EMAIL_SHAPE
+from forms.auth import email_field
 
 
 class GrantForm(FlaskForm):
@@ -49,15 +49,7 @@ class NewAccountForm(GrantForm):
             Length(max=200, message=_l("Máximo 200 caracteres.")),
         ],
     )
-    email = EmailField(
-        _l("Correo electrónico"),
-        filters=[strip],
-        validators=[
-            DataRequired(message=_l("Escriba el correo electrónico.")),
-            Regexp(EMAIL_SHAPE, message=_l("El correo electrónico no es válido.")),
-            Length(max=254, message=_l("El correo electrónico es demasiado largo.")),
-        ],
-    )
+    email = email_field(missing=_l("Escriba el correo electrónico."))
     locale = SelectField(
         _l("Idioma de la cuenta"),
         choices=options([("es_MX", "Español (México)"), ("en", "English")]),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import Exists, exists, func, select
+from sqlalchemy import func, select
 
 from app.database import end_read
 from app.engine import Msg, NotFound
@@ -38,11 +38,6 @@ class AccountDetail:
     account: AccountRow
     open_sessions: int
     assigned_open: int
-
-
-def _staff() -> Exists:
-    """Whether the account holds a public servant's role (any but the applicant's)."""
-    return exists().where(UserRole.user_id == User.id, UserRole.role != Role.APPLICANT)
 
 
 _STAFF_IDS = select(UserRole.user_id).where(UserRole.role.in_(sorted(r.value for r in STAFF_ROLES)))
@@ -81,7 +76,7 @@ def list_accounts(query: str = "", *, staff: bool = True, after: int = 0) -> tup
     query = query.strip()[:MAX_QUERY_LENGTH].lower()
     stmt = (
         select(User.id, User.display_name, User.email, User.active, User.email_confirmed_at)
-        .where(User.id.in_(_STAFF_IDS) if staff else ~_staff(), User.id > after)
+        .where(User.id.in_(_STAFF_IDS) if staff else User.id.not_in(_STAFF_IDS), User.id > after)
         .order_by(User.id)
         .limit(PAGE_SIZE + 1)
     )

@@ -132,7 +132,8 @@ def test_a_role_given_and_taken_from_the_page_applies_at_once_and_names_the_admi
         assert _post(client, inspector, "roles/retirar", {"held": held}).status_code == 422
     assert client.get(f"{LIST}/999999").status_code == 404
     assert _post(client, inspector, "roles", {"role": "auditor"}).status_code == 302
-    assert client.post(f"{LIST}/999999/roles", data={"role": "auditor"}).status_code in (400, 404)
+    token = csrf_token(text(client.get(f"{LIST}/{inspector}")), f"{LIST}/{inspector}/roles")
+    assert client.post(f"{LIST}/999999/roles", data={"csrf_token": token, "role": "auditor"}).status_code == 404
     assert _roles(inspector) == {("inspector", None), ("auditor", None)}
 
 

@@ -28,7 +28,7 @@ NO_DEPARTMENT = ""
 
 
 def _grant_form(formdata: object = None, kind: type[GrantForm] = GrantForm) -> GrantForm:
-    form = kind(formdata=formdata) if formdata is not None else kind(formdata=None)
+    form = kind(formdata=formdata)  # None: a blank form (nothing read from the request)
     staff = [role for role in Role if role != Role.APPLICANT or kind is GrantForm]  # the public register themselves
     form.role.choices = [(role.value, role_label(role)) for role in staff]
     names = all_department_names(reader_language())
