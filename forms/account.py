@@ -131,3 +131,31 @@ class EmailChangeForm(FlaskForm):
     email = email_field(_l("Correo electrónico nuevo"))
     password = password_again()
     submit = SubmitField(_l("Enviar el enlace de confirmación"))
+
+
+def code_of_the_app() -> StringField:
+    """A code of one's current authenticator app, or a recovery code, given again to confirm a change of it."""
+    return StringField(
+        _l("Código de su aplicación o de recuperación"),
+        filters=[strip],
+        validators=[
+            DataRequired(message=_l("Escriba el código.")),
+            Length(max=20, message=_l("El código es demasiado largo.")),
+        ],
+    )
+
+
+class RenewCodesForm(FlaskForm):
+    """New recovery codes, with the password and a code given again."""
+
+    password = password_again()
+    code = code_of_the_app()
+    submit = SubmitField(_l("Generar códigos nuevos"))
+
+
+class ChangeAppForm(FlaskForm):
+    """Move the second factor to another authenticator app, with the password and a code given again."""
+
+    password = password_again()
+    code = code_of_the_app()
+    submit = SubmitField(_l("Cambiar de aplicación"))

@@ -15,6 +15,9 @@ ACCOUNT_TEMPLATES = {
     "email_confirmation": "mail/email_confirmation.txt",
     "email_change": "mail/email_change.txt",
     "email_changed": "mail/email_changed.txt",
+    "password_changed": "mail/password_changed.txt",
+    "second_factor_changed": "mail/second_factor_changed.txt",
+    "recovery_codes_renewed": "mail/recovery_codes_renewed.txt",
     "filing_receipt": "mail/filing_receipt.txt",
 }
 """Outbox topics about an account rather than a case, and their templates."""
@@ -45,6 +48,9 @@ def render_account_mail(
             "email_confirmation": gettext("Confirme su correo electrónico"),
             "email_change": gettext("Confirme su nuevo correo electrónico"),
             "email_changed": gettext("El correo electrónico de su cuenta cambió"),
+            "password_changed": gettext("La contraseña de su cuenta cambió"),
+            "second_factor_changed": gettext("La verificación en dos pasos de su cuenta cambió de aplicación"),
+            "recovery_codes_renewed": gettext("Nuevos códigos de recuperación de su cuenta"),
             "filing_receipt": gettext("Acuse de recibo: %(procedure)s", procedure=procedure),
         }
         body = render_template(

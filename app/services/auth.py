@@ -30,7 +30,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from sqlalchemy import Select, bindparam, delete, select, update
+from sqlalchemy import Select, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -298,29 +298,37 @@ def end_own_sessions(user_id: int, current_token: str, password: str, session_id
             raise NotFound(Msg("El usuario no existe."))
         if not verify_password(user.password_hash, password):
             raise InvalidData(Msg("La contraseña no es correcta."))
-        now = utcnow()
-        others = (
-            update(UserSession)
-            .where(
-                UserSession.user_id == user_id,
-                UserSession.revoked_at.is_(None),
-                UserSession.token_hash != _digest(current_token),
-            )
-            .values(revoked_at=now, revoked_reason="ended_by_user")
-        )
-        if session_id is not None:
-            others = others.where(UserSession.id == session_id)
-        ended = int(getattr(session.execute(others), "rowcount", 0) or 0)
+        ended = _end_other_sessions(session, user_id, current_token, "ended_by_user", utcnow(), session_id)
         if session_id is not None and not ended:
             raise NotFound(Msg("Esa sesión no existe o ya terminó."))
-        if ended:
-            security_log.record(
-                SecurityEventKind.SESSION_REVOKED,
-                user_id=user_id,
-                details={"reason": "ended_by_user", "sessions": ended},
-                session=session,
-            )
         return ended
+
+
+def _end_other_sessions(
+    session: Session, user_id: int, current_token: str, reason: str, now: datetime, session_id: int | None = None
+) -> int:
+    """End ``user_id``'s open sessions but the one of ``current_token`` (only ``session_id`` when given); the
+    security log records how many ended, for ``reason``. Returns that number."""
+    others = (
+        update(UserSession)
+        .where(
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.token_hash != _digest(current_token),
+        )
+        .values(revoked_at=now, revoked_reason=reason)
+    )
+    if session_id is not None:
+        others = others.where(UserSession.id == session_id)
+    ended = int(getattr(session.execute(others), "rowcount", 0) or 0)
+    if ended:
+        security_log.record(
+            SecurityEventKind.SESSION_REVOKED,
+            user_id=user_id,
+            details={"reason": reason, "sessions": ended},
+            session=session,
+        )
+    return ended
 
 
 # -- second factor -----------------------------------------------------------------------------------
@@ -445,44 +453,202 @@ def verify_second_factor(user_id: int, code: str, now: datetime | None = None) -
     spent). The accepted time step is remembered, so a replayed code is refused."""
     now = now or utcnow()
     with unit_of_work() as session:
-        credential = session.scalars(
-            select(TotpCredential).where(TotpCredential.user_id == user_id).with_for_update()
-        ).first()
+        credential = session.scalars(_locked_credential(user_id)).first()
         if credential is None or credential.confirmed_at is None:
             return False
-        compact = "".join(code.split())
-        if len(compact) == 6 and compact.isdigit():
-            secret = decrypt(credential.secret_encrypted)
-            step = None if secret is None else _matching_step(secret, compact, now)
-            if step is None or (credential.last_step is not None and step <= credential.last_step):
-                return False
-            credential.last_step = step
-            return True
-        candidate = _normalise_recovery(compact)
-        unused = session.scalars(
-            select(RecoveryCode).where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
-        ).all()
-        stored = next((row for row in unused if verify_password(row.code_hash, candidate)), None)
-        if stored is None:
+        return _accept_code(session, credential, code, now)
+
+
+def _accept_code(session: Session, credential: TotpCredential, code: str, now: datetime) -> bool:
+    """:func:`verify_second_factor`'s check of ``code`` against the confirmed (and locked) ``credential``: a TOTP
+    code newer than the last one accepted is remembered, a recovery code is spent."""
+    compact = "".join(code.split())
+    if len(compact) == 6 and compact.isdigit():
+        secret = decrypt(credential.secret_encrypted)
+        step = None if secret is None else _matching_step(secret, compact, now)
+        if step is None or (credential.last_step is not None and step <= credential.last_step):
             return False
-        stored.used_at = now
-        remaining = session.scalars(
-            select(RecoveryCode.id).where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
-        ).all()
+        credential.last_step = step
+        return True
+    user_id = credential.user_id
+    candidate = _normalise_recovery(compact)
+    unused = session.scalars(
+        select(RecoveryCode).where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
+    ).all()
+    stored = next((row for row in unused if verify_password(row.code_hash, candidate)), None)
+    if stored is None:
+        return False
+    stored.used_at = now
+    security_log.record(
+        SecurityEventKind.RECOVERY_CODE_USED,
+        user_id=user_id,
+        details={"remaining": len(unused) - 1},
+        session=session,
+    )
+    return True
+
+
+# -- changing one's second factor ----------------------------------------------------------------------
+
+SECOND_FACTOR_CHANGE_TTL = timedelta(minutes=15)
+"""How long the new authenticator app's key, shown once the password and a code were given, can be confirmed."""
+
+WRONG_PASSWORD = Msg("La contraseña no es correcta.")
+WRONG_CODE = Msg("El código no es correcto o ya se usó. Espere el siguiente código e intente de nuevo.")
+CHANGE_LAPSED = Msg("El cambio de aplicación caducó o ya se hizo. Empiece de nuevo.")
+
+
+@dataclass(frozen=True, slots=True)
+class SecondFactorSummary:
+    """What one's second-factor page shows: since when it is active and how many recovery codes are unused."""
+
+    confirmed_at: datetime
+    recovery_codes_left: int
+
+
+def second_factor_summary(user_id: int) -> SecondFactorSummary | None:
+    """The confirmed second factor of ``user_id``, or ``None`` when it has none (or is still enrolling)."""
+    confirmed_at = db.session.scalar(select(TotpCredential.confirmed_at).where(TotpCredential.user_id == user_id))
+    if confirmed_at is None:
+        return None
+    left = db.session.scalar(
+        select(func.count(RecoveryCode.id)).where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
+    )
+    return SecondFactorSummary(confirmed_at, int(left or 0))
+
+
+def _reauthenticated(session: Session, user_id: int, password: str, code: str, now: datetime) -> TotpCredential:
+    """The locked, confirmed second factor of ``user_id`` once its owner gave the password and a code of it
+    again (a TOTP code is then remembered, a recovery code spent). Raises ``InvalidData`` with
+    :data:`WRONG_PASSWORD` or :data:`WRONG_CODE` (nothing is then written) and ``NotAllowed`` without a confirmed
+    second factor."""
+    user = session.get(User, user_id)
+    if user is None or not user.active or not user.has_password:
+        raise NotFound(Msg("El usuario no existe."))
+    credential = session.scalars(_locked_credential(user_id)).first()
+    if credential is None or credential.confirmed_at is None:
+        raise NotAllowed(Msg("Su cuenta no tiene activa la verificación en dos pasos."))
+    if not verify_password(user.password_hash, password):
+        raise InvalidData(WRONG_PASSWORD)
+    if not _accept_code(session, credential, code, now):
+        raise InvalidData(WRONG_CODE)
+    return credential
+
+
+def renew_recovery_codes(user_id: int, password: str, code: str, now: datetime | None = None) -> list[str]:
+    """New recovery codes for ``user_id`` (shown once), once the password and a code were given again; every
+    earlier unused code stops working, the security log records it and the account's address is told."""
+    now = now or utcnow()
+    with unit_of_work() as session:
+        _reauthenticated(session, user_id, password, code, now)
+        codes = _new_recovery_codes(session, user_id)
         security_log.record(
-            SecurityEventKind.RECOVERY_CODE_USED,
+            SecurityEventKind.TOTP_ENROLLED, user_id=user_id, details={"change": "recovery_codes"}, session=session
+        )
+        _tell_owner(session, user_id, "recovery_codes_renewed", now)
+        return codes
+
+
+def begin_second_factor_change(user_id: int, password: str, code: str, now: datetime | None = None) -> str:
+    """Start moving the second factor of ``user_id`` to another authenticator app, once the password and a code
+    of the current one were given again. Returns the new key sealed (encrypted and dated) for the person's
+    browser session: the current app keeps working until :func:`confirm_second_factor_change` is given a code of
+    the new one, within :data:`SECOND_FACTOR_CHANGE_TTL`."""
+    now = now or utcnow()
+    with unit_of_work() as session:
+        credential = _reauthenticated(session, user_id, password, code, now)
+        confirmed = credential.confirmed_at.isoformat() if credential.confirmed_at else ""
+        secret = pyotp.random_base32()
+        # bound to the account and to the factor it replaces: once confirmed (or replaced) it is spent
+        return _fernet().encrypt_at_time(f"{user_id}|{confirmed}|{secret}".encode(), int(now.timestamp())).decode()
+
+
+def _pending_secret(user_id: int, sealed: str, confirmed_at: datetime | None, now: datetime) -> str | None:
+    """The new key in ``sealed`` when it is ``user_id``'s, replaces the factor confirmed at ``confirmed_at`` and
+    is not older than :data:`SECOND_FACTOR_CHANGE_TTL`; ``None`` otherwise."""
+    if confirmed_at is None:
+        return None
+    try:
+        raw = _fernet().decrypt_at_time(
+            sealed.encode(), int(SECOND_FACTOR_CHANGE_TTL.total_seconds()), int(now.timestamp())
+        )
+    except (InvalidToken, ValueError):
+        return None
+    owner, _, rest = raw.decode().partition("|")
+    confirmed, _, secret = rest.partition("|")
+    if owner != str(user_id) or confirmed != confirmed_at.isoformat() or not secret:
+        return None
+    return secret
+
+
+def pending_second_factor(user_id: int, sealed: str, now: datetime | None = None) -> Enrolment | None:
+    """The new authenticator app's key (and its ``otpauth://`` URI) of a change begun by ``user_id`` in this
+    browser, or ``None`` when there is none still valid."""
+    now = now or utcnow()
+    credential = db.session.get(TotpCredential, user_id)
+    user = db.session.get(User, user_id)
+    if credential is None or user is None:
+        return None
+    secret = _pending_secret(user_id, sealed, credential.confirmed_at, now)
+    if secret is None:
+        return None
+    issuer = str(current_app.config["INSTITUTION_NAME"])
+    uri = pyotp.TOTP(secret, interval=TOTP_INTERVAL).provisioning_uri(name=user.email, issuer_name=issuer)
+    return Enrolment(secret=secret, uri=uri)
+
+
+@dataclass(frozen=True, slots=True)
+class SecondFactorChange:
+    """A confirmed change of authenticator app: the new recovery codes (shown once) and how many of the
+    account's other sessions ended."""
+
+    codes: list[str]
+    sessions_ended: int
+
+
+def confirm_second_factor_change(
+    user_id: int, sealed: str, code: str, current_token: str, now: datetime | None = None
+) -> SecondFactorChange:
+    """Finish the change begun with :func:`begin_second_factor_change`: ``code`` must come from the new app. The
+    account then uses only the new one, gets new recovery codes, its other sessions end (this one stays), the
+    security log records it and the account's address is told. Raises ``NotAllowed`` (:data:`CHANGE_LAPSED`)
+    for a change no longer valid and ``InvalidData`` (:data:`WRONG_CODE`) for a wrong code."""
+    now = now or utcnow()
+    with unit_of_work() as session:
+        credential = session.scalars(_locked_credential(user_id)).first()
+        secret = None if credential is None else _pending_secret(user_id, sealed, credential.confirmed_at, now)
+        if credential is None or secret is None:
+            raise NotAllowed(CHANGE_LAPSED)
+        step = _matching_step(secret, code, now)
+        if step is None:
+            raise InvalidData(WRONG_CODE)
+        credential.secret_encrypted = encrypt(secret)
+        credential.created_at = now
+        credential.confirmed_at = now
+        credential.last_step = step
+        codes = _new_recovery_codes(session, user_id)
+        ended = _end_other_sessions(session, user_id, current_token, "second_factor_changed", now)
+        security_log.record(
+            SecurityEventKind.TOTP_ENROLLED,
             user_id=user_id,
-            details={"remaining": len(remaining)},
+            details={"change": "device", "sessions_ended": ended},
             session=session,
         )
-        return True
+        _tell_owner(session, user_id, "second_factor_changed", now)
+        return SecondFactorChange(codes, ended)
+
+
+def _tell_owner(session: Session, user_id: int, topic: str, now: datetime) -> None:
+    """Put in the outbox the notice ``topic`` to the account's own address (a change it did not make shows)."""
+    enqueue(session, topic=topic, dedup_key=f"{topic}:{user_id}:{now.isoformat()}", payload={}, recipient_id=user_id)
 
 
 # -- passwords ---------------------------------------------------------------------------------------
 
 
 def change_password(user_id: int, current: str, new: str) -> None:
-    """Change the password of a logged-in user who knows the current one, then end all their sessions.
+    """Change the password of a logged-in user who knows the current one, then end all their sessions; the
+    account's address is told (ASVS 6.3.7).
 
     Raises ``InvalidData`` when the current password is wrong or the new one breaks the policy.
     """
@@ -497,7 +663,9 @@ def change_password(user_id: int, current: str, new: str) -> None:
             raise InvalidData(Msg("La contraseña nueva debe ser distinta de la actual."))
         user.password_hash = hash_password(new)
         security_log.record(SecurityEventKind.PASSWORD_CHANGED, user_id=user_id, session=session)
-        _revoke_all(session, user_id, "password_changed", utcnow())
+        now = utcnow()
+        _revoke_all(session, user_id, "password_changed", now)
+        _tell_owner(session, user_id, "password_changed", now)
 
 
 def request_password_reset(email: str, *, ip: str = "", path: str = "") -> None:
@@ -645,7 +813,7 @@ def compose_account_mail(session: Session, message: OutboxMessage) -> tuple[str,
             return None
         url = f"{base}{receipt.tracking_path}{token}"
         procedure_title = receipt.title
-    elif message.topic == "account_exists":
+    elif message.topic in ("account_exists", "password_changed"):
         url = f"{base}/contrasena/olvide"
     else:
         url = f"{base}/login"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pyotp
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.keys import init_development_keys
 from app.models import Case, Certificate, User
+from app.services import auth
 from app.services.demo import DEMO_PASSWORD, load_demo
 from tests.e2e.conftest import People
 
@@ -55,6 +57,8 @@ def demo(app: Flask, tmp_path: Path) -> dict[str, list[str]]:
     publications = [case_id for case_id, workflow, _ in rows if workflow == "obligation_publication"]
     by_handle = {email.split("@")[0]: email for email in logins}
     clerk = db.session.scalar(select(User.id).where(User.email == by_handle["ventanilla"]))
+    assert clerk is not None
+    auth.confirm_enrolment(clerk, pyotp.TOTP(auth.begin_enrolment(clerk).secret).now())  # its page has forms
     issued = db.session.execute(select(Certificate.folio, Certificate.verification_code)).all()
     db.session.rollback()
     public = [path for folio, code in issued for path in (f"/verificar/{folio}?c={code}", f"/consulta?folio={folio}")]
@@ -67,10 +71,11 @@ def demo(app: Flask, tmp_path: Path) -> dict[str, list[str]]:
             "/cuenta/contrasena",
             "/cuenta/sesiones",
             "/cuenta/correo",
+            "/cuenta/verificacion",
             *case_pages,
             *(f"/transparencia/mis-solicitudes/{case_id}" for case_id in requests),
         ],
-        by_handle["ventanilla"]: ["/inicio", "/bandeja", *case_pages],
+        by_handle["ventanilla"]: ["/inicio", "/bandeja", "/cuenta/verificacion", *case_pages],
         by_handle["tesoreria"]: ["/inicio", "/tesoreria"],
         by_handle["area"]: ["/transparencia/areas"],
         by_handle["transparencia"]: [

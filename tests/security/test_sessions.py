@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from app.extensions import db
 from app.models import Role, UserSession, utcnow
 from app.services.auth import deactivate_user, live_sessions
+from app.services.delivery import deliver_pending
 from tests.security.helpers import (
     cookie_session_id,
     events,
@@ -21,6 +22,7 @@ from tests.security.helpers import (
     stored_session,
 )
 from tests.support.factories import PASSWORD, email_of, make_user
+from tests.support.smtp import Mailbox
 from tests.web.helpers import csrf_token, login, login_as, logout, text
 
 NEW_PASSWORD = "lluvia sobre el tejado verde"
@@ -80,7 +82,7 @@ def test_a_cookie_captured_before_logout_cannot_be_replayed(app: Flask, browsers
     assert [e.user_id for e in events("logout")] == [user_id]
 
 
-def test_a_password_change_ends_every_session_of_the_user(app: Flask, browsers: Browsers) -> None:
+def test_a_password_change_ends_every_session_of_the_user(app: Flask, browsers: Browsers, mailbox: Mailbox) -> None:
     user_id = make_user(Role.APPLICANT)
     laptop, captured_laptop = _logged_in(browsers, user_id)
     phone, captured_phone = _logged_in(browsers, user_id)
@@ -119,6 +121,12 @@ def test_a_password_change_ends_every_session_of_the_user(app: Flask, browsers: 
     revoked = events("session_revoked")
     assert revoked[-1].details == {"reason": "password_changed", "sessions": 2}
     assert events("password_changed")[0].user_id == user_id
+    db.session.rollback()
+    deliver_pending()
+    (notice,) = mailbox.messages  # the owner is told (ASVS 6.3.7); the wrong current password sent nothing
+    assert notice["To"] == email_of(user_id)
+    assert str(notice["Subject"]).endswith("La contraseña de su cuenta cambió")
+    assert "/contrasena/olvide" in notice.get_content()
 
 
 def test_the_password_change_page_applies_the_policy(client: FlaskClient) -> None:

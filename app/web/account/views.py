@@ -1,15 +1,16 @@
-"""Password change (logged in), one's open sessions, password reset by e-mail, and the administrators' security
-log."""
+"""Password change (logged in), one's open sessions, one's second factor (new recovery codes, another
+authenticator app), password reset by e-mail, and the administrators' security log."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+import segno
+from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext, ngettext
 from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
-from app.engine import DomainError, NotFound
+from app.engine import DomainError, InvalidData, NotFound
 from app.extensions import limiter
 from app.models import Role, SecurityEventKind
 from app.services import auth as auth_service
@@ -17,10 +18,13 @@ from app.services import confirmation, security_log
 from app.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from app.web.access import authenticated, public, roles_required
 from app.web.auth.support import (
+    check_delay,
+    clear_failures,
     client_ip,
     current_session_token,
     log_event,
     not_redirected,
+    record_failure,
     redirected,
     reset_account_key,
     reset_limit_per_account,
@@ -28,7 +32,16 @@ from app.web.auth.support import (
     safe_path,
 )
 from app.web.labels import message_text
-from forms.account import EmailChangeForm, EndSessionsForm, NewPasswordForm, PasswordChangeForm, ResetRequestForm
+from forms.account import (
+    ChangeAppForm,
+    EmailChangeForm,
+    EndSessionsForm,
+    EnrolmentForm,
+    NewPasswordForm,
+    PasswordChangeForm,
+    RenewCodesForm,
+    ResetRequestForm,
+)
 
 bp = Blueprint("account", __name__)
 
@@ -131,6 +144,136 @@ def end_sessions() -> Response | tuple[str, int]:
     else:
         flash(_("No había otras sesiones abiertas."), "info")
     return redirect(url_for("account.sessions"))
+
+
+PENDING_FACTOR = "pending_factor"
+"""The Flask session's key of a change of authenticator app begun in this browser (the new key, sealed)."""
+
+
+def _no_store(page: str, status: int = 200) -> Response:
+    """A page holding a secret (a new key, recovery codes): browsers and proxies must not keep it."""
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _factor_page(renew: RenewCodesForm, change: ChangeAppForm, status: int = 200) -> tuple[str, int]:
+    summary = auth_service.second_factor_summary(current_user.id)
+    page = render_template("account/second_factor.html", summary=summary, renew=renew, change=change)
+    return page, status
+
+
+@bp.get("/cuenta/verificacion")
+@authenticated
+def second_factor() -> tuple[str, int]:
+    """One's second factor: since when it is active and how many recovery codes are left; new codes, or another
+    authenticator app, once the password and a code are given again (ASVS 7.5.1)."""
+    return _factor_page(RenewCodesForm(prefix="codigos"), ChangeAppForm(prefix="cambio"))
+
+
+def _reauthentication_failed(form: RenewCodesForm | ChangeAppForm, exc: DomainError) -> None:
+    """Put the refusal of ``form``'s password or code on its field, logged and counted as a failed login."""
+    if not isinstance(exc, InvalidData):  # no second factor to change: the page shows no form to put it on
+        flash(message_text(exc.message), "error")
+        return
+    record_failure("second-factor", str(current_user.id))
+    if exc.message.msgid == auth_service.WRONG_PASSWORD.msgid:
+        log_event(SecurityEventKind.LOGIN_FAILED, current_user.id, step="second_factor_change")
+        form.password.errors = [*form.password.errors, message_text(exc.message)]
+    else:
+        log_event(SecurityEventKind.TOTP_FAILED, current_user.id, step="second_factor_change")
+        form.code.errors = [*form.code.errors, message_text(exc.message)]
+
+
+@bp.post("/cuenta/verificacion/codigos")
+@authenticated
+@limiter.limit(reset_limit_per_ip, methods=["POST"], deduct_when=not_redirected)
+def renew_codes() -> Response | tuple[str, int]:
+    """New recovery codes, shown once; the earlier ones stop working."""
+    form = RenewCodesForm(prefix="codigos")
+    if not form.validate_on_submit():
+        return _factor_page(form, ChangeAppForm(prefix="cambio", formdata=None), 422)
+    check_delay("second-factor", str(current_user.id))
+    try:
+        codes = auth_service.renew_recovery_codes(current_user.id, form.password.data or "", form.code.data or "")
+    except DomainError as exc:
+        _reauthentication_failed(form, exc)
+        return _factor_page(form, ChangeAppForm(prefix="cambio", formdata=None), 422)
+    clear_failures("second-factor", str(current_user.id))
+    page = render_template(
+        "auth/recovery_codes.html",
+        codes=codes,
+        next_url=url_for("account.second_factor"),
+        heading=_("Nuevos códigos de recuperación"),
+    )
+    return _no_store(page)
+
+
+@bp.post("/cuenta/verificacion/cambiar")
+@authenticated
+@limiter.limit(reset_limit_per_ip, methods=["POST"], deduct_when=not_redirected)
+def change_app() -> Response | tuple[str, int]:
+    """Begin moving the second factor to another app: the new key is kept, sealed, in this browser's session for
+    a few minutes; the current app keeps working until a code of the new one confirms it."""
+    form = ChangeAppForm(prefix="cambio")
+    if not form.validate_on_submit():
+        return _factor_page(RenewCodesForm(prefix="codigos", formdata=None), form, 422)
+    check_delay("second-factor", str(current_user.id))
+    try:
+        sealed = auth_service.begin_second_factor_change(
+            current_user.id, form.password.data or "", form.code.data or ""
+        )
+    except DomainError as exc:
+        _reauthentication_failed(form, exc)
+        return _factor_page(RenewCodesForm(prefix="codigos", formdata=None), form, 422)
+    clear_failures("second-factor", str(current_user.id))
+    session[PENDING_FACTOR] = sealed
+    return redirect(url_for("account.new_app"))
+
+
+@bp.route("/cuenta/verificacion/nueva", methods=["GET", "POST"])
+@authenticated
+@limiter.limit(reset_limit_per_ip, methods=["POST"], deduct_when=not_redirected)
+def new_app() -> Response:
+    """The new app's key (QR code and text) and the code that confirms it; then the new recovery codes, once."""
+    sealed = session.get(PENDING_FACTOR)
+    enrolment = auth_service.pending_second_factor(current_user.id, sealed) if isinstance(sealed, str) else None
+    if enrolment is None:
+        session.pop(PENDING_FACTOR, None)
+        flash(message_text(auth_service.CHANGE_LAPSED), "info")
+        return redirect(url_for("account.second_factor"))
+    form = EnrolmentForm()
+    form.submit.label.text = _("Confirmar el cambio")
+    status = 200
+    if form.validate_on_submit():
+        check_delay("second-factor", str(current_user.id))
+        try:
+            change = auth_service.confirm_second_factor_change(
+                current_user.id, str(sealed), form.code.data or "", current_session_token() or ""
+            )
+        except DomainError as exc:
+            log_event(SecurityEventKind.TOTP_FAILED, current_user.id, step="second_factor_new_app")
+            record_failure("second-factor", str(current_user.id))
+            form.code.errors = [message_text(exc.message)]
+            status = 422
+        else:
+            clear_failures("second-factor", str(current_user.id))
+            session.pop(PENDING_FACTOR, None)
+            page = render_template(
+                "auth/recovery_codes.html",
+                codes=change.codes,
+                next_url=url_for("account.second_factor"),
+                heading=_("Verificación en dos pasos cambiada de aplicación"),
+                sessions_ended=change.sessions_ended,
+            )
+            return _no_store(page)
+    elif form.is_submitted():
+        status = 422
+    qr = segno.make(enrolment.uri, error="m").svg_data_uri(scale=5, border=2)
+    secret_groups = " ".join(enrolment.secret[i : i + 4] for i in range(0, len(enrolment.secret), 4))
+    minutes = int(auth_service.SECOND_FACTOR_CHANGE_TTL.total_seconds()) // 60
+    page = render_template("account/new_app.html", form=form, qr=qr, secret=secret_groups, minutes=minutes)
+    return _no_store(page, status)
 
 
 @bp.route("/contrasena/olvide", methods=["GET", "POST"])
