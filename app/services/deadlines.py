@@ -631,7 +631,8 @@ def case_terms(
 ) -> tuple[dict[int, list[TermView]], dict[int, dict[str, ClockView]]]:
     """What :func:`pending_terms` and :func:`case_clocks` give, for cases already loaded: their state and
     definition come from the objects, their timers are read once for both, and their clocks only when some
-    case's workflow declares clocks. With ``nearest``, each case's first term only (a list shows no other)."""
+    case's workflow declares clocks. With ``nearest``, each case's first term and its legal clock only (a list
+    shows no other)."""
     if not cases:
         return {}, {}
     today = today or local_today()
@@ -649,7 +650,7 @@ def case_terms(
         for case_id, _kind, _state, rule, status, _party, starts_on, due_on, _trigger in rows
         if status == TimerStatus.PENDING and rule.startswith(CLOCK_RULE_PREFIX)
     }
-    return terms, _clock_views(session, cal, today, workflows, due)
+    return terms, _clock_views(session, cal, today, workflows, due, legal_only=nearest)
 
 
 # -- case-level clocks ----------------------------------------------------------------------------
@@ -955,9 +956,12 @@ def _clock_views(
     today: date,
     workflows: Mapping[int, Workflow],
     due: Mapping[tuple[int, str], tuple[date, date]],
+    *,
+    legal_only: bool = False,
 ) -> dict[int, dict[str, ClockView]]:
     """The clock views of the cases of ``workflows`` (case id → definition), given the first counting days and
-    last days of their running clocks (``due``: (case id, clock name) → (first counting day, last day))."""
+    last days of their running clocks (``due``: (case id, clock name) → (first counting day, last day)); with
+    ``legal_only``, of each case's procedure-level legal term only (what a list shows)."""
     result: dict[int, dict[str, ClockView]] = {}
     declared: dict[int, dict[str, Clock]] = {}  # each definition's clocks by name, for this list
     # the columns of _CLOCK_ROWS, unpacked (a row's attributes cost a look-up each; a queue has hundreds)
@@ -966,7 +970,7 @@ def _clock_views(
         workflow = workflows[case_id]
         clocks = declared.get(id(workflow))
         if clocks is None:
-            clocks = declared[id(workflow)] = {c.name: c for c in workflow.clocks}
+            clocks = declared[id(workflow)] = {c.name: c for c in workflow.clocks if c.legal_term or not legal_only}
         clock = clocks.get(name)
         if clock is None:
             continue
