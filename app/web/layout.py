@@ -1,7 +1,7 @@
 """The parts of every page's frame (``base.html``) that are the same for everyone with the same roles: the
-sections' links and the footer, rendered once per process for each language, script root and set of roles
-(:func:`~app.web.translation.kept_for_locale`) instead of their texts and links on every page (about four
-hundred function calls a page)."""
+sections' links, the links to one's account and the footer, rendered once per process for each language, script
+root and set of roles (:func:`~app.web.translation.kept_for_locale`) instead of their texts and links on every
+page (about five hundred function calls a page)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,14 @@ def sections_nav() -> Markup:
     roles: frozenset[str] = current_user.role_names
     key = ("layout", "sections", request.script_root, roles)
     return kept_for_locale(key, lambda: rendered_part("_sections_nav.html", role_names=roles))
+
+
+def account_links() -> Markup:
+    """The header's links to the signed-in user's account pages (``_account_links.html``); staff also reach their
+    second factor's page."""
+    roles: frozenset[str] = current_user.role_names
+    key = ("layout", "account", request.script_root, roles)
+    return kept_for_locale(key, lambda: rendered_part("_account_links.html", role_names=roles))
 
 
 def site_footer() -> Markup:
@@ -57,5 +65,8 @@ def return_address() -> str:
 
 
 def install_layout(app: Flask) -> None:
-    """Give ``app``'s templates :func:`sections_nav`, :func:`site_footer` and :func:`return_address`."""
-    app.jinja_env.globals.update(sections_nav=sections_nav, site_footer=site_footer, return_address=return_address)
+    """Give ``app``'s templates :func:`sections_nav`, :func:`account_links`, :func:`site_footer` and
+    :func:`return_address`."""
+    app.jinja_env.globals.update(
+        sections_nav=sections_nav, account_links=account_links, site_footer=site_footer, return_address=return_address
+    )

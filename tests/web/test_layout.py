@@ -116,3 +116,19 @@ def test_the_site_icon_is_named_by_every_page_and_answers_at_favicon_ico(app: Fl
             assert answer.status_code == 200, (visitor, path)
             assert answer.mimetype == "image/svg+xml"
             assert answer.get_data() == icon
+
+
+def test_the_account_links_follow_the_roles_and_the_language(app: Flask, client: FlaskClient) -> None:
+    """Everyone reaches their password, address and sessions; staff also their second factor's page."""
+    mine = ["/cuenta/contrasena", "/cuenta/correo", "/cuenta/sesiones"]
+    users = [(make_user(Role.APPLICANT), mine), (make_user(Role.AUDITOR), [*mine, "/cuenta/verificacion"])]
+    for _ in range(2):  # each again after the other: what was kept is each set of roles' own
+        for user_id, expected in users:
+            login_as(client, user_id)
+            header = re.search(r"<header[^>]*>(.*?)</header>", client.get("/inicio").get_data(as_text=True), re.S)
+            assert header is not None
+            assert [link for link in re.findall(r'href="([^"]+)"', header.group(1)) if "/cuenta/" in link] == expected
+            logout(client)
+    login_as(client, users[1][0])
+    set_language(client, "en", "/inicio")
+    assert "Two-step verification" in client.get("/inicio").get_data(as_text=True)
