@@ -177,7 +177,6 @@ class ProductionConfig(Config):
 
 ENVIRONMENT_KEYS: dict[str, tuple[str, type]] = {
     "SECRET_KEY": ("SECRET_KEY", str),
-    "ASSIGNMENT_SEED": ("ASSIGNMENT_SEED", str),
     "DATABASE_URL": ("SQLALCHEMY_DATABASE_URI", str),
     "INSTITUTION_NAME": ("INSTITUTION_NAME", str),
     "DOCUMENTS_DIR": ("DOCUMENTS_DIR", str),

@@ -16,7 +16,7 @@ from app.plugins import installed
 from app.services.audit_log import checkpoint_if_due
 from app.services.delivery import DeliveryReport, deliver_pending
 from app.services.health import database_unavailable
-from app.services.seeds import reveal_ended
+from app.services.seeds import commit_assignment_ahead, reveal_ended
 from app.services.timers import TimerReport, fire_due_timers
 
 permits_cli = AppGroup("permits", help="Deadlines and notifications.")
@@ -69,6 +69,7 @@ def _tick(limit: int) -> tuple[TimerReport, DeliveryReport]:
             for line in hook():
                 click.echo(line)
     timers = fire_due_timers(limit)
+    commit_assignment_ahead()  # the assignment draws' seeds of this quarter and the next, public before their draws
     revealed = reveal_ended()  # the seeds of the quarters whose draws are over
     if revealed:
         click.echo(f"draw seeds revealed: {revealed}")

@@ -6,9 +6,12 @@ serves every department). Left out are the applicant, whoever recused themselves
 by a reassignment, and whoever the four-eyes rule would stop from taking the state's decision. Among the
 rest, the least loaded (fewest open cases assigned) are kept, and one is drawn with the number
 HMAC-SHA-256(seed, ``folio|seq``) (as :func:`workflows.base.draw` computes it), where ``seq`` is the audit
-sequence number of the latest entry about the case before the draw. The audit entry of the assignment holds
-the candidates' ids and loads, the digest and the chosen id (ids only, no names), so anyone holding the
-seed can recompute it from the log.
+sequence number of the latest entry about the case before the draw. The seed is the quarter's committed
+assignment seed (:func:`app.services.seeds.assignment_seed`): its SHA-256 is logged and public at ``/sorteos``
+before the quarter's draws, and the seed itself is revealed, logged, once the quarter is over. The audit entry of
+the assignment holds the candidates' ids and loads, the digest, the chosen id (ids only, no names) and the seed's
+commitment (scope, period, digest, the entry that committed it), so anyone can recompute it from the log once the
+seed is revealed, and check it against the commitment made before the draw.
 
 The assignee is the only public servant who may take the case's steps while it is assigned (the engine
 refuses the others); an administrator may reassign it (a new draw, with a reason) and the assignee may
@@ -18,15 +21,12 @@ lapses on a case no active person has assigned, the department's staff and the a
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import (
     ColumnElement,
     Executable,
@@ -46,6 +46,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
 from app.audit import EntryInput
+from app.calendar import local_today
 from app.database import column_rows, constant, is_constant, one_of
 from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
@@ -66,6 +67,7 @@ from app.models import (
 )
 from app.notifications import enqueue
 from app.services.deadlines import may_have_escalations
+from app.services.seeds import assignment_seed
 from app.services.uow import unit_of_work
 from app.services.visibility import may_know_of_case, may_read_case
 from workflows.base import SYSTEM_ROLE, State, Workflow, department_of, draw
@@ -190,14 +192,6 @@ def _candidates(
     return [Candidate(uid, pool[uid][0]) for uid in ids], sorted(set(pool) & excluded)
 
 
-def _seed() -> str:
-    seed = current_app.config.get("ASSIGNMENT_SEED")
-    if seed:
-        return str(seed)
-    # Without a published seed, one derived from the secret key: still reproducible by the institution.
-    return hmac.new(str(current_app.config["SECRET_KEY"]).encode(), b"assignment-seed", hashlib.sha256).hexdigest()
-
-
 def draw_assignee(folio: str, seq: int, candidates: list[Candidate], seed: str) -> AssignmentDraw:
     """Choose among the least loaded of ``candidates`` with HMAC-SHA-256(seed, ``folio|seq``); pure.
 
@@ -241,8 +235,9 @@ def _redraw(
     if department is None or state.terminal:
         return AssignmentDraw(None, {"method": METHOD, "seq": seq, "candidates": [], "chosen": None}), None
     candidates, excluded = computed or _candidates(session, case, workflow, state, department, also_exclude)
-    result = draw_assignee(case.folio, seq, candidates, _seed())
-    record = {**result.record, "department": department, "state": case.state, "excluded": excluded}
+    seed = assignment_seed(session, local_today())
+    result = draw_assignee(case.folio, seq, candidates, seed.seed)
+    record = {**result.record, "department": department, "state": case.state, "excluded": excluded, **seed.record()}
     return AssignmentDraw(result.chosen, record), department
 
 

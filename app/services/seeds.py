@@ -11,14 +11,21 @@ workflow declares on a state (:class:`workflows.base.Draw`): one seed per draw (
 ``workflow:seed_param``) and calendar quarter (``period`` = ``2026-T1``), committed before the quarter's draws
 (when a case of the workflow is opened, for the current and the next quarter; at the latest by the first draw)
 and revealed when the quarter is over (:func:`reveal_ended`, run by ``flask tick`` and ``flask draws reveal``).
+
+The reviewers' assignment draws (:mod:`app.services.assignment`) use a seed of their own the same way
+(:data:`ASSIGNMENT_SCOPE`): committed for the current and the next quarter by the timers' worker
+(:func:`commit_assignment_ahead`), at the latest by a quarter's first draw, and revealed when the quarter is over,
+so that oversight bodies recompute every assignment from the log without asking the institution for anything.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -31,9 +38,18 @@ from app.extensions import db
 from app.models import AuditKind, DrawSeed, utcnow
 from app.services.auth import decrypt, encrypt
 from app.services.uow import unit_of_work
-from workflows.base import Workflow, seed_digest, seed_matches
+from workflows.base import N_, Workflow, seed_digest, seed_matches
 
 ALGORITHM = "SHA-256"
+ASSIGNMENT_SCOPE = "assignment:reviewer"
+"""The scope of the seeds of the reviewers' assignment draws (not a workflow's: every procedure's cases)."""
+_OWN_SCOPES = {
+    ASSIGNMENT_SCOPE: (
+        N_("Asignación de expedientes"),
+        N_("Sorteo del servidor público que atiende cada expediente, entre los de menor carga de trabajo"),
+    )
+}
+"""The public texts (msgids) of the scopes that are not a workflow's draw."""
 SEED_MISMATCH = Msg(
     "La semilla guardada no corresponde a su compromiso publicado: el sorteo no se realiza. Informe al órgano "
     "garante y a los auditores."
@@ -119,7 +135,19 @@ def _commit(session: Session, scope: str, period: str) -> DrawSeed:
 def commit_ahead(session: Session, workflow: Workflow, today: date) -> None:
     """Commit the seeds of ``workflow``'s draws for the current and the next quarter, where missing (called
     when a case is opened: the commitment precedes the draws it will serve). Inside the caller's unit."""
-    scopes = draw_scopes(workflow)
+    _commit_scopes_ahead(session, draw_scopes(workflow), today)
+
+
+def commit_assignment_ahead(today: date | None = None) -> None:
+    """Commit the assignment draws' seeds for the current and the next quarter, where missing (each pass of the
+    timers' worker: next quarter's commitment is public long before its first draw)."""
+    with unit_of_work() as session:
+        _commit_scopes_ahead(session, [ASSIGNMENT_SCOPE], today or local_today())
+
+
+def _commit_scopes_ahead(session: Session, scopes: Iterable[str], today: date) -> None:
+    """:func:`commit_ahead` of the seeds of ``scopes``."""
+    scopes = list(scopes)
     if not scopes:
         return
     periods = (period_of(today), _next_period(period_of(today)))
@@ -140,6 +168,56 @@ def seed_for_draw(session: Session, workflow: Workflow, seed_param: str, today: 
     was not yet) and its commitment. Raises ``InvalidData`` for a seed that does not match its commitment."""
     row = _commit(session, f"{workflow.name}:{seed_param}", period_of(today))
     return opened_seed(row.seed_encrypted, row.revealed_seed, row.digest), row
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedSeed:
+    """A seed and its public commitment: what a draw's audit entry names so that it can be recomputed."""
+
+    seed: str
+    scope: str
+    period: str
+    digest: str
+    commit_seq: int
+
+    def record(self) -> dict[str, str | int]:
+        """The commitment as a draw's audit entry names it (never the seed)."""
+        return {
+            "seed_scope": self.scope,
+            "seed_period": self.period,
+            "seed_digest": self.digest,
+            "seed_commit_seq": self.commit_seq,
+        }
+
+
+_CREATED = "draw_seeds_created"
+"""The key, in a session's ``info``, of its transaction and the (scope, period) whose commitment it wrote."""
+
+
+def assignment_seed(session: Session, today: date) -> CommittedSeed:
+    """The seed of the assignment draws of ``today``'s quarter, committed now if it was not yet. Raises
+    ``InvalidData`` for a seed that does not match its commitment.
+
+    A committed seed never changes (its reveal only makes it public), so each application keeps the ones it
+    read: a draw reads none again. Only a commitment another transaction wrote (so one that exists) is kept;
+    one this session wrote may still be rolled back with it."""
+    key = (ASSIGNMENT_SCOPE, period_of(today))
+    kept: dict[tuple[str, str], CommittedSeed] = current_app.extensions.setdefault("draw_seeds", {})
+    if (found := kept.get(key)) is not None:
+        return found
+    transaction = session.get_transaction()
+    created: tuple[object, set[tuple[str, str]]] = session.info.get(_CREATED, (None, set()))
+    if created[0] is not transaction:  # written by a transaction that ended: committed, or gone with it
+        created = session.info[_CREATED] = (transaction, set())
+    existing = _row(session, *key)
+    row = existing if existing is not None else _commit(session, *key)
+    if existing is None:
+        created[1].add(key)
+    seed = opened_seed(row.seed_encrypted, row.revealed_seed, row.digest)
+    committed = CommittedSeed(seed, row.scope, row.period, row.digest, row.commit_seq)
+    if key not in created[1]:
+        kept[key] = committed
+    return committed
 
 
 def reveal_ended(today: date | None = None) -> int:
@@ -198,6 +276,8 @@ class SeedView:
 
 def _scope_texts(scope: str) -> tuple[str, str]:
     """The workflow title and the draw description of ``scope`` (the scope itself for an unknown one)."""
+    if scope in _OWN_SCOPES:
+        return _OWN_SCOPES[scope]
     name, _, seed_param = scope.partition(":")
     try:
         workflow = get_engine().latest(name)

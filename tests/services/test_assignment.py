@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
+from unittest.mock import ANY
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from flask.testing import FlaskClient
+from sqlalchemy import event, select
 
 from app.audit import verify
+from app.calendar import local_today
 from app.engine import GuardRefused, InvalidData, NotAllowed, get_engine
 from app.extensions import db
 from app.models import (
@@ -25,19 +28,21 @@ from app.models import (
     User,
     utcnow,
 )
-from app.services.assignment import Candidate, _candidates, _seed, draw_assignee, loads, reassign, recuse
+from app.services.assignment import Candidate, _candidates, draw_assignee, loads, reassign, recuse
 from app.services.cases import FireResult, fire, open_case, work_queue
 from app.services.config import update_config
 from app.services.delivery import deliver_pending
 from app.services.demo import demo_pdf
 from app.services.documents import attach_document
 from app.services.notices import notices_for
+from app.services.seeds import ASSIGNMENT_SCOPE, commit_assignment_ahead, period_end, period_of, reveal_ended
 from app.services.timers import fire_due_timers
 from tests.support.demo_data import TIPO_B_SETTINGS, VECS_DATA
 from tests.support.factories import case_version, make_user, stored_case
 from tests.support.generic_plans import as_a_busy_connection, counting_reads, many_citizens
 from tests.support.smtp import Mailbox
-from workflows.base import requirement_kinds
+from tests.web.helpers import set_language
+from workflows.base import requirement_kinds, seed_digest
 from workflows.cdmx_tipo_b import TIPO_B_V1
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -74,11 +79,13 @@ def office(app: Flask, reviewers: int = 3) -> tuple[int, list[int]]:
 
 def test_draws_are_balanced_recorded_and_reproducible(app: Flask) -> None:
     _, staff = office(app)
+    commit_assignment_ahead()  # as each pass of the timers' worker does: this quarter's seed and the next's
     owner = make_user(Role.APPLICANT, name="Solicitante Sin Nombre En Bitácora")
     cases = [manifestation(owner) for _ in range(6)]
     loads = Counter(stored_case(c.case_id).assignee_id for c in cases)
     assert set(loads) == set(staff)
     assert set(loads.values()) == {2}  # least loaded first: 6 cases over 3 reviewers, two each
+    records = []
     for case in cases:
         (entry,) = assignments(case.case_id)
         assert entry.action == "assign"
@@ -89,13 +96,44 @@ def test_draws_are_balanced_recorded_and_reproducible(app: Flask) -> None:
         assert record["department"] == OFFICE
         assert {c["id"] for c in record["candidates"]} == set(staff)
         assert record["chosen"] == stored_case(case.case_id).assignee_id
+        names = [u.display_name for u in db.session.scalars(select(User))]
+        assert not any(name in str(entry.details) for name in names)  # ids only, no names
+        records.append((case.folio, record))
+
+    # every draw names the quarter's committed seed, logged (digest only) before the first of them
+    (period,) = {record["seed_period"] for _, record in records}
+    assert period == period_of(local_today())
+    (digest,) = {record["seed_digest"] for _, record in records}
+    (commit_seq,) = {record["seed_commit_seq"] for _, record in records}
+    committed = db.session.scalars(select(AuditEntry).where(AuditEntry.seq == commit_seq)).one()
+    assert committed.action == "draw_seed_committed"
+    assert committed.details["scope"] == ASSIGNMENT_SCOPE == records[0][1]["seed_scope"]
+    assert committed.details["digest"] == digest
+    assert commit_seq < min(record["seq"] for _, record in records)
+    next_quarter = period_of(period_end(period) + timedelta(days=1))
+    assert db.session.scalars(
+        select(AuditEntry.details).where(AuditEntry.action == "draw_seed_committed", AuditEntry.seq > commit_seq)
+    ).one() == {**committed.details, "period": next_quarter, "digest": ANY}
+    assert "seed" not in committed.details
+    assert not db.session.scalars(select(AuditEntry).where(AuditEntry.action == "draw_seed_revealed")).all()
+
+    # once the quarter is over the seed is revealed in the log, and anyone recomputes every draw from the log alone
+    db.session.rollback()
+    assert reveal_ended(period_end(period) + timedelta(days=1)) >= 1
+    db.session.rollback()
+    revealed = [
+        e.details
+        for e in db.session.scalars(select(AuditEntry).where(AuditEntry.action == "draw_seed_revealed"))
+        if e.details["scope"] == ASSIGNMENT_SCOPE
+    ]
+    (seed,) = [details["seed"] for details in revealed if details["period"] == period]
+    assert seed_digest(seed) == digest
+    for folio, record in records:
         recomputed = draw_assignee(
-            case.folio, record["seq"], [Candidate(c["id"], c["load"]) for c in record["candidates"]], _seed()
+            folio, record["seq"], [Candidate(c["id"], c["load"]) for c in record["candidates"]], seed
         )
         assert recomputed.chosen == record["chosen"]
         assert recomputed.record["digest"] == record["digest"]
-        names = [u.display_name for u in db.session.scalars(select(User))]
-        assert not any(name in str(entry.details) for name in names)  # ids only, no names
     assert verify(db.session()).ok
 
 
@@ -288,3 +326,60 @@ def test_a_draws_candidates_are_read_through_their_roles_grants_under_generic_pl
     db.session.rollback()
     assert {c.user_id for c in candidates} <= set(staff)
     assert read.rows < 200, f"{read.rows} rows read"
+
+
+def test_without_the_worker_the_first_draw_of_a_quarter_commits_its_seed_and_it_is_read_once_afterwards(
+    app: Flask,
+) -> None:
+    _, staff = office(app)
+    owner = make_user(Role.APPLICANT)
+    first = manifestation(owner)
+    (record,) = [e.details["assignment"] for e in assignments(first.case_id)]
+    committed = db.session.scalars(select(AuditEntry).where(AuditEntry.seq == record["seed_commit_seq"])).one()
+    assert committed.action == "draw_seed_committed"
+    assert record["seq"] < committed.seq < assignments(first.case_id)[0].seq  # within the draw's transaction
+    sent: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, parameters: object, *args: object) -> None:
+        sent.append(f"{statement} {parameters}")
+
+    def seed_reads() -> int:
+        return sum(1 for statement in sent if "draw_seeds" in statement and ASSIGNMENT_SCOPE in statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    try:
+        second = manifestation(owner)  # the commitment is read once, now that its transaction committed
+        assert seed_reads() == 1
+        third = manifestation(owner)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", note)
+    assert any("INSERT INTO audit_entries" in statement for statement in sent)
+    assert seed_reads() == 1  # then kept: a committed seed never changes
+    assert stored_case(third.case_id).assignee_id in staff
+    (later,) = [e.details["assignment"] for e in assignments(second.case_id)]
+    assert {k: v for k, v in later.items() if k.startswith("seed_")} == {
+        k: v for k, v in record.items() if k.startswith("seed_")
+    }
+    assert stored_case(second.case_id).assignee_id in staff
+
+
+def test_the_assignment_seeds_are_public_on_the_draws_page(app: Flask, client: FlaskClient) -> None:
+    office(app)
+    commit_assignment_ahead()
+    case = manifestation(make_user(Role.APPLICANT))
+    (record,) = [e.details["assignment"] for e in assignments(case.case_id)]
+    year = record["seed_period"][:4]
+    page = client.get(f"/sorteos?ejercicio={year}").get_data(as_text=True)
+    assert "Asignación de expedientes · Sorteo del servidor público que atiende cada expediente" in page
+    assert record["seed_digest"] in page
+    assert "Se revelará al terminar el trimestre" in page
+    db.session.rollback()
+    reveal_ended(period_end(record["seed_period"]) + timedelta(days=1))
+    (seed,) = [
+        e.details["seed"]
+        for e in db.session.scalars(select(AuditEntry).where(AuditEntry.action == "draw_seed_revealed"))
+        if e.details["digest"] == record["seed_digest"]
+    ]
+    assert seed in client.get(f"/sorteos?ejercicio={year}").get_data(as_text=True)
+    set_language(client, "en", f"/sorteos?ejercicio={year}")
+    assert "Case assignment" in client.get(f"/sorteos?ejercicio={year}").get_data(as_text=True)
