@@ -715,6 +715,44 @@ def invite_user(
     return user_id
 
 
+def send_password_link(user_id: int, actor_id: int) -> str:
+    """An administrator sends the account ``user_id`` a new single-use link to choose its password (the
+    administrator never sees it): an invitation again (valid ``ACCOUNT_INVITATION_TTL``) to an account that never
+    logged in (an invitation that expired unused), else a reset link (valid ``PASSWORD_RESET_TTL``). The security
+    and audit logs name the administrator. Returns the mail's topic. Raises ``NotFound`` (unknown account) and
+    ``NotAllowed`` (an inactive account, or one without a password of its own)."""
+    with unit_of_work() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(Msg("El usuario no existe."))
+        if not user.active or not user.has_password:
+            raise NotAllowed(Msg("Esta cuenta está inactiva o no tiene contraseña propia: no se le envía un enlace."))
+        logged_in = session.scalar(select(UserSession.id).where(UserSession.user_id == user_id).limit(1))
+        if logged_in is None:
+            topic, setting, payload_key, unit = "account_invitation", "ACCOUNT_INVITATION_TTL", "hours", 3600
+        else:
+            topic, setting, payload_key, unit = "password_reset", "PASSWORD_RESET_TTL", "minutes", 60
+        ttl = timedelta(seconds=int(current_app.config[setting]))
+        _mail_password_link(session, user_id, topic, ttl, {payload_key: int(ttl.total_seconds() // unit)})
+        security_log.record(
+            SecurityEventKind.PASSWORD_RESET_REQUESTED,
+            user_id=user_id,
+            details={"sent": True, "by": actor_id},
+            session=session,
+        )
+        audit.append(
+            session,
+            EntryInput(
+                kind=AuditKind.ADMIN,
+                action="password_link_sent",
+                actor_id=actor_id,
+                actor_role=Role.ADMIN.value,
+                details={"user_id": user_id, "topic": topic},
+            ),
+        )
+        return topic
+
+
 def _mail_password_link(session: Session, user_id: int, topic: str, ttl: timedelta, payload: dict[str, Any]) -> None:
     """Put in the outbox (``topic``) a single-use link to choose the password of ``user_id``, valid ``ttl``: its
     token hashed in the table, sealed in the message."""

@@ -43,7 +43,8 @@ def _post(client: FlaskClient, user_id: int, action: str, data: dict[str, str]):
     page = text(client.get(f"{LIST}/{user_id}"))
     token = re.search(r'name="[a-z-]*csrf_token" type="hidden" value="([^"]+)"', page)
     assert token is not None
-    fields = {f"{prefix}csrf_token": token.group(1) for prefix in ("", "sesiones-", "desactivar-", "factor-")}
+    prefixes = ("", "sesiones-", "desactivar-", "factor-", "enlace-")
+    fields = {f"{prefix}csrf_token": token.group(1) for prefix in prefixes}
     return client.post(f"{LIST}/{user_id}/{action}", data={**fields, **data})
 
 
@@ -271,3 +272,53 @@ def test_a_staff_account_created_from_the_page_chooses_its_own_password_through_
         assert message in text(refused), data
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(User)) == 3
+
+
+def test_a_new_link_to_choose_the_password_goes_to_the_account_s_own_address(
+    app: Flask, browsers: Browsers, mailbox: Mailbox
+) -> None:
+    """An invitation that expired unused is sent again (an invitation: the account never logged in); an account
+    that has logged in gets a reset link instead. Only with the confirmation; never to an inactive account."""
+    client, admin = _admin(browsers)
+    invited = make_user(Role.AUDITOR, name="Inés Invitada")  # never logged in
+    active = make_user(Role.AUDITOR, name="Ana Activa")
+    login_as(browsers(), active)
+    assert f'action="{LIST}/{invited}/enlace"' in text(client.get(f"{LIST}/{invited}"))
+    unconfirmed = _post(client, invited, "enlace", {})
+    assert unconfirmed.status_code == 422
+    assert "Marque la casilla para confirmar." in text(unconfirmed)
+    db.session.rollback()
+    assert deliver_pending().sent == 0
+
+    sent = _post(client, invited, "enlace", {"enlace-confirm": "y"})
+    assert sent.status_code == 302
+    assert "nueva invitación" in " ".join(flashes(client.get(sent.headers["Location"])))
+    assert _post(client, active, "enlace", {"enlace-confirm": "y"}).status_code == 302
+    db.session.rollback()
+    assert deliver_pending().sent == 2
+    mails = {m["To"]: m for m in mailbox.messages}
+    invitation, reset = mails[email_of(invited)], mails[email_of(active)]
+    assert "elija su contraseña" in invitation["Subject"]
+    assert "72 horas" in invitation.get_content()
+    assert "Restablecer su contraseña" in reset["Subject"]
+    link = re.search(r"https?://[^/\s]+(/contrasena/restablecer/\S+)", invitation.get_content())
+    assert link is not None
+    assert browsers().get(link.group(1)).status_code == 200  # the link works
+    assert [(e.actor_id, e.details) for e in _logged("password_link_sent")] == [
+        (admin, {"user_id": invited, "topic": "account_invitation"}),
+        (admin, {"user_id": active, "topic": "password_reset"}),
+    ]
+    assert events("password_reset_requested")[-1].details == {"sent": True, "by": admin}
+
+    mailbox.clear()
+    assert _post(client, active, "desactivar", {"desactivar-confirm": "y"}).status_code == 302
+    assert f'action="{LIST}/{active}/enlace"' not in text(client.get(f"{LIST}/{active}"))
+    refused = _post(client, active, "enlace", {"enlace-confirm": "y"})
+    assert refused.status_code == 422
+    assert "no se le envía un enlace" in text(refused)
+    token = re.search(r'name="enlace-csrf_token" type="hidden" value="([^"]+)"', text(client.get(f"{LIST}/{invited}")))
+    assert token is not None
+    unknown = client.post(f"{LIST}/999999/enlace", data={"enlace-csrf_token": token.group(1), "enlace-confirm": "y"})
+    assert unknown.status_code == 404
+    db.session.rollback()
+    assert deliver_pending().sent == 0

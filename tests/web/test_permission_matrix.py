@@ -181,6 +181,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("admin_users.end_sessions", "POST"): ADMIN,
     ("admin_users.deactivate", "POST"): ADMIN,
     ("admin_users.reset_second_factor", "POST"): ADMIN,
+    ("admin_users.send_link", "POST"): ADMIN,
     ("assignment.index", "GET"): ADMIN,
     ("assignment.reassign_case", "POST"): ADMIN,
     ("account.security_events", "GET"): ADMIN,

@@ -102,6 +102,7 @@ def _page(user_id: int, status: int = 200, **forms: object) -> tuple[str, int]:
             sessions_form=forms.get("sessions_form") or ConfirmForm(formdata=None, prefix="sesiones"),
             deactivate_form=forms.get("deactivate_form") or ConfirmForm(formdata=None, prefix="desactivar"),
             factor_form=forms.get("factor_form") or ConfirmForm(formdata=None, prefix="factor"),
+            link_form=forms.get("link_form") or ConfirmForm(formdata=None, prefix="enlace"),
             own=user_id == current_user.id,
         ),
         status,
@@ -206,6 +207,27 @@ def reset_second_factor(user_id: int) -> Response | tuple[str, int]:
         _("Segundo factor retirado; sus sesiones terminaron y lo activará de nuevo al iniciar sesión.")
         if changed
         else _("La cuenta no tenía segundo factor; no cambió nada."),
+        "info",
+    )
+    return redirect(url_for("admin_users.show", user_id=user_id))
+
+
+@bp.post("/usuarios/<int:user_id>/enlace")
+@roles_required(Role.ADMIN)
+def send_link(user_id: int) -> Response | tuple[str, int]:
+    """Send the account a new link to choose its password (an invitation that expired unused, a forgotten
+    password): it goes to the account's own address; the administrator never sees it."""
+    form = ConfirmForm(prefix="enlace")
+    if not form.validate():
+        return _page(user_id, 422, link_form=form)
+    try:
+        topic = auth_service.send_password_link(user_id, current_user.id)
+    except DomainError as exc:
+        return _refused(user_id, exc, link_form=form)
+    flash(
+        _("Se envió a su correo una nueva invitación para elegir su contraseña.")
+        if topic == "account_invitation"
+        else _("Se envió a su correo un enlace para restablecer su contraseña."),
         "info",
     )
     return redirect(url_for("admin_users.show", user_id=user_id))
