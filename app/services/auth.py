@@ -197,13 +197,27 @@ def _revoke_one(session: Session, session_id: int, reason: str, now: datetime) -
     return int(getattr(result, "rowcount", 0) or 0) == 1
 
 
-def _revoke_all(session: Session, user_id: int, reason: str, now: datetime) -> int:
-    result = session.execute(
+def _revoke_all(
+    session: Session,
+    user_id: int,
+    reason: str,
+    now: datetime,
+    *,
+    keep_token: str | None = None,
+    only_id: int | None = None,
+) -> int:
+    """End ``user_id``'s open sessions (but the one of ``keep_token``; only session ``only_id`` when given); the
+    security log records how many ended, for ``reason``. Returns that number."""
+    sessions = (
         update(UserSession)
         .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
         .values(revoked_at=now, revoked_reason=reason)
     )
-    count = int(getattr(result, "rowcount", 0) or 0)
+    if keep_token is not None:
+        sessions = sessions.where(UserSession.token_hash != _digest(keep_token))
+    if only_id is not None:
+        sessions = sessions.where(UserSession.id == only_id)
+    count = int(getattr(session.execute(sessions), "rowcount", 0) or 0)
     if count:
         security_log.record(
             SecurityEventKind.SESSION_REVOKED,
@@ -298,37 +312,10 @@ def end_own_sessions(user_id: int, current_token: str, password: str, session_id
             raise NotFound(Msg("El usuario no existe."))
         if not verify_password(user.password_hash, password):
             raise InvalidData(Msg("La contraseña no es correcta."))
-        ended = _end_other_sessions(session, user_id, current_token, "ended_by_user", utcnow(), session_id)
+        ended = _revoke_all(session, user_id, "ended_by_user", utcnow(), keep_token=current_token, only_id=session_id)
         if session_id is not None and not ended:
             raise NotFound(Msg("Esa sesión no existe o ya terminó."))
         return ended
-
-
-def _end_other_sessions(
-    session: Session, user_id: int, current_token: str, reason: str, now: datetime, session_id: int | None = None
-) -> int:
-    """End ``user_id``'s open sessions but the one of ``current_token`` (only ``session_id`` when given); the
-    security log records how many ended, for ``reason``. Returns that number."""
-    others = (
-        update(UserSession)
-        .where(
-            UserSession.user_id == user_id,
-            UserSession.revoked_at.is_(None),
-            UserSession.token_hash != _digest(current_token),
-        )
-        .values(revoked_at=now, revoked_reason=reason)
-    )
-    if session_id is not None:
-        others = others.where(UserSession.id == session_id)
-    ended = int(getattr(session.execute(others), "rowcount", 0) or 0)
-    if ended:
-        security_log.record(
-            SecurityEventKind.SESSION_REVOKED,
-            user_id=user_id,
-            details={"reason": reason, "sessions": ended},
-            session=session,
-        )
-    return ended
 
 
 # -- second factor -----------------------------------------------------------------------------------
@@ -627,7 +614,7 @@ def confirm_second_factor_change(
         credential.confirmed_at = now
         credential.last_step = step
         codes = _new_recovery_codes(session, user_id)
-        ended = _end_other_sessions(session, user_id, current_token, "second_factor_changed", now)
+        ended = _revoke_all(session, user_id, "second_factor_changed", now, keep_token=current_token)
         security_log.record(
             SecurityEventKind.TOTP_ENROLLED,
             user_id=user_id,
