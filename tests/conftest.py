@@ -10,6 +10,8 @@ start, fails the run instead of skipping.
 from __future__ import annotations
 
 import gc
+import hashlib
+import hmac
 import itertools
 import os
 import shutil
@@ -20,17 +22,20 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from flask import Flask
+from flask import Flask, current_app
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from werkzeug.test import TestResponse
 
+import app.services.seeds as seeds
 import app.services.users as users_service
 from app import create_app
 from app.extensions import db
+from app.services.auth import encrypt
 from tests.support import clock
 from tests.support.postgres import PostgresServer, free_port
 from tests.support.smtp import Mailbox, SmtpServer
+from workflows.base import seed_digest
 
 ALL_DATABASES = ("sqlite", "postgresql")
 DATABASES = tuple(d.strip() for d in os.environ.get("TEST_DATABASES", ",".join(ALL_DATABASES)).split(",") if d.strip())
@@ -62,6 +67,24 @@ def _start_clock() -> Iterator[None]:
 
     with time_machine.travel(CLOCK, tick=True):
         yield
+
+
+@pytest.fixture(autouse=True)
+def reproducible_assignment_draws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deployment's assignment seeds are random (``app.services.seeds``). In the suite, the assignment scope's
+    seed is one value per ``SECRET_KEY`` (the one the draws used before seeds were committed), so that a test that
+    follows a case through its stages, or builds the same history twice, finds the same reviewers on every run.
+    The committing, keeping and revealing are the deployment's; the seeds of the procedures' own draws stay random.
+    """
+
+    def new_seed(scope: str) -> tuple[str, str, str]:
+        if scope != seeds.ASSIGNMENT_SCOPE:
+            return seeds.fresh_seed()
+        key = str(current_app.config["SECRET_KEY"]).encode()
+        seed = hmac.new(key, b"assignment-seed", hashlib.sha256).hexdigest()
+        return seed, seed_digest(seed), encrypt(seed)
+
+    monkeypatch.setattr(seeds, "_new_seed", new_seed)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -71,6 +71,11 @@ def opened_seed(encrypted: str | None, revealed: str | None, digest: str) -> str
     return seed
 
 
+def _new_seed(scope: str) -> tuple[str, str, str]:
+    """:func:`fresh_seed` for a commitment of ``scope`` (one place where a new seed is made)."""
+    return fresh_seed()
+
+
 def period_of(day: date) -> str:
     """The quarter ``day`` falls in, as a period name (``2026-T1``)."""
     return f"{day.year}-T{(day.month - 1) // 3 + 1}"
@@ -108,7 +113,7 @@ def _commit(session: Session, scope: str, period: str) -> DrawSeed:
     existing = _row(session, scope, period)
     if existing is not None:
         return existing
-    _, digest, encrypted = fresh_seed()
+    _, digest, encrypted = _new_seed(scope)
     try:
         with session.begin_nested():  # a server committing the same seed at once wins; this one reads it
             entry = audit.append(
