@@ -3,8 +3,7 @@ authenticator app), password reset by e-mail, and the administrators' security l
 
 from __future__ import annotations
 
-import segno
-from flask import Blueprint, flash, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext, ngettext
 from flask_login import current_user, logout_user
@@ -23,6 +22,7 @@ from app.web.auth.support import (
     client_ip,
     current_session_token,
     log_event,
+    no_store,
     not_redirected,
     record_failure,
     redirected,
@@ -30,6 +30,7 @@ from app.web.auth.support import (
     reset_limit_per_account,
     reset_limit_per_ip,
     safe_path,
+    totp_setup_page,
 )
 from app.web.labels import message_text
 from forms.account import (
@@ -150,13 +151,6 @@ PENDING_FACTOR = "pending_factor"
 """The Flask session's key of a change of authenticator app begun in this browser (the new key, sealed)."""
 
 
-def _no_store(page: str, status: int = 200) -> Response:
-    """A page holding a secret (a new key, recovery codes): browsers and proxies must not keep it."""
-    response = make_response(page, status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def _factor_page(renew: RenewCodesForm, change: ChangeAppForm, status: int = 200) -> tuple[str, int]:
     summary = auth_service.second_factor_summary(current_user.id)
     page = render_template("account/second_factor.html", summary=summary, renew=renew, change=change)
@@ -206,7 +200,7 @@ def renew_codes() -> Response | tuple[str, int]:
         next_url=url_for("account.second_factor"),
         heading=_("Nuevos códigos de recuperación"),
     )
-    return _no_store(page)
+    return no_store(page)
 
 
 @bp.post("/cuenta/verificacion/cambiar")
@@ -266,14 +260,11 @@ def new_app() -> Response:
                 heading=_("Verificación en dos pasos cambiada de aplicación"),
                 sessions_ended=change.sessions_ended,
             )
-            return _no_store(page)
+            return no_store(page)
     elif form.is_submitted():
         status = 422
-    qr = segno.make(enrolment.uri, error="m").svg_data_uri(scale=5, border=2)
-    secret_groups = " ".join(enrolment.secret[i : i + 4] for i in range(0, len(enrolment.secret), 4))
     minutes = int(auth_service.SECOND_FACTOR_CHANGE_TTL.total_seconds()) // 60
-    page = render_template("account/new_app.html", form=form, qr=qr, secret=secret_groups, minutes=minutes)
-    return _no_store(page, status)
+    return totp_setup_page("account/new_app.html", enrolment, status, form=form, minutes=minutes)
 
 
 @bp.route("/contrasena/olvide", methods=["GET", "POST"])

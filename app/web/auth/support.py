@@ -6,7 +6,8 @@ import hashlib
 import time
 from typing import Any
 
-from flask import Flask, current_app, request, session
+import segno
+from flask import Flask, current_app, make_response, render_template, request, session
 from flask_login import current_user, login_user
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
@@ -239,3 +240,19 @@ def register_security_logging(app: Flask) -> None:
             except Exception:  # the refusal itself must still reach the client
                 current_app.logger.exception("could not record a security event")
         return response
+
+
+def no_store(page: str, status: int = 200) -> Response:
+    """A page holding a secret (an authenticator app's key, recovery codes): browsers and proxies must not keep
+    it."""
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def totp_setup_page(template: str, enrolment: auth_service.Enrolment, status: int, **context: Any) -> Response:
+    """``template`` (a staff member's first login, a change of app) with ``enrolment``'s QR code and its key in
+    groups of four (``qr``, ``secret``), not kept by browsers."""
+    qr = segno.make(enrolment.uri, error="m").svg_data_uri(scale=5, border=2)
+    secret = " ".join(enrolment.secret[i : i + 4] for i in range(0, len(enrolment.secret), 4))
+    return no_store(render_template(template, qr=qr, secret=secret, **context), status)

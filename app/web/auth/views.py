@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 
-import segno
-from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, logout_user
@@ -34,9 +33,11 @@ from app.web.auth.support import (
     login_account_key,
     login_limit_per_account,
     login_limit_per_ip,
+    no_store,
     not_redirected,
     pending_user_key,
     record_failure,
+    totp_setup_page,
 )
 from app.web.labels import message_text
 from app.web.navigation import safe_next
@@ -74,13 +75,6 @@ def _finish_login(user: User) -> Response:
     next_url = session.get(PENDING_NEXT)
     begin_login(user)
     return redirect(safe_next(next_url if isinstance(next_url, str) else None))
-
-
-def _no_store(page: str, status: int) -> Response:
-    """A page holding a secret (the enrolment key, recovery codes): browsers and proxies must not keep it."""
-    response = make_response(page, status)
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -174,14 +168,11 @@ def enrol() -> Response:
             begin_login(user)
             target = safe_next(next_url if isinstance(next_url, str) else None)
             page = render_template("auth/recovery_codes.html", codes=codes, next_url=target)
-            return _no_store(page, 200)
+            return no_store(page)
     elif form.is_submitted():
         status = 422
     enrolment = auth_service.begin_enrolment(user.id)
-    qr = segno.make(enrolment.uri, error="m").svg_data_uri(scale=5, border=2)
-    secret_groups = " ".join(enrolment.secret[i : i + 4] for i in range(0, len(enrolment.secret), 4))
-    page = render_template("auth/enrol.html", form=form, qr=qr, secret=secret_groups)
-    return _no_store(page, status)
+    return totp_setup_page("auth/enrol.html", enrolment, status, form=form)
 
 
 @bp.post("/logout")
