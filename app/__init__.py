@@ -13,6 +13,7 @@ from flask_login import current_user
 from app.config import Config, from_environment, load_config
 from app.database import commit_read, configure_engine, engine_options
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.routing import LazilyBuiltRule
 from app.templating import LanguageEnvironment
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -23,12 +24,14 @@ MAX_SYNC_KEPT = 1_024
 
 class Application(Flask):
     """Flask, keeping the synchronous form of each function it calls (``ensure_sync``). Flask asks it of the
-    view and of every hook on every request, and each answer inspects the function again (whether it is a
-    coroutine function, through ``functools.partial`` and method wrappers): some twenty functions and about
-    150 calls a request. A function's nature does not change, so the answer is kept per function. Its templates
-    are compiled once per language, with their constant texts translated in (:mod:`app.templating`)."""
+        view and of every hook on every request, and each answer inspects the function again (whether it is a
+        coroutine function, through ``functools.partial`` and method wrappers): some twenty functions and about
+        150 calls a request. A function's nature does not change, so the answer is kept per function. Its templates
+        are compiled once per language, with their constant texts translated in (:mod:`app.templating`). Its URL
+    rules compile their URL builders when first used (:mod:`app.routing`)."""
 
     jinja_environment = LanguageEnvironment
+    url_rule_class = LazilyBuiltRule
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
