@@ -1,8 +1,9 @@
 """Test harness: every database test runs on SQLite and on a real PostgreSQL server started here.
 
-Each test gets a fresh database cloned from a template that the migrations built once per backend
-(a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL), so services can commit for
-real, threads can race, and nothing leaks between tests. ``TEST_DATABASES`` (default
+Each test gets a database in the state of a template that the migrations built once per backend (a file
+copy on SQLite; on PostgreSQL a database an earlier test used, brought back to the template's state, or
+else a new ``CREATE DATABASE … TEMPLATE``: see :class:`PgDatabases`), so services can commit for real,
+threads can race, and nothing leaks between tests. ``TEST_DATABASES`` (default
 ``sqlite,postgresql``) selects the backends; in CI leaving PostgreSQL out, or PostgreSQL failing to
 start, fails the run instead of skipping.
 """
@@ -17,13 +18,16 @@ import os
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask, current_app
 from flask.testing import FlaskClient
+from psycopg import sql
 from sqlalchemy import create_engine, text
 from werkzeug.test import TestResponse
 
@@ -40,6 +44,7 @@ from workflows.base import seed_digest
 ALL_DATABASES = ("sqlite", "postgresql")
 DATABASES = tuple(d.strip() for d in os.environ.get("TEST_DATABASES", ",".join(ALL_DATABASES)).split(",") if d.strip())
 _used: Counter[str] = Counter()
+_clones: Counter[str] = Counter()
 _counter = itertools.count(1)
 CLOCK = clock.configured()
 """The instant every test starts at when ``TEST_CLOCK`` is set (see :mod:`tests.support.clock`)."""
@@ -93,6 +98,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _used:
         ran = ", ".join(f"{name}: {count} tests" for name, count in sorted(_used.items()))
         terminalreporter.write_line(f"databases exercised: {ran}")
+        if _clones:
+            kept = ", ".join(f"{count} {how}" for how, count in sorted(_clones.items()))
+            terminalreporter.write_line(f"PostgreSQL test databases: {kept}")
     else:
         terminalreporter.write_line("databases exercised: none")
 
@@ -147,12 +155,84 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+CATALOGS = (
+    "pg_class",
+    "pg_attribute",
+    "pg_attrdef",
+    "pg_constraint",
+    "pg_index",
+    "pg_trigger",
+    "pg_proc",
+    "pg_type",
+    "pg_namespace",
+    "pg_rewrite",
+    "pg_policy",
+    "pg_statistic",
+    "pg_statistic_ext",
+    "pg_sequence",
+    "pg_depend",
+    "pg_description",
+    "pg_default_acl",
+    "pg_event_trigger",
+    "pg_extension",
+    "pg_inherits",
+    "pg_largeobject_metadata",
+    "pg_db_role_setting",
+)
+"""The catalogs a test could change by DDL, grants, statistics or settings: a database whose catalogs changed is
+not used again."""
+
+_CATALOG_STATE = sql.SQL(" UNION ALL ").join(
+    [
+        sql.SQL("SELECT {}, count(*), coalesce(sum(xmin::text::bigint), 0) FROM {}").format(
+            sql.Literal(catalog), sql.Identifier(catalog)
+        )
+        for catalog in CATALOGS
+    ]
+    + [
+        # sizes and row counts the planner reads, which ANALYZE and VACUUM write in place (same row version)
+        sql.SQL(
+            "SELECT 'planner', count(*), sum(relpages)::bigint * 1000003 + sum(reltuples)::bigint * 101"
+            " + sum(relallvisible)::bigint FROM pg_class"
+        )
+    ]
+)
+BLOAT_PAGES = 10
+"""A table or index of more pages than this after a test is not used again. Below it the planner sees an empty
+table (it assumes ten pages for a table never vacuumed nor analysed), so a test meets the plans it would meet in a
+fresh database."""
+
+
+@dataclass
+class PgTemplate:
+    """What a database cloned from the template holds: the rows of its seeded tables (as ``COPY`` text), its
+    sequences' positions, its tables and the state of its catalogs."""
+
+    name: str
+    tables: list[str]
+    rows: dict[str, bytes]
+    sequences: list[tuple[str, int, int | None]]
+    catalogs: list[tuple[str, int, int]]
+
+
+def _catalog_state(raw: psycopg.Connection[Any]) -> list[tuple[str, int, int]]:
+    return [(str(n), int(c), int(x)) for n, c, x in raw.execute(_CATALOG_STATE)]
+
+
 class PgDatabases:
-    """Creates and drops PostgreSQL databases on the test server."""
+    """Creates and drops PostgreSQL databases on the test server, and keeps a test's database for the next one
+    when it can be brought back to the template's state exactly.
+
+    Creating a database from the template (``CREATE DATABASE … TEMPLATE``) was most of a PostgreSQL test's
+    set-up. After a test, its database is kept if its catalogs are those of the template (no DDL, grant,
+    statistics or setting changed) and no table or index grew past :data:`BLOAT_PAGES`; then every row is
+    deleted, the template's rows copied back and the sequences set where the template had them. Otherwise it is
+    dropped. Autovacuum is off on the test server, so nothing changes a kept database between two tests."""
 
     def __init__(self, server: PostgresServer) -> None:
         self.server = server
         self.admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
+        self.kept: list[str] = []
 
     def create(self, template: str | None) -> tuple[str, str]:
         name = f"tramites_t{next(_counter)}"
@@ -165,6 +245,78 @@ class PgDatabases:
         with self.admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
+    def describe(self, template: str) -> PgTemplate:
+        """The state of ``template`` that :meth:`give_back` restores."""
+        with psycopg.connect(self._conninfo(template), autocommit=True) as raw:
+            tables = [
+                str(name)
+                for (name,) in raw.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+            ]
+            rows: dict[str, bytes] = {}
+            for table in tables:
+                data = bytearray()
+                with raw.cursor().copy(sql.SQL("COPY {} TO STDOUT").format(sql.Identifier(table))) as copy:
+                    for block in copy:
+                        data += block
+                if data:
+                    rows[table] = bytes(data)
+            sequences = [
+                (str(name), int(start), None if last is None else int(last))
+                for name, start, last in raw.execute(
+                    "SELECT format('%I.%I', schemaname, sequencename), start_value, last_value FROM pg_sequences"
+                )
+            ]
+            catalogs = _catalog_state(raw)
+        return PgTemplate(template, tables, rows, sequences, catalogs)
+
+    def take(self, template: PgTemplate) -> tuple[str, str, bool]:
+        """A database in the template's state: one kept from an earlier test, or a new clone (``True``)."""
+        if self.kept:
+            name = self.kept.pop()
+            return name, self.server.url_for(name), False
+        return *self.create(template.name), True
+
+    def give_back(self, name: str, template: PgTemplate) -> None:
+        """Keep ``name`` for the next test if it can be brought back to the template's state; drop it otherwise."""
+        if self._restored(name, template):
+            self.kept.append(name)
+        else:
+            self.drop(name)
+
+    def _conninfo(self, database: str) -> str:
+        return f"host=127.0.0.1 port={self.server.port} user=postgres dbname={database}"
+
+    def _restored(self, name: str, template: PgTemplate) -> bool:
+        with psycopg.connect(self._conninfo(name), autocommit=True) as raw:
+            # whatever the test left connected (another thread, a second application) ends first
+            raw.execute(
+                "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            grown = raw.execute(
+                "SELECT count(*) FROM pg_class c LEFT JOIN pg_class t ON t.oid = c.reltoastrelid"
+                " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'i', 'S', 'm')"
+                " AND (pg_relation_size(c.oid) > %(limit)s OR pg_relation_size(t.oid) > %(limit)s)",
+                {"limit": BLOAT_PAGES * 8192},
+            ).fetchone()
+            if grown is None or grown[0]:
+                return False
+            if _catalog_state(raw) != template.catalogs:
+                return False
+            with raw.transaction():
+                raw.execute("SET LOCAL session_replication_role = replica")  # the log's triggers, foreign keys
+                for table in template.tables:
+                    raw.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
+                for table, data in template.rows.items():
+                    with raw.cursor().copy(sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(table))) as copy:
+                        copy.write(data)
+                for sequence, start, last in template.sequences:
+                    if last is None:
+                        raw.execute("SELECT setval(%s, %s, false)", (sequence, start))
+                    else:
+                        raw.execute("SELECT setval(%s, %s, true)", (sequence, last))
+        return True
+
 
 @pytest.fixture(scope="session")
 def pg_databases(pg_server: PostgresServer) -> Iterator[PgDatabases]:
@@ -172,6 +324,12 @@ def pg_databases(pg_server: PostgresServer) -> Iterator[PgDatabases]:
     factory = PgDatabases(pg_server)
     yield factory
     factory.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_described_template(pg_databases: PgDatabases, pg_template: str) -> PgTemplate:
+    """What every test database must hold when its test starts."""
+    return pg_databases.describe(pg_template)
 
 
 @pytest.fixture(params=DATABASES)
@@ -187,6 +345,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         for name, value in report.user_properties:
             if name == "database":
                 _used[str(value)] += 1
+            if name == "pg_database":
+                _clones[str(value)] += 1
 
 
 @pytest.fixture
@@ -211,9 +371,11 @@ def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
         yield f"sqlite:///{path}"
         return
     factory: PgDatabases = request.getfixturevalue("pg_databases")
-    name, url = factory.create(request.getfixturevalue("pg_template"))
+    state: PgTemplate = request.getfixturevalue("pg_described_template")
+    name, url, new = factory.take(state)
+    request.node.user_properties.append(("pg_database", "cloned from the template" if new else "used again"))
     yield url
-    factory.drop(name)
+    factory.give_back(name, state)
 
 
 @pytest.fixture(scope="session")

@@ -129,6 +129,8 @@ class PostgresServer:
             "-c",
             f"full_page_writes={durability}",
             "-c",
+            f"autovacuum={durability}",  # the suite's databases are brought back to their template's state
+            "-c",
             "max_connections=200",
             "-c",
             "shared_buffers=64MB",
