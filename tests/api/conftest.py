@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.audit.conftest import hash_passwords_fast, log_key
+from tests.audit.conftest import log_key
 
-__all__ = ["hash_passwords_fast", "log_key"]
+__all__ = ["log_key"]

@@ -11,11 +11,6 @@ from flask import Flask
 from tests.audit.helpers import install_log_key
 
 
-@pytest.fixture(autouse=True)
-def hash_passwords_fast(fast_password_hashing: None) -> None:
-    """These tests create and log in users often; the production argon2 cost would dominate their time."""
-
-
 @pytest.fixture
 def log_key(app: Flask, tmp_path: Path) -> ed25519.Ed25519PrivateKey:
     """A fresh audit-log key installed in a temporary keys folder."""

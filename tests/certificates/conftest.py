@@ -59,11 +59,6 @@ def _keys_for_the_app(request: pytest.FixtureRequest, dev_keys: Path) -> None:
     application.config["KEYS_DIR"] = str(dev_keys)
 
 
-@pytest.fixture(autouse=True)
-def hash_passwords_fast(fast_password_hashing: None) -> None:
-    """Users are created in most tests; the production argon2 cost would dominate the run time."""
-
-
 @pytest.fixture(scope="session")
 def samples(material: SigningMaterial) -> dict[str, IssuedDocument]:
     """Every kind of document issued once from sample data, with a screenshot of its first page kept in

@@ -26,9 +26,6 @@ from app.services.users import ensure_department
 from tests.support.factories import make_user
 from workflows.obligation_publication import DEFAULT_CALENDAR, PUBLICATION_V1
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
-
 RESPONSIBLE = ("finanzas", "obras_publicas", "desarrollo_urbano")
 """The responsible departments of the default formats (budget, contracts, construction licences)."""
 

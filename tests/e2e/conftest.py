@@ -39,11 +39,6 @@ def backend() -> str:
     return "sqlite"
 
 
-@pytest.fixture(autouse=True)
-def hash_passwords_fast(fast_password_hashing: None) -> None:
-    """Several people log in per test; the production argon2 cost would dominate the run time."""
-
-
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
     """The application served on a free loopback port; yields its base URL."""

@@ -26,8 +26,6 @@ from tests.fuzz.profiles import fuzz
 from tests.storage.test_storage_faults import PEOPLE
 from tests.support.factories import make_user
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 HEADER = "Referencia,Importe,Fecha,Operación\n"
 
 

@@ -11,8 +11,6 @@ from tests.support.factories import make_user, vecs_case
 from tests.web.helpers import login_as, text
 from tests.web.test_construction_pages import form_fields
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 
 @pytest.mark.parametrize(("quarter", "status"), [(" ", 200), ("\r\n\r\n", 200), ("5", 400), ("²", 400)])
 def test_a_blank_or_odd_quarter_in_the_public_filters_is_no_error(

@@ -100,7 +100,7 @@ def _path(rule: Rule, records: dict[str, int], word: str = "x") -> str:
 
 
 def test_hostile_values_in_every_parameter_and_address_part_a_page_reads_never_give_a_server_error(
-    app: Flask, monkeypatch: pytest.MonkeyPatch, fast_password_hashing: None, tmp_path: Path
+    app: Flask, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     init_development_keys(tmp_path / "keys", "Municipio de Ejemplo")
     app.config["KEYS_DIR"] = str(tmp_path / "keys")

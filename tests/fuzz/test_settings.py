@@ -27,8 +27,6 @@ from tests.support.html_forms import Form, parse_page
 from tests.web.helpers import login_as
 from workflows import REGISTRY
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 SETTINGS = [(procedure.name, key) for procedure in REGISTRY for key in procedure.latest.params]
 
 

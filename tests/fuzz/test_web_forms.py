@@ -215,7 +215,7 @@ def fuzz_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def site(app: Flask, fast_password_hashing: None, fuzz_keys: Path) -> Site:
+def site(app: Flask, fuzz_keys: Path) -> Site:
     app.test_client_class = IsolatedClient  # each request in its own application context, as on a server
     app.config["KEYS_DIR"] = str(fuzz_keys)
     load_demo()

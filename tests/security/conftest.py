@@ -16,8 +16,3 @@ def browsers(app: Flask) -> Callable[[], FlaskClient]:
     """Make a new browser: its own cookies, each request in its own application context."""
     app.test_client_class = IsolatedClient
     return app.test_client
-
-
-@pytest.fixture(autouse=True)
-def hash_passwords_fast(fast_password_hashing: None) -> None:
-    """These tests log in many times; the production argon2 cost would dominate the run time."""

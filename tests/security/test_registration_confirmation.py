@@ -30,11 +30,6 @@ PASSWORD = "una frase larga y propia"
 OTHER_PASSWORD = "lluvia sobre el tejado verde"
 
 
-@pytest.fixture(autouse=True)
-def fast(fast_password_hashing: None) -> None:
-    """Quick password hashing."""
-
-
 def _browser(app: Flask) -> FlaskClient:
     app.test_client_class = IsolatedClient
     return app.test_client()

@@ -44,9 +44,6 @@ BUDGET_ROW = {
 }
 
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
-
 def actions(case_id: int) -> list[str]:
     """The actions the log records for ``case_id``, in order."""
     db.session.rollback()

@@ -36,8 +36,6 @@ from app.services.users import RoleGrant, create_user
 from tests.support.concurrency import assert_log_verifies, logged, race, slow_flushes
 from tests.support.factories import advance, make_user, vecs_case
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 
 def test_a_department_deleted_by_several_administrators_at_once_is_deleted_and_logged_once(app: Flask):
     admins = [make_user(Role.ADMIN) for _ in range(4)]

@@ -45,8 +45,6 @@ from tests.web.helpers import set_language
 from workflows.base import requirement_kinds, seed_digest
 from workflows.cdmx_tipo_b import TIPO_B_V1
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 OFFICE = TIPO_B_SETTINGS["departments"]["review"]
 
 

@@ -48,8 +48,6 @@ from workflows.base import GuardInput
 from workflows.base import draw as base_draw
 from workflows.vecs import VECS_V2
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 
 class Injected(RuntimeError):
     """The failure these tests inject."""

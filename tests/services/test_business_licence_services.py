@@ -30,8 +30,6 @@ from app.services.timers import fire_due_timers
 from tests.support.clock import noon
 from tests.support.factories import advance, make_user
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 BUSINESS = {
     "business_name": "Cafetería El Portal",
     "activity": "cafeteria",

@@ -23,8 +23,6 @@ from app.services.uow import unit_of_work
 from tests.support.concurrency import race
 from tests.support.factories import make_user, vecs_case
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 
 def submitted_case(owner: int) -> FireResult:
     case = vecs_case(owner)

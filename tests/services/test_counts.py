@@ -25,8 +25,6 @@ from app.services.users import count_users, ensure_department
 from tests.services.test_list_indexes import plans
 from tests.support.factories import make_user, vecs_case
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 
 def _table_count(model: type) -> int:
     count = db.session.scalars(select(func.count()).select_from(model)).one()

@@ -25,8 +25,6 @@ from app.services.users import RoleGrant, create_user
 from tests.support.factories import PASSWORD, make_user, vecs_case
 from workflows import REGISTRY
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 
 def entries(action: str) -> list[AuditEntry]:
     db.session.rollback()

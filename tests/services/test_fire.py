@@ -58,8 +58,6 @@ from workflows import REGISTRY
 from workflows.base import draw
 from workflows.vecs import REQUIRED_DOCUMENTS, VECS_V2
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 WF = VECS_V2
 
 

@@ -47,8 +47,6 @@ from tests.support.factories import make_user, vecs_case
 from workflows.base import requirement_kinds
 from workflows.cdmx_tipo_b import TIPO_B_V1
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 OFFICE = TIPO_B_SETTINGS["departments"]["review"]
 
 # A plain transition (one audit entry, its timers, no assignment, no certificate) sends at most this many

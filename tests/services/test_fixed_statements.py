@@ -25,8 +25,6 @@ from app.services.uow import unit_of_work
 from tests.services.test_fire_statements import statements
 from tests.support.factories import make_user, vecs_case
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 
 

@@ -41,8 +41,6 @@ from tests.support.clock import MEXICO_CITY, noon
 from tests.support.factories import advance, case_version, make_user, stored_case, vecs_case
 from tests.web.helpers import form_fields, login_as, text
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 
 @contextmanager
 def _on(day: date) -> Iterator[None]:

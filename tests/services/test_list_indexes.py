@@ -30,8 +30,6 @@ from app.services.users import active_holders, ensure_department
 from tests.support.factories import make_user, vecs_case
 from tests.support.generic_plans import analysed, as_a_busy_connection, counting_reads, many_citizens
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 GROWING = ("users", "user_roles", "outbox")
 
 

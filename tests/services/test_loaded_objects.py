@@ -17,8 +17,6 @@ from app.models import Case, Role, User, UserRole, utcnow
 from app.services.auth import resume_session, start_session
 from tests.support.factories import make_user, vecs_case
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 
 def _columns(obj: Any) -> dict[str, Any]:
     return {prop.key: getattr(obj, prop.key) for prop in inspect(type(obj)).column_attrs}

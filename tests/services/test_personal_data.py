@@ -37,8 +37,6 @@ from tests.audit.helpers import bundle_file, install_log_key, run_verifier, writ
 from tests.support.concurrency import assert_log_verifies, logged, race, slow_flushes
 from tests.support.factories import PASSWORD, advance, email_of, make_user, vecs_case
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 NAME = "Zacarías Quintanilla Yáñez"
 EMAIL = "zacarias.quintanilla@correo-distintivo.example"
 COMMENT = "Soy Zacarías Quintanilla, teléfono 55-1234-9876; adjunto lo pedido."

@@ -34,8 +34,6 @@ from tests.support.clock import noon
 from tests.support.factories import advance, make_user, stored_case, vecs_case
 from tests.web.helpers import login_as, text
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 
 @contextmanager
 def _on(day: date) -> Iterator[None]:

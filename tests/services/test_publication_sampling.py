@@ -41,8 +41,6 @@ from app.services.users import ensure_department
 from tests.support.factories import make_user
 from workflows.base import seed_matches
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 ROW = {"capitulo": "1000 Servicios personales", "aprobado": "1500000.00", "ejercido": "350000", "hipervinculo": ""}
 CONTRACT = {
     "numero_contrato": "OP-2026-014",

@@ -65,8 +65,6 @@ from tests.support.factories import advance, make_user, vecs_case
 from workflows.base import InvalidSetting, draw
 from workflows.obligation_publication import DEFAULT_FORMATS, LICENCE_FIELDS, parse_formats, quarter_period
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 ROW = {"capitulo": "1000 Servicios personales", "aprobado": "1500000.00", "ejercido": "350000", "hipervinculo": ""}
 AFTER_Q1_DEADLINE = date(2026, 5, 4)
 """The first business day after the first quarter's publication deadline (2026-04-30, a Thursday)."""

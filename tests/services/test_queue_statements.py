@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from flask import Flask
 
 from app.extensions import db
@@ -16,8 +15,6 @@ from app.services.queues import applicant_cases, staff_queue
 from tests.services.test_fire_statements import statements
 from tests.support.demo_data import VECS_DATA
 from tests.support.factories import make_user, vecs_case
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 def reading(seen: list[str], table: str) -> list[str]:

@@ -58,7 +58,7 @@ COMMENT = "Fundado y motivado"
 
 
 @pytest.fixture(autouse=True)
-def quick(monkeypatch: pytest.MonkeyPatch, fast_password_hashing: None) -> None:
+def quick(monkeypatch: pytest.MonkeyPatch) -> None:
     """Cheap password hashing, and no PDF rendering (the certificates have their own tests)."""
     monkeypatch.setattr(cases_service, "transition_effects", lambda *args, **kwargs: CertificateEffects())
 

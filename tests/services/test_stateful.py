@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from flask import Flask
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -50,8 +49,6 @@ from tests.support.factories import committed_seed, make_user
 from tests.support.tamper import raw_write
 from workflows.base import SYSTEM_ROLE, Transition, draw
 from workflows.vecs import VECS_V2
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 WF = VECS_V2
 STATES = frozenset(s.name for s in WF.states)

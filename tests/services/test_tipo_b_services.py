@@ -20,8 +20,6 @@ from tests.support.factories import advance, make_user
 from workflows.base import requirement_kinds
 from workflows.cdmx_tipo_b import TIPO_B_V1
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 
 def manifestation(owner: int) -> FireResult:
     opened = open_case("cdmx_tipo_b", owner, VECS_DATA)

@@ -21,8 +21,6 @@ from app.services.uow import unit_of_work
 from tests.support.factories import make_user
 from tests.web.helpers import clerk_at_intake
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 
 @contextmanager
 def pool_events() -> Iterator[dict[str, int]]:

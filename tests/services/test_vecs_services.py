@@ -40,8 +40,6 @@ from tests.web.helpers import login_as
 from workflows.base import draw, seed_matches
 from workflows.vecs import VECS_V1, compute_fees
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 DEPARTMENTS = VECS_SETTINGS["departments"]
 FEE_TABLE = VECS_SETTINGS["fee_table"]
 

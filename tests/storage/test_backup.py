@@ -28,8 +28,6 @@ from tests.certificates.conftest import People, to_licence_review
 from tests.storage.test_storage_faults import PEOPLE
 from tests.support.factories import advance, make_user, vecs_case
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 
 def _documents() -> list[tuple[int, str, str]]:
     return [(d.id, d.kind, d.sha256) for d in db.session.scalars(select(Document).order_by(Document.id))]

@@ -29,8 +29,6 @@ from app.storage import local as local_storage
 from tests.certificates.conftest import People, to_licence_review
 from tests.support.factories import advance, make_user, vecs_case
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 PEOPLE = (
     Role.APPLICANT,
     Role.APPLICANT,

@@ -22,8 +22,6 @@ from tests.support.clock import noon
 from tests.support.factories import make_user, quorum
 from tests.web.helpers import csrf_token, flashes, hidden_value, login_as, text
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 
 def _version(case_id: int) -> int:
     db.session.rollback()

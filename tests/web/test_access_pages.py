@@ -28,8 +28,6 @@ from tests.support.factories import make_user
 from tests.web.helpers import csrf_token, field_errors, flashes, hidden_value, login_as, logout, text
 from workflows import access_request as wf
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 
 def _requests() -> int:
     db.session.rollback()

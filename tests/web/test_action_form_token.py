@@ -4,15 +4,12 @@ refusal carries a token that the next POST accepts."""
 
 from __future__ import annotations
 
-import pytest
 from flask import Flask, g
 from flask.testing import FlaskClient
 from flask_wtf.csrf import generate_csrf
 
 from forms.cases import action_form
 from tests.web.helpers import clerk_at_intake, flashes, hidden_value, text
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 FIELDS = ("start_intake-csrf_token", "start_intake-expected_version", "start_intake-idempotency_key")
 

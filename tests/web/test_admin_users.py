@@ -27,7 +27,6 @@ from tests.support.factories import email_of, make_user, stored_case
 from tests.support.smtp import Mailbox
 from tests.web.helpers import csrf_token, flashes, login, login_as, text
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 Browsers = Callable[[], FlaskClient]
 LIST = "/admin/usuarios"
 

@@ -23,8 +23,6 @@ from tests.web.helpers import csrf_token, field_errors, flashes, kept_text, logi
 from workflows.base import requirement_kinds
 from workflows.cdmx_tipo_b import TIPO_B_V1
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 OFFICE = TIPO_B_SETTINGS["departments"]["review"]
 
 

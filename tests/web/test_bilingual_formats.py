@@ -25,8 +25,6 @@ from tests.support.factories import make_user
 from tests.web.helpers import csrf_token, field_errors, flashes, login_as, set_language, settings_form, text
 from workflows.obligation_publication import DEFAULT_FORMATS
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 SETTINGS = "/admin/tramites/obligation_publication"
 PUBLIC = "/transparencia/obligaciones"
 STAFF = "/transparencia/publicaciones"

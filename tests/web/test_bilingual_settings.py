@@ -25,8 +25,6 @@ from tests.support.factories import make_user, vecs_case
 from tests.web.helpers import csrf_token, field_errors, flashes, login_as, set_language, settings_form, text
 from workflows.vecs import VECS_V1
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 SETTINGS = "/admin/tramites/vecs"
 DEPARTMENTS = "/admin/areas"
 

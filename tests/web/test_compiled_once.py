@@ -34,8 +34,6 @@ from tests.support.factories import make_user, submitted_case, vecs_case
 from tests.support.prepares import counting_prepares
 from tests.web.helpers import login_as
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 
 @pytest.fixture(autouse=True)
 def sqlite_only(backend: str) -> None:

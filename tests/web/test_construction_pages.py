@@ -35,7 +35,7 @@ from tests.web.helpers import (
 
 
 @pytest.fixture(autouse=True)
-def fast(monkeypatch: pytest.MonkeyPatch, fast_password_hashing: None) -> None:
+def fast(monkeypatch: pytest.MonkeyPatch) -> None:
     """Quick password hashing, and no certificate rendering (these tests are about forms)."""
     monkeypatch.setattr(cases_service, "transition_effects", lambda *args, **kwargs: CertificateEffects())
 

@@ -17,8 +17,6 @@ from forms.csrf import REUSE_SECONDS, csrf_token
 from tests.support.factories import make_user
 from tests.web.helpers import hidden_value, login_as
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 START = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
 
 

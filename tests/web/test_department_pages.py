@@ -13,8 +13,6 @@ from tests.support.factories import make_user
 from tests.web.helpers import csrf_token, field_errors, flashes, login_as, set_language, text
 from workflows import REGISTRY
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 PAGE = "/admin/areas"
 
 

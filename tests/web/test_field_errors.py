@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections import Counter
 from html.parser import HTMLParser
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
@@ -16,8 +15,6 @@ from wtforms.validators import DataRequired, Length
 
 from app.web.field_errors import error_ids, field_errors, invalid
 from tests.web.helpers import csrf_token, hidden_value
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 
 class _Page(HTMLParser):

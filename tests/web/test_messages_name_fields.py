@@ -32,8 +32,6 @@ from tests.support.factories import make_user, vecs_case
 from tests.support.html_forms import Form, parse_page
 from tests.web.helpers import login, login_as
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 KEY = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 """An internal key: lower-case words joined by underscores (``built_area_m2``, ``appeal_grounds``)."""
 START = (

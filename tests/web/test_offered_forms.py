@@ -31,7 +31,7 @@ from workflows.base import HistoryItem
 
 
 @pytest.fixture(autouse=True)
-def fast(monkeypatch: pytest.MonkeyPatch, fast_password_hashing: None) -> None:
+def fast(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cases_service, "transition_effects", lambda *args, **kwargs: CertificateEffects())
 
 

@@ -18,8 +18,6 @@ from tests.services.test_list_indexes import plans
 from tests.support.factories import make_user, submitted_case
 from tests.web.helpers import login_as
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 GROWING = (
     "cases",
     "audit_entries",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -13,8 +12,6 @@ from app.services import deadlines
 from tests.services.test_fire_statements import statements
 from tests.support.factories import make_user, submitted_case
 from tests.web.helpers import clerk_at_intake, login_as, text
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 CASE_PAGE_MAX = 8
 """The login (its session, user and roles), the case, its documents, its timeline with the actors' names, the

@@ -6,7 +6,6 @@ catch a change that makes the pages several times heavier; their times come from
 
 from __future__ import annotations
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -14,8 +13,6 @@ from app.models import Role
 from bench.engine_bench import counted_calls
 from tests.support.factories import make_user, submitted_case
 from tests.web.helpers import login_as
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 CASE_PAGE_CALLS = 9_700
 """Function calls of a request for the case page of a submitted VECS case (its documents and history, the

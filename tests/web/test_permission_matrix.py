@@ -25,7 +25,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
 from flask import Flask, url_for
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -45,8 +44,6 @@ from tests.conftest import IsolatedClient
 from tests.support.demo_data import VECS_SETTINGS
 from tests.support.factories import advance, make_user, vecs_case
 from tests.web.helpers import login_as, page_token, text
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 ANONYMOUS = "anonymous"
 ROLES: tuple[str, ...] = (ANONYMOUS, *(r.value for r in Role))

@@ -19,8 +19,6 @@ from app.services.deadlines import calendar
 from tests.support.factories import email_of, make_user
 from tests.web.helpers import csrf_token, field_errors, flashes, hidden_value, login_as, set_language, text
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 BASE = "/admin/datos-personales"
 
 

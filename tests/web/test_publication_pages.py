@@ -31,8 +31,6 @@ from app.services.users import ensure_department
 from tests.support.factories import make_user
 from tests.web.helpers import csrf_token, field_errors, flashes, login_as, text
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 ROW = {"capitulo": "1000 Servicios personales", "aprobado": "1500000.00", "ejercido": "350000", "hipervinculo": ""}
 
 

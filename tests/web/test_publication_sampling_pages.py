@@ -20,8 +20,6 @@ from app.services.users import ensure_department
 from tests.support.factories import make_user
 from tests.web.helpers import csrf_token, flashes, login_as, text
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 SAMPLING = "/transparencia/publicaciones/muestreo"
 PUBLIC = "/transparencia/obligaciones/sorteos"
 

@@ -3,7 +3,6 @@ case reassigned) is told why and who acts next, and sees what they typed and tic
 
 from __future__ import annotations
 
-import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
@@ -12,8 +11,6 @@ from app.models import Case, Role, UserRole
 from app.services.case_actions import act
 from tests.support.factories import advance, case_version, make_user, vecs_case
 from tests.web.helpers import csrf_token, flashes, form_fields, kept_text, login_as, text
-
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
 COMMENT = "Faltan las cotas del plano de planta; <la superficie> no coincide."
 POINTS = {"planos": "Planos arquitectónicos y memoria descriptiva", "datos_predio": "Datos del predio"}

@@ -18,8 +18,6 @@ from tests.web.helpers import field_errors, flashes, login_as, set_language, set
 from workflows import REGISTRY
 from workflows.procedure import Procedure
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 
 def labels(page: str) -> list[str]:
     return [re.sub(r"\s+", " ", label).strip() for label in re.findall(r"<label[^>]*>(.*?)</label>", page, re.S)]

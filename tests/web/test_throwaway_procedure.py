@@ -27,8 +27,6 @@ from workflows import REGISTRY
 from workflows.base import N_, GuardInput, State, Transition, Workflow
 from workflows.procedure import Document, Field, Presentation, Procedure, Row, Step
 
-pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
 APPLICANT = frozenset({"applicant"})
 REVIEWER = frozenset({"reviewer"})
 

@@ -85,7 +85,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def demo(app: Flask, fast_password_hashing: None, tmp_path: Path) -> list[str]:
+def demo(app: Flask, tmp_path: Path) -> list[str]:
     init_development_keys(tmp_path / "keys", "Municipio de Ejemplo")
     app.config["KEYS_DIR"] = str(tmp_path / "keys")
     app.test_client_class = IsolatedClient

@@ -31,7 +31,7 @@ from tests.web.helpers import flashes, form_fields, login_as, set_language, text
 
 
 @pytest.fixture(autouse=True)
-def fast(monkeypatch: pytest.MonkeyPatch, fast_password_hashing: None) -> None:
+def fast(monkeypatch: pytest.MonkeyPatch) -> None:
     """Quick password hashing, and no certificate rendering (these tests are about uploads)."""
     monkeypatch.setattr(cases_service, "transition_effects", lambda *args, **kwargs: CertificateEffects())
 
