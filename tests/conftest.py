@@ -279,12 +279,18 @@ class PgDatabases:
             return name, self.server.url_for(name), False
         return *self.create(template.name), True
 
-    def give_back(self, name: str, template: PgTemplate) -> None:
-        """Keep ``name`` for the next test if it can be brought back to the template's state; drop it otherwise."""
-        if self._restored(name, template):
+    def give_back(self, name: str, template: PgTemplate) -> bool:
+        """Keep ``name`` for the next test if it can be brought back to the template's state (``True``); drop it
+        otherwise, or when bringing it back fails (a test that dropped it, a connection that would not end)."""
+        try:
+            restored = self._restored(name, template)
+        except psycopg.Error:
+            restored = False
+        if restored:
             self.kept.append(name)
         else:
             self.drop(name)
+        return restored
 
     def _conninfo(self, database: str) -> str:
         return f"host=127.0.0.1 port={self.server.port} user=postgres dbname={database}"
