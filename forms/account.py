@@ -159,3 +159,18 @@ class ChangeAppForm(FlaskForm):
     password = password_again()
     code = code_of_the_app()
     submit = SubmitField(_l("Cambiar de aplicación"))
+
+
+class EnableFactorForm(FlaskForm):
+    """Turn the second factor on, with the password given again."""
+
+    password = password_again()
+    submit = SubmitField(_l("Activar la verificación en dos pasos"))
+
+
+class RemoveFactorForm(FlaskForm):
+    """Turn the second factor off, with the password and a code given again."""
+
+    password = password_again()
+    code = code_of_the_app()
+    submit = SubmitField(_l("Desactivar la verificación en dos pasos"))

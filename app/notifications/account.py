@@ -17,6 +17,8 @@ ACCOUNT_TEMPLATES = {
     "email_changed": "mail/email_changed.txt",
     "password_changed": "mail/password_changed.txt",
     "second_factor_changed": "mail/second_factor_changed.txt",
+    "second_factor_enabled": "mail/second_factor_enabled.txt",
+    "second_factor_removed": "mail/second_factor_removed.txt",
     "recovery_codes_renewed": "mail/recovery_codes_renewed.txt",
     "filing_receipt": "mail/filing_receipt.txt",
 }
@@ -50,6 +52,8 @@ def render_account_mail(
             "email_changed": gettext("El correo electrónico de su cuenta cambió"),
             "password_changed": gettext("La contraseña de su cuenta cambió"),
             "second_factor_changed": gettext("La verificación en dos pasos de su cuenta cambió de aplicación"),
+            "second_factor_enabled": gettext("Se activó la verificación en dos pasos de su cuenta"),
+            "second_factor_removed": gettext("Se desactivó la verificación en dos pasos de su cuenta"),
             "recovery_codes_renewed": gettext("Nuevos códigos de recuperación de su cuenta"),
             "filing_receipt": gettext("Acuse de recibo: %(procedure)s", procedure=procedure),
         }

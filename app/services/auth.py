@@ -98,9 +98,16 @@ def decrypt(value: str) -> str | None:
 # -- sessions ----------------------------------------------------------------------------------------
 
 
-def requires_second_factor(user: User) -> bool:
-    """Whether ``user`` must pass a TOTP step after the password (staff roles, when required)."""
+def second_factor_required(user: User) -> bool:
+    """Whether ``user``'s roles oblige them to a second factor (staff roles, when ``STAFF_TOTP_REQUIRED``): they
+    enrol at their first login and cannot turn it off."""
     return bool(current_app.config.get("STAFF_TOTP_REQUIRED")) and any(user.has_role(r) for r in STAFF_ROLES)
+
+
+def requires_second_factor(user: User) -> bool:
+    """Whether ``user`` must pass a TOTP step after the password: staff (when required), and anyone who turned the
+    second factor on for their account (:func:`begin_second_factor`)."""
+    return second_factor_required(user) or totp_status(user.id) == TotpStatus.CONFIRMED
 
 
 def start_session(user_id: int, user_agent: str = "") -> str:
@@ -550,11 +557,47 @@ def begin_second_factor_change(user_id: int, password: str, code: str, now: date
         return _fernet().encrypt_at_time(f"{user_id}|{confirmed}|{secret}".encode(), int(now.timestamp())).decode()
 
 
+def begin_second_factor(user_id: int, password: str, now: datetime | None = None) -> str:
+    """Start turning the second factor on for ``user_id``, an account without one (anyone may: a requester, an
+    applicant), once the password was given again. Returns the new key sealed for the person's browser session,
+    as :func:`begin_second_factor_change` does; :func:`confirm_second_factor_change` turns it on with a code of
+    the app. Raises ``InvalidData`` (:data:`WRONG_PASSWORD`) and ``NotAllowed`` when a factor is already active."""
+    now = now or utcnow()
+    with unit_of_work() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active or not user.has_password:
+            raise NotFound(Msg("El usuario no existe."))
+        credential = session.get(TotpCredential, user_id)
+        if credential is not None and credential.confirmed_at is not None:
+            raise NotAllowed(Msg("Su segundo factor ya está activo."))
+        if not verify_password(user.password_hash, password):
+            raise InvalidData(WRONG_PASSWORD)
+        secret = pyotp.random_base32()
+        return _fernet().encrypt_at_time(f"{user_id}||{secret}".encode(), int(now.timestamp())).decode()
+
+
+def remove_second_factor(user_id: int, password: str, code: str, now: datetime | None = None) -> None:
+    """Turn off the second factor of ``user_id``, once the password and a code were given again: the key and the
+    recovery codes are deleted, the security log records it and the account's address is told. Raises
+    ``NotAllowed`` for an account whose roles oblige it to one (:func:`second_factor_required`) or that has none,
+    and ``InvalidData`` for a wrong password or code (nothing is then written)."""
+    now = now or utcnow()
+    with unit_of_work() as session:
+        user = session.get(User, user_id)
+        if user is not None and second_factor_required(user):
+            raise NotAllowed(Msg("Su función en el municipio exige la verificación en dos pasos."))
+        _reauthenticated(session, user_id, password, code, now)
+        session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+        session.execute(delete(TotpCredential).where(TotpCredential.user_id == user_id))
+        security_log.record(
+            SecurityEventKind.SECOND_FACTOR_RESET, user_id=user_id, details={"by": user_id}, session=session
+        )
+        _tell_owner(session, user_id, "second_factor_removed", now)
+
+
 def _pending_secret(user_id: int, sealed: str, confirmed_at: datetime | None, now: datetime) -> str | None:
-    """The new key in ``sealed`` when it is ``user_id``'s, replaces the factor confirmed at ``confirmed_at`` and
-    is not older than :data:`SECOND_FACTOR_CHANGE_TTL`; ``None`` otherwise."""
-    if confirmed_at is None:
-        return None
+    """The new key in ``sealed`` when it is ``user_id``'s, replaces the factor confirmed at ``confirmed_at`` (or
+    turns one on, for ``None``) and is not older than :data:`SECOND_FACTOR_CHANGE_TTL`; ``None`` otherwise."""
     try:
         raw = _fernet().decrypt_at_time(
             sealed.encode(), int(SECOND_FACTOR_CHANGE_TTL.total_seconds()), int(now.timestamp())
@@ -563,7 +606,8 @@ def _pending_secret(user_id: int, sealed: str, confirmed_at: datetime | None, no
         return None
     owner, _, rest = raw.decode().partition("|")
     confirmed, _, secret = rest.partition("|")
-    if owner != str(user_id) or confirmed != confirmed_at.isoformat() or not secret:
+    expected = confirmed_at.isoformat() if confirmed_at is not None else ""
+    if owner != str(user_id) or confirmed != expected or not secret:
         return None
     return secret
 
@@ -574,9 +618,9 @@ def pending_second_factor(user_id: int, sealed: str, now: datetime | None = None
     now = now or utcnow()
     credential = db.session.get(TotpCredential, user_id)
     user = db.session.get(User, user_id)
-    if credential is None or user is None:
+    if user is None:
         return None
-    secret = _pending_secret(user_id, sealed, credential.confirmed_at, now)
+    secret = _pending_secret(user_id, sealed, None if credential is None else credential.confirmed_at, now)
     if secret is None:
         return None
     issuer = str(current_app.config["INSTITUTION_NAME"])
@@ -596,32 +640,42 @@ class SecondFactorChange:
 def confirm_second_factor_change(
     user_id: int, sealed: str, code: str, current_token: str, now: datetime | None = None
 ) -> SecondFactorChange:
-    """Finish the change begun with :func:`begin_second_factor_change`: ``code`` must come from the new app. The
-    account then uses only the new one, gets new recovery codes, its other sessions end (this one stays), the
-    security log records it and the account's address is told. Raises ``NotAllowed`` (:data:`CHANGE_LAPSED`)
-    for a change no longer valid and ``InvalidData`` (:data:`WRONG_CODE`) for a wrong code."""
+    """Finish the change begun with :func:`begin_second_factor_change` (or the turning on begun with
+    :func:`begin_second_factor`): ``code`` must come from the new app. The account then uses only the new one,
+    gets new recovery codes, its other sessions end (this one stays), the security log records it and the
+    account's address is told. Raises ``NotAllowed`` (:data:`CHANGE_LAPSED`) for a change no longer valid and
+    ``InvalidData`` (:data:`WRONG_CODE`) for a wrong code."""
     now = now or utcnow()
     with unit_of_work() as session:
+        # the account is locked: two confirmations at once (a double submit) go one after the other
+        if session.scalars(select(User.id).where(User.id == user_id).with_for_update()).first() is None:
+            raise NotAllowed(CHANGE_LAPSED)
         credential = session.scalars(_locked_credential(user_id)).first()
-        secret = None if credential is None else _pending_secret(user_id, sealed, credential.confirmed_at, now)
-        if credential is None or secret is None:
+        confirmed_at = None if credential is None else credential.confirmed_at
+        secret = _pending_secret(user_id, sealed, confirmed_at, now)
+        if secret is None:
             raise NotAllowed(CHANGE_LAPSED)
         step = _matching_step(secret, code, now)
         if step is None:
             raise InvalidData(WRONG_CODE)
+        if credential is None:
+            credential = TotpCredential(user_id=user_id, secret_encrypted=encrypt(secret), created_at=now)
+            session.add(credential)
         credential.secret_encrypted = encrypt(secret)
         credential.created_at = now
         credential.confirmed_at = now
         credential.last_step = step
         codes = _new_recovery_codes(session, user_id)
-        ended = _revoke_all(session, user_id, "second_factor_changed", now, keep_token=current_token)
+        turned_on = confirmed_at is None
+        reason = "second_factor_enabled" if turned_on else "second_factor_changed"
+        ended = _revoke_all(session, user_id, reason, now, keep_token=current_token)
         security_log.record(
             SecurityEventKind.TOTP_ENROLLED,
             user_id=user_id,
-            details={"change": "device", "sessions_ended": ended},
+            details={"change": "enabled" if turned_on else "device", "sessions_ended": ended},
             session=session,
         )
-        _tell_owner(session, user_id, "second_factor_changed", now)
+        _tell_owner(session, user_id, reason, now)
         return SecondFactorChange(codes, ended)
 
 
@@ -838,7 +892,7 @@ def compose_account_mail(session: Session, message: OutboxMessage) -> tuple[str,
             return None
         url = f"{base}{receipt.tracking_path}{token}"
         procedure_title = receipt.title
-    elif message.topic in ("account_exists", "password_changed"):
+    elif message.topic in ("account_exists", "password_changed", "second_factor_removed"):
         url = f"{base}/contrasena/olvide"
     else:
         url = f"{base}/login"

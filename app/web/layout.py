@@ -31,11 +31,9 @@ def sections_nav() -> Markup:
 
 
 def account_links() -> Markup:
-    """The header's links to the signed-in user's account pages (``_account_links.html``); staff also reach their
-    second factor's page."""
-    roles: frozenset[str] = current_user.role_names
-    key = ("layout", "account", request.script_root, roles)
-    return kept_for_locale(key, lambda: rendered_part("_account_links.html", role_names=roles))
+    """The header's links to the signed-in user's account pages (``_account_links.html``): password, e-mail,
+    sessions and second factor."""
+    return kept_for_locale(("layout", "account", request.script_root), lambda: rendered_part("_account_links.html"))
 
 
 def site_footer() -> Markup:

@@ -132,6 +132,8 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("account.second_factor", "GET"): ANY_USER_BLIND,  # one's own second factor only
     ("account.renew_codes", "POST"): ANY_USER_BLIND,
     ("account.change_app", "POST"): ANY_USER_BLIND,
+    ("account.enable_factor", "POST"): ANY_USER_BLIND,
+    ("account.remove_factor", "POST"): ANY_USER_BLIND,
     ("account.new_app", "GET"): ANY_USER_BLIND,  # the key of a change begun in this browser only
     ("account.new_app", "POST"): ANY_USER_BLIND,
     # staff who work on cases: their queue never lists someone else's department's case

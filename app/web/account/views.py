@@ -36,10 +36,12 @@ from app.web.labels import message_text
 from forms.account import (
     ChangeAppForm,
     EmailChangeForm,
+    EnableFactorForm,
     EndSessionsForm,
     EnrolmentForm,
     NewPasswordForm,
     PasswordChangeForm,
+    RemoveFactorForm,
     RenewCodesForm,
     ResetRequestForm,
 )
@@ -151,9 +153,25 @@ PENDING_FACTOR = "pending_factor"
 """The Flask session's key of a change of authenticator app begun in this browser (the new key, sealed)."""
 
 
-def _factor_page(renew: RenewCodesForm, change: ChangeAppForm, status: int = 200) -> tuple[str, int]:
+def _factor_page(
+    status: int = 200,
+    *,
+    renew: RenewCodesForm | None = None,
+    change: ChangeAppForm | None = None,
+    enable: EnableFactorForm | None = None,
+    remove: RemoveFactorForm | None = None,
+) -> tuple[str, int]:
+    """One's second factor's page with its forms (those not given, empty)."""
     summary = auth_service.second_factor_summary(current_user.id)
-    page = render_template("account/second_factor.html", summary=summary, renew=renew, change=change)
+    page = render_template(
+        "account/second_factor.html",
+        summary=summary,
+        required=auth_service.second_factor_required(current_user),
+        renew=renew or RenewCodesForm(prefix="codigos", formdata=None),
+        change=change or ChangeAppForm(prefix="cambio", formdata=None),
+        enable=enable or EnableFactorForm(prefix="activar", formdata=None),
+        remove=remove or RemoveFactorForm(prefix="desactivar", formdata=None),
+    )
     return page, status
 
 
@@ -161,11 +179,14 @@ def _factor_page(renew: RenewCodesForm, change: ChangeAppForm, status: int = 200
 @authenticated
 def second_factor() -> tuple[str, int]:
     """One's second factor: since when it is active and how many recovery codes are left; new codes, or another
-    authenticator app, once the password and a code are given again (ASVS 7.5.1)."""
-    return _factor_page(RenewCodesForm(prefix="codigos"), ChangeAppForm(prefix="cambio"))
+    authenticator app, once the password and a code are given again (ASVS 7.5.1); turning it on, for anyone, and
+    off, for those whose roles do not oblige them to it (ASVS 6.3.3)."""
+    return _factor_page()
 
 
-def _reauthentication_failed(form: RenewCodesForm | ChangeAppForm, exc: DomainError) -> None:
+def _reauthentication_failed(
+    form: RenewCodesForm | ChangeAppForm | EnableFactorForm | RemoveFactorForm, exc: DomainError
+) -> None:
     """Put the refusal of ``form``'s password or code on its field, logged and counted as a failed login."""
     if not isinstance(exc, InvalidData):  # no second factor to change: the page shows no form to put it on
         flash(message_text(exc.message), "error")
@@ -174,7 +195,7 @@ def _reauthentication_failed(form: RenewCodesForm | ChangeAppForm, exc: DomainEr
     if exc.message.msgid == auth_service.WRONG_PASSWORD.msgid:
         log_event(SecurityEventKind.LOGIN_FAILED, current_user.id, step="second_factor_change")
         form.password.errors = [*form.password.errors, message_text(exc.message)]
-    else:
+    elif not isinstance(form, EnableFactorForm):
         log_event(SecurityEventKind.TOTP_FAILED, current_user.id, step="second_factor_change")
         form.code.errors = [*form.code.errors, message_text(exc.message)]
 
@@ -186,13 +207,13 @@ def renew_codes() -> Response | tuple[str, int]:
     """New recovery codes, shown once; the earlier ones stop working."""
     form = RenewCodesForm(prefix="codigos")
     if not form.validate_on_submit():
-        return _factor_page(form, ChangeAppForm(prefix="cambio", formdata=None), 422)
+        return _factor_page(422, renew=form)
     check_delay("second-factor", str(current_user.id))
     try:
         codes = auth_service.renew_recovery_codes(current_user.id, form.password.data or "", form.code.data or "")
     except DomainError as exc:
         _reauthentication_failed(form, exc)
-        return _factor_page(form, ChangeAppForm(prefix="cambio", formdata=None), 422)
+        return _factor_page(422, renew=form)
     clear_failures("second-factor", str(current_user.id))
     page = render_template(
         "auth/recovery_codes.html",
@@ -211,7 +232,7 @@ def change_app() -> Response | tuple[str, int]:
     a few minutes; the current app keeps working until a code of the new one confirms it."""
     form = ChangeAppForm(prefix="cambio")
     if not form.validate_on_submit():
-        return _factor_page(RenewCodesForm(prefix="codigos", formdata=None), form, 422)
+        return _factor_page(422, change=form)
     check_delay("second-factor", str(current_user.id))
     try:
         sealed = auth_service.begin_second_factor_change(
@@ -219,10 +240,49 @@ def change_app() -> Response | tuple[str, int]:
         )
     except DomainError as exc:
         _reauthentication_failed(form, exc)
-        return _factor_page(RenewCodesForm(prefix="codigos", formdata=None), form, 422)
+        return _factor_page(422, change=form)
     clear_failures("second-factor", str(current_user.id))
     session[PENDING_FACTOR] = sealed
     return redirect(url_for("account.new_app"))
+
+
+@bp.post("/cuenta/verificacion/activar")
+@authenticated
+@limiter.limit(reset_limit_per_ip, methods=["POST"], deduct_when=not_redirected)
+def enable_factor() -> Response | tuple[str, int]:
+    """Begin turning the second factor on (an account without one): after the password, the new key is kept,
+    sealed, in this browser's session for a few minutes, until a code of the app confirms it."""
+    form = EnableFactorForm(prefix="activar")
+    if not form.validate_on_submit():
+        return _factor_page(422, enable=form)
+    check_delay("second-factor", str(current_user.id))
+    try:
+        sealed = auth_service.begin_second_factor(current_user.id, form.password.data or "")
+    except DomainError as exc:
+        _reauthentication_failed(form, exc)
+        return _factor_page(422, enable=form)
+    clear_failures("second-factor", str(current_user.id))
+    session[PENDING_FACTOR] = sealed
+    return redirect(url_for("account.new_app"))
+
+
+@bp.post("/cuenta/verificacion/desactivar")
+@authenticated
+@limiter.limit(reset_limit_per_ip, methods=["POST"], deduct_when=not_redirected)
+def remove_factor() -> Response | tuple[str, int]:
+    """Turn the second factor off, after the password and a code; refused to those whose roles oblige them to it."""
+    form = RemoveFactorForm(prefix="desactivar")
+    if not form.validate_on_submit():
+        return _factor_page(422, remove=form)
+    check_delay("second-factor", str(current_user.id))
+    try:
+        auth_service.remove_second_factor(current_user.id, form.password.data or "", form.code.data or "")
+    except DomainError as exc:
+        _reauthentication_failed(form, exc)
+        return _factor_page(422, remove=form)
+    clear_failures("second-factor", str(current_user.id))
+    flash(_("Se desactivó la verificación en dos pasos de su cuenta."), "success")
+    return redirect(url_for("account.second_factor"))
 
 
 @bp.route("/cuenta/verificacion/nueva", methods=["GET", "POST"])
@@ -236,8 +296,9 @@ def new_app() -> Response:
         session.pop(PENDING_FACTOR, None)
         flash(message_text(auth_service.CHANGE_LAPSED), "info")
         return redirect(url_for("account.second_factor"))
+    enabling = auth_service.totp_status(current_user.id) != auth_service.TotpStatus.CONFIRMED
     form = EnrolmentForm()
-    form.submit.label.text = _("Confirmar el cambio")
+    form.submit.label.text = _("Activar") if enabling else _("Confirmar el cambio")
     status = 200
     if form.validate_on_submit():
         check_delay("second-factor", str(current_user.id))
@@ -257,14 +318,16 @@ def new_app() -> Response:
                 "auth/recovery_codes.html",
                 codes=change.codes,
                 next_url=url_for("account.second_factor"),
-                heading=_("Verificación en dos pasos cambiada de aplicación"),
+                heading=_("Verificación en dos pasos activada")
+                if enabling
+                else _("Verificación en dos pasos cambiada de aplicación"),
                 sessions_ended=change.sessions_ended,
             )
             return no_store(page)
     elif form.is_submitted():
         status = 422
     minutes = int(auth_service.SECOND_FACTOR_CHANGE_TTL.total_seconds()) // 60
-    return totp_setup_page("account/new_app.html", enrolment, status, form=form, minutes=minutes)
+    return totp_setup_page("account/new_app.html", enrolment, status, form=form, minutes=minutes, enabling=enabling)
 
 
 @bp.route("/contrasena/olvide", methods=["GET", "POST"])
