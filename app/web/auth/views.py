@@ -1,4 +1,4 @@
-"""Login (password, then the second factor for staff), logout and language choice."""
+"""Login (password, then the second factor for staff and for anyone who turned one on), logout and language choice."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def login() -> str | Response:
 @limiter.limit(login_limit_per_ip, methods=["POST"], deduct_when=not_redirected)
 @limiter.limit(login_limit_per_account, methods=["POST"], key_func=pending_user_key, deduct_when=not_redirected)
 def second_factor() -> str | Response | tuple[str, int]:
-    """The second step for staff: a code from the authenticator app or a recovery code."""
+    """The second step (staff, and anyone who turned it on): a code from the authenticator app or a recovery code."""
     user = _pending_user()
     if user is None:
         flash(_("Vuelva a escribir su contraseña para continuar."), "info")
