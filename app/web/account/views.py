@@ -1,7 +1,10 @@
-"""Password change (logged in), one's open sessions, one's second factor (new recovery codes, another
-authenticator app), password reset by e-mail, and the administrators' security log."""
+"""Password change (logged in), one's open sessions, one's second factor (turned on or off, new recovery codes,
+another authenticator app), password reset by e-mail, and the administrators' security log."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -224,6 +227,25 @@ def renew_codes() -> Response | tuple[str, int]:
     return no_store(page)
 
 
+def _new_key_begun(
+    form: ChangeAppForm | EnableFactorForm, begin: Callable[[], str], **page: Any
+) -> Response | tuple[str, int]:
+    """Run ``begin`` (a service that checks ``form``'s password, and code, and returns a new key sealed) once the
+    form is valid: the sealed key is kept in this browser's session for :func:`new_app`; a refusal is put on the
+    form's fields, on the page again (``page``: the form's keyword for :func:`_factor_page`)."""
+    if not form.validate_on_submit():
+        return _factor_page(422, **page)
+    check_delay("second-factor", str(current_user.id))
+    try:
+        sealed = begin()
+    except DomainError as exc:
+        _reauthentication_failed(form, exc)
+        return _factor_page(422, **page)
+    clear_failures("second-factor", str(current_user.id))
+    session[PENDING_FACTOR] = sealed
+    return redirect(url_for("account.new_app"))
+
+
 @bp.post("/cuenta/verificacion/cambiar")
 @authenticated
 @limiter.limit(reset_limit_per_ip, methods=["POST"], deduct_when=not_redirected)
@@ -231,19 +253,13 @@ def change_app() -> Response | tuple[str, int]:
     """Begin moving the second factor to another app: the new key is kept, sealed, in this browser's session for
     a few minutes; the current app keeps working until a code of the new one confirms it."""
     form = ChangeAppForm(prefix="cambio")
-    if not form.validate_on_submit():
-        return _factor_page(422, change=form)
-    check_delay("second-factor", str(current_user.id))
-    try:
-        sealed = auth_service.begin_second_factor_change(
+    return _new_key_begun(
+        form,
+        lambda: auth_service.begin_second_factor_change(
             current_user.id, form.password.data or "", form.code.data or ""
-        )
-    except DomainError as exc:
-        _reauthentication_failed(form, exc)
-        return _factor_page(422, change=form)
-    clear_failures("second-factor", str(current_user.id))
-    session[PENDING_FACTOR] = sealed
-    return redirect(url_for("account.new_app"))
+        ),
+        change=form,
+    )
 
 
 @bp.post("/cuenta/verificacion/activar")
@@ -253,17 +269,9 @@ def enable_factor() -> Response | tuple[str, int]:
     """Begin turning the second factor on (an account without one): after the password, the new key is kept,
     sealed, in this browser's session for a few minutes, until a code of the app confirms it."""
     form = EnableFactorForm(prefix="activar")
-    if not form.validate_on_submit():
-        return _factor_page(422, enable=form)
-    check_delay("second-factor", str(current_user.id))
-    try:
-        sealed = auth_service.begin_second_factor(current_user.id, form.password.data or "")
-    except DomainError as exc:
-        _reauthentication_failed(form, exc)
-        return _factor_page(422, enable=form)
-    clear_failures("second-factor", str(current_user.id))
-    session[PENDING_FACTOR] = sealed
-    return redirect(url_for("account.new_app"))
+    return _new_key_begun(
+        form, lambda: auth_service.begin_second_factor(current_user.id, form.password.data or ""), enable=form
+    )
 
 
 @bp.post("/cuenta/verificacion/desactivar")
