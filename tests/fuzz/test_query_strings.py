@@ -6,7 +6,8 @@ shows: a list's cursor in its "older" link (``?antes=<id>``), a proof's sizes, a
 appear only when there is more than a page to show, so a crawl of the demo never finds them. Here the pages
 tell which parameters they read: the request's ``args`` record every name looked up. Every GET route is
 opened as each persona of the demo (its URL variables filled with the demo's records), then each parameter
-a page read is sent again with each hostile value, alone. Then every route whose address has a word in it (a
+a page read is sent again with each hostile value, alone, by the first persona that read it, and with the values
+that broke pages before by every other persona that read it. Then every route whose address has a word in it (a
 tracking token, a format's code, a step's name, a document's digest) is opened with each hostile value as that
 word, as each persona.
 
@@ -53,6 +54,10 @@ HOSTILE = (
     "",
 )
 """Each sent alone, in each parameter a page read."""
+
+KNOWN_BREAKERS = ("99999999999999999999999", str(2**63), "a\x00b")
+"""The values that gave server errors before (a number past 64 bits, a NUL): sent by every persona that reads a
+parameter, where the first one sends all of :data:`HOSTILE`."""
 
 RECORDS = {
     "case_id": "SELECT id FROM cases ORDER BY id",
@@ -134,9 +139,14 @@ def test_hostile_values_in_every_parameter_and_address_part_a_page_reads_never_g
     names = {name for found in read.values() for name in found}
     # the oversight's filters, a list's cursor, the proofs' sizes and the public lookups are among them
     assert {"antes", "folio", "tree_size", "ejercicio"} <= names, sorted(names)
+    tried: set[tuple[str, str]] = set()
     for (persona, path), found in read.items():
         for name in sorted(found):
-            for value in HOSTILE:
+            # every value by the first persona that reads it; the others (the same parsing, mostly) send those
+            # that broke a page before
+            values = KNOWN_BREAKERS if (path, name) in tried else HOSTILE
+            tried.add((path, name))
+            for value in values:
                 response = clients[persona].get(path, query_string={name: value})
                 response.close()
                 assert response.status_code < 500, (persona, path, name, value[:40], response.status_code)
