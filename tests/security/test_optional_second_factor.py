@@ -6,8 +6,8 @@ told each time (a real SMTP server)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pyotp
 import pytest
@@ -19,8 +19,9 @@ from app.engine import NotAllowed
 from app.extensions import db
 from app.models import Role, TotpCredential
 from app.services import auth
+from tests.security.conftest import FACTOR_START
 from tests.security.helpers import events
-from tests.security.test_second_factor_change import CODES, PAGE, _enrolled, _mail, csrf_token_named
+from tests.security.test_second_factor_change import CODES, PAGE, _enrolled, _log_in, _mail, csrf_token_named
 from tests.support.factories import PASSWORD, email_of, make_user
 from tests.support.smtp import Mailbox
 from tests.web.helpers import csrf_token, flashes, login, session_user_id, set_language, text
@@ -30,18 +31,12 @@ ENABLE = "/cuenta/verificacion/activar"
 REMOVE = "/cuenta/verificacion/desactivar"
 NEW = "/cuenta/verificacion/nueva"
 VERIFY = "/login/verificacion"
-START = datetime(2026, 3, 10, 17, 0, 0, tzinfo=UTC)
+START = FACTOR_START
 
 
 @pytest.fixture(autouse=True)
 def second_factor_required(app: Flask) -> None:
     app.config["STAFF_TOTP_REQUIRED"] = True
-
-
-@pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
 
 
 def _post(client: FlaskClient, action: str, prefix: str, **fields: str):
@@ -64,7 +59,7 @@ def _turn_on(client: FlaskClient, at: datetime) -> tuple[pyotp.TOTP, list[str]]:
 
 
 def test_an_applicant_turns_the_second_factor_on_logs_in_with_it_and_turns_it_off(
-    app: Flask, browsers: Browsers, mailbox: Mailbox, clock: time_machine.Coordinates
+    app: Flask, browsers: Browsers, mailbox: Mailbox, factor_clock: time_machine.Coordinates
 ) -> None:
     applicant = make_user(Role.APPLICANT, name="Lucía Solicitante")
     here, elsewhere = browsers(), browsers()
@@ -81,7 +76,7 @@ def test_an_applicant_turns_the_second_factor_on_logs_in_with_it_and_turns_it_of
     assert db.session.get(TotpCredential, applicant) is None
     assert here.get(NEW).headers["Location"] == PAGE  # nothing begun
 
-    clock.shift(30)
+    factor_clock.shift(30)
     now = START + timedelta(seconds=30)
     totp, codes = _turn_on(here, now)
     assert len(set(codes)) == 10
@@ -96,7 +91,7 @@ def test_an_applicant_turns_the_second_factor_on_logs_in_with_it_and_turns_it_of
     later = browsers()
     assert login(later, email_of(applicant)).headers["Location"] == VERIFY
     assert session_user_id(later) is None
-    clock.shift(30)
+    factor_clock.shift(30)
     now += timedelta(seconds=30)
     step = later.post(VERIFY, data={"csrf_token": csrf_token(text(later.get(VERIFY)), VERIFY), "code": totp.at(now)})
     assert step.status_code == 302
@@ -105,7 +100,7 @@ def test_an_applicant_turns_the_second_factor_on_logs_in_with_it_and_turns_it_of
     page = text(here.get(PAGE))
     assert "Activa desde" in page
     assert "Desactivar la verificación en dos pasos" in page
-    clock.shift(30)
+    factor_clock.shift(30)
     now += timedelta(seconds=30)
     refused = _post(here, REMOVE, "desactivar", password=PASSWORD, code="000000" if totp.at(now) != "000000" else "1")
     assert refused.status_code == 422
@@ -123,24 +118,17 @@ def test_an_applicant_turns_the_second_factor_on_logs_in_with_it_and_turns_it_of
 
 
 def test_staff_cannot_turn_off_the_second_factor_their_roles_oblige_them_to(
-    app: Flask, browsers: Browsers, clock: time_machine.Coordinates
+    app: Flask, browsers: Browsers, factor_clock: time_machine.Coordinates
 ) -> None:
     staff = make_user(Role.REVIEWER)
     totp, _codes = _enrolled(staff, START)
     client = browsers()
-    clock.shift(30)
-    assert login(client, email_of(staff)).headers["Location"] == VERIFY
-    client.post(
-        VERIFY,
-        data={
-            "csrf_token": csrf_token(text(client.get(VERIFY)), VERIFY),
-            "code": totp.at(START + timedelta(seconds=30)),
-        },
-    )
+    factor_clock.shift(30)
+    _log_in(client, staff, totp.at(START + timedelta(seconds=30)))
     page = text(client.get(PAGE))
     assert "Desactivar la verificación en dos pasos" not in page
     assert "pida a un administrador que quite su segundo factor" in page
-    clock.shift(30)
+    factor_clock.shift(30)
     now = START + timedelta(seconds=60)
     token = csrf_token_named(page, "codigos-csrf_token")  # any of the page's tokens serves this session
     forged = client.post(
@@ -155,7 +143,7 @@ def test_staff_cannot_turn_off_the_second_factor_their_roles_oblige_them_to(
 
 
 def test_turning_on_is_refused_once_on_and_lapses_like_a_change_of_app(
-    app: Flask, browsers: Browsers, clock: time_machine.Coordinates
+    app: Flask, browsers: Browsers, factor_clock: time_machine.Coordinates
 ) -> None:
     applicant = make_user(Role.APPLICANT)
     sealed = auth.begin_second_factor(applicant, PASSWORD, now=START)

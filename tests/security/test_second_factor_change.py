@@ -5,8 +5,8 @@ confirms it. The account's address is told (a real SMTP server); the other sessi
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pyotp
 import pytest
@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import Role
 from app.services import auth
 from app.services.delivery import deliver_pending
+from tests.security.conftest import FACTOR_START
 from tests.security.helpers import events
 from tests.support.factories import PASSWORD, email_of, make_user
 from tests.support.smtp import Mailbox
@@ -30,19 +31,13 @@ RENEW = "/cuenta/verificacion/codigos"
 CHANGE = "/cuenta/verificacion/cambiar"
 NEW = "/cuenta/verificacion/nueva"
 VERIFY = "/login/verificacion"
-START = datetime(2026, 3, 10, 17, 0, 0, tzinfo=UTC)
+START = FACTOR_START
 CODES = re.compile(r"<li><code>([a-z2-9]{5}-[a-z2-9]{5})</code></li>")
 
 
 @pytest.fixture(autouse=True)
 def second_factor_required(app: Flask) -> None:
     app.config["STAFF_TOTP_REQUIRED"] = True
-
-
-@pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
 
 
 def _enrolled(user_id: int, at: datetime) -> tuple[pyotp.TOTP, list[str]]:
@@ -84,21 +79,21 @@ def _mail(mailbox: Mailbox) -> list[str]:
 
 
 def test_a_staff_member_moves_the_second_factor_to_another_app(
-    app: Flask, browsers: Browsers, mailbox: Mailbox, clock: time_machine.Coordinates
+    app: Flask, browsers: Browsers, mailbox: Mailbox, factor_clock: time_machine.Coordinates
 ) -> None:
     staff = make_user(Role.REVIEWER, name="Rosa Revisora")
     old, old_codes = _enrolled(staff, START)
     here, elsewhere = browsers(), browsers()
-    clock.shift(30)
+    factor_clock.shift(30)
     _log_in(here, staff, old.at(START + timedelta(seconds=30)))
-    clock.shift(30)
+    factor_clock.shift(30)
     _log_in(elsewhere, staff, old.at(START + timedelta(seconds=60)))
 
     page = text(here.get(PAGE))
     assert "Activa desde" in page
     assert "Le quedan 10 códigos de recuperación sin usar" in page
 
-    clock.shift(30)
+    factor_clock.shift(30)
     now = START + timedelta(seconds=90)
     wrong_password = _send(here, CHANGE, "cambio", old.at(now), password="no es la contraseña")
     assert wrong_password.status_code == 422
@@ -122,7 +117,7 @@ def test_a_staff_member_moves_the_second_factor_to_another_app(
     assert new.secret != old.secret
     assert 'src="data:image/svg+xml' in text(shown)
 
-    clock.shift(30)
+    factor_clock.shift(30)
     now += timedelta(seconds=30)
     assert auth.verify_second_factor(staff, old.at(now))  # the old app works until the new one is confirmed
     form = text(shown)
@@ -147,18 +142,18 @@ def test_a_staff_member_moves_the_second_factor_to_another_app(
     assert again.headers["Location"] == PAGE  # the change is spent
     assert "caducó o ya se hizo" in " ".join(flashes(here.get(PAGE)))
 
-    clock.shift(30)
+    factor_clock.shift(30)
     now += timedelta(seconds=30)
     assert not auth.verify_second_factor(staff, old.at(now))  # the old app no longer opens the account
     assert not auth.verify_second_factor(staff, old_codes[0])  # nor its recovery codes
     fresh = browsers()
     _log_in(fresh, staff, new.at(now))
-    clock.shift(30)
+    factor_clock.shift(30)
     assert auth.verify_second_factor(staff, codes[0])
 
 
 def test_a_change_of_app_is_single_use_bound_to_its_account_and_lapses(
-    app: Flask, clock: time_machine.Coordinates
+    app: Flask, factor_clock: time_machine.Coordinates
 ) -> None:
     staff, other = make_user(Role.REVIEWER), make_user(Role.AUDITOR)
     _, codes = _enrolled(staff, START)
@@ -186,12 +181,12 @@ def test_a_change_of_app_is_single_use_bound_to_its_account_and_lapses(
 
 
 def test_new_recovery_codes_replace_the_old_ones(
-    app: Flask, browsers: Browsers, mailbox: Mailbox, clock: time_machine.Coordinates
+    app: Flask, browsers: Browsers, mailbox: Mailbox, factor_clock: time_machine.Coordinates
 ) -> None:
     staff = make_user(Role.AUDITOR)
     totp, old_codes = _enrolled(staff, START)
     client = browsers()
-    clock.shift(30)
+    factor_clock.shift(30)
     _log_in(client, staff, old_codes[0])  # logged in with a recovery code
     assert "Le quedan 9 códigos de recuperación sin usar" in text(client.get(PAGE))
 
@@ -221,12 +216,12 @@ def test_new_recovery_codes_replace_the_old_ones(
 
 
 def test_wrong_codes_are_throttled_and_nothing_is_offered_without_a_second_factor(
-    app: Flask, browsers: Browsers, clock: time_machine.Coordinates
+    app: Flask, browsers: Browsers, factor_clock: time_machine.Coordinates
 ) -> None:
     staff = make_user(Role.AUDITOR)
     totp, _ = _enrolled(staff, START)
     client = browsers()
-    clock.shift(30)
+    factor_clock.shift(30)
     _log_in(client, staff, totp.at(START + timedelta(seconds=30)))
     statuses = [_send(client, RENEW, "codigos", "000000").status_code for _ in range(4)]
     assert statuses[:3] == [422, 422, 422]
@@ -246,11 +241,11 @@ def test_wrong_codes_are_throttled_and_nothing_is_offered_without_a_second_facto
     assert browsers().get(PAGE).headers["Location"].startswith("/login")
 
 
-def test_the_page_speaks_english(app: Flask, browsers: Browsers, clock: time_machine.Coordinates) -> None:
+def test_the_page_speaks_english(app: Flask, browsers: Browsers, factor_clock: time_machine.Coordinates) -> None:
     staff = make_user(Role.AUDITOR)
     totp, _ = _enrolled(staff, START)
     client = browsers()
-    clock.shift(30)
+    factor_clock.shift(30)
     _log_in(client, staff, totp.at(START + timedelta(seconds=30)))
     with client.session_transaction() as session:
         session["locale"] = "en"
