@@ -24,10 +24,10 @@ MAX_SYNC_KEPT = 1_024
 
 class Application(Flask):
     """Flask, keeping the synchronous form of each function it calls (``ensure_sync``). Flask asks it of the
-        view and of every hook on every request, and each answer inspects the function again (whether it is a
-        coroutine function, through ``functools.partial`` and method wrappers): some twenty functions and about
-        150 calls a request. A function's nature does not change, so the answer is kept per function. Its templates
-        are compiled once per language, with their constant texts translated in (:mod:`app.templating`). Its URL
+    view and of every hook on every request, and each answer inspects the function again (whether it is a
+    coroutine function, through ``functools.partial`` and method wrappers): some twenty functions and about
+    150 calls a request. A function's nature does not change, so the answer is kept per function. Its templates
+    are compiled once per language, with their constant texts translated in (:mod:`app.templating`). Its URL
     rules compile their URL builders when first used (:mod:`app.routing`)."""
 
     jinja_environment = LanguageEnvironment

@@ -658,8 +658,8 @@ def confirm_second_factor_change(
         step = _matching_step(secret, code, now)
         if step is None:
             raise InvalidData(WRONG_CODE)
-        if credential is None:
-            credential = TotpCredential(user_id=user_id, secret_encrypted=encrypt(secret), created_at=now)
+        if credential is None:  # turned on: the row is made here, its values set below as for a change
+            credential = TotpCredential(user_id=user_id)
             session.add(credential)
         credential.secret_encrypted = encrypt(secret)
         credential.created_at = now

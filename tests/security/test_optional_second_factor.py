@@ -50,6 +50,8 @@ def _turn_on(client: FlaskClient, at: datetime) -> tuple[pyotp.TOTP, list[str]]:
     assert (started.status_code, started.headers["Location"]) == (302, NEW)
     shown = client.get(NEW)
     assert shown.headers["Cache-Control"] == "no-store"
+    assert "<h1>Activar la verificación en dos pasos</h1>" in text(shown)
+    assert "Cancelar: seguir sin verificación en dos pasos" in text(shown)
     match = re.search(r'<code id="totp-secret">([A-Z2-7 ]+)</code>', text(shown))
     assert match is not None
     app = pyotp.TOTP(match.group(1).replace(" ", ""))

@@ -111,6 +111,8 @@ def test_a_staff_member_moves_the_second_factor_to_another_app(
     shown = here.get(NEW)
     assert shown.status_code == 200
     assert shown.headers["Cache-Control"] == "no-store"
+    assert "<h1>Cambiar de aplicación de autenticación</h1>" in text(shown)
+    assert "<title>Cambiar de aplicación de autenticación" in text(shown)
     match = re.search(r'<code id="totp-secret">([A-Z2-7 ]+)</code>', text(shown))
     assert match is not None
     new = pyotp.TOTP(match.group(1).replace(" ", ""))
