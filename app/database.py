@@ -9,10 +9,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
+from functools import lru_cache
 from time import monotonic
 from typing import Any, NamedTuple, TypeVar
 from weakref import WeakKeyDictionary
 
+import psycopg
 from psycopg.pq import TransactionStatus
 from sqlalchemy import (
     JSON,
@@ -144,6 +146,7 @@ def configure_engine(engine: Engine, ping_after_idle: float = 0.0) -> None:
         defer_writes(engine)
         for_short_statements(engine)
         note_writes(engine)
+        reads_outside_transactions(engine)
     if engine.dialect.name != "sqlite":
         return
 
@@ -214,12 +217,51 @@ def note_writes(engine: Engine) -> None:
         conn.info.pop(_WROTE, None)
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _note_a_write(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+    def _note_a_write(conn: Connection, cursor: Any, statement: str, *_args: Any) -> None:
         if not statement.startswith("SELECT") and not _reads_with(statement):
             conn.info[_WROTE] = True
+            transaction_from_here(conn)
+        elif cursor.__class__ is not _PLAIN_CURSOR or _locks(statement):
+            transaction_from_here(conn)
 
 
 _CHANGES = re.compile(r"\b(?:INSERT|UPDATE|DELETE|MERGE)\b", re.IGNORECASE)
+_LOCKING = re.compile(r"\bFOR\s+(?:NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b", re.IGNORECASE)
+_PLAIN_CURSOR = psycopg.Cursor
+
+
+@lru_cache(maxsize=4096)
+def _locks(statement: str) -> bool:
+    """Whether a reading ``statement`` locks the rows it reads (``FOR UPDATE``, ``FOR SHARE`` …): a lock that only a
+    transaction keeps. (A word such as ``FOR SHARE`` inside a text it compares counts too.)"""
+    return _LOCKING.search(statement) is not None
+
+
+def reads_outside_transactions(engine: Engine) -> None:
+    """On PostgreSQL, run each read that no transaction needs as a transaction of its own (the driver's
+    autocommit), and begin a transaction before anything else.
+
+    At READ COMMITTED each statement sees what was committed before it started, inside a transaction or not; a
+    transaction that only reads costs two round trips more (``BEGIN`` before its first statement, ``COMMIT`` or
+    ``ROLLBACK`` after its last) and the server's work for them, on every page. A connection is given out in
+    autocommit; the driver's own transaction is begun again (autocommit off, before the statement is sent) by a
+    unit of work (:func:`begin_write`, :func:`transaction_from_here`), and by any statement that needs one: a
+    write, a savepoint, anything not recognised as a read, a read that locks rows (``FOR UPDATE`` …), a
+    server-side cursor (rows streamed a batch at a time). Everything from there to the end of the session's
+    transaction is one transaction, as before."""
+
+    @event.listens_for(engine, "checkout")
+    def _autocommit_until_needed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if not dbapi_connection.autocommit and dbapi_connection.info.transaction_status is TransactionStatus.IDLE:
+            dbapi_connection.autocommit = True
+
+
+def transaction_from_here(connection: Connection) -> None:
+    """On PostgreSQL, make what ``connection`` sends from now on one transaction (see
+    :func:`reads_outside_transactions`); nothing is sent until its next statement."""
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection is not None and dbapi_connection.autocommit:
+        dbapi_connection.autocommit = False
 
 
 def _reads_with(statement: str) -> bool:
@@ -431,6 +473,8 @@ def begin_write(session: Session) -> Connection:
     read) and keep its connection for :func:`session_connection`, which would otherwise ask the session again."""
     connection = session.connection(execution_options={WRITE_OPTION: True})
     session.info[_CONNECTION] = (_innermost(session), connection)
+    if connection.dialect.name == "postgresql":
+        transaction_from_here(connection)
     return connection
 
 
@@ -795,6 +839,7 @@ def _deferred(connection: Connection) -> list[tuple[str, Any, bool]]:
     transaction = _begun(connection).get_transaction()
     kept = connection.info.get(_DEFERRED)
     if kept is None or kept[0] is not transaction:
+        transaction_from_here(connection)  # held writes go out in the transaction they belong to
         kept = connection.info[_DEFERRED] = (transaction, [])
     pending: list[tuple[str, Any, bool]] = kept[1]
     return pending

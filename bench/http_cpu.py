@@ -5,9 +5,11 @@ with ``--postgres`` on a throw-away PostgreSQL server; each request is timed in 
 process: the application and the driver, no network and no server), after a warm-up. ``--profile`` prints a
 cProfile of the timed requests of one kind instead.
 
-``.venv/bin/python bench/http_cpu.py [--requests N] [--postgres] [--queue-cases N] [--profile case|queue|post]
-[--calls]``; ``--calls`` counts the function calls of each request instead of timing it (a count does not
-depend on the machine's load, so two versions compare on a busy machine).
+``.venv/bin/python bench/http_cpu.py [--requests N] [--postgres [--reads-in-transactions]] [--queue-cases N]
+[--profile case|queue|post] [--calls]``; ``--calls`` counts the function calls of each request instead of timing
+it (a count does not depend on the machine's load, so two versions compare on a busy machine);
+``--reads-in-transactions`` times the GET pages' requests in pairs, the application's reads outside transactions
+against the same reads in one transaction, as they were sent before.
 Not run by ``make bench``
 (a measuring aid while working on the pages; the benchmark with a floor is ``bench/http_bench.py``).
 """
@@ -23,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -44,7 +47,16 @@ def main() -> int:
         "--calls", action="store_true", help="count Python and C function calls per request (the same at any load)"
     )
     parser.add_argument("--queue-cases", type=int, default=20, help="submitted cases in the clerk's queue")
+    parser.add_argument(
+        "--reads-in-transactions",
+        action="store_true",
+        help="with --postgres: the case page and the queue, each request sent twice in a row (in turn first), once "
+        "as the application sends its reads (no transaction) and once with its connection made to begin one as "
+        "before; wall and process time of each",
+    )
     args = parser.parse_args()
+    if args.reads_in_transactions and not args.postgres:
+        parser.error("--reads-in-transactions needs --postgres")
 
     from bench.http_bench import throwaway_database
 
@@ -106,6 +118,8 @@ def measure(args: argparse.Namespace, url: str, folder: Path, database: str) -> 
         for _ in range(args.warm_up):
             send()
             after[name]()
+    if args.reads_in_transactions:
+        return _reads_in_transactions(app, kinds, args.requests)
     if args.profile:
         send, count = kinds[args.profile]
         profiler = cProfile.Profile()
@@ -141,6 +155,44 @@ def measure(args: argparse.Namespace, url: str, folder: Path, database: str) -> 
             f"  {name:6} mean {statistics.fmean(times) * 1000:6.2f} ms   "
             f"median {statistics.median(times) * 1000:6.2f} ms   "
             f"p10 {times[len(times) // 10] * 1000:6.2f} ms   ({count} requests)"
+        )
+    return 0
+
+
+def _reads_in_transactions(app: Any, kinds: dict[str, tuple[Callable[[], None], int]], count: int) -> int:
+    """The GET pages' requests in pairs, one with the application's reads each its own transaction and one with
+    the connection in a transaction from its first statement (a pool listener turns the driver's autocommit off
+    again as a connection is given out: ``BEGIN`` before the first read, ``COMMIT`` after the last, as before
+    the application sent its reads outside transactions); which goes first alternates."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    inside = {"on": False}
+
+    def in_a_transaction(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        if inside["on"] and dbapi_connection.autocommit:
+            dbapi_connection.autocommit = False
+
+    with app.app_context():
+        event.listen(db.engine, "checkout", in_a_transaction)
+    print("GET requests, reads outside transactions (as sent) against in one transaction (as before), in pairs:")
+    for name in ("case", "queue"):
+        send = kinds[name][0]
+        wall: dict[bool, list[float]] = {False: [], True: []}
+        cpu: dict[bool, list[float]] = {False: [], True: []}
+        for i in range(count):
+            for transaction in (False, True) if i % 2 else (True, False):
+                inside["on"] = transaction
+                started, started_cpu = time.perf_counter(), time.process_time()
+                send()
+                wall[transaction].append(time.perf_counter() - started)
+                cpu[transaction].append(time.process_time() - started_cpu)
+        outside, before = statistics.median(wall[False]), statistics.median(wall[True])
+        print(
+            f"  {name:6} wall {outside * 1000:6.2f} ms against {before * 1000:6.2f} ms ({outside / before:.2f}x);   "
+            f"process time {statistics.median(cpu[False]) * 1000:6.2f} ms against "
+            f"{statistics.median(cpu[True]) * 1000:6.2f} ms   (medians of {count} pairs)"
         )
     return 0
 

@@ -38,6 +38,7 @@ from app.audit.canonical import (
     strict_loads,
 )
 from app.audit.checkpoints import KEY_ROTATED, checkpoint_message, load_public_key, rotation_of
+from app.database import transaction_from_here
 from app.keys import public_fingerprint, signature_bytes
 from app.models import AuditCheckpoint, AuditEntry, AuditHead, AuditTreeNode, utcnow
 
@@ -228,6 +229,7 @@ def _driver_rows(session: Session, query: ClauseElement, batch: int, name: str) 
     if driver is None:
         raise RuntimeError("no database connection")
     if connection.dialect.name == "postgresql":
+        transaction_from_here(connection)  # a server-side cursor lives in a transaction
         cursor = driver.cursor(name=name)
         cursor.itersize = batch
     else:

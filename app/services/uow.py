@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.database import begin_write, continues_open_read
+from app.database import begin_write, continues_open_read, session_connection, transaction_from_here
 from app.engine.errors import ConflictError, Msg
 from app.extensions import db
 from app.services.files import discard_uncommitted, forget_committed
@@ -69,6 +69,7 @@ def unit_of_work() -> Iterator[Session]:
         # PostgreSQL: the read transaction goes on as this unit's; what it loaded is read again when used,
         # as after the rollback that would have ended it
         session.expire_all()
+        transaction_from_here(session_connection(session))  # the reads ran as their own transactions
     elif session.in_transaction():
         session.rollback()
     session.info[_DEPTH] = 1
