@@ -210,7 +210,9 @@ _WROTE = "tramites_wrote"
 def note_writes(engine: Engine) -> None:
     """On ``engine``'s connections, note whether the transaction has sent anything but a ``SELECT`` or a ``WITH``
     query that only reads (a write, a savepoint, a statement not recognised: anything :func:`end_read` must not
-    commit)."""
+    commit). On a connection still in autocommit (:func:`reads_outside_transactions`), such a statement, a read
+    that locks rows and one on a server-side cursor first turn it off: the transaction they need begins with
+    them."""
 
     @event.listens_for(engine, "begin")
     def _nothing_written_yet(conn: Connection) -> None:
