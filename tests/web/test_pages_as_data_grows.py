@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.scale_bench import build, unequal_statements
+from bench.scale_bench import a_fire, build, unequal_statements
 
 
 @pytest.mark.slow
@@ -26,6 +26,12 @@ def test_every_page_sends_as_many_statements_with_five_times_the_history(
     try:
         assert len(small.pages) == len(large.pages) > 900  # every role, the demo's staff, the public, the rest
         assert unequal_statements(small, large) == []
+        # the benchmark's transition, on a case submitted through the services in each size
+        for size in (small, large):
+            step = a_fire(size)
+            with size.app.app_context():
+                moved = step()
+            assert (moved.from_state, moved.to_state) == ("submitted", "intake_review")
     finally:
         from app.extensions import db
 
