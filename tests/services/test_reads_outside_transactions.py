@@ -90,7 +90,8 @@ def test_a_unit_of_work_is_one_transaction_from_its_first_read(on_postgresql: Fl
         db.session.rollback()
         with sent() as seen:
             fire(case_id, "start_intake", clerk, expected_version=version)
-    assert seen and not any(s.autocommit for s in seen), seen
+    assert seen
+    assert not any(s.autocommit for s in seen), seen
     assert not seen[0].in_transaction  # its BEGIN goes with its first statement …
     assert all(s.in_transaction for s in seen[1:]), seen  # … and everything after is in it
 
@@ -101,13 +102,17 @@ def _version(case_id: int) -> int:
 
 def test_a_unit_of_work_that_fails_after_its_writes_leaves_nothing(on_postgresql: Flask) -> None:
     before = _departments(on_postgresql)
-    with on_postgresql.app_context(), pytest.raises(RuntimeError):
+
+    def reads_writes_and_fails() -> None:
         with unit_of_work() as session:
             session.execute(select(User.id)).all()
             session.add(Department(code="escrita", name="Escrita"))
             session.flush()
             session.execute(text("INSERT INTO departments (code, name) VALUES ('otra', 'Otra')"))
             raise RuntimeError("after the writes")
+
+    with on_postgresql.app_context(), pytest.raises(RuntimeError, match="after the writes"):
+        reads_writes_and_fails()
     assert _departments(on_postgresql) == before
 
 
@@ -121,7 +126,8 @@ def test_writes_outside_a_unit_of_work_are_one_transaction_with_what_follows(on_
             session.execute(text("INSERT INTO departments (code, name) VALUES ('escrita', 'Escrita')"))
             with session.begin_nested():
                 session.execute(text("INSERT INTO departments (code, name) VALUES ('otra', 'Otra')"))
-        assert seen[0].autocommit and not seen[0].in_transaction, seen  # the read: its own transaction
+        assert seen[0].autocommit, seen  # the read: its own transaction
+        assert not seen[0].in_transaction, seen
         assert not any(s.autocommit for s in seen[1:]), seen
         session.rollback()
     assert _departments(on_postgresql) == before
@@ -159,4 +165,6 @@ def test_a_connection_is_given_out_in_autocommit_again_after_a_transaction(on_po
             session.add(Department(code="escrita", name="Escrita"))
         with sent() as seen:
             db.session.execute(select(Department.code)).all()
-    assert seen and seen[0].autocommit and not seen[0].in_transaction, seen
+    assert seen
+    assert seen[0].autocommit, seen
+    assert not seen[0].in_transaction, seen
