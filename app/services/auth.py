@@ -59,6 +59,7 @@ from app.models import (
 from app.notifications import enqueue
 from app.notifications.account import ACCOUNT_TEMPLATES, render_account_mail
 from app.services import security_log
+from app.services.deadlines import CALENDAR_SEQ_COLUMN, saw_calendar_seq
 from app.services.passwords import check_password
 from app.services.uow import unit_of_work
 from app.services.users import RoleGrant, create_user, hash_password, normalise_email, verify_password
@@ -130,13 +131,15 @@ _SESSION_USER = FixedStatement(
         UserRole.id.label("role_id"),
         UserRole.role.label("role_role"),
         UserRole.department_code.label("role_department_code"),
+        CALENDAR_SEQ_COLUMN.label("calendar_seq"),
     )
     .join(User, User.id == UserSession.user_id)
     .outerjoin(UserRole, UserRole.user_id == User.id)
     .where(UserSession.token_hash == bindparam("token_hash"))
     .order_by(UserRole.id)
 )
-"""A session's columns with its user's and the user's roles (one row per role, or one without a role): every
+"""A session's columns with its user's and the user's roles (one row per role, or one without a role), and the
+audit head's ``calendar_seq`` (which the pages' terms would read on their own: :func:`saw_calendar_seq`): every
 request asks this first, so it is read as columns and the user attached as loaded (:func:`_loaded_user`). Its
 rows are read by position (:data:`_USER_SLICE`, :data:`_ROLE_SLICE`): each attribute of a row costs a look-up."""
 _USER_SLICE = slice(5, 5 + len(_USER_COLUMNS))
@@ -166,6 +169,7 @@ def resume_session(token: str, now: datetime | None = None) -> User | None:
     rows = _SESSION_USER.read(session, {"token_hash": _digest(token)})
     if not rows:
         return None
+    saw_calendar_seq(session, rows[0][-1])
     session_id, user_id, created_at, last_seen, revoked_at = rows[0][:5]  # _SESSION_USER's first columns
     if revoked_at is not None or not rows[0][_USER_ACTIVE]:
         return None

@@ -83,16 +83,30 @@ def calendar(session: Session) -> BusinessCalendar:
     return result
 
 
+CALENDAR_SEQ_COLUMN = select(AuditHead.calendar_seq).where(AuditHead.id == 1).scalar_subquery()
+"""The audit head's ``calendar_seq`` as a column that another read of a request carries (the login's): see
+:func:`saw_calendar_seq`."""
 _CALENDAR_SEQ = FixedStatement(select(AuditHead.calendar_seq).where(AuditHead.id == 1))
 _CALENDAR_CHANGED_KEY = "business_calendar_changed"
+_CALENDAR_SEQ_SEEN_KEY = "calendar_seq_seen"
+
+
+def saw_calendar_seq(session: Session, seq: int | None) -> None:
+    """Tell :func:`reading_calendar` the audit head's ``calendar_seq`` that a read of ``session``'s transaction
+    carried (:data:`CALENDAR_SEQ_COLUMN`): a page of a signed-in person, whose login is read first, then needs no
+    statement of its own to know whether the process's calendar is current. ``None`` (no head) tells nothing."""
+    transaction = session.get_transaction()
+    if transaction is not None and seq is not None:
+        session.info[_CALENDAR_SEQ_SEEN_KEY] = (transaction, seq)
 
 
 def reading_calendar(session: Session) -> BusinessCalendar:
     """The calendar of :func:`calendar` for pages that only read: when the transaction has not locked the
-    audit head (a page never does), the head's ``calendar_seq`` is read alone (one small row, no lock) and the
-    process's copy is used while it has not moved, instead of every declared day on every page. The seq is
-    read before the days, so a copy is never older than the seq it is kept under; a transaction that changed
-    the days itself (:func:`_forget_calendar`) neither uses nor keeps the process's copy."""
+    audit head (a page never does), the head's ``calendar_seq`` is read alone (one small row, no lock), or taken
+    from an earlier read of the same transaction that carried it (:func:`saw_calendar_seq`: a signed-in request's
+    login), and the process's copy is used while it has not moved, instead of every declared day on every page.
+    The seq is read before the days, so a copy is never older than the seq it is kept under; a transaction that
+    changed the days itself (:func:`_forget_calendar`) neither uses nor keeps the process's copy."""
     transaction = session.get_transaction()
     cached = session.info.get(_CALENDAR_KEY)
     if cached is not None and transaction is not None and cached[0] is transaction:
@@ -102,10 +116,14 @@ def reading_calendar(session: Session) -> BusinessCalendar:
     changed = transaction is not None and session.info.get(_CALENDAR_CHANGED_KEY) is transaction
     if audit.read_head(session) is not None or engine is None or changed:
         return calendar(session)
-    head = _CALENDAR_SEQ.read(session)
-    if not head:
-        return calendar(session)
-    seq = head[0][0]
+    seen = session.info.get(_CALENDAR_SEQ_SEEN_KEY)
+    if seen is not None and seen[0] is transaction:  # carried by an earlier read of this transaction
+        seq = seen[1]
+    else:
+        head = _CALENDAR_SEQ.read(session)
+        if not head:
+            return calendar(session)
+        seq = head[0][0]
     kept = _PROCESS_CALENDARS.get(engine)
     if kept is not None and kept[0] == seq:
         result = kept[1]

@@ -7,17 +7,18 @@ from flask.testing import FlaskClient
 
 from app.calendar import BusinessCalendar, local_today
 from app.extensions import db
-from app.models import Role
+from app.models import Case, Role
 from app.services import deadlines
 from tests.services.test_fire_statements import statements
 from tests.support.factories import make_user, submitted_case
 from tests.web.helpers import clerk_at_intake, login_as, text
 
-CASE_PAGE_MAX = 8
-"""The login (its session, user and roles), the case, its documents, its timeline with the actors' names, the
-audit head's calendar_seq, its timers, its clocks and its certificates."""
-QUEUE_MAX = 5
-"""The login, the cases, the audit head's calendar_seq, their timers and their clocks."""
+CASE_PAGE_MAX = 7
+"""The login (its session, user and roles, and the audit head's calendar_seq), the case, its documents, its
+timeline with the actors' names, its timers, its clocks and its certificates (8 before the login carried the
+calendar_seq)."""
+QUEUE_MAX = 4
+"""The login with the calendar_seq, the cases, their timers and their clocks (5 before)."""
 POST_MAX = {"sqlite": 9, "postgresql": 7}
 """A plain step's POST (11 on both before the transition read its case with its inputs, 16 before that)."""
 
@@ -44,6 +45,7 @@ def test_a_case_page_reads_each_thing_once_and_the_calendar_only_when_it_changed
     assert len(touching(seen, "FROM cases")) == 1, seen  # the certificates do not check the case again
     assert len(touching(seen, "FROM certificates")) == 1, seen
     assert not touching(seen, "non_working_days"), seen  # kept while the head's calendar_seq stays put
+    assert touching(seen, "calendar_seq") == touching(seen, "FROM user_sessions"), seen  # carried by the login
     assert "Le toca actuar" in text(page)
 
     # a declaration moves the head's calendar_seq: the next page reads the days again and counts with them
@@ -77,6 +79,18 @@ def test_the_queue_reads_the_login_and_its_cases_once(app: Flask, client: FlaskC
         assert client.get("/bandeja").status_code == 200
     assert len(seen) <= QUEUE_MAX, seen
     assert touching(seen, "user_roles") == touching(seen, "FROM user_sessions"), seen
+    assert touching(seen, "calendar_seq") == touching(seen, "FROM user_sessions"), seen
+    assert not touching(seen, "non_working_days"), seen
+
+
+def test_terms_read_without_a_login_read_the_calendar_seq_on_their_own(app: Flask) -> None:
+    """No login carried it (a public page, a worker): the terms read it alone, once, and keep the calendar."""
+    case_id = submitted_case(make_user(Role.APPLICANT))
+    for _ in range(2):
+        db.session.rollback()
+        with statements() as seen:
+            deadlines.case_terms([db.session.get_one(Case, case_id)])
+    assert len(touching(seen, "calendar_seq")) == 1, seen
     assert not touching(seen, "non_working_days"), seen
 
 
