@@ -21,7 +21,13 @@ from app.models import Role, TotpCredential
 from app.services import auth
 from tests.security.conftest import FACTOR_START
 from tests.security.helpers import events
-from tests.security.test_second_factor_change import CODES, PAGE, _enrolled, _log_in, _mail, csrf_token_named
+from tests.security.test_second_factor_change import (
+    CODES,
+    PAGE,
+    _mail,
+    _signed_in_with_factor,
+    csrf_token_named,
+)
 from tests.support.factories import PASSWORD, email_of, make_user
 from tests.support.smtp import Mailbox
 from tests.web.helpers import csrf_token, flashes, login, session_user_id, set_language, text
@@ -122,11 +128,7 @@ def test_an_applicant_turns_the_second_factor_on_logs_in_with_it_and_turns_it_of
 def test_staff_cannot_turn_off_the_second_factor_their_roles_oblige_them_to(
     app: Flask, browsers: Browsers, factor_clock: time_machine.Coordinates
 ) -> None:
-    staff = make_user(Role.REVIEWER)
-    totp, _codes = _enrolled(staff, START)
-    client = browsers()
-    factor_clock.shift(30)
-    _log_in(client, staff, totp.at(START + timedelta(seconds=30)))
+    staff, client, totp = _signed_in_with_factor(browsers, factor_clock, Role.REVIEWER)
     page = text(client.get(PAGE))
     assert "Desactivar la verificación en dos pasos" not in page
     assert "pida a un administrador que quite su segundo factor" in page

@@ -46,6 +46,19 @@ def _enrolled(user_id: int, at: datetime) -> tuple[pyotp.TOTP, list[str]]:
     return totp, auth.confirm_enrolment(user_id, totp.at(at), now=at)
 
 
+def _signed_in_with_factor(
+    browsers: Browsers, factor_clock: time_machine.Coordinates, role: Role
+) -> tuple[int, FlaskClient, pyotp.TOTP]:
+    """A user of ``role`` with a second factor confirmed at ``START``, logged in 30 seconds later in a browser of
+    their own with a code of the app: the user, the browser and the app."""
+    user = make_user(role)
+    totp, _ = _enrolled(user, START)
+    client = browsers()
+    factor_clock.shift(30)
+    _log_in(client, user, totp.at(START + timedelta(seconds=30)))
+    return user, client, totp
+
+
 def _log_in(client: FlaskClient, user_id: int, code: str) -> None:
     assert login(client, email_of(user_id)).headers["Location"] == VERIFY
     page = text(client.get(VERIFY))
@@ -220,11 +233,7 @@ def test_new_recovery_codes_replace_the_old_ones(
 def test_wrong_codes_are_throttled_and_nothing_is_offered_without_a_second_factor(
     app: Flask, browsers: Browsers, factor_clock: time_machine.Coordinates
 ) -> None:
-    staff = make_user(Role.AUDITOR)
-    totp, _ = _enrolled(staff, START)
-    client = browsers()
-    factor_clock.shift(30)
-    _log_in(client, staff, totp.at(START + timedelta(seconds=30)))
+    _, client, _ = _signed_in_with_factor(browsers, factor_clock, Role.AUDITOR)
     statuses = [_send(client, RENEW, "codigos", "000000").status_code for _ in range(4)]
     assert statuses[:3] == [422, 422, 422]
     assert statuses[3] == 429  # the delay after the free failures, as at the login's second step
@@ -244,11 +253,7 @@ def test_wrong_codes_are_throttled_and_nothing_is_offered_without_a_second_facto
 
 
 def test_the_page_speaks_english(app: Flask, browsers: Browsers, factor_clock: time_machine.Coordinates) -> None:
-    staff = make_user(Role.AUDITOR)
-    totp, _ = _enrolled(staff, START)
-    client = browsers()
-    factor_clock.shift(30)
-    _log_in(client, staff, totp.at(START + timedelta(seconds=30)))
+    _, client, _ = _signed_in_with_factor(browsers, factor_clock, Role.AUDITOR)
     with client.session_transaction() as session:
         session["locale"] = "en"
     page = text(client.get(PAGE))
