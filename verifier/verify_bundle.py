@@ -22,6 +22,7 @@ import binascii
 import hashlib
 import json
 import sys
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -520,7 +521,8 @@ def _judge(
                 Problem(f"{cp.label}: signed by a key introduced only at entry {introduced[cp.key_fingerprint]}")
             )
         if item.matched is False:
-            first = max((size for size in good if size < cp.tree_size), default=0) + 1
+            below = bisect_left(good, cp.tree_size)  # the last good checkpoint before this one
+            first = (good[below - 1] if below else 0) + 1
             report.problems.append(
                 Problem(
                     f"entries {first}–{cp.tree_size} do not hash to the root signed in {cp.label}: at least one "

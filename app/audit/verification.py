@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import binascii
 import hashlib
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -450,7 +451,11 @@ def verify(
     expected_seq = 1
     broken = False
     peaks = frontier.peaks
-    next_target = min((size for size in targets if size >= 1), default=0)
+    # the checkpoints' sizes in order, each met in turn as the entries are read: finding the next one among all
+    # of them at each would cost their number squared (a checkpoint is signed every minute the log grows)
+    sizes = sorted(size for size in targets if size >= 1)
+    upcoming = iter(sizes)
+    next_target = next(upcoming, 0)
     fast = fast_entry_check()
     # Rows straight from the driver, streamed: the ORM layer and result processing would double the cost of
     # reading a row, and the log may be larger than memory.
@@ -493,7 +498,7 @@ def verify(
             if expected_seq == next_target:
                 for item in targets[expected_seq]:
                     item.matched = frontier.root().hex() == item.root_hash
-                next_target = min((size for size in targets if size > expected_seq), default=0)
+                next_target = next(upcoming, 0)
             expected_seq += 1
     checked = expected_seq - 1
 
@@ -581,7 +586,8 @@ def _judge_checkpoints(
                 Problem(f"{item.label}: signed by a key introduced later, at entry {introduced[item.fingerprint]}")
             )
         if item.matched is False:
-            first = max((size for size in good_sizes if size < item.tree_size), default=0) + 1
+            below = bisect_left(good_sizes, item.tree_size)  # the last good checkpoint before this one
+            first = (good_sizes[below - 1] if below else 0) + 1
             state.problems.append(
                 Problem(
                     f"entries {first}–{item.tree_size} do not hash to the root signed in {item.label}: "
