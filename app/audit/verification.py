@@ -368,19 +368,45 @@ def _entry_problem(row: Sequence[Any], expected_seq: int, running: str) -> tuple
     return None, recomputed, leaf
 
 
+_CHECKPOINT_COLUMNS = (
+    AuditCheckpoint.id,
+    AuditCheckpoint.tree_size,
+    AuditCheckpoint.root_hash,
+    AuditCheckpoint.created_at,
+    AuditCheckpoint.key_fingerprint,
+    AuditCheckpoint.signature,
+    AuditCheckpoint.public_key,
+)
+
+
+def _stored_checkpoints(session: Session) -> Iterator[Any]:
+    """The stored checkpoints in order, their columns only, streamed a batch at a time: one is signed every minute
+    the log grows, hundreds of thousands in a few years, and only what each leaves (:class:`_Signed`) is kept."""
+    statement = select(*_CHECKPOINT_COLUMNS).order_by(AuditCheckpoint.id).execution_options(yield_per=2000)
+    yield from session.execute(statement)
+
+
 def _signed_checkpoints(
-    stored: Sequence[AuditCheckpoint], kept: Sequence[KeptCheckpoint], trusted: Mapping[str, Any], state: _State
+    stored: Iterable[Any], kept: Sequence[KeptCheckpoint], trusted: Mapping[str, Any], state: _State
 ) -> list[_Signed]:
     keys: dict[str, ed25519.Ed25519PublicKey] = {}
     signed: list[_Signed] = []
+    # the few keys that signed them, each read from its PEM once (not once per checkpoint), with its fingerprint
+    by_pem: dict[str, tuple[ed25519.Ed25519PublicKey, str] | None] = {}
     for cp in stored:
         label = f"checkpoint {cp.id} (tree size {cp.tree_size})"
-        try:
-            key = load_public_key(cp.public_key)
-        except ValueError:
+        if cp.public_key not in by_pem:
+            try:
+                read = load_public_key(cp.public_key)
+            except ValueError:
+                by_pem[cp.public_key] = None
+            else:
+                by_pem[cp.public_key] = (read, public_fingerprint(read))
+        loaded = by_pem[cp.public_key]
+        if loaded is None:
             state.problems.append(Problem(f"{label}: its public key is unreadable"))
             continue
-        fingerprint = public_fingerprint(key)
+        key, fingerprint = loaded
         as_kept = KeptCheckpoint(
             cp.tree_size, cp.root_hash, format_instant(cp.created_at), cp.key_fingerprint, cp.signature
         )
@@ -388,7 +414,7 @@ def _signed_checkpoints(
             state.problems.append(Problem(f"{label}: its signature does not verify (the checkpoint was altered)"))
             continue
         keys.setdefault(fingerprint, key)
-        signed.append(_Signed(label, cp.tree_size, cp.root_hash, fingerprint))
+        signed.append(_Signed(label, cp.tree_size, cp.root_hash, fingerprint))  # the key's one fingerprint
     all_keys = {**keys, **trusted}
     for item in kept:
         number = f" {item.id}" if item.id is not None else ""
@@ -440,8 +466,7 @@ def verify(
     """
     state = _State()
     trusted = {public_fingerprint(key): key for key in trusted_keys}
-    stored = list(session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id)))
-    signed = _signed_checkpoints(stored, kept, trusted, state)
+    signed = _signed_checkpoints(_stored_checkpoints(session), kept, trusted, state)
     targets: dict[int, list[_Signed]] = {}
     for item in signed:
         targets.setdefault(item.tree_size, []).append(item)
