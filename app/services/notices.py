@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, select, update
 
 from app.extensions import db
 from app.models import Case, OutboxMessage, User, utcnow
@@ -53,16 +53,6 @@ def notices_for(user_id: int, limit: int = 50) -> list[Notice]:
         result.append(Notice(message.id, message.created_at, subject, body, message.read_at is not None))
     del held
     return result
-
-
-def unread_count(user_id: int) -> int:
-    """How many notices the user has not read."""
-    stmt = (
-        select(func.count())
-        .select_from(OutboxMessage)
-        .where(OutboxMessage.recipient_id == user_id, OutboxMessage.read_at.is_(None))
-    )
-    return db.session.scalars(stmt).one()
 
 
 def mark_all_read(user_id: int) -> int:
