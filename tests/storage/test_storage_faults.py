@@ -195,6 +195,11 @@ def test_storage_check_command_reports_and_cleans(app: Flask):
     orphan, _ = store.put(b"%PDF-1.7 huerfano")
     leftover = store.path(orphan).parent / f"{TEMP_PREFIX}interrupted"
     leftover.write_bytes(b"%PDF-1.7 a medio escribir")
+    # written at the instant the test runs at: the check compares the files' times with the clock, which the
+    # suite may have moved (TEST_CLOCK), and the file system would stamp them with the machine's
+    written = time.time_ns()
+    for path in (store.path(orphan), leftover):
+        os.utime(path, ns=(written, written))
     runner = app.test_cli_runner()
 
     found = runner.invoke(args=["storage", "check"])
