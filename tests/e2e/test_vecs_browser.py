@@ -254,9 +254,13 @@ def test_happy_path_from_registration_to_occupancy(app: Flask, people: People, m
     inspector.goto("/bandeja")
     inspector.click(f"text={folio}")
     action(inspector, "pass_inspection")
-    open_case(approver, case_id)
-    action(approver, "authorize_occupancy")
-    expect(approver.locator(".state-badge")).to_contain_text("Autorización de ocupación emitida")
+    # the occupancy review is drawn among urban development's reviewers again (the draw follows the folio and the
+    # log, so the day the test runs): the one drawn authorizes it
+    reviewer = {ruler_id: land_use, approver_id: approver}.get(assigned_to(case_id))
+    assert reviewer is not None
+    open_case(reviewer, case_id)
+    action(reviewer, "authorize_occupancy")
+    expect(reviewer.locator(".state-badge")).to_contain_text("Autorización de ocupación emitida")
 
     open_case(applicant, case_id)
     shot(applicant, "12-case-occupancy-authorized")
