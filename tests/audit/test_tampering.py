@@ -18,16 +18,15 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from flask import Flask
 from sqlalchemy import Connection, select, text
 
-from app.audit import merkle
-from app.audit.canonical import GENESIS_HASH, canonical_entry, chain_hash, format_instant
+from app.audit.canonical import format_instant
 from app.audit.checkpoints import checkpoint_message, public_key_pem
 from app.extensions import db
 from app.keys import public_fingerprint
-from app.models import AuditCheckpoint, AuditEntry
+from app.models import AuditCheckpoint
 from app.services.audit_log import sign_checkpoint
 from app.services.oversight import inclusion_proof
 from tests.audit.helpers import append_entries, bundle_file, run_verifier, write_public_key
-from tests.support.tamper import raw_write
+from tests.support.tamper import raw_write, rewrite_consistently
 
 COLUMNS = (
     "at, kind, case_id, folio, workflow, workflow_version, action, from_state, to_state, actor_id, actor_role, "
@@ -125,24 +124,7 @@ def _truncate_after_kept(conn: Connection) -> None:
 
 def _rewrite_consistently(conn: Connection) -> None:
     """Change entry 10 and recompute every stored hash and subtree after it: only the signatures can tell."""
-    conn.execute(text("UPDATE audit_entries SET actor_role = 'admin' WHERE seq = 10"))
-    rows = conn.execute(AuditEntry.__table__.select().order_by(AuditEntry.seq)).mappings().all()
-    running = GENESIS_HASH
-    growing = merkle.CompactRange()
-    nodes = []
-    for row in rows:
-        canonical = canonical_entry(row)
-        leaf = merkle.leaf_hash(canonical)
-        new_chain = chain_hash(running, canonical)
-        conn.execute(
-            text("UPDATE audit_entries SET prev_hash = :prev, entry_hash = :chain, leaf_hash = :leaf WHERE seq = :seq"),
-            {"prev": running, "chain": new_chain, "leaf": leaf.hex(), "seq": row["seq"]},
-        )
-        running = new_chain
-        nodes += [{"level": lv, "idx": ix, "hash": h.hex()} for lv, ix, h in growing.append(leaf)]
-    conn.execute(text("DELETE FROM audit_tree_nodes"))
-    conn.execute(text("INSERT INTO audit_tree_nodes (level, idx, hash) VALUES (:level, :idx, :hash)"), nodes)
-    conn.execute(text("UPDATE audit_head SET hash = :hash WHERE id = 1"), {"hash": running})
+    rewrite_consistently(conn, 10)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,10 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import OperationalError
 
+from app.audit import merkle
+from app.audit.canonical import GENESIS_HASH, canonical_entry, chain_hash
 from app.extensions import db
+from app.models import AuditEntry
 
 LOG_TABLES = ("audit_entries", "audit_tree_nodes", "audit_checkpoints", "audit_head")
 SQLITE_TRIGGERS = ("no_update", "no_delete", "no_replace", "forward_only")
@@ -55,3 +58,26 @@ def raw_write() -> Iterator[Connection]:
                 conn.commit()
             finally:
                 raw.execute("PRAGMA foreign_keys=ON")
+
+
+def rewrite_consistently(conn: Connection, seq: int) -> None:
+    """Change entry ``seq`` and recompute every stored hash and subtree after it, and the head: only the
+    checkpoints' signatures can tell (on a :func:`raw_write` connection)."""
+    conn.execute(text("UPDATE audit_entries SET actor_role = 'admin' WHERE seq = :seq"), {"seq": seq})
+    rows = conn.execute(AuditEntry.__table__.select().order_by(AuditEntry.seq)).mappings().all()
+    running = GENESIS_HASH
+    growing = merkle.CompactRange()
+    nodes = []
+    for row in rows:
+        canonical = canonical_entry(row)
+        leaf = merkle.leaf_hash(canonical)
+        new_chain = chain_hash(running, canonical)
+        conn.execute(
+            text("UPDATE audit_entries SET prev_hash = :prev, entry_hash = :chain, leaf_hash = :leaf WHERE seq = :seq"),
+            {"prev": running, "chain": new_chain, "leaf": leaf.hex(), "seq": row["seq"]},
+        )
+        running = new_chain
+        nodes += [{"level": lv, "idx": ix, "hash": h.hex()} for lv, ix, h in growing.append(leaf)]
+    conn.execute(text("DELETE FROM audit_tree_nodes"))
+    conn.execute(text("INSERT INTO audit_tree_nodes (level, idx, hash) VALUES (:level, :idx, :hash)"), nodes)
+    conn.execute(text("UPDATE audit_head SET hash = :hash WHERE id = 1"), {"hash": running})
