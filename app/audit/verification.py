@@ -414,7 +414,7 @@ def _signed_checkpoints(
             state.problems.append(Problem(f"{label}: its signature does not verify (the checkpoint was altered)"))
             continue
         keys.setdefault(fingerprint, key)
-        signed.append(_Signed(label, cp.tree_size, cp.root_hash, fingerprint))  # the key's one fingerprint
+        signed.append(_Signed(label, cp.tree_size, cp.root_hash, fingerprint))
     all_keys = {**keys, **trusted}
     for item in kept:
         number = f" {item.id}" if item.id is not None else ""
