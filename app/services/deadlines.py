@@ -612,6 +612,13 @@ def moving_lapse_unrecorded(workflow: Workflow, state: str, terms: Iterable[Term
     )
 
 
+_CASES = cast(Table, Case.__table__)
+_CASE_STATES = for_ids(select(_CASES.c.id, _CASES.c.state), _CASES.c.id, "case_ids")
+_CASE_DEFINITIONS = for_ids(select(_CASES.c.id, _CASES.c.workflow, _CASES.c.workflow_version), _CASES.c.id, "case_ids")
+"""The state, and the definition, of each case of a list: one statement whatever the list's length (an expanding
+``IN`` is a statement of its own for each length, and PostgreSQL takes at most 65,535 parameters)."""
+
+
 def pending_terms(case_ids: Sequence[int], today: date | None = None) -> dict[int, list[TermView]]:
     """The pending deadline and target terms of the given cases, soonest first, keyed by case id."""
     if not case_ids:
@@ -619,9 +626,9 @@ def pending_terms(case_ids: Sequence[int], today: date | None = None) -> dict[in
     today = today or local_today()
     session = db.session()
     cal = calendar(session)
-    rows = _TERM_TIMERS.read(session, {"case_ids": list(case_ids)})
-    states = session.execute(select(Case.id, Case.state).where(Case.id.in_(case_ids)))
-    return _term_views(rows, {row.id: row.state for row in states}, cal, today)
+    ids = {"case_ids": list(case_ids)}
+    rows = _TERM_TIMERS.read(session, ids)
+    return _term_views(rows, dict(_CASE_STATES.read(session, ids)), cal, today)
 
 
 class CaseHead(Protocol):
@@ -948,8 +955,8 @@ def case_clocks(case_ids: Sequence[int], today: date | None = None) -> dict[int,
     # only what names each case's definition: a list of cases must not read their data
     engine = get_engine()
     workflows = {
-        row.id: engine.definition(row.workflow, row.workflow_version)
-        for row in session.execute(select(Case.id, Case.workflow, Case.workflow_version).where(Case.id.in_(case_ids)))
+        case_id: engine.definition(name, version)
+        for case_id, name, version in _CASE_DEFINITIONS.read(session, {"case_ids": list(case_ids)})
     }
     return _clock_views(session, cal, today, workflows, due)
 

@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import Flask
+from sqlalchemy import event
 
 from app.extensions import db
 from app.models import Case, Role
+from app.procedures.access_request import services as ar
 from app.services.case_pages import case_page
 from app.services.cases import ListedCase, fire
 from app.services.queues import applicant_cases, staff_queue
@@ -81,3 +84,35 @@ def test_the_case_page_reads_the_case_its_timers_and_its_history_once(app: Flask
     assert len(reading(seen, "timers")) == 1, seen
     assert len(reading(seen, "audit_entries")) == 1, seen  # the timeline gives the history
     assert len(reading(seen, "documents")) == 1, seen
+
+
+def test_the_transparency_units_queue_sends_the_same_statements_for_any_number_of_requests(app: Flask) -> None:
+    """The requests' receipt days, states and definitions are read by their ids as one list parameter: an expanding
+    ``IN`` wrote one parameter per request (PostgreSQL takes at most 65,535) and was a statement of its own for each
+    number of requests."""
+
+    def filed(count: int) -> None:
+        for _ in range(count):
+            ar.file_request("Lector Curioso", "lector@example.test", "Contratos de obra pública de 2025", "electronic")
+
+    def sent_by_the_queue() -> list[tuple[str, int]]:
+        sent: list[tuple[str, int]] = []
+
+        def record(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+            sent.append((" ".join(statement.split()), len(parameters or ())))
+
+        db.session.rollback()
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            rows = ar.unit_queue()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert rows
+        return sent
+
+    filed(2)
+    two = sent_by_the_queue()
+    filed(3)
+    five = sent_by_the_queue()
+    assert len(ar.unit_queue()) == 5
+    assert five == two

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import Table, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,7 @@ from app import audit
 from app.audit import EntryInput
 from app.calendar import LOCAL_TZ, local_today
 from app.certificates.formatting import long_date
-from app.database import constant, is_constant, one_of
+from app.database import constant, for_ids, is_constant, one_of
 from app.engine import CaseView, ConflictError, DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import (
@@ -1916,14 +1916,16 @@ class QueueRow:
     paused: bool
 
 
+_REQUESTS = cast(Table, AccessRequest.__table__)
+_RECEIVED = for_ids(select(_REQUESTS.c.case_id, _REQUESTS.c.received_on), _REQUESTS.c.case_id, "case_ids")
+"""The day each request of a list was received: one statement whatever the list's length."""
+
+
 def _queue(cases: Sequence[Case], today: date, *, guarantor: bool = False) -> list[QueueRow]:
     """The queue's rows: the requests' receipt dates, clocks and terms read once for the list, not per request;
     each by the response term, or for the guarantor by the guarantor's own term (:func:`_guarantor_term`)."""
     ids = [c.id for c in cases]
-    received = {
-        r.case_id: r.received_on
-        for r in db.session.scalars(select(AccessRequest).where(AccessRequest.case_id.in_(ids)))
-    }
+    received: dict[int, date] = dict(_RECEIVED.read(db.session(), {"case_ids": ids})) if ids else {}
     clocks_of, terms_of = case_clocks(ids, today=today), pending_terms(ids, today)
     rows = [
         _row(c, received.get(c.id, local_today(c.created_at)), today, clocks_of, terms_of, guarantor=guarantor)
