@@ -83,10 +83,11 @@ def calendar(session: Session) -> BusinessCalendar:
     return result
 
 
-CALENDAR_SEQ_COLUMN = select(AuditHead.calendar_seq).where(AuditHead.id == 1).scalar_subquery()
+_CALENDAR_SEQ_READ = select(AuditHead.calendar_seq).where(AuditHead.id == 1)
+CALENDAR_SEQ_COLUMN = _CALENDAR_SEQ_READ.scalar_subquery()
 """The audit head's ``calendar_seq`` as a column that another read of a request carries (the login's): see
 :func:`saw_calendar_seq`."""
-_CALENDAR_SEQ = FixedStatement(select(AuditHead.calendar_seq).where(AuditHead.id == 1))
+_CALENDAR_SEQ = FixedStatement(_CALENDAR_SEQ_READ)
 _CALENDAR_CHANGED_KEY = "business_calendar_changed"
 _CALENDAR_SEQ_SEEN_KEY = "calendar_seq_seen"
 

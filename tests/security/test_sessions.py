@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event
 
 from app.extensions import db
 from app.models import Role, UserSession, utcnow
@@ -25,6 +23,7 @@ from tests.security.helpers import (
 )
 from tests.support.factories import PASSWORD, email_of, make_user
 from tests.support.smtp import Mailbox
+from tests.support.statements import sent_statements
 from tests.web.helpers import csrf_token, login, login_as, logout, text
 
 NEW_PASSWORD = "lluvia sobre el tejado verde"
@@ -229,21 +228,13 @@ def test_administrators_end_everyones_sessions_from_the_command_line(app: Flask,
     declined = runner.invoke(args=["users", "end-all-sessions"], input="n\n")
     assert declined.exit_code != 0
     assert all(client.get("/inicio").status_code == 200 for client in clients)
-    sent: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(" ".join(statement.split()))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with sent_statements() as sent:
         ended = runner.invoke(args=["users", "end-all-sessions", "--yes"])
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
     assert ended.exit_code == 0, ended.output
     assert "3 session(s) of 2 account(s) ended" in ended.output
     # one statement ends every session and one writes every account's event, whatever the number of accounts
-    assert len([s for s in sent if s.startswith("UPDATE user_sessions")]) == 1
-    assert len([s for s in sent if s.startswith("INSERT INTO security_events")]) == 1
+    assert len([sql for sql, _ in sent if sql.startswith("UPDATE user_sessions")]) == 1
+    assert len([sql for sql, _ in sent if sql.startswith("INSERT INTO security_events")]) == 1
     assert all(client.get("/inicio").status_code == 302 for client in clients)
     revoked = events("session_revoked")
     assert sorted((e.user_id, e.details["sessions"]) for e in revoked) == [(reviewer, 2), (applicant, 1)]

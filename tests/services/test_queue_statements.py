@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from flask import Flask
-from sqlalchemy import event
 
 from app.extensions import db
 from app.models import Case, Role
@@ -18,6 +16,7 @@ from app.services.queues import applicant_cases, staff_queue
 from tests.services.test_fire_statements import statements
 from tests.support.demo_data import VECS_DATA
 from tests.support.factories import make_user, vecs_case
+from tests.support.statements import sent_statements
 
 
 def reading(seen: list[str], table: str) -> list[str]:
@@ -96,17 +95,9 @@ def test_the_transparency_units_queue_sends_the_same_statements_for_any_number_o
             ar.file_request("Lector Curioso", "lector@example.test", "Contratos de obra pública de 2025", "electronic")
 
     def sent_by_the_queue() -> list[tuple[str, int]]:
-        sent: list[tuple[str, int]] = []
-
-        def record(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-            sent.append((" ".join(statement.split()), len(parameters or ())))
-
         db.session.rollback()
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
+        with sent_statements() as sent:
             rows = ar.unit_queue()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
         assert rows
         return sent
 

@@ -5,13 +5,10 @@ anyone else, on both databases."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
 from flask import Flask
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import func, insert, select
 
 from app.calendar import local_today
 from app.extensions import db
@@ -20,23 +17,9 @@ from app.models.personal_data import DataRequestKind
 from app.services.notices import mark_all_read
 from app.services.personal_data import register_request, resolve_cancellation
 from tests.support.factories import advance, email_of, make_user, vecs_case
+from tests.support.statements import sent_statements
 
 MORE_THAN_A_STATEMENT_TAKES = 70_000
-
-
-@contextmanager
-def parameters_sent() -> Iterator[list[tuple[str, int]]]:
-    """Each statement sent inside the block, with how many parameters it carried."""
-    counts: list[tuple[str, int]] = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
-        counts.append((" ".join(statement.split()), len(parameters or ())))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield counts
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def _notices(user_id: int, count: int, *, read: bool = False) -> None:
@@ -71,7 +54,7 @@ def test_more_unread_notices_than_a_statement_takes_are_all_marked_read(app: Fla
     _notices(clerk, MORE_THAN_A_STATEMENT_TAKES)
     _notices(clerk, 3, read=True)
     _notices(other, 2)
-    with parameters_sent() as sent:
+    with sent_statements() as sent:
         assert mark_all_read(clerk) == MORE_THAN_A_STATEMENT_TAKES
     assert max(count for _, count in sent) <= 3  # the person and the instant: no list of the notices
     assert _unread(clerk) == 0
@@ -96,7 +79,7 @@ def test_a_cancellation_erases_every_comment_in_one_statement_of_the_same_parame
         request = register_request(
             admin, email_of(person), DataRequestKind.CANCELLATION, local_today() - timedelta(days=1)
         )
-        with parameters_sent() as sent:
+        with sent_statements() as sent:
             assert resolve_cancellation(request, admin) == comments
         (erasing,) = [(sql, count) for sql, count in sent if sql.startswith("UPDATE audit_entries")]
         sent_for[comments] = erasing
