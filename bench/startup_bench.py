@@ -34,7 +34,7 @@ with open("/proc/self/status") as status:
     for line in status:
         if line.startswith("VmRSS:"):
             rss = int(line.split()[1]) * 1024
-heavy = sorted(name for name in ("weasyprint", "pyhanko") if name in sys.modules)
+heavy = sorted(name for name in ("weasyprint", "pyhanko", "pypdf") if name in sys.modules)
 print(json.dumps({{"seconds": elapsed, "rss": rss, "heavy": heavy}}))
 """
 APP = "import wsgi"
@@ -84,7 +84,9 @@ def main() -> int:
     print(f"  import wsgi       {app_s * 1000:8.0f} ms   resident {app_mb:6.1f} MB")
     print(f"  Flask + psycopg   {floor_s * 1000:8.0f} ms   resident {floor_mb:6.1f} MB")
     print(f"  ratio             {app_s / floor_s:8.1f}x           memory {app_mb / floor_mb:5.1f}x")
-    loaded = ", ".join(heavy) if heavy else "none (WeasyPrint, pyHanko on first use)"
+    loaded = (
+        ", ".join(heavy) if heavy else "none (WeasyPrint, pyHanko on first use; pypdf in the PDF check's child process)"
+    )
     print(f"  heavy modules loaded at start-up: {loaded}")
     return 1 if heavy else 0
 

@@ -54,3 +54,16 @@ def test_the_preloaded_application_brings_the_statutory_holidays() -> None:
         "assert _statutory.cache_info().currsize == 3, _statutory.cache_info()\n"
     )
     subprocess.run([sys.executable, "-c", check], cwd=ROOT, check=True, timeout=120)
+
+
+def test_the_preloaded_application_leaves_out_what_only_first_use_needs() -> None:
+    """Importing ``wsgi`` in a fresh interpreter loads neither the PDF renderer nor the signer (loaded when a
+    certificate is first issued or checked) nor the PDF parser (only the uploads' check imports it, in a child
+    process of its own): none of them is in every process's start-up and memory."""
+    check = (
+        "import sys\n"
+        "import wsgi\n"
+        "loaded = sorted(name for name in ('weasyprint', 'pyhanko', 'pypdf') if name in sys.modules)\n"
+        "assert not loaded, loaded\n"
+    )
+    subprocess.run([sys.executable, "-c", check], cwd=ROOT, check=True, timeout=120)

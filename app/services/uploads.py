@@ -25,11 +25,14 @@ import threading
 import unicodedata
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import current_app, has_app_context
 
 from app.engine import InvalidData, Msg
-from app.services.pdf_probe import Limits
+
+if TYPE_CHECKING:
+    from app.services.pdf_probe import Limits
 
 PDF_HEADER = b"%PDF-"
 EOF_MARKER = b"%%EOF"
@@ -74,6 +77,10 @@ def size_text(size: int) -> str:
 
 def _probe_limits() -> tuple[Limits, float]:
     """The child's bounds and wall-clock limit, from the configuration (``PDF_CHECK_*``) when there is one."""
+    # imported here: the module imports pypdf, which only the child process needs (a third of a second of
+    # every start-up otherwise); its bounds' definition is the one the child reads
+    from app.services.pdf_probe import Limits
+
     config = current_app.config if has_app_context() else {}
     base = Limits()
     limits = Limits(
