@@ -22,13 +22,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any, NamedTuple
 from typing import cast as cast_type
 
-from sqlalchemy import ColumnElement, select, true, union_all
+from sqlalchemy import ColumnElement, Table, select, true, union_all
 from sqlalchemy.orm import Session
 
 from app.calendar import local_today
-from app.database import constant, one_of
+from app.database import constant, for_ids, is_constant, one_of
 from app.engine import ConflictError, DomainError, InvalidData, Msg, NotAllowed, NotFound
 from app.extensions import db
 from app.models import Case, Certificate, CertificateStatus, Role, User
@@ -130,7 +131,16 @@ def current_order(session: Session, case: Case, kind: str) -> Certificate | None
     ).first()
 
 
-def _sealed(order: Certificate, name: str) -> str:
+class _ListedOrder(NamedTuple):
+    """What the treasury's list shows of a payment order: its case, kind, last day to pay and sealed fields."""
+
+    case_id: int
+    kind: str
+    valid_until: date | None
+    public_data: dict[str, Any] | None
+
+
+def _sealed(order: Certificate | _ListedOrder, name: str) -> str:
     fields = (order.public_data or {}).get("fields") or {}
     return str(fields.get(name) or "")
 
@@ -232,22 +242,26 @@ def pending_orders(actor_id: int, today: date | None = None) -> list[PendingOrde
     return orders
 
 
-def _current_orders(session: Session, wanted: set[tuple[int, str]]) -> dict[tuple[int, str], Certificate]:
+_CERTIFICATES = cast_type(Table, Certificate.__table__)
+_VALID_OF_CASES = for_ids(
+    select(*(_CERTIFICATES.c[name] for name in _ListedOrder._fields))
+    .where(is_constant(_CERTIFICATES.c.status, CertificateStatus.VALID))
+    .order_by(_CERTIFICATES.c.id.desc()),
+    _CERTIFICATES.c.case_id,
+    "case_ids",
+)
+"""The valid documents of a list of cases, latest first, with the list's columns only (not the seal, its
+original chain or the signing certificate): one statement and one parameter whatever the list's length."""
+
+
+def _current_orders(session: Session, wanted: set[tuple[int, str]]) -> dict[tuple[int, str], _ListedOrder]:
     """The latest valid payment order of each (case, document kind) in ``wanted``, in one statement (as
     :func:`current_order` finds one)."""
     if not wanted:
         return {}
-    found: dict[tuple[int, str], Certificate] = {}
-    stmt = (
-        select(Certificate)
-        .where(
-            Certificate.case_id.in_(sorted({case_id for case_id, _ in wanted})),
-            Certificate.kind.in_(sorted({kind for _, kind in wanted})),
-            Certificate.status == CertificateStatus.VALID,
-        )
-        .order_by(Certificate.id.desc())
-    )
-    for order in session.scalars(stmt):
+    found: dict[tuple[int, str], _ListedOrder] = {}
+    for row in _VALID_OF_CASES.read(session, {"case_ids": sorted({case_id for case_id, _ in wanted})}):
+        order = _ListedOrder._make(row)
         key = (order.case_id, order.kind)
         if key in wanted:
             found.setdefault(key, order)
