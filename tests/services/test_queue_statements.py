@@ -15,7 +15,7 @@ from app.services.cases import ListedCase, fire
 from app.services.queues import applicant_cases, staff_queue
 from tests.services.test_fire_statements import statements
 from tests.support.demo_data import VECS_DATA
-from tests.support.factories import make_user, vecs_case
+from tests.support.factories import case_version, make_user, vecs_case
 from tests.support.statements import sent_statements
 
 
@@ -107,3 +107,36 @@ def test_the_transparency_units_queue_sends_the_same_statements_for_any_number_o
     five = sent_by_the_queue()
     assert len(ar.unit_queue()) == 5
     assert five == two
+
+
+def test_the_access_request_queues_read_only_what_they_list(app: Flask) -> None:
+    """The unit's, the areas' and the guarantor's queues read each request's columns, its receipt day and the
+    fields of its data they show, in one statement: not its whole data (the requester's text, the areas'
+    answers, the committee's resolutions …), and not the receipt days apart."""
+    area = make_user((Role.AREA, "obras"))
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    filed = [
+        ar.file_request("Lector Curioso", "lector@example.test", "Contratos de obra pública de 2025", "electronic")
+        for _ in range(2)
+    ]
+    case_id = filed[0].case_id
+    ar.turn_request(case_id, ["obras"], unit, expected_version=case_version(case_id))
+    for queue in (ar.unit_queue, lambda: ar.area_queue(area), ar.guarantor_queue):
+        db.session.rollback()
+        with sent_statements() as sent:
+            rows = queue()
+        reads = [sql for sql, _ in sent if "cases.folio" in sql]
+        assert len(reads) == 1, sent
+        assert "access_requests.received_on" in reads[0]
+        listed = reads[0].split(" FROM ", 1)[0]
+        # the data's fields it shows, each extracted (SQLite: JSON_EXTRACT(cases.data, ?); PostgreSQL: cases.data ->
+        # or ->>), not the column whole
+        assert "cases.data" in listed
+        assert not re.search(r"cases\.data(?!, \?\)| ->)", listed), listed
+        assert not [sql for sql, _ in sent if re.search(r"\bFROM access_requests\b", sql)], sent
+        assert not [o for o in db.session.identity_map.values() if isinstance(o, Case)]
+        if queue is ar.unit_queue:
+            assert sorted(r.case_id for r in rows) == sorted(f.case_id for f in filed)
+            assert all(r.received_on is not None for r in rows)
+    db.session.rollback()
+    assert [r.case_id for r in ar.area_queue(area)] == [case_id]

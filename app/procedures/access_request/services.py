@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import Table, select, tuple_, update
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,7 @@ from app import audit
 from app.audit import EntryInput
 from app.calendar import LOCAL_TZ, local_today
 from app.certificates.formatting import long_date
-from app.database import constant, for_ids, is_constant, one_of
+from app.database import constant, is_constant, one_of
 from app.engine import CaseView, ConflictError, DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import (
@@ -436,7 +436,7 @@ class PublicStatus:
 
 
 def _status(
-    case: Case,
+    case: Case | _Listed,
     received_on: date,
     today: date,
     clocks_of: Mapping[int, Mapping[str, ClockView]] | None = None,
@@ -1387,7 +1387,7 @@ def _area_departments(user: User) -> frozenset[str]:
     return user.departments(Role.AREA)
 
 
-def _turned_to(case: Case) -> frozenset[str]:
+def _turned_to(case: Case | _Listed) -> frozenset[str]:
     """The areas the request was turned to (the case data is the source of truth; turn rows add the detail)."""
     return frozenset(str(code) for code in case.data.get("turned_to") or ())
 
@@ -1916,26 +1916,67 @@ class QueueRow:
     paused: bool
 
 
-_REQUESTS = cast(Table, AccessRequest.__table__)
-_RECEIVED = for_ids(select(_REQUESTS.c.case_id, _REQUESTS.c.received_on), _REQUESTS.c.case_id, "case_ids")
-"""The day each request of a list was received: one statement whatever the list's length."""
+class _Listed(NamedTuple):
+    """A request as the staff queues list it: the case's columns they show and sort by, its receipt day, and of
+    its data only the fields the queue reads (the lapses of its terms; for the areas, its turns and answers)."""
+
+    id: int
+    folio: str
+    state: str
+    workflow: str
+    workflow_version: int
+    closed_at: datetime | None
+    created_at: datetime
+    received_on: date | None
+    data: Mapping[str, Any]
 
 
-def _queue(cases: Sequence[Case], today: date, *, guarantor: bool = False) -> list[QueueRow]:
-    """The queue's rows: the requests' receipt dates, clocks and terms read once for the list, not per request;
-    each by the response term, or for the guarantor by the guarantor's own term (:func:`_guarantor_term`)."""
+_LAPSES = ("response_overdue_on", "resolution_overdue_on")
+"""The fields of a request's data that a queue shows (whether its response term or the guarantor's lapsed)."""
+
+
+def _listed_requests(*conditions: Any, fields: Sequence[str] = ()) -> list[_Listed]:
+    """The requests meeting ``conditions`` as the queues list them, in one statement with their receipt days: the
+    lapses (:data:`_LAPSES`) and ``fields`` (JSON values) of their data, not the rest of it."""
+    data = [Case.data[name].as_string() for name in _LAPSES] + [Case.data[name] for name in fields]
+    stmt = (
+        select(
+            Case.id,
+            Case.folio,
+            Case.state,
+            Case.workflow,
+            Case.workflow_version,
+            Case.closed_at,
+            Case.created_at,
+            AccessRequest.received_on,
+            *data,
+        )
+        .outerjoin(AccessRequest, AccessRequest.case_id == Case.id)
+        .where(*conditions)
+    )
+    names = (*_LAPSES, *fields)
+    return [
+        _Listed._make(
+            (*row[:8], {name: value for name, value in zip(names, row[8:], strict=True) if value is not None})
+        )
+        for row in db.session.execute(stmt)
+    ]
+
+
+def _queue(cases: Sequence[_Listed], today: date, *, guarantor: bool = False) -> list[QueueRow]:
+    """The queue's rows: the requests' clocks and terms read once for the list, not per request; each by the
+    response term, or for the guarantor by the guarantor's own term (:func:`_guarantor_term`)."""
     ids = [c.id for c in cases]
-    received: dict[int, date] = dict(_RECEIVED.read(db.session(), {"case_ids": ids})) if ids else {}
     clocks_of, terms_of = case_clocks(ids, today=today), pending_terms(ids, today)
     rows = [
-        _row(c, received.get(c.id, local_today(c.created_at)), today, clocks_of, terms_of, guarantor=guarantor)
+        _row(c, c.received_on or local_today(c.created_at), today, clocks_of, terms_of, guarantor=guarantor)
         for c in cases
     ]
     return sorted(rows, key=lambda r: (not r.overdue, r.due_on or date.max, r.case_id))
 
 
 def _row(
-    case: Case,
+    case: _Listed,
     received_on: date,
     today: date,
     clocks_of: Mapping[int, Mapping[str, ClockView]],
@@ -1952,7 +1993,7 @@ def _row(
 
 
 def _guarantor_term(
-    case: Case, clocks_of: Mapping[int, Mapping[str, ClockView]], terms_of: Mapping[int, Sequence[TermView]]
+    case: _Listed, clocks_of: Mapping[int, Mapping[str, ClockView]], terms_of: Mapping[int, Sequence[TermView]]
 ) -> tuple[date | None, int | None, bool]:
     """The last day, business days left and lapse of the guarantor's term on a request: the term to resolve the
     appeal (LGTAIP 2015 art. 146) while it is appealed, else the term of the state it is in (compliance); the
@@ -1979,14 +2020,13 @@ def unit_queue(today: date | None = None) -> list[QueueRow]:
     return _queue(_requests_in(_open_states()), today or local_today())
 
 
-def _requests_in(states: Sequence[str]) -> list[Case]:
+def _requests_in(states: Sequence[str]) -> list[_Listed]:
     """The open requests in ``states``, found through the (workflow, state) index."""
-    stmt = select(Case).where(
+    return _listed_requests(
         Case.workflow == constant(WORKFLOW),
         one_of(Case.state, [constant(state) for state in states]),
         Case.closed_at.is_(None),
     )
-    return list(db.session.scalars(stmt))
 
 
 def area_queue(user_id: int, today: date | None = None) -> list[QueueRow]:
@@ -1995,8 +2035,8 @@ def area_queue(user_id: int, today: date | None = None) -> list[QueueRow]:
     departments = _area_departments(user) if user is not None else frozenset()
     if not departments:
         return []
-    turned = db.session.scalars(
-        select(Case).where(Case.workflow == constant(WORKFLOW), Case.state == constant("turned"))
+    turned = _listed_requests(
+        Case.workflow == constant(WORKFLOW), Case.state == constant("turned"), fields=("turned_to", "answers")
     )
     waiting = [case for case in turned if (_turned_to(case) & departments) - set(case.data.get("answers") or {})]
     return _queue(waiting, today or local_today())
