@@ -112,7 +112,8 @@ def test_the_transparency_units_queue_sends_the_same_statements_for_any_number_o
 def test_the_access_request_queues_read_only_what_they_list(app: Flask) -> None:
     """The unit's, the areas' and the guarantor's queues read each request's columns, its receipt day and the
     fields of its data they show, in one statement: not its whole data (the requester's text, the areas'
-    answers, the committee's resolutions …), and not the receipt days apart."""
+    answers, the committee's resolutions …), and not the receipt days apart; their terms and clocks are read
+    in one statement of the timers, with the states and definitions the list holds."""
     area = make_user((Role.AREA, "obras"))
     unit = make_user(Role.TRANSPARENCY_UNIT)
     filed = [
@@ -125,8 +126,10 @@ def test_the_access_request_queues_read_only_what_they_list(app: Flask) -> None:
         db.session.rollback()
         with sent_statements() as sent:
             rows = queue()
-        reads = [sql for sql, _ in sent if "cases.folio" in sql]
-        assert len(reads) == 1, sent
+        reads = reading([sql for sql, _ in sent], "cases")
+        assert len(reads) == 1, sent  # the terms and clocks take the states and definitions from the list
+        timers = reading([sql for sql, _ in sent], "timers")
+        assert len(timers) == (1 if rows else 0), sent  # the terms and clocks: one read, none for an empty list
         assert "access_requests.received_on" in reads[0]
         listed = reads[0].split(" FROM ", 1)[0]
         # the data's fields it shows, each extracted (SQLite: JSON_EXTRACT(cases.data, ?); PostgreSQL: cases.data ->

@@ -75,6 +75,7 @@ from app.services.deadlines import (
     TermView,
     calendar,
     case_clocks,
+    case_terms,
     moving_lapse_unrecorded,
     pending_terms,
     unrecorded_lapses,
@@ -1964,10 +1965,10 @@ def _listed_requests(*conditions: Any, fields: Sequence[str] = ()) -> list[_List
 
 
 def _queue(cases: Sequence[_Listed], today: date, *, guarantor: bool = False) -> list[QueueRow]:
-    """The queue's rows: the requests' clocks and terms read once for the list, not per request; each by the
-    response term, or for the guarantor by the guarantor's own term (:func:`_guarantor_term`)."""
-    ids = [c.id for c in cases]
-    clocks_of, terms_of = case_clocks(ids, today=today), pending_terms(ids, today)
+    """The queue's rows: the requests' clocks and terms read once for the list, not per request, with their
+    states and definitions taken from the list (:func:`case_terms`); each by the response term, or for the
+    guarantor by the guarantor's own term (:func:`_guarantor_term`)."""
+    terms_of, clocks_of = case_terms(cases, today)
     rows = [
         _row(c, c.received_on or local_today(c.created_at), today, clocks_of, terms_of, guarantor=guarantor)
         for c in cases
