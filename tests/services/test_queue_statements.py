@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import Flask
 
+from app.calendar import local_today
 from app.extensions import db
 from app.models import Case, Role
 from app.procedures.access_request import services as ar
@@ -14,6 +16,7 @@ from app.services.case_pages import case_page
 from app.services.cases import ListedCase, fire
 from app.services.queues import applicant_cases, staff_queue
 from tests.services.test_fire_statements import statements
+from tests.support.access_requests import appealed_on
 from tests.support.demo_data import VECS_DATA
 from tests.support.factories import case_version, make_user, vecs_case
 from tests.support.statements import sent_statements
@@ -109,7 +112,7 @@ def test_the_transparency_units_queue_sends_the_same_statements_for_any_number_o
     assert five == two
 
 
-def test_the_access_request_queues_read_only_what_they_list(app: Flask) -> None:
+def test_the_access_request_queues_read_only_what_they_list(app: Flask, mailbox: Any) -> None:
     """The unit's, the areas' and the guarantor's queues read each request's columns, its receipt day and the
     fields of its data they show, in one statement: not its whole data (the requester's text, the areas'
     answers, the committee's resolutions …), and not the receipt days apart; their terms and clocks are read
@@ -122,6 +125,7 @@ def test_the_access_request_queues_read_only_what_they_list(app: Flask) -> None:
     ]
     case_id = filed[0].case_id
     ar.turn_request(case_id, ["obras"], unit, expected_version=case_version(case_id))
+    appealed, _, _ = appealed_on(mailbox, local_today())  # answered by the works area, in the guarantor's queue
     for queue in (ar.unit_queue, lambda: ar.area_queue(area), ar.guarantor_queue):
         db.session.rollback()
         with sent_statements() as sent:
@@ -139,7 +143,10 @@ def test_the_access_request_queues_read_only_what_they_list(app: Flask) -> None:
         assert not [sql for sql, _ in sent if re.search(r"\bFROM access_requests\b", sql)], sent
         assert not [o for o in db.session.identity_map.values() if isinstance(o, Case)]
         if queue is ar.unit_queue:
-            assert sorted(r.case_id for r in rows) == sorted(f.case_id for f in filed)
+            assert sorted(r.case_id for r in rows) == sorted(f.case_id for f in [*filed, appealed])  # every open one
             assert all(r.received_on is not None for r in rows)
     db.session.rollback()
-    assert [r.case_id for r in ar.area_queue(area)] == [case_id]
+    assert [r.case_id for r in ar.area_queue(area)] == [case_id]  # the appealed request's area has answered
+    (guarantors,) = ar.guarantor_queue()
+    assert guarantors.case_id == appealed.case_id
+    assert guarantors.state == "appeal_filed"
