@@ -77,8 +77,8 @@ def size_text(size: int) -> str:
 
 def _probe_limits() -> tuple[Limits, float]:
     """The child's bounds and wall-clock limit, from the configuration (``PDF_CHECK_*``) when there is one."""
-    # imported here: the module imports pypdf, which only the child process needs (some 10 MB and a tenth to a
-    # third of a second of every process's start-up otherwise); its bounds' definition is the one the child reads
+    # imported here: the module imports pypdf, which only the child process needs (some 10 MB of every process
+    # otherwise); its bounds' definition is the one the child reads
     from app.services.pdf_probe import Limits
 
     config = current_app.config if has_app_context() else {}
