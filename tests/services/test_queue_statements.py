@@ -89,9 +89,9 @@ def test_the_case_page_reads_the_case_its_timers_and_its_history_once(app: Flask
 
 
 def test_the_transparency_units_queue_sends_the_same_statements_for_any_number_of_requests(app: Flask) -> None:
-    """The requests' receipt days, states and definitions are read by their ids as one list parameter: an expanding
-    ``IN`` wrote one parameter per request (PostgreSQL takes at most 65,535) and was a statement of its own for each
-    number of requests."""
+    """No read of the queue grows with its requests: the terms and clocks read the timers by the requests' ids as
+    one list parameter. An expanding ``IN`` wrote one parameter per request (PostgreSQL takes at most 65,535) and
+    was a statement of its own for each number of requests."""
 
     def filed(count: int) -> None:
         for _ in range(count):
@@ -130,17 +130,17 @@ def test_the_access_request_queues_read_only_what_they_list(app: Flask, mailbox:
         db.session.rollback()
         with sent_statements() as sent:
             rows = queue()
-        reads = reading([sql for sql, _ in sent], "cases")
+        sqls = [sql for sql, _ in sent]
+        reads = reading(sqls, "cases")
         assert len(reads) == 1, sent  # the terms and clocks take the states and definitions from the list
-        timers = reading([sql for sql, _ in sent], "timers")
-        assert len(timers) == (1 if rows else 0), sent  # the terms and clocks: one read, none for an empty list
+        assert len(reading(sqls, "timers")) == (1 if rows else 0), sent  # terms and clocks: one read, none if empty
         assert "access_requests.received_on" in reads[0]
         listed = reads[0].split(" FROM ", 1)[0]
         # the data's fields it shows, each extracted (SQLite: JSON_EXTRACT(cases.data, ?); PostgreSQL: cases.data ->
         # or ->>), not the column whole
         assert "cases.data" in listed
         assert not re.search(r"cases\.data(?!, \?\)| ->)", listed), listed
-        assert not [sql for sql, _ in sent if re.search(r"\bFROM access_requests\b", sql)], sent
+        assert not [sql for sql in sqls if re.search(r"\bFROM access_requests\b", sql)], sent
         assert not [o for o in db.session.identity_map.values() if isinstance(o, Case)]
         if queue is ar.unit_queue:
             assert sorted(r.case_id for r in rows) == sorted(f.case_id for f in [*filed, appealed])  # every open one
