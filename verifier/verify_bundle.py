@@ -22,7 +22,6 @@ import binascii
 import hashlib
 import json
 import sys
-from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,6 +32,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 BUNDLE_FORMAT = "tramites-audit-bundle/1"
+BUNDLE_FORMAT_2 = "tramites-audit-bundle/2"
+BUNDLE_FORMATS = {BUNDLE_FORMAT: 1, BUNDLE_FORMAT_2: 2}
 INCLUSION_FORMAT = "tramites-inclusion-proof/1"
 CONSISTENCY_FORMAT = "tramites-consistency-proof/1"
 CHECKPOINT_HEADER = "tramites audit checkpoint v1"
@@ -455,120 +456,209 @@ def _bundle_keys(header: dict[str, Any]) -> dict[str, ed25519.Ed25519PublicKey]:
     return keys
 
 
-def _check_signatures(
-    signed: Iterable[_Signed], keys: dict[str, ed25519.Ed25519PublicKey], report: Report
-) -> list[_Signed]:
-    valid = []
-    for item in signed:
+def _signature_problem(cp: Checkpoint, keys: dict[str, ed25519.Ed25519PublicKey]) -> Problem | None:
+    """Why ``cp``'s signature is not good, or ``None`` when a key of ``keys`` made it."""
+    key = keys.get(cp.key_fingerprint)
+    if key is None:
+        return Problem(f"{cp.label}: signed by key {cp.key_fingerprint[:16]}…, which neither you nor the bundle gave")
+    if not cp.signed_by(key):
+        return Problem(f"{cp.label}: its signature does not verify (the checkpoint was altered or replaced)")
+    return None
+
+
+def _more(count: int) -> str:
+    if not count:
+        return ""
+    return f" and {count} later checkpoint{'s' if count > 1 else ''} signed by the same key"
+
+
+def _mismatch(cp: Checkpoint, reach: dict[str, int], endorsed: set[str]) -> Problem:
+    """The entries ``cp``'s root does not match, from the last trusted checkpoint that matched below it."""
+    first = max((size for signer, size in reach.items() if signer in endorsed), default=0) + 1
+    return Problem(
+        f"entries {first}–{cp.tree_size} do not hash to the root signed in {cp.label}: at least one of them was "
+        "changed, removed, inserted or reordered",
+        first,
+        cp.tree_size,
+    )
+
+
+@dataclass
+class _KeyUse:
+    """What the good signatures of one key leave as its checkpoints are met in order of tree size: a few numbers and
+    the first checkpoint of each kind of problem, never every checkpoint."""
+
+    first: str
+    signed: int = 0
+    reach: int = 0  # the largest tree size of a checkpoint it signed whose root matched
+    below: int = 0  # the largest such size before the reach (for a checkpoint of the reach's own size)
+    early: tuple[str, int] | None = None  # the first it signed below the rotation that introduced it; how many
+    late: tuple[str, int, int] | None = None  # the first it signed above the rotation that retired it, how many, where
+    mismatch: tuple[Checkpoint, dict[str, int]] | None = None  # the first whose root differs, each key's reach below
+    mismatches: int = 0  # how many of the bundle's differ after it
+    kept_mismatches: list[tuple[Checkpoint, dict[str, int]]] = field(default_factory=list)  # yours: each named
+    unmet: list[_Signed] = field(default_factory=list)  # those covering more entries than the bundle holds
+
+    def reach_below(self, size: int) -> int:
+        """The largest tree size below ``size`` of a matching checkpoint this key signed (0: none)."""
+        return self.reach if self.reach < size else self.below
+
+
+class _Ledger:
+    """The checkpoints of a bundle, met in order of tree size as the entries are read: each leaves a few numbers
+    with its key (:class:`_KeyUse`), so that a bundle with each checkpoint after the entries it covers (format 2)
+    is verified in constant memory however old the log is. The keys' trust is decided at the end, when every
+    logged rotation and every matching checkpoint is known."""
+
+    def __init__(self) -> None:
+        self.uses: dict[str, _KeyUse] = {}
+        self.rotations: list[tuple[int, str, str]] = []
+        self.retired: dict[str, int] = {}
+        self.introduced: dict[str, int] = {}
+        self.verified = 0  # the bundle's checkpoints with a good signature
+        self.kept: list[_Signed] = []
+
+    def _use(self, item: _Signed) -> _KeyUse:
         cp = item.checkpoint
-        key = keys.get(cp.key_fingerprint)
-        if key is None:
-            report.problems.append(
-                Problem(f"{cp.label}: signed by key {cp.key_fingerprint[:16]}…, which neither you nor the bundle gave")
-            )
-        elif not cp.signed_by(key):
-            report.problems.append(
-                Problem(f"{cp.label}: its signature does not verify (the checkpoint was altered or replaced)")
-            )
+        use = self.uses.setdefault(cp.key_fingerprint, _KeyUse(cp.label))
+        use.signed += 1
+        if item.kept:
+            self.kept.append(item)
         else:
-            valid.append(item)
-    return valid
+            self.verified += 1
+        retired = self.retired.get(cp.key_fingerprint)
+        if retired is not None and cp.tree_size > retired:
+            use.late = (use.late[0], use.late[1] + 1, use.late[2]) if use.late else (cp.label, 0, retired)
+        return use
 
+    def rotation(self, seq: int, old: str, new: str) -> None:
+        """A logged rotation at entry ``seq``: ``new`` signs from there on, ``old`` no more."""
+        self.rotations.append((seq, old, new))
+        self.retired[old] = seq
+        self.introduced[new] = seq
+        use = self.uses.get(new)
+        if use is not None:  # what the new key signed before this entry: everything met so far
+            use.early = (use.first, use.signed)
 
-def _endorse(valid: Sequence[_Signed], trusted: Iterable[str], rotations: Sequence[tuple[int, str, str]]) -> set[str]:
-    endorsed = set(trusted)
-    changed = True
-    while changed:
-        changed = False
-        for seq, old, new in rotations:
-            if {old, new} <= endorsed or not ({old, new} & endorsed):
-                continue
-            if any(
-                s.matched and s.checkpoint.key_fingerprint in endorsed and s.checkpoint.tree_size >= seq for s in valid
-            ):
-                endorsed |= {old, new}
-                changed = True
-    return endorsed
-
-
-def _judge(
-    valid: Sequence[_Signed],
-    endorsed: set[str],
-    rotations: Sequence[tuple[int, str, str]],
-    report: Report,
-    count: int,
-    broken: bool,
-) -> None:
-    retired = {old: seq for seq, old, _ in rotations}
-    introduced = {new: seq for seq, _, new in rotations}
-    good = sorted(s.checkpoint.tree_size for s in valid if s.matched and s.checkpoint.key_fingerprint in endorsed)
-    for item in valid:
+    def met(self, item: _Signed, root: str) -> None:
+        """A checkpoint with a good signature, when the entries read are as many as it covers (their root: ``root``)."""
         cp = item.checkpoint
-        if cp.key_fingerprint not in endorsed:
-            report.problems.append(
-                Problem(
-                    f"{cp.label}: signed by key {cp.key_fingerprint[:16]}…, which you do not trust and which "
-                    "no logged key rotation links to a key you trust"
+        item.matched = root == cp.root_hash
+        use = self._use(item)
+        if item.matched:
+            if cp.tree_size > use.reach:
+                use.below, use.reach = use.reach, cp.tree_size
+            return
+        reach = {key: each.reach_below(cp.tree_size) for key, each in self.uses.items()}
+        if item.kept:
+            use.kept_mismatches.append((cp, reach))
+        elif use.mismatch is None:
+            use.mismatch = (cp, reach)
+        else:
+            use.mismatches += 1
+
+    def unmet(self, item: _Signed) -> None:
+        """A checkpoint with a good signature covering more entries than the bundle holds."""
+        self._use(item).unmet.append(item)
+
+    def _endorsed(self, trusted: Iterable[str]) -> set[str]:
+        endorsed = set(trusted)
+        changed = True
+        while changed:
+            changed = False
+            for seq, old, new in self.rotations:
+                if {old, new} <= endorsed or not ({old, new} & endorsed):
+                    continue
+                if any(self.uses[key].reach >= seq for key in endorsed if key in self.uses):
+                    endorsed |= {old, new}
+                    changed = True
+        return endorsed
+
+    def judge(self, trusted: Iterable[str], report: Report, count: int, broken: bool) -> None:
+        """Report what the checkpoints met say of the log, trusting the keys ``trusted`` and those a logged
+        rotation, covered by a matching checkpoint of a key already trusted, links to them."""
+        endorsed = self._endorsed(trusted)
+        for key, use in self.uses.items():
+            if key not in endorsed:
+                report.problems.append(
+                    Problem(
+                        f"{use.first}{_more(use.signed - 1)}: signed by key {key[:16]}…, which you do not trust and "
+                        "which no logged key rotation links to a key you trust"
+                    )
                 )
-            )
-            continue
-        if cp.key_fingerprint in retired and cp.tree_size > retired[cp.key_fingerprint]:
-            report.problems.append(
-                Problem(f"{cp.label}: signed by a key retired at entry {retired[cp.key_fingerprint]}")
-            )
-        if cp.key_fingerprint in introduced and cp.tree_size < introduced[cp.key_fingerprint]:
-            report.problems.append(
-                Problem(f"{cp.label}: signed by a key introduced only at entry {introduced[cp.key_fingerprint]}")
-            )
-        if item.matched is False:
-            below = bisect_left(good, cp.tree_size)  # the last good checkpoint before this one
-            first = (good[below - 1] if below else 0) + 1
-            report.problems.append(
-                Problem(
-                    f"entries {first}–{cp.tree_size} do not hash to the root signed in {cp.label}: at least one "
-                    "of them was changed, removed, inserted or reordered",
-                    first,
-                    cp.tree_size,
+                continue
+            if use.late is not None:
+                label, more, seq = use.late
+                report.problems.append(Problem(f"{label}{_more(more)}: signed by a key retired at entry {seq}"))
+            if use.early is not None and use.early[1] > 0:
+                label, signed = use.early
+                report.problems.append(
+                    Problem(
+                        f"{label}{_more(signed - 1)}: signed by a key introduced only at entry {self.introduced[key]}"
+                    )
                 )
-            )
-        elif item.matched is None and not broken:
-            if item.kept:
-                message = (
-                    f"{cp.label} covers {cp.tree_size} entries but this log ends at entry {count}: entries "
-                    f"{count + 1}–{cp.tree_size} are missing (the log was truncated after you kept that checkpoint, "
-                    "or this bundle is older than it)"
+            if use.mismatch is not None:
+                report.problems.append(_mismatch(*use.mismatch, endorsed))
+            if use.mismatches:
+                plural = "s" if use.mismatches > 1 else ""
+                report.problems.append(
+                    Problem(
+                        f"{use.mismatches} later checkpoint{plural} of the bundle signed by the same key "
+                        f"do{'' if plural else 'es'} not match the entries either"
+                    )
                 )
-            else:
-                message = f"{cp.label} covers {cp.tree_size} entries but the bundle ends at entry {count}"
-            report.problems.append(Problem(message, count + 1, cp.tree_size))
+            report.problems.extend(_mismatch(cp, reach, endorsed) for cp, reach in use.kept_mismatches)
+            for item in () if broken else use.unmet:
+                cp = item.checkpoint
+                if item.kept:
+                    message = (
+                        f"{cp.label} covers {cp.tree_size} entries but this log ends at entry {count}: entries "
+                        f"{count + 1}–{cp.tree_size} are missing (the log was truncated after you kept that "
+                        "checkpoint, or this bundle is older than it)"
+                    )
+                else:
+                    message = f"{cp.label} covers {cp.tree_size} entries but the bundle ends at entry {count}"
+                report.problems.append(Problem(message, count + 1, cp.tree_size))
 
 
-def verify_bundle(
-    handle: BinaryIO,
-    trusted_keys: Sequence[ed25519.Ed25519PublicKey],
-    kept: Sequence[Checkpoint] = (),
-) -> Report:
-    """Verify a bundle read from ``handle`` (JSON lines). Raises :class:`Malformed` if the header is unusable."""
-    report = Report()
+@dataclass
+class _Header:
+    """A bundle's first line, read: its format, size, checkpoint, keys and (format 1) every checkpoint."""
+
+    version: int
+    tree_size: int
+    main: Checkpoint
+    keys: dict[str, ed25519.Ed25519PublicKey]
+    checkpoints: list[Checkpoint]
+
+
+def _bundle_version(header: Any) -> int | None:
+    """The bundle format (1 or 2) a header names, or ``None`` when it is not a bundle's header."""
+    name = header.get("format") if isinstance(header, dict) else None
+    return BUNDLE_FORMATS.get(name) if isinstance(name, str) else None
+
+
+def _read_header(handle: BinaryIO, report: Report) -> _Header:
     raw = _read_line(handle, MAX_HEADER_BYTES, "line 1 (header)")
     if raw is None:
         raise Malformed("the bundle is empty")
     header = _object(parse_json(raw, "line 1 (header)"), "line 1 (header)")
-    if header.get("format") != BUNDLE_FORMAT:
-        raise Malformed(f"line 1 (header): format must be {BUNDLE_FORMAT!r}, not {str(header.get('format'))[:80]!r}")
+    version = _bundle_version(header)
+    if version is None:
+        formats = " or ".join(repr(name) for name in BUNDLE_FORMATS)
+        raise Malformed(f"line 1 (header): format must be {formats}, not {str(header.get('format'))[:80]!r}")
     tree_size = _int(header, "tree_size", "header", 1)
     main = Checkpoint.parse(header.get("checkpoint"), "header checkpoint")
     if main.tree_size != tree_size:
         raise Malformed("header: tree_size differs from the checkpoint's")
-    raw_checkpoints = _list(header.get("checkpoints"), "header checkpoints", 10_000_000)
-    checkpoints = [Checkpoint.parse(item, f"header checkpoints[{n}]") for n, item in enumerate(raw_checkpoints)]
-    if not any(c == main for c in checkpoints):
-        raise Malformed("header: the bundle's checkpoint is not among its checkpoints")
-    if any(c.tree_size > tree_size for c in checkpoints):
-        raise Malformed("header: a checkpoint covers more entries than the bundle")
-    bundle_keys = _bundle_keys(header)
-    trusted = {fingerprint(key): key for key in trusted_keys}
-    keys = {**bundle_keys, **trusted}
+    checkpoints: list[Checkpoint] = []
+    if version == 1:
+        raw_checkpoints = _list(header.get("checkpoints"), "header checkpoints", 10_000_000)
+        checkpoints = [Checkpoint.parse(item, f"header checkpoints[{n}]") for n, item in enumerate(raw_checkpoints)]
+        if not any(c == main for c in checkpoints):
+            raise Malformed("header: the bundle's checkpoint is not among its checkpoints")
+        if any(c.tree_size > tree_size for c in checkpoints):
+            raise Malformed("header: a checkpoint covers more entries than the bundle")
     report.latest = main
     report.latest_json = header["checkpoint"]
     log_size, uncovered = header.get("log_size"), header.get("uncovered")
@@ -578,43 +668,110 @@ def verify_bundle(
             f"the server reported {log_size} entries when exporting, of which the latest {uncovered} were covered "
             "by no checkpoint yet (they are not in this bundle and could still be removed without a trace)"
         )
+    return _Header(version, tree_size, main, _bundle_keys(header), checkpoints)
 
-    signed = [_Signed(c, False) for c in checkpoints] + [_Signed(c, True) for c in kept]
-    valid = _check_signatures(signed, keys, report)
-    targets: dict[int, list[_Signed]] = {}
-    for item in valid:
-        targets.setdefault(item.checkpoint.tree_size, []).append(item)
+
+def _entry_hashes(raw: bytes, where: str) -> tuple[dict[str, Any], bytes, str, str]:
+    """An entry line's entry, canonical bytes, and stored leaf and chain hashes. Raises :class:`Malformed`."""
+    line = _object(parse_json(raw, where), where)
+    if canonical_line(line) != raw.rstrip(b"\n"):
+        raise Malformed(
+            f"{where}: not in canonical form (sorted keys, no spaces, characters as themselves): "
+            "another reader could see different content than the one hashed"
+        )
+    entry = _object(line.get("entry"), f"{where} entry")
+    return entry, canonical(entry, f"{where} entry"), _hex(line, "leaf_hash", where), _hex(line, "chain_hash", where)
+
+
+class _DamagedLine(Exception):
+    """A format 2 checkpoint line that cannot be read, or that stands where no entry completes its tree."""
+
+
+def _checkpoint_line(raw: bytes, where: str) -> Checkpoint | None:
+    """The checkpoint of a format 2 checkpoint line (``{"checkpoint": {…}}``, canonical), or ``None`` for any other
+    line. Raises :class:`_DamagedLine`."""
+    if not raw.startswith(b'{"checkpoint":'):
+        return None
+    try:
+        line = _object(parse_json(raw, where), where)
+        if set(line) != {"checkpoint"} or canonical_line(line) != raw.rstrip(b"\n"):
+            raise Malformed(f"{where}: a checkpoint line holds one checkpoint, in canonical form")
+        return Checkpoint.parse(line["checkpoint"], where)
+    except Malformed as exc:
+        raise _DamagedLine(str(exc)) from None
+
+
+def verify_bundle(
+    handle: BinaryIO,
+    trusted_keys: Sequence[ed25519.Ed25519PublicKey],
+    kept: Sequence[Checkpoint] = (),
+) -> Report:
+    """Verify a bundle read from ``handle`` (JSON lines, format 1 or 2). Raises :class:`Malformed` if the header
+    is unusable.
+
+    The entries are read once, in order; a checkpoint is met when the entries read are as many as it covers: those
+    of a format 1 header and the ones you kept, kept aside until then, and a format 2 bundle's where they stand,
+    right after the entry that completes their tree, so that nothing grows with the log but the tree's right edge.
+    """
+    report = Report()
+    header = _read_header(handle, report)
+    trusted = {fingerprint(key): key for key in trusted_keys}
+    keys = {**header.keys, **trusted}
+    ledger = _Ledger()
+    waiting: dict[int, list[_Signed]] = {}  # checkpoints known before their entries, by tree size
+    known = [(c, False) for c in header.checkpoints or [header.main]] + [(c, True) for c in kept]
+    for cp, is_kept in known:
+        problem = _signature_problem(cp, keys)
+        if problem is not None:
+            report.problems.append(problem)
+        else:
+            waiting.setdefault(cp.tree_size, []).append(_Signed(cp, is_kept))
 
     tree = Tree()
     running = GENESIS_HASH
-    rotations: list[tuple[int, str, str]] = []
     count = 0
+    number = 1  # the line's
     broken = False
+    root = ""
     while True:
+        number += 1
         seq = count + 1
-        where = f"line {seq + 1} (entry {seq})"
+        where = f"line {number} (entry {seq})"
         try:
             raw = _read_line(handle, MAX_LINE_BYTES, where)
             if raw is None:
                 break
             if not raw.strip():
                 continue  # a blank line (a trailing newline) is not an entry
-            if seq > tree_size:
-                report.problems.append(Problem(f"the bundle has more entries than its tree size {tree_size}", seq))
+            if header.version == 2:
+                signed = _checkpoint_line(raw, f"line {number} (after entry {count})")
+                if signed is not None:
+                    if signed.tree_size != count:
+                        raise _DamagedLine(
+                            f"line {number}: {signed.label} stands after entry {count}, not after the entry "
+                            "that completes its tree"
+                        )
+                    if signed != header.main:  # met already, from the header
+                        problem = _signature_problem(signed, keys)
+                        if problem is not None:
+                            report.problems.append(problem)
+                        else:
+                            root = root or tree.root().hex()
+                            ledger.met(_Signed(signed, False), root)
+                    continue
+            if seq > header.tree_size:
+                report.problems.append(
+                    Problem(f"the bundle has more entries than its tree size {header.tree_size}", seq)
+                )
                 broken = True
                 break
-            line = _object(parse_json(raw, where), where)
-            if canonical_line(line) != raw.rstrip(b"\n"):
-                raise Malformed(
-                    f"{where}: not in canonical form (sorted keys, no spaces, characters as themselves): "
-                    "another reader could see different content than the one hashed"
-                )
-            entry = _object(line.get("entry"), f"{where} entry")
-            data = canonical(entry, f"{where} entry")
-            stored_leaf = _hex(line, "leaf_hash", where)
-            stored_chain = _hex(line, "chain_hash", where)
+            entry, data, stored_leaf, stored_chain = _entry_hashes(raw, where)
         except Malformed as exc:
             report.problems.append(Problem(f"entry {seq} is damaged: {exc}", seq))
+            broken = True
+            break
+        except _DamagedLine as exc:
+            report.problems.append(Problem(f"the bundle is damaged after entry {count}: {exc}", seq))
             broken = True
             break
         if entry["seq"] != seq:
@@ -637,25 +794,28 @@ def verify_bundle(
             break
         pair = rotation_of(entry)
         if pair is not None:
-            rotations.append((seq, *pair))
+            ledger.rotation(seq, *pair)
         tree.append(leaf)
         count = seq
-        for item in targets.get(seq, ()):
-            item.matched = tree.root().hex() == item.checkpoint.root_hash
+        root = tree.root().hex() if seq in waiting else ""  # a format 2 bundle's checkpoint lines make it if needed
+        for item in waiting.pop(seq, ()):
+            ledger.met(item, root)
     report.checked = count
+    for items in waiting.values():
+        for item in items:
+            ledger.unmet(item)
 
-    endorsed = _endorse(valid, trusted, rotations)
     if not trusted:
         report.warnings.append("no trusted key: signatures cannot prove who signed")
-    _judge(valid, endorsed, rotations, report, count, broken)
+    ledger.judge(trusted, report, count, broken)
     if report.ok:
         report.notes.append(
-            f"{count} entries and {sum(1 for s in valid if not s.kept)} checkpoints verified; "
-            f"tree root {tree.root().hex()} signed at {main.timestamp} by key {main.key_fingerprint[:16]}…"
+            f"{count} entries and {ledger.verified} checkpoints verified; "
+            f"tree root {tree.root().hex()} signed at {header.main.timestamp} "
+            f"by key {header.main.key_fingerprint[:16]}…"
         )
-        for item in valid:
-            if item.kept:
-                report.notes.append(f"the log still contains exactly what {item.checkpoint.label} signed")
+        for item in ledger.kept:
+            report.notes.append(f"the log still contains exactly what {item.checkpoint.label} signed")
     return report
 
 
@@ -762,7 +922,7 @@ def verify_file(path: str, trusted_keys: Sequence[ed25519.Ed25519PublicKey], kep
             header = parse_json(first_line, "line 1")
         except Malformed as exc:
             header_error = exc
-        if isinstance(header, dict) and header.get("format") == BUNDLE_FORMAT:
+        if _bundle_version(header) is not None:
             handle.seek(0)
             return verify_bundle(handle, trusted_keys, kept)
         handle.seek(0)
@@ -780,8 +940,8 @@ def verify_file(path: str, trusted_keys: Sequence[ed25519.Ed25519PublicKey], kep
     if kind == CONSISTENCY_FORMAT:
         return verify_consistency_document(doc, trusted_keys)
     raise Malformed(
-        f"{path}: format must be {BUNDLE_FORMAT!r}, {INCLUSION_FORMAT!r} or {CONSISTENCY_FORMAT!r}, "
-        f"not {str(kind)[:80]!r}"
+        f"{path}: format must be {BUNDLE_FORMAT!r}, {BUNDLE_FORMAT_2!r}, {INCLUSION_FORMAT!r} or "
+        f"{CONSISTENCY_FORMAT!r}, not {str(kind)[:80]!r}"
     )
 
 

@@ -27,6 +27,7 @@ from app.services.oversight import (
     inclusion_proof,
     list_checkpoints,
     log_public_keys,
+    parse_bundle_format,
     parse_filter,
     parse_int,
     search_entries,
@@ -150,8 +151,11 @@ def consistency() -> dict[str, Any]:
 @bp.get("/bundle")
 @oversight_only
 def audit_bundle() -> Response:
-    """The audit bundle (JSON lines) for the checkpoint of ``tree_size`` (default: the latest)."""
-    checkpoint, lines = bundle(parse_int(request.args.get("tree_size"), "tree_size"))
+    """The audit bundle (JSON lines) for the checkpoint of ``tree_size`` (default: the latest), in ``format`` 1
+    (the default) or 2 (each checkpoint after the entries it covers)."""
+    checkpoint, lines = bundle(
+        parse_int(request.args.get("tree_size"), "tree_size"), parse_bundle_format(request.args.get("format"), "format")
+    )
     return Response(
         stream_with_context(lines),
         mimetype="application/x-ndjson",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -65,7 +65,24 @@ def load_public_key(pem: str | bytes) -> ed25519.Ed25519PublicKey:
     return key
 
 
-def checkpoint_json(checkpoint: AuditCheckpoint) -> dict[str, Any]:
+class CheckpointFields(Protocol):
+    """What a checkpoint's public form is made of: a stored checkpoint, or a row of its columns."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def tree_size(self) -> int: ...
+    @property
+    def root_hash(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def key_fingerprint(self) -> str: ...
+    @property
+    def signature(self) -> str: ...
+
+
+def checkpoint_json(checkpoint: CheckpointFields) -> dict[str, Any]:
     """The public JSON form of a checkpoint (what the API lists and auditors keep)."""
     return {
         "id": checkpoint.id,

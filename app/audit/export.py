@@ -10,15 +10,17 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.audit import tree
 from app.audit.canonical import entry_fields, format_instant
-from app.audit.checkpoints import checkpoint_json
+from app.audit.checkpoints import CheckpointFields, checkpoint_json
 from app.models import AuditCheckpoint, AuditEntry, AuditHead, utcnow
 
 BUNDLE_FORMAT = "tramites-audit-bundle/1"
+BUNDLE_FORMAT_2 = "tramites-audit-bundle/2"
+BUNDLE_VERSIONS = (1, 2)
 INCLUSION_FORMAT = "tramites-inclusion-proof/1"
 CONSISTENCY_FORMAT = "tramites-consistency-proof/1"
 
@@ -57,16 +59,26 @@ class ExportError(ValueError):
 
 
 def bundle_lines(
-    session: Session | Callable[[], Session], checkpoint: AuditCheckpoint, batch: int = 2000
+    session: Session | Callable[[], Session],
+    checkpoint: AuditCheckpoint,
+    batch: int = 2000,
+    version: int = 1,
+    keys: Sequence[Mapping[str, str]] | None = None,
 ) -> Iterator[str]:
-    """The audit bundle for ``checkpoint``, JSON lines in pieces to write one after the other: a header (format,
-    tree size, every checkpoint up to that size, every public key that signed one, the log's size when exported
-    and how many of its latest entries no checkpoint covered), then the first ``tree_size`` entries in order.
+    """The audit bundle for ``checkpoint``, JSON lines in pieces to write one after the other (formats in
+    ``docs/audit-log.md``, section 6).
 
-    Streams the entries and the header's checkpoints (constant memory: a checkpoint is signed every minute the
-    log grows, so a year's log has hundreds of thousands); the header is one JSON line, written in pieces, the
-    same text as :func:`dumps_line` of the whole header. Entries and checkpoints up to a checkpoint never change,
-    so no lock is needed.
+    Format 1 (``version=1``): a header (format, tree size, every checkpoint up to that size, every public key that
+    signed one, the log's size when exported and how many of its latest entries no checkpoint covered), then the
+    first ``tree_size`` entries in order. Format 2: the header without the checkpoints, with the public keys
+    ``keys`` (every key that signed a checkpoint up to this one, in order of first use); then the entries, each
+    checkpoint on a line of its own right after the entry that completes the tree it signs, so that a verifier
+    meets them as it reads and keeps none: it verifies a log of any age in constant memory.
+
+    Streams the entries and the checkpoints (constant memory: a checkpoint is signed every minute the log grows,
+    so a year's log has hundreds of thousands); format 1's header is one JSON line, written in pieces, the same
+    text as :func:`dumps_line` of the whole header. Entries and checkpoints up to a checkpoint never change, so no
+    lock is needed.
 
     What it needs of ``checkpoint`` is read at once, not when the first line is asked for: a page streams the
     lines after its request ended, when the request's session has committed (expiring the object) and let it go.
@@ -74,18 +86,23 @@ def bundle_lines(
     scoped session): the session taken then ends with the streaming, where one taken before, already let go,
     would open a connection nothing returns to the pool.
     """
+    if version not in BUNDLE_VERSIONS:
+        raise ExportError(f"no bundle format {version}")
+    if version == 2 and keys is None:
+        raise ExportError("format 2 names its public keys in the header: give them")
     size, first = checkpoint.tree_size, checkpoint_json(checkpoint)
-    return _bundle_lines(session if callable(session) else lambda: session, size, first, batch)
+    session_of = session if callable(session) else lambda: session
+    if version == 2:
+        return _bundle_lines_2(session_of, size, first, [dict(key) for key in keys or ()], batch)
+    return _bundle_lines(session_of, size, first, batch)
 
 
-def _bundle_lines(session_of: Callable[[], Session], size: int, first: dict[str, Any], batch: int) -> Iterator[str]:
-    """:func:`bundle_lines` for the checkpoint of ``size`` (its JSON form: ``first``)."""
-    session = session_of()
+def _bundle_header(session: Session, size: int) -> dict[str, Any]:
+    """What both formats' headers say besides the checkpoints and keys: their format is set by the caller."""
     head = session.get(AuditHead, 1)
     log_size = head.seq if head is not None else size
     largest = int(session.scalar(select(func.max(AuditCheckpoint.tree_size))) or 0)
-    rest = {
-        "format": BUNDLE_FORMAT,
+    return {
         "generated_at": format_instant(utcnow()),
         # Not signed, for the auditor's information: how long the log was when exported, and how many of
         # its latest entries no checkpoint covered yet (they are not in the bundle).
@@ -93,6 +110,21 @@ def _bundle_lines(session_of: Callable[[], Session], size: int, first: dict[str,
         "uncovered": max(log_size - largest, 0),
         "tree_size": size,
     }
+
+
+def _entry_lines(session: Session, size: int, batch: int) -> Iterator[tuple[int, str]]:
+    """The first ``size`` entries' lines, streamed in order, each with its sequence number."""
+    rows = session.execute(
+        select(*LINE_COLUMNS).where(AuditEntry.seq <= size).order_by(AuditEntry.seq).execution_options(yield_per=batch)
+    )
+    for row in rows.mappings():
+        yield row["seq"], dumps_line(entry_line(row))
+
+
+def _bundle_lines(session_of: Callable[[], Session], size: int, first: dict[str, Any], batch: int) -> Iterator[str]:
+    """:func:`bundle_lines` in format 1 for the checkpoint of ``size`` (its JSON form: ``first``)."""
+    session = session_of()
+    rest = {"format": BUNDLE_FORMAT, **_bundle_header(session, size)}
     # the header's keys in sorted order, as dumps_line writes them: checkpoint, checkpoints, then the rest with
     # public_keys among them (collected while the checkpoints stream)
     yield '{"checkpoint":' + _compact(first) + ',"checkpoints":['
@@ -109,11 +141,52 @@ def _bundle_lines(session_of: Callable[[], Session], size: int, first: dict[str,
         yield ("," if n else "") + ",".join(_compact(checkpoint_json(c)) for c in part)
     rest["public_keys"] = [{"fingerprint": fingerprint, "pem": pem} for fingerprint, pem in keys.items()]
     yield "]," + _compact(rest)[1:] + "\n"
-    rows = session.execute(
-        select(*LINE_COLUMNS).where(AuditEntry.seq <= size).order_by(AuditEntry.seq).execution_options(yield_per=batch)
+    for _seq, line in _entry_lines(session, size, batch):
+        yield line
+
+
+_CHECKPOINT_COLUMNS = (
+    AuditCheckpoint.id,
+    AuditCheckpoint.tree_size,
+    AuditCheckpoint.root_hash,
+    AuditCheckpoint.created_at,
+    AuditCheckpoint.key_fingerprint,
+    AuditCheckpoint.signature,
+)
+
+
+def _checkpoints_by_size(session: Session, size: int, batch: int) -> Iterator[CheckpointFields]:
+    """The checkpoints up to ``size``, by tree size (then signing order), their columns only, read a page at a
+    time after the last one given: no second cursor beside the entries', no object left in the session."""
+    after = (0, 0)
+    while True:
+        page = session.execute(
+            select(*_CHECKPOINT_COLUMNS)
+            .where(AuditCheckpoint.tree_size <= size, tuple_(AuditCheckpoint.tree_size, AuditCheckpoint.id) > after)
+            .order_by(AuditCheckpoint.tree_size, AuditCheckpoint.id)
+            .limit(batch)
+        ).all()
+        yield from page
+        if len(page) < batch:
+            return
+        after = (page[-1].tree_size, page[-1].id)
+
+
+def _bundle_lines_2(
+    session_of: Callable[[], Session], size: int, first: dict[str, Any], keys: list[dict[str, str]], batch: int
+) -> Iterator[str]:
+    """:func:`bundle_lines` in format 2 for the checkpoint of ``size`` (its JSON form: ``first``)."""
+    session = session_of()
+    yield dumps_line(
+        {"format": BUNDLE_FORMAT_2, **_bundle_header(session, size), "checkpoint": first, "public_keys": keys}
     )
-    for row in rows.mappings():
-        yield dumps_line(entry_line(row))
+    checkpoints = _checkpoints_by_size(session, size, batch)
+    waiting = next(checkpoints, None)
+    for seq, line in _entry_lines(session, size, batch):
+        yield line
+        while waiting is not None and waiting.tree_size == seq:
+            yield dumps_line({"checkpoint": checkpoint_json(waiting)})
+            waiting = next(checkpoints, None)
 
 
 def inclusion_document(session: Session, seq: int, checkpoint: AuditCheckpoint) -> dict[str, Any]:

@@ -149,10 +149,18 @@ def audit_checkpoint() -> None:
 @audit_cli.command("bundle")
 @click.argument("output", type=click.Path(dir_okay=False, writable=True))
 @click.option("--tree-size", type=int, default=None, help="Size of a checkpoint (default: the latest).")
-def audit_bundle(output: str, tree_size: int | None) -> None:
+@click.option(
+    "--format",
+    "version",
+    type=click.Choice(["1", "2"]),
+    default="1",
+    show_default=True,
+    help="Bundle format: 2 puts each checkpoint after the entries it covers (verified in constant memory).",
+)
+def audit_bundle(output: str, tree_size: int | None, version: str) -> None:
     """Write the audit bundle (JSON lines) for a checkpoint to OUTPUT, for `verifier/verify_bundle.py`."""
     try:
-        count = write_bundle(Path(output), tree_size)
+        count = write_bundle(Path(output), tree_size, int(version))
     except OversightError as exc:
         raise click.ClickException(str(exc.message)) from None
     except OSError as exc:  # a folder that does not exist, a full disk, no permission

@@ -613,17 +613,27 @@ def consistency_proof(first: int, second: int | None = None) -> dict[str, Any]:
         raise LogDamaged(Msg("La bitácora almacenada está dañada: %(detail)s", {"detail": str(exc)})) from None
 
 
-def bundle(tree_size: int | None = None) -> tuple[dict[str, Any], Iterator[str]]:
-    """The checkpoint (JSON form) and the bundle lines for it (default: the latest checkpoint). The lines read
-    through the session in use when the first of them is asked for: a page streams them after its request's
-    session was let go."""
+def parse_bundle_format(raw: str | None, name: str) -> int:
+    """A bundle format parameter: 1 (the default) or 2. Raises :class:`OversightError` naming it."""
+    return parse_int(raw, name, minimum=1, maximum=2) or 1
+
+
+def bundle(tree_size: int | None = None, version: int = 1) -> tuple[dict[str, Any], Iterator[str]]:
+    """The checkpoint (JSON form) and the bundle lines for it (default: the latest checkpoint), in format
+    ``version`` (1 or 2, ``docs/audit-log.md`` section 6). The lines read through the session in use when the
+    first of them is asked for: a page streams them after its request's session was let go.
+
+    Format 2's header names every key that ever signed a checkpoint (the public list: a key a bundle's
+    checkpoints do not use is unused there, and one they use is never missing).
+    """
     checkpoint = _checkpoint(tree_size)
-    return checkpoint_json(checkpoint), bundle_lines(db.session, checkpoint)
+    keys = log_public_keys() if version == 2 else None
+    return checkpoint_json(checkpoint), bundle_lines(db.session, checkpoint, version=version, keys=keys)
 
 
-def write_bundle(path: Path, tree_size: int | None = None) -> int:
-    """Write the bundle for a checkpoint to ``path``; returns how many entries it holds."""
-    checkpoint, lines = bundle(tree_size)
+def write_bundle(path: Path, tree_size: int | None = None, version: int = 1) -> int:
+    """Write the bundle for a checkpoint to ``path`` in format ``version``; returns how many entries it holds."""
+    checkpoint, lines = bundle(tree_size, version)
     with path.open("w", encoding="utf-8", newline="\n") as handle:
         for line in lines:
             handle.write(line)

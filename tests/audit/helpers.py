@@ -92,10 +92,10 @@ def two_checkpoints(app: Flask) -> tuple[dict[str, Any], dict[str, Any]]:
     return early, sign_checkpoint(app.config)
 
 
-def bundle_file(folder: Path, tree_size: int | None = None, name: str = "bundle.jsonl") -> Path:
-    """Export the bundle of a checkpoint to a file, as `flask audit bundle` does."""
+def bundle_file(folder: Path, tree_size: int | None = None, name: str = "bundle.jsonl", version: int = 1) -> Path:
+    """Export the bundle of a checkpoint to a file in format ``version``, as `flask audit bundle` does."""
     path = folder / name
-    write_bundle(path, tree_size)
+    write_bundle(path, tree_size, version)
     return path
 
 

@@ -142,16 +142,17 @@ def test_rotating_the_log_key_is_logged_and_old_checkpoints_stay_verifiable(
         result = verify(db.session(), trusted_keys=[trusted], kept=[kept])
         assert result.ok, result.problems
         assert result.checkpoints_verified == 3
-    bundle = bundle_file(tmp_path)
-    for pem in (old_pem, new_pem):
-        code, output = run_verifier(bundle, "--public-key", pem, "--trusted-checkpoint", kept_file)
-        assert code == 0, output
-        assert "3 checkpoints verified" in output
-    # A key nobody endorsed is refused.
     stranger = write_public_key(ed25519.Ed25519PrivateKey.generate(), tmp_path / "stranger.pem")
-    code, output = run_verifier(bundle, "--public-key", stranger)
-    assert code == 1
-    assert "which you do not trust" in output
+    for version in (1, 2):
+        bundle = bundle_file(tmp_path, name=f"bundle-{version}.jsonl", version=version)
+        for pem in (old_pem, new_pem):
+            code, output = run_verifier(bundle, "--public-key", pem, "--trusted-checkpoint", kept_file)
+            assert code == 0, output
+            assert "3 checkpoints verified" in output
+        # A key nobody endorsed is refused.
+        code, output = run_verifier(bundle, "--public-key", stranger)
+        assert code == 1
+        assert "which you do not trust" in output
     assert not verify(db.session(), trusted_keys=[ed25519.Ed25519PrivateKey.generate().public_key()]).ok
 
 

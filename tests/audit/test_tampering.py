@@ -169,8 +169,9 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("version", [1, 2])
 @pytest.mark.parametrize("name", list(CASES))
-def test_both_verifiers_catch_and_name_it(app: Flask, kept_log: Log, name: str):
+def test_both_verifiers_catch_and_name_it(app: Flask, kept_log: Log, name: str, version: int):
     case = CASES[name]
     if case.mutate is not None:
         with raw_write() as conn:
@@ -189,7 +190,7 @@ def test_both_verifiers_catch_and_name_it(app: Flask, kept_log: Log, name: str):
             str(kept_log.kept_file),
         ]
     )
-    bundle = bundle_file(kept_log.folder)
+    bundle = bundle_file(kept_log.folder, version=version)
     code, output = run_verifier(bundle, "--public-key", kept_log.key_file, "--trusted-checkpoint", kept_log.kept_file)
     if case.mutate is None:
         assert live.exit_code == 0, live.output
@@ -204,15 +205,18 @@ def test_both_verifiers_catch_and_name_it(app: Flask, kept_log: Log, name: str):
     if name == "rewritten-with-recomputed-hashes":
         # Only the signed roots know: both name the range the changed entry 10 lies in.
         assert "entries 9–20 do not hash to the root signed in" in live.output + output
+        # the checkpoint the auditor kept is named on its own, whatever the bundle's say
+        assert "entries 9–20 do not hash to the root signed in your kept checkpoint 2 (tree size 20)" in output
 
 
-def test_verifiers_without_the_kept_checkpoint_still_see_a_sloppy_truncation(app: Flask, kept_log: Log):
+@pytest.mark.parametrize("version", [1, 2])
+def test_verifiers_without_the_kept_checkpoint_still_see_a_sloppy_truncation(app: Flask, kept_log: Log, version: int):
     with raw_write() as conn:
         conn.execute(text("DELETE FROM audit_entries WHERE seq > 15"))
     live = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert live.exit_code == 1
     assert live.output.startswith("FAILED at entry 16:"), live.output
-    code, output = run_verifier(bundle_file(kept_log.folder), "--public-key", kept_log.key_file)
+    code, output = run_verifier(bundle_file(kept_log.folder, version=version), "--public-key", kept_log.key_file)
     assert code == 1
     assert output.startswith("FAILED at entry 16:"), output
 

@@ -88,6 +88,21 @@ def make_bundle(
     return header, lines
 
 
+def as_format_2(header: dict[str, Any], lines: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The same bundle in format 2: the header without its checkpoints, each one on a line right after the entry
+    that completes its tree."""
+    second = {key: value for key, value in header.items() if key != "checkpoints"}
+    second["format"] = "tramites-audit-bundle/2"
+    by_size: dict[int, list[dict[str, Any]]] = {}
+    for checkpoint in header["checkpoints"]:
+        by_size.setdefault(checkpoint["tree_size"], []).append(checkpoint)
+    interleaved: list[dict[str, Any]] = []
+    for line in lines:
+        interleaved.append(line)
+        interleaved.extend({"checkpoint": c} for c in by_size.get(line["entry"]["seq"], ()))
+    return second, interleaved
+
+
 def write_bundle(path: Path, header: Any, lines: list[Any]) -> Path:
     # Entry lines in canonical form, as the log writes them (the verifier refuses any other form).
     lines_text = "".join(
@@ -180,6 +195,8 @@ def test_malformed_headers_are_refused_clearly(tmp_path: Path, key_file: Path, m
         (b"[" * 100_000 + b"]" * 100_000 + b"\n", "not valid JSON"),
         (b'{"format": "tramites-inclusion-proof/1"}', "proof"),
         (b'{"format": 12}', "format must be"),
+        (b'{"format": ["tramites-audit-bundle/2"]}', "format must be"),
+        (b'{"format": {"tramites-audit-bundle/1": 1}}\n{}\n', "not valid JSON"),
         (b"null", "must be a JSON object"),
     ],
 )

@@ -30,6 +30,7 @@ from app.services.oversight import (
     latest_checkpoint_json,
     list_checkpoints,
     log_public_keys,
+    parse_bundle_format,
     parse_filter,
     parse_int,
     search_entries,
@@ -145,9 +146,12 @@ def entry(seq: int) -> str | tuple[str, int]:
 @bp.get("/paquete.jsonl")
 @roles_required(*OVERSIGHT_ROLES)
 def download_bundle() -> Response | tuple[str, int]:
-    """The audit bundle for a checkpoint (``tamano``; default the latest), for the standalone verifier."""
+    """The audit bundle for a checkpoint (``tamano``; default the latest), in ``formato`` 1 (the default) or 2, for
+    the standalone verifier."""
     try:
-        checkpoint, lines = bundle(parse_int(request.args.get("tamano"), "tamano"))
+        checkpoint, lines = bundle(
+            parse_int(request.args.get("tamano"), "tamano"), parse_bundle_format(request.args.get("formato"), "formato")
+        )
     except OversightError as exc:
         return _bad_request(exc)
     return _download(lines, "application/x-ndjson", f"bitacora-{checkpoint['tree_size']}.jsonl")
