@@ -8,7 +8,8 @@ Needs only Python 3.11+ and the ``cryptography`` package. The formats and every 
 ``docs/audit-log.md``. For a bundle it recomputes every entry's canonical form, leaf hash and the hash
 chain, rebuilds the RFC 9162 Merkle tree, checks each checkpoint's Ed25519 signature and root, follows
 logged key rotations from the keys you trust, and checks that the log still contains exactly what
-the checkpoints you kept signed. It names the first entry that does not match.
+the checkpoints you kept signed. It names the first entry that does not match. It reads both bundle formats;
+a format 2 bundle (each checkpoint right after the entries it covers) is verified in constant memory.
 
 Exit status: 0 verified; 1 verification failed (the log or a checkpoint does not match); 2 the input
 cannot be read (malformed file, unreadable key, wrong usage). It never reports success otherwise.
