@@ -4,14 +4,17 @@ One pass over the entries in sequence order (O(log n) memory for the tree). The 
 standalone verifier (``verifier/verify_bundle.py``) applies to a bundle, plus what only the database
 has: the head row, the stored subtrees proofs are served from, and comments against their digests.
 It never raises for bad data; it reports the first bad entry (or range of entries) and every damaged
-or untrusted checkpoint.
+or untrusted checkpoint (the first of each kind per signing key, with the number of the others).
+
+The checkpoints are read in order of tree size, a page at a time, as the entries reach them, and keep nothing but a
+few numbers per signing key: the verification's memory does not grow with them. It runs on a live log: what is
+appended while it reads is judged against the head and checkpoints as they were before the entries' cursor opened.
 """
 
 from __future__ import annotations
 
 import binascii
 import hashlib
-from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -21,7 +24,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from sqlalchemy import ClauseElement, Text, cast, func, literal_column, select
+from sqlalchemy import ClauseElement, Text, cast, func, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.audit import merkle
@@ -379,69 +382,288 @@ _CHECKPOINT_COLUMNS = (
 )
 
 
-def _stored_checkpoints(session: Session) -> Iterator[Any]:
-    """The stored checkpoints in order, their columns only, streamed a batch at a time: one is signed every minute
-    the log grows, hundreds of thousands in a few years, and only what each leaves (:class:`_Signed`) is kept."""
-    statement = select(*_CHECKPOINT_COLUMNS).order_by(AuditCheckpoint.id).execution_options(yield_per=2000)
-    yield from session.execute(statement)
+def _stored_checkpoints(session: Session, batch: int, signed_until: int) -> Iterator[Any]:
+    """The stored checkpoints in order of tree size (then signing order), their columns only, read a page at a time
+    after the last one given: one is signed every minute the log grows, hundreds of thousands in a few years, and
+    each is met as the entries reach it and leaves only a few numbers (:class:`_KeyUse`). Only those signed before
+    the entries were read (ids up to ``signed_until``): one signed meanwhile may cover entries the reading does not
+    see."""
+    after = (0, 0)
+    while True:
+        page = session.execute(
+            select(*_CHECKPOINT_COLUMNS)
+            .where(
+                AuditCheckpoint.id <= signed_until,
+                tuple_(AuditCheckpoint.tree_size, AuditCheckpoint.id) > after,
+            )
+            .order_by(AuditCheckpoint.tree_size, AuditCheckpoint.id)
+            .limit(batch)
+        ).all()
+        yield from page
+        if len(page) < batch:
+            return
+        after = (page[-1].tree_size, page[-1].id)
 
 
-def _signed_checkpoints(
-    stored: Iterable[Any], kept: Sequence[KeptCheckpoint], trusted: Mapping[str, Any], state: _State
-) -> list[_Signed]:
-    keys: dict[str, ed25519.Ed25519PublicKey] = {}
-    signed: list[_Signed] = []
-    # the few keys that signed them, each read from its PEM once (not once per checkpoint), with its fingerprint
-    by_pem: dict[str, tuple[ed25519.Ed25519PublicKey, str] | None] = {}
-    for cp in stored:
-        label = f"checkpoint {cp.id} (tree size {cp.tree_size})"
-        if cp.public_key not in by_pem:
+def _more(count: int) -> str:
+    if not count:
+        return ""
+    return f" and {count} later checkpoint{'s' if count > 1 else ''} signed by the same key"
+
+
+@dataclass(slots=True)
+class _KeyUse:
+    """What the checkpoints one key signed (with a good signature) leave as they are met in order of tree size."""
+
+    first: str
+    signed: int = 0
+    reach: int = 0  # the largest tree size of a checkpoint it signed (stored or kept) whose root matched
+    below: int = 0  # the largest such size before the reach (for a checkpoint of the reach's own size)
+    stored_matched: int = 0  # the stored ones whose root matched
+    stored_reach: int = 0  # the largest of those
+    early: tuple[str, int] | None = None  # the first it signed below the rotation that introduced it; how many
+    late: tuple[str, int, int] | None = None  # the first it signed above the rotation that retired it; how many; where
+    mismatch: tuple[_Signed, dict[str, int]] | None = None  # the first stored whose root differs; each key's reach
+    mismatches: int = 0  # how many stored differ after it
+    kept_mismatches: list[tuple[_Signed, dict[str, int]]] = field(default_factory=list)
+    beyond: tuple[_Signed, int] | None = None  # the largest stored covering more than the log holds; how many
+    kept_beyond: list[_Signed] = field(default_factory=list)
+
+    def reach_below(self, size: int) -> int:
+        """The largest tree size below ``size`` of a matching checkpoint this key signed (0: none)."""
+        return self.reach if self.reach < size else self.below
+
+
+class _Checkpoints:
+    """The stored checkpoints, read in order of tree size as the entries reach them, and the kept ones: each is
+    checked when the entries read are as many as it covers, and leaves a few numbers with its key. Which keys are
+    trusted, and what each checkpoint that does not match puts in doubt, is decided at the end."""
+
+    def __init__(
+        self,
+        session: Session,
+        batch: int,
+        kept: Sequence[KeptCheckpoint],
+        trusted: Mapping[str, Any],
+        state: _State,
+        signed_until: int,
+    ) -> None:
+        self.state = state
+        self.trusted = trusted
+        self.stored = _stored_checkpoints(session, batch, signed_until)
+        self.uses: dict[str, _KeyUse] = {}
+        self.rotations = state.rotations
+        self.retired: dict[str, int] = {}
+        self.introduced: dict[str, int] = {}
+        self.first_stored_key: str | None = None
+        # the few keys that signed them, each read from its PEM once (not once per checkpoint), with its fingerprint
+        self.by_pem: dict[str, tuple[ed25519.Ed25519PublicKey, str] | None] = {}
+        self.kept: dict[int, list[_Signed]] = {}
+        for item in kept:
+            checked = self._kept(session, item)
+            if checked is not None:
+                self.kept.setdefault(item.tree_size, []).append(checked)
+        self.waiting: Any = next(self.stored, None)
+
+    def _kept(self, session: Session, item: KeptCheckpoint) -> _Signed | None:
+        number = f" {item.id}" if item.id is not None else ""
+        label = f"your kept checkpoint{number} (tree size {item.tree_size})"
+        signer = self.trusted.get(item.key_fingerprint)
+        if signer is None:
+            pem = session.scalar(
+                select(AuditCheckpoint.public_key)
+                .where(AuditCheckpoint.key_fingerprint == item.key_fingerprint)
+                .order_by(AuditCheckpoint.id)
+                .limit(1)
+            )
+            loaded = self._key(pem) if pem is not None else None
+            signer = loaded[0] if loaded is not None and loaded[1] == item.key_fingerprint else None
+        if signer is None:
+            self.state.problems.append(
+                Problem(f"{label}: signed by key {item.key_fingerprint[:16]}…, which is unknown")
+            )
+        elif not item.signed_by(signer):
+            self.state.problems.append(Problem(f"{label}: its signature does not verify"))
+        else:
+            return _Signed(label, item.tree_size, item.root_hash, item.key_fingerprint, stored=False)
+        return None
+
+    def _key(self, pem: str) -> tuple[ed25519.Ed25519PublicKey, str] | None:
+        if pem not in self.by_pem:
             try:
-                read = load_public_key(cp.public_key)
+                read = load_public_key(pem)
             except ValueError:
-                by_pem[cp.public_key] = None
+                self.by_pem[pem] = None
             else:
-                by_pem[cp.public_key] = (read, public_fingerprint(read))
-        loaded = by_pem[cp.public_key]
+                self.by_pem[pem] = (read, public_fingerprint(read))
+        return self.by_pem[pem]
+
+    def _signed(self, cp: Any) -> _Signed | None:
+        """A stored checkpoint, if its signature is good (a problem otherwise)."""
+        label = f"checkpoint {cp.id} (tree size {cp.tree_size})"
+        loaded = self._key(cp.public_key)
         if loaded is None:
-            state.problems.append(Problem(f"{label}: its public key is unreadable"))
-            continue
+            self.state.problems.append(Problem(f"{label}: its public key is unreadable"))
+            return None
         key, fingerprint = loaded
         as_kept = KeptCheckpoint(
             cp.tree_size, cp.root_hash, format_instant(cp.created_at), cp.key_fingerprint, cp.signature
         )
         if fingerprint != cp.key_fingerprint or not as_kept.signed_by(key):
-            state.problems.append(Problem(f"{label}: its signature does not verify (the checkpoint was altered)"))
-            continue
-        keys.setdefault(fingerprint, key)
-        signed.append(_Signed(label, cp.tree_size, cp.root_hash, fingerprint))
-    all_keys = {**keys, **trusted}
-    for item in kept:
-        number = f" {item.id}" if item.id is not None else ""
-        label = f"your kept checkpoint{number} (tree size {item.tree_size})"
-        signer = all_keys.get(item.key_fingerprint)
-        if signer is None:
-            state.problems.append(Problem(f"{label}: signed by key {item.key_fingerprint[:16]}…, which is unknown"))
-        elif not item.signed_by(signer):
-            state.problems.append(Problem(f"{label}: its signature does not verify"))
+            self.state.problems.append(Problem(f"{label}: its signature does not verify (the checkpoint was altered)"))
+            return None
+        if self.first_stored_key is None:
+            self.first_stored_key = fingerprint
+        return _Signed(label, cp.tree_size, cp.root_hash, fingerprint)
+
+    def next_size(self) -> int:
+        """The tree size of the next checkpoint to meet (0: none is left)."""
+        stored = self.waiting.tree_size if self.waiting is not None else 0
+        kept = min(self.kept, default=0)
+        return min(stored, kept) if stored and kept else stored or kept
+
+    def _use(self, item: _Signed) -> _KeyUse:
+        use = self.uses.get(item.fingerprint)
+        if use is None:
+            use = self.uses[item.fingerprint] = _KeyUse(item.label)
+        use.signed += 1
+        retired = self.retired.get(item.fingerprint)
+        if retired is not None and item.tree_size > retired:
+            use.late = (use.late[0], use.late[1] + 1, use.late[2]) if use.late else (item.label, 0, retired)
+        return use
+
+    def rotation(self, seq: int, old: str, new: str) -> None:
+        """A logged rotation at entry ``seq``: ``new`` signs from there on, ``old`` no more."""
+        self.rotations.append((seq, old, new))
+        self.retired[old] = seq
+        self.introduced[new] = seq
+        use = self.uses.get(new)
+        if use is not None:  # what the new key signed before this entry: everything met so far
+            use.early = (use.first, use.signed)
+
+    def meet(self, size: int, root: str) -> None:
+        """Check every checkpoint of tree size ``size`` against ``root``, the root of the first ``size`` entries."""
+        while self.waiting is not None and self.waiting.tree_size == size:
+            cp, self.waiting = self.waiting, next(self.stored, None)
+            item = self._signed(cp)
+            if item is not None:
+                self._met(item, root)
+        for item in self.kept.pop(size, ()):
+            self._met(item, root)
+
+    def _met(self, item: _Signed, root: str | None) -> None:
+        item.matched = root == item.root_hash if root is not None else None
+        use = self._use(item)
+        if item.matched:
+            if item.tree_size > use.reach:
+                use.below, use.reach = use.reach, item.tree_size
+            if item.stored:
+                use.stored_matched += 1
+                use.stored_reach = max(use.stored_reach, item.tree_size)
+            return
+        if item.matched is None:  # the log ends before the entries it covers
+            if not item.stored:
+                use.kept_beyond.append(item)
+            else:
+                use.beyond = (item, use.beyond[1] + 1 if use.beyond else 0)
+            return
+        reach = {key: each.reach_below(item.tree_size) for key, each in self.uses.items()}
+        if not item.stored:
+            use.kept_mismatches.append((item, reach))
+        elif use.mismatch is None:
+            use.mismatch = (item, reach)
         else:
-            signed.append(_Signed(label, item.tree_size, item.root_hash, item.key_fingerprint, stored=False))
-    return signed
+            use.mismatches += 1
 
+    def rest(self) -> None:
+        """Every checkpoint not met: those covering more entries than were read (their signatures are checked)."""
+        while self.waiting is not None:
+            cp, self.waiting = self.waiting, next(self.stored, None)
+            item = self._signed(cp)
+            if item is not None:
+                self._met(item, None)
+        for items in self.kept.values():
+            for item in items:
+                self._met(item, None)
+        self.kept.clear()
 
-def _endorse(signed: Sequence[_Signed], trusted: Iterable[str], rotations: Sequence[tuple[int, str, str]]) -> set[str]:
-    """Trusted keys, plus keys linked to them by rotations covered by a matching checkpoint they signed."""
-    endorsed = set(trusted)
-    changed = True
-    while changed:
-        changed = False
-        for seq, old, new in rotations:
-            if {old, new} <= endorsed or not ({old, new} & endorsed):
+    def endorsed(self, trusted: Iterable[str]) -> set[str]:
+        """The keys trusted: ``trusted``, and those a logged rotation, covered by a matching checkpoint of a key
+        already trusted, links to one of them."""
+        endorsed = set(trusted)
+        changed = True
+        while changed:
+            changed = False
+            for seq, old, new in self.rotations:
+                if {old, new} <= endorsed or not ({old, new} & endorsed):
+                    continue
+                if any(self.uses[key].reach >= seq for key in endorsed if key in self.uses):
+                    endorsed |= {old, new}
+                    changed = True
+        return endorsed
+
+    def judge(self, endorsed: set[str], checked: int, broken: bool) -> tuple[int, int]:
+        """Turn the root comparisons and the keys' trust into problems; the stored checkpoints that verified, and
+        the largest tree one of them covers."""
+        problems = self.state.problems
+        verified = covered = 0
+        for key, use in self.uses.items():
+            if key not in endorsed:
+                problems.append(
+                    Problem(
+                        f"{use.first}{_more(use.signed - 1)}: signed by key {key[:16]}…, which is not trusted "
+                        "and which no logged key rotation links to a trusted key"
+                    )
+                )
                 continue
-            if any(s.matched and s.fingerprint in endorsed and s.tree_size >= seq for s in signed):
-                endorsed |= {old, new}
-                changed = True
-    return endorsed
+            verified += use.stored_matched
+            covered = max(covered, use.stored_reach)
+            if use.late is not None:
+                label, more, seq = use.late
+                problems.append(Problem(f"{label}{_more(more)}: signed by a key retired at entry {seq}"))
+            if use.early is not None and use.early[1] > 0:
+                label, signed = use.early
+                problems.append(
+                    Problem(
+                        f"{label}{_more(signed - 1)}: signed by a key introduced later, at entry {self.introduced[key]}"
+                    )
+                )
+            if use.mismatch is not None:
+                problems.append(_mismatch(*use.mismatch, endorsed))
+            if use.mismatches:
+                plural = "s" if use.mismatches > 1 else ""
+                problems.append(
+                    Problem(
+                        f"{use.mismatches} later stored checkpoint{plural} signed by the same key "
+                        f"do{'' if plural else 'es'} not match the entries either"
+                    )
+                )
+            problems.extend(_mismatch(item, reach, endorsed) for item, reach in use.kept_mismatches)
+            if broken:
+                continue
+            beyond = [(item, 0) for item in use.kept_beyond] + ([use.beyond] if use.beyond else [])
+            for item, others in beyond:
+                also = f" ({others} smaller checkpoint{'s' if others > 1 else ''} of the key too)" if others else ""
+                problems.append(
+                    Problem(
+                        f"the log ends at entry {checked} but {item.label} covers {item.tree_size} entries: "
+                        f"entries {checked + 1}–{item.tree_size} were removed{also}",
+                        checked + 1,
+                        item.tree_size,
+                    )
+                )
+        return verified, covered
+
+
+def _mismatch(item: _Signed, reach: dict[str, int], endorsed: set[str]) -> Problem:
+    """The entries ``item``'s root does not match, from the last trusted checkpoint that matched below it."""
+    first = max((size for signer, size in reach.items() if signer in endorsed), default=0) + 1
+    return Problem(
+        f"entries {first}–{item.tree_size} do not hash to the root signed in {item.label}: "
+        "at least one of them was changed, removed, inserted or reordered",
+        first,
+        item.tree_size,
+    )
 
 
 def verify(
@@ -466,21 +688,22 @@ def verify(
     """
     state = _State()
     trusted = {public_fingerprint(key): key for key in trusted_keys}
-    signed = _signed_checkpoints(_stored_checkpoints(session), kept, trusted, state)
-    targets: dict[int, list[_Signed]] = {}
-    for item in signed:
-        targets.setdefault(item.tree_size, []).append(item)
+    # What the log was before its entries are read: the head, and the checkpoints signed until then (a live log
+    # grows while it is read; on PostgreSQL each statement but the entries' cursor sees what was committed after)
+    head = session.execute(_HEAD).first()
+    signed_until = int(session.scalar(select(func.max(AuditCheckpoint.id))) or 0)
+    checkpoints = _Checkpoints(session, batch, kept, trusted, state, signed_until)
+    head_seq = head[0] if head is not None else -1
+    running_at_head = GENESIS_HASH if head_seq == 0 else None
 
     frontier = merkle.CompactRange()
     running = GENESIS_HASH
     expected_seq = 1
     broken = False
     peaks = frontier.peaks
-    # the checkpoints' sizes in order, each met in turn as the entries are read: finding the next one among all
-    # of them at each would cost their number squared (a checkpoint is signed every minute the log grows)
-    sizes = sorted(size for size in targets if size >= 1)
-    upcoming = iter(sizes)
-    next_target = next(upcoming, 0)
+    # the checkpoints are met in order of tree size as the entries reach them: the next one's size is all the loop
+    # looks at (a checkpoint is signed every minute the log grows)
+    next_target = checkpoints.next_size()
     fast = fast_entry_check()
     # Rows straight from the driver, streamed: the ORM layer and result processing would double the cost of
     # reading a row, and the log may be larger than memory.
@@ -519,30 +742,29 @@ def verify(
             if row[_ACTION] == KEY_ROTATED:
                 pair = rotation_of(row[_ACTION], strict_loads(row[_DETAILS]))
                 if pair is not None:
-                    state.rotations.append((expected_seq, *pair))
+                    checkpoints.rotation(expected_seq, *pair)
             if expected_seq == next_target:
-                for item in targets[expected_seq]:
-                    item.matched = frontier.root().hex() == item.root_hash
-                next_target = next(upcoming, 0)
+                checkpoints.meet(expected_seq, frontier.root().hex())
+                next_target = checkpoints.next_size()
+            if expected_seq == head_seq:
+                running_at_head = running
             expected_seq += 1
     checked = expected_seq - 1
+    checkpoints.rest()
 
     trusted_fingerprints = set(trusted)
     if not trusted_fingerprints:
-        first_key = next((s.fingerprint for s in signed if s.stored), None)
+        first_key = checkpoints.first_stored_key
         if first_key is not None:
             state.warnings.append(
                 "no trusted public key given: the key of the first checkpoint was taken on trust "
                 f"({first_key[:16]}…); pass the institution's published key to prove who signed"
             )
             trusted_fingerprints = {first_key}
-    endorsed = _endorse(signed, trusted_fingerprints, state.rotations)
-    _judge_checkpoints(signed, endorsed, state, checked, broken)
+    verified, covered = checkpoints.judge(checkpoints.endorsed(trusted_fingerprints), checked, broken)
 
     if not broken:
-        _check_tail(session, checked, running, state)
-    verified = sum(1 for s in signed if s.stored and s.matched and s.fingerprint in endorsed)
-    covered = max((s.tree_size for s in signed if s.stored and s.matched and s.fingerprint in endorsed), default=0)
+        _check_tail(session, checked, head, running_at_head, state)
     coverage = _coverage(session, covered, checked)
     if max_uncovered_age is not None:
         _judge_coverage(coverage, checked, max_uncovered_age, now or utcnow(), state)
@@ -586,63 +808,46 @@ def _judge_coverage(coverage: Coverage, checked: int, tolerance: timedelta, now:
         )
 
 
-def _judge_checkpoints(
-    signed: Sequence[_Signed], endorsed: set[str], state: _State, checked: int, broken: bool
+_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
+_subtree_end = (AuditTreeNode.idx + 1).op("<<")(AuditTreeNode.level)
+"""The number of entries up to the last one a stored subtree covers."""
+_SUBTREES_AFTER_HEAD = (
+    # one statement: the head and the subtrees as one snapshot sees them, while the log may grow (an entry, its
+    # subtrees and the head's move are committed together)
+    select(func.count())
+    .select_from(AuditTreeNode)
+    .where(_subtree_end > select(AuditHead.seq).where(AuditHead.id == 1).scalar_subquery())
+)
+
+
+def _check_tail(
+    session: Session, checked: int, head: Sequence[Any] | None, running_at_head: str | None, state: _State
 ) -> None:
-    """Turn the root comparisons and key trust into problems."""
-    retired = {old: seq for seq, old, _new in state.rotations}
-    introduced = {new: seq for seq, _old, new in state.rotations}
-    good_sizes = sorted(s.tree_size for s in signed if s.matched and s.fingerprint in endorsed)
-    for item in signed:
-        if item.fingerprint not in endorsed:
-            state.problems.append(
-                Problem(
-                    f"{item.label}: signed by key {item.fingerprint[:16]}…, which is not trusted "
-                    "and which no logged key rotation links to a trusted key"
-                )
-            )
-            continue
-        if item.fingerprint in retired and item.tree_size > retired[item.fingerprint]:
-            state.problems.append(
-                Problem(f"{item.label}: signed by a key retired at entry {retired[item.fingerprint]}")
-            )
-        if item.fingerprint in introduced and item.tree_size < introduced[item.fingerprint]:
-            state.problems.append(
-                Problem(f"{item.label}: signed by a key introduced later, at entry {introduced[item.fingerprint]}")
-            )
-        if item.matched is False:
-            below = bisect_left(good_sizes, item.tree_size)  # the last good checkpoint before this one
-            first = (good_sizes[below - 1] if below else 0) + 1
-            state.problems.append(
-                Problem(
-                    f"entries {first}–{item.tree_size} do not hash to the root signed in {item.label}: "
-                    "at least one of them was changed, removed, inserted or reordered",
-                    first,
-                    item.tree_size,
-                )
-            )
-        elif item.matched is None and not broken and item.tree_size > checked:
-            state.problems.append(
-                Problem(
-                    f"the log ends at entry {checked} but {item.label} covers {item.tree_size} entries: "
-                    f"entries {checked + 1}–{item.tree_size} were removed",
-                    checked + 1,
-                    item.tree_size,
-                )
-            )
+    """The entries read against the head as it was before they were read (``head``: its sequence number and hash;
+    ``running_at_head``: the chain hash read at that entry), and against the head and subtrees as they are now.
 
-
-def _check_tail(session: Session, checked: int, running: str, state: _State) -> None:
-    head = session.get(AuditHead, 1)
+    Entries appended while the log was read (a live log grows) are neither missing nor extra: the head read
+    before the entries' cursor opened must be among the entries read, with its hash, and no entry read, nor any
+    stored subtree, may lie after the head as it is at the end."""
     if head is None:
         state.problems.append(Problem("the audit head row is missing"))
-    elif head.seq != checked or head.hash != running:
-        state.problems.append(
-            Problem("the log's tail does not match its head (entries removed or added)", min(head.seq, checked) + 1)
-        )
+    else:
+        head_seq, head_hash = head
+        now = session.execute(_HEAD).first()
+        head_now = now[0] if now is not None else head_seq
+        short = checked < head_seq or running_at_head != head_hash  # the head before the reading is not among them
+        if short or checked > head_now:  # or entries lie after the head as it is now
+            state.problems.append(
+                Problem(
+                    "the log's tail does not match its head (entries removed or added)",
+                    min(head_seq if short else head_now, checked) + 1,
+                )
+            )
     expected = sum(checked >> level for level in range(1, checked.bit_length() + 1))
-    stored = int(session.scalar(select(func.count()).select_from(AuditTreeNode)) or 0)
-    if stored != expected:
+    within = int(session.scalar(select(func.count()).select_from(AuditTreeNode).where(_subtree_end <= checked)) or 0)
+    after = int(session.scalar(_SUBTREES_AFTER_HEAD) or 0)
+    if within != expected or after:
+        stored = within + after
         state.problems.append(
             Problem(
                 f"{stored} tree subtrees are stored where {checked} entries make {expected} (entries removed?)",
