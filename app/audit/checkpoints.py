@@ -16,6 +16,7 @@ hand-over checkpoint the outgoing key signs (see :mod:`app.services.keys`).
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -23,7 +24,7 @@ from typing import Any, Protocol
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Row, select, tuple_
 from sqlalchemy.orm import Session
 
 from app.audit import merkle, tree
@@ -80,6 +81,39 @@ class CheckpointFields(Protocol):
     def key_fingerprint(self) -> str: ...
     @property
     def signature(self) -> str: ...
+
+
+CHECKPOINT_COLUMNS = (
+    AuditCheckpoint.id,
+    AuditCheckpoint.tree_size,
+    AuditCheckpoint.root_hash,
+    AuditCheckpoint.created_at,
+    AuditCheckpoint.key_fingerprint,
+    AuditCheckpoint.signature,
+    AuditCheckpoint.public_key,
+)
+"""A stored checkpoint's columns, as the bundles and the live verifier read them (rows, not objects)."""
+
+
+def checkpoints_by_size(
+    session: Session, batch: int, *conditions: ColumnElement[bool]
+) -> Iterator[Row[int, int, str, datetime, str, str, str]]:
+    """The stored checkpoints meeting ``conditions``, in order of tree size (then signing order), as rows of
+    :data:`CHECKPOINT_COLUMNS` read ``batch`` at a time after the last one given: met one by one as a reading of
+    the entries reaches them, with no second cursor beside the entries' and nothing kept. A checkpoint is signed
+    every minute the log grows: hundreds of thousands in a few years."""
+    after = (0, 0)
+    while True:
+        page = session.execute(
+            select(*CHECKPOINT_COLUMNS)
+            .where(*conditions, tuple_(AuditCheckpoint.tree_size, AuditCheckpoint.id) > after)
+            .order_by(AuditCheckpoint.tree_size, AuditCheckpoint.id)
+            .limit(batch)
+        ).all()
+        yield from page
+        if len(page) < batch:
+            return
+        after = (page[-1].tree_size, page[-1].id)
 
 
 def checkpoint_json(checkpoint: CheckpointFields) -> dict[str, Any]:

@@ -10,12 +10,12 @@ import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit import tree
 from app.audit.canonical import entry_fields, format_instant
-from app.audit.checkpoints import CheckpointFields, checkpoint_json
+from app.audit.checkpoints import checkpoint_json, checkpoints_by_size
 from app.models import AuditCheckpoint, AuditEntry, AuditHead, utcnow
 
 BUNDLE_FORMAT = "tramites-audit-bundle/1"
@@ -71,7 +71,7 @@ def bundle_lines(
     Format 1 (``version=1``): a header (format, tree size, every checkpoint up to that size, every public key that
     signed one, the log's size when exported and how many of its latest entries no checkpoint covered), then the
     first ``tree_size`` entries in order. Format 2: the header without the checkpoints, with the public keys
-    ``keys`` (every key that signed a checkpoint up to this one, in order of first use); then the entries, each
+    ``keys`` (at least every key that signed one of its checkpoints, in order of first use); then the entries, each
     checkpoint on a line of its own right after the entry that completes the tree it signs, so that a verifier
     meets them as it reads and keeps none: it verifies a log of any age in constant memory.
 
@@ -145,33 +145,6 @@ def _bundle_lines(session_of: Callable[[], Session], size: int, first: dict[str,
         yield line
 
 
-_CHECKPOINT_COLUMNS = (
-    AuditCheckpoint.id,
-    AuditCheckpoint.tree_size,
-    AuditCheckpoint.root_hash,
-    AuditCheckpoint.created_at,
-    AuditCheckpoint.key_fingerprint,
-    AuditCheckpoint.signature,
-)
-
-
-def _checkpoints_by_size(session: Session, size: int, batch: int) -> Iterator[CheckpointFields]:
-    """The checkpoints up to ``size``, by tree size (then signing order), their columns only, read a page at a
-    time after the last one given: no second cursor beside the entries', no object left in the session."""
-    after = (0, 0)
-    while True:
-        page = session.execute(
-            select(*_CHECKPOINT_COLUMNS)
-            .where(AuditCheckpoint.tree_size <= size, tuple_(AuditCheckpoint.tree_size, AuditCheckpoint.id) > after)
-            .order_by(AuditCheckpoint.tree_size, AuditCheckpoint.id)
-            .limit(batch)
-        ).all()
-        yield from page
-        if len(page) < batch:
-            return
-        after = (page[-1].tree_size, page[-1].id)
-
-
 def _bundle_lines_2(
     session_of: Callable[[], Session], size: int, first: dict[str, Any], keys: list[dict[str, str]], batch: int
 ) -> Iterator[str]:
@@ -180,7 +153,7 @@ def _bundle_lines_2(
     yield dumps_line(
         {"format": BUNDLE_FORMAT_2, **_bundle_header(session, size), "checkpoint": first, "public_keys": keys}
     )
-    checkpoints = _checkpoints_by_size(session, size, batch)
+    checkpoints = checkpoints_by_size(session, batch, AuditCheckpoint.tree_size <= size)
     waiting = next(checkpoints, None)
     for seq, line in _entry_lines(session, size, batch):
         yield line

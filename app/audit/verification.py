@@ -24,7 +24,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from sqlalchemy import ClauseElement, Text, cast, func, literal_column, select, tuple_
+from sqlalchemy import ClauseElement, Text, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from app.audit import merkle
@@ -41,7 +41,7 @@ from app.audit.canonical import (
     salted_digest,
     strict_loads,
 )
-from app.audit.checkpoints import KEY_ROTATED, checkpoint_message, load_public_key, rotation_of
+from app.audit.checkpoints import KEY_ROTATED, checkpoint_message, checkpoints_by_size, load_public_key, rotation_of
 from app.database import transaction_from_here
 from app.keys import public_fingerprint, signature_bytes
 from app.models import AuditCheckpoint, AuditEntry, AuditHead, AuditTreeNode, utcnow
@@ -371,40 +371,6 @@ def _entry_problem(row: Sequence[Any], expected_seq: int, running: str) -> tuple
     return None, recomputed, leaf
 
 
-_CHECKPOINT_COLUMNS = (
-    AuditCheckpoint.id,
-    AuditCheckpoint.tree_size,
-    AuditCheckpoint.root_hash,
-    AuditCheckpoint.created_at,
-    AuditCheckpoint.key_fingerprint,
-    AuditCheckpoint.signature,
-    AuditCheckpoint.public_key,
-)
-
-
-def _stored_checkpoints(session: Session, batch: int, signed_until: int) -> Iterator[Any]:
-    """The stored checkpoints in order of tree size (then signing order), their columns only, read a page at a time
-    after the last one given: one is signed every minute the log grows, hundreds of thousands in a few years, and
-    each is met as the entries reach it and leaves only a few numbers (:class:`_KeyUse`). Only those signed before
-    the entries were read (ids up to ``signed_until``): one signed meanwhile may cover entries the reading does not
-    see."""
-    after = (0, 0)
-    while True:
-        page = session.execute(
-            select(*_CHECKPOINT_COLUMNS)
-            .where(
-                AuditCheckpoint.id <= signed_until,
-                tuple_(AuditCheckpoint.tree_size, AuditCheckpoint.id) > after,
-            )
-            .order_by(AuditCheckpoint.tree_size, AuditCheckpoint.id)
-            .limit(batch)
-        ).all()
-        yield from page
-        if len(page) < batch:
-            return
-        after = (page[-1].tree_size, page[-1].id)
-
-
 def _more(count: int) -> str:
     if not count:
         return ""
@@ -450,7 +416,9 @@ class _Checkpoints:
     ) -> None:
         self.state = state
         self.trusted = trusted
-        self.stored = _stored_checkpoints(session, batch, signed_until)
+        # only those signed before the entries are read: one signed meanwhile may cover entries the reading does
+        # not see
+        self.stored = checkpoints_by_size(session, batch, AuditCheckpoint.id <= signed_until)
         self.uses: dict[str, _KeyUse] = {}
         self.rotations = state.rotations
         self.retired: dict[str, int] = {}
