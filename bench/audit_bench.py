@@ -207,7 +207,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=200_000, help="log size (1000000 for the full scale: minutes)")
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--proofs", type=int, default=2000)
-    parser.add_argument("--repeat", type=int, default=1, help="take the best of this many passes of each measure")
+    parser.add_argument("--repeat", type=int, default=3, help="take the best of this many passes of each measure")
     parser.add_argument(
         "--distinct-details",
         action="store_true",
