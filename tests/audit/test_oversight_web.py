@@ -242,19 +242,22 @@ def test_the_area_speaks_english_too(app: Flask, client: FlaskClient, log_key: e
     assert "Download the audit bundle" in page
 
 
-def test_the_bundle_streams_after_its_request_let_the_session_go(app: Flask, log_key: ed25519.Ed25519PrivateKey):
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_bundle_streams_after_its_request_let_the_session_go(
+    app: Flask, log_key: ed25519.Ed25519PrivateKey, version: int
+):
     """A server streams the bundle after the request ended: its session committed (on PostgreSQL, expiring what
     it had loaded) and was let go. The bundle's first line read the checkpoint only then: on PostgreSQL every
     download of the bundle, on its page and through the API, answered 500."""
     _, late = two_checkpoints(app)
-    checkpoint, lines = bundle()
+    checkpoint, lines = bundle(version=version)
     commit_read(db.session())
     db.session.remove()
     streamed = "".join(lines).splitlines()
     header = json.loads(streamed[0])
     assert header["checkpoint"] == checkpoint
     assert header["tree_size"] == late["tree_size"]
-    assert len(streamed) == 1 + late["tree_size"]
+    assert len(streamed) == 1 + late["tree_size"] + (2 if version == 2 else 0)
     db.session.remove()  # what the streaming's own end does
     assert _connections_out() == 0
 
@@ -263,7 +266,15 @@ def _connections_out() -> int:
     return int(getattr(db.engine.pool, "checkedout", lambda: 0)())
 
 
-@pytest.mark.parametrize("path", ["/supervision/paquete.jsonl", "/api/v1/audit/bundle"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/supervision/paquete.jsonl",
+        "/api/v1/audit/bundle",
+        "/supervision/paquete.jsonl?formato=2",
+        "/api/v1/audit/bundle?format=2",
+    ],
+)
 def test_a_streamed_bundle_gives_its_connection_back_to_the_pool(
     app: Flask, client: FlaskClient, log_key: ed25519.Ed25519PrivateKey, path: str
 ):
@@ -277,6 +288,7 @@ def test_a_streamed_bundle_gives_its_connection_back_to_the_pool(
     for _ in range(3):
         response = client.get(path)
         assert response.status_code == 200
-        assert len(response.get_data(as_text=True).splitlines()) == 1 + late["tree_size"]
+        checkpoint_lines = 2 if "=2" in path else 0  # format 2: the checkpoints at 4 and 7 on lines of their own
+        assert len(response.get_data(as_text=True).splitlines()) == 1 + late["tree_size"] + checkpoint_lines
         response.close()
         assert _connections_out() == before
