@@ -24,7 +24,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from sqlalchemy import ClauseElement, Text, cast, func, literal_column, select
+from sqlalchemy import ClauseElement, Select, Text, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from app.audit import merkle
@@ -779,13 +779,13 @@ def _judge_coverage(coverage: Coverage, checked: int, tolerance: timedelta, now:
 _HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)
 _subtree_end = (AuditTreeNode.idx + 1).op("<<")(AuditTreeNode.level)
 """The number of entries up to the last one a stored subtree covers."""
-_SUBTREES_AFTER_HEAD = (
-    # one statement: the head and the subtrees as one snapshot sees them, while the log may grow (an entry, its
-    # subtrees and the head's move are committed together)
-    select(func.count())
-    .select_from(AuditTreeNode)
-    .where(_subtree_end > select(AuditHead.seq).where(AuditHead.id == 1).scalar_subquery())
-)
+
+
+def _stored_subtrees(checked: int) -> Select[int, int]:
+    """How many stored subtrees lie within the first ``checked`` entries, and how many after the head as it is: one
+    pass over them, in one snapshot (an entry, its subtrees and the head's move are committed together)."""
+    head = select(AuditHead.seq).where(AuditHead.id == 1).scalar_subquery()
+    return select(func.count().filter(_subtree_end <= checked), func.count().filter(_subtree_end > head))
 
 
 def _check_tail(
@@ -812,8 +812,7 @@ def _check_tail(
                 )
             )
     expected = sum(checked >> level for level in range(1, checked.bit_length() + 1))
-    within = int(session.scalar(select(func.count()).select_from(AuditTreeNode).where(_subtree_end <= checked)) or 0)
-    after = int(session.scalar(_SUBTREES_AFTER_HEAD) or 0)
+    within, after = session.execute(_stored_subtrees(checked)).one()
     if within != expected or after:
         stored = within + after
         state.problems.append(

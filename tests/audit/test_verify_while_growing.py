@@ -92,3 +92,23 @@ def test_a_removed_tail_is_still_found_while_the_log_grows(
     db.session.rollback()
     assert not result.ok
     assert result.first_bad == 34, result.problems
+
+
+def test_subtrees_left_after_a_tail_cut_with_its_head_are_still_found(
+    app: Flask, log_key: ed25519.Ed25519PrivateKey
+) -> None:
+    """Only subtrees within the entries read count towards those they make: ones after the head (the entries and
+    the head cut back, the subtrees left) are still named, as they were when every stored subtree was counted."""
+    append_entries(16)
+    with raw_write() as conn:
+        conn.execute(text("DELETE FROM audit_entries WHERE seq > 12"))
+        head = conn.execute(text("SELECT entry_hash FROM audit_entries WHERE seq = 12")).scalar_one()
+        conn.execute(text("UPDATE audit_head SET seq = 12, hash = :hash WHERE id = 1"), {"hash": head})
+    db.session.remove()
+    result = verify(db.session(), trusted_keys=[log_key.public_key()])
+    db.session.rollback()
+    assert not result.ok
+    assert any(
+        p.message == "15 tree subtrees are stored where 12 entries make 10 (entries removed?)" and p.first_bad == 13
+        for p in result.problems
+    ), result.problems
