@@ -429,7 +429,6 @@ class Report:
 class _Signed:
     checkpoint: Checkpoint
     kept: bool
-    matched: bool | None = None
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -544,9 +543,8 @@ class _Ledger:
     def met(self, item: _Signed, root: str) -> None:
         """A checkpoint with a good signature, when the entries read are as many as it covers (their root: ``root``)."""
         cp = item.checkpoint
-        item.matched = root == cp.root_hash
         use = self._use(item)
-        if item.matched:
+        if root == cp.root_hash:
             if cp.tree_size > use.reach:
                 use.below, use.reach = use.reach, cp.tree_size
             return

@@ -174,14 +174,12 @@ class _Signed:
     root_hash: str
     fingerprint: str
     stored: bool = True
-    matched: bool | None = None
 
 
 @dataclass(slots=True)
 class _State:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    rotations: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 ENTRY_COLUMNS = [
@@ -420,7 +418,7 @@ class _Checkpoints:
         # not see
         self.stored = checkpoints_by_size(session, batch, AuditCheckpoint.id <= signed_until)
         self.uses: dict[str, _KeyUse] = {}
-        self.rotations = state.rotations
+        self.rotations: list[tuple[int, str, str]] = []
         self.retired: dict[str, int] = {}
         self.introduced: dict[str, int] = {}
         self.first_stored_key: str | None = None
@@ -520,16 +518,15 @@ class _Checkpoints:
             self._met(item, root)
 
     def _met(self, item: _Signed, root: str | None) -> None:
-        item.matched = root == item.root_hash if root is not None else None
         use = self._use(item)
-        if item.matched:
+        if root == item.root_hash:
             if item.tree_size > use.reach:
                 use.below, use.reach = use.reach, item.tree_size
             if item.stored:
                 use.stored_matched += 1
                 use.stored_reach = max(use.stored_reach, item.tree_size)
             return
-        if item.matched is None:  # the log ends before the entries it covers
+        if root is None:  # the log ends before the entries it covers
             if not item.stored:
                 use.kept_beyond.append(item)
             else:
