@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from functools import partial
 from typing import Any, NamedTuple
 from typing import cast as cast_type
@@ -30,6 +31,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -91,6 +93,7 @@ from app.services.config import params_for_new_case
 from app.services.deadlines import (
     ClockRow,
     clock_lapse_data,
+    clock_rule,
     insert_timers,
     lapsed_data,
     state_timer_rows,
@@ -1115,21 +1118,103 @@ def own_cases(user_id: int, limit: int = QUEUE_LIMIT) -> list[ListedCase]:
 
 
 _QUEUE_USER = bindparam("queue_user", type_=Integer)
-_QUEUE_STATEMENTS: dict[
-    tuple[int, frozenset[str], frozenset[tuple[str, str]], int], tuple[object, FixedStatement | None]
-] = {}
-"""Work queue statements by (engine, staff roles, department grants, limit), for the engine they were built
-from: which (workflow, state) pairs a set of roles acts in only changes with the installed workflows, and a
-statement built once also keeps SQLAlchemy's cache key (the user is a parameter)."""
+
+
+class QueueView(StrEnum):
+    """Which part of a work queue to show (the value is the page's ``vista`` parameter)."""
+
+    ALL = "todos"
+    DUE_SOON = "proximos"
+    OVERDUE = "vencidos"
+    MINE = "asignados"
+
+
+class QueueCursor(NamedTuple):
+    """Where a page of a work queue ends: the last listed case's sort day (:data:`NO_TERM_DAY` when it has no
+    term), its last change and its id, the order the queue is in."""
+
+    day: date
+    updated_at: datetime
+    case_id: int
+
+
+class QueuePage(NamedTuple):
+    """A page of a work queue: its cases in the queue's order and, when more follow, where the next page starts."""
+
+    cases: list[ListedCase]
+    following: QueueCursor | None
+
+
+class QueueDays(NamedTuple):
+    """The days a queue's views compare terms with: today, and the last day a term may end and still be due
+    soon counted from today (a term that starts counting later, notified on a non-working day, may end later)."""
+
+    today: date
+    soon: date
+
+
+NO_TERM_DAY = date.max
+"""The sort day of a case with no term: after every real one."""
+
+_QUEUE_TERM_KINDS = (TimerKind.DEADLINE, TimerKind.TARGET)
+_QUEUE_TERM_STATUSES = (TimerStatus.PENDING, TimerStatus.FIRED)
+_QueueKey = tuple[int, frozenset[str], frozenset[tuple[str, str]], int, QueueView, bool]
+_QUEUE_STATEMENTS: dict[_QueueKey, tuple[object, FixedStatement | None]] = {}
+"""Work queue statements by (engine, staff roles, department grants, limit, view, whether a page follows another),
+for the engine they were built from: which (workflow, state) pairs a set of roles acts in only changes with the
+installed workflows, and a statement built once also keeps SQLAlchemy's cache key (the user is a parameter)."""
+
+
+def _state_terms(*conditions: Any) -> Select[Any]:
+    """The last days of the terms (deadlines and targets, pending or lapsed) of the queued case in its present
+    state meeting ``conditions``, as the queue's rows show them (:func:`app.services.deadlines.case_terms`)."""
+    return select(Timer.due_on).where(
+        Timer.case_id == Case.id,
+        Timer.state == Case.state,
+        one_of(Timer.kind, [constant(kind) for kind in _QUEUE_TERM_KINDS]),
+        one_of(Timer.status, [constant(status) for status in _QUEUE_TERM_STATUSES]),
+        *conditions,
+    )
+
+
+def _legal_term_day(definitions: Sequence[Workflow]) -> Any:
+    """The last day of the queued case's running legal term (its clock's pending timer), or ``None`` when no
+    installed definition declares one."""
+    rules = [
+        (Case.workflow == constant(workflow.name))
+        & (Case.workflow_version == constant(workflow.version))
+        & (Timer.rule == constant(clock_rule(clock)))
+        for workflow in definitions
+        for clock in workflow.clocks
+        if clock.legal_term
+    ]
+    if not rules:
+        return None
+    return (
+        select(func.min(Timer.due_on))
+        .where(
+            Timer.case_id == Case.id,
+            one_of(Timer.kind, [constant(kind) for kind in _QUEUE_TERM_KINDS]),
+            is_constant(Timer.status, TimerStatus.PENDING),
+            or_(*rules),
+        )
+        .scalar_subquery()
+    )
 
 
 def _work_queue_statement(
-    staff_roles: frozenset[str], department_grants: frozenset[tuple[str, str]], limit: int
+    staff_roles: frozenset[str], department_grants: frozenset[tuple[str, str]], limit: int, view: QueueView, after: bool
 ) -> FixedStatement | None:
     """The work queue's statement for these roles and grants (the user as the ``queue_user`` parameter), or
-    ``None`` when those roles never act on cases."""
+    ``None`` when those roles never act on cases. It lists the cases by their sort day (the running legal term's
+    last day, else the nearest term's: what the queue's rows show), then oldest change first, at most ``limit``
+    and one more (to tell whether a page follows); with ``after``, those past the ``after_*`` parameters (a
+    :class:`QueueCursor`). The view's filter is part of it, so that no case of the view is left out for
+    others beyond the limit: the user's own (assigned), those whose nearest term has lapsed (``today``), or those
+    whose nearest term may end within the days due soon (``today``, ``soon``, ``tomorrow``: the rows then say
+    exactly which)."""
     engine = get_engine()
-    key = (id(engine), staff_roles, department_grants, limit)
+    key = (id(engine), staff_roles, department_grants, limit, view, after)
     kept = _QUEUE_STATEMENTS.get(key)
     if kept is not None and kept[0] is engine:
         return kept[1]
@@ -1172,30 +1257,96 @@ def _work_queue_statement(
         conditions.append(condition)
     stmt: FixedStatement | None = None
     if conditions:
-        # In a department's stage, a case assigned to someone else is theirs alone (the engine refuses the others).
-        mine_or_open = Case.assignee_id.is_(None) | (Case.assignee_id == _QUEUE_USER) | Case.department_code.is_(None)
-        stmt = FixedStatement(
-            select(*_LISTED_COLUMNS)
-            .where(or_(*conditions), Case.applicant_id != _QUEUE_USER, mine_or_open)
-            .order_by(Case.updated_at)
-            .limit(limit)
-        )
+        stmt = FixedStatement(_queue_select(conditions, limit, view, after, engine.definitions))
     if len(_QUEUE_STATEMENTS) >= 256:
         _QUEUE_STATEMENTS.clear()
     _QUEUE_STATEMENTS[key] = (engine, stmt)
     return stmt
 
 
-def work_queue(user_id: int, staff_roles: frozenset[str], limit: int = QUEUE_LIMIT) -> list[ListedCase] | None:
-    """Cases in a state where one of ``staff_roles`` has a step to take, oldest change first, excluding
-    the user's own cases; ``None`` when those roles never act on cases. An exceptional step (a revocation) does
-    not count: a case resting where only such a step is theirs (a licensed work) waits for no one on staff.
+def _queue_select(
+    conditions: Sequence[Any], limit: int, view: QueueView, after: bool, definitions: Sequence[Workflow]
+) -> Select[Any]:
+    """The queue's statement over the cases meeting one of ``conditions`` (:func:`_work_queue_statement`)."""
+    # In a department's stage, a case assigned to someone else is theirs alone (the engine refuses the others).
+    mine_or_open = Case.assignee_id.is_(None) | (Case.assignee_id == _QUEUE_USER) | Case.department_code.is_(None)
+    where: list[Any] = [or_(*conditions), Case.applicant_id != _QUEUE_USER, mine_or_open]
+    nearest = _state_terms().with_only_columns(func.min(Timer.due_on)).scalar_subquery()
+    if view == QueueView.MINE:
+        where.append(Case.assignee_id == _QUEUE_USER)
+    elif view == QueueView.OVERDUE:
+        where.append(exists(_state_terms(Timer.due_on < bindparam("today", type_=Date))))
+    elif view == QueueView.DUE_SOON:
+        where.append(~exists(_state_terms(Timer.due_on < bindparam("today", type_=Date))))
+        where.append(
+            exists(
+                _state_terms(
+                    (Timer.due_on <= bindparam("soon", type_=Date))
+                    | (Timer.starts_on > bindparam("tomorrow", type_=Date))
+                )
+            )
+        )
+    legal = _legal_term_day(definitions)
+    days = (nearest,) if legal is None else (legal, nearest)
+    sort_day = func.coalesce(*days, literal(NO_TERM_DAY, Date), type_=Date)
+    queued = select(*_LISTED_COLUMNS, sort_day.label("sort_day")).where(*where).subquery("queued")
+    order = (queued.c.sort_day, queued.c.updated_at, queued.c.id)
+    outer = select(*queued.c).order_by(*order).limit(limit + 1)
+    if after:
+        outer = outer.where(
+            tuple_(*order)
+            > tuple_(
+                bindparam("after_day", type_=Date),
+                bindparam("after_at", type_=Case.updated_at.type),
+                bindparam("after_id", type_=Integer),
+            )
+        )
+    return outer
+
+
+def work_queue_page(
+    user_id: int,
+    staff_roles: frozenset[str],
+    limit: int = QUEUE_LIMIT,
+    *,
+    view: QueueView = QueueView.ALL,
+    after: QueueCursor | None = None,
+    days: QueueDays | None = None,
+) -> QueuePage | None:
+    """A page of the cases in a state where one of ``staff_roles`` has a step to take, excluding the user's own
+    cases, nearest term first (the running legal term's last day, else the nearest term's; cases without one
+    last), then oldest change first; ``None`` when those roles never act on cases. An exceptional step (a
+    revocation) does not count: a case resting where only such a step is theirs (a licensed work) waits for no one
+    on staff. ``view`` narrows it (:class:`QueueView`; due soon needs ``days``); ``after`` is where the page
+    before ended.
 
     In a state whose office the case's settings map to a department, a role the user holds only in some
     departments sees the case only when it sits in one of them (the engine refuses the others anyway)."""
     user = db.session.get(User, user_id)
     actor = actor_for(user) if user is not None else Actor(user_id, staff_roles)
-    stmt = _work_queue_statement(staff_roles, actor.department_grants, limit)
+    stmt = _work_queue_statement(staff_roles, actor.department_grants, limit, view, after is not None)
     if stmt is None:
         return None
-    return _listed(stmt, {"queue_user": user_id})
+    params: dict[str, Any] = {"queue_user": user_id}
+    if view in (QueueView.OVERDUE, QueueView.DUE_SOON):
+        days = days or QueueDays(local_today(), local_today())
+        params["today"] = days.today
+        if view == QueueView.DUE_SOON:
+            params["soon"] = days.soon
+            params["tomorrow"] = days.today + timedelta(days=1)
+    if after is not None:
+        params.update(after_day=after.day, after_at=after.updated_at, after_id=after.case_id)
+    rows = stmt.read(db.session(), params)
+    following = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        following = QueueCursor(last[-1], last[10], last[0])
+    return QueuePage([ListedCase._make(row[:-1]) for row in rows], following)
+
+
+def work_queue(user_id: int, staff_roles: frozenset[str], limit: int = QUEUE_LIMIT) -> list[ListedCase] | None:
+    """The first ``limit`` cases of the user's work queue (:func:`work_queue_page`, every case of it), or
+    ``None`` when those roles never act on cases."""
+    page = work_queue_page(user_id, staff_roles, limit)
+    return None if page is None else page.cases

@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
-from enum import StrEnum
+from datetime import date, timedelta
 from typing import NamedTuple
 
-from app.calendar import local_today
-from app.services.cases import ListedCase, own_cases, work_queue
-from app.services.deadlines import ClockView, TermView, case_terms, legal_of
+from app.calendar import BusinessCalendar, local_today
+from app.extensions import db
+from app.services.cases import (
+    QUEUE_LIMIT,
+    ListedCase,
+    QueueCursor,
+    QueueDays,
+    QueueView,
+    own_cases,
+    work_queue_page,
+)
+from app.services.deadlines import ClockView, TermView, case_terms, legal_of, reading_calendar
 
 DUE_SOON_BUSINESS_DAYS = 3
+QUEUE_PAGE = 50
+"""Cases on a page of the staff's queue."""
 
-
-class QueueView(StrEnum):
-    """Which part of the queue to show."""
-
-    ALL = "todos"
-    DUE_SOON = "proximos"
-    OVERDUE = "vencidos"
-    MINE = "asignados"
+__all__ = ["DUE_SOON_BUSINESS_DAYS", "QUEUE_PAGE", "QueueCursor", "QueueRow", "QueueView", "StaffQueue"]
 
 
 class QueueRow(NamedTuple):
@@ -59,45 +62,57 @@ def _rows(
     return [_make_row(QueueRow, (c, (terms.get(c.id) or _NO_TERM)[0], legal.get(c.id))) for c in cases]
 
 
-def _in_queue_order(rows: list[QueueRow]) -> list[QueueRow]:
-    """``rows`` sorted by their day (:attr:`QueueRow.sort_day`; rows without one last), then the oldest change
-    first, ties kept in their order. Each row's key is worked out inline, not by a key function and the
-    property: a queue sorts hundreds of rows, and each would cost two calls."""
-    keyed = [
-        (
-            (
-                day := row.legal.due_on
-                if row.legal is not None and row.legal.due_on is not None
-                else (row.term.due_on if row.term is not None else date.max)
-            )
-            == date.max,
-            day,
-            row.case.updated_at,
-            index,
-        )
-        for index, row in enumerate(rows)
-    ]
-    keyed.sort()
-    return [rows[key[3]] for key in keyed]
+class StaffQueue(NamedTuple):
+    """A page of a staff queue: its rows, nearest term first, and where the next page starts (``None``: the last)."""
+
+    rows: list[QueueRow]
+    following: QueueCursor | None
+
+
+def last_day_due_soon(cal: BusinessCalendar, today: date, within: int = DUE_SOON_BUSINESS_DAYS) -> date:
+    """The last day a term counted from ``today`` may end on and have at most ``within`` business days left
+    (:meth:`QueueRow.due_soon`): the day before the ``within + 1``-th business day after ``today``."""
+    day = today
+    for _ in range(within + 1):
+        day = cal.next_business_day(day)
+    return day - timedelta(days=1)
+
+
+def staff_queue_page(
+    user_id: int,
+    staff_roles: frozenset[str],
+    view: QueueView = QueueView.ALL,
+    today: date | None = None,
+    *,
+    after: QueueCursor | None = None,
+    limit: int = QUEUE_LIMIT,
+) -> StaffQueue | None:
+    """A page of the user's work queue in ``view``, sorted by the nearest term (the running legal term's last
+    day, else the stage's nearest term's; cases without one last), then oldest change first, starting after
+    ``after``; ``None`` when the user's roles never act on cases. The view is chosen by the database (no case of
+    it is left out for others); a page of cases due soon may hold fewer than ``limit`` rows (the database picks
+    the cases whose nearest term may be due soon, the terms say which are)."""
+    today = today or local_today()
+    days = None
+    if view == QueueView.DUE_SOON:
+        days = QueueDays(today, last_day_due_soon(reading_calendar(db.session()), today))
+    page = work_queue_page(user_id, staff_roles, limit, view=view, after=after, days=days)
+    if page is None:
+        return None
+    terms, clocks = case_terms(page.cases, today, nearest=True)  # a row shows its nearest term
+    rows = _rows(page.cases, terms, legal_of(clocks))
+    if view == QueueView.DUE_SOON:
+        rows = [r for r in rows if r.due_soon()]
+    return StaffQueue(rows, page.following)
 
 
 def staff_queue(
     user_id: int, staff_roles: frozenset[str], view: QueueView = QueueView.ALL, today: date | None = None
 ) -> list[QueueRow] | None:
-    """The user's work queue sorted by the nearest term (cases without one last); ``None`` when the
-    user's roles never act on cases."""
-    cases = work_queue(user_id, staff_roles)
-    if cases is None:
-        return None
-    terms, clocks = case_terms(cases, today or local_today(), nearest=True)  # a row shows its nearest term
-    rows = _rows(cases, terms, legal_of(clocks))
-    if view == QueueView.OVERDUE:
-        rows = [r for r in rows if r.overdue]
-    elif view == QueueView.DUE_SOON:
-        rows = [r for r in rows if r.due_soon()]
-    elif view == QueueView.MINE:
-        rows = [r for r in rows if r.case.assignee_id == user_id]
-    return _in_queue_order(rows)
+    """The first page of the user's work queue (:func:`staff_queue_page`); ``None`` when the user's roles never
+    act on cases."""
+    page = staff_queue_page(user_id, staff_roles, view, today)
+    return None if page is None else page.rows
 
 
 def applicant_cases(user_id: int, today: date | None = None) -> list[QueueRow]:

@@ -67,8 +67,10 @@ def test_a_queue_reads_its_cases_once_and_their_timers_once(app: Flask) -> None:
     assert len(rows) == 3
     assert all(r.term is not None and r.legal is not None for r in rows)  # the target and the legal term
     # the terms and the clocks take each case's state and definition from the cases already read
-    assert len(reading(seen, "cases")) == 1, seen
-    assert len(reading(seen, "timers")) == 1, seen
+    [listed] = reading(seen, "cases")
+    # the list sorts by the terms' last days in the database (so that a page follows another); the terms
+    # themselves are read once for the listed cases
+    assert len([s for s in reading(seen, "timers") if s != listed]) == 1, seen
     assert len(reading(seen, "case_clocks")) == 1, seen
 
 

@@ -8,14 +8,18 @@ from werkzeug.wrappers import Response
 
 from app.models import Role, User
 from app.plugins import installed
-from app.services.cases import count_cases, own_cases, work_queue
+from app.services.cases import count_cases, own_cases, work_queue_page
 from app.services.departments import department_names
 from app.services.oversight import entries_in_log
 from app.services.users import count_users
+from app.services.visibility import CASEWORK_ROLES
 from app.web.access import authenticated, public
 from app.web.translation import reader_language
 
 bp = Blueprint("home", __name__)
+
+HOME_QUEUE_ROWS = 10
+"""Cases of the work queue the home page shows (the most urgent); the queue's page has them all."""
 
 ICON = "favicon.svg"
 """The site's icon, in ``app/static`` (``base.html`` names it in its ``<link rel="icon">``)."""
@@ -44,9 +48,11 @@ def index() -> str:
     panels: dict[str, object] = {}
     if user.has_role(Role.APPLICANT):
         panels["own_cases"] = own_cases(user.id)
-    queue = work_queue(user.id, roles - {Role.APPLICANT.value, Role.TREASURY.value})  # the treasury: its own page
+    # the treasury: its own page
+    queue = work_queue_page(user.id, roles - {Role.APPLICANT.value, Role.TREASURY.value}, HOME_QUEUE_ROWS)
     if queue is not None:
-        panels["queue"] = queue
+        panels["queue"] = queue.cases
+        panels["whole_queue"] = queue.following is not None and any(user.has_role(r) for r in CASEWORK_ROLES)
     if user.has_role(Role.AUDITOR) or user.has_role(Role.GUARANTOR):
         panels["audit"] = {
             "entries": entries_in_log(),

@@ -1,29 +1,71 @@
-"""The staff's work queue: sorted by deadline, with due-soon and overdue views."""
+"""The staff's work queue: sorted by deadline, with due-soon and overdue views, a page at a time."""
 
 from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
 from app.models import Role
-from app.services.queues import QueueView, staff_queue
+from app.services.queues import QUEUE_PAGE, QueueCursor, QueueView, staff_queue_page
 from app.services.visibility import CASEWORK_ROLES
 from app.web.access import roles_required
 from app.web.queue.rows import shown_lines
+from app.web.urls import MAX_ID
 
 bp = Blueprint("queue", __name__)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{1,18})_(\d{1,10})")
+
+
+def cursor_text(cursor: QueueCursor) -> str:
+    """A page's cursor as the ``tras`` parameter of the next page's address: the last case's sort day, its last
+    change (microseconds since 1970, UTC) and its id."""
+    micros = (cursor.updated_at - _EPOCH) // timedelta(microseconds=1)
+    return f"{cursor.day.isoformat()}_{micros}_{cursor.case_id}"
+
+
+def queue_cursor(text: str) -> QueueCursor:
+    """The cursor of :func:`cursor_text` (``request.args.get(name, type=queue_cursor)``); anything else raises
+    ``ValueError``, so that the argument is taken as absent and the first page is shown."""
+    match = _CURSOR.fullmatch(text.strip()) if text.isascii() else None
+    if match is None:
+        raise ValueError(f"not a queue cursor: {text!r}")
+    day = date.fromisoformat(match[1])
+    case_id = int(match[3])
+    if not 1 <= case_id <= MAX_ID:
+        raise ValueError(f"not a case id: {case_id}")
+    try:
+        updated_at = _EPOCH + timedelta(microseconds=int(match[2]))
+    except OverflowError as exc:
+        raise ValueError(f"not an instant: {match[2]}") from exc
+    return QueueCursor(day, updated_at, case_id)
 
 
 @bp.get("/bandeja")
 @roles_required(*CASEWORK_ROLES)
 def index() -> str:
-    """Cases where the user's roles have the next step, nearest deadline first."""
+    """Cases where the user's roles have the next step, nearest deadline first, a page at a time."""
     try:
         view = QueueView(request.args.get("vista", QueueView.ALL.value))
     except ValueError:
         view = QueueView.ALL
+    after = request.args.get("tras", type=queue_cursor)
     user_id = current_user.id
-    rows = staff_queue(user_id, current_user.role_names - {Role.APPLICANT.value}, view)
-    if rows is None:
+    page = staff_queue_page(
+        user_id, current_user.role_names - {Role.APPLICANT.value}, view, after=after, limit=QUEUE_PAGE
+    )
+    if page is None:
         abort(403)
-    return render_template("queue/index.html", rows=shown_lines(rows, user_id), view=view, views=list(QueueView))
+    following = None if page.following is None else cursor_text(page.following)
+    return render_template(
+        "queue/index.html",
+        rows=shown_lines(page.rows, user_id),
+        view=view,
+        views=list(QueueView),
+        paged=after is not None,
+        following=following,
+    )

@@ -1,0 +1,173 @@
+"""The staff's work queue a page at a time: the pages, followed one after another, give the whole queue in its
+order (nearest term first), and each view (due soon, overdue, assigned to me) is chosen by the database, so that
+no case of the view is left beyond a page of other cases.
+
+Before, the queue read the 200 cases changed longest ago and chose the view's cases and the order among those:
+with more cases waiting, a case assigned to the user, or overdue, that had changed since was in none of its views.
+The dates are those of the 2026 calendar (statutory holidays 2 February and 16 March); the clock is frozen at
+Mexico City noon of each day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+
+import pytest
+import time_machine
+from flask import Flask
+from sqlalchemy import update
+
+from app.extensions import db
+from app.models import Case, Role
+from app.services.cases import fire
+from app.services.deadlines import calendar, declare_non_working_days
+from app.services.queues import QueueCursor, QueueRow, QueueView, StaffQueue, last_day_due_soon, staff_queue_page
+from tests.support.clock import noon
+from tests.support.factories import make_user, vecs_case
+
+CLERK_ROLES = frozenset({Role.INTAKE_CLERK.value})
+FILED_ON = (
+    date(2026, 2, 3),
+    date(2026, 2, 3),
+    date(2026, 2, 4),
+    date(2026, 2, 6),
+    date(2026, 2, 9),
+    date(2026, 2, 11),
+    date(2026, 2, 12),
+)
+
+
+@contextmanager
+def _on(day: date) -> Iterator[None]:
+    with time_machine.travel(noon(day), tick=False):
+        yield
+
+
+def _filed(owner: int) -> list[int]:
+    """A case filed (submitted) on each day of :data:`FILED_ON`, in the intake clerks' queue."""
+    ids = []
+    for day in FILED_ON:
+        with _on(day):
+            draft = vecs_case(owner)
+            fire(draft.case_id, "submit", owner, expected_version=draft.version)
+            ids.append(draft.case_id)
+    db.session.commit()
+    return ids
+
+
+def _walk(clerk: int, view: QueueView, day: date, limit: int) -> tuple[list[QueueRow], int]:
+    """Every row of ``view`` on ``day``, page after page of ``limit``, and the number of pages."""
+    rows: list[QueueRow] = []
+    after = None
+    pages = 0
+    with _on(day):
+        while True:
+            page = staff_queue_page(clerk, CLERK_ROLES, view, after=after, limit=limit)
+            assert isinstance(page, StaffQueue)
+            pages += 1
+            rows += page.rows
+            if page.following is None:
+                return rows, pages
+            assert pages < 20, "the pages never end"
+            after = page.following
+
+
+def _whole(clerk: int, day: date) -> list[QueueRow]:
+    with _on(day):
+        page = staff_queue_page(clerk, CLERK_ROLES, QueueView.ALL, limit=100)
+    assert page is not None
+    assert page.following is None
+    return page.rows
+
+
+@pytest.fixture
+def queue(app: Flask) -> tuple[int, list[int]]:
+    owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
+    return clerk, _filed(owner)
+
+
+def test_the_pages_give_the_whole_queue_in_its_order(queue: tuple[int, list[int]]) -> None:
+    clerk, ids = queue
+    day = date(2026, 2, 13)
+    whole = _whole(clerk, day)
+    assert sorted(r.case.id for r in whole) == sorted(ids)
+    # nearest term first (the legal term's last day), then the oldest change, then the case
+    keys = [(r.sort_day, r.case.updated_at, r.case.id) for r in whole]
+    assert keys == sorted(keys)
+    assert len({r.sort_day for r in whole}) > 3  # the order is the terms', not the filing's alone
+    rows, pages = _walk(clerk, QueueView.ALL, day, 3)
+    assert [r.case.id for r in rows] == [r.case.id for r in whole]
+    assert pages == 3
+
+
+@pytest.mark.parametrize("day", [date(2026, 2, 13), date(2026, 2, 17), date(2026, 2, 24)])
+@pytest.mark.parametrize("view", [QueueView.OVERDUE, QueueView.DUE_SOON])
+def test_each_view_is_the_whole_queue_s_cases_of_that_view(
+    queue: tuple[int, list[int]], view: QueueView, day: date
+) -> None:
+    clerk, _ids = queue
+    whole = _whole(clerk, day)
+    chosen = [r for r in whole if (r.overdue if view == QueueView.OVERDUE else r.due_soon())]
+    rows, _pages = _walk(clerk, view, day, 2)
+    assert [r.case.id for r in rows] == [r.case.id for r in chosen]
+
+
+def test_the_views_are_not_empty_on_the_days_tried(queue: tuple[int, list[int]]) -> None:
+    """The property above says something: on the days it tries, both views hold cases, and not every case."""
+    clerk, ids = queue
+    for day in (date(2026, 2, 17), date(2026, 2, 24)):
+        whole = _whole(clerk, day)
+        overdue = [r for r in whole if r.overdue]
+        soon = [r for r in whole if r.due_soon()]
+        assert 0 < len(overdue) + len(soon) < len(ids) * 2
+    assert any(r.overdue for r in _whole(clerk, date(2026, 2, 24)))
+    assert any(r.due_soon() for r in _whole(clerk, date(2026, 2, 13)))
+
+
+def test_the_cases_assigned_to_me_are_found_beyond_a_page_of_others(queue: tuple[int, list[int]]) -> None:
+    clerk, ids = queue
+    mine = ids[-3:]  # the last filed: the furthest terms, at the end of the queue
+    db.session.execute(update(Case).where(Case.id.in_(mine)).values(assignee_id=clerk))
+    db.session.commit()
+    day = date(2026, 2, 13)
+    first, _ = _walk(clerk, QueueView.ALL, day, 2)
+    assert [r.case.id for r in first][:2] != mine[:2]
+    rows, pages = _walk(clerk, QueueView.MINE, day, 2)
+    assert sorted(r.case.id for r in rows) == sorted(mine)
+    assert pages == 2
+    with _on(day):
+        page = staff_queue_page(clerk, CLERK_ROLES, QueueView.MINE, limit=2)
+    assert page is not None
+    assert all(r.case.assignee_id == clerk for r in page.rows)
+    assert len(page.rows) == 2
+
+
+def test_a_page_past_the_last_case_is_empty(queue: tuple[int, list[int]]) -> None:
+    clerk, _ids = queue
+    day = date(2026, 2, 13)
+    whole = _whole(clerk, day)
+    last = whole[-1]
+    with _on(day):
+        page = staff_queue_page(
+            clerk,
+            CLERK_ROLES,
+            after=QueueCursor(last.sort_day, last.case.updated_at, last.case.id),
+            limit=3,
+        )
+    assert page == StaffQueue([], None)
+
+
+def test_the_last_day_due_soon_is_the_last_with_three_business_days_left(app: Flask) -> None:
+    """Counted against the calendar's own count, every day of a year with a declared non-working week."""
+    admin = make_user(Role.ADMIN)
+    declare_non_working_days(date(2026, 12, 21), date(2026, 12, 31), "Periodo vacacional", "Gaceta 123", admin)
+    db.session.commit()
+    cal = calendar(db.session())
+    day = date(2026, 1, 1)
+    while day.year == 2026:
+        last = last_day_due_soon(cal, day)
+        assert cal.business_days_between(day, last) <= 3
+        assert cal.business_days_between(day, last + timedelta(days=1)) > 3
+        day += timedelta(days=1)

@@ -1,0 +1,131 @@
+"""The work queue's page a page at a time, and the home page's share of it: the "next page" links, followed,
+give every case of the queue in the queue's order once; a cursor that is not one gives the first page; the home
+page shows the most urgent cases and links to the whole queue when there are more. Both languages."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+
+from app.models import Role
+from app.services.cases import fire
+from app.services.queues import staff_queue
+from tests.support.factories import make_user, vecs_case
+from tests.web.helpers import login_as, set_language
+
+
+def _folios(body: str) -> list[str]:
+    tbody = body[body.index("<tbody>") : body.index("</tbody>")] if "<tbody>" in body else ""
+    return re.findall(r'<a href="/expedientes/\d+">([^<]+)</a>', tbody)
+
+
+def _next(body: str) -> str | None:
+    found = re.search(r'<a rel="next" href="([^"]+)"', body)
+    return None if found is None else found[1].replace("&amp;", "&")
+
+
+def _filed(count: int) -> tuple[int, list[str]]:
+    owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
+    folios = []
+    for _ in range(count):
+        draft = vecs_case(owner)
+        fire(draft.case_id, "submit", owner, expected_version=draft.version)
+        folios.append(draft.folio)
+    return clerk, folios
+
+
+def test_the_next_page_links_give_the_whole_queue_once_in_its_order(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.web.queue.views.QUEUE_PAGE", 2)
+    clerk, folios = _filed(5)
+    whole = staff_queue(clerk, frozenset({Role.INTAKE_CLERK.value}))
+    assert whole is not None
+    login_as(client, clerk)
+    seen: list[str] = []
+    path: str | None = "/bandeja"
+    pages = []
+    while path is not None:
+        response = client.get(path)
+        assert response.status_code == 200
+        body = response.get_data(as_text=True)
+        pages.append(body)
+        seen += _folios(body)
+        path = _next(body)
+        assert len(pages) <= 5
+    assert seen == [row.case.folio for row in whole]
+    assert sorted(seen) == sorted(folios)
+    assert [len(_folios(body)) for body in pages] == [2, 2, 1]
+    assert "Primera página" not in pages[0]
+    assert all("Primera página" in body for body in pages[1:])
+    assert "Página siguiente" not in pages[-1]
+    set_language(client, "en", "/bandeja")
+    english = client.get("/bandeja").get_data(as_text=True)
+    assert "Next page" in english
+    assert "Página siguiente" not in english
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "x",
+        "2026-13-01_1_1",
+        "2026-01-01_1_0",
+        "2026-01-01_1_99999999999",
+        "9999-12-31_999999999999999999_1",
+        "2026-01-01_-1_1",
+        "٢٠٢٦-01-01_1_1",
+        "2026-01-01_1_1_1",
+        "",
+    ],
+)
+def test_a_cursor_that_is_not_one_gives_the_first_page(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, cursor: str
+) -> None:
+    monkeypatch.setattr("app.web.queue.views.QUEUE_PAGE", 2)
+    clerk, _folios_filed = _filed(3)
+    login_as(client, clerk)
+    first = client.get("/bandeja").get_data(as_text=True)
+    response = client.get("/bandeja", query_string={"tras": cursor})
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert _folios(body) == _folios(first)
+    assert "Primera página" not in body
+
+
+def test_a_page_beyond_the_last_says_so(client: FlaskClient) -> None:
+    clerk, _folios_filed = _filed(1)
+    login_as(client, clerk)
+    body = client.get("/bandeja", query_string={"tras": "9999-12-31_4102444800000000_2147483647"}).get_data(
+        as_text=True
+    )
+    assert "No hay más expedientes en esta vista." in body
+    assert "Primera página" in body
+
+
+def test_the_home_page_shows_the_most_urgent_cases_and_links_to_the_whole_queue(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.web.home.views.HOME_QUEUE_ROWS", 2)
+    clerk, _folios_filed = _filed(3)
+    whole = staff_queue(clerk, frozenset({Role.INTAKE_CLERK.value}))
+    assert whole is not None
+    login_as(client, clerk)
+    body = client.get("/inicio").get_data(as_text=True)
+    assert _folios(body) == [row.case.folio for row in whole[:2]]
+    assert 'href="/bandeja">Ver toda la bandeja de trabajo</a>' in body
+    set_language(client, "en", "/inicio")
+    assert "See the whole work queue" in client.get("/inicio").get_data(as_text=True)
+
+
+def test_the_home_page_links_to_no_more_when_it_shows_the_whole_queue(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.web.home.views.HOME_QUEUE_ROWS", 3)
+    clerk, folios = _filed(3)
+    login_as(client, clerk)
+    body = client.get("/inicio").get_data(as_text=True)
+    assert sorted(_folios(body)) == sorted(folios)
+    assert "Ver toda la bandeja de trabajo" not in body
