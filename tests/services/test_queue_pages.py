@@ -21,9 +21,11 @@ from sqlalchemy import update
 
 from app.extensions import db
 from app.models import Case, Role
+from app.procedures.access_request import services as ar
 from app.services.cases import fire
 from app.services.deadlines import calendar, declare_non_working_days
 from app.services.queues import QueueCursor, QueueRow, QueueView, StaffQueue, last_day_due_soon, staff_queue_page
+from app.services.timers import fire_due_timers
 from tests.support.clock import noon
 from tests.support.factories import make_user, vecs_case
 
@@ -171,3 +173,46 @@ def test_the_last_day_due_soon_is_the_last_with_three_business_days_left(app: Fl
         assert cal.business_days_between(day, last) <= 3
         assert cal.business_days_between(day, last + timedelta(days=1)) > 3
         day += timedelta(days=1)
+
+
+def _requests_filed() -> list[int]:
+    """Seven access requests: three filed in early July 2025 (their response terms, 20 business days, lapse in
+    August), four later on different days."""
+    ids = []
+    for day in (
+        date(2025, 7, 8),
+        date(2025, 7, 8),
+        date(2025, 7, 9),
+        date(2025, 8, 4),
+        date(2025, 8, 6),
+        date(2025, 8, 6),
+        date(2025, 8, 7),
+    ):
+        with _on(day):
+            filed = ar.file_request("Lector Curioso", "lector@example.test", "Contratos de obra de 2025", "electronic")
+            ids.append(filed.case_id)
+    db.session.commit()
+    return ids
+
+
+def test_the_unit_s_queue_pages_give_the_whole_queue_lapsed_terms_first(app: Flask) -> None:
+    ids = _requests_filed()
+    with _on(date(2025, 8, 11)):
+        fire_due_timers()
+        whole = ar.unit_queue_page(limit=100)
+        assert whole.following is None
+        assert sorted(r.case_id for r in whole.rows) == sorted(ids)
+        lapsed = [r.case_id for r in whole.rows if r.overdue]
+        assert sorted(lapsed) == sorted(ids[:3])
+        keys = [(not r.overdue, r.due_on or date.max, r.case_id) for r in whole.rows]
+        assert keys == sorted(keys)
+        rows: list[int] = []
+        after = None
+        for _ in range(5):
+            page = ar.unit_queue_page(after=after, limit=2)
+            rows += [r.case_id for r in page.rows]
+            after = page.following
+            if after is None:
+                break
+        assert after is None
+    assert rows == [r.case_id for r in whole.rows]

@@ -10,6 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from app.models import Role
+from app.procedures.access_request import services as ar
 from app.services.cases import fire
 from app.services.queues import staff_queue
 from tests.support.factories import make_user, vecs_case
@@ -129,3 +130,32 @@ def test_the_home_page_links_to_no_more_when_it_shows_the_whole_queue(
     body = client.get("/inicio").get_data(as_text=True)
     assert sorted(_folios(body)) == sorted(folios)
     assert "Ver toda la bandeja de trabajo" not in body
+
+
+def test_the_transparency_unit_s_queue_a_page_at_a_time(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("app.procedures.access_request.services.UNIT_PAGE", 2)
+    filed = [
+        ar.file_request("Lector Curioso", "lector@example.test", "Contratos de obra de 2025", "electronic").folio
+        for _ in range(3)
+    ]
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    login_as(client, unit)
+    seen: list[str] = []
+    pages = []
+    path: str | None = "/transparencia/unidad"
+    while path is not None:
+        response = client.get(path)
+        assert response.status_code == 200
+        body = response.get_data(as_text=True)
+        pages.append(body)
+        seen += re.findall(r'<a href="/transparencia/solicitudes/\d+">([^<]+)</a>', body)
+        path = _next(body)
+        assert len(pages) <= 3
+    assert sorted(seen) == sorted(filed)
+    assert len(seen) == 3
+    assert "Primera página" in pages[1]
+    hostile = client.get("/transparencia/unidad", query_string={"tras": "2_2026-01-01_1"}).get_data(as_text=True)
+    assert "Primera página" not in hostile
+    assert 'rel="next"' in hostile
+    beyond = client.get("/transparencia/unidad", query_string={"tras": "0_9999-12-31_2147483647"})
+    assert "No hay más solicitudes en esta cola." in beyond.get_data(as_text=True)

@@ -21,7 +21,7 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import Date, Integer, Select, bindparam, func, literal, select, tuple_, update
+from sqlalchemy import case as when
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -47,7 +48,9 @@ from app.models import (
     Department,
     Document,
     Role,
+    Timer,
     TimerKind,
+    TimerStatus,
     User,
     UserRole,
     utcnow,
@@ -71,6 +74,7 @@ from app.services import confirmation
 from app.services.auth import decrypt, encrypt
 from app.services.cases import FireResult, fire, open_case, refuse_stale
 from app.services.deadlines import (
+    CLOCK_RULE_PREFIX,
     ClockView,
     TermView,
     calendar,
@@ -1936,11 +1940,11 @@ _LAPSES = ("response_overdue_on", "resolution_overdue_on")
 """The fields of a request's data that a queue shows (whether its response term or the guarantor's lapsed)."""
 
 
-def _listed_requests(*conditions: Any, fields: Sequence[str] = ()) -> list[_Listed]:
-    """The requests meeting ``conditions`` as the queues list them, in one statement with their receipt days: the
-    lapses (:data:`_LAPSES`) and ``fields`` (JSON values) of their data, not the rest of it."""
+def _listed_select(*conditions: Any, fields: Sequence[str] = ()) -> Select[*tuple[Any, ...]]:
+    """The requests meeting ``conditions`` as the queues list them, with their receipt days: the lapses
+    (:data:`_LAPSES`) and ``fields`` (JSON values) of their data, not the rest of it."""
     data = [Case.data[name].as_string() for name in _LAPSES] + [Case.data[name] for name in fields]
-    stmt = (
+    return (
         select(
             Case.id,
             Case.folio,
@@ -1955,13 +1959,24 @@ def _listed_requests(*conditions: Any, fields: Sequence[str] = ()) -> list[_List
         .outerjoin(AccessRequest, AccessRequest.case_id == Case.id)
         .where(*conditions)
     )
+
+
+def _as_listed(rows: Iterable[Sequence[Any]], fields: Sequence[str] = ()) -> list[_Listed]:
+    """The rows of :func:`_listed_select` (and any columns after them left out) as :class:`_Listed`."""
     names = (*_LAPSES, *fields)
+    end = 8 + len(names)
     return [
         _Listed._make(
-            (*row[:8], {name: value for name, value in zip(names, row[8:], strict=True) if value is not None})
+            (*row[:8], {name: value for name, value in zip(names, row[8:end], strict=True) if value is not None})
         )
-        for row in db.session.execute(stmt)
+        for row in rows
     ]
+
+
+def _listed_requests(*conditions: Any, fields: Sequence[str] = ()) -> list[_Listed]:
+    """The requests meeting ``conditions`` as the queues list them, in one statement with their receipt days: the
+    lapses (:data:`_LAPSES`) and ``fields`` (JSON values) of their data, not the rest of it."""
+    return _as_listed(db.session.execute(_listed_select(*conditions, fields=fields)), fields)
 
 
 def _queue(cases: Sequence[_Listed], today: date, *, guarantor: bool = False) -> list[QueueRow]:
@@ -2014,20 +2029,88 @@ def _open_states() -> list[str]:
     return sorted({s.name for w in get_engine().definitions if w.name == WORKFLOW for s in w.states if not s.terminal})
 
 
+UNIT_PAGE = 50
+"""Requests on a page of the transparency unit's queue."""
+
+_RESPONSE_RULE = f"{CLOCK_RULE_PREFIX}response"
+"""The rule of the pending timer holding the last day of a request's running response term."""
+
+
+class UnitCursor(NamedTuple):
+    """Where a page of the unit's queue ends: whether its last request's response term had lapsed, the term's
+    last day (:data:`datetime.date.max` when it is not running) and the request's case id."""
+
+    lapsed: bool
+    due_on: date
+    case_id: int
+
+
+class UnitQueue(NamedTuple):
+    """A page of the unit's queue and, when more follow, where the next page starts."""
+
+    rows: list[QueueRow]
+    following: UnitCursor | None
+
+
+def _unit_queue_select(after: bool) -> Select[Any]:
+    """The open requests in the queue's order: the lapsed response terms first, then by the term's last day
+    (terms not running last), then by case; at most ``limit`` and one more, past ``after_*`` with ``after``."""
+    waiting = when((Case.data[_LAPSES[0]].as_string().is_(None), 1), else_=0)
+    due = select(func.min(Timer.due_on)).where(
+        Timer.case_id == Case.id, is_constant(Timer.status, TimerStatus.PENDING), Timer.rule == constant(_RESPONSE_RULE)
+    )
+    day = func.coalesce(due.scalar_subquery(), literal(date.max, Date), type_=Date)
+    listed = _listed_select(*_open_requests(_open_states())).add_columns(
+        waiting.label("waiting"), day.label("sort_day")
+    )
+    queued = listed.subquery("queued")
+    order = (queued.c.waiting, queued.c.sort_day, queued.c.id)
+    stmt = select(*queued.c).order_by(*order).limit(bindparam("limit", type_=Integer))
+    if after:
+        stmt = stmt.where(
+            tuple_(*order)
+            > tuple_(
+                bindparam("after_waiting", type_=Integer),
+                bindparam("after_day", type_=Date),
+                bindparam("after_id", type_=Integer),
+            )
+        )
+    return stmt
+
+
+def unit_queue_page(today: date | None = None, *, after: UnitCursor | None = None, limit: int = UNIT_PAGE) -> UnitQueue:
+    """A page of the open requests for the transparency unit: those whose response term lapsed first, then by the
+    last day of the response term (the database sorts them, so that a page follows another), starting after
+    ``after``. The requests are found by their open states through the (workflow, state) index: the concluded
+    ones, however many, are not read."""
+    params: dict[str, Any] = {"limit": limit + 1}
+    if after is not None:
+        params.update(after_waiting=int(not after.lapsed), after_day=after.due_on, after_id=after.case_id)
+    rows = db.session.execute(_unit_queue_select(after is not None), params).all()
+    following = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        following = UnitCursor(not rows[-1][-2], rows[-1][-1], rows[-1][0])
+    return UnitQueue(_queue(_as_listed(rows), today or local_today()), following)
+
+
 def unit_queue(today: date | None = None) -> list[QueueRow]:
-    """Open requests for the transparency unit: overdue first, then by the last day of the response term. The
-    requests are found by their open states through the (workflow, state) index: the concluded ones, however
-    many, are not read."""
-    return _queue(_requests_in(_open_states()), today or local_today())
+    """The first page of the open requests for the transparency unit (:func:`unit_queue_page`)."""
+    return unit_queue_page(today).rows
 
 
-def _requests_in(states: Sequence[str]) -> list[_Listed]:
-    """The open requests in ``states``, found through the (workflow, state) index."""
-    return _listed_requests(
+def _open_requests(states: Sequence[str]) -> tuple[Any, ...]:
+    """The conditions of the open requests in ``states``, found through the (workflow, state) index."""
+    return (
         Case.workflow == constant(WORKFLOW),
         one_of(Case.state, [constant(state) for state in states]),
         Case.closed_at.is_(None),
     )
+
+
+def _requests_in(states: Sequence[str]) -> list[_Listed]:
+    """The open requests in ``states``, found through the (workflow, state) index."""
+    return _listed_requests(*_open_requests(states))
 
 
 def area_queue(user_id: int, today: date | None = None) -> list[QueueRow]:

@@ -7,8 +7,9 @@ typed text kept (status 422); someone else's request is a 404 that says nothing 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -31,7 +32,7 @@ from app.web.headers import FILE_CONTENT_SECURITY_POLICY
 from app.web.labels import message_text
 from app.web.throttling import throttle_uploads
 from app.web.translation import reader_language
-from app.web.urls import record_id
+from app.web.urls import MAX_ID, record_id
 from forms.access_requests import (
     VOTE_CHOICES,
     AppealClarificationForm,
@@ -407,11 +408,38 @@ def own_request(case_id: int) -> Response | str:
 # -- staff ----------------------------------------------------------------------------------------
 
 
+_UNIT_CURSOR = re.compile(r"([01])_(\d{4}-\d{2}-\d{2})_(\d{1,10})")
+
+
+def unit_cursor_text(cursor: svc.UnitCursor) -> str:
+    """A page's cursor as the ``tras`` parameter of the next page's address: whether the last request's term
+    had lapsed (1) or not (0), the term's last day and the request's case id."""
+    return f"{int(cursor.lapsed)}_{cursor.due_on.isoformat()}_{cursor.case_id}"
+
+
+def unit_cursor(text: str) -> svc.UnitCursor:
+    """The cursor of :func:`unit_cursor_text` (``request.args.get(name, type=unit_cursor)``); anything else
+    raises ``ValueError``, so that the argument is taken as absent and the first page is shown."""
+    match = _UNIT_CURSOR.fullmatch(text.strip()) if text.isascii() else None
+    if match is None or not 1 <= int(match[3]) <= MAX_ID:
+        raise ValueError(f"not a queue cursor: {text!r}")
+    return svc.UnitCursor(match[1] == "1", date.fromisoformat(match[2]), int(match[3]))
+
+
 @bp.get("/unidad")
 @roles_required(Role.TRANSPARENCY_UNIT, Role.AUDITOR)
 def unit_queue() -> str:
-    """Open requests, overdue first, then by the last day of the response term."""
-    return render_template("transparency/queue.html", rows=svc.unit_queue(), title=_("Solicitudes de acceso"))
+    """Open requests, overdue first, then by the last day of the response term, a page at a time."""
+    after = request.args.get("tras", type=unit_cursor)
+    page = svc.unit_queue_page(after=after, limit=svc.UNIT_PAGE)
+    return render_template(
+        "transparency/queue.html",
+        rows=page.rows,
+        title=_("Solicitudes de acceso"),
+        paged=after is not None,
+        following=None if page.following is None else unit_cursor_text(page.following),
+        endpoint="transparency.unit_queue",
+    )
 
 
 @bp.get("/areas")
