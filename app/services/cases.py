@@ -1104,16 +1104,54 @@ def _listed(statement: FixedStatement, params: Mapping[str, Any]) -> list[Listed
     return [ListedCase._make(row) for row in statement.read(db.session(), params)]
 
 
-_OWN_CASES = FixedStatement(
-    select(*_LISTED_COLUMNS)
-    .where(Case.applicant_id == bindparam("applicant_id"))
-    .order_by(Case.created_at.desc())
-    .limit(bindparam("limit", type_=Integer))
-)
+OWN_PAGE = 50
+"""Cases on a page of a person's own cases."""
+
+
+class OwnCursor(NamedTuple):
+    """Where a page of a person's own cases ends: the last listed case's filing instant and id."""
+
+    created_at: datetime
+    case_id: int
+
+
+def _own_cases_select(after: bool) -> Select[Any]:
+    stmt = (
+        select(*_LISTED_COLUMNS)
+        .where(Case.applicant_id == bindparam("applicant_id"))
+        .order_by(Case.created_at.desc(), Case.id.desc())
+        .limit(bindparam("limit", type_=Integer))
+    )
+    if after:
+        stmt = stmt.where(
+            tuple_(Case.created_at, Case.id)
+            < tuple_(bindparam("after_at", type_=Case.created_at.type), bindparam("after_id", type_=Integer))
+        )
+    return stmt
+
+
+_OWN_CASES = FixedStatement(_own_cases_select(False))
+_OWN_CASES_AFTER = FixedStatement(_own_cases_select(True))
+
+
+def own_cases_page(
+    user_id: int, limit: int = OWN_PAGE, after: OwnCursor | None = None
+) -> tuple[list[ListedCase], OwnCursor | None]:
+    """A page of the cases ``user_id`` filed, newest first, starting after ``after``, and where the next page
+    starts (``None``: the last)."""
+    params: dict[str, Any] = {"applicant_id": user_id, "limit": limit + 1}
+    if after is None:
+        cases = _listed(_OWN_CASES, params)
+    else:
+        cases = _listed(_OWN_CASES_AFTER, {**params, "after_at": after.created_at, "after_id": after.case_id})
+    if len(cases) <= limit:
+        return cases, None
+    cases = cases[:limit]
+    return cases, OwnCursor(cases[-1].created_at, cases[-1].id)
 
 
 def own_cases(user_id: int, limit: int = QUEUE_LIMIT) -> list[ListedCase]:
-    """The cases ``user_id`` filed, newest first."""
+    """The cases ``user_id`` filed, newest first: the first ``limit``."""
     return _listed(_OWN_CASES, {"applicant_id": user_id, "limit": limit})
 
 

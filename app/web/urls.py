@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app, request
@@ -41,6 +42,25 @@ def record_id(value: str) -> int:
     if not (text.isascii() and text.isdigit()) or len(text) > len(str(MAX_ID)) or not 1 <= int(text) <= MAX_ID:
         raise ValueError(f"not a record id: {value!r}")
     return int(text)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def instant_token(instant: datetime) -> str:
+    """An instant as a list's cursor writes it in an address: microseconds since 1970, UTC (digits only)."""
+    return str((instant - _EPOCH) // timedelta(microseconds=1))
+
+
+def token_instant(text: str) -> datetime:
+    """The instant of :func:`instant_token`; anything but 1 to 18 ASCII digits, or an instant past year 9999,
+    raises ``ValueError``."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise ValueError(f"not an instant: {text!r}")
+    try:
+        return _EPOCH + timedelta(microseconds=int(text))
+    except OverflowError as exc:
+        raise ValueError(f"not an instant: {text!r}") from exc
 
 
 MAX_KEPT = 20_000

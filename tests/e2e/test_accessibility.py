@@ -74,6 +74,7 @@ def demo(app: Flask, tmp_path: Path) -> dict[str, list[str]]:
         "": public,
         by_handle["solicitante"]: [
             "/inicio",
+            "/mis-expedientes",
             "/avisos",
             "/cuenta/contrasena",
             "/cuenta/sesiones",

@@ -144,6 +144,7 @@ EXPECTED: dict[tuple[str, str], Expect] = {
     ("treasury.upload", "POST"): only("treasury"),
     # applicants filing their own requests
     ("construction.index", "GET"): only("applicant", sees=frozenset()),
+    ("home.own_cases", "GET"): only("applicant", sees=frozenset()),  # one's own cases only
     ("construction.short_eligibility", "GET"): only("applicant", sees=frozenset()),
     ("construction.eligibility", "GET"): only("applicant", sees=frozenset()),
     ("construction.eligibility", "POST"): only("applicant", sees=frozenset()),

@@ -14,7 +14,7 @@ from app.procedures.access_request import services as ar
 from app.services.cases import fire
 from app.services.queues import staff_queue
 from tests.support.factories import make_user, vecs_case
-from tests.web.helpers import login_as, set_language
+from tests.web.helpers import login_as, logout, set_language
 
 
 def _folios(body: str) -> list[str]:
@@ -159,3 +159,50 @@ def test_the_transparency_unit_s_queue_a_page_at_a_time(client: FlaskClient, mon
     assert 'rel="next"' in hostile
     beyond = client.get("/transparencia/unidad", query_string={"tras": "0_9999-12-31_2147483647"})
     assert "No hay más solicitudes en esta cola." in beyond.get_data(as_text=True)
+
+
+def test_one_s_own_cases_a_page_at_a_time_newest_first(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("app.web.home.views.OWN_PAGE", 2)
+    monkeypatch.setattr("app.web.home.views.HOME_OWN_ROWS", 2)
+    owner = make_user(Role.APPLICANT)
+    folios = [vecs_case(owner).folio for _ in range(5)]
+    login_as(client, owner)
+    home = client.get("/inicio").get_data(as_text=True)
+    assert re.findall(r'<a href="/expedientes/\d+">([^<]+)</a>', home) == folios[::-1][:2]
+    assert 'href="/mis-expedientes">Ver todas mis solicitudes</a>' in home
+    seen: list[str] = []
+    pages = []
+    path: str | None = "/mis-expedientes"
+    while path is not None:
+        response = client.get(path)
+        assert response.status_code == 200
+        body = response.get_data(as_text=True)
+        pages.append(body)
+        seen += _folios(body)
+        path = _next(body)
+        assert len(pages) <= 4
+    assert seen == folios[::-1]
+    assert [len(_folios(body)) for body in pages] == [2, 2, 1]
+    assert "Más recientes" in pages[1]
+    assert "Más recientes" not in pages[0]
+    for hostile in ("x", "1_0", "9" * 19 + "_1", "1_99999999999", "١_1", "-1_1"):
+        body = client.get("/mis-expedientes", query_string={"antes": hostile}).get_data(as_text=True)
+        assert _folios(body) == _folios(pages[0]), hostile
+    set_language(client, "en", "/mis-expedientes")
+    english = client.get("/mis-expedientes").get_data(as_text=True)
+    assert "My requests" in english
+    assert "Older" in english
+
+
+def test_one_s_own_cases_are_one_s_own(client: FlaskClient) -> None:
+    owner, other = make_user(Role.APPLICANT), make_user(Role.APPLICANT)
+    mine = vecs_case(owner).folio
+    theirs = vecs_case(other).folio
+    login_as(client, owner)
+    body = client.get("/mis-expedientes").get_data(as_text=True)
+    assert _folios(body) == [mine]
+    assert theirs not in body
+    clerk = make_user(Role.INTAKE_CLERK)
+    logout(client)
+    login_as(client, clerk)
+    assert client.get("/mis-expedientes").status_code == 403

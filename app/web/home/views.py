@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, url_for
+import re
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.models import Role, User
 from app.plugins import installed
-from app.services.cases import count_cases, own_cases, work_queue_page
+from app.services.cases import OWN_PAGE, OwnCursor, count_cases, own_cases_page, work_queue_page
 from app.services.departments import department_names
 from app.services.oversight import entries_in_log
 from app.services.users import count_users
 from app.services.visibility import CASEWORK_ROLES
-from app.web.access import authenticated, public
+from app.web.access import authenticated, public, roles_required
 from app.web.translation import reader_language
+from app.web.urls import MAX_ID, instant_token, token_instant
 
 bp = Blueprint("home", __name__)
 
 HOME_QUEUE_ROWS = 10
 """Cases of the work queue the home page shows (the most urgent); the queue's page has them all."""
+HOME_OWN_ROWS = 10
+"""Of one's own cases, the home page shows the latest filed; their page has them all."""
 
 ICON = "favicon.svg"
 """The site's icon, in ``app/static`` (``base.html`` names it in its ``<link rel="icon">``)."""
@@ -47,7 +52,9 @@ def index() -> str:
     roles = user.role_names
     panels: dict[str, object] = {}
     if user.has_role(Role.APPLICANT):
-        panels["own_cases"] = own_cases(user.id)
+        mine, more = own_cases_page(user.id, HOME_OWN_ROWS)
+        panels["own_cases"] = mine
+        panels["all_own_cases"] = more is not None
     # the treasury: its own page
     queue = work_queue_page(user.id, roles - {Role.APPLICANT.value, Role.TREASURY.value}, HOME_QUEUE_ROWS)
     if queue is not None:
@@ -67,3 +74,29 @@ def index() -> str:
         (grant.department_code for grant in user.roles if grant.department_code), reader_language()
     )
     return render_template("home/index.html", user=user, panels=panels, sections=sections, department_names=names)
+
+
+_OWN_CURSOR = re.compile(r"(\d{1,18})_(\d{1,10})")
+
+
+def own_cursor(text: str) -> OwnCursor:
+    """The ``antes`` parameter of a page of one's own cases: the last listed case's filing instant
+    (microseconds since 1970, UTC) and id; anything else raises ``ValueError`` (the first page is shown)."""
+    match = _OWN_CURSOR.fullmatch(text.strip()) if text.isascii() else None
+    if match is None or not 1 <= int(match[2]) <= MAX_ID:
+        raise ValueError(f"not a cursor: {text!r}")
+    return OwnCursor(token_instant(match[1]), int(match[2]))
+
+
+@bp.get("/mis-expedientes")
+@roles_required(Role.APPLICANT)
+def own_cases() -> str:
+    """The cases the user filed, newest first, a page at a time."""
+    after = request.args.get("antes", type=own_cursor)
+    cases, older = own_cases_page(current_user.id, OWN_PAGE, after)
+    return render_template(
+        "home/own_cases.html",
+        cases=cases,
+        paged=after is not None,
+        older=None if older is None else f"{instant_token(older.created_at)}_{older.case_id}",
+    )

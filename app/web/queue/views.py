@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
@@ -13,19 +13,17 @@ from app.services.queues import QUEUE_PAGE, QueueCursor, QueueView, staff_queue_
 from app.services.visibility import CASEWORK_ROLES
 from app.web.access import roles_required
 from app.web.queue.rows import shown_lines
-from app.web.urls import MAX_ID
+from app.web.urls import MAX_ID, instant_token, token_instant
 
 bp = Blueprint("queue", __name__)
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CURSOR = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{1,18})_(\d{1,10})")
 
 
 def cursor_text(cursor: QueueCursor) -> str:
     """A page's cursor as the ``tras`` parameter of the next page's address: the last case's sort day, its last
     change (microseconds since 1970, UTC) and its id."""
-    micros = (cursor.updated_at - _EPOCH) // timedelta(microseconds=1)
-    return f"{cursor.day.isoformat()}_{micros}_{cursor.case_id}"
+    return f"{cursor.day.isoformat()}_{instant_token(cursor.updated_at)}_{cursor.case_id}"
 
 
 def queue_cursor(text: str) -> QueueCursor:
@@ -38,11 +36,7 @@ def queue_cursor(text: str) -> QueueCursor:
     case_id = int(match[3])
     if not 1 <= case_id <= MAX_ID:
         raise ValueError(f"not a case id: {case_id}")
-    try:
-        updated_at = _EPOCH + timedelta(microseconds=int(match[2]))
-    except OverflowError as exc:
-        raise ValueError(f"not an instant: {match[2]}") from exc
-    return QueueCursor(day, updated_at, case_id)
+    return QueueCursor(day, token_instant(match[2]), case_id)
 
 
 @bp.get("/bandeja")
