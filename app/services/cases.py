@@ -34,6 +34,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
+from sqlalchemy import case as when
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -1215,9 +1216,11 @@ def _state_terms(*conditions: Any) -> Select[Any]:
     )
 
 
-def _legal_term_day(definitions: Sequence[Workflow]) -> Any:
-    """The last day of the queued case's running legal term (its clock's pending timer), or ``None`` when no
-    installed definition declares one."""
+def _sort_day(definitions: Sequence[Workflow]) -> Any:
+    """The queued case's sort day, from one read of its timers: the last day of its running legal term (its
+    clock's pending timer) when its definition declares one, else of the nearest term of its present state (a
+    deadline or target, pending or lapsed), else :data:`NO_TERM_DAY`."""
+    nearest = func.min(when((Timer.state == Case.state, Timer.due_on)))
     rules = [
         (Case.workflow == constant(workflow.name))
         & (Case.workflow_version == constant(workflow.version))
@@ -1226,18 +1229,16 @@ def _legal_term_day(definitions: Sequence[Workflow]) -> Any:
         for clock in workflow.clocks
         if clock.legal_term
     ]
-    if not rules:
-        return None
-    return (
-        select(func.min(Timer.due_on))
-        .where(
-            Timer.case_id == Case.id,
-            one_of(Timer.kind, [constant(kind) for kind in _QUEUE_TERM_KINDS]),
-            is_constant(Timer.status, TimerStatus.PENDING),
-            or_(*rules),
-        )
-        .scalar_subquery()
+    day: Any = nearest
+    if rules:
+        running = is_constant(Timer.status, TimerStatus.PENDING) & or_(*rules)
+        day = func.coalesce(func.min(when((running, Timer.due_on))), nearest)
+    terms = select(day).where(
+        Timer.case_id == Case.id,
+        one_of(Timer.kind, [constant(kind) for kind in _QUEUE_TERM_KINDS]),
+        one_of(Timer.status, [constant(status) for status in _QUEUE_TERM_STATUSES]),
     )
+    return func.coalesce(terms.scalar_subquery(), literal(NO_TERM_DAY, Date), type_=Date)
 
 
 def _work_queue_statement(
@@ -1309,7 +1310,6 @@ def _queue_select(
     # In a department's stage, a case assigned to someone else is theirs alone (the engine refuses the others).
     mine_or_open = Case.assignee_id.is_(None) | (Case.assignee_id == _QUEUE_USER) | Case.department_code.is_(None)
     where: list[Any] = [or_(*conditions), Case.applicant_id != _QUEUE_USER, mine_or_open]
-    nearest = _state_terms().with_only_columns(func.min(Timer.due_on)).scalar_subquery()
     if view == QueueView.MINE:
         where.append(Case.assignee_id == _QUEUE_USER)
     elif view == QueueView.OVERDUE:
@@ -1324,9 +1324,7 @@ def _queue_select(
                 )
             )
         )
-    legal = _legal_term_day(definitions)
-    days = (nearest,) if legal is None else (legal, nearest)
-    sort_day = func.coalesce(*days, literal(NO_TERM_DAY, Date), type_=Date)
+    sort_day = _sort_day(definitions)
     queued = select(*_LISTED_COLUMNS, sort_day.label("sort_day")).where(*where).subquery("queued")
     order = (queued.c.sort_day, queued.c.updated_at, queued.c.id)
     outer = select(*queued.c).order_by(*order).limit(limit + 1)
