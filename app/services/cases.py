@@ -42,7 +42,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app import audit
 from app.audit import EntryInput
-from app.calendar import local_today
+from app.calendar import BusinessCalendar, local_today
 from app.database import (
     WRITE_OPTION,
     FixedStatement,
@@ -97,6 +97,7 @@ from app.services.deadlines import (
     clock_rule,
     insert_timers,
     lapsed_data,
+    reading_calendar,
     state_timer_rows,
     sync_clocks,
 )
@@ -1184,12 +1185,18 @@ class QueuePage(NamedTuple):
     following: QueueCursor | None
 
 
-class QueueDays(NamedTuple):
-    """The days a queue's views compare terms with: today, and the last day a term may end and still be due
-    soon counted from today (a term that starts counting later, notified on a non-working day, may end later)."""
+DUE_SOON_BUSINESS_DAYS = 3
+"""A term is due soon when it has at most this many business days left (and has not lapsed)."""
 
-    today: date
-    soon: date
+
+def last_day_due_soon(cal: BusinessCalendar, today: date, within: int = DUE_SOON_BUSINESS_DAYS) -> date:
+    """The last day a term counted from ``today`` may end on and have at most ``within`` business days left:
+    the day before the ``within + 1``-th business day after ``today``. (A term that starts counting later,
+    notified on a non-working day, counts its days left from then, so it may end later and be due soon.)"""
+    day = today
+    for _ in range(within + 1):
+        day = cal.next_business_day(day)
+    return day - timedelta(days=1)
 
 
 NO_TERM_DAY = date.max
@@ -1347,14 +1354,14 @@ def work_queue_page(
     *,
     view: QueueView = QueueView.ALL,
     after: QueueCursor | None = None,
-    days: QueueDays | None = None,
+    today: date | None = None,
 ) -> QueuePage | None:
     """A page of the cases in a state where one of ``staff_roles`` has a step to take, excluding the user's own
     cases, nearest term first (the running legal term's last day, else the nearest term's; cases without one
     last), then oldest change first; ``None`` when those roles never act on cases. An exceptional step (a
     revocation) does not count: a case resting where only such a step is theirs (a licensed work) waits for no one
-    on staff. ``view`` narrows it (:class:`QueueView`; due soon needs ``days``); ``after`` is where the page
-    before ended.
+    on staff. ``view`` narrows it (:class:`QueueView`, its terms judged on ``today``); ``after`` is where the
+    page before ended.
 
     In a state whose office the case's settings map to a department, a role the user holds only in some
     departments sees the case only when it sits in one of them (the engine refuses the others anyway)."""
@@ -1365,11 +1372,11 @@ def work_queue_page(
         return None
     params: dict[str, Any] = {"queue_user": user_id}
     if view in (QueueView.OVERDUE, QueueView.DUE_SOON):
-        days = days or QueueDays(local_today(), local_today())
-        params["today"] = days.today
+        today = today or local_today()
+        params["today"] = today
         if view == QueueView.DUE_SOON:
-            params["soon"] = days.soon
-            params["tomorrow"] = days.today + timedelta(days=1)
+            params["soon"] = last_day_due_soon(reading_calendar(db.session()), today)
+            params["tomorrow"] = today + timedelta(days=1)
     if after is not None:
         params.update(after_day=after.day, after_at=after.updated_at, after_id=after.case_id)
     rows = stmt.read(db.session(), params)

@@ -3,27 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import NamedTuple
 
-from app.calendar import BusinessCalendar, local_today
-from app.extensions import db
+from app.calendar import local_today
 from app.services.cases import (
+    DUE_SOON_BUSINESS_DAYS,
     QUEUE_LIMIT,
     ListedCase,
     QueueCursor,
-    QueueDays,
     QueueView,
+    last_day_due_soon,
     own_cases,
     work_queue_page,
 )
-from app.services.deadlines import ClockView, TermView, case_terms, legal_of, reading_calendar
+from app.services.deadlines import ClockView, TermView, case_terms, legal_of
 
-DUE_SOON_BUSINESS_DAYS = 3
 QUEUE_PAGE = 50
 """Cases on a page of the staff's queue."""
 
-__all__ = ["DUE_SOON_BUSINESS_DAYS", "QUEUE_PAGE", "QueueCursor", "QueueRow", "QueueView", "StaffQueue"]
+__all__ = [
+    "DUE_SOON_BUSINESS_DAYS",
+    "QUEUE_PAGE",
+    "QueueCursor",
+    "QueueRow",
+    "QueueView",
+    "StaffQueue",
+    "last_day_due_soon",
+]
 
 
 class QueueRow(NamedTuple):
@@ -69,15 +76,6 @@ class StaffQueue(NamedTuple):
     following: QueueCursor | None
 
 
-def last_day_due_soon(cal: BusinessCalendar, today: date, within: int = DUE_SOON_BUSINESS_DAYS) -> date:
-    """The last day a term counted from ``today`` may end on and have at most ``within`` business days left
-    (:meth:`QueueRow.due_soon`): the day before the ``within + 1``-th business day after ``today``."""
-    day = today
-    for _ in range(within + 1):
-        day = cal.next_business_day(day)
-    return day - timedelta(days=1)
-
-
 def staff_queue_page(
     user_id: int,
     staff_roles: frozenset[str],
@@ -93,10 +91,7 @@ def staff_queue_page(
     it is left out for others); a page of cases due soon may hold fewer than ``limit`` rows (the database picks
     the cases whose nearest term may be due soon, the terms say which are)."""
     today = today or local_today()
-    days = None
-    if view == QueueView.DUE_SOON:
-        days = QueueDays(today, last_day_due_soon(reading_calendar(db.session()), today))
-    page = work_queue_page(user_id, staff_roles, limit, view=view, after=after, days=days)
+    page = work_queue_page(user_id, staff_roles, limit, view=view, after=after, today=today)
     if page is None:
         return None
     terms, clocks = case_terms(page.cases, today, nearest=True)  # a row shows its nearest term

@@ -27,6 +27,23 @@ def _next(body: str) -> str | None:
     return None if found is None else found[1].replace("&amp;", "&")
 
 
+def _pages(client: FlaskClient, path: str, link: str = r"/expedientes/\d+") -> tuple[list[str], list[str]]:
+    """Every page of a list from ``path``, following its "next page" links: the folios linked (``link``: their
+    addresses) on each, in order, and the pages."""
+    seen: list[str] = []
+    pages: list[str] = []
+    following: str | None = path
+    while following is not None:
+        response = client.get(following)
+        assert response.status_code == 200
+        body = response.get_data(as_text=True)
+        pages.append(body)
+        seen += re.findall(rf'<a href="{link}">([^<]+)</a>', body)
+        following = _next(body)
+        assert len(pages) <= 10, "the pages never end"
+    return seen, pages
+
+
 def _filed(count: int) -> tuple[int, list[str]]:
     owner, clerk = make_user(Role.APPLICANT), make_user(Role.INTAKE_CLERK)
     folios = []
@@ -45,17 +62,7 @@ def test_the_next_page_links_give_the_whole_queue_once_in_its_order(
     whole = staff_queue(clerk, frozenset({Role.INTAKE_CLERK.value}))
     assert whole is not None
     login_as(client, clerk)
-    seen: list[str] = []
-    path: str | None = "/bandeja"
-    pages = []
-    while path is not None:
-        response = client.get(path)
-        assert response.status_code == 200
-        body = response.get_data(as_text=True)
-        pages.append(body)
-        seen += _folios(body)
-        path = _next(body)
-        assert len(pages) <= 5
+    seen, pages = _pages(client, "/bandeja")
     assert seen == [row.case.folio for row in whole]
     assert sorted(seen) == sorted(folios)
     assert [len(_folios(body)) for body in pages] == [2, 2, 1]
@@ -140,17 +147,7 @@ def test_the_transparency_unit_s_queue_a_page_at_a_time(client: FlaskClient, mon
     ]
     unit = make_user(Role.TRANSPARENCY_UNIT)
     login_as(client, unit)
-    seen: list[str] = []
-    pages = []
-    path: str | None = "/transparencia/unidad"
-    while path is not None:
-        response = client.get(path)
-        assert response.status_code == 200
-        body = response.get_data(as_text=True)
-        pages.append(body)
-        seen += re.findall(r'<a href="/transparencia/solicitudes/\d+">([^<]+)</a>', body)
-        path = _next(body)
-        assert len(pages) <= 3
+    seen, pages = _pages(client, "/transparencia/unidad", r"/transparencia/solicitudes/\d+")
     assert sorted(seen) == sorted(filed)
     assert len(seen) == 3
     assert "Primera página" in pages[1]
@@ -170,17 +167,7 @@ def test_one_s_own_cases_a_page_at_a_time_newest_first(client: FlaskClient, monk
     home = client.get("/inicio").get_data(as_text=True)
     assert re.findall(r'<a href="/expedientes/\d+">([^<]+)</a>', home) == folios[::-1][:2]
     assert 'href="/mis-expedientes">Ver todas mis solicitudes</a>' in home
-    seen: list[str] = []
-    pages = []
-    path: str | None = "/mis-expedientes"
-    while path is not None:
-        response = client.get(path)
-        assert response.status_code == 200
-        body = response.get_data(as_text=True)
-        pages.append(body)
-        seen += _folios(body)
-        path = _next(body)
-        assert len(pages) <= 4
+    seen, pages = _pages(client, "/mis-expedientes")
     assert seen == folios[::-1]
     assert [len(_folios(body)) for body in pages] == [2, 2, 1]
     assert "Más recientes" in pages[1]
