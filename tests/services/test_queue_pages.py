@@ -104,28 +104,22 @@ def test_the_pages_give_the_whole_queue_in_its_order(queue: tuple[int, list[int]
     assert pages == 3
 
 
-@pytest.mark.parametrize("day", [date(2026, 2, 13), date(2026, 2, 17), date(2026, 2, 24)])
-@pytest.mark.parametrize("view", [QueueView.OVERDUE, QueueView.DUE_SOON])
-def test_each_view_is_the_whole_queue_s_cases_of_that_view(
-    queue: tuple[int, list[int]], view: QueueView, day: date
-) -> None:
-    clerk, _ids = queue
-    whole = _whole(clerk, day)
-    chosen = [r for r in whole if (r.overdue if view == QueueView.OVERDUE else r.due_soon())]
-    rows, _pages = _walk(clerk, view, day, 2)
-    assert [r.case.id for r in rows] == [r.case.id for r in chosen]
-
-
-def test_the_views_are_not_empty_on_the_days_tried(queue: tuple[int, list[int]]) -> None:
-    """The property above says something: on the days it tries, both views hold cases, and not every case."""
+def test_each_view_is_the_whole_queue_s_cases_of_that_view(queue: tuple[int, list[int]]) -> None:
+    """On three days (the cases' terms running, some due soon, some lapsed), each view walked two cases a page
+    is the whole queue's cases of that view, in the queue's order; and the views are neither empty nor whole."""
     clerk, ids = queue
-    for day in (date(2026, 2, 17), date(2026, 2, 24)):
+    counts = {}
+    for day in (date(2026, 2, 13), date(2026, 2, 17), date(2026, 2, 24)):
         whole = _whole(clerk, day)
-        overdue = [r for r in whole if r.overdue]
-        soon = [r for r in whole if r.due_soon()]
-        assert 0 < len(overdue) + len(soon) < len(ids) * 2
-    assert any(r.overdue for r in _whole(clerk, date(2026, 2, 24)))
-    assert any(r.due_soon() for r in _whole(clerk, date(2026, 2, 13)))
+        for view, chosen in (
+            (QueueView.OVERDUE, [r for r in whole if r.overdue]),
+            (QueueView.DUE_SOON, [r for r in whole if r.due_soon()]),
+        ):
+            rows, _pages = _walk(clerk, view, day, 2)
+            assert [r.case.id for r in rows] == [r.case.id for r in chosen], (view, day)
+            counts[view, day] = len(chosen)
+    # on the first two days each view holds some of the cases and not all (measured: 5 and 2, then 6 and 1)
+    assert all(0 < count < len(ids) for (_view, day), count in counts.items() if day < date(2026, 2, 24))
 
 
 def test_the_cases_assigned_to_me_are_found_beyond_a_page_of_others(queue: tuple[int, list[int]]) -> None:

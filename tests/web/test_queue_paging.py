@@ -75,32 +75,30 @@ def test_the_next_page_links_give_the_whole_queue_once_in_its_order(
     assert "Página siguiente" not in english
 
 
-@pytest.mark.parametrize(
-    "cursor",
-    [
-        "x",
-        "2026-13-01_1_1",
-        "2026-01-01_1_0",
-        "2026-01-01_1_99999999999",
-        "9999-12-31_999999999999999999_1",
-        "2026-01-01_-1_1",
-        "٢٠٢٦-01-01_1_1",
-        "2026-01-01_1_1_1",
-        "",
-    ],
+NOT_CURSORS = (
+    "x",
+    "2026-13-01_1_1",
+    "2026-01-01_1_0",
+    "2026-01-01_1_99999999999",
+    "9999-12-31_999999999999999999_1",
+    "2026-01-01_-1_1",
+    "٢٠٢٦-01-01_1_1",
+    "2026-01-01_1_1_1",
+    "",
 )
-def test_a_cursor_that_is_not_one_gives_the_first_page(
-    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, cursor: str
-) -> None:
+
+
+def test_a_cursor_that_is_not_one_gives_the_first_page(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("app.web.queue.views.QUEUE_PAGE", 2)
     clerk, _folios_filed = _filed(3)
     login_as(client, clerk)
     first = client.get("/bandeja").get_data(as_text=True)
-    response = client.get("/bandeja", query_string={"tras": cursor})
-    assert response.status_code == 200
-    body = response.get_data(as_text=True)
-    assert _folios(body) == _folios(first)
-    assert "Primera página" not in body
+    for cursor in NOT_CURSORS:
+        response = client.get("/bandeja", query_string={"tras": cursor})
+        assert response.status_code == 200, cursor
+        body = response.get_data(as_text=True)
+        assert _folios(body) == _folios(first), cursor
+        assert "Primera página" not in body, cursor
 
 
 def test_a_page_beyond_the_last_says_so(client: FlaskClient) -> None:
