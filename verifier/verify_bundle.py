@@ -637,11 +637,14 @@ def _bundle_version(header: Any) -> int | None:
     return BUNDLE_FORMATS.get(name) if isinstance(name, str) else None
 
 
-def _read_header(handle: BinaryIO, report: Report) -> _Header:
-    raw = _read_line(handle, MAX_HEADER_BYTES, "line 1 (header)")
-    if raw is None:
-        raise Malformed("the bundle is empty")
-    header = _object(parse_json(raw, "line 1 (header)"), "line 1 (header)")
+def _read_header(handle: BinaryIO, report: Report, parsed: Any = None) -> _Header:
+    """The bundle's header: read from ``handle``, or ``parsed`` already (line 1 as JSON, the handle past it)."""
+    if parsed is None:
+        raw = _read_line(handle, MAX_HEADER_BYTES, "line 1 (header)")
+        if raw is None:
+            raise Malformed("the bundle is empty")
+        parsed = parse_json(raw, "line 1 (header)")
+    header = _object(parsed, "line 1 (header)")
     version = _bundle_version(header)
     if version is None:
         formats = " or ".join(repr(name) for name in BUNDLE_FORMATS)
@@ -704,6 +707,8 @@ def verify_bundle(
     handle: BinaryIO,
     trusted_keys: Sequence[ed25519.Ed25519PublicKey],
     kept: Sequence[Checkpoint] = (),
+    *,
+    parsed_header: Any = None,
 ) -> Report:
     """Verify a bundle read from ``handle`` (JSON lines, format 1 or 2). Raises :class:`Malformed` if the header
     is unusable.
@@ -711,9 +716,11 @@ def verify_bundle(
     The entries are read once, in order; a checkpoint is met when the entries read are as many as it covers: those
     of a format 1 header and the ones you kept, kept aside until then, and a format 2 bundle's where they stand,
     right after the entry that completes their tree, so that nothing grows with the log but the tree's right edge.
+    ``parsed_header``: line 1 already parsed, the handle past it (a format 1 header holds every checkpoint: it is parsed
+    once).
     """
     report = Report()
-    header = _read_header(handle, report)
+    header = _read_header(handle, report, parsed_header)
     trusted = {fingerprint(key): key for key in trusted_keys}
     keys = {**header.keys, **trusted}
     ledger = _Ledger()
@@ -922,8 +929,7 @@ def verify_file(path: str, trusted_keys: Sequence[ed25519.Ed25519PublicKey], kep
         except Malformed as exc:
             header_error = exc
         if _bundle_version(header) is not None:
-            handle.seek(0)
-            return verify_bundle(handle, trusted_keys, kept)
+            return verify_bundle(handle, trusted_keys, kept, parsed_header=header)
         handle.seek(0)
         data = handle.read(MAX_DOCUMENT_BYTES + 1)
     if len(data) > MAX_DOCUMENT_BYTES:

@@ -139,6 +139,29 @@ def test_a_well_formed_format_2_bundle_verifies_and_says_the_same_as_format_1(tm
     assert "10 entries and 3 checkpoints verified" in two[1]
 
 
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_verifier_parses_a_bundle_s_header_once(
+    tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch, version: int
+):
+    """A format 1 header holds every checkpoint signed (hundreds of MB for a log of some years): the file's first
+    line is parsed once, to tell what the file holds, and that parse is the one verified."""
+    bundle = make_bundle(10, (4, 7, 10)) if version == 1 else _second()
+    path = write_bundle(tmp_path / "bundle.jsonl", *bundle)
+    first_line = path.read_bytes().split(b"\n", 1)[0]
+    parsed: list[bytes] = []
+    real_parse = verifier.parse_json
+
+    def counting(raw: bytes, where: str) -> Any:
+        if raw.rstrip(b"\n") == first_line:
+            parsed.append(raw)
+        return real_parse(raw, where)
+
+    monkeypatch.setattr(verifier, "parse_json", counting)
+    code, output = run_verifier(path, "--public-key", key_file)
+    assert code == 0, output
+    assert len(parsed) == 1
+
+
 def test_a_checkpoint_line_out_of_its_place_fails(tmp_path: Path, key_file: Path):
     header, lines = _second()
     line = lines.pop(_checkpoint_line(lines, 4))
