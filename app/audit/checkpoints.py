@@ -16,7 +16,7 @@ hand-over checkpoint the outgoing key signs (see :mod:`app.services.keys`).
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -25,7 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from sqlalchemy import ColumnElement, Row, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.audit import merkle, tree
 from app.audit.canonical import format_instant
@@ -92,20 +92,27 @@ CHECKPOINT_COLUMNS = (
     AuditCheckpoint.signature,
     AuditCheckpoint.public_key,
 )
-"""A stored checkpoint's columns, as the bundles and the live verifier read them (rows, not objects)."""
+"""A stored checkpoint's columns, as the live verifier reads them (rows, not objects)."""
+
+PUBLIC_CHECKPOINT_COLUMNS = CHECKPOINT_COLUMNS[:-1]
+"""What a checkpoint's public form (:func:`checkpoint_json`) is made of: not the signing key's PEM, which the
+bundles give once per key."""
 
 
 def checkpoints_by_size(
-    session: Session, batch: int, *conditions: ColumnElement[bool]
-) -> Iterator[Row[int, int, str, datetime, str, str, str]]:
+    session: Session,
+    batch: int,
+    *conditions: ColumnElement[bool],
+    columns: Sequence[InstrumentedAttribute[Any]] = CHECKPOINT_COLUMNS,
+) -> Iterator[Row[Any]]:
     """The stored checkpoints meeting ``conditions``, in order of tree size (then signing order), as rows of
-    :data:`CHECKPOINT_COLUMNS` read ``batch`` at a time after the last one given: met one by one as a reading of
-    the entries reaches them, with no second cursor beside the entries' and nothing kept. A checkpoint is signed
-    every minute the log grows: hundreds of thousands in a few years."""
+    ``columns`` (with the tree size and the id among them) read ``batch`` at a time after the last one given: met
+    one by one as a reading of the entries reaches them, with no second cursor beside the entries' and nothing
+    kept. A checkpoint is signed every minute the log grows: hundreds of thousands in a few years."""
     after = (0, 0)
     while True:
         page = session.execute(
-            select(*CHECKPOINT_COLUMNS)
+            select(*columns)
             .where(*conditions, tuple_(AuditCheckpoint.tree_size, AuditCheckpoint.id) > after)
             .order_by(AuditCheckpoint.tree_size, AuditCheckpoint.id)
             .limit(batch)

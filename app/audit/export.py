@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import tree
 from app.audit.canonical import entry_fields, format_instant
-from app.audit.checkpoints import checkpoint_json, checkpoints_by_size
+from app.audit.checkpoints import PUBLIC_CHECKPOINT_COLUMNS, checkpoint_json, checkpoints_by_size
 from app.models import AuditCheckpoint, AuditEntry, AuditHead, utcnow
 
 BUNDLE_FORMAT = "tramites-audit-bundle/1"
@@ -153,7 +153,9 @@ def _bundle_lines_2(
     yield dumps_line(
         {"format": BUNDLE_FORMAT_2, **_bundle_header(session, size), "checkpoint": first, "public_keys": keys}
     )
-    checkpoints = checkpoints_by_size(session, batch, AuditCheckpoint.tree_size <= size)
+    checkpoints = checkpoints_by_size(
+        session, batch, AuditCheckpoint.tree_size <= size, columns=PUBLIC_CHECKPOINT_COLUMNS
+    )
     waiting = next(checkpoints, None)
     for seq, line in _entry_lines(session, size, batch):
         yield line

@@ -38,6 +38,7 @@ from tests.audit.test_verifier_robustness import (
     write_bundle,
 )
 from tests.support.factories import make_user
+from tests.support.statements import sent_statements
 from tests.web.helpers import login_as
 
 
@@ -81,10 +82,18 @@ def test_the_export_puts_each_checkpoint_after_the_entries_it_covers(
             assert second[number - 1]["entry"]["seq"] == line["checkpoint"]["tree_size"]
     # paged by tree size: pages of two leave no checkpoint out and repeat none
     db.session.remove()
-    paged = "".join(
-        bundle_lines(db.session(), db.session.get(AuditCheckpoint, target["id"]), batch=2, version=2, keys=[])
-    )
+    signed = db.session.get(AuditCheckpoint, target["id"])
+    with sent_statements() as sent:
+        paged = "".join(bundle_lines(db.session(), signed, batch=2, version=2, keys=[]))
     assert [json.loads(x) for x in paged.splitlines()[1:]] == second[1:]
+    # the checkpoints' pages read what their public form shows, not each one's key (the header gives the keys)
+    pages = [
+        sql
+        for sql, _ in sent
+        if "FROM audit_checkpoints WHERE" in sql and "ORDER BY audit_checkpoints.tree_size" in sql
+    ]
+    assert len(pages) == 3, sent
+    assert not [sql for sql in pages if "public_key" in sql], pages
 
     outputs = [run_verifier(tmp_path / name, "--public-key", key_file) for name in ("one.jsonl", "two.jsonl")]
     assert [code for code, _ in outputs] == [0, 0], outputs
