@@ -25,13 +25,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Executable,
     Integer,
     ScalarSelect,
+    Select,
     bindparam,
     exists,
     false,
@@ -39,8 +40,10 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    tuple_,
     update,
 )
+from sqlalchemy import case as when
 from sqlalchemy.orm import InstrumentedAttribute, Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -67,6 +70,7 @@ from app.models import (
 )
 from app.notifications import enqueue
 from app.services.deadlines import may_have_escalations
+from app.services.listing import LISTED_COLUMNS, ListedCase
 from app.services.seeds import assignment_seed
 from app.services.uow import unit_of_work
 from app.services.visibility import may_know_of_case, may_read_case
@@ -459,14 +463,27 @@ def open_escalations(case_ids: Iterable[int]) -> dict[int, list[CaseEscalation]]
 # -- the administrators' list ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class AssignmentRow:
+class AssignmentRow(NamedTuple):
     """An open case in a stage a department works on, as the administrators' assignment list shows it
     (folio, workflow, state, department and assignee: the page shows no case data)."""
 
-    case: Case
+    case: ListedCase
     assignee_name: str | None
     escalated: bool
+
+
+class AssignmentCursor(NamedTuple):
+    """Where a page of the assignment overview ends: whether its last case was assigned and escalated, its last
+    change and its id (the overview's order)."""
+
+    assigned: bool
+    escalated: bool
+    updated_at: datetime
+    case_id: int
+
+
+ASSIGNMENT_PAGE = 50
+"""Cases on a page of the assignment overview."""
 
 
 def rests(workflow: Workflow, state: str) -> bool:
@@ -478,30 +495,76 @@ def rests(workflow: Workflow, state: str) -> bool:
     )
 
 
-def assignment_rows(limit: int = 500) -> list[AssignmentRow]:
-    """Cases waiting for a department's staff (not resting there: :func:`rests`), unassigned and escalated
-    first, then oldest change; through the partial index of those cases."""
-    session = db.session()
-    cases = list(
-        session.scalars(
-            select(Case)
-            .where(Case.department_code.is_not(None), Case.resting == false())
-            .order_by(Case.updated_at)
-            .limit(limit)
-        )
+def _assignment_select(after: bool) -> Select[Any]:
+    """The cases waiting for a department's staff (not resting), through the partial index of those cases:
+    unassigned first, then escalated, then oldest change, at most ``limit``, past the ``after_*`` parameters
+    with ``after``."""
+    escalated = exists(
+        select(CaseEscalation.id).where(CaseEscalation.case_id == Case.id, CaseEscalation.resolved_at.is_(None))
     )
-    assignees = {c.assignee_id for c in cases if c.assignee_id is not None}
-    names: Mapping[int, str] = {
-        row.id: row.display_name
-        for row in session.execute(select(User.id, User.display_name).where(User.id.in_(assignees)))
-    }
-    flagged = open_escalations(c.id for c in cases)
-    rows = [
-        AssignmentRow(c, names.get(c.assignee_id) if c.assignee_id is not None else None, c.id in flagged)
-        for c in cases
+    waiting = (
+        select(
+            *LISTED_COLUMNS,
+            when((Case.assignee_id.is_(None), 0), else_=1).label("assigned"),
+            when((escalated, 0), else_=1).label("calm"),
+        )
+        .where(Case.department_code.is_not(None), Case.resting == false())
+        .subquery("waiting")
+    )
+    order = (waiting.c.assigned, waiting.c.calm, waiting.c.updated_at, waiting.c.id)
+    stmt = select(*waiting.c).order_by(*order).limit(bindparam("limit", type_=Integer))
+    if after:
+        stmt = stmt.where(
+            tuple_(*order)
+            > tuple_(
+                bindparam("after_assigned", type_=Integer),
+                bindparam("after_calm", type_=Integer),
+                bindparam("after_at", type_=Case.updated_at.type),
+                bindparam("after_id", type_=Integer),
+            )
+        )
+    return stmt
+
+
+def assignment_page(
+    limit: int = ASSIGNMENT_PAGE, after: AssignmentCursor | None = None
+) -> tuple[list[AssignmentRow], AssignmentCursor | None]:
+    """A page of the cases waiting for a department's staff (not resting there: :func:`rests`), unassigned first,
+    then escalated, then oldest change, sorted by the database so that a page follows another and none waiting
+    is left beyond a page of others; and where the next page starts (``None``: the last)."""
+    session = db.session()
+    params: dict[str, Any] = {"limit": limit + 1}
+    if after is not None:
+        params.update(
+            after_assigned=int(after.assigned),
+            after_calm=int(not after.escalated),
+            after_at=after.updated_at,
+            after_id=after.case_id,
+        )
+    rows = session.execute(_assignment_select(after is not None), params).all()
+    following = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        following = AssignmentCursor(bool(last.assigned), not last.calm, last.updated_at, last.id)
+    cases = [(ListedCase._make(row[:-2]), not row.calm) for row in rows]
+    assignees = {case.assignee_id for case, _ in cases if case.assignee_id is not None}
+    names: Mapping[int, str] = {}
+    if assignees:
+        names = {
+            row.id: row.display_name
+            for row in session.execute(select(User.id, User.display_name).where(User.id.in_(assignees)))
+        }
+    listed = [
+        AssignmentRow(case, names.get(case.assignee_id) if case.assignee_id is not None else None, escalated)
+        for case, escalated in cases
     ]
-    rows.sort(key=lambda r: (r.case.assignee_id is not None, not r.escalated))
-    return rows
+    return listed, following
+
+
+def assignment_rows(limit: int = 500) -> list[AssignmentRow]:
+    """The first ``limit`` cases of the assignment overview (:func:`assignment_page`)."""
+    return assignment_page(limit)[0]
 
 
 def assignee_name(case: Case) -> str | None:

@@ -101,6 +101,7 @@ from app.services.deadlines import (
     state_timer_rows,
     sync_clocks,
 )
+from app.services.listing import LISTED_COLUMNS, ListedCase
 from app.services.seeds import commit_ahead, seed_for_draw
 from app.services.uow import CONFLICT_MESSAGE, SettleFirst, unit_of_work
 from workflows import REGISTRY
@@ -1078,30 +1079,6 @@ def count_cases() -> int:
 QUEUE_LIMIT = 200
 
 
-class ListedCase(NamedTuple):
-    """A case as the lists (work queues, a person's own cases) show it: its folio, definition, state, people
-    and dates as plain values. Not an ORM object: a list of two hundred cases would spend more building and
-    tracking those than reading the rows; its data and settings (JSON) stay in the database. A caller that
-    needs more reads the case itself."""
-
-    id: int
-    folio: str
-    workflow: str
-    workflow_version: int
-    state: str
-    version: int
-    applicant_id: int
-    assignee_id: int | None
-    department_code: str | None
-    created_at: datetime
-    updated_at: datetime
-    closed_at: datetime | None
-
-
-_LISTED_COLUMNS = tuple(getattr(Case, name) for name in ListedCase._fields)
-"""What a list selects of each case: the columns of :class:`ListedCase`, in its order."""
-
-
 def _listed(statement: FixedStatement, params: Mapping[str, Any]) -> list[ListedCase]:
     return [ListedCase._make(row) for row in statement.read(db.session(), params)]
 
@@ -1119,7 +1096,7 @@ class OwnCursor(NamedTuple):
 
 def _own_cases_select(after: bool) -> Select[Any]:
     stmt = (
-        select(*_LISTED_COLUMNS)
+        select(*LISTED_COLUMNS)
         .where(Case.applicant_id == bindparam("applicant_id"))
         .order_by(Case.created_at.desc(), Case.id.desc())
         .limit(bindparam("limit", type_=Integer))
@@ -1332,7 +1309,7 @@ def _queue_select(
             )
         )
     sort_day = _sort_day(definitions)
-    queued = select(*_LISTED_COLUMNS, sort_day.label("sort_day")).where(*where).subquery("queued")
+    queued = select(*LISTED_COLUMNS, sort_day.label("sort_day")).where(*where).subquery("queued")
     order = (queued.c.sort_day, queued.c.updated_at, queued.c.id)
     outer = select(*queued.c).order_by(*order).limit(limit + 1)
     if after:

@@ -10,7 +10,6 @@ from app.calendar import local_today
 from app.services.cases import (
     DUE_SOON_BUSINESS_DAYS,
     QUEUE_LIMIT,
-    ListedCase,
     QueueCursor,
     QueueView,
     last_day_due_soon,
@@ -18,6 +17,7 @@ from app.services.cases import (
     work_queue_page,
 )
 from app.services.deadlines import ClockView, TermView, case_terms, legal_of
+from app.services.listing import ListedCase
 
 QUEUE_PAGE = 50
 """Cases on a page of the staff's queue."""

@@ -14,8 +14,9 @@ from flask_babel import get_locale, lazy_gettext
 
 from app.engine import Msg
 from app.models import Case, Role
-from app.services.cases import ListedCase, describe
+from app.services.cases import describe
 from app.services.certificates import document_title as declared_title
+from app.services.listing import ListedCase
 from app.web.translation import gettext, kept_for_locale, reader_language
 from workflows.base import SYSTEM_ROLE, is_english, item_in_language
 

@@ -20,8 +20,9 @@ from flask import Flask
 from sqlalchemy import update
 
 from app.extensions import db
-from app.models import Case, Role
+from app.models import Case, CaseEscalation, EscalationKind, Role, utcnow
 from app.procedures.access_request import services as ar
+from app.services.assignment import assignment_page
 from app.services.cases import fire
 from app.services.deadlines import calendar, declare_non_working_days
 from app.services.queues import QueueCursor, QueueRow, QueueView, StaffQueue, last_day_due_soon, staff_queue_page
@@ -210,3 +211,36 @@ def test_the_unit_s_queue_pages_give_the_whole_queue_lapsed_terms_first(app: Fla
                 break
         assert after is None
     assert rows == [r.case_id for r in whole.rows]
+
+
+def test_the_assignment_overview_pages_give_every_waiting_case_unassigned_and_escalated_first(app: Flask) -> None:
+    """Seven cases at a department's stage: four assigned, two of them escalated (and one with an escalation
+    resolved), and three unassigned, one of them escalated. Walked two a page, the overview gives every case
+    once: unassigned first, then escalated, then the oldest change (ties by case). (Before, the overview read the
+    500 cases changed longest ago and sorted only those: past 500, an unassigned case that had changed since was
+    not on it.)"""
+    owner = make_user(Role.APPLICANT)
+    reviewer = make_user((Role.REVIEWER, "revision_obra"))
+    ids = _filed(owner)
+    db.session.execute(update(Case).where(Case.id.in_(ids)).values(department_code="revision_obra"))
+    db.session.execute(update(Case).where(Case.id.in_(ids[:4])).values(assignee_id=reviewer))
+    for case_id in (ids[1], ids[3], ids[5]):
+        db.session.add(CaseEscalation(case_id=case_id, kind=EscalationKind.TARGET_MISSED, state="intake"))
+    resolved = CaseEscalation(case_id=ids[0], kind=EscalationKind.TARGET_MISSED, state="intake")
+    resolved.resolved_at = utcnow()
+    db.session.add(resolved)
+    db.session.commit()
+    whole, following = assignment_page(100)
+    assert following is None
+    assert [row.case.id for row in whole] == [ids[5], ids[4], ids[6], ids[1], ids[3], ids[0], ids[2]]
+    assert [row.escalated for row in whole] == [True, False, False, True, True, False, False]
+    assert [row.assignee_name is not None for row in whole] == [False] * 3 + [True] * 4
+    walked: list[int] = []
+    after = None
+    for _ in range(5):
+        page, after = assignment_page(2, after)
+        walked += [row.case.id for row in page]
+        if after is None:
+            break
+    assert after is None
+    assert walked == [row.case.id for row in whole]

@@ -13,7 +13,8 @@ from app.extensions import db
 from app.models import Case, Role
 from app.procedures.access_request import services as ar
 from app.services.case_pages import case_page
-from app.services.cases import ListedCase, fire
+from app.services.cases import fire
+from app.services.listing import ListedCase
 from app.services.queues import applicant_cases, staff_queue
 from tests.services.test_fire_statements import statements
 from tests.support.access_requests import appealed_on

@@ -8,8 +8,10 @@ import re
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
-from app.models import Role
+from app.extensions import db
+from app.models import Case, Role
 from app.procedures.access_request import services as ar
 from app.services.cases import fire
 from app.services.queues import staff_queue
@@ -191,3 +193,28 @@ def test_one_s_own_cases_are_one_s_own(client: FlaskClient) -> None:
     logout(client)
     login_as(client, clerk)
     assert client.get("/mis-expedientes").status_code == 403
+
+
+def test_the_assignment_overview_a_page_at_a_time(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("app.web.assignment.views.ASSIGNMENT_PAGE", 2)
+    owner, admin = make_user(Role.APPLICANT), make_user(Role.ADMIN)
+    make_user((Role.REVIEWER, "revision_obra"))  # the department exists
+    filed = [vecs_case(owner) for _ in range(3)]
+    for draft in filed:  # filed: waiting for staff (a draft rests, with its applicant)
+        fire(draft.case_id, "submit", owner, expected_version=draft.version)
+    db.session.execute(
+        update(Case).where(Case.id.in_([f.case_id for f in filed])).values(department_code="revision_obra")
+    )
+    db.session.commit()
+    login_as(client, admin)
+    _linked, pages = _pages(client, "/admin/asignaciones")
+    assert len(pages) == 2
+    listed = [re.findall(r'<tr id="caso-\d+">\s*<td>([^<]+)', body) for body in pages]
+    assert sorted(listed[0] + listed[1]) == sorted(f.folio for f in filed)
+    assert [len(folios) for folios in listed] == [2, 1]
+    assert "Primera página" in pages[1]
+    for cursor in ("x", "20_1_1", "01_1_0", "11_" + "9" * 18 + "_1"):
+        body = client.get("/admin/asignaciones", query_string={"tras": cursor}).get_data(as_text=True)
+        assert re.findall(r'<tr id="caso-\d+">\s*<td>([^<]+)', body) == listed[0], cursor
+    set_language(client, "en", "/admin/asignaciones")
+    assert "Next page" in client.get("/admin/asignaciones").get_data(as_text=True)

@@ -2,31 +2,57 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+import re
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.engine import DomainError, NotAllowed, NotFound
 from app.models import Role
-from app.services.assignment import assignment_rows, reassign, recuse
+from app.services.assignment import ASSIGNMENT_PAGE, AssignmentCursor, assignment_page, reassign, recuse
 from app.services.departments import all_department_names
 from app.web.access import authenticated, roles_required
 from app.web.cases.views import recusal_refused
 from app.web.labels import message_text
 from app.web.translation import reader_language
+from app.web.urls import MAX_ID, instant_token, token_instant
 from forms.assignment import ReasonForm
 
 bp = Blueprint("assignment", __name__)
 
+_CURSOR = re.compile(r"([01])([01])_(\d{1,18})_(\d{1,10})")
+
+
+def cursor_text(cursor: AssignmentCursor) -> str:
+    """A page's cursor as the ``tras`` parameter of the next page's address: whether the last case was assigned
+    and escalated (one digit each), its last change (microseconds since 1970, UTC) and its id."""
+    flags = f"{int(cursor.assigned)}{int(cursor.escalated)}"
+    return f"{flags}_{instant_token(cursor.updated_at)}_{cursor.case_id}"
+
+
+def assignment_cursor(text: str) -> AssignmentCursor:
+    """The cursor of :func:`cursor_text` (``request.args.get(name, type=assignment_cursor)``); anything else
+    raises ``ValueError``, so that the argument is taken as absent and the first page is shown."""
+    match = _CURSOR.fullmatch(text.strip()) if text.isascii() else None
+    if match is None or not 1 <= int(match[4]) <= MAX_ID:
+        raise ValueError(f"not a cursor: {text!r}")
+    return AssignmentCursor(match[1] == "1", match[2] == "1", token_instant(match[3]), int(match[4]))
+
 
 def _index(form: ReasonForm) -> str:
-    """The assignment overview (the departments named in the reader's language) with the reassignment form."""
+    """A page of the assignment overview (the departments named in the reader's language) with the reassignment
+    form."""
+    after = request.args.get("tras", type=assignment_cursor)
+    rows, following = assignment_page(ASSIGNMENT_PAGE, after)
     return render_template(
         "assignment/index.html",
-        rows=assignment_rows(),
+        rows=rows,
         department_names=all_department_names(reader_language()),
         form=form,
+        paged=after is not None,
+        following=None if following is None else cursor_text(following),
     )
 
 

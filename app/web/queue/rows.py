@@ -18,8 +18,9 @@ from functools import partial
 
 from markupsafe import Markup, escape
 
-from app.services.cases import ListedCase, describe
+from app.services.cases import describe
 from app.services.deadlines import ClockView
+from app.services.listing import ListedCase
 from app.services.queues import DUE_SOON_BUSINESS_DAYS, QueueRow
 from app.templating import TEXT_ESCAPES
 from app.web.translation import format_date, gettext, kept_pieces, locale_memo, plural_markup, text_markup
