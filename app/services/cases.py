@@ -1356,13 +1356,12 @@ def work_queue_page(
             params["tomorrow"] = today + timedelta(days=1)
     if after is not None:
         params.update(after_day=after.day, after_at=after.updated_at, after_id=after.case_id)
-    rows = stmt.read(db.session(), params)
+    rows = stmt.read(db.session(), params)[: limit + 1]
+    cases = [ListedCase._make(row[:-1]) for row in rows[:limit]]
     following = None
     if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        following = QueueCursor(last[-1], last[10], last[0])
-    return QueuePage([ListedCase._make(row[:-1]) for row in rows], following)
+        following = QueueCursor(rows[limit - 1][-1], cases[-1].updated_at, cases[-1].id)
+    return QueuePage(cases, following)
 
 
 def work_queue(user_id: int, staff_roles: frozenset[str], limit: int = QUEUE_LIMIT) -> list[ListedCase] | None:

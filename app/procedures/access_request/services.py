@@ -2090,7 +2090,8 @@ def unit_queue_page(today: date | None = None, *, after: UnitCursor | None = Non
     following = None
     if len(rows) > limit:
         rows = rows[:limit]
-        following = UnitCursor(not rows[-1][-2], rows[-1][-1], rows[-1][0])
+        last = rows[-1]
+        following = UnitCursor(not last.waiting, last.sort_day, last.id)
     return UnitQueue(_queue(_as_listed(rows), today or local_today()), following)
 
 
