@@ -40,6 +40,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy import cast as sql_cast
 from sqlalchemy import column as sql_column
 from sqlalchemy import exc as sa_exc
+from sqlalchemy import tuple_ as sql_tuple
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Dialect, make_url
 from sqlalchemy.ext.compiler import compiles
@@ -306,6 +307,13 @@ def _only_read(session: Session) -> bool:
         return False
     connection = session_connection(session)
     return not (connection.info.get(_WROTE) or connection.info.get(_DEFERRED))
+
+
+def past(order: Sequence[ColumnElement[Any]], **types: Any) -> ColumnElement[bool]:
+    """The rows after a page's last one in a list read a page at a time (keyset pagination): ``order``, the list's
+    ``ORDER BY`` (ascending), compared as a row value with the parameters named in ``types`` (name → SQL type), the
+    last row's values in the same order. PostgreSQL and SQLite both compare row values as their sort does."""
+    return sql_tuple(*order) > sql_tuple(*(bindparam(name, type_=kind) for name, kind in types.items()))
 
 
 def one_of(column: SQLColumnExpression[Any], values: Sequence[Any]) -> ColumnElement[bool]:

@@ -40,7 +40,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy import case as when
@@ -50,7 +49,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import audit
 from app.audit import EntryInput
 from app.calendar import local_today
-from app.database import column_rows, constant, is_constant, one_of
+from app.database import column_rows, constant, is_constant, one_of, past
 from app.engine import InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import (
@@ -515,13 +514,7 @@ def _assignment_select(after: bool) -> Select[Any]:
     stmt = select(*waiting.c).order_by(*order).limit(bindparam("limit", type_=Integer))
     if after:
         stmt = stmt.where(
-            tuple_(*order)
-            > tuple_(
-                bindparam("after_assigned", type_=Integer),
-                bindparam("after_calm", type_=Integer),
-                bindparam("after_at", type_=Case.updated_at.type),
-                bindparam("after_id", type_=Integer),
-            )
+            past(order, after_assigned=Integer, after_calm=Integer, after_at=Case.updated_at.type, after_id=Integer)
         )
     return stmt
 

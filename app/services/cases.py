@@ -15,6 +15,7 @@ from typing import cast as cast_type
 from flask import current_app
 from sqlalchemy import (
     Cast,
+    ColumnElement,
     CompoundSelect,
     Date,
     DateTime,
@@ -51,6 +52,7 @@ from app.database import (
     insert_of,
     is_constant,
     one_of,
+    past,
     session_connection,
 )
 from app.engine import (
@@ -1102,7 +1104,7 @@ def _own_cases_select(after: bool) -> Select[Any]:
         .limit(bindparam("limit", type_=Integer))
     )
     if after:
-        stmt = stmt.where(
+        stmt = stmt.where(  # newest first: the rows before the last one's values
             tuple_(Case.created_at, Case.id)
             < tuple_(bindparam("after_at", type_=Case.created_at.type), bindparam("after_id", type_=Integer))
         )
@@ -1191,12 +1193,15 @@ installed workflows, and a statement built once also keeps SQLAlchemy's cache ke
 def _state_terms(*conditions: Any) -> Select[Any]:
     """The last days of the terms (deadlines and targets, pending or lapsed) of the queued case in its present
     state meeting ``conditions``, as the queue's rows show them (:func:`app.services.deadlines.case_terms`)."""
-    return select(Timer.due_on).where(
+    return select(Timer.due_on).where(*_case_terms(), Timer.state == Case.state, *conditions)
+
+
+def _case_terms() -> tuple[ColumnElement[bool], ...]:
+    """The queued case's terms as the queue's rows read them: its deadlines and targets, pending or lapsed."""
+    return (
         Timer.case_id == Case.id,
-        Timer.state == Case.state,
         one_of(Timer.kind, [constant(kind) for kind in _QUEUE_TERM_KINDS]),
         one_of(Timer.status, [constant(status) for status in _QUEUE_TERM_STATUSES]),
-        *conditions,
     )
 
 
@@ -1217,11 +1222,7 @@ def _sort_day(definitions: Sequence[Workflow]) -> Any:
     if rules:
         running = is_constant(Timer.status, TimerStatus.PENDING) & or_(*rules)
         day = func.coalesce(func.min(when((running, Timer.due_on))), nearest)
-    terms = select(day).where(
-        Timer.case_id == Case.id,
-        one_of(Timer.kind, [constant(kind) for kind in _QUEUE_TERM_KINDS]),
-        one_of(Timer.status, [constant(status) for status in _QUEUE_TERM_STATUSES]),
-    )
+    terms = select(day).where(*_case_terms())
     return func.coalesce(terms.scalar_subquery(), literal(NO_TERM_DAY, Date), type_=Date)
 
 
@@ -1313,14 +1314,7 @@ def _queue_select(
     order = (queued.c.sort_day, queued.c.updated_at, queued.c.id)
     outer = select(*queued.c).order_by(*order).limit(limit + 1)
     if after:
-        outer = outer.where(
-            tuple_(*order)
-            > tuple_(
-                bindparam("after_day", type_=Date),
-                bindparam("after_at", type_=Case.updated_at.type),
-                bindparam("after_id", type_=Integer),
-            )
-        )
+        outer = outer.where(past(order, after_day=Date, after_at=Case.updated_at.type, after_id=Integer))
     return outer
 
 

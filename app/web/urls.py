@@ -10,6 +10,7 @@ request is served under: the templates' ``url_for`` keeps what it built under th
 from __future__ import annotations
 
 import builtins
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -61,6 +62,16 @@ def token_instant(text: str) -> datetime:
         return _EPOCH + timedelta(microseconds=int(text))
     except OverflowError as exc:
         raise ValueError(f"not an instant: {text!r}") from exc
+
+
+def cursor_parts(text: str, pattern: re.Pattern[str]) -> re.Match[str]:
+    """A list's cursor given in a query string (the page after which to go on), split by ``pattern``, which
+    must match it whole (ASCII, surrounding spaces ignored); anything else raises ``ValueError``, so that
+    Werkzeug takes the argument as absent and the list shows its first page."""
+    match = pattern.fullmatch(text.strip()) if text.isascii() else None
+    if match is None:
+        raise ValueError(f"not a cursor: {text!r}")
+    return match
 
 
 MAX_KEPT = 20_000

@@ -38,7 +38,7 @@ from app import audit
 from app.audit import EntryInput
 from app.calendar import LOCAL_TZ, local_today
 from app.certificates.formatting import long_date
-from app.database import constant, is_constant, one_of
+from app.database import constant, is_constant, one_of, past
 from app.engine import CaseView, ConflictError, DomainError, InvalidData, Msg, NotAllowed, NotFound, get_engine
 from app.extensions import db
 from app.models import (
@@ -2067,14 +2067,7 @@ def _unit_queue_select(after: bool) -> Select[Any]:
     order = (queued.c.waiting, queued.c.sort_day, queued.c.id)
     stmt = select(*queued.c).order_by(*order).limit(bindparam("limit", type_=Integer))
     if after:
-        stmt = stmt.where(
-            tuple_(*order)
-            > tuple_(
-                bindparam("after_waiting", type_=Integer),
-                bindparam("after_day", type_=Date),
-                bindparam("after_id", type_=Integer),
-            )
-        )
+        stmt = stmt.where(past(order, after_waiting=Integer, after_day=Date, after_id=Integer))
     return stmt
 
 

@@ -32,7 +32,7 @@ from app.web.headers import FILE_CONTENT_SECURITY_POLICY
 from app.web.labels import message_text
 from app.web.throttling import throttle_uploads
 from app.web.translation import reader_language
-from app.web.urls import MAX_ID, record_id
+from app.web.urls import cursor_parts, record_id
 from forms.access_requests import (
     VOTE_CHOICES,
     AppealClarificationForm,
@@ -420,10 +420,8 @@ def unit_cursor_text(cursor: svc.UnitCursor) -> str:
 def unit_cursor(text: str) -> svc.UnitCursor:
     """The cursor of :func:`unit_cursor_text` (``request.args.get(name, type=unit_cursor)``); anything else
     raises ``ValueError``, so that the argument is taken as absent and the first page is shown."""
-    match = _UNIT_CURSOR.fullmatch(text.strip()) if text.isascii() else None
-    if match is None or not 1 <= int(match[3]) <= MAX_ID:
-        raise ValueError(f"not a queue cursor: {text!r}")
-    return svc.UnitCursor(match[1] == "1", date.fromisoformat(match[2]), int(match[3]))
+    match = cursor_parts(text, _UNIT_CURSOR)
+    return svc.UnitCursor(match[1] == "1", date.fromisoformat(match[2]), record_id(match[3]))
 
 
 @bp.get("/unidad")

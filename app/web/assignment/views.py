@@ -17,7 +17,7 @@ from app.web.access import authenticated, roles_required
 from app.web.cases.views import recusal_refused
 from app.web.labels import message_text
 from app.web.translation import reader_language
-from app.web.urls import MAX_ID, instant_token, token_instant
+from app.web.urls import cursor_parts, instant_token, record_id, token_instant
 from forms.assignment import ReasonForm
 
 bp = Blueprint("assignment", __name__)
@@ -35,10 +35,8 @@ def cursor_text(cursor: AssignmentCursor) -> str:
 def assignment_cursor(text: str) -> AssignmentCursor:
     """The cursor of :func:`cursor_text` (``request.args.get(name, type=assignment_cursor)``); anything else
     raises ``ValueError``, so that the argument is taken as absent and the first page is shown."""
-    match = _CURSOR.fullmatch(text.strip()) if text.isascii() else None
-    if match is None or not 1 <= int(match[4]) <= MAX_ID:
-        raise ValueError(f"not a cursor: {text!r}")
-    return AssignmentCursor(match[1] == "1", match[2] == "1", token_instant(match[3]), int(match[4]))
+    match = cursor_parts(text, _CURSOR)
+    return AssignmentCursor(match[1] == "1", match[2] == "1", token_instant(match[3]), record_id(match[4]))
 
 
 def _index(form: ReasonForm) -> str:

@@ -17,7 +17,7 @@ from app.services.users import count_users
 from app.services.visibility import CASEWORK_ROLES
 from app.web.access import authenticated, public, roles_required
 from app.web.translation import reader_language
-from app.web.urls import MAX_ID, instant_token, token_instant
+from app.web.urls import cursor_parts, instant_token, record_id, token_instant
 
 bp = Blueprint("home", __name__)
 
@@ -55,7 +55,7 @@ def index() -> str:
         mine, more = own_cases_page(user.id, HOME_OWN_ROWS)
         panels["own_cases"] = mine
         panels["all_own_cases"] = more is not None
-    # the treasury: its own page
+    # (the treasury has a page of its own)
     queue = work_queue_page(user.id, roles - {Role.APPLICANT.value, Role.TREASURY.value}, HOME_QUEUE_ROWS)
     if queue is not None:
         panels["queue"] = queue.cases
@@ -82,10 +82,8 @@ _OWN_CURSOR = re.compile(r"(\d{1,18})_(\d{1,10})")
 def own_cursor(text: str) -> OwnCursor:
     """The ``antes`` parameter of a page of one's own cases: the last listed case's filing instant
     (microseconds since 1970, UTC) and id; anything else raises ``ValueError`` (the first page is shown)."""
-    match = _OWN_CURSOR.fullmatch(text.strip()) if text.isascii() else None
-    if match is None or not 1 <= int(match[2]) <= MAX_ID:
-        raise ValueError(f"not a cursor: {text!r}")
-    return OwnCursor(token_instant(match[1]), int(match[2]))
+    match = cursor_parts(text, _OWN_CURSOR)
+    return OwnCursor(token_instant(match[1]), record_id(match[2]))
 
 
 @bp.get("/mis-expedientes")

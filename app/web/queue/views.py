@@ -13,7 +13,7 @@ from app.services.queues import QUEUE_PAGE, QueueCursor, QueueView, staff_queue_
 from app.services.visibility import CASEWORK_ROLES
 from app.web.access import roles_required
 from app.web.queue.rows import shown_lines
-from app.web.urls import MAX_ID, instant_token, token_instant
+from app.web.urls import cursor_parts, instant_token, record_id, token_instant
 
 bp = Blueprint("queue", __name__)
 
@@ -29,14 +29,8 @@ def cursor_text(cursor: QueueCursor) -> str:
 def queue_cursor(text: str) -> QueueCursor:
     """The cursor of :func:`cursor_text` (``request.args.get(name, type=queue_cursor)``); anything else raises
     ``ValueError``, so that the argument is taken as absent and the first page is shown."""
-    match = _CURSOR.fullmatch(text.strip()) if text.isascii() else None
-    if match is None:
-        raise ValueError(f"not a queue cursor: {text!r}")
-    day = date.fromisoformat(match[1])
-    case_id = int(match[3])
-    if not 1 <= case_id <= MAX_ID:
-        raise ValueError(f"not a case id: {case_id}")
-    return QueueCursor(day, token_instant(match[2]), case_id)
+    match = cursor_parts(text, _CURSOR)
+    return QueueCursor(date.fromisoformat(match[1]), token_instant(match[2]), record_id(match[3]))
 
 
 @bp.get("/bandeja")
