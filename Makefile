@@ -73,15 +73,20 @@ contracts: $(VENV)/.installed
 ## The suite runs in TEST_WORKERS processes, each with its own PostgreSQL server.
 TEST_WORKERS ?= 2
 
+## The suite's temporary files (its SQLite databases and documents, its PostgreSQL clusters) go to memory when the
+## machine has a writable tmpfs at /dev/shm: SQLite's commits (synchronous=FULL) then wait for no disk, whose speed
+## varies on a shared host. TEST_TMPDIR= (empty) keeps the system's temporary directory.
+TEST_TMPDIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm)
+
 pytest: $(VENV)/.installed translations
-	$(BIN)/pytest -n $(TEST_WORKERS)
+	$(if $(TEST_TMPDIR),TMPDIR=$(TEST_TMPDIR)) $(BIN)/pytest -n $(TEST_WORKERS)
 
 ## make test-clocks: the whole suite once per named instant (midnights in UTC and Mexico City, a Friday
 ## night, 31 December, a holiday): a test that depends on the hour or the date fails here (about 1 h).
 CLOCKS ?= utc-midnight- utc-midnight+ mx-midnight- mx-midnight+ friday-evening new-year holiday
 
 test-clocks: system-deps setup
-	@for instant in $(CLOCKS); do echo "== TEST_CLOCK=$$instant"; TEST_CLOCK=$$instant $(BIN)/pytest -q -n $(TEST_WORKERS) || exit 1; done
+	@for instant in $(CLOCKS); do echo "== TEST_CLOCK=$$instant"; $(if $(TEST_TMPDIR),TMPDIR=$(TEST_TMPDIR)) TEST_CLOCK=$$instant $(BIN)/pytest -q -n $(TEST_WORKERS) || exit 1; done
 
 ## make bench: every benchmark under bench/ (each prints its ratios, measured in one run).
 bench: $(VENV)/.installed

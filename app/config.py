@@ -114,6 +114,9 @@ class Config:
     # print another legal basis for a kind here ({"kind": "text"}); the validity is a setting of the procedure.
     CERTIFICATE_LEGAL_BASIS: ClassVar[dict[str, str]] = {}
     CERT_DEV_KEYS_ON_DEMAND = False  # create (and log) development keys at the first issuance if none exist
+    # Templates compiled once per process for all the applications it builds (app/templating.py): on in the test
+    # suite, which builds one for each test
+    SHARE_COMPILED_TEMPLATES = False
     VERIFICATION_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
     # Audit log: `flask --app wsgi permits tick` signs a checkpoint when the log grew and the latest one is
@@ -159,6 +162,7 @@ class TestConfig(Config):
     CERT_DEV_KEYS_ON_DEMAND = True
     STAFF_TOTP_REQUIRED = False  # the second-factor tests turn it on explicitly
     AUDIT_KEPT_CHECKPOINT_FILE = ""  # tests that keep one point it at their own temporary folder
+    SHARE_COMPILED_TEMPLATES = True  # a test's application finds the templates the tests before it compiled
 
 
 class ProductionConfig(Config):

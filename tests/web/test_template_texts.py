@@ -4,20 +4,27 @@ what the per-request ``_()`` calls gave, in both languages, and only exact cases
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, render_template
 from flask.templating import Environment
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from hypothesis import given
 from hypothesis import strategies as st
+from jinja2 import DictLoader
 from markupsafe import Markup, escape
 
+from app import create_app
 from app.models import Role
 from app.templating import (
+    PROCESS_TEMPLATES,
     ConstantTexts,
     LanguageEnvironment,
     LanguageLoader,
+    ProcessTemplates,
     output_escape,
     translated_constant,
 )
@@ -107,6 +114,59 @@ def test_a_template_loaded_without_a_request_is_compiled_as_it_is(app: Flask) ->
     assert template.name == "mail/case_transition.txt"
     with app.test_request_context("/", headers={"Accept-Language": "en"}):
         assert app.jinja_env.get_template("mail/case_transition.txt").name == "en::mail/case_transition.txt"
+
+
+def test_applications_of_one_process_share_their_compiled_templates_per_language(
+    app: Flask, other_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compiled: list[str | None] = []
+    compile_ = LanguageEnvironment.compile
+
+    def counted(environment: LanguageEnvironment, source: str, name: str | None = None, *args: Any) -> Any:
+        compiled.append(name)
+        return compile_(environment, source, name, *args)
+
+    monkeypatch.setattr(LanguageEnvironment, "compile", counted)
+    PROCESS_TEMPLATES.clear()
+    second = other_app("test", SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"])
+    pages = []
+    for application in (app, second, app):
+        for language in ("es_MX", "en"):
+            with application.test_request_context("/"), force_locale(language):
+                page = render_template("errors/error.html", title="Título", detail="Detalle", status=404)
+                pages.append(VARYING.sub(lambda m: (m.group(1) or m.group(2)) + '"', page))
+    assert compiled.count("es_MX::errors/error.html") == 1
+    assert compiled.count("en::errors/error.html") == 1
+    assert compiled.count("es_MX::base.html") == 1  # and what it extends
+    assert pages[0] == pages[2] == pages[4] != pages[1] == pages[3] == pages[5]  # each its language's texts
+
+
+def test_a_server_compiles_its_own_templates() -> None:
+    for config in ("development", "production"):
+        assert create_app(config, SECRET_KEY="x" * 40).jinja_env.bytecode_cache is None
+
+
+def test_a_changed_template_is_compiled_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    compiled: list[str] = []
+    compile_ = Environment.compile
+
+    def counted(environment: Environment, source: str, *args: Any) -> Any:
+        compiled.append(source)
+        return compile_(environment, source, *args)
+
+    monkeypatch.setattr(Environment, "compile", counted)
+    kept = ProcessTemplates()
+    sources = {"page.html": "<p>{{ 1 + 1 }}</p>"}
+
+    def rendered() -> str:
+        environment = Environment(create_app("test"), loader=DictLoader(sources), bytecode_cache=kept)
+        return environment.get_template("page.html").render()
+
+    assert rendered() == rendered() == "<p>2</p>"
+    assert compiled == ["<p>{{ 1 + 1 }}</p>"]  # the second environment found it compiled
+    sources["page.html"] = "<p>{{ 1 + 2 }}</p>"
+    assert rendered() == "<p>3</p>"
+    assert len(compiled) == 2
 
 
 class _Html:
