@@ -74,9 +74,10 @@ contracts: $(VENV)/.installed
 TEST_WORKERS ?= 2
 
 ## The suite's temporary files (its SQLite databases and documents, its PostgreSQL clusters) go to memory when the
-## machine has a writable tmpfs at /dev/shm: SQLite's commits (synchronous=FULL) then wait for no disk, whose speed
-## varies on a shared host. TEST_TMPDIR= (empty) keeps the system's temporary directory.
-TEST_TMPDIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && echo /dev/shm)
+## machine has a writable tmpfs at /dev/shm with 4 GiB free: SQLite's commits (synchronous=FULL) then wait for no
+## disk, whose speed varies on a shared host. TEST_TMPDIR= (empty) keeps the system's temporary directory.
+TEST_TMPDIR ?= $(shell [ -d /dev/shm ] && [ -w /dev/shm ] && \
+	[ "$$(df -Pk /dev/shm | awk 'NR == 2 {print $$4}')" -ge 4194304 ] 2>/dev/null && echo /dev/shm)
 
 pytest: $(VENV)/.installed translations
 	$(if $(TEST_TMPDIR),TMPDIR=$(TEST_TMPDIR)) $(BIN)/pytest -n $(TEST_WORKERS)
