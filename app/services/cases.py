@@ -1350,10 +1350,10 @@ def work_queue_page(
             params["tomorrow"] = today + timedelta(days=1)
     if after is not None:
         params.update(after_day=after.day, after_at=after.updated_at, after_id=after.case_id)
-    rows = stmt.read(db.session(), params)[: limit + 1]
+    rows = stmt.read(db.session(), params)  # at most limit + 1: the one more says that a page follows
     cases = [ListedCase._make(row[:-1]) for row in rows[:limit]]
     following = None
-    if len(rows) > limit:
+    if len(rows) > limit:  # the last case shown, with its sort day (the row's last column)
         following = QueueCursor(rows[limit - 1][-1], cases[-1].updated_at, cases[-1].id)
     return QueuePage(cases, following)
 
