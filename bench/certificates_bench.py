@@ -60,13 +60,13 @@ def main() -> int:
 
     from flask import send_from_directory
     from flask_migrate import upgrade
-    from weasyprint import HTML
+    from weasyprint import CSS, HTML
 
     import workflows
     from app import create_app
     from app.certificates import IssueRequest, issue
     from app.certificates.pades import sign_pdf
-    from app.certificates.render import TEMPLATES_DIR, render_html
+    from app.certificates.render import STYLESHEET, TEMPLATES_DIR, render_html
     from app.extensions import db
     from app.keys import init_development_keys, load_signing_material
     from app.models import Certificate, Role
@@ -174,8 +174,10 @@ def main() -> int:
             html = str(captured["html"])
             base_url = TEMPLATES_DIR.as_uri() + "/"
 
-            def bare_render() -> bytes:
-                return bytes(HTML(string=html, base_url=base_url).write_pdf())
+            def bare_render() -> bytes:  # the stylesheet read and parsed for each document, as a <link> would be
+                return bytes(
+                    HTML(string=html, base_url=base_url).write_pdf(stylesheets=[CSS(filename=str(STYLESHEET))])
+                )
 
             def bare_render_and_sign() -> bytes:
                 return sign_pdf(bare_render(), material, reason="bench", location="bench")
