@@ -118,7 +118,9 @@ def create_app(config: str | type[Config] | None = None, **overrides: Any) -> Fl
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
-        app.config["SQLALCHEMY_DATABASE_URI"], app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {}
+        app.config["SQLALCHEMY_DATABASE_URI"],
+        app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {},
+        share_compiled=bool(app.config.get("SHARE_COMPILED_STATEMENTS")),
     )
     db.init_app(app)
     _end_sessions_quietly(app)

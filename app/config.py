@@ -117,6 +117,8 @@ class Config:
     # Templates compiled once per process for all the applications it builds (app/templating.py): on in the test
     # suite, which builds one for each test
     SHARE_COMPILED_TEMPLATES = False
+    # The same for SQL statements, among the engines of the process whose databases are of one kind (app/database.py)
+    SHARE_COMPILED_STATEMENTS = False
     VERIFICATION_MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 
     # Audit log: `flask --app wsgi permits tick` signs a checkpoint when the log grew and the latest one is
@@ -163,6 +165,7 @@ class TestConfig(Config):
     STAFF_TOTP_REQUIRED = False  # the second-factor tests turn it on explicitly
     AUDIT_KEPT_CHECKPOINT_FILE = ""  # tests that keep one point it at their own temporary folder
     SHARE_COMPILED_TEMPLATES = True  # a test's application finds the templates the tests before it compiled
+    SHARE_COMPILED_STATEMENTS = True  # and the SQL statements their engines compiled
 
 
 class ProductionConfig(Config):

@@ -11,8 +11,8 @@ from datetime import date, datetime
 from enum import Enum
 from functools import lru_cache
 from time import monotonic
+from types import FunctionType, ModuleType
 from typing import Any, NamedTuple, TypeVar
-from weakref import WeakKeyDictionary
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -52,6 +52,7 @@ from sqlalchemy.sql.elements import ColumnElement, Grouping, SQLColumnExpression
 from sqlalchemy.sql.operators import OperatorType
 from sqlalchemy.sql.selectable import Join
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import LRUCache
 
 _O = TypeVar("_O")
 
@@ -126,13 +127,62 @@ recent ones and compiles them again when they come back (10-100 µs each, agains
 statement takes some 8 KB."""
 
 
-def engine_options(url: str, options: Mapping[str, Any]) -> dict[str, Any]:
+def engine_options(url: str, options: Mapping[str, Any], *, share_compiled: bool = False) -> dict[str, Any]:
     """The engine options for the database at ``url``: ``options``, and on SQLite the connections' kept statements
-    (:data:`SQLITE_KEPT_STATEMENTS`, unless ``options`` give their own)."""
+    (:data:`SQLITE_KEPT_STATEMENTS`, unless ``options`` give their own). With ``share_compiled``, the engine keeps
+    its compiled statements in :data:`PROCESS_STATEMENTS`, with every other engine of the process that asks."""
     merged = dict(options)
     if make_url(url).get_backend_name() == "sqlite":
         merged["connect_args"] = {"cached_statements": SQLITE_KEPT_STATEMENTS, **merged.get("connect_args", {})}
+    if share_compiled:
+        merged["execution_options"] = {"compiled_cache": PROCESS_STATEMENTS, **merged.get("execution_options", {})}
     return merged
+
+
+_SETTING_TYPES = (str, int, float, bool, type(None), type, FunctionType, ModuleType)
+_SETTINGS_KEY = "_tramites_settings_key"
+_SETTINGS_KEYS: dict[tuple[Any, ...], int] = {}
+
+
+def dialect_settings_key(dialect: Dialect) -> int:
+    """A number that two dialect objects share when they compile every statement alike: the same dialect class
+    with the same settings (server version, parameter style, identifier lengths, JSON functions, driver module …:
+    every attribute the object holds that is a plain value, a class, a function or a module; objects built from
+    those, such as its identifier preparer, follow them). Worked out on the first call, which comes with a
+    statement's execution, after the dialect has read its server's version on the first connection, and kept on
+    the dialect."""
+    key: int | None = dialect.__dict__.get(_SETTINGS_KEY)
+    if key is None:
+        settings = tuple(
+            (name, value)
+            for name, value in sorted(vars(dialect).items())
+            if isinstance(value, _SETTING_TYPES)
+            or (isinstance(value, tuple) and all(isinstance(item, _SETTING_TYPES) for item in value))
+        )
+        key = _SETTINGS_KEYS.setdefault((type(dialect), settings), len(_SETTINGS_KEYS))
+        setattr(dialect, _SETTINGS_KEY, key)
+    return key
+
+
+class SharedCompiledStatements(LRUCache[Any, Any]):
+    """Compiled statements kept for every engine of the process whose dialect has the same settings.
+
+    SQLAlchemy keys an engine's compiled statements by its dialect object, so each engine compiles every statement
+    it runs again. A process that builds many engines on databases of the same kind (the test suite builds an
+    application, and so an engine, for every test) compiles them once here instead: the dialect in the key is
+    replaced by :func:`dialect_settings_key`. A server builds one engine per process and keeps SQLAlchemy's own
+    cache."""
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        """The statement compiled under ``key`` (SQLAlchemy's: the dialect first), or ``default``."""
+        return super().get((dialect_settings_key(key[0]), *key[1:]), default)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__((dialect_settings_key(key[0]), *key[1:]), value)
+
+
+PROCESS_STATEMENTS = SharedCompiledStatements(2000)
+"""The compiled statements of the engines built with ``engine_options(..., share_compiled=True)``."""
 
 
 def configure_engine(engine: Engine, ping_after_idle: float = 0.0) -> None:
@@ -611,7 +661,8 @@ def insert_of(table: Table, keys: Sequence[str]) -> Insert:
 
 class FixedStatement:
     """A Core statement whose SQL text never changes (no expanding ``IN``, no per-call columns), compiled once
-    per database dialect and sent straight to the driver's cursor of the session's connection.
+    per dialect's settings (:func:`dialect_settings_key`: once per process however many engines it builds) and
+    sent straight to the driver's cursor of the session's connection.
 
     SQLAlchemy's ``Connection.execute`` builds an execution context and a result object around every
     statement (cache look-up, parameter dictionaries, result metadata): on the hot paths that costs several
@@ -630,13 +681,14 @@ class FixedStatement:
         given for it, which must select the same columns in the same order and take the same parameters."""
         self.statement = statement
         self.variants = variants
-        self._plans: WeakKeyDictionary[Any, _Plan] = WeakKeyDictionary()
+        self._plans: dict[int, _Plan] = {}
 
     def _plan(self, dialect: Any) -> _Plan:
-        plan = self._plans.get(dialect)
+        key = dialect.__dict__.get(_SETTINGS_KEY)
+        plan = self._plans.get(key) if key is not None else None
         if plan is None:
             statement = self.variants.get(dialect.name, self.statement)
-            plan = self._plans[dialect] = _Plan.compile(statement, dialect)
+            plan = self._plans[dialect_settings_key(dialect)] = _Plan.compile(statement, dialect)
         return plan
 
     def read(self, session: Session, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
