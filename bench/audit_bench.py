@@ -9,8 +9,8 @@ run:
 * the floor through SQLAlchemy (same query and column types the verifier uses) plus one SHA-256 per row;
 * full verification (``app.audit.verify``: canonical form, chain, leaf, tree, stored subtrees, checkpoint), which
   streams the rows through the bare driver and hashes each in one pass (target: at least half the floor's speed);
-* inclusion-proof time at 10 thousand and at ``--entries`` entries (separate logs of each size), with the
-  ratio expected from log2(n) alone.
+* inclusion-proof time at 10 thousand and at ``--entries`` entries (separate logs of each size, a proof of each in
+  turn), with the ratio expected from log2(n) alone.
 
 It is not part of ``make test``: numbers depend on the machine; ratios measured in one run are what matter.
 """
@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app import create_app
 from app.audit import merkle, tree, verify
@@ -181,24 +182,28 @@ def full_verification(app: Flask, key: ed25519.Ed25519PublicKey) -> tuple[float,
         return elapsed, result.checked
 
 
-def proof_times(app: Flask, size: int, samples: int) -> list[float]:
-    """Seconds per inclusion proof (read O(log n) stored hashes, build the path) at random positions;
-    each proof is checked against the root."""
-    rng = random.Random(size)
-    with app.app_context():
-        session = db.session()
-        root = tree.root_at(session, size)
-        times = []
-        for _ in range(samples):
+def proof_times(logs: list[tuple[Flask, int]], samples: int) -> list[list[float]]:
+    """Seconds per inclusion proof (read O(log n) stored hashes, build the path) at random positions of each log
+    ``(app, size)``, one proof of each log in turn, so a busy machine slows them alike; each proof is checked
+    against its log's root."""
+    opened = []
+    for app, size in logs:
+        with app.app_context():
+            session = Session(db.engine)
+        opened.append((session, size, tree.root_at(session, size), random.Random(size)))
+    times: list[list[float]] = [[] for _ in logs]
+    for _ in range(samples):
+        for (session, size, root, rng), taken in zip(opened, times, strict=True):
             seq = rng.randint(1, size)
             started = time.perf_counter()
             path = tree.inclusion_path(session, seq, size)
-            times.append(time.perf_counter() - started)
+            taken.append(time.perf_counter() - started)
             leaf = bytes.fromhex(session.scalar(select(AuditEntry.leaf_hash).where(AuditEntry.seq == seq)) or "")
             if not merkle.verify_inclusion(seq - 1, size, leaf, path, root):
                 raise SystemExit(f"proof for entry {seq} does not verify")
-        session.rollback()
-        return times
+    for session, *_ in opened:
+        session.close()
+    return times
 
 
 def main() -> None:
@@ -235,8 +240,7 @@ def main() -> None:
             orm = min(orm, floor_sqlalchemy(big))
             seconds, checked = full_verification(big, public)
             full = min(full, seconds)
-        small_times = proof_times(small, args.small, args.proofs)
-        big_times = proof_times(big, args.entries, args.proofs)
+        small_times, big_times = proof_times([(small, args.small), (big, args.entries)], args.proofs)
 
     n = args.entries
     median_small, median_big = statistics.median(small_times), statistics.median(big_times)
