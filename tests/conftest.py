@@ -68,8 +68,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Remove the documents' font folder before the process ends: a test worker process ends with ``os._exit``,
-    which skips WeasyPrint's own clean-up (``release_font_configuration``)."""
+    """Remove the documents' font folder before the process ends: after a whole run the workers left theirs in the
+    temporary directory (``release_font_configuration``)."""
     render = sys.modules.get("app.certificates.render")
     if render is not None:
         render.release_font_configuration()

@@ -164,10 +164,10 @@ def release_font_configuration() -> None:
     """Drop this thread's font configuration (:func:`font_configuration`); the next document builds a new one.
 
     WeasyPrint copies the ``@font-face`` fonts into a temporary folder and removes it when the configuration is
-    released. A process that ends normally releases it on the way out; one that ends with ``os._exit`` (a test
-    runner's worker process) skips that, and the folder (some 400 KB) stays behind in the temporary directory.
-    Such a process calls this before it ends. The configuration sits in reference cycles (its layouts' caches
-    refer back to it), so it is released by a collection, not as the last reference goes."""
+    released. A short process releases it on its way out; the test suite's worker processes, after a whole run,
+    left theirs behind (some 400 KB each, in the temporary directory): at the interpreter's end the configuration
+    is not always released. A process calls this before it ends. The configuration sits in reference cycles (its
+    layouts' caches refer back to it), so it is released by a collection, not as the last reference goes."""
     if getattr(_FONTS, "config", None) is not None:
         del _FONTS.config
         _FONTS.__dict__.pop("stylesheet", None)  # its fonts were registered in that configuration

@@ -73,7 +73,7 @@ def test_a_kept_configuration_and_stylesheet_lay_out_the_same_document_as_new_on
 
 
 def test_releasing_the_configuration_removes_its_font_folder() -> None:
-    """A process that ends without WeasyPrint's clean-up (a test worker) releases the configuration first."""
+    """A process whose end may not release the configuration (a test worker) releases it first."""
     html_to_pdf(PAGE)  # registers the documents' @font-face fonts, copied into a temporary folder
     config = font_configuration()
     folder = config._folder
