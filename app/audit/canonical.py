@@ -58,11 +58,11 @@ def canonical_json(value: Any) -> bytes:
     return _ENCODER.encode(value).encode()
 
 
-# The verifier's fast path (``app.audit.verification``) writes the canonical forms of many entries with a few
-# calls instead of a dictionary, a sort and a writer per entry: the values of all the entries, each entry's in the
-# order of the sorted names, are written by the same C writer with the same options in one call, with a separator
-# that JSON text cannot hold unescaped between them; the output is split at it, and each entry's pieces are put in
-# a template that holds the names. Every value comes out exactly as ``canonical_json`` writes it inside the object.
+# The verifier's fast path (``app.audit.verification``) writes an entry's canonical form with a few calls instead
+# of a dictionary, a sort and a new writer: the entry's values, in the order of the sorted names, are written by
+# the same C writer with the same options in one call, with a separator that JSON text cannot hold unescaped
+# between them; the output is split at it, and the pieces are put in a template that holds the names. Every value
+# comes out exactly as ``canonical_json`` writes it inside the object.
 
 SORTED_FIELDS = tuple(sorted(CANONICAL_FIELDS))
 """The canonical fields in the order the canonical form writes them (sorted names)."""
