@@ -684,8 +684,7 @@ class FixedStatement:
         self._plans: dict[int, _Plan] = {}
 
     def _plan(self, dialect: Any) -> _Plan:
-        key = dialect.__dict__.get(_SETTINGS_KEY)
-        plan = self._plans.get(key) if key is not None else None
+        plan = self._plans.get(dialect.__dict__.get(_SETTINGS_KEY))  # no key yet: the dialect's first statement
         if plan is None:
             statement = self.variants.get(dialect.name, self.statement)
             plan = self._plans[dialect_settings_key(dialect)] = _Plan.compile(statement, dialect)

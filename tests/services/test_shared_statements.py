@@ -2,7 +2,7 @@
 
 SQLAlchemy keys an engine's compiled statements by the engine's dialect object, and the project's fixed
 statements kept their plans the same way, so each test's application compiled again every statement its test ran:
-about a twelfth of the suite's time. The test configuration keeps them for the whole process
+6–9% of a sample of service and page tests' time. The test configuration keeps them for the whole process
 (``SHARE_COMPILED_STATEMENTS``, ``app.database.PROCESS_STATEMENTS``), keyed by the dialect's settings
 (``app.database.dialect_settings_key``); the fixed statements' plans are keyed by those settings always.
 """
