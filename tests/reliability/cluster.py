@@ -163,6 +163,9 @@ class Cluster:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "TEST_"))}
         env.update(self.settings())
         env["PYTHONPATH"] = str(ROOT)
+        # Temporary files in the cluster's own folder, removed with it: a SIGKILLed process cannot remove its own
+        # (WeasyPrint's font folder, for one), as a unit with a private /tmp would have them
+        env["TMPDIR"] = str(self.root / "tmp")
         return env
 
     def app_overrides(self) -> dict[str, object]:
@@ -190,6 +193,7 @@ class Cluster:
             raise RuntimeError("redis-server is missing: install the Debian package 'redis-server' (make system-deps)")
         (self.root / "documents").mkdir(parents=True, exist_ok=True)
         (self.root / "keys").mkdir(parents=True, exist_ok=True)
+        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
         self.pg = RestartablePostgres()
         self.pg.start()
         from sqlalchemy import create_engine, text
