@@ -15,7 +15,7 @@ from app.models import Case, Role
 from app.procedures.access_request import services as ar
 from app.services.cases import fire
 from app.services.queues import staff_queue
-from tests.support.factories import make_user, vecs_case
+from tests.support.factories import case_version, make_user, vecs_case
 from tests.web.helpers import login_as, logout, set_language
 
 
@@ -155,6 +155,32 @@ def test_the_transparency_unit_s_queue_a_page_at_a_time(client: FlaskClient, mon
     assert "Primera página" not in hostile
     assert 'rel="next"' in hostile
     beyond = client.get("/transparencia/unidad", query_string={"tras": "0_9999-12-31_2147483647"})
+    assert "No hay más solicitudes en esta cola." in beyond.get_data(as_text=True)
+
+
+def test_an_area_s_queue_a_page_at_a_time(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The requests turned to the user's area and not answered by it, followed page by page; another area's turn
+    is not among them; a cursor that is not one gives the first page."""
+    monkeypatch.setattr("app.procedures.access_request.services.UNIT_PAGE", 2)
+    unit = make_user(Role.TRANSPARENCY_UNIT)
+    area = make_user((Role.AREA, "obras"))
+    make_user((Role.AREA, "tesoreria"))
+    filed = [
+        ar.file_request("Lector Curioso", "lector@example.test", "Contratos de obra de 2025", "electronic")
+        for _ in range(4)
+    ]
+    for request, turned_to in zip(filed, (["obras"], ["obras"], ["obras", "tesoreria"], ["tesoreria"]), strict=True):
+        ar.turn_request(request.case_id, turned_to, unit, expected_version=case_version(request.case_id))
+    login_as(client, area)
+    seen, pages = _pages(client, "/transparencia/areas", r"/transparencia/solicitudes/\d+")
+    assert sorted(seen) == sorted(f.folio for f in filed[:3])
+    assert len(pages) == 2
+    assert "Primera página" in pages[1]
+    hostile = client.get("/transparencia/areas", query_string={"tras": "1_2026-02-30_1"}).get_data(as_text=True)
+    assert "Primera página" not in hostile
+    assert 'rel="next"' in hostile
+    beyond = client.get("/transparencia/areas", query_string={"tras": "0_9999-12-31_2147483647"})
+    assert beyond.status_code == 200
     assert "No hay más solicitudes en esta cola." in beyond.get_data(as_text=True)
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import Date, Integer, Select, bindparam, func, literal, select, tuple_, update
+from sqlalchemy import ColumnElement, Date, Integer, Select, bindparam, exists, func, literal, select, tuple_, update
 from sqlalchemy import case as when
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -2052,17 +2052,17 @@ class UnitQueue(NamedTuple):
     following: UnitCursor | None
 
 
-def _unit_queue_select(after: bool) -> Select[Any]:
-    """The open requests in the queue's order: the lapsed response terms first, then by the term's last day
-    (terms not running last), then by case; at most ``limit`` and one more, past ``after_*`` with ``after``."""
+def _unit_queue_select(after: bool, conditions: Sequence[Any] = ()) -> Select[Any]:
+    """The open requests (those meeting ``conditions`` too) in the queue's order: the lapsed response terms first,
+    then by the term's last day (terms not running last), then by case; at most ``limit`` and one more, past
+    ``after_*`` with ``after``."""
     waiting = when((Case.data[_LAPSES[0]].as_string().is_(None), 1), else_=0)
     due = select(func.min(Timer.due_on)).where(
         Timer.case_id == Case.id, is_constant(Timer.status, TimerStatus.PENDING), Timer.rule == constant(_RESPONSE_RULE)
     )
     day = func.coalesce(due.scalar_subquery(), literal(date.max, Date), type_=Date)
-    listed = _listed_select(*_open_requests(_open_states())).add_columns(
-        waiting.label("waiting"), day.label("sort_day")
-    )
+    requests = conditions or _open_requests(_open_states())
+    listed = _listed_select(*requests).add_columns(waiting.label("waiting"), day.label("sort_day"))
     queued = listed.subquery("queued")
     order = (queued.c.waiting, queued.c.sort_day, queued.c.id)
     stmt = select(*queued.c).order_by(*order).limit(bindparam("limit", type_=Integer))
@@ -2076,10 +2076,15 @@ def unit_queue_page(today: date | None = None, *, after: UnitCursor | None = Non
     last day of the response term (the database sorts them, so that a page follows another), starting after
     ``after``. The requests are found by their open states through the (workflow, state) index: the concluded
     ones, however many, are not read."""
+    return _queue_page(_unit_queue_select(after is not None), today, after, limit)
+
+
+def _queue_page(statement: Select[Any], today: date | None, after: UnitCursor | None, limit: int) -> UnitQueue:
+    """The page of :func:`_unit_queue_select`'s ``statement`` that starts after ``after``."""
     params: dict[str, Any] = {"limit": limit + 1}
     if after is not None:
         params.update(after_waiting=int(not after.lapsed), after_day=after.due_on, after_id=after.case_id)
-    rows = db.session.execute(_unit_queue_select(after is not None), params).all()
+    rows = db.session.execute(statement, params).all()
     following = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -2107,17 +2112,44 @@ def _requests_in(states: Sequence[str]) -> list[_Listed]:
     return _listed_requests(*_open_requests(states))
 
 
-def area_queue(user_id: int, today: date | None = None) -> list[QueueRow]:
-    """Requests turned to one of the user's areas and not yet answered by it, by deadline."""
+def _awaits_answer_of(departments: Sequence[str], dialect: str) -> ColumnElement[bool]:
+    """The request was turned to one of ``departments`` that has not answered it yet, judged by the database from
+    the case's data (``turned_to``, ``answers``: the source of truth, a turn given through the generic case page
+    has no turn row), so that an area's queue reads its own requests, not every area's."""
+    unanswered: ColumnElement[bool]
+    if dialect == "postgresql":
+        turned = func.json_array_elements_text(Case.data["turned_to"]).table_valued("value").alias("turned")
+        unanswered = func.json_extract_path(Case.data, literal("answers"), turned.c.value).is_(None)
+    else:
+        turned = func.json_each(Case.data, literal("$.turned_to")).table_valued("value").alias("turned")
+        answers = func.json_each(Case.data, literal("$.answers")).table_valued("key").alias("answered")
+        unanswered = ~exists(select(1).select_from(answers).where(answers.c.key == turned.c.value))
+    return exists(select(1).select_from(turned).where(turned.c.value.in_(sorted(departments)), unanswered))
+
+
+def area_queue_page(
+    user_id: int, today: date | None = None, *, after: UnitCursor | None = None, limit: int = UNIT_PAGE
+) -> UnitQueue:
+    """A page of the requests turned to one of the user's areas and not yet answered by it, in the unit's queue's
+    order (lapsed response terms first, then by the term's last day), starting after ``after``. The database
+    keeps only the area's own requests: the other areas' turns, however many, are not returned."""
     user = db.session.get(User, user_id)
     departments = _area_departments(user) if user is not None else frozenset()
     if not departments:
-        return []
-    turned = _listed_requests(
-        Case.workflow == constant(WORKFLOW), Case.state == constant("turned"), fields=("turned_to", "answers")
+        return UnitQueue([], None)
+    dialect = db.session.get_bind().dialect.name
+    turned = (
+        Case.workflow == constant(WORKFLOW),
+        Case.state == constant("turned"),
+        Case.closed_at.is_(None),
+        _awaits_answer_of(sorted(departments), dialect),
     )
-    waiting = [case for case in turned if (_turned_to(case) & departments) - set(case.data.get("answers") or {})]
-    return _queue(waiting, today or local_today())
+    return _queue_page(_unit_queue_select(after is not None, turned), today, after, limit)
+
+
+def area_queue(user_id: int, today: date | None = None) -> list[QueueRow]:
+    """The first page of the requests turned to the user's areas and not yet answered (:func:`area_queue_page`)."""
+    return area_queue_page(user_id, today).rows
 
 
 def guarantor_queue(today: date | None = None) -> list[QueueRow]:
@@ -2221,6 +2253,7 @@ __all__ = [
     "add_turn",
     "answer_turn",
     "area_queue",
+    "area_queue_page",
     "attach_area_document",
     "committee_members",
     "consultation_notice",

@@ -443,8 +443,18 @@ def unit_queue() -> str:
 @bp.get("/areas")
 @roles_required(Role.AREA)
 def area_queue() -> str:
-    """Requests turned to the user's areas and not yet answered."""
-    return render_template("transparency/queue.html", rows=svc.area_queue(current_user.id), title=_("Turnos del área"))
+    """Requests turned to the user's areas and not yet answered, overdue first, then by the last day of the
+    response term, a page at a time."""
+    after = request.args.get("tras", type=unit_cursor)
+    page = svc.area_queue_page(current_user.id, after=after, limit=svc.UNIT_PAGE)
+    return render_template(
+        "transparency/queue.html",
+        rows=page.rows,
+        title=_("Turnos del área"),
+        paged=after is not None,
+        following=None if page.following is None else unit_cursor_text(page.following),
+        endpoint="transparency.area_queue",
+    )
 
 
 @bp.get("/garante")
