@@ -1392,7 +1392,7 @@ def _area_departments(user: User) -> frozenset[str]:
     return user.departments(Role.AREA)
 
 
-def _turned_to(case: Case | _Listed) -> frozenset[str]:
+def _turned_to(case: Case) -> frozenset[str]:
     """The areas the request was turned to (the case data is the source of truth; turn rows add the detail)."""
     return frozenset(str(code) for code in case.data.get("turned_to") or ())
 
@@ -1923,7 +1923,7 @@ class QueueRow:
 
 class _Listed(NamedTuple):
     """A request as the staff queues list it: the case's columns they show and sort by, its receipt day, and of
-    its data only the fields the queue reads (the lapses of its terms; for the areas, its turns and answers)."""
+    its data only the fields the queue reads (the lapses of its terms)."""
 
     id: int
     folio: str
@@ -1940,10 +1940,10 @@ _LAPSES = ("response_overdue_on", "resolution_overdue_on")
 """The fields of a request's data that a queue shows (whether its response term or the guarantor's lapsed)."""
 
 
-def _listed_select(*conditions: Any, fields: Sequence[str] = ()) -> Select[*tuple[Any, ...]]:
+def _listed_select(*conditions: Any) -> Select[*tuple[Any, ...]]:
     """The requests meeting ``conditions`` as the queues list them, with their receipt days: the lapses
-    (:data:`_LAPSES`) and ``fields`` (JSON values) of their data, not the rest of it."""
-    data = [Case.data[name].as_string() for name in _LAPSES] + [Case.data[name] for name in fields]
+    (:data:`_LAPSES`) of their data, not the rest of it."""
+    data = [Case.data[name].as_string() for name in _LAPSES]
     return (
         select(
             Case.id,
@@ -1961,22 +1961,21 @@ def _listed_select(*conditions: Any, fields: Sequence[str] = ()) -> Select[*tupl
     )
 
 
-def _as_listed(rows: Iterable[Sequence[Any]], fields: Sequence[str] = ()) -> list[_Listed]:
+def _as_listed(rows: Iterable[Sequence[Any]]) -> list[_Listed]:
     """The rows of :func:`_listed_select` (and any columns after them left out) as :class:`_Listed`."""
-    names = (*_LAPSES, *fields)
-    end = 8 + len(names)
+    end = 8 + len(_LAPSES)
     return [
         _Listed._make(
-            (*row[:8], {name: value for name, value in zip(names, row[8:end], strict=True) if value is not None})
+            (*row[:8], {name: value for name, value in zip(_LAPSES, row[8:end], strict=True) if value is not None})
         )
         for row in rows
     ]
 
 
-def _listed_requests(*conditions: Any, fields: Sequence[str] = ()) -> list[_Listed]:
+def _listed_requests(*conditions: Any) -> list[_Listed]:
     """The requests meeting ``conditions`` as the queues list them, in one statement with their receipt days: the
-    lapses (:data:`_LAPSES`) and ``fields`` (JSON values) of their data, not the rest of it."""
-    return _as_listed(db.session.execute(_listed_select(*conditions, fields=fields)), fields)
+    lapses (:data:`_LAPSES`) of their data, not the rest of it."""
+    return _as_listed(db.session.execute(_listed_select(*conditions)))
 
 
 def _queue(cases: Sequence[_Listed], today: date, *, guarantor: bool = False) -> list[QueueRow]:
@@ -2124,7 +2123,7 @@ def _awaits_answer_of(departments: Sequence[str], dialect: str) -> ColumnElement
         turned = func.json_each(Case.data, literal("$.turned_to")).table_valued("value").alias("turned")
         answers = func.json_each(Case.data, literal("$.answers")).table_valued("key").alias("answered")
         unanswered = ~exists(select(1).select_from(answers).where(answers.c.key == turned.c.value))
-    return exists(select(1).select_from(turned).where(turned.c.value.in_(sorted(departments)), unanswered))
+    return exists(select(1).select_from(turned).where(turned.c.value.in_(departments), unanswered))
 
 
 def area_queue_page(
@@ -2138,13 +2137,13 @@ def area_queue_page(
     if not departments:
         return UnitQueue([], None)
     dialect = db.session.get_bind().dialect.name
-    turned = (
+    conditions = (
         Case.workflow == constant(WORKFLOW),
         Case.state == constant("turned"),
         Case.closed_at.is_(None),
         _awaits_answer_of(sorted(departments), dialect),
     )
-    return _queue_page(_unit_queue_select(after is not None, turned), today, after, limit)
+    return _queue_page(_unit_queue_select(after is not None, conditions), today, after, limit)
 
 
 def area_queue(user_id: int, today: date | None = None) -> list[QueueRow]:
