@@ -151,10 +151,18 @@ def test_the_transparency_unit_s_queue_a_page_at_a_time(client: FlaskClient, mon
     assert sorted(seen) == sorted(filed)
     assert len(seen) == 3
     assert "Primera página" in pages[1]
-    hostile = client.get("/transparencia/unidad", query_string={"tras": "2_2026-01-01_1"}).get_data(as_text=True)
-    assert "Primera página" not in hostile
-    assert 'rel="next"' in hostile
-    beyond = client.get("/transparencia/unidad", query_string={"tras": "0_9999-12-31_2147483647"})
+    _refuses_false_cursors(client, "/transparencia/unidad", "2_2026-01-01_1")
+
+
+def _refuses_false_cursors(client: FlaskClient, path: str, hostile: str) -> None:
+    """A transparency queue at ``path`` (of more than a page) shows its first page for the cursor ``hostile``,
+    which is not one, and says that a page past the last one holds nothing more."""
+    first = client.get(path, query_string={"tras": hostile})
+    assert first.status_code == 200
+    assert "Primera página" not in first.get_data(as_text=True)
+    assert 'rel="next"' in first.get_data(as_text=True)
+    beyond = client.get(path, query_string={"tras": "0_9999-12-31_2147483647"})
+    assert beyond.status_code == 200
     assert "No hay más solicitudes en esta cola." in beyond.get_data(as_text=True)
 
 
@@ -176,12 +184,7 @@ def test_an_area_s_queue_a_page_at_a_time(client: FlaskClient, monkeypatch: pyte
     assert sorted(seen) == sorted(f.folio for f in filed[:3])
     assert len(pages) == 2
     assert "Primera página" in pages[1]
-    hostile = client.get("/transparencia/areas", query_string={"tras": "1_2026-02-30_1"}).get_data(as_text=True)
-    assert "Primera página" not in hostile
-    assert 'rel="next"' in hostile
-    beyond = client.get("/transparencia/areas", query_string={"tras": "0_9999-12-31_2147483647"})
-    assert beyond.status_code == 200
-    assert "No hay más solicitudes en esta cola." in beyond.get_data(as_text=True)
+    _refuses_false_cursors(client, "/transparencia/areas", "1_2026-02-30_1")
 
 
 def test_one_s_own_cases_a_page_at_a_time_newest_first(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -424,20 +424,25 @@ def unit_cursor(text: str) -> svc.UnitCursor:
     return svc.UnitCursor(match[1] == "1", date.fromisoformat(match[2]), record_id(match[3]))
 
 
+def _queue_page(page: svc.UnitQueue, paged: bool, title: str, endpoint: str) -> str:
+    """A page of a transparency queue (the unit's, an area's), with the link to the next one."""
+    return render_template(
+        "transparency/queue.html",
+        rows=page.rows,
+        title=title,
+        paged=paged,
+        following=None if page.following is None else unit_cursor_text(page.following),
+        endpoint=endpoint,
+    )
+
+
 @bp.get("/unidad")
 @roles_required(Role.TRANSPARENCY_UNIT, Role.AUDITOR)
 def unit_queue() -> str:
     """Open requests, overdue first, then by the last day of the response term, a page at a time."""
     after = request.args.get("tras", type=unit_cursor)
     page = svc.unit_queue_page(after=after, limit=svc.UNIT_PAGE)
-    return render_template(
-        "transparency/queue.html",
-        rows=page.rows,
-        title=_("Solicitudes de acceso"),
-        paged=after is not None,
-        following=None if page.following is None else unit_cursor_text(page.following),
-        endpoint="transparency.unit_queue",
-    )
+    return _queue_page(page, after is not None, _("Solicitudes de acceso"), "transparency.unit_queue")
 
 
 @bp.get("/areas")
@@ -447,14 +452,7 @@ def area_queue() -> str:
     response term, a page at a time."""
     after = request.args.get("tras", type=unit_cursor)
     page = svc.area_queue_page(current_user.id, after=after, limit=svc.UNIT_PAGE)
-    return render_template(
-        "transparency/queue.html",
-        rows=page.rows,
-        title=_("Turnos del área"),
-        paged=after is not None,
-        following=None if page.following is None else unit_cursor_text(page.following),
-        endpoint="transparency.area_queue",
-    )
+    return _queue_page(page, after is not None, _("Turnos del área"), "transparency.area_queue")
 
 
 @bp.get("/garante")
