@@ -16,6 +16,7 @@ from app.models import Role
 from app.procedures.access_request import services as ar
 from app.services.cases import fire
 from tests.support.factories import case_version, make_user
+from tests.support.paging import walked
 
 
 def _filed(count: int) -> list[int]:
@@ -27,15 +28,7 @@ def _filed(count: int) -> list[int]:
 
 def _walked(user_id: int, limit: int) -> list[int]:
     """Every page of the user's area queue, followed by its cursor, as case ids."""
-    rows: list[int] = []
-    after = None
-    for _ in range(20):
-        page = ar.area_queue_page(user_id, after=after, limit=limit)
-        rows += [r.case_id for r in page.rows]
-        after = page.following
-        if after is None:
-            return rows
-    raise AssertionError("the pages did not end")
+    return [r.case_id for r in walked(lambda after: ar.area_queue_page(user_id, after=after, limit=limit), limit)]
 
 
 def test_an_area_s_queue_holds_its_own_unanswered_turns_a_page_at_a_time(app: Flask) -> None:

@@ -29,6 +29,7 @@ from app.services.queues import QueueCursor, QueueRow, QueueView, StaffQueue, la
 from app.services.timers import fire_due_timers
 from tests.support.clock import noon
 from tests.support.factories import make_user, vecs_case
+from tests.support.paging import walked
 
 CLERK_ROLES = frozenset({Role.INTAKE_CLERK.value})
 FILED_ON = (
@@ -201,16 +202,8 @@ def test_the_unit_s_queue_pages_give_the_whole_queue_lapsed_terms_first(app: Fla
         assert sorted(lapsed) == sorted(ids[:3])
         keys = [(not r.overdue, r.due_on or date.max, r.case_id) for r in whole.rows]
         assert keys == sorted(keys)
-        rows: list[int] = []
-        after = None
-        for _ in range(5):
-            page = ar.unit_queue_page(after=after, limit=2)
-            rows += [r.case_id for r in page.rows]
-            after = page.following
-            if after is None:
-                break
-        assert after is None
-    assert rows == [r.case_id for r in whole.rows]
+        pages = walked(lambda after: ar.unit_queue_page(after=after, limit=2), 2)
+    assert [r.case_id for r in pages] == [r.case_id for r in whole.rows]
 
 
 def test_the_assignment_overview_pages_give_every_waiting_case_unassigned_and_escalated_first(app: Flask) -> None:
@@ -235,12 +228,5 @@ def test_the_assignment_overview_pages_give_every_waiting_case_unassigned_and_es
     assert [row.case.id for row in whole] == [ids[5], ids[4], ids[6], ids[1], ids[3], ids[0], ids[2]]
     assert [row.escalated for row in whole] == [True, False, False, True, True, False, False]
     assert [row.assignee_name is not None for row in whole] == [False] * 3 + [True] * 4
-    walked: list[int] = []
-    after = None
-    for _ in range(5):
-        page, after = assignment_page(2, after)
-        walked += [row.case.id for row in page]
-        if after is None:
-            break
-    assert after is None
-    assert walked == [row.case.id for row in whole]
+    pages = walked(lambda after: assignment_page(2, after), 2)
+    assert [row.case.id for row in pages] == [row.case.id for row in whole]
