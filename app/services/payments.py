@@ -25,11 +25,24 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 from typing import cast as cast_type
 
-from sqlalchemy import ColumnElement, Table, select, true, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    bindparam,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+    union_all,
+)
+from sqlalchemy.orm import Session, aliased
 
 from app.calendar import local_today
-from app.database import constant, for_ids, is_constant, one_of
+from app.database import constant, is_constant, one_of
 from app.engine import ConflictError, DomainError, InvalidData, Msg, NotAllowed, NotFound
 from app.extensions import db
 from app.models import Case, Certificate, CertificateStatus, Role, User
@@ -200,32 +213,109 @@ def _text_field(name: str) -> ColumnElement[str | None]:
     return cast_type("ColumnElement[str | None]", Case.data[name].as_string())
 
 
-def pending_orders(actor_id: int, today: date | None = None) -> list[PendingOrder]:
-    """The unpaid payment orders of the cases that await payment, every procedure's, soonest due first.
+TREASURY_PAGE = 50
+"""Payment orders on a page of the treasury's list."""
 
-    The cases are those in a state awaiting payment, and those that owe a fee after the authority's silence
-    (``payment_owed``, kept by every transition: a partial index of the few, not every licensed work resting
-    where such a fee could still be confirmed); their list columns only, and their current orders in one
-    statement. Raises ``NotAllowed``."""
+
+class OrdersCursor(NamedTuple):
+    """Where a page of the treasury's list ends: its last order's last day to pay (:data:`datetime.date.max` for
+    one without) and its case (whose folio comes next in the list's order)."""
+
+    due_on: date
+    case_id: int
+
+
+class OrdersPage(NamedTuple):
+    """A page of the unpaid payment orders and, when more follow, where the next page starts."""
+
+    orders: list[PendingOrder]
+    following: OrdersCursor | None
+
+
+def _unpaid(index: int, procedure: Procedure, payment: Payment) -> list[Select[Any]]:
+    """The unpaid current orders of ``procedure``'s cases that await payment, and of those that owe it after the
+    authority's silence (``payment_owed``: a partial index of the few, not every licensed work resting where
+    such a fee could still be confirmed), each with the list's columns and ``index`` to say whose they are.
+
+    The current order is the case's latest valid document of the order's kind (as :func:`current_order`); it is
+    paid when the case records its reference (a procedure may keep the case in its awaiting state after payment)."""
+    latest = aliased(Certificate, name="latest")
+    current = (
+        select(func.max(latest.id))
+        .where(
+            latest.case_id == Case.id,
+            latest.kind == constant(payment.order),
+            is_constant(latest.status, CertificateStatus.VALID),
+        )
+        .correlate(Case)
+        .scalar_subquery()
+    )
+    paid_reference = _text_field(payment.reference_field)
+    sealed = cast_type(
+        "ColumnElement[str | None]", Certificate.public_data[("fields", payment.reference_row)].as_string()
+    )
+    columns = (
+        Case.id,
+        Case.folio,
+        Case.state,
+        literal(index, Integer).label("procedure"),
+        Certificate.valid_until,
+        Certificate.public_data,
+        func.coalesce(Certificate.valid_until, literal(date.max, Date), type_=Date).label("sort_day"),
+    )
+    unpaid = (
+        Case.workflow == constant(procedure.name),  # from the declarations: planned for the values
+        or_(paid_reference.is_(None), paid_reference != func.coalesce(sealed, "")),
+    )
+    awaiting = one_of(Case.state, [constant(s) for s in payment.awaiting_states])
+    chosen = [select(*columns).join(Certificate, Certificate.id == current).where(*unpaid, awaiting)]
+    if payment.late_trigger is not None:
+        owing = (Case.payment_owed == true(), ~awaiting)  # a case awaiting payment is listed as such, once
+        chosen.append(select(*columns).join(Certificate, Certificate.id == current).where(*unpaid, *owing))
+    return chosen
+
+
+def _orders_select(after: bool) -> Select[Any]:
+    """The unpaid orders of every procedure, soonest due first (those without a last day last), then by folio;
+    at most ``limit`` and one more, past the case ``after_id`` (its order's last day ``after_day``) with ``after``."""
+    parts = [
+        part for index, (procedure, payment) in enumerate(_payments()) for part in _unpaid(index, procedure, payment)
+    ]
+    listed = union_all(*parts).subquery("orders")
+    order = (listed.c.sort_day, listed.c.folio, listed.c.id)
+    statement = select(*listed.c).order_by(*order).limit(bindparam("limit", type_=Integer))
+    if after:
+        last = bindparam("after_id", type_=Integer)
+        folio = select(Case.folio).where(Case.id == last).scalar_subquery()
+        statement = statement.where(tuple_(*order) > tuple_(bindparam("after_day", type_=Date), folio, last))
+    return statement
+
+
+def pending_orders_page(
+    actor_id: int, today: date | None = None, *, after: OrdersCursor | None = None, limit: int = TREASURY_PAGE
+) -> OrdersPage:
+    """A page of the unpaid payment orders of the cases that await payment, every procedure's, soonest due first,
+    starting after ``after``: the database finds, sorts and pages them, so that the list costs the same however
+    many are waiting. Raises ``NotAllowed``."""
     session = db.session()
     _require_treasury(session, actor_id)
     today = today or local_today()
-    candidates: list[tuple[Procedure, Payment, int, str, str, str | None]] = []
-    for procedure, payment in _payments():
-        columns = (Case.id, Case.folio, Case.state, _text_field(payment.reference_field))
-        workflow = Case.workflow == constant(procedure.name)  # from the declarations: planned for the values
-        awaiting = select(*columns).where(workflow, one_of(Case.state, [constant(s) for s in payment.awaiting_states]))
-        owing = select(*columns).where(workflow, Case.payment_owed == true())
-        chosen = union_all(awaiting, owing) if payment.late_trigger is not None else awaiting
-        candidates += [(procedure, payment, *row) for row in session.execute(chosen)]
-    orders_of = _current_orders(session, {(case_id, payment.order) for _, payment, case_id, *_ in candidates})
+    payments = _payments()
+    if not payments:
+        return OrdersPage([], None)
+    params: dict[str, Any] = {"limit": limit + 1}
+    if after is not None:
+        params.update(after_day=after.due_on, after_id=after.case_id)
+    rows = session.execute(_orders_select(after is not None), params).all()
+    following = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        following = OrdersCursor(rows[-1].sort_day, rows[-1].id)
     orders: list[PendingOrder] = []
-    for procedure, payment, case_id, folio, state, paid_reference in candidates:
+    for case_id, folio, state, index, valid_until, public_data, _day in rows:
+        procedure, payment = payments[index]
         owed = state not in payment.awaiting_states  # then it came from the owed cases (``payment_owed``)
-        order = orders_of.get((case_id, payment.order))
-        if order is None or paid_reference == _sealed(order, payment.reference_row):
-            continue  # no order, or paid: a procedure may keep the case in its awaiting state after payment
-        due = order.valid_until
+        order = _ListedOrder(case_id, payment.order, valid_until, public_data)
         orders.append(
             PendingOrder(
                 case_id,
@@ -233,39 +323,25 @@ def pending_orders(actor_id: int, today: date | None = None) -> list[PendingOrde
                 procedure.title,
                 _sealed(order, payment.reference_row),
                 _sealed(order, payment.amount_row),
-                due,
-                not owed and due is not None and due < today,
+                valid_until,
+                not owed and valid_until is not None and valid_until < today,
                 owed,
             )
         )
-    orders.sort(key=lambda o: (o.due_on or date.max, o.folio))
-    return orders
+    return OrdersPage(orders, following)
 
 
-_CERTIFICATES = cast_type(Table, Certificate.__table__)
-_VALID_OF_CASES = for_ids(
-    select(*(_CERTIFICATES.c[name] for name in _ListedOrder._fields))
-    .where(is_constant(_CERTIFICATES.c.status, CertificateStatus.VALID))
-    .order_by(_CERTIFICATES.c.id.desc()),
-    _CERTIFICATES.c.case_id,
-    "case_ids",
-)
-"""The valid documents of a list of cases, latest first, with the list's columns only (not the seal, its
-original chain or the signing certificate): one statement and one parameter whatever the list's length."""
-
-
-def _current_orders(session: Session, wanted: set[tuple[int, str]]) -> dict[tuple[int, str], _ListedOrder]:
-    """The latest valid payment order of each (case, document kind) in ``wanted``, in one statement (as
-    :func:`current_order` finds one)."""
-    if not wanted:
-        return {}
-    found: dict[tuple[int, str], _ListedOrder] = {}
-    for row in _VALID_OF_CASES.read(session, {"case_ids": sorted({case_id for case_id, _ in wanted})}):
-        order = _ListedOrder._make(row)
-        key = (order.case_id, order.kind)
-        if key in wanted:
-            found.setdefault(key, order)
-    return found
+def pending_orders(actor_id: int, today: date | None = None) -> list[PendingOrder]:
+    """Every unpaid payment order, soonest due first (:func:`pending_orders_page`, page after page): for the
+    command line and the reconciliation's tools. Raises ``NotAllowed``."""
+    orders: list[PendingOrder] = []
+    after: OrdersCursor | None = None
+    while True:
+        page = pending_orders_page(actor_id, today, after=after)
+        orders += page.orders
+        if page.following is None:
+            return orders
+        after = page.following
 
 
 def _refused(

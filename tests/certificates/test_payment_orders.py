@@ -7,7 +7,8 @@ Every test runs on SQLite and PostgreSQL through the real services, pages and co
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+import re
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,9 +24,10 @@ from app.models import AuditEntry, Case, Certificate, CertificateStatus, Role, T
 from app.services.cases import FireResult
 from app.services.certificates import certificate_file
 from app.services.deadlines import calendar
-from app.services.payments import Outcome, confirm_payment, import_bank_file, pending_orders
+from app.services.payments import Outcome, confirm_payment, import_bank_file, pending_orders, pending_orders_page
 from tests.certificates.conftest import People, csrf_from, login, pdf_text
 from tests.support.factories import advance, email_of, make_user, stored_case, vecs_case
+from tests.support.paging import walked
 from workflows.payments import folio_of, payment_reference, valid_reference
 
 FEES = [
@@ -314,6 +316,36 @@ def test_the_treasury_page_lists_orders_and_confirms_and_imports(
     assert "Tesorería" in refused.get_data(as_text=True)
 
 
+def test_the_treasury_page_lists_its_orders_a_page_at_a_time(
+    app: Flask, people: People, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.web.treasury.views.TREASURY_PAGE", 2)
+    folios = [awaiting_payment(people).folio for _ in range(3)]
+    login(client, make_user(Role.TREASURY))
+    seen: list[str] = []
+    pages: list[str] = []
+    following: str | None = "/tesoreria"
+    while following is not None and len(pages) < 5:
+        response = client.get(following)
+        assert response.status_code == 200
+        body = response.get_data(as_text=True)
+        pages.append(body)
+        seen += [folio for folio in folios if f"<td>{folio}</td>" in body]
+        found = re.search(r'<a rel="next" href="([^"]+)"', body)
+        following = None if found is None else found[1].replace("&amp;", "&")
+    assert seen == folios  # issued the same day: by folio, each once
+    assert len(pages) == 2
+    assert "Primera página" in pages[1]
+    assert "Confirmar un pago recibido en caja" in pages[1]  # the cashier's form on every page
+    hostile = client.get("/tesoreria", query_string={"tras": "2026-02-30_1"})
+    assert hostile.status_code == 200
+    assert "Primera página" not in hostile.get_data(as_text=True)
+    assert 'rel="next"' in hostile.get_data(as_text=True)
+    beyond = client.get("/tesoreria", query_string={"tras": "9999-12-31_2147483647"})
+    assert beyond.status_code == 200
+    assert "No hay más órdenes de pago pendientes." in beyond.get_data(as_text=True)
+
+
 def test_the_command_line_confirms_and_imports(app: Flask, people: People, tmp_path: Path) -> None:
     case = awaiting_payment(people)
     second = awaiting_payment(people)
@@ -345,6 +377,32 @@ def test_the_command_line_confirms_and_imports(app: Flask, people: People, tmp_p
     assert imported.exit_code == 0, imported.output
     assert "applied: 1; reported: 1" in imported.output
     assert _state(second.case_id) == "licence_review"
+
+
+def test_the_treasury_s_list_pages_give_every_unpaid_order_soonest_due_first(app: Flask, people: People) -> None:
+    """The database finds, sorts and pages the unpaid orders: the pages, each after the last, give the whole list
+    in its order (the last day to pay, then the folio), once; a paid order leaves it."""
+    cases = []
+    for day in (date(2026, 3, 10), date(2026, 3, 3), date(2026, 3, 10), date(2026, 3, 3), date(2026, 3, 5)):
+        with time_machine.travel(datetime.combine(day, time(17), tzinfo=UTC), tick=False):
+            cases.append(awaiting_payment(people))
+    treasurer = make_user(Role.TREASURY)
+    today = date(2026, 3, 12)
+    whole = pending_orders_page(treasurer, today, limit=100)
+    assert whole.following is None
+    assert sorted(o.case_id for o in whole.orders) == sorted(c.case_id for c in cases)
+    keys = [(o.due_on or date.max, o.folio) for o in whole.orders]
+    assert keys == sorted(keys)
+    assert len({o.due_on for o in whole.orders}) == 3  # orders issued on three days: three last days to pay
+    pages = [o.case_id for o in walked(lambda after: pending_orders_page(treasurer, today, after=after, limit=2), 2)]
+    assert pages == [o.case_id for o in whole.orders]
+    assert [o.case_id for o in pending_orders(treasurer, today)] == pages
+
+    first = whole.orders[0]
+    with time_machine.travel(datetime.combine(date(2026, 3, 5), time(17), tzinfo=UTC), tick=False):
+        paid = confirm_payment(first.reference, first.amount, date(2026, 3, 5), "CAJA-7", treasurer)
+    assert paid.applied, paid
+    assert [o.case_id for o in pending_orders(treasurer, today)] == pages[1:]
 
 
 def test_pending_orders_are_for_the_treasury(app: Flask, people: People) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template
+import re
+from datetime import date
+
+from flask import Blueprint, flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -11,15 +14,18 @@ from werkzeug.wrappers import Response
 from app.engine import DomainError
 from app.models import Role
 from app.services.payments import (
+    TREASURY_PAGE,
     ImportReport,
+    OrdersCursor,
     Outcome,
     PaymentResult,
     confirm_payment,
     import_bank_file,
-    pending_orders,
+    pending_orders_page,
 )
 from app.web.access import roles_required
 from app.web.labels import message_text
+from app.web.urls import cursor_parts, record_id
 from forms.treasury import BankFileForm, ConfirmPaymentForm
 
 bp = Blueprint("treasury", __name__, url_prefix="/tesoreria")
@@ -37,16 +43,36 @@ OUTCOME_LABELS = {
 }
 
 
+_ORDERS_CURSOR = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{1,10})")
+
+
+def orders_cursor_text(cursor: OrdersCursor) -> str:
+    """A page's cursor as the ``tras`` parameter of the next page's address: the last order's last day to pay
+    and its case's id."""
+    return f"{cursor.due_on.isoformat()}_{cursor.case_id}"
+
+
+def orders_cursor(text: str) -> OrdersCursor:
+    """The cursor of :func:`orders_cursor_text` (``request.args.get(name, type=orders_cursor)``); anything else
+    raises ``ValueError``, so that the argument is taken as absent and the first page is shown."""
+    match = cursor_parts(text, _ORDERS_CURSOR)
+    return OrdersCursor(date.fromisoformat(match[1]), record_id(match[2]))
+
+
 def _page(
     confirm: ConfirmPaymentForm | None = None,
     upload: BankFileForm | None = None,
     report: ImportReport | None = None,
     status: int = 200,
+    after: OrdersCursor | None = None,
 ) -> tuple[str, int]:
+    page = pending_orders_page(current_user.id, after=after, limit=TREASURY_PAGE)
     return (
         render_template(
             "treasury/index.html",
-            orders=pending_orders(current_user.id),
+            orders=page.orders,
+            paged=after is not None,
+            following=None if page.following is None else orders_cursor_text(page.following),
             confirm=confirm or ConfirmPaymentForm(),
             upload=upload or BankFileForm(),
             report=report,
@@ -60,8 +86,9 @@ def _page(
 @bp.get("")
 @roles_required(Role.TREASURY)
 def index() -> tuple[str, int]:
-    """The payment orders awaiting payment, soonest due first, with the two ways to confirm payments."""
-    return _page()
+    """The payment orders awaiting payment, soonest due first, a page at a time, with the two ways to confirm
+    payments."""
+    return _page(after=request.args.get("tras", type=orders_cursor))
 
 
 def _said(result: PaymentResult) -> str:
