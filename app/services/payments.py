@@ -295,8 +295,10 @@ def pending_orders_page(
     actor_id: int, today: date | None = None, *, after: OrdersCursor | None = None, limit: int = TREASURY_PAGE
 ) -> OrdersPage:
     """A page of the unpaid payment orders of the cases that await payment, every procedure's, soonest due first,
-    starting after ``after``: the database finds, sorts and pages them, so that the list costs the same however
-    many are waiting. Raises ``NotAllowed``."""
+    starting after ``after``. The database finds, sorts and pages them: the application receives and shows a page
+    however many are waiting (the database still reads every awaiting case's order to sort them; they are the
+    few awaiting payment, through the (workflow, state) index and the partial index of those that owe it).
+    Raises ``NotAllowed``."""
     session = db.session()
     _require_treasury(session, actor_id)
     today = today or local_today()
