@@ -28,6 +28,7 @@ from app.services.payments import Outcome, confirm_payment, import_bank_file, pe
 from tests.certificates.conftest import People, csrf_from, login, pdf_text
 from tests.support.factories import advance, email_of, make_user, stored_case, vecs_case
 from tests.support.paging import walked
+from tests.web.helpers import set_language
 from workflows.payments import folio_of, payment_reference, valid_reference
 
 FEES = [
@@ -344,6 +345,10 @@ def test_the_treasury_page_lists_its_orders_a_page_at_a_time(
     beyond = client.get("/tesoreria", query_string={"tras": "9999-12-31_2147483647"})
     assert beyond.status_code == 200
     assert "No hay más órdenes de pago pendientes." in beyond.get_data(as_text=True)
+    set_language(client, "en", "/tesoreria")
+    english = client.get("/tesoreria", query_string={"tras": "9999-12-31_2147483647"}).get_data(as_text=True)
+    assert "There are no more pending payment orders." in english
+    assert "First page" in english
 
 
 def test_the_command_line_confirms_and_imports(app: Flask, people: People, tmp_path: Path) -> None:
