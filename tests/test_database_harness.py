@@ -12,6 +12,7 @@ import pytest
 from psycopg import sql
 
 from tests.conftest import DATABASES, PgDatabases, PgTemplate
+from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.skipif("postgresql" not in DATABASES, reason="the PostgreSQL databases' harness")
 
@@ -110,3 +111,21 @@ def test_a_change_rolled_back_leaves_the_database_to_use_again(
     with pytest.raises(psycopg.OperationalError):
         other.execute("SELECT 1")
     other.close()
+
+
+def test_a_server_stopped_with_a_client_still_connected_shuts_down_cleanly() -> None:
+    """``PostgresServer.stop`` asks for a fast shutdown: a client still connected (a benchmark's pool) is
+    disconnected and the server exits by itself. Smart shutdown (SIGTERM) waited for the client, and the server
+    was then killed (its exit status -9), leaving its shared memory behind."""
+    server = PostgresServer()
+    server.start()
+    client = _connect(server.url)
+    try:
+        assert client.execute("SELECT 1").fetchone() == (1,)
+        server.stop()
+        assert server.process is not None
+        assert server.process.returncode == 0
+        assert not server.root.exists()
+    finally:
+        client.close()
+        server.stop()

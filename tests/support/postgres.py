@@ -11,6 +11,7 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -151,9 +152,13 @@ class PostgresServer:
         raise PostgresUnavailable(f"postgres did not become ready within {seconds:.0f} s")
 
     def stop(self) -> None:
-        """Stop the server (fast shutdown) and remove its directory."""
+        """Stop the server (fast shutdown: open sessions are rolled back and disconnected) and remove its directory.
+
+        SIGINT, not SIGTERM: SIGTERM is PostgreSQL's smart shutdown, which waits for every client to disconnect, so
+        a benchmark or test still holding a connection waited the 30 s below and then killed the server, leaving its
+        shared memory segments in ``/dev/shm``."""
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(signal.SIGINT)
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
