@@ -16,7 +16,6 @@ import hmac
 import itertools
 import os
 import shutil
-import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -65,14 +64,6 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"unknown TEST_DATABASES entries: {sorted(unknown)}")
     if os.environ.get("CI") and set(DATABASES) != set(ALL_DATABASES):
         raise pytest.UsageError("CI must run the suite on both SQLite and PostgreSQL")
-
-
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Remove the documents' font folder before the process ends: after a whole run the workers left theirs in the
-    temporary directory (``release_font_configuration``)."""
-    render = sys.modules.get("app.certificates.render")
-    if render is not None:
-        render.release_font_configuration()
 
 
 def pytest_report_header() -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gc
 import mimetypes
 import threading
 from collections.abc import Mapping
@@ -158,20 +157,6 @@ def document_stylesheet() -> CSS:
             filename=str(STYLESHEET), url_fetcher=TemplateFilesFetcher(), font_config=font_configuration()
         )
     return stylesheet
-
-
-def release_font_configuration() -> None:
-    """Drop this thread's font configuration (:func:`font_configuration`); the next document builds a new one.
-
-    WeasyPrint copies the ``@font-face`` fonts into a temporary folder and removes it when the configuration is
-    released. A short process releases it on its way out; the test suite's worker processes, after a whole run,
-    left theirs behind (some 400 KB each, in the temporary directory): at the interpreter's end the configuration
-    is not always released. A process calls this before it ends. A configuration sits in reference cycles (its
-    layouts' caches refer back to it), so it is released by a collection, not as the last reference goes; the
-    collection also releases those of threads that have ended (a server's request threads)."""
-    _FONTS.__dict__.pop("config", None)
-    _FONTS.__dict__.pop("stylesheet", None)  # its fonts were registered in that configuration
-    gc.collect()
 
 
 def _drop_producer(_document: Any, pdf: Any) -> None:

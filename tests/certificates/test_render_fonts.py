@@ -19,7 +19,6 @@ from app.certificates.render import (
     document_stylesheet,
     font_configuration,
     html_to_pdf,
-    release_font_configuration,
 )
 
 BODY = (
@@ -70,18 +69,3 @@ def test_a_kept_configuration_and_stylesheet_lay_out_the_same_document_as_new_on
         finisher=lambda _document, pdf: pdf.info.pop("Producer", None), pdf_variant="pdf/a-2u"
     )
     assert kept == fresh
-
-
-def test_releasing_the_configuration_removes_its_font_folder() -> None:
-    """A process whose end may not release the configuration (a test worker) releases it first."""
-    html_to_pdf(PAGE)  # registers the documents' @font-face fonts, copied into a temporary folder
-    config = font_configuration()
-    folder = config._folder
-    assert folder is not None
-    assert any(folder.iterdir())
-    del config
-    release_font_configuration()
-    assert not folder.exists()
-    release_font_configuration()  # nothing to release: no error
-    assert html_to_pdf(PAGE).startswith(b"%PDF-")  # the next document builds a new configuration
-    assert font_configuration()._folder not in (None, folder)  # and parses the stylesheet into it again
