@@ -188,19 +188,16 @@ def verification_passes(app: Flask, key: ed25519.Ed25519PublicKey, count: int) -
     The three measures of a pass run back to back, and every other pass in the reverse order, so that a host
     whose speed drifts (a shared machine) slows or speeds the floor and the verification alike: each pass's own
     ratio is a measurement, and their spread says how far the host moved it."""
+    measures = {
+        "raw": lambda: (floor_raw(app), 0),
+        "orm": lambda: (floor_sqlalchemy(app), 0),
+        "verify": lambda: full_verification(app, key),
+    }
     passes = []
     for number in range(count):
-        order = ("raw", "orm", "verify") if number % 2 == 0 else ("verify", "orm", "raw")
-        taken: dict[str, float] = {}
-        checked = 0
-        for measure in order:
-            if measure == "raw":
-                taken[measure] = floor_raw(app)
-            elif measure == "orm":
-                taken[measure] = floor_sqlalchemy(app)
-            else:
-                taken[measure], checked = full_verification(app, key)
-        passes.append((taken["raw"], taken["orm"], taken["verify"], checked))
+        names = list(measures) if number % 2 == 0 else list(reversed(measures))
+        taken = {name: measures[name]() for name in names}  # run in the order of ``names``
+        passes.append((taken["raw"][0], taken["orm"][0], *taken["verify"]))
     return passes
 
 
