@@ -139,8 +139,8 @@ def test_the_access_request_queues_read_only_what_they_list(app: Flask, mailbox:
         # terms and clocks: one read, none if empty (the unit's list sorts by its terms' last days in the database)
         assert len([sql for sql in reading(sqls, "timers") if sql != reads[0]]) == (1 if rows else 0), sent
         assert "access_requests.received_on" in reads[0]
-        # the columns the list reads (of the unit's, a page of the list: the columns of the list inside it)
-        listed = re.sub(r"^SELECT queued\..*? FROM \(", "", reads[0]).split(" FROM ", 1)[0]
+        # the columns the list reads (of a paged queue, the columns of the list inside the page's wrappings)
+        listed = re.sub(r"^(SELECT (queued|termed)\..*? FROM \()+", "", reads[0]).split(" FROM ", 1)[0]
         # the data's fields it shows, each extracted (SQLite: JSON_EXTRACT(cases.data, ?); PostgreSQL: cases.data ->
         # or ->>), not the column whole
         assert "cases.data" in listed

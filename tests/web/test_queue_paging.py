@@ -5,6 +5,8 @@ page shows the most urgent cases and links to the whole queue when there are mor
 from __future__ import annotations
 
 import re
+from datetime import date
+from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
@@ -15,6 +17,7 @@ from app.models import Case, Role
 from app.procedures.access_request import services as ar
 from app.services.cases import fire
 from app.services.queues import staff_queue
+from tests.support.access_requests import appealed_on
 from tests.support.factories import case_version, make_user, vecs_case
 from tests.web.helpers import login_as, logout, set_language
 
@@ -247,3 +250,20 @@ def test_the_assignment_overview_a_page_at_a_time(client: FlaskClient, monkeypat
         assert re.findall(r'<tr id="caso-\d+">\s*<td>([^<]+)', body) == listed[0], cursor
     set_language(client, "en", "/admin/asignaciones")
     assert "Next page" in client.get("/admin/asignaciones").get_data(as_text=True)
+
+
+def test_the_guarantor_s_queue_a_page_at_a_time(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch, mailbox: Any
+) -> None:
+    """The appeals before the guarantor, followed page by page; a cursor that is not one gives the first page."""
+    monkeypatch.setattr("app.procedures.access_request.services.UNIT_PAGE", 2)
+    appeals = [appealed_on(mailbox, date(2025, 7, day)) for day in (7, 8, 9)]
+    login_as(client, appeals[0][2])
+    seen, pages = _pages(client, "/transparencia/garante", r"/transparencia/solicitudes/\d+")
+    assert sorted(seen) == sorted(filed.folio for filed, _unit, _guarantor in appeals)
+    assert len(pages) == 2
+    assert "Primera página" in pages[1]
+    _refuses_false_cursors(client, "/transparencia/garante", "0_2026-01-01_")
+    set_language(client, "en", "/transparencia/garante")
+    english = client.get("/transparencia/garante").get_data(as_text=True)
+    assert "Next page" in english

@@ -29,7 +29,20 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Date, Integer, Select, bindparam, exists, func, literal, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy import case as when
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -1972,12 +1985,6 @@ def _as_listed(rows: Iterable[Sequence[Any]]) -> list[_Listed]:
     ]
 
 
-def _listed_requests(*conditions: Any) -> list[_Listed]:
-    """The requests meeting ``conditions`` as the queues list them, in one statement with their receipt days: the
-    lapses (:data:`_LAPSES`) of their data, not the rest of it."""
-    return _as_listed(db.session.execute(_listed_select(*conditions)))
-
-
 def _queue(cases: Sequence[_Listed], today: date, *, guarantor: bool = False) -> list[QueueRow]:
     """The queue's rows: the requests' clocks and terms read once for the list, not per request, with their
     states and definitions taken from the list (:func:`case_terms`); each by the response term, or for the
@@ -2061,7 +2068,13 @@ def _unit_queue_select(after: bool, conditions: Sequence[Any] = ()) -> Select[An
     )
     day = func.coalesce(due.scalar_subquery(), literal(date.max, Date), type_=Date)
     requests = conditions or _open_requests(_open_states())
-    listed = _listed_select(*requests).add_columns(waiting.label("waiting"), day.label("sort_day"))
+    return _paged(_listed_select(*requests).add_columns(waiting.label("waiting"), day.label("sort_day")), after)
+
+
+def _paged(listed: Select[Any], after: bool) -> Select[Any]:
+    """A page of ``listed`` (a queue's rows as :func:`_listed_select` gives them, then ``waiting``, 0 when the
+    term shown has lapsed, and ``sort_day``, its last day): in the queue's order (lapsed first, by the last day,
+    by case), at most ``limit`` rows, past ``after_*`` with ``after``."""
     queued = listed.subquery("queued")
     order = (queued.c.waiting, queued.c.sort_day, queued.c.id)
     stmt = select(*queued.c).order_by(*order).limit(bindparam("limit", type_=Integer))
@@ -2078,9 +2091,15 @@ def unit_queue_page(today: date | None = None, *, after: UnitCursor | None = Non
     return _queue_page(_unit_queue_select(after is not None), today, after, limit)
 
 
-def _queue_page(statement: Select[Any], today: date | None, after: UnitCursor | None, limit: int) -> UnitQueue:
-    """The page of :func:`_unit_queue_select`'s ``statement`` that starts after ``after``."""
+def _queue_page(
+    statement: Select[Any], today: date | None, after: UnitCursor | None, limit: int, *, guarantor: bool = False
+) -> UnitQueue:
+    """The page of a queue's ``statement`` (:func:`_paged`) that starts after ``after``; for the guarantor's
+    queue, with the day its terms are judged on bound as ``today``."""
+    today = today or local_today()
     params: dict[str, Any] = {"limit": limit + 1}
+    if guarantor:
+        params["today"] = today
     if after is not None:
         params.update(after_waiting=int(not after.lapsed), after_day=after.due_on, after_id=after.case_id)
     rows = db.session.execute(statement, params).all()
@@ -2089,7 +2108,7 @@ def _queue_page(statement: Select[Any], today: date | None, after: UnitCursor | 
         rows = rows[:limit]
         last = rows[-1]
         following = UnitCursor(not last.waiting, last.sort_day, last.id)
-    return UnitQueue(_queue(_as_listed(rows), today or local_today()), following)
+    return UnitQueue(_queue(_as_listed(rows), today, guarantor=guarantor), following)
 
 
 def unit_queue(today: date | None = None) -> list[QueueRow]:
@@ -2104,11 +2123,6 @@ def _open_requests(states: Sequence[str]) -> tuple[Any, ...]:
         one_of(Case.state, [constant(state) for state in states]),
         Case.closed_at.is_(None),
     )
-
-
-def _requests_in(states: Sequence[str]) -> list[_Listed]:
-    """The open requests in ``states``, found through the (workflow, state) index."""
-    return _listed_requests(*_open_requests(states))
 
 
 def _awaits_answer_of(departments: Sequence[str], dialect: str) -> ColumnElement[bool]:
@@ -2151,10 +2165,62 @@ def area_queue(user_id: int, today: date | None = None) -> list[QueueRow]:
     return area_queue_page(user_id, today).rows
 
 
+_GUARANTOR_STATES = (wf.APPEAL_FILED, wf.APPEAL_PLEADINGS, "appealed", "compliance", "compliance_review")
+"""The states of a request in the guarantor's queue: appeals to admit or dismiss, appeals to resolve, and the
+compliance with a resolution, which the obligated subject reports and the guarantor verifies."""
+
+_RESOLUTION_RULE = f"{CLOCK_RULE_PREFIX}resolution"
+"""The rule of the pending timer holding the last day of the guarantor's term to resolve an admitted appeal."""
+
+
+def _guarantor_queue_select(after: bool) -> Select[Any]:
+    """The requests of the guarantor's queue in its order: the lapsed terms first, then by the term's last day
+    (none last), then by case; at most ``limit`` and one more, past ``after_*`` with ``after``. The term is the
+    one :func:`_guarantor_term` shows, judged by the database on the day bound as ``today``: while an appeal is
+    admitted, the term to resolve it (lapsed when its lapse is recorded in the data); else the first term of the
+    request's state (lapsed when its last day is before ``today``)."""
+    terms = (
+        Timer.case_id == Case.id,
+        one_of(Timer.kind, [constant(TimerKind.DEADLINE), constant(TimerKind.TARGET)]),
+    )
+    resolution = select(func.min(Timer.due_on)).where(
+        *terms, is_constant(Timer.status, TimerStatus.PENDING), Timer.rule == constant(_RESOLUTION_RULE)
+    )
+    of_state = select(func.min(Timer.due_on)).where(
+        *terms,
+        one_of(Timer.status, [constant(TimerStatus.PENDING), constant(TimerStatus.FIRED)]),
+        Timer.state == Case.state,
+    )
+    termed = (
+        _listed_select(*_open_requests(_GUARANTOR_STATES))
+        .add_columns(
+            resolution.scalar_subquery().label("resolution_due"), of_state.scalar_subquery().label("state_due")
+        )
+        .subquery("termed")
+    )
+    *listed, resolution_due, state_due = termed.c
+    lapsed = listed[8 + _LAPSES.index("resolution_overdue_on")].is_not(None)
+    resolving = and_(one_of(termed.c.state, [constant(state) for state in ADMITTED]), resolution_due.is_not(None))
+    today = bindparam("today", type_=Date)
+    overdue = when((resolving, lapsed), (state_due.is_not(None), state_due < today), else_=lapsed)
+    due = when((resolving, resolution_due), else_=state_due)
+    day = func.coalesce(due, literal(date.max, Date), type_=Date)
+    return _paged(select(*listed, when((overdue, 0), else_=1).label("waiting"), day.label("sort_day")), after)
+
+
+def guarantor_queue_page(
+    today: date | None = None, *, after: UnitCursor | None = None, limit: int = UNIT_PAGE
+) -> UnitQueue:
+    """A page of the guarantor's queue (appeals to admit or dismiss, appeals to resolve, compliance to verify):
+    the lapsed terms first, then by the last day of the guarantor's term (:func:`_guarantor_term`; the database
+    sorts them, so that a page follows another), starting after ``after``. The requests are found by their states
+    through the (workflow, state) index."""
+    return _queue_page(_guarantor_queue_select(after is not None), today, after, limit, guarantor=True)
+
+
 def guarantor_queue(today: date | None = None) -> list[QueueRow]:
-    """Appeals to admit or dismiss, appeals to resolve and compliance to verify."""
-    states = (wf.APPEAL_FILED, wf.APPEAL_PLEADINGS, "appealed", "compliance", "compliance_review")
-    return _queue(_requests_in(states), today or local_today(), guarantor=True)
+    """The first page of the guarantor's queue (:func:`guarantor_queue_page`)."""
+    return guarantor_queue_page(today).rows
 
 
 def _turns(case_id: int) -> list[AreaTurn]:
@@ -2266,6 +2332,7 @@ __all__ = [
     "file_unit_pleadings",
     "guarantor_act",
     "guarantor_queue",
+    "guarantor_queue_page",
     "new_tracking_token",
     "open_session",
     "own_request_folio",

@@ -458,8 +458,11 @@ def area_queue() -> str:
 @bp.get("/garante")
 @roles_required(Role.GUARANTOR)
 def guarantor_queue() -> str:
-    """Appeals to resolve and compliance to verify."""
-    return render_template("transparency/queue.html", rows=svc.guarantor_queue(), title=_("Recursos de revisión"))
+    """Appeals to admit or dismiss, appeals to resolve and compliance to verify, the lapsed terms first, then by
+    the last day of the guarantor's term, a page at a time."""
+    after = request.args.get("tras", type=unit_cursor)
+    page = svc.guarantor_queue_page(after=after, limit=svc.UNIT_PAGE)
+    return _queue_page(page, after is not None, _("Recursos de revisión"), "transparency.guarantor_queue")
 
 
 def _session_choices() -> list[tuple[int, str]]:
