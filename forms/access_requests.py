@@ -114,6 +114,18 @@ class RequesterPleadingsForm(_Versioned):
     submit = SubmitField(_l("Presentar mis alegatos"))
 
 
+class ComplianceRemarksForm(_Versioned):
+    """The appellant's remarks on the body's compliance report (LGTAIP 2015 art. 197): what suits their right and,
+    if the compliance does not match the resolution, the specific causes."""
+
+    compliance_remarks = TextAreaField(
+        _l("Su manifestación sobre el informe de cumplimiento"),
+        filters=[strip],
+        validators=[DataRequired(), Length(max=5000)],
+    )
+    submit = SubmitField(_l("Enviar mi manifestación"))
+
+
 class UnitPleadingsForm(_Versioned):
     """The transparency unit's pleadings in the admitted appeal, and a PDF with the evidence it offers (optional)."""
 

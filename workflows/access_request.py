@@ -19,7 +19,7 @@ starts).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
@@ -32,6 +32,7 @@ from workflows.base import (
     Clock,
     Deadline,
     GuardInput,
+    HistoryItem,
     InvalidSetting,
     State,
     Target,
@@ -89,6 +90,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "pleadings_days": 7,
     "resolution_extension_days": 20,
     "compliance_days": 10,
+    "compliance_view_days": 5,
     "committee_members": 3,
     "committee_quorum": 2,
     "delivery_formats": ["electronic", "simple_copies", "certified_copies", "usb", "consulta_directa"],
@@ -259,6 +261,20 @@ def parse_pleadings_days(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 15:
         raise InvalidSetting(
             N_("El plazo de las partes para alegar es de uno a quince días (art. 150, fr. II, LGTAIP 2015: siete).")
+        )
+    return value
+
+
+def parse_compliance_view_days(value: Any) -> int:
+    """The appellant's term to say what suits their right on the body's compliance report, in business days: 1
+    to 15 (LGTAIP 2015 art. 197: "dentro de los cinco días siguientes"; a state's law may give more). Raises
+    :class:`~workflows.base.InvalidSetting`."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 15:
+        raise InvalidSetting(
+            N_(
+                "El plazo del recurrente para manifestarse sobre el cumplimiento es de uno a quince días "
+                "(art. 197, LGTAIP 2015: cinco)."
+            )
         )
     return value
 
@@ -830,6 +846,49 @@ def pleadings_over(inp: GuardInput) -> str | None:
     return N_("Aún corre el plazo de las partes para alegar y no ambas han presentado sus alegatos.")
 
 
+REPORT_COMPLIANCE = "report_compliance"
+"""The body's report that it complied with the guarantor's resolution (LGTAIP 2015 arts. 196 and 197)."""
+COMPLIANCE_REMARKS = "file_compliance_remarks"
+"""The appellant's remarks on the body's compliance report (LGTAIP 2015 art. 197: the guarantor gives the appellant
+a view of the report, who may say, with its specific causes, that the compliance does not match the resolution)."""
+COMPLIANCE_VIEW_LAPSED = "compliance_view_lapsed"
+"""The lapse of the appellant's term to make remarks on the compliance report (the view, art. 197)."""
+
+
+def compliance_view_after_report(history: Sequence[HistoryItem]) -> frozenset[str]:
+    """Of the appellant's remarks and the lapse of its term, those fired since the latest compliance report: each
+    report (the first, or one made again after the guarantor required compliance) opens a view of its own."""
+    seen: set[str] = set()
+    for item in reversed(history):
+        if item.trigger == REPORT_COMPLIANCE:
+            break
+        if item.trigger in {COMPLIANCE_REMARKS, COMPLIANCE_VIEW_LAPSED}:
+            seen.add(item.trigger)
+    return frozenset(seen)
+
+
+def compliance_remarks_open(inp: GuardInput) -> str | None:
+    """The appellant makes remarks on a compliance report once, while the term of its view runs (LGTAIP 2015
+    art. 197)."""
+    since = compliance_view_after_report(inp.history)
+    if COMPLIANCE_VIEW_LAPSED in since:
+        return N_("El plazo para manifestarse sobre el informe de cumplimiento ya venció.")
+    if COMPLIANCE_REMARKS in since:
+        return N_("Ya se manifestó sobre este informe de cumplimiento: se hace una sola vez.")
+    return None
+
+
+def compliance_view_over(inp: GuardInput) -> str | None:
+    """The guarantor rules on the compliance report once the appellant has made remarks on it or the term of the
+    view has run (LGTAIP 2015 arts. 197 and 198: it rules on every cause the appellant gives)."""
+    if compliance_view_after_report(inp.history):
+        return None
+    return N_(
+        "Aún corre el plazo del recurrente para manifestarse sobre el informe de cumplimiento (art. 197 de la "
+        "LGTAIP): el órgano garante se pronuncia después."
+    )
+
+
 GUARDS = {
     "nothing_to_pay": nothing_to_pay,
     "payment_awaited": payment_awaited,
@@ -860,6 +919,8 @@ GUARDS = {
     "unit_pleadings_open": unit_pleadings_open,
     "requester_pleadings_open": requester_pleadings_open,
     "pleadings_over": pleadings_over,
+    "compliance_remarks_open": compliance_remarks_open,
+    "compliance_view_over": compliance_view_over,
 }
 
 _SYSTEM = frozenset({SYSTEM_ROLE})
@@ -1574,6 +1635,15 @@ PARAMETERS: tuple[Parameter, ...] = (
         ACCESS_SECTION,
     ),
     Parameter(
+        "compliance_view_days",
+        N_("Plazo del recurrente para manifestarse sobre el informe de cumplimiento (días hábiles)"),
+        N_(
+            "Artículo 197 de la LGTAIP (2015): el órgano garante da vista al recurrente, que dentro de los cinco "
+            "días siguientes manifiesta lo que a su derecho convenga; solo después se pronuncia (art. 198)."
+        ),
+        section=N_("Plazos del solicitante"),
+    ),
+    Parameter(
         "committee_members",
         N_("Integrantes del Comité de Transparencia"),
         N_("Artículo 43 de la LGTAIP (2015): órgano colegiado integrado por un número impar."),
@@ -1710,6 +1780,7 @@ FIELDS = (
     _own("compliance_report", N_("Informe de cumplimiento")),
     _own("compliance_ruled", N_("Verificación del cumplimiento"), "code"),
     _own("compliance_ruling", N_("Determinación del órgano garante sobre el cumplimiento")),
+    _own("compliance_remarks", N_("Manifestación del recurrente sobre el cumplimiento")),
     _own("prevention_window_closed_on", N_("Vencimiento del plazo para prevenir"), "code"),
     _own("public_source_window_closed_on", N_("Vencimiento del plazo para indicar la fuente pública"), "code"),
     _own("incompetence_window_closed_on", N_("Vencimiento del plazo para declarar la incompetencia"), "code"),
@@ -1954,9 +2025,67 @@ ACCESS_V3 = dataclasses.replace(
     param_parsers={**ACCESS_V2.param_parsers, "pleadings_days": parse_pleadings_days},
 )
 
+# -- version 4: the appellant's view of the compliance report (LGTAIP 2015 arts. 197 and 198) ------------------
+
+
+def _v4_state(state: State) -> State:
+    if state.name == "compliance_review":
+        return State(
+            "compliance_review",
+            N_("El órgano garante revisa el cumplimiento; el recurrente puede manifestarse sobre el informe"),
+            deadline=Deadline(
+                "compliance_view_days",
+                COMPLIANCE_VIEW_LAPSED,
+                N_("Plazo del recurrente para manifestarse sobre el informe de cumplimiento"),
+            ),
+        )
+    return state
+
+
+def _v4_transition(transition: Transition) -> Transition:
+    if transition.trigger in {"accept_compliance", "reject_compliance"}:
+        return dataclasses.replace(transition, guards=(*transition.guards, "compliance_view_over"))
+    return transition
+
+
+TRANSITIONS_V4 = (
+    *(_v4_transition(t) for t in TRANSITIONS_V3),
+    Transition(
+        COMPLIANCE_REMARKS,
+        ("compliance_review",),
+        "compliance_review",
+        _REQUESTER,
+        N_("Manifestarse sobre el informe de cumplimiento"),
+        owner_only=True,
+        fields=("compliance_remarks",),
+        required_fields=("compliance_remarks",),
+        guards=("compliance_remarks_open",),
+        dedicated=True,  # filed on the tracking page; the service mails the guarantor body the remarks
+    ),
+    Transition(
+        COMPLIANCE_VIEW_LAPSED,
+        ("compliance_review",),
+        "compliance_review",
+        _SYSTEM,
+        N_("Vence el plazo del recurrente para manifestarse sobre el informe de cumplimiento"),
+    ),
+)
+"""Version 3's transitions; each compliance report opens a view for the appellant (LGTAIP 2015 art. 197): within
+``compliance_view_days`` (five business days by default) it may make remarks on the report once, saying why the
+compliance does not match the resolution; the guarantor rules on the report (accepts it or requires compliance
+again, art. 198) only once the appellant has made them or the term has run."""
+
+ACCESS_V4 = dataclasses.replace(
+    ACCESS_V3,
+    version=4,
+    states=tuple(_v4_state(state) for state in STATES_V3),
+    transitions=TRANSITIONS_V4,
+    param_parsers={**ACCESS_V3.param_parsers, "compliance_view_days": parse_compliance_view_days},
+)
+
 PROCEDURE = Procedure(
     name="access_request",
-    workflows=(ACCESS_V1, ACCESS_V2, ACCESS_V3),
+    workflows=(ACCESS_V1, ACCESS_V2, ACCESS_V3, ACCESS_V4),
     parameters=PARAMETERS,
     fields=(
         *FIELDS,
@@ -1973,6 +2102,7 @@ PROCEDURE = Procedure(
             "incompetent": "applicant",
             "awaiting_payment": "applicant",
             APPEAL_PREVENTION: "applicant",
+            "compliance_review": "applicant",  # version 4: the appellant's view of the compliance report
         }
     ),
     documents=DOCUMENTS,

@@ -11,10 +11,11 @@ import pytest
 import time_machine
 from flask import Flask, current_app
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from app.engine import GuardRefused, InvalidData
 from app.extensions import db
-from app.models import Role
+from app.models import AuditEntry, Role
 from app.procedures.access_request import services as ar
 from app.services.delivery import deliver_pending
 from app.services.payments import confirm_payment
@@ -23,6 +24,7 @@ from tests.support.access_requests import appealed_on, close_instruction, confir
 from tests.support.clock import noon
 from tests.support.factories import case_version, email_of, make_user, stored_case
 from tests.web.helpers import csrf_token, hidden_value, login_as, text
+from workflows import access_request as ar_wf
 
 
 def test_the_payment_and_the_guarantors_term_are_told_with_dates(app: Flask, mailbox):
@@ -151,7 +153,8 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
     assert "Artículos 196 y 197 de la Ley General de Transparencia" in resolved[0]
     assert "Plazo del sujeto obligado para cumplir la resolución: a más tardar el 28 de julio de 2025" in resolved[0]
 
-    with time_machine.travel(noon(date(2025, 7, 21)), tick=False):
+    with time_machine.travel(noon(date(2025, 7, 21)), tick=False):  # Monday
+        before = len(_to_requester(mailbox))
         ar.unit_act(
             filed.case_id,
             "report_compliance",
@@ -159,7 +162,42 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
             expected_version=case_version(filed.case_id),
             data={"compliance_report": "Se entregaron los anexos"},
         )
+        view = _to_requester(mailbox)[before:]
+        page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+    # version 4: the appellant is given a view of the report (art. 197), five business days from Tuesday 22 July
+    assert len(view) == 1
+    assert "Se entregaron los anexos" in view[0]
+    assert "exprese las causas específicas" in view[0]
+    assert "Artículos 196 y 197 de la Ley General de Transparencia" in view[0]
+    assert "Plazo para manifestarse sobre el informe de cumplimiento: a más tardar el 28 de julio de 2025" in view[0]
+    assert 'id="cumplimiento"' in page
+    assert 'id="form-file_compliance_remarks"' in page
+    assert "28 de julio de 2025" in page
     with time_machine.travel(noon(date(2025, 7, 22)), tick=False):  # Tuesday
+        with pytest.raises(GuardRefused, match="Aún corre el plazo del recurrente"):
+            ar.guarantor_act(
+                filed.case_id,
+                "reject_compliance",
+                guarantor,
+                expected_version=case_version(filed.case_id),
+                comment="Faltan los anexos del segundo contrato",
+            )
+        ar.requester_act(
+            filed.token,
+            ar_wf.COMPLIANCE_REMARKS,
+            expected_version=case_version(filed.case_id),
+            data={"compliance_remarks": "  Faltan los anexos del segundo contrato  "},
+        )
+        with pytest.raises(GuardRefused, match="una sola vez"):
+            ar.requester_act(
+                filed.token,
+                ar_wf.COMPLIANCE_REMARKS,
+                expected_version=case_version(filed.case_id),
+                data={"compliance_remarks": "Otra vez"},
+            )
+        remarked = _to_requester(mailbox)[before + 1 :]
+        to_guarantor = [m.get_content() for m in mailbox.messages if m["To"] != "lector@example.test"]
+        page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
         ar.guarantor_act(
             filed.case_id,
             "reject_compliance",
@@ -167,19 +205,26 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
             expected_version=case_version(filed.case_id),
             comment="Faltan los anexos del segundo contrato",
         )
-        rejected = _to_requester(mailbox)[before + 3 :]
-        page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+        rejected = _to_requester(mailbox)[before + 2 :]
+    assert stored_case(filed.case_id).data["compliance_remarks"] == "Faltan los anexos del segundo contrato"
+    assert len(remarked) == 1  # the appellant's own remarks acknowledged
+    assert "Faltan los anexos del segundo contrato" in remarked[0]
+    assert any("Faltan los anexos del segundo contrato" in body for body in to_guarantor)  # art. 198
+    assert 'id="form-file_compliance_remarks"' not in page  # once
+    assert 'class="compliance-remarks">Faltan los anexos del segundo contrato<' in page
     # a new term of 10 business days from Wednesday 23 July: 23–25, 28 July–1 August, 4 and 5 August 2025
     assert len(rejected) == 1
     assert "Requerir el cumplimiento" in rejected[0]
     assert "Faltan los anexos del segundo contrato" in rejected[0]
     assert "Artículos 196 y 197 de la Ley General de Transparencia" in rejected[0]
     assert "Plazo del sujeto obligado para cumplir la resolución: a más tardar el 5 de agosto de 2025" in rejected[0]
+    page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
     assert "El órgano garante requirió el cumplimiento de la resolución" in page
     assert "Faltan los anexos del segundo contrato" in page
     assert "5 de agosto de 2025" in page
 
     with time_machine.travel(noon(date(2025, 7, 28)), tick=False):
+        before = len(_to_requester(mailbox))
         ar.unit_act(
             filed.case_id,
             "report_compliance",
@@ -187,21 +232,36 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
             expected_version=case_version(filed.case_id),
             data={"compliance_report": "Se entregaron todos los anexos"},
         )
-        ar.guarantor_act(
+        page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+    # the new report opens a view of its own (five business days from Tuesday 29 July: 4 August)
+    assert 'id="form-file_compliance_remarks"' in page
+    assert 'class="compliance-remarks"' not in page  # the earlier report's remarks are not this one's
+    with time_machine.travel(noon(date(2025, 8, 5)), tick=False):  # the term ran out without remarks
+        page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
+        assert 'id="form-file_compliance_remarks"' not in page
+        assert "Venció el 4 de agosto de 2025" in page
+        ar.guarantor_act(  # the lapse, not recorded yet by the timers' worker, is recorded first
             filed.case_id,
             "accept_compliance",
             guarantor,
             expected_version=case_version(filed.case_id),
             comment="Se entregó lo ordenado",
         )
-        accepted = _to_requester(mailbox)[before + 4 :]
+        told = _to_requester(mailbox)[before:]
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
-    assert len(accepted) == 1
+    assert len(told) == 2
+    assert "Plazo para manifestarse sobre el informe de cumplimiento: a más tardar el 4 de agosto de 2025" in told[0]
+    accepted = told[1:]
     assert "Tener por cumplida la resolución" in accepted[0]
     assert "Se entregó lo ordenado" in accepted[0]
     assert "Artículos 196 y 197 de la Ley General de Transparencia" in accepted[0]
     assert "El órgano garante tuvo por cumplida la resolución" in page
     assert "Se entregó lo ordenado" in page
+    db.session.rollback()
+    history = db.session.scalars(
+        select(AuditEntry.action).where(AuditEntry.case_id == filed.case_id).order_by(AuditEntry.seq)
+    ).all()
+    assert list(history[-2:]) == [ar_wf.COMPLIANCE_VIEW_LAPSED, "accept_compliance"]
 
 
 def test_the_extension_and_the_classification_are_told_with_their_basis_and_the_response_term(app: Flask, mailbox):

@@ -32,6 +32,7 @@ from app.services.users import authenticate
 from tests.support.access_requests import close_instruction, issued_pdf_text
 from tests.support.clock import noon
 from tests.support.factories import case_version, make_user, quorum, stored_case
+from workflows import access_request as wf
 
 
 @dataclass
@@ -408,6 +409,15 @@ def test_appeal_revokes_the_classification_and_compliance_follows(app: Flask, of
     )
     assert stored_case(filed.case_id).state == "compliance"
     _unit(filed, office, "report_compliance", data={"compliance_report": "Se entregó la información completa"})
+    (row,) = ar.guarantor_queue()  # the appellant's term to make remarks on the report (art. 197)
+    assert (row.case_id, row.state, row.overdue) == (filed.case_id, "compliance_review", False)
+    assert row.due_on is not None
+    ar.requester_act(
+        filed.token,
+        wf.COMPLIANCE_REMARKS,
+        expected_version=case_version(filed.case_id),
+        data={"compliance_remarks": "Conforme con la entrega"},
+    )
     ar.guarantor_act(filed.case_id, "accept_compliance", office.guarantor, expected_version=case_version(filed.case_id))
     case = stored_case(filed.case_id)
     assert case.state == "concluded"

@@ -412,6 +412,42 @@ def test_the_whole_path_through_the_pages(app: Flask, client: FlaskClient, offic
     db.session.rollback()
     assert db.session.get(Case, case_id).state == "compliance"
 
+    # the compliance report, the appellant's view of it (LGTAIP 2015 art. 197) and the guarantor's ruling (art. 198)
+    logout(client)
+    login_as(client, office["unit"])
+    reported = _post(client, case_url, f"{case_url}/unidad/report_compliance", compliance_report="Se entregó completa")
+    assert reported.status_code == 302, flashes(reported)
+    logout(client)
+    login_as(client, office["guarantor"])
+    staff = text(client.get(case_url))
+    assert 'id="form-accept-compliance"' not in staff  # the appellant's term runs
+    assert 'id="form-reject-compliance"' not in staff
+    assert 'id="vista-cumplimiento"' in staff
+    assert "No se ha manifestado." in staff
+    logout(client)
+    page = text(client.get(tracking))
+    assert "Se entregó completa" in page
+    remarks_url = f"{tracking}/file_compliance_remarks"
+    assert f'action="{remarks_url}"' in page
+    blank = client.post(remarks_url, data={**_form(page, remarks_url), "compliance_remarks": "   "})
+    assert blank.status_code == 422
+    assert field_errors(blank)
+    remarked = client.post(
+        remarks_url, data={**_form(page, remarks_url), "compliance_remarks": "Falta el anexo 3 del contrato."}
+    )
+    assert remarked.status_code == 302, flashes(remarked)
+    page = text(client.get(tracking))
+    assert "Falta el anexo 3 del contrato." in page
+    assert f'action="{remarks_url}"' not in page  # once
+    login_as(client, office["guarantor"])
+    staff = text(client.get(case_url))
+    assert "Falta el anexo 3 del contrato." in staff
+    assert 'id="vista-cumplimiento"' not in staff
+    rejected = _post(client, case_url, f"{case_url}/garante/reject_compliance", comment="Entregue el anexo 3")
+    assert rejected.status_code == 302, flashes(rejected)
+    db.session.rollback()
+    assert db.session.get(Case, case_id).state == "compliance"
+
 
 def test_committee_session_and_decision_pages(app: Flask, client: FlaskClient, office: dict[str, int]):
     filed = svc.file_request("Observatorio", "obs@example.test", "Planos", "electronic")

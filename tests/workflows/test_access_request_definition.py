@@ -22,7 +22,7 @@ from workflows import DEFINITIONS, latest
 from workflows import access_request as ar
 from workflows.base import SYSTEM_ROLE, Clock, GuardInput, HistoryItem, InvalidSetting, validate
 
-WF = ar.ACCESS_V3
+WF = ar.ACCESS_V4
 ENGINE = Engine(DEFINITIONS, (r.value for r in Role))
 TODAY = date(2026, 3, 2)
 REQUESTER_ID = 10
@@ -86,6 +86,51 @@ def test_definition_is_registered_valid_and_latest():
     assert WF.folio_prefix == "SAI"
     assert ar.ACCESS_V1 in DEFINITIONS  # requests filed under the first version finish on it
     assert ar.ACCESS_V2 in DEFINITIONS  # and those filed under the second on the second
+    assert ar.ACCESS_V3 in DEFINITIONS  # and so on
+
+
+def test_the_appellant_has_a_view_of_each_compliance_report_before_the_guarantor_rules():
+    """LGTAIP 2015 art. 197: the guarantor gives the appellant a view of the body's compliance report, who within
+    five days says what suits their right; art. 198: the guarantor then rules on every cause given. Version 3 had
+    the guarantor rule at once."""
+    review = WF.state("compliance_review")
+    assert review.deadline is not None
+    assert (review.deadline.days_param, review.deadline.on_expiry) == (
+        "compliance_view_days",
+        ar.COMPLIANCE_VIEW_LAPSED,
+    )
+    assert PARAMS["compliance_view_days"] == 5
+    (remarks,) = WF.find(ar.COMPLIANCE_REMARKS, "compliance_review")
+    assert (remarks.dest, remarks.roles, remarks.owner_only) == ("compliance_review", {"applicant"}, True)
+    assert remarks.required_fields == ("compliance_remarks",)
+    (lapse,) = WF.find(ar.COMPLIANCE_VIEW_LAPSED, "compliance_review")
+    assert (lapse.dest, lapse.roles) == ("compliance_review", {SYSTEM_ROLE})
+    for ruling in ("accept_compliance", "reject_compliance"):
+        (step,) = WF.find(ruling, "compliance_review")
+        assert "compliance_view_over" in step.guards
+        (before,) = ar.ACCESS_V3.find(ruling, "compliance_review")
+        assert "compliance_view_over" not in before.guards
+    assert ar.ACCESS_V3.state("compliance_review").deadline is None
+    assert ar.COMPLIANCE_REMARKS not in ar.ACCESS_V3.triggers
+    parse = WF.param_parsers["compliance_view_days"]
+    assert parse(5) == 5
+    for bad in (0, 16, "5", True, None):
+        with pytest.raises(InvalidSetting):
+            parse(bad)
+
+
+def test_each_compliance_report_opens_a_view_of_its_own():
+    """A report made again after the guarantor required compliance (art. 198) opens a new view: the remarks and the
+    lapse of the first one no longer count."""
+    first = ("resolve_appeal", "report_compliance", ar.COMPLIANCE_REMARKS, "reject_compliance")
+    assert ar.compliance_view_after_report([HistoryItem(t, 1) for t in first]) == {ar.COMPLIANCE_REMARKS}
+    again = [HistoryItem(t, 1) for t in (*first, "report_compliance")]
+    assert ar.compliance_view_after_report(again) == frozenset()
+    assert ar.compliance_remarks_open(gi(history=(*first, "report_compliance"))) is None
+    assert ar.compliance_view_over(gi(history=(*first, "report_compliance"))) is not None
+    lapsed = (*first, "report_compliance", ar.COMPLIANCE_VIEW_LAPSED)
+    assert ar.compliance_view_over(gi(history=lapsed)) is None
+    assert "venció" in str(ar.compliance_remarks_open(gi(history=lapsed)))
 
 
 def test_the_appeal_is_admitted_before_its_term_to_resolve_runs():
@@ -427,6 +472,26 @@ GUARD_CASES: dict[str, Case] = {
         gi(history=("file_unit_pleadings", "file_requester_pleadings")),
         gi(history=("file_unit_pleadings",)),
     ),
+    "compliance_remarks_open_once": (
+        ar.compliance_remarks_open,
+        gi(history=("report_compliance",)),
+        gi(history=("report_compliance", ar.COMPLIANCE_REMARKS)),
+    ),
+    "compliance_remarks_open_in_term": (
+        ar.compliance_remarks_open,
+        gi(history=("report_compliance", "reject_compliance", "report_compliance")),
+        gi(history=("report_compliance", ar.COMPLIANCE_VIEW_LAPSED)),
+    ),
+    "compliance_view_over_remarked": (
+        ar.compliance_view_over,
+        gi(history=("report_compliance", ar.COMPLIANCE_REMARKS)),
+        gi(history=("report_compliance",)),
+    ),
+    "compliance_view_over_lapsed": (
+        ar.compliance_view_over,
+        gi(history=("report_compliance", ar.COMPLIANCE_VIEW_LAPSED)),
+        gi(history=("report_compliance", ar.COMPLIANCE_VIEW_LAPSED, "reject_compliance", "report_compliance")),
+    ),
     "resolution_extendable_before_lapse": (
         ar.resolution_extendable,
         gi(),
@@ -607,8 +672,23 @@ def test_appeal_paths():
     assert decide("compliance", "report_compliance", UNIT, {"compliance_report": "Entregado"}).to_state == (
         "compliance_review"
     )
-    assert decide("compliance_review", "accept_compliance", GUARANTOR).to_state == "concluded"
-    assert decide("compliance_review", "reject_compliance", GUARANTOR, comment="Incompleto").to_state == "compliance"
+    # the appellant's view of the report first (art. 197): its remarks, or its term run out
+    reported = ("report_compliance",)
+    with pytest.raises(GuardRefused, match="Aún corre el plazo del recurrente"):
+        decide("compliance_review", "accept_compliance", GUARANTOR, history=reported)
+    remarks = {"compliance_remarks": "No se entregaron los anexos"}
+    assert decide("compliance_review", ar.COMPLIANCE_REMARKS, REQUESTER, remarks, history=reported).to_state == (
+        "compliance_review"
+    )
+    with pytest.raises(NotAllowed):
+        decide("compliance_review", ar.COMPLIANCE_REMARKS, STRANGER, remarks, history=reported)
+    remarked = (*reported, ar.COMPLIANCE_REMARKS)
+    lapsed = (*reported, ar.COMPLIANCE_VIEW_LAPSED)
+    assert decide("compliance_review", "accept_compliance", GUARANTOR, history=remarked).to_state == "concluded"
+    assert (
+        decide("compliance_review", "reject_compliance", GUARANTOR, comment="Incompleto", history=lapsed).to_state
+        == "compliance"
+    )
 
 
 def test_partial_classification_needs_the_public_version_unless_revoked():

@@ -105,7 +105,7 @@ from app.services.uploads import check_pdf
 from app.services.users import active_holders, normalise_email
 from app.storage import get_storage
 from workflows import access_request as wf
-from workflows.base import N_, GuardInput
+from workflows.base import N_, GuardInput, HistoryItem
 
 WORKFLOW = wf.ACCESS_V1.name
 TRACKING_PATH = "/transparencia/seguimiento/"
@@ -114,7 +114,9 @@ UNMAILED_DOMAIN = "@requester.invalid"
 MAX_PSEUDONYM = 120
 MAX_TEXT = 5000
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-REQUESTER_ACTIONS = frozenset({"answer_prevention", "appeal", "answer_appeal_prevention", wf.REQUESTER_PLEADS})
+REQUESTER_ACTIONS = frozenset(
+    {"answer_prevention", "appeal", "answer_appeal_prevention", wf.REQUESTER_PLEADS, wf.COMPLIANCE_REMARKS}
+)
 UNIT_ACTIONS = frozenset({"prevent", "declare_incompetent", "consolidate", "report_compliance"})
 GUARANTOR_ACTIONS = frozenset(
     {
@@ -139,6 +141,9 @@ APPEAL_PREVENTION_TERM = N_("Plazo para atender la prevención del órgano garan
 """How a notice names the appellant's term to answer the guarantor's prevención (LGTAIP 2015 art. 145)."""
 PLEADINGS_TERM = N_("Plazo para ofrecer pruebas y formular alegatos")
 """How a notice names the parties' term to plead in the admitted appeal (LGTAIP 2015 art. 150, fr. II)."""
+COMPLIANCE_VIEW_TERM = N_("Plazo para manifestarse sobre el informe de cumplimiento")
+"""How a notice names the appellant's term to make remarks on the body's compliance report (LGTAIP 2015
+art. 197)."""
 ADMITTED = ("appealed", wf.APPEAL_PLEADINGS)
 """The states of an admitted appeal, in which the guarantor's term to resolve it runs (LGTAIP 2015 art. 146)."""
 REPLAY_WINDOW = timedelta(minutes=30)
@@ -530,6 +535,8 @@ class RequesterView:
     """The cost sheet recorded with the response (concept, quantity, unit fee, amount, legal basis)."""
     pleadings: Pleadings | None = None
     """The admitted appeal's instruction: the parties' term to plead, what was pleaded, its closing."""
+    compliance_view: ComplianceView | None = None
+    """The appellant's view of the body's compliance report (LGTAIP 2015 art. 197) while the guarantor reviews it."""
 
 
 def _by_token(token: str) -> AccessRequest:
@@ -573,25 +580,42 @@ _GUARANTOR_PROBES: dict[str, dict[str, Any]] = {
     "extend_resolution": {},
     "prevent_appeal": {"appeal_prevention_text": "-"},
     "close_instruction": {"instruction_closed_on": "-"},
+    "accept_compliance": {"compliance_ruled": "accepted", "compliance_ruling": "-"},
+    "reject_compliance": {"compliance_ruled": "rejected", "compliance_ruling": "-"},
 }
 """The guarantor's extension of its own term, offered once and before the term lapses, its prevención of
 an appeal, offered once (LGTAIP 2015 art. 145), and the closing of the instruction, offered once the parties'
 term has run or both have pleaded (art. 150, fr. VII)."""
 
 
-def _judged_view(case: Case, today: date, clocks: Mapping[str, ClockView]) -> CaseView:
+def _judged_view(case: Case, today: date, clocks: Mapping[str, ClockView], terms: Sequence[TermView] = ()) -> CaseView:
     """The engine's view of ``case`` as a step on it is judged: with the windows that closed before ``today``
-    recorded, as :func:`app.services.cases.fire` records them first (the worker may not have run yet);
-    ``clocks``: the request's clocks, as the page read them for its status."""
+    recorded, as :func:`app.services.cases.fire` records them first (the worker may not have run yet):
+    ``clocks``, the request's clocks, as the page read them for its status, and ``terms``, its pending terms,
+    whose deadlines past their last day count as fired (the lapse of the appellant's view of a compliance
+    report, say)."""
     from app.services.cases import case_view
 
     view = case_view(db.session(), case)
     workflow = get_engine().definition(case.workflow, case.workflow_version)
     lapsed = unrecorded_lapses(workflow, case.state, case.params or workflow.params, clocks, today)
-    return dataclasses.replace(view, data={**view.data, **lapsed}) if lapsed else view
+    fired = tuple(
+        HistoryItem(term.trigger, None)
+        for term in terms
+        if term.pending
+        and term.overdue
+        and term.kind == TimerKind.DEADLINE
+        and term.trigger is not None
+        and term.state == case.state
+    )
+    if lapsed or fired:
+        return dataclasses.replace(view, data={**view.data, **lapsed}, history=(*view.history, *fired))
+    return view
 
 
-def _unit_offers(case: Case, user: User, today: date, clocks: Mapping[str, ClockView]) -> frozenset[str]:
+def _unit_offers(
+    case: Case, user: User, today: date, clocks: Mapping[str, ClockView], terms: Sequence[TermView] = ()
+) -> frozenset[str]:
     from app.services.cases import actor_for
 
     probes = {
@@ -600,7 +624,7 @@ def _unit_offers(case: Case, user: User, today: date, clocks: Mapping[str, Clock
     }
     if not probes:
         return frozenset()
-    view, actor, engine = _judged_view(case, today, clocks), actor_for(user), get_engine()
+    view, actor, engine = _judged_view(case, today, clocks, terms), actor_for(user), get_engine()
     offered = set()
     for trigger, data in probes.items():
         try:
@@ -611,7 +635,9 @@ def _unit_offers(case: Case, user: User, today: date, clocks: Mapping[str, Clock
     return frozenset(offered)
 
 
-def _requester_actions(case: Case, today: date, clocks: Mapping[str, ClockView]) -> frozenset[str]:
+def _requester_actions(
+    case: Case, today: date, clocks: Mapping[str, ClockView], terms: Sequence[TermView] = ()
+) -> frozenset[str]:
     """The steps the requester could take now, checked by the engine with sample input (nothing is written)."""
     from app.services.cases import actor_for
 
@@ -624,8 +650,9 @@ def _requester_actions(case: Case, today: date, clocks: Mapping[str, ClockView])
         "appeal": {"appeal_grounds": list(params.get("appeal_grounds") or ())[:1]},
         "answer_appeal_prevention": {"appeal_clarification": "-"},
         wf.REQUESTER_PLEADS: {"requester_pleadings": "-"},
+        wf.COMPLIANCE_REMARKS: {"compliance_remarks": "-"},
     }
-    view, actor, engine = _judged_view(case, today, clocks), actor_for(user), get_engine()
+    view, actor, engine = _judged_view(case, today, clocks, terms), actor_for(user), get_engine()
     possible = set()
     for trigger, data in probes.items():
         try:
@@ -678,7 +705,8 @@ def _settled_terms(case: Case, today: date, settle: bool) -> dict[int, list[Term
 def _requester_view(case: Case, request: AccessRequest, today: date, settle: bool) -> RequesterView:
     terms_of = _settled_terms(case, today, settle)
     clocks_of = case_clocks([case.id], today=today)  # read once: for the status and for the steps offered
-    actions = _requester_actions(case, today, clocks_of.get(case.id, {}))
+    terms = terms_of.get(case.id, [])
+    actions = _requester_actions(case, today, clocks_of.get(case.id, {}), terms)
     delivered = case.state not in wf.WORKING and case.state not in {"prevention", "not_filed"}
     documents = delivered_documents(db.session(), case)
     turns = _turns(case.id) if delivered else []
@@ -700,6 +728,7 @@ def _requester_view(case: Case, request: AccessRequest, today: date, settle: boo
         consultation=consultation_notice(case),
         cost_sheet=wf.cost_rows(case.data),
         pleadings=pleadings(case),
+        compliance_view=compliance_view(case, terms, today),
     )
 
 
@@ -734,6 +763,8 @@ def requester_act(
             raise InvalidData(Msg("Solo los alegatos llevan un archivo de pruebas."))
         check_pdf(evidence[1], int(current_app.config["MAX_DOCUMENT_BYTES"]))
     request = _by_token(token)
+    if trigger == wf.COMPLIANCE_REMARKS:
+        return _remark_on_compliance(request, expected_version, data)
     if trigger not in {"appeal", "answer_appeal_prevention", wf.REQUESTER_PLEADS}:
         return _fire(request.case_id, trigger, request.requester_id, expected_version, dict(data or {}), None)
     written = dict(data or {})
@@ -759,6 +790,29 @@ def requester_act(
             return result
         _mail_guarantors(session, case, result.audit_seq, trigger)
         _mail_requester(session, case, trigger, result.audit_seq, appeal_notice(case))
+        return result
+
+
+def _remark_on_compliance(request: AccessRequest, expected_version: int, data: Mapping[str, Any] | None) -> FireResult:
+    """The appellant's remarks on the body's compliance report, once while the term of its view runs (LGTAIP 2015
+    art. 197): kept in the case, mailed to the guarantor body, which rules on every cause given (art. 198), and
+    acknowledged to the appellant."""
+    remarks = str((data or {}).get("compliance_remarks") or "").strip()[:MAX_TEXT]
+    with unit_of_work() as session:
+        _access_case(session, request.case_id)
+        result = fire(
+            request.case_id,
+            wf.COMPLIANCE_REMARKS,
+            request.requester_id,
+            expected_version=expected_version,
+            data={"compliance_remarks": remarks},
+        )
+        case = session.get(Case, request.case_id)
+        assert case is not None  # noqa: S101 - fired just above in this transaction
+        basis = wf.legal_basis(case.params or wf.ACCESS_V1.params, "compliance")
+        told = ActNotice(remarks, basis, None, kind="compliance_remarks")
+        _mail_staff(session, case, result.audit_seq, wf.COMPLIANCE_REMARKS, Role.GUARANTOR, told)
+        _mail_requester(session, case, wf.COMPLIANCE_REMARKS, result.audit_seq, told)
         return result
 
 
@@ -897,7 +951,76 @@ def unit_act(
         raise NotAllowed(Msg("Esa acción no corresponde a la Unidad de Transparencia."))
     if trigger in _TOLD_TO_REQUESTER:
         return _act_told_to_requester(case_id, trigger, actor_id, expected_version, data, comment)
+    if trigger == wf.REPORT_COMPLIANCE:
+        return _report_compliance(case_id, actor_id, expected_version, data, comment)
     return _fire(case_id, trigger, actor_id, expected_version, data, comment)
+
+
+def _report_compliance(
+    case_id: int, actor_id: int, expected_version: int, data: Mapping[str, Any] | None, comment: str | None
+) -> FireResult:
+    """The unit's compliance report. From version 4 on the guarantor gives the appellant a view of it (LGTAIP 2015
+    art. 197): the appellant is mailed the report, the legal basis and the last day to make remarks on it."""
+    with unit_of_work() as session:
+        _access_case(session, case_id)
+        result = fire(
+            case_id, wf.REPORT_COMPLIANCE, actor_id, expected_version=expected_version, data=data, comment=comment
+        )
+        case = session.get(Case, case_id)
+        assert case is not None  # noqa: S101 - fired just above in this transaction
+        view = compliance_view(case, pending_terms([case.id]).get(case.id, []), local_today())
+        if view is not None:
+            _mail_requester(session, case, wf.REPORT_COMPLIANCE, result.audit_seq, _compliance_view_notice(view))
+        return result
+
+
+def _compliance_view_notice(view: ComplianceView) -> ActNotice:
+    text = (
+        f"La Unidad de Transparencia informó al órgano garante el cumplimiento de la resolución:\n{view.report}\n"
+        "Puede manifestar lo que a su derecho convenga, una sola vez, dentro del plazo; si considera que el "
+        "cumplimiento no corresponde a lo ordenado en la resolución, exprese las causas específicas."
+    )
+    return ActNotice(text, view.legal_basis, view.due_on, kind="compliance_view", due_label=COMPLIANCE_VIEW_TERM)
+
+
+@dataclass(frozen=True, slots=True)
+class ComplianceView:
+    """The appellant's view of the body's compliance report while the guarantor reviews it (LGTAIP 2015
+    art. 197): the report, the last day of the appellant's term to make remarks on it, and its remarks."""
+
+    report: str
+    due_on: date | None
+    """The last day of the appellant's term (while it runs, or the day it ran out)."""
+    lapsed: bool
+    """Whether the term has run out (recorded, or past its last day) without remarks."""
+    remarks: str
+    """What the appellant said of this report (empty while it has said nothing)."""
+    legal_basis: str
+
+
+def compliance_view(case: Case, terms: Sequence[TermView], today: date) -> ComplianceView | None:
+    """The appellant's view of the compliance report of ``case`` (``terms``: its pending terms), or ``None``: not
+    under review, or a request of a version without the view (before version 4)."""
+    if case.state != "compliance_review":
+        return None
+    workflow = get_engine().definition(case.workflow, case.workflow_version)
+    if wf.COMPLIANCE_REMARKS not in workflow.triggers:
+        return None
+    from app.services.cases import case_view
+
+    since = wf.compliance_view_after_report(case_view(db.session(), case).history)
+    # this report's term: the one pending, else (run out) the latest; an earlier report's stays among the terms
+    view_terms = [t for t in terms if t.state == case.state and t.kind == TimerKind.DEADLINE and t.trigger is not None]
+    running = [t.due_on for t in view_terms if t.pending]
+    due = running[0] if running else max((t.due_on for t in view_terms), default=None)
+    remarked = wf.COMPLIANCE_REMARKS in since
+    return ComplianceView(
+        report=str(case.data.get("compliance_report") or ""),
+        due_on=due,
+        lapsed=not remarked and (wf.COMPLIANCE_VIEW_LAPSED in since or (due is not None and due < today)),
+        remarks=str(case.data.get("compliance_remarks") or "") if remarked else "",
+        legal_basis=wf.legal_basis(case.params or wf.ACCESS_V1.params, "compliance"),
+    )
 
 
 _TOLD_TO_REQUESTER = {"prevent": "prevention_text", "declare_incompetent": "incompetence_reasons"}
@@ -2246,6 +2369,8 @@ class StaffView:
     pleadings: Pleadings | None = None
     """The admitted appeal's instruction: the parties' term to plead, what each pleaded (and the unit's evidence),
     its closing."""
+    compliance_view: ComplianceView | None = None
+    """The appellant's view of the compliance report under review: its term and remarks (LGTAIP 2015 art. 197)."""
 
 
 _SEE_ALL = (Role.TRANSPARENCY_UNIT, Role.COMMITTEE_MEMBER, Role.GUARANTOR, Role.AUDITOR)
@@ -2286,9 +2411,10 @@ def staff_view(case_id: int, user_id: int, today: date | None = None, *, settle:
         documents,
         items,
         own,
-        _unit_offers(case, user, today, clocks_of.get(case.id, {})),
+        _unit_offers(case, user, today, clocks_of.get(case.id, {}), terms_of.get(case.id, [])),
         wf.legal_bases(case.params or wf.ACCESS_V1.params),
         pleadings(case, with_documents=True),
+        compliance_view(case, terms_of.get(case.id, []), today),
     )
 
 

@@ -42,6 +42,7 @@ from forms.access_requests import (
     AreaDocumentForm,
     ClarificationForm,
     CommentForm,
+    ComplianceRemarksForm,
     DecisionForm,
     DeliverForm,
     FilingForm,
@@ -151,6 +152,7 @@ FIELD_LABELS = {
     "appeal_resolution": _l("Resolución del recurso"),
     "unit_pleadings": _l("Alegatos de la Unidad de Transparencia"),
     "requester_pleadings": _l("Alegatos del recurrente"),
+    "compliance_remarks": _l("Manifestación sobre el informe de cumplimiento"),
 }
 """What people read instead of the field codes the engine names in its refusals."""
 
@@ -245,6 +247,7 @@ def _requester_forms(view: svc.RequesterView) -> dict[str, Any]:
         "appeal": AppealForm(grounds, data=version),
         "appeal_clarification": AppealClarificationForm(data=version),
         "pleadings": RequesterPleadingsForm(data=version),
+        "compliance_remarks": ComplianceRemarksForm(data=version),
     }
 
 
@@ -303,6 +306,7 @@ REQUESTER_FORMS = {
     "answer_prevention": "clarification",
     "appeal": "appeal",
     "answer_appeal_prevention": "appeal_clarification",
+    "file_compliance_remarks": "compliance_remarks",
 }
 
 
