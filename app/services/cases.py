@@ -102,6 +102,7 @@ from app.services.deadlines import (
     reading_calendar,
     state_timer_rows,
     sync_clocks,
+    term_in_force,
 )
 from app.services.listing import LISTED_COLUMNS, ListedCase
 from app.services.seeds import commit_ahead, seed_for_draw
@@ -1182,7 +1183,6 @@ NO_TERM_DAY = date.max
 """The sort day of a case with no term: after every real one."""
 
 _QUEUE_TERM_KINDS = (TimerKind.DEADLINE, TimerKind.TARGET)
-_QUEUE_TERM_STATUSES = (TimerStatus.PENDING, TimerStatus.FIRED)
 _QueueKey = tuple[int, frozenset[str], frozenset[tuple[str, str]], int, QueueView, bool]
 _QUEUE_STATEMENTS: dict[_QueueKey, tuple[object, FixedStatement | None]] = {}
 """Work queue statements by (engine, staff roles, department grants, limit, view, whether a page follows another),
@@ -1197,11 +1197,12 @@ def _state_terms(*conditions: Any) -> Select[Any]:
 
 
 def _case_terms() -> tuple[ColumnElement[bool], ...]:
-    """The queued case's terms as the queue's rows read them: its deadlines and targets, pending or lapsed."""
+    """The queued case's terms as the queue's rows read them: its deadlines and targets, pending or lapsed during
+    the present stay in their state (:func:`app.services.deadlines.term_in_force`)."""
     return (
         Timer.case_id == Case.id,
         one_of(Timer.kind, [constant(kind) for kind in _QUEUE_TERM_KINDS]),
-        one_of(Timer.status, [constant(status) for status in _QUEUE_TERM_STATUSES]),
+        term_in_force(),
     )
 
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, NamedTuple, Protocol, cast
 
-from sqlalchemy import Engine, Insert, Table, bindparam, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Engine, Insert, Table, and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from app import audit
 from app.audit import EntryInput
@@ -23,7 +23,6 @@ from app.calendar import LOCAL_TZ, BusinessCalendar, deadline_instant, local_tod
 from app.database import (
     FixedStatement,
     column_rows,
-    constant,
     for_ids,
     insert_of,
     is_constant,
@@ -545,6 +544,28 @@ class TermView(NamedTuple):
     """The transition its lapse fires (a deadline's)."""
 
 
+def term_in_force() -> ColumnElement[bool]:
+    """The timer (of ``timers``, in the enclosing statement) is a term of its case in its state: pending, or lapsed
+    (fired) during the present stay in the state. A term that lapsed during an earlier stay is superseded by the
+    timer of the same rule started when the case entered the state again (a compliance term required anew, a
+    review entered again after a prevención): that stay's lapse is no term of this one, and neither a page, a
+    notice nor a queue reads it as such."""
+    later = aliased(Timer, name="later_timer")
+    superseded = exists(
+        select(1)
+        .select_from(later)
+        .where(
+            later.case_id == Timer.case_id,
+            later.state == Timer.state,
+            later.rule == Timer.rule,
+            later.created_seq > Timer.created_seq,
+        )
+    )
+    return or_(
+        is_constant(Timer.status, TimerStatus.PENDING), and_(is_constant(Timer.status, TimerStatus.FIRED), ~superseded)
+    )
+
+
 _TERM_TIMER_ROWS = (
     select(
         Timer.case_id,
@@ -559,7 +580,7 @@ _TERM_TIMER_ROWS = (
     )
     .where(
         one_of(Timer.kind, [TimerKind.DEADLINE, TimerKind.TARGET]),
-        one_of(Timer.status, [constant(TimerStatus.PENDING), constant(TimerStatus.FIRED)]),
+        term_in_force(),
     )
     .order_by(Timer.due_on)
 )

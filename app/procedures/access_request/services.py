@@ -95,6 +95,7 @@ from app.services.deadlines import (
     case_terms,
     moving_lapse_unrecorded,
     pending_terms,
+    term_in_force,
     unrecorded_lapses,
 )
 from app.services.departments import all_department_names
@@ -2311,7 +2312,7 @@ def _guarantor_queue_select(after: bool) -> Select[Any]:
     )
     of_state = select(func.min(Timer.due_on)).where(
         *terms,
-        one_of(Timer.status, [constant(TimerStatus.PENDING), constant(TimerStatus.FIRED)]),
+        term_in_force(),
         Timer.state == Case.state,
     )
     termed = (
