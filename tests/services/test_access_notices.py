@@ -5,7 +5,6 @@ and 141) and the guarantor's term to resolve an appeal (art. 146). Dated against
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 import pytest
 import time_machine
@@ -20,7 +19,7 @@ from app.procedures.access_request import services as ar
 from app.services.delivery import deliver_pending
 from app.services.payments import confirm_payment
 from app.services.timers import fire_due_timers
-from tests.support.access_requests import appealed_on, close_instruction, confirm_address
+from tests.support.access_requests import appealed_on, close_instruction, confirm_address, mails_to
 from tests.support.clock import noon
 from tests.support.factories import case_version, email_of, make_user, stored_case
 from tests.web.helpers import csrf_token, hidden_value, login_as, text
@@ -80,18 +79,13 @@ def test_the_payment_and_the_guarantors_term_are_told_with_dates(app: Flask, mai
     assert "Plazo para resolver el recurso de revisión" not in notice
     assert "Artículos 146 y 150, fracción I, de la Ley General de Transparencia" in notice
     with time_machine.travel(noon(date(2025, 7, 14)), tick=False):  # Monday
-        before = len(_to_requester(mailbox))
+        before = len(mails_to(mailbox))
         ar.guarantor_act(filed.case_id, "admit_appeal", guarantor, expected_version=case_version(filed.case_id))
-        admitted = _to_requester(mailbox)[before:]
+        admitted = mails_to(mailbox)[before:]
     # 40 business days from Tuesday 15 July 2025 (no holiday until 16 September): 8 September 2025
     assert len(admitted) == 1
     assert "Plazo para resolver el recurso de revisión: a más tardar el 8 de septiembre de 2025" in admitted[0]
     assert "Artículo 146 de la Ley General de Transparencia" in admitted[0]
-
-
-def _to_requester(mailbox: Any) -> list[str]:
-    deliver_pending()
-    return [m.get_content() for m in mailbox.messages if m["To"] == "lector@example.test"]
 
 
 def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_dates(app: Flask, mailbox):
@@ -109,14 +103,14 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
         ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
         ar.deliver_response(filed.case_id, "Se entrega", unit, expected_version=case_version(filed.case_id))
     with time_machine.travel(noon(date(2025, 7, 10)), tick=False):  # Thursday
-        before = len(_to_requester(mailbox))
+        before = len(mails_to(mailbox))
         ar.requester_act(
             filed.token,
             "appeal",
             expected_version=case_version(filed.case_id),
             data={"appeal_grounds": ["incomplete"], "appeal_statement": "Faltan anexos"},
         )
-        filed_notice = _to_requester(mailbox)[before:]
+        filed_notice = mails_to(mailbox)[before:]
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
     # filed: the guarantor decides on its admission, from which the term to resolve runs (arts. 146 and 150)
     assert len(filed_notice) == 1
@@ -126,7 +120,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
     assert "decidirá si lo admite" in page
     with time_machine.travel(noon(date(2025, 7, 11)), tick=False):  # Friday
         ar.guarantor_act(filed.case_id, "admit_appeal", guarantor, expected_version=case_version(filed.case_id))
-        admitted = _to_requester(mailbox)[before + 1 :]
+        admitted = mails_to(mailbox)[before + 1 :]
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
     # 40 business days from Monday 14 July 2025 (no holiday until 16 September): 5 September 2025 (art. 146)
     assert len(admitted) == 1
@@ -137,7 +131,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
 
     with time_machine.travel(noon(date(2025, 7, 14)), tick=False):  # Monday
         close_instruction(filed, unit, guarantor)  # version 3: the parties plead, the instruction is closed
-        before = len(_to_requester(mailbox)) - 2  # the notices below are counted after those three
+        before = len(mails_to(mailbox)) - 2  # the notices below are counted after those three
         ar.guarantor_act(
             filed.case_id,
             "resolve_appeal",
@@ -145,7 +139,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
             expected_version=case_version(filed.case_id),
             data={"appeal_decision": "modify", "appeal_resolution": "Entregue los anexos del contrato"},
         )
-        resolved = _to_requester(mailbox)[before + 2 :]
+        resolved = mails_to(mailbox)[before + 2 :]
     # 10 business days from Tuesday 15 July: 15–18, 21–25 and 28 July 2025 (LGTAIP 2015 arts. 196–197)
     assert len(resolved) == 1
     assert "Entregue los anexos del contrato" in resolved[0]
@@ -154,7 +148,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
     assert "Plazo del sujeto obligado para cumplir la resolución: a más tardar el 28 de julio de 2025" in resolved[0]
 
     with time_machine.travel(noon(date(2025, 7, 21)), tick=False):  # Monday
-        before = len(_to_requester(mailbox))
+        before = len(mails_to(mailbox))
         ar.unit_act(
             filed.case_id,
             "report_compliance",
@@ -162,7 +156,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
             expected_version=case_version(filed.case_id),
             data={"compliance_report": "Se entregaron los anexos"},
         )
-        view = _to_requester(mailbox)[before:]
+        view = mails_to(mailbox)[before:]
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
     # version 4: the appellant is given a view of the report (art. 197), five business days from Tuesday 22 July
     assert len(view) == 1
@@ -195,7 +189,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
                 expected_version=case_version(filed.case_id),
                 data={"compliance_remarks": "Otra vez"},
             )
-        remarked = _to_requester(mailbox)[before + 1 :]
+        remarked = mails_to(mailbox)[before + 1 :]
         to_guarantor = [m.get_content() for m in mailbox.messages if m["To"] != "lector@example.test"]
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
         ar.guarantor_act(
@@ -205,7 +199,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
             expected_version=case_version(filed.case_id),
             comment="Faltan los anexos del segundo contrato",
         )
-        rejected = _to_requester(mailbox)[before + 2 :]
+        rejected = mails_to(mailbox)[before + 2 :]
     assert stored_case(filed.case_id).data["compliance_remarks"] == "Faltan los anexos del segundo contrato"
     assert len(remarked) == 1  # the appellant's own remarks acknowledged
     assert "Faltan los anexos del segundo contrato" in remarked[0]
@@ -224,7 +218,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
     assert "5 de agosto de 2025" in page
 
     with time_machine.travel(noon(date(2025, 7, 28)), tick=False):
-        before = len(_to_requester(mailbox))
+        before = len(mails_to(mailbox))
         ar.unit_act(
             filed.case_id,
             "report_compliance",
@@ -247,7 +241,7 @@ def test_the_appeal_its_resolution_and_the_compliance_follow_up_are_told_with_da
             expected_version=case_version(filed.case_id),
             comment="Se entregó lo ordenado",
         )
-        told = _to_requester(mailbox)[before:]
+        told = mails_to(mailbox)[before:]
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
     assert len(told) == 2
     assert "Plazo para manifestarse sobre el informe de cumplimiento: a más tardar el 4 de agosto de 2025" in told[0]
@@ -286,12 +280,12 @@ def test_the_extension_and_the_classification_are_told_with_their_basis_and_the_
     with time_machine.travel(noon(date(2025, 7, 7)), tick=False):  # Monday
         filed = ar.file_request("Lector", "lector@example.test", "Planos", "electronic")
         confirm_address(mailbox)
-        before = len(_to_requester(mailbox))
+        before = len(mails_to(mailbox))
         ar.turn_request(filed.case_id, ["obras"], unit, expected_version=case_version(filed.case_id))
         session_id = ar.open_session("CT-01", date(2025, 7, 7), committee)
         ar.request_extension(filed.case_id, session_id, "Volumen", unit, expected_version=case_version(filed.case_id))
         decide_last("approve", "Se aprueba la ampliación por el volumen de planos")
-        extended = _to_requester(mailbox)[before:]
+        extended = mails_to(mailbox)[before:]
         response_due = ar.requester_view(filed.token).status.response_due_on
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
     assert "Ampliación del plazo de respuesta" in page
@@ -311,7 +305,7 @@ def test_the_extension_and_the_classification_are_told_with_their_basis_and_the_
         ar.unit_act(filed.case_id, "consolidate", unit, expected_version=case_version(filed.case_id))
         ar.submit_to_committee(filed.case_id, session_id, unit, expected_version=case_version(filed.case_id))
         decide_last("confirm", "Se confirma la confidencialidad de los datos personales")
-        classified = _to_requester(mailbox)[before + 1 :]
+        classified = mails_to(mailbox)[before + 1 :]
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
     assert len(classified) == 1
     assert "Se confirma la confidencialidad de los datos personales" in classified[0]
@@ -325,7 +319,7 @@ def test_an_improper_appeal_is_dismissed_with_its_reasons_and_no_term_ever_runs(
     """LGTAIP 2015 art. 155: the guarantor dismisses an improper appeal (filed out of term, say); the requester is
     told why and on which basis, and the request concludes without a term to resolve it ever running."""
     filed, _, guarantor = appealed_on(mailbox, date(2025, 7, 7))
-    before = len(_to_requester(mailbox))
+    before = len(mails_to(mailbox))
     with time_machine.travel(noon(date(2025, 7, 9)), tick=False):
         with pytest.raises(InvalidData, match="improcedente"):
             ar.guarantor_act(filed.case_id, "dismiss_appeal", guarantor, expected_version=case_version(filed.case_id))
@@ -336,7 +330,7 @@ def test_an_improper_appeal_is_dismissed_with_its_reasons_and_no_term_ever_runs(
             expected_version=case_version(filed.case_id),
             comment="El recurrente amplía su solicitud en el recurso (art. 155, fr. VII).",
         )
-        dismissed = _to_requester(mailbox)[before:]
+        dismissed = mails_to(mailbox)[before:]
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
     assert len(dismissed) == 1
     assert "El recurrente amplía su solicitud en el recurso" in dismissed[0]
@@ -357,7 +351,7 @@ def test_the_guarantors_prevention_of_an_appeal_is_told_with_its_last_day_and_an
     tracking link; the appeal is back before the guarantor, who is told."""
     filed, _, guarantor = appealed_on(mailbox, date(2025, 7, 7))
     with time_machine.travel(noon(date(2025, 7, 8)), tick=False):  # Tuesday
-        before = len(_to_requester(mailbox))
+        before = len(mails_to(mailbox))
         with pytest.raises(InvalidData, match="completar"):
             ar.guarantor_act(filed.case_id, "prevent_appeal", guarantor, expected_version=case_version(filed.case_id))
         ar.guarantor_act(
@@ -367,7 +361,7 @@ def test_the_guarantors_prevention_of_an_appeal_is_told_with_its_last_day_and_an
             expected_version=case_version(filed.case_id),
             comment="Señale qué parte de la respuesta considera incompleta.",
         )
-        told = _to_requester(mailbox)[before:]
+        told = mails_to(mailbox)[before:]
         tracking = f"/transparencia/seguimiento/{filed.token}"
         page = current_app.test_client().get(tracking).get_data(as_text=True)
     # five business days from Wednesday 9 July 2025: 9–11, 14 and 15 July
@@ -422,9 +416,9 @@ def test_an_unanswered_prevention_of_the_appeal_dismisses_it(app: Flask, mailbox
         fire_due_timers()
         assert stored_case(filed.case_id).state == "appeal_prevention"
     with time_machine.travel(noon(date(2025, 7, 16)), tick=False):
-        before = len(_to_requester(mailbox))
+        before = len(mails_to(mailbox))
         fire_due_timers()
-        lapsed = _to_requester(mailbox)[before:]
+        lapsed = mails_to(mailbox)[before:]
         page = current_app.test_client().get(f"/transparencia/seguimiento/{filed.token}").get_data(as_text=True)
     assert stored_case(filed.case_id).state == "concluded"
     assert len(lapsed) == 1

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
 
 import pytest
 import time_machine
@@ -20,20 +19,14 @@ from app.extensions import db
 from app.models import AuditEntry, Document
 from app.procedures.access_request import services as ar
 from app.services.deadlines import case_clocks
-from app.services.delivery import deliver_pending
 from app.services.demo import demo_pdf
 from app.services.timers import fire_due_timers
-from tests.support.access_requests import ADDRESS, appealed_on
+from tests.support.access_requests import ADDRESS, appealed_on, mails_to
 from tests.support.clock import noon
 from tests.support.factories import case_version, email_of, stored_case
 
 PLEADINGS_BASIS = "Artículo 150, fracciones II y III, de la Ley General de Transparencia"
 CLOSING_BASIS = "Artículo 150, fracción VII, de la Ley General de Transparencia"
-
-
-def _mails_to(mailbox: Any, address: str) -> list[str]:
-    deliver_pending()
-    return [m.get_content() for m in mailbox.messages if m["To"] == address]
 
 
 def _tracking(filed: ar.Filed) -> str:
@@ -48,10 +41,10 @@ def test_the_parties_plead_within_seven_business_days_and_the_guarantor_closes_t
     resolves; its forty days to resolve run from the admission throughout (art. 146)."""
     filed, unit, guarantor = appealed_on(mailbox, date(2025, 7, 7))
     with time_machine.travel(noon(date(2025, 7, 8)), tick=False):  # Tuesday
-        before = len(_mails_to(mailbox, ADDRESS))
+        before = len(mails_to(mailbox, ADDRESS))
         ar.guarantor_act(filed.case_id, "admit_appeal", guarantor, expected_version=case_version(filed.case_id))
-        admitted = _mails_to(mailbox, ADDRESS)[before:]
-        to_unit = _mails_to(mailbox, email_of(unit))
+        admitted = mails_to(mailbox, ADDRESS)[before:]
+        to_unit = mails_to(mailbox, email_of(unit))
         page = _tracking(filed)
         clocks = case_clocks([filed.case_id])[filed.case_id]
     assert stored_case(filed.case_id).state == "appeal_pleadings"
@@ -86,8 +79,8 @@ def test_the_parties_plead_within_seven_business_days_and_the_guarantor_closes_t
             ar.guarantor_act(
                 filed.case_id, "close_instruction", guarantor, expected_version=case_version(filed.case_id)
             )
-        before_guarantor = len(_mails_to(mailbox, email_of(guarantor)))
-        before = len(_mails_to(mailbox, ADDRESS))
+        before_guarantor = len(mails_to(mailbox, email_of(guarantor)))
+        before = len(mails_to(mailbox, ADDRESS))
         ar.file_unit_pleadings(
             filed.case_id,
             "La respuesta entregó los contratos completos.",
@@ -95,8 +88,8 @@ def test_the_parties_plead_within_seven_business_days_and_the_guarantor_closes_t
             expected_version=case_version(filed.case_id),
             evidence=("acta-de-entrega.pdf", demo_pdf("acta")),
         )
-        to_guarantor = _mails_to(mailbox, email_of(guarantor))[before_guarantor:]
-        told_requester = _mails_to(mailbox, ADDRESS)[before:]
+        to_guarantor = mails_to(mailbox, email_of(guarantor))[before_guarantor:]
+        told_requester = mails_to(mailbox, ADDRESS)[before:]
         with pytest.raises(GuardRefused, match="una sola vez"):
             ar.file_unit_pleadings(filed.case_id, "Otra vez", unit, expected_version=case_version(filed.case_id))
         staff = ar.staff_view(filed.case_id, guarantor)
@@ -136,10 +129,10 @@ def test_the_parties_plead_within_seven_business_days_and_the_guarantor_closes_t
                 expected_version=case.version,
                 data={"requester_pleadings": "Tarde"},
             )
-        before, before_unit = len(_mails_to(mailbox, ADDRESS)), len(_mails_to(mailbox, email_of(unit)))
+        before, before_unit = len(mails_to(mailbox, ADDRESS)), len(mails_to(mailbox, email_of(unit)))
         ar.guarantor_act(filed.case_id, "close_instruction", guarantor, expected_version=case.version)
-        closed = _mails_to(mailbox, ADDRESS)[before:]
-        closed_unit = _mails_to(mailbox, email_of(unit))[before_unit:]
+        closed = mails_to(mailbox, ADDRESS)[before:]
+        closed_unit = mails_to(mailbox, email_of(unit))[before_unit:]
         page = _tracking(filed)
         status = ar.requester_view(filed.token).status
     case = stored_case(filed.case_id)
@@ -176,16 +169,16 @@ def test_when_both_parties_have_pleaded_the_instruction_closes_before_the_term_e
                 expected_version=case_version(filed.case_id),
                 data={"requester_pleadings": "  "},
             )
-        before_guarantor = len(_mails_to(mailbox, email_of(guarantor)))
-        before_unit = len(_mails_to(mailbox, email_of(unit)))
+        before_guarantor = len(mails_to(mailbox, email_of(guarantor)))
+        before_unit = len(mails_to(mailbox, email_of(unit)))
         ar.requester_act(
             filed.token,
             "file_requester_pleadings",
             expected_version=case_version(filed.case_id),
             data={"requester_pleadings": "Faltan los anexos del contrato 3."},
         )
-        to_guarantor = _mails_to(mailbox, email_of(guarantor))[before_guarantor:]
-        to_unit = _mails_to(mailbox, email_of(unit))[before_unit:]
+        to_guarantor = mails_to(mailbox, email_of(guarantor))[before_guarantor:]
+        to_unit = mails_to(mailbox, email_of(unit))[before_unit:]
         with pytest.raises(GuardRefused, match="una sola vez"):
             ar.requester_act(
                 filed.token,

@@ -14,18 +14,12 @@ from app.models import Role, Timer, TimerStatus
 from app.procedures.access_request import services as ar
 from app.services.cases import QueueView
 from app.services.deadlines import pending_terms
-from app.services.delivery import deliver_pending
 from app.services.queues import staff_queue
 from app.services.timers import fire_due_timers
-from tests.support.access_requests import appealed_on, close_instruction
+from tests.support.access_requests import appealed_on, close_instruction, mails_to
 from tests.support.clock import noon
 from tests.support.factories import case_version
 from workflows import access_request as wf
-
-
-def _to_requester(mailbox: Any) -> list[str]:
-    deliver_pending()
-    return [m.get_content() for m in mailbox.messages if m["To"] == "lector@example.test"]
 
 
 def test_compliance_required_again_gives_a_new_term_not_the_lapse_of_the_first(app: Flask, mailbox: Any) -> None:
@@ -64,7 +58,7 @@ def test_compliance_required_again_gives_a_new_term_not_the_lapse_of_the_first(a
             expected_version=case_version(filed.case_id),
             data={"compliance_remarks": "Faltan dos contratos"},
         )
-        before = len(_to_requester(mailbox))
+        before = len(mails_to(mailbox))
         ar.guarantor_act(
             filed.case_id,
             "reject_compliance",
@@ -72,7 +66,7 @@ def test_compliance_required_again_gives_a_new_term_not_the_lapse_of_the_first(a
             expected_version=case_version(filed.case_id),
             comment="Entregue los dos contratos que faltan",
         )
-        rejected = _to_requester(mailbox)[before:]
+        rejected = mails_to(mailbox)[before:]
     # a new term of ten business days from Tuesday 5 August: 18 August 2025
     assert len(rejected) == 1
     assert "Plazo del sujeto obligado para cumplir la resolución: a más tardar el 18 de agosto de 2025" in rejected[0]

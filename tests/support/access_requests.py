@@ -1,4 +1,5 @@
-"""Access requests as the services' tests need them: an address proven through the mailed link, a request
+"""Access requests as the services' tests need them: an address proven through the mailed link, the mails
+received at an address, a request
 answered by its area and consolidated, a request appealed on a given day, an appeal's instruction closed, the
 text of a PDF issued for a case."""
 
@@ -36,6 +37,13 @@ def confirm_address(mailbox: Any, address: str = ADDRESS) -> None:
     links = [found.group(1) for body in bodies if (found := re.search(r"/confirmar-correo/([A-Za-z0-9_-]+)", body))]
     assert links, "no confirmation link was mailed"
     confirm(links[-1])
+
+
+def mails_to(mailbox: Any, address: str = ADDRESS) -> list[str]:
+    """The bodies of the mails to ``address`` (the requester's, by default) that the test SMTP server received,
+    the outbox delivered first."""
+    deliver_pending()
+    return [m.get_content() for m in mailbox.messages if m["To"] == address]
 
 
 def consolidated(fmt: str, mailbox: Any = None) -> tuple[ar.Filed, int, int]:
