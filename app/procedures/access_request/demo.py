@@ -31,7 +31,8 @@ def load_demo_requests(
 ) -> None:
     """File a few requests without accounts and move them to: received, prevención, turned (one area
     answered), in committee, answered, appealed (awaiting the guarantor's admission), appealed and admitted (the
-    parties' term to plead runs: the requester pleaded, the unit has yet to), and answered in simple copies with a
+    parties' term to plead runs: the requester pleaded, the unit has yet to), appealed, resolved and reported
+    complied (the requester's term to make remarks on the report runs), and answered in simple copies with a
     payment order the treasury has yet to confirm."""
     area_a, area_b = areas
     dept_a, dept_b = departments
@@ -79,6 +80,7 @@ def load_demo_requests(
         ("Ciudadana", "ciudadana@correo.example", "", "Nómina de la Tesorería"),
         ("Ciudadano", "ciudadano@correo.example", "filed", "Nómina de la Tesorería"),
         ("Ciudadano", "ciudadano@correo.example", "admitted", "Nómina de la Tesorería 2024"),
+        ("Vecina", "vecina@correo.example", "reported", "Nómina de la Tesorería 2023"),
     ):
         done = svc.file_request(pseudonym, email, information, "electronic")
         svc.turn_request(done.case_id, [dept_b], unit, expected_version=_version(done.case_id))
@@ -94,7 +96,7 @@ def load_demo_requests(
                 expected_version=_version(done.case_id),
                 data={"appeal_grounds": ["incomplete"], "appeal_statement": "Faltan las compensaciones."},
             )
-        if appeal == "admitted":  # the instruction runs (LGTAIP 2015 art. 150): the unit is to plead
+        if appeal in {"admitted", "reported"}:  # the instruction runs (LGTAIP 2015 art. 150): the unit is to plead
             svc.guarantor_act(done.case_id, "admit_appeal", guarantor, expected_version=_version(done.case_id))
             svc.requester_act(
                 done.token,
@@ -102,6 +104,8 @@ def load_demo_requests(
                 expected_version=_version(done.case_id),
                 data={"requester_pleadings": "La nómina entregada omite las compensaciones de los mandos medios."},
             )
+        if appeal == "reported":
+            _complied(done.case_id, unit, guarantor)
     copies = svc.file_request("Investigadora", "investigadora@correo.example", "Actas de cabildo 2025", "simple_copies")
     svc.turn_request(copies.case_id, [dept_b], unit, expected_version=_version(copies.case_id))
     svc.answer_turn(
@@ -114,4 +118,25 @@ def load_demo_requests(
         unit,
         expected_version=_version(copies.case_id),
         costs=svc.Costs(page_count=45),
+    )
+
+
+def _complied(case_id: int, unit: int, guarantor: int) -> None:
+    """The unit pleads, the guarantor closes the instruction and revokes the response, and the unit reports its
+    compliance: the requester has a view of the report (LGTAIP 2015 art. 197)."""
+    svc.file_unit_pleadings(case_id, "La nómina se entregó completa.", unit, expected_version=_version(case_id))
+    svc.guarantor_act(case_id, "close_instruction", guarantor, expected_version=_version(case_id))
+    svc.guarantor_act(
+        case_id,
+        "resolve_appeal",
+        guarantor,
+        expected_version=_version(case_id),
+        data={"appeal_decision": "revoke", "appeal_resolution": "Entréguense las compensaciones de los mandos medios."},
+    )
+    svc.unit_act(
+        case_id,
+        "report_compliance",
+        unit,
+        expected_version=_version(case_id),
+        data={"compliance_report": "Se entregaron las compensaciones de los mandos medios."},
     )
