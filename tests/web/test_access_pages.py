@@ -24,7 +24,9 @@ from app.models import Case, Document, Role
 from app.procedures.access_request import services as svc
 from app.procedures.access_request.models import AccessRequest
 from app.services.demo import demo_pdf
-from tests.support.factories import make_user
+from tests.support.access_requests import appealed_on, close_instruction
+from tests.support.clock import noon
+from tests.support.factories import case_version, make_user
 from tests.web.helpers import csrf_token, field_errors, flashes, hidden_value, login_as, logout, text
 from workflows import access_request as wf
 
@@ -794,3 +796,57 @@ def test_a_refused_withdrawal_of_a_turn_says_why_beside_its_own_area(
     tesoreria = re.search(r'<textarea id="withdraw-comment-tesoreria"[^>]*>(.*?)</textarea>', page, re.S)
     assert tesoreria is not None
     assert tesoreria.group(1).strip() == ""  # the other area's reasons are not filled with these
+
+
+def test_the_remarks_on_a_compliance_report_refuse_bad_input_clearly_and_keep_it(
+    app: Flask, client: FlaskClient, mailbox: Any
+) -> None:
+    """The requester's remarks (LGTAIP 2015 art. 197) sent before the report, too long, or over a page the request
+    has moved past: each a clear refusal (no server error) that keeps what was typed where the form still applies."""
+    filed, unit, guarantor = appealed_on(mailbox, date(2025, 7, 7))
+    tracking = f"/transparencia/seguimiento/{filed.token}"
+    remarks_url = f"{tracking}/file_compliance_remarks"
+    early = text(client.get(tracking))
+    assert f'action="{remarks_url}"' not in early
+    token = csrf_token(text(client.get(FILING)), FILING)  # the session's token, from a form the page lacks
+    version = str(case_version(filed.case_id))
+    refused = client.post(
+        remarks_url, data={"csrf_token": token, "version": version, "compliance_remarks": "Antes de tiempo"}
+    )
+    assert refused.status_code == 422
+    assert any("no es posible en el estado" in message for message in flashes(refused)), flashes(refused)
+    with time_machine.travel(noon(date(2025, 7, 14)), tick=False):
+        svc.guarantor_act(filed.case_id, "admit_appeal", guarantor, expected_version=case_version(filed.case_id))
+        close_instruction(filed, unit, guarantor)
+        svc.guarantor_act(
+            filed.case_id,
+            "resolve_appeal",
+            guarantor,
+            expected_version=case_version(filed.case_id),
+            data={"appeal_decision": "revoke", "appeal_resolution": "Entréguense los anexos"},
+        )
+        svc.unit_act(
+            filed.case_id,
+            "report_compliance",
+            unit,
+            expected_version=case_version(filed.case_id),
+            data={"compliance_report": "Se entregaron los anexos"},
+        )
+        page = text(client.get(tracking))
+        long = client.post(remarks_url, data={**_form(page, remarks_url), "compliance_remarks": "x" * 5001})
+        assert long.status_code == 422
+        assert field_errors(long)
+        assert "x" * 5001 in text(long)  # kept
+        # the remarks made meanwhile (another tab): the page the requester sends from no longer stands
+        stale = _form(page, remarks_url)
+        svc.requester_act(
+            filed.token,
+            wf.COMPLIANCE_REMARKS,
+            expected_version=case_version(filed.case_id),
+            data={"compliance_remarks": "Faltan anexos"},
+        )
+        again = client.post(remarks_url, data={**stale, "compliance_remarks": "Faltan más anexos"})
+        assert again.status_code == 422
+        assert any("cambió mientras lo consultaba" in message for message in flashes(again)), flashes(again)
+    db.session.rollback()
+    assert db.session.get(Case, filed.case_id).data["compliance_remarks"] == "Faltan anexos"
